@@ -1,0 +1,26 @@
+// Transpiles src/**/*.ts to dist/**/*.js (no bundling) so the CLI and child processes start
+// without a TypeScript loader. Type checking is `npm run typecheck`.
+import { build } from "esbuild";
+import { readdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+function listSources(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) listSources(p, out);
+    else if (name.endsWith(".ts") && !name.endsWith(".test.ts") && !name.endsWith(".d.ts")) out.push(p);
+  }
+  return out;
+}
+
+rmSync("dist", { recursive: true, force: true });
+await build({
+  entryPoints: listSources("src"),
+  outdir: "dist",
+  outbase: "src",
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+});

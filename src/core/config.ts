@@ -1,0 +1,13 @@
+/** `trainyard.config.ts`: project-wide settings and shared param profiles. */
+export interface TrainyardConfig {
+  /** Where runs and artifacts are kept. @default ".trainyard" next to the config file */
+  home?: string;
+  /** Named param sets (dev, staging, prod) selected with `--profile`. */
+  profiles?: Record<string, Record<string, unknown>>;
+  /** Steps run at once. @default the number of CPUs */
+  concurrency?: number;
+}
+
+export function defineConfig(config: TrainyardConfig): TrainyardConfig {
+  return config;
+}

@@ -1,0 +1,118 @@
+/**
+ * One error family for the whole product. Every error has a stable `code`, structured fields
+ * naming where it happened, and a `hint` that tells the user what to do next.
+ */
+const BRAND = Symbol.for("trainyard.error");
+const FATAL = Symbol.for("trainyard.fatal");
+
+export type ErrorCode =
+  | "PIPELINE_INVALID"
+  | "PIPELINE_CYCLE"
+  | "MISSING_INPUT"
+  | "DUPLICATE_STEP"
+  | "UNKNOWN_PARAM"
+  | "PARAM_INVALID"
+  | "PROFILE_UNKNOWN"
+  | "MODULE_LOAD"
+  | "STEP_FAILED"
+  | "STEP_TIMEOUT"
+  | "STEP_CANCELLED"
+  | "COMMAND_FAILED"
+  | "OUTPUT_INVALID"
+  | "ARTIFACT_WRITE"
+  | "ARTIFACT_MISSING"
+  | "NOT_FOUND"
+  | "RUN_NOT_RESUMABLE"
+  | "USAGE";
+
+export interface ErrorFields {
+  runId?: string;
+  step?: string;
+  file?: string;
+  column?: string;
+  param?: string;
+  [key: string]: unknown;
+}
+
+export class TrainyardError extends Error {
+  readonly [BRAND] = true;
+  readonly code: ErrorCode | string;
+  readonly hint?: string;
+  readonly fields: ErrorFields;
+
+  constructor(code: ErrorCode | string, message: string, opts: { hint?: string; cause?: unknown } & ErrorFields = {}) {
+    const { hint, cause, ...fields } = opts;
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = "TrainyardError";
+    this.code = code;
+    this.hint = hint;
+    this.fields = fields;
+  }
+}
+
+/** Thrown by a step to fail at once: the engine never retries a Fatal error. */
+export class Fatal extends Error {
+  readonly [FATAL] = true;
+  constructor(message: string, opts?: { cause?: unknown }) {
+    super(message, opts);
+    this.name = "Fatal";
+  }
+}
+
+/** Brand checks instead of instanceof, so errors crossing module instances or processes still classify. */
+export function isTrainyardError(err: unknown): err is TrainyardError {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
+}
+
+export function isFatal(err: unknown): boolean {
+  return typeof err === "object" && err !== null && ((err as Record<symbol, unknown>)[FATAL] === true || (err as Error).name === "Fatal");
+}
+
+/** A plain, JSON-safe description of any thrown value, for the metadata store and the CLI. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  name: string;
+  hint?: string;
+  fields?: ErrorFields;
+  stack?: string;
+  fatal?: boolean;
+  cause?: ErrorInfo;
+}
+
+export function describeError(err: unknown, depth = 0): ErrorInfo {
+  if (isTrainyardError(err)) {
+    return {
+      code: String(err.code),
+      name: err.name,
+      message: err.message,
+      hint: err.hint,
+      fields: err.fields,
+      stack: err.stack,
+      cause: err.cause !== undefined && depth < 3 ? describeError(err.cause, depth + 1) : undefined,
+    };
+  }
+  if (err instanceof Error) {
+    const extra = err as unknown as { code?: unknown; hint?: unknown; fields?: unknown };
+    const code = typeof extra.code === "string" ? extra.code : "USER_ERROR";
+    const hint = typeof extra.hint === "string" ? extra.hint : undefined;
+    return {
+      code,
+      name: err.name,
+      message: err.message,
+      hint,
+      stack: err.stack,
+      fatal: isFatal(err) || undefined,
+      cause: err.cause !== undefined && depth < 3 ? describeError(err.cause, depth + 1) : undefined,
+    };
+  }
+  return { code: "USER_ERROR", name: "Error", message: String(err) };
+}
+
+/** Formats an error for a terminal: message, where, and what to do. */
+export function formatError(info: ErrorInfo): string {
+  const lines = [`error[${info.code}]: ${info.message}`];
+  if (info.cause && info.cause.message !== info.message) lines.push(`  caused by: ${info.cause.message}`);
+  if (info.hint) lines.push(`  hint: ${info.hint}`);
+  return lines.join("\n");
+}

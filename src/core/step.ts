@@ -1,0 +1,141 @@
+/**
+ * Step definitions as plain typed data. A step is a node of the pipeline DAG: an inline
+ * function, an isolated function run in a child process, a command, or a map over a list.
+ * Definitions hold no run-time state; the engine compiles and executes them.
+ */
+import type { ArtifactKind, Dataset, DirectoryArtifact, FileArtifact, ModelArtifact } from "./artifacts.js";
+
+/** A reference to a step's output (or a field of it), typed by what the step returns. */
+export interface StepRef<O> {
+  readonly $ref: true;
+  readonly stepId: string;
+  /** Field path into the output; empty for the whole output. */
+  readonly path: readonly string[];
+  /** Phantom member carrying the output type; never set at run time. */
+  readonly __output?: O;
+  /** A reference to one field of this step's output; only that field enters a consumer's cache key. */
+  pick<K extends keyof O & string>(key: K): StepRef<O[K]>;
+}
+
+export type AnyStepRef = StepRef<any>;
+export type Inputs = Record<string, AnyStepRef>;
+export type ResolvedInputs<I extends Inputs> = { [K in keyof I]: I[K] extends StepRef<infer O> ? O : never };
+
+export function makeRef<O>(stepId: string, path: readonly string[] = []): StepRef<O> {
+  return {
+    $ref: true,
+    stepId,
+    path,
+    pick(key: string) {
+      return makeRef(stepId, [...path, key]);
+    },
+  } as StepRef<O>;
+}
+
+export function isStepRef(value: unknown): value is AnyStepRef {
+  return typeof value === "object" && value !== null && (value as { $ref?: unknown }).$ref === true;
+}
+
+export interface RetryPolicy {
+  /** Total attempts, the first included. @default 1 */
+  attempts?: number;
+  /** Delay before the second attempt, in ms. @default 500 */
+  initialDelayMs?: number;
+  /** Multiplier applied to the delay after each failed attempt. @default 2 */
+  backoff?: number;
+  /** Upper bound of one delay, in ms. @default 30000 */
+  maxDelayMs?: number;
+  /** Fraction of each delay that is randomized (0..1). @default 0.25 */
+  jitter?: number;
+  /** Which errors are retried; a `Fatal` error never is. @default every error */
+  retryOn?: (error: unknown) => boolean;
+}
+
+export interface StepOptions {
+  /** One line shown by `plan`, `show` and the UI. */
+  description?: string;
+  /** Retries: a number of extra attempts, or a full policy. @default no retries */
+  retry?: number | RetryPolicy;
+  /** Timeout of one attempt: milliseconds or "30s", "5m", "1h". @default none */
+  timeout?: number | string;
+  /** Resource pool this step draws a slot from; pool sizes are set on the pipeline. @default none */
+  pool?: string;
+  /** Bump to invalidate the cache of this step by hand. @default "" */
+  version?: string;
+  /** Set false for steps whose output must be recomputed on every run. @default true */
+  cache?: boolean;
+  /** Run in a child process, which allows a hard timeout and a memory limit. @default false */
+  isolate?: boolean | { memoryMb?: number };
+  /** Extra JSON configuration that enters the cache key (library steps put their options here). */
+  config?: unknown;
+}
+
+export interface StepContext<P> {
+  readonly params: Readonly<P>;
+  readonly runId: string;
+  readonly stepId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** Index of the item for a map step. */
+  readonly itemIndex?: number;
+  /** Aborted on timeout, on cancellation and when the run fails fast. */
+  readonly signal: AbortSignal;
+  /** A private, empty directory for this attempt; produce output files here. */
+  readonly workdir: string;
+  /** Writes a line to this attempt's log. */
+  log(...args: unknown[]): void;
+  /** Declare a file in the work directory as an output artifact. */
+  file(path: string, meta?: Record<string, unknown>): FileArtifact;
+  directory(path: string, meta?: Record<string, unknown>): DirectoryArtifact;
+  dataset(path: string, meta?: Partial<Dataset["meta"]>): Dataset;
+  model(path: string, meta?: ModelArtifact["meta"]): ModelArtifact;
+}
+
+export type RunFn = (ctx: StepContext<any>, ...args: any[]) => unknown;
+
+export type CommandOutputSpec = ArtifactKind | { path: string; kind?: ArtifactKind };
+export type KindHandle<K> = K extends "dataset"
+  ? Dataset
+  : K extends "model"
+    ? ModelArtifact
+    : K extends "directory"
+      ? DirectoryArtifact
+      : FileArtifact;
+export type CommandOutputs<O extends Record<string, CommandOutputSpec>> = {
+  [K in keyof O]: O[K] extends { kind: infer Kd } ? KindHandle<Kd> : KindHandle<O[K]>;
+};
+
+/** Paths given to a command: artifact inputs as their stored files, JSON inputs as .json files. */
+export type InputPaths<I extends Inputs> = { [K in keyof I]: string };
+
+export interface CommandContext<P> {
+  readonly params: Readonly<P>;
+  readonly out: string;
+  readonly workdir: string;
+}
+
+export interface CommandSpec {
+  /** argv (no shell), a shell string, or a function of params and input paths returning either. */
+  run: string | readonly string[] | ((ctx: CommandContext<any>, inputs: Record<string, string>) => string | readonly string[]);
+  /** Files (relative to the pipeline module) whose content enters the cache key, e.g. a script. */
+  files: readonly string[];
+  outputs: Record<string, CommandOutputSpec>;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export type StepKind = "inline" | "command" | "map";
+
+/** The stored form of a step, as `pipeline.step()` and friends record it. */
+export interface StepDef {
+  readonly id: string;
+  readonly kind: StepKind;
+  readonly inputs: Readonly<Inputs>;
+  readonly params: readonly string[];
+  readonly options: Readonly<StepOptions>;
+  /** Inline and map steps: the function to run. */
+  readonly run?: RunFn;
+  readonly command?: CommandSpec;
+  /** Map steps: the list to fan out over. */
+  readonly over?: AnyStepRef;
+}

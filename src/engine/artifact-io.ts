@@ -1,0 +1,184 @@
+/**
+ * Moves step outputs into the stores and back. A step's output value becomes a JSON manifest
+ * (artifact handles inside it replaced by their digests); small manifests live inline in the
+ * metadata store, larger ones in the artifact store. Loading re-attaches local paths.
+ */
+import { existsSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { isArtifactHandle, mapHandles, type ArtifactHandle } from "../core/artifacts.js";
+import { TrainyardError } from "../core/errors.js";
+import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import type { ArtifactRecord, MetadataStore } from "../store/metadata-store.js";
+
+/** Manifests up to this size are stored inline in the metadata store. */
+export const INLINE_LIMIT = 64 * 1024;
+
+export interface FinalizedOutput {
+  digest: string;
+  /** The output with stored handles (paths into the artifact store). */
+  value: unknown;
+  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>;
+  /** Output field name -> digest, for lineage edges. */
+  produced: Array<{ name: string; digest: string }>;
+}
+
+export class ArtifactIO {
+  private readonly memo = new Map<string, unknown>();
+
+  constructor(
+    private readonly artifacts: ArtifactStore,
+    private readonly metadata: MetadataStore,
+  ) {}
+
+  /** Stores every pending handle in `value`, then the manifest of the whole value. */
+  async finalize(value: unknown, step: string, workdir: string | undefined): Promise<FinalizedOutput> {
+    checkSerializable(value, step, "output");
+    const records: FinalizedOutput["artifacts"] = [];
+    const produced: FinalizedOutput["produced"] = [];
+    const now = Date.now();
+    const stored = new Map<ArtifactHandle, ArtifactHandle>();
+    const pending: Array<[ArtifactHandle, string]> = [];
+    collectHandles(value, "output", pending);
+    for (const [h, name] of pending) {
+      if (h.digest) {
+        produced.push({ name, digest: h.digest });
+        continue;
+      }
+      const path = isAbsolute(h.path) || !workdir ? h.path : join(workdir, h.path);
+      if (!existsSync(path)) {
+        throw new TrainyardError("OUTPUT_INVALID", `step "${step}" declared ${h.$artifact} output ${name} at ${path}, but no file is there`, {
+          step,
+          file: path,
+          hint: `write the file before returning ctx.${h.$artifact === "directory" ? "directory" : h.$artifact}(path); relative paths are inside ctx.workdir`,
+        });
+      }
+      const isDir = statSync(path).isDirectory();
+      const inWorkdir = workdir !== undefined && path.startsWith(workdir);
+      const obj = isDir || h.$artifact === "directory"
+        ? await this.artifacts.putDirectory(path, { move: inWorkdir })
+        : await this.artifacts.putFile(path, { move: inWorkdir });
+      const meta = { ...(h.meta as Record<string, unknown>) };
+      records.push({ record: { digest: obj.digest, kind: h.$artifact, size: obj.size, meta, createdAt: now, inline: false } });
+      produced.push({ name, digest: obj.digest });
+      stored.set(h, { $artifact: h.$artifact, digest: obj.digest, size: obj.size, meta, path: obj.path } as ArtifactHandle);
+    }
+    const withStored = stored.size ? mapHandles(value, (h) => stored.get(h) ?? h) : value;
+    const manifest = toManifest(withStored);
+    const bytes = Buffer.from(canonicalJson(manifest === undefined ? null : manifest));
+    const digest = sha256(bytes);
+    if (bytes.byteLength <= INLINE_LIMIT) {
+      records.push({ record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true }, bytes });
+    } else {
+      const obj = await this.artifacts.putBytes(bytes);
+      records.push({ record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false } });
+    }
+    const hydrated = await this.hydrate(manifest);
+    this.memo.set(digest, hydrated);
+    return { digest, value: hydrated, artifacts: records, produced };
+  }
+
+  /** The output value stored under `digest`, with local paths attached to its handles. */
+  async load(digest: string): Promise<unknown> {
+    if (this.memo.has(digest)) return this.memo.get(digest);
+    let bytes = await this.metadata.getInlineBytes(digest);
+    if (!bytes) {
+      if (!(await this.artifacts.has(digest))) {
+        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${digest.slice(0, 12)} is not in the store`, {
+          hint: "it was removed (gc) or the home was moved; re-run with --force to recompute it",
+        });
+      }
+      const { readFile } = await import("node:fs/promises");
+      bytes = await readFile(await this.artifacts.pathOf(digest));
+    }
+    const value = await this.hydrate(JSON.parse(Buffer.from(bytes).toString("utf8")));
+    this.memo.set(digest, value);
+    return value;
+  }
+
+  private async hydrate(manifest: unknown): Promise<unknown> {
+    const handles: ArtifactHandle[] = [];
+    collectPlain(manifest, handles);
+    const paths = new Map<string, string>();
+    for (const h of handles) if (!paths.has(h.digest)) paths.set(h.digest, await this.artifacts.pathOf(h.digest));
+    return mapPlain(manifest, (h) => ({ ...h, path: paths.get(h.digest)! }));
+  }
+}
+
+/** Selects a field path of an output value; the digest of a selection is the hash of its manifest. */
+export function pickValue(value: unknown, path: readonly string[], step: string, input: string): unknown {
+  let cur = value;
+  for (const key of path) {
+    if (cur === null || typeof cur !== "object" || !(key in (cur as object))) {
+      throw new TrainyardError("MISSING_INPUT", `input "${input}" picks field "${path.join(".")}" of step "${step}", whose output has no such field`, {
+        step,
+        hint: "pick a field that the step returns",
+      });
+    }
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+export function digestOfValue(value: unknown): string {
+  return hashJson(toManifest(value) ?? null);
+}
+
+/** Handles reduced to their content identity (no local paths). */
+export function toManifest(value: unknown): unknown {
+  return mapHandles(value, (h) => ({ $artifact: h.$artifact, digest: h.digest, size: h.size, meta: h.meta }));
+}
+
+function collectHandles(value: unknown, name: string, out: Array<[ArtifactHandle, string]>): void {
+  if (isArtifactHandle(value)) out.push([value, name]);
+  else if (Array.isArray(value)) value.forEach((v, i) => collectHandles(v, `${name}[${i}]`, out));
+  else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) collectHandles(v, name === "output" ? k : `${name}.${k}`, out);
+}
+
+const isPlainHandle = (v: unknown): v is ArtifactHandle =>
+  typeof v === "object" && v !== null && typeof (v as { $artifact?: unknown }).$artifact === "string" && typeof (v as { digest?: unknown }).digest === "string";
+
+function collectPlain(value: unknown, out: ArtifactHandle[]): void {
+  if (isPlainHandle(value)) out.push(value);
+  else if (Array.isArray(value)) for (const v of value) collectPlain(v, out);
+  else if (value !== null && typeof value === "object") for (const v of Object.values(value)) collectPlain(v, out);
+}
+
+function mapPlain(value: unknown, fn: (h: ArtifactHandle) => unknown): unknown {
+  if (isPlainHandle(value)) return fn(value);
+  if (Array.isArray(value)) return value.map((v) => mapPlain(v, fn));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = mapPlain(v, fn);
+    return out;
+  }
+  return value;
+}
+
+function checkSerializable(value: unknown, step: string, where: string, depth = 0): void {
+  if (depth > 64) throw invalid(step, where, "is nested too deeply (more than 64 levels)");
+  if (value === null || value === undefined) return;
+  const t = typeof value;
+  if (t === "string" || t === "boolean") return;
+  if (t === "number") return;
+  if (t === "function" || t === "symbol") throw invalid(step, where, `is a ${t}`);
+  if (t === "bigint") throw invalid(step, where, "is a bigint");
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkSerializable(v, step, `${where}[${i}]`, depth + 1));
+    return;
+  }
+  if (value instanceof Date) return;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw invalid(step, where, `is a ${proto?.constructor?.name ?? "class instance"}`);
+  }
+  if (isArtifactHandle(value)) return;
+  for (const [k, v] of Object.entries(value as object)) checkSerializable(v, step, `${where}.${k}`, depth + 1);
+}
+
+function invalid(step: string, where: string, what: string): TrainyardError {
+  return new TrainyardError("OUTPUT_INVALID", `step "${step}" returned a value whose ${where} ${what}, which cannot be stored as an artifact`, {
+    step,
+    hint: "return JSON data (objects, arrays, strings, numbers, booleans), or write bulk data to a file in ctx.workdir and return ctx.file()/ctx.dataset()",
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Cache keys. A step's key is the sha256 over its code fingerprint, its `version`, the params it
+ * declares, its input artifact digests and the engine's cache version, plus (for library steps)
+ * its JSON config, (for commands) the digests of the files it names, and (for map items) the item.
+ */
+import { join } from "node:path";
+import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
+import type { StepDef } from "../core/step.js";
+import type { KeyComponents, MetadataStore } from "../store/metadata-store.js";
+import { digestPath } from "../store/stat-index.js";
+
+/** Bumped when the engine changes how outputs are produced or stored. */
+export const ENGINE_CACHE_VERSION = "1";
+
+export interface CodeFingerprint {
+  code: string;
+  files?: Record<string, string>;
+}
+
+/** Source of the step's function (or its command line), plus digests of the files a command names. */
+export async function codeFingerprint(def: StepDef, moduleDir: string, metadata: MetadataStore): Promise<CodeFingerprint> {
+  if (def.kind === "command" && def.command) {
+    const run = def.command.run;
+    const text = typeof run === "function" ? run.toString() : canonicalJson(run);
+    const outputs = canonicalJson(def.command.outputs);
+    const files: Record<string, string> = {};
+    for (const f of def.command.files) files[f] = (await digestPath(metadata, join(moduleDir, f), { step: def.id })).digest;
+    return { code: sha256(`command\n${text}\n${outputs}\n${canonicalJson(def.command.env ?? {})}`), files };
+  }
+  return { code: sha256(`${def.kind}\n${def.run?.toString() ?? ""}`) };
+}
+
+export function keyComponents(
+  def: StepDef,
+  fingerprint: CodeFingerprint,
+  params: Record<string, unknown>,
+  inputs: Record<string, string>,
+  item?: string,
+): KeyComponents {
+  const c: KeyComponents = {
+    engine: ENGINE_CACHE_VERSION,
+    code: fingerprint.code,
+    version: def.options.version ?? "",
+    params,
+    inputs,
+  };
+  if (def.options.config !== undefined) c.config = hashJson(def.options.config);
+  if (fingerprint.files && Object.keys(fingerprint.files).length) c.files = fingerprint.files;
+  if (item !== undefined) c.item = item;
+  return c;
+}
+
+export function cacheKey(components: KeyComponents): string {
+  return hashJson(components);
+}

@@ -1,0 +1,634 @@
+/**
+ * Executes a compiled pipeline for one run: resolves each step's inputs and cache key as soon
+ * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
+ * remaining path first, per-pool limits), retries, fails fast, and records everything.
+ */
+import { rmSync } from "node:fs";
+import { handlesIn } from "../core/artifacts.js";
+import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
+import { descendantsOf, parseDuration, remainingPathWeights, type CompiledGraph, type CompiledStep } from "../core/graph.js";
+import { hashJson } from "../core/hash.js";
+import { pickParams } from "../core/params.js";
+import type { KeyComponents, LineageEdge, LogLine, MetadataStore, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
+import { ArtifactIO, digestOfValue, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
+import { cacheKey, codeFingerprint, keyComponents, type CodeFingerprint } from "./cache-key.js";
+import type { RunEvent } from "./events.js";
+import { RecordWriter } from "./record-writer.js";
+import { compileRetryPolicy, retryDelay, shouldRetry } from "./retry-policy.js";
+import { ReadyQueue } from "./ready-queue.js";
+import { runCommand } from "./runners/command-runner.js";
+import { runInline } from "./runners/inline-runner.js";
+import { runIsolated } from "./runners/isolated-runner.js";
+import { RunningStepContext } from "./step-context.js";
+
+export interface ExecutorEnv {
+  metadata: MetadataStore;
+  io: ArtifactIO;
+  /** Directory under which step work directories are created (same file system as the store). */
+  workRoot: string;
+}
+
+export interface ExecuteInput {
+  runId: string;
+  pipeline: string;
+  graph: CompiledGraph;
+  params: Record<string, unknown>;
+  moduleDir: string;
+  /** The bundled module, for isolated steps; absent for pipelines built in-process. */
+  bundlePath?: string;
+}
+
+export interface ExecuteOptions {
+  /** Steps running at once. */
+  concurrency: number;
+  /** Recompute instead of reusing the cache: every step (true) or the listed ones. */
+  force?: boolean | readonly string[];
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+  /** Step runs of this run recorded earlier (resume): succeeded ones are reused. */
+  previous?: ReadonlyMap<string, StepRunRecord>;
+}
+
+type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+
+interface Output {
+  digest: string;
+  value: unknown;
+}
+
+interface Node {
+  readonly id: string;
+  readonly step: CompiledStep;
+  waitingOn: number;
+  status: NodeStatus;
+  priority: number;
+  output?: Output;
+  record: StepRunRecord;
+  readonly tasks: Set<Task>;
+  items?: { total: number; done: number; outputs: Output[]; allCached: boolean; overDigest: string };
+}
+
+interface Task {
+  readonly node: Node;
+  readonly itemIndex: number;
+  readonly args: unknown[];
+  readonly inputs: Record<string, unknown>;
+  readonly inputDigests: Record<string, string>;
+  readonly record: StepRunRecord;
+  readonly priority: number;
+  controller?: AbortController;
+  cancelReason?: string;
+}
+
+class Cancelled extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "Cancelled";
+  }
+}
+
+const TERMINAL: ReadonlySet<NodeStatus> = new Set(["succeeded", "failed", "skipped", "cancelled"]);
+
+export class RunExecutor {
+  private readonly nodes = new Map<string, Node>();
+  private readonly queue = new ReadyQueue<Task>();
+  private readonly poolUse = new Map<string, number>();
+  private readonly writer: RecordWriter;
+  private readonly abort = new AbortController();
+  private readonly fingerprints = new Map<string, Promise<CodeFingerprint>>();
+  private running = 0;
+  private open = 0;
+  private finish!: () => void;
+  private readonly finished = new Promise<void>((r) => (this.finish = r));
+  private cancelledByUser = false;
+
+  constructor(
+    private readonly env: ExecutorEnv,
+    private readonly run: ExecuteInput,
+    private readonly opts: ExecuteOptions,
+  ) {
+    this.writer = new RecordWriter(env.metadata);
+  }
+
+  async execute(): Promise<RunStatus> {
+    const durations = await this.env.metadata.stepDurations(this.run.pipeline);
+    const weights = remainingPathWeights(this.run.graph, durations);
+    for (const id of this.run.graph.order) {
+      const step = this.run.graph.steps.get(id)!;
+      this.nodes.set(id, {
+        id,
+        step,
+        waitingOn: step.upstream.length,
+        status: "waiting",
+        priority: weights.get(id)!,
+        record: this.newRecord(id, -1),
+        tasks: new Set(),
+      });
+    }
+    this.open = this.nodes.size;
+    const onAbort = () => this.cancelRun();
+    if (this.opts.signal?.aborted) this.cancelRun();
+    else this.opts.signal?.addEventListener("abort", onAbort, { once: true });
+    this.emit({ type: "run-started", runId: this.run.runId, pipeline: this.run.pipeline, steps: [...this.run.graph.order] });
+    if (this.open === 0) this.finish();
+    for (const node of this.nodes.values()) if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
+    await this.finished;
+    this.opts.signal?.removeEventListener("abort", onAbort);
+    await this.writer.flush();
+    const statuses = [...this.nodes.values()].map((n) => n.status);
+    if (statuses.includes("failed")) return "failed";
+    if (this.cancelledByUser || statuses.includes("cancelled")) return "cancelled";
+    return "succeeded";
+  }
+
+  /** Step-level summaries, for the CLI and the API. */
+  summary(): Array<{ step: string; status: StepStatus | NodeStatus; cached: boolean; attempts: number; durationMs?: number; items?: number; error?: ErrorInfo }> {
+    return [...this.nodes.values()].map((n) => ({
+      step: n.id,
+      status: n.status,
+      cached: n.record.cached,
+      attempts: n.record.attempts,
+      durationMs: n.record.durationMs,
+      items: n.items?.total,
+      error: n.record.error,
+    }));
+  }
+
+  private newRecord(stepId: string, itemIndex: number): StepRunRecord {
+    const id = itemIndex < 0 ? `${this.run.runId}:${stepId}` : `${this.run.runId}:${stepId}[${itemIndex}]`;
+    const prev = this.opts.previous?.get(id);
+    return { id, runId: this.run.runId, stepId, itemIndex, status: "pending", cached: false, attempts: prev?.attempts ?? 0 };
+  }
+
+  private emit(event: RunEvent): void {
+    this.opts.onEvent?.(event);
+  }
+
+  // ---- resolving inputs and cache keys -------------------------------------------------
+
+  private async resolve(node: Node): Promise<void> {
+    node.status = "resolving";
+    const def = node.step.def;
+    try {
+      const inputs: Record<string, unknown> = {};
+      const digests: Record<string, string> = {};
+      for (const [name, ref] of Object.entries(def.inputs)) {
+        const up = this.nodes.get(ref.stepId)!.output!;
+        inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
+        digests[name] = ref.path.length ? digestOfValue(inputs[name]) : up.digest;
+      }
+      const params = pickParams(this.run.params, def.params);
+      const fp = await this.fingerprint(node);
+      if (def.kind === "map") return await this.expandMap(node, inputs, digests, params, fp);
+      const components = keyComponents(def, fp, params, digests);
+      const args = def.kind === "command" ? [] : [inputs];
+      const task = this.newTask(node, -1, args, inputs, digests, components, node.record);
+      if (!(await this.tryReuse(task))) this.enqueue(task);
+    } catch (err) {
+      this.failNode(node, err);
+    }
+  }
+
+  private fingerprint(node: Node): Promise<CodeFingerprint> {
+    let fp = this.fingerprints.get(node.id);
+    if (!fp) {
+      fp = codeFingerprint(node.step.def, this.run.moduleDir, this.env.metadata);
+      this.fingerprints.set(node.id, fp);
+    }
+    return fp;
+  }
+
+  private newTask(
+    node: Node,
+    itemIndex: number,
+    args: unknown[],
+    inputs: Record<string, unknown>,
+    inputDigests: Record<string, string>,
+    components: KeyComponents,
+    record: StepRunRecord,
+  ): Task {
+    record.components = components;
+    record.cacheKey = cacheKey(components);
+    return { node, itemIndex, args, inputs, inputDigests, record, priority: node.priority };
+  }
+
+  private async expandMap(node: Node, inputs: Record<string, unknown>, digests: Record<string, string>, params: Record<string, unknown>, fp: CodeFingerprint): Promise<void> {
+    const def = node.step.def;
+    const overRef = def.over!;
+    const up = this.nodes.get(overRef.stepId)!.output!;
+    const list = overRef.path.length ? pickValue(up.value, overRef.path, overRef.stepId, "over") : up.value;
+    if (!Array.isArray(list)) {
+      throw new TrainyardError("STEP_FAILED", `map step "${def.id}" fans out over step "${overRef.stepId}", which returned ${list === null ? "null" : typeof list}, not a list`, {
+        step: def.id,
+        hint: `make step "${overRef.stepId}" return an array`,
+      });
+    }
+    const overDigest = overRef.path.length ? digestOfValue(list) : up.digest;
+    node.items = { total: list.length, done: 0, outputs: new Array(list.length), allCached: true, overDigest };
+    node.record.status = "running";
+    node.record.startedAt = Date.now();
+    node.record.components = keyComponents(def, fp, params, { ...digests, over: overDigest });
+    node.record.cacheKey = cacheKey(node.record.components);
+    this.writer.saveStepRun(node.record);
+    this.emit({ type: "map-expanded", stepId: node.id, items: list.length });
+    if (list.length === 0) return await this.completeMap(node);
+    node.status = "queued";
+    for (let i = 0; i < list.length; i++) {
+      if (TERMINAL.has(node.status)) return;
+      const item = list[i];
+      const components = keyComponents(def, fp, params, digests, hashJson(toManifest(item) ?? null));
+      const task = this.newTask(node, i, [item, inputs], inputs, { ...digests, over: overDigest }, components, this.newRecord(node.id, i));
+      if (!(await this.tryReuse(task))) this.enqueue(task);
+    }
+  }
+
+  private forced(node: Node): boolean {
+    const f = this.opts.force;
+    return f === true || (Array.isArray(f) && f.includes(node.id));
+  }
+
+  /** Reuses this run's own earlier success (resume) or a cached step run with the same key. */
+  private async tryReuse(task: Task): Promise<boolean> {
+    const prev = this.opts.previous?.get(task.record.id);
+    if (prev?.status === "succeeded" && prev.outputDigest) {
+      const loaded = await this.env.io.load(prev.outputDigest).then((v) => ({ v }), () => undefined);
+      if (loaded) {
+        const value = loaded.v;
+        Object.assign(task.record, prev);
+        task.record.reason = prev.reason ?? "succeeded before the run was interrupted";
+        this.taskSucceeded(task, { digest: prev.outputDigest, value }, prev.cached, false);
+        return true;
+      }
+    }
+    const def = task.node.step.def;
+    if (this.forced(task.node)) {
+      task.record.reason = "forced (--force)";
+      return false;
+    }
+    if (def.options.cache === false) {
+      task.record.reason = "caching is disabled for this step";
+      return false;
+    }
+    const hit = await this.env.metadata.findByCacheKey(task.record.cacheKey!);
+    if (!hit?.outputDigest) return false;
+    let value: unknown;
+    try {
+      value = await this.env.io.load(hit.outputDigest);
+    } catch {
+      return false;
+    }
+    const now = Date.now();
+    Object.assign(task.record, {
+      status: "succeeded",
+      cached: true,
+      cachedFrom: hit.cachedFrom ?? hit.id,
+      startedAt: now,
+      finishedAt: now,
+      durationMs: 0,
+      outputDigest: hit.outputDigest,
+      reason: `cache hit: same key as ${hit.cachedFrom ?? hit.id}`,
+    } satisfies Partial<StepRunRecord>);
+    this.taskSucceeded(task, { digest: hit.outputDigest, value }, true, true);
+    return true;
+  }
+
+  // ---- scheduling ----------------------------------------------------------------------
+
+  private enqueue(task: Task): void {
+    if (TERMINAL.has(task.node.status)) return;
+    if (task.itemIndex < 0) task.node.status = "queued";
+    task.record.status = "pending";
+    this.queue.push(task);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.opts.concurrency && !this.abort.signal.aborted) {
+      const task = this.queue.take((t) => this.poolFree(t));
+      if (!task) return;
+      if (TERMINAL.has(task.node.status)) continue;
+      void this.start(task);
+    }
+  }
+
+  private poolFree(task: Task): boolean {
+    const pool = task.node.step.def.options.pool;
+    if (pool === undefined) return true;
+    const size = this.run.graph.pipeline.pools[pool] ?? 1;
+    return (this.poolUse.get(pool) ?? 0) < size;
+  }
+
+  private async start(task: Task): Promise<void> {
+    const pool = task.node.step.def.options.pool;
+    this.running++;
+    if (pool !== undefined) this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
+    task.node.tasks.add(task);
+    if (task.itemIndex < 0) task.node.status = "running";
+    else if (task.node.status === "queued") task.node.status = "running";
+    task.record.status = "running";
+    task.record.startedAt = Date.now();
+    task.record.reason ??= task.record.components ? "no cached result for this cache key" : undefined;
+    this.writer.saveStepRun(task.record);
+    try {
+      const out = await this.runAttempts(task);
+      task.record.status = "succeeded";
+      task.record.finishedAt = Date.now();
+      task.record.durationMs = task.record.finishedAt - task.record.startedAt;
+      task.record.outputDigest = out.digest;
+      this.taskSucceeded(task, out, false, false, out);
+    } catch (err) {
+      if (err instanceof Cancelled) this.taskCancelled(task, err.reason);
+      else this.taskFailed(task, err);
+    } finally {
+      task.node.tasks.delete(task);
+      this.running--;
+      if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+      this.pump();
+      this.maybeFinish();
+    }
+  }
+
+  private async runAttempts(task: Task): Promise<FinalizedOutput> {
+    const def = task.node.step.def;
+    const policy = compileRetryPolicy(def.options.retry);
+    const timeoutMs = parseDuration(def.options.timeout, def.id);
+    for (let tryNo = 1; ; tryNo++) {
+      if (task.cancelReason) throw new Cancelled(task.cancelReason);
+      const attempt = ++task.record.attempts;
+      const controller = new AbortController();
+      task.controller = controller;
+      const onRunAbort = () => controller.abort(new Cancelled("the run was cancelled"));
+      this.abort.signal.addEventListener("abort", onRunAbort, { once: true });
+      const startedAt = Date.now();
+      this.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
+      this.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
+      const lines: LogLine[] = [];
+      const onLog = (line: LogLine) => {
+        lines.push(line);
+        this.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
+        if (lines.length >= 1000) this.writer.appendLogs(task.record.id, attempt, lines.splice(0));
+      };
+      const ctx = new RunningStepContext({
+        params: pickParams(this.run.params, def.params),
+        runId: this.run.runId,
+        stepId: def.id,
+        attempt,
+        itemIndex: task.itemIndex >= 0 ? task.itemIndex : undefined,
+        signal: controller.signal,
+        workRoot: this.env.workRoot,
+        onLog,
+      });
+      let timer: NodeJS.Timeout | undefined;
+      let workdir: string | undefined;
+      try {
+        const work = this.dispatch(task, ctx, onLog);
+        const stop = new Promise<never>((_, reject) => {
+          const fail = () => reject(controller.signal.reason);
+          if (controller.signal.aborted) fail();
+          controller.signal.addEventListener("abort", fail, { once: true });
+          if (timeoutMs !== undefined) {
+            timer = setTimeout(() => {
+              controller.abort(
+                new TrainyardError("STEP_TIMEOUT", `step "${def.id}" timed out after ${timeoutMs} ms (attempt ${attempt})`, {
+                  step: def.id,
+                  runId: this.run.runId,
+                  hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
+                }),
+              );
+            }, timeoutMs);
+          }
+        });
+        stop.catch(() => undefined);
+        const result = await Promise.race([work, stop]);
+        workdir = result.workdir ?? ctx.workdirIfCreated;
+        const out = await this.env.io.finalize(result.value, def.id, workdir);
+        this.writer.appendLogs(task.record.id, attempt, lines);
+        this.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "succeeded", startedAt, finishedAt: Date.now() });
+        return out;
+      } catch (raw) {
+        workdir ??= ctx.workdirIfCreated;
+        const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
+        const error = cancelled ?? this.wrapError(def.id, raw);
+        this.writer.appendLogs(task.record.id, attempt, lines);
+        this.writer.saveAttempt({
+          stepRunId: task.record.id,
+          attempt,
+          status: cancelled ? "cancelled" : "failed",
+          startedAt,
+          finishedAt: Date.now(),
+          error: cancelled ? undefined : describeError(error),
+        });
+        if (cancelled || !shouldRetry(policy, tryNo, raw)) throw error;
+        const delayMs = retryDelay(policy, tryNo);
+        this.emit({ type: "step-retry", stepId: def.id, itemIndex: task.itemIndex, attempt, delayMs, error: describeError(error) });
+        await sleep(delayMs, this.abort.signal);
+      } finally {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener("abort", onRunAbort);
+        if (workdir) rmSync(workdir, { recursive: true, force: true });
+      }
+    }
+  }
+
+  private async dispatch(task: Task, ctx: RunningStepContext, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
+    const def = task.node.step.def;
+    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.run.moduleDir, onLog) };
+    if (def.options.isolate) {
+      if (!this.run.bundlePath) {
+        throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`, {
+          step: def.id,
+          hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
+        });
+      }
+      return await runIsolated(def, ctx, {
+        bundlePath: this.run.bundlePath,
+        stepId: def.id,
+        params: ctx.params,
+        args: task.args,
+        runId: this.run.runId,
+        attempt: ctx.attempt,
+        itemIndex: ctx.itemIndex,
+        workRoot: this.env.workRoot,
+      }, onLog);
+    }
+    return { value: await runInline(def, ctx, task.args) };
+  }
+
+  /** The one boundary where user-code failures are wrapped, keeping the user's own error code. */
+  private wrapError(step: string, err: unknown): unknown {
+    if (isTrainyardError(err) && err.fields.step) return err;
+    if (isTrainyardError(err)) return new TrainyardError(err.code, `step "${step}": ${err.message}`, { ...err.fields, step, hint: err.hint, cause: err });
+    const info = describeError(err);
+    return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : info.code, `step "${step}" failed: ${info.message}`, {
+      step,
+      runId: this.run.runId,
+      cause: err,
+      hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.run.runId} ${step}\` for its output`,
+    });
+  }
+
+  // ---- completion ----------------------------------------------------------------------
+
+  private taskSucceeded(task: Task, output: Output, cached: boolean, reused: boolean, finalized?: FinalizedOutput): void {
+    const r = task.record;
+    const lineage: LineageEdge[] = [];
+    const edge = (digest: string, direction: "in" | "out", name: string, reusedEdge = false) =>
+      lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction, name, reused: reusedEdge });
+    for (const [name, digest] of Object.entries(task.inputDigests)) edge(digest, "in", name);
+    edge(output.digest, "out", "output", reused);
+    if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
+    else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);
+    this.writer.complete({ stepRun: r, artifacts: finalized?.artifacts ?? [], lineage });
+    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "succeeded", cached, durationMs: r.durationMs ?? 0, attempts: r.attempts });
+    if (task.itemIndex < 0) return this.nodeSucceeded(task.node, output);
+    const items = task.node.items!;
+    items.outputs[task.itemIndex] = output;
+    items.allCached &&= cached;
+    items.done++;
+    if (items.done === items.total) void this.completeMap(task.node);
+  }
+
+  private async completeMap(node: Node): Promise<void> {
+    try {
+      const items = node.items!;
+      const out = await this.env.io.finalize(items.outputs.map((o) => o.value), node.id, undefined);
+      const r = node.record;
+      r.status = "succeeded";
+      r.cached = items.total > 0 && items.allCached;
+      r.finishedAt = Date.now();
+      r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
+      r.outputDigest = out.digest;
+      r.reason = `${items.total} items, ${items.total - items.outputs.filter(Boolean).length} failed`;
+      const lineage: LineageEdge[] = [{ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest: items.overDigest, direction: "in", name: "over", reused: false }];
+      for (const [name, digest] of Object.entries(r.components?.inputs ?? {})) {
+        if (name !== "over") lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction: "in", name, reused: false });
+      }
+      lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest: out.digest, direction: "out", name: "output", reused: false });
+      this.writer.complete({ stepRun: r, artifacts: out.artifacts, lineage });
+      this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status: "succeeded", cached: r.cached, durationMs: r.durationMs, attempts: r.attempts, items: items.total });
+      this.nodeSucceeded(node, { digest: out.digest, value: out.value });
+    } catch (err) {
+      this.failNode(node, err);
+    }
+  }
+
+  private nodeSucceeded(node: Node, output: Output): void {
+    if (TERMINAL.has(node.status)) return;
+    node.status = "succeeded";
+    node.output = output;
+    this.open--;
+    for (const d of node.step.downstream) {
+      const dn = this.nodes.get(d)!;
+      if (--dn.waitingOn === 0 && dn.status === "waiting") void this.resolve(dn);
+    }
+    this.maybeFinish();
+  }
+
+  private taskFailed(task: Task, err: unknown): void {
+    const r = task.record;
+    r.status = "failed";
+    r.finishedAt = Date.now();
+    r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
+    r.error = describeError(err);
+    this.writer.saveStepRun(r);
+    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "failed", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: r.error });
+    if (task.itemIndex >= 0) {
+      const wrapped = new TrainyardError(r.error.code, `map step "${r.stepId}" item ${task.itemIndex} failed: ${r.error.message}`, {
+        step: r.stepId,
+        item: task.itemIndex,
+        hint: r.error.hint,
+      });
+      this.failNode(task.node, wrapped);
+    } else this.failNode(task.node, err, true);
+  }
+
+  private taskCancelled(task: Task, reason: string): void {
+    const r = task.record;
+    r.status = "cancelled";
+    r.finishedAt = Date.now();
+    r.reason = reason;
+    this.writer.saveStepRun(r);
+    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "cancelled", cached: false, durationMs: (r.finishedAt ?? 0) - (r.startedAt ?? 0), attempts: r.attempts });
+    if (task.itemIndex >= 0) {
+      if (!TERMINAL.has(task.node.status)) this.endNode(task.node, "cancelled", reason);
+    } else if (!TERMINAL.has(task.node.status)) this.endNode(task.node, "cancelled", reason, false);
+  }
+
+  private failNode(node: Node, err: unknown, recorded = false): void {
+    if (TERMINAL.has(node.status)) return;
+    const info = describeError(err);
+    node.status = "failed";
+    this.open--;
+    const r = node.record;
+    if (!recorded) {
+      r.status = "failed";
+      r.finishedAt = Date.now();
+      r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
+      r.error = info;
+      this.writer.saveStepRun(r);
+      this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status: "failed", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: info });
+    }
+    this.cancelTasks(node, `step "${node.id}" failed`);
+    for (const d of descendantsOf(this.run.graph, node.id)) {
+      const dn = this.nodes.get(d)!;
+      if (!TERMINAL.has(dn.status)) this.endNode(dn, "skipped", `upstream step "${node.id}" failed`);
+    }
+    // Fail fast: in-flight work whose every consumer was just skipped can no longer matter.
+    for (const other of this.nodes.values()) {
+      if (TERMINAL.has(other.status) || !other.tasks.size) continue;
+      const desc = descendantsOf(this.run.graph, other.id);
+      if (desc.size && [...desc].every((d) => TERMINAL.has(this.nodes.get(d)!.status) && this.nodes.get(d)!.status !== "succeeded")) {
+        this.cancelTasks(other, `no longer needed: everything downstream was skipped after "${node.id}" failed`);
+      }
+    }
+    this.maybeFinish();
+  }
+
+  private endNode(node: Node, status: "skipped" | "cancelled", reason: string, emit = true): void {
+    if (TERMINAL.has(node.status)) return;
+    node.status = status;
+    this.open--;
+    const r = node.record;
+    r.status = status;
+    r.reason = reason;
+    r.finishedAt = Date.now();
+    this.writer.saveStepRun(r);
+    if (emit) this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status, cached: false, durationMs: 0, attempts: r.attempts, reason });
+    this.cancelTasks(node, reason);
+    this.maybeFinish();
+  }
+
+  private cancelTasks(node: Node, reason: string): void {
+    for (const t of node.tasks) {
+      t.cancelReason = reason;
+      t.controller?.abort(new Cancelled(reason));
+    }
+  }
+
+  private cancelRun(): void {
+    if (this.abort.signal.aborted) return;
+    this.cancelledByUser = true;
+    this.abort.abort(new Cancelled("the run was cancelled"));
+    for (const task of this.queue.drain()) task.record.status = "cancelled";
+    for (const node of this.nodes.values()) if (!TERMINAL.has(node.status)) this.endNode(node, "cancelled", "the run was cancelled");
+  }
+
+  private maybeFinish(): void {
+    if (this.open === 0 && this.running === 0) this.finish();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Cancelled("the run was cancelled"));
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new Cancelled("the run was cancelled"));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

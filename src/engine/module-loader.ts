@@ -1,0 +1,166 @@
+/**
+ * Loads a pipeline module (TypeScript) by bundling it with esbuild into the home's module cache.
+ * Packages stay external (resolved to absolute paths, so the bundle can live anywhere), and
+ * `trainyard` resolves to this package's built entry points. An unchanged module (every bundled
+ * source file has the same size and mtime) is imported straight from the cache without esbuild.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { TrainyardError } from "../core/errors.js";
+import { isPipeline, type Pipeline } from "../core/pipeline.js";
+import type { TrainyardConfig } from "../core/config.js";
+import { distFile, PUBLIC_ENTRIES } from "./package-root.js";
+
+export interface LoadedModule {
+  pipeline: Pipeline<any>;
+  modulePath: string;
+  bundlePath: string;
+  /** sha256 of the bundled code: changes whenever any source the module imports changes. */
+  codeVersion: string;
+}
+
+interface CacheEntry {
+  bundle: string;
+  codeVersion: string;
+  inputs: Array<{ path: string; size: number; mtimeMs: number }>;
+}
+
+const loaded = new Map<string, LoadedModule>();
+
+export async function loadPipelineModule(modulePath: string, cacheDir: string): Promise<LoadedModule> {
+  const abs = resolve(modulePath);
+  const { bundlePath, codeVersion } = await bundleModule(abs, cacheDir);
+  const key = `${abs}|${codeVersion}`;
+  const hit = loaded.get(key);
+  if (hit) return hit;
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(bundlePath).href)) as { default?: unknown };
+  } catch (err) {
+    throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} failed while loading: ${(err as Error).message}`, {
+      file: abs,
+      cause: err,
+      hint: "fix the error above in the module (it runs at import time); `npm run typecheck` finds type errors",
+    });
+  }
+  const p = mod.default;
+  if (!isPipeline(p)) {
+    throw new TrainyardError("MODULE_LOAD", `${abs} does not default-export a pipeline`, {
+      file: abs,
+      hint: 'build it with `const p = pipeline("name", {...})`, add steps, and end the module with `export default p`',
+    });
+  }
+  p.modulePath = abs;
+  const result = { pipeline: p, modulePath: abs, bundlePath, codeVersion };
+  loaded.set(key, result);
+  return result;
+}
+
+/** Loads `trainyard.config.ts` from the directory if there is one. */
+export async function loadConfigModule(dir: string, cacheDir: string): Promise<TrainyardConfig | undefined> {
+  const file = ["trainyard.config.ts", "trainyard.config.mjs", "trainyard.config.js"].map((f) => join(dir, f)).find(existsSync);
+  if (!file) return undefined;
+  const { bundlePath } = await bundleModule(file, cacheDir);
+  const mod = (await import(pathToFileURL(bundlePath).href)) as { default?: TrainyardConfig };
+  return mod.default ?? {};
+}
+
+export async function bundleModule(abs: string, cacheDir: string): Promise<{ bundlePath: string; codeVersion: string }> {
+  if (!existsSync(abs)) {
+    throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} does not exist`, {
+      file: abs,
+      hint: "pass the path of a .ts file that default-exports a pipeline, e.g. `trainyard run examples/flight-delays/pipeline.ts`",
+    });
+  }
+  const dir = join(cacheDir, "modules");
+  const indexFile = join(dir, `${createHash("sha256").update(abs).digest("hex").slice(0, 24)}.json`);
+  const cached = readCacheEntry(indexFile);
+  if (cached) return { bundlePath: cached.bundle, codeVersion: cached.codeVersion };
+
+  const esbuild = await import("esbuild");
+  let result;
+  try {
+    result = await esbuild.build({
+      entryPoints: [abs],
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      write: false,
+      metafile: true,
+      sourcemap: "inline",
+      logLevel: "silent",
+      plugins: [externalPackages(esbuild)],
+    });
+  } catch (err) {
+    const first = (err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } }> }).errors?.[0];
+    const where = first?.location ? `${resolve(first.location.file)}:${first.location.line}:${first.location.column}` : abs;
+    throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} does not compile: ${first?.text ?? (err as Error).message} (${where})`, {
+      file: first?.location?.file ? resolve(first.location.file) : abs,
+      hint: "fix the syntax or import error at that location",
+      cause: err,
+    });
+  }
+  const code = result.outputFiles[0].text;
+  const codeVersion = createHash("sha256").update(code).digest("hex");
+  mkdirSync(dir, { recursive: true });
+  const bundle = join(dir, `${codeVersion.slice(0, 32)}.mjs`);
+  if (!existsSync(bundle)) atomicWrite(bundle, code);
+  const inputs = Object.keys(result.metafile.inputs).map((p) => {
+    const path = resolve(p);
+    const st = statSync(path);
+    return { path, size: st.size, mtimeMs: st.mtimeMs };
+  });
+  atomicWrite(indexFile, JSON.stringify({ bundle, codeVersion, inputs } satisfies CacheEntry));
+  return { bundlePath: bundle, codeVersion };
+}
+
+function readCacheEntry(file: string): CacheEntry | undefined {
+  try {
+    const entry = JSON.parse(readFileSync(file, "utf8")) as CacheEntry;
+    if (!existsSync(entry.bundle)) return undefined;
+    for (const input of entry.inputs) {
+      const st = statSync(input.path);
+      if (st.size !== input.size || st.mtimeMs !== input.mtimeMs) return undefined;
+    }
+    return entry;
+  } catch {
+    return undefined;
+  }
+}
+
+function atomicWrite(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+type Esbuild = typeof import("esbuild");
+
+function externalPackages(esbuild: Esbuild): import("esbuild").Plugin {
+  void esbuild;
+  return {
+    name: "trainyard-externals",
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.pluginData === "inner") return undefined;
+        if (isBuiltin(args.path)) return { path: args.path, external: true };
+        const entry = PUBLIC_ENTRIES[args.path];
+        if (entry) return { path: pathToFileURL(distFile(entry)).href, external: true };
+        if (/^[A-Za-z]:|^\//.test(args.path)) return undefined;
+        const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" });
+        if (resolved.errors.length) {
+          return { errors: [{ text: `cannot find package "${args.path}" imported from ${args.importer}; install it with npm install ${args.path}` }] };
+        }
+        return { path: pathToFileURL(resolved.path).href, external: true };
+      });
+    },
+  };
+}
+
+export function moduleDir(modulePath: string): string {
+  return dirname(resolve(modulePath));
+}

@@ -1,0 +1,74 @@
+/**
+ * Batches metadata writes made while a run executes into one transaction per event-loop turn:
+ * thousands of short steps cost a handful of commits, and every record is still committed
+ * before the process can go idle.
+ */
+import type { AttemptRecord, LogLine, MetadataStore, StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
+
+export class RecordWriter {
+  private saves: StepRunRecord[] = [];
+  private attempts: AttemptRecord[] = [];
+  private logs: Array<{ stepRunId: string; attempt: number; lines: LogLine[] }> = [];
+  private completions: StepRunCompletion[] = [];
+  private scheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+  private failure?: unknown;
+
+  constructor(private readonly metadata: MetadataStore) {}
+
+  saveStepRun(record: StepRunRecord): void {
+    this.saves.push({ ...record });
+    this.schedule();
+  }
+
+  saveAttempt(record: AttemptRecord): void {
+    this.attempts.push({ ...record });
+    this.schedule();
+  }
+
+  appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): void {
+    if (!lines.length) return;
+    this.logs.push({ stepRunId, attempt, lines });
+    this.schedule();
+  }
+
+  complete(completion: StepRunCompletion): void {
+    this.completions.push({ ...completion, stepRun: { ...completion.stepRun } });
+    this.schedule();
+  }
+
+  /** Waits until everything queued so far is committed; rethrows a failed write. */
+  async flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.write());
+    await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flushing = this.flushing.then(() => this.write());
+    });
+  }
+
+  private async write(): Promise<void> {
+    const saves = this.saves;
+    const attempts = this.attempts;
+    const logs = this.logs;
+    const completions = this.completions;
+    this.saves = [];
+    this.attempts = [];
+    this.logs = [];
+    this.completions = [];
+    try {
+      if (saves.length) await this.metadata.saveStepRuns(saves);
+      for (const a of attempts) await this.metadata.saveAttempt(a);
+      for (const l of logs) await this.metadata.appendLogs(l.stepRunId, l.attempt, l.lines);
+      if (completions.length) await this.metadata.completeStepRuns(completions);
+    } catch (err) {
+      this.failure ??= err;
+    }
+  }
+}

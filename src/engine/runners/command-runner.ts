@@ -1,0 +1,144 @@
+/**
+ * Runs a command step: input artifacts are handed over as files (TRAINYARD_INPUT_<NAME>), the
+ * program writes its outputs into TRAINYARD_OUT, and the declared outputs are collected from there.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { isArtifactHandle, pendingHandle, type ArtifactHandle } from "../../core/artifacts.js";
+import { TrainyardError } from "../../core/errors.js";
+import type { CommandOutputSpec, StepDef } from "../../core/step.js";
+import type { LogLine } from "../../store/metadata-store.js";
+import type { RunningStepContext } from "../step-context.js";
+
+export async function runCommand(
+  def: StepDef,
+  ctx: RunningStepContext,
+  inputs: Record<string, unknown>,
+  cwd: string,
+  onLog: (line: LogLine) => void,
+): Promise<unknown> {
+  const spec = def.command!;
+  const workdir = ctx.workdir;
+  const out = join(workdir, "out");
+  mkdirSync(out, { recursive: true });
+  const inputPaths: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inputs)) {
+    if (isArtifactHandle(value)) inputPaths[name] = value.path;
+    else {
+      mkdirSync(join(workdir, "inputs"), { recursive: true });
+      const file = join(workdir, "inputs", `${name}.json`);
+      writeFileSync(file, JSON.stringify(value));
+      inputPaths[name] = file;
+    }
+  }
+  const raw = typeof spec.run === "function" ? spec.run({ params: ctx.params, out, workdir }, inputPaths) : spec.run;
+  const expand = (s: string) =>
+    s.replace(/\{(out|workdir|inputs\.[A-Za-z0-9_-]+|params\.[A-Za-z0-9_-]+)\}/g, (m, key: string) => {
+      if (key === "out") return out;
+      if (key === "workdir") return workdir;
+      if (key.startsWith("inputs.")) return inputPaths[key.slice(7)] ?? m;
+      const v = ctx.params[key.slice(7)];
+      return v === undefined ? m : typeof v === "string" ? v : JSON.stringify(v);
+    });
+  const shell = typeof raw === "string";
+  const argv = shell ? ["/bin/sh", "-c", expand(raw)] : (raw as readonly string[]).map(expand);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...spec.env,
+    TRAINYARD_OUT: out,
+    TRAINYARD_WORKDIR: workdir,
+    TRAINYARD_PARAMS: JSON.stringify(ctx.params),
+    TRAINYARD_INPUTS: JSON.stringify(inputPaths),
+    TRAINYARD_RUN_ID: ctx.runId,
+    TRAINYARD_STEP: ctx.stepId,
+  };
+  for (const [name, path] of Object.entries(inputPaths)) env[`TRAINYARD_INPUT_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = path;
+
+  const display = shell ? argv[2] : argv.join(" ");
+  const tail: string[] = [];
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const kill = () => {
+      try {
+        process.kill(-child.pid!, "SIGTERM");
+        setTimeout(() => {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            /* already gone */
+          }
+        }, 2000).unref();
+      } catch {
+        /* already gone */
+      }
+    };
+    if (ctx.signal.aborted) kill();
+    ctx.signal.addEventListener("abort", kill, { once: true });
+    const lines = (stream: "stdout" | "stderr") => {
+      let rest = "";
+      return (chunk: Buffer) => {
+        const text = rest + chunk.toString("utf8");
+        const parts = text.split("\n");
+        rest = parts.pop()!;
+        for (const line of parts) {
+          onLog({ ts: Date.now(), stream, line });
+          if (stream === "stderr") (tail.push(line), tail.length > 10 && tail.shift());
+        }
+      };
+    };
+    const onOut = lines("stdout");
+    const onErr = lines("stderr");
+    child.stdout!.on("data", onOut);
+    child.stderr!.on("data", onErr);
+    child.on("error", (err) =>
+      reject(
+        new TrainyardError("COMMAND_FAILED", `step "${def.id}": could not start \`${argv[0]}\`: ${err.message}`, {
+          step: def.id,
+          cause: err,
+          hint: `check that ${argv[0]} is installed and on PATH`,
+        }),
+      ),
+    );
+    child.on("close", (code, signal) => {
+      ctx.signal.removeEventListener("abort", kill);
+      onOut(Buffer.from("\n"));
+      onErr(Buffer.from("\n"));
+      resolve({ code, signal });
+    });
+  });
+  if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error("cancelled");
+  if (exit.code !== 0) {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+    const last = tail.filter((l) => l.trim()).slice(-5);
+    throw new TrainyardError("COMMAND_FAILED", `step "${def.id}": command \`${display}\` ${how}${last.length ? `:\n    ${last.join("\n    ")}` : ""}`, {
+      step: def.id,
+      exitCode: exit.code,
+      hint: `see the full output with \`trainyard logs ${ctx.runId} ${def.id}\``,
+    });
+  }
+  return collectOutputs(def, out);
+}
+
+function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandle> {
+  const result: Record<string, ArtifactHandle> = {};
+  for (const [name, spec] of Object.entries(def.command!.outputs)) {
+    const { path, kind } = normalize(name, spec);
+    const full = join(out, path);
+    if (!existsSync(full)) {
+      const found = readdirSync(out);
+      throw new TrainyardError("OUTPUT_INVALID", `step "${def.id}": the command did not write its output "${name}" (${path}) into TRAINYARD_OUT`, {
+        step: def.id,
+        file: full,
+        hint: found.length ? `it wrote: ${found.slice(0, 10).join(", ")}; write ${path} into $TRAINYARD_OUT` : `write ${path} into the directory $TRAINYARD_OUT`,
+      });
+    }
+    result[name] = pendingHandle(kind, full, kind === "dataset" ? { format: path.endsWith(".csv") ? "csv" : "parquet" } : {});
+  }
+  return result;
+}
+
+function normalize(name: string, spec: CommandOutputSpec): { path: string; kind: ArtifactHandle["$artifact"] } {
+  if (typeof spec === "string") return { path: name === "out" && spec === "directory" ? "." : name, kind: spec === "json" ? "file" : spec };
+  return { path: spec.path, kind: spec.kind === "json" || !spec.kind ? "file" : spec.kind };
+}

@@ -1,0 +1,73 @@
+/**
+ * Runs a step in a child process that loads the pipeline module by path and runs the step by
+ * id: this is what makes steps addressable. A timeout or cancellation kills the process, and
+ * `isolate: { memoryMb }` caps its heap.
+ */
+import { fork } from "node:child_process";
+import { TrainyardError, type ErrorInfo } from "../../core/errors.js";
+import type { StepDef } from "../../core/step.js";
+import type { LogLine } from "../../store/metadata-store.js";
+import { distFile } from "../package-root.js";
+import type { RunningStepContext } from "../step-context.js";
+
+export interface IsolatedTask {
+  bundlePath: string;
+  stepId: string;
+  params: Record<string, unknown>;
+  args: unknown[];
+  runId: string;
+  attempt: number;
+  itemIndex?: number;
+  workRoot: string;
+}
+
+export type ChildMessage =
+  | { type: "log"; line: LogLine }
+  | { type: "done"; value: unknown; workdir?: string }
+  | { type: "error"; error: ErrorInfo };
+
+export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: IsolatedTask, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
+  const iso = typeof def.options.isolate === "object" ? def.options.isolate : {};
+  const execArgv = ["--enable-source-maps", ...(iso.memoryMb ? [`--max-old-space-size=${iso.memoryMb}`] : [])];
+  const child = fork(distFile("engine/child-entry.js"), [], { execArgv, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
+  const pipeLines = (stream: "stdout" | "stderr") => {
+    let rest = "";
+    return (chunk: Buffer) => {
+      const parts = (rest + chunk.toString("utf8")).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) onLog({ ts: Date.now(), stream, line });
+    };
+  };
+  child.stdout!.on("data", pipeLines("stdout"));
+  child.stderr!.on("data", pipeLines("stderr"));
+  return await new Promise((resolve, reject) => {
+    let settled = false;
+    const kill = () => child.kill("SIGKILL");
+    ctx.signal.addEventListener("abort", kill, { once: true });
+    child.on("message", (msg: ChildMessage) => {
+      if (msg.type === "log") onLog(msg.line);
+      else if (msg.type === "done") {
+        settled = true;
+        resolve({ value: msg.value, workdir: msg.workdir });
+      } else if (msg.type === "error") {
+        settled = true;
+        const e = Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code, hint: msg.error.hint, stack: msg.error.stack });
+        if (msg.error.fatal) Object.defineProperty(e, Symbol.for("trainyard.fatal"), { value: true });
+        reject(e);
+      }
+    });
+    child.on("exit", (code, signal) => {
+      ctx.signal.removeEventListener("abort", kill);
+      if (settled) return;
+      if (ctx.signal.aborted) return reject(ctx.signal.reason ?? new Error("cancelled"));
+      const oom = code === 134 || signal === "SIGABRT";
+      reject(
+        new TrainyardError("STEP_FAILED", `step "${def.id}": its process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${oom ? " (out of memory?)" : ""} before finishing`, {
+          step: def.id,
+          hint: oom && iso.memoryMb ? `it may need more than ${iso.memoryMb} MB: raise isolate.memoryMb` : `see \`trainyard logs ${task.runId} ${def.id}\``,
+        }),
+      );
+    });
+    child.send(task);
+  });
+}

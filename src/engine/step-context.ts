@@ -1,0 +1,76 @@
+/** The `ctx` a step function receives; also built inside isolated child processes. */
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { format } from "node:util";
+import { pendingHandle, type Dataset, type DirectoryArtifact, type FileArtifact, type ModelArtifact } from "../core/artifacts.js";
+import type { StepContext } from "../core/step.js";
+import type { LogLine } from "../store/metadata-store.js";
+
+export interface ContextInit {
+  params: Record<string, unknown>;
+  runId: string;
+  stepId: string;
+  attempt: number;
+  itemIndex?: number;
+  signal: AbortSignal;
+  /** Parent directory for the lazily created work directory. */
+  workRoot: string;
+  onLog: (line: LogLine) => void;
+}
+
+export class RunningStepContext implements StepContext<Record<string, unknown>> {
+  readonly params: Record<string, unknown>;
+  readonly runId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly itemIndex?: number;
+  readonly signal: AbortSignal;
+  private dir?: string;
+
+  constructor(private readonly init: ContextInit) {
+    this.params = Object.freeze({ ...init.params });
+    this.runId = init.runId;
+    this.stepId = init.stepId;
+    this.attempt = init.attempt;
+    this.itemIndex = init.itemIndex;
+    this.signal = init.signal;
+  }
+
+  /** Created on first use: most steps never need one. */
+  get workdir(): string {
+    if (!this.dir) {
+      mkdirSync(this.init.workRoot, { recursive: true });
+      this.dir = mkdtempSync(join(this.init.workRoot, `work-${this.stepId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-`));
+    }
+    return this.dir;
+  }
+
+  get workdirIfCreated(): string | undefined {
+    return this.dir;
+  }
+
+  log(...args: unknown[]): void {
+    const text = format(...args);
+    for (const line of text.split("\n")) this.init.onLog({ ts: Date.now(), stream: "log", line });
+  }
+
+  file(path: string, meta: Record<string, unknown> = {}): FileArtifact {
+    return pendingHandle<FileArtifact>("file", this.resolve(path), meta);
+  }
+
+  directory(path: string, meta: Record<string, unknown> = {}): DirectoryArtifact {
+    return pendingHandle<DirectoryArtifact>("directory", this.resolve(path), meta);
+  }
+
+  dataset(path: string, meta: Partial<Dataset["meta"]> = {}): Dataset {
+    return pendingHandle<Dataset>("dataset", this.resolve(path), { format: "parquet", ...meta } as Dataset["meta"]);
+  }
+
+  model(path: string, meta: ModelArtifact["meta"] = {}): ModelArtifact {
+    return pendingHandle<ModelArtifact>("model", this.resolve(path), meta);
+  }
+
+  private resolve(path: string): string {
+    return path.startsWith("/") ? path : join(this.workdir, path);
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * The composition root: a `Trainyard` instance owns a home (metadata store + artifact store),
+ * loads pipeline modules, and runs, resumes, plans and explains runs. Everything pluggable is
+ * passed in, so tests and other deployments can swap backends.
+ */
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
+import { compileGraph } from "../core/graph.js";
+import { sha256 } from "../core/hash.js";
+import { resolveParams } from "../core/params.js";
+import type { Pipeline } from "../core/pipeline.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
+import { FsArtifactStore } from "../store/fs-artifact-store.js";
+import type { MetadataStore, RunRecord, RunStatus, StepRunRecord } from "../store/metadata-store.js";
+import { SqliteMetadataStore } from "../store/sqlite-metadata-store.js";
+import { ArtifactIO } from "./artifact-io.js";
+import type { RunEvent } from "./events.js";
+import { RunExecutor } from "./executor.js";
+import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
+import { loadConfigModule, loadPipelineModule } from "./module-loader.js";
+import { planRun, type PlanResult } from "./planner.js";
+import { explainStep, type WhyResult } from "./why.js";
+
+export interface TrainyardOptions {
+  /** Where state lives. @default $TRAINYARD_HOME or ".trainyard" in the working directory */
+  home?: string;
+  /** Metadata backend, by name or as an instance. @default { kind: "sqlite" } at <home>/metadata.db */
+  metadata?: { kind: "sqlite"; file?: string } | MetadataStore;
+  /** Artifact backend, by name or as an instance. @default { kind: "fs" } at <home>/artifacts */
+  artifacts?: { kind: "fs"; root?: string } | ArtifactStore;
+}
+
+export interface RunRequest {
+  /** Typed param values (API callers, tests). */
+  params?: Record<string, unknown>;
+  /** Raw `--param k=v` strings, coerced to each param's declared type. */
+  overrides?: Record<string, string>;
+  profile?: string;
+  /** @default the number of CPUs */
+  concurrency?: number;
+  /** Recompute every step (true) or the listed steps instead of reusing the cache. */
+  force?: boolean | string[];
+  /** @default "manual" */
+  trigger?: string;
+  signal?: AbortSignal;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface StepSummary {
+  step: string;
+  status: string;
+  cached: boolean;
+  attempts: number;
+  durationMs?: number;
+  items?: number;
+  error?: ErrorInfo;
+}
+
+export interface RunResult {
+  runId: string;
+  pipeline: string;
+  status: RunStatus;
+  durationMs: number;
+  steps: StepSummary[];
+  error?: ErrorInfo;
+}
+
+export function resolveHome(home?: string): string {
+  return resolve(home ?? process.env.TRAINYARD_HOME ?? ".trainyard");
+}
+
+export function newRunId(now = new Date()): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  const stamp = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+interface Loaded {
+  pipeline: Pipeline<any>;
+  modulePath: string;
+  moduleDir: string;
+  bundlePath?: string;
+  codeVersion: string;
+  configProfiles?: Record<string, Record<string, unknown>>;
+}
+
+export class Trainyard {
+  readonly io: ArtifactIO;
+
+  private constructor(
+    readonly home: string,
+    readonly metadata: MetadataStore,
+    readonly artifacts: ArtifactStore,
+  ) {
+    this.io = new ArtifactIO(artifacts, metadata);
+  }
+
+  static async open(opts: TrainyardOptions = {}): Promise<Trainyard> {
+    const home = resolveHome(opts.home);
+    const metadata =
+      opts.metadata && "backend" in opts.metadata ? opts.metadata : new SqliteMetadataStore((opts.metadata as { file?: string } | undefined)?.file ?? join(home, "metadata.db"));
+    const artifacts =
+      opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : new FsArtifactStore((opts.artifacts as { root?: string } | undefined)?.root ?? join(home, "artifacts"));
+    return new Trainyard(home, metadata, artifacts);
+  }
+
+  get cacheDir(): string {
+    return join(this.home, "cache");
+  }
+
+  get workRoot(): string {
+    return join(this.home, "artifacts", "tmp");
+  }
+
+  /** Loads a pipeline module (or takes a pipeline built in this process) and its config profiles. */
+  async load(target: string | Pipeline<any>): Promise<Loaded> {
+    if (typeof target === "string") {
+      const m = await loadPipelineModule(target, this.cacheDir);
+      const moduleDir = dirname(m.modulePath);
+      const config = await loadConfigModule(moduleDir, this.cacheDir);
+      return { ...m, moduleDir, configProfiles: config?.profiles };
+    }
+    const modulePath = target.modulePath ?? join(process.cwd(), `${target.name}.pipeline`);
+    const code = [...target.steps.values()].map((s) => `${s.id}:${s.run?.toString() ?? JSON.stringify(s.command?.run ?? "")}`).join("\n");
+    return { pipeline: target, modulePath, moduleDir: dirname(modulePath), bundlePath: undefined, codeVersion: sha256(code) };
+  }
+
+  async run(target: string | Pipeline<any>, req: RunRequest = {}): Promise<RunResult> {
+    const started = Date.now();
+    const runId = newRunId();
+    let loaded: Loaded | undefined;
+    try {
+      loaded = await this.load(target);
+      const { pipeline } = loaded;
+      const params = resolveParams(pipeline.name, pipeline.paramsSchema, pipeline.profiles as Record<string, Record<string, unknown>>, {
+        profile: req.profile,
+        configProfiles: loaded.configProfiles,
+        overrides: req.overrides,
+        values: req.params,
+      });
+      const graph = compileGraph(pipeline);
+      const options = { concurrency: req.concurrency, force: req.force, profile: req.profile };
+      const run: RunRecord = {
+        id: runId,
+        pipeline: pipeline.name,
+        modulePath: loaded.modulePath,
+        params,
+        profile: req.profile,
+        trigger: req.trigger ?? "manual",
+        status: "running",
+        codeVersion: loaded.codeVersion,
+        createdAt: started,
+        startedAt: started,
+        options,
+        pid: process.pid,
+      };
+      await this.metadata.upsertPipeline(pipeline.name, loaded.modulePath);
+      await this.metadata.createRun(run);
+      return await this.execute(run, loaded, graph, req, undefined);
+    } catch (err) {
+      // Failures before execution (module, params, graph) are still recorded as failed runs.
+      const error = describeError(err);
+      const name = loaded?.pipeline.name ?? (typeof target === "string" ? target : target.name);
+      const existing = await this.metadata.getRun(runId);
+      if (!existing) {
+        await this.metadata.createRun({
+          id: runId,
+          pipeline: name,
+          modulePath: loaded?.modulePath ?? (typeof target === "string" ? resolve(target) : ""),
+          params: req.params ?? {},
+          profile: req.profile,
+          trigger: req.trigger ?? "manual",
+          status: "failed",
+          codeVersion: loaded?.codeVersion ?? "",
+          createdAt: started,
+          startedAt: started,
+          finishedAt: Date.now(),
+          error,
+          options: { overrides: req.overrides },
+        });
+      }
+      if (isTrainyardError(err)) Object.assign(err.fields, { runId });
+      throw err;
+    }
+  }
+
+  /** Continues an interrupted or failed run, reusing every step that had succeeded in it. */
+  async resume(runIdOrPrefix: string, req: Omit<RunRequest, "params" | "overrides" | "profile"> = {}): Promise<RunResult> {
+    const run = await this.metadata.getRun(runIdOrPrefix);
+    if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${this.home}`, { runId: runIdOrPrefix, hint: "list runs with `trainyard runs`" });
+    if (run.status === "succeeded") {
+      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint: `start a new run with \`trainyard run ${run.modulePath}\`` });
+    }
+    if (run.status === "running" && run.pid && run.pid !== process.pid && processAlive(run.pid)) {
+      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} is still running in process ${run.pid}`, { runId: run.id, hint: `stop that process first (kill ${run.pid}), then resume` });
+    }
+    const loaded = await this.load(run.modulePath);
+    const graph = compileGraph(loaded.pipeline);
+    const previous = new Map<string, StepRunRecord>();
+    const interrupted: StepRunRecord[] = [];
+    for (const s of await this.metadata.listStepRuns(run.id)) {
+      previous.set(s.id, s);
+      if (s.status === "running" || s.status === "pending") interrupted.push({ ...s, status: "interrupted", reason: "the orchestrating process stopped" });
+    }
+    if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
+    await this.metadata.updateRun(run.id, { status: "running", pid: process.pid, finishedAt: undefined, codeVersion: loaded.codeVersion });
+    const opts = { concurrency: req.concurrency ?? (run.options.concurrency as number | undefined), force: req.force, trigger: "resume", signal: req.signal, onEvent: req.onEvent };
+    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous);
+  }
+
+  private async execute(run: RunRecord, loaded: Loaded, graph: ReturnType<typeof compileGraph>, req: RunRequest, previous?: Map<string, StepRunRecord>): Promise<RunResult> {
+    const executor = new RunExecutor(
+      { metadata: this.metadata, io: this.io, workRoot: this.workRoot },
+      { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath },
+      { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal: req.signal, onEvent: req.onEvent, previous },
+    );
+    const status = await executor.execute();
+    const steps = executor.summary();
+    const failed = steps.find((s) => s.status === "failed");
+    const finishedAt = Date.now();
+    await this.metadata.updateRun(run.id, { status, finishedAt, error: failed?.error });
+    return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - (run.startedAt ?? run.createdAt), steps, error: failed?.error };
+  }
+
+  async plan(target: string | Pipeline<any>, req: Pick<RunRequest, "params" | "overrides" | "profile" | "force"> = {}): Promise<PlanResult> {
+    const loaded = await this.load(target);
+    const params = resolveParams(loaded.pipeline.name, loaded.pipeline.paramsSchema, loaded.pipeline.profiles as Record<string, Record<string, unknown>>, {
+      profile: req.profile,
+      configProfiles: loaded.configProfiles,
+      overrides: req.overrides,
+      values: req.params,
+    });
+    return planRun(this, compileGraph(loaded.pipeline), params, loaded.moduleDir, req.force);
+  }
+
+  async why(runIdOrPrefix: string, stepId: string): Promise<WhyResult> {
+    return explainStep(this, runIdOrPrefix, stepId);
+  }
+
+  async gc(opts: GcOptions = {}): Promise<GcResult> {
+    return collectGarbage(this, opts);
+  }
+
+  /** The output value of a step in a run, with local paths for its artifacts. */
+  async output(runIdOrPrefix: string, stepId: string): Promise<unknown> {
+    const run = await this.metadata.getRun(runIdOrPrefix);
+    const sr = run && (await this.metadata.getStepRun(`${run.id}:${stepId}`));
+    if (!sr?.outputDigest) throw new TrainyardError("NOT_FOUND", `run "${runIdOrPrefix}" has no output for step "${stepId}"`, { step: stepId, hint: "check `trainyard show <run>`" });
+    return this.io.load(sr.outputDigest);
+  }
+
+  async close(): Promise<void> {
+    await this.metadata.close();
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

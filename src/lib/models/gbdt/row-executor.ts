@@ -1,0 +1,202 @@
+import { Worker } from "node:worker_threads";
+import { ModelError } from "../model-error.js";
+import { compileRowKernels, rowKernelSource, type RowKernels } from "./kernel-codegen.js";
+import { NODE_FIELDS } from "./row-kernels.js";
+
+/**
+ * Runs the row kernels over all training rows, split into one contiguous chunk per thread. With
+ * `threads > 1` all per-row state lives in SharedArrayBuffers; the main thread works on chunk 0 and
+ * blocks on Atomics until the workers finish theirs, so a task costs one notify/wait round trip
+ * (microseconds) rather than a postMessage. Each thread owns a private histogram buffer that the
+ * main thread sums afterwards, so there are no write races and the result depends only on the
+ * thread count, not on timing.
+ */
+export interface RowStateShape {
+  rows: number;
+  nFeatures: number;
+  /** Max bins per feature (histogram stride is 2 * maxBin). */
+  maxBin: number;
+  outputs: number;
+  maxNodes: number;
+  maxSlots: number;
+}
+
+const enum Task { GradientsAndRoot = 1, ApplyLeaves, SoftmaxGradients, RootHistogram, SplitLevel, Exit = 99 }
+const SEQ = 0;
+const DONE = 1;
+const TASK = 2;
+const ARGS = 3;
+const FAILED = 15;
+
+export class RowExecutor {
+  readonly binStride: number;
+  readonly slotStride: number;
+  readonly label: Float64Array;
+  readonly pred: Float64Array;
+  readonly grad: Float32Array;
+  readonly hess: Float32Array;
+  readonly pos: Int32Array;
+  readonly mask: Uint8Array;
+  readonly nodes: Int32Array;
+  readonly leafValue: Float64Array;
+  private readonly hists: Float64Array[] = [];
+  private readonly bounds: number[] = [];
+  private readonly control: Int32Array;
+  private readonly workers: Worker[] = [];
+  private readonly kernelSource: string;
+  private readonly kernels: RowKernels;
+
+  constructor(readonly shape: RowStateShape, readonly bins: Uint8Array, readonly threads: number) {
+    const { rows, nFeatures, outputs, maxNodes, maxSlots } = shape;
+    this.binStride = 2 * shape.maxBin;
+    this.slotStride = nFeatures * this.binStride;
+    const alloc = (bytes: number): ArrayBufferLike => (threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    this.label = new Float64Array(alloc(8 * rows));
+    this.pred = new Float64Array(alloc(8 * rows * outputs));
+    this.grad = new Float32Array(alloc(4 * rows * outputs));
+    this.hess = new Float32Array(alloc(4 * rows * outputs));
+    this.pos = new Int32Array(alloc(4 * rows));
+    this.mask = new Uint8Array(alloc(rows));
+    this.nodes = new Int32Array(alloc(4 * NODE_FIELDS * maxNodes));
+    this.leafValue = new Float64Array(alloc(8 * maxNodes));
+    this.control = new Int32Array(alloc(4 * 16));
+    for (let t = 0; t < threads; t++) {
+      this.hists.push(new Float64Array(alloc(8 * Math.max(1, maxSlots) * this.slotStride)));
+      this.bounds.push(Math.floor((rows * t) / threads));
+    }
+    this.bounds.push(rows);
+    this.kernelSource = rowKernelSource(nFeatures, this.binStride);
+    this.kernels = compileRowKernels(this.kernelSource);
+    for (let t = 1; t < threads; t++) this.workers.push(this.spawn(t));
+  }
+
+  gradientsAndRoot(objective: 0 | 1, applyTree: boolean, useMask: boolean): void {
+    this.run(Task.GradientsAndRoot, objective, applyTree ? 1 : 0, useMask ? 1 : 0);
+  }
+  applyLeaves(output: number): void {
+    this.run(Task.ApplyLeaves, output * this.shape.rows);
+  }
+  softmaxGradients(useMask: boolean): void {
+    this.run(Task.SoftmaxGradients, useMask ? 1 : 0);
+  }
+  rootHistogram(output: number): void {
+    this.run(Task.RootHistogram, output * this.shape.rows);
+  }
+  splitLevel(output: number, slots: number): void {
+    this.run(Task.SplitLevel, output * this.shape.rows, slots);
+  }
+
+  /** Sums histogram `slot` over threads into `out` (length slotStride). */
+  mergeSlot(slot: number, out: Float64Array): void {
+    const from = slot * this.slotStride;
+    out.set(this.hists[0].subarray(from, from + this.slotStride));
+    for (let t = 1; t < this.threads; t++) {
+      const h = this.hists[t];
+      for (let i = 0; i < this.slotStride; i++) out[i] += h[from + i];
+    }
+  }
+
+  close(): void {
+    if (this.workers.length === 0) return;
+    this.control[TASK] = Task.Exit;
+    Atomics.add(this.control, SEQ, 1);
+    Atomics.notify(this.control, SEQ);
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+
+  private run(task: Task, a0 = 0, a1 = 0, a2 = 0): void {
+    const c = this.control;
+    c[TASK] = task;
+    c[ARGS] = a0;
+    c[ARGS + 1] = a1;
+    c[ARGS + 2] = a2;
+    if (this.threads > 1) {
+      Atomics.store(c, DONE, 0);
+      Atomics.add(c, SEQ, 1);
+      Atomics.notify(c, SEQ);
+    }
+    this.runChunk(0);
+    for (let done = Atomics.load(c, DONE); done < this.threads - 1; done = Atomics.load(c, DONE)) {
+      // Blocking the main thread is deliberate: training is a synchronous step; the timeout only
+      // turns a crashed worker into an error instead of a hang.
+      if (Atomics.wait(c, DONE, done, 120_000) === "timed-out" || c[FAILED] !== 0) break;
+    }
+    if (c[FAILED] !== 0 || Atomics.load(c, DONE) < this.threads - 1) {
+      this.close();
+      throw new ModelError("INVALID_OPTION", "a histogram worker thread failed", {
+        hint: "retry with threads: 1 to train on the main thread only",
+      });
+    }
+  }
+
+  private runChunk(t: number): void {
+    const start = this.bounds[t];
+    const end = this.bounds[t + 1];
+    const c = this.control;
+    const { nFeatures } = this.shape;
+    const hist = this.hists[t];
+    const k = this.kernels;
+    switch (c[TASK] as Task) {
+      case Task.GradientsAndRoot:
+        return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.grad, this.hess, this.pos, this.leafValue,
+          c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, nFeatures, this.binStride, hist, start, end);
+      case Task.ApplyLeaves:
+        return k.applyLeaves(this.pred, c[ARGS], this.pos, this.leafValue, start, end);
+      case Task.SoftmaxGradients:
+        return k.softmaxGradients(this.shape.outputs, this.shape.rows, this.label, this.pred, this.grad, this.hess,
+          this.mask, c[ARGS], start, end);
+      case Task.RootHistogram:
+        return k.rootHistogram(this.bins, nFeatures, this.binStride, this.grad, this.hess, c[ARGS], hist, start, end);
+      case Task.SplitLevel:
+        return k.splitLevel(this.bins, nFeatures, this.binStride, this.slotStride, this.grad, this.hess, c[ARGS],
+          this.pos, this.nodes, hist, c[ARGS + 1], start, end);
+    }
+  }
+
+  private spawn(t: number): Worker {
+    const worker = new Worker(workerSource(this.kernelSource), {
+      eval: true,
+      workerData: {
+        t, start: this.bounds[t], end: this.bounds[t + 1], shape: this.shape, binStride: this.binStride,
+        slotStride: this.slotStride, control: this.control.buffer, bins: this.bins.buffer, label: this.label.buffer,
+        pred: this.pred.buffer, grad: this.grad.buffer, hess: this.hess.buffer, pos: this.pos.buffer,
+        mask: this.mask.buffer, nodes: this.nodes.buffer, leafValue: this.leafValue.buffer, hist: this.hists[t].buffer,
+      },
+    });
+    worker.unref();
+    return worker;
+  }
+}
+
+// The worker runs the very same kernel functions (their source text), so single- and multi-threaded
+// training cannot drift apart.
+const workerSource = (kernels: string): string => `
+const { workerData: d } = require("node:worker_threads");
+const k = ${kernels};
+const c = new Int32Array(d.control);
+const bins = new Uint8Array(d.bins, 0, d.shape.rows * d.shape.nFeatures);
+const label = new Float64Array(d.label), pred = new Float64Array(d.pred);
+const grad = new Float32Array(d.grad), hess = new Float32Array(d.hess), pos = new Int32Array(d.pos);
+const mask = new Uint8Array(d.mask), nodes = new Int32Array(d.nodes), leafValue = new Float64Array(d.leafValue);
+const hist = new Float64Array(d.hist);
+const F = d.shape.nFeatures, s = d.start, e = d.end;
+let seq = 0;
+for (;;) {
+  Atomics.wait(c, ${SEQ}, seq);
+  seq = Atomics.load(c, ${SEQ});
+  const task = c[${TASK}], a = c[${ARGS}], b = c[${ARGS + 1}], x = c[${ARGS + 2}];
+  if (task === ${Task.Exit}) break;
+  try {
+    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, grad, hess, pos, leafValue, b, mask, x, bins, F, d.binStride, hist, s, e);
+    else if (task === ${Task.ApplyLeaves}) k.applyLeaves(pred, a, pos, leafValue, s, e);
+    else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(d.shape.outputs, d.shape.rows, label, pred, grad, hess, mask, a, s, e);
+    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, F, d.binStride, grad, hess, a, hist, s, e);
+    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, F, d.binStride, d.slotStride, grad, hess, a, pos, nodes, hist, b, s, e);
+  } catch (err) {
+    c[${FAILED}] = 1;
+  }
+  Atomics.add(c, ${DONE}, 1);
+  Atomics.notify(c, ${DONE});
+}
+`;

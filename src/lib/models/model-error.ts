@@ -1,0 +1,39 @@
+/**
+ * Errors raised by model training, loading and scoring. The `code` is stable (tests and the
+ * engine's error boundary match on it); `hint` tells the user what to change.
+ */
+export type ModelErrorCode =
+  | "EMPTY_TRAINING_SET"
+  | "SINGLE_CLASS_LABEL"
+  | "ALL_CONSTANT_FEATURES"
+  | "LENGTH_MISMATCH"
+  | "NAN_LABEL"
+  | "INVALID_LABEL"
+  | "MISSING_VALUES"
+  | "FEATURE_MISMATCH"
+  | "INVALID_OPTION"
+  | "UNKNOWN_FORMAT"
+  | "INVALID_MODEL_JSON"
+  | "ONNX_ERROR";
+
+export interface ModelErrorFields {
+  /** Column (feature or label) the problem was found in, when there is one. */
+  column?: string;
+  /** What to do about it. */
+  hint: string;
+  cause?: unknown;
+}
+
+export class ModelError extends Error {
+  readonly code: ModelErrorCode;
+  readonly hint: string;
+  readonly column: string | undefined;
+
+  constructor(code: ModelErrorCode, message: string, fields: ModelErrorFields) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.name = "ModelError";
+    this.code = code;
+    this.hint = fields.hint;
+    this.column = fields.column;
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The artifact store: immutable content, addressed by the sha256 of its bytes. The embedded
+ * backend keeps files under the home directory; object storage implements the same interface.
+ */
+export interface StoredObject {
+  digest: string;
+  size: number;
+  /** Local path to read the content from. */
+  path: string;
+}
+
+export interface ArtifactStore {
+  readonly backend: string;
+  /**
+   * Adds a file. With `move`, the source (which must be on the store's file system, e.g. a step
+   * work directory) is renamed into place instead of copied. `digest` skips hashing when the
+   * caller already knows it (the stat index).
+   */
+  putFile(source: string, opts?: { move?: boolean; digest?: string }): Promise<StoredObject>;
+  /** Adds a directory tree; its digest covers every relative path, mode and file content. */
+  putDirectory(source: string, opts?: { move?: boolean }): Promise<StoredObject>;
+  putBytes(bytes: Uint8Array): Promise<StoredObject>;
+  has(digest: string): Promise<boolean>;
+  /** The local path of stored content (for object storage: after fetching it to a local cache). */
+  pathOf(digest: string): Promise<string>;
+  remove(digest: string): Promise<void>;
+  list(): Promise<string[]>;
+  /** A fresh, empty directory on the same file system, for step work directories. */
+  makeWorkDir(label: string): Promise<string>;
+}

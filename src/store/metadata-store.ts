@@ -1,0 +1,165 @@
+/**
+ * The metadata store: runs, step runs and their attempts, logs, artifacts, lineage and the
+ * file stat index. Async everywhere and free of driver types, so that SQLite (embedded) and
+ * PostgreSQL (at scale) implement it without callers changing. One conformance suite
+ * (test/store/metadata-conformance.ts) runs against every backend.
+ */
+import type { ArtifactKind } from "../core/artifacts.js";
+import type { ErrorInfo } from "../core/errors.js";
+
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
+export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled" | "interrupted";
+
+export interface RunRecord {
+  id: string;
+  pipeline: string;
+  modulePath: string;
+  params: Record<string, unknown>;
+  profile?: string;
+  /** manual, schedule, data, performance, resume, api */
+  trigger: string;
+  status: RunStatus;
+  /** Digest of the pipeline module's code as loaded (its bundle). */
+  codeVersion: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: ErrorInfo;
+  /** Run options as given (concurrency, force), for resume. */
+  options: Record<string, unknown>;
+  pid?: number;
+}
+
+/** What determined a step's cache key, kept so that a miss can be explained later. */
+export interface KeyComponents {
+  engine: string;
+  code: string;
+  version: string;
+  params: Record<string, unknown>;
+  inputs: Record<string, string>;
+  config?: string;
+  files?: Record<string, string>;
+  item?: string;
+}
+
+export interface StepRunRecord {
+  id: string;
+  runId: string;
+  stepId: string;
+  /** -1 for an ordinary step and for a map step's parent; 0.. for map items. */
+  itemIndex: number;
+  status: StepStatus;
+  cacheKey?: string;
+  components?: KeyComponents;
+  /** True when the outputs were reused from an earlier step run. */
+  cached: boolean;
+  /** The step run whose outputs were reused. */
+  cachedFrom?: string;
+  attempts: number;
+  startedAt?: number;
+  finishedAt?: number;
+  durationMs?: number;
+  outputDigest?: string;
+  error?: ErrorInfo;
+  /** Why the step ran, was reused, skipped or cancelled, in words. */
+  reason?: string;
+}
+
+export interface AttemptRecord {
+  stepRunId: string;
+  attempt: number;
+  status: "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+  startedAt: number;
+  finishedAt?: number;
+  error?: ErrorInfo;
+}
+
+export interface LogLine {
+  ts: number;
+  stream: "stdout" | "stderr" | "log";
+  line: string;
+}
+
+export interface ArtifactRecord {
+  digest: string;
+  kind: ArtifactKind;
+  size: number;
+  meta: Record<string, unknown>;
+  createdAt: number;
+  /** True when the bytes live in the metadata store (small JSON values). */
+  inline: boolean;
+}
+
+export interface LineageEdge {
+  stepRunId: string;
+  runId: string;
+  stepId: string;
+  digest: string;
+  direction: "in" | "out";
+  /** Input name, or "output" / an output field for produced artifacts. */
+  name: string;
+  /** True when the step run reused this output from the cache rather than producing it. */
+  reused: boolean;
+}
+
+export interface StatEntry {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  digest: string;
+}
+
+/** Everything recorded when a step run ends, written atomically. */
+export interface StepRunCompletion {
+  stepRun: StepRunRecord;
+  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>;
+  lineage: LineageEdge[];
+}
+
+export interface MetadataStore {
+  readonly backend: string;
+  close(): Promise<void>;
+
+  upsertPipeline(name: string, modulePath: string): Promise<void>;
+
+  createRun(run: RunRecord): Promise<void>;
+  updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
+  /** Accepts a unique prefix of a run id. */
+  getRun(idOrPrefix: string): Promise<RunRecord | undefined>;
+  listRuns(filter?: { pipeline?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
+
+  /** Inserts or replaces step runs (a step run id is unique). */
+  saveStepRuns(records: StepRunRecord[]): Promise<void>;
+  /** Writes a finished step run with its artifacts and lineage in one transaction. */
+  completeStepRuns(completions: StepRunCompletion[]): Promise<void>;
+  listStepRuns(runId: string): Promise<StepRunRecord[]>;
+  getStepRun(id: string): Promise<StepRunRecord | undefined>;
+  /** A succeeded step run with this cache key whose outputs are still stored. */
+  findByCacheKey(cacheKey: string): Promise<StepRunRecord | undefined>;
+  /** The newest step run of a step (and item) in another run of the pipeline, for explanations. */
+  previousStepRun(pipeline: string, stepId: string, itemIndex: number, beforeRunCreatedAt: number, excludeRunId: string): Promise<StepRunRecord | undefined>;
+  /** Median duration in ms of recent successful, non-cached runs of each step of a pipeline. */
+  stepDurations(pipeline: string): Promise<Map<string, number>>;
+
+  saveAttempt(attempt: AttemptRecord): Promise<void>;
+  listAttempts(stepRunId: string): Promise<AttemptRecord[]>;
+  appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void>;
+  getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>>;
+
+  putArtifacts(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void>;
+  getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined>;
+  getInlineBytes(digest: string): Promise<Uint8Array | undefined>;
+  listArtifacts(): Promise<ArtifactRecord[]>;
+  deleteArtifacts(digests: string[]): Promise<void>;
+  lineageOf(digest: string): Promise<LineageEdge[]>;
+  lineageOfStepRun(stepRunId: string): Promise<LineageEdge[]>;
+  /** Digests referenced by any step run of the given runs (inputs and outputs). */
+  digestsUsedByRuns(runIds: string[]): Promise<Set<string>>;
+  /** Digests that other records pin (e.g. registered model versions), beyond runs. */
+  pinnedDigests(): Promise<Set<string>>;
+  deleteRuns(runIds: string[]): Promise<void>;
+
+  getStat(path: string): Promise<StatEntry | undefined>;
+  putStat(entry: StatEntry): Promise<void>;
+}

@@ -1,0 +1,386 @@
+/**
+ * SQLite implementation of the metadata store (better-sqlite3, WAL). Each public method is one
+ * transaction, so a killed process leaves either the whole record or none of it.
+ */
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type {
+  ArtifactRecord,
+  AttemptRecord,
+  LineageEdge,
+  LogLine,
+  MetadataStore,
+  RunRecord,
+  StatEntry,
+  StepRunCompletion,
+  StepRunRecord,
+} from "./metadata-store.js";
+import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+
+type Row = Record<string, any>;
+const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+const parse = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T));
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+export class SqliteMetadataStore implements MetadataStore {
+  readonly backend = "sqlite";
+  private readonly db: Database.Database;
+  private readonly stmts: Record<string, Database.Statement>;
+
+  constructor(readonly file: string) {
+    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 10000");
+    this.db.pragma("foreign_keys = OFF");
+    this.migrate();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.stmts = {
+      upsertPipeline: p(`INSERT INTO pipelines (name, module_path, updated_at) VALUES (?, ?, ?)
+        ON CONFLICT(name) DO UPDATE SET module_path = excluded.module_path, updated_at = excluded.updated_at`),
+      insertRun: p(`INSERT INTO runs (id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at, finished_at, error, options, pid)
+        VALUES (@id, @pipeline, @module_path, @params, @profile, @trigger, @status, @code_version, @created_at, @started_at, @finished_at, @error, @options, @pid)`),
+      getRun: p(`SELECT * FROM runs WHERE id = ?`),
+      getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2`),
+      saveStepRun: p(`INSERT OR REPLACE INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
+        VALUES (@id, @run_id, @step_id, @item_index, @status, @cache_key, @components, @cached, @cached_from, @attempts, @started_at, @finished_at, @duration_ms, @output_digest, @error, @reason)`),
+      listStepRuns: p(`SELECT * FROM step_runs WHERE run_id = ? ORDER BY rowid`),
+      getStepRun: p(`SELECT * FROM step_runs WHERE id = ?`),
+      findByKey: p(`SELECT s.* FROM step_runs s WHERE s.cache_key = ? AND s.status = 'succeeded'
+        AND (s.output_digest IS NULL OR EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = s.output_digest))
+        ORDER BY s.finished_at DESC LIMIT 1`),
+      previous: p(`SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
+        WHERE r.pipeline = ? AND s.step_id = ? AND s.item_index = ? AND r.created_at <= ? AND s.run_id <> ?
+          AND s.status IN ('succeeded', 'failed') AND s.components IS NOT NULL
+        ORDER BY r.created_at DESC LIMIT 1`),
+      durations: p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s JOIN runs r ON r.id = s.run_id
+        WHERE r.pipeline = ? AND s.status = 'succeeded' AND s.cached = 0 AND s.item_index = -1
+        ORDER BY s.finished_at DESC LIMIT 5000`),
+      saveAttempt: p(`INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error)
+        VALUES (@step_run_id, @attempt, @status, @started_at, @finished_at, @error)`),
+      listAttempts: p(`SELECT * FROM attempts WHERE step_run_id = ? ORDER BY attempt`),
+      appendLog: p(`INSERT INTO logs (step_run_id, attempt, ts, stream, line) VALUES (?, ?, ?, ?, ?)`),
+      getLogs: p(`SELECT * FROM logs WHERE step_run_id = ? ORDER BY rowid`),
+      getLogsAttempt: p(`SELECT * FROM logs WHERE step_run_id = ? AND attempt = ? ORDER BY rowid`),
+      putArtifact: p(`INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES (@digest, @kind, @size, @meta, @created_at, @inline)
+        ON CONFLICT(digest) DO UPDATE SET meta = CASE WHEN length(excluded.meta) > length(artifacts.meta) THEN excluded.meta ELSE artifacts.meta END`),
+      getArtifact: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest = ?`),
+      getArtifactPrefix: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`),
+      getInline: p(`SELECT inline FROM artifacts WHERE digest = ?`),
+      listArtifacts: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts`),
+      deleteArtifact: p(`DELETE FROM artifacts WHERE digest = ?`),
+      insertLineage: p(`INSERT INTO lineage (step_run_id, run_id, step_id, digest, direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      lineageOf: p(`SELECT * FROM lineage WHERE digest = ? ORDER BY rowid`),
+      lineageOfStepRun: p(`SELECT * FROM lineage WHERE step_run_id = ? ORDER BY rowid`),
+      getStat: p(`SELECT * FROM stat_index WHERE path = ?`),
+      putStat: p(`INSERT OR REPLACE INTO stat_index (path, size, mtime_ms, ino, digest) VALUES (?, ?, ?, ?, ?)`),
+      pins: p(`SELECT digest FROM pins`),
+    };
+  }
+
+  private migrate(): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
+    const done = new Set((this.db.prepare(`SELECT version FROM schema_migrations`).all() as Row[]).map((r) => r.version as number));
+    SQLITE_MIGRATIONS.forEach((sql, i) => {
+      const version = i + 1;
+      if (done.has(version)) return;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.prepare(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
+      }).immediate();
+    });
+  }
+
+  /** Runs a statement for other stores sharing this database (registry, daemon). */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async upsertPipeline(name: string, modulePath: string): Promise<void> {
+    this.stmts.upsertPipeline.run(name, modulePath, Date.now());
+  }
+
+  async createRun(run: RunRecord): Promise<void> {
+    this.stmts.insertRun.run(runToRow(run));
+  }
+
+  async updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void> {
+    const row = runToRow({ ...(patch as RunRecord), id });
+    const cols = Object.keys(row).filter((k) => k !== "id" && (patch as Row)[camel(k)] !== undefined);
+    if (!cols.length) return;
+    this.db.prepare(`UPDATE runs SET ${cols.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`).run(row);
+  }
+
+  async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
+    const exact = this.stmts.getRun.get(idOrPrefix) as Row | undefined;
+    if (exact) return rowToRun(exact);
+    const rows = this.stmts.getRunPrefix.all(`${idOrPrefix.replace(/[%_]/g, "")}%`) as Row[];
+    return rows.length === 1 ? rowToRun(rows[0]) : undefined;
+  }
+
+  async listRuns(filter: { pipeline?: string; status?: string; limit?: number } = {}): Promise<RunRecord[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.pipeline) (where.push("pipeline = ?"), args.push(filter.pipeline));
+    if (filter.status) (where.push("status = ?"), args.push(filter.status));
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, rowid DESC LIMIT ${Math.max(1, filter.limit ?? 50)}`;
+    return (this.db.prepare(sql).all(...args) as Row[]).map(rowToRun);
+  }
+
+  async saveStepRuns(records: StepRunRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const r of records) this.stmts.saveStepRun.run(stepRunToRow(r));
+    })();
+  }
+
+  async completeStepRuns(completions: StepRunCompletion[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const c of completions) {
+        for (const a of c.artifacts) this.stmts.putArtifact.run(artifactToRow(a.record, a.bytes));
+        this.stmts.saveStepRun.run(stepRunToRow(c.stepRun));
+        for (const e of c.lineage) this.stmts.insertLineage.run(e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused ? 1 : 0);
+      }
+    })();
+  }
+
+  async listStepRuns(runId: string): Promise<StepRunRecord[]> {
+    return (this.stmts.listStepRuns.all(runId) as Row[]).map(rowToStepRun);
+  }
+
+  async getStepRun(id: string): Promise<StepRunRecord | undefined> {
+    const row = this.stmts.getStepRun.get(id) as Row | undefined;
+    return row ? rowToStepRun(row) : undefined;
+  }
+
+  async findByCacheKey(cacheKey: string): Promise<StepRunRecord | undefined> {
+    const row = this.stmts.findByKey.get(cacheKey) as Row | undefined;
+    return row ? rowToStepRun(row) : undefined;
+  }
+
+  async previousStepRun(pipeline: string, stepId: string, itemIndex: number, before: number, excludeRunId: string): Promise<StepRunRecord | undefined> {
+    const row = this.stmts.previous.get(pipeline, stepId, itemIndex, before, excludeRunId) as Row | undefined;
+    return row ? rowToStepRun(row) : undefined;
+  }
+
+  async stepDurations(pipeline: string): Promise<Map<string, number>> {
+    const byStep = new Map<string, number[]>();
+    for (const r of this.stmts.durations.all(pipeline) as Row[]) {
+      const list = byStep.get(r.step_id) ?? [];
+      if (list.length < 5) list.push(r.d as number);
+      byStep.set(r.step_id, list);
+    }
+    const out = new Map<string, number>();
+    for (const [id, list] of byStep) out.set(id, list.sort((a, b) => a - b)[Math.floor(list.length / 2)]);
+    return out;
+  }
+
+  async saveAttempt(a: AttemptRecord): Promise<void> {
+    this.stmts.saveAttempt.run({
+      step_run_id: a.stepRunId,
+      attempt: a.attempt,
+      status: a.status,
+      started_at: a.startedAt,
+      finished_at: a.finishedAt ?? null,
+      error: json(a.error),
+    });
+  }
+
+  async listAttempts(stepRunId: string): Promise<AttemptRecord[]> {
+    return (this.stmts.listAttempts.all(stepRunId) as Row[]).map((r) => ({
+      stepRunId: r.step_run_id,
+      attempt: r.attempt,
+      status: r.status,
+      startedAt: r.started_at,
+      finishedAt: opt(r.finished_at),
+      error: parse(r.error),
+    }));
+  }
+
+  async appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void> {
+    if (!lines.length) return;
+    this.db.transaction(() => {
+      for (const l of lines) this.stmts.appendLog.run(stepRunId, attempt, l.ts, l.stream, l.line);
+    })();
+  }
+
+  async getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>> {
+    const rows = (attempt === undefined ? this.stmts.getLogs.all(stepRunId) : this.stmts.getLogsAttempt.all(stepRunId, attempt)) as Row[];
+    return rows.map((r) => ({ attempt: r.attempt, ts: r.ts, stream: r.stream, line: r.line }));
+  }
+
+  async putArtifacts(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void> {
+    this.db.transaction(() => {
+      for (const a of artifacts) this.stmts.putArtifact.run(artifactToRow(a.record, a.bytes));
+    })();
+  }
+
+  async getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined> {
+    const exact = this.stmts.getArtifact.get(digestOrPrefix) as Row | undefined;
+    if (exact) return rowToArtifact(exact);
+    if (!/^[0-9a-f]{4,63}$/.test(digestOrPrefix)) return undefined;
+    const rows = this.stmts.getArtifactPrefix.all(`${digestOrPrefix}%`) as Row[];
+    return rows.length === 1 ? rowToArtifact(rows[0]) : undefined;
+  }
+
+  async getInlineBytes(digest: string): Promise<Uint8Array | undefined> {
+    const row = this.stmts.getInline.get(digest) as Row | undefined;
+    return row?.inline ? new Uint8Array(row.inline as Buffer) : undefined;
+  }
+
+  async listArtifacts(): Promise<ArtifactRecord[]> {
+    return (this.stmts.listArtifacts.all() as Row[]).map(rowToArtifact);
+  }
+
+  async deleteArtifacts(digests: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const d of digests) this.stmts.deleteArtifact.run(d);
+    })();
+  }
+
+  async lineageOf(digest: string): Promise<LineageEdge[]> {
+    return (this.stmts.lineageOf.all(digest) as Row[]).map(rowToEdge);
+  }
+
+  async lineageOfStepRun(stepRunId: string): Promise<LineageEdge[]> {
+    return (this.stmts.lineageOfStepRun.all(stepRunId) as Row[]).map(rowToEdge);
+  }
+
+  async digestsUsedByRuns(runIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const stmt = this.db.prepare(`SELECT DISTINCT digest FROM lineage WHERE run_id = ?`);
+    for (const id of runIds) for (const r of stmt.all(id) as Row[]) out.add(r.digest);
+    return out;
+  }
+
+  async pinnedDigests(): Promise<Set<string>> {
+    return new Set((this.stmts.pins.all() as Row[]).map((r) => r.digest as string));
+  }
+
+  /** Keeps an artifact alive for gc on behalf of an owner (e.g. "model:flights@3"). */
+  async pin(digest: string, owner: string): Promise<void> {
+    this.db.prepare(`INSERT OR IGNORE INTO pins (digest, owner) VALUES (?, ?)`).run(digest, owner);
+  }
+
+  async deleteRuns(runIds: string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const id of runIds) {
+        this.db.prepare(`DELETE FROM logs WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`).run(id);
+        this.db.prepare(`DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`).run(id);
+        this.db.prepare(`DELETE FROM lineage WHERE run_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM step_runs WHERE run_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM runs WHERE id = ?`).run(id);
+      }
+    })();
+  }
+
+  async getStat(path: string): Promise<StatEntry | undefined> {
+    const r = this.stmts.getStat.get(path) as Row | undefined;
+    return r ? { path: r.path, size: r.size, mtimeMs: r.mtime_ms, ino: r.ino, digest: r.digest } : undefined;
+  }
+
+  async putStat(e: StatEntry): Promise<void> {
+    this.stmts.putStat.run(e.path, e.size, e.mtimeMs, e.ino, e.digest);
+  }
+}
+
+function camel(snake: string): string {
+  return snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function runToRow(r: RunRecord): Row {
+  return {
+    id: r.id,
+    pipeline: r.pipeline,
+    module_path: r.modulePath,
+    params: json(r.params),
+    profile: r.profile ?? null,
+    trigger: r.trigger,
+    status: r.status,
+    code_version: r.codeVersion,
+    created_at: r.createdAt,
+    started_at: r.startedAt ?? null,
+    finished_at: r.finishedAt ?? null,
+    error: json(r.error),
+    options: json(r.options),
+    pid: r.pid ?? null,
+  };
+}
+
+function rowToRun(r: Row): RunRecord {
+  return {
+    id: r.id,
+    pipeline: r.pipeline,
+    modulePath: r.module_path,
+    params: parse(r.params) ?? {},
+    profile: opt(r.profile),
+    trigger: r.trigger,
+    status: r.status,
+    codeVersion: r.code_version,
+    createdAt: r.created_at,
+    startedAt: opt(r.started_at),
+    finishedAt: opt(r.finished_at),
+    error: parse(r.error),
+    options: parse(r.options) ?? {},
+    pid: opt(r.pid),
+  };
+}
+
+function stepRunToRow(s: StepRunRecord): Row {
+  return {
+    id: s.id,
+    run_id: s.runId,
+    step_id: s.stepId,
+    item_index: s.itemIndex,
+    status: s.status,
+    cache_key: s.cacheKey ?? null,
+    components: json(s.components),
+    cached: s.cached ? 1 : 0,
+    cached_from: s.cachedFrom ?? null,
+    attempts: s.attempts,
+    started_at: s.startedAt ?? null,
+    finished_at: s.finishedAt ?? null,
+    duration_ms: s.durationMs ?? null,
+    output_digest: s.outputDigest ?? null,
+    error: json(s.error),
+    reason: s.reason ?? null,
+  };
+}
+
+function rowToStepRun(r: Row): StepRunRecord {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    stepId: r.step_id,
+    itemIndex: r.item_index,
+    status: r.status,
+    cacheKey: opt(r.cache_key),
+    components: parse(r.components),
+    cached: r.cached === 1,
+    cachedFrom: opt(r.cached_from),
+    attempts: r.attempts,
+    startedAt: opt(r.started_at),
+    finishedAt: opt(r.finished_at),
+    durationMs: opt(r.duration_ms),
+    outputDigest: opt(r.output_digest),
+    error: parse(r.error),
+    reason: opt(r.reason),
+  };
+}
+
+function artifactToRow(a: ArtifactRecord, bytes?: Uint8Array): Row {
+  return { digest: a.digest, kind: a.kind, size: a.size, meta: json(a.meta), created_at: a.createdAt, inline: bytes ? Buffer.from(bytes) : null };
+}
+
+function rowToArtifact(r: Row): ArtifactRecord {
+  return { digest: r.digest, kind: r.kind, size: r.size, meta: parse(r.meta) ?? {}, createdAt: r.created_at, inline: r.is_inline === 1 };
+}
+
+function rowToEdge(r: Row): LineageEdge {
+  return { stepRunId: r.step_run_id, runId: r.run_id, stepId: r.step_id, digest: r.digest, direction: r.direction, name: r.name, reused: r.reused === 1 };
+}

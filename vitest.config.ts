@@ -1,0 +1,22 @@
+import { defineConfig } from "vitest/config";
+import { fileURLToPath } from "node:url";
+
+const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^trainyard$/, replacement: src("index.ts") },
+      { find: /^trainyard\/data$/, replacement: src("lib/data/index.ts") },
+      { find: /^trainyard\/models$/, replacement: src("lib/models/index.ts") },
+      { find: /^trainyard\/testing$/, replacement: src("testing/index.ts") },
+    ],
+  },
+  test: {
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: "forks",
+    maxWorkers: 2,
+  },
+});
