@@ -28,6 +28,11 @@ export interface TreeEnsemble {
   missing: Int32Array;
   /** Leaf value (learning rate already applied). */
   value: Float64Array;
+  /** Depth of each tree (edges from root to its deepest leaf). */
+  depth: Int32Array;
+  /** Like `feature` and `threshold`, but a leaf reads feature 0 against +Infinity and so stays put. */
+  walkFeature: Int32Array;
+  walkThreshold: Float64Array;
 }
 
 /** One tree while it is being built or parsed; `left[i] < 0` marks a leaf (indices are local). */
@@ -48,27 +53,50 @@ export function buildEnsemble(trees: TreeNodes[], outputs: number, baseMargin: n
     roots: new Int32Array(trees.length), treeOutput: new Int32Array(trees.length),
     feature: new Int32Array(total), threshold: new Float64Array(total), left: new Int32Array(total),
     right: new Int32Array(total), missing: new Int32Array(total), value: new Float64Array(total),
+    depth: new Int32Array(trees.length), walkFeature: new Int32Array(total), walkThreshold: new Float64Array(total),
   };
   let at = 0;
   trees.forEach((t, ti) => {
     e.roots[ti] = at;
     e.treeOutput[ti] = t.output;
-    for (let i = 0; i < t.feature.length; i++) {
-      const n = at + i;
+    // Breadth-first renumbering puts every right child right after its left sibling, which the
+    // branch-free walk in addTrees relies on (right = left + 1).
+    const order = [0];
+    const slot = new Map<number, number>([[0, at]]);
+    const level = new Map<number, number>([[0, 0]]);
+    let next = at + 1;
+    for (let q = 0; q < order.length; q++) {
+      const i = order[q];
+      if (t.left[i] < 0) continue;
+      slot.set(t.left[i], next++);
+      slot.set(t.right[i], next++);
+      order.push(t.left[i], t.right[i]);
+      const d = level.get(i)! + 1;
+      level.set(t.left[i], d);
+      level.set(t.right[i], d);
+      if (d > e.depth[ti]) e.depth[ti] = d;
+    }
+    for (const i of order) {
+      const n = slot.get(i)!;
       const leaf = t.left[i] < 0;
       e.feature[n] = leaf ? -1 : t.feature[i];
       e.threshold[n] = t.threshold[i];
-      e.left[n] = leaf ? n : at + t.left[i];
-      e.right[n] = leaf ? n : at + t.right[i];
+      e.left[n] = leaf ? n : slot.get(t.left[i])!;
+      e.right[n] = leaf ? n : slot.get(t.right[i])!;
       e.missing[n] = t.defaultLeft[i] ? e.left[n] : e.right[n];
       e.value[n] = t.value[i];
+      e.walkFeature[n] = leaf ? 0 : t.feature[i];
+      e.walkThreshold[n] = leaf ? Infinity : t.threshold[i];
     }
-    at += t.feature.length;
+    at = next;
   });
+  if (at !== total) {
+    throw new ModelError("INVALID_MODEL_JSON", `trees have ${total - at} unreachable nodes`, { hint: "the model file is corrupt" });
+  }
   return e;
 }
 
-const ROW_BLOCK = 2048;
+const ROW_BLOCK = 512;
 
 /**
  * Raw margins, class-major (`k * rows + r`). Rows are scored in blocks so a block's feature values
@@ -82,25 +110,80 @@ export function predictMargins(e: TreeEnsemble, columns: Float64Array[], rows: n
   return out;
 }
 
-/** Adds trees [from, to) to class-major margins `out`. */
+/**
+ * Adds trees [from, to) to class-major margins `out`. Scoring is latency-bound (each level waits
+ * for the previous node), so the fast path walks four rows at once for exactly `depth` steps with
+ * leaves as fixed points: four independent chains keep the CPU busy and there is no leaf test.
+ */
 export function addTrees(e: TreeEnsemble, cols: Float64Array[], rows: number, from: number, to: number, out: Float64Array): void {
-  const { feature, threshold, left, right, missing, value, roots, treeOutput } = e;
+  const { walkFeature: wf, walkThreshold: wt, left, value, roots, treeOutput, depth } = e;
+  const nf = cols.length;
+  // Row-major copy of a block of rows: one array and a small stride instead of cols[f][r].
+  const block = new Float64Array(ROW_BLOCK * nf);
   for (let b = 0; b < rows; b += ROW_BLOCK) {
     const end = Math.min(rows, b + ROW_BLOCK);
+    let finite = true;
+    for (let f = 0; f < nf; f++) {
+      const col = cols[f];
+      for (let r = b, p = f; r < end; r++, p += nf) {
+        const x = col[r];
+        if (x - x !== 0) finite = false; // NaN or infinite
+        block[p] = x;
+      }
+    }
+    if (!finite) {
+      addTreesWithMissing(e, block, nf, b, end, rows, from, to, out);
+      continue;
+    }
+    const stride = 4 * nf;
     for (let t = from; t < to; t++) {
       const root = roots[t];
       const off = treeOutput[t] * rows;
-      for (let r = b; r < end; r++) {
-        let n = root;
-        let f = feature[n];
-        while (f >= 0) {
-          const x = cols[f][r];
-          // NaN fails both comparisons and takes the default child.
-          n = x < threshold[n] ? left[n] : x >= threshold[n] ? right[n] : missing[n];
-          f = feature[n];
+      const steps = depth[t];
+      let r = b;
+      let o = 0;
+      for (; r + 3 < end; r += 4, o += stride) {
+        let n0 = root, n1 = root, n2 = root, n3 = root;
+        const o1 = o + nf, o2 = o1 + nf, o3 = o2 + nf;
+        for (let d = 0; d < steps; d++) {
+          // The right child is left + 1 (see buildEnsemble), so the comparison picks the child.
+          n0 = left[n0] + +(block[o + wf[n0]] >= wt[n0]);
+          n1 = left[n1] + +(block[o1 + wf[n1]] >= wt[n1]);
+          n2 = left[n2] + +(block[o2 + wf[n2]] >= wt[n2]);
+          n3 = left[n3] + +(block[o3 + wf[n3]] >= wt[n3]);
         }
+        out[off + r] += value[n0];
+        out[off + r + 1] += value[n1];
+        out[off + r + 2] += value[n2];
+        out[off + r + 3] += value[n3];
+      }
+      for (; r < end; r++, o += nf) {
+        let n = root;
+        for (let d = 0; d < steps; d++) n = left[n] + +(block[o + wf[n]] >= wt[n]);
         out[off + r] += value[n];
       }
+    }
+  }
+}
+
+/** Slow path for blocks with NaN (or infinite) values: one row at a time, honouring default directions. */
+function addTreesWithMissing(
+  e: TreeEnsemble, block: Float64Array, nf: number, b: number, end: number, rows: number, from: number, to: number, out: Float64Array,
+): void {
+  const { feature, threshold, left, missing, value, roots, treeOutput } = e;
+  for (let t = from; t < to; t++) {
+    const root = roots[t];
+    const off = treeOutput[t] * rows;
+    for (let r = b, o = 0; r < end; r++, o += nf) {
+      let n = root;
+      let f = feature[n];
+      while (f >= 0) {
+        const x = block[o + f];
+        // NaN fails both comparisons and takes the default child.
+        n = x < threshold[n] ? left[n] : x >= threshold[n] ? left[n] + 1 : missing[n];
+        f = feature[n];
+      }
+      out[off + r] += value[n];
     }
   }
 }

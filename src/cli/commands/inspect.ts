@@ -1,0 +1,124 @@
+/** `trainyard runs`, `show`, `logs` and `why`: reading what the metadata store recorded. */
+import { TrainyardError } from "../../core/errors.js";
+import { has, intFlag, one, parseArgs, usage } from "../args.js";
+import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
+import { openHome } from "../open-home.js";
+
+export async function runsCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["pipeline", "limit", "home", "status"], booleans: ["json"] });
+  const ty = await openHome(args);
+  try {
+    const runs = await ty.metadata.listRuns({ pipeline: one(args, "pipeline"), status: one(args, "status") as never, limit: intFlag(args, "limit") ?? 20 });
+    if (has(args, "json")) {
+      process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+      return 0;
+    }
+    if (!runs.length) {
+      process.stdout.write(`no runs in ${ty.home}\n`);
+      return 0;
+    }
+    const rows = [[dim("run"), dim("pipeline"), dim("status"), dim("trigger"), dim("started"), dim("took")]];
+    for (const r of runs) {
+      rows.push([r.id, r.pipeline, `${statusIcon(r.status)} ${r.status}`, r.trigger, when(r.createdAt), r.finishedAt ? duration(r.finishedAt - (r.startedAt ?? r.createdAt)) : ""]);
+    }
+    process.stdout.write(`${table(rows)}\n`);
+    return 0;
+  } finally {
+    await ty.close();
+  }
+}
+
+export async function showCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+  const [runId] = args.positionals;
+  if (!runId) throw usage("trainyard show needs a run id (see `trainyard runs`)");
+  const ty = await openHome(args);
+  try {
+    const run = await ty.metadata.getRun(runId);
+    if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runId}" in ${ty.home}`, { runId, hint: "list runs with `trainyard runs`" });
+    const steps = await ty.metadata.listStepRuns(run.id);
+    if (has(args, "json")) {
+      process.stdout.write(`${JSON.stringify({ run, steps }, null, 2)}\n`);
+      return 0;
+    }
+    const out: string[] = [];
+    out.push(`${bold(`run ${run.id}`)}  ${statusIcon(run.status)} ${run.status}`);
+    out.push(`  pipeline  ${run.pipeline}  (${run.modulePath})`);
+    out.push(`  trigger   ${run.trigger}${run.profile ? `, profile ${run.profile}` : ""}`);
+    out.push(`  started   ${when(run.createdAt)}${run.finishedAt ? `, took ${duration(run.finishedAt - (run.startedAt ?? run.createdAt))}` : ""}`);
+    out.push(`  code      ${run.codeVersion.slice(0, 12)}`);
+    out.push(`  params    ${JSON.stringify(run.params)}`);
+    const rows: string[][] = [];
+    for (const s of steps.filter((s) => s.itemIndex < 0)) {
+      const items = steps.filter((i) => i.stepId === s.stepId && i.itemIndex >= 0);
+      const itemNote = items.length ? dim(` ${items.length} items, ${items.filter((i) => i.cached).length} cached`) : "";
+      const note = s.error ? red(s.error.message.split("\n")[0]) : s.status === "skipped" || s.status === "cancelled" ? dim(s.reason ?? "") : "";
+      rows.push([`  ${statusIcon(s.status, s.cached)}`, s.stepId + itemNote, s.cached ? cyan("cached") : s.status, duration(s.durationMs), s.attempts > 1 ? yellow(`${s.attempts} attempts`) : "", note]);
+    }
+    out.push("", table(rows));
+    const gates = (run as { gates?: unknown }).gates;
+    if (gates) out.push("", JSON.stringify(gates, null, 2));
+    if (run.error) {
+      out.push("", red(`error[${run.error.code}]: ${run.error.message}`));
+      if (run.error.hint) out.push(`  hint: ${run.error.hint}`);
+    }
+    process.stdout.write(`${out.join("\n")}\n`);
+    return 0;
+  } finally {
+    await ty.close();
+  }
+}
+
+export async function logsCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["home", "attempt", "item"], booleans: ["json"] });
+  const [runId, stepId] = args.positionals;
+  if (!runId || !stepId) throw usage("trainyard logs needs a run id and a step id");
+  const ty = await openHome(args);
+  try {
+    const run = await ty.metadata.getRun(runId);
+    if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runId}"`, { runId, hint: "list runs with `trainyard runs`" });
+    const item = one(args, "item");
+    const id = `${run.id}:${stepId}${item !== undefined ? `[${item}]` : ""}`;
+    const sr = await ty.metadata.getStepRun(id);
+    if (!sr) throw new TrainyardError("NOT_FOUND", `run ${run.id} has no step "${stepId}"${item !== undefined ? ` item ${item}` : ""}`, { runId: run.id, step: stepId, hint: "see the steps with `trainyard show <run>`" });
+    const attempt = one(args, "attempt");
+    let lines = await ty.metadata.getLogs(id, attempt === undefined ? undefined : Number(attempt));
+    if (!lines.length && item === undefined) {
+      // A map step's own record has no output; show its items' logs.
+      const all = await ty.metadata.listStepRuns(run.id);
+      for (const it of all.filter((s) => s.stepId === stepId && s.itemIndex >= 0)) {
+        lines = lines.concat((await ty.metadata.getLogs(it.id)).map((l) => ({ ...l, line: `[${it.itemIndex}] ${l.line}` })));
+      }
+    }
+    if (has(args, "json")) process.stdout.write(`${JSON.stringify(lines)}\n`);
+    else for (const l of lines) process.stdout.write(`${dim(`#${l.attempt} ${l.stream === "stderr" ? "err" : l.stream === "stdout" ? "out" : "log"}`)} ${l.line}\n`);
+    if (!lines.length) process.stderr.write(dim(`(no log lines for ${id})\n`));
+    return 0;
+  } finally {
+    await ty.close();
+  }
+}
+
+export async function whyCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+  const [runId, stepId] = args.positionals;
+  if (!runId || !stepId) throw usage("trainyard why needs a run id and a step id");
+  const ty = await openHome(args);
+  try {
+    const why = await ty.why(runId, stepId);
+    if (has(args, "json")) {
+      process.stdout.write(`${JSON.stringify(why, null, 2)}\n`);
+      return 0;
+    }
+    process.stdout.write(`${bold(`${why.step}`)} in run ${why.runId}: ${why.decision === "cache hit" ? cyan(why.decision) : yellow(why.decision)}\n`);
+    for (const r of why.reasons) process.stdout.write(`  ${r}\n`);
+    if (why.against) process.stdout.write(dim(`  compared with ${why.against.stepRunId}\n`));
+    for (const it of why.items?.filter((i) => i.decision !== "cache hit").slice(0, 20) ?? []) {
+      process.stdout.write(`  item ${it.index}: ${it.decision}\n`);
+      for (const r of it.reasons) process.stdout.write(`    ${r}\n`);
+    }
+    return 0;
+  } finally {
+    await ty.close();
+  }
+}

@@ -1,0 +1,132 @@
+/** `trainyard run`, `plan` and `resume`. */
+import type { RunResult } from "../../engine/trainyard.js";
+import { has, intFlag, keyValues, one, parseArgs, usage } from "../args.js";
+import { bold, cyan, dim, duration, green, red, statusIcon, table, yellow } from "../format.js";
+import { openHome } from "../open-home.js";
+import { Progress } from "../progress.js";
+
+const RUN_SPEC = { values: ["param", "profile", "concurrency", "home"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, RUN_SPEC);
+  const [modulePath, ...extra] = args.positionals;
+  if (!modulePath) throw usage("trainyard run needs the path of a pipeline module, e.g. trainyard run examples/flight-delays/pipeline.ts");
+  if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
+  const forceValues = args.flags.get("force");
+  const force = forceValues === undefined ? undefined : forceValues.includes("") ? true : forceValues;
+  const ty = await openHome(args);
+  const json = has(args, "json");
+  const progress = Progress.forTerminal(json || has(args, "quiet"));
+  const controller = cancelOnSigint(progress);
+  try {
+    const result = await ty.run(modulePath, {
+      overrides: keyValues(args, "param"),
+      profile: one(args, "profile"),
+      concurrency: intFlag(args, "concurrency"),
+      force,
+      signal: controller.signal,
+      onEvent: progress.onEvent,
+    });
+    progress.stop();
+    report(result, json);
+    return exitCode(result);
+  } finally {
+    progress.stop();
+    await ty.close();
+  }
+}
+
+export async function resumeCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["concurrency", "home"], booleans: ["json", "quiet"] });
+  const [runId] = args.positionals;
+  if (!runId) throw usage("trainyard resume needs a run id (see `trainyard runs`)");
+  const ty = await openHome(args);
+  const json = has(args, "json");
+  const progress = Progress.forTerminal(json || has(args, "quiet"));
+  const controller = cancelOnSigint(progress);
+  try {
+    const result = await ty.resume(runId, { concurrency: intFlag(args, "concurrency"), signal: controller.signal, onEvent: progress.onEvent });
+    progress.stop();
+    report(result, json);
+    return exitCode(result);
+  } finally {
+    progress.stop();
+    await ty.close();
+  }
+}
+
+export async function planCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["param", "profile", "home"], booleans: ["json"], optionalValues: ["force"] });
+  const [modulePath] = args.positionals;
+  if (!modulePath) throw usage("trainyard plan needs the path of a pipeline module");
+  const forceValues = args.flags.get("force");
+  const ty = await openHome(args);
+  try {
+    const plan = await ty.plan(modulePath, {
+      overrides: keyValues(args, "param"),
+      profile: one(args, "profile"),
+      force: forceValues === undefined ? undefined : forceValues.includes("") ? true : forceValues,
+    });
+    if (has(args, "json")) {
+      process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      return 0;
+    }
+    const reuse = plan.steps.filter((s) => s.action === "reuse").length;
+    process.stdout.write(`${bold(plan.pipeline)}: ${plan.steps.length - reuse} to run, ${reuse} to reuse\n`);
+    for (const s of plan.steps) {
+      const head = s.action === "reuse" ? `${cyan("reuse")} ${s.step}` : `${yellow("run  ")} ${s.step}`;
+      const items = s.items ? dim(` (${s.items.reused}/${s.items.total} items cached)`) : "";
+      process.stdout.write(`${head}${items}\n`);
+      for (const r of s.reasons) process.stdout.write(`        ${dim(r)}\n`);
+    }
+    return 0;
+  } finally {
+    await ty.close();
+  }
+}
+
+function exitCode(result: RunResult): number {
+  return result.status === "succeeded" ? 0 : result.status === "cancelled" ? 130 : result.status === "rejected" ? 3 : 1;
+}
+
+function report(result: RunResult, json: boolean): void {
+  if (json) {
+    const summary = {
+      runId: result.runId,
+      pipeline: result.pipeline,
+      status: result.status,
+      durationMs: result.durationMs,
+      steps: result.steps.map((s) => ({ step: s.step, status: s.status, cached: s.cached, attempts: s.attempts, durationMs: s.durationMs ?? null, ...(s.items !== undefined ? { items: s.items } : {}), ...(s.error ? { error: s.error.message } : {}) })),
+      ...(result.error ? { error: { code: result.error.code, message: result.error.message, hint: result.error.hint } } : {}),
+    };
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    return;
+  }
+  const cached = result.steps.filter((s) => s.cached).length;
+  const ran = result.steps.filter((s) => s.status === "succeeded" && !s.cached).length;
+  const color = result.status === "succeeded" ? green : red;
+  process.stdout.write(`${statusIcon(result.status)} run ${result.runId} ${color(result.status)} in ${duration(result.durationMs)}: ${ran} ran, ${cached} reused from cache`);
+  const skipped = result.steps.filter((s) => s.status === "skipped").length;
+  process.stdout.write(skipped ? `, ${skipped} skipped\n` : "\n");
+  if (cached === result.steps.length && result.steps.length) process.stdout.write(dim(`every step was reused from the cache; \`trainyard why ${result.runId} <step>\` explains each decision\n`));
+  if (result.error) {
+    const failed = result.steps.filter((s) => s.status === "failed");
+    process.stdout.write(`${table(failed.map((s) => [red("failed"), s.step, s.error?.message.split("\n")[0] ?? ""]))}\n`);
+    if (result.error.hint) process.stdout.write(`  hint: ${result.error.hint}\n`);
+  }
+}
+
+function cancelOnSigint(progress: Progress): AbortController {
+  const controller = new AbortController();
+  let count = 0;
+  process.on("SIGINT", () => {
+    count++;
+    if (count === 1) {
+      progress.stop();
+      process.stderr.write(yellow("\ncancelling the run (Ctrl-C again to exit at once)...\n"));
+      controller.abort();
+    } else process.exit(130);
+  });
+  process.on("SIGTERM", () => controller.abort());
+  return controller;
+}

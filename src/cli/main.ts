@@ -1,0 +1,65 @@
+/** The `trainyard` command: parses the command name and hands over to its module, loaded lazily. */
+import { describeError, formatError, isTrainyardError } from "../core/errors.js";
+import { red } from "./format.js";
+
+export const HELP = `trainyard — ML pipelines: typed steps, content-addressed artifacts, explained caching
+
+usage: trainyard <command> [options]
+
+  run <pipeline.ts> [--param k=v]... [--profile NAME] [--concurrency N] [--force [STEP]] [--json] [--quiet]
+                               run a pipeline; exits 0 only if the run succeeded
+  plan <pipeline.ts> [--param k=v]... [--profile NAME] [--json]
+                               what would run and what would be reused, and why
+  why <run> <step> [--json]    the cache decision for a step and what changed
+  resume <run> [--concurrency N]   continue an interrupted or failed run
+  runs [--pipeline NAME] [--limit N] [--json]
+  show <run> [--json]          a run, its steps, their status and errors
+  logs <run> <step> [--attempt N] [--item I]
+  lineage <artifact-digest>    which step runs wrote and read an artifact, back to the raw data
+  gc [--keep-last N] [--older-than 30d] [--dry-run]
+                               remove artifacts that no run, model or retention rule needs
+
+common options: --home DIR (default $TRAINYARD_HOME or ./.trainyard)
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./commands/run.js")).runCommand,
+  plan: async () => (await import("./commands/run.js")).planCommand,
+  resume: async () => (await import("./commands/run.js")).resumeCommand,
+  why: async () => (await import("./commands/inspect.js")).whyCommand,
+  runs: async () => (await import("./commands/inspect.js")).runsCommand,
+  show: async () => (await import("./commands/inspect.js")).showCommand,
+  logs: async () => (await import("./commands/inspect.js")).logsCommand,
+  lineage: async () => (await import("./commands/lineage.js")).lineageCommand,
+  gc: async () => (await import("./commands/gc.js")).gcCommand,
+};
+
+/** Commands contributed by higher layers register here (data, models, serve). */
+export function registerCommand(name: string, load: () => Promise<Command>): void {
+  COMMANDS[name] = load;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  process.setSourceMapsEnabled(true);
+  const [name, ...rest] = argv;
+  if (!name || name === "help" || name === "--help" || name === "-h") {
+    process.stdout.write(HELP);
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`${red(`unknown command "${name}"`)}\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await (await load())(rest);
+  } catch (err) {
+    const info = describeError(err);
+    process.stderr.write(`${formatError(info)}\n`);
+    if (process.env.TRAINYARD_DEBUG && info.stack) process.stderr.write(`${info.stack}\n`);
+    if (isTrainyardError(err) && err.code === "USAGE") return 2;
+    return 1;
+  }
+}
