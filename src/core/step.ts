@@ -68,6 +68,12 @@ export interface StepOptions {
   isolate?: boolean | { memoryMb?: number };
   /** Extra JSON configuration that enters the cache key (library steps put their options here). */
   config?: unknown;
+  /**
+   * Source files the step reads from outside the artifact store (a landing folder, a CSV). Their
+   * content digests enter the cache key through the stat index, so unchanged files are not re-read
+   * and a changed or new file reruns the step. Relative paths resolve from the pipeline module.
+   */
+  sources?: (params: any) => readonly string[] | Promise<readonly string[]>;
 }
 
 export interface StepContext<P> {
@@ -84,6 +90,11 @@ export interface StepContext<P> {
   readonly workdir: string;
   /** Writes a line to this attempt's log. */
   log(...args: unknown[]): void;
+  /**
+   * sha256 of a source file, from the engine's stat index: an unchanged file (same size, mtime
+   * and inode) is not read again. Use it to make ingestion cache on the content of its sources.
+   */
+  digestFile(path: string): Promise<string>;
   /** Declare a file in the work directory as an output artifact. */
   file(path: string, meta?: Record<string, unknown>): FileArtifact;
   directory(path: string, meta?: Record<string, unknown>): DirectoryArtifact;

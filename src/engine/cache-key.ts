@@ -3,7 +3,7 @@
  * declares, its input artifact digests and the engine's cache version, plus (for library steps)
  * its JSON config, (for commands) the digests of the files it names, and (for map items) the item.
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { StepDef } from "../core/step.js";
 import type { KeyComponents, MetadataStore } from "../store/metadata-store.js";
@@ -28,6 +28,17 @@ export async function codeFingerprint(def: StepDef, moduleDir: string, metadata:
     return { code: sha256(`command\n${text}\n${outputs}\n${canonicalJson(def.command.env ?? {})}`), files };
   }
   return { code: sha256(`${def.kind}\n${def.run?.toString() ?? ""}`) };
+}
+
+/** Digests of the files a step's `sources` option names (through the stat index). */
+export async function sourceDigests(def: StepDef, params: Record<string, unknown>, moduleDir: string, metadata: MetadataStore): Promise<Record<string, string>> {
+  if (!def.options.sources) return {};
+  const out: Record<string, string> = {};
+  for (const f of await def.options.sources(params)) {
+    const abs = isAbsolute(f) ? f : join(moduleDir, f);
+    out[abs] = (await digestPath(metadata, abs, { step: def.id })).digest;
+  }
+  return out;
 }
 
 export function keyComponents(

@@ -11,7 +11,7 @@ import { hashJson } from "../core/hash.js";
 import { pickParams } from "../core/params.js";
 import type { KeyComponents, LineageEdge, LogLine, MetadataStore, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
 import { ArtifactIO, digestOfValue, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
-import { cacheKey, codeFingerprint, keyComponents, type CodeFingerprint } from "./cache-key.js";
+import { cacheKey, codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
 import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
 import { compileRetryPolicy, retryDelay, shouldRetry } from "./retry-policy.js";
@@ -20,6 +20,7 @@ import { runCommand } from "./runners/command-runner.js";
 import { runInline } from "./runners/inline-runner.js";
 import { runIsolated } from "./runners/isolated-runner.js";
 import { RunningStepContext } from "./step-context.js";
+import { digestPath } from "../store/stat-index.js";
 
 export interface ExecutorEnv {
   metadata: MetadataStore;
@@ -178,7 +179,7 @@ export class RunExecutor {
         digests[name] = ref.path.length ? digestOfValue(inputs[name]) : up.digest;
       }
       const params = pickParams(this.run.params, def.params);
-      const fp = await this.fingerprint(node);
+      const fp = await this.withSources(node, await this.fingerprint(node), params);
       if (def.kind === "map") return await this.expandMap(node, inputs, digests, params, fp);
       const components = keyComponents(def, fp, params, digests);
       const args = def.kind === "command" ? [] : [inputs];
@@ -196,6 +197,12 @@ export class RunExecutor {
       this.fingerprints.set(node.id, fp);
     }
     return fp;
+  }
+
+  private async withSources(node: Node, fp: CodeFingerprint, params: Record<string, unknown>): Promise<CodeFingerprint> {
+    if (!node.step.def.options.sources) return fp;
+    const sources = await sourceDigests(node.step.def, params, this.run.moduleDir, this.env.metadata);
+    return { ...fp, files: { ...fp.files, ...sources } };
   }
 
   private newTask(
@@ -377,6 +384,7 @@ export class RunExecutor {
         signal: controller.signal,
         workRoot: this.env.workRoot,
         onLog,
+        digestFile: async (path) => (await digestPath(this.env.metadata, path, { step: def.id })).digest,
       });
       let timer: NodeJS.Timeout | undefined;
       let workdir: string | undefined;

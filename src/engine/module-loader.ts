@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { dirname, extname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
@@ -145,6 +146,18 @@ function externalPackages(esbuild: Esbuild): import("esbuild").Plugin {
   return {
     name: "trainyard-externals",
     setup(build) {
+      // import.meta.url/dirname/filename keep naming the source file, not the cached bundle.
+      build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, async (args) => {
+        if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+        const text = await readFile(args.path, "utf8");
+        if (!text.includes("import.meta")) return undefined;
+        const contents = text
+          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(pathToFileURL(args.path).href))
+          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))
+          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path));
+        const ext = extname(args.path).replace(/^\.[cm]?/, "");
+        return { contents, loader: (ext === "ts" || ext === "tsx" || ext === "jsx" ? ext : "js") as "ts" | "tsx" | "jsx" | "js", resolveDir: dirname(args.path) };
+      });
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === "inner") return undefined;
         if (isBuiltin(args.path)) return { path: args.path, external: true };

@@ -8,7 +8,7 @@ import type { CompiledGraph } from "../core/graph.js";
 import { pickParams } from "../core/params.js";
 import type { KeyComponents } from "../store/metadata-store.js";
 import { digestOfValue, pickValue, toManifest } from "./artifact-io.js";
-import { cacheKey, codeFingerprint, keyComponents } from "./cache-key.js";
+import { cacheKey, codeFingerprint, keyComponents, sourceDigests } from "./cache-key.js";
 import { explainChange } from "./explain.js";
 import type { Trainyard } from "./trainyard.js";
 
@@ -55,8 +55,9 @@ export async function planRun(ty: Trainyard, graph: CompiledGraph, params: Recor
       values[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
       inputs[name] = ref.path.length ? digestOfValue(values[name]) : up.digest;
     }
-    const fp = await codeFingerprint(def, moduleDir, ty.metadata);
     const p = pickParams(params, def.params);
+    const base = await codeFingerprint(def, moduleDir, ty.metadata);
+    const fp = def.options.sources ? { ...base, files: { ...base.files, ...(await sourceDigests(def, p, moduleDir, ty.metadata)) } } : base;
     if (def.kind === "map") {
       const up = known.get(def.over!.stepId)!;
       const list = def.over!.path.length ? pickValue(up.value, def.over!.path, def.over!.stepId, "over") : up.value;

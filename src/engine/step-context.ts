@@ -16,6 +16,8 @@ export interface ContextInit {
   /** Parent directory for the lazily created work directory. */
   workRoot: string;
   onLog: (line: LogLine) => void;
+  /** Digest through the stat index; child processes, which have no metadata store, hash directly. */
+  digestFile?: (path: string) => Promise<string>;
 }
 
 export class RunningStepContext implements StepContext<Record<string, unknown>> {
@@ -52,6 +54,12 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   log(...args: unknown[]): void {
     const text = format(...args);
     for (const line of text.split("\n")) this.init.onLog({ ts: Date.now(), stream: "log", line });
+  }
+
+  async digestFile(path: string): Promise<string> {
+    if (this.init.digestFile) return this.init.digestFile(path);
+    const { hashFile } = await import("../store/file-hash.js");
+    return (await hashFile(path)).digest;
   }
 
   file(path: string, meta: Record<string, unknown> = {}): FileArtifact {

@@ -149,7 +149,7 @@ function planColumn(name: string, spec: ColumnContract, actual: SchemaColumn, vi
     const numeric = kind === "numeric" && spec.allowedValues.every((v) => typeof v === "number");
     const list = numeric ? spec.allowedValues.map((v) => sqlNumber(v as number)).join(", ") : spec.allowedValues.map((v) => sqlString(String(v))).join(", ");
     const lhs = numeric ? numericValue : `CAST(${value} AS VARCHAR)`;
-    rules.push({ column: name, rule: "allowedValues", expected: `one of ${spec.allowedValues.slice(0, 10).join(", ")}${spec.allowedValues.length > 10 ? ", ..." : ""}`, predicate: `${value} IS NOT NULL AND ${lhs} NOT IN (${list || "NULL"})`, show });
+    rules.push({ column: name, rule: "allowedValues", expected: `one of ${spec.allowedValues.slice(0, 10).join(", ")}${spec.allowedValues.length > 10 ? ", ..." : ""}`, predicate: list ? `${value} IS NOT NULL AND ${lhs} NOT IN (${list})` : `${value} IS NOT NULL`, show });
   }
   if (spec.pattern !== undefined) {
     rules.push({ column: name, rule: "pattern", expected: `matches /${spec.pattern}/`, predicate: `${raw} IS NOT NULL AND NOT regexp_full_match(CAST(${raw} AS VARCHAR), ${sqlString(spec.pattern)})`, show });

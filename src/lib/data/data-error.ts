@@ -75,13 +75,14 @@ export function isDataError(err: unknown): err is DataError {
 export function translateDuckError(err: unknown, ctx: { file?: string; column?: string; sql?: string }): DataError {
   if (err instanceof DataError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const line = matchInt(message, /(?:on line|Line):?\s*(\d+)/i);
+  // Case-sensitive on purpose: "LINE 1:" is DuckDB pointing into the SQL text, not the file.
+  const line = matchInt(message, /(?:[Oo]n [Ll]ine|\bLine):?\s*(\d+)/);
   const column = matchText(message, /Column:?\s*"?([^\s"\n,]+)"?/) ?? ctx.column;
   const first = message.split("\n")[0] ?? message;
   const base = { file: ctx.file, cause: err };
   // A CSV line number counts the header; the data row is one less when a header exists.
   const row = line !== undefined && line > 1 ? line - 1 : undefined;
-  if (/invalid unicode|utf-?8|byte sequence/i.test(message)) {
+  if (/invalid unicode|byte sequence mismatch|not utf-?8 encoded/i.test(message)) {
     return new DataError("INVALID_ENCODING", `File is not valid UTF-8: ${first}`, {
       ...base, line, row, column,
       hint: "Re-encode the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or pass `encoding: \"latin-1\"` in the source options.",
@@ -93,7 +94,7 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
       hint: "The column mixes types (the type was sniffed from the first rows). Fix the value, or read the column as text with `types: { col: \"VARCHAR\" }` and validate it with a contract.",
     });
   }
-  if (/csv error|expected \d+ fields|too many columns|unterminated|quote|maximum line size|found \d+ columns/i.test(message)) {
+  if (/csv error|error when sniffing|parsing dialect|expected number of columns|too many columns|unterminated|maximum line size|found \d+ columns/i.test(message)) {
     return new DataError("MALFORMED_ROW", `Malformed CSV row: ${first}`, {
       ...base, line, row, column,
       hint: "Check the delimiter, quoting and the number of fields on that line; pass `ignoreErrors: true` to skip malformed rows.",

@@ -122,7 +122,10 @@ function readerSql(path: string, format: DataFormat, opts: FileSource, rowNumber
   }
   if (opts.ignoreErrors) args.push("ignore_errors = true");
   if (opts.encoding) args.push(`encoding = ${sqlString(opts.encoding)}`);
-  if (opts.delimiter) args.push(`delim = ${sqlString(opts.delimiter)}`);
+  // A fixed delimiter for .csv/.tsv: left to the sniffer, rows with a wrong field count make it
+  // fall back to one big text column instead of reporting the malformed line.
+  const delimiter = opts.delimiter ?? (path.toLowerCase().endsWith(".tsv") ? "\t" : path.toLowerCase().endsWith(".csv") ? "," : undefined);
+  if (delimiter) args.push(`delim = ${sqlString(delimiter)}`);
   return `read_csv_auto(${args.join(", ")})`;
 }
 

@@ -7,6 +7,7 @@ import { columnKind, type ColumnKind } from "./column-kind.js";
 import { DataError, translateDuckError } from "./data-error.js";
 import { resolveSource, type DataSource, type ResolvedSource } from "./data-source.js";
 import { queryRows, queryScalar, toNumber, withConnection } from "./duck.js";
+import { sqlString } from "./sql-text.js";
 
 export interface SchemaColumn {
   name: string;
@@ -34,7 +35,11 @@ export async function describeColumns(con: DuckDBConnection, src: ResolvedSource
   try {
     rows = await queryRows(con, `DESCRIBE SELECT * FROM ${src.relation}`);
   } catch (err) {
-    throw translateDuckError(err, { file: src.file ?? src.label });
+    const error = translateDuckError(err, { file: src.file ?? src.label });
+    if (error.code === "MALFORMED_ROW" && error.line === undefined && src.format === "csv" && src.file) {
+      throw (await locateRaggedLine(con, src.file)) ?? error;
+    }
+    throw error;
   }
   return rows.map((r) => {
     const type = String(r.column_type);
@@ -63,4 +68,28 @@ export function requireColumns(schema: readonly SchemaColumn[], wanted: readonly
       hint: `Available columns: ${schema.map((c) => c.name).join(", ")}.${suggestion}`,
     });
   });
+}
+
+/**
+ * When DuckDB cannot even sniff a CSV (a ragged row in a small file), find the first line whose
+ * field count differs from the header's, by reading raw lines. Quoted delimiters are not
+ * understood here; this runs only on the error path to name a line.
+ */
+async function locateRaggedLine(con: DuckDBConnection, file: string): Promise<DataError | undefined> {
+  const delim = file.toLowerCase().endsWith(".tsv") ? "\t" : ",";
+  try {
+    const rows = await queryRows(con, `
+      WITH l AS (SELECT line, row_number() OVER () AS n FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = '\x01', header = false, quote = '', escape = '', auto_detect = false)),
+      f AS (SELECT n, len(string_split(line, ${sqlString(delim)})) AS k, line FROM l)
+      SELECT n, k, line, (SELECT k FROM f WHERE n = 1) AS expected FROM f WHERE k <> (SELECT k FROM f WHERE n = 1) ORDER BY n LIMIT 1`);
+    const bad = rows[0];
+    if (!bad) return undefined;
+    const line = toNumber(bad.n) ?? 0;
+    return new DataError("MALFORMED_ROW", `Malformed CSV row: expected ${bad.expected} fields, found ${bad.k}: ${JSON.stringify(String(bad.line).slice(0, 120))}`, {
+      file, line, row: line - 1, rule: "fieldCount",
+      hint: "Fix the number of fields on that line (check quoting and delimiters), or pass `ignoreErrors: true` to skip malformed rows.",
+    });
+  } catch {
+    return undefined;
+  }
 }

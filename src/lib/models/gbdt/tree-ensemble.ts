@@ -117,6 +117,7 @@ export function predictMargins(e: TreeEnsemble, columns: Float64Array[], rows: n
  */
 export function addTrees(e: TreeEnsemble, cols: Float64Array[], rows: number, from: number, to: number, out: Float64Array): void {
   const { walkFeature: wf, walkThreshold: wt, left, value, roots, treeOutput, depth } = e;
+  if (from >= to) return;
   const nf = cols.length;
   // Row-major copy of a block of rows: one array and a small stride instead of cols[f][r].
   const block = new Float64Array(ROW_BLOCK * nf);
@@ -135,34 +136,39 @@ export function addTrees(e: TreeEnsemble, cols: Float64Array[], rows: number, fr
       addTreesWithMissing(e, block, nf, b, end, rows, from, to, out);
       continue;
     }
-    const stride = 4 * nf;
     for (let t = from; t < to; t++) {
-      const root = roots[t];
-      const off = treeOutput[t] * rows;
-      const steps = depth[t];
-      let r = b;
-      let o = 0;
-      for (; r + 3 < end; r += 4, o += stride) {
-        let n0 = root, n1 = root, n2 = root, n3 = root;
-        const o1 = o + nf, o2 = o1 + nf, o3 = o2 + nf;
-        for (let d = 0; d < steps; d++) {
-          // The right child is left + 1 (see buildEnsemble), so the comparison picks the child.
-          n0 = left[n0] + +(block[o + wf[n0]] >= wt[n0]);
-          n1 = left[n1] + +(block[o1 + wf[n1]] >= wt[n1]);
-          n2 = left[n2] + +(block[o2 + wf[n2]] >= wt[n2]);
-          n3 = left[n3] + +(block[o3 + wf[n3]] >= wt[n3]);
-        }
-        out[off + r] += value[n0];
-        out[off + r + 1] += value[n1];
-        out[off + r + 2] += value[n2];
-        out[off + r + 3] += value[n3];
-      }
-      for (; r < end; r++, o += nf) {
-        let n = root;
-        for (let d = 0; d < steps; d++) n = left[n] + +(block[o + wf[n]] >= wt[n]);
-        out[off + r] += value[n];
-      }
+      scoreBlock(left, wf, wt, value, block, nf, roots[t], depth[t], out, treeOutput[t] * rows + b, end - b);
     }
+  }
+}
+
+/** One tree over one block of finite rows; a separate small function so V8 optimizes it as a whole. */
+function scoreBlock(
+  left: Int32Array, wf: Int32Array, wt: Float64Array, value: Float64Array, block: Float64Array, nf: number,
+  root: number, steps: number, out: Float64Array, outAt: number, count: number,
+): void {
+  const stride = 4 * nf;
+  let r = 0;
+  let o = 0;
+  for (; r + 3 < count; r += 4, o += stride) {
+    let n0 = root, n1 = root, n2 = root, n3 = root;
+    const o1 = o + nf, o2 = o1 + nf, o3 = o2 + nf;
+    for (let d = 0; d < steps; d++) {
+      // The right child is left + 1 (see buildEnsemble), so the comparison picks the child.
+      n0 = left[n0] + +(block[o + wf[n0]] >= wt[n0]);
+      n1 = left[n1] + +(block[o1 + wf[n1]] >= wt[n1]);
+      n2 = left[n2] + +(block[o2 + wf[n2]] >= wt[n2]);
+      n3 = left[n3] + +(block[o3 + wf[n3]] >= wt[n3]);
+    }
+    out[outAt + r] += value[n0];
+    out[outAt + r + 1] += value[n1];
+    out[outAt + r + 2] += value[n2];
+    out[outAt + r + 3] += value[n3];
+  }
+  for (; r < count; r++, o += nf) {
+    let n = root;
+    for (let d = 0; d < steps; d++) n = left[n] + +(block[o + wf[n]] >= wt[n]);
+    out[outAt + r] += value[n];
   }
 }
 

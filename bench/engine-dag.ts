@@ -1,0 +1,128 @@
+/**
+ * 1,000 shell steps (100 independent chains of 10, each step echoing into a file and depending on
+ * the previous one of its chain) run by make, snakemake and trainyard, two jobs at a time.
+ * Wall clock per run, process start included: a cold run (nothing built, fresh Trainyard home)
+ * and a no-change re-run. Runs alternate between the tools so machine noise hits all of them.
+ *
+ *   npx tsx bench/engine-dag.ts [--reps 3] [--skip-snakemake]
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { flag, formatTable, median, runTimed } from "./support/timing.js";
+
+const CHAINS = 100;
+const LENGTH = 10;
+const REPS = Number(flag("reps", "3"));
+const SKIP_SNAKE = process.argv.includes("--skip-snakemake") || !existsSync("/usr/bin/snakemake");
+const ROOT = resolve("bench/.work/dag");
+const HOME = join(ROOT, "trainyard-home");
+const id = (c: number, s: number) => `c${c}_s${s}`;
+
+function generate(): void {
+  rmSync(ROOT, { recursive: true, force: true });
+  mkdirSync(join(ROOT, "make"), { recursive: true });
+  mkdirSync(join(ROOT, "snake"), { recursive: true });
+
+  const finals = Array.from({ length: CHAINS }, (_, c) => `out/${id(c, LENGTH - 1)}`);
+  const rules: string[] = [`all: ${finals.join(" ")}`, ""];
+  for (let c = 0; c < CHAINS; c++) {
+    for (let s = 0; s < LENGTH; s++) {
+      rules.push(`out/${id(c, s)}:${s ? ` out/${id(c, s - 1)}` : ""}`, `\t@echo c${c} s${s} > $@`);
+    }
+  }
+  writeFileSync(join(ROOT, "make", "Makefile"), `${rules.join("\n")}\n`);
+
+  writeFileSync(
+    join(ROOT, "snake", "Snakefile"),
+    `CHAINS = range(${CHAINS})
+
+rule all:
+    input: expand("out/c{c}_s${LENGTH - 1}", c=CHAINS)
+
+rule first:
+    output: "out/c{c}_s0"
+    wildcard_constraints: c="\\\\d+"
+    shell: "echo c{wildcards.c} s0 > {output}"
+
+rule step:
+    input: lambda w: f"out/c{w.c}_s{int(w.s) - 1}"
+    output: "out/c{c}_s{s}"
+    wildcard_constraints: c="\\\\d+", s="[1-9]"
+    shell: "echo c{wildcards.c} s{wildcards.s} > {output}"
+`,
+  );
+
+  writeFileSync(
+    join(ROOT, "pipeline.ts"),
+    `import { pipeline } from "trainyard";
+
+const p = pipeline("dag");
+for (let c = 0; c < ${CHAINS}; c++) {
+  let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
+  for (let s = 0; s < ${LENGTH}; s++) {
+    prev = p.command(\`c\${c}_s\${s}\`, {
+      inputs: prev ? { prev } : {},
+      run: \`echo c\${c} s\${s} > $TRAINYARD_OUT/out\`,
+      outputs: { out: "file" },
+    });
+  }
+}
+export default p;
+`,
+  );
+}
+
+type Tool = "make" | "snakemake" | "trainyard";
+
+function cold(tool: Tool): number {
+  if (tool === "make") {
+    rmSync(join(ROOT, "make", "out"), { recursive: true, force: true });
+    mkdirSync(join(ROOT, "make", "out"));
+    return runTimed("make", ["-j2", "-s"], { cwd: join(ROOT, "make") }).secs;
+  }
+  if (tool === "snakemake") {
+    rmSync(join(ROOT, "snake", "out"), { recursive: true, force: true });
+    rmSync(join(ROOT, "snake", ".snakemake"), { recursive: true, force: true });
+    return runTimed("snakemake", ["-j2", "--quiet"], { cwd: join(ROOT, "snake") }).secs;
+  }
+  rmSync(HOME, { recursive: true, force: true });
+  return trainyard(`${CHAINS * LENGTH} ran, 0 reused`);
+}
+
+function rerun(tool: Tool): number {
+  if (tool === "make") {
+    const r = runTimed("make", ["-j2"], { cwd: join(ROOT, "make") });
+    if (!/Nothing to be done|is up to date/.test(r.stdout)) throw new Error(`make re-ran something:\n${r.stdout.slice(0, 500)}`);
+    return r.secs;
+  }
+  if (tool === "snakemake") return runTimed("snakemake", ["-j2", "--quiet"], { cwd: join(ROOT, "snake") }).secs;
+  return trainyard(`0 ran, ${CHAINS * LENGTH} reused`);
+}
+
+function trainyard(expect: string): number {
+  const r = runTimed("node", ["bin/trainyard.js", "run", "bench/.work/dag/pipeline.ts", "--concurrency", "2", "--quiet"], {
+    env: { ...process.env, TRAINYARD_HOME: HOME, NO_COLOR: "1" },
+  });
+  if (!r.stdout.includes(expect)) throw new Error(`trainyard did not report "${expect}":\n${r.stdout.slice(0, 500)}`);
+  return r.secs;
+}
+
+generate();
+const tools: Tool[] = SKIP_SNAKE ? ["make", "trainyard"] : ["make", "snakemake", "trainyard"];
+const times = new Map(tools.map((t) => [t, { cold: [] as number[], rerun: [] as number[] }]));
+for (let rep = 0; rep < REPS; rep++) {
+  for (const t of tools) times.get(t)!.cold.push(cold(t));
+  for (const t of tools) times.get(t)!.rerun.push(rerun(t));
+}
+
+const fmt = (s: number) => `${s.toFixed(3)} s`;
+const med = (t: Tool, k: "cold" | "rerun") => median(times.get(t)![k]);
+console.log(`engine-dag: ${CHAINS} chains x ${LENGTH} shell steps, -j2, median of ${REPS} (runs: ${tools.map((t) => `${t} ${times.get(t)!.cold.map((s) => s.toFixed(2)).join("/")}`).join("; ")})`);
+console.log(
+  formatTable([
+    ["tool", "cold", "no-change re-run"],
+    ...tools.map((t) => [t, fmt(med(t, "cold")), fmt(med(t, "rerun"))]),
+    ["trainyard / make", `${(med("trainyard", "cold") / med("make", "cold")).toFixed(2)}x`, `${(med("trainyard", "rerun") / med("make", "rerun")).toFixed(2)}x`],
+  ]),
+);
+console.log(`targets: cold <= 1.3x make (${med("trainyard", "cold") <= 1.3 * med("make", "cold") ? "met" : "NOT met"}), re-run < 0.4 s (${med("trainyard", "rerun") < 0.4 ? "met" : "NOT met"})`);
