@@ -3,7 +3,7 @@
  * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
-import { rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { handlesIn } from "../core/artifacts.js";
 import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, parseDuration, remainingPathWeights, type CompiledGraph, type CompiledStep } from "../core/graph.js";
@@ -102,6 +102,7 @@ export class RunExecutor {
   private finish!: () => void;
   private readonly finished = new Promise<void>((r) => (this.finish = r));
   private cancelledByUser = false;
+  private readonly cleanups = new Set<Promise<void>>();
 
   constructor(
     private readonly env: ExecutorEnv,
@@ -135,6 +136,7 @@ export class RunExecutor {
     for (const node of this.nodes.values()) if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
     await this.finished;
     this.opts.signal?.removeEventListener("abort", onAbort);
+    await Promise.all(this.cleanups);
     await this.writer.flush();
     const statuses = [...this.nodes.values()].map((n) => n.status);
     if (statuses.includes("failed")) return "failed";
@@ -433,7 +435,7 @@ export class RunExecutor {
       } finally {
         clearTimeout(timer);
         this.abort.signal.removeEventListener("abort", onRunAbort);
-        if (workdir) rmSync(workdir, { recursive: true, force: true });
+        if (workdir) this.removeLater(workdir);
       }
     }
   }
@@ -473,6 +475,17 @@ export class RunExecutor {
       cause: err,
       hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.run.runId} ${step}\` for its output`,
     });
+  }
+
+  /**
+   * Work directories are removed off the critical path (a blocking recursive rm cost more than
+   * the step itself for short commands); the run waits for every removal before it ends.
+   */
+  private removeLater(dir: string): void {
+    const done: Promise<void> = rm(dir, { recursive: true, force: true })
+      .catch(() => undefined)
+      .finally(() => this.cleanups.delete(done));
+    this.cleanups.add(done);
   }
 
   // ---- completion ----------------------------------------------------------------------

@@ -63,6 +63,8 @@ export class RecordWriter {
     this.logs = [];
     this.completions = [];
     try {
+      if (!saves.length && !attempts.length && !logs.length && !completions.length) return;
+      if (this.metadata.writeBatch) return await this.metadata.writeBatch({ stepRuns: saves, attempts, logs, completions });
       if (saves.length) await this.metadata.saveStepRuns(saves);
       for (const a of attempts) await this.metadata.saveAttempt(a);
       for (const l of logs) await this.metadata.appendLogs(l.stepRunId, l.attempt, l.lines);

@@ -1,24 +1,63 @@
-/** Streaming sha256 of files and directory trees, with large reads to stay near memory speed. */
+/**
+ * Streaming sha256 of files and directory trees. Small files (most step outputs) are read in one
+ * synchronous call: a few microseconds, against several thread-pool round trips and a 4 MiB
+ * buffer each. Large files are read in 4 MiB chunks with the next read in flight while the
+ * current chunk is hashed, so throughput is that of sha256 rather than read + sha256.
+ */
 import { createHash } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open, readdir, lstat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 
 const CHUNK = 4 * 1024 * 1024;
+/** Files up to this size are hashed with one blocking read. */
+const SMALL = 256 * 1024;
 
 export async function hashFile(path: string): Promise<{ digest: string; size: number }> {
-  const hash = createHash("sha256");
-  const handle = await open(path, "r");
-  let size = 0;
+  const fd = openSync(path, "r");
+  let handle;
   try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) break;
-      hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
-      size += bytesRead;
-    }
+    const expected = fstatSync(fd).size;
+    if (expected <= SMALL) return hashSmall(fd, expected);
+    handle = await open(path, "r");
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    return await hashLarge(handle);
   } finally {
     await handle.close();
+  }
+}
+
+/** Reads to end of file even if it grew since fstat, so the digest always covers every byte. */
+function hashSmall(fd: number, expected: number): { digest: string; size: number } {
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(Math.max(expected, 1) + 1);
+  let size = 0;
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    size += n;
+  }
+  return { digest: hash.digest("hex"), size };
+}
+
+async function hashLarge(handle: import("node:fs/promises").FileHandle): Promise<{ digest: string; size: number }> {
+  const hash = createHash("sha256");
+  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  let size = 0;
+  let which = 0;
+  let pending = handle.read(bufs[0], 0, CHUNK, null);
+  for (;;) {
+    const { bytesRead } = await pending;
+    if (bytesRead === 0) break;
+    const buf = bufs[which];
+    which ^= 1;
+    pending = handle.read(bufs[which], 0, CHUNK, null);
+    hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
+    size += bytesRead;
   }
   return { digest: hash.digest("hex"), size };
 }

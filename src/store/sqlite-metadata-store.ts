@@ -11,6 +11,7 @@ import type {
   LineageEdge,
   LogLine,
   MetadataStore,
+  RecordBatch,
   RunRecord,
   StatEntry,
   StepRunCompletion,
@@ -140,13 +141,24 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async completeStepRuns(completions: StepRunCompletion[]): Promise<void> {
+    this.db.transaction(() => this.writeCompletions(completions))();
+  }
+
+  async writeBatch(batch: RecordBatch): Promise<void> {
     this.db.transaction(() => {
-      for (const c of completions) {
-        for (const a of c.artifacts) this.stmts.putArtifact.run(artifactToRow(a.record, a.bytes));
-        this.stmts.saveStepRun.run(stepRunToRow(c.stepRun));
-        for (const e of c.lineage) this.stmts.insertLineage.run(e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused ? 1 : 0);
-      }
+      for (const r of batch.stepRuns) this.stmts.saveStepRun.run(stepRunToRow(r));
+      for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptToRow(a));
+      for (const l of batch.logs) for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
+      this.writeCompletions(batch.completions);
     })();
+  }
+
+  private writeCompletions(completions: StepRunCompletion[]): void {
+    for (const c of completions) {
+      for (const a of c.artifacts) this.stmts.putArtifact.run(artifactToRow(a.record, a.bytes));
+      this.stmts.saveStepRun.run(stepRunToRow(c.stepRun));
+      for (const e of c.lineage) this.stmts.insertLineage.run(e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused ? 1 : 0);
+    }
   }
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
@@ -181,14 +193,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async saveAttempt(a: AttemptRecord): Promise<void> {
-    this.stmts.saveAttempt.run({
-      step_run_id: a.stepRunId,
-      attempt: a.attempt,
-      status: a.status,
-      started_at: a.startedAt,
-      finished_at: a.finishedAt ?? null,
-      error: json(a.error),
-    });
+    this.stmts.saveAttempt.run(attemptToRow(a));
   }
 
   async listAttempts(stepRunId: string): Promise<AttemptRecord[]> {
@@ -350,6 +355,10 @@ function stepRunToRow(s: StepRunRecord): Row {
     error: json(s.error),
     reason: s.reason ?? null,
   };
+}
+
+function attemptToRow(a: AttemptRecord): Row {
+  return { step_run_id: a.stepRunId, attempt: a.attempt, status: a.status, started_at: a.startedAt, finished_at: a.finishedAt ?? null, error: json(a.error) };
 }
 
 function rowToStepRun(r: Row): StepRunRecord {

@@ -48,7 +48,7 @@ describe("profile properties", () => {
         for (const v of xs) counts[v < e[1] ? 0 : v < e[2] ? 1 : v < e[3] ? 2 : 3]++;
         expect(x.histogram!.counts).toEqual(counts);
       }
-      const ss = rows.map((r) => r[1]).filter((v): v is string => v !== null);
+      const ss = rows.map((r) => r[1] as string | null).filter((v): v is string => v !== null);
       const freq = new Map<string, number>();
       for (const v of ss) freq.set(v, (freq.get(v) ?? 0) + 1);
       const top = [...freq].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3);
