@@ -3,6 +3,6 @@ export { pipeline, Pipeline, isPipeline } from "./core/pipeline.js";
 export type { PipelineOptions, StepSpec, MapSpec, CommandStepSpec } from "./core/pipeline.js";
 export type { StepRef, StepContext, StepOptions, RetryPolicy, CommandContext } from "./core/step.js";
 export type { Dataset, FileArtifact, DirectoryArtifact, ModelArtifact, ArtifactHandle, ArtifactKind } from "./core/artifacts.js";
-export { Fatal, TrainyardError, isFatal, isTrainyardError } from "./core/errors.js";
+export { Fatal, Rejected, TrainyardError, isFatal, isRejected, isTrainyardError } from "./core/errors.js";
 export { defineConfig } from "./core/config.js";
 export type { TrainyardConfig } from "./core/config.js";

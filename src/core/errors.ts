@@ -4,6 +4,7 @@
  */
 const BRAND = Symbol.for("trainyard.error");
 const FATAL = Symbol.for("trainyard.fatal");
+const REJECTED = Symbol.for("trainyard.rejected");
 
 export type ErrorCode =
   | "PIPELINE_INVALID"
@@ -57,6 +58,25 @@ export class Fatal extends Error {
     super(message, opts);
     this.name = "Fatal";
   }
+}
+
+/**
+ * Thrown by a gate step when a candidate must not go further. Not a crash: the step's `output`
+ * (its verdicts and evidence) is stored, every step downstream is skipped, and the run ends
+ * "rejected" rather than "failed".
+ */
+export class Rejected extends Error {
+  readonly [REJECTED] = true;
+  readonly output: unknown;
+  constructor(message: string, opts: { output?: unknown } = {}) {
+    super(message);
+    this.name = "Rejected";
+    this.output = opts.output;
+  }
+}
+
+export function isRejected(err: unknown): err is Rejected {
+  return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[REJECTED] === true;
 }
 
 /** Brand checks instead of instanceof, so errors crossing module instances or processes still classify. */

@@ -5,7 +5,7 @@
  */
 import { rm } from "node:fs/promises";
 import { handlesIn } from "../core/artifacts.js";
-import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
+import { describeError, isRejected, isTrainyardError, TrainyardError, type ErrorInfo, type Rejected } from "../core/errors.js";
 import { descendantsOf, parseDuration, remainingPathWeights, type CompiledGraph, type CompiledStep } from "../core/graph.js";
 import { hashJson } from "../core/hash.js";
 import { pickParams } from "../core/params.js";
@@ -50,7 +50,7 @@ export interface ExecuteOptions {
   previous?: ReadonlyMap<string, StepRunRecord>;
 }
 
-type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "skipped" | "cancelled";
+type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled";
 
 interface Output {
   digest: string;
@@ -88,7 +88,17 @@ class Cancelled extends Error {
   }
 }
 
-const TERMINAL: ReadonlySet<NodeStatus> = new Set(["succeeded", "failed", "skipped", "cancelled"]);
+const TERMINAL: ReadonlySet<NodeStatus> = new Set(["succeeded", "failed", "rejected", "skipped", "cancelled"]);
+
+/** A gate's rejection, carrying the step's stored output up to the scheduler. */
+class RejectedWithOutput extends Error {
+  constructor(
+    readonly rejected: Rejected,
+    readonly output: FinalizedOutput,
+  ) {
+    super(rejected.message);
+  }
+}
 
 export class RunExecutor {
   private readonly nodes = new Map<string, Node>();
@@ -140,6 +150,7 @@ export class RunExecutor {
     await this.writer.flush();
     const statuses = [...this.nodes.values()].map((n) => n.status);
     if (statuses.includes("failed")) return "failed";
+    if (statuses.includes("rejected")) return "rejected";
     if (this.cancelledByUser || statuses.includes("cancelled")) return "cancelled";
     return "succeeded";
   }
@@ -347,7 +358,8 @@ export class RunExecutor {
       this.taskSucceeded(task, out, false, false, out);
     } catch (err) {
       if (err instanceof Cancelled) this.taskCancelled(task, err.reason);
-      else this.taskFailed(task, err);
+      else if (err instanceof RejectedWithOutput && task.itemIndex < 0) this.taskRejected(task, err);
+      else this.taskFailed(task, err instanceof RejectedWithOutput ? err.rejected : err);
     } finally {
       task.node.tasks.delete(task);
       this.running--;
@@ -417,6 +429,12 @@ export class RunExecutor {
         return out;
       } catch (raw) {
         workdir ??= ctx.workdirIfCreated;
+        if (isRejected(raw)) {
+          const out = await this.env.io.finalize(raw.output ?? null, def.id, workdir);
+          this.writer.appendLogs(task.record.id, attempt, lines);
+          this.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "rejected", startedAt, finishedAt: Date.now(), error: describeError(raw) });
+          throw new RejectedWithOutput(raw, out);
+        }
         const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
         const error = cancelled ?? this.wrapError(def.id, raw);
         this.writer.appendLogs(task.record.id, attempt, lines);
@@ -563,6 +581,21 @@ export class RunExecutor {
     } else this.failNode(task.node, err, true);
   }
 
+  private taskRejected(task: Task, err: RejectedWithOutput): void {
+    const r = task.record;
+    r.status = "rejected";
+    r.finishedAt = Date.now();
+    r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
+    r.outputDigest = err.output.digest;
+    r.error = { ...describeError(err.rejected), code: "REJECTED" };
+    r.reason = err.message;
+    const lineage: LineageEdge[] = Object.entries(task.inputDigests).map(([name, digest]) => ({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction: "in" as const, name, reused: false }));
+    lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest: err.output.digest, direction: "out", name: "output", reused: false });
+    this.writer.complete({ stepRun: r, artifacts: err.output.artifacts, lineage });
+    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: -1, status: "rejected", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: r.error });
+    this.failNode(task.node, err.rejected, true, "rejected");
+  }
+
   private taskCancelled(task: Task, reason: string): void {
     const r = task.record;
     r.status = "cancelled";
@@ -575,10 +608,10 @@ export class RunExecutor {
     } else if (!TERMINAL.has(task.node.status)) this.endNode(task.node, "cancelled", reason, false);
   }
 
-  private failNode(node: Node, err: unknown, recorded = false): void {
+  private failNode(node: Node, err: unknown, recorded = false, status: "failed" | "rejected" = "failed"): void {
     if (TERMINAL.has(node.status)) return;
     const info = describeError(err);
-    node.status = "failed";
+    node.status = status;
     this.open--;
     const r = node.record;
     if (!recorded) {
@@ -589,10 +622,11 @@ export class RunExecutor {
       this.writer.saveStepRun(r);
       this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status: "failed", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: info });
     }
-    this.cancelTasks(node, `step "${node.id}" failed`);
+    const what = status === "rejected" ? `step "${node.id}" rejected the candidate: ${info.message}` : `upstream step "${node.id}" failed`;
+    this.cancelTasks(node, `step "${node.id}" ${status}`);
     for (const d of descendantsOf(this.run.graph, node.id)) {
       const dn = this.nodes.get(d)!;
-      if (!TERMINAL.has(dn.status)) this.endNode(dn, "skipped", `upstream step "${node.id}" failed`);
+      if (!TERMINAL.has(dn.status)) this.endNode(dn, "skipped", what);
     }
     // Fail fast: in-flight work whose every consumer was just skipped can no longer matter.
     for (const other of this.nodes.values()) {

@@ -218,7 +218,7 @@ export class Trainyard {
     );
     const status = await executor.execute();
     const steps = executor.summary();
-    const failed = steps.find((s) => s.status === "failed");
+    const failed = steps.find((s) => s.status === "failed") ?? steps.find((s) => s.status === "rejected");
     const finishedAt = Date.now();
     await this.metadata.updateRun(run.id, { status, finishedAt, error: failed?.error });
     return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - (run.startedAt ?? run.createdAt), steps, error: failed?.error };

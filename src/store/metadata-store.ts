@@ -8,7 +8,7 @@ import type { ArtifactKind } from "../core/artifacts.js";
 import type { ErrorInfo } from "../core/errors.js";
 
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
-export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "skipped" | "cancelled" | "interrupted";
+export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled" | "interrupted";
 
 export interface RunRecord {
   id: string;
@@ -68,7 +68,7 @@ export interface StepRunRecord {
 export interface AttemptRecord {
   stepRunId: string;
   attempt: number;
-  status: "running" | "succeeded" | "failed" | "cancelled" | "interrupted";
+  status: "running" | "succeeded" | "failed" | "rejected" | "cancelled" | "interrupted";
   startedAt: number;
   finishedAt?: number;
   error?: ErrorInfo;
