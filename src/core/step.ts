@@ -86,6 +86,9 @@ export interface StepContext<P> {
   readonly itemIndex?: number;
   /** Aborted on timeout, on cancellation and when the run fails fast. */
   readonly signal: AbortSignal;
+  /** The Trainyard home of this run (its metadata and artifact stores); library steps that
+   *  record side effects, such as registering a model, open it. */
+  readonly home: string;
   /** A private, empty directory for this attempt; produce output files here. */
   readonly workdir: string;
   /** Writes a line to this attempt's log. */

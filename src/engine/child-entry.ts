@@ -21,6 +21,7 @@ process.once("message", async (task: IsolatedTask) => {
       itemIndex: task.itemIndex,
       signal: new AbortController().signal,
       workRoot: task.workRoot,
+      home: task.home,
       onLog: (line) => void send({ type: "log", line }),
     });
     const value = await def.run(ctx, ...task.args);

@@ -27,6 +27,7 @@ export interface ExecutorEnv {
   io: ArtifactIO;
   /** Directory under which step work directories are created (same file system as the store). */
   workRoot: string;
+  home: string;
 }
 
 export interface ExecuteInput {
@@ -397,6 +398,7 @@ export class RunExecutor {
         itemIndex: task.itemIndex >= 0 ? task.itemIndex : undefined,
         signal: controller.signal,
         workRoot: this.env.workRoot,
+        home: this.env.home,
         onLog,
         digestFile: async (path) => (await digestPath(this.env.metadata, path, { step: def.id })).digest,
       });
@@ -477,6 +479,7 @@ export class RunExecutor {
         attempt: ctx.attempt,
         itemIndex: ctx.itemIndex,
         workRoot: this.env.workRoot,
+        home: this.env.home,
       }, onLog);
     }
     return { value: await runInline(def, ctx, task.args) };

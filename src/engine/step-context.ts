@@ -15,6 +15,7 @@ export interface ContextInit {
   signal: AbortSignal;
   /** Parent directory for the lazily created work directory. */
   workRoot: string;
+  home: string;
   onLog: (line: LogLine) => void;
   /** Digest through the stat index; child processes, which have no metadata store, hash directly. */
   digestFile?: (path: string) => Promise<string>;
@@ -27,6 +28,7 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   readonly attempt: number;
   readonly itemIndex?: number;
   readonly signal: AbortSignal;
+  readonly home: string;
   private dir?: string;
 
   constructor(private readonly init: ContextInit) {
@@ -36,6 +38,7 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
     this.attempt = init.attempt;
     this.itemIndex = init.itemIndex;
     this.signal = init.signal;
+    this.home = init.home;
   }
 
   /** Created on first use: most steps never need one. */

@@ -212,7 +212,7 @@ export class Trainyard {
 
   private async execute(run: RunRecord, loaded: Loaded, graph: ReturnType<typeof compileGraph>, req: RunRequest, previous?: Map<string, StepRunRecord>): Promise<RunResult> {
     const executor = new RunExecutor(
-      { metadata: this.metadata, io: this.io, workRoot: this.workRoot },
+      { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home },
       { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath },
       { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal: req.signal, onEvent: req.onEvent, previous },
     );

@@ -43,6 +43,7 @@ export async function runStep(target: Pipeline<any>, stepId: string, opts: StepT
       attempt: 1,
       signal: new AbortController().signal,
       workRoot: ty.workRoot,
+      home,
       onLog: (l) => logs.push(l.line),
     });
     const inputs = opts.inputs ?? {};

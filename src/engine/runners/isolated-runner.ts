@@ -19,6 +19,7 @@ export interface IsolatedTask {
   attempt: number;
   itemIndex?: number;
   workRoot: string;
+  home: string;
 }
 
 export type ChildMessage =
