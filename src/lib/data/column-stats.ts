@@ -69,7 +69,7 @@ async function quantileRows(con: DuckDBConnection, fin: string): Promise<Map<str
     lohi AS (SELECT pos.s, pos.p, pos.h,
                (SELECT min(q) FROM cum WHERE cum.s = pos.s AND cum.c > floor(pos.h)) AS lo,
                (SELECT min(q) FROM cum WHERE cum.s = pos.s AND cum.c > ceil(pos.h)) AS hi FROM pos)
-    SELECT s, p, lo + (hi - lo) * (h - floor(h)) AS v, lo, hi, h FROM lohi`);
+    SELECT s, p, lo, hi, h FROM lohi`);
   const out = new Map<string, number>();
   for (const r of rows) {
     const lo = toNumber(r.lo);

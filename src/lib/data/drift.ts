@@ -17,7 +17,7 @@
 import { equalWidthEdges, histograms, numericSummaries, categoricalSummaries } from "./column-stats.js";
 import { DataError } from "./data-error.js";
 import { resolveSource, type DataSource, type ResolvedSource } from "./data-source.js";
-import { compileDriftConfig, judge, worst, type CompiledDriftConfig, type DriftConfig, type DriftStatistic, type StatOutcome, type Verdict } from "./drift-config.js";
+import { compileDriftConfig, judge, worst, type CompiledDriftConfig, type DriftConfig } from "./drift-config.js";
 import { chiSquareSf, jensenShannonDistance, populationStabilityIndex } from "./drift-math.js";
 import { cdfDistances, compareCategories } from "./drift-measures.js";
 import { driftFromProfile } from "./drift-from-profile.js";

@@ -1,0 +1,115 @@
+/**
+ * Data-quality steps for pipelines: contract validation, profiling and drift, each storing a JSON
+ * result and a self-contained HTML report. Built only on the public authoring API.
+ */
+import type { Dataset, FileArtifact } from "../../../core/artifacts.js";
+import { TrainyardError } from "../../../core/errors.js";
+import type { Pipeline } from "../../../core/pipeline.js";
+import type { StepRef } from "../../../core/step.js";
+import { checkContract, type ContractReport } from "../contract-check.js";
+import type { Contract } from "../contract.js";
+import type { DataSource } from "../data-source.js";
+import type { DriftConfig } from "../drift-config.js";
+import { detectDrift, type DriftReport } from "../drift.js";
+import { profileDataset, type Profile, type ProfileOptions } from "../profile.js";
+import { renderContractHtml, renderDriftHtml, renderProfileHtml } from "../report-html.js";
+import { formatTable, keepFailedReport, writeReportHtml } from "./report-files.js";
+
+/** Bumped when these steps change what they compute; part of their cache keys. */
+const LIB_VERSION = "data-steps/1";
+
+export function datasetSource(d: Dataset): DataSource {
+  return { path: d.path, format: d.meta.format ?? "parquet" };
+}
+
+export interface ValidateOptions {
+  data: StepRef<Dataset>;
+  contract: Contract;
+  description?: string;
+}
+
+/** Checks a dataset against its contract; a violation fails the step, listing every violation. */
+export function validate(p: Pipeline<any>, id: string, opts: ValidateOptions): StepRef<{ report: ContractReport; html: FileArtifact }> {
+  return p.step(id, {
+    description: opts.description ?? "check the data contract",
+    inputs: { data: opts.data },
+    version: LIB_VERSION,
+    config: { contract: opts.contract },
+    run: async (ctx, { data }) => {
+      const report = await checkContract(datasetSource(data), opts.contract);
+      const htmlPath = writeReportHtml(ctx, "contract.html", renderContractHtml(report));
+      if (!report.passed) {
+        const kept = keepFailedReport(ctx, htmlPath);
+        const rows = report.violations.map((v) => [v.column ?? "(table)", v.rule, `expected ${v.expected}`, `found ${v.found}`, v.examples.length ? `e.g. ${v.examples.slice(0, 3).map((e) => `row ${e.row}: ${e.value ?? "null"}`).join(", ")}` : ""]);
+        throw new TrainyardError(
+          "CONTRACT_VIOLATION",
+          `data contract violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${String(data.meta.source ?? data.path)} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
+          { step: id, file: String(data.meta.source ?? data.path), column: report.violations[0]?.column, hint: `open the report: ${kept}; fix the data, or relax the contract if the change is expected` },
+        );
+      }
+      return { report, html: ctx.file(htmlPath, { contentType: "text/html", report: "contract" }) };
+    },
+  });
+}
+
+export interface ProfileStepOptions extends ProfileOptions {
+  data: StepRef<Dataset>;
+  description?: string;
+}
+
+/** Profiles a dataset (counts, nulls, distinct, ranges, quantiles, histograms, top-k). */
+export function profile(p: Pipeline<any>, id: string, opts: ProfileStepOptions): StepRef<{ profile: Profile; html: FileArtifact }> {
+  const { data, description, ...options } = opts;
+  return p.step(id, {
+    description: description ?? "profile the data",
+    inputs: { data },
+    version: LIB_VERSION,
+    config: { options: { ...options, edgesFrom: undefined } },
+    run: async (ctx, { data }) => {
+      const result = await profileDataset(datasetSource(data), options);
+      const htmlPath = writeReportHtml(ctx, "profile.html", renderProfileHtml(result));
+      return { profile: result, html: ctx.file(htmlPath, { contentType: "text/html", report: "profile" }) };
+    },
+  });
+}
+
+export interface DriftStepOptions {
+  /** The reference: training data, or the profile kept as a model's reference statistics. */
+  reference: StepRef<Dataset> | StepRef<Profile>;
+  current: StepRef<Dataset>;
+  config?: DriftConfig;
+  description?: string;
+}
+
+/**
+ * Measures drift of `current` against `reference`. Columns over a threshold whose action is
+ * "fail" stop the run before training; "warn" verdicts are recorded and the run goes on.
+ */
+export function drift(p: Pipeline<any>, id: string, opts: DriftStepOptions): StepRef<{ report: DriftReport; html: FileArtifact }> {
+  return p.step(id, {
+    description: opts.description ?? "measure drift against the reference",
+    inputs: { reference: opts.reference as StepRef<Dataset | Profile>, current: opts.current },
+    version: LIB_VERSION,
+    config: { drift: opts.config ?? {} },
+    run: async (ctx, { reference, current }) => {
+      const ref = "$artifact" in reference ? datasetSource(reference) : reference;
+      const report = await detectDrift(ref, datasetSource(current), opts.config);
+      const htmlPath = writeReportHtml(ctx, "drift.html", renderDriftHtml(report));
+      const flagged = report.columns.filter((c) => c.verdict !== "pass");
+      for (const c of flagged) ctx.log(`${c.verdict}: ${c.name} ${Object.entries(c.stats).filter(([, s]) => s.verdict !== "pass").map(([k, s]) => `${k}=${s.value?.toFixed?.(4) ?? s.value}`).join(" ")}`);
+      if (report.verdict === "fail") {
+        const kept = keepFailedReport(ctx, htmlPath);
+        const rows = flagged
+          .filter((c) => c.verdict === "fail")
+          .map((c) => [c.name, Object.entries(c.stats).filter(([, s]) => s.verdict === "fail").map(([k, s]) => `${k} ${typeof s.value === "number" ? s.value.toFixed(4) : s.value} > ${s.threshold}`).join(", ")]);
+        if (report.schema.verdict === "fail") rows.push(["(schema)", [...report.schema.removed.map((c) => `removed ${c.name}`), ...report.schema.retyped.map((r) => `${r.name} ${r.from} -> ${r.to}`)].join(", ")]);
+        throw new TrainyardError("DRIFT_DETECTED", `drift over the fail thresholds in ${rows.length} column${rows.length === 1 ? "" : "s"}\n${formatTable(rows)}`, {
+          step: id,
+          column: rows[0]?.[0],
+          hint: `open the report: ${kept}; if the shift is expected, raise the threshold or set its action to "warn"`,
+        });
+      }
+      return { report, html: ctx.file(htmlPath, { contentType: "text/html", report: "drift" }) };
+    },
+  });
+}
