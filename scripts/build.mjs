@@ -1,7 +1,7 @@
 // Transpiles src/**/*.ts to dist/**/*.js (no bundling) so the CLI and child processes start
 // without a TypeScript loader. Type checking is `npm run typecheck`.
 import { build } from "esbuild";
-import { readdirSync, rmSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 function listSources(dir, out = []) {
@@ -13,7 +13,7 @@ function listSources(dir, out = []) {
   return out;
 }
 
-rmSync("dist", { recursive: true, force: true });
+// No wipe of dist/ first: a CLI or child process running from it meanwhile keeps working.
 await build({
   entryPoints: listSources("src"),
   outdir: "dist",

@@ -15,9 +15,20 @@ usage: trainyard <command> [options]
   runs [--pipeline NAME] [--limit N] [--json]
   show <run> [--json]          a run, its steps, their status and errors
   logs <run> <step> [--attempt N] [--item I]
-  lineage <artifact-digest>    which step runs wrote and read an artifact, back to the raw data
+  lineage <artifact-digest | model@version>
+                               which step runs wrote and read an artifact, back to the raw data
+  models list|show <name>[@version|@alias] [--json]
+                               registered models, versions, metrics, gate verdicts, aliases
+  models promote <name>@<version> --alias NAME [--force --reason TEXT]
+  models rollback <name> --alias NAME [--reason TEXT]
+                               move an alias (recorded with actor and reason; runs deploy hooks)
+  serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.1] [--model NAME[@ALIAS]]...
+                               serve model aliases over HTTP; hot-reloads when an alias moves
   gc [--keep-last N] [--older-than 30d] [--dry-run]
                                remove artifacts that no run, model or retention rule needs
+  contract infer <data-file> [--out contract.ts]
+                               draft a data contract from real data, for a person to edit
+  report <digest>              the path of the HTML report behind a step output or artifact
 
 common options: --home DIR (default $TRAINYARD_HOME or ./.trainyard)
 `;
@@ -32,8 +43,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   runs: async () => (await import("./commands/inspect.js")).runsCommand,
   show: async () => (await import("./commands/inspect.js")).showCommand,
   logs: async () => (await import("./commands/inspect.js")).logsCommand,
-  lineage: async () => (await import("./commands/lineage.js")).lineageCommand,
+  lineage: async () => (await import("./commands/models.js")).lineageCommand,
+  models: async () => (await import("./commands/models.js")).modelsCommand,
+  serve: async () => (await import("./commands/serve.js")).serveCommand,
   gc: async () => (await import("./commands/gc.js")).gcCommand,
+  contract: async () => (await import("./commands/data.js")).contractCommand,
+  report: async () => (await import("./commands/data.js")).reportCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

@@ -1,0 +1,183 @@
+/**
+ * `trainyard models list|show|promote|rollback`, and `trainyard lineage <model>@<version>`
+ * (artifact digests are handed on to the artifact lineage command).
+ */
+import { TrainyardError } from "../../core/errors.js";
+import type { Trainyard } from "../../engine/trainyard.js";
+import {
+  modelLineage,
+  openRegistry,
+  parseModelRef,
+  promoteAlias,
+  resolveModelVersion,
+  rollbackAlias,
+  type ArtifactLineage,
+  type ModelVersionRecord,
+  type PromoteResult,
+} from "../../lib/registry/index.js";
+import { registryErrors } from "../../store/registry-store.js";
+import { has, one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js";
+import { openHome } from "../open-home.js";
+
+const SUBCOMMANDS = "list, show, promote, rollback";
+
+export async function modelsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const args = parseArgs(rest, { values: ["home", "alias", "reason", "actor"], booleans: ["json", "force"] });
+  if (sub === "list") return withHome(args, (ty) => listModels(ty, args));
+  if (sub === "show") return withHome(args, (ty) => showModel(ty, args));
+  if (sub === "promote") return withHome(args, (ty) => promote(ty, args));
+  if (sub === "rollback") return withHome(args, (ty) => rollback(ty, args));
+  throw usage(sub ? `unknown models subcommand "${sub}" (expected ${SUBCOMMANDS})` : `trainyard models needs a subcommand: ${SUBCOMMANDS}`);
+}
+
+/** `lineage <model>@<version|alias>` walks from a model version; anything else is an artifact digest. */
+export async function lineageCommand(argv: string[]): Promise<number> {
+  const target = argv.find((a) => !a.startsWith("-") && a.includes("@"));
+  if (!target) return (await import("./lineage.js")).lineageCommand(argv);
+  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+  return withHome(args, async (ty) => {
+    const lin = await modelLineage(ty, parseModelRef(target));
+    if (has(args, "json")) return print(JSON.stringify(lin, null, 2));
+    const lines = [
+      `${bold(`${lin.model}@${lin.version}`)}${lin.aliases.length ? ` (${lin.aliases.join(", ")})` : ""}`,
+      `  run        ${lin.run ? `${lin.run.id} (${lin.run.pipeline}, ${lin.run.status})` : dim("unknown")}`,
+      `  code       ${lin.codeFingerprint?.slice(0, 16) ?? dim("unknown")}`,
+      `  params     ${JSON.stringify(lin.params)}`,
+      `  gates      ${gateSummary(lin.gates)}`,
+      `  model artifact:`,
+    ];
+    const walk = (n: ArtifactLineage, indent: string, label: string) => {
+      lines.push(`${indent}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`);
+      if (!n.producedBy) return void lines.push(`${indent}  ${dim("source (not written by a step)")}`);
+      lines.push(`${indent}  written by ${n.producedBy.stepId} (${n.producedBy.stepRunId})`);
+      for (const i of n.producedBy.inputs) walk(i.node, `${indent}    `, `${i.name}: `);
+    };
+    walk(lin.artifact, "    ", "");
+    lines.push(`  raw data: ${lin.sources.map((s) => s.digest.slice(0, 12)).join(", ") || dim("none recorded")}`);
+    return print(lines.join("\n"));
+  });
+}
+
+async function listModels(ty: Trainyard, args: ParsedArgs): Promise<number> {
+  const models = await openRegistry(ty).listModels();
+  if (has(args, "json")) return print(JSON.stringify(models, null, 2));
+  if (!models.length) return print(dim("no registered models"));
+  const rows = [["MODEL", "VERSIONS", "LATEST", "ALIASES", "UPDATED"].map(bold)];
+  for (const m of models) {
+    const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}→${v}`).join(" ");
+    rows.push([m.name, String(m.versionCount), String(m.latestVersion), aliases || dim("-"), when(m.updatedAt)]);
+  }
+  return print(table(rows));
+}
+
+async function showModel(ty: Trainyard, args: ParsedArgs): Promise<number> {
+  const target = args.positionals[0];
+  if (!target) throw usage("trainyard models show needs <name>, <name>@<version> or <name>@<alias>");
+  const reg = openRegistry(ty);
+  const ref = parseModelRef(target);
+  if (ref.ref !== undefined) {
+    const v = await resolveModelVersion(reg, ref);
+    const aliases = (await reg.listAliases(v.model)).filter((a) => a.version === v.version).map((a) => a.alias);
+    if (has(args, "json")) return print(JSON.stringify({ ...v, aliases }, null, 2));
+    return print(describeVersion(v, aliases));
+  }
+  const summary = await reg.getModel(ref.model);
+  if (!summary) throw registryErrors.unknownModel(ref.model);
+  const versions = await reg.listVersions(ref.model);
+  const history = await reg.aliasHistory(ref.model);
+  if (has(args, "json")) return print(JSON.stringify({ ...summary, versions, history }, null, 2));
+  const byVersion = new Map<number, string[]>();
+  for (const [a, v] of Object.entries(summary.aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), a]);
+  const rows = [["VERSION", "CREATED", "RUN", "METRICS", "GATES", "ALIASES"].map(bold)];
+  for (const v of versions) {
+    rows.push([String(v.version), when(v.createdAt), v.runId ?? dim("-"), metricSummary(v.metrics), gateSummary(v.gates), (byVersion.get(v.version) ?? []).join(" ")]);
+  }
+  const lines = [`${bold(summary.name)}: ${summary.versionCount} version(s)`, table(rows)];
+  if (history.length) {
+    lines.push("", bold("alias history"));
+    for (const e of history.slice(-20)) {
+      const move = e.action === "delete" ? `deleted (was ${e.fromVersion})` : `${e.fromVersion ?? "∅"} → ${e.toVersion}`;
+      lines.push(`  ${when(e.at)}  ${e.alias} ${e.action} ${move} by ${e.actor}${e.forced ? ` ${yellow("FORCED")}` : ""}${e.reason ? `: ${e.reason}` : ""}`);
+    }
+  }
+  return print(lines.join("\n"));
+}
+
+async function promote(ty: Trainyard, args: ParsedArgs): Promise<number> {
+  const target = args.positionals[0];
+  const alias = one(args, "alias");
+  const ref = target ? parseModelRef(target) : undefined;
+  if (!ref || typeof ref.ref !== "number" || !alias) {
+    throw usage("usage: trainyard models promote <name>@<version> --alias <alias> [--force --reason TEXT]");
+  }
+  if (has(args, "force") && !one(args, "reason")) {
+    throw new TrainyardError("USAGE", "--force needs --reason: overrides of failed gates are recorded with why", { hint: 'add --reason "<why this version must ship anyway>"' });
+  }
+  const result = await promoteAlias(ty, ref.model, alias, ref.ref, { actor: one(args, "actor") ?? "cli", reason: one(args, "reason"), force: has(args, "force") });
+  return report(args, result, `${ref.model}@${alias}`);
+}
+
+async function rollback(ty: Trainyard, args: ParsedArgs): Promise<number> {
+  const model = args.positionals[0];
+  const alias = one(args, "alias");
+  if (!model || model.includes("@") || !alias) throw usage("usage: trainyard models rollback <name> --alias <alias> [--reason TEXT]");
+  const result = await rollbackAlias(ty, model, alias, { actor: one(args, "actor") ?? "cli", reason: one(args, "reason") });
+  return report(args, result, `${model}@${alias}`);
+}
+
+function report(args: ParsedArgs, r: PromoteResult, label: string): number {
+  if (has(args, "json")) return print(JSON.stringify(r, null, 2));
+  const e = r.event;
+  const lines = [e ? `${green("✔")} ${label}: ${e.fromVersion ?? "∅"} → ${e.toVersion}${e.forced ? ` ${yellow("(forced past failed gates)")}` : ""}` : `${label} already points at version ${r.alias.version}; nothing changed`];
+  for (const h of r.hooks) lines.push(`  hook ${h.hook}: ${h.ok ? green("ok") : red(`failed (${h.detail})`)}`);
+  return print(lines.join("\n"));
+}
+
+function describeVersion(v: ModelVersionRecord, aliases: string[]): string {
+  const lines = [
+    `${bold(`${v.model}@${v.version}`)}${aliases.length ? ` (${aliases.join(", ")})` : ""}`,
+    `  created    ${when(v.createdAt)}`,
+    `  artifact   ${v.artifactDigest}`,
+    `  run        ${v.runId ?? dim("-")}${v.stepRunId ? ` (${v.stepRunId})` : ""}`,
+    `  code       ${v.codeFingerprint ?? dim("-")}`,
+    `  data       ${v.dataDigests.map((d) => d.slice(0, 12)).join(", ") || dim("-")}`,
+    `  profile    ${v.referenceProfileDigest ?? dim("-")}`,
+    `  params     ${JSON.stringify(v.params)}`,
+    `  metrics    ${JSON.stringify(v.metrics)}`,
+    `  gates:`,
+  ];
+  for (const g of v.gates) lines.push(`    ${g.status === "fail" ? red("✘ FAIL") : green(`✔ ${g.status}`)} ${g.gate}${g.message ? `: ${g.message}` : ""}`);
+  if (!v.gates.length) lines.push(`    ${dim("none recorded")}`);
+  if (v.description) lines.push(`  ${v.description}`);
+  return lines.join("\n");
+}
+
+function gateSummary(gates: ModelVersionRecord["gates"]): string {
+  if (!gates.length) return dim("-");
+  const failed = gates.filter((g) => g.status === "fail");
+  return failed.length ? red(`✘ ${failed.map((g) => g.gate).join(",")}`) : green(`✔ ${gates.length}`);
+}
+
+function metricSummary(metrics: Record<string, unknown>): string {
+  const parts = Object.entries(metrics)
+    .filter(([, v]) => typeof v === "number")
+    .slice(0, 3)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v : (v as number).toFixed(4)}`);
+  return parts.join(" ") || dim("-");
+}
+
+async function withHome(args: ParsedArgs, body: (ty: Trainyard) => Promise<number>): Promise<number> {
+  const ty = await openHome(args);
+  try {
+    return await body(ty);
+  } finally {
+    await ty.close();
+  }
+}
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}

@@ -1,0 +1,42 @@
+/** `trainyard serve`: the model server in the foreground until SIGINT/SIGTERM. */
+import { serveHome } from "../../serve/serve-home.js";
+import type { ServeTarget } from "../../serve/served-models.js";
+import { parseModelRef } from "../../lib/registry/open-registry.js";
+import { one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { dim } from "../format.js";
+import { openHome } from "../open-home.js";
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["home", "port", "host", "log-sample", "model", "max-body"] });
+  if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
+  const port = numberFlag(args, "port", 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port 0..65535");
+  const logSample = numberFlag(args, "log-sample", 0.1, (n) => n >= 0 && n <= 1, "a fraction 0..1");
+  const maxBodyBytes = numberFlag(args, "max-body", 1024 * 1024, (n) => Number.isInteger(n) && n > 0, "a positive number of bytes");
+  const targets: ServeTarget[] = (args.flags.get("model") ?? []).map((m) => {
+    const r = parseModelRef(m);
+    if (typeof r.ref === "number") throw usage(`--model ${m}: serve an alias (name@production), not a fixed version`);
+    return { model: r.model, alias: r.ref };
+  });
+  const ty = await openHome(args);
+  const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
+  const { server, url } = await serveHome(ty, { port, host: one(args, "host") ?? "127.0.0.1", logSample, maxBodyBytes, targets, onEvent: log });
+  const served = server.models.list();
+  process.stdout.write(`trainyard serve: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || "none yet"})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  log("shutting down: finishing in-flight requests");
+  await server.close();
+  await ty.close();
+  return 0;
+}
+
+function numberFlag(args: ParsedArgs, key: string, fallback: number, ok: (n: number) => boolean, what: string): number {
+  const v = one(args, key);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || !ok(n)) throw usage(`--${key} expects ${what}, got "${v}"`);
+  return n;
+}

@@ -1,0 +1,50 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { makeTempDir, writeTable } from "../data/temp-data.js";
+
+const tmp = makeTempDir("ty-datacli-");
+afterAll(() => tmp.cleanup());
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, ["bin/trainyard.js", ...args], { encoding: "utf8", env: { ...process.env, TRAINYARD_HOME: join(tmp.dir, "home"), ...env } });
+
+describe("trainyard contract infer and report", () => {
+  it("drafts an editable TypeScript contract from real data", async () => {
+    const data = await writeTable(tmp.path("t.parquet"), { delay: "INTEGER", origin: "VARCHAR" }, [[1, "a"], [5, "b"], [9, "a"]]);
+    const r = cli(["contract", "infer", data, "--out", tmp.path("contract.ts")]);
+    expect(r.status).toBe(0);
+    const text = readFileSync(tmp.path("contract.ts"), "utf8");
+    expect(text).toContain("export const contract: Contract");
+    expect(text).toMatch(/delay: \{[^}]*type: "integer"/s);
+    expect(text).toMatch(/allowedValues: \[\s*"a",\s*"b",?\s*\]/s);
+  });
+
+  it("names the file when it cannot be read", () => {
+    const r = cli(["contract", "infer", tmp.path("missing.parquet")]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("missing.parquet");
+    expect(r.stderr).toContain("hint:");
+  });
+
+  it("report prints the HTML report path behind a step output", async () => {
+    const data = await writeTable(tmp.path("p.parquet"), { x: "INTEGER" }, [[1], [2], [3]]);
+    const module = join(process.cwd(), "test", "fixtures", `tmp-report-${process.pid}.ts`);
+    writeFileSync(
+      module,
+      `import { pipeline } from "trainyard";\nimport { profile } from "trainyard/data";\nconst p = pipeline("report-demo");\nconst d = p.step("data", { run: (ctx) => ctx.dataset(${JSON.stringify(data)}) });\nprofile(p, "profile", { data: d });\nexport default p;\n`,
+    );
+    try {
+      const run = cli(["run", module, "--json"]);
+      expect(run.status, run.stdout + run.stderr).toBe(0);
+      const { runId } = JSON.parse(run.stdout);
+      const shown = JSON.parse(cli(["show", runId, "--json"]).stdout);
+      const digest = shown.steps.find((s: { stepId: string }) => s.stepId === "profile").outputDigest as string;
+      const rep = cli(["report", digest.slice(0, 10)]);
+      expect(rep.status).toBe(0);
+      expect(readFileSync(rep.stdout.trim(), "utf8")).toContain("<html");
+    } finally {
+      execFileSync("rm", ["-f", module]);
+    }
+  });
+});

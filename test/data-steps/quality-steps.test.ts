@@ -1,0 +1,90 @@
+import { existsSync, readFileSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { pipeline, type Dataset } from "trainyard";
+import { drift, profile, validate, type Contract } from "trainyard/data";
+import { runPipeline } from "trainyard/testing";
+import { makeTempDir, rng, writeTable, type Cell } from "../data/temp-data.js";
+
+const tmp = makeTempDir("ty-quality-");
+afterAll(() => tmp.cleanup());
+
+async function table(name: string, n: number, shift: number, nullShare = 0): Promise<string> {
+  const r = rng(n + shift);
+  const rows: Cell[][] = [];
+  for (let i = 0; i < n; i++) rows.push([r.next() < nullShare ? null : Math.round(r.normal(10 + shift, 3)), ["a", "b", "c"][r.int(0, 2)]]);
+  return writeTable(tmp.path(name), { delay: "INTEGER", origin: "VARCHAR" }, rows);
+}
+
+const contract: Contract = {
+  columns: {
+    delay: { type: "integer", nullable: false, min: -20, max: 60 },
+    origin: { type: "string", allowedValues: ["a", "b", "c"] },
+  },
+  table: { minRows: 10 },
+};
+
+function build(refPath: string, curPath: string) {
+  const p = pipeline("quality");
+  const ref = p.step("ref", { sources: () => [refPath], run: (ctx) => ctx.dataset(refPath, { format: "parquet", source: refPath }) as Dataset });
+  const cur = p.step("cur", { sources: () => [curPath], run: (ctx) => ctx.dataset(curPath, { format: "parquet", source: curPath }) as Dataset });
+  const checked = validate(p, "validate", { data: cur, contract });
+  const prof = profile(p, "profile", { data: ref });
+  drift(p, "drift", { reference: ref, current: cur, config: { defaults: { psi: { threshold: 0.2, action: "fail" } } } });
+  drift(p, "drift-vs-profile", { reference: prof.pick("profile"), current: cur, config: { defaults: { psi: { threshold: 0.2, action: "warn" } } } });
+  void checked;
+  return p;
+}
+
+describe("data quality steps", () => {
+  it("pass on good data, storing JSON results and HTML reports", async () => {
+    const ref = await table("ref.parquet", 400, 0);
+    const cur = await table("cur.parquet", 300, 0);
+    const t = await runPipeline(build(ref, cur));
+    try {
+      expect(t.result.status).toBe("succeeded");
+      const v = await t.output("validate");
+      expect(v.report.passed).toBe(true);
+      expect(readFileSync(v.html.path, "utf8")).toContain("<html");
+      const d = await t.output("drift");
+      expect(d.report.verdict).not.toBe("fail");
+      const prof = await t.output("profile");
+      expect(prof.profile.rowCount).toBe(400);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it("a broken contract fails the step with every violation, and keeps the report", async () => {
+    const ref = await table("ref2.parquet", 400, 0);
+    const cur = await table("bad.parquet", 300, 0, 0.3);
+    const t = await runPipeline(build(ref, cur));
+    try {
+      expect(t.result.status).toBe("failed");
+      const failed = t.result.steps.find((s) => s.step === "validate")!;
+      expect(failed.status).toBe("failed");
+      expect(failed.error?.code).toBe("CONTRACT_VIOLATION");
+      expect(failed.error?.message).toMatch(/delay\s+nullable/);
+      const report = /open the report: (\S+);/.exec(failed.error?.hint ?? "")?.[1];
+      expect(report && existsSync(report)).toBe(true);
+    } finally {
+      await t.cleanup();
+    }
+  });
+
+  it("drift over a fail threshold stops the run; a warn threshold lets it continue", async () => {
+    const ref = await table("ref3.parquet", 500, 0);
+    const cur = await table("shifted.parquet", 500, 12);
+    const t = await runPipeline(build(ref, cur));
+    try {
+      const byStep = Object.fromEntries(t.result.steps.map((s) => [s.step, s]));
+      expect(byStep.drift.status).toBe("failed");
+      expect(byStep.drift.error?.code).toBe("DRIFT_DETECTED");
+      expect(byStep.drift.error?.message).toContain("delay");
+      expect(byStep["drift-vs-profile"].status).toBe("succeeded");
+      const warned = await t.output("drift-vs-profile");
+      expect(warned.report.verdict).toBe("warn");
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
