@@ -34,7 +34,6 @@ async function loadSplits(): Promise<{ train: Split; test: Split }> {
              (delay > 15)::DOUBLE
       FROM f JOIN airports o ON f.origin = o.a JOIN airports d ON f.destination = d.a
       WHERE ${where} ORDER BY date, f.origin, f.destination, delay, distance`);
-    const parts: number[][] = Array.from({ length: 6 }, () => []);
     const chunks: Float64Array[][] = [];
     let rows = 0;
     for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
@@ -48,7 +47,6 @@ async function loadSplits(): Promise<{ train: Split; test: Split }> {
       chunks.push(cols);
       rows += chunk.rowCount;
     }
-    void parts;
     const columns = Array.from({ length: 6 }, () => new Float64Array(rows));
     let at = 0;
     for (const cols of chunks) {

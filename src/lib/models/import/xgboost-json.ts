@@ -75,12 +75,13 @@ export function importXgboostJson(input: string | XgboostJson, featureNames?: st
     return {
       output: treeInfo[i] ?? 0,
       feature: t.split_indices.slice(0, n),
-      threshold: t.split_conditions.slice(0, n),
+      // JSON holds the float32 values in short decimal form; round back to the exact float32.
+      threshold: t.split_conditions.slice(0, n).map(Math.fround),
       defaultLeft: Array.from({ length: n }, (_, j) => Boolean(t.default_left[j])),
       left: t.left_children.slice(0, n),
       right: t.right_children.slice(0, n),
       // A leaf's value is stored in split_conditions.
-      value: t.split_conditions.slice(0, n).map((v, j) => (t.left_children[j] < 0 ? v : 0)),
+      value: t.split_conditions.slice(0, n).map((v, j) => (t.left_children[j] < 0 ? Math.fround(v) : 0)),
     };
   });
   const names = featureNames ?? (learner.feature_names?.length ? learner.feature_names : Array.from({ length: numFeature }, (_, j) => `f${j}`));
