@@ -11,3 +11,9 @@ export { LinearModel, LINEAR_FORMAT, type LinearModelJson } from "./linear/linea
 export { importXgboostJson } from "./import/xgboost-json.js";
 export { OnnxModel, ONNX_FORMAT, type OnnxModelJson, type OnnxModelOptions } from "./import/onnx-model.js";
 export { loadModel, loadModelAsync } from "./load-model.js";
+// Pipeline steps: features, training, search, evaluation and gates.
+export { features, train, search, candidateList, type FeaturesStepOptions, type TrainStepOptions, type SearchStepOptions, type SearchResult } from "./steps/train-steps.js";
+export type { Algorithm, GbdtParams } from "./steps/algorithm.js";
+export { evaluate, type EvaluateOptions, type EvaluationReport, type DeployedModel, type ModelScores } from "../evaluate/evaluate-step.js";
+export { gates, type GatesResult, type GateSpec, type GateVerdict } from "../gates/index.js";
+export type { FeatureSpec, FittedFeatures, TransformSpec } from "../features/feature-spec.js";

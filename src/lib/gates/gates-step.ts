@@ -1,0 +1,35 @@
+/**
+ * The gates step: applies the declared gates to an evaluation's evidence. All pass (or have no
+ * baseline) -> the verdicts are the output and the run goes on to register and deploy. Any fail
+ * -> `Rejected`: the verdicts are still stored, side effects downstream are skipped, and the run
+ * ends "rejected" with the failed gates and their margins in its error.
+ */
+import { Rejected } from "../../core/errors.js";
+import type { Pipeline } from "../../core/pipeline.js";
+import type { StepRef } from "../../core/step.js";
+import { evaluateGates, failedGates, type GateEvidence } from "./evaluate-gates.js";
+import type { GateSpec, GateVerdict } from "./gate-spec.js";
+
+export interface GatesResult {
+  passed: boolean;
+  verdicts: GateVerdict[];
+}
+
+export function gates(p: Pipeline<any>, id: string, opts: { evaluation: StepRef<{ evaluation: GateEvidence }>; gates: GateSpec[]; description?: string }): StepRef<GatesResult> {
+  return p.step(id, {
+    description: opts.description ?? "decide whether the candidate may be registered and deployed",
+    inputs: { evaluation: opts.evaluation },
+    version: "gates-step/1",
+    config: { gates: opts.gates },
+    run: (ctx, { evaluation }) => {
+      const verdicts = evaluateGates(opts.gates, evaluation.evaluation);
+      for (const v of verdicts) ctx.log(`${v.status.padEnd(11)} ${v.gate}: ${v.message}`);
+      const failed = failedGates(verdicts);
+      const result = { passed: failed.length === 0, verdicts };
+      if (failed.length) {
+        throw new Rejected(`${failed.length} of ${verdicts.length} gates failed: ${failed.map((f) => `${f.gate} (${f.message})`).join("; ")}`, { output: result });
+      }
+      return result;
+    },
+  });
+}

@@ -1,0 +1,181 @@
+/**
+ * Training steps: fit feature transforms on the training split, train a model into a bundle
+ * (fitted transforms + estimator + signature + training metadata), and search hyperparameters
+ * with one cached map item per trial.
+ */
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Dataset, ModelArtifact } from "../../../core/artifacts.js";
+import type { Pipeline } from "../../../core/pipeline.js";
+import type { StepOptions, StepRef } from "../../../core/step.js";
+import { datasetSource } from "../../data/steps/quality-steps.js";
+import { rocAuc } from "../../evaluate/ranking-metrics.js";
+import { logLoss } from "../../evaluate/probability-metrics.js";
+import { rmse } from "../../evaluate/regression-metrics.js";
+import type { FeatureSpec, FittedFeatures } from "../../features/feature-spec.js";
+import { fitFeatures } from "../../features/fit-features.js";
+import { BUNDLE_FORMAT, writeModelBundle } from "../../serving/model-bundle.js";
+import { ModelError } from "../model-error.js";
+import type { Task } from "../model.js";
+import { fitAlgorithm, type Algorithm } from "./algorithm.js";
+import { readLabeled } from "./training-data.js";
+
+const LIB_VERSION = "model-steps/1";
+type Passthrough = Pick<StepOptions, "retry" | "timeout" | "pool" | "isolate" | "version" | "description">;
+
+export interface FeaturesStepOptions extends Passthrough {
+  /** The training split: statistics are fitted on it only. */
+  train: StepRef<Dataset>;
+  spec: FeatureSpec;
+}
+
+/** Fits feature transforms on the training split; the fitted state is a JSON artifact. */
+export function features(p: Pipeline<any>, id: string, opts: FeaturesStepOptions): StepRef<FittedFeatures> {
+  const { train, spec, ...options } = opts;
+  return p.step(id, {
+    description: "fit feature transforms on the training split",
+    ...options,
+    version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
+    inputs: { train },
+    config: { spec },
+    run: async (_ctx, { train }) => fitFeatures(datasetSource(train), spec),
+  });
+}
+
+export interface TrainStepOptions extends Passthrough {
+  train: StepRef<Dataset>;
+  features: StepRef<FittedFeatures>;
+  label: string;
+  /** @default "binary" */
+  task?: Task;
+  algorithm: Algorithm;
+  /** Hyperparameters found by a search step; they override `algorithm`'s. */
+  tuned?: StepRef<Record<string, unknown>>;
+  /** A validation split for early stopping (GBDT). */
+  valid?: StepRef<Dataset>;
+}
+
+/** Trains a model and stores it as a bundle directory the model server can load. */
+export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): StepRef<ModelArtifact> {
+  const { train: trainData, features: feats, label, task = "binary", algorithm, tuned, valid, ...options } = opts;
+  const inputs = { train: trainData, features: feats, ...(tuned ? { tuned } : {}), ...(valid ? { valid } : {}) } as {
+    train: StepRef<Dataset>;
+    features: StepRef<FittedFeatures>;
+    tuned?: StepRef<Record<string, unknown>>;
+    valid?: StepRef<Dataset>;
+  };
+  return p.step(id, {
+    description: `train a ${algorithm.kind} ${task} model`,
+    ...options,
+    version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
+    inputs,
+    config: { label, task, algorithm },
+    run: async (ctx, input) => {
+      const chosen = { ...algorithm, ...(input.tuned ?? {}) } as Algorithm;
+      const data = await readLabeled(input.train as Dataset, input.features as FittedFeatures, label, task);
+      const validation = input.valid ? await readLabeled(input.valid as Dataset, input.features as FittedFeatures, label, task, data.classes) : undefined;
+      const started = performance.now();
+      const model = fitAlgorithm(chosen, task, data.x, data.y, data.classes?.length ?? 2, validation ? { features: validation.x, label: validation.y } : undefined);
+      const seconds = (performance.now() - started) / 1000;
+      ctx.log(`trained ${chosen.kind} on ${data.x.rows} rows x ${data.x.names.length} features in ${seconds.toFixed(2)}s`);
+      const dir = join(ctx.workdir, "model");
+      writeModelBundle(dir, {
+        format: BUNDLE_FORMAT,
+        task,
+        label,
+        classes: data.classes,
+        features: input.features as FittedFeatures,
+        estimator: model.toJSON(),
+        training: { algorithm: chosen, rows: data.x.rows, features: data.x.names, seconds, trainDigest: (input.train as Dataset).digest, runId: ctx.runId },
+      });
+      return ctx.model(dir, { format: BUNDLE_FORMAT, task, algorithm: chosen.kind, label, rows: data.x.rows, bytes: dirSize(dir) });
+    },
+  });
+}
+
+export interface SearchStepOptions extends Passthrough {
+  train: StepRef<Dataset>;
+  valid: StepRef<Dataset>;
+  features: StepRef<FittedFeatures>;
+  label: string;
+  task?: Task;
+  /** Fixed options of every trial. */
+  algorithm: Algorithm;
+  /** Values to try per hyperparameter. */
+  space: Record<string, readonly (number | string | boolean)[]>;
+  /** "grid" tries every combination; `{ random, seed }` samples that many. @default "grid" */
+  strategy?: "grid" | { random: number; seed?: number };
+  /** Validation metric that picks the best trial. @default auc (classification), rmse (regression) */
+  metric?: "auc" | "log_loss" | "rmse";
+}
+
+export interface SearchResult {
+  best: Record<string, unknown>;
+  metric: string;
+  bestScore: number;
+  trials: Array<{ params: Record<string, unknown>; score: number; seconds: number }>;
+}
+
+/**
+ * Hyperparameter search on the engine's map step: `<id>.trials` lists the candidates, `<id>`
+ * trains and scores each (each trial cached on its own), `<id>.best` picks the best.
+ */
+export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): StepRef<SearchResult> {
+  const { train: trainData, valid, features: feats, label, task = "binary", algorithm, space, strategy = "grid", metric = task === "regression" ? "rmse" : "auc", ...options } = opts;
+  const candidates = p.step(`${id}.trials`, {
+    description: "hyperparameter candidates",
+    config: { space, strategy },
+    run: () => candidateList(space, strategy),
+  });
+  const trials = p.map(`${id}`, {
+    description: `score ${metric} of each candidate on the validation split`,
+    ...options,
+    version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
+    over: candidates,
+    inputs: { train: trainData, valid, features: feats },
+    config: { label, task, algorithm, metric },
+    run: async (ctx, params, { train, valid, features }) => {
+      const data = await readLabeled(train, features, label, task);
+      const held = await readLabeled(valid, features, label, task, data.classes);
+      const started = performance.now();
+      const model = fitAlgorithm({ ...algorithm, ...params } as Algorithm, task, data.x, data.y, data.classes?.length ?? 2);
+      const seconds = (performance.now() - started) / 1000;
+      const pred = model.predict(held.x);
+      const score = metric === "auc" ? rocAuc(held.y, pred) : metric === "log_loss" ? logLoss(held.y, pred) : rmse(held.y, pred);
+      ctx.log(`${JSON.stringify(params)}: ${metric} ${score.toFixed(5)} (${seconds.toFixed(2)}s)`);
+      return { params, score, seconds };
+    },
+  });
+  return p.step(`${id}.best`, {
+    description: `pick the best candidate by ${metric}`,
+    inputs: { trials },
+    config: { metric },
+    run: (_ctx, { trials }) => {
+      if (!trials.length) throw new ModelError("INVALID_OPTION", `search "${id}" has no candidates`, { hint: "give at least one value per hyperparameter in `space`" });
+      const higher = metric === "auc";
+      const best = trials.reduce((a, b) => (higher ? (b.score > a.score ? b : a) : b.score < a.score ? b : a));
+      return { best: best.params, metric, bestScore: best.score, trials };
+    },
+  });
+}
+
+/** Every combination (grid) or a seeded sample of them (random). */
+export function candidateList(space: Record<string, readonly (number | string | boolean)[]>, strategy: "grid" | { random: number; seed?: number }): Array<Record<string, number | string | boolean>> {
+  let combos: Array<Record<string, number | string | boolean>> = [{}];
+  for (const [key, values] of Object.entries(space)) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  if (strategy === "grid") return combos;
+  let s = (strategy.seed ?? 0) >>> 0;
+  const rand = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  const pool = [...combos];
+  for (let i = pool.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [pool[i], pool[j]] = [pool[j], pool[i]];
+  }
+  return pool.slice(0, Math.min(strategy.random, pool.length));
+}
+
+function dirSize(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size;
+  return total;
+}
