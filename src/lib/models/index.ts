@@ -17,3 +17,4 @@ export type { Algorithm, GbdtParams } from "./steps/algorithm.js";
 export { evaluate, type EvaluateOptions, type EvaluationReport, type DeployedModel, type ModelScores } from "../evaluate/evaluate-step.js";
 export { gates, type GatesResult, type GateSpec, type GateVerdict } from "../gates/index.js";
 export type { FeatureSpec, FittedFeatures, TransformSpec } from "../features/feature-spec.js";
+export { currentModel, register, deploy, type Registered, type RegisterStepOptions } from "../registry/registry-steps.js";

@@ -1,0 +1,113 @@
+/**
+ * Registry steps of the canonical flow: which model is in production now (an input of the
+ * evaluation, so a promotion elsewhere invalidates it), register the candidate (idempotent by
+ * artifact digest), and deploy it by moving an alias (idempotent: an alias already there is
+ * left alone). Each opens the run's home; none is cached, as each reads or changes the registry.
+ */
+import type { Dataset, ModelArtifact } from "../../core/artifacts.js";
+import type { Pipeline } from "../../core/pipeline.js";
+import type { StepRef } from "../../core/step.js";
+import { digestOfValue } from "../../engine/artifact-io.js";
+import { Trainyard } from "../../engine/trainyard.js";
+import type { DeployedModel } from "../evaluate/evaluate-step.js";
+import type { GatesResult } from "../gates/gates-step.js";
+import { openRegistry } from "./open-registry.js";
+import { promoteAlias, registerModel } from "./promote-alias.js";
+import type { DeployHook } from "./deploy-hooks.js";
+
+async function withHome<T>(home: string, fn: (ty: Trainyard) => Promise<T>): Promise<T> {
+  const ty = await Trainyard.open({ home });
+  try {
+    return await fn(ty);
+  } finally {
+    await ty.close();
+  }
+}
+
+/** The model version behind an alias right now, or null when there is none yet. */
+export function currentModel(p: Pipeline<any>, id: string, opts: { name: string; alias?: string }): StepRef<DeployedModel | null> {
+  const alias = opts.alias ?? "production";
+  return p.step(id, {
+    description: `the model behind ${opts.name}@${alias}`,
+    cache: false,
+    config: { name: opts.name, alias },
+    run: (ctx) =>
+      withHome(ctx.home, async (ty) => {
+        const v = await openRegistry(ty).getVersion(opts.name, alias);
+        if (!v) return null;
+        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path: await ty.artifacts.pathOf(v.artifactDigest) };
+      }),
+  });
+}
+
+export interface RegisterStepOptions {
+  name: string;
+  model: StepRef<ModelArtifact>;
+  gates: StepRef<GatesResult>;
+  evaluation?: StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
+  /** Datasets the model was trained on, recorded as its training data. */
+  data?: StepRef<Dataset>;
+  /** The training data's profile, kept as the model's reference statistics. */
+  reference?: StepRef<unknown>;
+  description?: string;
+}
+
+export interface Registered {
+  name: string;
+  version: number;
+  created: boolean;
+  digest: string;
+}
+
+/** Registers the candidate with its lineage, metrics and gate verdicts. */
+export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions): StepRef<Registered> {
+  const inputs = { model: opts.model, gates: opts.gates, ...(opts.evaluation ? { evaluation: opts.evaluation } : {}), ...(opts.data ? { data: opts.data } : {}), ...(opts.reference ? { reference: opts.reference } : {}) } as {
+    model: StepRef<ModelArtifact>;
+    gates: StepRef<GatesResult>;
+    evaluation?: StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
+    data?: StepRef<Dataset>;
+    reference?: StepRef<unknown>;
+  };
+  return p.step(id, {
+    description: opts.description ?? `register the candidate as a version of ${opts.name}`,
+    cache: false,
+    inputs,
+    config: { name: opts.name },
+    run: (ctx, input) =>
+      withHome(ctx.home, async (ty) => {
+        const model = input.model as ModelArtifact;
+        const reference = input.reference;
+        const data = input.data as Dataset | undefined;
+        const { version, created } = await registerModel(ty, {
+          model: opts.name,
+          artifactDigest: model.digest,
+          runId: ctx.runId,
+          dataDigests: data ? [data.digest] : undefined,
+          referenceProfileDigest: reference ? digestOfValue(reference) : undefined,
+          metrics: (input.evaluation as { evaluation: { candidate: { metrics: Record<string, number> } } } | undefined)?.evaluation.candidate.metrics,
+          gates: (input.gates as GatesResult).verdicts,
+          description: `trained by run ${ctx.runId}`,
+        });
+        ctx.log(created ? `registered ${opts.name} version ${version.version}` : `${opts.name} version ${version.version} already holds this artifact`);
+        return { name: opts.name, version: version.version, created, digest: model.digest };
+      }),
+  });
+}
+
+/** Moves an alias to the registered version (only reached when every gate passed). */
+export function deploy(p: Pipeline<any>, id: string, opts: { registered: StepRef<Registered>; alias?: string; hooks?: DeployHook[]; description?: string }): StepRef<{ alias: string; version: number; previous?: number; moved: boolean }> {
+  const alias = opts.alias ?? "production";
+  return p.step(id, {
+    description: opts.description ?? `point ${alias} at the new version`,
+    cache: false,
+    inputs: { registered: opts.registered },
+    config: { alias, hooks: opts.hooks },
+    run: (ctx, { registered }) =>
+      withHome(ctx.home, async (ty) => {
+        const result = await promoteAlias(ty, registered.name, alias, registered.version, { actor: `run:${ctx.runId}`, reason: "every gate passed", hooks: opts.hooks });
+        for (const h of result.hooks) ctx.log(`deploy hook ${h.hook}: ${h.ok ? "ok" : `failed: ${h.detail ?? ""}`}`);
+        ctx.log(result.event ? `${registered.name}@${alias}: ${result.event.fromVersion ?? "none"} -> ${registered.version}` : `${registered.name}@${alias} already at ${registered.version}`);
+        return { alias, version: registered.version, previous: result.event?.fromVersion, moved: result.event !== undefined };
+      }),
+  });
+}
