@@ -151,9 +151,16 @@ describe("FsArtifactStore: failures", () => {
   });
 
   it("sweeps temp files left behind by killed processes", async () => {
-    await store.makeWorkDir("step");
-    fs.writeFileSync(path.join(dir, "artifacts", "tmp", "leftover.1234"), "partial");
-    expect(await store.sweepTemp(0)).toBe(2);
+    const work = await store.makeWorkDir("step");
+    const leftover = path.join(dir, "artifacts", "tmp", "leftover.1234");
+    fs.writeFileSync(leftover, "partial");
+    const old = new Date(Date.now() - 60_000);
+    for (const p of [work, leftover]) fs.utimesSync(p, old, old);
+    const fresh = path.join(dir, "artifacts", "tmp", "in-progress.5678");
+    fs.writeFileSync(fresh, "still being written");
+    expect(await store.sweepTemp(30_000)).toBe(2);
+    expect(fs.readdirSync(path.join(dir, "artifacts", "tmp"))).toEqual(["in-progress.5678"]);
+    fs.rmSync(fresh);
     expect(fs.readdirSync(path.join(dir, "artifacts", "tmp"))).toEqual([]);
   });
 });

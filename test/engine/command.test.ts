@@ -1,0 +1,141 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { pipeline } from "../../src/index.js";
+import { processAlive, stepOf, useHomes, waitFor } from "./support.js";
+
+const homes = useHomes();
+
+/** A pipeline "defined" in `dir`, so command `files` and the command's cwd resolve there. */
+function located<P extends ReturnType<typeof pipeline<any>>>(p: P, dir: string): P {
+  p.modulePath = path.join(dir, "pipeline.ts");
+  return p;
+}
+
+describe("command steps", () => {
+  it("hand inputs over as files and collect the declared outputs", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const p = located(pipeline("cmd-io", { params: z.object({ greeting: z.string().default("hi") }) }), dir);
+    const data = p.step("data", {
+      run: (ctx) => {
+        fs.writeFileSync(path.join(ctx.workdir, "rows.csv"), "a,b\n1,2\n");
+        return ctx.dataset("rows.csv", { format: "csv", rows: 1 });
+      },
+    });
+    const cfg = p.step("cfg", { run: () => ({ threshold: 0.5 }) });
+    const cmd = p.command("transform", {
+      inputs: { data, cfg },
+      params: ["greeting"],
+      run: 'cat "$TRAINYARD_INPUT_DATA" > "$TRAINYARD_OUT/copy.csv" && cat "$TRAINYARD_INPUT_CFG" > "$TRAINYARD_OUT/cfg.json" && printf "%s {params.greeting}" "$(pwd)" > "$TRAINYARD_OUT/where" && echo "wrote outputs"',
+      outputs: { copy: { path: "copy.csv", kind: "dataset" }, cfg: { path: "cfg.json", kind: "json" }, where: "file" },
+    });
+    p.step("check", {
+      inputs: { cmd },
+      run: (_ctx, { cmd }) => ({
+        copy: fs.readFileSync(cmd.copy.path, "utf8"),
+        cfg: JSON.parse(fs.readFileSync(cmd.cfg.path, "utf8")),
+        where: fs.readFileSync(cmd.where.path, "utf8"),
+      }),
+    });
+    const r = await ty.run(p);
+    expect(stepOf(r, "transform").error?.message).toBeUndefined();
+    expect(r.status).toBe("succeeded");
+    expect(await ty.output(r.runId, "check")).toEqual({ copy: "a,b\n1,2\n", cfg: { threshold: 0.5 }, where: `${fs.realpathSync(dir)} hi` });
+    const logs = await ty.metadata.getLogs(`${r.runId}:transform`);
+    expect(logs).toContainEqual(expect.objectContaining({ stream: "stdout", line: "wrote outputs", attempt: 1 }));
+  });
+
+  it("fail with COMMAND_FAILED naming the step, the exit code and the end of stderr", async () => {
+    const { ty } = await homes.open();
+    const p = located(pipeline("cmd-fail"), homes.tempDir());
+    p.command("train", { run: "echo starting; echo 'first problem' >&2; echo 'CUDA out of memory' >&2; exit 3" });
+    p.step("after", { inputs: { t: p.ref("train") }, run: () => 1 });
+    const r = await ty.run(p);
+    expect(r.status).toBe("failed");
+    const err = stepOf(r, "train").error!;
+    expect(err.code).toBe("COMMAND_FAILED");
+    expect(err.message).toContain('"train"');
+    expect(err.message).toContain("exited with code 3");
+    expect(err.message).toContain("CUDA out of memory");
+    expect(err.hint).toContain(`trainyard logs ${r.runId} train`);
+    expect(stepOf(r, "after").status).toBe("skipped");
+    const logs = (await ty.metadata.getLogs(`${r.runId}:train`)).map((l) => `${l.stream}:${l.line}`);
+    expect(logs).toEqual(expect.arrayContaining(["stdout:starting", "stderr:first problem", "stderr:CUDA out of memory"]));
+    expect((await ty.metadata.getRun(r.runId))!.status).toBe("failed");
+  });
+
+  it("fail with OUTPUT_INVALID when a declared output was not written", async () => {
+    const { ty } = await homes.open();
+    const p = located(pipeline("cmd-missing"), homes.tempDir());
+    p.command("export", { run: 'echo x > "$TRAINYARD_OUT/other.txt"', outputs: { model: { path: "model.onnx", kind: "model" } } });
+    const r = await ty.run(p);
+    expect(r.status).toBe("failed");
+    const err = stepOf(r, "export").error!;
+    expect(err.code).toBe("OUTPUT_INVALID");
+    expect(err.message).toContain('"export"');
+    expect(err.message).toContain("model.onnx");
+    expect(err.hint).toContain("other.txt");
+  });
+
+  it("run argv arrays without a shell, with {out} and {params.X} expanded", async () => {
+    const { ty } = await homes.open();
+    const p = located(pipeline("cmd-argv", { params: z.object({ name: z.string().default("a b; echo injected") }) }), homes.tempDir());
+    const c = p.command("touch", { params: ["name"], run: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1] + '/name.txt', process.argv[2])", "{out}", "{params.name}"], outputs: { "name.txt": "file" } });
+    p.step("read", { inputs: { c }, run: (_ctx, { c }) => fs.readFileSync(c["name.txt"].path, "utf8") });
+    const r = await ty.run(p);
+    expect(r.status).toBe("succeeded");
+    expect(await ty.output(r.runId, "read")).toBe("a b; echo injected");
+  });
+
+  it("are killed, with their children, when they run past their timeout", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const pidFile = path.join(dir, "pid");
+    const p = located(pipeline("cmd-timeout"), dir);
+    p.command("stuck", { timeout: "300ms", run: `sleep 30 & echo $! > "${pidFile}"; wait` });
+    const r = await ty.run(p);
+    expect(r.status).toBe("failed");
+    expect(stepOf(r, "stuck").error?.code).toBe("STEP_TIMEOUT");
+    const pid = Number(fs.readFileSync(pidFile, "utf8"));
+    await waitFor(() => !processAlive(pid), `the command's child process ${pid} to be killed`, 10_000);
+  });
+
+  it("put the files they name into their cache key: editing the script reruns the step", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const script = path.join(dir, "score.sh");
+    const counter = path.join(dir, "runs.log");
+    fs.writeFileSync(script, `echo run >> "${counter}"\necho 1 > "$TRAINYARD_OUT/score"\n`);
+    const make = () => {
+      const p = located(pipeline("cmd-files"), dir);
+      p.command("score", { run: "sh score.sh", files: ["score.sh"], outputs: { score: "file" } });
+      return p;
+    };
+    const runs = () => fs.readFileSync(counter, "utf8").split("\n").filter(Boolean).length;
+    const r1 = await ty.run(make());
+    expect(r1.status).toBe("succeeded");
+    const r2 = await ty.run(make());
+    expect(stepOf(r2, "score").cached).toBe(true);
+    expect(runs()).toBe(1);
+    fs.writeFileSync(script, `echo run >> "${counter}"\necho 2 > "$TRAINYARD_OUT/score"\n# v2\n`);
+    const r3 = await ty.run(make());
+    expect(stepOf(r3, "score").cached).toBe(false);
+    expect(runs()).toBe(2);
+    const why = await ty.why(r3.runId, "score");
+    expect(why.reasons.join("\n")).toMatch(/file score\.sh changed/);
+  });
+
+  it("fail before running when a named file is missing, naming the step and the file", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const p = located(pipeline("cmd-nofile"), dir);
+    p.command("score", { run: "sh score.py", files: ["score.py"] });
+    const r = await ty.run(p);
+    expect(r.status).toBe("failed");
+    const err = stepOf(r, "score").error!;
+    expect(err.message).toContain("score");
+    expect(err.message).toContain(path.join(dir, "score.py"));
+  });
+});
