@@ -17,4 +17,4 @@ export { ContractSchema, validateContract, type Contract, type ColumnContract, t
 export { checkContract, type ContractReport, type Violation } from "./contract-check.js";
 export { inferContract, renderContractModule } from "./contract-infer.js";
 export { renderProfileHtml, renderDriftHtml, renderContractHtml } from "./report-html.js";
-export { validate, profile, drift, datasetSource, type ValidateOptions, type ProfileStepOptions, type DriftStepOptions } from "./steps/quality-steps.js";
+export { validate, profile, drift, datasetSource, enforceContract, type ValidateOptions, type ProfileStepOptions, type DriftStepOptions } from "./steps/quality-steps.js";

@@ -5,7 +5,7 @@
 import type { Dataset, FileArtifact } from "../../../core/artifacts.js";
 import { TrainyardError } from "../../../core/errors.js";
 import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepRef } from "../../../core/step.js";
+import type { StepContext, StepRef } from "../../../core/step.js";
 import { checkContract, type ContractReport } from "../contract-check.js";
 import type { Contract } from "../contract.js";
 import type { DataSource } from "../data-source.js";
@@ -28,6 +28,26 @@ export interface ValidateOptions {
   description?: string;
 }
 
+/**
+ * Checks `data` against `contract` inside a running step: returns the report and its HTML file,
+ * or throws CONTRACT_VIOLATION listing every violation, with the report kept under the home.
+ */
+export async function enforceContract(ctx: StepContext<unknown>, data: Dataset, contract: Contract, name = "contract.html"): Promise<{ report: ContractReport; html: FileArtifact }> {
+  const report = await checkContract(datasetSource(data), contract);
+  const htmlPath = writeReportHtml(ctx, name, renderContractHtml(report));
+  const label = String(data.meta.source ?? data.path);
+  if (!report.passed) {
+    const kept = keepFailedReport(ctx, htmlPath);
+    const rows = report.violations.map((v) => [v.column ?? "(table)", v.rule, `expected ${v.expected}`, `found ${v.found}`, v.examples.length ? `e.g. ${v.examples.slice(0, 3).map((e) => `row ${e.row}: ${e.value ?? "null"}`).join(", ")}` : ""]);
+    throw new TrainyardError(
+      "CONTRACT_VIOLATION",
+      `data contract violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${label} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
+      { step: ctx.stepId, file: label, column: report.violations[0]?.column, hint: `open the report: ${kept}; fix the data, or relax the contract if the change is expected` },
+    );
+  }
+  return { report, html: ctx.file(htmlPath, { contentType: "text/html", report: "contract" }) };
+}
+
 /** Checks a dataset against its contract; a violation fails the step, listing every violation. */
 export function validate(p: Pipeline<any>, id: string, opts: ValidateOptions): StepRef<{ report: ContractReport; html: FileArtifact }> {
   return p.step(id, {
@@ -35,20 +55,7 @@ export function validate(p: Pipeline<any>, id: string, opts: ValidateOptions): S
     inputs: { data: opts.data },
     version: LIB_VERSION,
     config: { contract: opts.contract },
-    run: async (ctx, { data }) => {
-      const report = await checkContract(datasetSource(data), opts.contract);
-      const htmlPath = writeReportHtml(ctx, "contract.html", renderContractHtml(report));
-      if (!report.passed) {
-        const kept = keepFailedReport(ctx, htmlPath);
-        const rows = report.violations.map((v) => [v.column ?? "(table)", v.rule, `expected ${v.expected}`, `found ${v.found}`, v.examples.length ? `e.g. ${v.examples.slice(0, 3).map((e) => `row ${e.row}: ${e.value ?? "null"}`).join(", ")}` : ""]);
-        throw new TrainyardError(
-          "CONTRACT_VIOLATION",
-          `data contract violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${String(data.meta.source ?? data.path)} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
-          { step: id, file: String(data.meta.source ?? data.path), column: report.violations[0]?.column, hint: `open the report: ${kept}; fix the data, or relax the contract if the change is expected` },
-        );
-      }
-      return { report, html: ctx.file(htmlPath, { contentType: "text/html", report: "contract" }) };
-    },
+    run: (ctx, { data }) => enforceContract(ctx, data, opts.contract),
   });
 }
 
