@@ -58,6 +58,7 @@ export function compileGraph(p: Pipeline<any>): CompiledGraph {
         hint: `add pools: { ${JSON.stringify(def.options.pool)}: <size> } to the pipeline options`,
       });
     }
+    parseDuration(def.options.timeout, def.id); // a malformed timeout fails before anything runs
     upstreamOf.set(def.id, ups);
   }
 

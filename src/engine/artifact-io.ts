@@ -3,7 +3,7 @@
  * (artifact handles inside it replaced by their digests); small manifests live inline in the
  * metadata store, larger ones in the artifact store. Loading re-attaches local paths.
  */
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { isArtifactHandle, mapHandles, type ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
@@ -46,14 +46,15 @@ export class ArtifactIO {
         continue;
       }
       const path = isAbsolute(h.path) || !workdir ? h.path : join(workdir, h.path);
-      if (!existsSync(path)) {
+      const st = statOrUndefined(path);
+      if (!st) {
         throw new TrainyardError("OUTPUT_INVALID", `step "${step}" declared ${h.$artifact} output ${name} at ${path}, but no file is there`, {
           step,
           file: path,
           hint: `write the file before returning ctx.${h.$artifact === "directory" ? "directory" : h.$artifact}(path); relative paths are inside ctx.workdir`,
         });
       }
-      const isDir = statSync(path).isDirectory();
+      const isDir = st.isDirectory();
       const inWorkdir = workdir !== undefined && path.startsWith(workdir);
       const obj = isDir || h.$artifact === "directory"
         ? await this.artifacts.putDirectory(path, { move: inWorkdir })
@@ -76,6 +77,11 @@ export class ArtifactIO {
     const hydrated = await this.hydrate(manifest);
     this.memo.set(digest, hydrated);
     return { digest, value: hydrated, artifacts: records, produced };
+  }
+
+  /** Makes every stored artifact durable (before metadata that refers to them is committed). */
+  async sync(): Promise<void> {
+    await this.artifacts.sync?.();
   }
 
   /** The output value stored under `digest`, with local paths attached to its handles. */
@@ -105,6 +111,14 @@ export class ArtifactIO {
   }
 }
 
+function statOrUndefined(path: string): import("node:fs").Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
 /** Selects a field path of an output value; the digest of a selection is the hash of its manifest. */
 export function pickValue(value: unknown, path: readonly string[], step: string, input: string): unknown {
   let cur = value;
@@ -118,6 +132,11 @@ export function pickValue(value: unknown, path: readonly string[], step: string,
     cur = (cur as Record<string, unknown>)[key];
   }
   return cur;
+}
+
+/** The digest an input contributes to a cache key: a picked artifact counts as its own content. */
+export function pickedDigest(value: unknown): string {
+  return isArtifactHandle(value) && value.digest ? value.digest : digestOfValue(value);
 }
 
 export function digestOfValue(value: unknown): string {

@@ -8,6 +8,7 @@ import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { StepDef } from "../core/step.js";
 import type { KeyComponents, MetadataStore } from "../store/metadata-store.js";
 import { digestPath } from "../store/stat-index.js";
+import { referencedSource, type CodeContext } from "./code-context.js";
 
 /** Bumped when the engine changes how outputs are produced or stored. */
 export const ENGINE_CACHE_VERSION = "1";
@@ -18,7 +19,7 @@ export interface CodeFingerprint {
 }
 
 /** Source of the step's function (or its command line), plus digests of the files a command names. */
-export async function codeFingerprint(def: StepDef, moduleDir: string, metadata: MetadataStore): Promise<CodeFingerprint> {
+export async function codeFingerprint(def: StepDef, moduleDir: string, metadata: MetadataStore, context?: CodeContext): Promise<CodeFingerprint> {
   if (def.kind === "command" && def.command) {
     const run = def.command.run;
     const text = typeof run === "function" ? run.toString() : canonicalJson(run);
@@ -27,7 +28,9 @@ export async function codeFingerprint(def: StepDef, moduleDir: string, metadata:
     for (const f of def.command.files) files[f] = (await digestPath(metadata, join(moduleDir, f), { step: def.id })).digest;
     return { code: sha256(`command\n${text}\n${outputs}\n${canonicalJson(def.command.env ?? {})}`), files };
   }
-  return { code: sha256(`${def.kind}\n${def.run?.toString() ?? ""}`) };
+  const text = def.run?.toString() ?? "";
+  if (!context) return { code: sha256(`${def.kind}\n${text}`) };
+  return { code: sha256(`${def.kind}\n${text}\n${referencedSource(text, context)}\n${context.dependencies}`) };
 }
 
 /** Digests of the files a step's `sources` option names (through the stat index). */

@@ -3,14 +3,17 @@
  * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
-import { rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
 import { handlesIn } from "../core/artifacts.js";
 import { describeError, isRejected, isTrainyardError, TrainyardError, type ErrorInfo, type Rejected } from "../core/errors.js";
 import { descendantsOf, parseDuration, remainingPathWeights, type CompiledGraph, type CompiledStep } from "../core/graph.js";
 import { hashJson } from "../core/hash.js";
 import { pickParams } from "../core/params.js";
 import type { KeyComponents, LineageEdge, LogLine, MetadataStore, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
-import { ArtifactIO, digestOfValue, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
+import { ArtifactIO, digestOfValue, pickedDigest, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
+import type { CodeContext } from "./code-context.js";
 import { cacheKey, codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
 import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
@@ -19,6 +22,7 @@ import { ReadyQueue } from "./ready-queue.js";
 import { runCommand } from "./runners/command-runner.js";
 import { runInline } from "./runners/inline-runner.js";
 import { runIsolated } from "./runners/isolated-runner.js";
+import { ShellLauncher } from "./runners/shell-launcher.js";
 import { RunningStepContext } from "./step-context.js";
 import { digestPath } from "../store/stat-index.js";
 
@@ -36,6 +40,7 @@ export interface ExecuteInput {
   graph: CompiledGraph;
   params: Record<string, unknown>;
   moduleDir: string;
+  codeContext?: CodeContext;
   /** The bundled module, for isolated steps; absent for pipelines built in-process. */
   bundlePath?: string;
 }
@@ -114,13 +119,14 @@ export class RunExecutor {
   private readonly finished = new Promise<void>((r) => (this.finish = r));
   private cancelledByUser = false;
   private readonly cleanups = new Set<Promise<void>>();
+  private readonly launcher = new ShellLauncher();
 
   constructor(
     private readonly env: ExecutorEnv,
     private readonly run: ExecuteInput,
     private readonly opts: ExecuteOptions,
   ) {
-    this.writer = new RecordWriter(env.metadata);
+    this.writer = new RecordWriter(env.metadata, () => env.io.sync());
   }
 
   async execute(): Promise<RunStatus> {
@@ -147,6 +153,7 @@ export class RunExecutor {
     for (const node of this.nodes.values()) if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
     await this.finished;
     this.opts.signal?.removeEventListener("abort", onAbort);
+    this.launcher.close();
     await Promise.all(this.cleanups);
     await this.writer.flush();
     const statuses = [...this.nodes.values()].map((n) => n.status);
@@ -190,7 +197,7 @@ export class RunExecutor {
       for (const [name, ref] of Object.entries(def.inputs)) {
         const up = this.nodes.get(ref.stepId)!.output!;
         inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
-        digests[name] = ref.path.length ? digestOfValue(inputs[name]) : up.digest;
+        digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
       }
       const params = pickParams(this.run.params, def.params);
       const fp = await this.withSources(node, await this.fingerprint(node), params);
@@ -207,7 +214,7 @@ export class RunExecutor {
   private fingerprint(node: Node): Promise<CodeFingerprint> {
     let fp = this.fingerprints.get(node.id);
     if (!fp) {
-      fp = codeFingerprint(node.step.def, this.run.moduleDir, this.env.metadata);
+      fp = codeFingerprint(node.step.def, this.run.moduleDir, this.env.metadata, this.run.codeContext);
       this.fingerprints.set(node.id, fp);
     }
     return fp;
@@ -244,7 +251,7 @@ export class RunExecutor {
         hint: `make step "${overRef.stepId}" return an array`,
       });
     }
-    const overDigest = overRef.path.length ? digestOfValue(list) : up.digest;
+    const overDigest = overRef.path.length ? pickedDigest(list) : up.digest;
     node.items = { total: list.length, done: 0, outputs: new Array(list.length), allCached: true, overDigest };
     node.record.status = "running";
     node.record.startedAt = Date.now();
@@ -298,6 +305,8 @@ export class RunExecutor {
     } catch {
       return false;
     }
+    // A cache entry whose files were removed from the store is recomputed, not trusted.
+    for (const h of handlesIn(value)) if (!existsSync(h.path)) return false;
     const now = Date.now();
     Object.assign(task.record, {
       status: "succeeded",
@@ -320,7 +329,22 @@ export class RunExecutor {
     if (task.itemIndex < 0) task.node.status = "queued";
     task.record.status = "pending";
     this.queue.push(task);
-    this.pump();
+    this.schedulePump();
+  }
+
+  private pumpScheduled = false;
+
+  /**
+   * Fills free slots on the next turn rather than at once, so that every step that became ready
+   * together is queued first and the longest remaining path really goes first.
+   */
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   private pump(): void {
@@ -462,7 +486,7 @@ export class RunExecutor {
 
   private async dispatch(task: Task, ctx: RunningStepContext, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
     const def = task.node.step.def;
-    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.run.moduleDir, onLog) };
+    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.run.moduleDir, onLog, this.launcher) };
     if (def.options.isolate) {
       if (!this.run.bundlePath) {
         throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`, {
@@ -503,7 +527,11 @@ export class RunExecutor {
    * the step itself for short commands); the run waits for every removal before it ends.
    */
   private removeLater(dir: string): void {
-    const done: Promise<void> = rm(dir, { recursive: true, force: true })
+    // Usually empty but for a command's emptied out/ directory: two rmdirs instead of a tree walk.
+    const done: Promise<void> = rmdir(join(dir, "out"))
+      .catch(() => undefined)
+      .then(() => rmdir(dir))
+      .catch(() => rm(dir, { recursive: true, force: true }))
       .catch(() => undefined)
       .finally(() => this.cleanups.delete(done));
     this.cleanups.add(done);
@@ -516,7 +544,12 @@ export class RunExecutor {
     const lineage: LineageEdge[] = [];
     const edge = (digest: string, direction: "in" | "out", name: string, reusedEdge = false) =>
       lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction, name, reused: reusedEdge });
-    for (const [name, digest] of Object.entries(task.inputDigests)) edge(digest, "in", name);
+    for (const [name, digest] of Object.entries(task.inputDigests)) {
+      edge(digest, "in", name);
+      // Artifacts inside an input (a picked field, a dataset in a manifest) get their own edges,
+      // so lineage of the artifact itself lists this consumer.
+      if (name !== "over") for (const h of handlesIn(task.inputs[name])) if (h.digest !== digest) edge(h.digest, "in", `${name}.artifact`);
+    }
     edge(output.digest, "out", "output", reused);
     if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
     else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);

@@ -21,6 +21,8 @@ export interface LoadedModule {
   bundlePath: string;
   /** sha256 of the bundled code: changes whenever any source the module imports changes. */
   codeVersion: string;
+  /** Local source files bundled into the module (the module itself included). */
+  sourceFiles: string[];
 }
 
 interface CacheEntry {
@@ -33,8 +35,8 @@ const loaded = new Map<string, LoadedModule>();
 
 export async function loadPipelineModule(modulePath: string, cacheDir: string): Promise<LoadedModule> {
   const abs = resolve(modulePath);
-  const { bundlePath, codeVersion } = await bundleModule(abs, cacheDir);
-  const key = `${abs}|${codeVersion}`;
+  const { bundlePath, codeVersion, sourceFiles } = await bundleModule(abs, cacheDir);
+  const key = bundlePath;
   const hit = loaded.get(key);
   if (hit) return hit;
   let mod: { default?: unknown };
@@ -55,7 +57,7 @@ export async function loadPipelineModule(modulePath: string, cacheDir: string): 
     });
   }
   p.modulePath = abs;
-  const result = { pipeline: p, modulePath: abs, bundlePath, codeVersion };
+  const result = { pipeline: p, modulePath: abs, bundlePath, codeVersion, sourceFiles };
   loaded.set(key, result);
   return result;
 }
@@ -69,7 +71,7 @@ export async function loadConfigModule(dir: string, cacheDir: string): Promise<T
   return mod.default ?? {};
 }
 
-export async function bundleModule(abs: string, cacheDir: string): Promise<{ bundlePath: string; codeVersion: string }> {
+export async function bundleModule(abs: string, cacheDir: string): Promise<{ bundlePath: string; codeVersion: string; sourceFiles: string[] }> {
   if (!existsSync(abs)) {
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} does not exist`, {
       file: abs,
@@ -79,7 +81,7 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
   const dir = join(cacheDir, "modules");
   const indexFile = join(dir, `${createHash("sha256").update(abs).digest("hex").slice(0, 24)}.json`);
   const cached = readCacheEntry(indexFile);
-  if (cached) return { bundlePath: cached.bundle, codeVersion: cached.codeVersion };
+  if (cached) return { bundlePath: cached.bundle, codeVersion: cached.codeVersion, sourceFiles: cached.inputs.map((i) => i.path) };
 
   const esbuild = await import("esbuild");
   let result;
@@ -116,7 +118,7 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
     return { path, size: st.size, mtimeMs: st.mtimeMs };
   });
   atomicWrite(indexFile, JSON.stringify({ bundle, codeVersion, inputs } satisfies CacheEntry));
-  return { bundlePath: bundle, codeVersion };
+  return { bundlePath: bundle, codeVersion, sourceFiles: inputs.map((i) => i.path) };
 }
 
 function readCacheEntry(file: string): CacheEntry | undefined {

@@ -3,11 +3,14 @@
  * computing cache keys wherever all inputs are already known (i.e. upstream is reusable), and
  * says for each step whether it would be reused and why, or why it would run.
  */
+import { existsSync } from "node:fs";
+import { handlesIn } from "../core/artifacts.js";
 import { hashJson } from "../core/hash.js";
 import type { CompiledGraph } from "../core/graph.js";
 import { pickParams } from "../core/params.js";
 import type { KeyComponents } from "../store/metadata-store.js";
-import { digestOfValue, pickValue, toManifest } from "./artifact-io.js";
+import { digestOfValue, pickedDigest, pickValue, toManifest } from "./artifact-io.js";
+import type { CodeContext } from "./code-context.js";
 import { cacheKey, codeFingerprint, keyComponents, sourceDigests } from "./cache-key.js";
 import { explainChange } from "./explain.js";
 import type { Trainyard } from "./trainyard.js";
@@ -28,7 +31,7 @@ export interface PlanResult {
   steps: PlannedStep[];
 }
 
-export async function planRun(ty: Trainyard, graph: CompiledGraph, params: Record<string, unknown>, moduleDir: string, force?: boolean | readonly string[]): Promise<PlanResult> {
+export async function planRun(ty: Trainyard, graph: CompiledGraph, params: Record<string, unknown>, moduleDir: string, force?: boolean | readonly string[], codeContext?: CodeContext): Promise<PlanResult> {
   const pipeline = graph.pipeline.name;
   const known = new Map<string, { digest: string; value: unknown }>();
   const steps: PlannedStep[] = [];
@@ -53,10 +56,10 @@ export async function planRun(ty: Trainyard, graph: CompiledGraph, params: Recor
     for (const [name, ref] of Object.entries(def.inputs)) {
       const up = known.get(ref.stepId)!;
       values[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
-      inputs[name] = ref.path.length ? digestOfValue(values[name]) : up.digest;
+      inputs[name] = ref.path.length ? pickedDigest(values[name]) : up.digest;
     }
     const p = pickParams(params, def.params);
-    const base = await codeFingerprint(def, moduleDir, ty.metadata);
+    const base = await codeFingerprint(def, moduleDir, ty.metadata, codeContext);
     const fp = def.options.sources ? { ...base, files: { ...base.files, ...(await sourceDigests(def, p, moduleDir, ty.metadata)) } } : base;
     if (def.kind === "map") {
       const up = known.get(def.over!.stepId)!;
@@ -89,8 +92,9 @@ export async function planRun(ty: Trainyard, graph: CompiledGraph, params: Recor
       continue;
     }
     const hit = await ty.metadata.findByCacheKey(key);
-    if (hit?.outputDigest) {
-      known.set(id, { digest: hit.outputDigest, value: await ty.io.load(hit.outputDigest) });
+    const hitValue = hit?.outputDigest ? await ty.io.load(hit.outputDigest).catch(() => undefined) : undefined;
+    if (hit?.outputDigest && hitValue !== undefined && [...handlesIn(hitValue)].every((h) => existsSync(h.path))) {
+      known.set(id, { digest: hit.outputDigest, value: hitValue });
       steps.push({ step: id, action: "reuse", reasons: [`cache hit: same inputs, params and code as run ${hit.runId}`], cacheKey: key, from: hit.cachedFrom ?? hit.id });
     } else {
       steps.push({ step: id, action: "run", reasons: await previousFor(id, -1, c), cacheKey: key });

@@ -1,9 +1,13 @@
 /**
- * Batches metadata writes made while a run executes into one transaction per event-loop turn:
- * thousands of short steps cost a handful of commits, and every record is still committed
- * before the process can go idle.
+ * Batches metadata writes made while a run executes into one transaction per few milliseconds
+ * (COMMIT_WINDOW_MS): thousands of short steps cost a handful of commits, a crash loses at most
+ * that window (resume re-runs those steps), and every record is still committed before the
+ * process can go idle.
  */
 import type { AttemptRecord, LogLine, MetadataStore, StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
+
+/** One commit per window; per event-loop turn, short command steps each paid their own commit. */
+const COMMIT_WINDOW_MS = 5;
 
 export class RecordWriter {
   private saves: StepRunRecord[] = [];
@@ -14,7 +18,11 @@ export class RecordWriter {
   private flushing: Promise<void> = Promise.resolve();
   private failure?: unknown;
 
-  constructor(private readonly metadata: MetadataStore) {}
+  /** `beforeCommit` runs before each commit: the artifact store's sync, so records never outrun content. */
+  constructor(
+    private readonly metadata: MetadataStore,
+    private readonly beforeCommit?: () => Promise<void>,
+  ) {}
 
   saveStepRun(record: StepRunRecord): void {
     this.saves.push({ ...record });
@@ -47,10 +55,10 @@ export class RecordWriter {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.scheduled = false;
       this.flushing = this.flushing.then(() => this.write());
-    });
+    }, COMMIT_WINDOW_MS);
   }
 
   private async write(): Promise<void> {
@@ -64,6 +72,7 @@ export class RecordWriter {
     this.completions = [];
     try {
       if (!saves.length && !attempts.length && !logs.length && !completions.length) return;
+      await this.beforeCommit?.();
       if (this.metadata.writeBatch) return await this.metadata.writeBatch({ stepRuns: saves, attempts, logs, completions });
       if (saves.length) await this.metadata.saveStepRuns(saves);
       for (const a of attempts) await this.metadata.saveAttempt(a);

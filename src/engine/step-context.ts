@@ -21,6 +21,9 @@ export interface ContextInit {
   digestFile?: (path: string) => Promise<string>;
 }
 
+/** Work roots made by this process: one mkdir per root, not one per step. */
+const createdRoots = new Set<string>();
+
 export class RunningStepContext implements StepContext<Record<string, unknown>> {
   readonly params: Record<string, unknown>;
   readonly runId: string;
@@ -44,7 +47,10 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   /** Created on first use: most steps never need one. */
   get workdir(): string {
     if (!this.dir) {
-      mkdirSync(this.init.workRoot, { recursive: true });
+      if (!createdRoots.has(this.init.workRoot)) {
+        mkdirSync(this.init.workRoot, { recursive: true });
+        createdRoots.add(this.init.workRoot);
+      }
       this.dir = mkdtempSync(join(this.init.workRoot, `work-${this.stepId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-`));
     }
     return this.dir;

@@ -1,7 +1,8 @@
 /**
  * The composition root: a `Trainyard` instance owns a home (metadata store + artifact store),
  * loads pipeline modules, and runs, resumes, plans and explains runs. Everything pluggable is
- * passed in, so tests and other deployments can swap backends.
+ * passed in, so tests and other deployments can swap backends. Planning, explaining and gc are
+ * imported on first use: `run` is on the path of every no-change re-run, where start-up counts.
  */
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -18,10 +19,11 @@ import { SqliteMetadataStore } from "../store/sqlite-metadata-store.js";
 import { ArtifactIO } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
-import { collectGarbage, type GcOptions, type GcResult } from "./gc.js";
+import type { GcOptions, GcResult } from "./gc.js";
+import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { loadConfigModule, loadPipelineModule } from "./module-loader.js";
-import { planRun, type PlanResult } from "./planner.js";
-import { explainStep, type WhyResult } from "./why.js";
+import type { PlanResult } from "./planner.js";
+import type { WhyResult } from "./why.js";
 
 export interface TrainyardOptions {
   /** Where state lives. @default $TRAINYARD_HOME or ".trainyard" in the working directory */
@@ -81,6 +83,8 @@ interface Loaded {
   pipeline: Pipeline<any>;
   modulePath: string;
   moduleDir: string;
+  /** What step fingerprints cover beyond their own function text (module-loaded pipelines). */
+  codeContext?: CodeContext;
   bundlePath?: string;
   codeVersion: string;
   configProfiles?: Record<string, Record<string, unknown>>;
@@ -120,7 +124,7 @@ export class Trainyard {
       const m = await loadPipelineModule(target, this.cacheDir);
       const moduleDir = dirname(m.modulePath);
       const config = await loadConfigModule(moduleDir, this.cacheDir);
-      return { ...m, moduleDir, configProfiles: config?.profiles };
+      return { ...m, moduleDir, configProfiles: config?.profiles, codeContext: buildCodeContext(m.modulePath, m.sourceFiles) };
     }
     const modulePath = target.modulePath ?? join(process.cwd(), `${target.name}.pipeline`);
     const code = [...target.steps.values()].map((s) => `${s.id}:${s.run?.toString() ?? JSON.stringify(s.command?.run ?? "")}`).join("\n");
@@ -213,7 +217,7 @@ export class Trainyard {
   private async execute(run: RunRecord, loaded: Loaded, graph: ReturnType<typeof compileGraph>, req: RunRequest, previous?: Map<string, StepRunRecord>): Promise<RunResult> {
     const executor = new RunExecutor(
       { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home },
-      { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath },
+      { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
       { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal: req.signal, onEvent: req.onEvent, previous },
     );
     const status = await executor.execute();
@@ -232,14 +236,17 @@ export class Trainyard {
       overrides: req.overrides,
       values: req.params,
     });
-    return planRun(this, compileGraph(loaded.pipeline), params, loaded.moduleDir, req.force);
+    const { planRun } = await import("./planner.js");
+    return planRun(this, compileGraph(loaded.pipeline), params, loaded.moduleDir, req.force, loaded.codeContext);
   }
 
   async why(runIdOrPrefix: string, stepId: string): Promise<WhyResult> {
+    const { explainStep } = await import("./why.js");
     return explainStep(this, runIdOrPrefix, stepId);
   }
 
   async gc(opts: GcOptions = {}): Promise<GcResult> {
+    const { collectGarbage } = await import("./gc.js");
     return collectGarbage(this, opts);
   }
 

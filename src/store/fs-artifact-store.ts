@@ -1,7 +1,9 @@
 /**
- * Content-addressed files under `<home>/artifacts/objects/ab/<digest>`. Writes go to a temp file
- * on the same file system, are fsynced, then renamed into place, so a crash never leaves partial
- * content under a valid digest; stored files are made read-only.
+ * Content-addressed files under `<home>/artifacts/objects/ab/<digest>`. Content appears under its
+ * digest only by an atomic rename, so a killed process never leaves partial content under a valid
+ * digest; `sync()` makes it durable (the engine calls it before committing metadata that refers to
+ * it), and a torn object left by a power loss is detected by its size and replaced. Stored files
+ * are made read-only.
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
@@ -17,6 +19,8 @@ export class FsArtifactStore implements ArtifactStore {
   private readonly objects: string;
   private readonly tmp: string;
   private ready?: Promise<void>;
+  /** Objects renamed into place whose content is not yet fsynced (see sync). */
+  private readonly unsynced = new Set<string>();
   /** Prefix directories known to exist: one mkdir per prefix per process, not per object. */
   private readonly prefixes = new Set<string>();
 
@@ -45,23 +49,46 @@ export class FsArtifactStore implements ArtifactStore {
     await this.init();
     const { digest, size } = opts.digest ? { digest: opts.digest, size: (await stat(source)).size } : await hashFile(source);
     const target = this.objectPath(digest);
-    if (await exists(target)) {
+    // A stored object of another size is a torn write (a power loss before its sync): replace it.
+    if ((await sizeOf(target)) === size) {
       if (opts.move) await rm(source, { force: true });
       return { digest, size, path: target };
     }
-    await this.ensurePrefix(digest);
-    const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
+    // A moved file is already private to us, so it is renamed straight into place (atomic on one
+    // file system); a copy goes through a temp file so that no reader sees it half written.
+    const temp = opts.move ? source : join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
-      if (opts.move) await rename(source, temp);
-      else await copyFile(source, temp, constants.COPYFILE_FICLONE);
-      if (!process.env.XNOFSYNC) await fsyncPath(temp);
+      await this.ensurePrefix(digest);
+      if (!opts.move) await copyFile(source, temp, constants.COPYFILE_FICLONE);
       await chmod(temp, 0o444);
       await rename(temp, target);
     } catch (err) {
-      await rm(temp, { force: true });
+      if (!opts.move) await rm(temp, { force: true });
       throw writeError(err, source);
     }
+    this.unsynced.add(target);
     return { digest, size, path: target };
+  }
+
+  /**
+   * Makes every object stored so far durable. Objects are fsynced here rather than one by one
+   * in putFile (a synchronous journal commit per file cost more than a short step); the engine
+   * calls this before committing the metadata that references them, so a record never points
+   * at content a power loss could tear.
+   */
+  async sync(): Promise<void> {
+    if (!this.unsynced.size) return;
+    const paths = [...this.unsynced];
+    this.unsynced.clear();
+    // Two at a time: each fsync holds a thread-pool thread that running steps also need.
+    let next = 0;
+    const worker = async () => {
+      while (next < paths.length) {
+        const path = paths[next++];
+        await fsyncPath(path).catch((err) => ignoreGone(err, path));
+      }
+    };
+    await Promise.all([worker(), worker()]);
   }
 
   async putDirectory(source: string, opts: { move?: boolean } = {}): Promise<StoredObject> {
@@ -72,11 +99,12 @@ export class FsArtifactStore implements ArtifactStore {
       if (opts.move) await rm(source, { recursive: true, force: true });
       return { digest, size, path: target };
     }
-    await this.ensurePrefix(digest);
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
+      await this.ensurePrefix(digest);
       if (opts.move) await rename(source, temp);
       else await cp(source, temp, { recursive: true });
+      await makeReadOnly(temp);
       await rename(temp, target);
     } catch (err) {
       await rm(temp, { recursive: true, force: true });
@@ -89,18 +117,18 @@ export class FsArtifactStore implements ArtifactStore {
     await this.init();
     const digest = sha256(bytes);
     const target = this.objectPath(digest);
-    if (await exists(target)) return { digest, size: bytes.byteLength, path: target };
-    await this.ensurePrefix(digest);
+    if ((await sizeOf(target)) === bytes.byteLength) return { digest, size: bytes.byteLength, path: target };
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
+      await this.ensurePrefix(digest);
       const fh = await open(temp, "w", 0o444);
       try {
         await fh.writeFile(bytes);
-        await fh.sync();
       } finally {
         await fh.close();
       }
       await rename(temp, target);
+      this.unsynced.add(target);
     } catch (err) {
       await rm(temp, { force: true });
       throw writeError(err, "(bytes)");
@@ -163,6 +191,19 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An object removed (gc) before its sync needs no sync; other failures are write errors. */
+function ignoreGone(err: unknown, path: string): void {
+  if ((err as { code?: string }).code !== "ENOENT") throw writeError(err, path);
+}
+
 async function fsyncPath(path: string): Promise<void> {
   const fh = await open(path, "r");
   try {
@@ -170,6 +211,15 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/** Stored trees are immutable like stored files: files 0444, directories 0555. */
+async function makeReadOnly(path: string): Promise<void> {
+  const st = await stat(path);
+  if (st.isDirectory()) {
+    for (const name of await readdir(path)) await makeReadOnly(join(path, name));
+    await chmod(path, 0o555);
+  } else await chmod(path, 0o444);
 }
 
 async function chmodTree(path: string): Promise<void> {

@@ -113,7 +113,8 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void> {
     const row = runToRow({ ...(patch as RunRecord), id });
-    const cols = Object.keys(row).filter((k) => k !== "id" && (patch as Row)[camel(k)] !== undefined);
+    // A key present with `undefined` clears the column (e.g. a resumed run's old error).
+    const cols = Object.keys(row).filter((k) => k !== "id" && camel(k) in (patch as Row));
     if (!cols.length) return;
     this.db.prepare(`UPDATE runs SET ${cols.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`).run(row);
   }

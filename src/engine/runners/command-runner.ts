@@ -10,6 +10,7 @@ import { TrainyardError } from "../../core/errors.js";
 import type { CommandOutputSpec, StepDef } from "../../core/step.js";
 import type { LogLine } from "../../store/metadata-store.js";
 import type { RunningStepContext } from "../step-context.js";
+import type { CommandHandlers, ShellLauncher, StartedCommand } from "./shell-launcher.js";
 
 export async function runCommand(
   def: StepDef,
@@ -17,6 +18,7 @@ export async function runCommand(
   inputs: Record<string, unknown>,
   cwd: string,
   onLog: (line: LogLine) => void,
+  launcher?: ShellLauncher,
 ): Promise<unknown> {
   const spec = def.command!;
   const workdir = ctx.workdir;
@@ -58,23 +60,11 @@ export async function runCommand(
   const display = shell ? argv[2] : argv.join(" ");
   const tail: string[] = [];
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let started: StartedCommand | undefined;
     const kill = () => {
-      try {
-        process.kill(-child.pid!, "SIGTERM");
-        setTimeout(() => {
-          try {
-            process.kill(-child.pid!, "SIGKILL");
-          } catch {
-            /* already gone */
-          }
-        }, 2000).unref();
-      } catch {
-        /* already gone */
-      }
+      started?.kill("SIGTERM");
+      setTimeout(() => started?.kill("SIGKILL"), 2000).unref();
     };
-    if (ctx.signal.aborted) kill();
-    ctx.signal.addEventListener("abort", kill, { once: true });
     const lines = (stream: "stdout" | "stderr") => {
       let rest = "";
       return (chunk: Buffer) => {
@@ -89,23 +79,27 @@ export async function runCommand(
     };
     const onOut = lines("stdout");
     const onErr = lines("stderr");
-    child.stdout!.on("data", onOut);
-    child.stderr!.on("data", onErr);
-    child.on("error", (err) =>
-      reject(
-        new TrainyardError("COMMAND_FAILED", `step "${def.id}": could not start \`${argv[0]}\`: ${err.message}`, {
-          step: def.id,
-          cause: err,
-          hint: `check that ${argv[0]} is installed and on PATH`,
-        }),
-      ),
-    );
-    child.on("close", (code, signal) => {
-      ctx.signal.removeEventListener("abort", kill);
-      onOut(Buffer.from("\n"));
-      onErr(Buffer.from("\n"));
-      resolve({ code, signal });
-    });
+    const handlers: CommandHandlers = {
+      stdout: onOut,
+      stderr: onErr,
+      error: (err) =>
+        reject(
+          new TrainyardError("COMMAND_FAILED", `step "${def.id}": could not start \`${argv[0]}\`: ${err.message}`, {
+            step: def.id,
+            cause: err,
+            hint: `check that ${argv[0]} is installed and on PATH`,
+          }),
+        ),
+      close: (code, signal) => {
+        ctx.signal.removeEventListener("abort", kill);
+        onOut(Buffer.from("\n"));
+        onErr(Buffer.from("\n"));
+        resolve({ code, signal });
+      },
+    };
+    started = (shell && launcher?.start(argv[2], env, cwd, handlers)) || spawnDirect(argv, env, cwd, handlers);
+    if (ctx.signal.aborted) kill();
+    ctx.signal.addEventListener("abort", kill, { once: true });
   });
   if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error("cancelled");
   if (exit.code !== 0) {
@@ -118,6 +112,24 @@ export async function runCommand(
     });
   }
   return collectOutputs(def, out);
+}
+
+/** A child of this process in its own session, so that its process group can be killed. */
+function spawnDirect(argv: string[], env: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): StartedCommand {
+  const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  child.stdout!.on("data", handlers.stdout);
+  child.stderr!.on("data", handlers.stderr);
+  child.on("error", handlers.error);
+  child.on("close", handlers.close);
+  return {
+    kill(signal) {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        /* already gone */
+      }
+    },
+  };
 }
 
 function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandle> {

@@ -1,0 +1,244 @@
+/**
+ * Starts shell-string commands through a few long-lived /bin/sh helper processes instead of
+ * forking Node for each one. Forking the orchestrator costs milliseconds per command (its page
+ * tables are copied, and libuv blocks the event loop until the child has exec'd), which
+ * dominated runs of many short commands; a small shell forks in a fraction of that, off our
+ * event loop.
+ *
+ * A helper runs one command at a time, so the command's stdout and stderr are the helper's own
+ * pipes and stream live, exactly attributed. The command gets what a direct spawn gave it: the
+ * same environment (sent as the difference from the helper's), working directory, stdin from
+ * /dev/null, and its own session through setsid(1), so killing its process group kills its
+ * whole tree. The helper reports the command's pid on fd 3 and, after it exits, writes an end
+ * marker on both streams, the one on stdout carrying the exit status. Anything unusual (no
+ * setsid, odd environment names) falls back to a direct spawn.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { constants, tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface CommandHandlers {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  /** Once: the command ended (and its output before the end has been delivered). */
+  close(code: number | null, signal: NodeJS.Signals | null): void;
+  error(err: Error): void;
+}
+
+export interface StartedCommand {
+  /** Signals the command's whole process group. */
+  kill(signal: NodeJS.Signals): void;
+}
+
+const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => existsSync(p));
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Each job is written to the helper's job file and started by one newline on its stdin: sh reads
+// a pipe a byte at a time, so a whole job line sent through the pipe cost hundreds of syscalls.
+// Shell variables of the helper are prefixed so that they never shadow an exported variable.
+const HELPER_LOOP = `__ty_nl='
+'
+while read -r __ty_go; do . "$1"; done`;
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`).replace(/\n/g, `'"$__ty_nl"'`)}'`;
+const EMPTY = Buffer.alloc(0);
+const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
+
+interface Job {
+  id: number;
+  handlers: CommandHandlers;
+  pid?: number;
+  pendingKill?: NodeJS.Signals;
+  status?: number;
+  ended: { stdout: boolean; stderr: boolean };
+}
+
+class ShellHelper {
+  readonly child: ChildProcess;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  job?: Job;
+  dead = false;
+  private seq = 0;
+  private control = "";
+  private jobFd?: number;
+  private jobLength = 0;
+  private readonly held: Record<"stdout" | "stderr", Buffer> = { stdout: EMPTY, stderr: EMPTY };
+
+  constructor(
+    env: NodeJS.ProcessEnv,
+    private readonly jobFile: string,
+  ) {
+    this.env = { ...env };
+    this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], { env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached: true });
+    this.child.stdout!.on("data", (c: Buffer) => this.output("stdout", c));
+    this.child.stderr!.on("data", (c: Buffer) => this.output("stderr", c));
+    this.child.stdio[3]!.on("data", (c: Buffer) => this.onControl(c));
+    this.child.stdin!.on("error", () => undefined);
+    this.child.on("error", () => this.die());
+    this.child.on("exit", () => this.die());
+    this.idle(true);
+  }
+
+  run(command: string, env: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): Job | undefined {
+    const changes: string[] = [];
+    for (const [k, v] of Object.entries(env)) {
+      if (v === undefined || this.env[k] === v) continue;
+      if (!NAME.test(k)) return undefined;
+      changes.push(`${k}=${quote(v)}`);
+    }
+    const unset: string[] = [];
+    for (const k of Object.keys(this.env)) {
+      if (env[k] !== undefined) continue;
+      if (!NAME.test(k)) return undefined;
+      unset.push(k);
+    }
+    const job: Job = { id: ++this.seq, handlers, ended: { stdout: false, stderr: false } };
+    // cd sets OLDPWD, which a direct spawn would not have passed on.
+    if (env.OLDPWD === undefined) unset.push("OLDPWD");
+    else changes.push(`OLDPWD=${quote(env.OLDPWD)}`);
+    // fd 3 is the helper's control channel: the command, like a direct spawn, gets only 0-2.
+    const setup = ["exec 3>&-", `cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
+    const j = job.id;
+    const line =
+      `( ${setup.join("; ")}; exec ${SETSID} /bin/sh -c ${quote(command)} ) </dev/null & __ty_p=$!; echo "p ${j} $__ty_p" >&3; wait $__ty_p 2>/dev/null; ` +
+      `printf '\\036TYEND${j} %s\\n' $?; printf '\\036TYEND${j} 0\\n' >&2\n`;
+    try {
+      this.writeJob(line);
+    } catch {
+      return undefined;
+    }
+    this.job = job;
+    this.idle(false);
+    this.child.stdin!.write("\n");
+    return job;
+  }
+
+  /**
+   * Overwrites the job file in place: truncating it instead made ext4 flush it on every job
+   * (its replace-by-truncate heuristic). A shorter job is padded with a comment line.
+   */
+  private writeJob(line: string): void {
+    this.jobFd ??= openSync(this.jobFile, "w");
+    const job = Buffer.from(line);
+    const pad = this.jobLength - job.length;
+    const bytes = pad > 0 ? Buffer.concat([job, Buffer.from(`#${" ".repeat(pad - 1)}`)]) : job;
+    writeSync(this.jobFd, bytes, 0, bytes.length, 0);
+    this.jobLength = Math.max(this.jobLength, bytes.length);
+  }
+
+  kill(job: Job, signal: NodeJS.Signals): void {
+    if (job.pid === undefined) {
+      job.pendingKill = signal;
+      return;
+    }
+    try {
+      process.kill(-job.pid, signal);
+    } catch {
+      // The group does not exist before the subshell has called setsid; signal the subshell.
+      try {
+        process.kill(job.pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    if (this.jobFd !== undefined) closeSync(this.jobFd);
+    this.jobFd = undefined;
+  }
+
+  private output(stream: "stdout" | "stderr", data: Buffer): void {
+    const job = this.job;
+    if (!job || job.ended[stream]) return;
+    const held = this.held[stream];
+    const chunk = held.length ? Buffer.concat([held, data]) : data;
+    this.held[stream] = EMPTY;
+    const marker = `\u001eTYEND${job.id} `;
+    const at = chunk.indexOf(marker);
+    const eol = at < 0 ? -1 : chunk.indexOf(0x0a, at);
+    if (eol < 0) {
+      // A read can end inside the marker: hold back a tail that could be its beginning.
+      const from = at >= 0 ? at : chunk.lastIndexOf(0x1e, -1);
+      const partial = from >= 0 && (at >= 0 || (chunk.length - from < marker.length && marker.startsWith(chunk.subarray(from).toString("latin1"))));
+      const keep = partial ? from : chunk.length;
+      if (keep > 0) job.handlers[stream](chunk.subarray(0, keep));
+      this.held[stream] = chunk.subarray(keep);
+      return;
+    }
+    if (at > 0) job.handlers[stream](chunk.subarray(0, at));
+    // The stdout marker carries the command's exit status.
+    if (stream === "stdout") job.status = Number(chunk.subarray(at + marker.length, eol).toString("latin1"));
+    job.ended[stream] = true;
+    this.maybeEnd(job);
+  }
+
+  private onControl(chunk: Buffer): void {
+    this.control += chunk.toString("utf8");
+    let nl: number;
+    while ((nl = this.control.indexOf("\n")) >= 0) {
+      const [kind, id, value] = this.control.slice(0, nl).split(" ");
+      this.control = this.control.slice(nl + 1);
+      const job = this.job;
+      if (!job || Number(id) !== job.id) continue;
+      if (kind === "p") {
+        job.pid = Number(value);
+        if (job.pendingKill) this.kill(job, job.pendingKill);
+      }
+    }
+  }
+
+  private maybeEnd(job: Job): void {
+    if (job.status === undefined || !job.ended.stdout || !job.ended.stderr) return;
+    this.job = undefined;
+    this.idle(true);
+    // wait(1) reports a command killed by signal N as 128 + N.
+    const signal = job.status > 128 ? signalNames.get(job.status - 128) : undefined;
+    job.handlers.close(signal ? null : job.status, signal ?? null);
+  }
+
+  private die(): void {
+    if (this.dead) return;
+    this.dead = true;
+    const job = this.job;
+    this.job = undefined;
+    if (job) job.handlers.error(new Error("the command helper shell exited unexpectedly"));
+  }
+
+  /** An idle helper must not keep the process alive; a busy one must. */
+  private idle(idle: boolean): void {
+    for (const h of [this.child, this.child.stdout, this.child.stderr, this.child.stdio[3]] as Array<{ ref(): void; unref(): void } | null>) {
+      if (idle) h?.unref();
+      else h?.ref();
+    }
+  }
+}
+
+/** Helpers of one run: as many as commands run at once, closed when the run ends. */
+export class ShellLauncher {
+  private readonly helpers: ShellHelper[] = [];
+  private readonly disabled = !SETSID || process.env.TRAINYARD_SPAWN === "direct";
+  private dir?: string;
+  private made = 0;
+
+  /** Starts `/bin/sh -c command`, or returns undefined when only a direct spawn can run it. */
+  start(command: string, env: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): StartedCommand | undefined {
+    if (this.disabled || !existsSync(cwd)) return undefined;
+    for (let i = this.helpers.length - 1; i >= 0; i--) if (this.helpers[i].dead) this.helpers.splice(i, 1);
+    let helper = this.helpers.find((h) => !h.job);
+    if (!helper) {
+      this.dir ??= mkdtempSync(join(tmpdir(), "trainyard-sh-"));
+      this.helpers.push((helper = new ShellHelper(process.env, join(this.dir, `job-${++this.made}.sh`))));
+    }
+    const h = helper;
+    const job = h.run(command, env, cwd, handlers);
+    return job && { kill: (signal) => h.kill(job, signal) };
+  }
+
+  close(): void {
+    for (const h of this.helpers) h.close();
+    this.helpers.length = 0;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
