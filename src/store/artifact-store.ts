@@ -20,6 +20,11 @@ export interface ArtifactStore {
   /** Adds a directory tree; its digest covers every relative path, mode and file content. */
   putDirectory(source: string, opts?: { move?: boolean }): Promise<StoredObject>;
   putBytes(bytes: Uint8Array): Promise<StoredObject>;
+  /**
+   * Makes everything stored so far durable; metadata referring to an object is committed only
+   * after this resolves. Optional: a backend whose puts are durable on return needs none.
+   */
+  sync?(): Promise<void>;
   has(digest: string): Promise<boolean>;
   /** The local path of stored content (for object storage: after fetching it to a local cache). */
   pathOf(digest: string): Promise<string>;

@@ -37,9 +37,10 @@ function hashSmall(fd: number, expected: number): { digest: string; size: number
   let size = 0;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
-    if (n === 0) break;
     hash.update(buf.subarray(0, n));
     size += n;
+    // A short read of a regular file is its end; only a file that grew needs another read.
+    if (n < buf.length) break;
   }
   return { digest: hash.digest("hex"), size };
 }
