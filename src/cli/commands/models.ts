@@ -34,9 +34,9 @@ export async function modelsCommand(argv: string[]): Promise<number> {
 
 /** `lineage <model>@<version|alias>` walks from a model version; anything else is an artifact digest. */
 export async function lineageCommand(argv: string[]): Promise<number> {
-  const target = argv.find((a) => !a.startsWith("-") && a.includes("@"));
-  if (!target) return (await import("./lineage.js")).lineageCommand(argv);
   const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+  const target = args.positionals[0];
+  if (!target?.includes("@")) return (await import("./lineage.js")).lineageCommand(argv);
   return withHome(args, async (ty) => {
     const lin = await modelLineage(ty, parseModelRef(target));
     if (has(args, "json")) return print(JSON.stringify(lin, null, 2));
@@ -55,7 +55,7 @@ export async function lineageCommand(argv: string[]): Promise<number> {
       for (const i of n.producedBy.inputs) walk(i.node, `${indent}    `, `${i.name}: `);
     };
     walk(lin.artifact, "    ", "");
-    lines.push(`  raw data: ${lin.sources.map((s) => s.digest.slice(0, 12)).join(", ") || dim("none recorded")}`);
+    lines.push(`  raw data: ${lin.sources.map((s) => `${s.digest.slice(0, 12)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`);
     return print(lines.join("\n"));
   });
 }

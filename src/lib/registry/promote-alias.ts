@@ -1,0 +1,64 @@
+/**
+ * Registering, promoting and rolling back models as one call each: the registry change, then
+ * the deploy hooks of the home. These are the side-effect steps of the canonical flow
+ * (`register`, `deploy`); both are idempotent by key (artifact digest; alias already there).
+ */
+import type { Trainyard } from "../../engine/trainyard.js";
+import type { AliasChange, DeployHookResult, ModelVersionRecord, RegisterVersionInput } from "../../store/registry-store.js";
+import { deployEvent, loadDeployHooks, runDeployHooks, type DeployHook } from "./deploy-hooks.js";
+import { openRegistry } from "./open-registry.js";
+
+export interface PromoteOptions {
+  /** Who moves the alias: "run:<id>", "user:<name>". @default "cli" */
+  actor?: string;
+  reason?: string;
+  /** Override failed gates; recorded as forced. @default false */
+  force?: boolean;
+  /** Hooks to run after the move. @default those in <home>/deploy-hooks.json */
+  hooks?: DeployHook[];
+}
+
+export interface PromoteResult extends AliasChange {
+  hooks: DeployHookResult[];
+}
+
+/**
+ * Registers a model version. Fields missing from `input` are filled from its run when known:
+ * the run's params and code version, and the inputs of the step run that trained it as the
+ * training data, so every version can say which data, code and params made it.
+ */
+export async function registerModel(ty: Trainyard, input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
+  const run = input.runId ? await ty.metadata.getRun(input.runId) : undefined;
+  let dataDigests = input.dataDigests;
+  if (dataDigests === undefined && input.stepRunId) {
+    const sr = await ty.metadata.getStepRun(input.stepRunId);
+    const edges = await ty.metadata.lineageOfStepRun(sr?.cachedFrom ?? input.stepRunId);
+    dataDigests = [...new Set(edges.filter((e) => e.direction === "in").map((e) => e.digest))];
+  }
+  return openRegistry(ty).registerVersion({
+    ...input,
+    dataDigests,
+    params: input.params ?? run?.params,
+    codeFingerprint: input.codeFingerprint ?? run?.codeVersion,
+  });
+}
+
+export async function promoteAlias(ty: Trainyard, model: string, alias: string, version: number, opts: PromoteOptions = {}): Promise<PromoteResult> {
+  const reg = openRegistry(ty);
+  const change = await reg.setAlias(model, alias, version, opts);
+  return { ...change, hooks: await afterMove(ty, change, opts.hooks) };
+}
+
+export async function rollbackAlias(ty: Trainyard, model: string, alias: string, opts: Omit<PromoteOptions, "force"> = {}): Promise<PromoteResult> {
+  const reg = openRegistry(ty);
+  const change = await reg.rollback(model, alias, opts);
+  return { ...change, hooks: await afterMove(ty, change, opts.hooks) };
+}
+
+async function afterMove(ty: Trainyard, change: AliasChange, hooks?: DeployHook[]): Promise<DeployHookResult[]> {
+  if (!change.event) return [];
+  const list = hooks ?? loadDeployHooks(ty.home);
+  if (!list.length) return [];
+  const v = await openRegistry(ty).getVersion(change.alias.model, change.alias.version);
+  return runDeployHooks(openRegistry(ty), deployEvent(change.event, v?.artifactDigest), list);
+}

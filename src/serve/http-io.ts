@@ -1,0 +1,121 @@
+/**
+ * The HTTP edges of the model server: bounded JSON bodies in, JSON (and errors as
+ * `{ error: { code, message, field? } }`) out. Plain `node:http`: no framework on the hot path.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** A client error with the status it renders as; `field` names the offending input. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: { field?: string; row?: number; hint?: string; allow?: string } = {},
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType = "text/plain; charset=utf-8"): void {
+  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, err: HttpError): void {
+  const { field, row, hint, allow } = err.extra;
+  const headers: Record<string, string> = {};
+  if (allow) headers.allow = allow;
+  // Unread request bytes would be parsed as the next request on a kept-alive socket.
+  if (err.status === 413) headers.connection = "close";
+  sendJson(res, err.status, { error: { code: err.code, message: err.message, field, row, hint } }, headers);
+}
+
+/** Bytes accepted past the limit while draining, so the client reads our 413 instead of a reset. */
+const DRAIN_CAP = 64 * 1024 * 1024;
+
+/**
+ * Reads a request body up to `limit` bytes and parses it as JSON. A body over the limit rejects
+ * with 413 as soon as that is known (from Content-Length or while streaming); the rest is
+ * drained and discarded.
+ */
+export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"]);
+    if (declared > limit) {
+      drain(req);
+      return reject(tooLarge(limit));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        drain(req);
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+      if (!text.trim()) return reject(new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }));
+      try {
+        resolve(JSON.parse(text));
+      } catch (err) {
+        reject(new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message}`, { hint: "NaN and Infinity are not JSON; send null for a missing value" }));
+      }
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", (err) => reject(new HttpError(400, "BAD_REQUEST", `reading the request failed: ${err.message}`)));
+  });
+}
+
+function tooLarge(limit: number): HttpError {
+  return new HttpError(413, "BODY_TOO_LARGE", `the request body exceeds ${limit} bytes`, { hint: "send fewer rows per request" });
+}
+
+function drain(req: IncomingMessage): void {
+  let seen = 0;
+  req.on("data", (c: Buffer) => {
+    seen += c.length;
+    if (seen > DRAIN_CAP) req.destroy();
+  });
+  req.resume();
+}
+
+/**
+ * The rows of a predict request: `{ "rows": [...] }` or `{ "instances": [...] }`, each an object.
+ * Field-level checks (types, extra or missing fields) belong to the predictor, which knows them.
+ */
+export function predictRows(body: unknown, maxRows: number): unknown[] {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "INVALID_BODY", "the request body must be a JSON object", { hint: 'send {"rows": [{...}, ...]}' });
+  }
+  const keys = Object.keys(body);
+  const extra = keys.find((k) => k !== "rows" && k !== "instances");
+  if (extra !== undefined) throw new HttpError(400, "UNKNOWN_FIELD", `unknown top-level field "${extra}"`, { field: extra, hint: 'the body has one field, "rows" (or "instances")' });
+  if (keys.length > 1) throw new HttpError(400, "AMBIGUOUS_ROWS", 'send either "rows" or "instances", not both', { field: "instances" });
+  const name = keys[0] ?? "rows";
+  const rows = (body as Record<string, unknown>)[name];
+  if (rows === undefined) throw new HttpError(400, "MISSING_ROWS", 'the request has no "rows"', { field: "rows", hint: 'send {"rows": [{...}, ...]}' });
+  if (!Array.isArray(rows)) throw new HttpError(400, "INVALID_ROWS", `"${name}" must be an array of objects`, { field: name });
+  if (rows.length === 0) throw new HttpError(400, "EMPTY_ROWS", `"${name}" is empty`, { field: name, hint: "send at least one row" });
+  if (rows.length > maxRows) throw new HttpError(413, "TOO_MANY_ROWS", `${rows.length} rows exceed the limit of ${maxRows} per request`, { field: name, hint: "split the request" });
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (typeof r !== "object" || r === null || Array.isArray(r)) {
+      throw new HttpError(400, "NOT_AN_OBJECT", `${name}[${i}] must be an object of field: value`, { field: `${name}[${i}]`, row: i });
+    }
+  }
+  return rows;
+}

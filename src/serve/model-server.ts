@@ -1,0 +1,190 @@
+/**
+ * The model server: registry aliases over plain `node:http`.
+ *
+ *   POST /v1/models/<name>/<alias>:predict   {"rows": [...]} -> {model, version, alias, predictions}
+ *   GET  /v1/models[/<name>/<alias>]         what is served
+ *   GET  /healthz, /readyz, /metrics
+ *
+ * Client mistakes are 4xx `{ error: { code, message, field? } }`; nothing a request sends can
+ * stop the process. Dependencies (registry, artifact paths, the predictor loader) are passed in.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import type { RegistryStore } from "../store/registry-store.js";
+import { HttpError, predictRows, readJsonBody, sendError, sendJson, sendText } from "./http-io.js";
+import { PredictionLogger } from "./prediction-logger.js";
+import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
+import { ServeMetrics } from "./serve-metrics.js";
+import { ServedModels, type LoadedModel, type ServeTarget } from "./served-models.js";
+
+export interface ModelServerOptions {
+  registry: RegistryStore;
+  /** Local directory of a stored model artifact. */
+  artifactPath: (digest: string) => Promise<string>;
+  loadPredictor: PredictorLoader;
+  /** What to serve. @default every alias of every registered model */
+  targets?: ServeTarget[];
+  /** Largest accepted request body in bytes; larger ones get 413. @default 1048576 (1 MiB) */
+  maxBodyBytes?: number;
+  /** Most rows in one predict request. @default 10000 */
+  maxRows?: number;
+  /** Fraction of predict requests written to the prediction log. @default 0.1 */
+  logSample?: number;
+  /** How often to check for alias moves, in ms. @default 200 */
+  pollMs?: number;
+  /** Most rows scored in one model call across concurrent requests; 1 turns batching off. @default 256 */
+  maxBatchRows?: number;
+  /** Told about loads, swaps and internal errors, in words. @default silent */
+  onEvent?: (message: string) => void;
+}
+
+const PREDICT_SUFFIX = ":predict";
+
+export class ModelServer {
+  readonly metrics = new ServeMetrics();
+  readonly models: ServedModels;
+  private readonly logger: PredictionLogger;
+  private readonly http: Server;
+  private readonly maxBody: number;
+  private readonly maxRows: number;
+
+  constructor(private readonly opts: ModelServerOptions) {
+    this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+    this.maxRows = opts.maxRows ?? 10_000;
+    this.models = new ServedModels(
+      { registry: opts.registry, artifactPath: opts.artifactPath, loadPredictor: opts.loadPredictor, metrics: this.metrics },
+      { targets: opts.targets, pollMs: opts.pollMs, maxBatchRows: opts.maxBatchRows, onEvent: opts.onEvent },
+    );
+    this.logger = new PredictionLogger(opts.registry, { sample: opts.logSample, onFlush: (n, dropped) => this.metrics.logged(n, dropped) });
+    this.http = createServer((req, res) => this.route(req, res));
+    // A malformed request line or header must cost one connection, never the process.
+    this.http.on("clientError", (_err, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      else socket.destroy();
+    });
+  }
+
+  /** Starts listening at once (/readyz says 503 while models load), then loads the served aliases. */
+  async listen(port = 8080, host = "127.0.0.1"): Promise<{ url: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.http.once("error", reject);
+      this.http.listen(port, host, () => {
+        this.http.off("error", reject);
+        resolve();
+      });
+    });
+    await this.models.start();
+    const addr = this.http.address() as AddressInfo;
+    return { url: `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`, port: addr.port };
+  }
+
+  /** Stops accepting, lets running requests finish (up to `graceMs`), flushes the log, frees models. */
+  async close(graceMs = 5000): Promise<void> {
+    this.models.stop();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeIdleConnections();
+    const force = setTimeout(() => this.http.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(force);
+    await this.logger.close();
+    await this.models.closeAll();
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path.startsWith("/v1/models/")) return this.modelRoute(req, res, path.slice(11));
+    const get = (fn: () => void) => (req.method === "GET" || req.method === "HEAD" ? fn() : sendError(res, notAllowed(req.method, "GET")));
+    switch (path) {
+      case "/healthz":
+        return get(() => sendJson(res, 200, { status: "ok" }));
+      case "/readyz":
+        return get(() => {
+          const r = this.models.readiness();
+          sendJson(res, r.ready ? 200 : 503, { ready: r.ready, missing: r.missing, errors: r.errors });
+        });
+      case "/metrics":
+        return get(() => sendText(res, 200, this.metrics.render(), "text/plain; version=0.0.4; charset=utf-8"));
+      case "/v1/models":
+      case "/v1/models/":
+        return get(() => sendJson(res, 200, { models: this.models.list().map(describeSlot) }));
+      default:
+        return sendError(res, new HttpError(404, "NOT_FOUND", `no route ${path}`, { hint: "predict with POST /v1/models/<name>/<alias>:predict" }));
+    }
+  }
+
+  private modelRoute(req: IncomingMessage, res: ServerResponse, rest: string): void {
+    const slash = rest.indexOf("/");
+    const predict = rest.endsWith(PREDICT_SUFFIX);
+    const model = slash < 0 ? rest : rest.slice(0, slash);
+    const alias = slash < 0 ? "" : rest.slice(slash + 1, predict ? -PREDICT_SUFFIX.length : undefined);
+    if (!model || !alias || alias.includes("/")) {
+      return sendError(res, new HttpError(404, "NOT_FOUND", `no route /v1/models/${rest}`, { hint: "predict with POST /v1/models/<name>/<alias>:predict" }));
+    }
+    const slot = this.models.get(model, alias);
+    if (predict && req.method !== "POST") return sendError(res, notAllowed(req.method, "POST"));
+    if (!predict && req.method !== "GET") return sendError(res, notAllowed(req.method, "GET"));
+    if (!slot) {
+      if (predict) this.metrics.observe("", "", 404, 0);
+      const served = this.models.list().map((s) => `${s.model}/${s.alias}`);
+      return sendError(res, new HttpError(404, "MODEL_NOT_FOUND", `no model is served as ${model}/${alias}`, {
+        hint: served.length ? `served: ${served.join(", ")}` : "nothing is served yet: promote a version to an alias",
+      }));
+    }
+    if (!predict) return sendJson(res, 200, { ...describeSlot(slot), inputFields: slot.predictor.inputFields });
+    void this.predict(req, res, slot);
+  }
+
+  private async predict(req: IncomingMessage, res: ServerResponse, slot: LoadedModel): Promise<void> {
+    const start = performance.now();
+    // Hold this predictor for the whole request: a hot swap must not pull it away mid-flight.
+    slot.inflight++;
+    let status = 200;
+    try {
+      const rows = predictRows(await readJsonBody(req, this.maxBody), this.maxRows);
+      const predictions = await slot.batcher.predict(rows);
+      sendJson(res, 200, { model: slot.model, version: slot.version, alias: slot.alias, predictions });
+      if (this.logger.shouldLog()) {
+        this.logger.push({ model: slot.model, version: slot.version, alias: slot.alias, ts: Date.now(), input: rows, output: predictions, latencyMs: performance.now() - start });
+      }
+    } catch (err) {
+      status = this.renderError(res, err, slot);
+    } finally {
+      this.models.release(slot);
+      this.metrics.observe(slot.model, slot.alias, status, (performance.now() - start) / 1000);
+    }
+  }
+
+  private renderError(res: ServerResponse, err: unknown, slot: LoadedModel): number {
+    let httpErr: HttpError;
+    if (err instanceof HttpError) httpErr = err;
+    else {
+      const rejection = asInputRejection(err);
+      if (rejection) httpErr = new HttpError(rejection.status, rejection.code, rejection.message, { field: rejection.field, row: rejection.row, hint: rejection.hint });
+      else {
+        this.opts.onEvent?.(`predict failed in ${slot.model}/${slot.alias} version ${slot.version}: ${(err as Error)?.stack ?? String(err)}`);
+        httpErr = new HttpError(500, "PREDICT_FAILED", `the model failed to predict: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
+    if (!res.headersSent) sendError(res, httpErr);
+    else res.destroy();
+    return httpErr.status;
+  }
+}
+
+function notAllowed(method: string | undefined, allow: string): HttpError {
+  return new HttpError(405, "METHOD_NOT_ALLOWED", `${method ?? "?"} is not allowed here; use ${allow}`, { allow });
+}
+
+function describeSlot(s: LoadedModel): Record<string, unknown> {
+  return { model: s.model, alias: s.alias, version: s.version, artifactDigest: s.artifactDigest, task: s.predictor.task, label: s.predictor.label, loadedAt: s.loadedAt };
+}
+
+/** Builds a server and starts it; see `ModelServer`. */
+export async function startModelServer(opts: ModelServerOptions & { port?: number; host?: string }): Promise<{ server: ModelServer; url: string; port: number }> {
+  const server = new ModelServer(opts);
+  const { url, port } = await server.listen(opts.port ?? 8080, opts.host ?? "127.0.0.1");
+  return { server, url, port };
+}

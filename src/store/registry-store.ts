@@ -1,0 +1,213 @@
+/**
+ * The model registry: named models, numbered versions, aliases (`staging`, `production`, any
+ * name) with a full history, and the prediction log of the model server. Async and free of
+ * driver types, so SQLite (embedded) and PostgreSQL (at scale) implement it without callers
+ * changing. One conformance suite (test/registry/registry-conformance.ts) runs on every backend,
+ * and the errors below are built here so that every backend reports them identically.
+ */
+import { TrainyardError } from "../core/errors.js";
+
+/**
+ * The outcome of one gate (metric vs production, fairness, latency, size) for a candidate; the
+ * same shape as `lib/gates` produces, restated here because the store sits below lib.
+ */
+export interface GateVerdict {
+  gate: string;
+  /** "no-baseline" (nothing to compare with yet, e.g. the first model) is not a failure. */
+  status: "pass" | "fail" | "no-baseline";
+  kind?: string;
+  /** Why, in words ("auc 0.71 < production 0.74"). */
+  message?: string;
+  evidence?: Record<string, unknown>;
+}
+
+/** What a pipeline step (or a user) hands the registry to record a model version. */
+export interface RegisterVersionInput {
+  model: string;
+  /** Digest of the model artifact (a directory holding `bundle.json`). */
+  artifactDigest: string;
+  runId?: string;
+  stepRunId?: string;
+  /** Digests of the datasets the model was trained on. */
+  dataDigests?: string[];
+  /** Digest of the reference profile drift is measured against. */
+  referenceProfileDigest?: string;
+  params?: Record<string, unknown>;
+  codeFingerprint?: string;
+  metrics?: Record<string, unknown>;
+  gates?: GateVerdict[];
+  description?: string;
+}
+
+export interface ModelVersionRecord {
+  model: string;
+  /** 1, 2, 3... per model, never reused. */
+  version: number;
+  artifactDigest: string;
+  runId?: string;
+  stepRunId?: string;
+  dataDigests: string[];
+  referenceProfileDigest?: string;
+  params: Record<string, unknown>;
+  codeFingerprint?: string;
+  metrics: Record<string, unknown>;
+  gates: GateVerdict[];
+  description?: string;
+  createdAt: number;
+}
+
+export interface ModelSummary {
+  name: string;
+  latestVersion: number;
+  versionCount: number;
+  /** alias -> version */
+  aliases: Record<string, number>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AliasRecord {
+  model: string;
+  alias: string;
+  version: number;
+  actor: string;
+  updatedAt: number;
+}
+
+/** One move of an alias; `fromVersion` is absent when the alias was created. */
+export interface AliasEvent {
+  id: number;
+  model: string;
+  alias: string;
+  action: "set" | "rollback" | "delete";
+  fromVersion?: number;
+  toVersion?: number;
+  /** Who moved it: "run:<id>", "user:<name>", "cli". */
+  actor: string;
+  reason?: string;
+  /** True when a failed gate was overridden. */
+  forced: boolean;
+  at: number;
+}
+
+export interface AliasChangeOptions {
+  /** Who moves the alias. @default "cli" */
+  actor?: string;
+  reason?: string;
+  /** Promote even though a gate failed; recorded as forced in the history. @default false */
+  force?: boolean;
+}
+
+export interface AliasChange {
+  alias: AliasRecord;
+  /** Absent when the alias already pointed at the version (nothing changed, nothing recorded). */
+  event?: AliasEvent;
+}
+
+/** One sampled request of the model server. */
+export interface PredictionLogEntry {
+  model: string;
+  version: number;
+  alias: string;
+  ts: number;
+  input: unknown;
+  output: unknown;
+  latencyMs: number;
+}
+
+/** The outcome of a deploy hook run after an alias moved. */
+export interface DeployHookResult {
+  eventId: number;
+  hook: string;
+  ok: boolean;
+  detail?: string;
+  at: number;
+}
+
+export interface RegistryStore {
+  readonly backend: string;
+  /** Registers a version; the same artifact digest for a model returns the existing version. */
+  registerVersion(input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }>;
+  /** A version by number, or by alias name when `ref` is a string. */
+  getVersion(model: string, ref: number | string): Promise<ModelVersionRecord | undefined>;
+  listModels(): Promise<ModelSummary[]>;
+  getModel(model: string): Promise<ModelSummary | undefined>;
+  /** Newest first. */
+  listVersions(model: string): Promise<ModelVersionRecord[]>;
+  getAlias(model: string, alias: string): Promise<AliasRecord | undefined>;
+  /** Every alias, or those of one model. */
+  listAliases(model?: string): Promise<AliasRecord[]>;
+  /** Points an alias at a version; refuses unknown versions and failed gates unless forced. */
+  setAlias(model: string, alias: string, version: number, opts?: AliasChangeOptions): Promise<AliasChange>;
+  /** Moves the alias back to the version it pointed at before its latest move. */
+  rollback(model: string, alias: string, opts?: Omit<AliasChangeOptions, "force">): Promise<AliasChange>;
+  deleteAlias(model: string, alias: string, opts?: Omit<AliasChangeOptions, "force">): Promise<AliasEvent>;
+  /** Oldest first. */
+  aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;
+  /** A number that grows whenever any alias moves: a cheap query for watchers to poll. */
+  aliasRevision(): Promise<number>;
+
+  appendPredictionLogs(entries: PredictionLogEntry[]): Promise<void>;
+  /** Newest first. @default limit 100 */
+  listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]>;
+  recordDeployHook(result: DeployHookResult): Promise<void>;
+  listDeployHooks(eventId: number): Promise<DeployHookResult[]>;
+
+  close(): Promise<void>;
+}
+
+/** Names of models and aliases: safe in URLs, file names and CLI refs (`name@alias`). */
+export const REGISTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+/** Errors every backend raises, so callers and tests see the same codes and hints. */
+export const registryErrors = {
+  invalidName(kind: "model" | "alias", name: string): TrainyardError {
+    return new TrainyardError("REGISTRY_INVALID_NAME", `invalid ${kind} name "${name}"`, {
+      [kind]: name,
+      hint: "use letters, digits, '.', '_' or '-', starting with a letter or digit; an alias cannot be a number",
+    });
+  },
+  unknownModel(model: string): TrainyardError {
+    return new TrainyardError("NOT_FOUND", `no model "${model}" in the registry`, { model, hint: "list registered models with `trainyard models list`" });
+  },
+  unknownVersion(model: string, version: number, latest: number): TrainyardError {
+    return new TrainyardError("NOT_FOUND", `model "${model}" has no version ${version} (latest is ${latest})`, {
+      model,
+      version,
+      hint: `see its versions with \`trainyard models show ${model}\``,
+    });
+  },
+  unknownAlias(model: string, alias: string, known: string[]): TrainyardError {
+    return new TrainyardError("NOT_FOUND", `model "${model}" has no alias "${alias}"`, {
+      model,
+      alias,
+      hint: known.length ? `its aliases are ${known.join(", ")}` : `promote a version first: \`trainyard models promote ${model}@<version> --alias ${alias}\``,
+    });
+  },
+  gateFailed(model: string, version: number, alias: string, failed: GateVerdict[]): TrainyardError {
+    const why = failed.map((g) => (g.message ? `${g.gate} (${g.message})` : g.gate)).join(", ");
+    return new TrainyardError("GATE_FAILED", `refusing to point ${model}@${alias} at version ${version}: failed gate${failed.length > 1 ? "s" : ""} ${why}`, {
+      model,
+      version,
+      alias,
+      gates: failed.map((g) => g.gate),
+      hint: `promote a version that passed its gates, or override with --force --reason "<why>" (recorded in the alias history)`,
+    });
+  },
+  nothingToRollBack(model: string, alias: string): TrainyardError {
+    return new TrainyardError("NO_ROLLBACK_TARGET", `alias ${model}@${alias} has no earlier version to roll back to`, {
+      model,
+      alias,
+      hint: `see its history with \`trainyard models show ${model}\`; promote a version explicitly instead`,
+    });
+  },
+};
+
+/** Gates that failed; a version with any cannot be promoted without `force`. */
+export function failedGates(gates: readonly GateVerdict[]): GateVerdict[] {
+  return gates.filter((g) => g.status === "fail");
+}
+
+export function checkRegistryName(kind: "model" | "alias", name: string): void {
+  if (!REGISTRY_NAME.test(name) || (kind === "alias" && /^\d+$/.test(name))) throw registryErrors.invalidName(kind, name);
+}
