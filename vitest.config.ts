@@ -10,6 +10,8 @@ export default defineConfig({
       { find: /^trainyard\/data$/, replacement: src("lib/data/index.ts") },
       { find: /^trainyard\/models$/, replacement: src("lib/models/index.ts") },
       { find: /^trainyard\/testing$/, replacement: src("testing/index.ts") },
+      { find: /^trainyard\/features$/, replacement: src("lib/features/index.ts") },
+      { find: /^trainyard\/serving$/, replacement: src("lib/serving/index.ts") },
     ],
   },
   test: {

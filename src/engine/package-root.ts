@@ -14,6 +14,8 @@ export const PUBLIC_ENTRIES: Record<string, string> = {
   "trainyard/data": "lib/data/index.js",
   "trainyard/models": "lib/models/index.js",
   "trainyard/testing": "testing/index.js",
+  "trainyard/features": "lib/features/index.js",
+  "trainyard/serving": "lib/serving/index.js",
 };
 
 export function distFile(rel: string): string {

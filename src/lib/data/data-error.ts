@@ -19,7 +19,8 @@ export type DataErrorCode =
   | "COLUMN_TYPE"
   | "INVALID_OPTION"
   | "CONTRACT_INVALID"
-  | "QUERY_FAILED";
+  | "QUERY_FAILED"
+  | "STALE_DATA";
 
 export interface DataErrorFields {
   file?: string;

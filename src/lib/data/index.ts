@@ -18,3 +18,7 @@ export { checkContract, type ContractReport, type Violation } from "./contract-c
 export { inferContract, renderContractModule } from "./contract-infer.js";
 export { renderProfileHtml, renderDriftHtml, renderContractHtml } from "./report-html.js";
 export { validate, profile, drift, datasetSource, enforceContract, type ValidateOptions, type ProfileStepOptions, type DriftStepOptions } from "./steps/quality-steps.js";
+export { ingest, type IngestSource, type FileIngest, type SqliteIngest, type PostgresIngest, type IngestOptions, type IngestResult } from "./ingest.js";
+export { ingestStep, freshnessStep, splitStep, type IngestStepOptions, type FreshnessStepOptions, type SplitStepOptions } from "./ingest-steps.js";
+export { checkFreshness, type FreshnessOptions, type FreshnessResult } from "./freshness.js";
+export { splitDataset, type SplitSpec, type SplitResult } from "./split.js";

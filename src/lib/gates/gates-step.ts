@@ -15,14 +15,25 @@ export interface GatesResult {
   verdicts: GateVerdict[];
 }
 
-export function gates(p: Pipeline<any>, id: string, opts: { evaluation: StepRef<{ evaluation: GateEvidence }>; gates: GateSpec[]; description?: string }): StepRef<GatesResult> {
+export interface GatesStepOptions {
+  evaluation: StepRef<{ evaluation: GateEvidence }>;
+  /** The gates, or a function of the pipeline params named in `params` (e.g. a floor set per profile). */
+  gates: GateSpec[] | ((params: Record<string, any>) => GateSpec[]);
+  /** Pipeline params the gates read; they enter the step's cache key. */
+  params?: string[];
+  description?: string;
+}
+
+export function gates(p: Pipeline<any>, id: string, opts: GatesStepOptions): StepRef<GatesResult> {
   return p.step(id, {
     description: opts.description ?? "decide whether the candidate may be registered and deployed",
     inputs: { evaluation: opts.evaluation },
+    params: (opts.params ?? []) as never[],
     version: "gates-step/1",
-    config: { gates: opts.gates },
+    config: { gates: typeof opts.gates === "function" ? opts.gates.toString() : opts.gates },
     run: (ctx, { evaluation }) => {
-      const verdicts = evaluateGates(opts.gates, evaluation.evaluation);
+      const specs = typeof opts.gates === "function" ? opts.gates(ctx.params as Record<string, unknown>) : opts.gates;
+      const verdicts = evaluateGates(specs, evaluation.evaluation);
       for (const v of verdicts) ctx.log(`${v.status.padEnd(11)} ${v.gate}: ${v.message}`);
       const failed = failedGates(verdicts);
       const result = { passed: failed.length === 0, verdicts };
