@@ -56,8 +56,13 @@ export async function showCommand(argv: string[]): Promise<number> {
       rows.push([`  ${statusIcon(s.status, s.cached)}`, s.stepId + itemNote, s.cached ? cyan("cached") : s.status, duration(s.durationMs), s.attempts > 1 ? yellow(`${s.attempts} attempts`) : "", note]);
     }
     out.push("", table(rows));
-    const gates = (run as { gates?: unknown }).gates;
-    if (gates) out.push("", JSON.stringify(gates, null, 2));
+    // Gate verdicts of rejected (or passed) gate steps: which gate, and by how much.
+    for (const s of steps.filter((x) => x.itemIndex < 0 && x.outputDigest && (x.status === "rejected" || /gate/i.test(x.stepId)))) {
+      const value = (await ty.io.load(s.outputDigest!).catch(() => undefined)) as { verdicts?: Array<{ gate: string; status: string; message: string }> } | undefined;
+      if (!value?.verdicts) continue;
+      out.push("", bold(`gates (${s.stepId})`));
+      out.push(table(value.verdicts.map((v) => [`  ${v.status === "fail" ? red("✘ fail") : v.status === "pass" ? "✔ pass" : dim("– no baseline")}`, v.gate, v.message])));
+    }
     if (run.error) {
       out.push("", red(`error[${run.error.code}]: ${run.error.message}`));
       if (run.error.hint) out.push(`  hint: ${run.error.hint}`);

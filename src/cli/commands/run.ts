@@ -1,7 +1,7 @@
 /** `trainyard run`, `plan` and `resume`. */
 import type { RunResult } from "../../engine/trainyard.js";
 import { has, intFlag, keyValues, one, parseArgs, usage } from "../args.js";
-import { bold, cyan, dim, duration, green, red, statusIcon, table, yellow } from "../format.js";
+import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import { Progress } from "../progress.js";
 
@@ -109,11 +109,12 @@ function report(result: RunResult, json: boolean): void {
   const skipped = result.steps.filter((s) => s.status === "skipped").length;
   process.stdout.write(skipped ? `, ${skipped} skipped\n` : "\n");
   if (cached === result.steps.length && result.steps.length) process.stdout.write(dim(`every step was reused from the cache; \`trainyard why ${result.runId} <step>\` explains each decision\n`));
-  if (result.error) {
-    const failed = result.steps.filter((s) => s.status === "failed");
-    process.stdout.write(`${table(failed.map((s) => [red("failed"), s.step, s.error?.message.split("\n")[0] ?? ""]))}\n`);
-    if (result.error.hint) process.stdout.write(`  hint: ${result.error.hint}\n`);
+  for (const s of result.steps.filter((x) => x.status === "failed" || x.status === "rejected")) {
+    const label = s.status === "rejected" ? yellow("rejected") : red("failed");
+    process.stdout.write(`\n${label} ${bold(s.step)}: ${s.error?.message ?? ""}\n`);
+    if (s.error?.hint) process.stdout.write(`  hint: ${s.error.hint}\n`);
   }
+  if (result.status === "rejected") process.stdout.write(dim(`\nthe candidate was not registered or deployed; \`trainyard show ${result.runId}\` lists every gate verdict\n`));
 }
 
 function cancelOnSigint(progress: Progress): AbortController {

@@ -67,7 +67,7 @@ export async function checkContract(source: DataSource, contractInput: Contract)
         if (spec.required !== false) violations.push({ column: name, rule: "required", expected: "column present", found: "missing", count: null, examples: [] });
         continue;
       }
-      const value = planColumn(name, spec, actual, violations, rowRules);
+      const value = planColumn(name, spec, actual, violations, rowRules, src.format === "parquet");
       if (spec.maxNullFraction !== undefined) {
         aggregates.push(`count(*) FILTER (WHERE ${sqlIdent(name)} IS NULL) AS __nulls_${nullFractions.length}`);
         nullFractions.push({ column: name, max: spec.maxNullFraction });
@@ -124,13 +124,19 @@ export async function checkContract(source: DataSource, contractInput: Contract)
 }
 
 /** Adds row rules for one column and returns the SQL for its (possibly re-typed) value. */
-function planColumn(name: string, spec: ColumnContract, actual: SchemaColumn, violations: Violation[], rules: RowRule[]): string {
+function planColumn(name: string, spec: ColumnContract, actual: SchemaColumn, violations: Violation[], rules: RowRule[], typedStorage = false): string {
   const raw = sqlIdent(name);
   let value = raw;
   let kind: ColumnKind = actual.kind;
   if (spec.type && !typeSatisfies(actual.type, spec.type)) {
     const target = CAST_TARGET[spec.type] ?? (logicalTypeOf(spec.type) ? undefined : spec.type);
-    if (actual.type === "VARCHAR" && target) {
+    if (actual.type === "VARCHAR" && target && typedStorage) {
+      // A typed file (Parquet) that stores the column as text was retyped upstream: that is a
+      // violation by itself; the values are still cast so the other rules report on them.
+      violations.push({ column: name, rule: "type", expected: spec.type, found: actual.type, count: null, examples: [] });
+      value = `TRY_CAST(${raw} AS ${target})`;
+      kind = spec.type === "string" ? "categorical" : ["date", "timestamp", "time"].includes(spec.type) ? "temporal" : "numeric";
+    } else if (actual.type === "VARCHAR" && target) {
       // Text that should be typed (a mixed-type CSV column): each unparsable value is an offending row.
       rules.push({ column: name, rule: "type", expected: `${spec.type} values`, predicate: `${raw} IS NOT NULL AND TRY_CAST(${raw} AS ${target}) IS NULL`, show: raw });
       value = `TRY_CAST(${raw} AS ${target})`;
