@@ -31,6 +31,8 @@ const p = pipeline("flight-delays", {
     delayThreshold: z.number().int().positive().default(15),
     /** Fraction of the training months used for the final model (tests use a small one). */
     trainSample: z.number().gt(0).max(1).default(1),
+    /** Fraction of the newest month used for evaluation (tests use a small one). */
+    evalSample: z.number().gt(0).max(1).default(1),
     /** Rows of the training months the hyperparameter search trains each trial on. */
     searchRows: z.number().int().positive().default(200_000),
     /** Boosting rounds of the final model. */
@@ -115,7 +117,7 @@ const summaries = p.map("summarize-month", {
 const split = p.step("split", {
   description: "label delays and hold out the newest month",
   inputs: { months },
-  params: ["delayThreshold", "trainSample"],
+  params: ["delayThreshold", "trainSample", "evalSample"],
   run: async (ctx, { months }) => {
     if (months.length < 2) throw new Error(`need at least two months of data to train and evaluate, found ${months.length}: land more partitions`);
     const all = join(ctx.workdir, "all.parquet");
@@ -128,20 +130,23 @@ const split = p.step("split", {
            TO ${q(all)} (FORMAT parquet)`),
     );
     const parts = await splitDataset({ path: all, format: "parquet" }, { method: "time", column: "date", cutoff: `${newest}-01 00:00:00` }, ctx.workdir);
-    let trainPath = parts.train.path;
-    let trainRows = parts.train.rows;
-    if (ctx.params.trainSample < 1) {
-      trainPath = join(ctx.workdir, "train-sample.parquet");
+    const sample = async (path: string, fraction: number, name: string) => {
+      if (fraction >= 1) return { path, rows: -1 };
+      const out = join(ctx.workdir, name);
       const [row] = await duck(async (sql) => {
-        await sql(`COPY (SELECT * FROM read_parquet(${q(parts.train.path)}) USING SAMPLE ${ctx.params.trainSample * 100} PERCENT (bernoulli, 42)) TO ${q(trainPath)} (FORMAT parquet)`);
-        return sql(`SELECT count(*)::INTEGER AS n FROM read_parquet(${q(trainPath)})`);
+        await sql(`COPY (SELECT * FROM read_parquet(${q(path)}) USING SAMPLE ${fraction * 100} PERCENT (bernoulli, 42)) TO ${q(out)} (FORMAT parquet)`);
+        return sql(`SELECT count(*)::INTEGER AS n FROM read_parquet(${q(out)})`);
       });
-      trainRows = Number(row.n);
-    }
-    ctx.log(`train ${trainRows} rows (months before ${newest}), test ${parts.test.rows} rows (${newest})`);
+      return { path: out, rows: Number(row.n) };
+    };
+    const trainPart = await sample(parts.train.path, ctx.params.trainSample, "train-sample.parquet");
+    const testPart = await sample(parts.test.path, ctx.params.evalSample, "test-sample.parquet");
+    const trainRows = trainPart.rows < 0 ? parts.train.rows : trainPart.rows;
+    const testRows = testPart.rows < 0 ? parts.test.rows : testPart.rows;
+    ctx.log(`train ${trainRows} rows (months before ${newest}), test ${testRows} rows (${newest})`);
     return {
-      train: ctx.dataset(trainPath, { format: "parquet", rows: trainRows, months: months.slice(0, -1).map((m) => m.meta.month) }),
-      test: ctx.dataset(parts.test.path, { format: "parquet", rows: parts.test.rows, months: [newest] }),
+      train: ctx.dataset(trainPart.path, { format: "parquet", rows: trainRows, months: months.slice(0, -1).map((m) => m.meta.month) }),
+      test: ctx.dataset(testPart.path, { format: "parquet", rows: testRows, months: [newest] }),
     };
   },
 });
@@ -193,12 +198,19 @@ const tuned = search(p, "search", {
   space: { maxDepth: [4, 6], learningRate: [0.1, 0.3] },
 });
 
+/** The search's best depth and learning rate, with the number of rounds for the final model. */
+const hyperparameters = p.step("hyperparameters", {
+  inputs: { tuned },
+  params: ["rounds"],
+  run: (ctx, { tuned }) => ({ ...tuned.best, numRounds: ctx.params.rounds }),
+});
+
 const candidate = train(p, "train", {
   train: trainData,
   features: fitted,
   label: "delayed",
   algorithm: { kind: "gbdt", numRounds: 100, maxDepth: 6, learningRate: 0.1, maxBin: 256, seed: 1 },
-  tuned: tuned.pick("best"),
+  tuned: hyperparameters,
   timeout: "20m",
 });
 
