@@ -61,7 +61,7 @@ for (let c = 0; c < ${CHAINS}; c++) {
   let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
   for (let s = 0; s < ${LENGTH}; s++) {
     prev = p.command(\`c\${c}_s\${s}\`, {
-      inputs: prev ? { prev } : {},
+      inputs: prev ? { prev: prev.pick("out") } : {},
       run: \`echo c\${c} s\${s} > $TRAINYARD_OUT/out\`,
       outputs: { out: "file" },
     });

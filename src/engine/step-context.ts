@@ -47,11 +47,19 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   /** Created on first use: most steps never need one. */
   get workdir(): string {
     if (!this.dir) {
+      const prefix = join(this.init.workRoot, `work-${this.stepId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-`);
       if (!createdRoots.has(this.init.workRoot)) {
         mkdirSync(this.init.workRoot, { recursive: true });
         createdRoots.add(this.init.workRoot);
       }
-      this.dir = mkdtempSync(join(this.init.workRoot, `work-${this.stepId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-`));
+      try {
+        this.dir = mkdtempSync(prefix);
+      } catch (err) {
+        // The root was removed since (a home deleted and recreated in this process).
+        if ((err as { code?: string }).code !== "ENOENT") throw err;
+        mkdirSync(this.init.workRoot, { recursive: true });
+        this.dir = mkdtempSync(prefix);
+      }
     }
     return this.dir;
   }

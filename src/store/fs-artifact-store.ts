@@ -38,6 +38,17 @@ export class FsArtifactStore implements ArtifactStore {
     return join(this.objects, digest.slice(0, 2), digest);
   }
 
+  /** A prefix directory removed behind our back (the store wiped in this process) is made again. */
+  private async renameIntoPlace(from: string, to: string, digest: string): Promise<void> {
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, 2))) throw err;
+      await this.ensurePrefix(digest);
+      await rename(from, to);
+    }
+  }
+
   private async ensurePrefix(digest: string): Promise<void> {
     const prefix = digest.slice(0, 2);
     if (this.prefixes.has(prefix)) return;
@@ -61,7 +72,7 @@ export class FsArtifactStore implements ArtifactStore {
       await this.ensurePrefix(digest);
       if (!opts.move) await copyFile(source, temp, constants.COPYFILE_FICLONE);
       await chmod(temp, 0o444);
-      await rename(temp, target);
+      await this.renameIntoPlace(temp, target, digest);
     } catch (err) {
       if (!opts.move) await rm(temp, { force: true });
       throw writeError(err, source);
@@ -127,7 +138,7 @@ export class FsArtifactStore implements ArtifactStore {
       } finally {
         await fh.close();
       }
-      await rename(temp, target);
+      await this.renameIntoPlace(temp, target, digest);
       this.unsynced.add(target);
     } catch (err) {
       await rm(temp, { force: true });

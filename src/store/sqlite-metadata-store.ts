@@ -56,7 +56,7 @@ export class SqliteMetadataStore implements MetadataStore {
         WHERE r.pipeline = ? AND s.step_id = ? AND s.item_index = ? AND r.created_at <= ? AND s.run_id <> ?
           AND s.status IN ('succeeded', 'failed') AND s.components IS NOT NULL
         ORDER BY r.created_at DESC LIMIT 1`),
-      durations: p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s JOIN runs r ON r.id = s.run_id
+      durations: p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s INDEXED BY step_runs_durations JOIN runs r ON r.id = s.run_id
         WHERE r.pipeline = ? AND s.status = 'succeeded' AND s.cached = 0 AND s.item_index = -1
         ORDER BY s.finished_at DESC LIMIT 5000`),
       saveAttempt: p(`INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error)

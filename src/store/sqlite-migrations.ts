@@ -38,4 +38,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TABLE stat_index (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, ino INTEGER NOT NULL, digest TEXT NOT NULL);
   CREATE TABLE pins (digest TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (digest, owner));
   `,
+  // Step durations for scheduling priorities: without it, every run read every step run of the
+  // pipeline's history (cached re-runs included) to find the recent uncached ones.
+  `
+  CREATE INDEX step_runs_durations ON step_runs (finished_at) WHERE status = 'succeeded' AND cached = 0 AND item_index = -1;
+  `,
 ];

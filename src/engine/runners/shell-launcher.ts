@@ -33,12 +33,14 @@ export interface StartedCommand {
 
 const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => existsSync(p));
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// Each job is written to the helper's job file and started by one newline on its stdin: sh reads
-// a pipe a byte at a time, so a whole job line sent through the pipe cost hundreds of syscalls.
+// Each job is written to one of the helper's two job files and started by naming that file (one
+// character) on its stdin: sh reads a pipe a byte at a time, so a whole job line sent through the
+// pipe cost hundreds of syscalls. Jobs alternate between the files because the helper may still
+// be reading the previous file to its end when the next job is written.
 // Shell variables of the helper are prefixed so that they never shadow an exported variable.
 const HELPER_LOOP = `__ty_nl='
 '
-while read -r __ty_go; do . "$1"; done`;
+while read -r __ty_f; do . "$1.$__ty_f"; done`;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`).replace(/\n/g, `'"$__ty_nl"'`)}'`;
 const EMPTY = Buffer.alloc(0);
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -59,8 +61,8 @@ class ShellHelper {
   dead = false;
   private seq = 0;
   private control = "";
-  private jobFd?: number;
-  private jobLength = 0;
+  private jobFds: Array<number | undefined> = [];
+  private readonly jobLengths = [0, 0];
   private readonly held: Record<"stdout" | "stderr", Buffer> = { stdout: EMPTY, stderr: EMPTY };
 
   constructor(
@@ -101,14 +103,15 @@ class ShellHelper {
     const line =
       `( ${setup.join("; ")}; exec ${SETSID} /bin/sh -c ${quote(command)} ) </dev/null & __ty_p=$!; echo "p ${j} $__ty_p" >&3; wait $__ty_p 2>/dev/null; ` +
       `printf '\\036TYEND${j} %s\\n' $?; printf '\\036TYEND${j} 0\\n' >&2\n`;
+    const slot = j % 2;
     try {
-      this.writeJob(line);
+      this.writeJob(slot, line);
     } catch {
       return undefined;
     }
     this.job = job;
     this.idle(false);
-    this.child.stdin!.write("\n");
+    this.child.stdin!.write(`${slot}\n`);
     return job;
   }
 
@@ -116,13 +119,13 @@ class ShellHelper {
    * Overwrites the job file in place: truncating it instead made ext4 flush it on every job
    * (its replace-by-truncate heuristic). A shorter job is padded with a comment line.
    */
-  private writeJob(line: string): void {
-    this.jobFd ??= openSync(this.jobFile, "w");
+  private writeJob(slot: number, line: string): void {
+    this.jobFds[slot] ??= openSync(`${this.jobFile}.${slot}`, "w");
     const job = Buffer.from(line);
-    const pad = this.jobLength - job.length;
+    const pad = this.jobLengths[slot] - job.length;
     const bytes = pad > 0 ? Buffer.concat([job, Buffer.from(`#${" ".repeat(pad - 1)}`)]) : job;
-    writeSync(this.jobFd, bytes, 0, bytes.length, 0);
-    this.jobLength = Math.max(this.jobLength, bytes.length);
+    writeSync(this.jobFds[slot], bytes, 0, bytes.length, 0);
+    this.jobLengths[slot] = Math.max(this.jobLengths[slot], bytes.length);
   }
 
   kill(job: Job, signal: NodeJS.Signals): void {
@@ -144,8 +147,8 @@ class ShellHelper {
 
   close(): void {
     this.child.stdin!.end();
-    if (this.jobFd !== undefined) closeSync(this.jobFd);
-    this.jobFd = undefined;
+    for (const fd of this.jobFds) if (fd !== undefined) closeSync(fd);
+    this.jobFds = [];
   }
 
   private output(stream: "stdout" | "stderr", data: Buffer): void {
