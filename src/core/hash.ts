@@ -2,23 +2,36 @@ import { createHash } from "node:crypto";
 
 /** Canonical JSON: object keys sorted, no whitespace, so equal values hash equally. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+  return canon(value) ?? "null";
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === "object") {
-    if (value instanceof Date) return value.toISOString();
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined && typeof v !== "function") out[key] = sortKeys(v);
-    }
-    return out;
+// Written out rather than sort-then-stringify: cache keys are computed for every step of every
+// run, and building a sorted copy of each value first doubled the cost of a fully cached run.
+function canon(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value);
+    case "number":
+      return Number.isFinite(value) ? JSON.stringify(value) : JSON.stringify(String(value));
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      return JSON.stringify(value.toString());
+    case "undefined":
+    case "function":
+    case "symbol":
+      return undefined;
   }
-  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
-  if (typeof value === "bigint") return value.toString();
-  return value;
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `[${value.map((v) => canon(v) ?? "null").join(",")}]`;
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of Object.keys(obj).sort()) {
+    const v = canon(obj[key]);
+    if (v !== undefined) parts.push(`${JSON.stringify(key)}:${v}`);
+  }
+  return `{${parts.join(",")}}`;
 }
 
 export function sha256(data: string | Uint8Array): string {

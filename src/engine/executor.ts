@@ -544,7 +544,10 @@ export class RunExecutor {
     const lineage: LineageEdge[] = [];
     const edge = (digest: string, direction: "in" | "out", name: string, reusedEdge = false) =>
       lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction, name, reused: reusedEdge });
-    for (const [name, digest] of Object.entries(task.inputDigests)) {
+    // A reuse records what it reused (out edges, which also keep the artifacts alive for gc);
+    // its inputs and key components are those of the step run it reused (`cachedFrom`).
+    if (reused) r.components = undefined;
+    for (const [name, digest] of reused ? [] : Object.entries(task.inputDigests)) {
       edge(digest, "in", name);
       // Artifacts inside an input (a picked field, a dataset in a manifest) get their own edges,
       // so lineage of the artifact itself lists this consumer.
