@@ -29,7 +29,7 @@ export interface TrainyardOptions {
   /** Where state lives. @default $TRAINYARD_HOME or ".trainyard" in the working directory */
   home?: string;
   /** Metadata backend, by name or as an instance. @default { kind: "sqlite" } at <home>/metadata.db */
-  metadata?: { kind: "sqlite"; file?: string } | MetadataStore;
+  metadata?: { kind: "sqlite"; file?: string } | { kind: "postgres"; url: string; schema?: string } | MetadataStore;
   /** Artifact backend, by name or as an instance. @default { kind: "fs" } at <home>/artifacts */
   artifacts?: { kind: "fs"; root?: string } | ArtifactStore;
 }
@@ -103,8 +103,7 @@ export class Trainyard {
 
   static async open(opts: TrainyardOptions = {}): Promise<Trainyard> {
     const home = resolveHome(opts.home);
-    const metadata =
-      opts.metadata && "backend" in opts.metadata ? opts.metadata : new SqliteMetadataStore((opts.metadata as { file?: string } | undefined)?.file ?? join(home, "metadata.db"));
+    const metadata = await openMetadata(opts.metadata, home);
     const artifacts =
       opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : new FsArtifactStore((opts.artifacts as { root?: string } | undefined)?.root ?? join(home, "artifacts"));
     return new Trainyard(home, metadata, artifacts);
@@ -261,6 +260,16 @@ export class Trainyard {
   async close(): Promise<void> {
     await this.metadata.close();
   }
+}
+
+async function openMetadata(spec: TrainyardOptions["metadata"], home: string): Promise<MetadataStore> {
+  if (spec && "backend" in spec) return spec;
+  if (spec?.kind === "postgres") {
+    // Loaded on demand: `pg` stays off the start-up path of every SQLite home.
+    const { PostgresMetadataStore } = await import("../store/postgres-metadata-store.js");
+    return PostgresMetadataStore.open(spec);
+  }
+  return new SqliteMetadataStore(spec?.file ?? join(home, "metadata.db"));
 }
 
 function processAlive(pid: number): boolean {

@@ -2,7 +2,8 @@
  * Ingestion from databases. DuckDB's sqlite and postgres extensions are downloaded on first
  * use, which an offline install cannot do, so a SQLite query is read with better-sqlite3 (a
  * dependency anyway), one row at a time, and appended to a DuckDB table in batches, which
- * DuckDB then writes as Parquet. The whole result never exists as JS objects.
+ * DuckDB then writes as Parquet. The whole result never exists as JS objects. PostgreSQL
+ * (node-postgres and a server-side cursor) lives in ingest-postgres.ts, re-exported here.
  *
  * SQLite columns are dynamically typed: a column's type comes from its declared type (SQLite
  * affinity rules) or, for expressions, from the first batch; a later value of another type is
@@ -26,20 +27,9 @@ export interface SqliteIngest {
   batchSize?: number;
 }
 
-export interface PostgresIngest {
-  /** A connection string, e.g. postgres://user@host/db. */
-  postgres: string;
-  query: string;
-}
+export { ingestPostgres, type PostgresIngest } from "./ingest-postgres.js";
 
 type ColumnType = "BIGINT" | "DOUBLE" | "VARCHAR" | "BLOB";
-
-export async function ingestPostgres(source: PostgresIngest, _outPath: string, _opts: IngestOptions): Promise<IngestResult> {
-  throw new DataError("UNSUPPORTED_FORMAT", "PostgreSQL ingestion is not available in this install", {
-    file: redact(source.postgres),
-    hint: "Install the `pg` package (npm install pg) to enable it; DuckDB's postgres extension cannot be downloaded offline. Meanwhile export the query to Parquet or CSV and ingest the file.",
-  });
-}
 
 export async function ingestSqlite(source: SqliteIngest, outPath: string, opts: IngestOptions): Promise<IngestResult> {
   const file = source.sqlite;
@@ -160,9 +150,4 @@ function appendValue(appender: DuckDBAppender, v: unknown, type: ColumnType, whe
   throw new DataError("MIXED_TYPES", `Column "${where.column}" is ${type} but holds ${got}`, {
     ...where, hint: `SQLite stores any type in any column; CAST it in the query (e.g. CAST(${where.column} AS ${type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL"})) or clean the value.`,
   });
-}
-
-/** A connection string without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
 }
