@@ -2,7 +2,7 @@
  * Ingestion: any supported source -> one Parquet file written by DuckDB, plus the dataset meta
  * (`rows`, `schema`) downstream steps and the cache explanation use. Sources are a file, a
  * directory or glob of partitions (CSV, Parquet, JSON/JSON lines), or a SQL query against a
- * SQLite file (PostgreSQL needs the `pg` package, see ingest-sqlite.ts).
+ * SQLite file (PostgreSQL streams through a server-side cursor with `pg`, see ingest-sqlite.ts).
  *
  * Text partitions are read one at a time into a staging table, with the column types of the
  * first: a bad line is then reported with its own file and line instead of DuckDB's
