@@ -4,7 +4,6 @@
  * every row a Poisson(1) count, and weighted metrics are computed in O(n) over one shared sort
  * order. Both models see the same weights in a resample, which is what makes it paired.
  */
-import { seededRandom } from "../models/random.js";
 
 export type WeightedMetric = "auc" | "log_loss" | "accuracy" | "brier" | "rmse" | "mae";
 
@@ -28,17 +27,32 @@ export function pairedPoissonBootstrap(
   const n = y.length;
   const resamples = opts.resamples ?? 200;
   const confidence = opts.confidence ?? 0.95;
-  const rand = seededRandom(opts.seed ?? 0);
-  const ones = new Float64Array(n).fill(1);
-  const orderA = metric === "auc" ? sortOrder(candidate) : undefined;
-  const orderB = metric === "auc" ? sortOrder(baseline) : undefined;
-  const score = (pred: ArrayLike<number>, w: Float64Array, order?: Int32Array) => weightedMetric(metric, y, pred, w, order);
-  const mean = score(candidate, ones, orderA) - score(baseline, ones, orderB);
-  const w = new Float64Array(n);
+  const ones = new Uint8Array(n).fill(1);
+  // AUC walks each model's scores in sorted order; the orders, labels and tie groups are laid out
+  // once, so a resample is a sequential pass plus one gather of the weights.
+  const sortedA = metric === "auc" ? sortedLayout(y, candidate) : undefined;
+  const sortedB = metric === "auc" ? sortedLayout(y, baseline) : undefined;
+  const score = (pred: ArrayLike<number>, w: Uint8Array, layout?: SortedLayout) => (layout ? weightedAuc(layout, w) : weightedMetric(metric, y, pred, w));
+  const mean = score(candidate, ones, sortedA) - score(baseline, ones, sortedB);
+  const w = new Uint8Array(n);
   const diffs: number[] = [];
+  let state = ((opts.seed ?? 0) ^ 0x9e3779b9) >>> 0 || 1;
   for (let s = 0; s < resamples; s++) {
-    for (let i = 0; i < n; i++) w[i] = poisson1(rand.next());
-    const d = score(candidate, w, orderA) - score(baseline, w, orderB);
+    for (let i = 0; i < n; i++) {
+      // xorshift32, then Poisson(1) by inverse CDF against a precomputed table.
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      const k = POISSON1_BY_HIGH_BITS[state >>> 16];
+      if (k !== 255) w[i] = k;
+      else {
+        const u = (state >>> 0) / 4294967296;
+        let j = 0;
+        while (j < POISSON1_CDF.length && u > POISSON1_CDF[j]) j++;
+        w[i] = j;
+      }
+    }
+    const d = score(candidate, w, sortedA) - score(baseline, w, sortedB);
     if (Number.isFinite(d)) diffs.push(d);
   }
   diffs.sort((a, b) => a - b);
@@ -47,17 +61,85 @@ export function pairedPoissonBootstrap(
   return { metric, mean, low: at(alpha), high: at(1 - alpha), confidence, samples: diffs.length };
 }
 
-/** Inverse-CDF sample of Poisson(1) from one uniform draw. */
-function poisson1(u: number): number {
-  let k = 0;
+/** P(K <= k) for K ~ Poisson(1), k = 0..11; beyond that the mass is below 1e-9. */
+const POISSON1_CDF = (() => {
+  const out: number[] = [];
   let p = Math.exp(-1);
   let cdf = p;
-  while (u > cdf && k < 20) {
-    k++;
-    p /= k;
+  for (let k = 0; k < 12; k++) {
+    out.push(cdf);
+    p /= k + 1;
     cdf += p;
   }
-  return k;
+  return Float64Array.from(out);
+})();
+
+/**
+ * The draw for each value of the top 16 bits of the uniform, where that whole cell falls in one
+ * Poisson bucket (255 where a bucket boundary cuts the cell: those few use the CDF).
+ */
+const POISSON1_BY_HIGH_BITS = (() => {
+  const table = new Uint8Array(65536);
+  const bucket = (u: number) => {
+    let k = 0;
+    while (k < POISSON1_CDF.length && u > POISSON1_CDF[k]) k++;
+    return k;
+  };
+  for (let h = 0; h < 65536; h++) {
+    const lo = bucket(h / 65536);
+    const hi = bucket((h + 1) / 65536 - 2 ** -32);
+    table[h] = lo === hi ? lo : 255;
+  }
+  return table;
+})();
+
+interface SortedLayout {
+  /** Row index at each sorted position. */
+  order: Int32Array;
+  /** Label at each sorted position. */
+  label: Uint8Array;
+  /** 1 where a new group of tied scores starts. */
+  groupStart: Uint8Array;
+}
+
+function sortedLayout(y: ArrayLike<number>, score: ArrayLike<number>): SortedLayout {
+  const order = sortOrder(score);
+  const n = order.length;
+  const label = new Uint8Array(n);
+  const groupStart = new Uint8Array(n);
+  for (let j = 0; j < n; j++) {
+    label[j] = y[order[j]] === 1 ? 1 : 0;
+    groupStart[j] = j === 0 || score[order[j]] !== score[order[j - 1]] ? 1 : 0;
+  }
+  return { order, label, groupStart };
+}
+
+/** Weighted Mann-Whitney AUC: ties share half credit, as in the unweighted form. */
+function weightedAuc(l: SortedLayout, w: Uint8Array): number {
+  const n = l.order.length;
+  let negBelow = 0;
+  let pos = 0;
+  let neg = 0;
+  let area = 0;
+  let tiePos = 0;
+  let tieNeg = 0;
+  for (let j = 0; j < n; j++) {
+    if (l.groupStart[j] === 1) {
+      area += tiePos * (negBelow + tieNeg / 2);
+      negBelow += tieNeg;
+      pos += tiePos;
+      neg += tieNeg;
+      tiePos = 0;
+      tieNeg = 0;
+    }
+    const wi = w[l.order[j]];
+    if (l.label[j] === 1) tiePos += wi;
+    else tieNeg += wi;
+  }
+  area += tiePos * (negBelow + tieNeg / 2);
+  pos += tiePos;
+  neg += tieNeg;
+  return pos > 0 && neg > 0 ? area / (pos * neg) : NaN;
 }
 
 function sortOrder(score: ArrayLike<number>): Int32Array {
