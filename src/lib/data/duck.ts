@@ -6,6 +6,7 @@
 import {
   DuckDBInstance,
   type DuckDBConnection,
+  type DuckDBVector,
   type DuckDBValue,
 } from "@duckdb/node-api";
 import { columnKind } from "./column-kind.js";
@@ -157,10 +158,10 @@ export async function readColumns(source: DataSource, columns: readonly string[]
         const kind = columnKind(type);
         const col = sqlIdent(name);
         if (kind === "numeric" || type === "BOOLEAN") {
-          selects.push(`CAST(${col} AS DOUBLE)`);
+          selects.push(`coalesce(CAST(${col} AS DOUBLE), 'NaN'::DOUBLE)`);
           plans.push({ name, kind: "numeric", dictionary: [] });
         } else if (kind === "temporal") {
-          selects.push(`CAST(epoch_ms(CAST(${col} AS TIMESTAMP)) AS DOUBLE)`);
+          selects.push(`coalesce(CAST(epoch_ms(CAST(${col} AS TIMESTAMP)) AS DOUBLE), 'NaN'::DOUBLE)`);
           plans.push({ name, kind: "numeric", dictionary: [] });
         } else {
           const dictRows = await queryRows(con, `SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${src.relation} WHERE ${col} IS NOT NULL ORDER BY v`);
@@ -168,7 +169,7 @@ export async function readColumns(source: DataSource, columns: readonly string[]
           const enumName = tempName("dict");
           await con.run(`CREATE TYPE ${enumName} AS ENUM (${dictionary.length ? dictionary.map(sqlString).join(", ") : "''"})`);
           enumTypes.push(enumName);
-          selects.push(`CAST(enum_code(CAST(CAST(${col} AS VARCHAR) AS ${enumName})) AS INTEGER)`);
+          selects.push(`coalesce(CAST(enum_code(CAST(CAST(${col} AS VARCHAR) AS ${enumName})) AS INTEGER), -1)`);
           plans.push({ name, kind: "categorical", dictionary });
         }
       }
@@ -186,10 +187,25 @@ async function readVectors(
   sql: string,
   plans: { name: string; kind: "numeric" | "categorical"; dictionary: string[] }[],
 ): Promise<ColumnArrays> {
+  const streamed = await streamTypedColumns(con, sql, plans.map((p) => p.kind === "categorical"));
+  const out: ColumnArrays = { rowCount: streamed.rows, columns: {} };
+  plans.forEach((p, c) => {
+    const buf = streamed.columns[c];
+    out.columns[p.name] = buf instanceof Float64Array ? { kind: "numeric", values: buf } : { kind: "categorical", codes: buf, dictionary: p.dictionary };
+  });
+  return out;
+}
+
+/**
+ * Streams a query whose columns are null-free DOUBLE (nulls mapped to NaN in SQL) or INTEGER
+ * codes (nulls mapped to -1) into typed arrays, copying each DuckDB result vector in bulk: no
+ * per-value JS objects, which is what brings 3M rows x 5 columns from seconds to milliseconds.
+ */
+export async function streamTypedColumns(con: DuckDBConnection, sql: string, coded: readonly boolean[]): Promise<{ rows: number; columns: (Float64Array | Int32Array)[] }> {
   const result = await con.stream(sql);
   let capacity = 1 << 16;
   let length = 0;
-  let buffers: (Float64Array | Int32Array)[] = plans.map((p) => (p.kind === "numeric" ? new Float64Array(capacity) : new Int32Array(capacity)));
+  let buffers = coded.map((c) => (c ? new Int32Array(capacity) : new Float64Array(capacity)) as Float64Array | Int32Array);
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -197,34 +213,27 @@ async function readVectors(
     if (length + n > capacity) {
       while (length + n > capacity) capacity *= 2;
       buffers = buffers.map((b) => {
-        const grown = b instanceof Float64Array ? new Float64Array(capacity) : new Int32Array(capacity);
+        const grown = b instanceof Int32Array ? new Int32Array(capacity) : new Float64Array(capacity);
         grown.set(b.subarray(0, length));
         return grown;
       });
     }
-    for (let c = 0; c < plans.length; c++) {
-      const vector = chunk.getColumnVector(c);
-      const buf = buffers[c];
-      if (buf instanceof Float64Array) {
-        for (let i = 0; i < n; i++) {
-          const v = vector.getItem(i);
-          buf[length + i] = v === null ? NaN : (v as number);
-        }
-      } else {
-        for (let i = 0; i < n; i++) {
-          const v = vector.getItem(i);
-          buf[length + i] = v === null ? -1 : (v as number);
-        }
-      }
-    }
+    for (let c = 0; c < buffers.length; c++) copyVector(chunk.getColumnVector(c), buffers[c], length, n);
     length += n;
   }
-  const out: ColumnArrays = { rowCount: length, columns: {} };
-  plans.forEach((p, c) => {
-    const buf = buffers[c];
-    out.columns[p.name] = buf instanceof Float64Array
-      ? { kind: "numeric", values: buf.slice(0, length) }
-      : { kind: "categorical", codes: (buf as Int32Array).slice(0, length), dictionary: p.dictionary };
-  });
-  return out;
+  return { rows: length, columns: buffers.map((b) => b.slice(0, length)) };
+}
+
+/** Bulk copy of a null-free DOUBLE/INTEGER vector; `getItem` per value only if the layout is not the expected one. */
+function copyVector(vector: DuckDBVector, into: Float64Array | Int32Array, offset: number, n: number): void {
+  // `items` is the vector's typed view over DuckDB's buffer (a private field of node-api).
+  const items = (vector as unknown as { items?: unknown }).items;
+  if ((into instanceof Float64Array && items instanceof Float64Array) || (into instanceof Int32Array && items instanceof Int32Array)) {
+    into.set(items.subarray(0, n), offset);
+    return;
+  }
+  for (let i = 0; i < n; i++) {
+    const v = vector.getItem(i);
+    into[offset + i] = v === null ? (into instanceof Float64Array ? NaN : -1) : Number(v);
+  }
 }
