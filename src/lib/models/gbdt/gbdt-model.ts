@@ -2,6 +2,7 @@ import { alignToSignature, type FeatureMatrix, type InputSignature } from "../fe
 import type { Model, ModelJson, Task } from "../model.js";
 import { ModelError } from "../model-error.js";
 import type { GbdtObjective } from "./gbdt-options.js";
+import { defaultPredictThreads, PARALLEL_MIN_ROWS, predictMarginsParallel } from "./predict-pool.js";
 import { ensembleFromJson, ensembleToJson, predictMargins, type TreeEnsemble, type TreeJson } from "./tree-ensemble.js";
 
 export const GBDT_FORMAT = "trainyard.gbdt/v1";
@@ -22,6 +23,13 @@ export interface GbdtModelJson extends ModelJson {
   /** True for models imported from XGBoost: features are compared as float32. */
   float32: boolean;
   trees: TreeJson[];
+}
+
+export interface BatchPredictOptions {
+  /** Threads to score with, the calling thread included. @default all available cores */
+  threads?: number;
+  /** Smaller batches are scored synchronously. @default PARALLEL_MIN_ROWS (50000) */
+  minParallelRows?: number;
 }
 
 export function taskOf(objective: GbdtObjective): Task {
@@ -53,6 +61,35 @@ export class GbdtModel implements Model {
 
   predict(features: FeatureMatrix): Float64Array {
     const margin = this.predictMargin(features);
+    return transformMargins(this.objective, margin, features.rows, this.numClasses);
+  }
+
+  /**
+   * Batch scoring on worker threads: the same values as `predictMargin`, bit for bit (rows are
+   * partitioned, the arithmetic per row is unchanged). Batches under PARALLEL_MIN_ROWS rows, or
+   * `threads: 1`, are scored synchronously on the calling thread. The calling thread scores its
+   * share of the rows too, so it is busy for most of the call.
+   */
+  async predictMarginAsync(features: FeatureMatrix, options: BatchPredictOptions = {}): Promise<Float64Array> {
+    const columns = alignToSignature(features, this.signature);
+    const threads = options.threads ?? defaultPredictThreads();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new ModelError("INVALID_OPTION", `option threads = ${String(threads)} is invalid`, { hint: "threads must be an integer >= 1" });
+    }
+    if (threads === 1 || features.rows < (options.minParallelRows ?? PARALLEL_MIN_ROWS)) {
+      return predictMargins(this.ensemble, columns, features.rows);
+    }
+    try {
+      return await predictMarginsParallel(this.ensemble, columns, features.rows, threads);
+    } catch {
+      // A worker failed (or could not start): score here instead; the result is the same.
+      return predictMargins(this.ensemble, columns, features.rows);
+    }
+  }
+
+  /** `predict` for large batches, on worker threads; equal to `predict(features)` exactly. */
+  async predictAsync(features: FeatureMatrix, options: BatchPredictOptions = {}): Promise<Float64Array> {
+    const margin = await this.predictMarginAsync(features, options);
     return transformMargins(this.objective, margin, features.rows, this.numClasses);
   }
 

@@ -1,4 +1,5 @@
 import { ModelError } from "../model-error.js";
+import { kernelScoreRows } from "./predict-kernels.js";
 
 /**
  * A boosted tree ensemble in scoring form: every tree's nodes concatenated into flat typed arrays
@@ -96,102 +97,38 @@ export function buildEnsemble(trees: TreeNodes[], outputs: number, baseMargin: n
   return e;
 }
 
-const ROW_BLOCK = 512;
+/** Rows per scoring block: 512 rows of a few features stay in L1 while every tree walks them. */
+export const ROW_BLOCK = 512;
 
-/**
- * Raw margins, class-major (`k * rows + r`). Rows are scored in blocks so a block's feature values
- * stay in cache while every tree walks them.
- */
+/** Features in the ensemble's comparison precision (float32 for XGBoost imports). */
+export function scoringColumns(e: TreeEnsemble, columns: Float64Array[]): Float64Array[] {
+  return e.float32 ? columns.map((c) => Float64Array.from(c, Math.fround)) : columns;
+}
+
+/** Raw margins, class-major (`k * rows + r`). */
 export function predictMargins(e: TreeEnsemble, columns: Float64Array[], rows: number, trees = e.roots.length): Float64Array {
-  const cols = e.float32 ? columns.map((c) => Float64Array.from(c, Math.fround)) : columns;
   const out = new Float64Array(rows * e.outputs);
-  for (let k = 0; k < e.outputs; k++) out.fill(e.baseMargin[k], k * rows, (k + 1) * rows);
-  addTrees(e, cols, rows, 0, trees, out);
+  fillBaseMargins(e, out, rows);
+  addTrees(e, scoringColumns(e, columns), rows, 0, trees, out);
   return out;
 }
 
-/**
- * Adds trees [from, to) to class-major margins `out`. Scoring is latency-bound (each level waits
- * for the previous node), so the fast path walks four rows at once for exactly `depth` steps with
- * leaves as fixed points: four independent chains keep the CPU busy and there is no leaf test.
- */
+export function fillBaseMargins(e: TreeEnsemble, out: Float64Array, rows: number): void {
+  for (let k = 0; k < e.outputs; k++) out.fill(e.baseMargin[k], k * rows, (k + 1) * rows);
+}
+
+/** Adds trees [from, to) to class-major margins `out` for all rows (see kernelScoreRows). */
 export function addTrees(e: TreeEnsemble, cols: Float64Array[], rows: number, from: number, to: number, out: Float64Array): void {
-  const { walkFeature: wf, walkThreshold: wt, left, value, roots, treeOutput, depth } = e;
-  if (from >= to) return;
-  const nf = cols.length;
-  // Row-major copy of a block of rows: one array and a small stride instead of cols[f][r].
-  const block = new Float64Array(ROW_BLOCK * nf);
-  for (let b = 0; b < rows; b += ROW_BLOCK) {
-    const end = Math.min(rows, b + ROW_BLOCK);
-    let finite = true;
-    for (let f = 0; f < nf; f++) {
-      const col = cols[f];
-      for (let r = b, p = f; r < end; r++, p += nf) {
-        const x = col[r];
-        if (x - x !== 0) finite = false; // NaN or infinite
-        block[p] = x;
-      }
-    }
-    if (!finite) {
-      addTreesWithMissing(e, block, nf, b, end, rows, from, to, out);
-      continue;
-    }
-    for (let t = from; t < to; t++) {
-      scoreBlock(left, wf, wt, value, block, nf, roots[t], depth[t], out, treeOutput[t] * rows + b, end - b);
-    }
-  }
+  addTreesToRows(e, cols, rows, 0, rows, from, to, out, new Float64Array(ROW_BLOCK * Math.max(1, cols.length)));
 }
 
-/** One tree over one block of finite rows; a separate small function so V8 optimizes it as a whole. */
-function scoreBlock(
-  left: Int32Array, wf: Int32Array, wt: Float64Array, value: Float64Array, block: Float64Array, nf: number,
-  root: number, steps: number, out: Float64Array, outAt: number, count: number,
+/** Like addTrees, for rows [start, end) only; `block` is scratch of ROW_BLOCK * cols.length doubles. */
+export function addTreesToRows(
+  e: TreeEnsemble, cols: Float64Array[], rows: number, start: number, end: number, from: number, to: number,
+  out: Float64Array, block: Float64Array,
 ): void {
-  const stride = 4 * nf;
-  let r = 0;
-  let o = 0;
-  for (; r + 3 < count; r += 4, o += stride) {
-    let n0 = root, n1 = root, n2 = root, n3 = root;
-    const o1 = o + nf, o2 = o1 + nf, o3 = o2 + nf;
-    for (let d = 0; d < steps; d++) {
-      // The right child is left + 1 (see buildEnsemble), so the comparison picks the child.
-      n0 = left[n0] + +(block[o + wf[n0]] >= wt[n0]);
-      n1 = left[n1] + +(block[o1 + wf[n1]] >= wt[n1]);
-      n2 = left[n2] + +(block[o2 + wf[n2]] >= wt[n2]);
-      n3 = left[n3] + +(block[o3 + wf[n3]] >= wt[n3]);
-    }
-    out[outAt + r] += value[n0];
-    out[outAt + r + 1] += value[n1];
-    out[outAt + r + 2] += value[n2];
-    out[outAt + r + 3] += value[n3];
-  }
-  for (; r < count; r++, o += nf) {
-    let n = root;
-    for (let d = 0; d < steps; d++) n = left[n] + +(block[o + wf[n]] >= wt[n]);
-    out[outAt + r] += value[n];
-  }
-}
-
-/** Slow path for blocks with NaN (or infinite) values: one row at a time, honouring default directions. */
-function addTreesWithMissing(
-  e: TreeEnsemble, block: Float64Array, nf: number, b: number, end: number, rows: number, from: number, to: number, out: Float64Array,
-): void {
-  const { feature, threshold, left, missing, value, roots, treeOutput } = e;
-  for (let t = from; t < to; t++) {
-    const root = roots[t];
-    const off = treeOutput[t] * rows;
-    for (let r = b, o = 0; r < end; r++, o += nf) {
-      let n = root;
-      let f = feature[n];
-      while (f >= 0) {
-        const x = block[o + f];
-        // NaN fails both comparisons and takes the default child.
-        n = x < threshold[n] ? left[n] : x >= threshold[n] ? left[n] + 1 : missing[n];
-        f = feature[n];
-      }
-      out[off + r] += value[n];
-    }
-  }
+  kernelScoreRows(e.roots, e.treeOutput, e.depth, e.walkFeature, e.walkThreshold, e.left, e.value, e.feature,
+    e.threshold, e.missing, cols, rows, start, end, from, to, out, block);
 }
 
 /** Serializable form of a tree ensemble (local node indices per tree, -1 children for leaves). */
