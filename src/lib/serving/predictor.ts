@@ -95,7 +95,14 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
     });
   }
   const { task, features } = bundle;
-  const predictColumns = async (raw: RawColumns): Promise<Float64Array> => model.predict(applyFeatures(features, raw));
+  // Large batches (evaluation, batch scoring) use both cores where the model can; small ones
+  // (a serving request) stay on the synchronous path, which has no hand-off cost.
+  const parallel = (model as { predictAsync?: (x: ReturnType<typeof applyFeatures>) => Promise<Float64Array> }).predictAsync;
+  const predictColumns = async (raw: RawColumns): Promise<Float64Array> => {
+    const x = applyFeatures(features, raw);
+    return parallel && x.rows >= 50_000 ? parallel.call(model, x) : model.predict(x);
+  };
+  const predictSmall = async (raw: RawColumns): Promise<Float64Array> => model.predict(applyFeatures(features, raw));
   return {
     task,
     label: bundle.label,
@@ -105,7 +112,7 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
     predictColumns,
     async predictRows(rows, options) {
       const raw = rowsToRawColumns(features, rows, options);
-      const out = await predictColumns(raw);
+      const out = await predictSmall(raw);
       return toPredictions(task, classes, out, raw.rows);
     },
   };
