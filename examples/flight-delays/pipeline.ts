@@ -92,7 +92,7 @@ const months = p.map("ingest-month", {
   run: async (ctx, part) => {
     const out = join(ctx.workdir, "month.parquet");
     const result = await ingest({ path: part.path, format: "parquet" }, out);
-    const data = ctx.dataset(out, { format: "parquet", rows: result.rows, schema: result.schema, source: part.path, month: part.month });
+    const data = ctx.dataset(out, { format: "parquet", rows: result.rows, schema: result.schema, summary: result.summary, source: part.path, month: part.month });
     await enforceContract(ctx, { ...data, path: out }, flightContract);
     ctx.log(`${part.month}: ${result.rows} rows`);
     return data;

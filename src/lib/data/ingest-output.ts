@@ -6,7 +6,7 @@
 import { renameSync, rmSync } from "node:fs";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { DataError } from "./data-error.js";
-import { queryRows, toNumber } from "./duck.js";
+import { queryRows, toNumber, toPlain } from "./duck.js";
 import { sqlIdent, sqlString } from "./sql-text.js";
 
 export interface IngestOptions {
@@ -25,6 +25,15 @@ export interface IngestResult {
   schema: { name: string; type: string }[];
   /** Files read, in order (the SQLite database for a query). */
   files: string[];
+  /** Per column, recorded at write time: null count, min, max, approximate distinct count. */
+  summary: Record<string, ColumnSummary>;
+}
+
+export interface ColumnSummary {
+  nulls: number;
+  min: unknown;
+  max: unknown;
+  distinct: number;
 }
 
 /** Where each input file's rows start in the output, to turn an output row back into (file, row). */
@@ -59,12 +68,34 @@ export async function publishParquet(con: DuckDBConnection, tmp: string, outPath
       if (col.type === "JSON") await rejectMixedJson(con, scan, col.name, origin);
       if (!opts.allowNonFinite && /^(DOUBLE|FLOAT|REAL)$/i.test(col.type)) await rejectNonFinite(con, scan, col.name, origin);
     }
+    const summary = await summarize(con, tmp, schema);
     renameSync(tmp, outPath);
-    return { path: outPath, rows, schema, files: origin.files };
+    return { path: outPath, rows, schema, files: origin.files, summary };
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/** One aggregate scan: what the dataset artifact carries as its profile summary. */
+async function summarize(con: DuckDBConnection, file: string, schema: { name: string; type: string }[]): Promise<Record<string, ColumnSummary>> {
+  const comparable = (type: string) => !/^(STRUCT|MAP|UNION|JSON|BLOB)|\[\]$/.test(type);
+  const cols = schema.filter((c) => comparable(c.type));
+  if (!cols.length) return {};
+  const parts = cols.flatMap((c, i) => {
+    const q = sqlIdent(c.name);
+    return [`count(*) - count(${q}) AS n${i}`, `min(${q}) AS lo${i}`, `max(${q}) AS hi${i}`, `approx_count_distinct(${q}) AS d${i}`];
+  });
+  const [row] = await queryRows(con, `SELECT ${parts.join(", ")} FROM read_parquet(${sqlString(file)})`);
+  const plain = (v: unknown) => {
+    const x = toPlain(v);
+    return typeof x === "bigint" ? Number(x) : x instanceof Date ? x.toISOString() : x;
+  };
+  const out: Record<string, ColumnSummary> = {};
+  cols.forEach((c, i) => {
+    out[c.name] = { nulls: toNumber(row[`n${i}`]) ?? 0, min: plain(row[`lo${i}`]), max: plain(row[`hi${i}`]), distinct: toNumber(row[`d${i}`]) ?? 0 };
+  });
+  return out;
 }
 
 /** Maps a 1-based output row to the input file and its 1-based row. */

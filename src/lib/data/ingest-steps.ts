@@ -32,7 +32,7 @@ export function ingestStep<P>(p: Pipeline<P>, id: string, opts: IngestStepOption
     run: async (ctx) => {
       const out = await ingest(source, `${ctx.workdir}/data.parquet`, ingestOptions);
       ctx.log(`ingested ${out.rows} rows from ${out.files.length} file(s)`);
-      return ctx.dataset("data.parquet", { format: "parquet", rows: out.rows, schema: out.schema, sources: out.files.length });
+      return ctx.dataset("data.parquet", { format: "parquet", rows: out.rows, schema: out.schema, summary: out.summary, sources: out.files.length });
     },
   });
 }
