@@ -89,6 +89,7 @@ export class Progress {
   }
 
   private render(final = false): void {
+    if (this.stopped && !final) return;
     const lines: string[] = [bold(`${this.pipeline}`) + dim(` run ${this.runId} ${duration(Date.now() - this.startedAt)}`)];
     const entries = [...this.steps.entries()];
     if (entries.length <= 30) for (const [id, v] of entries) lines.push(`  ${this.line(id, v)}`);
@@ -103,8 +104,13 @@ export class Progress {
     this.lastLines = lines.length;
   }
 
+  private stopped = false;
+
+  /** Draws the final state once; later calls do nothing (output may follow below it). */
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.mode === "live") this.render(true);
+    if (this.mode === "live" && this.steps.size) this.render(true);
   }
 }
