@@ -214,7 +214,7 @@ const candidate = train(p, "train", {
   timeout: "20m",
 });
 
-const production = currentModel(p, "production", { name: MODEL });
+const production = currentModel(p, "production", { name: MODEL, candidate });
 const evaluation = evaluate(p, "evaluate", {
   candidate,
   production,

@@ -275,7 +275,7 @@ const imported = p.step("import", {
 });
 const candidate = imported.pick("model");
 
-const production = currentModel(p, "production", { name: MODEL });
+const production = currentModel(p, "production", { name: MODEL, candidate });
 const evaluation = evaluate(p, "evaluate", { candidate, production, data: testData, latency: { samples: 200 } });
 
 // Multiclass evaluation reports accuracy and log_loss (no bootstrap or fairness evidence), so

@@ -24,16 +24,31 @@ async function withHome<T>(home: string, fn: (ty: Trainyard) => Promise<T>): Pro
   }
 }
 
-/** The model version behind an alias right now, or null when there is none yet. */
-export function currentModel(p: Pipeline<any>, id: string, opts: { name: string; alias?: string }): StepRef<DeployedModel | null> {
+/**
+ * The model a candidate is compared with: the version behind the alias now, or null before the
+ * first. Given the `candidate`, and the alias already points at that very artifact (a re-run after
+ * it was deployed), the baseline is the version it replaced, so re-running an unchanged pipeline
+ * evaluates exactly as before and stays cached, instead of comparing the model with itself.
+ */
+export function currentModel(p: Pipeline<any>, id: string, opts: { name: string; alias?: string; candidate?: StepRef<ModelArtifact> }): StepRef<DeployedModel | null> {
   const alias = opts.alias ?? "production";
+  const inputs = (opts.candidate ? { candidate: opts.candidate } : {}) as { candidate?: StepRef<ModelArtifact> };
   return p.step(id, {
     description: `the model behind ${opts.name}@${alias}`,
     cache: false,
+    inputs,
     config: { name: opts.name, alias },
-    run: (ctx) =>
+    run: (ctx, input) =>
       withHome(ctx.home, async (ty) => {
-        const v = await openRegistry(ty).getVersion(opts.name, alias);
+        const registry = openRegistry(ty);
+        let v = await registry.getVersion(opts.name, alias);
+        const candidate = input.candidate as ModelArtifact | undefined;
+        if (v && candidate && v.artifactDigest === candidate.digest) {
+          const moves = (await registry.aliasHistory(opts.name, alias)).filter((e) => e.toVersion === v!.version);
+          const replaced = moves.at(-1)?.fromVersion;
+          ctx.log(`${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the version it replaced: ${replaced ?? "none"}`);
+          v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
+        }
         if (!v) return null;
         return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path: await ty.artifacts.pathOf(v.artifactDigest) };
       }),
