@@ -12,7 +12,7 @@ import { descendantsOf, parseDuration, remainingPathWeights, type CompiledGraph,
 import { hashJson } from "../core/hash.js";
 import { pickParams } from "../core/params.js";
 import type { KeyComponents, LineageEdge, LogLine, MetadataStore, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
-import { ArtifactIO, digestOfValue, pickedDigest, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
+import { ArtifactIO, pickedDigest, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
 import type { CodeContext } from "./code-context.js";
 import { cacheKey, codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
 import type { RunEvent } from "./events.js";
@@ -553,6 +553,8 @@ export class RunExecutor {
       // so lineage of the artifact itself lists this consumer.
       if (name !== "over") for (const h of handlesIn(task.inputs[name])) if (h.digest !== digest) edge(h.digest, "in", `${name}.artifact`);
     }
+    // Files read from outside the store (sources, a command's files): the raw end of lineage.
+    if (!reused) for (const [path, digest] of Object.entries(r.components?.files ?? {})) edge(digest, "in", `source:${path}`);
     edge(output.digest, "out", "output", reused);
     if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
     else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);

@@ -1,34 +1,9 @@
 /** `trainyard lineage <digest>`: who wrote an artifact, from what, back to the raw inputs. */
 import { TrainyardError } from "../../core/errors.js";
+import { artifactLineage } from "../../lib/registry/model-lineage.js";
 import { has, parseArgs, usage } from "../args.js";
-import { bold, bytes, dim } from "../format.js";
+import { renderLineageTree } from "../lineage-tree.js";
 import { openHome } from "../open-home.js";
-import type { Trainyard } from "../../engine/trainyard.js";
-
-export interface LineageNode {
-  digest: string;
-  kind?: string;
-  size?: number;
-  producedBy?: { stepRunId: string; runId: string; stepId: string; inputs: Array<{ name: string; node: LineageNode }> };
-  readBy: Array<{ stepRunId: string; stepId: string; name: string }>;
-}
-
-export async function buildLineage(ty: Trainyard, digest: string, depth = 0, seen = new Set<string>()): Promise<LineageNode> {
-  const art = await ty.metadata.getArtifact(digest);
-  const edges = await ty.metadata.lineageOf(digest);
-  const node: LineageNode = { digest, kind: art?.kind, size: art?.size, readBy: edges.filter((e) => e.direction === "in").map((e) => ({ stepRunId: e.stepRunId, stepId: e.stepId, name: e.name })) };
-  const writer = edges.find((e) => e.direction === "out" && !e.reused) ?? edges.find((e) => e.direction === "out");
-  if (writer && depth < 30 && !seen.has(digest)) {
-    seen.add(digest);
-    const sr = await ty.metadata.getStepRun(writer.stepRunId);
-    const origin = sr?.cachedFrom ?? writer.stepRunId;
-    const ins = (await ty.metadata.lineageOfStepRun(origin)).filter((e) => e.direction === "in");
-    const inputs = [];
-    for (const e of ins) inputs.push({ name: e.name, node: await buildLineage(ty, e.digest, depth + 1, seen) });
-    node.producedBy = { stepRunId: origin, runId: writer.runId, stepId: writer.stepId, inputs };
-  }
-  return node;
-}
 
 export async function lineageCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
@@ -38,21 +13,14 @@ export async function lineageCommand(argv: string[]): Promise<number> {
   try {
     const art = await ty.metadata.getArtifact(target);
     if (!art) throw new TrainyardError("NOT_FOUND", `no artifact "${target}" in ${ty.home}`, { hint: "digests are printed by `trainyard show <run> --json`; a unique prefix of 6+ characters is enough" });
-    const tree = await buildLineage(ty, art.digest);
+    const tree = await artifactLineage(ty, art.digest);
+    const readBy = (await ty.metadata.lineageOf(art.digest)).filter((e) => e.direction === "in").map((e) => ({ stepRunId: e.stepRunId, stepId: e.stepId, name: e.name }));
     if (has(args, "json")) {
-      process.stdout.write(`${JSON.stringify(tree, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ ...tree, readBy }, null, 2)}\n`);
       return 0;
     }
-    const lines: string[] = [];
-    const walk = (n: LineageNode, indent: string, label: string) => {
-      lines.push(`${indent}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`);
-      if (n.producedBy) {
-        lines.push(`${indent}  written by ${n.producedBy.stepId} (${n.producedBy.stepRunId})`);
-        for (const i of n.producedBy.inputs) walk(i.node, `${indent}    `, `${i.name}: `);
-      } else lines.push(`${indent}  ${dim("source (not written by a step)")}`);
-    };
-    walk(tree, "", "");
-    if (tree.readBy.length) lines.push(`read by: ${tree.readBy.map((r) => `${r.stepRunId} as ${r.name}`).join(", ")}`);
+    const lines = renderLineageTree(tree);
+    if (readBy.length) lines.push(`read by: ${readBy.map((r) => `${r.stepRunId} as ${r.name}`).join(", ")}`);
     process.stdout.write(`${lines.join("\n")}\n`);
     return 0;
   } finally {

@@ -11,7 +11,6 @@ import {
   promoteAlias,
   resolveModelVersion,
   rollbackAlias,
-  type ArtifactLineage,
   type ModelVersionRecord,
   type PromoteResult,
 } from "../../lib/registry/index.js";
@@ -19,6 +18,7 @@ import { registryErrors } from "../../store/registry-store.js";
 import { has, one, parseArgs, usage, type ParsedArgs } from "../args.js";
 import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
+import { renderLineageTree } from "../lineage-tree.js";
 
 const SUBCOMMANDS = "list, show, promote, rollback";
 
@@ -48,13 +48,7 @@ export async function lineageCommand(argv: string[]): Promise<number> {
       `  gates      ${gateSummary(lin.gates)}`,
       `  model artifact:`,
     ];
-    const walk = (n: ArtifactLineage, indent: string, label: string) => {
-      lines.push(`${indent}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`);
-      if (!n.producedBy) return void lines.push(`${indent}  ${dim("source (not written by a step)")}`);
-      lines.push(`${indent}  written by ${n.producedBy.stepId} (${n.producedBy.stepRunId})`);
-      for (const i of n.producedBy.inputs) walk(i.node, `${indent}    `, `${i.name}: `);
-    };
-    walk(lin.artifact, "    ", "");
+    lines.push(...renderLineageTree(lin.artifact, "    "));
     lines.push(`  raw data: ${lin.sources.map((s) => `${s.digest.slice(0, 12)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`);
     return print(lines.join("\n"));
   });

@@ -12,6 +12,8 @@ export interface ArtifactLineage {
   digest: string;
   kind?: string;
   size?: number;
+  /** Already shown higher up in the same tree (a shared input); not expanded again. */
+  repeated?: boolean;
   /** The step run that wrote the artifact (the original one when it was reused from cache). */
   producedBy?: { stepRunId: string; runId: string; stepId: string; inputs: Array<{ name: string; node: ArtifactLineage }> };
 }
@@ -37,7 +39,8 @@ export interface ModelLineage {
 export async function artifactLineage(ty: Trainyard, digest: string, depth = 0, seen = new Set<string>()): Promise<ArtifactLineage> {
   const art = await ty.metadata.getArtifact(digest);
   const node: ArtifactLineage = { digest, kind: art?.kind, size: art?.size };
-  if (depth >= 30 || seen.has(digest)) return node;
+  if (seen.has(digest)) return { ...node, repeated: true };
+  if (depth >= 30) return node;
   seen.add(digest);
   const edges = await ty.metadata.lineageOf(digest);
   const writer = edges.find((e) => e.direction === "out" && !e.reused) ?? edges.find((e) => e.direction === "out");

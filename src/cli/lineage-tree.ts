@@ -1,0 +1,21 @@
+/** Renders a lineage tree for the terminal: each artifact, who wrote it, and from what. */
+import type { ArtifactLineage } from "../lib/registry/model-lineage.js";
+import { bold, bytes, dim } from "./format.js";
+
+export function renderLineageTree(root: ArtifactLineage, indent = ""): string[] {
+  const lines: string[] = [];
+  const walk = (n: ArtifactLineage, pad: string, label: string) => {
+    if (label.startsWith("source:")) {
+      // A file read from outside the store (a step's `sources` or a command's `files`).
+      lines.push(`${pad}${dim("source file")} ${label.slice(7, -2)} ${bold(n.digest.slice(0, 12))}`);
+      return;
+    }
+    lines.push(`${pad}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`);
+    if (n.repeated) return void lines.push(`${pad}  ${dim("(shown above)")}`);
+    if (!n.producedBy) return void lines.push(`${pad}  ${dim("source (not written by a step)")}`);
+    lines.push(`${pad}  written by ${n.producedBy.stepId} (${n.producedBy.stepRunId})`);
+    for (const i of n.producedBy.inputs) walk(i.node, `${pad}    `, `${i.name}: `);
+  };
+  walk(root, indent, "");
+  return lines;
+}
