@@ -191,6 +191,7 @@ export class RunExecutor {
   private async resolve(node: Node): Promise<void> {
     node.status = "resolving";
     const def = node.step.def;
+    this.resolving++;
     try {
       const inputs: Record<string, unknown> = {};
       const digests: Record<string, string> = {};
@@ -208,6 +209,11 @@ export class RunExecutor {
       if (!(await this.tryReuse(task))) this.enqueue(task);
     } catch (err) {
       this.failNode(node, err);
+    } finally {
+      if (--this.resolving === 0 && this.pumpWanted) {
+        this.pumpWanted = false;
+        this.pump();
+      }
     }
   }
 
@@ -332,19 +338,18 @@ export class RunExecutor {
     this.schedulePump();
   }
 
-  private pumpScheduled = false;
+  /** Steps whose inputs and cache key are being worked out right now. */
+  private resolving = 0;
+  private pumpWanted = false;
 
   /**
-   * Fills free slots on the next turn rather than at once, so that every step that became ready
-   * together is queued first and the longest remaining path really goes first.
+   * Fills free slots once no other step is still being resolved, so every step that became
+   * ready together is queued first and the longest remaining path really goes first. With
+   * nothing else in flight (a chain), the slot is filled at once, without a turn of the loop.
    */
   private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    if (this.resolving > 0) this.pumpWanted = true;
+    else this.pump();
   }
 
   private pump(): void {
