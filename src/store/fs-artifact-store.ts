@@ -61,7 +61,9 @@ export class FsArtifactStore implements ArtifactStore {
     const { digest, size } = opts.digest ? { digest: opts.digest, size: (await stat(source)).size } : await hashFile(source);
     const target = this.objectPath(digest);
     // A stored object of another size is a torn write (a power loss before its sync): replace it.
-    if ((await sizeOf(target)) === size) {
+    // A moved file skips the check: renaming over an existing object replaces identical content
+    // atomically, which costs less than asking first.
+    if (!opts.move && (await sizeOf(target)) === size) {
       if (opts.move) await rm(source, { force: true });
       return { digest, size, path: target };
     }
