@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark that exists, one after another (they measure wall clock, so never in
-# parallel), printing each one's output. Missing files are skipped, so benchmarks that other
-# people are still writing can be listed here ahead of time. Exit status: 1 if any failed.
+# Runs every benchmark, one after another (they measure wall clock, so never in parallel),
+# printing each one's output. A listed benchmark that is missing is reported and skipped.
+# Exit status: 1 if any failed.
 set -u
 cd "$(dirname "$0")/.."
 
