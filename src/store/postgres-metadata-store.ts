@@ -47,9 +47,9 @@ type Queryable = Pick<pg.PoolClient, "query">;
 // int8 (counts, sizes) as JS numbers: every value this store writes came from a JS number.
 const types = { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser };
 
-// seq = DEFAULT: a replaced step run moves to the end, as SQLite's INSERT OR REPLACE moves its rowid.
+// An update keeps `seq`: a run's steps list in the order they were first recorded, as in SQLite.
 const SAVE_STEP_RUN = `INSERT INTO step_runs (${STEP_RUN_COLUMNS.join(", ")}) VALUES (${STEP_RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})
-  ON CONFLICT (id) DO UPDATE SET ${STEP_RUN_COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}, seq = DEFAULT`;
+  ON CONFLICT (id) DO UPDATE SET ${STEP_RUN_COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}`;
 const SAVE_ATTEMPT = `INSERT INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES ($1, $2, $3, $4, $5, $6)
   ON CONFLICT (step_run_id, attempt) DO UPDATE SET status = EXCLUDED.status, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
 const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES ($1, $2, $3, $4, $5, $6)

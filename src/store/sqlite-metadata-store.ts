@@ -45,8 +45,11 @@ export class SqliteMetadataStore implements MetadataStore {
         VALUES (@id, @pipeline, @module_path, @params, @profile, @trigger, @status, @code_version, @created_at, @started_at, @finished_at, @error, @options, @pid)`),
       getRun: p(`SELECT * FROM runs WHERE id = ?`),
       getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2`),
-      saveStepRun: p(`INSERT OR REPLACE INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // An upsert (not INSERT OR REPLACE) keeps the row's rowid, so a run's steps list in the
+      // order they were first recorded rather than the order they last changed.
+      saveStepRun: p(`INSERT INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET run_id = excluded.run_id, step_id = excluded.step_id, item_index = excluded.item_index, status = excluded.status, cache_key = excluded.cache_key, components = excluded.components, cached = excluded.cached, cached_from = excluded.cached_from, attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, output_digest = excluded.output_digest, error = excluded.error, reason = excluded.reason`),
       listStepRuns: p(`SELECT * FROM step_runs WHERE run_id = ? ORDER BY rowid`),
       getStepRun: p(`SELECT * FROM step_runs WHERE id = ?`),
       findByKey: p(`SELECT s.* FROM step_runs s WHERE s.cache_key = ? AND s.status = 'succeeded'
