@@ -1,85 +1,135 @@
-import {
-  kernelApplyLeaves, kernelGradientsAndRoot, kernelRootHistogram, kernelSoftmaxGradients, kernelSplitLevel,
-} from "./row-kernels.js";
+import { expSource, kernelApplyLeaves, kernelSoftmaxGradients } from "./row-kernels.js";
 
 /**
- * Builds the source of the row kernels with the per-feature histogram loop unrolled for a fixed
- * feature count. Measured on V8 (Node 20): with 5 features, the loop `for (f < nFeatures)` costs
- * ~35 ns per row and the unrolled form ~10 ns, because V8 neither unrolls nor hoists the bounds
- * checks of the short inner loop. The generated kernels have the same signatures and the same
- * accumulation order as the reference kernels in row-kernels.ts, which remain in use beyond
- * MAX_UNROLLED features (where code size would outweigh the gain).
+ * Builds the source of the row kernels with the feature count and histogram strides as constants
+ * and the per-feature histogram loop unrolled. Measured on V8 (Node 20): with 5 features, the loop
+ * `for (f < nFeatures)` costs ~35 ns per row and the unrolled form ~10 ns, because V8 neither
+ * unrolls nor hoists the bounds checks of the short inner loop. Beyond MAX_UNROLLED features
+ * (where code size would outweigh the gain) the same kernels are emitted with a loop instead.
  *
  * The source is compiled once on the main thread and once in each worker, so both run identical code.
  */
 export const MAX_UNROLLED = 128;
 
 export interface RowKernels {
-  gradientsAndRoot: typeof kernelGradientsAndRoot;
+  /**
+   * Fused pass for one-output objectives: add the previous tree's leaf values to the margins (taking
+   * its pending last-level split), compute gradients (0 = logistic, 1 = squared error), reset row
+   * positions to the root and build the root histogram. One pass instead of four, because passes
+   * over millions of rows dominate training.
+   */
+  gradientsAndRoot(
+    objective: number, label: Float64Array, pred: Float64Array, grad: Float32Array, hess: Float32Array,
+    pos: Int32Array, nodes: Int32Array, leafValue: Float64Array, applyTree: number, mask: Uint8Array, useMask: number,
+    bins: Uint8Array, binWords: Int32Array, hist: Float64Array, expTab: Float64Array, start: number, end: number,
+  ): void;
   applyLeaves: typeof kernelApplyLeaves;
   softmaxGradients: typeof kernelSoftmaxGradients;
-  rootHistogram: typeof kernelRootHistogram;
-  splitLevel: typeof kernelSplitLevel;
+  /** Root histogram of output `k` (gradients at `gradOffset`). */
+  rootHistogram(
+    bins: Uint8Array, binWords: Int32Array, grad: Float32Array, hess: Float32Array, gradOffset: number, hist: Float64Array, start: number, end: number,
+  ): void;
+  /**
+   * One level of depth-wise growth: move every row of a node split at this level to its child and
+   * accumulate its row into the child's histogram slot when it is the smaller sibling (slots
+   * 0..slots-1; larger siblings are marked with slot `slots` and skipped, their histograms come from
+   * subtraction). Routing is branch-free (see row-kernels.ts). Measured: also accumulating larger
+   * siblings into a scratch slot to drop the skip branch is ~1.6x slower. Sequential over rows (no
+   * row-index lists), so memory access stays streaming.
+   */
+  splitLevel(
+    bins: Uint8Array, binWords: Int32Array, grad: Float32Array, hess: Float32Array, gradOffset: number, pos: Int32Array, nodes: Int32Array,
+    hist: Float64Array, slots: number, start: number, end: number,
+  ): void;
 }
 
 /** Source of an expression evaluating to a RowKernels object. */
-export function rowKernelSource(nFeatures: number, binStride: number): string {
-  if (nFeatures > MAX_UNROLLED) {
-    return `({ gradientsAndRoot: ${kernelGradientsAndRoot}, applyLeaves: ${kernelApplyLeaves},
-      softmaxGradients: ${kernelSoftmaxGradients}, rootHistogram: ${kernelRootHistogram}, splitLevel: ${kernelSplitLevel} })`;
-  }
-  // Accumulate (g, h) of the row at `rb` into the histogram starting at `base`.
-  const accumulate = (base: string): string => {
-    const lines: string[] = [];
-    for (let f = 0; f < nFeatures; f++) {
-      lines.push(`${f === 0 ? "let " : ""}i = ${base} + ${f * binStride} + (bins[rb + ${f}] << 1); hist[i] += g; hist[i + 1] += h;`);
-    }
-    return lines.join("\n      ");
+export function rowKernelSource(nFeatures: number, binStride: number, rowStride: number, words: boolean): string {
+  const F = nFeatures;
+  const slotStride = F * binStride;
+  // Bin code of feature f of the row at byte `rb` (word reads: `w0`, `w1` hold the row, little-endian).
+  const binAt = (f: number): string => {
+    if (!words) return `bins[rb + ${f}]`;
+    const w = `w${f >> 2}`;
+    const shift = 8 * (f & 3);
+    return shift === 0 ? `(${w} & 255)` : shift === 24 ? `(${w} >>> 24)` : `((${w} >>> ${shift}) & 255)`;
   };
+  const readRow = (): string => {
+    if (!words || F > MAX_UNROLLED) return "";
+    const n = rowStride >> 2;
+    return Array.from({ length: n }, (_, k) => `const w${k} = binWords[${n === 1 ? "r" : `(r << 1) + ${k}`}];`).join(" ");
+  };
+  // Accumulate (g, h) of the row whose bins start at `rb` into the histogram starting at `base`.
+  const accumulate = (base: string): string => {
+    if (F > MAX_UNROLLED) {
+      return `for (let j = 0, at = ${base}; j < ${F}; j++, at += ${binStride}) {
+        const i = at + (bins[rb + j] << 1); hist[i] += g; hist[i + 1] += h;
+      }`;
+    }
+    const lines: string[] = [];
+    for (let f = 0; f < F; f++) {
+      lines.push(`${f === 0 ? "let " : ""}i = ${base} + ${f * binStride} + (${binAt(f)} << 1); hist[i] += g; hist[i + 1] += h;`);
+    }
+    return [readRow(), ...lines].join("\n      ");
+  };
+  // Child of node table entry `t` for the row whose bins start at `rb` (see row-kernels.ts).
+  const child = (t: string, out: string): string => `const ${out}_f = nodes[${t}];
+      const ${out}_b = bins[rb + ${out}_f];
+      const ${out}_x = ${out}_b ^ nodes[${t} + 2];
+      const ${out} = nodes[${t} + 4] + (((nodes[${t} + 1] - ${out}_b) >>> 31) & ((${out}_x | -${out}_x) >>> 31));`;
   return `({
-  gradientsAndRoot: function (objective, label, pred, grad, hess, pos, leafValue, applyTree, mask, useMask, bins, nFeatures, binStride, hist, start, end) {
-    hist.fill(0, 0, ${nFeatures * binStride});
+  gradientsAndRoot: function (objective, label, pred, grad, hess, pos, nodes, leafValue, applyTree, mask, useMask, bins, binWords, hist, expTab, start, end) {
+    hist.fill(0, 0, ${slotStride});
     for (let r = start; r < end; r++) {
+      const rb = r * ${rowStride};
       let m = pred[r];
-      if (applyTree === 1) { m += leafValue[pos[r]]; pred[r] = m; }
+      if (applyTree === 1) {
+        const t = pos[r] << 3;
+        if (nodes[t] >= 0) {
+          ${child("t", "c")}
+          m += leafValue[c];
+        } else {
+          m += leafValue[pos[r]];
+        }
+        pred[r] = m;
+      }
       pos[r] = 0;
       let g = 0, h = 0;
       if (useMask === 0 || mask[r] === 1) {
         if (objective === 0) {
-          const p = 1 / (1 + Math.exp(-m));
+          const nm = -m;
+          ${expSource("nm", "e")}
+          const p = 1 / (1 + e);
           g = Math.fround(p - label[r]);
           h = Math.fround(Math.max(p * (1 - p), 1e-16));
         } else { g = Math.fround(m - label[r]); h = 1; }
       }
       grad[r] = g; hess[r] = h;
-      const rb = r * ${nFeatures};
       ${accumulate("0")}
     }
   },
   applyLeaves: ${kernelApplyLeaves},
   softmaxGradients: ${kernelSoftmaxGradients},
-  rootHistogram: function (bins, nFeatures, binStride, grad, hess, gradOffset, hist, start, end) {
-    hist.fill(0, 0, ${nFeatures * binStride});
+  rootHistogram: function (bins, binWords, grad, hess, gradOffset, hist, start, end) {
+    hist.fill(0, 0, ${slotStride});
     for (let r = start; r < end; r++) {
       const g = grad[gradOffset + r], h = hess[gradOffset + r];
-      const rb = r * ${nFeatures};
+      const rb = r * ${rowStride};
       ${accumulate("0")}
     }
   },
-  splitLevel: function (bins, nFeatures, binStride, slotStride, grad, hess, gradOffset, pos, nodes, hist, slots, start, end) {
-    hist.fill(0, 0, slots * ${nFeatures * binStride});
+  splitLevel: function (bins, binWords, grad, hess, gradOffset, pos, nodes, hist, slots, start, end) {
+    hist.fill(0, 0, slots * ${slotStride});
     for (let r = start; r < end; r++) {
-      const n = pos[r] << 3;
-      const f = nodes[n];
-      if (f < 0) continue;
-      const rb = r * ${nFeatures};
-      const b = bins[rb + f];
-      const c = (b === nodes[n + 2] ? nodes[n + 3] === 1 : b <= nodes[n + 1]) ? nodes[n + 4] : nodes[n + 5];
+      const t = pos[r] << 3;
+      if (nodes[t] < 0) continue;
+      const rb = r * ${rowStride};
+      ${child("t", "c")}
       pos[r] = c;
-      const slot = nodes[(c << 3) + 6];
-      if (slot < 0) continue;
       const g = grad[gradOffset + r], h = hess[gradOffset + r];
-      const base = slot * ${nFeatures * binStride};
+      const slot = nodes[(c << 3) + 6];
+      if (slot === slots) continue;
+      const base = slot * ${slotStride};
       ${accumulate("base")}
     }
   },

@@ -14,8 +14,12 @@ import { seededRandom } from "../random.js";
 export interface BinnedFeatures {
   rows: number;
   features: number;
-  /** Row-major bin codes: `bins[row * features + j]`; row-major so one row's bins share a cache line. */
+  /**
+   * Row-major bin codes: `bins[row * rowStride + j]`; row-major so one row's bins share a cache line.
+   * Rows of up to 8 features are padded to 4 or 8 bytes so kernels can read a row as 32-bit words.
+   */
   bins: Uint8Array;
+  rowStride: number;
   /** Per feature: upper bound of each value bin; the last is +Infinity. */
   cuts: Float64Array[];
   /** Per feature: number of value bins (= cuts[j].length). */
@@ -91,8 +95,9 @@ export interface BinningOptions {
 
 export function binFeatures(columns: Float64Array[], rows: number, options: BinningOptions): BinnedFeatures {
   const f = columns.length;
-  const buffer = options.allocate ? options.allocate(rows * f) : new ArrayBuffer(rows * f);
-  const bins = new Uint8Array(buffer, 0, rows * f);
+  const stride = binRowStride(f);
+  const buffer = options.allocate ? options.allocate(rows * stride) : new ArrayBuffer(rows * stride);
+  const bins = new Uint8Array(buffer, 0, rows * stride);
   const cuts: Float64Array[] = [];
   const valueBins = new Int32Array(f);
   const missingBin = new Int32Array(f);
@@ -105,9 +110,14 @@ export function binFeatures(columns: Float64Array[], rows: number, options: Binn
     cuts.push(c);
     valueBins[j] = c.length;
     missingBin[j] = hasMissing ? c.length : -1;
-    fillBins(col, rows, c, hasMissing ? c.length : 0, bins, j, f);
+    fillBins(col, rows, c, hasMissing ? c.length : 0, bins, j, stride);
   }
-  return { rows, features: f, bins, cuts, valueBins, missingBin };
+  return { rows, features: f, bins, rowStride: stride, cuts, valueBins, missingBin };
+}
+
+/** Bytes per row of the bin matrix: 4 or 8 (whole 32-bit words) for up to 8 features, else one per feature. */
+export function binRowStride(features: number): number {
+  return features <= 4 ? 4 : features <= 8 ? 8 : features;
 }
 
 function fillBins(col: Float64Array, rows: number, cuts: Float64Array, missing: number, bins: Uint8Array, j: number, f: number): void {

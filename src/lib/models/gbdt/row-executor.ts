@@ -1,7 +1,8 @@
 import { Worker } from "node:worker_threads";
 import { ModelError } from "../model-error.js";
 import { compileRowKernels, rowKernelSource, type RowKernels } from "./kernel-codegen.js";
-import { NODE_FIELDS } from "./row-kernels.js";
+import { binRowStride } from "./quantile-cuts.js";
+import { expTable, NODE_FIELDS } from "./row-kernels.js";
 
 /**
  * Runs the row kernels over all training rows, split into one contiguous chunk per thread. With
@@ -45,6 +46,10 @@ export class RowExecutor {
   private readonly workers: Worker[] = [];
   private readonly kernelSource: string;
   private readonly kernels: RowKernels;
+  private readonly expTab = expTable();
+  private readonly rowStride: number;
+  /** The bin matrix as 32-bit words (rows of 4 or 8 bytes on a little-endian machine), else empty. */
+  private readonly binWords: Int32Array;
 
   constructor(readonly shape: RowStateShape, readonly bins: Uint8Array, readonly threads: number) {
     const { rows, nFeatures, outputs, maxNodes, maxSlots } = shape;
@@ -65,7 +70,11 @@ export class RowExecutor {
       this.bounds.push(Math.floor((rows * t) / threads));
     }
     this.bounds.push(rows);
-    this.kernelSource = rowKernelSource(nFeatures, this.binStride);
+    this.rowStride = binRowStride(nFeatures);
+    const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+    this.binWords = littleEndian && this.rowStride <= 8
+      ? new Int32Array(bins.buffer, bins.byteOffset, (rows * this.rowStride) >> 2) : new Int32Array(0);
+    this.kernelSource = rowKernelSource(nFeatures, this.binStride, this.rowStride, this.binWords.length > 0);
     this.kernels = compileRowKernels(this.kernelSource);
     for (let t = 1; t < threads; t++) this.workers.push(this.spawn(t));
   }
@@ -134,23 +143,22 @@ export class RowExecutor {
     const start = this.bounds[t];
     const end = this.bounds[t + 1];
     const c = this.control;
-    const { nFeatures } = this.shape;
     const hist = this.hists[t];
     const k = this.kernels;
     switch (c[TASK] as Task) {
       case Task.GradientsAndRoot:
-        return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.grad, this.hess, this.pos, this.leafValue,
-          c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, nFeatures, this.binStride, hist, start, end);
+        return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.grad, this.hess, this.pos, this.nodes,
+          this.leafValue, c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, this.binWords, hist, this.expTab, start, end);
       case Task.ApplyLeaves:
-        return k.applyLeaves(this.pred, c[ARGS], this.pos, this.leafValue, start, end);
+        return k.applyLeaves(this.pred, c[ARGS], this.pos, this.nodes, this.leafValue, this.bins, this.rowStride,
+          start, end);
       case Task.SoftmaxGradients:
         return k.softmaxGradients(this.shape.outputs, this.shape.rows, this.label, this.pred, this.grad, this.hess,
           this.mask, c[ARGS], start, end);
       case Task.RootHistogram:
-        return k.rootHistogram(this.bins, nFeatures, this.binStride, this.grad, this.hess, c[ARGS], hist, start, end);
+        return k.rootHistogram(this.bins, this.binWords, this.grad, this.hess, c[ARGS], hist, start, end);
       case Task.SplitLevel:
-        return k.splitLevel(this.bins, nFeatures, this.binStride, this.slotStride, this.grad, this.hess, c[ARGS],
-          this.pos, this.nodes, hist, c[ARGS + 1], start, end);
+        return k.splitLevel(this.bins, this.binWords, this.grad, this.hess, c[ARGS], this.pos, this.nodes, hist, c[ARGS + 1], start, end);
     }
   }
 
@@ -162,6 +170,7 @@ export class RowExecutor {
         slotStride: this.slotStride, control: this.control.buffer, bins: this.bins.buffer, label: this.label.buffer,
         pred: this.pred.buffer, grad: this.grad.buffer, hess: this.hess.buffer, pos: this.pos.buffer,
         mask: this.mask.buffer, nodes: this.nodes.buffer, leafValue: this.leafValue.buffer, hist: this.hists[t].buffer,
+        expTab: this.expTab, rowStride: this.rowStride, words: this.binWords.length > 0,
       },
     });
     worker.unref();
@@ -175,12 +184,13 @@ const workerSource = (kernels: string): string => `
 const { workerData: d } = require("node:worker_threads");
 const k = ${kernels};
 const c = new Int32Array(d.control);
-const bins = new Uint8Array(d.bins, 0, d.shape.rows * d.shape.nFeatures);
+const bins = new Uint8Array(d.bins, 0, d.shape.rows * d.rowStride);
+const binWords = d.words ? new Int32Array(d.bins, 0, (d.shape.rows * d.rowStride) >> 2) : new Int32Array(0);
 const label = new Float64Array(d.label), pred = new Float64Array(d.pred);
 const grad = new Float32Array(d.grad), hess = new Float32Array(d.hess), pos = new Int32Array(d.pos);
 const mask = new Uint8Array(d.mask), nodes = new Int32Array(d.nodes), leafValue = new Float64Array(d.leafValue);
-const hist = new Float64Array(d.hist);
-const F = d.shape.nFeatures, s = d.start, e = d.end;
+const hist = new Float64Array(d.hist), expTab = d.expTab;
+const S = d.rowStride, s = d.start, e = d.end;
 let seq = 0;
 for (;;) {
   Atomics.wait(c, ${SEQ}, seq);
@@ -188,11 +198,11 @@ for (;;) {
   const task = c[${TASK}], a = c[${ARGS}], b = c[${ARGS + 1}], x = c[${ARGS + 2}];
   if (task === ${Task.Exit}) break;
   try {
-    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, grad, hess, pos, leafValue, b, mask, x, bins, F, d.binStride, hist, s, e);
-    else if (task === ${Task.ApplyLeaves}) k.applyLeaves(pred, a, pos, leafValue, s, e);
+    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, grad, hess, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, s, e);
+    else if (task === ${Task.ApplyLeaves}) k.applyLeaves(pred, a, pos, nodes, leafValue, bins, S, s, e);
     else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(d.shape.outputs, d.shape.rows, label, pred, grad, hess, mask, a, s, e);
-    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, F, d.binStride, grad, hess, a, hist, s, e);
-    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, F, d.binStride, d.slotStride, grad, hess, a, pos, nodes, hist, b, s, e);
+    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, binWords, grad, hess, a, hist, s, e);
+    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, binWords, grad, hess, a, pos, nodes, hist, b, s, e);
   } catch (err) {
     c[${FAILED}] = 1;
   }

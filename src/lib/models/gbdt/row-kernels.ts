@@ -1,63 +1,83 @@
 /**
- * The per-row loops of histogram boosting: every pass over the training rows lives here. Each
- * kernel works on a row range [start, end) so the same code runs on the main thread and, via
+ * The per-row loops of histogram boosting that do not depend on the feature count; the ones that
+ * do (gradients + root histogram, per-level split + histogram) are generated in kernel-codegen.ts.
+ * Every kernel works on a row range [start, end) so the same code runs on the main thread and, via
  * `Function.prototype.toString`, inside worker threads over shared memory. Hence the rules for
  * this file: kernels are self-contained (no imports, no closures, no nested functions, no default
  * parameters), take typed arrays only, and allocate nothing.
  *
  * Node table layout (Int32Array, NODE_FIELDS ints per tree node):
- *   [feature (-1 = not split this level), bin, missingBin, defaultLeft, left, right, histSlot, 0]
+ *   [feature (-1 = no pending split), bin, missingLeftBin, 0, left, right (= left + 1), histSlot, 0]
+ * A row in a node with a pending split goes right when `bin > node.bin && bin !== missingLeftBin`;
+ * missingLeftBin is the feature's missing-value bin when missing values go left, else -1. Both
+ * tests are done with integer arithmetic (no data-dependent branches, which mispredict half the
+ * time on this kind of data): `right = ((thr - b) >>> 31) & ((x | -x) >>> 31)` with x = b ^ mlb.
+ *
  * Histogram layout (Float64Array): slot * slotStride + feature * binStride + 2 * bin -> (sum g, sum h).
  */
 export const NODE_FIELDS = 8;
 
 /**
- * Fused pass for one-output objectives: add the previous tree's leaf values to the margins, compute
- * gradients (0 = logistic, 1 = squared error), reset row positions to the root and build the root
- * histogram. One pass instead of three, because passes over millions of rows dominate training.
+ * exp(x) for the logistic gradient without calling Math.exp (a C++ call from V8 that costs
+ * ~20 ns, which was half of the gradient pass): x = k ln2/64 + r, exp(x) = 2^(k >> 6) 2^((k & 63)/64)
+ * e^r with |r| <= ln2/128 and a degree-5 Taylor polynomial (truncation < 4e-17 relative), so the
+ * result is within a few ulps of Math.exp. Gradients are stored as float32, where that difference
+ * vanishes. x is clamped to +-EXP_CLAMP, far beyond where the float32 gradient saturates.
+ *
+ * Table: EXP_TABLE_FRAC entries 2^(j/64), then 2^q for q in [-EXP_TABLE_Q, EXP_TABLE_Q].
  */
-export function kernelGradientsAndRoot(
-  objective: number, label: Float64Array, pred: Float64Array, grad: Float32Array, hess: Float32Array,
-  pos: Int32Array, leafValue: Float64Array, applyTree: number, mask: Uint8Array, useMask: number,
-  bins: Uint8Array, nFeatures: number, binStride: number, hist: Float64Array, start: number, end: number,
-): void {
-  hist.fill(0, 0, nFeatures * binStride);
-  for (let r = start; r < end; r++) {
-    let m = pred[r];
-    if (applyTree === 1) {
-      m += leafValue[pos[r]];
-      pred[r] = m;
-    }
-    pos[r] = 0;
-    let g = 0;
-    let h = 0;
-    if (useMask === 0 || mask[r] === 1) {
-      if (objective === 0) {
-        const p = 1 / (1 + Math.exp(-m));
-        g = Math.fround(p - label[r]);
-        h = Math.fround(Math.max(p * (1 - p), 1e-16));
-      } else {
-        g = Math.fround(m - label[r]);
-        h = 1;
-      }
-    }
-    grad[r] = g;
-    hess[r] = h;
-    const rb = r * nFeatures;
-    for (let f = 0, base = 0; f < nFeatures; f++, base += binStride) {
-      const i = base + 2 * bins[rb + f];
-      hist[i] += g;
-      hist[i + 1] += h;
-    }
-  }
+export const EXP_CLAMP = 120;
+export const EXP_TABLE_FRAC = 64;
+export const EXP_TABLE_Q = 192;
+export const EXP_INV_STEP = 64 / Math.LN2;
+/** ln2/64 split so that k * EXP_STEP_HI is exact for |k| < 2^29. */
+export const EXP_STEP_HI = Math.fround(Math.LN2 / 64);
+export const EXP_STEP_LO = Math.LN2 / 64 - EXP_STEP_HI;
+
+/** Adding and subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer (ties to even); Math.round is a slow call in V8. */
+const ROUND_MAGIC = 6755399441055744;
+
+export function expTable(): Float64Array {
+  const t = new Float64Array(EXP_TABLE_FRAC + 2 * EXP_TABLE_Q + 1);
+  for (let j = 0; j < EXP_TABLE_FRAC; j++) t[j] = Math.pow(2, j / EXP_TABLE_FRAC);
+  for (let q = -EXP_TABLE_Q; q <= EXP_TABLE_Q; q++) t[EXP_TABLE_FRAC + EXP_TABLE_Q + q] = Math.pow(2, q);
+  return t;
 }
 
-/** Adds a finished tree's leaf values to the margins of output `k` and resets positions. */
+/**
+ * Source of a statement block computing `const <out> = exp(<x>)` (x a plain identifier) with
+ * the table in scope as `expTab`. Shared by the generated kernels and `fastExp` below.
+ */
+export function expSource(x: string, out: string): string {
+  return `const ${out}_x = ${x} < ${-EXP_CLAMP} ? ${-EXP_CLAMP} : ${x} > ${EXP_CLAMP} ? ${EXP_CLAMP} : ${x};
+      const ${out}_kd = ${out}_x * ${EXP_INV_STEP} + ${ROUND_MAGIC} - ${ROUND_MAGIC};
+      const ${out}_k = ${out}_kd | 0;
+      const ${out}_r = ${out}_x - ${out}_kd * ${EXP_STEP_HI} - ${out}_kd * ${EXP_STEP_LO};
+      const ${out} = expTab[${EXP_TABLE_FRAC + EXP_TABLE_Q} + (${out}_k >> 6)] * expTab[${out}_k & 63] *
+        (1 + ${out}_r * (1 + ${out}_r * (0.5 + ${out}_r * (${1 / 6} + ${out}_r * (${1 / 24} + ${out}_r * ${1 / 120})))));`;
+}
+
+/** The kernels' exp as an ordinary function (tests compare it with Math.exp). */
+export const fastExp = new Function("expTab", "v", `${expSource("v", "e")}\nreturn e;`) as (expTab: Float64Array, v: number) => number;
+
+/**
+ * Adds a finished tree's leaf values to the margins of output `k` and resets positions. Rows whose
+ * node still has a pending split (the tree's last level is never partitioned on its own) take it here.
+ */
 export function kernelApplyLeaves(
-  pred: Float64Array, predOffset: number, pos: Int32Array, leafValue: Float64Array, start: number, end: number,
+  pred: Float64Array, predOffset: number, pos: Int32Array, nodes: Int32Array, leafValue: Float64Array,
+  bins: Uint8Array, rowStride: number, start: number, end: number,
 ): void {
   for (let r = start; r < end; r++) {
-    pred[predOffset + r] += leafValue[pos[r]];
+    let n = pos[r];
+    const t = n << 3;
+    const f = nodes[t];
+    if (f >= 0) {
+      const b = bins[r * rowStride + f];
+      const x = b ^ nodes[t + 2];
+      n = nodes[t + 4] + (((nodes[t + 1] - b) >>> 31) & ((x | -x) >>> 31));
+    }
+    pred[predOffset + r] += leafValue[n];
     pos[r] = 0;
   }
 }
@@ -84,56 +104,6 @@ export function kernelSoftmaxGradients(
       const p = Math.exp(pred[i] - max) / sum;
       grad[i] = p - (y === k ? 1 : 0);
       hess[i] = Math.max(2 * p * (1 - p), 1e-16);
-    }
-  }
-}
-
-/** Root histogram of output `k` (gradients at `gradOffset`). */
-export function kernelRootHistogram(
-  bins: Uint8Array, nFeatures: number, binStride: number, grad: Float32Array, hess: Float32Array,
-  gradOffset: number, hist: Float64Array, start: number, end: number,
-): void {
-  hist.fill(0, 0, nFeatures * binStride);
-  for (let r = start; r < end; r++) {
-    const g = grad[gradOffset + r];
-    const h = hess[gradOffset + r];
-    const rb = r * nFeatures;
-    for (let f = 0, base = 0; f < nFeatures; f++, base += binStride) {
-      const i = base + 2 * bins[rb + f];
-      hist[i] += g;
-      hist[i + 1] += h;
-    }
-  }
-}
-
-/**
- * One level of depth-wise growth: move every row of a node split at this level to its child and,
- * when the child has a histogram slot (it is the smaller sibling), accumulate its row into that
- * histogram. Sequential over rows (no row-index lists), so memory access stays streaming.
- */
-export function kernelSplitLevel(
-  bins: Uint8Array, nFeatures: number, binStride: number, slotStride: number, grad: Float32Array,
-  hess: Float32Array, gradOffset: number, pos: Int32Array, nodes: Int32Array, hist: Float64Array,
-  slots: number, start: number, end: number,
-): void {
-  hist.fill(0, 0, slots * slotStride);
-  for (let r = start; r < end; r++) {
-    const n = pos[r] * 8;
-    const f = nodes[n];
-    if (f < 0) continue;
-    const rb = r * nFeatures;
-    const b = bins[rb + f];
-    const left = b === nodes[n + 2] ? nodes[n + 3] === 1 : b <= nodes[n + 1];
-    const c = left ? nodes[n + 4] : nodes[n + 5];
-    pos[r] = c;
-    const slot = nodes[c * 8 + 6];
-    if (slot < 0) continue;
-    const g = grad[gradOffset + r];
-    const h = hess[gradOffset + r];
-    for (let j = 0, base = slot * slotStride; j < nFeatures; j++, base += binStride) {
-      const i = base + 2 * bins[rb + j];
-      hist[i] += g;
-      hist[i + 1] += h;
     }
   }
 }

@@ -21,8 +21,11 @@ interface OpenNode {
  * Grows one tree depth-wise from the root histogram the executor just built. Per level: find each
  * open node's best split, keep the best ones within the leaf budget, move rows with one pass, and
  * get children's histograms by building only the smaller child and subtracting it from the parent.
- * On return the executor's `leafValue[node]` holds every leaf's value and `pos[row]` each row's
- * leaf, so the next pass can add the tree to the margins without walking it.
+ * The last level is not partitioned here: its splits stay pending in the node table, and the next
+ * pass over the rows (gradients or applyLeaves) takes them on the way, which saves a full pass per
+ * tree. On return the executor's `leafValue[node]` holds every leaf's value and `pos[row]` each
+ * row's leaf or the node whose pending split leads to it, so the next pass can add the tree to the
+ * margins without walking it.
  */
 export function growTree(
   exec: RowExecutor, binned: BinnedFeatures, output: number, featureMask: Uint8Array, p: GrowParams,
@@ -83,8 +86,8 @@ export function growTree(
       const t = n * NODE_FIELDS;
       table[t] = split.feature;
       table[t + 1] = split.bin;
-      table[t + 2] = binned.missingBin[split.feature];
-      table[t + 3] = split.defaultLeft ? 1 : 0;
+      table[t + 2] = split.defaultLeft ? binned.missingBin[split.feature] : -1;
+      table[t + 3] = 0;
       table[t + 4] = l;
       table[t + 5] = r;
       if (!needHist) continue;
@@ -96,6 +99,9 @@ export function growTree(
         : { slot: slots, small: r, big: l, parent: node, sg: split.gr, sh: split.hr, bg: split.gl, bh: split.hl });
       slots++;
     }
+    if (!needHist) break; // the chosen splits stay pending (see above)
+    // Larger siblings are marked with slot `slots`: the pass skips them (subtraction gives theirs).
+    for (const b of built) table[b.big * NODE_FIELDS + 6] = slots;
     exec.splitLevel(output, slots);
     for (const b of built) {
       const smallHist = new Float64Array(exec.slotStride);
