@@ -19,7 +19,10 @@ export class HttpError extends Error {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+  // Headers as a flat array: node:http skips normalising an object on every response.
+  const flat: string[] = ["content-type", "application/json", "content-length", String(Buffer.byteLength(text))];
+  if (headers) for (const [k, v] of Object.entries(headers)) flat.push(k, v);
+  res.writeHead(status, flat);
   res.end(text);
 }
 
@@ -67,7 +70,7 @@ export function readJsonBody(req: IncomingMessage, limit: number): Promise<unkno
     };
     const onEnd = () => {
       const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
-      if (!text.trim()) return reject(new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }));
+      if (text.length === 0 || !/\S/.test(text)) return reject(new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }));
       try {
         resolve(JSON.parse(text));
       } catch (err) {

@@ -29,7 +29,7 @@ export interface ModelServerOptions {
   maxBodyBytes?: number;
   /** Most rows in one predict request. @default 10000 */
   maxRows?: number;
-  /** Fraction of predict requests written to the prediction log. @default 0.1 */
+  /** Fraction of predict requests written to the prediction log. @default 0.01 */
   logSample?: number;
   /** How often to check for alias moves, in ms. @default 200 */
   pollMs?: number;

@@ -7,7 +7,7 @@
 import type { PredictionLogEntry, RegistryStore } from "../store/registry-store.js";
 
 export interface PredictionLoggerOptions {
-  /** Fraction of requests logged, 0..1. @default 0.1 */
+  /** Fraction of requests logged, 0..1. @default 0.01 */
   sample?: number;
   /** Flush the queue this often. @default 250 */
   flushMs?: number;
@@ -30,7 +30,7 @@ export class PredictionLogger {
     private readonly registry: RegistryStore,
     private readonly opts: PredictionLoggerOptions = {},
   ) {
-    this.sample = Math.min(1, Math.max(0, opts.sample ?? 0.1));
+    this.sample = Math.min(1, Math.max(0, opts.sample ?? 0.01));
     if (this.sample > 0) {
       this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 250);
       this.timer.unref();

@@ -10,7 +10,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ["home", "port", "host", "log-sample", "model", "max-body"] });
   if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
   const port = numberFlag(args, "port", 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port 0..65535");
-  const logSample = numberFlag(args, "log-sample", 0.1, (n) => n >= 0 && n <= 1, "a fraction 0..1");
+  const logSample = numberFlag(args, "log-sample", 0.01, (n) => n >= 0 && n <= 1, "a fraction 0..1");
   const maxBodyBytes = numberFlag(args, "max-body", 1024 * 1024, (n) => Number.isInteger(n) && n > 0, "a positive number of bytes");
   const targets: ServeTarget[] = (args.flags.get("model") ?? []).map((m) => {
     const r = parseModelRef(m);
