@@ -96,7 +96,7 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
       metafile: true,
       sourcemap: "inline",
       logLevel: "silent",
-      plugins: [externalPackages(esbuild)],
+      plugins: [externalPackages()],
     });
   } catch (err) {
     const first = (err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } }> }).errors?.[0];
@@ -141,10 +141,7 @@ function atomicWrite(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-type Esbuild = typeof import("esbuild");
-
-function externalPackages(esbuild: Esbuild): import("esbuild").Plugin {
-  void esbuild;
+function externalPackages(): import("esbuild").Plugin {
   return {
     name: "trainyard-externals",
     setup(build) {
@@ -174,8 +171,4 @@ function externalPackages(esbuild: Esbuild): import("esbuild").Plugin {
       });
     },
   };
-}
-
-export function moduleDir(modulePath: string): string {
-  return dirname(resolve(modulePath));
 }
