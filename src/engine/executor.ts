@@ -4,107 +4,24 @@
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
 import { existsSync } from "node:fs";
-import { rm, rmdir } from "node:fs/promises";
-import { join } from "node:path";
 import { handlesIn } from "../core/artifacts.js";
-import { describeError, isRejected, isTrainyardError, TrainyardError, type ErrorInfo, type Rejected } from "../core/errors.js";
-import { descendantsOf, parseDuration, remainingPathWeights, type CompiledGraph, type CompiledStep } from "../core/graph.js";
+import { describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
+import { descendantsOf, remainingPathWeights } from "../core/graph.js";
 import { hashJson } from "../core/hash.js";
 import { pickParams } from "../core/params.js";
-import type { KeyComponents, LineageEdge, LogLine, MetadataStore, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
-import { ArtifactIO, pickedDigest, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
-import type { CodeContext } from "./code-context.js";
+import type { KeyComponents, LineageEdge, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
+import { pickedDigest, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
 import { cacheKey, codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
 import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
-import { compileRetryPolicy, retryDelay, shouldRetry } from "./retry-policy.js";
 import { ReadyQueue } from "./ready-queue.js";
-import { runCommand } from "./runners/command-runner.js";
-import { runInline } from "./runners/inline-runner.js";
-import { runIsolated } from "./runners/isolated-runner.js";
 import { ShellLauncher } from "./runners/shell-launcher.js";
-import { RunningStepContext } from "./step-context.js";
-import { digestPath } from "../store/stat-index.js";
+import { AttemptRunner, Cancelled, RejectedWithOutput } from "./attempt-runner.js";
+import type { ExecuteInput, ExecuteOptions, ExecutorEnv, Node, NodeStatus, Output, Task } from "./executor-types.js";
 
-export interface ExecutorEnv {
-  metadata: MetadataStore;
-  io: ArtifactIO;
-  /** Directory under which step work directories are created (same file system as the store). */
-  workRoot: string;
-  home: string;
-}
-
-export interface ExecuteInput {
-  runId: string;
-  pipeline: string;
-  graph: CompiledGraph;
-  params: Record<string, unknown>;
-  moduleDir: string;
-  codeContext?: CodeContext;
-  /** The bundled module, for isolated steps; absent for pipelines built in-process. */
-  bundlePath?: string;
-}
-
-export interface ExecuteOptions {
-  /** Steps running at once. */
-  concurrency: number;
-  /** Recompute instead of reusing the cache: every step (true) or the listed ones. */
-  force?: boolean | readonly string[];
-  signal?: AbortSignal;
-  onEvent?: (event: RunEvent) => void;
-  /** Step runs of this run recorded earlier (resume): succeeded ones are reused. */
-  previous?: ReadonlyMap<string, StepRunRecord>;
-}
-
-type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled";
-
-interface Output {
-  digest: string;
-  value: unknown;
-}
-
-interface Node {
-  readonly id: string;
-  readonly step: CompiledStep;
-  waitingOn: number;
-  status: NodeStatus;
-  priority: number;
-  output?: Output;
-  record: StepRunRecord;
-  readonly tasks: Set<Task>;
-  items?: { total: number; done: number; outputs: Output[]; allCached: boolean; overDigest: string };
-}
-
-interface Task {
-  readonly node: Node;
-  readonly itemIndex: number;
-  readonly args: unknown[];
-  readonly inputs: Record<string, unknown>;
-  readonly inputDigests: Record<string, string>;
-  readonly record: StepRunRecord;
-  readonly priority: number;
-  controller?: AbortController;
-  cancelReason?: string;
-}
-
-class Cancelled extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
-    this.name = "Cancelled";
-  }
-}
+export type { ExecuteInput, ExecuteOptions, ExecutorEnv } from "./executor-types.js";
 
 const TERMINAL: ReadonlySet<NodeStatus> = new Set(["succeeded", "failed", "rejected", "skipped", "cancelled"]);
-
-/** A gate's rejection, carrying the step's stored output up to the scheduler. */
-class RejectedWithOutput extends Error {
-  constructor(
-    readonly rejected: Rejected,
-    readonly output: FinalizedOutput,
-  ) {
-    super(rejected.message);
-  }
-}
 
 export class RunExecutor {
   private readonly nodes = new Map<string, Node>();
@@ -120,6 +37,7 @@ export class RunExecutor {
   private cancelledByUser = false;
   private readonly cleanups = new Set<Promise<void>>();
   private readonly launcher = new ShellLauncher();
+  private readonly attempts: AttemptRunner;
 
   constructor(
     private readonly env: ExecutorEnv,
@@ -127,6 +45,15 @@ export class RunExecutor {
     private readonly opts: ExecuteOptions,
   ) {
     this.writer = new RecordWriter(env.metadata, () => env.io.sync());
+    this.attempts = new AttemptRunner({
+      env,
+      run,
+      writer: this.writer,
+      emit: (e) => this.emit(e),
+      runSignal: this.abort.signal,
+      launcher: this.launcher,
+      cleanups: this.cleanups,
+    });
   }
 
   async execute(): Promise<RunStatus> {
@@ -380,7 +307,7 @@ export class RunExecutor {
     task.record.reason ??= task.record.components ? "no cached result for this cache key" : undefined;
     this.writer.saveStepRun(task.record);
     try {
-      const out = await this.runAttempts(task);
+      const out = await this.attempts.run(task);
       task.record.status = "succeeded";
       task.record.finishedAt = Date.now();
       task.record.durationMs = task.record.finishedAt - task.record.startedAt;
@@ -398,151 +325,6 @@ export class RunExecutor {
       this.maybeFinish();
     }
   }
-
-  private async runAttempts(task: Task): Promise<FinalizedOutput> {
-    const def = task.node.step.def;
-    const policy = compileRetryPolicy(def.options.retry);
-    const timeoutMs = parseDuration(def.options.timeout, def.id);
-    for (let tryNo = 1; ; tryNo++) {
-      if (task.cancelReason) throw new Cancelled(task.cancelReason);
-      const attempt = ++task.record.attempts;
-      const controller = new AbortController();
-      task.controller = controller;
-      const onRunAbort = () => controller.abort(new Cancelled("the run was cancelled"));
-      this.abort.signal.addEventListener("abort", onRunAbort, { once: true });
-      const startedAt = Date.now();
-      this.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
-      this.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
-      const lines: LogLine[] = [];
-      const onLog = (line: LogLine) => {
-        lines.push(line);
-        this.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
-        if (lines.length >= 1000) this.writer.appendLogs(task.record.id, attempt, lines.splice(0));
-      };
-      const ctx = new RunningStepContext({
-        params: pickParams(this.run.params, def.params),
-        runId: this.run.runId,
-        stepId: def.id,
-        attempt,
-        itemIndex: task.itemIndex >= 0 ? task.itemIndex : undefined,
-        signal: controller.signal,
-        workRoot: this.env.workRoot,
-        home: this.env.home,
-        onLog,
-        digestFile: async (path) => (await digestPath(this.env.metadata, path, { step: def.id })).digest,
-      });
-      let timer: NodeJS.Timeout | undefined;
-      let workdir: string | undefined;
-      try {
-        const work = this.dispatch(task, ctx, onLog);
-        const stop = new Promise<never>((_, reject) => {
-          const fail = () => reject(controller.signal.reason);
-          if (controller.signal.aborted) fail();
-          controller.signal.addEventListener("abort", fail, { once: true });
-          if (timeoutMs !== undefined) {
-            timer = setTimeout(() => {
-              controller.abort(
-                new TrainyardError("STEP_TIMEOUT", `step "${def.id}" timed out after ${timeoutMs} ms (attempt ${attempt})`, {
-                  step: def.id,
-                  runId: this.run.runId,
-                  hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
-                }),
-              );
-            }, timeoutMs);
-          }
-        });
-        stop.catch(() => undefined);
-        const result = await Promise.race([work, stop]);
-        workdir = result.workdir ?? ctx.workdirIfCreated;
-        const out = await this.env.io.finalize(result.value, def.id, workdir);
-        this.writer.appendLogs(task.record.id, attempt, lines);
-        this.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "succeeded", startedAt, finishedAt: Date.now() });
-        return out;
-      } catch (raw) {
-        workdir ??= ctx.workdirIfCreated;
-        if (isRejected(raw)) {
-          const out = await this.env.io.finalize(raw.output ?? null, def.id, workdir);
-          this.writer.appendLogs(task.record.id, attempt, lines);
-          this.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "rejected", startedAt, finishedAt: Date.now(), error: describeError(raw) });
-          throw new RejectedWithOutput(raw, out);
-        }
-        const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
-        const error = cancelled ?? this.wrapError(def.id, raw);
-        this.writer.appendLogs(task.record.id, attempt, lines);
-        this.writer.saveAttempt({
-          stepRunId: task.record.id,
-          attempt,
-          status: cancelled ? "cancelled" : "failed",
-          startedAt,
-          finishedAt: Date.now(),
-          error: cancelled ? undefined : describeError(error),
-        });
-        if (cancelled || !shouldRetry(policy, tryNo, raw)) throw error;
-        const delayMs = retryDelay(policy, tryNo);
-        this.emit({ type: "step-retry", stepId: def.id, itemIndex: task.itemIndex, attempt, delayMs, error: describeError(error) });
-        await sleep(delayMs, this.abort.signal);
-      } finally {
-        clearTimeout(timer);
-        this.abort.signal.removeEventListener("abort", onRunAbort);
-        if (workdir) this.removeLater(workdir);
-      }
-    }
-  }
-
-  private async dispatch(task: Task, ctx: RunningStepContext, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
-    const def = task.node.step.def;
-    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.run.moduleDir, onLog, this.launcher) };
-    if (def.options.isolate) {
-      if (!this.run.bundlePath) {
-        throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`, {
-          step: def.id,
-          hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
-        });
-      }
-      return await runIsolated(def, ctx, {
-        bundlePath: this.run.bundlePath,
-        stepId: def.id,
-        params: ctx.params,
-        args: task.args,
-        runId: this.run.runId,
-        attempt: ctx.attempt,
-        itemIndex: ctx.itemIndex,
-        workRoot: this.env.workRoot,
-        home: this.env.home,
-      }, onLog);
-    }
-    return { value: await runInline(def, ctx, task.args) };
-  }
-
-  /** The one boundary where user-code failures are wrapped, keeping the user's own error code. */
-  private wrapError(step: string, err: unknown): unknown {
-    if (isTrainyardError(err) && err.fields.step) return err;
-    if (isTrainyardError(err)) return new TrainyardError(err.code, `step "${step}": ${err.message}`, { ...err.fields, step, hint: err.hint, cause: err });
-    const info = describeError(err);
-    return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : info.code, `step "${step}" failed: ${info.message}`, {
-      step,
-      runId: this.run.runId,
-      cause: err,
-      hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.run.runId} ${step}\` for its output`,
-    });
-  }
-
-  /**
-   * Work directories are removed off the critical path (a blocking recursive rm cost more than
-   * the step itself for short commands); the run waits for every removal before it ends.
-   */
-  private removeLater(dir: string): void {
-    // Usually empty but for a command's emptied out/ directory: two rmdirs instead of a tree walk.
-    const done: Promise<void> = rmdir(join(dir, "out"))
-      .catch(() => undefined)
-      .then(() => rmdir(dir))
-      .catch(() => rm(dir, { recursive: true, force: true }))
-      .catch(() => undefined)
-      .finally(() => this.cleanups.delete(done));
-    this.cleanups.add(done);
-  }
-
-  // ---- completion ----------------------------------------------------------------------
 
   private taskSucceeded(task: Task, output: Output, cached: boolean, reused: boolean, finalized?: FinalizedOutput): void {
     const r = task.record;
@@ -717,19 +499,4 @@ export class RunExecutor {
   private maybeFinish(): void {
     if (this.open === 0 && this.running === 0) this.finish();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Cancelled("the run was cancelled"));
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Cancelled("the run was cancelled"));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

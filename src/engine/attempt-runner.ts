@@ -1,0 +1,229 @@
+/**
+ * Runs one step (or map item) through its attempts: builds its context, dispatches it to the
+ * inline, isolated or command runner, enforces the timeout, stores its outputs, records each
+ * attempt and its logs, and retries with backoff. The scheduler (executor.ts) decides when a
+ * task runs; this decides how.
+ */
+import { rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+import { describeError, isRejected, isTrainyardError, TrainyardError, type Rejected } from "../core/errors.js";
+import { parseDuration } from "../core/graph.js";
+import { pickParams } from "../core/params.js";
+import type { StepDef } from "../core/step.js";
+import type { LogLine, StepRunRecord } from "../store/metadata-store.js";
+import { digestPath } from "../store/stat-index.js";
+import type { FinalizedOutput } from "./artifact-io.js";
+import type { RunEvent } from "./events.js";
+import type { ExecuteInput, ExecutorEnv } from "./executor-types.js";
+import type { RecordWriter } from "./record-writer.js";
+import { compileRetryPolicy, retryDelay, shouldRetry } from "./retry-policy.js";
+import { runCommand } from "./runners/command-runner.js";
+import { runInline } from "./runners/inline-runner.js";
+import { runIsolated } from "./runners/isolated-runner.js";
+import type { ShellLauncher } from "./runners/shell-launcher.js";
+import { RunningStepContext } from "./step-context.js";
+
+/** What an attempt needs of a scheduled task. */
+export interface AttemptTask {
+  readonly node: { readonly step: { readonly def: StepDef } };
+  readonly itemIndex: number;
+  readonly args: unknown[];
+  readonly inputs: Record<string, unknown>;
+  readonly record: StepRunRecord;
+  controller?: AbortController;
+  cancelReason?: string;
+}
+
+export interface AttemptDeps {
+  env: ExecutorEnv;
+  run: ExecuteInput;
+  writer: RecordWriter;
+  emit: (event: RunEvent) => void;
+  /** Aborted when the whole run is cancelled. */
+  runSignal: AbortSignal;
+  launcher: ShellLauncher;
+  /** Work directory removals still in flight; the run waits for them before it ends. */
+  cleanups: Set<Promise<void>>;
+}
+
+/** Raised into an attempt when its step or the run is cancelled; never retried, never a failure. */
+export class Cancelled extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = "Cancelled";
+  }
+}
+
+/** A gate's rejection, carrying the step's stored output up to the scheduler. */
+export class RejectedWithOutput extends Error {
+  constructor(
+    readonly rejected: Rejected,
+    readonly output: FinalizedOutput,
+  ) {
+    super(rejected.message);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Cancelled("the run was cancelled"));
+    const t = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new Cancelled("the run was cancelled"));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export class AttemptRunner {
+  constructor(private readonly deps: AttemptDeps) {}
+
+  async run(task: AttemptTask): Promise<FinalizedOutput> {
+    const def = task.node.step.def;
+    const policy = compileRetryPolicy(def.options.retry);
+    const timeoutMs = parseDuration(def.options.timeout, def.id);
+    for (let tryNo = 1; ; tryNo++) {
+      if (task.cancelReason) throw new Cancelled(task.cancelReason);
+      const attempt = ++task.record.attempts;
+      const controller = new AbortController();
+      task.controller = controller;
+      const onRunAbort = () => controller.abort(new Cancelled("the run was cancelled"));
+      this.deps.runSignal.addEventListener("abort", onRunAbort, { once: true });
+      const startedAt = Date.now();
+      this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
+      this.deps.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
+      const lines: LogLine[] = [];
+      const onLog = (line: LogLine) => {
+        lines.push(line);
+        this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
+        if (lines.length >= 1000) this.deps.writer.appendLogs(task.record.id, attempt, lines.splice(0));
+      };
+      const ctx = new RunningStepContext({
+        params: pickParams(this.deps.run.params, def.params),
+        runId: this.deps.run.runId,
+        stepId: def.id,
+        attempt,
+        itemIndex: task.itemIndex >= 0 ? task.itemIndex : undefined,
+        signal: controller.signal,
+        workRoot: this.deps.env.workRoot,
+        home: this.deps.env.home,
+        onLog,
+        digestFile: async (path) => (await digestPath(this.deps.env.metadata, path, { step: def.id })).digest,
+      });
+      let timer: NodeJS.Timeout | undefined;
+      let workdir: string | undefined;
+      try {
+        const work = this.dispatch(task, ctx, onLog);
+        const stop = new Promise<never>((_, reject) => {
+          const fail = () => reject(controller.signal.reason);
+          if (controller.signal.aborted) fail();
+          controller.signal.addEventListener("abort", fail, { once: true });
+          if (timeoutMs !== undefined) {
+            timer = setTimeout(() => {
+              controller.abort(
+                new TrainyardError("STEP_TIMEOUT", `step "${def.id}" timed out after ${timeoutMs} ms (attempt ${attempt})`, {
+                  step: def.id,
+                  runId: this.deps.run.runId,
+                  hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
+                }),
+              );
+            }, timeoutMs);
+          }
+        });
+        stop.catch(() => undefined);
+        const result = await Promise.race([work, stop]);
+        workdir = result.workdir ?? ctx.workdirIfCreated;
+        const out = await this.deps.env.io.finalize(result.value, def.id, workdir);
+        this.deps.writer.appendLogs(task.record.id, attempt, lines);
+        this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "succeeded", startedAt, finishedAt: Date.now() });
+        return out;
+      } catch (raw) {
+        workdir ??= ctx.workdirIfCreated;
+        if (isRejected(raw)) {
+          const out = await this.deps.env.io.finalize(raw.output ?? null, def.id, workdir);
+          this.deps.writer.appendLogs(task.record.id, attempt, lines);
+          this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "rejected", startedAt, finishedAt: Date.now(), error: describeError(raw) });
+          throw new RejectedWithOutput(raw, out);
+        }
+        const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
+        const error = cancelled ?? this.wrapError(def.id, raw);
+        this.deps.writer.appendLogs(task.record.id, attempt, lines);
+        this.deps.writer.saveAttempt({
+          stepRunId: task.record.id,
+          attempt,
+          status: cancelled ? "cancelled" : "failed",
+          startedAt,
+          finishedAt: Date.now(),
+          error: cancelled ? undefined : describeError(error),
+        });
+        if (cancelled || !shouldRetry(policy, tryNo, raw)) throw error;
+        const delayMs = retryDelay(policy, tryNo);
+        this.deps.emit({ type: "step-retry", stepId: def.id, itemIndex: task.itemIndex, attempt, delayMs, error: describeError(error) });
+        await sleep(delayMs, this.deps.runSignal);
+      } finally {
+        clearTimeout(timer);
+        this.deps.runSignal.removeEventListener("abort", onRunAbort);
+        if (workdir) this.removeLater(workdir);
+      }
+    }
+  }
+
+  private async dispatch(task: AttemptTask, ctx: RunningStepContext, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
+    const def = task.node.step.def;
+    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.deps.run.moduleDir, onLog, this.deps.launcher) };
+    if (def.options.isolate) {
+      if (!this.deps.run.bundlePath) {
+        throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`, {
+          step: def.id,
+          hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
+        });
+      }
+      return await runIsolated(def, ctx, {
+        bundlePath: this.deps.run.bundlePath,
+        stepId: def.id,
+        params: ctx.params,
+        args: task.args,
+        runId: this.deps.run.runId,
+        attempt: ctx.attempt,
+        itemIndex: ctx.itemIndex,
+        workRoot: this.deps.env.workRoot,
+        home: this.deps.env.home,
+      }, onLog);
+    }
+    return { value: await runInline(def, ctx, task.args) };
+  }
+
+  /** The one boundary where user-code failures are wrapped, keeping the user's own error code. */
+  private wrapError(step: string, err: unknown): unknown {
+    if (isTrainyardError(err) && err.fields.step) return err;
+    if (isTrainyardError(err)) return new TrainyardError(err.code, `step "${step}": ${err.message}`, { ...err.fields, step, hint: err.hint, cause: err });
+    const info = describeError(err);
+    return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : info.code, `step "${step}" failed: ${info.message}`, {
+      step,
+      runId: this.deps.run.runId,
+      cause: err,
+      hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
+    });
+  }
+
+  /**
+   * Work directories are removed off the critical path (a blocking recursive rm cost more than
+   * the step itself for short commands); the run waits for every removal before it ends.
+   */
+  private removeLater(dir: string): void {
+    // Usually empty but for a command's emptied out/ directory: two rmdirs instead of a tree walk.
+    const done: Promise<void> = rmdir(join(dir, "out"))
+      .catch(() => undefined)
+      .then(() => rmdir(dir))
+      .catch(() => rm(dir, { recursive: true, force: true }))
+      .catch(() => undefined)
+      .finally(() => this.deps.cleanups.delete(done));
+    this.deps.cleanups.add(done);
+  }
+
+  // ---- completion ----------------------------------------------------------------------
+}
