@@ -21,26 +21,31 @@ export interface RowKernels {
   gradientsAndRoot(
     objective: number, label: Float64Array, pred: Float64Array, grad: Float32Array, hess: Float32Array,
     pos: Int32Array, nodes: Int32Array, leafValue: Float64Array, applyTree: number, mask: Uint8Array, useMask: number,
-    bins: Uint8Array, binWords: Int32Array, hist: Float64Array, expTab: Float64Array, start: number, end: number,
+    bins: Uint8Array, binWords: Int32Array, hist: Float64Array, expTab: Float64Array, idx: Int32Array, seg: Int32Array,
+    start: number, end: number,
   ): void;
   applyLeaves: typeof kernelApplyLeaves;
   softmaxGradients: typeof kernelSoftmaxGradients;
   /** Root histogram of output `k` (gradients at `gradOffset`). */
   rootHistogram(
-    bins: Uint8Array, binWords: Int32Array, grad: Float32Array, hess: Float32Array, gradOffset: number, hist: Float64Array, start: number, end: number,
+    bins: Uint8Array, binWords: Int32Array, grad: Float32Array, hess: Float32Array, gradOffset: number, hist: Float64Array,
+    idx: Int32Array, seg: Int32Array, start: number, end: number,
   ): void;
   /**
-   * One level of depth-wise growth: move every row of a node split at this level to its child and
-   * accumulate its row into the child's histogram slot when it is the smaller sibling (slots
-   * 0..slots-1; larger siblings are marked with slot `slots` and skipped, their histograms come from
-   * subtraction). Routing is branch-free (see row-kernels.ts). Measured: also accumulating larger
-   * siblings into a scratch slot to drop the skip branch is ~1.6x slower. Sequential over rows (no
-   * row-index lists), so memory access stays streaming.
+   * One level of depth-wise growth over this thread's row-index list `idx` (a permutation of its row
+   * range, partitioned by node: node n owns idx[seg[2n] .. seg[2n+1])). For each of the `nList`
+   * nodes in `list` split at this level: stably partition its segment into left and right children
+   * (branch-free, rights staged in `tmp` at the same offsets), record each row's child in `pos`,
+   * then accumulate only the smaller child's rows into its histogram slot (slots 0..slots-1; larger
+   * siblings are marked with slot `slots`, their histograms come from subtraction). Because the
+   * partition is stable, rows are summed in ascending row order, exactly as a sequential pass would.
    */
   splitLevel(
-    bins: Uint8Array, binWords: Int32Array, grad: Float32Array, hess: Float32Array, gradOffset: number, pos: Int32Array, nodes: Int32Array,
-    hist: Float64Array, slots: number, start: number, end: number,
+    bins: Uint8Array, binWords: Int32Array, grad: Float32Array, hess: Float32Array, gradOffset: number, idx: Int32Array,
+    ti: Int32Array, nodes: Int32Array, hist: Float64Array, slots: number, seg: Int32Array, list: Int32Array, nList: number,
   ): void;
+  /** After a tree's last level: pos[row] = the node holding it, for the `nList` nodes in `list`. */
+  assignPositions(pos: Int32Array, idx: Int32Array, seg: Int32Array, list: Int32Array, nList: number): void;
 }
 
 /** Source of an expression evaluating to a RowKernels object. */
@@ -78,8 +83,9 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
       const ${out}_x = ${out}_b ^ nodes[${t} + 2];
       const ${out} = nodes[${t} + 4] + (((nodes[${t} + 1] - ${out}_b) >>> 31) & ((${out}_x | -${out}_x) >>> 31));`;
   return `({
-  gradientsAndRoot: function (objective, label, pred, grad, hess, pos, nodes, leafValue, applyTree, mask, useMask, bins, binWords, hist, expTab, start, end) {
+  gradientsAndRoot: function (objective, label, pred, grad, hess, pos, nodes, leafValue, applyTree, mask, useMask, bins, binWords, hist, expTab, idx, seg, start, end) {
     hist.fill(0, 0, ${slotStride});
+    seg[0] = start; seg[1] = end;
     for (let r = start; r < end; r++) {
       const rb = r * ${rowStride};
       let m = pred[r];
@@ -94,6 +100,7 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
         pred[r] = m;
       }
       pos[r] = 0;
+      idx[r] = r;
       let g = 0, h = 0;
       if (useMask === 0 || mask[r] === 1) {
         if (objective === 0) {
@@ -110,27 +117,54 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
   },
   applyLeaves: ${kernelApplyLeaves},
   softmaxGradients: ${kernelSoftmaxGradients},
-  rootHistogram: function (bins, binWords, grad, hess, gradOffset, hist, start, end) {
+  rootHistogram: function (bins, binWords, grad, hess, gradOffset, hist, idx, seg, start, end) {
     hist.fill(0, 0, ${slotStride});
+    seg[0] = start; seg[1] = end;
     for (let r = start; r < end; r++) {
+      idx[r] = r;
       const g = grad[gradOffset + r], h = hess[gradOffset + r];
       const rb = r * ${rowStride};
       ${accumulate("0")}
     }
   },
-  splitLevel: function (bins, binWords, grad, hess, gradOffset, pos, nodes, hist, slots, start, end) {
+  splitLevel: function (bins, binWords, grad, hess, gradOffset, idx, ti, nodes, hist, slots, seg, list, nList) {
     hist.fill(0, 0, slots * ${slotStride});
-    for (let r = start; r < end; r++) {
-      const t = pos[r] << 3;
-      if (nodes[t] < 0) continue;
-      const rb = r * ${rowStride};
-      ${child("t", "c")}
-      pos[r] = c;
-      const g = grad[gradOffset + r], h = hess[gradOffset + r];
-      const slot = nodes[(c << 3) + 6];
+    for (let q = 0; q < nList; q++) {
+      const n = list[q];
+      const t = n << 3;
+      const s0 = seg[n << 1], e0 = seg[(n << 1) + 1];
+      const f = nodes[t], thr = nodes[t + 1], mlb = nodes[t + 2], l = nodes[t + 4];
+      // Stable branch-free partition: lefts compacted in place, rights staged in ti at the same offsets.
+      let lo = s0, ro = s0;
+      for (let i = s0; i < e0; i++) {
+        const r = idx[i];
+        const b = bins[r * ${rowStride} + f];
+        const x = b ^ mlb;
+        const right = ((thr - b) >>> 31) & ((x | -x) >>> 31);
+        idx[lo] = r;
+        ti[ro] = r;
+        lo += 1 - right;
+        ro += right;
+      }
+      for (let i = s0, j = lo; i < ro; i++, j++) idx[j] = ti[i];
+      seg[l << 1] = s0; seg[(l << 1) + 1] = lo;
+      seg[(l + 1) << 1] = lo; seg[((l + 1) << 1) + 1] = e0;
+      let slot = nodes[(l << 3) + 6], cb = s0, ce = lo;
+      if (slot === slots) { slot = nodes[((l + 1) << 3) + 6]; cb = lo; ce = e0; }
       if (slot === slots) continue;
       const base = slot * ${slotStride};
-      ${accumulate("base")}
+      for (let k = cb; k < ce; k++) {
+        const r = idx[k];
+        const g = grad[gradOffset + r], h = hess[gradOffset + r];
+        const rb = r * ${rowStride};
+        ${accumulate("base")}
+      }
+    }
+  },
+  assignPositions: function (pos, idx, seg, list, nList) {
+    for (let q = 0; q < nList; q++) {
+      const n = list[q];
+      for (let i = seg[n << 1], e = seg[(n << 1) + 1]; i < e; i++) pos[idx[i]] = n;
     }
   },
 })`;

@@ -22,7 +22,7 @@ export interface RowStateShape {
   maxSlots: number;
 }
 
-const enum Task { GradientsAndRoot = 1, ApplyLeaves, SoftmaxGradients, RootHistogram, SplitLevel, Exit = 99 }
+const enum Task { GradientsAndRoot = 1, ApplyLeaves, SoftmaxGradients, RootHistogram, SplitLevel, AssignPositions, Exit = 99 }
 const SEQ = 0;
 const DONE = 1;
 const TASK = 2;
@@ -40,6 +40,16 @@ export class RowExecutor {
   readonly mask: Uint8Array;
   readonly nodes: Int32Array;
   readonly leafValue: Float64Array;
+  /** Node ids split at the current level (the first `nList` entries are read by splitLevel). */
+  readonly levelNodes: Int32Array;
+  /**
+   * Row indices, per thread range partitioned by node (see RowKernels.splitLevel); `ti` is the
+   * partition's scratch.
+   */
+  private readonly idx: Int32Array;
+  private readonly ti: Int32Array;
+  /** Per thread: node -> [begin, end) of its segment in `idx`. */
+  private readonly segs: Int32Array[] = [];
   private readonly hists: Float64Array[] = [];
   private readonly bounds: number[] = [];
   private readonly control: Int32Array;
@@ -65,7 +75,11 @@ export class RowExecutor {
     this.nodes = new Int32Array(alloc(4 * NODE_FIELDS * maxNodes));
     this.leafValue = new Float64Array(alloc(8 * maxNodes));
     this.control = new Int32Array(alloc(4 * 16));
+    this.levelNodes = new Int32Array(alloc(4 * maxNodes));
+    this.idx = new Int32Array(alloc(4 * rows));
+    this.ti = new Int32Array(alloc(4 * rows));
     for (let t = 0; t < threads; t++) {
+      this.segs.push(new Int32Array(alloc(4 * 2 * maxNodes)));
       this.hists.push(new Float64Array(alloc(8 * Math.max(1, maxSlots) * this.slotStride)));
       this.bounds.push(Math.floor((rows * t) / threads));
     }
@@ -91,8 +105,13 @@ export class RowExecutor {
   rootHistogram(output: number): void {
     this.run(Task.RootHistogram, output * this.shape.rows);
   }
-  splitLevel(output: number, slots: number): void {
-    this.run(Task.SplitLevel, output * this.shape.rows, slots);
+  /** Splits the first `nList` nodes of `levelNodes` (see RowKernels.splitLevel). */
+  splitLevel(output: number, slots: number, nList: number): void {
+    this.run(Task.SplitLevel, output * this.shape.rows, slots, nList);
+  }
+  /** Sets `pos` of every row to its node, for the first `nList` nodes of `levelNodes`. */
+  assignPositions(nList: number): void {
+    this.run(Task.AssignPositions, nList);
   }
 
   /** Sums histogram `slot` over threads into `out` (length slotStride). */
@@ -148,7 +167,7 @@ export class RowExecutor {
     switch (c[TASK] as Task) {
       case Task.GradientsAndRoot:
         return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.grad, this.hess, this.pos, this.nodes,
-          this.leafValue, c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, this.binWords, hist, this.expTab, start, end);
+          this.leafValue, c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, this.binWords, hist, this.expTab, this.idx, this.segs[t], start, end);
       case Task.ApplyLeaves:
         return k.applyLeaves(this.pred, c[ARGS], this.pos, this.nodes, this.leafValue, this.bins, this.rowStride,
           start, end);
@@ -156,9 +175,12 @@ export class RowExecutor {
         return k.softmaxGradients(this.shape.outputs, this.shape.rows, this.label, this.pred, this.grad, this.hess,
           this.mask, c[ARGS], start, end);
       case Task.RootHistogram:
-        return k.rootHistogram(this.bins, this.binWords, this.grad, this.hess, c[ARGS], hist, start, end);
+        return k.rootHistogram(this.bins, this.binWords, this.grad, this.hess, c[ARGS], hist, this.idx, this.segs[t], start, end);
       case Task.SplitLevel:
-        return k.splitLevel(this.bins, this.binWords, this.grad, this.hess, c[ARGS], this.pos, this.nodes, hist, c[ARGS + 1], start, end);
+        return k.splitLevel(this.bins, this.binWords, this.grad, this.hess, c[ARGS], this.idx, this.ti, this.nodes, hist,
+          c[ARGS + 1], this.segs[t], this.levelNodes, c[ARGS + 2]);
+      case Task.AssignPositions:
+        return k.assignPositions(this.pos, this.idx, this.segs[t], this.levelNodes, c[ARGS]);
     }
   }
 
@@ -170,6 +192,7 @@ export class RowExecutor {
         slotStride: this.slotStride, control: this.control.buffer, bins: this.bins.buffer, label: this.label.buffer,
         pred: this.pred.buffer, grad: this.grad.buffer, hess: this.hess.buffer, pos: this.pos.buffer,
         mask: this.mask.buffer, nodes: this.nodes.buffer, leafValue: this.leafValue.buffer, hist: this.hists[t].buffer,
+        idx: this.idx.buffer, ti: this.ti.buffer, seg: this.segs[t].buffer, levelNodes: this.levelNodes.buffer,
         expTab: this.expTab, rowStride: this.rowStride, words: this.binWords.length > 0,
       },
     });
@@ -190,6 +213,7 @@ const label = new Float64Array(d.label), pred = new Float64Array(d.pred);
 const grad = new Float32Array(d.grad), hess = new Float32Array(d.hess), pos = new Int32Array(d.pos);
 const mask = new Uint8Array(d.mask), nodes = new Int32Array(d.nodes), leafValue = new Float64Array(d.leafValue);
 const hist = new Float64Array(d.hist), expTab = d.expTab;
+const idx = new Int32Array(d.idx), ti = new Int32Array(d.ti), seg = new Int32Array(d.seg), levelNodes = new Int32Array(d.levelNodes);
 const S = d.rowStride, s = d.start, e = d.end;
 let seq = 0;
 for (;;) {
@@ -198,11 +222,12 @@ for (;;) {
   const task = c[${TASK}], a = c[${ARGS}], b = c[${ARGS + 1}], x = c[${ARGS + 2}];
   if (task === ${Task.Exit}) break;
   try {
-    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, grad, hess, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, s, e);
+    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, grad, hess, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, idx, seg, s, e);
     else if (task === ${Task.ApplyLeaves}) k.applyLeaves(pred, a, pos, nodes, leafValue, bins, S, s, e);
     else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(d.shape.outputs, d.shape.rows, label, pred, grad, hess, mask, a, s, e);
-    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, binWords, grad, hess, a, hist, s, e);
-    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, binWords, grad, hess, a, pos, nodes, hist, b, s, e);
+    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, binWords, grad, hess, a, hist, idx, seg, s, e);
+    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, binWords, grad, hess, a, idx, ti, nodes, hist, b, seg, levelNodes, x);
+    else if (task === ${Task.AssignPositions}) k.assignPositions(pos, idx, seg, levelNodes, a);
   } catch (err) {
     c[${FAILED}] = 1;
   }

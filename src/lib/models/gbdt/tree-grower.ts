@@ -19,8 +19,9 @@ interface OpenNode {
 
 /**
  * Grows one tree depth-wise from the root histogram the executor just built. Per level: find each
- * open node's best split, keep the best ones within the leaf budget, move rows with one pass, and
- * get children's histograms by building only the smaller child and subtracting it from the parent.
+ * open node's best split, keep the best ones within the leaf budget, partition the split nodes' row
+ * lists (per thread, see RowKernels.splitLevel), and get children's histograms by building only
+ * the smaller child (touching only its rows) and subtracting it from the parent.
  * The last level is not partitioned here: its splits stay pending in the node table, and the next
  * pass over the rows (gradients or applyLeaves) takes them on the way, which saves a full pass per
  * tree. On return the executor's `leafValue[node]` holds every leaf's value and `pos[row]` each
@@ -102,7 +103,8 @@ export function growTree(
     if (!needHist) break; // the chosen splits stay pending (see above)
     // Larger siblings are marked with slot `slots`: the pass skips them (subtraction gives theirs).
     for (const b of built) table[b.big * NODE_FIELDS + 6] = slots;
-    exec.splitLevel(output, slots);
+    chosen.forEach(({ node }, i) => { exec.levelNodes[i] = node.id; });
+    exec.splitLevel(output, slots, chosen.length);
     for (const b of built) {
       const smallHist = new Float64Array(exec.slotStride);
       exec.mergeSlot(b.slot, smallHist);
@@ -115,6 +117,18 @@ export function growTree(
     next.sort((a, b) => a.id - b.id);
     open = next;
   }
+  // Rows' nodes for the next pass (pending splits included); the level passes do not track them.
+  // Rows sit in leaves whose parent was partitioned and in nodes whose split is still pending.
+  const nodeCount = tree.feature.length;
+  const pendingChild = new Uint8Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) {
+    if (table[i * NODE_FIELDS] >= 0) pendingChild[tree.left[i]] = pendingChild[tree.right[i]] = 1;
+  }
+  let holding = 0;
+  for (let i = 0; i < nodeCount; i++) {
+    if (table[i * NODE_FIELDS] >= 0 || (tree.left[i] < 0 && pendingChild[i] === 0)) exec.levelNodes[holding++] = i;
+  }
+  exec.assignPositions(holding);
   for (let i = 0; i < tree.value.length; i++) {
     if (tree.left[i] >= 0) tree.value[i] = 0;
     exec.leafValue[i] = tree.value[i];
