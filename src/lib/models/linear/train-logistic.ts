@@ -1,9 +1,8 @@
 import { checkMatrix, checkNotAllConstant, numericSignature, type FeatureMatrix } from "../feature-matrix.js";
 import { checkBinaryLabels, checkLabels, countClasses } from "../labels.js";
-import { ModelError } from "../model-error.js";
 import { minimizeLbfgs } from "./lbfgs.js";
 import { LinearModel } from "./linear-model.js";
-import { fitScaling, standardizedRows } from "./standardize.js";
+import { fitScaling, standardizedRows, l2Option } from "./standardize.js";
 
 export interface LogisticOptions {
   /** "binary" (labels 0/1) or "multiclass" (softmax over labels 0..k-1). @default "binary" */
@@ -28,8 +27,7 @@ export function trainLogistic(x: FeatureMatrix, label: ArrayLike<number>, option
   if (task === "binary") checkBinaryLabels(label);
   const k = task === "binary" ? 1 : countClasses(label);
   checkNotAllConstant(x.columns, x.names);
-  const l2 = options.l2 ?? 1e-4;
-  if (!(l2 >= 0)) throw new ModelError("INVALID_OPTION", `option l2 = ${l2} is invalid`, { hint: "l2 must be >= 0" });
+  const l2 = l2Option(options.l2);
   const n = x.rows;
   const p = x.columns.length;
   const s = fitScaling(x.columns, x.names);

@@ -1,8 +1,7 @@
 import { checkMatrix, checkNotAllConstant, numericSignature, type FeatureMatrix } from "../feature-matrix.js";
 import { checkLabels } from "../labels.js";
-import { ModelError } from "../model-error.js";
 import { LinearModel } from "./linear-model.js";
-import { fitScaling } from "./standardize.js";
+import { fitScaling, l2Option } from "./standardize.js";
 
 export interface RidgeOptions {
   /** L2 penalty on standardized coefficients, in the loss (1/2n)||y - Xw - b||^2 + (l2/2)||w||^2. @default 1e-4 */
@@ -17,8 +16,7 @@ export function trainRidge(x: FeatureMatrix, label: ArrayLike<number>, options: 
   checkMatrix(x);
   checkLabels(label, x.rows, x.columns.length);
   checkNotAllConstant(x.columns, x.names);
-  const l2 = options.l2 ?? 1e-4;
-  if (!(l2 >= 0)) throw new ModelError("INVALID_OPTION", `option l2 = ${l2} is invalid`, { hint: "l2 must be >= 0" });
+  const l2 = l2Option(options.l2);
   const n = x.rows;
   const p = x.columns.length;
   const s = fitScaling(x.columns, x.names);
