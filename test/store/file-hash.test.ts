@@ -1,0 +1,66 @@
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { BLOCK, BLOCKED_MIN, hashFile } from "../../src/store/file-hash.js";
+import { FileSystemSync } from "../../src/store/fs-sync.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ty-filehash-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest();
+
+/** The documented block digest, computed the slow, obvious way. */
+function blockDigest(content: Buffer): string {
+  const h = createHash("sha256").update(`trainyard-blocks sha256 ${BLOCK} ${content.length}\n`);
+  for (let off = 0; off < content.length; off += BLOCK) h.update(sha(content.subarray(off, off + BLOCK)));
+  return h.digest("hex");
+}
+
+function write(name: string, size: number): { file: string; content: Buffer } {
+  const content = Buffer.alloc(size);
+  // Distinct blocks, so a block hashed twice or out of order changes the digest.
+  for (let off = 0; off < size; off += 1 << 20) randomBytes(Math.min(1 << 20, size - off)).copy(content, off);
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, content);
+  return { file, content };
+}
+
+describe("file digests", () => {
+  it("are the plain sha256 of files below the block threshold", async () => {
+    for (const size of [0, 1, 300 * 1024, 5 * 1024 * 1024 + 7]) {
+      const { file, content } = write(`plain-${size}`, size);
+      expect(await hashFile(file)).toEqual({ digest: sha(content).toString("hex"), size });
+    }
+  });
+
+  it("are block digests, hashed in parallel, from the threshold on: exact for whole and partial last blocks", async () => {
+    for (const size of [BLOCKED_MIN, BLOCKED_MIN + 3 * BLOCK + 12_345]) {
+      const { file, content } = write(`blocks-${size}`, size);
+      const got = await hashFile(file);
+      expect(got).toEqual({ digest: blockDigest(content), size });
+      // A single changed byte anywhere changes it.
+      content[size - 1] ^= 1;
+      fs.writeFileSync(file, content);
+      expect((await hashFile(file)).digest).not.toBe(got.digest);
+    }
+  });
+});
+
+describe("file system sync", () => {
+  it("flushes the file system of an existing path, and reports failure for a missing one", async () => {
+    const ok = new FileSystemSync(dir);
+    const missing = new FileSystemSync(path.join(dir, "no", "such", "dir"));
+    try {
+      expect(await ok.sync()).toBe(true);
+      expect(await ok.sync()).toBe(true);
+      expect(await missing.sync()).toBe(false);
+      // Once failed it stays off, so callers go straight to fsync per file.
+      expect(await missing.sync()).toBe(false);
+    } finally {
+      ok.close();
+      missing.close();
+    }
+  });
+});
