@@ -4,8 +4,6 @@
  * attempt and its logs, and retries with backoff. The scheduler (executor.ts) decides when a
  * task runs; this decides how.
  */
-import { rm, rmdir } from "node:fs/promises";
-import { join } from "node:path";
 import { describeError, isRejected, isTrainyardError, TrainyardError, type Rejected } from "../core/errors.js";
 import { parseDuration } from "../core/graph.js";
 import { pickParams } from "../core/params.js";
@@ -22,6 +20,7 @@ import { runInline } from "./runners/inline-runner.js";
 import { runIsolated } from "./runners/isolated-runner.js";
 import type { ShellLauncher } from "./runners/shell-launcher.js";
 import { RunningStepContext } from "./step-context.js";
+import type { WorkdirPool } from "./workdir-pool.js";
 
 /** What an attempt needs of a scheduled task. */
 export interface AttemptTask {
@@ -42,8 +41,8 @@ export interface AttemptDeps {
   /** Aborted when the whole run is cancelled. */
   runSignal: AbortSignal;
   launcher: ShellLauncher;
-  /** Work directory removals still in flight; the run waits for them before it ends. */
-  cleanups: Set<Promise<void>>;
+  /** The run's work directories, recycled between attempts. */
+  workdirs: WorkdirPool;
 }
 
 /** Raised into an attempt when its step or the run is cancelled; never retried, never a failure. */
@@ -112,10 +111,15 @@ export class AttemptRunner {
         workRoot: this.deps.env.workRoot,
         home: this.deps.env.home,
         onLog,
+        allocateWorkdir: () => {
+          const dir = this.deps.workdirs.acquire();
+          return { dir, hasOut: this.deps.workdirs.hasOut(dir) };
+        },
         digestFile: async (path) => (await digestPath(this.deps.env.metadata, path, { step: def.id })).digest,
       });
       let timer: NodeJS.Timeout | undefined;
       let workdir: string | undefined;
+      let reusable = false;
       try {
         const work = this.dispatch(task, ctx, onLog);
         const stop = new Promise<never>((_, reject) => {
@@ -140,6 +144,7 @@ export class AttemptRunner {
         const out = await this.deps.env.io.finalize(result.value, def.id, workdir);
         this.deps.writer.appendLogs(task.record.id, attempt, lines);
         this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "succeeded", startedAt, finishedAt: Date.now() });
+        reusable = true;
         return out;
       } catch (raw) {
         workdir ??= ctx.workdirIfCreated;
@@ -167,7 +172,7 @@ export class AttemptRunner {
       } finally {
         clearTimeout(timer);
         this.deps.runSignal.removeEventListener("abort", onRunAbort);
-        if (workdir) this.removeLater(workdir);
+        if (workdir) this.deps.workdirs.release(workdir, reusable);
       }
     }
   }
@@ -208,21 +213,6 @@ export class AttemptRunner {
       cause: err,
       hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
     });
-  }
-
-  /**
-   * Work directories are removed off the critical path (a blocking recursive rm cost more than
-   * the step itself for short commands); the run waits for every removal before it ends.
-   */
-  private removeLater(dir: string): void {
-    // Usually empty but for a command's emptied out/ directory: two rmdirs instead of a tree walk.
-    const done: Promise<void> = rmdir(join(dir, "out"))
-      .catch(() => undefined)
-      .then(() => rmdir(dir))
-      .catch(() => rm(dir, { recursive: true, force: true }))
-      .catch(() => undefined)
-      .finally(() => this.deps.cleanups.delete(done));
-    this.deps.cleanups.add(done);
   }
 
   // ---- completion ----------------------------------------------------------------------

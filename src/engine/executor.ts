@@ -16,6 +16,7 @@ import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { ShellLauncher } from "./runners/shell-launcher.js";
+import { WorkdirPool } from "./workdir-pool.js";
 import { AttemptRunner, Cancelled, RejectedWithOutput } from "./attempt-runner.js";
 import type { ExecuteInput, ExecuteOptions, ExecutorEnv, Node, NodeStatus, Output, Task } from "./executor-types.js";
 
@@ -35,8 +36,8 @@ export class RunExecutor {
   private finish!: () => void;
   private readonly finished = new Promise<void>((r) => (this.finish = r));
   private cancelledByUser = false;
-  private readonly cleanups = new Set<Promise<void>>();
   private readonly launcher = new ShellLauncher();
+  private readonly workdirs: WorkdirPool;
   private readonly attempts: AttemptRunner;
 
   constructor(
@@ -45,6 +46,7 @@ export class RunExecutor {
     private readonly opts: ExecuteOptions,
   ) {
     this.writer = new RecordWriter(env.metadata, () => env.io.sync());
+    this.workdirs = new WorkdirPool(env.workRoot, `work-${run.runId}`);
     this.attempts = new AttemptRunner({
       env,
       run,
@@ -52,7 +54,7 @@ export class RunExecutor {
       emit: (e) => this.emit(e),
       runSignal: this.abort.signal,
       launcher: this.launcher,
-      cleanups: this.cleanups,
+      workdirs: this.workdirs,
     });
   }
 
@@ -81,7 +83,7 @@ export class RunExecutor {
     await this.finished;
     this.opts.signal?.removeEventListener("abort", onAbort);
     this.launcher.close();
-    await Promise.all(this.cleanups);
+    await this.workdirs.close();
     await this.writer.flush();
     const statuses = [...this.nodes.values()].map((n) => n.status);
     if (statuses.includes("failed")) return "failed";

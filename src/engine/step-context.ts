@@ -17,6 +17,11 @@ export interface ContextInit {
   workRoot: string;
   home: string;
   onLog: (line: LogLine) => void;
+  /**
+   * Hands out the work directory (the run's recycled ones); without it one is made under
+   * workRoot. `hasOut` says its `out/` directory is already there.
+   */
+  allocateWorkdir?: () => { dir: string; hasOut: boolean };
   /** Digest through the stat index; child processes, which have no metadata store, hash directly. */
   digestFile?: (path: string) => Promise<string>;
 }
@@ -33,6 +38,7 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   readonly signal: AbortSignal;
   readonly home: string;
   private dir?: string;
+  private outReady = false;
 
   constructor(private readonly init: ContextInit) {
     this.params = Object.freeze({ ...init.params });
@@ -46,6 +52,11 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
 
   /** Created on first use: most steps never need one. */
   get workdir(): string {
+    if (!this.dir && this.init.allocateWorkdir) {
+      const { dir, hasOut } = this.init.allocateWorkdir();
+      this.dir = dir;
+      this.outReady = hasOut;
+    }
     if (!this.dir) {
       const prefix = join(this.init.workRoot, `work-${this.stepId.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 40)}-`);
       if (!createdRoots.has(this.init.workRoot)) {
@@ -66,6 +77,16 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
 
   get workdirIfCreated(): string | undefined {
     return this.dir;
+  }
+
+  /** The work directory with its `out/` directory (for command steps), made if missing. */
+  get outdir(): string {
+    const out = join(this.workdir, "out");
+    if (!this.outReady) {
+      mkdirSync(out, { recursive: true });
+      this.outReady = true;
+    }
+    return out;
   }
 
   log(...args: unknown[]): void {

@@ -138,4 +138,53 @@ describe("command steps", () => {
     expect(err.message).toContain("score");
     expect(err.message).toContain(path.join(dir, "score.py"));
   });
+
+  it("each get an empty work directory, though directories are recycled, and the run leaves none behind", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const p = located(pipeline("cmd-workdirs"), dir);
+    let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
+    for (let i = 0; i < 8; i++) {
+      // Every step lists what it finds, then leaves scratch behind on odd steps only.
+      prev = p.command(`s${i}`, {
+        inputs: prev ? { prev: prev.pick("out") } : {},
+        run: `ls -A "$TRAINYARD_WORKDIR" "$TRAINYARD_OUT" > "$TRAINYARD_OUT/out"; echo "$TRAINYARD_WORKDIR" >> "$TRAINYARD_OUT/out"${i % 2 ? '; echo scratch > "$TRAINYARD_WORKDIR/scratch"' : ""}`,
+        outputs: { out: "file" },
+      });
+    }
+    const r = await ty.run(p, { concurrency: 1 });
+    expect(r.status).toBe("succeeded");
+    const dirs = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const out = (await ty.output(r.runId, `s${i}`)) as { out: { path: string } };
+      const lines = fs.readFileSync(out.out.path, "utf8").trim().split("\n");
+      const workdir = lines.pop()!;
+      dirs.add(workdir);
+      // The work directory holds only out/, and out/ only the file being written (the
+      // redirection creates it before ls runs): no scratch of an earlier step.
+      expect(lines.filter((l) => l && !l.endsWith(":"))).toEqual(["out", "out"]);
+    }
+    // Clean directories went back to the pool; the ones left with scratch were not reused.
+    expect(dirs.size).toBeLessThan(8);
+    expect(dirs.size).toBeGreaterThanOrEqual(4);
+    expect(fs.readdirSync(ty.workRoot).filter((name) => name.startsWith("work-"))).toEqual([]);
+  });
+
+  it("never hand a failed attempt's work directory to a later step", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const p = located(pipeline("cmd-workdir-fail"), dir);
+    const first = p.command("flaky", {
+      retry: { attempts: 2, initialDelayMs: 1 },
+      run: `if [ ! -e "${dir}/tried" ]; then touch "${dir}/tried"; echo "$TRAINYARD_WORKDIR" > "${dir}/failed-dir"; exit 1; fi; echo ok > "$TRAINYARD_OUT/out"`,
+      outputs: { out: "file" },
+    });
+    p.command("next", { inputs: { prev: first.pick("out") }, run: `echo "$TRAINYARD_WORKDIR" > "$TRAINYARD_OUT/out"`, outputs: { out: "file" } });
+    const r = await ty.run(p, { concurrency: 1 });
+    expect(r.status).toBe("succeeded");
+    expect(stepOf(r, "flaky").attempts).toBe(2);
+    const failed = fs.readFileSync(path.join(dir, "failed-dir"), "utf8").trim();
+    const next = (await ty.output(r.runId, "next")) as { out: { path: string } };
+    expect(fs.readFileSync(next.out.path, "utf8").trim()).not.toBe(failed);
+  });
 });

@@ -22,8 +22,7 @@ export async function runCommand(
 ): Promise<unknown> {
   const spec = def.command!;
   const workdir = ctx.workdir;
-  const out = join(workdir, "out");
-  mkdirSync(out, { recursive: true });
+  const out = ctx.outdir;
   const inputPaths: Record<string, string> = {};
   for (const [name, value] of Object.entries(inputs)) {
     if (isArtifactHandle(value)) inputPaths[name] = value.path;
@@ -46,7 +45,7 @@ export async function runCommand(
   const shell = typeof raw === "string";
   const argv = shell ? ["/bin/sh", "-c", expand(raw)] : (raw as readonly string[]).map(expand);
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...(launcher?.baseEnv ?? process.env),
     ...spec.env,
     TRAINYARD_OUT: out,
     TRAINYARD_WORKDIR: workdir,

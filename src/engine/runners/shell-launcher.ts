@@ -219,6 +219,8 @@ class ShellHelper {
 
 /** Helpers of one run: as many as commands run at once, closed when the run ends. */
 export class ShellLauncher {
+  /** The environment when the run began, read once: every read of process.env is a native call. */
+  readonly baseEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
   private readonly helpers: ShellHelper[] = [];
   private readonly disabled = !SETSID || process.env.TRAINYARD_SPAWN === "direct";
   private dir?: string;
@@ -231,7 +233,7 @@ export class ShellLauncher {
     let helper = this.helpers.find((h) => !h.job);
     if (!helper) {
       this.dir ??= mkdtempSync(join(tmpdir(), "trainyard-sh-"));
-      this.helpers.push((helper = new ShellHelper(process.env, join(this.dir, `job-${++this.made}.sh`))));
+      this.helpers.push((helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`))));
     }
     const h = helper;
     const job = h.run(command, env, cwd, handlers);

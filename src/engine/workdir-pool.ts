@@ -1,0 +1,91 @@
+/**
+ * Work directories of one run, recycled. A step that succeeded usually leaves its work directory
+ * empty (its outputs were moved into the artifact store), and removing a directory is among the
+ * slowest things a file system does: on a volume mounted with online discard a single rmdir
+ * cost more than a whole short command step. So an emptied directory goes back to the pool and
+ * the next step gets it; anything left in it, or a directory of a failed or cancelled attempt
+ * (whose processes may still be writing), is removed off the critical path instead. The run
+ * removes the pool when it ends.
+ */
+import { mkdirSync, readdirSync } from "node:fs";
+import { rm, rmdir } from "node:fs/promises";
+import { join } from "node:path";
+
+export class WorkdirPool {
+  private readonly free: string[] = [];
+  /** Directories known to hold an empty `out/` (a command step's output directory). */
+  private readonly withOut = new Set<string>();
+  private readonly removals = new Set<Promise<void>>();
+  private made = 0;
+  private rootMade = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly prefix: string,
+  ) {}
+
+  /** An empty directory (but for an empty `out/` when `hasOut` says so) of this run. */
+  acquire(): string {
+    const dir = this.free.pop();
+    if (dir !== undefined) return dir;
+    if (!this.rootMade) {
+      mkdirSync(this.root, { recursive: true });
+      this.rootMade = true;
+    }
+    const made = join(this.root, `${this.prefix}-${++this.made}`);
+    mkdirSync(made, { recursive: true });
+    return made;
+  }
+
+  /** True when `dir` came from the pool with its `out/` directory already there. */
+  hasOut(dir: string): boolean {
+    return this.withOut.has(dir);
+  }
+
+  /**
+   * Takes a directory back. `reusable` is false for an attempt that failed or was cancelled:
+   * its directory is kept out of the pool and removed.
+   */
+  release(dir: string, reusable: boolean): void {
+    this.withOut.delete(dir);
+    if (reusable) {
+      const left = listOrUndefined(dir);
+      if (left && left.length === 0) {
+        this.free.push(dir);
+        return;
+      }
+      if (left && left.length === 1 && left[0] === "out" && listOrUndefined(join(dir, "out"))?.length === 0) {
+        this.withOut.add(dir);
+        this.free.push(dir);
+        return;
+      }
+    }
+    this.remove(dir);
+  }
+
+  /** Removes every pooled directory and waits for every removal still in flight. */
+  async close(): Promise<void> {
+    for (const dir of this.free.splice(0)) this.remove(dir);
+    this.withOut.clear();
+    await Promise.all(this.removals);
+  }
+
+  private remove(dir: string): void {
+    // Usually empty but for an emptied out/ directory: two rmdirs instead of a tree walk.
+    const done: Promise<void> = rmdir(join(dir, "out"))
+      .catch(() => undefined)
+      .then(() => rmdir(dir))
+      .catch(() => rm(dir, { recursive: true, force: true }))
+      .catch(() => undefined)
+      .finally(() => this.removals.delete(done));
+    this.removals.add(done);
+  }
+}
+
+function listOrUndefined(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+}
