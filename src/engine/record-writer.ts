@@ -7,7 +7,7 @@
 import type { AttemptRecord, LogLine, MetadataStore, StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
 
 /** One commit per window; per event-loop turn, short command steps each paid their own commit. */
-const COMMIT_WINDOW_MS = 5;
+const COMMIT_WINDOW_MS = 25;
 
 export class RecordWriter {
   private saves: StepRunRecord[] = [];
@@ -62,10 +62,13 @@ export class RecordWriter {
   }
 
   private async write(): Promise<void> {
-    const saves = this.saves;
-    const attempts = this.attempts;
-    const logs = this.logs;
     const completions = this.completions;
+    // Within one window only a record's last state is written: a step that started and finished
+    // in it costs one row per record, not one per change.
+    const completed = new Set(completions.map((c) => c.stepRun.id));
+    const saves = this.saves.filter((r) => !completed.has(r.id));
+    const attempts = [...new Map(this.attempts.map((a) => [`${a.stepRunId}\u0000${a.attempt}`, a])).values()];
+    const logs = this.logs;
     this.saves = [];
     this.attempts = [];
     this.logs = [];

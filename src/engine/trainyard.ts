@@ -258,6 +258,7 @@ export class Trainyard {
   }
 
   async close(): Promise<void> {
+    this.artifacts.close?.();
     await this.metadata.close();
   }
 }

@@ -6,13 +6,17 @@
  * are made read-only.
  */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { chmodSync, constants, mkdirSync, renameSync } from "node:fs";
 import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { TrainyardError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { ArtifactStore, StoredObject } from "./artifact-store.js";
 import { hashFile, hashTree } from "./file-hash.js";
+import { FileSystemSync } from "./fs-sync.js";
+
+/** From this many unsynced objects on, one syncfs of the whole file system beats an fsync each. */
+const SYNCFS_MIN = 3;
 
 export class FsArtifactStore implements ArtifactStore {
   readonly backend = "fs";
@@ -23,10 +27,12 @@ export class FsArtifactStore implements ArtifactStore {
   private readonly unsynced = new Set<string>();
   /** Prefix directories known to exist: one mkdir per prefix per process, not per object. */
   private readonly prefixes = new Set<string>();
+  private readonly fsSync: FileSystemSync;
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
     this.tmp = join(root, "tmp");
+    this.fsSync = new FileSystemSync(root);
   }
 
   private init(): Promise<void> {
@@ -49,6 +55,17 @@ export class FsArtifactStore implements ArtifactStore {
     }
   }
 
+  private renameIntoPlaceSync(from: string, to: string, digest: string): void {
+    try {
+      renameSync(from, to);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, 2))) throw err;
+      mkdirSync(join(this.objects, digest.slice(0, 2)), { recursive: true });
+      this.prefixes.add(digest.slice(0, 2));
+      renameSync(from, to);
+    }
+  }
+
   private async ensurePrefix(digest: string): Promise<void> {
     const prefix = digest.slice(0, 2);
     if (this.prefixes.has(prefix)) return;
@@ -60,23 +77,32 @@ export class FsArtifactStore implements ArtifactStore {
     await this.init();
     const { digest, size } = opts.digest ? { digest: opts.digest, size: (await stat(source)).size } : await hashFile(source);
     const target = this.objectPath(digest);
-    // A stored object of another size is a torn write (a power loss before its sync): replace it.
-    // A moved file skips the check: renaming over an existing object replaces identical content
-    // atomically, which costs less than asking first.
-    if (!opts.move && (await sizeOf(target)) === size) {
-      if (opts.move) await rm(source, { force: true });
+    if (opts.move) {
+      // A moved file is already private to us, so it is renamed straight into place (atomic on
+      // one file system); renaming over an existing object replaces identical content, which
+      // costs less than asking first. Both are metadata-only calls of microseconds, made
+      // synchronously: a thread-pool round trip cost several times the call itself.
+      try {
+        if (!this.prefixes.has(digest.slice(0, 2))) await this.ensurePrefix(digest);
+        chmodSync(source, 0o444);
+        this.renameIntoPlaceSync(source, target, digest);
+      } catch (err) {
+        throw writeError(err, source);
+      }
+      this.unsynced.add(target);
       return { digest, size, path: target };
     }
-    // A moved file is already private to us, so it is renamed straight into place (atomic on one
-    // file system); a copy goes through a temp file so that no reader sees it half written.
-    const temp = opts.move ? source : join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
+    // A stored object of another size is a torn write (a power loss before its sync): replace it.
+    if ((await sizeOf(target)) === size) return { digest, size, path: target };
+    // A copy goes through a temp file so that no reader sees it half written.
+    const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
       await this.ensurePrefix(digest);
-      if (!opts.move) await copyFile(source, temp, constants.COPYFILE_FICLONE);
+      await copyFile(source, temp, constants.COPYFILE_FICLONE);
       await chmod(temp, 0o444);
       await this.renameIntoPlace(temp, target, digest);
     } catch (err) {
-      if (!opts.move) await rm(temp, { force: true });
+      await rm(temp, { force: true });
       throw writeError(err, source);
     }
     this.unsynced.add(target);
@@ -93,6 +119,7 @@ export class FsArtifactStore implements ArtifactStore {
     if (!this.unsynced.size) return;
     const paths = [...this.unsynced];
     this.unsynced.clear();
+    if (paths.length >= SYNCFS_MIN && (await this.fsSync.sync())) return;
     // Two at a time: each fsync holds a thread-pool thread that running steps also need.
     let next = 0;
     const worker = async () => {
@@ -102,6 +129,10 @@ export class FsArtifactStore implements ArtifactStore {
       }
     };
     await Promise.all([worker(), worker()]);
+  }
+
+  close(): void {
+    this.fsSync.close();
   }
 
   async putDirectory(source: string, opts: { move?: boolean } = {}): Promise<StoredObject> {
