@@ -75,6 +75,8 @@ describe("predictor", () => {
     const dir = tmp.path("multi-model");
     writeModelBundle(dir, bundleOf("multiclass", model.toJSON(), ["early", "some", "late"]));
     const predictions = await (await loadPredictor(dir)).predictRows(rows.slice(0, 50).map(inputs));
+    const expected = model.predict({ ...x, columns: x.columns.map((c) => c.slice(0, 50)), rows: 50 });
+    predictions.forEach((p, i) => expect(p).toMatchObject({ probabilities: Array.from(expected.subarray(i * 3, i * 3 + 3)) }));
     for (const p of predictions) {
       if (!("probabilities" in p)) throw new Error("expected probabilities");
       expect(p.probabilities).toHaveLength(3);
@@ -90,6 +92,22 @@ describe("predictor", () => {
     writeModelBundle(dir, bundleOf("regression", model.toJSON()));
     const predictions = await (await loadPredictor(dir)).predictRows([inputs(rows[0])]);
     expect(predictions).toEqual([{ value: model.predict(x)[0] }]);
+  });
+
+  it("predictRowsSync scores like predictRows and model.predict, one row or many, call after call", async () => {
+    const x = applyFeatures(fitted, await readRawColumns(parquet, fitted));
+    const model = trainGbdt(x, labels.binary, { numRounds: 40, maxDepth: 4, threads: 1 });
+    const dir = tmp.path("sync-model");
+    writeModelBundle(dir, bundleOf("binary", model.toJSON()));
+    const predictor = await loadPredictor(dir);
+    const expected = model.predict(x);
+    const sync = predictor.predictRowsSync!;
+    // Batches of mixed sizes reuse the predictor's scratch block: no row may see another's values.
+    for (const [from, to] of [[0, 1], [1, 600], [5, 6], [0, 513], [7, 9]]) {
+      expect(sync(rows.slice(from, to).map(inputs)).map((p) => ("score" in p ? p.score : NaN))).toEqual(Array.from(expected.subarray(from, to)));
+    }
+    expect(await predictor.predictRows([inputs(rows[3])])).toEqual(sync([inputs(rows[3])]));
+    expect(() => sync([{ ...inputs(rows[0]), distance: null }])).toThrow(FeatureInputError);
   });
 
   it("a bad request is a FeatureInputError (400) naming the row and field", async () => {

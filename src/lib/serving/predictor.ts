@@ -15,6 +15,7 @@ import { OnnxModel } from "../models/import/onnx-model.js";
 import { loadModelAsync } from "../models/load-model.js";
 import type { AsyncModel, Model, ModelJson, Task } from "../models/model.js";
 import { BUNDLE_FILE, BundleError, readModelBundle, type EstimatorFile, type ModelBundle } from "./model-bundle.js";
+import { smallBatchScorer } from "./small-batch-scorer.js";
 
 export type Prediction =
   | { score: number; label: string | number }
@@ -30,6 +31,11 @@ export interface Predictor {
   readonly inputFields: { name: string; type: InputType; nullable: boolean }[];
   /** Scores JSON rows; throws FeatureInputError (status 400) for a row that does not match the inputs. */
   predictRows(rows: readonly unknown[], options?: RowsOptions): Promise<Prediction[]>;
+  /**
+   * `predictRows` without the promise, for estimators scored in-process (not ONNX): the model
+   * server calls it on its hot path. Absent when the estimator can only predict asynchronously.
+   */
+  readonly predictRowsSync?: (rows: readonly unknown[], options?: RowsOptions) => Prediction[];
   /**
    * Scores raw columns: binary P(positive) per row, multiclass a row-major rows x classes
    * matrix, regression the value per row.
@@ -102,18 +108,25 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
     const x = applyFeatures(features, raw);
     return parallel && x.rows >= 50_000 ? parallel.call(model, x) : model.predict(x);
   };
-  const predictSmall = async (raw: RawColumns): Promise<Float64Array> => model.predict(applyFeatures(features, raw));
+  const inputFields = features.inputs.map((i) => ({ name: i.name, type: i.type, nullable: i.nullable }));
+  if (model instanceof OnnxModel) {
+    return {
+      task, label: bundle.label, classes, features, inputFields, predictColumns,
+      async predictRows(rows, options) {
+        const raw = rowsToRawColumns(features, rows, options);
+        return toPredictions(task, classes, await model.predict(applyFeatures(features, raw)), raw.rows);
+      },
+    };
+  }
+  const score = smallBatchScorer(model as Model);
+  const predictRowsSync = (rows: readonly unknown[], options?: RowsOptions): Prediction[] => {
+    const raw = rowsToRawColumns(features, rows, options);
+    return toPredictions(task, classes, score(applyFeatures(features, raw)), raw.rows);
+  };
   return {
-    task,
-    label: bundle.label,
-    classes,
-    features,
-    inputFields: features.inputs.map((i) => ({ name: i.name, type: i.type, nullable: i.nullable })),
-    predictColumns,
+    task, label: bundle.label, classes, features, inputFields, predictColumns, predictRowsSync,
     async predictRows(rows, options) {
-      const raw = rowsToRawColumns(features, rows, options);
-      const out = await predictSmall(raw);
-      return toPredictions(task, classes, out, raw.rows);
+      return predictRowsSync(rows, options);
     },
   };
 }
