@@ -26,6 +26,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** Sends JSON text that is already serialized (the predict response, built from a per-model prefix). */
+export function sendJsonText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, ["content-type", "application/json", "content-length", String(Buffer.byteLength(text))]);
+  res.end(text);
+}
+
 export function sendText(res: ServerResponse, status: number, text: string, contentType = "text/plain; charset=utf-8"): void {
   res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
   res.end(text);
@@ -49,38 +55,59 @@ const DRAIN_CAP = 64 * 1024 * 1024;
  * drained and discarded.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers["content-length"]);
-    if (declared > limit) {
+  return new Promise((resolve, reject) => receiveJsonBody(req, limit, (err, body) => (err ? reject(err) : resolve(body))));
+}
+
+/** Receives a parsed body, or the HttpError that rejected it. */
+export type BodyCallback = (err: HttpError | undefined, body?: unknown) => void;
+
+/** `readJsonBody` with a callback, called exactly once: the server's hot path, without a promise per request. */
+export function receiveJsonBody(req: IncomingMessage, limit: number, done: BodyCallback): void {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limit) {
+    drain(req);
+    done(tooLarge(limit));
+    return;
+  }
+  let settled = false;
+  let first: Buffer | undefined;
+  let chunks: Buffer[] | undefined;
+  let size = 0;
+  const settle = (err: HttpError | undefined, body?: unknown) => {
+    if (settled) return;
+    settled = true;
+    done(err, body);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      req.off("data", onData);
+      req.off("end", onEnd);
       drain(req);
-      return reject(tooLarge(limit));
+      settle(tooLarge(limit));
+      return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.off("data", onData);
-        req.off("end", onEnd);
-        drain(req);
-        reject(tooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      const text = chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
-      if (text.length === 0 || !/\S/.test(text)) return reject(new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }));
-      try {
-        resolve(JSON.parse(text));
-      } catch (err) {
-        reject(new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message}`, { hint: "NaN and Infinity are not JSON; send null for a missing value" }));
-      }
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", (err) => reject(new HttpError(400, "BAD_REQUEST", `reading the request failed: ${err.message}`)));
-  });
+    // Almost every request body arrives as one chunk: keep it without an array.
+    if (first === undefined) first = chunk;
+    else (chunks ??= [first]).push(chunk);
+  };
+  const onEnd = () => {
+    const text = first === undefined ? "" : chunks === undefined ? first.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+    // A body starting with "{" (the usual one) is not blank: skip the scan.
+    if (text.length === 0 || (text.charCodeAt(0) !== 123 && !/\S/.test(text))) {
+      return settle(new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      return settle(new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message}`, { hint: "NaN and Infinity are not JSON; send null for a missing value" }));
+    }
+    settle(undefined, body);
+  };
+  req.on("data", onData);
+  req.on("end", onEnd);
+  req.on("error", (err) => settle(new HttpError(400, "BAD_REQUEST", `reading the request failed: ${err.message}`)));
 }
 
 function tooLarge(limit: number): HttpError {

@@ -12,10 +12,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import type { RegistryStore } from "../store/registry-store.js";
-import { HttpError, predictRows, readJsonBody, sendError, sendJson, sendText } from "./http-io.js";
+import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonText, sendText } from "./http-io.js";
 import { PredictionLogger } from "./prediction-logger.js";
 import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
-import { ServeMetrics } from "./serve-metrics.js";
+import { ServeMetrics, type RequestSeries } from "./serve-metrics.js";
 import { ServedModels, type LoadedModel, type ServeTarget } from "./served-models.js";
 
 export interface ModelServerOptions {
@@ -41,6 +41,13 @@ export interface ModelServerOptions {
 
 const PREDICT_SUFFIX = ":predict";
 
+/** What a served model's predict responses share, computed on its first request. */
+interface PredictRoute {
+  /** `{"model":...,"version":...,"alias":...,"predictions":` : the response up to its predictions. */
+  responsePrefix: string;
+  series: RequestSeries;
+}
+
 export class ModelServer {
   readonly metrics = new ServeMetrics();
   readonly models: ServedModels;
@@ -48,6 +55,7 @@ export class ModelServer {
   private readonly http: Server;
   private readonly maxBody: number;
   private readonly maxRows: number;
+  private readonly predictRoutes = new WeakMap<LoadedModel, PredictRoute>();
 
   constructor(private readonly opts: ModelServerOptions) {
     this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
@@ -137,24 +145,62 @@ export class ModelServer {
     void this.predict(req, res, slot);
   }
 
-  private async predict(req: IncomingMessage, res: ServerResponse, slot: LoadedModel): Promise<void> {
+  /**
+   * The hot path, in callbacks rather than awaits: body -> rows -> batcher -> response. Every way
+   * out goes through `finish`, once, which releases the predictor and records the request.
+   */
+  private predict(req: IncomingMessage, res: ServerResponse, slot: LoadedModel): void {
     const start = performance.now();
     // Hold this predictor for the whole request: a hot swap must not pull it away mid-flight.
     slot.inflight++;
-    let status = 200;
-    try {
-      const rows = predictRows(await readJsonBody(req, this.maxBody), this.maxRows);
-      const predictions = await slot.batcher.predict(rows);
-      sendJson(res, 200, { model: slot.model, version: slot.version, alias: slot.alias, predictions });
-      if (this.logger.shouldLog()) {
-        this.logger.push({ model: slot.model, version: slot.version, alias: slot.alias, ts: Date.now(), input: rows, output: predictions, latencyMs: performance.now() - start });
+    const route = this.predictRouteOf(slot);
+    receiveJsonBody(req, this.maxBody, (bodyErr, body) => {
+      if (bodyErr) return this.finish(res, slot, route, start, bodyErr);
+      let rows: unknown[];
+      try {
+        rows = predictRows(body, this.maxRows);
+      } catch (err) {
+        return this.finish(res, slot, route, start, err);
       }
-    } catch (err) {
-      status = this.renderError(res, err, slot);
-    } finally {
-      this.models.release(slot);
-      this.metrics.observe(slot.model, slot.alias, status, (performance.now() - start) / 1000);
+      slot.batcher.submit(rows, (predictErr, predictions) => {
+        if (predictErr !== undefined) return this.finish(res, slot, route, start, predictErr);
+        try {
+          // Equal to JSON.stringify({ model, version, alias, predictions }), without re-encoding the constant part.
+          sendJsonText(res, 200, `${route.responsePrefix}${JSON.stringify(predictions)}}`);
+          if (this.logger.shouldLog()) {
+            this.logger.push({ model: slot.model, version: slot.version, alias: slot.alias, ts: Date.now(), input: rows, output: predictions!, latencyMs: performance.now() - start });
+          }
+        } catch (err) {
+          return this.finish(res, slot, route, start, err);
+        }
+        this.finish(res, slot, route, start, undefined);
+      });
+    });
+  }
+
+  /** Ends a predict request: renders `err` when there is one, releases the predictor, records the request. */
+  private finish(res: ServerResponse, slot: LoadedModel, route: PredictRoute, start: number, err: unknown): void {
+    let status = 200;
+    if (err !== undefined) {
+      try {
+        status = this.renderError(res, err, slot);
+      } catch {
+        status = 500;
+        res.destroy();
+      }
     }
+    this.models.release(slot);
+    this.metrics.record(route.series, status, (performance.now() - start) / 1000);
+  }
+
+  private predictRouteOf(slot: LoadedModel): PredictRoute {
+    let route = this.predictRoutes.get(slot);
+    if (!route) {
+      const prefix = JSON.stringify({ model: slot.model, version: slot.version, alias: slot.alias, predictions: null });
+      route = { responsePrefix: prefix.slice(0, -"null}".length), series: this.metrics.seriesOf(slot.model, slot.alias) };
+      this.predictRoutes.set(slot, route);
+    }
+    return route;
   }
 
   private renderError(res: ServerResponse, err: unknown, slot: LoadedModel): number {

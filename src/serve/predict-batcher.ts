@@ -8,6 +8,9 @@
  * Rows are independent, so a batch's predictions split back per request. If the batched call
  * fails (one request sent a bad row), each request of the batch is retried on its own, so every
  * request gets its own answer and its own error, with row numbers relative to its own body.
+ *
+ * The server's hot path uses `submit` (a callback, no promise per request) and, when the
+ * predictor scores in-process, its synchronous `predictRowsSync`.
  */
 import type { ServedPredictor } from "./predictor-port.js";
 
@@ -16,10 +19,12 @@ export interface PredictBatcherOptions {
   maxBatchRows?: number;
 }
 
+/** Receives a request's predictions, or the error that rejected its rows. */
+export type PredictCallback = (err: unknown, predictions?: unknown[]) => void;
+
 interface Pending {
   rows: unknown[];
-  resolve: (predictions: unknown[]) => void;
-  reject: (err: unknown) => void;
+  done: PredictCallback;
 }
 
 export class PredictBatcher {
@@ -27,6 +32,7 @@ export class PredictBatcher {
   private queuedRows = 0;
   private scheduled = false;
   private readonly maxRows: number;
+  private readonly flushQueued = () => this.flush();
 
   constructor(
     private readonly predictor: ServedPredictor,
@@ -36,16 +42,28 @@ export class PredictBatcher {
   }
 
   predict(rows: unknown[]): Promise<unknown[]> {
-    if (rows.length >= this.maxRows) return this.predictor.predictRows(rows);
-    return new Promise((resolve, reject) => {
-      if (this.queuedRows + rows.length > this.maxRows) this.flush();
-      this.queue.push({ rows, resolve, reject });
-      this.queuedRows += rows.length;
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.submit(rows, (err, predictions) => (err === undefined ? resolve(predictions!) : reject(err))));
+  }
+
+  /** Queues `rows` for the next batch; `done` is called exactly once, never synchronously. */
+  submit(rows: unknown[], done: PredictCallback): void {
+    if (rows.length >= this.maxRows) {
+      this.queueAlone(rows, done);
+      return;
+    }
+    if (this.queuedRows + rows.length > this.maxRows) this.flush();
+    this.queue.push({ rows, done });
+    this.queuedRows += rows.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushQueued);
+    }
+  }
+
+  /** A request too large to share a call is scored alone, still off the caller's stack. */
+  private queueAlone(rows: unknown[], done: PredictCallback): void {
+    if (this.predictor.predictRowsSync) setImmediate(() => this.score(rows, done));
+    else this.score(rows, done);
   }
 
   private flush(): void {
@@ -55,31 +73,39 @@ export class PredictBatcher {
     this.queue = [];
     this.queuedRows = 0;
     if (batch.length === 1) {
-      const [only] = batch;
-      this.predictor.predictRows(only.rows).then(only.resolve, only.reject);
+      this.score(batch[0].rows, batch[0].done);
       return;
     }
-    void this.scoreBatch(batch);
-  }
-
-  private async scoreBatch(batch: Pending[]): Promise<void> {
     const all: unknown[] = [];
     for (const p of batch) for (const r of p.rows) all.push(r);
-    let out: unknown[] | undefined;
-    try {
-      out = await this.predictor.predictRows(all);
-    } catch {
-      out = undefined;
-    }
-    if (out && out.length === all.length) {
-      let offset = 0;
-      for (const p of batch) {
-        p.resolve(out.slice(offset, offset + p.rows.length));
-        offset += p.rows.length;
+    this.score(all, (err, out) => {
+      if (err === undefined && out && out.length === all.length) {
+        let offset = 0;
+        for (const p of batch) {
+          p.done(undefined, out.length === p.rows.length ? out : out.slice(offset, offset + p.rows.length));
+          offset += p.rows.length;
+        }
+        return;
       }
+      // Some request in the batch is at fault (or the predictor miscounted): answer each alone.
+      for (const p of batch) this.score(p.rows, p.done);
+    });
+  }
+
+  /** One predictor call; `done` gets its result. */
+  private score(rows: unknown[], done: PredictCallback): void {
+    const sync = this.predictor.predictRowsSync;
+    if (!sync) {
+      this.predictor.predictRows(rows).then((out) => done(undefined, out), (err: unknown) => done(err === undefined ? new Error("predict failed") : err));
       return;
     }
-    // Some request in the batch is at fault (or the predictor miscounted): answer each alone.
-    for (const p of batch) this.predictor.predictRows(p.rows).then(p.resolve, p.reject);
+    let out: unknown[];
+    try {
+      out = sync.call(this.predictor, rows);
+    } catch (err) {
+      done(err === undefined ? new Error("predict failed") : err);
+      return;
+    }
+    done(undefined, out);
   }
 }

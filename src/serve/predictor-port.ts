@@ -9,6 +9,8 @@ export interface ServedPredictor {
   inputFields: Array<{ name: string; type: string }>;
   /** Scores raw rows; throws an error with `status` 4xx (and `field`, `row`) for rows it rejects. */
   predictRows(rows: unknown[]): Promise<unknown[]>;
+  /** The same, synchronously, when the model scores in-process: the server skips a promise per batch. */
+  predictRowsSync?(rows: unknown[]): unknown[];
   /** Frees native resources (ONNX sessions) once no request uses this predictor. */
   close?(): Promise<void> | void;
 }

@@ -7,7 +7,8 @@
 /** Upper bounds (seconds) of the latency histogram: sub-millisecond resolution where predicts live. */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
-interface Series {
+/** One model/alias's request counters; `ServeMetrics.seriesOf` hands it out so the hot path skips the key. */
+export interface RequestSeries {
   model: string;
   alias: string;
   /** status code -> requests */
@@ -19,7 +20,7 @@ interface Series {
 }
 
 export class ServeMetrics {
-  private readonly series = new Map<string, Series>();
+  private readonly series = new Map<string, RequestSeries>();
   private readonly versions = new Map<string, { model: string; alias: string; version: number }>();
   private readonly reloads = new Map<string, { model: string; alias: string; result: string; n: number }>();
   private predictionsLogged = 0;
@@ -27,9 +28,19 @@ export class ServeMetrics {
 
   /** Records one request; `model`/`alias` are empty for requests that named no served model. */
   observe(model: string, alias: string, status: number, seconds: number): void {
+    this.record(this.seriesOf(model, alias), status, seconds);
+  }
+
+  /** The series of one model/alias, created on first use; pass it to `record`. */
+  seriesOf(model: string, alias: string): RequestSeries {
     const key = `${model}\u0000${alias}`;
     let s = this.series.get(key);
     if (!s) this.series.set(key, (s = { model, alias, codes: new Map(), buckets: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 }));
+    return s;
+  }
+
+  /** Records one request of a series. */
+  record(s: RequestSeries, status: number, seconds: number): void {
     s.codes.set(status, (s.codes.get(status) ?? 0) + 1);
     let i = 0;
     while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]) i++;

@@ -53,6 +53,7 @@ describe("predict", () => {
     ["malformed JSON", '{"rows": [{"x": 1}', 400, "INVALID_JSON", undefined],
     ["NaN literal", '{"rows": [{"x": NaN}]}', 400, "INVALID_JSON", undefined],
     ["empty body", "", 400, "EMPTY_BODY", undefined],
+    ["a blank body", " \n\t ", 400, "EMPTY_BODY", undefined],
     ["a JSON array body", "[1,2]", 400, "INVALID_BODY", undefined],
     ["missing rows", "{}", 400, "MISSING_ROWS", "rows"],
     ["rows not an array", '{"rows": {"x": 1}}', 400, "INVALID_ROWS", "rows"],
