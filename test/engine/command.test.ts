@@ -187,4 +187,21 @@ describe("command steps", () => {
     const next = (await ty.output(r.runId, "next")) as { out: { path: string } };
     expect(fs.readFileSync(next.out.path, "utf8").trim()).not.toBe(failed);
   });
+
+  it("run shell text as sh -c would: no positional parameters, multi-line scripts, quotes, exit and syntax errors", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const p = located(pipeline("cmd-shell"), dir);
+    p.command("script", {
+      run: `set -e\nx='it'"'"'s'\nprintf '%s|%s|%s\\n' "$#" "$1" "$x" > "$TRAINYARD_OUT/out"\nif true; then echo "second line" >> "$TRAINYARD_OUT/out"; fi`,
+      outputs: { out: "file" },
+    });
+    p.command("exits", { run: "echo before; exit 7; echo after", outputs: { out: "file" } });
+    p.command("syntax", { run: "if then fi", outputs: { out: "file" } });
+    const r = await ty.run(p, { concurrency: 1 });
+    const out = (await ty.output(r.runId, "script")) as { out: { path: string } };
+    expect(fs.readFileSync(out.out.path, "utf8")).toBe("0||it's\nsecond line\n");
+    expect(stepOf(r, "exits").error?.message).toContain("exited with code 7");
+    expect(stepOf(r, "syntax").error?.message).toContain("exited with code 2");
+  });
 });

@@ -5,13 +5,17 @@
  * dominated runs of many short commands; a small shell forks in a fraction of that, off our
  * event loop.
  *
- * A helper runs one command at a time, so the command's stdout and stderr are the helper's own
- * pipes and stream live, exactly attributed. The command gets what a direct spawn gave it: the
- * same environment (sent as the difference from the helper's), working directory, stdin from
- * /dev/null, and its own session through setsid(1), so killing its process group kills its
- * whole tree. The helper reports the command's pid on fd 3 and, after it exits, writes an end
- * marker on both streams, the one on stdout carrying the exit status. Anything unusual (no
- * setsid, odd environment names) falls back to a direct spawn.
+ * A helper runs one command at a time, in a forked subshell that evaluates the command text, so a
+ * command made of shell builtins (`echo ... > file`) costs one fork and no exec at all, and any
+ * other program the exec it would have cost anyway. The command's stdout and stderr are the
+ * helper's own pipes and stream live, exactly attributed. The command gets what `sh -c` gave it:
+ * the same environment (sent as the difference from the helper's), working directory, no
+ * positional parameters, stdin from /dev/null. Each helper leads its own process group, which
+ * holds only it and its current command's tree: stopping a command signals that group, and the
+ * helper goes down with it (a new one starts for the next command). The helper reports the
+ * command's pid on fd 3 and, after it exits, writes an end marker on both streams, the one on
+ * stdout carrying the exit status. Anything unusual (odd environment names) falls back to a
+ * direct spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
@@ -31,7 +35,6 @@ export interface StartedCommand {
   kill(signal: NodeJS.Signals): void;
 }
 
-const SETSID = ["/usr/bin/setsid", "/bin/setsid"].find((p) => existsSync(p));
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Each job is written to one of the helper's two job files and started by naming that file (one
 // character) on its stdin: sh reads a pipe a byte at a time, so a whole job line sent through the
@@ -49,7 +52,8 @@ interface Job {
   id: number;
   handlers: CommandHandlers;
   pid?: number;
-  pendingKill?: NodeJS.Signals;
+  /** The signal that stopped the command's process group, helper included. */
+  killedBy?: NodeJS.Signals;
   status?: number;
   ended: { stdout: boolean; stderr: boolean };
 }
@@ -101,7 +105,7 @@ class ShellHelper {
     const setup = ["exec 3>&-", `cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
     const j = job.id;
     const line =
-      `( ${setup.join("; ")}; exec ${SETSID} /bin/sh -c ${quote(command)} ) </dev/null & __ty_p=$!; echo "p ${j} $__ty_p" >&3; wait $__ty_p 2>/dev/null; ` +
+      `( ${setup.join("; ")}; set --; eval ${quote(command)} ) </dev/null & __ty_p=$!; echo "p ${j} $__ty_p" >&3; wait $__ty_p 2>/dev/null; ` +
       `printf '\\036TYEND${j} %s\\n' $?; printf '\\036TYEND${j} 0\\n' >&2\n`;
     const slot = j % 2;
     try {
@@ -128,20 +132,13 @@ class ShellHelper {
     this.jobLengths[slot] = Math.max(this.jobLengths[slot], bytes.length);
   }
 
+  /** Signals the helper's process group: the command, everything it started, and the helper. */
   kill(job: Job, signal: NodeJS.Signals): void {
-    if (job.pid === undefined) {
-      job.pendingKill = signal;
-      return;
-    }
+    if (this.job === job) job.killedBy ??= signal;
     try {
-      process.kill(-job.pid, signal);
+      process.kill(-this.child.pid!, signal);
     } catch {
-      // The group does not exist before the subshell has called setsid; signal the subshell.
-      try {
-        process.kill(job.pid, signal);
-      } catch {
-        /* already gone */
-      }
+      /* already gone */
     }
   }
 
@@ -184,10 +181,7 @@ class ShellHelper {
       this.control = this.control.slice(nl + 1);
       const job = this.job;
       if (!job || Number(id) !== job.id) continue;
-      if (kind === "p") {
-        job.pid = Number(value);
-        if (job.pendingKill) this.kill(job, job.pendingKill);
-      }
+      if (kind === "p") job.pid = Number(value);
     }
   }
 
@@ -205,7 +199,9 @@ class ShellHelper {
     this.dead = true;
     const job = this.job;
     this.job = undefined;
-    if (job) job.handlers.error(new Error("the command helper shell exited unexpectedly"));
+    if (!job) return;
+    if (job.killedBy) job.handlers.close(null, job.killedBy);
+    else job.handlers.error(new Error("the command helper shell exited unexpectedly"));
   }
 
   /** An idle helper must not keep the process alive; a busy one must. */
@@ -222,7 +218,7 @@ export class ShellLauncher {
   /** The environment when the run began, read once: every read of process.env is a native call. */
   readonly baseEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
   private readonly helpers: ShellHelper[] = [];
-  private readonly disabled = !SETSID || process.env.TRAINYARD_SPAWN === "direct";
+  private readonly disabled = process.env.TRAINYARD_SPAWN === "direct";
   private dir?: string;
   private made = 0;
 
