@@ -83,7 +83,11 @@ export class FsArtifactStore implements ArtifactStore {
       // costs less than asking first. Both are metadata-only calls of microseconds, made
       // synchronously: a thread-pool round trip cost several times the call itself.
       try {
-        if (!this.prefixes.has(digest.slice(0, 2))) await this.ensurePrefix(digest);
+        const prefix = digest.slice(0, 2);
+        if (!this.prefixes.has(prefix)) {
+          mkdirSync(join(this.objects, prefix), { recursive: true });
+          this.prefixes.add(prefix);
+        }
         chmodSync(source, 0o444);
         this.renameIntoPlaceSync(source, target, digest);
       } catch (err) {

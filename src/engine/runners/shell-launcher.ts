@@ -12,9 +12,8 @@
  * the same environment (sent as the difference from the helper's), working directory, no
  * positional parameters, stdin from /dev/null. Each helper leads its own process group, which
  * holds only it and its current command's tree: stopping a command signals that group, and the
- * helper goes down with it (a new one starts for the next command). The helper reports the
- * command's pid on fd 3 and, after it exits, writes an end marker on both streams, the one on
- * stdout carrying the exit status. Anything unusual (odd environment names) falls back to a
+ * helper goes down with it (a new one starts for the next command). After the command exits the
+ * helper writes an end marker on both streams, the one on stdout carrying the exit status. Anything unusual (odd environment names) falls back to a
  * direct spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -51,7 +50,6 @@ const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) =>
 interface Job {
   id: number;
   handlers: CommandHandlers;
-  pid?: number;
   /** The signal that stopped the command's process group, helper included. */
   killedBy?: NodeJS.Signals;
   status?: number;
@@ -64,7 +62,6 @@ class ShellHelper {
   job?: Job;
   dead = false;
   private seq = 0;
-  private control = "";
   private jobFds: Array<number | undefined> = [];
   private readonly jobLengths = [0, 0];
   private readonly held: Record<"stdout" | "stderr", Buffer> = { stdout: EMPTY, stderr: EMPTY };
@@ -74,10 +71,9 @@ class ShellHelper {
     private readonly jobFile: string,
   ) {
     this.env = { ...env };
-    this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], { env, stdio: ["pipe", "pipe", "pipe", "pipe"], detached: true });
+    this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
     this.child.stdout!.on("data", (c: Buffer) => this.output("stdout", c));
     this.child.stderr!.on("data", (c: Buffer) => this.output("stderr", c));
-    this.child.stdio[3]!.on("data", (c: Buffer) => this.onControl(c));
     this.child.stdin!.on("error", () => undefined);
     this.child.on("error", () => this.die());
     this.child.on("exit", () => this.die());
@@ -101,11 +97,10 @@ class ShellHelper {
     // cd sets OLDPWD, which a direct spawn would not have passed on.
     if (env.OLDPWD === undefined) unset.push("OLDPWD");
     else changes.push(`OLDPWD=${quote(env.OLDPWD)}`);
-    // fd 3 is the helper's control channel: the command, like a direct spawn, gets only 0-2.
-    const setup = ["exec 3>&-", `cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
+    const setup = [`cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
     const j = job.id;
     const line =
-      `( ${setup.join("; ")}; set --; eval ${quote(command)} ) </dev/null & __ty_p=$!; echo "p ${j} $__ty_p" >&3; wait $__ty_p 2>/dev/null; ` +
+      `( ${setup.join("; ")}; set --; eval ${quote(command)} ) </dev/null & __ty_p=$!; wait $__ty_p 2>/dev/null; ` +
       `printf '\\036TYEND${j} %s\\n' $?; printf '\\036TYEND${j} 0\\n' >&2\n`;
     const slot = j % 2;
     try {
@@ -173,18 +168,6 @@ class ShellHelper {
     this.maybeEnd(job);
   }
 
-  private onControl(chunk: Buffer): void {
-    this.control += chunk.toString("utf8");
-    let nl: number;
-    while ((nl = this.control.indexOf("\n")) >= 0) {
-      const [kind, id, value] = this.control.slice(0, nl).split(" ");
-      this.control = this.control.slice(nl + 1);
-      const job = this.job;
-      if (!job || Number(id) !== job.id) continue;
-      if (kind === "p") job.pid = Number(value);
-    }
-  }
-
   private maybeEnd(job: Job): void {
     if (job.status === undefined || !job.ended.stdout || !job.ended.stderr) return;
     this.job = undefined;
@@ -206,7 +189,7 @@ class ShellHelper {
 
   /** An idle helper must not keep the process alive; a busy one must. */
   private idle(idle: boolean): void {
-    for (const h of [this.child, this.child.stdout, this.child.stderr, this.child.stdio[3]] as Array<{ ref(): void; unref(): void } | null>) {
+    for (const h of [this.child, this.child.stdout, this.child.stderr] as Array<{ ref(): void; unref(): void } | null>) {
       if (idle) h?.unref();
       else h?.ref();
     }
