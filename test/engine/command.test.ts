@@ -196,11 +196,19 @@ describe("command steps", () => {
       run: `set -e\nx='it'"'"'s'\nprintf '%s|%s|%s\\n' "$#" "$1" "$x" > "$TRAINYARD_OUT/out"\nif true; then echo "second line" >> "$TRAINYARD_OUT/out"; fi`,
       outputs: { out: "file" },
     });
+    p.command("env", {
+      env: { GREETING: "hello there", HOME: "/overridden" },
+      run: `echo "$GREETING|$HOME|$TY_TEST_INHERITED|$TRAINYARD_STEP" > "$TRAINYARD_OUT/out"`,
+      outputs: { out: "file" },
+    });
     p.command("exits", { run: "echo before; exit 7; echo after", outputs: { out: "file" } });
     p.command("syntax", { run: "if then fi", outputs: { out: "file" } });
-    const r = await ty.run(p, { concurrency: 1 });
+    process.env.TY_TEST_INHERITED = "from the orchestrator";
+    const r = await ty.run(p, { concurrency: 1 }).finally(() => delete process.env.TY_TEST_INHERITED);
     const out = (await ty.output(r.runId, "script")) as { out: { path: string } };
     expect(fs.readFileSync(out.out.path, "utf8")).toBe("0||it's\nsecond line\n");
+    const env = (await ty.output(r.runId, "env")) as { out: { path: string } };
+    expect(fs.readFileSync(env.out.path, "utf8")).toBe("hello there|/overridden|from the orchestrator|env\n");
     expect(stepOf(r, "exits").error?.message).toContain("exited with code 7");
     expect(stepOf(r, "syntax").error?.message).toContain("exited with code 2");
   });

@@ -44,8 +44,7 @@ export async function runCommand(
     });
   const shell = typeof raw === "string";
   const argv = shell ? ["/bin/sh", "-c", expand(raw)] : (raw as readonly string[]).map(expand);
-  const env: NodeJS.ProcessEnv = {
-    ...(launcher?.baseEnv ?? process.env),
+  const extra: NodeJS.ProcessEnv = {
     ...spec.env,
     TRAINYARD_OUT: out,
     TRAINYARD_WORKDIR: workdir,
@@ -54,7 +53,7 @@ export async function runCommand(
     TRAINYARD_RUN_ID: ctx.runId,
     TRAINYARD_STEP: ctx.stepId,
   };
-  for (const [name, path] of Object.entries(inputPaths)) env[`TRAINYARD_INPUT_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = path;
+  for (const [name, path] of Object.entries(inputPaths)) extra[`TRAINYARD_INPUT_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = path;
 
   const display = shell ? argv[2] : argv.join(" ");
   const tail: string[] = [];
@@ -96,7 +95,7 @@ export async function runCommand(
         resolve({ code, signal });
       },
     };
-    started = (shell && launcher?.start(argv[2], env, cwd, handlers)) || spawnDirect(argv, env, cwd, handlers);
+    started = (shell && launcher?.start(argv[2], extra, cwd, handlers)) || spawnDirect(argv, { ...(launcher?.baseEnv ?? process.env), ...extra }, cwd, handlers);
     if (ctx.signal.aborted) kill();
     ctx.signal.addEventListener("abort", kill, { once: true });
   });

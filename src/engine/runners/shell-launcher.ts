@@ -80,23 +80,20 @@ class ShellHelper {
     this.idle(true);
   }
 
-  run(command: string, env: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): Job | undefined {
+  /** Runs `command` with the helper's environment plus `extra` (which wins). */
+  run(command: string, extra: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): Job | undefined {
     const changes: string[] = [];
-    for (const [k, v] of Object.entries(env)) {
+    for (const [k, v] of Object.entries(extra)) {
       if (v === undefined || this.env[k] === v) continue;
       if (!NAME.test(k)) return undefined;
       changes.push(`${k}=${quote(v)}`);
     }
     const unset: string[] = [];
-    for (const k of Object.keys(this.env)) {
-      if (env[k] !== undefined) continue;
-      if (!NAME.test(k)) return undefined;
-      unset.push(k);
-    }
     const job: Job = { id: ++this.seq, handlers, ended: { stdout: false, stderr: false } };
     // cd sets OLDPWD, which a direct spawn would not have passed on.
-    if (env.OLDPWD === undefined) unset.push("OLDPWD");
-    else changes.push(`OLDPWD=${quote(env.OLDPWD)}`);
+    const oldpwd = extra.OLDPWD ?? this.env.OLDPWD;
+    if (oldpwd === undefined) unset.push("OLDPWD");
+    else changes.push(`OLDPWD=${quote(oldpwd)}`);
     const setup = [`cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
     const j = job.id;
     const line =
@@ -204,10 +201,18 @@ export class ShellLauncher {
   private readonly disabled = process.env.TRAINYARD_SPAWN === "direct";
   private dir?: string;
   private made = 0;
+  private readonly cwds = new Set<string>();
 
-  /** Starts `/bin/sh -c command`, or returns undefined when only a direct spawn can run it. */
-  start(command: string, env: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): StartedCommand | undefined {
-    if (this.disabled || !existsSync(cwd)) return undefined;
+  /**
+   * Starts `/bin/sh -c command` with the run's environment plus `extra`, or returns undefined
+   * when only a direct spawn can run it.
+   */
+  start(command: string, extra: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): StartedCommand | undefined {
+    if (this.disabled) return undefined;
+    if (!this.cwds.has(cwd)) {
+      if (!existsSync(cwd)) return undefined;
+      this.cwds.add(cwd);
+    }
     for (let i = this.helpers.length - 1; i >= 0; i--) if (this.helpers[i].dead) this.helpers.splice(i, 1);
     let helper = this.helpers.find((h) => !h.job);
     if (!helper) {
@@ -215,7 +220,7 @@ export class ShellLauncher {
       this.helpers.push((helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`))));
     }
     const h = helper;
-    const job = h.run(command, env, cwd, handlers);
+    const job = h.run(command, extra, cwd, handlers);
     return job && { kill: (signal) => h.kill(job, signal) };
   }
 
