@@ -201,6 +201,7 @@ describe("command steps", () => {
       run: `echo "$GREETING|$HOME|$TY_TEST_INHERITED|$TRAINYARD_STEP" > "$TRAINYARD_OUT/out"`,
       outputs: { out: "file" },
     });
+    p.command("logs", { run: `printf 'a\\n\\nb'; echo e >&2; : > "$TRAINYARD_OUT/out"`, outputs: { out: "file" } });
     p.command("exits", { run: "echo before; exit 7; echo after", outputs: { out: "file" } });
     p.command("syntax", { run: "if then fi", outputs: { out: "file" } });
     process.env.TY_TEST_INHERITED = "from the orchestrator";
@@ -209,6 +210,10 @@ describe("command steps", () => {
     expect(fs.readFileSync(out.out.path, "utf8")).toBe("0||it's\nsecond line\n");
     const env = (await ty.output(r.runId, "env")) as { out: { path: string } };
     expect(fs.readFileSync(env.out.path, "utf8")).toBe("hello there|/overridden|from the orchestrator|env\n");
+    // Lines as printed, a blank one kept, the unterminated last one too, and nothing invented.
+    const logs = (await ty.metadata.getLogs(`${r.runId}:logs`)).map((l) => `${l.stream}:${l.line}`);
+    expect(logs.filter((l) => l.startsWith("stdout:"))).toEqual(["stdout:a", "stdout:", "stdout:b"]);
+    expect(logs.filter((l) => l.startsWith("stderr:"))).toEqual(["stderr:e"]);
     expect(stepOf(r, "exits").error?.message).toContain("exited with code 7");
     expect(stepOf(r, "syntax").error?.message).toContain("exited with code 2");
   });

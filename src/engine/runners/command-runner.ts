@@ -65,15 +65,21 @@ export async function runCommand(
     };
     const lines = (stream: "stdout" | "stderr") => {
       let rest = "";
-      return (chunk: Buffer) => {
-        const text = rest + chunk.toString("utf8");
-        const parts = text.split("\n");
-        rest = parts.pop()!;
-        for (const line of parts) {
-          onLog({ ts: Date.now(), stream, line });
-          if (stream === "stderr") (tail.push(line), tail.length > 10 && tail.shift());
-        }
+      const emit = (line: string) => {
+        onLog({ ts: Date.now(), stream, line });
+        if (stream === "stderr") (tail.push(line), tail.length > 10 && tail.shift());
       };
+      const onChunk = (chunk: Buffer) => {
+        const parts = (rest + chunk.toString("utf8")).split("\n");
+        rest = parts.pop()!;
+        for (const line of parts) emit(line);
+      };
+      /** A last line without its newline; nothing when the output ended with one (or was empty). */
+      onChunk.end = () => {
+        if (rest) emit(rest);
+        rest = "";
+      };
+      return onChunk;
     };
     const onOut = lines("stdout");
     const onErr = lines("stderr");
@@ -90,8 +96,8 @@ export async function runCommand(
         ),
       close: (code, signal) => {
         ctx.signal.removeEventListener("abort", kill);
-        onOut(Buffer.from("\n"));
-        onErr(Buffer.from("\n"));
+        onOut.end();
+        onErr.end();
         resolve({ code, signal });
       },
     };
