@@ -16,7 +16,7 @@ import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonT
 import { PredictionLogger } from "./prediction-logger.js";
 import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
 import { ServeMetrics, type RequestSeries } from "./serve-metrics.js";
-import { ServedModels, type LoadedModel, type ServeTarget } from "./served-models.js";
+import { ServedModels, servedKey, type LoadedModel, type ServeTarget } from "./served-models.js";
 
 export interface ModelServerOptions {
   registry: RegistryStore;
@@ -40,6 +40,8 @@ export interface ModelServerOptions {
 }
 
 const PREDICT_SUFFIX = ":predict";
+/** Request URLs remembered as predict routes; past this many the memory is cleared (URLs are client input). */
+const PREDICT_URL_CACHE = 1024;
 
 /** What a served model's predict responses share, computed on its first request. */
 interface PredictRoute {
@@ -56,6 +58,8 @@ export class ModelServer {
   private readonly maxBody: number;
   private readonly maxRows: number;
   private readonly predictRoutes = new WeakMap<LoadedModel, PredictRoute>();
+  /** Request URL -> served key, for URLs that were a predict route: the hot path skips parsing the path. */
+  private readonly predictUrls = new Map<string, string>();
 
   constructor(private readonly opts: ModelServerOptions) {
     this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
@@ -101,6 +105,12 @@ export class ModelServer {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? "/";
+    const known = this.predictUrls.get(url);
+    if (known !== undefined && req.method === "POST") {
+      const slot = this.models.getByKey(known);
+      // An alias no longer served takes the full route below, which answers 404.
+      if (slot) return this.predict(req, res, slot);
+    }
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     if (path.startsWith("/v1/models/")) return this.modelRoute(req, res, path.slice(11));
@@ -142,7 +152,9 @@ export class ModelServer {
       }));
     }
     if (!predict) return sendJson(res, 200, { ...describeSlot(slot), inputFields: slot.predictor.inputFields });
-    void this.predict(req, res, slot);
+    if (this.predictUrls.size >= PREDICT_URL_CACHE) this.predictUrls.clear();
+    this.predictUrls.set(req.url!, servedKey(model, alias));
+    this.predict(req, res, slot);
   }
 
   /**

@@ -52,7 +52,9 @@ export interface ServedModelsOptions {
   onEvent?: (message: string) => void;
 }
 
-const keyOf = (model: string, alias: string) => `${model}/${alias}`;
+/** The key a served alias is looked up by (`get`, `getByKey`). */
+export const servedKey = (model: string, alias: string) => `${model}/${alias}`;
+const keyOf = servedKey;
 
 export class ServedModels {
   private readonly slots = new Map<string, LoadedModel>();
@@ -83,6 +85,11 @@ export class ServedModels {
   /** Hot path: one map lookup. */
   get(model: string, alias: string): LoadedModel | undefined {
     return this.slots.get(keyOf(model, alias));
+  }
+
+  /** `get` by `servedKey(model, alias)`, for callers that cached the key. */
+  getByKey(key: string): LoadedModel | undefined {
+    return this.slots.get(key);
   }
 
   list(): LoadedModel[] {
