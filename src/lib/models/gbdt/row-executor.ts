@@ -34,20 +34,16 @@ export class RowExecutor {
   readonly slotStride: number;
   readonly label: Float64Array;
   readonly pred: Float64Array;
-  readonly grad: Float32Array;
-  readonly hess: Float32Array;
+  /** Gradient pairs (g, h) per row as float32, class-major for multiclass: `2 * (k * rows + r)`. */
+  readonly gh: Float32Array;
   readonly pos: Int32Array;
   readonly mask: Uint8Array;
   readonly nodes: Int32Array;
   readonly leafValue: Float64Array;
   /** Node ids split at the current level (the first `nList` entries are read by splitLevel). */
   readonly levelNodes: Int32Array;
-  /**
-   * Row indices, per thread range partitioned by node (see RowKernels.splitLevel); `ti` is the
-   * partition's scratch.
-   */
+  /** Row indices, two halves of `rows` entries, per thread range partitioned by node (see RowKernels.splitLevel). */
   private readonly idx: Int32Array;
-  private readonly ti: Int32Array;
   /** Per thread: node -> [begin, end) of its segment in `idx`. */
   private readonly segs: Int32Array[] = [];
   private readonly hists: Float64Array[] = [];
@@ -68,16 +64,14 @@ export class RowExecutor {
     const alloc = (bytes: number): ArrayBufferLike => (threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     this.label = new Float64Array(alloc(8 * rows));
     this.pred = new Float64Array(alloc(8 * rows * outputs));
-    this.grad = new Float32Array(alloc(4 * rows * outputs));
-    this.hess = new Float32Array(alloc(4 * rows * outputs));
+    this.gh = new Float32Array(alloc(8 * rows * outputs));
     this.pos = new Int32Array(alloc(4 * rows));
     this.mask = new Uint8Array(alloc(rows));
     this.nodes = new Int32Array(alloc(4 * NODE_FIELDS * maxNodes));
     this.leafValue = new Float64Array(alloc(8 * maxNodes));
     this.control = new Int32Array(alloc(4 * 16));
     this.levelNodes = new Int32Array(alloc(4 * maxNodes));
-    this.idx = new Int32Array(alloc(4 * rows));
-    this.ti = new Int32Array(alloc(4 * rows));
+    this.idx = new Int32Array(alloc(4 * 2 * rows));
     for (let t = 0; t < threads; t++) {
       this.segs.push(new Int32Array(alloc(4 * 2 * maxNodes)));
       this.hists.push(new Float64Array(alloc(8 * Math.max(1, maxSlots) * this.slotStride)));
@@ -103,11 +97,11 @@ export class RowExecutor {
     this.run(Task.SoftmaxGradients, useMask ? 1 : 0);
   }
   rootHistogram(output: number): void {
-    this.run(Task.RootHistogram, output * this.shape.rows);
+    this.run(Task.RootHistogram, 2 * output * this.shape.rows);
   }
   /** Splits the first `nList` nodes of `levelNodes` (see RowKernels.splitLevel). */
   splitLevel(output: number, slots: number, nList: number): void {
-    this.run(Task.SplitLevel, output * this.shape.rows, slots, nList);
+    this.run(Task.SplitLevel, 2 * output * this.shape.rows, slots, nList);
   }
   /** Sets `pos` of every row to its node, for the first `nList` nodes of `levelNodes`. */
   assignPositions(nList: number): void {
@@ -166,18 +160,18 @@ export class RowExecutor {
     const k = this.kernels;
     switch (c[TASK] as Task) {
       case Task.GradientsAndRoot:
-        return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.grad, this.hess, this.pos, this.nodes,
-          this.leafValue, c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, this.binWords, hist, this.expTab, this.idx, this.segs[t], start, end);
+        return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.gh, this.pos, this.nodes, this.leafValue,
+          c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, this.binWords, hist, this.expTab, this.idx, this.segs[t], start, end);
       case Task.ApplyLeaves:
         return k.applyLeaves(this.pred, c[ARGS], this.pos, this.nodes, this.leafValue, this.bins, this.rowStride,
           start, end);
       case Task.SoftmaxGradients:
-        return k.softmaxGradients(this.shape.outputs, this.shape.rows, this.label, this.pred, this.grad, this.hess,
-          this.mask, c[ARGS], start, end);
+        return k.softmaxGradients(this.shape.outputs, this.shape.rows, this.label, this.pred, this.gh, this.mask,
+          c[ARGS], start, end);
       case Task.RootHistogram:
-        return k.rootHistogram(this.bins, this.binWords, this.grad, this.hess, c[ARGS], hist, this.idx, this.segs[t], start, end);
+        return k.rootHistogram(this.bins, this.binWords, this.gh, c[ARGS], hist, this.idx, this.segs[t], start, end);
       case Task.SplitLevel:
-        return k.splitLevel(this.bins, this.binWords, this.grad, this.hess, c[ARGS], this.idx, this.ti, this.nodes, hist,
+        return k.splitLevel(this.bins, this.binWords, this.gh, c[ARGS], this.idx, this.shape.rows, this.nodes, hist,
           c[ARGS + 1], this.segs[t], this.levelNodes, c[ARGS + 2]);
       case Task.AssignPositions:
         return k.assignPositions(this.pos, this.idx, this.segs[t], this.levelNodes, c[ARGS]);
@@ -190,9 +184,9 @@ export class RowExecutor {
       workerData: {
         t, start: this.bounds[t], end: this.bounds[t + 1], shape: this.shape, binStride: this.binStride,
         slotStride: this.slotStride, control: this.control.buffer, bins: this.bins.buffer, label: this.label.buffer,
-        pred: this.pred.buffer, grad: this.grad.buffer, hess: this.hess.buffer, pos: this.pos.buffer,
+        pred: this.pred.buffer, gh: this.gh.buffer, pos: this.pos.buffer,
         mask: this.mask.buffer, nodes: this.nodes.buffer, leafValue: this.leafValue.buffer, hist: this.hists[t].buffer,
-        idx: this.idx.buffer, ti: this.ti.buffer, seg: this.segs[t].buffer, levelNodes: this.levelNodes.buffer,
+        idx: this.idx.buffer, seg: this.segs[t].buffer, levelNodes: this.levelNodes.buffer,
         expTab: this.expTab, rowStride: this.rowStride, words: this.binWords.length > 0,
       },
     });
@@ -210,10 +204,10 @@ const c = new Int32Array(d.control);
 const bins = new Uint8Array(d.bins, 0, d.shape.rows * d.rowStride);
 const binWords = d.words ? new Int32Array(d.bins, 0, (d.shape.rows * d.rowStride) >> 2) : new Int32Array(0);
 const label = new Float64Array(d.label), pred = new Float64Array(d.pred);
-const grad = new Float32Array(d.grad), hess = new Float32Array(d.hess), pos = new Int32Array(d.pos);
+const gh = new Float32Array(d.gh), pos = new Int32Array(d.pos), rows = d.shape.rows;
 const mask = new Uint8Array(d.mask), nodes = new Int32Array(d.nodes), leafValue = new Float64Array(d.leafValue);
 const hist = new Float64Array(d.hist), expTab = d.expTab;
-const idx = new Int32Array(d.idx), ti = new Int32Array(d.ti), seg = new Int32Array(d.seg), levelNodes = new Int32Array(d.levelNodes);
+const idx = new Int32Array(d.idx), seg = new Int32Array(d.seg), levelNodes = new Int32Array(d.levelNodes);
 const S = d.rowStride, s = d.start, e = d.end;
 let seq = 0;
 for (;;) {
@@ -222,11 +216,11 @@ for (;;) {
   const task = c[${TASK}], a = c[${ARGS}], b = c[${ARGS + 1}], x = c[${ARGS + 2}];
   if (task === ${Task.Exit}) break;
   try {
-    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, grad, hess, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, idx, seg, s, e);
+    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, gh, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, idx, seg, s, e);
     else if (task === ${Task.ApplyLeaves}) k.applyLeaves(pred, a, pos, nodes, leafValue, bins, S, s, e);
-    else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(d.shape.outputs, d.shape.rows, label, pred, grad, hess, mask, a, s, e);
-    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, binWords, grad, hess, a, hist, idx, seg, s, e);
-    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, binWords, grad, hess, a, idx, ti, nodes, hist, b, seg, levelNodes, x);
+    else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(d.shape.outputs, rows, label, pred, gh, mask, a, s, e);
+    else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, binWords, gh, a, hist, idx, seg, s, e);
+    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, binWords, gh, a, idx, rows, nodes, hist, b, seg, levelNodes, x);
     else if (task === ${Task.AssignPositions}) k.assignPositions(pos, idx, seg, levelNodes, a);
   } catch (err) {
     c[${FAILED}] = 1;

@@ -20,9 +20,10 @@ export const NODE_FIELDS = 8;
 /**
  * exp(x) for the logistic gradient without calling Math.exp (a C++ call from V8 that costs
  * ~20 ns, which was half of the gradient pass): x = k ln2/64 + r, exp(x) = 2^(k >> 6) 2^((k & 63)/64)
- * e^r with |r| <= ln2/128 and a degree-5 Taylor polynomial (truncation < 4e-17 relative), so the
- * result is within a few ulps of Math.exp. Gradients are stored as float32, where that difference
- * vanishes. x is clamped to +-EXP_CLAMP, far beyond where the float32 gradient saturates.
+ * e^r with |r| <= ln2/128 and a degree-5 Taylor polynomial (truncation < 4e-17 relative, evaluated
+ * in Estrin's form: half the dependency chain of Horner's), so the result is within a few ulps of
+ * Math.exp. Gradients are stored as float32, where that difference vanishes. x is clamped to
+ * +-EXP_CLAMP, far beyond where the float32 gradient saturates.
  *
  * Table: EXP_TABLE_FRAC entries 2^(j/64), then 2^q for q in [-EXP_TABLE_Q, EXP_TABLE_Q].
  */
@@ -53,8 +54,9 @@ export function expSource(x: string, out: string): string {
       const ${out}_kd = ${out}_x * ${EXP_INV_STEP} + ${ROUND_MAGIC} - ${ROUND_MAGIC};
       const ${out}_k = ${out}_kd | 0;
       const ${out}_r = ${out}_x - ${out}_kd * ${EXP_STEP_HI} - ${out}_kd * ${EXP_STEP_LO};
+      const ${out}_r2 = ${out}_r * ${out}_r;
       const ${out} = expTab[${EXP_TABLE_FRAC + EXP_TABLE_Q} + (${out}_k >> 6)] * expTab[${out}_k & 63] *
-        (1 + ${out}_r * (1 + ${out}_r * (0.5 + ${out}_r * (${1 / 6} + ${out}_r * (${1 / 24} + ${out}_r * ${1 / 120})))));`;
+        ((1 + ${out}_r) + ${out}_r2 * (0.5 + ${out}_r * ${1 / 6}) + ${out}_r2 * ${out}_r2 * (${1 / 24} + ${out}_r * ${1 / 120}));`;
 }
 
 /** The kernels' exp as an ordinary function (tests compare it with Math.exp). */
@@ -82,10 +84,10 @@ export function kernelApplyLeaves(
   }
 }
 
-/** Softmax gradients for all classes; class-major arrays (`k * rows + r`). */
+/** Softmax gradients for all classes; class-major (g, h) pairs (`2 * (k * rows + r)`). */
 export function kernelSoftmaxGradients(
-  numClasses: number, rows: number, label: Float64Array, pred: Float64Array, grad: Float32Array,
-  hess: Float32Array, mask: Uint8Array, useMask: number, start: number, end: number,
+  numClasses: number, rows: number, label: Float64Array, pred: Float64Array, gh: Float32Array, mask: Uint8Array,
+  useMask: number, start: number, end: number,
 ): void {
   for (let r = start; r < end; r++) {
     const skip = useMask === 1 && mask[r] === 0;
@@ -97,13 +99,13 @@ export function kernelSoftmaxGradients(
     for (let k = 0; k < numClasses; k++) {
       const i = k * rows + r;
       if (skip) {
-        grad[i] = 0;
-        hess[i] = 0;
+        gh[2 * i] = 0;
+        gh[2 * i + 1] = 0;
         continue;
       }
       const p = Math.exp(pred[i] - max) / sum;
-      grad[i] = p - (y === k ? 1 : 0);
-      hess[i] = Math.max(2 * p * (1 - p), 1e-16);
+      gh[2 * i] = p - (y === k ? 1 : 0);
+      gh[2 * i + 1] = Math.max(2 * p * (1 - p), 1e-16);
     }
   }
 }
