@@ -103,6 +103,11 @@ export class PostgresMetadataStore implements MetadataStore {
     });
   }
 
+  /** The connection pool, for stores sharing this database and schema (the model registry). */
+  get connectionPool(): pg.Pool {
+    return this.pool;
+  }
+
   private async rows(sql: string, args: unknown[] = []): Promise<Row[]> {
     return (await this.pool.query(sql, args)).rows;
   }

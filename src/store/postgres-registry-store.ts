@@ -1,0 +1,376 @@
+/**
+ * PostgreSQL implementation of the model registry. It shares the metadata store's pool, database
+ * and schema (one database to back up, and a registration pins its artifacts in the same
+ * transaction, where the metadata store's gc reads them) but owns its tables and migrations.
+ *
+ * Concurrency: every write locks the model's row first, so registrations of one model number
+ * their versions one after another and moves of its aliases see each other's history. Every
+ * alias move then bumps the one revision row, so watchers polling `aliasRevision` see the
+ * number grow in commit order. Transactions run READ COMMITTED whatever the server's default,
+ * which is what makes each statement after a lock wait see the rows committed meanwhile.
+ *
+ * Only types come from `pg` and the metadata store, so loading this file never loads the driver.
+ */
+import type pg from "pg";
+import { TrainyardError } from "../core/errors.js";
+import type { MetadataStore } from "./metadata-store.js";
+import type { PostgresMetadataOptions, PostgresMetadataStore } from "./postgres-metadata-store.js";
+import { POSTGRES_REGISTRY_MIGRATIONS } from "./postgres-registry-migrations.js";
+import { text, type Row } from "./postgres-rows.js";
+import {
+  checkRegistryName,
+  failedGates,
+  registryErrors,
+  type AliasChange,
+  type AliasChangeOptions,
+  type AliasEvent,
+  type AliasRecord,
+  type DeployHookResult,
+  type ModelSummary,
+  type ModelVersionRecord,
+  type PredictionLogEntry,
+  type RegisterVersionInput,
+  type RegistryStore,
+} from "./registry-store.js";
+import { rollbackTarget } from "./sqlite-registry-store.js";
+
+type Queryable = Pick<pg.PoolClient, "query">;
+
+const json = (v: unknown) => JSON.stringify(v ?? null);
+const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+
+/** Lost races a transaction may simply run again: serialization failure, deadlock, unique violation. */
+const RETRYABLE = new Set(["40001", "40P01", "23505"]);
+const MAX_ATTEMPTS = 5;
+
+// COLLATE "C": names list in byte order, as SQLite sorts them, whatever the database's locale.
+const SUMMARY = `SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version), 0) AS latest,
+    (SELECT json_object_agg(a.alias, a.version ORDER BY a.alias COLLATE "C") FROM registry_aliases a WHERE a.model = m.name) AS aliases
+  FROM registry_models m LEFT JOIN registry_versions v ON v.model = m.name`;
+const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`;
+const INSERT_LOGS = `INSERT INTO prediction_log (model, version, alias, ts, input, output, latency_ms)
+  SELECT u.model, u.version, u.alias, u.ts, u.input::json, u.output::json, u.latency
+  FROM unnest($1::text[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::float8[]) WITH ORDINALITY AS u(model, version, alias, ts, input, output, latency, n) ORDER BY u.n`;
+
+export interface PostgresRegistryOptions {
+  /** Close the metadata store when the registry closes (for a registry opened on its own). @default false */
+  closeMetadata?: boolean;
+}
+
+/** True for the PostgreSQL metadata store, checked without loading its module (and `pg`). */
+export function isPostgresMetadata(m: MetadataStore): m is PostgresMetadataStore {
+  return m.backend === "postgres" && "connectionPool" in m;
+}
+
+export class PostgresRegistryStore implements RegistryStore {
+  readonly backend = "postgres";
+  private readonly pool: pg.Pool;
+  /** Migrations start with the constructor (openRegistry is synchronous); every call awaits them. */
+  private readonly ready: Promise<void>;
+
+  constructor(
+    private readonly metadata: PostgresMetadataStore,
+    private readonly opts: PostgresRegistryOptions = {},
+  ) {
+    this.pool = metadata.connectionPool;
+    this.ready = this.migrate();
+    this.ready.catch(() => undefined); // reported by the first call that needs the tables
+  }
+
+  /** Opens a registry on its own connection to a metadata database (tests, tools). */
+  static async open(opts: PostgresMetadataOptions): Promise<PostgresRegistryStore> {
+    const { PostgresMetadataStore } = await import("./postgres-metadata-store.js");
+    const metadata = await PostgresMetadataStore.open(opts);
+    const reg = new PostgresRegistryStore(metadata, { closeMetadata: true });
+    try {
+      await reg.ready;
+    } catch (err) {
+      await metadata.close();
+      throw err;
+    }
+    return reg;
+  }
+
+  private async migrate(): Promise<void> {
+    try {
+      await this.inTransaction(async (c) => {
+        // Serialises concurrent first opens of one schema; released at commit.
+        await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.registry.migrate.' || current_schema()))`);
+        await c.query(`CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`);
+        const done = new Set((await c.query(`SELECT version FROM registry_migrations`)).rows.map((r: Row) => r.version as number));
+        for (const [i, sql] of POSTGRES_REGISTRY_MIGRATIONS.entries()) {
+          if (done.has(i + 1)) continue;
+          await c.query(sql);
+          await c.query(`INSERT INTO registry_migrations (version, applied_at) VALUES ($1, $2)`, [i + 1, Date.now()]);
+        }
+      });
+    } catch (err) {
+      throw new TrainyardError("REGISTRY_UNAVAILABLE", `cannot prepare the model registry tables in PostgreSQL: ${(err as Error).message}`, {
+        cause: err,
+        hint: "the metadata store opened, so check that its user may create tables in the schema; otherwise see the cause",
+      });
+    }
+  }
+
+  private async rows(sql: string, args: unknown[] = []): Promise<Row[]> {
+    await this.ready;
+    return (await this.pool.query(sql, args)).rows;
+  }
+
+  private async transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
+    await this.ready;
+    return this.inTransaction(fn);
+  }
+
+  /** Runs `fn` in a READ COMMITTED transaction, again from the start when it lost a race. */
+  private async inTransaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      try {
+        await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
+        const out = await fn(client);
+        await client.query("COMMIT");
+        client.release();
+        return out;
+      } catch (err) {
+        // A failed ROLLBACK means a broken connection: drop it rather than return it to the pool.
+        const broken = await client.query("ROLLBACK").then(() => undefined, (e: Error) => e);
+        client.release(broken);
+        if (attempt >= MAX_ATTEMPTS || !RETRYABLE.has(String((err as { code?: unknown }).code))) throw err;
+      }
+    }
+  }
+
+  async registerVersion(input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
+    checkRegistryName("model", input.model);
+    return this.transaction(async (c) => {
+      const existing = async () => (await c.query(`SELECT * FROM registry_versions WHERE model = $1 AND artifact_digest = $2`, [input.model, input.artifactDigest])).rows[0] as Row | undefined;
+      // Versions never change, so a re-registration is answered without taking the model's lock.
+      let row = await existing();
+      let created = false;
+      if (!row) {
+        const now = Date.now();
+        // Creates the model or locks its row (the no-op update); checked again once we hold it.
+        await c.query(`INSERT INTO registry_models (name, created_at, updated_at) VALUES ($1, $2, $2)
+          ON CONFLICT (name) DO UPDATE SET updated_at = registry_models.updated_at`, [input.model, now]);
+        row = await existing();
+        if (!row) {
+          const latest = (await c.query(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = $1`, [input.model])).rows[0].v as number;
+          const gates = input.gates ?? [];
+          row = (await c.query(INSERT_VERSION, [
+            input.model, latest + 1, input.artifactDigest, input.runId ?? null, input.stepRunId ?? null, json(input.dataDigests ?? []),
+            input.referenceProfileDigest ?? null, json(input.params ?? {}), input.codeFingerprint ?? null, json(input.metrics ?? {}),
+            json(gates), failedGates(gates).length, text(input.description), now,
+          ])).rows[0] as Row;
+          await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [input.model, now]);
+          created = true;
+        }
+      }
+      const version = rowToVersion(row);
+      // Pinned in the same transaction (the metadata store's pins table, read by gc); a
+      // re-registration re-pins, as on SQLite.
+      const owner = `model:${version.model}@${version.version}`;
+      const digests = [version.artifactDigest, ...(version.referenceProfileDigest ? [version.referenceProfileDigest] : [])];
+      await c.query(`INSERT INTO pins (digest, owner) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [digests, owner]);
+      return { version, created };
+    });
+  }
+
+  async getVersion(model: string, ref: number | string): Promise<ModelVersionRecord | undefined> {
+    const byNumber = typeof ref === "number" || /^\d+$/.test(ref);
+    const [row] = byNumber
+      ? await this.rows(`SELECT * FROM registry_versions WHERE model = $1 AND version = $2`, [model, Number(ref)])
+      : await this.rows(`SELECT v.* FROM registry_aliases a JOIN registry_versions v ON v.model = a.model AND v.version = a.version
+          WHERE a.model = $1 AND a.alias = $2`, [model, ref]);
+    return row ? rowToVersion(row) : undefined;
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    return (await this.rows(`${SUMMARY} GROUP BY m.name ORDER BY m.name COLLATE "C"`)).map(rowToSummary);
+  }
+
+  async getModel(model: string): Promise<ModelSummary | undefined> {
+    const [row] = await this.rows(`${SUMMARY} WHERE m.name = $1 GROUP BY m.name`, [model]);
+    return row ? rowToSummary(row) : undefined;
+  }
+
+  async listVersions(model: string): Promise<ModelVersionRecord[]> {
+    return (await this.rows(`SELECT * FROM registry_versions WHERE model = $1 ORDER BY version DESC`, [model])).map(rowToVersion);
+  }
+
+  async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
+    const [row] = await this.rows(`SELECT * FROM registry_aliases WHERE model = $1 AND alias = $2`, [model, alias]);
+    return row ? rowToAlias(row) : undefined;
+  }
+
+  async listAliases(model?: string): Promise<AliasRecord[]> {
+    const rows = model === undefined
+      ? await this.rows(`SELECT * FROM registry_aliases ORDER BY model COLLATE "C", alias COLLATE "C"`)
+      : await this.rows(`SELECT * FROM registry_aliases WHERE model = $1 ORDER BY alias COLLATE "C"`, [model]);
+    return rows.map(rowToAlias);
+  }
+
+  async setAlias(model: string, alias: string, version: number, opts: AliasChangeOptions = {}): Promise<AliasChange> {
+    checkRegistryName("alias", alias);
+    return this.transaction(async (c) => {
+      await lockModel(c, model);
+      const target = await requireVersion(c, model, version);
+      const current = await aliasRow(c, model, alias);
+      if (current?.version === version) return { alias: rowToAlias(current) };
+      const failed = failedGates(target.gates);
+      if (failed.length && !opts.force) throw registryErrors.gateFailed(model, version, alias, failed);
+      return moveAlias(c, model, alias, "set", current?.version, version, { ...opts, force: failed.length > 0 && opts.force === true });
+    });
+  }
+
+  async rollback(model: string, alias: string, opts: Omit<AliasChangeOptions, "force"> = {}): Promise<AliasChange> {
+    return this.transaction(async (c) => {
+      await lockModel(c, model);
+      const current = await requireAlias(c, model, alias);
+      const history = (await c.query(`SELECT * FROM registry_alias_history WHERE model = $1 AND alias = $2 ORDER BY id`, [model, alias])).rows.map(rowToEvent);
+      const target = rollbackTarget(history);
+      if (target === undefined || target === current.version) throw registryErrors.nothingToRollBack(model, alias);
+      await requireVersion(c, model, target);
+      return moveAlias(c, model, alias, "rollback", current.version, target, { ...opts, force: false });
+    });
+  }
+
+  async deleteAlias(model: string, alias: string, opts: Omit<AliasChangeOptions, "force"> = {}): Promise<AliasEvent> {
+    return this.transaction(async (c) => {
+      await lockModel(c, model);
+      const current = await requireAlias(c, model, alias);
+      await c.query(`DELETE FROM registry_aliases WHERE model = $1 AND alias = $2`, [model, alias]);
+      return recordMove(c, model, alias, "delete", current.version, undefined, { ...opts, force: false });
+    });
+  }
+
+  async aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
+    const rows = alias === undefined
+      ? await this.rows(`SELECT * FROM registry_alias_history WHERE model = $1 ORDER BY id`, [model])
+      : await this.rows(`SELECT * FROM registry_alias_history WHERE model = $1 AND alias = $2 ORDER BY id`, [model, alias]);
+    return rows.map(rowToEvent);
+  }
+
+  async aliasRevision(): Promise<number> {
+    return (await this.rows(`SELECT revision FROM registry_revision`))[0].revision as number;
+  }
+
+  async appendPredictionLogs(entries: PredictionLogEntry[]): Promise<void> {
+    if (!entries.length) return;
+    const column = <T>(f: (e: PredictionLogEntry) => T) => entries.map(f);
+    await this.rows(INSERT_LOGS, [
+      column((e) => e.model), column((e) => e.version), column((e) => e.alias), column((e) => e.ts),
+      column((e) => json(e.input)), column((e) => json(e.output)), column((e) => e.latencyMs),
+    ]);
+  }
+
+  async listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]> {
+    const limit = Math.max(1, filter.limit ?? 100);
+    const rows = filter.alias === undefined
+      ? await this.rows(`SELECT * FROM prediction_log WHERE model = $1 ORDER BY seq DESC LIMIT $2`, [filter.model, limit])
+      : await this.rows(`SELECT * FROM prediction_log WHERE model = $1 AND alias = $2 ORDER BY seq DESC LIMIT $3`, [filter.model, filter.alias, limit]);
+    return rows.map((r) => ({ model: r.model, version: r.version, alias: r.alias, ts: r.ts, input: r.input, output: r.output, latencyMs: r.latency_ms }));
+  }
+
+  async recordDeployHook(r: DeployHookResult): Promise<void> {
+    await this.rows(`INSERT INTO registry_deploy_hooks (event_id, hook, ok, detail, at) VALUES ($1, $2, $3, $4, $5)`, [r.eventId, r.hook, r.ok, text(r.detail), r.at]);
+  }
+
+  async listDeployHooks(eventId: number): Promise<DeployHookResult[]> {
+    const rows = await this.rows(`SELECT * FROM registry_deploy_hooks WHERE event_id = $1 ORDER BY seq`, [eventId]);
+    return rows.map((r) => ({ eventId: r.event_id, hook: r.hook, ok: r.ok === true, detail: opt(r.detail), at: r.at }));
+  }
+
+  async close(): Promise<void> {
+    // Let a pending migration finish before its pool goes away.
+    await this.ready.catch(() => undefined);
+    if (this.opts.closeMetadata) await this.metadata.close();
+  }
+}
+
+/** Locks the model's row for the rest of the transaction; a model that does not exist is NOT_FOUND. */
+async function lockModel(c: Queryable, model: string): Promise<void> {
+  const { rowCount } = await c.query(`SELECT 1 FROM registry_models WHERE name = $1 FOR UPDATE`, [model]);
+  if (!rowCount) throw registryErrors.unknownModel(model);
+}
+
+async function requireVersion(c: Queryable, model: string, version: number): Promise<ModelVersionRecord> {
+  const [row] = (await c.query(`SELECT * FROM registry_versions WHERE model = $1 AND version = $2`, [model, version])).rows;
+  if (row) return rowToVersion(row);
+  const latest = (await c.query(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = $1`, [model])).rows[0].v as number;
+  throw latest === 0 ? registryErrors.unknownModel(model) : registryErrors.unknownVersion(model, version, latest);
+}
+
+async function aliasRow(c: Queryable, model: string, alias: string): Promise<Row | undefined> {
+  return (await c.query(`SELECT * FROM registry_aliases WHERE model = $1 AND alias = $2`, [model, alias])).rows[0];
+}
+
+async function requireAlias(c: Queryable, model: string, alias: string): Promise<AliasRecord> {
+  const row = await aliasRow(c, model, alias);
+  if (row) return rowToAlias(row);
+  const known = (await c.query(`SELECT alias FROM registry_aliases WHERE model = $1 ORDER BY alias COLLATE "C"`, [model])).rows.map((r: Row) => r.alias as string);
+  throw registryErrors.unknownAlias(model, alias, known);
+}
+
+async function moveAlias(c: Queryable, model: string, alias: string, action: "set" | "rollback", from: number | undefined, to: number, opts: AliasChangeOptions): Promise<AliasChange> {
+  const [row] = (await c.query(`INSERT INTO registry_aliases (model, alias, version, actor, updated_at) VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (model, alias) DO UPDATE SET version = EXCLUDED.version, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at RETURNING *`,
+  [model, alias, to, opts.actor ?? "cli", Date.now()])).rows;
+  return { alias: rowToAlias(row), event: await recordMove(c, model, alias, action, from, to, opts) };
+}
+
+/**
+ * Bumps the revision (its row lock is held to commit, so revisions become visible in order) and
+ * records the move under that number. Taken after the model's lock, always in that order.
+ */
+async function recordMove(c: Queryable, model: string, alias: string, action: AliasEvent["action"], from: number | undefined, to: number | undefined, opts: AliasChangeOptions): Promise<AliasEvent> {
+  const now = Date.now();
+  const id = (await c.query(`UPDATE registry_revision SET revision = revision + 1 RETURNING revision`)).rows[0].revision as number;
+  await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [model, now]);
+  const [row] = (await c.query(`INSERT INTO registry_alias_history (id, model, alias, action, from_version, to_version, actor, reason, forced, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+  [id, model, alias, action, from ?? null, to ?? null, opts.actor ?? "cli", text(opts.reason), opts.force === true, now])).rows;
+  return rowToEvent(row);
+}
+
+function rowToVersion(r: Row): ModelVersionRecord {
+  return {
+    model: r.model,
+    version: r.version,
+    artifactDigest: r.artifact_digest,
+    runId: opt(r.run_id),
+    stepRunId: opt(r.step_run_id),
+    dataDigests: r.data_digests ?? [],
+    referenceProfileDigest: opt(r.reference_profile_digest),
+    params: r.params ?? {},
+    codeFingerprint: opt(r.code_fingerprint),
+    metrics: r.metrics ?? {},
+    gates: r.gates ?? [],
+    description: opt(r.description),
+    createdAt: r.created_at,
+  };
+}
+
+function rowToAlias(r: Row): AliasRecord {
+  return { model: r.model, alias: r.alias, version: r.version, actor: r.actor, updatedAt: r.updated_at };
+}
+
+function rowToEvent(r: Row): AliasEvent {
+  return {
+    id: r.id,
+    model: r.model,
+    alias: r.alias,
+    action: r.action,
+    fromVersion: opt(r.from_version),
+    toVersion: opt(r.to_version),
+    actor: r.actor,
+    reason: opt(r.reason),
+    forced: r.forced === true,
+    at: r.at,
+  };
+}
+
+function rowToSummary(r: Row): ModelSummary {
+  return { name: r.name, latestVersion: r.latest, versionCount: r.n, aliases: r.aliases ?? {}, createdAt: r.created_at, updatedAt: r.updated_at };
+}
