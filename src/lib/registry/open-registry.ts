@@ -5,6 +5,7 @@
 import { TrainyardError } from "../../core/errors.js";
 import type { Trainyard } from "../../engine/trainyard.js";
 import { registryErrors, type ModelVersionRecord, type RegistryStore } from "../../store/registry-store.js";
+import { isPostgresMetadata, PostgresRegistryStore } from "../../store/postgres-registry-store.js";
 import { SqliteMetadataStore } from "../../store/sqlite-metadata-store.js";
 import { SqliteRegistryStore } from "../../store/sqlite-registry-store.js";
 
@@ -17,12 +18,13 @@ const opened = new WeakMap<Trainyard, RegistryStore>();
 export function openRegistry(ty: Trainyard): RegistryStore {
   let reg = opened.get(ty);
   if (reg) return reg;
-  if (!(ty.metadata instanceof SqliteMetadataStore)) {
+  if (ty.metadata instanceof SqliteMetadataStore) reg = new SqliteRegistryStore(ty.metadata);
+  else if (isPostgresMetadata(ty.metadata)) reg = new PostgresRegistryStore(ty.metadata);
+  else {
     throw new TrainyardError("REGISTRY_UNSUPPORTED", `the model registry has no implementation for the "${ty.metadata.backend}" metadata backend yet`, {
-      hint: "use the embedded SQLite metadata store",
+      hint: "use the SQLite or PostgreSQL metadata store",
     });
   }
-  reg = new SqliteRegistryStore(ty.metadata);
   opened.set(ty, reg);
   return reg;
 }
