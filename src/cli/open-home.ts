@@ -7,6 +7,5 @@ import { Trainyard } from "../engine/trainyard.js";
 import { one, type ParsedArgs } from "./args.js";
 
 export async function openHome(args: ParsedArgs): Promise<Trainyard> {
-  const url = process.env.TRAINYARD_METADATA_URL;
-  return Trainyard.open({ home: one(args, "home"), metadata: url ? { kind: "postgres", url } : undefined });
+  return Trainyard.open({ home: one(args, "home") });
 }

@@ -28,7 +28,11 @@ import type { WhyResult } from "./why.js";
 export interface TrainyardOptions {
   /** Where state lives. @default $TRAINYARD_HOME or ".trainyard" in the working directory */
   home?: string;
-  /** Metadata backend, by name or as an instance. @default { kind: "sqlite" } at <home>/metadata.db */
+  /**
+   * Metadata backend, by name or as an instance. @default the PostgreSQL database this process
+   * already opened for the same home, else $TRAINYARD_METADATA_URL, else { kind: "sqlite" } at
+   * <home>/metadata.db
+   */
   metadata?: { kind: "sqlite"; file?: string } | { kind: "postgres"; url: string; schema?: string } | MetadataStore;
   /** Artifact backend, by name or as an instance. @default { kind: "fs" } at <home>/artifacts */
   artifacts?: { kind: "fs"; root?: string } | ArtifactStore;
@@ -103,7 +107,11 @@ export class Trainyard {
 
   static async open(opts: TrainyardOptions = {}): Promise<Trainyard> {
     const home = resolveHome(opts.home);
-    const metadata = await openMetadata(opts.metadata, home);
+    // Library steps that open the running home again (registry, deploy) land in the same database.
+    const url = process.env.TRAINYARD_METADATA_URL;
+    const spec = opts.metadata ?? postgresOfHome.get(home) ?? (url ? { kind: "postgres" as const, url } : undefined);
+    if (spec && !("backend" in spec) && spec.kind === "postgres") postgresOfHome.set(home, spec);
+    const metadata = await openMetadata(spec, home);
     const artifacts =
       opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : new FsArtifactStore((opts.artifacts as { root?: string } | undefined)?.root ?? join(home, "artifacts"));
     return new Trainyard(home, metadata, artifacts);
@@ -262,6 +270,9 @@ export class Trainyard {
     await this.metadata.close();
   }
 }
+
+/** The PostgreSQL database each home was opened with in this process. */
+const postgresOfHome = new Map<string, { kind: "postgres"; url: string; schema?: string }>();
 
 async function openMetadata(spec: TrainyardOptions["metadata"], home: string): Promise<MetadataStore> {
   if (spec && "backend" in spec) return spec;

@@ -21,6 +21,7 @@ import {
   checkRegistryName,
   failedGates,
   registryErrors,
+  rollbackTarget,
   type AliasChange,
   type AliasChangeOptions,
   type AliasEvent,
@@ -32,7 +33,6 @@ import {
   type RegisterVersionInput,
   type RegistryStore,
 } from "./registry-store.js";
-import { rollbackTarget } from "./sqlite-registry-store.js";
 
 type Queryable = Pick<pg.PoolClient, "query">;
 

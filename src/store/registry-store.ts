@@ -211,3 +211,16 @@ export function failedGates(gates: readonly GateVerdict[]): GateVerdict[] {
 export function checkRegistryName(kind: "model" | "alias", name: string): void {
   if (!REGISTRY_NAME.test(name) || (kind === "alias" && /^\d+$/.test(name))) throw registryErrors.invalidName(kind, name);
 }
+
+/**
+ * Replays an alias's history as a stack of the versions it held: a move pushes the version it
+ * left, a rollback pops. So rolling back twice after 1 -> 2 -> 3 lands on 1, not back on 3.
+ */
+export function rollbackTarget(history: readonly AliasEvent[]): number | undefined {
+  const stack: Array<number | undefined> = [];
+  for (const e of history) {
+    if (e.action === "rollback") stack.pop();
+    else stack.push(e.fromVersion);
+  }
+  return stack[stack.length - 1];
+}

@@ -11,6 +11,7 @@ import {
   checkRegistryName,
   failedGates,
   registryErrors,
+  rollbackTarget,
   type AliasChange,
   type AliasChangeOptions,
   type AliasEvent,
@@ -251,19 +252,6 @@ export class SqliteRegistryStore implements RegistryStore {
     const id = this.stmts.insertEvent.run(model, alias, action, from ?? null, to, actor, opts.reason ?? null, opts.force ? 1 : 0, now).lastInsertRowid;
     return { alias: rowToAlias(this.stmts.alias.get(model, alias) as Row), event: rowToEvent(this.stmts.event.get(id) as Row) };
   }
-}
-
-/**
- * Replays an alias's history as a stack of the versions it held: a move pushes the version it
- * left, a rollback pops. So rolling back twice after 1 -> 2 -> 3 lands on 1, not back on 3.
- */
-export function rollbackTarget(history: readonly AliasEvent[]): number | undefined {
-  const stack: Array<number | undefined> = [];
-  for (const e of history) {
-    if (e.action === "rollback") stack.pop();
-    else stack.push(e.fromVersion);
-  }
-  return stack[stack.length - 1];
 }
 
 function rowToVersion(r: Row): ModelVersionRecord {

@@ -11,13 +11,16 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { openRegistry, promoteAlias, rollbackAlias } from "../../src/lib/registry/index.js";
+import { deploy, register } from "../../src/lib/registry/registry-steps.js";
 import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
 import { POSTGRES_MIGRATIONS } from "../../src/store/postgres-migrations.js";
 import { POSTGRES_REGISTRY_MIGRATIONS } from "../../src/store/postgres-registry-migrations.js";
 import { PostgresRegistryStore } from "../../src/store/postgres-registry-store.js";
+import type { ModelArtifact } from "../../src/core/artifacts.js";
+import type { GatesResult } from "../../src/lib/gates/gates-step.js";
 import type { ModelVersionRecord } from "../../src/store/registry-store.js";
 import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
-import { trainAndRegister } from "./model-home.js";
+import { demoPipeline, trainAndRegister } from "./model-home.js";
 import { describeRegistryStore, digestOf, versionInput } from "./registry-conformance.js";
 
 const unavailable = postgresUnavailableReason();
@@ -251,6 +254,20 @@ describe.skipIf(!!unavailable)("PostgresRegistryStore", () => {
       expect((await query(url, `SELECT alias, version FROM registry_aliases`)).map((r) => [r.alias, r.version])).toEqual([["staging", 1]]);
     });
 
+    it("runs the register and deploy steps of a pipeline against the same database", async () => {
+      const p = demoPipeline();
+      const model = p.ref<{ model: ModelArtifact }>("train").pick("model");
+      const gates = p.step("gates", { run: (): GatesResult => ({ passed: true, verdicts: [{ gate: "rmse <= 1", kind: "metric", status: "pass", message: "0.1 <= 1", evidence: {} }] }) });
+      const registered = register(p, "register", { name: "piped", model, gates });
+      deploy(p, "deploy", { registered, alias: "production" });
+      // The steps open the home again by its path alone, and must land in this database.
+      const r = await ty.run(p, { params: { slope: 5 } });
+      expect(r.status).toBe("succeeded");
+      const reg = openRegistry(ty);
+      expect(await reg.getVersion("piped", "production")).toMatchObject({ model: "piped", version: 1, runId: r.runId });
+      expect(fs.existsSync(path.join(home, "metadata.db"))).toBe(false);
+    });
+
     it("lists, promotes, refuses a failed gate unless forced, and rolls back through `trainyard models`", async () => {
       expect((await cli("models", "list")).stdout).toMatch(/lin\s+2\s+2/);
       expect((await cli("models", "promote", "lin@1", "--alias", "production")).stdout).toContain("lin@production: ∅ → 1");
@@ -272,7 +289,8 @@ describe.skipIf(!!unavailable)("PostgresRegistryStore", () => {
 
     it("keeps registered models through gc of every run", async () => {
       const r = await ty.gc({ keepLast: 0 });
-      expect(r.runsRemoved.length).toBe(2);
+      // The two demo runs, and the run that registered and deployed "piped".
+      expect(r.runsRemoved.length).toBe(3);
       expect(r.artifactsRemoved).toBeGreaterThan(0);
       for (const v of versions) expect(fs.existsSync(await ty.artifacts.pathOf(v.artifactDigest))).toBe(true);
       expect((await cli("models", "show", "lin@production")).stdout).toContain("lin@1 (production, staging)");
