@@ -12,6 +12,8 @@ import { rowsToRawColumns, type RowsOptions } from "../features/rows-to-raw-colu
 import type { InputSignature } from "../models/feature-matrix.js";
 import { importXgboostJson } from "../models/import/xgboost-json.js";
 import { OnnxModel } from "../models/import/onnx-model.js";
+import { GbdtModel } from "../models/gbdt/gbdt-model.js";
+import { LinearModel } from "../models/linear/linear-model.js";
 import { loadModelAsync } from "../models/load-model.js";
 import type { AsyncModel, Model, ModelJson, Task } from "../models/model.js";
 import { BUNDLE_FILE, BundleError, readModelBundle, type EstimatorFile, type ModelBundle } from "./model-bundle.js";
@@ -32,8 +34,8 @@ export interface Predictor {
   /** Scores JSON rows; throws FeatureInputError (status 400) for a row that does not match the inputs. */
   predictRows(rows: readonly unknown[], options?: RowsOptions): Promise<Prediction[]>;
   /**
-   * `predictRows` without the promise, for estimators scored in-process (not ONNX): the model
-   * server calls it on its hot path. Absent when the estimator can only predict asynchronously.
+   * `predictRows` without the promise, for the library's in-process estimators (GBDT, linear):
+   * the model server calls it on its hot path. Absent for ONNX and other asynchronous models.
    */
   readonly predictRowsSync?: (rows: readonly unknown[], options?: RowsOptions) => Prediction[];
   /**
@@ -109,7 +111,9 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
     return parallel && x.rows >= 50_000 ? parallel.call(model, x) : model.predict(x);
   };
   const inputFields = features.inputs.map((i) => ({ name: i.name, type: i.type, nullable: i.nullable }));
-  if (model instanceof OnnxModel) {
+  // Only the library's own in-process models are known to score synchronously; anything else
+  // (ONNX, a caller's own AsyncModel) is awaited.
+  if (!(model instanceof GbdtModel || model instanceof LinearModel)) {
     return {
       task, label: bundle.label, classes, features, inputFields, predictColumns,
       async predictRows(rows, options) {
@@ -118,7 +122,7 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
       },
     };
   }
-  const score = smallBatchScorer(model as Model);
+  const score = smallBatchScorer(model);
   const predictRowsSync = (rows: readonly unknown[], options?: RowsOptions): Prediction[] => {
     const raw = rowsToRawColumns(features, rows, options);
     return toPredictions(task, classes, score(applyFeatures(features, raw)), raw.rows);

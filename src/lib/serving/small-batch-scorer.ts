@@ -10,7 +10,7 @@ import { GbdtModel, transformMargins } from "../models/gbdt/gbdt-model.js";
 import { addTreesToRows, fillBaseMargins, ROW_BLOCK, scoringColumns } from "../models/gbdt/tree-ensemble.js";
 import type { Model } from "../models/model.js";
 
-/** `model.predict` for in-process models, without per-call scratch allocation for GBDT ensembles. */
+/** `model.predict` of a synchronous model, without per-call scratch allocation for GBDT ensembles. */
 export function smallBatchScorer(model: Model): (x: FeatureMatrix) => Float64Array {
   if (!(model instanceof GbdtModel)) return (x) => model.predict(x);
   const e = model.ensemble;
