@@ -91,7 +91,6 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
       const ${out} = nodes[${t} + 4] + (((nodes[${t} + 1] - ${out}_b) >>> 31) & ((${out}_x | -${out}_x) >>> 31));`;
   // Histogram of rows [b0, b1) of the root, whose gradient pairs start at `ghOffset`.
   const rootRows = `for (let r = b0; r < b1; r++) {
-        idx[r] = r;
         const g = gh[ghOffset + (r << 1)], h = gh[ghOffset + (r << 1) + 1];
         const rb = r * ${rowStride};
         ${accumulate("0")}
@@ -149,14 +148,26 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
       const shift = s0 < rows ? rows : -rows;
       const f = nodes[t], thr = nodes[t + 1], mlb = nodes[t + 2], l = nodes[t + 4];
       let lo = s0 + shift, hi = e0 + shift - 1;
-      for (let i = s0; i < e0; i++) {
-        const r = idx[i];
-        const b = bins[r * ${rowStride} + f];
-        const x = b ^ mlb;
-        const right = ((thr - b) >>> 31) & ((x | -x) >>> 31);
-        idx[lo + ((hi - lo) & -right)] = r;
-        lo += 1 - right;
-        hi -= right;
+      if (n === 0) {
+        // The root holds every row of the range in order: no list to read.
+        for (let r = s0; r < e0; r++) {
+          const b = bins[r * ${rowStride} + f];
+          const x = b ^ mlb;
+          const right = ((thr - b) >>> 31) & ((x | -x) >>> 31);
+          idx[lo + ((hi - lo) & -right)] = r;
+          lo += 1 - right;
+          hi -= right;
+        }
+      } else {
+        for (let i = s0; i < e0; i++) {
+          const r = idx[i];
+          const b = bins[r * ${rowStride} + f];
+          const x = b ^ mlb;
+          const right = ((thr - b) >>> 31) & ((x | -x) >>> 31);
+          idx[lo + ((hi - lo) & -right)] = r;
+          lo += 1 - right;
+          hi -= right;
+        }
       }
       const b0 = s0 + shift, mid = lo, b1 = e0 + shift;
       seg[l << 1] = b0; seg[(l << 1) + 1] = mid;
