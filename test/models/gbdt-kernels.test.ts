@@ -74,4 +74,26 @@ describe("GBDT row kernels", () => {
       expect(right / rows).toBeGreaterThan(0.98);
     }
   });
+
+  it("keeps margins right when a tree after the first cannot split (its rows stay at the root)", () => {
+    // The first tree fits y exactly with one split and leaves both children unsplit; every later
+    // tree has nothing left to gain and stays a single root leaf.
+    const rows = 30_000;
+    const a = new Float64Array(rows);
+    const y = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      a[r] = (r * 7) % 3;
+      y[r] = a[r] === 2 ? 10 : 0;
+    }
+    const x = { names: ["a"], columns: [a], rows };
+    for (const threads of [1, 2]) {
+      const model = trainGbdt(x, y, {
+        objective: "reg:squarederror", numRounds: 4, maxDepth: 3, learningRate: 1, lambda: 0, threads,
+      });
+      const p = model.predict(x);
+      let worst = 0;
+      for (let r = 0; r < rows; r++) worst = Math.max(worst, Math.abs(p[r] - y[r]));
+      expect(worst).toBeLessThan(1e-9);
+    }
+  });
 });

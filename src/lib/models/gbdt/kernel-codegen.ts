@@ -187,7 +187,9 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
   assignPositions: function (pos, idx, seg, list, nList) {
     for (let q = 0; q < nList; q++) {
       const n = list[q];
-      for (let i = seg[n << 1], e = seg[(n << 1) + 1]; i < e; i++) pos[idx[i]] = n;
+      // The root's rows are its range in order (it has no list, see splitLevel).
+      if (n === 0) pos.fill(0, seg[0], seg[1]);
+      else for (let i = seg[n << 1], e = seg[(n << 1) + 1]; i < e; i++) pos[idx[i]] = n;
     }
   },
 })`;
