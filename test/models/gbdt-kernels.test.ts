@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RowExecutor } from "../../src/lib/models/gbdt/row-executor.js";
 import { expTable, fastExp, NODE_FIELDS } from "../../src/lib/models/gbdt/row-kernels.js";
-import { binRowStride } from "../../src/lib/models/gbdt/quantile-cuts.js";
+import { binFeatures, binOf, binRowStride } from "../../src/lib/models/gbdt/quantile-cuts.js";
 import { trainGbdt } from "../../src/lib/models/gbdt/train-gbdt.js";
 
 describe("GBDT row kernels", () => {
@@ -94,6 +94,23 @@ describe("GBDT row kernels", () => {
       let worst = 0;
       for (let r = 0; r < rows; r++) worst = Math.max(worst, Math.abs(p[r] - y[r]));
       expect(worst).toBeLessThan(1e-9);
+    }
+  });
+
+  it("bins integer codes through the lookup table exactly like the binary search", () => {
+    const rows = 250_000; // above the sketch sample, so cuts come from a sorted sample
+    const ints = Float64Array.from({ length: rows }, (_, r) => ((r * 7919) % 5003) - 40);
+    const mixed = Float64Array.from({ length: rows }, (_, r) => (r % 3 === 0 ? (r % 97) + 0.5 : r % 11 === 0 ? NaN : r % 301));
+    const huge = Float64Array.from({ length: rows }, (_, r) => (r % 5) * 1e9);
+    const missing = new Float64Array(rows).fill(NaN);
+    const columns = [ints, mixed, huge, missing];
+    const b = binFeatures(columns, rows, { maxBin: 256, seed: 3 });
+    for (let j = 0; j < columns.length; j++) {
+      for (let r = 0; r < rows; r++) {
+        const x = columns[j][r];
+        const expected = x !== x ? b.missingBin[j] : binOf(b.cuts[j], x);
+        if (b.bins[r * b.rowStride + j] !== expected) expect([j, r, b.bins[r * b.rowStride + j]]).toEqual([j, r, expected]);
+      }
     }
   });
 });

@@ -67,6 +67,7 @@ function sortValues(values: Float64Array): void {
     if (v > max) max = v;
     if (v !== Math.floor(v)) integers = false;
   }
+  if (values.length === 0) return;
   if (!integers || !(max - min < TABLE_RANGE)) {
     values.sort();
     return;
