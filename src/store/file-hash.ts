@@ -6,24 +6,24 @@
  *
  * One sha256 stream runs on one core. Files of BLOCKED_MIN bytes or more (datasets, model
  * weights, the inputs whose first hash a user waits for) are therefore digested as blocks: the
- * sha256 of every BLOCK-byte block is computed on the thread pool, several blocks at once, and the
+ * sha256 of every BLOCK-byte block is computed by two threads at once (block-hash.ts), and the
  * file's digest is the sha256 of a header naming the scheme, block size and file size, followed
  * by the block digests in order. Like a plain sha256 it depends on the content alone, so it
  * addresses the content just as well; it is simply not what `sha256sum` prints for such a file.
  */
-import { createHash, webcrypto } from "node:crypto";
+import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open, readdir, lstat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { hashBlocks } from "./block-hash.js";
+
+export { BLOCK } from "./block-hash.js";
 
 const CHUNK = 4 * 1024 * 1024;
 /** Files up to this size are hashed with one blocking read. */
 const SMALL = 256 * 1024;
 /** Files from this size on are hashed as blocks, in parallel (see the header comment). */
 export const BLOCKED_MIN = 64 * 1024 * 1024;
-export const BLOCK = 8 * 1024 * 1024;
-/** Blocks read and hashed at once: enough to keep every core busy while a read is in flight. */
-const LANES = 4;
 
 export async function hashFile(path: string): Promise<{ digest: string; size: number }> {
   const fd = openSync(path, "r");
@@ -32,12 +32,13 @@ export async function hashFile(path: string): Promise<{ digest: string; size: nu
   try {
     expected = fstatSync(fd).size;
     if (expected <= SMALL) return hashSmall(fd, expected);
-    handle = await open(path, "r");
+    if (expected < BLOCKED_MIN) handle = await open(path, "r");
   } finally {
     closeSync(fd);
   }
+  if (!handle) return hashBlocks(path, expected);
   try {
-    return await (expected >= BLOCKED_MIN ? hashBlocks(handle) : hashLarge(handle));
+    return await hashLarge(handle);
   } finally {
     await handle.close();
   }
@@ -74,46 +75,6 @@ async function hashLarge(handle: import("node:fs/promises").FileHandle): Promise
     size += bytesRead;
   }
   return { digest: hash.digest("hex"), size };
-}
-
-/**
- * The block digest of a file. Lanes take block numbers in order and stop at the first short
- * block, so a file that grew or shrank since its size was read is still covered to its end.
- */
-async function hashBlocks(handle: import("node:fs/promises").FileHandle): Promise<{ digest: string; size: number }> {
-  const digests: Buffer[] = [];
-  const sizes: number[] = [];
-  let next = 0;
-  let end = Infinity;
-  const lane = async (): Promise<void> => {
-    const buf = Buffer.allocUnsafe(BLOCK);
-    for (;;) {
-      const i = next++;
-      if (i > end) return;
-      const { bytesRead } = await readFully(handle, buf, i * BLOCK);
-      if (bytesRead < BLOCK) end = Math.min(end, i);
-      if (i > end || (bytesRead === 0 && i > 0)) return;
-      digests[i] = Buffer.from(await webcrypto.subtle.digest("SHA-256", buf.subarray(0, bytesRead)));
-      sizes[i] = bytesRead;
-    }
-  };
-  await Promise.all(Array.from({ length: LANES }, lane));
-  const blocks = digests.slice(0, end + 1).filter(Boolean);
-  const size = sizes.slice(0, end + 1).reduce((a, b) => a + (b ?? 0), 0);
-  const hash = createHash("sha256").update(`trainyard-blocks sha256 ${BLOCK} ${size}\n`);
-  for (const d of blocks) hash.update(d);
-  return { digest: hash.digest("hex"), size };
-}
-
-/** Reads until `buf` is full or the file ends (a read may return less than asked). */
-async function readFully(handle: import("node:fs/promises").FileHandle, buf: Buffer, position: number): Promise<{ bytesRead: number }> {
-  let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await handle.read(buf, got, buf.length - got, position + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return { bytesRead: got };
 }
 
 export interface TreeEntry {

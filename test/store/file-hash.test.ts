@@ -3,6 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { hashBlocks } from "../../src/store/block-hash.js";
 import { BLOCK, BLOCKED_MIN, hashFile } from "../../src/store/file-hash.js";
 import { FileSystemSync } from "../../src/store/fs-sync.js";
 
@@ -45,6 +46,20 @@ describe("file digests", () => {
       fs.writeFileSync(file, content);
       expect((await hashFile(file)).digest).not.toBe(got.digest);
     }
+  });
+  it("cover the file as it is when it grew or shrank after its size was read", async () => {
+    const { file, content } = write("changing", BLOCKED_MIN + BLOCK + 99);
+    const exact = blockDigest(content);
+    // Hashed as if fstat had seen it 3 blocks shorter (it grew) or 3 blocks longer (it shrank).
+    expect(await hashBlocks(file, content.length - 3 * BLOCK)).toEqual({ digest: exact, size: content.length });
+    expect(await hashBlocks(file, content.length + 3 * BLOCK)).toEqual({ digest: exact, size: content.length });
+    // Exactly on a block boundary: no empty block is counted.
+    fs.truncateSync(file, BLOCKED_MIN);
+    expect(await hashBlocks(file, BLOCKED_MIN + 2 * BLOCK)).toEqual({ digest: blockDigest(content.subarray(0, BLOCKED_MIN)), size: BLOCKED_MIN });
+  });
+
+  it("name the file when it cannot be read", async () => {
+    await expect(hashBlocks(path.join(dir, "missing"), BLOCKED_MIN)).rejects.toMatchObject({ code: "ENOENT" });
   });
 });
 
