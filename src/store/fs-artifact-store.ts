@@ -36,8 +36,25 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   private init(): Promise<void> {
-    this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(() => undefined);
+    this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(([made]) => {
+      if (made !== undefined) this.makePrefixes();
+    });
     return this.ready;
+  }
+
+  /**
+   * A new store makes its 256 prefix directories on the thread pool, off the path of the steps
+   * whose outputs would otherwise each wait for one (a directory is among the slowest things to
+   * create); an object whose prefix is not there yet makes it itself.
+   */
+  private makePrefixes(): void {
+    for (let i = 0; i < 256; i++) {
+      const prefix = i.toString(16).padStart(2, "0");
+      mkdir(join(this.objects, prefix)).then(
+        () => this.prefixes.add(prefix),
+        () => undefined,
+      );
+    }
   }
 
   private objectPath(digest: string): string {
