@@ -266,7 +266,7 @@ export class Trainyard {
   }
 
   async close(): Promise<void> {
-    this.artifacts.close?.();
+    await this.artifacts.close?.();
     await this.metadata.close();
   }
 }

@@ -25,8 +25,8 @@ export interface ArtifactStore {
    * after this resolves. Optional: a backend whose puts are durable on return needs none.
    */
   sync?(): Promise<void>;
-  /** Releases helper processes or connections. */
-  close?(): void;
+  /** Releases helper processes or connections and finishes background work. */
+  close?(): Promise<void> | void;
   has(digest: string): Promise<boolean>;
   /** The local path of stored content (for object storage: after fetching it to a local cache). */
   pathOf(digest: string): Promise<string>;

@@ -28,6 +28,8 @@ export class FsArtifactStore implements ArtifactStore {
   /** Prefix directories known to exist: one mkdir per prefix per process, not per object. */
   private readonly prefixes = new Set<string>();
   private readonly fsSync: FileSystemSync;
+  /** The prefix directories of a new store, being made (see makePrefixes). */
+  private prefixing?: Promise<void>;
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
@@ -48,13 +50,17 @@ export class FsArtifactStore implements ArtifactStore {
    * create); an object whose prefix is not there yet makes it itself.
    */
   private makePrefixes(): void {
+    const made: Array<Promise<void>> = [];
     for (let i = 0; i < 256; i++) {
       const prefix = i.toString(16).padStart(2, "0");
-      mkdir(join(this.objects, prefix)).then(
-        () => this.prefixes.add(prefix),
-        () => undefined,
+      made.push(
+        mkdir(join(this.objects, prefix)).then(
+          () => void this.prefixes.add(prefix),
+          () => undefined,
+        ),
       );
     }
+    this.prefixing = Promise.all(made).then(() => undefined);
   }
 
   private objectPath(digest: string): string {
@@ -152,7 +158,9 @@ export class FsArtifactStore implements ArtifactStore {
     await Promise.all([worker(), worker()]);
   }
 
-  close(): void {
+  /** Waits for directories still being made, so that the store can be removed once closed. */
+  async close(): Promise<void> {
+    await this.prefixing;
     this.fsSync.close();
   }
 

@@ -17,8 +17,9 @@ beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "ty-fsstore-"));
   store = new FsArtifactStore(path.join(dir, "artifacts"));
 });
-afterEach(() => {
-  // Stored objects are read-only; make them writable so the temp tree can be removed.
+afterEach(async () => {
+  // A new store is still making its prefix directories in the background.
+  await store.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -66,6 +66,7 @@ describe("FsArtifactStore write errors", () => {
     const ok = await store.putFile(src);
     expect(ok.digest).toBe(digest);
     expect(fs.statSync(ok.path).size).toBe(10_000);
+    await store.close();
   });
 
   it("reports a disk-full failure while creating the object's directory as ARTIFACT_WRITE too", async () => {
@@ -82,5 +83,6 @@ describe("FsArtifactStore write errors", () => {
     const err = await caught(store.putFile(src));
     expect(err?.code).toBe("ARTIFACT_WRITE");
     expect(err?.hint).toMatch(/disk is full/);
+    await store.close();
   });
 });
