@@ -21,6 +21,7 @@ import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import {
   artifactValues,
   attemptValues,
+  inTransaction,
   rowToArtifact,
   rowToAttempt,
   rowToEdge,
@@ -30,6 +31,7 @@ import {
   STEP_RUN_COLUMNS,
   stepRunValues,
   text,
+  type Queryable,
   type Row,
 } from "./postgres-rows.js";
 
@@ -42,7 +44,6 @@ export interface PostgresMetadataOptions {
   maxConnections?: number;
 }
 
-type Queryable = Pick<pg.PoolClient, "query">;
 
 // int8 (counts, sizes) as JS numbers: every value this store writes came from a JS number.
 const types = { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser };
@@ -112,21 +113,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await this.pool.query(sql, args)).rows;
   }
 
-  private async transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const out = await fn(client);
-      await client.query("COMMIT");
-      client.release();
-      return out;
-    } catch (err) {
-      // A failed ROLLBACK means a broken connection: drop it rather than return it to the pool.
-      const broken = await client.query("ROLLBACK").then(() => undefined, (e: Error) => e);
-      client.release(broken);
-      throw err;
-    }
+  private transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
+
 
   async close(): Promise<void> {
     if (this.closed) return;

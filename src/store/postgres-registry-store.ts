@@ -16,7 +16,7 @@ import { TrainyardError } from "../core/errors.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { PostgresMetadataOptions, PostgresMetadataStore } from "./postgres-metadata-store.js";
 import { POSTGRES_REGISTRY_MIGRATIONS } from "./postgres-registry-migrations.js";
-import { text, type Row } from "./postgres-rows.js";
+import { inTransaction, text, type Queryable, type Row } from "./postgres-rows.js";
 import {
   checkRegistryName,
   failedGates,
@@ -33,8 +33,6 @@ import {
   type RegisterVersionInput,
   type RegistryStore,
 } from "./registry-store.js";
-
-type Queryable = Pick<pg.PoolClient, "query">;
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
@@ -124,23 +122,10 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   /** Runs `fn` in a READ COMMITTED transaction, again from the start when it lost a race. */
-  private async inTransaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
-      try {
-        await client.query("BEGIN ISOLATION LEVEL READ COMMITTED");
-        const out = await fn(client);
-        await client.query("COMMIT");
-        client.release();
-        return out;
-      } catch (err) {
-        // A failed ROLLBACK means a broken connection: drop it rather than return it to the pool.
-        const broken = await client.query("ROLLBACK").then(() => undefined, (e: Error) => e);
-        client.release(broken);
-        if (attempt >= MAX_ATTEMPTS || !RETRYABLE.has(String((err as { code?: unknown }).code))) throw err;
-      }
-    }
+  private inTransaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn, { begin: "BEGIN ISOLATION LEVEL READ COMMITTED", retryOn: RETRYABLE, attempts: MAX_ATTEMPTS });
   }
+
 
   async registerVersion(input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
     checkRegistryName("model", input.model);

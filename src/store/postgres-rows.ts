@@ -3,9 +3,37 @@
  * node-postgres, booleans as booleans; absent optional fields are NULL in the row and
  * `undefined` (never null) in the record, as the SQLite store returns them.
  */
+import type pg from "pg";
 import type { ArtifactRecord, AttemptRecord, LineageEdge, RunRecord, StepRunRecord } from "./metadata-store.js";
 
 export type Row = Record<string, any>;
+export type Queryable = Pick<pg.PoolClient, "query">;
+
+/**
+ * Runs `fn` in a transaction on one pooled connection, from the start again (up to `attempts`
+ * times) when it failed with one of the `retryOn` SQLSTATE codes.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  fn: (c: Queryable) => Promise<T>,
+  opts: { begin?: string; retryOn?: ReadonlySet<string>; attempts?: number } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query(opts.begin ?? "BEGIN");
+      const out = await fn(client);
+      await client.query("COMMIT");
+      client.release();
+      return out;
+    } catch (err) {
+      // A failed ROLLBACK means a broken connection: drop it rather than return it to the pool.
+      const broken = await client.query("ROLLBACK").then(() => undefined, (e: Error) => e);
+      client.release(broken);
+      if (attempt >= (opts.attempts ?? 1) || !opts.retryOn?.has(String((err as { code?: unknown }).code))) throw err;
+    }
+  }
+}
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
