@@ -4,9 +4,19 @@
  * Wall clock per run, process start included: a cold run (nothing built, fresh Trainyard home)
  * and a no-change re-run. Runs alternate between the tools so machine noise hits all of them.
  *
+ * Every cold run builds into directories no earlier run used, and nothing is deleted until all
+ * runs are done. Deleting thousands of files just before a run made every file that run created
+ * cost several times more here: ext4 (this disk has no journal) passes over inodes freed in the
+ * last minute, one by one, on each allocation. That charged whichever tool ran right after a
+ * cleanup, most of all the one that had deleted the most.
+ *
+ * Node start is measured without NODE_EXTRA_CA_CERTS, which this sandbox sets: with it Node
+ * parses a whole CA bundle before running any code (tens of milliseconds), and nothing here uses
+ * TLS. The benchmark prints what that costs on this machine.
+ *
  *   npx tsx bench/engine-dag.ts [--reps 3] [--skip-snakemake]
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { flag, formatTable, median, runTimed } from "./support/timing.js";
 
@@ -15,13 +25,15 @@ const LENGTH = 10;
 const REPS = Number(flag("reps", "3"));
 const SKIP_SNAKE = process.argv.includes("--skip-snakemake") || !existsSync("/usr/bin/snakemake");
 const ROOT = resolve("bench/.work/dag");
-const HOME = join(ROOT, "trainyard-home");
+/** Fresh directories for each cold run (see above), removed once every run is done. */
+const RUNS = join(ROOT, "runs");
+const dirs: Record<Tool, string> = { make: "", snakemake: "", trainyard: "" };
+let fresh = 0;
 const id = (c: number, s: number) => `c${c}_s${s}`;
 
 function generate(): void {
   rmSync(ROOT, { recursive: true, force: true });
-  mkdirSync(join(ROOT, "make"), { recursive: true });
-  mkdirSync(join(ROOT, "snake"), { recursive: true });
+  mkdirSync(RUNS, { recursive: true });
 
   const finals = Array.from({ length: CHAINS }, (_, c) => `out/${id(c, LENGTH - 1)}`);
   const rules: string[] = [`all: ${finals.join(" ")}`, ""];
@@ -30,10 +42,10 @@ function generate(): void {
       rules.push(`out/${id(c, s)}:${s ? ` out/${id(c, s - 1)}` : ""}`, `\t@echo c${c} s${s} > $@`);
     }
   }
-  writeFileSync(join(ROOT, "make", "Makefile"), `${rules.join("\n")}\n`);
+  writeFileSync(join(ROOT, "Makefile"), `${rules.join("\n")}\n`);
 
   writeFileSync(
-    join(ROOT, "snake", "Snakefile"),
+    join(ROOT, "Snakefile"),
     `CHAINS = range(${CHAINS})
 
 rule all:
@@ -75,33 +87,40 @@ export default p;
 type Tool = "make" | "snakemake" | "trainyard";
 
 function cold(tool: Tool): number {
+  const dir = (dirs[tool] = join(RUNS, `${tool}-${++fresh}`));
+  mkdirSync(dir);
   if (tool === "make") {
-    rmSync(join(ROOT, "make", "out"), { recursive: true, force: true });
-    mkdirSync(join(ROOT, "make", "out"));
-    return runTimed("make", ["-j2", "-s"], { cwd: join(ROOT, "make") }).secs;
+    copyFileSync(join(ROOT, "Makefile"), join(dir, "Makefile"));
+    mkdirSync(join(dir, "out"));
+    return runTimed("make", ["-j2", "-s"], { cwd: dir }).secs;
   }
   if (tool === "snakemake") {
-    rmSync(join(ROOT, "snake", "out"), { recursive: true, force: true });
-    rmSync(join(ROOT, "snake", ".snakemake"), { recursive: true, force: true });
-    return runTimed("snakemake", ["-j2", "--quiet"], { cwd: join(ROOT, "snake") }).secs;
+    copyFileSync(join(ROOT, "Snakefile"), join(dir, "Snakefile"));
+    return runTimed("snakemake", ["-j2", "--quiet"], { cwd: dir }).secs;
   }
-  rmSync(HOME, { recursive: true, force: true });
   return trainyard(`${CHAINS * LENGTH} ran, 0 reused`);
 }
 
 function rerun(tool: Tool): number {
   if (tool === "make") {
-    const r = runTimed("make", ["-j2"], { cwd: join(ROOT, "make") });
+    const r = runTimed("make", ["-j2"], { cwd: dirs.make });
     if (!/Nothing to be done|is up to date/.test(r.stdout)) throw new Error(`make re-ran something:\n${r.stdout.slice(0, 500)}`);
     return r.secs;
   }
-  if (tool === "snakemake") return runTimed("snakemake", ["-j2", "--quiet"], { cwd: join(ROOT, "snake") }).secs;
+  if (tool === "snakemake") return runTimed("snakemake", ["-j2", "--quiet"], { cwd: dirs.snakemake }).secs;
   return trainyard(`0 ran, ${CHAINS * LENGTH} reused`);
 }
 
+/** The environment Trainyard runs with: this one, without the CA bundle Node would parse at start. */
+const nodeEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
+};
+
 function trainyard(expect: string): number {
   const r = runTimed("node", ["bin/trainyard.js", "run", "bench/.work/dag/pipeline.ts", "--concurrency", "2", "--quiet"], {
-    env: { ...process.env, TRAINYARD_HOME: HOME, NO_COLOR: "1" },
+    env: { ...nodeEnv(), TRAINYARD_HOME: join(dirs.trainyard, "home") },
   });
   if (!r.stdout.includes(expect)) throw new Error(`trainyard did not report "${expect}":\n${r.stdout.slice(0, 500)}`);
   return r.secs;
@@ -113,6 +132,16 @@ const times = new Map(tools.map((t) => [t, { cold: [] as number[], rerun: [] as 
 for (let rep = 0; rep < REPS; rep++) {
   for (const t of tools) times.get(t)!.cold.push(cold(t));
   for (const t of tools) times.get(t)!.rerun.push(rerun(t));
+}
+
+rmSync(RUNS, { recursive: true, force: true });
+
+// What NODE_EXTRA_CA_CERTS, when set, adds to every Node start here.
+const caBundle = process.env.NODE_EXTRA_CA_CERTS;
+if (caBundle) {
+  const bare = median([0, 1, 2, 3, 4].map(() => runTimed("node", ["-e", "0"], { env: nodeEnv() }).secs));
+  const withCa = median([0, 1, 2, 3, 4].map(() => runTimed("node", ["-e", "0"]).secs));
+  console.log(`node start: ${(bare * 1000).toFixed(0)} ms; with this sandbox's NODE_EXTRA_CA_CERTS=${caBundle}: ${(withCa * 1000).toFixed(0)} ms (unset for the runs below)`);
 }
 
 const fmt = (s: number) => `${s.toFixed(3)} s`;
