@@ -1,11 +1,16 @@
 /**
- * Loads a pipeline module (TypeScript) by bundling it with esbuild into the home's module cache.
+ * Loads a pipeline module (TypeScript) by bundling it with esbuild into a module cache.
  * Packages stay external (resolved to absolute paths, so the bundle can live anywhere), and
  * `trainyard` resolves to this package's built entry points. An unchanged module (every bundled
  * source file has the same size and mtime) is imported straight from the cache without esbuild.
+ *
+ * The cache belongs to the user, not to a home (see moduleCacheDir): a bundle depends only on its
+ * sources and on this installation, so a fresh home (a test, a CI job, a new project) reuses it
+ * instead of starting esbuild again, which cost a cold run more than its first steps did.
  */
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
@@ -13,7 +18,7 @@ import { pathToFileURL } from "node:url";
 import { TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
 import type { TrainyardConfig } from "../core/config.js";
-import { distFile, PUBLIC_ENTRIES } from "./package-root.js";
+import { DIST_DIR, distFile, PUBLIC_ENTRIES } from "./package-root.js";
 
 export interface LoadedModule {
   pipeline: Pipeline<any>;
@@ -32,6 +37,22 @@ interface CacheEntry {
 }
 
 const loaded = new Map<string, LoadedModule>();
+
+/**
+ * Where bundled modules are cached: TRAINYARD_CACHE_DIR, else `$XDG_CACHE_HOME/trainyard`, else
+ * `~/.cache/trainyard`; `fallback` (the home's own cache) when none of those can be written.
+ */
+export function moduleCacheDir(fallback: string): string {
+  const xdg = process.env.XDG_CACHE_HOME;
+  const dir = process.env.TRAINYARD_CACHE_DIR || join(xdg && xdg.startsWith("/") ? xdg : join(homedir(), ".cache"), "trainyard");
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return dir;
+  } catch {
+    return fallback;
+  }
+}
 
 export async function loadPipelineModule(modulePath: string, cacheDir: string): Promise<LoadedModule> {
   const abs = resolve(modulePath);
@@ -79,7 +100,8 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
     });
   }
   const dir = join(cacheDir, "modules");
-  const indexFile = join(dir, `${createHash("sha256").update(abs).digest("hex").slice(0, 24)}.json`);
+  // Bundles name this installation's dist/ files, so each installation has its own entries.
+  const indexFile = join(dir, `${createHash("sha256").update(`${DIST_DIR}\n${abs}`).digest("hex").slice(0, 24)}.json`);
   const cached = readCacheEntry(indexFile);
   if (cached) return { bundlePath: cached.bundle, codeVersion: cached.codeVersion, sourceFiles: cached.inputs.map((i) => i.path) };
 
@@ -135,8 +157,9 @@ function readCacheEntry(file: string): CacheEntry | undefined {
   }
 }
 
+/** Several processes, or threads of one, may bundle the same module at once. */
 function atomicWrite(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }

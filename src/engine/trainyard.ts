@@ -21,7 +21,7 @@ import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
-import { loadConfigModule, loadPipelineModule } from "./module-loader.js";
+import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import type { PlanResult } from "./planner.js";
 import type { WhyResult } from "./why.js";
 
@@ -117,9 +117,13 @@ export class Trainyard {
     return new Trainyard(home, metadata, artifacts);
   }
 
+  /** Bundled pipeline modules: the user's cache, shared by every home (see moduleCacheDir). */
   get cacheDir(): string {
-    return join(this.home, "cache");
+    this.moduleCache ??= moduleCacheDir(join(this.home, "cache"));
+    return this.moduleCache;
   }
+
+  private moduleCache?: string;
 
   get workRoot(): string {
     return join(this.home, "artifacts", "tmp");

@@ -39,6 +39,62 @@ describe("pipeline modules", () => {
     expect(r.status).toBe("succeeded");
   });
 
+  describe("are bundled into the user's module cache", () => {
+    const withCacheDir = async (dir: string, body: () => Promise<void>) => {
+      const before = process.env.TRAINYARD_CACHE_DIR;
+      process.env.TRAINYARD_CACHE_DIR = dir;
+      try {
+        await body();
+      } finally {
+        if (before === undefined) delete process.env.TRAINYARD_CACHE_DIR;
+        else process.env.TRAINYARD_CACHE_DIR = before;
+      }
+    };
+    const bundles = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".mjs")) : []);
+
+    it("which a fresh home reuses without bundling again, and an edit replaces", async () => {
+      const cache = homes.tempDir("ty-modcache-");
+      const mod = path.join(homes.fixtureDir(), "shared.ts");
+      fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 1 });\nexport default p;\n`);
+      await withCacheDir(cache, async () => {
+        const a = await homes.open();
+        expect((await a.ty.run(mod)).status).toBe("succeeded");
+        const [bundle] = bundles(path.join(cache, "modules"));
+        expect(bundle).toBeDefined();
+        expect(fs.existsSync(path.join(a.home, "cache", "modules"))).toBe(false);
+        const index = fs.readdirSync(path.join(cache, "modules")).find((f) => f.endsWith(".json"))!;
+        const indexed = fs.statSync(path.join(cache, "modules", index)).mtimeMs;
+
+        const b = await homes.open();
+        const r = await b.ty.run(mod);
+        expect(r.status).toBe("succeeded");
+        // Same bundle, and its index entry was read, not written again.
+        expect(bundles(path.join(cache, "modules"))).toEqual([bundle]);
+        expect(fs.statSync(path.join(cache, "modules", index)).mtimeMs).toBe(indexed);
+        expect(bundle).toBe(`${(await b.ty.metadata.getRun(r.runId))!.codeVersion!.slice(0, 32)}.mjs`);
+
+        fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 2 });\nexport default p;\n`);
+        const c = await homes.open();
+        const edited = await c.ty.run(mod);
+        expect(edited.status).toBe("succeeded");
+        expect(await c.ty.metadata.getRun(edited.runId).then((x) => x!.codeVersion)).not.toBe((await b.ty.metadata.getRun(r.runId))!.codeVersion);
+        expect(bundles(path.join(cache, "modules"))).toHaveLength(2);
+      });
+    });
+
+    it("or, when that cannot be written, into the home's own cache", async () => {
+      const blocker = path.join(homes.tempDir("ty-modcache-"), "a-file");
+      fs.writeFileSync(blocker, "not a directory");
+      const mod = path.join(homes.fixtureDir(), "fallback.ts");
+      fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("fallback");\np.step("one", { run: () => 1 });\nexport default p;\n`);
+      await withCacheDir(path.join(blocker, "cache"), async () => {
+        const { ty, home } = await homes.open();
+        expect((await ty.run(mod)).status).toBe("succeeded");
+        expect(bundles(path.join(home, "cache", "modules"))).toHaveLength(1);
+      });
+    });
+  });
+
   describe("malformed modules fail with MODULE_LOAD naming the file, and are recorded as failed runs", () => {
     const cases: Array<[string, string, RegExp]> = [
       ["a syntax error", `import { pipeline } from "trainyard";\nconst p = pipeline("bad";\nexport default p;\n`, /does not compile/],
