@@ -15,6 +15,9 @@ import type { ArtifactStore, StoredObject } from "./artifact-store.js";
 import { hashFile, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
 
+/** A new store makes its prefix directories ahead of need after this many objects (see makePrefixes). */
+const PREFIX_AHEAD_AFTER = 16;
+
 /** From this many unsynced objects on, one syncfs of the whole file system beats an fsync each. */
 const SYNCFS_MIN = 3;
 
@@ -30,6 +33,10 @@ export class FsArtifactStore implements ArtifactStore {
   private readonly fsSync: FileSystemSync;
   /** The prefix directories of a new store, being made (see makePrefixes). */
   private prefixing?: Promise<void>;
+  /** A store this process created: its prefix directories are made ahead once it fills up. */
+  private fresh = false;
+  private stored = 0;
+  private closing = false;
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
@@ -39,28 +46,35 @@ export class FsArtifactStore implements ArtifactStore {
 
   private init(): Promise<void> {
     this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(([made]) => {
-      if (made !== undefined) this.makePrefixes();
+      this.fresh = made !== undefined;
     });
     return this.ready;
   }
 
+  /** Counts a new object in; the one that makes the store busy starts makePrefixes. */
+  private added(target: string): void {
+    this.unsynced.add(target);
+    if (this.fresh && ++this.stored === PREFIX_AHEAD_AFTER) this.prefixing = this.makePrefixes();
+  }
+
   /**
-   * A new store makes its 256 prefix directories on the thread pool, off the path of the steps
-   * whose outputs would otherwise each wait for one (a directory is among the slowest things to
-   * create); an object whose prefix is not there yet makes it itself.
+   * Once a new store has had PREFIX_AHEAD_AFTER objects, it makes the rest of its 256 prefix
+   * directories on the thread pool, one at a time, off the path of the steps whose outputs would
+   * otherwise each wait for one (a directory is among the slowest things to create). Until then,
+   * and for a prefix not made yet, an object makes its own. A short run never pays for 256
+   * directories it does not need, and close() stops the work rather than waiting for all of it.
    */
-  private makePrefixes(): void {
-    const made: Array<Promise<void>> = [];
-    for (let i = 0; i < 256; i++) {
+  private async makePrefixes(): Promise<void> {
+    for (let i = 0; i < 256 && !this.closing; i++) {
       const prefix = i.toString(16).padStart(2, "0");
-      made.push(
-        mkdir(join(this.objects, prefix)).then(
-          () => void this.prefixes.add(prefix),
-          () => undefined,
-        ),
-      );
+      if (this.prefixes.has(prefix)) continue;
+      try {
+        await mkdir(join(this.objects, prefix));
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EEXIST") return;
+      }
+      this.prefixes.add(prefix);
     }
-    this.prefixing = Promise.all(made).then(() => undefined);
   }
 
   private objectPath(digest: string): string {
@@ -116,7 +130,7 @@ export class FsArtifactStore implements ArtifactStore {
       } catch (err) {
         throw writeError(err, source);
       }
-      this.unsynced.add(target);
+      this.added(target);
       return { digest, size, path: target };
     }
     // A stored object of another size is a torn write (a power loss before its sync): replace it.
@@ -132,7 +146,7 @@ export class FsArtifactStore implements ArtifactStore {
       await rm(temp, { force: true });
       throw writeError(err, source);
     }
-    this.unsynced.add(target);
+    this.added(target);
     return { digest, size, path: target };
   }
 
@@ -160,6 +174,7 @@ export class FsArtifactStore implements ArtifactStore {
 
   /** Waits for directories still being made, so that the store can be removed once closed. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.prefixing;
     this.fsSync.close();
   }
@@ -201,7 +216,7 @@ export class FsArtifactStore implements ArtifactStore {
         await fh.close();
       }
       await this.renameIntoPlace(temp, target, digest);
-      this.unsynced.add(target);
+      this.added(target);
     } catch (err) {
       await rm(temp, { force: true });
       throw writeError(err, "(bytes)");

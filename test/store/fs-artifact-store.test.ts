@@ -47,6 +47,17 @@ function filesUnder(root: string): string[] {
 }
 
 describe("FsArtifactStore: content addressing", () => {
+  it("makes only the prefix directories its objects need, and the rest ahead of need once it fills up", async () => {
+    const objects = path.join(dir, "artifacts", "objects");
+    const few = await Promise.all([0, 1, 2].map((i) => store.putBytes(Buffer.from(`object ${i}`))));
+    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(few.map((o) => o.digest.slice(0, 2)))].sort());
+    for (let i = 3; i < 20; i++) await store.putBytes(Buffer.from(`object ${i}`));
+    for (let i = 0; i < 400 && fs.readdirSync(objects).length < 256; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(fs.readdirSync(objects)).toHaveLength(256);
+    // Every object is where its digest says.
+    for (const o of few) expect(fs.readFileSync(path.join(objects, o.digest.slice(0, 2), o.digest), "utf8")).toMatch(/^object \d$/);
+  });
+
   it("addresses bytes by their sha256 and stores equal bytes once", async () => {
     const a = await store.putBytes(Buffer.from("hello"));
     const b = await store.putBytes(Buffer.from("hello"));
