@@ -57,7 +57,10 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
 }
 
 export async function main(argv: string[]): Promise<number> {
-  process.setSourceMapsEnabled(true);
+  // Stack traces name pipeline sources (from the bundles' inline maps). Trainyard's own modules
+  // load first without: reading and parsing their maps cost every command's start; set
+  // TRAINYARD_DEBUG to map those frames too.
+  if (process.env.TRAINYARD_DEBUG) process.setSourceMapsEnabled(true);
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(HELP);
@@ -69,7 +72,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await (await load())(rest);
+    const command = await load();
+    process.setSourceMapsEnabled(true);
+    return await command(rest);
   } catch (err) {
     const info = describeError(err);
     process.stderr.write(`${formatError(info)}\n`);
