@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 
 /** Canonical JSON: object keys sorted, no whitespace, so equal values hash equally. */
 export function canonicalJson(value: unknown): string {
@@ -34,8 +34,11 @@ function canon(value: unknown): string | undefined {
   return `{${parts.join(",")}}`;
 }
 
+// One-shot hashing (Node 20.12+) skips building a Hash object per call.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
+
 export function sha256(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return oneShot ? oneShot("sha256", data, "hex") : crypto.createHash("sha256").update(data).digest("hex");
 }
 
 export function hashJson(value: unknown): string {

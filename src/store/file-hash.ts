@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { open, readdir, lstat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { sha256 } from "../core/hash.js";
 import { hashBlocks } from "./block-hash.js";
 
 export { BLOCK } from "./block-hash.js";
@@ -46,9 +47,12 @@ export async function hashFile(path: string): Promise<{ digest: string; size: nu
 
 /** Reads to end of file even if it grew since fstat, so the digest always covers every byte. */
 function hashSmall(fd: number, expected: number): { digest: string; size: number } {
-  const hash = createHash("sha256");
   const buf = Buffer.allocUnsafe(Math.max(expected, 1) + 1);
-  let size = 0;
+  const first = readSync(fd, buf, 0, buf.length, null);
+  // The usual case: the whole file in one short read.
+  if (first < buf.length) return { digest: sha256(buf.subarray(0, first)), size: first };
+  const hash = createHash("sha256").update(buf);
+  let size = first;
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
     hash.update(buf.subarray(0, n));
