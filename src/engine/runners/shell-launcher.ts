@@ -69,6 +69,8 @@ class ShellHelper {
   constructor(
     env: NodeJS.ProcessEnv,
     private readonly jobFile: string,
+    /** Told when a job starts (true) and ends (false): a busy helper must keep the process alive. */
+    private readonly onBusy: (busy: boolean) => void,
   ) {
     this.env = { ...env };
     this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
@@ -77,7 +79,8 @@ class ShellHelper {
     this.child.stdin!.on("error", () => undefined);
     this.child.on("error", () => this.die());
     this.child.on("exit", () => this.die());
-    this.idle(true);
+    // An idle helper never keeps the process alive; the launcher holds it while one is busy.
+    for (const h of [this.child, this.child.stdout, this.child.stderr] as Array<{ unref(): void } | null>) h?.unref();
   }
 
   /** Runs `command` with the helper's environment plus `extra` (which wins). */
@@ -106,8 +109,8 @@ class ShellHelper {
       return undefined;
     }
     this.job = job;
-    this.idle(false);
-    this.child.stdin!.write(`${slot}\n`);
+    this.onBusy(true);
+    this.signal(`${slot}\n`);
     return job;
   }
 
@@ -168,7 +171,7 @@ class ShellHelper {
   private maybeEnd(job: Job): void {
     if (job.status === undefined || !job.ended.stdout || !job.ended.stderr) return;
     this.job = undefined;
-    this.idle(true);
+    this.onBusy(false);
     // wait(1) reports a command killed by signal N as 128 + N.
     const signal = job.status > 128 ? signalNames.get(job.status - 128) : undefined;
     job.handlers.close(signal ? null : job.status, signal ?? null);
@@ -180,16 +183,29 @@ class ShellHelper {
     const job = this.job;
     this.job = undefined;
     if (!job) return;
+    this.onBusy(false);
     if (job.killedBy) job.handlers.close(null, job.killedBy);
     else job.handlers.error(new Error("the command helper shell exited unexpectedly"));
   }
 
-  /** An idle helper must not keep the process alive; a busy one must. */
-  private idle(idle: boolean): void {
-    for (const h of [this.child, this.child.stdout, this.child.stderr] as Array<{ ref(): void; unref(): void } | null>) {
-      if (idle) h?.unref();
-      else h?.ref();
+  /**
+   * Starts the job named in `line`: written straight to the pipe's descriptor, which for a
+   * couple of bytes costs a fraction of a trip through the stream machinery; through the stream
+   * when the descriptor is not at hand or the pipe is full.
+   */
+  private signal(line: string): void {
+    const stdin = this.child.stdin!;
+    const fd = (stdin as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd === "number" && fd >= 0 && stdin.writableLength === 0) {
+      try {
+        const n = writeSync(fd, line);
+        if (n === line.length) return;
+        line = line.slice(n);
+      } catch {
+        /* EAGAIN: the stream queues it */
+      }
     }
+    stdin.write(line);
   }
 }
 
@@ -202,6 +218,8 @@ export class ShellLauncher {
   private dir?: string;
   private made = 0;
   private readonly cwds = new Set<string>();
+  private running = 0;
+  private keepAlive?: NodeJS.Timeout;
 
   /**
    * Starts `/bin/sh -c command` with the run's environment plus `extra`, or returns undefined
@@ -217,14 +235,23 @@ export class ShellLauncher {
     let helper = this.helpers.find((h) => !h.job);
     if (!helper) {
       this.dir ??= mkdtempSync(join(tmpdir(), "trainyard-sh-"));
-      this.helpers.push((helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`))));
+      this.helpers.push((helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`), (busy) => this.busy(busy))));
     }
     const h = helper;
     const job = h.run(command, extra, cwd, handlers);
     return job && { kill: (signal) => h.kill(job, signal) };
   }
 
+  /** Keeps the process alive while any helper runs a command (helpers themselves never do). */
+  private busy(busy: boolean): void {
+    this.running += busy ? 1 : -1;
+    if (this.running === 1 && busy) (this.keepAlive ??= setInterval(() => undefined, 2 ** 30)).ref();
+    else if (this.running === 0) this.keepAlive?.unref();
+  }
+
   close(): void {
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
     for (const h of this.helpers) h.close();
     this.helpers.length = 0;
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
