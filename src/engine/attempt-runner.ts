@@ -19,6 +19,7 @@ import { runCommand } from "./runners/command-runner.js";
 import { runInline } from "./runners/inline-runner.js";
 import { runIsolated } from "./runners/isolated-runner.js";
 import type { ShellLauncher } from "./runners/shell-launcher.js";
+import { Cancellation } from "./cancellation.js";
 import { RunningStepContext } from "./step-context.js";
 import type { WorkdirPool } from "./workdir-pool.js";
 
@@ -29,7 +30,7 @@ export interface AttemptTask {
   readonly args: unknown[];
   readonly inputs: Record<string, unknown>;
   readonly record: StepRunRecord;
-  controller?: AbortController;
+  controller?: Cancellation;
   cancelReason?: string;
 }
 
@@ -88,10 +89,10 @@ export class AttemptRunner {
     for (let tryNo = 1; ; tryNo++) {
       if (task.cancelReason) throw new Cancelled(task.cancelReason);
       const attempt = ++task.record.attempts;
-      const controller = new AbortController();
+      // Cancelling the run cancels every running task (executor.cancelTasks), so an attempt
+      // needs no listener of its own on the run's signal.
+      const controller = new Cancellation();
       task.controller = controller;
-      const onRunAbort = () => controller.abort(new Cancelled("the run was cancelled"));
-      this.deps.runSignal.addEventListener("abort", onRunAbort, { once: true });
       const startedAt = Date.now();
       this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
       this.deps.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
@@ -107,7 +108,7 @@ export class AttemptRunner {
         stepId: def.id,
         attempt,
         itemIndex: task.itemIndex >= 0 ? task.itemIndex : undefined,
-        signal: controller.signal,
+        cancel: controller,
         workRoot: this.deps.env.workRoot,
         home: this.deps.env.home,
         onLog,
@@ -123,9 +124,7 @@ export class AttemptRunner {
       try {
         const work = this.dispatch(task, ctx, onLog);
         const stop = new Promise<never>((_, reject) => {
-          const fail = () => reject(controller.signal.reason);
-          if (controller.signal.aborted) fail();
-          controller.signal.addEventListener("abort", fail, { once: true });
+          controller.onAbort(reject);
           if (timeoutMs !== undefined) {
             timer = setTimeout(() => {
               controller.abort(
@@ -171,7 +170,6 @@ export class AttemptRunner {
         await sleep(delayMs, this.deps.runSignal);
       } finally {
         clearTimeout(timer);
-        this.deps.runSignal.removeEventListener("abort", onRunAbort);
         if (workdir) this.deps.workdirs.release(workdir, reusable);
       }
     }

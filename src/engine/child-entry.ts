@@ -3,6 +3,7 @@ import { pathToFileURL } from "node:url";
 import { describeError } from "../core/errors.js";
 import { isPipeline } from "../core/pipeline.js";
 import type { ChildMessage, IsolatedTask } from "./runners/isolated-runner.js";
+import { Cancellation } from "./cancellation.js";
 import { RunningStepContext } from "./step-context.js";
 
 process.once("message", async (task: IsolatedTask) => {
@@ -19,7 +20,7 @@ process.once("message", async (task: IsolatedTask) => {
       stepId: task.stepId,
       attempt: task.attempt,
       itemIndex: task.itemIndex,
-      signal: new AbortController().signal,
+      cancel: new Cancellation(),
       workRoot: task.workRoot,
       home: task.home,
       onLog: (line) => void send({ type: "log", line }),

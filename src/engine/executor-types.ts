@@ -1,4 +1,5 @@
 /** The executor's types: what it is given (environment, run, options) and what it tracks. */
+import type { Cancellation } from "./cancellation.js";
 import type { CompiledGraph, CompiledStep } from "../core/graph.js";
 import type { MetadataStore, StepRunRecord } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
@@ -62,6 +63,6 @@ export interface Task {
   readonly inputDigests: Record<string, string>;
   readonly record: StepRunRecord;
   readonly priority: number;
-  controller?: AbortController;
+  controller?: Cancellation;
   cancelReason?: string;
 }

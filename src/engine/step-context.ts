@@ -5,6 +5,7 @@ import { format } from "node:util";
 import { pendingHandle, type Dataset, type DirectoryArtifact, type FileArtifact, type ModelArtifact } from "../core/artifacts.js";
 import type { StepContext } from "../core/step.js";
 import type { LogLine } from "../store/metadata-store.js";
+import type { Cancellation } from "./cancellation.js";
 
 export interface ContextInit {
   params: Record<string, unknown>;
@@ -12,7 +13,8 @@ export interface ContextInit {
   stepId: string;
   attempt: number;
   itemIndex?: number;
-  signal: AbortSignal;
+  /** Cancels the attempt; `ctx.signal` follows it. */
+  cancel: Cancellation;
   /** Parent directory for the lazily created work directory. */
   workRoot: string;
   home: string;
@@ -35,7 +37,6 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   readonly stepId: string;
   readonly attempt: number;
   readonly itemIndex?: number;
-  readonly signal: AbortSignal;
   readonly home: string;
   private dir?: string;
   private outReady = false;
@@ -46,8 +47,16 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
     this.stepId = init.stepId;
     this.attempt = init.attempt;
     this.itemIndex = init.itemIndex;
-    this.signal = init.signal;
     this.home = init.home;
+  }
+
+  get signal(): AbortSignal {
+    return this.init.cancel.signal;
+  }
+
+  /** The attempt's cancellation, for the runners (a step itself uses `signal`). */
+  get cancel(): Cancellation {
+    return this.init.cancel;
   }
 
   /** Created on first use: most steps never need one. */

@@ -14,6 +14,7 @@ import { pickParams, resolveParams } from "../core/params.js";
 import type { Pipeline } from "../core/pipeline.js";
 import { runCommand } from "../engine/runners/command-runner.js";
 import { RunningStepContext } from "../engine/step-context.js";
+import { Cancellation } from "../engine/cancellation.js";
 import { Trainyard, type RunRequest, type RunResult } from "../engine/trainyard.js";
 
 export interface StepTestOptions {
@@ -41,7 +42,7 @@ export async function runStep(target: Pipeline<any>, stepId: string, opts: StepT
       runId: "test",
       stepId,
       attempt: 1,
-      signal: new AbortController().signal,
+      cancel: new Cancellation(),
       workRoot: ty.workRoot,
       home,
       onLog: (l) => logs.push(l.line),

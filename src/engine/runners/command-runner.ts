@@ -59,6 +59,7 @@ export async function runCommand(
   const tail: string[] = [];
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     let started: StartedCommand | undefined;
+    let unhook = () => undefined as void;
     const kill = () => {
       started?.kill("SIGTERM");
       setTimeout(() => started?.kill("SIGKILL"), 2000).unref();
@@ -95,17 +96,16 @@ export async function runCommand(
           }),
         ),
       close: (code, signal) => {
-        ctx.signal.removeEventListener("abort", kill);
+        unhook();
         onOut.end();
         onErr.end();
         resolve({ code, signal });
       },
     };
     started = (shell && launcher?.start(argv[2], extra, cwd, handlers)) || spawnDirect(argv, { ...(launcher?.baseEnv ?? process.env), ...extra }, cwd, handlers);
-    if (ctx.signal.aborted) kill();
-    ctx.signal.addEventListener("abort", kill, { once: true });
+    unhook = ctx.cancel.onAbort(kill);
   });
-  if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error("cancelled");
+  if (ctx.cancel.aborted) throw ctx.cancel.reason ?? new Error("cancelled");
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
     const last = tail.filter((l) => l.trim()).slice(-5);

@@ -43,8 +43,7 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
   child.stderr!.on("data", pipeLines("stderr"));
   return await new Promise((resolve, reject) => {
     let settled = false;
-    const kill = () => child.kill("SIGKILL");
-    ctx.signal.addEventListener("abort", kill, { once: true });
+    const unhook = ctx.cancel.onAbort(() => child.kill("SIGKILL"));
     child.on("message", (msg: ChildMessage) => {
       if (msg.type === "log") onLog(msg.line);
       else if (msg.type === "done") {
@@ -58,9 +57,9 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
       }
     });
     child.on("exit", (code, signal) => {
-      ctx.signal.removeEventListener("abort", kill);
+      unhook();
       if (settled) return;
-      if (ctx.signal.aborted) return reject(ctx.signal.reason ?? new Error("cancelled"));
+      if (ctx.cancel.aborted) return reject(ctx.cancel.reason ?? new Error("cancelled"));
       const oom = code === 134 || signal === "SIGABRT";
       reject(
         new TrainyardError("STEP_FAILED", `step "${def.id}": its process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${oom ? " (out of memory?)" : ""} before finishing`, {
