@@ -46,7 +46,7 @@ export class ArtifactIO {
         continue;
       }
       const path = isAbsolute(h.path) || !workdir ? h.path : join(workdir, h.path);
-      const st = statOrUndefined(path);
+      const st = seenStats.get(h) ?? statOrUndefined(path);
       if (!st) {
         throw new TrainyardError("OUTPUT_INVALID", `step "${step}" declared ${h.$artifact} output ${name} at ${path}, but no file is there`, {
           step,
@@ -58,7 +58,7 @@ export class ArtifactIO {
       const inWorkdir = workdir !== undefined && path.startsWith(workdir);
       const obj = isDir || h.$artifact === "directory"
         ? await this.artifacts.putDirectory(path, { move: inWorkdir })
-        : await this.artifacts.putFile(path, { move: inWorkdir });
+        : await this.artifacts.putFile(path, { move: inWorkdir, size: st.size });
       const meta = { ...(h.meta as Record<string, unknown>) };
       records.push({ record: { digest: obj.digest, kind: h.$artifact, size: obj.size, meta, createdAt: now, inline: false } });
       produced.push({ name, digest: obj.digest });
@@ -74,7 +74,7 @@ export class ArtifactIO {
       const obj = await this.artifacts.putBytes(bytes);
       records.push({ record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false } });
     }
-    const hydrated = await this.hydrate(manifest);
+    const hydrated = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
     this.memo.set(digest, hydrated);
     return { digest, value: hydrated, artifacts: records, produced };
   }
@@ -97,9 +97,17 @@ export class ArtifactIO {
       const { readFile } = await import("node:fs/promises");
       bytes = await readFile(await this.artifacts.pathOf(digest));
     }
-    const value = await this.hydrate(JSON.parse(Buffer.from(bytes).toString("utf8")));
+    const manifest = JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
+    const value = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
     this.memo.set(digest, value);
     return value;
+  }
+
+  /** hydrate without awaiting, when the store's content is local (undefined otherwise). */
+  private hydrateNow(manifest: unknown): { value: unknown } | undefined {
+    const store = this.artifacts;
+    if (!store.localPath) return undefined;
+    return { value: mapPlain(manifest, (h) => ({ ...h, path: store.localPath!(h.digest) })) };
   }
 
   private async hydrate(manifest: unknown): Promise<unknown> {
@@ -109,6 +117,14 @@ export class ArtifactIO {
     for (const h of handles) if (!paths.has(h.digest)) paths.set(h.digest, await this.artifacts.pathOf(h.digest));
     return mapPlain(manifest, (h) => ({ ...h, path: paths.get(h.digest)! }));
   }
+}
+
+/** Stats a runner took of an output it just collected, so that finalize need not ask again. */
+const seenStats = new WeakMap<ArtifactHandle, import("node:fs").Stats>();
+
+export function withStats<T extends ArtifactHandle>(handle: T, stats: import("node:fs").Stats): T {
+  seenStats.set(handle, stats);
+  return handle;
 }
 
 function statOrUndefined(path: string): import("node:fs").Stats | undefined {

@@ -14,9 +14,10 @@ export interface ArtifactStore {
   /**
    * Adds a file. With `move`, the source (which must be on the store's file system, e.g. a step
    * work directory) is renamed into place instead of copied. `digest` skips hashing when the
-   * caller already knows it (the stat index).
+   * caller already knows it (the stat index); `size`, the size the caller has just seen, saves
+   * asking again.
    */
-  putFile(source: string, opts?: { move?: boolean; digest?: string }): Promise<StoredObject>;
+  putFile(source: string, opts?: { move?: boolean; digest?: string; size?: number }): Promise<StoredObject>;
   /** Adds a directory tree; its digest covers every relative path, mode and file content. */
   putDirectory(source: string, opts?: { move?: boolean }): Promise<StoredObject>;
   putBytes(bytes: Uint8Array): Promise<StoredObject>;
@@ -30,6 +31,8 @@ export interface ArtifactStore {
   has(digest: string): Promise<boolean>;
   /** The local path of stored content (for object storage: after fetching it to a local cache). */
   pathOf(digest: string): Promise<string>;
+  /** pathOf without a round trip, for a store whose content is always local. */
+  localPath?(digest: string): string;
   remove(digest: string): Promise<void>;
   list(): Promise<string[]>;
   /** A fresh, empty directory on the same file system, for step work directories. */

@@ -27,17 +27,29 @@ const SMALL = 256 * 1024;
 export const BLOCKED_MIN = 64 * 1024 * 1024;
 
 export async function hashFile(path: string): Promise<{ digest: string; size: number }> {
+  return hashFileNow(path);
+}
+
+/**
+ * hashFile, but a small file's digest is returned as a value rather than a promise: most step
+ * outputs are small, and awaiting each cost a turn of the microtask queue. `sizeHint`, the size
+ * a caller has just seen from stat, saves an fstat; a file that has grown since is still read
+ * to its end.
+ */
+export function hashFileNow(path: string, sizeHint?: number): { digest: string; size: number } | Promise<{ digest: string; size: number }> {
   const fd = openSync(path, "r");
-  let handle;
   let expected: number;
   try {
-    expected = fstatSync(fd).size;
+    expected = sizeHint !== undefined && sizeHint <= SMALL ? sizeHint : fstatSync(fd).size;
     if (expected <= SMALL) return hashSmall(fd, expected);
-    if (expected < BLOCKED_MIN) handle = await open(path, "r");
   } finally {
     closeSync(fd);
   }
-  if (!handle) return hashBlocks(path, expected);
+  return expected < BLOCKED_MIN ? hashMedium(path) : hashBlocks(path, expected);
+}
+
+async function hashMedium(path: string): Promise<{ digest: string; size: number }> {
+  const handle = await open(path, "r");
   try {
     return await hashLarge(handle);
   } finally {
@@ -47,12 +59,14 @@ export async function hashFile(path: string): Promise<{ digest: string; size: nu
 
 /** Reads to end of file even if it grew since fstat, so the digest always covers every byte. */
 function hashSmall(fd: number, expected: number): { digest: string; size: number } {
-  const buf = Buffer.allocUnsafe(Math.max(expected, 1) + 1);
+  let buf = Buffer.allocUnsafe(Math.max(expected, 1) + 1);
   const first = readSync(fd, buf, 0, buf.length, null);
   // The usual case: the whole file in one short read.
   if (first < buf.length) return { digest: sha256(buf.subarray(0, first)), size: first };
   const hash = createHash("sha256").update(buf);
   let size = first;
+  // The file grew since its size was taken: read the rest in larger pieces.
+  if (buf.length < SMALL) buf = Buffer.allocUnsafe(SMALL);
   for (;;) {
     const n = readSync(fd, buf, 0, buf.length, null);
     hash.update(buf.subarray(0, n));

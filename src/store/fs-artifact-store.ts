@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { TrainyardError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
 import type { ArtifactStore, StoredObject } from "./artifact-store.js";
-import { hashFile, hashTree } from "./file-hash.js";
+import { hashFileNow, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
 
 /** A new store makes its prefix directories ahead of need after this many objects (see makePrefixes). */
@@ -35,6 +35,8 @@ export class FsArtifactStore implements ArtifactStore {
   private prefixing?: Promise<void>;
   /** A store this process created: its prefix directories are made ahead once it fills up. */
   private fresh = false;
+  /** init() has finished: callers skip awaiting it (one microtask turn per stored object). */
+  private initialized = false;
   private stored = 0;
   private closing = false;
 
@@ -44,9 +46,11 @@ export class FsArtifactStore implements ArtifactStore {
     this.fsSync = new FileSystemSync(root);
   }
 
-  private init(): Promise<void> {
+  private init(): Promise<void> | undefined {
+    if (this.initialized) return undefined;
     this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(([made]) => {
       this.fresh = made !== undefined;
+      this.initialized = true;
     });
     return this.ready;
   }
@@ -77,8 +81,9 @@ export class FsArtifactStore implements ArtifactStore {
     }
   }
 
+  // Digests are hex and the root is absolute, so no path.join (its normalizing showed in profiles).
   private objectPath(digest: string): string {
-    return join(this.objects, digest.slice(0, 2), digest);
+    return `${this.objects}/${digest.slice(0, 2)}/${digest}`;
   }
 
   /** A prefix directory removed behind our back (the store wiped in this process) is made again. */
@@ -110,9 +115,11 @@ export class FsArtifactStore implements ArtifactStore {
     this.prefixes.add(prefix);
   }
 
-  async putFile(source: string, opts: { move?: boolean; digest?: string } = {}): Promise<StoredObject> {
-    await this.init();
-    const { digest, size } = opts.digest ? { digest: opts.digest, size: (await stat(source)).size } : await hashFile(source);
+  async putFile(source: string, opts: { move?: boolean; digest?: string; size?: number } = {}): Promise<StoredObject> {
+    const init = this.init();
+    if (init) await init;
+    const hashed = opts.digest ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size } : hashFileNow(source, opts.size);
+    const { digest, size } = hashed instanceof Promise ? await hashed : hashed;
     const target = this.objectPath(digest);
     if (opts.move) {
       // A moved file is already private to us, so it is renamed straight into place (atomic on
@@ -226,6 +233,10 @@ export class FsArtifactStore implements ArtifactStore {
 
   async has(digest: string): Promise<boolean> {
     return exists(this.objectPath(digest));
+  }
+
+  localPath(digest: string): string {
+    return this.objectPath(digest);
   }
 
   async pathOf(digest: string): Promise<string> {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hashBlocks } from "../../src/store/block-hash.js";
-import { BLOCK, BLOCKED_MIN, hashFile } from "../../src/store/file-hash.js";
+import { BLOCK, BLOCKED_MIN, hashFile, hashFileNow } from "../../src/store/file-hash.js";
 import { FileSystemSync } from "../../src/store/fs-sync.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ty-filehash-"));
@@ -56,6 +56,18 @@ describe("file digests", () => {
     // Exactly on a block boundary: no empty block is counted.
     fs.truncateSync(file, BLOCKED_MIN);
     expect(await hashBlocks(file, BLOCKED_MIN + 2 * BLOCK)).toEqual({ digest: blockDigest(content.subarray(0, BLOCKED_MIN)), size: BLOCKED_MIN });
+  });
+
+  it("are returned as values for small files, and cover the whole file whatever size the caller saw", async () => {
+    const small = write("small.bin", 1000);
+    const now = hashFileNow(small.file, 1000);
+    expect(now).not.toBeInstanceOf(Promise);
+    expect(now).toEqual({ digest: sha(small.content).toString("hex"), size: 1000 });
+    // A stale size hint (the file was 3 bytes when the caller looked): still every byte.
+    const grown = write("grown.bin", 3 << 20);
+    expect(await hashFileNow(grown.file, 3)).toEqual({ digest: sha(grown.content).toString("hex"), size: 3 << 20 });
+    const shrunk = write("shrunk.bin", 10);
+    expect(await hashFileNow(shrunk.file, 200_000)).toEqual({ digest: sha(shrunk.content).toString("hex"), size: 10 });
   });
 
   it("name the file when it cannot be read", async () => {

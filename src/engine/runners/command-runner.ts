@@ -3,12 +3,13 @@
  * program writes its outputs into TRAINYARD_OUT, and the declared outputs are collected from there.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { isArtifactHandle, pendingHandle, type ArtifactHandle } from "../../core/artifacts.js";
 import { TrainyardError } from "../../core/errors.js";
 import type { CommandOutputSpec, StepDef } from "../../core/step.js";
 import type { LogLine } from "../../store/metadata-store.js";
+import { withStats } from "../artifact-io.js";
 import type { RunningStepContext } from "../step-context.js";
 import type { CommandHandlers, ShellLauncher, StartedCommand } from "./shell-launcher.js";
 
@@ -136,12 +137,16 @@ function spawnDirect(argv: string[], env: NodeJS.ProcessEnv, cwd: string, handle
   };
 }
 
+const PLAIN_NAME = /^[\w-][\w.-]*$/;
+
 function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandle> {
   const result: Record<string, ArtifactHandle> = {};
   for (const [name, spec] of Object.entries(def.command!.outputs)) {
     const { path, kind } = normalize(name, spec);
-    const full = join(out, path);
-    if (!existsSync(full)) {
+    // A plain file name (the usual case) needs none of path.join's normalizing.
+    const full = PLAIN_NAME.test(path) ? `${out}/${path}` : join(out, path);
+    const st = statSync(full, { throwIfNoEntry: false });
+    if (!st) {
       const found = readdirSync(out);
       throw new TrainyardError("OUTPUT_INVALID", `step "${def.id}": the command did not write its output "${name}" (${path}) into TRAINYARD_OUT`, {
         step: def.id,
@@ -149,7 +154,7 @@ function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandl
         hint: found.length ? `it wrote: ${found.slice(0, 10).join(", ")}; write ${path} into $TRAINYARD_OUT` : `write ${path} into the directory $TRAINYARD_OUT`,
       });
     }
-    result[name] = pendingHandle(kind, full, kind === "dataset" ? { format: path.endsWith(".csv") ? "csv" : "parquet" } : {});
+    result[name] = withStats(pendingHandle(kind, full, kind === "dataset" ? { format: path.endsWith(".csv") ? "csv" : "parquet" } : {}), st);
   }
   return result;
 }
