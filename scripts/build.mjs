@@ -1,26 +1,48 @@
-// Transpiles src/**/*.ts to dist/**/*.js (no bundling) so the CLI and child processes start
-// without a TypeScript loader. Type checking is `npm run typecheck`.
+// Builds dist/ from src/ for the CLI and child processes, so they start without a TypeScript
+// loader. Type checking is `npm run typecheck`.
+//
+// Bundled with code splitting: one file per entry point (the package's exports, the CLI, the
+// isolated-step child) and shared chunks in dist/chunks/, so the CLI, the pipeline modules it
+// loads (which import the package's entry points) and child processes share one copy of every
+// module. Loading a few chunks instead of ~170 files cut a tenth off every CLI start.
 import { build } from "esbuild";
-import { readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
 
-function listSources(dir, out = []) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) listSources(p, out);
-    else if (name.endsWith(".ts") && !name.endsWith(".test.ts") && !name.endsWith(".d.ts")) out.push(p);
-  }
-  return out;
-}
+const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+const entryPoints = [
+  ...Object.values(pkg.exports).map((e) => e.types.replace(/^\.\//, "")),
+  "src/cli/entry.ts",
+  "src/engine/child-entry.ts",
+];
 
 // No wipe of dist/ first: a CLI or child process running from it meanwhile keeps working.
-await build({
-  entryPoints: listSources("src"),
+const result = await build({
+  entryPoints,
   outdir: "dist",
   outbase: "src",
+  bundle: true,
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+  packages: "external",
   format: "esm",
   platform: "node",
   target: "node20",
   sourcemap: "linked",
+  metafile: true,
   logLevel: "warning",
 });
+
+// Outputs of earlier builds (old chunks, files of the unbundled layout) go once they are an hour
+// old: a process started from them before this build may still load one lazily.
+const current = new Set(Object.keys(result.metafile.outputs).map((f) => resolve(f)));
+const staleBefore = Date.now() - 3600_000;
+const sweep = (dir) => {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) sweep(p);
+    else if (/\.js(\.map)?$/.test(name) && !current.has(resolve(p)) && st.mtimeMs < staleBefore) rmSync(p, { force: true });
+  }
+};
+sweep("dist");

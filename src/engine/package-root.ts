@@ -1,11 +1,22 @@
 /** Locations inside the Trainyard package itself, valid from src/ (tests) and dist/ (CLI). */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** src/engine or dist/engine -> package root. */
-export const PACKAGE_ROOT = join(here, "..", "..");
+/** The nearest directory above this module (src/engine/, or a chunk in dist/) with Trainyard's package.json. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === "trainyard") return dir;
+    } catch {
+      /* no package.json here */
+    }
+    if (dirname(dir) === dir) return join(here, "..", "..");
+  }
+}
+
+export const PACKAGE_ROOT = packageRoot();
 export const DIST_DIR = join(PACKAGE_ROOT, "dist");
 
 /** Built entry points that pipeline modules and child processes import. */

@@ -68,12 +68,12 @@ describe("SqliteRegistryStore specifics", () => {
     const file = freshFile();
     await SqliteRegistryStore.open(file).close();
     const script = `
-      const { SqliteRegistryStore } = await import(${JSON.stringify(path.resolve("dist/store/sqlite-registry-store.js"))});
+      const { SqliteRegistryStore } = await import(${JSON.stringify(path.resolve("src/store/sqlite-registry-store.ts"))});
       const s = SqliteRegistryStore.open(process.argv[1]);
       for (let i = 0; i < 15; i++) await s.registerVersion({ model: "m", artifactDigest: process.argv[2] + "-" + i });
       await s.close();`;
     const run = promisify(execFile);
-    await Promise.all([0, 1, 2, 3].map((p) => run(process.execPath, ["--input-type=module", "-e", script, file, `p${p}`])));
+    await Promise.all([0, 1, 2, 3].map((p) => run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, file, `p${p}`])));
     const s = SqliteRegistryStore.open(file);
     try {
       const versions = (await s.listVersions("m")).map((v) => v.version).sort((x, y) => x - y);
