@@ -7,14 +7,17 @@
  *
  * A helper runs one command at a time, in a forked subshell that evaluates the command text, so a
  * command made of shell builtins (`echo ... > file`) costs one fork and no exec at all, and any
- * other program the exec it would have cost anyway. The command's stdout and stderr are the
+ * other program the exec it would have cost anyway. The subshell is forked ahead, as soon as the
+ * previous command has ended, and waits for its job: the fork is off the path from one step to
+ * the next (a fifth of a command's round trip here). The command's stdout and stderr are the
  * helper's own pipes and stream live, exactly attributed. The command gets what `sh -c` gave it:
  * the same environment (sent as the difference from the helper's), working directory, no
  * positional parameters, stdin from /dev/null. Each helper leads its own process group, which
  * holds only it and its current command's tree: stopping a command signals that group, and the
  * helper goes down with it (a new one starts for the next command). After the command exits the
- * helper writes an end marker on both streams, the one on stdout carrying the exit status. Anything unusual (odd environment names) falls back to a
- * direct spawn.
+ * helper writes an end marker on both streams, the one on stdout carrying the exit status and
+ * both the job's number, which the helper counts as Trainyard does. Anything unusual (odd
+ * environment names) falls back to a direct spawn.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
@@ -40,9 +43,18 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // pipe cost hundreds of syscalls. Jobs alternate between the files because the helper may still
 // be reading the previous file to its end when the next job is written.
 // Shell variables of the helper are prefixed so that they never shadow an exported variable.
+// The end of its stdin (Trainyard closed it, or died) ends the helper: the waiting subshell
+// kills it ($$ names the helper in a subshell too).
 const HELPER_LOOP = `__ty_nl='
 '
-while read -r __ty_f; do . "$1.$__ty_f"; done`;
+__ty_n=0
+while :; do
+  (IFS= read -r __ty_f || { kill -9 $$; exit 1; }; exec </dev/null; . "$1.$__ty_f")
+  __ty_s=$?
+  __ty_n=$((__ty_n + 1))
+  printf '\\036TYEND%s %s\\n' $__ty_n $__ty_s
+  printf '\\036TYEND%s 0\\n' $__ty_n >&2
+done`;
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`).replace(/\n/g, `'"$__ty_nl"'`)}'`;
 const EMPTY = Buffer.alloc(0);
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
@@ -98,11 +110,9 @@ class ShellHelper {
     if (oldpwd === undefined) unset.push("OLDPWD");
     else changes.push(`OLDPWD=${quote(oldpwd)}`);
     const setup = [`cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
-    const j = job.id;
-    const line =
-      `( ${setup.join("; ")}; set --; eval ${quote(command)} ) </dev/null & __ty_p=$!; wait $__ty_p 2>/dev/null; ` +
-      `printf '\\036TYEND${j} %s\\n' $?; printf '\\036TYEND${j} 0\\n' >&2\n`;
-    const slot = j % 2;
+    // Run by the waiting subshell, whose stdin is already /dev/null.
+    const line = `${setup.join("; ")}; set --; eval ${quote(command)}\n`;
+    const slot = job.id % 2;
     try {
       this.writeJob(slot, line);
     } catch {
