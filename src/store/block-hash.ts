@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 
 export const BLOCK = 8 * 1024 * 1024;
 
@@ -59,8 +59,8 @@ class HashWorker {
   private readonly pending = new Map<number, (reply: Reply) => void>();
   broken = false;
 
-  constructor() {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true });
+  constructor(Thread: typeof Worker) {
+    this.worker = new Thread(WORKER_SOURCE, { eval: true });
     this.worker.unref();
     this.worker.on("message", (reply: Reply) => {
       const done = this.pending.get(reply.id);
@@ -93,11 +93,15 @@ class HashWorker {
 let workers: HashWorker[] | undefined;
 let nextId = 0;
 
-function pool(): HashWorker[] | undefined {
+/** Loaded with the first large file: most runs never hash one. */
+let threads: Promise<typeof Worker> | undefined;
+
+async function pool(): Promise<HashWorker[] | undefined> {
   if (workers?.some((w) => w.broken)) workers = undefined;
   if (!workers) {
     try {
-      workers = Array.from({ length: Math.min(2, availableParallelism()) }, () => new HashWorker());
+      const Thread = await (threads ??= import("node:worker_threads").then((m) => m.Worker));
+      workers ??= Array.from({ length: Math.min(2, availableParallelism()) }, () => new HashWorker(Thread));
     } catch {
       return undefined;
     }
@@ -110,7 +114,7 @@ export async function hashBlocks(path: string, size: number): Promise<{ digest: 
   const count = Math.max(1, Math.ceil(size / BLOCK));
   const digests: Uint8Array[] = [];
   const sizes: number[] = [];
-  const ws = pool();
+  const ws = await pool();
   if (ws) {
     const parts = await Promise.all(ws.map((w, k) => w.hash({ id: nextId++, path, first: k, step: ws.length, count })));
     parts.forEach((part, k) =>

@@ -63,22 +63,27 @@ export class FsArtifactStore implements ArtifactStore {
 
   /**
    * Once a new store has had PREFIX_AHEAD_AFTER objects, it makes the rest of its 256 prefix
-   * directories on the thread pool, one at a time, off the path of the steps whose outputs would
+   * directories on the thread pool, four at a time, off the path of the steps whose outputs would
    * otherwise each wait for one (a directory is among the slowest things to create). Until then,
    * and for a prefix not made yet, an object makes its own. A short run never pays for 256
    * directories it does not need, and close() stops the work rather than waiting for all of it.
    */
   private async makePrefixes(): Promise<void> {
-    for (let i = 0; i < 256 && !this.closing; i++) {
-      const prefix = i.toString(16).padStart(2, "0");
-      if (this.prefixes.has(prefix)) continue;
-      try {
-        await mkdir(join(this.objects, prefix));
-      } catch (err) {
-        if ((err as { code?: string }).code !== "EEXIST") return;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < 256 && !this.closing) {
+        const prefix = (next++).toString(16).padStart(2, "0");
+        if (this.prefixes.has(prefix)) continue;
+        try {
+          await mkdir(join(this.objects, prefix));
+        } catch (err) {
+          if ((err as { code?: string }).code !== "EEXIST") return;
+        }
+        this.prefixes.add(prefix);
       }
-      this.prefixes.add(prefix);
-    }
+    };
+    // As many at once as the thread pool runs by default.
+    await Promise.all([worker(), worker(), worker(), worker()]);
   }
 
   // Digests are hex and the root is absolute, so no path.join (its normalizing showed in profiles).
