@@ -55,7 +55,8 @@ while :; do
   printf '\\036TYEND%s %s\\n' $__ty_n $__ty_s
   printf '\\036TYEND%s 0\\n' $__ty_n >&2
 done`;
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`).replace(/\n/g, `'"$__ty_nl"'`)}'`;
+const quote = (s: string) =>
+  s.includes("'") || s.includes("\n") ? `'${s.replace(/'/g, `'\\''`).replace(/\n/g, `'"$__ty_nl"'`)}'` : `'${s}'`;
 const EMPTY = Buffer.alloc(0);
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
