@@ -90,7 +90,7 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
 
   /** The work directory with its `out/` directory (for command steps), made if missing. */
   get outdir(): string {
-    const out = join(this.workdir, "out");
+    const out = `${this.workdir}/out`;
     if (!this.outReady) {
       mkdirSync(out, { recursive: true });
       this.outReady = true;

@@ -54,7 +54,7 @@ export class WorkdirPool {
         this.free.push(dir);
         return;
       }
-      if (left && left.length === 1 && left[0] === "out" && listOrUndefined(join(dir, "out"))?.length === 0) {
+      if (left && left.length === 1 && left[0] === "out" && listOrUndefined(`${dir}/out`)?.length === 0) {
         this.withOut.add(dir);
         this.free.push(dir);
         return;
@@ -72,7 +72,7 @@ export class WorkdirPool {
 
   private remove(dir: string): void {
     // Usually empty but for an emptied out/ directory: two rmdirs instead of a tree walk.
-    const done: Promise<void> = rmdir(join(dir, "out"))
+    const done: Promise<void> = rmdir(`${dir}/out`)
       .catch(() => undefined)
       .then(() => rmdir(dir))
       .catch(() => rm(dir, { recursive: true, force: true }))

@@ -75,7 +75,7 @@ export class FsArtifactStore implements ArtifactStore {
         const prefix = (next++).toString(16).padStart(2, "0");
         if (this.prefixes.has(prefix)) continue;
         try {
-          await mkdir(join(this.objects, prefix));
+          await mkdir(`${this.objects}/${prefix}`);
         } catch (err) {
           if ((err as { code?: string }).code !== "EEXIST") return;
         }
