@@ -183,7 +183,7 @@ class ShellHelper {
     if (job.status === undefined || !job.ended.stdout || !job.ended.stderr) return;
     this.job = undefined;
     this.onBusy(false);
-    // wait(1) reports a command killed by signal N as 128 + N.
+    // The shell reports a subshell killed by signal N as 128 + N.
     const signal = job.status > 128 ? signalNames.get(job.status - 128) : undefined;
     job.handlers.close(signal ? null : job.status, signal ?? null);
   }
