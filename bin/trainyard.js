@@ -8,9 +8,9 @@ import { setFlagsFromString } from "node:v8";
 // to its optimizing compiler after little use: in a run of 1,000 short command steps that compile
 // work took a fifth of the run's CPU and never paid off. A larger interrupt budget makes V8 wait
 // eight times longer before tiering a function up; code that really is hot (a training loop in
-// an inline step, the model server) is still optimized within milliseconds.
-// TRAINYARD_V8_FLAGS replaces these flags; set it empty for V8's defaults.
-const v8Flags = process.env.TRAINYARD_V8_FLAGS ?? "--interrupt-budget=1048576";
+// an inline step) is still optimized within milliseconds. The model server, which runs for
+// hours, keeps V8's defaults. TRAINYARD_V8_FLAGS replaces these flags (empty: V8's defaults).
+const v8Flags = process.env.TRAINYARD_V8_FLAGS ?? (process.argv[2] === "serve" ? "" : "--interrupt-budget=1048576");
 if (v8Flags.trim()) setFlagsFromString(v8Flags);
 
 const entry = new URL("../dist/cli/entry.js", import.meta.url);
