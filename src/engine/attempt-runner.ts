@@ -14,7 +14,7 @@ import type { FinalizedOutput } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
 import type { ExecuteInput, ExecutorEnv } from "./executor-types.js";
 import type { RecordWriter } from "./record-writer.js";
-import { compileRetryPolicy, retryDelay, shouldRetry } from "./retry-policy.js";
+import { compileRetryPolicy, retryDelay, shouldRetry, type CompiledRetryPolicy } from "./retry-policy.js";
 import { runCommand } from "./runners/command-runner.js";
 import { runInline } from "./runners/inline-runner.js";
 import { runIsolated } from "./runners/isolated-runner.js";
@@ -32,6 +32,10 @@ export interface AttemptTask {
   readonly record: StepRunRecord;
   controller?: Cancellation;
   cancelReason?: string;
+  /** The params the step declares, when the scheduler has picked them already. */
+  readonly params?: Record<string, unknown>;
+  /** Called once the step's own work (its function or command) has ended for the last time. */
+  onWorkDone?: () => void;
 }
 
 export interface AttemptDeps {
@@ -79,13 +83,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** A step's retry policy and timeout, worked out once per step rather than per attempt. */
+const limits = new WeakMap<StepDef, { policy: CompiledRetryPolicy; timeoutMs: number | undefined }>();
+
+function limitsOf(def: StepDef): { policy: CompiledRetryPolicy; timeoutMs: number | undefined } {
+  let l = limits.get(def);
+  if (!l) limits.set(def, (l = { policy: compileRetryPolicy(def.options.retry), timeoutMs: parseDuration(def.options.timeout, def.id) }));
+  return l;
+}
+
 export class AttemptRunner {
   constructor(private readonly deps: AttemptDeps) {}
 
   async run(task: AttemptTask): Promise<FinalizedOutput> {
     const def = task.node.step.def;
-    const policy = compileRetryPolicy(def.options.retry);
-    const timeoutMs = parseDuration(def.options.timeout, def.id);
+    const { policy, timeoutMs } = limitsOf(def);
     for (let tryNo = 1; ; tryNo++) {
       if (task.cancelReason) throw new Cancelled(task.cancelReason);
       const attempt = ++task.record.attempts;
@@ -103,7 +115,7 @@ export class AttemptRunner {
         if (lines.length >= 1000) this.deps.writer.appendLogs(task.record.id, attempt, lines.splice(0));
       };
       const ctx = new RunningStepContext({
-        params: pickParams(this.deps.run.params, def.params),
+        params: task.params ?? pickParams(this.deps.run.params, def.params),
         runId: this.deps.run.runId,
         stepId: def.id,
         attempt,
@@ -139,6 +151,8 @@ export class AttemptRunner {
         });
         stop.catch(() => undefined);
         const result = await Promise.race([work, stop]);
+        // No attempt follows this one whatever happens next: its slot can go to the next step.
+        if (tryNo >= policy.attempts) task.onWorkDone?.();
         workdir = result.workdir ?? ctx.workdirIfCreated;
         const out = await this.deps.env.io.finalize(result.value, def.id, workdir);
         this.deps.writer.appendLogs(task.record.id, attempt, lines);

@@ -61,8 +61,11 @@ export interface Task {
   readonly args: unknown[];
   readonly inputs: Record<string, unknown>;
   readonly inputDigests: Record<string, string>;
+  /** The params the step declares (picked once, for its cache key and its context). */
+  readonly params?: Record<string, unknown>;
   readonly record: StepRunRecord;
   readonly priority: number;
   controller?: Cancellation;
   cancelReason?: string;
+  onWorkDone?: () => void;
 }

@@ -31,7 +31,10 @@ export class RunExecutor {
   private readonly writer: RecordWriter;
   private readonly abort = new AbortController();
   private readonly fingerprints = new Map<string, Promise<CodeFingerprint>>();
+  /** Tasks holding a slot (see start). */
   private running = 0;
+  /** Tasks started and not yet settled, whether or not they still hold a slot. */
+  private inFlight = 0;
   private open = 0;
   private finish!: () => void;
   private readonly finished = new Promise<void>((r) => (this.finish = r));
@@ -130,11 +133,12 @@ export class RunExecutor {
         digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
       }
       const params = pickParams(this.run.params, def.params);
-      const fp = await this.withSources(node, await this.fingerprint(node), params);
+      let fp = await this.fingerprint(node);
+      if (def.options.sources) fp = await this.withSources(node, fp, params);
       if (def.kind === "map") return await this.expandMap(node, inputs, digests, params, fp);
       const components = keyComponents(def, fp, params, digests);
       const args = def.kind === "command" ? [] : [inputs];
-      const task = this.newTask(node, -1, args, inputs, digests, components, node.record);
+      const task = this.newTask(node, -1, args, inputs, digests, components, node.record, params);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     } catch (err) {
       this.failNode(node, err);
@@ -169,10 +173,11 @@ export class RunExecutor {
     inputDigests: Record<string, string>,
     components: KeyComponents,
     record: StepRunRecord,
+    params?: Record<string, unknown>,
   ): Task {
     record.components = components;
     record.cacheKey = cacheKey(components);
-    return { node, itemIndex, args, inputs, inputDigests, record, priority: node.priority };
+    return { node, itemIndex, args, inputs, inputDigests, record, priority: node.priority, params };
   }
 
   private async expandMap(node: Node, inputs: Record<string, unknown>, digests: Record<string, string>, params: Record<string, unknown>, fp: CodeFingerprint): Promise<void> {
@@ -300,7 +305,20 @@ export class RunExecutor {
   private async start(task: Task): Promise<void> {
     const pool = task.node.step.def.options.pool;
     this.running++;
+    this.inFlight++;
     if (pool !== undefined) this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
+    // The slot (and pool place) is given back as soon as the step's own work is done (see
+    // AttemptTask.onWorkDone): storing its outputs and records is Trainyard's work, and the next
+    // step's command can run meanwhile.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.running--;
+      if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
+      this.pump();
+    };
+    task.onWorkDone = release;
     task.node.tasks.add(task);
     if (task.itemIndex < 0) task.node.status = "running";
     else if (task.node.status === "queued") task.node.status = "running";
@@ -321,9 +339,8 @@ export class RunExecutor {
       else this.taskFailed(task, err instanceof RejectedWithOutput ? err.rejected : err);
     } finally {
       task.node.tasks.delete(task);
-      this.running--;
-      if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
-      this.pump();
+      this.inFlight--;
+      release();
       this.maybeFinish();
     }
   }
@@ -499,6 +516,6 @@ export class RunExecutor {
   }
 
   private maybeFinish(): void {
-    if (this.open === 0 && this.running === 0) this.finish();
+    if (this.open === 0 && this.inFlight === 0) this.finish();
   }
 }

@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../../src/index.js";
 import { sleep, stepOf, useHomes } from "./support.js";
@@ -70,6 +72,36 @@ describe("scheduling", () => {
     }
     expect((await ty.run(q, { concurrency: 1 })).status).toBe("succeeded");
     expect(max1).toBe(1);
+  });
+
+  it("hands a step's slot on once its work is done, while its output is still being stored", async () => {
+    const { ty } = await homes.open();
+    const ended: Record<string, number> = {};
+    const started: Record<string, number> = {};
+    const p = pipeline("slot-handover");
+    // A 96 MiB output: storing it (hashing) takes a while after the function has returned.
+    p.step("big", {
+      run: (ctx) => {
+        started.big = Date.now();
+        fs.writeFileSync(path.join(ctx.workdir, "big.bin"), Buffer.alloc(96 << 20, 7));
+        ended.big = Date.now();
+        return ctx.file("big.bin");
+      },
+    });
+    p.step("next", {
+      run: () => {
+        started.next = Date.now();
+        ended.next = Date.now();
+        return 1;
+      },
+    });
+    const r = await ty.run(p, { concurrency: 1 });
+    expect(r.status).toBe("succeeded");
+    // Ties go in definition order: big first. Never two steps' work at once with one slot...
+    expect(started.next).toBeGreaterThanOrEqual(ended.big);
+    // ...but the next step ran before the big output was stored and its run recorded as finished.
+    const big = await ty.metadata.getStepRun(`${r.runId}:big`);
+    expect(started.next).toBeLessThan(big!.finishedAt!);
   });
 
   it("limits the steps of a pool to the pool's size while other steps keep running", async () => {
