@@ -1,12 +1,18 @@
 /**
- * Content-addressed files under `<home>/artifacts/objects/ab/<digest>`. Content appears under its
- * digest only by an atomic rename, so a killed process never leaves partial content under a valid
- * digest; `sync()` makes it durable (the engine calls it before committing metadata that refers to
- * it), and a torn object left by a power loss is detected by its size and replaced. Stored files
- * are made read-only.
+ * Content-addressed files under `<home>/artifacts/objects/a/<digest>`, fanned out over sixteen
+ * directories by the digest's first hex digit. Content appears under its digest only by an atomic
+ * rename, so a killed process never leaves partial content under a valid digest; `sync()` makes
+ * it durable (the engine calls it before committing metadata that refers to it), and a torn
+ * object left by a power loss is detected by its size and replaced. Stored files are made
+ * read-only.
+ *
+ * Sixteen directories, not git's 256: creating a directory is among the slowest things this file
+ * system does (a new home spent longer making 256 of them than running a hundred short steps),
+ * and ext4's hashed directories stay fast with hundreds of thousands of entries. Stores made
+ * with two-digit fan-out (`objects/ab/<digest>`) are read and written in their own layout.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, constants, mkdirSync, renameSync } from "node:fs";
+import { chmodSync, constants, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { TrainyardError } from "../core/errors.js";
@@ -14,9 +20,6 @@ import { sha256 } from "../core/hash.js";
 import type { ArtifactStore, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
-
-/** A new store makes its prefix directories ahead of need after this many objects (see makePrefixes). */
-const PREFIX_AHEAD_AFTER = 16;
 
 /** From this many unsynced objects on, one syncfs of the whole file system beats an fsync each. */
 const SYNCFS_MIN = 3;
@@ -31,64 +34,33 @@ export class FsArtifactStore implements ArtifactStore {
   /** Prefix directories known to exist: one mkdir per prefix per process, not per object. */
   private readonly prefixes = new Set<string>();
   private readonly fsSync: FileSystemSync;
-  /** The prefix directories of a new store, being made (see makePrefixes). */
-  private prefixing?: Promise<void>;
-  /** A store this process created: its prefix directories are made ahead once it fills up. */
-  private fresh = false;
+  /** Hex digits of the digest that name its prefix directory: 1, or 2 in a store made so. */
+  private readonly width: number;
   /** init() has finished: callers skip awaiting it (one microtask turn per stored object). */
   private initialized = false;
-  private stored = 0;
-  private closing = false;
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
     this.tmp = join(root, "tmp");
     this.fsSync = new FileSystemSync(root);
+    this.width = prefixWidth(this.objects);
   }
 
   private init(): Promise<void> | undefined {
     if (this.initialized) return undefined;
-    this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(([made]) => {
-      this.fresh = made !== undefined;
+    this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(() => {
       this.initialized = true;
     });
     return this.ready;
   }
 
-  /** Counts a new object in; the one that makes the store busy starts makePrefixes. */
   private added(target: string): void {
     this.unsynced.add(target);
-    if (this.fresh && ++this.stored === PREFIX_AHEAD_AFTER) this.prefixing = this.makePrefixes();
-  }
-
-  /**
-   * Once a new store has had PREFIX_AHEAD_AFTER objects, it makes the rest of its 256 prefix
-   * directories on the thread pool, four at a time, off the path of the steps whose outputs would
-   * otherwise each wait for one (a directory is among the slowest things to create). Until then,
-   * and for a prefix not made yet, an object makes its own. A short run never pays for 256
-   * directories it does not need, and close() stops the work rather than waiting for all of it.
-   */
-  private async makePrefixes(): Promise<void> {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < 256 && !this.closing) {
-        const prefix = (next++).toString(16).padStart(2, "0");
-        if (this.prefixes.has(prefix)) continue;
-        try {
-          await mkdir(`${this.objects}/${prefix}`);
-        } catch (err) {
-          if ((err as { code?: string }).code !== "EEXIST") return;
-        }
-        this.prefixes.add(prefix);
-      }
-    };
-    // As many at once as the thread pool runs by default.
-    await Promise.all([worker(), worker(), worker(), worker()]);
   }
 
   // Digests are hex and the root is absolute, so no path.join (its normalizing showed in profiles).
   private objectPath(digest: string): string {
-    return `${this.objects}/${digest.slice(0, 2)}/${digest}`;
+    return `${this.objects}/${digest.slice(0, this.width)}/${digest}`;
   }
 
   /** A prefix directory removed behind our back (the store wiped in this process) is made again. */
@@ -96,7 +68,7 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       await rename(from, to);
     } catch (err) {
-      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, 2))) throw err;
+      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, this.width))) throw err;
       await this.ensurePrefix(digest);
       await rename(from, to);
     }
@@ -106,15 +78,15 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       renameSync(from, to);
     } catch (err) {
-      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, 2))) throw err;
-      mkdirSync(join(this.objects, digest.slice(0, 2)), { recursive: true });
-      this.prefixes.add(digest.slice(0, 2));
+      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, this.width))) throw err;
+      mkdirSync(join(this.objects, digest.slice(0, this.width)), { recursive: true });
+      this.prefixes.add(digest.slice(0, this.width));
       renameSync(from, to);
     }
   }
 
   private async ensurePrefix(digest: string): Promise<void> {
-    const prefix = digest.slice(0, 2);
+    const prefix = digest.slice(0, this.width);
     if (this.prefixes.has(prefix)) return;
     await mkdir(join(this.objects, prefix), { recursive: true });
     this.prefixes.add(prefix);
@@ -132,7 +104,7 @@ export class FsArtifactStore implements ArtifactStore {
       // costs less than asking first. Both are metadata-only calls of microseconds, made
       // synchronously: a thread-pool round trip cost several times the call itself.
       try {
-        const prefix = digest.slice(0, 2);
+        const prefix = digest.slice(0, this.width);
         if (!this.prefixes.has(prefix)) {
           mkdirSync(join(this.objects, prefix), { recursive: true });
           this.prefixes.add(prefix);
@@ -184,10 +156,8 @@ export class FsArtifactStore implements ArtifactStore {
     await Promise.all([worker(), worker()]);
   }
 
-  /** Waits for directories still being made, so that the store can be removed once closed. */
+  /** Stops the store's sync helper. */
   async close(): Promise<void> {
-    this.closing = true;
-    await this.prefixing;
     this.fsSync.close();
   }
 
@@ -283,6 +253,15 @@ export class FsArtifactStore implements ArtifactStore {
       }
     }
     return removed;
+  }
+}
+
+/** 2 for a store made with two-digit fan-out (it has a two-digit prefix directory), else 1. */
+function prefixWidth(objects: string): number {
+  try {
+    return readdirSync(objects).some((name) => name.length === 2) ? 2 : 1;
+  } catch {
+    return 1;
   }
 }
 

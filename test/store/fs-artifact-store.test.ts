@@ -47,15 +47,31 @@ function filesUnder(root: string): string[] {
 }
 
 describe("FsArtifactStore: content addressing", () => {
-  it("makes only the prefix directories its objects need, and the rest ahead of need once it fills up", async () => {
+  it("fans objects out over at most sixteen directories, made only as objects need them", async () => {
     const objects = path.join(dir, "artifacts", "objects");
     const few = await Promise.all([0, 1, 2].map((i) => store.putBytes(Buffer.from(`object ${i}`))));
-    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(few.map((o) => o.digest.slice(0, 2)))].sort());
-    for (let i = 3; i < 20; i++) await store.putBytes(Buffer.from(`object ${i}`));
-    for (let i = 0; i < 400 && fs.readdirSync(objects).length < 256; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(fs.readdirSync(objects)).toHaveLength(256);
+    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(few.map((o) => o.digest.slice(0, 1)))].sort());
+    const many = [...few];
+    for (let i = 3; i < 200; i++) many.push(await store.putBytes(Buffer.from(`object ${i}`)));
+    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(many.map((o) => o.digest.slice(0, 1)))].sort());
+    expect(fs.readdirSync(objects).length).toBeLessThanOrEqual(16);
     // Every object is where its digest says.
-    for (const o of few) expect(fs.readFileSync(path.join(objects, o.digest.slice(0, 2), o.digest), "utf8")).toMatch(/^object \d$/);
+    for (const o of few) expect(fs.readFileSync(path.join(objects, o.digest.slice(0, 1), o.digest), "utf8")).toMatch(/^object \d$/);
+  });
+
+  it("keeps reading and writing a store made with two-digit fan-out in that layout", async () => {
+    const root = path.join(dir, "legacy");
+    const content = Buffer.from("stored by an earlier version");
+    const digest = sha("stored by an earlier version");
+    fs.mkdirSync(path.join(root, "objects", digest.slice(0, 2)), { recursive: true });
+    fs.writeFileSync(path.join(root, "objects", digest.slice(0, 2), digest), content);
+    const legacy = new FsArtifactStore(root);
+    expect(await legacy.has(digest)).toBe(true);
+    expect(fs.readFileSync(await legacy.pathOf(digest), "utf8")).toBe("stored by an earlier version");
+    const added = await legacy.putBytes(Buffer.from("new content"));
+    expect(added.path).toBe(path.join(root, "objects", added.digest.slice(0, 2), added.digest));
+    expect((await legacy.list()).sort()).toEqual([digest, added.digest].sort());
+    await legacy.close();
   });
 
   it("addresses bytes by their sha256 and stores equal bytes once", async () => {
