@@ -36,6 +36,11 @@ export interface AttemptTask {
   readonly params?: Record<string, unknown>;
   /** Called once the step's own work (its function or command) has ended for the last time. */
   onWorkDone?: () => void;
+  /**
+   * Given beyond the run's concurrency: its command may wait for a helper shell, and this is
+   * told when it really starts (first attempt only).
+   */
+  staged?: { started(): void };
 }
 
 export interface AttemptDeps {
@@ -105,7 +110,16 @@ export class AttemptRunner {
       // needs no listener of its own on the run's signal.
       const controller = new Cancellation();
       task.controller = controller;
-      const startedAt = Date.now();
+      let startedAt = Date.now();
+      // Only a first attempt can be staged; a retry runs when its slot is free.
+      const stage = task.staged;
+      task.staged = undefined;
+      const staged = stage && {
+        started: () => {
+          startedAt = Date.now();
+          stage.started();
+        },
+      };
       this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
       this.deps.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
       const lines: LogLine[] = [];
@@ -134,7 +148,7 @@ export class AttemptRunner {
       let workdir: string | undefined;
       let reusable = false;
       try {
-        const work = this.dispatch(task, ctx, onLog);
+        const work = this.dispatch(task, ctx, onLog, staged);
         const stop = new Promise<never>((_, reject) => {
           controller.onAbort(reject);
           if (timeoutMs !== undefined) {
@@ -189,9 +203,14 @@ export class AttemptRunner {
     }
   }
 
-  private async dispatch(task: AttemptTask, ctx: RunningStepContext, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
+  private async dispatch(
+    task: AttemptTask,
+    ctx: RunningStepContext,
+    onLog: (l: LogLine) => void,
+    staged?: { started(): void },
+  ): Promise<{ value: unknown; workdir?: string }> {
     const def = task.node.step.def;
-    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.deps.run.moduleDir, onLog, this.deps.launcher) };
+    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.deps.run.moduleDir, onLog, this.deps.launcher, staged) };
     if (def.options.isolate) {
       if (!this.deps.run.bundlePath) {
         throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`, {

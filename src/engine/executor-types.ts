@@ -68,4 +68,6 @@ export interface Task {
   controller?: Cancellation;
   cancelReason?: string;
   onWorkDone?: () => void;
+  /** Started beyond the concurrency limit: its command may wait for a helper shell. */
+  staged?: { started(): void };
 }

@@ -39,7 +39,7 @@ export class RunExecutor {
   private finish!: () => void;
   private readonly finished = new Promise<void>((r) => (this.finish = r));
   private cancelledByUser = false;
-  private readonly launcher = new ShellLauncher();
+  private readonly launcher: ShellLauncher;
   private readonly workdirs: WorkdirPool;
   private readonly attempts: AttemptRunner;
 
@@ -49,6 +49,7 @@ export class RunExecutor {
     private readonly opts: ExecuteOptions,
   ) {
     this.writer = new RecordWriter(env.metadata, () => env.io.sync());
+    this.launcher = new ShellLauncher({ helpers: opts.concurrency });
     this.workdirs = new WorkdirPool(env.workRoot, `work-${run.runId}`);
     this.attempts = new AttemptRunner({
       env,
@@ -287,12 +288,26 @@ export class RunExecutor {
   }
 
   private pump(): void {
-    while (this.running < this.opts.concurrency && !this.abort.signal.aborted) {
+    while (!this.abort.signal.aborted) {
+      const free = this.running < this.opts.concurrency;
+      // With every slot taken, the next step may still be staged behind a running command.
+      if (!free && !this.stageable(this.queue.peek())) return;
       const task = this.queue.take((t) => this.poolFree(t));
       if (!task) return;
       if (TERMINAL.has(task.node.status)) continue;
-      void this.start(task);
+      void this.start(task, !free);
     }
+  }
+
+  /**
+   * A shell command step that may be handed to the launcher beyond the concurrency limit, to
+   * start the moment a helper shell is free (ShellLauncher.start): one per slot at most, and
+   * never a step with a timeout, whose clock would start while it waits.
+   */
+  private stageable(task: Task | undefined): boolean {
+    if (!task || this.running >= 2 * this.opts.concurrency || !this.launcher.staging || !this.poolFree(task)) return false;
+    const def = task.node.step.def;
+    return def.kind === "command" && typeof def.command?.run === "string" && def.options.timeout === undefined && ShellLauncher.plainNames(def.command.env);
   }
 
   private poolFree(task: Task): boolean {
@@ -302,7 +317,7 @@ export class RunExecutor {
     return (this.poolUse.get(pool) ?? 0) < size;
   }
 
-  private async start(task: Task): Promise<void> {
+  private async start(task: Task, staged = false): Promise<void> {
     const pool = task.node.step.def.options.pool;
     this.running++;
     this.inFlight++;
@@ -319,6 +334,7 @@ export class RunExecutor {
       this.pump();
     };
     task.onWorkDone = release;
+    if (staged) task.staged = { started: () => (task.record.startedAt = Date.now()) };
     task.node.tasks.add(task);
     if (task.itemIndex < 0) task.node.status = "running";
     else if (task.node.status === "queued") task.node.status = "running";

@@ -19,6 +19,11 @@ export class ReadyQueue<T extends { priority: number }> {
   }
 
   /** Removes and returns the best task that `accept` allows (e.g. whose pool has a free slot). */
+  /** The item take() would return first. */
+  peek(): T | undefined {
+    return this.heap[0]?.item;
+  }
+
   take(accept: (item: T) => boolean = () => true): T | undefined {
     if (!this.heap.length) return undefined;
     if (accept(this.heap[0].item)) return this.popAt(0);

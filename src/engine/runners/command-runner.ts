@@ -20,6 +20,8 @@ export async function runCommand(
   cwd: string,
   onLog: (line: LogLine) => void,
   launcher?: ShellLauncher,
+  /** Given when the command may wait for a helper (see ShellLauncher.start); told when it starts. */
+  staged?: { started(): void },
 ): Promise<unknown> {
   const spec = def.command!;
   const workdir = ctx.workdir;
@@ -102,8 +104,9 @@ export async function runCommand(
         onErr.end();
         resolve({ code, signal });
       },
+      started: staged?.started,
     };
-    started = (shell && launcher?.start(argv[2], extra, cwd, handlers)) || spawnDirect(argv, { ...(launcher?.baseEnv ?? process.env), ...extra }, cwd, handlers);
+    started = (shell && launcher?.start(argv[2], extra, cwd, handlers, staged !== undefined)) || spawnDirect(argv, { ...(launcher?.baseEnv ?? process.env), ...extra }, cwd, handlers);
     unhook = ctx.cancel.onAbort(kill);
   });
   if (ctx.cancel.aborted) throw ctx.cancel.reason ?? new Error("cancelled");

@@ -18,6 +18,15 @@
  * helper writes an end marker on both streams, the one on stdout carrying the exit status and
  * both the job's number, which the helper counts as Trainyard does. Anything unusual (odd
  * environment names) falls back to a direct spawn.
+ *
+ * A launcher runs at most `helpers` commands at once. A command may be staged (`stage`): when
+ * every helper is busy it waits in the launcher, or, when a helper's command looks about to end
+ * (this run's commands have been short and this one has only just started), it is sent to that
+ * helper at once, and the helper starts it the moment the command ahead exits, without waiting
+ * for Trainyard to read the end marker and answer. In a run of many short commands that round
+ * trip, not the commands, set the pace. A staged command that is cancelled before it starts
+ * never runs (its job is rewritten to exit at once, and it is stopped should it have started
+ * meanwhile); one whose helper is stopped before it started goes to another helper.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
@@ -30,6 +39,8 @@ export interface CommandHandlers {
   /** Once: the command ended (and its output before the end has been delivered). */
   close(code: number | null, signal: NodeJS.Signals | null): void;
   error(err: Error): void;
+  /** A staged command that had to wait has started. */
+  started?(): void;
 }
 
 export interface StartedCommand {
@@ -60,30 +71,58 @@ const quote = (s: string) =>
 const EMPTY = Buffer.alloc(0);
 const signalNames = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
+/** A command given to the launcher. */
+interface Entry {
+  command: string;
+  extra: NodeJS.ProcessEnv;
+  cwd: string;
+  handlers: CommandHandlers;
+  /** Its job, once a helper has it. */
+  job?: Job;
+  /** Cancelled before it started. */
+  killedBy?: NodeJS.Signals;
+}
+
 interface Job {
   id: number;
-  handlers: CommandHandlers;
+  entry: Entry;
+  helper: ShellHelper;
+  /** Which job file holds it. */
+  slot: number;
   /** The signal that stopped the command's process group, helper included. */
   killedBy?: NodeJS.Signals;
   status?: number;
   ended: { stdout: boolean; stderr: boolean };
+  startedAt: number;
 }
+
+/** Job files per helper: the running job's, a staged one's, and the next one being written. */
+const SLOTS = 3;
 
 class ShellHelper {
   readonly child: ChildProcess;
   readonly env: Readonly<Record<string, string | undefined>>;
-  job?: Job;
+  /** The running job first, then at most one staged behind it. */
+  readonly jobs: Job[] = [];
   dead = false;
+  /** Its process group was signalled: it takes no more jobs. */
+  stopping = false;
   private seq = 0;
   private jobFds: Array<number | undefined> = [];
-  private readonly jobLengths = [0, 0];
+  private readonly jobLengths = new Array<number>(SLOTS).fill(0);
   private readonly held: Record<"stdout" | "stderr", Buffer> = { stdout: EMPTY, stderr: EMPTY };
 
   constructor(
     env: NodeJS.ProcessEnv,
     private readonly jobFile: string,
-    /** Told when a job starts (true) and ends (false): a busy helper must keep the process alive. */
-    private readonly onBusy: (busy: boolean) => void,
+    private readonly events: {
+      /** A job started (true) or ended (false): a busy helper must keep the process alive. */
+      busy(busy: boolean): void;
+      /** A job ended; `ms` is how long it ran. */
+      ended(ms: number): void;
+      /** Jobs that never started, left by a helper that stopped. */
+      orphaned(entries: Entry[]): void;
+    },
   ) {
     this.env = { ...env };
     this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
@@ -96,33 +135,77 @@ class ShellHelper {
     for (const h of [this.child, this.child.stdout, this.child.stderr] as Array<{ unref(): void } | null>) h?.unref();
   }
 
-  /** Runs `command` with the helper's environment plus `extra` (which wins). */
-  run(command: string, extra: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): Job | undefined {
+  /** The running job, if any. */
+  get job(): Job | undefined {
+    return this.jobs[0];
+  }
+
+  /** Alive and not being stopped. */
+  get usable(): boolean {
+    return !this.dead && !this.stopping;
+  }
+
+  /**
+   * Runs the entry's command with the helper's environment plus its `extra` (which wins), after
+   * the running job when there is one. False when the helper cannot run it.
+   */
+  run(entry: Entry): boolean {
+    const { extra, cwd } = entry;
     const changes: string[] = [];
     for (const [k, v] of Object.entries(extra)) {
       if (v === undefined || this.env[k] === v) continue;
-      if (!NAME.test(k)) return undefined;
+      if (!NAME.test(k)) return false;
       changes.push(`${k}=${quote(v)}`);
     }
     const unset: string[] = [];
-    const job: Job = { id: ++this.seq, handlers, ended: { stdout: false, stderr: false } };
     // cd sets OLDPWD, which a direct spawn would not have passed on.
     const oldpwd = extra.OLDPWD ?? this.env.OLDPWD;
     if (oldpwd === undefined) unset.push("OLDPWD");
     else changes.push(`OLDPWD=${quote(oldpwd)}`);
     const setup = [`cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
     // Run by the waiting subshell, whose stdin is already /dev/null.
-    const line = `${setup.join("; ")}; set --; eval ${quote(command)}\n`;
-    const slot = job.id % 2;
+    const line = `${setup.join("; ")}; set --; eval ${quote(entry.command)}\n`;
+    const id = this.seq + 1;
+    const slot = id % SLOTS;
     try {
       this.writeJob(slot, line);
     } catch {
-      return undefined;
+      return false;
     }
-    this.job = job;
-    this.onBusy(true);
+    this.seq = id;
+    const job: Job = { id, entry, helper: this, slot, ended: { stdout: false, stderr: false }, startedAt: Date.now() };
+    entry.job = job;
+    this.jobs.push(job);
+    this.events.busy(true);
     this.signal(`${slot}\n`);
-    return job;
+    return true;
+  }
+
+  /** Stops a job: the running one by signalling the helper's process group; a staged one never starts. */
+  kill(job: Job, signal: NodeJS.Signals): void {
+    const at = this.jobs.indexOf(job);
+    if (at < 0) return;
+    job.killedBy ??= signal;
+    if (at > 0) {
+      // Not started yet (or only just): its job now exits at once, and should it have started
+      // already it is stopped when its turn is seen (see ended).
+      try {
+        this.writeJob(job.slot, "exit 143\n");
+      } catch {
+        /* it is stopped when it starts */
+      }
+      return;
+    }
+    this.signalGroup(signal);
+  }
+
+  private signalGroup(signal: NodeJS.Signals): void {
+    this.stopping = true;
+    try {
+      process.kill(-this.child.pid!, signal);
+    } catch {
+      /* already gone */
+    }
   }
 
   /**
@@ -138,25 +221,20 @@ class ShellHelper {
     this.jobLengths[slot] = Math.max(this.jobLengths[slot], bytes.length);
   }
 
-  /** Signals the helper's process group: the command, everything it started, and the helper. */
-  kill(job: Job, signal: NodeJS.Signals): void {
-    if (this.job === job) job.killedBy ??= signal;
-    try {
-      process.kill(-this.child.pid!, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-
   close(): void {
     this.child.stdin!.end();
+    this.closeFiles();
+  }
+
+  private closeFiles(): void {
     for (const fd of this.jobFds) if (fd !== undefined) closeSync(fd);
     this.jobFds = [];
   }
 
   private output(stream: "stdout" | "stderr", data: Buffer): void {
-    const job = this.job;
-    if (!job || job.ended[stream]) return;
+    // The first job whose output on this stream has not ended yet.
+    const job = this.jobs[0]?.ended[stream] ? this.jobs.find((j) => !j.ended[stream]) : this.jobs[0];
+    if (!job) return;
     const held = this.held[stream];
     const chunk = held.length ? Buffer.concat([held, data]) : data;
     this.held[stream] = EMPTY;
@@ -168,35 +246,52 @@ class ShellHelper {
       const from = at >= 0 ? at : chunk.lastIndexOf(0x1e, -1);
       const partial = from >= 0 && (at >= 0 || (chunk.length - from < marker.length && marker.startsWith(chunk.subarray(from).toString("latin1"))));
       const keep = partial ? from : chunk.length;
-      if (keep > 0) job.handlers[stream](chunk.subarray(0, keep));
+      if (keep > 0) job.entry.handlers[stream](chunk.subarray(0, keep));
       this.held[stream] = chunk.subarray(keep);
       return;
     }
-    if (at > 0) job.handlers[stream](chunk.subarray(0, at));
+    if (at > 0) job.entry.handlers[stream](chunk.subarray(0, at));
     // The stdout marker carries the command's exit status.
     if (stream === "stdout") job.status = Number(chunk.subarray(at + marker.length, eol).toString("latin1"));
     job.ended[stream] = true;
     this.maybeEnd(job);
+    // What follows the marker belongs to the next job.
+    if (eol + 1 < chunk.length) this.output(stream, chunk.subarray(eol + 1));
   }
 
   private maybeEnd(job: Job): void {
     if (job.status === undefined || !job.ended.stdout || !job.ended.stderr) return;
-    this.job = undefined;
-    this.onBusy(false);
+    this.jobs.splice(this.jobs.indexOf(job), 1);
+    const now = Date.now();
+    this.events.busy(false);
+    // A staged job started when this one ended.
+    const next = this.jobs[0];
+    if (next) {
+      next.startedAt = now;
+      if (next.killedBy) this.signalGroup(next.killedBy);
+      else next.entry.handlers.started?.();
+    }
+    this.events.ended(now - job.startedAt);
     // The shell reports a subshell killed by signal N as 128 + N.
-    const signal = job.status > 128 ? signalNames.get(job.status - 128) : undefined;
-    job.handlers.close(signal ? null : job.status, signal ?? null);
+    const signal = job.killedBy ?? (job.status > 128 ? signalNames.get(job.status - 128) : undefined);
+    job.entry.handlers.close(signal ? null : job.status, signal ?? null);
   }
 
   private die(): void {
     if (this.dead) return;
     this.dead = true;
-    const job = this.job;
-    this.job = undefined;
-    if (!job) return;
-    this.onBusy(false);
-    if (job.killedBy) job.handlers.close(null, job.killedBy);
-    else job.handlers.error(new Error("the command helper shell exited unexpectedly"));
+    this.closeFiles();
+    const [head, ...staged] = this.jobs.splice(0);
+    if (!head) return;
+    for (let i = 0; i <= staged.length; i++) this.events.busy(false);
+    // Staged jobs had not started: another helper runs them (a cancelled one just ends).
+    for (const job of staged) {
+      job.entry.job = undefined;
+      if (job.killedBy) job.entry.handlers.close(null, job.killedBy);
+    }
+    this.events.orphaned(staged.filter((j) => !j.killedBy).map((j) => j.entry));
+    if (head.killedBy) head.entry.handlers.close(null, head.killedBy);
+    else head.entry.handlers.error(new Error("the command helper shell exited unexpectedly"));
   }
 
   /**
@@ -220,37 +315,121 @@ class ShellHelper {
   }
 }
 
-/** Helpers of one run: as many as commands run at once, closed when the run ends. */
+/** A command staged into a helper waits behind one that has run at most this long... */
+const STAGE_BEHIND_MS = 20;
+/** ...in a run whose commands have taken this long on average (after STAGE_AFTER of them). */
+const STAGE_TYPICAL_MS = 20;
+const STAGE_AFTER = 4;
+
+/** Helpers of one run: at most `helpers` commands run at once; closed when the run ends. */
 export class ShellLauncher {
   /** The environment when the run began, read once: every read of process.env is a native call. */
   readonly baseEnv: Readonly<NodeJS.ProcessEnv> = { ...process.env };
   private readonly helpers: ShellHelper[] = [];
   private readonly disabled = process.env.TRAINYARD_SPAWN === "direct";
+  private readonly maxHelpers: number;
   private dir?: string;
   private made = 0;
   private readonly cwds = new Set<string>();
   private running = 0;
   private keepAlive?: NodeJS.Timeout;
+  /** Staged commands waiting for a helper. */
+  private readonly waiting: Entry[] = [];
+  /** Staged commands sent to a busy helper, and kept waiting here. */
+  readonly staged = { behind: 0, waited: 0 };
+  /** Average run time of this run's commands (exponentially weighted), and how many ended. */
+  private typicalMs = 0;
+  private endedCount = 0;
+  private readonly events = {
+    busy: (busy: boolean) => this.busy(busy),
+    ended: (ms: number) => this.ended(ms),
+    orphaned: (entries: Entry[]) => {
+      this.waiting.unshift(...entries);
+      this.drain();
+    },
+  };
+
+  constructor(opts: { helpers?: number } = {}) {
+    this.maxHelpers = opts.helpers ?? Infinity;
+  }
+
+  /** Whether commands can be staged at all (see start). */
+  get staging(): boolean {
+    return !this.disabled && this.maxHelpers !== Infinity;
+  }
+
+  /** Environment names a helper can pass on (others make start fall back to a direct spawn). */
+  static plainNames(env: Record<string, string | undefined> | undefined): boolean {
+    return !env || Object.keys(env).every((k) => NAME.test(k));
+  }
 
   /**
    * Starts `/bin/sh -c command` with the run's environment plus `extra`, or returns undefined
-   * when only a direct spawn can run it.
+   * when only a direct spawn can run it. With `stage`, the command may have to wait for a helper
+   * (the caller gave it beyond the launcher's limit): `handlers.started` says when it starts.
    */
-  start(command: string, extra: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers): StartedCommand | undefined {
+  start(command: string, extra: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers, stage = false): StartedCommand | undefined {
     if (this.disabled) return undefined;
     if (!this.cwds.has(cwd)) {
       if (!existsSync(cwd)) return undefined;
       this.cwds.add(cwd);
     }
-    for (let i = this.helpers.length - 1; i >= 0; i--) if (this.helpers[i].dead) this.helpers.splice(i, 1);
+    for (let i = this.helpers.length - 1; i >= 0; i--) if (!this.helpers[i].usable) this.helpers.splice(i, 1);
+    const entry: Entry = { command, extra, cwd, handlers };
     let helper = this.helpers.find((h) => !h.job);
-    if (!helper) {
-      this.dir ??= mkdtempSync(join(tmpdir(), "trainyard-sh-"));
-      this.helpers.push((helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`), (busy) => this.busy(busy))));
+    if (!helper && stage && this.helpers.length >= this.maxHelpers) {
+      const now = Date.now();
+      const ahead = this.endedCount >= STAGE_AFTER && this.typicalMs < STAGE_TYPICAL_MS;
+      helper = ahead ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < STAGE_BEHIND_MS) : undefined;
+      if (!helper) {
+        this.staged.waited++;
+        this.waiting.push(entry);
+        return this.handle(entry);
+      }
+      this.staged.behind++;
     }
-    const h = helper;
-    const job = h.run(command, extra, cwd, handlers);
-    return job && { kill: (signal) => h.kill(job, signal) };
+    helper ??= this.newHelper();
+    return helper.run(entry) ? this.handle(entry) : undefined;
+  }
+
+  private handle(entry: Entry): StartedCommand {
+    return {
+      kill: (signal) => {
+        const job = entry.job;
+        if (job) return job.helper.kill(job, signal);
+        // Still waiting: it never runs.
+        const at = this.waiting.indexOf(entry);
+        if (at < 0 || entry.killedBy) return;
+        entry.killedBy = signal;
+        this.waiting.splice(at, 1);
+        queueMicrotask(() => entry.handlers.close(null, signal));
+      },
+    };
+  }
+
+  private newHelper(): ShellHelper {
+    this.dir ??= mkdtempSync(join(tmpdir(), "trainyard-sh-"));
+    const helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`), this.events);
+    this.helpers.push(helper);
+    return helper;
+  }
+
+  /** A helper's job ended. */
+  private ended(ms: number): void {
+    this.typicalMs = this.endedCount++ ? 0.8 * this.typicalMs + 0.2 * ms : ms;
+    this.drain();
+  }
+
+  /** Starts waiting commands on idle helpers, and on new ones in place of helpers that stopped. */
+  private drain(): void {
+    while (this.waiting.length) {
+      for (let i = this.helpers.length - 1; i >= 0; i--) if (!this.helpers[i].usable) this.helpers.splice(i, 1);
+      const helper = this.helpers.find((h) => !h.job) ?? (this.helpers.length < this.maxHelpers ? this.newHelper() : undefined);
+      if (!helper) return;
+      const entry = this.waiting.shift()!;
+      if (helper.run(entry)) entry.handlers.started?.();
+      else entry.handlers.error(new Error("the command helper shell could not take the command"));
+    }
   }
 
   /** Keeps the process alive while any helper runs a command (helpers themselves never do). */
