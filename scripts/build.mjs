@@ -10,6 +10,10 @@ import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+const BUNDLED = new Set(["better-sqlite3"]);
+const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies, ...pkg.peerDependencies })
+  .filter((name) => !BUNDLED.has(name))
+  .flatMap((name) => [name, `${name}/*`]);
 const entryPoints = [
   ...Object.values(pkg.exports).map((e) => e.types.replace(/^\.\//, "")),
   "src/cli/entry.ts",
@@ -24,7 +28,12 @@ const result = await build({
   bundle: true,
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
-  packages: "external",
+  // Dependencies stay in node_modules, but for better-sqlite3's JavaScript (not its addon): every
+  // command opens the metadata store, and loading that package's dozen CommonJS files one by one
+  // (each resolved, read and wrapped) cost more than its code. Bundled CommonJS calls require,
+  // which the banner provides.
+  external: [...external, "bindings"],
+  banner: { js: 'import { createRequire as __trainyardRequire } from "node:module";\nconst require = __trainyardRequire(import.meta.url);' },
   format: "esm",
   platform: "node",
   target: "node20",

@@ -4,6 +4,7 @@
  */
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type {
   ArtifactRecord,
@@ -20,6 +21,24 @@ import type {
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 
 type Row = Record<string, any>;
+
+let addonPath: string | null | undefined;
+
+/**
+ * The path of better-sqlite3's compiled addon, resolved once. Without it better-sqlite3 searches
+ * about a dozen candidate paths through the `bindings` package on first use, which cost every
+ * CLI command a few milliseconds.
+ */
+export function sqliteNativeBinding(): string | undefined {
+  if (addonPath === undefined) {
+    try {
+      addonPath = createRequire(import.meta.url).resolve("better-sqlite3/build/Release/better_sqlite3.node");
+    } catch {
+      addonPath = null;
+    }
+  }
+  return addonPath ?? undefined;
+}
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const parse = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T));
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
@@ -31,7 +50,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   constructor(readonly file: string) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
+    this.db = new Database(file, { nativeBinding: sqliteNativeBinding() });
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 10000");
