@@ -87,8 +87,13 @@ export class RunExecutor {
     await this.finished;
     this.opts.signal?.removeEventListener("abort", onAbort);
     this.launcher.close();
-    await this.workdirs.close();
-    await this.writer.flush();
+    // The work directories go while the last records are synced and committed.
+    const removed = this.workdirs.close();
+    try {
+      await this.writer.flush();
+    } finally {
+      await removed;
+    }
     const statuses = [...this.nodes.values()].map((n) => n.status);
     if (statuses.includes("failed")) return "failed";
     if (statuses.includes("rejected")) return "rejected";
