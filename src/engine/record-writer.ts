@@ -94,8 +94,22 @@ export class RecordWriter {
     this.completions = [];
     try {
       if (!saves.length && !attempts.length && !logs.length && !completions.length) return;
-      await this.beforeCommit?.();
-      if (this.metadata.writeBatch) return await this.metadata.writeBatch({ stepRuns: saves, attempts, logs, completions });
+      const batch = { stepRuns: saves, attempts, logs, completions };
+      // The rows are written while the artifacts they refer to are being synced, and committed
+      // once the sync is done.
+      const synced = this.beforeCommit?.();
+      const staged = this.metadata.stageBatch?.(batch);
+      if (staged) {
+        try {
+          await synced;
+        } catch (err) {
+          staged.rollback();
+          throw err;
+        }
+        return staged.commit();
+      }
+      await synced;
+      if (this.metadata.writeBatch) return await this.metadata.writeBatch(batch);
       if (saves.length) await this.metadata.saveStepRuns(saves);
       for (const a of attempts) await this.metadata.saveAttempt(a);
       for (const l of logs) await this.metadata.appendLogs(l.stepRunId, l.attempt, l.lines);

@@ -19,13 +19,22 @@ export class FileSystemSync {
   private broken = !SYNC || process.platform !== "linux";
   private waiting?: (ok: boolean) => void;
   private chain: Promise<unknown> = Promise.resolve();
+  /** Flushes requested and not yet answered. */
+  private inFlight = 0;
   private out = "";
 
   constructor(private readonly path: string) {}
 
-  /** Flushes the file system holding `path`; false when it could not (fall back to fsync). */
+  /**
+   * Flushes the file system holding `path`; false when it could not (fall back to fsync). With
+   * no flush in flight the request goes out at once, so the caller's work until its next await
+   * overlaps the flush.
+   */
   sync(): Promise<boolean> {
-    const next = this.chain.then(() => this.once());
+    const next = this.inFlight ? this.chain.then(() => this.once()) : this.once();
+    this.inFlight++;
+    const done = () => void this.inFlight--;
+    next.then(done, done);
     this.chain = next;
     return next;
   }

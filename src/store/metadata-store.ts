@@ -156,6 +156,13 @@ export interface MetadataStore {
    * without it the engine calls the single-purpose methods (one commit per attempt record).
    */
   writeBatch?(batch: RecordBatch): Promise<void>;
+  /**
+   * Writes `batch` in a transaction left open, for the caller to commit or roll back once it has
+   * made the batch's artifacts durable; undefined when it cannot (a transaction is already open,
+   * or the backend has no such thing). Statements this process runs meanwhile join the open
+   * transaction.
+   */
+  stageBatch?(batch: RecordBatch): { commit(): void; rollback(): void } | undefined;
   listAttempts(stepRunId: string): Promise<AttemptRecord[]>;
   appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void>;
   getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>>;

@@ -168,12 +168,29 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async writeBatch(batch: RecordBatch): Promise<void> {
-    this.db.transaction(() => {
-      for (const r of batch.stepRuns) this.stmts.saveStepRun.run(stepRunParams(r));
-      for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptToRow(a));
-      for (const l of batch.logs) for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
-      this.writeCompletions(batch.completions);
-    })();
+    this.db.transaction(() => this.writeRows(batch))();
+  }
+
+  stageBatch(batch: RecordBatch): { commit(): void; rollback(): void } | undefined {
+    if (this.db.inTransaction) return undefined;
+    this.db.exec("BEGIN");
+    try {
+      this.writeRows(batch);
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+    const end = (sql: string) => () => {
+      if (this.db.inTransaction) this.db.exec(sql);
+    };
+    return { commit: end("COMMIT"), rollback: end("ROLLBACK") };
+  }
+
+  private writeRows(batch: RecordBatch): void {
+    for (const r of batch.stepRuns) this.stmts.saveStepRun.run(stepRunParams(r));
+    for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptToRow(a));
+    for (const l of batch.logs) for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
+    this.writeCompletions(batch.completions);
   }
 
   private writeCompletions(completions: StepRunCompletion[]): void {
