@@ -42,6 +42,12 @@ export class RunExecutor {
   private readonly launcher: ShellLauncher;
   private readonly workdirs: WorkdirPool;
   private readonly attempts: AttemptRunner;
+  /**
+   * Whether the store held any step result when the run began. A home without one (a fresh
+   * one) can only hit results of this very run, so only their keys are looked up.
+   */
+  private history = true;
+  private readonly keysDone = new Set<string>();
 
   constructor(
     private readonly env: ExecutorEnv,
@@ -64,6 +70,7 @@ export class RunExecutor {
 
   async execute(): Promise<RunStatus> {
     const durations = await this.env.metadata.stepDurations(this.run.pipeline);
+    this.history = await this.env.metadata.hasStepResults();
     const weights = remainingPathWeights(this.run.graph, durations);
     for (const id of this.run.graph.order) {
       const step = this.run.graph.steps.get(id)!;
@@ -243,6 +250,7 @@ export class RunExecutor {
       task.record.reason = "caching is disabled for this step";
       return false;
     }
+    if (!this.history && !this.keysDone.has(task.record.cacheKey!)) return false;
     const hit = await this.env.metadata.findByCacheKey(task.record.cacheKey!);
     if (!hit?.outputDigest) return false;
     let value: unknown;
@@ -386,6 +394,7 @@ export class RunExecutor {
     if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
     else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);
     this.writer.complete({ stepRun: r, artifacts: finalized?.artifacts ?? [], lineage });
+    if (r.cacheKey) this.keysDone.add(r.cacheKey);
     this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "succeeded", cached, durationMs: r.durationMs ?? 0, attempts: r.attempts });
     if (task.itemIndex < 0) return this.nodeSucceeded(task.node, output);
     const items = task.node.items!;

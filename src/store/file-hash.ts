@@ -12,7 +12,7 @@
  * addresses the content just as well; it is simply not what `sha256sum` prints for such a file.
  */
 import { createHash } from "node:crypto";
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fchmodSync, fstatSync, openSync, readSync } from "node:fs";
 import { open, readdir, lstat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { sha256 } from "../core/hash.js";
@@ -36,12 +36,22 @@ export async function hashFile(path: string): Promise<{ digest: string; size: nu
  * a caller has just seen from stat, saves an fstat; a file that has grown since is still read
  * to its end.
  */
-export function hashFileNow(path: string, sizeHint?: number): { digest: string; size: number } | Promise<{ digest: string; size: number }> {
+export function hashFileNow(
+  path: string,
+  sizeHint?: number,
+  opts: { makeReadOnly?: boolean } = {},
+): { digest: string; size: number; madeReadOnly?: boolean } | Promise<{ digest: string; size: number }> {
   const fd = openSync(path, "r");
   let expected: number;
   try {
     expected = sizeHint !== undefined && sizeHint <= SMALL ? sizeHint : fstatSync(fd).size;
-    if (expected <= SMALL) return hashSmall(fd, expected);
+    if (expected <= SMALL) {
+      const hashed = hashSmall(fd, expected);
+      // Through the descriptor already open: a chmod by path would look the path up again.
+      if (!opts.makeReadOnly) return hashed;
+      fchmodSync(fd, 0o444);
+      return { ...hashed, madeReadOnly: true };
+    }
   } finally {
     closeSync(fd);
   }

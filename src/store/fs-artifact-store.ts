@@ -95,8 +95,9 @@ export class FsArtifactStore implements ArtifactStore {
   async putFile(source: string, opts: { move?: boolean; digest?: string; size?: number } = {}): Promise<StoredObject> {
     const init = this.init();
     if (init) await init;
-    const hashed = opts.digest ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size } : hashFileNow(source, opts.size);
+    const hashed = opts.digest ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size } : hashFileNow(source, opts.size, { makeReadOnly: opts.move });
     const { digest, size } = hashed instanceof Promise ? await hashed : hashed;
+    const readOnly = !(hashed instanceof Promise) && "madeReadOnly" in hashed && hashed.madeReadOnly === true;
     const target = this.objectPath(digest);
     if (opts.move) {
       // A moved file is already private to us, so it is renamed straight into place (atomic on
@@ -109,7 +110,7 @@ export class FsArtifactStore implements ArtifactStore {
           mkdirSync(join(this.objects, prefix), { recursive: true });
           this.prefixes.add(prefix);
         }
-        chmodSync(source, 0o444);
+        if (!readOnly) chmodSync(source, 0o444);
         this.renameIntoPlaceSync(source, target, digest);
       } catch (err) {
         throw writeError(err, source);

@@ -145,6 +145,8 @@ export interface MetadataStore {
   getStepRun(id: string): Promise<StepRunRecord | undefined>;
   /** A succeeded step run with this cache key whose outputs are still stored. */
   findByCacheKey(cacheKey: string): Promise<StepRunRecord | undefined>;
+  /** Whether any step run has succeeded: when none has, no cache lookup can hit. */
+  hasStepResults(): Promise<boolean>;
   /** The newest step run of a step (and item) in another run of the pipeline, for explanations. */
   previousStepRun(pipeline: string, stepId: string, itemIndex: number, beforeRunCreatedAt: number, excludeRunId: string): Promise<StepRunRecord | undefined>;
   /** Median duration in ms of recent successful, non-cached runs of each step of a pipeline. */

@@ -187,6 +187,10 @@ export class PostgresMetadataStore implements MetadataStore {
     return row ? rowToStepRun(row) : undefined;
   }
 
+  async hasStepResults(): Promise<boolean> {
+    return (await this.rows(`SELECT 1 FROM step_runs WHERE status = 'succeeded' LIMIT 1`, [])).length > 0;
+  }
+
   async findByCacheKey(cacheKey: string): Promise<StepRunRecord | undefined> {
     // NULLS LAST: PostgreSQL sorts NULL first in DESC order, SQLite last.
     const [row] = await this.rows(`SELECT s.* FROM step_runs s WHERE s.cache_key = $1 AND s.status = 'succeeded'

@@ -222,6 +222,16 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
       });
     });
 
+    describe("hasStepResults", () => {
+      it("is false until a step run has succeeded", async () => {
+        expect(await store.hasStepResults()).toBe(false);
+        await store.saveStepRuns([stepRunRecord("r1", "train", { cacheKey: "K", status: "failed" })]);
+        expect(await store.hasStepResults()).toBe(false);
+        await completeWithOutput("r2", "train", fakeDigest("o2"), { cacheKey: "K" });
+        expect(await store.hasStepResults()).toBe(true);
+      });
+    });
+
     describe("findByCacheKey", () => {
       it("returns a succeeded step run whose output artifact is stored", async () => {
         const sr = await completeWithOutput("r1", "train", fakeDigest("o1"), { cacheKey: "K" });

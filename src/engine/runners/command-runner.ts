@@ -38,7 +38,7 @@ export async function runCommand(
   }
   const raw = typeof spec.run === "function" ? spec.run({ params: ctx.params, out, workdir }, inputPaths) : spec.run;
   const expand = (s: string) =>
-    s.replace(/\{(out|workdir|inputs\.[A-Za-z0-9_-]+|params\.[A-Za-z0-9_-]+)\}/g, (m, key: string) => {
+    !s.includes("{") ? s : s.replace(/\{(out|workdir|inputs\.[A-Za-z0-9_-]+|params\.[A-Za-z0-9_-]+)\}/g, (m, key: string) => {
       if (key === "out") return out;
       if (key === "workdir") return workdir;
       if (key.startsWith("inputs.")) return inputPaths[key.slice(7)] ?? m;
