@@ -12,6 +12,10 @@
  * benchmark that starts within a minute of the last one's cleanup first waits out the rest of
  * that minute.
  *
+ * Each cold run also starts after a sync(1), untimed: Trainyard makes its artifacts durable with
+ * syncfs(2), which writes back everything dirty on the file system, so without it Trainyard paid
+ * for writing out the thousand files the tool before it had just made.
+ *
  * Node start is measured without NODE_EXTRA_CA_CERTS, which this sandbox sets: with it Node
  * parses a whole CA bundle before running any code (tens of milliseconds), and nothing here uses
  * TLS. The benchmark prints what that costs on this machine.
@@ -91,6 +95,8 @@ type Tool = "make" | "snakemake" | "trainyard";
 function cold(tool: Tool): number {
   const dir = (dirs[tool] = join(RUNS, `${tool}-${++fresh}`));
   mkdirSync(dir);
+  // Nothing left dirty by the previous run (see the header).
+  runTimed("sync", []);
   if (tool === "make") {
     copyFileSync(join(ROOT, "Makefile"), join(dir, "Makefile"));
     mkdirSync(join(dir, "out"));
