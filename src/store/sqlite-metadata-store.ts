@@ -82,13 +82,13 @@ export class SqliteMetadataStore implements MetadataStore {
       durations: p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s INDEXED BY step_runs_durations JOIN runs r ON r.id = s.run_id
         WHERE r.pipeline = ? AND s.status = 'succeeded' AND s.cached = 0 AND s.item_index = -1
         ORDER BY s.finished_at DESC LIMIT 5000`),
-      saveAttempt: p(`INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error)
-        VALUES (@step_run_id, @attempt, @status, @started_at, @finished_at, @error)`),
+      // Positional parameters: binding by name cost a microsecond more per row.
+      saveAttempt: p(`INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?)`),
       listAttempts: p(`SELECT * FROM attempts WHERE step_run_id = ? ORDER BY attempt`),
       appendLog: p(`INSERT INTO logs (step_run_id, attempt, ts, stream, line) VALUES (?, ?, ?, ?, ?)`),
       getLogs: p(`SELECT * FROM logs WHERE step_run_id = ? ORDER BY rowid`),
       getLogsAttempt: p(`SELECT * FROM logs WHERE step_run_id = ? AND attempt = ? ORDER BY rowid`),
-      putArtifact: p(`INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES (@digest, @kind, @size, @meta, @created_at, @inline)
+      putArtifact: p(`INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(digest) DO UPDATE SET meta = CASE WHEN length(excluded.meta) > length(artifacts.meta) THEN excluded.meta ELSE artifacts.meta END`),
       getArtifact: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest = ?`),
       getArtifactPrefix: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`),
@@ -189,14 +189,14 @@ export class SqliteMetadataStore implements MetadataStore {
 
   private writeRows(batch: RecordBatch): void {
     for (const r of batch.stepRuns) this.stmts.saveStepRun.run(stepRunParams(r));
-    for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptToRow(a));
+    for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptParams(a));
     for (const l of batch.logs) for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
     this.writeCompletions(batch.completions);
   }
 
   private writeCompletions(completions: StepRunCompletion[]): void {
     for (const c of completions) {
-      for (const a of c.artifacts) this.stmts.putArtifact.run(artifactToRow(a.record, a.bytes));
+      for (const a of c.artifacts) this.stmts.putArtifact.run(artifactParams(a.record, a.bytes));
       this.stmts.saveStepRun.run(stepRunParams(c.stepRun));
       for (const e of c.lineage) this.stmts.insertLineage.run(e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused ? 1 : 0);
     }
@@ -238,7 +238,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async saveAttempt(a: AttemptRecord): Promise<void> {
-    this.stmts.saveAttempt.run(attemptToRow(a));
+    this.stmts.saveAttempt.run(attemptParams(a));
   }
 
   async listAttempts(stepRunId: string): Promise<AttemptRecord[]> {
@@ -266,7 +266,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async putArtifacts(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void> {
     this.db.transaction(() => {
-      for (const a of artifacts) this.stmts.putArtifact.run(artifactToRow(a.record, a.bytes));
+      for (const a of artifacts) this.stmts.putArtifact.run(artifactParams(a.record, a.bytes));
     })();
   }
 
@@ -403,8 +403,8 @@ function stepRunParams(s: StepRunRecord): unknown[] {
   ];
 }
 
-function attemptToRow(a: AttemptRecord): Row {
-  return { step_run_id: a.stepRunId, attempt: a.attempt, status: a.status, started_at: a.startedAt, finished_at: a.finishedAt ?? null, error: json(a.error) };
+function attemptParams(a: AttemptRecord): unknown[] {
+  return [a.stepRunId, a.attempt, a.status, a.startedAt, a.finishedAt ?? null, json(a.error)];
 }
 
 function rowToStepRun(r: Row): StepRunRecord {
@@ -428,8 +428,8 @@ function rowToStepRun(r: Row): StepRunRecord {
   };
 }
 
-function artifactToRow(a: ArtifactRecord, bytes?: Uint8Array): Row {
-  return { digest: a.digest, kind: a.kind, size: a.size, meta: json(a.meta), created_at: a.createdAt, inline: bytes ? Buffer.from(bytes) : null };
+function artifactParams(a: ArtifactRecord, bytes?: Uint8Array): unknown[] {
+  return [a.digest, a.kind, a.size, json(a.meta), a.createdAt, bytes ? Buffer.from(bytes) : null];
 }
 
 function rowToArtifact(r: Row): ArtifactRecord {
