@@ -20,7 +20,8 @@ afterEach(() => {
 });
 
 function setup(helpers: number): { launcher: ShellLauncher; dir: string } {
-  const launcher = new ShellLauncher({ helpers });
+  // Every command counts as short, so that a loaded machine cannot change what gets staged.
+  const launcher = new ShellLauncher({ helpers, shortMs: 60_000 });
   launchers.push(launcher);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ty-launcher-"));
   dirs.push(dir);

@@ -315,10 +315,11 @@ class ShellHelper {
   }
 }
 
-/** A command staged into a helper waits behind one that has run at most this long... */
-const STAGE_BEHIND_MS = 20;
-/** ...in a run whose commands have taken this long on average (after STAGE_AFTER of them). */
-const STAGE_TYPICAL_MS = 20;
+/**
+ * A command staged into a helper waits behind one that has run less than this long, in a run
+ * whose commands have taken less than this on average (after STAGE_AFTER of them).
+ */
+const SHORT_MS = 20;
 const STAGE_AFTER = 4;
 
 /** Helpers of one run: at most `helpers` commands run at once; closed when the run ends. */
@@ -328,6 +329,7 @@ export class ShellLauncher {
   private readonly helpers: ShellHelper[] = [];
   private readonly disabled = process.env.TRAINYARD_SPAWN === "direct";
   private readonly maxHelpers: number;
+  private readonly shortMs: number;
   private dir?: string;
   private made = 0;
   private readonly cwds = new Set<string>();
@@ -349,8 +351,10 @@ export class ShellLauncher {
     },
   };
 
-  constructor(opts: { helpers?: number } = {}) {
+  /** `shortMs`: what counts as a short command when staging (SHORT_MS). */
+  constructor(opts: { helpers?: number; shortMs?: number } = {}) {
     this.maxHelpers = opts.helpers ?? Infinity;
+    this.shortMs = opts.shortMs ?? SHORT_MS;
   }
 
   /** Whether commands can be staged at all (see start). */
@@ -379,8 +383,8 @@ export class ShellLauncher {
     let helper = this.helpers.find((h) => !h.job);
     if (!helper && stage && this.helpers.length >= this.maxHelpers) {
       const now = Date.now();
-      const ahead = this.endedCount >= STAGE_AFTER && this.typicalMs < STAGE_TYPICAL_MS;
-      helper = ahead ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < STAGE_BEHIND_MS) : undefined;
+      const ahead = this.endedCount >= STAGE_AFTER && this.typicalMs < this.shortMs;
+      helper = ahead ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < this.shortMs) : undefined;
       if (!helper) {
         this.staged.waited++;
         this.waiting.push(entry);
