@@ -112,6 +112,38 @@ describe("scheduling", () => {
     }
   });
 
+  it("keeps to the limit when steps are retried while others are staged", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const log = path.join(dir, "log");
+    const p = pipeline("staged-retry");
+    for (let c = 0; c < 4; c++) {
+      let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
+      for (let s = 0; s < 8; s++) {
+        const id = `c${c}_s${s}`;
+        // Every third step fails its first attempt.
+        const failOnce = (c + s) % 3 === 0 ? `if [ ! -e ${dir}/${id}.tried ]; then : > ${dir}/${id}.tried; echo "end ${id}" >> ${log}; exit 1; fi; ` : "";
+        prev = p.command(id, {
+          inputs: prev ? { prev: prev.pick("out") } : {},
+          run: `echo "start ${id}" >> ${log}; ${failOnce}echo ${id} > $TRAINYARD_OUT/out; echo "end ${id}" >> ${log}`,
+          outputs: { out: "file" },
+          retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
+        });
+      }
+    }
+    const r = await ty.run(p, { concurrency: 2 });
+    expect(r.status).toBe("succeeded");
+    let running = 0;
+    let most = 0;
+    const lines = fs.readFileSync(log, "utf8").trim().split("\n");
+    for (const line of lines) {
+      running += line.startsWith("start") ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(lines.filter((l) => l.startsWith("start"))).toHaveLength(32 + 11);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+
   it("hands a step's slot on once its work is done, while its output is still being stored", async () => {
     const { ty } = await homes.open();
     const ended: Record<string, number> = {};

@@ -84,6 +84,20 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
     expect(launcher.staged).toEqual({ behind: 1, waited: 0 });
   });
 
+  it("keeps a command given within the limit waiting while every helper is taken, staged ones included", async () => {
+    const { launcher, dir } = setup(1);
+    await warm(launcher, dir);
+    const log = path.join(dir, "log");
+    const job = (name: string, secs: number) => `echo "start ${name}" >> ${log}; sleep ${secs}; echo "end ${name}" >> ${log}`;
+    const a = run(launcher, job("a", 0.2), dir);
+    const b = run(launcher, job("b", 0.05), dir, true);
+    // A retry, say, of a step that holds a slot: the one helper is busy, so it waits its turn.
+    const c = run(launcher, job("c", 0.05), dir);
+    await Promise.all([a.done, b.done, c.done]);
+    expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
+    expect(await c.done).toMatchObject({ code: 0, started: true });
+  });
+
   it("never runs a staged command that is cancelled before it starts", async () => {
     const { launcher, dir } = setup(1);
     await warm(launcher, dir);

@@ -381,13 +381,18 @@ export class ShellLauncher {
     for (let i = this.helpers.length - 1; i >= 0; i--) if (!this.helpers[i].usable) this.helpers.splice(i, 1);
     const entry: Entry = { command, extra, cwd, handlers };
     let helper = this.helpers.find((h) => !h.job);
-    if (!helper && stage && this.helpers.length >= this.maxHelpers) {
-      const now = Date.now();
-      const ahead = this.endedCount >= STAGE_AFTER && this.typicalMs < this.shortMs;
-      helper = ahead ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < this.shortMs) : undefined;
+    if (!helper && this.helpers.length >= this.maxHelpers) {
+      if (stage) {
+        const now = Date.now();
+        const ahead = this.endedCount >= STAGE_AFTER && this.typicalMs < this.shortMs;
+        helper = ahead ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < this.shortMs) : undefined;
+      }
       if (!helper) {
+        // Every helper is taken, by staged commands too: a command within the limit (a retry of
+        // a step that holds its slot) goes first in the line, a staged one last.
+        if (stage) this.waiting.push(entry);
+        else this.waiting.unshift(entry);
         this.staged.waited++;
-        this.waiting.push(entry);
         return this.handle(entry);
       }
       this.staged.behind++;
