@@ -139,3 +139,12 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
     expect(await b.done).toMatchObject({ code: 0, out: "b\n", started: true });
   });
 });
+
+describe("ShellLauncher: scheduling", () => {
+  it.runIf(fs.existsSync("/usr/bin/chrt"))("runs commands under SCHED_BATCH, so that they do not preempt the engine", async () => {
+    const { launcher, dir } = setup(1);
+    // Field 41 of /proc/<pid>/stat is the scheduling policy: 0 SCHED_OTHER, 3 SCHED_BATCH.
+    const r = await run(launcher, "cut -d' ' -f41 /proc/self/stat", dir).done;
+    expect(r).toMatchObject({ code: 0, out: "3\n" });
+  });
+});
