@@ -51,8 +51,10 @@ export class SqliteMetadataStore implements MetadataStore {
   constructor(readonly file: string) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file, { nativeBinding: sqliteNativeBinding() });
-    this.db.pragma("journal_mode = WAL");
+    // NORMAL before WAL: switching a new database to WAL is its first transaction, and under the
+    // default FULL it synced the rollback journal, the database and their directory.
     this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("journal_mode = WAL");
     this.db.pragma("busy_timeout = 10000");
     this.db.pragma("foreign_keys = OFF");
     this.migrate();
