@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "../../src/index.js";
-import { sleep, stepOf, useHomes } from "./support.js";
+import { overlapOf, sleep, stepOf, useHomes } from "./support.js";
 
 const homes = useHomes();
 
@@ -91,13 +91,7 @@ describe("scheduling", () => {
     }
     const r = await ty.run(p, { concurrency: 2 });
     expect(r.status).toBe("succeeded");
-    let running = 0;
-    let most = 0;
-    const lines = fs.readFileSync(log, "utf8").trim().split("\n");
-    for (const line of lines) {
-      running += line.startsWith("start") ? 1 : -1;
-      most = Math.max(most, running);
-    }
+    const { lines, most } = overlapOf(log);
     expect(lines).toHaveLength(64);
     expect(most).toBeLessThanOrEqual(2);
     for (const s of await ty.metadata.listStepRuns(r.runId)) {
@@ -133,13 +127,7 @@ describe("scheduling", () => {
     }
     const r = await ty.run(p, { concurrency: 2 });
     expect(r.status).toBe("succeeded");
-    let running = 0;
-    let most = 0;
-    const lines = fs.readFileSync(log, "utf8").trim().split("\n");
-    for (const line of lines) {
-      running += line.startsWith("start") ? 1 : -1;
-      most = Math.max(most, running);
-    }
+    const { lines, most } = overlapOf(log);
     expect(lines.filter((l) => l.startsWith("start"))).toHaveLength(32 + 11);
     expect(most).toBeLessThanOrEqual(2);
   });

@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ShellLauncher, type CommandHandlers } from "../../src/engine/runners/shell-launcher.js";
+import { overlapOf } from "./support.js";
 
 interface Outcome {
   out: string;
@@ -64,13 +65,7 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
       expect(o).toMatchObject({ code: 0, signal: null, out: `out-${i}\n`, err: `err-${i}\n` });
       expect(o.started).toBe(i >= 2);
     });
-    let running = 0;
-    let most = 0;
-    for (const line of fs.readFileSync(log, "utf8").trim().split("\n")) {
-      running += line.startsWith("start") ? 1 : -1;
-      most = Math.max(most, running);
-    }
-    expect(most).toBe(2);
+    expect(overlapOf(log).most).toBe(2);
   });
 
   it("sends a command straight to a helper whose short command has just started, and attributes each one's output", async () => {

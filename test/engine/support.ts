@@ -98,3 +98,18 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Lines of a log that commands append "start <id>" and "end <id>" to, and the most commands
+ * that were running at once by it.
+ */
+export function overlapOf(log: string): { lines: string[]; most: number } {
+  const lines = fs.readFileSync(log, "utf8").trim().split("\n");
+  let running = 0;
+  let most = 0;
+  for (const line of lines) {
+    running += line.startsWith("start") ? 1 : -1;
+    most = Math.max(most, running);
+  }
+  return { lines, most };
+}
