@@ -8,7 +8,7 @@ export async function runsCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ["pipeline", "limit", "home", "status"], booleans: ["json"] });
   const ty = await openHome(args);
   try {
-    const runs = await ty.metadata.listRuns({ pipeline: one(args, "pipeline"), status: one(args, "status") as never, limit: intFlag(args, "limit") ?? 20 });
+    const runs = await ty.listRuns({ pipeline: one(args, "pipeline"), status: one(args, "status") as never, limit: intFlag(args, "limit") ?? 20 });
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return 0;
@@ -34,7 +34,7 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (!runId) throw usage("trainyard show needs a run id (see `trainyard runs`)");
   const ty = await openHome(args);
   try {
-    const run = await ty.metadata.getRun(runId);
+    const run = await ty.getRun(runId);
     if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runId}" in ${ty.home}`, { runId, hint: "list runs with `trainyard runs`" });
     const steps = await ty.metadata.listStepRuns(run.id);
     if (has(args, "json")) {
