@@ -76,13 +76,18 @@ export class HeldRunLease {
 }
 
 /** Takes the lease of a run for this process, or throws RUN_OWNED naming its live holder. */
-export async function acquireRunLease(metadata: MetadataStore, runId: string, timing: LeaseTiming = {}): Promise<HeldRunLease> {
+export async function acquireRunLease(
+  metadata: MetadataStore,
+  runId: string,
+  timing: LeaseTiming = {},
+): Promise<HeldRunLease> {
   const expiryMs = timing.expiryMs ?? EXPIRY_MS;
   let current = await metadata.getRunLease(runId);
   for (let tries = 1; ; tries++) {
     if (current && !leaseHolderGone(current, Date.now(), expiryMs)) throw runOwned(current, expiryMs);
     const now = Date.now();
-    const mine: RunLease = { runId, owner: selfIdentity(), token: randomBytes(16).toString("hex"), acquiredAt: now, heartbeatAt: now };
+    const token = randomBytes(16).toString("hex");
+    const mine: RunLease = { runId, owner: selfIdentity(), token, acquiredAt: now, heartbeatAt: now };
     const holder = await metadata.claimRunLease(mine, current?.token);
     if (holder.token === mine.token) return new HeldRunLease(metadata, mine, timing.heartbeatMs ?? HEARTBEAT_MS);
     if (tries >= CLAIM_TRIES) throw runOwned(holder, expiryMs);
@@ -94,13 +99,18 @@ export async function acquireRunLease(metadata: MetadataStore, runId: string, ti
  * The run as it stands, with "running" corrected to "interrupted" (and recorded so) when its
  * owner is gone. A running run without a lease (recorded before leases existed) is left as is.
  */
-export async function reconcileRunStatus(metadata: MetadataStore, run: RunRecord, expiryMs = EXPIRY_MS): Promise<RunRecord> {
+export async function reconcileRunStatus(
+  metadata: MetadataStore,
+  run: RunRecord,
+  expiryMs = EXPIRY_MS,
+): Promise<RunRecord> {
   if (run.status !== "running") return run;
   const lease = await metadata.getRunLease(run.id);
   if (!lease || !leaseHolderGone(lease, Date.now(), expiryMs)) return run;
   // The last heartbeat is the latest moment the owner is known to have been alive.
+  const finishedAt = lease.heartbeatAt;
   const status: RunStatus = "interrupted";
-  if (await metadata.markRunInterrupted(run.id, lease.token, lease.heartbeatAt)) return { ...run, status, finishedAt: lease.heartbeatAt };
+  if (await metadata.markRunInterrupted(run.id, lease.token, finishedAt)) return { ...run, status, finishedAt };
   return (await metadata.getRun(run.id)) ?? run;
 }
 

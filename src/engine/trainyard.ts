@@ -223,11 +223,16 @@ export class Trainyard {
     }
   }
 
-  private async resumeOwned(runId: string, lease: HeldRunLease, req: Omit<RunRequest, "params" | "overrides" | "profile">): Promise<RunResult> {
+  private async resumeOwned(
+    runId: string,
+    lease: HeldRunLease,
+    req: Omit<RunRequest, "params" | "overrides" | "profile">,
+  ): Promise<RunResult> {
     // Read again under the lease: the previous owner may have finished it meanwhile.
     const run = (await this.metadata.getRun(runId))!;
     if (run.status === "succeeded") {
-      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint: `start a new run with \`trainyard run ${run.modulePath}\`` });
+      const hint = `start a new run with \`trainyard run ${run.modulePath}\``;
+      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint });
     }
     const loaded = await this.load(run.modulePath);
     const graph = compileGraph(loaded.pipeline);
@@ -256,7 +261,13 @@ export class Trainyard {
     const executor = new RunExecutor(
       { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home },
       { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
-      { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal, onEvent: req.onEvent, previous },
+      {
+        concurrency: Math.max(1, req.concurrency ?? availableParallelism()),
+        force: req.force,
+        signal,
+        onEvent: req.onEvent,
+        previous,
+      },
     );
     const status = await executor.execute();
     // The run's record now belongs to the process that took it over.

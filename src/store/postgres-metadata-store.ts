@@ -60,7 +60,8 @@ const SAVE_ATTEMPT = `INSERT INTO attempts (step_run_id, attempt, status, starte
 const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES ($1, $2, $3, $4, $5, $6)
   ON CONFLICT (digest) DO UPDATE SET meta = CASE WHEN length(EXCLUDED.meta::text) > length(artifacts.meta::text) THEN EXCLUDED.meta ELSE artifacts.meta END`;
 // The conditional update takes the row lock: a concurrent claim waits, then sees the new token.
-const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")}) VALUES (${LEASE_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})
+const LEASE_PLACEHOLDERS = LEASE_COLUMNS.map((_, i) => `$${i + 1}`).join(", ");
+const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")}) VALUES (${LEASE_PLACEHOLDERS})
   ON CONFLICT (run_id) DO UPDATE SET ${LEASE_COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
   WHERE run_leases.token = $${LEASE_COLUMNS.length + 1}
   RETURNING *`;
@@ -170,8 +171,8 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async renewRunLease(runId: string, token: string, now: number): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE run_leases SET heartbeat_at = $3 WHERE run_id = $1 AND token = $2`, [runId, token, now]);
-    return r.rowCount === 1;
+    const sql = `UPDATE run_leases SET heartbeat_at = $3 WHERE run_id = $1 AND token = $2`;
+    return (await this.pool.query(sql, [runId, token, now])).rowCount === 1;
   }
 
   async releaseRunLease(runId: string, token: string): Promise<void> {
@@ -179,9 +180,9 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async markRunInterrupted(runId: string, deadToken: string, finishedAt: number): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE runs SET status = 'interrupted', finished_at = $3 WHERE id = $1 AND status = 'running'
-      AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = $1 AND token = $2)`, [runId, deadToken, finishedAt]);
-    return r.rowCount === 1;
+    const sql = `UPDATE runs SET status = 'interrupted', finished_at = $3 WHERE id = $1 AND status = 'running'
+      AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = $1 AND token = $2)`;
+    return (await this.pool.query(sql, [runId, deadToken, finishedAt])).rowCount === 1;
   }
 
   async listRuns(filter: { pipeline?: string; status?: string; limit?: number } = {}): Promise<RunRecord[]> {

@@ -4,7 +4,14 @@
  * `undefined` (never null) in the record, as the SQLite store returns them.
  */
 import type pg from "pg";
-import type { ArtifactRecord, AttemptRecord, LineageEdge, RunLease, RunRecord, StepRunRecord } from "./metadata-store.js";
+import type {
+  ArtifactRecord,
+  AttemptRecord,
+  LineageEdge,
+  RunLease,
+  RunRecord,
+  StepRunRecord,
+} from "./metadata-store.js";
 
 export type Row = Record<string, any>;
 export type Queryable = Pick<pg.PoolClient, "query">;
@@ -159,7 +166,9 @@ export function rowToEdge(r: Row): LineageEdge {
   return { stepRunId: r.step_run_id, runId: r.run_id, stepId: r.step_id, digest: r.digest, direction: r.direction, name: r.name, reused: r.reused === true };
 }
 
-export const LEASE_COLUMNS = ["run_id", "pid", "host", "boot_id", "start_ticks", "token", "acquired_at", "heartbeat_at"] as const;
+export const LEASE_COLUMNS = [
+  "run_id", "pid", "host", "boot_id", "start_ticks", "token", "acquired_at", "heartbeat_at",
+] as const;
 
 /** Values in LEASE_COLUMNS order. */
 export function leaseValues(l: RunLease): unknown[] {

@@ -30,10 +30,14 @@ interface CliResult {
 
 const children: ChildProcess[] = [];
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.pid && c.exitCode === null && c.signalCode === null && processAlive(c.pid)) c.kill("SIGKILL");
+  for (const c of children.splice(0)) {
+    if (c.pid && c.exitCode === null && c.signalCode === null && processAlive(c.pid)) c.kill("SIGKILL");
+  }
 });
 
-function cli(args: string[], home: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
+type Started = { child: ChildProcess; done: Promise<CliResult> };
+
+function cli(args: string[], home: string, env: Record<string, string> = {}): Started {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: REPO,
     env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "", TRAINYARD_CRASH_AT: "", ...env },
@@ -44,7 +48,9 @@ function cli(args: string[], home: string, env: Record<string, string> = {}): { 
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) => {
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
   return { child, done };
 }
 
@@ -66,9 +72,10 @@ function trial(opts: { go?: boolean } = {}): Trial {
 const logLines = (t: Trial) => (fs.existsSync(t.log) ? fs.readFileSync(t.log, "utf8").split("\n").filter(Boolean) : []);
 const startsIn = (lines: string[]) => lines.filter((l) => l.startsWith("start ")).map((l) => l.slice(6));
 
-/** Waits until every command that started has logged its end: orphans of a killed run finish within a second. */
+/** Waits until every command that started has logged its end: orphans of a killed run end within a second. */
 async function settle(t: Trial): Promise<void> {
-  await waitFor(() => COMMANDS.every((id) => logLines(t).filter((l) => l === `start ${id}`).length === logLines(t).filter((l) => l === `end ${id}`).length), "started commands to end");
+  const count = (line: string) => logLines(t).filter((l) => l === line).length;
+  await waitFor(() => COMMANDS.every((id) => count(`start ${id}`) === count(`end ${id}`)), "started commands to end");
 }
 
 async function withStore<T>(t: Trial, fn: (s: MetadataStore) => Promise<T>): Promise<T> {
@@ -88,10 +95,16 @@ async function onlyRunId(t: Trial): Promise<string> {
 
 /** Steps whose own (uncached) success was committed: these must never run again. */
 const committedSteps = (t: Trial, runId: string) =>
-  withStore(t, async (s) => (await s.listStepRuns(runId)).filter((r) => r.status === "succeeded" && !r.cached).map((r) => r.stepId));
+  withStore(t, async (s) => {
+    const steps = await s.listStepRuns(runId);
+    return steps.filter((r) => r.status === "succeeded" && !r.cached).map((r) => r.stepId);
+  });
 
 const outputsOf = (t: Trial, runId: string) =>
-  withStore(t, async (s) => Object.fromEntries((await s.listStepRuns(runId)).filter((r) => r.itemIndex < 0).map((r) => [r.stepId, r.outputDigest])));
+  withStore(t, async (s) => {
+    const steps = (await s.listStepRuns(runId)).filter((r) => r.itemIndex < 0);
+    return Object.fromEntries(steps.map((r) => [r.stepId, r.outputDigest]));
+  });
 
 /** Starts `trainyard run`, waits until it holds in the gate step, and kills it with SIGKILL. */
 async function killedRun(t: Trial): Promise<string> {
@@ -105,14 +118,18 @@ async function killedRun(t: Trial): Promise<string> {
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** After an interruption: no committed step started again, and no step started twice. */
 function expectNoRerun(newStarts: string[], committed: string[]): void {
   for (const id of committed) expect(newStarts, `committed step ${id} ran again`).not.toContain(id);
-  for (const id of new Set(newStarts)) expect(newStarts.filter((s) => s === id), `step ${id} started more than once`).toHaveLength(1);
+  for (const id of new Set(newStarts)) {
+    expect(newStarts.filter((s) => s === id), `step ${id} started more than once`).toHaveLength(1);
+  }
 }
 
 describe("run ownership", () => {
@@ -125,9 +142,11 @@ describe("run ownership", () => {
       const a = cli(["resume", runId, "--json"], t.home);
       const b = cli(["resume", runId, "--json"], t.home);
       // The owner holds in the gate until `go` exists, so the other one must have given up first.
-      const first = await within(Promise.race([a.done.then((r) => ({ r, winner: b })), b.done.then((r) => ({ r, winner: a }))]), 60_000, `round ${round}: one resume to refuse`);
+      const exited = Promise.race([a.done.then((r) => ({ r, winner: b })), b.done.then((r) => ({ r, winner: a }))]);
+      const first = await within(exited, 60_000, `round ${round}: one resume to refuse`);
       expect(first.r.code, `round ${round}: ${first.r.stderr}`).toBe(1);
-      expect(first.r.stderr).toContain(`error[RUN_OWNED]: run ${runId} is owned by pid ${first.winner.child.pid} on host ${os.hostname()}`);
+      const owner = `pid ${first.winner.child.pid} on host ${os.hostname()}`;
+      expect(first.r.stderr).toContain(`error[RUN_OWNED]: run ${runId} is owned by ${owner}`);
       expect(first.r.stderr).toMatch(/process started \d{4}-\d\d-\d\d/);
       expect(first.r.stderr).toContain(`kill ${first.winner.child.pid}`);
       fs.writeFileSync(path.join(t.dir, "go"), "");
@@ -153,7 +172,8 @@ describe("run ownership", () => {
       // Replaces the run's lease (as if held by `owner`) and points the run's pid at it, as the old check read.
       const holdBy = async (owner: ProcessIdentity, heartbeatAt = Date.now()) => {
         const current = await ty.metadata.getRunLease(runId);
-        const lease: RunLease = { runId, owner, token: randomBytes(8).toString("hex"), acquiredAt: heartbeatAt, heartbeatAt };
+        const token = randomBytes(8).toString("hex");
+        const lease: RunLease = { runId, owner, token, acquiredAt: heartbeatAt, heartbeatAt };
         expect((await ty.metadata.claimRunLease(lease, current?.token)).token).toBe(lease.token);
         await ty.metadata.updateRun(runId, { status: "running", pid: owner.pid });
       };
@@ -166,14 +186,15 @@ describe("run ownership", () => {
       expect(live.hint).toContain(`kill ${sleeper.pid}`);
       expect((await ty.getRun(runId))?.status).toBe("running");
 
-      await holdBy({ pid: 4242, host: "elsewhere.invalid", bootId: "other-boot", startTicks: 77 });
+      const remoteOwner = { pid: 4242, host: "elsewhere.invalid", bootId: "other-boot", startTicks: 77 };
+      await holdBy(remoteOwner);
       const remote = await rejectionOf(ty.resume(runId));
       expect(remote.code).toBe("RUN_OWNED");
       expect(remote.message).toContain("pid 4242 on host elsewhere.invalid");
       expect(remote.hint).toMatch(/lease expires .*without a heartbeat/);
       expect((await ty.getRun(runId))?.status).toBe("running");
       // Silent for longer than the expiry: gone.
-      await holdBy({ pid: 4242, host: "elsewhere.invalid", bootId: "other-boot", startTicks: 77 }, Date.now() - 10 * 60_000);
+      await holdBy(remoteOwner, Date.now() - 10 * 60_000);
       expect((await ty.getRun(runId))?.status).toBe("interrupted");
 
       // The sleeper's pid with another start time: the pid was reused, the owner is dead.
@@ -214,9 +235,11 @@ describe("a killed run", () => {
     await waitFor(() => logLines(t).includes("start gate"), "the run to reach the gate step");
     const live = await cli(["runs", "--json"], t.home).done;
     expect(JSON.parse(live.stdout)[0].status).toBe("running");
+    const runId = await onlyRunId(t);
+    const owned = await cli(["show", runId], t.home).done;
+    expect(owned.stdout).toContain(`owner     pid ${child.pid} on host ${os.hostname()}`);
     child.kill("SIGKILL");
     await done;
-    const runId = await onlyRunId(t);
 
     const listed = await cli(["runs", "--json"], t.home).done;
     expect(listed.code, listed.stderr).toBe(0);
@@ -244,7 +267,7 @@ describe("a killed run", () => {
 });
 
 describe("named crash points", () => {
-  it("resume after a kill at each point gives the outputs of an uninterrupted run, rerunning no committed step", async () => {
+  it("resumes after a kill at each point to an uninterrupted run's outputs, rerunning no committed step", async () => {
     const ref = trial({ go: true });
     const clean = await cli(["run", MODULE, ...ref.params, "--json"], ref.home).done;
     expect(clean.code, clean.stderr).toBe(0);
@@ -252,7 +275,13 @@ describe("named crash points", () => {
     expect(Object.keys(expected).sort()).toEqual(["final", "gate", "left", "prep", "right"]);
     expect(Object.values(expected).every(Boolean)).toBe(true);
 
-    const points = ["before-record-commit:2", "after-record-commit:2", "before-record-commit:3", "after-record-commit:3", "mid-resume"];
+    const points = [
+      "before-record-commit:2",
+      "after-record-commit:2",
+      "before-record-commit:3",
+      "after-record-commit:3",
+      "mid-resume",
+    ];
     for (const point of points) {
       const t = trial({ go: true });
       // mid-resume: the run is first interrupted elsewhere, then the resume itself dies.

@@ -177,7 +177,8 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect(await store.claimRunLease(mine)).toEqual(mine);
         expect(await store.getRunLease("r1")).toEqual(mine);
         // A claim that did not see the current holder, or names another token, takes nothing.
-        const other = leaseRecord("r1", "t-other", { owner: { ...mine.owner, pid: 7 }, acquiredAt: 6_000, heartbeatAt: 6_000 });
+        const owner = { ...mine.owner, pid: 7 };
+        const other = leaseRecord("r1", "t-other", { owner, acquiredAt: 6_000, heartbeatAt: 6_000 });
         expect(await store.claimRunLease(other)).toEqual(mine);
         expect(await store.claimRunLease(other, "t-stale")).toEqual(mine);
         expect(await store.getRunLease("r2")).toBeUndefined();
