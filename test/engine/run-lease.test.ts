@@ -20,6 +20,7 @@ const homes = useHomes();
 const MODULE = path.join(FIXTURES, "leased.ts");
 const BIN = path.join(REPO, "bin", "trainyard.js");
 const COMMANDS = ["prep", "left", "right", "final"];
+// The tests below start a dozen CLI processes each: a second apiece on a busy machine.
 
 interface CliResult {
   code: number | null;
@@ -158,7 +159,7 @@ describe("run ownership", () => {
       expect(newStarts).toContain("final");
       expect(await withStore(t, (s) => s.getRunLease(runId))).toBeUndefined();
     }
-  });
+  }, 300_000);
 
   it("takes over a lease whose pid was reused, and refuses live owners here and on other hosts", async () => {
     const t = trial();
@@ -263,7 +264,7 @@ describe("a killed run", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout).status).toBe("succeeded");
     expect((await withStore(t, (s) => s.getRun(runId)))?.status).toBe("succeeded");
-  });
+  }, 120_000);
 });
 
 describe("named crash points", () => {
@@ -303,5 +304,5 @@ describe("named crash points", () => {
       expectNoRerun(startsIn(logLines(t).slice(before)), committed);
       expect(await outputsOf(t, runId), point).toEqual(expected);
     }
-  });
+  }, 300_000);
 });
