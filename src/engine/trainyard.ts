@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { crashPoint } from "../core/crash-point.js";
 import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { compileGraph } from "../core/graph.js";
 import { sha256 } from "../core/hash.js";
@@ -23,6 +24,7 @@ import type { GcOptions, GcResult } from "./gc.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import type { PlanResult } from "./planner.js";
+import { acquireRunLease, reconcileRunStatus, type HeldRunLease } from "./run-lease.js";
 import type { WhyResult } from "./why.js";
 
 export interface TrainyardOptions {
@@ -146,6 +148,7 @@ export class Trainyard {
     const started = Date.now();
     const runId = newRunId();
     let loaded: Loaded | undefined;
+    let lease: HeldRunLease | undefined;
     try {
       loaded = await this.load(target);
       const { pipeline } = loaded;
@@ -172,8 +175,10 @@ export class Trainyard {
         pid: process.pid,
       };
       await this.metadata.upsertPipeline(pipeline.name, loaded.modulePath);
+      // Owned from its first record on: a run that shows up "running" always has an owner to check.
+      lease = await acquireRunLease(this.metadata, runId);
       await this.metadata.createRun(run);
-      return await this.execute(run, loaded, graph, req, undefined);
+      return await this.execute(run, loaded, graph, req, undefined, lease);
     } catch (err) {
       // Failures before execution (module, params, graph) are still recorded as failed runs.
       const error = describeError(err);
@@ -198,6 +203,8 @@ export class Trainyard {
       }
       if (isTrainyardError(err)) Object.assign(err.fields, { runId });
       throw err;
+    } finally {
+      await lease?.release();
     }
   }
 
@@ -208,8 +215,24 @@ export class Trainyard {
     if (run.status === "succeeded") {
       throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint: `start a new run with \`trainyard run ${run.modulePath}\`` });
     }
-    if (run.status === "running" && run.pid && run.pid !== process.pid && processAlive(run.pid)) {
-      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} is still running in process ${run.pid}`, { runId: run.id, hint: `stop that process first (kill ${run.pid}), then resume` });
+    const lease = await acquireRunLease(this.metadata, run.id);
+    try {
+      return await this.resumeOwned(run.id, lease, req);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  private async resumeOwned(
+    runId: string,
+    lease: HeldRunLease,
+    req: Omit<RunRequest, "params" | "overrides" | "profile">,
+  ): Promise<RunResult> {
+    // Read again under the lease: the previous owner may have finished it meanwhile.
+    const run = (await this.metadata.getRun(runId))!;
+    if (run.status === "succeeded") {
+      const hint = `start a new run with \`trainyard run ${run.modulePath}\``;
+      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint });
     }
     const loaded = await this.load(run.modulePath);
     const graph = compileGraph(loaded.pipeline);
@@ -221,22 +244,56 @@ export class Trainyard {
     }
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
     await this.metadata.updateRun(run.id, { status: "running", pid: process.pid, finishedAt: undefined, codeVersion: loaded.codeVersion });
+    crashPoint("mid-resume");
     const opts = { concurrency: req.concurrency ?? (run.options.concurrency as number | undefined), force: req.force, trigger: "resume", signal: req.signal, onEvent: req.onEvent };
-    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous);
+    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease);
   }
 
-  private async execute(run: RunRecord, loaded: Loaded, graph: ReturnType<typeof compileGraph>, req: RunRequest, previous?: Map<string, StepRunRecord>): Promise<RunResult> {
+  private async execute(
+    run: RunRecord,
+    loaded: Loaded,
+    graph: ReturnType<typeof compileGraph>,
+    req: RunRequest,
+    previous: Map<string, StepRunRecord> | undefined,
+    lease: HeldRunLease,
+  ): Promise<RunResult> {
+    const signal = req.signal ? AbortSignal.any([req.signal, lease.signal]) : lease.signal;
     const executor = new RunExecutor(
       { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home },
       { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
-      { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal: req.signal, onEvent: req.onEvent, previous },
+      {
+        concurrency: Math.max(1, req.concurrency ?? availableParallelism()),
+        force: req.force,
+        signal,
+        onEvent: req.onEvent,
+        previous,
+      },
     );
     const status = await executor.execute();
+    // The run's record now belongs to the process that took it over.
+    if (lease.lost) throw lease.signal.reason;
     const steps = executor.summary();
     const failed = steps.find((s) => s.status === "failed") ?? steps.find((s) => s.status === "rejected");
     const finishedAt = Date.now();
     await this.metadata.updateRun(run.id, { status, finishedAt, error: failed?.error });
     return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - (run.startedAt ?? run.createdAt), steps, error: failed?.error };
+  }
+
+  /**
+   * Runs newest first, as `trainyard runs` lists them. A "running" run whose owner is gone is
+   * recorded "interrupted" on the way, so a killed run never reads "running" for ever.
+   */
+  async listRuns(filter: { pipeline?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+    for (const run of await this.metadata.listRuns({ pipeline: filter.pipeline, status: "running", limit: 1_000 })) {
+      await reconcileRunStatus(this.metadata, run);
+    }
+    return this.metadata.listRuns(filter);
+  }
+
+  /** A run by id or unique id prefix, with its status reconciled as in `listRuns`. */
+  async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
+    const run = await this.metadata.getRun(idOrPrefix);
+    return run && reconcileRunStatus(this.metadata, run);
   }
 
   async plan(target: string | Pipeline<any>, req: Pick<RunRequest, "params" | "overrides" | "profile" | "force"> = {}): Promise<PlanResult> {
@@ -286,13 +343,4 @@ async function openMetadata(spec: TrainyardOptions["metadata"], home: string): P
     return PostgresMetadataStore.open(spec);
   }
   return new SqliteMetadataStore(spec?.file ?? join(home, "metadata.db"));
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

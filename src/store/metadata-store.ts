@@ -6,8 +6,10 @@
  */
 import type { ArtifactKind } from "../core/artifacts.js";
 import type { ErrorInfo } from "../core/errors.js";
+import type { ProcessIdentity } from "./process-identity.js";
 
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
+/** "interrupted": the run's owner died before it finished; `resume` continues it. */
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected" | "interrupted";
 export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled" | "interrupted";
 
 export interface RunRecord {
@@ -28,6 +30,16 @@ export interface RunRecord {
   /** Run options as given (concurrency, force), for resume. */
   options: Record<string, unknown>;
   pid?: number;
+}
+
+/** The one process that owns a run: taken in one transaction, renewed by heartbeats, released at the end. */
+export interface RunLease {
+  runId: string;
+  owner: ProcessIdentity;
+  /** Random per claim: a renewal or release by a holder whose lease was taken over changes nothing. */
+  token: string;
+  acquiredAt: number;
+  heartbeatAt: number;
 }
 
 /** What determined a step's cache key, kept so that a miss can be explained later. */
@@ -136,6 +148,22 @@ export interface MetadataStore {
   /** Accepts a unique prefix of a run id. */
   getRun(idOrPrefix: string): Promise<RunRecord | undefined>;
   listRuns(filter?: { pipeline?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
+
+  /**
+   * Takes a run's lease when the run has none or, with `replacing`, when its lease still has that
+   * token (a holder the caller found dead), in one transaction. Returns the lease that holds the
+   * run afterwards: `lease` itself when taken, else the current holder's.
+   */
+  claimRunLease(lease: RunLease, replacing?: string): Promise<RunLease>;
+  getRunLease(runId: string): Promise<RunLease | undefined>;
+  /** Sets the heartbeat of a lease still held with `token`; false when it was taken over or released. */
+  renewRunLease(runId: string, token: string, now: number): Promise<boolean>;
+  releaseRunLease(runId: string, token: string): Promise<void>;
+  /**
+   * Marks a "running" run "interrupted" when its lease still has `deadToken` (a resume that took
+   * the lease meanwhile wins). Returns whether the run was marked.
+   */
+  markRunInterrupted(runId: string, deadToken: string, finishedAt: number): Promise<boolean>;
 
   /** Inserts or replaces step runs (a step run id is unique). */
   saveStepRuns(records: StepRunRecord[]): Promise<void>;

@@ -12,6 +12,7 @@ import type {
   LogLine,
   MetadataStore,
   RecordBatch,
+  RunLease,
   RunRecord,
   StatEntry,
   StepRunCompletion,
@@ -22,9 +23,12 @@ import {
   artifactValues,
   attemptValues,
   inTransaction,
+  LEASE_COLUMNS,
+  leaseValues,
   rowToArtifact,
   rowToAttempt,
   rowToEdge,
+  rowToLease,
   rowToRun,
   rowToStepRun,
   runColumns,
@@ -55,6 +59,12 @@ const SAVE_ATTEMPT = `INSERT INTO attempts (step_run_id, attempt, status, starte
   ON CONFLICT (step_run_id, attempt) DO UPDATE SET status = EXCLUDED.status, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
 const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES ($1, $2, $3, $4, $5, $6)
   ON CONFLICT (digest) DO UPDATE SET meta = CASE WHEN length(EXCLUDED.meta::text) > length(artifacts.meta::text) THEN EXCLUDED.meta ELSE artifacts.meta END`;
+// The conditional update takes the row lock: a concurrent claim waits, then sees the new token.
+const LEASE_PLACEHOLDERS = LEASE_COLUMNS.map((_, i) => `$${i + 1}`).join(", ");
+const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")}) VALUES (${LEASE_PLACEHOLDERS})
+  ON CONFLICT (run_id) DO UPDATE SET ${LEASE_COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
+  WHERE run_leases.token = $${LEASE_COLUMNS.length + 1}
+  RETURNING *`;
 const ARTIFACT_COLUMNS = `digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline`;
 // unnest WITH ORDINALITY keeps the lines' order in one round trip, however many lines.
 const APPEND_LOGS = `INSERT INTO logs (step_run_id, attempt, ts, stream, line)
@@ -146,6 +156,33 @@ export class PostgresMetadataStore implements MetadataStore {
     if (exact) return rowToRun(exact);
     const rows = await this.rows(`SELECT * FROM runs WHERE id LIKE $1 ORDER BY created_at DESC LIMIT 2`, [`${likeEscape(idOrPrefix)}%`]);
     return rows.length === 1 ? rowToRun(rows[0]) : undefined;
+  }
+
+  async claimRunLease(lease: RunLease, replacing?: string): Promise<RunLease> {
+    return this.transaction(async (c) => {
+      const [taken] = (await c.query(CLAIM_LEASE, [...leaseValues(lease), replacing ?? null])).rows;
+      return rowToLease(taken ?? (await c.query(`SELECT * FROM run_leases WHERE run_id = $1`, [lease.runId])).rows[0]);
+    });
+  }
+
+  async getRunLease(runId: string): Promise<RunLease | undefined> {
+    const [row] = await this.rows(`SELECT * FROM run_leases WHERE run_id = $1`, [runId]);
+    return row ? rowToLease(row) : undefined;
+  }
+
+  async renewRunLease(runId: string, token: string, now: number): Promise<boolean> {
+    const sql = `UPDATE run_leases SET heartbeat_at = $3 WHERE run_id = $1 AND token = $2`;
+    return (await this.pool.query(sql, [runId, token, now])).rowCount === 1;
+  }
+
+  async releaseRunLease(runId: string, token: string): Promise<void> {
+    await this.rows(`DELETE FROM run_leases WHERE run_id = $1 AND token = $2`, [runId, token]);
+  }
+
+  async markRunInterrupted(runId: string, deadToken: string, finishedAt: number): Promise<boolean> {
+    const sql = `UPDATE runs SET status = 'interrupted', finished_at = $3 WHERE id = $1 AND status = 'running'
+      AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = $1 AND token = $2)`;
+    return (await this.pool.query(sql, [runId, deadToken, finishedAt])).rowCount === 1;
   }
 
   async listRuns(filter: { pipeline?: string; status?: string; limit?: number } = {}): Promise<RunRecord[]> {
@@ -298,6 +335,7 @@ export class PostgresMetadataStore implements MetadataStore {
       await c.query(`DELETE FROM lineage WHERE run_id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM step_runs WHERE run_id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM runs WHERE id = ANY($1::text[])`, ids);
+      await c.query(`DELETE FROM run_leases WHERE run_id = ANY($1::text[])`, ids);
     });
   }
 

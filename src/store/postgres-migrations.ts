@@ -60,4 +60,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TABLE stat_index (path TEXT PRIMARY KEY, size BIGINT NOT NULL, mtime_ms DOUBLE PRECISION NOT NULL, ino DOUBLE PRECISION NOT NULL, digest TEXT NOT NULL);
   CREATE TABLE pins (digest TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (digest, owner));
   `,
+  // Run leases: one owner per run, identified beyond its pid (see process-identity.ts).
+  `
+  CREATE TABLE run_leases (
+    run_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, boot_id TEXT NOT NULL,
+    start_ticks DOUBLE PRECISION NOT NULL, token TEXT NOT NULL, acquired_at DOUBLE PRECISION NOT NULL,
+    heartbeat_at DOUBLE PRECISION NOT NULL
+  );
+  `,
 ];

@@ -4,7 +4,14 @@
  * `undefined` (never null) in the record, as the SQLite store returns them.
  */
 import type pg from "pg";
-import type { ArtifactRecord, AttemptRecord, LineageEdge, RunRecord, StepRunRecord } from "./metadata-store.js";
+import type {
+  ArtifactRecord,
+  AttemptRecord,
+  LineageEdge,
+  RunLease,
+  RunRecord,
+  StepRunRecord,
+} from "./metadata-store.js";
 
 export type Row = Record<string, any>;
 export type Queryable = Pick<pg.PoolClient, "query">;
@@ -157,4 +164,19 @@ export function rowToArtifact(r: Row): ArtifactRecord {
 
 export function rowToEdge(r: Row): LineageEdge {
   return { stepRunId: r.step_run_id, runId: r.run_id, stepId: r.step_id, digest: r.digest, direction: r.direction, name: r.name, reused: r.reused === true };
+}
+
+export const LEASE_COLUMNS = [
+  "run_id", "pid", "host", "boot_id", "start_ticks", "token", "acquired_at", "heartbeat_at",
+] as const;
+
+/** Values in LEASE_COLUMNS order. */
+export function leaseValues(l: RunLease): unknown[] {
+  const o = l.owner;
+  return [l.runId, o.pid, o.host, o.bootId, o.startTicks, l.token, l.acquiredAt, l.heartbeatAt];
+}
+
+export function rowToLease(r: Row): RunLease {
+  const owner = { pid: r.pid, host: r.host, bootId: r.boot_id, startTicks: r.start_ticks };
+  return { runId: r.run_id, owner, token: r.token, acquiredAt: r.acquired_at, heartbeatAt: r.heartbeat_at };
 }

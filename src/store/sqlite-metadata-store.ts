@@ -13,6 +13,7 @@ import type {
   LogLine,
   MetadataStore,
   RecordBatch,
+  RunLease,
   RunRecord,
   StatEntry,
   StepRunCompletion,
@@ -65,7 +66,18 @@ export class SqliteMetadataStore implements MetadataStore {
       insertRun: p(`INSERT INTO runs (id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at, finished_at, error, options, pid)
         VALUES (@id, @pipeline, @module_path, @params, @profile, @trigger, @status, @code_version, @created_at, @started_at, @finished_at, @error, @options, @pid)`),
       getRun: p(`SELECT * FROM runs WHERE id = ?`),
-      getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ORDER BY created_at DESC LIMIT 2`),
+      getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`),
+      claimLease: p(`INSERT INTO run_leases (run_id, pid, host, boot_id, start_ticks, token, acquired_at, heartbeat_at)
+        VALUES (@run_id, @pid, @host, @boot_id, @start_ticks, @token, @acquired_at, @heartbeat_at)
+        ON CONFLICT(run_id) DO UPDATE SET pid = excluded.pid, host = excluded.host, boot_id = excluded.boot_id,
+          start_ticks = excluded.start_ticks, token = excluded.token, acquired_at = excluded.acquired_at,
+          heartbeat_at = excluded.heartbeat_at
+        WHERE run_leases.token = @replacing`),
+      getLease: p(`SELECT * FROM run_leases WHERE run_id = ?`),
+      renewLease: p(`UPDATE run_leases SET heartbeat_at = ? WHERE run_id = ? AND token = ?`),
+      releaseLease: p(`DELETE FROM run_leases WHERE run_id = ? AND token = ?`),
+      markInterrupted: p(`UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ? AND status = 'running'
+        AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = ? AND token = ?)`),
       // An upsert (not INSERT OR REPLACE) keeps the row's rowid, so a run's steps list in the
       // order they were first recorded rather than the order they last changed.
       saveStepRun: p(`INSERT INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
@@ -147,8 +159,33 @@ export class SqliteMetadataStore implements MetadataStore {
   async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
     const exact = this.stmts.getRun.get(idOrPrefix) as Row | undefined;
     if (exact) return rowToRun(exact);
-    const rows = this.stmts.getRunPrefix.all(`${idOrPrefix.replace(/[%_]/g, "")}%`) as Row[];
+    const rows = this.stmts.getRunPrefix.all(`${likeEscape(idOrPrefix)}%`) as Row[];
     return rows.length === 1 ? rowToRun(rows[0]) : undefined;
+  }
+
+  async claimRunLease(lease: RunLease, replacing?: string): Promise<RunLease> {
+    // IMMEDIATE: the write lock is taken before the read, so two claimants never both win.
+    return this.db.transaction(() => {
+      this.stmts.claimLease.run({ ...leaseParams(lease), replacing: replacing ?? null });
+      return rowToLease(this.stmts.getLease.get(lease.runId) as Row);
+    }).immediate();
+  }
+
+  async getRunLease(runId: string): Promise<RunLease | undefined> {
+    const row = this.stmts.getLease.get(runId) as Row | undefined;
+    return row ? rowToLease(row) : undefined;
+  }
+
+  async renewRunLease(runId: string, token: string, now: number): Promise<boolean> {
+    return this.stmts.renewLease.run(now, runId, token).changes === 1;
+  }
+
+  async releaseRunLease(runId: string, token: string): Promise<void> {
+    this.stmts.releaseLease.run(runId, token);
+  }
+
+  async markRunInterrupted(runId: string, deadToken: string, finishedAt: number): Promise<boolean> {
+    return this.stmts.markInterrupted.run(finishedAt, runId, runId, deadToken).changes === 1;
   }
 
   async listRuns(filter: { pipeline?: string; status?: string; limit?: number } = {}): Promise<RunRecord[]> {
@@ -327,6 +364,7 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.prepare(`DELETE FROM lineage WHERE run_id = ?`).run(id);
         this.db.prepare(`DELETE FROM step_runs WHERE run_id = ?`).run(id);
         this.db.prepare(`DELETE FROM runs WHERE id = ?`).run(id);
+        this.db.prepare(`DELETE FROM run_leases WHERE run_id = ?`).run(id);
       }
     })();
   }
@@ -339,6 +377,30 @@ export class SqliteMetadataStore implements MetadataStore {
   async putStat(e: StatEntry): Promise<void> {
     this.stmts.putStat.run(e.path, e.size, e.mtimeMs, e.ino, e.digest);
   }
+}
+
+/** A prefix matched literally: `%` and `_` in a run id are characters, not wildcards. */
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function leaseParams(l: RunLease): Row {
+  const o = l.owner;
+  return {
+    run_id: l.runId,
+    pid: o.pid,
+    host: o.host,
+    boot_id: o.bootId,
+    start_ticks: o.startTicks,
+    token: l.token,
+    acquired_at: l.acquiredAt,
+    heartbeat_at: l.heartbeatAt,
+  };
+}
+
+function rowToLease(r: Row): RunLease {
+  const owner = { pid: r.pid, host: r.host, bootId: r.boot_id, startTicks: r.start_ticks };
+  return { runId: r.run_id, owner, token: r.token, acquiredAt: r.acquired_at, heartbeatAt: r.heartbeat_at };
 }
 
 function camel(snake: string): string {

@@ -43,4 +43,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX step_runs_durations ON step_runs (finished_at) WHERE status = 'succeeded' AND cached = 0 AND item_index = -1;
   `,
+  // Run leases: one owner per run, identified beyond its pid (see process-identity.ts).
+  `
+  CREATE TABLE run_leases (
+    run_id TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL, boot_id TEXT NOT NULL,
+    start_ticks INTEGER NOT NULL, token TEXT NOT NULL, acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -98,8 +98,9 @@ describe("durability", () => {
       const [run] = await ty.metadata.listRuns();
       expect(run.pid).toBe(child.pid);
       const alive = await rejectionOf(ty.resume(run.id));
-      expect(alive.code).toBe("RUN_NOT_RESUMABLE");
-      expect(alive.hint).toContain(String(child.pid));
+      expect(alive.code).toBe("RUN_OWNED");
+      expect(alive.message).toContain(`pid ${child.pid}`);
+      expect(alive.hint).toContain(`kill ${child.pid}`);
       const finished = await done;
       expect(finished.code).toBe(0);
       const again = await rejectionOf(ty.resume(run.id));

@@ -9,6 +9,7 @@ import type {
   KeyComponents,
   LineageEdge,
   MetadataStore,
+  RunLease,
   RunRecord,
   StepRunRecord,
 } from "../../src/store/metadata-store.js";
@@ -63,6 +64,11 @@ export function stepRunRecord(runId: string, stepId: string, overrides: Partial<
     durationMs: 100,
     ...overrides,
   };
+}
+
+export function leaseRecord(runId: string, token: string, overrides: Partial<RunLease> = {}): RunLease {
+  const owner = { pid: 4242, host: "build-1", bootId: "boot-a", startTicks: 123_456_789 };
+  return { runId, owner, token, acquiredAt: 5_000, heartbeatAt: 5_000, ...overrides };
 }
 
 export function artifactRecord(digest: string, overrides: Partial<ArtifactRecord> = {}): ArtifactRecord {
@@ -131,6 +137,17 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect(await store.getRun("nope")).toBeUndefined();
       });
 
+      it("matches a run id prefix literally: LIKE wildcards and escapes in it are plain characters", async () => {
+        await store.createRun(runRecord("20250101-000000-abc111", { createdAt: 1 }));
+        for (const prefix of ["%", "_", "2025010_", "%abc111", "2025\\", "\\%"]) {
+          expect(await store.getRun(prefix), prefix).toBeUndefined();
+        }
+        await store.createRun(runRecord("odd_id%x", { createdAt: 2 }));
+        await store.createRun(runRecord("oddAidBx", { createdAt: 3 }));
+        expect((await store.getRun("odd_"))?.id).toBe("odd_id%x");
+        expect((await store.getRun("odd_id%"))?.id).toBe("odd_id%x");
+      });
+
       it("updates only the fields of a patch", async () => {
         await store.createRun(runRecord("r1"));
         await store.updateRun("r1", { status: "failed", finishedAt: 9_000, error: { code: "X", name: "Error", message: "m" } });
@@ -151,6 +168,67 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect((await store.listRuns({ status: "succeeded" })).map((r) => r.id)).toEqual(["d", "c", "a"]);
         expect((await store.listRuns({ pipeline: "demo", status: "succeeded", limit: 1 })).map((r) => r.id)).toEqual(["d"]);
         expect(await store.listRuns({ pipeline: "missing" })).toEqual([]);
+      });
+    });
+
+    describe("run leases", () => {
+      it("grants a run's lease to one claimant and tells the others who holds it", async () => {
+        const mine = leaseRecord("r1", "t-mine");
+        expect(await store.claimRunLease(mine)).toEqual(mine);
+        expect(await store.getRunLease("r1")).toEqual(mine);
+        // A claim that did not see the current holder, or names another token, takes nothing.
+        const owner = { ...mine.owner, pid: 7 };
+        const other = leaseRecord("r1", "t-other", { owner, acquiredAt: 6_000, heartbeatAt: 6_000 });
+        expect(await store.claimRunLease(other)).toEqual(mine);
+        expect(await store.claimRunLease(other, "t-stale")).toEqual(mine);
+        expect(await store.getRunLease("r2")).toBeUndefined();
+      });
+
+      it("lets a claimant replace the holder it found dead, once", async () => {
+        await store.claimRunLease(leaseRecord("r1", "t-dead"));
+        const a = leaseRecord("r1", "t-a", { owner: { pid: 1, host: "h", bootId: "b", startTicks: 1 } });
+        const b = leaseRecord("r1", "t-b", { owner: { pid: 2, host: "h", bootId: "b", startTicks: 2 } });
+        const [ga, gb] = await Promise.all([store.claimRunLease(a, "t-dead"), store.claimRunLease(b, "t-dead")]);
+        // Exactly one wins, and both are told the same holder.
+        expect(ga.token).toBe(gb.token);
+        expect(["t-a", "t-b"]).toContain(ga.token);
+        expect((await store.getRunLease("r1"))?.token).toBe(ga.token);
+      });
+
+      it("renews and releases a lease only for the token that holds it", async () => {
+        await store.claimRunLease(leaseRecord("r1", "t1"));
+        expect(await store.renewRunLease("r1", "t1", 9_000)).toBe(true);
+        expect(await store.renewRunLease("r1", "t-other", 9_500)).toBe(false);
+        expect(await store.renewRunLease("r-none", "t1", 9_500)).toBe(false);
+        expect((await store.getRunLease("r1"))?.heartbeatAt).toBe(9_000);
+        await store.releaseRunLease("r1", "t-other");
+        expect(await store.getRunLease("r1")).toBeDefined();
+        await store.releaseRunLease("r1", "t1");
+        expect(await store.getRunLease("r1")).toBeUndefined();
+        expect(await store.renewRunLease("r1", "t1", 10_000)).toBe(false);
+        // Once released, a claim without a token takes it.
+        expect((await store.claimRunLease(leaseRecord("r1", "t2"))).token).toBe("t2");
+      });
+
+      it("marks a running run interrupted only while its dead owner's lease is in place", async () => {
+        await store.createRun(runRecord("r1"));
+        await store.claimRunLease(leaseRecord("r1", "t-dead"));
+        expect(await store.markRunInterrupted("r1", "t-other", 8_000)).toBe(false);
+        expect(await store.markRunInterrupted("r1", "t-dead", 8_000)).toBe(true);
+        expect(await store.getRun("r1")).toMatchObject({ status: "interrupted", finishedAt: 8_000 });
+        // Not twice, and never a run that is no longer running.
+        expect(await store.markRunInterrupted("r1", "t-dead", 9_000)).toBe(false);
+        await store.createRun(runRecord("r2", { status: "failed" }));
+        await store.claimRunLease(leaseRecord("r2", "t2"));
+        expect(await store.markRunInterrupted("r2", "t2", 8_000)).toBe(false);
+        expect((await store.getRun("r2"))?.status).toBe("failed");
+      });
+
+      it("deletes a run's lease with the run", async () => {
+        await store.createRun(runRecord("r1"));
+        await store.claimRunLease(leaseRecord("r1", "t1"));
+        await store.deleteRuns(["r1"]);
+        expect(await store.getRunLease("r1")).toBeUndefined();
       });
     });
 

@@ -1,5 +1,6 @@
 /** `trainyard runs`, `show`, `logs` and `why`: reading what the metadata store recorded. */
 import { TrainyardError } from "../../core/errors.js";
+import { describeIdentity } from "../../store/process-identity.js";
 import { has, intFlag, one, parseArgs, usage } from "../args.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
@@ -8,7 +9,10 @@ export async function runsCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ["pipeline", "limit", "home", "status"], booleans: ["json"] });
   const ty = await openHome(args);
   try {
-    const runs = await ty.metadata.listRuns({ pipeline: one(args, "pipeline"), status: one(args, "status") as never, limit: intFlag(args, "limit") ?? 20 });
+    const limit = intFlag(args, "limit") ?? 20;
+    const filter = { pipeline: one(args, "pipeline"), status: one(args, "status") as never, limit };
+    // The engine's query, not the store's: it records runs whose owner died as interrupted.
+    const runs = await ty.listRuns(filter);
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       return 0;
@@ -34,7 +38,7 @@ export async function showCommand(argv: string[]): Promise<number> {
   if (!runId) throw usage("trainyard show needs a run id (see `trainyard runs`)");
   const ty = await openHome(args);
   try {
-    const run = await ty.metadata.getRun(runId);
+    const run = await ty.getRun(runId);
     if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runId}" in ${ty.home}`, { runId, hint: "list runs with `trainyard runs`" });
     const steps = await ty.metadata.listStepRuns(run.id);
     if (has(args, "json")) {
@@ -47,6 +51,8 @@ export async function showCommand(argv: string[]): Promise<number> {
     out.push(`  trigger   ${run.trigger}${run.profile ? `, profile ${run.profile}` : ""}`);
     out.push(`  started   ${when(run.createdAt)}${run.finishedAt ? `, took ${duration(run.finishedAt - (run.startedAt ?? run.createdAt))}` : ""}`);
     out.push(`  code      ${run.codeVersion.slice(0, 12)}`);
+    const lease = run.status === "running" ? await ty.metadata.getRunLease(run.id) : undefined;
+    if (lease) out.push(`  owner     ${describeIdentity(lease.owner)}, last heartbeat ${when(lease.heartbeatAt)}`);
     out.push(`  params    ${JSON.stringify(run.params)}`);
     const rows: string[][] = [];
     for (const s of steps.filter((s) => s.itemIndex < 0)) {
