@@ -22,6 +22,7 @@ import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
+import { reapOrphans } from "./orphan-reaper.js";
 import type { PlanResult } from "./planner.js";
 import type { WhyResult } from "./why.js";
 
@@ -211,6 +212,7 @@ export class Trainyard {
     if (run.status === "running" && run.pid && run.pid !== process.pid && processAlive(run.pid)) {
       throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} is still running in process ${run.pid}`, { runId: run.id, hint: `stop that process first (kill ${run.pid}), then resume` });
     }
+    await reapOrphans(this.workRoot, run.id);
     const loaded = await this.load(run.modulePath);
     const graph = compileGraph(loaded.pipeline);
     const previous = new Map<string, StepRunRecord>();
