@@ -54,6 +54,11 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
     return this.init.cancel.signal;
   }
 
+  /** Where the run's work directories and process records live, for the runners. */
+  get workRoot(): string {
+    return this.init.workRoot;
+  }
+
   /** The attempt's cancellation, for the runners (a step itself uses `signal`). */
   get cancel(): Cancellation {
     return this.init.cancel;

@@ -23,6 +23,7 @@ import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
+import { reapOrphans } from "./orphan-reaper.js";
 import type { PlanResult } from "./planner.js";
 import { acquireRunLease, reconcileRunStatus, type HeldRunLease } from "./run-lease.js";
 import type { WhyResult } from "./why.js";
@@ -234,6 +235,7 @@ export class Trainyard {
       const hint = `start a new run with \`trainyard run ${run.modulePath}\``;
       throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint });
     }
+    await reapOrphans(this.workRoot, run.id);
     const loaded = await this.load(run.modulePath);
     const graph = compileGraph(loaded.pipeline);
     const previous = new Map<string, StepRunRecord>();

@@ -5,11 +5,14 @@
  * cost more than a whole short command step. So an emptied directory goes back to the pool and
  * the next step gets it; anything left in it, or a directory of a failed or cancelled attempt
  * (whose processes may still be writing), is removed off the critical path instead. The run
- * removes the pool when it ends.
+ * removes the pool when it ends. No two attempts ever see one path: names carry this process's
+ * token (a resumed run never meets a killed one's directories), and a recycled directory is
+ * renamed, so a straggler of the step before writes nowhere the next one looks.
  */
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
+import { PROCESS_TOKEN } from "./runners/process-supervisor.js";
 
 export class WorkdirPool {
   private readonly free: string[] = [];
@@ -26,15 +29,24 @@ export class WorkdirPool {
 
   /** An empty directory (but for an empty `out/` when `hasOut` says so) of this run. */
   acquire(): string {
+    const name = join(this.root, `${this.prefix}-${PROCESS_TOKEN}-${++this.made}`);
     const dir = this.free.pop();
-    if (dir !== undefined) return dir;
+    if (dir !== undefined) {
+      try {
+        renameSync(dir, name);
+        if (this.withOut.delete(dir)) this.withOut.add(name);
+        return name;
+      } catch {
+        this.withOut.delete(dir);
+        this.remove(dir);
+      }
+    }
     if (!this.rootMade) {
       mkdirSync(this.root, { recursive: true });
       this.rootMade = true;
     }
-    const made = join(this.root, `${this.prefix}-${++this.made}`);
-    mkdirSync(made, { recursive: true });
-    return made;
+    mkdirSync(name, { recursive: true });
+    return name;
   }
 
   /** True when `dir` came from the pool with its `out/` directory already there. */

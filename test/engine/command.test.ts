@@ -139,7 +139,7 @@ describe("command steps", () => {
     expect(err.message).toContain(path.join(dir, "score.py"));
   });
 
-  it("each get an empty work directory, though directories are recycled, and the run leaves none behind", async () => {
+  it("each get an empty work directory of their own, though directories are recycled, and the run leaves none behind", async () => {
     const { ty } = await homes.open();
     const dir = homes.tempDir();
     const p = located(pipeline("cmd-workdirs"), dir);
@@ -164,10 +164,11 @@ describe("command steps", () => {
       // redirection creates it before ls runs): no scratch of an earlier step.
       expect(lines.filter((l) => l && !l.endsWith(":"))).toEqual(["out", "out"]);
     }
-    // Clean directories went back to the pool; the ones left with scratch were not reused.
-    expect(dirs.size).toBeLessThan(8);
-    expect(dirs.size).toBeGreaterThanOrEqual(4);
+    // Recycled directories are renamed: no two attempts ever see one path.
+    expect(dirs.size).toBe(8);
     expect(fs.readdirSync(ty.workRoot).filter((name) => name.startsWith("work-"))).toEqual([]);
+    // Nor are the run's process records and value files left behind.
+    for (const sub of ["procs", "values"]) expect(fs.readdirSync(path.join(ty.workRoot, sub))).toEqual([]);
   });
 
   it("never hand a failed attempt's work directory to a later step", async () => {

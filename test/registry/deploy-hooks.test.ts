@@ -1,6 +1,6 @@
 /** Deploy hooks after an alias moves: a loopback webhook, a command, failures recorded. */
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -52,6 +52,33 @@ describe("deploy hooks", () => {
     expect((await openRegistry(ty).listDeployHooks(r.event!.id)).map((h) => h.ok)).toEqual([true, true]);
   });
 
+  it("never lets an actor or reason become shell code in a command hook", async () => {
+    const envFile = join(ty.home, "hook-injection.txt");
+    const marker = join(ty.home, "pwned");
+    const actor = `x"; touch ${marker}; echo "`;
+    const reason = `$(touch ${marker}) \`touch ${marker}\``;
+    const r = await promoteAlias(ty, "lin", "canary", 1, {
+      actor,
+      reason,
+      hooks: [{ command: `printf '%s|%s' "$TRAINYARD_ACTOR" "$TRAINYARD_REASON" > ${JSON.stringify(envFile)}` }],
+    });
+    expect(r.hooks.map((h) => [h.ok, h.detail])).toEqual([[true, "exit 0"]]);
+    expect(readFileSync(envFile, "utf8")).toBe(`${actor}|${reason}`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("kills a command hook's whole process group when it times out", async () => {
+    const pidFile = join(ty.home, "hook-child.pid");
+    const r = await promoteAlias(ty, "lin", "canary", 2, {
+      hooks: [{ command: `sleep 60 & echo $! > ${JSON.stringify(pidFile)}; wait`, timeoutMs: 500 }],
+    });
+    expect(r.hooks[0].ok).toBe(false);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    const deadline = Date.now() + 5000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    expect(alive(pid)).toBe(false);
+  });
+
   it("records failed hooks without failing the move, unless a hook is required", async () => {
     const r = await promoteAlias(ty, "lin", "production", 2, { hooks: [{ url: `${hookUrl}/fail` }, { command: "exit 3" }] });
     expect(r.alias.version).toBe(2);
@@ -77,3 +104,12 @@ describe("deploy hooks", () => {
     expect(received.at(-1)).toMatchObject({ alias: "staging", toVersion: 2, actor: "cli" });
   });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * Runs a step in a child process that loads the pipeline module by path and runs the step by
- * id: this is what makes steps addressable. A timeout or cancellation kills the process, and
- * `isolate: { memoryMb }` caps its heap.
+ * id: this is what makes steps addressable. The child leads its own process group: a timeout or
+ * cancellation kills the group (the step's own children too), and so does its end. `isolate:
+ * { memoryMb }` caps its heap.
  */
 import { fork } from "node:child_process";
 import { TrainyardError, type ErrorInfo } from "../../core/errors.js";
@@ -9,6 +10,7 @@ import type { StepDef } from "../../core/step.js";
 import type { LogLine } from "../../store/metadata-store.js";
 import { distFile } from "../package-root.js";
 import type { RunningStepContext } from "../step-context.js";
+import { ATTEMPT_TOKEN_ENV, killByToken, newAttemptToken, recordGroup, retireAttempt, signalGroup } from "./process-supervisor.js";
 
 export interface IsolatedTask {
   bundlePath: string;
@@ -30,7 +32,19 @@ export type ChildMessage =
 export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: IsolatedTask, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
   const iso = typeof def.options.isolate === "object" ? def.options.isolate : {};
   const execArgv = ["--enable-source-maps", ...(iso.memoryMb ? [`--max-old-space-size=${iso.memoryMb}`] : [])];
-  const child = fork(distFile("engine/child-entry.js"), [], { execArgv, stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
+  const token = newAttemptToken();
+  const child = fork(distFile("engine/child-entry.js"), [], {
+    execArgv,
+    env: { ...process.env, [ATTEMPT_TOKEN_ENV]: token },
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    serialization: "advanced",
+    detached: true,
+  });
+  const forget = child.pid ? recordGroup(ctx.workRoot, ctx.runId, child.pid) : undefined;
+  const killGroup = () => {
+    if (child.pid) signalGroup(child.pid, "SIGKILL");
+    killByToken([token]);
+  };
   const pipeLines = (stream: "stdout" | "stderr") => {
     let rest = "";
     return (chunk: Buffer) => {
@@ -43,7 +57,7 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
   child.stderr!.on("data", pipeLines("stderr"));
   return await new Promise((resolve, reject) => {
     let settled = false;
-    const unhook = ctx.cancel.onAbort(() => child.kill("SIGKILL"));
+    const unhook = ctx.cancel.onAbort(killGroup);
     child.on("message", (msg: ChildMessage) => {
       if (msg.type === "log") onLog(msg.line);
       else if (msg.type === "done") {
@@ -58,6 +72,10 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
     });
     child.on("exit", (code, signal) => {
       unhook();
+      // What the step started and left running ends with it.
+      if (child.pid) signalGroup(child.pid, "SIGKILL");
+      forget?.();
+      retireAttempt(token);
       if (settled) return;
       if (ctx.cancel.aborted) return reject(ctx.cancel.reason ?? new Error("cancelled"));
       const oom = code === 134 || signal === "SIGABRT";

@@ -32,6 +32,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
+import { removeValues } from "./command-env.js";
+import { releaseRun } from "./process-supervisor.js";
 
 export interface CommandHandlers {
   stdout(chunk: Buffer): void;
@@ -46,7 +48,12 @@ export interface CommandHandlers {
 export interface StartedCommand {
   /** Signals the command's whole process group. */
   kill(signal: NodeJS.Signals): void;
+  /** The process group the command runs in, once it has started. */
+  readonly group?: number;
 }
+
+/** Records a process group of the run until the returned function is called (process-supervisor). */
+export type GroupTracker = (pgid: number) => () => void;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Each job is written to one of the helper's job files and started by naming that file (one
@@ -55,7 +62,7 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // reading one job's file, and have the next one staged, when a job is written.
 // Shell variables of the helper are prefixed so that they never shadow an exported variable.
 // The end of its stdin (Trainyard closed it, or died) ends the helper: the waiting subshell
-// kills it ($$ names the helper in a subshell too).
+// kills its whole process group, whatever an earlier command left running in it.
 // The helper first puts itself, and so every command it runs, under the SCHED_BATCH policy where
 // util-linux chrt can: same CPU share, but a command waking up no longer preempts the engine's
 // thread, which is what paces a run of short commands (2% off 1,000 of them here). Where chrt
@@ -65,7 +72,7 @@ const HELPER_LOOP = `__ty_nl='
 __ty_n=0
 [ -x /usr/bin/chrt ] && /usr/bin/chrt -b -p 0 $$ >/dev/null 2>&1
 while :; do
-  (IFS= read -r __ty_f || { kill -9 $$; exit 1; }; exec </dev/null; . "$1.$__ty_f")
+  (IFS= read -r __ty_f || { kill -9 0; exit 1; }; exec </dev/null; . "$1.$__ty_f")
   __ty_s=$?
   __ty_n=$((__ty_n + 1))
   printf '\\036TYEND%s %s\\n' $__ty_n $__ty_s
@@ -113,6 +120,8 @@ class ShellHelper {
   /** Its process group was signalled: it takes no more jobs. */
   stopping = false;
   private seq = 0;
+  /** Drops the record of its process group. */
+  private readonly forget: () => void;
   private jobFds: Array<number | undefined> = [];
   private readonly jobLengths = new Array<number>(SLOTS).fill(0);
   private readonly held: Record<"stdout" | "stderr", Buffer> = { stdout: EMPTY, stderr: EMPTY };
@@ -120,6 +129,7 @@ class ShellHelper {
   constructor(
     env: NodeJS.ProcessEnv,
     private readonly jobFile: string,
+    track: GroupTracker | undefined,
     private readonly events: {
       /** A job started (true) or ended (false): a busy helper must keep the process alive. */
       busy(busy: boolean): void;
@@ -134,8 +144,9 @@ class ShellHelper {
     this.child.stdout!.on("data", (c: Buffer) => this.output("stdout", c));
     this.child.stderr!.on("data", (c: Buffer) => this.output("stderr", c));
     this.child.stdin!.on("error", () => undefined);
+    this.forget = (this.child.pid ? track?.(this.child.pid) : undefined) ?? (() => undefined);
     this.child.on("error", () => this.die());
-    this.child.on("exit", () => this.die());
+    this.child.on("exit", () => (this.forget(), this.die()));
     // An idle helper never keeps the process alive; the launcher holds it while one is busy.
     for (const h of [this.child, this.child.stdout, this.child.stderr] as Array<{ unref(): void } | null>) h?.unref();
   }
@@ -226,9 +237,11 @@ class ShellHelper {
     this.jobLengths[slot] = Math.max(this.jobLengths[slot], bytes.length);
   }
 
+  /** Ends the helper: on the end of its stdin it kills its own process group. */
   close(): void {
     this.child.stdin!.end();
     this.closeFiles();
+    this.forget();
   }
 
   private closeFiles(): void {
@@ -342,6 +355,10 @@ export class ShellLauncher {
   private keepAlive?: NodeJS.Timeout;
   /** Staged commands waiting for a helper. */
   private readonly waiting: Entry[] = [];
+  /** Records helper process groups (see process-supervisor), given by the first command. */
+  private track?: GroupTracker;
+  /** The run's work root and id, whose value files go when the launcher closes. */
+  private run?: { workRoot: string; runId: string };
   /** Staged commands sent to a busy helper, and kept waiting here. */
   readonly staged = { behind: 0, waited: 0 };
   /** Average run time of this run's commands (exponentially weighted), and how many ended. */
@@ -377,8 +394,16 @@ export class ShellLauncher {
    * when only a direct spawn can run it. With `stage`, the command may have to wait for a helper
    * (the caller gave it beyond the launcher's limit): `handlers.started` says when it starts.
    */
-  start(command: string, extra: NodeJS.ProcessEnv, cwd: string, handlers: CommandHandlers, stage = false): StartedCommand | undefined {
+  start(
+    command: string,
+    extra: NodeJS.ProcessEnv,
+    cwd: string,
+    handlers: CommandHandlers,
+    stage = false,
+    track?: GroupTracker,
+  ): StartedCommand | undefined {
     if (this.disabled) return undefined;
+    this.track ??= track;
     if (!this.cwds.has(cwd)) {
       if (!existsSync(cwd)) return undefined;
       this.cwds.add(cwd);
@@ -408,6 +433,11 @@ export class ShellLauncher {
 
   private handle(entry: Entry): StartedCommand {
     return {
+      get group() {
+        const job = entry.job;
+        // A staged job shares the group of the job ahead of it only once that one has ended.
+        return job && job.helper.jobs[0] === job ? job.helper.child.pid : undefined;
+      },
       kill: (signal) => {
         const job = entry.job;
         if (job) return job.helper.kill(job, signal);
@@ -423,7 +453,7 @@ export class ShellLauncher {
 
   private newHelper(): ShellHelper {
     this.dir ??= mkdtempSync(join(tmpdir(), "trainyard-sh-"));
-    const helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`), this.events);
+    const helper = new ShellHelper(this.baseEnv, join(this.dir, `job-${++this.made}.sh`), this.track, this.events);
     this.helpers.push(helper);
     return helper;
   }
@@ -460,5 +490,15 @@ export class ShellLauncher {
     this.helpers.length = 0;
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
+    if (this.run) {
+      removeValues(this.run.workRoot, this.run.runId);
+      releaseRun(this.run.workRoot, this.run.runId);
+    }
+    this.run = undefined;
+  }
+
+  /** The run this launcher serves (its commands' value files are removed on close). */
+  useRun(workRoot: string, runId: string): void {
+    this.run ??= { workRoot, runId };
   }
 }

@@ -25,7 +25,10 @@ export interface WebhookHook extends HookBase {
 }
 
 export interface CommandHook extends HookBase {
-  /** Run through the shell unless `args` is given; the event is in TRAINYARD_EVENT (JSON) and TRAINYARD_* variables. */
+  /**
+   * Run through the shell unless `args` is given; the event is in TRAINYARD_EVENT (JSON) and
+   * TRAINYARD_* variables, never in the command text: names and reasons cannot become shell code.
+   */
   command: string;
   args?: string[];
 }
@@ -125,11 +128,21 @@ function runCommand(hook: CommandHook, event: DeployEvent): Promise<string> {
     TRAINYARD_FROM_VERSION: String(event.fromVersion ?? ""),
     TRAINYARD_ACTION: event.action,
     TRAINYARD_ACTOR: event.actor,
+    TRAINYARD_REASON: event.reason ?? "",
     TRAINYARD_FORCED: event.forced ? "1" : "0",
     TRAINYARD_ARTIFACT: event.artifactDigest ?? "",
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(hook.command, hook.args ?? [], { env, shell: hook.args === undefined, stdio: ["ignore", "ignore", "pipe"], timeout: hook.timeoutMs ?? 10_000 });
+    // In its own process group, which a timeout kills whole (a shell's children too).
+    const child = spawn(hook.command, hook.args ?? [], { env, shell: hook.args === undefined, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }, hook.timeoutMs ?? 10_000);
+    child.on("exit", () => clearTimeout(timer));
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr = (stderr + c.toString()).slice(-500)));
     child.on("error", reject);
