@@ -65,8 +65,11 @@ export class ArtifactIO {
       stored.set(h, { $artifact: h.$artifact, digest: obj.digest, size: obj.size, meta, path: obj.path } as ArtifactHandle);
     }
     const withStored = stored.size ? mapHandles(value, (h) => stored.get(h) ?? h) : value;
-    const manifest = toManifest(withStored);
-    const bytes = Buffer.from(canonicalJson(manifest === undefined ? null : manifest));
+    const text = canonicalJson(toManifest(withStored) ?? null);
+    const bytes = Buffer.from(text);
+    // Downstream steps get the stored form (sorted keys, dates as strings), exactly what a
+    // reuse reads back, so a step's output never depends on whether its upstream ran.
+    const manifest = JSON.parse(text) as unknown;
     const digest = sha256(bytes);
     if (bytes.byteLength <= INLINE_LIMIT) {
       records.push({ record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true }, bytes });
