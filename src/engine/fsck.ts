@@ -6,9 +6,9 @@
  * resume recomputes them.
  */
 import { stat } from "node:fs/promises";
-import { BLOCKED_MIN } from "../store/file-hash.js";
+import { BLOCKED_MIN, hashFileSha256 } from "../store/file-hash.js";
 import { rehashObject, writerOf } from "../store/object-verifier.js";
-import { hashFilesInParallel } from "../store/parallel-hash.js";
+import { hashFilesInParallel, type FileHashResult } from "../store/parallel-hash.js";
 import { registeredVersions } from "./registry-references.js";
 import type { Trainyard } from "./trainyard.js";
 
@@ -47,6 +47,8 @@ export interface FsckResult {
 }
 
 const DIGEST = /^[0-9a-f]{64}$/;
+/** Below this many bytes of small and medium files, hashing them here beats starting threads. */
+const POOL_MIN_BYTES = 128 * 1024 * 1024;
 
 export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise<FsckResult> {
   const t0 = performance.now();
@@ -58,6 +60,7 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
 
   // Small and medium files on the thread pool; large files and trees as their digests define.
   const pooled = new Map<string, string>();
+  let pooledBytes = 0;
   const others: Array<{ digest: string; path: string; isDirectory: boolean; size: number }> = [];
   for (const digest of stored) {
     const path = await pathOf(digest);
@@ -67,19 +70,26 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
       corrupt.push({ digest, path, detail: "is not named by a digest" });
       continue;
     }
-    if (!st.isDirectory() && st.size < BLOCKED_MIN) pooled.set(path, digest);
+    if (!st.isDirectory() && st.size < BLOCKED_MIN) {
+      pooled.set(path, digest);
+      pooledBytes += st.size;
+    }
     else others.push({ digest, path, isDirectory: st.isDirectory(), size: st.size });
   }
   const bad = (digest: string, path: string, actual: string) =>
     corrupt.push({ digest, path, detail: `hashes to ${actual.slice(0, 12)}, not to its name` });
-  const pool = hashFilesInParallel([...pooled.keys()], (results) => {
+  const onResults = (results: FileHashResult[]) => {
     for (const r of results) {
       const digest = pooled.get(r.path)!;
       if (r.error) corrupt.push({ digest, path: r.path, detail: `cannot be read: ${r.error}` });
       else if (r.digest !== digest) bad(digest, r.path, r.digest!);
       bytes += r.size ?? 0;
     }
-  }, opts.threads);
+  };
+  // Starting a thread costs as much as hashing tens of megabytes: small stores hash here.
+  const pool = pooledBytes >= POOL_MIN_BYTES
+    ? hashFilesInParallel([...pooled.keys()], onResults, opts.threads)
+    : hashHere([...pooled.keys()], onResults);
   const rest = (async () => {
     for (const o of others) {
       const actual = await rehashObject(o.path, o.digest, o);
@@ -130,6 +140,13 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   for (const p of result.corrupt) await describeWriter(ty, p);
   if (opts.repair) result.repaired = await repair(ty, result);
   return result;
+}
+
+async function hashHere(paths: string[], onResults: (r: FileHashResult[]) => void): Promise<void> {
+  for (const path of paths) {
+    const r = await hashFileSha256(path).then((h) => ({ path, ...h }), (err: Error) => ({ path, error: err.message }));
+    onResults([r]);
+  }
 }
 
 async function describeWriter(ty: Trainyard, p: FsckProblem): Promise<void> {
