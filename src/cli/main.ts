@@ -24,8 +24,9 @@ usage: trainyard <command> [options]
                                move an alias (recorded with actor and reason; runs deploy hooks)
   serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.01] [--model NAME[@ALIAS]]...
                                serve model aliases over HTTP; hot-reloads when an alias moves
-  gc [--keep-last N] [--older-than 30d] [--dry-run]
+  gc [--keep-last N] [--older-than 30d] [--grace 1h] [--dry-run]
                                remove artifacts that no run, model or retention rule needs
+  fsck [--repair] [--json]     rehash every stored object, check every reference, list orphans
   contract infer <data-file> [--out contract.ts]
                                draft a data contract from real data, for a person to edit
   report <digest>              the path of the HTML report behind a step output or artifact
@@ -47,6 +48,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   models: async () => (await import("./commands/models.js")).modelsCommand,
   serve: async () => (await import("./commands/serve.js")).serveCommand,
   gc: async () => (await import("./commands/gc.js")).gcCommand,
+  fsck: async () => (await import("./commands/fsck.js")).fsckCommand,
   contract: async () => (await import("./commands/data.js")).contractCommand,
   report: async () => (await import("./commands/data.js")).reportCommand,
 };

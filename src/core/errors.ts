@@ -22,6 +22,8 @@ export type ErrorCode =
   | "OUTPUT_INVALID"
   | "ARTIFACT_WRITE"
   | "ARTIFACT_MISSING"
+  | "ARTIFACT_CORRUPT"
+  | "GC_REFUSED"
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
   | "RUN_OWNED"

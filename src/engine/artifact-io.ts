@@ -3,13 +3,14 @@
  * (artifact handles inside it replaced by their digests); small manifests live inline in the
  * metadata store, larger ones in the artifact store. Loading re-attaches local paths.
  */
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { isArtifactHandle, mapHandles, type ArtifactHandle } from "../core/artifacts.js";
+import { handlesIn, isArtifactHandle, mapHandles, type ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
 import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { ArtifactRecord, MetadataStore } from "../store/metadata-store.js";
+import { ObjectVerifier, type VerifyContext } from "../store/object-verifier.js";
 
 /** Manifests up to this size are stored inline in the metadata store. */
 export const INLINE_LIMIT = 64 * 1024;
@@ -25,11 +26,43 @@ export interface FinalizedOutput {
 
 export class ArtifactIO {
   private readonly memo = new Map<string, unknown>();
+  readonly verifier: ObjectVerifier;
+  /** TRAINYARD_VERIFY=0 turns input checks off, for measuring what they cost (bench only). */
+  private readonly checking = process.env.TRAINYARD_VERIFY !== "0";
 
   constructor(
     private readonly artifacts: ArtifactStore,
     private readonly metadata: MetadataStore,
-  ) {}
+  ) {
+    this.verifier = new ObjectVerifier(artifacts, metadata);
+  }
+
+  /**
+   * Checks every stored artifact inside `value` against its digest before its bytes are used;
+   * a missing or damaged one is quarantined and thrown as ARTIFACT_MISSING / ARTIFACT_CORRUPT.
+   */
+  async verifyValue(value: unknown, ctx: VerifyContext = {}): Promise<void> {
+    for (const h of handlesIn(value)) {
+      if (!h.digest) continue;
+      if (this.checking) await this.verifier.verify(h.digest, { ...ctx, size: h.size });
+      else if (!existsSync(h.path)) throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the store`, { file: h.path });
+    }
+  }
+
+  /** The local path of a verified object (model loads, copies out of the store). */
+  verifiedPath(digest: string, ctx: VerifyContext = {}): Promise<string> {
+    return this.verifier.verify(digest, ctx);
+  }
+
+  /** Keeps objects about to be reused from gc until the records naming them commit. */
+  retain(digests: Iterable<string>): void {
+    this.artifacts.retain?.(digests);
+  }
+
+  /** Holds this process's pending journal for a run; call the result once its records committed. */
+  holdPending(): () => void {
+    return this.artifacts.holdPending?.() ?? (() => undefined);
+  }
 
   /** Stores every pending handle in `value`, then the manifest of the whole value. */
   async finalize(value: unknown, step: string, workdir: string | undefined): Promise<FinalizedOutput> {
@@ -59,19 +92,24 @@ export class ArtifactIO {
       const obj = isDir || h.$artifact === "directory"
         ? await this.artifacts.putDirectory(path, { move: inWorkdir })
         : await this.artifacts.putFile(path, { move: inWorkdir, size: st.size });
+      this.verifier.trust(obj.digest, obj.path);
       const meta = { ...(h.meta as Record<string, unknown>) };
       records.push({ record: { digest: obj.digest, kind: h.$artifact, size: obj.size, meta, createdAt: now, inline: false } });
       produced.push({ name, digest: obj.digest });
       stored.set(h, { $artifact: h.$artifact, digest: obj.digest, size: obj.size, meta, path: obj.path } as ArtifactHandle);
     }
     const withStored = stored.size ? mapHandles(value, (h) => stored.get(h) ?? h) : value;
-    const manifest = toManifest(withStored);
-    const bytes = Buffer.from(canonicalJson(manifest === undefined ? null : manifest));
+    const text = canonicalJson(toManifest(withStored) ?? null);
+    const bytes = Buffer.from(text);
+    // Downstream steps get the stored form (sorted keys, dates as strings), exactly what a
+    // reuse reads back, so a step's output never depends on whether its upstream ran.
+    const manifest = JSON.parse(text) as unknown;
     const digest = sha256(bytes);
     if (bytes.byteLength <= INLINE_LIMIT) {
       records.push({ record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true }, bytes });
     } else {
       const obj = await this.artifacts.putBytes(bytes);
+      this.verifier.trust(obj.digest, obj.path);
       records.push({ record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false } });
     }
     const hydrated = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
@@ -89,13 +127,9 @@ export class ArtifactIO {
     if (this.memo.has(digest)) return this.memo.get(digest);
     let bytes = await this.metadata.getInlineBytes(digest);
     if (!bytes) {
-      if (!(await this.artifacts.has(digest))) {
-        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${digest.slice(0, 12)} is not in the store`, {
-          hint: "it was removed (gc) or the home was moved; re-run with --force to recompute it",
-        });
-      }
+      const path = await this.verifier.verify(digest, { use: "a stored output value" });
       const { readFile } = await import("node:fs/promises");
-      bytes = await readFile(await this.artifacts.pathOf(digest));
+      bytes = await readFile(path);
     }
     const manifest = JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
     const value = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;

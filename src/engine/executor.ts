@@ -3,7 +3,6 @@
  * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
-import { existsSync } from "node:fs";
 import { handlesIn } from "../core/artifacts.js";
 import { describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, remainingPathWeights } from "../core/graph.js";
@@ -85,6 +84,8 @@ export class RunExecutor {
       });
     }
     this.open = this.nodes.size;
+    // Objects this run stores or reuses stay in the pending journal (gc keeps them) until its records commit.
+    const releasePending = this.env.io.holdPending();
     const onAbort = () => this.cancelRun();
     if (this.opts.signal?.aborted) this.cancelRun();
     else this.opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -98,6 +99,7 @@ export class RunExecutor {
     const removed = this.workdirs.close();
     try {
       await this.writer.flush();
+      releasePending();
     } finally {
       await removed;
     }
@@ -145,6 +147,7 @@ export class RunExecutor {
         inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
         digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
       }
+      await this.env.io.verifyValue(inputs, { use: `an input of step "${def.id}"`, step: def.id, runId: this.run.runId });
       const params = pickParams(this.run.params, def.params);
       let fp = await this.fingerprint(node);
       if (def.options.sources) fp = await this.withSources(node, fp, params);
@@ -204,6 +207,7 @@ export class RunExecutor {
         hint: `make step "${overRef.stepId}" return an array`,
       });
     }
+    await this.env.io.verifyValue(list, { use: `the items of map step "${def.id}"`, step: def.id, runId: this.run.runId });
     const overDigest = overRef.path.length ? pickedDigest(list) : up.digest;
     node.items = { total: list.length, done: 0, outputs: new Array(list.length), allCached: true, overDigest };
     node.record.status = "running";
@@ -232,9 +236,9 @@ export class RunExecutor {
   private async tryReuse(task: Task): Promise<boolean> {
     const prev = this.opts.previous?.get(task.record.id);
     if (prev?.status === "succeeded" && prev.outputDigest) {
-      const loaded = await this.env.io.load(prev.outputDigest).then((v) => ({ v }), () => undefined);
+      const loaded = await this.loadReusable(prev.outputDigest, task);
       if (loaded) {
-        const value = loaded.v;
+        const value = loaded.value;
         Object.assign(task.record, prev);
         task.record.reason = prev.reason ?? "succeeded before the run was interrupted";
         this.taskSucceeded(task, { digest: prev.outputDigest, value }, prev.cached, false);
@@ -253,14 +257,9 @@ export class RunExecutor {
     if (!this.history && !this.keysDone.has(task.record.cacheKey!)) return false;
     const hit = await this.env.metadata.findByCacheKey(task.record.cacheKey!);
     if (!hit?.outputDigest) return false;
-    let value: unknown;
-    try {
-      value = await this.env.io.load(hit.outputDigest);
-    } catch {
-      return false;
-    }
-    // A cache entry whose files were removed from the store is recomputed, not trusted.
-    for (const h of handlesIn(value)) if (!existsSync(h.path)) return false;
+    const loaded = await this.loadReusable(hit.outputDigest, task, hit.id);
+    if (!loaded) return false;
+    const value = loaded.value;
     const now = Date.now();
     Object.assign(task.record, {
       status: "succeeded",
@@ -274,6 +273,26 @@ export class RunExecutor {
     } satisfies Partial<StepRunRecord>);
     this.taskSucceeded(task, { digest: hit.outputDigest, value }, true, true);
     return true;
+  }
+
+  /**
+   * The stored output of a step run about to be reused, every object in it verified. A cache
+   * entry whose objects are missing or damaged (quarantined) is recomputed, not trusted.
+   */
+  private async loadReusable(digest: string, task: Task, hitId?: string): Promise<{ value: unknown } | undefined> {
+    const io = this.env.io;
+    try {
+      io.retain([digest]);
+      const value = await io.load(digest);
+      io.retain([...handlesIn(value)].map((h) => h.digest));
+      // gc may have removed the hit's run before the journal said we want its objects.
+      if (hitId && !(await this.env.metadata.getStepRun(hitId))) return undefined;
+      await io.verifyValue(value, { use: `reusing the output of step "${task.node.id}"`, step: task.node.id, runId: this.run.runId });
+      return { value };
+    } catch (err) {
+      task.record.reason = `stored output unusable, recomputing: ${(err as Error).message}`;
+      return undefined;
+    }
   }
 
   // ---- scheduling ----------------------------------------------------------------------

@@ -1,8 +1,19 @@
 /**
  * `trainyard gc`: removes runs beyond the retention rules, then every artifact that no remaining
  * run, pinned record (a registered model) or live run still needs, and stale temp files.
+ *
+ * Never removed: runs a registered model version's lineage reads; objects named in the pending
+ * journal of a live process (stored or reused by a run whose records have not committed yet);
+ * objects younger than the grace period. The order of reads is what makes the journal enough:
+ * objects are listed first, journals read next, references last; an object stored after the
+ * listing is not seen, and one whose journal entry is gone by then has committed its records.
  */
+import { TrainyardError } from "../core/errors.js";
+import { registeredVersions, runsInLineage } from "./registry-references.js";
 import type { Trainyard } from "./trainyard.js";
+
+/** Objects younger than this are kept whatever refers to them. */
+export const DEFAULT_GRACE_MS = 60 * 60 * 1000;
 
 export interface GcOptions {
   /** Keep only the newest N finished runs of each pipeline. @default keep all */
@@ -11,6 +22,8 @@ export interface GcOptions {
   olderThanMs?: number;
   /** Report what would be removed without removing it. @default false */
   dryRun?: boolean;
+  /** Never remove an object that entered the store less than this many ms ago. @default 1 hour */
+  graceMs?: number;
 }
 
 export interface GcResult {
@@ -18,37 +31,86 @@ export interface GcResult {
   artifactsRemoved: number;
   bytesFreed: number;
   tempRemoved: number;
+  /** Runs kept beyond the retention rules because a registered model's lineage reads them. */
+  runsKeptForModels: string[];
+  /** Objects kept because a live process listed them in its pending journal. */
+  keptPending: number;
+  /** Objects kept because they are younger than the grace period. */
+  keptYoung: number;
 }
 
 export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<GcResult> {
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+  const stored = await ty.artifacts.list();
   const runs = await ty.metadata.listRuns({ limit: 1_000_000 });
+  const records = await ty.metadata.listArtifacts();
+  refuseEmptyMetadata(ty, runs.length, records.length, stored.length);
+
+  const versions = await registeredVersions(ty.metadata);
+  const forModels = await runsInLineage(ty.metadata, versions.flatMap((v) => v.digests));
+  for (const v of versions) if (v.runId) forModels.add(v.runId);
   const now = Date.now();
-  const remove: string[] = [];
+  const remove = new Set<string>();
+  const keptForModels = new Set<string>();
   const seen = new Map<string, number>();
   for (const r of runs) {
     if (r.status === "running") continue;
     const n = (seen.get(r.pipeline) ?? 0) + 1;
     seen.set(r.pipeline, n);
-    if ((opts.keepLast !== undefined && n > opts.keepLast) || (opts.olderThanMs !== undefined && now - r.createdAt > opts.olderThanMs)) remove.push(r.id);
+    const expired = (opts.keepLast !== undefined && n > opts.keepLast) || (opts.olderThanMs !== undefined && now - r.createdAt > opts.olderThanMs);
+    if (expired && forModels.has(r.id)) keptForModels.add(r.id);
+    else if (expired) remove.add(r.id);
   }
-  const keep = runs.filter((r) => !remove.includes(r.id)).map((r) => r.id);
-  const live = await ty.metadata.digestsUsedByRuns(keep);
+  if (!opts.dryRun && remove.size) await ty.metadata.deleteRuns([...remove]);
+
+  // Journals after the runs were removed and before references are read (see the header).
+  const pending = ty.artifacts.pendingDigests?.({ removeDead: !opts.dryRun }).digests ?? new Set<string>();
+  const current = await ty.metadata.listRuns({ limit: 1_000_000 });
+  const keep = current.filter((r) => !remove.has(r.id));
+  const live = await ty.metadata.digestsUsedByRuns(keep.map((r) => r.id));
   for (const d of await ty.metadata.pinnedDigests()) live.add(d);
-  const records = await ty.metadata.listArtifacts();
-  const dead = records.filter((a) => !live.has(a.digest));
-  const stored = new Set(await ty.artifacts.list());
-  const orphanFiles = [...stored].filter((d) => !live.has(d) && !records.some((r) => r.digest === d));
+  const dead = (await ty.metadata.listArtifacts()).filter((a) => !live.has(a.digest) && !pending.has(a.digest));
+  if (!opts.dryRun) await ty.metadata.deleteArtifacts(dead.map((a) => a.digest));
+
   let bytes = 0;
-  for (const a of dead) bytes += a.size;
-  let tempRemoved = 0;
-  if (!opts.dryRun) {
-    if (remove.length) await ty.metadata.deleteRuns(remove);
-    await ty.metadata.deleteArtifacts(dead.map((a) => a.digest));
-    for (const a of dead) if (!a.inline) await ty.artifacts.remove(a.digest);
-    for (const d of orphanFiles) await ty.artifacts.remove(d);
-    const fs = ty.artifacts as { sweepTemp?: (olderThanMs: number) => Promise<number> };
-    const anyRunning = runs.some((r) => r.status === "running");
-    if (fs.sweepTemp && !anyRunning) tempRemoved = await fs.sweepTemp(0);
+  let removed = dead.filter((a) => a.inline).length;
+  let keptPending = 0;
+  let keptYoung = 0;
+  for (const digest of stored) {
+    if (live.has(digest)) continue;
+    if (pending.has(digest)) {
+      keptPending++;
+      continue;
+    }
+    // Stat right before removing: an object stored again meanwhile is young again.
+    const st = await ty.artifacts.statObject?.(digest);
+    if (ty.artifacts.statObject && !st) continue;
+    if (st && Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < graceMs) {
+      keptYoung++;
+      continue;
+    }
+    if (!opts.dryRun) await ty.artifacts.remove(digest);
+    bytes += st?.size ?? 0;
+    removed++;
   }
-  return { runsRemoved: remove, artifactsRemoved: dead.length + orphanFiles.length, bytesFreed: bytes, tempRemoved };
+
+  let tempRemoved = 0;
+  const fs = ty.artifacts as { sweepTemp?: (olderThanMs: number) => Promise<number> };
+  if (!opts.dryRun && fs.sweepTemp && !current.some((r) => r.status === "running")) tempRemoved = await fs.sweepTemp(0);
+  return { runsRemoved: [...remove], artifactsRemoved: removed, bytesFreed: bytes, tempRemoved, runsKeptForModels: [...keptForModels], keptPending, keptYoung };
+}
+
+/**
+ * A metadata database with no runs and no artifacts next to a store full of objects has been
+ * replaced or truncated (a zero-byte metadata.db opens as a fresh home): everything would look
+ * like garbage.
+ */
+function refuseEmptyMetadata(ty: Trainyard, runs: number, records: number, objects: number): void {
+  if (runs || records || !objects) return;
+  const file = (ty.metadata as { file?: string }).file;
+  const db = file ?? `the ${ty.metadata.backend} metadata database`;
+  throw new TrainyardError("GC_REFUSED", `gc refuses to run: ${db} has no runs and no artifacts, but the artifact store holds ${objects} objects`, {
+    file,
+    hint: "the metadata database was probably replaced, truncated or pointed elsewhere: restore it (or set --home / TRAINYARD_METADATA_URL to the right one); `trainyard fsck` lists the objects; to discard them all, delete the home's artifacts/objects directory yourself",
+  });
 }

@@ -20,7 +20,8 @@ export async function serveHome(ty: Trainyard, opts: ServeHomeOptions = {}): Pro
   return startModelServer({
     ...opts,
     registry: openRegistry(ty),
-    artifactPath: (digest) => ty.artifacts.pathOf(digest),
+    // A model is verified against its digest before it is loaded: a damaged bundle is never served.
+    artifactPath: (digest) => ty.io.verifiedPath(digest, { use: "model load" }),
     loadPredictor: opts.loadPredictor ?? (await defaultPredictorLoader()),
   });
 }

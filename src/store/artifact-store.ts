@@ -9,6 +9,16 @@ export interface StoredObject {
   path: string;
 }
 
+/** What the file system says about a stored object, for verification stamps and gc's grace period. */
+export interface ObjectStat {
+  size: number;
+  mtimeMs: number;
+  /** Set when the object entered the store (chmod, rename); rename keeps the source's mtime. */
+  ctimeMs: number;
+  ino: number;
+  isDirectory: boolean;
+}
+
 export interface ArtifactStore {
   readonly backend: string;
   /**
@@ -35,6 +45,19 @@ export interface ArtifactStore {
   localPath?(digest: string): string;
   remove(digest: string): Promise<void>;
   list(): Promise<string[]>;
+  /** The object's size and times; undefined when it is missing. */
+  statObject?(digest: string): Promise<ObjectStat | undefined>;
+  /** Moves a damaged object out of the store (into `<root>/quarantine`); its new path, if it existed. */
+  quarantine?(digest: string): Promise<string | undefined>;
+  /**
+   * Lists digests in this process's pending journal, so that gc keeps them until the records
+   * naming them commit (objects being reused rather than stored).
+   */
+  retain?(digests: Iterable<string>): void;
+  /** A stretch (one run) whose journal entries must stay until it ends; returns its release. */
+  holdPending?(): () => void;
+  /** Digests in the journals of live processes; journals of dead ones are removed with `removeDead`. */
+  pendingDigests?(opts?: { removeDead?: boolean }): { digests: Set<string>; owners: string[]; removed: number };
   /** A fresh, empty directory on the same file system, for step work directories. */
   makeWorkDir(label: string): Promise<string>;
 }

@@ -58,6 +58,11 @@ export function hashFileNow(
   return expected < BLOCKED_MIN ? hashMedium(path) : hashBlocks(path, expected);
 }
 
+/** Plain sha256 whatever the size: the digest of bytes stored with putBytes (large manifests). */
+export function hashFileSha256(path: string): Promise<{ digest: string; size: number }> {
+  return hashMedium(path);
+}
+
 async function hashMedium(path: string): Promise<{ digest: string; size: number }> {
   const handle = await open(path, "r");
   try {

@@ -15,11 +15,13 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, constants, mkdirSync, readdirSync, renameSync } from "node:fs";
 import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { crashPoint } from "../core/crash-point.js";
 import { TrainyardError } from "../core/errors.js";
 import { sha256 } from "../core/hash.js";
-import type { ArtifactStore, StoredObject } from "./artifact-store.js";
+import type { ArtifactStore, ObjectStat, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
+import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
 
 /** From this many unsynced objects on, one syncfs of the whole file system beats an fsync each. */
 const SYNCFS_MIN = 3;
@@ -38,12 +40,14 @@ export class FsArtifactStore implements ArtifactStore {
   private readonly width: number;
   /** init() has finished: callers skip awaiting it (one microtask turn per stored object). */
   private initialized = false;
+  private readonly pending: PendingJournal;
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
     this.tmp = join(root, "tmp");
     this.fsSync = new FileSystemSync(root);
     this.width = prefixWidth(this.objects);
+    this.pending = new PendingJournal(join(root, "pending"));
   }
 
   private init(): Promise<void> | undefined {
@@ -99,6 +103,7 @@ export class FsArtifactStore implements ArtifactStore {
     const { digest, size } = hashed instanceof Promise ? await hashed : hashed;
     const readOnly = !(hashed instanceof Promise) && "madeReadOnly" in hashed && hashed.madeReadOnly === true;
     const target = this.objectPath(digest);
+    this.pending.append(digest);
     if (opts.move) {
       // A moved file is already private to us, so it is renamed straight into place (atomic on
       // one file system); renaming over an existing object replaces identical content, which
@@ -115,11 +120,12 @@ export class FsArtifactStore implements ArtifactStore {
       } catch (err) {
         throw writeError(err, source);
       }
+      crashPoint("after-object-rename");
       this.added(target);
       return { digest, size, path: target };
     }
     // A stored object of another size is a torn write (a power loss before its sync): replace it.
-    if ((await sizeOf(target)) === size) return { digest, size, path: target };
+    if ((await sizeOf(target)) === size && (await refreshEntryTime(target, 0o444))) return { digest, size, path: target };
     // A copy goes through a temp file so that no reader sees it half written.
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
@@ -131,6 +137,7 @@ export class FsArtifactStore implements ArtifactStore {
       await rm(temp, { force: true });
       throw writeError(err, source);
     }
+    crashPoint("after-object-rename");
     this.added(target);
     return { digest, size, path: target };
   }
@@ -160,13 +167,15 @@ export class FsArtifactStore implements ArtifactStore {
   /** Stops the store's sync helper. */
   async close(): Promise<void> {
     this.fsSync.close();
+    this.pending.close();
   }
 
   async putDirectory(source: string, opts: { move?: boolean } = {}): Promise<StoredObject> {
     await this.init();
     const { digest, size } = await hashTree(source);
     const target = this.objectPath(digest);
-    if (await exists(target)) {
+    this.pending.append(digest);
+    if ((await exists(target)) && (await refreshEntryTime(target, 0o555))) {
       if (opts.move) await rm(source, { recursive: true, force: true });
       return { digest, size, path: target };
     }
@@ -181,6 +190,7 @@ export class FsArtifactStore implements ArtifactStore {
       await rm(temp, { recursive: true, force: true });
       throw writeError(err, source);
     }
+    crashPoint("after-object-rename");
     return { digest, size, path: target };
   }
 
@@ -188,7 +198,10 @@ export class FsArtifactStore implements ArtifactStore {
     await this.init();
     const digest = sha256(bytes);
     const target = this.objectPath(digest);
-    if ((await sizeOf(target)) === bytes.byteLength) return { digest, size: bytes.byteLength, path: target };
+    this.pending.append(digest);
+    if ((await sizeOf(target)) === bytes.byteLength && (await refreshEntryTime(target, 0o444))) {
+      return { digest, size: bytes.byteLength, path: target };
+    }
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
       await this.ensurePrefix(digest);
@@ -199,6 +212,7 @@ export class FsArtifactStore implements ArtifactStore {
         await fh.close();
       }
       await this.renameIntoPlace(temp, target, digest);
+      crashPoint("after-object-rename");
       this.added(target);
     } catch (err) {
       await rm(temp, { force: true });
@@ -217,6 +231,37 @@ export class FsArtifactStore implements ArtifactStore {
 
   async pathOf(digest: string): Promise<string> {
     return this.objectPath(digest);
+  }
+
+  async statObject(digest: string): Promise<ObjectStat | undefined> {
+    const st = await stat(this.objectPath(digest)).catch(() => undefined);
+    return st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory() };
+  }
+
+  /** Renames a damaged object to `<root>/quarantine/<digest>.<ms>`, out of every reader's way. */
+  async quarantine(digest: string): Promise<string | undefined> {
+    const from = this.objectPath(digest);
+    const st = await stat(from).catch(() => undefined);
+    if (!st) return undefined;
+    const dir = join(this.root, "quarantine");
+    await mkdir(dir, { recursive: true });
+    const to = join(dir, `${digest}.${Date.now()}`);
+    // Moving a directory to another parent rewrites its "..": it must be writable for that.
+    if (st.isDirectory()) await chmod(from, 0o755);
+    await rename(from, to);
+    return to;
+  }
+
+  retain(digests: Iterable<string>): void {
+    this.pending.appendAll(digests);
+  }
+
+  holdPending(): () => void {
+    return this.pending.hold();
+  }
+
+  pendingDigests(opts: { removeDead?: boolean } = {}): { digests: Set<string>; owners: string[]; removed: number } {
+    return scanPendingJournals(this.pending.dir, opts);
   }
 
   async remove(digest: string): Promise<void> {
@@ -297,18 +342,34 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-/** Stored trees are immutable like stored files: files 0444, directories 0555. */
+/**
+ * Stored trees are immutable like stored files: files 0444 (0555 when executable: the tree's
+ * digest covers exec bits), directories 0555.
+ */
 async function makeReadOnly(path: string): Promise<void> {
   const st = await stat(path);
   if (st.isDirectory()) {
     for (const name of await readdir(path)) await makeReadOnly(join(path, name));
     await chmod(path, 0o555);
-  } else await chmod(path, 0o444);
+  } else await chmod(path, st.mode & 0o111 ? 0o555 : 0o444);
+}
+
+/**
+ * A chmod to the object's own mode sets its change time: gc's grace period then counts from
+ * this reuse. False when the object vanished meanwhile (gc), so the caller stores it again.
+ */
+async function refreshEntryTime(path: string, mode: number): Promise<boolean> {
+  try {
+    await chmod(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function chmodTree(path: string): Promise<void> {
   const st = await stat(path);
-  await chmod(path, st.isDirectory() ? 0o755 : 0o644);
+  await chmod(path, st.isDirectory() || st.mode & 0o111 ? 0o755 : 0o644);
   if (st.isDirectory()) for (const name of await readdir(path)) await chmodTree(join(path, name));
 }
 

@@ -139,13 +139,13 @@ describe("trainyard gc", () => {
     const labelDigest = await withHome(home, async (ty) => (await ty.metadata.getStepRun(`${runs[0].runId}:label`))!.outputDigest!);
     expect(new Set(files.map((f) => f.digest)).size).toBe(3);
 
-    const dry = await cli(["gc", "--keep-last", "1", "--dry-run", "--json"], home);
+    const dry = await cli(["gc", "--keep-last", "1", "--grace", "0", "--dry-run", "--json"], home);
     expect(dry.code).toBe(0);
     expect((JSON.parse(dry.stdout) as { runsRemoved: string[] }).runsRemoved.sort()).toEqual([runs[0].runId, runs[1].runId].sort());
     const store = new FsArtifactStore(path.join(home, "artifacts"));
     for (const f of files) expect(await store.has(f.digest)).toBe(true);
 
-    const gc = await cli(["gc", "--keep-last", "1"], home);
+    const gc = await cli(["gc", "--keep-last", "1", "--grace", "0"], home);
     expect(gc.code).toBe(0);
     expect(gc.stdout).toMatch(/removed 2 runs and \d+ artifacts/);
     expect(await store.has(files[0].digest)).toBe(false);

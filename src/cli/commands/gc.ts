@@ -3,22 +3,35 @@ import { has, intFlag, one, parseArgs, usage } from "../args.js";
 import { bytes } from "../format.js";
 import { openHome } from "../open-home.js";
 
-export async function gcCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home", "keep-last", "older-than"], booleans: ["dry-run", "json"] });
-  const older = one(args, "older-than");
-  let olderThanMs: number | undefined;
-  if (older !== undefined) {
-    const m = /^(\d+)([dh])$/.exec(older);
-    if (!m) throw usage(`--older-than expects a number of days or hours such as 30d or 12h, got "${older}"`);
-    olderThanMs = Number(m[1]) * (m[2] === "d" ? 86_400_000 : 3_600_000);
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "30d", "12h", "15m", "0" -> ms. */
+function duration(flag: string, text: string | undefined, units: string): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)([smhd]?)$/.exec(text);
+  if (!m || (m[2] && !units.includes(m[2])) || (!m[2] && m[1] !== "0")) {
+    throw usage(`--${flag} expects a duration such as ${units.includes("m") ? "1h, 30m or 0" : "30d or 12h"}, got "${text}"`);
   }
+  return Number(m[1]) * (UNIT_MS[m[2]] ?? 0);
+}
+
+export async function gcCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ["home", "keep-last", "older-than", "grace"], booleans: ["dry-run", "json"] });
+  const olderThanMs = duration("older-than", one(args, "older-than"), "dh");
+  const graceMs = duration("grace", one(args, "grace"), "smhd");
   const ty = await openHome(args);
   try {
-    const r = await ty.gc({ keepLast: intFlag(args, "keep-last"), olderThanMs, dryRun: has(args, "dry-run") });
+    const r = await ty.gc({ keepLast: intFlag(args, "keep-last"), olderThanMs, graceMs, dryRun: has(args, "dry-run") });
     if (has(args, "json")) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
       const verb = has(args, "dry-run") ? "would remove" : "removed";
+      const kept = [
+        r.runsKeptForModels.length ? `${r.runsKeptForModels.length} runs kept for registered models' lineage` : "",
+        r.keptPending ? `${r.keptPending} objects of live runs` : "",
+        r.keptYoung ? `${r.keptYoung} objects younger than the grace period` : "",
+      ].filter(Boolean);
       process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)}), ${r.tempRemoved} temp files\n`);
+      if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }
     return 0;
   } finally {

@@ -50,7 +50,7 @@ export function currentModel(p: Pipeline<any>, id: string, opts: { name: string;
           v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
         }
         if (!v) return null;
-        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path: await ty.artifacts.pathOf(v.artifactDigest) };
+        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path: await ty.io.verifiedPath(v.artifactDigest, { use: `model ${opts.name}@${alias}` }) };
       }),
   });
 }
