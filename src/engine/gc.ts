@@ -42,7 +42,8 @@ export interface GcResult {
 export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<GcResult> {
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const stored = await ty.artifacts.list();
-  const runs = await ty.metadata.listRuns({ limit: 1_000_000 });
+  // Through the engine: a run whose owner died is marked interrupted first.
+  const runs = await ty.listRuns({ limit: 1_000_000 });
   const records = await ty.metadata.listArtifacts();
   refuseEmptyMetadata(ty, runs.length, records.length, stored.length);
 
@@ -54,7 +55,8 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   const keptForModels = new Set<string>();
   const seen = new Map<string, number>();
   for (const r of runs) {
-    if (r.status === "running") continue;
+    // Running and interrupted runs (resumable) are never retention's to remove.
+    if (r.status === "running" || r.status === "interrupted") continue;
     const n = (seen.get(r.pipeline) ?? 0) + 1;
     seen.set(r.pipeline, n);
     const expired = (opts.keepLast !== undefined && n > opts.keepLast) || (opts.olderThanMs !== undefined && now - r.createdAt > opts.olderThanMs);
