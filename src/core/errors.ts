@@ -24,6 +24,7 @@ export type ErrorCode =
   | "ARTIFACT_MISSING"
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
+  | "TRIGGER_INVALID"
   | "USAGE";
 
 export interface ErrorFields {
