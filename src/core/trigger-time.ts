@@ -14,7 +14,11 @@ export type Instant = Date | number | string;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function triggerInvalid(trigger: string, field: string, message: string, hint = ""): TrainyardError {
-  return new TrainyardError("TRIGGER_INVALID", `trigger "${trigger}": ${field} ${message}`, { trigger, field, hint: hint || undefined });
+  return new TrainyardError("TRIGGER_INVALID", `trigger "${trigger}": ${field} ${message}`, {
+    trigger,
+    field,
+    hint: hint || undefined,
+  });
 }
 
 export function parseDuration(trigger: string, field: string, value: Duration): number {
@@ -57,13 +61,15 @@ export function checkTimeZone(trigger: string, timezone: string): string {
  */
 export function cronMatcher(trigger: string, cron: string, timezone: string): Cron {
   if (typeof cron !== "string" || cron.trim().split(/\s+/).length !== 5) {
-    throw triggerInvalid(trigger, "cron", `must have 5 fields (minute hour day-of-month month day-of-week), got ${JSON.stringify(cron)}`,
+    const got = JSON.stringify(cron);
+    throw triggerInvalid(trigger, "cron", `must have 5 fields (minute hour day-of-month month day-of-week), got ${got}`,
       'for example "0 2 * * *" (02:00 every day) or "*/15 * * * *" (every 15 minutes)');
   }
   try {
     return new Cron(cron.trim(), { timezone, paused: true, mode: "5-part", fixedTimeRule: "no-wildcard" });
   } catch (err) {
-    throw triggerInvalid(trigger, "cron", `"${cron}" is not valid: ${(err as Error).message.replace(/^CronPattern: /, "")}`,
+    const why = (err as Error).message.replace(/^CronPattern: /, "");
+    throw triggerInvalid(trigger, "cron", `"${cron}" is not valid: ${why}`,
       "fields are minute (0-59), hour (0-23), day of month (1-31), month (1-12), day of week (0-6, 0 = Sunday)");
   }
 }

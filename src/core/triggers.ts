@@ -5,7 +5,15 @@
  */
 import { isTrainyardError, TrainyardError } from "./errors.js";
 import { resolveParams, type ParamsSchema } from "./params.js";
-import { checkTimeZone, cronMatcher, parseDuration, parseInstant, triggerInvalid, type Duration, type Instant } from "./trigger-time.js";
+import {
+  checkTimeZone,
+  cronMatcher,
+  parseDuration,
+  parseInstant,
+  triggerInvalid,
+  type Duration,
+  type Instant,
+} from "./trigger-time.js";
 
 export type { Duration, Instant } from "./trigger-time.js";
 
@@ -168,7 +176,7 @@ export function compileTriggers(p: TriggerOwner & { triggers: ReadonlyMap<string
 function compileRequest(name: string, spec: RunRequestSpec<unknown>, owner: TriggerOwner): CompiledRequest {
   const params = (spec.params ?? {}) as Record<string, unknown>;
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
-    throw triggerInvalid(name, "params", "must be an object of param values", `params of pipeline "${owner.name}" by name`);
+    throw triggerInvalid(name, "params", "must be an object of param values", `name params of "${owner.name}"`);
   }
   try {
     // The run resolves its params again when it starts; this only proves the request is valid.
@@ -200,7 +208,8 @@ function compileSchedule(base: CompiledRequest, spec: ScheduleSpec<unknown>): Co
   const catchUp = oneOf(base.name, "catchUp", spec.catchUp ?? "latest", ["latest", "all", "none"] as const);
   const maxCatchUp = spec.maxCatchUp ?? 5;
   if (!Number.isInteger(maxCatchUp) || maxCatchUp < 1) {
-    throw triggerInvalid(base.name, "maxCatchUp", `must be a whole number >= 1, got ${maxCatchUp}`, 'use catchUp: "none" to run no missed tick');
+    throw triggerInvalid(base.name, "maxCatchUp", `must be a whole number >= 1, got ${maxCatchUp}`,
+      'use catchUp: "none" to run no missed tick');
   }
   return {
     ...base,
@@ -218,11 +227,13 @@ function compileSchedule(base: CompiledRequest, spec: ScheduleSpec<unknown>): Co
 
 function compileFileSensor(base: CompiledRequest, spec: FileSensorSpec<unknown>): CompiledFileSensor {
   if (typeof spec.folder !== "string" || spec.folder.trim() === "") {
-    throw triggerInvalid(base.name, "folder", "is missing", "name the landing folder, relative to the pipeline module or absolute");
+    throw triggerInvalid(base.name, "folder", "is missing",
+      "name the landing folder, relative to the pipeline module or absolute");
   }
   const glob = spec.glob ?? "**/*";
   if (typeof glob !== "string" || glob === "" || glob.startsWith("/") || glob.split("/").includes("..")) {
-    throw triggerInvalid(base.name, "glob", `${JSON.stringify(glob)} must be a relative pattern inside the folder`, 'for example "*.parquet"');
+    throw triggerInvalid(base.name, "glob", `${JSON.stringify(glob)} must be a relative pattern inside the folder`,
+      'for example "*.parquet"');
   }
   return {
     ...base,
@@ -240,7 +251,8 @@ function compileFileSensor(base: CompiledRequest, spec: FileSensorSpec<unknown>)
 function compileMonitor(base: CompiledRequest, spec: MonitorSpec<unknown>): CompiledMonitor {
   for (const field of ["model", "metric"] as const) {
     if (typeof spec[field] !== "string" || spec[field].trim() === "") {
-      throw triggerInvalid(base.name, field, "is missing", `name the ${field === "model" ? "registered model" : "metric, e.g. \"auc\""}`);
+      const what = field === "model" ? "registered model" : 'metric, e.g. "auc"';
+      throw triggerInvalid(base.name, field, "is missing", `name the ${what}`);
     }
   }
   if (typeof spec.threshold !== "number" || !Number.isFinite(spec.threshold)) {
@@ -251,7 +263,8 @@ function compileMonitor(base: CompiledRequest, spec: MonitorSpec<unknown>): Comp
     return v;
   };
   if (spec.drift && (typeof spec.drift.threshold !== "number" || !(spec.drift.threshold > 0))) {
-    throw triggerInvalid(base.name, "drift.threshold", "must be a number > 0", "PSI above 0.2 is usually read as a significant shift");
+    throw triggerInvalid(base.name, "drift.threshold", "must be a number > 0",
+      "PSI above 0.2 is usually read as a significant shift");
   }
   return {
     ...base,
@@ -278,15 +291,19 @@ function compileMonitor(base: CompiledRequest, spec: MonitorSpec<unknown>): Comp
 export function verifyMonitorModels(triggers: readonly CompiledTrigger[], knownModels: readonly string[]): void {
   for (const t of triggers) {
     if (t.kind !== "monitor" || knownModels.includes(t.model)) continue;
-    throw new TrainyardError("TRIGGER_INVALID", `trigger "${t.name}" monitors model "${t.model}", which does not exist`, {
+    const message = `trigger "${t.name}" monitors model "${t.model}", which does not exist`;
+    throw new TrainyardError("TRIGGER_INVALID", message, {
       trigger: t.name,
       field: "model",
-      hint: knownModels.length ? `known models: ${knownModels.join(", ")}` : "register the model first (a register step), then monitor it",
+      hint: knownModels.length
+        ? `known models: ${knownModels.join(", ")}`
+        : "register the model first (a register step), then monitor it",
     });
   }
 }
 
 function oneOf<const T extends string>(trigger: string, field: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw triggerInvalid(trigger, field, `must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(value)}`);
+  const choices = allowed.map((a) => `"${a}"`).join(", ");
+  throw triggerInvalid(trigger, field, `must be one of ${choices}, got ${JSON.stringify(value)}`);
 }

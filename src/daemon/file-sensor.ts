@@ -83,10 +83,13 @@ export async function evaluateFileSensor(
   const listing = await source.list();
   if (!listing) {
     // A vanished folder (an unmounted disk) keeps what was learned; nothing new can be seen.
-    notes.push({ kind: "folder-missing", message: `landing folder ${source.location} does not exist; no files were read` });
+    const message = `landing folder ${source.location} does not exist; no files were read`;
+    notes.push({ kind: "folder-missing", message });
     return { requests: [], cursor: before, notes };
   }
-  const cursor: FileSensorCursor = { v: 1, digests: { ...before.digests }, files: {}, pending: {}, batch: before.batch };
+  const cursor: FileSensorCursor = {
+    v: 1, digests: { ...before.digests }, files: {}, pending: {}, batch: before.batch,
+  };
   const settling: string[] = [];
   const stable: LandingEntry[] = [];
   for (const e of listing) {
@@ -132,12 +135,14 @@ export async function evaluateFileSensor(
   const deleted = [...Object.keys(before.files), ...Object.keys(before.pending)].filter((n) => !listed.has(n));
   note(notes, "same-content", sameContent, "already seen under another name: no run", sensor.onSameContent === "ignore"
     ? ' (set onSameContent: "run" to count a new name)' : "");
-  note(notes, "touched", touched, "seen before under this name with the same bytes (touched, rewritten or re-added): no run");
+  note(notes, "touched", touched, "seen before under this name with the same bytes (touched or re-added): no run");
   note(notes, "settling", settling, `not stable yet (size or mtime changed within the last ${sensor.settleMs} ms)`);
   note(notes, "changed-while-reading", changedWhileReading, "changed while being read: settling again");
   note(notes, "deleted", deleted, "deleted since the last evaluation (their digests stay known)");
 
-  if (fresh.length) cursor.batch = { openedAt: cursor.batch?.openedAt ?? now, files: [...(cursor.batch?.files ?? []), ...fresh] };
+  if (fresh.length) {
+    cursor.batch = { openedAt: cursor.batch?.openedAt ?? now, files: [...(cursor.batch?.files ?? []), ...fresh] };
+  }
   const requests: SensorRunRequest[] = [];
   if (cursor.batch && (opts.flush || now - cursor.batch.openedAt >= sensor.debounceMs)) {
     requests.push(runRequest(sensor, cursor.batch.files, source.location));
@@ -157,7 +162,10 @@ export async function evaluateFileSensor(
 function runRequest(sensor: CompiledFileSensor, files: LandedFile[], location: string): SensorRunRequest {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // Keyed by content (and by name when a new name counts), so re-evaluating never requests twice.
-  const identity = sorted.map((f) => (sensor.onSameContent === "run" ? `${f.name}\t${f.digest}` : f.digest)).sort().join("\n");
+  const identity = sorted
+    .map((f) => (sensor.onSameContent === "run" ? `${f.name}\t${f.digest}` : f.digest))
+    .sort()
+    .join("\n");
   const key = `sensor:${sensor.name}:${createHash("sha256").update(identity).digest("hex").slice(0, 32)}`;
   const shown = sorted.slice(0, SHOWN).map((f) => `${f.name} (${f.digest.slice(0, 12)})`).join(", ");
   const more = sorted.length > SHOWN ? ` and ${sorted.length - SHOWN} more` : "";
@@ -173,5 +181,6 @@ function runRequest(sensor: CompiledFileSensor, files: LandedFile[], location: s
 function note(notes: SensorNote[], kind: SensorNoteKind, files: string[], what: string, extra = ""): void {
   if (!files.length) return;
   const shown = files.slice(0, SHOWN).join(", ") + (files.length > SHOWN ? ` and ${files.length - SHOWN} more` : "");
-  notes.push({ kind, message: `${shown}: ${what}${extra}`, files: files.map((f) => f.replace(/ \(same bytes as .*\)$/, "")) });
+  const names = files.map((f) => f.replace(/ \(same bytes as .*\)$/, ""));
+  notes.push({ kind, message: `${shown}: ${what}${extra}`, files: names });
 }

@@ -29,7 +29,11 @@ export function decideOverlap(policy: OverlapPolicy, active: readonly ActiveRun[
     case "queue":
       return { action: "queue", reason: `overlap "queue": waits for ${list}`, behind: ids };
     case "cancel-running":
-      return { action: "cancel-running", reason: `overlap "cancel-running": cancels ${list}, then launches`, cancel: ids };
+      return {
+        action: "cancel-running",
+        reason: `overlap "cancel-running": cancels ${list}, then launches`,
+        cancel: ids,
+      };
   }
 }
 

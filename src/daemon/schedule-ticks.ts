@@ -73,7 +73,11 @@ function matcherOf(s: CompiledSchedule): Cron {
  * The ticks after the cursor and at or before `now`. Without a cursor the schedule starts at
  * `start` (inclusive) when it has one, else at `now`: a new schedule does not fire for the past.
  */
-export function evaluateSchedule(s: CompiledSchedule, cursor: ScheduleCursor | undefined, now: number): ScheduleEvaluation {
+export function evaluateSchedule(
+  s: CompiledSchedule,
+  cursor: ScheduleCursor | undefined,
+  now: number,
+): ScheduleEvaluation {
   const after = cursor?.evaluatedUntil ?? (s.start !== undefined ? s.start - 1 : now);
   // The cursor never moves back: a clock that stepped backwards re-decides nothing.
   const until = Math.max(after, now);
@@ -88,8 +92,9 @@ export function evaluateSchedule(s: CompiledSchedule, cursor: ScheduleCursor | u
   for (const t of listed) {
     if (inRange(t)) continue;
     const before = s.start !== undefined && t < s.start;
-    skipped.push(skipTick(s, t, before ? "before-start" : "after-end",
-      before ? `before the schedule's start ${formatInZone(s.start!, s.timezone)}` : `after the schedule's end ${formatInZone(s.end!, s.timezone)}`));
+    skipped.push(before
+      ? skipTick(s, t, "before-start", `before the schedule's start ${formatInZone(s.start!, s.timezone)}`)
+      : skipTick(s, t, "after-end", `after the schedule's end ${formatInZone(s.end!, s.timezone)}`));
   }
   if (overflow) {
     // Only the most recent ticks can run under any policy: fetch them from the end of the window.
@@ -100,8 +105,8 @@ export function evaluateSchedule(s: CompiledSchedule, cursor: ScheduleCursor | u
       from: lastListed,
       to: rangeEnd,
       reason: s.catchUp === "none" ? "late" : "catch-up-limit",
-      message: `more than ${LIST_LIMIT} ticks were missed; the ones after ${formatInZone(lastListed, s.timezone)} and before `
-        + `${formatInZone(rangeEnd, s.timezone)} are not listed and do not run (catchUp "${s.catchUp}")`,
+      message: `more than ${LIST_LIMIT} ticks were missed; the ones after ${formatInZone(lastListed, s.timezone)}`
+        + ` and before ${formatInZone(rangeEnd, s.timezone)} are not listed and do not run (catchUp "${s.catchUp}")`,
     });
     candidates = [...candidates, ...tail.filter((t) => t > lastListed)];
   }
@@ -110,11 +115,14 @@ export function evaluateSchedule(s: CompiledSchedule, cursor: ScheduleCursor | u
     const fromEnd = candidates.length - 1 - i;
     const late = now - t > s.lateAfterMs;
     if (s.catchUp === "none" && late) {
-      skipped.push(skipTick(s, t, "late", `evaluated ${describeDelay(now - t)} after its time; catchUp "none" runs no missed tick`));
+      const message = `evaluated ${describeDelay(now - t)} after its time; catchUp "none" runs no missed tick`;
+      skipped.push(skipTick(s, t, "late", message));
     } else if (s.catchUp === "latest" && fromEnd > 0) {
-      skipped.push(skipTick(s, t, "catch-up-limit", `a later tick was also missed; catchUp "latest" runs only the most recent`));
+      const message = `a later tick was also missed; catchUp "latest" runs only the most recent`;
+      skipped.push(skipTick(s, t, "catch-up-limit", message));
     } else if (s.catchUp === "all" && fromEnd >= s.maxCatchUp) {
-      skipped.push(skipTick(s, t, "catch-up-limit", `beyond maxCatchUp ${s.maxCatchUp}: only the most recent missed ticks run`));
+      const message = `beyond maxCatchUp ${s.maxCatchUp}: only the most recent missed ticks run`;
+      skipped.push(skipTick(s, t, "catch-up-limit", message));
     } else {
       due.push(dueTick(s, t, late ? `caught up ${describeDelay(now - t)} late` : "on time"));
     }
@@ -122,7 +130,8 @@ export function evaluateSchedule(s: CompiledSchedule, cursor: ScheduleCursor | u
   skipped.sort((a, b) => a.at - b.at);
   const next = ticksBetween(cron, until, Number.POSITIVE_INFINITY, 1)[0];
   const nextTick = next !== undefined && (s.end === undefined || next <= s.end) ? next : undefined;
-  return { due, skipped, skippedRanges, cursor: { evaluatedUntil: until }, nextTick, finished: s.end !== undefined && until >= s.end };
+  const finished = s.end !== undefined && until >= s.end;
+  return { due, skipped, skippedRanges, cursor: { evaluatedUntil: until }, nextTick, finished };
 }
 
 /** The next `count` ticks strictly after `from`, for `triggers list` and previews. */

@@ -44,7 +44,8 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
     return {
       name: t.name,
       kind: t.kind,
-      what: `files "${t.glob}" in ${sensorSource(t, moduleDir).location}, settle ${ms(t.settleMs)}, debounce ${ms(t.debounceMs)}${same}`,
+      what: `files "${t.glob}" in ${sensorSource(t, moduleDir).location}, settle ${ms(t.settleMs)},`
+        + ` debounce ${ms(t.debounceMs)}${same}`,
       next: `polls every ${ms(t.intervalMs)}; changes in the folder wake it earlier`,
     };
   }
@@ -52,7 +53,8 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
   return {
     name: t.name,
     kind: t.kind,
-    what: `${t.model}@${t.alias}: ${t.metric} ${t.direction} ${t.threshold} for ${t.windows} windows of ${ms(t.windowMs)}`
+    what: `${t.model}@${t.alias}: ${t.metric} ${t.direction} ${t.threshold}`
+      + ` for ${t.windows} windows of ${ms(t.windowMs)}`
       + ` with >= ${t.minLabelledRows} labelled rows${drift}, cool-down ${ms(t.coolDownMs)}`,
     next: "evaluated by the daemon once prediction labels arrive",
   };

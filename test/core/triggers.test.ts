@@ -12,12 +12,21 @@ function make() {
 }
 
 /** The TrainyardError a declaration throws, so each test can check code, trigger and field. */
-function errorOf(fn: () => unknown): { code: string; message: string; trigger?: unknown; field?: unknown; hint?: string } {
+interface DeclarationError {
+  code: string;
+  message: string;
+  trigger?: unknown;
+  field?: unknown;
+  hint?: string;
+}
+
+function errorOf(fn: () => unknown): DeclarationError {
   try {
     fn();
   } catch (err) {
     if (!isTrainyardError(err)) throw err;
-    return { code: String(err.code), message: err.message, trigger: err.fields.trigger, field: err.fields.field, hint: err.hint };
+    const { trigger, field } = err.fields;
+    return { code: String(err.code), message: err.message, trigger, field, hint: err.hint };
   }
   throw new Error("expected the declaration to throw");
 }
@@ -44,7 +53,11 @@ describe("trigger declarations", () => {
   });
 
   it("defaults the time zone to UTC and parses start and end with their offsets", () => {
-    const p = make().schedule("hourly", { cron: "0 * * * *", start: "2019-03-10T00:00:00-06:00", end: new Date(Date.UTC(2019, 3, 1)) });
+    const p = make().schedule("hourly", {
+      cron: "0 * * * *",
+      start: "2019-03-10T00:00:00-06:00",
+      end: new Date(Date.UTC(2019, 3, 1)),
+    });
     const [s] = compileTriggers(p);
     expect(s).toMatchObject({ timezone: "UTC", start: Date.UTC(2019, 2, 10, 6), end: Date.UTC(2019, 3, 1) });
   });
@@ -76,18 +89,24 @@ describe("trigger declarations", () => {
   });
 
   it("rejects bad policies, durations, instants and duplicate names", () => {
-    expect(errorOf(() => make().schedule("a", { cron: "0 2 * * *", catchUp: "some" as never }))).toMatchObject({ field: "catchUp" });
-    expect(errorOf(() => make().schedule("a", { cron: "0 2 * * *", overlap: "wait" as never }))).toMatchObject({ field: "overlap" });
-    expect(errorOf(() => make().schedule("a", { cron: "0 2 * * *", catchUp: "all", maxCatchUp: 0 }))).toMatchObject({ field: "maxCatchUp" });
-    expect(errorOf(() => make().schedule("a", { cron: "0 2 * * *", start: "2019-03-10T00:00" }))).toMatchObject({ field: "start" });
-    expect(errorOf(() => make().schedule("a", { cron: "0 2 * * *", start: "2020-01-01T00:00Z", end: "2019-01-01T00:00Z" })))
-      .toMatchObject({ field: "end" });
-    expect(errorOf(() => make().sensor("s", { folder: "in", settle: "soon" as never }))).toMatchObject({ field: "settle" });
-    expect(errorOf(() => make().sensor("s", { folder: "in", glob: "../elsewhere/*" }))).toMatchObject({ field: "glob" });
-    expect(errorOf(() => make().monitor("m", { model: "delays", metric: "auc", threshold: Number.NaN }))).toMatchObject({ field: "threshold" });
-    expect(errorOf(() => make().monitor("m", { model: "delays", metric: "auc", threshold: 0.7, windows: 0 }))).toMatchObject({ field: "windows" });
-    expect(errorOf(() => make().schedule("a", { cron: "0 2 * * *" }).sensor("a", { folder: "in" }))).toMatchObject({ trigger: "a" });
-    expect(errorOf(() => make().schedule("1st", { cron: "0 2 * * *" }))).toMatchObject({ code: "TRIGGER_INVALID", trigger: "1st" });
+    const cron = "0 2 * * *";
+    const monitor = { model: "delays", metric: "auc", threshold: 0.7 };
+    const cases: Array<[() => unknown, Partial<DeclarationError>]> = [
+      [() => make().schedule("a", { cron, catchUp: "some" as never }), { field: "catchUp" }],
+      [() => make().schedule("a", { cron, overlap: "wait" as never }), { field: "overlap" }],
+      [() => make().schedule("a", { cron, catchUp: "all", maxCatchUp: 0 }), { field: "maxCatchUp" }],
+      [() => make().schedule("a", { cron, start: "2019-03-10T00:00" }), { field: "start" }],
+      [() => make().schedule("a", { cron, start: "2020-01-01T00:00Z", end: "2019-01-01T00:00Z" }), { field: "end" }],
+      [() => make().sensor("s", { folder: "in", settle: "soon" as never }), { field: "settle" }],
+      [() => make().sensor("s", { folder: "in", glob: "../elsewhere/*" }), { field: "glob" }],
+      [() => make().monitor("m", { ...monitor, threshold: Number.NaN }), { field: "threshold" }],
+      [() => make().monitor("m", { ...monitor, windows: 0 }), { field: "windows" }],
+      [() => make().schedule("a", { cron }).sensor("a", { folder: "in" }), { trigger: "a" }],
+      [() => make().schedule("1st", { cron }), { trigger: "1st" }],
+    ];
+    for (const [declare, expected] of cases) {
+      expect(errorOf(declare)).toMatchObject({ code: "TRIGGER_INVALID", ...expected });
+    }
   });
 
   it("checks that a monitor watches a model that exists, once the model names are known", () => {

@@ -19,6 +19,7 @@ describe("overlap decision", () => {
     expect(skip.reason).toContain("run-a (running)");
     expect(decideOverlap("queue", active)).toMatchObject({ action: "queue", behind: ["run-a", "run-b"] });
     expect(decideOverlap("allow", active).action).toBe("launch");
-    expect(decideOverlap("cancel-running", active)).toMatchObject({ action: "cancel-running", cancel: ["run-a", "run-b"] });
+    const cancel = decideOverlap("cancel-running", active);
+    expect(cancel).toMatchObject({ action: "cancel-running", cancel: ["run-a", "run-b"] });
   });
 });

@@ -137,14 +137,16 @@ describe("schedule ticks across daylight saving (frozen clock)", () => {
       // catchUp "latest" over the same downtime: the most recent tick only; the rest recorded as skipped.
       const latest = evaluateSchedule({ ...s, catchUp: "latest" }, cursor, at(c.to));
       expect(latest.due.map((t) => t.at)).toEqual([once.due[once.due.length - 1].at]);
-      expect(latest.skipped.map((t) => [t.at, t.reason])).toEqual(once.due.slice(0, -1).map((t) => [t.at, "catch-up-limit"]));
+      const earlier = once.due.slice(0, -1).map((t) => [t.at, "catch-up-limit"]);
+      expect(latest.skipped.map((t) => [t.at, t.reason])).toEqual(earlier);
       expect(evaluateSchedule({ ...s, catchUp: "latest" }, cursor, at(c.to))).toEqual(latest);
     });
   }
 });
 
 describe("schedule catch-up, start and end", () => {
-  const hourly = (extra: Partial<ScheduleSpec<Record<string, never>>> = {}) => schedule({ cron: "0 * * * *", ...extra });
+  const hourly = (extra: Partial<ScheduleSpec<Record<string, never>>> = {}) =>
+    schedule({ cron: "0 * * * *", ...extra });
 
   it("starts a new schedule at now: nothing from the past fires on its first evaluation", () => {
     const r = evaluateSchedule(hourly(), undefined, at("2026-01-01T10:30:00Z"));
@@ -157,7 +159,9 @@ describe("schedule catch-up, start and end", () => {
     const s = hourly({ catchUp: "all", maxCatchUp: 2 });
     const r = evaluateSchedule(s, { evaluatedUntil: at("2026-01-01T05:00:00Z") }, at("2026-01-01T09:10:00Z"));
     expect(r.due.map((t) => new Date(t.at).getUTCHours())).toEqual([8, 9]);
-    expect(r.skipped.map((t) => [new Date(t.at).getUTCHours(), t.reason])).toEqual([[6, "catch-up-limit"], [7, "catch-up-limit"]]);
+    expect(r.skipped.map((t) => [new Date(t.at).getUTCHours(), t.reason])).toEqual([
+      [6, "catch-up-limit"], [7, "catch-up-limit"],
+    ]);
     expect(r.due[0].key).toBe("schedule:s@2026-01-01T08:00:00.000Z");
     expect(r.due[1].reason).toContain("late");
   });

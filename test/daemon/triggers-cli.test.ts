@@ -47,7 +47,8 @@ describe("trainyard triggers", () => {
   });
 
   it("previews a schedule's catch-up over a downtime, launching nothing", () => {
-    const r = trainyard("triggers", "preview", PIPELINE, "nightly", "--since", "2019-03-06T00:00:00Z", "--now", "2019-03-10T12:00:00Z");
+    const window = ["--since", "2019-03-06T00:00:00Z", "--now", "2019-03-10T12:00:00Z"];
+    const r = trainyard("triggers", "preview", PIPELINE, "nightly", ...window);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('each tick requests a run of triggered with params {"lr":0.2}');
     expect(r.stdout).toMatch(/run\s+2019-03-09 02:30 CST/);

@@ -1,5 +1,10 @@
 /** `trainyard triggers list | preview`: the declared triggers, and what one would request now, launching nothing. */
-import { compileTriggers, type CompiledFileSensor, type CompiledSchedule, type CompiledTrigger } from "../../core/triggers.js";
+import {
+  compileTriggers,
+  type CompiledFileSensor,
+  type CompiledSchedule,
+  type CompiledTrigger,
+} from "../../core/triggers.js";
 import { formatInZone } from "../../core/trigger-time.js";
 import { isTrainyardError, TrainyardError } from "../../core/errors.js";
 import { evaluateFileSensor } from "../../daemon/file-sensor.js";
@@ -105,7 +110,8 @@ function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, arg
   }));
   const request = { pipeline, params: s.params, profile: s.profile };
   if (has(args, "json")) {
-    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: new Date(now).toISOString(), request, evaluation, upcoming }, null, 2));
+    const at = new Date(now).toISOString();
+    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: at, request, evaluation, upcoming }, null, 2));
     return 0;
   }
   out(`${bold(s.name)}: schedule "${s.cron}" in ${s.timezone}; nothing is launched`);
@@ -115,7 +121,10 @@ function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, arg
     if (!evaluation.due.length) out(dim("  no tick due"));
     const lines = [
       ...evaluation.due.map((t) => ({ at: t.at, text: `  ${yellow("run ")} ${t.local}  ${dim(t.key)}` })),
-      ...evaluation.skipped.map((t) => ({ at: t.at, text: `  ${dim("skip")} ${t.local}  ${dim(`${t.reason}: ${t.message}`)}` })),
+      ...evaluation.skipped.map((t) => ({
+        at: t.at,
+        text: `  ${dim("skip")} ${t.local}  ${dim(`${t.reason}: ${t.message}`)}`,
+      })),
       ...evaluation.skippedRanges.map((r) => ({ at: r.from + 1, text: `  ${dim("skip")} ${dim(r.message)}` })),
     ];
     for (const l of lines.sort((a, b) => a.at - b.at)) out(l.text);
@@ -125,18 +134,26 @@ function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, arg
   return 0;
 }
 
-async function previewSensor(pipeline: string, s: CompiledFileSensor, now: number, moduleDir: string, args: ParsedArgs) {
+async function previewSensor(
+  pipeline: string,
+  s: CompiledFileSensor,
+  now: number,
+  moduleDir: string,
+  args: ParsedArgs,
+): Promise<number> {
   // A fresh cursor and a flushed debounce window: every stable file counts, as on a first evaluation.
   const result = await evaluateFileSensor(s, undefined, now, sensorSource(s, moduleDir), { flush: true });
   if (has(args, "json")) {
     const { requests, notes } = result;
-    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: new Date(now).toISOString(), pipeline, requests, notes }, null, 2));
+    const at = new Date(now).toISOString();
+    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: at, pipeline, requests, notes }, null, 2));
     return 0;
   }
   out(`${bold(s.name)}: file sensor, evaluated once with no history; nothing is launched`);
   if (!result.requests.length) out(dim("no run request"));
   for (const r of result.requests) {
-    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${describeRequest(r.params, r.profile)}  ${dim(r.key)}`);
+    const what = describeRequest(r.params, r.profile);
+    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(r.key)}`);
     out(`  ${r.reason}`);
   }
   for (const n of result.notes) out(`${dim(`${n.kind}:`)} ${n.message}`);
@@ -146,7 +163,10 @@ async function previewSensor(pipeline: string, s: CompiledFileSensor, now: numbe
 function previewMonitor(t: CompiledTrigger, now: number, moduleDir: string, args: ParsedArgs): number {
   const summary = summarizeTrigger(t, now, moduleDir);
   if (has(args, "json")) out(JSON.stringify({ trigger: t.name, kind: t.kind, summary, evaluated: false }, null, 2));
-  else out(`${bold(t.name)}: monitor ${summary.what}\n${dim("monitors are evaluated by the daemon; no preview of their metric yet")}`);
+  else {
+    out(`${bold(t.name)}: monitor ${summary.what}`);
+    out(dim("monitors are evaluated by the daemon; no preview of their metric yet"));
+  }
   return 0;
 }
 
