@@ -87,7 +87,7 @@ export async function evaluateTrigger(
   // Monitors need the prediction log and late labels: their evaluation is not built yet.
   return {
     requests: [],
-    skips: [{ reason: "not-evaluated", message: `monitor "${t.name}" is declared; its evaluation is not available yet` }],
+    skips: [{ reason: "not-evaluated", message: `monitor "${t.name}": its evaluation is not available yet` }],
     cursor: (cursor as null) ?? null,
   };
 }
