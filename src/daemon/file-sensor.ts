@@ -13,7 +13,7 @@ export interface FileSensorCursor {
   /** Content digest -> the names it was seen under (a few), whether or not the file still exists. */
   digests: Record<string, string[]>;
   /** Files already digested, by name: unchanged size and mtime means no need to read them again. */
-  files: Record<string, { size: number; mtimeMs: number; digest: string }>;
+  files: Record<string, { size: number; mtimeMs: number; version?: string; digest: string }>;
   /** Files not yet stable: the size and mtime last seen, and since when (sensor clock) they held. */
   pending: Record<string, { size: number; mtimeMs: number; since: number }>;
   /** New content waiting for the debounce window (opened at the first file) to close. */
@@ -94,7 +94,7 @@ export async function evaluateFileSensor(
   const stable: LandingEntry[] = [];
   for (const e of listing) {
     const known = before.files[e.name];
-    if (known && known.size === e.size && known.mtimeMs === e.mtimeMs) {
+    if (known && known.size === e.size && known.mtimeMs === e.mtimeMs && known.version === e.version) {
       cursor.files[e.name] = known;
       continue;
     }
@@ -123,7 +123,7 @@ export async function evaluateFileSensor(
       changedWhileReading.push(e.name);
       continue;
     }
-    cursor.files[e.name] = { size: e.size, mtimeMs: e.mtimeMs, digest: read.digest };
+    cursor.files[e.name] = { size: e.size, mtimeMs: e.mtimeMs, version: e.version, digest: read.digest };
     const names = cursor.digests[read.digest] ?? [];
     const isNew = names.length === 0 || (sensor.onSameContent === "run" && !names.includes(e.name));
     if (isNew) fresh.push({ name: e.name, size: e.size, digest: read.digest });

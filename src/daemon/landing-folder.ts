@@ -15,6 +15,11 @@ export interface LandingEntry {
   name: string;
   size: number;
   mtimeMs: number;
+  /**
+   * Changes whenever the entry may have (inode and ctime here, an ETag for an object store): a
+   * file replaced by one of the same size and mtime is still read again.
+   */
+  version?: string;
 }
 
 export interface LandingSource {
@@ -54,7 +59,7 @@ export function localLandingFolder(folder: string, glob: string): LandingSource 
         if (i > 0 && i % STAT_BATCH === 0) await yieldToLoop();
         // A file deleted between the listing and its stat is simply not there this time.
         const st = statSync(join(root, wanted[i]), { throwIfNoEntry: false });
-        if (st?.isFile()) out.push({ name: wanted[i], size: st.size, mtimeMs: st.mtimeMs });
+        if (st?.isFile()) out.push({ name: wanted[i], size: st.size, mtimeMs: st.mtimeMs, version: versionOf(st) });
       }
       return out;
     },
@@ -88,6 +93,10 @@ async function walk(dir: string, rel: string, out: string[]): Promise<void> {
       if (!e.name.startsWith(".")) await walk(join(dir, e.name), name, out);
     } else if (e.isFile() || e.isSymbolicLink()) out.push(name);
   }
+}
+
+function versionOf(st: { ino: number; ctimeMs: number }): string {
+  return `${st.ino}:${st.ctimeMs}`;
 }
 
 function isMissing(err: unknown): boolean {

@@ -128,6 +128,20 @@ describe("file sensor", () => {
     expect(changed.requests.map((q) => q.files)).toEqual([[{ name: "m.csv", size: 3, digest: sha("v2\n") }]]);
   });
 
+  it("reads a file again when it was replaced by one of the same size and mtime", async () => {
+    const tick = harness(sensor());
+    land("m.csv", "v1\n", { mtime: OLD() });
+    expect((await tick()).requests).toHaveLength(1);
+    const replacement = path.join(dir, "replacement.csv");
+    fs.writeFileSync(replacement, "v2\n");
+    const t = OLD() / 1000;
+    fs.utimesSync(replacement, t, t);
+    fs.renameSync(replacement, path.join(landing, "m.csv"));
+    clock += 1000;
+    const r = await tick();
+    expect(r.requests.map((q) => q.files)).toEqual([[{ name: "m.csv", size: 3, digest: sha("v2\n") }]]);
+  });
+
   it("groups files landing within the debounce window into one run request", async () => {
     const tick = harness(sensor({ debounce: 2000 }));
     land("2001-01.csv", "jan\n", { mtime: OLD() });
