@@ -6,3 +6,4 @@ export type { Dataset, FileArtifact, DirectoryArtifact, ModelArtifact, ArtifactH
 export { Fatal, Rejected, TrainyardError, isFatal, isRejected, isTrainyardError } from "./core/errors.js";
 export { defineConfig } from "./core/config.js";
 export type { TrainyardConfig } from "./core/config.js";
+export type { ScheduleSpec, FileSensorSpec, MonitorSpec, OverlapPolicy, Duration, Instant } from "./core/triggers.js";

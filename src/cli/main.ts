@@ -30,6 +30,10 @@ usage: trainyard <command> [options]
   contract infer <data-file> [--out contract.ts]
                                draft a data contract from real data, for a person to edit
   report <digest>              the path of the HTML report behind a step output or artifact
+  triggers list <pipeline.ts> [--now ISO] [--json]
+                               the pipeline's schedules, sensors and monitors, with their next tick
+  triggers preview <pipeline.ts> <name> [--since ISO] [--now ISO] [--json]
+                               evaluate one trigger once and print the runs it would request; launches nothing
 
 common options: --home DIR (default $TRAINYARD_HOME or ./.trainyard)
 `;
@@ -51,6 +55,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   fsck: async () => (await import("./commands/fsck.js")).fsckCommand,
   contract: async () => (await import("./commands/data.js")).contractCommand,
   report: async () => (await import("./commands/data.js")).reportCommand,
+  triggers: async () => (await import("./commands/triggers.js")).triggersCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

@@ -27,6 +27,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
   | "RUN_OWNED"
+  | "TRIGGER_INVALID"
   | "USAGE";
 
 export interface ErrorFields {

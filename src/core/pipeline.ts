@@ -18,6 +18,7 @@ import {
   type StepOptions,
   type StepRef,
 } from "./step.js";
+import { compileTrigger, type FileSensorSpec, type MonitorSpec, type ScheduleSpec, type TriggerDecl } from "./triggers.js";
 
 const PIPELINE = Symbol.for("trainyard.pipeline");
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -76,6 +77,8 @@ export class Pipeline<P = Record<string, never>> {
   readonly pools: Readonly<Record<string, number>>;
   readonly description?: string;
   readonly steps = new Map<string, StepDef>();
+  /** Schedules, sensors and monitors, as declared; `compileTriggers` validates them and fills defaults. */
+  readonly triggers = new Map<string, TriggerDecl>();
   /** Set by the module loader: the absolute path of the module that defines this pipeline. */
   modulePath?: string;
 
@@ -133,6 +136,34 @@ export class Pipeline<P = Record<string, never>> {
   ref<O = unknown>(id: string): StepRef<O> {
     if (!this.steps.has(id)) throw new TrainyardError("MISSING_INPUT", `pipeline "${this.name}" has no step "${id}"`, { step: id });
     return makeRef(id);
+  }
+
+  /** Requests a run on a cron schedule, read in an IANA time zone. */
+  schedule(name: string, spec: ScheduleSpec<P>): this {
+    return this.addTrigger({ kind: "schedule", name, spec });
+  }
+
+  /** Requests a run when new content lands in a folder (a new digest, once the file is stable). */
+  sensor(name: string, spec: FileSensorSpec<P>): this {
+    return this.addTrigger({ kind: "sensor", name, spec });
+  }
+
+  /** Requests a run when a served model's metric stays past its threshold (evaluated by the daemon). */
+  monitor(name: string, spec: MonitorSpec<P>): this {
+    return this.addTrigger({ kind: "monitor", name, spec });
+  }
+
+  private addTrigger(decl: TriggerDecl): this {
+    if (this.triggers.has(decl.name)) {
+      throw new TrainyardError("TRIGGER_INVALID", `pipeline "${this.name}" declares trigger "${decl.name}" twice`, {
+        trigger: decl.name,
+        hint: "give each schedule, sensor and monitor a unique name",
+      });
+    }
+    // Validated now, so a bad declaration fails when the module loads rather than in the daemon.
+    compileTrigger(decl, this);
+    this.triggers.set(decl.name, decl);
+    return this;
   }
 
   private add(def: StepDef): void {

@@ -1,0 +1,176 @@
+/** `trainyard triggers list | preview`: the declared triggers, and what one would request now, launching nothing. */
+import {
+  compileTriggers,
+  type CompiledFileSensor,
+  type CompiledSchedule,
+  type CompiledTrigger,
+} from "../../core/triggers.js";
+import { formatInZone } from "../../core/trigger-time.js";
+import { isTrainyardError, TrainyardError } from "../../core/errors.js";
+import { evaluateFileSensor } from "../../daemon/file-sensor.js";
+import { evaluateSchedule, tickKey, upcomingTicks } from "../../daemon/schedule-ticks.js";
+import { sensorSource, summarizeTrigger } from "../../daemon/trigger-summary.js";
+import { has, intFlag, one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { bold, cyan, dim, yellow } from "../format.js";
+import { openHome } from "../open-home.js";
+
+const out = (line = "") => process.stdout.write(`${line}\n`);
+
+export async function triggersCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  const args = parseArgs(rest, { values: ["home", "now", "since", "count"], booleans: ["json"] });
+  if (sub === "list") return listTriggers(args);
+  if (sub === "preview") return previewTrigger(args);
+  throw usage(`trainyard triggers expects "list" or "preview", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
+}
+
+async function loadTriggers(args: ParsedArgs) {
+  const [modulePath] = args.positionals;
+  if (!modulePath) throw usage("trainyard triggers needs the path of a pipeline module");
+  const ty = await openHome(args);
+  try {
+    const loaded = await ty.load(modulePath);
+    return { pipeline: loaded.pipeline.name, moduleDir: loaded.moduleDir, triggers: compileTriggers(loaded.pipeline) };
+  } catch (err) {
+    throw unwrapTriggerError(err);
+  } finally {
+    await ty.close();
+  }
+}
+
+/** A bad declaration fails the module's import; show its own message and hint, not the loader's. */
+function unwrapTriggerError(err: unknown): unknown {
+  if (!isTrainyardError(err) || err.code !== "MODULE_LOAD") return err;
+  const cause = err.cause;
+  if (!isTrainyardError(cause) || cause.code !== "TRIGGER_INVALID") return err;
+  return new TrainyardError("TRIGGER_INVALID", `${cause.message} (in ${err.fields.file})`, {
+    ...cause.fields,
+    file: err.fields.file,
+    hint: cause.hint,
+  });
+}
+
+function clockOf(args: ParsedArgs): number {
+  return instantFlag(args, "now") ?? Date.now();
+}
+
+function instantFlag(args: ParsedArgs, key: string): number | undefined {
+  const v = one(args, key);
+  if (v === undefined) return undefined;
+  const ms = /(Z|[+-]\d\d:?\d\d)$/i.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms)) throw usage(`--${key} expects an ISO 8601 time with Z or an offset, got "${v}"`);
+  return ms;
+}
+
+async function listTriggers(args: ParsedArgs): Promise<number> {
+  const { pipeline, moduleDir, triggers } = await loadTriggers(args);
+  const now = clockOf(args);
+  const summaries = triggers.map((t) => summarizeTrigger(t, now, moduleDir));
+  if (has(args, "json")) {
+    out(JSON.stringify({ pipeline, triggers: summaries }, null, 2));
+    return 0;
+  }
+  if (!summaries.length) {
+    out(`${bold(pipeline)}: no triggers ${dim("(declare them with p.schedule, p.sensor or p.monitor)")}`);
+    return 0;
+  }
+  out(`${bold(pipeline)}: ${summaries.length} trigger${summaries.length === 1 ? "" : "s"}`);
+  const width = Math.max(...summaries.map((s) => s.name.length));
+  for (const s of summaries) {
+    out(`  ${s.name.padEnd(width)}  ${cyan(s.kind.padEnd(8))}  ${s.what}`);
+    out(`  ${" ".repeat(width)}  ${" ".repeat(8)}  ${dim(s.next)}`);
+  }
+  return 0;
+}
+
+async function previewTrigger(args: ParsedArgs): Promise<number> {
+  const { pipeline, moduleDir, triggers } = await loadTriggers(args);
+  const name = args.positionals[1];
+  if (!name) throw usage("trainyard triggers preview needs a trigger name after the pipeline module");
+  const trigger = triggers.find((t) => t.name === name);
+  if (!trigger) {
+    throw new TrainyardError("NOT_FOUND", `pipeline "${pipeline}" has no trigger "${name}"`, {
+      trigger: name,
+      hint: triggers.length ? `its triggers: ${triggers.map((t) => t.name).join(", ")}` : "it declares no triggers",
+    });
+  }
+  const now = clockOf(args);
+  if (trigger.kind === "schedule") return previewSchedule(pipeline, trigger, now, args);
+  if (trigger.kind === "sensor") return previewSensor(pipeline, trigger, now, moduleDir, args);
+  return previewMonitor(trigger, now, moduleDir, args);
+}
+
+function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, args: ParsedArgs): number {
+  const since = instantFlag(args, "since");
+  const count = intFlag(args, "count") ?? 5;
+  // Without --since nothing is missed: the preview shows the ticks to come and what each requests.
+  const evaluation = since === undefined ? undefined : evaluateSchedule(s, { evaluatedUntil: since }, now);
+  const upcoming = upcomingTicks(s, now, count).map((at) => ({
+    at: new Date(at).toISOString(), local: formatInZone(at, s.timezone), key: tickKey(s.name, at),
+  }));
+  const request = { pipeline, params: s.params, profile: s.profile };
+  if (has(args, "json")) {
+    const at = new Date(now).toISOString();
+    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: at, request, evaluation, upcoming }, null, 2));
+    return 0;
+  }
+  out(`${bold(s.name)}: schedule "${s.cron}" in ${s.timezone}; nothing is launched`);
+  out(`each tick requests a run of ${bold(pipeline)} with ${describeRequest(s.params, s.profile)}`);
+  if (evaluation) {
+    out(`evaluated from ${new Date(since!).toISOString()} to ${new Date(now).toISOString()} (catch-up ${s.catchUp}):`);
+    if (!evaluation.due.length) out(dim("  no tick due"));
+    const lines = [
+      ...evaluation.due.map((t) => ({ at: t.at, text: `  ${yellow("run ")} ${t.local}  ${dim(t.key)}` })),
+      ...evaluation.skipped.map((t) => ({
+        at: t.at,
+        text: `  ${dim("skip")} ${t.local}  ${dim(`${t.reason}: ${t.message}`)}`,
+      })),
+      ...evaluation.skippedRanges.map((r) => ({ at: r.from + 1, text: `  ${dim("skip")} ${dim(r.message)}` })),
+    ];
+    for (const l of lines.sort((a, b) => a.at - b.at)) out(l.text);
+  }
+  out(upcoming.length ? "next ticks:" : dim("no further tick: the schedule has ended"));
+  for (const t of upcoming) out(`  ${t.local}  ${dim(t.at)}`);
+  return 0;
+}
+
+async function previewSensor(
+  pipeline: string,
+  s: CompiledFileSensor,
+  now: number,
+  moduleDir: string,
+  args: ParsedArgs,
+): Promise<number> {
+  // A fresh cursor and a flushed debounce window: every stable file counts, as on a first evaluation.
+  const result = await evaluateFileSensor(s, undefined, now, sensorSource(s, moduleDir), { flush: true });
+  if (has(args, "json")) {
+    const { requests, notes } = result;
+    const at = new Date(now).toISOString();
+    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: at, pipeline, requests, notes }, null, 2));
+    return 0;
+  }
+  out(`${bold(s.name)}: file sensor, evaluated once with no history; nothing is launched`);
+  if (!result.requests.length) out(dim("no run request"));
+  for (const r of result.requests) {
+    const what = describeRequest(r.params, r.profile);
+    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(r.key)}`);
+    out(`  ${r.reason}`);
+  }
+  for (const n of result.notes) out(`${dim(`${n.kind}:`)} ${n.message}`);
+  return 0;
+}
+
+function previewMonitor(t: CompiledTrigger, now: number, moduleDir: string, args: ParsedArgs): number {
+  const summary = summarizeTrigger(t, now, moduleDir);
+  if (has(args, "json")) out(JSON.stringify({ trigger: t.name, kind: t.kind, summary, evaluated: false }, null, 2));
+  else {
+    out(`${bold(t.name)}: monitor ${summary.what}`);
+    out(dim("monitors are evaluated by the daemon; no preview of their metric yet"));
+  }
+  return 0;
+}
+
+function describeRequest(params: Record<string, unknown>, profile: string | undefined): string {
+  const p = Object.keys(params).length ? `params ${JSON.stringify(params)}` : "the default params";
+  return profile ? `${p}, profile ${profile}` : p;
+}
