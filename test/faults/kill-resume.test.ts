@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { campaignRoot, killTrial, random, referenceRun } from "./kill-campaign.js";
 
 // The short version of bench/kill-campaign.ts (100 trials).
-const TRIALS = Number(process.env.KILL_TRIALS ?? 6);
+const TRIALS = Number(process.env.KILL_TRIALS ?? 4);
 const root = campaignRoot();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
