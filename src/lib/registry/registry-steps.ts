@@ -86,6 +86,7 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
   return p.step(id, {
     description: opts.description ?? `register the candidate as a version of ${opts.name}`,
     cache: false,
+    sideEffect: true,
     inputs,
     config: { name: opts.name },
     run: (ctx, input) =>
@@ -115,6 +116,7 @@ export function deploy(p: Pipeline<any>, id: string, opts: { registered: StepRef
   return p.step(id, {
     description: opts.description ?? `point ${alias} at the new version`,
     cache: false,
+    sideEffect: true,
     inputs: { registered: opts.registered },
     config: { alias, hooks: opts.hooks },
     run: (ctx, { registered }) =>
