@@ -24,6 +24,8 @@ export type ErrorCode =
   | "ARTIFACT_MISSING"
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
+  | "ALIAS_PINNED"
+  | "ALIAS_NOT_PINNED"
   | "USAGE";
 
 export interface ErrorFields {
