@@ -338,14 +338,21 @@ export class RunExecutor {
   }
 
   private poolFree(task: Task): boolean {
+    // An exclusive step (a latency measurement) starts on an idle executor and runs alone.
+    if (this.exclusive > 0 || (task.node.step.def.options.exclusive === true && this.running > 0)) return false;
     const pool = task.node.step.def.options.pool;
     if (pool === undefined) return true;
     const size = this.run.graph.pipeline.pools[pool] ?? 1;
     return (this.poolUse.get(pool) ?? 0) < size;
   }
 
+  /** Exclusive steps holding a slot (at most one). */
+  private exclusive = 0;
+
   private async start(task: Task, staged = false): Promise<void> {
     const pool = task.node.step.def.options.pool;
+    const exclusive = task.node.step.def.options.exclusive === true;
+    if (exclusive) this.exclusive++;
     this.running++;
     this.inFlight++;
     if (pool !== undefined) this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
@@ -357,6 +364,7 @@ export class RunExecutor {
       if (released) return;
       released = true;
       this.running--;
+      if (exclusive) this.exclusive--;
       if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
       this.pump();
     };
