@@ -569,7 +569,8 @@ export class RunExecutor {
       const blocked = this.guards.blockedBy(id, this.statusOf);
       if (blocked) {
         this.endNode(effect, "skipped", blocked);
-        for (const d of descendantsOf(this.run.graph, id)) this.endNode(this.nodes.get(d)!, "skipped", `upstream step "${id}" was skipped: ${blocked}`);
+        const why = `upstream step "${id}" was skipped: ${blocked}`;
+        for (const d of descendantsOf(this.run.graph, id)) this.endNode(this.nodes.get(d)!, "skipped", why);
       } else if (effect.status === "waiting" && effect.waitingOn === 0) void this.resolve(effect);
     }
   }

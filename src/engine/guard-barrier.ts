@@ -25,9 +25,8 @@ export class GuardBarrier {
       const before = ancestors.get(effect)!;
       // A guard that can only run after this step, or after a side effect that does not come
       // before it, is a later check: waiting for it could deadlock two side effects.
-      const waited = [...this.guards].filter(
-        (g) => g !== effect && !after.has(g) && [...ancestors.get(g)!].every((a) => !effects.includes(a) || before.has(a)),
-      );
+      const onlyBefore = (g: string) => [...ancestors.get(g)!].every((a) => !effects.includes(a) || before.has(a));
+      const waited = [...this.guards].filter((g) => g !== effect && !after.has(g) && onlyBefore(g));
       if (waited.length) this.waits.set(effect, waited);
     }
   }

@@ -22,6 +22,7 @@ import {
   failedGates,
   planAliasSet,
   registryErrors,
+  rollbackPin,
   rollbackTarget,
   type AliasChange,
   type AliasChangeOptions,
@@ -34,6 +35,7 @@ import {
   type PredictionLogEntry,
   type RegisterVersionInput,
   type RegistryStore,
+  type RollbackOptions,
   type UnpinOptions,
 } from "./registry-store.js";
 
@@ -210,9 +212,10 @@ export class PostgresRegistryStore implements RegistryStore {
       const replaced = current?.pin?.replacedVersion;
       const replacedDigest = replaced === undefined
         ? undefined
-        : ((await c.query(`SELECT artifact_digest FROM registry_versions WHERE model = $1 AND version = $2`, [model, replaced])).rows[0] as Row | undefined)?.artifact_digest;
+        : (await requireVersion(c, model, replaced)).artifactDigest;
       const plan = planAliasSet(target, alias, current, replacedDigest, opts);
-      return moveAlias(c, model, alias, "set", current?.version, version, { ...opts, force: plan.forced, reason: plan.reason }, plan.pin);
+      const moveOpts = { ...opts, force: plan.forced, reason: plan.reason };
+      return moveAlias(c, model, alias, "set", current?.version, version, moveOpts, plan.pin);
     });
   }
 
@@ -221,13 +224,14 @@ export class PostgresRegistryStore implements RegistryStore {
       await lockModel(c, model);
       const current = await requireAlias(c, model, alias);
       if (!current.pin) throw registryErrors.notPinned(model, alias);
-      await c.query(`UPDATE registry_aliases SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
+      await c.query(`UPDATE registry_aliases
+        SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
         WHERE model = $1 AND alias = $2`, [model, alias]);
       return recordMove(c, model, alias, "unpin", current.version, current.version, { ...opts, force: false }, false);
     });
   }
 
-  async rollback(model: string, alias: string, opts: Omit<AliasChangeOptions, "force" | "automated" | "pinPolicy"> = {}): Promise<AliasChange> {
+  async rollback(model: string, alias: string, opts: RollbackOptions = {}): Promise<AliasChange> {
     return this.transaction(async (c) => {
       await lockModel(c, model);
       const current = await requireAlias(c, model, alias);
@@ -236,7 +240,7 @@ export class PostgresRegistryStore implements RegistryStore {
       if (target === undefined || target === current.version) throw registryErrors.nothingToRollBack(model, alias);
       await requireVersion(c, model, target);
       // A person's rollback pins the alias: automation does not undo it.
-      const pin: AliasPin = { by: opts.actor ?? "cli", reason: opts.reason, at: Date.now(), action: "rollback", replacedVersion: current.version };
+      const pin = rollbackPin(opts, current.version);
       return moveAlias(c, model, alias, "rollback", current.version, target, { ...opts, force: false }, pin);
     });
   }
@@ -331,12 +335,17 @@ async function moveAlias(
   const [row] = (await c.query(`INSERT INTO registry_aliases
       (model, alias, version, actor, updated_at, pinned_by, pin_reason, pinned_at, pin_action, pin_replaced_version)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-    ON CONFLICT (model, alias) DO UPDATE SET version = EXCLUDED.version, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at,
+    ON CONFLICT (model, alias) DO UPDATE SET
+      version = EXCLUDED.version, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at,
       pinned_by = EXCLUDED.pinned_by, pin_reason = EXCLUDED.pin_reason, pinned_at = EXCLUDED.pinned_at,
       pin_action = EXCLUDED.pin_action, pin_replaced_version = EXCLUDED.pin_replaced_version
     RETURNING *`,
-  [model, alias, to, opts.actor ?? "cli", Date.now(), pin?.by ?? null, text(pin?.reason), pin?.at ?? null, pin?.action ?? null, pin?.replacedVersion ?? null])).rows;
-  return { alias: rowToAlias(row), event: await recordMove(c, model, alias, action, from, to, opts, pin !== undefined) };
+  [
+    model, alias, to, opts.actor ?? "cli", Date.now(),
+    pin?.by ?? null, text(pin?.reason), pin?.at ?? null, pin?.action ?? null, pin?.replacedVersion ?? null,
+  ])).rows;
+  const event = await recordMove(c, model, alias, action, from, to, opts, pin !== undefined);
+  return { alias: rowToAlias(row), event };
 }
 
 /**
@@ -357,10 +366,12 @@ async function recordMove(
   const id = (await c.query(`UPDATE registry_revision SET revision = revision + 1 RETURNING revision`)).rows[0].revision as number;
   await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [model, now]);
   const [row] = (await c.query(`INSERT INTO registry_alias_history
-      (id, model, alias, action, from_version, to_version, actor, reason, forced, pinned, run_id, run_trigger, user_name, at)
+      (id, model, alias, action, from_version, to_version, actor, reason, forced, pinned,
+       run_id, run_trigger, user_name, at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
   [
-    id, model, alias, action, from ?? null, to ?? null, opts.actor ?? "cli", text(opts.reason), opts.force === true, pinned,
+    id, model, alias, action, from ?? null, to ?? null, opts.actor ?? "cli", text(opts.reason),
+    opts.force === true, pinned,
     text(opts.runId), text(opts.trigger), text(opts.user), now,
   ])).rows;
   return rowToEvent(row);
@@ -385,9 +396,11 @@ function rowToVersion(r: Row): ModelVersionRecord {
 }
 
 function rowToAlias(r: Row): AliasRecord {
-  const out: AliasRecord = { model: r.model, alias: r.alias, version: r.version, actor: r.actor, updatedAt: r.updated_at };
+  const { model, alias, version, actor } = r;
+  const out: AliasRecord = { model, alias, version, actor, updatedAt: r.updated_at };
   if (r.pinned_by !== null && r.pinned_by !== undefined) {
-    out.pin = { by: r.pinned_by, reason: opt(r.pin_reason), at: r.pinned_at, action: r.pin_action, replacedVersion: opt(r.pin_replaced_version) };
+    const replacedVersion = opt(r.pin_replaced_version) as number | undefined;
+    out.pin = { by: r.pinned_by, reason: opt(r.pin_reason), at: r.pinned_at, action: r.pin_action, replacedVersion };
   }
   return out;
 }

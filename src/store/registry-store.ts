@@ -119,7 +119,8 @@ export interface AliasChangeOptions {
   /** Who moves the alias. @default "cli" */
   actor?: string;
   reason?: string;
-  /** Promote even though a gate failed (recorded as forced); a manual forced promotion pins the alias. @default false */
+  /** Promote even though a gate failed (recorded as forced); a person's forced promotion pins the alias.
+   *  @default false */
   force?: boolean;
   /** The run moving the alias, its trigger and the user behind the move; kept in the history. */
   runId?: string;
@@ -130,6 +131,14 @@ export interface AliasChangeOptions {
   automated?: boolean;
   /** How an automated move treats a pinned alias. @default "respect" */
   pinPolicy?: PinPolicy;
+}
+
+/** A rollback is a person's decision: never forced, never automated. */
+export type RollbackOptions = Omit<AliasChangeOptions, "force" | "automated" | "pinPolicy">;
+
+/** The pin a rollback leaves: automation never brings back the version it moved away from. */
+export function rollbackPin(opts: RollbackOptions, replacedVersion: number): AliasPin {
+  return { by: opts.actor ?? "cli", reason: opts.reason, at: Date.now(), action: "rollback", replacedVersion };
 }
 
 /** Options of `unpin`: a reason is required, as for every override of a person's decision. */
@@ -181,7 +190,7 @@ export interface RegistryStore {
   /** Points an alias at a version; refuses unknown versions and failed gates unless forced. */
   setAlias(model: string, alias: string, version: number, opts?: AliasChangeOptions): Promise<AliasChange>;
   /** Moves the alias back to the version it pointed at before its latest move, and pins it there. */
-  rollback(model: string, alias: string, opts?: Omit<AliasChangeOptions, "force" | "automated" | "pinPolicy">): Promise<AliasChange>;
+  rollback(model: string, alias: string, opts?: RollbackOptions): Promise<AliasChange>;
   /** Releases the pin of an alias, recorded in its history; ALIAS_NOT_PINNED when it has none. */
   unpin(model: string, alias: string, opts: UnpinOptions): Promise<AliasEvent>;
   deleteAlias(model: string, alias: string, opts?: Omit<AliasChangeOptions, "force">): Promise<AliasEvent>;
@@ -237,17 +246,21 @@ export const registryErrors = {
       hint: `promote a version that passed its gates, or override with --force --reason "<why>" (recorded in the alias history)`,
     });
   },
-  aliasPinned(model: string, alias: string, current: number, version: number, pin: AliasPin, why: string): TrainyardError {
+  aliasPinned(model: string, alias: string, current: number, version: number, pin: AliasPin, why: string) {
     const by = `${pin.by}${pin.reason ? ` (${pin.reason})` : ""}`;
-    return new TrainyardError("ALIAS_PINNED", `${model}@${alias} is pinned at version ${current} by ${by}; not moving it to version ${version}: ${why}`, {
+    const unpin = `trainyard models unpin ${model} --alias ${alias} --reason "<why>"`;
+    const pinned = `${model}@${alias} is pinned at version ${current} by ${by}`;
+    const message = `${pinned}; not moving it to version ${version}: ${why}`;
+    return new TrainyardError("ALIAS_PINNED", message, {
       model,
       alias,
       version,
-      hint: `release the pin with \`trainyard models unpin ${model} --alias ${alias} --reason "<why>"\`, or give the deploy step pinPolicy: "replace-if-better"`,
+      hint: `release the pin with \`${unpin}\`, or give the deploy step pinPolicy: "replace-if-better"`,
     });
   },
   notPinned(model: string, alias: string): TrainyardError {
-    return new TrainyardError("ALIAS_NOT_PINNED", `${model}@${alias} is not pinned`, { model, alias, hint: `see its pins and history with \`trainyard models show ${model}\`` });
+    const hint = `see its pins and history with \`trainyard models show ${model}\``;
+    return new TrainyardError("ALIAS_NOT_PINNED", `${model}@${alias} is not pinned`, { model, alias, hint });
   },
   nothingToRollBack(model: string, alias: string): TrainyardError {
     return new TrainyardError("NO_ROLLBACK_TARGET", `alias ${model}@${alias} has no earlier version to roll back to`, {
@@ -286,14 +299,27 @@ export function rollbackTarget(history: readonly AliasEvent[]): number | undefin
  * allows it: never the artifact moved away from, only with every gate passed, and only when a gate
  * compared the candidate with the pinned version itself and passed.
  */
-export function pinRefusal(pin: AliasPin, current: number, target: ModelVersionRecord, replacedDigest: string | undefined, policy: PinPolicy = "respect"): string | undefined {
+export function pinRefusal(
+  pin: AliasPin,
+  current: number,
+  target: ModelVersionRecord,
+  replacedDigest: string | undefined,
+  policy: PinPolicy = "respect",
+): string | undefined {
+  const v = target.version;
   const moved = pin.action === "rollback" ? "rolled back" : "replaced";
-  if (replacedDigest === target.artifactDigest) return `version ${target.version} is the artifact that was ${moved} (version ${pin.replacedVersion})`;
+  if (replacedDigest === target.artifactDigest) {
+    return `version ${v} is the artifact that was ${moved} (version ${pin.replacedVersion})`;
+  }
   if (policy !== "replace-if-better") return `automated runs leave a pinned alias alone (pin policy "respect")`;
   const failed = failedGates(target.gates);
-  if (failed.length) return `version ${target.version} failed gate${failed.length > 1 ? "s" : ""} ${failed.map((g) => g.gate).join(", ")}`;
-  const beat = target.gates.some((g) => g.status === "pass" && (g.kind === "relative" || g.kind === "significance") && g.evidence?.productionVersion === current);
-  if (!beat) return `no gate of version ${target.version} compared it with the pinned version ${current} and passed`;
+  const names = failed.map((g) => g.gate).join(", ");
+  if (failed.length) return `version ${v} failed gate${failed.length > 1 ? "s" : ""} ${names}`;
+  const comparative = (g: GateVerdict) => g.kind === "relative" || g.kind === "significance";
+  const beatPinned = (g: GateVerdict) =>
+    g.status === "pass" && comparative(g) && g.evidence?.productionVersion === current;
+  const beat = target.gates.some(beatPinned);
+  if (!beat) return `no gate of version ${v} compared it with the pinned version ${current} and passed`;
   return undefined;
 }
 
@@ -323,7 +349,9 @@ export function planAliasSet(
 ): PlannedSet {
   const automated = opts.automated === true;
   const failed = failedGates(target.gates);
-  if (failed.length && (!opts.force || automated)) throw registryErrors.gateFailed(target.model, target.version, alias, failed);
+  if (failed.length && (!opts.force || automated)) {
+    throw registryErrors.gateFailed(target.model, target.version, alias, failed);
+  }
   const forced = failed.length > 0 && !automated;
   const pin = current?.pin;
   if (automated) {
@@ -333,6 +361,13 @@ export function planAliasSet(
     return { forced, reason: pinReplacedReason(opts.reason, pin) };
   }
   if (!opts.force && !pin) return { forced, reason: opts.reason };
-  const next: AliasPin = { by: opts.actor ?? "cli", reason: opts.reason, at: Date.now(), action: "set", replacedVersion: current?.version };
+  const replacedVersion = current?.version;
+  const next: AliasPin = {
+    by: opts.actor ?? "cli",
+    reason: opts.reason,
+    at: Date.now(),
+    action: "set",
+    replacedVersion,
+  };
   return { forced, pin: next, reason: opts.reason };
 }

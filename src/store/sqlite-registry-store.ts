@@ -12,6 +12,7 @@ import {
   failedGates,
   planAliasSet,
   registryErrors,
+  rollbackPin,
   rollbackTarget,
   type AliasChange,
   type AliasChangeOptions,
@@ -24,6 +25,7 @@ import {
   type PredictionLogEntry,
   type RegisterVersionInput,
   type RegistryStore,
+  type RollbackOptions,
   type UnpinOptions,
 } from "./registry-store.js";
 
@@ -77,16 +79,23 @@ export class SqliteRegistryStore implements RegistryStore {
       alias: p(`SELECT * FROM registry_aliases WHERE model = ? AND alias = ?`),
       aliases: p(`SELECT * FROM registry_aliases ORDER BY model, alias`),
       aliasesOf: p(`SELECT * FROM registry_aliases WHERE model = ? ORDER BY alias`),
-      upsertAlias: p(`INSERT INTO registry_aliases (model, alias, version, actor, updated_at, pinned_by, pin_reason, pinned_at, pin_action, pin_replaced_version)
-        VALUES (@model, @alias, @version, @actor, @updated_at, @pinned_by, @pin_reason, @pinned_at, @pin_action, @pin_replaced_version)
-        ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version, actor = excluded.actor, updated_at = excluded.updated_at,
+      upsertAlias: p(`INSERT INTO registry_aliases
+          (model, alias, version, actor, updated_at, pinned_by, pin_reason, pinned_at, pin_action, pin_replaced_version)
+        VALUES (@model, @alias, @version, @actor, @updated_at,
+          @pinned_by, @pin_reason, @pinned_at, @pin_action, @pin_replaced_version)
+        ON CONFLICT(model, alias) DO UPDATE SET
+          version = excluded.version, actor = excluded.actor, updated_at = excluded.updated_at,
           pinned_by = excluded.pinned_by, pin_reason = excluded.pin_reason, pinned_at = excluded.pinned_at,
           pin_action = excluded.pin_action, pin_replaced_version = excluded.pin_replaced_version`),
-      clearPin: p(`UPDATE registry_aliases SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
+      clearPin: p(`UPDATE registry_aliases
+        SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
         WHERE model = ? AND alias = ?`),
       deleteAlias: p(`DELETE FROM registry_aliases WHERE model = ? AND alias = ?`),
-      insertEvent: p(`INSERT INTO registry_alias_history (model, alias, action, from_version, to_version, actor, reason, forced, pinned, run_id, run_trigger, user_name, at)
-        VALUES (@model, @alias, @action, @from_version, @to_version, @actor, @reason, @forced, @pinned, @run_id, @run_trigger, @user_name, @at)`),
+      insertEvent: p(`INSERT INTO registry_alias_history
+          (model, alias, action, from_version, to_version, actor, reason, forced, pinned,
+           run_id, run_trigger, user_name, at)
+        VALUES (@model, @alias, @action, @from_version, @to_version, @actor, @reason, @forced, @pinned,
+          @run_id, @run_trigger, @user_name, @at)`),
       event: p(`SELECT * FROM registry_alias_history WHERE id = ?`),
       history: p(`SELECT * FROM registry_alias_history WHERE model = ? ORDER BY id`),
       historyOf: p(`SELECT * FROM registry_alias_history WHERE model = ? AND alias = ? ORDER BY id`),
@@ -124,14 +133,16 @@ export class SqliteRegistryStore implements RegistryStore {
 
   private async migrate(): Promise<void> {
     // Read first: a migrated database is opened without taking the write lock at all.
-    const table = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registry_migrations'`).get();
-    const applied = table ? (this.db.prepare(`SELECT version FROM registry_migrations`).all() as Row[]).map((r) => r.version as number) : [];
-    const done = new Set(applied);
+    const tableSql = `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registry_migrations'`;
+    const table = this.db.prepare(tableSql).get();
+    const applied = table ? (this.db.prepare(`SELECT version FROM registry_migrations`).all() as Row[]) : [];
+    const done = new Set(applied.map((r) => r.version as number));
     for (const [i, sql] of REGISTRY_MIGRATIONS.entries()) {
       const version = i + 1;
       if (done.has(version)) continue;
       await this.writeTx(() => {
-        this.db.exec(`CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
+        this.db.exec(`CREATE TABLE IF NOT EXISTS registry_migrations
+          (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
         // Re-checked inside the write lock: another process may have migrated meanwhile.
         if (this.db.prepare(`SELECT 1 FROM registry_migrations WHERE version = ?`).get(version)) return;
         this.db.exec(sql);
@@ -226,13 +237,14 @@ export class SqliteRegistryStore implements RegistryStore {
       const current = row ? rowToAlias(row) : undefined;
       if (current?.version === version) return { alias: current };
       const replaced = current?.pin?.replacedVersion;
-      const replacedDigest = replaced === undefined ? undefined : (this.stmts.version.get(model, replaced) as Row | undefined)?.artifact_digest;
+      const replacedDigest = replaced === undefined ? undefined : this.requireVersion(model, replaced).artifactDigest;
       const plan = planAliasSet(target, alias, current, replacedDigest, opts);
-      return this.moveAlias(model, alias, "set", current?.version, version, { ...opts, force: plan.forced, reason: plan.reason }, plan.pin);
+      const moveOpts = { ...opts, force: plan.forced, reason: plan.reason };
+      return this.moveAlias(model, alias, "set", current?.version, version, moveOpts, plan.pin);
     });
   }
 
-  async rollback(model: string, alias: string, opts: Omit<AliasChangeOptions, "force" | "automated" | "pinPolicy"> = {}): Promise<AliasChange> {
+  async rollback(model: string, alias: string, opts: RollbackOptions = {}): Promise<AliasChange> {
     await this.ready;
     return this.writeTx(() => {
       const current = this.requireAlias(model, alias);
@@ -240,7 +252,7 @@ export class SqliteRegistryStore implements RegistryStore {
       if (target === undefined || target === current.version) throw registryErrors.nothingToRollBack(model, alias);
       this.requireVersion(model, target);
       // A person's rollback pins the alias: automation does not undo it.
-      const pin: AliasPin = { by: opts.actor ?? "cli", reason: opts.reason, at: Date.now(), action: "rollback", replacedVersion: current.version };
+      const pin = rollbackPin(opts, current.version);
       return this.moveAlias(model, alias, "rollback", current.version, target, { ...opts, force: false }, pin);
     });
   }
@@ -251,7 +263,8 @@ export class SqliteRegistryStore implements RegistryStore {
       const current = this.requireAlias(model, alias);
       if (!current.pin) throw registryErrors.notPinned(model, alias);
       this.stmts.clearPin.run(model, alias);
-      return this.recordEvent(model, alias, "unpin", current.version, current.version, { ...opts, force: false }, false);
+      const { version } = current;
+      return this.recordEvent(model, alias, "unpin", version, version, { ...opts, force: false }, false);
     });
   }
 
@@ -393,9 +406,11 @@ function rowToVersion(r: Row): ModelVersionRecord {
 }
 
 function rowToAlias(r: Row): AliasRecord {
-  const out: AliasRecord = { model: r.model, alias: r.alias, version: r.version, actor: r.actor, updatedAt: r.updated_at };
+  const { model, alias, version, actor } = r;
+  const out: AliasRecord = { model, alias, version, actor, updatedAt: r.updated_at };
   if (r.pinned_by !== null && r.pinned_by !== undefined) {
-    out.pin = { by: r.pinned_by, reason: opt(r.pin_reason), at: r.pinned_at, action: r.pin_action, replacedVersion: opt(r.pin_replaced_version) };
+    const replacedVersion = opt(r.pin_replaced_version) as number | undefined;
+    out.pin = { by: r.pinned_by, reason: opt(r.pin_reason), at: r.pinned_at, action: r.pin_action, replacedVersion };
   }
   return out;
 }

@@ -77,7 +77,9 @@ export async function showCommand(argv: string[]): Promise<number> {
 }
 
 /** Side effects a failed guard kept from running (the executor records "guard `x` failed"). */
-export function guardSkips(steps: ReadonlyArray<{ step?: string; stepId?: string; status: string; reason?: string }>): string | undefined {
+export function guardSkips(
+  steps: ReadonlyArray<{ step?: string; stepId?: string; status: string; reason?: string }>,
+): string | undefined {
   const byReason = new Map<string, string[]>();
   for (const s of steps) {
     if (s.status !== "skipped" || !s.reason?.startsWith("guard `")) continue;

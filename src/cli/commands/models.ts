@@ -106,17 +106,26 @@ async function showModel(ty: Trainyard, args: ParsedArgs): Promise<number> {
 
 function describePin(a: AliasRecord): string {
   const pin = a.pin!;
-  const kept = pin.replacedVersion !== undefined ? `; version ${pin.replacedVersion} is kept out by automated runs` : "";
+  const replaced = pin.replacedVersion;
+  const kept = replaced === undefined ? "" : `; version ${replaced} is kept out by automated runs`;
   const what = pin.action === "rollback" ? "rollback" : "forced promotion";
-  return `${yellow(`pinned at ${a.version}`)} by ${pin.by} (${what}, ${when(pin.at)})${pin.reason ? `: ${pin.reason}` : ""}${kept}`;
+  const why = pin.reason ? `: ${pin.reason}` : "";
+  return `${yellow(`pinned at ${a.version}`)} by ${pin.by} (${what}, ${when(pin.at)})${why}${kept}`;
 }
 
 function describeEvent(e: AliasEvent): string {
   const move =
-    e.action === "delete" ? `deleted (was ${e.fromVersion})` : e.action === "unpin" ? `released at ${e.toVersion}` : `${e.fromVersion ?? "∅"} → ${e.toVersion}`;
-  const who = [e.user ? `user ${e.user}` : "", e.runId ? `run ${e.runId}` : "", e.trigger ? `trigger ${e.trigger}` : ""].filter(Boolean).join(", ");
+    e.action === "delete"
+      ? `deleted (was ${e.fromVersion})`
+      : e.action === "unpin"
+        ? `released at ${e.toVersion}`
+        : `${e.fromVersion ?? "∅"} → ${e.toVersion}`;
+  const who = [e.user && `user ${e.user}`, e.runId && `run ${e.runId}`, e.trigger && `trigger ${e.trigger}`]
+    .filter(Boolean)
+    .join(", ");
   const flags = `${e.forced ? ` ${yellow("FORCED")}` : ""}${e.pinned ? ` ${yellow("pinned")}` : ""}`;
-  return `${e.alias} ${e.action} ${move} by ${e.actor}${who ? dim(` (${who})`) : ""}${flags}${e.reason ? `: ${e.reason}` : ""}`;
+  const why = e.reason ? `: ${e.reason}` : "";
+  return `${e.alias} ${e.action} ${move} by ${e.actor}${who ? dim(` (${who})`) : ""}${flags}${why}`;
 }
 
 async function promote(ty: Trainyard, args: ParsedArgs): Promise<number> {
@@ -144,7 +153,9 @@ async function rollback(ty: Trainyard, args: ParsedArgs): Promise<number> {
 async function unpin(ty: Trainyard, args: ParsedArgs): Promise<number> {
   const model = args.positionals[0];
   const alias = one(args, "alias");
-  if (!model || model.includes("@") || !alias) throw usage("usage: trainyard models unpin <name> --alias <alias> --reason TEXT");
+  if (!model || model.includes("@") || !alias) {
+    throw usage("usage: trainyard models unpin <name> --alias <alias> --reason TEXT");
+  }
   const reason = one(args, "reason");
   if (!reason) {
     throw new TrainyardError("USAGE", "unpin needs --reason: releasing a person's decision is recorded with why", {
@@ -153,15 +164,22 @@ async function unpin(ty: Trainyard, args: ParsedArgs): Promise<number> {
   }
   const event = await unpinAlias(ty, model, alias, { actor: one(args, "actor") ?? "cli", reason });
   if (has(args, "json")) return print(JSON.stringify(event, null, 2));
-  return print(`${green("✔")} ${model}@${alias} is no longer pinned (at version ${event.toVersion}); automated runs may move it again`);
+  const label = `${model}@${alias}`;
+  const note = "automated runs may move it again";
+  return print(`${green("✔")} ${label} is no longer pinned (at version ${event.toVersion}); ${note}`);
 }
 
 function report(args: ParsedArgs, r: PromoteResult, label: string): number {
   if (has(args, "json")) return print(JSON.stringify(r, null, 2));
   const e = r.event;
   const forced = e?.forced ? ` ${yellow("(forced past failed gates)")}` : "";
-  const lines = [e ? `${green("✔")} ${label}: ${e.fromVersion ?? "∅"} → ${e.toVersion}${forced}` : `${label} already points at version ${r.alias.version}; nothing changed`];
-  if (e?.pinned) lines.push(dim(`  pinned: automated runs leave ${label} alone until \`trainyard models unpin ${r.alias.model} --alias ${r.alias.alias} --reason ...\``));
+  const lines = [
+    e
+      ? `${green("✔")} ${label}: ${e.fromVersion ?? "∅"} → ${e.toVersion}${forced}`
+      : `${label} already points at version ${r.alias.version}; nothing changed`,
+  ];
+  const unpin = `trainyard models unpin ${r.alias.model} --alias ${r.alias.alias} --reason ...`;
+  if (e?.pinned) lines.push(dim(`  pinned: automated runs leave ${label} alone until \`${unpin}\``));
   for (const h of r.hooks) lines.push(`  hook ${h.hook}: ${h.ok ? green("ok") : red(`failed (${h.detail})`)}`);
   return print(lines.join("\n"));
 }

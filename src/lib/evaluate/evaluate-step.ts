@@ -193,11 +193,16 @@ function groupRates(f: { metric: "tpr" | "demographic_parity"; topGroups?: numbe
 }
 
 /** p50/p99 of single-row predictRows calls on real rows: the code path the model server runs. */
-async function timeServingPath(predictor: Predictor, source: ReturnType<typeof datasetSource>, opts: EvaluateOptions["latency"] = {}): Promise<LatencyMeasurement> {
+async function timeServingPath(
+  predictor: Predictor,
+  source: ReturnType<typeof datasetSource>,
+  opts: EvaluateOptions["latency"] = {},
+): Promise<LatencyMeasurement> {
   const src = resolveSource(source);
   const fields = predictor.inputFields.map((f) => `"${f.name.replaceAll('"', '""')}"`).join(", ");
   const sample = Math.max(1, opts.rows ?? 1000);
-  const rows = await withConnection((con) => queryRows(con, `SELECT ${fields} FROM ${src.relation} USING SAMPLE ${sample} ROWS (reservoir, 7)`));
+  const sql = `SELECT ${fields} FROM ${src.relation} USING SAMPLE ${sample} ROWS (reservoir, 7)`;
+  const rows = await withConnection((con) => queryRows(con, sql));
   const plain = rows.map((r) => {
     const out: Record<string, unknown> = {};
     for (const f of predictor.inputFields) {

@@ -62,7 +62,8 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
       // Work in "gain" space: positive means the candidate is better.
       const [lo, hi] = dir === "higher" ? [ci.low, ci.high] : [-ci.high, -ci.low];
       // productionVersion: a pin's "replace-if-better" policy checks what the candidate beat.
-      const evidence = { ...ci, direction: dir, gainInterval: [lo, hi], margin, productionVersion: ev.production.version };
+      const productionVersion = ev.production.version;
+      const evidence = { ...ci, direction: dir, gainInterval: [lo, hi], margin, productionVersion };
       const pct = `${Math.round(ci.confidence * 100)}%`;
       if ((spec.require ?? "not-worse") === "better") {
         return lo > margin

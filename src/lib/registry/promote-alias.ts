@@ -88,7 +88,12 @@ export async function rollbackAlias(
 }
 
 /** Releases a pin (a reason is required); the next automated run may move the alias again. */
-export async function unpinAlias(ty: Trainyard, model: string, alias: string, opts: { actor?: string; reason: string; user?: string }): Promise<AliasEvent> {
+export async function unpinAlias(
+  ty: Trainyard,
+  model: string,
+  alias: string,
+  opts: { actor?: string; reason: string; user?: string },
+): Promise<AliasEvent> {
   return openRegistry(ty).unpin(model, alias, { ...opts, user: opts.user ?? currentUser() });
 }
 

@@ -146,11 +146,20 @@ export function deploy(p: Pipeline<any>, id: string, opts: DeployStepOptions): S
     run: (ctx, { registered }) =>
       withHome(ctx.home, async (ty) => {
         const run = await ty.metadata.getRun(ctx.runId);
-        const moveOpts = { actor: `run:${ctx.runId}`, runId: ctx.runId, trigger: run?.trigger, automated: true, pinPolicy, hooks: opts.hooks };
-        const result = await promoteAlias(ty, registered.name, alias, registered.version, { ...moveOpts, reason: "every gate passed" }).catch((err: unknown) => {
+        const moveOpts = {
+          actor: `run:${ctx.runId}`,
+          reason: "every gate passed",
+          runId: ctx.runId,
+          trigger: run?.trigger,
+          automated: true,
+          pinPolicy,
+          hooks: opts.hooks,
+        };
+        const { name, version } = registered;
+        const result = await promoteAlias(ty, name, alias, version, moveOpts).catch((err: unknown) => {
           // A person's pin is not a crash: the candidate is registered, not deployed, and the run says why.
-          if (isTrainyardError(err) && err.code === "ALIAS_PINNED") throw new Rejected(`${err.message}; ${err.hint}`, { output: { alias, version: registered.version, moved: false } });
-          throw err;
+          if (!isTrainyardError(err) || err.code !== "ALIAS_PINNED") throw err;
+          throw new Rejected(`${err.message}; ${err.hint}`, { output: { alias, version, moved: false } });
         });
         for (const h of result.hooks) ctx.log(`deploy hook ${h.hook}: ${h.ok ? "ok" : `failed: ${h.detail ?? ""}`}`);
         ctx.log(result.event ? `${registered.name}@${alias}: ${result.event.fromVersion ?? "none"} -> ${registered.version}` : `${registered.name}@${alias} already at ${registered.version}`);
