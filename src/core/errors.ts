@@ -28,6 +28,8 @@ export type ErrorCode =
   | "RUN_NOT_RESUMABLE"
   | "RUN_OWNED"
   | "TRIGGER_INVALID"
+  | "ALIAS_PINNED"
+  | "ALIAS_NOT_PINNED"
   | "USAGE";
 
 export interface ErrorFields {

@@ -66,6 +66,15 @@ export interface StepOptions {
   cache?: boolean;
   /** Run in a child process, which allows a hard timeout and a memory limit. @default false */
   isolate?: boolean | { memoryMb?: number };
+  /** A check that protects production (validation, contract, drift, gates): no `sideEffect` step of the run
+   *  starts before it passed, and none starts at all once it failed or rejected. @default false */
+  guard?: boolean;
+  /** Changes the world outside the run (register, deploy, promote, notify): starts only once every guard of
+   *  the run that is not downstream of it passed, whatever the wiring. @default false */
+  sideEffect?: boolean;
+  /** Runs alone: starts once no other step of the run is running, and nothing starts beside it
+   *  (e.g. latency measurement). @default false */
+  exclusive?: boolean;
   /** Extra JSON configuration that enters the cache key (library steps put their options here). */
   config?: unknown;
   /**

@@ -17,6 +17,7 @@ import { ReadyQueue } from "./ready-queue.js";
 import { ShellLauncher } from "./runners/shell-launcher.js";
 import { WorkdirPool } from "./workdir-pool.js";
 import { AttemptRunner, Cancelled, RejectedWithOutput } from "./attempt-runner.js";
+import { GuardBarrier } from "./guard-barrier.js";
 import type { ExecuteInput, ExecuteOptions, ExecutorEnv, Node, NodeStatus, Output, Task } from "./executor-types.js";
 
 export type { ExecuteInput, ExecuteOptions, ExecutorEnv } from "./executor-types.js";
@@ -47,6 +48,7 @@ export class RunExecutor {
    */
   private history = true;
   private readonly keysDone = new Set<string>();
+  private readonly guards: GuardBarrier;
 
   constructor(
     private readonly env: ExecutorEnv,
@@ -56,6 +58,7 @@ export class RunExecutor {
     this.writer = new RecordWriter(env.metadata, () => env.io.sync());
     this.launcher = new ShellLauncher({ helpers: opts.concurrency });
     this.workdirs = new WorkdirPool(env.workRoot, `work-${run.runId}`);
+    this.guards = new GuardBarrier(run.graph);
     this.attempts = new AttemptRunner({
       env,
       run,
@@ -111,7 +114,16 @@ export class RunExecutor {
   }
 
   /** Step-level summaries, for the CLI and the API. */
-  summary(): Array<{ step: string; status: StepStatus | NodeStatus; cached: boolean; attempts: number; durationMs?: number; items?: number; error?: ErrorInfo }> {
+  summary(): Array<{
+    step: string;
+    status: StepStatus | NodeStatus;
+    cached: boolean;
+    attempts: number;
+    durationMs?: number;
+    items?: number;
+    error?: ErrorInfo;
+    reason?: string;
+  }> {
     return [...this.nodes.values()].map((n) => ({
       step: n.id,
       status: n.status,
@@ -120,6 +132,7 @@ export class RunExecutor {
       durationMs: n.record.durationMs,
       items: n.items?.total,
       error: n.record.error,
+      reason: n.status === "skipped" || n.status === "cancelled" ? n.record.reason : undefined,
     }));
   }
 
@@ -136,6 +149,7 @@ export class RunExecutor {
   // ---- resolving inputs and cache keys -------------------------------------------------
 
   private async resolve(node: Node): Promise<void> {
+    if (this.guards.mustWait(node.id, this.statusOf)) return; // started or skipped by guardEnded
     node.status = "resolving";
     const def = node.step.def;
     this.resolving++;
@@ -343,14 +357,21 @@ export class RunExecutor {
   }
 
   private poolFree(task: Task): boolean {
+    // An exclusive step (a latency measurement) starts on an idle executor and runs alone.
+    if (this.exclusive > 0 || (task.node.step.def.options.exclusive === true && this.running > 0)) return false;
     const pool = task.node.step.def.options.pool;
     if (pool === undefined) return true;
     const size = this.run.graph.pipeline.pools[pool] ?? 1;
     return (this.poolUse.get(pool) ?? 0) < size;
   }
 
+  /** Exclusive steps holding a slot (at most one). */
+  private exclusive = 0;
+
   private async start(task: Task, staged = false): Promise<void> {
     const pool = task.node.step.def.options.pool;
+    const exclusive = task.node.step.def.options.exclusive === true;
+    if (exclusive) this.exclusive++;
     this.running++;
     this.inFlight++;
     if (pool !== undefined) this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
@@ -362,6 +383,7 @@ export class RunExecutor {
       if (released) return;
       released = true;
       this.running--;
+      if (exclusive) this.exclusive--;
       if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
       this.pump();
     };
@@ -452,6 +474,7 @@ export class RunExecutor {
     node.status = "succeeded";
     node.output = output;
     this.open--;
+    this.guardEnded(node);
     for (const d of node.step.downstream) {
       const dn = this.nodes.get(d)!;
       if (--dn.waitingOn === 0 && dn.status === "waiting") void this.resolve(dn);
@@ -524,6 +547,7 @@ export class RunExecutor {
       const dn = this.nodes.get(d)!;
       if (!TERMINAL.has(dn.status)) this.endNode(dn, "skipped", what);
     }
+    this.guardEnded(node);
     // Fail fast: in-flight work whose every consumer was just skipped can no longer matter.
     for (const other of this.nodes.values()) {
       if (TERMINAL.has(other.status) || !other.tasks.size) continue;
@@ -546,7 +570,28 @@ export class RunExecutor {
     this.writer.saveStepRun(r);
     if (emit) this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status, cached: false, durationMs: 0, attempts: r.attempts, reason });
     this.cancelTasks(node, reason);
+    this.guardEnded(node);
     this.maybeFinish();
+  }
+
+  private readonly statusOf = (id: string): NodeStatus => this.nodes.get(id)!.status;
+
+  /**
+   * Guards protect production: once a guard ended, the side effects it held start (every guard
+   * they wait for passed) or are skipped with their steps downstream (one did not pass).
+   */
+  private guardEnded(node: Node): void {
+    if (!this.guards.isGuard(node.id)) return;
+    for (const id of this.guards.sideEffects) {
+      const effect = this.nodes.get(id)!;
+      if (TERMINAL.has(effect.status)) continue;
+      const blocked = this.guards.blockedBy(id, this.statusOf);
+      if (blocked) {
+        this.endNode(effect, "skipped", blocked);
+        const why = `upstream step "${id}" was skipped: ${blocked}`;
+        for (const d of descendantsOf(this.run.graph, id)) this.endNode(this.nodes.get(d)!, "skipped", why);
+      } else if (effect.status === "waiting" && effect.waitingOn === 0) void this.resolve(effect);
+    }
   }
 
   private cancelTasks(node: Node, reason: string): void {

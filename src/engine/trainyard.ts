@@ -65,6 +65,8 @@ export interface StepSummary {
   durationMs?: number;
   items?: number;
   error?: ErrorInfo;
+  /** Why a skipped or cancelled step did not run (e.g. "guard `drift` failed"). */
+  reason?: string;
 }
 
 export interface RunResult {

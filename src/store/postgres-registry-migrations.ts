@@ -51,5 +51,13 @@ export const POSTGRES_REGISTRY_MIGRATIONS: readonly string[] = [
     ok BOOLEAN NOT NULL, detail TEXT, at DOUBLE PRECISION NOT NULL
   );
   CREATE INDEX registry_deploy_hooks_event ON registry_deploy_hooks (event_id, seq);
+  `,  // Pins (a person's decision automation leaves alone) and who moved an alias: run, trigger, user.
+  `
+  ALTER TABLE registry_aliases
+    ADD COLUMN pinned_by TEXT, ADD COLUMN pin_reason TEXT, ADD COLUMN pinned_at DOUBLE PRECISION,
+    ADD COLUMN pin_action TEXT, ADD COLUMN pin_replaced_version INTEGER;
+  ALTER TABLE registry_alias_history
+    ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE, ADD COLUMN run_id TEXT, ADD COLUMN run_trigger TEXT,
+    ADD COLUMN user_name TEXT;
   `,
 ];

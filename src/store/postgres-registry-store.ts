@@ -20,11 +20,14 @@ import { inTransaction, text, type Queryable, type Row } from "./postgres-rows.j
 import {
   checkRegistryName,
   failedGates,
+  planAliasSet,
   registryErrors,
+  rollbackPin,
   rollbackTarget,
   type AliasChange,
   type AliasChangeOptions,
   type AliasEvent,
+  type AliasPin,
   type AliasRecord,
   type DeployHookResult,
   type ModelSummary,
@@ -32,6 +35,8 @@ import {
   type PredictionLogEntry,
   type RegisterVersionInput,
   type RegistryStore,
+  type RollbackOptions,
+  type UnpinOptions,
 } from "./registry-store.js";
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
@@ -201,15 +206,32 @@ export class PostgresRegistryStore implements RegistryStore {
     return this.transaction(async (c) => {
       await lockModel(c, model);
       const target = await requireVersion(c, model, version);
-      const current = await aliasRow(c, model, alias);
-      if (current?.version === version) return { alias: rowToAlias(current) };
-      const failed = failedGates(target.gates);
-      if (failed.length && !opts.force) throw registryErrors.gateFailed(model, version, alias, failed);
-      return moveAlias(c, model, alias, "set", current?.version, version, { ...opts, force: failed.length > 0 && opts.force === true });
+      const row = await aliasRow(c, model, alias);
+      const current = row ? rowToAlias(row) : undefined;
+      if (current?.version === version) return { alias: current };
+      const replaced = current?.pin?.replacedVersion;
+      const replacedDigest = replaced === undefined
+        ? undefined
+        : (await requireVersion(c, model, replaced)).artifactDigest;
+      const plan = planAliasSet(target, alias, current, replacedDigest, opts);
+      const moveOpts = { ...opts, force: plan.forced, reason: plan.reason };
+      return moveAlias(c, model, alias, "set", current?.version, version, moveOpts, plan.pin);
     });
   }
 
-  async rollback(model: string, alias: string, opts: Omit<AliasChangeOptions, "force"> = {}): Promise<AliasChange> {
+  async unpin(model: string, alias: string, opts: UnpinOptions): Promise<AliasEvent> {
+    return this.transaction(async (c) => {
+      await lockModel(c, model);
+      const current = await requireAlias(c, model, alias);
+      if (!current.pin) throw registryErrors.notPinned(model, alias);
+      await c.query(`UPDATE registry_aliases
+        SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
+        WHERE model = $1 AND alias = $2`, [model, alias]);
+      return recordMove(c, model, alias, "unpin", current.version, current.version, { ...opts, force: false }, false);
+    });
+  }
+
+  async rollback(model: string, alias: string, opts: RollbackOptions = {}): Promise<AliasChange> {
     return this.transaction(async (c) => {
       await lockModel(c, model);
       const current = await requireAlias(c, model, alias);
@@ -217,7 +239,9 @@ export class PostgresRegistryStore implements RegistryStore {
       const target = rollbackTarget(history);
       if (target === undefined || target === current.version) throw registryErrors.nothingToRollBack(model, alias);
       await requireVersion(c, model, target);
-      return moveAlias(c, model, alias, "rollback", current.version, target, { ...opts, force: false });
+      // A person's rollback pins the alias: automation does not undo it.
+      const pin = rollbackPin(opts, current.version);
+      return moveAlias(c, model, alias, "rollback", current.version, target, { ...opts, force: false }, pin);
     });
   }
 
@@ -226,7 +250,7 @@ export class PostgresRegistryStore implements RegistryStore {
       await lockModel(c, model);
       const current = await requireAlias(c, model, alias);
       await c.query(`DELETE FROM registry_aliases WHERE model = $1 AND alias = $2`, [model, alias]);
-      return recordMove(c, model, alias, "delete", current.version, undefined, { ...opts, force: false });
+      return recordMove(c, model, alias, "delete", current.version, undefined, { ...opts, force: false }, false);
     });
   }
 
@@ -298,24 +322,58 @@ async function requireAlias(c: Queryable, model: string, alias: string): Promise
   throw registryErrors.unknownAlias(model, alias, known);
 }
 
-async function moveAlias(c: Queryable, model: string, alias: string, action: "set" | "rollback", from: number | undefined, to: number, opts: AliasChangeOptions): Promise<AliasChange> {
-  const [row] = (await c.query(`INSERT INTO registry_aliases (model, alias, version, actor, updated_at) VALUES ($1, $2, $3, $4, $5)
-    ON CONFLICT (model, alias) DO UPDATE SET version = EXCLUDED.version, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at RETURNING *`,
-  [model, alias, to, opts.actor ?? "cli", Date.now()])).rows;
-  return { alias: rowToAlias(row), event: await recordMove(c, model, alias, action, from, to, opts) };
+async function moveAlias(
+  c: Queryable,
+  model: string,
+  alias: string,
+  action: "set" | "rollback",
+  from: number | undefined,
+  to: number,
+  opts: AliasChangeOptions,
+  pin: AliasPin | undefined,
+): Promise<AliasChange> {
+  const [row] = (await c.query(`INSERT INTO registry_aliases
+      (model, alias, version, actor, updated_at, pinned_by, pin_reason, pinned_at, pin_action, pin_replaced_version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (model, alias) DO UPDATE SET
+      version = EXCLUDED.version, actor = EXCLUDED.actor, updated_at = EXCLUDED.updated_at,
+      pinned_by = EXCLUDED.pinned_by, pin_reason = EXCLUDED.pin_reason, pinned_at = EXCLUDED.pinned_at,
+      pin_action = EXCLUDED.pin_action, pin_replaced_version = EXCLUDED.pin_replaced_version
+    RETURNING *`,
+  [
+    model, alias, to, opts.actor ?? "cli", Date.now(),
+    pin?.by ?? null, text(pin?.reason), pin?.at ?? null, pin?.action ?? null, pin?.replacedVersion ?? null,
+  ])).rows;
+  const event = await recordMove(c, model, alias, action, from, to, opts, pin !== undefined);
+  return { alias: rowToAlias(row), event };
 }
 
 /**
  * Bumps the revision (its row lock is held to commit, so revisions become visible in order) and
  * records the move under that number. Taken after the model's lock, always in that order.
  */
-async function recordMove(c: Queryable, model: string, alias: string, action: AliasEvent["action"], from: number | undefined, to: number | undefined, opts: AliasChangeOptions): Promise<AliasEvent> {
+async function recordMove(
+  c: Queryable,
+  model: string,
+  alias: string,
+  action: AliasEvent["action"],
+  from: number | undefined,
+  to: number | undefined,
+  opts: AliasChangeOptions,
+  pinned: boolean,
+): Promise<AliasEvent> {
   const now = Date.now();
   const id = (await c.query(`UPDATE registry_revision SET revision = revision + 1 RETURNING revision`)).rows[0].revision as number;
   await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [model, now]);
-  const [row] = (await c.query(`INSERT INTO registry_alias_history (id, model, alias, action, from_version, to_version, actor, reason, forced, at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
-  [id, model, alias, action, from ?? null, to ?? null, opts.actor ?? "cli", text(opts.reason), opts.force === true, now])).rows;
+  const [row] = (await c.query(`INSERT INTO registry_alias_history
+      (id, model, alias, action, from_version, to_version, actor, reason, forced, pinned,
+       run_id, run_trigger, user_name, at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
+  [
+    id, model, alias, action, from ?? null, to ?? null, opts.actor ?? "cli", text(opts.reason),
+    opts.force === true, pinned,
+    text(opts.runId), text(opts.trigger), text(opts.user), now,
+  ])).rows;
   return rowToEvent(row);
 }
 
@@ -338,7 +396,13 @@ function rowToVersion(r: Row): ModelVersionRecord {
 }
 
 function rowToAlias(r: Row): AliasRecord {
-  return { model: r.model, alias: r.alias, version: r.version, actor: r.actor, updatedAt: r.updated_at };
+  const { model, alias, version, actor } = r;
+  const out: AliasRecord = { model, alias, version, actor, updatedAt: r.updated_at };
+  if (r.pinned_by !== null && r.pinned_by !== undefined) {
+    const replacedVersion = opt(r.pin_replaced_version) as number | undefined;
+    out.pin = { by: r.pinned_by, reason: opt(r.pin_reason), at: r.pinned_at, action: r.pin_action, replacedVersion };
+  }
+  return out;
 }
 
 function rowToEvent(r: Row): AliasEvent {
@@ -352,6 +416,10 @@ function rowToEvent(r: Row): AliasEvent {
     actor: r.actor,
     reason: opt(r.reason),
     forced: r.forced === true,
+    pinned: r.pinned === true,
+    runId: opt(r.run_id),
+    trigger: opt(r.run_trigger),
+    user: opt(r.user_name),
     at: r.at,
   };
 }

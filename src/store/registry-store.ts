@@ -72,14 +72,33 @@ export interface AliasRecord {
   version: number;
   actor: string;
   updatedAt: number;
+  /** Set while a person's decision holds the alias (a rollback, a forced promotion). */
+  pin?: AliasPin;
 }
+
+/** A person's decision on an alias that automated moves leave alone until it is released. */
+export interface AliasPin {
+  /** Who pinned it ("user:ana", "cli") and why. */
+  by: string;
+  reason?: string;
+  at: number;
+  /** The move that pinned it. */
+  action: "set" | "rollback";
+  /** The version it was moved away from: automation never brings that artifact back while pinned. */
+  replacedVersion?: number;
+}
+
+/** How an automated move treats a pinned alias: leave it ("respect"), or replace it with a candidate
+ *  that is not the artifact moved away from and passed every gate, including one against the pinned version. */
+export type PinPolicy = "respect" | "replace-if-better";
 
 /** One move of an alias; `fromVersion` is absent when the alias was created. */
 export interface AliasEvent {
   id: number;
   model: string;
   alias: string;
-  action: "set" | "rollback" | "delete";
+  /** "unpin" releases a pin and moves nothing (from and to are the current version). */
+  action: "set" | "rollback" | "delete" | "unpin";
   fromVersion?: number;
   toVersion?: number;
   /** Who moved it: "run:<id>", "user:<name>", "cli". */
@@ -87,6 +106,12 @@ export interface AliasEvent {
   reason?: string;
   /** True when a failed gate was overridden. */
   forced: boolean;
+  /** Whether the alias is pinned after this event. */
+  pinned: boolean;
+  /** The run that moved it, what triggered that run, and the OS or API user behind the move. */
+  runId?: string;
+  trigger?: string;
+  user?: string;
   at: number;
 }
 
@@ -94,8 +119,33 @@ export interface AliasChangeOptions {
   /** Who moves the alias. @default "cli" */
   actor?: string;
   reason?: string;
-  /** Promote even though a gate failed; recorded as forced in the history. @default false */
+  /** Promote even though a gate failed (recorded as forced); a person's forced promotion pins the alias.
+   *  @default false */
   force?: boolean;
+  /** The run moving the alias, its trigger and the user behind the move; kept in the history. */
+  runId?: string;
+  trigger?: string;
+  user?: string;
+  /** A pipeline's move rather than a person's: never forced, and refused on a pinned alias unless
+   *  `pinPolicy` allows it. @default false */
+  automated?: boolean;
+  /** How an automated move treats a pinned alias. @default "respect" */
+  pinPolicy?: PinPolicy;
+}
+
+/** A rollback is a person's decision: never forced, never automated. */
+export type RollbackOptions = Omit<AliasChangeOptions, "force" | "automated" | "pinPolicy">;
+
+/** The pin a rollback leaves: automation never brings back the version it moved away from. */
+export function rollbackPin(opts: RollbackOptions, replacedVersion: number): AliasPin {
+  return { by: opts.actor ?? "cli", reason: opts.reason, at: Date.now(), action: "rollback", replacedVersion };
+}
+
+/** Options of `unpin`: a reason is required, as for every override of a person's decision. */
+export interface UnpinOptions {
+  actor?: string;
+  reason: string;
+  user?: string;
 }
 
 export interface AliasChange {
@@ -139,8 +189,10 @@ export interface RegistryStore {
   listAliases(model?: string): Promise<AliasRecord[]>;
   /** Points an alias at a version; refuses unknown versions and failed gates unless forced. */
   setAlias(model: string, alias: string, version: number, opts?: AliasChangeOptions): Promise<AliasChange>;
-  /** Moves the alias back to the version it pointed at before its latest move. */
-  rollback(model: string, alias: string, opts?: Omit<AliasChangeOptions, "force">): Promise<AliasChange>;
+  /** Moves the alias back to the version it pointed at before its latest move, and pins it there. */
+  rollback(model: string, alias: string, opts?: RollbackOptions): Promise<AliasChange>;
+  /** Releases the pin of an alias, recorded in its history; ALIAS_NOT_PINNED when it has none. */
+  unpin(model: string, alias: string, opts: UnpinOptions): Promise<AliasEvent>;
   deleteAlias(model: string, alias: string, opts?: Omit<AliasChangeOptions, "force">): Promise<AliasEvent>;
   /** Oldest first. */
   aliasHistory(model: string, alias?: string): Promise<AliasEvent[]>;
@@ -194,6 +246,22 @@ export const registryErrors = {
       hint: `promote a version that passed its gates, or override with --force --reason "<why>" (recorded in the alias history)`,
     });
   },
+  aliasPinned(model: string, alias: string, current: number, version: number, pin: AliasPin, why: string) {
+    const by = `${pin.by}${pin.reason ? ` (${pin.reason})` : ""}`;
+    const unpin = `trainyard models unpin ${model} --alias ${alias} --reason "<why>"`;
+    const pinned = `${model}@${alias} is pinned at version ${current} by ${by}`;
+    const message = `${pinned}; not moving it to version ${version}: ${why}`;
+    return new TrainyardError("ALIAS_PINNED", message, {
+      model,
+      alias,
+      version,
+      hint: `release the pin with \`${unpin}\`, or give the deploy step pinPolicy: "replace-if-better"`,
+    });
+  },
+  notPinned(model: string, alias: string): TrainyardError {
+    const hint = `see its pins and history with \`trainyard models show ${model}\``;
+    return new TrainyardError("ALIAS_NOT_PINNED", `${model}@${alias} is not pinned`, { model, alias, hint });
+  },
   nothingToRollBack(model: string, alias: string): TrainyardError {
     return new TrainyardError("NO_ROLLBACK_TARGET", `alias ${model}@${alias} has no earlier version to roll back to`, {
       model,
@@ -219,8 +287,87 @@ export function checkRegistryName(kind: "model" | "alias", name: string): void {
 export function rollbackTarget(history: readonly AliasEvent[]): number | undefined {
   const stack: Array<number | undefined> = [];
   for (const e of history) {
+    if (e.action === "unpin") continue;
     if (e.action === "rollback") stack.pop();
     else stack.push(e.fromVersion);
   }
   return stack[stack.length - 1];
+}
+
+/**
+ * Why an automated move of a pinned alias to `target` is refused, or undefined when the pin policy
+ * allows it: never the artifact moved away from, only with every gate passed, and only when a gate
+ * compared the candidate with the pinned version itself and passed.
+ */
+export function pinRefusal(
+  pin: AliasPin,
+  current: number,
+  target: ModelVersionRecord,
+  replacedDigest: string | undefined,
+  policy: PinPolicy = "respect",
+): string | undefined {
+  const v = target.version;
+  const moved = pin.action === "rollback" ? "rolled back" : "replaced";
+  if (replacedDigest === target.artifactDigest) {
+    return `version ${v} is the artifact that was ${moved} (version ${pin.replacedVersion})`;
+  }
+  if (policy !== "replace-if-better") return `automated runs leave a pinned alias alone (pin policy "respect")`;
+  const failed = failedGates(target.gates);
+  const names = failed.map((g) => g.gate).join(", ");
+  if (failed.length) return `version ${v} failed gate${failed.length > 1 ? "s" : ""} ${names}`;
+  const comparative = (g: GateVerdict) => g.kind === "relative" || g.kind === "significance";
+  const beatPinned = (g: GateVerdict) =>
+    g.status === "pass" && comparative(g) && g.evidence?.productionVersion === current;
+  const beat = target.gates.some(beatPinned);
+  if (!beat) return `no gate of version ${v} compared it with the pinned version ${current} and passed`;
+  return undefined;
+}
+
+/** The reason recorded when an automated move replaces a pin its policy allowed it to replace. */
+export function pinReplacedReason(reason: string | undefined, pin: AliasPin): string {
+  return `${reason ? `${reason}; ` : ""}replaced the pin of ${pin.by} (pin policy "replace-if-better")`;
+}
+
+/** What a `setAlias` records: whether it was forced, the pin the alias holds after it, and why. */
+export interface PlannedSet {
+  forced: boolean;
+  pin?: AliasPin;
+  reason?: string;
+}
+
+/**
+ * Decides a `setAlias` the same way on every backend: failed gates need a person's force (never
+ * automation's); automation passes a pin only as `pinRefusal` allows, and that move releases it;
+ * a person's forced move pins the alias, and a person's move of a pinned alias keeps it pinned.
+ */
+export function planAliasSet(
+  target: ModelVersionRecord,
+  alias: string,
+  current: AliasRecord | undefined,
+  replacedDigest: string | undefined,
+  opts: AliasChangeOptions,
+): PlannedSet {
+  const automated = opts.automated === true;
+  const failed = failedGates(target.gates);
+  if (failed.length && (!opts.force || automated)) {
+    throw registryErrors.gateFailed(target.model, target.version, alias, failed);
+  }
+  const forced = failed.length > 0 && !automated;
+  const pin = current?.pin;
+  if (automated) {
+    if (!pin) return { forced, reason: opts.reason };
+    const why = pinRefusal(pin, current!.version, target, replacedDigest, opts.pinPolicy);
+    if (why) throw registryErrors.aliasPinned(target.model, alias, current!.version, target.version, pin, why);
+    return { forced, reason: pinReplacedReason(opts.reason, pin) };
+  }
+  if (!opts.force && !pin) return { forced, reason: opts.reason };
+  const replacedVersion = current?.version;
+  const next: AliasPin = {
+    by: opts.actor ?? "cli",
+    reason: opts.reason,
+    at: Date.now(),
+    action: "set",
+    replacedVersion,
+  };
+  return { forced, pin: next, reason: opts.reason };
 }

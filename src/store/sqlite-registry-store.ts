@@ -10,11 +10,14 @@ import { REGISTRY_MIGRATIONS } from "./sqlite-registry-migrations.js";
 import {
   checkRegistryName,
   failedGates,
+  planAliasSet,
   registryErrors,
+  rollbackPin,
   rollbackTarget,
   type AliasChange,
   type AliasChangeOptions,
   type AliasEvent,
+  type AliasPin,
   type AliasRecord,
   type DeployHookResult,
   type ModelSummary,
@@ -22,9 +25,13 @@ import {
   type PredictionLogEntry,
   type RegisterVersionInput,
   type RegistryStore,
+  type RollbackOptions,
+  type UnpinOptions,
 } from "./registry-store.js";
 
 type Row = Record<string, any>;
+/** How long a registry write waits for another connection's lock, as the metadata store does. */
+const BUSY_TIMEOUT_MS = 10_000;
 const json = (v: unknown) => JSON.stringify(v ?? null);
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
@@ -36,16 +43,27 @@ export interface SqliteRegistryOptions {
 export class SqliteRegistryStore implements RegistryStore {
   readonly backend = "sqlite";
   private readonly db: Database.Database;
-  private readonly stmts: Record<string, Database.Statement>;
+  private prepared?: Record<string, Database.Statement>;
+  /** Migrations start with the constructor (openRegistry is synchronous); every call awaits them. */
+  private readonly ready: Promise<void>;
 
   constructor(
     private readonly metadata: SqliteMetadataStore,
     private readonly opts: SqliteRegistryOptions = {},
   ) {
     this.db = metadata.database;
-    this.migrate();
+    this.ready = this.migrate();
+    this.ready.catch(() => undefined); // reported by the first call that needs the tables
+  }
+
+  private get stmts(): Record<string, Database.Statement> {
+    this.prepared ??= this.prepare();
+    return this.prepared;
+  }
+
+  private prepare(): Record<string, Database.Statement> {
     const p = (sql: string) => this.db.prepare(sql);
-    this.stmts = {
+    return {
       versionByDigest: p(`SELECT * FROM registry_versions WHERE model = ? AND artifact_digest = ?`),
       version: p(`SELECT * FROM registry_versions WHERE model = ? AND version = ?`),
       latest: p(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = ?`),
@@ -61,10 +79,23 @@ export class SqliteRegistryStore implements RegistryStore {
       alias: p(`SELECT * FROM registry_aliases WHERE model = ? AND alias = ?`),
       aliases: p(`SELECT * FROM registry_aliases ORDER BY model, alias`),
       aliasesOf: p(`SELECT * FROM registry_aliases WHERE model = ? ORDER BY alias`),
-      upsertAlias: p(`INSERT INTO registry_aliases (model, alias, version, actor, updated_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version, actor = excluded.actor, updated_at = excluded.updated_at`),
+      upsertAlias: p(`INSERT INTO registry_aliases
+          (model, alias, version, actor, updated_at, pinned_by, pin_reason, pinned_at, pin_action, pin_replaced_version)
+        VALUES (@model, @alias, @version, @actor, @updated_at,
+          @pinned_by, @pin_reason, @pinned_at, @pin_action, @pin_replaced_version)
+        ON CONFLICT(model, alias) DO UPDATE SET
+          version = excluded.version, actor = excluded.actor, updated_at = excluded.updated_at,
+          pinned_by = excluded.pinned_by, pin_reason = excluded.pin_reason, pinned_at = excluded.pinned_at,
+          pin_action = excluded.pin_action, pin_replaced_version = excluded.pin_replaced_version`),
+      clearPin: p(`UPDATE registry_aliases
+        SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
+        WHERE model = ? AND alias = ?`),
       deleteAlias: p(`DELETE FROM registry_aliases WHERE model = ? AND alias = ?`),
-      insertEvent: p(`INSERT INTO registry_alias_history (model, alias, action, from_version, to_version, actor, reason, forced, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertEvent: p(`INSERT INTO registry_alias_history
+          (model, alias, action, from_version, to_version, actor, reason, forced, pinned,
+           run_id, run_trigger, user_name, at)
+        VALUES (@model, @alias, @action, @from_version, @to_version, @actor, @reason, @forced, @pinned,
+          @run_id, @run_trigger, @user_name, @at)`),
       event: p(`SELECT * FROM registry_alias_history WHERE id = ?`),
       history: p(`SELECT * FROM registry_alias_history WHERE model = ? ORDER BY id`),
       historyOf: p(`SELECT * FROM registry_alias_history WHERE model = ? AND alias = ? ORDER BY id`),
@@ -75,27 +106,55 @@ export class SqliteRegistryStore implements RegistryStore {
     };
   }
 
+  /**
+   * One IMMEDIATE transaction that never blocks the event loop on a lock: while another connection
+   * writes, it retries after a timer, so a writer of this same process (a run's records) can commit.
+   */
+  private async writeTx<T>(fn: () => T): Promise<T> {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let delay = 1; ; delay = Math.min(2 * delay, 50)) {
+      const busyTimeout = this.db.pragma("busy_timeout", { simple: true }) as number;
+      this.db.pragma("busy_timeout = 0");
+      try {
+        return this.db.transaction(fn).immediate();
+      } catch (err) {
+        if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw err;
+      } finally {
+        this.db.pragma(`busy_timeout = ${busyTimeout}`);
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
   /** Opens a registry on its own metadata database file (tests, tools). */
   static open(file: string): SqliteRegistryStore {
     return new SqliteRegistryStore(new SqliteMetadataStore(file), { closeMetadata: true });
   }
 
-  private migrate(): void {
-    this.db.exec(`CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
-    REGISTRY_MIGRATIONS.forEach((sql, i) => {
+  private async migrate(): Promise<void> {
+    // Read first: a migrated database is opened without taking the write lock at all.
+    const tableSql = `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registry_migrations'`;
+    const table = this.db.prepare(tableSql).get();
+    const applied = table ? (this.db.prepare(`SELECT version FROM registry_migrations`).all() as Row[]) : [];
+    const done = new Set(applied.map((r) => r.version as number));
+    for (const [i, sql] of REGISTRY_MIGRATIONS.entries()) {
       const version = i + 1;
-      this.db.transaction(() => {
+      if (done.has(version)) continue;
+      await this.writeTx(() => {
+        this.db.exec(`CREATE TABLE IF NOT EXISTS registry_migrations
+          (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
         // Re-checked inside the write lock: another process may have migrated meanwhile.
         if (this.db.prepare(`SELECT 1 FROM registry_migrations WHERE version = ?`).get(version)) return;
         this.db.exec(sql);
         this.db.prepare(`INSERT INTO registry_migrations (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
-      }).immediate();
-    });
+      });
+    }
   }
 
   async registerVersion(input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
+    await this.ready;
     checkRegistryName("model", input.model);
-    const result = this.db.transaction(() => {
+    const result = await this.writeTx(() => {
       const existing = this.stmts.versionByDigest.get(input.model, input.artifactDigest) as Row | undefined;
       if (existing) return { version: rowToVersion(existing), created: false };
       const now = Date.now();
@@ -119,7 +178,7 @@ export class SqliteRegistryStore implements RegistryStore {
         created_at: now,
       });
       return { version: rowToVersion(this.stmts.version.get(input.model, version) as Row), created: true };
-    }).immediate();
+    });
     // Pinned after the commit (the pin is the metadata store's); re-registering re-pins, so a
     // crash between the two heals on the pipeline's next run.
     const v = result.version;
@@ -130,6 +189,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getVersion(model: string, ref: number | string): Promise<ModelVersionRecord | undefined> {
+    await this.ready;
     let version = typeof ref === "number" ? ref : undefined;
     if (typeof ref === "string") {
       if (/^\d+$/.test(ref)) version = Number(ref);
@@ -141,77 +201,102 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async listModels(): Promise<ModelSummary[]> {
+    await this.ready;
     const aliases = (this.stmts.aliases.all() as Row[]).map(rowToAlias);
     return (this.stmts.models.all() as Row[]).map((r) => rowToSummary(r, aliases));
   }
 
   async getModel(model: string): Promise<ModelSummary | undefined> {
+    await this.ready;
     const row = this.stmts.model.get(model) as Row | undefined;
     return row ? rowToSummary(row, (this.stmts.aliasesOf.all(model) as Row[]).map(rowToAlias)) : undefined;
   }
 
   async listVersions(model: string): Promise<ModelVersionRecord[]> {
+    await this.ready;
     return (this.stmts.versions.all(model) as Row[]).map(rowToVersion);
   }
 
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
+    await this.ready;
     const row = this.stmts.alias.get(model, alias) as Row | undefined;
     return row ? rowToAlias(row) : undefined;
   }
 
   async listAliases(model?: string): Promise<AliasRecord[]> {
+    await this.ready;
     return ((model === undefined ? this.stmts.aliases.all() : this.stmts.aliasesOf.all(model)) as Row[]).map(rowToAlias);
   }
 
   async setAlias(model: string, alias: string, version: number, opts: AliasChangeOptions = {}): Promise<AliasChange> {
+    await this.ready;
     checkRegistryName("alias", alias);
-    return this.db.transaction(() => {
+    return this.writeTx(() => {
       const target = this.requireVersion(model, version);
-      const current = this.stmts.alias.get(model, alias) as Row | undefined;
-      if (current?.version === version) return { alias: rowToAlias(current) };
-      const failed = failedGates(target.gates);
-      if (failed.length && !opts.force) throw registryErrors.gateFailed(model, version, alias, failed);
-      return this.moveAlias(model, alias, "set", current?.version, version, { ...opts, force: failed.length > 0 && opts.force === true });
-    }).immediate();
+      const row = this.stmts.alias.get(model, alias) as Row | undefined;
+      const current = row ? rowToAlias(row) : undefined;
+      if (current?.version === version) return { alias: current };
+      const replaced = current?.pin?.replacedVersion;
+      const replacedDigest = replaced === undefined ? undefined : this.requireVersion(model, replaced).artifactDigest;
+      const plan = planAliasSet(target, alias, current, replacedDigest, opts);
+      const moveOpts = { ...opts, force: plan.forced, reason: plan.reason };
+      return this.moveAlias(model, alias, "set", current?.version, version, moveOpts, plan.pin);
+    });
   }
 
-  async rollback(model: string, alias: string, opts: Omit<AliasChangeOptions, "force"> = {}): Promise<AliasChange> {
-    return this.db.transaction(() => {
+  async rollback(model: string, alias: string, opts: RollbackOptions = {}): Promise<AliasChange> {
+    await this.ready;
+    return this.writeTx(() => {
       const current = this.requireAlias(model, alias);
       const target = rollbackTarget((this.stmts.historyOf.all(model, alias) as Row[]).map(rowToEvent));
       if (target === undefined || target === current.version) throw registryErrors.nothingToRollBack(model, alias);
       this.requireVersion(model, target);
-      return this.moveAlias(model, alias, "rollback", current.version, target, { ...opts, force: false });
-    }).immediate();
+      // A person's rollback pins the alias: automation does not undo it.
+      const pin = rollbackPin(opts, current.version);
+      return this.moveAlias(model, alias, "rollback", current.version, target, { ...opts, force: false }, pin);
+    });
+  }
+
+  async unpin(model: string, alias: string, opts: UnpinOptions): Promise<AliasEvent> {
+    await this.ready;
+    return this.writeTx(() => {
+      const current = this.requireAlias(model, alias);
+      if (!current.pin) throw registryErrors.notPinned(model, alias);
+      this.stmts.clearPin.run(model, alias);
+      const { version } = current;
+      return this.recordEvent(model, alias, "unpin", version, version, { ...opts, force: false }, false);
+    });
   }
 
   async deleteAlias(model: string, alias: string, opts: Omit<AliasChangeOptions, "force"> = {}): Promise<AliasEvent> {
-    return this.db.transaction(() => {
+    await this.ready;
+    return this.writeTx(() => {
       const current = this.requireAlias(model, alias);
-      const now = Date.now();
       this.stmts.deleteAlias.run(model, alias);
-      this.stmts.touchModel.run(now, model);
-      const id = this.stmts.insertEvent.run(model, alias, "delete", current.version, null, opts.actor ?? "cli", opts.reason ?? null, 0, now).lastInsertRowid;
-      return rowToEvent(this.stmts.event.get(id) as Row);
-    }).immediate();
+      return this.recordEvent(model, alias, "delete", current.version, undefined, { ...opts, force: false }, false);
+    });
   }
 
   async aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
+    await this.ready;
     return ((alias === undefined ? this.stmts.history.all(model) : this.stmts.historyOf.all(model, alias)) as Row[]).map(rowToEvent);
   }
 
   async aliasRevision(): Promise<number> {
+    await this.ready;
     return (this.stmts.revision.get() as Row).r as number;
   }
 
   async appendPredictionLogs(entries: PredictionLogEntry[]): Promise<void> {
+    await this.ready;
     if (!entries.length) return;
-    this.db.transaction(() => {
+    await this.writeTx(() => {
       for (const e of entries) this.stmts.insertLog.run(e.model, e.version, e.alias, e.ts, json(e.input), json(e.output), e.latencyMs);
-    })();
+    });
   }
 
   async listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]> {
+    await this.ready;
     const where = filter.alias === undefined ? `model = ?` : `model = ? AND alias = ?`;
     const args = filter.alias === undefined ? [filter.model] : [filter.model, filter.alias];
     const rows = this.db.prepare(`SELECT * FROM prediction_log WHERE ${where} ORDER BY id DESC LIMIT ${Math.max(1, filter.limit ?? 100)}`).all(...args) as Row[];
@@ -219,14 +304,17 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async recordDeployHook(r: DeployHookResult): Promise<void> {
+    await this.ready;
     this.stmts.insertHook.run(r.eventId, r.hook, r.ok ? 1 : 0, r.detail ?? null, r.at);
   }
 
   async listDeployHooks(eventId: number): Promise<DeployHookResult[]> {
+    await this.ready;
     return (this.stmts.hooks.all(eventId) as Row[]).map((r) => ({ eventId: r.event_id, hook: r.hook, ok: r.ok === 1, detail: opt(r.detail), at: r.at }));
   }
 
   async close(): Promise<void> {
+    await this.ready.catch(() => undefined);
     if (this.opts.closeMetadata) await this.metadata.close();
   }
 
@@ -244,13 +332,58 @@ export class SqliteRegistryStore implements RegistryStore {
     throw registryErrors.unknownAlias(model, alias, (this.stmts.aliasesOf.all(model) as Row[]).map((r) => r.alias as string));
   }
 
-  private moveAlias(model: string, alias: string, action: "set" | "rollback", from: number | undefined, to: number, opts: AliasChangeOptions): AliasChange {
+  private moveAlias(
+    model: string,
+    alias: string,
+    action: "set" | "rollback",
+    from: number | undefined,
+    to: number,
+    opts: AliasChangeOptions,
+    pin: AliasPin | undefined,
+  ): AliasChange {
+    this.stmts.upsertAlias.run({
+      model,
+      alias,
+      version: to,
+      actor: opts.actor ?? "cli",
+      updated_at: Date.now(),
+      pinned_by: pin?.by ?? null,
+      pin_reason: pin?.reason ?? null,
+      pinned_at: pin?.at ?? null,
+      pin_action: pin?.action ?? null,
+      pin_replaced_version: pin?.replacedVersion ?? null,
+    });
+    const event = this.recordEvent(model, alias, action, from, to, opts, pin !== undefined);
+    return { alias: rowToAlias(this.stmts.alias.get(model, alias) as Row), event };
+  }
+
+  private recordEvent(
+    model: string,
+    alias: string,
+    action: AliasEvent["action"],
+    from: number | undefined,
+    to: number | undefined,
+    opts: AliasChangeOptions,
+    pinned: boolean,
+  ): AliasEvent {
     const now = Date.now();
-    const actor = opts.actor ?? "cli";
-    this.stmts.upsertAlias.run(model, alias, to, actor, now);
     this.stmts.touchModel.run(now, model);
-    const id = this.stmts.insertEvent.run(model, alias, action, from ?? null, to, actor, opts.reason ?? null, opts.force ? 1 : 0, now).lastInsertRowid;
-    return { alias: rowToAlias(this.stmts.alias.get(model, alias) as Row), event: rowToEvent(this.stmts.event.get(id) as Row) };
+    const id = this.stmts.insertEvent.run({
+      model,
+      alias,
+      action,
+      from_version: from ?? null,
+      to_version: to ?? null,
+      actor: opts.actor ?? "cli",
+      reason: opts.reason ?? null,
+      forced: opts.force ? 1 : 0,
+      pinned: pinned ? 1 : 0,
+      run_id: opts.runId ?? null,
+      run_trigger: opts.trigger ?? null,
+      user_name: opts.user ?? null,
+      at: now,
+    }).lastInsertRowid;
+    return rowToEvent(this.stmts.event.get(id) as Row);
   }
 }
 
@@ -273,7 +406,13 @@ function rowToVersion(r: Row): ModelVersionRecord {
 }
 
 function rowToAlias(r: Row): AliasRecord {
-  return { model: r.model, alias: r.alias, version: r.version, actor: r.actor, updatedAt: r.updated_at };
+  const { model, alias, version, actor } = r;
+  const out: AliasRecord = { model, alias, version, actor, updatedAt: r.updated_at };
+  if (r.pinned_by !== null && r.pinned_by !== undefined) {
+    const replacedVersion = opt(r.pin_replaced_version) as number | undefined;
+    out.pin = { by: r.pinned_by, reason: opt(r.pin_reason), at: r.pinned_at, action: r.pin_action, replacedVersion };
+  }
+  return out;
 }
 
 function rowToEvent(r: Row): AliasEvent {
@@ -287,6 +426,10 @@ function rowToEvent(r: Row): AliasEvent {
     actor: r.actor,
     reason: opt(r.reason),
     forced: r.forced === 1,
+    pinned: r.pinned === 1,
+    runId: opt(r.run_id),
+    trigger: opt(r.run_trigger),
+    user: opt(r.user_name),
     at: r.at,
   };
 }

@@ -95,7 +95,9 @@ describe("trainyard models", () => {
     ]);
     expect(shown.history[1]).toMatchObject({ actor: "user:ana", reason: "hotfix for outage" });
     const text = await cli("models", "show", "lin");
-    expect(text.stdout).toContain("FORCED: hotfix for outage");
+    // A forced promotion and the rollbacks pin the alias; the history says so.
+    expect(text.stdout).toContain("FORCED pinned: hotfix for outage");
+    expect(text.stdout).toMatch(/pins\n\s+production\s+pinned at 1 by cli \(rollback/);
     expect((await cli("models", "show", "lin@production")).stdout).toContain("lin@1 (production)");
   });
 });

@@ -202,6 +202,80 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       expect(await s.aliasRevision()).toBeGreaterThan(r1);
     });
 
+    it("pins an alias on rollback: automation neither brings the rolled-back version back nor moves it", async () => {
+      for (const l of ["a", "b", "c"]) await s.registerVersion(versionInput("flights", l));
+      await s.setAlias("flights", "production", 1, { actor: "run:r1", runId: "r1", trigger: "schedule:nightly", user: "daemon", automated: true });
+      await s.setAlias("flights", "production", 2, { actor: "run:r2", runId: "r2", trigger: "manual", user: "ana", automated: true });
+      const back = await s.rollback("flights", "production", { actor: "user:ana", reason: "errors up", user: "ana" });
+      expect(back.event).toMatchObject({ action: "rollback", fromVersion: 2, toVersion: 1, pinned: true, user: "ana" });
+      expect(back.alias.pin).toMatchObject({ by: "user:ana", reason: "errors up", action: "rollback", replacedVersion: 2 });
+      expect((await s.getAlias("flights", "production"))?.pin?.replacedVersion).toBe(2);
+      const again = (await s.setAlias("flights", "production", 2, { actor: "run:r3", automated: true }).catch((e: unknown) => e)) as { code: string; message: string; hint: string };
+      expect(again.code).toBe("ALIAS_PINNED");
+      expect(again.message).toContain("rolled back");
+      expect(again.hint).toContain("trainyard models unpin flights --alias production");
+      expect(await codeOf(s.setAlias("flights", "production", 3, { actor: "run:r3", automated: true }))).toBe("ALIAS_PINNED");
+      expect((await s.getAlias("flights", "production"))?.version).toBe(1);
+      // A person may still move it; the alias stays pinned, now at their choice.
+      const manual = await s.setAlias("flights", "production", 3, { actor: "user:bo", reason: "hand-picked" });
+      expect(manual.alias.pin).toMatchObject({ by: "user:bo", action: "set", replacedVersion: 1 });
+      expect(manual.event?.pinned).toBe(true);
+      const history = await s.aliasHistory("flights", "production");
+      expect(history.map((e) => [e.runId ?? null, e.trigger ?? null, e.user ?? null])).toEqual([
+        ["r1", "schedule:nightly", "daemon"],
+        ["r2", "manual", "ana"],
+        [null, null, "ana"],
+        [null, null, null],
+      ]);
+    });
+
+    it("releases a pin with a recorded reason; then automation moves the alias again", async () => {
+      for (const l of ["a", "b"]) await s.registerVersion(versionInput("flights", l));
+      await s.setAlias("flights", "production", 1);
+      await s.setAlias("flights", "production", 2);
+      await s.rollback("flights", "production", { actor: "user:ana" });
+      expect(await codeOf(s.unpin("flights", "staging", { reason: "x" }))).toBe("NOT_FOUND");
+      const released = await s.unpin("flights", "production", { actor: "user:bo", reason: "v2 fixed", user: "bo" });
+      expect(released).toMatchObject({ action: "unpin", fromVersion: 1, toVersion: 1, actor: "user:bo", reason: "v2 fixed", pinned: false, user: "bo" });
+      expect((await s.getAlias("flights", "production"))?.pin).toBeUndefined();
+      expect(await codeOf(s.unpin("flights", "production", { reason: "again" }))).toBe("ALIAS_NOT_PINNED");
+      const moved = await s.setAlias("flights", "production", 2, { actor: "run:r9", runId: "r9", automated: true });
+      expect(moved.event).toMatchObject({ fromVersion: 1, toVersion: 2, runId: "r9", pinned: false });
+      // An unpin is not a move: rolling back still goes to the version before the last move.
+      expect((await s.rollback("flights", "production")).alias.version).toBe(1);
+    });
+
+    it("lets a replace-if-better move past a pin only for another artifact that beat the pinned version", async () => {
+      const beat = (version: number): GateVerdict[] => [{ gate: "auc vs production", kind: "relative", status: "pass", evidence: { productionVersion: version } }];
+      await s.registerVersion(versionInput("flights", "a"));
+      await s.registerVersion(versionInput("flights", "b", { gates: beat(1) }));
+      await s.registerVersion(versionInput("flights", "c"));
+      await s.registerVersion(versionInput("flights", "d", { gates: beat(1) }));
+      await s.setAlias("flights", "production", 1);
+      await s.setAlias("flights", "production", 2);
+      await s.rollback("flights", "production", { actor: "user:ana", reason: "errors up" });
+      const policy = { automated: true, pinPolicy: "replace-if-better" as const, actor: "run:r5" };
+      const sameArtifact = (await s.setAlias("flights", "production", 2, policy).catch((e: unknown) => e)) as { code: string; message: string };
+      expect(sameArtifact).toMatchObject({ code: "ALIAS_PINNED", message: expect.stringContaining("rolled back") });
+      const notCompared = (await s.setAlias("flights", "production", 3, policy).catch((e: unknown) => e)) as { code: string; message: string };
+      expect(notCompared).toMatchObject({ code: "ALIAS_PINNED", message: expect.stringContaining("compared it with the pinned version 1") });
+      const replaced = await s.setAlias("flights", "production", 4, { ...policy, reason: "every gate passed" });
+      expect(replaced.event).toMatchObject({ fromVersion: 1, toVersion: 4, pinned: false, reason: expect.stringContaining("replaced the pin of user:ana") });
+      expect(replaced.alias.pin).toBeUndefined();
+    });
+
+    it("pins on a person's forced promotion; automation can never force past a failed gate", async () => {
+      await s.registerVersion(versionInput("flights", "a"));
+      await s.registerVersion(versionInput("flights", "b", { gates: FAIL }));
+      await s.setAlias("flights", "production", 1);
+      expect(await codeOf(s.setAlias("flights", "production", 2, { automated: true, force: true }))).toBe("GATE_FAILED");
+      const forced = await s.setAlias("flights", "production", 2, { actor: "user:bo", force: true, reason: "hotfix" });
+      expect(forced.event).toMatchObject({ forced: true, pinned: true });
+      expect(forced.alias.pin).toMatchObject({ by: "user:bo", reason: "hotfix", action: "set", replacedVersion: 1 });
+      expect((await s.listAliases("flights"))[0].pin?.by).toBe("user:bo");
+      expect(await codeOf(s.setAlias("flights", "production", 1, { automated: true }))).toBe("ALIAS_PINNED");
+    });
+
     it("keeps prediction logs and deploy hook results", async () => {
       await s.appendPredictionLogs([
         { model: "flights", version: 1, alias: "production", ts: 1, input: { x: 1 }, output: 0.2, latencyMs: 0.5 },

@@ -62,6 +62,8 @@ export async function showCommand(argv: string[]): Promise<number> {
       rows.push([`  ${statusIcon(s.status, s.cached)}`, s.stepId + itemNote, s.cached ? cyan("cached") : s.status, duration(s.durationMs), s.attempts > 1 ? yellow(`${s.attempts} attempts`) : "", note]);
     }
     out.push("", table(rows));
+    const held = guardSkips(steps);
+    if (held) out.push("", yellow(held));
     // Gate verdicts of rejected (or passed) gate steps: which gate, and by how much.
     for (const s of steps.filter((x) => x.itemIndex < 0 && x.outputDigest && (x.status === "rejected" || /gate/i.test(x.stepId)))) {
       const value = (await ty.io.load(s.outputDigest!).catch(() => undefined)) as { verdicts?: Array<{ gate: string; status: string; message: string }> } | undefined;
@@ -78,6 +80,20 @@ export async function showCommand(argv: string[]): Promise<number> {
   } finally {
     await ty.close();
   }
+}
+
+/** Side effects a failed guard kept from running (the executor records "guard `x` failed"). */
+export function guardSkips(
+  steps: ReadonlyArray<{ step?: string; stepId?: string; status: string; reason?: string }>,
+): string | undefined {
+  const byReason = new Map<string, string[]>();
+  for (const s of steps) {
+    if (s.status !== "skipped" || !s.reason?.startsWith("guard `")) continue;
+    byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.stepId ?? s.step ?? "?"]);
+  }
+  if (!byReason.size) return undefined;
+  const parts = [...byReason].map(([reason, ids]) => `${ids.join(", ")} (${reason})`);
+  return `side effects skipped: ${parts.join("; ")}; nothing was registered or deployed by this run`;
 }
 
 export async function logsCommand(argv: string[]): Promise<number> {

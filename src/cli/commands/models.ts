@@ -1,5 +1,5 @@
 /**
- * `trainyard models list|show|promote|rollback`, and `trainyard lineage <model>@<version>`
+ * `trainyard models list|show|promote|rollback|unpin`, and `trainyard lineage <model>@<version>`
  * (artifact digests are handed on to the artifact lineage command).
  */
 import { TrainyardError } from "../../core/errors.js";
@@ -11,6 +11,9 @@ import {
   promoteAlias,
   resolveModelVersion,
   rollbackAlias,
+  unpinAlias,
+  type AliasEvent,
+  type AliasRecord,
   type ModelVersionRecord,
   type PromoteResult,
 } from "../../lib/registry/index.js";
@@ -20,7 +23,7 @@ import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js"
 import { openHome } from "../open-home.js";
 import { renderLineageTree } from "../lineage-tree.js";
 
-const SUBCOMMANDS = "list, show, promote, rollback";
+const SUBCOMMANDS = "list, show, promote, rollback, unpin";
 
 export async function modelsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -29,6 +32,7 @@ export async function modelsCommand(argv: string[]): Promise<number> {
   if (sub === "show") return withHome(args, (ty) => showModel(ty, args));
   if (sub === "promote") return withHome(args, (ty) => promote(ty, args));
   if (sub === "rollback") return withHome(args, (ty) => rollback(ty, args));
+  if (sub === "unpin") return withHome(args, (ty) => unpin(ty, args));
   throw usage(sub ? `unknown models subcommand "${sub}" (expected ${SUBCOMMANDS})` : `trainyard models needs a subcommand: ${SUBCOMMANDS}`);
 }
 
@@ -81,7 +85,8 @@ async function showModel(ty: Trainyard, args: ParsedArgs): Promise<number> {
   if (!summary) throw registryErrors.unknownModel(ref.model);
   const versions = await reg.listVersions(ref.model);
   const history = await reg.aliasHistory(ref.model);
-  if (has(args, "json")) return print(JSON.stringify({ ...summary, versions, history }, null, 2));
+  const pins = (await reg.listAliases(ref.model)).filter((a) => a.pin);
+  if (has(args, "json")) return print(JSON.stringify({ ...summary, pins, versions, history }, null, 2));
   const byVersion = new Map<number, string[]>();
   for (const [a, v] of Object.entries(summary.aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), a]);
   const rows = [["VERSION", "CREATED", "RUN", "METRICS", "GATES", "ALIASES"].map(bold)];
@@ -89,14 +94,38 @@ async function showModel(ty: Trainyard, args: ParsedArgs): Promise<number> {
     rows.push([String(v.version), when(v.createdAt), v.runId ?? dim("-"), metricSummary(v.metrics), gateSummary(v.gates), (byVersion.get(v.version) ?? []).join(" ")]);
   }
   const lines = [`${bold(summary.name)}: ${summary.versionCount} version(s)`, table(rows)];
+  if (pins.length) {
+    lines.push("", bold("pins"), table(pins.map((a) => ["  " + a.alias, describePin(a)])));
+  }
   if (history.length) {
     lines.push("", bold("alias history"));
-    for (const e of history.slice(-20)) {
-      const move = e.action === "delete" ? `deleted (was ${e.fromVersion})` : `${e.fromVersion ?? "∅"} → ${e.toVersion}`;
-      lines.push(`  ${when(e.at)}  ${e.alias} ${e.action} ${move} by ${e.actor}${e.forced ? ` ${yellow("FORCED")}` : ""}${e.reason ? `: ${e.reason}` : ""}`);
-    }
+    for (const e of history.slice(-20)) lines.push(`  ${when(e.at)}  ${describeEvent(e)}`);
   }
   return print(lines.join("\n"));
+}
+
+function describePin(a: AliasRecord): string {
+  const pin = a.pin!;
+  const replaced = pin.replacedVersion;
+  const kept = replaced === undefined ? "" : `; version ${replaced} is kept out by automated runs`;
+  const what = pin.action === "rollback" ? "rollback" : "forced promotion";
+  const why = pin.reason ? `: ${pin.reason}` : "";
+  return `${yellow(`pinned at ${a.version}`)} by ${pin.by} (${what}, ${when(pin.at)})${why}${kept}`;
+}
+
+function describeEvent(e: AliasEvent): string {
+  const move =
+    e.action === "delete"
+      ? `deleted (was ${e.fromVersion})`
+      : e.action === "unpin"
+        ? `released at ${e.toVersion}`
+        : `${e.fromVersion ?? "∅"} → ${e.toVersion}`;
+  const who = [e.user && `user ${e.user}`, e.runId && `run ${e.runId}`, e.trigger && `trigger ${e.trigger}`]
+    .filter(Boolean)
+    .join(", ");
+  const flags = `${e.forced ? ` ${yellow("FORCED")}` : ""}${e.pinned ? ` ${yellow("pinned")}` : ""}`;
+  const why = e.reason ? `: ${e.reason}` : "";
+  return `${e.alias} ${e.action} ${move} by ${e.actor}${who ? dim(` (${who})`) : ""}${flags}${why}`;
 }
 
 async function promote(ty: Trainyard, args: ParsedArgs): Promise<number> {
@@ -121,10 +150,36 @@ async function rollback(ty: Trainyard, args: ParsedArgs): Promise<number> {
   return report(args, result, `${model}@${alias}`);
 }
 
+async function unpin(ty: Trainyard, args: ParsedArgs): Promise<number> {
+  const model = args.positionals[0];
+  const alias = one(args, "alias");
+  if (!model || model.includes("@") || !alias) {
+    throw usage("usage: trainyard models unpin <name> --alias <alias> --reason TEXT");
+  }
+  const reason = one(args, "reason");
+  if (!reason) {
+    throw new TrainyardError("USAGE", "unpin needs --reason: releasing a person's decision is recorded with why", {
+      hint: 'add --reason "<why automated runs may move this alias again>"',
+    });
+  }
+  const event = await unpinAlias(ty, model, alias, { actor: one(args, "actor") ?? "cli", reason });
+  if (has(args, "json")) return print(JSON.stringify(event, null, 2));
+  const label = `${model}@${alias}`;
+  const note = "automated runs may move it again";
+  return print(`${green("✔")} ${label} is no longer pinned (at version ${event.toVersion}); ${note}`);
+}
+
 function report(args: ParsedArgs, r: PromoteResult, label: string): number {
   if (has(args, "json")) return print(JSON.stringify(r, null, 2));
   const e = r.event;
-  const lines = [e ? `${green("✔")} ${label}: ${e.fromVersion ?? "∅"} → ${e.toVersion}${e.forced ? ` ${yellow("(forced past failed gates)")}` : ""}` : `${label} already points at version ${r.alias.version}; nothing changed`];
+  const forced = e?.forced ? ` ${yellow("(forced past failed gates)")}` : "";
+  const lines = [
+    e
+      ? `${green("✔")} ${label}: ${e.fromVersion ?? "∅"} → ${e.toVersion}${forced}`
+      : `${label} already points at version ${r.alias.version}; nothing changed`,
+  ];
+  const unpin = `trainyard models unpin ${r.alias.model} --alias ${r.alias.alias} --reason ...`;
+  if (e?.pinned) lines.push(dim(`  pinned: automated runs leave ${label} alone until \`${unpin}\``));
   for (const h of r.hooks) lines.push(`  hook ${h.hook}: ${h.ok ? green("ok") : red(`failed (${h.detail})`)}`);
   return print(lines.join("\n"));
 }

@@ -3,6 +3,7 @@ import type { RunResult } from "../../engine/trainyard.js";
 import { has, intFlag, keyValues, one, parseArgs, usage } from "../args.js";
 import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
+import { guardSkips } from "./inspect.js";
 import { Progress } from "../progress.js";
 
 const RUN_SPEC = { values: ["param", "profile", "concurrency", "home"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
@@ -98,7 +99,16 @@ function report(result: RunResult, json: boolean): void {
       pipeline: result.pipeline,
       status: result.status,
       durationMs: result.durationMs,
-      steps: result.steps.map((s) => ({ step: s.step, status: s.status, cached: s.cached, attempts: s.attempts, durationMs: s.durationMs ?? null, ...(s.items !== undefined ? { items: s.items } : {}), ...(s.error ? { error: s.error.message } : {}) })),
+      steps: result.steps.map((s) => ({
+        step: s.step,
+        status: s.status,
+        cached: s.cached,
+        attempts: s.attempts,
+        durationMs: s.durationMs ?? null,
+        ...(s.items !== undefined ? { items: s.items } : {}),
+        ...(s.error ? { error: s.error.message } : {}),
+        ...(s.reason ? { reason: s.reason } : {}),
+      })),
       ...(result.error ? { error: { code: result.error.code, message: result.error.message, hint: result.error.hint } } : {}),
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -116,6 +126,8 @@ function report(result: RunResult, json: boolean): void {
     process.stdout.write(`\n${label} ${bold(s.step)}: ${s.error?.message ?? ""}\n`);
     if (s.error?.hint) process.stdout.write(`  hint: ${s.error.hint}\n`);
   }
+  const held = guardSkips(result.steps);
+  if (held) process.stdout.write(`\n${yellow(held)}\n`);
   if (result.status === "rejected") process.stdout.write(dim(`\nthe candidate was not registered or deployed; \`trainyard show ${result.runId}\` lists every gate verdict\n`));
 }
 

@@ -21,6 +21,7 @@ import { rocAuc } from "./ranking-metrics.js";
 import { pairedPoissonBootstrap, type WeightedMetric } from "./weighted-bootstrap.js";
 import { renderEvaluationHtml } from "./evaluation-html.js";
 import { confusionMatrix, positiveRateOf, recallOf } from "./classification-metrics.js";
+import { measureLatency, type LatencyMeasurement, type LatencyOptions } from "./latency.js";
 
 /** The model currently behind an alias, as a registry step reports it (null before the first). */
 export interface DeployedModel {
@@ -41,8 +42,13 @@ export interface EvaluateOptions extends Pick<StepOptions, "retry" | "timeout" |
   fairness?: Array<{ metric: "tpr" | "demographic_parity"; column: string; topGroups?: number; threshold?: number }>;
   /** Paired bootstrap of candidate - production. @default { metrics: ["auc"] or ["rmse"], resamples: 200 } */
   bootstrap?: { metrics?: WeightedMetric[]; resamples?: number; confidence?: number; seed?: number };
-  /** Single-row predictions timed through the serving path. @default { samples: 500 } */
-  latency?: { samples?: number };
+  /**
+   * Single-row predictions timed through the serving path: a warm-up, then `rounds` rounds of
+   * `samples` calls over up to `rows` test rows (cycled), the median round reported. The step
+   * runs alone (no other step of the run beside it) unless `exclusive` is false.
+   * @default { warmup: 1000, samples: 1000, rounds: 7, rows: 1000, exclusive: true }
+   */
+  latency?: LatencyOptions & { rows?: number; exclusive?: boolean };
 }
 
 export interface ModelScores {
@@ -54,23 +60,26 @@ export interface ModelScores {
 
 export interface EvaluationReport extends GateEvidence {
   kind: "trainyard.evaluation";
+  latency?: LatencyMeasurement;
   rows: number;
   task: string;
   candidate: ModelScores;
   production?: ModelScores;
 }
 
-const LIB_VERSION = "evaluate-step/1";
+const LIB_VERSION = "evaluate-step/2";
 
 export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): StepRef<{ evaluation: EvaluationReport; html: FileArtifact }> {
   const { candidate, production, data, slices = [], fairness = [], bootstrap, latency, ...options } = opts;
   const inputs = { candidate, data, ...(production ? { production } : {}) } as { candidate: StepRef<ModelArtifact>; data: StepRef<Dataset>; production?: StepRef<DeployedModel | null> };
   return p.step(id, {
     description: "score candidate and production on the same held-out data",
+    // Latency is measured with no other step of the run competing for the CPU.
+    exclusive: latency?.exclusive ?? true,
     ...options,
     version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
     inputs,
-    config: { slices, fairness, bootstrap, latency },
+    config: { slices, fairness, bootstrap, latency: { ...latency, exclusive: undefined } },
     run: async (ctx, input) => {
       const held = input.data as Dataset;
       const cand = await loadPredictor((input.candidate as ModelArtifact).path);
@@ -105,7 +114,7 @@ export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): S
         report.fairness = {};
         for (const f of fairness) report.fairness[`${f.metric}:${f.column}`] = groupRates(f, groups[f.column], y, predCand);
       }
-      report.latency = await measureLatency(cand, source, latency?.samples ?? 500);
+      report.latency = await timeServingPath(cand, source, latency);
       report.sizeBytes = treeSize((input.candidate as ModelArtifact).path);
       ctx.log(`candidate ${JSON.stringify(pick(report.candidate.metrics))}${report.production ? `, production v${report.production.version} ${JSON.stringify(pick(report.production.metrics))}` : ", no production model yet"}`);
       const htmlPath = join(ctx.workdir, "evaluation.html");
@@ -184,10 +193,16 @@ function groupRates(f: { metric: "tpr" | "demographic_parity"; topGroups?: numbe
 }
 
 /** p50/p99 of single-row predictRows calls on real rows: the code path the model server runs. */
-async function measureLatency(predictor: Predictor, source: ReturnType<typeof datasetSource>, samples: number): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
+async function timeServingPath(
+  predictor: Predictor,
+  source: ReturnType<typeof datasetSource>,
+  opts: EvaluateOptions["latency"] = {},
+): Promise<LatencyMeasurement> {
   const src = resolveSource(source);
   const fields = predictor.inputFields.map((f) => `"${f.name.replaceAll('"', '""')}"`).join(", ");
-  const rows = await withConnection((con) => queryRows(con, `SELECT ${fields} FROM ${src.relation} USING SAMPLE ${Math.max(1, samples)} ROWS (reservoir, 7)`));
+  const sample = Math.max(1, opts.rows ?? 1000);
+  const sql = `SELECT ${fields} FROM ${src.relation} USING SAMPLE ${sample} ROWS (reservoir, 7)`;
+  const rows = await withConnection((con) => queryRows(con, sql));
   const plain = rows.map((r) => {
     const out: Record<string, unknown> = {};
     for (const f of predictor.inputFields) {
@@ -196,16 +211,7 @@ async function measureLatency(predictor: Predictor, source: ReturnType<typeof da
     }
     return out;
   });
-  for (const r of plain.slice(0, 20)) await predictor.predictRows([r]); // warm up
-  const times: number[] = [];
-  for (const r of plain) {
-    const t0 = performance.now();
-    await predictor.predictRows([r]);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? 0;
-  return { p50Ms: q(0.5), p99Ms: q(0.99), samples: times.length };
+  return measureLatency((row) => predictor.predictRows([row]), plain, opts);
 }
 
 function treeSize(path: string): number {

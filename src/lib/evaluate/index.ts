@@ -1,1 +1,2 @@
 export * from "./metrics.js";
+export { measureLatency, LATENCY_DEFAULTS, type LatencyOptions, type LatencyMeasurement } from "./latency.js";

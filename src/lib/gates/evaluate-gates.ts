@@ -61,7 +61,9 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
       const margin = spec.margin ?? 0;
       // Work in "gain" space: positive means the candidate is better.
       const [lo, hi] = dir === "higher" ? [ci.low, ci.high] : [-ci.high, -ci.low];
-      const evidence = { ...ci, direction: dir, gainInterval: [lo, hi], margin };
+      // productionVersion: a pin's "replace-if-better" policy checks what the candidate beat.
+      const productionVersion = ev.production.version;
+      const evidence = { ...ci, direction: dir, gainInterval: [lo, hi], margin, productionVersion };
       const pct = `${Math.round(ci.confidence * 100)}%`;
       if ((spec.require ?? "not-worse") === "better") {
         return lo > margin

@@ -27,6 +27,7 @@ export interface GatesStepOptions {
 export function gates(p: Pipeline<any>, id: string, opts: GatesStepOptions): StepRef<GatesResult> {
   return p.step(id, {
     description: opts.description ?? "decide whether the candidate may be registered and deployed",
+    guard: true,
     inputs: { evaluation: opts.evaluation },
     params: (opts.params ?? []) as never[],
     version: "gates-step/1",

@@ -1,6 +1,14 @@
 /** The model registry for pipeline steps, the CLI and the model server. */
 export { openRegistry, parseModelRef, formatModelRef, resolveModelVersion, type ModelRef } from "./open-registry.js";
-export { registerModel, promoteAlias, rollbackAlias, type PromoteOptions, type PromoteResult } from "./promote-alias.js";
+export {
+  currentUser,
+  registerModel,
+  promoteAlias,
+  rollbackAlias,
+  unpinAlias,
+  type PromoteOptions,
+  type PromoteResult,
+} from "./promote-alias.js";
 export { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage } from "./model-lineage.js";
 export {
   deployEvent,
@@ -15,10 +23,12 @@ export {
 export type {
   AliasChange,
   AliasEvent,
+  AliasPin,
   AliasRecord,
   GateVerdict,
   ModelSummary,
   ModelVersionRecord,
+  PinPolicy,
   PredictionLogEntry,
   RegisterVersionInput,
   RegistryStore,

@@ -3,8 +3,16 @@
  * the deploy hooks of the home. These are the side-effect steps of the canonical flow
  * (`register`, `deploy`); both are idempotent by key (artifact digest; alias already there).
  */
+import { userInfo } from "node:os";
 import type { Trainyard } from "../../engine/trainyard.js";
-import type { AliasChange, DeployHookResult, ModelVersionRecord, RegisterVersionInput } from "../../store/registry-store.js";
+import type {
+  AliasChange,
+  AliasEvent,
+  DeployHookResult,
+  ModelVersionRecord,
+  PinPolicy,
+  RegisterVersionInput,
+} from "../../store/registry-store.js";
 import { deployEvent, loadDeployHooks, runDeployHooks, type DeployHook } from "./deploy-hooks.js";
 import { openRegistry } from "./open-registry.js";
 
@@ -12,10 +20,28 @@ export interface PromoteOptions {
   /** Who moves the alias: "run:<id>", "user:<name>". @default "cli" */
   actor?: string;
   reason?: string;
-  /** Override failed gates; recorded as forced. @default false */
+  /** Override failed gates; recorded as forced. A person's forced move pins the alias. @default false */
   force?: boolean;
   /** Hooks to run after the move. @default those in <home>/deploy-hooks.json */
   hooks?: DeployHook[];
+  /** The run moving the alias and its trigger, kept in the alias history. */
+  runId?: string;
+  trigger?: string;
+  /** The person behind the move. @default the OS user of this process */
+  user?: string;
+  /** A pipeline's move: refused on a pinned alias unless `pinPolicy` allows it. @default false */
+  automated?: boolean;
+  /** @default "respect" */
+  pinPolicy?: PinPolicy;
+}
+
+/** The OS user of this process, recorded with every alias move ("unknown" where there is none). */
+export function currentUser(): string {
+  try {
+    return userInfo().username || process.env.USER || "unknown";
+  } catch {
+    return process.env.USER ?? "unknown";
+  }
 }
 
 export interface PromoteResult extends AliasChange {
@@ -45,14 +71,30 @@ export async function registerModel(ty: Trainyard, input: RegisterVersionInput):
 
 export async function promoteAlias(ty: Trainyard, model: string, alias: string, version: number, opts: PromoteOptions = {}): Promise<PromoteResult> {
   const reg = openRegistry(ty);
-  const change = await reg.setAlias(model, alias, version, opts);
+  const change = await reg.setAlias(model, alias, version, { ...opts, user: opts.user ?? currentUser() });
   return { ...change, hooks: await afterMove(ty, change, opts.hooks) };
 }
 
-export async function rollbackAlias(ty: Trainyard, model: string, alias: string, opts: Omit<PromoteOptions, "force"> = {}): Promise<PromoteResult> {
+/** Moves the alias back one step and pins it there: automated runs leave it alone until `unpinAlias`. */
+export async function rollbackAlias(
+  ty: Trainyard,
+  model: string,
+  alias: string,
+  opts: Omit<PromoteOptions, "force" | "automated" | "pinPolicy"> = {},
+): Promise<PromoteResult> {
   const reg = openRegistry(ty);
-  const change = await reg.rollback(model, alias, opts);
+  const change = await reg.rollback(model, alias, { ...opts, user: opts.user ?? currentUser() });
   return { ...change, hooks: await afterMove(ty, change, opts.hooks) };
+}
+
+/** Releases a pin (a reason is required); the next automated run may move the alias again. */
+export async function unpinAlias(
+  ty: Trainyard,
+  model: string,
+  alias: string,
+  opts: { actor?: string; reason: string; user?: string },
+): Promise<AliasEvent> {
+  return openRegistry(ty).unpin(model, alias, { ...opts, user: opts.user ?? currentUser() });
 }
 
 async function afterMove(ty: Trainyard, change: AliasChange, hooks?: DeployHook[]): Promise<DeployHookResult[]> {

@@ -6,7 +6,9 @@
  */
 import type { Dataset, ModelArtifact } from "../../core/artifacts.js";
 import type { Pipeline } from "../../core/pipeline.js";
+import { isTrainyardError, Rejected } from "../../core/errors.js";
 import type { StepRef } from "../../core/step.js";
+import type { PinPolicy } from "../../store/registry-store.js";
 import { digestOfValue } from "../../engine/artifact-io.js";
 import { Trainyard } from "../../engine/trainyard.js";
 import type { DeployedModel } from "../evaluate/evaluate-step.js";
@@ -44,7 +46,8 @@ export function currentModel(p: Pipeline<any>, id: string, opts: { name: string;
         let v = await registry.getVersion(opts.name, alias);
         const candidate = input.candidate as ModelArtifact | undefined;
         if (v && candidate && v.artifactDigest === candidate.digest) {
-          const moves = (await registry.aliasHistory(opts.name, alias)).filter((e) => e.toVersion === v!.version);
+          const history = await registry.aliasHistory(opts.name, alias);
+          const moves = history.filter((e) => e.toVersion === v!.version && e.action !== "unpin");
           const replaced = moves.at(-1)?.fromVersion;
           ctx.log(`${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the version it replaced: ${replaced ?? "none"}`);
           v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
@@ -86,6 +89,7 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
   return p.step(id, {
     description: opts.description ?? `register the candidate as a version of ${opts.name}`,
     cache: false,
+    sideEffect: true,
     inputs,
     config: { name: opts.name },
     run: (ctx, input) =>
@@ -109,17 +113,54 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
   });
 }
 
-/** Moves an alias to the registered version (only reached when every gate passed). */
-export function deploy(p: Pipeline<any>, id: string, opts: { registered: StepRef<Registered>; alias?: string; hooks?: DeployHook[]; description?: string }): StepRef<{ alias: string; version: number; previous?: number; moved: boolean }> {
+export interface DeployStepOptions {
+  registered: StepRef<Registered>;
+  /** @default "production" */
+  alias?: string;
+  hooks?: DeployHook[];
+  /** How this run treats an alias a person pinned (rollback, forced promotion). @default "respect" */
+  pinPolicy?: PinPolicy;
+  description?: string;
+}
+
+export interface Deployed {
+  alias: string;
+  version: number;
+  previous?: number;
+  moved: boolean;
+}
+
+/**
+ * Moves an alias to the registered version (only reached when every guard passed). A pinned alias
+ * is left alone unless `pinPolicy` allows the move: the step then rejects the candidate, naming the pin.
+ */
+export function deploy(p: Pipeline<any>, id: string, opts: DeployStepOptions): StepRef<Deployed> {
   const alias = opts.alias ?? "production";
+  const pinPolicy = opts.pinPolicy ?? "respect";
   return p.step(id, {
     description: opts.description ?? `point ${alias} at the new version`,
     cache: false,
+    sideEffect: true,
     inputs: { registered: opts.registered },
-    config: { alias, hooks: opts.hooks },
+    config: { alias, hooks: opts.hooks, pinPolicy },
     run: (ctx, { registered }) =>
       withHome(ctx.home, async (ty) => {
-        const result = await promoteAlias(ty, registered.name, alias, registered.version, { actor: `run:${ctx.runId}`, reason: "every gate passed", hooks: opts.hooks });
+        const run = await ty.metadata.getRun(ctx.runId);
+        const moveOpts = {
+          actor: `run:${ctx.runId}`,
+          reason: "every gate passed",
+          runId: ctx.runId,
+          trigger: run?.trigger,
+          automated: true,
+          pinPolicy,
+          hooks: opts.hooks,
+        };
+        const { name, version } = registered;
+        const result = await promoteAlias(ty, name, alias, version, moveOpts).catch((err: unknown) => {
+          // A person's pin is not a crash: the candidate is registered, not deployed, and the run says why.
+          if (!isTrainyardError(err) || err.code !== "ALIAS_PINNED") throw err;
+          throw new Rejected(`${err.message}; ${err.hint}`, { output: { alias, version, moved: false } });
+        });
         for (const h of result.hooks) ctx.log(`deploy hook ${h.hook}: ${h.ok ? "ok" : `failed: ${h.detail ?? ""}`}`);
         ctx.log(result.event ? `${registered.name}@${alias}: ${result.event.fromVersion ?? "none"} -> ${registered.version}` : `${registered.name}@${alias} already at ${registered.version}`);
         return { alias, version: registered.version, previous: result.event?.fromVersion, moved: result.event !== undefined };

@@ -52,6 +52,7 @@ export async function enforceContract(ctx: StepContext<unknown>, data: Dataset, 
 export function validate(p: Pipeline<any>, id: string, opts: ValidateOptions): StepRef<{ report: ContractReport; html: FileArtifact }> {
   return p.step(id, {
     description: opts.description ?? "check the data contract",
+    guard: true,
     inputs: { data: opts.data },
     version: LIB_VERSION,
     config: { contract: opts.contract },
@@ -95,6 +96,7 @@ export interface DriftStepOptions {
 export function drift(p: Pipeline<any>, id: string, opts: DriftStepOptions): StepRef<{ report: DriftReport; html: FileArtifact }> {
   return p.step(id, {
     description: opts.description ?? "measure drift against the reference",
+    guard: true,
     inputs: { reference: opts.reference as StepRef<Dataset | Profile>, current: opts.current },
     version: LIB_VERSION,
     config: { drift: opts.config ?? {} },
