@@ -24,6 +24,7 @@ export type ErrorCode =
   | "ARTIFACT_MISSING"
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
+  | "METADATA_CORRUPT"
   | "USAGE";
 
 export interface ErrorFields {

@@ -1,0 +1,129 @@
+/**
+ * Finds transactions a write-ahead log is about to lose. SQLite replays a WAL up to its last
+ * valid commit frame and silently drops the rest; reading the frames first lets the store say
+ * that the last transaction(s) of a crashed writer were discarded, and where.
+ *
+ * Format (https://www.sqlite.org/fileformat2.html#walformat): a 32-byte header (magic, version,
+ * page size, checkpoint sequence, two salts, checksum), then frames of a 24-byte header (page
+ * number, database size after commit or 0, the salts, a cumulative checksum) and one page.
+ */
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+
+const WAL_HEADER = 32;
+const FRAME_HEADER = 24;
+const MAGIC_LE = 0x377f0682;
+const MAGIC_BE = 0x377f0683;
+/** Logs larger than this are only checked for a torn last frame, not read through. */
+const MAX_SCAN_BYTES = 256 * 1024 * 1024;
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+export interface WalTail {
+  /** Frames SQLite will replay (up to and including the last commit frame). */
+  committedFrames: number;
+  /** Whole, valid frames written after the last commit: an uncommitted transaction. */
+  uncommittedFrames: number;
+  /** Bytes of a frame cut short (or failing its checksum) at the end of the current log. */
+  tornBytes: number;
+}
+
+/** True when opening the database will drop something that was written to its log. */
+export function walLosesData(tail: WalTail | undefined): tail is WalTail {
+  return tail !== undefined && (tail.uncommittedFrames > 0 || tail.tornBytes > 0);
+}
+
+/** Reads `<db>-wal` and describes its tail; undefined when there is no log or it holds nothing of now. */
+export function inspectWalTail(walFile: string): WalTail | undefined {
+  let fd: number;
+  try {
+    fd = openSync(walFile, "r");
+  } catch {
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size < WAL_HEADER) return size > 0 ? { committedFrames: 0, uncommittedFrames: 0, tornBytes: size } : undefined;
+    const bytes = Buffer.allocUnsafe(Math.min(size, MAX_SCAN_BYTES));
+    let got = 0;
+    while (got < bytes.length) {
+      const n = readSync(fd, bytes, got, bytes.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return scanFrames(bytes.subarray(0, got), size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function scanFrames(wal: Buffer, fileSize: number): WalTail | undefined {
+  const magic = wal.readUInt32BE(0);
+  if (magic !== MAGIC_LE && magic !== MAGIC_BE) return undefined;
+  const bigEndian = magic === MAGIC_BE;
+  const pageSize = wal.readUInt32BE(8);
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
+  const salt1 = wal.readUInt32BE(16);
+  const salt2 = wal.readUInt32BE(20);
+  let [s1, s2] = checksum(wal, 0, 24, bigEndian, 0, 0);
+  // A header failing its own checksum means SQLite ignores the whole log: nothing of now is in it.
+  if (s1 !== wal.readUInt32BE(24) || s2 !== wal.readUInt32BE(28)) return undefined;
+
+  const frameSize = FRAME_HEADER + pageSize;
+  let valid = 0;
+  let committed = 0;
+  let off = WAL_HEADER;
+  for (; off + frameSize <= wal.length; off += frameSize) {
+    // Frames of an older generation of the log carry other salts: leftovers, not losses.
+    if (wal.readUInt32BE(off + 8) !== salt1 || wal.readUInt32BE(off + 12) !== salt2) return tail(committed, valid, 0);
+    [s1, s2] = checksum(wal, off, 8, bigEndian, s1, s2);
+    [s1, s2] = checksum(wal, off + FRAME_HEADER, pageSize, bigEndian, s1, s2);
+    // Same salts, wrong checksum: a frame of the current log written only in part.
+    if (s1 !== wal.readUInt32BE(off + 16) || s2 !== wal.readUInt32BE(off + 20)) return tail(committed, valid, frameSize);
+    valid++;
+    if (wal.readUInt32BE(off + 4) !== 0) committed = valid;
+  }
+  if (wal.length < fileSize) return tail(committed, valid, 0);
+  const rest = wal.length - off;
+  // A partial frame right after the current log's frames: the write of its last frame was cut.
+  const restIsCurrent = rest < 16 || (wal.readUInt32BE(off + 8) === salt1 && wal.readUInt32BE(off + 12) === salt2);
+  return tail(committed, valid, rest > 0 && restIsCurrent ? rest : 0);
+}
+
+function tail(committed: number, valid: number, tornBytes: number): WalTail {
+  return { committedFrames: committed, uncommittedFrames: valid - committed, tornBytes };
+}
+
+/** SQLite's WAL checksum: two running sums over 32-bit words, in the byte order the magic names. */
+function checksum(buf: Buffer, start: number, length: number, bigEndian: boolean, a: number, b: number): [number, number] {
+  let s1 = a;
+  let s2 = b;
+  const end = start + length;
+  if (bigEndian) {
+    for (let i = start; i < end; i += 8) {
+      s1 = (s1 + buf.readUInt32BE(i) + s2) >>> 0;
+      s2 = (s2 + buf.readUInt32BE(i + 4) + s1) >>> 0;
+    }
+  } else if ((buf.byteOffset + start) % 4 === 0 && LITTLE_ENDIAN_HOST) {
+    // A word view is several times faster than readUInt32LE on a log of thousands of pages.
+    const words = new Uint32Array(buf.buffer, buf.byteOffset + start, length >>> 2);
+    for (let i = 0; i < words.length; i += 2) {
+      s1 = (s1 + words[i] + s2) >>> 0;
+      s2 = (s2 + words[i + 1] + s1) >>> 0;
+    }
+  } else {
+    for (let i = start; i < end; i += 8) {
+      s1 = (s1 + buf.readUInt32LE(i) + s2) >>> 0;
+      s2 = (s2 + buf.readUInt32LE(i + 4) + s1) >>> 0;
+    }
+  }
+  return [s1, s2];
+}
+
+/** Size and mtime of a file, to tell a log still being written from one a crash left behind. */
+export function fileStamp(file: string): string | undefined {
+  try {
+    const s = statSync(file);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
