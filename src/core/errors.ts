@@ -25,6 +25,9 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
   | "METADATA_CORRUPT"
+  | "SERVE_TOKEN_REQUIRED"
+  | "SERVE_TOKEN_INVALID"
+  | "SERVE_OPTIONS_INVALID"
   | "USAGE";
 
 export interface ErrorFields {
