@@ -4,7 +4,7 @@
  * file and how to recover, instead of a bare "file is not a database".
  */
 import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { TrainyardError } from "../core/errors.js";
 import { fileStamp, inspectWalTail, walLosesData, type WalTail } from "./sqlite-wal-check.js";
@@ -93,7 +93,8 @@ function configure(db: Database.Database): Database.Database {
 function warnOfWalLoss(file: string, warn: (message: string) => void): void {
   const walFile = `${file}-wal`;
   const before = fileStamp(walFile);
-  if (before === undefined) return;
+  // A live connection owns the log (and SQLite will not replay it): only a crashed one leaves it alone.
+  if (before === undefined || sharedMemoryLocked(`${file}-shm`)) return;
   const tail = inspectWalTail(walFile);
   if (!walLosesData(tail)) return;
   sleepSync(LIVE_WRITER_GRACE_MS);
@@ -110,6 +111,24 @@ export function describeWalLoss(walFile: string, tail: WalTail): string {
     `were discarded (${tail.committedFrames} committed page(s) are kept); a run that was in progress may be missing its ` +
     "last records, so check it with `trainyard runs` and resume it"
   );
+}
+
+/**
+ * Whether a process holds a lock on the database's shared-memory file: every open WAL connection
+ * keeps a read lock on it. Linux lists locks in /proc/locks; elsewhere this answers false.
+ */
+function sharedMemoryLocked(shmFile: string): boolean {
+  let ino: number;
+  let locks: string;
+  try {
+    ino = statSync(shmFile).ino;
+    locks = readFileSync("/proc/locks", "utf8");
+  } catch {
+    return false;
+  }
+  // Lines read "1: POSIX ADVISORY READ 4242 08:01:1234567 128 128"; the 6th field ends in the inode.
+  const suffix = `:${ino}`;
+  return locks.split("\n").some((line) => line.split(/\s+/).filter((f) => f !== "->")[5]?.endsWith(suffix) === true);
 }
 
 function sleepSync(ms: number): void {

@@ -13,8 +13,8 @@ const WAL_HEADER = 32;
 const FRAME_HEADER = 24;
 const MAGIC_LE = 0x377f0682;
 const MAGIC_BE = 0x377f0683;
-/** Logs larger than this are only checked for a torn last frame, not read through. */
-const MAX_SCAN_BYTES = 256 * 1024 * 1024;
+/** Bytes read at a time while walking the log. */
+const CHUNK_BYTES = 1024 * 1024;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export interface WalTail {
@@ -40,52 +40,65 @@ export function inspectWalTail(walFile: string): WalTail | undefined {
     return undefined;
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size < WAL_HEADER) return size > 0 ? { committedFrames: 0, uncommittedFrames: 0, tornBytes: size } : undefined;
-    const bytes = Buffer.allocUnsafe(Math.min(size, MAX_SCAN_BYTES));
-    let got = 0;
-    while (got < bytes.length) {
-      const n = readSync(fd, bytes, got, bytes.length - got, got);
-      if (n === 0) break;
-      got += n;
-    }
-    return scanFrames(bytes.subarray(0, got), size);
+    return scanFrames(fd, fstatSync(fd).size);
   } finally {
     closeSync(fd);
   }
 }
 
-function scanFrames(wal: Buffer, fileSize: number): WalTail | undefined {
-  const magic = wal.readUInt32BE(0);
+function readAt(fd: number, position: number, length: number, into?: Buffer): Buffer {
+  const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** Walks the frames of the current log in chunks; frames of an older generation end the walk. */
+function scanFrames(fd: number, size: number): WalTail | undefined {
+  if (size < WAL_HEADER) return size > 0 ? { committedFrames: 0, uncommittedFrames: 0, tornBytes: size } : undefined;
+  const header = readAt(fd, 0, WAL_HEADER);
+  const magic = header.readUInt32BE(0);
   if (magic !== MAGIC_LE && magic !== MAGIC_BE) return undefined;
   const bigEndian = magic === MAGIC_BE;
-  const pageSize = wal.readUInt32BE(8);
+  const pageSize = header.readUInt32BE(8);
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return undefined;
-  const salt1 = wal.readUInt32BE(16);
-  const salt2 = wal.readUInt32BE(20);
-  let [s1, s2] = checksum(wal, 0, 24, bigEndian, 0, 0);
+  const salt1 = header.readUInt32BE(16);
+  const salt2 = header.readUInt32BE(20);
+  let [s1, s2] = checksum(header, 0, 24, bigEndian, 0, 0);
   // A header failing its own checksum means SQLite ignores the whole log: nothing of now is in it.
-  if (s1 !== wal.readUInt32BE(24) || s2 !== wal.readUInt32BE(28)) return undefined;
+  if (s1 !== header.readUInt32BE(24) || s2 !== header.readUInt32BE(28)) return undefined;
 
   const frameSize = FRAME_HEADER + pageSize;
+  const framesPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / frameSize));
+  let chunk: Buffer | undefined;
   let valid = 0;
   let committed = 0;
   let off = WAL_HEADER;
-  for (; off + frameSize <= wal.length; off += frameSize) {
-    // Frames of an older generation of the log carry other salts: leftovers, not losses.
-    if (wal.readUInt32BE(off + 8) !== salt1 || wal.readUInt32BE(off + 12) !== salt2) return tail(committed, valid, 0);
-    [s1, s2] = checksum(wal, off, 8, bigEndian, s1, s2);
-    [s1, s2] = checksum(wal, off + FRAME_HEADER, pageSize, bigEndian, s1, s2);
-    // Same salts, wrong checksum: a frame of the current log written only in part.
-    if (s1 !== wal.readUInt32BE(off + 16) || s2 !== wal.readUInt32BE(off + 20)) return tail(committed, valid, frameSize);
-    valid++;
-    if (wal.readUInt32BE(off + 4) !== 0) committed = valid;
+  while (off + frameSize <= size) {
+    const frames = Math.min(framesPerChunk, Math.floor((size - off) / frameSize));
+    chunk = readAt(fd, off, frames * frameSize, chunk);
+    for (let at = 0; at + frameSize <= chunk.length; at += frameSize) {
+      // Frames of an older generation of the log carry other salts: leftovers, not losses.
+      if (chunk.readUInt32BE(at + 8) !== salt1 || chunk.readUInt32BE(at + 12) !== salt2) return tail(committed, valid, 0);
+      [s1, s2] = checksum(chunk, at, 8, bigEndian, s1, s2);
+      [s1, s2] = checksum(chunk, at + FRAME_HEADER, pageSize, bigEndian, s1, s2);
+      // Same salts, wrong checksum: a frame of the current log written only in part.
+      if (s1 !== chunk.readUInt32BE(at + 16) || s2 !== chunk.readUInt32BE(at + 20)) return tail(committed, valid, frameSize);
+      valid++;
+      if (chunk.readUInt32BE(at + 4) !== 0) committed = valid;
+    }
+    off += frames * frameSize;
   }
-  if (wal.length < fileSize) return tail(committed, valid, 0);
-  const rest = wal.length - off;
+  const rest = size - off;
+  if (rest === 0) return tail(committed, valid, 0);
   // A partial frame right after the current log's frames: the write of its last frame was cut.
-  const restIsCurrent = rest < 16 || (wal.readUInt32BE(off + 8) === salt1 && wal.readUInt32BE(off + 12) === salt2);
-  return tail(committed, valid, rest > 0 && restIsCurrent ? rest : 0);
+  const head = readAt(fd, off, Math.min(rest, 16));
+  const restIsCurrent = head.length < 16 || (head.readUInt32BE(8) === salt1 && head.readUInt32BE(12) === salt2);
+  return tail(committed, valid, restIsCurrent ? rest : 0);
 }
 
 function tail(committed: number, valid: number, tornBytes: number): WalTail {

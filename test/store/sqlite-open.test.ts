@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { TrainyardError } from "../../src/core/errors.js";
 import { SqliteMetadataStore } from "../../src/store/sqlite-metadata-store.js";
@@ -136,6 +137,59 @@ describe("a write-ahead log cut mid-frame", () => {
     const store = new SqliteMetadataStore(file, { onWarning: (m) => warnings.push(m) });
     expect((await store.listRuns({})).map((r) => r.id).sort()).toEqual(["r1", "r2", "r3"]);
     await store.close();
+    expect(warnings).toEqual([]);
+  });
+
+  it("says so when the last frame is whole but fails its checksum (a torn page)", async () => {
+    const file = path.join(freshHome(), "metadata.db");
+    killedWriter(file, 3);
+    const wal = `${file}-wal`;
+    const fd = fs.openSync(wal, "r+");
+    fs.writeSync(fd, Buffer.from([0xa5]), 0, 1, fs.statSync(wal).size - 100);
+    fs.closeSync(fd);
+    const warnings: string[] = [];
+    const store = new SqliteMetadataStore(file, { onWarning: (m) => warnings.push(m) });
+    expect((await store.listRuns({})).map((r) => r.id).sort()).toEqual(["r1", "r2"]);
+    await store.close();
+    expect(warnings.join("\n")).toContain("discarded");
+  });
+
+  it("stays quiet about frames left over from before the log was restarted", async () => {
+    const dir = freshHome();
+    const file = path.join(dir, "metadata.db");
+    const db = new Database(file);
+    db.pragma("journal_mode = WAL");
+    db.exec("CREATE TABLE t (v TEXT)");
+    const insert = db.prepare("INSERT INTO t VALUES (?)");
+    db.transaction(() => {
+      for (let i = 0; i < 300; i++) insert.run("x".repeat(500));
+    })();
+    db.pragma("wal_checkpoint(RESTART)");
+    insert.run("after the restart");
+    // A copy taken while the connection is open: the log is not checkpointed away on close.
+    const copy = path.join(freshHome(), "metadata.db");
+    fs.copyFileSync(file, copy);
+    fs.copyFileSync(`${file}-wal`, `${copy}-wal`);
+    db.close();
+    expect(inspectWalTail(`${copy}-wal`)).toMatchObject({ committedFrames: expect.any(Number), uncommittedFrames: 0, tornBytes: 0 });
+    const warnings: string[] = [];
+    const store = new SqliteMetadataStore(copy, { onWarning: (m) => warnings.push(m) });
+    expect(store.database.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 301 });
+    await store.close();
+    expect(warnings).toEqual([]);
+  });
+
+  it("leaves a log alone while a live connection owns it (Linux: /proc/locks)", async () => {
+    const file = path.join(freshHome(), "metadata.db");
+    killedWriter(file, 3);
+    cutLastFrame(`${file}-wal`);
+    // The live connection has replayed the log already; a later opener has nothing of its own to report.
+    const live = new Database(file);
+    live.prepare("SELECT count(*) FROM runs").get();
+    const warnings: string[] = [];
+    const store = new SqliteMetadataStore(file, { onWarning: (m) => warnings.push(m) });
+    await store.close();
+    live.close();
     expect(warnings).toEqual([]);
   });
 
