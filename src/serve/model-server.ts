@@ -60,7 +60,12 @@ export interface ModelServerOptions {
 }
 
 /** The timeouts `ModelServerOptions` defaults to, for the CLI's help and the README. */
-export const SERVE_TIMEOUTS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, idleTimeoutMs: 60_000 } as const;
+export const SERVE_TIMEOUTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+} as const;
 
 const PREDICT_SUFFIX = ":predict";
 /** Request URLs remembered as predict routes; past this many the memory is cleared (URLs are client input). */
@@ -96,7 +101,8 @@ export class ModelServer {
     this.token = opts.token === undefined ? undefined : new BearerToken(opts.token);
     const timeouts = compileTimeouts(opts);
     this.logger = new PredictionLogger(opts.registry, { sample: opts.logSample, onFlush: (n, dropped) => this.metrics.logged(n, dropped) });
-    this.retention = new PredictionLogRetention(opts.registry, { ...opts.logRetention, onPrune: (n) => this.metrics.pruned(n) });
+    const onPrune = (n: number) => this.metrics.pruned(n);
+    this.retention = new PredictionLogRetention(opts.registry, { ...opts.logRetention, onPrune });
     this.http = createServer(
       {
         headersTimeout: timeouts.headersTimeoutMs,
@@ -146,7 +152,9 @@ export class ModelServer {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? "/";
-    if (this.token !== undefined && !this.token.allows(req.headers.authorization) && !isHealthz(url)) return sendUnauthorized(req, res);
+    if (this.token !== undefined && !this.token.allows(req.headers.authorization) && !isHealthz(url)) {
+      return sendUnauthorized(req, res);
+    }
     const known = this.predictUrls.get(url);
     if (known !== undefined && req.method === "POST") {
       const slot = this.models.getByKey(known);
@@ -280,11 +288,13 @@ function isHealthz(url: string): boolean {
 
 function sendUnauthorized(req: IncomingMessage, res: ServerResponse): void {
   const given = req.headers.authorization !== undefined;
-  const err = new HttpError(401, "UNAUTHORIZED", given ? "the bearer token is not this server's" : "this server requires a bearer token", {
-    hint: 'send "Authorization: Bearer <token>" with the token the server was started with (--token or TRAINYARD_SERVE_TOKEN)',
+  const message = given ? "the bearer token is not this server's" : "this server requires a bearer token";
+  const err = new HttpError(401, "UNAUTHORIZED", message, {
+    hint: `send "Authorization: Bearer <token>" with the server's token (its --token or TRAINYARD_SERVE_TOKEN)`,
   });
+  const challenge = `Bearer realm="trainyard"${given ? ', error="invalid_token"' : ""}`;
   // An unauthenticated body is not worth reading: close rather than drain it for the next request.
-  sendError(res, err, { "www-authenticate": `Bearer realm="trainyard"${given ? ', error="invalid_token"' : ""}`, connection: "close" });
+  sendError(res, err, { "www-authenticate": challenge, connection: "close" });
 }
 
 /** Fills in the timeout defaults and checks they fit together. */
@@ -298,11 +308,13 @@ function compileTimeouts(opts: ModelServerOptions): typeof SERVE_TIMEOUTS {
   for (const [name, ms] of Object.entries(t)) {
     const zeroOk = name === "idleTimeoutMs";
     if (!Number.isInteger(ms) || ms < 0 || (ms === 0 && !zeroOk)) {
-      throw new TrainyardError("SERVE_OPTIONS_INVALID", `${name} must be a positive number of milliseconds, got ${ms}`, { field: name });
+      const message = `${name} must be a positive number of milliseconds, got ${ms}`;
+      throw new TrainyardError("SERVE_OPTIONS_INVALID", message, { field: name });
     }
   }
   if (t.headersTimeoutMs > t.requestTimeoutMs) {
-    throw new TrainyardError("SERVE_OPTIONS_INVALID", `headersTimeoutMs (${t.headersTimeoutMs}) exceeds requestTimeoutMs (${t.requestTimeoutMs})`, {
+    const message = `headersTimeoutMs (${t.headersTimeoutMs}) exceeds requestTimeoutMs (${t.requestTimeoutMs})`;
+    throw new TrainyardError("SERVE_OPTIONS_INVALID", message, {
       field: "headersTimeoutMs",
       hint: "the headers are part of the request: give them at most the request's time",
     });

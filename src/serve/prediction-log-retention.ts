@@ -79,8 +79,8 @@ export class PredictionLogRetention {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (err) {
-      const report = this.opts.onError ?? ((e) => process.stderr.write(`trainyard serve: pruning the prediction log failed: ${(e as Error).message}\n`));
-      report(err);
+      if (this.opts.onError) this.opts.onError(err);
+      else process.stderr.write(`trainyard serve: pruning the prediction log failed: ${(err as Error).message}\n`);
     }
     if (total > 0) this.opts.onPrune?.(total);
   }

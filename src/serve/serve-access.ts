@@ -16,9 +16,8 @@ export class BearerToken {
 
   constructor(token: string) {
     if (token.length < MIN_TOKEN_LENGTH || /\s/.test(token)) {
-      throw new TrainyardError("SERVE_TOKEN_INVALID", `the serve token must be at least ${MIN_TOKEN_LENGTH} characters without spaces`, {
-        hint: TOKEN_HINT,
-      });
+      const message = `the serve token must be at least ${MIN_TOKEN_LENGTH} characters without spaces`;
+      throw new TrainyardError("SERVE_TOKEN_INVALID", message, { hint: TOKEN_HINT });
     }
     this.expected = digest(token);
   }
@@ -45,7 +44,8 @@ export function isLoopbackHost(host: string): boolean {
 /** Refuses to expose models beyond loopback without a token: an open predict endpoint is a data leak. */
 export function requireTokenBeyondLoopback(host: string, token: BearerToken | undefined): void {
   if (token || isLoopbackHost(host)) return;
-  throw new TrainyardError("SERVE_TOKEN_REQUIRED", `refusing to serve on ${host} without a token: every host that can reach it could call the models`, {
+  const message = `refusing to serve on ${host} without a token: every host that can reach it could call the models`;
+  throw new TrainyardError("SERVE_TOKEN_REQUIRED", message, {
     host,
     hint: `${TOKEN_HINT}; clients then send "Authorization: Bearer <token>". Or listen on 127.0.0.1 behind a proxy`,
   });

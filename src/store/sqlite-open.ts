@@ -17,7 +17,9 @@ export interface SqliteOpenOptions {
 }
 
 /** SQLite result codes (and messages) that mean the file's bytes are damaged, not the query. */
-const CORRUPT_CODES = new Set(["SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_INDEX"]);
+const CORRUPT_CODES = new Set([
+  "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_INDEX",
+]);
 const CORRUPT_MESSAGE = /file is not a database|database disk image is malformed|malformed database schema/i;
 /** How long a log with an open tail is watched for a live writer finishing its commit. */
 const LIVE_WRITER_GRACE_MS = 50;
@@ -25,7 +27,8 @@ const LIVE_WRITER_GRACE_MS = 50;
 export function isSqliteCorruption(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   if (!e || typeof e !== "object") return false;
-  return (typeof e.code === "string" && CORRUPT_CODES.has(e.code)) || (typeof e.message === "string" && CORRUPT_MESSAGE.test(e.message));
+  if (typeof e.code === "string" && CORRUPT_CODES.has(e.code)) return true;
+  return typeof e.message === "string" && CORRUPT_MESSAGE.test(e.message);
 }
 
 /** The error a damaged metadata database raises wherever it is found. */
@@ -38,8 +41,9 @@ export function metadataCorruptError(file: string, cause: unknown): TrainyardErr
     cause,
     hint:
       `restore ${file} from a backup, or salvage what is readable: ` +
-      `sqlite3 ${shellWord(file)} ".recover" | sqlite3 ${shellWord(`${file}.recovered`)}, then move the result into place; ` +
-      "do not run `trainyard gc` on this home until the database is repaired (it would take every object for an orphan)",
+      `sqlite3 ${shellWord(file)} ".recover" | sqlite3 ${shellWord(`${file}.recovered`)}, ` +
+      "then move the result into place; do not run `trainyard gc` on this home until the database is repaired " +
+      "(it would take every object for an orphan)",
   });
 }
 
@@ -107,9 +111,9 @@ export function describeWalLoss(walFile: string, tail: WalTail): string {
   if (tail.uncommittedFrames > 0) parts.push(`${tail.uncommittedFrames} page(s) of a transaction that never committed`);
   if (tail.tornBytes > 0) parts.push(`a frame written only in part (${tail.tornBytes} bytes)`);
   return (
-    `the write-ahead log ${walFile} ends in ${parts.join(" and ")}: the last transaction(s) written before a crash ` +
-    `were discarded (${tail.committedFrames} committed page(s) are kept); a run that was in progress may be missing its ` +
-    "last records, so check it with `trainyard runs` and resume it"
+    `the write-ahead log ${walFile} ends in ${parts.join(" and ")}: the last transaction(s) written before a ` +
+    `crash were discarded (${tail.committedFrames} committed page(s) are kept); a run that was in progress may ` +
+    "be missing its last records, so check it with `trainyard runs` and resume it"
   );
 }
 

@@ -83,11 +83,13 @@ function scanFrames(fd: number, size: number): WalTail | undefined {
     chunk = readAt(fd, off, frames * frameSize, chunk);
     for (let at = 0; at + frameSize <= chunk.length; at += frameSize) {
       // Frames of an older generation of the log carry other salts: leftovers, not losses.
-      if (chunk.readUInt32BE(at + 8) !== salt1 || chunk.readUInt32BE(at + 12) !== salt2) return tail(committed, valid, 0);
+      const current = chunk.readUInt32BE(at + 8) === salt1 && chunk.readUInt32BE(at + 12) === salt2;
+      if (!current) return tail(committed, valid, 0);
       [s1, s2] = checksum(chunk, at, 8, bigEndian, s1, s2);
       [s1, s2] = checksum(chunk, at + FRAME_HEADER, pageSize, bigEndian, s1, s2);
       // Same salts, wrong checksum: a frame of the current log written only in part.
-      if (s1 !== chunk.readUInt32BE(at + 16) || s2 !== chunk.readUInt32BE(at + 20)) return tail(committed, valid, frameSize);
+      const whole = s1 === chunk.readUInt32BE(at + 16) && s2 === chunk.readUInt32BE(at + 20);
+      if (!whole) return tail(committed, valid, frameSize);
       valid++;
       if (chunk.readUInt32BE(at + 4) !== 0) committed = valid;
     }
@@ -106,7 +108,9 @@ function tail(committed: number, valid: number, tornBytes: number): WalTail {
 }
 
 /** SQLite's WAL checksum: two running sums over 32-bit words, in the byte order the magic names. */
-function checksum(buf: Buffer, start: number, length: number, bigEndian: boolean, a: number, b: number): [number, number] {
+function checksum(
+  buf: Buffer, start: number, length: number, bigEndian: boolean, a: number, b: number,
+): [number, number] {
   let s1 = a;
   let s2 = b;
   const end = start + length;

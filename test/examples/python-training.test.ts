@@ -20,9 +20,8 @@ const PIPELINE = "examples/python-training/pipeline.ts";
 const COMMON = ["--param", "maxP99Ms=1000", "--concurrency", "2"];
 
 const python = requireTools("xgboost", "scikit-learn", "pandas");
-const xgboostVersion = python.available
-  ? spawnSync("/usr/bin/python3", ["-c", "import xgboost; print(xgboost.__version__)"], { encoding: "utf8" }).stdout.trim()
-  : "?";
+const versionProbe = ["-c", "import xgboost; print(xgboost.__version__)"];
+const xgboostVersion = python.available ? spawnSync("/usr/bin/python3", versionProbe, { encoding: "utf8" }).stdout.trim() : "?";
 
 const dir = mkdtempSync(join(tmpdir(), "ty-python-training-"));
 const env = { ...process.env, TRAINYARD_HOME: join(dir, "home") };

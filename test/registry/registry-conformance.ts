@@ -216,11 +216,14 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
     });
 
     it("prunes the prediction log by age and by rows, oldest first and at most `limit` rows a call", async () => {
-      const entry = (i: number, ts: number) => ({ model: "m", version: 1, alias: "a", ts, input: { i }, output: i, latencyMs: 1 });
+      const entry = (i: number, ts: number) => (
+        { model: "m", version: 1, alias: "a", ts, input: { i }, output: i, latencyMs: 1 }
+      );
       // 10 rows from long ago, then 30 recent ones.
       await s.appendPredictionLogs(Array.from({ length: 10 }, (_, i) => entry(i, 1_000 + i)));
       await s.appendPredictionLogs(Array.from({ length: 30 }, (_, i) => entry(10 + i, 1_000_000 + i)));
-      const left = async () => (await s.listPredictionLogs({ model: "m", limit: 1000 })).map((e) => (e.input as { i: number }).i);
+      const left = async () =>
+        (await s.listPredictionLogs({ model: "m", limit: 1000 })).map((e) => (e.input as { i: number }).i);
 
       expect(await s.prunePredictionLogs({ before: 500_000, limit: 4 })).toBe(4);
       expect((await left()).sort((a, b) => a - b)[0]).toBe(4);

@@ -96,7 +96,8 @@ it("refuses --host 0.0.0.0 without a token, and with TRAINYARD_SERVE_TOKEN serve
   expect(refused.stderr).toContain("TRAINYARD_SERVE_TOKEN");
 
   const token = "cli-token-0123456789abcdef";
-  child = spawn(process.execPath, bin, { stdio: ["ignore", "pipe", "pipe"], env: { ...env, TRAINYARD_SERVE_TOKEN: token } });
+  const withToken = { ...env, TRAINYARD_SERVE_TOKEN: token };
+  child = spawn(process.execPath, bin, { stdio: ["ignore", "pipe", "pipe"], env: withToken });
   const port = await new Promise<string>((resolve, reject) => {
     let out = "";
     child!.stdout!.on("data", (c: Buffer) => {

@@ -27,7 +27,9 @@ afterAll(async () => {
   await ty?.close();
 });
 
-async function serve(opts: Partial<ModelServerOptions> & { host?: string } = {}): Promise<{ url: string; port: number; server: ModelServer }> {
+type Started = { url: string; port: number; server: ModelServer };
+
+async function serve(opts: Partial<ModelServerOptions> & { host?: string } = {}): Promise<Started> {
   const started = await startModelServer({
     registry: openRegistry(ty),
     artifactPath: (d) => ty.artifacts.pathOf(d),
@@ -53,7 +55,8 @@ function rawClient(port: number): Promise<{ sock: Socket; received: () => string
 }
 
 /** Resolves true if `p` settles within `ms`, false otherwise: a bound on a wait, not a timing assertion. */
-const within = (p: Promise<unknown>, ms: number) => Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+const within = (p: Promise<unknown>, ms: number) =>
+  Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
 
 describe("timeouts", () => {
   it("disconnects a slowloris client that sends its headers a byte at a time", async () => {
@@ -90,12 +93,14 @@ describe("timeouts", () => {
   it("closes a socket idle in the middle of a request body", async () => {
     const { port } = await serve({ idleTimeoutMs: 300, headersTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
     const client = await rawClient(port);
-    client.sock.write("POST /v1/models/lin/production:predict HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{\"rows\":");
+    client.sock.write("POST /v1/models/lin/production:predict HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n");
+    client.sock.write('{"rows":');
     expect(await within(client.closed, 20_000)).toBe(true);
   });
 
   it("refuses header and request timeouts that do not fit together", async () => {
-    await expect(serve({ headersTimeoutMs: 5000, requestTimeoutMs: 1000 })).rejects.toMatchObject({ code: "SERVE_OPTIONS_INVALID" });
+    const misfit = serve({ headersTimeoutMs: 5000, requestTimeoutMs: 1000 });
+    await expect(misfit).rejects.toMatchObject({ code: "SERVE_OPTIONS_INVALID" });
   });
 });
 
@@ -105,17 +110,21 @@ describe("bearer token", () => {
     ({ url } = await serve({ token: TOKEN }));
   });
   const predict = (headers: Record<string, string>) =>
-    fetch(`${url}/v1/models/lin/production:predict`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: '{"rows":[{"x":1}]}' });
+    fetch(`${url}/v1/models/lin/production:predict`, { method: "POST", headers, body: '{"rows":[{"x":1}]}' });
+  const bearer = { authorization: `Bearer ${TOKEN}` };
 
   it("refuses a predict without a token, naming what to send", async () => {
     const res = await predict({});
     expect(res.status).toBe(401);
     expect(res.headers.get("www-authenticate")).toContain("Bearer");
-    expect(await res.json()).toMatchObject({ error: { code: "UNAUTHORIZED", hint: expect.stringContaining("Authorization: Bearer") } });
+    const hint = expect.stringContaining("Authorization: Bearer");
+    expect(await res.json()).toMatchObject({ error: { code: "UNAUTHORIZED", hint } });
   });
 
   it("refuses a wrong token, a token of another scheme and a prefix of the right one", async () => {
-    for (const header of ["Bearer wrong-token-0123456789abcdef", `Basic ${TOKEN}`, `Bearer ${TOKEN.slice(0, -1)}`, `Bearer ${TOKEN}x`]) {
+    const prefix = TOKEN.slice(0, -1);
+    const wrong = ["Bearer wrong-token-0123456789abcdef", `Basic ${TOKEN}`, `Bearer ${prefix}`, `Bearer ${TOKEN}x`];
+    for (const header of wrong) {
       const res = await predict({ authorization: header });
       expect(res.status, header).toBe(401);
       await res.body?.cancel();
@@ -124,7 +133,7 @@ describe("bearer token", () => {
 
   it("serves a predict with the right token, on the hot path too", async () => {
     for (let i = 0; i < 3; i++) {
-      const res = await predict({ authorization: `Bearer ${TOKEN}` });
+      const res = await predict(bearer);
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ predictions: [3] });
     }
@@ -136,7 +145,7 @@ describe("bearer token", () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     for (const path of ["/readyz", "/metrics", "/v1/models", "/v1/models/lin/production", "/nothing"]) {
       expect((await fetch(`${url}${path}`)).status, path).toBe(401);
-      expect((await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, path).not.toBe(401);
+      expect((await fetch(`${url}${path}`, { headers: bearer })).status, path).not.toBe(401);
     }
   });
 
@@ -148,7 +157,8 @@ describe("bearer token", () => {
 
   it("listens on 0.0.0.0 with a token, and refuses a short one", async () => {
     const { port } = await serve({ host: "0.0.0.0", token: TOKEN });
-    expect((await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
     await expect(serve({ token: "short" })).rejects.toMatchObject({ code: "SERVE_TOKEN_INVALID" });
   });
 });
@@ -156,7 +166,8 @@ describe("bearer token", () => {
 describe("prediction log retention", () => {
   const registry = () => openRegistry(ty);
   const count = async () => (await registry().listPredictionLogs({ model: "retention", limit: 1_000_000 })).length;
-  const entry = (ts: number, i: number) => ({ model: "retention", version: 1, alias: "production", ts, input: { i }, output: i, latencyMs: 1 });
+  const entry = (ts: number, i: number) =>
+    ({ model: "retention", version: 1, alias: "production", ts, input: { i }, output: i, latencyMs: 1 });
 
   it("deletes rows older than the age limit while serving, and keeps recent ones", async () => {
     const old = Date.now() - 40 * 86_400_000;
@@ -173,7 +184,10 @@ describe("prediction log retention", () => {
   it("keeps at most maxRows rows while requests are logged", async () => {
     const { url } = await serve({ logSample: 1, logRetention: { maxRows: 20, everyMs: 50 } });
     for (let i = 0; i < 60; i++) {
-      const res = await fetch(`${url}/v1/models/lin/production:predict`, { method: "POST", body: `{"rows":[{"x":${i}}]}` });
+      const res = await fetch(`${url}/v1/models/lin/production:predict`, {
+        method: "POST",
+        body: `{"rows":[{"x":${i}}]}`,
+      });
       expect(res.status).toBe(200);
     }
     const total = async () => (await registry().listPredictionLogs({ model: "lin", limit: 1_000_000 })).length

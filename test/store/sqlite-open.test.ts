@@ -55,7 +55,10 @@ async function realDatabase(file: string, runs: number): Promise<void> {
 /** Runs r1..rN recorded by a child process that then dies by SIGKILL, leaving its log. */
 function killedWriter(file: string, runs: number): void {
   const script = path.join(REPO, "test", "fixtures", "store", "write-runs-then-die.ts");
-  const r = spawnSync(process.execPath, ["--import", "tsx", script, file, String(runs)], { cwd: REPO, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", script, file, String(runs)], {
+    cwd: REPO,
+    encoding: "utf8",
+  });
   expect(r.signal, r.stderr).toBe("SIGKILL");
   expect(fs.statSync(`${file}-wal`).size).toBeGreaterThan(32);
 }
@@ -171,7 +174,7 @@ describe("a write-ahead log cut mid-frame", () => {
     fs.copyFileSync(file, copy);
     fs.copyFileSync(`${file}-wal`, `${copy}-wal`);
     db.close();
-    expect(inspectWalTail(`${copy}-wal`)).toMatchObject({ committedFrames: expect.any(Number), uncommittedFrames: 0, tornBytes: 0 });
+    expect(inspectWalTail(`${copy}-wal`)).toMatchObject({ uncommittedFrames: 0, tornBytes: 0 });
     const warnings: string[] = [];
     const store = new SqliteMetadataStore(copy, { onWarning: (m) => warnings.push(m) });
     expect(store.database.prepare("SELECT count(*) AS n FROM t").get()).toEqual({ n: 301 });

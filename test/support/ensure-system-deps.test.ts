@@ -17,7 +17,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 function binDir(name: string, present: string[]): string {
   const dir = join(root, name);
   mkdirSync(dir);
-  for (const tool of ["bash", "id", "ls"]) symlinkSync(spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim(), join(dir, tool));
+  for (const tool of ["bash", "id", "ls"]) {
+    const where = spawnSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+    symlinkSync(where, join(dir, tool));
+  }
   const stub = (tool: string, body: string) => {
     writeFileSync(join(dir, tool), `#!/bin/sh\n${body}\n`);
     chmodSync(join(dir, tool), 0o755);
@@ -49,7 +52,8 @@ it("exits zero outside CI, saying which tests will be skipped", () => {
 });
 
 // The Python modules and chrt are checked at their absolute paths: this one needs them installed.
-requireTools("scipy", "scikit-learn", "xgboost", "pandas", "chrt").it("is silent and succeeds when everything is present", () => {
+const installed = requireTools("scipy", "scikit-learn", "xgboost", "pandas", "chrt");
+installed.it("is silent and succeeds when everything is present", () => {
   const r = ensure(binDir("all", ["make", "initdb", "chromium", "redis-server"]), "true");
   expect(r).toEqual({ code: 0, out: "", err: "" });
 });

@@ -15,7 +15,8 @@ afterAll(() => rmSync(bin, { recursive: true, force: true }));
 /** Runs the fixture file in a child vitest; PATH is `dirs` then /usr/bin and /bin. */
 function runFixture(env: Record<string, string>, dirs: string[] = []) {
   const path = [...dirs, "/usr/bin", "/bin"].join(":");
-  const r = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--config", "test/fixtures/require-tool/vitest.config.ts"], {
+  const args = ["node_modules/vitest/vitest.mjs", "run", "--config", "test/fixtures/require-tool/vitest.config.ts"];
+  const r = spawnSync(process.execPath, args, {
     cwd: REPO,
     encoding: "utf8",
     timeout: 120_000,

@@ -17,7 +17,8 @@ import { describe, it, type TestFunction } from "vitest";
 import { postgresUnavailableReason } from "./postgres.js";
 
 export type ToolName =
-  | "scipy" | "scikit-learn" | "xgboost" | "pandas" | "postgresql" | "chrt" | "make" | "snakemake" | "chromium" | "redis-server";
+  | "scipy" | "scikit-learn" | "xgboost" | "pandas" | "postgresql"
+  | "chrt" | "make" | "snakemake" | "chromium" | "redis-server";
 
 interface ToolSpec {
   /** Why the tool cannot be used here, or undefined when it can. */
@@ -54,7 +55,10 @@ const TOOLS: Record<ToolName, ToolSpec> = {
   pandas: pythonModule("pandas", "python3-pandas"),
   postgresql: { probe: postgresUnavailableReason, install: `apt-get install postgresql; ${APT}` },
   // The shell launcher runs /usr/bin/chrt by absolute path, so that is the one that counts.
-  chrt: { probe: () => (existsSync("/usr/bin/chrt") ? undefined : "/usr/bin/chrt is missing"), install: `apt-get install util-linux; ${APT}` },
+  chrt: {
+    probe: () => (existsSync("/usr/bin/chrt") ? undefined : "/usr/bin/chrt is missing"),
+    install: `apt-get install util-linux; ${APT}`,
+  },
   make: onPath("make", "make"),
   snakemake: onPath("snakemake", "snakemake"),
   chromium: onPath("chromium", "chromium"),
@@ -98,12 +102,18 @@ export function requireTools(...names: ToolName[]): ToolGate {
     const why = toolMissing(n);
     return why === undefined ? [] : [`${n} (${why}; ${TOOLS[n].install})`];
   });
-  if (gaps.length === 0) return { available: true, describe: (name, body) => describe(name, body), it: (name, body, t) => it(name, body, t) };
+  if (gaps.length === 0) {
+    return {
+      available: true,
+      describe: (name, body) => describe(name, body),
+      it: (name, body, t) => it(name, body, t),
+    };
+  }
 
   const missing = `missing ${gaps.join(", ")}`;
   if (isCi()) {
     const fail = () => {
-      throw new Error(`${missing}. CI is set, so this test fails instead of skipping: install what is missing on the CI image.`);
+      throw new Error(`${missing}. CI is set, so this test fails instead of skipping: install it on the CI image.`);
     };
     return {
       available: false,

@@ -20,16 +20,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const logSample = numberFlag(args, "log-sample", 0.01, (n) => n >= 0 && n <= 1, "a fraction 0..1");
   const maxBodyBytes = numberFlag(args, "max-body", 1024 * 1024, (n) => Number.isInteger(n) && n > 0, "a positive number of bytes");
   const ms = (key: string, fallback: number, zeroOk = false) =>
-    numberFlag(args, key, fallback, (n) => Number.isInteger(n) && (n > 0 || (zeroOk && n === 0)), "a whole number of milliseconds");
+    numberFlag(args, key, fallback, (n) => Number.isInteger(n) && (n > 0 || (zeroOk && n === 0)), "whole milliseconds");
   const timeouts = {
     headersTimeoutMs: ms("headers-timeout-ms", SERVE_TIMEOUTS.headersTimeoutMs),
     requestTimeoutMs: ms("request-timeout-ms", SERVE_TIMEOUTS.requestTimeoutMs),
     keepAliveTimeoutMs: ms("keep-alive-timeout-ms", SERVE_TIMEOUTS.keepAliveTimeoutMs),
     idleTimeoutMs: ms("idle-timeout-ms", SERVE_TIMEOUTS.idleTimeoutMs, true),
   };
+  const { maxAgeDays, maxRows } = PREDICTION_LOG_RETENTION;
   const logRetention = {
-    maxAgeDays: numberFlag(args, "log-max-age-days", PREDICTION_LOG_RETENTION.maxAgeDays, (n) => n >= 0, "a number of days (0 keeps rows by age)"),
-    maxRows: numberFlag(args, "log-max-rows", PREDICTION_LOG_RETENTION.maxRows, (n) => Number.isInteger(n) && n >= 0, "a number of rows (0: no limit)"),
+    maxAgeDays: numberFlag(args, "log-max-age-days", maxAgeDays, (n) => n >= 0, "a number of days (0: no age limit)"),
+    maxRows: numberFlag(args, "log-max-rows", maxRows, (n) => Number.isInteger(n) && n >= 0, "rows (0: no limit)"),
   };
   // The environment first in the docs: a flag's value is visible to every user in the process list.
   const token = one(args, "token") ?? (process.env.TRAINYARD_SERVE_TOKEN || undefined);
@@ -41,12 +42,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const ty = await openHome(args);
   const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
   const host = one(args, "host") ?? "127.0.0.1";
-  const { server, url } = await serveHome(ty, { port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, ...timeouts }).catch(
-    async (err: unknown) => {
-      await ty.close();
-      throw err;
-    },
-  );
+  const options = { port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, ...timeouts };
+  const { server, url } = await serveHome(ty, options).catch(async (err: unknown) => {
+    await ty.close();
+    throw err;
+  });
   const served = server.models.list();
   process.stdout.write(`trainyard serve: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || "none yet"})\n`);
   await new Promise<void>((resolve) => {
