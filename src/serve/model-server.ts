@@ -298,8 +298,8 @@ function sendUnauthorized(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** Fills in the timeout defaults and checks they fit together. */
-function compileTimeouts(opts: ModelServerOptions): typeof SERVE_TIMEOUTS {
-  const t = {
+function compileTimeouts(opts: ModelServerOptions): Record<keyof typeof SERVE_TIMEOUTS, number> {
+  const t: Record<keyof typeof SERVE_TIMEOUTS, number> = {
     headersTimeoutMs: opts.headersTimeoutMs ?? SERVE_TIMEOUTS.headersTimeoutMs,
     requestTimeoutMs: opts.requestTimeoutMs ?? SERVE_TIMEOUTS.requestTimeoutMs,
     keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? SERVE_TIMEOUTS.keepAliveTimeoutMs,
@@ -319,7 +319,7 @@ function compileTimeouts(opts: ModelServerOptions): typeof SERVE_TIMEOUTS {
       hint: "the headers are part of the request: give them at most the request's time",
     });
   }
-  return t as typeof SERVE_TIMEOUTS;
+  return t;
 }
 
 function notAllowed(method: string | undefined, allow: string): HttpError {
