@@ -30,6 +30,10 @@ export type ErrorCode =
   | "TRIGGER_INVALID"
   | "ALIAS_PINNED"
   | "ALIAS_NOT_PINNED"
+  | "METADATA_CORRUPT"
+  | "SERVE_TOKEN_REQUIRED"
+  | "SERVE_TOKEN_INVALID"
+  | "SERVE_OPTIONS_INVALID"
   | "USAGE";
 
 export interface ErrorFields {

@@ -37,9 +37,9 @@ export function sendText(res: ServerResponse, status: number, text: string, cont
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, err: HttpError): void {
+export function sendError(res: ServerResponse, err: HttpError, extraHeaders?: Record<string, string>): void {
   const { field, row, hint, allow } = err.extra;
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...extraHeaders };
   if (allow) headers.allow = allow;
   // Unread request bytes would be parsed as the next request on a kept-alive socket.
   if (err.status === 413) headers.connection = "close";

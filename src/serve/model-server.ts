@@ -6,15 +6,20 @@
  *   GET  /healthz, /readyz, /metrics
  *
  * Client mistakes are 4xx `{ error: { code, message, field? } }`; nothing a request sends can
- * stop the process. Dependencies (registry, artifact paths, the predictor loader) are passed in.
+ * stop the process, and no client holds a socket for ever (header, request and idle timeouts).
+ * With a token, every route but /healthz needs `Authorization: Bearer <token>`.
+ * Dependencies (registry, artifact paths, the predictor loader) are passed in.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
+import { TrainyardError } from "../core/errors.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonText, sendText } from "./http-io.js";
+import { PredictionLogRetention, type PredictionLogRetentionOptions } from "./prediction-log-retention.js";
 import { PredictionLogger } from "./prediction-logger.js";
 import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
+import { BearerToken, requireTokenBeyondLoopback } from "./serve-access.js";
 import { ServeMetrics, type RequestSeries } from "./serve-metrics.js";
 import { ServedModels, servedKey, type LoadedModel, type ServeTarget } from "./served-models.js";
 
@@ -37,7 +42,30 @@ export interface ModelServerOptions {
   maxBatchRows?: number;
   /** Told about loads, swaps and internal errors, in words. @default silent */
   onEvent?: (message: string) => void;
+  /** Retention of the prediction log (by age and rows), enforced while serving. @default 30 days, 1000000 rows */
+  logRetention?: Omit<PredictionLogRetentionOptions, "onPrune">;
+  /**
+   * Bearer token every route but /healthz requires; required when listening beyond loopback.
+   * @default none (loopback only)
+   */
+  token?: string;
+  /** Most time a client may take to send a request's headers, in ms. @default 10000 */
+  headersTimeoutMs?: number;
+  /** Most time a client may take to send a whole request (headers and body), in ms. @default 30000 */
+  requestTimeoutMs?: number;
+  /** How long a kept-alive socket waits for its next request, in ms. @default 5000 */
+  keepAliveTimeoutMs?: number;
+  /** A socket with no traffic either way for this long is closed, in ms; 0 never. @default 60000 */
+  idleTimeoutMs?: number;
 }
+
+/** The timeouts `ModelServerOptions` defaults to, for the CLI's help and the README. */
+export const SERVE_TIMEOUTS = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 60_000,
+} as const;
 
 const PREDICT_SUFFIX = ":predict";
 /** Request URLs remembered as predict routes; past this many the memory is cleared (URLs are client input). */
@@ -54,6 +82,8 @@ export class ModelServer {
   readonly metrics = new ServeMetrics();
   readonly models: ServedModels;
   private readonly logger: PredictionLogger;
+  private readonly retention: PredictionLogRetention;
+  private readonly token: BearerToken | undefined;
   private readonly http: Server;
   private readonly maxBody: number;
   private readonly maxRows: number;
@@ -68,8 +98,23 @@ export class ModelServer {
       { registry: opts.registry, artifactPath: opts.artifactPath, loadPredictor: opts.loadPredictor, metrics: this.metrics },
       { targets: opts.targets, pollMs: opts.pollMs, maxBatchRows: opts.maxBatchRows, onEvent: opts.onEvent },
     );
+    this.token = opts.token === undefined ? undefined : new BearerToken(opts.token);
+    const timeouts = compileTimeouts(opts);
     this.logger = new PredictionLogger(opts.registry, { sample: opts.logSample, onFlush: (n, dropped) => this.metrics.logged(n, dropped) });
-    this.http = createServer((req, res) => this.route(req, res));
+    const onPrune = (n: number) => this.metrics.pruned(n);
+    this.retention = new PredictionLogRetention(opts.registry, { ...opts.logRetention, onPrune });
+    this.http = createServer(
+      {
+        headersTimeout: timeouts.headersTimeoutMs,
+        requestTimeout: timeouts.requestTimeoutMs,
+        // Node checks the two timeouts above on this interval (30 s by default): a slow client goes on time.
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, timeouts.headersTimeoutMs / 4)),
+      },
+      (req, res) => this.route(req, res),
+    );
+    this.http.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+    // Without a 'timeout' listener, node:http destroys a socket idle this long.
+    this.http.timeout = timeouts.idleTimeoutMs;
     // A malformed request line or header must cost one connection, never the process.
     this.http.on("clientError", (_err, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
@@ -79,6 +124,7 @@ export class ModelServer {
 
   /** Starts listening at once (/readyz says 503 while models load), then loads the served aliases. */
   async listen(port = 8080, host = "127.0.0.1"): Promise<{ url: string; port: number }> {
+    requireTokenBeyondLoopback(host, this.token);
     await new Promise<void>((resolve, reject) => {
       this.http.once("error", reject);
       this.http.listen(port, host, () => {
@@ -99,12 +145,16 @@ export class ModelServer {
     const force = setTimeout(() => this.http.closeAllConnections(), graceMs);
     await closed;
     clearTimeout(force);
+    await this.retention.close();
     await this.logger.close();
     await this.models.closeAll();
   }
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? "/";
+    if (this.token !== undefined && !this.token.allows(req.headers.authorization) && !isHealthz(url)) {
+      return sendUnauthorized(req, res);
+    }
     const known = this.predictUrls.get(url);
     if (known !== undefined && req.method === "POST") {
       const slot = this.models.getByKey(known);
@@ -230,6 +280,46 @@ export class ModelServer {
     else res.destroy();
     return httpErr.status;
   }
+}
+
+function isHealthz(url: string): boolean {
+  return url === "/healthz" || url.startsWith("/healthz?");
+}
+
+function sendUnauthorized(req: IncomingMessage, res: ServerResponse): void {
+  const given = req.headers.authorization !== undefined;
+  const message = given ? "the bearer token is not this server's" : "this server requires a bearer token";
+  const err = new HttpError(401, "UNAUTHORIZED", message, {
+    hint: `send "Authorization: Bearer <token>" with the server's token (its --token or TRAINYARD_SERVE_TOKEN)`,
+  });
+  const challenge = `Bearer realm="trainyard"${given ? ', error="invalid_token"' : ""}`;
+  // An unauthenticated body is not worth reading: close rather than drain it for the next request.
+  sendError(res, err, { "www-authenticate": challenge, connection: "close" });
+}
+
+/** Fills in the timeout defaults and checks they fit together. */
+function compileTimeouts(opts: ModelServerOptions): Record<keyof typeof SERVE_TIMEOUTS, number> {
+  const t: Record<keyof typeof SERVE_TIMEOUTS, number> = {
+    headersTimeoutMs: opts.headersTimeoutMs ?? SERVE_TIMEOUTS.headersTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs ?? SERVE_TIMEOUTS.requestTimeoutMs,
+    keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? SERVE_TIMEOUTS.keepAliveTimeoutMs,
+    idleTimeoutMs: opts.idleTimeoutMs ?? SERVE_TIMEOUTS.idleTimeoutMs,
+  };
+  for (const [name, ms] of Object.entries(t)) {
+    const zeroOk = name === "idleTimeoutMs";
+    if (!Number.isInteger(ms) || ms < 0 || (ms === 0 && !zeroOk)) {
+      const message = `${name} must be a positive number of milliseconds, got ${ms}`;
+      throw new TrainyardError("SERVE_OPTIONS_INVALID", message, { field: name });
+    }
+  }
+  if (t.headersTimeoutMs > t.requestTimeoutMs) {
+    const message = `headersTimeoutMs (${t.headersTimeoutMs}) exceeds requestTimeoutMs (${t.requestTimeoutMs})`;
+    throw new TrainyardError("SERVE_OPTIONS_INVALID", message, {
+      field: "headersTimeoutMs",
+      hint: "the headers are part of the request: give them at most the request's time",
+    });
+  }
+  return t;
 }
 
 function notAllowed(method: string | undefined, allow: string): HttpError {

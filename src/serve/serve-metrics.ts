@@ -25,6 +25,7 @@ export class ServeMetrics {
   private readonly reloads = new Map<string, { model: string; alias: string; result: string; n: number }>();
   private predictionsLogged = 0;
   private predictionsDropped = 0;
+  private predictionsPruned = 0;
 
   /** Records one request; `model`/`alias` are empty for requests that named no served model. */
   observe(model: string, alias: string, status: number, seconds: number): void {
@@ -67,6 +68,11 @@ export class ServeMetrics {
     this.predictionsDropped += dropped;
   }
 
+  /** Rows the retention pass deleted from the prediction log. */
+  pruned(n: number): void {
+    this.predictionsPruned += n;
+  }
+
   render(): string {
     const out: string[] = [];
     out.push("# HELP trainyard_serve_requests_total Predict requests by model, alias and HTTP status code.");
@@ -99,6 +105,9 @@ export class ServeMetrics {
     out.push("# HELP trainyard_serve_predictions_log_dropped_total Sampled requests dropped because the log writer fell behind.");
     out.push("# TYPE trainyard_serve_predictions_log_dropped_total counter");
     out.push(`trainyard_serve_predictions_log_dropped_total ${this.predictionsDropped}`);
+    out.push("# HELP trainyard_serve_prediction_log_pruned_total Prediction log rows deleted by age or row retention.");
+    out.push("# TYPE trainyard_serve_prediction_log_pruned_total counter");
+    out.push(`trainyard_serve_prediction_log_pruned_total ${this.predictionsPruned}`);
     return `${out.join("\n")}\n`;
   }
 }

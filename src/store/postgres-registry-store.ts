@@ -33,6 +33,7 @@ import {
   type ModelSummary,
   type ModelVersionRecord,
   type PredictionLogEntry,
+  type PredictionLogPrune,
   type RegisterVersionInput,
   type RegistryStore,
   type RollbackOptions,
@@ -280,6 +281,21 @@ export class PostgresRegistryStore implements RegistryStore {
       ? await this.rows(`SELECT * FROM prediction_log WHERE model = $1 ORDER BY seq DESC LIMIT $2`, [filter.model, limit])
       : await this.rows(`SELECT * FROM prediction_log WHERE model = $1 AND alias = $2 ORDER BY seq DESC LIMIT $3`, [filter.model, filter.alias, limit]);
     return rows.map((r) => ({ model: r.model, version: r.version, alias: r.alias, ts: r.ts, input: r.input, output: r.output, latencyMs: r.latency_ms }));
+  }
+
+  async prunePredictionLogs(policy: PredictionLogPrune): Promise<number> {
+    const before = policy.before ?? null;
+    const keepRows = policy.keepRows === undefined ? null : Math.max(0, Math.floor(policy.keepRows));
+    if (policy.limit <= 0 || (before === null && keepRows === null)) return 0;
+    // The oldest $1 rows only (seq order is the log order): cost bounded per call.
+    const rows = await this.rows(
+      `WITH oldest AS (SELECT seq, ts FROM prediction_log ORDER BY seq LIMIT $1),
+            bound AS (SELECT MAX(seq) - $3::bigint AS seq FROM prediction_log)
+       DELETE FROM prediction_log p USING oldest o, bound b
+       WHERE p.seq = o.seq AND (o.ts < $2::float8 OR o.seq <= b.seq) RETURNING p.seq`,
+      [Math.floor(policy.limit), before, keepRows],
+    );
+    return rows.length;
   }
 
   async recordDeployHook(r: DeployHookResult): Promise<void> {

@@ -165,6 +165,16 @@ export interface PredictionLogEntry {
   latencyMs: number;
 }
 
+/** What `prunePredictionLogs` removes; an absent bound removes nothing by it. */
+export interface PredictionLogPrune {
+  /** Rows logged before this time (ms since the epoch) go. */
+  before?: number;
+  /** Rows beyond the newest this many go (ids may have gaps, so at most this many remain). */
+  keepRows?: number;
+  /** Most rows deleted by one call. */
+  limit: number;
+}
+
 /** The outcome of a deploy hook run after an alias moved. */
 export interface DeployHookResult {
   eventId: number;
@@ -202,6 +212,12 @@ export interface RegistryStore {
   appendPredictionLogs(entries: PredictionLogEntry[]): Promise<void>;
   /** Newest first. @default limit 100 */
   listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]>;
+  /**
+   * Deletes up to `limit` of the oldest prediction log rows that are older than `before` (ms since
+   * the epoch) or beyond the newest `keepRows` rows; returns how many went. Only the oldest
+   * `limit` rows are looked at, so each call is cheap and repeated calls converge.
+   */
+  prunePredictionLogs(policy: PredictionLogPrune): Promise<number>;
   recordDeployHook(result: DeployHookResult): Promise<void>;
   listDeployHooks(eventId: number): Promise<DeployHookResult[]>;
 

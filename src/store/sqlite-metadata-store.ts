@@ -2,10 +2,8 @@
  * SQLite implementation of the metadata store (better-sqlite3, WAL). Each public method is one
  * transaction, so a killed process leaves either the whole record or none of it.
  */
-import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
+import type Database from "better-sqlite3";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
 import type {
   ArtifactRecord,
   AttemptRecord,
@@ -20,6 +18,7 @@ import type {
   StepRunRecord,
 } from "./metadata-store.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
+import { guardCorruption, openSqliteDatabase, type SqliteOpenOptions } from "./sqlite-open.js";
 
 type Row = Record<string, any>;
 
@@ -49,16 +48,10 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private readonly stmts: Record<string, Database.Statement>;
 
-  constructor(readonly file: string) {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file, { nativeBinding: sqliteNativeBinding() });
-    // NORMAL before WAL: switching a new database to WAL is its first transaction, and under the
-    // default FULL it synced the rollback journal, the database and their directory.
-    this.db.pragma("synchronous = NORMAL");
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 10000");
-    this.db.pragma("foreign_keys = OFF");
-    this.migrate();
+  /** Opens or creates `file`; raises METADATA_CORRUPT when it is damaged (see sqlite-open.ts). */
+  constructor(readonly file: string, opts: Omit<SqliteOpenOptions, "nativeBinding"> = {}) {
+    this.db = openSqliteDatabase(file, { ...opts, nativeBinding: sqliteNativeBinding() });
+    guardCorruption(file, () => this.migrate());
     const p = (sql: string) => this.db.prepare(sql);
     this.stmts = {
       upsertPipeline: p(`INSERT INTO pipelines (name, module_path, updated_at) VALUES (?, ?, ?)

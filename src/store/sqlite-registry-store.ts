@@ -23,6 +23,7 @@ import {
   type ModelSummary,
   type ModelVersionRecord,
   type PredictionLogEntry,
+  type PredictionLogPrune,
   type RegisterVersionInput,
   type RegistryStore,
   type RollbackOptions,
@@ -101,6 +102,11 @@ export class SqliteRegistryStore implements RegistryStore {
       historyOf: p(`SELECT * FROM registry_alias_history WHERE model = ? AND alias = ? ORDER BY id`),
       revision: p(`SELECT COALESCE(MAX(id), 0) AS r FROM registry_alias_history`),
       insertLog: p(`INSERT INTO prediction_log (model, version, alias, ts, input, output, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      // Both look at the oldest @limit rows only (the id order is the log order): cost bounded per call.
+      logHead: p(`SELECT (SELECT MIN(ts) FROM (SELECT ts FROM prediction_log ORDER BY id LIMIT @limit)) AS oldest_ts,
+        (SELECT MIN(id) FROM prediction_log) AS lo, (SELECT MAX(id) FROM prediction_log) AS hi`),
+      pruneLog: p(`DELETE FROM prediction_log WHERE id IN (SELECT id FROM prediction_log ORDER BY id LIMIT @limit)
+        AND (ts < @before OR id <= (SELECT MAX(id) FROM prediction_log) - @keepRows)`),
       insertHook: p(`INSERT INTO registry_deploy_hooks (event_id, hook, ok, detail, at) VALUES (?, ?, ?, ?, ?)`),
       hooks: p(`SELECT * FROM registry_deploy_hooks WHERE event_id = ? ORDER BY rowid`),
     };
@@ -301,6 +307,17 @@ export class SqliteRegistryStore implements RegistryStore {
     const args = filter.alias === undefined ? [filter.model] : [filter.model, filter.alias];
     const rows = this.db.prepare(`SELECT * FROM prediction_log WHERE ${where} ORDER BY id DESC LIMIT ${Math.max(1, filter.limit ?? 100)}`).all(...args) as Row[];
     return rows.map((r) => ({ model: r.model, version: r.version, alias: r.alias, ts: r.ts, input: JSON.parse(r.input), output: JSON.parse(r.output), latencyMs: r.latency_ms }));
+  }
+
+  async prunePredictionLogs(policy: PredictionLogPrune): Promise<number> {
+    const before = policy.before ?? -Infinity;
+    const keepRows = policy.keepRows ?? Number.MAX_SAFE_INTEGER;
+    if (policy.limit <= 0 || (before === -Infinity && keepRows === Number.MAX_SAFE_INTEGER)) return 0;
+    const limit = Math.floor(policy.limit);
+    // A read first: a DELETE takes the write lock even when it matches nothing, and would wait on busy writers.
+    const head = this.stmts.logHead.get({ limit }) as Row;
+    if (head.hi === null || (head.oldest_ts >= before && head.hi - head.lo < keepRows)) return 0;
+    return this.stmts.pruneLog.run({ limit, before, keepRows: Math.max(0, Math.floor(keepRows)) }).changes;
   }
 
   async recordDeployHook(r: DeployHookResult): Promise<void> {

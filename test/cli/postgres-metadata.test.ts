@@ -3,15 +3,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
 
-const unavailable = postgresUnavailableReason();
-if (unavailable) console.warn(`skipping the CLI-on-PostgreSQL test: ${unavailable}`);
+const postgres = requireTools("postgresql");
 const home = mkdtempSync(join(tmpdir(), "ty-pg-cli-"));
 let server: TestPostgres;
 
-describe.skipIf(!!unavailable)("trainyard with TRAINYARD_METADATA_URL", () => {
+postgres.describe("trainyard with TRAINYARD_METADATA_URL", () => {
   beforeAll(async () => {
     server = await startPostgres();
   });

@@ -2,16 +2,16 @@
  * Trainyard's drift statistics against SciPy on the same data: ks_2samp (exact and
  * asymptotic), wasserstein_distance, jensenshannon and chisquare, to 1e-6.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { CHI_SQUARE_PSEUDOCOUNT, detectDrift } from "../../src/lib/data/drift.js";
+import { requireTools } from "../support/require-tool.js";
 import { makeTempDir, rng, writeTable } from "./temp-data.js";
 
 const PYTHON = "/usr/bin/python3";
-const hasScipy = spawnSync(PYTHON, ["-c", "import scipy, numpy"], { stdio: "ignore" }).status === 0;
-if (!hasScipy) console.warn(`scipy-parity: skipped — ${PYTHON} with scipy and numpy is not available`);
+const scipy = requireTools("scipy");
 
 const tmp = makeTempDir();
 afterAll(() => tmp.cleanup());
@@ -38,7 +38,7 @@ function numericCases(): NumericCase[] {
   ];
 }
 
-describe.skipIf(!hasScipy)("SciPy parity", () => {
+scipy.describe("SciPy parity", () => {
   it("ks_2samp, wasserstein_distance, jensenshannon and chisquare agree to 1e-6", async () => {
     const numeric = numericCases();
     const r = rng(3);

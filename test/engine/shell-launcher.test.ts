@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ShellLauncher, type CommandHandlers } from "../../src/engine/runners/shell-launcher.js";
+import { requireTools } from "../support/require-tool.js";
 import { overlapOf } from "./support.js";
 
 interface Outcome {
@@ -136,7 +137,7 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
 });
 
 describe("ShellLauncher: scheduling", () => {
-  it.runIf(fs.existsSync("/usr/bin/chrt"))("runs commands under SCHED_BATCH, so that they do not preempt the engine", async () => {
+  requireTools("chrt").it("runs commands under SCHED_BATCH, so that they do not preempt the engine", async () => {
     const { launcher, dir } = setup(1);
     // Field 41 of /proc/<pid>/stat is the scheduling policy: 0 SCHED_OTHER, 3 SCHED_BATCH.
     const r = await run(launcher, "cut -d' ' -f41 /proc/self/stat", dir).done;

@@ -1,14 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   averagePrecision, brierScore, f1Score, logLoss, mae, mape, precision, r2, recall, rmse, rocAuc, accuracy,
   macroF1, multiclassLogLoss,
 } from "../../src/lib/evaluate/metrics.js";
 import { seededRandom } from "../../src/lib/models/random.js";
+import { requireTools } from "../support/require-tool.js";
 
 const PY = "/usr/bin/python3";
-const hasSklearn = spawnSync(PY, ["-c", "import sklearn"]).status === 0;
-if (!hasSklearn) console.log("skipping sklearn parity: /usr/bin/python3 with scikit-learn not found");
+const sklearn = requireTools("scikit-learn");
 
 const SCRIPT = `
 import json, sys
@@ -49,7 +49,7 @@ function makeCase(seed: number, n: number) {
   return { y, s, r, rp, yk, pk, lk };
 }
 
-describe.skipIf(!hasSklearn)("metrics agree with scikit-learn", () => {
+sklearn.describe("metrics agree with scikit-learn", () => {
   it("on random labels and tied scores", () => {
     const cases = [makeCase(1, 50), makeCase(2, 500), makeCase(3, 3000), makeCase(4, 7)];
     cases[3].y = [0, 1, 0, 1, 1, 0, 0]; // tiny case with guaranteed both classes

@@ -4,25 +4,24 @@
  * XGBoost's probabilities), evaluates, gates, registers, deploys and serves it; re-runs come
  * from the cache; a changed param reruns only the training and what follows it.
  *
- * Skipped, with the reason printed, where /usr/bin/python3 cannot import xgboost, sklearn and pandas.
+ * Skipped, with the reason printed, where /usr/bin/python3 cannot import xgboost, sklearn and pandas
+ * (and failing instead under CI: test/support/require-tool.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
+import { requireTools } from "../support/require-tool.js";
 
 const root = process.cwd();
 const PIPELINE = "examples/python-training/pipeline.ts";
 // Single-row latency on a busy test machine is noisy; the gate itself is not under test here.
 const COMMON = ["--param", "maxP99Ms=1000", "--concurrency", "2"];
 
-const probe = spawnSync("/usr/bin/python3", ["-c", "import xgboost, sklearn, pandas; print(xgboost.__version__)"], { encoding: "utf8" });
-const skipReason =
-  probe.error ? `/usr/bin/python3 cannot be run (${probe.error.message})`
-  : probe.status !== 0 ? `/usr/bin/python3 cannot import xgboost, sklearn and pandas: ${probe.stderr.trim().split("\n").pop()}`
-  : undefined;
-if (skipReason) console.log(`skipping the python-training example: ${skipReason} (apt-get install python3-xgboost python3-sklearn python3-pandas)`);
+const python = requireTools("xgboost", "scikit-learn", "pandas");
+const versionProbe = ["-c", "import xgboost; print(xgboost.__version__)"];
+const xgboostVersion = python.available ? spawnSync("/usr/bin/python3", versionProbe, { encoding: "utf8" }).stdout.trim() : "?";
 
 const dir = mkdtempSync(join(tmpdir(), "ty-python-training-"));
 const env = { ...process.env, TRAINYARD_HOME: join(dir, "home") };
@@ -43,7 +42,7 @@ const ran = (r: RunResult) => r.steps.filter((s) => !s.cached).map((s) => s.step
 const TRAINING = ["ingest", "clean", "split", "profile", "export-csv", "train", "import", "evaluate", "gates"];
 const REGISTRY = ["deploy", "production", "register"];
 
-describe.skipIf(skipReason !== undefined)(`python-training example (XGBoost ${probe.stdout?.trim() || "?"} in /usr/bin/python3)`, () => {
+python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/python3)`, () => {
   let first: RunResult;
 
   it("trains in Python, imports the model, and registers and promotes version 1", () => {

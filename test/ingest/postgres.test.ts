@@ -6,15 +6,15 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { DataError } from "../../src/lib/data/data-error.js";
 import { queryRows, withConnection } from "../../src/lib/data/duck.js";
 import { ingest, type IngestSource } from "../../src/lib/data/ingest.js";
 import { makeTempDir } from "../data/temp-data.js";
-import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
 
-const unavailable = postgresUnavailableReason();
-if (unavailable) console.warn(`skipping PostgreSQL ingestion tests: ${unavailable}`);
+const postgres = requireTools("postgresql");
 
 // Made in beforeAll: a skipped file runs no hooks and would leave the directory behind.
 let tmp: ReturnType<typeof makeTempDir>;
@@ -59,7 +59,7 @@ async function pgRows(sql: string): Promise<Record<string, unknown>[]> {
   }
 }
 
-describe.skipIf(!!unavailable)("ingest from PostgreSQL", () => {
+postgres.describe("ingest from PostgreSQL", () => {
   beforeAll(async () => {
     tmp = makeTempDir("ty-pg-ingest-");
     server = await startPostgres();

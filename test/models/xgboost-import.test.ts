@@ -2,14 +2,14 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { importXgboostJson } from "../../src/lib/models/import/xgboost-json.js";
 import { loadModel } from "../../src/lib/models/load-model.js";
 import { seededRandom } from "../../src/lib/models/random.js";
+import { requireTools } from "../support/require-tool.js";
 
 const PY = "/usr/bin/python3";
-const hasXgboost = spawnSync(PY, ["-c", "import xgboost"]).status === 0;
-if (!hasXgboost) console.log("skipping XGBoost import parity: /usr/bin/python3 with xgboost not found");
+const xgboost = requireTools("xgboost");
 
 const SCRIPT = `
 import sys, numpy as np, xgboost as xgb
@@ -36,7 +36,7 @@ function data(n: number, objective: string) {
   return { cols, y };
 }
 
-describe.skipIf(!hasXgboost)("XGBoost JSON import", () => {
+xgboost.describe("XGBoost JSON import", () => {
   for (const objective of ["binary:logistic", "reg:squarederror", "multi:softprob"]) {
     it(`matches xgboost.predict to 1e-6 for ${objective}`, () => {
       const dir = mkdtempSync(join(tmpdir(), "xgb-"));

@@ -19,12 +19,12 @@ import { PostgresRegistryStore } from "../../src/store/postgres-registry-store.j
 import type { ModelArtifact } from "../../src/core/artifacts.js";
 import type { GatesResult } from "../../src/lib/gates/gates-step.js";
 import type { ModelVersionRecord } from "../../src/store/registry-store.js";
-import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
 import { demoPipeline, trainAndRegister } from "./model-home.js";
 import { describeRegistryStore, digestOf, versionInput } from "./registry-conformance.js";
 
-const unavailable = postgresUnavailableReason();
-if (unavailable) console.warn(`skipping PostgreSQL registry store tests: ${unavailable}`);
+const postgres = requireTools("postgresql");
 
 let server: TestPostgres;
 let n = 0;
@@ -40,7 +40,7 @@ async function query(url: string, sql: string, args: unknown[] = []): Promise<Ar
   }
 }
 
-describe.skipIf(!!unavailable)("PostgresRegistryStore", () => {
+postgres.describe("PostgresRegistryStore", () => {
   beforeAll(async () => {
     server = await startPostgres();
   });

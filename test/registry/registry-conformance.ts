@@ -288,5 +288,27 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       await s.recordDeployHook({ eventId: 5, hook: "http://127.0.0.1:1/x", ok: false, detail: "ECONNREFUSED", at: 9 });
       expect(await s.listDeployHooks(5)).toEqual([{ eventId: 5, hook: "http://127.0.0.1:1/x", ok: false, detail: "ECONNREFUSED", at: 9 }]);
     });
+
+    it("prunes the prediction log by age and by rows, oldest first and at most `limit` rows a call", async () => {
+      const entry = (i: number, ts: number) => (
+        { model: "m", version: 1, alias: "a", ts, input: { i }, output: i, latencyMs: 1 }
+      );
+      // 10 rows from long ago, then 30 recent ones.
+      await s.appendPredictionLogs(Array.from({ length: 10 }, (_, i) => entry(i, 1_000 + i)));
+      await s.appendPredictionLogs(Array.from({ length: 30 }, (_, i) => entry(10 + i, 1_000_000 + i)));
+      const left = async () =>
+        (await s.listPredictionLogs({ model: "m", limit: 1000 })).map((e) => (e.input as { i: number }).i);
+
+      expect(await s.prunePredictionLogs({ before: 500_000, limit: 4 })).toBe(4);
+      expect((await left()).sort((a, b) => a - b)[0]).toBe(4);
+      expect(await s.prunePredictionLogs({ before: 500_000, limit: 100 })).toBe(6);
+      expect(await s.prunePredictionLogs({ before: 500_000, limit: 100 })).toBe(0);
+      expect(await left()).toHaveLength(30);
+
+      expect(await s.prunePredictionLogs({ keepRows: 12, limit: 100 })).toBe(18);
+      expect(await left()).toEqual(Array.from({ length: 12 }, (_, i) => 39 - i));
+      expect(await s.prunePredictionLogs({ keepRows: 12, before: 0, limit: 100 })).toBe(0);
+      expect(await s.prunePredictionLogs({ limit: 100 })).toBe(0);
+    });
   });
 }

@@ -2,7 +2,7 @@
  * `trainyard serve` as a user runs it: a child process on a real home, the real bundle loader
  * (lib/serving) and a real model (fitted features + ridge regression) behind an alias.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +81,36 @@ it("serves a real bundle behind an alias once promoted, and validates with the b
   const wrong = await predict({ rows: [{ x: "ten" }] });
   expect(await wrong.json()).toMatchObject({ error: { field: "x" } });
 
+  const exited = new Promise<number | null>((r) => child!.once("exit", (code) => r(code)));
+  child!.kill("SIGTERM");
+  expect(await exited).toBe(0);
+  child = undefined;
+});
+
+it("refuses --host 0.0.0.0 without a token, and with TRAINYARD_SERVE_TOKEN serves only to its bearer", async () => {
+  const bin = ["bin/trainyard.js", "serve", "--home", home, "--port", "0", "--host", "0.0.0.0"];
+  const env = { ...process.env, NO_COLOR: "1", TRAINYARD_SERVE_TOKEN: "" };
+  const refused = spawnSync(process.execPath, bin, { encoding: "utf8", env, timeout: 60_000 });
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr).toContain("SERVE_TOKEN_REQUIRED");
+  expect(refused.stderr).toContain("TRAINYARD_SERVE_TOKEN");
+
+  const token = "cli-token-0123456789abcdef";
+  const withToken = { ...env, TRAINYARD_SERVE_TOKEN: token };
+  child = spawn(process.execPath, bin, { stdio: ["ignore", "pipe", "pipe"], env: withToken });
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child!.stdout!.on("data", (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on http:\/\/0\.0\.0\.0:(\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child!.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  const models = (headers: Record<string, string> = {}) => fetch(`http://127.0.0.1:${port}/v1/models`, { headers });
+  expect((await models()).status).toBe(401);
+  expect((await models({ authorization: `Bearer ${token}` })).status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   const exited = new Promise<number | null>((r) => child!.once("exit", (code) => r(code)));
   child!.kill("SIGTERM");
   expect(await exited).toBe(0);

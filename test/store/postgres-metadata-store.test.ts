@@ -13,17 +13,17 @@ import { Trainyard } from "../../src/engine/trainyard.js";
 import { pipeline } from "../../src/index.js";
 import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
 import { POSTGRES_MIGRATIONS } from "../../src/store/postgres-migrations.js";
-import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
 import { artifactRecord, describeMetadataStore, fakeDigest, runRecord, stepRunRecord } from "./metadata-conformance.js";
 
-const unavailable = postgresUnavailableReason();
-if (unavailable) console.warn(`skipping PostgreSQL metadata store tests: ${unavailable}`);
+const postgres = requireTools("postgresql");
 
 let server: TestPostgres;
 let n = 0;
 const freshSchema = () => `conformance_${n++}`;
 
-describe.skipIf(!!unavailable)("PostgresMetadataStore", () => {
+postgres.describe("PostgresMetadataStore", () => {
   beforeAll(async () => {
     server = await startPostgres();
   });

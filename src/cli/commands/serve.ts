@@ -1,4 +1,6 @@
 /** `trainyard serve`: the model server in the foreground until SIGINT/SIGTERM. */
+import { SERVE_TIMEOUTS } from "../../serve/model-server.js";
+import { PREDICTION_LOG_RETENTION } from "../../serve/prediction-log-retention.js";
 import { serveHome } from "../../serve/serve-home.js";
 import type { ServeTarget } from "../../serve/served-models.js";
 import { parseModelRef } from "../../lib/registry/open-registry.js";
@@ -7,11 +9,31 @@ import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home", "port", "host", "log-sample", "model", "max-body"] });
+  const args = parseArgs(argv, {
+    values: [
+      "home", "port", "host", "log-sample", "model", "max-body", "token", "headers-timeout-ms", "request-timeout-ms",
+      "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows",
+    ],
+  });
   if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
   const port = numberFlag(args, "port", 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port 0..65535");
   const logSample = numberFlag(args, "log-sample", 0.01, (n) => n >= 0 && n <= 1, "a fraction 0..1");
   const maxBodyBytes = numberFlag(args, "max-body", 1024 * 1024, (n) => Number.isInteger(n) && n > 0, "a positive number of bytes");
+  const ms = (key: string, fallback: number, zeroOk = false) =>
+    numberFlag(args, key, fallback, (n) => Number.isInteger(n) && (n > 0 || (zeroOk && n === 0)), "whole milliseconds");
+  const timeouts = {
+    headersTimeoutMs: ms("headers-timeout-ms", SERVE_TIMEOUTS.headersTimeoutMs),
+    requestTimeoutMs: ms("request-timeout-ms", SERVE_TIMEOUTS.requestTimeoutMs),
+    keepAliveTimeoutMs: ms("keep-alive-timeout-ms", SERVE_TIMEOUTS.keepAliveTimeoutMs),
+    idleTimeoutMs: ms("idle-timeout-ms", SERVE_TIMEOUTS.idleTimeoutMs, true),
+  };
+  const { maxAgeDays, maxRows } = PREDICTION_LOG_RETENTION;
+  const logRetention = {
+    maxAgeDays: numberFlag(args, "log-max-age-days", maxAgeDays, (n) => n >= 0, "a number of days (0: no age limit)"),
+    maxRows: numberFlag(args, "log-max-rows", maxRows, (n) => Number.isInteger(n) && n >= 0, "rows (0: no limit)"),
+  };
+  // The environment first in the docs: a flag's value is visible to every user in the process list.
+  const token = one(args, "token") ?? (process.env.TRAINYARD_SERVE_TOKEN || undefined);
   const targets: ServeTarget[] = (args.flags.get("model") ?? []).map((m) => {
     const r = parseModelRef(m);
     if (typeof r.ref === "number") throw usage(`--model ${m}: serve an alias (name@production), not a fixed version`);
@@ -19,7 +41,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   const ty = await openHome(args);
   const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
-  const { server, url } = await serveHome(ty, { port, host: one(args, "host") ?? "127.0.0.1", logSample, maxBodyBytes, targets, onEvent: log });
+  const host = one(args, "host") ?? "127.0.0.1";
+  const options = { port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, ...timeouts };
+  const { server, url } = await serveHome(ty, options).catch(async (err: unknown) => {
+    await ty.close();
+    throw err;
+  });
   const served = server.models.list();
   process.stdout.write(`trainyard serve: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || "none yet"})\n`);
   await new Promise<void>((resolve) => {
