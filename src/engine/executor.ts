@@ -65,6 +65,7 @@ export class RunExecutor {
       runSignal: this.abort.signal,
       launcher: this.launcher,
       workdirs: this.workdirs,
+      logLimits: opts.logs,
     });
   }
 

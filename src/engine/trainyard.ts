@@ -20,6 +20,7 @@ import { ArtifactIO } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
+import type { LogLimits } from "./step-log-files.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import type { PlanResult } from "./planner.js";
@@ -52,6 +53,8 @@ export interface RunRequest {
   trigger?: string;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+  /** Caps of the run's log files (per step, per run). @default see LogLimits */
+  logs?: Partial<LogLimits>;
 }
 
 export interface StepSummary {
@@ -221,7 +224,7 @@ export class Trainyard {
     }
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
     await this.metadata.updateRun(run.id, { status: "running", pid: process.pid, finishedAt: undefined, codeVersion: loaded.codeVersion });
-    const opts = { concurrency: req.concurrency ?? (run.options.concurrency as number | undefined), force: req.force, trigger: "resume", signal: req.signal, onEvent: req.onEvent };
+    const opts = { concurrency: req.concurrency ?? (run.options.concurrency as number | undefined), force: req.force, trigger: "resume", signal: req.signal, onEvent: req.onEvent, logs: req.logs };
     return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous);
   }
 
@@ -229,7 +232,7 @@ export class Trainyard {
     const executor = new RunExecutor(
       { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home },
       { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
-      { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal: req.signal, onEvent: req.onEvent, previous },
+      { concurrency: Math.max(1, req.concurrency ?? availableParallelism()), force: req.force, signal: req.signal, onEvent: req.onEvent, previous, logs: req.logs },
     );
     const status = await executor.execute();
     const steps = executor.summary();
