@@ -2,6 +2,7 @@
  * `trainyard gc`: removes runs beyond the retention rules, then every artifact that no remaining
  * run, pinned record (a registered model) or live run still needs, and stale temp files.
  */
+import { removeRunLogs } from "./step-log-files.js";
 import type { Trainyard } from "./trainyard.js";
 
 export interface GcOptions {
@@ -43,6 +44,7 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   let tempRemoved = 0;
   if (!opts.dryRun) {
     if (remove.length) await ty.metadata.deleteRuns(remove);
+    await removeRunLogs(ty.home, remove);
     await ty.metadata.deleteArtifacts(dead.map((a) => a.digest));
     for (const a of dead) if (!a.inline) await ty.artifacts.remove(a.digest);
     for (const d of orphanFiles) await ty.artifacts.remove(d);

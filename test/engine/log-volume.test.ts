@@ -130,3 +130,18 @@ describe("step logs of loud commands", () => {
     expect(fs.readdirSync(runLogDir(home, r.runId)).sort()).toEqual(["a.1.log.gz", "b.1.log.gz"]);
   });
 });
+
+describe("gc and step logs", () => {
+  it("removes the log files of the runs it removes, and keeps those of the runs it keeps", async () => {
+    const { ty, home } = await homes.open();
+    const p = located("gc-logs");
+    p.command("loud", { cache: false, run: "seq 1 1000" });
+    const old = await ty.run(p);
+    const kept = await ty.run(p);
+    for (const r of [old, kept]) expect(fs.existsSync(stepLogFile(home, r.runId, `${r.runId}:loud`, 1))).toBe(true);
+    const gc = await ty.gc({ keepLast: 1 });
+    expect(gc.runsRemoved).toEqual([old.runId]);
+    expect(fs.existsSync(runLogDir(home, old.runId))).toBe(false);
+    expect(fs.existsSync(stepLogFile(home, kept.runId, `${kept.runId}:loud`, 1))).toBe(true);
+  });
+});
