@@ -138,7 +138,9 @@ export class AttemptRunner {
       };
       onLog.block = (stream, lines, count, ts) => {
         log.writeBlock(stream, lines, count, ts);
-        this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line: { ts, stream, line: lines.toString("utf8", 0, lines.length - 1) } });
+        // Decoded only if a listener reads it (the CLI's progress display does not).
+        const line = { ts, stream, get line() { return lines.toString("utf8", 0, lines.length - 1); } };
+        this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
       };
       const ctx = new RunningStepContext({
         params: task.params ?? pickParams(this.deps.run.params, def.params),

@@ -18,13 +18,18 @@ export interface LogSink {
   (line: LogLine): void;
   /**
    * Many complete lines of one stream at once: `lines` holds `count` lines, each ending with a
-   * newline, none with a carriage return or longer than the line cap. Absent: line by line.
+   * newline, none with a carriage return or longer than the line cap (and the split marker).
+   * Absent: line by line.
    */
   block?(stream: "stdout" | "stderr", lines: Buffer, count: number, ts: number): void;
 }
 
 const LF = 0x0a;
 const CR = 0x0d;
+const NEWLINE = Buffer.from("\n");
+const SPLIT_MARK_LINE = Buffer.from(`${LINE_SPLIT_MARK}\n`);
+/** Lines at least this long go on as blocks (bytes) when the sink takes blocks. */
+const LONG_LINE = 4096;
 /** Lines kept for error messages (the end of a failed command's stderr). */
 const RECENT = 10;
 
@@ -112,6 +117,15 @@ export class LineSplitter {
   }
 
   private emit(suffix: string): void {
+    if (this.sink.block && this.size >= LONG_LINE) {
+      // A long line (a piece of a longer one) goes on as bytes: no string made on the way to its file.
+      const bytes = Buffer.concat([...this.parts, suffix ? SPLIT_MARK_LINE : NEWLINE]);
+      this.parts = [];
+      this.size = 0;
+      this.recentBlock = bytes;
+      this.recentLines.length = 0;
+      return this.sink.block(this.stream, bytes, 1, Date.now());
+    }
     const one = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.size);
     const line = one.toString("utf8") + suffix;
     this.parts = [];
@@ -123,17 +137,41 @@ export class LineSplitter {
 
 /** How many lines `text` (complete lines) holds; 0 when one has a carriage return or is too long. */
 function plainLineCount(text: Buffer, maxLineBytes: number): number {
-  let count = 0;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === LF) {
-      if (i - start > maxLineBytes) return 0;
-      start = i + 1;
-      count++;
-    } else if (c === CR) return 0;
+  if (text.indexOf(CR) >= 0) return 0;
+  // Each step jumps to the last newline within a line's cap: a longer gap is a longer line.
+  for (let at = 0; at < text.length; ) {
+    const last = text.lastIndexOf(LF, at + maxLineBytes);
+    if (last < at) return 0;
+    at = last + 1;
   }
+  return countNewlines(text);
+}
+
+/** Newlines in `text`, four bytes at a time where the bytes are aligned. */
+function countNewlines(text: Buffer): number {
+  let count = 0;
+  let i = 0;
+  const head = Math.min(text.length, (4 - (text.byteOffset % 4)) % 4);
+  for (; i < head; i++) if (text[i] === LF) count++;
+  const words = (text.length - i) >> 2;
+  if (words > 0) {
+    const view = new Uint32Array(text.buffer, text.byteOffset + i, words);
+    for (let w = 0; w < words; w++) {
+      const x = view[w] ^ 0x0a0a0a0a;
+      // 0x80 in each byte of x that is zero (exact, no false positives).
+      const zero = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
+      if (zero) count += popcount(zero);
+    }
+    i += words * 4;
+  }
+  for (; i < text.length; i++) if (text[i] === LF) count++;
   return count;
+}
+
+function popcount(v: number): number {
+  let n = 0;
+  for (; v; v &= v - 1) n++;
+  return n;
 }
 
 /** The largest cut <= want that does not split a UTF-8 character (`want` in text that is not UTF-8). */
