@@ -32,7 +32,8 @@ export class RunLogs {
   }
 
   open(stepRunId: string, attempt: number): AttemptLog {
-    const file = () => new StepLogWriter(stepLogFile(this.home, this.runId, stepRunId, attempt), this.limits.stepBytes, this.budget);
+    const path = stepLogFile(this.home, this.runId, stepRunId, attempt);
+    const file = () => new StepLogWriter(path, this.limits.stepBytes, this.budget);
     return new AttemptLog(stepRunId, attempt, this.limits, this.records, file);
   }
 }
@@ -86,7 +87,10 @@ export class AttemptLog {
       const room = Math.max(0, this.limits.tailLines - this.head.length);
       let end = 0;
       let taken = 0;
-      for (let nl; taken < room && (nl = lines.indexOf(0x0a, end)) >= 0 && this.headChars + nl + 1 <= DB_CHARS; taken++) end = nl + 1;
+      for (let nl; taken < room && (nl = lines.indexOf(0x0a, end)) >= 0; taken++) {
+        if (this.headChars + nl + 1 > DB_CHARS) break;
+        end = nl + 1;
+      }
       if (taken) {
         const text = lines.toString("utf8", 0, end - 1);
         for (const line of text.split("\n")) this.addHead({ ts, stream, line });
@@ -160,7 +164,7 @@ export class AttemptLog {
     let chars = 0;
     for (let i = this.recent.length - 1; i >= this.recentStart && out.length < this.limits.tailLines; i--) {
       const { line, block } = this.recent[i];
-      const lines = line ? [line] : block!.lines.toString("utf8", 0, block!.lines.length - 1).split("\n").map((text) => ({ ts: block!.ts, stream: block!.stream, line: text }));
+      const lines = line ? [line] : linesOf(block!);
       for (let j = lines.length - 1; j >= 0 && out.length < this.limits.tailLines; j--) {
         if (out.length && chars + lines[j].line.length > DB_CHARS) return out.reverse();
         chars += lines[j].line.length;
@@ -177,4 +181,9 @@ export class AttemptLog {
       this.write({ ...line, line: line.line.slice(at, at + size) + (last ? "" : LINE_SPLIT_MARK) });
     }
   }
+}
+
+function linesOf(block: NonNullable<Recent["block"]>): LogLine[] {
+  const { ts, stream } = block;
+  return block.lines.toString("utf8", 0, block.lines.length - 1).split("\n").map((line) => ({ ts, stream, line }));
 }

@@ -27,8 +27,11 @@ export function loadTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 export function loadTimeoutError(file: string, what: string, timeoutMs: number, stuck: boolean): TrainyardError {
-  const how = stuck ? "its top-level code is still running (a loop that never yields?)" : "its top-level code is still awaiting";
-  return new TrainyardError("MODULE_LOAD", `${what} ${file} did not finish loading within ${formatMs(timeoutMs)}: ${how}`, {
+  const how = stuck
+    ? "its top-level code is still running (a loop that never yields?)"
+    : "its top-level code is still awaiting";
+  const message = `${what} ${file} did not finish loading within ${formatMs(timeoutMs)}: ${how}`;
+  return new TrainyardError("MODULE_LOAD", message, {
     file,
     hint:
       "a pipeline module should only define steps: move slow work (downloads, training, waiting for a service) " +
@@ -56,7 +59,8 @@ export function watchModuleLoad(file: string, what: string, timeoutMs: number): 
   const state = new SharedArrayBuffer(4);
   const err = loadTimeoutError(file, what, timeoutMs, true);
   const message = `error[${err.code}]: ${err.message}\n  hint: ${err.hint}\n`;
-  const worker = new Worker(WATCHDOG, { eval: true, workerData: { state, waitMs: timeoutMs + GRACE_MS, message }, stdout: false, stderr: false });
+  const workerData = { state, waitMs: timeoutMs + GRACE_MS, message };
+  const worker = new Worker(WATCHDOG, { eval: true, workerData, stdout: false, stderr: false });
   worker.unref();
   // A watchdog that cannot start must not take the load down with it.
   worker.on("error", () => undefined);

@@ -73,7 +73,8 @@ export class LineSplitter {
   /** The last few lines (at most 10), for error messages. */
   recent(): string[] {
     if (!this.recentBlock) return [...this.recentLines];
-    const text = this.recentBlock.toString("utf8", Math.max(0, this.recentBlock.length - RECENT * (this.maxLineBytes + 1)));
+    const from = Math.max(0, this.recentBlock.length - RECENT * (this.maxLineBytes + 1));
+    const text = this.recentBlock.toString("utf8", from);
     const lines = text.slice(0, -1).split("\n").slice(-RECENT);
     return [...lines, ...this.recentLines].slice(-RECENT);
   }

@@ -40,7 +40,10 @@ export function compileLogLimits(opts: Partial<LogLimits> = {}, env: NodeJS.Proc
   return limits;
 }
 
-const UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1000, kib: 1024, m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB };
+const UNITS: Record<string, number> = {
+  ...{ "": 1, b: 1, k: 1024, kb: 1000, kib: 1024 },
+  ...{ m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB },
+};
 
 /** "64MiB", "500k", "1000000" as bytes. */
 export function parseByteSize(text: string, what: string): number {
@@ -111,8 +114,10 @@ export function encodeLogBlockHeader(stream: "stdout" | "stderr", ts: number, co
   return `${CODE[stream].toUpperCase()}${ts} ${count}\n`;
 }
 
+type LogBlockStream = "stdout" | "stderr";
+
 /** A block header's stream, timestamp and line count; undefined when `text` is not one. */
-export function decodeLogBlockHeader(text: string): { stream: "stdout" | "stderr"; ts: number; count: number } | undefined {
+export function decodeLogBlockHeader(text: string): { stream: LogBlockStream; ts: number; count: number } | undefined {
   const stream = text[0] === "O" ? "stdout" : text[0] === "E" ? "stderr" : undefined;
   const m = stream && /^.(\d+) (\d+)$/.exec(text);
   return m ? { stream: stream!, ts: Number(m[1]), count: Number(m[2]) } : undefined;

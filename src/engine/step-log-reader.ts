@@ -25,9 +25,15 @@ export interface StepLogSource {
 }
 
 /** A step run's log (one attempt, or all in order), as runs of lines. */
-export async function* readStepLog(src: StepLogSource, runId: string, stepRunId: string, attempt?: number): AsyncGenerator<LogRun> {
+export async function* readStepLog(
+  src: StepLogSource,
+  runId: string,
+  stepRunId: string,
+  attempt?: number,
+): AsyncGenerator<LogRun> {
   const stored = await src.metadata.getLogs(stepRunId, attempt);
-  const withFiles = attemptsWithLogFiles(src.home, runId, stepRunId).filter((a) => attempt === undefined || a === attempt);
+  const files = attemptsWithLogFiles(src.home, runId, stepRunId);
+  const withFiles = files.filter((a) => attempt === undefined || a === attempt);
   const attempts = [...new Set([...stored.map((l) => l.attempt), ...withFiles])].sort((a, b) => a - b);
   for (const n of attempts) {
     if (withFiles.includes(n)) {
@@ -39,7 +45,12 @@ export async function* readStepLog(src: StepLogSource, runId: string, stepRunId:
 }
 
 /** Every line of a step run's log, one object each (for callers that want LogLine records). */
-export async function readStepLogLines(src: StepLogSource, runId: string, stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>> {
+export async function readStepLogLines(
+  src: StepLogSource,
+  runId: string,
+  stepRunId: string,
+  attempt?: number,
+): Promise<Array<LogLine & { attempt: number }>> {
   const out: Array<LogLine & { attempt: number }> = [];
   for await (const run of readStepLog(src, runId, stepRunId, attempt)) {
     for (const line of run.lines) out.push({ attempt: run.attempt, ts: run.ts, stream: run.stream, line });

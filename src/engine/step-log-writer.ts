@@ -121,8 +121,9 @@ export class StepLogWriter {
         this.writeGzip(
           encodeLogLine(
             logNote(
-              `output cut here: ${formatBytes(this.cut.bytes)} in ${this.cut.lines.toLocaleString("en-US")} lines were not kept ` +
-                `(the step's log cap is ${formatBytes(this.stepBytes)}: the first ${formatBytes(this.headBytes)} and the last ` +
+              `output cut here: ${formatBytes(this.cut.bytes)} in ${count(this.cut.lines)} lines were not kept ` +
+                `(the step's log cap is ${formatBytes(this.stepBytes)}: ` +
+                `the first ${formatBytes(this.headBytes)} and the last ` +
                 `${formatBytes(kept)} are kept)`,
             ),
           ),
@@ -134,14 +135,15 @@ export class StepLogWriter {
           encodeLogLine(
             logNote(
               `output cut here: the run's logs reached their cap of ${formatBytes(this.budget.limit)}; the last ` +
-                `${formatBytes(this.dropped.bytes)} in ${this.dropped.lines.toLocaleString("en-US")} lines of this step were not kept`,
+                `${formatBytes(this.dropped.bytes)} in ${count(this.dropped.lines)} lines of this step were not kept`,
             ),
           ),
         );
       }
       closeSync(this.fd);
     }
-    return { file: this.file, lines: this.total.lines, bytes: this.total.bytes, cutBytes: this.cut.bytes, droppedBytes: this.dropped.bytes };
+    const { total, cut, dropped } = this;
+    return { file: this.file, ...total, cutBytes: cut.bytes, droppedBytes: dropped.bytes };
   }
 
   private append(text: string, raw?: Buffer): void {
@@ -200,6 +202,8 @@ export class StepLogWriter {
     rmSync(seg.path, { force: true });
   }
 }
+
+const count = (n: number) => n.toLocaleString("en-US");
 
 function writeAll(fd: number, bytes: Uint8Array): void {
   for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);

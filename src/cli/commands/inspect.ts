@@ -89,11 +89,13 @@ export async function logsCommand(argv: string[]): Promise<number> {
     if (!sr) throw new TrainyardError("NOT_FOUND", `run ${run.id} has no step "${stepId}"${item !== undefined ? ` item ${item}` : ""}`, { runId: run.id, step: stepId, hint: "see the steps with `trainyard show <run>`" });
     const attempt = one(args, "attempt");
     // A map step's own record has no output: its items' logs stand for it.
-    const items = item === undefined && !sr.attempts ? (await ty.metadata.listStepRuns(run.id)).filter((s) => s.stepId === stepId && s.itemIndex >= 0) : [];
+    const all = item === undefined && !sr.attempts ? await ty.metadata.listStepRuns(run.id) : [];
+    const items = all.filter((s) => s.stepId === stepId && s.itemIndex >= 0);
     const sources = items.length ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` })) : [{ id, label: "" }];
     const out = new LogOutput(has(args, "json"));
+    const attemptNo = attempt === undefined ? undefined : Number(attempt);
     for (const source of sources) {
-      for await (const lines of readStepLog(ty, run.id, source.id, attempt === undefined ? undefined : Number(attempt))) {
+      for await (const lines of readStepLog(ty, run.id, source.id, attemptNo)) {
         await out.write(lines, source.label);
       }
     }
@@ -144,9 +146,11 @@ class LogOutput {
 
   async write(run: LogRun, label: string): Promise<void> {
     if (this.json) {
-      for (const line of run.lines) this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt: run.attempt, ts: run.ts, stream: run.stream, line: label + line })}`;
+      const { attempt, ts, stream } = run;
+      for (const line of run.lines) this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt, ts, stream, line: label + line })}`;
     } else {
-      const tag = `${dim(`#${run.attempt} ${run.stream === "stderr" ? "err" : run.stream === "stdout" ? "out" : "log"}`)} ${label}`;
+      const kind = run.stream === "stderr" ? "err" : run.stream === "stdout" ? "out" : "log";
+      const tag = `${dim(`#${run.attempt} ${kind}`)} ${label}`;
       this.block += `${tag}${run.lines.join(`\n${tag}`)}\n`;
       this.count += run.lines.length;
     }
