@@ -66,7 +66,11 @@ export async function loadPipelineModule(modulePath: string, cacheDir: string): 
   try {
     mod = await importUserModule(bundlePath, abs, "pipeline module", timeoutMs);
   } catch (err) {
+    // Trainyard's own errors (a bad trigger declaration, a param) keep their code and hint.
     if (isTrainyardError(err) && err.code === "MODULE_LOAD") throw err;
+    if (isTrainyardError(err)) {
+      throw new TrainyardError(err.code, `${err.message} (in ${abs})`, { ...err.fields, file: abs, hint: err.hint, cause: err });
+    }
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} failed while loading: ${(err as Error).message}`, {
       file: abs,
       cause: err,

@@ -31,24 +31,11 @@ async function loadTriggers(args: ParsedArgs) {
   try {
     const loaded = await ty.load(modulePath);
     return { pipeline: loaded.pipeline.name, moduleDir: loaded.moduleDir, triggers: compileTriggers(loaded.pipeline) };
-  } catch (err) {
-    throw unwrapTriggerError(err);
   } finally {
     await ty.close();
   }
 }
 
-/** A bad declaration fails the module's import; show its own message and hint, not the loader's. */
-function unwrapTriggerError(err: unknown): unknown {
-  if (!isTrainyardError(err) || err.code !== "MODULE_LOAD") return err;
-  const cause = err.cause;
-  if (!isTrainyardError(cause) || cause.code !== "TRIGGER_INVALID") return err;
-  return new TrainyardError("TRIGGER_INVALID", `${cause.message} (in ${err.fields.file})`, {
-    ...cause.fields,
-    file: err.fields.file,
-    hint: cause.hint,
-  });
-}
 
 function clockOf(args: ParsedArgs): number {
   return instantFlag(args, "now") ?? Date.now();
