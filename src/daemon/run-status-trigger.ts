@@ -17,56 +17,52 @@ export interface RunStatusCursor {
   v: 1;
   /** Runs that ended before this instant are not events. */
   since: number;
-  /** Runs already turned into events (or judged) -> when they ended, kept while within the look-back. */
+  /** Runs already turned into events (or there before the first evaluation) -> when they ended. */
   seen: Record<string, number>;
 }
 
 /**
- * How far behind the newest ending a run may still appear: a run found dead is recorded as ended
- * at its last heartbeat, and other processes' clocks may lag a little.
+ * How long after its recorded end a run may still appear: a run found dead is recorded as ended
+ * at its last heartbeat, which is in the past by then; other processes' clocks may lag a little.
  */
 export const RUN_STATUS_LOOKBACK_MS = 60 * 60_000;
 /** Runs read per status and evaluation. */
 const LISTED = 500;
 
-/** With no cursor (a new trigger) only runs ending from now on count: history starts nothing. */
-export function initialRunStatusCursor(now: number): RunStatusCursor {
-  return { v: 1, since: now, seen: {} };
-}
-
+/**
+ * With no cursor (a new trigger) the runs that already ended are noted as seen: history starts
+ * nothing, while a run reconciled as interrupted later (ending "in the past") still counts.
+ */
 export async function evaluateRunStatusTrigger(
   t: CompiledRunStatusTrigger,
   previous: RunStatusCursor | undefined,
   now: number,
   runs: RunLookup,
 ): Promise<EventEvaluation<RunStatusCursor>> {
-  const before = previous ?? initialRunStatusCursor(now);
-  const notes: EventNote[] = [];
-  if (!previous) {
-    notes.push({ kind: "baseline", message: `first evaluation: runs of "${t.pipeline}" that ended before `
-      + `${new Date(now).toISOString()} start nothing` });
-  }
+  const before = previous ?? { v: 1, since: now - RUN_STATUS_LOOKBACK_MS, seen: {} };
   const ended: RunRecord[] = [];
   for (const status of t.statuses) {
-    const listed = await runs.listRuns({ pipeline: t.pipeline, status, limit: LISTED });
-    for (const r of listed) {
-      const at = endedAt(r);
-      if (at >= before.since && before.seen[r.id] === undefined) ended.push(r);
+    for (const r of await runs.listRuns({ pipeline: t.pipeline, status, limit: LISTED })) {
+      if (endedAt(r) >= before.since && before.seen[r.id] === undefined) ended.push(r);
     }
   }
   ended.sort((a, b) => endedAt(a) - endedAt(b) || (a.id < b.id ? -1 : 1));
-  const requests = ended.map((r) => requestFor(t, r));
   const seen: Record<string, number> = { ...before.seen };
   for (const r of ended) seen[r.id] = endedAt(r);
-  const newest = Math.max(before.since, ...Object.values(seen));
-  const since = Math.max(before.since, newest - RUN_STATUS_LOOKBACK_MS);
+  const since = Math.max(before.since, now - RUN_STATUS_LOOKBACK_MS);
   for (const [id, at] of Object.entries(seen)) if (at < since) delete seen[id];
-  if (!requests.length) {
-    const statuses = t.statuses.join(" or ");
-    notes.push({ kind: "no-new-runs", message: `no run of "${t.pipeline}" ended ${statuses} since `
-      + `${new Date(before.since).toISOString()} that was not already seen` });
+  const cursor: RunStatusCursor = { v: 1, since, seen };
+  if (!previous) {
+    const message = `first evaluation: ${ended.length} run(s) of "${t.pipeline}" that already ended start nothing`;
+    return { requests: [], notes: [{ kind: "baseline", message }], cursor };
   }
-  return { requests, notes, cursor: { v: 1, since, seen } };
+  const requests = ended.map((r) => requestFor(t, r));
+  const notes: EventNote[] = [];
+  if (!requests.length) {
+    notes.push({ kind: "no-new-runs", message: `no run of "${t.pipeline}" ended ${t.statuses.join(" or ")} since the `
+      + "last evaluation" });
+  }
+  return { requests, notes, cursor };
 }
 
 function requestFor(t: CompiledRunStatusTrigger, run: RunRecord): EventRunRequest {
