@@ -232,7 +232,7 @@ function compileSensor(base: CompiledRequest, spec: SensorSpec<unknown>, owner: 
   const sources = (["folder", "sql", "evaluate"] as const).filter((k) => (spec as unknown as Record<string, unknown>)[k] !== undefined);
   if (sources.length !== 1) {
     const got = sources.length ? `got ${sources.join(" and ")}` : "got none";
-    throw triggerInvalid(base.name, "folder", `, sql or evaluate: a sensor watches exactly one of them, ${got}`,
+    throw triggerInvalid(base.name, "source", `must be exactly one of folder, sql or evaluate, ${got}`,
       "folder: files landing; sql: a query's result; evaluate: a function returning run requests");
   }
   if (sources[0] === "sql") return compileSqlSensor(base, spec as SqlSensorSpec<unknown>, owner, check);
