@@ -137,10 +137,12 @@ export function compileSqlSensor(base: CompiledRequest, spec: SqlSensorSpec<unkn
   }
   const engines: readonly SqlEngine[] = ["duckdb", "sqlite", "postgres"];
   if (!engines.includes(sql.engine)) {
-    throw triggerInvalid(name, "sql.engine", `must be one of "duckdb", "sqlite", "postgres", got ${JSON.stringify(sql.engine)}`);
+    const got = JSON.stringify(sql.engine);
+    throw triggerInvalid(name, "sql.engine", `must be one of "duckdb", "sqlite", "postgres", got ${got}`);
   }
   if (typeof sql.query !== "string" || sql.query.trim() === "") {
-    throw triggerInvalid(name, "sql.query", "is missing", "write a SELECT, e.g. SELECT max(updated_at) AS watermark FROM t");
+    throw triggerInvalid(name, "sql.query", "is missing",
+      "write a SELECT, e.g. SELECT max(updated_at) AS watermark FROM t");
   }
   if (sql.engine === "sqlite" && !nonEmpty(sql.file)) {
     throw triggerInvalid(name, "sql.file", "is missing: a sqlite sensor reads a database file",
@@ -193,7 +195,8 @@ export function compileSqlSensor(base: CompiledRequest, spec: SqlSensorSpec<unkn
 export function compileFunctionSensor(base: CompiledRequest, spec: FunctionSensorSpec<unknown>,
   checkParams: ParamCheck = () => undefined): CompiledFunctionSensor {
   if (typeof spec.evaluate !== "function") {
-    throw triggerInvalid(base.name, "evaluate", "must be a function ({ cursor, now, lastRun }) => ({ requests, cursor })");
+    throw triggerInvalid(base.name, "evaluate",
+      "must be a function ({ cursor, now, lastRun }) => ({ requests, cursor })");
   }
   return {
     ...base,
@@ -245,8 +248,8 @@ function checkParamNames(trigger: string, field: string, names: readonly string[
   const known = owner.paramsSchema ? Object.keys(owner.paramsSchema.shape) : [];
   for (const param of names) {
     if (known.includes(param)) continue;
-    throw new TrainyardError("TRIGGER_INVALID", `trigger "${trigger}": ${field} names "${param}", which is not a param of `
-      + `pipeline "${owner.name}"`, {
+    const message = `trigger "${trigger}": ${field} names "${param}", which is not a param of pipeline "${owner.name}"`;
+    throw new TrainyardError("TRIGGER_INVALID", message, {
       trigger,
       field,
       param,

@@ -224,12 +224,14 @@ export function compileTriggers(
 
 function resolveOwnerParams(owner: TriggerOwner, values: Record<string, unknown>, profile: string | undefined) {
   const profiles = owner.profiles as Record<string, Record<string, unknown>>;
-  return resolveParams(owner.name, owner.paramsSchema, profiles, { profile, values, configProfiles: owner.configProfiles });
+  const sources = { profile, values, configProfiles: owner.configProfiles };
+  return resolveParams(owner.name, owner.paramsSchema, profiles, sources);
 }
 
 function compileSensor(base: CompiledRequest, spec: SensorSpec<unknown>, owner: TriggerOwner | undefined,
   check: ParamCheck): CompiledSensor {
-  const sources = (["folder", "sql", "evaluate"] as const).filter((k) => (spec as unknown as Record<string, unknown>)[k] !== undefined);
+  const given = spec as unknown as Record<string, unknown>;
+  const sources = (["folder", "sql", "evaluate"] as const).filter((k) => given[k] !== undefined);
   if (sources.length !== 1) {
     const got = sources.length ? `got ${sources.join(" and ")}` : "got none";
     throw triggerInvalid(base.name, "source", `must be exactly one of folder, sql or evaluate, ${got}`,

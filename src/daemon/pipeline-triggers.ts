@@ -42,12 +42,15 @@ export async function loadPipelineTriggers(ty: Trainyard, modulePath: string): P
     throw withConfigFile(err, configFile);
   }
   const declaredIn: Record<string, string> = {};
-  for (const t of triggers) declaredIn[t.name] = loaded.pipeline.triggers.has(t.name) ? "module" : configFile ?? "config";
+  for (const t of triggers) {
+    declaredIn[t.name] = loaded.pipeline.triggers.has(t.name) ? "module" : configFile ?? "config";
+  }
   return { pipeline: name, modulePath: loaded.modulePath, moduleDir: loaded.moduleDir, triggers, declaredIn };
 }
 
 function configFileIn(dir: string): string | undefined {
-  return ["trainyard.config.ts", "trainyard.config.mjs", "trainyard.config.js"].map((f) => join(dir, f)).find(existsSync);
+  const names = ["trainyard.config.ts", "trainyard.config.mjs", "trainyard.config.js"];
+  return names.map((f) => join(dir, f)).find(existsSync);
 }
 
 function configTriggersFor(config: TrainyardConfig | undefined, pipeline: string, file?: string): TriggerDecl[] {
@@ -60,7 +63,9 @@ function configTriggersFor(config: TrainyardConfig | undefined, pipeline: string
       hint: "write triggers: { <pipeline name>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }"
         + ' with the helpers exported by "trainyard"',
     });
-  if (typeof all !== "object" || all === null || Array.isArray(all)) throw invalid("triggers", "must map pipeline names to lists");
+  if (typeof all !== "object" || all === null || Array.isArray(all)) {
+    throw invalid("triggers", "must map pipeline names to lists");
+  }
   const list = all[pipeline];
   if (list === undefined) return [];
   if (!Array.isArray(list)) throw invalid(`triggers.${pipeline}`, "must be a list of triggers");

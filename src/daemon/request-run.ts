@@ -55,7 +55,11 @@ export interface RunRequestRecorder {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
-export async function requestRun(ty: Trainyard, modulePath: string, opts: RequestRunOptions = {}): Promise<ManualRunRequest> {
+export async function requestRun(
+  ty: Trainyard,
+  modulePath: string,
+  opts: RequestRunOptions = {},
+): Promise<ManualRunRequest> {
   const key = opts.idempotencyKey;
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw new TrainyardError("USAGE", `idempotency key ${JSON.stringify(key)} is not valid`, {
@@ -79,8 +83,8 @@ export async function requestRun(ty: Trainyard, modulePath: string, opts: Reques
     .digest("hex");
   const requestedAt = opts.now ?? Date.now();
   const requestedBy = opts.requestedBy ?? currentUser();
-  const given = Object.keys(params).length ? ` with ${Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-    .join(", ")}` : "";
+  const values = Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+  const given = values ? ` with ${values}` : "";
   const profile = opts.profile ? `, profile ${opts.profile}` : "";
   return {
     key: `manual:${key ?? `${requestedAt}-${randomBytes(6).toString("hex")}`}`,

@@ -73,11 +73,14 @@ function requestFor(t: CompiledRunStatusTrigger, run: RunRecord): EventRunReques
   } catch (err) {
     if (!isTrainyardError(err)) throw err;
     throw new TrainyardError("TRIGGER_FAILED", `trigger "${t.name}": run ${run.id} of "${t.pipeline}" maps to an `
-      + `invalid run: ${err.message}`, { trigger: t.name, runId: run.id, param: err.fields.param, hint: err.hint, cause: err });
+      + `invalid run: ${err.message}`, {
+      trigger: t.name, runId: run.id, param: err.fields.param, hint: err.hint, cause: err,
+    });
   }
   const at = new Date(endedAt(run)).toISOString();
   const forwarded = t.forwardParams.filter((p) => run.params[p] !== undefined);
-  const carried = forwarded.length ? `; carries ${forwarded.map((p) => `${p}=${JSON.stringify(run.params[p])}`).join(", ")}` : "";
+  const values = forwarded.map((p) => `${p}=${JSON.stringify(run.params[p])}`).join(", ");
+  const carried = values ? `; carries ${values}` : "";
   return {
     key: `run-status:${t.name}:${run.id}`,
     params,

@@ -89,7 +89,8 @@ async function queryDuckDb(sensor: CompiledSqlSensor, moduleDir: string): Promis
       return { columns, rows };
     } catch (err) {
       const why = (err as Error).message;
-      throw queryFailed(sensor, moduleDir, /interrupt/i.test(why) ? `cancelled after ${sensor.timeoutMs} ms` : why, err);
+      const cancelled = /interrupt/i.test(why);
+      throw queryFailed(sensor, moduleDir, cancelled ? `cancelled after ${sensor.timeoutMs} ms` : why, err);
     } finally {
       clearTimeout(timer);
       if (attached) {
@@ -160,7 +161,9 @@ function plainValue(v: unknown): unknown {
   if (Buffer.isBuffer(v)) return `\\x${v.toString("hex")}`;
   if (Array.isArray(v)) return v.map(plainValue);
   if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  if (typeof v === "object") return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
+  if (typeof v === "object") {
+    return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
+  }
   return v;
 }
 

@@ -31,7 +31,8 @@ export async function evaluateSqlSensor(
   const where = sqlLocation(sensor, moduleDir);
   for (const column of [sensor.cursorColumn, sensor.keyColumn, ...Object.values(sensor.paramsFrom)]) {
     if (column !== undefined && !result.columns.includes(column)) {
-      throw new TrainyardError("TRIGGER_FAILED", `sensor "${sensor.name}": the query's result has no column "${column}"`, {
+      const message = `sensor "${sensor.name}": the query's result has no column "${column}"`;
+      throw new TrainyardError("TRIGGER_FAILED", message, {
         trigger: sensor.name,
         column,
         hint: `its columns: ${result.columns.join(", ") || "(none)"}; name the column with AS in the query`,

@@ -41,7 +41,8 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
     };
   }
   if (t.kind === "sensor" && t.source === "sql") {
-    const by = t.cursorColumn ? `a new ${t.cursorColumn}` : t.keyColumn ? `each new ${t.keyColumn}` : "a changed result";
+    const by = t.cursorColumn ? `a new ${t.cursorColumn}`
+      : t.keyColumn ? `each new ${t.keyColumn}` : "a changed result";
     const mapped = Object.entries(t.paramsFrom).map(([p, c]) => `${p}<-${c}`).join(", ");
     return {
       name: t.name,

@@ -41,9 +41,11 @@ describe("trainyard triggers, new kinds", () => {
     const r = trainyard("triggers", "list", PIPELINE);
     expect(r.stderr).toBe("");
     expect(r.stdout).toContain("report: 3 triggers");
-    expect(r.stdout).toMatch(/warehouse\s+sensor\s+sql \(sqlite\) on .*warehouse\.db: runs on a new watermark, params month<-watermark, rows<-n/);
+    expect(r.stdout).toMatch(/warehouse\s+sensor\s+sql \(sqlite\) on .*warehouse\.db: runs on a new watermark,/);
+    expect(r.stdout).toContain("runs on a new watermark, params month<-watermark, rows<-n");
     expect(r.stdout).toMatch(/months\s+sensor\s+function: runs for each new key its evaluate function returns/);
-    expect(r.stdout).toMatch(/after-train\s+run-status\s+runs of "upstream" ending succeeded or rejected, carrying month/);
+    expect(r.stdout).toMatch(/after-train\s+run-status\s+runs of "upstream" ending succeeded or rejected/);
+    expect(r.stdout).toContain('runs of "upstream" ending succeeded or rejected, carrying month');
     expect(r.stdout).toContain("queries every 30s (timeout 30s)");
   });
 
@@ -67,7 +69,8 @@ describe("trainyard triggers, new kinds", () => {
       `run-status:after-train:${okId}`, `run-status:after-train:${rejectedId}`,
     ]);
     expect(r.requests[0].params).toEqual({ month: "2001-03" });
-    const later = trainyard("triggers", "preview", PIPELINE, "after-train", "--since", new Date(Date.now() + 60_000).toISOString());
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const later = trainyard("triggers", "preview", PIPELINE, "after-train", "--since", future);
     expect(later.stdout).toContain("no run request");
     expect(later.stdout).toContain('no-new-runs: no run of "upstream" ended succeeded or rejected');
   });
@@ -77,12 +80,14 @@ describe("trainyard triggers, new kinds", () => {
     try {
       fs.copyFileSync(PIPELINE, path.join(dir, "pipeline.ts"));
       fs.writeFileSync(path.join(dir, "trainyard.config.ts"), `import { defineConfig, onRunStatus } from "trainyard";
-export default defineConfig({ triggers: { report: [onRunStatus("after-ingest", { pipeline: "ingest", status: "failed" })] } });
+const afterIngest = onRunStatus("after-ingest", { pipeline: "ingest", status: "failed" });
+export default defineConfig({ triggers: { report: [afterIngest] } });
 `);
       const r = trainyard("triggers", "list", path.join(dir, "pipeline.ts"));
       expect(r.stderr).toBe("");
       expect(r.stdout).toContain("report: 4 triggers");
-      expect(r.stdout).toMatch(/after-ingest\s+run-status\s+runs of "ingest" ending failed \(declared in .*trainyard\.config\.ts\)/);
+      expect(r.stdout).toMatch(/after-ingest\s+run-status\s+runs of "ingest" ending failed/);
+      expect(r.stdout).toContain(`(declared in ${path.join(dir, "trainyard.config.ts")})`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -92,8 +97,8 @@ export default defineConfig({ triggers: { report: [onRunStatus("after-ingest", {
 describe("trainyard trigger", () => {
   it("validates a manual request as `trainyard run` does and records no run", () => {
     const before = JSON.parse(trainyard("runs", "--json").stdout).length;
-    const r = trainyard("trigger", PIPELINE, "--param", "rows=12", "--profile", "full", "--idempotency-key", "retrain-1",
-      "--json");
+    const ask = ["trigger", PIPELINE, "--param", "rows=12", "--profile", "full"];
+    const r = trainyard(...ask, "--idempotency-key", "retrain-1", "--json");
     expect(r.stderr).toBe("");
     const out = JSON.parse(r.stdout);
     expect(out.request).toMatchObject({
@@ -107,13 +112,13 @@ describe("trainyard trigger", () => {
     });
     expect(out.request.reason).toMatch(/^requested by \S+ via trainyard trigger with rows=12, profile full$/);
     expect(out.recorded).toBe(false);
-    const again = JSON.parse(trainyard("trigger", PIPELINE, "--param", "rows=12", "--profile", "full", "--json").stdout);
+    const again = JSON.parse(trainyard(...ask, "--json").stdout);
     expect(again.request.requestDigest).toBe(out.request.requestDigest);
     expect(JSON.parse(trainyard("runs", "--json").stdout)).toHaveLength(before);
   });
 
   it("refuses bad params and profiles with the same errors as `trainyard run`", () => {
-    const errorLines = (s: string) => s.split("\n").filter((l) => /^(error|  hint)/.test(l) || l.startsWith("hint")).join("\n");
+    const errorLines = (s: string) => s.split("\n").filter((l) => /^(error|  hint)/.test(l)).join("\n");
     for (const args of [["--param", "rows=many"], ["--param", "epochs=3"], ["--profile", "nightly"]]) {
       const viaTrigger = trainyard("trigger", PIPELINE, ...args);
       const viaRun = trainyard("run", PIPELINE, ...args);

@@ -33,7 +33,9 @@ describe("function sensor", () => {
         const from = typeof cursor === "number" ? cursor : 0;
         const batch = months.slice(Math.max(0, from - 1), from + 2);
         return {
-          requests: batch.map((m) => ({ key: m, params: { month: m }, reason: `month ${m} closed at ${now.toISOString()}` })),
+          requests: batch.map((m) => ({
+            key: m, params: { month: m }, reason: `month ${m} closed at ${now.toISOString()}`,
+          })),
           cursor: from + 2,
         };
       },
@@ -48,7 +50,9 @@ describe("function sensor", () => {
     const second = await evaluate(t, first.cursor, at + 1_000);
     expect(seenCursors).toEqual([undefined, 2]);
     expect(second.requests.map((r) => r.key)).toEqual(["sensor:months:2001-03"]);
-    expect(second.skips).toEqual([{ reason: "duplicate-key", message: 'key(s) "2001-02" already requested: no run for them' }]);
+    expect(second.skips).toEqual([
+      { reason: "duplicate-key", message: 'key(s) "2001-02" already requested: no run for them' },
+    ]);
     const third = await evaluate(t, second.cursor, at + 2_000);
     expect(third.requests).toEqual([]);
     expect(third.nextWakeAt).toBe(at + 2_000 + 30_000);
@@ -60,7 +64,8 @@ describe("function sensor", () => {
       interval: "5s",
       evaluate: ({ cursor }) => {
         calls++;
-        return calls === 1 ? { cursor: { etag: "abc" } } : { skipReason: `nothing new since etag ${(cursor as { etag: string }).etag}` };
+        const etag = (cursor as { etag?: string } | undefined)?.etag;
+        return calls === 1 ? { cursor: { etag: "abc" } } : { skipReason: `nothing new since etag ${etag}` };
       },
     });
     const first = await evaluate(t, null);
@@ -81,7 +86,9 @@ describe("function sensor", () => {
     await ty.run(p, { params: { month: "2001-06" }, trigger: "schedule:nightly" });
     expect(manual.status).toBe("succeeded");
     await evaluateTrigger(t, null, Date.now(), { moduleDir: ".", runs: ty, pipeline: "monthly" });
-    expect(lastRun).toEqual(expect.objectContaining({ id: byDaemon.runId, status: "succeeded", params: { month: "2001-05", lr: 0.1 } }));
+    expect(lastRun).toEqual(expect.objectContaining({
+      id: byDaemon.runId, status: "succeeded", params: { month: "2001-05", lr: 0.1 },
+    }));
   });
 
   it("reports a function that throws as a failed evaluation naming the trigger, with its error", async () => {
@@ -101,8 +108,10 @@ describe("function sensor", () => {
     const cases: Array<[FunctionSensorSpec<Params>["evaluate"], RegExp]> = [
       [() => "yes" as never, /returned a string, not an object/],
       [() => ({ requests: [{ key: "" }] }), /request 0 without a key/],
-      [() => ({ requests: [{ key: "k", params: { month: 3 as never } }] }), /request "k" asks for an invalid run: param "month" is invalid/],
-      [() => ({ requests: [{ key: "k", params: { epochs: 3 } as never }] }), /request "k" asks for an invalid run: unknown param "epochs"/],
+      [() => ({ requests: [{ key: "k", params: { month: 3 as never } }] }),
+        /request "k" asks for an invalid run: param "month" is invalid/],
+      [() => ({ requests: [{ key: "k", params: { epochs: 3 } as never }] }),
+        /request "k" asks for an invalid run: unknown param "epochs"/],
       [() => ({ cursor: 10n }), /a cursor that is not JSON/],
     ];
     for (const [evaluate, message] of cases) {

@@ -46,7 +46,9 @@ describe("SQL sensor on DuckDB over files", () => {
     expect(first.requests[0].reason).toContain("watermark changed to \"2001-01\" (first result)");
     const same = await evaluate(t, first.cursor, dir);
     expect(same.requests).toEqual([]);
-    expect(same.skips).toEqual([{ reason: "same-result", message: expect.stringContaining('watermark = "2001-01" again') }]);
+    expect(same.skips).toEqual([
+      { reason: "same-result", message: expect.stringContaining('watermark = "2001-01" again') },
+    ]);
     fs.writeFileSync(path.join(dir, "landing", "2001-02.csv"), "month,delay\n2001-02,7\n");
     const moved = await evaluate(t, same.cursor, dir);
     expect(moved.requests.map((r) => r.params)).toEqual([{ month: "2001-02", rows: 3 }]);
@@ -109,7 +111,11 @@ describe("SQL sensor on a SQLite file", () => {
     db.exec("CREATE TABLE batches (id INTEGER PRIMARY KEY, month TEXT, loaded_at INTEGER)");
     db.prepare("INSERT INTO batches (month, loaded_at) VALUES (?, ?)").run("2001-01", 1_000);
     const t = sensorOf({
-      sql: { engine: "sqlite", file: "warehouse.db", query: "SELECT month, loaded_at FROM batches ORDER BY id DESC LIMIT 1" },
+      sql: {
+        engine: "sqlite",
+        file: "warehouse.db",
+        query: "SELECT month, loaded_at FROM batches ORDER BY id DESC LIMIT 1",
+      },
       paramsFrom: { month: "month" },
     });
     const first = await evaluate(t, null, dir);
@@ -118,7 +124,9 @@ describe("SQL sensor on a SQLite file", () => {
     expect(first.requests[0].event).toEqual(expect.objectContaining({ engine: "sqlite", rows: 1 }));
     const again = await evaluate(t, first.cursor, dir);
     expect(again.requests).toEqual([]);
-    expect(again.skips[0]).toEqual({ reason: "same-result", message: expect.stringContaining("same result as before") });
+    expect(again.skips[0]).toEqual({
+      reason: "same-result", message: expect.stringContaining("same result as before"),
+    });
     db.prepare("INSERT INTO batches (month, loaded_at) VALUES (?, ?)").run("2001-02", 2_000);
     const next = await evaluate(t, again.cursor, dir);
     expect(next.requests.map((r) => r.params)).toEqual([{ month: "2001-02" }]);
@@ -159,12 +167,18 @@ postgres.describe("SQL sensor on PostgreSQL", () => {
   it("reads a watermark in a read-only transaction, deduplicates it, and fires when it moves", async () => {
     await client.query("INSERT INTO loads VALUES ('2001-01', '2001-02-01T00:00:00Z', 10)");
     const t = sensorOf({
-      sql: { engine: "postgres", url: server.url, query: "SELECT max(updated_at) AS watermark, sum(n) AS rows FROM loads" },
+      sql: {
+        engine: "postgres",
+        url: server.url,
+        query: "SELECT max(updated_at) AS watermark, sum(n) AS rows FROM loads",
+      },
       cursorColumn: "watermark",
     });
     const first = await evaluate(t, null, homes.tempDir());
     expect(first.requests).toHaveLength(1);
-    expect(first.requests[0].event).toEqual(expect.objectContaining({ engine: "postgres", value: "2001-02-01T00:00:00.000Z" }));
+    expect(first.requests[0].event).toEqual(expect.objectContaining({
+      engine: "postgres", value: "2001-02-01T00:00:00.000Z",
+    }));
     const same = await evaluate(t, first.cursor, homes.tempDir());
     expect(same.requests).toEqual([]);
     expect(same.skips.map((s) => s.reason)).toEqual(["same-result"]);
@@ -173,7 +187,8 @@ postgres.describe("SQL sensor on PostgreSQL", () => {
     expect(moved.requests[0].reason).toContain('watermark changed to "2001-03-01T00:00:00.000Z"');
 
     await client.query("CREATE SEQUENCE batch_ids");
-    const writer = sensorOf({ sql: { engine: "postgres", url: server.url, query: "SELECT nextval('batch_ids') AS id" } });
+    const nextval = "SELECT nextval('batch_ids') AS id";
+    const writer = sensorOf({ sql: { engine: "postgres", url: server.url, query: nextval } });
     const refused = await rejectionOf(evaluateTrigger(writer, null, Date.now(), { moduleDir: homes.tempDir() }));
     expect(refused.code).toBe("TRIGGER_FAILED");
     expect(refused.message).toContain("read-only transaction");

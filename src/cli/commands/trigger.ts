@@ -14,7 +14,9 @@ const SPEC = { values: ["param", "profile", "idempotency-key", "home"], booleans
 export async function triggerCommand(argv: string[], recorder?: RunRequestRecorder): Promise<number> {
   const args = parseArgs(argv, SPEC);
   const [modulePath, ...extra] = args.positionals;
-  if (!modulePath) throw usage("trainyard trigger needs the path of a pipeline module, e.g. trainyard trigger pipeline.ts");
+  if (!modulePath) {
+    throw usage("trainyard trigger needs the path of a pipeline module, e.g. trainyard trigger pipeline.ts");
+  }
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
   const ty = await openHome(args);
   try {
@@ -40,11 +42,14 @@ function report(request: ManualRunRequest, stored: Awaited<ReturnType<RunRequest
   const params = JSON.stringify(request.resolvedParams);
   const profile = request.profile ? `, profile ${request.profile}` : "";
   if (!stored) {
-    out(`${yellow("validated")} a run of ${bold(request.pipeline)} with params ${params}${profile}  ${dim(request.key)}`);
+    const what = `a run of ${bold(request.pipeline)} with params ${params}${profile}`;
+    out(`${yellow("validated")} ${what}  ${dim(request.key)}`);
     out(dim("not queued: this installation has no daemon run queue to record it in"));
     return;
   }
   const what = stored.created ? green("queued") : yellow(stored.sameRequest ? "already queued" : "key already used");
   out(`${what} run ${stored.runId} of ${bold(request.pipeline)} with params ${params}${profile}  ${dim(request.key)}`);
-  if (!stored.sameRequest) out(dim(`the idempotency key ${request.idempotencyKey} names another request; nothing new was queued`));
+  if (!stored.sameRequest) {
+    out(dim(`the idempotency key ${request.idempotencyKey} names another request; nothing new was queued`));
+  }
 }

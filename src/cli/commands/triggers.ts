@@ -89,7 +89,8 @@ function printTriggers({ pipeline, moduleDir, triggers, declaredIn }: Loaded, ar
     return 0;
   }
   if (!summaries.length) {
-    out(`${bold(pipeline)}: no triggers ${dim("(declare them with p.schedule, p.sensor, p.monitor or p.onRunStatus)")}`);
+    const how = "(declare them with p.schedule, p.sensor, p.monitor or p.onRunStatus)";
+    out(`${bold(pipeline)}: no triggers ${dim(how)}`);
     return 0;
   }
   out(`${bold(pipeline)}: ${summaries.length} trigger${summaries.length === 1 ? "" : "s"}`);
@@ -202,13 +203,15 @@ async function previewEvents(
   const summary = summarizeTrigger(t, now, ctx.moduleDir);
   if (has(args, "json")) {
     const at = new Date(now).toISOString();
-    out(JSON.stringify({ trigger: t.name, kind: t.kind, now: at, pipeline, requests: r.requests, notes: r.skips }, null, 2));
+    const { requests, skips: notes } = r;
+    out(JSON.stringify({ trigger: t.name, kind: t.kind, now: at, pipeline, requests, notes }, null, 2));
     return 0;
   }
   out(`${bold(t.name)}: ${summary.what}; evaluated once with no history, nothing is launched`);
   if (!r.requests.length) out(dim("no run request"));
   for (const q of r.requests) {
-    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${describeRequest(q.params, q.profile)}  ${dim(q.key)}`);
+    const what = describeRequest(q.params, q.profile);
+    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(q.key)}`);
     out(`  ${q.reason}`);
   }
   for (const n of r.skips) out(`${dim(`${n.reason}:`)} ${n.message}`);
