@@ -14,6 +14,7 @@ export type ErrorCode =
   | "UNKNOWN_PARAM"
   | "PARAM_INVALID"
   | "PROFILE_UNKNOWN"
+  | "CONFIG_INVALID"
   | "MODULE_LOAD"
   | "STEP_FAILED"
   | "STEP_TIMEOUT"

@@ -5,6 +5,7 @@ import type { MetadataStore, StepRunRecord } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
 import type { CodeContext } from "./code-context.js";
 import type { RunEvent } from "./events.js";
+import type { LogLimits } from "./step-log-files.js";
 
 export interface ExecutorEnv {
   metadata: MetadataStore;
@@ -34,6 +35,8 @@ export interface ExecuteOptions {
   onEvent?: (event: RunEvent) => void;
   /** Step runs of this run recorded earlier (resume): succeeded ones are reused. */
   previous?: ReadonlyMap<string, StepRunRecord>;
+  /** Caps of the run's log files. @default see LogLimits */
+  logs?: Partial<LogLimits>;
 }
 
 export type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled";

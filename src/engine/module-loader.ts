@@ -15,9 +15,10 @@ import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { TrainyardError } from "../core/errors.js";
+import { isTrainyardError, TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
 import type { TrainyardConfig } from "../core/config.js";
+import { loadTimeoutError, loadTimeoutMs, watchModuleLoad } from "./load-watchdog.js";
 import { DIST_DIR, distFile, PUBLIC_ENTRIES } from "./package-root.js";
 
 export interface LoadedModule {
@@ -61,9 +62,11 @@ export async function loadPipelineModule(modulePath: string, cacheDir: string): 
   const hit = loaded.get(key);
   if (hit) return hit;
   let mod: { default?: unknown };
+  const timeoutMs = loadTimeoutMs();
   try {
-    mod = (await import(pathToFileURL(bundlePath).href)) as { default?: unknown };
+    mod = await importUserModule(bundlePath, abs, "pipeline module", timeoutMs);
   } catch (err) {
+    if (isTrainyardError(err) && err.code === "MODULE_LOAD") throw err;
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} failed while loading: ${(err as Error).message}`, {
       file: abs,
       cause: err,
@@ -88,8 +91,27 @@ export async function loadConfigModule(dir: string, cacheDir: string): Promise<T
   const file = ["trainyard.config.ts", "trainyard.config.mjs", "trainyard.config.js"].map((f) => join(dir, f)).find(existsSync);
   if (!file) return undefined;
   const { bundlePath } = await bundleModule(file, cacheDir);
-  const mod = (await import(pathToFileURL(bundlePath).href)) as { default?: TrainyardConfig };
-  return mod.default ?? {};
+  const mod = await importUserModule(bundlePath, file, "config module", loadTimeoutMs());
+  return (mod.default as TrainyardConfig | undefined) ?? {};
+}
+
+/**
+ * Imports a bundle, running the user's top-level code, within the load timeout: a module that
+ * awaits forever is rejected with MODULE_LOAD, and one stuck in a loop ends the process (see
+ * load-watchdog.ts). Signals keep their default effect meanwhile (the CLI hooks them later).
+ */
+async function importUserModule(bundlePath: string, file: string, what: string, timeoutMs: number): Promise<{ default?: unknown }> {
+  const watchdog = watchModuleLoad(file, what, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(loadTimeoutError(file, what, timeoutMs, false)), timeoutMs);
+  });
+  try {
+    return (await Promise.race([import(pathToFileURL(bundlePath).href), timeout])) as { default?: unknown };
+  } finally {
+    clearTimeout(timer);
+    watchdog.stop();
+  }
 }
 
 export async function bundleModule(abs: string, cacheDir: string): Promise<{ bundlePath: string; codeVersion: string; sourceFiles: string[] }> {

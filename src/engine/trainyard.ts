@@ -21,6 +21,7 @@ import { ArtifactIO } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
+import type { LogLimits } from "./step-log-files.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import { reapOrphans } from "./orphan-reaper.js";
@@ -55,6 +56,8 @@ export interface RunRequest {
   trigger?: string;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+  /** Caps of the run's log files (per step, per run). @default see LogLimits */
+  logs?: Partial<LogLimits>;
 }
 
 export interface StepSummary {
@@ -249,7 +252,14 @@ export class Trainyard {
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
     await this.metadata.updateRun(run.id, { status: "running", pid: process.pid, finishedAt: undefined, codeVersion: loaded.codeVersion });
     crashPoint("mid-resume");
-    const opts = { concurrency: req.concurrency ?? (run.options.concurrency as number | undefined), force: req.force, trigger: "resume", signal: req.signal, onEvent: req.onEvent };
+    const opts = {
+      concurrency: req.concurrency ?? (run.options.concurrency as number | undefined),
+      force: req.force,
+      trigger: "resume",
+      signal: req.signal,
+      onEvent: req.onEvent,
+      logs: req.logs,
+    };
     return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease);
   }
 
@@ -271,6 +281,7 @@ export class Trainyard {
         signal,
         onEvent: req.onEvent,
         previous,
+        logs: req.logs,
       },
     );
     const status = await executor.execute();

@@ -4,6 +4,7 @@ import { describeIdentity } from "../../store/process-identity.js";
 import { has, intFlag, one, parseArgs, usage } from "../args.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
+import { readStepLog, type LogRun } from "../../engine/step-log-reader.js";
 
 export async function runsCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { values: ["pipeline", "limit", "home", "status"], booleans: ["json"] });
@@ -109,17 +110,19 @@ export async function logsCommand(argv: string[]): Promise<number> {
     const sr = await ty.metadata.getStepRun(id);
     if (!sr) throw new TrainyardError("NOT_FOUND", `run ${run.id} has no step "${stepId}"${item !== undefined ? ` item ${item}` : ""}`, { runId: run.id, step: stepId, hint: "see the steps with `trainyard show <run>`" });
     const attempt = one(args, "attempt");
-    let lines = await ty.metadata.getLogs(id, attempt === undefined ? undefined : Number(attempt));
-    if (!lines.length && item === undefined) {
-      // A map step's own record has no output; show its items' logs.
-      const all = await ty.metadata.listStepRuns(run.id);
-      for (const it of all.filter((s) => s.stepId === stepId && s.itemIndex >= 0)) {
-        lines = lines.concat((await ty.metadata.getLogs(it.id)).map((l) => ({ ...l, line: `[${it.itemIndex}] ${l.line}` })));
+    // A map step's own record has no output: its items' logs stand for it.
+    const all = item === undefined && !sr.attempts ? await ty.metadata.listStepRuns(run.id) : [];
+    const items = all.filter((s) => s.stepId === stepId && s.itemIndex >= 0);
+    const sources = items.length ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` })) : [{ id, label: "" }];
+    const out = new LogOutput(has(args, "json"));
+    const attemptNo = attempt === undefined ? undefined : Number(attempt);
+    for (const source of sources) {
+      for await (const lines of readStepLog(ty, run.id, source.id, attemptNo)) {
+        await out.write(lines, source.label);
       }
     }
-    if (has(args, "json")) process.stdout.write(`${JSON.stringify(lines)}\n`);
-    else for (const l of lines) process.stdout.write(`${dim(`#${l.attempt} ${l.stream === "stderr" ? "err" : l.stream === "stdout" ? "out" : "log"}`)} ${l.line}\n`);
-    if (!lines.length) process.stderr.write(dim(`(no log lines for ${id})\n`));
+    await out.end();
+    if (!out.count) process.stderr.write(dim(`(no log lines for ${id})\n`));
     return 0;
   } finally {
     await ty.close();
@@ -147,5 +150,44 @@ export async function whyCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await ty.close();
+  }
+}
+
+/** Writes log lines to stdout in blocks, waiting for the terminal or pipe to take each block. */
+class LogOutput {
+  count = 0;
+  private block = "";
+
+  constructor(private readonly json: boolean) {
+    // A reader that stopped early (`| head`) has seen all it wanted.
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      process.exit(0);
+    });
+  }
+
+  async write(run: LogRun, label: string): Promise<void> {
+    if (this.json) {
+      const { attempt, ts, stream } = run;
+      for (const line of run.lines) this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt, ts, stream, line: label + line })}`;
+    } else {
+      const kind = run.stream === "stderr" ? "err" : run.stream === "stdout" ? "out" : "log";
+      const tag = `${dim(`#${run.attempt} ${kind}`)} ${label}`;
+      this.block += `${tag}${run.lines.join(`\n${tag}`)}\n`;
+      this.count += run.lines.length;
+    }
+    if (this.block.length >= 64 * 1024) await this.flush();
+  }
+
+  async end(): Promise<void> {
+    if (this.json) this.block += this.count ? "]\n" : "[]\n";
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const text = this.block;
+    this.block = "";
+    if (!text || process.stdout.write(text)) return;
+    await new Promise((resolve) => process.stdout.once("drain", resolve));
   }
 }
