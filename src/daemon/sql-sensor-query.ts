@@ -47,6 +47,14 @@ export async function runSensorQuery(sensor: CompiledSqlSensor, moduleDir: strin
 
 function queryFailed(sensor: CompiledSqlSensor, moduleDir: string, why: string, cause?: unknown): TrainyardError {
   const where = sqlLocation(sensor, moduleDir);
+  if (why.endsWith("does not exist") && why.startsWith("the database file")) {
+    return new TrainyardError("TRIGGER_FAILED", `sensor "${sensor.name}": ${why}`, {
+      trigger: sensor.name,
+      field: "sql.file",
+      file: where,
+      hint: "fix `sql.file` (relative paths are read from the pipeline module's folder); the sensor never creates it",
+    });
+  }
   return new TrainyardError("TRIGGER_FAILED", `sensor "${sensor.name}": the ${sensor.engine} query failed: ${why}`, {
     trigger: sensor.name,
     field: "sql.query",

@@ -1,6 +1,7 @@
 /** SQL sensors on real engines: DuckDB over CSV and Parquet files, a SQLite file, a throwaway PostgreSQL. */
 import fs from "node:fs";
 import path from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +82,24 @@ describe("SQL sensor on DuckDB over files", () => {
     expect(next.skips).toEqual([expect.objectContaining({ reason: "seen-keys" })]);
   });
 
+  it("reads a DuckDB database file attached read-only, relative to the module", async () => {
+    const dir = homes.tempDir("ty-sql-duckfile-");
+    const writer = await DuckDBInstance.create(path.join(dir, "warehouse.duckdb"));
+    const con = await writer.connect();
+    await con.run("CREATE TABLE loads AS SELECT '2001-04' AS month");
+    con.closeSync();
+    writer.closeSync();
+    const t = sensorOf({
+      sql: { engine: "duckdb", file: "warehouse.duckdb", query: "SELECT max(month) AS m FROM loads" },
+      cursorColumn: "m",
+      paramsFrom: { month: "m" },
+    });
+    const first = await evaluate(t, null, dir);
+    expect(first.requests.map((r) => r.params)).toEqual([{ month: "2001-04" }]);
+    // Attached under a temporary name and detached again: a second evaluation attaches afresh.
+    expect((await evaluate(t, first.cursor, dir)).skips.map((s) => s.reason)).toEqual(["same-result"]);
+  });
+
   it("fails a query that errors with TRIGGER_FAILED naming the trigger", async () => {
     const dir = homes.tempDir("ty-sql-bad-");
     const t = sensorOf({ sql: { engine: "duckdb", query: "SELECT max(month) AS m FROM read_csv('missing/*.csv')" } });
@@ -135,6 +154,7 @@ describe("SQL sensor on a SQLite file", () => {
     fs.rmSync(file);
     const gone = await rejectionOf(evaluateTrigger(t, next.cursor, Date.now(), { moduleDir: dir }));
     expect(gone.message).toContain(`the database file ${file} does not exist`);
+    expect(gone.hint).toContain("the sensor never creates it");
     expect(fs.existsSync(file)).toBe(false);
   });
 
