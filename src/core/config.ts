@@ -1,4 +1,6 @@
 /** `trainyard.config.ts`: project-wide settings and shared param profiles. */
+import type { TriggerDecl } from "./triggers.js";
+
 export interface TrainyardConfig {
   /** Where runs and artifacts are kept. @default ".trainyard" next to the config file */
   home?: string;
@@ -6,6 +8,8 @@ export interface TrainyardConfig {
   profiles?: Record<string, Record<string, unknown>>;
   /** Steps run at once. @default the number of CPUs */
   concurrency?: number;
+  /** Triggers by the name of the pipeline they start, built with schedule(), sensor(), monitor(), onRunStatus(). */
+  triggers?: Record<string, readonly TriggerDecl[]>;
 }
 
 export function defineConfig(config: TrainyardConfig): TrainyardConfig {

@@ -29,6 +29,7 @@ export type ErrorCode =
   | "RUN_NOT_RESUMABLE"
   | "RUN_OWNED"
   | "TRIGGER_INVALID"
+  | "TRIGGER_FAILED"
   | "ALIAS_PINNED"
   | "ALIAS_NOT_PINNED"
   | "METADATA_CORRUPT"
