@@ -24,6 +24,13 @@ export type ErrorCode =
   | "ARTIFACT_MISSING"
   | "NOT_FOUND"
   | "RUN_NOT_RESUMABLE"
+  | "RUN_EXISTS"
+  | "TRIGGER_FAILED"
+  | "TRIGGER_INVALID"
+  | "DAEMON_STALE"
+  | "DAEMON_NOT_RUNNING"
+  | "NOTIFY_FAILED"
+  | "CONFIG_INVALID"
   | "USAGE";
 
 export interface ErrorFields {

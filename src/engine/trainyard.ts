@@ -48,8 +48,10 @@ export interface RunRequest {
   concurrency?: number;
   /** Recompute every step (true) or the listed steps instead of reusing the cache. */
   force?: boolean | string[];
-  /** @default "manual" */
+  /** @default "manual"; e.g. "schedule:nightly" for a run the daemon launched */
   trigger?: string;
+  /** A run id fixed in advance (the daemon's queue); refused when a run with this id exists. @default a new id */
+  runId?: string;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
 }
@@ -144,7 +146,9 @@ export class Trainyard {
 
   async run(target: string | Pipeline<any>, req: RunRequest = {}): Promise<RunResult> {
     const started = Date.now();
-    const runId = newRunId();
+    const runId = req.runId ?? newRunId();
+    // A fixed id is how a relaunch after a crash stays exactly-once: the second launch is refused.
+    if (req.runId) await this.refuseExistingRun(req.runId);
     let loaded: Loaded | undefined;
     try {
       loaded = await this.load(target);
@@ -172,7 +176,7 @@ export class Trainyard {
         pid: process.pid,
       };
       await this.metadata.upsertPipeline(pipeline.name, loaded.modulePath);
-      await this.metadata.createRun(run);
+      await this.createRunOnce(run, req.runId !== undefined);
       return await this.execute(run, loaded, graph, req, undefined);
     } catch (err) {
       // Failures before execution (module, params, graph) are still recorded as failed runs.
@@ -197,6 +201,25 @@ export class Trainyard {
         });
       }
       if (isTrainyardError(err)) Object.assign(err.fields, { runId });
+      throw err;
+    }
+  }
+
+  private async refuseExistingRun(runId: string): Promise<void> {
+    const existing = await this.metadata.getRun(runId);
+    if (existing?.id !== runId) return;
+    throw new TrainyardError("RUN_EXISTS", `run ${runId} already exists (${existing.status}); a run id is used once`, {
+      runId,
+      hint: existing.status === "succeeded" ? "nothing to do" : `continue it with \`trainyard resume ${runId}\``,
+    });
+  }
+
+  /** Inserts the run; a concurrent launch of the same fixed id loses on the primary key and is refused. */
+  private async createRunOnce(run: RunRecord, fixedId: boolean): Promise<void> {
+    try {
+      await this.metadata.createRun(run);
+    } catch (err) {
+      if (fixedId) await this.refuseExistingRun(run.id);
       throw err;
     }
   }

@@ -5,7 +5,7 @@ import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../fo
 import { openHome } from "../open-home.js";
 import { Progress } from "../progress.js";
 
-const RUN_SPEC = { values: ["param", "profile", "concurrency", "home"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
+const RUN_SPEC = { values: ["param", "profile", "concurrency", "home", "run-id", "trigger"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, RUN_SPEC);
@@ -24,6 +24,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       profile: one(args, "profile"),
       concurrency: intFlag(args, "concurrency"),
       force,
+      // Set by the daemon: the id its queue fixed up front, and what started the run ("schedule:nightly").
+      runId: one(args, "run-id"),
+      trigger: one(args, "trigger"),
       signal: controller.signal,
       onEvent: progress.onEvent,
     });
