@@ -58,8 +58,8 @@ export function describeTickStore(name: string, factory: TickStoreFactory): void
       const s = await make();
       await s.setPaused("p/x", true);
       expect((await s.getTriggerState("p/x"))!.paused).toBe(true);
-      await s.noteEvaluation("p/x", { at: 10, error: { code: "MODULE_LOAD", message: "boom" }, backoffUntil: 50 });
-      await s.noteEvaluation("p/x", { at: 20, error: { code: "MODULE_LOAD", message: "boom" }, backoffUntil: 90 });
+      await s.noteEvaluation("p/x", { at: 10, error: { code: "MODULE_LOAD", name: "TrainyardError", message: "boom" }, backoffUntil: 50 });
+      await s.noteEvaluation("p/x", { at: 20, error: { code: "MODULE_LOAD", name: "TrainyardError", message: "boom" }, backoffUntil: 90 });
       let st = (await s.getTriggerState("p/x"))!;
       expect(st).toMatchObject({ paused: true, evaluatedAt: 20, failures: 2, backoffUntil: 90, lastError: { code: "MODULE_LOAD" } });
       await s.noteEvaluation("p/x", { at: 30, cursor: { n: 3 } });
