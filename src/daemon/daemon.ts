@@ -6,7 +6,7 @@
  * the other triggers go on. SIGTERM drains; runs orphaned by a killed daemon are recovered.
  */
 import { crashPoint } from "../core/crash-point.js";
-import { describeError, TrainyardError } from "../core/errors.js";
+import { describeError, isTrainyardError, TrainyardError } from "../core/errors.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import type { TickStore, TriggerState } from "../store/tick-store.js";
 import type { ActiveRun, DaemonTrigger } from "./daemon-trigger.js";
@@ -260,7 +260,7 @@ export class Daemon {
   private async evaluate(slot: TriggerSlot, now: number): Promise<void> {
     const { trigger } = slot;
     const activeRuns = [...this.active.values()].filter((r) => r.trigger === trigger.id);
-    const ev = await withTimeout(Promise.resolve(trigger.evaluate({ now, cursor: slot.cursor, activeRuns })), this.o.evaluationTimeoutMs, trigger.id);
+    const ev = await withTimeout(evaluateSafely(trigger, { now, cursor: slot.cursor, activeRuns }), this.o.evaluationTimeoutMs, trigger.id);
     const out = await recordEvaluation(this.store, trigger, ev, { now: Date.now(), paused: slot.paused, cursorBefore: slot.cursor });
     if ("cursor" in ev) slot.cursor = ev.cursor;
     const recorded = out.requested + out.skipped;
@@ -422,6 +422,21 @@ export class Daemon {
     await this.notifier.flush();
     await this.step("release the lease", () => this.lease.release());
     this.log("daemon stopped");
+  }
+}
+
+/** User code's error, wrapped at this one boundary with the trigger it came from. */
+async function evaluateSafely(trigger: DaemonTrigger, ctx: Parameters<DaemonTrigger["evaluate"]>[0]) {
+  try {
+    return await trigger.evaluate(ctx);
+  } catch (err) {
+    if (isTrainyardError(err)) throw err;
+    throw new TrainyardError("TRIGGER_FAILED", `trigger ${trigger.id} threw: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+      trigger: trigger.id,
+      file: trigger.modulePath,
+      hint: "fix the trigger's code; the daemon retries it with backoff (see `trainyard triggers history`)",
+    });
   }
 }
 
