@@ -82,8 +82,10 @@ export async function daemonHealth(store: TickStore, metadata: MetadataStore, op
     }
     triggers.push(h);
   }
-  if (state === "stopped" && triggers.length) problems.push("no daemon is running: triggers are not being evaluated (start one with `trainyard daemon`)");
   const queued = await store.listQueuedRuns({ status: "queued" });
+  if (state === "stopped" && (triggers.length || queued.length)) {
+    problems.push("no daemon is running: triggers are not evaluated and queued runs wait (start one with `trainyard daemon`)");
+  }
   const running = (await metadata.listRuns({ status: "running", limit: 1000 })).map((r) => ({
     runId: r.id,
     pipeline: r.pipeline,
