@@ -35,7 +35,7 @@ export interface DaemonOptions {
   leaseTtlMs?: number;
   /** Heartbeat (lease renewal) period. @default 2000 */
   renewMs?: number;
-  /** A trigger with nothing to record still notes its evaluation this often. @default 30000 */
+  /** A trigger with nothing to record still notes its evaluation this often. @default 60000 */
   triggerHeartbeatMs?: number;
   /** A launched run that has not appeared after this long is relaunched with its id. @default 60000 */
   launchGraceMs?: number;
@@ -78,7 +78,7 @@ export interface DaemonStats {
   launchOverheadMs: number[];
 }
 
-const DEFAULTS = { maxConcurrentRuns: 4, intervalMs: 1000, leaseTtlMs: 10_000, renewMs: 2000, triggerHeartbeatMs: 30_000, launchGraceMs: 60_000, orphanScanMs: 5000, reloadMs: 5000, drainTimeoutMs: 30_000, evaluationTimeoutMs: 30_000 };
+const DEFAULTS = { maxConcurrentRuns: 4, intervalMs: 1000, leaseTtlMs: 10_000, renewMs: 2000, triggerHeartbeatMs: 60_000, launchGraceMs: 60_000, orphanScanMs: 5000, reloadMs: 5000, drainTimeoutMs: 30_000, evaluationTimeoutMs: 30_000 };
 
 export class Daemon {
   readonly holder = daemonHolder();
@@ -96,6 +96,8 @@ export class Daemon {
   private active = new Map<string, ActiveRun & { trigger: string; pipeline: string }>();
   private liveOrphans = new Map<string, { trigger: string; pipeline: string; tickKey: string }>();
   private readonly reportedAbandoned = new Set<string>();
+  /** When the tick of a run queued by this daemon was due, until it is launched. */
+  private readonly dueAt = new Map<string, number>();
   private stopping = false;
   private wake?: () => void;
   private last = { renew: -Infinity, states: -Infinity, reload: -Infinity, orphans: -Infinity };
@@ -243,7 +245,11 @@ export class Daemon {
     for (const slot of this.slots.values()) {
       if (this.stopping || !this.lease.leading) return;
       const now = Date.now();
-      if (slot.dueAt > now || slot.backoffUntil > now) continue;
+      if (slot.dueAt > now || slot.backoffUntil > now) {
+        // Not due (a schedule's next slot is far): still say the daemon looked at it, now and then.
+        if (slot.backoffUntil <= now && now - slot.notedAt >= this.o.triggerHeartbeatMs) await this.noteLooked(slot, now);
+        continue;
+      }
       if (slot.paused && slot.trigger.kind !== "schedule") continue;
       if (slot.broken !== undefined) {
         await this.fail(slot, slot.broken, now);
@@ -260,13 +266,16 @@ export class Daemon {
   private async evaluate(slot: TriggerSlot, now: number): Promise<void> {
     const { trigger } = slot;
     const activeRuns = [...this.active.values()].filter((r) => r.trigger === trigger.id);
-    const ev = await withTimeout(evaluateSafely(trigger, { now, cursor: slot.cursor, activeRuns }), this.o.evaluationTimeoutMs, trigger.id);
+    const result = evaluateSafely(trigger, { now, cursor: slot.cursor, activeRuns });
+    // Only an evaluation still pending needs a timer (most cheap sensors settle at once).
+    const ev = await withTimeout(result, this.o.evaluationTimeoutMs, trigger.id);
     const out = await recordEvaluation(this.store, trigger, ev, { now: Date.now(), paused: slot.paused, cursorBefore: slot.cursor });
     if ("cursor" in ev) slot.cursor = ev.cursor;
     const recorded = out.requested + out.skipped;
     this.stats.ticks += recorded;
     this.stats.deduplicated += out.deduplicated;
     this.stats.tickLagsMs.push(...out.lagsMs);
+    for (const q of out.queued) this.dueAt.set(q.runId, q.scheduledAt);
     if (out.deduplicated) this.log(`${trigger.id}: ${out.deduplicated} tick(s) already recorded, not repeated`);
     // recordTick notes the evaluation time; otherwise heartbeat now and then, and clear a failure streak.
     if (slot.failures > 0 || (!recorded && !out.cursorStored && now - slot.notedAt >= this.o.triggerHeartbeatMs)) {
@@ -276,7 +285,17 @@ export class Daemon {
     slot.failures = 0;
     slot.backoffUntil = 0;
     if (recorded) crashPoint("tick-done");
-    slot.dueAt = Math.min(ev.nextEvaluationAt ?? 0, now + this.o.triggerHeartbeatMs);
+    // Without a due time of its own (a polling sensor), a trigger is evaluated once per interval.
+    slot.dueAt = ev.nextEvaluationAt ?? now + this.o.intervalMs;
+  }
+
+  private async noteLooked(slot: TriggerSlot, now: number): Promise<void> {
+    slot.notedAt = now;
+    try {
+      await this.store.noteEvaluation(slot.trigger.id, { at: now });
+    } catch (err) {
+      this.log(`${slot.trigger.id}: could not note its heartbeat: ${describeError(err).message}`);
+    }
   }
 
   private async fail(slot: TriggerSlot, err: unknown, now: number): Promise<void> {
@@ -324,9 +343,12 @@ export class Daemon {
 
   private noteLaunch(child: RunChild, pickedUpAt: number, trigger: string): void {
     const overhead = child.spawnedAt - pickedUpAt;
+    const due = this.dueAt.get(child.runId);
+    this.dueAt.delete(child.runId);
     this.stats.launches++;
     this.stats.launchOverheadMs.push(overhead);
-    this.log(`launched ${child.mode} ${child.runId} for ${trigger} (pid ${child.pid ?? "?"}, ${overhead} ms after pick-up)`);
+    const sinceDue = due === undefined ? "" : `, ${child.spawnedAt - due} ms after its tick was due`;
+    this.log(`launched ${child.mode} ${child.runId} for ${trigger} (pid ${child.pid ?? "?"}, ${overhead} ms after pick-up${sinceDue})`);
   }
 
   private async recoverOrphans(now: number): Promise<void> {
@@ -400,7 +422,8 @@ export class Daemon {
 
   private sleepUntil(at: number): Promise<void> {
     const ms = at - Date.now();
-    if (ms <= 0 || this.stopping) return Promise.resolve();
+    // Even with work due, yield to the event loop: signals and child exits must get through.
+    if (ms <= 0 || this.stopping) return new Promise((resolve) => setImmediate(resolve));
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
@@ -441,6 +464,15 @@ async function evaluateSafely(trigger: DaemonTrigger, ctx: Parameters<DaemonTrig
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, id: string): Promise<T> {
+  let settled = false;
+  void p.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  return Promise.resolve().then(() => (settled ? p : raceTimeout(p, ms, id)));
+}
+
+function raceTimeout<T>(p: Promise<T>, ms: number, id: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TrainyardError("TRIGGER_FAILED", `trigger ${id} took longer than ${ms} ms to evaluate`, { hint: "make its evaluation cheaper, or give it a longer timeout" })), ms);

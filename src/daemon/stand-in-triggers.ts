@@ -7,6 +7,7 @@
 import { pathToFileURL } from "node:url";
 import { Cron } from "croner";
 import { TrainyardError } from "../core/errors.js";
+import { loadPipelineModule } from "../engine/module-loader.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import type { DaemonTrigger, RunRequestSpec, TickRequest, TriggerContext, TriggerEvaluation } from "./daemon-trigger.js";
 
@@ -46,15 +47,22 @@ export interface SensorResult {
 
 export type StandInSpec = StandInSchedule | StandInSensor;
 
+/** Triggers compiled per module bundle: an unchanged module keeps its trigger objects (and their state). */
+const compiled = new Map<string, DaemonTrigger[]>();
+
 /** The triggers a pipeline module declares (its `triggers` export), bound to its pipeline. */
 export async function loadModuleTriggers(ty: Trainyard, modulePath: string): Promise<DaemonTrigger[]> {
-  const loaded = await ty.load(modulePath);
-  const mod = loaded.bundlePath ? ((await import(pathToFileURL(loaded.bundlePath).href)) as { triggers?: unknown }) : {};
+  const loaded = await loadPipelineModule(modulePath, ty.cacheDir);
+  const hit = compiled.get(loaded.bundlePath);
+  if (hit) return hit;
+  const mod = (await import(pathToFileURL(loaded.bundlePath).href)) as { triggers?: unknown };
   const specs = (mod.triggers ?? []) as StandInSpec[];
   if (!Array.isArray(specs)) {
     throw new TrainyardError("TRIGGER_INVALID", `${loaded.modulePath}: "triggers" must be a list`, { file: loaded.modulePath });
   }
-  return specs.map((spec) => compileStandIn(spec, loaded.pipeline.name, loaded.modulePath));
+  const triggers = specs.map((spec) => compileStandIn(spec, loaded.pipeline.name, loaded.modulePath));
+  compiled.set(loaded.bundlePath, triggers);
+  return triggers;
 }
 
 export function compileStandIn(spec: StandInSpec, pipeline: string, modulePath: string): DaemonTrigger {
@@ -65,15 +73,15 @@ export function compileStandIn(spec: StandInSpec, pipeline: string, modulePath: 
 }
 
 function scheduleEvaluator(spec: StandInSchedule, id: string): (ctx: TriggerContext) => TriggerEvaluation {
-  let cron: Cron;
   try {
-    cron = new Cron(spec.cron, { timezone: spec.timezone ?? "UTC", paused: true });
+    cronFor(spec.cron, spec.timezone ?? "UTC");
   } catch (err) {
     throw new TrainyardError("TRIGGER_INVALID", `schedule ${id}: invalid cron "${spec.cron}": ${(err as Error).message}`, {
       hint: 'use five or six cron fields, e.g. "0 3 * * *"',
     });
   }
   return ({ now, cursor, activeRuns }) => {
+    const cron = cronFor(spec.cron, spec.timezone ?? "UTC");
     let from = typeof cursor === "number" ? cursor : spec.start ? Date.parse(spec.start) : now;
     const due: number[] = [];
     for (let next = cron.nextRun(new Date(from)); next && next.getTime() <= now; next = cron.nextRun(next)) {
@@ -97,6 +105,23 @@ function scheduleEvaluator(spec: StandInSchedule, id: string): (ctx: TriggerCont
     }
     return { ticks, cursor: from, nextEvaluationAt };
   };
+}
+
+// A croner 11 Cron holds about 80 KB of arrays: 1,000 schedules kept 82 MB alive. Schedules share
+// one per (pattern, zone) through a small cache, and a schedule builds its own only when due.
+const crons = new Map<string, Cron>();
+
+function cronFor(pattern: string, timezone: string): Cron {
+  const key = `${pattern}\u0000${timezone}`;
+  let cron = crons.get(key);
+  if (cron) {
+    crons.delete(key);
+  } else {
+    cron = new Cron(pattern, { timezone, paused: true });
+    if (crons.size >= 64) crons.delete(crons.keys().next().value!);
+  }
+  crons.set(key, cron);
+  return cron;
 }
 
 function sensorEvaluator(spec: StandInSensor): (ctx: TriggerContext) => Promise<TriggerEvaluation> {

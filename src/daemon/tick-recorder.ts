@@ -18,6 +18,8 @@ export interface RecordOutcome {
   /** scheduledAt -> recorded lag of each new tick, for health figures. */
   lagsMs: number[];
   cursorStored: boolean;
+  /** Runs queued by new ticks, with the time their tick was due. */
+  queued: Array<{ runId: string; scheduledAt: number }>;
 }
 
 export async function recordEvaluation(
@@ -26,7 +28,7 @@ export async function recordEvaluation(
   ev: TriggerEvaluation,
   opts: { now: number; paused: boolean; cursorBefore: unknown },
 ): Promise<RecordOutcome> {
-  const out: RecordOutcome = { requested: 0, skipped: 0, deduplicated: 0, lagsMs: [], cursorStored: false };
+  const out: RecordOutcome = { requested: 0, skipped: 0, deduplicated: 0, lagsMs: [], cursorStored: false, queued: [] };
   const cursorChanged = "cursor" in ev && JSON.stringify(ev.cursor) !== JSON.stringify(opts.cursorBefore);
   for (const [i, t] of ev.ticks.entries()) {
     const last = i === ev.ticks.length - 1;
@@ -69,6 +71,7 @@ export async function recordEvaluation(
     if (status === "requested") out.requested++;
     else out.skipped++;
     out.lagsMs.push(opts.now - t.scheduledAt);
+    for (const run of runs) out.queued.push({ runId: run.runId, scheduledAt: t.scheduledAt });
   }
   // No new tick carried the cursor (none due, or the last was deduplicated): store it alone.
   if (cursorChanged && !out.cursorStored) {

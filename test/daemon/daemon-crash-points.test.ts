@@ -21,6 +21,7 @@ describe("daemon crash points", () => {
       const home = path.join(root, point.replace(":", "-"));
       const first = startDaemon(home, [TICKING, ...FAST], { TRAINYARD_CRASH_AT: point });
       const died = await Promise.race([first.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000))]);
+      if (!died) first.child.kill("SIGKILL");
       expect(died, `the daemon did not reach ${point}:\n${first.log()}`).toMatchObject({ signal: "SIGKILL" });
       const before = await readLedger(home, TRIGGER);
 
