@@ -36,6 +36,11 @@ export type ErrorCode =
   | "SERVE_TOKEN_REQUIRED"
   | "SERVE_TOKEN_INVALID"
   | "SERVE_OPTIONS_INVALID"
+  | "RUN_EXISTS"
+  | "DAEMON_STALE"
+  | "DAEMON_NOT_RUNNING"
+  | "NOTIFY_FAILED"
+  | "CONFIG_INVALID"
   | "USAGE";
 
 export interface ErrorFields {

@@ -1,0 +1,26 @@
+import { afterAll, beforeAll, describe } from "vitest";
+import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
+import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { describeTickStore } from "./tick-conformance.js";
+
+const unavailable = postgresUnavailableReason();
+if (unavailable && process.env.CI) throw new Error(`PostgreSQL is required under CI: ${unavailable}`);
+
+let server: TestPostgres;
+let n = 0;
+const schemas = new WeakMap<object, string>();
+
+describe.skipIf(!!unavailable)("PostgresTickStore", () => {
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  describeTickStore("postgres", async (shared) => {
+    const schema = shared ? schemas.get(shared)! : `ticks_${n++}`;
+    const store = await PostgresTickStore.open({ url: server.url, schema });
+    schemas.set(store, schema);
+    return store;
+  });
+});
