@@ -9,15 +9,15 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
 import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
-import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
+import { requireTools } from "../support/require-tool.js";
 import { exactlyOnceProblems, FAST, readLedger, settled, startDaemon, TICKING, waitFor, type Ledger } from "./support.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-leaders-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const TRIGGER = "ticking/every-2s";
 
-const unavailable = postgresUnavailableReason();
-if (unavailable && process.env.CI) throw new Error(`PostgreSQL is required under CI: ${unavailable}`);
 
 async function twoDaemons(home: string, env: Record<string, string>, read: () => Promise<Ledger>): Promise<void> {
   const a = startDaemon(home, [TICKING, ...FAST], env);
@@ -47,7 +47,7 @@ describe("two daemons, one ledger", () => {
     await twoDaemons(home, {}, () => readLedger(home, TRIGGER));
   }, 180_000);
 
-  describe.skipIf(!!unavailable)("PostgreSQL", () => {
+  requireTools("postgresql").describe("PostgreSQL", () => {
     let server: TestPostgres;
     beforeAll(async () => {
       server = await startPostgres();

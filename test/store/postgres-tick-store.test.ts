@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
-import { postgresUnavailableReason, startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
 import { describeTickStore } from "./tick-conformance.js";
 
-const unavailable = postgresUnavailableReason();
-if (unavailable && process.env.CI) throw new Error(`PostgreSQL is required under CI: ${unavailable}`);
 
 let server: TestPostgres;
 let n = 0;
 const schemas = new WeakMap<object, string>();
 
-describe.skipIf(!!unavailable)("PostgresTickStore", () => {
+requireTools("postgresql").describe("PostgresTickStore", () => {
   beforeAll(async () => {
     server = await startPostgres();
   });
