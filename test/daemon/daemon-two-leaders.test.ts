@@ -11,7 +11,6 @@ import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.j
 import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
-import { requireTools } from "../support/require-tool.js";
 import { exactlyOnceProblems, FAST, readLedger, settled, startDaemon, TICKING, waitFor, type Ledger } from "./support.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-leaders-"));
