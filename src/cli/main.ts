@@ -22,7 +22,7 @@ usage: trainyard <command> [options]
   models promote <name>@<version> --alias NAME [--force --reason TEXT]
   models rollback <name> --alias NAME [--reason TEXT]
                                move an alias (recorded with actor and reason; runs deploy hooks)
-  serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.01] [--model NAME[@ALIAS]]...
+  serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.01] [--row-key COLUMN] [--model NAME[@ALIAS]]...
                                serve model aliases over HTTP; hot-reloads when an alias moves
   gc [--keep-last N] [--older-than 30d] [--grace 1h] [--dry-run]
                                remove artifacts that no run, model or retention rule needs
