@@ -3,9 +3,12 @@
  * requests, recorded skips, the new cursor and when to look again out. The daemon writes the
  * tick, its runs and the cursor in one transaction, keyed by each request's `key`.
  */
+import { TrainyardError } from "../core/errors.js";
 import type { CompiledTrigger } from "../core/triggers.js";
 import { evaluateFileSensor, type FileSensorCursor, type LandedFile } from "./file-sensor.js";
 import type { LandingSource } from "./landing-folder.js";
+import type { MonitorCursor, TriggerRun } from "./monitor-decision.js";
+import { evaluateMonitor, type MonitorContext, type MonitorEvent } from "./monitor-evaluate.js";
 import { evaluateSchedule, type ScheduleCursor } from "./schedule-ticks.js";
 import { sensorSource } from "./trigger-summary.js";
 
@@ -22,6 +25,8 @@ export interface TriggerRunRequest {
   tickAt?: number;
   /** The files (and digests) that made a sensor fire. */
   files?: LandedFile[];
+  /** The metric or drift windows that made a monitor fire. */
+  event?: MonitorEvent;
 }
 
 export interface TriggerSkip {
@@ -36,7 +41,7 @@ export interface TriggerEvaluation {
   requests: TriggerRunRequest[];
   skips: TriggerSkip[];
   /** JSON to store and hand back next time. */
-  cursor: ScheduleCursor | FileSensorCursor | null;
+  cursor: ScheduleCursor | FileSensorCursor | MonitorCursor | null;
   /** The earliest instant at which evaluating again can change anything (ticks, settling, debounce). */
   nextWakeAt?: number;
 }
@@ -46,6 +51,10 @@ export interface TriggerContext {
   moduleDir: string;
   /** Overrides the sensor's local folder (tests, an object-store prefix later). */
   source?: LandingSource;
+  /** What monitors read: the registry (prediction log, aliases) and the reference profile loader. */
+  monitor?: Omit<MonitorContext, "moduleDir" | "runs">;
+  /** Runs this trigger started, active or recently finished, each with the request key that made it. */
+  runs?: readonly TriggerRun[];
 }
 
 export async function evaluateTrigger(
@@ -84,10 +93,16 @@ export async function evaluateTrigger(
       nextWakeAt: Math.min(now + t.intervalMs, ...settling, ...debounce),
     };
   }
-  // Monitors need the prediction log and late labels: their evaluation is not built yet.
+  if (!ctx.monitor) {
+    const message = `monitor "${t.name}" needs the registry to read served predictions from`;
+    throw new TrainyardError("TRIGGER_INVALID", message, { trigger: t.name, hint: "pass ctx.monitor.registry" });
+  }
+  const previous = (cursor as MonitorCursor | null) ?? undefined;
+  const r = await evaluateMonitor(t, previous, now, { ...ctx.monitor, moduleDir: ctx.moduleDir, runs: ctx.runs });
   return {
-    requests: [],
-    skips: [{ reason: "not-evaluated", message: `monitor "${t.name}": its evaluation is not available yet` }],
-    cursor: (cursor as null) ?? null,
+    requests: r.request ? [{ ...r.request, trigger: t.name, kind: t.kind }] : [],
+    skips: r.decision.skips.map((s) => ({ key: s.key, at: s.at, reason: s.reason, message: s.message })),
+    cursor: r.decision.cursor,
+    nextWakeAt: r.nextWakeAt,
   };
 }
