@@ -43,6 +43,8 @@ export interface ModelServerOptions {
    * rows the model scores unless the model takes it as an input. @default none
    */
   rowKey?: string;
+  /** The clock that stamps prediction log entries (a replay or a test freezes it). @default Date.now */
+  now?: () => number;
   /** How often to check for alias moves, in ms. @default 200 */
   pollMs?: number;
   /** Most rows scored in one model call across concurrent requests; 1 turns batching off. @default 256 */
@@ -252,7 +254,8 @@ export class ModelServer {
             const { model, version, alias } = slot;
             const latencyMs = performance.now() - start;
             const output = predictions!;
-            this.logger.push({ model, version, alias, ts: Date.now(), input: rows, output, latencyMs, predictionId, rowKeys });
+            const ts = this.opts.now?.() ?? Date.now();
+            this.logger.push({ model, version, alias, ts, input: rows, output, latencyMs, predictionId, rowKeys });
           }
         } catch (err) {
           return this.finish(res, slot, route, start, err);
