@@ -126,7 +126,7 @@ export function decideMonitor(m: CompiledMonitor, previous: MonitorCursor | unde
     armed = cursor.driftArmed;
   }
   if (!breach) {
-    const few = tooFewLabels(m, input.windows, windows, metricStreak.length, cursor.lastFireAt);
+    const few = tooFewLabels(m, input.windows, cursor.lastFireAt);
     if (input.watchesMetric && few) skips.push({ reason: "too-few-labels", message: few });
     return { skips, cursor, rearmed };
   }
@@ -193,22 +193,23 @@ function rearmThreshold(m: CompiledMonitor): string {
   return `${m.metric} ${below ? ">=" : "<="} ${fmt(bound)}, threshold ${m.threshold} ${sign} hysteresis ${m.hysteresis}`;
 }
 
-/** Why no fire could be decided for lack of labels, or undefined when the labelled windows decided it. */
-function tooFewLabels(
-  m: CompiledMonitor,
-  all: readonly MonitorWindow[],
-  counted: readonly MonitorWindow[],
-  streakLength: number,
-  lastFireAt: number | undefined,
-): string | undefined {
-  // A counted window within the threshold decided it; only an unbroken (possibly empty) streak lacks labels.
-  if (streakLength < counted.length) return undefined;
+/**
+ * Why no fire was decided for lack of labels: windows newer than the last one within the threshold
+ * lack labelled rows, and with them the breaching streak could still reach N. Undefined otherwise.
+ */
+function tooFewLabels(m: CompiledMonitor, all: readonly MonitorWindow[], lastFireAt: number | undefined): string | undefined {
   const after = all.filter((w) => lastFireAt === undefined || w.end > lastFireAt);
-  const short = after.filter((w) => !w.counts);
-  if (!short.length) return undefined;
+  let breaching = 0;
+  let short = 0;
+  for (const w of after) {
+    if (w.counts && !w.breach) break;
+    if (w.counts) breaching++;
+    else short++;
+  }
+  if (short === 0 || breaching + short < m.windows) return undefined;
   const shown = after.slice(0, m.windows).reverse().map((w) => w.labelled).join(", ");
-  return `only ${counted.length} of the last ${after.length} windows count (labelled rows, newest last: ${shown});`
-    + ` a window needs >= ${m.minLabelledRows} labelled rows and ${m.windows} must breach`;
+  return `${short} recent window${short === 1 ? " lacks" : "s lack"} labels to decide (labelled rows, newest last: ${shown});`
+    + ` a window needs >= ${m.minLabelledRows} labelled rows and ${m.windows} in a row must breach`;
 }
 
 export function fmt(v: number): string {

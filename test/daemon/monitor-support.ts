@@ -105,6 +105,8 @@ export class ServedTraffic {
       logSample: 1,
       rowKey: "flight_id",
       now: () => clock.now,
+      // The frozen clock stamps rows in the past of the real one: age-based retention would delete them.
+      logRetention: { maxAgeDays: 0 },
     });
     return new ServedTraffic(server, url, home.registry, clock);
   }
