@@ -4,8 +4,7 @@
  * evaluation library over its labelled rows. A window with too few labelled rows does not count.
  */
 import type { CompiledMonitor } from "../core/triggers.js";
-import { rowPredictionId } from "../serve/prediction-id.js";
-import type { PredictionLogEntry } from "../store/registry-store.js";
+import { rowPredictionId, type PredictionLogEntry } from "../store/registry-store.js";
 import { labelValue, predictionScore, type MonitorMetric } from "./monitor-metric.js";
 
 /** One served row, as the log holds it. */

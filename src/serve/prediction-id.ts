@@ -1,8 +1,8 @@
 /**
  * Prediction ids: what a client sends back with a late label. One per predict request, from a
  * counter behind a per-server prefix (time and a few random bytes, drawn once), so the hot path
- * does no hashing and ids stay unique across restarts and servers. Row i of a request with several
- * rows is labelled as `<id>.<i>`; a single-row request's id also labels its one row.
+ * does no hashing and ids stay unique across restarts and servers. How a label names one row of a
+ * request is the log's convention (`rowPredictionId` in store/registry-store.ts).
  */
 import { randomBytes } from "node:crypto";
 
@@ -13,11 +13,6 @@ export class PredictionIds {
   next(): string {
     return `${this.prefix}-${(++this.counter).toString(36)}`;
   }
-}
-
-/** The id that labels row `row` of the request `predictionId` (with `rows` rows in all). */
-export function rowPredictionId(predictionId: string, row: number): string {
-  return `${predictionId}.${row}`;
 }
 
 /**

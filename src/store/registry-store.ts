@@ -169,6 +169,11 @@ export interface PredictionLogEntry {
   rowKeys?: Array<string | null>;
 }
 
+/** The id that labels row `row` of a logged request; a single-row request's own id labels its row too. */
+export function rowPredictionId(predictionId: string, row: number): string {
+  return `${predictionId}.${row}`;
+}
+
 /** The served predictions of one alias logged in [from, to), oldest first. */
 export interface PredictionLogRange {
   model: string;
