@@ -79,12 +79,17 @@ export function initialMonitorCursor(): MonitorCursor {
 const UNSUCCESSFUL = new Set<TriggerRun["status"]>(["failed", "rejected", "cancelled"]);
 const ACTIVE = new Set<TriggerRun["status"]>(["queued", "running", "interrupted"]);
 
-export function decideMonitor(m: CompiledMonitor, previous: MonitorCursor | undefined, input: DecisionInput): MonitorDecision {
+export function decideMonitor(
+  m: CompiledMonitor,
+  previous: MonitorCursor | undefined,
+  input: DecisionInput,
+): MonitorDecision {
   const cursor: MonitorCursor = { ...(previous ?? initialMonitorCursor()) };
   const rearmed: string[] = [];
   const skips: MonitorSkip[] = [];
   const fired = cursor.fired;
-  const run = fired && input.runs?.find((r) => r.key === fired.key || (fired.runId !== undefined && r.id === fired.runId));
+  const startedIt = (r: TriggerRun) => r.key === fired!.key || (fired!.runId !== undefined && r.id === fired!.runId);
+  const run = fired && input.runs?.find(startedIt);
   if (run && fired && fired.runId === undefined) cursor.fired = { ...fired, runId: run.id };
   const fresh = <W extends { end: number; counts: boolean }>(w: W) =>
     w.counts && (cursor.lastFireAt === undefined || w.end > cursor.lastFireAt);
@@ -152,7 +157,11 @@ function streak<W extends { breach?: boolean }>(counted: readonly W[]): W[] {
   return out;
 }
 
-function fireOf(m: CompiledMonitor, signal: "metric" | "drift", evidence: MonitorWindow[] | DriftWindow[]): MonitorFire {
+function fireOf(
+  m: CompiledMonitor,
+  signal: "metric" | "drift",
+  evidence: MonitorWindow[] | DriftWindow[],
+): MonitorFire {
   return { key: monitorKey(m.name, evidence[evidence.length - 1].end), signal, evidence };
 }
 
@@ -181,7 +190,8 @@ function holdBack(
     return { reason: "cool-down", message: `fired at ${at}; cool-down until ${until}` };
   }
   if (!armed) {
-    return { reason: "not-rearmed", message: `fired at ${new Date(cursor.lastFireAt!).toISOString()}; re-arms once ${rearmThreshold(m)}` };
+    const at = new Date(cursor.lastFireAt!).toISOString();
+    return { reason: "not-rearmed", message: `fired at ${at}; re-arms once ${rearmThreshold(m)}` };
   }
   return undefined;
 }
@@ -190,14 +200,19 @@ function rearmThreshold(m: CompiledMonitor): string {
   const below = m.direction === "below";
   const bound = below ? m.threshold + m.hysteresis : m.threshold - m.hysteresis;
   const sign = below ? "+" : "-";
-  return `${m.metric} ${below ? ">=" : "<="} ${fmt(bound)}, threshold ${m.threshold} ${sign} hysteresis ${m.hysteresis}`;
+  const margin = `threshold ${m.threshold} ${sign} hysteresis ${m.hysteresis}`;
+  return `${m.metric} ${below ? ">=" : "<="} ${fmt(bound)}, ${margin}`;
 }
 
 /**
  * Why no fire was decided for lack of labels: windows newer than the last one within the threshold
  * lack labelled rows, and with them the breaching streak could still reach N. Undefined otherwise.
  */
-function tooFewLabels(m: CompiledMonitor, all: readonly MonitorWindow[], lastFireAt: number | undefined): string | undefined {
+function tooFewLabels(
+  m: CompiledMonitor,
+  all: readonly MonitorWindow[],
+  lastFireAt: number | undefined,
+): string | undefined {
   const after = all.filter((w) => lastFireAt === undefined || w.end > lastFireAt);
   let breaching = 0;
   let short = 0;
@@ -208,7 +223,8 @@ function tooFewLabels(m: CompiledMonitor, all: readonly MonitorWindow[], lastFir
   }
   if (short === 0 || breaching + short < m.windows) return undefined;
   const shown = after.slice(0, m.windows).reverse().map((w) => w.labelled).join(", ");
-  return `${short} recent window${short === 1 ? " lacks" : "s lack"} labels to decide (labelled rows, newest last: ${shown});`
+  const lack = `${short} recent window${short === 1 ? " lacks" : "s lack"} labels to decide`;
+  return `${lack} (labelled rows, newest last: ${shown});`
     + ` a window needs >= ${m.minLabelledRows} labelled rows and ${m.windows} in a row must breach`;
 }
 

@@ -100,12 +100,15 @@ export async function evaluateMonitor(
   if (!alias) {
     const cursor = previous ?? { v: 1 as const, armed: true, driftArmed: true };
     const message = `${m.model} has no alias "${m.alias}": nothing is served to watch`;
-    return { windows: [], decision: { skips: [{ reason: "alias-missing", message }], cursor, rearmed: [] }, notes, nextWakeAt };
+    const decision = { skips: [{ reason: "alias-missing" as const, message }], cursor, rearmed: [] };
+    return { windows: [], decision, notes, nextWakeAt };
   }
   const entries = await ctx.registry.readPredictionLog({
     model: m.model, alias: m.alias, from: ends[ends.length - 1] - m.windowMs, to: ends[0], limit: LOG_LIMIT,
   });
-  if (entries.length === LOG_LIMIT) notes.push(`read the oldest ${LOG_LIMIT} log entries only; newer windows are partial`);
+  if (entries.length === LOG_LIMIT) {
+    notes.push(`read the oldest ${LOG_LIMIT} log entries only; newer windows are partial`);
+  }
   let rows: ServedRow[];
   let windows: MonitorWindow[] = [];
   if (m.labels) {
@@ -154,7 +157,8 @@ async function driftWindows(
   }
   const profile = await ctx.referenceProfile?.(record);
   if (!profile) {
-    notes.push(`no drift signal: the reference profile ${record.referenceProfileDigest.slice(0, 12)} is not in this home`);
+    const digest = record.referenceProfileDigest.slice(0, 12);
+    notes.push(`no drift signal: the reference profile ${digest} is not in this home`);
     return [];
   }
   // Only windows that can still be evidence, and a few more to see a recovery.

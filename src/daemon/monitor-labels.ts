@@ -32,7 +32,9 @@ export function keyedByPredictionId(spec: LabelSpec): boolean {
 export function locateLabels(trigger: string, source: string, moduleDir: string): LabelLocation {
   const table = (rest: string, scheme: string) => {
     const hash = rest.lastIndexOf("#");
-    if (hash < 0 || hash === rest.length - 1) throw labelsError(trigger, source, `names no table`, `write ${scheme}#<table>`);
+    if (hash < 0 || hash === rest.length - 1) {
+      throw labelsError(trigger, source, `names no table`, `write ${scheme}#<table>`);
+    }
     return { location: rest.slice(0, hash), table: rest.slice(hash + 1) };
   };
   if (source.startsWith("sqlite:")) {

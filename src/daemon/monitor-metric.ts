@@ -30,13 +30,14 @@ const ALIASES: Record<string, string> = {
   roc_auc: "auc", rocauc: "auc", logloss: "log_loss", "log-loss": "log_loss", prauc: "pr_auc", "pr-auc": "pr_auc",
 };
 
-/** The metric a monitor names; an unknown name or a direction that can never mean "worse" is an error naming the trigger. */
+/** The metric a monitor names; an unknown one, or a direction never meaning "worse", is an error naming the trigger. */
 export function monitorMetric(m: CompiledMonitor): MonitorMetric {
   const lower = m.metric.toLowerCase();
   const key = ALIASES[lower.replaceAll(" ", "")] ?? lower;
   const found = METRICS[key];
   if (!found) {
-    throw new TrainyardError("MONITOR_METRIC", `monitor "${m.name}" watches metric "${m.metric}", which it cannot compute`, {
+    const message = `monitor "${m.name}" watches metric "${m.metric}", which it cannot compute`;
+    throw new TrainyardError("MONITOR_METRIC", message, {
       trigger: m.name,
       field: "metric",
       hint: `use one of ${Object.keys(METRICS).join(", ")}`,
@@ -45,7 +46,8 @@ export function monitorMetric(m: CompiledMonitor): MonitorMetric {
   const worse = found.higherIsBetter ? "below" : "above";
   if (m.direction !== worse) {
     const what = found.higherIsBetter ? "a score (higher is better)" : "an error (lower is better)";
-    throw new TrainyardError("MONITOR_METRIC", `monitor "${m.name}": ${m.metric} is ${what}, so it degrades ${worse} the threshold`, {
+    const message = `monitor "${m.name}": ${m.metric} is ${what}, so it degrades ${worse} the threshold`;
+    throw new TrainyardError("MONITOR_METRIC", message, {
       trigger: m.name,
       field: "direction",
       hint: `declare direction: "${worse}"`,

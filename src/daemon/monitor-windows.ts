@@ -62,7 +62,9 @@ export function joinLabels(
     const outputs = Array.isArray(e.output) ? e.output : [e.output];
     for (let i = 0; i < inputs.length; i++) {
       const row: ServedRow = { ts: e.ts, version: e.version, input: inputs[i], score: predictionScore(outputs[i]) };
-      const labelKey = key.byPredictionId ? predictionKey(e, i, inputs.length, labels) : rowKey(e, i, inputs[i], key.column);
+      const labelKey = key.byPredictionId
+        ? predictionKey(e, i, inputs.length, labels)
+        : rowKey(e, i, inputs[i], key.column);
       const raw = labelKey === undefined ? undefined : labels.get(labelKey);
       if (raw !== undefined) {
         row.label = labelValue(raw, metric.task);

@@ -239,7 +239,8 @@ export class ModelServer {
       try {
         rows = predictRows(body, this.maxRows);
         modelRows = rows;
-        if (this.opts.rowKey !== undefined) ({ rowKeys, modelRows } = takeRowKeys(rows, this.opts.rowKey, !route.stripRowKey));
+        const key = this.opts.rowKey;
+        if (key !== undefined) ({ rowKeys, modelRows } = takeRowKeys(rows, key, !route.stripRowKey));
       } catch (err) {
         return this.finish(res, slot, route, start, err);
       }
@@ -247,7 +248,7 @@ export class ModelServer {
         if (predictErr !== undefined) return this.finish(res, slot, route, start, predictErr);
         try {
           const predictionId = this.ids.next();
-          // Equal to JSON.stringify({ model, version, alias, predictionId, predictions }), the constant part encoded once.
+          // Equal to JSON.stringify({ model, version, alias, predictionId, predictions }), constant part encoded once.
           const text = `${route.responsePrefix}${predictionId}${AFTER_ID}${JSON.stringify(predictions)}}`;
           sendJsonText(res, 200, text, ["x-prediction-id", predictionId]);
           if (this.logger.shouldLog()) {

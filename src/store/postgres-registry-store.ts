@@ -54,9 +54,11 @@ const SUMMARY = `SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS 
   FROM registry_models m LEFT JOIN registry_versions v ON v.model = m.name`;
 const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`;
-const INSERT_LOGS = `INSERT INTO prediction_log (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
+const INSERT_LOGS = `INSERT INTO prediction_log
+    (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
   SELECT u.model, u.version, u.alias, u.ts, u.input::json, u.output::json, u.latency, u.pid, u.keys::json
-  FROM unnest($1::text[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::text[])
+  FROM unnest($1::text[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::float8[],
+    $8::text[], $9::text[])
     WITH ORDINALITY AS u(model, version, alias, ts, input, output, latency, pid, keys, n) ORDER BY u.n`;
 
 export interface PostgresRegistryOptions {
@@ -458,7 +460,8 @@ function rowToSummary(r: Row): ModelSummary {
 
 function rowToLogEntry(r: Row): PredictionLogEntry {
   const entry: PredictionLogEntry = {
-    model: r.model, version: r.version, alias: r.alias, ts: r.ts, input: r.input, output: r.output, latencyMs: r.latency_ms,
+    model: r.model, version: r.version, alias: r.alias, ts: r.ts,
+    input: r.input, output: r.output, latencyMs: r.latency_ms,
   };
   if (r.prediction_id !== null && r.prediction_id !== undefined) entry.predictionId = r.prediction_id;
   if (r.row_keys !== null && r.row_keys !== undefined) entry.rowKeys = r.row_keys;

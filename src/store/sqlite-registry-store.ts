@@ -102,7 +102,8 @@ export class SqliteRegistryStore implements RegistryStore {
       history: p(`SELECT * FROM registry_alias_history WHERE model = ? ORDER BY id`),
       historyOf: p(`SELECT * FROM registry_alias_history WHERE model = ? AND alias = ? ORDER BY id`),
       revision: p(`SELECT COALESCE(MAX(id), 0) AS r FROM registry_alias_history`),
-      insertLog: p(`INSERT INTO prediction_log (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
+      insertLog: p(`INSERT INTO prediction_log
+        (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       logRange: p(`SELECT * FROM prediction_log WHERE model = ? AND alias = ? AND ts >= ? AND ts < ?
         ORDER BY ts, id LIMIT ?`),

@@ -43,7 +43,8 @@ describe("monitor drift signal", () => {
     const now = T0 + 2 * HOUR + 60_000;
     const r = await evaluateMonitor(m, undefined, now, { ...ctx().monitor, moduleDir: home.moduleDir });
     expect(r.notes).toEqual([]);
-    expect(r.drift?.slice(0, 2).map((w) => [w.served, w.column, w.counts])).toEqual([[150, "x", true], [150, "x", true]]);
+    const measured = r.drift?.slice(0, 2).map((w) => [w.served, w.column, w.counts]);
+    expect(measured).toEqual([[150, "x", true], [150, "x", true]]);
     for (const w of r.drift!.slice(0, 2)) expect(w.psi).toBeLessThan(0.2);
     expect(r.request).toBeUndefined();
   });
@@ -53,7 +54,9 @@ describe("monitor drift signal", () => {
     const r = await evaluateTrigger(m, null, now, ctx());
     expect(r.requests).toHaveLength(1);
     const [req] = r.requests;
-    expect(req.reason).toMatch(/^input drift of delays@production: PSI of x \d+(\.\d+)? > 0\.2 for 2 windows of 1h \(150, 150 served rows\)$/);
+    expect(req.reason).toMatch(
+      /^input drift of delays@production: PSI of x \d+(\.\d+)? > 0\.2 for 2 windows of 1h \(150, 150 served rows\)$/,
+    );
     expect(req.event).toMatchObject({ signal: "drift", threshold: 0.2, direction: "above" });
     expect(req.event!.windows.map((w) => w.end)).toEqual([T0 + 3 * HOUR, T0 + 4 * HOUR]);
     for (const w of req.event!.windows) expect((w as { psi: number }).psi).toBeGreaterThan(0.2);

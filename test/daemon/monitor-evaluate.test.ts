@@ -45,6 +45,7 @@ function monitor(spec: Partial<MonitorSpec<unknown>> = {}, name = "auc-drop"): C
 }
 
 const ctx = () => ({ moduleDir: home.moduleDir, monitor: { registry: home.registry } });
+const direct = () => ({ registry: home.registry, moduleDir: home.moduleDir });
 const after5h = T0 + 5 * HOUR + 5 * 60_000;
 const oracle = (rows: readonly ServedRow[]) =>
   rocAuc(Float64Array.from(rows, (r) => r.label), Float64Array.from(rows, (r) => r.score));
@@ -57,15 +58,15 @@ describe("monitor evaluation over served predictions", () => {
     expect(r.skips).toEqual([expect.objectContaining({ reason: "too-few-labels" })]);
     expect(r.skips[0].message).toContain("a window needs >= 100 labelled rows");
     expect(r.skips[0].message).toContain("newest last: 0, 0, 0");
-    const detail = await evaluateMonitor(monitor(), undefined, after5h, { ...ctx().monitor, moduleDir: home.moduleDir });
+    const detail = await evaluateMonitor(monitor(), undefined, after5h, direct());
     expect(detail.notes.join("\n")).toMatch(/no labels yet: .*labels\.csv does not exist/);
     expect(detail.windows.slice(0, 5).map((w) => w.served)).toEqual([150, 150, 150, 150, 150]);
   });
 
-  it("computes each window's AUC as the evaluation library does on the same rows, and fires after 3 bad windows", async () => {
+  it("computes each window's AUC as the library does on the same rows, and fires after 3 bad windows", async () => {
     writeCsvLabels(join(home.moduleDir, "labels.csv"), windows.flat());
     const m = monitor();
-    const detail = await evaluateMonitor(m, undefined, after5h, { ...ctx().monitor, moduleDir: home.moduleDir });
+    const detail = await evaluateMonitor(m, undefined, after5h, direct());
     const newestFirst = [...windows].reverse();
     detail.windows.slice(0, 5).forEach((w, i) => {
       expect(w).toMatchObject({ start: T0 + (4 - i) * HOUR, end: T0 + (5 - i) * HOUR, served: 150, labelled: 150 });
@@ -81,7 +82,8 @@ describe("monitor evaluation over served predictions", () => {
     const auc = String(Number(oracle(windows[4]).toFixed(3)));
     expect(req.reason).toBe(`auc of delays@production ${auc} < 0.65 for 3 windows of 1h (150, 150, 150 labelled rows)`);
     expect(req.event?.windows.map((w) => w.end)).toEqual([3, 4, 5].map((h) => T0 + h * HOUR));
-    expect(req.event).toMatchObject({ kind: "monitor", signal: "metric", model: "delays", alias: "production", version: 1 });
+    expect(req.event).toMatchObject({ kind: "monitor", signal: "metric", model: "delays", alias: "production" });
+    expect(req.event?.version).toBe(1);
     expect(r.cursor).toMatchObject({ armed: false, lastFireAt: after5h, fired: { key: req.key, version: 1 } });
 
     // Evaluated again from the same stored cursor (a crash before the tick was written): the same key.
@@ -96,10 +98,10 @@ describe("monitor evaluation over served predictions", () => {
   it("joins labels by row key from JSON lines or a SQLite table to the same windows", async () => {
     writeJsonLabels(join(home.moduleDir, "labels.jsonl"), windows.flat());
     writeSqliteLabels(join(home.moduleDir, "arrivals.db"), windows.flat());
-    const byId = await evaluateMonitor(monitor(), undefined, after5h, { ...ctx().monitor, moduleDir: home.moduleDir });
+    const byId = await evaluateMonitor(monitor(), undefined, after5h, direct());
     for (const source of ["labels.jsonl", "sqlite:arrivals.db#arrivals"]) {
       const m = monitor({ labels: { source, key: "flight_id", column: "delayed" } });
-      const r = await evaluateMonitor(m, undefined, after5h, { ...ctx().monitor, moduleDir: home.moduleDir });
+      const r = await evaluateMonitor(m, undefined, after5h, direct());
       expect(r.windows.map((w) => [w.labelled, w.value])).toEqual(byId.windows.map((w) => [w.labelled, w.value]));
       expect(r.request?.reason).toBe(byId.request?.reason);
     }
@@ -114,16 +116,18 @@ describe("monitor evaluation over served predictions", () => {
     expect(r.skips).toEqual([expect.objectContaining({ reason: "too-few-labels" })]);
     expect(r.skips[0].message).toContain("newest last: 60, 60, 60");
     // With a lower bar the same rows are enough.
-    const low = await evaluateTrigger(monitor({ ...m.labels && { labels: m.labels }, minLabelledRows: 50 }), null, after5h, ctx());
+    const low = await evaluateTrigger(monitor({ labels: m.labels, minLabelledRows: 50 }), null, after5h, ctx());
     expect(low.requests[0]?.reason).toContain("(60, 60, 60 labelled rows)");
   });
 
-  it("names the trigger when its model does not exist, its metric is unknown or its direction cannot degrade", async () => {
+  it("names the trigger when its model does not exist, its metric is unknown or cannot degrade that way", async () => {
     const missing = evaluateTrigger(monitor({ model: "nope" }, "ghost"), null, after5h, ctx());
-    await expect(missing).rejects.toMatchObject({ code: "TRIGGER_INVALID", fields: { trigger: "ghost", field: "model" } });
+    const named = { trigger: "ghost", field: "model" };
+    await expect(missing).rejects.toMatchObject({ code: "TRIGGER_INVALID", fields: named });
     await expect(missing).rejects.toThrow(/"ghost" monitors model "nope", which does not exist/);
     const unknown = evaluateTrigger(monitor({ metric: "f7" }), null, after5h, ctx());
-    await expect(unknown).rejects.toMatchObject({ code: "MONITOR_METRIC", fields: { trigger: "auc-drop", field: "metric" } });
+    const metric = { trigger: "auc-drop", field: "metric" };
+    await expect(unknown).rejects.toMatchObject({ code: "MONITOR_METRIC", fields: metric });
     const rmse = evaluateTrigger(monitor({ metric: "rmse", threshold: 1 }), null, after5h, ctx());
     await expect(rmse).rejects.toMatchObject({ code: "MONITOR_METRIC", fields: { field: "direction" } });
   });

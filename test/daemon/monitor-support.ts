@@ -33,7 +33,8 @@ function scorePipeline() {
       const profile = await profileDataset(csv, { bins: 10 });
       const dir = join(ctx.workdir, "model");
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, "bundle.json"), JSON.stringify({ kind: "test-linear", label: "delayed", weights: { x: 1 }, bias: 0 }));
+      const bundle = { kind: "test-linear", label: "delayed", weights: { x: 1 }, bias: 0 };
+      writeFileSync(join(dir, "bundle.json"), JSON.stringify(bundle));
       return { model: ctx.directory("model"), profile };
     },
   });
@@ -119,7 +120,8 @@ export class ServedTraffic {
     for (let r = 0; out.length < total; r++) {
       const n = Math.min(r % 5 === 4 ? 3 : 1, total - out.length);
       this.clock.now = start + Math.floor(((out.length + 0.5) / total) * HOUR * 0.99);
-      const rows = Array.from({ length: n }, () => ({ x: (spec.shift ?? 0) + rand(), flight_id: `F${++this.flights}` }));
+      const row = () => ({ x: (spec.shift ?? 0) + rand(), flight_id: `F${++this.flights}` });
+      const rows = Array.from({ length: n }, row);
       const res = await fetch(`${this.url}/v1/models/delays/production:predict`, {
         method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rows }),
       });
@@ -141,7 +143,8 @@ export class ServedTraffic {
   private async waitForLog(): Promise<void> {
     const want = new Set(this.served.map((s) => s.predictionId)).size;
     for (let i = 0; i < 200; i++) {
-      const logged = await this.registry.readPredictionLog({ model: "delays", alias: "production", from: 0, to: 8.64e15 });
+      const range = { model: "delays", alias: "production", from: 0, to: 8.64e15 };
+      const logged = await this.registry.readPredictionLog(range);
       if (logged.length >= want) return;
       await new Promise((r) => setTimeout(r, 25));
     }

@@ -47,7 +47,8 @@ describe("prediction ids", () => {
       const res = await predict([{ x: i }]);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { predictionId: string; predictions: number[] };
-      expect(body).toEqual({ model: "lin", version: 1, alias: "production", predictionId: expect.any(String), predictions: [2 * i + 1] });
+      const predictionId = expect.any(String);
+      expect(body).toEqual({ model: "lin", version: 1, alias: "production", predictionId, predictions: [2 * i + 1] });
       expect(res.headers.get("x-prediction-id")).toBe(body.predictionId);
       expect(body.predictionId).toMatch(/^[0-9a-z]+-[0-9a-z]+$/);
       ids.add(body.predictionId);

@@ -43,7 +43,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
   const host = one(args, "host") ?? "127.0.0.1";
   const rowKey = one(args, "row-key");
-  const options = { port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, rowKey, ...timeouts };
+  const options = {
+    port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, rowKey, ...timeouts,
+  };
   const { server, url } = await serveHome(ty, options).catch(async (err: unknown) => {
     await ty.close();
     throw err;

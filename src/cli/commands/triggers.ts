@@ -177,7 +177,8 @@ async function previewMonitor(
   const ty = await openHome(args);
   try {
     const registry = openRegistry(ty);
-    const r = await evaluateMonitor(t, undefined, now, { registry, moduleDir, referenceProfile: referenceProfileLoader(ty) });
+    const referenceProfile = referenceProfileLoader(ty);
+    const r = await evaluateMonitor(t, undefined, now, { registry, moduleDir, referenceProfile });
     const shown = r.windows.slice(0, t.windows * 2);
     const drift = r.drift?.slice(0, t.windows * 2);
     if (has(args, "json")) {
@@ -189,7 +190,8 @@ async function previewMonitor(
       return 0;
     }
     const served = r.version === undefined ? "" : ` (version ${r.version})`;
-    out(`${bold(t.name)}: monitor of ${t.model}@${t.alias}${served}, evaluated once with no history; nothing is launched`);
+    const what = `monitor of ${t.model}@${t.alias}${served}`;
+    out(`${bold(t.name)}: ${what}, evaluated once with no history; nothing is launched`);
     if (t.labels) {
       const rule = `${t.metric} ${t.direction} ${t.threshold}`;
       out(`${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}`
@@ -201,8 +203,8 @@ async function previewMonitor(
       for (const w of drift) out(`  ${windowSpan(w)}  ${driftCell(w)}`);
     }
     if (r.request) {
-      out(`${yellow("would fire")}: a run of ${bold(pipeline)} with ${describeRequest(r.request.params, r.request.profile)}`
-        + `  ${dim(r.request.key)}`);
+      const run = `a run of ${bold(pipeline)} with ${describeRequest(r.request.params, r.request.profile)}`;
+      out(`${yellow("would fire")}: ${run}  ${dim(r.request.key)}`);
       out(`  ${r.request.reason}`);
     } else out("would not fire");
     for (const s of r.decision.skips) out(`${dim(`${s.reason}:`)} ${s.message}`);
