@@ -1,0 +1,94 @@
+/**
+ * The daemon's view of the triggers a pipeline declares (`p.schedule/p.sensor/p.monitor/
+ * p.onRunStatus`, or `trainyard.config.ts`): each compiled trigger becomes a DaemonTrigger whose
+ * `evaluate` is `evaluateTrigger`, with a schedule's overlap policy applied to its active runs.
+ */
+import { isAbsolute, join } from "node:path";
+import type { CompiledTrigger } from "../core/triggers.js";
+import type { Trainyard } from "../engine/trainyard.js";
+import { openRegistry } from "../lib/registry/open-registry.js";
+import { identityAlive } from "../store/process-identity.js";
+import type { DaemonTrigger, TickRequest, TriggerEvaluation } from "./daemon-trigger.js";
+import { evaluateTrigger, type TriggerContext as EvaluationContext } from "./evaluate-trigger.js";
+import { waitForFolderChange } from "./folder-watch.js";
+import { referenceProfileLoader } from "./monitor-reference.js";
+import { decideOverlap } from "./overlap-policy.js";
+import { loadPipelineTriggers } from "./pipeline-triggers.js";
+
+/** Every trigger a pipeline module (and its folder's trainyard.config.ts) declares. */
+export async function loadDeclaredTriggers(ty: Trainyard, modulePath: string): Promise<DaemonTrigger[]> {
+  const loaded = await loadPipelineTriggers(ty, modulePath);
+  return loaded.triggers.map((t) => declaredTrigger(ty, loaded.pipeline, loaded.modulePath, loaded.moduleDir, t));
+}
+
+function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, moduleDir: string, t: CompiledTrigger): DaemonTrigger {
+  const monitor = t.kind === "monitor" ? { registry: openRegistry(ty), referenceProfile: referenceProfileLoader(ty) } : undefined;
+  return {
+    id: `${pipeline}/${t.name}`,
+    name: t.name,
+    kind: t.kind,
+    pipeline,
+    modulePath,
+    async evaluate({ now, cursor, activeRuns }): Promise<TriggerEvaluation> {
+      const ctx: EvaluationContext = {
+        moduleDir,
+        runs: ty,
+        pipeline,
+        monitor,
+        triggerRuns: activeRuns.map((r) => ({ id: r.runId, key: r.tickKey, status: r.status })),
+      };
+      const r = await evaluateTrigger(t, cursor ?? null, now, ctx);
+      const ticks: TickRequest[] = [];
+      for (const q of r.requests) {
+        const tick: TickRequest = {
+          key: q.key,
+          scheduledAt: q.tickAt ?? now,
+          status: "requested",
+          reason: q.reason,
+          event: q.event ?? (q.files ? { files: q.files } : undefined),
+          runs: [{ params: q.params, profile: q.profile }],
+        };
+        if (t.kind === "schedule") {
+          const active = activeRuns.map((a) => ({ id: a.runId, status: a.status }));
+          const overlap = decideOverlap(t.overlap, active);
+          if (overlap.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${overlap.reason}`, runs: [] });
+          else if (active.length) tick.reason = `${q.reason}; ${overlap.reason}`;
+          if (overlap.action === "cancel-running") await cancelRuns(ty, activeRuns.map((a) => a.runId));
+        }
+        ticks.push(tick);
+      }
+      // A skipped slot (catch-up limit, late, before start) is a tick of its own, with its reason.
+      for (const s of r.skips) {
+        if (s.key) ticks.push({ key: s.key, scheduledAt: s.at ?? now, status: "skipped", reason: `skipped (${s.reason}): ${s.message}` });
+      }
+      return { ticks, cursor: r.cursor, nextEvaluationAt: r.nextWakeAt };
+    },
+    wake: t.kind === "sensor" && t.source === "files" ? watchFolder(isAbsolute(t.folder) ? t.folder : join(moduleDir, t.folder)) : undefined,
+  };
+}
+
+/** fs.watch only wakes the loop early; the sensor's poll stays the source of truth. */
+function watchFolder(folder: string): (signal: () => void) => () => void {
+  return (signal) => {
+    const stop = new AbortController();
+    void (async () => {
+      // A folder that does not exist yet is watched once the timeout has passed and it does.
+      while (!stop.signal.aborted) if ((await waitForFolderChange(folder, 5_000, stop.signal)) === "change") signal();
+    })();
+    return () => stop.abort();
+  };
+}
+
+/** Overlap "cancel-running": the runs' owners are asked to cancel (SIGTERM, which records `cancelled`). */
+async function cancelRuns(ty: Trainyard, runIds: string[]): Promise<void> {
+  for (const id of runIds) {
+    const lease = await ty.metadata.getRunLease(id);
+    if (lease && identityAlive(lease.owner) === true) {
+      try {
+        process.kill(lease.owner.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
