@@ -34,6 +34,7 @@ export type ErrorCode =
   | "SERVE_TOKEN_REQUIRED"
   | "SERVE_TOKEN_INVALID"
   | "SERVE_OPTIONS_INVALID"
+  | "CONFIG_INVALID"
   | "USAGE";
 
 export interface ErrorFields {
