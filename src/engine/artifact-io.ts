@@ -5,7 +5,8 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest, type ArtifactHandle } from "../core/artifacts.js";
+import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
+import type { ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
 import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";

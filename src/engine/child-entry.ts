@@ -14,7 +14,8 @@ function lazyServices(stores: StoreSpec | undefined, stepId: string) {
   const services = () => {
     if (!stores) {
       const hint = "open the Trainyard with stores chosen by name (options or trainyard.config.ts), not as instances";
-      return Promise.reject(new TrainyardError("NOT_FOUND", `isolated step "${stepId}" cannot reach the run's stores`, { step: stepId, hint }));
+      const message = `isolated step "${stepId}" cannot reach the run's stores`;
+      return Promise.reject(new TrainyardError("NOT_FOUND", message, { step: stepId, hint }));
     }
     opened ??= import("./trainyard.js").then(({ Trainyard }) =>
       Trainyard.open({ home: stores.home, metadata: stores.metadata, artifacts: stores.artifacts }),

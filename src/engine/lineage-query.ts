@@ -43,7 +43,12 @@ export interface ModelLineage {
 }
 
 /** Walks lineage edges upward from an artifact; cycles and very deep graphs are cut off. */
-export async function artifactLineage(ty: Pick<LineageSources, "metadata">, digest: string, depth = 0, seen = new Set<string>()): Promise<ArtifactLineage> {
+export async function artifactLineage(
+  ty: Pick<LineageSources, "metadata">,
+  digest: string,
+  depth = 0,
+  seen = new Set<string>(),
+): Promise<ArtifactLineage> {
   const art = await ty.metadata.getArtifact(digest);
   const node: ArtifactLineage = { digest, kind: art?.kind, size: art?.size };
   if (seen.has(digest)) return { ...node, repeated: true };
@@ -101,7 +106,10 @@ export async function modelLineage(ty: LineageSources, ref: ModelRef): Promise<M
   };
 }
 
-async function outputFiles(ty: Pick<LineageSources, "metadata">, stepRunId: string): Promise<Array<{ digest: string; kind?: string; size?: number }>> {
+async function outputFiles(
+  ty: Pick<LineageSources, "metadata">,
+  stepRunId: string,
+): Promise<Array<{ digest: string; kind?: string; size?: number }>> {
   const out: Array<{ digest: string; kind?: string; size?: number }> = [];
   for (const e of await ty.metadata.lineageOfStepRun(stepRunId)) {
     if (e.direction !== "out") continue;

@@ -5,7 +5,8 @@
  */
 import { TrainyardError } from "../core/errors.js";
 import { parseModelRef, type ModelRef } from "../core/model-ref.js";
-import type { ArtifactRecord, LogLine, MetadataStore, RunRecord, RunStatus, StepRunRecord } from "../store/metadata-store.js";
+import type { ArtifactRecord, LogLine, MetadataStore, RunRecord } from "../store/metadata-store.js";
+import type { RunStatus, StepRunRecord } from "../store/metadata-store.js";
 import type { AliasEvent, ModelSummary, RegistryStore } from "../store/registry-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
 import { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage } from "./lineage-query.js";
@@ -117,8 +118,11 @@ export class TrainyardQuery {
     const sr = await this.stepRun(runIdOrPrefix, stepId, q.item);
     const { metadata } = this.src;
     // A map step's own record has no output: its items' logs stand for it.
-    const items = q.item === undefined && !sr.attempts ? (await metadata.listStepRuns(sr.runId)).filter((s) => s.stepId === stepId && s.itemIndex >= 0) : [];
-    const sources = items.length ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` })) : [{ id: sr.id, label: "" }];
+    const all = q.item === undefined && !sr.attempts ? await metadata.listStepRuns(sr.runId) : [];
+    const items = all.filter((s) => s.stepId === stepId && s.itemIndex >= 0);
+    const sources = items.length
+      ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` }))
+      : [{ id: sr.id, label: "" }];
     for (const source of sources) {
       for (const l of await metadata.getLogs(source.id, q.attempt)) {
         yield { attempt: l.attempt, stream: l.stream, ts: l.ts, lines: [l.line], label: source.label };
@@ -140,7 +144,8 @@ export class TrainyardQuery {
     const art = await this.artifact(digestOrPrefix);
     const tree = await artifactLineage(this.src, art.digest);
     const edges = await this.src.metadata.lineageOf(art.digest);
-    const readBy = edges.filter((e) => e.direction === "in").map((e) => ({ stepRunId: e.stepRunId, stepId: e.stepId, name: e.name }));
+    const readers = edges.filter((e) => e.direction === "in");
+    const readBy = readers.map((e) => ({ stepRunId: e.stepRunId, stepId: e.stepId, name: e.name }));
     return { ...tree, readBy };
   }
 
@@ -187,5 +192,6 @@ function decodeCursor(text: string): Cursor {
   } catch {
     /* reported below */
   }
-  throw new TrainyardError("USAGE", `"${text}" is not a run cursor`, { hint: "pass the nextCursor of a previous page unchanged" });
+  const hint = "pass the nextCursor of a previous page unchanged";
+  throw new TrainyardError("USAGE", `"${text}" is not a run cursor`, { hint });
 }

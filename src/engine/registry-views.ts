@@ -42,8 +42,10 @@ export async function resolveModelVersion(reg: RegistryStore, r: ModelRef): Prom
 export async function modelDetail(reg: RegistryStore, name: string): Promise<ModelDetail> {
   const summary = await reg.getModel(name);
   if (!summary) throw registryErrors.unknownModel(name);
-  const [versions, history, aliases] = [await reg.listVersions(name), await reg.aliasHistory(name), await reg.listAliases(name)];
-  return { ...summary, pins: aliases.filter((a) => a.pin), versions, history };
+  const versions = await reg.listVersions(name);
+  const history = await reg.aliasHistory(name);
+  const pins = (await reg.listAliases(name)).filter((a) => a.pin);
+  return { ...summary, pins, versions, history };
 }
 
 export async function versionDetail(reg: RegistryStore, ref: ModelRef): Promise<VersionDetail> {

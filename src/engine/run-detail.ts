@@ -16,7 +16,8 @@ export interface RunTrigger {
 }
 
 export interface CacheDecision {
-  decision: "hit" | "computed" | "uncached" | "not run";
+  /** Reused from an earlier step run, computed (a miss, forced, or caching off), or never run. */
+  decision: "hit" | "computed" | "not run";
   /** The step run whose outputs were reused (a hit). */
   from?: string;
   /** Why, in words, as the executor recorded it. */
@@ -58,8 +59,9 @@ export function runTrigger(text: string): RunTrigger {
 
 export function cacheDecision(s: StepRunRecord): CacheDecision {
   if (s.cached) return { decision: "hit", from: s.cachedFrom, reason: s.reason };
-  if (s.status === "skipped" || s.status === "cancelled" || s.status === "pending") return { decision: "not run", reason: s.reason };
-  return { decision: s.cacheKey ? "computed" : "uncached", reason: s.reason };
+  const ran = s.status !== "skipped" && s.status !== "cancelled" && s.status !== "pending";
+  if (!ran) return { decision: "not run", reason: s.reason };
+  return { decision: "computed", reason: s.reason };
 }
 
 export async function runDetail(src: { metadata: MetadataStore; io: ArtifactIO }, run: RunRecord): Promise<RunDetail> {
@@ -67,19 +69,22 @@ export async function runDetail(src: { metadata: MetadataStore; io: ArtifactIO }
   const stepDetails: StepDetail[] = [];
   for (const s of steps.filter((x) => x.itemIndex < 0)) {
     const itemRecords = steps.filter((i) => i.stepId === s.stepId && i.itemIndex >= 0);
-    stepDetails.push({ ...s, cache: cacheDecision(s), attemptRecords: await src.metadata.listAttempts(s.id), itemRecords });
+    const attemptRecords = await src.metadata.listAttempts(s.id);
+    stepDetails.push({ ...s, cache: cacheDecision(s), attemptRecords, itemRecords });
   }
   const lease = run.status === "running" ? await src.metadata.getRunLease(run.id) : undefined;
   const owner = lease && { process: describeIdentity(lease.owner), heartbeatAt: lease.heartbeatAt };
-  return { run, trigger: runTrigger(run.trigger), owner, steps, stepDetails, gates: await gateVerdicts(src.io, steps), guardNote: guardSkips(steps) };
+  const gates = await gateVerdicts(src.io, steps);
+  return { run, trigger: runTrigger(run.trigger), owner, steps, stepDetails, gates, guardNote: guardSkips(steps) };
 }
 
 /** Verdicts of gate steps (rejected steps, or steps named like gates), read from their outputs. */
 async function gateVerdicts(io: ArtifactIO, steps: StepRunRecord[]): Promise<RunDetail["gates"]> {
   const out: RunDetail["gates"] = [];
-  const gateSteps = steps.filter((x) => x.itemIndex < 0 && x.outputDigest && (x.status === "rejected" || /gate/i.test(x.stepId)));
+  const isGate = (x: StepRunRecord) => x.status === "rejected" || /gate/i.test(x.stepId);
+  const gateSteps = steps.filter((x) => x.itemIndex < 0 && x.outputDigest && isGate(x));
   for (const s of gateSteps) {
-    const value = (await io.load(s.outputDigest!).catch(() => undefined)) as { verdicts?: GateVerdictView[] } | undefined;
+    const value = (await io.load(s.outputDigest!).catch(() => undefined)) as { verdicts?: GateVerdictView[] } | null;
     if (value?.verdicts) out.push({ step: s.stepId, verdicts: value.verdicts });
   }
   return out;

@@ -115,7 +115,8 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   services(): Promise<TrainyardServices> {
     if (this.init.services) return this.init.services();
     const hint = "run the step through a Trainyard (trainyard run, Trainyard.run or the testing helpers)";
-    return Promise.reject(new TrainyardError("NOT_FOUND", `step "${this.stepId}" has no Trainyard services here`, { step: this.stepId, hint }));
+    const message = `step "${this.stepId}" has no Trainyard services here`;
+    return Promise.reject(new TrainyardError("NOT_FOUND", message, { step: this.stepId, hint }));
   }
 
   async digestFile(path: string): Promise<string> {

@@ -80,6 +80,6 @@ export function chooseStores(inputs: ChoiceInputs = {}): StoreChoice {
 }
 
 function metadataSpec(m: MetadataConfig, path: (p: string) => string, home: string): MetadataSpec {
-  if (m.kind === "postgres") return m.schema ? { kind: "postgres", url: m.url, schema: m.schema } : { kind: "postgres", url: m.url };
-  return { kind: "sqlite", file: m.file ? path(m.file) : join(home, "metadata.db") };
+  if (m.kind !== "postgres") return { kind: "sqlite", file: m.file ? path(m.file) : join(home, "metadata.db") };
+  return m.schema ? { kind: "postgres", url: m.url, schema: m.schema } : { kind: "postgres", url: m.url };
 }

@@ -24,7 +24,8 @@ import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
-import { findConfigFile, loadConfigFile, loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
+import { findConfigFile, loadConfigFile, loadConfigModule } from "./module-loader.js";
+import { loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import { reapOrphans } from "./orphan-reaper.js";
 import type { PlanResult } from "./planner.js";
 import { acquireRunLease, type HeldRunLease } from "./run-lease.js";
@@ -42,7 +43,7 @@ export interface TrainyardOptions {
    * config's metadata, else { kind: "sqlite" } at <home>/metadata.db
    */
   metadata?: MetadataConfig | MetadataStore;
-  /** Artifact backend, by name or as an instance. @default the config's artifacts, else { kind: "fs" } at <home>/artifacts */
+  /** Artifact backend, by name or as an instance. @default the config's, else { kind: "fs" } at <home>/artifacts */
   artifacts?: ArtifactsConfig | ArtifactStore;
   /** A validated trainyard.config.ts (see loadConfigFile); options above win over it. */
   config?: TrainyardConfig;
@@ -161,8 +162,10 @@ export class Trainyard implements TrainyardServices {
    * (see store-choice.ts). Stores given as instances are used as they are.
    */
   static async open(opts: TrainyardOptions = {}): Promise<Trainyard> {
-    const named = (x: unknown) => (x && typeof x === "object" && !("backend" in x) ? x : undefined);
-    const flags = { home: opts.home, metadata: named(opts.metadata) as MetadataConfig | undefined, artifacts: named(opts.artifacts) as ArtifactsConfig | undefined };
+    const named = <T>(x: T | { backend: string } | undefined) =>
+      x && !("backend" in (x as object)) ? (x as T) : undefined;
+    const metadataByName = named<MetadataConfig>(opts.metadata);
+    const flags = { home: opts.home, metadata: metadataByName, artifacts: named<ArtifactsConfig>(opts.artifacts) };
     const choice = chooseStores({ flags, config: opts.config, configFile: opts.configFile });
     const metadataInstance = opts.metadata && "backend" in opts.metadata ? opts.metadata : undefined;
     const artifactsInstance = opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : undefined;
@@ -329,7 +332,15 @@ export class Trainyard implements TrainyardServices {
   ): Promise<RunResult> {
     const signal = req.signal ? AbortSignal.any([req.signal, lease.signal]) : lease.signal;
     const executor = new RunExecutor(
-      { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home, services: this, stores: this.stores },
+      // Steps reach this Trainyard through ctx.services(); isolated ones open the same stores by name.
+      {
+        metadata: this.metadata,
+        io: this.io,
+        workRoot: this.workRoot,
+        home: this.home,
+        services: this,
+        stores: this.stores,
+      },
       { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
       {
         concurrency: Math.max(1, req.concurrency ?? loaded.configConcurrency ?? availableParallelism()),

@@ -195,7 +195,10 @@ export class PostgresMetadataStore implements MetadataStore {
       args.push(filter.trigger, `${filter.trigger}:`);
       where.push(`(trigger = $${args.length - 1} OR left(trigger, length($${args.length})) = $${args.length})`);
     }
-    if (filter.createdAtMost !== undefined) (args.push(filter.createdAtMost), where.push(`created_at <= $${args.length}`));
+    if (filter.createdAtMost !== undefined) {
+      args.push(filter.createdAtMost);
+      where.push(`created_at <= $${args.length}`);
+    }
     args.push(Math.max(1, filter.limit ?? 50));
     const rows = await this.rows(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`, args);
     return rows.map(rowToRun);

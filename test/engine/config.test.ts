@@ -27,12 +27,48 @@ async function configError(dir: string, text: string): Promise<TrainyardError> {
 
 describe("config validation", () => {
   const cases: Array<{ name: string; config: string; field: string; message: RegExp; hint: RegExp }> = [
-    { name: "a misspelt field", config: `{ metadta: { kind: "sqlite" } }`, field: "metadta", message: /unknown field "metadta"/, hint: /metadata, artifacts, executor/ },
-    { name: "an unknown metadata kind", config: `{ metadata: { kind: "mysql" } }`, field: "metadata.kind", message: /metadata\.kind/, hint: /postgres/ },
-    { name: "a postgres url that is no URL", config: `{ metadata: { kind: "postgres", url: "localhost" } }`, field: "metadata.url", message: /postgres:\/\//, hint: /postgres/ },
-    { name: "a field inside metadata it does not take", config: `{ metadata: { kind: "sqlite", path: "x.db" } }`, field: "metadata.path", message: /unknown field "metadata.path"/, hint: /file\?/ },
-    { name: "an executor other than local", config: `{ executor: { kind: "remote" } }`, field: "executor.kind", message: /executor\.kind/, hint: /only executor/ },
-    { name: "a concurrency that is not a positive integer", config: `{ concurrency: 0 }`, field: "concurrency", message: /concurrency/, hint: /fix "concurrency"/ },
+    {
+      name: "a misspelt field",
+      config: `{ metadta: { kind: "sqlite" } }`,
+      field: "metadta",
+      message: /unknown field "metadta"/,
+      hint: /metadata, artifacts, executor/,
+    },
+    {
+      name: "an unknown metadata kind",
+      config: `{ metadata: { kind: "mysql" } }`,
+      field: "metadata.kind",
+      message: /metadata\.kind/,
+      hint: /postgres/,
+    },
+    {
+      name: "a postgres url that is no URL",
+      config: `{ metadata: { kind: "postgres", url: "localhost" } }`,
+      field: "metadata.url",
+      message: /postgres:\/\//,
+      hint: /postgres/,
+    },
+    {
+      name: "a field inside metadata it does not take",
+      config: `{ metadata: { kind: "sqlite", path: "x.db" } }`,
+      field: "metadata.path",
+      message: /unknown field "metadata.path"/,
+      hint: /file\?/,
+    },
+    {
+      name: "an executor other than local",
+      config: `{ executor: { kind: "remote" } }`,
+      field: "executor.kind",
+      message: /executor\.kind/,
+      hint: /only executor/,
+    },
+    {
+      name: "a concurrency that is not a positive integer",
+      config: `{ concurrency: 0 }`,
+      field: "concurrency",
+      message: /concurrency/,
+      hint: /fix "concurrency"/,
+    },
   ];
   for (const c of cases) {
     it(`refuses ${c.name}, naming the field and the file`, async () => {
@@ -81,7 +117,11 @@ export default defineConfig({
 
 describe("store choice: flags > environment > config > defaults", () => {
   const configFile = "/project/trainyard.config.ts";
-  const config = { home: "state", metadata: { kind: "sqlite" as const, file: "db/meta.db" }, artifacts: { kind: "fs" as const, root: "blobs" } };
+  const config = {
+    home: "state",
+    metadata: { kind: "sqlite" as const, file: "db/meta.db" },
+    artifacts: { kind: "fs" as const, root: "blobs" },
+  };
 
   it("takes the config's choices, relative to the config file, over the defaults", () => {
     const c = chooseStores({ config, configFile, env: {}, cwd: "/work" });
@@ -94,7 +134,8 @@ describe("store choice: flags > environment > config > defaults", () => {
 
   it("uses the defaults without a config: ./.trainyard with metadata.db and artifacts/ inside", () => {
     const c = chooseStores({ env: {}, cwd: "/work" });
-    expect(c).toMatchObject({ home: "/work/.trainyard", metadata: { kind: "sqlite", file: "/work/.trainyard/metadata.db" } });
+    expect(c.home).toBe("/work/.trainyard");
+    expect(c.metadata).toEqual({ kind: "sqlite", file: "/work/.trainyard/metadata.db" });
     expect(c.artifacts.root).toBe("/work/.trainyard/artifacts");
     expect(c.sources).toEqual({ home: "default", metadata: "default", artifacts: "default" });
   });
@@ -123,8 +164,10 @@ describe("Trainyard.openConfigured", () => {
     const dir = homes.fixtureDir();
     const other = homes.fixtureDir();
     const home = homes.tempDir("ty-cfg-home-");
-    fs.writeFileSync(path.join(dir, "trainyard.config.ts"), `export default { metadata: { kind: "sqlite", file: "near.db" } };\n`);
-    fs.writeFileSync(path.join(other, "chosen.config.ts"), `export default { home: "ignored", metadata: { kind: "sqlite", file: "chosen.db" } };\n`);
+    const near = `export default { metadata: { kind: "sqlite", file: "near.db" } };\n`;
+    fs.writeFileSync(path.join(dir, "trainyard.config.ts"), near);
+    const chosen = `export default { home: "ignored", metadata: { kind: "sqlite", file: "chosen.db" } };\n`;
+    fs.writeFileSync(path.join(other, "chosen.config.ts"), chosen);
     const ty = await Trainyard.openConfigured({ home, dir, configFile: path.join(other, "chosen.config.ts") });
     try {
       expect(ty.home).toBe(home);
@@ -149,7 +192,12 @@ describe("Trainyard.openConfigured", () => {
       `import { pipeline } from "trainyard";
 const p = pipeline("one-slot");
 let running = 0, most = 0;
-const work = async () => { most = Math.max(most, ++running); await new Promise((r) => setTimeout(r, 50)); running--; return most; };
+const work = async () => {
+  most = Math.max(most, ++running);
+  await new Promise((r) => setTimeout(r, 50));
+  running--;
+  return most;
+};
 p.step("a", { cache: false, run: work });
 p.step("b", { cache: false, run: work });
 p.step("most", { cache: false, inputs: { a: p.ref("a"), b: p.ref("b") }, run: () => most });

@@ -10,51 +10,11 @@ import { SqliteMetadataStore } from "../../src/store/sqlite-metadata-store.js";
 import { SqliteRegistryStore } from "../../src/store/sqlite-registry-store.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { cli, summaryOf } from "../cli/support.js";
+import { REGISTRY_PIPELINE } from "./registry-pipeline.js";
 import { useHomes } from "./support.js";
 
 const homes = useHomes();
 
-/** train -> current production -> gates -> register -> deploy, as a module using the public entry points. */
-export const REGISTRY_PIPELINE = `
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { z } from "zod";
-import { pipeline } from "trainyard";
-import { currentModel, deploy, register } from "trainyard/models";
-
-const p = pipeline("configured-registry", { params: z.object({ slope: z.number().default(2) }) });
-const train = p.step("train", {
-  params: ["slope"],
-  run: (ctx) => {
-    mkdirSync(join(ctx.workdir, "model"));
-    writeFileSync(join(ctx.workdir, "model", "bundle.json"), JSON.stringify({ slope: ctx.params.slope }));
-    return { model: ctx.model("model") };
-  },
-});
-const model = train.pick("model");
-const current = currentModel(p, "current", { name: "flights", alias: "production", candidate: model });
-const gates = p.step("gates", {
-  inputs: { current },
-  run: (_ctx, { current }) => ({
-    passed: true,
-    verdicts: [{ gate: "beats production", kind: "relative", status: current === null ? "no-baseline" : "pass", message: "ok" }],
-  }),
-});
-const registered = register(p, "register", { name: "flights", model, gates });
-deploy(p, "deploy", { registered, alias: "production" });
-// A user's own isolated step reaching the same stores from its child process.
-p.step("audit", {
-  isolate: true,
-  inputs: { registered },
-  run: async (ctx) => {
-    const services = await ctx.services();
-    const run = await services.metadata.getRun(ctx.runId);
-    const models = await services.registry.listModels();
-    return { trigger: run?.trigger, models: models.map((m) => m.name), home: services.home };
-  },
-});
-export default p;
-`;
 
 function writeProject(dir: string, config: string): string {
   fs.writeFileSync(path.join(dir, "trainyard.config.ts"), config);
@@ -70,11 +30,14 @@ function metadataFiles(dir: string): string[] {
 }
 
 describe("stores chosen by trainyard.config.ts", () => {
-  it("keeps the registry of currentModel/register/deploy in the configured SQLite file, with no second metadata.db", async () => {
+  it("keeps currentModel/register/deploy's registry in the configured SQLite file, no second metadata.db", async () => {
     const project = homes.fixtureDir();
     const home = homes.tempDir("ty-cfg-home-");
     const config = `import { defineConfig } from "trainyard";
-export default defineConfig({ metadata: { kind: "sqlite", file: "db/records.db" }, artifacts: { kind: "fs", root: "store" } });
+export default defineConfig({
+  metadata: { kind: "sqlite", file: "db/records.db" },
+  artifacts: { kind: "fs", root: "store" },
+});
 `;
     const mod = writeProject(project, config);
     const firstRun = await cli(["run", mod, "--json", "--home", home, "--param", "slope=2"], home);
@@ -92,7 +55,8 @@ export default defineConfig({ metadata: { kind: "sqlite", file: "db/records.db" 
     try {
       const registry = new SqliteRegistryStore(metadata);
       expect((await registry.getAlias("flights", "production"))?.version).toBe(2);
-      expect((await registry.listVersions("flights")).map((v) => v.runId).sort()).toEqual([first.runId, second.runId].sort());
+      const versions = await registry.listVersions("flights");
+      expect(versions.map((v) => v.runId).sort()).toEqual([first.runId, second.runId].sort());
       expect((await metadata.listRuns()).map((r) => r.id).sort()).toEqual([first.runId, second.runId].sort());
       const audit = await metadata.getStepRun(`${second.runId}:audit`);
       expect(audit?.status).toBe("succeeded");
@@ -116,7 +80,8 @@ export default defineConfig({ metadata: { kind: "sqlite", file: "db/records.db" 
       expect(ty.stores?.metadata).toEqual({ kind: "sqlite", file: path.join(project, "records.db") });
       const result = await ty.run(mod, { trigger: "schedule:nightly" });
       expect(result.status, JSON.stringify(result.error)).toBe("succeeded");
-      expect(await ty.output(result.runId, "audit")).toEqual({ trigger: "schedule:nightly", models: ["flights"], home });
+      const audit = await ty.output(result.runId, "audit");
+      expect(audit).toEqual({ trigger: "schedule:nightly", models: ["flights"], home });
       expect(metadataFiles(home)).toEqual([]);
     } finally {
       await ty.close();

@@ -6,11 +6,17 @@ import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from 
 import { openHome } from "../open-home.js";
 
 export async function runsCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["pipeline", "limit", "home", "status", "trigger", "cursor"], booleans: ["json"] });
+  const values = ["pipeline", "limit", "home", "status", "trigger", "cursor"];
+  const args = parseArgs(argv, { values, booleans: ["json"] });
   const ty = await openHome(args);
   try {
-    const query = { pipeline: one(args, "pipeline"), status: one(args, "status") as RunStatus | undefined, trigger: one(args, "trigger") };
-    const { runs, nextCursor } = await ty.query.listRuns({ ...query, limit: intFlag(args, "limit") ?? 20, cursor: one(args, "cursor") });
+    const { runs, nextCursor } = await ty.query.listRuns({
+      pipeline: one(args, "pipeline"),
+      status: one(args, "status") as RunStatus | undefined,
+      trigger: one(args, "trigger"),
+      limit: intFlag(args, "limit") ?? 20,
+      cursor: one(args, "cursor"),
+    });
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
       if (nextCursor) process.stderr.write(`next page: --cursor ${nextCursor}\n`);
@@ -69,14 +75,16 @@ function formatRunDetail({ run, owner, stepDetails, gates, guardNote }: RunDetai
     const note = s.error ? red(s.error.message.split("\n")[0]) : quiet ? dim(s.reason ?? "") : "";
     const status = s.cached ? cyan("cached") : s.status;
     const attempts = s.attempts > 1 ? yellow(`${s.attempts} attempts`) : "";
-    rows.push([`  ${statusIcon(s.status, s.cached)}`, s.stepId + itemNote, status, duration(s.durationMs), attempts, note]);
+    const icon = `  ${statusIcon(s.status, s.cached)}`;
+    rows.push([icon, s.stepId + itemNote, status, duration(s.durationMs), attempts, note]);
   }
   out.push("", table(rows));
   if (guardNote) out.push("", yellow(guardNote));
   // Gate verdicts of rejected (or passed) gate steps: which gate, and by how much.
   for (const g of gates) {
     out.push("", bold(`gates (${g.step})`));
-    const mark = (status: string) => (status === "fail" ? red("✘ fail") : status === "pass" ? "✔ pass" : dim("– no baseline"));
+    const mark = (status: string) =>
+      status === "fail" ? red("✘ fail") : status === "pass" ? "✔ pass" : dim("– no baseline");
     out.push(table(g.verdicts.map((v) => [`  ${mark(v.status)}`, v.gate, v.message])));
   }
   if (run.error) {
@@ -97,14 +105,16 @@ export async function logsCommand(argv: string[]): Promise<number> {
   try {
     const item = one(args, "item");
     const attempt = one(args, "attempt");
-    const q = { item: item === undefined ? undefined : Number(item), attempt: attempt === undefined ? undefined : Number(attempt) };
+    const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
     const lines: Array<{ attempt: number; ts: number; stream: string; line: string }> = [];
-    for await (const chunk of ty.query.stepLog(runId, stepId, q)) {
-      for (const line of chunk.lines) lines.push({ attempt: chunk.attempt, ts: chunk.ts, stream: chunk.stream, line: chunk.label + line });
+    for await (const chunk of ty.query.stepLog(runId, stepId, { item: number(item), attempt: number(attempt) })) {
+      const { attempt: n, ts, stream, label } = chunk;
+      for (const line of chunk.lines) lines.push({ attempt: n, ts, stream, line: label + line });
     }
     if (has(args, "json")) process.stdout.write(`${JSON.stringify(lines)}\n`);
     else for (const l of lines) process.stdout.write(`${dim(`#${l.attempt} ${l.stream === "stderr" ? "err" : l.stream === "stdout" ? "out" : "log"}`)} ${l.line}\n`);
-    if (!lines.length) process.stderr.write(dim(`(no log lines for ${runId} ${stepId}${item !== undefined ? `[${item}]` : ""})\n`));
+    const what = `${runId} ${stepId}${item !== undefined ? `[${item}]` : ""}`;
+    if (!lines.length) process.stderr.write(dim(`(no log lines for ${what})\n`));
     return 0;
   } finally {
     await ty.close();

@@ -53,7 +53,10 @@ export interface PromoteResult extends AliasChange {
  * the run's params and code version, and the inputs of the step run that trained it as the
  * training data, so every version can say which data, code and params made it.
  */
-export async function registerModel(ty: TrainyardServices, input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
+export async function registerModel(
+  ty: TrainyardServices,
+  input: RegisterVersionInput,
+): Promise<{ version: ModelVersionRecord; created: boolean }> {
   const run = input.runId ? await ty.metadata.getRun(input.runId) : undefined;
   let dataDigests = input.dataDigests;
   if (dataDigests === undefined && input.stepRunId) {
@@ -69,7 +72,13 @@ export async function registerModel(ty: TrainyardServices, input: RegisterVersio
   });
 }
 
-export async function promoteAlias(ty: TrainyardServices, model: string, alias: string, version: number, opts: PromoteOptions = {}): Promise<PromoteResult> {
+export async function promoteAlias(
+  ty: TrainyardServices,
+  model: string,
+  alias: string,
+  version: number,
+  opts: PromoteOptions = {},
+): Promise<PromoteResult> {
   const reg = openRegistry(ty);
   const change = await reg.setAlias(model, alias, version, { ...opts, user: opts.user ?? currentUser() });
   return { ...change, hooks: await afterMove(ty, change, opts.hooks) };
@@ -97,7 +106,11 @@ export async function unpinAlias(
   return openRegistry(ty).unpin(model, alias, { ...opts, user: opts.user ?? currentUser() });
 }
 
-async function afterMove(ty: TrainyardServices, change: AliasChange, hooks?: DeployHook[]): Promise<DeployHookResult[]> {
+async function afterMove(
+  ty: TrainyardServices,
+  change: AliasChange,
+  hooks?: DeployHook[],
+): Promise<DeployHookResult[]> {
   if (!change.event) return [];
   const list = hooks ?? loadDeployHooks(ty.home);
   if (!list.length) return [];

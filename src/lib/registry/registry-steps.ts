@@ -46,7 +46,8 @@ export function currentModel(p: Pipeline<any>, id: string, opts: { name: string;
           v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
         }
         if (!v) return null;
-        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path: await ty.verifiedPath(v.artifactDigest, { use: `model ${opts.name}@${alias}` }) };
+        const path = await ty.verifiedPath(v.artifactDigest, { use: `model ${opts.name}@${alias}` });
+        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path };
       }),
   });
 }
