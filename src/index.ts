@@ -7,6 +7,19 @@ export { Fatal, Rejected, TrainyardError, isFatal, isRejected, isTrainyardError 
 export { defineConfig } from "./core/config.js";
 export type { TrainyardConfig } from "./core/config.js";
 export type { ScheduleSpec, FileSensorSpec, MonitorSpec, OverlapPolicy, Duration, Instant } from "./core/triggers.js";
+export type { SensorSpec, TriggerDecl } from "./core/triggers.js";
+export type {
+  SqlSensorSpec,
+  SqlSource,
+  FunctionSensorSpec,
+  FunctionSensorContext,
+  FunctionSensorResult,
+  FunctionSensorRequest,
+  LastRunInfo,
+  RunStatusSpec,
+  RunEndStatus,
+} from "./core/event-triggers.js";
+export { schedule, sensor, monitor, onRunStatus } from "./core/config-triggers.js";
 export type { ArtifactsConfig, ExecutorConfig, MetadataConfig } from "./core/config.js";
 export { digestOfValue } from "./core/artifacts.js";
 export { formatModelRef, parseModelRef, type ModelRef } from "./core/model-ref.js";

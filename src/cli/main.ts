@@ -31,9 +31,11 @@ usage: trainyard <command> [options]
                                draft a data contract from real data, for a person to edit
   report <digest>              the path of the HTML report behind a step output or artifact
   triggers list <pipeline.ts> [--now ISO] [--json]
-                               the pipeline's schedules, sensors and monitors, with their next tick
+                               the pipeline's schedules, sensors, monitors and run-status triggers
   triggers preview <pipeline.ts> <name> [--since ISO] [--now ISO] [--json]
                                evaluate one trigger once and print the runs it would request; launches nothing
+  trigger <pipeline.ts> [--param k=v]... [--profile NAME] [--idempotency-key KEY] [--json]
+                               ask the daemon for a run; params are validated as \`run\` validates them
 
 common options: --home DIR (default $TRAINYARD_HOME, the config's home, or ./.trainyard)
   --metadata-url postgres://...  (default $TRAINYARD_METADATA_URL, the config's metadata, or <home>/metadata.db)
@@ -58,6 +60,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   contract: async () => (await import("./commands/data.js")).contractCommand,
   report: async () => (await import("./commands/data.js")).reportCommand,
   triggers: async () => (await import("./commands/triggers.js")).triggersCommand,
+  trigger: async () => (await import("./commands/trigger.js")).triggerCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

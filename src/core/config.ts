@@ -3,6 +3,7 @@
  * artifact store, which executor) and its shared param profiles. Relative paths resolve from the
  * config file's directory. Flags beat the environment, which beats this file, which beats defaults.
  */
+import type { TriggerDecl } from "./triggers.js";
 
 /** Where runs, step runs, lineage and the model registry are recorded. */
 export type MetadataConfig =
@@ -30,6 +31,8 @@ export interface TrainyardConfig {
   profiles?: Record<string, Record<string, unknown>>;
   /** Steps run at once. @default the number of CPUs */
   concurrency?: number;
+  /** Triggers by the name of the pipeline they start, built with schedule(), sensor(), monitor(), onRunStatus(). */
+  triggers?: Record<string, readonly TriggerDecl[]>;
 }
 
 export function defineConfig(config: TrainyardConfig): TrainyardConfig {

@@ -18,7 +18,14 @@ import {
   type StepOptions,
   type StepRef,
 } from "./step.js";
-import { compileTrigger, type FileSensorSpec, type MonitorSpec, type ScheduleSpec, type TriggerDecl } from "./triggers.js";
+import type { RunStatusSpec } from "./event-triggers.js";
+import {
+  compileTrigger,
+  type MonitorSpec,
+  type ScheduleSpec,
+  type SensorSpec,
+  type TriggerDecl,
+} from "./triggers.js";
 
 const PIPELINE = Symbol.for("trainyard.pipeline");
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -77,7 +84,7 @@ export class Pipeline<P = Record<string, never>> {
   readonly pools: Readonly<Record<string, number>>;
   readonly description?: string;
   readonly steps = new Map<string, StepDef>();
-  /** Schedules, sensors and monitors, as declared; `compileTriggers` validates them and fills defaults. */
+  /** Schedules, sensors, monitors and run-status triggers, as declared; `compileTriggers` fills defaults. */
   readonly triggers = new Map<string, TriggerDecl>();
   /** Set by the module loader: the absolute path of the module that defines this pipeline. */
   modulePath?: string;
@@ -143,9 +150,17 @@ export class Pipeline<P = Record<string, never>> {
     return this.addTrigger({ kind: "schedule", name, spec });
   }
 
-  /** Requests a run when new content lands in a folder (a new digest, once the file is stable). */
-  sensor(name: string, spec: FileSensorSpec<P>): this {
+  /**
+   * Requests a run when new content lands in a folder (a new digest, once the file is stable),
+   * when a SQL query's result changes (`sql`), or when a function returns a new key (`evaluate`).
+   */
+  sensor(name: string, spec: SensorSpec<P>): this {
     return this.addTrigger({ kind: "sensor", name, spec });
+  }
+
+  /** Requests a run when a run of another pipeline ends with one of the given statuses. */
+  onRunStatus(name: string, spec: RunStatusSpec<P>): this {
+    return this.addTrigger({ kind: "run-status", name, spec });
   }
 
   /** Requests a run when a served model's metric stays past its threshold (evaluated by the daemon). */
@@ -157,7 +172,7 @@ export class Pipeline<P = Record<string, never>> {
     if (this.triggers.has(decl.name)) {
       throw new TrainyardError("TRIGGER_INVALID", `pipeline "${this.name}" declares trigger "${decl.name}" twice`, {
         trigger: decl.name,
-        hint: "give each schedule, sensor and monitor a unique name",
+        hint: "give each trigger of a pipeline a unique name",
       });
     }
     // Validated now, so a bad declaration fails when the module loads rather than in the daemon.

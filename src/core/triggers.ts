@@ -1,9 +1,22 @@
 /**
- * Triggers declared next to a pipeline: schedules, file sensors and performance monitors. The
- * declarations are plain data; `compileTrigger` validates one and fills its defaults, so a bad
- * declaration fails when the module loads, naming the trigger and the field.
+ * Triggers declared next to a pipeline (or in trainyard.config.ts): schedules, sensors (files, a
+ * SQL query, a function), performance monitors and run-status triggers. The declarations are plain
+ * data; `compileTrigger` validates one and fills its defaults, so a bad declaration fails when the
+ * module loads, naming the trigger and the field.
  */
 import { isTrainyardError, TrainyardError } from "./errors.js";
+import {
+  compileFunctionSensor,
+  compileRunStatusTrigger,
+  compileSqlSensor,
+  type CompiledFunctionSensor,
+  type CompiledRunStatusTrigger,
+  type CompiledSqlSensor,
+  type FunctionSensorSpec,
+  type ParamCheck,
+  type RunStatusSpec,
+  type SqlSensorSpec,
+} from "./event-triggers.js";
 import { resolveParams, type ParamsSchema } from "./params.js";
 import {
   checkTimeZone,
@@ -16,6 +29,7 @@ import {
 } from "./trigger-time.js";
 
 export type { Duration, Instant } from "./trigger-time.js";
+export type * from "./event-triggers.js";
 
 /** What every trigger says about the run it requests. */
 export interface RunRequestSpec<P> {
@@ -88,7 +102,7 @@ export interface MonitorSpec<P> extends RunRequestSpec<P> {
   drift?: { measure?: "psi"; threshold: number };
 }
 
-interface CompiledRequest {
+export interface CompiledRequest {
   name: string;
   params: Record<string, unknown>;
   profile?: string;
@@ -134,19 +148,27 @@ export interface CompiledMonitor extends CompiledRequest {
   drift?: { measure: "psi"; threshold: number };
 }
 
-export type CompiledTrigger = CompiledSchedule | CompiledFileSensor | CompiledMonitor;
+export type CompiledSensor = CompiledFileSensor | CompiledSqlSensor | CompiledFunctionSensor;
+
+export type CompiledTrigger = CompiledSchedule | CompiledSensor | CompiledMonitor | CompiledRunStatusTrigger;
+
+/** A sensor watches files under a folder, a SQL query's result, or what a function returns. */
+export type SensorSpec<P> = FileSensorSpec<P> | SqlSensorSpec<P> | FunctionSensorSpec<P>;
 
 /** A declaration as the pipeline builder stores it: plain data, validated by compileTrigger. */
 export type TriggerDecl =
   | { kind: "schedule"; name: string; spec: ScheduleSpec<any> }
-  | { kind: "sensor"; name: string; spec: FileSensorSpec<any> }
-  | { kind: "monitor"; name: string; spec: MonitorSpec<any> };
+  | { kind: "sensor"; name: string; spec: SensorSpec<any> }
+  | { kind: "monitor"; name: string; spec: MonitorSpec<any> }
+  | { kind: "run-status"; name: string; spec: RunStatusSpec<any> };
 
 /** What compileTrigger needs to know of the pipeline. */
 export interface TriggerOwner {
   name: string;
   paramsSchema?: ParamsSchema;
   profiles: Readonly<Record<string, Record<string, unknown>>>;
+  /** Profiles of trainyard.config.ts; the pipeline's own win on a name clash. @default none */
+  configProfiles?: Record<string, Record<string, unknown>>;
 }
 
 const TRIGGER_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -160,30 +182,76 @@ export function checkTriggerName(name: string): void {
   }
 }
 
-export function compileTrigger(decl: TriggerDecl, owner: TriggerOwner): CompiledTrigger {
+/**
+ * Validates a declaration against the pipeline it starts. Without an owner (a declaration in
+ * trainyard.config.ts, before its pipeline is known) everything but the params is checked.
+ */
+export function compileTrigger(decl: TriggerDecl, owner?: TriggerOwner): CompiledTrigger {
   checkTriggerName(decl.name);
+  if (typeof decl.spec !== "object" || decl.spec === null) {
+    throw triggerInvalid(decl.name, "options", "must be an object");
+  }
   const base = compileRequest(decl.name, decl.spec, owner);
+  const check: ParamCheck = owner ? (params, profile) => resolveOwnerParams(owner, params, profile) : () => undefined;
   if (decl.kind === "schedule") return compileSchedule(base, decl.spec);
-  if (decl.kind === "sensor") return compileFileSensor(base, decl.spec);
+  if (decl.kind === "sensor") return compileSensor(base, decl.spec, owner, check);
+  if (decl.kind === "run-status") return compileRunStatusTrigger(base, decl.spec, owner, check);
   return compileMonitor(base, decl.spec);
 }
 
-/** Every trigger of a pipeline, validated and with defaults filled, in declaration order. */
-export function compileTriggers(p: TriggerOwner & { triggers: ReadonlyMap<string, TriggerDecl> }): CompiledTrigger[] {
-  return [...p.triggers.values()].map((d) => compileTrigger(d, p));
+/**
+ * Every trigger of a pipeline, validated and with defaults filled: those of its module in
+ * declaration order, then those trainyard.config.ts declares for it.
+ */
+export function compileTriggers(
+  p: TriggerOwner & { triggers: ReadonlyMap<string, TriggerDecl> },
+  config: { triggers?: readonly TriggerDecl[]; profiles?: Record<string, Record<string, unknown>> } = {},
+): CompiledTrigger[] {
+  const owner: TriggerOwner = { ...p, configProfiles: config.profiles ?? p.configProfiles };
+  const compiled = [...p.triggers.values()].map((d) => compileTrigger(d, owner));
+  for (const d of config.triggers ?? []) {
+    if (p.triggers.has(d.name) || compiled.some((t) => t.name === d.name)) {
+      throw new TrainyardError("TRIGGER_INVALID", `trigger "${d.name}" of pipeline "${p.name}" is declared twice`
+        + " (in the pipeline module and in trainyard.config.ts, or twice in the config)", {
+        trigger: d.name,
+        hint: "give each trigger of a pipeline a unique name",
+      });
+    }
+    compiled.push(compileTrigger(d, owner));
+  }
+  return compiled;
 }
 
-function compileRequest(name: string, spec: RunRequestSpec<unknown>, owner: TriggerOwner): CompiledRequest {
+function resolveOwnerParams(owner: TriggerOwner, values: Record<string, unknown>, profile: string | undefined) {
+  const profiles = owner.profiles as Record<string, Record<string, unknown>>;
+  const sources = { profile, values, configProfiles: owner.configProfiles };
+  return resolveParams(owner.name, owner.paramsSchema, profiles, sources);
+}
+
+function compileSensor(base: CompiledRequest, spec: SensorSpec<unknown>, owner: TriggerOwner | undefined,
+  check: ParamCheck): CompiledSensor {
+  const given = spec as unknown as Record<string, unknown>;
+  const sources = (["folder", "sql", "evaluate"] as const).filter((k) => given[k] !== undefined);
+  if (sources.length !== 1) {
+    const got = sources.length ? `got ${sources.join(" and ")}` : "got none";
+    throw triggerInvalid(base.name, "source", `must be exactly one of folder, sql or evaluate, ${got}`,
+      "folder: files landing; sql: a query's result; evaluate: a function returning run requests");
+  }
+  if (sources[0] === "sql") return compileSqlSensor(base, spec as SqlSensorSpec<unknown>, owner, check);
+  if (sources[0] === "evaluate") return compileFunctionSensor(base, spec as FunctionSensorSpec<unknown>, check);
+  return compileFileSensor(base, spec as FileSensorSpec<unknown>);
+}
+
+function compileRequest(name: string, spec: RunRequestSpec<unknown>, owner: TriggerOwner | undefined): CompiledRequest {
   const params = (spec.params ?? {}) as Record<string, unknown>;
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
-    throw triggerInvalid(name, "params", "must be an object of param values", `name params of "${owner.name}"`);
+    throw triggerInvalid(name, "params", "must be an object of param values",
+      owner ? `name params of "${owner.name}"` : "");
   }
+  if (!owner) return { name, params: { ...params }, profile: spec.profile, description: spec.description };
   try {
     // The run resolves its params again when it starts; this only proves the request is valid.
-    resolveParams(owner.name, owner.paramsSchema, owner.profiles as Record<string, Record<string, unknown>>, {
-      profile: spec.profile,
-      values: params,
-    });
+    resolveOwnerParams(owner, params, spec.profile);
   } catch (err) {
     if (!isTrainyardError(err)) throw err;
     throw new TrainyardError("TRIGGER_INVALID", `trigger "${name}" requests an invalid run: ${err.message}`, {

@@ -3,8 +3,13 @@
  * requests, recorded skips, the new cursor and when to look again out. The daemon writes the
  * tick, its runs and the cursor in one transaction, keyed by each request's `key`.
  */
-import type { CompiledTrigger } from "../core/triggers.js";
+import { TrainyardError } from "../core/errors.js";
+import type { CompiledTrigger, LastRunInfo } from "../core/triggers.js";
+import type { EventEvaluation } from "./event-request.js";
 import { evaluateFileSensor, type FileSensorCursor, type LandedFile } from "./file-sensor.js";
+import { evaluateFunctionSensor, type FunctionSensorCursor } from "./function-sensor.js";
+import { evaluateRunStatusTrigger, type RunLookup, type RunStatusCursor } from "./run-status-trigger.js";
+import { evaluateSqlSensor, type SqlSensorCursor } from "./sql-sensor.js";
 import type { LandingSource } from "./landing-folder.js";
 import { evaluateSchedule, type ScheduleCursor } from "./schedule-ticks.js";
 import { sensorSource } from "./trigger-summary.js";
@@ -22,6 +27,8 @@ export interface TriggerRunRequest {
   tickAt?: number;
   /** The files (and digests) that made a sensor fire. */
   files?: LandedFile[];
+  /** What else started it: a query's new value or keys, a function's key, the run that ended. */
+  event?: Record<string, unknown>;
 }
 
 export interface TriggerSkip {
@@ -36,7 +43,7 @@ export interface TriggerEvaluation {
   requests: TriggerRunRequest[];
   skips: TriggerSkip[];
   /** JSON to store and hand back next time. */
-  cursor: ScheduleCursor | FileSensorCursor | null;
+  cursor: ScheduleCursor | FileSensorCursor | SqlSensorCursor | FunctionSensorCursor | RunStatusCursor | null;
   /** The earliest instant at which evaluating again can change anything (ticks, settling, debounce). */
   nextWakeAt?: number;
 }
@@ -46,7 +53,16 @@ export interface TriggerContext {
   moduleDir: string;
   /** Overrides the sensor's local folder (tests, an object-store prefix later). */
   source?: LandingSource;
+  /** The engine's runs (a `Trainyard`): run-status triggers read them, function sensors their last run. */
+  runs?: RunLookup;
+  /** The pipeline the trigger starts, to find the last run it started. */
+  pipeline?: string;
 }
+
+/**
+ * Errors: a trigger that cannot be evaluated (a query or function that fails, a result that maps
+ * to invalid params) throws TRIGGER_FAILED naming it; the daemon records that and backs off.
+ */
 
 export async function evaluateTrigger(
   t: CompiledTrigger,
@@ -67,6 +83,25 @@ export async function evaluateTrigger(
       cursor: r.cursor,
       nextWakeAt: r.nextTick,
     };
+  }
+  if (t.kind === "sensor" && t.source === "sql") {
+    const r = await evaluateSqlSensor(t, (cursor as SqlSensorCursor | null) ?? undefined, ctx.moduleDir);
+    return fromEvents(t, r, now + t.intervalMs);
+  }
+  if (t.kind === "sensor" && t.source === "function") {
+    const lastRun = await lastRunOf(t.name, `${t.kind}:${t.name}`, ctx);
+    const r = await evaluateFunctionSensor(t, (cursor as FunctionSensorCursor | null) ?? undefined, now, lastRun);
+    return fromEvents(t, r, now + t.intervalMs);
+  }
+  if (t.kind === "run-status") {
+    if (!ctx.runs) {
+      throw new TrainyardError("TRIGGER_FAILED", `trigger "${t.name}" watches runs, but was evaluated without them`, {
+        trigger: t.name,
+        hint: "pass the Trainyard instance as `runs` in the trigger context",
+      });
+    }
+    const r = await evaluateRunStatusTrigger(t, (cursor as RunStatusCursor | null) ?? undefined, now, ctx.runs);
+    return fromEvents(t, r, now + t.intervalMs);
   }
   if (t.kind === "sensor") {
     const previous = (cursor as FileSensorCursor | null) ?? undefined;
@@ -90,4 +125,23 @@ export async function evaluateTrigger(
     skips: [{ reason: "not-evaluated", message: `monitor "${t.name}": its evaluation is not available yet` }],
     cursor: (cursor as null) ?? null,
   };
+}
+
+function fromEvents(t: CompiledTrigger, r: EventEvaluation<TriggerEvaluation["cursor"]>, nextWakeAt: number) {
+  return {
+    requests: r.requests.map((q) => ({
+      key: q.key, trigger: t.name, kind: t.kind, params: q.params, profile: q.profile, reason: q.reason, event: q.event,
+    })),
+    skips: r.notes.map((n) => ({ reason: n.kind, message: n.message })),
+    cursor: r.cursor,
+    nextWakeAt,
+  };
+}
+
+/** The newest run of the pipeline that this trigger started (the daemon labels runs "kind:name"). */
+async function lastRunOf(name: string, label: string, ctx: TriggerContext): Promise<LastRunInfo | undefined> {
+  if (!ctx.runs || !ctx.pipeline) return undefined;
+  const run = (await ctx.runs.listRuns({ pipeline: ctx.pipeline, limit: 200 })).find((r) => r.trigger === label);
+  if (!run) return undefined;
+  return { id: run.id, status: run.status, createdAt: run.createdAt, finishedAt: run.finishedAt, params: run.params };
 }

@@ -7,6 +7,7 @@ import type { CompiledFileSensor, CompiledTrigger } from "../core/triggers.js";
 import { formatInZone } from "../core/trigger-time.js";
 import { localLandingFolder, type LandingSource } from "./landing-folder.js";
 import { upcomingTicks } from "./schedule-ticks.js";
+import { sqlLocation } from "./sql-sensor-query.js";
 
 export interface TriggerSummary {
   name: string;
@@ -37,6 +38,34 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
         ? "no further tick (the schedule has ended)"
         : `next tick ${formatInZone(nextTick, t.timezone)} (${new Date(nextTick).toISOString()})`,
       nextTick,
+    };
+  }
+  if (t.kind === "sensor" && t.source === "sql") {
+    const by = t.cursorColumn ? `a new ${t.cursorColumn}`
+      : t.keyColumn ? `each new ${t.keyColumn}` : "a changed result";
+    const mapped = Object.entries(t.paramsFrom).map(([p, c]) => `${p}<-${c}`).join(", ");
+    return {
+      name: t.name,
+      kind: t.kind,
+      what: `sql (${t.engine}) on ${sqlLocation(t, moduleDir)}: runs on ${by}${mapped ? `, params ${mapped}` : ""}`,
+      next: `queries every ${ms(t.intervalMs)} (timeout ${ms(t.timeoutMs)})`,
+    };
+  }
+  if (t.kind === "sensor" && t.source === "function") {
+    return {
+      name: t.name,
+      kind: t.kind,
+      what: "function: runs for each new key its evaluate function returns",
+      next: `called every ${ms(t.intervalMs)}`,
+    };
+  }
+  if (t.kind === "run-status") {
+    const carried = t.forwardParams.length ? `, carrying ${t.forwardParams.join(", ")}` : "";
+    return {
+      name: t.name,
+      kind: t.kind,
+      what: `runs of "${t.pipeline}" ending ${t.statuses.join(" or ")}${carried}`,
+      next: `looks at finished runs every ${ms(t.intervalMs)}`,
     };
   }
   if (t.kind === "sensor") {

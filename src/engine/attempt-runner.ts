@@ -9,6 +9,9 @@ import { parseDuration } from "../core/graph.js";
 import { pickParams } from "../core/params.js";
 import type { StepDef } from "../core/step.js";
 import type { LogLine, StepRunRecord } from "../store/metadata-store.js";
+import { RunLogs } from "./attempt-log.js";
+import type { LogSink } from "./log-lines.js";
+import type { LogLimits } from "./step-log-files.js";
 import { digestPath } from "../store/stat-index.js";
 import type { FinalizedOutput } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
@@ -53,6 +56,8 @@ export interface AttemptDeps {
   launcher: ShellLauncher;
   /** The run's work directories, recycled between attempts. */
   workdirs: WorkdirPool;
+  /** Caps of the run's log files (see LogLimits for defaults). */
+  logLimits?: Partial<LogLimits>;
 }
 
 /** Raised into an attempt when its step or the run is cancelled; never retried, never a failure. */
@@ -98,7 +103,11 @@ function limitsOf(def: StepDef): { policy: CompiledRetryPolicy; timeoutMs: numbe
 }
 
 export class AttemptRunner {
-  constructor(private readonly deps: AttemptDeps) {}
+  private readonly logs: RunLogs;
+
+  constructor(private readonly deps: AttemptDeps) {
+    this.logs = new RunLogs(deps.env.home, deps.run.runId, deps.writer, deps.logLimits);
+  }
 
   async run(task: AttemptTask): Promise<FinalizedOutput> {
     const def = task.node.step.def;
@@ -122,11 +131,16 @@ export class AttemptRunner {
       };
       this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
       this.deps.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
-      const lines: LogLine[] = [];
-      const onLog = (line: LogLine) => {
-        lines.push(line);
+      const log = this.logs.open(task.record.id, attempt);
+      const onLog: LogSink = (line: LogLine) => {
+        log.write(line);
         this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
-        if (lines.length >= 1000) this.deps.writer.appendLogs(task.record.id, attempt, lines.splice(0));
+      };
+      onLog.block = (stream, lines, count, ts) => {
+        log.writeBlock(stream, lines, count, ts);
+        // Decoded only if a listener reads it (the CLI's progress display does not).
+        const line = { ts, stream, get line() { return lines.toString("utf8", 0, lines.length - 1); } };
+        this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
       };
       const ctx = new RunningStepContext({
         params: task.params ?? pickParams(this.deps.run.params, def.params),
@@ -170,7 +184,7 @@ export class AttemptRunner {
         if (tryNo >= policy.attempts) task.onWorkDone?.();
         workdir = result.workdir ?? ctx.workdirIfCreated;
         const out = await this.deps.env.io.finalize(result.value, def.id, workdir);
-        this.deps.writer.appendLogs(task.record.id, attempt, lines);
+        log.close();
         this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "succeeded", startedAt, finishedAt: Date.now() });
         reusable = true;
         return out;
@@ -178,13 +192,13 @@ export class AttemptRunner {
         workdir ??= ctx.workdirIfCreated;
         if (isRejected(raw)) {
           const out = await this.deps.env.io.finalize(raw.output ?? null, def.id, workdir);
-          this.deps.writer.appendLogs(task.record.id, attempt, lines);
+          log.close();
           this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "rejected", startedAt, finishedAt: Date.now(), error: describeError(raw) });
           throw new RejectedWithOutput(raw, out);
         }
         const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
         const error = cancelled ?? this.wrapError(def.id, raw);
-        this.deps.writer.appendLogs(task.record.id, attempt, lines);
+        log.close();
         this.deps.writer.saveAttempt({
           stepRunId: task.record.id,
           attempt,
@@ -198,6 +212,8 @@ export class AttemptRunner {
         this.deps.emit({ type: "step-retry", stepId: def.id, itemIndex: task.itemIndex, attempt, delayMs, error: describeError(error) });
         await sleep(delayMs, this.deps.runSignal);
       } finally {
+        // Lines that arrive after the attempt ended (a late child write) are dropped.
+        log.close();
         clearTimeout(timer);
         if (workdir) this.deps.workdirs.release(workdir, reusable);
       }
@@ -207,7 +223,7 @@ export class AttemptRunner {
   private async dispatch(
     task: AttemptTask,
     ctx: RunningStepContext,
-    onLog: (l: LogLine) => void,
+    onLog: LogSink,
     staged?: { started(): void },
   ): Promise<{ value: unknown; workdir?: string }> {
     const def = task.node.step.def;

@@ -26,6 +26,8 @@ const configSchema = z.strictObject({
   executor: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") })]).optional(),
   profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   concurrency: z.number().int().positive().optional(),
+  // Checked where triggers compile (TRIGGER_INVALID naming the trigger), against the pipeline's params.
+  triggers: z.unknown().optional(),
 });
 
 const ACCEPTED: Record<string, string> = {
@@ -33,6 +35,7 @@ const ACCEPTED: Record<string, string> = {
   artifacts: '{ kind: "fs", root?: "..." }',
   executor: '{ kind: "local" } (the only executor so far)',
   profiles: "{ <profile>: { <param>: value } }",
+  triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",
 };
 
 /** The config as TrainyardConfig, or CONFIG_INVALID naming the first wrong field and the file. */

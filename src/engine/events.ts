@@ -19,4 +19,5 @@ export type RunEvent =
     }
   | { type: "step-retry"; stepId: string; itemIndex: number; attempt: number; delayMs: number; error: ErrorInfo }
   | { type: "map-expanded"; stepId: string; items: number }
+  /** `line.line` holds several lines, separated by newlines, when output arrived in bulk. */
   | { type: "log"; stepId: string; itemIndex: number; line: LogLine };

@@ -7,6 +7,7 @@ import type { CodeContext } from "./code-context.js";
 import type { RunEvent } from "./events.js";
 import type { TrainyardServices } from "./step-services.js";
 import type { StoreSpec } from "./store-choice.js";
+import type { LogLimits } from "./step-log-files.js";
 
 export interface ExecutorEnv {
   metadata: MetadataStore;
@@ -40,6 +41,8 @@ export interface ExecuteOptions {
   onEvent?: (event: RunEvent) => void;
   /** Step runs of this run recorded earlier (resume): succeeded ones are reused. */
   previous?: ReadonlyMap<string, StepRunRecord>;
+  /** Caps of the run's log files. @default see LogLimits */
+  logs?: Partial<LogLimits>;
 }
 
 export type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled";

@@ -67,6 +67,7 @@ export class RunExecutor {
       runSignal: this.abort.signal,
       launcher: this.launcher,
       workdirs: this.workdirs,
+      logLimits: opts.logs,
     });
   }
 

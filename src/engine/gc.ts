@@ -10,6 +10,7 @@
  */
 import { TrainyardError } from "../core/errors.js";
 import { registeredVersions, runsInLineage } from "./registry-references.js";
+import { removeRunLogs } from "./step-log-files.js";
 import type { Trainyard } from "./trainyard.js";
 
 /** Objects younger than this are kept whatever refers to them. */
@@ -63,7 +64,10 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     if (expired && forModels.has(r.id)) keptForModels.add(r.id);
     else if (expired) remove.add(r.id);
   }
-  if (!opts.dryRun && remove.size) await ty.metadata.deleteRuns([...remove]);
+  if (!opts.dryRun && remove.size) {
+    await ty.metadata.deleteRuns([...remove]);
+    await removeRunLogs(ty.home, [...remove]);
+  }
 
   // Journals after the runs were removed and before references are read (see the header).
   const pending = ty.artifacts.pendingDigests?.({ removeDead: !opts.dryRun }).digests ?? new Set<string>();

@@ -15,10 +15,11 @@ import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
 import { dirname, extname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { TrainyardError } from "../core/errors.js";
+import { isTrainyardError, TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
 import { CONFIG_FILE_NAMES, type TrainyardConfig } from "../core/config.js";
 import { validateConfig } from "./config-schema.js";
+import { loadTimeoutError, loadTimeoutMs, watchModuleLoad } from "./load-watchdog.js";
 import { DIST_DIR, distFile, PUBLIC_ENTRIES } from "./package-root.js";
 
 export interface LoadedModule {
@@ -62,9 +63,15 @@ export async function loadPipelineModule(modulePath: string, cacheDir: string): 
   const hit = loaded.get(key);
   if (hit) return hit;
   let mod: { default?: unknown };
+  const timeoutMs = loadTimeoutMs();
   try {
-    mod = (await import(pathToFileURL(bundlePath).href)) as { default?: unknown };
+    mod = await importUserModule(bundlePath, abs, "pipeline module", timeoutMs);
   } catch (err) {
+    // Trainyard's own errors (a bad trigger declaration, a param) keep their code and hint.
+    if (isTrainyardError(err) && err.code === "MODULE_LOAD") throw err;
+    if (isTrainyardError(err)) {
+      throw new TrainyardError(err.code, `${err.message} (in ${abs})`, { ...err.fields, file: abs, hint: err.hint, cause: err });
+    }
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} failed while loading: ${(err as Error).message}`, {
       file: abs,
       cause: err,
@@ -90,9 +97,9 @@ export function findConfigFile(dir: string): string | undefined {
 }
 
 /** Loads and validates `trainyard.config.ts` from the directory if there is one. */
-export async function loadConfigModule(dir: string, cacheDir: string): Promise<LoadedConfig | undefined> {
+export async function loadConfigModule(dir: string, cacheDir: string): Promise<TrainyardConfig | undefined> {
   const file = findConfigFile(dir);
-  return file ? loadConfigFile(file, cacheDir) : undefined;
+  return file ? (await loadConfigFile(file, cacheDir)).config : undefined;
 }
 
 export interface LoadedConfig {
@@ -100,7 +107,7 @@ export interface LoadedConfig {
   file: string;
 }
 
-/** Loads a config module; CONFIG_INVALID names the field that is wrong. */
+/** Loads a config module within the load timeout; CONFIG_INVALID names the field that is wrong. */
 export async function loadConfigFile(file: string, cacheDir: string): Promise<LoadedConfig> {
   const abs = resolve(file);
   if (!existsSync(abs)) {
@@ -108,17 +115,27 @@ export async function loadConfigFile(file: string, cacheDir: string): Promise<Lo
     throw new TrainyardError("NOT_FOUND", `config file ${abs} does not exist`, { file: abs, hint });
   }
   const { bundlePath } = await bundleModule(abs, cacheDir);
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(bundlePath).href)) as { default?: unknown };
-  } catch (err) {
-    throw new TrainyardError("MODULE_LOAD", `config module ${abs} failed while loading: ${(err as Error).message}`, {
-      file: abs,
-      cause: err,
-      hint: "fix the error above in the config module (it runs at import time)",
-    });
-  }
+  const mod = await importUserModule(bundlePath, abs, "config module", loadTimeoutMs());
   return { config: validateConfig(mod.default, abs), file: abs };
+}
+
+/**
+ * Imports a bundle, running the user's top-level code, within the load timeout: a module that
+ * awaits forever is rejected with MODULE_LOAD, and one stuck in a loop ends the process (see
+ * load-watchdog.ts). Signals keep their default effect meanwhile (the CLI hooks them later).
+ */
+async function importUserModule(bundlePath: string, file: string, what: string, timeoutMs: number): Promise<{ default?: unknown }> {
+  const watchdog = watchModuleLoad(file, what, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(loadTimeoutError(file, what, timeoutMs, false)), timeoutMs);
+  });
+  try {
+    return (await Promise.race([import(pathToFileURL(bundlePath).href), timeout])) as { default?: unknown };
+  } finally {
+    clearTimeout(timer);
+    watchdog.stop();
+  }
 }
 
 export async function bundleModule(abs: string, cacheDir: string): Promise<{ bundlePath: string; codeVersion: string; sourceFiles: string[] }> {

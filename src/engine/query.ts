@@ -5,7 +5,7 @@
  */
 import { TrainyardError } from "../core/errors.js";
 import { parseModelRef, type ModelRef } from "../core/model-ref.js";
-import type { ArtifactRecord, LogLine, MetadataStore, RunRecord } from "../store/metadata-store.js";
+import type { ArtifactRecord, MetadataStore, RunRecord } from "../store/metadata-store.js";
 import type { RunStatus, StepRunRecord } from "../store/metadata-store.js";
 import type { AliasEvent, ModelSummary, RegistryStore } from "../store/registry-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
@@ -13,6 +13,7 @@ import { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage 
 import { modelDetail, versionDetail, type ModelDetail, type VersionDetail } from "./registry-views.js";
 import { runDetail, type RunDetail } from "./run-detail.js";
 import { reconcileRunStatus } from "./run-lease.js";
+import { readStepLog, type LogRun } from "./step-log-reader.js";
 
 export interface QuerySources {
   home: string;
@@ -46,11 +47,7 @@ export interface StepLogQuery {
 }
 
 /** Consecutive log lines of one attempt and stream; `label` names the map item they came from. */
-export interface StepLogChunk {
-  attempt: number;
-  stream: LogLine["stream"];
-  ts: number;
-  lines: string[];
+export interface StepLogChunk extends LogRun {
   label: string;
 }
 
@@ -113,7 +110,7 @@ export class TrainyardQuery {
     throw new TrainyardError("NOT_FOUND", `run ${run.id} has no ${what}`, { runId: run.id, step: stepId, hint });
   }
 
-  /** A step's log lines, attempt by attempt (a map step's: its items', labelled). */
+  /** A step's log, attempt by attempt, from its log files or the database (a map step's: its items', labelled). */
   async *stepLog(runIdOrPrefix: string, stepId: string, q: StepLogQuery = {}): AsyncGenerator<StepLogChunk> {
     const sr = await this.stepRun(runIdOrPrefix, stepId, q.item);
     const { metadata } = this.src;
@@ -124,9 +121,7 @@ export class TrainyardQuery {
       ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` }))
       : [{ id: sr.id, label: "" }];
     for (const source of sources) {
-      for (const l of await metadata.getLogs(source.id, q.attempt)) {
-        yield { attempt: l.attempt, stream: l.stream, ts: l.ts, lines: [l.line], label: source.label };
-      }
+      for await (const run of readStepLog(this.src, sr.runId, source.id, q.attempt)) yield { ...run, label: source.label };
     }
   }
 

@@ -23,6 +23,7 @@ import { ArtifactIO } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
+import type { LogLimits } from "./step-log-files.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
 import { findConfigFile, loadConfigFile, loadConfigModule } from "./module-loader.js";
 import { loadPipelineModule, moduleCacheDir } from "./module-loader.js";
@@ -76,6 +77,8 @@ export interface RunRequest {
   trigger?: string;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
+  /** Caps of the run's log files (per step, per run). @default see LogLimits */
+  logs?: Partial<LogLimits>;
 }
 
 export interface StepSummary {
@@ -207,7 +210,7 @@ export class Trainyard implements TrainyardServices {
     if (typeof target === "string") {
       const m = await loadPipelineModule(target, this.cacheDir);
       const moduleDir = dirname(m.modulePath);
-      const config = (await loadConfigModule(moduleDir, this.cacheDir))?.config;
+      const config = await loadConfigModule(moduleDir, this.cacheDir);
       const codeContext = buildCodeContext(m.modulePath, m.sourceFiles);
       return { ...m, moduleDir, configProfiles: config?.profiles, configConcurrency: config?.concurrency, codeContext };
     }
@@ -318,7 +321,14 @@ export class Trainyard implements TrainyardServices {
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
     await this.metadata.updateRun(run.id, { status: "running", pid: process.pid, finishedAt: undefined, codeVersion: loaded.codeVersion });
     crashPoint("mid-resume");
-    const opts = { concurrency: req.concurrency ?? (run.options.concurrency as number | undefined), force: req.force, trigger: "resume", signal: req.signal, onEvent: req.onEvent };
+    const opts = {
+      concurrency: req.concurrency ?? (run.options.concurrency as number | undefined),
+      force: req.force,
+      trigger: "resume",
+      signal: req.signal,
+      onEvent: req.onEvent,
+      logs: req.logs,
+    };
     return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease);
   }
 
@@ -348,6 +358,7 @@ export class Trainyard implements TrainyardServices {
         signal,
         onEvent: req.onEvent,
         previous,
+        logs: req.logs,
       },
     );
     const status = await executor.execute();

@@ -119,6 +119,8 @@ export class SqliteMetadataStore implements MetadataStore {
       const version = i + 1;
       if (done.has(version)) return;
       this.db.transaction(() => {
+        // Re-checked inside the write lock: another process may have migrated meanwhile.
+        if (this.db.prepare(`SELECT 1 FROM schema_migrations WHERE version = ?`).get(version)) return;
         this.db.exec(sql);
         this.db.prepare(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
       }).immediate();

@@ -150,3 +150,30 @@ p.command("argv", { run: ["/bin/sh", "-c", ${JSON.stringify(argv)}, ${JSON.strin
     }
   });
 });
+
+describe("a fork bomb in a step", () => {
+  it("is held to its pool, and every process it forked ends with its timeout, through the whole tree", async () => {
+    const { ty } = await homes.open();
+    const dir = homes.tempDir();
+    const pids = path.join(dir, "pids");
+    const { pipeline } = await import("../../src/index.js");
+    const p = pipeline("forks", { pools: { heavy: 1 } });
+    p.modulePath = path.join(dir, "pipeline.ts");
+    // Three levels of background shells, 5 x 5 x 4 = 100 sleepers, each noting its pid; then wait.
+    const bomb = `for a in 1 2 3 4 5; do ( for b in 1 2 3 4 5; do ( for c in 1 2 3 4; do sleep 300 & echo $! >> ${JSON.stringify(pids)}; done; wait ) & done; wait ) & done; wait`;
+    const running = path.join(dir, "running");
+    for (const id of ["bomb1", "bomb2"]) {
+      p.command(id, { pool: "heavy", timeout: "2s", run: `echo ${id} >> ${JSON.stringify(running)}; ${bomb}` });
+    }
+    const r = await ty.run(p);
+    expect(r.status).toBe("failed");
+    expect([stepOf(r, "bomb1").status, stepOf(r, "bomb2").status]).toEqual(["failed", "failed"]);
+    expect(fs.readFileSync(running, "utf8").trim().split("\n").sort()).toEqual(["bomb1", "bomb2"]);
+    // The pool of one let one bomb run at a time.
+    const [a, b] = (await ty.metadata.listStepRuns(r.runId)).sort((x, y) => x.startedAt! - y.startedAt!);
+    expect(b.startedAt!).toBeGreaterThanOrEqual(a.finishedAt!);
+    const forked = pidsIn(pids);
+    expect(forked.length).toBe(200);
+    await allDead(forked, "the fork bomb's sleepers");
+  });
+});

@@ -19,7 +19,6 @@ import { FIXTURES, REPO, processAlive, rejectionOf, useHomes, waitFor } from "./
 const homes = useHomes();
 const MODULE = path.join(FIXTURES, "leased.ts");
 const BIN = path.join(REPO, "bin", "trainyard.js");
-const COMMANDS = ["prep", "left", "right", "final"];
 // The tests below start a dozen CLI processes each: a second apiece on a busy machine.
 
 interface CliResult {
@@ -73,10 +72,18 @@ function trial(opts: { go?: boolean } = {}): Trial {
 const logLines = (t: Trial) => (fs.existsSync(t.log) ? fs.readFileSync(t.log, "utf8").split("\n").filter(Boolean) : []);
 const startsIn = (lines: string[]) => lines.filter((l) => l.startsWith("start ")).map((l) => l.slice(6));
 
-/** Waits until every command that started has logged its end: orphans of a killed run end within a second. */
+/** Waits until no command of the trial is alive (each names the trial's log in its argv). */
 async function settle(t: Trial): Promise<void> {
-  const count = (line: string) => logLines(t).filter((l) => l === line).length;
-  await waitFor(() => COMMANDS.every((id) => count(`start ${id}`) === count(`end ${id}`)), "started commands to end");
+  const alive = () =>
+    fs.readdirSync("/proc").some((pid) => {
+      if (!/^\d+$/.test(pid)) return false;
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(t.log);
+      } catch {
+        return false;
+      }
+    });
+  await waitFor(() => !alive(), "started commands to end");
 }
 
 async function withStore<T>(t: Trial, fn: (s: MetadataStore) => Promise<T>): Promise<T> {

@@ -29,7 +29,7 @@ describe("flights-3m", () => {
     for (const v of m.columns[2]) months.set(v, (months.get(v) ?? 0) + 1);
     expect([...months.keys()].sort()).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(months.get(7)).toBe(6);
-    // A few hundred ms on an idle machine; the bound leaves room for a loaded CI box.
-    expect(readMs).toBeLessThan(4000);
+    // Speed is the benchmark's to judge (bench/data-profile-drift.ts); a test only prints it.
+    console.log(`read 3M rows as typed arrays in ${readMs.toFixed(0)} ms`);
   });
 });

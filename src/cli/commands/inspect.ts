@@ -4,6 +4,7 @@ import type { RunStatus } from "../../store/metadata-store.js";
 import { has, intFlag, one, parseArgs, usage } from "../args.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
+import type { LogRun } from "../../engine/step-log-reader.js";
 
 export async function runsCommand(argv: string[]): Promise<number> {
   const values = ["pipeline", "limit", "home", "status", "trigger", "cursor"];
@@ -106,15 +107,14 @@ export async function logsCommand(argv: string[]): Promise<number> {
     const item = one(args, "item");
     const attempt = one(args, "attempt");
     const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-    const lines: Array<{ attempt: number; ts: number; stream: string; line: string }> = [];
+    const out = new LogOutput(has(args, "json"));
     for await (const chunk of ty.query.stepLog(runId, stepId, { item: number(item), attempt: number(attempt) })) {
-      const { attempt: n, ts, stream, label } = chunk;
-      for (const line of chunk.lines) lines.push({ attempt: n, ts, stream, line: label + line });
+      await out.write(chunk, chunk.label);
     }
-    if (has(args, "json")) process.stdout.write(`${JSON.stringify(lines)}\n`);
-    else for (const l of lines) process.stdout.write(`${dim(`#${l.attempt} ${l.stream === "stderr" ? "err" : l.stream === "stdout" ? "out" : "log"}`)} ${l.line}\n`);
+    await out.end();
     const what = `${runId} ${stepId}${item !== undefined ? `[${item}]` : ""}`;
-    if (!lines.length) process.stderr.write(dim(`(no log lines for ${what})\n`));
+    if (!out.count) process.stderr.write(dim(`(no log lines for ${what})
+`));
     return 0;
   } finally {
     await ty.close();
@@ -142,5 +142,44 @@ export async function whyCommand(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await ty.close();
+  }
+}
+
+/** Writes log lines to stdout in blocks, waiting for the terminal or pipe to take each block. */
+class LogOutput {
+  count = 0;
+  private block = "";
+
+  constructor(private readonly json: boolean) {
+    // A reader that stopped early (`| head`) has seen all it wanted.
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      process.exit(0);
+    });
+  }
+
+  async write(run: LogRun, label: string): Promise<void> {
+    if (this.json) {
+      const { attempt, ts, stream } = run;
+      for (const line of run.lines) this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt, ts, stream, line: label + line })}`;
+    } else {
+      const kind = run.stream === "stderr" ? "err" : run.stream === "stdout" ? "out" : "log";
+      const tag = `${dim(`#${run.attempt} ${kind}`)} ${label}`;
+      this.block += `${tag}${run.lines.join(`\n${tag}`)}\n`;
+      this.count += run.lines.length;
+    }
+    if (this.block.length >= 64 * 1024) await this.flush();
+  }
+
+  async end(): Promise<void> {
+    if (this.json) this.block += this.count ? "]\n" : "[]\n";
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const text = this.block;
+    this.block = "";
+    if (!text || process.stdout.write(text)) return;
+    await new Promise((resolve) => process.stdout.once("drain", resolve));
   }
 }

@@ -1,4 +1,5 @@
 /** `trainyard run`, `plan` and `resume`. */
+import type { RunEvent } from "../../engine/events.js";
 import type { RunResult } from "../../engine/trainyard.js";
 import { has, intFlag, keyValues, one, parseArgs, usage } from "../args.js";
 import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../format.js";
@@ -18,15 +19,14 @@ export async function runCommand(argv: string[]): Promise<number> {
   const ty = await openHome(args, { module: modulePath });
   const json = has(args, "json");
   const progress = Progress.forTerminal(json || has(args, "quiet"));
-  const controller = cancelOnSigint(progress);
+  const signals = cancelOnSignals(progress);
   try {
     const result = await ty.run(modulePath, {
       overrides: keyValues(args, "param"),
       profile: one(args, "profile"),
       concurrency: intFlag(args, "concurrency"),
       force,
-      signal: controller.signal,
-      onEvent: progress.onEvent,
+      ...signals,
     });
     progress.stop();
     report(result, json);
@@ -45,9 +45,9 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   const ty = await openHome(args);
   const json = has(args, "json");
   const progress = Progress.forTerminal(json || has(args, "quiet"));
-  const controller = cancelOnSigint(progress);
+  const signals = cancelOnSignals(progress);
   try {
-    const result = await ty.resume(runId, { concurrency: intFlag(args, "concurrency"), signal: controller.signal, onEvent: progress.onEvent });
+    const result = await ty.resume(runId, { concurrency: intFlag(args, "concurrency"), ...signals });
     progress.stop();
     report(result, json);
     return exitCode(result);
@@ -131,17 +131,34 @@ function report(result: RunResult, json: boolean): void {
   if (result.status === "rejected") process.stdout.write(dim(`\nthe candidate was not registered or deployed; \`trainyard show ${result.runId}\` lists every gate verdict\n`));
 }
 
-function cancelOnSigint(progress: Progress): AbortController {
+/**
+ * SIGINT and SIGTERM cancel the run once it has started: the run ends `cancelled` (exit 130);
+ * the same signal again exits at once. Until the run starts (the module loading, whose code may
+ * be stuck where no handler of ours could run) they keep their default effect and end the
+ * process; no run has been recorded as running by then.
+ */
+function cancelOnSignals(progress: Progress): { signal: AbortSignal; onEvent: (event: RunEvent) => void } {
   const controller = new AbortController();
-  let count = 0;
-  process.on("SIGINT", () => {
-    count++;
-    if (count === 1) {
-      progress.stop();
-      process.stderr.write(yellow("\ncancelling the run (Ctrl-C again to exit at once)...\n"));
-      controller.abort();
-    } else process.exit(130);
-  });
-  process.on("SIGTERM", () => controller.abort());
-  return controller;
+  const received = new Set<NodeJS.Signals>();
+  const onSignal = (name: NodeJS.Signals) => {
+    if (received.has(name)) process.exit(name === "SIGINT" ? 130 : 143);
+    received.add(name);
+    if (controller.signal.aborted) return;
+    progress.stop();
+    const again = name === "SIGINT" ? "Ctrl-C" : "SIGTERM";
+    process.stderr.write(yellow(`\ncancelling the run (${again} again to exit at once)...\n`));
+    controller.abort();
+  };
+  let armed = false;
+  return {
+    signal: controller.signal,
+    onEvent: (event) => {
+      if (event.type === "run-started" && !armed) {
+        armed = true;
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+      }
+      progress.onEvent(event);
+    },
+  };
 }

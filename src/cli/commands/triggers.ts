@@ -1,13 +1,19 @@
-/** `trainyard triggers list | preview`: the declared triggers, and what one would request now, launching nothing. */
+/**
+ * `trainyard triggers list | preview`: the declared triggers (module and trainyard.config.ts), and
+ * what one would request now, launching nothing.
+ */
+import type { Trainyard } from "../../engine/trainyard.js";
 import {
-  compileTriggers,
   type CompiledFileSensor,
   type CompiledSchedule,
   type CompiledTrigger,
 } from "../../core/triggers.js";
 import { formatInZone } from "../../core/trigger-time.js";
-import { isTrainyardError, TrainyardError } from "../../core/errors.js";
+import { TrainyardError } from "../../core/errors.js";
+import { evaluateTrigger } from "../../daemon/evaluate-trigger.js";
 import { evaluateFileSensor } from "../../daemon/file-sensor.js";
+import { loadPipelineTriggers } from "../../daemon/pipeline-triggers.js";
+import type { RunStatusCursor } from "../../daemon/run-status-trigger.js";
 import { evaluateSchedule, tickKey, upcomingTicks } from "../../daemon/schedule-ticks.js";
 import { sensorSource, summarizeTrigger } from "../../daemon/trigger-summary.js";
 import { has, intFlag, one, parseArgs, usage, type ParsedArgs } from "../args.js";
@@ -24,31 +30,19 @@ export async function triggersCommand(argv: string[]): Promise<number> {
   throw usage(`trainyard triggers expects "list" or "preview", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
 }
 
-async function loadTriggers(args: ParsedArgs) {
+/** The module's triggers and those trainyard.config.ts declares for its pipeline; `ty` stays open for previews. */
+async function withTriggers<T>(args: ParsedArgs, use: (loaded: Loaded, ty: Trainyard) => Promise<T>): Promise<T> {
   const [modulePath] = args.positionals;
   if (!modulePath) throw usage("trainyard triggers needs the path of a pipeline module");
   const ty = await openHome(args);
   try {
-    const loaded = await ty.load(modulePath);
-    return { pipeline: loaded.pipeline.name, moduleDir: loaded.moduleDir, triggers: compileTriggers(loaded.pipeline) };
-  } catch (err) {
-    throw unwrapTriggerError(err);
+    return await use(await loadPipelineTriggers(ty, modulePath), ty);
   } finally {
     await ty.close();
   }
 }
 
-/** A bad declaration fails the module's import; show its own message and hint, not the loader's. */
-function unwrapTriggerError(err: unknown): unknown {
-  if (!isTrainyardError(err) || err.code !== "MODULE_LOAD") return err;
-  const cause = err.cause;
-  if (!isTrainyardError(cause) || cause.code !== "TRIGGER_INVALID") return err;
-  return new TrainyardError("TRIGGER_INVALID", `${cause.message} (in ${err.fields.file})`, {
-    ...cause.fields,
-    file: err.fields.file,
-    hint: cause.hint,
-  });
-}
+type Loaded = Awaited<ReturnType<typeof loadPipelineTriggers>>;
 
 function clockOf(args: ParsedArgs): number {
   return instantFlag(args, "now") ?? Date.now();
@@ -63,28 +57,39 @@ function instantFlag(args: ParsedArgs, key: string): number | undefined {
 }
 
 async function listTriggers(args: ParsedArgs): Promise<number> {
-  const { pipeline, moduleDir, triggers } = await loadTriggers(args);
+  return withTriggers(args, async (loaded) => printTriggers(loaded, args));
+}
+
+function printTriggers({ pipeline, moduleDir, triggers, declaredIn }: Loaded, args: ParsedArgs): number {
   const now = clockOf(args);
-  const summaries = triggers.map((t) => summarizeTrigger(t, now, moduleDir));
+  const summaries = triggers.map((t) => ({
+    ...summarizeTrigger(t, now, moduleDir),
+    ...(declaredIn[t.name] !== "module" ? { declaredIn: declaredIn[t.name] } : {}),
+  }));
   if (has(args, "json")) {
     out(JSON.stringify({ pipeline, triggers: summaries }, null, 2));
     return 0;
   }
   if (!summaries.length) {
-    out(`${bold(pipeline)}: no triggers ${dim("(declare them with p.schedule, p.sensor or p.monitor)")}`);
+    const how = "(declare them with p.schedule, p.sensor, p.monitor or p.onRunStatus)";
+    out(`${bold(pipeline)}: no triggers ${dim(how)}`);
     return 0;
   }
   out(`${bold(pipeline)}: ${summaries.length} trigger${summaries.length === 1 ? "" : "s"}`);
   const width = Math.max(...summaries.map((s) => s.name.length));
   for (const s of summaries) {
-    out(`  ${s.name.padEnd(width)}  ${cyan(s.kind.padEnd(8))}  ${s.what}`);
-    out(`  ${" ".repeat(width)}  ${" ".repeat(8)}  ${dim(s.next)}`);
+    const from = s.declaredIn ? dim(` (declared in ${s.declaredIn})`) : "";
+    out(`  ${s.name.padEnd(width)}  ${cyan(s.kind.padEnd(10))}  ${s.what}${from}`);
+    out(`  ${" ".repeat(width)}  ${" ".repeat(10)}  ${dim(s.next)}`);
   }
   return 0;
 }
 
 async function previewTrigger(args: ParsedArgs): Promise<number> {
-  const { pipeline, moduleDir, triggers } = await loadTriggers(args);
+  return withTriggers(args, (loaded, ty) => previewOne(loaded, ty, args));
+}
+
+async function previewOne({ pipeline, moduleDir, triggers }: Loaded, ty: Trainyard, args: ParsedArgs): Promise<number> {
   const name = args.positionals[1];
   if (!name) throw usage("trainyard triggers preview needs a trigger name after the pipeline module");
   const trigger = triggers.find((t) => t.name === name);
@@ -96,8 +101,11 @@ async function previewTrigger(args: ParsedArgs): Promise<number> {
   }
   const now = clockOf(args);
   if (trigger.kind === "schedule") return previewSchedule(pipeline, trigger, now, args);
-  if (trigger.kind === "sensor") return previewSensor(pipeline, trigger, now, moduleDir, args);
-  return previewMonitor(trigger, now, moduleDir, args);
+  if (trigger.kind === "sensor" && trigger.source === "files") {
+    return previewSensor(pipeline, trigger, now, moduleDir, args);
+  }
+  if (trigger.kind === "monitor") return previewMonitor(trigger, now, moduleDir, args);
+  return previewEvents(pipeline, trigger, now, { moduleDir, ty }, args);
 }
 
 function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, args: ParsedArgs): number {
@@ -157,6 +165,38 @@ async function previewSensor(
     out(`  ${r.reason}`);
   }
   for (const n of result.notes) out(`${dim(`${n.kind}:`)} ${n.message}`);
+  return 0;
+}
+
+/**
+ * SQL and function sensors and run-status triggers, evaluated once with no history (a run-status
+ * trigger from --since, else from the beginning): every event counts, nothing is launched.
+ */
+async function previewEvents(
+  pipeline: string,
+  t: CompiledTrigger,
+  now: number,
+  ctx: { moduleDir: string; ty: Trainyard },
+  args: ParsedArgs,
+): Promise<number> {
+  const since = instantFlag(args, "since") ?? 0;
+  const cursor: RunStatusCursor | null = t.kind === "run-status" ? { v: 1, since, seen: {} } : null;
+  const r = await evaluateTrigger(t, cursor, now, { moduleDir: ctx.moduleDir, runs: ctx.ty, pipeline });
+  const summary = summarizeTrigger(t, now, ctx.moduleDir);
+  if (has(args, "json")) {
+    const at = new Date(now).toISOString();
+    const { requests, skips: notes } = r;
+    out(JSON.stringify({ trigger: t.name, kind: t.kind, now: at, pipeline, requests, notes }, null, 2));
+    return 0;
+  }
+  out(`${bold(t.name)}: ${summary.what}; evaluated once with no history, nothing is launched`);
+  if (!r.requests.length) out(dim("no run request"));
+  for (const q of r.requests) {
+    const what = describeRequest(q.params, q.profile);
+    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(q.key)}`);
+    out(`  ${q.reason}`);
+  }
+  for (const n of r.skips) out(`${dim(`${n.reason}:`)} ${n.message}`);
   return 0;
 }
 

@@ -8,8 +8,8 @@ import { isAbsolute, join } from "node:path";
 import { isArtifactHandle, pendingHandle, type ArtifactHandle } from "../../core/artifacts.js";
 import { TrainyardError } from "../../core/errors.js";
 import type { CommandOutputSpec, StepDef } from "../../core/step.js";
-import type { LogLine } from "../../store/metadata-store.js";
 import { withStats } from "../artifact-io.js";
+import { LineSplitter, type LogSink } from "../log-lines.js";
 import type { RunningStepContext } from "../step-context.js";
 import { checkedPlaceholder, valuesDir, valueVariables } from "./command-env.js";
 import { expandForShell, expandRaw } from "./command-placeholders.js";
@@ -26,7 +26,7 @@ export async function runCommand(
   ctx: RunningStepContext,
   inputs: Record<string, unknown>,
   cwd: string,
-  onLog: (line: LogLine) => void,
+  onLog: LogSink,
   launcher?: ShellLauncher,
   /** Given when the command may wait for a helper (see ShellLauncher.start); told when it starts. */
   staged?: { started(): void },
@@ -72,7 +72,7 @@ export async function runCommand(
   const track = (pgid: number) => recordGroup(ctx.workRoot, ctx.runId, pgid);
 
   const display = shell ? expandRaw(raw, value) : argv.join(" ");
-  const tail: string[] = [];
+  let stderrTail = (): string[] => [];
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     let started: StartedCommand | undefined;
     let unhook = () => undefined as void;
@@ -88,29 +88,12 @@ export async function runCommand(
         killByToken([token]);
       }, KILL_GRACE_MS);
     };
-    const lines = (stream: "stdout" | "stderr") => {
-      let rest = "";
-      const emit = (line: string) => {
-        onLog({ ts: Date.now(), stream, line });
-        if (stream === "stderr") (tail.push(line), tail.length > 10 && tail.shift());
-      };
-      const onChunk = (chunk: Buffer) => {
-        const parts = (rest + chunk.toString("utf8")).split("\n");
-        rest = parts.pop()!;
-        for (const line of parts) emit(line);
-      };
-      /** A last line without its newline; nothing when the output ended with one (or was empty). */
-      onChunk.end = () => {
-        if (rest) emit(rest);
-        rest = "";
-      };
-      return onChunk;
-    };
-    const onOut = lines("stdout");
-    const onErr = lines("stderr");
+    const onOut = new LineSplitter("stdout", onLog);
+    const onErr = new LineSplitter("stderr", onLog);
+    stderrTail = () => onErr.recent();
     const handlers: CommandHandlers = {
-      stdout: onOut,
-      stderr: onErr,
+      stdout: (chunk) => onOut.push(chunk),
+      stderr: (chunk) => onErr.push(chunk),
       error: (err) =>
         reject(
           new TrainyardError("COMMAND_FAILED", `step "${def.id}": could not start \`${argv[0]}\`: ${err.message}`, {
@@ -138,7 +121,7 @@ export async function runCommand(
   if (ctx.cancel.aborted) throw ctx.cancel.reason ?? new Error("cancelled");
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    const last = tail.filter((l) => l.trim()).slice(-5);
+    const last = stderrTail().filter((l) => l.trim()).slice(-5);
     throw new TrainyardError("COMMAND_FAILED", `step "${def.id}": command \`${display}\` ${how}${last.length ? `:\n    ${last.join("\n    ")}` : ""}`, {
       step: def.id,
       exitCode: exit.code,

@@ -8,6 +8,7 @@ import { fork } from "node:child_process";
 import { TrainyardError, type ErrorInfo } from "../../core/errors.js";
 import type { StepDef } from "../../core/step.js";
 import type { LogLine } from "../../store/metadata-store.js";
+import { LineSplitter, type LogSink } from "../log-lines.js";
 import { distFile } from "../package-root.js";
 import type { RunningStepContext } from "../step-context.js";
 import type { StoreSpec } from "../store-choice.js";
@@ -32,7 +33,7 @@ export type ChildMessage =
   | { type: "done"; value: unknown; workdir?: string }
   | { type: "error"; error: ErrorInfo };
 
-export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: IsolatedTask, onLog: (l: LogLine) => void): Promise<{ value: unknown; workdir?: string }> {
+export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: IsolatedTask, onLog: LogSink): Promise<{ value: unknown; workdir?: string }> {
   const iso = typeof def.options.isolate === "object" ? def.options.isolate : {};
   const execArgv = ["--enable-source-maps", ...(iso.memoryMb ? [`--max-old-space-size=${iso.memoryMb}`] : [])];
   const token = newAttemptToken();
@@ -48,16 +49,12 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
     if (child.pid) signalGroup(child.pid, "SIGKILL");
     killByToken([token]);
   };
-  const pipeLines = (stream: "stdout" | "stderr") => {
-    let rest = "";
-    return (chunk: Buffer) => {
-      const parts = (rest + chunk.toString("utf8")).split("\n");
-      rest = parts.pop()!;
-      for (const line of parts) onLog({ ts: Date.now(), stream, line });
-    };
-  };
-  child.stdout!.on("data", pipeLines("stdout"));
-  child.stderr!.on("data", pipeLines("stderr"));
+  const out = new LineSplitter("stdout", onLog);
+  const err = new LineSplitter("stderr", onLog);
+  child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
+  child.stdout!.on("end", () => out.end());
+  child.stderr!.on("end", () => err.end());
   return await new Promise((resolve, reject) => {
     let settled = false;
     const unhook = ctx.cancel.onAbort(killGroup);

@@ -1,0 +1,146 @@
+/**
+ * Where step logs live and how big they may grow. Each attempt's output goes to its own
+ * gzip file, <home>/logs/<run>/<step>[item].<attempt>.log.gz, one line per log line:
+ * `<o|e|l><ms timestamp> <text>`, or a block of output lines stored as they came behind a
+ * `<O|E><ms timestamp> <count>` header. The metadata database keeps a bounded head and tail.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { TrainyardError } from "../core/errors.js";
+import type { LogLine } from "../store/metadata-store.js";
+import { DEFAULT_LINE_BYTES } from "./log-lines.js";
+
+export interface LogLimits {
+  /**
+   * Bytes of one attempt's output kept in its log file: its first half and its last part, with
+   * a note between saying how much was cut. Env TRAINYARD_LOG_STEP_MAX. @default 64 MiB
+   */
+  stepBytes: number;
+  /** Bytes of log files one run keeps, its steps together. Env TRAINYARD_LOG_RUN_MAX. @default 1 GiB */
+  runBytes: number;
+  /** Lines of an attempt's tail (and as many of its head) kept in the metadata database. @default 200 */
+  tailLines: number;
+}
+
+const MiB = 1024 * 1024;
+export const DEFAULT_LOG_LIMITS: Readonly<LogLimits> = { stepBytes: 64 * MiB, runBytes: 1024 * MiB, tailLines: 200 };
+
+/** Fills defaults: explicit options first, then the environment. */
+export function compileLogLimits(opts: Partial<LogLimits> = {}, env: NodeJS.ProcessEnv = process.env): LogLimits {
+  const fromEnv = (name: string) => (env[name] ? parseByteSize(env[name]!, name) : undefined);
+  const limits: LogLimits = {
+    stepBytes: opts.stepBytes ?? fromEnv("TRAINYARD_LOG_STEP_MAX") ?? DEFAULT_LOG_LIMITS.stepBytes,
+    runBytes: opts.runBytes ?? fromEnv("TRAINYARD_LOG_RUN_MAX") ?? DEFAULT_LOG_LIMITS.runBytes,
+    tailLines: opts.tailLines ?? DEFAULT_LOG_LIMITS.tailLines,
+  };
+  // A split line must fit in a file's head, and the database must keep at least the last line.
+  limits.stepBytes = Math.max(limits.stepBytes, 4 * DEFAULT_LINE_BYTES);
+  limits.tailLines = Math.max(1, limits.tailLines);
+  return limits;
+}
+
+const UNITS: Record<string, number> = {
+  ...{ "": 1, b: 1, k: 1024, kb: 1000, kib: 1024 },
+  ...{ m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB },
+};
+
+/** "64MiB", "500k", "1000000" as bytes. */
+export function parseByteSize(text: string, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new TrainyardError("CONFIG_INVALID", `${what}=${JSON.stringify(text)} is not a size`, {
+      hint: `give bytes, or a number with a unit: ${what}=64MiB, 500k, 2G`,
+    });
+  }
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** A name safe as one path component. */
+function component(text: string): string {
+  const safe = text.replace(/[^A-Za-z0-9_.\-[\]]/g, "_");
+  return safe === "." || safe === ".." || !safe ? `_${safe}` : safe;
+}
+
+export function runLogDir(home: string, runId: string): string {
+  return join(home, "logs", component(runId));
+}
+
+/** The step part of a step run id: `step` or `step[item]`. */
+function stepPart(runId: string, stepRunId: string): string {
+  return stepRunId.startsWith(`${runId}:`) ? stepRunId.slice(runId.length + 1) : stepRunId;
+}
+
+export function stepLogFile(home: string, runId: string, stepRunId: string, attempt: number): string {
+  return join(runLogDir(home, runId), `${component(stepPart(runId, stepRunId))}.${attempt}.log.gz`);
+}
+
+/** The attempts of a step run that have a log file, in order. */
+export function attemptsWithLogFiles(home: string, runId: string, stepRunId: string): number[] {
+  const dir = runLogDir(home, runId);
+  if (!existsSync(dir)) return [];
+  const prefix = `${component(stepPart(runId, stepRunId))}.`;
+  const found: number[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith(".log.gz")) continue;
+    const n = Number(name.slice(prefix.length, -".log.gz".length));
+    if (Number.isInteger(n) && n > 0) found.push(n);
+  }
+  return found.sort((a, b) => a - b);
+}
+
+/** Removes the log files of runs (gc calls this with the runs it deletes); returns how many runs had some. */
+export async function removeRunLogs(home: string, runIds: readonly string[]): Promise<number> {
+  let removed = 0;
+  for (const id of runIds) {
+    const dir = runLogDir(home, id);
+    if (!existsSync(dir)) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+const CODE = { stdout: "o", stderr: "e", log: "l" } as const;
+const STREAM: Record<string, LogLine["stream"]> = { o: "stdout", e: "stderr", l: "log" };
+
+export function encodeLogLine(line: LogLine): string {
+  return `${CODE[line.stream]}${line.ts} ${line.line}\n`;
+}
+
+/** Heads `count` lines of a stream stored as they came: `<O|E><ms timestamp> <count>`. */
+export function encodeLogBlockHeader(stream: "stdout" | "stderr", ts: number, count: number): string {
+  return `${CODE[stream].toUpperCase()}${ts} ${count}\n`;
+}
+
+type LogBlockStream = "stdout" | "stderr";
+
+/** A block header's stream, timestamp and line count; undefined when `text` is not one. */
+export function decodeLogBlockHeader(text: string): { stream: LogBlockStream; ts: number; count: number } | undefined {
+  const stream = text[0] === "O" ? "stdout" : text[0] === "E" ? "stderr" : undefined;
+  const m = stream && /^.(\d+) (\d+)$/.exec(text);
+  return m ? { stream: stream!, ts: Number(m[1]), count: Number(m[2]) } : undefined;
+}
+
+/** One line of a log file, without its newline; undefined when it is not one. */
+export function decodeLogLine(text: string): LogLine | undefined {
+  const space = text.indexOf(" ");
+  const stream = STREAM[text[0]];
+  if (!stream || space < 2) return undefined;
+  return { stream, ts: Number(text.slice(1, space)), line: text.slice(space + 1) };
+}
+
+/** A note Trainyard writes into a log (where output was cut, and why). */
+export function logNote(text: string): LogLine {
+  return { ts: Date.now(), stream: "log", line: `[trainyard] ${text}` };
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} bytes`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  for (; v >= 1024 && i < units.length - 1; i++) v /= 1024;
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]} (${n.toLocaleString("en-US")} bytes)`;
+}
