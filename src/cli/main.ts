@@ -7,6 +7,7 @@ export const HELP = `trainyard — ML pipelines: typed steps, content-addressed 
 usage: trainyard <command> [options]
 
   run <pipeline.ts> [--param k=v]... [--profile NAME] [--concurrency N] [--force [STEP]] [--json] [--quiet]
+      [--run-id ID] [--trigger KIND:NAME]
                                run a pipeline; exits 0 only if the run succeeded
   plan <pipeline.ts> [--param k=v]... [--profile NAME] [--json]
                                what would run and what would be reused, and why
@@ -24,6 +25,13 @@ usage: trainyard <command> [options]
                                move an alias (recorded with actor and reason; runs deploy hooks)
   serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.01] [--model NAME[@ALIAS]]...
                                serve model aliases over HTTP; hot-reloads when an alias moves
+  daemon [pipeline.ts ...] [--max-concurrent-runs N] [--interval MS] [--pipeline-limit NAME=N]...
+                               evaluate the modules' triggers and launch runs (one leader per home);
+                               SIGTERM drains
+  status [--json]              the daemon's heartbeat, each trigger's last tick and lag, queued and running
+                               runs; exits 1 when the daemon is stale or a trigger fails
+  triggers history|pause|unpause <pipeline/name>
+                               a trigger's ticks with their reasons; pause or resume it
   gc [--keep-last N] [--older-than 30d] [--grace 1h] [--dry-run]
                                remove artifacts that no run, model or retention rule needs
   fsck [--repair] [--json]     rehash every stored object, check every reference, list orphans
@@ -61,6 +69,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   report: async () => (await import("./commands/data.js")).reportCommand,
   triggers: async () => (await import("./commands/triggers.js")).triggersCommand,
   trigger: async () => (await import("./commands/trigger.js")).triggerCommand,
+  daemon: async () => (await import("./commands/daemon.js")).daemonCommand,
+  status: async () => (await import("./commands/status.js")).statusCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

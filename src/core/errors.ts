@@ -36,7 +36,10 @@ export type ErrorCode =
   | "SERVE_TOKEN_REQUIRED"
   | "SERVE_TOKEN_INVALID"
   | "SERVE_OPTIONS_INVALID"
-  | "CONFIG_INVALID"
+  | "RUN_EXISTS"
+  | "DAEMON_STALE"
+  | "DAEMON_NOT_RUNNING"
+  | "NOTIFY_FAILED"
   | "USAGE";
 
 export interface ErrorFields {

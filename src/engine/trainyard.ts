@@ -73,8 +73,10 @@ export interface RunRequest {
   concurrency?: number;
   /** Recompute every step (true) or the listed steps instead of reusing the cache. */
   force?: boolean | string[];
-  /** @default "manual" */
+  /** @default "manual"; e.g. "schedule:nightly" for a run the daemon launched */
   trigger?: string;
+  /** A run id fixed in advance (the daemon's queue); refused when a run with this id exists. @default a new id */
+  runId?: string;
   signal?: AbortSignal;
   onEvent?: (event: RunEvent) => void;
   /** Caps of the run's log files (per step, per run). @default see LogLimits */
@@ -221,7 +223,9 @@ export class Trainyard implements TrainyardServices {
 
   async run(target: string | Pipeline<any>, req: RunRequest = {}): Promise<RunResult> {
     const started = Date.now();
-    const runId = newRunId();
+    const runId = req.runId ?? newRunId();
+    // A fixed id is how a relaunch after a crash stays exactly-once: the second launch is refused.
+    if (req.runId) await this.refuseExistingRun(req.runId);
     let loaded: Loaded | undefined;
     let lease: HeldRunLease | undefined;
     try {
@@ -252,7 +256,7 @@ export class Trainyard implements TrainyardServices {
       await this.metadata.upsertPipeline(pipeline.name, loaded.modulePath);
       // Owned from its first record on: a run that shows up "running" always has an owner to check.
       lease = await acquireRunLease(this.metadata, runId);
-      await this.metadata.createRun(run);
+      await this.createRunOnce(run, req.runId !== undefined);
       return await this.execute(run, loaded, graph, req, undefined, lease);
     } catch (err) {
       // Failures before execution (module, params, graph) are still recorded as failed runs.
@@ -280,6 +284,25 @@ export class Trainyard implements TrainyardServices {
       throw err;
     } finally {
       await lease?.release();
+    }
+  }
+
+  private async refuseExistingRun(runId: string): Promise<void> {
+    const existing = await this.metadata.getRun(runId);
+    if (existing?.id !== runId) return;
+    throw new TrainyardError("RUN_EXISTS", `run ${runId} already exists (${existing.status}); a run id is used once`, {
+      runId,
+      hint: existing.status === "succeeded" ? "nothing to do" : `continue it with \`trainyard resume ${runId}\``,
+    });
+  }
+
+  /** Inserts the run; a concurrent launch of the same fixed id loses on the primary key and is refused. */
+  private async createRunOnce(run: RunRecord, fixedId: boolean): Promise<void> {
+    try {
+      await this.metadata.createRun(run);
+    } catch (err) {
+      if (fixedId) await this.refuseExistingRun(run.id);
+      throw err;
     }
   }
 

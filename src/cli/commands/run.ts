@@ -7,7 +7,7 @@ import { openHome } from "../open-home.js";
 import { guardSkips } from "../../engine/run-detail.js";
 import { Progress } from "../progress.js";
 
-const RUN_SPEC = { values: ["param", "profile", "concurrency", "home"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
+const RUN_SPEC = { values: ["param", "profile", "concurrency", "home", "run-id", "trigger"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
 
 export async function runCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, RUN_SPEC);
@@ -27,6 +27,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       concurrency: intFlag(args, "concurrency"),
       force,
       ...signals,
+      // Set by the daemon: the id its queue fixed up front, and what started the run ("schedule:nightly").
+      runId: one(args, "run-id"),
+      trigger: one(args, "trigger"),
     });
     progress.stop();
     report(result, json);

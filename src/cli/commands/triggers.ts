@@ -10,6 +10,7 @@ import {
 } from "../../core/triggers.js";
 import { formatInZone } from "../../core/trigger-time.js";
 import { TrainyardError } from "../../core/errors.js";
+import { TRIGGER_STATE_SUBCOMMANDS, triggerStateCommand } from "./trigger-state.js";
 import { evaluateTrigger } from "../../daemon/evaluate-trigger.js";
 import { evaluateFileSensor } from "../../daemon/file-sensor.js";
 import { loadPipelineTriggers } from "../../daemon/pipeline-triggers.js";
@@ -24,10 +25,12 @@ const out = (line = "") => process.stdout.write(`${line}\n`);
 
 export async function triggersCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  // A trigger's recorded state (ticks, pause) is the daemon's ledger: trigger-state.ts.
+  if (sub && (TRIGGER_STATE_SUBCOMMANDS as readonly string[]).includes(sub)) return triggerStateCommand(argv);
   const args = parseArgs(rest, { values: ["home", "now", "since", "count"], booleans: ["json"] });
   if (sub === "list") return listTriggers(args);
   if (sub === "preview") return previewTrigger(args);
-  throw usage(`trainyard triggers expects "list" or "preview", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
+  throw usage(`trainyard triggers expects "list", "preview", "history", "pause" or "unpause", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
 }
 
 /** The module's triggers and those trainyard.config.ts declares for its pipeline; `ty` stays open for previews. */
