@@ -121,7 +121,8 @@ export class TrainyardQuery {
       ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` }))
       : [{ id: sr.id, label: "" }];
     for (const source of sources) {
-      for await (const run of readStepLog(this.src, sr.runId, source.id, q.attempt)) yield { ...run, label: source.label };
+      const runs = readStepLog(this.src, sr.runId, source.id, q.attempt);
+      for await (const run of runs) yield { ...run, label: source.label };
     }
   }
 

@@ -127,7 +127,7 @@ function libRule(ref: ImportRef): string | undefined {
   if (!ref.target || layerOf(ref.from) !== "lib") return undefined;
   const to = layerOf(ref.target);
   if (to !== "engine" && to !== "store") return undefined;
-  const how = "import its types from src/index.ts; reach stores through ctx.services() or a TrainyardServices parameter";
+  const how = "import types from src/index.ts; reach stores through ctx.services() or a TrainyardServices parameter";
   return `${path.relative(SRC, ref.from)}:${ref.line} imports "${ref.specifier}": lib/ must not import ${to}/; ${how}`;
 }
 

@@ -33,7 +33,9 @@ postgres.describe("stores chosen by trainyard.config.ts: PostgreSQL", () => {
     const project = homes.fixtureDir();
     const home = homes.tempDir("ty-cfg-pg-");
     const config = `import { defineConfig } from "trainyard";
-export default defineConfig({ metadata: { kind: "postgres", url: ${JSON.stringify(server.url)}, schema: "configured" } });
+export default defineConfig({
+  metadata: { kind: "postgres", url: ${JSON.stringify(server.url)}, schema: "configured" },
+});
 `;
     fs.writeFileSync(path.join(project, "trainyard.config.ts"), config);
     const mod = path.join(project, "pipeline.ts");
@@ -46,7 +48,8 @@ export default defineConfig({ metadata: { kind: "postgres", url: ${JSON.stringif
     expect(metadataFiles(project)).toEqual([]);
 
     const listed = await cli(["models", "list", "--json", "--home", home], home, { cwd: project });
-    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: "flights", latestVersion: 2, aliases: { production: 2 } }]);
+    const models = JSON.parse(listed.stdout);
+    expect(models).toMatchObject([{ name: "flights", latestVersion: 2, aliases: { production: 2 } }]);
 
     const ty = await Trainyard.openConfigured({ home, dir: project });
     try {

@@ -17,8 +17,8 @@ import { useHomes } from "./support.js";
 const homes = useHomes();
 
 function runRecord(id: string, createdAt: number, trigger = "manual"): RunRecord {
-  const base = { pipeline: "p", modulePath: "/p.ts", params: {}, status: "succeeded" as const, codeVersion: "c", options: {} };
-  return { ...base, id, createdAt, trigger, startedAt: createdAt, finishedAt: createdAt + 1 };
+  const base = { pipeline: "p", modulePath: "/p.ts", params: {}, status: "succeeded" as const, codeVersion: "c" };
+  return { ...base, options: {}, id, createdAt, trigger, startedAt: createdAt, finishedAt: createdAt + 1 };
 }
 
 async function allPages(query: TrainyardQuery, q: { limit: number; trigger?: string }): Promise<string[]> {
@@ -43,7 +43,15 @@ async function rejection(p: Promise<unknown>): Promise<{ code: string; message: 
 async function seedRuns(metadata: MetadataStore): Promise<void> {
   // Three runs created in the same millisecond: pages must neither repeat nor drop them.
   const times = [1000, 2000, 2000, 2000, 3000, 4000, 5000];
-  const triggers = ["manual", "schedule:nightly", "schedule:hourly", "scheduler", "data:landing", "schedule:nightly", "manual"];
+  const triggers = [
+    "manual",
+    "schedule:nightly",
+    "schedule:hourly",
+    "scheduler",
+    "data:landing",
+    "schedule:nightly",
+    "manual",
+  ];
   for (const [i, t] of times.entries()) await metadata.createRun(runRecord(`run-${i}`, t, triggers[i]));
 }
 
@@ -59,11 +67,14 @@ describe("listing runs", () => {
   it("filters by a trigger or a kind of trigger", async () => {
     const { ty } = await homes.open();
     await seedRuns(ty.metadata);
-    const ids = async (trigger: string) => (await ty.query.listRuns({ trigger, limit: 50 })).runs.map((r) => r.id).sort();
+    const ids = async (trigger: string) => {
+      const page = await ty.query.listRuns({ trigger, limit: 50 });
+      return page.runs.map((r) => r.id).sort();
+    };
     expect(await ids("schedule")).toEqual(["run-1", "run-2", "run-5"]);
     expect(await ids("schedule:nightly")).toEqual(["run-1", "run-5"]);
     expect(await ids("scheduler")).toEqual(["run-3"]);
-    expect(await allPages(ty.query, { limit: 1, trigger: "schedule" })).toEqual(["run-5", ...(await ids("schedule")).filter((x) => x !== "run-5").reverse()]);
+    expect(await allPages(ty.query, { limit: 1, trigger: "schedule" })).toEqual(["run-5", "run-2", "run-1"]);
   });
 
   it("refuses a cursor it did not make", async () => {
@@ -106,7 +117,8 @@ describe("a run in detail", () => {
     const detail = await ty.query.runDetail(second.runId.slice(0, 17));
     expect(detail.run.id).toBe(second.runId);
     expect(detail.trigger).toEqual({ kind: "manual", text: "manual" });
-    expect((await ty.query.runDetail(first.runId)).trigger).toEqual({ kind: "schedule", name: "nightly", text: "schedule:nightly" });
+    const scheduled = (await ty.query.runDetail(first.runId)).trigger;
+    expect(scheduled).toEqual({ kind: "schedule", name: "nightly", text: "schedule:nightly" });
 
     const step = (id: string) => detail.stepDetails.find((s) => s.stepId === id)!;
     expect(step("items").cache).toMatchObject({ decision: "hit", from: `${first.runId}:items` });
@@ -127,7 +139,9 @@ describe("a run in detail", () => {
     const run = await ty.run(flaky(new Map()));
     const lines = async (step: string, q = {}) => {
       const out: string[] = [];
-      for await (const c of ty.query.stepLog(run.runId, step, q)) out.push(...c.lines.map((l) => `#${c.attempt} ${c.label}${l}`));
+      for await (const c of ty.query.stepLog(run.runId, step, q)) {
+        out.push(...c.lines.map((l) => `#${c.attempt} ${c.label}${l}`));
+      }
       return out;
     };
     expect(await lines("flaky")).toEqual(["#1 attempt 1", "#2 attempt 2"]);

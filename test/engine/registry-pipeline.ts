@@ -23,7 +23,9 @@ const gates = p.step("gates", {
   inputs: { current },
   run: (_ctx, { current }) => ({
     passed: true,
-    verdicts: [{ gate: "beats production", kind: "relative", status: current === null ? "no-baseline" : "pass", message: "ok" }],
+    verdicts: [
+      { gate: "beats production", kind: "relative", status: current === null ? "no-baseline" : "pass", message: "ok" },
+    ],
   }),
 });
 const registered = register(p, "register", { name: "flights", model, gates });
