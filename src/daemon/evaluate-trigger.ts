@@ -11,6 +11,8 @@ import { evaluateFunctionSensor, type FunctionSensorCursor } from "./function-se
 import { evaluateRunStatusTrigger, type RunLookup, type RunStatusCursor } from "./run-status-trigger.js";
 import { evaluateSqlSensor, type SqlSensorCursor } from "./sql-sensor.js";
 import type { LandingSource } from "./landing-folder.js";
+import type { MonitorCursor, TriggerRun } from "./monitor-decision.js";
+import { evaluateMonitor, type MonitorContext, type MonitorEvent } from "./monitor-evaluate.js";
 import { evaluateSchedule, type ScheduleCursor } from "./schedule-ticks.js";
 import { sensorSource } from "./trigger-summary.js";
 
@@ -27,8 +29,8 @@ export interface TriggerRunRequest {
   tickAt?: number;
   /** The files (and digests) that made a sensor fire. */
   files?: LandedFile[];
-  /** What else started it: a query's new value or keys, a function's key, the run that ended. */
-  event?: Record<string, unknown>;
+  /** What else started it: a query's new value or keys, a function's key, the run that ended, a monitor's windows. */
+  event?: Record<string, unknown> | MonitorEvent;
 }
 
 export interface TriggerSkip {
@@ -43,7 +45,14 @@ export interface TriggerEvaluation {
   requests: TriggerRunRequest[];
   skips: TriggerSkip[];
   /** JSON to store and hand back next time. */
-  cursor: ScheduleCursor | FileSensorCursor | SqlSensorCursor | FunctionSensorCursor | RunStatusCursor | null;
+  cursor:
+    | ScheduleCursor
+    | FileSensorCursor
+    | SqlSensorCursor
+    | FunctionSensorCursor
+    | RunStatusCursor
+    | MonitorCursor
+    | null;
   /** The earliest instant at which evaluating again can change anything (ticks, settling, debounce). */
   nextWakeAt?: number;
 }
@@ -57,6 +66,10 @@ export interface TriggerContext {
   runs?: RunLookup;
   /** The pipeline the trigger starts, to find the last run it started. */
   pipeline?: string;
+  /** What monitors read: the registry (prediction log, aliases) and the reference profile loader. */
+  monitor?: Omit<MonitorContext, "moduleDir" | "runs">;
+  /** Runs this trigger started, active or recently finished, each with the request key that made it (monitors). */
+  triggerRuns?: readonly TriggerRun[];
 }
 
 /**
@@ -119,11 +132,17 @@ export async function evaluateTrigger(
       nextWakeAt: Math.min(now + t.intervalMs, ...settling, ...debounce),
     };
   }
-  // Monitors need the prediction log and late labels: their evaluation is not built yet.
+  if (!ctx.monitor) {
+    const message = `monitor "${t.name}" needs the registry to read served predictions from`;
+    throw new TrainyardError("TRIGGER_INVALID", message, { trigger: t.name, hint: "pass ctx.monitor.registry" });
+  }
+  const previous = (cursor as MonitorCursor | null) ?? undefined;
+  const r = await evaluateMonitor(t, previous, now, { ...ctx.monitor, moduleDir: ctx.moduleDir, runs: ctx.triggerRuns });
   return {
-    requests: [],
-    skips: [{ reason: "not-evaluated", message: `monitor "${t.name}": its evaluation is not available yet` }],
-    cursor: (cursor as null) ?? null,
+    requests: r.request ? [{ ...r.request, trigger: t.name, kind: t.kind }] : [],
+    skips: r.decision.skips.map((s) => ({ key: s.key, at: s.at, reason: s.reason, message: s.message })),
+    cursor: r.decision.cursor,
+    nextWakeAt: r.nextWakeAt,
   };
 }
 

@@ -27,8 +27,10 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** Sends JSON text that is already serialized (the predict response, built from a per-model prefix). */
-export function sendJsonText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, ["content-type", "application/json", "content-length", String(Buffer.byteLength(text))]);
+export function sendJsonText(res: ServerResponse, status: number, text: string, headers?: string[]): void {
+  const flat = ["content-type", "application/json", "content-length", String(Buffer.byteLength(text))];
+  if (headers) flat.push(...headers);
+  res.writeHead(status, flat);
   res.end(text);
 }
 

@@ -1,7 +1,8 @@
 /**
  * The model server: registry aliases over plain `node:http`.
  *
- *   POST /v1/models/<name>/<alias>:predict   {"rows": [...]} -> {model, version, alias, predictions}
+ *   POST /v1/models/<name>/<alias>:predict   {"rows": [...]} -> {model, version, alias, predictionId, predictions}
+ *                                            (the id also in `X-Prediction-Id`: clients send it back with labels)
  *   GET  /v1/models[/<name>/<alias>]         what is served
  *   GET  /healthz, /readyz, /metrics
  *
@@ -17,6 +18,7 @@ import { TrainyardError } from "../core/errors.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonText, sendText } from "./http-io.js";
 import { PredictionLogRetention, type PredictionLogRetentionOptions } from "./prediction-log-retention.js";
+import { PredictionIds, takeRowKeys } from "./prediction-id.js";
 import { PredictionLogger } from "./prediction-logger.js";
 import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
 import { BearerToken, requireTokenBeyondLoopback } from "./serve-access.js";
@@ -36,6 +38,13 @@ export interface ModelServerOptions {
   maxRows?: number;
   /** Fraction of predict requests written to the prediction log. @default 0.01 */
   logSample?: number;
+  /**
+   * Input column naming each row for late labels: logged as the row's key, and left out of the
+   * rows the model scores unless the model takes it as an input. @default none
+   */
+  rowKey?: string;
+  /** The clock that stamps prediction log entries (a replay or a test freezes it). @default Date.now */
+  now?: () => number;
   /** How often to check for alias moves, in ms. @default 200 */
   pollMs?: number;
   /** Most rows scored in one model call across concurrent requests; 1 turns batching off. @default 256 */
@@ -73,15 +82,21 @@ const PREDICT_URL_CACHE = 1024;
 
 /** What a served model's predict responses share, computed on its first request. */
 interface PredictRoute {
-  /** `{"model":...,"version":...,"alias":...,"predictions":` : the response up to its predictions. */
+  /** `{"model":...,"version":...,"alias":...,"predictionId":"` : the response up to the id. */
   responsePrefix: string;
   series: RequestSeries;
+  /** The declared row-key column is not a model input: it is taken out of the rows scored. */
+  stripRowKey: boolean;
 }
+
+/** What follows the prediction id in a predict response, up to the predictions. */
+const AFTER_ID = `","predictions":`;
 
 export class ModelServer {
   readonly metrics = new ServeMetrics();
   readonly models: ServedModels;
   private readonly logger: PredictionLogger;
+  private readonly ids = new PredictionIds();
   private readonly retention: PredictionLogRetention;
   private readonly token: BearerToken | undefined;
   private readonly http: Server;
@@ -219,18 +234,29 @@ export class ModelServer {
     receiveJsonBody(req, this.maxBody, (bodyErr, body) => {
       if (bodyErr) return this.finish(res, slot, route, start, bodyErr);
       let rows: unknown[];
+      let modelRows: unknown[];
+      let rowKeys: Array<string | null> | undefined;
       try {
         rows = predictRows(body, this.maxRows);
+        modelRows = rows;
+        const key = this.opts.rowKey;
+        if (key !== undefined) ({ rowKeys, modelRows } = takeRowKeys(rows, key, !route.stripRowKey));
       } catch (err) {
         return this.finish(res, slot, route, start, err);
       }
-      slot.batcher.submit(rows, (predictErr, predictions) => {
+      slot.batcher.submit(modelRows, (predictErr, predictions) => {
         if (predictErr !== undefined) return this.finish(res, slot, route, start, predictErr);
         try {
-          // Equal to JSON.stringify({ model, version, alias, predictions }), without re-encoding the constant part.
-          sendJsonText(res, 200, `${route.responsePrefix}${JSON.stringify(predictions)}}`);
+          const predictionId = this.ids.next();
+          // Equal to JSON.stringify({ model, version, alias, predictionId, predictions }), constant part encoded once.
+          const text = `${route.responsePrefix}${predictionId}${AFTER_ID}${JSON.stringify(predictions)}}`;
+          sendJsonText(res, 200, text, ["x-prediction-id", predictionId]);
           if (this.logger.shouldLog()) {
-            this.logger.push({ model: slot.model, version: slot.version, alias: slot.alias, ts: Date.now(), input: rows, output: predictions!, latencyMs: performance.now() - start });
+            const { model, version, alias } = slot;
+            const latencyMs = performance.now() - start;
+            const output = predictions!;
+            const ts = this.opts.now?.() ?? Date.now();
+            this.logger.push({ model, version, alias, ts, input: rows, output, latencyMs, predictionId, rowKeys });
           }
         } catch (err) {
           return this.finish(res, slot, route, start, err);
@@ -258,8 +284,13 @@ export class ModelServer {
   private predictRouteOf(slot: LoadedModel): PredictRoute {
     let route = this.predictRoutes.get(slot);
     if (!route) {
-      const prefix = JSON.stringify({ model: slot.model, version: slot.version, alias: slot.alias, predictions: null });
-      route = { responsePrefix: prefix.slice(0, -"null}".length), series: this.metrics.seriesOf(slot.model, slot.alias) };
+      const prefix = JSON.stringify({ model: slot.model, version: slot.version, alias: slot.alias });
+      const key = this.opts.rowKey;
+      route = {
+        responsePrefix: `${prefix.slice(0, -1)},"predictionId":"`,
+        series: this.metrics.seriesOf(slot.model, slot.alias),
+        stripRowKey: key !== undefined && !slot.predictor.inputFields.some((f) => f.name === key),
+      };
       this.predictRoutes.set(slot, route);
     }
     return route;

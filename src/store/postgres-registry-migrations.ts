@@ -60,4 +60,10 @@ export const POSTGRES_REGISTRY_MIGRATIONS: readonly string[] = [
     ADD COLUMN pinned BOOLEAN NOT NULL DEFAULT FALSE, ADD COLUMN run_id TEXT, ADD COLUMN run_trigger TEXT,
     ADD COLUMN user_name TEXT;
   `,
+  // The join of served predictions with late labels: the id returned to the client, row keys,
+  // and the time index a monitor's windows read by.
+  `
+  ALTER TABLE prediction_log ADD COLUMN prediction_id TEXT, ADD COLUMN row_keys JSON;
+  CREATE INDEX prediction_log_alias_ts ON prediction_log (model, alias, ts);
+  `,
 ];

@@ -34,6 +34,7 @@ import {
   type ModelVersionRecord,
   type PredictionLogEntry,
   type PredictionLogPrune,
+  type PredictionLogRange,
   type RegisterVersionInput,
   type RegistryStore,
   type RollbackOptions,
@@ -53,9 +54,12 @@ const SUMMARY = `SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS 
   FROM registry_models m LEFT JOIN registry_versions v ON v.model = m.name`;
 const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`;
-const INSERT_LOGS = `INSERT INTO prediction_log (model, version, alias, ts, input, output, latency_ms)
-  SELECT u.model, u.version, u.alias, u.ts, u.input::json, u.output::json, u.latency
-  FROM unnest($1::text[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::float8[]) WITH ORDINALITY AS u(model, version, alias, ts, input, output, latency, n) ORDER BY u.n`;
+const INSERT_LOGS = `INSERT INTO prediction_log
+    (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
+  SELECT u.model, u.version, u.alias, u.ts, u.input::json, u.output::json, u.latency, u.pid, u.keys::json
+  FROM unnest($1::text[], $2::int[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::float8[],
+    $8::text[], $9::text[])
+    WITH ORDINALITY AS u(model, version, alias, ts, input, output, latency, pid, keys, n) ORDER BY u.n`;
 
 export interface PostgresRegistryOptions {
   /** Close the metadata store when the registry closes (for a registry opened on its own). @default false */
@@ -272,6 +276,7 @@ export class PostgresRegistryStore implements RegistryStore {
     await this.rows(INSERT_LOGS, [
       column((e) => e.model), column((e) => e.version), column((e) => e.alias), column((e) => e.ts),
       column((e) => json(e.input)), column((e) => json(e.output)), column((e) => e.latencyMs),
+      column((e) => e.predictionId ?? null), column((e) => (e.rowKeys ? JSON.stringify(e.rowKeys) : null)),
     ]);
   }
 
@@ -280,7 +285,16 @@ export class PostgresRegistryStore implements RegistryStore {
     const rows = filter.alias === undefined
       ? await this.rows(`SELECT * FROM prediction_log WHERE model = $1 ORDER BY seq DESC LIMIT $2`, [filter.model, limit])
       : await this.rows(`SELECT * FROM prediction_log WHERE model = $1 AND alias = $2 ORDER BY seq DESC LIMIT $3`, [filter.model, filter.alias, limit]);
-    return rows.map((r) => ({ model: r.model, version: r.version, alias: r.alias, ts: r.ts, input: r.input, output: r.output, latencyMs: r.latency_ms }));
+    return rows.map(rowToLogEntry);
+  }
+
+  async readPredictionLog(range: PredictionLogRange): Promise<PredictionLogEntry[]> {
+    const limit = Math.max(1, Math.floor(range.limit ?? 100_000));
+    const rows = await this.rows(
+      `SELECT * FROM prediction_log WHERE model = $1 AND alias = $2 AND ts >= $3 AND ts < $4 ORDER BY ts, seq LIMIT $5`,
+      [range.model, range.alias, range.from, range.to, limit],
+    );
+    return rows.map(rowToLogEntry);
   }
 
   async prunePredictionLogs(policy: PredictionLogPrune): Promise<number> {
@@ -442,4 +456,14 @@ function rowToEvent(r: Row): AliasEvent {
 
 function rowToSummary(r: Row): ModelSummary {
   return { name: r.name, latestVersion: r.latest, versionCount: r.n, aliases: r.aliases ?? {}, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+function rowToLogEntry(r: Row): PredictionLogEntry {
+  const entry: PredictionLogEntry = {
+    model: r.model, version: r.version, alias: r.alias, ts: r.ts,
+    input: r.input, output: r.output, latencyMs: r.latency_ms,
+  };
+  if (r.prediction_id !== null && r.prediction_id !== undefined) entry.predictionId = r.prediction_id;
+  if (r.row_keys !== null && r.row_keys !== undefined) entry.rowKeys = r.row_keys;
+  return entry;
 }

@@ -163,6 +163,27 @@ export interface PredictionLogEntry {
   input: unknown;
   output: unknown;
   latencyMs: number;
+  /** The id the server returned for the request; row i of it is labelled as `<predictionId>.<i>`. */
+  predictionId?: string;
+  /** One key per input row, from the server's declared row-key column (null where a row had none). */
+  rowKeys?: Array<string | null>;
+}
+
+/** The id that labels row `row` of a logged request; a single-row request's own id labels its row too. */
+export function rowPredictionId(predictionId: string, row: number): string {
+  return `${predictionId}.${row}`;
+}
+
+/** The served predictions of one alias logged in [from, to), oldest first. */
+export interface PredictionLogRange {
+  model: string;
+  alias: string;
+  /** Inclusive, ms since the epoch. */
+  from: number;
+  /** Exclusive, ms since the epoch. */
+  to: number;
+  /** Most entries returned (the oldest ones). @default 100000 */
+  limit?: number;
 }
 
 /** What `prunePredictionLogs` removes; an absent bound removes nothing by it. */
@@ -212,6 +233,8 @@ export interface RegistryStore {
   appendPredictionLogs(entries: PredictionLogEntry[]): Promise<void>;
   /** Newest first. @default limit 100 */
   listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]>;
+  /** The log of one alias within a time range, oldest first: what a monitor's windows read. */
+  readPredictionLog(range: PredictionLogRange): Promise<PredictionLogEntry[]>;
   /**
    * Deletes up to `limit` of the oldest prediction log rows that are older than `before` (ms since
    * the epoch) or beyond the newest `keepRows` rows; returns how many went. Only the oldest

@@ -48,4 +48,9 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
   ALTER TABLE registry_alias_history ADD COLUMN run_trigger TEXT;
   ALTER TABLE registry_alias_history ADD COLUMN user_name TEXT;
   `,
+  // The join of served predictions with late labels: the id returned to the client and row keys.
+  `
+  ALTER TABLE prediction_log ADD COLUMN prediction_id TEXT;
+  ALTER TABLE prediction_log ADD COLUMN row_keys TEXT;
+  `,
 ];

@@ -24,6 +24,7 @@ import {
   type ModelVersionRecord,
   type PredictionLogEntry,
   type PredictionLogPrune,
+  type PredictionLogRange,
   type RegisterVersionInput,
   type RegistryStore,
   type RollbackOptions,
@@ -101,7 +102,11 @@ export class SqliteRegistryStore implements RegistryStore {
       history: p(`SELECT * FROM registry_alias_history WHERE model = ? ORDER BY id`),
       historyOf: p(`SELECT * FROM registry_alias_history WHERE model = ? AND alias = ? ORDER BY id`),
       revision: p(`SELECT COALESCE(MAX(id), 0) AS r FROM registry_alias_history`),
-      insertLog: p(`INSERT INTO prediction_log (model, version, alias, ts, input, output, latency_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertLog: p(`INSERT INTO prediction_log
+        (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      logRange: p(`SELECT * FROM prediction_log WHERE model = ? AND alias = ? AND ts >= ? AND ts < ?
+        ORDER BY ts, id LIMIT ?`),
       // Both look at the oldest @limit rows only (the id order is the log order): cost bounded per call.
       logHead: p(`SELECT (SELECT MIN(ts) FROM (SELECT ts FROM prediction_log ORDER BY id LIMIT @limit)) AS oldest_ts,
         (SELECT MIN(id) FROM prediction_log) AS lo, (SELECT MAX(id) FROM prediction_log) AS hi`),
@@ -297,7 +302,11 @@ export class SqliteRegistryStore implements RegistryStore {
     await this.ready;
     if (!entries.length) return;
     await this.writeTx(() => {
-      for (const e of entries) this.stmts.insertLog.run(e.model, e.version, e.alias, e.ts, json(e.input), json(e.output), e.latencyMs);
+      for (const e of entries) {
+        const rowKeys = e.rowKeys ? JSON.stringify(e.rowKeys) : null;
+        const row = [e.model, e.version, e.alias, e.ts, json(e.input), json(e.output), e.latencyMs];
+        this.stmts.insertLog.run(...row, e.predictionId ?? null, rowKeys);
+      }
     });
   }
 
@@ -306,7 +315,13 @@ export class SqliteRegistryStore implements RegistryStore {
     const where = filter.alias === undefined ? `model = ?` : `model = ? AND alias = ?`;
     const args = filter.alias === undefined ? [filter.model] : [filter.model, filter.alias];
     const rows = this.db.prepare(`SELECT * FROM prediction_log WHERE ${where} ORDER BY id DESC LIMIT ${Math.max(1, filter.limit ?? 100)}`).all(...args) as Row[];
-    return rows.map((r) => ({ model: r.model, version: r.version, alias: r.alias, ts: r.ts, input: JSON.parse(r.input), output: JSON.parse(r.output), latencyMs: r.latency_ms }));
+    return rows.map(rowToLogEntry);
+  }
+
+  async readPredictionLog(range: PredictionLogRange): Promise<PredictionLogEntry[]> {
+    await this.ready;
+    const limit = Math.max(1, Math.floor(range.limit ?? 100_000));
+    return (this.stmts.logRange.all(range.model, range.alias, range.from, range.to, limit) as Row[]).map(rowToLogEntry);
   }
 
   async prunePredictionLogs(policy: PredictionLogPrune): Promise<number> {
@@ -454,4 +469,14 @@ function rowToEvent(r: Row): AliasEvent {
 function rowToSummary(r: Row, aliases: AliasRecord[]): ModelSummary {
   const own = Object.fromEntries(aliases.filter((a) => a.model === r.name).map((a) => [a.alias, a.version]));
   return { name: r.name, latestVersion: r.latest, versionCount: r.n, aliases: own, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+function rowToLogEntry(r: Row): PredictionLogEntry {
+  const entry: PredictionLogEntry = {
+    model: r.model, version: r.version, alias: r.alias, ts: r.ts,
+    input: JSON.parse(r.input), output: JSON.parse(r.output), latencyMs: r.latency_ms,
+  };
+  if (r.prediction_id !== null) entry.predictionId = r.prediction_id;
+  if (r.row_keys !== null) entry.rowKeys = JSON.parse(r.row_keys);
+  return entry;
 }

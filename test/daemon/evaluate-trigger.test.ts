@@ -55,9 +55,10 @@ describe("evaluateTrigger", () => {
     expect(gone.skips.map((s) => s.reason)).toEqual(["folder-missing"]);
   });
 
-  it("says a monitor was not evaluated rather than reporting nothing due", async () => {
-    const r = await evaluateTrigger(auc, null, Date.now(), { moduleDir });
-    expect(r.requests).toEqual([]);
-    expect(r.skips).toEqual([expect.objectContaining({ reason: "not-evaluated" })]);
+  it("refuses to evaluate a monitor without the registry it reads, naming the trigger", async () => {
+    await expect(evaluateTrigger(auc, null, Date.now(), { moduleDir })).rejects.toMatchObject({
+      code: "TRIGGER_INVALID",
+      fields: { trigger: "auc" },
+    });
   });
 });

@@ -289,6 +289,30 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       expect(await s.listDeployHooks(5)).toEqual([{ eventId: 5, hook: "http://127.0.0.1:1/x", ok: false, detail: "ECONNREFUSED", at: 9 }]);
     });
 
+    it("reads one alias's prediction log within a time range, oldest first, with prediction ids and row keys", async () => {
+      const entry = (alias: string, ts: number, i: number) => ({
+        model: "delays", version: 1, alias, ts, input: [{ i }], output: [i / 10], latencyMs: 1,
+        predictionId: `p-${i}`, rowKeys: i % 2 ? [`row-${i}`] : [null],
+      });
+      await s.appendPredictionLogs([entry("production", 3_000, 3), entry("production", 1_000, 1), entry("staging", 2_000, 2)]);
+      await s.appendPredictionLogs([entry("production", 2_000, 4), entry("production", 4_000, 5), entry("production", 999, 0)]);
+      const range = await s.readPredictionLog({ model: "delays", alias: "production", from: 1_000, to: 4_000 });
+      expect(range.map((e) => e.predictionId)).toEqual(["p-1", "p-4", "p-3"]);
+      expect(range[0]).toEqual({
+        model: "delays", version: 1, alias: "production", ts: 1_000, input: [{ i: 1 }], output: [0.1], latencyMs: 1,
+        predictionId: "p-1", rowKeys: ["row-1"],
+      });
+      expect(range[1].rowKeys).toEqual([null]);
+      expect(await s.readPredictionLog({ model: "delays", alias: "production", from: 0, to: 10_000, limit: 2 }))
+        .toHaveLength(2);
+      expect(await s.readPredictionLog({ model: "other", alias: "production", from: 0, to: 10_000 })).toEqual([]);
+      // Entries logged without the new fields read back without them.
+      await s.appendPredictionLogs([{ model: "old", version: 1, alias: "a", ts: 5, input: {}, output: 1, latencyMs: 1 }]);
+      const [old] = await s.readPredictionLog({ model: "old", alias: "a", from: 0, to: 10 });
+      expect(old).not.toHaveProperty("predictionId");
+      expect(old).not.toHaveProperty("rowKeys");
+    });
+
     it("prunes the prediction log by age and by rows, oldest first and at most `limit` rows a call", async () => {
       const entry = (i: number, ts: number) => (
         { model: "m", version: 1, alias: "a", ts, input: { i }, output: i, latencyMs: 1 }

@@ -41,7 +41,9 @@ describe("predict", () => {
   it("scores rows with the version behind the alias", async () => {
     const res = await post(JSON.stringify({ rows: [{ x: 1 }, { x: 10 }] }));
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ model: "lin", version: 1, alias: "production", predictions: [3, 21] });
+    expect(await res.json()).toEqual({
+      model: "lin", version: 1, alias: "production", predictionId: expect.any(String), predictions: [3, 21],
+    });
   });
 
   it("accepts instances as well as rows", async () => {

@@ -12,7 +12,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     values: [
       "home", "port", "host", "log-sample", "model", "max-body", "token", "headers-timeout-ms", "request-timeout-ms",
-      "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows",
+      "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows", "row-key",
     ],
   });
   if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
@@ -42,7 +42,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const ty = await openHome(args);
   const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
   const host = one(args, "host") ?? "127.0.0.1";
-  const options = { port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, ...timeouts };
+  const rowKey = one(args, "row-key");
+  const options = {
+    port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, rowKey, ...timeouts,
+  };
   const { server, url } = await serveHome(ty, options).catch(async (err: unknown) => {
     await ty.close();
     throw err;

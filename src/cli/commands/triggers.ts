@@ -5,6 +5,7 @@
 import type { Trainyard } from "../../engine/trainyard.js";
 import {
   type CompiledFileSensor,
+  type CompiledMonitor,
   type CompiledSchedule,
   type CompiledTrigger,
 } from "../../core/triggers.js";
@@ -15,6 +16,12 @@ import { evaluateTrigger } from "../../daemon/evaluate-trigger.js";
 import { evaluateFileSensor } from "../../daemon/file-sensor.js";
 import { loadPipelineTriggers } from "../../daemon/pipeline-triggers.js";
 import type { RunStatusCursor } from "../../daemon/run-status-trigger.js";
+import { fmt } from "../../daemon/monitor-decision.js";
+import type { DriftWindow } from "../../daemon/monitor-drift.js";
+import { durationText, evaluateMonitor } from "../../daemon/monitor-evaluate.js";
+import { referenceProfileLoader } from "../../daemon/monitor-reference.js";
+import type { MonitorWindow } from "../../daemon/monitor-windows.js";
+import { openRegistry } from "../../lib/registry/open-registry.js";
 import { evaluateSchedule, tickKey, upcomingTicks } from "../../daemon/schedule-ticks.js";
 import { sensorSource, summarizeTrigger } from "../../daemon/trigger-summary.js";
 import { has, intFlag, one, parseArgs, usage, type ParsedArgs } from "../args.js";
@@ -107,7 +114,7 @@ async function previewOne({ pipeline, moduleDir, triggers }: Loaded, ty: Trainya
   if (trigger.kind === "sensor" && trigger.source === "files") {
     return previewSensor(pipeline, trigger, now, moduleDir, args);
   }
-  if (trigger.kind === "monitor") return previewMonitor(trigger, now, moduleDir, args);
+  if (trigger.kind === "monitor") return previewMonitor(pipeline, trigger, now, moduleDir, args);
   return previewEvents(pipeline, trigger, now, { moduleDir, ty }, args);
 }
 
@@ -203,14 +210,70 @@ async function previewEvents(
   return 0;
 }
 
-function previewMonitor(t: CompiledTrigger, now: number, moduleDir: string, args: ParsedArgs): number {
-  const summary = summarizeTrigger(t, now, moduleDir);
-  if (has(args, "json")) out(JSON.stringify({ trigger: t.name, kind: t.kind, summary, evaluated: false }, null, 2));
-  else {
-    out(`${bold(t.name)}: monitor ${summary.what}`);
-    out(dim("monitors are evaluated by the daemon; no preview of their metric yet"));
+/** One evaluation with no history (armed, never fired): the windows, their metric and whether it would fire. */
+async function previewMonitor(
+  pipeline: string,
+  t: CompiledMonitor,
+  now: number,
+  moduleDir: string,
+  args: ParsedArgs,
+): Promise<number> {
+  const ty = await openHome(args);
+  try {
+    const registry = openRegistry(ty);
+    const referenceProfile = referenceProfileLoader(ty);
+    const r = await evaluateMonitor(t, undefined, now, { registry, moduleDir, referenceProfile });
+    const shown = r.windows.slice(0, t.windows * 2);
+    const drift = r.drift?.slice(0, t.windows * 2);
+    if (has(args, "json")) {
+      const at = new Date(now).toISOString();
+      const { request, notes, version } = r;
+      const skips = r.decision.skips;
+      out(JSON.stringify({ trigger: t.name, kind: t.kind, now: at, pipeline, version, windows: shown, drift, request,
+        skips, notes }, null, 2));
+      return 0;
+    }
+    const served = r.version === undefined ? "" : ` (version ${r.version})`;
+    const what = `monitor of ${t.model}@${t.alias}${served}`;
+    out(`${bold(t.name)}: ${what}, evaluated once with no history; nothing is launched`);
+    if (t.labels) {
+      const rule = `${t.metric} ${t.direction} ${t.threshold}`;
+      out(`${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}`
+        + ` windows with >= ${t.minLabelledRows} labelled rows):`);
+      for (const w of shown) out(`  ${windowSpan(w)}  ${metricCell(t, w)}`);
+    }
+    if (drift?.length) {
+      out(`input drift (PSI) per window, newest first (fires above ${t.drift!.threshold} for ${t.windows} windows):`);
+      for (const w of drift) out(`  ${windowSpan(w)}  ${driftCell(w)}`);
+    }
+    if (r.request) {
+      const run = `a run of ${bold(pipeline)} with ${describeRequest(r.request.params, r.request.profile)}`;
+      out(`${yellow("would fire")}: ${run}  ${dim(r.request.key)}`);
+      out(`  ${r.request.reason}`);
+    } else out("would not fire");
+    for (const s of r.decision.skips) out(`${dim(`${s.reason}:`)} ${s.message}`);
+    for (const n of r.notes) out(dim(n));
+    return 0;
+  } finally {
+    await ty.close();
   }
-  return 0;
+}
+
+function windowSpan(w: { start: number; end: number }): string {
+  return `${new Date(w.start).toISOString()} - ${new Date(w.end).toISOString().slice(11)}`;
+}
+
+function metricCell(t: CompiledMonitor, w: MonitorWindow): string {
+  const rows = `${w.labelled}/${w.served} labelled`;
+  if (!w.counts) return `${dim("   -  ")}  ${rows.padEnd(18)}  ${dim(`does not count: ${w.note}`)}`;
+  const verdict = w.breach ? yellow(`${t.direction} ${t.threshold}`) : "ok";
+  return `${fmt(w.value!).padStart(6)}  ${rows.padEnd(18)}  ${verdict}`;
+}
+
+function driftCell(w: DriftWindow): string {
+  const rows = `${w.served} served`;
+  if (!w.counts) return `${dim("   -  ")}  ${rows.padEnd(18)}  ${dim(`not measured: ${w.note}`)}`;
+  return `${fmt(w.psi!).padStart(6)}  ${rows.padEnd(18)}  ${w.breach ? yellow(`drift in ${w.column}`) : "ok"}`;
 }
 
 function describeRequest(params: Record<string, unknown>, profile: string | undefined): string {
