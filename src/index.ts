@@ -20,3 +20,42 @@ export type {
   RunEndStatus,
 } from "./core/event-triggers.js";
 export { schedule, sensor, monitor, onRunStatus } from "./core/config-triggers.js";
+export type { ArtifactsConfig, ExecutorConfig, MetadataConfig } from "./core/config.js";
+export { digestOfValue } from "./core/artifacts.js";
+export { formatModelRef, parseModelRef, type ModelRef } from "./core/model-ref.js";
+
+// What `await ctx.services()` gives a step: the running Trainyard's stores, registry and queries.
+// Type-only: the runtime entry point still loads nothing beyond core.
+export type { StepServices } from "./core/step.js";
+export type { TrainyardServices } from "./engine/step-services.js";
+export type { TrainyardQuery, RunPage, RunQuery, StepLogChunk, ArtifactLineageView } from "./engine/query.js";
+export type { RunDetail, StepDetail, CacheDecision, RunTrigger } from "./engine/run-detail.js";
+export type { ModelDetail, VersionDetail } from "./engine/registry-views.js";
+export type { ArtifactLineage, ModelLineage } from "./engine/lineage-query.js";
+export type { ArtifactStore } from "./store/artifact-store.js";
+export type {
+  ArtifactRecord,
+  AttemptRecord,
+  LineageEdge,
+  LogLine,
+  MetadataStore,
+  RunFilter,
+  RunRecord,
+  RunStatus,
+  StepRunRecord,
+  StepStatus,
+} from "./store/metadata-store.js";
+export type {
+  AliasChange,
+  AliasEvent,
+  AliasPin,
+  AliasRecord,
+  DeployHookResult,
+  GateVerdict,
+  ModelSummary,
+  ModelVersionRecord,
+  PinPolicy,
+  PredictionLogEntry,
+  RegisterVersionInput,
+  RegistryStore,
+} from "./store/registry-store.js";

@@ -15,6 +15,9 @@ export interface ArgSpec {
   optionalValues?: readonly string[];
 }
 
+/** Options every command takes: which config and which metadata store (see open-home.ts). */
+const COMMON_VALUES = ["config", "metadata-url"];
+
 export function parseArgs(argv: readonly string[], spec: ArgSpec): ParsedArgs {
   const positionals: string[] = [];
   const flags = new Map<string, string[]>();
@@ -36,7 +39,7 @@ export function parseArgs(argv: readonly string[], spec: ArgSpec): ParsedArgs {
     if (spec.booleans?.includes(key)) {
       if (inline !== undefined) throw usage(`option --${key} takes no value`);
       add(key, "true");
-    } else if (spec.values?.includes(key)) {
+    } else if (spec.values?.includes(key) || COMMON_VALUES.includes(key)) {
       const v = inline ?? argv[++i];
       if (v === undefined) throw usage(`option --${key} needs a value`);
       add(key, v);

@@ -1,5 +1,5 @@
 /** Renders a lineage tree for the terminal: each artifact, who wrote it, and from what. */
-import type { ArtifactLineage } from "../lib/registry/model-lineage.js";
+import type { ArtifactLineage } from "../engine/lineage-query.js";
 import { bold, bytes, dim } from "./format.js";
 
 export function renderLineageTree(root: ArtifactLineage, indent = ""): string[] {

@@ -13,7 +13,7 @@ usage: trainyard <command> [options]
                                what would run and what would be reused, and why
   why <run> <step> [--json]    the cache decision for a step and what changed
   resume <run> [--concurrency N]   continue an interrupted or failed run
-  runs [--pipeline NAME] [--limit N] [--json]
+  runs [--pipeline NAME] [--status S] [--trigger KIND[:NAME]] [--limit N] [--cursor C] [--json]
   show <run> [--json]          a run, its steps, their status and errors
   logs <run> <step> [--attempt N] [--item I]
   lineage <artifact-digest | model@version>
@@ -45,7 +45,9 @@ usage: trainyard <command> [options]
   trigger <pipeline.ts> [--param k=v]... [--profile NAME] [--idempotency-key KEY] [--json]
                                ask the daemon for a run; params are validated as \`run\` validates them
 
-common options: --home DIR (default $TRAINYARD_HOME or ./.trainyard)
+common options: --home DIR (default $TRAINYARD_HOME, the config's home, or ./.trainyard)
+  --metadata-url postgres://...  (default $TRAINYARD_METADATA_URL, the config's metadata, or <home>/metadata.db)
+  --config FILE  (default trainyard.config.ts next to the pipeline module, else in the working directory)
 `;
 
 type Command = (argv: string[]) => Promise<number>;

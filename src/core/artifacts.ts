@@ -5,6 +5,8 @@
  * directory); the engine hashes it, moves it into the artifact store and hands the stored
  * handle to downstream steps.
  */
+import { hashJson } from "./hash.js";
+
 export type ArtifactKind = "json" | "file" | "directory" | "dataset" | "model";
 
 interface HandleBase<K extends ArtifactKind, M> {
@@ -68,4 +70,14 @@ export function mapHandles(value: unknown, fn: (h: ArtifactHandle) => unknown): 
     return out;
   }
   return value;
+}
+
+/** Handles reduced to their content identity (no local paths). */
+export function toManifest(value: unknown): unknown {
+  return mapHandles(value, (h) => ({ $artifact: h.$artifact, digest: h.digest, size: h.size, meta: h.meta }));
+}
+
+/** The digest of a step output value as the engine records it (artifacts count by their content). */
+export function digestOfValue(value: unknown): string {
+  return hashJson(toManifest(value) ?? null);
 }

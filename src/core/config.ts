@@ -1,9 +1,32 @@
-/** `trainyard.config.ts`: project-wide settings and shared param profiles. */
+/**
+ * `trainyard.config.ts`: the project's composition, chosen by name (which metadata store, which
+ * artifact store, which executor) and its shared param profiles. Relative paths resolve from the
+ * config file's directory. Flags beat the environment, which beats this file, which beats defaults.
+ */
 import type { TriggerDecl } from "./triggers.js";
 
+/** Where runs, step runs, lineage and the model registry are recorded. */
+export type MetadataConfig =
+  /** An embedded SQLite file. @default file: "<home>/metadata.db" */
+  | { kind: "sqlite"; file?: string }
+  /** A PostgreSQL database shared by several machines. @default schema: "public" */
+  | { kind: "postgres"; url: string; schema?: string };
+
+/** Where artifact bytes live. @default root: "<home>/artifacts" */
+export type ArtifactsConfig = { kind: "fs"; root?: string };
+
+/** What runs steps: only the local executor (this machine's processes) exists for now. */
+export type ExecutorConfig = { kind: "local" };
+
 export interface TrainyardConfig {
-  /** Where runs and artifacts are kept. @default ".trainyard" next to the config file */
+  /** Where runs and artifacts are kept. @default $TRAINYARD_HOME, else ".trainyard" in the working directory */
   home?: string;
+  /** @default { kind: "sqlite" } at <home>/metadata.db; $TRAINYARD_METADATA_URL and --metadata-url win */
+  metadata?: MetadataConfig;
+  /** @default { kind: "fs" } at <home>/artifacts */
+  artifacts?: ArtifactsConfig;
+  /** @default { kind: "local" } */
+  executor?: ExecutorConfig;
   /** Named param sets (dev, staging, prod) selected with `--profile`. */
   profiles?: Record<string, Record<string, unknown>>;
   /** Steps run at once. @default the number of CPUs */
@@ -15,3 +38,6 @@ export interface TrainyardConfig {
 export function defineConfig(config: TrainyardConfig): TrainyardConfig {
   return config;
 }
+
+/** Names of the config files looked for, in this order, in a directory. */
+export const CONFIG_FILE_NAMES = ["trainyard.config.ts", "trainyard.config.mjs", "trainyard.config.js"] as const;

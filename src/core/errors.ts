@@ -42,7 +42,6 @@ export type ErrorCode =
   | "DAEMON_STALE"
   | "DAEMON_NOT_RUNNING"
   | "NOTIFY_FAILED"
-  | "CONFIG_INVALID"
   | "USAGE";
 
 export interface ErrorFields {

@@ -85,6 +85,10 @@ export interface StepOptions {
   sources?: (params: any) => readonly string[] | Promise<readonly string[]>;
 }
 
+/** Filled in by the engine (src/engine/step-services.ts), so that core stays free of stores. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface StepServices {}
+
 export interface StepContext<P> {
   readonly params: Readonly<P>;
   readonly runId: string;
@@ -95,9 +99,13 @@ export interface StepContext<P> {
   readonly itemIndex?: number;
   /** Aborted on timeout, on cancellation and when the run fails fast. */
   readonly signal: AbortSignal;
-  /** The Trainyard home of this run (its metadata and artifact stores); library steps that
-   *  record side effects, such as registering a model, open it. */
+  /** The Trainyard home of this run (a directory; its stores may be configured elsewhere). */
   readonly home: string;
+  /**
+   * The running Trainyard's stores, model registry and query API (see TrainyardServices): the
+   * same database the run records into, also inside isolated child processes.
+   */
+  services(): Promise<StepServices>;
   /** A private, empty directory for this attempt; produce output files here. */
   readonly workdir: string;
   /** Writes a line to this attempt's log. */

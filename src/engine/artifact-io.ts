@@ -5,7 +5,8 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { handlesIn, isArtifactHandle, mapHandles, type ArtifactHandle } from "../core/artifacts.js";
+import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
+import type { ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
 import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
@@ -189,14 +190,7 @@ export function pickedDigest(value: unknown): string {
   return isArtifactHandle(value) && value.digest ? value.digest : digestOfValue(value);
 }
 
-export function digestOfValue(value: unknown): string {
-  return hashJson(toManifest(value) ?? null);
-}
-
-/** Handles reduced to their content identity (no local paths). */
-export function toManifest(value: unknown): unknown {
-  return mapHandles(value, (h) => ({ $artifact: h.$artifact, digest: h.digest, size: h.size, meta: h.meta }));
-}
+export { digestOfValue, toManifest };
 
 function collectHandles(value: unknown, name: string, out: Array<[ArtifactHandle, string]>): void {
   if (isArtifactHandle(value)) out.push([value, name]);

@@ -157,6 +157,7 @@ export class AttemptRunner {
           return { dir, hasOut: this.deps.workdirs.hasOut(dir) };
         },
         digestFile: async (path) => (await digestPath(this.deps.env.metadata, path, { step: def.id })).digest,
+        services: this.deps.env.services && (async () => this.deps.env.services!),
       });
       let timer: NodeJS.Timeout | undefined;
       let workdir: string | undefined;
@@ -244,6 +245,7 @@ export class AttemptRunner {
         itemIndex: ctx.itemIndex,
         workRoot: this.deps.env.workRoot,
         home: this.deps.env.home,
+        stores: this.deps.env.stores,
       }, onLog);
     }
     return { value: await runInline(def, ctx, task.args) };

@@ -1,10 +1,29 @@
 /** Entry point of an isolated step's child process: load the module, run one step, report. */
 import { pathToFileURL } from "node:url";
-import { describeError } from "../core/errors.js";
+import { describeError, TrainyardError } from "../core/errors.js";
 import { isPipeline } from "../core/pipeline.js";
 import type { ChildMessage, IsolatedTask } from "./runners/isolated-runner.js";
 import { Cancellation } from "./cancellation.js";
 import { RunningStepContext } from "./step-context.js";
+import type { TrainyardServices } from "./step-services.js";
+import type { StoreSpec } from "./store-choice.js";
+
+/** The parent's stores, opened here on a step's first `ctx.services()` (most steps never ask). */
+function lazyServices(stores: StoreSpec | undefined, stepId: string) {
+  let opened: Promise<TrainyardServices & { close(): Promise<void> }> | undefined;
+  const services = () => {
+    if (!stores) {
+      const hint = "open the Trainyard with stores chosen by name (options or trainyard.config.ts), not as instances";
+      const message = `isolated step "${stepId}" cannot reach the run's stores`;
+      return Promise.reject(new TrainyardError("NOT_FOUND", message, { step: stepId, hint }));
+    }
+    opened ??= import("./trainyard.js").then(({ Trainyard }) =>
+      Trainyard.open({ home: stores.home, metadata: stores.metadata, artifacts: stores.artifacts }),
+    );
+    return opened;
+  };
+  return { services, close: async () => (await opened?.catch(() => undefined))?.close() };
+}
 
 process.once("message", async (task: IsolatedTask) => {
   const send = (m: ChildMessage) => new Promise<void>((r) => process.send!(m, () => r()));
@@ -14,6 +33,7 @@ process.once("message", async (task: IsolatedTask) => {
     if (!isPipeline(p)) throw new Error(`${task.bundlePath} does not default-export a pipeline`);
     const def = p.steps.get(task.stepId);
     if (!def?.run) throw new Error(`pipeline "${p.name}" has no step "${task.stepId}" with a function`);
+    const services = lazyServices(task.stores, task.stepId);
     const ctx = new RunningStepContext({
       params: task.params,
       runId: task.runId,
@@ -24,8 +44,14 @@ process.once("message", async (task: IsolatedTask) => {
       workRoot: task.workRoot,
       home: task.home,
       onLog: (line) => void send({ type: "log", line }),
+      services: services.services,
     });
-    const value = await def.run(ctx, ...task.args);
+    let value: unknown;
+    try {
+      value = await def.run(ctx, ...task.args);
+    } finally {
+      await services.close();
+    }
     await send({ type: "done", value, workdir: ctx.workdirIfCreated });
   } catch (err) {
     await send({ type: "error", error: describeError(err) });

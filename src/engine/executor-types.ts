@@ -5,6 +5,8 @@ import type { MetadataStore, StepRunRecord } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
 import type { CodeContext } from "./code-context.js";
 import type { RunEvent } from "./events.js";
+import type { TrainyardServices } from "./step-services.js";
+import type { StoreSpec } from "./store-choice.js";
 import type { LogLimits } from "./step-log-files.js";
 
 export interface ExecutorEnv {
@@ -13,6 +15,10 @@ export interface ExecutorEnv {
   /** Directory under which step work directories are created (same file system as the store). */
   workRoot: string;
   home: string;
+  /** What steps reach through `ctx.services()`. */
+  services?: TrainyardServices;
+  /** The same stores by name, for isolated steps' child processes. */
+  stores?: StoreSpec;
 }
 
 export interface ExecuteInput {

@@ -17,7 +17,8 @@ import { dirname, extname, join, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isTrainyardError, TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
-import type { TrainyardConfig } from "../core/config.js";
+import { CONFIG_FILE_NAMES, type TrainyardConfig } from "../core/config.js";
+import { validateConfig } from "./config-schema.js";
 import { loadTimeoutError, loadTimeoutMs, watchModuleLoad } from "./load-watchdog.js";
 import { DIST_DIR, distFile, PUBLIC_ENTRIES } from "./package-root.js";
 
@@ -90,13 +91,32 @@ export async function loadPipelineModule(modulePath: string, cacheDir: string): 
   return result;
 }
 
-/** Loads `trainyard.config.ts` from the directory if there is one. */
+/** The config file in a directory (trainyard.config.ts, .mjs or .js), if there is one. */
+export function findConfigFile(dir: string): string | undefined {
+  return CONFIG_FILE_NAMES.map((f) => join(dir, f)).find(existsSync);
+}
+
+/** Loads and validates `trainyard.config.ts` from the directory if there is one. */
 export async function loadConfigModule(dir: string, cacheDir: string): Promise<TrainyardConfig | undefined> {
-  const file = ["trainyard.config.ts", "trainyard.config.mjs", "trainyard.config.js"].map((f) => join(dir, f)).find(existsSync);
-  if (!file) return undefined;
-  const { bundlePath } = await bundleModule(file, cacheDir);
-  const mod = await importUserModule(bundlePath, file, "config module", loadTimeoutMs());
-  return (mod.default as TrainyardConfig | undefined) ?? {};
+  const file = findConfigFile(dir);
+  return file ? (await loadConfigFile(file, cacheDir)).config : undefined;
+}
+
+export interface LoadedConfig {
+  config: TrainyardConfig;
+  file: string;
+}
+
+/** Loads a config module within the load timeout; CONFIG_INVALID names the field that is wrong. */
+export async function loadConfigFile(file: string, cacheDir: string): Promise<LoadedConfig> {
+  const abs = resolve(file);
+  if (!existsSync(abs)) {
+    const hint = "pass the path of a trainyard.config.ts (or drop --config to use the one next to the pipeline)";
+    throw new TrainyardError("NOT_FOUND", `config file ${abs} does not exist`, { file: abs, hint });
+  }
+  const { bundlePath } = await bundleModule(abs, cacheDir);
+  const mod = await importUserModule(bundlePath, abs, "config module", loadTimeoutMs());
+  return { config: validateConfig(mod.default, abs), file: abs };
 }
 
 /**

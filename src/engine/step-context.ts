@@ -5,7 +5,9 @@ import { format } from "node:util";
 import { pendingHandle, type Dataset, type DirectoryArtifact, type FileArtifact, type ModelArtifact } from "../core/artifacts.js";
 import type { StepContext } from "../core/step.js";
 import type { LogLine } from "../store/metadata-store.js";
+import { TrainyardError } from "../core/errors.js";
 import type { Cancellation } from "./cancellation.js";
+import type { TrainyardServices } from "./step-services.js";
 
 export interface ContextInit {
   params: Record<string, unknown>;
@@ -26,6 +28,8 @@ export interface ContextInit {
   allocateWorkdir?: () => { dir: string; hasOut: boolean };
   /** Digest through the stat index; child processes, which have no metadata store, hash directly. */
   digestFile?: (path: string) => Promise<string>;
+  /** The running Trainyard's services; a child process opens the configured stores on first use. */
+  services?: () => Promise<TrainyardServices>;
 }
 
 /** Work roots made by this process: one mkdir per root, not one per step. */
@@ -106,6 +110,13 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   log(...args: unknown[]): void {
     const text = format(...args);
     for (const line of text.split("\n")) this.init.onLog({ ts: Date.now(), stream: "log", line });
+  }
+
+  services(): Promise<TrainyardServices> {
+    if (this.init.services) return this.init.services();
+    const hint = "run the step through a Trainyard (trainyard run, Trainyard.run or the testing helpers)";
+    const message = `step "${this.stepId}" has no Trainyard services here`;
+    return Promise.reject(new TrainyardError("NOT_FOUND", message, { step: this.stepId, hint }));
   }
 
   async digestFile(path: string): Promise<string> {

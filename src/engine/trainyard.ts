@@ -13,33 +13,54 @@ import { compileGraph } from "../core/graph.js";
 import { sha256 } from "../core/hash.js";
 import { resolveParams } from "../core/params.js";
 import type { Pipeline } from "../core/pipeline.js";
+import type { ArtifactsConfig, MetadataConfig, TrainyardConfig } from "../core/config.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { FsArtifactStore } from "../store/fs-artifact-store.js";
 import type { MetadataStore, RunRecord, RunStatus, StepRunRecord } from "../store/metadata-store.js";
 import { SqliteMetadataStore } from "../store/sqlite-metadata-store.js";
+import type { RegistryStore } from "../store/registry-store.js";
 import { ArtifactIO } from "./artifact-io.js";
 import type { RunEvent } from "./events.js";
 import { RunExecutor } from "./executor.js";
 import type { GcOptions, GcResult } from "./gc.js";
 import type { LogLimits } from "./step-log-files.js";
 import { buildCodeContext, type CodeContext } from "./code-context.js";
-import { loadConfigModule, loadPipelineModule, moduleCacheDir } from "./module-loader.js";
+import { findConfigFile, loadConfigFile, loadConfigModule } from "./module-loader.js";
+import { loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import { reapOrphans } from "./orphan-reaper.js";
 import type { PlanResult } from "./planner.js";
-import { acquireRunLease, reconcileRunStatus, type HeldRunLease } from "./run-lease.js";
+import { acquireRunLease, type HeldRunLease } from "./run-lease.js";
 import type { WhyResult } from "./why.js";
+import { TrainyardQuery } from "./query.js";
+import type { TrainyardServices } from "./step-services.js";
+import { registryOf } from "./registry-of.js";
+import { chooseStores, type MetadataSpec, type StoreSpec } from "./store-choice.js";
 
 export interface TrainyardOptions {
-  /** Where state lives. @default $TRAINYARD_HOME or ".trainyard" in the working directory */
+  /** Where state lives. @default $TRAINYARD_HOME, else the config's home, else ".trainyard" in the working directory */
   home?: string;
   /**
-   * Metadata backend, by name or as an instance. @default the PostgreSQL database this process
-   * already opened for the same home, else $TRAINYARD_METADATA_URL, else { kind: "sqlite" } at
-   * <home>/metadata.db
+   * Metadata backend, by name or as an instance. @default $TRAINYARD_METADATA_URL, else the
+   * config's metadata, else { kind: "sqlite" } at <home>/metadata.db
    */
-  metadata?: { kind: "sqlite"; file?: string } | { kind: "postgres"; url: string; schema?: string } | MetadataStore;
-  /** Artifact backend, by name or as an instance. @default { kind: "fs" } at <home>/artifacts */
-  artifacts?: { kind: "fs"; root?: string } | ArtifactStore;
+  metadata?: MetadataConfig | MetadataStore;
+  /** Artifact backend, by name or as an instance. @default the config's, else { kind: "fs" } at <home>/artifacts */
+  artifacts?: ArtifactsConfig | ArtifactStore;
+  /** A validated trainyard.config.ts (see loadConfigFile); options above win over it. */
+  config?: TrainyardConfig;
+  /** The config's file: its relative paths resolve from that file's directory. */
+  configFile?: string;
+}
+
+export interface ConfiguredOpenOptions {
+  /** --home */
+  home?: string;
+  /** --metadata-url: a PostgreSQL database, winning over the environment and the config. */
+  metadataUrl?: string;
+  /** --config: the config file to use. @default trainyard.config.ts in `dir`, if any */
+  configFile?: string;
+  /** Where to look for trainyard.config.ts: the pipeline module's directory. @default the working directory */
+  dir?: string;
 }
 
 export interface RunRequest {
@@ -102,29 +123,75 @@ interface Loaded {
   bundlePath?: string;
   codeVersion: string;
   configProfiles?: Record<string, Record<string, unknown>>;
+  configConcurrency?: number;
 }
 
-export class Trainyard {
+export class Trainyard implements TrainyardServices {
   readonly io: ArtifactIO;
 
   private constructor(
     readonly home: string,
     readonly metadata: MetadataStore,
     readonly artifacts: ArtifactStore,
+    /** The stores by name with absolute paths, for child processes; undefined when given as instances. */
+    readonly stores?: StoreSpec,
   ) {
     this.io = new ArtifactIO(artifacts, metadata);
   }
 
+  private registryStore?: RegistryStore;
+  private queries?: TrainyardQuery;
+
+  /** The model registry, in the metadata store's database. */
+  get registry(): RegistryStore {
+    this.registryStore ??= registryOf(this.metadata);
+    return this.registryStore;
+  }
+
+  /** Runs, logs, artifacts, lineage and the registry, as the CLI, daemon and HTTP API read them. */
+  get query(): TrainyardQuery {
+    this.queries ??= new TrainyardQuery(this);
+    return this.queries;
+  }
+
+  verifiedPath(digest: string, opts: { use?: string } = {}): Promise<string> {
+    return this.io.verifiedPath(digest, opts);
+  }
+
+  loadValue(digest: string): Promise<unknown> {
+    return this.io.load(digest);
+  }
+
+  /**
+   * Opens the stores chosen field by field: these options > environment > `config` > defaults
+   * (see store-choice.ts). Stores given as instances are used as they are.
+   */
   static async open(opts: TrainyardOptions = {}): Promise<Trainyard> {
-    const home = resolveHome(opts.home);
-    // Library steps that open the running home again (registry, deploy) land in the same database.
-    const url = process.env.TRAINYARD_METADATA_URL;
-    const spec = opts.metadata ?? postgresOfHome.get(home) ?? (url ? { kind: "postgres" as const, url } : undefined);
-    if (spec && !("backend" in spec) && spec.kind === "postgres") postgresOfHome.set(home, spec);
-    const metadata = await openMetadata(spec, home);
-    const artifacts =
-      opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : new FsArtifactStore((opts.artifacts as { root?: string } | undefined)?.root ?? join(home, "artifacts"));
-    return new Trainyard(home, metadata, artifacts);
+    const named = <T>(x: T | { backend: string } | undefined) =>
+      x && !("backend" in (x as object)) ? (x as T) : undefined;
+    const metadataByName = named<MetadataConfig>(opts.metadata);
+    const flags = { home: opts.home, metadata: metadataByName, artifacts: named<ArtifactsConfig>(opts.artifacts) };
+    const choice = chooseStores({ flags, config: opts.config, configFile: opts.configFile });
+    const metadataInstance = opts.metadata && "backend" in opts.metadata ? opts.metadata : undefined;
+    const artifactsInstance = opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : undefined;
+    const metadata = metadataInstance ?? (await openMetadata(choice.metadata));
+    const artifacts = artifactsInstance ?? new FsArtifactStore(choice.artifacts.root);
+    // A child process can open the same stores only when they were chosen by name.
+    const spec = metadataInstance || artifactsInstance ? undefined : choice;
+    return new Trainyard(choice.home, metadata, artifacts, spec);
+  }
+
+  /**
+   * Opens what the CLI (or the daemon) should use: trainyard.config.ts (next to the pipeline, or
+   * --config) chooses the stores, and flags and the environment override it field by field.
+   */
+  static async openConfigured(opts: ConfiguredOpenOptions = {}): Promise<Trainyard> {
+    const dir = resolve(opts.dir ?? ".");
+    const file = opts.configFile ? resolve(opts.configFile) : findConfigFile(dir);
+    const fallbackCache = join(opts.home ? resolve(opts.home) : dir, ".trainyard", "cache");
+    const loaded = file ? await loadConfigFile(file, moduleCacheDir(fallbackCache)) : undefined;
+    const metadata = opts.metadataUrl ? { kind: "postgres" as const, url: opts.metadataUrl } : undefined;
+    return Trainyard.open({ home: opts.home, metadata, config: loaded?.config, configFile: loaded?.file });
   }
 
   /** Bundled pipeline modules: the user's cache, shared by every home (see moduleCacheDir). */
@@ -135,8 +202,9 @@ export class Trainyard {
 
   private moduleCache?: string;
 
+  /** Step work directories: inside the artifact store's root, so outputs are renamed into it. */
   get workRoot(): string {
-    return join(this.home, "artifacts", "tmp");
+    return join(this.artifacts instanceof FsArtifactStore ? this.artifacts.root : join(this.home, "artifacts"), "tmp");
   }
 
   /** Loads a pipeline module (or takes a pipeline built in this process) and its config profiles. */
@@ -145,7 +213,8 @@ export class Trainyard {
       const m = await loadPipelineModule(target, this.cacheDir);
       const moduleDir = dirname(m.modulePath);
       const config = await loadConfigModule(moduleDir, this.cacheDir);
-      return { ...m, moduleDir, configProfiles: config?.profiles, codeContext: buildCodeContext(m.modulePath, m.sourceFiles) };
+      const codeContext = buildCodeContext(m.modulePath, m.sourceFiles);
+      return { ...m, moduleDir, configProfiles: config?.profiles, configConcurrency: config?.concurrency, codeContext };
     }
     const modulePath = target.modulePath ?? join(process.cwd(), `${target.name}.pipeline`);
     const code = [...target.steps.values()].map((s) => `${s.id}:${s.run?.toString() ?? JSON.stringify(s.command?.run ?? "")}`).join("\n");
@@ -296,10 +365,18 @@ export class Trainyard {
   ): Promise<RunResult> {
     const signal = req.signal ? AbortSignal.any([req.signal, lease.signal]) : lease.signal;
     const executor = new RunExecutor(
-      { metadata: this.metadata, io: this.io, workRoot: this.workRoot, home: this.home },
+      // Steps reach this Trainyard through ctx.services(); isolated ones open the same stores by name.
+      {
+        metadata: this.metadata,
+        io: this.io,
+        workRoot: this.workRoot,
+        home: this.home,
+        services: this,
+        stores: this.stores,
+      },
       { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
       {
-        concurrency: Math.max(1, req.concurrency ?? availableParallelism()),
+        concurrency: Math.max(1, req.concurrency ?? loaded.configConcurrency ?? availableParallelism()),
         force: req.force,
         signal,
         onEvent: req.onEvent,
@@ -317,21 +394,14 @@ export class Trainyard {
     return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - (run.startedAt ?? run.createdAt), steps, error: failed?.error };
   }
 
-  /**
-   * Runs newest first, as `trainyard runs` lists them. A "running" run whose owner is gone is
-   * recorded "interrupted" on the way, so a killed run never reads "running" for ever.
-   */
+  /** Runs newest first, as `trainyard runs` lists them (see TrainyardQuery.listRuns). */
   async listRuns(filter: { pipeline?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
-    for (const run of await this.metadata.listRuns({ pipeline: filter.pipeline, status: "running", limit: 1_000 })) {
-      await reconcileRunStatus(this.metadata, run);
-    }
-    return this.metadata.listRuns(filter);
+    return (await this.query.listRuns({ ...filter, limit: filter.limit ?? 50 })).runs;
   }
 
   /** A run by id or unique id prefix, with its status reconciled as in `listRuns`. */
   async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
-    const run = await this.metadata.getRun(idOrPrefix);
-    return run && reconcileRunStatus(this.metadata, run);
+    return this.query.run(idOrPrefix);
   }
 
   async plan(target: string | Pipeline<any>, req: Pick<RunRequest, "params" | "overrides" | "profile" | "force"> = {}): Promise<PlanResult> {
@@ -370,15 +440,11 @@ export class Trainyard {
   }
 }
 
-/** The PostgreSQL database each home was opened with in this process. */
-const postgresOfHome = new Map<string, { kind: "postgres"; url: string; schema?: string }>();
-
-async function openMetadata(spec: TrainyardOptions["metadata"], home: string): Promise<MetadataStore> {
-  if (spec && "backend" in spec) return spec;
-  if (spec?.kind === "postgres") {
+async function openMetadata(spec: MetadataSpec): Promise<MetadataStore> {
+  if (spec.kind === "postgres") {
     // Loaded on demand: `pg` stays off the start-up path of every SQLite home.
     const { PostgresMetadataStore } = await import("../store/postgres-metadata-store.js");
     return PostgresMetadataStore.open(spec);
   }
-  return new SqliteMetadataStore(spec?.file ?? join(home, "metadata.db"));
+  return new SqliteMetadataStore(spec.file);
 }

@@ -32,6 +32,17 @@ export interface RunRecord {
   pid?: number;
 }
 
+export interface RunFilter {
+  pipeline?: string;
+  status?: RunStatus;
+  /** A trigger kind ("schedule") matches every trigger of that kind ("schedule:nightly"). */
+  trigger?: string;
+  /** Only runs created at or before this time (ms), for pagination. */
+  createdAtMost?: number;
+  /** @default 50 */
+  limit?: number;
+}
+
 /** The one process that owns a run: taken in one transaction, renewed by heartbeats, released at the end. */
 export interface RunLease {
   runId: string;
@@ -147,7 +158,8 @@ export interface MetadataStore {
   updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
   /** Accepts a unique prefix of a run id. */
   getRun(idOrPrefix: string): Promise<RunRecord | undefined>;
-  listRuns(filter?: { pipeline?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
+  /** Newest first (ties in creation order, newest first). */
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
 
   /**
    * Takes a run's lease when the run has none or, with `replacing`, when its lease still has that

@@ -13,6 +13,7 @@ import type {
   MetadataStore,
   RecordBatch,
   RunLease,
+  RunFilter,
   RunRecord,
   StatEntry,
   StepRunCompletion,
@@ -185,11 +186,19 @@ export class PostgresMetadataStore implements MetadataStore {
     return (await this.pool.query(sql, [runId, deadToken, finishedAt])).rowCount === 1;
   }
 
-  async listRuns(filter: { pipeline?: string; status?: string; limit?: number } = {}): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.pipeline) (args.push(filter.pipeline), where.push(`pipeline = $${args.length}`));
     if (filter.status) (args.push(filter.status), where.push(`status = $${args.length}`));
+    if (filter.trigger) {
+      args.push(filter.trigger, `${filter.trigger}:`);
+      where.push(`(trigger = $${args.length - 1} OR left(trigger, length($${args.length})) = $${args.length})`);
+    }
+    if (filter.createdAtMost !== undefined) {
+      args.push(filter.createdAtMost);
+      where.push(`created_at <= $${args.length}`);
+    }
     args.push(Math.max(1, filter.limit ?? 50));
     const rows = await this.rows(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`, args);
     return rows.map(rowToRun);

@@ -12,6 +12,7 @@ import type {
   MetadataStore,
   RecordBatch,
   RunLease,
+  RunFilter,
   RunRecord,
   StatEntry,
   StepRunCompletion,
@@ -183,11 +184,17 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmts.markInterrupted.run(finishedAt, runId, runId, deadToken).changes === 1;
   }
 
-  async listRuns(filter: { pipeline?: string; status?: string; limit?: number } = {}): Promise<RunRecord[]> {
+  async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.pipeline) (where.push("pipeline = ?"), args.push(filter.pipeline));
     if (filter.status) (where.push("status = ?"), args.push(filter.status));
+    if (filter.trigger) {
+      // A kind ("schedule") matches its named triggers ("schedule:nightly"), not "scheduler".
+      where.push("(trigger = ? OR substr(trigger, 1, ?) = ?)");
+      args.push(filter.trigger, filter.trigger.length + 1, `${filter.trigger}:`);
+    }
+    if (filter.createdAtMost !== undefined) (where.push("created_at <= ?"), args.push(filter.createdAtMost));
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, rowid DESC LIMIT ${Math.max(1, filter.limit ?? 50)}`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToRun);
   }

@@ -46,6 +46,8 @@ export async function runStep(target: Pipeline<any>, stepId: string, opts: StepT
       workRoot: ty.workRoot,
       home,
       onLog: (l) => logs.push(l.line),
+      // Registry steps and users' steps reach the throwaway home's stores, as in a real run.
+      services: async () => ty,
     });
     const inputs = opts.inputs ?? {};
     const moduleDir = target.modulePath ? dirname(target.modulePath) : process.cwd();

@@ -91,7 +91,10 @@ function violations(): string[] {
       const to = layerOf(ref.target);
       if (to === from) continue;
       if (from === "index") {
-        if (to !== "core") out.push(`${where}: src/index.ts (the authoring API) may import only core/, not ${to}/`);
+        // Types of the stores and services are part of the public API; their code is not loaded by it.
+        const typeExport = ref.typeOnly && (to === "store" || to === "engine");
+        const rule = "src/index.ts (the authoring API) may import only core/ (and types of store/, engine/)";
+        if (to !== "core" && !typeExport) out.push(`${where}: ${rule}, not ${to}/`);
         continue;
       }
       if (to === "index") {
@@ -114,6 +117,23 @@ function violations(): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The ML library is built on the public API only, as a user's steps would be: it reaches stores and
+ * the registry through `ctx.services()` and imports their types from src/index.ts.
+ */
+function libRule(ref: ImportRef): string | undefined {
+  if (!ref.target || layerOf(ref.from) !== "lib") return undefined;
+  const to = layerOf(ref.target);
+  if (to !== "engine" && to !== "store") return undefined;
+  const how = "import types from src/index.ts; reach stores through ctx.services() or a TrainyardServices parameter";
+  return `${path.relative(SRC, ref.from)}:${ref.line} imports "${ref.specifier}": lib/ must not import ${to}/; ${how}`;
+}
+
+function libViolations(): string[] {
+  const files = sourceFiles(path.join(SRC, "lib"));
+  return files.flatMap((f) => importsOf(f).map(libRule).filter((v): v is string => v !== undefined));
 }
 
 /** Cycles among files over runtime imports (type-only imports are erased and cannot form one). */
@@ -188,6 +208,22 @@ describe("architecture", () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it("keeps the ML library on the public API: lib/ imports core/, lib/ and src/index.ts, not engine/ or store/", () => {
+    expect(libViolations()).toEqual([]);
+  });
+
+  it("reports a library file that reaches into the engine or a store (self-check of the lib rule)", () => {
+    const dir = path.join(SRC, "lib", "registry");
+    const fake = (specifier: string, typeOnly: boolean) => {
+      const target = path.resolve(dir, specifier).replace(/\.js$/, ".ts");
+      return { from: path.join(dir, "x.ts"), specifier, typeOnly, line: 1, target };
+    };
+    expect(libRule(fake("../../engine/trainyard.js", true))).toContain("lib/ must not import engine/");
+    expect(libRule(fake("../../store/registry-store.js", false))).toContain("lib/ must not import store/");
+    expect(libRule(fake("../../index.js", true))).toBeUndefined();
+    expect(libRule(fake("../../core/errors.js", false))).toBeUndefined();
   });
 
   it("has no import cycles between files", () => {

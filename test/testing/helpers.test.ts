@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pipeline } from "trainyard";
+import { currentModel } from "trainyard/models";
 import { fileInput, runPipeline, runStep } from "trainyard/testing";
 import { z } from "zod";
 
@@ -36,6 +37,14 @@ describe("testing helpers", () => {
   it("runStep rejects an unknown step and an unknown param", async () => {
     await expect(runStep(p, "nope")).rejects.toMatchObject({ code: "NOT_FOUND" });
     await expect(runStep(p, "scaled", { inputs: { nums: [] }, params: { lr: 1 } })).rejects.toMatchObject({ code: "UNKNOWN_PARAM" });
+  });
+
+  it("runStep gives a step the throwaway home's services: registry steps run alone too", async () => {
+    const q = pipeline("services");
+    q.step("models", { run: async (ctx) => (await (await ctx.services()).registry.listModels()).length });
+    currentModel(q, "current", { name: "flights" });
+    expect(await runStep(q, "models")).toBe(0);
+    expect(await runStep(q, "current")).toBeNull();
   });
 
   it("runPipeline runs everything in a temporary home and exposes outputs", async () => {

@@ -4,12 +4,9 @@
  */
 import { TrainyardError } from "../../core/errors.js";
 import type { Trainyard } from "../../engine/trainyard.js";
+import { parseModelRef } from "../../core/model-ref.js";
 import {
-  modelLineage,
-  openRegistry,
-  parseModelRef,
   promoteAlias,
-  resolveModelVersion,
   rollbackAlias,
   unpinAlias,
   type AliasEvent,
@@ -17,7 +14,6 @@ import {
   type ModelVersionRecord,
   type PromoteResult,
 } from "../../lib/registry/index.js";
-import { registryErrors } from "../../store/registry-store.js";
 import { has, one, parseArgs, usage, type ParsedArgs } from "../args.js";
 import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
@@ -42,7 +38,7 @@ export async function lineageCommand(argv: string[]): Promise<number> {
   const target = args.positionals[0];
   if (!target?.includes("@")) return (await import("./lineage.js")).lineageCommand(argv);
   return withHome(args, async (ty) => {
-    const lin = await modelLineage(ty, parseModelRef(target));
+    const lin = await ty.query.modelLineage(target);
     if (has(args, "json")) return print(JSON.stringify(lin, null, 2));
     const lines = [
       `${bold(`${lin.model}@${lin.version}`)}${lin.aliases.length ? ` (${lin.aliases.join(", ")})` : ""}`,
@@ -59,7 +55,7 @@ export async function lineageCommand(argv: string[]): Promise<number> {
 }
 
 async function listModels(ty: Trainyard, args: ParsedArgs): Promise<number> {
-  const models = await openRegistry(ty).listModels();
+  const models = await ty.query.models();
   if (has(args, "json")) return print(JSON.stringify(models, null, 2));
   if (!models.length) return print(dim("no registered models"));
   const rows = [["MODEL", "VERSIONS", "LATEST", "ALIASES", "UPDATED"].map(bold)];
@@ -73,20 +69,15 @@ async function listModels(ty: Trainyard, args: ParsedArgs): Promise<number> {
 async function showModel(ty: Trainyard, args: ParsedArgs): Promise<number> {
   const target = args.positionals[0];
   if (!target) throw usage("trainyard models show needs <name>, <name>@<version> or <name>@<alias>");
-  const reg = openRegistry(ty);
   const ref = parseModelRef(target);
   if (ref.ref !== undefined) {
-    const v = await resolveModelVersion(reg, ref);
-    const aliases = (await reg.listAliases(v.model)).filter((a) => a.version === v.version).map((a) => a.alias);
-    if (has(args, "json")) return print(JSON.stringify({ ...v, aliases }, null, 2));
-    return print(describeVersion(v, aliases));
+    const v = await ty.query.modelVersion(ref);
+    if (has(args, "json")) return print(JSON.stringify(v, null, 2));
+    return print(describeVersion(v, v.aliases));
   }
-  const summary = await reg.getModel(ref.model);
-  if (!summary) throw registryErrors.unknownModel(ref.model);
-  const versions = await reg.listVersions(ref.model);
-  const history = await reg.aliasHistory(ref.model);
-  const pins = (await reg.listAliases(ref.model)).filter((a) => a.pin);
-  if (has(args, "json")) return print(JSON.stringify({ ...summary, pins, versions, history }, null, 2));
+  const detail = await ty.query.model(ref.model);
+  if (has(args, "json")) return print(JSON.stringify(detail, null, 2));
+  const { versions, history, pins, ...summary } = detail;
   const byVersion = new Map<number, string[]>();
   for (const [a, v] of Object.entries(summary.aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), a]);
   const rows = [["VERSION", "CREATED", "RUN", "METRICS", "GATES", "ALIASES"].map(bold)];

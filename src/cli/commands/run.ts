@@ -4,7 +4,7 @@ import type { RunResult } from "../../engine/trainyard.js";
 import { has, intFlag, keyValues, one, parseArgs, usage } from "../args.js";
 import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
-import { guardSkips } from "./inspect.js";
+import { guardSkips } from "../../engine/run-detail.js";
 import { Progress } from "../progress.js";
 
 const RUN_SPEC = { values: ["param", "profile", "concurrency", "home", "run-id", "trigger"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
@@ -16,7 +16,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
   const forceValues = args.flags.get("force");
   const force = forceValues === undefined ? undefined : forceValues.includes("") ? true : forceValues;
-  const ty = await openHome(args);
+  const ty = await openHome(args, { module: modulePath });
   const json = has(args, "json");
   const progress = Progress.forTerminal(json || has(args, "quiet"));
   const signals = cancelOnSignals(progress);
@@ -66,7 +66,7 @@ export async function planCommand(argv: string[]): Promise<number> {
   const [modulePath] = args.positionals;
   if (!modulePath) throw usage("trainyard plan needs the path of a pipeline module");
   const forceValues = args.flags.get("force");
-  const ty = await openHome(args);
+  const ty = await openHome(args, { module: modulePath });
   try {
     const plan = await ty.plan(modulePath, {
       overrides: keyValues(args, "param"),

@@ -3,7 +3,7 @@ import { SERVE_TIMEOUTS } from "../../serve/model-server.js";
 import { PREDICTION_LOG_RETENTION } from "../../serve/prediction-log-retention.js";
 import { serveHome } from "../../serve/serve-home.js";
 import type { ServeTarget } from "../../serve/served-models.js";
-import { parseModelRef } from "../../lib/registry/open-registry.js";
+import { parseModelRef } from "../../core/model-ref.js";
 import { one, parseArgs, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";

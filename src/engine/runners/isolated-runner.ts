@@ -11,6 +11,7 @@ import type { LogLine } from "../../store/metadata-store.js";
 import { LineSplitter, type LogSink } from "../log-lines.js";
 import { distFile } from "../package-root.js";
 import type { RunningStepContext } from "../step-context.js";
+import type { StoreSpec } from "../store-choice.js";
 import { ATTEMPT_TOKEN_ENV, killByToken, newAttemptToken, recordGroup, retireAttempt, signalGroup } from "./process-supervisor.js";
 
 export interface IsolatedTask {
@@ -23,6 +24,8 @@ export interface IsolatedTask {
   itemIndex?: number;
   workRoot: string;
   home: string;
+  /** The run's stores by name: the child opens them when the step calls `ctx.services()`. */
+  stores?: StoreSpec;
 }
 
 export type ChildMessage =

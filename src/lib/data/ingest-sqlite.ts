@@ -12,7 +12,7 @@
 import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
-import { sqliteNativeBinding } from "../../store/sqlite-metadata-store.js";
+import { sqliteAddonPath } from "./sqlite-binding.js";
 import { DataError } from "./data-error.js";
 import { tempName, withConnection } from "./duck.js";
 import { translateIngestError } from "./ingest-errors.js";
@@ -38,7 +38,7 @@ export async function ingestSqlite(source: SqliteIngest, outPath: string, opts: 
   let db: Database.Database;
   let stmt: Database.Statement;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, nativeBinding: sqliteNativeBinding() });
+    db = new Database(file, { readonly: true, fileMustExist: true, nativeBinding: sqliteAddonPath() });
   } catch (err) {
     throw new DataError("FILE_UNREADABLE", `Cannot open the SQLite database: ${(err as Error).message}`, { file, cause: err, hint: "Check the file is a SQLite database and readable." });
   }

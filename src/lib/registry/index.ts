@@ -1,5 +1,5 @@
 /** The model registry for pipeline steps, the CLI and the model server. */
-export { openRegistry, parseModelRef, formatModelRef, resolveModelVersion, type ModelRef } from "./open-registry.js";
+export { openRegistry, parseModelRef, formatModelRef, type ModelRef } from "./open-registry.js";
 export {
   currentUser,
   registerModel,
@@ -9,7 +9,6 @@ export {
   type PromoteOptions,
   type PromoteResult,
 } from "./promote-alias.js";
-export { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage } from "./model-lineage.js";
 export {
   deployEvent,
   describeHook,
@@ -32,4 +31,4 @@ export type {
   PredictionLogEntry,
   RegisterVersionInput,
   RegistryStore,
-} from "../../store/registry-store.js";
+} from "../../index.js";

@@ -4,7 +4,6 @@
  * (`register`, `deploy`); both are idempotent by key (artifact digest; alias already there).
  */
 import { userInfo } from "node:os";
-import type { Trainyard } from "../../engine/trainyard.js";
 import type {
   AliasChange,
   AliasEvent,
@@ -12,7 +11,8 @@ import type {
   ModelVersionRecord,
   PinPolicy,
   RegisterVersionInput,
-} from "../../store/registry-store.js";
+  TrainyardServices,
+} from "../../index.js";
 import { deployEvent, loadDeployHooks, runDeployHooks, type DeployHook } from "./deploy-hooks.js";
 import { openRegistry } from "./open-registry.js";
 
@@ -53,7 +53,10 @@ export interface PromoteResult extends AliasChange {
  * the run's params and code version, and the inputs of the step run that trained it as the
  * training data, so every version can say which data, code and params made it.
  */
-export async function registerModel(ty: Trainyard, input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
+export async function registerModel(
+  ty: TrainyardServices,
+  input: RegisterVersionInput,
+): Promise<{ version: ModelVersionRecord; created: boolean }> {
   const run = input.runId ? await ty.metadata.getRun(input.runId) : undefined;
   let dataDigests = input.dataDigests;
   if (dataDigests === undefined && input.stepRunId) {
@@ -69,7 +72,13 @@ export async function registerModel(ty: Trainyard, input: RegisterVersionInput):
   });
 }
 
-export async function promoteAlias(ty: Trainyard, model: string, alias: string, version: number, opts: PromoteOptions = {}): Promise<PromoteResult> {
+export async function promoteAlias(
+  ty: TrainyardServices,
+  model: string,
+  alias: string,
+  version: number,
+  opts: PromoteOptions = {},
+): Promise<PromoteResult> {
   const reg = openRegistry(ty);
   const change = await reg.setAlias(model, alias, version, { ...opts, user: opts.user ?? currentUser() });
   return { ...change, hooks: await afterMove(ty, change, opts.hooks) };
@@ -77,7 +86,7 @@ export async function promoteAlias(ty: Trainyard, model: string, alias: string, 
 
 /** Moves the alias back one step and pins it there: automated runs leave it alone until `unpinAlias`. */
 export async function rollbackAlias(
-  ty: Trainyard,
+  ty: TrainyardServices,
   model: string,
   alias: string,
   opts: Omit<PromoteOptions, "force" | "automated" | "pinPolicy"> = {},
@@ -89,7 +98,7 @@ export async function rollbackAlias(
 
 /** Releases a pin (a reason is required); the next automated run may move the alias again. */
 export async function unpinAlias(
-  ty: Trainyard,
+  ty: TrainyardServices,
   model: string,
   alias: string,
   opts: { actor?: string; reason: string; user?: string },
@@ -97,7 +106,11 @@ export async function unpinAlias(
   return openRegistry(ty).unpin(model, alias, { ...opts, user: opts.user ?? currentUser() });
 }
 
-async function afterMove(ty: Trainyard, change: AliasChange, hooks?: DeployHook[]): Promise<DeployHookResult[]> {
+async function afterMove(
+  ty: TrainyardServices,
+  change: AliasChange,
+  hooks?: DeployHook[],
+): Promise<DeployHookResult[]> {
   if (!change.event) return [];
   const list = hooks ?? loadDeployHooks(ty.home);
   if (!list.length) return [];

@@ -2,28 +2,21 @@
  * Registry steps of the canonical flow: which model is in production now (an input of the
  * evaluation, so a promotion elsewhere invalidates it), register the candidate (idempotent by
  * artifact digest), and deploy it by moving an alias (idempotent: an alias already there is
- * left alone). Each opens the run's home; none is cached, as each reads or changes the registry.
+ * left alone). Each reaches the running Trainyard's registry through `ctx.services()` (the
+ * configured database, also in a child process); none is cached, as each reads or changes it.
  */
-import type { Dataset, ModelArtifact } from "../../core/artifacts.js";
+import { digestOfValue, type Dataset, type ModelArtifact } from "../../core/artifacts.js";
 import type { Pipeline } from "../../core/pipeline.js";
 import { isTrainyardError, Rejected } from "../../core/errors.js";
-import type { StepRef } from "../../core/step.js";
-import type { PinPolicy } from "../../store/registry-store.js";
-import { digestOfValue } from "../../engine/artifact-io.js";
-import { Trainyard } from "../../engine/trainyard.js";
+import type { StepContext, StepRef } from "../../core/step.js";
+import type { PinPolicy, TrainyardServices } from "../../index.js";
 import type { DeployedModel } from "../evaluate/evaluate-step.js";
 import type { GatesResult } from "../gates/gates-step.js";
-import { openRegistry } from "./open-registry.js";
 import { promoteAlias, registerModel } from "./promote-alias.js";
 import type { DeployHook } from "./deploy-hooks.js";
 
-async function withHome<T>(home: string, fn: (ty: Trainyard) => Promise<T>): Promise<T> {
-  const ty = await Trainyard.open({ home });
-  try {
-    return await fn(ty);
-  } finally {
-    await ty.close();
-  }
+async function withServices<T>(ctx: StepContext<unknown>, fn: (services: TrainyardServices) => Promise<T>): Promise<T> {
+  return fn(await ctx.services());
 }
 
 /**
@@ -41,8 +34,8 @@ export function currentModel(p: Pipeline<any>, id: string, opts: { name: string;
     inputs,
     config: { name: opts.name, alias },
     run: (ctx, input) =>
-      withHome(ctx.home, async (ty) => {
-        const registry = openRegistry(ty);
+      withServices(ctx, async (ty) => {
+        const registry = ty.registry;
         let v = await registry.getVersion(opts.name, alias);
         const candidate = input.candidate as ModelArtifact | undefined;
         if (v && candidate && v.artifactDigest === candidate.digest) {
@@ -53,7 +46,8 @@ export function currentModel(p: Pipeline<any>, id: string, opts: { name: string;
           v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
         }
         if (!v) return null;
-        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path: await ty.io.verifiedPath(v.artifactDigest, { use: `model ${opts.name}@${alias}` }) };
+        const path = await ty.verifiedPath(v.artifactDigest, { use: `model ${opts.name}@${alias}` });
+        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path };
       }),
   });
 }
@@ -93,7 +87,7 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
     inputs,
     config: { name: opts.name },
     run: (ctx, input) =>
-      withHome(ctx.home, async (ty) => {
+      withServices(ctx, async (ty) => {
         const model = input.model as ModelArtifact;
         const reference = input.reference;
         const data = input.data as Dataset | undefined;
@@ -144,7 +138,7 @@ export function deploy(p: Pipeline<any>, id: string, opts: DeployStepOptions): S
     inputs: { registered: opts.registered },
     config: { alias, hooks: opts.hooks, pinPolicy },
     run: (ctx, { registered }) =>
-      withHome(ctx.home, async (ty) => {
+      withServices(ctx, async (ty) => {
         const run = await ty.metadata.getRun(ctx.runId);
         const moveOpts = {
           actor: `run:${ctx.runId}`,

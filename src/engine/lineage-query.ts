@@ -4,9 +4,16 @@
  * an input, to the raw data no step wrote. Answers "which data, which code, which params,
  * which run, which gates" for any registered version.
  */
-import type { Trainyard } from "../../engine/trainyard.js";
-import type { GateVerdict } from "../../store/registry-store.js";
-import { openRegistry, resolveModelVersion, type ModelRef } from "./open-registry.js";
+import type { ModelRef } from "../core/model-ref.js";
+import type { MetadataStore } from "../store/metadata-store.js";
+import type { GateVerdict, RegistryStore } from "../store/registry-store.js";
+import { resolveModelVersion } from "./registry-views.js";
+
+/** What lineage is read from: the metadata store and the registry in the same database. */
+export interface LineageSources {
+  metadata: MetadataStore;
+  registry: RegistryStore;
+}
 
 export interface ArtifactLineage {
   digest: string;
@@ -36,7 +43,12 @@ export interface ModelLineage {
 }
 
 /** Walks lineage edges upward from an artifact; cycles and very deep graphs are cut off. */
-export async function artifactLineage(ty: Trainyard, digest: string, depth = 0, seen = new Set<string>()): Promise<ArtifactLineage> {
+export async function artifactLineage(
+  ty: Pick<LineageSources, "metadata">,
+  digest: string,
+  depth = 0,
+  seen = new Set<string>(),
+): Promise<ArtifactLineage> {
   const art = await ty.metadata.getArtifact(digest);
   const node: ArtifactLineage = { digest, kind: art?.kind, size: art?.size };
   if (seen.has(digest)) return { ...node, repeated: true };
@@ -56,8 +68,8 @@ export async function artifactLineage(ty: Trainyard, digest: string, depth = 0, 
   return node;
 }
 
-export async function modelLineage(ty: Trainyard, ref: ModelRef): Promise<ModelLineage> {
-  const reg = openRegistry(ty);
+export async function modelLineage(ty: LineageSources, ref: ModelRef): Promise<ModelLineage> {
+  const reg = ty.registry;
   const v = await resolveModelVersion(reg, ref);
   const run = v.runId ? await ty.metadata.getRun(v.runId) : undefined;
   const artifact = await artifactLineage(ty, v.artifactDigest);
@@ -94,7 +106,10 @@ export async function modelLineage(ty: Trainyard, ref: ModelRef): Promise<ModelL
   };
 }
 
-async function outputFiles(ty: Trainyard, stepRunId: string): Promise<Array<{ digest: string; kind?: string; size?: number }>> {
+async function outputFiles(
+  ty: Pick<LineageSources, "metadata">,
+  stepRunId: string,
+): Promise<Array<{ digest: string; kind?: string; size?: number }>> {
   const out: Array<{ digest: string; kind?: string; size?: number }> = [];
   for (const e of await ty.metadata.lineageOfStepRun(stepRunId)) {
     if (e.direction !== "out") continue;

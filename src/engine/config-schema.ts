@@ -1,0 +1,64 @@
+/**
+ * Validates a `trainyard.config.ts` default export: unknown fields are refused (a misspelt
+ * `metadta` would otherwise silently leave the default store in place), and every error names
+ * the field, the file and what is accepted.
+ */
+import { z } from "zod";
+import type { TrainyardConfig } from "../core/config.js";
+import { TrainyardError } from "../core/errors.js";
+
+const text = z.string().min(1, "must not be empty");
+
+const metadata = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("sqlite"), file: text.optional() }),
+  z.strictObject({
+    kind: z.literal("postgres"),
+    url: text.regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL"),
+    schema: text.regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be lowercase letters, digits and underscores").optional(),
+  }),
+]);
+
+const configSchema = z.strictObject({
+  home: text.optional(),
+  metadata: metadata.optional(),
+  artifacts: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("fs"), root: text.optional() })])
+    .optional(),
+  executor: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") })]).optional(),
+  profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  concurrency: z.number().int().positive().optional(),
+  // Checked where triggers compile (TRIGGER_INVALID naming the trigger), against the pipeline's params.
+  triggers: z.unknown().optional(),
+});
+
+const ACCEPTED: Record<string, string> = {
+  metadata: '{ kind: "sqlite", file?: "..." } or { kind: "postgres", url: "postgres://...", schema?: "..." }',
+  artifacts: '{ kind: "fs", root?: "..." }',
+  executor: '{ kind: "local" } (the only executor so far)',
+  profiles: "{ <profile>: { <param>: value } }",
+  triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",
+};
+
+/** The config as TrainyardConfig, or CONFIG_INVALID naming the first wrong field and the file. */
+export function validateConfig(raw: unknown, file: string): TrainyardConfig {
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data as TrainyardConfig;
+  const issue = parsed.error.issues[0];
+  const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
+  const path = [...issue.path, ...keys.slice(0, 1)].map(String);
+  const field = path.join(".") || "(the default export)";
+  const message = keys.length
+    ? `unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${[...issue.path, k].join(".")}"`).join(", ")}`
+    : issue.message;
+  const top = path[0] ?? "";
+  const known = Object.keys(configSchema.shape).join(", ");
+  const hint = ACCEPTED[top]
+    ? `${top} takes ${ACCEPTED[top]}`
+    : keys.length
+      ? `the fields are ${known}`
+      : `fix "${field}" in ${file}; the fields are ${known}`;
+  return invalid(`${file}: ${field}: ${message}`, { file, field, hint });
+}
+
+function invalid(message: string, fields: { file: string; field: string; hint: string }): never {
+  throw new TrainyardError("CONFIG_INVALID", `invalid config ${message}`, fields);
+}

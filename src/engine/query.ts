@@ -1,0 +1,193 @@
+/**
+ * The engine's query API: runs (filtered, paginated by cursor), one run in detail, step logs,
+ * artifacts and lineage, and the registry's models, versions, aliases and history. The CLI, the
+ * daemon and the HTTP API all read through it, so none of them holds logic the others lack.
+ */
+import { TrainyardError } from "../core/errors.js";
+import { parseModelRef, type ModelRef } from "../core/model-ref.js";
+import type { ArtifactRecord, MetadataStore, RunRecord } from "../store/metadata-store.js";
+import type { RunStatus, StepRunRecord } from "../store/metadata-store.js";
+import type { AliasEvent, ModelSummary, RegistryStore } from "../store/registry-store.js";
+import type { ArtifactIO } from "./artifact-io.js";
+import { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage } from "./lineage-query.js";
+import { modelDetail, versionDetail, type ModelDetail, type VersionDetail } from "./registry-views.js";
+import { runDetail, type RunDetail } from "./run-detail.js";
+import { reconcileRunStatus } from "./run-lease.js";
+import { readStepLog, type LogRun } from "./step-log-reader.js";
+
+export interface QuerySources {
+  home: string;
+  metadata: MetadataStore;
+  registry: RegistryStore;
+  io: ArtifactIO;
+}
+
+export interface RunQuery {
+  pipeline?: string;
+  status?: RunStatus;
+  /** A trigger ("schedule:nightly") or a kind of trigger ("schedule"). */
+  trigger?: string;
+  /** @default 20 */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface RunPage {
+  /** Newest first. */
+  runs: RunRecord[];
+  /** Pass as `cursor` for the next (older) page; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface StepLogQuery {
+  attempt?: number;
+  /** A map step's item; without it, a map step's log is its items' logs, each line labelled "[i] ". */
+  item?: number;
+}
+
+/** Consecutive log lines of one attempt and stream; `label` names the map item they came from. */
+export interface StepLogChunk extends LogRun {
+  label: string;
+}
+
+export interface ArtifactLineageView extends ArtifactLineage {
+  /** Step runs that read the artifact. */
+  readBy: Array<{ stepRunId: string; stepId: string; name: string }>;
+}
+
+/** Where runs were paged up to: the creation time of the last run and the runs already seen at it. */
+interface Cursor {
+  t: number;
+  seen: string[];
+}
+
+export class TrainyardQuery {
+  constructor(private readonly src: QuerySources) {}
+
+  /**
+   * Runs newest first, one page at a time. A "running" run whose owner is gone is recorded
+   * "interrupted" on the way, so a killed run never reads "running" for ever.
+   */
+  async listRuns(q: RunQuery = {}): Promise<RunPage> {
+    const { metadata } = this.src;
+    for (const run of await metadata.listRuns({ pipeline: q.pipeline, status: "running", limit: 1_000 })) {
+      await reconcileRunStatus(metadata, run);
+    }
+    const limit = Math.max(1, q.limit ?? 20);
+    const cursor = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const seen = new Set(cursor?.seen);
+    const filter = { pipeline: q.pipeline, status: q.status, trigger: q.trigger, createdAtMost: cursor?.t };
+    const fetched = await metadata.listRuns({ ...filter, limit: limit + seen.size + 1 });
+    const fresh = fetched.filter((r) => !seen.has(r.id));
+    const runs = fresh.slice(0, limit);
+    if (fresh.length <= limit) return { runs };
+    const last = runs[runs.length - 1];
+    const sameTime = runs.filter((r) => r.createdAt === last.createdAt).map((r) => r.id);
+    const carried = cursor && cursor.t === last.createdAt ? cursor.seen : [];
+    return { runs, nextCursor: encodeCursor({ t: last.createdAt, seen: [...carried, ...sameTime] }) };
+  }
+
+  /** A run by id or unique id prefix, its status reconciled as in `listRuns`. */
+  async run(idOrPrefix: string): Promise<RunRecord | undefined> {
+    const run = await this.src.metadata.getRun(idOrPrefix);
+    return run && reconcileRunStatus(this.src.metadata, run);
+  }
+
+  /** A run with its steps, attempts, cache decisions, gate verdicts and trigger; NOT_FOUND if unknown. */
+  async runDetail(idOrPrefix: string): Promise<RunDetail> {
+    return runDetail(this.src, await this.requireRun(idOrPrefix));
+  }
+
+  /** A step run of a run: `step` or `step[item]`; NOT_FOUND naming what exists. */
+  async stepRun(runIdOrPrefix: string, stepId: string, item?: number): Promise<StepRunRecord> {
+    const run = await this.requireRun(runIdOrPrefix);
+    const id = `${run.id}:${stepId}${item !== undefined ? `[${item}]` : ""}`;
+    const sr = await this.src.metadata.getStepRun(id);
+    if (sr) return sr;
+    const what = `step "${stepId}"${item !== undefined ? ` item ${item}` : ""}`;
+    const hint = "see the steps with `trainyard show <run>`";
+    throw new TrainyardError("NOT_FOUND", `run ${run.id} has no ${what}`, { runId: run.id, step: stepId, hint });
+  }
+
+  /** A step's log, attempt by attempt, from its log files or the database (a map step's: its items', labelled). */
+  async *stepLog(runIdOrPrefix: string, stepId: string, q: StepLogQuery = {}): AsyncGenerator<StepLogChunk> {
+    const sr = await this.stepRun(runIdOrPrefix, stepId, q.item);
+    const { metadata } = this.src;
+    // A map step's own record has no output: its items' logs stand for it.
+    const all = q.item === undefined && !sr.attempts ? await metadata.listStepRuns(sr.runId) : [];
+    const items = all.filter((s) => s.stepId === stepId && s.itemIndex >= 0);
+    const sources = items.length
+      ? items.map((it) => ({ id: it.id, label: `[${it.itemIndex}] ` }))
+      : [{ id: sr.id, label: "" }];
+    for (const source of sources) {
+      const runs = readStepLog(this.src, sr.runId, source.id, q.attempt);
+      for await (const run of runs) yield { ...run, label: source.label };
+    }
+  }
+
+  /** An artifact by digest or unique prefix (6+ characters); NOT_FOUND if unknown. */
+  async artifact(digestOrPrefix: string): Promise<ArtifactRecord> {
+    const art = await this.src.metadata.getArtifact(digestOrPrefix);
+    if (art) return art;
+    throw new TrainyardError("NOT_FOUND", `no artifact "${digestOrPrefix}" in ${this.src.home}`, {
+      hint: "digests are printed by `trainyard show <run> --json`; a unique prefix of 6+ characters is enough",
+    });
+  }
+
+  /** Who wrote an artifact, from what, back to the raw inputs; and who read it. */
+  async artifactLineage(digestOrPrefix: string): Promise<ArtifactLineageView> {
+    const art = await this.artifact(digestOrPrefix);
+    const tree = await artifactLineage(this.src, art.digest);
+    const edges = await this.src.metadata.lineageOf(art.digest);
+    const readers = edges.filter((e) => e.direction === "in");
+    const readBy = readers.map((e) => ({ stepRunId: e.stepRunId, stepId: e.stepId, name: e.name }));
+    return { ...tree, readBy };
+  }
+
+  models(): Promise<ModelSummary[]> {
+    return this.src.registry.listModels();
+  }
+
+  /** One model with its versions, pins and alias history; NOT_FOUND if unknown. */
+  model(name: string): Promise<ModelDetail> {
+    return modelDetail(this.src.registry, name);
+  }
+
+  /** `name@3`, `name@production`, or `name` (production, else the latest), with its aliases. */
+  modelVersion(ref: string | ModelRef): Promise<VersionDetail> {
+    return versionDetail(this.src.registry, typeof ref === "string" ? parseModelRef(ref) : ref);
+  }
+
+  /** Which data, code, params, run and gates made a model version. */
+  modelLineage(ref: string | ModelRef): Promise<ModelLineage> {
+    return modelLineage(this.src, typeof ref === "string" ? parseModelRef(ref) : ref);
+  }
+
+  /** Moves of a model's aliases (or of one alias), oldest first. */
+  aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
+    return this.src.registry.aliasHistory(model, alias);
+  }
+
+  private async requireRun(idOrPrefix: string): Promise<RunRecord> {
+    const run = await this.run(idOrPrefix);
+    if (run) return run;
+    const hint = "list runs with `trainyard runs`";
+    throw new TrainyardError("NOT_FOUND", `no run "${idOrPrefix}" in ${this.src.home}`, { runId: idOrPrefix, hint });
+  }
+}
+
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString("base64url");
+}
+
+function decodeCursor(text: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Cursor;
+    if (typeof c.t === "number" && Array.isArray(c.seen) && c.seen.every((s) => typeof s === "string")) return c;
+  } catch {
+    /* reported below */
+  }
+  const hint = "pass the nextCursor of a previous page unchanged";
+  throw new TrainyardError("USAGE", `"${text}" is not a run cursor`, { hint });
+}

@@ -1,0 +1,105 @@
+/**
+ * One run as `show`, the daemon and the HTTP API present it: the run, what started it, who owns
+ * it now, and every step with its attempts, its cache decision and, for gates, the verdicts.
+ */
+import { describeIdentity } from "../store/process-identity.js";
+import type { AttemptRecord, MetadataStore, RunRecord, StepRunRecord } from "../store/metadata-store.js";
+import type { ArtifactIO } from "./artifact-io.js";
+
+/** What started a run: `trigger` as recorded ("schedule:nightly") split into kind and name. */
+export interface RunTrigger {
+  /** manual, schedule, data, performance, resume, api, ... */
+  kind: string;
+  name?: string;
+  /** The recorded text. */
+  text: string;
+}
+
+export interface CacheDecision {
+  /** Reused from an earlier step run, computed (a miss, forced, or caching off), or never run. */
+  decision: "hit" | "computed" | "not run";
+  /** The step run whose outputs were reused (a hit). */
+  from?: string;
+  /** Why, in words, as the executor recorded it. */
+  reason?: string;
+}
+
+export interface StepDetail extends StepRunRecord {
+  cache: CacheDecision;
+  attemptRecords: AttemptRecord[];
+  /** Map steps: the items' records. */
+  itemRecords: StepRunRecord[];
+}
+
+export interface GateVerdictView {
+  gate: string;
+  status: string;
+  message: string;
+}
+
+export interface RunDetail {
+  run: RunRecord;
+  trigger: RunTrigger;
+  /** The live process holding a running run, with its last heartbeat. */
+  owner?: { process: string; heartbeatAt: number };
+  /** Every step run record (map items too), as stored: the shape `show --json` has always printed. */
+  steps: StepRunRecord[];
+  /** Top-level steps with their attempts, cache decision and items. */
+  stepDetails: StepDetail[];
+  /** Gate verdicts by gate step. */
+  gates: Array<{ step: string; verdicts: GateVerdictView[] }>;
+  /** Side effects a failed guard kept from running, in words; absent when none were held. */
+  guardNote?: string;
+}
+
+export function runTrigger(text: string): RunTrigger {
+  const at = text.indexOf(":");
+  return at < 0 ? { kind: text, text } : { kind: text.slice(0, at), name: text.slice(at + 1), text };
+}
+
+export function cacheDecision(s: StepRunRecord): CacheDecision {
+  if (s.cached) return { decision: "hit", from: s.cachedFrom, reason: s.reason };
+  const ran = s.status !== "skipped" && s.status !== "cancelled" && s.status !== "pending";
+  if (!ran) return { decision: "not run", reason: s.reason };
+  return { decision: "computed", reason: s.reason };
+}
+
+export async function runDetail(src: { metadata: MetadataStore; io: ArtifactIO }, run: RunRecord): Promise<RunDetail> {
+  const steps = await src.metadata.listStepRuns(run.id);
+  const stepDetails: StepDetail[] = [];
+  for (const s of steps.filter((x) => x.itemIndex < 0)) {
+    const itemRecords = steps.filter((i) => i.stepId === s.stepId && i.itemIndex >= 0);
+    const attemptRecords = await src.metadata.listAttempts(s.id);
+    stepDetails.push({ ...s, cache: cacheDecision(s), attemptRecords, itemRecords });
+  }
+  const lease = run.status === "running" ? await src.metadata.getRunLease(run.id) : undefined;
+  const owner = lease && { process: describeIdentity(lease.owner), heartbeatAt: lease.heartbeatAt };
+  const gates = await gateVerdicts(src.io, steps);
+  return { run, trigger: runTrigger(run.trigger), owner, steps, stepDetails, gates, guardNote: guardSkips(steps) };
+}
+
+/** Verdicts of gate steps (rejected steps, or steps named like gates), read from their outputs. */
+async function gateVerdicts(io: ArtifactIO, steps: StepRunRecord[]): Promise<RunDetail["gates"]> {
+  const out: RunDetail["gates"] = [];
+  const isGate = (x: StepRunRecord) => x.status === "rejected" || /gate/i.test(x.stepId);
+  const gateSteps = steps.filter((x) => x.itemIndex < 0 && x.outputDigest && isGate(x));
+  for (const s of gateSteps) {
+    const value = (await io.load(s.outputDigest!).catch(() => undefined)) as { verdicts?: GateVerdictView[] } | null;
+    if (value?.verdicts) out.push({ step: s.stepId, verdicts: value.verdicts });
+  }
+  return out;
+}
+
+/** Side effects a failed guard kept from running (the executor records "guard `x` failed"). */
+export function guardSkips(
+  steps: ReadonlyArray<{ step?: string; stepId?: string; status: string; reason?: string }>,
+): string | undefined {
+  const byReason = new Map<string, string[]>();
+  for (const s of steps) {
+    if (s.status !== "skipped" || !s.reason?.startsWith("guard `")) continue;
+    byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.stepId ?? s.step ?? "?"]);
+  }
+  if (!byReason.size) return undefined;
+  const parts = [...byReason].map(([reason, ids]) => `${ids.join(", ")} (${reason})`);
+  return `side effects skipped: ${parts.join("; ")}; nothing was registered or deployed by this run`;
+}

@@ -1,0 +1,85 @@
+/**
+ * Which home, metadata store, artifact store and executor a Trainyard uses, field by field:
+ * flags (or options passed in code) > environment ($TRAINYARD_HOME, $TRAINYARD_METADATA_URL)
+ * > trainyard.config.ts > defaults. The result names every path absolutely, so a child process
+ * given it opens exactly the same stores.
+ */
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { ArtifactsConfig, ExecutorConfig, MetadataConfig, TrainyardConfig } from "../core/config.js";
+
+export type MetadataSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; schema?: string };
+export type ArtifactsSpec = { kind: "fs"; root: string };
+
+/** Stores chosen by name, with absolute paths: serializable, for child processes and the daemon. */
+export interface StoreSpec {
+  home: string;
+  metadata: MetadataSpec;
+  artifacts: ArtifactsSpec;
+  executor: ExecutorConfig;
+}
+
+export type ChoiceSource = "flag" | "environment" | "config" | "default";
+
+export interface StoreChoice extends StoreSpec {
+  /** Where each choice came from, for messages such as `trainyard status`. */
+  sources: { home: ChoiceSource; metadata: ChoiceSource; artifacts: ChoiceSource };
+  configFile?: string;
+}
+
+export interface ChoiceInputs {
+  /** Command-line flags or options given in code; relative paths resolve from `cwd`. */
+  flags?: { home?: string; metadata?: MetadataConfig; artifacts?: ArtifactsConfig };
+  /** @default process.env */
+  env?: Record<string, string | undefined>;
+  /** A validated config; its relative paths resolve from the directory of `configFile`. */
+  config?: TrainyardConfig;
+  configFile?: string;
+  /** @default process.cwd() */
+  cwd?: string;
+}
+
+export function chooseStores(inputs: ChoiceInputs = {}): StoreChoice {
+  const env = inputs.env ?? process.env;
+  const cwd = inputs.cwd ?? process.cwd();
+  const config = inputs.config ?? {};
+  const configDir = inputs.configFile ? dirname(inputs.configFile) : cwd;
+  const fromConfig = (p: string) => (isAbsolute(p) ? p : resolve(configDir, p));
+  const flags = inputs.flags ?? {};
+
+  const [home, homeSource] = flags.home
+    ? [resolve(cwd, flags.home), "flag" as const]
+    : env.TRAINYARD_HOME
+      ? [resolve(cwd, env.TRAINYARD_HOME), "environment" as const]
+      : config.home
+        ? [fromConfig(config.home), "config" as const]
+        : [resolve(cwd, ".trainyard"), "default" as const];
+
+  const url = env.TRAINYARD_METADATA_URL;
+  const [metadata, metadataSource]: [MetadataSpec, ChoiceSource] = flags.metadata
+    ? [metadataSpec(flags.metadata, (p) => resolve(cwd, p), home), "flag"]
+    : url
+      ? [{ kind: "postgres", url }, "environment"]
+      : config.metadata
+        ? [metadataSpec(config.metadata, fromConfig, home), "config"]
+        : [{ kind: "sqlite", file: join(home, "metadata.db") }, "default"];
+
+  const [artifacts, artifactsSource]: [ArtifactsSpec, ChoiceSource] = flags.artifacts?.root
+    ? [{ kind: "fs", root: resolve(cwd, flags.artifacts.root) }, "flag"]
+    : config.artifacts?.root
+      ? [{ kind: "fs", root: fromConfig(config.artifacts.root) }, "config"]
+      : [{ kind: "fs", root: join(home, "artifacts") }, "default"];
+
+  return {
+    home,
+    metadata,
+    artifacts,
+    executor: config.executor ?? { kind: "local" },
+    sources: { home: homeSource, metadata: metadataSource, artifacts: artifactsSource },
+    configFile: inputs.configFile,
+  };
+}
+
+function metadataSpec(m: MetadataConfig, path: (p: string) => string, home: string): MetadataSpec {
+  if (m.kind !== "postgres") return { kind: "sqlite", file: m.file ? path(m.file) : join(home, "metadata.db") };
+  return m.schema ? { kind: "postgres", url: m.url, schema: m.schema } : { kind: "postgres", url: m.url };
+}
