@@ -15,6 +15,7 @@ import { loadNotificationTargets, Notifier, type NotificationTarget } from "./no
 import { OrphanRecovery } from "./orphan-recovery.js";
 import { PromotionWatch } from "./promotion-watch.js";
 import { RunLauncher, type RunChild } from "./run-launcher.js";
+import { loadDeclaredTriggers } from "./declared-triggers.js";
 import { loadModuleTriggers } from "./stand-in-triggers.js";
 import { backoffMs, recordEvaluation, recordFailure } from "./tick-recorder.js";
 
@@ -23,7 +24,7 @@ export interface DaemonOptions {
   modules?: string[];
   /** Triggers given directly (embedding, tests), served beside those of `modules`. */
   triggers?: DaemonTrigger[];
-  /** How a module's triggers are found. @default the stand-in `triggers` export */
+  /** How a module's triggers are found. @default its declarations (p.schedule, p.sensor, ...), then a `triggers` export */
   loadTriggers?: (ty: Trainyard, modulePath: string) => Promise<DaemonTrigger[]>;
   /** Runs launched at once, over all pipelines. @default 4 */
   maxConcurrentRuns?: number;
@@ -199,7 +200,7 @@ export class Daemon {
   private async reloadModules(now: number): Promise<void> {
     if (now - this.last.reload < this.o.reloadMs) return;
     this.last.reload = now;
-    const load = this.o.loadTriggers ?? loadModuleTriggers;
+    const load = this.o.loadTriggers ?? loadAllTriggers;
     for (const module of this.o.modules ?? []) {
       try {
         const triggers = await load(this.ty, module);
@@ -482,4 +483,9 @@ function raceTimeout<T>(p: Promise<T>, ms: number, id: string): Promise<T> {
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Declared triggers, plus plain trigger objects a module exports as `triggers` (second-granularity test schedules). */
+async function loadAllTriggers(ty: Trainyard, modulePath: string): Promise<DaemonTrigger[]> {
+  return [...(await loadDeclaredTriggers(ty, modulePath)), ...(await loadModuleTriggers(ty, modulePath))];
 }
