@@ -3,10 +3,12 @@
  * `p.sensor` watches a landing folder. Two files landing together start one run; the same bytes
  * landing again under another name start none (recorded with the reason); new bytes start another.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { BIN } from "../cli/support.js";
 import { DAEMON_FIXTURES, FAST, readLedger, startDaemon, waitFor } from "./support.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-declared-"));
@@ -41,6 +43,17 @@ describe("a declared file sensor in the daemon", () => {
       const second = await waitFor("a run for the new bytes", () => succeeded(2), 60_000, d.log);
       expect(second.ticks.filter((t) => t.status === "requested")).toHaveLength(2);
       expect(second.runs).toHaveLength(2);
+
+      // A manual request (`trainyard trigger`) is queued, and the daemon launches it once.
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync(process.execPath, [BIN, "trigger", MODULE, "--idempotency-key", "by-hand", "--json"], {
+          env: { ...process.env, TRAINYARD_HOME: home, LANDING_DIR: landing },
+          encoding: "utf8",
+        });
+        expect(r.status, r.stderr).toBe(0);
+      }
+      const third = await waitFor("the manual run", () => succeeded(3), 60_000, d.log);
+      expect(third.runs).toHaveLength(3);
     } finally {
       d.child.kill("SIGTERM");
       await d.exited;

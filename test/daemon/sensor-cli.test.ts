@@ -95,7 +95,7 @@ export default defineConfig({ triggers: { report: [afterIngest] } });
 });
 
 describe("trainyard trigger", () => {
-  it("validates a manual request as `trainyard run` does and records no run", () => {
+  it("validates a manual request as `trainyard run` does and queues it once per idempotency key", () => {
     const before = JSON.parse(trainyard("runs", "--json").stdout).length;
     const ask = ["trigger", PIPELINE, "--param", "rows=12", "--profile", "full"];
     const r = trainyard(...ask, "--idempotency-key", "retrain-1", "--json");
@@ -111,9 +111,16 @@ describe("trainyard trigger", () => {
       idempotencyKey: "retrain-1",
     });
     expect(out.request.reason).toMatch(/^requested by \S+ via trainyard trigger with rows=12, profile full$/);
-    expect(out.recorded).toBe(false);
+    expect(out).toMatchObject({ recorded: true, created: true, sameRequest: true });
+    // The same key again is the same request: the queue keeps its one run.
+    const same = JSON.parse(trainyard(...ask, "--idempotency-key", "retrain-1", "--json").stdout);
+    expect(same).toMatchObject({ recorded: true, created: false, sameRequest: true, runId: out.runId });
+    const other = JSON.parse(trainyard("trigger", PIPELINE, "--idempotency-key", "retrain-1", "--json").stdout);
+    expect(other).toMatchObject({ created: false, sameRequest: false, runId: out.runId });
     const again = JSON.parse(trainyard(...ask, "--json").stdout);
     expect(again.request.requestDigest).toBe(out.request.requestDigest);
+    expect(again.runId).not.toBe(out.runId);
+    // Queued for the daemon, not run: no run record yet.
     expect(JSON.parse(trainyard("runs", "--json").stdout)).toHaveLength(before);
   });
 

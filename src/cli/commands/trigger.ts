@@ -4,13 +4,14 @@
  * anything is recorded; the request goes to the run queue a `RunRequestRecorder` stands for.
  */
 import { requestRun, type ManualRunRequest, type RunRequestRecorder } from "../../daemon/request-run.js";
+import { queueRecorder } from "../../daemon/queue-recorder.js";
 import { has, keyValues, one, parseArgs, usage } from "../args.js";
 import { bold, dim, green, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 
 const SPEC = { values: ["param", "profile", "idempotency-key", "home"], booleans: ["json"] } as const;
 
-/** `recorder` is the daemon's run queue; without one the request is validated and shown, not queued. */
+/** `recorder` is where requests go. @default the home's daemon run queue (the tick ledger) */
 export async function triggerCommand(argv: string[], recorder?: RunRequestRecorder): Promise<number> {
   const args = parseArgs(argv, SPEC);
   const [modulePath, ...extra] = args.positionals;
@@ -25,7 +26,7 @@ export async function triggerCommand(argv: string[], recorder?: RunRequestRecord
       profile: one(args, "profile"),
       idempotencyKey: one(args, "idempotency-key"),
     });
-    const stored = recorder ? await recorder.record(request) : undefined;
+    const stored = await (recorder ?? queueRecorder(ty)).record(request);
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify({ request, recorded: stored !== undefined, ...stored })}\n`);
       return 0;
