@@ -434,6 +434,11 @@ export class Trainyard implements TrainyardServices {
     return this.io.load(sr.outputDigest);
   }
 
+  /** Leaves the stores open for a process about to exit, noting that the metadata log is whole. */
+  leaveOpen(): void {
+    (this.metadata as { noteCleanExit?: () => void }).noteCleanExit?.();
+  }
+
   async close(): Promise<void> {
     await this.artifacts.close?.();
     await this.metadata.close();

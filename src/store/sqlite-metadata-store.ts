@@ -18,6 +18,7 @@ import type {
   StepRunCompletion,
   StepRunRecord,
 } from "./metadata-store.js";
+import { noteCleanClose } from "./sqlite-wal-check.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import { guardCorruption, openSqliteDatabase, type SqliteOpenOptions } from "./sqlite-open.js";
 
@@ -132,8 +133,15 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.db;
   }
 
+  /** For a process that exits without closing (no checkpoint on its critical path): its log is whole. */
+  noteCleanExit(): void {
+    if (this.db.open && this.file !== ":memory:") noteCleanClose(`${this.file}-wal`);
+  }
+
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.db.close();
+    if (this.file !== ":memory:") noteCleanClose(`${this.file}-wal`);
   }
 
   async upsertPipeline(name: string, modulePath: string): Promise<void> {

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { TrainyardError } from "../core/errors.js";
-import { fileStamp, inspectWalTail, walLosesData, type WalTail } from "./sqlite-wal-check.js";
+import { closedCleanly, fileStamp, inspectWalTail, walLosesData, type WalTail } from "./sqlite-wal-check.js";
 
 export interface SqliteOpenOptions {
   /** Path of better-sqlite3's compiled addon. @default found by better-sqlite3 */
@@ -98,7 +98,7 @@ function warnOfWalLoss(file: string, warn: (message: string) => void): void {
   const walFile = `${file}-wal`;
   const before = fileStamp(walFile);
   // A live connection owns the log (and SQLite will not replay it): only a crashed one leaves it alone.
-  if (before === undefined || sharedMemoryLocked(`${file}-shm`)) return;
+  if (before === undefined || closedCleanly(walFile, before) || sharedMemoryLocked(`${file}-shm`)) return;
   const tail = inspectWalTail(walFile);
   if (!walLosesData(tail)) return;
   sleepSync(LIVE_WRITER_GRACE_MS);

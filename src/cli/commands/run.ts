@@ -38,6 +38,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     progress.stop();
     // No close: the process exits right after, and closing would checkpoint the SQLite WAL on
     // the critical path of every run. Committed records are already durable in the WAL.
+    ty.leaveOpen();
   }
 }
 
@@ -58,6 +59,7 @@ export async function resumeCommand(argv: string[]): Promise<number> {
     progress.stop();
     // No close: the process exits right after, and closing would checkpoint the SQLite WAL on
     // the critical path of every run. Committed records are already durable in the WAL.
+    ty.leaveOpen();
   }
 }
 
