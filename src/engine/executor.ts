@@ -297,9 +297,9 @@ export class RunExecutor {
   private async loadReusable(digest: string, task: Task, hitId?: string): Promise<{ value: unknown } | undefined> {
     const io = this.env.io;
     try {
-      io.retain([digest]);
       const value = await io.load(digest);
-      io.retain([...handlesIn(value)].map((h) => h.digest));
+      // One journal write for the value and its objects; what gc removed before it is caught below.
+      io.retain([digest, ...[...handlesIn(value)].map((h) => h.digest)]);
       // gc may have removed the hit's run before the journal said we want its objects.
       if (hitId && !(await this.env.metadata.getStepRun(hitId))) return undefined;
       await io.verifyValue(value, { use: `reusing the output of step "${task.node.id}"`, step: task.node.id, runId: this.run.runId });

@@ -18,7 +18,6 @@ import { pathToFileURL } from "node:url";
 import { isTrainyardError, TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
 import { CONFIG_FILE_NAMES, type TrainyardConfig } from "../core/config.js";
-import { validateConfig } from "./config-schema.js";
 import { loadTimeoutError, loadTimeoutMs, watchModuleLoad } from "./load-watchdog.js";
 import { DIST_DIR, distFile, PUBLIC_ENTRIES } from "./package-root.js";
 
@@ -116,6 +115,8 @@ export async function loadConfigFile(file: string, cacheDir: string): Promise<Lo
   }
   const { bundlePath } = await bundleModule(abs, cacheDir);
   const mod = await importUserModule(bundlePath, abs, "config module", loadTimeoutMs());
+  // Loaded only when a config exists: zod stays off the start-up path of every other command.
+  const { validateConfig } = await import("./config-schema.js");
   return { config: validateConfig(mod.default, abs), file: abs };
 }
 

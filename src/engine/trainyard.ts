@@ -255,7 +255,7 @@ export class Trainyard implements TrainyardServices {
       };
       await this.metadata.upsertPipeline(pipeline.name, loaded.modulePath);
       // Owned from its first record on: a run that shows up "running" always has an owner to check.
-      lease = await acquireRunLease(this.metadata, runId);
+      lease = await this.leaseNewRun(runId, req.runId !== undefined);
       await this.createRunOnce(run, req.runId !== undefined);
       return await this.execute(run, loaded, graph, req, undefined, lease);
     } catch (err) {
@@ -284,6 +284,16 @@ export class Trainyard implements TrainyardServices {
       throw err;
     } finally {
       await lease?.release();
+    }
+  }
+
+  /** A fixed id whose lease another launch holds is that launch's run: refused as existing. */
+  private async leaseNewRun(runId: string, fixedId: boolean): Promise<HeldRunLease> {
+    try {
+      return await acquireRunLease(this.metadata, runId);
+    } catch (err) {
+      if (!fixedId || !isTrainyardError(err) || err.code !== "RUN_OWNED") throw err;
+      throw new TrainyardError("RUN_EXISTS", `run ${runId} already exists: ${err.message}`, { runId, hint: err.hint, cause: err });
     }
   }
 
