@@ -290,6 +290,11 @@ export class RunExecutor {
     return true;
   }
 
+  private async stepRunExists(id: string): Promise<boolean> {
+    const m = this.env.metadata;
+    return m.hasStepRun ? m.hasStepRun(id) : (await m.getStepRun(id)) !== undefined;
+  }
+
   /**
    * The stored output of a step run about to be reused, every object in it verified. A cache
    * entry whose objects are missing or damaged (quarantined) is recomputed, not trusted.
@@ -301,7 +306,7 @@ export class RunExecutor {
       // One journal write for the value and its objects; what gc removed before it is caught below.
       io.retain([digest, ...[...handlesIn(value)].map((h) => h.digest)]);
       // gc may have removed the hit's run before the journal said we want its objects.
-      if (hitId && !(await this.env.metadata.getStepRun(hitId))) return undefined;
+      if (hitId && !(await this.stepRunExists(hitId))) return undefined;
       await io.verifyValue(value, { use: `reusing the output of step "${task.node.id}"`, step: task.node.id, runId: this.run.runId });
       return { value };
     } catch (err) {

@@ -183,6 +183,8 @@ export interface MetadataStore {
   completeStepRuns(completions: StepRunCompletion[]): Promise<void>;
   listStepRuns(runId: string): Promise<StepRunRecord[]>;
   getStepRun(id: string): Promise<StepRunRecord | undefined>;
+  /** Whether a step run exists, without reading it (a cache hit checks its source is still there). */
+  hasStepRun?(id: string): Promise<boolean>;
   /** A succeeded step run with this cache key whose outputs are still stored. */
   findByCacheKey(cacheKey: string): Promise<StepRunRecord | undefined>;
   /** Whether any step run has succeeded: when none has, no cache lookup can hit. */

@@ -80,6 +80,7 @@ export class SqliteMetadataStore implements MetadataStore {
         ON CONFLICT(id) DO UPDATE SET run_id = excluded.run_id, step_id = excluded.step_id, item_index = excluded.item_index, status = excluded.status, cache_key = excluded.cache_key, components = excluded.components, cached = excluded.cached, cached_from = excluded.cached_from, attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, output_digest = excluded.output_digest, error = excluded.error, reason = excluded.reason`),
       listStepRuns: p(`SELECT * FROM step_runs WHERE run_id = ? ORDER BY rowid`),
       getStepRun: p(`SELECT * FROM step_runs WHERE id = ?`),
+      hasStepRun: p(`SELECT 1 FROM step_runs WHERE id = ?`),
       anySucceeded: p(`SELECT 1 FROM step_runs INDEXED BY step_runs_key WHERE status = 'succeeded' LIMIT 1`),
       findByKey: p(`SELECT s.* FROM step_runs s WHERE s.cache_key = ? AND s.status = 'succeeded'
         AND (s.output_digest IS NULL OR EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = s.output_digest))
@@ -253,6 +254,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
     return (this.stmts.listStepRuns.all(runId) as Row[]).map(rowToStepRun);
+  }
+
+  async hasStepRun(id: string): Promise<boolean> {
+    return this.stmts.hasStepRun.get(id) !== undefined;
   }
 
   async getStepRun(id: string): Promise<StepRunRecord | undefined> {
