@@ -14,10 +14,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startCli(args: string[], home: string, opts: { cwd?: string } = {}) {
+export function startCli(args: string[], home: string, opts: { cwd?: string; env?: Record<string, string> } = {}) {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: opts.cwd ?? REPO,
-    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "" },
+    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -4,37 +4,21 @@
  * fault the run is resumed or re-run, and then: `trainyard fsck` is clean, the history checker
  * finds nothing, no step ran in two processes at once, and the outputs equal an uninterrupted run.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkHistory, journalOverlaps, openHome, outputsOf } from "./history-checker.js";
 import { campaignRoot, FAULT_MODULE } from "./kill-campaign.js";
-import { BIN } from "../cli/support.js";
+import { BIN, startCli } from "../cli/support.js";
 
 const root = campaignRoot();
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 let reference: Record<string, string | undefined>;
 let n = 0;
 
-interface Done {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(args: string[], home: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  const done = new Promise<Done>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
+  return startCli(args, home, { env });
 }
 
 function fresh(): { home: string; dir: string; runArgs: string[] } {

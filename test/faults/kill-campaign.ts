@@ -5,7 +5,8 @@
  * every stored object hashes to its name (history checker and `trainyard fsck`).
  * Used by test/faults/kill-resume.test.ts (a few trials) and bench/kill-campaign.ts (100).
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
+import { startCli } from "../cli/support.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,23 +25,8 @@ export interface TrialResult {
   problems: string[];
 }
 
-interface Proc {
-  child: ReturnType<typeof spawn>;
-  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
-
-function start(args: string[], home: string): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: REPO,
-    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  return { child, done: new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))) };
-}
+type Proc = ReturnType<typeof startCli>;
+const start = (args: string[], home: string): Proc => startCli(args, home);
 
 /** A small seeded generator, so a failing trial can be replayed. */
 export function random(seed: number): () => number {
