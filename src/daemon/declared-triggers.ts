@@ -3,7 +3,9 @@
  * p.onRunStatus`, or `trainyard.config.ts`): each compiled trigger becomes a DaemonTrigger whose
  * `evaluate` is `evaluateTrigger`, with a schedule's overlap policy applied to its active runs.
  */
+import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
+import { CONFIG_FILE_NAMES } from "../core/config.js";
 import type { CompiledTrigger } from "../core/triggers.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import { openRegistry } from "../lib/registry/open-registry.js";
@@ -15,10 +17,22 @@ import { referenceProfileLoader } from "./monitor-reference.js";
 import { decideOverlap } from "./overlap-policy.js";
 import { loadPipelineTriggers } from "./pipeline-triggers.js";
 
+/** Triggers per home and (module bundle, config file stamp): an unchanged module keeps its trigger objects. */
+const compiledFor = new WeakMap<Trainyard, Map<string, DaemonTrigger[]>>();
+
 /** Every trigger a pipeline module (and its folder's trainyard.config.ts) declares. */
 export async function loadDeclaredTriggers(ty: Trainyard, modulePath: string): Promise<DaemonTrigger[]> {
+  const { bundlePath, moduleDir } = await ty.load(modulePath);
+  const configs = CONFIG_FILE_NAMES.map((name) => statSync(join(moduleDir, name), { throwIfNoEntry: false }));
+  const key = `${bundlePath}|${configs.map((c) => (c ? `${c.mtimeMs}:${c.size}` : "")).join("|")}`;
+  let compiled = compiledFor.get(ty);
+  if (!compiled) compiledFor.set(ty, (compiled = new Map()));
+  const hit = compiled.get(key);
+  if (hit) return hit;
   const loaded = await loadPipelineTriggers(ty, modulePath);
-  return loaded.triggers.map((t) => declaredTrigger(ty, loaded.pipeline, loaded.modulePath, loaded.moduleDir, t));
+  const triggers = loaded.triggers.map((t) => declaredTrigger(ty, loaded.pipeline, loaded.modulePath, loaded.moduleDir, t));
+  compiled.set(key, triggers);
+  return triggers;
 }
 
 function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, moduleDir: string, t: CompiledTrigger): DaemonTrigger {
