@@ -68,7 +68,7 @@ export interface ModelServerOptions {
   idleTimeoutMs?: number;
 }
 
-/** The timeouts `ModelServerOptions` defaults to, for the CLI's help and the README. */
+/** The timeouts `ModelServerOptions` defaults to, for the CLI's help and docs/serving.md. */
 export const SERVE_TIMEOUTS = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,

@@ -22,7 +22,7 @@ export interface PredictionLogRetentionOptions {
   onError?: (err: unknown) => void;
 }
 
-/** The defaults, in one place for the CLI's help and the README. */
+/** The defaults, in one place for the CLI's help and docs/serving.md. */
 export const PREDICTION_LOG_RETENTION = { maxAgeDays: 30, maxRows: 1_000_000 } as const;
 
 export class PredictionLogRetention {
