@@ -7,9 +7,9 @@ import type { TriggerDecl } from "./triggers.js";
 
 /** Where runs, step runs, lineage and the model registry are recorded. */
 export type MetadataConfig =
-  /** An embedded SQLite file. @default file: "<home>/metadata.db" */
+  /** An embedded SQLite file, by default `<home>/metadata.db`. */
   | { kind: "sqlite"; file?: string }
-  /** A PostgreSQL database shared by several machines. @default schema: "public" */
+  /** A PostgreSQL database shared by several machines; the schema defaults to `public`. */
   | { kind: "postgres"; url: string; schema?: string };
 
 /** Where artifact bytes live. @default root: "<home>/artifacts" */
