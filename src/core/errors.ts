@@ -6,43 +6,9 @@ const BRAND = Symbol.for("trainyard.error");
 const FATAL = Symbol.for("trainyard.fatal");
 const REJECTED = Symbol.for("trainyard.rejected");
 
-export type ErrorCode =
-  | "PIPELINE_INVALID"
-  | "PIPELINE_CYCLE"
-  | "MISSING_INPUT"
-  | "DUPLICATE_STEP"
-  | "UNKNOWN_PARAM"
-  | "PARAM_INVALID"
-  | "PROFILE_UNKNOWN"
-  | "CONFIG_INVALID"
-  | "MODULE_LOAD"
-  | "STEP_FAILED"
-  | "STEP_TIMEOUT"
-  | "STEP_CANCELLED"
-  | "COMMAND_FAILED"
-  | "OUTPUT_INVALID"
-  | "ARTIFACT_WRITE"
-  | "ARTIFACT_MISSING"
-  | "ARTIFACT_CORRUPT"
-  | "GC_REFUSED"
-  | "NOT_FOUND"
-  | "RUN_NOT_RESUMABLE"
-  | "RUN_OWNED"
-  | "TRIGGER_INVALID"
-  | "TRIGGER_FAILED"
-  | "MONITOR_LABELS"
-  | "MONITOR_METRIC"
-  | "ALIAS_PINNED"
-  | "ALIAS_NOT_PINNED"
-  | "METADATA_CORRUPT"
-  | "SERVE_TOKEN_REQUIRED"
-  | "SERVE_TOKEN_INVALID"
-  | "SERVE_OPTIONS_INVALID"
-  | "RUN_EXISTS"
-  | "DAEMON_STALE"
-  | "DAEMON_NOT_RUNNING"
-  | "NOTIFY_FAILED"
-  | "USAGE";
+import { defaultHint, type ErrorCode, type UserCode } from "./error-catalog.js";
+
+export { ERROR_CATALOG, isErrorCode, asErrorCode, type ErrorCode, type UserCode } from "./error-catalog.js";
 
 export interface ErrorFields {
   runId?: string;
@@ -55,16 +21,17 @@ export interface ErrorFields {
 
 export class TrainyardError extends Error {
   readonly [BRAND] = true;
-  readonly code: ErrorCode | string;
+  readonly code: ErrorCode | UserCode;
   readonly hint?: string;
   readonly fields: ErrorFields;
 
-  constructor(code: ErrorCode | string, message: string, opts: { hint?: string; cause?: unknown } & ErrorFields = {}) {
+  /** Without a `hint`, the error carries the catalog's hint for its code. */
+  constructor(code: ErrorCode | UserCode, message: string, opts: { hint?: string; cause?: unknown } & ErrorFields = {}) {
     const { hint, cause, ...fields } = opts;
     super(message, cause === undefined ? undefined : { cause });
     this.name = "TrainyardError";
     this.code = code;
-    this.hint = hint;
+    this.hint = hint ?? defaultHint(code);
     this.fields = fields;
   }
 }

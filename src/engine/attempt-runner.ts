@@ -4,7 +4,7 @@
  * attempt and its logs, and retries with backoff. The scheduler (executor.ts) decides when a
  * task runs; this decides how.
  */
-import { describeError, isRejected, isTrainyardError, TrainyardError, type Rejected } from "../core/errors.js";
+import { asErrorCode, describeError, isRejected, isTrainyardError, TrainyardError, type Rejected } from "../core/errors.js";
 import { parseDuration } from "../core/graph.js";
 import { pickParams } from "../core/params.js";
 import type { StepDef } from "../core/step.js";
@@ -256,7 +256,7 @@ export class AttemptRunner {
     if (isTrainyardError(err) && err.fields.step) return err;
     if (isTrainyardError(err)) return new TrainyardError(err.code, `step "${step}": ${err.message}`, { ...err.fields, step, hint: err.hint, cause: err });
     const info = describeError(err);
-    return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : info.code, `step "${step}" failed: ${info.message}`, {
+    return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : asErrorCode(info.code), `step "${step}" failed: ${info.message}`, {
       step,
       runId: this.deps.run.runId,
       cause: err,

@@ -4,7 +4,7 @@
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
 import { handlesIn } from "../core/artifacts.js";
-import { describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
+import { asErrorCode, describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, remainingPathWeights } from "../core/graph.js";
 import { hashJson } from "../core/hash.js";
 import { pickParams } from "../core/params.js";
@@ -497,7 +497,7 @@ export class RunExecutor {
     this.writer.saveStepRun(r);
     this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "failed", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: r.error });
     if (task.itemIndex >= 0) {
-      const wrapped = new TrainyardError(r.error.code, `map step "${r.stepId}" item ${task.itemIndex} failed: ${r.error.message}`, {
+      const wrapped = new TrainyardError(asErrorCode(r.error.code), `map step "${r.stepId}" item ${task.itemIndex} failed: ${r.error.message}`, {
         step: r.stepId,
         item: task.itemIndex,
         hint: r.error.hint,

@@ -3,16 +3,17 @@
  * `{ error: { code, message, field? } }`) out. Plain `node:http`: no framework on the hot path.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { TrainyardError, type ErrorCode, type UserCode } from "../core/errors.js";
 
 /** A client error with the status it renders as; `field` names the offending input. */
-export class HttpError extends Error {
+export class HttpError extends TrainyardError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: ErrorCode | UserCode,
     message: string,
     readonly extra: { field?: string; row?: number; hint?: string; allow?: string } = {},
   ) {
-    super(message);
+    super(code, message, { hint: extra.hint, ...(extra.field === undefined ? {} : { field: extra.field }) });
     this.name = "HttpError";
   }
 }

@@ -14,7 +14,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
-import { TrainyardError } from "../core/errors.js";
+import { asErrorCode, TrainyardError } from "../core/errors.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonText, sendText } from "./http-io.js";
 import { PredictionLogRetention, type PredictionLogRetentionOptions } from "./prediction-log-retention.js";
@@ -301,7 +301,7 @@ export class ModelServer {
     if (err instanceof HttpError) httpErr = err;
     else {
       const rejection = asInputRejection(err);
-      if (rejection) httpErr = new HttpError(rejection.status, rejection.code, rejection.message, { field: rejection.field, row: rejection.row, hint: rejection.hint });
+      if (rejection) httpErr = new HttpError(rejection.status, asErrorCode(rejection.code), rejection.message, { field: rejection.field, row: rejection.row, hint: rejection.hint });
       else {
         this.opts.onEvent?.(`predict failed in ${slot.model}/${slot.alias} version ${slot.version}: ${(err as Error)?.stack ?? String(err)}`);
         httpErr = new HttpError(500, "PREDICT_FAILED", `the model failed to predict: ${(err as Error)?.message ?? String(err)}`);

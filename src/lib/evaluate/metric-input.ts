@@ -1,8 +1,11 @@
+import { TrainyardError } from "../../core/errors.js";
+
 /** Argument checks shared by every metric, so a length mismatch reads the same everywhere. */
-export class MetricInputError extends Error {
-  readonly code = "METRIC_INPUT";
-  constructor(message: string, readonly hint: string) {
-    super(message);
+export class MetricInputError extends TrainyardError {
+  declare readonly code: "METRIC_INPUT";
+  declare readonly hint: string;
+  constructor(message: string, hint: string) {
+    super("METRIC_INPUT", message, { hint });
     this.name = "MetricInputError";
   }
 }

@@ -1,3 +1,5 @@
+import { TrainyardError } from "../../core/errors.js";
+
 /**
  * Errors raised by model training, loading and scoring. The `code` is stable (tests and the
  * engine's error boundary match on it); `hint` tells the user what to change.
@@ -24,16 +26,15 @@ export interface ModelErrorFields {
   cause?: unknown;
 }
 
-export class ModelError extends Error {
-  readonly code: ModelErrorCode;
-  readonly hint: string;
+export class ModelError extends TrainyardError {
+  declare readonly code: ModelErrorCode;
+  declare readonly hint: string;
   readonly column: string | undefined;
 
   constructor(code: ModelErrorCode, message: string, fields: ModelErrorFields) {
-    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    const { column, hint, cause } = fields;
+    super(code, message, { hint, cause, ...(column === undefined ? {} : { column }) });
     this.name = "ModelError";
-    this.code = code;
-    this.hint = fields.hint;
-    this.column = fields.column;
+    this.column = column;
   }
 }
