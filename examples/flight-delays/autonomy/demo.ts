@@ -1,0 +1,206 @@
+/**
+ * The autonomy demo: `trainyard up` runs the daemon and the model server on the flagship, a
+ * landing simulator drops months of flights-3m into the landing folder, a traffic simulator sends
+ * each month's flights to the server and reports their outcomes later, and then a label shift
+ * (delays that follow another rule) makes the served AUC fall until the monitor retrains by
+ * itself. Every transition is narrated; the demo ends once the shift has been handled.
+ *
+ *   npm run demo [-- --keep-going] [--sample 5000] [--window 20] [--rows 400] [--every 0] [--state DIR]
+ */
+import { spawn } from "node:child_process";
+import { appendFileSync, createWriteStream, mkdirSync, rmSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { landMonths, monthTraffic } from "./flight-months.js";
+import { LoopWatch, type LoopEvent } from "./loop-watch.js";
+import { LabelsFile, rocAuc, serveFlights } from "./traffic.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const example = resolve(here, "..");
+const repo = resolve(example, "../..");
+const MONTHS = ["", "January", "February", "March", "April", "May", "June"];
+
+const { values: flags } = parseArgs({
+  options: {
+    state: { type: "string", default: join(example, "demo") },
+    sample: { type: "string" },
+    window: { type: "string", default: "20" },
+    rows: { type: "string", default: "400" },
+    every: { type: "string", default: "0" },
+    "shift-from": { type: "string", default: "4" },
+    "keep-going": { type: "boolean", default: false },
+    events: { type: "string" },
+    timeout: { type: "string", default: "900" },
+  },
+});
+const state = resolve(flags.state!);
+const windowMs = Number(flags.window) * 1000;
+const rowsPerWindow = Number(flags.rows);
+const shiftFrom = Number(flags["shift-from"]);
+const sample = flags.sample ? Number(flags.sample) : undefined;
+const waitMs = Number(flags.timeout) * 1000;
+const landing = join(state, "landing");
+const home = join(state, "home");
+const shifted = (month: number) => month >= shiftFrom;
+
+const t0 = Date.now();
+const clock = (at = Date.now()) => new Date(at).toISOString().slice(11, 19);
+const events: Array<LoopEvent & { source: string }> = [];
+function record(e: LoopEvent, source: string): void {
+  events.push({ ...e, source });
+  process.stdout.write(`${clock(Date.now())}  ${e.text}\n`);
+  if (flags.events) appendFileSync(flags.events, `${JSON.stringify({ ...e, source })}\n`);
+}
+/** The simulators' own news, narrated and recorded like the loop's. */
+const say = (kind: string, text: string, extra: Record<string, unknown> = {}) =>
+  record({ kind: kind as LoopEvent["kind"], at: Date.now(), text, ...extra }, "simulator");
+
+async function main(): Promise<number> {
+  rmSync(state, { recursive: true, force: true });
+  mkdirSync(landing, { recursive: true });
+  if (flags.events) rmSync(flags.events, { force: true });
+  const upLog = createWriteStream(join(state, "up.log"));
+  const up = spawn(process.execPath, [join(repo, "bin", "trainyard.js"), "up", join(example, "pipeline.ts"),
+    "--port", "0", "--log-sample", "1", "--interval", "250", "--max-concurrent-runs", "1"], {
+    env: {
+      ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", FLIGHTS_LANDING: landing, FLIGHTS_LABELS: join(state, "labels.csv"),
+      FLIGHTS_PROFILE: sample ? "sample" : "", FLIGHTS_MONITOR_WINDOW: `${windowMs}ms`,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  up.stderr.pipe(upLog);
+  const exited = new Promise<number | null>((r) => up.on("close", (code) => r(code)));
+  let stdout = "";
+  const url = await new Promise<string>((ok, fail) => {
+    up.stdout.on("data", (d) => {
+      stdout += d;
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m) ok(m[1]);
+    });
+    void exited.then((code) => fail(new Error(`trainyard up exited (${code}) before listening; see ${join(state, "up.log")}`)));
+  });
+  process.stdout.write(`${clock()}  trainyard up: daemon and model server running (${url}; log in ${join(state, "up.log")})\n`);
+  const watch = await LoopWatch.open({ home, serverUrl: url, pipeline: "flight-delays", triggers: ["landed", "served-auc"],
+    model: "flight-delays" });
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      for (const e of await watch.poll().catch(() => [])) record(e, "loop");
+      await sleep(250);
+    }
+  })();
+  const stopUp = async () => {
+    polling = false;
+    await poller;
+    up.kill("SIGTERM");
+    await exited;
+    await watch.close();
+  };
+  try {
+    await scenario(url, watch);
+    return 0;
+  } catch (err) {
+    process.stdout.write(`${clock()}  the demo stopped: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await stopUp();
+  }
+}
+
+async function scenario(url: string, watch: LoopWatch): Promise<void> {
+  const labels = new LabelsFile(join(state, "labels.csv"));
+  let lastLanding = 0;
+  const land = async (months: number[]) => {
+    const every = Number(flags.every) * 1000;
+    if (lastLanding && Date.now() - lastLanding < every) await sleep(every - (Date.now() - lastLanding));
+    const landed = await landMonths(landing, months, { sample, shifted });
+    lastLanding = Date.now();
+    const names = landed.map((l) => `${MONTHS[l.month]}${shifted(l.month) ? " (shifted)" : ""}`).join(" and ");
+    const rows = landed.reduce((a, l) => a + l.rows, 0);
+    say("landed", `landing simulator: ${names} 2001 landed (${rows.toLocaleString("en-US")} flights)`,
+      { files: landed.map((l) => l.file), landedAt: landed[0].landedAt });
+    return handled(watch, landed[0].landedAt);
+  };
+
+  const first = await land([1, 2]);
+  if (first.status !== "succeeded") throw new Error(`the first run ended ${first.status}: nothing to serve`);
+  for (let m = 3; m < shiftFrom; m++) {
+    await traffic(url, watch, labels, m, 2);
+    await land([m]);
+  }
+  say("shift", `label shift: from ${MONTHS[shiftFrom]} on, delays follow another rule`
+    + " (morning flights run late, afternoon ones leave on time)");
+  const fired = await traffic(url, watch, labels, shiftFrom, 8, true);
+  if (!fired) throw new Error("the monitor did not fire within 8 windows of shifted traffic");
+  const retrain = await until(() => {
+    const run = watch.allRuns().find((r) => watch.tickOf(r.id)?.key === fired.tick?.key);
+    return run && ["succeeded", "failed", "rejected", "cancelled"].includes(run.status) && run;
+  }, "the retrain the monitor started to finish");
+  say("handled", `the shift was handled: the monitor noticed it and its retrain ended ${retrain.status}`
+    + (flags["keep-going"] ? "; going on with the next months" : "; the demo ends here (--keep-going lands the rest)"));
+  if (!flags["keep-going"]) return;
+  await land([shiftFrom]);
+  for (let m = shiftFrom + 1; m <= 6; m++) {
+    await traffic(url, watch, labels, m, 2);
+    await land([m]);
+  }
+  say("handled", "every month of flights-3m has landed: the demo ends here");
+}
+
+/** Waits for the run a landing started to finish and, if it promoted, for the server to serve it. */
+async function handled(watch: LoopWatch, landedAt: number) {
+  const detected = await untilEvent((e) => e.kind === "detected" && e.tick?.status === "requested" && e.at >= landedAt - 1000,
+    "the daemon to detect the landing");
+  const runId = detected.tick!.runIds?.[0];
+  const done = await untilEvent((e) => e.kind === "run-finished" && e.runId === runId, `run ${runId} to finish`);
+  const promoted = events.find((e) => e.kind === "promoted" && e.runId === runId);
+  if (promoted) await untilEvent((e) => e.kind === "served" && e.version === promoted.version, "the server to swap");
+  return done;
+}
+
+/**
+ * Serves `waves` windows of the month's flights (one wave per monitor window) and writes their
+ * labels a third of a window later. With `untilFired`, stops as soon as the monitor fires.
+ */
+async function traffic(url: string, watch: LoopWatch, labels: LabelsFile, month: number, waves: number, untilFired = false) {
+  const pool = await monthTraffic(month, rowsPerWindow * waves, { shifted: shifted(month) });
+  const firedBefore = events.filter((e) => e.kind === "monitor-fired").length;
+  for (let k = 0; k < waves; k++) {
+    const fired = events.filter((e) => e.kind === "monitor-fired");
+    if (untilFired && fired.length > firedBefore) return fired[fired.length - 1];
+    const start = Math.ceil(Date.now() / windowMs) * windowMs;
+    await sleep(start + windowMs * 0.05 - Date.now());
+    const served = await serveFlights(url, pool.slice(k * rowsPerWindow, (k + 1) * rowsPerWindow));
+    const version = served[0]?.version;
+    say("traffic", `traffic: ${served.length} ${MONTHS[month]} flights predicted by version ${version}`, { version });
+    await sleep(windowMs * 0.3);
+    labels.add(served);
+    const auc = rocAuc(served);
+    say("labels", `labels: ${served.length} outcomes arrived; AUC of those predictions ${auc?.toFixed(3) ?? "n/a"}`,
+      { auc, version });
+  }
+  if (!untilFired) return undefined;
+  return until(() => events.filter((e) => e.kind === "monitor-fired")[firedBefore], "the monitor to fire", windowMs * 3);
+}
+
+async function untilEvent(pred: (e: LoopEvent) => boolean, what: string): Promise<LoopEvent> {
+  return until(() => events.find(pred), what);
+}
+
+async function until<T>(fn: () => T | undefined | false, what: string, timeoutMs = waitMs): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(200);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
+
+process.exitCode = await main();
+process.stdout.write(`${clock()}  done in ${Math.round((Date.now() - t0) / 1000)} s\n`);
