@@ -26,8 +26,8 @@ export default defineConfig({
         description: "a monthly partition landed",
         folder: landing,
         glob: "flights-*.parquet",
-        settle: "300ms",
-        debounce: "1s",
+        settle: "200ms",
+        debounce: "300ms",
         interval: "250ms",
       }),
       monitor("served-auc", {

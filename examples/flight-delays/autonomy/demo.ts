@@ -7,23 +7,19 @@
  *
  *   npm run demo [-- --keep-going] [--sample 5000] [--window 20] [--rows 400] [--every 0] [--state DIR]
  */
-import { spawn } from "node:child_process";
-import { appendFileSync, createWriteStream, mkdirSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { appendFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { landMonths, monthTraffic } from "./flight-months.js";
 import { LoopWatch, type LoopEvent } from "./loop-watch.js";
+import { EXAMPLE_DIR, startUp, type RunningUp } from "./start-up.js";
 import { LabelsFile, rocAuc, serveFlights } from "./traffic.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const example = resolve(here, "..");
-const repo = resolve(example, "../..");
 const MONTHS = ["", "January", "February", "March", "April", "May", "June"];
 
 const { values: flags } = parseArgs({
   options: {
-    state: { type: "string", default: join(example, "demo") },
+    state: { type: "string", default: join(EXAMPLE_DIR, "demo") },
     sample: { type: "string" },
     window: { type: "string", default: "20" },
     rows: { type: "string", default: "400" },
@@ -40,8 +36,6 @@ const rowsPerWindow = Number(flags.rows);
 const shiftFrom = Number(flags["shift-from"]);
 const sample = flags.sample ? Number(flags.sample) : undefined;
 const waitMs = Number(flags.timeout) * 1000;
-const landing = join(state, "landing");
-const home = join(state, "home");
 const shifted = (month: number) => month >= shiftFrom;
 
 const t0 = Date.now();
@@ -58,31 +52,11 @@ const say = (kind: string, text: string, extra: Record<string, unknown> = {}) =>
 
 async function main(): Promise<number> {
   rmSync(state, { recursive: true, force: true });
-  mkdirSync(landing, { recursive: true });
   if (flags.events) rmSync(flags.events, { force: true });
-  const upLog = createWriteStream(join(state, "up.log"));
-  const up = spawn(process.execPath, [join(repo, "bin", "trainyard.js"), "up", join(example, "pipeline.ts"),
-    "--port", "0", "--log-sample", "1", "--interval", "250", "--max-concurrent-runs", "1"], {
-    env: {
-      ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", FLIGHTS_LANDING: landing, FLIGHTS_LABELS: join(state, "labels.csv"),
-      FLIGHTS_PROFILE: sample ? "sample" : "", FLIGHTS_MONITOR_WINDOW: `${windowMs}ms`,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  up.stderr.pipe(upLog);
-  const exited = new Promise<number | null>((r) => up.on("close", (code) => r(code)));
-  let stdout = "";
-  const url = await new Promise<string>((ok, fail) => {
-    up.stdout.on("data", (d) => {
-      stdout += d;
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m) ok(m[1]);
-    });
-    void exited.then((code) => fail(new Error(`trainyard up exited (${code}) before listening; see ${join(state, "up.log")}`)));
-  });
-  process.stdout.write(`${clock()}  trainyard up: daemon and model server running (${url}; log in ${join(state, "up.log")})\n`);
-  const watch = await LoopWatch.open({ home, serverUrl: url, pipeline: "flight-delays", triggers: ["landed", "served-auc"],
-    model: "flight-delays" });
+  const up = await startUp({ state, profile: sample ? "sample" : undefined, windowMs });
+  process.stdout.write(`${clock()}  trainyard up: the daemon and the model server are running (${up.url}; log: ${up.log})\n`);
+  const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays",
+    triggers: ["landed", "served-auc"], model: "flight-delays" });
   let polling = true;
   const poller = (async () => {
     while (polling) {
@@ -90,26 +64,24 @@ async function main(): Promise<number> {
       await sleep(250);
     }
   })();
-  const stopUp = async () => {
-    polling = false;
-    await poller;
-    up.kill("SIGTERM");
-    await exited;
-    await watch.close();
-  };
   try {
-    await scenario(url, watch);
+    await scenario(up, watch);
     return 0;
   } catch (err) {
     process.stdout.write(`${clock()}  the demo stopped: ${(err as Error).message}\n`);
     return 1;
   } finally {
-    await stopUp();
+    polling = false;
+    await poller;
+    const code = await up.stop();
+    process.stdout.write(`${clock()}  trainyard up drained and exited (${code})\n`);
+    await watch.close();
   }
 }
 
-async function scenario(url: string, watch: LoopWatch): Promise<void> {
-  const labels = new LabelsFile(join(state, "labels.csv"));
+async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
+  const { url, landing } = up;
+  const labels = new LabelsFile(up.labels);
   let lastLanding = 0;
   const land = async (months: number[]) => {
     const every = Number(flags.every) * 1000;

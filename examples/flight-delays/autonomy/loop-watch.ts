@@ -115,8 +115,15 @@ export class LoopWatch {
       if (s.startedAt !== undefined && s.finishedAt !== undefined) steps[s.stepId] = s.finishedAt - s.startedAt;
     }
     const error = run.status === "failed" && run.error ? `: ${run.error.message.split("\n")[0]}` : "";
+    let outcome = "";
+    if (run.status === "succeeded") {
+      const moved = (await this.ty.registry.aliasHistory(this.model)).some((e) => e.runId === run.id);
+      const now = await this.ty.registry.getAlias(this.model, "production");
+      // Register and deploy are idempotent: a candidate identical to production (no new data) moves nothing.
+      if (!moved && now) outcome = `; production unchanged (still version ${now.version})`;
+    }
     return { kind: "run-finished", at: run.finishedAt ?? Date.now(), runId: run.id, trigger: run.trigger, status: run.status,
-      steps, text: `run ${run.id} ${run.status}${error} (${gates})` };
+      steps, text: `run ${run.id} ${run.status}${error} (${gates})${outcome}` };
   }
 
   private async serverVersion(): Promise<{ version: number; loadedAt: number } | undefined> {
