@@ -1,6 +1,6 @@
 /**
  * Landing to served on the flagship: `trainyard up` (daemon + model server) on the full
- * flights-3m pipeline with default params; a month lands, and the time to (a) its detection by
+ * flights-3m pipeline, full months, the demo's gate bounds (trainyard.config.ts); a month lands, and the time to (a) its detection by
  * the daemon (the sensor's tick; target <= 1 s) and (b) the new model answering on the server
  * (target <= 60 s) is measured, with the run's step timings from the metadata store, the launch
  * of its process and the server's swap. January and February land first (a warm-up, not
@@ -34,7 +34,7 @@ interface Measured {
 async function main(): Promise<void> {
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true });
-  const up = await startUp({ state, profile: SAMPLE ? "sample" : undefined, windowMs: 3_600_000 });
+  const up = await startUp({ state, profile: SAMPLE ? "sample" : "demo", windowMs: 3_600_000 });
   const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays", triggers: ["landed"],
     model: "flight-delays" });
   const events: LoopEvent[] = [];

@@ -53,7 +53,7 @@ const say = (kind: string, text: string, extra: Record<string, unknown> = {}) =>
 async function main(): Promise<number> {
   rmSync(state, { recursive: true, force: true });
   if (flags.events) rmSync(flags.events, { force: true });
-  const up = await startUp({ state, profile: sample ? "sample" : undefined, windowMs });
+  const up = await startUp({ state, profile: sample ? "sample" : "demo", windowMs });
   process.stdout.write(`${clock()}  trainyard up: the daemon and the model server are running (${up.url}; log: ${up.log})\n`);
   const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays",
     triggers: ["landed", "served-auc"], model: "flight-delays" });
