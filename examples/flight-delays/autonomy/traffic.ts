@@ -1,7 +1,7 @@
 // Traffic and late labels for the autonomy demo: flights sent to the model server as prediction
 // requests, and their true outcome (delayed or not) written later to a labels file keyed by
 // prediction id, the way arrivals would report back. The monitor joins the two.
-import { renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { Flight } from "./flight-months.js";
 
 /** One served row: its prediction key, score, true label and the version that served it. */
@@ -45,6 +45,13 @@ export class LabelsFile {
   private readonly rows: string[] = [];
 
   constructor(readonly path: string) {}
+
+  /** Keeps the labels already in the file (written by an earlier run of the simulator). */
+  static appendingTo(path: string): LabelsFile {
+    const file = new LabelsFile(path);
+    if (existsSync(path)) file.rows.push(...readFileSync(path, "utf8").trim().split("\n").slice(1).filter(Boolean));
+    return file;
+  }
 
   add(served: ServedFlight[]): void {
     this.rows.push(...served.map((s) => `${s.key},${s.delayed}`));
