@@ -10,7 +10,7 @@
 import { appendFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { landMonths, monthTraffic } from "./flight-months.js";
+import { cutMonths, monthTraffic, moveIntoPlace, type Flight } from "./flight-months.js";
 import { LoopWatch, type LoopEvent } from "./loop-watch.js";
 import { EXAMPLE_DIR, startUp, type RunningUp } from "./start-up.js";
 import { LabelsFile, rocAuc, serveFlights } from "./traffic.js";
@@ -37,6 +37,9 @@ const shiftFrom = Number(flags["shift-from"]);
 const sample = flags.sample ? Number(flags.sample) : undefined;
 const waitMs = Number(flags.timeout) * 1000;
 const shifted = (month: number) => month >= shiftFrom;
+/** Months cut ahead of time, by month; traffic drawn ahead, by month. */
+const staged = new Map<number, { month: number; path: string; rows: number }>();
+const trafficPools = new Map<number, Promise<Flight[]>>();
 
 const t0 = Date.now();
 const clock = (at = Date.now()) => new Date(at).toISOString().slice(11, 19);
@@ -53,7 +56,12 @@ const say = (kind: string, text: string, extra: Record<string, unknown> = {}) =>
 async function main(): Promise<number> {
   rmSync(state, { recursive: true, force: true });
   if (flags.events) rmSync(flags.events, { force: true });
-  const up = await startUp({ state, profile: sample ? "sample" : "demo", windowMs });
+  // Months are cut and traffic drawn while `up` starts: landing is then a rename, as it would be.
+  const months = flags["keep-going"] ? [1, 2, 3, 4, 5, 6] : Array.from({ length: shiftFrom - 1 }, (_, k) => k + 1);
+  const [up] = await Promise.all([
+    startUp({ state, profile: sample ? "sample" : "demo", windowMs }),
+    cutMonths(join(state, "staging"), months, { sample, shifted }).then((cut) => cut.forEach((c) => staged.set(c.month, c))),
+  ]);
   process.stdout.write(`${clock()}  trainyard up: the daemon and the model server are running (${up.url}; log: ${up.log})\n`);
   const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays",
     triggers: ["landed", "served-auc"], model: "flight-delays" });
@@ -86,7 +94,7 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
   const land = async (months: number[]) => {
     const every = Number(flags.every) * 1000;
     if (lastLanding && Date.now() - lastLanding < every) await sleep(every - (Date.now() - lastLanding));
-    const landed = await landMonths(landing, months, { sample, shifted });
+    const landed = moveIntoPlace(months.map((m) => staged.get(m)!), landing);
     lastLanding = Date.now();
     const names = landed.map((l) => `${MONTHS[l.month]}${shifted(l.month) ? " (shifted)" : ""}`).join(" and ");
     const rows = landed.reduce((a, l) => a + l.rows, 0);
@@ -96,6 +104,7 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
   };
 
   const first = await land([1, 2]);
+  for (let m = 3; m <= Math.min(6, shiftFrom); m++) void trafficPool(m).catch(() => undefined);
   if (first.status !== "succeeded") throw new Error(`the first run ended ${first.status}: nothing to serve`);
   for (let m = 3; m < shiftFrom; m++) {
     await traffic(url, watch, labels, m, 2);
@@ -136,7 +145,7 @@ async function handled(watch: LoopWatch, landedAt: number) {
  * labels a third of a window later. With `untilFired`, stops as soon as the monitor fires.
  */
 async function traffic(url: string, watch: LoopWatch, labels: LabelsFile, month: number, waves: number, untilFired = false) {
-  const pool = await monthTraffic(month, rowsPerWindow * waves, { shifted: shifted(month) });
+  const pool = await trafficPool(month);
   const firedBefore = events.filter((e) => e.kind === "monitor-fired").length;
   for (let k = 0; k < waves; k++) {
     const fired = events.filter((e) => e.kind === "monitor-fired");
@@ -154,6 +163,13 @@ async function traffic(url: string, watch: LoopWatch, labels: LabelsFile, month:
   }
   if (!untilFired) return undefined;
   return until(() => events.filter((e) => e.kind === "monitor-fired")[firedBefore], "the monitor to fire", windowMs * 3);
+}
+
+/** Enough of the month's flights for the longest traffic phase, drawn once (and ahead of time). */
+function trafficPool(month: number): Promise<Flight[]> {
+  let pool = trafficPools.get(month);
+  if (!pool) trafficPools.set(month, (pool = monthTraffic(month, rowsPerWindow * 8, { shifted: shifted(month) })));
+  return pool;
 }
 
 async function untilEvent(pred: (e: LoopEvent) => boolean, what: string): Promise<LoopEvent> {

@@ -39,11 +39,6 @@ async function withDuck<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<
   }
 }
 
-/**
- * Writes the months into the landing folder, each cut to a hidden name first and then all renamed
- * into place at once: a sensor never reads half a file, and months landing together are one batch.
- * `shifted(month)` says whether a month's delays follow the other rule. Returns paths and rows.
- */
 export interface LandedMonth {
   month: number;
   file: string;
@@ -51,33 +46,49 @@ export interface LandedMonth {
   landedAt: number;
 }
 
-export async function landMonths(
-  landing: string,
-  months: number[],
-  { sample, shifted = () => false }: { sample?: number; shifted?: (month: number) => boolean } = {},
-): Promise<LandedMonth[]> {
-  mkdirSync(landing, { recursive: true });
-  const cut = await withDuck(async (conn) => {
-    const out = [];
+export interface CutOptions {
+  /** Keep this many rows of each month (a hash of the row picks them: the same on every run). */
+  sample?: number;
+  /** Whether a month's delays follow the shifted rule. @default none */
+  shifted?: (month: number) => boolean;
+}
+
+/** Cuts the months as Parquet files into `dir` (a staging folder no sensor watches). */
+export async function cutMonths(dir: string, months: number[], { sample, shifted = () => false }: CutOptions = {}) {
+  mkdirSync(dir, { recursive: true });
+  return withDuck(async (conn) => {
+    const out: Array<{ month: number; path: string; rows: number }> = [];
     for (const month of months) {
-      const tmp = join(landing, `.${month}.parquet.tmp`);
-      await conn.run(`COPY (${monthSelect(month, { sample, shifted: shifted(month) })}) TO '${tmp}' (FORMAT parquet, COMPRESSION zstd)`);
-      const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${tmp}')`);
-      out.push({ month, tmp, file: monthFile(landing, month), rows: Number(r.getRowObjectsJson()[0].n) });
+      const path = monthFile(dir, month);
+      await conn.run(`COPY (${monthSelect(month, { sample, shifted: shifted(month) })}) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
+      const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${path}')`);
+      out.push({ month, path, rows: Number(r.getRowObjectsJson()[0].n) });
     }
     return out;
   });
-  for (const c of cut) {
-    rmSync(c.file, { force: true });
-    renameSync(c.tmp, c.file);
-  }
-  return cut.map(({ month, file, rows }) => ({ month, file, rows, landedAt: Date.now() }));
 }
 
 /**
- * `count` flights of the month as the server takes them (no delay), each with the label it will
- * get later (delayed or not, under the month's rule). Spread over the month, the same every run.
+ * Lands cut months: each renamed into the landing folder (same file system), all at once, so a
+ * sensor never reads half a file and months landing together are one batch.
  */
+export function moveIntoPlace(cut: Array<{ month: number; path: string; rows: number }>, landing: string): LandedMonth[] {
+  mkdirSync(landing, { recursive: true });
+  for (const c of cut) renameSync(c.path, monthFile(landing, c.month));
+  const landedAt = Date.now();
+  return cut.map((c) => ({ month: c.month, file: monthFile(landing, c.month), rows: c.rows, landedAt }));
+}
+
+/** Cuts the months next to the landing folder, then lands them. */
+export async function landMonths(landing: string, months: number[], opts: CutOptions = {}): Promise<LandedMonth[]> {
+  const staging = join(landing, "..", `.staging-${process.pid}`);
+  try {
+    return moveIntoPlace(await cutMonths(staging, months, opts), landing);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
 export interface Flight {
   row: { date: string; distance: number; origin: string; destination: string };
   delayed: 0 | 1;
