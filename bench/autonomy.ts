@@ -1,10 +1,11 @@
 /**
  * Landing to served on the flagship: `trainyard up` (daemon + model server) on the full
- * flights-3m pipeline, full months, the demo's gate bounds (trainyard.config.ts); a month lands, and the time to (a) its detection by
- * the daemon (the sensor's tick; target <= 1 s) and (b) the new model answering on the server
- * (target <= 60 s) is measured, with the run's step timings from the metadata store, the launch
- * of its process and the server's swap. January and February land first (a warm-up, not
- * measured); then each later month in turn. Medians over the months whose model was promoted.
+ * flights-3m pipeline, full months, the demo's gate bounds (trainyard.config.ts); a month lands,
+ * and the time to (a) its detection by the daemon (the sensor's tick; target <= 1 s) and (b) the
+ * new model answering on the server (target <= 60 s) is measured, with the run's step timings
+ * from the metadata store, the launch of its process and the server's swap. January and February
+ * land first (a warm-up, not measured); then each later month in turn. Medians over the months
+ * whose model was promoted.
  *
  *   npx tsx bench/autonomy.ts [--months 3,4,5,6] [--sample ROWS]
  */
@@ -35,8 +36,9 @@ async function main(): Promise<void> {
   rmSync(state, { recursive: true, force: true });
   mkdirSync(state, { recursive: true });
   const up = await startUp({ state, profile: SAMPLE ? "sample" : "demo", windowMs: 3_600_000 });
-  const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays", triggers: ["landed"],
-    model: "flight-delays" });
+  const watch = await LoopWatch.open({
+    home: up.home, serverUrl: up.url, pipeline: "flight-delays", triggers: ["landed"], model: "flight-delays",
+  });
   const events: LoopEvent[] = [];
   let polling = true;
   const poller = (async () => {
@@ -60,11 +62,12 @@ async function main(): Promise<void> {
       && e.tick?.status === "requested"), "detection");
     const runId = detected.tick!.runIds![0];
     const started = await until(() => events.find((e) => e.kind === "run-started" && e.runId === runId), "the run");
-    const finished = await until(() => events.find((e) => e.kind === "run-finished" && e.runId === runId), "the run's end");
+    const finished = await until(() => events.find((e) => e.kind === "run-finished" && e.runId === runId),
+      "the run's end");
     const run = watch.run(runId)!;
     const promoted = events.find((e) => e.kind === "promoted" && e.runId === runId);
-    const served = promoted && await until(() => events.find((e) => e.kind === "served" && e.version === promoted.version),
-      "the server's swap");
+    const served = promoted
+      && await until(() => events.find((e) => e.kind === "served" && e.version === promoted.version), "the swap");
     process.stderr.write(`${months.join("+")}: ${finished.text}\n`);
     return {
       month: months[months.length - 1],
@@ -103,8 +106,9 @@ function print(warm: Measured, rows: Measured[]): void {
     const name = r === warm ? "1+2 (warm-up)" : `2001-0${r.month}`;
     table.push([name, r.status, s(r.detectMs), s(r.launchMs), s(r.runMs), s(r.promoteToServedMs), s(r.totalMs)]);
   }
-  table.push(["median", `${promoted.length}/${rows.length} promoted`, s(med((r) => r.detectMs)), s(med((r) => r.launchMs)),
-    s(med((r) => r.runMs)), s(med((r) => r.promoteToServedMs, promoted)), s(med((r) => r.totalMs, promoted))]);
+  table.push(["median", `${promoted.length}/${rows.length} promoted`, s(med((r) => r.detectMs)),
+    s(med((r) => r.launchMs)), s(med((r) => r.runMs)), s(med((r) => r.promoteToServedMs, promoted)),
+    s(med((r) => r.totalMs, promoted))]);
   console.log(`landing -> served on flights-3m${SAMPLE ? ` (sample of ${SAMPLE} rows a month)` : " (full months)"},`
     + " trainyard up (daemon + server), targets: detect <= 1 s, served <= 60 s\n");
   console.log(formatTable(table));

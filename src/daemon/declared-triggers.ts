@@ -38,9 +38,15 @@ export async function loadDeclaredTriggers(ty: Trainyard, modulePath: string): P
   return triggers;
 }
 
-function declaredTrigger(
-  ty: Trainyard, loaded: { pipeline: string; modulePath: string; moduleDir: string; models: string[] }, t: CompiledTrigger,
-): DaemonTrigger {
+interface LoadedModule {
+  pipeline: string;
+  modulePath: string;
+  moduleDir: string;
+  /** Models the pipeline registers itself. */
+  models: string[];
+}
+
+function declaredTrigger(ty: Trainyard, loaded: LoadedModule, t: CompiledTrigger): DaemonTrigger {
   const { pipeline, modulePath, moduleDir } = loaded;
   const monitor = t.kind === "monitor"
     ? { registry: openRegistry(ty), referenceProfile: referenceProfileLoader(ty), declaredModels: loaded.models }

@@ -27,7 +27,8 @@ describe("trainyard up", () => {
     up.child.stderr!.on("data", (d) => (out += d));
     const log = () => out;
     try {
-      const url = await waitFor("the server's address", () => /listening on (http:\/\/\S+)/.exec(out)?.[1], 30_000, log);
+      const address = () => /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      const url = await waitFor("the server's address", address, 30_000, log);
       await waitFor("the daemon to lead", () => /\[daemon\] leading/.test(out), 30_000, log);
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);

@@ -130,14 +130,15 @@ describe("monitor evaluation over served predictions", () => {
     expect(r.decision.skips).toEqual([expect.objectContaining({ reason: "alias-missing" })]);
     expect(r.decision.skips[0].message).toContain("flights is not registered yet (its pipeline registers it)");
     // A model neither registered nor registered by its pipeline is still an error naming the trigger.
-    const typo = evaluateMonitor(monitor({ model: "flihgts" }, "typo"), undefined, after5h, { ...direct(), declaredModels: ["flights"] });
+    const typoCtx = { ...direct(), declaredModels: ["flights"] };
+    const typo = evaluateMonitor(monitor({ model: "flihgts" }, "typo"), undefined, after5h, typoCtx);
     await expect(typo).rejects.toMatchObject({ code: "TRIGGER_INVALID", fields: { trigger: "typo", field: "model" } });
   });
 
   it("knows the models a pipeline registers from its side-effect steps", () => {
     const p = pipeline("delays-train");
     const model = p.step("train", { run: () => ({ ok: true }) });
-    p.step("register", { sideEffect: true, config: { name: "delays" }, inputs: { model }, run: () => ({ version: 1 }) });
+    p.step("register", { sideEffect: true, config: { name: "delays" }, inputs: { model }, run: () => ({ v: 1 }) });
     p.step("notes", { config: { name: "not-a-model" }, run: () => ({}) });
     expect(modelsRegisteredBy(p)).toEqual(["delays"]);
   });

@@ -92,7 +92,8 @@ describe("the autonomy demo on a small sample", () => {
     expect(events[i].auc).toBeLessThan(0.5);
     i = next(i, "monitor fired", (e) => e.kind === "monitor-fired");
     const fireTick = events[i].tick!;
-    i = next(i, "retrain started by the monitor", (e) => e.kind === "run-started" && e.trigger === "monitor:served-auc");
+    const byMonitor = (e: DemoEvent) => e.kind === "run-started" && e.trigger === "monitor:served-auc";
+    i = next(i, "retrain started by the monitor", byMonitor);
     const retrain = events[i].runId!;
     expect(fireTick.runIds).toEqual([retrain]);
     i = next(i, "retrain finished", (e) => e.kind === "run-finished" && e.runId === retrain);
@@ -118,10 +119,13 @@ describe("the autonomy demo on a small sample", () => {
       }
       expect(sensor[0].reason).toMatch(/sensor "landed": 2 new file\(s\)/);
 
-      const fired = (await ticks.listTicks("flight-delays/served-auc", { limit: 100 })).filter((t) => t.status === "requested");
+      const fired = (await ticks.listTicks("flight-delays/served-auc", { limit: 100 }))
+        .filter((t) => t.status === "requested");
       expect(fired).toHaveLength(1);
-      expect(fired[0].reason).toMatch(/^auc of flight-delays@production 0\.\d+ < 0\.5 for 2 windows of 4s \(\d+, \d+ labelled rows\)$/);
-      const event = fired[0].event as { metric: string; windowMs: number; version: number; windows: Array<{ value: number; labelled: number; end: number }> };
+      const reason = /^auc of flight-delays@production 0\.\d+ < 0\.5 for 2 windows of 4s \(\d+, \d+ labelled rows\)$/;
+      expect(fired[0].reason).toMatch(reason);
+      type Window = { value: number; labelled: number; end: number };
+      const event = fired[0].event as { metric: string; windowMs: number; version: number; windows: Window[] };
       expect(event).toMatchObject({ kind: "monitor", signal: "metric", metric: "auc", threshold: 0.5, windowMs: 4000 });
       expect(event.windows).toHaveLength(2);
       for (const w of event.windows) {

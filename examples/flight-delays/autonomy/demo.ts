@@ -60,9 +60,11 @@ async function main(): Promise<number> {
   const months = flags["keep-going"] ? [1, 2, 3, 4, 5, 6] : Array.from({ length: shiftFrom - 1 }, (_, k) => k + 1);
   const [up] = await Promise.all([
     startUp({ state, profile: sample ? "sample" : "demo", windowMs }),
-    cutMonths(join(state, "staging"), months, { sample, shifted }).then((cut) => cut.forEach((c) => staged.set(c.month, c))),
+    cutMonths(join(state, "staging"), months, { sample, shifted })
+      .then((cut) => cut.forEach((c) => staged.set(c.month, c))),
   ]);
-  process.stdout.write(`${clock()}  trainyard up: the daemon and the model server are running (${up.url}; log: ${up.log})\n`);
+  process.stdout.write(`${clock()}  trainyard up: the daemon and the model server are running`
+    + ` (${up.url}; log: ${up.log})\n`);
   const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays",
     triggers: ["landed", "served-auc"], model: "flight-delays" });
   let polling = true;
@@ -107,12 +109,12 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
   for (let m = 3; m <= Math.min(6, shiftFrom); m++) void trafficPool(m).catch(() => undefined);
   if (first.status !== "succeeded") throw new Error(`the first run ended ${first.status}: nothing to serve`);
   for (let m = 3; m < shiftFrom; m++) {
-    await traffic(url, watch, labels, m, 2);
+    await traffic(url, labels, m, 2);
     await land([m]);
   }
   say("shift", `label shift: from ${MONTHS[shiftFrom]} on, delays follow another rule`
     + " (morning flights run late, afternoon ones leave on time)");
-  const fired = await traffic(url, watch, labels, shiftFrom, 8, true);
+  const fired = await traffic(url, labels, shiftFrom, 8, true);
   if (!fired) throw new Error("the monitor did not fire within 8 windows of shifted traffic");
   const retrain = await until(() => {
     const run = watch.allRuns().find((r) => watch.tickOf(r.id)?.key === fired.tick?.key);
@@ -123,7 +125,7 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
   if (!flags["keep-going"]) return;
   await land([shiftFrom]);
   for (let m = shiftFrom + 1; m <= 6; m++) {
-    await traffic(url, watch, labels, m, 2);
+    await traffic(url, labels, m, 2);
     await land([m]);
   }
   say("handled", "every month of flights-3m has landed: the demo ends here");
@@ -131,7 +133,8 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
 
 /** Waits for the run a landing started to finish and, if it promoted, for the server to serve it. */
 async function handled(watch: LoopWatch, landedAt: number) {
-  const detected = await untilEvent((e) => e.kind === "detected" && e.tick?.status === "requested" && e.at >= landedAt - 1000,
+  const detected = await untilEvent(
+    (e) => e.kind === "detected" && e.tick?.status === "requested" && e.at >= landedAt - 1000,
     "the daemon to detect the landing");
   const runId = detected.tick!.runIds?.[0];
   const done = await untilEvent((e) => e.kind === "run-finished" && e.runId === runId, `run ${runId} to finish`);
@@ -144,7 +147,7 @@ async function handled(watch: LoopWatch, landedAt: number) {
  * Serves `waves` windows of the month's flights (one wave per monitor window) and writes their
  * labels a third of a window later. With `untilFired`, stops as soon as the monitor fires.
  */
-async function traffic(url: string, watch: LoopWatch, labels: LabelsFile, month: number, waves: number, untilFired = false) {
+async function traffic(url: string, labels: LabelsFile, month: number, waves: number, untilFired = false) {
   const pool = await trafficPool(month);
   const firedBefore = events.filter((e) => e.kind === "monitor-fired").length;
   for (let k = 0; k < waves; k++) {
@@ -162,7 +165,8 @@ async function traffic(url: string, watch: LoopWatch, labels: LabelsFile, month:
       { auc, version });
   }
   if (!untilFired) return undefined;
-  return until(() => events.filter((e) => e.kind === "monitor-fired")[firedBefore], "the monitor to fire", windowMs * 3);
+  const fired = () => events.filter((e) => e.kind === "monitor-fired")[firedBefore];
+  return until(fired, "the monitor to fire", windowMs * 3);
 }
 
 /** Enough of the month's flights for the longest traffic phase, drawn once (and ahead of time). */

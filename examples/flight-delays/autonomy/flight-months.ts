@@ -15,13 +15,15 @@ export const FLIGHTS_3M = join(dirname(require.resolve("vega-datasets")), "..", 
 /** A flight counts as delayed above this many minutes (the pipeline's default delayThreshold). */
 export const DELAY_THRESHOLD = 15;
 
-export const monthFile = (landing: string, month: number) => join(landing, `flights-2001-${String(month).padStart(2, "0")}.parquet`);
+export const monthFile = (landing: string, month: number) =>
+  join(landing, `flights-2001-${String(month).padStart(2, "0")}.parquet`);
 
 /** The month's rows; `sample` keeps that many, chosen by a hash of the row (the same on every run). */
 function monthSelect(month: number, { sample, shifted }: { sample?: number; shifted?: boolean }): string {
   // Shifted: a morning flight is delayed by 20-80 minutes, any later one leaves on time or early.
   const delay = shifted
-    ? `CASE WHEN hour(date) < 12 THEN 20 + CAST(hash(date, origin, destination) % 61 AS INTEGER) ELSE least(delay, 0) END`
+    ? `CASE WHEN hour(date) < 12 THEN 20 + CAST(hash(date, origin, destination) % 61 AS INTEGER)
+        ELSE least(delay, 0) END`
     : "delay";
   const limit = sample ? `ORDER BY hash(date, origin, destination, distance) LIMIT ${Number(sample)}` : "";
   return `SELECT * FROM (SELECT date, ${delay}::INTEGER AS delay, distance, origin, destination
@@ -46,6 +48,12 @@ export interface LandedMonth {
   landedAt: number;
 }
 
+export interface CutMonth {
+  month: number;
+  path: string;
+  rows: number;
+}
+
 export interface CutOptions {
   /** Keep this many rows of each month (a hash of the row picks them: the same on every run). */
   sample?: number;
@@ -57,10 +65,11 @@ export interface CutOptions {
 export async function cutMonths(dir: string, months: number[], { sample, shifted = () => false }: CutOptions = {}) {
   mkdirSync(dir, { recursive: true });
   return withDuck(async (conn) => {
-    const out: Array<{ month: number; path: string; rows: number }> = [];
+    const out: CutMonth[] = [];
     for (const month of months) {
       const path = monthFile(dir, month);
-      await conn.run(`COPY (${monthSelect(month, { sample, shifted: shifted(month) })}) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
+      const select = monthSelect(month, { sample, shifted: shifted(month) });
+      await conn.run(`COPY (${select}) TO '${path}' (FORMAT parquet, COMPRESSION zstd)`);
       const r = await conn.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM read_parquet('${path}')`);
       out.push({ month, path, rows: Number(r.getRowObjectsJson()[0].n) });
     }
@@ -72,7 +81,7 @@ export async function cutMonths(dir: string, months: number[], { sample, shifted
  * Lands cut months: each renamed into the landing folder (same file system), all at once, so a
  * sensor never reads half a file and months landing together are one batch.
  */
-export function moveIntoPlace(cut: Array<{ month: number; path: string; rows: number }>, landing: string): LandedMonth[] {
+export function moveIntoPlace(cut: CutMonth[], landing: string): LandedMonth[] {
   mkdirSync(landing, { recursive: true });
   for (const c of cut) renameSync(c.path, monthFile(landing, c.month));
   const landedAt = Date.now();
@@ -103,7 +112,12 @@ export async function monthTraffic(month: number, count: number, opts: { shifted
       ORDER BY hash(date, destination, origin, 7) LIMIT ${Number(count)}`;
     const rows = (await conn.runAndReadAll(sql)).getRowObjectsJson();
     return rows.map((r) => ({
-      row: { date: String(r.date), distance: Number(r.distance), origin: String(r.origin), destination: String(r.destination) },
+      row: {
+        date: String(r.date),
+        distance: Number(r.distance),
+        origin: String(r.origin),
+        destination: String(r.destination),
+      },
       delayed: Number(r.delayed) === 1 ? 1 : 0,
     }));
   });

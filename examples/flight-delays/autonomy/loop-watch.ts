@@ -122,14 +122,18 @@ export class LoopWatch {
       // Register and deploy are idempotent: a candidate identical to production (no new data) moves nothing.
       if (!moved && now) outcome = `; production unchanged (still version ${now.version})`;
     }
-    return { kind: "run-finished", at: run.finishedAt ?? Date.now(), runId: run.id, trigger: run.trigger, status: run.status,
-      steps, text: `run ${run.id} ${run.status}${error} (${gates})${outcome}` };
+    return {
+      kind: "run-finished", at: run.finishedAt ?? Date.now(), runId: run.id, trigger: run.trigger, status: run.status,
+      steps,
+      text: `run ${run.id} ${run.status}${error} (${gates})${outcome}`,
+    };
   }
 
   private async serverVersion(): Promise<{ version: number; loadedAt: number } | undefined> {
     try {
       const res = await fetch(`${this.serverUrl}/v1/models`);
-      const body = (await res.json()) as { models: Array<{ model: string; alias: string; version: number; loadedAt: number }> };
+      type Slot = { model: string; alias: string; version: number; loadedAt: number };
+      const body = (await res.json()) as { models: Slot[] };
       const slot = body.models.find((m) => m.model === this.model && m.alias === "production");
       return slot && { version: slot.version, loadedAt: slot.loadedAt };
     } catch {

@@ -4,7 +4,8 @@
  * monitor reads (keyed by prediction id). Prints the AUC of each wave's predictions.
  *
  *   npx tsx examples/flight-delays/autonomy/simulate-traffic.ts --url http://127.0.0.1:8080 --month 4
- *     [--shifted] [--waves 3] [--rows 400] [--gap 20] [--labels-after 5] [--labels examples/flight-delays/demo/labels.csv]
+ *     [--shifted] [--waves 3] [--rows 400] [--gap 20] [--labels-after 5]
+ *     [--labels examples/flight-delays/demo/labels.csv]
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -34,5 +35,6 @@ for (let k = 0; k < Number(o.waves); k++) {
   console.log(`${new Date().toISOString()} ${served.length} flights predicted by version ${served[0]?.version}`);
   await new Promise((r) => setTimeout(r, Number(o["labels-after"]) * 1000));
   labels.add(served);
-  console.log(`${new Date().toISOString()} labels written; AUC of those predictions ${rocAuc(served)?.toFixed(3) ?? "n/a"}`);
+  const auc = rocAuc(served)?.toFixed(3) ?? "n/a";
+  console.log(`${new Date().toISOString()} labels written; AUC of those predictions ${auc}`);
 }

@@ -30,7 +30,8 @@ export async function serveFlights(
       body: JSON.stringify({ rows: chunk.map((f) => f.row) }),
     });
     if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
-    const body = (await res.json()) as { predictionId: string; version: number; predictions: Array<number | { score: number }> };
+    type Answer = { predictionId: string; version: number; predictions: Array<number | { score: number }> };
+    const body = (await res.json()) as Answer;
     chunk.forEach((f, k) => {
       const p = body.predictions[k];
       const key = chunk.length === 1 ? body.predictionId : `${body.predictionId}.${k}`;

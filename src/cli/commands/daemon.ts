@@ -9,7 +9,8 @@ import { openHome } from "../open-home.js";
 
 /** The daemon's value options; `trainyard up` takes them too. */
 export const DAEMON_FLAGS = [
-  "home", "max-concurrent-runs", "interval", "pipeline-limit", "lease-ttl", "launch-grace", "drain-timeout", "orphan-scan",
+  "home", "max-concurrent-runs", "interval", "pipeline-limit", "lease-ttl", "launch-grace", "drain-timeout",
+  "orphan-scan",
 ] as const;
 
 /** Daemon options from parsed flags; the positionals are the pipeline modules. */
@@ -35,8 +36,13 @@ export function daemonOptionsFrom(args: ParsedArgs, log: (line: string) => void)
   };
 }
 
+export interface RunningDaemon {
+  stop(): void;
+  finished: Promise<void>;
+}
+
 /** Starts the daemon loop on `ty`; `stop()` drains it and closes its ledger. */
-export async function startDaemon(ty: Trainyard, opts: DaemonOptions): Promise<{ stop(): void; finished: Promise<void> }> {
+export async function startDaemon(ty: Trainyard, opts: DaemonOptions): Promise<RunningDaemon> {
   const store = await openTickStore(ty);
   const daemon = new Daemon(ty, store, opts);
   const finished = daemon.run().finally(() => store.close());
