@@ -105,6 +105,8 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
     return handled(watch, landed[0].landedAt);
   };
 
+  // Data landing before the daemon leads would be found all the same, only later: wait, to show how soon.
+  await until(() => watch.evaluated("landed"), "the daemon to watch the landing folder");
   const first = await land([1, 2]);
   for (let m = 3; m <= Math.min(6, shiftFrom); m++) void trafficPool(m).catch(() => undefined);
   if (first.status !== "succeeded") throw new Error(`the first run ended ${first.status}: nothing to serve`);
@@ -180,10 +182,14 @@ async function untilEvent(pred: (e: LoopEvent) => boolean, what: string): Promis
   return until(() => events.find(pred), what);
 }
 
-async function until<T>(fn: () => T | undefined | false, what: string, timeoutMs = waitMs): Promise<T> {
+async function until<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = waitMs,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s`);
     await sleep(200);

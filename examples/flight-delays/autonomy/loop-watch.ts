@@ -59,6 +59,11 @@ export class LoopWatch {
     return [...this.runs.values()].sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /** Whether the daemon has evaluated the trigger at least once (it leads and has loaded the module). */
+  async evaluated(trigger: string): Promise<boolean> {
+    return (await this.ticks.getTriggerState(`${this.pipeline}/${trigger}`))?.evaluatedAt !== undefined;
+  }
+
   tickOf(runId: string): TickRecord | undefined {
     return this.tickOfRun.get(runId);
   }
