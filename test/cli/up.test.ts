@@ -67,9 +67,10 @@ describe("trainyard up", () => {
     }
   }, 60_000);
 
-  it("refuses to start without pipeline modules", async () => {
-    const result = await startCli(["up", "--port", "0"], path.join(root, "home-none")).done;
+  it("rejects an option neither the daemon nor the server takes, before starting anything", async () => {
+    const result = await startCli(["up", MODULE, "--port", "0", "--colour", "red"], path.join(root, "home-bad")).done;
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/needs the pipeline modules/);
+    expect(result.stderr).toMatch(/unknown option --colour/);
+    expect(fs.existsSync(path.join(root, "home-bad", "metadata.db"))).toBe(false);
   });
 });

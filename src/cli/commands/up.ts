@@ -4,7 +4,7 @@
  * drains them all; a part that stops on its own stops the others, so nothing runs half-up.
  */
 import type { Trainyard } from "../../engine/trainyard.js";
-import { parseArgs, usage, type ParsedArgs } from "../args.js";
+import { parseArgs, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 import { DAEMON_FLAGS, daemonOptionsFrom, startDaemon } from "./daemon.js";
@@ -57,10 +57,8 @@ const serverComponent: UpComponent = {
 export const UP_COMPONENTS: UpComponent[] = [daemonComponent, serverComponent];
 
 export async function upCommand(argv: string[], components: UpComponent[] = UP_COMPONENTS): Promise<number> {
+  // Without modules the daemon still launches runs queued by `trainyard trigger` or the API.
   const args = parseArgs(argv, { values: [...new Set(components.flatMap((c) => [...c.flags]))] });
-  if (!args.positionals.length) {
-    throw usage("trainyard up needs the pipeline modules whose triggers to run, e.g. trainyard up pipeline.ts");
-  }
   const logFor = (name: string) => (line: string) =>
     process.stderr.write(`${dim(new Date().toISOString())} ${dim(`[${name}]`)} ${line}\n`);
   const starters = components.map((c) => ({ name: c.name, start: c.prepare(args, logFor(c.name)) }));
