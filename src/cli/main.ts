@@ -28,6 +28,8 @@ usage: trainyard <command> [options]
   daemon [pipeline.ts ...] [--max-concurrent-runs N] [--interval MS] [--pipeline-limit NAME=N]...
                                evaluate the modules' triggers and launch runs (one leader per home);
                                SIGTERM drains
+  up [pipeline.ts ...] [daemon and serve options]
+                               the daemon and the model server in one process; one SIGTERM drains both
   status [--json]              the daemon's heartbeat, each trigger's last tick and lag, queued and running
                                runs; exits 1 when the daemon is stale or a trigger fails
   triggers history|pause|unpause <pipeline/name>
@@ -71,6 +73,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   trigger: async () => (await import("./commands/trigger.js")).triggerCommand,
   daemon: async () => (await import("./commands/daemon.js")).daemonCommand,
   status: async () => (await import("./commands/status.js")).statusCommand,
+  up: async () => (await import("./commands/up.js")).upCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

@@ -6,6 +6,7 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { CONFIG_FILE_NAMES } from "../core/config.js";
+import type { StepDef } from "../core/step.js";
 import type { CompiledTrigger } from "../core/triggers.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import { openRegistry } from "../lib/registry/open-registry.js";
@@ -30,13 +31,26 @@ export async function loadDeclaredTriggers(ty: Trainyard, modulePath: string): P
   const hit = compiled.get(key);
   if (hit) return hit;
   const loaded = await loadPipelineTriggers(ty, modulePath);
-  const triggers = loaded.triggers.map((t) => declaredTrigger(ty, loaded.pipeline, loaded.modulePath, loaded.moduleDir, t));
+  const { pipeline } = await ty.load(modulePath);
+  const models = modelsRegisteredBy(pipeline);
+  const triggers = loaded.triggers.map((t) => declaredTrigger(ty, { ...loaded, models }, t));
   compiled.set(key, triggers);
   return triggers;
 }
 
-function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, moduleDir: string, t: CompiledTrigger): DaemonTrigger {
-  const monitor = t.kind === "monitor" ? { registry: openRegistry(ty), referenceProfile: referenceProfileLoader(ty) } : undefined;
+interface LoadedModule {
+  pipeline: string;
+  modulePath: string;
+  moduleDir: string;
+  /** Models the pipeline registers itself. */
+  models: string[];
+}
+
+function declaredTrigger(ty: Trainyard, loaded: LoadedModule, t: CompiledTrigger): DaemonTrigger {
+  const { pipeline, modulePath, moduleDir } = loaded;
+  const monitor = t.kind === "monitor"
+    ? { registry: openRegistry(ty), referenceProfile: referenceProfileLoader(ty), declaredModels: loaded.models }
+    : undefined;
   return {
     id: `${pipeline}/${t.name}`,
     name: t.name,
@@ -79,6 +93,16 @@ function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, mo
     },
     wake: t.kind === "sensor" && t.source === "files" ? watchFolder(isAbsolute(t.folder) ? t.folder : join(moduleDir, t.folder)) : undefined,
   };
+}
+
+/** Model names the pipeline's side-effect steps are configured with (register's `name`). */
+export function modelsRegisteredBy(p: { steps: ReadonlyMap<string, StepDef> }): string[] {
+  const names = new Set<string>();
+  for (const step of p.steps.values()) {
+    const name = (step.options.config as { name?: unknown } | undefined)?.name;
+    if (step.options.sideEffect && typeof name === "string") names.add(name);
+  }
+  return [...names];
 }
 
 /** fs.watch only wakes the loop early; the sensor's poll stays the source of truth. */

@@ -29,6 +29,8 @@ export interface MonitorContext {
   runs?: readonly TriggerRun[];
   /** The reference profile of a version (drift signal); see monitor-reference.ts. */
   referenceProfile?: (version: ModelVersionRecord) => Promise<Profile | undefined>;
+  /** Models the watched pipeline registers itself: not registered yet means nothing to watch, not an error. */
+  declaredModels?: readonly string[];
 }
 
 /** What a fire records on its run: the signal and the windows behind it. */
@@ -91,15 +93,20 @@ export async function evaluateMonitor(
     });
   }
   const metric = monitorMetric(m);
-  verifyMonitorModels([m], (await ctx.registry.listModels()).map((s) => s.name));
+  const registered = (await ctx.registry.listModels()).map((s) => s.name);
+  const unregistered = !registered.includes(m.model) && ctx.declaredModels?.includes(m.model);
+  if (!unregistered) verifyMonitorModels([m], [...registered, ...(ctx.declaredModels ?? [])]);
   const notes: string[] = [];
   const lookback = Math.min(500, m.windows * LOOKBACK_FACTOR);
   const ends = windowEnds(now, m.windowMs, lookback);
   const nextWakeAt = Math.min(ends[0] + m.windowMs, now + RECHECK_MS);
-  const alias = await ctx.registry.getAlias(m.model, m.alias);
+  const alias = unregistered ? undefined : await ctx.registry.getAlias(m.model, m.alias);
   if (!alias) {
+    // A fresh home: the pipeline has not registered its model yet. Waiting for it is no failure.
     const cursor = previous ?? { v: 1 as const, armed: true, driftArmed: true };
-    const message = `${m.model} has no alias "${m.alias}": nothing is served to watch`;
+    const message = unregistered
+      ? `${m.model} is not registered yet (its pipeline registers it): nothing is served to watch`
+      : `${m.model} has no alias "${m.alias}": nothing is served to watch`;
     const decision = { skips: [{ reason: "alias-missing" as const, message }], cursor, rearmed: [] };
     return { windows: [], decision, notes, nextWakeAt };
   }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pipeline } from "../../src/core/pipeline.js";
 import { compileTriggers, type CompiledMonitor, type MonitorSpec } from "../../src/core/triggers.js";
 import { evaluateTrigger } from "../../src/daemon/evaluate-trigger.js";
+import { modelsRegisteredBy } from "../../src/daemon/declared-triggers.js";
 import { evaluateMonitor } from "../../src/daemon/monitor-evaluate.js";
 import { rocAuc } from "../../src/lib/evaluate/metrics.js";
 import {
@@ -119,6 +120,27 @@ describe("monitor evaluation over served predictions", () => {
     // With a lower bar the same rows are enough.
     const low = await evaluateTrigger(monitor({ labels: m.labels, minLabelledRows: 50 }), null, after5h, ctx());
     expect(low.requests[0]?.reason).toContain("(60, 60, 60 labelled rows)");
+  });
+
+  it("waits without failing for a model its own pipeline registers but has not registered yet", async () => {
+    // A fresh home: the flagship's monitor must not fail (and back off for minutes) before the first run registers.
+    const m = monitor({ model: "flights" }, "fresh");
+    const r = await evaluateMonitor(m, undefined, after5h, { ...direct(), declaredModels: ["flights"] });
+    expect(r.request).toBeUndefined();
+    expect(r.decision.skips).toEqual([expect.objectContaining({ reason: "alias-missing" })]);
+    expect(r.decision.skips[0].message).toContain("flights is not registered yet (its pipeline registers it)");
+    // A model neither registered nor registered by its pipeline is still an error naming the trigger.
+    const typoCtx = { ...direct(), declaredModels: ["flights"] };
+    const typo = evaluateMonitor(monitor({ model: "flihgts" }, "typo"), undefined, after5h, typoCtx);
+    await expect(typo).rejects.toMatchObject({ code: "TRIGGER_INVALID", fields: { trigger: "typo", field: "model" } });
+  });
+
+  it("knows the models a pipeline registers from its side-effect steps", () => {
+    const p = pipeline("delays-train");
+    const model = p.step("train", { run: () => ({ ok: true }) });
+    p.step("register", { sideEffect: true, config: { name: "delays" }, inputs: { model }, run: () => ({ v: 1 }) });
+    p.step("notes", { config: { name: "not-a-model" }, run: () => ({}) });
+    expect(modelsRegisteredBy(p)).toEqual(["delays"]);
   });
 
   it("names the trigger when its model does not exist, its metric is unknown or cannot degrade that way", async () => {

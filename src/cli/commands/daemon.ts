@@ -1,17 +1,20 @@
 /** `trainyard daemon`: evaluates triggers and launches runs until SIGTERM/SIGINT, then drains. */
 import { resolve } from "node:path";
-import { Daemon } from "../../daemon/daemon.js";
+import { Daemon, type DaemonOptions } from "../../daemon/daemon.js";
 import { openTickStore } from "../../daemon/open-tick-store.js";
-import { intFlag, keyValues, parseArgs, usage } from "../args.js";
+import type { Trainyard } from "../../engine/trainyard.js";
+import { intFlag, keyValues, parseArgs, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 
-const SPEC = {
-  values: ["home", "max-concurrent-runs", "interval", "pipeline-limit", "lease-ttl", "launch-grace", "drain-timeout", "orphan-scan"],
-} as const;
+/** The daemon's value options; `trainyard up` takes them too. */
+export const DAEMON_FLAGS = [
+  "home", "max-concurrent-runs", "interval", "pipeline-limit", "lease-ttl", "launch-grace", "drain-timeout",
+  "orphan-scan",
+] as const;
 
-export async function daemonCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, SPEC);
+/** Daemon options from parsed flags; the positionals are the pipeline modules. */
+export function daemonOptionsFrom(args: ParsedArgs, log: (line: string) => void): DaemonOptions {
   const pipelineLimits: Record<string, number> = {};
   for (const [name, v] of Object.entries(keyValues(args, "pipeline-limit"))) {
     const n = Number(v);
@@ -19,10 +22,7 @@ export async function daemonCommand(argv: string[]): Promise<number> {
     pipelineLimits[name] = n;
   }
   const leaseTtlMs = intFlag(args, "lease-ttl");
-  const ty = await openHome(args);
-  const store = await openTickStore(ty);
-  const log = (line: string) => process.stderr.write(`${dim(new Date().toISOString())} ${line}\n`);
-  const daemon = new Daemon(ty, store, {
+  return {
     modules: args.positionals.map((m) => resolve(m)),
     maxConcurrentRuns: intFlag(args, "max-concurrent-runs"),
     pipelineLimits,
@@ -33,7 +33,28 @@ export async function daemonCommand(argv: string[]): Promise<number> {
     drainTimeoutMs: intFlag(args, "drain-timeout"),
     orphanScanMs: intFlag(args, "orphan-scan"),
     log,
-  });
+  };
+}
+
+export interface RunningDaemon {
+  stop(): void;
+  finished: Promise<void>;
+}
+
+/** Starts the daemon loop on `ty`; `stop()` drains it and closes its ledger. */
+export async function startDaemon(ty: Trainyard, opts: DaemonOptions): Promise<RunningDaemon> {
+  const store = await openTickStore(ty);
+  const daemon = new Daemon(ty, store, opts);
+  const finished = daemon.run().finally(() => store.close());
+  return { stop: () => daemon.stop(), finished };
+}
+
+export async function daemonCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: DAEMON_FLAGS });
+  const log = (line: string) => process.stderr.write(`${dim(new Date().toISOString())} ${line}\n`);
+  const opts = daemonOptionsFrom(args, log);
+  const ty = await openHome(args);
+  const daemon = await startDaemon(ty, opts);
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) {
@@ -45,8 +66,7 @@ export async function daemonCommand(argv: string[]): Promise<number> {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
-  await daemon.run();
-  await store.close();
+  await daemon.finished;
   await ty.close();
   return 0;
 }

@@ -1,21 +1,21 @@
 /** `trainyard serve`: the model server in the foreground until SIGINT/SIGTERM. */
-import { SERVE_TIMEOUTS } from "../../serve/model-server.js";
+import { SERVE_TIMEOUTS, type ModelServer } from "../../serve/model-server.js";
 import { PREDICTION_LOG_RETENTION } from "../../serve/prediction-log-retention.js";
-import { serveHome } from "../../serve/serve-home.js";
+import { serveHome, type ServeHomeOptions } from "../../serve/serve-home.js";
 import type { ServeTarget } from "../../serve/served-models.js";
 import { parseModelRef } from "../../core/model-ref.js";
 import { one, parseArgs, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, {
-    values: [
-      "home", "port", "host", "log-sample", "model", "max-body", "token", "headers-timeout-ms", "request-timeout-ms",
-      "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows", "row-key",
-    ],
-  });
-  if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
+/** The server's value options; `trainyard up` takes them too. */
+export const SERVE_FLAGS = [
+  "home", "port", "host", "log-sample", "model", "max-body", "token", "headers-timeout-ms", "request-timeout-ms",
+  "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows", "row-key",
+] as const;
+
+/** Server options from parsed flags (everything but positionals). */
+export function serveOptionsFrom(args: ParsedArgs, log: (message: string) => void): ServeHomeOptions {
   const port = numberFlag(args, "port", 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port 0..65535");
   const logSample = numberFlag(args, "log-sample", 0.01, (n) => n >= 0 && n <= 1, "a fraction 0..1");
   const maxBodyBytes = numberFlag(args, "max-body", 1024 * 1024, (n) => Number.isInteger(n) && n > 0, "a positive number of bytes");
@@ -39,19 +39,29 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (typeof r.ref === "number") throw usage(`--model ${m}: serve an alias (name@production), not a fixed version`);
     return { model: r.model, alias: r.ref };
   });
-  const ty = await openHome(args);
-  const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
   const host = one(args, "host") ?? "127.0.0.1";
   const rowKey = one(args, "row-key");
-  const options = {
-    port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, rowKey, ...timeouts,
-  };
+  return { port, host, logSample, maxBodyBytes, targets, onEvent: log, token, logRetention, rowKey, ...timeouts };
+}
+
+/** The line a started server prints: where it listens and what it serves. */
+export function listeningLine(command: string, server: ModelServer, url: string): string {
+  const served = server.models.list();
+  const list = served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || "none yet";
+  return `${command}: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${list})\n`;
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: SERVE_FLAGS });
+  if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
+  const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
+  const options = serveOptionsFrom(args, log);
+  const ty = await openHome(args);
   const { server, url } = await serveHome(ty, options).catch(async (err: unknown) => {
     await ty.close();
     throw err;
   });
-  const served = server.models.list();
-  process.stdout.write(`trainyard serve: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || "none yet"})\n`);
+  process.stdout.write(listeningLine("trainyard serve", server, url));
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
