@@ -2,16 +2,11 @@
 import { resolve } from "node:path";
 import { Daemon } from "../../daemon/daemon.js";
 import { openTickStore } from "../../daemon/open-tick-store.js";
-import { intFlag, keyValues, parseArgs, usage } from "../args.js";
+import { intFlag, keyValues, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 
-const SPEC = {
-  values: ["home", "max-concurrent-runs", "interval", "pipeline-limit", "lease-ttl", "launch-grace", "drain-timeout", "orphan-scan"],
-} as const;
-
-export async function daemonCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, SPEC);
+export async function daemonCommand(args: ParsedArgs): Promise<number> {
   const pipelineLimits: Record<string, number> = {};
   for (const [name, v] of Object.entries(keyValues(args, "pipeline-limit"))) {
     const n = Number(v);

@@ -3,13 +3,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TrainyardError } from "../../core/errors.js";
 import { isArtifactHandle } from "../../core/artifacts.js";
-import { has, one, parseArgs, usage } from "../args.js";
+import { has, one, usage, type ParsedArgs } from "../args.js";
 import { openHome } from "../open-home.js";
 
-export async function contractCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== "infer") throw usage("usage: trainyard contract infer <data-file> [--out contract.ts] [--json]");
-  const args = parseArgs(rest, { values: ["out", "home"], booleans: ["json"] });
+export async function contractInferCommand(args: ParsedArgs): Promise<number> {
   const [file] = args.positionals;
   if (!file) throw usage("trainyard contract infer needs a data file (Parquet, CSV or JSON)");
   const { inferContract, renderContractModule } = await import("../../lib/data/index.js");
@@ -24,8 +21,7 @@ export async function contractCommand(argv: string[]): Promise<number> {
 }
 
 /** Prints the path of the HTML report behind a step output or artifact digest. */
-export async function reportCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+export async function reportCommand(args: ParsedArgs): Promise<number> {
   const [digest] = args.positionals;
   if (!digest) throw usage("trainyard report needs the digest of a report artifact or of a step output containing one");
   const ty = await openHome(args);

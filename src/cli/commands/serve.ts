@@ -4,17 +4,11 @@ import { PREDICTION_LOG_RETENTION } from "../../serve/prediction-log-retention.j
 import { serveHome } from "../../serve/serve-home.js";
 import type { ServeTarget } from "../../serve/served-models.js";
 import { parseModelRef } from "../../core/model-ref.js";
-import { one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { one, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, {
-    values: [
-      "home", "port", "host", "log-sample", "model", "max-body", "token", "headers-timeout-ms", "request-timeout-ms",
-      "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows", "row-key",
-    ],
-  });
+export async function serveCommand(args: ParsedArgs): Promise<number> {
   if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
   const port = numberFlag(args, "port", 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port 0..65535");
   const logSample = numberFlag(args, "log-sample", 0.01, (n) => n >= 0 && n <= 1, "a fraction 0..1");
