@@ -75,10 +75,10 @@ export function optionsOf(def: CommandDef): Record<string, OptionDef> {
 
 /** `run <pipeline.ts>` or `models promote <name@version>`, for usage lines. */
 export function usageLine(path: string[], def: CommandDef): string {
-  if (def.subcommands) return `trainyard ${path.join(" ")} <${def.subcommands.map((s) => s.name).join("|")}> ...`;
+  if (def.subcommands) return `usage: trainyard ${path.join(" ")} <${def.subcommands.map((s) => s.name).join("|")}> ...`;
   const words = (def.positionals ?? []).map((p) => {
     const name = p.variadic ? `${p.name}...` : p.name;
     return p.optional ? `[${name}]` : `<${name}>`;
   });
-  return ["trainyard", ...path, ...words, "[options]"].join(" ");
+  return ["usage: trainyard", ...path, ...words, "[options]"].join(" ");
 }
