@@ -11,6 +11,7 @@ export type ErrorCode =
   | "PIPELINE_CYCLE"
   | "MISSING_INPUT"
   | "DUPLICATE_STEP"
+  | "STEP_UNKNOWN"
   | "UNKNOWN_PARAM"
   | "PARAM_INVALID"
   | "PROFILE_UNKNOWN"

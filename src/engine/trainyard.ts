@@ -9,7 +9,8 @@ import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { crashPoint } from "../core/crash-point.js";
 import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
-import { compileGraph } from "../core/graph.js";
+import { compileGraph, type CompiledGraph } from "../core/graph.js";
+import { didYouMean } from "../core/did-you-mean.js";
 import { sha256 } from "../core/hash.js";
 import { resolveParams } from "../core/params.js";
 import type { Pipeline } from "../core/pipeline.js";
@@ -238,6 +239,7 @@ export class Trainyard implements TrainyardServices {
         values: req.params,
       });
       const graph = compileGraph(pipeline);
+      checkForcedSteps(graph, req.force);
       const options = { concurrency: req.concurrency, force: req.force, profile: req.profile };
       const run: RunRecord = {
         id: runId,
@@ -345,6 +347,7 @@ export class Trainyard implements TrainyardServices {
     await reapOrphans(this.workRoot, run.id);
     const loaded = await this.load(run.modulePath);
     const graph = compileGraph(loaded.pipeline);
+    checkForcedSteps(graph, req.force);
     const previous = new Map<string, StepRunRecord>();
     const interrupted: StepRunRecord[] = [];
     for (const s of await this.metadata.listStepRuns(run.id)) {
@@ -423,7 +426,9 @@ export class Trainyard implements TrainyardServices {
       values: req.params,
     });
     const { planRun } = await import("./planner.js");
-    return planRun(this, compileGraph(loaded.pipeline), params, loaded.moduleDir, req.force, loaded.codeContext);
+    const graph = compileGraph(loaded.pipeline);
+    checkForcedSteps(graph, req.force);
+    return planRun(this, graph, params, loaded.moduleDir, req.force, loaded.codeContext);
   }
 
   async why(runIdOrPrefix: string, stepId: string): Promise<WhyResult> {
@@ -452,6 +457,20 @@ export class Trainyard implements TrainyardServices {
   async close(): Promise<void> {
     await this.artifacts.close?.();
     await this.metadata.close();
+  }
+}
+
+/** A step named by --force must exist: a typo would otherwise reuse the cache the user meant to bypass. */
+function checkForcedSteps(graph: CompiledGraph, force: RunRequest["force"]): void {
+  if (!Array.isArray(force)) return;
+  const steps = [...graph.steps.keys()];
+  for (const name of force) {
+    if (graph.steps.has(name)) continue;
+    const quote = (s: string) => `"${s}"`;
+    throw new TrainyardError("STEP_UNKNOWN", `--force names no step of pipeline "${graph.pipeline.name}": "${name}"${didYouMean(name, steps, quote)}`, {
+      step: name,
+      hint: `its steps are ${steps.join(", ")}`,
+    });
   }
 }
 
