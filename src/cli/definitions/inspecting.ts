@@ -69,5 +69,5 @@ export const reportDef: CommandDef = {
   ],
   options: { json: { type: "boolean", description: "print the paths as a JSON array" } },
   examples: ["trainyard report 20260301-101500-a1b2c3 validate", "open \"$(trainyard report <run> evaluate)\""],
-  load: async () => (await import("../commands/data.js")).reportCommand,
+  load: async () => (await import("../commands/report.js")).reportCommand,
 };
