@@ -338,6 +338,7 @@ export class Trainyard implements TrainyardServices {
     lease: HeldRunLease,
     req: Omit<RunRequest, "params" | "overrides" | "profile">,
   ): Promise<RunResult> {
+    const resumedAt = Date.now();
     // Read again under the lease: the previous owner may have finished it meanwhile.
     const run = (await this.metadata.getRun(runId))!;
     if (run.status === "succeeded") {
@@ -350,8 +351,11 @@ export class Trainyard implements TrainyardServices {
     checkForcedSteps(graph, req.force);
     const previous = new Map<string, StepRunRecord>();
     const interrupted: StepRunRecord[] = [];
+    const started = run.startedAt ?? run.createdAt;
+    let workedUntil = run.finishedAt ?? started;
     for (const s of await this.metadata.listStepRuns(run.id)) {
       previous.set(s.id, s);
+      if (run.finishedAt === undefined) workedUntil = Math.max(workedUntil, s.finishedAt ?? s.startedAt ?? started);
       if (s.status === "running" || s.status === "pending") interrupted.push({ ...s, status: "interrupted", reason: "the orchestrating process stopped" });
     }
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
@@ -365,7 +369,9 @@ export class Trainyard implements TrainyardServices {
       onEvent: req.onEvent,
       logs: req.logs,
     };
-    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease);
+    // The duration reported is the run's working time: before the interruption and since resuming.
+    const workStartedAt = resumedAt - Math.max(0, workedUntil - started);
+    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease, workStartedAt);
   }
 
   private async execute(
@@ -375,6 +381,7 @@ export class Trainyard implements TrainyardServices {
     req: RunRequest,
     previous: Map<string, StepRunRecord> | undefined,
     lease: HeldRunLease,
+    workStartedAt = run.startedAt ?? run.createdAt,
   ): Promise<RunResult> {
     const signal = req.signal ? AbortSignal.any([req.signal, lease.signal]) : lease.signal;
     const executor = new RunExecutor(
@@ -404,7 +411,7 @@ export class Trainyard implements TrainyardServices {
     const failed = steps.find((s) => s.status === "failed") ?? steps.find((s) => s.status === "rejected");
     const finishedAt = Date.now();
     await this.metadata.updateRun(run.id, { status, finishedAt, error: failed?.error });
-    return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - (run.startedAt ?? run.createdAt), steps, error: failed?.error };
+    return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - workStartedAt, steps, error: failed?.error };
   }
 
   /** Runs newest first, as `trainyard runs` lists them (see TrainyardQuery.listRuns). */
