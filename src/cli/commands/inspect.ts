@@ -88,6 +88,9 @@ function formatRunDetail({ run, owner, stepDetails, gates, guardNote }: RunDetai
   }
   if (run.error) {
     out.push("", red(`error[${run.error.code}]: ${run.error.message}`));
+    if (typeof run.error.fields?.at === "string") out.push(`  at ${run.error.fields.at}`);
+    const stack = run.error.cause?.stack ?? run.error.stack;
+    if (process.env.TRAINYARD_DEBUG && stack) out.push(dim(stack));
     if (run.error.hint) out.push(`  hint: ${run.error.hint}`);
   }
   return out;

@@ -122,6 +122,9 @@ function report(result: RunResult, json: boolean): void {
   for (const s of result.steps.filter((x) => x.status === "failed" || x.status === "rejected")) {
     const label = s.status === "rejected" ? yellow("rejected") : red("failed");
     process.stdout.write(`\n${label} ${bold(s.step)}: ${s.error?.message ?? ""}\n`);
+    if (typeof s.error?.fields?.at === "string") process.stdout.write(`  at ${s.error.fields.at}\n`);
+    const stack = s.error?.cause?.stack ?? s.error?.stack;
+    if (process.env.TRAINYARD_DEBUG && stack) process.stdout.write(`${dim(stack)}\n`);
     if (s.error?.hint) process.stdout.write(`  hint: ${s.error.hint}\n`);
   }
   const held = guardSkips(result.steps);
