@@ -9,7 +9,7 @@ import type { CommandDef } from "./command-def.js";
 import { lineageDef, logsDef, reportDef, runsDef, showDef, whyDef } from "./definitions/inspecting.js";
 import { contractDef, daemonDef, fsckDef, gcDef, statusDef, triggerDef, triggersDef } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
-import { planDef, resumeDef, runDef } from "./definitions/running.js";
+import { checkDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
 
@@ -24,6 +24,7 @@ import { quietOnClosedOutput } from "./closed-output.js";
 export const COMMANDS: CommandDef[] = [
   runDef,
   planDef,
+  checkDef,
   resumeDef,
   runsDef,
   showDef,

@@ -6,12 +6,14 @@ import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../fo
 import { openHome } from "../open-home.js";
 import { guardSkips } from "../../engine/run-detail.js";
 import { Progress } from "../progress.js";
+import { typeCheckFirst } from "../type-check-first.js";
 
 export async function runCommand(args: ParsedArgs): Promise<number> {
   const [modulePath, ...extra] = args.positionals;
   if (!modulePath) throw usage("trainyard run needs the path of a pipeline module, e.g. trainyard run examples/flight-delays/pipeline.ts");
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
   const force = forceFlag(args);
+  await typeCheckFirst(modulePath, args);
   const ty = await openHome(args, { module: modulePath });
   const json = has(args, "json");
   const progress = Progress.forTerminal(json || has(args, "quiet"));
@@ -61,6 +63,7 @@ export async function resumeCommand(args: ParsedArgs): Promise<number> {
 export async function planCommand(args: ParsedArgs): Promise<number> {
   const [modulePath] = args.positionals;
   if (!modulePath) throw usage("trainyard plan needs the path of a pipeline module");
+  await typeCheckFirst(modulePath, args);
   const ty = await openHome(args, { module: modulePath });
   try {
     const plan = await ty.plan(modulePath, {

@@ -57,6 +57,17 @@ export const planDef: CommandDef = {
   load: async () => (await import("../commands/run.js")).planCommand,
 };
 
+export const checkDef: CommandDef = {
+  name: "check",
+  summary: "type-check a pipeline module and its local imports; exits 1 on a type error",
+  details: "Reports each error at file:line:col and says in words which wiring is wrong.",
+  positionals: [PIPELINE],
+  options: { json: { type: "boolean", description: "print the diagnostics as JSON" } },
+  opensHome: false,
+  examples: ["trainyard check examples/flight-delays/pipeline.ts"],
+  load: async () => (await import("../commands/check.js")).checkCommand,
+};
+
 export const resumeDef: CommandDef = {
   name: "resume",
   summary: "continue an interrupted or failed run, reusing the steps that had succeeded",

@@ -1,0 +1,111 @@
+/** `trainyard check`, and the type check `run` and `plan` do first (cached by content). */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { useHomes } from "../engine/support.js";
+import { CLI_FIXTURE, startCli } from "./support.js";
+
+const homes = useHomes();
+
+/** A module outside the repository, as a user's project would hold it. */
+function writeModule(dir: string, name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const GOOD_STEPS = `import { pipeline } from "trainyard";
+import { features, train } from "trainyard/models";
+const p = pipeline("typed");
+const data = p.step("data", { run: (ctx) => ctx.dataset("d.parquet") });
+const model = p.step("model", { run: (ctx) => ctx.model("m") });
+const fitted = features(p, "features", { train: data, spec: { transforms: [{ kind: "passthrough", column: "x" }] } });
+`;
+
+function setup() {
+  const dir = homes.tempDir("ty-check-");
+  const env = { TRAINYARD_CACHE_DIR: join(dir, "cache") };
+  const run = (args: string[]) => startCli(args, join(dir, "home"), { cwd: dir, env }).done;
+  return { dir, run };
+}
+
+describe("trainyard check", () => {
+  it("catches a model wired as a dataset, a string for a number option and a wrong annotation, each at file:line:col", async () => {
+    const { dir, run } = setup();
+    const module = writeModule(
+      dir,
+      "pipeline.ts",
+      `${GOOD_STEPS}train(p, "train", { train: model, features: fitted, label: "y", algorithm: { kind: "gbdt", numRounds: 50 } });
+train(p, "train2", { train: data, features: fitted, label: "y", algorithm: { kind: "gbdt", numRounds: "50" } });
+const n: number = "x";
+export default p;
+`,
+    );
+    const r = await run(["check", module]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('pipeline.ts:7:21 error TS2322: a model is wired where a dataset is expected (at `train`)');
+    expect(r.stdout).toContain("Type 'ModelArtifact' is not assignable to type 'Dataset'.");
+    expect(r.stdout).toContain('pipeline.ts:8:92 error TS2322: `numRounds` should be a number, but is given a string');
+    expect(r.stdout).toContain("pipeline.ts:9:7 error TS2322: `n` should be a number, but is given a string");
+    expect(r.stderr).toContain("error[TYPE_CHECK_FAILED]: 3 type errors");
+    const json = JSON.parse((await run(["check", module, "--json"])).stdout) as { ok: boolean; diagnostics: Array<{ line: number }> };
+    expect(json.ok).toBe(false);
+    expect(json.diagnostics.map((d) => d.line)).toEqual([7, 8, 9]);
+  });
+
+  it("passes a correct module, then answers from the cache until a local import changes", async () => {
+    const { dir, run } = setup();
+    const helper = writeModule(dir, "rounds.ts", "export const rounds: number = 50;\n");
+    const module = writeModule(
+      dir,
+      "pipeline.ts",
+      `${GOOD_STEPS}import { rounds } from "./rounds";
+train(p, "train", { train: data, features: fitted, label: "y", algorithm: { kind: "gbdt", numRounds: rounds } });
+export default p;
+`,
+    );
+    const first = await run(["check", module]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain("no type errors (2 files)");
+    const second = await run(["check", module]);
+    expect(second.stdout).toContain("no type errors (2 files, unchanged since the last check)");
+    writeFileSync(helper, 'export const rounds: number = "50";\n');
+    const changed = await run(["check", module]);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain("rounds.ts:1:14 error TS2322: `rounds` should be a number, but is given a string");
+  });
+
+  it("passes the repository's own pipelines under their tsconfig", async () => {
+    const { run } = setup();
+    const r = await run(["check", CLI_FIXTURE]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe("run and plan type-check first", () => {
+  it("stop before running on a type error, and --no-typecheck runs anyway", async () => {
+    const { dir, run } = setup();
+    const module = writeModule(
+      dir,
+      "pipeline.ts",
+      `import { pipeline } from "trainyard";
+const p = pipeline("annotated");
+const n: number = "x";
+p.step("count", { run: () => String(n).length });
+export default p;
+`,
+    );
+    for (const command of ["run", "plan"]) {
+      const r = await run([command, module]);
+      expect(r.code, command).toBe(1);
+      expect(r.stderr).toContain("pipeline.ts:3:7 error TS2322: `n` should be a number, but is given a string");
+      expect(r.stderr).toContain("error[TYPE_CHECK_FAILED]");
+      expect(r.stderr).toContain("--no-typecheck");
+    }
+    const runs = await run(["runs", "--json"]);
+    expect(JSON.parse(runs.stdout)).toEqual([]);
+    const anyway = await run(["run", module, "--no-typecheck", "--json"]);
+    expect(anyway.code, anyway.stderr).toBe(0);
+    expect(JSON.parse(anyway.stdout).status).toBe("succeeded");
+  });
+});
