@@ -20,7 +20,8 @@ export function parseCommandArgs(argv: readonly string[], def: CommandDef, path:
   const help = `run \`trainyard help ${path.join(" ")}\` for its options`;
   const words = takeOptionalValues(argv, options);
   const config: Record<string, { type: "string" | "boolean"; short?: string; multiple: true }> = {};
-  for (const [name, o] of Object.entries(options)) config[name] = { type: o.type, multiple: true, ...(o.short ? { short: o.short } : {}) };
+  for (const [name, o] of Object.entries(options))
+    config[name] = { type: o.type, multiple: true, ...(o.short ? { short: o.short } : {}) };
   let parsed;
   try {
     parsed = parseWords({ args: words, options: config, allowPositionals: true, strict: false, tokens: true });
@@ -35,18 +36,24 @@ export function parseCommandArgs(argv: readonly string[], def: CommandDef, path:
     const option = options[token.name];
     if (!option) {
       const known = Object.keys(options).map((k) => `--${k}`);
-      const message = `unknown option ${token.rawName} for \`trainyard ${path.join(" ")}\`${didYouMean(`--${token.name}`, known)}`;
+      const suggestion = didYouMean(`--${token.name}`, known);
+      const message = `unknown option ${token.rawName} for \`trainyard ${path.join(" ")}\`${suggestion}`;
       throw new TrainyardError("USAGE", message, { hint: help });
     }
     if (option.type === "boolean" && token.value !== undefined) {
       throw new TrainyardError("USAGE", `option --${token.name} takes no value`, { hint: help });
     }
     if (option.type === "string" && token.value === undefined) {
-      throw new TrainyardError("USAGE", `option --${token.name} needs a value (--${token.name} ${option.value ?? "VALUE"})`, { hint: help });
+      throw new TrainyardError(
+        "USAGE",
+        `option --${token.name} needs a value (--${token.name} ${option.value ?? "VALUE"})`,
+        { hint: help },
+      );
     }
     flags.set(token.name, [...(flags.get(token.name) ?? []), token.value ?? "true"]);
   }
-  for (const [name, o] of Object.entries(options)) if (o.default !== undefined && !flags.has(name)) flags.set(name, [o.default]);
+  for (const [name, o] of Object.entries(options))
+    if (o.default !== undefined && !flags.has(name)) flags.set(name, [o.default]);
   return { positionals, flags, command: path };
 }
 
@@ -83,7 +90,8 @@ export function parseArgs(argv: readonly string[], spec: ArgSpec): ParsedArgs {
   const options: Record<string, OptionDef> = {};
   for (const name of spec.values ?? []) options[name] = { type: "string", description: "", multiple: true };
   for (const name of spec.booleans ?? []) options[name] = { type: "boolean", description: "" };
-  for (const name of spec.optionalValues ?? []) options[name] = { type: "string", description: "", optionalValue: true };
+  for (const name of spec.optionalValues ?? [])
+    options[name] = { type: "string", description: "", optionalValue: true };
   return parseCommandArgs(argv, { name: "command", summary: "", options }, []);
 }
 

@@ -53,7 +53,11 @@ export interface CommandDef {
 
 /** The options of every command that opens a home (see open-home.ts). */
 export const HOME_OPTIONS: Record<string, OptionDef> = {
-  home: { type: "string", value: "DIR", description: "the home (default $TRAINYARD_HOME, the config's home, or ./.trainyard)" },
+  home: {
+    type: "string",
+    value: "DIR",
+    description: "the home (default $TRAINYARD_HOME, the config's home, or ./.trainyard)",
+  },
   config: {
     type: "string",
     value: "FILE",
@@ -75,7 +79,8 @@ export function optionsOf(def: CommandDef): Record<string, OptionDef> {
 
 /** `run <pipeline.ts>` or `models promote <name@version>`, for usage lines. */
 export function usageLine(path: string[], def: CommandDef): string {
-  if (def.subcommands) return `usage: trainyard ${path.join(" ")} <${def.subcommands.map((s) => s.name).join("|")}> ...`;
+  if (def.subcommands)
+    return `usage: trainyard ${path.join(" ")} <${def.subcommands.map((s) => s.name).join("|")}> ...`;
   const words = (def.positionals ?? []).map((p) => {
     const name = p.variadic ? `${p.name}...` : p.name;
     return p.optional ? `[${name}]` : `<${name}>`;

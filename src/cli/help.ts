@@ -50,7 +50,9 @@ function optionWords(name: string, o: OptionDef): string {
 }
 
 function optionText(o: OptionDef): string {
-  const extras = [o.multiple ? "repeatable" : "", o.default !== undefined ? `default ${o.default}` : ""].filter(Boolean);
+  const extras = [o.multiple ? "repeatable" : "", o.default !== undefined ? `default ${o.default}` : ""].filter(
+    Boolean,
+  );
   return extras.length ? `${o.description} (${extras.join("; ")})` : o.description;
 }
 
@@ -67,7 +69,14 @@ export function renderCliReference(commands: readonly CommandDef[]): string {
     "",
   ];
   const section = (def: CommandDef, path: string[]) => {
-    out.push(`${path.length > 1 ? "###" : "##"} trainyard ${path.join(" ")}`, "", "```text", renderCommandHelp(def, path).trimEnd(), "```", "");
+    out.push(
+      `${path.length > 1 ? "###" : "##"} trainyard ${path.join(" ")}`,
+      "",
+      "```text",
+      renderCommandHelp(def, path).trimEnd(),
+      "```",
+      "",
+    );
     for (const s of def.subcommands ?? []) section(s, [...path, s.name]);
   };
   for (const c of commands) section(c, [c.name]);

@@ -7,7 +7,15 @@ import { PACKAGE_ROOT } from "../engine/package-root.js";
 import { parseCommandArgs } from "./args.js";
 import type { CommandDef } from "./command-def.js";
 import { lineageDef, logsDef, reportDef, runsDef, showDef, whyDef } from "./definitions/inspecting.js";
-import { contractDef, daemonDef, fsckDef, gcDef, statusDef, triggerDef, triggersDef } from "./definitions/operations.js";
+import {
+  contractDef,
+  daemonDef,
+  fsckDef,
+  gcDef,
+  statusDef,
+  triggerDef,
+  triggersDef,
+} from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
 import { checkDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
@@ -125,6 +133,8 @@ function unknownCommand(name: string, known: CommandDef[], path: string[]): Trai
   const where = path.length ? `subcommand of \`trainyard ${path.join(" ")}\`` : "command";
   const names = known.map((c) => c.name);
   const message = `unknown ${where} "${name}"${didYouMean(name, names)}; expected one of ${names.join(", ")}`;
-  const hint = path.length ? `run \`trainyard help ${path.join(" ")}\`` : "run `trainyard help` for the list of commands";
+  const hint = path.length
+    ? `run \`trainyard help ${path.join(" ")}\``
+    : "run `trainyard help` for the list of commands";
   return new TrainyardError("USAGE", message, { hint });
 }

@@ -10,7 +10,9 @@ import { bold, dim, red } from "./format.js";
 export async function typeCheckFirst(modulePath: string, args: ParsedArgs): Promise<void> {
   if (has(args, "no-typecheck")) return;
   if (!typescriptVersion()) {
-    process.stderr.write(dim("type check skipped: install typescript (npm i -D typescript) to have pipelines checked\n"));
+    process.stderr.write(
+      dim("type check skipped: install typescript (npm i -D typescript) to have pipelines checked\n"),
+    );
     return;
   }
   const result = await checkModule(modulePath);
@@ -25,10 +27,14 @@ export function checkModule(modulePath: string): Promise<TypeCheckResult> {
 
 export function typeCheckFailed(modulePath: string, result: TypeCheckResult): TrainyardError {
   const n = result.diagnostics.length;
-  return new TrainyardError("TYPE_CHECK_FAILED", `${n} type error${n === 1 ? "" : "s"} in ${modulePath} (listed above)`, {
-    file: result.diagnostics[0]?.file,
-    hint: "fix them (`trainyard check <pipeline.ts>` lists them again), or pass --no-typecheck to run anyway",
-  });
+  return new TrainyardError(
+    "TYPE_CHECK_FAILED",
+    `${n} type error${n === 1 ? "" : "s"} in ${modulePath} (listed above)`,
+    {
+      file: result.diagnostics[0]?.file,
+      hint: "fix them (`trainyard check <pipeline.ts>` lists them again), or pass --no-typecheck to run anyway",
+    },
+  );
 }
 
 /** `file:line:col error TS2322: message`, the explanation in words, then the rest of the compiler's chain. */

@@ -10,7 +10,10 @@ export function closestNames(name: string, known: Iterable<string>, max = 3): st
     // A third of the name may be wrong: enough for typos, not so much that everything matches.
     if (distance <= Math.max(1, Math.round(name.length / 3))) scored.push({ candidate, distance });
   }
-  return scored.sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate)).slice(0, max).map((s) => s.candidate);
+  return scored
+    .sort((a, b) => a.distance - b.distance || a.candidate.localeCompare(b.candidate))
+    .slice(0, max)
+    .map((s) => s.candidate);
 }
 
 /** ` (did you mean "x"?)`, or "" when nothing is close. */

@@ -27,7 +27,8 @@ export function explainTypeError(message: string, subject: string): string | und
   const artifacts = wiredArtifacts(message);
   const name = /^[\w$.]+$/.test(subject) ? `\`${subject}\`` : "this value";
   if (artifacts) return `${artifacts.given} is wired where ${artifacts.expected} is expected (at ${name})`;
-  const first = /^Type '([^']+)' is not assignable to type '([^']+)'/.exec(message) ??
+  const first =
+    /^Type '([^']+)' is not assignable to type '([^']+)'/.exec(message) ??
     /^Argument of type '([^']+)' is not assignable to parameter of type '([^']+)'/.exec(message);
   if (!first) return undefined;
   const given = describeValueType(first[1]);

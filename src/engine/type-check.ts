@@ -64,7 +64,10 @@ export async function typeCheckModule(modulePath: string, cacheDir: string): Pro
   }
   const result = await compile(abs, tsconfig);
   if (result.ok) {
-    const files = [...result.files, ...(tsconfig ? [tsconfig] : [])].map((path) => ({ path, sha256: sha256(readFileSync(path)) }));
+    const files = [...result.files, ...(tsconfig ? [tsconfig] : [])].map((path) => ({
+      path,
+      sha256: sha256(readFileSync(path)),
+    }));
     writeEntry(entryFile, { stamp, tsconfig, files });
   }
   return result;
@@ -89,12 +92,21 @@ async function compile(abs: string, tsconfig: string | null): Promise<TypeCheckR
     if (d.category !== ts.DiagnosticCategory.Error) continue;
     const message = ts.flattenDiagnosticMessageText(d.messageText, "\n");
     // Without @types/node installed, Node's modules cannot be typed; that is not the user's error.
-    if (missingNodeTypes && (d.code === 2580 || d.code === 2591 || (d.code === 2307 && /'node:/.test(message)))) continue;
+    if (missingNodeTypes && (d.code === 2580 || d.code === 2591 || (d.code === 2307 && /'node:/.test(message))))
+      continue;
     const file = d.file ? resolve(d.file.fileName) : (tsconfig ?? abs);
-    const at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
+    const at =
+      d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
     const subject = d.file && d.start !== undefined ? d.file.text.slice(d.start, d.start + (d.length ?? 0)) : "";
     const explanation = explainTypeError(message, subject);
-    diagnostics.push({ file, line: at.line + 1, column: at.character + 1, code: d.code, message, ...(explanation ? { explanation } : {}) });
+    diagnostics.push({
+      file,
+      line: at.line + 1,
+      column: at.character + 1,
+      code: d.code,
+      message,
+      ...(explanation ? { explanation } : {}),
+    });
   }
   const files = userFiles.map((f) => resolve(f.fileName));
   return { ok: diagnostics.length === 0, diagnostics, files, cached: false };

@@ -14,6 +14,12 @@ function writeModule(dir: string, name: string, text: string): string {
   return file;
 }
 
+/** "line:column" of the first occurrence of `needle`, 1-based as compilers count. */
+function where(text: string, needle: string): string {
+  const before = text.slice(0, text.indexOf(needle)).split("\n");
+  return `${before.length}:${before[before.length - 1].length + 1}`;
+}
+
 const GOOD_STEPS = `import { pipeline } from "trainyard";
 import { features, train } from "trainyard/models";
 const p = pipeline("typed");
@@ -30,27 +36,41 @@ function setup() {
 }
 
 describe("trainyard check", () => {
-  it("catches a model wired as a dataset, a string for a number option and a wrong annotation, each at file:line:col", async () => {
+  it("catches a model wired as a dataset, a string for a number option and a wrong annotation", async () => {
     const { dir, run } = setup();
-    const module = writeModule(
-      dir,
-      "pipeline.ts",
-      `${GOOD_STEPS}train(p, "train", { train: model, features: fitted, label: "y", algorithm: { kind: "gbdt", numRounds: 50 } });
-train(p, "train2", { train: data, features: fitted, label: "y", algorithm: { kind: "gbdt", numRounds: "50" } });
+    const text = `${GOOD_STEPS}train(p, "train", {
+  train: model,
+  features: fitted,
+  label: "y",
+  algorithm: { kind: "gbdt", numRounds: 50 },
+});
+train(p, "train2", {
+  train: data,
+  features: fitted,
+  label: "y",
+  algorithm: { kind: "gbdt", numRounds: "50" },
+});
 const n: number = "x";
 export default p;
-`,
-    );
+`;
+    const module = writeModule(dir, "pipeline.ts", text);
     const r = await run(["check", module]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('pipeline.ts:7:21 error TS2322: a model is wired where a dataset is expected (at `train`)');
+    const wiring = "error TS2322: a model is wired where a dataset is expected (at `train`)";
+    expect(r.stdout).toContain(`pipeline.ts:${where(text, "train: model")} ${wiring}`);
     expect(r.stdout).toContain("Type 'ModelArtifact' is not assignable to type 'Dataset'.");
-    expect(r.stdout).toContain('pipeline.ts:8:92 error TS2322: `numRounds` should be a number, but is given a string');
-    expect(r.stdout).toContain("pipeline.ts:9:7 error TS2322: `n` should be a number, but is given a string");
+    const rounds = "error TS2322: `numRounds` should be a number, but is given a string";
+    expect(r.stdout).toContain(`pipeline.ts:${where(text, 'numRounds: "50"')} ${rounds}`);
+    const annotation = "error TS2322: `n` should be a number, but is given a string";
+    expect(r.stdout).toContain(`pipeline.ts:${where(text, "n: number")} ${annotation}`);
     expect(r.stderr).toContain("error[TYPE_CHECK_FAILED]: 3 type errors");
-    const json = JSON.parse((await run(["check", module, "--json"])).stdout) as { ok: boolean; diagnostics: Array<{ line: number }> };
+    const json = JSON.parse((await run(["check", module, "--json"])).stdout) as {
+      ok: boolean;
+      diagnostics: Array<{ line: number }>;
+    };
     expect(json.ok).toBe(false);
-    expect(json.diagnostics.map((d) => d.line)).toEqual([7, 8, 9]);
+    const lines = ["train: model", 'numRounds: "50"', "n: number"].map((needle) => where(text, needle).split(":")[0]);
+    expect(json.diagnostics.map((d) => `${d.line}`)).toEqual(lines);
   });
 
   it("passes a correct module, then answers from the cache until a local import changes", async () => {

@@ -49,7 +49,10 @@ describe("output into a closed pipe", () => {
     const home = homes.tempDir("ty-pipe-");
     await cli(["run", CLI_FIXTURE], home);
     const script = `node "${BIN}" plan "${CLI_FIXTURE}" | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`;
-    const r = spawnSync("bash", ["-c", script], { cwd: REPO, env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" } });
+    const r = spawnSync("bash", ["-c", script], {
+      cwd: REPO,
+      env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
+    });
     expect(r.stdout.toString()).toMatch(/^cli-demo: [^\n]*\n$/);
     expect(r.stderr.toString()).toBe("exit=0\n");
   });

@@ -49,7 +49,10 @@ describe("trainyard help", () => {
       expect(viaHelp.stdout).toBe(viaFlag.stdout);
     }
     const top = await cli(["help"], home);
-    for (const c of COMMANDS) expect(top.stdout).toMatch(new RegExp(`\\n {2}${c.name} +${c.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\`]/g, "\\$&")}`));
+    for (const c of COMMANDS)
+      expect(top.stdout).toMatch(
+        new RegExp(`\\n {2}${c.name} +${c.summary.slice(0, 20).replace(/[.*+?^${}()|[\]\\`]/g, "\\$&")}`),
+      );
   });
 
   it("prints the package's version", async () => {

@@ -9,7 +9,9 @@ const homes = useHomes();
 
 /** "file:line:" of the first line of `file` that contains `text`, 1-based as stack traces count. */
 function lineOf(file: string, text: string): string {
-  const index = readFileSync(file, "utf8").split("\n").findIndex((l) => l.includes(text));
+  const index = readFileSync(file, "utf8")
+    .split("\n")
+    .findIndex((l) => l.includes(text));
   expect(index).toBeGreaterThanOrEqual(0);
   return `${file}:${index + 1}:`;
 }
@@ -32,10 +34,14 @@ describe("where a step threw", () => {
 
     const show = await cli(["show", runId], home);
     expect(show.stdout).toContain(`  at ${where}`);
-    const json = JSON.parse((await cli(["show", runId, "--json"], home)).stdout) as { run: { error: { fields: { at: string } } } };
+    const json = JSON.parse((await cli(["show", runId, "--json"], home)).stdout) as {
+      run: { error: { fields: { at: string } } };
+    };
     expect(json.run.error.fields.at).toContain(where);
 
-    const debug = await startCli(["run", CLI_FIXTURE, "--param", "fail=true", "--param", "n=3"], home, { env: { TRAINYARD_DEBUG: "1" } }).done;
+    const debug = await startCli(["run", CLI_FIXTURE, "--param", "fail=true", "--param", "n=3"], home, {
+      env: { TRAINYARD_DEBUG: "1" },
+    }).done;
     expect(debug.stdout).toContain(`  at ${where}`);
     expect(debug.stdout).toMatch(/\n {4}at runInline \(/);
   });

@@ -50,7 +50,12 @@ describe("model lineage's raw data", () => {
     const result = await ty.run(p, { params: { landing } });
     expect(result.status).toBe("succeeded");
     const out = (await ty.output(result.runId, "train")) as { model: { digest: string } };
-    await registerModel(ty, { model: "landed", artifactDigest: out.model.digest, runId: result.runId, stepRunId: `${result.runId}:train` });
+    await registerModel(ty, {
+      model: "landed",
+      artifactDigest: out.model.digest,
+      runId: result.runId,
+      stepRunId: `${result.runId}:train`,
+    });
     const lineage = await ty.query.modelLineage("landed@1");
     const expected = landed.map((f) => sha256(readFileSync(f))).sort();
     expect(lineage.sources.map((s) => s.digest).sort()).toEqual(expected);

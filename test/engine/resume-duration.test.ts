@@ -33,7 +33,10 @@ export default p;
     const record = (await ty.metadata.getRun(failed.runId))!;
     const worked = record.finishedAt! - record.startedAt!;
     // The run failed an hour ago, as far as its record says.
-    await ty.metadata.updateRun(failed.runId, { startedAt: record.startedAt! - HOUR, finishedAt: record.finishedAt! - HOUR });
+    await ty.metadata.updateRun(failed.runId, {
+      startedAt: record.startedAt! - HOUR,
+      finishedAt: record.finishedAt! - HOUR,
+    });
     writeFileSync(join(dir, "ok"), "");
     expect(existsSync(join(dir, "ok"))).toBe(true);
     const resumed = await ty.resume(failed.runId);

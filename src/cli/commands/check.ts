@@ -10,9 +10,13 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
   if (!modulePath) throw usage("trainyard check needs the path of a pipeline module, e.g. trainyard check pipeline.ts");
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
   if (!typescriptVersion()) {
-    throw new TrainyardError("TYPESCRIPT_MISSING", "trainyard check needs the typescript package, which is not installed", {
-      hint: "npm i -D typescript",
-    });
+    throw new TrainyardError(
+      "TYPESCRIPT_MISSING",
+      "trainyard check needs the typescript package, which is not installed",
+      {
+        hint: "npm i -D typescript",
+      },
+    );
   }
   const result = await checkModule(modulePath);
   if (has(args, "json")) {
@@ -20,8 +24,9 @@ export async function checkCommand(args: ParsedArgs): Promise<number> {
     return result.ok ? 0 : 1;
   }
   if (result.ok) {
-    const files = result.files.length;
-    process.stdout.write(`${green("✔")} ${modulePath}: no type errors ${dim(`(${files} file${files === 1 ? "" : "s"}${result.cached ? ", unchanged since the last check" : ""})`)}\n`);
+    const files = `${result.files.length} file${result.files.length === 1 ? "" : "s"}`;
+    const note = `(${files}${result.cached ? ", unchanged since the last check" : ""})`;
+    process.stdout.write(`${green("✔")} ${modulePath}: no type errors ${dim(note)}\n`);
     return 0;
   }
   process.stdout.write(formatDiagnostics(result.diagnostics));

@@ -54,7 +54,9 @@ export const whyDef: CommandDef = {
 export const lineageDef: CommandDef = {
   name: "lineage",
   summary: "which step runs wrote and read an artifact or model, back to the raw data",
-  positionals: [{ name: "target", description: "an artifact digest (or a unique prefix), or model@version / model@alias" }],
+  positionals: [
+    { name: "target", description: "an artifact digest (or a unique prefix), or model@version / model@alias" },
+  ],
   options: { json: JSON_OUT },
   examples: ["trainyard lineage flight-delays@production", "trainyard lineage 3f2a9c01d4e5"],
   load: async () => (await import("../commands/models.js")).lineageCommand,
@@ -68,6 +70,6 @@ export const reportDef: CommandDef = {
     { name: "step", description: "the step whose report to find, after a run id", optional: true },
   ],
   options: { json: { type: "boolean", description: "print the paths as a JSON array" } },
-  examples: ["trainyard report 20260301-101500-a1b2c3 validate", "open \"$(trainyard report <run> evaluate)\""],
+  examples: ["trainyard report 20260301-101500-a1b2c3 validate", 'open "$(trainyard report <run> evaluate)"'],
   load: async () => (await import("../commands/report.js")).reportCommand,
 };

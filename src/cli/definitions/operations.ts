@@ -9,15 +9,26 @@ const NOW: OptionDef = { type: "string", value: "ISO", description: "evaluate as
 export const daemonDef: CommandDef = {
   name: "daemon",
   summary: "evaluate the modules' triggers and launch runs (one leader per home); SIGTERM drains",
-  positionals: [{ name: "pipeline.ts", description: "modules whose triggers to evaluate", optional: true, variadic: true }],
+  positionals: [
+    { name: "pipeline.ts", description: "modules whose triggers to evaluate", optional: true, variadic: true },
+  ],
   options: {
     "max-concurrent-runs": { type: "string", value: "N", description: "runs launched at once (default 4)" },
-    "pipeline-limit": { type: "string", value: "NAME=N", multiple: true, description: "at most N concurrent runs of NAME" },
+    "pipeline-limit": {
+      type: "string",
+      value: "NAME=N",
+      multiple: true,
+      description: "at most N concurrent runs of NAME",
+    },
     interval: { type: "string", value: "MS", description: "how often triggers are evaluated (default 1000)" },
     "lease-ttl": { type: "string", value: "MS", description: "the leader lease's time to live (default 10000)" },
     "launch-grace": { type: "string", value: "MS", description: "time a launched run has to appear (default 60000)" },
     "drain-timeout": { type: "string", value: "MS", description: "time running runs get on SIGTERM (default 30000)" },
-    "orphan-scan": { type: "string", value: "MS", description: "how often orphaned runs are looked for (default 5000)" },
+    "orphan-scan": {
+      type: "string",
+      value: "MS",
+      description: "how often orphaned runs are looked for (default 5000)",
+    },
   },
   examples: ["trainyard daemon examples/flight-delays/pipeline.ts --max-concurrent-runs 2"],
   load: async () => (await import("../commands/daemon.js")).daemonCommand,
@@ -122,7 +133,10 @@ export const gcDef: CommandDef = {
 export const fsckDef: CommandDef = {
   name: "fsck",
   summary: "rehash every stored object, check every reference, list orphans",
-  options: { repair: { type: "boolean", description: "quarantine corrupt objects and drop dangling records" }, json: JSON_OUT },
+  options: {
+    repair: { type: "boolean", description: "quarantine corrupt objects and drop dangling records" },
+    json: JSON_OUT,
+  },
   examples: ["trainyard fsck"],
   load: async () => (await import("../commands/fsck.js")).fsckCommand,
 };

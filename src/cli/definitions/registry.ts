@@ -68,7 +68,12 @@ export const modelsDef: CommandDef = {
   ],
 };
 
-const ms = (description: string, fallback: string): OptionDef => ({ type: "string", value: "MS", description, default: fallback });
+const ms = (description: string, fallback: string): OptionDef => ({
+  type: "string",
+  value: "MS",
+  description,
+  default: fallback,
+});
 
 export const serveDef: CommandDef = {
   name: "serve",
@@ -76,17 +81,40 @@ export const serveDef: CommandDef = {
   options: {
     port: { type: "string", value: "N", description: "port to listen on (0: any free port)", default: "8080" },
     host: { type: "string", value: "ADDR", description: "address to listen on", default: "127.0.0.1" },
-    model: { type: "string", value: "NAME[@ALIAS]", multiple: true, description: "serve only these aliases (default: all)" },
+    model: {
+      type: "string",
+      value: "NAME[@ALIAS]",
+      multiple: true,
+      description: "serve only these aliases (default: all)",
+    },
     "log-sample": { type: "string", value: "F", description: "fraction of predictions logged", default: "0.01" },
-    "row-key": { type: "string", value: "COLUMN", description: "request column that identifies a row in the prediction log" },
+    "row-key": {
+      type: "string",
+      value: "COLUMN",
+      description: "request column that identifies a row in the prediction log",
+    },
     "max-body": { type: "string", value: "BYTES", description: "largest request body accepted", default: "1048576" },
-    token: { type: "string", value: "T", description: "bearer token required of clients (prefer $TRAINYARD_SERVE_TOKEN)" },
+    token: {
+      type: "string",
+      value: "T",
+      description: "bearer token required of clients (prefer $TRAINYARD_SERVE_TOKEN)",
+    },
     "headers-timeout-ms": ms("time allowed for a request's headers", "10000"),
     "request-timeout-ms": ms("time allowed for a whole request", "30000"),
     "keep-alive-timeout-ms": ms("how long an idle keep-alive connection stays open", "5000"),
     "idle-timeout-ms": ms("socket idle timeout (0: none)", "60000"),
-    "log-max-age-days": { type: "string", value: "D", description: "prediction log retention (0: no age limit)", default: "30" },
-    "log-max-rows": { type: "string", value: "N", description: "prediction log rows kept (0: no limit)", default: "1000000" },
+    "log-max-age-days": {
+      type: "string",
+      value: "D",
+      description: "prediction log retention (0: no age limit)",
+      default: "30",
+    },
+    "log-max-rows": {
+      type: "string",
+      value: "N",
+      description: "prediction log rows kept (0: no limit)",
+      default: "1000000",
+    },
   },
   examples: ["trainyard serve --port 8080 --model flight-delays@production"],
   load: async () => (await import("../commands/serve.js")).serveCommand,

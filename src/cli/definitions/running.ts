@@ -4,7 +4,12 @@ import type { CommandDef, OptionDef } from "../command-def.js";
 const PIPELINE = { name: "pipeline.ts", description: "a TypeScript module that default-exports a pipeline" };
 
 const PARAMS: Record<string, OptionDef> = {
-  param: { type: "string", value: "k=v", multiple: true, description: "set a pipeline param, coerced to its declared type" },
+  param: {
+    type: "string",
+    value: "k=v",
+    multiple: true,
+    description: "set a pipeline param, coerced to its declared type",
+  },
   profile: { type: "string", value: "NAME", description: "apply a profile of params (the module's or the config's)" },
 };
 
@@ -28,13 +33,26 @@ export const runDef: CommandDef = {
   positionals: [PIPELINE],
   options: {
     ...PARAMS,
-    concurrency: { type: "string", value: "N", description: "steps run at once (default: the config's, else the CPUs)" },
+    concurrency: {
+      type: "string",
+      value: "N",
+      description: "steps run at once (default: the config's, else the CPUs)",
+    },
     force: FORCE,
     json: { type: "boolean", description: "print a JSON summary instead of text" },
     quiet: { type: "boolean", short: "q", description: "no progress lines" },
     "no-typecheck": NO_TYPECHECK,
-    "run-id": { type: "string", value: "ID", description: "use this run id (the daemon sets it); refused if it exists" },
-    trigger: { type: "string", value: "KIND:NAME", description: "what started the run, e.g. schedule:nightly", default: "manual" },
+    "run-id": {
+      type: "string",
+      value: "ID",
+      description: "use this run id (the daemon sets it); refused if it exists",
+    },
+    trigger: {
+      type: "string",
+      value: "KIND:NAME",
+      description: "what started the run, e.g. schedule:nightly",
+      default: "manual",
+    },
   },
   examples: [
     "trainyard run examples/flight-delays/pipeline.ts --param sampleRows=50000",
