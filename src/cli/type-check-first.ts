@@ -1,40 +1,28 @@
-/** The type check `run`, `plan` and `check` share, and how its diagnostics are printed. */
+/** How the type check's diagnostics are printed, for `check`, `run` and `plan`. */
 import { join, relative } from "node:path";
-import { TrainyardError } from "../core/errors.js";
+import { isTrainyardError } from "../core/errors.js";
 import { moduleCacheDir } from "../engine/module-loader.js";
 import { typeCheckModule, typescriptVersion, type TypeCheckResult, type TypeDiagnostic } from "../engine/type-check.js";
 import { has, type ParsedArgs } from "./args.js";
 import { bold, dim, red } from "./format.js";
 
-/** Type-checks the module unless --no-typecheck; TYPE_CHECK_FAILED (after printing every error) stops the command. */
-export async function typeCheckFirst(modulePath: string, args: ParsedArgs): Promise<void> {
-  if (has(args, "no-typecheck")) return;
-  if (!typescriptVersion()) {
-    process.stderr.write(
-      dim("type check skipped: install typescript (npm i -D typescript) to have pipelines checked\n"),
-    );
-    return;
-  }
-  const result = await checkModule(modulePath);
-  if (result.ok) return;
-  process.stderr.write(formatDiagnostics(result.diagnostics));
-  throw typeCheckFailed(modulePath, result);
+/** Whether `run`/`plan` should type-check: not with --no-typecheck, and not without TypeScript (said once). */
+export function wantsTypeCheck(args: ParsedArgs): boolean {
+  if (has(args, "no-typecheck")) return false;
+  if (typescriptVersion()) return true;
+  process.stderr.write(dim("type check skipped: install typescript (npm i -D typescript) to have pipelines checked\n"));
+  return false;
+}
+
+/** Prints every diagnostic of a TYPE_CHECK_FAILED error before it is reported as the command's error. */
+export function printTypeErrors(err: unknown): void {
+  if (!isTrainyardError(err) || err.code !== "TYPE_CHECK_FAILED") return;
+  const diagnostics = err.fields.diagnostics as TypeDiagnostic[] | undefined;
+  if (diagnostics) process.stderr.write(formatDiagnostics(diagnostics));
 }
 
 export function checkModule(modulePath: string): Promise<TypeCheckResult> {
   return typeCheckModule(modulePath, moduleCacheDir(join(process.cwd(), ".trainyard", "cache")));
-}
-
-export function typeCheckFailed(modulePath: string, result: TypeCheckResult): TrainyardError {
-  const n = result.diagnostics.length;
-  return new TrainyardError(
-    "TYPE_CHECK_FAILED",
-    `${n} type error${n === 1 ? "" : "s"} in ${modulePath} (listed above)`,
-    {
-      file: result.diagnostics[0]?.file,
-      hint: "fix them (`trainyard check <pipeline.ts>` lists them again), or pass --no-typecheck to run anyway",
-    },
-  );
 }
 
 /** `file:line:col error TS2322: message`, the explanation in words, then the rest of the compiler's chain. */

@@ -82,6 +82,8 @@ export interface RunRequest {
   onEvent?: (event: RunEvent) => void;
   /** Caps of the run's log files (per step, per run). @default see LogLimits */
   logs?: Partial<LogLimits>;
+  /** Type-check a module first (when TypeScript is installed); a failure is a failed run. @default false */
+  typeCheck?: boolean;
 }
 
 export interface StepSummary {
@@ -230,6 +232,7 @@ export class Trainyard implements TrainyardServices {
     let loaded: Loaded | undefined;
     let lease: HeldRunLease | undefined;
     try {
+      if (req.typeCheck && typeof target === "string") await this.typeCheck(target);
       loaded = await this.load(target);
       const { pipeline } = loaded;
       const params = resolveParams(pipeline.name, pipeline.paramsSchema, pipeline.profiles as Record<string, Record<string, unknown>>, {
@@ -424,7 +427,11 @@ export class Trainyard implements TrainyardServices {
     return this.query.run(idOrPrefix);
   }
 
-  async plan(target: string | Pipeline<any>, req: Pick<RunRequest, "params" | "overrides" | "profile" | "force"> = {}): Promise<PlanResult> {
+  async plan(
+    target: string | Pipeline<any>,
+    req: Pick<RunRequest, "params" | "overrides" | "profile" | "force" | "typeCheck"> = {},
+  ): Promise<PlanResult> {
+    if (req.typeCheck && typeof target === "string") await this.typeCheck(target);
     const loaded = await this.load(target);
     const params = resolveParams(loaded.pipeline.name, loaded.pipeline.paramsSchema, loaded.pipeline.profiles as Record<string, Record<string, unknown>>, {
       profile: req.profile,
@@ -436,6 +443,12 @@ export class Trainyard implements TrainyardServices {
     const graph = compileGraph(loaded.pipeline);
     checkForcedSteps(graph, req.force);
     return planRun(this, graph, params, loaded.moduleDir, req.force, loaded.codeContext);
+  }
+
+  /** TYPE_CHECK_FAILED unless the module and its local imports type-check (cached by their content). */
+  async typeCheck(modulePath: string): Promise<void> {
+    const { requireTypeCorrect } = await import("./type-check.js");
+    await requireTypeCorrect(modulePath, this.cacheDir);
   }
 
   async why(runIdOrPrefix: string, stepId: string): Promise<WhyResult> {

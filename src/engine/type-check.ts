@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve, sep } from "node:path";
+import { TrainyardError } from "../core/errors.js";
 import { PACKAGE_ROOT } from "./package-root.js";
 import { explainTypeError } from "./type-check-words.js";
 
@@ -47,6 +48,27 @@ export function typescriptVersion(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Checks the module and throws TYPE_CHECK_FAILED with every diagnostic (`fields.diagnostics`);
+ * does nothing when TypeScript is not installed (the caller says so if it wants).
+ */
+export async function requireTypeCorrect(modulePath: string, cacheDir: string): Promise<void> {
+  if (!typescriptVersion()) return;
+  const result = await typeCheckModule(modulePath, cacheDir);
+  if (!result.ok) throw typeCheckFailed(modulePath, result);
+}
+
+export function typeCheckFailed(modulePath: string, result: TypeCheckResult): TrainyardError {
+  const n = result.diagnostics.length;
+  const first = result.diagnostics[0];
+  const where = first ? `; the first at ${first.file}:${first.line}:${first.column}: ${first.explanation ?? first.message}` : "";
+  return new TrainyardError("TYPE_CHECK_FAILED", `${n} type error${n === 1 ? "" : "s"} in ${modulePath}${where}`, {
+    file: first?.file,
+    diagnostics: result.diagnostics,
+    hint: "fix them (`trainyard check <pipeline.ts>` lists them all), or pass --no-typecheck to run anyway",
+  });
 }
 
 /** Checks `modulePath`; `cacheDir` keeps clean results (see moduleCacheDir). */

@@ -122,8 +122,9 @@ export default p;
       expect(r.stderr).toContain("error[TYPE_CHECK_FAILED]");
       expect(r.stderr).toContain("--no-typecheck");
     }
-    const runs = await run(["runs", "--json"]);
-    expect(JSON.parse(runs.stdout)).toEqual([]);
+    // The failed check is a failed run, as a module that does not load is: a daemon sees why.
+    const runs = JSON.parse((await run(["runs", "--json"])).stdout) as Array<{ status: string; error: { code: string } }>;
+    expect(runs.map((r) => [r.status, r.error.code])).toEqual([["failed", "TYPE_CHECK_FAILED"]]);
     const anyway = await run(["run", module, "--no-typecheck", "--json"]);
     expect(anyway.code, anyway.stderr).toBe(0);
     expect(JSON.parse(anyway.stdout).status).toBe("succeeded");

@@ -1,8 +1,8 @@
 /** `trainyard check <pipeline.ts>`: type-checks a pipeline module and its local imports. */
 import { usage, has, type ParsedArgs } from "../args.js";
 import { dim, green } from "../format.js";
-import { checkModule, formatDiagnostics, typeCheckFailed } from "../type-check-first.js";
-import { typescriptVersion } from "../../engine/type-check.js";
+import { checkModule, formatDiagnostics } from "../type-check-first.js";
+import { typeCheckFailed, typescriptVersion } from "../../engine/type-check.js";
 import { TrainyardError } from "../../core/errors.js";
 
 export async function checkCommand(args: ParsedArgs): Promise<number> {

@@ -6,14 +6,14 @@ import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../fo
 import { openHome } from "../open-home.js";
 import { guardSkips } from "../../engine/run-detail.js";
 import { Progress } from "../progress.js";
-import { typeCheckFirst } from "../type-check-first.js";
+import { printTypeErrors, wantsTypeCheck } from "../type-check-first.js";
 
 export async function runCommand(args: ParsedArgs): Promise<number> {
   const [modulePath, ...extra] = args.positionals;
   if (!modulePath) throw usage("trainyard run needs the path of a pipeline module, e.g. trainyard run examples/flight-delays/pipeline.ts");
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
   const force = forceFlag(args);
-  await typeCheckFirst(modulePath, args);
+  const typeCheck = wantsTypeCheck(args);
   const ty = await openHome(args, { module: modulePath });
   const json = has(args, "json");
   const progress = Progress.forTerminal(json || has(args, "quiet"));
@@ -28,6 +28,10 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       // Set by the daemon: the id its queue fixed up front, and what started the run ("schedule:nightly").
       runId: one(args, "run-id"),
       trigger: one(args, "trigger"),
+      typeCheck,
+    }).catch((err: unknown) => {
+      printTypeErrors(err);
+      throw err;
     });
     progress.stop();
     report(result, json);
@@ -63,13 +67,17 @@ export async function resumeCommand(args: ParsedArgs): Promise<number> {
 export async function planCommand(args: ParsedArgs): Promise<number> {
   const [modulePath] = args.positionals;
   if (!modulePath) throw usage("trainyard plan needs the path of a pipeline module");
-  await typeCheckFirst(modulePath, args);
+  const typeCheck = wantsTypeCheck(args);
   const ty = await openHome(args, { module: modulePath });
   try {
     const plan = await ty.plan(modulePath, {
       overrides: keyValues(args, "param"),
       profile: one(args, "profile"),
       force: forceFlag(args),
+      typeCheck,
+    }).catch((err: unknown) => {
+      printTypeErrors(err);
+      throw err;
     });
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
