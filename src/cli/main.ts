@@ -24,10 +24,12 @@ import { quietOnClosedOutput } from "./closed-output.js";
 /**
  * Every command, in the order `trainyard help` lists them. To add a command: declare a
  * `CommandDef` (name, summary, positionals, options with descriptions and defaults, examples,
- * `load`) in src/cli/definitions/, and add it here. Its module exports a `CommandRun`,
- * `(args: ParsedArgs) => Promise<number>`, reading options with one/has/keyValues from args.ts.
- * A command written as `(argv: string[]) => ...` ports with `load` returning
- * `(_args, argv) => command(argv)` once its options are declared in the definition.
+ * `load`) in src/cli/definitions/, add it here, and run `npm run docs:cli`. Its module exports a
+ * `CommandRun`, `(args: ParsedArgs) => Promise<number>`, reading options with one/has/keyValues.
+ * Porting a command written as `(argv: string[]) => ...` with a HELP line: the HELP line becomes
+ * the summary, each option of its `parseArgs(argv, spec)` a described option, and `load` returns
+ * `(args) => command(args)` after its first line `const args = parseArgs(argv, spec)` is dropped
+ * (or `(_args, argv) => command(argv)` to keep it unchanged for now: the legacy parseArgs remains).
  */
 export const COMMANDS: CommandDef[] = [
   runDef,

@@ -414,7 +414,8 @@ export class Trainyard implements TrainyardServices {
     const failed = steps.find((s) => s.status === "failed") ?? steps.find((s) => s.status === "rejected");
     const finishedAt = Date.now();
     await this.metadata.updateRun(run.id, { status, finishedAt, error: failed?.error });
-    return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - workStartedAt, steps, error: failed?.error };
+    const durationMs = finishedAt - workStartedAt;
+    return { runId: run.id, pipeline: run.pipeline, status, durationMs, steps, error: failed?.error };
   }
 
   /** Runs newest first, as `trainyard runs` lists them (see TrainyardQuery.listRuns). */
@@ -487,7 +488,9 @@ function checkForcedSteps(graph: CompiledGraph, force: RunRequest["force"]): voi
   for (const name of force) {
     if (graph.steps.has(name)) continue;
     const quote = (s: string) => `"${s}"`;
-    throw new TrainyardError("STEP_UNKNOWN", `--force names no step of pipeline "${graph.pipeline.name}": "${name}"${didYouMean(name, steps, quote)}`, {
+    const suggestion = didYouMean(name, steps, quote);
+    const message = `--force names no step of pipeline "${graph.pipeline.name}": "${name}"${suggestion}`;
+    throw new TrainyardError("STEP_UNKNOWN", message, {
       step: name,
       hint: `its steps are ${steps.join(", ")}`,
     });

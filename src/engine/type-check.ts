@@ -63,7 +63,9 @@ export async function requireTypeCorrect(modulePath: string, cacheDir: string): 
 export function typeCheckFailed(modulePath: string, result: TypeCheckResult): TrainyardError {
   const n = result.diagnostics.length;
   const first = result.diagnostics[0];
-  const where = first ? `; the first at ${first.file}:${first.line}:${first.column}: ${first.explanation ?? first.message}` : "";
+  const where = first
+    ? `; the first at ${first.file}:${first.line}:${first.column}: ${first.explanation ?? first.message}`
+    : "";
   return new TrainyardError("TYPE_CHECK_FAILED", `${n} type error${n === 1 ? "" : "s"} in ${modulePath}${where}`, {
     file: first?.file,
     diagnostics: result.diagnostics,
