@@ -55,7 +55,8 @@ export function typescriptVersion(): string | undefined {
  * does nothing when TypeScript is not installed (the caller says so if it wants).
  */
 export async function requireTypeCorrect(modulePath: string, cacheDir: string): Promise<void> {
-  if (!typescriptVersion()) return;
+  // A missing module is the loader's to report (MODULE_LOAD, with its hint).
+  if (!typescriptVersion() || !existsSync(resolve(modulePath))) return;
   const result = await typeCheckModule(modulePath, cacheDir);
   if (!result.ok) throw typeCheckFailed(modulePath, result);
 }

@@ -6,6 +6,8 @@ import { useHomes } from "../engine/support.js";
 import { CLI_FIXTURE, startCli } from "./support.js";
 
 const homes = useHomes();
+/** A first check parses Trainyard's own sources: seconds of CPU, many more on a loaded machine. */
+const COLD_CHECKS = { timeout: 240_000 };
 
 /** A module outside the repository, as a user's project would hold it. */
 function writeModule(dir: string, name: string, text: string): string {
@@ -36,7 +38,7 @@ function setup() {
 }
 
 describe("trainyard check", () => {
-  it("catches a model wired as a dataset, a string for a number option and a wrong annotation", async () => {
+  it("catches a model wired as a dataset, a string for a number option and a wrong annotation", COLD_CHECKS, async () => {
     const { dir, run } = setup();
     const text = `${GOOD_STEPS}train(p, "train", {
   train: model,
@@ -73,7 +75,7 @@ export default p;
     expect(json.diagnostics.map((d) => `${d.line}`)).toEqual(lines);
   });
 
-  it("passes a correct module, then answers from the cache until a local import changes", async () => {
+  it("passes a correct module, then answers from the cache until a local import changes", COLD_CHECKS, async () => {
     const { dir, run } = setup();
     const helper = writeModule(dir, "rounds.ts", "export const rounds: number = 50;\n");
     const module = writeModule(
@@ -95,7 +97,7 @@ export default p;
     expect(changed.stdout).toContain("rounds.ts:1:14 error TS2322: `rounds` should be a number, but is given a string");
   });
 
-  it("passes the repository's own pipelines under their tsconfig", async () => {
+  it("passes the repository's own pipelines under their tsconfig", COLD_CHECKS, async () => {
     const { run } = setup();
     const r = await run(["check", CLI_FIXTURE]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -103,7 +105,7 @@ export default p;
 });
 
 describe("run and plan type-check first", () => {
-  it("stop before running on a type error, and --no-typecheck runs anyway", async () => {
+  it("stop before running on a type error, and --no-typecheck runs anyway", COLD_CHECKS, async () => {
     const { dir, run } = setup();
     const module = writeModule(
       dir,
