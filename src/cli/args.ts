@@ -1,56 +1,98 @@
-/** A small argument parser: positionals, `--flag`, `--key value`, `--key=value`, repeatable keys. */
+/**
+ * Argument parsing on node:util's parseArgs, driven by a command's definition (command-def.ts):
+ * positionals, `--flag`, `--key value`, `--key=value`, repeatable keys, `--` ends the options.
+ */
+import { parseArgs as parseWords } from "node:util";
+import { didYouMean } from "../core/did-you-mean.js";
 import { TrainyardError } from "../core/errors.js";
+import { optionsOf, type CommandDef, type OptionDef } from "./command-def.js";
 
 export interface ParsedArgs {
   positionals: string[];
   flags: Map<string, string[]>;
+  /** The command's words, e.g. ["models", "promote"], for messages. */
+  command?: string[];
 }
 
+/** Parses a command's words as its definition declares them; USAGE errors name the option and the fix. */
+export function parseCommandArgs(argv: readonly string[], def: CommandDef, path: string[] = [def.name]): ParsedArgs {
+  const options = optionsOf(def);
+  const help = `run \`trainyard help ${path.join(" ")}\` for its options`;
+  const words = takeOptionalValues(argv, options);
+  const config: Record<string, { type: "string" | "boolean"; short?: string; multiple: true }> = {};
+  for (const [name, o] of Object.entries(options))
+    config[name] = { type: o.type, multiple: true, ...(o.short ? { short: o.short } : {}) };
+  let parsed;
+  try {
+    parsed = parseWords({ args: words, options: config, allowPositionals: true, strict: false, tokens: true });
+  } catch (err) {
+    throw new TrainyardError("USAGE", (err as Error).message, { hint: help });
+  }
+  const flags = new Map<string, string[]>();
+  const positionals: string[] = [];
+  for (const token of parsed.tokens ?? []) {
+    if (token.kind === "positional") positionals.push(token.value);
+    if (token.kind !== "option") continue;
+    const option = options[token.name];
+    if (!option) {
+      const known = Object.keys(options).map((k) => `--${k}`);
+      const suggestion = didYouMean(`--${token.name}`, known);
+      const message = `unknown option ${token.rawName} for \`trainyard ${path.join(" ")}\`${suggestion}`;
+      throw new TrainyardError("USAGE", message, { hint: help });
+    }
+    if (option.type === "boolean" && token.value !== undefined) {
+      throw new TrainyardError("USAGE", `option --${token.name} takes no value`, { hint: help });
+    }
+    if (option.type === "string" && token.value === undefined) {
+      throw new TrainyardError(
+        "USAGE",
+        `option --${token.name} needs a value (--${token.name} ${option.value ?? "VALUE"})`,
+        { hint: help },
+      );
+    }
+    flags.set(token.name, [...(flags.get(token.name) ?? []), token.value ?? "true"]);
+  }
+  for (const [name, o] of Object.entries(options))
+    if (o.default !== undefined && !flags.has(name)) flags.set(name, [o.default]);
+  return { positionals, flags, command: path };
+}
+
+/** `--force` alone becomes `--force=`; `--force step` keeps its value unless the word is an option or a module path. */
+function takeOptionalValues(argv: readonly string[], options: Record<string, OptionDef>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === "--") return [...out, ...argv.slice(i)];
+    const option = word.startsWith("--") && !word.includes("=") ? options[word.slice(2)] : undefined;
+    if (!option?.optionalValue) {
+      out.push(word);
+      continue;
+    }
+    const next = argv[i + 1];
+    const takesNext = next !== undefined && !next.startsWith("-") && !/\.(m?[jt]s)$/.test(next);
+    out.push(takesNext ? `${word}=${argv[++i]}` : `${word}=`);
+  }
+  return out;
+}
+
+/** Options of a command written before definitions: only which take a value. */
 export interface ArgSpec {
-  /** Options that take a value. */
   values?: readonly string[];
-  /** Options without a value. */
   booleans?: readonly string[];
-  /** Options whose value is optional (taken only if the next token is not an option or a module path). */
   optionalValues?: readonly string[];
 }
 
-/** Options every command takes: which config and which metadata store (see open-home.ts). */
-const COMMON_VALUES = ["config", "metadata-url"];
-
+/**
+ * For commands not yet given a definition: parses by an ArgSpec (its options get no help text).
+ * New commands declare a CommandDef instead and receive their ParsedArgs from main.ts.
+ */
 export function parseArgs(argv: readonly string[], spec: ArgSpec): ParsedArgs {
-  const positionals: string[] = [];
-  const flags = new Map<string, string[]>();
-  const add = (k: string, v: string) => flags.set(k, [...(flags.get(k) ?? []), v]);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!a.startsWith("--") || a === "-") {
-      if (a.startsWith("-") && a.length > 1 && !/^-\d/.test(a)) throw usage(`unknown option ${a}`);
-      positionals.push(a);
-      continue;
-    }
-    const eq = a.indexOf("=");
-    const key = a.slice(2, eq < 0 ? undefined : eq);
-    const inline = eq < 0 ? undefined : a.slice(eq + 1);
-    if (spec.booleans?.includes(key)) {
-      if (inline !== undefined) throw usage(`option --${key} takes no value`);
-      add(key, "true");
-    } else if (spec.values?.includes(key) || COMMON_VALUES.includes(key)) {
-      const v = inline ?? argv[++i];
-      if (v === undefined) throw usage(`option --${key} needs a value`);
-      add(key, v);
-    } else if (spec.optionalValues?.includes(key)) {
-      const next = argv[i + 1];
-      if (inline !== undefined) add(key, inline);
-      else if (next !== undefined && !next.startsWith("-") && !/\.(m?[jt]s)$/.test(next)) add(key, argv[++i]);
-      else add(key, "");
-    } else throw usage(`unknown option --${key}`);
-  }
-  return { positionals, flags };
+  const options: Record<string, OptionDef> = {};
+  for (const name of spec.values ?? []) options[name] = { type: "string", description: "", multiple: true };
+  for (const name of spec.booleans ?? []) options[name] = { type: "boolean", description: "" };
+  for (const name of spec.optionalValues ?? [])
+    options[name] = { type: "string", description: "", optionalValue: true };
+  return parseCommandArgs(argv, { name: "command", summary: "", options }, []);
 }
 
 export function usage(message: string): TrainyardError {
@@ -83,4 +125,11 @@ export function intFlag(args: ParsedArgs, key: string): number | undefined {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw usage(`--${key} expects a positive integer, got "${v}"`);
   return n;
+}
+
+/** `--force` alone is every step (true); `--force a --force b` lists steps. */
+export function forceFlag(args: ParsedArgs): true | string[] | undefined {
+  const values = args.flags.get("force");
+  if (values === undefined) return undefined;
+  return values.includes("") ? true : values;
 }

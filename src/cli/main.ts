@@ -1,105 +1,101 @@
-/** The `trainyard` command: parses the command name and hands over to its module, loaded lazily. */
-import { describeError, formatError, isTrainyardError } from "../core/errors.js";
-import { red } from "./format.js";
+/** The `trainyard` command: finds the command's definition, parses its words, loads its module lazily. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { didYouMean } from "../core/did-you-mean.js";
+import { describeError, formatError, isTrainyardError, TrainyardError } from "../core/errors.js";
+import { PACKAGE_ROOT } from "../engine/package-root.js";
+import { parseCommandArgs } from "./args.js";
+import type { CommandDef } from "./command-def.js";
+import { lineageDef, logsDef, reportDef, runsDef, showDef, whyDef } from "./definitions/inspecting.js";
+import {
+  contractDef,
+  daemonDef,
+  fsckDef,
+  gcDef,
+  statusDef,
+  triggerDef,
+  triggersDef,
+  upDef,
+} from "./definitions/operations.js";
+import { modelsDef, serveDef } from "./definitions/registry.js";
+import { checkDef, planDef, resumeDef, runDef } from "./definitions/running.js";
+import { renderCommandHelp, renderTopHelp } from "./help.js";
+import { quietOnClosedOutput } from "./closed-output.js";
 
-export const HELP = `trainyard — ML pipelines: typed steps, content-addressed artifacts, explained caching
+/**
+ * Every command, in the order `trainyard help` lists them. To add a command: declare a
+ * `CommandDef` (name, summary, positionals, options with descriptions and defaults, examples,
+ * `load`) in src/cli/definitions/, add it here, and run `npm run docs:cli`. Its module exports a
+ * `CommandRun`, `(args: ParsedArgs) => Promise<number>`, reading options with one/has/keyValues.
+ * Porting a command written as `(argv: string[]) => ...` with a HELP line: the HELP line becomes
+ * the summary, each option of its `parseArgs(argv, spec)` a described option, and `load` returns
+ * `(args) => command(args)` after its first line `const args = parseArgs(argv, spec)` is dropped
+ * (or `(_args, argv) => command(argv)` to keep it unchanged for now: the legacy parseArgs remains).
+ */
+export const COMMANDS: CommandDef[] = [
+  runDef,
+  planDef,
+  checkDef,
+  resumeDef,
+  runsDef,
+  showDef,
+  logsDef,
+  whyDef,
+  lineageDef,
+  reportDef,
+  modelsDef,
+  serveDef,
+  daemonDef,
+  upDef,
+  statusDef,
+  triggersDef,
+  triggerDef,
+  gcDef,
+  fsckDef,
+  contractDef,
+];
 
-usage: trainyard <command> [options]
+/** The top-level help, generated from COMMANDS. */
+export const HELP = renderTopHelp(COMMANDS);
 
-  run <pipeline.ts> [--param k=v]... [--profile NAME] [--concurrency N] [--force [STEP]] [--json] [--quiet]
-      [--run-id ID] [--trigger KIND:NAME]
-                               run a pipeline; exits 0 only if the run succeeded
-  plan <pipeline.ts> [--param k=v]... [--profile NAME] [--json]
-                               what would run and what would be reused, and why
-  why <run> <step> [--json]    the cache decision for a step and what changed
-  resume <run> [--concurrency N]   continue an interrupted or failed run
-  runs [--pipeline NAME] [--status S] [--trigger KIND[:NAME]] [--limit N] [--cursor C] [--json]
-  show <run> [--json]          a run, its steps, their status and errors
-  logs <run> <step> [--attempt N] [--item I]
-  lineage <artifact-digest | model@version>
-                               which step runs wrote and read an artifact, back to the raw data
-  models list|show <name>[@version|@alias] [--json]
-                               registered models, versions, metrics, gate verdicts, aliases
-  models promote <name>@<version> --alias NAME [--force --reason TEXT]
-  models rollback <name> --alias NAME [--reason TEXT]
-                               move an alias (recorded with actor and reason; runs deploy hooks)
-  serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.01] [--row-key COLUMN] [--model NAME[@ALIAS]]...
-                               serve model aliases over HTTP; hot-reloads when an alias moves
-  daemon [pipeline.ts ...] [--max-concurrent-runs N] [--interval MS] [--pipeline-limit NAME=N]...
-                               evaluate the modules' triggers and launch runs (one leader per home);
-                               SIGTERM drains
-  up [pipeline.ts ...] [daemon and serve options]
-                               the daemon and the model server in one process; one SIGTERM drains both
-  status [--json]              the daemon's heartbeat, each trigger's last tick and lag, queued and running
-                               runs; exits 1 when the daemon is stale or a trigger fails
-  triggers history|pause|unpause <pipeline/name>
-                               a trigger's ticks with their reasons; pause or resume it
-  gc [--keep-last N] [--older-than 30d] [--grace 1h] [--dry-run]
-                               remove artifacts that no run, model or retention rule needs
-  fsck [--repair] [--json]     rehash every stored object, check every reference, list orphans
-  contract infer <data-file> [--out contract.ts]
-                               draft a data contract from real data, for a person to edit
-  report <digest>              the path of the HTML report behind a step output or artifact
-  triggers list <pipeline.ts> [--now ISO] [--json]
-                               the pipeline's schedules, sensors, monitors and run-status triggers
-  triggers preview <pipeline.ts> <name> [--since ISO] [--now ISO] [--json]
-                               evaluate one trigger once and print the runs it would request; launches nothing
-  trigger <pipeline.ts> [--param k=v]... [--profile NAME] [--idempotency-key KEY] [--json]
-                               ask the daemon for a run; params are validated as \`run\` validates them
+/** Commands contributed by higher layers register here. */
+export function registerCommand(def: CommandDef): void {
+  const i = COMMANDS.findIndex((c) => c.name === def.name);
+  if (i >= 0) COMMANDS[i] = def;
+  else COMMANDS.push(def);
+}
 
-common options: --home DIR (default $TRAINYARD_HOME, the config's home, or ./.trainyard)
-  --metadata-url postgres://...  (default $TRAINYARD_METADATA_URL, the config's metadata, or <home>/metadata.db)
-  --config FILE  (default trainyard.config.ts next to the pipeline module, else in the working directory)
-`;
-
-type Command = (argv: string[]) => Promise<number>;
-
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  run: async () => (await import("./commands/run.js")).runCommand,
-  plan: async () => (await import("./commands/run.js")).planCommand,
-  resume: async () => (await import("./commands/run.js")).resumeCommand,
-  why: async () => (await import("./commands/inspect.js")).whyCommand,
-  runs: async () => (await import("./commands/inspect.js")).runsCommand,
-  show: async () => (await import("./commands/inspect.js")).showCommand,
-  logs: async () => (await import("./commands/inspect.js")).logsCommand,
-  lineage: async () => (await import("./commands/models.js")).lineageCommand,
-  models: async () => (await import("./commands/models.js")).modelsCommand,
-  serve: async () => (await import("./commands/serve.js")).serveCommand,
-  gc: async () => (await import("./commands/gc.js")).gcCommand,
-  fsck: async () => (await import("./commands/fsck.js")).fsckCommand,
-  contract: async () => (await import("./commands/data.js")).contractCommand,
-  report: async () => (await import("./commands/data.js")).reportCommand,
-  triggers: async () => (await import("./commands/triggers.js")).triggersCommand,
-  trigger: async () => (await import("./commands/trigger.js")).triggerCommand,
-  daemon: async () => (await import("./commands/daemon.js")).daemonCommand,
-  status: async () => (await import("./commands/status.js")).statusCommand,
-  up: async () => (await import("./commands/up.js")).upCommand,
-};
-
-/** Commands contributed by higher layers register here (data, models, serve). */
-export function registerCommand(name: string, load: () => Promise<Command>): void {
-  COMMANDS[name] = load;
+export function version(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedOutput();
   // Stack traces name pipeline sources (from the bundles' inline maps). Trainyard's own modules
   // load first without: reading and parsing their maps cost every command's start; set
   // TRAINYARD_DEBUG to map those frames too.
   if (process.env.TRAINYARD_DEBUG) process.setSourceMapsEnabled(true);
   const [name, ...rest] = argv;
-  if (!name || name === "help" || name === "--help" || name === "-h") {
-    process.stdout.write(HELP);
-    return name ? 0 : 2;
-  }
-  const load = COMMANDS[name];
-  if (!load) {
-    process.stderr.write(`${red(`unknown command "${name}"`)}\n\n${HELP}`);
-    return 2;
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`trainyard ${version()}\n`);
+    return 0;
   }
   try {
-    const command = await load();
+    if (!name || name === "--help" || name === "-h") {
+      process.stdout.write(renderTopHelp(COMMANDS));
+      return name ? 0 : 2;
+    }
+    if (name === "help") return printHelpOf(rest);
+    const { def, path, words } = findCommand([name, ...rest]);
+    if (words.includes("--help") || words.includes("-h") || def.subcommands) {
+      const asked = words.includes("--help") || words.includes("-h");
+      process[asked ? "stdout" : "stderr"].write(renderCommandHelp(def, path));
+      return asked ? 0 : 2;
+    }
+    const args = parseCommandArgs(words, def, path);
+    const command = await def.load!();
     process.setSourceMapsEnabled(true);
-    return await command(rest);
+    return await command(args, words);
   } catch (err) {
     const info = describeError(err);
     process.stderr.write(`${formatError(info)}\n`);
@@ -107,4 +103,42 @@ export async function main(argv: string[]): Promise<number> {
     if (isTrainyardError(err) && err.code === "USAGE") return 2;
     return 1;
   }
+}
+
+/** `trainyard help models promote`. */
+function printHelpOf(words: string[]): number {
+  if (!words.length) {
+    process.stdout.write(renderTopHelp(COMMANDS));
+    return 0;
+  }
+  const { def, path, words: extra } = findCommand(words);
+  if (extra.length && !extra[0].startsWith("-")) throw unknownCommand(extra[0], def.subcommands ?? [], path);
+  process.stdout.write(renderCommandHelp(def, path));
+  return 0;
+}
+
+/** The command (or subcommand) the first words name, and the words left for its arguments. */
+function findCommand(words: string[]): { def: CommandDef; path: string[]; words: string[] } {
+  let def = COMMANDS.find((c) => c.name === words[0]);
+  if (!def) throw unknownCommand(words[0], COMMANDS, []);
+  const path = [def.name];
+  let i = 1;
+  while (def.subcommands && words[i] !== undefined && !words[i].startsWith("-")) {
+    const sub: CommandDef | undefined = def.subcommands.find((s) => s.name === words[i]);
+    if (!sub) throw unknownCommand(words[i], def.subcommands, path);
+    def = sub;
+    path.push(sub.name);
+    i++;
+  }
+  return { def, path, words: words.slice(i) };
+}
+
+function unknownCommand(name: string, known: CommandDef[], path: string[]): TrainyardError {
+  const where = path.length ? `subcommand of \`trainyard ${path.join(" ")}\`` : "command";
+  const names = known.map((c) => c.name);
+  const message = `unknown ${where} "${name}"${didYouMean(name, names)}; expected one of ${names.join(", ")}`;
+  const hint = path.length
+    ? `run \`trainyard help ${path.join(" ")}\``
+    : "run `trainyard help` for the list of commands";
+  return new TrainyardError("USAGE", message, { hint });
 }

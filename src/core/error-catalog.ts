@@ -9,11 +9,14 @@ export const ERROR_CATALOG = {
   PIPELINE_CYCLE: "a step cannot depend on itself through other steps; remove one of the edges listed",
   MISSING_INPUT: "wire the input to a step of the same pipeline",
   DUPLICATE_STEP: "give every step of a pipeline its own id",
+  STEP_UNKNOWN: "name a step the pipeline has (the message lists them)",
   UNKNOWN_PARAM: "pass only the params the pipeline declares (see `trainyard plan`)",
   PARAM_INVALID: "pass a value that matches the param's schema",
   PROFILE_UNKNOWN: "use a profile the pipeline or trainyard.config.ts defines",
   CONFIG_INVALID: "fix the field of trainyard.config.ts the message names",
   MODULE_LOAD: "fix the module so that it loads: run it with `node --import tsx` to see the error in isolation",
+  TYPE_CHECK_FAILED: "fix the type errors listed (`trainyard check <pipeline.ts>`), or pass --no-typecheck",
+  TYPESCRIPT_MISSING: "install TypeScript next to the pipeline (npm i -D typescript) to type-check it",
   USAGE: "run `trainyard help` for the commands and their options",
 
   // Runs, steps and artifacts

@@ -117,6 +117,7 @@ export function describeError(err: unknown, depth = 0): ErrorInfo {
 /** Formats an error for a terminal: message, where, and what to do. */
 export function formatError(info: ErrorInfo): string {
   const lines = [`error[${info.code}]: ${info.message}`];
+  if (typeof info.fields?.at === "string") lines.push(`  at ${info.fields.at}`);
   if (info.cause && info.cause.message !== info.message) lines.push(`  caused by: ${info.cause.message}`);
   if (info.hint) lines.push(`  hint: ${info.hint}`);
   return lines.join("\n");

@@ -25,6 +25,7 @@ import type { ShellLauncher } from "./runners/shell-launcher.js";
 import { Cancellation } from "./cancellation.js";
 import { RunningStepContext } from "./step-context.js";
 import type { WorkdirPool } from "./workdir-pool.js";
+import { userFrame, userStackLines } from "./user-frame.js";
 
 /** What an attempt needs of a scheduled task. */
 export interface AttemptTask {
@@ -198,6 +199,7 @@ export class AttemptRunner {
         }
         const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
         const error = cancelled ?? this.wrapError(def.id, raw);
+        if (!cancelled) logFailure(onLog, raw);
         log.close();
         this.deps.writer.saveAttempt({
           stepRunId: task.record.id,
@@ -259,10 +261,20 @@ export class AttemptRunner {
     return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : asErrorCode(info.code), `step "${step}" failed: ${info.message}`, {
       step,
       runId: this.deps.run.runId,
+      // Where in the user's own file: the CLI's run summary, `show` and `logs` print it.
+      at: userFrame(err),
       cause: err,
       hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
     });
   }
 
   // ---- completion ----------------------------------------------------------------------
+}
+
+/** The error ends the attempt's log, with the lines of the user's code it passed through. */
+function logFailure(onLog: LogSink, err: unknown): void {
+  const ts = Date.now();
+  const info = describeError(err);
+  onLog({ ts, stream: "log", line: `error: ${info.name}: ${info.message}` });
+  for (const line of userStackLines(err)) onLog({ ts, stream: "log", line: `  ${line.trim()}` });
 }

@@ -61,8 +61,8 @@ export async function artifactLineage(
   // A cached step run read nothing itself: its inputs are those of the run it reused.
   const origin = sr?.cachedFrom ?? writer.stepRunId;
   const inputs: Array<{ name: string; node: ArtifactLineage }> = [];
-  for (const e of await ty.metadata.lineageOfStepRun(origin)) {
-    if (e.direction === "in") inputs.push({ name: e.name, node: await artifactLineage(ty, e.digest, depth + 1, seen) });
+  for (const e of await inputEdges(ty, origin)) {
+    inputs.push({ name: e.name, node: await artifactLineage(ty, e.digest, depth + 1, seen) });
   }
   node.producedBy = { stepRunId: origin, runId: writer.runId, stepId: writer.stepId, inputs };
   return node;
@@ -74,8 +74,10 @@ export async function modelLineage(ty: LineageSources, ref: ModelRef): Promise<M
   const run = v.runId ? await ty.metadata.getRun(v.runId) : undefined;
   const artifact = await artifactLineage(ty, v.artifactDigest);
   const sources = new Map<string, { digest: string; kind?: string; size?: number }>();
-  // Raw data: artifacts no step wrote, or that an ingest step (one with no inputs) brought in.
+  // Raw data: the leaves, i.e. artifacts no step wrote or that an ingest step (no inputs) brought in.
   const collect = async (n: ArtifactLineage): Promise<void> => {
+    // A node shown above had its leaves collected there; it is not raw data itself.
+    if (n.repeated) return;
     if (n.producedBy?.inputs.length) {
       for (const i of n.producedBy.inputs) await collect(i.node);
       return;
@@ -104,6 +106,15 @@ export async function modelLineage(ty: LineageSources, ref: ModelRef): Promise<M
     artifact,
     sources: [...sources.values()],
   };
+}
+
+/** A step run's inputs; a map item's are its map step's (the list it fans out over and shared inputs). */
+async function inputEdges(ty: Pick<LineageSources, "metadata">, stepRunId: string) {
+  const own = (await ty.metadata.lineageOfStepRun(stepRunId)).filter((e) => e.direction === "in");
+  if (own.length) return own;
+  const item = /^(.*)\[\d+\]$/.exec(stepRunId);
+  if (!item) return own;
+  return (await ty.metadata.lineageOfStepRun(item[1])).filter((e) => e.direction === "in");
 }
 
 async function outputFiles(

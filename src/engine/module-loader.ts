@@ -39,6 +39,9 @@ interface CacheEntry {
 
 const loaded = new Map<string, LoadedModule>();
 
+/** Changes when bundles are laid out differently (e.g. their source map paths), so old entries are rebuilt. */
+const BUNDLE_LAYOUT = "2";
+
 /**
  * Where bundled modules are cached: TRAINYARD_CACHE_DIR, else `$XDG_CACHE_HOME/trainyard`, else
  * `~/.cache/trainyard`; `fallback` (the home's own cache) when none of those can be written.
@@ -131,6 +134,8 @@ async function importUserModule(bundlePath: string, file: string, what: string, 
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(loadTimeoutError(file, what, timeoutMs, false)), timeoutMs);
   });
+  // Stack traces of the user's code then name its .ts files and lines (the bundle's inline map).
+  process.setSourceMapsEnabled(true);
   try {
     return (await Promise.race([import(pathToFileURL(bundlePath).href), timeout])) as { default?: unknown };
   } finally {
@@ -148,7 +153,7 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
   }
   const dir = join(cacheDir, "modules");
   // Bundles name this installation's dist/ files, so each installation has its own entries.
-  const indexFile = join(dir, `${createHash("sha256").update(`${DIST_DIR}\n${abs}`).digest("hex").slice(0, 24)}.json`);
+  const indexFile = join(dir, `${createHash("sha256").update(`${DIST_DIR}\n${abs}\n${BUNDLE_LAYOUT}`).digest("hex").slice(0, 24)}.json`);
   const cached = readCacheEntry(indexFile);
   if (cached) return { bundlePath: cached.bundle, codeVersion: cached.codeVersion, sourceFiles: cached.inputs.map((i) => i.path) };
 
@@ -162,6 +167,8 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
       platform: "node",
       target: "node20",
       write: false,
+      // Source map paths are relative to the output's directory, where the bundle is then written.
+      outfile: join(dir, "bundle.mjs"),
       metafile: true,
       sourcemap: "inline",
       logLevel: "silent",

@@ -9,7 +9,8 @@ import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { crashPoint } from "../core/crash-point.js";
 import { describeError, isTrainyardError, TrainyardError, type ErrorInfo } from "../core/errors.js";
-import { compileGraph } from "../core/graph.js";
+import { compileGraph, type CompiledGraph } from "../core/graph.js";
+import { didYouMean } from "../core/did-you-mean.js";
 import { sha256 } from "../core/hash.js";
 import { resolveParams } from "../core/params.js";
 import type { Pipeline } from "../core/pipeline.js";
@@ -81,6 +82,8 @@ export interface RunRequest {
   onEvent?: (event: RunEvent) => void;
   /** Caps of the run's log files (per step, per run). @default see LogLimits */
   logs?: Partial<LogLimits>;
+  /** Type-check a module first (when TypeScript is installed); a failure is a failed run. @default false */
+  typeCheck?: boolean;
 }
 
 export interface StepSummary {
@@ -229,6 +232,7 @@ export class Trainyard implements TrainyardServices {
     let loaded: Loaded | undefined;
     let lease: HeldRunLease | undefined;
     try {
+      if (req.typeCheck && typeof target === "string") await this.typeCheck(target);
       loaded = await this.load(target);
       const { pipeline } = loaded;
       const params = resolveParams(pipeline.name, pipeline.paramsSchema, pipeline.profiles as Record<string, Record<string, unknown>>, {
@@ -238,6 +242,7 @@ export class Trainyard implements TrainyardServices {
         values: req.params,
       });
       const graph = compileGraph(pipeline);
+      checkForcedSteps(graph, req.force);
       const options = { concurrency: req.concurrency, force: req.force, profile: req.profile };
       const run: RunRecord = {
         id: runId,
@@ -336,6 +341,7 @@ export class Trainyard implements TrainyardServices {
     lease: HeldRunLease,
     req: Omit<RunRequest, "params" | "overrides" | "profile">,
   ): Promise<RunResult> {
+    const resumedAt = Date.now();
     // Read again under the lease: the previous owner may have finished it meanwhile.
     const run = (await this.metadata.getRun(runId))!;
     if (run.status === "succeeded") {
@@ -345,10 +351,14 @@ export class Trainyard implements TrainyardServices {
     await reapOrphans(this.workRoot, run.id);
     const loaded = await this.load(run.modulePath);
     const graph = compileGraph(loaded.pipeline);
+    checkForcedSteps(graph, req.force);
     const previous = new Map<string, StepRunRecord>();
     const interrupted: StepRunRecord[] = [];
+    const started = run.startedAt ?? run.createdAt;
+    let workedUntil = run.finishedAt ?? started;
     for (const s of await this.metadata.listStepRuns(run.id)) {
       previous.set(s.id, s);
+      if (run.finishedAt === undefined) workedUntil = Math.max(workedUntil, s.finishedAt ?? s.startedAt ?? started);
       if (s.status === "running" || s.status === "pending") interrupted.push({ ...s, status: "interrupted", reason: "the orchestrating process stopped" });
     }
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
@@ -362,7 +372,9 @@ export class Trainyard implements TrainyardServices {
       onEvent: req.onEvent,
       logs: req.logs,
     };
-    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease);
+    // The duration reported is the run's working time: before the interruption and since resuming.
+    const workStartedAt = resumedAt - Math.max(0, workedUntil - started);
+    return this.execute({ ...run, status: "running" }, loaded, graph, opts, previous, lease, workStartedAt);
   }
 
   private async execute(
@@ -372,6 +384,7 @@ export class Trainyard implements TrainyardServices {
     req: RunRequest,
     previous: Map<string, StepRunRecord> | undefined,
     lease: HeldRunLease,
+    workStartedAt = run.startedAt ?? run.createdAt,
   ): Promise<RunResult> {
     const signal = req.signal ? AbortSignal.any([req.signal, lease.signal]) : lease.signal;
     const executor = new RunExecutor(
@@ -401,7 +414,8 @@ export class Trainyard implements TrainyardServices {
     const failed = steps.find((s) => s.status === "failed") ?? steps.find((s) => s.status === "rejected");
     const finishedAt = Date.now();
     await this.metadata.updateRun(run.id, { status, finishedAt, error: failed?.error });
-    return { runId: run.id, pipeline: run.pipeline, status, durationMs: finishedAt - (run.startedAt ?? run.createdAt), steps, error: failed?.error };
+    const durationMs = finishedAt - workStartedAt;
+    return { runId: run.id, pipeline: run.pipeline, status, durationMs, steps, error: failed?.error };
   }
 
   /** Runs newest first, as `trainyard runs` lists them (see TrainyardQuery.listRuns). */
@@ -414,7 +428,11 @@ export class Trainyard implements TrainyardServices {
     return this.query.run(idOrPrefix);
   }
 
-  async plan(target: string | Pipeline<any>, req: Pick<RunRequest, "params" | "overrides" | "profile" | "force"> = {}): Promise<PlanResult> {
+  async plan(
+    target: string | Pipeline<any>,
+    req: Pick<RunRequest, "params" | "overrides" | "profile" | "force" | "typeCheck"> = {},
+  ): Promise<PlanResult> {
+    if (req.typeCheck && typeof target === "string") await this.typeCheck(target);
     const loaded = await this.load(target);
     const params = resolveParams(loaded.pipeline.name, loaded.pipeline.paramsSchema, loaded.pipeline.profiles as Record<string, Record<string, unknown>>, {
       profile: req.profile,
@@ -423,7 +441,15 @@ export class Trainyard implements TrainyardServices {
       values: req.params,
     });
     const { planRun } = await import("./planner.js");
-    return planRun(this, compileGraph(loaded.pipeline), params, loaded.moduleDir, req.force, loaded.codeContext);
+    const graph = compileGraph(loaded.pipeline);
+    checkForcedSteps(graph, req.force);
+    return planRun(this, graph, params, loaded.moduleDir, req.force, loaded.codeContext);
+  }
+
+  /** TYPE_CHECK_FAILED unless the module and its local imports type-check (cached by their content). */
+  async typeCheck(modulePath: string): Promise<void> {
+    const { requireTypeCorrect } = await import("./type-check.js");
+    await requireTypeCorrect(modulePath, this.cacheDir);
   }
 
   async why(runIdOrPrefix: string, stepId: string): Promise<WhyResult> {
@@ -452,6 +478,22 @@ export class Trainyard implements TrainyardServices {
   async close(): Promise<void> {
     await this.artifacts.close?.();
     await this.metadata.close();
+  }
+}
+
+/** A step named by --force must exist: a typo would otherwise reuse the cache the user meant to bypass. */
+function checkForcedSteps(graph: CompiledGraph, force: RunRequest["force"]): void {
+  if (!Array.isArray(force)) return;
+  const steps = [...graph.steps.keys()];
+  for (const name of force) {
+    if (graph.steps.has(name)) continue;
+    const quote = (s: string) => `"${s}"`;
+    const suggestion = didYouMean(name, steps, quote);
+    const message = `--force names no step of pipeline "${graph.pipeline.name}": "${name}"${suggestion}`;
+    throw new TrainyardError("STEP_UNKNOWN", message, {
+      step: name,
+      hint: `its steps are ${steps.join(", ")}`,
+    });
   }
 }
 

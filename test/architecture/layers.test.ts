@@ -173,8 +173,8 @@ describe("architecture", () => {
     expect(refs.find((r) => r.specifier === "./executor.js")!.target).toBe(path.join(SRC, "engine", "executor.ts"));
     const typeOnly = importsOf(path.join(SRC, "engine", "planner.ts")).find((r) => r.specifier === "./trainyard.js");
     expect(typeOnly?.typeOnly).toBe(true);
-    const dynamic = importsOf(path.join(SRC, "cli", "main.ts")).map((r) => r.specifier);
-    expect(dynamic).toContain("./commands/run.js");
+    const dynamic = importsOf(path.join(SRC, "cli", "definitions", "running.ts")).map((r) => r.specifier);
+    expect(dynamic).toContain("../commands/run.js");
     expect(sourceFiles(SRC).length).toBeGreaterThan(30);
   });
 

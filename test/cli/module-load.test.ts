@@ -48,7 +48,7 @@ describe("a pipeline module that never finishes loading", () => {
     it(`${kind}: SIGTERM ends \`trainyard run\` while it loads`, async () => {
       const home = tempDir("ty-home-");
       const { file, marker } = moduleOf(kind);
-      const { child, done } = withEnv({ TRAINYARD_LOAD_TIMEOUT: "600" }, () => startCli(["run", file], home));
+      const { child, done } = withEnv({ TRAINYARD_LOAD_TIMEOUT: "600" }, () => startCli(["run", file, "--no-typecheck"], home));
       try {
         await waitFor(() => fs.existsSync(marker), "the module to start loading");
         // Still loading (it waits for the load timeout), not gone on its own.
@@ -67,7 +67,7 @@ describe("a pipeline module that never finishes loading", () => {
   it("awaiting: the load timeout fails the run with MODULE_LOAD naming the module and what to do", async () => {
     const home = tempDir("ty-home-");
     const { file } = moduleOf("awaiting");
-    const r = await endsWithin(withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file], home)), 30_000, "trainyard run");
+    const r = await endsWithin(withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file, "--no-typecheck"], home)), 30_000, "trainyard run");
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still awaiting`);
     expect(r.stderr).toMatch(/hint: a pipeline module should only define steps: .*TRAINYARD_LOAD_TIMEOUT/);
@@ -79,7 +79,7 @@ describe("a pipeline module that never finishes loading", () => {
   it("looping: the load timeout ends the process from a watchdog thread, with the same message", async () => {
     const home = tempDir("ty-home-");
     const { file } = moduleOf("looping");
-    const r = await endsWithin(withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file], home)), 30_000, "trainyard run");
+    const r = await endsWithin(withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file, "--no-typecheck"], home)), 30_000, "trainyard run");
     expect(r.signal).toBe("SIGKILL");
     expect(r.stderr).toContain(`error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still running`);
     expect(r.stderr).toContain("hint: a pipeline module should only define steps");
@@ -89,7 +89,7 @@ describe("a pipeline module that never finishes loading", () => {
   it("rejects a TRAINYARD_LOAD_TIMEOUT that is not a duration", async () => {
     const home = tempDir("ty-home-");
     const { file } = moduleOf("awaiting");
-    const r = await withEnv({ TRAINYARD_LOAD_TIMEOUT: "soon" }, () => cli(["run", file], home));
+    const r = await withEnv({ TRAINYARD_LOAD_TIMEOUT: "soon" }, () => cli(["run", file, "--no-typecheck"], home));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('error[CONFIG_INVALID]: TRAINYARD_LOAD_TIMEOUT="soon" is not a duration');
     fs.rmSync(home, { recursive: true, force: true });
@@ -101,7 +101,7 @@ describe("signals once the run has started", () => {
     const home = tempDir("ty-home-");
     const work = tempDir("ty-slow-");
     try {
-      const { child, done } = startCli(["run", SLOW_FIXTURE, "--param", `dir=${work}`, "--json"], home);
+      const { child, done } = startCli(["run", SLOW_FIXTURE, "--param", `dir=${work}`, "--json", "--no-typecheck"], home);
       await waitFor(() => fs.existsSync(path.join(work, "started")), "the slow step to start");
       child.kill("SIGTERM");
       const r = await endsWithin(done, 10_000, "trainyard run after SIGTERM");

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir, writeTable } from "../data/temp-data.js";
@@ -43,6 +43,21 @@ describe("trainyard contract infer and report", () => {
       const rep = cli(["report", digest.slice(0, 10)]);
       expect(rep.status).toBe(0);
       expect(readFileSync(rep.stdout.trim(), "utf8")).toContain("<html");
+      // By run and step: a link named after the step and the report's kind, ending in .html.
+      const byStep = cli(["report", runId, "profile"]);
+      expect(byStep.status, byStep.stderr).toBe(0);
+      const path = byStep.stdout.trim();
+      expect(path).toBe(join(tmp.dir, "home", "reports", runId, "profile-profile.html"));
+      const html = readFileSync(path, "utf8");
+      expect(html).toContain("<title>Profile of step &quot;profile&quot;: 3 rows, 1 columns</title>");
+      expect(realpathSync(path)).toBe(realpathSync(rep.stdout.trim()));
+      expect(cli(["report", runId, "profile"]).stdout.trim()).toBe(path);
+      const noReport = cli(["report", runId, "data"]);
+      expect(noReport.status).toBe(1);
+      expect(noReport.stderr).toContain(`step "data" of run ${runId} wrote no HTML report`);
+      const noStep = cli(["report", runId, "profil"]);
+      expect(noStep.status).toBe(1);
+      expect(noStep.stderr).toContain('has no step "profil"');
     } finally {
       execFileSync("rm", ["-f", module]);
     }

@@ -3,15 +3,9 @@ import { resolve } from "node:path";
 import { Daemon, type DaemonOptions } from "../../daemon/daemon.js";
 import { openTickStore } from "../../daemon/open-tick-store.js";
 import type { Trainyard } from "../../engine/trainyard.js";
-import { intFlag, keyValues, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { intFlag, keyValues, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
-
-/** The daemon's value options; `trainyard up` takes them too. */
-export const DAEMON_FLAGS = [
-  "home", "max-concurrent-runs", "interval", "pipeline-limit", "lease-ttl", "launch-grace", "drain-timeout",
-  "orphan-scan",
-] as const;
 
 /** Daemon options from parsed flags; the positionals are the pipeline modules. */
 export function daemonOptionsFrom(args: ParsedArgs, log: (line: string) => void): DaemonOptions {
@@ -49,8 +43,7 @@ export async function startDaemon(ty: Trainyard, opts: DaemonOptions): Promise<R
   return { stop: () => daemon.stop(), finished };
 }
 
-export async function daemonCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: DAEMON_FLAGS });
+export async function daemonCommand(args: ParsedArgs): Promise<number> {
   const log = (line: string) => process.stderr.write(`${dim(new Date().toISOString())} ${line}\n`);
   const opts = daemonOptionsFrom(args, log);
   const ty = await openHome(args);

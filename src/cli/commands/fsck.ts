@@ -1,11 +1,10 @@
 /** `trainyard fsck [--repair] [--json]`: checks every stored object and every reference to one. */
 import { checkStore, type FsckProblem } from "../../engine/fsck.js";
-import { has, parseArgs } from "../args.js";
+import { has, type ParsedArgs } from "../args.js";
 import { bytes } from "../format.js";
 import { openHome } from "../open-home.js";
 
-export async function fsckCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home"], booleans: ["repair", "json"] });
+export async function fsckCommand(args: ParsedArgs): Promise<number> {
   const ty = await openHome(args);
   try {
     const r = await checkStore(ty, { repair: has(args, "repair") });

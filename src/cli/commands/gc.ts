@@ -1,5 +1,5 @@
 /** `trainyard gc`. */
-import { has, intFlag, one, parseArgs, usage } from "../args.js";
+import { has, intFlag, one, usage, type ParsedArgs } from "../args.js";
 import { bytes } from "../format.js";
 import { openHome } from "../open-home.js";
 
@@ -15,8 +15,7 @@ function duration(flag: string, text: string | undefined, units: string): number
   return Number(m[1]) * (UNIT_MS[m[2]] ?? 0);
 }
 
-export async function gcCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home", "keep-last", "older-than", "grace"], booleans: ["dry-run", "json"] });
+export async function gcCommand(args: ParsedArgs): Promise<number> {
   const olderThanMs = duration("older-than", one(args, "older-than"), "dh");
   const graceMs = duration("grace", one(args, "grace"), "smhd");
   const ty = await openHome(args);

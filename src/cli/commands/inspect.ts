@@ -1,14 +1,13 @@
 /** `trainyard runs`, `show`, `logs` and `why`: reading what the metadata store recorded. */
 import { guardSkips, type RunDetail } from "../../engine/run-detail.js";
 import type { RunStatus } from "../../store/metadata-store.js";
-import { has, intFlag, one, parseArgs, usage } from "../args.js";
+import { has, intFlag, one, usage, type ParsedArgs } from "../args.js";
+import { outputClosed } from "../closed-output.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import type { LogRun } from "../../engine/step-log-reader.js";
 
-export async function runsCommand(argv: string[]): Promise<number> {
-  const values = ["pipeline", "limit", "home", "status", "trigger", "cursor"];
-  const args = parseArgs(argv, { values, booleans: ["json"] });
+export async function runsCommand(args: ParsedArgs): Promise<number> {
   const ty = await openHome(args);
   try {
     const { runs, nextCursor } = await ty.query.listRuns({
@@ -40,8 +39,7 @@ export async function runsCommand(argv: string[]): Promise<number> {
   }
 }
 
-export async function showCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+export async function showCommand(args: ParsedArgs): Promise<number> {
   const [runId] = args.positionals;
   if (!runId) throw usage("trainyard show needs a run id (see `trainyard runs`)");
   const ty = await openHome(args);
@@ -90,6 +88,9 @@ function formatRunDetail({ run, owner, stepDetails, gates, guardNote }: RunDetai
   }
   if (run.error) {
     out.push("", red(`error[${run.error.code}]: ${run.error.message}`));
+    if (typeof run.error.fields?.at === "string") out.push(`  at ${run.error.fields.at}`);
+    const stack = run.error.cause?.stack ?? run.error.stack;
+    if (process.env.TRAINYARD_DEBUG && stack) out.push(dim(stack));
     if (run.error.hint) out.push(`  hint: ${run.error.hint}`);
   }
   return out;
@@ -98,8 +99,7 @@ function formatRunDetail({ run, owner, stepDetails, gates, guardNote }: RunDetai
 /** Kept for callers of the CLI module; the logic lives in the engine's run detail. */
 export { guardSkips };
 
-export async function logsCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home", "attempt", "item"], booleans: ["json"] });
+export async function logsCommand(args: ParsedArgs): Promise<number> {
   const [runId, stepId] = args.positionals;
   if (!runId || !stepId) throw usage("trainyard logs needs a run id and a step id");
   const ty = await openHome(args);
@@ -110,6 +110,8 @@ export async function logsCommand(argv: string[]): Promise<number> {
     const out = new LogOutput(has(args, "json"));
     for await (const chunk of ty.query.stepLog(runId, stepId, { item: number(item), attempt: number(attempt) })) {
       await out.write(chunk, chunk.label);
+      // A reader that stopped early (`| head`) has seen all it wanted.
+      if (outputClosed()) return 0;
     }
     await out.end();
     const what = `${runId} ${stepId}${item !== undefined ? `[${item}]` : ""}`;
@@ -121,8 +123,7 @@ export async function logsCommand(argv: string[]): Promise<number> {
   }
 }
 
-export async function whyCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+export async function whyCommand(args: ParsedArgs): Promise<number> {
   const [runId, stepId] = args.positionals;
   if (!runId || !stepId) throw usage("trainyard why needs a run id and a step id");
   const ty = await openHome(args);
@@ -150,13 +151,7 @@ class LogOutput {
   count = 0;
   private block = "";
 
-  constructor(private readonly json: boolean) {
-    // A reader that stopped early (`| head`) has seen all it wanted.
-    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code !== "EPIPE") throw err;
-      process.exit(0);
-    });
-  }
+  constructor(private readonly json: boolean) {}
 
   async write(run: LogRun, label: string): Promise<void> {
     if (this.json) {

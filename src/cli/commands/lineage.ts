@@ -1,10 +1,9 @@
 /** `trainyard lineage <digest>`: who wrote an artifact, from what, back to the raw inputs. */
-import { has, parseArgs, usage } from "../args.js";
+import { has, usage, type ParsedArgs } from "../args.js";
 import { renderLineageTree } from "../lineage-tree.js";
 import { openHome } from "../open-home.js";
 
-export async function lineageCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+export async function artifactLineageCommand(args: ParsedArgs): Promise<number> {
   const [target] = args.positionals;
   if (!target) throw usage("trainyard lineage needs an artifact digest (or a unique prefix of one)");
   const ty = await openHome(args);

@@ -14,29 +14,21 @@ import {
   type ModelVersionRecord,
   type PromoteResult,
 } from "../../lib/registry/index.js";
-import { has, one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { has, one, usage, type ParsedArgs } from "../args.js";
 import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import { renderLineageTree } from "../lineage-tree.js";
 
-const SUBCOMMANDS = "list, show, promote, rollback, unpin";
-
-export async function modelsCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  const args = parseArgs(rest, { values: ["home", "alias", "reason", "actor"], booleans: ["json", "force"] });
-  if (sub === "list") return withHome(args, (ty) => listModels(ty, args));
-  if (sub === "show") return withHome(args, (ty) => showModel(ty, args));
-  if (sub === "promote") return withHome(args, (ty) => promote(ty, args));
-  if (sub === "rollback") return withHome(args, (ty) => rollback(ty, args));
-  if (sub === "unpin") return withHome(args, (ty) => unpin(ty, args));
-  throw usage(sub ? `unknown models subcommand "${sub}" (expected ${SUBCOMMANDS})` : `trainyard models needs a subcommand: ${SUBCOMMANDS}`);
-}
+export const listModelsCommand = (args: ParsedArgs) => withHome(args, (ty) => listModels(ty, args));
+export const showModelCommand = (args: ParsedArgs) => withHome(args, (ty) => showModel(ty, args));
+export const promoteCommand = (args: ParsedArgs) => withHome(args, (ty) => promote(ty, args));
+export const rollbackCommand = (args: ParsedArgs) => withHome(args, (ty) => rollback(ty, args));
+export const unpinCommand = (args: ParsedArgs) => withHome(args, (ty) => unpin(ty, args));
 
 /** `lineage <model>@<version|alias>` walks from a model version; anything else is an artifact digest. */
-export async function lineageCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home"], booleans: ["json"] });
+export async function lineageCommand(args: ParsedArgs): Promise<number> {
   const target = args.positionals[0];
-  if (!target?.includes("@")) return (await import("./lineage.js")).lineageCommand(argv);
+  if (!target?.includes("@")) return (await import("./lineage.js")).artifactLineageCommand(args);
   return withHome(args, async (ty) => {
     const lin = await ty.query.modelLineage(target);
     if (has(args, "json")) return print(JSON.stringify(lin, null, 2));

@@ -1,21 +1,19 @@
 /** `trainyard run`, `plan` and `resume`. */
 import type { RunEvent } from "../../engine/events.js";
 import type { RunResult } from "../../engine/trainyard.js";
-import { has, intFlag, keyValues, one, parseArgs, usage } from "../args.js";
+import { forceFlag, has, intFlag, keyValues, one, usage, type ParsedArgs } from "../args.js";
 import { bold, cyan, dim, duration, green, red, statusIcon, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import { guardSkips } from "../../engine/run-detail.js";
 import { Progress } from "../progress.js";
+import { printTypeErrors, wantsTypeCheck } from "../type-check-first.js";
 
-const RUN_SPEC = { values: ["param", "profile", "concurrency", "home", "run-id", "trigger"], booleans: ["json", "quiet"], optionalValues: ["force"] } as const;
-
-export async function runCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, RUN_SPEC);
+export async function runCommand(args: ParsedArgs): Promise<number> {
   const [modulePath, ...extra] = args.positionals;
   if (!modulePath) throw usage("trainyard run needs the path of a pipeline module, e.g. trainyard run examples/flight-delays/pipeline.ts");
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
-  const forceValues = args.flags.get("force");
-  const force = forceValues === undefined ? undefined : forceValues.includes("") ? true : forceValues;
+  const force = forceFlag(args);
+  const typeCheck = wantsTypeCheck(args);
   const ty = await openHome(args, { module: modulePath });
   const json = has(args, "json");
   const progress = Progress.forTerminal(json || has(args, "quiet"));
@@ -30,6 +28,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       // Set by the daemon: the id its queue fixed up front, and what started the run ("schedule:nightly").
       runId: one(args, "run-id"),
       trigger: one(args, "trigger"),
+      typeCheck,
+    }).catch((err: unknown) => {
+      printTypeErrors(err);
+      throw err;
     });
     progress.stop();
     report(result, json);
@@ -42,8 +44,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 }
 
-export async function resumeCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["concurrency", "home"], booleans: ["json", "quiet"] });
+export async function resumeCommand(args: ParsedArgs): Promise<number> {
   const [runId] = args.positionals;
   if (!runId) throw usage("trainyard resume needs a run id (see `trainyard runs`)");
   const ty = await openHome(args);
@@ -63,17 +64,20 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   }
 }
 
-export async function planCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["param", "profile", "home"], booleans: ["json"], optionalValues: ["force"] });
+export async function planCommand(args: ParsedArgs): Promise<number> {
   const [modulePath] = args.positionals;
   if (!modulePath) throw usage("trainyard plan needs the path of a pipeline module");
-  const forceValues = args.flags.get("force");
+  const typeCheck = wantsTypeCheck(args);
   const ty = await openHome(args, { module: modulePath });
   try {
     const plan = await ty.plan(modulePath, {
       overrides: keyValues(args, "param"),
       profile: one(args, "profile"),
-      force: forceValues === undefined ? undefined : forceValues.includes("") ? true : forceValues,
+      force: forceFlag(args),
+      typeCheck,
+    }).catch((err: unknown) => {
+      printTypeErrors(err);
+      throw err;
     });
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
@@ -129,6 +133,9 @@ function report(result: RunResult, json: boolean): void {
   for (const s of result.steps.filter((x) => x.status === "failed" || x.status === "rejected")) {
     const label = s.status === "rejected" ? yellow("rejected") : red("failed");
     process.stdout.write(`\n${label} ${bold(s.step)}: ${s.error?.message ?? ""}\n`);
+    if (typeof s.error?.fields?.at === "string") process.stdout.write(`  at ${s.error.fields.at}\n`);
+    const stack = s.error?.cause?.stack ?? s.error?.stack;
+    if (process.env.TRAINYARD_DEBUG && stack) process.stdout.write(`${dim(stack)}\n`);
     if (s.error?.hint) process.stdout.write(`  hint: ${s.error.hint}\n`);
   }
   const held = guardSkips(result.steps);

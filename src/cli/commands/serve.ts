@@ -4,15 +4,9 @@ import { PREDICTION_LOG_RETENTION } from "../../serve/prediction-log-retention.j
 import { serveHome, type ServeHomeOptions } from "../../serve/serve-home.js";
 import type { ServeTarget } from "../../serve/served-models.js";
 import { parseModelRef } from "../../core/model-ref.js";
-import { one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { one, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
-
-/** The server's value options; `trainyard up` takes them too. */
-export const SERVE_FLAGS = [
-  "home", "port", "host", "log-sample", "model", "max-body", "token", "headers-timeout-ms", "request-timeout-ms",
-  "keep-alive-timeout-ms", "idle-timeout-ms", "log-max-age-days", "log-max-rows", "row-key",
-] as const;
 
 /** Server options from parsed flags (everything but positionals). */
 export function serveOptionsFrom(args: ParsedArgs, log: (message: string) => void): ServeHomeOptions {
@@ -51,8 +45,7 @@ export function listeningLine(command: string, server: ModelServer, url: string)
   return `${command}: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${list})\n`;
 }
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: SERVE_FLAGS });
+export async function serveCommand(args: ParsedArgs): Promise<number> {
   if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
   const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
   const options = serveOptionsFrom(args, log);

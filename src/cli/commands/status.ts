@@ -5,12 +5,11 @@
  */
 import { daemonHealth, type DaemonHealth } from "../../daemon/daemon-health.js";
 import { openTickStore } from "../../daemon/open-tick-store.js";
-import { has, intFlag, parseArgs } from "../args.js";
+import { has, intFlag, type ParsedArgs } from "../args.js";
 import { bold, dim, duration, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 
-export async function statusCommand(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ["home", "stale-after"], booleans: ["json"] });
+export async function statusCommand(args: ParsedArgs): Promise<number> {
   const ty = await openHome(args);
   const store = await openTickStore(ty);
   try {

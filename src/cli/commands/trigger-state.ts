@@ -5,19 +5,19 @@
 import { TrainyardError } from "../../core/errors.js";
 import { openTickStore } from "../../daemon/open-tick-store.js";
 import type { TickStore } from "../../store/tick-store.js";
-import { has, intFlag, parseArgs, usage } from "../args.js";
+import { has, intFlag, usage, type ParsedArgs } from "../args.js";
 import { dim, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 
 /** Subcommands of `trainyard triggers` this file answers; `list` and `preview` live in triggers.ts. */
 export const TRIGGER_STATE_SUBCOMMANDS = ["history", "pause", "unpause"] as const;
 
-export async function triggerStateCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (!TRIGGER_STATE_SUBCOMMANDS.includes(sub as (typeof TRIGGER_STATE_SUBCOMMANDS)[number])) {
-    throw usage(`trainyard triggers ${sub ?? ""}: expected one of ${TRIGGER_STATE_SUBCOMMANDS.join(", ")}`);
-  }
-  const args = parseArgs(rest, { values: ["home", "limit"], booleans: ["json"] });
+/** The command for one subcommand, as the definition in src/cli/definitions/operations.ts loads it. */
+export function triggerStateCommand(sub: (typeof TRIGGER_STATE_SUBCOMMANDS)[number]) {
+  return (args: ParsedArgs) => changeTriggerState(sub, args);
+}
+
+async function changeTriggerState(sub: (typeof TRIGGER_STATE_SUBCOMMANDS)[number], args: ParsedArgs): Promise<number> {
   const [name] = args.positionals;
   if (!name) throw usage(`trainyard triggers ${sub} needs a trigger name, e.g. flight-delays/nightly`);
   const ty = await openHome(args);

@@ -5,15 +5,12 @@
  */
 import { requestRun, type ManualRunRequest, type RunRequestRecorder } from "../../daemon/request-run.js";
 import { queueRecorder } from "../../daemon/queue-recorder.js";
-import { has, keyValues, one, parseArgs, usage } from "../args.js";
+import { has, keyValues, one, usage, type ParsedArgs } from "../args.js";
 import { bold, dim, green, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 
-const SPEC = { values: ["param", "profile", "idempotency-key", "home"], booleans: ["json"] } as const;
-
 /** `recorder` is where requests go. @default the home's daemon run queue (the tick ledger) */
-export async function triggerCommand(argv: string[], recorder?: RunRequestRecorder): Promise<number> {
-  const args = parseArgs(argv, SPEC);
+export async function triggerCommand(args: ParsedArgs, recorder?: RunRequestRecorder): Promise<number> {
   const [modulePath, ...extra] = args.positionals;
   if (!modulePath) {
     throw usage("trainyard trigger needs the path of a pipeline module, e.g. trainyard trigger pipeline.ts");

@@ -11,7 +11,6 @@ import {
 } from "../../core/triggers.js";
 import { formatInZone } from "../../core/trigger-time.js";
 import { TrainyardError } from "../../core/errors.js";
-import { TRIGGER_STATE_SUBCOMMANDS, triggerStateCommand } from "./trigger-state.js";
 import { evaluateTrigger } from "../../daemon/evaluate-trigger.js";
 import { evaluateFileSensor } from "../../daemon/file-sensor.js";
 import { loadPipelineTriggers } from "../../daemon/pipeline-triggers.js";
@@ -24,21 +23,15 @@ import type { MonitorWindow } from "../../daemon/monitor-windows.js";
 import { openRegistry } from "../../lib/registry/open-registry.js";
 import { evaluateSchedule, tickKey, upcomingTicks } from "../../daemon/schedule-ticks.js";
 import { sensorSource, summarizeTrigger } from "../../daemon/trigger-summary.js";
-import { has, intFlag, one, parseArgs, usage, type ParsedArgs } from "../args.js";
+import { has, intFlag, one, usage, type ParsedArgs } from "../args.js";
 import { bold, cyan, dim, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 
 const out = (line = "") => process.stdout.write(`${line}\n`);
 
-export async function triggersCommand(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  // A trigger's recorded state (ticks, pause) is the daemon's ledger: trigger-state.ts.
-  if (sub && (TRIGGER_STATE_SUBCOMMANDS as readonly string[]).includes(sub)) return triggerStateCommand(argv);
-  const args = parseArgs(rest, { values: ["home", "now", "since", "count"], booleans: ["json"] });
-  if (sub === "list") return listTriggers(args);
-  if (sub === "preview") return previewTrigger(args);
-  throw usage(`trainyard triggers expects "list", "preview", "history", "pause" or "unpause", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
-}
+/** A trigger's recorded state (ticks, pause) is the daemon's ledger: trigger-state.ts. */
+export const listTriggersCommand = (args: ParsedArgs) => listTriggers(args);
+export const previewTriggerCommand = (args: ParsedArgs) => previewTrigger(args);
 
 /** The module's triggers and those trainyard.config.ts declares for its pipeline; `ty` stays open for previews. */
 async function withTriggers<T>(args: ParsedArgs, use: (loaded: Loaded, ty: Trainyard) => Promise<T>): Promise<T> {

@@ -4,11 +4,11 @@
  * drains them all; a part that stops on its own stops the others, so nothing runs half-up.
  */
 import type { Trainyard } from "../../engine/trainyard.js";
-import { parseArgs, type ParsedArgs } from "../args.js";
+import type { ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
-import { DAEMON_FLAGS, daemonOptionsFrom, startDaemon } from "./daemon.js";
-import { listeningLine, SERVE_FLAGS, serveOptionsFrom } from "./serve.js";
+import { daemonOptionsFrom, startDaemon } from "./daemon.js";
+import { listeningLine, serveOptionsFrom } from "./serve.js";
 
 /** A started part: `stop()` asks it to drain; `finished` settles once it has. */
 export interface RunningComponent {
@@ -16,17 +16,14 @@ export interface RunningComponent {
   finished: Promise<void>;
 }
 
-/** One part of `up`. Options are read (and rejected) before anything starts. */
+/** One part of `up` (its options are declared in definitions/operations.ts). Options are read before anything starts. */
 export interface UpComponent {
   name: string;
-  /** Value options it takes; `up` accepts the union. */
-  flags: readonly string[];
   prepare(args: ParsedArgs, log: (line: string) => void): (ty: Trainyard) => Promise<RunningComponent>;
 }
 
 const daemonComponent: UpComponent = {
   name: "daemon",
-  flags: DAEMON_FLAGS,
   prepare(args, log) {
     const opts = daemonOptionsFrom(args, log);
     return (ty) => startDaemon(ty, opts);
@@ -35,7 +32,6 @@ const daemonComponent: UpComponent = {
 
 const serverComponent: UpComponent = {
   name: "serve",
-  flags: SERVE_FLAGS,
   prepare(args, log) {
     const opts = serveOptionsFrom(args, log);
     return async (ty) => {
@@ -56,9 +52,8 @@ const serverComponent: UpComponent = {
 /** Started in this order, stopped together. The web UI joins as one more entry. */
 export const UP_COMPONENTS: UpComponent[] = [daemonComponent, serverComponent];
 
-export async function upCommand(argv: string[], components: UpComponent[] = UP_COMPONENTS): Promise<number> {
+export async function upCommand(args: ParsedArgs, components: UpComponent[] = UP_COMPONENTS): Promise<number> {
   // Without modules the daemon still launches runs queued by `trainyard trigger` or the API.
-  const args = parseArgs(argv, { values: [...new Set(components.flatMap((c) => [...c.flags]))] });
   const logFor = (name: string) => (line: string) =>
     process.stderr.write(`${dim(new Date().toISOString())} ${dim(`[${name}]`)} ${line}\n`);
   const starters = components.map((c) => ({ name: c.name, start: c.prepare(args, logFor(c.name)) }));

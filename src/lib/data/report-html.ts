@@ -110,11 +110,13 @@ function profileColumnCard(c: ColumnProfile): string {
   return `<div class="card"><h2>${escapeHtml(c.name)} <span class="muted">${escapeHtml(c.kind)}</span></h2>${table}${chart}</div>`;
 }
 
-export function renderProfileHtml(profile: Profile): string {
+/** `subject` names what was profiled in the title (a step), instead of the stored file's path. */
+export function renderProfileHtml(profile: Profile, subject?: string): string {
   const body = `<h1>Profile of ${escapeHtml(profile.source)}</h1><p class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
     `<table><tr><th>column</th><th>type</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
     profile.columns.map(profileColumnCard).join("");
-  return page(`Profile — ${profile.source}`, body);
+  const what = subject ?? profile.source;
+  return page(`Profile of ${what}: ${fmt(profile.rowCount)} rows, ${profile.schema.length} columns`, body);
 }
 
 function driftChart(chart: DriftChart | undefined): string {
@@ -123,7 +125,7 @@ function driftChart(chart: DriftChart | undefined): string {
   return barsSvg(labels, chart.reference, chart.current) + legend(true);
 }
 
-export function renderDriftHtml(report: DriftReport): string {
+export function renderDriftHtml(report: DriftReport, subject?: string): string {
   const s = report.schema;
   const schemaRows = [
     ...s.added.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>added</td><td><code>${escapeHtml(c.type)}</code></td></tr>`),
@@ -142,14 +144,14 @@ export function renderDriftHtml(report: DriftReport): string {
   const body = `<h1>Drift ${badge(report.verdict)}</h1><p class="muted">reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
     `<h2>Schema ${badge(s.verdict)}</h2>${schemaRows.length ? `<table><tr><th>column</th><th>change</th><th>type</th></tr>${schemaRows.join("")}</table>` : '<p class="muted">no schema changes</p>'}` +
     `<h2>Columns</h2>${summary}${cards}`;
-  return page("Drift report", body);
+  return page(subject ? `Drift report of ${subject}` : "Drift report", body);
 }
 
-export function renderContractHtml(report: ContractReport): string {
+export function renderContractHtml(report: ContractReport, subject?: string): string {
   const verdict: Verdict = report.passed ? "pass" : "fail";
   const rows = report.violations.map((v) => `<tr><td>${escapeHtml(v.column ?? "(table)")}</td><td>${escapeHtml(v.rule)}</td><td>${escapeHtml(v.expected)}</td><td>${escapeHtml(v.found)}</td>` +
     `<td>${v.examples.map((e) => `row ${e.row}: <code>${escapeHtml(e.value ?? "null")}</code>`).join("<br>")}</td></tr>`).join("");
   const body = `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
     (rows ? `<table><tr><th>column</th><th>rule</th><th>expected</th><th>found</th><th>examples</th></tr>${rows}</table>` : "<p>Every rule holds.</p>");
-  return page("Contract report", body);
+  return page(subject ? `Contract report of ${subject}` : "Contract report", body);
 }

@@ -25,7 +25,7 @@ export function renderEvaluationHtml(r: EvaluationReport): string {
   const boot = Object.entries(r.bootstrap ?? {})
     .map(([m, ci]) => `<tr><td>${esc(m)}</td><td>${num(ci.mean)}</td><td>[${num(ci.low)}, ${num(ci.high)}]</td><td>${Math.round(ci.confidence * 100)}%</td></tr>`)
     .join("");
-  return `<!doctype html><html><head><meta charset="utf-8"><title>evaluation</title>
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Evaluation on ${r.rows.toLocaleString("en-US")} held-out rows (${esc(r.task)})</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>
 <h1>Evaluation on ${r.rows.toLocaleString("en-US")} held-out rows</h1>
 <p>task ${esc(r.task)}; production ${r.production ? `version ${r.production.version}` : "none yet"}; model size ${r.sizeBytes ?? "?"} bytes; latency p50 ${num(r.latency?.p50Ms)} ms, p99 ${num(r.latency?.p99Ms)} ms</p>

@@ -34,7 +34,7 @@ export interface ValidateOptions {
  */
 export async function enforceContract(ctx: StepContext<unknown>, data: Dataset, contract: Contract, name = "contract.html"): Promise<{ report: ContractReport; html: FileArtifact }> {
   const report = await checkContract(datasetSource(data), contract);
-  const htmlPath = writeReportHtml(ctx, name, renderContractHtml(report));
+  const htmlPath = writeReportHtml(ctx, name, renderContractHtml(report, `step "${ctx.stepId}"`));
   const label = String(data.meta.source ?? data.path);
   if (!report.passed) {
     const kept = keepFailedReport(ctx, htmlPath);
@@ -75,7 +75,7 @@ export function profile(p: Pipeline<any>, id: string, opts: ProfileStepOptions):
     config: { options: { ...options, edgesFrom: undefined } },
     run: async (ctx, { data }) => {
       const result = await profileDataset(datasetSource(data), options);
-      const htmlPath = writeReportHtml(ctx, "profile.html", renderProfileHtml(result));
+      const htmlPath = writeReportHtml(ctx, "profile.html", renderProfileHtml(result, `step "${ctx.stepId}"`));
       return { profile: result, html: ctx.file(htmlPath, { contentType: "text/html", report: "profile" }) };
     },
   });
@@ -103,7 +103,7 @@ export function drift(p: Pipeline<any>, id: string, opts: DriftStepOptions): Ste
     run: async (ctx, { reference, current }) => {
       const ref = "$artifact" in reference ? datasetSource(reference) : reference;
       const report = await detectDrift(ref, datasetSource(current), opts.config);
-      const htmlPath = writeReportHtml(ctx, "drift.html", renderDriftHtml(report));
+      const htmlPath = writeReportHtml(ctx, "drift.html", renderDriftHtml(report, `step "${ctx.stepId}"`));
       const flagged = report.columns.filter((c) => c.verdict !== "pass");
       for (const c of flagged) ctx.log(`${c.verdict}: ${c.name} ${Object.entries(c.stats).filter(([, s]) => s.verdict !== "pass").map(([k, s]) => `${k}=${s.value?.toFixed?.(4) ?? s.value}`).join(" ")}`);
       if (report.verdict === "fail") {
