@@ -42,6 +42,10 @@ export type ErrorCode =
   | "DAEMON_STALE"
   | "DAEMON_NOT_RUNNING"
   | "NOTIFY_FAILED"
+  | "API_FORBIDDEN"
+  | "API_READ_ONLY"
+  | "API_BODY_TOO_LARGE"
+  | "API_UI_MISSING"
   | "USAGE";
 
 export interface ErrorFields {
