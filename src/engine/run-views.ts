@@ -34,8 +34,9 @@ export async function runGrid(metadata: MetadataStore, pipeline: string, limit: 
   const stepRuns = await Promise.all(runs.map((r) => metadata.listStepRuns(r.id)));
   const steps: string[] = [];
   const index = new Map<string, number>();
+  const byStart = (a: StepRunRecord, b: StepRunRecord) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity);
   for (const list of stepRuns) {
-    for (const s of list) {
+    for (const s of [...list].sort(byStart)) {
       if (s.itemIndex >= 0 || index.has(s.stepId)) continue;
       index.set(s.stepId, steps.length);
       steps.push(s.stepId);
