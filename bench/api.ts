@@ -101,7 +101,15 @@ try {
       const p99 = percentile(times, 0.99);
       const ok = p99 < target;
       failed ||= !ok;
-      rows.push([label, String(n), percentile(times, 0.5).toFixed(1), p99.toFixed(1), times[times.length - 1].toFixed(1), `p99 < ${target}`, ok ? "yes" : "NO"]);
+      rows.push([
+        label,
+        String(n),
+        percentile(times, 0.5).toFixed(1),
+        p99.toFixed(1),
+        times[times.length - 1].toFixed(1),
+        `p99 < ${target}`,
+        ok ? "yes" : "NO",
+      ]);
     }
     // The same reads in this process, without HTTP: what the server's own work costs.
     for (const [label, read] of [
@@ -115,7 +123,15 @@ try {
         times.push(performance.now() - t);
       }
       times.sort((a, b) => a - b);
-      rows.push([label, "50", percentile(times, 0.5).toFixed(1), percentile(times, 0.99).toFixed(1), times[49].toFixed(1), "", ""]);
+      rows.push([
+        label,
+        "50",
+        percentile(times, 0.5).toFixed(1),
+        percentile(times, 0.99).toFixed(1),
+        times[49].toFixed(1),
+        "",
+        "",
+      ]);
     }
     console.log(formatTable(rows));
     if (failed) process.exitCode = 1;

@@ -59,7 +59,8 @@ export function streamStepLog(c: Context, svc: ApiServices, t: LogStreamTarget):
   const resumeAfter = lastEventId(c);
   let offset = t.offset;
   if (resumeAfter !== undefined) {
-    if (!/^\d+$/.test(resumeAfter)) throw apiError("USAGE", `Last-Event-ID "${resumeAfter}" is not a log offset`, "reconnect without it");
+    if (!/^\d+$/.test(resumeAfter))
+      throw apiError("USAGE", `Last-Event-ID "${resumeAfter}" is not a log offset`, "reconnect without it");
     offset = Number(resumeAfter) + 1;
   }
   return streamSSE(c, async (stream) => {
@@ -130,7 +131,11 @@ function encodeRunCursor(cur: RunCursor): string {
 function decodeRunCursor(id: string): RunCursor {
   const [version, status, ...steps] = id.split(".");
   const byChar = Object.fromEntries(Object.entries(STATUS_CHAR).map(([k, v]) => [v, k]));
-  if (version !== "r1" || (status !== "-" && !byChar[status]) || !steps.every((s) => /^[0-9a-f]{8}[a-z?]\*?\d+$/.test(s))) {
+  if (
+    version !== "r1" ||
+    (status !== "-" && !byChar[status]) ||
+    !steps.every((s) => /^[0-9a-f]{8}[a-z?]\*?\d+$/.test(s))
+  ) {
     throw apiError("USAGE", "Last-Event-ID is not an event id of this run's stream", "reconnect without it");
   }
   return { status: byChar[status] ?? "", steps: new Map(steps.map((s) => [s.slice(0, 8), s.slice(8)])) };
@@ -177,7 +182,14 @@ function stepEvent(s: StepRunRecord) {
 }
 
 function runEvent(r: RunRecord) {
-  return { type: "run", runId: r.id, pipeline: r.pipeline, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt };
+  return {
+    type: "run",
+    runId: r.id,
+    pipeline: r.pipeline,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  };
 }
 
 // ---------------------------------------------------------------- the whole home
@@ -219,7 +231,12 @@ async function homeEvents(svc: ApiServices, since: number): Promise<HomeEvent[]>
     if (state.evaluatedAt !== undefined && state.evaluatedAt < since) continue;
     for (const tick of await svc.ticks.listTicks(state.trigger, { limit: 10 })) {
       if (tick.evaluatedAt >= since) {
-        out.push({ key: `tick:${tick.trigger}/${tick.key}`, at: tick.evaluatedAt, event: "tick", data: { type: "tick", tick } });
+        out.push({
+          key: `tick:${tick.trigger}/${tick.key}`,
+          at: tick.evaluatedAt,
+          event: "tick",
+          data: { type: "tick", tick },
+        });
       }
     }
   }

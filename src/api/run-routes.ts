@@ -71,7 +71,8 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
 
   defineRoute(app, svc, "rerunRun", async ({ c, params }) => {
     const run = await q.run(params.run);
-    if (!run) throw apiError("NOT_FOUND", `no run "${params.run}"`, "list runs with GET /api/v1/runs", { runId: params.run });
+    if (!run)
+      throw apiError("NOT_FOUND", `no run "${params.run}"`, "list runs with GET /api/v1/runs", { runId: params.run });
     const outcome = await requestManualRun(svc.ty, svc.ticks, run.modulePath, {
       params: run.params,
       profile: run.profile,
@@ -87,12 +88,24 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
 function launchResponse(o: ManualRunOutcome) {
   if (!o.sameRequest) {
     const key = o.request.idempotencyKey;
-    throw apiError("IDEMPOTENCY_CONFLICT", `idempotency key "${key}" was used for another request (run ${o.runId})`, "use a new key for a different request", {
-      runId: o.runId,
-    });
+    throw apiError(
+      "IDEMPOTENCY_CONFLICT",
+      `idempotency key "${key}" was used for another request (run ${o.runId})`,
+      "use a new key for a different request",
+      {
+        runId: o.runId,
+      },
+    );
   }
   const { pipeline, resolvedParams } = o.request;
-  return { runId: o.runId, pipeline, created: o.created, sameRequest: o.sameRequest, resolvedParams, launchedBy: o.launchedBy };
+  return {
+    runId: o.runId,
+    pipeline,
+    created: o.created,
+    sameRequest: o.sameRequest,
+    resolvedParams,
+    launchedBy: o.launchedBy,
+  };
 }
 
 /** The run detail without `steps` (the raw records `show --json` prints): `stepDetails` holds them. */

@@ -97,7 +97,10 @@ export async function createApiApp(
     bodyLimit({
       maxSize,
       onError: (c) =>
-        sendError(c, apiError("API_BODY_TOO_LARGE", `the request body is over ${maxSize} bytes`, "send a smaller body")),
+        sendError(
+          c,
+          apiError("API_BODY_TOO_LARGE", `the request body is over ${maxSize} bytes`, "send a smaller body"),
+        ),
     }),
   );
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openApiDocument(services.version)));

@@ -31,7 +31,10 @@ export interface RunGrid {
 
 export async function runGrid(metadata: MetadataStore, pipeline: string, limit: number): Promise<RunGrid> {
   const runs = await metadata.listRuns({ pipeline, limit });
-  const states = await stepStates(metadata, runs.map((r) => r.id));
+  const states = await stepStates(
+    metadata,
+    runs.map((r) => r.id),
+  );
   const byRun = new Map<string, StepState[]>(runs.map((r) => [r.id, []]));
   for (const s of states) byRun.get(s.runId)?.push(s);
   const steps: string[] = [];
@@ -47,9 +50,21 @@ export async function runGrid(metadata: MetadataStore, pipeline: string, limit: 
   const rows = runs.map((run) => {
     const cells: Array<GridCell | null> = steps.map(() => null);
     for (const s of byRun.get(run.id)!) {
-      cells[index.get(s.stepId)!] = { status: s.status, cached: s.cached, durationMs: s.durationMs, attempts: s.attempts };
+      cells[index.get(s.stepId)!] = {
+        status: s.status,
+        cached: s.cached,
+        durationMs: s.durationMs,
+        attempts: s.attempts,
+      };
     }
-    return { id: run.id, status: run.status, trigger: run.trigger, createdAt: run.createdAt, finishedAt: run.finishedAt, cells };
+    return {
+      id: run.id,
+      status: run.status,
+      trigger: run.trigger,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+      cells,
+    };
   });
   return { pipeline, steps, runs: rows };
 }
@@ -72,7 +87,10 @@ export interface RunOutput {
 }
 
 /** Every step output of a run (map items too), with small JSON values inlined. */
-export async function runOutputs(src: { metadata: MetadataStore; io: ArtifactIO }, runId: string): Promise<RunOutput[]> {
+export async function runOutputs(
+  src: { metadata: MetadataStore; io: ArtifactIO },
+  runId: string,
+): Promise<RunOutput[]> {
   const out: RunOutput[] = [];
   for (const s of await src.metadata.listStepRuns(runId)) {
     if (!s.outputDigest) continue;

@@ -33,13 +33,13 @@ describe("trainyard ui", () => {
   it("serves the API on loopback, the UI (or how to build it), and stops on SIGTERM", async () => {
     const ui = await startUi([]);
     expect(ui.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    const pipelines = await (await fetch(`${ui.url}/api/v1/pipelines`)).json();
+    const pipelines = (await (await fetch(`${ui.url}/api/v1/pipelines`)).json()) as any;
     expect(pipelines.pipelines.map((p: { name: string }) => p.name)).toContain("api-demo");
     const page = await fetch(`${ui.url}/runs/some-run`);
     if (existsSync(join(REPO, "dist", "ui", "index.html"))) expect(page.status).toBe(200);
     else {
       expect(page.status).toBe(503);
-      expect((await page.json()).error.hint).toContain("npm run build");
+      expect(((await page.json()) as any).error.hint).toContain("npm run build");
     }
     ui.child.kill("SIGTERM");
     expect((await ui.done).code).toBe(0);
@@ -54,7 +54,7 @@ describe("trainyard ui", () => {
     const headers = { authorization: `Bearer ${token}`, "x-requested-with": "t", "content-type": "application/json" };
     const launch = await fetch(`${ui.url}/api/v1/runs`, { method: "POST", headers, body: '{"pipeline":"api-demo"}' });
     expect(launch.status).toBe(403);
-    expect((await launch.json()).error.code).toBe("API_READ_ONLY");
+    expect(((await launch.json()) as any).error.code).toBe("API_READ_ONLY");
     ui.child.kill("SIGTERM");
     await ui.done;
   });

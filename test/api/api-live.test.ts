@@ -89,10 +89,15 @@ describe("live updates", () => {
     const { events: before } = await readEvents(url, {
       stop: (all) => all.some((e) => e.event === "step" && e.data.step === "train" && e.data.status === "running"),
     });
-    const { events: after, ended } = await readEvents(url, { lastEventId: before[before.length - 1].id, stop: () => false });
+    const { events: after, ended } = await readEvents(url, {
+      lastEventId: before[before.length - 1].id,
+      stop: () => false,
+    });
     expect(ended).toBe(true);
     const all = [...before, ...after];
-    const seen = all.map((e) => (e.event === "run" ? `run:${e.data.status}` : `${e.data.step}:${e.data.status}:${e.data.attempts}`));
+    const seen = all.map((e) =>
+      e.event === "run" ? `run:${e.data.status}` : `${e.data.step}:${e.data.status}:${e.data.attempts}`,
+    );
     expect(new Set(seen).size).toBe(seen.length);
     // A running step's attempts count the attempts finished before it.
     expect(seen).toContain("train:running:0");
@@ -124,8 +129,13 @@ describe("live updates", () => {
       lastEventId: before[before.length - 1].id,
       stop: (all) => all.some((e) => e.event === "tick"),
     });
-    expect(after.find((e) => e.event === "tick")?.data.tick).toMatchObject({ key: "live-1", reason: "skipped: paused" });
-    const keys = [...before, ...after].map((e) => (e.event === "tick" ? `tick:${e.data.tick.key}` : `${e.data.runId}:${e.data.status}`));
+    expect(after.find((e) => e.event === "tick")?.data.tick).toMatchObject({
+      key: "live-1",
+      reason: "skipped: paused",
+    });
+    const keys = [...before, ...after].map((e) =>
+      e.event === "tick" ? `tick:${e.data.tick.key}` : `${e.data.runId}:${e.data.status}`,
+    );
     expect(new Set(keys).size).toBe(keys.length);
   });
 });

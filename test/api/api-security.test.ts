@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApiServer, type ApiServer } from "../../src/api/server.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
-import { FsArtifactStore } from "../../src/store/fs-artifact-store.js";
+import type { FsArtifactStore } from "../../src/store/fs-artifact-store.js";
 import { API_FIXTURE } from "./support.js";
 
 const root = mkdtempSync(join(tmpdir(), "ty-api-sec-"));
@@ -68,7 +68,7 @@ describe("binding and tokens", () => {
     expect(JSON.parse(rebound.body).error.code).toBe("API_FORBIDDEN");
   });
 
-  it("requires a token beyond loopback: generated on first start, kept in the home, checked on every call", async () => {
+  it("requires a token beyond loopback: generated once, kept in the home, checked on every call", async () => {
     const s = await start({ host: "127.0.0.2" });
     expect(s.token?.source).toBe("generated");
     const file = join(home, "api-token");
@@ -103,7 +103,9 @@ describe("binding and tokens", () => {
   it("uses a token given as an option, and checks it on the event stream", async () => {
     const s = await start({ host: "127.0.0.2", token: "given-token-123" });
     expect(s.token).toMatchObject({ value: "given-token-123", source: "option" });
-    expect((await raw(s.url, { path: "/api/v1", headers: { authorization: "Bearer given-token-123" } })).status).toBe(200);
+    expect((await raw(s.url, { path: "/api/v1", headers: { authorization: "Bearer given-token-123" } })).status).toBe(
+      200,
+    );
     const controller = new AbortController();
     const res = await fetch(`${s.url}/api/v1/events?token=given-token-123`, { signal: controller.signal });
     expect(res.status).toBe(200);
@@ -135,10 +137,19 @@ describe("mutations", () => {
   it("are refused in read-only mode, while reads and plans still answer", async () => {
     const ro = await start({ readOnly: true });
     const headers = { "x-requested-with": "t", "content-type": "application/json" };
-    const launch = await raw(ro.url, { method: "POST", path: "/api/v1/runs", headers, body: '{"pipeline":"api-demo"}' });
+    const launch = await raw(ro.url, {
+      method: "POST",
+      path: "/api/v1/runs",
+      headers,
+      body: '{"pipeline":"api-demo"}',
+    });
     expect(launch.status).toBe(403);
     expect(JSON.parse(launch.body).error.code).toBe("API_READ_ONLY");
-    for (const path of ["/api/v1/models/m/promote", "/api/v1/runs/x/cancel", "/api/v1/triggers/api-demo/nightly/pause"]) {
+    for (const path of [
+      "/api/v1/models/m/promote",
+      "/api/v1/runs/x/cancel",
+      "/api/v1/triggers/api-demo/nightly/pause",
+    ]) {
       expect((await raw(ro.url, { method: "POST", path, headers, body: "{}" })).status).toBe(403);
     }
     expect((await raw(ro.url, { path: "/api/v1/runs" })).status).toBe(200);
@@ -199,12 +210,17 @@ describe("files", () => {
   });
 
   it("look artifacts and reports up by digest only, and never follow a symlink out of the store", async () => {
-    for (const path of ["/api/v1/artifacts/..%2F..%2Foutside-secret.txt/content", "/api/v1/reports/..%2f..%2fetc%2fpasswd"]) {
+    for (const path of [
+      "/api/v1/artifacts/..%2F..%2Foutside-secret.txt/content",
+      "/api/v1/reports/..%2f..%2fetc%2fpasswd",
+    ]) {
       const r = await raw(s.url, { path });
       expect(r.status, path).toBe(400);
       expect(JSON.parse(r.body).error.code).toBe("USAGE");
     }
-    expect((await raw(s.url, { path: "/api/v1/artifacts/../../outside-secret.txt/content" })).body).not.toContain(secretText().trim());
+    expect((await raw(s.url, { path: "/api/v1/artifacts/../../outside-secret.txt/content" })).body).not.toContain(
+      secretText().trim(),
+    );
 
     // An artifact record whose object is a symlink to a file outside the home, with that file's true digest.
     const digest = createHash("sha256").update(readFileSync(secret)).digest("hex");

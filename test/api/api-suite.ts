@@ -30,7 +30,10 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       failed = await ty.run(API_FIXTURE, { params: { fail: true }, profile: "drifted" });
       trainDigest = (await ty.metadata.getStepRun(`${ok.runId}:train`))!.outputDigest!;
       const profileDigest = (await ty.metadata.getStepRun(`${ok.runId}:profile`))!.outputDigest!;
-      for (const [auc, artifactDigest] of [[0.7, trainDigest], [0.74, profileDigest]] as const) {
+      for (const [auc, artifactDigest] of [
+        [0.7, trainDigest],
+        [0.74, profileDigest],
+      ] as const) {
         await ty.registry.registerVersion({
           model: "delays",
           artifactDigest,
@@ -70,7 +73,13 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(demo).toMatchObject({ source: "module", lastRun: { id: failed.runId, status: "failed" } });
 
       const graph = (await api.get("pipelineGraph", "/pipelines/api-demo/graph")).body;
-      expect(graph.nodes.map((n: { id: string }) => n.id).sort()).toEqual(["current", "drift", "profile", "reference", "train"]);
+      expect(graph.nodes.map((n: { id: string }) => n.id).sort()).toEqual([
+        "current",
+        "drift",
+        "profile",
+        "reference",
+        "train",
+      ]);
       expect(graph.nodes.find((n: { id: string }) => n.id === "drift")).toMatchObject({ guard: true });
       expect(graph.edges).toContainEqual({ from: "current", to: "train", input: "current" });
 
@@ -81,7 +90,13 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
 
       const plan = (await api.post("pipelinePlan", "/pipelines/api-demo/plan", { params: { lines: 3 } })).body;
       const actions = Object.fromEntries(plan.steps.map((s: { step: string; action: string }) => [s.step, s.action]));
-      expect(actions).toEqual({ reference: "reuse", current: "reuse", profile: "reuse", drift: "reuse", train: "reuse" });
+      expect(actions).toEqual({
+        reference: "reuse",
+        current: "reuse",
+        profile: "reuse",
+        drift: "reuse",
+        train: "reuse",
+      });
       const changed = (await api.post("pipelinePlan", "/pipelines/api-demo/plan", { params: { lines: 4 } })).body;
       const train = changed.steps.find((s: { step: string }) => s.step === "train");
       expect(train.action).toBe("run");
@@ -166,7 +181,9 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(again.body).toMatchObject({ runId: first.body.runId, created: false });
       const done = await waitForRun(api, first.body.runId);
       expect(done.run.status).toBe("succeeded");
-      const cached = done.stepDetails.filter((s: { cached: boolean }) => s.cached).map((s: { stepId: string }) => s.stepId);
+      const cached = done.stepDetails
+        .filter((s: { cached: boolean }) => s.cached)
+        .map((s: { stepId: string }) => s.stepId);
       expect(cached).toContain("profile");
       expect(cached).not.toContain("train");
       const runs = (await api.get("listRuns", "/runs?limit=100")).body.runs;
@@ -188,7 +205,9 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(rerun.status).toBe(202);
       const again = await waitForRun(api, rerun.body.runId);
       expect(again.run.params).toEqual(failed.runId && { shift: 8, fail: true, sleepMs: 0, lines: 3 });
-      const reused = again.stepDetails.filter((s: { cached: boolean }) => s.cached).map((s: { stepId: string }) => s.stepId);
+      const reused = again.stepDetails
+        .filter((s: { cached: boolean }) => s.cached)
+        .map((s: { stepId: string }) => s.stepId);
       expect(reused).toContain("profile");
       expect(reused).not.toContain("train");
 
@@ -206,7 +225,10 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
     });
 
     it("cancels a running run through its owner process", async () => {
-      const slow = await api.post("launchRun", "/runs", { pipeline: "api-demo", params: { sleepMs: 30_000, lines: 300 } });
+      const slow = await api.post("launchRun", "/runs", {
+        pipeline: "api-demo",
+        params: { sleepMs: 30_000, lines: 300 },
+      });
       await waitFor("the slow run to log", async () => {
         const logs = await api.get(null, `/runs/${slow.body.runId}/steps/train/logs`);
         return logs.status === 200 && logs.body.lines.length > 0 ? true : undefined;
@@ -254,7 +276,10 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       const lineage = (await api.get("artifactLineage", `/artifacts/${trainDigest}/lineage`)).body;
       expect(lineage.producedBy).toMatchObject({ runId: ok.runId, stepId: "train" });
       expect(lineage.producedBy.inputs.map((i: { name: string }) => i.name)).toContain("current");
-      expect((await api.get("artifactValue", `/artifacts/${trainDigest}/value`)).body.value).toEqual({ auc: 0.71, epochs: 3 });
+      expect((await api.get("artifactValue", `/artifacts/${trainDigest}/value`)).body.value).toEqual({
+        auc: 0.71,
+        epochs: 3,
+      });
 
       const profileOut = (await home.ty.metadata.getStepRun(`${ok.runId}:profile`))!.outputDigest!;
       const value = (await api.get("artifactValue", `/artifacts/${profileOut}/value`)).body.value;
@@ -287,10 +312,17 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
 
     it("shows the registry and moves aliases with a reason, recorded in the history", async () => {
       expect((await api.get("listModels", "/models")).body.models).toMatchObject([{ name: "delays", versionCount: 2 }]);
-      const promote = await api.post("promote", "/models/delays/promote", { version: 1, alias: "production", reason: "first" });
+      const promote = await api.post("promote", "/models/delays/promote", {
+        version: 1,
+        alias: "production",
+        reason: "first",
+      });
       expect(promote.body.event).toMatchObject({ toVersion: 1, reason: "first" });
       await api.post("promote", "/models/delays/promote", { version: 2, alias: "production", reason: "better auc" });
-      const rollback = await api.post("rollback", "/models/delays/rollback", { alias: "production", reason: "latency" });
+      const rollback = await api.post("rollback", "/models/delays/rollback", {
+        alias: "production",
+        reason: "latency",
+      });
       expect(rollback.body.event).toMatchObject({ action: "rollback", fromVersion: 2, toVersion: 1, pinned: true });
       const detail = (await api.get("model", "/models/delays")).body;
       expect(detail.pins).toMatchObject([{ alias: "production", version: 1 }]);

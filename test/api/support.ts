@@ -31,7 +31,12 @@ export class ApiClient {
     return this.server.url;
   }
 
-  async call(route: RouteId | null, method: string, p: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
+  async call(
+    route: RouteId | null,
+    method: string,
+    p: string,
+    opts: { body?: unknown; headers?: Record<string, string> } = {},
+  ) {
     const headers: Record<string, string> = { ...this.headers, ...opts.headers };
     if (method !== "GET") headers["x-requested-with"] ??= "trainyard-test";
     if (opts.body !== undefined) headers["content-type"] = "application/json";
@@ -75,7 +80,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export async function waitForRun(api: ApiClient, runId: string, statuses = ["succeeded", "failed", "cancelled", "rejected"]) {
+export async function waitForRun(
+  api: ApiClient,
+  runId: string,
+  statuses = ["succeeded", "failed", "cancelled", "rejected"],
+) {
   return waitFor(`run ${runId} to end`, async () => {
     const r = await api.get(null, `/runs/${runId}`);
     return r.status === 200 && statuses.includes(r.body.run.status) ? r.body : undefined;
