@@ -9,48 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTickStore } from "../../src/daemon/open-tick-store.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
-import { startApi, waitForRun, type ApiClient } from "./support.js";
-
-interface SseEvent {
-  event: string;
-  id?: string;
-  data: any;
-}
-
-/** Reads events until `stop` says so (or the stream ends), then drops the connection. */
-async function readEvents(url: string, opts: { lastEventId?: string; stop: (all: SseEvent[]) => boolean }) {
-  const controller = new AbortController();
-  const headers: Record<string, string> = { accept: "text/event-stream" };
-  if (opts.lastEventId) headers["last-event-id"] = opts.lastEventId;
-  const res = await fetch(url, { headers, signal: controller.signal });
-  expect(res.headers.get("content-type")).toContain("text/event-stream");
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const events: SseEvent[] = [];
-  let buffer = "";
-  let ended = false;
-  while (!opts.stop(events)) {
-    const { value, done } = await reader.read();
-    if (done) {
-      ended = true;
-      break;
-    }
-    buffer += value;
-    for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const field = (name: string) =>
-        block
-          .split("\n")
-          .filter((l) => l.startsWith(`${name}: `))
-          .map((l) => l.slice(name.length + 2))
-          .join("\n");
-      events.push({ event: field("event"), id: field("id") || undefined, data: JSON.parse(field("data") || "null") });
-      if (opts.stop(events)) break;
-    }
-  }
-  controller.abort();
-  return { events, ended };
-}
+import { readEvents, startApi, waitForRun, type ApiClient } from "./support.js";
 
 const home = mkdtempSync(join(tmpdir(), "ty-api-live-"));
 let ty: Trainyard;

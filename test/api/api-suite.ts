@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROUTES, type RouteId } from "../../src/api/routes.js";
 import type { RunResult, Trainyard } from "../../src/engine/trainyard.js";
 import { openTickStore } from "../../src/daemon/open-tick-store.js";
-import { API_FIXTURE, openApiViolations, startApi, waitFor, waitForRun, type ApiClient } from "./support.js";
+import {
+  API_FIXTURE,
+  openApiViolations,
+  readEvents,
+  startApi,
+  waitFor,
+  waitForRun,
+  type ApiClient,
+} from "./support.js";
 
 export interface SuiteHome {
   ty: Trainyard;
@@ -366,6 +374,29 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       const nearest = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(p * xs.length) - 1];
       expect(series.windows[0]).toMatchObject({ p50: nearest(latencies.slice(0, 4), 0.5), p99: 9, versions: [1] });
       expect(series.windows[1].p50).toBe(nearest(latencies.slice(4), 0.5));
+    });
+
+    it("streams a finished run's state, a step's log and the home's events", async () => {
+      const base = `${api.url}/api/v1`;
+      const run = await readEvents(`${base}/runs/${ok.runId}/events`, { stop: () => false });
+      expect(run.ended).toBe(true);
+      const steps = run.events.filter((e) => e.event === "step").map((e) => `${e.data.step}:${e.data.status}`);
+      expect(steps.sort()).toEqual(["current", "drift", "profile", "reference", "train"].map((s) => `${s}:succeeded`));
+      expect(run.events[run.events.length - 1]).toMatchObject({ event: "run", data: { status: "succeeded" } });
+
+      const log = await readEvents(`${base}/runs/${ok.runId}/steps/train/logs?follow=true&offset=1`, {
+        stop: () => false,
+      });
+      expect(log.events.map((e) => e.data.line ?? e.event)).toEqual(["epoch 1", "epoch 2", "end"]);
+      const resumed = await readEvents(`${base}/runs/${ok.runId}/steps/train/logs?follow=true`, {
+        lastEventId: "1",
+        stop: () => false,
+      });
+      expect(resumed.events.map((e) => e.data.line ?? e.event)).toEqual(["epoch 2", "end"]);
+
+      const home = await readEvents(`${base}/events`, { stop: () => true });
+      expect(home.events).toEqual([]);
+      expect((await api.get(null, "/runs/nope/events")).status).toBe(404);
     });
 
     it("reports the daemon's health", async () => {

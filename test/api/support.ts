@@ -114,3 +114,46 @@ export function openApiViolations(api: ApiClient): string[] {
   }
   return out;
 }
+
+export interface SseEvent {
+  event: string;
+  id?: string;
+  data: any;
+}
+
+/** Reads events until `stop` says so (or the stream ends), then drops the connection. */
+export async function readEvents(url: string, opts: { lastEventId?: string; stop: (all: SseEvent[]) => boolean }) {
+  const controller = new AbortController();
+  const headers: Record<string, string> = { accept: "text/event-stream" };
+  if (opts.lastEventId) headers["last-event-id"] = opts.lastEventId;
+  const res = await fetch(url, { headers, signal: controller.signal });
+  if (!(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
+    throw new Error(`${url}: not an event stream (HTTP ${res.status}: ${await res.text()})`);
+  }
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const events: SseEvent[] = [];
+  let buffer = "";
+  let ended = false;
+  while (!opts.stop(events)) {
+    const { value, done } = await reader.read();
+    if (done) {
+      ended = true;
+      break;
+    }
+    buffer += value;
+    for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const field = (name: string) =>
+        block
+          .split("\n")
+          .filter((l) => l.startsWith(`${name}: `))
+          .map((l) => l.slice(name.length + 2))
+          .join("\n");
+      events.push({ event: field("event"), id: field("id") || undefined, data: JSON.parse(field("data") || "null") });
+      if (opts.stop(events)) break;
+    }
+  }
+  controller.abort();
+  return { events, ended };
+}
