@@ -15,10 +15,11 @@ import {
   statusDef,
   triggerDef,
   triggersDef,
+  uiDef,
   upDef,
 } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
-import { checkDef, planDef, resumeDef, runDef } from "./definitions/running.js";
+import { cancelDef, checkDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
 
@@ -37,6 +38,7 @@ export const COMMANDS: CommandDef[] = [
   planDef,
   checkDef,
   resumeDef,
+  cancelDef,
   runsDef,
   showDef,
   logsDef,
@@ -46,6 +48,7 @@ export const COMMANDS: CommandDef[] = [
   modelsDef,
   serveDef,
   daemonDef,
+  uiDef,
   upDef,
   statusDef,
   triggersDef,

@@ -120,6 +120,13 @@ export const ERROR_CATALOG = {
   SERVE_TOKEN_REQUIRED: "give --token (or TRAINYARD_SERVE_TOKEN) to listen beyond loopback",
   SERVE_TOKEN_INVALID: "use a token of at least 16 characters",
   SERVE_OPTIONS_INVALID: "fix the serve option the message names",
+
+  // The HTTP API
+  API_FORBIDDEN: "send the request from the UI's own origin (with X-Requested-With), or with the API token",
+  API_READ_ONLY: "this server was started with --read-only: start it without to change anything",
+  API_BODY_TOO_LARGE: "send a smaller request body",
+  API_UI_MISSING: "build the web UI with `npm run build` (npm ci does it)",
+  IDEMPOTENCY_CONFLICT: "use a new Idempotency-Key for a different request",
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

@@ -18,6 +18,7 @@ import type {
   StatEntry,
   StepRunCompletion,
   StepRunRecord,
+  StepState,
 } from "./metadata-store.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import {
@@ -140,6 +141,11 @@ export class PostgresMetadataStore implements MetadataStore {
       ON CONFLICT (name) DO UPDATE SET module_path = EXCLUDED.module_path, updated_at = EXCLUDED.updated_at`, [name, modulePath, Date.now()]);
   }
 
+  async listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>> {
+    const rows = await this.rows("SELECT name, module_path, updated_at FROM pipelines ORDER BY updated_at DESC", []);
+    return rows.map((r) => ({ name: String(r.name), modulePath: String(r.module_path), updatedAt: Number(r.updated_at) }));
+  }
+
   async createRun(run: RunRecord): Promise<void> {
     const cols = runColumns(run);
     await this.rows(`INSERT INTO runs (${Object.keys(cols).join(", ")}) VALUES (${Object.keys(cols).map((_, i) => `$${i + 1}`).join(", ")})`, Object.values(cols));
@@ -226,6 +232,21 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
     return (await this.rows(`SELECT * FROM step_runs WHERE run_id = $1 ORDER BY seq`, [runId])).map(rowToStepRun);
+  }
+
+  async listStepStates(runIds: string[]): Promise<StepState[]> {
+    if (!runIds.length) return [];
+    const sql = `SELECT run_id, step_id, status, cached, attempts, started_at, duration_ms FROM step_runs
+      WHERE item_index = -1 AND run_id = ANY($1) ORDER BY seq`;
+    return (await this.rows(sql, [runIds])).map((r) => ({
+      runId: r.run_id,
+      stepId: r.step_id,
+      status: r.status,
+      cached: r.cached === true,
+      attempts: r.attempts,
+      startedAt: r.started_at ?? undefined,
+      durationMs: r.duration_ms ?? undefined,
+    }));
   }
 
   async getStepRun(id: string): Promise<StepRunRecord | undefined> {

@@ -1,14 +1,16 @@
 /**
  * `trainyard up`: the long-running parts of a deployment in one process (the daemon, which runs
- * the pipelines' triggers, and the model server), each from the list below. One SIGTERM/SIGINT
+ * the pipelines' triggers, the model server, and the web UI with its API), each from the list below. One SIGTERM/SIGINT
  * drains them all; a part that stops on its own stops the others, so nothing runs half-up.
  */
 import type { Trainyard } from "../../engine/trainyard.js";
-import type { ParsedArgs } from "../args.js";
+import { resolve } from "node:path";
+import { has, one, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 import { daemonOptionsFrom, startDaemon } from "./daemon.js";
 import { listeningLine, serveOptionsFrom } from "./serve.js";
+import { portFlag, uiListeningLines } from "./ui.js";
 
 /** A started part: `stop()` asks it to drain; `finished` settles once it has. */
 export interface RunningComponent {
@@ -19,7 +21,8 @@ export interface RunningComponent {
 /** One part of `up` (its options are declared in definitions/operations.ts). Options are read before anything starts. */
 export interface UpComponent {
   name: string;
-  prepare(args: ParsedArgs, log: (line: string) => void): (ty: Trainyard) => Promise<RunningComponent>;
+  /** Reads its options; undefined when the options leave it out (e.g. --no-ui). */
+  prepare(args: ParsedArgs, log: (line: string) => void): ((ty: Trainyard) => Promise<RunningComponent>) | undefined;
 }
 
 const daemonComponent: UpComponent = {
@@ -49,14 +52,35 @@ const serverComponent: UpComponent = {
   },
 };
 
-/** Started in this order, stopped together. The web UI joins as one more entry. */
-export const UP_COMPONENTS: UpComponent[] = [daemonComponent, serverComponent];
+const uiComponent: UpComponent = {
+  name: "ui",
+  prepare(args) {
+    if (has(args, "no-ui")) return undefined;
+    const port = portFlag(one(args, "ui-port"));
+    const modules = args.positionals.map((m) => resolve(m));
+    return async (ty) => {
+      const { startApiServer } = await import("../../api/server.js");
+      const server = await startApiServer({ ty, modules, port, host: one(args, "host") });
+      process.stdout.write(`${uiListeningLines("trainyard up", ty.home, server)}\n`);
+      let closing: Promise<void> | undefined;
+      let closed!: () => void;
+      const finished = new Promise<void>((done) => (closed = done));
+      return { stop: () => (closing ??= server.close().then(closed)), finished };
+    };
+  },
+};
+
+/** Started in this order, stopped together. */
+export const UP_COMPONENTS: UpComponent[] = [daemonComponent, serverComponent, uiComponent];
 
 export async function upCommand(args: ParsedArgs, components: UpComponent[] = UP_COMPONENTS): Promise<number> {
   // Without modules the daemon still launches runs queued by `trainyard trigger` or the API.
   const logFor = (name: string) => (line: string) =>
     process.stderr.write(`${dim(new Date().toISOString())} ${dim(`[${name}]`)} ${line}\n`);
-  const starters = components.map((c) => ({ name: c.name, start: c.prepare(args, logFor(c.name)) }));
+  const starters = components.flatMap((c) => {
+    const start = c.prepare(args, logFor(c.name));
+    return start ? [{ name: c.name, start }] : [];
+  });
   const log = logFor("up");
   const ty = await openHome(args);
   const running: Array<{ name: string; part: RunningComponent }> = [];

@@ -35,12 +35,33 @@ export const daemonDef: CommandDef = {
   load: async () => (await import("../commands/daemon.js")).daemonCommand,
 };
 
+export const uiDef: CommandDef = {
+  name: "ui",
+  summary: "the web UI and the HTTP API (/api/v1) of this home; beyond loopback a token is required",
+  positionals: [{ name: "pipeline.ts", description: "modules to offer in the launch form", optional: true, variadic: true }],
+  options: {
+    port: { type: "string", value: "N", description: "port to listen on (0: any free port)", default: "8321" },
+    host: { type: "string", value: "ADDR", description: "address to listen on", default: "127.0.0.1" },
+    token: { type: "string", value: "T", description: "API token (default $TRAINYARD_API_TOKEN, or generated)" },
+    "read-only": { type: "boolean", description: "refuse every change (launch, cancel, promote, pause...)" },
+    "no-launch": { type: "boolean", description: "only queue requested runs for the daemon, never start them here" },
+    "max-body": { type: "string", value: "BYTES", description: "largest request body (default 1 MiB)" },
+  },
+  examples: ["trainyard ui examples/flight-delays/pipeline.ts"],
+  load: async () => (await import("../commands/ui.js")).uiCommand,
+};
+
 export const upDef: CommandDef = {
   name: "up",
-  summary: "the daemon and the model server in one process; one SIGTERM drains both",
+  summary: "the daemon, the model server and the web UI in one process; one SIGTERM drains them all",
   details: "Takes the options of `trainyard daemon` and `trainyard serve`. A part that stops on its own stops the others.",
   positionals: daemonDef.positionals,
-  options: { ...daemonDef.options, ...serveDef.options },
+  options: {
+    ...daemonDef.options,
+    ...serveDef.options,
+    "ui-port": { type: "string", value: "N", description: "the web UI's port (0: any free port)", default: "8321" },
+    "no-ui": { type: "boolean", description: "run the daemon and the model server only" },
+  },
   examples: ["trainyard up examples/flight-delays/pipeline.ts --port 8080"],
   load: async () => {
     const { upCommand } = await import("../commands/up.js");

@@ -98,3 +98,12 @@ export const resumeDef: CommandDef = {
   examples: ["trainyard resume 20260301-101500-a1b2c3"],
   load: async () => (await import("../commands/run.js")).resumeCommand,
 };
+
+export const cancelDef: CommandDef = {
+  name: "cancel",
+  summary: "cancel a queued or running run (a running one is sent SIGTERM and ends cancelled)",
+  positionals: [{ name: "run", description: "a run id or a unique prefix" }],
+  options: { json: { type: "boolean", description: "print JSON instead of text" } },
+  examples: ["trainyard cancel 20261206-101500-3f2a1c"],
+  load: async () => (await import("../commands/cancel.js")).cancelCommand,
+};
