@@ -22,3 +22,5 @@ export { ingest, type IngestSource, type FileIngest, type SqliteIngest, type Pos
 export { ingestStep, freshnessStep, splitStep, type IngestStepOptions, type FreshnessStepOptions, type SplitStepOptions } from "./ingest-steps.js";
 export { checkFreshness, type FreshnessOptions, type FreshnessResult } from "./freshness.js";
 export { splitDataset, type SplitSpec, type SplitResult } from "./split.js";
+export { sqlStep, sampleStep, queryDatasets, writeQuery, type SqlStepOptions, type SampleStepOptions, type SampleSize, type SqlInputs } from "./steps/sql-steps.js";
+export { landedFiles, ingestEach, type LandedFile, type LandedFilesOptions, type IngestEachOptions } from "./steps/landed-files.js";
