@@ -35,7 +35,7 @@ usage: trainyard <command> [options]
   gc [--keep-last N] [--older-than 30d] [--grace 1h] [--dry-run]
                                remove artifacts that no run, model or retention rule needs
   fsck [--repair] [--json]     rehash every stored object, check every reference, list orphans
-  contract infer <data-file> [--out contract.ts]
+  contract infer <file|dir|glob>... [--out contract.ts]
                                draft a data contract from real data, for a person to edit
   report <digest>              the path of the HTML report behind a step output or artifact
   triggers list <pipeline.ts> [--now ISO] [--json]
