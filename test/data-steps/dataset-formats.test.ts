@@ -89,8 +89,8 @@ describe("data steps honour a dataset's declared format", () => {
     const src = await sources();
     const err = await splitDataset({ path: src.csv, format: "parquet" }, { method: "random", testFraction: 0.5 }, tmp.path("out")).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).code).toBe("UNSUPPORTED_FORMAT");
-    expect((err as DataError).message).toMatch(/is not Parquet; it looks like CSV/);
+    expect((err as DataError).code).toBe("FILE_UNREADABLE");
+    expect((err as DataError).message).toMatch(/read as Parquet \(its declared format\) but has no Parquet header; it looks like CSV/);
     expect((err as DataError).hint).toMatch(/format: "csv"/);
   });
 });
