@@ -58,7 +58,8 @@ const summaries = p.map("summarize-month", {
   run: async (ctx, month) => {
     const [row] = await queryDatasets<{ flights: number; mean_delay: number; delayed_share: number; airports: number }>(
       { month },
-      `SELECT count(*)::INTEGER AS flights, avg(delay)::DOUBLE AS mean_delay, count(DISTINCT origin)::INTEGER AS airports,
+      `SELECT count(*)::INTEGER AS flights, avg(delay)::DOUBLE AS mean_delay,
+         count(DISTINCT origin)::INTEGER AS airports,
          avg(CAST(delay > ${ctx.params.delayThreshold} AS INTEGER))::DOUBLE AS delayed_share FROM month`,
     );
     return { month: String(month.meta.month), ...row };
@@ -73,17 +74,19 @@ const flights = sqlStep(p, "label", {
       CAST(delay > ${params.delayThreshold} AS INTEGER) AS delayed FROM months WHERE delay IS NOT NULL`,
 });
 const split = splitStep(p, "split", { input: flights, split: { method: "time", column: "date", last: "month" } });
-const trainData = sampleStep(p, "train-sample", { input: split.pick("train"), params: ["trainSample"], size: (params) => ({ fraction: params.trainSample }) });
-const testData = sampleStep(p, "test-sample", { input: split.pick("test"), params: ["evalSample"], size: (params) => ({ fraction: params.evalSample }) });
+const trainData = sampleStep(p, "train-sample", { input: split.pick("train"), fraction: "trainSample" });
+const testData = sampleStep(p, "test-sample", { input: split.pick("test"), fraction: "evalSample" });
 
 /** Reference statistics of the training data, kept with the model; drift of the newest month. */
-const reference = profile(p, "profile", { data: trainData, columns: ["date", "delay", "distance", "origin", "destination"] });
+const columns = ["date", "delay", "distance", "origin", "destination"];
+const reference = profile(p, "profile", { data: trainData, columns });
+const warnAt = (threshold: number) => ({ threshold, action: "warn" as const });
 drift(p, "drift", {
   reference: trainData,
   current: testData,
   config: {
     include: ["delay", "distance", "origin", "destination"],
-    defaults: { psi: { threshold: 0.2, action: "warn" }, lInfinity: { threshold: 0.1, action: "warn" }, jsDistance: { threshold: 0.1, action: "warn" } },
+    defaults: { psi: warnAt(0.2), lInfinity: warnAt(0.1), jsDistance: warnAt(0.1) },
     schema: { added: "warn", removed: "fail", retyped: "fail" },
   },
 });
@@ -101,13 +104,13 @@ const fitted = features(p, "features", {
 });
 
 /** A small search on a sample of the training months; each trial is cached on its own. */
-const searchRows = sampleStep(p, "search-data", { input: split.pick("train"), params: ["searchRows"], size: (params) => ({ rows: params.searchRows }), seed: 7 });
-const searchSplit = splitStep(p, "search-split", { input: searchRows, split: { method: "random", testFraction: 0.25, seed: 7 } });
+const searchRows = sampleStep(p, "search-data", { input: split.pick("train"), rows: "searchRows", seed: 7 });
+const searchSplit = splitStep(p, "search-split", {
+  input: searchRows,
+  split: { method: "random", testFraction: 0.25, seed: 7 },
+});
 const tuned = search(p, "search", {
-  train: searchSplit.pick("train"),
-  valid: searchSplit.pick("test"),
-  features: fitted,
-  label: "delayed",
+  train: searchSplit.pick("train"), valid: searchSplit.pick("test"), features: fitted, label: "delayed",
   algorithm: { kind: "gbdt", numRounds: 30, maxBin: 256, seed: 1 },
   space: { maxDepth: [4, 6], learningRate: [0.1, 0.3] },
 });
@@ -120,23 +123,15 @@ const hyperparameters = p.step("hyperparameters", {
 });
 
 const candidate = train(p, "train", {
-  train: trainData,
-  features: fitted,
-  label: "delayed",
+  train: trainData, features: fitted, label: "delayed", tuned: hyperparameters, timeout: "20m",
   algorithm: { kind: "gbdt", numRounds: 100, maxDepth: 6, learningRate: 0.1, maxBin: 256, seed: 1 },
-  tuned: hyperparameters,
-  timeout: "20m",
 });
 
 const production = currentModel(p, "production", { name: MODEL, candidate });
 const evaluation = evaluate(p, "evaluate", {
-  candidate,
-  production,
-  data: testData,
-  slices: [{ column: "origin", top: 10 }],
+  candidate, production, data: testData, slices: [{ column: "origin", top: 10 }], latency: { samples: 500 },
   fairness: [{ metric: "tpr", column: "origin", topGroups: 10, threshold: 0.3 }],
   bootstrap: { metrics: ["auc"], resamples: 200, seed: 1 },
-  latency: { samples: 500 },
 });
 
 const checked = gates(p, "gates", {
@@ -145,14 +140,18 @@ const checked = gates(p, "gates", {
   gates: (params) => [
     { kind: "metric", metric: "auc", min: params.aucFloor, name: "auc floor" },
     { kind: "relative", metric: "auc", maxRegression: 0.002, name: "no auc regression vs production" },
-    { kind: "significance", metric: "auc", require: "not-worse", margin: 0.002, name: "not worse than production (bootstrap)" },
-    { kind: "fairness", metric: "tpr", column: "origin", maxGap: params.maxTprGap, name: "tpr gap across the 10 busiest origins" },
+    { kind: "significance", metric: "auc", require: "not-worse", margin: 0.002,
+      name: "not worse than production (bootstrap)" },
+    { kind: "fairness", metric: "tpr", column: "origin", maxGap: params.maxTprGap,
+      name: "tpr gap across the 10 busiest origins" },
     { kind: "latency", p99Ms: params.maxP99Ms, name: "p99 latency" },
     { kind: "size", maxBytes: 20_000_000, name: "model size" },
   ],
 });
 
-const registered = register(p, "register", { name: MODEL, model: candidate, gates: checked, evaluation, data: trainData, reference: reference.pick("profile") });
+const registered = register(p, "register", {
+  name: MODEL, model: candidate, gates: checked, evaluation, data: trainData, reference: reference.pick("profile"),
+});
 deploy(p, "deploy", { registered, alias: "production" });
 
 /** A small HTML report over all months. */
@@ -163,9 +162,11 @@ p.step("report", {
     const auc = evaluation.evaluation.candidate.metrics.auc;
     const rows = summaries.map((m) => `<tr><td>${m.month}</td><td>${m.flights}</td><td>${m.mean_delay.toFixed(2)}</td>`
       + `<td>${(100 * m.delayed_share).toFixed(1)}%</td><td>${m.airports}</td></tr>`);
-    writeFileSync(`${ctx.workdir}/report.html`, `<!doctype html><meta charset="utf-8"><title>flight-delays: flights per month</title>
+    writeFileSync(`${ctx.workdir}/report.html`, `<!doctype html><meta charset="utf-8">
+<title>flight-delays: flights per month</title>
 <h1>Flights per month</h1><p>candidate ROC AUC on the newest month: ${auc.toFixed(4)}</p>
-<table><tr><th>month</th><th>flights</th><th>mean delay</th><th>delayed</th><th>airports</th></tr>${rows.join("\n")}</table>`);
+<table><tr><th>month</th><th>flights</th><th>mean delay</th><th>delayed</th><th>airports</th></tr>
+${rows.join("\n")}</table>`);
     return { report: ctx.file("report.html", { contentType: "text/html" }), months: summaries.length, auc };
   },
 });

@@ -102,9 +102,10 @@ export type SampleSize = { fraction: number } | { rows: number };
 
 export interface SampleStepOptions<P, K extends Param<P>> {
   input: StepRef<Dataset>;
-  /** The size, or a function of the params named in `params`. A fraction >= 1 keeps the dataset as is. */
-  size: SampleSize | ((params: Pick<P, K>) => SampleSize);
-  params?: readonly K[];
+  /** Share of rows to keep, or the name of a param holding it; >= 1 keeps the dataset as is. */
+  fraction?: number | K;
+  /** Rows to keep, or the name of a param holding the number. */
+  rows?: number | K;
   /** The same seed on the same data keeps the same rows. @default 42 */
   seed?: number;
   description?: string;
@@ -113,14 +114,19 @@ export interface SampleStepOptions<P, K extends Param<P>> {
 /** A seeded random sample of a dataset (e.g. a smaller training set for a dev profile or a search). */
 export function sampleStep<P, const K extends Param<P> = never>(p: Pipeline<P>, id: string, opts: SampleStepOptions<P, K>): StepRef<Dataset> {
   const seed = opts.seed ?? 42;
+  if ((opts.fraction === undefined) === (opts.rows === undefined)) {
+    throw new DataError("INVALID_OPTION", `sample step "${id}" needs exactly one of \`fraction\` and \`rows\``, { hint: "e.g. { fraction: 0.1 } or { rows: \"searchRows\" }" });
+  }
+  const named = [opts.fraction, opts.rows].filter((v): v is K => typeof v === "string");
   return p.step(id, {
     description: opts.description ?? "random sample",
     inputs: { data: opts.input },
-    params: opts.params ?? [],
+    params: named,
     version: LIB_VERSION,
-    config: { size: typeof opts.size === "function" ? opts.size.toString() : opts.size, seed },
+    config: { fraction: opts.fraction, rows: opts.rows, seed },
     run: async (ctx, { data }) => {
-      const size = typeof opts.size === "function" ? opts.size(ctx.params as Pick<P, K>) : opts.size;
+      const value = (v: number | K) => (typeof v === "number" ? v : Number((ctx.params as Record<string, unknown>)[v]));
+      const size: SampleSize = opts.fraction !== undefined ? { fraction: value(opts.fraction) } : { rows: value(opts.rows!) };
       const sample = sampleClause(size, seed);
       if (sample === undefined) {
         ctx.log(`kept all ${data.meta.rows ?? ""} rows (fraction ${(size as { fraction: number }).fraction})`);
