@@ -18,26 +18,59 @@ afterAll(() => tmp.cleanup());
 function land(dir: string): void {
   mkdirSync(dir, { recursive: true });
   const r = rng(3);
-  const rows = (month: number) => Array.from({ length: 200 }, (_, i) => {
-    const x = r.normal(0, 1);
-    return { ts: `2001-0${month}-${String(1 + (i % 28)).padStart(2, "0")} 12:00:00`, x, outcome: x + r.normal(0, 0.5) > 0 ? "late" : "on_time" };
-  });
-  for (const m of [1, 2]) writeFileSync(`${dir}/part-2001-0${m}.csv`, "ts,x,outcome\n" + rows(m).map((o) => `${o.ts},${o.x},${o.outcome}`).join("\n") + "\n");
-  writeFileSync(`${dir}/part-2001-03.jsonl`, rows(3).map((o) => JSON.stringify(o)).join("\n") + "\n");
+  const rows = (month: number) =>
+    Array.from({ length: 200 }, (_, i) => {
+      const x = r.normal(0, 1);
+      return {
+        ts: `2001-0${month}-${String(1 + (i % 28)).padStart(2, "0")} 12:00:00`,
+        x,
+        outcome: x + r.normal(0, 0.5) > 0 ? "late" : "on_time",
+      };
+    });
+  for (const m of [1, 2])
+    writeFileSync(
+      `${dir}/part-2001-0${m}.csv`,
+      "ts,x,outcome\n" +
+        rows(m)
+          .map((o) => `${o.ts},${o.x},${o.outcome}`)
+          .join("\n") +
+        "\n",
+    );
+  writeFileSync(
+    `${dir}/part-2001-03.jsonl`,
+    rows(3)
+      .map((o) => JSON.stringify(o))
+      .join("\n") + "\n",
+  );
   writeFileSync(`${dir}/notes.txt`, "not a partition\n");
 }
 
 function build(dir: string) {
   const p = pipeline("sql-steps");
-  const files = landedFiles(p, "files", { dir, match: /^part-(?<month>\d{4}-\d{2})\.(csv|jsonl)$/, hint: "land the parts first" });
+  const files = landedFiles(p, "files", {
+    dir,
+    match: /^part-(?<month>\d{4}-\d{2})\.(csv|jsonl)$/,
+    hint: "land the parts first",
+  });
   const parts = ingestEach(p, "ingest", { over: files });
-  const all = sqlStep(p, "all", { inputs: { parts }, sql: "SELECT CAST(ts AS TIMESTAMP) AS ts, x, outcome FROM parts" });
+  const all = sqlStep(p, "all", {
+    inputs: { parts },
+    sql: "SELECT CAST(ts AS TIMESTAMP) AS ts, x, outcome FROM parts",
+  });
   const split = splitStep(p, "split", { input: all, split: { method: "time", column: "ts", last: "month" } });
   sampleStep(p, "half", { input: all, fraction: 0.5 });
   sampleStep(p, "half-again", { input: all, fraction: 0.5 });
   sampleStep(p, "hundred", { input: all, rows: 100, seed: 7 });
-  const fitted = features(p, "features", { train: split.pick("train"), spec: { transforms: [{ kind: "standardize", column: "x" }] } });
-  train(p, "train", { train: split.pick("train"), features: fitted, label: "outcome", algorithm: { kind: "logistic" } });
+  const fitted = features(p, "features", {
+    train: split.pick("train"),
+    spec: { transforms: [{ kind: "standardize", column: "x" }] },
+  });
+  train(p, "train", {
+    train: split.pick("train"),
+    features: fitted,
+    label: "outcome",
+    algorithm: { kind: "logistic" },
+  });
   return p;
 }
 
@@ -50,15 +83,24 @@ describe("library data steps", () => {
       expect(t.result.status, JSON.stringify(t.result.error)).toBe("succeeded");
       const files = await t.output("files");
       expect(files.map((f: { name: string; groups: { month: string } }) => [f.name, f.groups.month])).toEqual([
-        ["part-2001-01.csv", "2001-01"], ["part-2001-02.csv", "2001-02"], ["part-2001-03.jsonl", "2001-03"],
+        ["part-2001-01.csv", "2001-01"],
+        ["part-2001-02.csv", "2001-02"],
+        ["part-2001-03.jsonl", "2001-03"],
       ]);
       const ingested = await t.output("ingest");
-      expect(ingested.map((d: { meta: { month: string; rows: number } }) => [d.meta.month, d.meta.rows])).toEqual([["2001-01", 200], ["2001-02", 200], ["2001-03", 200]]);
+      expect(ingested.map((d: { meta: { month: string; rows: number } }) => [d.meta.month, d.meta.rows])).toEqual([
+        ["2001-01", 200],
+        ["2001-02", 200],
+        ["2001-03", 200],
+      ]);
       const all = await t.output("all");
       expect(all.meta.rows).toBe(600);
       const split = await t.output("split");
       expect([split.train.meta.rows, split.test.meta.rows]).toEqual([400, 200]);
-      const [newest] = await queryDatasets<{ lo: string }>({ test: split.test }, "SELECT CAST(min(ts) AS VARCHAR) AS lo FROM test");
+      const [newest] = await queryDatasets<{ lo: string }>(
+        { test: split.test },
+        "SELECT CAST(min(ts) AS VARCHAR) AS lo FROM test",
+      );
       expect(newest.lo).toBe("2001-03-01 12:00:00");
       const [half, again, hundred] = [await t.output("half"), await t.output("half-again"), await t.output("hundred")];
       expect(half.meta.rows).toBeGreaterThan(240);
@@ -69,7 +111,9 @@ describe("library data steps", () => {
       expect(model.meta.task).toBe("binary");
       const log: string[] = [];
       for await (const c of t.trainyard.query.stepLog(t.result.runId, "train", {})) log.push(...c.lines);
-      expect(log.join("\n")).toContain('task: binary (label "outcome" is text with 2 classes (late, on_time); "on_time" is the positive class');
+      expect(log.join("\n")).toContain(
+        'task: binary (label "outcome" is text with 2 classes (late, on_time); "on_time" is the positive class',
+      );
     } finally {
       await t.cleanup();
     }
