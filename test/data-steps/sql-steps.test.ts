@@ -7,7 +7,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { pipeline } from "../../src/index.js";
 import { ingestEach, landedFiles, queryDatasets, sampleStep, splitStep, sqlStep } from "../../src/lib/data/index.js";
-import { features, train } from "../../src/lib/models/index.js";
+import { evaluate, features, train } from "../../src/lib/models/index.js";
+import { datasetInput } from "../../src/testing/index.js";
 import { runPipeline } from "../../src/testing/index.js";
 import { makeTempDir, rng } from "../data/temp-data.js";
 
@@ -65,12 +66,13 @@ function build(dir: string) {
     train: split.pick("train"),
     spec: { transforms: [{ kind: "standardize", column: "x" }] },
   });
-  train(p, "train", {
+  const model = train(p, "train", {
     train: split.pick("train"),
     features: fitted,
     label: "outcome",
     algorithm: { kind: "logistic" },
   });
+  evaluate(p, "evaluate", { candidate: model, data: split.pick("test"), latency: { samples: 10, rounds: 1, warmup: 10 } });
   return p;
 }
 
@@ -111,12 +113,26 @@ describe("library data steps", () => {
       expect(model.meta.task).toBe("binary");
       const log: string[] = [];
       for await (const c of t.trainyard.query.stepLog(t.result.runId, "train", {})) log.push(...c.lines);
+      // Held-out text labels are coded by the model's classes: on_time is 1, and x predicts late.
+      const ev = (await t.output("evaluate")).evaluation;
+      expect(ev.task).toBe("binary");
+      expect(ev.candidate.metrics.auc).toBeGreaterThan(0.8);
       expect(log.join("\n")).toContain(
         'task: binary (label "outcome" is text with 2 classes (late, on_time); "on_time" is the positive class',
       );
     } finally {
       await t.cleanup();
     }
+  });
+
+  it("queries a list of datasets in different formats as one table, columns matched by name", async () => {
+    const csv = tmp.path("a.csv");
+    writeFileSync(csv, "x,y\n1,a\n2,b\n");
+    const json = tmp.path("b.jsonl");
+    writeFileSync(json, '{"y": "c", "x": 3}\n');
+    const parts = [datasetInput(csv, { format: "csv" }), datasetInput(json, { format: "json" })];
+    const rows = await queryDatasets<{ x: number; y: string }>({ parts }, "SELECT x, y FROM parts ORDER BY x");
+    expect(rows).toEqual([{ x: 1, y: "a" }, { x: 2, y: "b" }, { x: 3, y: "c" }]);
   });
 
   it("says what to do when no file has landed", async () => {
