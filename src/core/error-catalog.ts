@@ -114,6 +114,8 @@ export const ERROR_CATALOG = {
   TOO_MANY_ROWS: "send fewer rows per request",
   METHOD_NOT_ALLOWED: "use the method the Allow header lists",
   MODEL_NOT_FOUND: "list the served models with GET /v1/models",
+  MODEL_UNAVAILABLE: "the version's bundle did not load (see the message): roll the alias back, or fix and re-register",
+  REGISTRY_EMPTY: "register a model first: run a pipeline with a register step",
   PREDICT_FAILED: "the model failed on these rows: see the server's log",
   UNAUTHORIZED: "send Authorization: Bearer <token>",
   REJECTED: "the request was refused: see the message",

@@ -1,12 +1,15 @@
-/** `trainyard contract infer <file>`. */
+/** `trainyard contract infer <files, dirs or globs>`. */
 import { writeFileSync } from "node:fs";
 import { has, one, usage, type ParsedArgs } from "../args.js";
 
 export async function contractInferCommand(args: ParsedArgs): Promise<number> {
-  const [file] = args.positionals;
-  if (!file) throw usage("trainyard contract infer needs a data file (Parquet, CSV or JSON)");
-  const { inferContract, renderContractModule } = await import("../../lib/data/index.js");
-  const contract = await inferContract(file);
+  const files = args.positionals;
+  if (!files.length) {
+    throw usage("trainyard contract infer needs data files (Parquet, CSV or JSON), directories or quoted globs such as 'landing/*.csv'");
+  }
+  const file = files.join(" ");
+  const { inferContractFromFiles, renderContractModule } = await import("../../lib/data/index.js");
+  const contract = await inferContractFromFiles(files);
   const text = has(args, "json") ? `${JSON.stringify(contract, null, 2)}\n` : renderContractModule(contract);
   const out = one(args, "out");
   if (out) {

@@ -182,8 +182,8 @@ export const contractDef: CommandDef = {
   subcommands: [
     {
       name: "infer",
-      summary: "infer a contract (types, ranges, allowed values) from a Parquet, CSV or JSON file",
-      positionals: [{ name: "data-file", description: "the data to learn from" }],
+      summary: "infer a contract (types, ranges, allowed values) from Parquet, CSV or JSON files read as one table",
+      positionals: [{ name: "data", description: "files, directories or quoted globs to learn from", variadic: true }],
       options: {
         out: { type: "string", value: "FILE", description: "write the contract module here (default: stdout)" },
         json: { type: "boolean", description: "print the contract as JSON instead of a module" },

@@ -29,6 +29,17 @@ export interface OnnxModelOptions {
 
 type Session = import("onnxruntime-node").InferenceSession;
 
+/** onnxruntime-node is large and optional: loaded on the first ONNX model, with a fix when absent. */
+async function onnxRuntime(): Promise<typeof import("onnxruntime-node")> {
+  try {
+    return await import("onnxruntime-node");
+  } catch (cause) {
+    throw new ModelError("ONNX_ERROR", `onnxruntime-node cannot be loaded: ${(cause as Error).message}`, {
+      hint: "install it beside trainyard (npm i onnxruntime-node); only ONNX models need it", cause,
+    });
+  }
+}
+
 /**
  * A model scored by onnxruntime-node. The graph must take one float32 input of shape
  * [rows, features] and produce [rows] or [rows, outputs]. Scoring is asynchronous because
@@ -53,7 +64,7 @@ export class OnnxModel implements AsyncModel {
   }
 
   static async load(bytes: Uint8Array, options: OnnxModelOptions): Promise<OnnxModel> {
-    const ort = await import("onnxruntime-node");
+    const ort = await onnxRuntime();
     let session: Session;
     try {
       session = await ort.InferenceSession.create(bytes);
@@ -66,7 +77,7 @@ export class OnnxModel implements AsyncModel {
   }
 
   async predict(features: FeatureMatrix): Promise<Float64Array> {
-    const ort = await import("onnxruntime-node");
+    const ort = await onnxRuntime();
     const cols = alignToSignature(features, this.signature);
     const rows = features.rows;
     const p = cols.length;
