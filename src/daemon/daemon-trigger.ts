@@ -29,6 +29,8 @@ export interface RunRequestSpec {
   profile?: string;
   /** Higher runs first among queued runs. @default 0 */
   priority?: number;
+  /** Launched only while no other run of the trigger is running, in queue order (overlap "queue"). @default false */
+  serial?: boolean;
 }
 
 export interface TickRequest {

@@ -6,7 +6,7 @@
 import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { CONFIG_FILE_NAMES } from "../core/config.js";
-import type { CompiledTrigger } from "../core/triggers.js";
+import type { CompiledTrigger, OverlapPolicy } from "../core/triggers.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import { openRegistry } from "../lib/registry/open-registry.js";
 import { identityAlive } from "../store/process-identity.js";
@@ -53,22 +53,26 @@ function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, mo
       };
       const r = await evaluateTrigger(t, cursor ?? null, now, ctx);
       const ticks: TickRequest[] = [];
+      // Runs requested earlier in this same evaluation (catch-up) count as active for the later ticks.
+      const active = activeRuns.map((a) => ({ id: a.runId, status: a.status }));
       for (const q of r.requests) {
+        const overlap = overlapOf(t);
         const tick: TickRequest = {
           key: q.key,
           scheduledAt: q.tickAt ?? now,
           status: "requested",
           reason: q.reason,
           event: q.event ?? (q.files ? { files: q.files } : undefined),
-          runs: [{ params: q.params, profile: q.profile }],
+          // Under "queue" every run of the trigger waits its turn, also one asked for while none was active.
+          runs: [{ params: q.params, profile: q.profile, ...(overlap === "queue" ? { serial: true } : {}) }],
         };
-        if (t.kind === "schedule") {
-          const active = activeRuns.map((a) => ({ id: a.runId, status: a.status }));
-          const overlap = decideOverlap(t.overlap, active);
-          if (overlap.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${overlap.reason}`, runs: [] });
-          else if (active.length) tick.reason = `${q.reason}; ${overlap.reason}`;
-          if (overlap.action === "cancel-running") await cancelRuns(ty, activeRuns.map((a) => a.runId));
+        if (overlap) {
+          const decision = decideOverlap(overlap, active);
+          if (decision.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${decision.reason}`, runs: [] });
+          else if (active.length) tick.reason = `${q.reason}; ${decision.reason}`;
+          if (decision.action === "cancel-running") await cancelRuns(ty, activeRuns.map((a) => a.runId));
         }
+        if (tick.status === "requested") active.push({ id: `of tick ${q.key}`, status: "queued" });
         ticks.push(tick);
       }
       // A skipped slot (catch-up limit, late, before start) is a tick of its own, with its reason.
@@ -79,6 +83,11 @@ function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, mo
     },
     wake: t.kind === "sensor" && t.source === "files" ? watchFolder(isAbsolute(t.folder) ? t.folder : join(moduleDir, t.folder)) : undefined,
   };
+}
+
+/** Schedules and sensors have an overlap policy; monitors (cool-down) and run-status triggers do not. */
+function overlapOf(t: CompiledTrigger): OverlapPolicy | undefined {
+  return t.kind === "schedule" || t.kind === "sensor" ? t.overlap : undefined;
 }
 
 /** fs.watch only wakes the loop early; the sensor's poll stays the source of truth. */

@@ -78,14 +78,21 @@ export class RunDispatch {
     const active = new Map<string, TrackedRun>();
     for (const r of queued) active.set(r.runId, { runId: r.runId, status: "queued", tickKey: r.tickKey, trigger: r.trigger, pipeline: r.pipeline });
     for (const [runId, o] of this.liveOrphans) active.set(runId, { runId, status: "running", ...o });
+    // Overlap "queue": a trigger with a run running launches no serial run; its waiting ones keep their order.
+    const busyTriggers = new Set<string>([...this.launcher.list(), ...this.liveOrphans.values()].map((r) => r.trigger));
     for (const r of queued) {
       if (!this.hooks.canGoOn()) break;
       if (this.launcher.activeCount + this.liveOrphans.size >= this.o.maxConcurrentRuns) break;
+      if (r.serial && busyTriggers.has(r.trigger)) continue;
       const limit = this.o.pipelineLimits?.[r.pipeline];
-      if (limit !== undefined && this.activeFor(r.pipeline) >= limit) continue;
+      if (limit !== undefined && this.activeFor(r.pipeline) >= limit) {
+        if (r.serial) busyTriggers.add(r.trigger);
+        continue;
+      }
       if (!(await this.store.markLaunched(r.runId, this.holder, Date.now()))) continue;
       const child = this.launcher.launch(r, this.hooks.labelOf(r.trigger));
       crashPoint("run-launched");
+      busyTriggers.add(r.trigger);
       this.noteLaunch(child, Math.max(loopStart, r.createdAt), r.trigger);
       active.set(r.runId, { runId: r.runId, status: "running", tickKey: r.tickKey, trigger: r.trigger, pipeline: r.pipeline });
     }
@@ -114,7 +121,8 @@ export class RunDispatch {
     for (const a of actions) {
       if (!this.hooks.canGoOn()) break;
       const { row } = a;
-      if (a.kind === "alive") {
+      // A run still starting (launched, not recorded yet) counts as running, like a live one.
+      if (a.kind === "alive" || a.kind === "starting") {
         alive.set(row.runId, { trigger: row.trigger, pipeline: row.pipeline, tickKey: row.tickKey });
         continue;
       }

@@ -11,7 +11,6 @@ import type { DaemonStats, ResolvedDaemonOptions } from "./daemon-options.js";
 import type { ActiveRun, DaemonTrigger } from "./daemon-trigger.js";
 import { loadDeclaredTriggers } from "./declared-triggers.js";
 import { evaluateGuarded } from "./guarded-evaluation.js";
-import { loadModuleTriggers } from "./stand-in-triggers.js";
 import { backoffMs, recordEvaluation, recordFailure } from "./tick-recorder.js";
 
 interface TriggerSlot {
@@ -94,7 +93,7 @@ export class TriggerSlots {
   async reloadModules(now: number): Promise<void> {
     if (now - this.last.reload < this.o.reloadMs) return;
     this.last.reload = now;
-    const load = this.o.loadTriggers ?? loadAllTriggers;
+    const load = this.o.loadTriggers ?? loadDeclaredTriggers;
     for (const module of this.o.modules ?? []) {
       try {
         const triggers = await load(this.ty, module);
@@ -204,9 +203,4 @@ export class TriggerSlots {
       this.o.log(`${slot.trigger.id}: could not record the failure: ${describeError(storeErr).message}`);
     }
   }
-}
-
-/** Declared triggers, plus plain trigger objects a module exports as `triggers` (second-granularity test schedules). */
-async function loadAllTriggers(ty: Trainyard, modulePath: string): Promise<DaemonTrigger[]> {
-  return [...(await loadDeclaredTriggers(ty, modulePath)), ...(await loadModuleTriggers(ty, modulePath))];
 }
