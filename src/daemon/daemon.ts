@@ -68,6 +68,9 @@ export class Daemon {
   /** Runs until `stop()`, then drains. */
   async run(): Promise<void> {
     this.o.log(`daemon ${describeHolder(this.holder)} started for ${this.ty.home}`);
+    // Modules are bundled before the lease is sought: a new leader that compiled them only after taking
+    // it could stall past the lease's expiry, and a standby would take over from a healthy daemon.
+    await this.step("load modules", () => this.triggers.reloadModules(Date.now()));
     while (!this.stopping) {
       const loopStart = Date.now();
       await this.step("heartbeat", () => this.heartbeat(loopStart));
@@ -75,6 +78,8 @@ export class Daemon {
         await this.step("reload modules", () => this.triggers.reloadModules(loopStart));
         await this.step("read trigger states", () => this.triggers.refreshStates(loopStart, false));
         await this.step("evaluate triggers", () => this.triggers.evaluateDue());
+        // A long evaluation must not outlive the lease: renew (or learn it was lost) before launching.
+        await this.step("heartbeat", () => this.heartbeat(Date.now()));
         await this.step("recover orphans", () => this.runs.recoverOrphans(Date.now()));
         await this.step("launch runs", () => this.runs.launchQueued(loopStart));
         await this.step("watch promotions", () => this.watchPromotions());
