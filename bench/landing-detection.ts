@@ -26,13 +26,16 @@ const landing = join(root, "landing");
 const home = join(root, "home");
 mkdirSync(landing);
 const module = join(root, "landed.ts");
-writeFileSync(module, `import { pipeline } from "trainyard";
+writeFileSync(
+  module,
+  `import { pipeline } from "trainyard";
 const p = pipeline("landed");
 p.sensor("files", { folder: ${JSON.stringify(landing)}, glob: "*.bin", settle: "${SETTLE_MS}ms", debounce: "0ms",
   interval: "${INTERVAL_MS}ms", overlap: "allow" });
 p.step("count", { run: () => 1 });
 export default p;
-`);
+`,
+);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const daemon = spawn(process.execPath, [BIN, "daemon", module, "--max-concurrent-runs", "0"], {
@@ -54,7 +57,9 @@ async function tickFor(name: string, timeoutMs: number): Promise<number> {
     const meta = new SqliteMetadataStore(join(home, "metadata.db"));
     try {
       const ticks = await new SqliteTickStore(meta).listTicks("landed/files", { limit: 5 });
-      const tick = ticks.find((t) => (t.event as { files?: Array<{ name: string }> })?.files?.some((f) => f.name === name));
+      const tick = ticks.find((t) =>
+        (t.event as { files?: Array<{ name: string }> })?.files?.some((f) => f.name === name),
+      );
       if (tick) return tick.evaluatedAt;
     } finally {
       await meta.close();
@@ -91,17 +96,27 @@ try {
   const small = await measure("1mb", 1 << 20, LANDINGS);
   const large = await measure("100mb", 100 << 20, LARGE_LANDINGS);
   const row = (what: string, v: number[]) => [
-    what, String(v.length), `${median(v).toFixed(0)} ms`, `${p95(v).toFixed(0)} ms`,
-    `${(median(v) - SETTLE_MS).toFixed(0)} ms`, `${(p95(v) - SETTLE_MS).toFixed(0)} ms`,
+    what,
+    String(v.length),
+    `${median(v).toFixed(0)} ms`,
+    `${p95(v).toFixed(0)} ms`,
+    `${(median(v) - SETTLE_MS).toFixed(0)} ms`,
+    `${(p95(v) - SETTLE_MS).toFixed(0)} ms`,
   ];
-  console.log(`landing -> tick recorded; fs.watch wake-up, poll every ${INTERVAL_MS} ms, settle ${SETTLE_MS} ms, debounce 0`);
-  console.log(formatTable([
-    ["file", "landings", "median", "p95", "median - settle", "p95 - settle"],
-    row("1 MB", small),
-    row("100 MB", large),
-  ]));
+  console.log(
+    `landing -> tick recorded; fs.watch wake-up, poll every ${INTERVAL_MS} ms, settle ${SETTLE_MS} ms, debounce 0`,
+  );
+  console.log(
+    formatTable([
+      ["file", "landings", "median", "p95", "median - settle", "p95 - settle"],
+      row("1 MB", small),
+      row("100 MB", large),
+    ]),
+  );
   const worst = Math.max(p95(small), p95(large));
-  console.log(`target: <= 1000 ms landing to detection: ${worst <= 1000 ? "met" : "NOT met"} (worst p95 ${worst.toFixed(0)} ms)`);
+  console.log(
+    `target: <= 1000 ms landing to detection: ${worst <= 1000 ? "met" : "NOT met"} (worst p95 ${worst.toFixed(0)} ms)`,
+  );
 } finally {
   daemon.kill("SIGTERM");
   await new Promise((r) => daemon.once("close", r));

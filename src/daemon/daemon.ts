@@ -122,8 +122,9 @@ export class Daemon {
     this.o.log(`leading${from ? ` (took over from ${describeHolder(from.holder)})` : ""}`);
     if (from) {
       const age = ((now - from.heartbeatAt) / 1000).toFixed(1);
-      const text = `Trainyard daemon ${describeHolder(from.holder)} stopped heartbeating ${age} s ago;`
-        + ` ${describeHolder(this.holder)} took over`;
+      const text =
+        `Trainyard daemon ${describeHolder(from.holder)} stopped heartbeating ${age} s ago;` +
+        ` ${describeHolder(this.holder)} took over`;
       this.notifier.notify({ type: "daemon.stale", at: now, text });
     }
     this.runs.takeOver();
@@ -135,7 +136,14 @@ export class Daemon {
       const was = e.fromVersion ? ` (was ${e.fromVersion})` : "";
       const why = `${e.forced ? " (forced)" : ""}${e.reason ? `: ${e.reason}` : ""}`;
       const text = `Trainyard: ${e.model}@${e.alias} now points at version ${e.toVersion}${was}, by ${e.actor}${why}`;
-      this.notifier.notify({ type: "model.promoted", at: e.at, text, model: e.model, alias: e.alias, version: e.toVersion });
+      this.notifier.notify({
+        type: "model.promoted",
+        at: e.at,
+        text,
+        model: e.model,
+        alias: e.alias,
+        version: e.toVersion,
+      });
     }
   }
 

@@ -6,7 +6,11 @@ import { isTrainyardError, TrainyardError } from "../core/errors.js";
 import type { DaemonTrigger, TriggerContext, TriggerEvaluation } from "./daemon-trigger.js";
 
 /** Evaluates a trigger; user code's error becomes TRIGGER_FAILED naming the trigger and its module. */
-export function evaluateGuarded(trigger: DaemonTrigger, ctx: TriggerContext, timeoutMs: number): Promise<TriggerEvaluation> {
+export function evaluateGuarded(
+  trigger: DaemonTrigger,
+  ctx: TriggerContext,
+  timeoutMs: number,
+): Promise<TriggerEvaluation> {
   // Only an evaluation still pending needs a timer (most cheap sensors settle at once).
   return withTimeout(evaluateSafely(trigger, ctx), timeoutMs, trigger.id);
 }
@@ -16,12 +20,16 @@ async function evaluateSafely(trigger: DaemonTrigger, ctx: TriggerContext): Prom
     return await trigger.evaluate(ctx);
   } catch (err) {
     if (isTrainyardError(err)) throw err;
-    throw new TrainyardError("TRIGGER_FAILED", `trigger ${trigger.id} threw: ${(err as Error)?.message ?? String(err)}`, {
-      cause: err,
-      trigger: trigger.id,
-      file: trigger.modulePath,
-      hint: "fix the trigger's code; the daemon retries it with backoff (see `trainyard triggers history`)",
-    });
+    throw new TrainyardError(
+      "TRIGGER_FAILED",
+      `trigger ${trigger.id} threw: ${(err as Error)?.message ?? String(err)}`,
+      {
+        cause: err,
+        trigger: trigger.id,
+        file: trigger.modulePath,
+        hint: "fix the trigger's code; the daemon retries it with backoff (see `trainyard triggers history`)",
+      },
+    );
   }
 }
 
@@ -38,10 +46,12 @@ function raceTimeout<T>(p: Promise<T>, ms: number, id: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new TrainyardError("TRIGGER_FAILED", `trigger ${id} took longer than ${ms} ms to evaluate`, {
-        trigger: id,
-        hint: "make its evaluation cheaper, or give it a longer timeout",
-      }));
+      reject(
+        new TrainyardError("TRIGGER_FAILED", `trigger ${id} took longer than ${ms} ms to evaluate`, {
+          trigger: id,
+          hint: "make its evaluation cheaper, or give it a longer timeout",
+        }),
+      );
     }, ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));

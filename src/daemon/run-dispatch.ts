@@ -46,7 +46,11 @@ export class RunDispatch {
     private readonly notifier: Notifier,
     private readonly hooks: RunDispatchHooks,
   ) {
-    this.launcher = new RunLauncher({ home: ty.home, env: o.childEnv, onExit: (c, code, sig) => void this.onRunExit(c, code, sig) });
+    this.launcher = new RunLauncher({
+      home: ty.home,
+      env: o.childEnv,
+      onExit: (c, code, sig) => void this.onRunExit(c, code, sig),
+    });
     this.orphans = new OrphanRecovery(store, ty.metadata);
   }
 
@@ -76,7 +80,14 @@ export class RunDispatch {
   async launchQueued(loopStart: number): Promise<void> {
     const queued = await this.store.listQueuedRuns({ status: "queued" });
     const active = new Map<string, TrackedRun>();
-    for (const r of queued) active.set(r.runId, { runId: r.runId, status: "queued", tickKey: r.tickKey, trigger: r.trigger, pipeline: r.pipeline });
+    for (const r of queued)
+      active.set(r.runId, {
+        runId: r.runId,
+        status: "queued",
+        tickKey: r.tickKey,
+        trigger: r.trigger,
+        pipeline: r.pipeline,
+      });
     for (const [runId, o] of this.liveOrphans) active.set(runId, { runId, status: "running", ...o });
     // Overlap "queue": a trigger with a run running launches no serial run; its waiting ones keep their order.
     const busyTriggers = new Set<string>([...this.launcher.list(), ...this.liveOrphans.values()].map((r) => r.trigger));
@@ -94,10 +105,23 @@ export class RunDispatch {
       crashPoint("run-launched");
       busyTriggers.add(r.trigger);
       this.noteLaunch(child, Math.max(loopStart, r.createdAt), r.trigger);
-      active.set(r.runId, { runId: r.runId, status: "running", tickKey: r.tickKey, trigger: r.trigger, pipeline: r.pipeline });
+      active.set(r.runId, {
+        runId: r.runId,
+        status: "running",
+        tickKey: r.tickKey,
+        trigger: r.trigger,
+        pipeline: r.pipeline,
+      });
     }
     for (const c of this.launcher.list()) {
-      if (!active.has(c.runId)) active.set(c.runId, { runId: c.runId, status: "running", tickKey: "", trigger: c.trigger, pipeline: c.pipeline });
+      if (!active.has(c.runId))
+        active.set(c.runId, {
+          runId: c.runId,
+          status: "running",
+          tickKey: "",
+          trigger: c.trigger,
+          pipeline: c.pipeline,
+        });
     }
     this.active = active;
   }
@@ -109,13 +133,21 @@ export class RunDispatch {
     this.stats.launches++;
     this.stats.launchOverheadMs.push(overhead);
     const sinceDue = due === undefined ? "" : `, ${child.spawnedAt - due} ms after its tick was due`;
-    this.o.log(`launched ${child.mode} ${child.runId} for ${trigger} (pid ${child.pid ?? "?"}, ${overhead} ms after pick-up${sinceDue})`);
+    this.o.log(
+      `launched ${child.mode} ${child.runId} for ${trigger}` +
+        ` (pid ${child.pid ?? "?"}, ${overhead} ms after pick-up${sinceDue})`,
+    );
   }
 
   async recoverOrphans(now: number): Promise<void> {
     if (now - this.lastOrphanScan < this.o.orphanScanMs) return;
     this.lastOrphanScan = now;
-    const scanOptions = { now, launchGraceMs: this.o.launchGraceMs, watching: (id: string) => this.launcher.has(id), maxAttempts: 3 };
+    const scanOptions = {
+      now,
+      launchGraceMs: this.o.launchGraceMs,
+      watching: (id: string) => this.launcher.has(id),
+      maxAttempts: 3,
+    };
     const actions = await this.orphans.scan(scanOptions);
     const alive = new Map<string, { trigger: string; pipeline: string; tickKey: string }>();
     for (const a of actions) {
@@ -128,7 +160,8 @@ export class RunDispatch {
       }
       // Fenced: only the daemon that moves the row from its last launcher relaunches or resumes it.
       if (!(await this.store.markLaunched(row.runId, this.holder, Date.now(), row.launchedBy))) continue;
-      const child = a.kind === "relaunch" ? this.launcher.launch(row, this.hooks.labelOf(row.trigger)) : this.launcher.resume(row);
+      const child =
+        a.kind === "relaunch" ? this.launcher.launch(row, this.hooks.labelOf(row.trigger)) : this.launcher.resume(row);
       const by = describeHolder(row.launchedBy ?? "?");
       this.o.log(`${a.kind === "relaunch" ? "relaunched" : "resumed"} orphaned run ${row.runId} (launched by ${by})`);
       this.noteLaunch(child, now, row.trigger);
@@ -146,11 +179,14 @@ export class RunDispatch {
     try {
       const found = await this.ty.metadata.getRun(child.runId);
       const run = found?.id === child.runId ? found : undefined;
-      this.o.log(`${child.mode} ${child.runId} exited (${signal ?? `code ${code}`}): ${run?.status ?? "no run recorded"}`);
+      this.o.log(
+        `${child.mode} ${child.runId} exited (${signal ?? `code ${code}`}): ${run?.status ?? "no run recorded"}`,
+      );
       if (!run || run.status === "running") return; // the orphan scan relaunches or resumes it
       this.orphans.markFinished(child.runId);
       if (run.status === "failed" || run.status === "rejected") {
-        const what = run.status === "failed" ? `failed: ${run.error?.message ?? "see its log"}` : "was rejected by a gate";
+        const what =
+          run.status === "failed" ? `failed: ${run.error?.message ?? "see its log"}` : "was rejected by a gate";
         this.notifier.notify({
           type: run.status === "failed" ? "run.failed" : "run.rejected",
           at: Date.now(),
@@ -175,7 +211,9 @@ export class RunDispatch {
       await heartbeat();
     }
     for (const c of this.launcher.list()) {
-      this.o.log(`left run ${c.runId} running (pid ${c.pid}); \`trainyard resume ${c.runId}\` continues it if it stops`);
+      this.o.log(
+        `left run ${c.runId} running (pid ${c.pid}); \`trainyard resume ${c.runId}\` continues it if it stops`,
+      );
     }
   }
 }

@@ -82,7 +82,16 @@ export class TriggerSlots {
       slot.broken = undefined;
       return;
     }
-    this.slots.set(trigger.id, { trigger, module, dueAt: 0, paused: false, failures: 0, backoffUntil: 0, cursor: undefined, notedAt: 0 });
+    this.slots.set(trigger.id, {
+      trigger,
+      module,
+      dueAt: 0,
+      paused: false,
+      failures: 0,
+      backoffUntil: 0,
+      cursor: undefined,
+      notedAt: 0,
+    });
     trigger.wake?.(() => {
       const s = this.slots.get(trigger.id);
       if (s) s.dueAt = 0;
@@ -143,7 +152,8 @@ export class TriggerSlots {
       const now = Date.now();
       if (slot.dueAt > now || slot.backoffUntil > now) {
         // Not due (a schedule's next slot is far): still say the daemon looked at it, now and then.
-        if (slot.backoffUntil <= now && now - slot.notedAt >= this.o.triggerHeartbeatMs) await this.noteLooked(slot, now);
+        if (slot.backoffUntil <= now && now - slot.notedAt >= this.o.triggerHeartbeatMs)
+          await this.noteLooked(slot, now);
         continue;
       }
       if (slot.paused && slot.trigger.kind !== "schedule") continue;
@@ -163,7 +173,11 @@ export class TriggerSlots {
     const { trigger } = slot;
     const activeRuns = this.hooks.activeRunsOf(trigger.id);
     const ev = await evaluateGuarded(trigger, { now, cursor: slot.cursor, activeRuns }, this.o.evaluationTimeoutMs);
-    const out = await recordEvaluation(this.store, trigger, ev, { now: Date.now(), paused: slot.paused, cursorBefore: slot.cursor });
+    const out = await recordEvaluation(this.store, trigger, ev, {
+      now: Date.now(),
+      paused: slot.paused,
+      cursorBefore: slot.cursor,
+    });
     if ("cursor" in ev) slot.cursor = ev.cursor;
     const recorded = out.requested + out.skipped;
     this.stats.ticks += recorded;
@@ -198,7 +212,9 @@ export class TriggerSlots {
     slot.backoffUntil = now + backoffMs(slot.failures);
     this.o.log(`${slot.trigger.id}: evaluation failed (${slot.failures} in a row): ${describeError(err).message}`);
     try {
-      slot.backoffUntil = (await recordFailure(this.store, slot.trigger, err, { now, failures: slot.failures })).backoffUntil;
+      slot.backoffUntil = (
+        await recordFailure(this.store, slot.trigger, err, { now, failures: slot.failures })
+      ).backoffUntil;
     } catch (storeErr) {
       this.o.log(`${slot.trigger.id}: could not record the failure: ${describeError(storeErr).message}`);
     }

@@ -73,15 +73,18 @@ export function describeTickEvent(event: unknown): string[] {
   if (Array.isArray(e.files)) {
     const files = e.files as FileFact[];
     const lines = [`${files.length} file${files.length === 1 ? "" : "s"}:`];
-    for (const f of files) lines.push(`  ${f.name}  ${f.digest ?? ""}${f.size === undefined ? "" : `  (${f.size} bytes)`}`);
+    for (const f of files)
+      lines.push(`  ${f.name}  ${f.digest ?? ""}${f.size === undefined ? "" : `  (${f.size} bytes)`}`);
     return lines;
   }
   if (e.kind === "monitor" && Array.isArray(e.windows)) {
     const windows = e.windows as WindowFact[];
     const drift = e.signal === "drift";
     const what = drift ? "input drift (PSI)" : String(e.metric);
-    const head = `${e.model}@${e.alias} (version ${e.version}): ${what} ${e.direction} ${e.threshold}`
-      + ` in ${windows.length} window${windows.length === 1 ? "" : "s"} of ${Math.round(Number(e.windowMs) / 60_000)} min`;
+    const head =
+      `${e.model}@${e.alias} (version ${e.version}): ${what} ${e.direction} ${e.threshold}` +
+      ` in ${windows.length} window${windows.length === 1 ? "" : "s"}` +
+      ` of ${Math.round(Number(e.windowMs) / 60_000)} min`;
     const lines = [head];
     for (const w of windows) {
       const span = `${new Date(w.start).toISOString()} .. ${new Date(w.end).toISOString()}`;

@@ -13,7 +13,11 @@ export async function tickStoreFor(metadata: MetadataStore): Promise<TickStore> 
     const { PostgresTickStore } = await import("./postgres-tick-store.js");
     if (isPostgresMetadata(metadata)) return new PostgresTickStore(metadata);
   }
-  throw new TrainyardError("CONFIG_INVALID", `the tick ledger has no implementation for the "${metadata.backend}" metadata backend`, {
-    hint: "use the SQLite or PostgreSQL metadata store",
-  });
+  throw new TrainyardError(
+    "CONFIG_INVALID",
+    `the tick ledger has no implementation for the "${metadata.backend}" metadata backend`,
+    {
+      hint: "use the SQLite or PostgreSQL metadata store",
+    },
+  );
 }

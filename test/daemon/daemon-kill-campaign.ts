@@ -33,6 +33,8 @@ export interface CampaignResult {
   seed: number;
   kills: number;
   randomKills: number;
+  /** Random kills while the daemon was starting or standing by (the others came while it led). */
+  killsBeforeLeading: number;
   crashPointKills: Record<string, number>;
   /** Crash-point kills whose point was not reached in time (then killed with -9 all the same). */
   crashPointMissed: number;
@@ -58,7 +60,7 @@ export async function runDaemonKillCampaign(opts: CampaignOptions): Promise<Camp
   const env = { LANDING_DIR: landing };
   const landed: string[] = [];
   const logs: string[] = [];
-  const result = { randomKills: 0, crashPointKills: {} as Record<string, number>, crashPointMissed: 0 };
+  const result = { randomKills: 0, killsBeforeLeading: 0, crashPointKills: {} as Record<string, number>, crashPointMissed: 0 };
 
   // Files land at random moments the whole time, atomically (written aside, renamed into place).
   let landingOn = true;
@@ -76,7 +78,8 @@ export async function runDaemonKillCampaign(opts: CampaignOptions): Promise<Camp
     }
   })();
 
-  const start = (extra: Record<string, string> = {}): DaemonProcess => startDaemon(home, [MODULE, ...FAST], { ...env, ...extra });
+  const start = (extra: Record<string, string> = {}): DaemonProcess =>
+    startDaemon(home, [MODULE, ...FAST], { ...env, ...extra });
   for (let k = 0; k < opts.kills; k++) {
     const point = k % 5 === 4 ? CRASH_POINTS[Math.floor(k / 5) % CRASH_POINTS.length] : undefined;
     let d: DaemonProcess;
@@ -92,11 +95,17 @@ export async function runDaemonKillCampaign(opts: CampaignOptions): Promise<Camp
       say(`kill ${k + 1}/${opts.kills}: crash point ${at}${died ? "" : " not reached in 30 s, killed -9"}`);
     } else {
       d = start();
-      const delay = 300 + rand() * 4000;
+      // One kill in five lands while the daemon starts or stands by; the others while it leads,
+      // which it does only once the killed leader's lease has expired.
+      const early = rand() < 0.2;
+      if (!early) await waitFor("the daemon to lead", () => /leading/.test(d.log()), 30_000, d.log);
+      const delay = early ? rand() * 1500 : 200 + rand() * 3000;
       await sleep(delay);
       d.child.kill("SIGKILL");
       result.randomKills++;
-      say(`kill ${k + 1}/${opts.kills}: kill -9 after ${Math.round(delay)} ms`);
+      if (early) result.killsBeforeLeading++;
+      const since = early ? "its start" : "it began to lead";
+      say(`kill ${k + 1}/${opts.kills}: kill -9 ${Math.round(delay)} ms after ${since}`);
     }
     await d.exited;
     logs.push(d.log());
@@ -108,17 +117,25 @@ export async function runDaemonKillCampaign(opts: CampaignOptions): Promise<Camp
   const last = start();
   try {
     const slotsBefore = (await readHistory(home)).ticks.filter((t) => t.trigger === SCHEDULE.trigger).length;
-    await waitFor("every landed file and every tick's run to be done", async () => {
-      const h = await readHistory(home);
-      const inTicks = new Set(h.ticks.filter((t) => t.trigger === SENSOR && t.status === "requested")
-        .flatMap((t) => ((t.event as { files?: Array<{ digest: string }> })?.files ?? []).map((f) => f.digest)));
-      const finished = new Set(h.runs.filter((r) => TERMINAL.has(r.status)).map((r) => r.id));
-      const runIds = h.ticks.filter((t) => t.status === "requested").flatMap((t) => t.runIds ?? []);
-      const scheduleTicks = h.ticks.filter((t) => t.trigger === SCHEDULE.trigger).length;
-      // Schedule runs keep coming: done when all but the newest few have finished.
-      const open = runIds.filter((id) => !finished.has(id)).length;
-      return landed.every((d) => inTicks.has(d)) && open <= 2 && scheduleTicks >= slotsBefore + 2;
-    }, 180_000, last.log);
+    await waitFor(
+      "every landed file and every tick's run to be done",
+      async () => {
+        const h = await readHistory(home);
+        const inTicks = new Set(
+          h.ticks
+            .filter((t) => t.trigger === SENSOR && t.status === "requested")
+            .flatMap((t) => ((t.event as { files?: Array<{ digest: string }> })?.files ?? []).map((f) => f.digest)),
+        );
+        const finished = new Set(h.runs.filter((r) => TERMINAL.has(r.status)).map((r) => r.id));
+        const runIds = h.ticks.filter((t) => t.status === "requested").flatMap((t) => t.runIds ?? []);
+        const scheduleTicks = h.ticks.filter((t) => t.trigger === SCHEDULE.trigger).length;
+        // Schedule runs keep coming: done when all but the newest few have finished.
+        const open = runIds.filter((id) => !finished.has(id)).length;
+        return landed.every((d) => inTicks.has(d)) && open <= 2 && scheduleTicks >= slotsBefore + 2;
+      },
+      180_000,
+      last.log,
+    );
   } finally {
     last.child.kill("SIGTERM");
     await last.exited;
@@ -151,7 +168,8 @@ async function readHistory(home: string): Promise<DaemonHistory> {
       ...(await store.listTicks(SENSOR, { limit: 100_000 })),
     ];
     const queue = [];
-    for (const status of ["queued", "launched", "cancelled"] as const) queue.push(...(await store.listQueuedRuns({ status })));
+    for (const status of ["queued", "launched", "cancelled"] as const)
+      queue.push(...(await store.listQueuedRuns({ status })));
     return { ticks, queue, runs: await meta.listRuns({ limit: 100_000 }) };
   } finally {
     await meta.close();
@@ -159,16 +177,23 @@ async function readHistory(home: string): Promise<DaemonHistory> {
 }
 
 export function formatCampaign(r: CampaignResult): string[] {
-  const points = Object.entries(r.crashPointKills).map(([p, n]) => `${p} ${n}`).join(", ") || "none";
-  const runs = Object.entries(r.report.runsByStatus).map(([s, n]) => `${n} ${s}`).join(", ");
+  const points =
+    Object.entries(r.crashPointKills)
+      .map(([p, n]) => `${p} ${n}`)
+      .join(", ") || "none";
+  const runs = Object.entries(r.report.runsByStatus)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(", ");
   return [
-    `daemon kill campaign: seed ${r.seed}, ${r.kills} kills of the daemon in ${r.seconds} s`
-      + ` (${r.randomKills} random kill -9; at crash points: ${points}; points not reached: ${r.crashPointMissed})`,
-    `schedule (every 3 s, catchUp all, maxCatchUp 5): ${r.report.requested - r.sensorTicks} slots run,`
-      + ` ${r.report.skippedByCatchUp} skipped by the catch-up limit`,
+    `daemon kill campaign: seed ${r.seed}, ${r.kills} kills of the daemon in ${r.seconds} s` +
+      ` (${r.randomKills} random kill -9, ${r.killsBeforeLeading} of them before it led;` +
+      ` at crash points: ${points}; points not reached: ${r.crashPointMissed})`,
+    `schedule (every 3 s, catchUp all, maxCatchUp 5): ${r.report.requested - r.sensorTicks} slots run,` +
+      ` ${r.report.skippedByCatchUp} skipped by the catch-up limit`,
     `files: ${r.filesLanded} landed at random moments, in ${r.sensorTicks} sensor ticks`,
     `runs: ${runs}; orphans relaunched ${r.relaunched}, resumed ${r.resumed}; ${r.report.waiting} queued at the end`,
-    `problems (lost or doubled ticks, runs missing, doubled or unfinished, files run twice or never): ${r.report.problems.length}`,
+    "problems (lost or doubled ticks, runs missing, doubled or unfinished, files run twice or never):" +
+      ` ${r.report.problems.length}`,
     ...r.report.problems.slice(0, 20).map((p) => `  ${p}`),
   ];
 }

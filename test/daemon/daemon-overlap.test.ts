@@ -59,10 +59,15 @@ describe("overlap policies with real runs", () => {
     const home = path.join(root, "skip");
     const d = start(home, { OVERLAP: "skip" });
     try {
-      await waitFor("two finished runs and a skipped tick", async () => {
-        const l = await readLedger(home, SCHEDULE);
-        return finished(l.runs).length >= 2 && l.ticks.some((t) => t.status === "skipped");
-      }, 90_000, d.log);
+      await waitFor(
+        "two finished runs and a skipped tick",
+        async () => {
+          const l = await readLedger(home, SCHEDULE);
+          return finished(l.runs).length >= 2 && l.ticks.some((t) => t.status === "skipped");
+        },
+        90_000,
+        d.log,
+      );
     } finally {
       await stop(d);
     }
@@ -82,10 +87,15 @@ describe("overlap policies with real runs", () => {
     const home = path.join(root, "allow");
     const d = start(home, { OVERLAP: "allow" });
     try {
-      await waitFor("two runs running at once, both finished", async () => {
-        const l = await readLedger(home, SCHEDULE);
-        return overlaps(finished(runsInTickOrder(l))).length > 0;
-      }, 90_000, d.log);
+      await waitFor(
+        "two runs running at once, both finished",
+        async () => {
+          const l = await readLedger(home, SCHEDULE);
+          return overlaps(finished(runsInTickOrder(l))).length > 0;
+        },
+        90_000,
+        d.log,
+      );
     } finally {
       await stop(d);
     }
@@ -99,7 +109,12 @@ describe("overlap policies with real runs", () => {
     const home = path.join(root, "cancel");
     const d = start(home, { OVERLAP: "cancel-running" });
     try {
-      await waitFor("two cancelled runs", async () => (await readLedger(home, SCHEDULE)).runs.filter((r) => r.status === "cancelled").length >= 2, 90_000, d.log);
+      await waitFor(
+        "two cancelled runs",
+        async () => (await readLedger(home, SCHEDULE)).runs.filter((r) => r.status === "cancelled").length >= 2,
+        90_000,
+        d.log,
+      );
     } finally {
       await stop(d);
     }
@@ -108,7 +123,9 @@ describe("overlap policies with real runs", () => {
     const cancelled = runs.filter((r) => r.status === "cancelled");
     for (const run of cancelled) {
       // The tick that cancelled it names it; that tick's own run started after it.
-      const next = l.ticks.find((t) => /overlap "cancel-running": cancels runs? /.test(t.reason) && t.reason.includes(`${run.id} (running)`));
+      const next = l.ticks.find(
+        (t) => /overlap "cancel-running": cancels runs? /.test(t.reason) && t.reason.includes(`${run.id} (running)`),
+      );
       expect(next, `no tick names cancelled run ${run.id}`).toBeDefined();
       expect(next!.evaluatedAt).toBeGreaterThan(run.createdAt);
     }
@@ -117,14 +134,19 @@ describe("overlap policies with real runs", () => {
     expect(runs.slice(0, -1).filter((r) => r.status === "succeeded")).toEqual([]);
   }, 150_000);
 
-  it('"queue" (schedule) runs every tick\'s run one at a time in tick order, across a daemon killed with -9', async () => {
+  it('"queue" (schedule) runs each tick\'s run one at a time in tick order, across a kill -9 of the daemon', async () => {
     const home = path.join(root, "queue-schedule");
     const first = start(home, { OVERLAP: "queue" });
     // Kill the daemon while one run works and at least two wait in the ledger's queue.
-    await waitFor("a running run and two queued behind it", async () => {
-      const l = await readLedger(home, SCHEDULE);
-      return l.runs.some((r) => r.status === "running") && l.queue.filter((q) => q.status === "queued").length >= 2;
-    }, 90_000, first.log);
+    await waitFor(
+      "a running run and two queued behind it",
+      async () => {
+        const l = await readLedger(home, SCHEDULE);
+        return l.runs.some((r) => r.status === "running") && l.queue.filter((q) => q.status === "queued").length >= 2;
+      },
+      90_000,
+      first.log,
+    );
     first.child.kill("SIGKILL");
     await first.exited;
     const waiting = (await readLedger(home, SCHEDULE)).queue.filter((q) => q.status === "queued").map((q) => q.runId);
@@ -132,10 +154,15 @@ describe("overlap policies with real runs", () => {
 
     const second = start(home, { OVERLAP: "queue" });
     try {
-      await waitFor("the runs queued before the kill to finish", async () => {
-        const l = await readLedger(home, SCHEDULE);
-        return waiting.every((id) => l.runs.some((r) => r.id === id && TERMINAL.has(r.status)));
-      }, 120_000, second.log);
+      await waitFor(
+        "the runs queued before the kill to finish",
+        async () => {
+          const l = await readLedger(home, SCHEDULE);
+          return waiting.every((id) => l.runs.some((r) => r.id === id && TERMINAL.has(r.status)));
+        },
+        120_000,
+        second.log,
+      );
     } finally {
       await stop(second);
     }
@@ -158,13 +185,28 @@ describe("overlap policies with real runs", () => {
     fs.mkdirSync(landing, { recursive: true });
     const d = start(home, { OVERLAP: "queue", OVERLAP_TRIGGER: "sensor", LANDING_DIR: landing });
     try {
-      await waitFor("the sensor's first evaluation", async () => (await readLedger(home, SENSOR)).cursor !== undefined, 60_000, d.log);
+      await waitFor(
+        "the sensor's first evaluation",
+        async () => (await readLedger(home, SENSOR)).cursor !== undefined,
+        60_000,
+        d.log,
+      );
       fs.writeFileSync(path.join(landing, "a.csv"), "x\n1\n");
-      await waitFor("the first run to start", async () => (await readLedger(home, SENSOR)).runs.some((r) => r.status === "running"), 60_000, d.log);
+      await waitFor(
+        "the first run to start",
+        async () => (await readLedger(home, SENSOR)).runs.some((r) => r.status === "running"),
+        60_000,
+        d.log,
+      );
       fs.writeFileSync(path.join(landing, "b.csv"), "x\n2\n");
       await waitFor("b's tick", async () => (await readLedger(home, SENSOR)).ticks.length >= 2, 60_000, d.log);
       fs.writeFileSync(path.join(landing, "c.csv"), "x\n3\n");
-      await waitFor("three runs finished", async () => finished((await readLedger(home, SENSOR)).runs).length >= 3, 90_000, d.log);
+      await waitFor(
+        "three runs finished",
+        async () => finished((await readLedger(home, SENSOR)).runs).length >= 3,
+        90_000,
+        d.log,
+      );
     } finally {
       await stop(d);
     }

@@ -31,10 +31,28 @@ describe("what started a run", () => {
       await waitFor("the daemon to lead", () => /leading/.test(d.log()), 30_000, d.log);
       fs.writeFileSync(path.join(landing, "jan.csv"), "a\n1\n");
       fs.writeFileSync(path.join(landing, "feb.csv"), "a\n22\n");
-      sensorRun = (await waitFor("the sensor's run", async () => (await readLedger(home, "landed/new-csv")).runs
-        .find((r) => r.trigger === "sensor:new-csv" && r.status === "succeeded"), 60_000, d.log)).id;
-      scheduleRun = (await waitFor("a schedule run", async () => (await readLedger(home, "ticking/every-2s")).runs
-        .find((r) => r.trigger === "schedule:every-2s" && r.status === "succeeded"), 60_000, d.log)).id;
+      sensorRun = (
+        await waitFor(
+          "the sensor's run",
+          async () =>
+            (
+              await readLedger(home, "landed/new-csv")
+            ).runs.find((r) => r.trigger === "sensor:new-csv" && r.status === "succeeded"),
+          60_000,
+          d.log,
+        )
+      ).id;
+      scheduleRun = (
+        await waitFor(
+          "a schedule run",
+          async () =>
+            (
+              await readLedger(home, "ticking/every-2s")
+            ).runs.find((r) => r.trigger === "schedule:every-2s" && r.status === "succeeded"),
+          60_000,
+          d.log,
+        )
+      ).id;
     } finally {
       d.child.kill("SIGTERM");
       await d.exited;
@@ -58,7 +76,9 @@ describe("what started a run", () => {
       ["jan.csv", sha256("a\n1\n")],
     ]);
     expect(typeof origin.tickAt).toBe("number");
-    expect(origin.reason).toBe((await readLedger(home, "landed/new-csv")).ticks.find((t) => t.status === "requested")!.reason);
+    expect(origin.reason).toBe(
+      (await readLedger(home, "landed/new-csv")).ticks.find((t) => t.status === "requested")!.reason,
+    );
 
     const schedule = JSON.parse((await cli(["show", scheduleRun, "--json"], home)).stdout).origin;
     expect(schedule).toMatchObject({ trigger: "ticking/every-2s", kind: "schedule", name: "every-2s" });
@@ -75,11 +95,32 @@ describe("what started a run", () => {
 
   it("words a monitor's event: the metric, its threshold and each window with its labelled rows", () => {
     const lines = describeTickEvent({
-      kind: "monitor", signal: "metric", model: "delays", alias: "production", version: 3, metric: "auc",
-      threshold: 0.65, direction: "below", windowMs: 3_600_000,
+      kind: "monitor",
+      signal: "metric",
+      model: "delays",
+      alias: "production",
+      version: 3,
+      metric: "auc",
+      threshold: 0.65,
+      direction: "below",
+      windowMs: 3_600_000,
       windows: [
-        { start: Date.UTC(2026, 0, 1, 0), end: Date.UTC(2026, 0, 1, 1), served: 500, labelled: 400, value: 0.61, counts: true },
-        { start: Date.UTC(2026, 0, 1, 1), end: Date.UTC(2026, 0, 1, 2), served: 450, labelled: 300, value: 0.6, counts: true },
+        {
+          start: Date.UTC(2026, 0, 1, 0),
+          end: Date.UTC(2026, 0, 1, 1),
+          served: 500,
+          labelled: 400,
+          value: 0.61,
+          counts: true,
+        },
+        {
+          start: Date.UTC(2026, 0, 1, 1),
+          end: Date.UTC(2026, 0, 1, 2),
+          served: 450,
+          labelled: 300,
+          value: 0.6,
+          counts: true,
+        },
       ],
     });
     expect(lines).toEqual([

@@ -8,18 +8,34 @@ const SCHEDULE = { trigger: "p/fast", stepMs: 3000, maxCatchUp: 2 };
 
 function tick(trigger: string, at: number, runId?: string, extra: Partial<TickRecord> = {}): TickRecord {
   return {
-    trigger, key: `${trigger}@${at}`, kind: trigger === "p/fast" ? "schedule" : "sensor", scheduledAt: at, evaluatedAt: at + 10,
-    status: runId ? "requested" : "skipped", reason: runId ? "on time" : "skipped (catch-up-limit): later ticks ran",
-    runIds: runId ? [runId] : [], ...extra,
+    trigger,
+    key: `${trigger}@${at}`,
+    kind: trigger === "p/fast" ? "schedule" : "sensor",
+    scheduledAt: at,
+    evaluatedAt: at + 10,
+    status: runId ? "requested" : "skipped",
+    reason: runId ? "on time" : "skipped (catch-up-limit): later ticks ran",
+    runIds: runId ? [runId] : [],
+    ...extra,
   };
 }
 
 const run = (id: string, status = "succeeded") => ({ id, status, trigger: "schedule:fast" }) as unknown as RunRecord;
 
 function history(): DaemonHistory {
-  const files = { files: [{ name: "a.csv", size: 1, digest: "d-a" }, { name: "b.csv", size: 1, digest: "d-b" }] };
+  const files = {
+    files: [
+      { name: "a.csv", size: 1, digest: "d-a" },
+      { name: "b.csv", size: 1, digest: "d-b" },
+    ],
+  };
   return {
-    ticks: [tick("p/fast", 3000, "r1"), tick("p/fast", 6000, "r2"), tick("p/fast", 9000, "r3"), tick("p/landed", 7000, "r4", { event: files })],
+    ticks: [
+      tick("p/fast", 3000, "r1"),
+      tick("p/fast", 6000, "r2"),
+      tick("p/fast", 9000, "r3"),
+      tick("p/landed", 7000, "r4", { event: files }),
+    ],
     queue: [],
     runs: [run("r1"), run("r2"), run("r3"), run("r4")],
   };

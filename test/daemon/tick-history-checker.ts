@@ -35,7 +35,11 @@ export interface HistoryReport {
   runsByStatus: Record<string, number>;
 }
 
-export function checkDaemonHistory(h: DaemonHistory, schedule: ScheduleExpectation, sensor: SensorExpectation): HistoryReport {
+export function checkDaemonHistory(
+  h: DaemonHistory,
+  schedule: ScheduleExpectation,
+  sensor: SensorExpectation,
+): HistoryReport {
   const problems: string[] = [];
   const runsById = new Map<string, RunRecord[]>();
   for (const r of h.runs) runsById.set(r.id, [...(runsById.get(r.id) ?? []), r]);
@@ -55,7 +59,8 @@ export function checkDaemonHistory(h: DaemonHistory, schedule: ScheduleExpectati
         continue;
       }
       if (runs.length !== 1) problems.push(`${t.trigger} tick ${t.key}: run ${id} exists ${runs.length} times`);
-      else if (runs[0].status !== "succeeded") problems.push(`${t.trigger} tick ${t.key}: run ${id} ended ${runs[0].status}`);
+      else if (runs[0].status !== "succeeded")
+        problems.push(`${t.trigger} tick ${t.key}: run ${id} ended ${runs[0].status}`);
     }
   }
   for (const r of h.runs) if (!asked.has(r.id)) problems.push(`run ${r.id} (${r.trigger}) was asked for by no tick`);
@@ -68,14 +73,17 @@ export function checkDaemonHistory(h: DaemonHistory, schedule: ScheduleExpectati
 
 /** Every slot between the first and the last tick has exactly one tick; skips only within catch-up. */
 function checkScheduleSlots(all: TickRecord[], s: ScheduleExpectation, problems: string[]): number {
-  const ticks = all.filter((t) => t.trigger === s.trigger && t.status !== "failed").sort((a, b) => a.scheduledAt - b.scheduledAt);
+  const ticks = all
+    .filter((t) => t.trigger === s.trigger && t.status !== "failed")
+    .sort((a, b) => a.scheduledAt - b.scheduledAt);
   if (!ticks.length) {
     problems.push(`schedule ${s.trigger} has no tick at all`);
     return 0;
   }
   const bySlot = new Map<number, TickRecord[]>();
   for (const t of ticks) bySlot.set(t.scheduledAt, [...(bySlot.get(t.scheduledAt) ?? []), t]);
-  for (const [slot, list] of bySlot) if (list.length > 1) problems.push(`slot ${iso(slot)} has ${list.length} ticks (doubled)`);
+  for (const [slot, list] of bySlot)
+    if (list.length > 1) problems.push(`slot ${iso(slot)} has ${list.length} ticks (doubled)`);
   for (let slot = ticks[0].scheduledAt; slot <= ticks[ticks.length - 1].scheduledAt; slot += s.stepMs) {
     if (!bySlot.has(slot)) problems.push(`slot ${iso(slot)} of ${s.trigger} has no tick (lost)`);
   }
@@ -87,9 +95,13 @@ function checkScheduleSlots(all: TickRecord[], s: ScheduleExpectation, problems:
     }
     skipped++;
     // Skipped by the limit only when at least maxCatchUp later slots ran from the same evaluation.
-    const ranInstead = ticks.filter((x) => x.status === "requested" && x.evaluatedAt === t.evaluatedAt && x.scheduledAt > t.scheduledAt);
+    const ranInstead = ticks.filter(
+      (x) => x.status === "requested" && x.evaluatedAt === t.evaluatedAt && x.scheduledAt > t.scheduledAt,
+    );
     if (ranInstead.length < s.maxCatchUp) {
-      problems.push(`slot ${iso(t.scheduledAt)} skipped by the catch-up limit, but only ${ranInstead.length} later slots ran`);
+      problems.push(
+        `slot ${iso(t.scheduledAt)} skipped by the catch-up limit, but only ${ranInstead.length} later slots ran`,
+      );
     }
   }
   return skipped;
@@ -99,7 +111,7 @@ function checkScheduleSlots(all: TickRecord[], s: ScheduleExpectation, problems:
 function checkLandedFiles(all: TickRecord[], s: SensorExpectation, problems: string[]): void {
   const seen = new Map<string, number>();
   for (const t of all.filter((x) => x.trigger === s.trigger && x.status === "requested")) {
-    const files = ((t.event as { files?: Array<{ name: string; digest: string }> } | undefined)?.files) ?? [];
+    const files = (t.event as { files?: Array<{ name: string; digest: string }> } | undefined)?.files ?? [];
     if (!files.length) problems.push(`sensor tick ${t.key} names no files`);
     for (const f of files) seen.set(f.digest, (seen.get(f.digest) ?? 0) + 1);
   }
@@ -108,7 +120,8 @@ function checkLandedFiles(all: TickRecord[], s: SensorExpectation, problems: str
     const n = seen.get(d) ?? 0;
     if (n !== 1) problems.push(`landed file ${d.slice(0, 12)} started ${n} runs`);
   }
-  for (const d of seen.keys()) if (!landed.has(d)) problems.push(`a sensor tick names file ${d.slice(0, 12)}, never landed`);
+  for (const d of seen.keys())
+    if (!landed.has(d)) problems.push(`a sensor tick names file ${d.slice(0, 12)}, never landed`);
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
