@@ -4,7 +4,7 @@
  * wakes the sensor early; its poll stays the source of truth). Each landing is a new 1 MB or
  * 100 MB file written in place; latency is the tick's recorded time minus the end of the write.
  * The settle interval (the file must stay unchanged that long) is part of it and shown apart.
- * No runs are launched (--max-concurrent-runs 0): this measures detection only. Target: <= 1 s.
+ * No runs are launched (--pipeline-limit landed=0): this measures detection only. Target: <= 1 s.
  *   npx tsx bench/landing-detection.ts [--landings 50] [--large-landings 50] [--settle 250] [--interval 1000]
  */
 import { spawn } from "node:child_process";
@@ -38,7 +38,7 @@ export default p;
 );
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const daemon = spawn(process.execPath, [BIN, "daemon", module, "--max-concurrent-runs", "0"], {
+const daemon = spawn(process.execPath, [BIN, "daemon", module, "--pipeline-limit", "landed=0"], {
   env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
   stdio: ["ignore", "pipe", "pipe"],
 });
@@ -89,7 +89,9 @@ async function measure(label: string, bytes: number, count: number): Promise<num
 try {
   const started = Date.now();
   while (!/leading/.test(log)) {
-    if (Date.now() - started > 60_000) throw new Error(`the daemon did not start:\n${log}`);
+    if (Date.now() - started > 60_000 || daemon.exitCode !== null) {
+      throw new Error(`the daemon did not start:\n${log}`);
+    }
     await sleep(100);
   }
   await sleep(1500); // the sensor's first evaluation stores its cursor
@@ -118,7 +120,9 @@ try {
     `target: <= 1000 ms landing to detection: ${worst <= 1000 ? "met" : "NOT met"} (worst p95 ${worst.toFixed(0)} ms)`,
   );
 } finally {
-  daemon.kill("SIGTERM");
-  await new Promise((r) => daemon.once("close", r));
+  if (daemon.exitCode === null && daemon.signalCode === null) {
+    daemon.kill("SIGTERM");
+    await new Promise((r) => daemon.once("close", r));
+  }
   rmSync(root, { recursive: true, force: true });
 }
