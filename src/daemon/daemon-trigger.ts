@@ -42,6 +42,8 @@ export interface TickRequest {
   reason: string;
   event?: unknown;
   runs?: RunRequestSpec[];
+  /** Active runs of the trigger this tick replaces (overlap "cancel-running"); the daemon cancels them. */
+  cancelRuns?: string[];
 }
 
 export interface TriggerEvaluation {

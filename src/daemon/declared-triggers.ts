@@ -9,7 +9,6 @@ import { CONFIG_FILE_NAMES } from "../core/config.js";
 import type { CompiledTrigger, OverlapPolicy } from "../core/triggers.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import { openRegistry } from "../lib/registry/open-registry.js";
-import { identityAlive } from "../store/process-identity.js";
 import type { DaemonTrigger, TickRequest, TriggerEvaluation } from "./daemon-trigger.js";
 import { evaluateTrigger, type TriggerContext as EvaluationContext } from "./evaluate-trigger.js";
 import { waitForFolderChange } from "./folder-watch.js";
@@ -70,7 +69,7 @@ function declaredTrigger(ty: Trainyard, pipeline: string, modulePath: string, mo
           const decision = decideOverlap(overlap, active);
           if (decision.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${decision.reason}`, runs: [] });
           else if (active.length) tick.reason = `${q.reason}; ${decision.reason}`;
-          if (decision.action === "cancel-running") await cancelRuns(ty, activeRuns.map((a) => a.runId));
+          if (decision.action === "cancel-running") tick.cancelRuns = activeRuns.map((a) => a.runId);
         }
         if (tick.status === "requested") active.push({ id: `of tick ${q.key}`, status: "queued" });
         ticks.push(tick);
@@ -100,18 +99,4 @@ function watchFolder(folder: string): (signal: () => void) => () => void {
     })();
     return () => stop.abort();
   };
-}
-
-/** Overlap "cancel-running": the runs' owners are asked to cancel (SIGTERM, which records `cancelled`). */
-async function cancelRuns(ty: Trainyard, runIds: string[]): Promise<void> {
-  for (const id of runIds) {
-    const lease = await ty.metadata.getRunLease(id);
-    if (lease && identityAlive(lease.owner) === true) {
-      try {
-        process.kill(lease.owner.pid, "SIGTERM");
-      } catch {
-        /* already gone */
-      }
-    }
-  }
 }

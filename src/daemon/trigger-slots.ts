@@ -11,6 +11,7 @@ import type { DaemonStats, ResolvedDaemonOptions } from "./daemon-options.js";
 import type { ActiveRun, DaemonTrigger } from "./daemon-trigger.js";
 import { loadDeclaredTriggers } from "./declared-triggers.js";
 import { evaluateGuarded } from "./guarded-evaluation.js";
+import { cancelActiveRuns } from "./run-cancel.js";
 import { backoffMs, recordEvaluation, recordFailure } from "./tick-recorder.js";
 
 interface TriggerSlot {
@@ -179,6 +180,15 @@ export class TriggerSlots {
       cursorBefore: slot.cursor,
     });
     if ("cursor" in ev) slot.cursor = ev.cursor;
+    // Cancelled only once the replacing tick is in the ledger; cancelling again after a crash is harmless.
+    for (const t of ev.ticks) {
+      if (!t.cancelRuns?.length) continue;
+      const reason = `replaced by tick ${t.key} (overlap "cancel-running")`;
+      const done = await cancelActiveRuns(this.store, this.ty.metadata, t.cancelRuns, reason);
+      this.o.log(
+        `${trigger.id}: tick ${t.key} cancelled ${done.signalled} running and ${done.withdrawn} queued run(s)`,
+      );
+    }
     const recorded = out.requested + out.skipped;
     this.stats.ticks += recorded;
     this.stats.deduplicated += out.deduplicated;

@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunRecord } from "../../src/store/metadata-store.js";
+import { SqliteTickStore } from "../../src/store/sqlite-tick-store.js";
 import { DAEMON_FIXTURES, FAST, readLedger, startDaemon, waitFor, type DaemonProcess, type Ledger } from "./support.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-overlap-"));
@@ -50,6 +51,15 @@ function overlaps(runs: RunRecord[]): Array<[string, string]> {
     }
   }
   return out;
+}
+
+async function cancelledRows(home: string) {
+  const store = SqliteTickStore.open(path.join(home, "metadata.db"));
+  try {
+    return await store.listQueuedRuns({ status: "cancelled" });
+  } finally {
+    await store.close();
+  }
 }
 
 const finished = (runs: RunRecord[]) => runs.filter((r) => TERMINAL.has(r.status));
@@ -133,6 +143,26 @@ describe("overlap policies with real runs", () => {
     // which no tick followed (the daemon drained).
     expect(runs.slice(0, -1).filter((r) => r.status === "succeeded")).toEqual([]);
   }, 150_000);
+
+  it('"cancel-running" withdraws a run still waiting in the queue', async () => {
+    const home = path.join(root, "cancel-queued");
+    // No run of the pipeline may start: every tick's run waits in the queue, and the next tick replaces it.
+    const d = startDaemon(home, [MODULE, ...FAST, "--pipeline-limit", "overlapping=0"], { OVERLAP: "cancel-running" });
+    try {
+      await waitFor(
+        "two runs withdrawn from the queue",
+        async () => (await cancelledRows(home)).length >= 2,
+        60_000,
+        d.log,
+      );
+    } finally {
+      await stop(d);
+    }
+    const rows = await cancelledRows(home);
+    for (const r of rows)
+      expect(r.reason).toMatch(/^replaced by tick schedule:every-2s@\S+ \(overlap "cancel-running"\)$/);
+    expect((await readLedger(home, SCHEDULE)).runs).toEqual([]);
+  }, 120_000);
 
   it('"queue" (schedule) runs each tick\'s run one at a time in tick order, across a kill -9 of the daemon', async () => {
     const home = path.join(root, "queue-schedule");
