@@ -32,12 +32,10 @@ function writeModule(dir: string, busy: boolean): string {
     `import { pipeline } from "trainyard";
 const p = pipeline("bench");
 p.step("work", { run: () => 1 });
-const schedules = Array.from({ length: 1000 }, (_, i) => ({
-  kind: "schedule", name: "s" + i, catchUp: "all",
-  cron: ${busy ? '(i % 60) + " * * * * *"' : '"0 0 1 1 *"'},
-}));
-const sensors = Array.from({ length: 1000 }, (_, i) => ({ kind: "sensor", name: "f" + i, evaluate: () => undefined }));
-export const triggers = [...schedules, ...sensors];
+for (let i = 0; i < 1000; i++) {
+  p.schedule("s" + i, { catchUp: "all", overlap: "allow", cron: ${busy ? '(i % 60) + " * * * * *"' : '"0 0 1 1 *"'} });
+  p.sensor("f" + i, { evaluate: () => ({}) }); // polled every 30 s, the function sensor default
+}
 export default p;
 `,
   );

@@ -1,6 +1,7 @@
 /**
  * Time values in trigger declarations: durations ("30s", "5m"), instants with an explicit offset,
- * IANA time zones and 5-field cron patterns. Each parser names the trigger and field it rejects.
+ * IANA time zones and cron patterns (5 fields, or 6 with seconds first). Each parser names the trigger and
+ * field it rejects.
  */
 import { Cron } from "croner";
 import { TrainyardError } from "./errors.js";
@@ -60,26 +61,37 @@ export function checkTimeZone(trigger: string, timezone: string): string {
  * step in its minute or hour follows the wall clock (skips a missing time, repeats a doubled one).
  */
 export function cronMatcher(trigger: string, cron: string, timezone: string): Cron {
-  if (typeof cron !== "string" || cron.trim().split(/\s+/).length !== 5) {
+  const fields = typeof cron === "string" ? cron.trim().split(/\s+/).length : 0;
+  if (fields !== 5 && fields !== 6) {
     const got = JSON.stringify(cron);
-    throw triggerInvalid(trigger, "cron", `must have 5 fields (minute hour day-of-month month day-of-week), got ${got}`,
-      'for example "0 2 * * *" (02:00 every day) or "*/15 * * * *" (every 15 minutes)');
+    throw triggerInvalid(trigger, "cron",
+      `must have 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got ${got}`,
+      'for example "0 2 * * *" (02:00 every day), "*/15 * * * *" (every 15 minutes) or "*/10 * * * * *" (every 10 s)');
   }
   try {
-    return new Cron(cron.trim(), { timezone, paused: true, mode: "5-part", fixedTimeRule: "no-wildcard" });
+    const mode = fields === 6 ? "6-part" : "5-part";
+    return new Cron(cron.trim(), { timezone, paused: true, mode, fixedTimeRule: "no-wildcard" });
   } catch (err) {
     const why = (err as Error).message.replace(/^CronPattern: /, "");
+    const secondsField = fields === 6 ? "second (0-59), " : "";
     throw triggerInvalid(trigger, "cron", `"${cron}" is not valid: ${why}`,
-      "fields are minute (0-59), hour (0-23), day of month (1-31), month (1-12), day of week (0-6, 0 = Sunday)");
+      `fields are ${secondsField}minute (0-59), hour (0-23), day of month (1-31), month (1-12),`
+        + " day of week (0-6, 0 = Sunday)");
   }
 }
 
+/** True for a 6-field pattern: its ticks fall on seconds, so they are shown with seconds. */
+export function cronHasSeconds(cron: string): boolean {
+  return cron.trim().split(/\s+/).length === 6;
+}
+
 /** "2019-03-10 03:00 CDT": an instant as the wall clock of a zone shows it, with the zone's abbreviation. */
-export function formatInZone(ms: number, timezone: string): string {
+export function formatInZone(ms: number, timezone: string, withSeconds = false): string {
   const parts = new Intl.DateTimeFormat("en-US", {
     timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short",
+    hour: "2-digit", minute: "2-digit", second: withSeconds ? "2-digit" : undefined, hourCycle: "h23", timeZoneName: "short",
   }).formatToParts(new Date(ms));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
+  const time = `${get("hour")}:${get("minute")}${withSeconds ? `:${get("second")}` : ""}`;
+  return `${get("year")}-${get("month")}-${get("day")} ${time} ${get("timeZoneName")}`;
 }

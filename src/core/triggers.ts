@@ -41,7 +41,7 @@ export interface RunRequestSpec<P> {
 }
 
 export interface ScheduleSpec<P> extends RunRequestSpec<P> {
-  /** 5-field cron: minute hour day-of-month month day-of-week, read in `timezone`. */
+  /** Cron read in `timezone`: minute hour day-of-month month day-of-week, or 6 fields with seconds first. */
   cron: string;
   /** IANA time zone the cron pattern is read in. @default "UTC" */
   timezone?: string;
@@ -148,12 +148,18 @@ export interface CompiledMonitor extends CompiledRequest {
   drift?: { measure: "psi"; threshold: number };
 }
 
-export type CompiledSensor = CompiledFileSensor | CompiledSqlSensor | CompiledFunctionSensor;
+export type CompiledSensor = (CompiledFileSensor | CompiledSqlSensor | CompiledFunctionSensor) & { overlap: OverlapPolicy };
 
 export type CompiledTrigger = CompiledSchedule | CompiledSensor | CompiledMonitor | CompiledRunStatusTrigger;
 
+/** What every sensor says about events that come while its earlier runs are active. */
+export interface SensorOverlapSpec {
+  /** What a new event does while a run this sensor started is still active ("queue": one at a time). @default "allow" */
+  overlap?: OverlapPolicy;
+}
+
 /** A sensor watches files under a folder, a SQL query's result, or what a function returns. */
-export type SensorSpec<P> = FileSensorSpec<P> | SqlSensorSpec<P> | FunctionSensorSpec<P>;
+export type SensorSpec<P> = (FileSensorSpec<P> | SqlSensorSpec<P> | FunctionSensorSpec<P>) & SensorOverlapSpec;
 
 /** A declaration as the pipeline builder stores it: plain data, validated by compileTrigger. */
 export type TriggerDecl =
@@ -237,10 +243,15 @@ function compileSensor(base: CompiledRequest, spec: SensorSpec<unknown>, owner: 
     throw triggerInvalid(base.name, "source", `must be exactly one of folder, sql or evaluate, ${got}`,
       "folder: files landing; sql: a query's result; evaluate: a function returning run requests");
   }
-  if (sources[0] === "sql") return compileSqlSensor(base, spec as SqlSensorSpec<unknown>, owner, check);
-  if (sources[0] === "evaluate") return compileFunctionSensor(base, spec as FunctionSensorSpec<unknown>, check);
-  return compileFileSensor(base, spec as FileSensorSpec<unknown>);
+  const overlap = oneOf(base.name, "overlap", spec.overlap ?? "allow", OVERLAP_POLICIES);
+  if (sources[0] === "sql") return { ...compileSqlSensor(base, spec as SqlSensorSpec<unknown>, owner, check), overlap };
+  if (sources[0] === "evaluate") {
+    return { ...compileFunctionSensor(base, spec as FunctionSensorSpec<unknown>, check), overlap };
+  }
+  return { ...compileFileSensor(base, spec as FileSensorSpec<unknown>), overlap };
 }
+
+const OVERLAP_POLICIES = ["skip", "queue", "allow", "cancel-running"] as const;
 
 function compileRequest(name: string, spec: RunRequestSpec<unknown>, owner: TriggerOwner | undefined): CompiledRequest {
   const params = (spec.params ?? {}) as Record<string, unknown>;
@@ -289,7 +300,7 @@ function compileSchedule(base: CompiledRequest, spec: ScheduleSpec<unknown>): Co
     catchUp,
     maxCatchUp,
     lateAfterMs: parseDuration(base.name, "lateAfter", spec.lateAfter ?? "1m"),
-    overlap: oneOf(base.name, "overlap", spec.overlap ?? "skip", ["skip", "queue", "allow", "cancel-running"] as const),
+    overlap: oneOf(base.name, "overlap", spec.overlap ?? "skip", OVERLAP_POLICIES),
   };
 }
 

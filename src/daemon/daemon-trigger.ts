@@ -29,6 +29,8 @@ export interface RunRequestSpec {
   profile?: string;
   /** Higher runs first among queued runs. @default 0 */
   priority?: number;
+  /** Launched only while no other run of the trigger is running, in queue order (overlap "queue"). @default false */
+  serial?: boolean;
 }
 
 export interface TickRequest {
@@ -40,6 +42,8 @@ export interface TickRequest {
   reason: string;
   event?: unknown;
   runs?: RunRequestSpec[];
+  /** Active runs of the trigger this tick replaces (overlap "cancel-running"); the daemon cancels them. */
+  cancelRuns?: string[];
 }
 
 export interface TriggerEvaluation {

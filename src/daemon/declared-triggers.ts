@@ -7,10 +7,9 @@ import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { CONFIG_FILE_NAMES } from "../core/config.js";
 import type { StepDef } from "../core/step.js";
-import type { CompiledTrigger } from "../core/triggers.js";
+import type { CompiledTrigger, OverlapPolicy } from "../core/triggers.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import { openRegistry } from "../lib/registry/open-registry.js";
-import { identityAlive } from "../store/process-identity.js";
 import type { DaemonTrigger, TickRequest, TriggerEvaluation } from "./daemon-trigger.js";
 import { evaluateTrigger, type TriggerContext as EvaluationContext } from "./evaluate-trigger.js";
 import { waitForFolderChange } from "./folder-watch.js";
@@ -67,22 +66,26 @@ function declaredTrigger(ty: Trainyard, loaded: LoadedModule, t: CompiledTrigger
       };
       const r = await evaluateTrigger(t, cursor ?? null, now, ctx);
       const ticks: TickRequest[] = [];
+      // Runs requested earlier in this same evaluation (catch-up) count as active for the later ticks.
+      const active = activeRuns.map((a) => ({ id: a.runId, status: a.status }));
       for (const q of r.requests) {
+        const overlap = overlapOf(t);
         const tick: TickRequest = {
           key: q.key,
           scheduledAt: q.tickAt ?? now,
           status: "requested",
           reason: q.reason,
           event: q.event ?? (q.files ? { files: q.files } : undefined),
-          runs: [{ params: q.params, profile: q.profile }],
+          // Under "queue" every run of the trigger waits its turn, also one asked for while none was active.
+          runs: [{ params: q.params, profile: q.profile, ...(overlap === "queue" ? { serial: true } : {}) }],
         };
-        if (t.kind === "schedule") {
-          const active = activeRuns.map((a) => ({ id: a.runId, status: a.status }));
-          const overlap = decideOverlap(t.overlap, active);
-          if (overlap.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${overlap.reason}`, runs: [] });
-          else if (active.length) tick.reason = `${q.reason}; ${overlap.reason}`;
-          if (overlap.action === "cancel-running") await cancelRuns(ty, activeRuns.map((a) => a.runId));
+        if (overlap) {
+          const decision = decideOverlap(overlap, active);
+          if (decision.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${decision.reason}`, runs: [] });
+          else if (active.length) tick.reason = `${q.reason}; ${decision.reason}`;
+          if (decision.action === "cancel-running") tick.cancelRuns = activeRuns.map((a) => a.runId);
         }
+        if (tick.status === "requested") active.push({ id: `of tick ${q.key}`, status: "queued" });
         ticks.push(tick);
       }
       // A skipped slot (catch-up limit, late, before start) is a tick of its own, with its reason.
@@ -105,6 +108,11 @@ export function modelsRegisteredBy(p: { steps: ReadonlyMap<string, StepDef> }): 
   return [...names];
 }
 
+/** Schedules and sensors have an overlap policy; monitors (cool-down) and run-status triggers do not. */
+function overlapOf(t: CompiledTrigger): OverlapPolicy | undefined {
+  return t.kind === "schedule" || t.kind === "sensor" ? t.overlap : undefined;
+}
+
 /** fs.watch only wakes the loop early; the sensor's poll stays the source of truth. */
 function watchFolder(folder: string): (signal: () => void) => () => void {
   return (signal) => {
@@ -115,18 +123,4 @@ function watchFolder(folder: string): (signal: () => void) => () => void {
     })();
     return () => stop.abort();
   };
-}
-
-/** Overlap "cancel-running": the runs' owners are asked to cancel (SIGTERM, which records `cancelled`). */
-async function cancelRuns(ty: Trainyard, runIds: string[]): Promise<void> {
-  for (const id of runIds) {
-    const lease = await ty.metadata.getRunLease(id);
-    if (lease && identityAlive(lease.owner) === true) {
-      try {
-        process.kill(lease.owner.pid, "SIGTERM");
-      } catch {
-        /* already gone */
-      }
-    }
-  }
 }

@@ -160,7 +160,8 @@ function fromEvents(t: CompiledTrigger, r: EventEvaluation<TriggerEvaluation["cu
 /** The newest run of the pipeline that this trigger started (the daemon labels runs "kind:name"). */
 async function lastRunOf(name: string, label: string, ctx: TriggerContext): Promise<LastRunInfo | undefined> {
   if (!ctx.runs || !ctx.pipeline) return undefined;
-  const run = (await ctx.runs.listRuns({ pipeline: ctx.pipeline, limit: 200 })).find((r) => r.trigger === label);
+  // Filtered by the store: one row, however many runs other triggers started.
+  const [run] = await ctx.runs.listRuns({ pipeline: ctx.pipeline, trigger: label, limit: 1 });
   if (!run) return undefined;
   return { id: run.id, status: run.status, createdAt: run.createdAt, finishedAt: run.finishedAt, params: run.params };
 }

@@ -12,7 +12,9 @@ import type { QueuedRun, TickStore } from "../store/tick-store.js";
 export type OrphanAction =
   | { kind: "relaunch"; row: QueuedRun }
   | { kind: "resume"; row: QueuedRun; run: RunRecord }
-  | { kind: "alive"; row: QueuedRun; run: RunRecord };
+  | { kind: "alive"; row: QueuedRun; run: RunRecord }
+  /** Launched within the grace period and not recorded yet: its process is probably starting. */
+  | { kind: "starting"; row: QueuedRun };
 
 export interface OrphanScanOptions {
   now: number;
@@ -51,6 +53,7 @@ export class OrphanRecovery {
       const run = found?.id === row.runId ? found : undefined;
       if (!run) {
         if (opts.now - (row.launchedAt ?? row.createdAt) >= opts.launchGraceMs) this.act(actions, { kind: "relaunch", row }, opts);
+        else actions.push({ kind: "starting", row });
       } else if (TERMINAL.has(run.status)) {
         this.markFinished(row.runId);
       } else if (run.pid && pidAlive(run.pid)) {

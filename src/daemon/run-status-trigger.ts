@@ -10,7 +10,7 @@ import type { EventEvaluation, EventNote, EventRunRequest } from "./event-reques
 
 /** The engine's run listing (`Trainyard.listRuns`), newest first, with dead runs reconciled. */
 export interface RunLookup {
-  listRuns(filter: { pipeline?: string; status?: RunStatus; limit?: number }): Promise<RunRecord[]>;
+  listRuns(filter: { pipeline?: string; status?: RunStatus; trigger?: string; limit?: number }): Promise<RunRecord[]>;
 }
 
 export interface RunStatusCursor {

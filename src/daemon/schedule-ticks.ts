@@ -5,7 +5,7 @@
  */
 import type { Cron } from "croner";
 import type { CompiledSchedule } from "../core/triggers.js";
-import { cronMatcher, formatInZone } from "../core/trigger-time.js";
+import { cronHasSeconds, cronMatcher, formatInZone } from "../core/trigger-time.js";
 
 export interface ScheduleCursor {
   /** Every tick at or before this instant (epoch ms) has been decided. */
@@ -164,13 +164,14 @@ function ticksBetween(cron: Cron, after: number, until: number, limit: number): 
 
 /** The last `count` ticks in (after, until], oldest first. */
 function recentTicks(cron: Cron, after: number, until: number, count: number): number[] {
-  // previousRuns excludes its reference instant; ticks fall on whole minutes, so one second later includes `until`.
-  const runs = cron.previousRuns(count, new Date(until + 1000)).map((d) => d.getTime());
-  return runs.filter((t) => t > after && t <= until).sort((a, b) => a - b);
+  // previousRuns excludes its reference instant; ticks fall on whole seconds, so one second later includes
+  // `until` (and at most one tick after it, hence one more asked for).
+  const runs = cron.previousRuns(count + 1, new Date(until + 1000)).map((d) => d.getTime());
+  return runs.filter((t) => t > after && t <= until).sort((a, b) => a - b).slice(-count);
 }
 
 function dueTick(s: CompiledSchedule, at: number, timing: string): ScheduledTick {
-  const local = formatInZone(at, s.timezone);
+  const local = formatInZone(at, s.timezone, cronHasSeconds(s.cron));
   return {
     at,
     key: tickKey(s.name, at),
@@ -182,7 +183,7 @@ function dueTick(s: CompiledSchedule, at: number, timing: string): ScheduledTick
 }
 
 function skipTick(s: CompiledSchedule, at: number, reason: SkipReason, message: string): SkippedTick {
-  return { at, key: tickKey(s.name, at), local: formatInZone(at, s.timezone), reason, message };
+  return { at, key: tickKey(s.name, at), local: formatInZone(at, s.timezone, cronHasSeconds(s.cron)), reason, message };
 }
 
 function describeDelay(ms: number): string {

@@ -48,6 +48,7 @@ export async function recordEvaluation(
             priority: r.priority ?? 0,
             createdAt: opts.now,
             status: "queued",
+            ...(r.serial ? { serial: true } : {}),
           }))
         : [];
     const tick = {

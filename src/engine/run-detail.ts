@@ -5,6 +5,7 @@
 import { describeIdentity } from "../store/process-identity.js";
 import type { AttemptRecord, MetadataStore, RunRecord, StepRunRecord } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
+import { runOrigin, type RunOrigin } from "./run-origin.js";
 
 /** What started a run: `trigger` as recorded ("schedule:nightly") split into kind and name. */
 export interface RunTrigger {
@@ -40,6 +41,8 @@ export interface GateVerdictView {
 export interface RunDetail {
   run: RunRecord;
   trigger: RunTrigger;
+  /** The tick that started a run the daemon launched: trigger, tick time, event and reason. */
+  origin?: RunOrigin;
   /** The live process holding a running run, with its last heartbeat. */
   owner?: { process: string; heartbeatAt: number };
   /** Every step run record (map items too), as stored: the shape `show --json` has always printed. */
@@ -75,7 +78,10 @@ export async function runDetail(src: { metadata: MetadataStore; io: ArtifactIO }
   const lease = run.status === "running" ? await src.metadata.getRunLease(run.id) : undefined;
   const owner = lease && { process: describeIdentity(lease.owner), heartbeatAt: lease.heartbeatAt };
   const gates = await gateVerdicts(src.io, steps);
-  return { run, trigger: runTrigger(run.trigger), owner, steps, stepDetails, gates, guardNote: guardSkips(steps) };
+  // A run started by hand (`trainyard run`) has no tick; any other may have been launched by the daemon.
+  const origin = run.trigger === "manual" ? undefined : await runOrigin(src.metadata, run.id);
+  const trigger = runTrigger(run.trigger);
+  return { run, trigger, origin, owner, steps, stepDetails, gates, guardNote: guardSkips(steps) };
 }
 
 /** Verdicts of gate steps (rejected steps, or steps named like gates), read from their outputs. */

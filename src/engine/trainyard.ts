@@ -419,7 +419,7 @@ export class Trainyard implements TrainyardServices {
   }
 
   /** Runs newest first, as `trainyard runs` lists them (see TrainyardQuery.listRuns). */
-  async listRuns(filter: { pipeline?: string; status?: RunStatus; limit?: number } = {}): Promise<RunRecord[]> {
+  async listRuns(filter: { pipeline?: string; status?: RunStatus; trigger?: string; limit?: number } = {}): Promise<RunRecord[]> {
     return (await this.query.listRuns({ ...filter, limit: filter.limit ?? 50 })).runs;
   }
 

@@ -12,6 +12,7 @@ import { inTransaction, type Queryable } from "./postgres-rows.js";
 import { POSTGRES_TICK_MIGRATIONS } from "./tick-migrations.js";
 import {
   json,
+  QUEUE_COLUMN_COUNT,
   QUEUE_COLUMNS,
   queuedValues,
   rowToLease,
@@ -87,7 +88,7 @@ export class PostgresTickStore implements TickStore {
       }
       crashPoint("tick-created");
       for (const run of opts.runs ?? []) {
-        await c.query(`INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(13)}) ON CONFLICT (run_id) DO NOTHING`, queuedValues(run));
+        await c.query(`INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`, queuedValues(run));
       }
       await c.query(`INSERT INTO trigger_state (trigger) VALUES ($1) ON CONFLICT (trigger) DO NOTHING`, [tick.trigger]);
       await c.query(
@@ -156,7 +157,7 @@ export class PostgresTickStore implements TickStore {
   async enqueueRuns(runs: QueuedRun[]): Promise<void> {
     await this.transaction(async (c) => {
       for (const run of runs) {
-        await c.query(`INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(13)}) ON CONFLICT (run_id) DO NOTHING`, queuedValues(run));
+        await c.query(`INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`, queuedValues(run));
       }
     });
   }

@@ -9,6 +9,7 @@ import { SqliteMetadataStore } from "./sqlite-metadata-store.js";
 import { SQLITE_TICK_MIGRATIONS } from "./tick-migrations.js";
 import {
   json,
+  QUEUE_COLUMN_COUNT,
   QUEUE_COLUMNS,
   queuedValues,
   rowToLease,
@@ -63,7 +64,7 @@ export class SqliteTickStore implements TickStore {
         if (existing) return { created: false, tick: existing };
         this.db.prepare(`INSERT INTO trigger_ticks (${TICK_COLUMNS}) VALUES (${marks(9)})`).run(...tickValues(tick));
         crashPoint("tick-created");
-        const insert = this.db.prepare(`INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(13)})`);
+        const insert = this.db.prepare(`INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(QUEUE_COLUMN_COUNT)})`);
         for (const run of opts.runs ?? []) insert.run(...queuedValues(run));
         this.ensureState(tick.trigger);
         this.db
@@ -146,7 +147,7 @@ export class SqliteTickStore implements TickStore {
   }
 
   async enqueueRuns(runs: QueuedRun[]): Promise<void> {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(13)})`);
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(QUEUE_COLUMN_COUNT)})`);
     this.db.transaction(() => runs.forEach((r) => insert.run(...queuedValues(r)))).immediate();
   }
 

@@ -28,5 +28,8 @@ const schema = (time: string) => `
   CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, request_digest TEXT NOT NULL, run_id TEXT NOT NULL, at ${time} NOT NULL);
 `;
 
-export const SQLITE_TICK_MIGRATIONS: readonly string[] = [schema("INTEGER")];
-export const POSTGRES_TICK_MIGRATIONS: readonly string[] = [schema("DOUBLE PRECISION")];
+// 2: a run of a trigger with overlap "queue" is launched only when no other run of its trigger is running.
+const serialRuns = `ALTER TABLE run_queue ADD COLUMN serial INTEGER NOT NULL DEFAULT 0`;
+
+export const SQLITE_TICK_MIGRATIONS: readonly string[] = [schema("INTEGER"), serialRuns];
+export const POSTGRES_TICK_MIGRATIONS: readonly string[] = [schema("DOUBLE PRECISION"), serialRuns];

@@ -31,7 +31,7 @@ export function rowToTick(r: Row, runIds?: string[]): TickRecord {
 export function queuedValues(q: QueuedRun): unknown[] {
   return [
     q.runId, q.trigger, q.tickKey, q.pipeline, q.modulePath, JSON.stringify(q.params), q.profile ?? null,
-    q.priority, q.createdAt, q.status, q.launchedAt ?? null, q.launchedBy ?? null, q.reason ?? null,
+    q.priority, q.createdAt, q.status, q.launchedAt ?? null, q.launchedBy ?? null, q.reason ?? null, q.serial ? 1 : 0,
   ];
 }
 
@@ -50,6 +50,7 @@ export function rowToQueued(r: Row): QueuedRun {
     launchedAt: num(r.launched_at),
     launchedBy: str(r.launched_by),
     reason: str(r.reason),
+    ...(Number(r.serial) ? { serial: true } : {}),
   };
 }
 
@@ -77,5 +78,6 @@ export function rowToLease(r: Row): LeaderLease {
 }
 
 export const QUEUE_COLUMNS =
-  "run_id, trigger, tick_key, pipeline, module_path, params, profile, priority, created_at, status, launched_at, launched_by, reason";
+  "run_id, trigger, tick_key, pipeline, module_path, params, profile, priority, created_at, status, launched_at, launched_by, reason, serial";
+export const QUEUE_COLUMN_COUNT = 14;
 export const TICK_COLUMNS = "trigger, key, kind, scheduled_at, evaluated_at, status, reason, event, error";

@@ -49,6 +49,8 @@ export interface QueuedRun {
   /** Who launched it (daemon identity), for adopting orphans. */
   launchedBy?: string;
   reason?: string;
+  /** Launched only while no other run of its trigger is running, in queue order (overlap "queue"). @default false */
+  serial?: boolean;
 }
 
 export interface TriggerState {

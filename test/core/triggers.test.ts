@@ -63,7 +63,7 @@ describe("trigger declarations", () => {
   });
 
   it("rejects an invalid cron at load time, naming the trigger", () => {
-    for (const cron of ["61 * * * *", "* * * *", "0 0 * * * *", "every day"]) {
+    for (const cron of ["61 * * * *", "* * * *", "61 0 * * * *", "0 0 0 * * * *", "every day"]) {
       const e = errorOf(() => make().schedule("nightly", { cron }));
       expect(e).toMatchObject({ code: "TRIGGER_INVALID", trigger: "nightly", field: "cron" });
       expect(e.message).toContain('trigger "nightly"');

@@ -36,9 +36,10 @@ describe("daemon crash points", () => {
       expect(exactlyOnceProblems(ledger, 2000), second.log()).toEqual([]);
       // No slot after the first daemon's starting point is lost, the one it died on included.
       const firstSlot = Math.min(...ledger.ticks.map((t) => t.scheduledAt));
-      const anchor = before.ticks.length ? before.ticks[0].scheduledAt - 1 : (before.cursor as number);
+      const cursor = before.cursor as { evaluatedUntil?: number } | undefined;
+      const anchor = before.ticks.length ? before.ticks[0].scheduledAt - 1 : cursor?.evaluatedUntil;
       expect(typeof anchor, "the first daemon stored its starting point").toBe("number");
-      expect(new Date(firstSlot).toISOString()).toBe(new Date(Math.floor(anchor / 2000) * 2000 + 2000).toISOString());
+      expect(new Date(firstSlot).toISOString()).toBe(new Date(Math.floor(anchor! / 2000) * 2000 + 2000).toISOString());
     }, 150_000);
   }
 });

@@ -18,7 +18,8 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const MODULE = (name: string) => `import { pipeline } from "trainyard";
 const p = pipeline("${name}");
 p.step("work", { run: () => 1 });
-export const triggers = [{ kind: "sensor", name: "landing", evaluate: ({ now }) => ({ key: "k" + Math.floor(now / 300), runs: [{}] }) }];
+// A function sensor asking for one run per 300 ms window.
+p.sensor("landing", { interval: "100ms", evaluate: ({ now }) => ({ requests: [{ key: "k" + Math.floor(now.getTime() / 300) }] }) });
 export default p;
 `;
 

@@ -38,8 +38,8 @@ describe("trainyard status and triggers", () => {
       await waitFor("a requested tick after unpausing", async () => (await readLedger(home, TRIGGER)).ticks.some((t) => t.status === "requested" && t.evaluatedAt > resumedFrom), 30_000, d.log);
       const history = await cli(["triggers", "history", TRIGGER], home);
       expect(history.code).toBe(0);
-      expect(history.stdout).toMatch(/skipped\s+-\s+skipped: paused \(cron slot/);
-      expect(history.stdout).toMatch(/requested\s+\S+\s+cron slot/);
+      expect(history.stdout).toMatch(/skipped\s+-\s+skipped: paused \(schedule "every-2s"/);
+      expect(history.stdout).toMatch(/requested\s+\S+\s+schedule "every-2s" \(\*\/2 \* \* \* \* \*, UTC\) tick/);
     } finally {
       d.child.kill("SIGKILL");
       await d.exited;

@@ -209,6 +209,25 @@ describe("schedule catch-up, start and end", () => {
     expect(evaluateSchedule(s, { evaluatedUntil: at("2019-09-01T00:00:00Z") }, at("2019-11-03T08:30:00Z"))).toEqual(r);
   });
 
+  it("reads a 6-field cron with seconds first: ticks every 2 s, shown with their seconds", () => {
+    const s = schedule({ cron: "*/2 * * * * *", catchUp: "all", maxCatchUp: 3 });
+    const r = evaluateSchedule(s, { evaluatedUntil: at("2026-01-01T10:00:00.500Z") }, at("2026-01-01T10:00:09.100Z"));
+    // Ticks at :02 :04 :06 :08 are missed; maxCatchUp 3 runs the most recent three.
+    expect(r.due.map((t) => t.local)).toEqual([
+      "2026-01-01 10:00:04 UTC", "2026-01-01 10:00:06 UTC", "2026-01-01 10:00:08 UTC",
+    ]);
+    expect(r.skipped.map((t) => [t.at, t.reason])).toEqual([[at("2026-01-01T10:00:02Z"), "catch-up-limit"]]);
+    expect(r.nextTick).toBe(at("2026-01-01T10:00:10Z"));
+    expect(upcomingTicks(s, at("2026-01-01T10:00:09Z"), 2)).toEqual([at("2026-01-01T10:00:10Z"), at("2026-01-01T10:00:12Z")]);
+  });
+
+  it("keeps the most recent second-granularity ticks of a downtime too long to list", () => {
+    const s = schedule({ cron: "*/2 * * * * *", catchUp: "all", maxCatchUp: 2 });
+    const r = evaluateSchedule(s, { evaluatedUntil: at("2026-01-01T00:00:00Z") }, at("2026-01-01T02:00:01.500Z"));
+    expect(r.due.map((t) => t.at)).toEqual([at("2026-01-01T01:59:58Z"), at("2026-01-01T02:00:00Z")]);
+    expect(r.skippedRanges).toHaveLength(1);
+  });
+
   it("lists the upcoming ticks within the schedule's end", () => {
     const s = schedule({ cron: "30 2 * * *", timezone: "America/Chicago", end: "2019-03-11T12:00:00Z" });
     expect(upcomingTicks(s, at("2019-03-09T00:00:00Z"), 5)).toEqual([

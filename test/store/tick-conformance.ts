@@ -89,6 +89,15 @@ export function describeTickStore(name: string, factory: TickStoreFactory): void
       expect((await s.listQueuedRuns({ status: "cancelled" }))[0]).toMatchObject({ runId: "old", reason: "superseded" });
     });
 
+    it("keeps a run's serial flag (overlap \"queue\") through a tick's record and a reopen", async () => {
+      const s = await make();
+      await s.recordTick(tick("p/s", "2026-01-01T00:00:00Z"), { runs: [queued("waits", "p/s", "2026-01-01T00:00:00Z", { serial: true })] });
+      await s.enqueueRuns([queued("free", "api", "k")]);
+      const again = await make(s);
+      expect(await again.getQueuedRun("waits")).toMatchObject({ serial: true, status: "queued" });
+      expect((await again.getQueuedRun("free"))?.serial).toBeUndefined();
+    });
+
     it("gives the leader lease to one holder until it expires or is released", async () => {
       const a = await make();
       const b = await make(a);

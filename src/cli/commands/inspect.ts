@@ -56,12 +56,19 @@ export async function showCommand(args: ParsedArgs): Promise<number> {
   }
 }
 
-function formatRunDetail({ run, owner, stepDetails, gates, guardNote }: RunDetail): string[] {
+function formatRunDetail({ run, origin, owner, stepDetails, gates, guardNote }: RunDetail): string[] {
   const out: string[] = [];
   const took = run.finishedAt ? `, took ${duration(run.finishedAt - (run.startedAt ?? run.createdAt))}` : "";
   out.push(`${bold(`run ${run.id}`)}  ${statusIcon(run.status)} ${run.status}`);
   out.push(`  pipeline  ${run.pipeline}  (${run.modulePath})`);
   out.push(`  trigger   ${run.trigger}${run.profile ? `, profile ${run.profile}` : ""}`);
+  if (origin) {
+    const late = origin.recordedAt - origin.tickAt;
+    const recorded = late >= 1000 ? `, recorded ${duration(late)} later` : "";
+    out.push(`  tick      ${origin.kind} "${origin.name}" at ${new Date(origin.tickAt).toISOString()}${recorded}`);
+    out.push(`  reason    ${origin.reason}`);
+    origin.eventLines.forEach((line, i) => out.push(`  ${i === 0 ? "event " : "      "}    ${line}`));
+  }
   out.push(`  started   ${when(run.createdAt)}${took}`);
   out.push(`  code      ${run.codeVersion.slice(0, 12)}`);
   if (owner) out.push(`  owner     ${owner.process}, last heartbeat ${when(owner.heartbeatAt)}`);
