@@ -16,6 +16,8 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 2000,
     reportCompressedSize: false,
+    // Read by the bundle-size test and benchmark to tell the first screen from the lazy chunks.
+    manifest: true,
   },
   // `vite ui` during development: the API runs under `trainyard ui --port 4180`.
   server: { proxy: { "/api": "http://127.0.0.1:4180" } },
