@@ -8,6 +8,7 @@ import ELK from "elkjs/lib/elk-api.js";
 import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { useEffect, useState } from "react";
 import type { LayoutRequest, LayoutResult } from "./layout-types";
+import { quickLayout } from "./quick-layout";
 
 export const NODE_WIDTH = 170;
 export const NODE_HEIGHT = 36;
@@ -61,7 +62,18 @@ const OPTIONS: Record<string, string> = {
   "elk.direction": "RIGHT",
   "elk.layered.spacing.nodeNodeBetweenLayers": "48",
   "elk.spacing.nodeNode": "14",
-  "elk.layered.thoroughness": "3",
+};
+
+// Above a few hundred steps ELK's default strategies take tens of seconds; these take a few.
+const LARGE_GRAPH = 200;
+const LARGE_OPTIONS: Record<string, string> = {
+  ...OPTIONS,
+  "elk.layered.thoroughness": "1",
+  "elk.layered.layering.strategy": "LONGEST_PATH",
+  "elk.layered.nodePlacement.strategy": "SIMPLE",
+  "elk.edgeRouting": "POLYLINE",
+  "elk.layered.crossingMinimization.strategy": "INTERACTIVE",
+  "elk.separateConnectedComponents": "false",
 };
 
 let elk: InstanceType<typeof ELK> | undefined;
@@ -76,7 +88,7 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
   try {
     const graph = await elk.layout({
       id: "root",
-      layoutOptions: OPTIONS,
+      layoutOptions: req.nodes.length > LARGE_GRAPH ? LARGE_OPTIONS : OPTIONS,
       children: req.nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
       edges: req.edges.map((e, i) => ({ id: `e${i}`, sources: [e.source], targets: [e.target] })),
     });
@@ -94,24 +106,28 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
 
 export interface LayoutState {
   layout?: LayoutResult;
-  /** Where the layout came from: the cache, or the worker just now. */
-  source?: "cache" | "worker";
+  /** Where the layout came from: the cache, the worker just now, or the quick placement meanwhile. */
+  source?: "cache" | "worker" | "provisional";
 }
 
 export function useDagLayout(graph: GraphShape | undefined, digest: string | undefined): LayoutState {
   const key = graph ? digest ?? graphDigest(graph) : undefined;
-  const [state, setState] = useState<LayoutState>(() => {
-    const hit = key ? cached(key) : undefined;
-    return hit ? { layout: hit, source: "cache" } : {};
-  });
+  const initial = (): LayoutState => {
+    if (!graph || !key) return {};
+    const hit = cached(key);
+    if (hit) return { layout: hit, source: "cache" };
+    return { layout: quickLayout(key, graph.nodes, graph.edges, { width: NODE_WIDTH, height: NODE_HEIGHT }), source: "provisional" };
+  };
+  const [state, setState] = useState<LayoutState>(initial);
   useEffect(() => {
     if (!graph || !key) return;
-    const hit = cached(key);
-    if (hit) return void setState({ layout: hit, source: "cache" });
+    const now = initial();
+    setState(now);
+    if (now.source === "cache") return;
     let live = true;
     const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
-    layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
-      if (live) setState({ layout, source: "worker" });
+    void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
+      if (live && !layout.error) setState({ layout, source: "worker" });
     });
     return () => {
       live = false;

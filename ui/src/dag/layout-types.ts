@@ -12,4 +12,6 @@ export interface LayoutResult {
   /** Time the worker took, for the page's data attribute and the benchmark. */
   ms: number;
   error?: string;
+  /** A quick placement shown until ELK's arrives. */
+  provisional?: boolean;
 }
