@@ -22,6 +22,7 @@ export const endpoints = {
     `/runs${queryString(q)}`,
   launch: () => "/runs",
   run: (id: string) => `/runs/${e(id)}`,
+  runEvents: (id: string) => `/runs/${e(id)}/events`,
   runAction: (id: string, action: "cancel" | "resume" | "rerun") => `/runs/${e(id)}/${action}`,
   stepLogs: (run: string, step: string, q: { attempt?: number; item?: number; offset?: number; limit?: number } = {}) =>
     `/runs/${e(run)}/steps/${e(step)}/logs${queryString(q)}`,

@@ -1,78 +1,98 @@
 /**
- * Live updates: one Server-Sent Events stream per tab, shared by every screen. The browser's
- * EventSource reconnects by itself and sends `Last-Event-ID`, so the server replays what was missed.
+ * Live updates over Server-Sent Events: the home's stream (`/events`: run states, ticks) and a
+ * run's own (`/runs/{id}/events`: its run and step states). One EventSource per stream and tab,
+ * shared by every component that listens; the browser reconnects by itself and sends
+ * `Last-Event-ID`, so the server replays what was missed.
  */
 import { useEffect, useRef, useState } from "react";
 import { accessToken, API_BASE } from "./client";
 
 export interface LiveEvent {
-  /** The SSE event name: run, step, log, tick, ... */
+  /** The SSE event name: run, step, log, tick. */
   type: string;
   id?: string;
   data: Record<string, unknown>;
 }
 
 type Listener = (e: LiveEvent) => void;
-
-const EVENT_TYPES = ["run", "step", "log", "tick", "alias", "attempt", "metric", "message"];
-const listeners = new Set<Listener>();
-const statusListeners = new Set<(s: StreamStatus) => void>();
-let source: EventSource | undefined;
-let status: StreamStatus = "connecting";
-
 export type StreamStatus = "connecting" | "open" | "down";
 
-function setStatus(s: StreamStatus): void {
-  status = s;
-  statusListeners.forEach((l) => l(s));
+const EVENT_TYPES = ["run", "step", "log", "tick", "message"];
+export const HOME_STREAM = "/events";
+
+interface Stream {
+  source: EventSource;
+  listeners: Set<Listener>;
+  status: StreamStatus;
+  statusListeners: Set<(s: StreamStatus) => void>;
 }
 
-function open(): void {
-  if (source) return;
+const streams = new Map<string, Stream>();
+
+function streamOf(path: string): Stream {
+  const existing = streams.get(path);
+  if (existing) return existing;
   const token = accessToken();
-  const url = API_BASE + "/events" + (token ? `?token=${encodeURIComponent(token)}` : "");
-  source = new EventSource(url);
-  source.onopen = () => setStatus("open");
-  source.onerror = () => setStatus(source?.readyState === EventSource.CLOSED ? "down" : "connecting");
+  const url = API_BASE + path + (token ? `?token=${encodeURIComponent(token)}` : "");
+  const stream: Stream = { source: new EventSource(url), listeners: new Set(), status: "connecting", statusListeners: new Set() };
+  const setStatus = (s: StreamStatus) => {
+    stream.status = s;
+    stream.statusListeners.forEach((l) => l(s));
+  };
+  stream.source.onopen = () => setStatus("open");
+  stream.source.onerror = () => setStatus(stream.source.readyState === EventSource.CLOSED ? "down" : "connecting");
   for (const type of EVENT_TYPES) {
-    source.addEventListener(type, (ev) => {
+    stream.source.addEventListener(type, (ev) => {
       const msg = ev as MessageEvent<string>;
       let data: Record<string, unknown>;
       try {
         data = JSON.parse(msg.data);
       } catch {
-        data = { text: msg.data };
+        return;
       }
-      const event: LiveEvent = { type: typeof data.type === "string" && type === "message" ? data.type : type, id: msg.lastEventId, data };
-      listeners.forEach((l) => l(event));
+      const named = type === "message" && typeof data.type === "string" ? data.type : type;
+      const event: LiveEvent = { type: named, id: msg.lastEventId, data };
+      stream.listeners.forEach((l) => l(event));
     });
   }
+  streams.set(path, stream);
+  return stream;
 }
 
-/** Calls `onEvent` for every live event while the component is mounted. */
-export function useLiveEvents(onEvent: Listener): void {
+/** Closes a run's stream once nothing listens to it (the home's stays open for the tab). */
+function release(path: string, stream: Stream): void {
+  if (path === HOME_STREAM || stream.listeners.size || stream.statusListeners.size) return;
+  stream.source.close();
+  streams.delete(path);
+}
+
+/** Calls `onEvent` for every event of the stream at `path` while the component is mounted. */
+export function useLiveEvents(onEvent: Listener, path: string = HOME_STREAM): void {
   const latest = useRef(onEvent);
   latest.current = onEvent;
   useEffect(() => {
-    open();
+    const stream = streamOf(path);
     const l: Listener = (e) => latest.current(e);
-    listeners.add(l);
+    stream.listeners.add(l);
     return () => {
-      listeners.delete(l);
+      stream.listeners.delete(l);
+      release(path, stream);
     };
-  }, []);
+  }, [path]);
 }
 
-/** Whether the live stream is connected, for the header's indicator. */
-export function useStreamStatus(): StreamStatus {
-  const [s, set] = useState(status);
+/** Whether the home's live stream is connected, for the navigation's indicator. */
+export function useStreamStatus(path: string = HOME_STREAM): StreamStatus {
+  const [s, set] = useState<StreamStatus>("connecting");
   useEffect(() => {
-    open();
-    statusListeners.add(set);
+    const stream = streamOf(path);
+    set(stream.status);
+    stream.statusListeners.add(set);
     return () => {
-      statusListeners.delete(set);
+      stream.statusListeners.delete(set);
+      release(path, stream);
     };
-  }, []);
+  }, [path]);
   return s;
 }
 
@@ -80,7 +100,7 @@ export function useStreamStatus(): StreamStatus {
  * Calls `refresh` at most once per `ms` while matching events arrive, so a burst of step events
  * on a 1,000-step run costs a few reloads, not a thousand.
  */
-export function useLiveRefresh(match: (e: LiveEvent) => boolean, refresh: () => void, ms = 150): void {
+export function useLiveRefresh(match: (e: LiveEvent) => boolean, refresh: () => void, ms = 150, path?: string): void {
   const timer = useRef<number | undefined>(undefined);
   useEffect(() => () => window.clearTimeout(timer.current), []);
   useLiveEvents((e) => {
@@ -89,5 +109,5 @@ export function useLiveRefresh(match: (e: LiveEvent) => boolean, refresh: () => 
       timer.current = undefined;
       refresh();
     }, ms);
-  });
+  }, path);
 }

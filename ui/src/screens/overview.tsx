@@ -2,6 +2,7 @@
  * Overview: what ran and failed per pipeline, what is running and queued, whether the daemon is
  * healthy, and which model serves each pipeline's production alias with its live metric.
  */
+import { useEffect } from "react";
 import { useApi } from "../api/use-api";
 import { endpoints, links } from "../api/endpoints";
 import { useLiveRefresh } from "../api/live";
@@ -37,8 +38,14 @@ export function Overview() {
 
 function PipelineHistory({ name }: { name: string }) {
   const grid = useApi<RunGrid>(endpoints.grid(name, 40));
-  // Step events do not name their pipeline; a throttled reload of every grid is cheap enough.
-  useLiveRefresh((e) => (e.type === "run" && e.data.pipeline === name) || e.type === "step", grid.refresh, 400);
+  // Run events of the home's stream name their pipeline; a step's end shows at its run's next state.
+  useLiveRefresh((e) => e.type === "run" && e.data.pipeline === name, grid.refresh, 300);
+  const active = grid.data?.runs.some((r) => r.status === "running" || r.status === "queued");
+  useEffect(() => {
+    if (!active) return;
+    const t = window.setInterval(grid.refresh, 2000);
+    return () => window.clearInterval(t);
+  }, [active, grid.refresh]);
   return (
     <section className="panel" aria-labelledby={`p-${name}`}>
       <div className="row" style={{ justifyContent: "space-between" }}>

@@ -83,7 +83,7 @@ export function useLiveRun(runId: string): LiveRun {
   const lastEventAt = useRef<number | undefined>(undefined);
   useLiveEvents((e) => {
     const d = e.data as Record<string, unknown>;
-    if (d.runId !== runId) return;
+    if (d.runId !== undefined && d.runId !== runId) return;
     if (e.type === "step" && d.item === undefined) {
       const patch = { ...(d as unknown as StepState), stepId: String(d.step) };
       setSteps((prev) => new Map(prev).set(patch.stepId, newer(prev.get(patch.stepId), patch)));
@@ -93,7 +93,7 @@ export function useLiveRun(runId: string): LiveRun {
       setRunStatus(String(d.status));
       scheduleReload();
     }
-  });
+  }, endpoints.runEvents(runId));
 
   return { detail, error, steps, runStatus, reload: load, lastEventAt: lastEventAt.current };
 }
