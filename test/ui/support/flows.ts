@@ -6,7 +6,7 @@ import type { Page } from "playwright-core";
 export async function callApi<T>(base: string, method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}/api/v1${path}`, {
     method,
-    headers: { "content-type": "application/json", origin: base, "x-trainyard-request": "test" },
+    headers: { "content-type": "application/json", "x-requested-with": "trainyard" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

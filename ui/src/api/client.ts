@@ -32,10 +32,10 @@ function headers(mutating: boolean): Record<string, string> {
   const h: Record<string, string> = { accept: "application/json" };
   const token = accessToken();
   if (token) h.authorization = `Bearer ${token}`;
-  // The server refuses mutating calls without it: another site's form cannot set a custom header.
+  // The server refuses mutating calls without a same-origin sign: another site's page cannot set it.
   if (mutating) {
     h["content-type"] = "application/json";
-    h["x-trainyard-request"] = "ui";
+    h["x-requested-with"] = "trainyard";
   }
   return h;
 }

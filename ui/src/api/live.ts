@@ -66,11 +66,15 @@ function release(path: string, stream: Stream): void {
   streams.delete(path);
 }
 
-/** Calls `onEvent` for every event of the stream at `path` while the component is mounted. */
-export function useLiveEvents(onEvent: Listener, path: string = HOME_STREAM): void {
+/**
+ * Calls `onEvent` for every event of the stream at `path` while the component is mounted;
+ * `null` listens to nothing (a finished run's stream, which the server ends).
+ */
+export function useLiveEvents(onEvent: Listener, path: string | null = HOME_STREAM): void {
   const latest = useRef(onEvent);
   latest.current = onEvent;
   useEffect(() => {
+    if (path === null) return;
     const stream = streamOf(path);
     const l: Listener = (e) => latest.current(e);
     stream.listeners.add(l);
@@ -100,7 +104,7 @@ export function useStreamStatus(path: string = HOME_STREAM): StreamStatus {
  * Calls `refresh` at most once per `ms` while matching events arrive, so a burst of step events
  * on a 1,000-step run costs a few reloads, not a thousand.
  */
-export function useLiveRefresh(match: (e: LiveEvent) => boolean, refresh: () => void, ms = 150, path?: string): void {
+export function useLiveRefresh(match: (e: LiveEvent) => boolean, refresh: () => void, ms = 150, path?: string | null): void {
   const timer = useRef<number | undefined>(undefined);
   useEffect(() => () => window.clearTimeout(timer.current), []);
   useLiveEvents((e) => {

@@ -20,6 +20,7 @@ export interface StepState {
   error?: StepDetail["error"];
 }
 
+const TERMINAL_RUN = new Set(["succeeded", "failed", "rejected", "cancelled", "interrupted"]);
 const TERMINAL = new Set(["succeeded", "failed", "rejected", "skipped", "cancelled", "interrupted"]);
 const rank = (s: StepState) => s.attempts * 10 + (TERMINAL.has(s.status) ? 2 : s.status === "running" ? 1 : 0);
 
@@ -93,7 +94,8 @@ export function useLiveRun(runId: string): LiveRun {
       setRunStatus(String(d.status));
       scheduleReload();
     }
-  }, endpoints.runEvents(runId));
+    // The server ends a finished run's stream; listening on would only reconnect to nothing new.
+  }, runStatus && TERMINAL_RUN.has(runStatus) ? null : endpoints.runEvents(runId));
 
   return { detail, error, steps, runStatus, reload: load, lastEventAt: lastEventAt.current };
 }
