@@ -166,8 +166,12 @@ browserGate.describe("web UI in a real browser", () => {
     await screenshot(page, "models");
 
     await page.getByRole("link", { name: "v2" }).first().click();
-    await page.getByTestId("lineage").waitFor();
-    expect(await page.getByTestId("lineage").textContent()).toMatch(/train/);
+    const lineage = page.getByTestId("lineage-graph");
+    await lineage.locator(".react-flow__node").first().waitFor();
+    const boxes = await lineage.locator(".react-flow__node").allTextContents();
+    expect(boxes.join(" | ")).toMatch(/train.*step/);
+    // Back to the landed partitions the months were read from.
+    expect(boxes.filter((t) => /landed$/.test(t)).length).toBeGreaterThan(0);
     await screenshot(page, "model-version");
   }, 120_000);
 

@@ -2,7 +2,7 @@
  * One model version: its metrics, params, gate verdicts with their evidence, and its lineage from
  * the model back through every step that made it to the landed files.
  */
-import { Fragment } from "react";
+import { Fragment, lazy, Suspense } from "react";
 import { endpoints, links } from "../api/endpoints";
 import { useApi } from "../api/use-api";
 import type { GateVerdict, LineageNode, ModelLineage, VersionDetail } from "../api/types";
@@ -10,6 +10,8 @@ import { Loading } from "../components/error-box";
 import { StatusBadge } from "../components/status";
 import { formatNumber, Time } from "../components/time";
 import { Link, useTitle } from "../router";
+
+const LineageGraph = lazy(() => import("../dag/lineage-graph"));
 
 export default function ModelVersionPage({ model, version }: { model: string; version: string }) {
   useTitle(`${model} v${version}`);
@@ -48,7 +50,13 @@ export default function ModelVersionPage({ model, version }: { model: string; ve
         <h2 id="lineage-h" style={{ marginTop: 0 }}>Lineage</h2>
         <p className="small muted">From the model back to the files it came from; each step links to its run.</p>
         {!lineage.data ? <Loading error={lineage.error} what="lineage" /> : (
-          <ul className="lineage" data-testid="lineage"><LineageItem node={lineage.data.artifact} name="model" /></ul>
+          <>
+            <Suspense fallback={<Loading what="lineage graph" />}><LineageGraph root={lineage.data.artifact} /></Suspense>
+            <details>
+              <summary>as a list</summary>
+              <ul className="lineage" data-testid="lineage"><LineageItem node={lineage.data.artifact} name="model" /></ul>
+            </details>
+          </>
         )}
       </section>
     </div>
