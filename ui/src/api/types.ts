@@ -3,7 +3,7 @@
  * the server is bundled), so a field renamed there fails the UI's type check here.
  */
 import type { z } from "zod";
-import type * as S from "../../../src/api/schemas";
+import type * as S from "../../../src/api/schemas.js";
 
 export type ErrorInfo = z.infer<typeof S.ErrorInfoSchema>;
 export type RunRecord = z.infer<typeof S.RunSchema>;

@@ -4,7 +4,7 @@
  * (about a millisecond at 1,000 steps), so a large run's graph shows at once and ELK's placement,
  * which takes seconds there, replaces it when ready.
  */
-import type { LayoutResult } from "./layout-types";
+import type { LayoutResult } from "./layout-types.js";
 
 export function quickLayout(
   digest: string,

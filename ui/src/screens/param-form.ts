@@ -3,7 +3,7 @@
  * same checks the server's zod schema makes (types, required, bounds, enums, patterns), so a
  * mistake is shown at the field before anything is sent.
  */
-import type { JsonSchema } from "../api/types";
+import type { JsonSchema } from "../api/types.js";
 
 export interface Field {
   name: string;
@@ -69,11 +69,50 @@ export function parseField(f: Field, text: string): { value?: unknown; error?: s
       if (s.maxLength !== undefined && text.length > s.maxLength) return { error: `at most ${s.maxLength} characters` };
       if (s.pattern && !new RegExp(s.pattern, "u").test(text)) return { error: `must match ${s.pattern}` };
       return { value: text };
-    default:
+    default: {
+      let value: unknown;
       try {
-        return { value: JSON.parse(text) };
+        value = JSON.parse(text);
       } catch {
         return { error: "must be JSON" };
       }
+      const wrong = checkJson(value, s, "");
+      return wrong ? { error: wrong } : { value };
+    }
   }
+}
+
+/** The first place a JSON value breaks its schema (types, enums, bounds, items, properties), if any. */
+function checkJson(v: unknown, s: JsonSchema, at: string): string | undefined {
+  const where = at || "value";
+  if (s.anyOf ?? s.oneOf) {
+    const branches = (s.anyOf ?? s.oneOf)!;
+    return branches.some((b) => !checkJson(v, b, at)) ? undefined : `${where} matches none of the allowed shapes`;
+  }
+  if (s.enum && !s.enum.some((o) => JSON.stringify(o) === JSON.stringify(v))) return `${where} must be one of ${s.enum.join(", ")}`;
+  const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
+  const typeOf = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+  const fits = (t: string) => t === typeOf || (t === "integer" && Number.isInteger(v)) || (t === "number" && typeOf === "number");
+  if (types.length && !types.some(fits)) return `${where} must be ${types.join(" or ")}`;
+  if (typeof v === "number") {
+    if (s.minimum !== undefined && v < s.minimum) return `${where} must be at least ${s.minimum}`;
+    if (s.maximum !== undefined && v > s.maximum) return `${where} must be at most ${s.maximum}`;
+  }
+  if (Array.isArray(v) && s.items) {
+    for (let i = 0; i < v.length; i++) {
+      const wrong = checkJson(v[i], s.items, `${at}[${i}]`);
+      if (wrong) return wrong;
+    }
+  }
+  if (typeOf === "object" && s.properties) {
+    const o = v as Record<string, unknown>;
+    for (const r of s.required ?? []) if (!(r in o)) return `${at ? at + "." : ""}${r} is required`;
+    for (const [k, sub] of Object.entries(s.properties)) {
+      if (k in o) {
+        const wrong = checkJson(o[k], sub, at ? `${at}.${k}` : k);
+        if (wrong) return wrong;
+      }
+    }
+  }
+  return undefined;
 }
