@@ -4,7 +4,7 @@
  * later than an event never moves a step back.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
-import { api } from "../../api/client";
+import { api, ApiError } from "../../api/client";
 import { endpoints } from "../../api/endpoints";
 import { useLiveEvents } from "../../api/live";
 import type { RunDetail, StepDetail } from "../../api/types";
@@ -61,7 +61,12 @@ export function useLiveRun(runId: string): LiveRun {
             return next;
           });
         },
-        (err) => gen === generation.current && setError(err),
+        (err) => {
+          if (gen !== generation.current) return;
+          setError(err);
+          // A run the daemon has queued but not started is not recorded yet: ask again shortly.
+          if (err instanceof ApiError && err.status === 404) reloadTimer.current = window.setTimeout(load, 700);
+        },
       );
     },
     [runId],

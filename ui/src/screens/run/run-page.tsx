@@ -4,7 +4,7 @@
  * actions a person takes on a run (cancel, resume, re-run from the failure).
  */
 import { lazy, Suspense, useMemo, useState } from "react";
-import { api } from "../../api/client";
+import { api, ApiError } from "../../api/client";
 import { endpoints, links } from "../../api/endpoints";
 import { useApi } from "../../api/use-api";
 import type { PipelineGraph, RunActionResponse, RunDetail } from "../../api/types";
@@ -49,7 +49,12 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
     return m;
   }, [shape, live.steps, guards]);
 
-  if (!live.detail) return <Loading error={live.error} what={`run ${runId}`} />;
+  if (!live.detail) {
+    if (live.error instanceof ApiError && live.error.status === 404) {
+      return <p className="muted" aria-busy="true">Run {runId} is queued: waiting for it to start…</p>;
+    }
+    return <Loading error={live.error} what={`run ${runId}`} />;
+  }
   const d = live.detail;
   const status = live.runStatus ?? d.run.status;
   const select = (id: string) => navigate(links.step(runId, id, { view: view !== "graph" ? view : undefined }));
