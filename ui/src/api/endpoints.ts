@@ -11,7 +11,7 @@ function triggerPath(trigger: string): string {
 }
 
 export const endpoints = {
-  info: () => "/",
+  info: () => "",
   health: () => "/daemon/health",
   pipelines: () => "/pipelines",
   graph: (pipeline: string) => `/pipelines/${e(pipeline)}/graph`,
