@@ -29,7 +29,7 @@ export interface RouteSpec {
 }
 
 export const ROUTES = {
-  serverInfo: { method: "get", path: "/", summary: "The server: API version, read-only mode, backend", tag: "server", response: s.ServerInfoSchema },
+  serverInfo: { method: "get", path: "", summary: "The server: API version, read-only mode, backend", tag: "server", response: s.ServerInfoSchema },
 
   listPipelines: {
     method: "get",

@@ -45,6 +45,10 @@ usage: trainyard <command> [options]
   trigger <pipeline.ts> [--param k=v]... [--profile NAME] [--idempotency-key KEY] [--json]
                                ask the daemon for a run; params are validated as \`run\` validates them
 
+  ui [pipeline.ts ...] [--port 8321] [--host 127.0.0.1] [--token T] [--read-only] [--no-launch]
+                               the web UI and the HTTP API (/api/v1); beyond loopback a token is required
+  cancel <run>                 cancel a queued or running run
+
 common options: --home DIR (default $TRAINYARD_HOME, the config's home, or ./.trainyard)
   --metadata-url postgres://...  (default $TRAINYARD_METADATA_URL, the config's metadata, or <home>/metadata.db)
   --config FILE  (default trainyard.config.ts next to the pipeline module, else in the working directory)
@@ -71,6 +75,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   trigger: async () => (await import("./commands/trigger.js")).triggerCommand,
   daemon: async () => (await import("./commands/daemon.js")).daemonCommand,
   status: async () => (await import("./commands/status.js")).statusCommand,
+  ui: async () => (await import("./commands/ui.js")).uiCommand,
+  cancel: async () => (await import("./commands/cancel.js")).cancelCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

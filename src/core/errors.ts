@@ -46,6 +46,7 @@ export type ErrorCode =
   | "API_READ_ONLY"
   | "API_BODY_TOO_LARGE"
   | "API_UI_MISSING"
+  | "IDEMPOTENCY_CONFLICT"
   | "USAGE";
 
 export interface ErrorFields {

@@ -14,6 +14,8 @@ import { modelDetail, versionDetail, type ModelDetail, type VersionDetail } from
 import { runDetail, type RunDetail } from "./run-detail.js";
 import { reconcileRunStatus } from "./run-lease.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
+import { dataReport, listDataReports, type DataReportQuery, type DataReportSummary } from "./data-reports.js";
+import { logPage, runGrid, runOutputs, type NumberedLogLine, type RunGrid, type RunOutput } from "./run-views.js";
 
 export interface QuerySources {
   home: string;
@@ -143,6 +145,41 @@ export class TrainyardQuery {
     const readers = edges.filter((e) => e.direction === "in");
     const readBy = readers.map((e) => ({ stepRunId: e.stepRunId, stepId: e.stepId, name: e.name }));
     return { ...tree, readBy };
+  }
+
+  /** A step's log lines from `offset` (numbered across attempts), at most `limit` of them. */
+  async stepLogPage(
+    runIdOrPrefix: string,
+    stepId: string,
+    q: StepLogQuery & { offset?: number; limit?: number } = {},
+  ): Promise<{ lines: NumberedLogLine[]; nextOffset: number }> {
+    return logPage(this.stepLog(runIdOrPrefix, stepId, q), q.offset ?? 0, q.limit ?? 10_000);
+  }
+
+  /** The runs x steps history of a pipeline's newest runs. */
+  runGrid(pipeline: string, limit = 100): Promise<RunGrid> {
+    return runGrid(this.src.metadata, pipeline, limit);
+  }
+
+  /** A run's step outputs, small JSON values inlined; NOT_FOUND if unknown. */
+  async runOutputs(idOrPrefix: string): Promise<{ runId: string; outputs: RunOutput[] }> {
+    const run = await this.requireRun(idOrPrefix);
+    return { runId: run.id, outputs: await runOutputs(this.src, run.id) };
+  }
+
+  /** Pipelines that have run here, newest first, with the module each last ran from. */
+  pipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>> {
+    return this.src.metadata.listPipelines();
+  }
+
+  /** Profiles, drift results and contract checks in the step outputs of recent runs. */
+  dataReports(q: DataReportQuery = {}): Promise<DataReportSummary[]> {
+    return listDataReports(this.src, q);
+  }
+
+  /** One data report in full, named by run, step and index. */
+  dataReport(runIdOrPrefix: string, stepId: string, index: number) {
+    return dataReport(this.src, runIdOrPrefix, stepId, index);
   }
 
   models(): Promise<ModelSummary[]> {

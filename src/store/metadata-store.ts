@@ -153,6 +153,8 @@ export interface MetadataStore {
   close(): Promise<void>;
 
   upsertPipeline(name: string, modulePath: string): Promise<void>;
+  /** Pipelines that have run here, with the module they were last run from; newest first. */
+  listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>>;
 
   createRun(run: RunRecord): Promise<void>;
   updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;

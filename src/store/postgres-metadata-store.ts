@@ -140,6 +140,11 @@ export class PostgresMetadataStore implements MetadataStore {
       ON CONFLICT (name) DO UPDATE SET module_path = EXCLUDED.module_path, updated_at = EXCLUDED.updated_at`, [name, modulePath, Date.now()]);
   }
 
+  async listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>> {
+    const rows = await this.rows("SELECT name, module_path, updated_at FROM pipelines ORDER BY updated_at DESC", []);
+    return rows.map((r) => ({ name: String(r.name), modulePath: String(r.module_path), updatedAt: Number(r.updated_at) }));
+  }
+
   async createRun(run: RunRecord): Promise<void> {
     const cols = runColumns(run);
     await this.rows(`INSERT INTO runs (${Object.keys(cols).join(", ")}) VALUES (${Object.keys(cols).map((_, i) => `$${i + 1}`).join(", ")})`, Object.values(cols));

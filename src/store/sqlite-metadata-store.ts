@@ -149,6 +149,11 @@ export class SqliteMetadataStore implements MetadataStore {
     this.stmts.upsertPipeline.run(name, modulePath, Date.now());
   }
 
+  async listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>> {
+    const rows = this.db.prepare("SELECT name, module_path, updated_at FROM pipelines ORDER BY updated_at DESC").all() as Row[];
+    return rows.map((r) => ({ name: String(r.name), modulePath: String(r.module_path), updatedAt: Number(r.updated_at) }));
+  }
+
   async createRun(run: RunRecord): Promise<void> {
     this.stmts.insertRun.run(runToRow(run));
   }

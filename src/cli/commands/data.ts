@@ -1,8 +1,6 @@
 /** `trainyard contract infer <file>` and `trainyard report <digest>`. */
 import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { TrainyardError } from "../../core/errors.js";
-import { isArtifactHandle } from "../../core/artifacts.js";
+import { reportFiles } from "../../engine/report-files.js";
 import { has, one, parseArgs, usage } from "../args.js";
 import { openHome } from "../open-home.js";
 
@@ -30,22 +28,7 @@ export async function reportCommand(argv: string[]): Promise<number> {
   if (!digest) throw usage("trainyard report needs the digest of a report artifact or of a step output containing one");
   const ty = await openHome(args);
   try {
-    const art = await ty.metadata.getArtifact(digest);
-    if (!art) throw new TrainyardError("NOT_FOUND", `no artifact "${digest}" in ${ty.home}`, { hint: "a unique prefix of 6+ characters of the digest is enough; see `trainyard show <run> --json`" });
-    let paths: string[] = [];
-    if (art.kind === "file") paths = [await ty.artifacts.pathOf(art.digest)];
-    else if (art.kind === "json") {
-      const value = await ty.io.load(art.digest);
-      const found: string[] = [];
-      const walk = (v: unknown) => {
-        if (isArtifactHandle(v)) {
-          if (v.meta.contentType === "text/html") found.push(v.path);
-        } else if (v && typeof v === "object") Object.values(v).forEach(walk);
-      };
-      walk(value);
-      paths = found;
-    } else if (art.kind === "directory") paths = [join(await ty.artifacts.pathOf(art.digest), "index.html")];
-    if (!paths.length) throw new TrainyardError("NOT_FOUND", `artifact ${art.digest.slice(0, 12)} (${art.kind}) holds no HTML report`, { hint: "pass the digest of a validate/profile/drift/evaluate step output" });
+    const paths = await reportFiles(ty, digest);
     process.stdout.write(has(args, "json") ? `${JSON.stringify(paths)}\n` : `${paths.join("\n")}\n`);
     return 0;
   } finally {

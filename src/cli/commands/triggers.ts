@@ -3,27 +3,21 @@
  * what one would request now, launching nothing.
  */
 import type { Trainyard } from "../../engine/trainyard.js";
-import {
-  type CompiledFileSensor,
-  type CompiledMonitor,
-  type CompiledSchedule,
-  type CompiledTrigger,
-} from "../../core/triggers.js";
-import { formatInZone } from "../../core/trigger-time.js";
-import { TrainyardError } from "../../core/errors.js";
+import type { CompiledMonitor, CompiledSchedule } from "../../core/triggers.js";
 import { TRIGGER_STATE_SUBCOMMANDS, triggerStateCommand } from "./trigger-state.js";
-import { evaluateTrigger } from "../../daemon/evaluate-trigger.js";
-import { evaluateFileSensor } from "../../daemon/file-sensor.js";
 import { loadPipelineTriggers } from "../../daemon/pipeline-triggers.js";
-import type { RunStatusCursor } from "../../daemon/run-status-trigger.js";
 import { fmt } from "../../daemon/monitor-decision.js";
 import type { DriftWindow } from "../../daemon/monitor-drift.js";
-import { durationText, evaluateMonitor } from "../../daemon/monitor-evaluate.js";
-import { referenceProfileLoader } from "../../daemon/monitor-reference.js";
+import { durationText } from "../../daemon/monitor-evaluate.js";
 import type { MonitorWindow } from "../../daemon/monitor-windows.js";
-import { openRegistry } from "../../lib/registry/open-registry.js";
-import { evaluateSchedule, tickKey, upcomingTicks } from "../../daemon/schedule-ticks.js";
-import { sensorSource, summarizeTrigger } from "../../daemon/trigger-summary.js";
+import { summarizeTrigger } from "../../daemon/trigger-summary.js";
+import {
+  declaredTrigger,
+  previewTrigger,
+  type previewEvents,
+  type previewMonitor,
+  type previewSchedule,
+} from "../../daemon/trigger-preview.js";
 import { has, intFlag, one, parseArgs, usage, type ParsedArgs } from "../args.js";
 import { bold, cyan, dim, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
@@ -36,7 +30,7 @@ export async function triggersCommand(argv: string[]): Promise<number> {
   if (sub && (TRIGGER_STATE_SUBCOMMANDS as readonly string[]).includes(sub)) return triggerStateCommand(argv);
   const args = parseArgs(rest, { values: ["home", "now", "since", "count"], booleans: ["json"] });
   if (sub === "list") return listTriggers(args);
-  if (sub === "preview") return previewTrigger(args);
+  if (sub === "preview") return previewCommand(args);
   throw usage(`trainyard triggers expects "list", "preview", "history", "pause" or "unpause", got ${sub === undefined ? "nothing" : `"${sub}"`}`);
 }
 
@@ -95,47 +89,48 @@ function printTriggers({ pipeline, moduleDir, triggers, declaredIn }: Loaded, ar
   return 0;
 }
 
-async function previewTrigger(args: ParsedArgs): Promise<number> {
+async function previewCommand(args: ParsedArgs): Promise<number> {
   return withTriggers(args, (loaded, ty) => previewOne(loaded, ty, args));
 }
 
-async function previewOne({ pipeline, moduleDir, triggers }: Loaded, ty: Trainyard, args: ParsedArgs): Promise<number> {
+async function previewOne(loaded: Loaded, ty: Trainyard, args: ParsedArgs): Promise<number> {
   const name = args.positionals[1];
   if (!name) throw usage("trainyard triggers preview needs a trigger name after the pipeline module");
-  const trigger = triggers.find((t) => t.name === name);
-  if (!trigger) {
-    throw new TrainyardError("NOT_FOUND", `pipeline "${pipeline}" has no trigger "${name}"`, {
-      trigger: name,
-      hint: triggers.length ? `its triggers: ${triggers.map((t) => t.name).join(", ")}` : "it declares no triggers",
-    });
-  }
-  const now = clockOf(args);
-  if (trigger.kind === "schedule") return previewSchedule(pipeline, trigger, now, args);
-  if (trigger.kind === "sensor" && trigger.source === "files") {
-    return previewSensor(pipeline, trigger, now, moduleDir, args);
-  }
-  if (trigger.kind === "monitor") return previewMonitor(pipeline, trigger, now, moduleDir, args);
-  return previewEvents(pipeline, trigger, now, { moduleDir, ty }, args);
-}
-
-function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, args: ParsedArgs): number {
-  const since = instantFlag(args, "since");
-  const count = intFlag(args, "count") ?? 5;
-  // Without --since nothing is missed: the preview shows the ticks to come and what each requests.
-  const evaluation = since === undefined ? undefined : evaluateSchedule(s, { evaluatedUntil: since }, now);
-  const upcoming = upcomingTicks(s, now, count).map((at) => ({
-    at: new Date(at).toISOString(), local: formatInZone(at, s.timezone), key: tickKey(s.name, at),
-  }));
-  const request = { pipeline, params: s.params, profile: s.profile };
+  const trigger = declaredTrigger(loaded, name);
+  const opts = { now: clockOf(args), since: instantFlag(args, "since"), count: intFlag(args, "count") };
+  const preview = await previewTrigger(ty, loaded, name, opts);
   if (has(args, "json")) {
-    const at = new Date(now).toISOString();
-    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: at, request, evaluation, upcoming }, null, 2));
+    out(JSON.stringify(preview, null, 2));
     return 0;
   }
+  const { pipeline } = loaded;
+  if (trigger.kind === "schedule") return printSchedule(pipeline, trigger, preview as SchedulePreview, opts.since);
+  if (trigger.kind === "monitor") return printMonitor(pipeline, trigger, preview as MonitorPreview);
+  const events = preview as EventsPreview;
+  const fileSensor = trigger.kind === "sensor" && trigger.source === "files";
+  const what = fileSensor ? "file sensor" : summarizeTrigger(trigger, opts.now, loaded.moduleDir).what;
+  out(`${bold(trigger.name)}: ${what}, evaluated once with no history; nothing is launched`);
+  if (!events.requests.length) out(dim("no run request"));
+  for (const r of events.requests) {
+    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${describeRequest(r.params, r.profile)}  ${dim(r.key)}`);
+    out(`  ${r.reason}`);
+  }
+  for (const n of events.notes as Array<{ kind?: string; reason?: string; message: string }>) {
+    out(`${dim(`${n.kind ?? n.reason}:`)} ${n.message}`);
+  }
+  return 0;
+}
+
+type SchedulePreview = Awaited<ReturnType<typeof previewSchedule>>;
+type MonitorPreview = Awaited<ReturnType<typeof previewMonitor>>;
+type EventsPreview = Awaited<ReturnType<typeof previewEvents>>;
+
+function printSchedule(pipeline: string, s: CompiledSchedule, p: SchedulePreview, since: number | undefined): number {
+  const { evaluation, upcoming } = p;
   out(`${bold(s.name)}: schedule "${s.cron}" in ${s.timezone}; nothing is launched`);
   out(`each tick requests a run of ${bold(pipeline)} with ${describeRequest(s.params, s.profile)}`);
   if (evaluation) {
-    out(`evaluated from ${new Date(since!).toISOString()} to ${new Date(now).toISOString()} (catch-up ${s.catchUp}):`);
+    out(`evaluated from ${new Date(since!).toISOString()} to ${p.now} (catch-up ${s.catchUp}):`);
     if (!evaluation.due.length) out(dim("  no tick due"));
     const lines = [
       ...evaluation.due.map((t) => ({ at: t.at, text: `  ${yellow("run ")} ${t.local}  ${dim(t.key)}` })),
@@ -152,111 +147,27 @@ function previewSchedule(pipeline: string, s: CompiledSchedule, now: number, arg
   return 0;
 }
 
-async function previewSensor(
-  pipeline: string,
-  s: CompiledFileSensor,
-  now: number,
-  moduleDir: string,
-  args: ParsedArgs,
-): Promise<number> {
-  // A fresh cursor and a flushed debounce window: every stable file counts, as on a first evaluation.
-  const result = await evaluateFileSensor(s, undefined, now, sensorSource(s, moduleDir), { flush: true });
-  if (has(args, "json")) {
-    const { requests, notes } = result;
-    const at = new Date(now).toISOString();
-    out(JSON.stringify({ trigger: s.name, kind: s.kind, now: at, pipeline, requests, notes }, null, 2));
-    return 0;
+function printMonitor(pipeline: string, t: CompiledMonitor, r: MonitorPreview): number {
+  const served = r.version === undefined ? "" : ` (version ${r.version})`;
+  out(`${bold(t.name)}: monitor of ${t.model}@${t.alias}${served}, evaluated once with no history; nothing is launched`);
+  if (t.labels) {
+    const rule = `${t.metric} ${t.direction} ${t.threshold}`;
+    out(`${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}`
+      + ` windows with >= ${t.minLabelledRows} labelled rows):`);
+    for (const w of r.windows) out(`  ${windowSpan(w)}  ${metricCell(t, w)}`);
   }
-  out(`${bold(s.name)}: file sensor, evaluated once with no history; nothing is launched`);
-  if (!result.requests.length) out(dim("no run request"));
-  for (const r of result.requests) {
-    const what = describeRequest(r.params, r.profile);
-    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(r.key)}`);
-    out(`  ${r.reason}`);
+  if (r.drift?.length) {
+    out(`input drift (PSI) per window, newest first (fires above ${t.drift!.threshold} for ${t.windows} windows):`);
+    for (const w of r.drift) out(`  ${windowSpan(w)}  ${driftCell(w)}`);
   }
-  for (const n of result.notes) out(`${dim(`${n.kind}:`)} ${n.message}`);
+  if (r.request) {
+    const run = `a run of ${bold(pipeline)} with ${describeRequest(r.request.params, r.request.profile)}`;
+    out(`${yellow("would fire")}: ${run}  ${dim(r.request.key)}`);
+    out(`  ${r.request.reason}`);
+  } else out("would not fire");
+  for (const s of r.skips) out(`${dim(`${s.reason}:`)} ${s.message}`);
+  for (const n of r.notes) out(dim(n));
   return 0;
-}
-
-/**
- * SQL and function sensors and run-status triggers, evaluated once with no history (a run-status
- * trigger from --since, else from the beginning): every event counts, nothing is launched.
- */
-async function previewEvents(
-  pipeline: string,
-  t: CompiledTrigger,
-  now: number,
-  ctx: { moduleDir: string; ty: Trainyard },
-  args: ParsedArgs,
-): Promise<number> {
-  const since = instantFlag(args, "since") ?? 0;
-  const cursor: RunStatusCursor | null = t.kind === "run-status" ? { v: 1, since, seen: {} } : null;
-  const r = await evaluateTrigger(t, cursor, now, { moduleDir: ctx.moduleDir, runs: ctx.ty, pipeline });
-  const summary = summarizeTrigger(t, now, ctx.moduleDir);
-  if (has(args, "json")) {
-    const at = new Date(now).toISOString();
-    const { requests, skips: notes } = r;
-    out(JSON.stringify({ trigger: t.name, kind: t.kind, now: at, pipeline, requests, notes }, null, 2));
-    return 0;
-  }
-  out(`${bold(t.name)}: ${summary.what}; evaluated once with no history, nothing is launched`);
-  if (!r.requests.length) out(dim("no run request"));
-  for (const q of r.requests) {
-    const what = describeRequest(q.params, q.profile);
-    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(q.key)}`);
-    out(`  ${q.reason}`);
-  }
-  for (const n of r.skips) out(`${dim(`${n.reason}:`)} ${n.message}`);
-  return 0;
-}
-
-/** One evaluation with no history (armed, never fired): the windows, their metric and whether it would fire. */
-async function previewMonitor(
-  pipeline: string,
-  t: CompiledMonitor,
-  now: number,
-  moduleDir: string,
-  args: ParsedArgs,
-): Promise<number> {
-  const ty = await openHome(args);
-  try {
-    const registry = openRegistry(ty);
-    const referenceProfile = referenceProfileLoader(ty);
-    const r = await evaluateMonitor(t, undefined, now, { registry, moduleDir, referenceProfile });
-    const shown = r.windows.slice(0, t.windows * 2);
-    const drift = r.drift?.slice(0, t.windows * 2);
-    if (has(args, "json")) {
-      const at = new Date(now).toISOString();
-      const { request, notes, version } = r;
-      const skips = r.decision.skips;
-      out(JSON.stringify({ trigger: t.name, kind: t.kind, now: at, pipeline, version, windows: shown, drift, request,
-        skips, notes }, null, 2));
-      return 0;
-    }
-    const served = r.version === undefined ? "" : ` (version ${r.version})`;
-    const what = `monitor of ${t.model}@${t.alias}${served}`;
-    out(`${bold(t.name)}: ${what}, evaluated once with no history; nothing is launched`);
-    if (t.labels) {
-      const rule = `${t.metric} ${t.direction} ${t.threshold}`;
-      out(`${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}`
-        + ` windows with >= ${t.minLabelledRows} labelled rows):`);
-      for (const w of shown) out(`  ${windowSpan(w)}  ${metricCell(t, w)}`);
-    }
-    if (drift?.length) {
-      out(`input drift (PSI) per window, newest first (fires above ${t.drift!.threshold} for ${t.windows} windows):`);
-      for (const w of drift) out(`  ${windowSpan(w)}  ${driftCell(w)}`);
-    }
-    if (r.request) {
-      const run = `a run of ${bold(pipeline)} with ${describeRequest(r.request.params, r.request.profile)}`;
-      out(`${yellow("would fire")}: ${run}  ${dim(r.request.key)}`);
-      out(`  ${r.request.reason}`);
-    } else out("would not fire");
-    for (const s of r.decision.skips) out(`${dim(`${s.reason}:`)} ${s.message}`);
-    for (const n of r.notes) out(dim(n));
-    return 0;
-  } finally {
-    await ty.close();
-  }
 }
 
 function windowSpan(w: { start: number; end: number }): string {

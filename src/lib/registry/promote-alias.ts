@@ -4,6 +4,7 @@
  * (`register`, `deploy`); both are idempotent by key (artifact digest; alias already there).
  */
 import { userInfo } from "node:os";
+import { TrainyardError } from "../../core/errors.js";
 import type {
   AliasChange,
   AliasEvent,
@@ -79,6 +80,11 @@ export async function promoteAlias(
   version: number,
   opts: PromoteOptions = {},
 ): Promise<PromoteResult> {
+  if (opts.force && !opts.automated && !opts.reason) {
+    throw new TrainyardError("USAGE", "forcing a promotion needs a reason: overrides of failed gates are recorded with why", {
+      hint: 'give a reason (--reason "<why this version must ship anyway>")',
+    });
+  }
   const reg = openRegistry(ty);
   const change = await reg.setAlias(model, alias, version, { ...opts, user: opts.user ?? currentUser() });
   return { ...change, hooks: await afterMove(ty, change, opts.hooks) };

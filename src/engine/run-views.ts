@@ -1,0 +1,116 @@
+/**
+ * Views over recorded runs that the web UI and other programs read: the runs x steps history
+ * grid of a pipeline, a run's step outputs, and a step's log as numbered lines (an offset is
+ * a stable position, so a follower resumes where it stopped).
+ */
+import type { MetadataStore, RunRecord, StepRunRecord, StepStatus } from "../store/metadata-store.js";
+import type { ArtifactIO } from "./artifact-io.js";
+import type { StepLogChunk } from "./query.js";
+
+export interface GridCell {
+  status: StepStatus;
+  cached: boolean;
+  durationMs?: number;
+  attempts: number;
+}
+
+export interface RunGrid {
+  pipeline: string;
+  /** Step ids, in the order they first appear in the newest runs. */
+  steps: string[];
+  runs: Array<{
+    id: string;
+    status: RunRecord["status"];
+    trigger: string;
+    createdAt: number;
+    finishedAt?: number;
+    /** `cells[i]` belongs to `steps[i]`; null when the run has no such step. */
+    cells: Array<GridCell | null>;
+  }>;
+}
+
+export async function runGrid(metadata: MetadataStore, pipeline: string, limit: number): Promise<RunGrid> {
+  const runs = await metadata.listRuns({ pipeline, limit });
+  const stepRuns = await Promise.all(runs.map((r) => metadata.listStepRuns(r.id)));
+  const steps: string[] = [];
+  const index = new Map<string, number>();
+  const byStart = (a: StepRunRecord, b: StepRunRecord) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity);
+  for (const list of stepRuns) {
+    for (const s of [...list].sort(byStart)) {
+      if (s.itemIndex >= 0 || index.has(s.stepId)) continue;
+      index.set(s.stepId, steps.length);
+      steps.push(s.stepId);
+    }
+  }
+  const rows = runs.map((run, i) => {
+    const cells: Array<GridCell | null> = steps.map(() => null);
+    for (const s of stepRuns[i]) {
+      if (s.itemIndex >= 0) continue;
+      cells[index.get(s.stepId)!] = { status: s.status, cached: s.cached, durationMs: s.durationMs, attempts: s.attempts };
+    }
+    return { id: run.id, status: run.status, trigger: run.trigger, createdAt: run.createdAt, finishedAt: run.finishedAt, cells };
+  });
+  return { pipeline, steps, runs: rows };
+}
+
+export interface RunOutput {
+  step: string;
+  item?: number;
+  digest: string;
+  kind?: string;
+  size?: number;
+  /** The value itself when it is a small JSON value kept in the metadata store. */
+  value?: unknown;
+}
+
+/** Every step output of a run (map items too), with small JSON values inlined. */
+export async function runOutputs(src: { metadata: MetadataStore; io: ArtifactIO }, runId: string): Promise<RunOutput[]> {
+  const out: RunOutput[] = [];
+  for (const s of await src.metadata.listStepRuns(runId)) {
+    if (!s.outputDigest) continue;
+    const art = await src.metadata.getArtifact(s.outputDigest);
+    const item = s.itemIndex >= 0 ? s.itemIndex : undefined;
+    const entry: RunOutput = { step: s.stepId, item, digest: s.outputDigest, kind: art?.kind, size: art?.size };
+    if (art?.inline) entry.value = await src.io.load(art.digest).catch(() => undefined);
+    out.push(entry);
+  }
+  return out;
+}
+
+export interface NumberedLogLine {
+  attempt: number;
+  ts: number;
+  stream: "stdout" | "stderr" | "log";
+  line: string;
+  offset: number;
+}
+
+/** Lines `offset` .. `offset + limit` of a step's log, numbered across attempts. */
+export async function logPage(
+  chunks: AsyncIterable<StepLogChunk>,
+  offset: number,
+  limit: number,
+): Promise<{ lines: NumberedLogLine[]; nextOffset: number }> {
+  const lines: NumberedLogLine[] = [];
+  let n = 0;
+  for await (const chunk of chunks) {
+    if (n + chunk.lines.length <= offset) {
+      n += chunk.lines.length;
+      continue;
+    }
+    for (const line of chunk.lines) {
+      if (n >= offset && lines.length < limit) {
+        lines.push({ attempt: chunk.attempt, ts: chunk.ts, stream: chunk.stream, line: chunk.label + line, offset: n });
+      }
+      n++;
+    }
+    if (lines.length >= limit) break;
+  }
+  return { lines, nextOffset: offset + lines.length };
+}
+
+/** Whether a step (or map item) has ended: no further log line or state change will come. */
+export function stepEnded(sr: StepRunRecord, run: RunRecord): boolean {
+  if (sr.status === "running" || sr.status === "pending") return run.status !== "running" && run.status !== "queued";
+  return true;
+}
