@@ -32,17 +32,37 @@ const streams = new Map<string, Stream>();
 function streamOf(path: string): Stream {
   const existing = streams.get(path);
   if (existing) return existing;
+  const stream: Stream = { source: connect(path), listeners: new Set(), status: "connecting", statusListeners: new Set() };
+  streams.set(path, stream);
+  wire(path, stream);
+  return stream;
+}
+
+function connect(path: string): EventSource {
   const token = accessToken();
-  const url = API_BASE + path + (token ? `?token=${encodeURIComponent(token)}` : "");
-  const stream: Stream = { source: new EventSource(url), listeners: new Set(), status: "connecting", statusListeners: new Set() };
+  return new EventSource(API_BASE + path + (token ? `?token=${encodeURIComponent(token)}` : ""));
+}
+
+function wire(path: string, stream: Stream): void {
   const setStatus = (s: StreamStatus) => {
     stream.status = s;
     stream.statusListeners.forEach((l) => l(s));
   };
-  stream.source.onopen = () => setStatus("open");
-  stream.source.onerror = () => setStatus(stream.source.readyState === EventSource.CLOSED ? "down" : "connecting");
+  const source = stream.source;
+  source.onopen = () => setStatus("open");
+  source.onerror = () => {
+    if (source.readyState !== EventSource.CLOSED) return setStatus("connecting");
+    // An error response (a run not recorded yet, a restarting server) ends an EventSource for
+    // good; open a new one while anyone still listens.
+    setStatus("down");
+    window.setTimeout(() => {
+      if (streams.get(path) !== stream || (!stream.listeners.size && !stream.statusListeners.size)) return;
+      stream.source = connect(path);
+      wire(path, stream);
+    }, 1000);
+  };
   for (const type of EVENT_TYPES) {
-    stream.source.addEventListener(type, (ev) => {
+    source.addEventListener(type, (ev) => {
       const msg = ev as MessageEvent<string>;
       let data: Record<string, unknown>;
       try {
@@ -55,8 +75,6 @@ function streamOf(path: string): Stream {
       stream.listeners.forEach((l) => l(event));
     });
   }
-  streams.set(path, stream);
-  return stream;
 }
 
 /** Closes a run's stream once nothing listens to it (the home's stays open for the tab). */

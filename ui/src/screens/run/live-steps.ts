@@ -100,7 +100,7 @@ export function useLiveRun(runId: string): LiveRun {
       scheduleReload();
     }
     // The server ends a finished run's stream; listening on would only reconnect to nothing new.
-  }, runStatus && TERMINAL_RUN.has(runStatus) ? null : endpoints.runEvents(runId));
+  }, !detail || (runStatus && TERMINAL_RUN.has(runStatus)) ? null : endpoints.runEvents(runId));
 
   return { detail, error, steps, runStatus, reload: load, lastEventAt: lastEventAt.current };
 }

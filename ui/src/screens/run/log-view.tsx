@@ -86,7 +86,7 @@ export function LogView({ runId, stepId, attempt, target }: { runId: string; ste
       <div className="log mono" ref={box} tabIndex={0} aria-label={`log of step ${stepId}`} data-testid="step-log">
         {lines.length === 0 && <div className="muted" style={{ padding: "0 8px" }}>{done ? "No output." : "Waiting for output…"}</div>}
         {lines.map((l) => (
-          <div key={l.offset} id={`L${l.offset}`} className={`line ${l.stream}${l.offset === target ? " target" : ""}`}>
+          <div key={l.offset} id={`L${l.offset}`} className={`line stream-${l.stream}${l.offset === target ? " target" : ""}`}>
             <a href={links.logLine(runId, stepId, l.offset, attempt)} aria-label={`line ${l.offset + 1}`}>{l.offset + 1}</a>
             <span>{l.line}</span>
           </div>
