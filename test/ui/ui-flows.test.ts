@@ -172,7 +172,7 @@ browserGate.describe("web UI in a real browser", () => {
     await expect.poll(() => history.locator("tbody tr").first().textContent()).toMatch(/set.*v1 → v2.*calibration fixed upstream/);
     await screenshot(page, "models");
 
-    await page.getByRole("link", { name: "v2" }).first().click();
+    await page.getByTestId("versions").getByRole("link", { name: "v2", exact: true }).click();
     const lineage = page.getByTestId("lineage-graph");
     await lineage.locator(".react-flow__node").first().waitFor();
     const boxes = await lineage.locator(".react-flow__node").allTextContents();

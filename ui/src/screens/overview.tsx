@@ -127,11 +127,15 @@ function ProductionPanel() {
   );
 }
 
+/** The metric a row shows first, when the model has it. */
+const HEADLINE_METRICS = ["auc", "roc_auc", "f1", "accuracy", "r2", "rmse", "mae"];
+
 function ProductionRow({ model, version }: { model: string; version: number }) {
   const v = useApi<VersionDetail>(endpoints.version(model, version));
   const series = useApi<ServingSeries>(endpoints.serving(model, "production"));
   const run = useApi<{ run: { pipeline: string } }>(v.data?.runId ? endpoints.run(v.data.runId) : undefined);
-  const [metric, value] = Object.entries(v.data?.metrics ?? {}).find(([, x]) => typeof x === "number") ?? [];
+  const numeric = Object.entries(v.data?.metrics ?? {}).filter(([, x]) => typeof x === "number");
+  const [metric, value] = HEADLINE_METRICS.map((k) => numeric.find(([n]) => n === k)).find(Boolean) ?? numeric[0] ?? [];
   const live = (series.data?.monitor?.windows ?? []).map((w) => w.value).filter((x): x is number => typeof x === "number");
   return (
     <tr>
