@@ -12,7 +12,7 @@ export interface Bin {
 }
 
 export function HistogramOverlay({ bins, width = 420, height = 160, label }: { bins: Bin[]; width?: number; height?: number; label: string }) {
-  const m = { l: 36, r: 6, t: 8, b: 20 };
+  const m = { l: 46, r: 6, t: 8, b: 20 };
   const refTotal = bins.reduce((a, b) => a + b.reference, 0) || 1;
   const curTotal = bins.reduce((a, b) => a + b.current, 0) || 1;
   const shares = bins.map((b) => ({ label: b.label, ref: b.reference / refTotal, cur: b.current / curTotal }));
