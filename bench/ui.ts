@@ -32,7 +32,7 @@ function wideModule(): string {
     `for (let i = 0; i < ${STEPS}; i++) {`,
     `  const layer = Math.floor(i / ${WIDTH});`,
     `  const up = layer === 0 ? {} : { a: s[(layer - 1) * ${WIDTH} + (i % ${WIDTH})], b: s[(layer - 1) * ${WIDTH} + ((i + 7) % ${WIDTH})] };`,
-    "  s.push(p.step(`s${String(i).padStart(4, \"0\")}`, { inputs: up, run: () => i }));",
+    '  s.push(p.step(`s${String(i).padStart(4, "0")}`, { inputs: up, run: () => i }));',
     "}",
     "export default p;",
   ];
@@ -40,17 +40,19 @@ function wideModule(): string {
 }
 
 function chainModule(): string {
-  return [
-    'import { pipeline } from "trainyard";',
-    'import { z } from "zod";',
-    'const p = pipeline("lag-chain", { params: z.object({ seed: z.number().default(0) }) });',
-    "let prev: any;",
-    `for (let i = 0; i < ${CHAIN}; i++) {`,
-    "  prev = p.step(`c${String(i).padStart(3, \"0\")}`, { params: [\"seed\"], inputs: prev ? { prev } : {},",
-    "    run: async () => { await new Promise((r) => setTimeout(r, 150)); return i; } });",
-    "}",
-    "export default p;",
-  ].join("\n") + "\n";
+  return (
+    [
+      'import { pipeline } from "trainyard";',
+      'import { z } from "zod";',
+      'const p = pipeline("lag-chain", { params: z.object({ seed: z.number().default(0) }) });',
+      "let prev: any;",
+      `for (let i = 0; i < ${CHAIN}; i++) {`,
+      '  prev = p.step(`c${String(i).padStart(3, "0")}`, { params: ["seed"], inputs: prev ? { prev } : {},',
+      "    run: async () => { await new Promise((r) => setTimeout(r, 150)); return i; } });",
+      "}",
+      "export default p;",
+    ].join("\n") + "\n"
+  );
 }
 
 // Page-side scripts, as text: the bench is type-checked without the DOM's types.
@@ -86,10 +88,14 @@ async function main(): Promise<void> {
 
   await buildUi();
   const bundle = firstScreenBundle();
-  console.log(`first-screen bundle: ${(bundle.gzip / 1024).toFixed(0)} KB gzipped (${(bundle.raw / 1024).toFixed(0)} KB raw, ${bundle.files.length} files); target < 600 KB`);
+  console.log(
+    `first-screen bundle: ${(bundle.gzip / 1024).toFixed(0)} KB gzipped (${(bundle.raw / 1024).toFixed(0)} KB raw, ${bundle.files.length} files); target < 600 KB`,
+  );
 
   const ran = spawnSync(process.execPath, ["bin/trainyard.js", "run", wide, "--json", "--concurrency", "4"], {
-    env: { ...process.env, TRAINYARD_HOME: home }, encoding: "utf8", maxBuffer: 64 << 20,
+    env: { ...process.env, TRAINYARD_HOME: home },
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
   });
   if (ran.status !== 0) throw new Error(`the ${STEPS}-step run failed:\n${ran.stderr.slice(-2000)}`);
   const wideRun = JSON.parse(ran.stdout).runId as string;
@@ -128,7 +134,10 @@ async function main(): Promise<void> {
     const b = await openBrowser();
     try {
       await b.page.goto(server.url);
-      const launched = await callApi<{ runId: string }>(server.url, "POST", "/runs", { pipeline: "lag-chain", params: { seed: Date.now() } });
+      const launched = await callApi<{ runId: string }>(server.url, "POST", "/runs", {
+        pipeline: "lag-chain",
+        params: { seed: Date.now() },
+      });
       await b.page.goto(`${server.url}/runs/${launched.runId}?view=list`);
       await b.page.locator('[data-testid="run-summary"]').waitFor();
       const readyAt = (await b.page.evaluate("Date.now()")) as number;
@@ -136,12 +145,18 @@ async function main(): Promise<void> {
       expect(await waitForRunEnd(server.url, launched.runId), "lag-chain run");
       await b.page.waitForTimeout(1500);
       const seen = (await b.page.evaluate("window.__seen")) as Record<string, number>;
-      const detail = await callApi<{ stepDetails: Array<{ stepId: string; finishedAt?: number }> }>(server.url, "GET", `/runs/${launched.runId}`);
+      const detail = await callApi<{ stepDetails: Array<{ stepId: string; finishedAt?: number }> }>(
+        server.url,
+        "GET",
+        `/runs/${launched.runId}`,
+      );
       const lags = detail.stepDetails
         .filter((s) => s.finishedAt !== undefined && s.finishedAt > readyAt && seen[s.stepId] !== undefined)
         .map((s) => seen[s.stepId] - s.finishedAt!);
       if (!lags.length) throw new Error("no step state change was observed live");
-      console.log(`live update lag over ${lags.length} step ends: p50 ${pct(lags, 50)} ms, p95 ${pct(lags, 95)} ms, max ${Math.max(...lags)} ms; target p95 < 300 ms`);
+      console.log(
+        `live update lag over ${lags.length} step ends: p50 ${pct(lags, 50)} ms, p95 ${pct(lags, 95)} ms, max ${Math.max(...lags)} ms; target p95 < 300 ms`,
+      );
     } finally {
       await b.close();
     }

@@ -21,13 +21,27 @@ const schema = z.toJSONSchema(params, { io: "input" }) as JsonSchema;
 const fields = Object.fromEntries(fieldsOf(schema).map((f) => [f.name, f]));
 
 const cases: Array<[string, string]> = [
-  ["delayThreshold", "15"], ["delayThreshold", "0"], ["delayThreshold", "-3"], ["delayThreshold", "2.5"], ["delayThreshold", "x"],
-  ["trainSample", "0.1"], ["trainSample", "0"], ["trainSample", "1"], ["trainSample", "1.01"],
-  ["model", "gbdt"], ["model", "forest"],
-  ["balanced", "true"], ["balanced", "false"],
-  ["seed", "7"], ["seed", "7.5"], ["seed", ""],
-  ["landing", "data/in"], ["landing", ""],
-  ["tags", '["a","b"]'], ["tags", "[1]"], ["tags", "not json"],
+  ["delayThreshold", "15"],
+  ["delayThreshold", "0"],
+  ["delayThreshold", "-3"],
+  ["delayThreshold", "2.5"],
+  ["delayThreshold", "x"],
+  ["trainSample", "0.1"],
+  ["trainSample", "0"],
+  ["trainSample", "1"],
+  ["trainSample", "1.01"],
+  ["model", "gbdt"],
+  ["model", "forest"],
+  ["balanced", "true"],
+  ["balanced", "false"],
+  ["seed", "7"],
+  ["seed", "7.5"],
+  ["seed", ""],
+  ["landing", "data/in"],
+  ["landing", ""],
+  ["tags", '["a","b"]'],
+  ["tags", "[1]"],
+  ["tags", "not json"],
 ];
 
 describe("launch form from the params JSON Schema", () => {
@@ -44,7 +58,9 @@ describe("launch form from the params JSON Schema", () => {
 
   it.each(cases)("%s = %j: the form's verdict is zod's", (name, text) => {
     const parsed = parseField(fields[name], text);
-    const zodOk = parsed.error === undefined && params.safeParse(parsed.value === undefined ? {} : { [name]: parsed.value }).success;
+    const zodOk =
+      parsed.error === undefined &&
+      params.safeParse(parsed.value === undefined ? {} : { [name]: parsed.value }).success;
     // Where the form accepts, zod must too; where the form refuses, zod must refuse the raw text's value.
     if (parsed.error === undefined) expect(zodOk, `${name}=${text}`).toBe(true);
     else {

@@ -33,9 +33,15 @@ const ROUTES: Route[] = [
   { pattern: "/triggers/:pipeline/:name", render: (p) => <Triggers selected={`${p.pipeline}/${p.name}`} /> },
   { pattern: "/models", render: () => <Models /> },
   { pattern: "/models/:model", render: (p) => <Models model={p.model} /> },
-  { pattern: "/models/:model/versions/:version", render: (p) => <ModelVersionPage model={p.model} version={p.version} /> },
+  {
+    pattern: "/models/:model/versions/:version",
+    render: (p) => <ModelVersionPage model={p.model} version={p.version} />,
+  },
   { pattern: "/data", render: () => <DataPage /> },
-  { pattern: "/data/reports/:run/:step/:index", render: (p) => <DataPage report={{ run: p.run, step: p.step, index: p.index }} /> },
+  {
+    pattern: "/data/reports/:run/:step/:index",
+    render: (p) => <DataPage report={{ run: p.run, step: p.step, index: p.index }} />,
+  },
   { pattern: "/serving", render: () => <Serving /> },
   { pattern: "/serving/:model/:alias", render: (p) => <Serving model={p.model} alias={p.alias} /> },
 ];
@@ -64,7 +70,9 @@ export function App() {
   const section = "/" + (path.split("/")[1] ?? "");
   return (
     <div className="app">
-      <a className="skip-link" href="#main">Skip to content</a>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
       <nav className="nav" aria-label="Sections">
         <div className="brand">Trainyard</div>
         {NAV.map(([href, label]) => (

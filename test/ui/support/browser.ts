@@ -28,12 +28,20 @@ export async function openBrowser(opts: { colorScheme?: "light" | "dark" } = {})
     headless: true,
     args: ["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: opts.colorScheme ?? "light" });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    colorScheme: opts.colorScheme ?? "light",
+  });
   const external: string[] = [];
   const errors: string[] = [];
   await context.route("**/*", (route) => {
     const url = new URL(route.request().url());
-    if (url.protocol === "data:" || url.protocol === "blob:" || url.hostname === "127.0.0.1" || url.hostname === "localhost") {
+    if (
+      url.protocol === "data:" ||
+      url.protocol === "blob:" ||
+      url.hostname === "127.0.0.1" ||
+      url.hostname === "localhost"
+    ) {
       return route.continue();
     }
     external.push(url.href);

@@ -32,7 +32,12 @@ export async function waitForRunEnd(base: string, runId: string, timeoutMs = 120
 /** The states of the DAG's nodes as the page shows them now. */
 export async function nodeStates(page: Page): Promise<Record<string, string>> {
   return page.$$eval(".react-flow__node", (nodes) =>
-    Object.fromEntries(nodes.map((n) => [n.getAttribute("data-id") ?? "", n.querySelector(".dag-node")?.getAttribute("data-status") ?? ""])),
+    Object.fromEntries(
+      nodes.map((n) => [
+        n.getAttribute("data-id") ?? "",
+        n.querySelector(".dag-node")?.getAttribute("data-status") ?? "",
+      ]),
+    ),
   );
 }
 

@@ -15,7 +15,12 @@ export interface UiServer {
   stop(): Promise<void>;
 }
 
-export async function startUiServer(home: string, modules: string[], extraArgs: string[] = [], env: Record<string, string> = {}): Promise<UiServer> {
+export async function startUiServer(
+  home: string,
+  modules: string[],
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+): Promise<UiServer> {
   const child = spawn(process.execPath, [BIN, "ui", ...modules, "--port", "0", ...extraArgs], {
     cwd: REPO,
     env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "", ...env },

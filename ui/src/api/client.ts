@@ -41,7 +41,11 @@ function headers(mutating: boolean): Record<string, string> {
 }
 
 async function request<T>(
-  method: string, path: string, body?: unknown, signal?: AbortSignal, extra: Record<string, string> = {},
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+  extra: Record<string, string> = {},
 ): Promise<T> {
   const mutating = method !== "GET";
   const res = await fetch(API_BASE + path, {

@@ -39,7 +39,8 @@ export const endpoints = {
   promote: (name: string) => `/models/${e(name)}/promote`,
   rollback: (name: string) => `/models/${e(name)}/rollback`,
   unpin: (name: string) => `/models/${e(name)}/unpin`,
-  dataReports: (q: { pipeline?: string; kind?: string; run?: string; limit?: number } = {}) => `/data/reports${queryString(q)}`,
+  dataReports: (q: { pipeline?: string; kind?: string; run?: string; limit?: number } = {}) =>
+    `/data/reports${queryString(q)}`,
   dataReport: (run: string, step: string, index: number) => `/data/reports/${e(run)}/${e(step)}/${index}`,
   report: (digest: string) => `/reports/${e(digest)}`,
   artifactLineage: (digest: string) => `/artifacts/${e(digest)}/lineage`,

@@ -32,7 +32,12 @@ const streams = new Map<string, Stream>();
 function streamOf(path: string): Stream {
   const existing = streams.get(path);
   if (existing) return existing;
-  const stream: Stream = { source: connect(path), listeners: new Set(), status: "connecting", statusListeners: new Set() };
+  const stream: Stream = {
+    source: connect(path),
+    listeners: new Set(),
+    status: "connecting",
+    statusListeners: new Set(),
+  };
   streams.set(path, stream);
   wire(path, stream);
   return stream;
@@ -122,7 +127,12 @@ export function useStreamStatus(path: string = HOME_STREAM): StreamStatus {
  * Calls `refresh` at most once per `ms` while matching events arrive, so a burst of step events
  * on a 1,000-step run costs a few reloads, not a thousand.
  */
-export function useLiveRefresh(match: (e: LiveEvent) => boolean, refresh: () => void, ms = 150, path?: string | null): void {
+export function useLiveRefresh(
+  match: (e: LiveEvent) => boolean,
+  refresh: () => void,
+  ms = 150,
+  path?: string | null,
+): void {
   const timer = useRef<number | undefined>(undefined);
   useEffect(() => () => window.clearTimeout(timer.current), []);
   useLiveEvents((e) => {

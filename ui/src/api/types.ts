@@ -87,6 +87,12 @@ export interface ColumnDrift {
   stats: Record<string, StatOutcome>;
   ks?: { statistic: number; pValue: number };
   categories?: { newCount: number; vanishedCount: number; newExamples: string[]; vanishedExamples: string[] };
-  chart?: { kind: "histogram" | "categories"; edges?: number[]; labels?: string[]; reference: number[]; current: number[] };
+  chart?: {
+    kind: "histogram" | "categories";
+    edges?: number[];
+    labels?: string[];
+    reference: number[];
+    current: number[];
+  };
   verdict: string;
 }

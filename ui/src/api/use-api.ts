@@ -26,7 +26,8 @@ export function useApi<T>(path: string | undefined): Loaded<T> {
       .get<T>(path, ctl.signal)
       .then((data) => setState({ data, loading: false, path }))
       .catch((error) => {
-        if (!ctl.signal.aborted) setState((s) => ({ data: s.path === path ? s.data : undefined, error, loading: false, path }));
+        if (!ctl.signal.aborted)
+          setState((s) => ({ data: s.path === path ? s.data : undefined, error, loading: false, path }));
       })
       .finally(() => {
         inFlight.current = false;

@@ -35,16 +35,22 @@ export function LineChart({ series, width = 560, height = 200, formatX = shortNu
         {ticks(yd).map((t) => (
           <g key={`y${t}`}>
             <line x1={m.l} x2={width - m.r} y1={y(t)} y2={y(t)} stroke="var(--border)" />
-            <text x={m.l - 4} y={y(t) + 4} textAnchor="end">{shortNumber(t)}</text>
+            <text x={m.l - 4} y={y(t) + 4} textAnchor="end">
+              {shortNumber(t)}
+            </text>
           </g>
         ))}
         {ticks(xd, 4).map((t) => (
-          <text key={`x${t}`} x={x(t)} y={height - 6} textAnchor="middle">{formatX(t)}</text>
+          <text key={`x${t}`} x={x(t)} y={height - 6} textAnchor="middle">
+            {formatX(t)}
+          </text>
         ))}
         {rules.map((r) => (
           <g key={r.label}>
             <line x1={m.l} x2={width - m.r} y1={y(r.y)} y2={y(r.y)} stroke="var(--fail)" strokeDasharray="4 3" />
-            <text x={width - m.r} y={y(r.y) - 3} textAnchor="end">{r.label}</text>
+            <text x={width - m.r} y={y(r.y) - 3} textAnchor="end">
+              {r.label}
+            </text>
           </g>
         ))}
         {series.map((s, i) => (

@@ -19,8 +19,16 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
       <span>{e.message}</span>
       {(e.step || e.file) && (
         <div className="small muted">
-          {e.step && <>step <code>{e.step}</code> </>}
-          {e.file && <>file <code>{e.file}</code></>}
+          {e.step && (
+            <>
+              step <code>{e.step}</code>{" "}
+            </>
+          )}
+          {e.file && (
+            <>
+              file <code>{e.file}</code>
+            </>
+          )}
         </div>
       )}
       {e.hint && (

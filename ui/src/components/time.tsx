@@ -8,8 +8,13 @@ export function formatTime(ms: number | undefined, timeZone = localZone): string
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return "—";
   const f = new Intl.DateTimeFormat("en-CA", {
     timeZone,
-    year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hour12: false,
     timeZoneName: "short",
   });
   return f.format(new Date(ms)).replace(",", "");

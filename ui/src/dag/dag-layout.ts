@@ -23,7 +23,13 @@ export interface GraphShape {
 
 /** A digest of the graph's shape (FNV-1a over sorted nodes and edges), when the server gives none. */
 export function graphDigest(g: GraphShape): string {
-  const text = [...g.nodes].sort().join("\n") + "\n--\n" + g.edges.map((e) => `${e.source}>${e.target}`).sort().join("\n");
+  const text =
+    [...g.nodes].sort().join("\n") +
+    "\n--\n" +
+    g.edges
+      .map((e) => `${e.source}>${e.target}`)
+      .sort()
+      .join("\n");
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193;
   for (let i = 0; i < text.length; i++) {
@@ -111,12 +117,15 @@ export interface LayoutState {
 }
 
 export function useDagLayout(graph: GraphShape | undefined, digest: string | undefined): LayoutState {
-  const key = graph ? digest ?? graphDigest(graph) : undefined;
+  const key = graph ? (digest ?? graphDigest(graph)) : undefined;
   const initial = (): LayoutState => {
     if (!graph || !key) return {};
     const hit = cached(key);
     if (hit) return { layout: hit, source: "cache" };
-    return { layout: quickLayout(key, graph.nodes, graph.edges, { width: NODE_WIDTH, height: NODE_HEIGHT }), source: "provisional" };
+    return {
+      layout: quickLayout(key, graph.nodes, graph.edges, { width: NODE_WIDTH, height: NODE_HEIGHT }),
+      source: "provisional",
+    };
   };
   const [state, setState] = useState<LayoutState>(initial);
   useEffect(() => {

@@ -26,7 +26,10 @@ const LineageBox = memo(function LineageBox({ data }: NodeProps<Node<Data>>) {
 const nodeTypes = { lineage: LineageBox };
 
 /** Artifacts and the step runs between them, from the model back to its sources. */
-export function flattenLineage(root: LineageNode): { nodes: Map<string, Data>; edges: Array<{ source: string; target: string }> } {
+export function flattenLineage(root: LineageNode): {
+  nodes: Map<string, Data>;
+  edges: Array<{ source: string; target: string }>;
+} {
   const nodes = new Map<string, Data>();
   const edges = new Map<string, { source: string; target: string }>();
   const visit = (n: LineageNode, name: string) => {
@@ -38,7 +41,12 @@ export function flattenLineage(root: LineageNode): { nodes: Map<string, Data>; e
     if (!p) return;
     const stepId = `s:${p.stepRunId}`;
     if (!nodes.has(stepId)) {
-      nodes.set(stepId, { label: p.stepId, detail: `step ${p.stepId} of run ${p.runId}`, kind: "step", href: links.step(p.runId, p.stepId) });
+      nodes.set(stepId, {
+        label: p.stepId,
+        detail: `step ${p.stepId} of run ${p.runId}`,
+        kind: "step",
+        href: links.step(p.runId, p.stepId),
+      });
     }
     edges.set(`${stepId}>${id}`, { source: stepId, target: id });
     for (const input of p.inputs) {
@@ -55,14 +63,29 @@ export default function LineageGraph({ root }: { root: LineageNode }) {
   const shape = useMemo(() => ({ nodes: [...flat.nodes.keys()], edges: flat.edges }), [flat]);
   const { layout } = useDagLayout(shape, undefined);
   const nodes = useMemo<Node<Data>[]>(
-    () => [...flat.nodes].map(([id, data]) => ({ id, type: "lineage", data, position: layout?.positions[id] ?? { x: 0, y: 0 } })),
+    () =>
+      [...flat.nodes].map(([id, data]) => ({
+        id,
+        type: "lineage",
+        data,
+        position: layout?.positions[id] ?? { x: 0, y: 0 },
+      })),
     [flat, layout],
   );
   const edges = useMemo<Edge[]>(() => flat.edges.map((e, i) => ({ id: `l${i}`, ...e, focusable: false })), [flat]);
   return (
     <div className="dag" style={{ height: 380 }} data-testid="lineage-graph">
-      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView nodesDraggable={false} nodesConnectable={false}
-        onNodeClick={(_, n) => n.data.href && navigate(n.data.href)} proOptions={{ hideAttribution: true }} colorMode="system">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        fitView
+        nodesDraggable={false}
+        nodesConnectable={false}
+        onNodeClick={(_, n) => n.data.href && navigate(n.data.href)}
+        proOptions={{ hideAttribution: true }}
+        colorMode="system"
+      >
         <Background />
         <Controls showInteractive={false} />
       </ReactFlow>

@@ -12,47 +12,72 @@ export function DriftView({ report }: { report: DriftBody }) {
   return (
     <div data-testid="drift-report">
       <section className="panel">
-        <h2 style={{ marginTop: 0 }}>Drift <StatusBadge status={report.verdict} /></h2>
+        <h2 style={{ marginTop: 0 }}>
+          Drift <StatusBadge status={report.verdict} />
+        </h2>
         <p className="small">
-          reference {report.reference} ({formatNumber(report.rowCount.reference)} rows) vs current {report.current}{" "}
-          ({formatNumber(report.rowCount.current)} rows).{" "}
-          {cols.filter((c) => c.verdict !== "pass").length} of {cols.length} columns drifted.
+          reference {report.reference} ({formatNumber(report.rowCount.reference)} rows) vs current {report.current} (
+          {formatNumber(report.rowCount.current)} rows). {cols.filter((c) => c.verdict !== "pass").length} of{" "}
+          {cols.length} columns drifted.
         </p>
         {(s.added.length > 0 || s.removed.length > 0 || s.retyped.length > 0) && (
           <p className="small">
-            Schema <StatusBadge status={s.verdict} />: {s.added.length > 0 && <>added {s.added.map((c) => c.name).join(", ")}; </>}
+            Schema <StatusBadge status={s.verdict} />:{" "}
+            {s.added.length > 0 && <>added {s.added.map((c) => c.name).join(", ")}; </>}
             {s.removed.length > 0 && <>removed {s.removed.map((c) => c.name).join(", ")}; </>}
             {s.retyped.map((r) => `${r.name} ${r.from} → ${r.to}`).join(", ")}
           </p>
         )}
         <table>
-          <thead><tr><th>column</th><th>kind</th><th>PSI (threshold)</th><th>KS (threshold)</th><th>other</th><th>verdict</th></tr></thead>
+          <thead>
+            <tr>
+              <th>column</th>
+              <th>kind</th>
+              <th>PSI (threshold)</th>
+              <th>KS (threshold)</th>
+              <th>other</th>
+              <th>verdict</th>
+            </tr>
+          </thead>
           <tbody>
             {cols.map((c) => (
               <tr key={c.name}>
-                <td><a href={`#col-${c.name}`}>{c.name}</a></td>
+                <td>
+                  <a href={`#col-${c.name}`}>{c.name}</a>
+                </td>
                 <td>{c.kind}</td>
-                <td><Stat col={c} stat="psi" /></td>
-                <td><Stat col={c} stat="ksStatistic" /></td>
+                <td>
+                  <Stat col={c} stat="psi" />
+                </td>
+                <td>
+                  <Stat col={c} stat="ksStatistic" />
+                </td>
                 <td className="small">{otherStats(c)}</td>
-                <td><StatusBadge status={c.verdict} /></td>
+                <td>
+                  <StatusBadge status={c.verdict} />
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </section>
       <div style={{ display: "grid", gridTemplateColumns: "repeat(auto-fill, minmax(440px, 1fr))", gap: 12 }}>
-        {cols.filter((c) => c.chart).map((c) => (
-          <section key={c.name} id={`col-${c.name}`} className="panel">
-            <h3 style={{ marginTop: 0 }}>{c.name} <StatusBadge status={c.verdict} /></h3>
-            <HistogramOverlay bins={binsOf(c)} label={`${c.name}: reference vs current`} />
-            {c.categories && (c.categories.newCount > 0 || c.categories.vanishedCount > 0) && (
-              <p className="small">
-                new: {c.categories.newExamples.join(", ") || "—"} · vanished: {c.categories.vanishedExamples.join(", ") || "—"}
-              </p>
-            )}
-          </section>
-        ))}
+        {cols
+          .filter((c) => c.chart)
+          .map((c) => (
+            <section key={c.name} id={`col-${c.name}`} className="panel">
+              <h3 style={{ marginTop: 0 }}>
+                {c.name} <StatusBadge status={c.verdict} />
+              </h3>
+              <HistogramOverlay bins={binsOf(c)} label={`${c.name}: reference vs current`} />
+              {c.categories && (c.categories.newCount > 0 || c.categories.vanishedCount > 0) && (
+                <p className="small">
+                  new: {c.categories.newExamples.join(", ") || "—"} · vanished:{" "}
+                  {c.categories.vanishedExamples.join(", ") || "—"}
+                </p>
+              )}
+            </section>
+          ))}
       </div>
     </div>
   );
@@ -64,7 +89,10 @@ function Stat({ col, stat }: { col: ColumnDrift; stat: string }) {
   return (
     <span className="row" style={{ gap: 6 }} data-stat={stat} data-verdict={o.verdict}>
       <ThresholdBar value={o.value} threshold={o.threshold ?? undefined} label={`${col.name} ${stat}`} />
-      <span className="small mono">{formatNumber(o.value, 3)}{o.threshold !== null && ` (${o.threshold})`}</span>
+      <span className="small mono">
+        {formatNumber(o.value, 3)}
+        {o.threshold !== null && ` (${o.threshold})`}
+      </span>
     </span>
   );
 }
@@ -78,9 +106,10 @@ function otherStats(c: ColumnDrift): string {
 
 function binsOf(c: ColumnDrift): Bin[] {
   const ch = c.chart!;
-  const labels = ch.kind === "histogram" && ch.edges
-    ? ch.reference.map((_, i) => formatNumber(ch.edges![i], 3))
-    : ch.labels ?? ch.reference.map((_, i) => String(i));
+  const labels =
+    ch.kind === "histogram" && ch.edges
+      ? ch.reference.map((_, i) => formatNumber(ch.edges![i], 3))
+      : (ch.labels ?? ch.reference.map((_, i) => String(i)));
   return ch.reference.map((r, i) => ({ label: labels[i], reference: r, current: ch.current[i] ?? 0 }));
 }
 

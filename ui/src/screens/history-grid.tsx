@@ -18,9 +18,12 @@ export function HistoryGrid({ grid }: { grid: RunGrid }) {
             <th scope="col">step</th>
             {grid.runs.map((r) => (
               <th key={r.id} scope="col">
-                <Link href={links.run(r.id)} className={`cell ${statusClass(r.status)}`}
+                <Link
+                  href={links.run(r.id)}
+                  className={`cell ${statusClass(r.status)}`}
                   title={`run ${r.id}: ${r.status}, ${r.trigger}, ${formatTime(r.createdAt)}`}
-                  aria-label={`run ${r.id} ${r.status}`} />
+                  aria-label={`run ${r.id} ${r.status}`}
+                />
               </th>
             ))}
           </tr>
@@ -28,17 +31,24 @@ export function HistoryGrid({ grid }: { grid: RunGrid }) {
         <tbody>
           {grid.steps.map((step, i) => (
             <tr key={step}>
-              <th className="step" scope="row" title={step}>{step}</th>
+              <th className="step" scope="row" title={step}>
+                {step}
+              </th>
               {grid.runs.map((r) => {
                 const c = r.cells[i];
                 if (!c) return <td key={r.id} />;
-                const what = `${step} in ${r.id}: ${c.cached ? "reused" : c.status}` +
+                const what =
+                  `${step} in ${r.id}: ${c.cached ? "reused" : c.status}` +
                   (c.durationMs !== undefined ? `, ${formatDuration(c.durationMs)}` : "") +
                   (c.attempts > 1 ? `, ${c.attempts} attempts` : "");
                 return (
                   <td key={r.id}>
-                    <Link href={links.step(r.id, step)} className={`cell ${statusClass(c.status, c.cached)}`}
-                      title={what} aria-label={what} />
+                    <Link
+                      href={links.step(r.id, step)}
+                      className={`cell ${statusClass(c.status, c.cached)}`}
+                      title={what}
+                      aria-label={what}
+                    />
                   </td>
                 );
               })}

@@ -22,7 +22,11 @@ export default function Launch({ pipeline }: { pipeline?: string }) {
         Pipeline
         <select value={pipeline ?? ""} onChange={(e) => navigate(links.launch(e.target.value || undefined))}>
           <option value="">choose…</option>
-          {(list.data?.pipelines ?? []).map((p) => <option key={p.name} value={p.name}>{p.name}</option>)}
+          {(list.data?.pipelines ?? []).map((p) => (
+            <option key={p.name} value={p.name}>
+              {p.name}
+            </option>
+          ))}
         </select>
       </label>
       {!list.data && <Loading error={list.error} what="pipelines" />}
@@ -42,13 +46,16 @@ function LaunchForm({ pipeline }: { pipeline: string }) {
   const [tried, setTried] = useState(false);
 
   const fields = useMemo(() => (params.data ? fieldsOf(params.data.jsonSchema as JsonSchema) : []), [params.data]);
-  const base = useMemo(() => ({ ...(params.data?.defaults ?? {}), ...(profile ? params.data?.profiles[profile] : {}) }), [params.data, profile]);
+  const base = useMemo(
+    () => ({ ...(params.data?.defaults ?? {}), ...(profile ? params.data?.profiles[profile] : {}) }),
+    [params.data, profile],
+  );
 
   // The profile's values replace what the user has not typed over.
   useEffect(() => {
     setTexts((prev) => {
       const next: Record<string, string> = {};
-      for (const f of fields) next[f.name] = touched.has(f.name) ? prev[f.name] ?? "" : toText(f, base[f.name]);
+      for (const f of fields) next[f.name] = touched.has(f.name) ? (prev[f.name] ?? "") : toText(f, base[f.name]);
       return next;
     });
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -90,23 +97,40 @@ function LaunchForm({ pipeline }: { pipeline: string }) {
   };
 
   return (
-    <form className="grid2" onSubmit={(e) => { e.preventDefault(); void launch(); }} noValidate aria-label={`Params of ${pipeline}`}>
+    <form
+      className="grid2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void launch();
+      }}
+      noValidate
+      aria-label={`Params of ${pipeline}`}
+    >
       <div className="panel">
         <label className="field">
           Profile
           <select value={profile} onChange={(e) => setProfile(e.target.value)} name="profile">
             <option value="">(defaults)</option>
-            {profiles.map((p) => <option key={p} value={p}>{p}</option>)}
+            {profiles.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
           </select>
         </label>
         {fields.length === 0 && <p className="muted">This pipeline takes no params.</p>}
         {parsed.map(({ f, error }) => (
-          <ParamField key={f.name} field={f} text={texts[f.name] ?? ""} error={tried || touched.has(f.name) ? error : undefined}
+          <ParamField
+            key={f.name}
+            field={f}
+            text={texts[f.name] ?? ""}
+            error={tried || touched.has(f.name) ? error : undefined}
             profileValue={profile && params.data!.profiles[profile][f.name] !== undefined}
             onChange={(t) => {
               setTexts({ ...texts, [f.name]: t });
               setTouched(new Set(touched).add(f.name));
-            }} />
+            }}
+          />
         ))}
         {tried && errors.length > 0 && (
           <p role="alert" className="small" style={{ color: "var(--fail)" }}>
@@ -114,8 +138,12 @@ function LaunchForm({ pipeline }: { pipeline: string }) {
           </p>
         )}
         <div className="row">
-          <button type="button" onClick={() => void preview()} disabled={plan.busy}>Preview plan</button>
-          <button type="submit" className="primary" disabled={submit.busy}>Launch run</button>
+          <button type="button" onClick={() => void preview()} disabled={plan.busy}>
+            Preview plan
+          </button>
+          <button type="submit" className="primary" disabled={submit.busy}>
+            Launch run
+          </button>
         </div>
         {submit.error !== undefined && <ErrorBox error={submit.error} title="Not launched" />}
       </div>
@@ -123,24 +151,45 @@ function LaunchForm({ pipeline }: { pipeline: string }) {
         <h2 style={{ marginTop: 0 }}>Plan</h2>
         {plan.error !== undefined && <ErrorBox error={plan.error} />}
         {plan.busy && <p className="muted">Planning…</p>}
-        {!plan.plan && !plan.busy && !plan.error && <p className="muted">Preview shows what would run or be reused, and why.</p>}
+        {!plan.plan && !plan.busy && !plan.error && (
+          <p className="muted">Preview shows what would run or be reused, and why.</p>
+        )}
         {plan.plan && <PlanTable plan={plan.plan} />}
       </div>
     </form>
   );
 }
 
-function ParamField({ field, text, error, onChange, profileValue }: {
-  field: Field; text: string; error?: string; onChange: (t: string) => void; profileValue: boolean | "" | undefined;
+function ParamField({
+  field,
+  text,
+  error,
+  onChange,
+  profileValue,
+}: {
+  field: Field;
+  text: string;
+  error?: string;
+  onChange: (t: string) => void;
+  profileValue: boolean | "" | undefined;
 }) {
   const id = `param-${field.name}`;
   const s = field.schema;
   const describe = [s.description, profileValue ? "set by the profile" : undefined].filter(Boolean).join(" · ");
-  const common = { id, name: field.name, "aria-invalid": error ? true : undefined, "aria-describedby": `${id}-help` } as const;
+  const common = {
+    id,
+    name: field.name,
+    "aria-invalid": error ? true : undefined,
+    "aria-describedby": `${id}-help`,
+  } as const;
   return (
     <label className="field" htmlFor={id}>
       <span>
-        <code>{field.name}</code> <span className="muted small">{field.kind}{field.required ? ", required" : ""}</span>
+        <code>{field.name}</code>{" "}
+        <span className="muted small">
+          {field.kind}
+          {field.required ? ", required" : ""}
+        </span>
       </span>
       {field.kind === "boolean" ? (
         <select {...common} value={text || "false"} onChange={(e) => onChange(e.target.value)}>
@@ -150,14 +199,28 @@ function ParamField({ field, text, error, onChange, profileValue }: {
       ) : field.kind === "enum" ? (
         <select {...common} value={text} onChange={(e) => onChange(e.target.value)}>
           {!field.required && <option value="">(unset)</option>}
-          {s.enum!.map((o) => <option key={String(o)} value={String(o)}>{String(o)}</option>)}
+          {s.enum!.map((o) => (
+            <option key={String(o)} value={String(o)}>
+              {String(o)}
+            </option>
+          ))}
         </select>
       ) : (
-        <input {...common} value={text} onChange={(e) => onChange(e.target.value)}
-          inputMode={field.kind === "number" || field.kind === "integer" ? "decimal" : undefined} />
+        <input
+          {...common}
+          value={text}
+          onChange={(e) => onChange(e.target.value)}
+          inputMode={field.kind === "number" || field.kind === "integer" ? "decimal" : undefined}
+        />
       )}
-      <span id={`${id}-help`} className="small muted">{describe}</span>
-      {error && <span className="err" role="alert">{field.name}: {error}</span>}
+      <span id={`${id}-help`} className="small muted">
+        {describe}
+      </span>
+      {error && (
+        <span className="err" role="alert">
+          {field.name}: {error}
+        </span>
+      )}
     </label>
   );
 }
@@ -166,15 +229,28 @@ function PlanTable({ plan }: { plan: Plan }) {
   const reused = plan.steps.filter((s) => s.action === "reuse").length;
   return (
     <div data-testid="plan">
-      <p className="small">{plan.steps.length - reused} to run, {reused} reused.</p>
+      <p className="small">
+        {plan.steps.length - reused} to run, {reused} reused.
+      </p>
       <table>
-        <thead><tr><th>step</th><th>action</th><th>why</th></tr></thead>
+        <thead>
+          <tr>
+            <th>step</th>
+            <th>action</th>
+            <th>why</th>
+          </tr>
+        </thead>
         <tbody>
           {plan.steps.map((s) => (
             <tr key={s.step}>
               <td>{s.step}</td>
-              <td><StatusBadge status={s.action === "reuse" ? "reused" : "run"} /></td>
-              <td className="small">{s.reasons.join("; ")}{s.items && ` (${s.items.reused}/${s.items.total} items reused)`}</td>
+              <td>
+                <StatusBadge status={s.action === "reuse" ? "reused" : "run"} />
+              </td>
+              <td className="small">
+                {s.reasons.join("; ")}
+                {s.items && ` (${s.items.reused}/${s.items.total} items reused)`}
+              </td>
             </tr>
           ))}
         </tbody>

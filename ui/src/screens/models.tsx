@@ -27,8 +27,12 @@ export default function Models({ model }: { model?: string }) {
       ) : (
         <nav className="row" aria-label="Models">
           {list.data.models.map((m) => (
-            <Link key={m.name} href={links.model(m.name)} aria-current={m.name === model ? "page" : undefined}
-              className={`badge ${m.name === model ? "s-running" : "s-none"}`}>
+            <Link
+              key={m.name}
+              href={links.model(m.name)}
+              aria-current={m.name === model ? "page" : undefined}
+              className={`badge ${m.name === model ? "s-running" : "s-none"}`}
+            >
               {m.name} ({m.versionCount} versions{m.aliases.production ? `, production v${m.aliases.production}` : ""})
             </Link>
           ))}
@@ -54,7 +58,12 @@ function ModelPanel({ name }: { name: string }) {
             return (
               <span key={alias} style={{ marginRight: 12 }}>
                 <strong>{alias}</strong> → <Link href={links.version(m.name, v)}>v{v}</Link>
-                {pin && <span className="badge s-paused" title={`${pin.by}: ${pin.reason ?? ""}`}> pinned</span>}
+                {pin && (
+                  <span className="badge s-paused" title={`${pin.by}: ${pin.reason ?? ""}`}>
+                    {" "}
+                    pinned
+                  </span>
+                )}
               </span>
             );
           })}
@@ -70,28 +79,47 @@ function ModelPanel({ name }: { name: string }) {
 /** Metrics as columns; a metric whose name suggests lower-is-better is judged that way. */
 function VersionTable({ model }: { model: ModelDetail }) {
   const versions = [...model.versions].sort((a, b) => b.version - a.version);
-  const metrics = [...new Set(versions.flatMap((v) => Object.keys(v.metrics).filter((k) => typeof v.metrics[k] === "number")))];
+  const metrics = [
+    ...new Set(versions.flatMap((v) => Object.keys(v.metrics).filter((k) => typeof v.metrics[k] === "number"))),
+  ];
   const prod = versions.find((v) => v.version === model.aliases.production);
   const lowerBetter = (k: string) => /loss|error|rmse|mae|mse|latency|brier|logloss/i.test(k);
-  const best = new Map(metrics.map((k) => {
-    const vals = versions.map((v) => v.metrics[k]).filter((x): x is number => typeof x === "number");
-    return [k, lowerBetter(k) ? Math.min(...vals) : Math.max(...vals)];
-  }));
+  const best = new Map(
+    metrics.map((k) => {
+      const vals = versions.map((v) => v.metrics[k]).filter((x): x is number => typeof x === "number");
+      return [k, lowerBetter(k) ? Math.min(...vals) : Math.max(...vals)];
+    }),
+  );
   return (
     <div style={{ overflowX: "auto" }}>
       <table data-testid="versions">
         <thead>
           <tr>
-            <th>version</th><th>aliases</th>
-            {metrics.map((k) => <th key={k} className="num">{k}{lowerBetter(k) ? " ↓" : " ↑"}</th>)}
-            <th>gates</th><th>run</th><th>registered</th>
+            <th>version</th>
+            <th>aliases</th>
+            {metrics.map((k) => (
+              <th key={k} className="num">
+                {k}
+                {lowerBetter(k) ? " ↓" : " ↑"}
+              </th>
+            ))}
+            <th>gates</th>
+            <th>run</th>
+            <th>registered</th>
           </tr>
         </thead>
         <tbody>
           {versions.map((v) => (
             <tr key={v.version}>
-              <td><Link href={links.version(model.name, v.version)}>v{v.version}</Link></td>
-              <td>{Object.entries(model.aliases).filter(([, n]) => n === v.version).map(([a]) => a).join(", ")}</td>
+              <td>
+                <Link href={links.version(model.name, v.version)}>v{v.version}</Link>
+              </td>
+              <td>
+                {Object.entries(model.aliases)
+                  .filter(([, n]) => n === v.version)
+                  .map(([a]) => a)
+                  .join(", ")}
+              </td>
               {metrics.map((k) => {
                 const x = v.metrics[k];
                 const p = prod?.metrics[k];
@@ -100,16 +128,33 @@ function VersionTable({ model }: { model: ModelDetail }) {
                   <td key={k} className="num" style={{ fontWeight: x === best.get(k) ? 700 : 400 }}>
                     {formatNumber(x)}
                     {diff !== undefined && (
-                      <span className="small" style={{ color: (lowerBetter(k) ? diff < 0 : diff > 0) ? "var(--ok)" : "var(--fail)" }}>
-                        {" "}({diff > 0 ? "+" : ""}{formatNumber(diff, 3)})
+                      <span
+                        className="small"
+                        style={{ color: (lowerBetter(k) ? diff < 0 : diff > 0) ? "var(--ok)" : "var(--fail)" }}
+                      >
+                        {" "}
+                        ({diff > 0 ? "+" : ""}
+                        {formatNumber(diff, 3)})
                       </span>
                     )}
                   </td>
                 );
               })}
-              <td><GateSummary version={v} /></td>
-              <td>{v.runId ? <Link href={links.run(v.runId)} className="mono small">{v.runId}</Link> : "—"}</td>
-              <td><Time ms={v.createdAt} /></td>
+              <td>
+                <GateSummary version={v} />
+              </td>
+              <td>
+                {v.runId ? (
+                  <Link href={links.run(v.runId)} className="mono small">
+                    {v.runId}
+                  </Link>
+                ) : (
+                  "—"
+                )}
+              </td>
+              <td>
+                <Time ms={v.createdAt} />
+              </td>
             </tr>
           ))}
         </tbody>
@@ -122,7 +167,12 @@ function VersionTable({ model }: { model: ModelDetail }) {
 function GateSummary({ version }: { version: ModelVersion }) {
   if (!version.gates.length) return <span className="muted">—</span>;
   const failed = version.gates.filter((g) => g.status === "fail");
-  return <StatusBadge status={failed.length ? "fail" : "pass"} title={version.gates.map((g) => `${g.gate}: ${g.status} ${g.message ?? ""}`).join("\n")} />;
+  return (
+    <StatusBadge
+      status={failed.length ? "fail" : "pass"}
+      title={version.gates.map((g) => `${g.gate}: ${g.status} ${g.message ?? ""}`).join("\n")}
+    />
+  );
 }
 
 function AliasActions({ model, onChanged }: { model: ModelDetail; onChanged: () => void }) {
@@ -132,15 +182,24 @@ function AliasActions({ model, onChanged }: { model: ModelDetail; onChanged: () 
   const [force, setForce] = useState(false);
   const [state, setState] = useState<{ busy?: boolean; error?: unknown; done?: string }>({});
   const run = async (what: "promote" | "rollback" | "unpin") => {
-    if (!reason.trim()) return setState({ error: { code: "REASON_REQUIRED", message: "Say why: the reason goes into the alias history." } });
+    if (!reason.trim())
+      return setState({
+        error: { code: "REASON_REQUIRED", message: "Say why: the reason goes into the alias history." },
+      });
     setState({ busy: true });
     try {
       const name = model.name;
-      const r = what === "promote"
-        ? await api.post<AliasChangeResponse>(endpoints.promote(name), { version: Number(version), alias, reason, force: force || undefined })
-        : what === "rollback"
-          ? await api.post<AliasChangeResponse>(endpoints.rollback(name), { alias, reason })
-          : await api.post<unknown>(endpoints.unpin(name), { alias, reason });
+      const r =
+        what === "promote"
+          ? await api.post<AliasChangeResponse>(endpoints.promote(name), {
+              version: Number(version),
+              alias,
+              reason,
+              force: force || undefined,
+            })
+          : what === "rollback"
+            ? await api.post<AliasChangeResponse>(endpoints.rollback(name), { alias, reason })
+            : await api.post<unknown>(endpoints.unpin(name), { alias, reason });
       const moved = (r as AliasChangeResponse).alias;
       setState({ done: moved ? `${alias} → v${moved.version}` : `${alias} unpinned` });
       setReason("");
@@ -151,21 +210,42 @@ function AliasActions({ model, onChanged }: { model: ModelDetail; onChanged: () 
   };
   return (
     <section className="panel" aria-labelledby="alias-h">
-      <h2 id="alias-h" style={{ marginTop: 0 }}>Move an alias</h2>
+      <h2 id="alias-h" style={{ marginTop: 0 }}>
+        Move an alias
+      </h2>
       <div className="row">
-        <label>Alias <input value={alias} onChange={(e) => setAlias(e.target.value)} name="alias" size={12} /></label>
-        <label>Version{" "}
+        <label>
+          Alias <input value={alias} onChange={(e) => setAlias(e.target.value)} name="alias" size={12} />
+        </label>
+        <label>
+          Version{" "}
           <select value={version} onChange={(e) => setVersion(e.target.value)} name="version">
-            {[...model.versions].sort((a, b) => b.version - a.version).map((v) => <option key={v.version} value={v.version}>v{v.version}</option>)}
+            {[...model.versions]
+              .sort((a, b) => b.version - a.version)
+              .map((v) => (
+                <option key={v.version} value={v.version}>
+                  v{v.version}
+                </option>
+              ))}
           </select>
         </label>
-        <label>Reason <input value={reason} onChange={(e) => setReason(e.target.value)} name="reason" size={40} required /></label>
-        <label><input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} /> force past failed gates</label>
+        <label>
+          Reason <input value={reason} onChange={(e) => setReason(e.target.value)} name="reason" size={40} required />
+        </label>
+        <label>
+          <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} /> force past failed gates
+        </label>
       </div>
       <div className="row" style={{ marginTop: 8 }}>
-        <button className="primary" onClick={() => void run("promote")} disabled={state.busy}>Promote</button>
-        <button onClick={() => void run("rollback")} disabled={state.busy}>Roll back</button>
-        <button onClick={() => void run("unpin")} disabled={state.busy}>Unpin</button>
+        <button className="primary" onClick={() => void run("promote")} disabled={state.busy}>
+          Promote
+        </button>
+        <button onClick={() => void run("rollback")} disabled={state.busy}>
+          Roll back
+        </button>
+        <button onClick={() => void run("unpin")} disabled={state.busy}>
+          Unpin
+        </button>
       </div>
       {state.done && <p role="status">{state.done}</p>}
       {state.error !== undefined && <ErrorBox error={state.error} />}
@@ -177,20 +257,50 @@ function AliasHistory({ model }: { model: ModelDetail }) {
   const events = [...model.history].reverse();
   return (
     <section className="panel" aria-labelledby="history-h">
-      <h2 id="history-h" style={{ marginTop: 0 }}>Alias history</h2>
-      {events.length === 0 ? <p className="muted">No alias has moved yet.</p> : (
+      <h2 id="history-h" style={{ marginTop: 0 }}>
+        Alias history
+      </h2>
+      {events.length === 0 ? (
+        <p className="muted">No alias has moved yet.</p>
+      ) : (
         <table data-testid="alias-history">
-          <thead><tr><th>when</th><th>alias</th><th>action</th><th>move</th><th>who</th><th>why</th><th>flags</th></tr></thead>
+          <thead>
+            <tr>
+              <th>when</th>
+              <th>alias</th>
+              <th>action</th>
+              <th>move</th>
+              <th>who</th>
+              <th>why</th>
+              <th>flags</th>
+            </tr>
+          </thead>
           <tbody>
             {events.map((e) => (
               <tr key={e.id}>
-                <td><Time ms={e.at} /></td>
+                <td>
+                  <Time ms={e.at} />
+                </td>
                 <td>{e.alias}</td>
                 <td>{e.action}</td>
-                <td>{e.fromVersion !== undefined ? `v${e.fromVersion}` : "—"} → {e.toVersion !== undefined ? `v${e.toVersion}` : "—"}</td>
-                <td>{e.user ?? e.actor}{e.runId && <> (<Link href={links.run(e.runId)}>run</Link>)</>}</td>
+                <td>
+                  {e.fromVersion !== undefined ? `v${e.fromVersion}` : "—"} →{" "}
+                  {e.toVersion !== undefined ? `v${e.toVersion}` : "—"}
+                </td>
+                <td>
+                  {e.user ?? e.actor}
+                  {e.runId && (
+                    <>
+                      {" "}
+                      (<Link href={links.run(e.runId)}>run</Link>)
+                    </>
+                  )}
+                </td>
                 <td>{e.reason ?? <span className="muted">—</span>}</td>
-                <td>{e.forced && <span className="badge s-fail">forced</span>} {e.pinned && <span className="badge s-paused">pinned</span>}</td>
+                <td>
+                  {e.forced && <span className="badge s-fail">forced</span>}{" "}
+                  {e.pinned && <span className="badge s-paused">pinned</span>}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -49,7 +49,9 @@ function PipelineHistory({ name }: { name: string }) {
   return (
     <section className="panel" aria-labelledby={`p-${name}`}>
       <div className="row" style={{ justifyContent: "space-between" }}>
-        <h2 id={`p-${name}`} style={{ margin: 0 }}>{name}</h2>
+        <h2 id={`p-${name}`} style={{ margin: 0 }}>
+          {name}
+        </h2>
         <div className="row">
           <Link href={`/runs?pipeline=${encodeURIComponent(name)}`}>all runs</Link>
           <Link href={links.launch(name)}>launch…</Link>
@@ -66,17 +68,31 @@ function DaemonPanel() {
   const h = health.data;
   return (
     <section className="panel" aria-labelledby="daemon-h">
-      <h2 id="daemon-h" style={{ marginTop: 0 }}>Daemon and queue</h2>
+      <h2 id="daemon-h" style={{ marginTop: 0 }}>
+        Daemon and queue
+      </h2>
       {!h ? (
         <Loading error={health.error} what="daemon health" />
       ) : (
         <>
           <p>
             <StatusBadge status={h.state === "ok" ? "healthy" : h.state} />{" "}
-            {h.leader ? <>leader {h.leader.process}, heartbeat <Ago ms={h.leader.heartbeatAt} /></> : "no daemon running"}
+            {h.leader ? (
+              <>
+                leader {h.leader.process}, heartbeat <Ago ms={h.leader.heartbeatAt} />
+              </>
+            ) : (
+              "no daemon running"
+            )}
           </p>
           {h.problems.length > 0 && (
-            <ul>{h.problems.map((p) => <li key={p} className="small">{p}</li>)}</ul>
+            <ul>
+              {h.problems.map((p) => (
+                <li key={p} className="small">
+                  {p}
+                </li>
+              ))}
+            </ul>
           )}
           <h3>Running ({h.running.length})</h3>
           <RunRefs runs={h.running} />
@@ -108,7 +124,9 @@ function ProductionPanel() {
   const serving = (models.data?.models ?? []).filter((m) => m.aliases.production !== undefined);
   return (
     <section className="panel" aria-labelledby="prod-h">
-      <h2 id="prod-h" style={{ marginTop: 0 }}>In production</h2>
+      <h2 id="prod-h" style={{ marginTop: 0 }}>
+        In production
+      </h2>
       {!models.data ? (
         <Loading error={models.error} what="models" />
       ) : serving.length === 0 ? (
@@ -116,10 +134,18 @@ function ProductionPanel() {
       ) : (
         <table>
           <thead>
-            <tr><th>model</th><th>version</th><th>pipeline</th><th>metric</th><th>live</th></tr>
+            <tr>
+              <th>model</th>
+              <th>version</th>
+              <th>pipeline</th>
+              <th>metric</th>
+              <th>live</th>
+            </tr>
           </thead>
           <tbody>
-            {serving.map((m) => <ProductionRow key={m.name} model={m.name} version={m.aliases.production} />)}
+            {serving.map((m) => (
+              <ProductionRow key={m.name} model={m.name} version={m.aliases.production} />
+            ))}
           </tbody>
         </table>
       )}
@@ -136,13 +162,27 @@ function ProductionRow({ model, version }: { model: string; version: number }) {
   const run = useApi<{ run: { pipeline: string } }>(v.data?.runId ? endpoints.run(v.data.runId) : undefined);
   const numeric = Object.entries(v.data?.metrics ?? {}).filter(([, x]) => typeof x === "number");
   const [metric, value] = HEADLINE_METRICS.map((k) => numeric.find(([n]) => n === k)).find(Boolean) ?? numeric[0] ?? [];
-  const live = (series.data?.monitor?.windows ?? []).map((w) => w.value).filter((x): x is number => typeof x === "number");
+  const live = (series.data?.monitor?.windows ?? [])
+    .map((w) => w.value)
+    .filter((x): x is number => typeof x === "number");
   return (
     <tr>
-      <td><Link href={links.model(model)}>{model}</Link></td>
-      <td><Link href={links.version(model, version)}>v{version}</Link></td>
+      <td>
+        <Link href={links.model(model)}>{model}</Link>
+      </td>
+      <td>
+        <Link href={links.version(model, version)}>v{version}</Link>
+      </td>
       <td>{run.data?.run.pipeline ?? "—"}</td>
-      <td>{metric ? <>{metric} {formatNumber(value)}</> : "—"}</td>
+      <td>
+        {metric ? (
+          <>
+            {metric} {formatNumber(value)}
+          </>
+        ) : (
+          "—"
+        )}
+      </td>
       <td>
         {series.data?.monitor && live.length ? (
           <Link href={links.serving(model, "production")} className="row" style={{ gap: 4 }}>

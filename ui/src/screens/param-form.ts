@@ -25,7 +25,9 @@ function unwrap(s: JsonSchema): JsonSchema {
   const branches = s.anyOf ?? s.oneOf;
   if (!branches) return s;
   const real = branches.filter((b) => b.type !== "null");
-  return real.length === 1 ? { ...real[0], default: s.default ?? real[0].default, description: s.description ?? real[0].description } : s;
+  return real.length === 1
+    ? { ...real[0], default: s.default ?? real[0].default, description: s.description ?? real[0].description }
+    : s;
 }
 
 function kindOf(s: JsonSchema): Field["kind"] {
@@ -54,8 +56,10 @@ export function parseField(f: Field, text: string): { value?: unknown; error?: s
       if (f.kind === "integer" && !Number.isInteger(n)) return { error: "must be a whole number" };
       if (s.minimum !== undefined && n < s.minimum) return { error: `must be at least ${s.minimum}` };
       if (s.maximum !== undefined && n > s.maximum) return { error: `must be at most ${s.maximum}` };
-      if (s.exclusiveMinimum !== undefined && n <= s.exclusiveMinimum) return { error: `must be more than ${s.exclusiveMinimum}` };
-      if (s.exclusiveMaximum !== undefined && n >= s.exclusiveMaximum) return { error: `must be less than ${s.exclusiveMaximum}` };
+      if (s.exclusiveMinimum !== undefined && n <= s.exclusiveMinimum)
+        return { error: `must be more than ${s.exclusiveMinimum}` };
+      if (s.exclusiveMaximum !== undefined && n >= s.exclusiveMaximum)
+        return { error: `must be less than ${s.exclusiveMaximum}` };
       return { value: n };
     }
     case "boolean":
@@ -65,7 +69,8 @@ export function parseField(f: Field, text: string): { value?: unknown; error?: s
       return hit === undefined ? { error: `must be one of ${s.enum!.join(", ")}` } : { value: hit };
     }
     case "string":
-      if (s.minLength !== undefined && text.length < s.minLength) return { error: `at least ${s.minLength} characters` };
+      if (s.minLength !== undefined && text.length < s.minLength)
+        return { error: `at least ${s.minLength} characters` };
       if (s.maxLength !== undefined && text.length > s.maxLength) return { error: `at most ${s.maxLength} characters` };
       if (s.pattern && !new RegExp(s.pattern, "u").test(text)) return { error: `must match ${s.pattern}` };
       return { value: text };
@@ -89,10 +94,12 @@ function checkJson(v: unknown, s: JsonSchema, at: string): string | undefined {
     const branches = (s.anyOf ?? s.oneOf)!;
     return branches.some((b) => !checkJson(v, b, at)) ? undefined : `${where} matches none of the allowed shapes`;
   }
-  if (s.enum && !s.enum.some((o) => JSON.stringify(o) === JSON.stringify(v))) return `${where} must be one of ${s.enum.join(", ")}`;
+  if (s.enum && !s.enum.some((o) => JSON.stringify(o) === JSON.stringify(v)))
+    return `${where} must be one of ${s.enum.join(", ")}`;
   const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
   const typeOf = v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
-  const fits = (t: string) => t === typeOf || (t === "integer" && Number.isInteger(v)) || (t === "number" && typeOf === "number");
+  const fits = (t: string) =>
+    t === typeOf || (t === "integer" && Number.isInteger(v)) || (t === "number" && typeOf === "number");
   if (types.length && !types.some(fits)) return `${where} must be ${types.join(" or ")}`;
   if (typeof v === "number") {
     if (s.minimum !== undefined && v < s.minimum) return `${where} must be at least ${s.minimum}`;

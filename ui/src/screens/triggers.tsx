@@ -28,15 +28,30 @@ export default function Triggers({ selected }: { selected?: string }) {
       ) : (
         <table className="panel">
           <thead>
-            <tr><th>trigger</th><th>kind</th><th>what</th><th>next tick</th><th>last tick</th><th>state</th></tr>
+            <tr>
+              <th>trigger</th>
+              <th>kind</th>
+              <th>what</th>
+              <th>next tick</th>
+              <th>last tick</th>
+              <th>state</th>
+            </tr>
           </thead>
           <tbody>
             {list.data.triggers.map((t) => (
               <tr key={t.trigger} aria-current={t.trigger === selected ? "true" : undefined}>
-                <td><Link href={links.trigger(t.trigger)}>{t.trigger}</Link></td>
+                <td>
+                  <Link href={links.trigger(t.trigger)}>{t.trigger}</Link>
+                </td>
                 <td>{t.kind ?? "—"}</td>
                 <td className="small">{t.what ?? "—"}</td>
-                <td>{t.nextTick ? <Time ms={t.nextTick} zone={t.timezone} /> : <span className="small">{t.next ?? "—"}</span>}</td>
+                <td>
+                  {t.nextTick ? (
+                    <Time ms={t.nextTick} zone={t.timezone} />
+                  ) : (
+                    <span className="small">{t.next ?? "—"}</span>
+                  )}
+                </td>
                 <td>{t.lastTick ? <TickOutcome tick={t.lastTick} /> : <span className="muted">none yet</span>}</td>
                 <td>
                   <StatusBadge status={t.paused ? "paused" : t.failures ? "failing" : "active"} />
@@ -47,9 +62,16 @@ export default function Triggers({ selected }: { selected?: string }) {
           </tbody>
         </table>
       )}
-      {selected && (current ? <TriggerDetail key={selected} trigger={current} onChanged={list.refresh} /> : list.data && (
-        <ErrorBox error={{ code: "NOT_FOUND", message: `no trigger ${selected}`, hint: "pick one from the list above" }} />
-      ))}
+      {selected &&
+        (current ? (
+          <TriggerDetail key={selected} trigger={current} onChanged={list.refresh} />
+        ) : (
+          list.data && (
+            <ErrorBox
+              error={{ code: "NOT_FOUND", message: `no trigger ${selected}`, hint: "pick one from the list above" }}
+            />
+          )
+        ))}
     </div>
   );
 }
@@ -89,26 +111,47 @@ function TriggerDetail({ trigger, onChanged }: { trigger: TriggerView; onChanged
   return (
     <section className="panel" aria-labelledby="trigger-h" data-testid="trigger-detail">
       <div className="row" style={{ justifyContent: "space-between" }}>
-        <h2 id="trigger-h" style={{ margin: 0 }}>{trigger.trigger}</h2>
+        <h2 id="trigger-h" style={{ margin: 0 }}>
+          {trigger.trigger}
+        </h2>
         <div className="row">
           {trigger.paused ? (
-            <button onClick={() => void setPaused(false)} disabled={action.busy}>Unpause</button>
+            <button onClick={() => void setPaused(false)} disabled={action.busy}>
+              Unpause
+            </button>
           ) : (
-            <button onClick={() => void setPaused(true)} disabled={action.busy}>Pause</button>
+            <button onClick={() => void setPaused(true)} disabled={action.busy}>
+              Pause
+            </button>
           )}
-          <button onClick={() => void preview()} disabled={action.busy}>Preview</button>
+          <button onClick={() => void preview()} disabled={action.busy}>
+            Preview
+          </button>
         </div>
       </div>
       <p className="small">
-        {trigger.what} · next: {trigger.nextTick ? <Time ms={trigger.nextTick} zone={trigger.timezone} /> : trigger.next ?? "—"}
-        {trigger.timezone && <> · time zone <strong>{trigger.timezone}</strong></>}
-        {trigger.evaluatedAt && <> · last evaluated <Time ms={trigger.evaluatedAt} /></>}
+        {trigger.what} · next:{" "}
+        {trigger.nextTick ? <Time ms={trigger.nextTick} zone={trigger.timezone} /> : (trigger.next ?? "—")}
+        {trigger.timezone && (
+          <>
+            {" "}
+            · time zone <strong>{trigger.timezone}</strong>
+          </>
+        )}
+        {trigger.evaluatedAt && (
+          <>
+            {" "}
+            · last evaluated <Time ms={trigger.evaluatedAt} />
+          </>
+        )}
       </p>
       {action.error !== undefined && <ErrorBox error={action.error} />}
       {action.preview && (
         <div data-testid="trigger-preview">
           <h3>Preview (nothing launched)</h3>
-          <pre className="mono log" style={{ padding: 8 }}>{JSON.stringify(action.preview, null, 2)}</pre>
+          <pre className="mono log" style={{ padding: 8 }}>
+            {JSON.stringify(action.preview, null, 2)}
+          </pre>
         </div>
       )}
       <h3>Ticks</h3>
@@ -118,15 +161,38 @@ function TriggerDetail({ trigger, onChanged }: { trigger: TriggerView; onChanged
         <p className="muted">No ticks yet.</p>
       ) : (
         <table data-testid="ticks">
-          <thead><tr><th>for</th><th>outcome</th><th>reason</th><th>runs</th><th>evaluated</th></tr></thead>
+          <thead>
+            <tr>
+              <th>for</th>
+              <th>outcome</th>
+              <th>reason</th>
+              <th>runs</th>
+              <th>evaluated</th>
+            </tr>
+          </thead>
           <tbody>
             {ticks.data.ticks.map((t) => (
               <tr key={t.key} data-status={t.status}>
-                <td><Time ms={t.scheduledAt} zone={trigger.timezone} /></td>
-                <td><StatusBadge status={t.status === "requested" ? "ran" : t.status} /></td>
-                <td className="small">{t.reason}{t.error && <> — {t.error.message}</>}</td>
-                <td>{(t.runIds ?? []).map((id) => <Link key={id} href={links.run(id)} className="mono small">{id} </Link>)}</td>
-                <td><Time ms={t.evaluatedAt} /></td>
+                <td>
+                  <Time ms={t.scheduledAt} zone={trigger.timezone} />
+                </td>
+                <td>
+                  <StatusBadge status={t.status === "requested" ? "ran" : t.status} />
+                </td>
+                <td className="small">
+                  {t.reason}
+                  {t.error && <> — {t.error.message}</>}
+                </td>
+                <td>
+                  {(t.runIds ?? []).map((id) => (
+                    <Link key={id} href={links.run(id)} className="mono small">
+                      {id}{" "}
+                    </Link>
+                  ))}
+                </td>
+                <td>
+                  <Time ms={t.evaluatedAt} />
+                </td>
               </tr>
             ))}
           </tbody>

@@ -10,7 +10,13 @@ import type { StepState } from "./live-steps";
 const ROW = 16;
 const LABEL = 180;
 
-export function Gantt({ steps, order, running, onSelect, selected }: {
+export function Gantt({
+  steps,
+  order,
+  running,
+  onSelect,
+  selected,
+}: {
   steps: Map<string, StepState>;
   order: string[];
   running: boolean;
@@ -26,15 +32,21 @@ export function Gantt({ steps, order, running, onSelect, selected }: {
   const rows = order.map((id) => steps.get(id) ?? { stepId: id, status: "pending", cached: false, attempts: 0 });
   const started = rows.map((r) => r.startedAt).filter((t): t is number => typeof t === "number");
   const t0 = started.length ? Math.min(...started) : now;
-  const ends = rows.map((r) => r.finishedAt ?? (r.startedAt !== undefined && r.status === "running" ? now : r.startedAt));
+  const ends = rows.map(
+    (r) => r.finishedAt ?? (r.startedAt !== undefined && r.status === "running" ? now : r.startedAt),
+  );
   const t1 = Math.max(t0 + 1000, ...ends.filter((t): t is number => typeof t === "number"), running ? now : 0);
   const width = 760;
   const scale = (t: number) => LABEL + ((t - t0) / (t1 - t0)) * (width - LABEL - 8);
   return (
     <div className="gantt" role="region" aria-label="Timeline of the run's steps">
       <svg width={width} height={rows.length * ROW + 24}>
-        <text x={LABEL} y={12}>0 s</text>
-        <text x={width - 8} y={12} textAnchor="end">{formatDuration(t1 - t0)}</text>
+        <text x={LABEL} y={12}>
+          0 s
+        </text>
+        <text x={width - 8} y={12} textAnchor="end">
+          {formatDuration(t1 - t0)}
+        </text>
         {rows.map((r, i) => {
           const y = 20 + i * ROW;
           const end = r.finishedAt ?? (r.status === "running" ? now : undefined);
@@ -47,11 +59,19 @@ export function Gantt({ steps, order, running, onSelect, selected }: {
                 {r.stepId.length > 26 ? r.stepId.slice(0, 25) + "…" : r.stepId}
               </text>
               {bar ? (
-                <rect className={statusClass(r.status, r.cached)} x={scale(r.startedAt!)} y={y + 2}
-                  width={Math.max(2, scale(end!) - scale(r.startedAt!))} height={ROW - 4} rx={2}
-                  style={{ fill: "currentColor" }} />
+                <rect
+                  className={statusClass(r.status, r.cached)}
+                  x={scale(r.startedAt!)}
+                  y={y + 2}
+                  width={Math.max(2, scale(end!) - scale(r.startedAt!))}
+                  height={ROW - 4}
+                  rx={2}
+                  style={{ fill: "currentColor" }}
+                />
               ) : (
-                <text x={LABEL} y={y + 11}>{r.cached ? "reused" : r.status}</text>
+                <text x={LABEL} y={y + 11}>
+                  {r.cached ? "reused" : r.status}
+                </text>
               )}
             </g>
           );

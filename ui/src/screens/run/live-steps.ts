@@ -87,20 +87,23 @@ export function useLiveRun(runId: string): LiveRun {
   };
 
   const lastEventAt = useRef<number | undefined>(undefined);
-  useLiveEvents((e) => {
-    const d = e.data as Record<string, unknown>;
-    if (d.runId !== undefined && d.runId !== runId) return;
-    if (e.type === "step" && d.item === undefined) {
-      const patch = { ...(d as unknown as StepState), stepId: String(d.step) };
-      setSteps((prev) => new Map(prev).set(patch.stepId, newer(prev.get(patch.stepId), patch)));
-      lastEventAt.current = performance.now();
-      scheduleReload();
-    } else if (e.type === "run") {
-      setRunStatus(String(d.status));
-      scheduleReload();
-    }
-    // The server ends a finished run's stream; listening on would only reconnect to nothing new.
-  }, !detail || (runStatus && TERMINAL_RUN.has(runStatus)) ? null : endpoints.runEvents(runId));
+  useLiveEvents(
+    (e) => {
+      const d = e.data as Record<string, unknown>;
+      if (d.runId !== undefined && d.runId !== runId) return;
+      if (e.type === "step" && d.item === undefined) {
+        const patch = { ...(d as unknown as StepState), stepId: String(d.step) };
+        setSteps((prev) => new Map(prev).set(patch.stepId, newer(prev.get(patch.stepId), patch)));
+        lastEventAt.current = performance.now();
+        scheduleReload();
+      } else if (e.type === "run") {
+        setRunStatus(String(d.status));
+        scheduleReload();
+      }
+      // The server ends a finished run's stream; listening on would only reconnect to nothing new.
+    },
+    !detail || (runStatus && TERMINAL_RUN.has(runStatus)) ? null : endpoints.runEvents(runId),
+  );
 
   return { detail, error, steps, runStatus, reload: load, lastEventAt: lastEventAt.current };
 }

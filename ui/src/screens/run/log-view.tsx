@@ -8,7 +8,17 @@ import { endpoints, links } from "../../api/endpoints";
 import type { LogLine, LogPage } from "../../api/types";
 import { ErrorBox } from "../../components/error-box";
 
-export function LogView({ runId, stepId, attempt, target }: { runId: string; stepId: string; attempt?: number; target?: number }) {
+export function LogView({
+  runId,
+  stepId,
+  attempt,
+  target,
+}: {
+  runId: string;
+  stepId: string;
+  attempt?: number;
+  target?: number;
+}) {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [done, setDone] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -84,10 +94,20 @@ export function LogView({ runId, stepId, attempt, target }: { runId: string; ste
         </label>
       </div>
       <div className="log mono" ref={box} tabIndex={0} aria-label={`log of step ${stepId}`} data-testid="step-log">
-        {lines.length === 0 && <div className="muted" style={{ padding: "0 8px" }}>{done ? "No output." : "Waiting for output…"}</div>}
+        {lines.length === 0 && (
+          <div className="muted" style={{ padding: "0 8px" }}>
+            {done ? "No output." : "Waiting for output…"}
+          </div>
+        )}
         {lines.map((l) => (
-          <div key={l.offset} id={`L${l.offset}`} className={`line stream-${l.stream}${l.offset === target ? " target" : ""}`}>
-            <a href={links.logLine(runId, stepId, l.offset, attempt)} aria-label={`line ${l.offset + 1}`}>{l.offset + 1}</a>
+          <div
+            key={l.offset}
+            id={`L${l.offset}`}
+            className={`line stream-${l.stream}${l.offset === target ? " target" : ""}`}
+          >
+            <a href={links.logLine(runId, stepId, l.offset, attempt)} aria-label={`line ${l.offset + 1}`}>
+              {l.offset + 1}
+            </a>
             <span>{l.line}</span>
           </div>
         ))}

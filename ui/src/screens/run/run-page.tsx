@@ -39,7 +39,10 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
     const unique = new Map(edges.map((e) => [`${e.source}>${e.target}`, e]));
     return { nodes: [...ids], edges: [...unique.values()] };
   }, [graph.data, live.detail?.stepDetails]);
-  const guards = useMemo(() => new Set((graph.data?.nodes ?? []).filter((n) => n.guard).map((n) => n.id)), [graph.data]);
+  const guards = useMemo(
+    () => new Set((graph.data?.nodes ?? []).filter((n) => n.guard).map((n) => n.id)),
+    [graph.data],
+  );
   const dagSteps = useMemo(() => {
     const m = new Map<string, { id: string; status: string; cached: boolean; guard: boolean }>();
     for (const id of shape.nodes) {
@@ -51,7 +54,11 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
 
   if (!live.detail) {
     if (live.error instanceof ApiError && live.error.status === 404) {
-      return <p className="muted" aria-busy="true">Run {runId} is queued: waiting for it to start…</p>;
+      return (
+        <p className="muted" aria-busy="true">
+          Run {runId} is queued: waiting for it to start…
+        </p>
+      );
     }
     return <Loading error={live.error} what={`run ${runId}`} />;
   }
@@ -73,28 +80,49 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
         <div style={{ minWidth: 0 }}>
           <div className="tabs" role="tablist" aria-label="Run views">
             {VIEWS.map((v) => (
-              <button key={v} role="tab" aria-selected={view === v} onClick={() => setView(v)}>{v}</button>
+              <button key={v} role="tab" aria-selected={view === v} onClick={() => setView(v)}>
+                {v}
+              </button>
             ))}
           </div>
-          {view === "graph" && (
-            graph.error && !graph.data ? (
-              <ErrorBox error={graph.error} title="The pipeline's graph is not available; the list and timeline still are" />
+          {view === "graph" &&
+            (graph.error && !graph.data ? (
+              <ErrorBox
+                error={graph.error}
+                title="The pipeline's graph is not available; the list and timeline still are"
+              />
             ) : !graph.data ? (
               <Loading what="graph" />
             ) : (
               <Suspense fallback={<Loading what="graph view" />}>
-                <DagView graph={shape} digest={graph.data.digest} steps={dagSteps} selected={stepId} onSelect={select} />
+                <DagView
+                  graph={shape}
+                  digest={graph.data.digest}
+                  steps={dagSteps}
+                  selected={stepId}
+                  onSelect={select}
+                />
               </Suspense>
-            )
-          )}
+            ))}
           {view === "timeline" && (
-            <Gantt steps={live.steps} order={shape.nodes} running={status === "running"} onSelect={select} selected={stepId} />
+            <Gantt
+              steps={live.steps}
+              order={shape.nodes}
+              running={status === "running"}
+              onSelect={select}
+              selected={stepId}
+            />
           )}
           {view === "list" && <StepTable runId={runId} order={shape.nodes} steps={live.steps} selected={stepId} />}
         </div>
         {stepId && (
-          <StepPanel key={stepId} runId={runId} stepId={stepId} live={live.steps.get(stepId)}
-            detail={d.stepDetails.find((s) => s.stepId === stepId)} />
+          <StepPanel
+            key={stepId}
+            runId={runId}
+            stepId={stepId}
+            live={live.steps.get(stepId)}
+            detail={d.stepDetails.find((s) => s.stepId === stepId)}
+          />
         )}
       </div>
     </div>
@@ -110,8 +138,16 @@ function countStates(steps: Map<string, StepState>): Record<string, number> {
   return c;
 }
 
-function RunHeader({ detail, status, counts, onChanged }: {
-  detail: RunDetail; status: string; counts: Record<string, number>; onChanged: () => void;
+function RunHeader({
+  detail,
+  status,
+  counts,
+  onChanged,
+}: {
+  detail: RunDetail;
+  status: string;
+  counts: Record<string, number>;
+  onChanged: () => void;
 }) {
   const r = detail.run;
   const [busy, setBusy] = useState(false);
@@ -139,24 +175,42 @@ function RunHeader({ detail, status, counts, onChanged }: {
           {r.pipeline} <span className="mono muted">{r.id}</span> <StatusBadge status={status} />
         </h1>
         <div className="row">
-          <button onClick={() => act("cancel")} disabled={!active || busy} className="danger">Cancel</button>
-          <button onClick={() => act("resume")} disabled={!failed || busy}>Resume</button>
-          <button onClick={() => act("rerun")} disabled={!failed || busy}>Re-run from failure</button>
+          <button onClick={() => act("cancel")} disabled={!active || busy} className="danger">
+            Cancel
+          </button>
+          <button onClick={() => act("resume")} disabled={!failed || busy}>
+            Resume
+          </button>
+          <button onClick={() => act("rerun")} disabled={!failed || busy}>
+            Re-run from failure
+          </button>
         </div>
       </div>
       <p className="small">
         started by <strong>{detail.trigger.text}</strong>
-        {r.profile && <> · profile <strong>{r.profile}</strong></>} · created <Time ms={r.createdAt} />
+        {r.profile && (
+          <>
+            {" "}
+            · profile <strong>{r.profile}</strong>
+          </>
+        )}{" "}
+        · created <Time ms={r.createdAt} />
         {r.startedAt && r.finishedAt && <> · took {formatDuration(r.finishedAt - r.startedAt)}</>}
         {detail.owner && <> · owned by {detail.owner.process}</>}
       </p>
       <p className="small" aria-label="Step states" data-testid="step-counts">
         {Object.entries(counts).map(([k, n]) => (
-          <span key={k} style={{ marginRight: 8 }}><StatusBadge status={k} /> {n}</span>
+          <span key={k} style={{ marginRight: 8 }}>
+            <StatusBadge status={k} /> {n}
+          </span>
         ))}
       </p>
       {r.error && <ErrorBox error={r.error} />}
-      {result?.ok && <p role="status" className="small">{result.ok}</p>}
+      {result?.ok && (
+        <p role="status" className="small">
+          {result.ok}
+        </p>
+      )}
       {result?.error !== undefined && <ErrorBox error={result.error} />}
       <details className="small">
         <summary>params</summary>
@@ -169,15 +223,31 @@ function RunHeader({ detail, status, counts, onChanged }: {
 function GateVerdicts({ gates }: { gates: RunDetail["gates"] }) {
   return (
     <section className="panel" aria-labelledby="gates-h" data-testid="gate-verdicts">
-      <h2 id="gates-h" style={{ marginTop: 0 }}>Gate verdicts</h2>
+      <h2 id="gates-h" style={{ marginTop: 0 }}>
+        Gate verdicts
+      </h2>
       <table>
-        <thead><tr><th>gate step</th><th>gate</th><th>verdict</th><th>why</th></tr></thead>
+        <thead>
+          <tr>
+            <th>gate step</th>
+            <th>gate</th>
+            <th>verdict</th>
+            <th>why</th>
+          </tr>
+        </thead>
         <tbody>
-          {gates.flatMap((g) => g.verdicts.map((v) => (
-            <tr key={`${g.step}/${v.gate}`}>
-              <td>{g.step}</td><td>{v.gate}</td><td><StatusBadge status={v.status} /></td><td>{v.message}</td>
-            </tr>
-          )))}
+          {gates.flatMap((g) =>
+            g.verdicts.map((v) => (
+              <tr key={`${g.step}/${v.gate}`}>
+                <td>{g.step}</td>
+                <td>{v.gate}</td>
+                <td>
+                  <StatusBadge status={v.status} />
+                </td>
+                <td>{v.message}</td>
+              </tr>
+            )),
+          )}
         </tbody>
       </table>
     </section>

@@ -14,7 +14,17 @@ import type { StepState } from "./live-steps";
 
 const TABS = ["summary", "logs", "attempts"] as const;
 
-export function StepPanel({ runId, stepId, detail, live }: { runId: string; stepId: string; detail?: StepDetail; live?: StepState }) {
+export function StepPanel({
+  runId,
+  stepId,
+  detail,
+  live,
+}: {
+  runId: string;
+  stepId: string;
+  detail?: StepDetail;
+  live?: StepState;
+}) {
   const { query, hash, path } = useLocation();
   const tab = (query.get("tab") as (typeof TABS)[number]) ?? "summary";
   const attempt = query.get("attempt") ? Number(query.get("attempt")) : undefined;
@@ -30,8 +40,12 @@ export function StepPanel({ runId, stepId, detail, live }: { runId: string; step
   return (
     <aside className="panel" aria-labelledby="step-h" data-testid="step-panel">
       <div className="row" style={{ justifyContent: "space-between" }}>
-        <h2 id="step-h" style={{ margin: 0 }}>{stepId}</h2>
-        <Link href={links.run(runId)} aria-label="Close the step panel">✕</Link>
+        <h2 id="step-h" style={{ margin: 0 }}>
+          {stepId}
+        </h2>
+        <Link href={links.run(runId)} aria-label="Close the step panel">
+          ✕
+        </Link>
       </div>
       <p>
         <StatusBadge status={cached ? "reused" : status} /> {live?.attempts ?? detail?.attempts ?? 0} attempt(s),{" "}
@@ -39,7 +53,9 @@ export function StepPanel({ runId, stepId, detail, live }: { runId: string; step
       </p>
       <div className="tabs" role="tablist">
         {TABS.map((t) => (
-          <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>{t}</button>
+          <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+            {t}
+          </button>
         ))}
       </div>
       {tab === "summary" && (
@@ -47,13 +63,34 @@ export function StepPanel({ runId, stepId, detail, live }: { runId: string; step
           {error && <ErrorBox error={error} />}
           <Why key={status} runId={runId} stepId={stepId} fallback={detail?.cache.reason} status={status} />
           <dl className="kv small">
-            <dt>started</dt><dd><Time ms={live?.startedAt ?? detail?.startedAt} /></dd>
-            <dt>finished</dt><dd><Time ms={live?.finishedAt ?? detail?.finishedAt} /></dd>
-            {detail?.cache.from && (<><dt>reused from</dt><dd className="mono">{detail.cache.from}</dd></>)}
-            {detail?.outputDigest && (<><dt>output</dt><dd className="mono">{detail.outputDigest.slice(0, 24)}…</dd></>)}
+            <dt>started</dt>
+            <dd>
+              <Time ms={live?.startedAt ?? detail?.startedAt} />
+            </dd>
+            <dt>finished</dt>
+            <dd>
+              <Time ms={live?.finishedAt ?? detail?.finishedAt} />
+            </dd>
+            {detail?.cache.from && (
+              <>
+                <dt>reused from</dt>
+                <dd className="mono">{detail.cache.from}</dd>
+              </>
+            )}
+            {detail?.outputDigest && (
+              <>
+                <dt>output</dt>
+                <dd className="mono">{detail.outputDigest.slice(0, 24)}…</dd>
+              </>
+            )}
             {detail && detail.itemRecords.length > 0 && (
-              <><dt>items</dt><dd>{detail.itemRecords.length} ({detail.itemRecords.filter((i) => i.cached).length} reused,{" "}
-                {detail.itemRecords.filter((i) => i.status === "failed").length} failed)</dd></>
+              <>
+                <dt>items</dt>
+                <dd>
+                  {detail.itemRecords.length} ({detail.itemRecords.filter((i) => i.cached).length} reused,{" "}
+                  {detail.itemRecords.filter((i) => i.status === "failed").length} failed)
+                </dd>
+              </>
             )}
           </dl>
         </div>
@@ -61,13 +98,27 @@ export function StepPanel({ runId, stepId, detail, live }: { runId: string; step
       {tab === "logs" && <LogView runId={runId} stepId={stepId} attempt={attempt} target={target} />}
       {tab === "attempts" && (
         <table role="tabpanel">
-          <thead><tr><th>#</th><th>status</th><th>started</th><th>took</th><th>error</th></tr></thead>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>status</th>
+              <th>started</th>
+              <th>took</th>
+              <th>error</th>
+            </tr>
+          </thead>
           <tbody>
             {(detail?.attemptRecords ?? []).map((a) => (
               <tr key={a.attempt}>
-                <td><Link href={links.step(runId, stepId, { attempt: a.attempt, tab: "logs" })}>{a.attempt}</Link></td>
-                <td><StatusBadge status={a.status} /></td>
-                <td><Time ms={a.startedAt} /></td>
+                <td>
+                  <Link href={links.step(runId, stepId, { attempt: a.attempt, tab: "logs" })}>{a.attempt}</Link>
+                </td>
+                <td>
+                  <StatusBadge status={a.status} />
+                </td>
+                <td>
+                  <Time ms={a.startedAt} />
+                </td>
                 <td>{formatDuration(a.finishedAt !== undefined ? a.finishedAt - a.startedAt : undefined)}</td>
                 <td className="small">{a.error ? `${a.error.code}: ${a.error.message}` : ""}</td>
               </tr>
@@ -80,16 +131,32 @@ export function StepPanel({ runId, stepId, detail, live }: { runId: string; step
 }
 
 /** Why the step ran, was reused or skipped: the engine's own explanation, reason by reason. */
-function Why({ runId, stepId, fallback, status }: { runId: string; stepId: string; fallback?: string; status: string }) {
+function Why({
+  runId,
+  stepId,
+  fallback,
+  status,
+}: {
+  runId: string;
+  stepId: string;
+  fallback?: string;
+  status: string;
+}) {
   const why = useApi<Why>(status === "running" || status === "pending" ? undefined : endpoints.why(runId, stepId));
   const reasons = why.data?.reasons ?? (fallback ? [fallback] : []);
   return (
     <section aria-label="Cache decision" data-testid="why">
       <h3>Why {why.data ? <span className="badge s-none">{why.data.decision}</span> : null}</h3>
       {reasons.length ? (
-        <ul>{reasons.map((r, i) => <li key={i}>{r}</li>)}</ul>
+        <ul>
+          {reasons.map((r, i) => (
+            <li key={i}>{r}</li>
+          ))}
+        </ul>
       ) : (
-        <p className="muted small">{status === "running" || status === "pending" ? "Decided when the step starts." : "No reason recorded."}</p>
+        <p className="muted small">
+          {status === "running" || status === "pending" ? "Decided when the step starts." : "No reason recorded."}
+        </p>
       )}
     </section>
   );

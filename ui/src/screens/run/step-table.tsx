@@ -8,7 +8,17 @@ import type { StepState } from "./live-steps";
 
 const PAGE = 200;
 
-export function StepTable({ runId, order, steps, selected }: { runId: string; order: string[]; steps: Map<string, StepState>; selected?: string }) {
+export function StepTable({
+  runId,
+  order,
+  steps,
+  selected,
+}: {
+  runId: string;
+  order: string[];
+  steps: Map<string, StepState>;
+  selected?: string;
+}) {
   const [filter, setFilter] = useState("");
   const [limit, setLimit] = useState(PAGE);
   const rows = order
@@ -19,22 +29,37 @@ export function StepTable({ runId, order, steps, selected }: { runId: string; or
       <label className="row small">
         Filter steps by name or state
         <input value={filter} onChange={(e) => setFilter(e.target.value)} placeholder="e.g. train, failed" />
-        <span className="muted">{rows.length} of {order.length}</span>
+        <span className="muted">
+          {rows.length} of {order.length}
+        </span>
       </label>
       <table>
-        <thead><tr><th>step</th><th>state</th><th className="num">attempts</th><th className="num">took</th></tr></thead>
+        <thead>
+          <tr>
+            <th>step</th>
+            <th>state</th>
+            <th className="num">attempts</th>
+            <th className="num">took</th>
+          </tr>
+        </thead>
         <tbody>
           {rows.slice(0, limit).map((s) => (
             <tr key={s.stepId} aria-current={s.stepId === selected ? "true" : undefined}>
-              <td><Link href={links.step(runId, s.stepId, { view: "list" })}>{s.stepId}</Link></td>
-              <td><StatusBadge status={s.cached ? "reused" : s.status} /></td>
+              <td>
+                <Link href={links.step(runId, s.stepId, { view: "list" })}>{s.stepId}</Link>
+              </td>
+              <td>
+                <StatusBadge status={s.cached ? "reused" : s.status} />
+              </td>
               <td className="num">{s.attempts}</td>
               <td className="num">{formatDuration(s.durationMs)}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {rows.length > limit && <button onClick={() => setLimit(limit + PAGE)}>Show {Math.min(PAGE, rows.length - limit)} more</button>}
+      {rows.length > limit && (
+        <button onClick={() => setLimit(limit + PAGE)}>Show {Math.min(PAGE, rows.length - limit)} more</button>
+      )}
     </div>
   );
 }
