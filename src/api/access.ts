@@ -37,7 +37,8 @@ export function requireAccess(policy: AccessPolicy): MiddlewareHandler {
     const api = c.req.path.startsWith("/api/");
     if (!policy.token) {
       if (api && !LOOPBACK.has(hostName(c.req.header("host")))) {
-        const hint = "open the UI at http://127.0.0.1:<port>/, or start `trainyard ui` with --token to serve other names";
+        const hint =
+          "open the UI at http://127.0.0.1:<port>/, or start `trainyard ui` with --token to serve other names";
         return sendError(c, apiError("API_FORBIDDEN", `host "${c.req.header("host")}" is not a loopback name`, hint));
       }
       return next();
@@ -51,7 +52,8 @@ export function requireAccess(policy: AccessPolicy): MiddlewareHandler {
       return next();
     }
     if (!api) return next();
-    const hint = "send `Authorization: Bearer <token>`; the token is printed by `trainyard ui` and kept in <home>/api-token";
+    const hint =
+      "send `Authorization: Bearer <token>`; the token is printed by `trainyard ui` and kept in <home>/api-token";
     if (token === undefined) return sendError(c, apiError("SERVE_TOKEN_REQUIRED", "this API requires a token", hint));
     return sendError(c, apiError("SERVE_TOKEN_INVALID", "the token is wrong", hint));
   };
@@ -65,9 +67,11 @@ export function requireSameOrigin(): MiddlewareHandler {
     const origin = c.req.header("origin");
     const own = origin !== undefined && new URL(c.req.url).host === safeHost(origin);
     const marked = c.req.header("x-requested-with") !== undefined;
-    const crossSite = site === "cross-site" || site === "same-site" || (origin !== undefined && origin !== "null" && !own);
+    const crossSite =
+      site === "cross-site" || site === "same-site" || (origin !== undefined && origin !== "null" && !own);
     if (!crossSite && (marked || own || site === "same-origin")) return next();
-    const hint = "send the header `X-Requested-With: trainyard` from a program; browsers may call only from the UI's own origin";
+    const hint =
+      "send the header `X-Requested-With: trainyard` from a program; browsers may call only from the UI's own origin";
     return sendError(c, apiError("API_FORBIDDEN", `${c.req.method} ${c.req.path} needs a same-origin request`, hint));
   };
 }

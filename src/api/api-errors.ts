@@ -42,7 +42,9 @@ export function statusOf(code: string): ContentfulStatusCode {
 export function errorBody(err: unknown): { status: ContentfulStatusCode; body: { error: Record<string, unknown> } } {
   const info = describeError(err);
   const fields = Object.fromEntries(
-    Object.entries(info.fields ?? {}).filter(([, v]) => v === null || ["string", "number", "boolean"].includes(typeof v)),
+    Object.entries(info.fields ?? {}).filter(
+      ([, v]) => v === null || ["string", "number", "boolean"].includes(typeof v),
+    ),
   );
   const known = err instanceof TrainyardError || STATUS[info.code] !== undefined;
   const error = known
@@ -57,6 +59,11 @@ export function sendError(c: Context, err: unknown): Response {
   return c.json(body, status);
 }
 
-export function apiError(code: string, message: string, hint: string, fields: Record<string, unknown> = {}): TrainyardError {
+export function apiError(
+  code: string,
+  message: string,
+  hint: string,
+  fields: Record<string, unknown> = {},
+): TrainyardError {
   return new TrainyardError(code, message, { hint, ...fields });
 }

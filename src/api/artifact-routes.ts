@@ -58,7 +58,11 @@ export function registerArtifactRoutes(app: Hono, svc: ApiServices): void {
   defineRoute(app, svc, "artifactValue", async ({ c }) => {
     const art = await q.artifact(digestParam(c));
     if (art.kind !== "json") {
-      throw apiError("USAGE", `artifact ${art.digest.slice(0, 12)} is a ${art.kind}, not a JSON value`, "read its bytes from /content");
+      throw apiError(
+        "USAGE",
+        `artifact ${art.digest.slice(0, 12)} is a ${art.kind}, not a JSON value`,
+        "read its bytes from /content",
+      );
     }
     return { digest: art.digest, value: await ty.io.load(art.digest) };
   });
@@ -93,7 +97,8 @@ export function registerArtifactRoutes(app: Hono, svc: ApiServices): void {
 
   defineRoute(app, svc, "dataReport", async ({ params }) => {
     const index = Number(params.index);
-    if (!Number.isInteger(index) || index < 0) throw apiError("USAGE", "index must be a whole number", "see /data/reports");
+    if (!Number.isInteger(index) || index < 0)
+      throw apiError("USAGE", "index must be a whole number", "see /data/reports");
     return q.dataReport(params.run, params.step, index);
   });
 

@@ -27,6 +27,23 @@ async function pause(stream: SSEStreamingApi, ms: number): Promise<boolean> {
   return !stream.aborted && !stream.closed;
 }
 
+/**
+ * The run, once it exists: a run the API just queued has no record until its process starts.
+ * Undefined while it is queued (or launched and starting); NOT_FOUND when it is neither.
+ */
+async function runOrQueued(svc: ApiServices, runId: string): Promise<RunRecord | undefined> {
+  const run = await svc.ty.query.run(runId);
+  if (run) return run;
+  const queued = await svc.ticks.getQueuedRun(runId);
+  if (queued && queued.status !== "cancelled") return undefined;
+  throw apiError("NOT_FOUND", `no run "${runId}"`, "list runs with GET /api/v1/runs", { runId });
+}
+
+/** Throws NOT_FOUND unless the run exists or waits in the daemon's queue. */
+export async function requireRunOrQueued(svc: ApiServices, runId: string): Promise<void> {
+  await runOrQueued(svc, runId);
+}
+
 // ---------------------------------------------------------------- a step's log
 
 export interface LogStreamTarget {
@@ -42,14 +59,24 @@ export function streamStepLog(c: Context, svc: ApiServices, t: LogStreamTarget):
   const resumeAfter = lastEventId(c);
   let offset = t.offset;
   if (resumeAfter !== undefined) {
-    if (!/^\d+$/.test(resumeAfter)) throw apiError("USAGE", `Last-Event-ID "${resumeAfter}" is not a log offset`, "reconnect without it");
+    if (!/^\d+$/.test(resumeAfter))
+      throw apiError("USAGE", `Last-Event-ID "${resumeAfter}" is not a log offset`, "reconnect without it");
     offset = Number(resumeAfter) + 1;
   }
   return streamSSE(c, async (stream) => {
     const q = svc.ty.query;
     for (;;) {
-      const run = (await q.run(t.run))!;
-      const sr = await q.stepRun(t.run, t.step, t.item);
+      const run = await runOrQueued(svc, t.run);
+      // A starting run records its steps as it reaches them: wait for this one.
+      const sr = run && (await q.stepRun(run.id, t.step, t.item).catch(() => undefined));
+      if (!run || !sr) {
+        if (run && TERMINAL.has(run.status)) {
+          await stream.writeSSE({ event: "end", data: JSON.stringify({ status: run.status, nextOffset: offset }) });
+          return;
+        }
+        if (!(await pause(stream, svc.pollMs))) return;
+        continue;
+      }
       // Read the state before the lines: a step seen ended has written every line read after.
       const ended = stepEnded(sr, run);
       const page = await q.stepLogPage(t.run, t.step, { item: t.item, attempt: t.attempt, offset, limit: 5000 });
@@ -104,7 +131,11 @@ function encodeRunCursor(cur: RunCursor): string {
 function decodeRunCursor(id: string): RunCursor {
   const [version, status, ...steps] = id.split(".");
   const byChar = Object.fromEntries(Object.entries(STATUS_CHAR).map(([k, v]) => [v, k]));
-  if (version !== "r1" || (status !== "-" && !byChar[status]) || !steps.every((s) => /^[0-9a-f]{8}[a-z?]\*?\d+$/.test(s))) {
+  if (
+    version !== "r1" ||
+    (status !== "-" && !byChar[status]) ||
+    !steps.every((s) => /^[0-9a-f]{8}[a-z?]\*?\d+$/.test(s))
+  ) {
     throw apiError("USAGE", "Last-Event-ID is not an event id of this run's stream", "reconnect without it");
   }
   return { status: byChar[status] ?? "", steps: new Map(steps.map((s) => [s.slice(0, 8), s.slice(8)])) };
@@ -114,9 +145,18 @@ export function streamRunEvents(c: Context, svc: ApiServices, runId: string): Re
   const resumeAfter = lastEventId(c);
   const seen: RunCursor = resumeAfter ? decodeRunCursor(resumeAfter) : { status: "", steps: new Map() };
   return streamSSE(c, async (stream) => {
-    const { query, metadata } = svc.ty;
+    const { metadata } = svc.ty;
     for (;;) {
-      const run = (await query.run(runId))!;
+      const run = await runOrQueued(svc, runId);
+      if (!run) {
+        if (seen.status !== "queued") {
+          seen.status = "queued";
+          const data = { type: "run", runId, status: "queued" };
+          await stream.writeSSE({ event: "run", id: encodeRunCursor(seen), data: JSON.stringify(data) });
+        }
+        if (!(await pause(stream, svc.pollMs))) return;
+        continue;
+      }
       const steps = (await metadata.listStepRuns(run.id)).filter((s) => s.itemIndex < 0);
       const changed = steps
         .filter((s) => s.status !== "pending" && seen.steps.get(stepKey(s)) !== stepToken(s))
@@ -142,7 +182,14 @@ function stepEvent(s: StepRunRecord) {
 }
 
 function runEvent(r: RunRecord) {
-  return { type: "run", runId: r.id, pipeline: r.pipeline, status: r.status, startedAt: r.startedAt, finishedAt: r.finishedAt };
+  return {
+    type: "run",
+    runId: r.id,
+    pipeline: r.pipeline,
+    status: r.status,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  };
 }
 
 // ---------------------------------------------------------------- the whole home
@@ -184,7 +231,12 @@ async function homeEvents(svc: ApiServices, since: number): Promise<HomeEvent[]>
     if (state.evaluatedAt !== undefined && state.evaluatedAt < since) continue;
     for (const tick of await svc.ticks.listTicks(state.trigger, { limit: 10 })) {
       if (tick.evaluatedAt >= since) {
-        out.push({ key: `tick:${tick.trigger}/${tick.key}`, at: tick.evaluatedAt, event: "tick", data: { type: "tick", tick } });
+        out.push({
+          key: `tick:${tick.trigger}/${tick.key}`,
+          at: tick.evaluatedAt,
+          event: "tick",
+          data: { type: "tick", tick },
+        });
       }
     }
   }
@@ -197,6 +249,8 @@ export function streamHomeEvents(c: Context, svc: ApiServices): Response {
   return streamSSE(c, async (stream) => {
     const seen = new Map<string, number>(cursor.seen.map((k) => [k, cursor.t]));
     let t = cursor.t;
+    // A new client starts from now: what happened before it connected is not news.
+    if (!resumeAfter) for (const e of await homeEvents(svc, t - GRACE_MS)) seen.set(e.key, e.at);
     for (;;) {
       for (const e of await homeEvents(svc, t - GRACE_MS)) {
         if (seen.has(e.key)) continue;

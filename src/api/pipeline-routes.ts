@@ -19,7 +19,9 @@ export function registerPipelineRoutes(app: Hono, svc: ApiServices): void {
 
   defineRoute(app, svc, "pipelineGraph", async ({ params }) => pipelineGraph(await svc.catalog.load(params.pipeline)));
 
-  defineRoute(app, svc, "pipelineParams", async ({ params }) => pipelineParams(await svc.catalog.load(params.pipeline)));
+  defineRoute(app, svc, "pipelineParams", async ({ params }) =>
+    pipelineParams(await svc.catalog.load(params.pipeline)),
+  );
 
   defineRoute(app, svc, "pipelinePlan", async ({ params, body }) => {
     const known = await svc.catalog.resolve(params.pipeline);

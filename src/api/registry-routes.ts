@@ -1,4 +1,7 @@
-/** The model registry: models, versions with metrics and gate verdicts, lineage, alias history, promote/rollback/unpin. */
+/**
+ * The model registry: models, versions with metrics and gate verdicts, lineage, alias history,
+ * and promote/rollback/unpin with a reason.
+ */
 import type { Hono } from "hono";
 import { parseModelRef } from "../core/model-ref.js";
 import { promoteAlias, rollbackAlias, unpinAlias } from "../lib/registry/index.js";

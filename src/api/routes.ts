@@ -29,7 +29,13 @@ export interface RouteSpec {
 }
 
 export const ROUTES = {
-  serverInfo: { method: "get", path: "", summary: "The server: API version, read-only mode, backend", tag: "server", response: s.ServerInfoSchema },
+  serverInfo: {
+    method: "get",
+    path: "",
+    summary: "The server: API version, read-only mode, backend",
+    tag: "server",
+    response: s.ServerInfoSchema,
+  },
 
   listPipelines: {
     method: "get",
@@ -95,7 +101,13 @@ export const ROUTES = {
     tag: "runs",
     response: s.RunDetailSchema,
   },
-  runSteps: { method: "get", path: "/runs/{run}/steps", summary: "The run's steps in detail", tag: "runs", response: s.StepListSchema },
+  runSteps: {
+    method: "get",
+    path: "/runs/{run}/steps",
+    summary: "The run's steps in detail",
+    tag: "runs",
+    response: s.StepListSchema,
+  },
   runStep: {
     method: "get",
     path: "/runs/{run}/steps/{step}",
@@ -217,7 +229,13 @@ export const ROUTES = {
     produces: "text/event-stream",
   },
 
-  artifact: { method: "get", path: "/artifacts/{digest}", summary: "An artifact's record", tag: "artifacts", response: s.ArtifactSchema },
+  artifact: {
+    method: "get",
+    path: "/artifacts/{digest}",
+    summary: "An artifact's record",
+    tag: "artifacts",
+    response: s.ArtifactSchema,
+  },
   artifactLineage: {
     method: "get",
     path: "/artifacts/{digest}/lineage",
@@ -263,7 +281,13 @@ export const ROUTES = {
     response: s.DataReportSchema,
   },
 
-  listModels: { method: "get", path: "/models", summary: "Registered models", tag: "models", response: s.ModelListSchema },
+  listModels: {
+    method: "get",
+    path: "/models",
+    summary: "Registered models",
+    tag: "models",
+    response: s.ModelListSchema,
+  },
   model: {
     method: "get",
     path: "/models/{model}",

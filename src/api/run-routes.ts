@@ -10,7 +10,7 @@ import { cacheDecision, type RunDetail, type StepDetail } from "../engine/run-de
 import { stepEnded } from "../engine/run-views.js";
 import { defineRoute, type ApiServices } from "./api-context.js";
 import { apiError } from "./api-errors.js";
-import { streamRunEvents, streamStepLog } from "./live-events.js";
+import { requireRunOrQueued, streamRunEvents, streamStepLog } from "./live-events.js";
 
 export function registerRunRoutes(app: Hono, svc: ApiServices): void {
   const q = svc.ty.query;
@@ -42,10 +42,11 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
 
   defineRoute(app, svc, "stepLogs", async ({ c, params, query }) => {
     const target = { run: params.run, step: params.step, item: query.item, attempt: query.attempt };
-    // Checked up front: a stream that fails later can only end, not answer 404.
-    const sr = await q.stepRun(params.run, params.step, query.item);
     const follow = query.follow === "true" || query.follow === "1" || c.req.header("accept") === "text/event-stream";
+    // Checked up front: a stream that fails later can only end, not answer 404.
+    await requireRunOrQueued(svc, params.run);
     if (follow) return streamStepLog(c, svc, { ...target, offset: query.offset ?? 0 });
+    const sr = await q.stepRun(params.run, params.step, query.item);
     const page = await q.stepLogPage(params.run, params.step, { ...target, offset: query.offset, limit: query.limit });
     const run = (await q.run(params.run))!;
     return { ...page, done: stepEnded(sr, run) };
@@ -56,8 +57,9 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
   defineRoute(app, svc, "runOutputs", async ({ params }) => q.runOutputs(params.run));
 
   defineRoute(app, svc, "runEvents", async ({ c, params }) => {
-    const run = await q.runDetail(params.run);
-    return streamRunEvents(c, svc, run.run.id);
+    await requireRunOrQueued(svc, params.run);
+    const run = await q.run(params.run);
+    return streamRunEvents(c, svc, run?.id ?? params.run);
   });
 
   defineRoute(app, svc, "cancelRun", async ({ params }) => cancelRun(svc.ty, svc.ticks, params.run));
@@ -69,7 +71,8 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
 
   defineRoute(app, svc, "rerunRun", async ({ c, params }) => {
     const run = await q.run(params.run);
-    if (!run) throw apiError("NOT_FOUND", `no run "${params.run}"`, "list runs with GET /api/v1/runs", { runId: params.run });
+    if (!run)
+      throw apiError("NOT_FOUND", `no run "${params.run}"`, "list runs with GET /api/v1/runs", { runId: params.run });
     const outcome = await requestManualRun(svc.ty, svc.ticks, run.modulePath, {
       params: run.params,
       profile: run.profile,
@@ -85,12 +88,24 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
 function launchResponse(o: ManualRunOutcome) {
   if (!o.sameRequest) {
     const key = o.request.idempotencyKey;
-    throw apiError("IDEMPOTENCY_CONFLICT", `idempotency key "${key}" was used for another request (run ${o.runId})`, "use a new key for a different request", {
-      runId: o.runId,
-    });
+    throw apiError(
+      "IDEMPOTENCY_CONFLICT",
+      `idempotency key "${key}" was used for another request (run ${o.runId})`,
+      "use a new key for a different request",
+      {
+        runId: o.runId,
+      },
+    );
   }
   const { pipeline, resolvedParams } = o.request;
-  return { runId: o.runId, pipeline, created: o.created, sameRequest: o.sameRequest, resolvedParams, launchedBy: o.launchedBy };
+  return {
+    runId: o.runId,
+    pipeline,
+    created: o.created,
+    sameRequest: o.sameRequest,
+    resolvedParams,
+    launchedBy: o.launchedBy,
+  };
 }
 
 /** The run detail without `steps` (the raw records `show --json` prints): `stepDetails` holds them. */

@@ -33,7 +33,15 @@ export const ErrorResponseSchema = z.object({
 
 // ---------------------------------------------------------------- runs
 
-export const RunStatusSchema = z.enum(["queued", "running", "succeeded", "failed", "cancelled", "rejected", "interrupted"]);
+export const RunStatusSchema = z.enum([
+  "queued",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "rejected",
+  "interrupted",
+]);
 export const StepStatusSchema = z.enum([
   "pending",
   "running",
@@ -193,7 +201,6 @@ export const LaunchResponseSchema = z.object({
   launchedBy: z.enum(["daemon", "api"]),
 });
 
-export const RerunRequestSchema = z.object({}).optional();
 
 export const RunActionResponseSchema = z.object({
   runId: z.string(),
@@ -317,7 +324,7 @@ export const TriggerListSchema = z.object({ triggers: z.array(TriggerViewSchema)
 
 export const TickQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).optional().describe("default 50"),
-  before: z.coerce.number().optional().describe("only ticks scheduled before this time (ms): the next page"),
+  before: z.coerce.number().optional().describe("only ticks evaluated before this time (ms): the next page"),
 });
 export const TickListSchema = z.object({ trigger: z.string(), ticks: z.array(TickSchema) });
 
@@ -628,9 +635,9 @@ export const StepStateEventSchema = z.object({
   durationMs: z.number().optional(),
   error: ErrorInfoSchema.optional(),
 });
-export const LogEventSchema = z.object({ type: z.literal("log"), runId: z.string(), step: z.string() }).extend(
-  LogLineSchema.shape,
-);
+export const LogEventSchema = z
+  .object({ type: z.literal("log"), runId: z.string(), step: z.string() })
+  .extend(LogLineSchema.shape);
 export const TickEventSchema = z.object({ type: z.literal("tick"), tick: TickSchema });
 export const LiveEventSchema = z.discriminatedUnion("type", [
   RunStateEventSchema,

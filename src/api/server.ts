@@ -65,7 +65,9 @@ export function isLoopback(host: string): boolean {
 }
 
 /** The Hono app alone (tests and embedding); `startApiServer` listens with it. */
-export async function createApiApp(opts: ApiServerOptions): Promise<{ app: Hono; services: ApiServices; close(): Promise<void> }> {
+export async function createApiApp(
+  opts: ApiServerOptions,
+): Promise<{ app: Hono; services: ApiServices; token?: ApiToken; close(): Promise<void> }> {
   const host = opts.host ?? "127.0.0.1";
   const token = opts.token !== undefined || !isLoopback(host) ? resolveApiToken(opts.ty.home, opts.token) : undefined;
   const ticks = await openTickStore(opts.ty);
@@ -95,7 +97,10 @@ export async function createApiApp(opts: ApiServerOptions): Promise<{ app: Hono;
     bodyLimit({
       maxSize,
       onError: (c) =>
-        sendError(c, apiError("API_BODY_TOO_LARGE", `the request body is over ${maxSize} bytes`, "send a smaller body")),
+        sendError(
+          c,
+          apiError("API_BODY_TOO_LARGE", `the request body is over ${maxSize} bytes`, "send a smaller body"),
+        ),
     }),
   );
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openApiDocument(services.version)));
@@ -109,13 +114,12 @@ export async function createApiApp(opts: ApiServerOptions): Promise<{ app: Hono;
   );
   app.all("/api/*", (c) => sendError(c, apiError("NOT_FOUND", `no API version at ${c.req.path}`, "use /api/v1")));
   app.get("*", (c) => serveUi(c, opts.uiDir ?? UI_DIR));
-  return { app, services, close: () => ticks.close() };
+  return { app, services, token, close: () => ticks.close() };
 }
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? "127.0.0.1";
-  const { app, services, close } = await createApiApp(opts);
-  const token = services.tokenRequired ? resolveApiToken(opts.ty.home, opts.token) : undefined;
+  const { app, token, close } = await createApiApp(opts);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 8321, hostname: host }, () => resolve(s));
     s.once("error", reject);

@@ -32,7 +32,10 @@ const UNSAFE = /(^|\/)\.\.?(\/|$)|%2f|%5c|%00|\\|\0/i;
 export async function serveUi(c: Context, dir = UI_DIR): Promise<Response> {
   if (!existsSync(join(dir, "index.html"))) {
     const hint = "build it with `npm run build` (vite writes dist/ui), or use the API under /api/v1";
-    return sendError(c, apiError("API_UI_MISSING", `the web UI is not built: ${join(dir, "index.html")} is missing`, hint));
+    return sendError(
+      c,
+      apiError("API_UI_MISSING", `the web UI is not built: ${join(dir, "index.html")} is missing`, hint),
+    );
   }
   const raw = new URL(c.req.url).pathname;
   if (UNSAFE.test(raw) || UNSAFE.test(safeDecode(raw))) {

@@ -47,7 +47,12 @@ function instant(v: string | undefined, field: string): number | undefined {
   if (v === undefined) return undefined;
   const ms = /(Z|[+-]\d\d:?\d\d)$/i.test(v) ? Date.parse(v) : NaN;
   if (Number.isFinite(ms)) return ms;
-  throw apiError("USAGE", `${field} expects an ISO 8601 time with Z or an offset, got "${v}"`, `e.g. "2026-01-01T00:00:00Z"`, { field });
+  throw apiError(
+    "USAGE",
+    `${field} expects an ISO 8601 time with Z or an offset, got "${v}"`,
+    `e.g. "2026-01-01T00:00:00Z"`,
+    { field },
+  );
 }
 
 /** A trigger is known when it has state or a known pipeline declares it; pausing a typo would do nothing. */

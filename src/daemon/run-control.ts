@@ -42,7 +42,8 @@ export async function requestManualRun(
   const health = await daemonHealth(store, ty.metadata);
   if (health.state === "ok") return { ...base, launchedBy: "daemon" };
   const row = await store.getQueuedRun(stored.runId);
-  if (!row || !(await store.markLaunched(row.runId, launcherHolder(), Date.now()))) return { ...base, launchedBy: "daemon" };
+  if (!row || !(await store.markLaunched(row.runId, launcherHolder(), Date.now())))
+    return { ...base, launchedBy: "daemon" };
   runLauncher(ty).launch(row, `api:${request.requestedBy}`);
   return { ...base, launchedBy: "api" };
 }
@@ -50,7 +51,11 @@ export async function requestManualRun(
 export type CancelAction = "cancel-requested" | "dequeued" | "already-finished";
 
 /** Cancels a queued run (it never starts) or a running one (its owner is sent SIGTERM and ends it `cancelled`). */
-export async function cancelRun(ty: Trainyard, store: TickStore, runIdOrPrefix: string): Promise<{ runId: string; action: CancelAction; message: string }> {
+export async function cancelRun(
+  ty: Trainyard,
+  store: TickStore,
+  runIdOrPrefix: string,
+): Promise<{ runId: string; action: CancelAction; message: string }> {
   const run = await ty.query.run(runIdOrPrefix);
   const queued = await store.getQueuedRun(run?.id ?? runIdOrPrefix);
   if (!run) {
@@ -70,15 +75,24 @@ export async function cancelRun(ty: Trainyard, store: TickStore, runIdOrPrefix: 
   if (!owner || owner.host !== selfIdentity().host || identityAlive(owner) === false) {
     throw new TrainyardError("RUN_OWNED", `run ${run.id} is owned by a process this host cannot signal`, {
       runId: run.id,
-      hint: owner ? `stop pid ${owner.pid} on host ${owner.host}` : "its owner is gone; it will read `interrupted` shortly",
+      hint: owner
+        ? `stop pid ${owner.pid} on host ${owner.host}`
+        : "its owner is gone; it will read `interrupted` shortly",
     });
   }
   process.kill(owner.pid, "SIGTERM");
-  return { runId: run.id, action: "cancel-requested", message: `sent SIGTERM to pid ${owner.pid}: the run ends cancelled` };
+  return {
+    runId: run.id,
+    action: "cancel-requested",
+    message: `sent SIGTERM to pid ${owner.pid}: the run ends cancelled`,
+  };
 }
 
 /** Starts `trainyard resume <run>` in the background for a run that can be resumed. */
-export async function resumeInBackground(ty: Trainyard, runIdOrPrefix: string): Promise<{ runId: string; message: string }> {
+export async function resumeInBackground(
+  ty: Trainyard,
+  runIdOrPrefix: string,
+): Promise<{ runId: string; message: string }> {
   const run = await ty.query.run(runIdOrPrefix);
   if (!run) {
     throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${ty.home}`, {

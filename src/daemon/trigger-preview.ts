@@ -30,7 +30,8 @@ export interface PreviewOptions {
 
 export async function previewSchedule(pipeline: string, s: CompiledSchedule, opts: PreviewOptions) {
   // Without `since` nothing is missed: the preview shows the ticks to come and what each requests.
-  const evaluation = opts.since === undefined ? undefined : evaluateSchedule(s, { evaluatedUntil: opts.since }, opts.now);
+  const evaluation =
+    opts.since === undefined ? undefined : evaluateSchedule(s, { evaluatedUntil: opts.since }, opts.now);
   const upcoming = upcomingTicks(s, opts.now, opts.count ?? 5).map((at) => ({
     at: new Date(at).toISOString(),
     local: formatInZone(at, s.timezone),
@@ -56,7 +57,14 @@ export async function previewFileSensor(loaded: Loaded, t: CompiledTrigger & { k
   // A fresh cursor and a flushed debounce window: every stable file counts, as on a first evaluation.
   const source = sensorSource(t, loaded.moduleDir);
   const { requests, notes } = await evaluateFileSensor(t, undefined, opts.now, source, { flush: true });
-  return { trigger: t.name, kind: t.kind, now: new Date(opts.now).toISOString(), pipeline: loaded.pipeline, requests, notes };
+  return {
+    trigger: t.name,
+    kind: t.kind,
+    now: new Date(opts.now).toISOString(),
+    pipeline: loaded.pipeline,
+    requests,
+    notes,
+  };
 }
 
 /** SQL and function sensors and run-status triggers (from `since`, else the beginning). */
@@ -78,7 +86,18 @@ export async function previewMonitor(ty: Trainyard, loaded: Loaded, t: CompiledM
   const drift = r.drift?.slice(0, t.windows * 2);
   const { request, notes, version } = r;
   const now = new Date(opts.now).toISOString();
-  return { trigger: t.name, kind: t.kind, now, pipeline: loaded.pipeline, version, windows, drift, request, skips: r.decision.skips, notes };
+  return {
+    trigger: t.name,
+    kind: t.kind,
+    now,
+    pipeline: loaded.pipeline,
+    version,
+    windows,
+    drift,
+    request,
+    skips: r.decision.skips,
+    notes,
+  };
 }
 
 /** Whichever preview fits the trigger's kind, as one JSON-ready value. */

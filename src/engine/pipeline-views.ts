@@ -45,9 +45,14 @@ export function pipelineGraph(loaded: Loaded): PipelineGraphView {
 /** The params' JSON Schema (draft 2020-12) with the defaults and every profile (pipeline's win over config's). */
 export async function pipelineParams(loaded: Loaded): Promise<PipelineParamsView> {
   const { pipeline } = loaded;
-  const profiles = { ...(loaded.configProfiles ?? {}), ...(pipeline.profiles as Record<string, Record<string, unknown>>) };
+  const profiles = {
+    ...(loaded.configProfiles ?? {}),
+    ...(pipeline.profiles as Record<string, Record<string, unknown>>),
+  };
   const defaults = resolveParams(pipeline.name, pipeline.paramsSchema, {}, {});
-  const jsonSchema = pipeline.paramsSchema ? await toJsonSchema(pipeline.paramsSchema) : { type: "object", properties: {} };
+  const jsonSchema = pipeline.paramsSchema
+    ? await toJsonSchema(pipeline.paramsSchema)
+    : { type: "object", properties: {} };
   return { pipeline: pipeline.name, jsonSchema, defaults, profiles };
 }
 

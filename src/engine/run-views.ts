@@ -3,7 +3,7 @@
  * grid of a pipeline, a run's step outputs, and a step's log as numbered lines (an offset is
  * a stable position, so a follower resumes where it stopped).
  */
-import type { MetadataStore, RunRecord, StepRunRecord, StepStatus } from "../store/metadata-store.js";
+import type { MetadataStore, RunRecord, StepRunRecord, StepState, StepStatus } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
 import type { StepLogChunk } from "./query.js";
 
@@ -31,26 +31,49 @@ export interface RunGrid {
 
 export async function runGrid(metadata: MetadataStore, pipeline: string, limit: number): Promise<RunGrid> {
   const runs = await metadata.listRuns({ pipeline, limit });
-  const stepRuns = await Promise.all(runs.map((r) => metadata.listStepRuns(r.id)));
+  const states = await stepStates(
+    metadata,
+    runs.map((r) => r.id),
+  );
+  const byRun = new Map<string, StepState[]>(runs.map((r) => [r.id, []]));
+  for (const s of states) byRun.get(s.runId)?.push(s);
   const steps: string[] = [];
   const index = new Map<string, number>();
-  const byStart = (a: StepRunRecord, b: StepRunRecord) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity);
-  for (const list of stepRuns) {
-    for (const s of [...list].sort(byStart)) {
-      if (s.itemIndex >= 0 || index.has(s.stepId)) continue;
+  const byStart = (a: StepState, b: StepState) => (a.startedAt ?? Infinity) - (b.startedAt ?? Infinity);
+  for (const run of runs) {
+    for (const s of [...byRun.get(run.id)!].sort(byStart)) {
+      if (index.has(s.stepId)) continue;
       index.set(s.stepId, steps.length);
       steps.push(s.stepId);
     }
   }
-  const rows = runs.map((run, i) => {
+  const rows = runs.map((run) => {
     const cells: Array<GridCell | null> = steps.map(() => null);
-    for (const s of stepRuns[i]) {
-      if (s.itemIndex >= 0) continue;
-      cells[index.get(s.stepId)!] = { status: s.status, cached: s.cached, durationMs: s.durationMs, attempts: s.attempts };
+    for (const s of byRun.get(run.id)!) {
+      cells[index.get(s.stepId)!] = {
+        status: s.status,
+        cached: s.cached,
+        durationMs: s.durationMs,
+        attempts: s.attempts,
+      };
     }
-    return { id: run.id, status: run.status, trigger: run.trigger, createdAt: run.createdAt, finishedAt: run.finishedAt, cells };
+    return {
+      id: run.id,
+      status: run.status,
+      trigger: run.trigger,
+      createdAt: run.createdAt,
+      finishedAt: run.finishedAt,
+      cells,
+    };
   });
   return { pipeline, steps, runs: rows };
+}
+
+/** Top-level step states of the runs: in one read where the store offers it. */
+async function stepStates(metadata: MetadataStore, runIds: string[]): Promise<StepState[]> {
+  if (metadata.listStepStates) return metadata.listStepStates(runIds);
+  const lists = await Promise.all(runIds.map((id) => metadata.listStepRuns(id)));
+  return lists.flat().filter((s) => s.itemIndex < 0);
 }
 
 export interface RunOutput {
@@ -64,7 +87,10 @@ export interface RunOutput {
 }
 
 /** Every step output of a run (map items too), with small JSON values inlined. */
-export async function runOutputs(src: { metadata: MetadataStore; io: ArtifactIO }, runId: string): Promise<RunOutput[]> {
+export async function runOutputs(
+  src: { metadata: MetadataStore; io: ArtifactIO },
+  runId: string,
+): Promise<RunOutput[]> {
   const out: RunOutput[] = [];
   for (const s of await src.metadata.listStepRuns(runId)) {
     if (!s.outputDigest) continue;

@@ -88,6 +88,9 @@ export interface StepRunRecord {
   reason?: string;
 }
 
+/** What a history grid shows of a step run. */
+export type StepState = Pick<StepRunRecord, "runId" | "stepId" | "status" | "cached" | "attempts" | "startedAt" | "durationMs">;
+
 export interface AttemptRecord {
   stepRunId: string;
   attempt: number;
@@ -184,6 +187,8 @@ export interface MetadataStore {
   /** Writes a finished step run with its artifacts and lineage in one transaction. */
   completeStepRuns(completions: StepRunCompletion[]): Promise<void>;
   listStepRuns(runId: string): Promise<StepRunRecord[]>;
+  /** The state of every top-level step of many runs in one read (history grids), without the heavy fields. */
+  listStepStates?(runIds: string[]): Promise<StepState[]>;
   getStepRun(id: string): Promise<StepRunRecord | undefined>;
   /** Whether a step run exists, without reading it (a cache hit checks its source is still there). */
   hasStepRun?(id: string): Promise<boolean>;

@@ -18,6 +18,7 @@ import type {
   StatEntry,
   StepRunCompletion,
   StepRunRecord,
+  StepState,
 } from "./metadata-store.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import {
@@ -231,6 +232,21 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
     return (await this.rows(`SELECT * FROM step_runs WHERE run_id = $1 ORDER BY seq`, [runId])).map(rowToStepRun);
+  }
+
+  async listStepStates(runIds: string[]): Promise<StepState[]> {
+    if (!runIds.length) return [];
+    const sql = `SELECT run_id, step_id, status, cached, attempts, started_at, duration_ms FROM step_runs
+      WHERE item_index = -1 AND run_id = ANY($1) ORDER BY seq`;
+    return (await this.rows(sql, [runIds])).map((r) => ({
+      runId: r.run_id,
+      stepId: r.step_id,
+      status: r.status,
+      cached: r.cached === true,
+      attempts: r.attempts,
+      startedAt: r.started_at ?? undefined,
+      durationMs: r.duration_ms ?? undefined,
+    }));
   }
 
   async getStepRun(id: string): Promise<StepRunRecord | undefined> {

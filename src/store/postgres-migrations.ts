@@ -68,4 +68,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     heartbeat_at DOUBLE PRECISION NOT NULL
   );
   `,
+  // Runs by status (the running ones are reconciled on every list) without a scan of every run.
+  `
+  CREATE INDEX runs_status ON runs (status, created_at);
+  `,
 ];

@@ -17,6 +17,7 @@ import type {
   StatEntry,
   StepRunCompletion,
   StepRunRecord,
+  StepState,
 } from "./metadata-store.js";
 import { noteCleanClose } from "./sqlite-wal-check.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
@@ -259,6 +260,21 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
     return (this.stmts.listStepRuns.all(runId) as Row[]).map(rowToStepRun);
+  }
+
+  async listStepStates(runIds: string[]): Promise<StepState[]> {
+    if (!runIds.length) return [];
+    const sql = `SELECT run_id, step_id, status, cached, attempts, started_at, duration_ms FROM step_runs
+      WHERE item_index = -1 AND run_id IN (${runIds.map(() => "?").join(", ")}) ORDER BY rowid`;
+    return (this.db.prepare(sql).all(...runIds) as Row[]).map((r) => ({
+      runId: r.run_id,
+      stepId: r.step_id,
+      status: r.status,
+      cached: r.cached === 1,
+      attempts: r.attempts,
+      startedAt: opt(r.started_at),
+      durationMs: opt(r.duration_ms),
+    }));
   }
 
   async hasStepRun(id: string): Promise<boolean> {

@@ -50,4 +50,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     start_ticks INTEGER NOT NULL, token TEXT NOT NULL, acquired_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL
   );
   `,
+  // The API's run list: newest runs of the whole home, and runs by status (the running ones are
+  // reconciled on every list), without a scan and sort of every run.
+  `
+  CREATE INDEX runs_created ON runs (created_at);
+  CREATE INDEX runs_status ON runs (status, created_at);
+  `,
 ];

@@ -169,6 +169,36 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect((await store.listRuns({ pipeline: "demo", status: "succeeded", limit: 1 })).map((r) => r.id)).toEqual(["d"]);
         expect(await store.listRuns({ pipeline: "missing" })).toEqual([]);
       });
+
+      it("lists the pipelines that ran, newest first, with the module each last ran from", async () => {
+        await store.upsertPipeline("demo", "/a/demo.ts");
+        await new Promise((r) => setTimeout(r, 5));
+        await store.upsertPipeline("other", "/a/other.ts");
+        await new Promise((r) => setTimeout(r, 5));
+        await store.upsertPipeline("demo", "/b/demo.ts");
+        const list = await store.listPipelines();
+        expect(list.map((p) => [p.name, p.modulePath])).toEqual([["demo", "/b/demo.ts"], ["other", "/a/other.ts"]]);
+        expect(list[0].updatedAt).toBeGreaterThanOrEqual(list[1].updatedAt);
+      });
+
+      it("reads the top-level step states of many runs at once, without map items", async () => {
+        await store.createRun(runRecord("a"));
+        await store.createRun(runRecord("b"));
+        await store.saveStepRuns([
+          stepRunRecord("a", "load"),
+          stepRunRecord("a", "fit", { status: "failed", attempts: 2, cached: false }),
+          stepRunRecord("b", "load", { cached: true, durationMs: undefined }),
+          stepRunRecord("b", "each", { itemIndex: 0 }),
+        ]);
+        const states = await store.listStepStates!(["a", "b", "missing"]);
+        const rows = states.map((s) => [s.runId, s.stepId, s.status, s.cached, s.attempts, s.durationMs]);
+        expect(rows.sort()).toEqual([
+          ["a", "fit", "failed", false, 2, 100],
+          ["a", "load", "succeeded", false, 1, 100],
+          ["b", "load", "succeeded", true, 1, undefined],
+        ]);
+        expect(await store.listStepStates!([])).toEqual([]);
+      });
     });
 
     describe("run leases", () => {

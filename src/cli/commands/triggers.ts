@@ -112,7 +112,8 @@ async function previewOne(loaded: Loaded, ty: Trainyard, args: ParsedArgs): Prom
   out(`${bold(trigger.name)}: ${what}, evaluated once with no history; nothing is launched`);
   if (!events.requests.length) out(dim("no run request"));
   for (const r of events.requests) {
-    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${describeRequest(r.params, r.profile)}  ${dim(r.key)}`);
+    const what = describeRequest(r.params, r.profile);
+    out(`${yellow("would request")} a run of ${bold(pipeline)} with ${what}  ${dim(r.key)}`);
     out(`  ${r.reason}`);
   }
   for (const n of events.notes as Array<{ kind?: string; reason?: string; message: string }>) {
@@ -149,7 +150,8 @@ function printSchedule(pipeline: string, s: CompiledSchedule, p: SchedulePreview
 
 function printMonitor(pipeline: string, t: CompiledMonitor, r: MonitorPreview): number {
   const served = r.version === undefined ? "" : ` (version ${r.version})`;
-  out(`${bold(t.name)}: monitor of ${t.model}@${t.alias}${served}, evaluated once with no history; nothing is launched`);
+  const what = `monitor of ${t.model}@${t.alias}${served}`;
+  out(`${bold(t.name)}: ${what}, evaluated once with no history; nothing is launched`);
   if (t.labels) {
     const rule = `${t.metric} ${t.direction} ${t.threshold}`;
     out(`${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}`

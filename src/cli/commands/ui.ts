@@ -48,6 +48,7 @@ export async function uiCommand(argv: string[]): Promise<number> {
 function portFlag(v: string | undefined): number {
   if (v === undefined) return 8321;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usage(`--port expects a port number (0 picks a free one), got "${v}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw usage(`--port expects a port number (0 picks a free one), got "${v}"`);
   return n;
 }

@@ -81,7 +81,8 @@ export async function promoteAlias(
   opts: PromoteOptions = {},
 ): Promise<PromoteResult> {
   if (opts.force && !opts.automated && !opts.reason) {
-    throw new TrainyardError("USAGE", "forcing a promotion needs a reason: overrides of failed gates are recorded with why", {
+    const message = "forcing a promotion needs a reason: overrides of failed gates are recorded with why";
+    throw new TrainyardError("USAGE", message, {
       hint: 'give a reason (--reason "<why this version must ship anyway>")',
     });
   }
