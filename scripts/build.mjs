@@ -8,6 +8,7 @@
 import { build } from "esbuild";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { buildUi } from "./build-ui.mjs";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
 const BUNDLED = new Set(["better-sqlite3"]);
@@ -50,8 +51,13 @@ const sweep = (dir) => {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     const st = statSync(p);
-    if (st.isDirectory()) sweep(p);
+    if (st.isDirectory()) {
+      if (resolve(p) !== resolve("dist/ui")) sweep(p);
+    }
     else if (/\.js(\.map)?$/.test(name) && !current.has(resolve(p)) && st.mtimeMs < staleBefore) rmSync(p, { force: true });
   }
 };
 sweep("dist");
+
+// The web UI after the code: dist/ui/ is swept by its own build, not by the sweep above.
+await buildUi();

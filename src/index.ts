@@ -3,7 +3,7 @@ export { pipeline, Pipeline, isPipeline } from "./core/pipeline.js";
 export type { PipelineOptions, StepSpec, MapSpec, CommandStepSpec } from "./core/pipeline.js";
 export type { StepRef, StepContext, StepOptions, RetryPolicy, CommandContext } from "./core/step.js";
 export type { Dataset, FileArtifact, DirectoryArtifact, ModelArtifact, ArtifactHandle, ArtifactKind } from "./core/artifacts.js";
-export { Fatal, Rejected, TrainyardError, isFatal, isRejected, isTrainyardError } from "./core/errors.js";
+export { Fatal, Rejected, StepError, TrainyardError, isFatal, isRejected, isTrainyardError } from "./core/errors.js";
 export { defineConfig } from "./core/config.js";
 export type { TrainyardConfig } from "./core/config.js";
 export type { ScheduleSpec, FileSensorSpec, MonitorSpec, OverlapPolicy, Duration, Instant } from "./core/triggers.js";

@@ -6,7 +6,7 @@ const BRAND = Symbol.for("trainyard.error");
 const FATAL = Symbol.for("trainyard.fatal");
 const REJECTED = Symbol.for("trainyard.rejected");
 
-import { defaultHint, type ErrorCode, type UserCode } from "./error-catalog.js";
+import { asErrorCode, defaultHint, type ErrorCode, type UserCode } from "./error-catalog.js";
 
 export { ERROR_CATALOG, isErrorCode, asErrorCode, type ErrorCode, type UserCode } from "./error-catalog.js";
 
@@ -33,6 +33,17 @@ export class TrainyardError extends Error {
     this.code = code;
     this.hint = hint ?? defaultHint(code);
     this.fields = fields;
+  }
+}
+
+/**
+ * A pipeline's own error with a code of its choosing (e.g. `TRAINING_DIVERGED`) and a hint: shown
+ * like the product's errors, in the terminal, `show`, the logs and the UI.
+ */
+export class StepError extends TrainyardError {
+  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown } & ErrorFields = {}) {
+    super(asErrorCode(code), message, opts);
+    this.name = "StepError";
   }
 }
 

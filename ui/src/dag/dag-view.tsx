@@ -1,0 +1,122 @@
+/**
+ * The run's DAG with live status: React Flow draws it, ELK (in a worker, cached by the graph's
+ * digest) places it. Only nodes in view are rendered, which keeps 1,000-step graphs responsive.
+ */
+import {
+  Background,
+  Controls,
+  Handle,
+  MiniMap,
+  Position,
+  ReactFlow,
+  type Edge,
+  type Node,
+  type NodeProps,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import { memo, useMemo } from "react";
+import { statusClass } from "../components/status";
+import { NODE_HEIGHT, NODE_WIDTH, useDagLayout, type GraphShape } from "./dag-layout";
+
+export interface DagStep {
+  id: string;
+  status: string;
+  cached: boolean;
+  guard?: boolean;
+}
+
+interface Props {
+  graph: GraphShape;
+  digest?: string;
+  steps: Map<string, DagStep>;
+  selected?: string;
+  onSelect: (stepId: string) => void;
+}
+
+/** Above this many steps the graph is drawn in part (what is in view), not fitted whole. */
+const LARGE_GRAPH = 150;
+
+type StepNodeData = { label: string; status: string; cached: boolean; guard: boolean; selected: boolean };
+
+const StepNode = memo(function StepNode({ data }: NodeProps<Node<StepNodeData>>) {
+  const word = data.cached ? "reused" : data.status;
+  return (
+    <div
+      className={`dag-node ${statusClass(data.status, data.cached)}`}
+      data-status={word}
+      style={{ width: NODE_WIDTH, height: NODE_HEIGHT, outline: data.selected ? "2px solid var(--focus)" : undefined }}
+    >
+      <Handle type="target" position={Position.Left} isConnectable={false} />
+      <span className="dag-label" title={data.label}>
+        {data.guard ? "◆ " : ""}
+        {data.label}
+      </span>
+      <span className="dag-status">{word}</span>
+      <Handle type="source" position={Position.Right} isConnectable={false} />
+    </div>
+  );
+});
+
+const nodeTypes = { step: StepNode };
+
+export default function DagView({ graph, digest, steps, selected, onSelect }: Props) {
+  const { layout, source } = useDagLayout(graph, digest);
+  const edges = useMemo<Edge[]>(
+    () => graph.edges.map((e, i) => ({ id: `e${i}`, source: e.source, target: e.target, focusable: false })),
+    [graph],
+  );
+  const nodes = useMemo<Node<StepNodeData>[]>(() => {
+    if (!layout) return [];
+    return graph.nodes.map((id) => {
+      const s = steps.get(id);
+      return {
+        id,
+        type: "step",
+        position: layout.positions[id] ?? { x: 0, y: 0 },
+        ariaLabel: `step ${id}: ${s?.cached ? "reused" : (s?.status ?? "pending")}`,
+        data: {
+          label: id,
+          status: s?.status ?? "pending",
+          cached: s?.cached ?? false,
+          guard: s?.guard ?? false,
+          selected: id === selected,
+        },
+      };
+    });
+  }, [graph, layout, steps, selected]);
+
+  const large = graph.nodes.length > LARGE_GRAPH;
+  if (!layout) {
+    return (
+      <div className="dag" aria-busy="true" data-layout="pending">
+        <p className="muted" style={{ padding: 12 }}>
+          Laying out {graph.nodes.length} steps…
+        </p>
+      </div>
+    );
+  }
+  return (
+    <div className="dag" data-layout={source} data-layout-ms={Math.round(layout.ms)}>
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodeClick={(_, n) => onSelect(n.id)}
+        nodesDraggable={false}
+        nodesConnectable={false}
+        onlyRenderVisibleElements={large}
+        // A large graph opens on its first layers at a readable zoom: fitting it all would draw
+        // every node at once (seconds at 1,000 steps), too small to read anyway.
+        fitView={!large}
+        defaultViewport={large ? { x: 16, y: 16, zoom: 0.8 } : undefined}
+        minZoom={0.05}
+        proOptions={{ hideAttribution: true }}
+        colorMode="system"
+      >
+        <Background />
+        <Controls showInteractive={false} />
+        {graph.nodes.length > 40 && <MiniMap pannable zoomable />}
+      </ReactFlow>
+    </div>
+  );
+}
