@@ -14,6 +14,8 @@ usage: trainyard <command> [options]
   why <run> <step> [--json]    the cache decision for a step and what changed
   resume <run> [--concurrency N]   continue an interrupted or failed run
   runs [--pipeline NAME] [--status S] [--trigger KIND[:NAME]] [--limit N] [--cursor C] [--json]
+  runs compare <run> <run>... [--differences] [--json]
+                               params, final metrics and tags side by side, the differences first
   show <run> [--json]          a run, its steps, their status and errors
   logs <run> <step> [--attempt N] [--item I]
   lineage <artifact-digest | model@version>

@@ -74,7 +74,12 @@ export class Progress {
         if (this.mode === "plain") this.out.write(`${this.line(e.stepId, v)}\n`);
         break;
       }
+      case "warning":
+        if (this.mode === "plain") this.out.write(`${yellow("!")} ${e.message}\n`);
+        else this.steps.get(e.stepId)!.note = e.message;
+        break;
       case "log":
+      case "metric":
         break;
     }
   };

@@ -7,6 +7,7 @@ import { openHome } from "../open-home.js";
 import type { LogRun } from "../../engine/step-log-reader.js";
 
 export async function runsCommand(argv: string[]): Promise<number> {
+  if (argv[0] === "compare") return (await import("./runs-compare.js")).runsCompareCommand(argv.slice(1));
   const values = ["pipeline", "limit", "home", "status", "trigger", "cursor"];
   const args = parseArgs(argv, { values, booleans: ["json"] });
   const ty = await openHome(args);
