@@ -143,6 +143,9 @@ export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): S
       const pred = model.predict(held.x);
       const score = metric === "auc" ? rocAuc(held.y, pred) : metric === "log_loss" ? logLoss(held.y, pred) : rmse(held.y, pred);
       ctx.log(`${JSON.stringify(params)}: ${metric} ${score.toFixed(5)} (${seconds.toFixed(2)}s)`);
+      // Each trial's score is tracked as a metric of its own map item.
+      if (Number.isFinite(score)) ctx.metric(metric, score, { goal: metric === "auc" ? "max" : "min" });
+      ctx.metric("fit_seconds", seconds);
       return { params, score, seconds };
     },
   });
