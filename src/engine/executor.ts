@@ -59,7 +59,8 @@ export class RunExecutor {
     this.workdirs = new WorkdirPool(env.workRoot, `work-${run.runId}`);
     this.guards = new GuardBarrier(run.graph);
     const { moduleDir, codeContext, runId } = run;
-    this.resolver = new StepResolver({ metadata: env.metadata, io: env.io, moduleDir, codeContext, force: opts.force, runId });
+    const { metadata, io } = env;
+    this.resolver = new StepResolver({ metadata, io, moduleDir, codeContext, force: opts.force, runId });
     this.attempts = new AttemptRunner({
       env,
       run,
@@ -159,7 +160,8 @@ export class RunExecutor {
       const step = await this.resolver.resolve(def, this.run.params, this.outputOf);
       if (def.kind === "map") return await this.expandMap(node, step);
       const args = def.kind === "command" ? [] : [step.inputs];
-      const task = this.newTask(node, -1, args, step.inputs, step.digests, this.resolver.components(step), node.record, step.params);
+      const components = this.resolver.components(step);
+      const task = this.newTask(node, -1, args, step.inputs, step.digests, components, node.record, step.params);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     } catch (err) {
       this.failNode(node, err);
@@ -204,7 +206,8 @@ export class RunExecutor {
       if (TERMINAL.has(node.status)) return;
       const item = list[i];
       const components = this.resolver.itemComponents(step, item);
-      const task = this.newTask(node, i, [item, step.inputs], step.inputs, digests, components, this.newRecord(node.id, i));
+      const record = this.newRecord(node.id, i);
+      const task = this.newTask(node, i, [item, step.inputs], step.inputs, digests, components, record);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     }
   }

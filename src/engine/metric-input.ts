@@ -14,18 +14,23 @@ export interface MetricInput {
 
 /** A problem with a metric, in words; undefined when it can be recorded. */
 export function metricProblem(name: unknown, value: unknown, opts: MetricOptions = {}): string | undefined {
-  if (typeof name !== "string" || !name.trim() || name.length > 200) return "its name must be a non-empty string of at most 200 characters";
-  if (typeof value !== "number" || !Number.isFinite(value)) return `metric "${name}" has the value ${JSON.stringify(value) ?? String(value)}, not a finite number`;
+  if (typeof name !== "string" || !name.trim() || name.length > 200)
+    return "its name must be a non-empty string of at most 200 characters";
+  if (typeof value !== "number" || !Number.isFinite(value))
+    return `metric "${name}" has the value ${JSON.stringify(value) ?? String(value)}, not a finite number`;
   if (opts.step !== undefined && (typeof opts.step !== "number" || !Number.isFinite(opts.step))) {
     return `metric "${name}" has the step ${JSON.stringify(opts.step)}, not a number`;
   }
-  if (opts.goal !== undefined && opts.goal !== "max" && opts.goal !== "min") return `metric "${name}" has the goal ${JSON.stringify(opts.goal)}; use "max" or "min"`;
+  if (opts.goal !== undefined && opts.goal !== "max" && opts.goal !== "min")
+    return `metric "${name}" has the goal ${JSON.stringify(opts.goal)}; use "max" or "min"`;
   return undefined;
 }
 
 export function tagProblem(key: unknown, value: unknown): string | undefined {
-  if (typeof key !== "string" || !key.trim() || key.length > 200) return "a tag's key must be a non-empty string of at most 200 characters";
-  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return `tag "${key}" must have a string value`;
+  if (typeof key !== "string" || !key.trim() || key.length > 200)
+    return "a tag's key must be a non-empty string of at most 200 characters";
+  if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean")
+    return `tag "${key}" must have a string value`;
   return undefined;
 }
 
@@ -55,7 +60,9 @@ export function parseMetricsLine(text: string): MetricsLine {
   if ("name" in o) {
     const opts = { step: o.step as number | undefined, goal: o.goal as MetricOptions["goal"] };
     const problem = metricProblem(o.name, o.value, opts);
-    return problem ? { problem } : { metrics: [{ name: o.name as string, value: o.value as number, ...defined(opts) }], tags: [] };
+    return problem
+      ? { problem }
+      : { metrics: [{ name: o.name as string, value: o.value as number, ...defined(opts) }], tags: [] };
   }
   const step = (o.step ?? o.epoch) as number | undefined;
   const metrics: MetricInput[] = [];

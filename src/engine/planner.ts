@@ -92,7 +92,12 @@ export async function planRun(
       if (all) known.set(id, { digest: digestOfValue(values), value: values });
       const total = items.length;
       const summary = all ? [`all ${total} items are cached`] : reasons;
-      steps.push({ step: id, action: all ? "reuse" : "run", reasons: summary, items: { total, reused: values.length } });
+      steps.push({
+        step: id,
+        action: all ? "reuse" : "run",
+        reasons: summary,
+        items: { total, reused: values.length },
+      });
       continue;
     }
     const components = resolver.components(step);
@@ -101,7 +106,13 @@ export async function planRun(
     if (decision.action === "reuse") {
       known.set(id, { digest: decision.hit.outputDigest!, value: decision.value });
       const reason = `cache hit: same inputs, params and code as run ${decision.hit.runId}`;
-      steps.push({ step: id, action: "reuse", reasons: [reason], cacheKey: key, from: decision.hit.cachedFrom ?? decision.hit.id });
+      steps.push({
+        step: id,
+        action: "reuse",
+        reasons: [reason],
+        cacheKey: key,
+        from: decision.hit.cachedFrom ?? decision.hit.id,
+      });
     } else {
       const reasons = decision.explainable ? await explainMiss(id, -1, components) : [decision.reason];
       steps.push({ step: id, action: "run", reasons, cacheKey: key });

@@ -10,7 +10,8 @@
  * 1,000 of them spent a tenth less time than with a commit and a sync every 25 ms.
  */
 import { crashPoint } from "../core/crash-point.js";
-import type { AttemptRecord, LogLine, MetadataStore, MetricPoint, RunTag, StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
+import type { AttemptRecord, LogLine, MetadataStore, MetricPoint, RunTag } from "../store/metadata-store.js";
+import type { StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
 
 const SHORT_WINDOW_MS = 25;
 const LONG_WINDOW_MS = 250;
@@ -108,7 +109,8 @@ export class RecordWriter {
     this.metrics = [];
     this.tags = [];
     try {
-      if (!saves.length && !attempts.length && !logs.length && !completions.length && !metrics.length && !tags.length) return;
+      const rows = saves.length + attempts.length + logs.length + completions.length + metrics.length + tags.length;
+      if (!rows) return;
       const batch = { stepRuns: saves, attempts, logs, completions, metrics, tags };
       // The rows are written while the artifacts they refer to are being synced, and committed
       // once the sync is done.

@@ -56,7 +56,9 @@ export async function compareRuns(metadata: MetadataStore, runs: RunRecord[]): P
     if (r.kind === "metric") r.best = bestIndex(r.values, r.goal ?? "max");
   }
   const kinds = ["param", "metric", "tag"];
-  const ordered = [...rows.values()].sort((a, b) => Number(b.differs) - Number(a.differs) || kinds.indexOf(a.kind) - kinds.indexOf(b.kind));
+  const ordered = [...rows.values()].sort(
+    (a, b) => Number(b.differs) - Number(a.differs) || kinds.indexOf(a.kind) - kinds.indexOf(b.kind),
+  );
   const compared = runs.map(({ id, pipeline, status, createdAt }) => ({ id, pipeline, status, createdAt }));
   return { runs: compared, rows: ordered };
 }

@@ -44,7 +44,11 @@ function sourceOf(sr: StepRunRecord): string {
   return sr.cached && sr.cachedFrom ? sr.cachedFrom : sr.id;
 }
 
-export async function runMetricSeries(metadata: MetadataStore, run: RunRecord, filter: MetricFilter = {}): Promise<MetricSeries[]> {
+export async function runMetricSeries(
+  metadata: MetadataStore,
+  run: RunRecord,
+  filter: MetricFilter = {},
+): Promise<MetricSeries[]> {
   const stepRuns = (await metadata.listStepRuns(run.id)).filter(
     (s) => (!filter.step || s.stepId === filter.step) && (!filter.stepsOnly || s.itemIndex < 0),
   );
@@ -73,7 +77,17 @@ export async function runMetricSeries(metadata: MetadataStore, run: RunRecord, f
     for (const sr of bySource.get(first.stepRunId)!) {
       const reused = sr.id !== first.stepRunId;
       const { stepId, itemIndex } = sr;
-      series.push({ stepId, itemIndex, name: first.name, goal, points: values, final, best, reused, fromStepRun: first.stepRunId });
+      series.push({
+        stepId,
+        itemIndex,
+        name: first.name,
+        goal,
+        points: values,
+        final,
+        best,
+        reused,
+        fromStepRun: first.stepRunId,
+      });
     }
   }
   return series;

@@ -63,7 +63,11 @@ export class StepResolver {
   }
 
   /** Inputs, params and code fingerprint of a step whose upstream outputs are all known. */
-  async resolve(def: StepDef, runParams: Record<string, unknown>, outputOf: (stepId: string) => ResolvedOutput): Promise<ResolvedStep> {
+  async resolve(
+    def: StepDef,
+    runParams: Record<string, unknown>,
+    outputOf: (stepId: string) => ResolvedOutput,
+  ): Promise<ResolvedStep> {
     const inputs: Record<string, unknown> = {};
     const digests: Record<string, string> = {};
     for (const [name, ref] of Object.entries(def.inputs)) {
@@ -71,7 +75,11 @@ export class StepResolver {
       inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
       digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
     }
-    await this.deps.io.verifyValue(inputs, { use: `an input of step "${def.id}"`, step: def.id, runId: this.deps.runId });
+    await this.deps.io.verifyValue(inputs, {
+      use: `an input of step "${def.id}"`,
+      step: def.id,
+      runId: this.deps.runId,
+    });
     const params = pickParams(runParams, def.params);
     let fingerprint = await this.fingerprint(def);
     if (def.options.sources) {
@@ -88,12 +96,20 @@ export class StepResolver {
     const list = overRef.path.length ? pickValue(up.value, overRef.path, overRef.stepId, "over") : up.value;
     if (!Array.isArray(list)) {
       const got = list === null ? "null" : typeof list;
-      throw new TrainyardError("STEP_FAILED", `map step "${def.id}" fans out over step "${overRef.stepId}", which returned ${got}, not a list`, {
-        step: def.id,
-        hint: `make step "${overRef.stepId}" return an array`,
-      });
+      throw new TrainyardError(
+        "STEP_FAILED",
+        `map step "${def.id}" fans out over step "${overRef.stepId}", which returned ${got}, not a list`,
+        {
+          step: def.id,
+          hint: `make step "${overRef.stepId}" return an array`,
+        },
+      );
     }
-    await this.deps.io.verifyValue(list, { use: `the items of map step "${def.id}"`, step: def.id, runId: this.deps.runId });
+    await this.deps.io.verifyValue(list, {
+      use: `the items of map step "${def.id}"`,
+      step: def.id,
+      runId: this.deps.runId,
+    });
     return { items: list, overDigest: overRef.path.length ? pickedDigest(list) : up.digest };
   }
 
@@ -114,9 +130,14 @@ export class StepResolver {
    * entry whose objects are missing or damaged is recomputed, not trusted.
    * `retain` keeps the hit's objects from gc until the caller's records commit (runs only).
    */
-  async decide(def: StepDef, key: string, opts: { retain?: boolean; mayHit?: (key: string) => boolean } = {}): Promise<CacheDecision> {
+  async decide(
+    def: StepDef,
+    key: string,
+    opts: { retain?: boolean; mayHit?: (key: string) => boolean } = {},
+  ): Promise<CacheDecision> {
     if (this.forced(def.id)) return { action: "run", reason: "forced (--force)", explainable: false };
-    if (def.options.cache === false) return { action: "run", reason: "caching is disabled for this step", explainable: false };
+    if (def.options.cache === false)
+      return { action: "run", reason: "caching is disabled for this step", explainable: false };
     const miss = { action: "run" as const, reason: "no cached result for this cache key", explainable: true };
     if (opts.mayHit && !opts.mayHit(key)) return miss;
     const hit = await this.deps.metadata.findByCacheKey(key);
@@ -139,7 +160,8 @@ export class StepResolver {
       // One journal write for the value and its objects; what gc removed before it is caught below.
       if (opts.retain) io.retain([digest, ...[...handlesIn(value)].map((h) => h.digest)]);
       // gc may have removed the hit's run before the journal said we want its objects.
-      if (opts.hitId && !(await this.stepRunExists(opts.hitId))) return { problem: `the cached step run ${opts.hitId} was removed` };
+      if (opts.hitId && !(await this.stepRunExists(opts.hitId)))
+        return { problem: `the cached step run ${opts.hitId} was removed` };
       const use = `reusing the output of step "${def.id}"`;
       await io.verifyValue(value, { use, step: def.id, runId: this.deps.runId });
       return { value };

@@ -32,7 +32,9 @@ export interface RunTag {
 }
 
 /** Names whose smaller values are better; any other metric is better when larger. */
-const LOWER_IS_BETTER = /(^|[_.\-/ ])(loss|logloss|error|err|rmse|mse|mae|mape|brier|latency|p\d\d|time|ms|seconds|perplexity|wer|cer)($|[_.\-/ ])/i;
+const LOWER_IS_BETTER_WORDS =
+  "loss|logloss|error|err|rmse|mse|mae|mape|brier|latency|p\\d\\d|time|ms|seconds|perplexity|wer|cer";
+const LOWER_IS_BETTER = new RegExp(`(^|[_.\\-/ ])(${LOWER_IS_BETTER_WORDS})($|[_.\\-/ ])`, "i");
 
 /** The declared goal of a metric, else the one its name implies ("val_loss": min, "auc": max). */
 export function metricGoal(name: string, declared?: MetricGoal): MetricGoal {

@@ -3,11 +3,33 @@ import type { MetricGoal, MetricPoint, RunTag } from "./metric-records.js";
 
 type Row = Record<string, any>;
 
-export const METRIC_COLUMNS = ["step_run_id", "run_id", "step_id", "item_index", "attempt", "name", "value", "step", "goal", "ts"];
+export const METRIC_COLUMNS = [
+  "step_run_id",
+  "run_id",
+  "step_id",
+  "item_index",
+  "attempt",
+  "name",
+  "value",
+  "step",
+  "goal",
+  "ts",
+];
 export const TAG_COLUMNS = ["step_run_id", "run_id", "key", "value", "ts"];
 
 export function metricValues(m: MetricPoint): unknown[] {
-  return [m.stepRunId, m.runId, m.stepId, m.itemIndex, m.attempt, m.name, m.value, m.step ?? null, m.goal ?? null, m.ts];
+  return [
+    m.stepRunId,
+    m.runId,
+    m.stepId,
+    m.itemIndex,
+    m.attempt,
+    m.name,
+    m.value,
+    m.step ?? null,
+    m.goal ?? null,
+    m.ts,
+  ];
 }
 
 export function tagValues(t: RunTag): unknown[] {

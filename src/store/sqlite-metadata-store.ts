@@ -46,6 +46,7 @@ export function sqliteNativeBinding(): string | undefined {
 }
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const parse = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T));
+const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -114,8 +115,8 @@ export class SqliteMetadataStore implements MetadataStore {
       getStat: p(`SELECT * FROM stat_index WHERE path = ?`),
       putStat: p(`INSERT OR REPLACE INTO stat_index (path, size, mtime_ms, ino, digest) VALUES (?, ?, ?, ?, ?)`),
       pins: p(`SELECT digest FROM pins`),
-      insertMetric: p(`INSERT INTO metrics (${METRIC_COLUMNS.join(", ")}) VALUES (${METRIC_COLUMNS.map(() => "?").join(", ")})`),
-      insertTag: p(`INSERT INTO run_tags (${TAG_COLUMNS.join(", ")}) VALUES (${TAG_COLUMNS.map(() => "?").join(", ")})`),
+      insertMetric: p(`INSERT INTO metrics (${METRIC_COLUMNS.join(", ")}) VALUES (${marks(METRIC_COLUMNS.length)})`),
+      insertTag: p(`INSERT INTO run_tags (${TAG_COLUMNS.join(", ")}) VALUES (${marks(TAG_COLUMNS.length)})`),
       listMetrics: p(`SELECT * FROM metrics WHERE step_run_id = ? ORDER BY rowid`),
       listTags: p(`SELECT * FROM run_tags WHERE step_run_id = ? ORDER BY rowid`),
     };

@@ -58,7 +58,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX metrics_step_run ON metrics (step_run_id, name);
   CREATE INDEX metrics_run ON metrics (run_id);
-  CREATE TABLE run_tags (step_run_id TEXT NOT NULL, run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL);
+  CREATE TABLE run_tags (
+    step_run_id TEXT NOT NULL, run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL
+  );
   CREATE INDEX run_tags_step_run ON run_tags (step_run_id);
   CREATE INDEX run_tags_run ON run_tags (run_id);
   `,

@@ -50,7 +50,10 @@ python.describe("trainyard runs compare", () => {
   it("--json gives the rows, and a run that reused the Python step shows the metrics it reused", async () => {
     const r = await cli(["runs", "compare", ids[1], ids[2], "--json"], home);
     expect(r.code, r.stderr).toBe(0);
-    const c = JSON.parse(r.stdout) as { runs: Array<{ id: string }>; rows: Array<{ kind: string; key: string; values: unknown[]; differs: boolean }> };
+    const c = JSON.parse(r.stdout) as {
+      runs: Array<{ id: string }>;
+      rows: Array<{ kind: string; key: string; values: unknown[]; differs: boolean }>;
+    };
     expect(c.runs.map((x) => x.id)).toEqual([ids[1], ids[2]]);
     const differing = c.rows.filter((x) => x.differs).map((x) => `${x.kind}:${x.key}`);
     expect(differing).toEqual(["param:seed", "tag:seed"]);

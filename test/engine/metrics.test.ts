@@ -21,7 +21,8 @@ function trainingPipeline() {
     params: ["lr"],
     run: (ctx) => {
       // A loss curve that is lowest at step 2, then rises: best is not last.
-      for (const [i, loss] of [0.9, 0.5, 0.3, 0.4].entries()) ctx.metric("val_loss", loss * ctx.params.lr * 10, { step: i });
+      for (const [i, loss] of [0.9, 0.5, 0.3, 0.4].entries())
+        ctx.metric("val_loss", loss * ctx.params.lr * 10, { step: i });
       ctx.metric("auc", 0.7 + ctx.params.lr);
       ctx.metric("latency_ms", 12);
       ctx.metric("custom", 5, { goal: "min" });
@@ -30,7 +31,10 @@ function trainingPipeline() {
       return "trained";
     },
   });
-  const trials = p.step("trials", { params: ["trials"], run: (ctx) => Array.from({ length: ctx.params.trials }, (_, i) => i) });
+  const trials = p.step("trials", {
+    params: ["trials"],
+    run: (ctx) => Array.from({ length: ctx.params.trials }, (_, i) => i),
+  });
   p.map("search", { over: trials, run: (ctx, i: number) => (ctx.metric("auc", 0.6 + i / 100), i) });
   return p;
 }
@@ -42,7 +46,8 @@ describe("metrics from steps", () => {
     const r1 = await ty.run(trainingPipeline(), { onEvent: (e) => events.push(e) });
     expect(r1.status).toBe("succeeded");
     const series = await ty.query.metrics(r1.runId);
-    const of = (step: string, name: string, item = -1) => series.find((s) => s.stepId === step && s.name === name && s.itemIndex === item)!;
+    const of = (step: string, name: string, item = -1) =>
+      series.find((s) => s.stepId === step && s.name === name && s.itemIndex === item)!;
     const loss = of("train", "val_loss");
     expect(loss.points.map((p) => p.step)).toEqual([0, 1, 2, 3]);
     expect(loss.goal).toBe("min");
@@ -57,7 +62,10 @@ describe("metrics from steps", () => {
     expect(await ty.query.tags(r1.runId)).toEqual({ model: "gbdt" });
     // A bad value is left out with a warning naming the step; the step still succeeds.
     const warning = events.find((e) => e.type === "warning");
-    expect(warning).toMatchObject({ stepId: "train", message: expect.stringContaining('metric "broken" has the value') });
+    expect(warning).toMatchObject({
+      stepId: "train",
+      message: expect.stringContaining('metric "broken" has the value'),
+    });
     const log = await ty.metadata.getLogs(`${r1.runId}:train`);
     expect(log.map((l) => l.line).join("\n")).toMatch(/warning: step "train": ctx.metric left out/);
     expect(events.filter((e) => e.type === "metric").length).toBe(4 + 3 + 3);
@@ -95,7 +103,13 @@ export default p;
     const r = await ty.run(mod);
     expect(r.status).toBe("succeeded");
     const [rmse] = await ty.query.metrics(r.runId);
-    expect(rmse).toMatchObject({ stepId: "fit", name: "rmse", goal: "min", final: 3.25, best: { value: 3.25, step: 2 } });
+    expect(rmse).toMatchObject({
+      stepId: "fit",
+      name: "rmse",
+      goal: "min",
+      final: 3.25,
+      best: { value: 3.25, step: 2 },
+    });
     const childPid = (await ty.output(r.runId, "fit")) as number;
     expect(childPid).not.toBe(process.pid);
     expect(await ty.query.tags(r.runId)).toEqual({ pid: String(childPid) });
@@ -128,10 +142,16 @@ open(os.path.join(os.environ["TRAINYARD_OUT"], "model.txt"), "w").write("model")
     );
     const go = path.join(dir, "go");
     const p = pipeline("py-metrics");
-    p.command("train", { run: ["/usr/bin/python3", script, go], outputs: { model: { path: "model.txt", kind: "file" } } });
+    p.command("train", {
+      run: ["/usr/bin/python3", script, go],
+      outputs: { model: { path: "model.txt", kind: "file" } },
+    });
     const events: RunEvent[] = [];
     const running = ty.run(p, { onEvent: (e) => events.push(e) });
-    const runId = await waitFor(() => events.find((e) => e.type === "run-started") as { runId: string } | undefined, "the run to start");
+    const runId = await waitFor(
+      () => events.find((e) => e.type === "run-started") as { runId: string } | undefined,
+      "the run to start",
+    );
     const live = await waitFor(async () => {
       const seen = await ty.metadata.listMetrics([`${runId.runId}:train`]);
       return seen.length ? seen : undefined;
@@ -144,14 +164,21 @@ open(os.path.join(os.environ["TRAINYARD_OUT"], "model.txt"), "w").write("model")
 
     const series = await ty.query.metrics(r.runId);
     const byName = Object.fromEntries(series.map((s) => [s.name, s]));
-    expect(byName.val_auc.points.map((p) => [p.step, p.value])).toEqual([[0, 0.61], [1, 0.66]]);
+    expect(byName.val_auc.points.map((p) => [p.step, p.value])).toEqual([
+      [0, 0.61],
+      [1, 0.66],
+    ]);
     expect(byName.loss).toMatchObject({ final: 0.52, goal: "min", points: [{ step: 1, value: 0.52 }] });
     expect(byName.acc).toMatchObject({ final: 0.7, goal: "max" });
     expect(await ty.query.tags(r.runId)).toEqual({ framework: "numpy" });
     const warnings = events.filter((e) => e.type === "warning").map((e) => (e as { message: string }).message);
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/step "train": line 2 of \$TRAINYARD_METRICS \(.*metrics\.jsonl\) was left out: it is not JSON/);
-    expect(warnings[1]).toMatch(/line 4 of .* was left out: metric "val_auc" has the value "high", not a finite number/);
+    expect(warnings[0]).toMatch(
+      /step "train": line 2 of \$TRAINYARD_METRICS \(.*metrics\.jsonl\) was left out: it is not JSON/,
+    );
+    expect(warnings[1]).toMatch(
+      /line 4 of .* was left out: metric "val_auc" has the value "high", not a finite number/,
+    );
     const log = (await ty.metadata.getLogs(`${r.runId}:train`)).map((l) => l.line).join("\n");
     expect(log).toContain("line 2 of $TRAINYARD_METRICS");
   });

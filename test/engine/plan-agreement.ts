@@ -20,7 +20,11 @@ export interface Agreement {
 
 type Request = Pick<RunRequest, "params" | "overrides" | "profile" | "force">;
 
-export async function planThenRun(ty: Trainyard, target: string | Pipeline<any>, req: Request = {}): Promise<Agreement> {
+export async function planThenRun(
+  ty: Trainyard,
+  target: string | Pipeline<any>,
+  req: Request = {},
+): Promise<Agreement> {
   const plan = await ty.plan(target, req);
   const run = await ty.run(target, { ...req, concurrency: 2 });
   const records = await ty.metadata.listStepRuns(run.runId);

@@ -28,7 +28,12 @@ describe("plan agrees with run on landed months", () => {
 
     const fresh = await planThenRun(ty, mod, { params });
     expect(fresh.run.status).toBe("succeeded");
-    expect(fresh.planned).toMatchObject({ partitions: "run", label: "run", "read-month": "depends", report: "depends" });
+    expect(fresh.planned).toMatchObject({
+      partitions: "run",
+      label: "run",
+      "read-month": "depends",
+      report: "depends",
+    });
 
     const same = await planThenRun(ty, mod, { params });
     expect(Object.values(same.planned).every((a) => a.startsWith("reuse"))).toBe(true);
@@ -36,20 +41,44 @@ describe("plan agrees with run on landed months", () => {
     // A month lands: the listing reruns; the old months' items and what reads only them are reused.
     landMonth(landing, "2024-03", [6]);
     const appended = await planThenRun(ty, mod, { params });
-    expect(appended.plan.steps.find((s) => s.step === "partitions")!.reasons.join("\n")).toMatch(/2024-03\.csv is now used/);
-    expect(appended.planned).toMatchObject({ partitions: "run", label: "reuse", "read-month": "depends", "first-report": "depends" });
-    expect(appended.did).toMatchObject({ "read-month": "run 2/3", totals: "run", "first-month": "run", "first-report": "reuse" });
+    expect(appended.plan.steps.find((s) => s.step === "partitions")!.reasons.join("\n")).toMatch(
+      /2024-03\.csv is now used/,
+    );
+    expect(appended.planned).toMatchObject({
+      partitions: "run",
+      label: "reuse",
+      "read-month": "depends",
+      "first-report": "depends",
+    });
+    expect(appended.did).toMatchObject({
+      "read-month": "run 2/3",
+      totals: "run",
+      "first-month": "run",
+      "first-report": "reuse",
+    });
 
     // A month rewritten in place reruns the listing, whose output (the paths) is unchanged: the
     // plan cannot know that, the run then reuses everything after it.
     landMonth(landing, "2024-02", [4, 5, 7]);
     const edited = await planThenRun(ty, mod, { params });
     expect(edited.planned).toMatchObject({ partitions: "run", "read-month": "depends", totals: "depends" });
-    expect(edited.did).toMatchObject({ partitions: "run", "read-month": "reuse 3/3", totals: "reuse", report: "reuse" });
+    expect(edited.did).toMatchObject({
+      partitions: "run",
+      "read-month": "reuse 3/3",
+      totals: "reuse",
+      report: "reuse",
+    });
 
     const scaled = await planThenRun(ty, mod, { params: { ...params, scale: 2 } });
-    expect(scaled.planned).toMatchObject({ partitions: "reuse", "read-month": "reuse 3/3", totals: "run", sorted: "depends" });
-    expect(scaled.plan.steps.find((s) => s.step === "totals")!.reasons.join("\n")).toContain("param `scale` changed 1 -> 2");
+    expect(scaled.planned).toMatchObject({
+      partitions: "reuse",
+      "read-month": "reuse 3/3",
+      totals: "run",
+      sorted: "depends",
+    });
+    expect(scaled.plan.steps.find((s) => s.step === "totals")!.reasons.join("\n")).toContain(
+      "param `scale` changed 1 -> 2",
+    );
 
     // Edited code of one step: it reruns; a step whose output did not change stops the ripple.
     const text = fs.readFileSync(mod, "utf8").replace("`${label}: ${", "`${label} - ${");
@@ -65,7 +94,11 @@ describe("plan agrees with run on landed months", () => {
 });
 
 /** Each fixture with the params it needs, and a second request that changes something. */
-const FIXTURE_RUNS: Array<{ file: string; params: (dir: string) => Record<string, unknown>; change?: Record<string, unknown> }> = [
+const FIXTURE_RUNS: Array<{
+  file: string;
+  params: (dir: string) => Record<string, unknown>;
+  change?: Record<string, unknown>;
+}> = [
   { file: "test/fixtures/demo-pipeline.ts", params: () => ({}), change: { n: 4 } },
   { file: "test/fixtures/engine/cli-pipeline.ts", params: () => ({}), change: { n: 7 } },
   { file: "test/fixtures/engine/isolated.ts", params: (dir) => ({ dir }), change: { mode: "file" } },

@@ -15,10 +15,23 @@ const root = process.cwd();
 const dir = mkdtempSync(join(tmpdir(), "ty-flagship-plan-"));
 const landing = join(dir, "landing");
 const MODULE = join(root, "examples/flight-delays/pipeline.ts");
-const small = { landing, trainSample: 0.03, evalSample: 0.05, searchRows: 10_000, rounds: 10, aucFloor: 0.5, maxTprGap: 0.9, maxP99Ms: 200 };
+const small = {
+  landing,
+  trainSample: 0.03,
+  evalSample: 0.05,
+  searchRows: 10_000,
+  rounds: 10,
+  aucFloor: 0.5,
+  maxTprGap: 0.9,
+  maxP99Ms: 200,
+};
 
 function land(through: number) {
-  const r = spawnSync(process.execPath, ["examples/flight-delays/land-data.mjs", "--through", String(through), "--landing", landing], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    ["examples/flight-delays/land-data.mjs", "--through", String(through), "--landing", landing],
+    { cwd: root, encoding: "utf8" },
+  );
   expect(r.status, r.stderr).toBe(0);
 }
 

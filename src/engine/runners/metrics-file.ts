@@ -91,10 +91,13 @@ export class MetricsFileTail {
     this.lineNo++;
     const text = bytes.toString("utf8").trim();
     if (!text) return;
-    const parsed = bytes.length > MAX_LINE_BYTES ? { problem: `it is longer than ${MAX_LINE_BYTES} bytes` } : parseMetricsLine(text);
+    const parsed =
+      bytes.length > MAX_LINE_BYTES ? { problem: `it is longer than ${MAX_LINE_BYTES} bytes` } : parseMetricsLine(text);
     if ("problem" in parsed) {
       const where = `step "${this.ctx.stepId}": line ${this.lineNo} of $TRAINYARD_METRICS (${this.path})`;
-      this.ctx.warn(`${where} was left out: ${parsed.problem}; write one JSON object a line, e.g. ${METRICS_LINE_FORMS}`);
+      this.ctx.warn(
+        `${where} was left out: ${parsed.problem}; write one JSON object a line, e.g. ${METRICS_LINE_FORMS}`,
+      );
       return;
     }
     for (const m of parsed.metrics) this.ctx.metric(m.name, m.value, m);
