@@ -62,6 +62,17 @@ python.describe("trainyard runs compare", () => {
     expect(loss.values).toEqual([0.16807, 0.16807]);
   });
 
+  it("warns of a malformed $TRAINYARD_METRICS line on the terminal, naming step, file and line", async () => {
+    const r = await cli(["run", FIXTURE, "--param", "noise=true"], home);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/! step "train": line 1 of \$TRAINYARD_METRICS \(\/.*metrics\.jsonl\) was left out: it is not JSON/);
+    const runId = /run (\S+) of tracked/.exec(r.stderr)?.[1] ?? "";
+    const shown = await cli(["runs", "compare", ids[0], runId, "--json"], home);
+    const c = JSON.parse(shown.stdout) as { rows: Array<{ key: string; values: unknown[] }> };
+    // The lines after the malformed one were kept.
+    expect(c.rows.find((x) => x.key === "train.loss")?.values).toEqual([0.59049, 0.59049]);
+  });
+
   it("needs two runs and names an unknown one", async () => {
     const one = await cli(["runs", "compare", ids[0]], home);
     expect(one.code).toBe(2);
