@@ -37,7 +37,7 @@ export interface MapFanOut {
   overDigest: string;
 }
 
-export type CacheDecision =
+export type ReuseDecision =
   | { action: "reuse"; hit: StepRunRecord; value: unknown; reason: string }
   | { action: "run"; reason: string; explainable: boolean };
 
@@ -134,7 +134,7 @@ export class StepResolver {
     def: StepDef,
     key: string,
     opts: { retain?: boolean; mayHit?: (key: string) => boolean } = {},
-  ): Promise<CacheDecision> {
+  ): Promise<ReuseDecision> {
     if (this.forced(def.id)) return { action: "run", reason: "forced (--force)", explainable: false };
     if (def.options.cache === false)
       return { action: "run", reason: "caching is disabled for this step", explainable: false };
