@@ -48,6 +48,8 @@ export async function planRun(
   const known = new Map<string, ResolvedOutput>();
   const outputOf = (id: string) => known.get(id)!;
   const steps: PlannedStep[] = [];
+  /** For an undecided step: the steps that will run before it is decided. */
+  const runsBefore = new Map<string, string[]>();
   const explainMiss = async (stepId: string, itemIndex: number, components: KeyComponents): Promise<string[]> => {
     const prev = await ty.metadata.previousStepRun(pipeline, stepId, itemIndex, Date.now(), "");
     if (!prev?.components) return ["no earlier run of this step"];
@@ -61,9 +63,12 @@ export async function planRun(
     const def = graph.steps.get(id)!.def;
     const waiting = graph.steps.get(id)!.upstream.filter((u) => !known.has(u));
     if (waiting.length) {
-      const names = waiting.map((w) => `"${w}"`).join(", ");
-      const reason = `upstream ${names} will run; decided when its output is known`;
-      steps.push({ step: id, action: "depends", reasons: [reason], waitsFor: waiting });
+      // Named by the steps that will run, not by the undecided steps in between.
+      const runs = [...new Set(waiting.flatMap((w) => runsBefore.get(w) ?? [w]))];
+      runsBefore.set(id, runs);
+      const names = runs.map((w) => `"${w}"`).join(", ");
+      const reason = `upstream ${names} will run; decided when ${runs.length > 1 ? "their" : "its"} new output is known`;
+      steps.push({ step: id, action: "depends", reasons: [reason], waitsFor: runs });
       continue;
     }
     let step;
