@@ -3,7 +3,7 @@
  * are read while it runs (polled), so metrics are recorded live, not only at the end. A
  * malformed line is reported with its step, file and line number; every other line is kept.
  */
-import { closeSync, openSync, readSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { METRICS_LINE_FORMS, parseMetricsLine } from "../metric-input.js";
 import type { RunningStepContext } from "../step-context.js";
 
@@ -42,6 +42,8 @@ export class MetricsFileTail {
 
   /** False when there is no file (yet). */
   private read(final: boolean): boolean {
+    // Most commands never write metrics: a plain existence check spares a thrown ENOENT each time.
+    if (this.offset === 0 && !existsSync(this.path)) return false;
     let fd: number;
     try {
       fd = openSync(this.path, "r");
