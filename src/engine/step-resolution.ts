@@ -10,7 +10,7 @@ import { pickParams } from "../core/params.js";
 import type { StepDef } from "../core/step.js";
 import type { KeyComponents, MetadataStore, StepRunRecord } from "../store/metadata-store.js";
 import { pickedDigest, pickValue, toManifest, type ArtifactIO } from "./artifact-io.js";
-import { cacheKey, codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
+import { codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
 import type { CodeContext } from "./code-context.js";
 
 /** A step's output as its consumers see it. */
@@ -184,5 +184,3 @@ export class StepResolver {
     return fp;
   }
 }
-
-export { cacheKey };
