@@ -1,7 +1,7 @@
 /** The authoring API: what a pipeline module imports. */
 export { pipeline, Pipeline, isPipeline } from "./core/pipeline.js";
 export type { PipelineOptions, StepSpec, MapSpec, CommandStepSpec } from "./core/pipeline.js";
-export type { StepRef, StepContext, StepOptions, RetryPolicy, CommandContext } from "./core/step.js";
+export type { StepRef, StepContext, StepOptions, RetryPolicy, CommandContext, MetricOptions } from "./core/step.js";
 export type { Dataset, FileArtifact, DirectoryArtifact, ModelArtifact, ArtifactHandle, ArtifactKind } from "./core/artifacts.js";
 export { Fatal, Rejected, StepError, TrainyardError, isFatal, isRejected, isTrainyardError } from "./core/errors.js";
 export { defineConfig } from "./core/config.js";
@@ -32,6 +32,9 @@ export type { TrainyardQuery, RunPage, RunQuery, StepLogChunk, ArtifactLineageVi
 export type { RunDetail, StepDetail, CacheDecision, RunTrigger } from "./engine/run-detail.js";
 export type { ModelDetail, VersionDetail } from "./engine/registry-views.js";
 export type { ArtifactLineage, ModelLineage } from "./engine/lineage-query.js";
+export type { MetricSeries, MetricValue, MetricFilter } from "./engine/run-metrics.js";
+export type { RunComparison, ComparisonRow, ComparedRun } from "./engine/run-comparison.js";
+export type { PlanResult, PlannedStep } from "./engine/planner.js";
 export type { ArtifactStore } from "./store/artifact-store.js";
 export type {
   ArtifactRecord,

@@ -255,8 +255,9 @@ export const PlanSchema = z.object({
   steps: z.array(
     z.looseObject({
       step: z.string(),
-      action: z.enum(["run", "reuse"]),
+      action: z.enum(["run", "reuse", "depends"]).describe("depends: decided once the steps in waitsFor have run"),
       reasons: z.array(z.string()),
+      waitsFor: z.array(z.string()).optional(),
       items: z.object({ total: z.number(), reused: z.number() }).optional(),
     }),
   ),

@@ -32,7 +32,8 @@ export function renderCommandHelp(def: CommandDef, path: string[]): string {
     const width = Math.max(...def.positionals.map((p) => p.name.length)) + 2;
     for (const p of def.positionals) lines.push(`  ${p.name.padEnd(width)}${p.description}`);
   }
-  if (!def.subcommands) {
+  // A command that also runs bare (`runs`) lists its own options beside its subcommands.
+  if (!def.subcommands || def.load) {
     const options = Object.entries(optionsOf(def)).map(([name, o]) => [optionWords(name, o), optionText(o)]);
     const width = Math.max(...options.map(([w]) => w.length)) + 2;
     lines.push("", "options:");

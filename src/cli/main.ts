@@ -90,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (name === "help") return printHelpOf(rest);
     const { def, path, words } = findCommand([name, ...rest]);
-    if (words.includes("--help") || words.includes("-h") || def.subcommands) {
+    if (words.includes("--help") || words.includes("-h") || (def.subcommands && !def.load)) {
       const asked = words.includes("--help") || words.includes("-h");
       process[asked ? "stdout" : "stderr"].write(renderCommandHelp(def, path));
       return asked ? 0 : 2;
@@ -128,6 +128,8 @@ function findCommand(words: string[]): { def: CommandDef; path: string[]; words:
   let i = 1;
   while (def.subcommands && words[i] !== undefined && !words[i].startsWith("-")) {
     const sub: CommandDef | undefined = def.subcommands.find((s) => s.name === words[i]);
+    // A command that also runs bare (`runs`, `runs compare`) takes other words as its arguments.
+    if (!sub && def.load && def.positionals?.length) break;
     if (!sub) throw unknownCommand(words[i], def.subcommands, path);
     def = sub;
     path.push(sub.name);

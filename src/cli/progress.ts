@@ -74,7 +74,13 @@ export class Progress {
         if (this.mode === "plain") this.out.write(`${this.line(e.stepId, v)}\n`);
         break;
       }
+      case "warning":
+        // The live display redraws itself: its warnings are printed below it at the end.
+        if (this.mode === "plain") this.out.write(`${yellow("!")} ${e.message}\n`);
+        else this.warnings.push(e.message);
+        break;
       case "log":
+      case "metric":
         break;
     }
   };
@@ -105,6 +111,7 @@ export class Progress {
   }
 
   private stopped = false;
+  private readonly warnings: string[] = [];
 
   /** Draws the final state once; later calls do nothing (output may follow below it). */
   stop(): void {
@@ -112,5 +119,6 @@ export class Progress {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.mode === "live" && this.steps.size) this.render(true);
+    for (const w of this.warnings.splice(0)) this.out.write(`${yellow("!")} ${w}\n`);
   }
 }

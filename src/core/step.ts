@@ -111,6 +111,14 @@ export interface StepContext<P> {
   /** Writes a line to this attempt's log. */
   log(...args: unknown[]): void;
   /**
+   * Records a metric of this step, recorded at once (visible while the step runs): a final value
+   * (`ctx.metric("auc", 0.71)`) or a point of a curve (`ctx.metric("val_loss", 0.3, { step: 12 })`).
+   * A value that is not a finite number is left out with a warning in the step's log.
+   */
+  metric(name: string, value: number, opts?: MetricOptions): void;
+  /** Tags the run (`ctx.tag("model", "gbdt")`); the last value set for a key wins. */
+  tag(key: string, value: string): void;
+  /**
    * sha256 of a source file, from the engine's stat index: an unchanged file (same size, mtime
    * and inode) is not read again. Use it to make ingestion cache on the content of its sources.
    */
@@ -120,6 +128,13 @@ export interface StepContext<P> {
   directory(path: string, meta?: Record<string, unknown>): DirectoryArtifact;
   dataset(path: string, meta?: Partial<Dataset["meta"]>): Dataset;
   model(path: string, meta?: ModelArtifact["meta"]): ModelArtifact;
+}
+
+export interface MetricOptions {
+  /** The training step or epoch the value belongs to. */
+  step?: number;
+  /** Which way is better. @default inferred from the name: "min" for loss, error, rmse..., else "max" */
+  goal?: "max" | "min";
 }
 
 export type RunFn = (ctx: StepContext<any>, ...args: any[]) => unknown;

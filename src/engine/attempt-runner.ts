@@ -23,7 +23,7 @@ import { runInline } from "./runners/inline-runner.js";
 import { runIsolated } from "./runners/isolated-runner.js";
 import type { ShellLauncher } from "./runners/shell-launcher.js";
 import { Cancellation } from "./cancellation.js";
-import { RunningStepContext } from "./step-context.js";
+import { RunningStepContext, type ContextInit } from "./step-context.js";
 import type { WorkdirPool } from "./workdir-pool.js";
 import { userFrame, userStackLines } from "./user-frame.js";
 
@@ -159,6 +159,7 @@ export class AttemptRunner {
         },
         digestFile: async (path) => (await digestPath(this.deps.env.metadata, path, { step: def.id })).digest,
         services: this.deps.env.services && (async () => this.deps.env.services!),
+        ...this.metricSinks(task, attempt),
       });
       let timer: NodeJS.Timeout | undefined;
       let workdir: string | undefined;
@@ -251,6 +252,24 @@ export class AttemptRunner {
       }, onLog);
     }
     return { value: await runInline(def, ctx, task.args) };
+  }
+
+  /** Where a step's metrics, tags and warnings go: the run's records (live) and its events. */
+  private metricSinks(task: AttemptTask, attempt: number): Pick<ContextInit, "onMetric" | "onTag" | "onWarning"> {
+    const { record } = task;
+    const stepId = record.stepId;
+    const itemIndex = task.itemIndex;
+    return {
+      onMetric: (m) => {
+        const point = { stepRunId: record.id, runId: record.runId, stepId, itemIndex, attempt, ...m, ts: Date.now() };
+        this.deps.writer.appendMetrics([point]);
+        this.deps.emit({ type: "metric", stepId, itemIndex, name: m.name, value: m.value, step: m.step });
+      },
+      onTag: (key, value) => {
+        this.deps.writer.appendMetrics([], [{ stepRunId: record.id, runId: record.runId, key, value, ts: Date.now() }]);
+      },
+      onWarning: (message) => this.deps.emit({ type: "warning", stepId, itemIndex, message }),
+    };
   }
 
   /** The one boundary where user-code failures are wrapped, keeping the user's own error code. */

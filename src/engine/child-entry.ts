@@ -44,6 +44,9 @@ process.once("message", async (task: IsolatedTask) => {
       workRoot: task.workRoot,
       home: task.home,
       onLog: (line) => void send({ type: "log", line }),
+      onMetric: (metric) => void send({ type: "metric", metric }),
+      onTag: (key, value) => void send({ type: "tag", key, value }),
+      onWarning: (message) => void send({ type: "warning", message }),
       services: services.services,
     });
     let value: unknown;

@@ -20,4 +20,8 @@ export type RunEvent =
   | { type: "step-retry"; stepId: string; itemIndex: number; attempt: number; delayMs: number; error: ErrorInfo }
   | { type: "map-expanded"; stepId: string; items: number }
   /** `line.line` holds several lines, separated by newlines, when output arrived in bulk. */
-  | { type: "log"; stepId: string; itemIndex: number; line: LogLine };
+  | { type: "log"; stepId: string; itemIndex: number; line: LogLine }
+  /** A metric a step recorded (ctx.metric or a $TRAINYARD_METRICS line), as it is recorded. */
+  | { type: "metric"; stepId: string; itemIndex: number; name: string; value: number; step?: number }
+  /** A problem that does not fail the step (a malformed metrics line); also in the step's log. */
+  | { type: "warning"; stepId: string; itemIndex: number; message: string };

@@ -6,11 +6,10 @@
 import { handlesIn } from "../core/artifacts.js";
 import { asErrorCode, describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, remainingPathWeights } from "../core/graph.js";
-import { hashJson } from "../core/hash.js";
-import { pickParams } from "../core/params.js";
 import type { KeyComponents, LineageEdge, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
-import { pickedDigest, pickValue, toManifest, type FinalizedOutput } from "./artifact-io.js";
-import { cacheKey, codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
+import type { FinalizedOutput } from "./artifact-io.js";
+import { cacheKey } from "./cache-key.js";
+import { StepResolver, type ResolvedStep } from "./step-resolution.js";
 import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
 import { ReadyQueue } from "./ready-queue.js";
@@ -30,7 +29,7 @@ export class RunExecutor {
   private readonly poolUse = new Map<string, number>();
   private readonly writer: RecordWriter;
   private readonly abort = new AbortController();
-  private readonly fingerprints = new Map<string, Promise<CodeFingerprint>>();
+  private readonly resolver: StepResolver;
   /** Tasks holding a slot (see start). */
   private running = 0;
   /** Tasks started and not yet settled, whether or not they still hold a slot. */
@@ -59,6 +58,9 @@ export class RunExecutor {
     this.launcher = new ShellLauncher({ helpers: opts.concurrency });
     this.workdirs = new WorkdirPool(env.workRoot, `work-${run.runId}`);
     this.guards = new GuardBarrier(run.graph);
+    const { moduleDir, codeContext, runId } = run;
+    const { metadata, io } = env;
+    this.resolver = new StepResolver({ metadata, io, moduleDir, codeContext, force: opts.force, runId });
     this.attempts = new AttemptRunner({
       env,
       run,
@@ -155,21 +157,11 @@ export class RunExecutor {
     const def = node.step.def;
     this.resolving++;
     try {
-      const inputs: Record<string, unknown> = {};
-      const digests: Record<string, string> = {};
-      for (const [name, ref] of Object.entries(def.inputs)) {
-        const up = this.nodes.get(ref.stepId)!.output!;
-        inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
-        digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
-      }
-      await this.env.io.verifyValue(inputs, { use: `an input of step "${def.id}"`, step: def.id, runId: this.run.runId });
-      const params = pickParams(this.run.params, def.params);
-      let fp = await this.fingerprint(node);
-      if (def.options.sources) fp = await this.withSources(node, fp, params);
-      if (def.kind === "map") return await this.expandMap(node, inputs, digests, params, fp);
-      const components = keyComponents(def, fp, params, digests);
-      const args = def.kind === "command" ? [] : [inputs];
-      const task = this.newTask(node, -1, args, inputs, digests, components, node.record, params);
+      const step = await this.resolver.resolve(def, this.run.params, this.outputOf);
+      if (def.kind === "map") return await this.expandMap(node, step);
+      const args = def.kind === "command" ? [] : [step.inputs];
+      const components = this.resolver.components(step);
+      const task = this.newTask(node, -1, args, step.inputs, step.digests, components, node.record, step.params);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     } catch (err) {
       this.failNode(node, err);
@@ -181,20 +173,7 @@ export class RunExecutor {
     }
   }
 
-  private fingerprint(node: Node): Promise<CodeFingerprint> {
-    let fp = this.fingerprints.get(node.id);
-    if (!fp) {
-      fp = codeFingerprint(node.step.def, this.run.moduleDir, this.env.metadata, this.run.codeContext);
-      this.fingerprints.set(node.id, fp);
-    }
-    return fp;
-  }
-
-  private async withSources(node: Node, fp: CodeFingerprint, params: Record<string, unknown>): Promise<CodeFingerprint> {
-    if (!node.step.def.options.sources) return fp;
-    const sources = await sourceDigests(node.step.def, params, this.run.moduleDir, this.env.metadata);
-    return { ...fp, files: { ...fp.files, ...sources } };
-  }
+  private readonly outputOf = (stepId: string): Output => this.nodes.get(stepId)!.output!;
 
   private newTask(
     node: Node,
@@ -211,70 +190,50 @@ export class RunExecutor {
     return { node, itemIndex, args, inputs, inputDigests, record, priority: node.priority, params };
   }
 
-  private async expandMap(node: Node, inputs: Record<string, unknown>, digests: Record<string, string>, params: Record<string, unknown>, fp: CodeFingerprint): Promise<void> {
-    const def = node.step.def;
-    const overRef = def.over!;
-    const up = this.nodes.get(overRef.stepId)!.output!;
-    const list = overRef.path.length ? pickValue(up.value, overRef.path, overRef.stepId, "over") : up.value;
-    if (!Array.isArray(list)) {
-      throw new TrainyardError("STEP_FAILED", `map step "${def.id}" fans out over step "${overRef.stepId}", which returned ${list === null ? "null" : typeof list}, not a list`, {
-        step: def.id,
-        hint: `make step "${overRef.stepId}" return an array`,
-      });
-    }
-    await this.env.io.verifyValue(list, { use: `the items of map step "${def.id}"`, step: def.id, runId: this.run.runId });
-    const overDigest = overRef.path.length ? pickedDigest(list) : up.digest;
+  private async expandMap(node: Node, step: ResolvedStep): Promise<void> {
+    const { items: list, overDigest } = await this.resolver.fanOut(node.step.def, this.outputOf);
     node.items = { total: list.length, done: 0, outputs: new Array(list.length), allCached: true, overDigest };
     node.record.status = "running";
     node.record.startedAt = Date.now();
-    node.record.components = keyComponents(def, fp, params, { ...digests, over: overDigest });
+    node.record.components = this.resolver.components(step, overDigest);
     node.record.cacheKey = cacheKey(node.record.components);
     this.writer.saveStepRun(node.record);
     this.emit({ type: "map-expanded", stepId: node.id, items: list.length });
     if (list.length === 0) return await this.completeMap(node);
     node.status = "queued";
+    const digests = { ...step.digests, over: overDigest };
     for (let i = 0; i < list.length; i++) {
       if (TERMINAL.has(node.status)) return;
       const item = list[i];
-      const components = keyComponents(def, fp, params, digests, hashJson(toManifest(item) ?? null));
-      const task = this.newTask(node, i, [item, inputs], inputs, { ...digests, over: overDigest }, components, this.newRecord(node.id, i));
+      const components = this.resolver.itemComponents(step, item);
+      const record = this.newRecord(node.id, i);
+      const task = this.newTask(node, i, [item, step.inputs], step.inputs, digests, components, record);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     }
   }
 
-  private forced(node: Node): boolean {
-    const f = this.opts.force;
-    return f === true || (Array.isArray(f) && f.includes(node.id));
-  }
-
   /** Reuses this run's own earlier success (resume) or a cached step run with the same key. */
   private async tryReuse(task: Task): Promise<boolean> {
+    const def = task.node.step.def;
     const prev = this.opts.previous?.get(task.record.id);
     if (prev?.status === "succeeded" && prev.outputDigest) {
-      const loaded = await this.loadReusable(prev.outputDigest, task);
-      if (loaded) {
-        const value = loaded.value;
+      const loaded = await this.resolver.loadStored(def, prev.outputDigest, { retain: true });
+      if ("value" in loaded) {
         Object.assign(task.record, prev);
         task.record.reason = prev.reason ?? "succeeded before the run was interrupted";
-        this.taskSucceeded(task, { digest: prev.outputDigest, value }, prev.cached, false);
+        this.taskSucceeded(task, { digest: prev.outputDigest, value: loaded.value }, prev.cached, false);
         return true;
       }
+      task.record.reason = loaded.problem;
     }
-    const def = task.node.step.def;
-    if (this.forced(task.node)) {
-      task.record.reason = "forced (--force)";
+    // A home without results before this run can only hit this run's own keys.
+    const mayHit = this.history ? undefined : (key: string) => this.keysDone.has(key);
+    const decision = await this.resolver.decide(def, task.record.cacheKey!, { retain: true, mayHit });
+    if (decision.action === "run") {
+      if (!decision.explainable) task.record.reason = decision.reason;
       return false;
     }
-    if (def.options.cache === false) {
-      task.record.reason = "caching is disabled for this step";
-      return false;
-    }
-    if (!this.history && !this.keysDone.has(task.record.cacheKey!)) return false;
-    const hit = await this.env.metadata.findByCacheKey(task.record.cacheKey!);
-    if (!hit?.outputDigest) return false;
-    const loaded = await this.loadReusable(hit.outputDigest, task, hit.id);
-    if (!loaded) return false;
-    const value = loaded.value;
+    const { hit } = decision;
     const now = Date.now();
     Object.assign(task.record, {
       status: "succeeded",
@@ -284,35 +243,10 @@ export class RunExecutor {
       finishedAt: now,
       durationMs: 0,
       outputDigest: hit.outputDigest,
-      reason: `cache hit: same key as ${hit.cachedFrom ?? hit.id}`,
+      reason: decision.reason,
     } satisfies Partial<StepRunRecord>);
-    this.taskSucceeded(task, { digest: hit.outputDigest, value }, true, true);
+    this.taskSucceeded(task, { digest: hit.outputDigest!, value: decision.value }, true, true);
     return true;
-  }
-
-  private async stepRunExists(id: string): Promise<boolean> {
-    const m = this.env.metadata;
-    return m.hasStepRun ? m.hasStepRun(id) : (await m.getStepRun(id)) !== undefined;
-  }
-
-  /**
-   * The stored output of a step run about to be reused, every object in it verified. A cache
-   * entry whose objects are missing or damaged (quarantined) is recomputed, not trusted.
-   */
-  private async loadReusable(digest: string, task: Task, hitId?: string): Promise<{ value: unknown } | undefined> {
-    const io = this.env.io;
-    try {
-      const value = await io.load(digest);
-      // One journal write for the value and its objects; what gc removed before it is caught below.
-      io.retain([digest, ...[...handlesIn(value)].map((h) => h.digest)]);
-      // gc may have removed the hit's run before the journal said we want its objects.
-      if (hitId && !(await this.stepRunExists(hitId))) return undefined;
-      await io.verifyValue(value, { use: `reusing the output of step "${task.node.id}"`, step: task.node.id, runId: this.run.runId });
-      return { value };
-    } catch (err) {
-      task.record.reason = `stored output unusable, recomputing: ${(err as Error).message}`;
-      return undefined;
-    }
   }
 
   // ---- scheduling ----------------------------------------------------------------------

@@ -11,7 +11,9 @@ import type { AliasEvent, ModelSummary, RegistryStore } from "../store/registry-
 import type { ArtifactIO } from "./artifact-io.js";
 import { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage } from "./lineage-query.js";
 import { modelDetail, versionDetail, type ModelDetail, type VersionDetail } from "./registry-views.js";
+import { compareRuns, type RunComparison } from "./run-comparison.js";
 import { runDetail, type RunDetail } from "./run-detail.js";
+import { runMetricSeries, runTags, type MetricFilter, type MetricSeries } from "./run-metrics.js";
 import { reconcileRunStatus } from "./run-lease.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
 import { dataReport, listDataReports, type DataReportQuery, type DataReportSummary } from "./data-reports.js";
@@ -126,6 +128,31 @@ export class TrainyardQuery {
       const runs = readStepLog(this.src, sr.runId, source.id, q.attempt);
       for await (const run of runs) yield { ...run, label: source.label };
     }
+  }
+
+  /**
+   * A run's metric series, per step (and map item) and metric, each with its points, final and
+   * best value (best by the metric's goal); a reused step shows the metrics it reused.
+   */
+  async metrics(runIdOrPrefix: string, filter: MetricFilter = {}): Promise<MetricSeries[]> {
+    return runMetricSeries(this.src.metadata, await this.requireRun(runIdOrPrefix), filter);
+  }
+
+  /** A run's tags (ctx.tag, or "tag" lines in $TRAINYARD_METRICS); the last value of a key wins. */
+  async tags(runIdOrPrefix: string): Promise<Record<string, string>> {
+    return runTags(this.src.metadata, await this.requireRun(runIdOrPrefix));
+  }
+
+  /** Runs side by side: params, final metrics and tags, the rows where they differ first. */
+  async compareRuns(runIdsOrPrefixes: string[]): Promise<RunComparison> {
+    if (runIdsOrPrefixes.length < 2) {
+      throw new TrainyardError("USAGE", `comparing runs needs two runs or more, got ${runIdsOrPrefixes.length}`, {
+        hint: "name the runs to compare, e.g. `trainyard runs compare <run> <run>`; list them with `trainyard runs`",
+      });
+    }
+    const runs = [];
+    for (const id of runIdsOrPrefixes) runs.push(await this.requireRun(id));
+    return compareRuns(this.src.metadata, runs);
   }
 
   /** An artifact by digest or unique prefix (6+ characters); NOT_FOUND if unknown. */

@@ -10,7 +10,8 @@
  * 1,000 of them spent a tenth less time than with a commit and a sync every 25 ms.
  */
 import { crashPoint } from "../core/crash-point.js";
-import type { AttemptRecord, LogLine, MetadataStore, StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
+import type { AttemptRecord, LogLine, MetadataStore, MetricPoint, RunTag } from "../store/metadata-store.js";
+import type { StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
 
 const SHORT_WINDOW_MS = 25;
 const LONG_WINDOW_MS = 250;
@@ -24,6 +25,8 @@ export class RecordWriter {
   private attempts: AttemptRecord[] = [];
   private logs: Array<{ stepRunId: string; attempt: number; lines: LogLine[] }> = [];
   private completions: StepRunCompletion[] = [];
+  private metrics: MetricPoint[] = [];
+  private tags: RunTag[] = [];
   /** When the pending commit is due (0: none pending). */
   private due = 0;
   private timer?: NodeJS.Timeout;
@@ -51,6 +54,14 @@ export class RecordWriter {
   appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): void {
     if (!lines.length) return;
     this.logs.push({ stepRunId, attempt, lines });
+    this.schedule();
+  }
+
+  /** Metrics and tags go out with the next window's commit: visible while their step still runs. */
+  appendMetrics(points: MetricPoint[], tags: RunTag[] = []): void {
+    if (!points.length && !tags.length) return;
+    this.metrics.push(...points);
+    this.tags.push(...tags);
     this.schedule();
   }
 
@@ -89,13 +100,18 @@ export class RecordWriter {
     const saves = this.saves.filter((r) => !completed.has(r.id));
     const attempts = [...new Map(this.attempts.map((a) => [`${a.stepRunId}\u0000${a.attempt}`, a])).values()];
     const logs = this.logs;
+    const metrics = this.metrics;
+    const tags = this.tags;
     this.saves = [];
     this.attempts = [];
     this.logs = [];
     this.completions = [];
+    this.metrics = [];
+    this.tags = [];
     try {
-      if (!saves.length && !attempts.length && !logs.length && !completions.length) return;
-      const batch = { stepRuns: saves, attempts, logs, completions };
+      const rows = saves.length + attempts.length + logs.length + completions.length + metrics.length + tags.length;
+      if (!rows) return;
+      const batch = { stepRuns: saves, attempts, logs, completions, metrics, tags };
       // The rows are written while the artifacts they refer to are being synced, and committed
       // once the sync is done.
       const synced = this.beforeCommit?.();
@@ -121,6 +137,7 @@ export class RecordWriter {
       for (const a of attempts) await this.metadata.saveAttempt(a);
       for (const l of logs) await this.metadata.appendLogs(l.stepRunId, l.attempt, l.lines);
       if (completions.length) await this.metadata.completeStepRuns(completions);
+      await this.metadata.appendMetrics(metrics, tags);
       crashPoint("after-record-commit");
     } catch (err) {
       this.failure ??= err;

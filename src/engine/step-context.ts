@@ -3,10 +3,11 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "node:util";
 import { datasetMetaOfPath, pendingHandle, type Dataset, type DirectoryArtifact, type FileArtifact, type ModelArtifact } from "../core/artifacts.js";
-import type { StepContext } from "../core/step.js";
+import type { MetricOptions, StepContext } from "../core/step.js";
 import type { LogLine } from "../store/metadata-store.js";
 import { TrainyardError } from "../core/errors.js";
 import type { Cancellation } from "./cancellation.js";
+import { metricProblem, tagProblem, type MetricInput } from "./metric-input.js";
 import type { TrainyardServices } from "./step-services.js";
 
 export interface ContextInit {
@@ -30,6 +31,11 @@ export interface ContextInit {
   digestFile?: (path: string) => Promise<string>;
   /** The running Trainyard's services; a child process opens the configured stores on first use. */
   services?: () => Promise<TrainyardServices>;
+  /** Receives the metrics and tags the step records (already checked). */
+  onMetric?: (metric: MetricInput) => void;
+  onTag?: (key: string, value: string) => void;
+  /** Told of a problem that does not fail the step (a bad metric); it is also written to the log. */
+  onWarning?: (message: string) => void;
 }
 
 /** Work roots made by this process: one mkdir per root, not one per step. */
@@ -110,6 +116,32 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   log(...args: unknown[]): void {
     const text = format(...args);
     for (const line of text.split("\n")) this.init.onLog({ ts: Date.now(), stream: "log", line });
+  }
+
+  metric(name: string, value: number, opts: MetricOptions = {}): void {
+    const problem = metricProblem(name, value, opts);
+    if (problem) return this.warn(`step "${this.stepId}": ctx.metric left out: ${problem}`);
+    const metric: MetricInput = { name, value };
+    if (opts.step !== undefined) metric.step = opts.step;
+    if (opts.goal !== undefined) metric.goal = opts.goal;
+    this.init.onMetric?.(metric);
+  }
+
+  tag(key: string, value: string): void {
+    const problem = tagProblem(key, value);
+    if (problem) return this.warn(`step "${this.stepId}": ctx.tag left out: ${problem}`);
+    this.init.onTag?.(key, String(value));
+  }
+
+  /** A problem that does not fail the step: written to its log as a warning, and reported. */
+  warn(message: string): void {
+    this.init.onLog({ ts: Date.now(), stream: "log", line: `warning: ${message}` });
+    this.reportWarning(message);
+  }
+
+  /** Reports a warning already in the log (one an isolated step's process wrote). */
+  reportWarning(message: string): void {
+    this.init.onWarning?.(message);
   }
 
   services(): Promise<TrainyardServices> {

@@ -6,7 +6,10 @@
  */
 import type { ArtifactKind } from "../core/artifacts.js";
 import type { ErrorInfo } from "../core/errors.js";
+import type { MetricPoint, RunTag } from "./metric-records.js";
 import type { ProcessIdentity } from "./process-identity.js";
+
+export type { MetricGoal, MetricPoint, RunTag } from "./metric-records.js";
 
 /** "interrupted": the run's owner died before it finished; `resume` continues it. */
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected" | "interrupted";
@@ -149,6 +152,9 @@ export interface RecordBatch {
   attempts: AttemptRecord[];
   logs: Array<{ stepRunId: string; attempt: number; lines: LogLine[] }>;
   completions: StepRunCompletion[];
+  /** Metric points and run tags steps recorded in the window. */
+  metrics?: MetricPoint[];
+  tags?: RunTag[];
 }
 
 export interface MetadataStore {
@@ -217,6 +223,13 @@ export interface MetadataStore {
   listAttempts(stepRunId: string): Promise<AttemptRecord[]>;
   appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void>;
   getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>>;
+
+  /** Records metric points and run tags (experiment tracking), in one transaction. */
+  appendMetrics(points: MetricPoint[], tags?: RunTag[]): Promise<void>;
+  /** Metric points of these step runs, in the order they were recorded. */
+  listMetrics(stepRunIds: string[]): Promise<MetricPoint[]>;
+  /** Tags set by these step runs, in the order they were set. */
+  listTags(stepRunIds: string[]): Promise<RunTag[]>;
 
   putArtifacts(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void>;
   getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined>;

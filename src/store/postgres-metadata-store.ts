@@ -11,15 +11,18 @@ import type {
   LineageEdge,
   LogLine,
   MetadataStore,
+  MetricPoint,
   RecordBatch,
   RunLease,
   RunFilter,
   RunRecord,
+  RunTag,
   StatEntry,
   StepRunCompletion,
   StepRunRecord,
   StepState,
 } from "./metadata-store.js";
+import { METRIC_COLUMNS, metricValues, rowToMetric, rowToTag, TAG_COLUMNS, tagValues } from "./metric-rows.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import {
   artifactValues,
@@ -227,7 +230,26 @@ export class PostgresMetadataStore implements MetadataStore {
       for (const a of batch.attempts) await c.query(SAVE_ATTEMPT, attemptValues(a));
       for (const l of batch.logs) await insertLogs(c, l.stepRunId, l.attempt, l.lines);
       await writeCompletions(c, batch.completions);
+      await insertMetrics(c, batch.metrics ?? [], batch.tags ?? []);
     });
+  }
+
+  async appendMetrics(points: MetricPoint[], tags: RunTag[] = []): Promise<void> {
+    if (points.length || tags.length) await this.transaction((c) => insertMetrics(c, points, tags));
+  }
+
+  async listMetrics(stepRunIds: string[]): Promise<MetricPoint[]> {
+    if (!stepRunIds.length) return [];
+    const sql = `SELECT m.* FROM metrics m JOIN unnest($1::text[]) WITH ORDINALITY AS u(id, n) ON m.step_run_id = u.id
+      ORDER BY u.n, m.seq`;
+    return (await this.rows(sql, [stepRunIds])).map(rowToMetric);
+  }
+
+  async listTags(stepRunIds: string[]): Promise<RunTag[]> {
+    if (!stepRunIds.length) return [];
+    const sql = `SELECT t.* FROM run_tags t JOIN unnest($1::text[]) WITH ORDINALITY AS u(id, n) ON t.step_run_id = u.id
+      ORDER BY u.n, t.seq`;
+    return (await this.rows(sql, [stepRunIds])).map(rowToTag);
   }
 
   async listStepRuns(runId: string): Promise<StepRunRecord[]> {
@@ -363,6 +385,8 @@ export class PostgresMetadataStore implements MetadataStore {
       await c.query(`DELETE FROM logs WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ANY($1::text[]))`, ids);
       await c.query(`DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ANY($1::text[]))`, ids);
       await c.query(`DELETE FROM lineage WHERE run_id = ANY($1::text[])`, ids);
+      await c.query(`DELETE FROM metrics WHERE run_id = ANY($1::text[])`, ids);
+      await c.query(`DELETE FROM run_tags WHERE run_id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM step_runs WHERE run_id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM runs WHERE id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM run_leases WHERE run_id = ANY($1::text[])`, ids);
@@ -387,6 +411,19 @@ async function writeCompletions(c: Queryable, completions: StepRunCompletion[]):
     const l = comp.lineage;
     if (l.length) await c.query(INSERT_LINEAGE, [l.map((e) => e.stepRunId), l.map((e) => e.runId), l.map((e) => e.stepId), l.map((e) => e.digest), l.map((e) => e.direction), l.map((e) => e.name), l.map((e) => e.reused)]);
   }
+}
+
+const INSERT_METRICS = `INSERT INTO metrics (${METRIC_COLUMNS.join(", ")})
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::float8[], $8::float8[],
+    $9::text[], $10::float8[])`;
+const INSERT_TAGS = `INSERT INTO run_tags (${TAG_COLUMNS.join(", ")})
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[])`;
+
+/** One statement per table, columns as arrays: rows keep their order (unnest preserves it). */
+async function insertMetrics(c: Queryable, points: MetricPoint[], tags: RunTag[]): Promise<void> {
+  const columns = (rows: unknown[][], width: number) => Array.from({ length: width }, (_, i) => rows.map((r) => r[i]));
+  if (points.length) await c.query(INSERT_METRICS, columns(points.map(metricValues), METRIC_COLUMNS.length));
+  if (tags.length) await c.query(INSERT_TAGS, columns(tags.map(tagValues), TAG_COLUMNS.length));
 }
 
 async function insertLogs(c: Queryable, stepRunId: string, attempt: number, lines: LogLine[]): Promise<void> {

@@ -10,15 +10,18 @@ import type {
   LineageEdge,
   LogLine,
   MetadataStore,
+  MetricPoint,
   RecordBatch,
   RunLease,
   RunFilter,
   RunRecord,
+  RunTag,
   StatEntry,
   StepRunCompletion,
   StepRunRecord,
   StepState,
 } from "./metadata-store.js";
+import { METRIC_COLUMNS, metricValues, rowToMetric, rowToTag, TAG_COLUMNS, tagValues } from "./metric-rows.js";
 import { noteCleanClose } from "./sqlite-wal-check.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
 import { guardCorruption, openSqliteDatabase, type SqliteOpenOptions } from "./sqlite-open.js";
@@ -44,6 +47,7 @@ export function sqliteNativeBinding(): string | undefined {
 }
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const parse = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T));
+const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
 export class SqliteMetadataStore implements MetadataStore {
@@ -112,6 +116,10 @@ export class SqliteMetadataStore implements MetadataStore {
       getStat: p(`SELECT * FROM stat_index WHERE path = ?`),
       putStat: p(`INSERT OR REPLACE INTO stat_index (path, size, mtime_ms, ino, digest) VALUES (?, ?, ?, ?, ?)`),
       pins: p(`SELECT digest FROM pins`),
+      insertMetric: p(`INSERT INTO metrics (${METRIC_COLUMNS.join(", ")}) VALUES (${marks(METRIC_COLUMNS.length)})`),
+      insertTag: p(`INSERT INTO run_tags (${TAG_COLUMNS.join(", ")}) VALUES (${marks(TAG_COLUMNS.length)})`),
+      listMetrics: p(`SELECT * FROM metrics WHERE step_run_id = ? ORDER BY rowid`),
+      listTags: p(`SELECT * FROM run_tags WHERE step_run_id = ? ORDER BY rowid`),
     };
   }
 
@@ -248,6 +256,24 @@ export class SqliteMetadataStore implements MetadataStore {
     for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptParams(a));
     for (const l of batch.logs) for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
     this.writeCompletions(batch.completions);
+    this.writeMetrics(batch.metrics ?? [], batch.tags ?? []);
+  }
+
+  private writeMetrics(points: MetricPoint[], tags: RunTag[]): void {
+    for (const m of points) this.stmts.insertMetric.run(...metricValues(m));
+    for (const t of tags) this.stmts.insertTag.run(...tagValues(t));
+  }
+
+  async appendMetrics(points: MetricPoint[], tags: RunTag[] = []): Promise<void> {
+    if (points.length || tags.length) this.db.transaction(() => this.writeMetrics(points, tags))();
+  }
+
+  async listMetrics(stepRunIds: string[]): Promise<MetricPoint[]> {
+    return stepRunIds.flatMap((id) => (this.stmts.listMetrics.all(id) as Row[]).map(rowToMetric));
+  }
+
+  async listTags(stepRunIds: string[]): Promise<RunTag[]> {
+    return stepRunIds.flatMap((id) => (this.stmts.listTags.all(id) as Row[]).map(rowToTag));
   }
 
   private writeCompletions(completions: StepRunCompletion[]): void {
@@ -398,6 +424,8 @@ export class SqliteMetadataStore implements MetadataStore {
         this.db.prepare(`DELETE FROM logs WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`).run(id);
         this.db.prepare(`DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`).run(id);
         this.db.prepare(`DELETE FROM lineage WHERE run_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM metrics WHERE run_id = ?`).run(id);
+        this.db.prepare(`DELETE FROM run_tags WHERE run_id = ?`).run(id);
         this.db.prepare(`DELETE FROM step_runs WHERE run_id = ?`).run(id);
         this.db.prepare(`DELETE FROM runs WHERE id = ?`).run(id);
         this.db.prepare(`DELETE FROM run_leases WHERE run_id = ?`).run(id);

@@ -56,4 +56,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_created ON runs (created_at);
   CREATE INDEX runs_status ON runs (status, created_at);
   `,
+  // Experiment tracking: metric points (with an optional step/epoch index) and run tags, by step run.
+  `
+  CREATE TABLE metrics (
+    step_run_id TEXT NOT NULL, run_id TEXT NOT NULL, step_id TEXT NOT NULL, item_index INTEGER NOT NULL,
+    attempt INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL, step INTEGER, goal TEXT, ts INTEGER NOT NULL
+  );
+  CREATE INDEX metrics_step_run ON metrics (step_run_id, name);
+  CREATE INDEX metrics_run ON metrics (run_id);
+  CREATE TABLE run_tags (
+    step_run_id TEXT NOT NULL, run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, ts INTEGER NOT NULL
+  );
+  CREATE INDEX run_tags_step_run ON run_tags (step_run_id);
+  CREATE INDEX run_tags_run ON run_tags (run_id);
+  `,
 ];

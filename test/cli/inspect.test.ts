@@ -44,7 +44,7 @@ describe("inspecting runs", () => {
 
     const changed = await cli(["plan", CLI_FIXTURE, "--param", "n=9"], home);
     expect(changed.code).toBe(0);
-    expect(changed.stdout).toMatch(/cli-demo: 3 to run, 1 to reuse/);
+    expect(changed.stdout).toMatch(/cli-demo: 1 to run, 1 to reuse, 2 decided when the steps they depend on have run/);
     expect(changed.stdout).toMatch(/run\s+count/);
     expect(changed.stdout).toMatch(/reuse label/);
     expect(changed.stdout).toContain("param `n` changed 7 -> 9");

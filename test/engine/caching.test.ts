@@ -195,7 +195,7 @@ describe("plan", () => {
     const { ty } = await homes.open();
     const counts: Record<string, number> = {};
     const fresh = await ty.plan(build(counts));
-    expect(fresh.steps.map((s) => s.action)).toEqual(["run", "run", "run", "run", "run"]);
+    expect(fresh.steps.map((s) => s.action)).toEqual(["run", "run", "run", "depends", "depends"]);
     expect(fresh.steps.find((s) => s.step === "prep")!.reasons.join()).toMatch(/no earlier run/);
     expect(await ty.metadata.listRuns()).toEqual([]);
 
@@ -209,7 +209,7 @@ describe("plan", () => {
     expect(byStep.prep.action).toBe("reuse");
     expect(byStep.echo.action).toBe("run");
     expect(byStep.echo.reasons.join("\n")).toContain("param `b` changed 1 -> 3");
-    expect(byStep.fromEcho.action).toBe("run");
+    expect(byStep.fromEcho).toMatchObject({ action: "depends", waitsFor: ["echo"] });
     expect(byStep.fromEcho.reasons.join("\n")).toMatch(/upstream "echo" will run/);
     expect(changed.params).toEqual({ a: 1, b: 3 });
 

@@ -67,7 +67,7 @@ describe("map steps", () => {
     expect(byStep.square.action).toBe("run");
     expect(byStep.square.items).toEqual({ total: 4, reused: 3 });
     expect(byStep.square.reasons.join("\n")).toMatch(/item 3: the last run with this key failed/);
-    expect(byStep.total.action).toBe("run");
+    expect(byStep.total.action).toBe("depends");
     const before = calls.length;
     const r = await ty.run(build(calls), { params: { n: 4 } });
     expect(r.status).toBe("succeeded");

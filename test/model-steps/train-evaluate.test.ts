@@ -50,6 +50,14 @@ describe("train, search, evaluate and gate a model", () => {
       expect(ev.production).toBeUndefined();
       expect(ev.candidate.slices.city.map((s: { group: string }) => s.group).sort()).toEqual(["a", "b", "c", "d"]);
       expect(ev.fairness["tpr:city"].gap).toBeGreaterThanOrEqual(0);
+      // The evaluation and every search trial are tracked as metrics, as a user's own step would be.
+      const tracked = await t.trainyard.query.metrics(t.result.runId);
+      const evaluated = tracked.find((m) => m.stepId === "evaluate" && m.name === "auc")!;
+      expect(evaluated).toMatchObject({ goal: "max", final: ev.candidate.metrics.auc });
+      expect(tracked.find((m) => m.stepId === "evaluate" && m.name === "log_loss")?.goal).toBe("min");
+      expect(tracked.find((m) => m.stepId === "evaluate" && m.name === "latency_p99_ms")?.final).toBe(ev.latency.p99Ms);
+      const trialAucs = tracked.filter((m) => m.stepId === "search" && m.name === "auc").sort((x, y) => x.itemIndex - y.itemIndex);
+      expect(trialAucs.map((m) => m.final)).toEqual(best.trials.map((x: { score: number }) => x.score));
       const verdicts = (await t.output("gates")).verdicts;
       expect(verdicts.map((v: { status: string }) => v.status)).toEqual(["pass", "no-baseline", "pass", "pass"]);
       // The model bundle is loadable by the serving code and scores JSON rows.

@@ -9,6 +9,7 @@ import type {
   KeyComponents,
   LineageEdge,
   MetadataStore,
+  MetricPoint,
   RunLease,
   RunRecord,
   StepRunRecord,
@@ -557,6 +558,49 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect(await store.listAttempts("kept:a")).toHaveLength(1);
         expect(await store.getLogs("kept:a")).toHaveLength(1);
         expect(await store.lineageOf(fakeDigest("kept"))).toHaveLength(1);
+      });
+    });
+
+    describe("metrics and tags", () => {
+      const point = (stepRunId: string, name: string, value: number, extra: Partial<MetricPoint> = {}): MetricPoint => ({
+        stepRunId,
+        runId: stepRunId.split(":")[0],
+        stepId: "train",
+        itemIndex: -1,
+        attempt: 1,
+        name,
+        value,
+        ts: 5_000,
+        ...extra,
+      });
+
+      it("records metric points with and without a step index, in order, per step run, with batches and alone", async () => {
+        await store.createRun(runRecord("r1"));
+        await store.saveStepRuns([stepRunRecord("r1", "train")]);
+        const curve = [0.9, 0.5, 0.25].map((v, i) => point("r1:train", "loss", v, { step: i, goal: "min" }));
+        await store.appendMetrics(curve, [{ stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 }]);
+        const trial = point("r1:search[2]", "auc", 0.7125, { stepId: "search", itemIndex: 2, attempt: 2, ts: 5_001.5 });
+        const batch = { stepRuns: [], attempts: [], logs: [], completions: [] };
+        if (store.writeBatch) await store.writeBatch({ ...batch, metrics: [trial], tags: [] });
+        else await store.appendMetrics([trial]);
+        await store.appendMetrics([point("r1:train", "auc", 0.8)]);
+        expect(await store.listMetrics(["r1:train"])).toEqual([...curve, point("r1:train", "auc", 0.8)]);
+        expect(await store.listMetrics(["r1:search[2]", "r1:train"])).toEqual([trial, ...curve, point("r1:train", "auc", 0.8)]);
+        expect(await store.listMetrics(["r1:nothing"])).toEqual([]);
+        expect(await store.listMetrics([])).toEqual([]);
+        expect(await store.listTags(["r1:train"])).toEqual([{ stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 }]);
+      });
+
+      it("removes a run's metrics and tags with the run", async () => {
+        for (const id of ["gone", "kept"]) {
+          await store.createRun(runRecord(id));
+          await store.appendMetrics([point(`${id}:train`, "auc", 0.5)], [{ stepRunId: `${id}:train`, runId: id, key: "k", value: "v", ts: 1 }]);
+        }
+        await store.deleteRuns(["gone"]);
+        expect(await store.listMetrics(["gone:train"])).toEqual([]);
+        expect(await store.listTags(["gone:train"])).toEqual([]);
+        expect(await store.listMetrics(["kept:train"])).toHaveLength(1);
+        expect(await store.listTags(["kept:train"])).toHaveLength(1);
       });
     });
 

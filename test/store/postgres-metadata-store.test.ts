@@ -90,7 +90,16 @@ postgres.describe("PostgresMetadataStore", () => {
       const p = pipeline("pg-demo", { params: z.object({ lr: z.number().default(0.5), rows: z.number().default(4) }) });
       const hit = (id: string) => (counts[id] = (counts[id] ?? 0) + 1);
       const data = p.step("data", { params: ["rows"], run: (ctx) => (hit("data"), Array.from({ length: ctx.params.rows }, (_, i) => i)) });
-      const train = p.step("train", { params: ["lr"], inputs: { data }, run: (ctx, i) => (hit("train"), { w: i.data.length * ctx.params.lr }) });
+      const train = p.step("train", {
+        params: ["lr"],
+        inputs: { data },
+        run: (ctx, i) => {
+          hit("train");
+          for (const [epoch, loss] of [0.8, 0.4].entries()) ctx.metric("loss", loss * ctx.params.lr, { step: epoch });
+          ctx.tag("optimizer", "sgd");
+          return { w: i.data.length * ctx.params.lr };
+        },
+      });
       p.step("report", { inputs: { train }, run: (ctx, i) => (hit("report"), ctx.log(`w=${i.train.w}`), `weight ${i.train.w}`) });
       return p;
     }
@@ -124,6 +133,14 @@ postgres.describe("PostgresMetadataStore", () => {
         expect((await ty.metadata.listRuns({ pipeline: "pg-demo" })).map((r) => r.id)).toEqual([r3.runId, r2.runId, r1.runId]);
         const reportRun = (await ty.metadata.listStepRuns(r3.runId)).find((s) => s.stepId === "report")!;
         expect((await ty.metadata.getLogs(reportRun.id)).map((l) => l.line)).toContain("w=1");
+
+        // Experiment tracking on PostgreSQL: series, the reused step's metrics, a comparison.
+        const [loss] = await ty.query.metrics(r2.runId, { metric: "loss" });
+        expect(loss).toMatchObject({ stepId: "train", goal: "min", final: 0.2, reused: true, fromStepRun: `${r1.runId}:train` });
+        expect(loss.points.map((p) => p.step)).toEqual([0, 1]);
+        expect(await ty.query.tags(r3.runId)).toEqual({ optimizer: "sgd" });
+        const compared = await ty.query.compareRuns([r1.runId, r3.runId]);
+        expect(compared.rows.filter((r) => r.differs).map((r) => r.key)).toEqual(["lr", "train.loss"]);
       } finally {
         await ty.close();
       }

@@ -17,7 +17,7 @@ import { describe, it, type TestFunction } from "vitest";
 import { postgresUnavailableReason } from "./postgres.js";
 
 export type ToolName =
-  | "scipy" | "scikit-learn" | "xgboost" | "pandas" | "postgresql"
+  | "python3" | "scipy" | "scikit-learn" | "xgboost" | "pandas" | "postgresql"
   | "chrt" | "make" | "snakemake" | "chromium" | "redis-server";
 
 interface ToolSpec {
@@ -49,6 +49,7 @@ function onPath(command: string, pkg: string, dirs: string[] = []): ToolSpec {
 }
 
 const TOOLS: Record<ToolName, ToolSpec> = {
+  python3: pythonModule("json", "python3"),
   scipy: pythonModule("scipy, numpy", "python3-scipy"),
   "scikit-learn": pythonModule("sklearn", "python3-sklearn"),
   xgboost: pythonModule("xgboost", "python3-xgboost"),

@@ -83,10 +83,13 @@ export async function planCommand(args: ParsedArgs): Promise<number> {
       process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
       return 0;
     }
-    const reuse = plan.steps.filter((s) => s.action === "reuse").length;
-    process.stdout.write(`${bold(plan.pipeline)}: ${plan.steps.length - reuse} to run, ${reuse} to reuse\n`);
+    const count = (action: string) => plan.steps.filter((s) => s.action === action).length;
+    const depends = count("depends");
+    const later = depends ? `, ${depends} decided when the steps they depend on have run` : "";
+    process.stdout.write(`${bold(plan.pipeline)}: ${count("run")} to run, ${count("reuse")} to reuse${later}\n`);
     for (const s of plan.steps) {
-      const head = s.action === "reuse" ? `${cyan("reuse")} ${s.step}` : `${yellow("run  ")} ${s.step}`;
+      const label = { reuse: cyan("reuse"), run: yellow("run  "), depends: dim("later") }[s.action];
+      const head = `${label} ${s.step}`;
       const items = s.items ? dim(` (${s.items.reused}/${s.items.total} items cached)`) : "";
       process.stdout.write(`${head}${items}\n`);
       for (const r of s.reasons) process.stdout.write(`        ${dim(r)}\n`);

@@ -18,6 +18,19 @@ export const runsDef: CommandDef = {
   },
   examples: ["trainyard runs --pipeline flight-delays --status failed"],
   load: async () => (await import("../commands/inspect.js")).runsCommand,
+  subcommands: [
+    {
+      name: "compare",
+      summary: "params, final metrics and tags of runs side by side, the rows where they differ first",
+      positionals: [{ name: "run", description: "two runs or more (ids or unique prefixes)", variadic: true }],
+      options: {
+        differences: { type: "boolean", description: "only the rows where the runs differ" },
+        json: JSON_OUT,
+      },
+      examples: ["trainyard runs compare 20261206-101500-a1b2c3 20261206-103000-d4e5f6"],
+      load: async () => (await import("../commands/runs-compare.js")).runsCompareCommand,
+    },
+  ],
 };
 
 export const showDef: CommandDef = {

@@ -10,6 +10,7 @@ import { TrainyardError } from "../../core/errors.js";
 import type { CommandOutputSpec, StepDef } from "../../core/step.js";
 import { withStats } from "../artifact-io.js";
 import { LineSplitter, type LogSink } from "../log-lines.js";
+import { MetricsFileTail } from "./metrics-file.js";
 import type { RunningStepContext } from "../step-context.js";
 import { checkedPlaceholder, valuesDir, valueVariables } from "./command-env.js";
 import { expandForShell, expandRaw } from "./command-placeholders.js";
@@ -57,11 +58,13 @@ export async function runCommand(
   const expanded = shell ? expandForShell(raw, value, def.id) : undefined;
   const argv = expanded ? ["/bin/sh", "-c", expanded.text] : (raw as readonly string[]).map((a) => expandRaw(a, value));
   const token = newAttemptToken();
+  const metrics = new MetricsFileTail(join(workdir, "metrics.jsonl"), ctx);
   const extra: NodeJS.ProcessEnv = {
     ...spec.env,
     ...expanded?.env,
     TRAINYARD_OUT: out,
     TRAINYARD_WORKDIR: workdir,
+    TRAINYARD_METRICS: metrics.path,
     ...valueVariables(valuesDir(ctx.workRoot, ctx.runId), ctx.params, inputPaths),
     TRAINYARD_RUN_ID: ctx.runId,
     TRAINYARD_STEP: ctx.stepId,
@@ -73,6 +76,7 @@ export async function runCommand(
 
   const display = shell ? expandRaw(raw, value) : argv.join(" ");
   let stderrTail = (): string[] => [];
+  metrics.start();
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     let started: StartedCommand | undefined;
     let unhook = () => undefined as void;
@@ -117,7 +121,7 @@ export async function runCommand(
       (shell && launcher?.start(argv[2], extra, cwd, handlers, staged !== undefined, track)) ||
       spawnDirect(argv, { ...(launcher?.baseEnv ?? process.env), ...extra }, cwd, handlers, { token, track });
     unhook = ctx.cancel.onAbort(kill);
-  });
+  }).finally(() => metrics.stop());
   if (ctx.cancel.aborted) throw ctx.cancel.reason ?? new Error("cancelled");
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;

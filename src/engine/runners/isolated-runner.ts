@@ -10,6 +10,7 @@ import type { StepDef } from "../../core/step.js";
 import type { LogLine } from "../../store/metadata-store.js";
 import { LineSplitter, type LogSink } from "../log-lines.js";
 import { distFile } from "../package-root.js";
+import type { MetricInput } from "../metric-input.js";
 import type { RunningStepContext } from "../step-context.js";
 import type { StoreSpec } from "../store-choice.js";
 import { ATTEMPT_TOKEN_ENV, killByToken, newAttemptToken, recordGroup, retireAttempt, signalGroup } from "./process-supervisor.js";
@@ -30,6 +31,9 @@ export interface IsolatedTask {
 
 export type ChildMessage =
   | { type: "log"; line: LogLine }
+  | { type: "metric"; metric: MetricInput }
+  | { type: "tag"; key: string; value: string }
+  | { type: "warning"; message: string }
   | { type: "done"; value: unknown; workdir?: string }
   | { type: "error"; error: ErrorInfo };
 
@@ -60,6 +64,9 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
     const unhook = ctx.cancel.onAbort(killGroup);
     child.on("message", (msg: ChildMessage) => {
       if (msg.type === "log") onLog(msg.line);
+      else if (msg.type === "metric") ctx.metric(msg.metric.name, msg.metric.value, msg.metric);
+      else if (msg.type === "tag") ctx.tag(msg.key, msg.value);
+      else if (msg.type === "warning") ctx.reportWarning(msg.message);
       else if (msg.type === "done") {
         settled = true;
         resolve({ value: msg.value, workdir: msg.workdir });

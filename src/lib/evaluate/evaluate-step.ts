@@ -8,7 +8,7 @@ import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Dataset, FileArtifact, ModelArtifact } from "../../core/artifacts.js";
 import type { Pipeline } from "../../core/pipeline.js";
-import type { StepOptions, StepRef } from "../../core/step.js";
+import type { StepContext, StepOptions, StepRef } from "../../core/step.js";
 import { queryRows, readColumns, toPlain, withConnection } from "../data/duck.js";
 import { resolveSource } from "../data/data-source.js";
 import { datasetSource } from "../data/steps/quality-steps.js";
@@ -119,6 +119,7 @@ export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): S
       }
       report.latency = await timeServingPath(cand, source, latency);
       report.sizeBytes = treeSize((input.candidate as ModelArtifact).path);
+      recordEvaluationMetrics(ctx, report);
       ctx.log(`candidate ${JSON.stringify(pick(report.candidate.metrics))}${report.production ? `, production v${report.production.version} ${JSON.stringify(pick(report.production.metrics))}` : ", no production model yet"}`);
       const htmlPath = join(ctx.workdir, "evaluation.html");
       writeFileSync(htmlPath, renderEvaluationHtml(report));
@@ -228,4 +229,20 @@ function treeSize(path: string): number {
   const st = statSync(path);
   if (!st.isDirectory()) return st.size;
   return readdirSync(path).reduce((s, name) => s + treeSize(join(path, name)), 0);
+}
+
+/**
+ * The evaluation's figures as tracked metrics, as any step records them: the candidate's by
+ * name, production's as `production.<name>`, and the serving latency.
+ */
+function recordEvaluationMetrics(ctx: StepContext<unknown>, report: EvaluationReport): void {
+  const record = (name: string, value: number | undefined) => {
+    // A metric that is undefined on this data (AUC of one class) is left out, not warned about.
+    if (value !== undefined && Number.isFinite(value)) ctx.metric(name, value);
+  };
+  for (const [name, value] of Object.entries(report.candidate.metrics)) record(name, value);
+  for (const [name, value] of Object.entries(report.production?.metrics ?? {})) record(`production.${name}`, value);
+  record("latency_p50_ms", report.latency?.p50Ms);
+  record("latency_p99_ms", report.latency?.p99Ms);
+  if (report.production?.version !== undefined) ctx.tag("production_version", String(report.production.version));
 }

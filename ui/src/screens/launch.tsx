@@ -227,10 +227,12 @@ function ParamField({
 
 function PlanTable({ plan }: { plan: Plan }) {
   const reused = plan.steps.filter((s) => s.action === "reuse").length;
+  const later = plan.steps.filter((s) => s.action === "depends").length;
   return (
     <div data-testid="plan">
       <p className="small">
-        {plan.steps.length - reused} to run, {reused} reused.
+        {plan.steps.length - reused - later} to run, {reused} reused
+        {later > 0 && `, ${later} decided once the steps they depend on have run`}.
       </p>
       <table>
         <thead>
@@ -245,7 +247,7 @@ function PlanTable({ plan }: { plan: Plan }) {
             <tr key={s.step}>
               <td>{s.step}</td>
               <td>
-                <StatusBadge status={s.action === "reuse" ? "reused" : "run"} />
+                <StatusBadge status={s.action === "reuse" ? "reused" : s.action === "depends" ? "later" : "run"} />
               </td>
               <td className="small">
                 {s.reasons.join("; ")}

@@ -149,6 +149,9 @@ export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): S
       const chosenMetric = metric ?? defaultMetric(data.task);
       const score = scoreTrial(chosenMetric, data.task, held.y, model.predict(held.x));
       ctx.log(`${JSON.stringify(params)}: ${chosenMetric} ${score.toFixed(5)} (${seconds.toFixed(2)}s)`);
+      // Each trial's score is tracked as a metric of its own map item.
+      if (Number.isFinite(score)) ctx.metric(chosenMetric, score, { goal: chosenMetric === "auc" ? "max" : "min" });
+      ctx.metric("fit_seconds", seconds);
       return { params, score, seconds, metric: chosenMetric };
     },
   });
