@@ -3,11 +3,8 @@
  * of short steps cost a handful of commits, a crash loses at most that window (resume re-runs
  * those steps), and every record is still committed before the process can go idle.
  *
- * Each commit first makes the artifacts it refers to durable (a syncfs), so the window adapts to
- * what a lost record would cost. It is short (SHORT_WINDOW_MS) by default and for the completion
- * of a step that took a while (COSTLY_STEP_MS), and long (LONG_WINDOW_MS) while steps complete
- * in bursts (BUSY_COMPLETIONS in one window): then a crash loses only short steps, and a run of
- * 1,000 of them spent a tenth less time than with a commit and a sync every 25 ms.
+ * Each commit first makes the artifacts it refers to durable (a syncfs); the window is short by
+ * default and after a costly step, long while steps complete in bursts (docs/performance.md).
  */
 import { crashPoint } from "../core/crash-point.js";
 import type { AttemptRecord, LogLine, MetadataStore, MetricPoint, RunTag } from "../store/metadata-store.js";

@@ -1,13 +1,8 @@
 /**
- * Work directories of one run, recycled. A step that succeeded usually leaves its work directory
- * empty (its outputs were moved into the artifact store), and removing a directory is among the
- * slowest things a file system does: on a volume mounted with online discard a single rmdir
- * cost more than a whole short command step. So an emptied directory goes back to the pool and
- * the next step gets it; anything left in it, or a directory of a failed or cancelled attempt
- * (whose processes may still be writing), is removed off the critical path instead. The run
- * removes the pool when it ends. No two attempts ever see one path: names carry this process's
- * token (a resumed run never meets a killed one's directories), and a recycled directory is
- * renamed, so a straggler of the step before writes nowhere the next one looks.
+ * Work directories of one run, recycled: removing a directory is slow on some volumes
+ * (docs/performance.md), so an emptied one goes back to the pool and anything else is removed off
+ * the critical path. No two attempts ever see one path: names carry this process's token, and a
+ * recycled directory is renamed, so a straggler of the step before writes nowhere the next one looks.
  */
 import { mkdirSync, readdirSync, renameSync } from "node:fs";
 import { rm, rmdir } from "node:fs/promises";

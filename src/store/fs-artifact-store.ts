@@ -6,10 +6,8 @@
  * object left by a power loss is detected by its size and replaced. Stored files are made
  * read-only.
  *
- * Sixteen directories, not git's 256: creating a directory is among the slowest things this file
- * system does (a new home spent longer making 256 of them than running a hundred short steps),
- * and ext4's hashed directories stay fast with hundreds of thousands of entries. Stores made
- * with two-digit fan-out (`objects/ab/<digest>`) are read and written in their own layout.
+ * Sixteen directories, not git's 256: creating a directory is slow here (docs/performance.md);
+ * stores made with two-digit fan-out (`objects/ab/<digest>`) are read and written in their own layout.
  */
 import { randomBytes } from "node:crypto";
 import { chmodSync, constants, mkdirSync, readdirSync, renameSync } from "node:fs";

@@ -1,32 +1,9 @@
 /**
- * Starts shell-string commands through a few long-lived /bin/sh helper processes instead of
- * forking Node for each one. Forking the orchestrator costs milliseconds per command (its page
- * tables are copied, and libuv blocks the event loop until the child has exec'd), which
- * dominated runs of many short commands; a small shell forks in a fraction of that, off our
- * event loop.
- *
- * A helper runs one command at a time, in a forked subshell that evaluates the command text, so a
- * command made of shell builtins (`echo ... > file`) costs one fork and no exec at all, and any
- * other program the exec it would have cost anyway. The subshell is forked ahead, as soon as the
- * previous command has ended, and waits for its job: the fork is off the path from one step to
- * the next (a fifth of a command's round trip here). The command's stdout and stderr are the
- * helper's own pipes and stream live, exactly attributed. The command gets what `sh -c` gave it:
- * the same environment (sent as the difference from the helper's), working directory, no
- * positional parameters, stdin from /dev/null. Each helper leads its own process group, which
- * holds only it and its current command's tree: stopping a command signals that group, and the
- * helper goes down with it (a new one starts for the next command). After the command exits the
- * helper writes an end marker on both streams, the one on stdout carrying the exit status and
- * both the job's number, which the helper counts as Trainyard does. Anything unusual (odd
- * environment names) falls back to a direct spawn.
- *
- * A launcher runs at most `helpers` commands at once. A command may be staged (`stage`): when
- * every helper is busy it waits in the launcher, or, when a helper's command looks about to end
- * (this run's commands have been short and this one has only just started), it is sent to that
- * helper at once, and the helper starts it the moment the command ahead exits, without waiting
- * for Trainyard to read the end marker and answer. In a run of many short commands that round
- * trip, not the commands, set the pace. A staged command that is cancelled before it starts
- * never runs (its job is rewritten to exit at once, and it is stopped should it have started
- * meanwhile); one whose helper is stopped before it started goes to another helper.
+ * Starts shell-string commands through a few long-lived /bin/sh helpers instead of forking Node
+ * for each: forking the orchestrator costs milliseconds per command, a small shell a fraction of
+ * that. Each helper runs one command at a time in a subshell, with what `sh -c` would give it, and
+ * leads its own process group so that stopping a command stops its whole tree. Why each detail
+ * (forking ahead, staging, job files, SCHED_BATCH): docs/performance.md, "Design notes".
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
@@ -56,17 +33,9 @@ export interface StartedCommand {
 export type GroupTracker = (pgid: number) => () => void;
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-// Each job is written to one of the helper's job files and started by naming that file (one
-// character) on its stdin: sh reads a pipe a byte at a time, so a whole job line sent through the
-// pipe cost hundreds of syscalls. Jobs rotate over the files because the helper may still be
-// reading one job's file, and have the next one staged, when a job is written.
-// Shell variables of the helper are prefixed so that they never shadow an exported variable.
-// The end of its stdin (Trainyard closed it, or died) ends the helper: the waiting subshell
-// kills its whole process group, whatever an earlier command left running in it.
-// The helper first puts itself, and so every command it runs, under the SCHED_BATCH policy where
-// util-linux chrt can: same CPU share, but a command waking up no longer preempts the engine's
-// thread, which is what paces a run of short commands (2% off 1,000 of them here). Where chrt
-// is missing or not allowed, nothing changes.
+// Jobs are named through job files (sh reads a pipe a byte at a time); helper variables are
+// prefixed so they never shadow the environment; the end of stdin ends the helper and its group.
+// The helper runs under SCHED_BATCH where chrt allows (see docs/performance.md).
 const HELPER_LOOP = `__ty_nl='
 '
 __ty_n=0
