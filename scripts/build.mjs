@@ -1,5 +1,6 @@
 // Builds dist/ from src/ for the CLI and child processes, so they start without a TypeScript
-// loader. Type checking is `npm run typecheck`.
+// loader. Type checking is `npm run typecheck`; the published .d.ts files (dist/types/) come from
+// `npm run build:types`, which `npm pack` runs.
 //
 // Bundled with code splitting: one file per entry point (the package's exports, the CLI, the
 // isolated-step child) and shared chunks in dist/chunks/, so the CLI, the pipeline modules it
@@ -15,7 +16,7 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies, ...p
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 const entryPoints = [
-  ...Object.values(pkg.exports).map((e) => e.types.replace(/^\.\//, "")),
+  ...Object.values(pkg.exports).map((e) => e.default.replace(/^\.\/dist\/(.*)\.js$/, "src/$1.ts")),
   "src/cli/entry.ts",
   "src/engine/child-entry.ts",
 ];

@@ -6,6 +6,8 @@ export const HELP = `trainyard — ML pipelines: typed steps, content-addressed 
 
 usage: trainyard <command> [options]
 
+  init [dir] [--force]         scaffold a project: package.json, tsconfig, a pipeline on the shipped
+                               penguins data, its test, a .gitignore for the home; keeps existing files
   run <pipeline.ts> [--param k=v]... [--profile NAME] [--concurrency N] [--force [STEP]] [--json] [--quiet]
       [--run-id ID] [--trigger KIND:NAME]
                                run a pipeline; exits 0 only if the run succeeded
@@ -71,6 +73,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   trigger: async () => (await import("./commands/trigger.js")).triggerCommand,
   daemon: async () => (await import("./commands/daemon.js")).daemonCommand,
   status: async () => (await import("./commands/status.js")).statusCommand,
+  init: async () => (await import("./commands/init.js")).initCommand,
 };
 
 /** Commands contributed by higher layers register here (data, models, serve). */

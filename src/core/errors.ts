@@ -42,6 +42,7 @@ export type ErrorCode =
   | "DAEMON_STALE"
   | "DAEMON_NOT_RUNNING"
   | "NOTIFY_FAILED"
+  | "OPTIONAL_DEPENDENCY_MISSING"
   | "USAGE";
 
 export interface ErrorFields {
