@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// The `trainyard` command. Runs the built CLI (dist/), which `npm ci` builds via `prepare`.
+// The `trainyard` command. Runs the built CLI (dist/), which the published package ships; in a
+// checkout of the repository the first command builds it.
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
@@ -28,8 +30,13 @@ if (v8Flags.trim()) {
 }
 
 const entry = new URL("../dist/cli/entry.js", import.meta.url);
+const buildScript = fileURLToPath(new URL("../scripts/build.mjs", import.meta.url));
+if (!existsSync(fileURLToPath(entry)) && existsSync(buildScript)) {
+  process.stderr.write("trainyard: building dist/ (once per checkout; `npm run build` rebuilds it)\n");
+  execFileSync(process.execPath, [buildScript], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "inherit" });
+}
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write("trainyard: dist/ is missing; run `npm run build` (npm ci does it for you)\n");
+  process.stderr.write("trainyard: dist/ is missing; run `npm run build`\n");
   process.exit(1);
 }
 await import(entry.href);

@@ -44,9 +44,12 @@ const result = await build({
 });
 
 // Outputs of earlier builds (old chunks, files of the unbundled layout) go once they are an hour
-// old: a process started from them before this build may still load one lazily.
+// old: a process started from them before this build may still load one lazily. `--clean` (for
+// `npm pack`) removes them all, and the declaration files, which `build:types` writes afresh.
+const clean = process.argv.includes("--clean");
+if (clean) rmSync("dist/types", { recursive: true, force: true });
 const current = new Set(Object.keys(result.metafile.outputs).map((f) => resolve(f)));
-const staleBefore = Date.now() - 3600_000;
+const staleBefore = clean ? Infinity : Date.now() - 3600_000;
 const sweep = (dir) => {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);

@@ -20,6 +20,9 @@ const RENAMED: Record<string, string> = { gitignore: ".gitignore" };
 const DEV_TOOLS = ["typescript", "tsx", "@types/node"] as const;
 const FALLBACK_VERSIONS: Record<string, string> = { typescript: "^5.9.3", tsx: "^4.23.15", "@types/node": "^20.19.43" };
 
+/** Install scripts the project approves (npm asks projects to): SQLite's native build, esbuild's binary check. */
+const ALLOWED_SCRIPTS: Record<string, boolean> = { "better-sqlite3": true, esbuild: true };
+
 const SCRIPTS: Record<string, string> = {
   start: "trainyard run pipeline.ts",
   test: "tsx --test test/*.test.ts",
@@ -39,7 +42,9 @@ export async function initCommand(argv: string[]): Promise<number> {
     throw new TrainyardError("USAGE", (err as Error).message, { hint: `usage: ${INIT_USAGE}` });
   }
   if (parsed.positionals.length > 1) {
-    throw new TrainyardError("USAGE", `init takes one folder, got ${parsed.positionals.length}`, { hint: `usage: ${INIT_USAGE}` });
+    throw new TrainyardError("USAGE", `init takes one folder, got ${parsed.positionals.length}`, {
+      hint: `usage: ${INIT_USAGE}`,
+    });
   }
   const dir = resolve(parsed.positionals[0] ?? ".");
   const report = scaffoldProject(dir, { force: parsed.values.force ?? false });
@@ -119,6 +124,7 @@ function writePackageJson(dir: string, own: OwnPackage, force: boolean, report: 
   pkg.dependencies.trainyard ??= `^${own.version}`;
   pkg.devDependencies = { ...pkg.devDependencies };
   for (const tool of DEV_TOOLS) pkg.devDependencies[tool] ??= own.devDependencies?.[tool] ?? FALLBACK_VERSIONS[tool];
+  pkg.allowScripts = { ...ALLOWED_SCRIPTS, ...pkg.allowScripts };
   writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
   (exists && !force ? report.completed : report.written).push("package.json");
 }
