@@ -48,7 +48,8 @@ export async function initCommand(argv: string[]): Promise<number> {
   }
   const dir = resolve(parsed.positionals[0] ?? ".");
   const report = scaffoldProject(dir, { force: parsed.values.force ?? false });
-  const shown = relative(process.cwd(), dir) || ".";
+  const fromHere = relative(process.cwd(), dir);
+  const shown = fromHere === "" ? "." : fromHere.startsWith("..") ? dir : fromHere;
   const lines = [`${green("✔")} scaffolded a Trainyard project in ${shown}`];
   for (const f of report.written) lines.push(`  ${green("+")} ${f}`);
   for (const f of report.completed) lines.push(`  ${green("~")} ${f} ${dim("(completed)")}`);
