@@ -37,7 +37,8 @@ const entry = new URL("../dist/cli/entry.js", import.meta.url);
 const buildScript = fileURLToPath(new URL("../scripts/build.mjs", import.meta.url));
 if (!existsSync(fileURLToPath(entry)) && existsSync(buildScript)) {
   process.stderr.write("trainyard: building dist/ (once per checkout; `npm run build` rebuilds it)\n");
-  execFileSync(process.execPath, [buildScript], { cwd: fileURLToPath(new URL("..", import.meta.url)), stdio: "inherit" });
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  execFileSync(process.execPath, [buildScript], { cwd: root, stdio: "inherit" });
 }
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write("trainyard: dist/ is missing; run `npm run build`\n");

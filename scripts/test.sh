@@ -21,7 +21,8 @@ summarize() {
   node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
-    console.log(JSON.stringify({ passed: r.numPassedTests, failed: r.numFailedTests || (r.numFailedTestSuites ?? 0), skipped }));
+    const failed = r.numFailedTests || (r.numFailedTestSuites ?? 0);
+    console.log(JSON.stringify({ passed: r.numPassedTests, failed, skipped }));
   ' "$1" 2>/dev/null || echo '{"passed":0,"failed":1,"skipped":0}'
 }
 

@@ -60,7 +60,8 @@ const checked = gates(p, "gates", {
   params: ["minAccuracy"],
   gates: (params) => [{ kind: "metric", metric: "accuracy", min: params.minAccuracy }],
 });
-deploy(p, "deploy", { registered: register(p, "register", { name: "penguin-species", model, gates: checked, evaluation }) });
+const registered = register(p, "register", { name: "penguin-species", model, gates: checked, evaluation });
+deploy(p, "deploy", { registered });
 
 export default p;
 `;
@@ -82,19 +83,26 @@ describe("the first hour, from an empty folder", () => {
     expect(r.code).toBe(0);
   });
 
-  it("runs it: the CSV is split, the transforms chain, the task is inferred as multiclass, the model deploys", async () => {
+  it("runs it: the CSV splits, transforms chain, the task is inferred as multiclass, the model deploys", async () => {
     const run = await runIn(project.dir, ["npx", "trainyard", "run", "penguin-species.ts", "--json"]);
-    const summary = JSON.parse(run.stdout || "{}") as { runId: string; status: string; error?: unknown; steps: Array<{ step: string; status: string }> };
+    const summary = JSON.parse(run.stdout || "{}") as {
+      runId: string;
+      status: string;
+      steps: Array<{ step: string; status: string }>;
+    };
     expect(summary.status, `${run.stdout}\n${run.stderr}`).toBe("succeeded");
     expect(summary.steps.find((s) => s.step === "deploy")?.status).toBe("succeeded");
     const logs = succeeded(await runIn(project.dir, ["npx", "trainyard", "logs", summary.runId, "train"]));
     expect(logs.stdout).toMatch(/multiclass/);
-    const models = succeeded(await runIn(project.dir, ["npx", "trainyard", "models", "show", "penguin-species@production", "--json"]));
+    const models = succeeded(
+      await runIn(project.dir, ["npx", "trainyard", "models", "show", "penguin-species@production", "--json"]),
+    );
     expect(models.stdout).toMatch(/"accuracy":\s*(0\.9\d*|1)\b/);
   });
 
   it("serves it and answers a query with the species", async () => {
-    server = spawn(join(project.dir, "node_modules", ".bin", "trainyard"), ["serve", "--port", "0", "--model", "penguin-species@production"], {
+    const bin = join(project.dir, "node_modules", ".bin", "trainyard");
+    server = spawn(bin, ["serve", "--port", "0", "--model", "penguin-species@production"], {
       cwd: project.dir,
       env: userEnv(),
       stdio: ["ignore", "pipe", "pipe"],
@@ -109,9 +117,23 @@ describe("the first hour, from an empty folder", () => {
       server!.stderr!.on("data", (d: Buffer) => (out += d.toString()));
       server!.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
     });
-    const gentoo = { island: "Biscoe", beak_length_mm: 47.5, beak_depth_mm: 15, flipper_length_mm: 218, body_mass_g: 4950, sex: "MALE" };
+    const gentoo = {
+      island: "Biscoe",
+      beak_length_mm: 47.5,
+      beak_depth_mm: 15,
+      flipper_length_mm: 218,
+      body_mass_g: 4950,
+      sex: "MALE",
+    };
     // body mass unknown: the imputation fitted in training fills it, inside the server too
-    const adelie = { island: "Torgersen", beak_length_mm: 38.9, beak_depth_mm: 17.8, flipper_length_mm: 181, body_mass_g: null, sex: "FEMALE" };
+    const adelie = {
+      island: "Torgersen",
+      beak_length_mm: 38.9,
+      beak_depth_mm: 17.8,
+      flipper_length_mm: 181,
+      body_mass_g: null,
+      sex: "FEMALE",
+    };
     const res = await fetch(`${url}/v1/models/penguin-species/production:predict`, {
       method: "POST",
       headers: { "content-type": "application/json" },

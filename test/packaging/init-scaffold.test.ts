@@ -8,7 +8,15 @@ import { scaffoldProject } from "../../src/cli/commands/init.js";
 import { cli } from "../cli/support.js";
 import { runIn, scaffoldedProject, succeeded, type ScaffoldedProject } from "../support/packed-project.js";
 
-const SCAFFOLD = ["package.json", "tsconfig.json", "pipeline.ts", "test/pipeline.test.ts", ".gitignore", "README.md", "data/penguins.csv"];
+const SCAFFOLD = [
+  "package.json",
+  "tsconfig.json",
+  "pipeline.ts",
+  "test/pipeline.test.ts",
+  ".gitignore",
+  "README.md",
+  "data/penguins.csv",
+];
 
 describe("trainyard init in this repository's build", () => {
   const root = mkdtempSync(join(tmpdir(), "ty-init-"));
@@ -31,7 +39,11 @@ describe("trainyard init in this repository's build", () => {
   it("completes an existing package.json and .gitignore and keeps the user's other files", () => {
     const dir = join(root, "existing");
     mkdirSync(dir);
-    const mine = { name: "mine", dependencies: { trainyard: "file:../trainyard-0.1.0.tgz" }, scripts: { test: "my-test" } };
+    const mine = {
+      name: "mine",
+      dependencies: { trainyard: "file:../trainyard-0.1.0.tgz" },
+      scripts: { test: "my-test" },
+    };
     writeFileSync(join(dir, "package.json"), JSON.stringify(mine));
     writeFileSync(join(dir, ".gitignore"), "node_modules/\ncoverage/");
     writeFileSync(join(dir, "README.md"), "my notes\n");
@@ -78,8 +90,10 @@ describe("the scaffold, installed from the packed package", () => {
     const first = succeeded(await runIn(project.dir, ["npx", "trainyard", "run", "pipeline.ts", "--json"]));
     const summary = JSON.parse(first.stdout) as { status: string; steps: Array<{ step: string; status: string }> };
     expect(summary.status).toBe("succeeded");
-    expect(summary.steps.map((s) => s.step)).toEqual(expect.arrayContaining(["ingest", "split", "train", "gates", "deploy"]));
-    const second = JSON.parse(succeeded(await runIn(project.dir, ["npx", "trainyard", "run", "pipeline.ts", "--json"])).stdout);
+    const steps = summary.steps.map((s) => s.step);
+    expect(steps).toEqual(expect.arrayContaining(["ingest", "split", "train", "gates", "deploy"]));
+    const again = succeeded(await runIn(project.dir, ["npx", "trainyard", "run", "pipeline.ts", "--json"]));
+    const second = JSON.parse(again.stdout);
     const reused = second.steps.filter((s: { cached: boolean }) => s.cached).map((s: { step: string }) => s.step);
     expect(reused).toEqual(expect.arrayContaining(["ingest", "split", "features", "train", "evaluate"]));
   });

@@ -43,7 +43,9 @@ export function runIn(cwd: string, argv: string[], env: NodeJS.ProcessEnv = user
 
 /** Throws with the command's output unless it exited 0. */
 export function succeeded(r: CommandResult): CommandResult {
-  if (r.code !== 0) throw new Error(`\`${r.command}\` exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  if (r.code !== 0) {
+    throw new Error(`\`${r.command}\` exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
   return r;
 }
 
@@ -79,7 +81,9 @@ function oncePerRun<T>(name: string, make: (runDir: string) => Promise<T>): Prom
     }
     for (;;) {
       if (existsSync(result)) return JSON.parse(readFileSync(result, "utf8")) as T;
-      if (existsSync(failure)) throw new Error(`${name} failed in another test file:\n${readFileSync(failure, "utf8")}`);
+      if (existsSync(failure)) {
+        throw new Error(`${name} failed in another test file:\n${readFileSync(failure, "utf8")}`);
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
   })();
@@ -122,10 +126,8 @@ export function installedProject(): Promise<InstalledProject> {
     const { path: tarball } = await packedTarball();
     const dir = join(runDir, "project");
     mkdirSync(dir);
-    writeFileSync(
-      join(dir, "package.json"),
-      `${JSON.stringify({ name: "first-hour", private: true, allowScripts: { "better-sqlite3": true, esbuild: true } }, null, 2)}\n`,
-    );
+    const manifest = { name: "first-hour", private: true, allowScripts: { "better-sqlite3": true, esbuild: true } };
+    writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     await useLocalPrebuild(runDir, dir);
     const install = succeeded(await runIn(dir, ["npm", "i", tarball]));
     return { dir, tarball, install };
@@ -159,7 +161,8 @@ async function useLocalPrebuild(runDir: string, projectDir: string): Promise<voi
   if (!existsSync(addon)) return;
   const { version } = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string };
   const dir = join(runDir, "prebuilds");
-  const file = join(dir, `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`);
+  const target = `node-v${process.versions.modules}-${process.platform}-${process.arch}`;
+  const file = join(dir, `better-sqlite3-v${version}-${target}.tar.gz`);
   mkdirSync(dir, { recursive: true });
   succeeded(await runIn(pkgDir, ["tar", "-czf", file, "build/Release/better_sqlite3.node"]));
   writeFileSync(join(projectDir, ".prebuild-installrc"), `local-prebuilds=${dir}\n`);
