@@ -25,8 +25,10 @@ usage: trainyard <command> [options]
   models promote <name>@<version> --alias NAME [--force --reason TEXT]
   models rollback <name> --alias NAME [--reason TEXT]
                                move an alias (recorded with actor and reason; runs deploy hooks)
-  serve [--port 8080] [--host 127.0.0.1] [--log-sample 0.01] [--row-key COLUMN] [--model NAME[@ALIAS]]...
-                               serve model aliases over HTTP; hot-reloads when an alias moves
+  serve [--port 8080] [--host 127.0.0.1] [--max-body 1MiB] [--log-sample 0.01]
+        [--row-key COLUMN] [--model NAME[@ALIAS]]...
+                               serve model aliases over HTTP; hot-reloads when an alias moves;
+                               --max-body caps a request body (e.g. 4MiB; larger gets 413)
   daemon [pipeline.ts ...] [--max-concurrent-runs N] [--interval MS] [--pipeline-limit NAME=N]...
                                evaluate the modules' triggers and launch runs (one leader per home);
                                SIGTERM drains
@@ -37,7 +39,7 @@ usage: trainyard <command> [options]
   gc [--keep-last N] [--older-than 30d] [--grace 1h] [--dry-run]
                                remove artifacts that no run, model or retention rule needs
   fsck [--repair] [--json]     rehash every stored object, check every reference, list orphans
-  contract infer <data-file> [--out contract.ts]
+  contract infer <file|dir|glob>... [--out contract.ts]
                                draft a data contract from real data, for a person to edit
   report <digest>              the path of the HTML report behind a step output or artifact
   triggers list <pipeline.ts> [--now ISO] [--json]

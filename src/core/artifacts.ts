@@ -26,6 +26,18 @@ export interface DatasetMeta {
   [key: string]: unknown;
 }
 
+/**
+ * The format a dataset file's name says (stored copies lose the name, so it is recorded in the
+ * meta): .csv/.txt and .tsv are CSV, .json/.jsonl/.ndjson JSON, anything else Parquet.
+ */
+export function datasetMetaOfPath(path: string): Pick<DatasetMeta, "format"> & { delimiter?: string } {
+  const lower = path.toLowerCase();
+  if (lower.endsWith(".tsv")) return { format: "csv", delimiter: "\t" };
+  if (lower.endsWith(".csv") || lower.endsWith(".txt")) return { format: "csv" };
+  if (/\.(json|jsonl|ndjson)$/.test(lower)) return { format: "json" };
+  return { format: "parquet" };
+}
+
 export interface ModelMeta {
   format?: string;
   [key: string]: unknown;

@@ -32,7 +32,10 @@ export interface ModelServerOptions {
   loadPredictor: PredictorLoader;
   /** What to serve. @default every alias of every registered model */
   targets?: ServeTarget[];
-  /** Largest accepted request body in bytes; larger ones get 413. @default 1048576 (1 MiB) */
+  /**
+   * Largest accepted request body in bytes; a larger one gets 413 BODY_TOO_LARGE (CLI: `serve --max-body 4MiB`).
+   * At about 100 bytes a row, 1 MiB holds some 10,000 rows. @default 1048576 (1 MiB)
+   */
   maxBodyBytes?: number;
   /** Most rows in one predict request. @default 10000 */
   maxRows?: number;
@@ -210,16 +213,33 @@ export class ModelServer {
     if (predict && req.method !== "POST") return sendError(res, notAllowed(req.method, "POST"));
     if (!predict && req.method !== "GET") return sendError(res, notAllowed(req.method, "GET"));
     if (!slot) {
-      if (predict) this.metrics.observe("", "", 404, 0);
-      const served = this.models.list().map((s) => `${s.model}/${s.alias}`);
-      return sendError(res, new HttpError(404, "MODEL_NOT_FOUND", `no model is served as ${model}/${alias}`, {
-        hint: served.length ? `served: ${served.join(", ")}` : "nothing is served yet: promote a version to an alias",
-      }));
+      const err = this.notServed(model, alias);
+      if (predict) this.metrics.observe("", "", err.status, 0);
+      return sendError(res, err);
     }
     if (!predict) return sendJson(res, 200, { ...describeSlot(slot), inputFields: slot.predictor.inputFields });
     if (this.predictUrls.size >= PREDICT_URL_CACHE) this.predictUrls.clear();
     this.predictUrls.set(req.url!, servedKey(model, alias));
     this.predict(req, res, slot);
+  }
+
+  /** Why an alias is not served: its bundle failed to load, the registry is empty, or no such alias. */
+  private notServed(model: string, alias: string): HttpError {
+    const failed = this.models.loadError(model, alias);
+    if (failed !== undefined) {
+      return new HttpError(503, "MODEL_UNAVAILABLE", `${model}/${alias} is registered but its model could not be loaded: ${failed}`, {
+        hint: `the bundle is broken or missing: move the alias to a good version (trainyard models rollback ${model} ${alias}), re-run the pipeline that trained it, and check the store with trainyard fsck`,
+      });
+    }
+    if (this.models.registeredModels() === 0) {
+      return new HttpError(404, "REGISTRY_EMPTY", "the registry has no models yet", {
+        hint: "run a pipeline whose register and deploy steps put a model behind an alias (e.g. production); this server picks it up without a restart",
+      });
+    }
+    const served = this.models.list().map((s) => `${s.model}/${s.alias}`);
+    return new HttpError(404, "MODEL_NOT_FOUND", `no model is served as ${model}/${alias}`, {
+      hint: served.length ? `served: ${served.join(", ")}` : "no alias is set: promote a version to an alias (trainyard models promote)",
+    });
   }
 
   /**
@@ -358,7 +378,8 @@ function notAllowed(method: string | undefined, allow: string): HttpError {
 }
 
 function describeSlot(s: LoadedModel): Record<string, unknown> {
-  return { model: s.model, alias: s.alias, version: s.version, artifactDigest: s.artifactDigest, task: s.predictor.task, label: s.predictor.label, loadedAt: s.loadedAt };
+  const { task, label, classes } = s.predictor;
+  return { model: s.model, alias: s.alias, version: s.version, artifactDigest: s.artifactDigest, task, label, ...(classes ? { classes } : {}), loadedAt: s.loadedAt };
 }
 
 /** Builds a server and starts it; see `ModelServer`. */

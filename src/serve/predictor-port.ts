@@ -6,6 +6,8 @@
 export interface ServedPredictor {
   task: "binary" | "multiclass" | "regression";
   label: string;
+  /** Class values in output order (classifiers). */
+  classes?: ReadonlyArray<string | number>;
   inputFields: Array<{ name: string; type: string }>;
   /** Scores raw rows; throws an error with `status` 4xx (and `field`, `row`) for rows it rejects. */
   predictRows(rows: unknown[]): Promise<unknown[]>;

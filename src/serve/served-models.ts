@@ -62,6 +62,7 @@ export class ServedModels {
   private revision = -1;
   private lastAttempt = 0;
   private loadedOnce = false;
+  private modelCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -94,6 +95,16 @@ export class ServedModels {
 
   list(): LoadedModel[] {
     return [...this.slots.values()];
+  }
+
+  /** Why an alias could not be loaded (a broken or missing bundle), if it failed. */
+  loadError(model: string, alias: string): string | undefined {
+    return this.errors.get(keyOf(model, alias));
+  }
+
+  /** Models in the registry at the last refresh: 0 means nothing was ever registered. */
+  registeredModels(): number {
+    return this.modelCount;
   }
 
   /** Ready once the first load finished and every explicitly named alias is being served. */
@@ -135,6 +146,7 @@ export class ServedModels {
     const rev = await registry.aliasRevision();
     this.lastAttempt = Date.now();
     const wanted = await this.wantedAliases();
+    this.modelCount = (await registry.listModels()).length;
     const wantedKeys = new Set(wanted.map((a) => keyOf(a.model, a.alias)));
     for (const [key, slot] of this.slots) {
       if (wantedKeys.has(key)) continue;

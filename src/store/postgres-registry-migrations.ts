@@ -66,4 +66,8 @@ export const POSTGRES_REGISTRY_MIGRATIONS: readonly string[] = [
   ALTER TABLE prediction_log ADD COLUMN prediction_id TEXT, ADD COLUMN row_keys JSON;
   CREATE INDEX prediction_log_alias_ts ON prediction_log (model, alias, ts);
   `,
+  // When and by which run a version's metrics were measured.
+  `
+  ALTER TABLE registry_versions ADD COLUMN metrics_measured_at DOUBLE PRECISION, ADD COLUMN metrics_run_id TEXT;
+  `,
 ];

@@ -39,6 +39,7 @@ import {
   type RegistryStore,
   type RollbackOptions,
   type UnpinOptions,
+  metricsProvenance,
 } from "./registry-store.js";
 
 const json = (v: unknown) => JSON.stringify(v ?? null);
@@ -52,8 +53,8 @@ const MAX_ATTEMPTS = 5;
 const SUMMARY = `SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version), 0) AS latest,
     (SELECT json_object_agg(a.alias, a.version ORDER BY a.alias COLLATE "C") FROM registry_aliases a WHERE a.model = m.name) AS aliases
   FROM registry_models m LEFT JOIN registry_versions v ON v.model = m.name`;
-const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`;
+const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at, metrics_measured_at, metrics_run_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING *`;
 const INSERT_LOGS = `INSERT INTO prediction_log
     (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
   SELECT u.model, u.version, u.alias, u.ts, u.input::json, u.output::json, u.latency, u.pid, u.keys::json
@@ -157,6 +158,7 @@ export class PostgresRegistryStore implements RegistryStore {
             input.model, latest + 1, input.artifactDigest, input.runId ?? null, input.stepRunId ?? null, json(input.dataDigests ?? []),
             input.referenceProfileDigest ?? null, json(input.params ?? {}), input.codeFingerprint ?? null, json(input.metrics ?? {}),
             json(gates), failedGates(gates).length, text(input.description), now,
+            metricsProvenance(input, now).metrics_measured_at, metricsProvenance(input, now).metrics_run_id,
           ])).rows[0] as Row;
           await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [input.model, now]);
           created = true;
@@ -419,6 +421,8 @@ function rowToVersion(r: Row): ModelVersionRecord {
     params: r.params ?? {},
     codeFingerprint: opt(r.code_fingerprint),
     metrics: r.metrics ?? {},
+    ...(r.metrics_measured_at === null || r.metrics_measured_at === undefined ? {} : { metricsMeasuredAt: Number(r.metrics_measured_at) }),
+    ...(r.metrics_run_id === null || r.metrics_run_id === undefined ? {} : { metricsRunId: r.metrics_run_id }),
     gates: r.gates ?? [],
     description: opt(r.description),
     createdAt: r.created_at,

@@ -35,6 +35,10 @@ export interface RegisterVersionInput {
   params?: Record<string, unknown>;
   codeFingerprint?: string;
   metrics?: Record<string, unknown>;
+  /** When `metrics` were measured (epoch ms). @default now, when metrics are given */
+  metricsMeasuredAt?: number;
+  /** The run that measured `metrics`. @default runId */
+  metricsRunId?: string;
   gates?: GateVerdict[];
   description?: string;
 }
@@ -50,7 +54,11 @@ export interface ModelVersionRecord {
   referenceProfileDigest?: string;
   params: Record<string, unknown>;
   codeFingerprint?: string;
+  /** Measured once, when the version was registered: registering the same artifact again keeps them. */
   metrics: Record<string, unknown>;
+  /** When and by which run `metrics` were measured (absent without metrics, or for versions registered before this was recorded). */
+  metricsMeasuredAt?: number;
+  metricsRunId?: string;
   gates: GateVerdict[];
   description?: string;
   createdAt: number;
@@ -409,4 +417,13 @@ export function planAliasSet(
     replacedVersion,
   };
   return { forced, pin: next, reason: opts.reason };
+}
+
+/** The metrics' provenance columns a backend stores with a new version: measured now by the registering run. */
+export function metricsProvenance(input: RegisterVersionInput, now: number): { metrics_measured_at: number | null; metrics_run_id: string | null } {
+  const measured = input.metrics !== undefined && Object.keys(input.metrics).length > 0;
+  return {
+    metrics_measured_at: measured ? (input.metricsMeasuredAt ?? now) : null,
+    metrics_run_id: measured ? (input.metricsRunId ?? input.runId ?? null) : null,
+  };
 }

@@ -53,4 +53,9 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
   ALTER TABLE prediction_log ADD COLUMN prediction_id TEXT;
   ALTER TABLE prediction_log ADD COLUMN row_keys TEXT;
   `,
+  // When and by which run a version's metrics were measured.
+  `
+  ALTER TABLE registry_versions ADD COLUMN metrics_measured_at INTEGER;
+  ALTER TABLE registry_versions ADD COLUMN metrics_run_id TEXT;
+  `,
 ];

@@ -29,6 +29,7 @@ import {
   type RegistryStore,
   type RollbackOptions,
   type UnpinOptions,
+  metricsProvenance,
 } from "./registry-store.js";
 
 type Row = Record<string, any>;
@@ -69,8 +70,8 @@ export class SqliteRegistryStore implements RegistryStore {
       versionByDigest: p(`SELECT * FROM registry_versions WHERE model = ? AND artifact_digest = ?`),
       version: p(`SELECT * FROM registry_versions WHERE model = ? AND version = ?`),
       latest: p(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = ?`),
-      insertVersion: p(`INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at)
-        VALUES (@model, @version, @artifact_digest, @run_id, @step_run_id, @data_digests, @reference_profile_digest, @params, @code_fingerprint, @metrics, @gates, @gates_failed, @description, @created_at)`),
+      insertVersion: p(`INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at, metrics_measured_at, metrics_run_id)
+        VALUES (@model, @version, @artifact_digest, @run_id, @step_run_id, @data_digests, @reference_profile_digest, @params, @code_fingerprint, @metrics, @gates, @gates_failed, @description, @created_at, @metrics_measured_at, @metrics_run_id)`),
       upsertModel: p(`INSERT INTO registry_models (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at`),
       touchModel: p(`UPDATE registry_models SET updated_at = ? WHERE name = ?`),
       model: p(`SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version), 0) AS latest
@@ -187,6 +188,7 @@ export class SqliteRegistryStore implements RegistryStore {
         gates_failed: failedGates(gates).length,
         description: input.description ?? null,
         created_at: now,
+        ...metricsProvenance(input, now),
       });
       return { version: rowToVersion(this.stmts.version.get(input.model, version) as Row), created: true };
     });
@@ -419,6 +421,13 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 }
 
+function optionalProvenance(r: Row): Pick<ModelVersionRecord, "metricsMeasuredAt" | "metricsRunId"> {
+  const out: Pick<ModelVersionRecord, "metricsMeasuredAt" | "metricsRunId"> = {};
+  if (r.metrics_measured_at !== null && r.metrics_measured_at !== undefined) out.metricsMeasuredAt = r.metrics_measured_at;
+  if (r.metrics_run_id !== null && r.metrics_run_id !== undefined) out.metricsRunId = r.metrics_run_id;
+  return out;
+}
+
 function rowToVersion(r: Row): ModelVersionRecord {
   return {
     model: r.model,
@@ -431,6 +440,7 @@ function rowToVersion(r: Row): ModelVersionRecord {
     params: JSON.parse(r.params),
     codeFingerprint: opt(r.code_fingerprint),
     metrics: JSON.parse(r.metrics),
+    ...optionalProvenance(r),
     gates: JSON.parse(r.gates),
     description: opt(r.description),
     createdAt: r.created_at,

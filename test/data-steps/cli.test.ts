@@ -20,6 +20,29 @@ describe("trainyard contract infer and report", () => {
     expect(text).toMatch(/allowedValues: \[\s*"a",\s*"b",?\s*\]/s);
   });
 
+  it("reads several files and quoted globs as one table, so ranges cover every partition", async () => {
+    const dir = tmp.path("landing");
+    execFileSync("mkdir", ["-p", dir]);
+    writeFileSync(join(dir, "2001-01.csv"), "delay,origin\n1,a\n5,b\n");
+    writeFileSync(join(dir, "2001-02.csv"), "delay,origin\n90,c\n7,a\n");
+    await writeTable(join(dir, "2001-03.parquet"), { delay: "INTEGER", origin: "VARCHAR" }, [[-3, "d"]]);
+    const globbed = cli(["contract", "infer", join(dir, "*.csv"), "--json"]);
+    expect(globbed.status, globbed.stderr).toBe(0);
+    const fromGlob = JSON.parse(globbed.stdout);
+    expect(fromGlob.columns.origin.allowedValues).toEqual(["a", "b", "c"]);
+    expect(fromGlob.columns.delay.max).toBeGreaterThanOrEqual(90);
+    expect(fromGlob.name).toMatch(/^2 files/);
+    const several = cli(["contract", "infer", join(dir, "2001-01.csv"), join(dir, "2001-03.parquet"), "--json"]);
+    expect(several.status, several.stderr).toBe(0);
+    const mixed = JSON.parse(several.stdout);
+    expect(mixed.columns.origin.allowedValues).toEqual(["a", "b", "d"]);
+    expect(mixed.columns.delay.min).toBeLessThanOrEqual(-3);
+    expect(mixed.columns.delay.max).toBeLessThan(90);
+    const none = cli(["contract", "infer", join(dir, "*.json")]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/No data files match the pattern/);
+  });
+
   it("names the file when it cannot be read", () => {
     const r = cli(["contract", "infer", tmp.path("missing.parquet")]);
     expect(r.status).toBe(1);

@@ -95,6 +95,22 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       expect(await s.listVersions("flights")).toHaveLength(1);
     });
 
+    it("records when and by which run a version's metrics were measured, and keeps them on re-registration", async () => {
+      const before = Date.now();
+      const first = await s.registerVersion(versionInput("flights", "a"));
+      expect(first.version.metricsRunId).toBe("run-a");
+      expect(first.version.metricsMeasuredAt).toBeGreaterThanOrEqual(before);
+      expect(first.version.metricsMeasuredAt).toBeLessThanOrEqual(Date.now());
+      const again = await s.registerVersion(versionInput("flights", "a", { runId: "run-later", metrics: { auc: 0.1 }, metricsMeasuredAt: before + 1e9 }));
+      const stored = await s.getVersion("flights", again.version.version);
+      expect(stored).toMatchObject({ metrics: { auc: 0.78 }, metricsRunId: "run-a", metricsMeasuredAt: first.version.metricsMeasuredAt });
+      const given = await s.registerVersion(versionInput("flights", "b", { metricsMeasuredAt: 1234, metricsRunId: "run-eval" }));
+      expect(given.version).toMatchObject({ metricsMeasuredAt: 1234, metricsRunId: "run-eval" });
+      const none = await s.registerVersion(versionInput("flights", "c", { metrics: undefined }));
+      expect(none.version.metricsMeasuredAt).toBeUndefined();
+      expect(none.version.metricsRunId).toBeUndefined();
+    });
+
     it("hands out distinct versions to concurrent registrations", async () => {
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.registerVersion(versionInput("flights", `c${i}`))));
       expect(results.map((r) => r.version.version).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));

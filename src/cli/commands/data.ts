@@ -1,4 +1,4 @@
-/** `trainyard contract infer <file>` and `trainyard report <digest>`. */
+/** `trainyard contract infer <files, dirs or globs>` and `trainyard report <digest>`. */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TrainyardError } from "../../core/errors.js";
@@ -8,12 +8,13 @@ import { openHome } from "../open-home.js";
 
 export async function contractCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== "infer") throw usage("usage: trainyard contract infer <data-file> [--out contract.ts] [--json]");
+  if (sub !== "infer") throw usage("usage: trainyard contract infer <file|dir|glob>... [--out contract.ts] [--json]");
   const args = parseArgs(rest, { values: ["out", "home"], booleans: ["json"] });
-  const [file] = args.positionals;
-  if (!file) throw usage("trainyard contract infer needs a data file (Parquet, CSV or JSON)");
-  const { inferContract, renderContractModule } = await import("../../lib/data/index.js");
-  const contract = await inferContract(file);
+  const files = args.positionals;
+  if (!files.length) throw usage("trainyard contract infer needs data files (Parquet, CSV or JSON), directories or quoted globs such as 'landing/*.csv'");
+  const file = files.join(" ");
+  const { inferContractFromFiles, renderContractModule } = await import("../../lib/data/index.js");
+  const contract = await inferContractFromFiles(files);
   const text = has(args, "json") ? `${JSON.stringify(contract, null, 2)}\n` : renderContractModule(contract);
   const out = one(args, "out");
   if (out) {

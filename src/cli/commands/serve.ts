@@ -18,7 +18,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
   const port = numberFlag(args, "port", 8080, (n) => Number.isInteger(n) && n >= 0 && n < 65536, "a port 0..65535");
   const logSample = numberFlag(args, "log-sample", 0.01, (n) => n >= 0 && n <= 1, "a fraction 0..1");
-  const maxBodyBytes = numberFlag(args, "max-body", 1024 * 1024, (n) => Number.isInteger(n) && n > 0, "a positive number of bytes");
+  const maxBodyBytes = byteSizeFlag(args, "max-body", 1024 * 1024);
   const ms = (key: string, fallback: number, zeroOk = false) =>
     numberFlag(args, key, fallback, (n) => Number.isInteger(n) && (n > 0 || (zeroOk && n === 0)), "whole milliseconds");
   const timeouts = {
@@ -51,7 +51,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   });
   const served = server.models.list();
-  process.stdout.write(`trainyard serve: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || "none yet"})\n`);
+  const none = server.models.registeredModels() === 0 ? "none: the registry has no models yet" : "none yet";
+  process.stdout.write(`trainyard serve: listening on ${url} (${served.length} alias${served.length === 1 ? "" : "es"}: ${served.map((s) => `${s.model}/${s.alias}@${s.version}`).join(", ") || none})\n`);
+  for (const [key, why] of Object.entries(server.models.readiness().errors)) log(`not serving ${key}: ${why}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once("SIGINT", stop);
@@ -61,6 +63,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await server.close();
   await ty.close();
   return 0;
+}
+
+/** `--max-body 4MiB`: bytes, or a number with B, KB/KiB, MB/MiB (powers of 1024). */
+function byteSizeFlag(args: ParsedArgs, key: string, fallback: number): number {
+  const v = one(args, key);
+  if (v === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(v.trim());
+  const scale = { b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 }[(m?.[2] ?? "b").toLowerCase() as "b"];
+  const bytes = m ? Math.floor(Number(m[1]) * scale) : NaN;
+  if (!(bytes > 0)) throw usage(`--${key} expects a size such as 1048576, 512KiB or 4MiB, got "${v}"`);
+  return bytes;
 }
 
 function numberFlag(args: ParsedArgs, key: string, fallback: number, ok: (n: number) => boolean, what: string): number {

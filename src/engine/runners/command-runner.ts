@@ -5,7 +5,7 @@
 import { spawn } from "node:child_process";
 import { lstatSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { isArtifactHandle, pendingHandle, type ArtifactHandle } from "../../core/artifacts.js";
+import { datasetMetaOfPath, isArtifactHandle, pendingHandle, type ArtifactHandle } from "../../core/artifacts.js";
 import { TrainyardError } from "../../core/errors.js";
 import type { CommandOutputSpec, StepDef } from "../../core/step.js";
 import { withStats } from "../artifact-io.js";
@@ -192,7 +192,7 @@ function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandl
         hint: found.length ? `it wrote: ${found.slice(0, 10).join(", ")}; write ${path} into $TRAINYARD_OUT` : `write ${path} into the directory $TRAINYARD_OUT`,
       });
     }
-    result[name] = withStats(pendingHandle(kind, full, kind === "dataset" ? { format: path.endsWith(".csv") ? "csv" : "parquet" } : {}), st);
+    result[name] = withStats(pendingHandle(kind, full, kind === "dataset" ? datasetMetaOfPath(path) : {}), st);
   }
   return result;
 }

@@ -5,7 +5,8 @@
  */
 import { logicalTypeOf } from "./column-kind.js";
 import type { ColumnContract, Contract } from "./contract.js";
-import type { DataSource } from "./data-source.js";
+import { resolveSource, type DataSource } from "./data-source.js";
+import { listSourceFiles } from "./ingest-files.js";
 import { profileDataset, type ColumnProfile, type Profile } from "./profile.js";
 
 export interface InferOptions {
@@ -22,6 +23,19 @@ export async function inferContract(source: DataSource | Profile, opts: InferOpt
   const columns: Record<string, ColumnContract> = {};
   for (const col of profile.columns) columns[col.name] = inferColumn(col, profile.rowCount, opts);
   return { name: opts.name ?? profile.source, columns, table: { minRows: profile.rowCount > 0 ? 1 : 0 } };
+}
+
+/**
+ * Drafts one contract from several files, directories of partitions or globs (`landing/*.csv`),
+ * read together as one table (columns matched by name), so a range covers every partition.
+ */
+export async function inferContractFromFiles(paths: readonly string[], opts: InferOptions = {}): Promise<Contract> {
+  const files: string[] = [];
+  for (const p of paths) for (const f of await listSourceFiles(p)) if (!files.includes(f)) files.push(f);
+  if (files.length === 1) return inferContract(files[0], opts);
+  const sql = files.map((f) => `SELECT * FROM ${resolveSource(f).relation}`).join(" UNION ALL BY NAME ");
+  const label = `${files.length} files (${files.slice(0, 3).join(", ")}${files.length > 3 ? ", ..." : ""})`;
+  return inferContract({ sql, label }, { ...opts, name: opts.name ?? label });
 }
 
 function isProfile(x: unknown): x is Profile {

@@ -4,7 +4,7 @@
  * front (missing, empty, a directory) so the common mistakes get precise errors before DuckDB
  * runs, and yields the relation SQL every query builder wraps.
  */
-import { statSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { extname } from "node:path";
 import { DataError } from "./data-error.js";
 import { sqlIdent, sqlString } from "./sql-text.js";
@@ -90,6 +90,7 @@ function resolveFile(source: FileSource): ResolvedSource {
     throw new DataError("EMPTY_FILE", "Data file is empty (0 bytes)", { file: path, hint: "The producer wrote nothing; re-run the step that writes this file." });
   }
   const format = source.format ?? formatFromPath(path);
+  if (format === "parquet") checkParquetMagic(path, source.format !== undefined);
   const reader = readerSql(path, format, source);
   const where = source.where ? ` WHERE ${source.where}` : "";
   const relation = `(SELECT * FROM ${reader}${where})`;
@@ -99,6 +100,29 @@ function resolveFile(source: FileSource): ResolvedSource {
     ? `(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM ${readerSql(path, format, source, true)}${where})`
     : `(SELECT * FROM (SELECT *, row_number() OVER () AS __row FROM ${reader})${where})`;
   return { relation, numberedRelation, label: sourceLabel(source), file: path, format };
+}
+
+/**
+ * Parquet files start with "PAR1". Checked before DuckDB runs so that a CSV or JSON file read
+ * as Parquet says which format to declare instead of "No magic bytes found".
+ */
+function checkParquetMagic(path: string, declared: boolean): void {
+  const head = Buffer.alloc(4);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    readSync(fd, head, 0, 4, 0);
+  } catch {
+    return; // Unreadable files get DuckDB's precise error.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (head.toString("latin1") === "PAR1") return;
+  const guess = head[0] === 0x7b || head[0] === 0x5b ? "json" : "csv";
+  throw new DataError("UNSUPPORTED_FORMAT", `The file is read as Parquet${declared ? " (declared format)" : ""} but is not Parquet; it looks like ${guess.toUpperCase()}`, {
+    file: path,
+    hint: `Declare its format: { path, format: "${guess}" }, ctx.dataset(path, { format: "${guess}" }), or give a command output a .${guess} name.`,
+  });
 }
 
 export function formatFromPath(path: string): DataFormat {

@@ -13,6 +13,7 @@ import { ingest, type IngestSource } from "./ingest.js";
 import { listSourceFiles } from "./ingest-files.js";
 import type { IngestOptions } from "./ingest-output.js";
 import { splitDataset, type SplitSpec } from "./split.js";
+import { datasetSource } from "./steps/quality-steps.js";
 
 export interface IngestStepOptions extends IngestOptions {
   source: IngestSource;
@@ -67,9 +68,11 @@ export function splitStep<P>(p: Pipeline<P>, id: string, opts: SplitStepOptions)
     config: opts.split,
     inputs: { data: opts.input },
     run: async (ctx, { data }) => {
-      const result = await splitDataset({ path: data.path, format: "parquet" }, opts.split, ctx.workdir);
-      ctx.log(`train ${result.train.rows} rows, test ${result.test.rows} rows`);
-      const schema = data.meta.schema;
+      // The input may be a CSV or JSON from a command step: read it as what it declares.
+      const result = await splitDataset(datasetSource(data), opts.split, ctx.workdir);
+      ctx.log(`train ${result.train.rows} rows, test ${result.test.rows} rows (read as ${data.meta.format ?? "parquet"})`);
+      // The sides are written as Parquet: a text input's schema no longer describes them.
+      const schema = data.meta.format === "parquet" || data.meta.format === undefined ? data.meta.schema : undefined;
       return {
         train: ctx.dataset(result.train.path, { format: "parquet", rows: result.train.rows, schema }),
         test: ctx.dataset(result.test.path, { format: "parquet", rows: result.test.rows, schema }),

@@ -15,6 +15,8 @@ import { datasetSource } from "../data/steps/quality-steps.js";
 import { readRawColumns } from "../features/read-raw-columns.js";
 import type { GateEvidence } from "../gates/evaluate-gates.js";
 import { loadPredictor, type Predictor } from "../serving/predictor.js";
+import { ModelError } from "../models/model-error.js";
+import { encodeLabel } from "../models/steps/label-task.js";
 import { binaryReport, regressionReport } from "./metrics.js";
 import { metricsBySlice, type SliceValue } from "./slice-metrics.js";
 import { rocAuc } from "./ranking-metrics.js";
@@ -89,7 +91,8 @@ export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): S
       const groupColumns = [...new Set([...slices.map((s) => s.column), ...fairness.map((f) => f.column)])];
       const cols = await readColumns(source, [cand.label, ...groupColumns]);
       const labelCol = cols.columns[cand.label];
-      const y = labelCol.kind === "numeric" ? labelCol.values : Float64Array.from(labelCol.codes);
+      // Class labels as indices in the model's class order (text labels, or classes missing from these rows).
+      const y = cand.task === "regression" || (labelCol.kind === "numeric" && cand.task === "binary") ? numericLabel(labelCol, cand.label) : encodeLabel(labelCol, cand.classes ?? []);
       const groups: Record<string, string[]> = {};
       for (const g of groupColumns) {
         const c = cols.columns[g];
@@ -121,6 +124,13 @@ export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): S
       writeFileSync(htmlPath, renderEvaluationHtml(report));
       return { evaluation: report, html: ctx.file(htmlPath, { contentType: "text/html", report: "evaluation" }) };
     },
+  });
+}
+
+function numericLabel(col: Awaited<ReturnType<typeof readColumns>>["columns"][string], label: string): Float64Array {
+  if (col.kind === "numeric") return col.values;
+  throw new ModelError("INVALID_LABEL", `label "${label}" is text in the evaluation data, but the model predicts a number`, {
+    column: label, hint: "evaluate on data whose label has the type the model was trained on",
   });
 }
 

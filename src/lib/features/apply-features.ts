@@ -14,17 +14,22 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
   const n = raw.rows;
   const names: string[] = [];
   const columns: Float64Array[] = [];
+  const chains = hasChains(fitted);
+  // Features by name, for chained transforms to read (a later link replaces an earlier one).
+  const produced = chains ? new Map<string, Float64Array>() : undefined;
   const emit = (name: string, values: Float64Array) => {
     names.push(name);
     columns.push(values);
+    produced?.set(name, values);
   };
+  const numericInput = (t: FittedTransform): Float64Array => ("chained" in t && t.chained ? produced!.get(t.column)! : rawNumeric(raw, t.column));
   for (const t of fitted.transforms) {
     switch (t.kind) {
       case "passthrough":
-        emit(t.output, Float64Array.from(numericInput(raw, t.column)));
+        emit(t.output, Float64Array.from(numericInput(t)));
         break;
       case "standardize": {
-        const x = numericInput(raw, t.column);
+        const x = numericInput(t);
         const out = new Float64Array(n);
         // A constant training column has std 0: centre it rather than divide by zero.
         const scale = t.std > 0 ? t.std : 1;
@@ -33,7 +38,7 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
         break;
       }
       case "minmax": {
-        const x = numericInput(raw, t.column);
+        const x = numericInput(t);
         const out = new Float64Array(n);
         const range = t.max - t.min;
         for (let i = 0; i < n; i++) {
@@ -46,7 +51,7 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
         break;
       }
       case "impute": {
-        const x = numericInput(raw, t.column);
+        const x = numericInput(t);
         const out = new Float64Array(n);
         const flag = t.indicator === undefined ? undefined : new Float64Array(n);
         for (let i = 0; i < n; i++) {
@@ -60,14 +65,14 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
         break;
       }
       case "bucketize": {
-        const x = numericInput(raw, t.column);
+        const x = numericInput(t);
         const out = new Float64Array(n);
         for (let i = 0; i < n; i++) out[i] = bucketOf(x[i], t.edges);
         emit(t.output, out);
         break;
       }
       case "datepart": {
-        const x = numericInput(raw, t.column);
+        const x = numericInput(t);
         t.parts.forEach((part, p) => {
           const out = new Float64Array(n);
           datePartColumn(x, part, out);
@@ -107,7 +112,19 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
         });
     }
   }
-  return { names, columns, rows: n };
+  if (!produced) return { names, columns, rows: n };
+  return { names: fitted.outputs.map((o) => o.name), columns: fitted.outputs.map((o) => produced.get(o.name)!), rows: n };
+}
+
+const chained = new WeakMap<FittedFeatures, boolean>();
+
+function hasChains(fitted: FittedFeatures): boolean {
+  let has = chained.get(fitted);
+  if (has === undefined) {
+    has = fitted.transforms.some((t) => "chained" in t && t.chained === true);
+    chained.set(fitted, has);
+  }
+  return has;
 }
 
 /** Number of edges <= x (so x equal to an edge falls in the bucket above it); NaN stays NaN. */
@@ -151,7 +168,7 @@ function column(raw: RawColumns, name: string): RawColumn {
   return col;
 }
 
-function numericInput(raw: RawColumns, name: string): Float64Array {
+function rawNumeric(raw: RawColumns, name: string): Float64Array {
   const col = column(raw, name);
   if (!(col instanceof Float64Array)) {
     throw new FeatureInputError("WRONG_TYPE", `input column "${name}" holds strings, expected numbers`, {

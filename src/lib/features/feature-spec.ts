@@ -50,13 +50,13 @@ export type TransformSpec =
   /** Share of training rows holding the category; unseen categories get 0, missing NaN. */
   | ({ kind: "frequency" } & OneOutput)
   /** Category index (sorted training categories, or `categories` in the given order); unseen or missing -> NaN. */
-  | ({ kind: "ordinal" | "label"; categories?: string[] } & OneOutput)
+  | ({ kind: "ordinal" | "label"; categories?: readonly string[] } & OneOutput)
   /** Bucket index 0..edges.length: the number of edges <= x. Give `edges`, or `quantiles` buckets fitted on training data. */
-  | ({ kind: "bucketize"; edges?: number[]; quantiles?: number } & OneOutput)
+  | ({ kind: "bucketize"; edges?: readonly number[]; quantiles?: number } & OneOutput)
   /** FNV-1a 32-bit hash of the UTF-8 bytes, modulo `buckets`; missing -> NaN. No fitting. */
   | ({ kind: "hash"; buckets: number } & OneOutput)
   /** Calendar parts as `<column>_<part>` features. */
-  | { kind: "datepart"; column: string; parts: DatePart[] };
+  | { kind: "datepart"; column: string; parts: readonly DatePart[] };
 
 export interface FeatureSpec {
   /**
@@ -65,7 +65,13 @@ export interface FeatureSpec {
    * @default the training data's types
    */
   inputs?: Record<string, InputType>;
-  transforms: TransformSpec[];
+  /**
+   * Applied in order. A numeric transform (passthrough, standardize, minmax, impute, bucketize)
+   * without its own `name`, on a column an earlier transform already made a feature of, reads and
+   * replaces that feature: `impute x`, `standardize x`, `bucketize x` chain into one feature `x`,
+   * like a scikit-learn Pipeline. A transform with its own `name` reads the raw column.
+   */
+  transforms: readonly TransformSpec[];
 }
 
 export interface FittedInput {
@@ -75,15 +81,24 @@ export interface FittedInput {
   nullable: boolean;
 }
 
+/**
+ * A numeric transform whose `column` names a feature an earlier transform produced (impute ->
+ * standardize -> bucketize on one column) reads that feature, not the raw column.
+ */
+interface Chainable {
+  /** Reads the earlier transform's feature named `column`. @default false (the raw input) */
+  chained?: true;
+}
+
 export type FittedTransform =
-  | { kind: "passthrough"; column: string; output: string }
-  | { kind: "standardize"; column: string; output: string; mean: number; std: number }
-  | { kind: "minmax"; column: string; output: string; min: number; max: number; clip: boolean }
-  | { kind: "impute"; column: string; output: string; strategy: string; fill: number; indicator?: string }
+  | ({ kind: "passthrough"; column: string; output: string } & Chainable)
+  | ({ kind: "standardize"; column: string; output: string; mean: number; std: number } & Chainable)
+  | ({ kind: "minmax"; column: string; output: string; min: number; max: number; clip: boolean } & Chainable)
+  | ({ kind: "impute"; column: string; output: string; strategy: string; fill: number; indicator?: string } & Chainable)
   | { kind: "onehot"; column: string; categories: string[]; outputs: string[]; other: string }
   | { kind: "frequency"; column: string; output: string; categories: string[]; frequencies: number[] }
   | { kind: "ordinal"; column: string; output: string; categories: string[] }
-  | { kind: "bucketize"; column: string; output: string; edges: number[] }
+  | ({ kind: "bucketize"; column: string; output: string; edges: number[] } & Chainable)
   | { kind: "hash"; column: string; output: string; buckets: number; hash: "fnv1a-32" }
   | { kind: "datepart"; column: string; parts: DatePart[]; outputs: string[] };
 

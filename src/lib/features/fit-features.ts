@@ -11,68 +11,88 @@ import type { FeatureSpec, FittedFeatures, FittedInput, FittedTransform, InputTy
 import { NUMERIC_KINDS, STRING_KINDS } from "./feature-spec.js";
 import { validateSpec } from "./validate-spec.js";
 import { describeSource, inputRelation, planInputs, resolveSource, type DataSource } from "./input-relation.js";
+import { finalOutputs, planChains, sqlOfFitted } from "./transform-chains.js";
 
 export async function fitFeatures(source: DataSource, spec: FeatureSpec): Promise<FittedFeatures> {
   validateSpec(spec);
   const resolved = resolveSource(source);
   const file = resolved.file ?? resolved.label;
   const described = await describeSource(resolved);
-  const columns = [...new Set(spec.transforms.map((t) => t.column))];
+  const chain = planChains(spec.transforms);
+  const columns = [...new Set(spec.transforms.filter((_, j) => chain[j].from === undefined).map((t) => t.column))];
   const planned = planInputs(columns, described, spec.inputs, file);
   const typeOf = new Map(planned.map((i) => [i.name, i.type]));
-  for (const t of spec.transforms) checkInputType(t, typeOf.get(t.column)!, file);
+  spec.transforms.forEach((t, j) => {
+    if (chain[j].from === undefined) checkInputType(t, typeOf.get(t.column)!, file);
+  });
 
-  const numeric = (name: string) => numericExpr(name, typeOf.get(name)!);
   const aggregates = ["count(*) AS n"];
   planned.forEach((input, i) => {
     aggregates.push(`count(${sqlIdent(input.name)}) AS nn_${i}`);
     if (input.type === "number") aggregates.push(`count(*) FILTER (WHERE isinf(${sqlIdent(input.name)})) AS inf_${i}`);
   });
-  spec.transforms.forEach((t, j) => aggregates.push(...statistics(t, j, numeric(t.column))));
   const stringColumns = [...new Set(spec.transforms.filter((t) => STRING_KINDS.has(t.kind)).map((t) => t.column))];
   const countsSql = stringColumns
     .map((c, k) => `SELECT ${k} AS k, ${sqlIdent(c)} AS v, count(*) AS n FROM input WHERE ${sqlIdent(c)} IS NOT NULL GROUP BY ${sqlIdent(c)}`)
     .join(" UNION ALL ");
   const withInput = `WITH input AS MATERIALIZED ${inputRelation(resolved.relation, planned)} `;
 
-  const { stats, counts } = await withConnection(async (con) => {
-    try {
-      const [stats] = await queryRows(con, `${withInput}SELECT ${aggregates.join(", ")} FROM input`);
-      const counts = countsSql ? await queryRows(con, `${withInput}${countsSql}`) : [];
-      return { stats, counts };
-    } catch (err) {
-      throw translateDuckError(err, { file });
+  // A chained transform's statistics are computed on its input's fitted values, so chains are
+  // fitted level by level: one aggregate query per depth (usually one or two).
+  const transforms: FittedTransform[] = new Array(spec.transforms.length);
+  const inputExpr = (j: number): string => {
+    const from = chain[j].from;
+    return from === undefined ? numericExpr(spec.transforms[j].column, typeOf.get(spec.transforms[j].column)!) : sqlOfFitted(transforms[from], inputExpr(from));
+  };
+  let stats: Record<string, unknown> = {};
+  let counts: Record<string, unknown>[] = [];
+  const depths = Math.max(...chain.map((c) => c.depth));
+  for (let depth = 0; depth <= depths; depth++) {
+    const level = spec.transforms.map((t, j) => ({ t, j })).filter(({ j }) => chain[j].depth === depth);
+    const parts = level.flatMap(({ t, j }) => statistics(t, j, inputExpr(j)));
+    if (depth === 0) parts.unshift(...aggregates);
+    if (parts.length) {
+      const result = await withConnection(async (con) => {
+        try {
+          const [row] = await queryRows(con, `${withInput}SELECT ${parts.join(", ")} FROM input`);
+          return { row, counts: depth === 0 && countsSql ? await queryRows(con, `${withInput}${countsSql}`) : [] };
+        } catch (err) {
+          throw translateDuckError(err, { file });
+        }
+      });
+      stats = { ...stats, ...result.row };
+      if (depth === 0) counts = result.counts;
     }
-  });
+    if (depth === 0) checkRows(stats, planned, file);
+    const valueCounts = new Map<string, { value: string; count: number }[]>(stringColumns.map((c) => [c, []]));
+    for (const r of counts) valueCounts.get(stringColumns[Number(r.k)])!.push({ value: String(r.v), count: toNumber(r.n) ?? 0 });
+    const rows = toNumber(stats.n) ?? 0;
+    for (const { t, j } of level) {
+      const fitted = fitOne(t, j, stats, valueCounts.get(t.column) ?? [], rows, file);
+      transforms[j] = chain[j].from === undefined ? fitted : ({ ...fitted, chained: true } as FittedTransform);
+    }
+  }
 
   const rows = toNumber(stats.n) ?? 0;
-  if (rows === 0) {
+  const inputs: FittedInput[] = planned.map((input, i) => {
+    const imputed = spec.transforms.some((t, j) => t.kind === "impute" && chain[j].root === input.name);
+    return { ...input, nullable: imputed || (toNumber(stats[`nn_${i}`]) ?? 0) < rows };
+  });
+  const outputs = finalOutputs(transforms, chain);
+  return { version: 1, inputs, transforms, outputs, trainingRows: rows };
+}
+
+function checkRows(stats: Record<string, unknown>, planned: readonly { name: string }[], file: string): void {
+  if ((toNumber(stats.n) ?? 0) === 0) {
     throw new DataError("EMPTY_DATASET", "Cannot fit features on zero training rows", { file, hint: "Check the split or the source's `where` filter." });
   }
-  const inputs: FittedInput[] = planned.map((input, i) => {
+  planned.forEach((input, i) => {
     if ((toNumber(stats[`inf_${i}`]) ?? 0) > 0) {
       throw new DataError("NON_FINITE_VALUE", `Feature input "${input.name}" holds Infinity in ${stats[`inf_${i}`]} training rows`, {
         file, column: input.name, hint: "Clean the values upstream (e.g. sqlTransform with CASE WHEN isinf(x) THEN NULL ...).",
       });
     }
-    const imputed = spec.transforms.some((t) => t.kind === "impute" && t.column === input.name);
-    return { ...input, nullable: imputed || (toNumber(stats[`nn_${i}`]) ?? 0) < rows };
   });
-  const valueCounts = new Map<string, { value: string; count: number }[]>(stringColumns.map((c) => [c, []]));
-  for (const r of counts) valueCounts.get(stringColumns[Number(r.k)])!.push({ value: String(r.v), count: toNumber(r.n) ?? 0 });
-
-  const transforms = spec.transforms.map((t, j) => fitOne(t, j, stats, valueCounts.get(t.column) ?? [], rows, file));
-  const outputs = transforms.flatMap(outputsOf);
-  const seen = new Set<string>();
-  for (const o of outputs) {
-    if (seen.has(o.name)) {
-      throw new DataError("INVALID_OPTION", `Two transforms produce a feature named "${o.name}"`, {
-        column: o.name, hint: "Give one of them a distinct `name`.",
-      });
-    }
-    seen.add(o.name);
-  }
-  return { version: 1, inputs, transforms, outputs, trainingRows: rows };
 }
 
 function checkInputType(t: TransformSpec, type: InputType, file: string): void {
@@ -168,20 +188,5 @@ function fitOne(t: TransformSpec, j: number, stats: Record<string, unknown>, cou
       const categories = t.categories ? [...t.categories] : counts.map((c) => c.value).sort(byValue);
       return { kind: "ordinal", column, output, categories };
     }
-  }
-}
-
-function outputsOf(t: FittedTransform): { name: string; type: OutputType }[] {
-  switch (t.kind) {
-    case "onehot":
-    case "datepart":
-      return t.outputs.map((name) => ({ name, type: "numeric" as const }));
-    case "ordinal":
-    case "hash":
-      return [{ name: t.output, type: "categorical" }];
-    case "impute":
-      return t.indicator ? [{ name: t.output, type: "numeric" }, { name: t.indicator, type: "numeric" }] : [{ name: t.output, type: "numeric" }];
-    default:
-      return [{ name: t.output, type: "numeric" }];
   }
 }

@@ -12,6 +12,7 @@ export { importXgboostJson } from "./import/xgboost-json.js";
 export { OnnxModel, ONNX_FORMAT, type OnnxModelJson, type OnnxModelOptions } from "./import/onnx-model.js";
 export { loadModel, loadModelAsync } from "./load-model.js";
 // Pipeline steps: features, training, search, evaluation and gates.
+export { importModel, type ImportModelOptions } from "./steps/import-step.js";
 export { features, train, search, candidateList, type FeaturesStepOptions, type TrainStepOptions, type SearchStepOptions, type SearchResult } from "./steps/train-steps.js";
 export type { Algorithm, GbdtParams } from "./steps/algorithm.js";
 export { evaluate, type EvaluateOptions, type EvaluationReport, type DeployedModel, type ModelScores } from "../evaluate/evaluate-step.js";

@@ -101,7 +101,8 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
           gates: (input.gates as GatesResult).verdicts,
           description: `trained by run ${ctx.runId}`,
         });
-        ctx.log(created ? `registered ${opts.name} version ${version.version}` : `${opts.name} version ${version.version} already holds this artifact`);
+        const measured = version.metricsMeasuredAt === undefined ? "" : `; its metrics stay those measured by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
+        ctx.log(created ? `registered ${opts.name} version ${version.version}` : `${opts.name} version ${version.version} already holds this artifact${measured}`);
         return { name: opts.name, version: version.version, created, digest: model.digest };
       }),
   });

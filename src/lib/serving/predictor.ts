@@ -21,7 +21,8 @@ import { smallBatchScorer } from "./small-batch-scorer.js";
 
 export type Prediction =
   | { score: number; label: string | number }
-  | { probabilities: number[]; label: string | number }
+  /** `classes[k]` is the class of `probabilities[k]`. */
+  | { label: string | number; classes: (string | number)[]; probabilities: number[] }
   | { value: number };
 
 export interface Predictor {
@@ -148,7 +149,7 @@ function toPredictions(task: Task, classes: (string | number)[] | undefined, out
       const probabilities = Array.from(out.subarray(i * k, (i + 1) * k));
       let best = 0;
       for (let c = 1; c < k; c++) if (probabilities[c] > probabilities[best]) best = c;
-      result[i] = { probabilities, label: classes![best] };
+      result[i] = { label: classes![best], classes: classes!, probabilities };
     }
   }
   return result;

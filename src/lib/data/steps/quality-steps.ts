@@ -18,8 +18,13 @@ import { formatTable, keepFailedReport, writeReportHtml } from "./report-files.j
 /** Bumped when these steps change what they compute; part of their cache keys. */
 const LIB_VERSION = "data-steps/1";
 
+/**
+ * A dataset artifact as the data library reads it: in the format it declares (a command step's
+ * CSV or JSON output is not Parquet), with a declared CSV delimiter (stored files have no extension).
+ */
 export function datasetSource(d: Dataset): DataSource {
-  return { path: d.path, format: d.meta.format ?? "parquet" };
+  const delimiter = typeof d.meta.delimiter === "string" ? d.meta.delimiter : undefined;
+  return { path: d.path, format: d.meta.format ?? "parquet", ...(delimiter ? { delimiter } : {}) };
 }
 
 export interface ValidateOptions {

@@ -46,7 +46,10 @@ export interface TrainStepOptions extends Passthrough {
   train: StepRef<Dataset>;
   features: StepRef<FittedFeatures>;
   label: string;
-  /** @default "binary" */
+  /**
+   * binary (0/1 or two text values), multiclass or regression.
+   * @default inferred from the label: two values binary, more text values multiclass, other numbers regression
+   */
   task?: Task;
   algorithm: Algorithm;
   /** Hyperparameters found by a search step; they override `algorithm`'s. */
@@ -57,7 +60,7 @@ export interface TrainStepOptions extends Passthrough {
 
 /** Trains a model and stores it as a bundle directory the model server can load. */
 export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): StepRef<ModelArtifact> {
-  const { train: trainData, features: feats, label, task = "binary", algorithm, tuned, valid, ...options } = opts;
+  const { train: trainData, features: feats, label, task, algorithm, tuned, valid, ...options } = opts;
   const inputs = { train: trainData, features: feats, ...(tuned ? { tuned } : {}), ...(valid ? { valid } : {}) } as {
     train: StepRef<Dataset>;
     features: StepRef<FittedFeatures>;
@@ -65,7 +68,7 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
     valid?: StepRef<Dataset>;
   };
   return p.step(id, {
-    description: `train a ${algorithm.kind} ${task} model`,
+    description: task ? `train a ${algorithm.kind} ${task} model` : `train a ${algorithm.kind} model`,
     ...options,
     version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
     inputs,
@@ -73,22 +76,23 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
     run: async (ctx, input) => {
       const chosen = { ...algorithm, ...(input.tuned ?? {}) } as Algorithm;
       const data = await readLabeled(input.train as Dataset, input.features as FittedFeatures, label, task);
-      const validation = input.valid ? await readLabeled(input.valid as Dataset, input.features as FittedFeatures, label, task, data.classes) : undefined;
+      if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
+      const validation = input.valid ? await readLabeled(input.valid as Dataset, input.features as FittedFeatures, label, data.task, data.classes) : undefined;
       const started = performance.now();
-      const model = fitAlgorithm(chosen, task, data.x, data.y, data.classes?.length ?? 2, validation ? { features: validation.x, label: validation.y } : undefined);
+      const model = fitAlgorithm(chosen, data.task, data.x, data.y, data.classes?.length ?? 2, validation ? { features: validation.x, label: validation.y } : undefined);
       const seconds = (performance.now() - started) / 1000;
       ctx.log(`trained ${chosen.kind} on ${data.x.rows} rows x ${data.x.names.length} features in ${seconds.toFixed(2)}s`);
       const dir = join(ctx.workdir, "model");
       writeModelBundle(dir, {
         format: BUNDLE_FORMAT,
-        task,
+        task: data.task,
         label,
         classes: data.classes,
         features: input.features as FittedFeatures,
         estimator: model.toJSON(),
         training: { algorithm: chosen, rows: data.x.rows, features: data.x.names, seconds, trainDigest: (input.train as Dataset).digest, runId: ctx.runId },
       });
-      return ctx.model(dir, { format: BUNDLE_FORMAT, task, algorithm: chosen.kind, label, rows: data.x.rows, bytes: dirSize(dir) });
+      return ctx.model(dir, { format: BUNDLE_FORMAT, task: data.task, algorithm: chosen.kind, label, rows: data.x.rows, bytes: dirSize(dir) });
     },
   });
 }
@@ -98,6 +102,7 @@ export interface SearchStepOptions extends Passthrough {
   valid: StepRef<Dataset>;
   features: StepRef<FittedFeatures>;
   label: string;
+  /** @default inferred from the label, as `train` does */
   task?: Task;
   /** Fixed options of every trial. */
   algorithm: Algorithm;
@@ -105,7 +110,7 @@ export interface SearchStepOptions extends Passthrough {
   space: Record<string, readonly (number | string | boolean)[]>;
   /** "grid" tries every combination; `{ random, seed }` samples that many. @default "grid" */
   strategy?: "grid" | { random: number; seed?: number };
-  /** Validation metric that picks the best trial. @default auc (classification), rmse (regression) */
+  /** Validation metric that picks the best trial. @default auc (binary), log_loss (multiclass), rmse (regression) */
   metric?: "auc" | "log_loss" | "rmse";
 }
 
@@ -121,14 +126,14 @@ export interface SearchResult {
  * trains and scores each (each trial cached on its own), `<id>.best` picks the best.
  */
 export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): StepRef<SearchResult> {
-  const { train: trainData, valid, features: feats, label, task = "binary", algorithm, space, strategy = "grid", metric = task === "regression" ? "rmse" : "auc", ...options } = opts;
+  const { train: trainData, valid, features: feats, label, task, algorithm, space, strategy = "grid", metric, ...options } = opts;
   const candidates = p.step(`${id}.trials`, {
     description: "hyperparameter candidates",
     config: { space, strategy },
     run: () => candidateList(space, strategy),
   });
   const trials = p.map(`${id}`, {
-    description: `score ${metric} of each candidate on the validation split`,
+    description: `score ${metric ?? "the default metric"} of each candidate on the validation split`,
     ...options,
     version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
     over: candidates,
@@ -136,27 +141,46 @@ export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): S
     config: { label, task, algorithm, metric },
     run: async (ctx, params, { train, valid, features }) => {
       const data = await readLabeled(train, features, label, task);
-      const held = await readLabeled(valid, features, label, task, data.classes);
+      if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
+      const held = await readLabeled(valid, features, label, data.task, data.classes);
       const started = performance.now();
-      const model = fitAlgorithm({ ...algorithm, ...params } as Algorithm, task, data.x, data.y, data.classes?.length ?? 2);
+      const model = fitAlgorithm({ ...algorithm, ...params } as Algorithm, data.task, data.x, data.y, data.classes?.length ?? 2);
       const seconds = (performance.now() - started) / 1000;
-      const pred = model.predict(held.x);
-      const score = metric === "auc" ? rocAuc(held.y, pred) : metric === "log_loss" ? logLoss(held.y, pred) : rmse(held.y, pred);
-      ctx.log(`${JSON.stringify(params)}: ${metric} ${score.toFixed(5)} (${seconds.toFixed(2)}s)`);
-      return { params, score, seconds };
+      const chosenMetric = metric ?? defaultMetric(data.task);
+      const score = scoreTrial(chosenMetric, data.task, held.y, model.predict(held.x));
+      ctx.log(`${JSON.stringify(params)}: ${chosenMetric} ${score.toFixed(5)} (${seconds.toFixed(2)}s)`);
+      return { params, score, seconds, metric: chosenMetric };
     },
   });
   return p.step(`${id}.best`, {
-    description: `pick the best candidate by ${metric}`,
+    description: `pick the best candidate by ${metric ?? "the default metric"}`,
     inputs: { trials },
     config: { metric },
     run: (_ctx, { trials }) => {
       if (!trials.length) throw new ModelError("INVALID_OPTION", `search "${id}" has no candidates`, { hint: "give at least one value per hyperparameter in `space`" });
-      const higher = metric === "auc";
+      const used = trials[0].metric;
+      const higher = used === "auc";
       const best = trials.reduce((a, b) => (higher ? (b.score > a.score ? b : a) : b.score < a.score ? b : a));
-      return { best: best.params, metric, bestScore: best.score, trials };
+      return { best: best.params, metric: used, bestScore: best.score, trials: trials.map(({ metric: _m, ...t }) => t) };
     },
   });
+}
+
+type SearchMetric = "auc" | "log_loss" | "rmse";
+
+function defaultMetric(task: Task): SearchMetric {
+  return task === "regression" ? "rmse" : task === "multiclass" ? "log_loss" : "auc";
+}
+
+/** A trial's validation score; multiclass log loss reads the rows x classes probability matrix. */
+function scoreTrial(metric: SearchMetric, task: Task, y: Float64Array, pred: Float64Array): number {
+  if (metric === "auc") return rocAuc(y, pred);
+  if (metric === "rmse") return rmse(y, pred);
+  if (task !== "multiclass") return logLoss(y, pred);
+  const k = pred.length / y.length;
+  let loss = 0;
+  for (let i = 0; i < y.length; i++) loss -= Math.log(Math.max(1e-15, pred[i * k + y[i]]));
+  return loss / y.length;
 }
 
 /** Every combination (grid) or a seeded sample of them (random). */

@@ -11,38 +11,45 @@ import { readRawColumns } from "../../features/read-raw-columns.js";
 import type { FeatureMatrix } from "../feature-matrix.js";
 import { ModelError } from "../model-error.js";
 import type { Task } from "../model.js";
+import { classesOf, encodeLabel, inferTask } from "./label-task.js";
 
 export interface LabeledMatrix {
   x: FeatureMatrix;
   y: Float64Array;
   raw: RawColumns;
-  /** Class values in label order (binary: [0, 1]; multiclass: the sorted categories). */
+  /** The task given, or inferred from the label. */
+  task: Task;
+  /** Why the task was inferred; absent when it was given. */
+  inferred?: string;
+  /** Class values in label order (binary: [negative, positive]; multiclass: the sorted categories). */
   classes?: (string | number)[];
 }
 
-export async function readLabeled(data: Dataset, features: FittedFeatures, label: string, task: Task, classes?: (string | number)[]): Promise<LabeledMatrix> {
+/** Reads features and label; without a `task`, infers it from the label (see `inferTask`). */
+export async function readLabeled(data: Dataset, features: FittedFeatures, label: string, task: Task | undefined, classes?: (string | number)[]): Promise<LabeledMatrix> {
   const source = datasetSource(data);
   const raw = await readRawColumns(source, features);
   const x = applyFeatures(features, raw);
   const col = (await readColumns(source, [label])).columns[label];
-  if (task === "multiclass") {
-    if (col.kind !== "categorical") {
-      const y = (col as { values: Float64Array }).values;
-      const found = [...new Set(y)].filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-      const order = classes ?? found;
-      const index = new Map(order.map((c, i) => [Number(c), i]));
-      return { x, raw, classes: order, y: Float64Array.from(y, (v) => index.get(v) ?? NaN) };
+  const guess = task === undefined ? inferTask(col, label) : undefined;
+  const chosen = task ?? guess!.task;
+  const inferred = guess?.reason;
+  if (chosen === "regression") {
+    if (col.kind === "categorical") {
+      throw new ModelError("INVALID_LABEL", `label "${label}" is text, but a regression model needs a numeric label`, {
+        column: label, hint: "cast the label to a number, or use task: \"multiclass\" for classes",
+      });
     }
-    const order = classes ?? col.dictionary;
-    const index = new Map(order.map((c, i) => [String(c), i]));
-    const remap = col.dictionary.map((d) => index.get(d) ?? NaN);
-    return { x, raw, classes: order, y: Float64Array.from(col.codes, (c) => (c < 0 ? NaN : remap[c])) };
+    return { x, raw, task: chosen, inferred, y: col.values };
   }
-  if (col.kind === "categorical") {
-    throw new ModelError("INVALID_LABEL", `label "${label}" is text, but a ${task} model needs a numeric label`, {
-      column: label,
-      hint: task === "binary" ? "derive a 0/1 label in SQL (e.g. CASE WHEN delay > 15 THEN 1 ELSE 0 END) or use task: \"multiclass\"" : "cast the label to a number",
+  if (chosen === "binary" && col.kind !== "categorical") {
+    return { x, raw, task: chosen, inferred, y: col.values, classes: [0, 1] };
+  }
+  const order = classes ?? classesOf(col);
+  if (chosen === "binary" && order.length !== 2) {
+    throw new ModelError("INVALID_LABEL", `label "${label}" has ${order.length} classes, but a binary model needs exactly 2`, {
+      column: label, hint: order.length > 2 ? "use task: \"multiclass\" (or leave task out to infer it)" : "a classifier needs both classes in the training rows",
     });
   }
-  return { x, raw, y: col.values, classes: task === "binary" ? [0, 1] : undefined };
+  return { x, raw, task: chosen, inferred, classes: order, y: encodeLabel(col, order) };
 }
