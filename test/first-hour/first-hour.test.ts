@@ -139,10 +139,13 @@ describe("the first hour, from an empty folder", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ rows: [gentoo, adelie] }),
     });
-    const body = (await res.json()) as { predictions: Array<{ label: string; probabilities: number[] }> };
+    const body = (await res.json()) as {
+      predictions: Array<{ label: string; classes: string[]; probabilities: number[] }>;
+    };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.predictions.map((p) => p.label)).toEqual(["Gentoo", "Adelie"]);
     for (const p of body.predictions) {
+      expect(p.classes).toEqual(["Adelie", "Chinstrap", "Gentoo"]);
       expect(p.probabilities).toHaveLength(3);
       expect(p.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
     }
