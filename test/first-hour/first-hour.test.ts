@@ -123,7 +123,6 @@ describe("the first hour, from an empty folder", () => {
       beak_depth_mm: 15,
       flipper_length_mm: 218,
       body_mass_g: 4950,
-      sex: "MALE",
     };
     // body mass unknown: the imputation fitted in training fills it, inside the server too
     const adelie = {
@@ -132,7 +131,6 @@ describe("the first hour, from an empty folder", () => {
       beak_depth_mm: 17.8,
       flipper_length_mm: 181,
       body_mass_g: null,
-      sex: "FEMALE",
     };
     const res = await fetch(`${url}/v1/models/penguin-species/production:predict`, {
       method: "POST",
