@@ -117,7 +117,11 @@ function writePackageJson(dir: string, own: OwnPackage, force: boolean, report: 
       });
     }
   }
-  pkg.name ??= basename(dir).toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[._-]+/, "") || "trainyard-project";
+  pkg.name ??=
+    basename(dir)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, "-")
+      .replace(/^[._-]+/, "") || "trainyard-project";
   pkg.private ??= true;
   pkg.type ??= "module";
   pkg.scripts = { ...SCRIPTS, ...pkg.scripts };
@@ -132,7 +136,11 @@ function writePackageJson(dir: string, own: OwnPackage, force: boolean, report: 
 
 /** Appends the template's ignore lines that `file` lacks; false when it had them all. */
 function completeGitignore(file: string, template: string): boolean {
-  const have = new Set(readFileSync(file, "utf8").split("\n").map((l) => l.trim()));
+  const have = new Set(
+    readFileSync(file, "utf8")
+      .split("\n")
+      .map((l) => l.trim()),
+  );
   const missing = template.split("\n").filter((l) => l.trim() && !l.startsWith("#") && !have.has(l.trim()));
   if (missing.length === 0) return false;
   const text = readFileSync(file, "utf8");
