@@ -4,8 +4,8 @@
  * Trainyard ingest, split, cache, check, evaluate, gate, register and serve the model.
  *
  *   ingest penguins.json -> clean (+ contract) -> stratified split -> CSVs for Python
- *   -> train.py (command step) -> import the XGBoost JSON into a model bundle, checking that
- *   Trainyard's native scoring agrees with XGBoost's own probabilities
+ *   -> train.py (command step) -> importModel (the XGBoost JSON as a model bundle), and a guard
+ *   checking that Trainyard's native scoring agrees with XGBoost's own probabilities
  *   -> evaluate vs production -> gates (accuracy floor, no regression, latency, size)
  *   -> register -> deploy (penguins@production)
  *
@@ -16,14 +16,14 @@
  * Gentoo) from the four body measurements.
  */
 import { DuckDBInstance } from "@duckdb/node-api";
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pipeline, TrainyardError } from "trainyard";
-import { enforceContract, ingest, profile, readColumns, splitDataset, type Contract } from "trainyard/data";
-import { fitFeatures, readRawColumns } from "trainyard/features";
-import { currentModel, deploy, evaluate, gates, register } from "trainyard/models";
-import { BUNDLE_FORMAT, loadPredictor, writeModelBundle } from "trainyard/serving";
+import { enforceContract, ingest, profile, splitDataset, type Contract } from "trainyard/data";
+import { readRawColumns } from "trainyard/features";
+import { currentModel, deploy, evaluate, gates, importModel, register } from "trainyard/models";
+import { loadPredictor } from "trainyard/serving";
 import { z } from "zod";
 
 const MODEL = "penguins";
@@ -207,45 +207,25 @@ interface PythonMetrics {
   sample_probabilities: number[][];
 }
 
+/** One call makes the XGBoost JSON a model bundle: its features in training order, classes from the training split. */
+const candidate = importModel(p, "import", { format: "xgboost-json", model: trained.pick("model"), features: FEATURES, label: LABEL, data: trainData });
+
 /**
- * The XGBoost JSON becomes a Trainyard model bundle (passthrough features with Python's column
- * names and order, Python's class order), and this step refuses it unless Trainyard's native
- * scoring reproduces XGBoost's own probabilities on the held-out rows.
+ * A guard: nothing is registered unless Trainyard's native scoring reproduces XGBoost's own
+ * probabilities on the very CSV rows Python scored.
  */
-const imported = p.step("import", {
-  description: "import the XGBoost model into a bundle and check it scores like XGBoost",
-  inputs: { model: trained.pick("model"), metrics: trained.pick("metrics"), train: trainData, test: testData, testCsv },
-  run: async (ctx, { model, metrics, train, test, testCsv }) => {
+p.step("agreement", {
+  description: "check the imported model scores like XGBoost",
+  guard: true,
+  inputs: { candidate, metrics: trained.pick("metrics"), testCsv },
+  run: async (ctx, { candidate, metrics, testCsv }) => {
     const py = JSON.parse(readFileSync(metrics.path, "utf8")) as PythonMetrics;
-    const mismatch = (what: string, hint: string) => new TrainyardError("MODEL_MISMATCH", `step "import": ${what}`, { step: "import", hint });
-    if (JSON.stringify(py.features) !== JSON.stringify(FEATURES)) {
-      throw mismatch(`train.py used the features ${JSON.stringify(py.features)}, expected ${JSON.stringify(FEATURES)} in this order`, "train.py must train on the CSV's feature columns in the order export-csv writes them");
+    const mismatch = (what: string, hint: string) => new TrainyardError("MODEL_MISMATCH", `step "agreement": ${what}`, { step: "agreement", hint });
+    const predictor = await loadPredictor(candidate.path);
+    if (JSON.stringify(predictor.classes) !== JSON.stringify(py.classes)) {
+      throw mismatch(`train.py's classes ${JSON.stringify(py.classes)} differ from the training split's ${JSON.stringify(predictor.classes)}`, "train.py must index the classes as sorted(train.label.unique())");
     }
-    // The evaluation codes the label by its sorted distinct values; Python's class order must match.
-    const labels = await readColumns({ path: test.path, format: "parquet" }, [LABEL]);
-    const coded = labels.columns[LABEL];
-    const dictionary = coded.kind === "categorical" ? coded.dictionary : [];
-    if (JSON.stringify(py.classes) !== JSON.stringify(dictionary)) {
-      throw mismatch(`train.py's classes ${JSON.stringify(py.classes)} are not the held-out species in sorted order ${JSON.stringify(dictionary)}`, "train.py must index the classes as sorted(train.label.unique())");
-    }
-
-    const fitted = await fitFeatures({ path: train.path, format: "parquet" }, { transforms: FEATURES.map((column) => ({ kind: "passthrough" as const, column })) });
-    const dir = join(ctx.workdir, "model");
-    mkdirSync(dir, { recursive: true });
-    copyFileSync(model.path, join(dir, "xgb.json"));
-    writeModelBundle(dir, {
-      format: BUNDLE_FORMAT,
-      task: "multiclass",
-      label: LABEL,
-      classes: py.classes,
-      features: fitted,
-      estimator: { format: "xgboost-json", file: "xgb.json" },
-      training: { trainedBy: "examples/python-training/train.py", xgboost: py.xgboost, runId: ctx.runId, trainDigest: train.digest, python: { accuracy: py.accuracy, log_loss: py.log_loss } },
-    });
-
-    // Score the very CSV rows Python scored, through the serving code path.
-    const predictor = await loadPredictor(dir);
-    const raw = await readRawColumns({ path: testCsv.path, format: "csv" }, fitted);
+    const raw = await readRawColumns({ path: testCsv.path, format: "csv" }, predictor.features);
     const native = await predictor.predictColumns(raw);
     const k = py.classes.length;
     const expected = py.sample_probabilities;
@@ -267,13 +247,9 @@ const imported = p.step("import", {
       );
     }
     ctx.log(`native scoring agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`);
-    return {
-      model: ctx.model(dir, { format: "trainyard-model-bundle", estimator: "xgboost-json", xgboost: py.xgboost }),
-      agreement: { rows: expected.length, classes: k, maxAbsDiff: worst.diff, tolerance: TOLERANCE, xgboost: py.xgboost },
-    };
+    return { rows: expected.length, classes: k, maxAbsDiff: worst.diff, tolerance: TOLERANCE, xgboost: py.xgboost };
   },
 });
-const candidate = imported.pick("model");
 
 const production = currentModel(p, "production", { name: MODEL, candidate });
 const evaluation = evaluate(p, "evaluate", { candidate, production, data: testData, latency: { samples: 200 } });

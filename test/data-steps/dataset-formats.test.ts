@@ -32,7 +32,11 @@ async function sources(): Promise<Record<"csv" | "json" | "parquet", string>> {
   writeFileSync(csv, ["id,x,city,label", ...data.map((r) => r.join(","))].join("\n") + "\n");
   const json = tmp.path("rows.jsonl");
   writeFileSync(json, data.map(([id, x, city, label]) => JSON.stringify({ id, x, city, label })).join("\n") + "\n");
-  const parquet = await writeTable(tmp.path("rows.parquet"), { id: "INTEGER", x: "DOUBLE", city: "VARCHAR", label: "INTEGER" }, data);
+  const parquet = await writeTable(
+    tmp.path("rows.parquet"),
+    { id: "INTEGER", x: "DOUBLE", city: "VARCHAR", label: "INTEGER" },
+    data,
+  );
   return { csv, json, parquet };
 }
 
@@ -44,11 +48,31 @@ function build(source: string, outputName: string) {
     outputs: { data: { path: outputName, kind: "dataset" } },
   });
   const data = made.pick("data");
-  const parts = splitStep(p, "split", { input: data, split: { method: "stratified", column: "city", testFraction: 0.25, seed: 3 } });
+  const parts = splitStep(p, "split", {
+    input: data,
+    split: { method: "stratified", column: "city", testFraction: 0.25, seed: 3 },
+  });
   profile(p, "profile-raw", { data });
-  validate(p, "contract", { data, contract: { name: "rows", columns: { x: { type: "float", nullable: false }, city: { type: "string", allowedValues: ["north", "south", "east"] } } } });
+  validate(p, "contract", {
+    data,
+    contract: {
+      name: "rows",
+      columns: {
+        x: { type: "float", nullable: false },
+        city: { type: "string", allowedValues: ["north", "south", "east"] },
+      },
+    },
+  });
   drift(p, "drift", { reference: data, current: parts.pick("test") });
-  const fitted = features(p, "features", { train: data, spec: { transforms: [{ kind: "passthrough", column: "x" }, { kind: "onehot", column: "city" }] } });
+  const fitted = features(p, "features", {
+    train: data,
+    spec: {
+      transforms: [
+        { kind: "passthrough", column: "x" },
+        { kind: "onehot", column: "city" },
+      ],
+    },
+  });
   const model = train(p, "train", { train: data, features: fitted, label: "label", algorithm: { kind: "logistic" } });
   evaluate(p, "evaluate", { candidate: model, data, latency: { samples: 10, rounds: 1, warmup: 10 } });
   return p;
@@ -59,7 +83,11 @@ describe("data steps honour a dataset's declared format", () => {
     const src = await sources();
     const splits: Record<string, { train: number; test: number }> = {};
     const aucs: Record<string, number> = {};
-    for (const [format, name] of [["csv", "data.csv"], ["json", "data.jsonl"], ["parquet", "data.parquet"]] as const) {
+    for (const [format, name] of [
+      ["csv", "data.csv"],
+      ["json", "data.jsonl"],
+      ["parquet", "data.parquet"],
+    ] as const) {
       const t = await runPipeline(build(src[format], name));
       try {
         expect(t.result.status, `${format}: ${JSON.stringify(t.result.error)}`).toBe("succeeded");
@@ -87,10 +115,16 @@ describe("data steps honour a dataset's declared format", () => {
 
   it("a text file read as Parquet names the format to declare", async () => {
     const src = await sources();
-    const err = await splitDataset({ path: src.csv, format: "parquet" }, { method: "random", testFraction: 0.5 }, tmp.path("out")).catch((e: unknown) => e);
+    const err = await splitDataset(
+      { path: src.csv, format: "parquet" },
+      { method: "random", testFraction: 0.5 },
+      tmp.path("out"),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).code).toBe("UNSUPPORTED_FORMAT");
-    expect((err as DataError).message).toMatch(/is not Parquet; it looks like CSV/);
+    expect((err as DataError).code).toBe("FILE_UNREADABLE");
+    expect((err as DataError).message).toMatch(
+      /read as Parquet \(its declared format\) but has no Parquet header; it looks like CSV/,
+    );
     expect((err as DataError).hint).toMatch(/format: "csv"/);
   });
 });

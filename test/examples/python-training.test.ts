@@ -39,7 +39,7 @@ function run(...extra: string[]): RunResult {
 }
 const ran = (r: RunResult) => r.steps.filter((s) => !s.cached).map((s) => s.step).sort();
 
-const TRAINING = ["ingest", "clean", "split", "profile", "export-csv", "train", "import", "evaluate", "gates"];
+const TRAINING = ["ingest", "clean", "split", "profile", "export-csv", "train", "import", "agreement", "evaluate", "gates"];
 const REGISTRY = ["deploy", "production", "register"];
 
 python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/python3)`, () => {
@@ -56,8 +56,8 @@ python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/
     const clean = cli(["logs", first.runId, "clean"]);
     expect(clean.stdout).toContain("342 of 344 penguins have every measurement");
 
-    // The import step fails unless Trainyard's scoring matches XGBoost's to 1e-5 on every held-out row.
-    const imported = cli(["logs", first.runId, "import"]);
+    // The agreement guard fails unless Trainyard's scoring matches XGBoost's to 1e-5 on every held-out row.
+    const imported = cli(["logs", first.runId, "agreement"]);
     const m = /native scoring agrees with XGBoost [\d.]+ on (\d+) held-out rows x 3 classes: max \|diff\| (\S+) <=/.exec(imported.stdout);
     expect(m, imported.stdout + imported.stderr).not.toBeNull();
     expect(Number(m![1])).toBe(69); // 20% of each species: round(0.2 * 151) + round(0.2 * 68) + round(0.2 * 123)
@@ -86,10 +86,10 @@ python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/
   it("a changed param reruns only the training and what follows, and deploys version 2", () => {
     const next = run("--param", "rounds=10");
     expect(next.status, JSON.stringify(next.steps)).toBe("succeeded");
-    expect(ran(next)).toEqual(["deploy", "evaluate", "gates", "import", "production", "register", "train"]);
+    expect(ran(next)).toEqual(["agreement", "deploy", "evaluate", "gates", "import", "production", "register", "train"]);
     const why = cli(["why", next.runId, "train"]);
     expect(why.stdout).toContain("param `rounds` changed 50 -> 10");
-    expect(cli(["logs", next.runId, "import"]).stdout).toContain("native scoring agrees with XGBoost");
+    expect(cli(["logs", next.runId, "agreement"]).stdout).toContain("native scoring agrees with XGBoost");
     const versions = cli(["models", "show", "penguins"]);
     expect(versions.stdout).toContain("penguins: 2 version(s)");
     expect(versions.stdout).toMatch(/^2\s.*production/m);

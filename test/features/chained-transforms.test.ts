@@ -23,7 +23,12 @@ import { loadPredictor } from "../../src/lib/serving/predictor.js";
 import { runPipeline, type PipelineTestResult } from "../../src/testing/index.js";
 import { requireTools } from "../support/require-tool.js";
 
-const penguinsJson = join(dirname(createRequire(import.meta.url).resolve("vega-datasets")), "..", "data", "penguins.json");
+const penguinsJson = join(
+  dirname(createRequire(import.meta.url).resolve("vega-datasets")),
+  "..",
+  "data",
+  "penguins.json",
+);
 
 const spec: FeatureSpec = {
   transforms: [
@@ -51,10 +56,22 @@ function build() {
             CAST("Flipper Length (mm)" AS DOUBLE) AS flipper_length
           FROM (SELECT *, row_number() OVER () AS n FROM raw)`,
   });
-  const parts = splitStep(p, "split", { input: clean, split: { method: "stratified", column: "species", testFraction: 0.25, seed: 7 } });
+  const parts = splitStep(p, "split", {
+    input: clean,
+    split: { method: "stratified", column: "species", testFraction: 0.25, seed: 7 },
+  });
   const fitted = features(p, "features", { train: parts.pick("train"), spec });
-  const model = train(p, "train", { train: parts.pick("train"), features: fitted, label: "species", algorithm: { kind: "gbdt", numRounds: 20, maxDepth: 3 } });
-  evaluate(p, "evaluate", { candidate: model, data: parts.pick("test"), latency: { samples: 10, rounds: 1, warmup: 10 } });
+  const model = train(p, "train", {
+    train: parts.pick("train"),
+    features: fitted,
+    label: "species",
+    algorithm: { kind: "gbdt", numRounds: 20, maxDepth: 3 },
+  });
+  evaluate(p, "evaluate", {
+    candidate: model,
+    data: parts.pick("test"),
+    latency: { samples: 10, rounds: 1, warmup: 10 },
+  });
   return p;
 }
 
@@ -84,9 +101,24 @@ describe("chained transforms and an inferred multiclass task on penguins", () =>
 
   it("chains into one feature per column and keeps an added feature beside it", async () => {
     const fitted: FittedFeatures = await t.output("features");
-    expect(fitted.outputs.map((o) => o.name).slice(0, 5)).toEqual(["beak_length", "beak_length_01", "body_mass_missing", "body_mass", "flipper_length"]);
-    expect(fitted.transforms.filter((f) => "chained" in f && f.chained).map((f) => f.kind)).toEqual(["standardize", "bucketize", "standardize"]);
-    expect(fitted.inputs.map((i) => [i.name, i.nullable])).toEqual([["beak_length", true], ["body_mass", true], ["flipper_length", true], ["island", false]]);
+    expect(fitted.outputs.map((o) => o.name).slice(0, 5)).toEqual([
+      "beak_length",
+      "beak_length_01",
+      "body_mass_missing",
+      "body_mass",
+      "flipper_length",
+    ]);
+    expect(fitted.transforms.filter((f) => "chained" in f && f.chained).map((f) => f.kind)).toEqual([
+      "standardize",
+      "bucketize",
+      "standardize",
+    ]);
+    expect(fitted.inputs.map((i) => [i.name, i.nullable])).toEqual([
+      ["beak_length", true],
+      ["body_mass", true],
+      ["flipper_length", true],
+      ["island", false],
+    ]);
   });
 
   it("serving JSON rows computes the very features and predictions training computed", async () => {
@@ -101,26 +133,42 @@ describe("chained transforms and an inferred multiclass task on penguins", () =>
         return Number.isNaN(v) ? null : v;
       };
       const island = cols.columns.island as { codes: Int32Array; dictionary: string[] };
-      return { island: island.dictionary[island.codes[i]], beak_length: num("beak_length"), body_mass: num("body_mass"), flipper_length: num("flipper_length") };
+      return {
+        island: island.dictionary[island.codes[i]],
+        beak_length: num("beak_length"),
+        body_mass: num("body_mass"),
+        flipper_length: num("flipper_length"),
+      };
     });
     expect(rows.filter((r) => r.beak_length === null).length).toBeGreaterThan(3);
     const serveTime = applyFeatures(fitted, rowsToRawColumns(fitted, rows));
     expect(serveTime.names).toEqual(trainTime.names);
-    serveTime.columns.forEach((c, k) => expect(Array.from(c), serveTime.names[k]).toEqual(Array.from(trainTime.columns[k])));
+    serveTime.columns.forEach((c, k) =>
+      expect(Array.from(c), serveTime.names[k]).toEqual(Array.from(trainTime.columns[k])),
+    );
 
     const predictor = await loadPredictor((await t.output("train")).path);
     const batch = await predictor.predictColumns(await readRawColumns(source, predictor.features));
     const served = await predictor.predictRows(rows);
     const k = predictor.classes!.length;
-    served.forEach((p, i) => expect((p as { probabilities: number[] }).probabilities).toEqual(Array.from(batch.subarray(i * k, (i + 1) * k))));
+    served.forEach((p, i) =>
+      expect((p as { probabilities: number[] }).probabilities).toEqual(Array.from(batch.subarray(i * k, (i + 1) * k))),
+    );
   });
 
   it("a numeric transform cannot chain onto a string transform's feature", async () => {
-    const bad: FeatureSpec = { transforms: [{ kind: "ordinal", column: "island" }, { kind: "standardize", column: "island" }] };
+    const bad: FeatureSpec = {
+      transforms: [
+        { kind: "ordinal", column: "island" },
+        { kind: "standardize", column: "island" },
+      ],
+    };
     const test = (await t.output("split")).train;
     const err = await fitFeatures(datasetSource(test), bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).message).toMatch(/transforms\[1\] \(standardize\) reads "island", a feature of transforms\[0\] \(ordinal\), which cannot be chained/);
+    expect((err as DataError).message).toMatch(
+      /transforms\[1\] \(standardize\) reads "island", a feature of transforms\[0\] \(ordinal\), which cannot be chained/,
+    );
   });
 });
 
@@ -130,7 +178,8 @@ sklearn.describe("the chain agrees with scikit-learn", () => {
     const fitted: FittedFeatures = await t.output("features");
     const source = datasetSource((await t.output("split")).train);
     const cols = await readColumns(source, ["beak_length", "body_mass"]);
-    const values = (c: string) => Array.from((cols.columns[c] as { values: Float64Array }).values, (v) => (Number.isNaN(v) ? null : v));
+    const values = (c: string) =>
+      Array.from((cols.columns[c] as { values: Float64Array }).values, (v) => (Number.isNaN(v) ? null : v));
     expect(values("beak_length").filter((v) => v === null).length).toBeGreaterThan(10);
     const script = `
 import json, sys
@@ -147,7 +196,10 @@ bins = np.searchsorted(edges, z, side="right")
 m = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit_transform(mass).ravel()
 print(json.dumps({"edges": edges.tolist(), "bins": bins.tolist(), "m": m.tolist()}))
 `;
-    const r = spawnSync("/usr/bin/python3", ["-c", script], { input: JSON.stringify({ beak: values("beak_length"), mass: values("body_mass") }), encoding: "utf8" });
+    const r = spawnSync("/usr/bin/python3", ["-c", script], {
+      input: JSON.stringify({ beak: values("beak_length"), mass: values("body_mass") }),
+      encoding: "utf8",
+    });
     expect(r.status, r.stderr).toBe(0);
     const py = JSON.parse(r.stdout) as { edges: number[]; bins: number[]; m: number[] };
     const x = applyFeatures(fitted, await readRawColumns(source, fitted));
@@ -161,6 +213,8 @@ print(json.dumps({"edges": edges.tolist(), "bins": bins.tolist(), "m": m.tolist(
     const raw = values("beak_length");
     const present = raw.filter((v): v is number => v !== null);
     const [lo, hi] = [Math.min(...present), Math.max(...present)];
-    col("beak_length_01").forEach((v, i) => (raw[i] === null ? expect(v).toBeNaN() : expect(v).toBeCloseTo((raw[i]! - lo) / (hi - lo), 12)));
+    col("beak_length_01").forEach((v, i) =>
+      raw[i] === null ? expect(v).toBeNaN() : expect(v).toBeCloseTo((raw[i]! - lo) / (hi - lo), 12),
+    );
   });
 });

@@ -54,7 +54,10 @@ xgboost.describe("an XGBoost model trained in Python", () => {
     const csv = writeData();
     writeFileSync(tmp.path("train.py"), TRAIN_PY);
     const p = pipeline("import-xgboost");
-    const data = sqlStep(p, "data", { inputs: {}, sql: `SELECT * FROM read_csv(${JSON.stringify(csv).replaceAll('"', "'")})` });
+    const data = sqlStep(p, "data", {
+      inputs: {},
+      sql: `SELECT * FROM read_csv(${JSON.stringify(csv).replaceAll('"', "'")})`,
+    });
     const parts = splitStep(p, "split", { input: data, split: { method: "random", testFraction: 0.3, seed: 1 } });
     const exported = p.step("export", {
       inputs: { train: parts.pick("train"), test: parts.pick("test") },
@@ -62,8 +65,12 @@ xgboost.describe("an XGBoost model trained in Python", () => {
         const paths = { train: `${ctx.workdir}/train.csv`, test: `${ctx.workdir}/test.csv` };
         // CSV for Python (Debian's pandas has no Parquet reader).
         await withConnection(async (con) => {
-          await con.run(`COPY (SELECT a, b, c, kind FROM read_parquet('${train.path}')) TO '${paths.train}' (FORMAT csv, HEADER true)`);
-          await con.run(`COPY (SELECT a, b, c, kind FROM read_parquet('${test.path}')) TO '${paths.test}' (FORMAT csv, HEADER true)`);
+          await con.run(
+            `COPY (SELECT a, b, c, kind FROM read_parquet('${train.path}')) TO '${paths.train}' (FORMAT csv, HEADER true)`,
+          );
+          await con.run(
+            `COPY (SELECT a, b, c, kind FROM read_parquet('${test.path}')) TO '${paths.test}' (FORMAT csv, HEADER true)`,
+          );
         });
         return { train: ctx.dataset(paths.train), test: ctx.dataset(paths.test) };
       },
@@ -73,15 +80,28 @@ xgboost.describe("an XGBoost model trained in Python", () => {
       run: ["/usr/bin/python3", tmp.path("train.py")],
       outputs: { model: { path: "model.json", kind: "file" }, expected: { path: "expected.json", kind: "file" } },
     });
-    const model = importModel(p, "import", { format: "xgboost-json", model: trained.pick("model"), features: ["a", "b", "c"], label: "kind", data: parts.pick("train") });
-    evaluate(p, "evaluate", { candidate: model, data: parts.pick("test"), latency: { samples: 10, rounds: 1, warmup: 10 } });
+    const model = importModel(p, "import", {
+      format: "xgboost-json",
+      model: trained.pick("model"),
+      features: ["a", "b", "c"],
+      label: "kind",
+      data: parts.pick("train"),
+    });
+    evaluate(p, "evaluate", {
+      candidate: model,
+      data: parts.pick("test"),
+      latency: { samples: 10, rounds: 1, warmup: 10 },
+    });
     const t = await runPipeline(p);
     try {
       expect(t.result.status, JSON.stringify(t.result.error)).toBe("succeeded");
       const bundle = await t.output("import");
       expect(bundle.meta).toMatchObject({ task: "multiclass", estimator: "xgboost-json", label: "kind" });
       const predictor = await loadPredictor(bundle.path);
-      const expected = JSON.parse(readFileSync((await t.output("train")).expected.path, "utf8")) as { proba: number[][]; classes: string[] };
+      const expected = JSON.parse(readFileSync((await t.output("train")).expected.path, "utf8")) as {
+        proba: number[][];
+        classes: string[];
+      };
       expect(predictor.classes).toEqual(expected.classes);
       const test = (await t.output("split")).test;
       const cols = await readColumns(datasetSource(test), ["a", "b", "c"]);
@@ -89,7 +109,11 @@ xgboost.describe("an XGBoost model trained in Python", () => {
       const rows = expected.proba.map((_, i) => ({ a: value("a", i), b: value("b", i), c: value("c", i) }));
       const served = await predictor.predictRows(rows);
       let worst = 0;
-      served.forEach((s, i) => (s as { probabilities: number[] }).probabilities.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - expected.proba[i][k])))));
+      served.forEach((s, i) =>
+        (s as { probabilities: number[] }).probabilities.forEach(
+          (v, k) => (worst = Math.max(worst, Math.abs(v - expected.proba[i][k]))),
+        ),
+      );
       expect(worst).toBeLessThan(1e-5);
       expect((await t.output("evaluate")).evaluation.candidate.metrics.accuracy).toBeGreaterThan(0.6);
     } finally {
@@ -104,8 +128,17 @@ describe("an ONNX graph", () => {
     const file = tmp.path("logistic.onnx");
     writeFileSync(file, logisticOnnx(weights, 0.1));
     const p = pipeline("import-onnx");
-    const made = p.command("export", { run: ["cp", file, "{out}/model.onnx"], outputs: { model: { path: "model.onnx", kind: "file" } } });
-    importModel(p, "import", { format: "onnx", model: made.pick("model"), features: ["x", "y"], label: "late", task: "binary" });
+    const made = p.command("export", {
+      run: ["cp", file, "{out}/model.onnx"],
+      outputs: { model: { path: "model.onnx", kind: "file" } },
+    });
+    importModel(p, "import", {
+      format: "onnx",
+      model: made.pick("model"),
+      features: ["x", "y"],
+      label: "late",
+      task: "binary",
+    });
     const t = await runPipeline(p);
     try {
       expect(t.result.status, JSON.stringify(t.result.error)).toBe("succeeded");
@@ -122,7 +155,10 @@ describe("an ONNX graph", () => {
     const p = pipeline("import-onnx-no-task");
     const file = tmp.path("l2.onnx");
     writeFileSync(file, logisticOnnx([1], 0));
-    const made = p.command("export", { run: ["cp", file, "{out}/model.onnx"], outputs: { model: { path: "model.onnx", kind: "file" } } });
+    const made = p.command("export", {
+      run: ["cp", file, "{out}/model.onnx"],
+      outputs: { model: { path: "model.onnx", kind: "file" } },
+    });
     importModel(p, "import", { format: "onnx", model: made.pick("model"), features: ["x"], label: "y" });
     const t = await runPipeline(p);
     try {

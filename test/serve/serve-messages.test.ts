@@ -31,7 +31,10 @@ function newHome(): string {
 }
 
 function startServe(home: string, extra: string[] = []): Promise<{ url: string; out: () => string }> {
-  child = spawn(process.execPath, ["bin/trainyard.js", "serve", "--home", home, "--port", "0", ...extra], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  child = spawn(process.execPath, ["bin/trainyard.js", "serve", "--home", home, "--port", "0", ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let out = "";
   child.stderr!.on("data", (c: Buffer) => (out += c.toString()));
   return new Promise((resolve, reject) => {
@@ -48,7 +51,11 @@ function startServe(home: string, extra: string[] = []): Promise<{ url: string; 
 const json = async (r: Response): Promise<any> => r.json();
 
 const predict = (url: string, path: string, body: unknown) =>
-  fetch(`${url}/v1/models/${path}:predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(`${url}/v1/models/${path}:predict`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 
 /** Three text classes, two measurements: a multiclass logistic model in a real bundle. */
 async function registerModels(home: string): Promise<void> {
@@ -60,19 +67,48 @@ async function registerModels(home: string): Promise<void> {
       return `${k * 2 + Math.sin(i)},${-k + Math.cos(i)},${["adelie", "chinstrap", "gentoo"][k]}`;
     });
     writeFileSync(csv, `a,b,species\n${rows.join("\n")}\n`);
-    const fitted = await fitFeatures(csv, { transforms: [{ kind: "standardize", column: "a" }, { kind: "standardize", column: "b" }] });
+    const fitted = await fitFeatures(csv, {
+      transforms: [
+        { kind: "standardize", column: "a" },
+        { kind: "standardize", column: "b" },
+      ],
+    });
     const raw = await readRawColumns(csv, fitted);
     const y = Float64Array.from({ length: 300 }, (_, i) => i % 3);
     const model = trainLogistic(applyFeatures(fitted, raw), y, { task: "multiclass" });
     const good = join(home, "good");
-    writeModelBundle(good, { format: BUNDLE_FORMAT, task: "multiclass", label: "species", classes: ["adelie", "chinstrap", "gentoo"], features: fitted, estimator: model.toJSON(), training: {} });
-    const v1 = await registerModel(ty, { model: "birds", artifactDigest: (await ty.artifacts.putDirectory(good, { move: true })).digest });
+    writeModelBundle(good, {
+      format: BUNDLE_FORMAT,
+      task: "multiclass",
+      label: "species",
+      classes: ["adelie", "chinstrap", "gentoo"],
+      features: fitted,
+      estimator: model.toJSON(),
+      training: {},
+    });
+    const v1 = await registerModel(ty, {
+      model: "birds",
+      artifactDigest: (await ty.artifacts.putDirectory(good, { move: true })).digest,
+    });
     await promoteAlias(ty, "birds", "production", v1.version.version, { hooks: [] });
     // A bundle whose multiclass estimator lists no classes: stored intact, but not loadable.
     const broken = join(home, "broken");
     mkdirSync(broken);
-    writeFileSync(join(broken, "bundle.json"), JSON.stringify({ format: BUNDLE_FORMAT, task: "multiclass", label: "species", features: fitted, estimator: model.toJSON(), training: {} }));
-    const v2 = await registerModel(ty, { model: "birds", artifactDigest: (await ty.artifacts.putDirectory(broken, { move: true })).digest });
+    writeFileSync(
+      join(broken, "bundle.json"),
+      JSON.stringify({
+        format: BUNDLE_FORMAT,
+        task: "multiclass",
+        label: "species",
+        features: fitted,
+        estimator: model.toJSON(),
+        training: {},
+      }),
+    );
+    const v2 = await registerModel(ty, {
+      model: "birds",
+      artifactDigest: (await ty.artifacts.putDirectory(broken, { move: true })).digest,
+    });
     await promoteAlias(ty, "birds", "staging", v2.version.version, { hooks: [] });
   } finally {
     await ty.close();
@@ -87,14 +123,22 @@ describe("trainyard serve", () => {
     expect(out()).toContain("none: the registry has no models yet");
     const r = await predict(url, "birds/production", { rows: [{ a: 1, b: 2 }] });
     expect(r.status).toBe(404);
-    expect((await json(r)).error).toMatchObject({ code: "REGISTRY_EMPTY", hint: expect.stringMatching(/register and deploy steps/) });
+    expect((await json(r)).error).toMatchObject({
+      code: "REGISTRY_EMPTY",
+      hint: expect.stringMatching(/register and deploy steps/),
+    });
   });
 
   it("names the classes of a multiclass prediction, and tells a broken bundle apart from a missing alias", async () => {
     const home = newHome();
     await registerModels(home);
     const { url, out } = await startServe(home);
-    const ok = await predict(url, "birds/production", { rows: [{ a: 4, b: -2 }, { a: 0, b: 0 }] });
+    const ok = await predict(url, "birds/production", {
+      rows: [
+        { a: 4, b: -2 },
+        { a: 0, b: 0 },
+      ],
+    });
     expect(ok.status).toBe(200);
     const [first, second] = (await json(ok)).predictions;
     expect(first.classes).toEqual(["adelie", "chinstrap", "gentoo"]);
@@ -127,8 +171,14 @@ describe("trainyard serve", () => {
     expect((await predict(url, "birds/production", rows(10))).status).toBe(200);
     const tooBig = await predict(url, "birds/production", rows(120));
     expect(tooBig.status).toBe(413);
-    expect((await json(tooBig)).error).toMatchObject({ code: "BODY_TOO_LARGE", message: "the request body exceeds 2048 bytes", hint: expect.stringContaining("--max-body") });
-    const bad = spawnSync(process.execPath, ["bin/trainyard.js", "serve", "--home", home, "--max-body", "lots"], { encoding: "utf8" });
+    expect((await json(tooBig)).error).toMatchObject({
+      code: "BODY_TOO_LARGE",
+      message: "the request body exceeds 2048 bytes",
+      hint: expect.stringContaining("--max-body"),
+    });
+    const bad = spawnSync(process.execPath, ["bin/trainyard.js", "serve", "--home", home, "--max-body", "lots"], {
+      encoding: "utf8",
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("--max-body expects a size such as 1048576, 512KiB or 4MiB");
   });

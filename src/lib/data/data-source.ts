@@ -118,8 +118,11 @@ function checkParquetMagic(path: string, declared: boolean): void {
     if (fd !== undefined) closeSync(fd);
   }
   if (head.toString("latin1") === "PAR1") return;
+  const text = [...head].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc2);
+  const as = `The file is read as Parquet${declared ? " (its declared format)" : ""} but has no Parquet header`;
+  if (!text) throw new DataError("FILE_UNREADABLE", `${as}: it is corrupt or in another format`, { file: path, hint: "Re-export it, or declare its real format." });
   const guess = head[0] === 0x7b || head[0] === 0x5b ? "json" : "csv";
-  throw new DataError("UNSUPPORTED_FORMAT", `The file is read as Parquet${declared ? " (declared format)" : ""} but is not Parquet; it looks like ${guess.toUpperCase()}`, {
+  throw new DataError("FILE_UNREADABLE", `${as}; it looks like ${guess.toUpperCase()}`, {
     file: path,
     hint: `Declare its format: { path, format: "${guess}" }, ctx.dataset(path, { format: "${guess}" }), or give a command output a .${guess} name.`,
   });

@@ -31,7 +31,9 @@ export type SplitSpec =
   /** Each value of `column` (null included) is split in the same proportion. */
   | ({ method: "stratified"; column: string } & SeededSplit)
   /** Train on rows with `column` < `cutoff`, test on the rest. Cutoff text is UTC unless it has an offset. */
-  | { method: "time"; column: string; cutoff: string | number | Date };
+  | { method: "time"; column: string; cutoff: string | number | Date }
+  /** Test on the last calendar `last` (UTC) present in `column`, e.g. the newest month; train on what precedes it. */
+  | { method: "time"; column: string; last: "day" | "week" | "month" | "year" };
 
 export interface SplitResult {
   train: { path: string; rows: number };
@@ -42,7 +44,7 @@ export interface SplitResult {
 export async function splitDataset(source: DataSource, spec: SplitSpec, outDir: string): Promise<SplitResult> {
   const resolved = resolveSource(source);
   const file = resolved.file ?? resolved.label;
-  const isTest = testPredicate(spec, file);
+  const isTest = testPredicate(spec, file, resolved.relation);
   mkdirSync(outDir, { recursive: true });
   const out = { train: join(outDir, "train.parquet"), test: join(outDir, "test.parquet") };
   const tmp = { train: temporaryPath(out.train), test: temporaryPath(out.test) };
@@ -91,7 +93,14 @@ function hashExpr(spec: SeededSplit): string {
   return `CAST(('0x' || substr(md5(${sqlString(String(spec.seed ?? 0))} || chr(31) || ${key}), 1, 13)) AS UBIGINT) / 4503599627370496.0`;
 }
 
-function testPredicate(spec: SplitSpec, file: string): string {
+function testPredicate(spec: SplitSpec, file: string, relation: string): string {
+  if (spec.method === "time" && "last" in spec) {
+    if (!["day", "week", "month", "year"].includes(spec.last)) {
+      throw new DataError("INVALID_OPTION", `Split \`last\` must be day, week, month or year (got ${JSON.stringify(spec.last)})`, { file, column: spec.column, hint: "e.g. last: \"month\"" });
+    }
+    const ts = `CAST(${sqlIdent(spec.column)} AS TIMESTAMP)`;
+    return `${ts} >= (SELECT date_trunc('${spec.last}', max(${ts})) FROM ${relation})`;
+  }
   if (spec.method === "time") {
     const ms = spec.cutoff instanceof Date ? spec.cutoff.getTime() : typeof spec.cutoff === "number" ? spec.cutoff : parseTimestamp(spec.cutoff);
     if (!Number.isFinite(ms)) {

@@ -30,13 +30,25 @@ export function planChains(transforms: readonly TransformSpec[]): ChainLink[] {
     const producer = NUMERIC_KINDS.has(t.kind) && outputName(t) === t.column ? producedBy.get(t.column) : undefined;
     if (producer && !producer.chainable) {
       const kind = transforms[producer.index].kind;
-      throw new DataError("INVALID_OPTION", `Feature spec transforms[${j}] (${t.kind}) reads "${t.column}", a feature of transforms[${producer.index}] (${kind}), which cannot be chained`, {
-        column: t.column,
-        hint: `Only passthrough, standardize, minmax, impute and bucketize outputs chain; give transforms[${producer.index}] another \`name\`, or move transforms[${j}] before it to read the raw column.`,
-      });
+      throw new DataError(
+        "INVALID_OPTION",
+        `Feature spec transforms[${j}] (${t.kind}) reads "${t.column}", ` +
+          `a feature of transforms[${producer.index}] (${kind}), which cannot be chained`,
+        {
+          column: t.column,
+          hint:
+            "Only passthrough, standardize, minmax, impute and bucketize outputs chain; " +
+            `give transforms[${producer.index}] another \`name\`, or move transforms[${j}] before it to read the raw column.`,
+        },
+      );
     }
-    links.push(producer ? { from: producer.index, depth: links[producer.index].depth + 1, root: links[producer.index].root } : { depth: 0, root: t.column });
-    for (const name of bindableNames(t)) producedBy.set(name, { index: j, chainable: CHAINABLE.has(t.kind) && name === outputName(t) });
+    links.push(
+      producer
+        ? { from: producer.index, depth: links[producer.index].depth + 1, root: links[producer.index].root }
+        : { depth: 0, root: t.column },
+    );
+    for (const name of bindableNames(t))
+      producedBy.set(name, { index: j, chainable: CHAINABLE.has(t.kind) && name === outputName(t) });
   });
   return links;
 }
@@ -69,10 +81,15 @@ export function sqlOfFitted(t: FittedTransform, input: string): string {
     }
     case "impute":
       return `coalesce(${input}, ${num(t.fill)})`;
-    case "bucketize":
-      return `(CASE WHEN (${input}) IS NULL THEN NULL ELSE ${t.edges.map((e) => `CAST((${input}) >= ${num(e)} AS INTEGER)`).join(" + ") || "0"} END)`;
+    case "bucketize": {
+      const count = t.edges.map((e) => `CAST((${input}) >= ${num(e)} AS INTEGER)`).join(" + ") || "0";
+      return `(CASE WHEN (${input}) IS NULL THEN NULL ELSE ${count} END)`;
+    }
     default:
-      throw new DataError("INVALID_OPTION", `a ${t.kind} feature cannot be chained`, { column: t.column, hint: "chain only numeric transforms" });
+      throw new DataError("INVALID_OPTION", `a ${t.kind} feature cannot be chained`, {
+        column: t.column,
+        hint: "chain only numeric transforms",
+      });
   }
 }
 
@@ -85,7 +102,12 @@ function outputsOf(t: FittedTransform): { name: string; type: OutputType }[] {
     case "hash":
       return [{ name: t.output, type: "categorical" }];
     case "impute":
-      return t.indicator ? [{ name: t.output, type: "numeric" }, { name: t.indicator, type: "numeric" }] : [{ name: t.output, type: "numeric" }];
+      return t.indicator
+        ? [
+            { name: t.output, type: "numeric" },
+            { name: t.indicator, type: "numeric" },
+          ]
+        : [{ name: t.output, type: "numeric" }];
     default:
       return [{ name: t.output, type: "numeric" }];
   }
@@ -95,7 +117,10 @@ function outputsOf(t: FittedTransform): { name: string; type: OutputType }[] {
  * The model's features in transform order: a chained transform that keeps its input's name
  * replaces that feature; any other repeated name is an error.
  */
-export function finalOutputs(transforms: readonly FittedTransform[], links: readonly ChainLink[]): { name: string; type: OutputType }[] {
+export function finalOutputs(
+  transforms: readonly FittedTransform[],
+  links: readonly ChainLink[],
+): { name: string; type: OutputType }[] {
   const outputs: { name: string; type: OutputType; by: number }[] = [];
   transforms.forEach((t, j) => {
     for (const o of outputsOf(t)) {
@@ -103,7 +128,8 @@ export function finalOutputs(transforms: readonly FittedTransform[], links: read
       if (at >= 0) {
         if (links[j].from !== outputs[at].by || t.column !== o.name) {
           throw new DataError("INVALID_OPTION", `Two transforms produce a feature named "${o.name}"`, {
-            column: o.name, hint: "Give one of them a distinct `name` (a numeric transform on the same column chains onto it instead).",
+            column: o.name,
+            hint: "Give one of them a distinct `name` (a numeric transform on the same column chains onto it instead).",
           });
         }
         outputs.splice(at, 1);

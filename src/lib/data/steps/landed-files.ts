@@ -38,7 +38,11 @@ export interface LandedFilesOptions<P, K extends Param<P>> {
 }
 
 /** Lists the files landed in a folder, for a map step over them. */
-export function landedFiles<P, const K extends Param<P> = never>(p: Pipeline<P>, id: string, opts: LandedFilesOptions<P, K>): StepRef<LandedFile[]> {
+export function landedFiles<P, const K extends Param<P> = never>(
+  p: Pipeline<P>,
+  id: string,
+  opts: LandedFilesOptions<P, K>,
+): StepRef<LandedFile[]> {
   const folder = (params: unknown) => {
     const dir = typeof opts.dir === "string" ? opts.dir : opts.dir(params as Pick<P, K>);
     return resolve(p.modulePath ? dirname(p.modulePath) : process.cwd(), dir);
@@ -51,18 +55,28 @@ export function landedFiles<P, const K extends Param<P> = never>(p: Pipeline<P>,
     } catch {
       names = [];
     }
-    return names.filter((n) => opts.match.test(n)).sort().map((n) => join(dir, n));
+    return names
+      .filter((n) => opts.match.test(n))
+      .sort()
+      .map((n) => join(dir, n));
   };
   return p.step(id, {
-    description: opts.description ?? `files landed in ${typeof opts.dir === "string" ? opts.dir : "the landing folder"}`,
+    description:
+      opts.description ?? `files landed in ${typeof opts.dir === "string" ? opts.dir : "the landing folder"}`,
     params: opts.params ?? [],
-    config: { match: opts.match.source, flags: opts.match.flags, dir: typeof opts.dir === "string" ? opts.dir : opts.dir.toString() },
+    config: {
+      match: opts.match.source,
+      flags: opts.match.flags,
+      dir: typeof opts.dir === "string" ? opts.dir : opts.dir.toString(),
+    },
     sources: (params) => list(params),
     run: async (ctx) => {
       const files = list(ctx.params);
       if (!files.length) {
         throw new TrainyardError("NOT_FOUND", `no file in ${folder(ctx.params)} matches ${opts.match}`, {
-          step: ctx.stepId, file: folder(ctx.params), hint: opts.hint ?? "land the data files first, or fix `dir` and `match`",
+          step: ctx.stepId,
+          file: folder(ctx.params),
+          hint: opts.hint ?? "land the data files first, or fix `dir` and `match`",
         });
       }
       const out: LandedFile[] = [];
@@ -91,7 +105,14 @@ export function ingestEach<P>(p: Pipeline<P>, id: string, opts: IngestEachOption
     config: { contract: opts.contract },
     run: async (ctx, file: LandedFile) => {
       const result = await ingest({ path: file.path }, join(ctx.workdir, "data.parquet"));
-      const meta = { format: "parquet" as const, rows: result.rows, schema: result.schema, summary: result.summary, source: file.path, ...file.groups };
+      const meta = {
+        format: "parquet" as const,
+        rows: result.rows,
+        schema: result.schema,
+        summary: result.summary,
+        source: file.path,
+        ...file.groups,
+      };
       const data = ctx.dataset(result.path, meta);
       if (opts.contract) await enforceContract(ctx, { ...data, path: result.path }, opts.contract);
       ctx.log(`${file.name}: ${result.rows} rows`);

@@ -34,12 +34,15 @@ async function withInputViews<T>(inputs: SqlInputs, fn: (con: DuckDBConnection) 
 function relationOf(name: string, value: Dataset | readonly Dataset[]): string {
   const list = Array.isArray(value) ? (value as readonly Dataset[]) : [value as Dataset];
   if (list.length === 0) {
-    throw new DataError("EMPTY_DATASET", `SQL input "${name}" is an empty list of datasets`, { hint: "Check the step that produces it (e.g. a map over no items)." });
+    throw new DataError("EMPTY_DATASET", `SQL input "${name}" is an empty list of datasets`, {
+      hint: "Check the step that produces it (e.g. a map over no items).",
+    });
   }
   if (list.every((d) => (d.meta.format ?? "parquet") === "parquet")) {
     return `read_parquet([${list.map((d) => sqlString(d.path)).join(", ")}], union_by_name = true)`;
   }
-  return `(${list.map((d) => `SELECT * FROM ${resolveSource(datasetSource(d)).relation}`).join(" UNION ALL BY NAME ")})`;
+  const selects = list.map((d) => `SELECT * FROM ${resolveSource(datasetSource(d)).relation}`);
+  return `(${selects.join(" UNION ALL BY NAME ")})`;
 }
 
 /** Rows of a query over datasets, for small results (counts, summaries); use `sqlStep` for datasets. */
@@ -79,7 +82,11 @@ export interface SqlStepOptions<P, K extends Param<P>> extends IngestOptions {
 }
 
 /** A step whose output is the result of a SQL query over datasets, as a Parquet dataset. */
-export function sqlStep<P, const K extends Param<P> = never>(p: Pipeline<P>, id: string, opts: SqlStepOptions<P, K>): StepRef<Dataset> {
+export function sqlStep<P, const K extends Param<P> = never>(
+  p: Pipeline<P>,
+  id: string,
+  opts: SqlStepOptions<P, K>,
+): StepRef<Dataset> {
   const { inputs, params, sql, description, ...check } = opts;
   return p.step(id, {
     description: description ?? "SQL query over datasets",
@@ -102,32 +109,50 @@ export type SampleSize = { fraction: number } | { rows: number };
 
 export interface SampleStepOptions<P, K extends Param<P>> {
   input: StepRef<Dataset>;
-  /** The size, or a function of the params named in `params`. A fraction >= 1 keeps the dataset as is. */
-  size: SampleSize | ((params: Pick<P, K>) => SampleSize);
-  params?: readonly K[];
+  /** Share of rows to keep, or the name of a param holding it; >= 1 keeps the dataset as is. */
+  fraction?: number | K;
+  /** Rows to keep, or the name of a param holding the number. */
+  rows?: number | K;
   /** The same seed on the same data keeps the same rows. @default 42 */
   seed?: number;
   description?: string;
 }
 
 /** A seeded random sample of a dataset (e.g. a smaller training set for a dev profile or a search). */
-export function sampleStep<P, const K extends Param<P> = never>(p: Pipeline<P>, id: string, opts: SampleStepOptions<P, K>): StepRef<Dataset> {
+export function sampleStep<P, const K extends Param<P> = never>(
+  p: Pipeline<P>,
+  id: string,
+  opts: SampleStepOptions<P, K>,
+): StepRef<Dataset> {
   const seed = opts.seed ?? 42;
+  if ((opts.fraction === undefined) === (opts.rows === undefined)) {
+    throw new DataError("INVALID_OPTION", `sample step "${id}" needs exactly one of \`fraction\` and \`rows\``, {
+      hint: 'e.g. { fraction: 0.1 } or { rows: "searchRows" }',
+    });
+  }
+  const named = [opts.fraction, opts.rows].filter((v): v is K => typeof v === "string");
   return p.step(id, {
     description: opts.description ?? "random sample",
     inputs: { data: opts.input },
-    params: opts.params ?? [],
+    params: named,
     version: LIB_VERSION,
-    config: { size: typeof opts.size === "function" ? opts.size.toString() : opts.size, seed },
+    config: { fraction: opts.fraction, rows: opts.rows, seed },
     run: async (ctx, { data }) => {
-      const size = typeof opts.size === "function" ? opts.size(ctx.params as Pick<P, K>) : opts.size;
+      const value = (v: number | K) => (typeof v === "number" ? v : Number((ctx.params as Record<string, unknown>)[v]));
+      const size: SampleSize =
+        opts.fraction !== undefined ? { fraction: value(opts.fraction) } : { rows: value(opts.rows!) };
       const sample = sampleClause(size, seed);
       if (sample === undefined) {
         ctx.log(`kept all ${data.meta.rows ?? ""} rows (fraction ${(size as { fraction: number }).fraction})`);
         return data;
       }
       mkdirSync(ctx.workdir, { recursive: true });
-      const out = await writeQuery({ data }, `SELECT * FROM data USING SAMPLE ${sample}`, join(ctx.workdir, "sample.parquet"), { allowNonFinite: true });
+      const out = await writeQuery(
+        { data },
+        `SELECT * FROM data USING SAMPLE ${sample}`,
+        join(ctx.workdir, "sample.parquet"),
+        { allowNonFinite: true },
+      );
       ctx.log(`sampled ${out.rows} of ${data.meta.rows ?? "?"} rows (${sample})`);
       return ctx.dataset(out.path, { format: "parquet", rows: out.rows, schema: out.schema, summary: out.summary });
     },
@@ -136,11 +161,16 @@ export function sampleStep<P, const K extends Param<P> = never>(p: Pipeline<P>, 
 
 function sampleClause(size: SampleSize, seed: number): string | undefined {
   if ("fraction" in size) {
-    if (!(size.fraction > 0)) throw new DataError("INVALID_OPTION", `sample fraction must be above 0 (got ${size.fraction})`, { hint: "e.g. { fraction: 0.1 }" });
+    if (!(size.fraction > 0))
+      throw new DataError("INVALID_OPTION", `sample fraction must be above 0 (got ${size.fraction})`, {
+        hint: "e.g. { fraction: 0.1 }",
+      });
     return size.fraction >= 1 ? undefined : `${size.fraction * 100} PERCENT (bernoulli, ${seed})`;
   }
   if (!(Number.isInteger(size.rows) && size.rows > 0)) {
-    throw new DataError("INVALID_OPTION", `sample rows must be a positive integer (got ${size.rows})`, { hint: "e.g. { rows: 50000 }" });
+    throw new DataError("INVALID_OPTION", `sample rows must be a positive integer (got ${size.rows})`, {
+      hint: "e.g. { rows: 50000 }",
+    });
   }
   return `${size.rows} ROWS (reservoir, ${seed})`;
 }

@@ -19,13 +19,22 @@ export function inferTask(col: LabelColumn, label: string): InferredTask {
   if (col.kind === "categorical") {
     const classes = classesOf(col);
     if (classes.length < 2) {
-      throw new ModelError("SINGLE_CLASS_LABEL", `label "${label}" has ${classes.length === 0 ? "no values" : `a single class (${classes[0]})`} in the training rows`, {
-        column: label, hint: "a classifier needs at least two classes; widen the training window or check the label",
-      });
+      throw new ModelError(
+        "SINGLE_CLASS_LABEL",
+        `label "${label}" has ${classes.length === 0 ? "no values" : `a single class (${classes[0]})`} ` +
+          "in the training rows",
+        {
+          column: label,
+          hint: "a classifier needs at least two classes; widen the training window or check the label",
+        },
+      );
     }
     const shown = classes.length <= 8 ? classes.join(", ") : `${classes.slice(0, 8).join(", ")}, ...`;
     if (classes.length === 2) {
-      return { task: "binary", reason: `label "${label}" is text with 2 classes (${shown}); "${classes[1]}" is the positive class` };
+      return {
+        task: "binary",
+        reason: `label "${label}" is text with 2 classes (${shown}); "${classes[1]}" is the positive class`,
+      };
     }
     return { task: "multiclass", reason: `label "${label}" is text with ${classes.length} classes (${shown})` };
   }
@@ -40,7 +49,10 @@ export function inferTask(col: LabelColumn, label: string): InferredTask {
     }
   }
   if (seen === 0) {
-    throw new ModelError("NAN_LABEL", `label "${label}" is missing in every training row`, { column: label, hint: "check the label column and the split" });
+    throw new ModelError("NAN_LABEL", `label "${label}" is missing in every training row`, {
+      column: label,
+      hint: "check the label column and the split",
+    });
   }
   return binary
     ? { task: "binary", reason: `label "${label}" holds only 0 and 1` }

@@ -26,7 +26,13 @@ export interface LabeledMatrix {
 }
 
 /** Reads features and label; without a `task`, infers it from the label (see `inferTask`). */
-export async function readLabeled(data: Dataset, features: FittedFeatures, label: string, task: Task | undefined, classes?: (string | number)[]): Promise<LabeledMatrix> {
+export async function readLabeled(
+  data: Dataset,
+  features: FittedFeatures,
+  label: string,
+  task: Task | undefined,
+  classes?: (string | number)[],
+): Promise<LabeledMatrix> {
   const source = datasetSource(data);
   const raw = await readRawColumns(source, features);
   const x = applyFeatures(features, raw);
@@ -37,7 +43,8 @@ export async function readLabeled(data: Dataset, features: FittedFeatures, label
   if (chosen === "regression") {
     if (col.kind === "categorical") {
       throw new ModelError("INVALID_LABEL", `label "${label}" is text, but a regression model needs a numeric label`, {
-        column: label, hint: "cast the label to a number, or use task: \"multiclass\" for classes",
+        column: label,
+        hint: 'cast the label to a number, or use task: "multiclass" for classes',
       });
     }
     return { x, raw, task: chosen, inferred, y: col.values };
@@ -47,9 +54,17 @@ export async function readLabeled(data: Dataset, features: FittedFeatures, label
   }
   const order = classes ?? classesOf(col);
   if (chosen === "binary" && order.length !== 2) {
-    throw new ModelError("INVALID_LABEL", `label "${label}" has ${order.length} classes, but a binary model needs exactly 2`, {
-      column: label, hint: order.length > 2 ? "use task: \"multiclass\" (or leave task out to infer it)" : "a classifier needs both classes in the training rows",
-    });
+    throw new ModelError(
+      "INVALID_LABEL",
+      `label "${label}" has ${order.length} classes, but a binary model needs exactly 2`,
+      {
+        column: label,
+        hint:
+          order.length > 2
+            ? 'use task: "multiclass" (or leave task out to infer it)'
+            : "a classifier needs both classes in the training rows",
+      },
+    );
   }
   return { x, raw, task: chosen, inferred, classes: order, y: encodeLabel(col, order) };
 }
