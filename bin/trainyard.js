@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// The `trainyard` command. Runs the built CLI (dist/), which `npm ci` builds via `prepare`.
+// The `trainyard` command. Runs the built CLI (dist/), which the published package ships; in a
+// checkout of the repository the first command builds it.
+import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
@@ -17,7 +19,11 @@ import { setFlagsFromString } from "node:v8";
 // Changing a V8 flag makes V8 reject Node's code cache for its own modules (the cache is keyed by
 // the flags), so every built-in module loaded afterwards is compiled from source: that tripled
 // their load time. The built-ins every command uses are therefore loaded first.
-const v8Flags = process.env.TRAINYARD_V8_FLAGS ?? (process.argv[2] === "serve" ? "" : "--interrupt-budget=1048576 --semi-space-growth-factor=8");
+// V8 12 (Node 22) and later count invocations instead and reject --interrupt-budget (printing an
+// error on every command): there only the young generation's growth is set.
+const interruptBudget = Number(process.versions.v8.split(".")[0]) < 12 ? "--interrupt-budget=1048576 " : "";
+const defaultFlags = `${interruptBudget}--semi-space-growth-factor=8`;
+const v8Flags = process.env.TRAINYARD_V8_FLAGS ?? (process.argv[2] === "serve" ? "" : defaultFlags);
 if (v8Flags.trim()) {
   await Promise.all(
     ["node:child_process", "node:crypto", "node:fs/promises", "node:os", "node:stream", "node:stream/promises", "node:string_decoder", "node:util"].map(
@@ -28,8 +34,14 @@ if (v8Flags.trim()) {
 }
 
 const entry = new URL("../dist/cli/entry.js", import.meta.url);
+const buildScript = fileURLToPath(new URL("../scripts/build.mjs", import.meta.url));
+if (!existsSync(fileURLToPath(entry)) && existsSync(buildScript)) {
+  process.stderr.write("trainyard: building dist/ (once per checkout; `npm run build` rebuilds it)\n");
+  const root = fileURLToPath(new URL("..", import.meta.url));
+  execFileSync(process.execPath, [buildScript], { cwd: root, stdio: "inherit" });
+}
 if (!existsSync(fileURLToPath(entry))) {
-  process.stderr.write("trainyard: dist/ is missing; run `npm run build` (npm ci does it for you)\n");
+  process.stderr.write("trainyard: dist/ is missing; run `npm run build`\n");
   process.exit(1);
 }
 await import(entry.href);

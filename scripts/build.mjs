@@ -1,5 +1,6 @@
 // Builds dist/ from src/ for the CLI and child processes, so they start without a TypeScript
-// loader. Type checking is `npm run typecheck`.
+// loader. Type checking is `npm run typecheck`; the published .d.ts files (dist/types/) come from
+// `npm run build:types`, which `npm pack` runs.
 //
 // Bundled with code splitting: one file per entry point (the package's exports, the CLI, the
 // isolated-step child) and shared chunks in dist/chunks/, so the CLI, the pipeline modules it
@@ -16,7 +17,7 @@ const external = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies, ...p
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 const entryPoints = [
-  ...Object.values(pkg.exports).map((e) => e.types.replace(/^\.\//, "")),
+  ...Object.values(pkg.exports).map((e) => e.default.replace(/^\.\/dist\/(.*)\.js$/, "src/$1.ts")),
   "src/cli/entry.ts",
   "src/engine/child-entry.ts",
 ];
@@ -44,9 +45,12 @@ const result = await build({
 });
 
 // Outputs of earlier builds (old chunks, files of the unbundled layout) go once they are an hour
-// old: a process started from them before this build may still load one lazily.
+// old: a process started from them before this build may still load one lazily. `--clean` (for
+// `npm pack`) removes them all, and the declaration files, which `build:types` writes afresh.
+const clean = process.argv.includes("--clean");
+if (clean) rmSync("dist/types", { recursive: true, force: true });
 const current = new Set(Object.keys(result.metafile.outputs).map((f) => resolve(f)));
-const staleBefore = Date.now() - 3600_000;
+const staleBefore = clean ? Infinity : Date.now() - 3600_000;
 const sweep = (dir) => {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);

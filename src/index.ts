@@ -1,4 +1,6 @@
 /** The authoring API: what a pipeline module imports. */
+// zod, re-exported so that a pipeline's params need no import beyond `trainyard`.
+export { z } from "zod";
 export { pipeline, Pipeline, isPipeline } from "./core/pipeline.js";
 export type { PipelineOptions, StepSpec, MapSpec, CommandStepSpec } from "./core/pipeline.js";
 export type { StepRef, StepContext, StepOptions, RetryPolicy, CommandContext, MetricOptions } from "./core/step.js";

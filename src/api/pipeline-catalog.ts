@@ -43,7 +43,7 @@ export class PipelineCatalog {
     throw apiError("NOT_FOUND", `no known pipeline "${name}"`, hint, { pipeline: name });
   }
 
-  async load(name: string) {
+  async load(name: string): Promise<Awaited<ReturnType<Trainyard["load"]>>> {
     return this.ty.load((await this.resolve(name)).modulePath);
   }
 

@@ -19,7 +19,7 @@ import {
   upDef,
 } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
-import { cancelDef, checkDef, planDef, resumeDef, runDef } from "./definitions/running.js";
+import { cancelDef, checkDef, initDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
 
@@ -34,6 +34,7 @@ import { quietOnClosedOutput } from "./closed-output.js";
  * (or `(_args, argv) => command(argv)` to keep it unchanged for now: the legacy parseArgs remains).
  */
 export const COMMANDS: CommandDef[] = [
+  initDef,
   runDef,
   planDef,
   checkDef,

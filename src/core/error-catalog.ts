@@ -96,6 +96,7 @@ export const ERROR_CATALOG = {
   FEATURE_MISMATCH: "score with the features the model was trained on",
   UNKNOWN_FORMAT: "use a model format Trainyard loads (gbdt, linear, xgboost-json, onnx)",
   INVALID_MODEL_JSON: "export the model again: the JSON does not describe a model",
+  OPTIONAL_DEPENDENCY_MISSING: "install the package the message names next to trainyard (e.g. npm i onnxruntime-node)",
   ONNX_ERROR: "check the ONNX model with onnxruntime, and that onnxruntime-node is installed",
   METRIC_INPUT: "score the same rows you take labels from",
   MODEL_MISMATCH: "the imported model scores differently from its trainer: check the feature names and order",

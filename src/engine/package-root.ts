@@ -32,7 +32,7 @@ export const PUBLIC_ENTRIES: Record<string, string> = {
 export function distFile(rel: string): string {
   const file = join(DIST_DIR, rel);
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run \`node scripts/build.mjs\` (npm ci and npm test do this) to build dist/`);
+    throw new Error(`${file} is missing: run \`node scripts/build.mjs\` (npm test and npm start do this) to build dist/`);
   }
   return file;
 }

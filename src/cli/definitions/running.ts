@@ -107,3 +107,14 @@ export const cancelDef: CommandDef = {
   examples: ["trainyard cancel 20261206-101500-3f2a1c"],
   load: async () => (await import("../commands/cancel.js")).cancelCommand,
 };
+
+export const initDef: CommandDef = {
+  name: "init",
+  summary: "scaffold a project: package.json, tsconfig, a pipeline on the shipped penguins data, its test, a .gitignore",
+  details: "Existing files are kept (package.json and .gitignore are completed); --force replaces them.",
+  positionals: [{ name: "dir", description: "the folder to scaffold (default: the working directory)", optional: true }],
+  options: { force: { type: "boolean", description: "replace existing files" } },
+  opensHome: false,
+  examples: ["trainyard init my-project"],
+  load: async () => (await import("../commands/init.js")).initCommand,
+};

@@ -1,6 +1,7 @@
 import { alignToSignature, type FeatureMatrix, type InputSignature } from "../feature-matrix.js";
 import type { AsyncModel, ModelJson, Task } from "../model.js";
 import { ModelError } from "../model-error.js";
+import { loadOnnxRuntime } from "./onnx-runtime.js";
 
 export const ONNX_FORMAT = "onnx/v1";
 
@@ -29,21 +30,10 @@ export interface OnnxModelOptions {
 
 type Session = import("onnxruntime-node").InferenceSession;
 
-/** onnxruntime-node is large and optional: loaded on the first ONNX model, with a fix when absent. */
-async function onnxRuntime(): Promise<typeof import("onnxruntime-node")> {
-  try {
-    return await import("onnxruntime-node");
-  } catch (cause) {
-    throw new ModelError("ONNX_ERROR", `onnxruntime-node cannot be loaded: ${(cause as Error).message}`, {
-      hint: "install it beside trainyard (npm i onnxruntime-node); only ONNX models need it", cause,
-    });
-  }
-}
-
 /**
- * A model scored by onnxruntime-node. The graph must take one float32 input of shape
- * [rows, features] and produce [rows] or [rows, outputs]. Scoring is asynchronous because
- * onnxruntime's `run` is, hence `AsyncModel`.
+ * A model scored by onnxruntime-node, an optional peer dependency (`npm i onnxruntime-node`). The
+ * graph must take one float32 input of shape [rows, features] and produce [rows] or [rows, outputs].
+ * Scoring is asynchronous because onnxruntime's `run` is, hence `AsyncModel`.
  */
 export class OnnxModel implements AsyncModel {
   readonly format = ONNX_FORMAT;
@@ -64,7 +54,7 @@ export class OnnxModel implements AsyncModel {
   }
 
   static async load(bytes: Uint8Array, options: OnnxModelOptions): Promise<OnnxModel> {
-    const ort = await onnxRuntime();
+    const ort = await loadOnnxRuntime();
     let session: Session;
     try {
       session = await ort.InferenceSession.create(bytes);
@@ -77,7 +67,7 @@ export class OnnxModel implements AsyncModel {
   }
 
   async predict(features: FeatureMatrix): Promise<Float64Array> {
-    const ort = await onnxRuntime();
+    const ort = await loadOnnxRuntime();
     const cols = alignToSignature(features, this.signature);
     const rows = features.rows;
     const p = cols.length;

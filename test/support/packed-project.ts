@@ -1,0 +1,169 @@
+/**
+ * The published package, as a user gets it: `npm pack` of this repository, installed into an empty
+ * folder outside it, and that folder scaffolded by `trainyard init`. Packing and installing are
+ * slow, so each is done once per test run (in the run's folder from the global setup) and shared
+ * by every test file that asks, across worker processes, under a lock directory.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { inject } from "vitest";
+import { REPO } from "../engine/support.js";
+
+export interface CommandResult {
+  command: string;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment of a user's shell: no npm lifecycle variables of this repo's `npm test`, no repo bin on PATH. */
+export function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && !k.startsWith("VITEST")) env[k] = v;
+  env.PATH = (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((d) => !d.startsWith(REPO))
+    .join(delimiter);
+  return { ...env, NO_COLOR: "1", TRAINYARD_DEBUG: "", ...extra };
+}
+
+/** Runs a program in `cwd` and collects its output; never throws on a non-zero exit. */
+export function runIn(cwd: string, argv: string[], env: NodeJS.ProcessEnv = userEnv()): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ command: argv.join(" "), code, stdout, stderr }));
+  });
+}
+
+/** Throws with the command's output unless it exited 0. */
+export function succeeded(r: CommandResult): CommandResult {
+  if (r.code !== 0) {
+    throw new Error(`\`${r.command}\` exited ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return r;
+}
+
+const memo = new Map<string, Promise<unknown>>();
+
+/**
+ * Computes `name` once per test run: the first caller (in any worker) runs `make` under a lock
+ * directory and stores its JSON result; the others wait for that file.
+ */
+function oncePerRun<T>(name: string, make: (runDir: string) => Promise<T>): Promise<T> {
+  const existing = memo.get(name);
+  if (existing) return existing as Promise<T>;
+  const promise = (async () => {
+    const runDir = inject("runDir");
+    const result = join(runDir, `${name}.json`);
+    const failure = join(runDir, `${name}.error`);
+    let owner = false;
+    try {
+      mkdirSync(join(runDir, `${name}.lock`));
+      owner = true;
+    } catch {
+      /* another worker makes it */
+    }
+    if (owner) {
+      try {
+        const value = await make(runDir);
+        writeFileSync(result, JSON.stringify(value));
+        return value;
+      } catch (err) {
+        writeFileSync(failure, String((err as Error).stack ?? err));
+        throw err;
+      }
+    }
+    for (;;) {
+      if (existsSync(result)) return JSON.parse(readFileSync(result, "utf8")) as T;
+      if (existsSync(failure)) {
+        throw new Error(`${name} failed in another test file:\n${readFileSync(failure, "utf8")}`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  memo.set(name, promise);
+  return promise;
+}
+
+export interface PackedTarball {
+  path: string;
+  /** `npm pack`'s output, listing the files. */
+  output: CommandResult;
+}
+
+/** `npm pack` of this repository (its prepack builds dist/ and the .d.ts files). */
+export function packedTarball(): Promise<PackedTarball> {
+  return oncePerRun("packed-tarball", async (runDir) => {
+    const dir = join(runDir, "pack");
+    mkdirSync(dir);
+    const output = succeeded(await runIn(REPO, ["npm", "pack", "--pack-destination", dir]));
+    const file = readdirSync(dir).find((f) => /^trainyard-.*\.tgz$/.test(f));
+    if (!file) throw new Error(`npm pack wrote no trainyard-*.tgz into ${dir}:\n${output.stdout}\n${output.stderr}`);
+    return { path: join(dir, file), output };
+  });
+}
+
+export interface InstalledProject {
+  dir: string;
+  tarball: string;
+  /** `npm i <tarball>`'s output. */
+  install: CommandResult;
+}
+
+/**
+ * A folder outside the repository holding only a package.json that approves the two install scripts
+ * (as npm asks a project to), then `npm i <tarball>`. better-sqlite3 finds its addon, compiled for
+ * this Node by this repository's `npm ci`, as a local prebuild instead of compiling it again.
+ */
+export function installedProject(): Promise<InstalledProject> {
+  return oncePerRun("installed-project", async (runDir) => {
+    const { path: tarball } = await packedTarball();
+    const dir = join(runDir, "project");
+    mkdirSync(dir);
+    const manifest = { name: "first-hour", private: true, allowScripts: { "better-sqlite3": true, esbuild: true } };
+    writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+    await useLocalPrebuild(runDir, dir);
+    const install = succeeded(await runIn(dir, ["npm", "i", tarball]));
+    return { dir, tarball, install };
+  });
+}
+
+export interface ScaffoldedProject extends InstalledProject {
+  /** `npx trainyard init`'s output. */
+  init: CommandResult;
+  /** `npm install` after init (the scaffold's dev tools). */
+  devInstall: CommandResult;
+}
+
+/** The installed project after `npx trainyard init` and `npm install`. */
+export function scaffoldedProject(): Promise<ScaffoldedProject> {
+  return oncePerRun("scaffolded-project", async () => {
+    const installed = await installedProject();
+    const init = succeeded(await runIn(installed.dir, ["npx", "trainyard", "init"]));
+    const devInstall = succeeded(await runIn(installed.dir, ["npm", "install"]));
+    return { ...installed, init, devInstall };
+  });
+}
+
+/**
+ * Points prebuild-install at a folder of prebuilt addons through its own rc file in the project
+ * (an npm config or an environment variable with a dash would make npm warn or the shell drop it).
+ */
+async function useLocalPrebuild(runDir: string, projectDir: string): Promise<void> {
+  const pkgDir = join(REPO, "node_modules", "better-sqlite3");
+  const addon = join(pkgDir, "build", "Release", "better_sqlite3.node");
+  if (!existsSync(addon)) return;
+  const { version } = JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")) as { version: string };
+  const dir = join(runDir, "prebuilds");
+  const target = `node-v${process.versions.modules}-${process.platform}-${process.arch}`;
+  const file = join(dir, `better-sqlite3-v${version}-${target}.tar.gz`);
+  mkdirSync(dir, { recursive: true });
+  succeeded(await runIn(pkgDir, ["tar", "-czf", file, "build/Release/better_sqlite3.node"]));
+  writeFileSync(join(projectDir, ".prebuild-installrc"), `local-prebuilds=${dir}\n`);
+}
