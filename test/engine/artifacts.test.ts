@@ -150,7 +150,10 @@ describe("logs", () => {
     const r = await ty.run(p);
     expect(r.status).toBe("succeeded");
     const id = `${r.runId}:chatty`;
-    expect((await ty.metadata.getLogs(id, 1)).map((l) => l.line)).toEqual(["attempt 1 starting", "{ loss: 0.25 }", "two", "lines"]);
+    // A failed attempt's log ends with its error and the user's frames it passed through.
+    const first = (await ty.metadata.getLogs(id, 1)).map((l) => l.line);
+    expect(first.slice(0, 5)).toEqual(["attempt 1 starting", "{ loss: 0.25 }", "two", "lines", "error: Error: first attempt fails"]);
+    expect(first.slice(5).every((l) => l.startsWith("  at "))).toBe(true);
     expect((await ty.metadata.getLogs(id, 2)).map((l) => l.line)).toEqual(["attempt 2 starting", "{ loss: 0.25 }", "two", "lines"]);
     expect((await ty.metadata.getLogs(id)).every((l) => l.stream === "log")).toBe(true);
   });
@@ -165,6 +168,7 @@ describe("logs", () => {
       },
     });
     const r = await ty.run(p);
-    expect((await ty.metadata.getLogs(`${r.runId}:doomed`)).map((l) => l.line)).toEqual(["about to fail"]);
+    const lines = (await ty.metadata.getLogs(`${r.runId}:doomed`)).map((l) => l.line);
+    expect(lines.slice(0, 2)).toEqual(["about to fail", "error: Error: nope"]);
   });
 });

@@ -144,7 +144,12 @@ describe("a run in detail", () => {
       }
       return out;
     };
-    expect(await lines("flaky")).toEqual(["#1 attempt 1", "#2 attempt 2"]);
+    // The failed first attempt's log ends with its error; the second succeeded.
+    const all = await lines("flaky");
+    expect(all[0]).toBe("#1 attempt 1");
+    expect(all[1]).toMatch(/^#1 error: /);
+    expect(all.at(-1)).toBe("#2 attempt 2");
+    expect(all.filter((l) => l.startsWith("#2"))).toEqual(["#2 attempt 2"]);
     expect(await lines("flaky", { attempt: 2 })).toEqual(["#2 attempt 2"]);
     expect(await lines("each")).toEqual(["#1 [0] item 0 here", "#1 [1] item 1 here"]);
     expect(await lines("each", { item: 1 })).toEqual(["#1 item 1 here"]);

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { pipeline } from "trainyard";
-import { currentModel, deploy, register } from "trainyard/models";
+import { currentModel, deploy, register, type GatesResult } from "trainyard/models";
 
 const p = pipeline("configured-registry", { params: z.object({ slope: z.number().default(2) }) });
 const train = p.step("train", {
@@ -21,10 +21,10 @@ const model = train.pick("model");
 const current = currentModel(p, "current", { name: "flights", alias: "production", candidate: model });
 const gates = p.step("gates", {
   inputs: { current },
-  run: (_ctx, { current }) => ({
+  run: (_ctx, { current }): GatesResult => ({
     passed: true,
     verdicts: [
-      { gate: "beats production", kind: "relative", status: current === null ? "no-baseline" : "pass", message: "ok" },
+      { gate: "beats production", kind: "relative", status: current === null ? "no-baseline" : "pass", message: "ok", evidence: {} },
     ],
   }),
 });

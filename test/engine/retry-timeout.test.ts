@@ -33,7 +33,9 @@ describe("retries", () => {
     const attempts = await ty.metadata.listAttempts(`${r.runId}:flaky`);
     expect(attempts.map((a) => a.status)).toEqual(["failed", "failed", "succeeded"]);
     expect(attempts[1].error?.message).toContain("transient failure 2");
-    expect((await ty.metadata.getLogs(`${r.runId}:flaky`, 2)).map((l) => l.line)).toEqual(["attempt 2"]);
+    // A failed attempt's log ends with its error.
+    const second = (await ty.metadata.getLogs(`${r.runId}:flaky`, 2)).map((l) => l.line);
+    expect(second.slice(0, 2)).toEqual(["attempt 2", "error: Error: transient failure 2"]);
   });
 
   it("caps the delay at maxDelayMs", async () => {
