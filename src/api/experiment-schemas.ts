@@ -12,10 +12,7 @@ const RunStatus = z.enum(["queued", "running", "succeeded", "failed", "cancelled
 export const MetricQuerySchema = z.object({
   step: z.string().optional().describe("only this step's series"),
   metric: z.string().optional().describe("only this metric's series"),
-  stepsOnly: z
-    .enum(["true", "false", "1", "0"])
-    .optional()
-    .describe("true: leave out map items (search trials)"),
+  stepsOnly: z.enum(["true", "false", "1", "0"]).optional().describe("true: leave out map items (search trials)"),
 });
 
 export const MetricValueSchema = z.object({

@@ -96,7 +96,8 @@ async function trialParams(src: { metadata: MetadataStore; io: ArtifactIO }, dig
   const value = await src.io.load(digest).catch(() => undefined);
   if (!value || typeof value !== "object") return {};
   const record = value as Record<string, unknown>;
-  const source = record.params && typeof record.params === "object" ? (record.params as Record<string, unknown>) : record;
+  const source =
+    record.params && typeof record.params === "object" ? (record.params as Record<string, unknown>) : record;
   const params: Record<string, number | string | boolean> = {};
   for (const [k, v] of Object.entries(source)) {
     if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") params[k] = v;

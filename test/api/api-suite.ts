@@ -466,7 +466,8 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(page.runs[0].metrics["train.val_loss"]).toBeCloseTo(finalVal[1], 5);
       expect(page.goals).toMatchObject({ "train.val_loss": "min", "train.accuracy": "max" });
       expect(Object.keys(page.runs[0].metrics).some((k) => k.startsWith("search"))).toBe(false);
-      const next = (await api.get("pipelineRuns", `/pipelines/experiments/runs?limit=1&cursor=${page.nextCursor}`)).body;
+      const next = (await api.get("pipelineRuns", `/pipelines/experiments/runs?limit=1&cursor=${page.nextCursor}`))
+        .body;
       expect(next.runs.map((r: { id: string }) => r.id)).toEqual([slow.runId]);
       expect(next.nextCursor).toBeUndefined();
       expect((await api.get("pipelineRuns", "/pipelines/nope/runs")).status).toBe(404);

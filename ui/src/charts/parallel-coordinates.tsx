@@ -39,7 +39,9 @@ export function ParallelCoordinates({ records, axes, goal, label, width = 860, h
     const good = goal === "min" ? 1 - t : t;
     return `hsl(${Math.round(20 + good * 190)} 70% 45%)`;
   };
-  const ordered = [...records].sort((a, b) => Number(a.values[score] === bestScore) - Number(b.values[score] === bestScore));
+  const ordered = [...records].sort(
+    (a, b) => Number(a.values[score] === bestScore) - Number(b.values[score] === bestScore),
+  );
   return (
     <svg width={width} height={height} role="img" aria-label={label} className="parallel-coordinates">
       {ordered.map((r) => {

@@ -31,7 +31,9 @@ export function useCompareData(runIds: string[]): CompareData {
       const comparison = await api.post<RunComparison>(endpoints.compare(), { runs: runIds });
       const ids = comparison.runs.map((r) => r.id);
       const [series, trials] = await Promise.all([
-        Promise.all(ids.map((id) => api.get<{ series: MetricSeries[] }>(endpoints.runMetrics(id, { stepsOnly: true })))),
+        Promise.all(
+          ids.map((id) => api.get<{ series: MetricSeries[] }>(endpoints.runMetrics(id, { stepsOnly: true }))),
+        ),
         Promise.all(ids.map((id) => api.get<TrialSetList>(endpoints.runTrials(id)))),
       ]);
       return {

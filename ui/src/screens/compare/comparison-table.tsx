@@ -67,7 +67,13 @@ export function ComparisonTable({ comparison, series, onlyDifferences, onToggleD
                 if (!s) return { best: typeof v === "number" ? v : undefined };
                 return { best: s.best.value, bestStep: s.best.step, last: s.final };
               });
-              const best = row.kind === "metric" ? bestIndex(cells.map((c) => c.best), goal) : undefined;
+              const best =
+                row.kind === "metric"
+                  ? bestIndex(
+                      cells.map((c) => c.best),
+                      goal,
+                    )
+                  : undefined;
               return (
                 <tr key={`${row.kind}:${row.key}`} data-row={row.key} data-kind={row.kind} data-differs={row.differs}>
                   <th scope="row">

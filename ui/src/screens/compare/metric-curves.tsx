@@ -9,7 +9,13 @@ import { runLabel } from "./compare-data";
 
 const MAX_CHARTS = 8;
 
-export function MetricCurves({ comparison, series }: { comparison: RunComparison; series: Map<string, MetricSeries[]> }) {
+export function MetricCurves({
+  comparison,
+  series,
+}: {
+  comparison: RunComparison;
+  series: Map<string, MetricSeries[]>;
+}) {
   const keys: string[] = [];
   for (const r of comparison.runs) {
     for (const s of series.get(r.id) ?? []) {
@@ -30,12 +36,20 @@ export function MetricCurves({ comparison, series }: { comparison: RunComparison
           const marks = lines.flatMap(({ run, s }, i) =>
             s.best.step === undefined
               ? []
-              : [{ x: s.best.step, y: s.best.value, series: i, label: `${runLabel(run)} best ${formatNumber(s.best.value)} at ${s.best.step}` }],
+              : [
+                  {
+                    x: s.best.step,
+                    y: s.best.value,
+                    series: i,
+                    label: `${runLabel(run)} best ${formatNumber(s.best.value)} at ${s.best.step}`,
+                  },
+                ],
           );
           return (
             <div key={key} className="curve" data-metric={key}>
               <h3 className="small" style={{ margin: "4px 0" }}>
-                {key} <span className="muted">({lines[0]?.s.goal === "min" ? "lower" : "higher"} is better; ○ best)</span>
+                {key}{" "}
+                <span className="muted">({lines[0]?.s.goal === "min" ? "lower" : "higher"} is better; ○ best)</span>
               </h3>
               <LineChart
                 label={`${key} over steps`}

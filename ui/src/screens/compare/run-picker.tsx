@@ -112,7 +112,12 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
               data-run={r.id}
               style={{ gridTemplateColumns: template, top: (first + i) * ROW_HEIGHT, height: ROW_HEIGHT }}
             >
-              <input type="checkbox" checked={picked.has(r.id)} onChange={() => toggle(r.id)} aria-label={`pick ${r.id}`} />
+              <input
+                type="checkbox"
+                checked={picked.has(r.id)}
+                onChange={() => toggle(r.id)}
+                aria-label={`pick ${r.id}`}
+              />
               <span className="mono small">{r.id}</span>
               <span>
                 <StatusBadge status={r.status} />
