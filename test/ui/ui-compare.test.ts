@@ -13,7 +13,7 @@ import { Trainyard } from "../../src/engine/trainyard.js";
 import { REPO } from "../engine/support.js";
 import { requireTools } from "../support/require-tool.js";
 import { openBrowser, screenshot, type UiBrowser } from "./support/browser.js";
-import { expectNoExternalFetch } from "./support/flows.js";
+import { callApi, expectNoExternalFetch } from "./support/flows.js";
 import { startUiServer, type UiServer } from "./support/ui-server.js";
 
 const EXPERIMENTS = path.join(REPO, "test", "fixtures", "experiments", "experiment-pipeline.ts");
@@ -82,6 +82,34 @@ browserGate.describe("compare view in a real browser", () => {
     expect(rendered).toBeLessThan(40);
     const lastRow = await page.locator(".picker-view [data-run]").last().getAttribute("data-run");
     expect(lastRow).not.toBe(ids[ids.length - 1]);
+
+    // Sorting by a metric puts the best run by its goal (lowest validation loss) first.
+    type Page = { runs: Array<{ id: string; metrics: Record<string, number> }>; nextCursor?: string };
+    const all: Page["runs"] = [];
+    for (let cursor: string | undefined, more = true; more; more = cursor !== undefined) {
+      const p = await callApi<Page>(
+        server.url,
+        "GET",
+        `/pipelines/experiments/runs?limit=500${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      all.push(...p.runs);
+      cursor = p.nextCursor;
+    }
+    expect(all).toHaveLength(SEEDED + picked.length);
+    const lowest = Math.min(...all.map((r) => r.metrics["train.val_loss"]));
+    await view.evaluate((el) => el.scrollTo(0, 0));
+    await page.locator('.picker-head button[title^="sort by train.val_loss"]').click();
+    const topValue = async () => {
+      const top = await page.locator(".picker-view [data-run]").first().getAttribute("data-run");
+      return all.find((r) => r.id === top)?.metrics["train.val_loss"];
+    };
+    await poll(topValue).toBe(lowest);
+    await page.locator('.picker-head button[title^="sort by train.val_loss"]').click();
+    // A param=value filter finds the one run with 3 epochs among 500.
+    await page.locator('input[name="run-filter"]').fill("epochs=3");
+    await poll(() => page.locator(".picker-view [data-run]").count()).toBe(1);
+    expect(await page.locator(".picker-view [data-run]").getAttribute("data-run")).toBe(ids[1]);
+    await page.locator('input[name="run-filter"]').fill("");
     await view.evaluate((el) => el.scrollTo(0, 0));
     await poll(() => page.locator(".picker-view [data-run]").first().getAttribute("data-run")).toBe(ids[2]);
   });

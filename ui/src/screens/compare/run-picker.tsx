@@ -29,6 +29,9 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
   const [done, setDone] = useState(false);
   const [error, setError] = useState<unknown>();
   const [scrollTop, setScrollTop] = useState(0);
+  const [goals, setGoals] = useState<RunSummaryPage["goals"]>({});
+  const [filter, setFilter] = useState("");
+  const [sortKey, setSortKey] = useState<string>();
   const loading = useRef(false);
 
   const loadPage = (after?: string, reset = false) => {
@@ -38,6 +41,7 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
       .get<RunSummaryPage>(endpoints.pipelineRuns(pipeline, { limit: PAGE, cursor: after }))
       .then((p) => {
         setRuns((r) => (reset ? p.runs : [...r, ...p.runs]));
+        setGoals((g) => (reset ? p.goals : { ...g, ...p.goals }));
         setCursor(p.nextCursor);
         setDone(!p.nextCursor);
         setError(undefined);
@@ -54,12 +58,15 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
 
   // Columns: the params that vary over the loaded runs, then the metrics most runs have.
   const columns = useMemo(() => pickColumns(runs), [runs]);
+  const shown = useMemo(() => sortRuns(filterRuns(runs, filter), sortKey, goals), [runs, filter, sortKey, goals]);
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN);
-  const last = Math.min(runs.length, Math.ceil((scrollTop + VIEW_HEIGHT) / ROW_HEIGHT) + OVERSCAN);
+  const last = Math.min(shown.length, Math.ceil((scrollTop + VIEW_HEIGHT) / ROW_HEIGHT) + OVERSCAN);
+  // Near the end of what is shown (or filtering or sorting, which need every run), fetch the next page.
+  const wantsAll = filter.trim() !== "" || sortKey !== undefined;
   useEffect(() => {
-    if (!done && cursor && last >= runs.length - OVERSCAN) loadPage(cursor);
+    if (!done && cursor && (wantsAll || last >= shown.length - OVERSCAN)) loadPage(cursor);
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [last, runs.length, done, cursor]);
+  }, [last, shown.length, done, cursor, wantsAll]);
 
   const picked = new Set(selected);
   const toggle = (id: string) => onChange(picked.has(id) ? selected.filter((s) => s !== id) : [...selected, id]);
@@ -80,6 +87,19 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
         </span>
       </div>
       {error !== undefined && <ErrorBox error={error} />}
+      <label className="small">
+        Filter{" "}
+        <input
+          name="run-filter"
+          value={filter}
+          placeholder="run id, or param=value"
+          onChange={(e) => {
+            setFilter(e.target.value);
+            setScrollTop(0);
+          }}
+        />{" "}
+        {filter.trim() && <span className="muted">{shown.length} match</span>}
+      </label>
       <div className="picker-row picker-head" style={{ gridTemplateColumns: template }} role="row">
         <span />
         <span>run</span>
@@ -91,9 +111,16 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
           </span>
         ))}
         {columns.metrics.map((k) => (
-          <span key={k} className="num" title={k}>
+          <button
+            key={k}
+            className="num link-button"
+            title={`sort by ${k}, best first`}
+            aria-pressed={sortKey === k}
+            onClick={() => setSortKey(sortKey === k ? undefined : k)}
+          >
             {k}
-          </span>
+            {sortKey === k ? " ▾" : ""}
+          </button>
         ))}
       </div>
       <div
@@ -103,8 +130,8 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
         style={{ height: VIEW_HEIGHT }}
         onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
       >
-        <div style={{ height: runs.length * ROW_HEIGHT, position: "relative" }}>
-          {runs.slice(first, last).map((r, i) => (
+        <div style={{ height: shown.length * ROW_HEIGHT, position: "relative" }}>
+          {shown.slice(first, last).map((r, i) => (
             <label
               key={r.id}
               role="listitem"
@@ -146,6 +173,33 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
       )}
     </section>
   );
+}
+
+/** Keeps runs whose id contains each word, or whose param equals it for a `param=value` word. */
+function filterRuns(runs: RunSummary[], filter: string): RunSummary[] {
+  const words = filter.trim().split(/\s+/).filter(Boolean);
+  if (!words.length) return runs;
+  return runs.filter((r) =>
+    words.every((w) => {
+      const at = w.indexOf("=");
+      if (at < 0) return r.id.includes(w);
+      const value = r.params[w.slice(0, at)];
+      return value !== undefined && String(value) === w.slice(at + 1);
+    }),
+  );
+}
+
+/** Best first by the metric's goal; runs without the metric last. */
+function sortRuns(runs: RunSummary[], key: string | undefined, goals: Record<string, "min" | "max">): RunSummary[] {
+  if (!key) return runs;
+  const sign = goals[key] === "min" ? 1 : -1;
+  const value = (r: RunSummary) => r.metrics[key];
+  return [...runs].sort((a, b) => {
+    const va = value(a);
+    const vb = value(b);
+    if (va === undefined || vb === undefined) return Number(va === undefined) - Number(vb === undefined);
+    return sign * (va - vb);
+  });
 }
 
 function pickColumns(runs: RunSummary[]): { params: string[]; metrics: string[] } {
