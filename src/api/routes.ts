@@ -74,6 +74,14 @@ export const ROUTES = {
     query: s.GridQuerySchema,
     response: s.RunGridSchema,
   },
+  pipelineRuns: {
+    method: "get",
+    path: "/pipelines/{pipeline}/runs",
+    summary: "The pipeline's runs, newest first and paged, with their params and final metrics (the compare picker)",
+    tag: "pipelines",
+    query: s.RunSummaryQuerySchema,
+    response: s.RunSummaryPageSchema,
+  },
 
   listRuns: {
     method: "get",
@@ -180,6 +188,45 @@ export const ROUTES = {
     status: 202,
     mutates: true,
     idempotent: true,
+  },
+
+  runMetrics: {
+    method: "get",
+    path: "/runs/{run}/metrics",
+    summary: "The run's metric series per step (and map item): points, final, best with its step, goal",
+    tag: "runs",
+    query: s.MetricQuerySchema,
+    response: s.RunMetricsSchema,
+  },
+  runTags: {
+    method: "get",
+    path: "/runs/{run}/tags",
+    summary: "The run's tags (the last value of each key)",
+    tag: "runs",
+    response: s.RunTagsSchema,
+  },
+  runTrials: {
+    method: "get",
+    path: "/runs/{run}/trials",
+    summary: "The run's search trials: each map step's items with their params and scores",
+    tag: "runs",
+    response: s.TrialSetListSchema,
+  },
+  compareRuns: {
+    method: "get",
+    path: "/compare",
+    summary: "Runs side by side (as `trainyard runs compare`): params, final metrics, tags; differences first",
+    tag: "runs",
+    query: s.CompareQuerySchema,
+    response: s.RunComparisonSchema,
+  },
+  compareRunList: {
+    method: "post",
+    path: "/compare",
+    summary: "The same comparison for a list of runs too long for a URL",
+    tag: "runs",
+    body: s.CompareRequestSchema,
+    response: s.RunComparisonSchema,
   },
 
   listTriggers: {

@@ -655,3 +655,4 @@ export type ServingSeries = z.infer<typeof ServingSeriesSchema>;
 export type DataReportSummary = z.infer<typeof DataReportSummarySchema>;
 export type TriggerView = z.infer<typeof TriggerViewSchema>;
 export type PipelineGraph = z.infer<typeof PipelineGraphSchema>;
+export * from "./experiment-schemas.js";

@@ -17,6 +17,7 @@ import type { ApiServices } from "./api-context.js";
 import { apiError, sendError } from "./api-errors.js";
 import { resolveApiToken, type ApiToken } from "./api-token.js";
 import { registerArtifactRoutes } from "./artifact-routes.js";
+import { registerExperimentRoutes } from "./experiment-routes.js";
 import { openApiDocument } from "./openapi.js";
 import { PipelineCatalog } from "./pipeline-catalog.js";
 import { registerPipelineRoutes } from "./pipeline-routes.js";
@@ -106,6 +107,7 @@ export async function createApiApp(
   app.get(`${API_PREFIX}/openapi.json`, (c) => c.json(openApiDocument(services.version)));
   registerPipelineRoutes(app, services);
   registerRunRoutes(app, services);
+  registerExperimentRoutes(app, services);
   registerTriggerRoutes(app, services);
   registerRegistryRoutes(app, services);
   registerArtifactRoutes(app, services);

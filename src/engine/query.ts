@@ -12,6 +12,7 @@ import type { ArtifactIO } from "./artifact-io.js";
 import { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage } from "./lineage-query.js";
 import { modelDetail, versionDetail, type ModelDetail, type VersionDetail } from "./registry-views.js";
 import { compareRuns, type RunComparison } from "./run-comparison.js";
+import { searchTrials, summarizeRuns, type RunSummaryPage, type TrialSet } from "./experiment-views.js";
 import { runDetail, type RunDetail } from "./run-detail.js";
 import { runMetricSeries, runTags, type MetricFilter, type MetricSeries } from "./run-metrics.js";
 import { reconcileRunStatus } from "./run-lease.js";
@@ -153,6 +154,16 @@ export class TrainyardQuery {
     const runs = [];
     for (const id of runIdsOrPrefixes) runs.push(await this.requireRun(id));
     return compareRuns(this.src.metadata, runs);
+  }
+
+  /** A pipeline's runs, newest first and paged as `listRuns`, each with its params and final metrics. */
+  async runSummaries(pipeline: string, q: Omit<RunQuery, "pipeline"> = {}): Promise<RunSummaryPage> {
+    return summarizeRuns(this.src.metadata, pipeline, await this.listRuns({ ...q, pipeline }));
+  }
+
+  /** A run's search trials: each map step's items with their params and recorded scores. */
+  async searchTrials(runIdOrPrefix: string): Promise<TrialSet[]> {
+    return searchTrials(this.src, await this.requireRun(runIdOrPrefix));
   }
 
   /** An artifact by digest or unique prefix (6+ characters); NOT_FOUND if unknown. */

@@ -11,6 +11,8 @@ import { REPO } from "../engine/support.js";
 import path from "node:path";
 
 export const API_FIXTURE = path.join(REPO, "test", "fixtures", "api", "api-pipeline.ts");
+/** Records losses per epoch, a final accuracy, a tag and a small search's scores per trial. */
+export const EXPERIMENT_FIXTURE = path.join(REPO, "test", "fixtures", "experiments", "experiment-pipeline.ts");
 
 export interface Answer {
   status: number;

@@ -16,6 +16,7 @@ const Models = lazy(() => import("./screens/models"));
 const ModelVersionPage = lazy(() => import("./screens/model-version"));
 const DataPage = lazy(() => import("./screens/data"));
 const Serving = lazy(() => import("./screens/serving"));
+const ComparePage = lazy(() => import("./screens/compare/compare-page"));
 
 interface Route {
   pattern: string;
@@ -27,6 +28,7 @@ const ROUTES: Route[] = [
   { pattern: "/runs", render: () => <RunsList /> },
   { pattern: "/runs/:run", render: (p) => <RunPage runId={p.run} /> },
   { pattern: "/runs/:run/steps/:step", render: (p) => <RunPage runId={p.run} stepId={p.step} /> },
+  { pattern: "/compare", render: () => <ComparePage /> },
   { pattern: "/launch", render: () => <Launch /> },
   { pattern: "/launch/:pipeline", render: (p) => <Launch pipeline={p.pipeline} /> },
   { pattern: "/triggers", render: () => <Triggers /> },
@@ -49,6 +51,7 @@ const ROUTES: Route[] = [
 const NAV: Array<[string, string]> = [
   ["/", "Overview"],
   ["/runs", "Runs"],
+  ["/compare", "Compare"],
   ["/launch", "Launch"],
   ["/triggers", "Triggers"],
   ["/models", "Models"],

@@ -27,6 +27,12 @@ export const endpoints = {
   stepLogs: (run: string, step: string, q: { attempt?: number; item?: number; offset?: number; limit?: number } = {}) =>
     `/runs/${e(run)}/steps/${e(step)}/logs${queryString(q)}`,
   why: (run: string, step: string) => `/runs/${e(run)}/steps/${e(step)}/why`,
+  runMetrics: (run: string, q: { step?: string; metric?: string; stepsOnly?: boolean } = {}) =>
+    `/runs/${e(run)}/metrics${queryString(q)}`,
+  runTrials: (run: string) => `/runs/${e(run)}/trials`,
+  compare: () => "/compare",
+  pipelineRuns: (pipeline: string, q: { limit?: number; cursor?: string; status?: string } = {}) =>
+    `/pipelines/${e(pipeline)}/runs${queryString(q)}`,
   triggers: () => "/triggers",
   ticks: (trigger: string, limit = 50) => `${triggerPath(trigger)}/ticks${queryString({ limit })}`,
   pause: (trigger: string, paused: boolean) => `${triggerPath(trigger)}/${paused ? "pause" : "unpause"}`,
@@ -61,4 +67,6 @@ export const links = {
   version: (name: string, version: number | string) => pathOf("models", name, "versions", version),
   dataReport: (run: string, step: string, index: number) => pathOf("data", "reports", run, step, index),
   serving: (model: string, alias: string) => pathOf("serving", model, alias),
+  compare: (q: { pipeline?: string; runs?: string[]; diff?: boolean }) =>
+    "/compare" + queryString({ pipeline: q.pipeline, runs: q.runs?.join(","), diff: q.diff ? 1 : undefined }),
 };

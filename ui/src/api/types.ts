@@ -49,6 +49,12 @@ export type ServingSeries = z.infer<typeof S.ServingSeriesSchema>;
 export type DaemonHealth = z.infer<typeof S.DaemonHealthSchema>;
 export type ServerInfo = z.infer<typeof S.ServerInfoSchema>;
 export type LiveEvent = z.infer<typeof S.LiveEventSchema>;
+export type RunMetrics = z.infer<typeof S.RunMetricsSchema>;
+export type MetricSeries = z.infer<typeof S.MetricSeriesSchema>;
+export type RunComparison = z.infer<typeof S.RunComparisonSchema>;
+export type RunSummaryPage = z.infer<typeof S.RunSummaryPageSchema>;
+export type RunSummary = RunSummaryPage["runs"][number];
+export type TrialSetList = z.infer<typeof S.TrialSetListSchema>;
 
 /** A JSON Schema node, as much of it as the launch form reads. */
 export interface JsonSchema {

@@ -16,12 +16,15 @@ interface Props {
   formatX?: (x: number) => string;
   /** Horizontal reference lines (thresholds). */
   rules?: Array<{ y: number; label: string }>;
+  /** Points to circle (a series' best value), drawn in the colour of series `series`. */
+  marks?: Array<{ x: number; y: number; series: number; label: string }>;
   label: string;
 }
 
 const PALETTE = ["var(--series-a)", "var(--series-b)", "#2f9e44", "#ae3ec9", "#e8590c", "#1098ad"];
 
-export function LineChart({ series, width = 560, height = 200, formatX = shortNumber, rules = [], label }: Props) {
+export function LineChart(props: Props) {
+  const { series, width = 560, height = 200, formatX = shortNumber, rules = [], marks = [], label } = props;
   const m = { l: 44, r: 10, t: 10, b: 22 };
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const ys = [...series.flatMap((s) => s.points.map((p) => p[1])), ...rules.map((r) => r.y)];
@@ -62,6 +65,20 @@ export function LineChart({ series, width = 560, height = 200, formatX = shortNu
             strokeDasharray={s.dashed ? "5 3" : undefined}
             points={s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(" ")}
           />
+        ))}
+        {marks.map((mk) => (
+          <circle
+            key={`${mk.series}:${mk.x}`}
+            className="chart-mark"
+            cx={x(mk.x)}
+            cy={y(mk.y)}
+            r={4}
+            fill="var(--panel)"
+            stroke={series[mk.series]?.color ?? PALETTE[mk.series % PALETTE.length]}
+            strokeWidth={2}
+          >
+            <title>{mk.label}</title>
+          </circle>
         ))}
       </svg>
       {series.length > 1 && (

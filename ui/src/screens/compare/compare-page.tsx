@@ -1,0 +1,63 @@
+/**
+ * Compare runs of a pipeline: pick them from its run list, then see params and metrics side by
+ * side (best marked, "only differences" on request), metric curves overlaid and the search trials
+ * in parallel coordinates. The URL holds the pipeline, the picked runs and the toggle, so a
+ * comparison is a link: /compare?pipeline=p&runs=a,b,c&diff=1.
+ */
+import { links, endpoints } from "../../api/endpoints";
+import type { PipelineList } from "../../api/types";
+import { useApi } from "../../api/use-api";
+import { ErrorBox, Loading } from "../../components/error-box";
+import { navigate, useLocation, useTitle } from "../../router";
+import { useCompareData } from "./compare-data";
+import { ComparisonTable } from "./comparison-table";
+import { MetricCurves } from "./metric-curves";
+import { RunPicker } from "./run-picker";
+import { SearchTrials } from "./search-trials";
+
+export default function ComparePage() {
+  useTitle("Compare runs");
+  const { query } = useLocation();
+  const runIds = (query.get("runs") ?? "").split(",").filter(Boolean);
+  const onlyDifferences = query.get("diff") === "1";
+  const data = useCompareData(runIds);
+  const pipelines = useApi<PipelineList>(endpoints.pipelines());
+  const pipeline = query.get("pipeline") ?? data.comparison?.runs[0]?.pipeline ?? "";
+  // View-state changes replace the entry: back leaves the compare view, not each checkbox.
+  const go = (q: { pipeline?: string; runs?: string[]; diff?: boolean }, replace = true) =>
+    navigate(links.compare({ pipeline, runs: runIds, diff: onlyDifferences, ...q }), { replace });
+  return (
+    <div>
+      <h1>Compare runs</h1>
+      <div className="row" style={{ marginBottom: 10 }}>
+        <label>
+          Pipeline{" "}
+          <select value={pipeline} name="pipeline" onChange={(e) => go({ pipeline: e.target.value, runs: [] }, false)}>
+            <option value="">choose…</option>
+            {(pipelines.data?.pipelines ?? []).map((p) => (
+              <option key={p.name} value={p.name}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        {runIds.length < 2 && <span className="muted">Pick two runs or more to compare them.</span>}
+      </div>
+      {pipeline && <RunPicker pipeline={pipeline} selected={runIds} onChange={(runs) => go({ runs })} />}
+      {data.error !== undefined && <ErrorBox error={data.error} />}
+      {data.loading && !data.comparison && <Loading what="comparison" />}
+      {data.comparison && runIds.length >= 2 && (
+        <>
+          <ComparisonTable
+            comparison={data.comparison}
+            series={data.series}
+            onlyDifferences={onlyDifferences}
+            onToggleDifferences={(diff) => go({ diff })}
+          />
+          <MetricCurves comparison={data.comparison} series={data.series} />
+          <SearchTrials runIds={data.comparison.runs.map((r) => r.id)} trials={data.trials} />
+        </>
+      )}
+    </div>
+  );
+}
