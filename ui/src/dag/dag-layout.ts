@@ -110,6 +110,36 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
   return result;
 }
 
+let quickWorker: Worker | undefined;
+
+/** The quick placement, computed in its own small worker (on the main thread only if workers fail). */
+function quickLayoutOffThread(digest: string, graph: GraphShape): Promise<LayoutResult> {
+  const size = { width: NODE_WIDTH, height: NODE_HEIGHT };
+  const onMainThread = () => quickLayout(digest, graph.nodes, graph.edges, size);
+  try {
+    quickWorker ??= new Worker(new URL("./quick-layout-worker.ts", import.meta.url), { type: "module" });
+  } catch {
+    return Promise.resolve(onMainThread());
+  }
+  const worker = quickWorker;
+  return new Promise((resolve) => {
+    const done = (e: MessageEvent<LayoutResult>) => {
+      if (e.data.digest !== digest) return;
+      worker.removeEventListener("message", done);
+      worker.removeEventListener("error", failed);
+      resolve(e.data);
+    };
+    const failed = () => {
+      worker.removeEventListener("message", done);
+      worker.removeEventListener("error", failed);
+      resolve(onMainThread());
+    };
+    worker.addEventListener("message", done);
+    worker.addEventListener("error", failed);
+    worker.postMessage({ digest, nodes: graph.nodes, edges: graph.edges, size });
+  });
+}
+
 export interface LayoutState {
   layout?: LayoutResult;
   /** Where the layout came from: the cache, the worker just now, or the quick placement meanwhile. */
@@ -118,26 +148,31 @@ export interface LayoutState {
 
 export function useDagLayout(graph: GraphShape | undefined, digest: string | undefined): LayoutState {
   const key = graph ? (digest ?? graphDigest(graph)) : undefined;
-  const initial = (): LayoutState => {
-    if (!graph || !key) return {};
-    const hit = cached(key);
-    if (hit) return { layout: hit, source: "cache" };
-    return {
-      layout: quickLayout(key, graph.nodes, graph.edges, { width: NODE_WIDTH, height: NODE_HEIGHT }),
-      source: "provisional",
-    };
+  const fromCache = (): LayoutState => {
+    const hit = key ? cached(key) : undefined;
+    return hit ? { layout: hit, source: "cache" } : {};
   };
-  const [state, setState] = useState<LayoutState>(initial);
+  const [state, setState] = useState<LayoutState>(fromCache);
   useEffect(() => {
     if (!graph || !key) return;
-    const now = initial();
+    const now = fromCache();
     setState(now);
     if (now.source === "cache") return;
     let live = true;
-    const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
-    void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
-      if (live && !layout.error) setState({ layout, source: "worker" });
+    let elkDone = false;
+    void quickLayoutOffThread(key, graph).then((layout) => {
+      if (live && !elkDone) setState({ layout, source: "provisional" });
+      // ELK starts once the quick placement is painted: both compete for the same cores.
+      requestAnimationFrame(() => setTimeout(startElk, 0));
     });
+    const startElk = () => {
+      if (!live) return;
+      const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
+      void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
+        elkDone = true;
+        if (live && !layout.error) setState({ layout, source: "worker" });
+      });
+    };
     return () => {
       live = false;
     };
