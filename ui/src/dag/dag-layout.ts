@@ -8,18 +8,14 @@ import ELK from "elkjs/lib/elk-api.js";
 import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { useEffect, useState } from "react";
 import type { LayoutRequest, LayoutResult } from "./layout-types";
-import { quickLayout } from "./quick-layout";
+import { NODE_HEIGHT, NODE_WIDTH, quickLayoutOffThread, type GraphShape } from "./quick-layout-client";
 
-export const NODE_WIDTH = 170;
-export const NODE_HEIGHT = 36;
+export { NODE_HEIGHT, NODE_WIDTH, type GraphShape };
+
 const STORAGE_PREFIX = "trainyard-layout:";
 const memory = new Map<string, LayoutResult>();
 const waiting = new Map<string, Array<(r: LayoutResult) => void>>();
 
-export interface GraphShape {
-  nodes: string[];
-  edges: Array<{ source: string; target: string }>;
-}
 
 /** A digest of the graph's shape (FNV-1a over sorted nodes and edges), when the server gives none. */
 export function graphDigest(g: GraphShape): string {
@@ -108,36 +104,6 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
   for (const resolve of waiting.get(req.digest) ?? []) resolve(result);
   waiting.delete(req.digest);
   return result;
-}
-
-let quickWorker: Worker | undefined;
-
-/** The quick placement, computed in its own small worker (on the main thread only if workers fail). */
-function quickLayoutOffThread(digest: string, graph: GraphShape): Promise<LayoutResult> {
-  const size = { width: NODE_WIDTH, height: NODE_HEIGHT };
-  const onMainThread = () => quickLayout(digest, graph.nodes, graph.edges, size);
-  try {
-    quickWorker ??= new Worker(new URL("./quick-layout-worker.ts", import.meta.url), { type: "module" });
-  } catch {
-    return Promise.resolve(onMainThread());
-  }
-  const worker = quickWorker;
-  return new Promise((resolve) => {
-    const done = (e: MessageEvent<LayoutResult>) => {
-      if (e.data.digest !== digest) return;
-      worker.removeEventListener("message", done);
-      worker.removeEventListener("error", failed);
-      resolve(e.data);
-    };
-    const failed = () => {
-      worker.removeEventListener("message", done);
-      worker.removeEventListener("error", failed);
-      resolve(onMainThread());
-    };
-    worker.addEventListener("message", done);
-    worker.addEventListener("error", failed);
-    worker.postMessage({ digest, nodes: graph.nodes, edges: graph.edges, size });
-  });
 }
 
 export interface LayoutState {

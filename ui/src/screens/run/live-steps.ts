@@ -9,6 +9,7 @@ import { api, ApiError } from "../../api/client";
 import { endpoints } from "../../api/endpoints";
 import { useLiveEvents } from "../../api/live";
 import type { PipelineGraph, RunOverview, StepStateView } from "../../api/types";
+import { takePrefetchedOverview } from "./overview-prefetch";
 
 export interface StepState {
   stepId: string;
@@ -79,7 +80,10 @@ export function useLiveRun(runId: string): LiveRun {
     () => () => {
       const gen = ++generation.current;
       const withGraph = !haveGraph.current;
-      api.get<RunOverview>(endpoints.runOverview(runId, withGraph ? {} : { graph: false })).then(
+      const answer = withGraph
+        ? (takePrefetchedOverview(runId) ?? api.get<RunOverview>(endpoints.runOverview(runId)))
+        : api.get<RunOverview>(endpoints.runOverview(runId, { graph: false }));
+      answer.then(
         ({ graph: g, graphError, ...o }) => {
           if (gen !== generation.current) return;
           if (withGraph) {
