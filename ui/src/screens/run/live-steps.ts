@@ -9,7 +9,7 @@ import { api, ApiError } from "../../api/client";
 import { endpoints } from "../../api/endpoints";
 import { useLiveEvents } from "../../api/live";
 import type { PipelineGraph, RunOverview, StepStateView } from "../../api/types";
-import { takePrefetchedOverview } from "./overview-prefetch";
+import { firstRunOverview } from "./overview-prefetch";
 
 export interface StepState {
   stepId: string;
@@ -81,7 +81,7 @@ export function useLiveRun(runId: string): LiveRun {
       const gen = ++generation.current;
       const withGraph = !haveGraph.current;
       const answer = withGraph
-        ? (takePrefetchedOverview(runId) ?? api.get<RunOverview>(endpoints.runOverview(runId)))
+        ? firstRunOverview(runId)
         : api.get<RunOverview>(endpoints.runOverview(runId, { graph: false }));
       answer.then(
         ({ graph: g, graphError, ...o }) => {
