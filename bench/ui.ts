@@ -31,7 +31,7 @@ function wideModule(): string {
     "const s: any[] = [];",
     `for (let i = 0; i < ${STEPS}; i++) {`,
     `  const layer = Math.floor(i / ${WIDTH});`,
-    `  const up = layer === 0 ? {} : { a: s[(layer - 1) * ${WIDTH} + (i % ${WIDTH})], b: s[(layer - 1) * ${WIDTH} + ((i + 7) % ${WIDTH})] };`,
+    `  const up: Record<string, any> = layer === 0 ? {} : { a: s[(layer - 1) * ${WIDTH} + (i % ${WIDTH})], b: s[(layer - 1) * ${WIDTH} + ((i + 7) % ${WIDTH})] };`,
     '  s.push(p.step(`s${String(i).padStart(4, "0")}`, { inputs: up, run: () => i }));',
     "}",
     "export default p;",

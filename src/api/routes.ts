@@ -109,6 +109,14 @@ export const ROUTES = {
     tag: "runs",
     response: s.RunDetailSchema,
   },
+  runOverview: {
+    method: "get",
+    path: "/runs/{run}/overview",
+    summary: "What the run page draws first: the run, gate verdicts, each step's state and the pipeline's graph",
+    tag: "runs",
+    query: s.RunOverviewQuerySchema,
+    response: s.RunOverviewSchema,
+  },
   runSteps: {
     method: "get",
     path: "/runs/{run}/steps",

@@ -11,6 +11,7 @@ import { stepEnded } from "../engine/run-views.js";
 import { defineRoute, type ApiServices } from "./api-context.js";
 import { apiError } from "./api-errors.js";
 import { requireRunOrQueued, streamRunEvents, streamStepLog } from "./live-events.js";
+import { runOverview } from "./run-overview.js";
 
 export function registerRunRoutes(app: Hono, svc: ApiServices): void {
   const q = svc.ty.query;
@@ -31,6 +32,10 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
   });
 
   defineRoute(app, svc, "runDetail", async ({ params }) => detailView(await q.runDetail(params.run)));
+
+  defineRoute(app, svc, "runOverview", async ({ params, query }) =>
+    runOverview(svc, params.run, query.graph !== "false"),
+  );
 
   defineRoute(app, svc, "runSteps", async ({ params }) => ({ steps: (await q.runDetail(params.run)).stepDetails }));
 

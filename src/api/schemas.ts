@@ -236,6 +236,28 @@ export const PipelineGraphSchema = z.object({
   edges: z.array(GraphEdgeSchema),
 });
 
+/** A step's state as the run page's graph, list and timeline show it. */
+export const StepStateSchema = z.object({
+  stepId: z.string(),
+  status: StepStatusSchema,
+  cached: z.boolean(),
+  attempts: z.number(),
+  startedAt: millis.optional(),
+  finishedAt: millis.optional(),
+  durationMs: z.number().optional(),
+  error: ErrorInfoSchema.optional(),
+});
+
+export const RunOverviewQuerySchema = z.object({
+  graph: z.enum(["true", "false"]).optional().describe('"false" leaves the graph out (a live reload); default true'),
+});
+
+export const RunOverviewSchema = RunDetailSchema.omit({ stepDetails: true }).extend({
+  steps: z.array(StepStateSchema).describe("top-level steps, in the order they were recorded"),
+  graph: PipelineGraphSchema.optional().describe("absent when left out or when the module cannot be loaded"),
+  graphError: ErrorInfoSchema.optional().describe("why the graph is absent, when it was asked for"),
+});
+
 export const PipelineParamsSchema = z.object({
   pipeline: z.string(),
   /** JSON Schema (draft 2020-12) of the params, from the pipeline's zod schema. */

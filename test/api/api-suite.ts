@@ -140,6 +140,29 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(badCursor.body.error.hint).toContain("nextCursor");
     });
 
+    it("answers a run's overview: states of the detail's steps, gate verdicts and the graph in one", async () => {
+      const detail = (await api.get("runDetail", `/runs/${failed.runId}`)).body;
+      const overview = (await api.get("runOverview", `/runs/${failed.runId}/overview`)).body;
+      expect(overview.run).toEqual(detail.run);
+      expect(overview.gates).toEqual(detail.gates);
+      expect(overview.steps.map((s: { stepId: string; status: string }) => [s.stepId, s.status])).toEqual(
+        detail.stepDetails.map((s: { stepId: string; status: string }) => [s.stepId, s.status]),
+      );
+      const train = overview.steps.find((s: { stepId: string }) => s.stepId === "train");
+      expect(train.error.message).toContain("training failed on purpose");
+      expect(train).not.toHaveProperty("attemptRecords");
+      const graph = (await api.get("pipelineGraph", "/pipelines/api-demo/graph")).body;
+      expect(overview.graph).toEqual(graph);
+
+      const live = (await api.get("runOverview", `/runs/${failed.runId}/overview?graph=false`)).body;
+      expect(live).not.toHaveProperty("graph");
+      expect(live.steps).toEqual(overview.steps);
+      const bad = await api.get("runOverview", `/runs/${failed.runId}/overview?graph=maybe`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ code: "USAGE", field: "graph" });
+      expect((await api.get("runOverview", "/runs/no-such-run/overview")).status).toBe(404);
+    });
+
     it("shows a run, its steps, attempts, logs, cache decisions and outputs", async () => {
       const detail = (await api.get("runDetail", `/runs/${failed.runId}`)).body;
       expect(detail.run).toMatchObject({ id: failed.runId, status: "failed", profile: "drifted" });

@@ -8,7 +8,18 @@ import { Loading } from "./components/error-box";
 import { Link, matchRoute, useLocation } from "./router";
 import { Overview } from "./screens/overview";
 
-const RunPage = lazy(() => import("./screens/run/run-page"));
+import { prefetchRunOverview } from "./screens/run/overview-prefetch";
+
+// A run page's data and its graph view's code load alongside the page's own code, not after it.
+const loadRunPage = () => {
+  void import("./dag/dag-view");
+  return import("./screens/run/run-page");
+};
+const RunPageChunk = lazy(loadRunPage);
+function RunPage(props: { runId: string; stepId?: string }) {
+  prefetchRunOverview(props.runId);
+  return <RunPageChunk {...props} />;
+}
 const RunsList = lazy(() => import("./screens/runs-list"));
 const Launch = lazy(() => import("./screens/launch"));
 const Triggers = lazy(() => import("./screens/triggers"));

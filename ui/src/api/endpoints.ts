@@ -22,6 +22,8 @@ export const endpoints = {
     `/runs${queryString(q)}`,
   launch: () => "/runs",
   run: (id: string) => `/runs/${e(id)}`,
+  runOverview: (id: string, q: { graph?: boolean } = {}) => `/runs/${e(id)}/overview${queryString(q)}`,
+  runStep: (run: string, step: string) => `/runs/${e(run)}/steps/${e(step)}`,
   runEvents: (id: string) => `/runs/${e(id)}/events`,
   runAction: (id: string, action: "cancel" | "resume" | "rerun") => `/runs/${e(id)}/${action}`,
   stepLogs: (run: string, step: string, q: { attempt?: number; item?: number; offset?: number; limit?: number } = {}) =>

@@ -8,18 +8,14 @@ import ELK from "elkjs/lib/elk-api.js";
 import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { useEffect, useState } from "react";
 import type { LayoutRequest, LayoutResult } from "./layout-types";
-import { quickLayout } from "./quick-layout";
+import { NODE_HEIGHT, NODE_WIDTH, quickLayoutOffThread, type GraphShape } from "./quick-layout-client";
 
-export const NODE_WIDTH = 170;
-export const NODE_HEIGHT = 36;
+export { NODE_HEIGHT, NODE_WIDTH, type GraphShape };
+
 const STORAGE_PREFIX = "trainyard-layout:";
 const memory = new Map<string, LayoutResult>();
 const waiting = new Map<string, Array<(r: LayoutResult) => void>>();
 
-export interface GraphShape {
-  nodes: string[];
-  edges: Array<{ source: string; target: string }>;
-}
 
 /** A digest of the graph's shape (FNV-1a over sorted nodes and edges), when the server gives none. */
 export function graphDigest(g: GraphShape): string {
@@ -118,26 +114,31 @@ export interface LayoutState {
 
 export function useDagLayout(graph: GraphShape | undefined, digest: string | undefined): LayoutState {
   const key = graph ? (digest ?? graphDigest(graph)) : undefined;
-  const initial = (): LayoutState => {
-    if (!graph || !key) return {};
-    const hit = cached(key);
-    if (hit) return { layout: hit, source: "cache" };
-    return {
-      layout: quickLayout(key, graph.nodes, graph.edges, { width: NODE_WIDTH, height: NODE_HEIGHT }),
-      source: "provisional",
-    };
+  const fromCache = (): LayoutState => {
+    const hit = key ? cached(key) : undefined;
+    return hit ? { layout: hit, source: "cache" } : {};
   };
-  const [state, setState] = useState<LayoutState>(initial);
+  const [state, setState] = useState<LayoutState>(fromCache);
   useEffect(() => {
     if (!graph || !key) return;
-    const now = initial();
+    const now = fromCache();
     setState(now);
     if (now.source === "cache") return;
     let live = true;
-    const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
-    void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
-      if (live && !layout.error) setState({ layout, source: "worker" });
+    let elkDone = false;
+    void quickLayoutOffThread(key, graph).then((layout) => {
+      if (live && !elkDone) setState({ layout, source: "provisional" });
+      // ELK starts once the quick placement is painted: both compete for the same cores.
+      requestAnimationFrame(() => setTimeout(startElk, 0));
     });
+    const startElk = () => {
+      if (!live) return;
+      const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
+      void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
+        elkDone = true;
+        if (live && !layout.error) setState({ layout, source: "worker" });
+      });
+    };
     return () => {
       live = false;
     };

@@ -11,10 +11,11 @@ import {
   ReactFlow,
   type Edge,
   type Node,
+  type NodeHandle,
   type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { memo, useMemo } from "react";
+import { memo, useMemo, useRef } from "react";
 import { statusClass } from "../components/status";
 import { NODE_HEIGHT, NODE_WIDTH, useDagLayout, type GraphShape } from "./dag-layout";
 
@@ -58,6 +59,12 @@ const StepNode = memo(function StepNode({ data }: NodeProps<Node<StepNodeData>>)
 });
 
 const nodeTypes = { step: StepNode };
+const ORIGIN = { x: 0, y: 0 };
+/** Where StepNode's handles sit (React Flow's 6 px handles, centred on the left and right edges). */
+const HANDLES: NodeHandle[] = [
+  { type: "target", position: Position.Left, x: -3, y: NODE_HEIGHT / 2 - 3, width: 6, height: 6 },
+  { type: "source", position: Position.Right, x: NODE_WIDTH - 3, y: NODE_HEIGHT / 2 - 3, width: 6, height: 6 },
+];
 
 export default function DagView({ graph, digest, steps, selected, onSelect }: Props) {
   const { layout, source } = useDagLayout(graph, digest);
@@ -65,24 +72,41 @@ export default function DagView({ graph, digest, steps, selected, onSelect }: Pr
     () => graph.edges.map((e, i) => ({ id: `e${i}`, source: e.source, target: e.target, focusable: false })),
     [graph],
   );
+  // A node object is kept while its place and state hold: a live update re-renders only the nodes it changed.
+  const previous = useRef(new Map<string, Node<StepNodeData>>());
   const nodes = useMemo<Node<StepNodeData>[]>(() => {
     if (!layout) return [];
-    return graph.nodes.map((id) => {
+    const next = new Map<string, Node<StepNodeData>>();
+    const list = graph.nodes.map((id) => {
       const s = steps.get(id);
-      return {
-        id,
-        type: "step",
-        position: layout.positions[id] ?? { x: 0, y: 0 },
-        ariaLabel: `step ${id}: ${s?.cached ? "reused" : (s?.status ?? "pending")}`,
-        data: {
-          label: id,
-          status: s?.status ?? "pending",
-          cached: s?.cached ?? false,
-          guard: s?.guard ?? false,
-          selected: id === selected,
-        },
-      };
+      const status = s?.status ?? "pending";
+      const cached = s?.cached ?? false;
+      const guard = s?.guard ?? false;
+      const position = layout.positions[id] ?? ORIGIN;
+      const old = previous.current.get(id);
+      const d = old?.data;
+      const same =
+        old && old.position === position && d!.status === status && d!.cached === cached && d!.guard === guard;
+      const node: Node<StepNodeData> =
+        same && d!.selected === (id === selected)
+          ? old
+          : {
+              id,
+              type: "step",
+              position,
+              // Known sizes and handles: React Flow culls off-screen nodes and draws their edges without
+              // first rendering every node once to measure it (seconds at 1,000 steps).
+              width: NODE_WIDTH,
+              height: NODE_HEIGHT,
+              handles: HANDLES,
+              ariaLabel: `step ${id}: ${cached ? "reused" : status}`,
+              data: { label: id, status, cached, guard, selected: id === selected },
+            };
+      next.set(id, node);
+      return node;
     });
+    previous.current = next;
+    return list;
   }, [graph, layout, steps, selected]);
 
   const large = graph.nodes.length > LARGE_GRAPH;
@@ -115,7 +139,7 @@ export default function DagView({ graph, digest, steps, selected, onSelect }: Pr
       >
         <Background />
         <Controls showInteractive={false} />
-        {graph.nodes.length > 40 && <MiniMap pannable zoomable />}
+        {graph.nodes.length > 40 && !large && <MiniMap pannable zoomable />}
       </ReactFlow>
     </div>
   );

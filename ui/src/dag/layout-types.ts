@@ -15,3 +15,11 @@ export interface LayoutResult {
   /** A quick placement shown until ELK's arrives. */
   provisional?: boolean;
 }
+
+/** What the quick-layout worker is sent: the graph and the size every node takes. */
+export interface QuickLayoutRequest {
+  digest: string;
+  nodes: string[];
+  edges: Array<{ source: string; target: string }>;
+  size: { width: number; height: number };
+}

@@ -1,13 +1,15 @@
 /**
- * A run's step states, live: loaded from the run's detail, then patched from step events as they
- * arrive, so a state change reaches the page without waiting for a reload. A reload that answers
- * later than an event never moves a step back.
+ * A run's step states, live: loaded from the run's overview (one request with the graph), then
+ * patched from step events, which are applied once per frame so a burst of events is one render.
+ * A reload that answers later than an event never moves a step back, and one that changes
+ * nothing keeps the same map, so nothing re-renders.
  */
 import { useEffect, useMemo, useRef, useState } from "react";
 import { api, ApiError } from "../../api/client";
 import { endpoints } from "../../api/endpoints";
 import { useLiveEvents } from "../../api/live";
-import type { RunDetail, StepDetail } from "../../api/types";
+import type { PipelineGraph, RunOverview, StepStateView } from "../../api/types";
+import { firstRunOverview } from "./overview-prefetch";
 
 export interface StepState {
   stepId: string;
@@ -17,7 +19,7 @@ export interface StepState {
   startedAt?: number;
   finishedAt?: number;
   durationMs?: number;
-  error?: StepDetail["error"];
+  error?: StepStateView["error"];
 }
 
 const TERMINAL_RUN = new Set(["succeeded", "failed", "rejected", "cancelled", "interrupted"]);
@@ -28,38 +30,70 @@ function newer(a: StepState | undefined, b: StepState): StepState {
   return !a || rank(b) >= rank(a) ? b : a;
 }
 
+function sameState(a: StepState | undefined, b: StepState): boolean {
+  return (
+    !!a &&
+    a.status === b.status &&
+    a.cached === b.cached &&
+    a.attempts === b.attempts &&
+    a.startedAt === b.startedAt &&
+    a.finishedAt === b.finishedAt &&
+    a.error?.message === b.error?.message
+  );
+}
+
+/** The states merged in, or `prev` itself when none changed (React then skips the render). */
+function merge(prev: Map<string, StepState>, incoming: Iterable<StepState>): Map<string, StepState> {
+  let next: Map<string, StepState> | undefined;
+  for (const s of incoming) {
+    const old = (next ?? prev).get(s.stepId);
+    const chosen = newer(old, s);
+    if (chosen === old || sameState(old, chosen)) continue;
+    next ??= new Map(prev);
+    next.set(s.stepId, chosen);
+  }
+  return next ?? prev;
+}
+
 export interface LiveRun {
-  detail?: RunDetail;
+  /** The run, its trigger, owner and gate verdicts (steps are in `steps`). */
+  overview?: Omit<RunOverview, "graph" | "graphError">;
+  graph?: PipelineGraph;
+  graphError?: unknown;
   error?: unknown;
   steps: Map<string, StepState>;
   runStatus?: string;
   reload: () => void;
-  /** performance.now() of the last step event applied, for the lag benchmark. */
-  lastEventAt?: number;
 }
 
 export function useLiveRun(runId: string): LiveRun {
-  const [detail, setDetail] = useState<RunDetail>();
+  const [overview, setOverview] = useState<LiveRun["overview"]>();
+  const [graph, setGraph] = useState<{ graph?: PipelineGraph; error?: unknown }>({});
   const [error, setError] = useState<unknown>();
   const [steps, setSteps] = useState(() => new Map<string, StepState>());
   const [runStatus, setRunStatus] = useState<string>();
   const reloadTimer = useRef<number | undefined>(undefined);
   const generation = useRef(0);
+  const haveGraph = useRef(false);
 
   const load = useMemo(
     () => () => {
       const gen = ++generation.current;
-      api.get<RunDetail>(endpoints.run(runId)).then(
-        (d) => {
+      const withGraph = !haveGraph.current;
+      const answer = withGraph
+        ? firstRunOverview(runId)
+        : api.get<RunOverview>(endpoints.runOverview(runId, { graph: false }));
+      answer.then(
+        ({ graph: g, graphError, ...o }) => {
           if (gen !== generation.current) return;
-          setDetail(d);
+          if (withGraph) {
+            haveGraph.current = true;
+            setGraph({ graph: g, error: graphError });
+          }
+          setOverview(o);
           setError(undefined);
-          setRunStatus((s) => (s && TERMINAL.has(s) && !TERMINAL.has(d.run.status) ? s : d.run.status));
-          setSteps((prev) => {
-            const next = new Map(prev);
-            for (const s of d.stepDetails) next.set(s.stepId, newer(prev.get(s.stepId), s));
-            return next;
-          });
+          setRunStatus((s) => (s && TERMINAL.has(s) && !TERMINAL.has(o.run.status) ? s : o.run.status));
+          setSteps((prev) => merge(prev, o.steps));
         },
         (err) => {
           if (gen !== generation.current) return;
@@ -73,28 +107,42 @@ export function useLiveRun(runId: string): LiveRun {
   );
 
   useEffect(() => {
-    setDetail(undefined);
+    haveGraph.current = false;
+    setOverview(undefined);
+    setGraph({});
     setSteps(new Map());
     setRunStatus(undefined);
     load();
     return () => window.clearTimeout(reloadTimer.current);
   }, [load]);
 
-  // Attempts, errors and the cache's why come with the detail: reload it soon after events stop.
+  // Attempts and errors come with the overview: reload it soon after events stop.
   const scheduleReload = () => {
     window.clearTimeout(reloadTimer.current);
     reloadTimer.current = window.setTimeout(load, 250);
   };
 
-  const lastEventAt = useRef<number | undefined>(undefined);
+  // Step events wait for the next frame and are applied together.
+  const pending = useRef<StepState[]>([]);
+  const flushing = useRef(false);
+  const flush = () => {
+    flushing.current = false;
+    const batch = pending.current;
+    pending.current = [];
+    setSteps((prev) => merge(prev, batch));
+  };
   useLiveEvents(
     (e) => {
       const d = e.data as Record<string, unknown>;
       if (d.runId !== undefined && d.runId !== runId) return;
       if (e.type === "step" && d.item === undefined) {
-        const patch = { ...(d as unknown as StepState), stepId: String(d.step) };
-        setSteps((prev) => new Map(prev).set(patch.stepId, newer(prev.get(patch.stepId), patch)));
-        lastEventAt.current = performance.now();
+        pending.current.push({ ...(d as unknown as StepState), stepId: String(d.step) });
+        if (!flushing.current) {
+          flushing.current = true;
+          // A hidden tab gets no frames: a short timer stands in.
+          if (document.hidden) window.setTimeout(flush, 50);
+          else requestAnimationFrame(flush);
+        }
         scheduleReload();
       } else if (e.type === "run") {
         setRunStatus(String(d.status));
@@ -102,8 +150,8 @@ export function useLiveRun(runId: string): LiveRun {
       }
       // The server ends a finished run's stream; listening on would only reconnect to nothing new.
     },
-    !detail || (runStatus && TERMINAL_RUN.has(runStatus)) ? null : endpoints.runEvents(runId),
+    !overview || (runStatus && TERMINAL_RUN.has(runStatus)) ? null : endpoints.runEvents(runId),
   );
 
-  return { detail, error, steps, runStatus, reload: load, lastEventAt: lastEventAt.current };
+  return { overview, graph: graph.graph, graphError: graph.error, error, steps, runStatus, reload: load };
 }

@@ -3,46 +3,52 @@
  * as a list (the keyboard's way through a large graph), the selected step's panel, and the
  * actions a person takes on a run (cancel, resume, re-run from the failure).
  */
-import { lazy, Suspense, useMemo, useState } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState } from "react";
 import { api, ApiError } from "../../api/client";
 import { endpoints, links } from "../../api/endpoints";
-import { useApi } from "../../api/use-api";
-import type { PipelineGraph, RunActionResponse, RunDetail } from "../../api/types";
+import type { RunActionResponse, RunOverview } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/error-box";
+import { quickLayoutOffThread, warmQuickLayoutWorker } from "../../dag/quick-layout-client";
 import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
 import { Link, navigate, useLocation, useTitle } from "../../router";
 import { Gantt } from "./gantt";
-import { useLiveRun, type StepState } from "./live-steps";
+import { useLiveRun, type LiveRun, type StepState } from "./live-steps";
 import { StepPanel } from "./step-panel";
 import { StepTable } from "./step-table";
 
-const DagView = lazy(() => import("../../dag/dag-view"));
+// Fetched as soon as the run page is, alongside the run's overview rather than after it.
+const dagViewChunk = import("../../dag/dag-view");
+const DagView = lazy(() => dagViewChunk);
 const VIEWS = ["graph", "timeline", "list"] as const;
+warmQuickLayoutWorker();
 
 export default function RunPage({ runId, stepId }: { runId: string; stepId?: string }) {
   useTitle(stepId ? `${stepId} · run ${runId}` : `Run ${runId}`);
   const live = useLiveRun(runId);
   const { query } = useLocation();
   const view = (query.get("view") as (typeof VIEWS)[number]) ?? "graph";
-  const pipeline = live.detail?.run.pipeline;
-  const graph = useApi<PipelineGraph>(pipeline ? endpoints.graph(pipeline) : undefined);
 
   const shape = useMemo(() => {
     const ids = new Set<string>();
     const edges: Array<{ source: string; target: string }> = [];
-    for (const n of graph.data?.nodes ?? []) ids.add(n.id);
-    for (const s of live.detail?.stepDetails ?? []) ids.add(s.stepId);
-    for (const e of graph.data?.edges ?? []) {
+    for (const n of live.graph?.nodes ?? []) ids.add(n.id);
+    for (const s of live.steps.keys()) ids.add(s);
+    for (const e of live.graph?.edges ?? []) {
       if (ids.has(e.from) && ids.has(e.to)) edges.push({ source: e.from, target: e.to });
     }
     const unique = new Map(edges.map((e) => [`${e.source}>${e.target}`, e]));
     return { nodes: [...ids], edges: [...unique.values()] };
-  }, [graph.data, live.detail?.stepDetails]);
+  }, [live.graph, live.steps.size]);
   const guards = useMemo(
-    () => new Set((graph.data?.nodes ?? []).filter((n) => n.guard).map((n) => n.id)),
-    [graph.data],
+    () => new Set((live.graph?.nodes ?? []).filter((n) => n.guard).map((n) => n.id)),
+    [live.graph],
   );
+  // The quick placement starts with the graph's arrival, not with the graph view's code.
+  const digest = live.graph?.digest;
+  useEffect(() => {
+    if (digest && view === "graph") void quickLayoutOffThread(digest, shape);
+  }, [digest, shape, view]);
   const dagSteps = useMemo(() => {
     const m = new Map<string, { id: string; status: string; cached: boolean; guard: boolean }>();
     for (const id of shape.nodes) {
@@ -52,7 +58,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
     return m;
   }, [shape, live.steps, guards]);
 
-  if (!live.detail) {
+  if (!live.overview) {
     if (live.error instanceof ApiError && live.error.status === 404) {
       return (
         <p className="muted" aria-busy="true">
@@ -62,7 +68,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
     }
     return <Loading error={live.error} what={`run ${runId}`} />;
   }
-  const d = live.detail;
+  const d = live.overview;
   const status = live.runStatus ?? d.run.status;
   const select = (id: string) => navigate(links.step(runId, id, { view: view !== "graph" ? view : undefined }));
   const setView = (v: string) => {
@@ -86,18 +92,18 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
             ))}
           </div>
           {view === "graph" &&
-            (graph.error && !graph.data ? (
+            (live.graphError && !live.graph ? (
               <ErrorBox
-                error={graph.error}
+                error={live.graphError}
                 title="The pipeline's graph is not available; the list and timeline still are"
               />
-            ) : !graph.data ? (
+            ) : !live.graph ? (
               <Loading what="graph" />
             ) : (
               <Suspense fallback={<Loading what="graph view" />}>
                 <DagView
                   graph={shape}
-                  digest={graph.data.digest}
+                  digest={live.graph.digest}
                   steps={dagSteps}
                   selected={stepId}
                   onSelect={select}
@@ -121,7 +127,6 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
             runId={runId}
             stepId={stepId}
             live={live.steps.get(stepId)}
-            detail={d.stepDetails.find((s) => s.stepId === stepId)}
           />
         )}
       </div>
@@ -144,7 +149,7 @@ function RunHeader({
   counts,
   onChanged,
 }: {
-  detail: RunDetail;
+  detail: NonNullable<LiveRun["overview"]>;
   status: string;
   counts: Record<string, number>;
   onChanged: () => void;
@@ -220,7 +225,7 @@ function RunHeader({
   );
 }
 
-function GateVerdicts({ gates }: { gates: RunDetail["gates"] }) {
+function GateVerdicts({ gates }: { gates: RunOverview["gates"] }) {
   return (
     <section className="panel" aria-labelledby="gates-h" data-testid="gate-verdicts">
       <h2 id="gates-h" style={{ marginTop: 0 }}>

@@ -2,6 +2,7 @@
  * One step of a run: its state, the error and its hint, why it ran or was reused, its attempts
  * and its log. Tabs and the chosen attempt are part of the URL, so every view can be linked.
  */
+import { useEffect } from "react";
 import { endpoints, links } from "../../api/endpoints";
 import { useApi } from "../../api/use-api";
 import type { StepDetail, Why } from "../../api/types";
@@ -14,17 +15,12 @@ import type { StepState } from "./live-steps";
 
 const TABS = ["summary", "logs", "attempts"] as const;
 
-export function StepPanel({
-  runId,
-  stepId,
-  detail,
-  live,
-}: {
-  runId: string;
-  stepId: string;
-  detail?: StepDetail;
-  live?: StepState;
-}) {
+export function StepPanel({ runId, stepId, live }: { runId: string; stepId: string; live?: StepState }) {
+  // Attempts, items and the cache decision: this step's own record, read again when its state moves.
+  const loaded = useApi<StepDetail>(endpoints.runStep(runId, stepId));
+  const { refresh } = loaded;
+  useEffect(refresh, [live?.status, live?.attempts, refresh]);
+  const detail = loaded.data;
   const { query, hash, path } = useLocation();
   const tab = (query.get("tab") as (typeof TABS)[number]) ?? "summary";
   const attempt = query.get("attempt") ? Number(query.get("attempt")) : undefined;

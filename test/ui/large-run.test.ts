@@ -1,0 +1,115 @@
+/**
+ * The run page of a large run in a real browser: one request brings the run and its graph, the
+ * quick placement comes from a worker, and React Flow renders only the nodes in view, from the
+ * first render on (never every node once to measure it).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect } from "vitest";
+import { REPO } from "../engine/support.js";
+import { requireTools } from "../support/require-tool.js";
+import { openBrowser, screenshot, type UiBrowser } from "./support/browser.js";
+import { startUiServer, type UiServer } from "./support/ui-server.js";
+
+const STEPS = 300;
+const WIDTH = 20;
+
+function wideModule(): string {
+  return [
+    'import { pipeline } from "trainyard";',
+    'const p = pipeline("wide-ui", {});',
+    "const s: any[] = [];",
+    `for (let i = 0; i < ${STEPS}; i++) {`,
+    `  const layer = Math.floor(i / ${WIDTH});`,
+    `  const up: Record<string, any> = layer === 0 ? {} : { a: s[(layer - 1) * ${WIDTH} + (i % ${WIDTH})] };`,
+    '  s.push(p.step(`w${String(i).padStart(3, "0")}`, { inputs: up, run: () => i }));',
+    "}",
+    "export default p;",
+  ].join("\n");
+}
+
+// Counts every step node React Flow ever puts in the page, and the API paths the page asks for.
+const WATCH_NODES = `window.__nodesAdded = 0;
+new MutationObserver((ms) => {
+  for (const m of ms) for (const n of m.addedNodes) {
+    if (n.nodeType !== 1) continue;
+    window.__nodesAdded += (n.matches(".react-flow__node") ? 1 : 0) + n.querySelectorAll(".react-flow__node").length;
+  }
+}).observe(document, { subtree: true, childList: true });`;
+
+const browserGate = requireTools("chromium");
+
+browserGate.describe("run page of a large run", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "ty-ui-large-"));
+  const home = path.join(dir, "home");
+  const modulePath = path.join(dir, "wide-ui.ts");
+  let server: UiServer;
+  let b: UiBrowser;
+  let runId = "";
+
+  beforeAll(async () => {
+    writeFileSync(modulePath, wideModule());
+    const ran = spawnSync(process.execPath, ["bin/trainyard.js", "run", modulePath, "--json", "--concurrency", "4"], {
+      cwd: REPO,
+      env: { ...process.env, TRAINYARD_HOME: home },
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+    expect(ran.status, ran.stderr.slice(-2000)).toBe(0);
+    runId = JSON.parse(ran.stdout).runId;
+    server = await startUiServer(home, [modulePath]);
+    b = await openBrowser();
+  }, 240_000);
+
+  afterAll(async () => {
+    await b?.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  browserGate.it(
+    "draws the run and the nodes in view from one request, laid out off the main thread",
+    async () => {
+      const { page } = b;
+      const asked: string[] = [];
+      page.on("request", (r) => {
+        const u = new URL(r.url());
+        if (u.pathname.startsWith("/api/v1/")) asked.push(u.pathname + u.search);
+      });
+      await page.addInitScript({ content: WATCH_NODES });
+      await page.goto(`${server.url}/runs/${runId}`);
+      await page.getByTestId("run-summary").waitFor();
+      await page.locator(".react-flow__node").first().waitFor();
+      await expect.poll(() => page.getByTestId("step-counts").textContent()).toContain(String(STEPS));
+
+      // The shell's own calls (server info, health) aside, the run page asked once, not detail then graph.
+      const firstLoad = asked.filter((p) => /^\/api\/v1\/(runs|pipelines)\//.test(p) && !p.endsWith("/events"));
+      expect(firstLoad, asked.join(", ")).toEqual([`/api/v1/runs/${runId}/overview`]);
+      const workers = (await page.evaluate(
+        `performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("quick-layout-worker"))`,
+      )) as string[];
+      expect(workers).toHaveLength(1);
+
+      const shown = await page.locator(".react-flow__node").count();
+      const everAdded = (await page.evaluate("window.__nodesAdded")) as number;
+      expect(shown).toBeGreaterThan(0);
+      expect(shown).toBeLessThan(STEPS / 2);
+      expect(everAdded).toBeLessThan(STEPS / 2);
+      expect(await page.locator(".react-flow__node").first().getAttribute("aria-label")).toMatch(/succeeded/);
+
+      // ELK's layout replaces the quick one, still drawing only what is in view.
+      await page.locator('.dag[data-layout="worker"]').waitFor({ timeout: 120_000 });
+      expect(await page.locator(".react-flow__node").count()).toBeLessThan(STEPS / 2);
+      await screenshot(page, "run-graph-large");
+
+      // The step panel reads its own step, attempts included.
+      await page.locator(".react-flow__node").first().click();
+      await page.getByTestId("step-panel").getByRole("tab", { name: "attempts" }).click();
+      await expect.poll(() => page.getByTestId("step-panel").locator("tbody tr").count()).toBe(1);
+      expect(asked.some((p) => /\/api\/v1\/runs\/[^/]+\/steps\/w\d{3}$/.test(p))).toBe(true);
+    },
+    180_000,
+  );
+});
