@@ -107,6 +107,8 @@ export class ArtifactIO {
     const manifest = JSON.parse(text) as unknown;
     const digest = sha256(bytes);
     if (bytes.byteLength <= INLINE_LIMIT) {
+      // An inline value has no object, but gc must still see it as pending until its records commit.
+      this.artifacts.retain?.([digest]);
       records.push({ record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true }, bytes });
     } else {
       const obj = await this.artifacts.putBytes(bytes);

@@ -5,8 +5,9 @@
  * Never removed: runs a registered model version's lineage reads; objects named in the pending
  * journal of a live process (stored or reused by a run whose records have not committed yet);
  * objects younger than the grace period. The order of reads is what makes the journal enough:
- * objects are listed first, journals read next, references last; an object stored after the
- * listing is not seen, and one whose journal entry is gone by then has committed its records.
+ * objects and artifact records are listed first, journals read next, references last; an object
+ * or record stored after the listing is not seen, and one whose journal entry is gone by then has
+ * committed its records.
  */
 import { TrainyardError } from "../core/errors.js";
 import { registeredVersions, runsInLineage } from "./registry-references.js";
@@ -75,7 +76,9 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   const keep = current.filter((r) => !remove.has(r.id));
   const live = await ty.metadata.digestsUsedByRuns(keep.map((r) => r.id));
   for (const d of await ty.metadata.pinnedDigests()) live.add(d);
-  const dead = (await ty.metadata.listArtifacts()).filter((a) => !live.has(a.digest) && !pending.has(a.digest));
+  // Records as listed before the journals and references, like the objects: a record committed
+  // later (an inline output value, say) was not seen, so it cannot be taken for garbage.
+  const dead = records.filter((a) => !live.has(a.digest) && !pending.has(a.digest));
   if (!opts.dryRun) await ty.metadata.deleteArtifacts(dead.map((a) => a.digest));
 
   let bytes = 0;
