@@ -64,13 +64,15 @@ for (let rep = 0; rep < REPS; rep++) {
     const t0 = performance.now();
     const cold = await ty.run(build(), { concurrency: 2 });
     first.push((performance.now() - t0) / 1000);
-    if (cold.status !== "succeeded" || cold.steps[0].cached) throw new Error(`first run: ${cold.status} ${cold.error?.message ?? ""}`);
+    if (cold.status !== "succeeded" || cold.steps[0].cached)
+      throw new Error(`first run: ${cold.status} ${cold.error?.message ?? ""}`);
     const before = bytesRead();
     const t1 = performance.now();
     const warm = await ty.run(build(), { concurrency: 2 });
     rerun.push(performance.now() - t1);
     rerunRead.push(bytesRead() - before);
-    if (warm.status !== "succeeded" || !warm.steps[0].cached) throw new Error("the unchanged re-run did not reuse the step");
+    if (warm.status !== "succeeded" || !warm.steps[0].cached)
+      throw new Error("the unchanged re-run did not reuse the step");
     const d = await digestPath(ty.metadata, FILE);
     if (!d.fromIndex) throw new Error("the stat index has no entry for the file");
   } finally {
@@ -91,5 +93,7 @@ console.log(
   ]),
 );
 const unread = Math.max(...rerunRead) < SIZE / 100;
-console.log(`targets: >= 1.5 GB/s (${gbps >= 1.5 ? "met" : "NOT met"}), re-run < 50 ms (${median(rerun) < 50 ? "met" : "NOT met"}), file not re-read (${unread ? "yes, stat index hit" : "NO"})`);
+console.log(
+  `targets: >= 1.5 GB/s (${gbps >= 1.5 ? "met" : "NOT met"}), re-run < 50 ms (${median(rerun) < 50 ? "met" : "NOT met"}), file not re-read (${unread ? "yes, stat index hit" : "NO"})`,
+);
 rmSync(HOME, { recursive: true, force: true });

@@ -37,7 +37,11 @@ async function main(): Promise<void> {
   mkdirSync(state, { recursive: true });
   const up = await startUp({ state, profile: SAMPLE ? "sample" : "demo", windowMs: 3_600_000 });
   const watch = await LoopWatch.open({
-    home: up.home, serverUrl: up.url, pipeline: "flight-delays", triggers: ["landed"], model: "flight-delays",
+    home: up.home,
+    serverUrl: up.url,
+    pipeline: "flight-delays",
+    triggers: ["landed"],
+    model: "flight-delays",
   });
   const events: LoopEvent[] = [];
   let polling = true;
@@ -58,16 +62,22 @@ async function main(): Promise<void> {
   };
   const landAndMeasure = async (months: number[]): Promise<Measured> => {
     const [landed] = await landMonths(up.landing, months, { sample: SAMPLE });
-    const detected = await until(() => events.find((e) => e.kind === "detected" && e.at >= landed.landedAt - 1000
-      && e.tick?.status === "requested"), "detection");
+    const detected = await until(
+      () =>
+        events.find((e) => e.kind === "detected" && e.at >= landed.landedAt - 1000 && e.tick?.status === "requested"),
+      "detection",
+    );
     const runId = detected.tick!.runIds![0];
     const started = await until(() => events.find((e) => e.kind === "run-started" && e.runId === runId), "the run");
-    const finished = await until(() => events.find((e) => e.kind === "run-finished" && e.runId === runId),
-      "the run's end");
+    const finished = await until(
+      () => events.find((e) => e.kind === "run-finished" && e.runId === runId),
+      "the run's end",
+    );
     const run = watch.run(runId)!;
     const promoted = events.find((e) => e.kind === "promoted" && e.runId === runId);
-    const served = promoted
-      && await until(() => events.find((e) => e.kind === "served" && e.version === promoted.version), "the swap");
+    const served =
+      promoted &&
+      (await until(() => events.find((e) => e.kind === "served" && e.version === promoted.version), "the swap"));
     process.stderr.write(`${months.join("+")}: ${finished.text}\n`);
     return {
       month: months[months.length - 1],
@@ -106,16 +116,22 @@ function print(warm: Measured, rows: Measured[]): void {
     const name = r === warm ? "1+2 (warm-up)" : `2001-0${r.month}`;
     table.push([name, r.status, s(r.detectMs), s(r.launchMs), s(r.runMs), s(r.promoteToServedMs), s(r.totalMs)]);
   }
-  table.push(["median", `${promoted.length}/${rows.length} promoted`, s(med((r) => r.detectMs)),
-    s(med((r) => r.launchMs)), s(med((r) => r.runMs)), s(med((r) => r.promoteToServedMs, promoted)),
-    s(med((r) => r.totalMs, promoted))]);
-  console.log(`landing -> served on flights-3m${SAMPLE ? ` (sample of ${SAMPLE} rows a month)` : " (full months)"},`
-    + " trainyard up (daemon + server), targets: detect <= 1 s, served <= 60 s\n");
+  table.push([
+    "median",
+    `${promoted.length}/${rows.length} promoted`,
+    s(med((r) => r.detectMs)),
+    s(med((r) => r.launchMs)),
+    s(med((r) => r.runMs)),
+    s(med((r) => r.promoteToServedMs, promoted)),
+    s(med((r) => r.totalMs, promoted)),
+  ]);
+  console.log(
+    `landing -> served on flights-3m${SAMPLE ? ` (sample of ${SAMPLE} rows a month)` : " (full months)"},` +
+      " trainyard up (daemon + server), targets: detect <= 1 s, served <= 60 s\n",
+  );
   console.log(formatTable(table));
   const stepIds = [...new Set(rows.flatMap((r) => Object.keys(r.steps)))];
-  const stepRows = stepIds
-    .map((id) => [id, med((r) => r.steps[id]) ?? 0] as const)
-    .sort((a, b) => b[1] - a[1]);
+  const stepRows = stepIds.map((id) => [id, med((r) => r.steps[id]) ?? 0] as const).sort((a, b) => b[1] - a[1]);
   console.log("\nstep timings of the measured runs (median s; steps of one run overlap where the DAG allows):\n");
   console.log(formatTable([["step", "median s"], ...stepRows.map(([id, ms]) => [id, s(ms)])]));
   console.log(`\nstate kept in ${join("bench/.work/autonomy")} (up.log: the daemon's and server's own log)`);

@@ -12,7 +12,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { SqliteMetadataStore } from "../src/store/sqlite-metadata-store.js";
-import { SqliteTickStore } from "../src/store/sqlite-tick-store.js";
 import { flag, formatTable } from "./support/timing.js";
 
 const BUSY_S = Number(flag("busy", "30"));
@@ -45,7 +44,10 @@ export default p;
 const started: ChildProcess[] = [];
 
 function startDaemon(home: string, args: string[]): { child: ChildProcess; log: () => string } {
-  const child = spawn(process.execPath, [BIN, "daemon", ...args], { env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "daemon", ...args], {
+    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   started.push(child);
   let log = "";
   child.stdout!.on("data", (d) => (log += d));
@@ -66,7 +68,12 @@ function rssMb(pid: number, field: "VmRSS" | "VmHWM"): number {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, timeoutMs: number, log: () => string): Promise<void> {
+async function until(
+  what: string,
+  fn: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  log: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${log().slice(-3000)}`);
@@ -84,7 +91,14 @@ function quantile(values: number[], q: number): number {
   return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))] : NaN;
 }
 
-async function busyPhase(): Promise<{ ticks: number; p50: number; p99: number; max: number; cpu: number; rss: number }> {
+async function busyPhase(): Promise<{
+  ticks: number;
+  p50: number;
+  p99: number;
+  max: number;
+  cpu: number;
+  rss: number;
+}> {
   const home = join(root, "busy");
   const module = writeModule(join(root, "busy-mod"), true);
   // Runs stay queued (limit 0 for the pipeline): this phase measures ticking, not run start-up.
@@ -100,7 +114,9 @@ async function busyPhase(): Promise<{ ticks: number; p50: number; p99: number; m
   await stop(d);
   const meta = new SqliteMetadataStore(join(home, "metadata.db"));
   const lags: number[] = [];
-  const rows = meta.database.prepare(`SELECT scheduled_at, evaluated_at FROM trigger_ticks WHERE scheduled_at >= ? AND scheduled_at < ?`).all(t0, t0 + BUSY_S * 1000) as Array<{ scheduled_at: number; evaluated_at: number }>;
+  const rows = meta.database
+    .prepare(`SELECT scheduled_at, evaluated_at FROM trigger_ticks WHERE scheduled_at >= ? AND scheduled_at < ?`)
+    .all(t0, t0 + BUSY_S * 1000) as Array<{ scheduled_at: number; evaluated_at: number }>;
   for (const r of rows) lags.push(Number(r.evaluated_at) - Number(r.scheduled_at));
   await meta.close();
   return { ticks: lags.length, p50: quantile(lags, 0.5), p99: quantile(lags, 0.99), max: Math.max(...lags), cpu, rss };
@@ -127,7 +143,9 @@ async function launchPhase(): Promise<{ sinceDue: number[]; pickUp: number[] }> 
   const home = join(root, "launch");
   const module = resolve("test/fixtures/daemon/ticking.ts");
   const d = startDaemon(home, [module]);
-  const launched = () => [...d.log().matchAll(/launched run \S+ .*?(\d+) ms after pick-up, (\d+) ms after its tick was due/g)];
+  const launched = () => [
+    ...d.log().matchAll(/launched run \S+ .*?(\d+) ms after pick-up, (\d+) ms after its tick was due/g),
+  ];
   await until(`${LAUNCHES} launches`, () => launched().length >= LAUNCHES, 120_000, d.log);
   await stop(d);
   const m = launched().slice(0, LAUNCHES);
@@ -135,7 +153,9 @@ async function launchPhase(): Promise<{ sinceDue: number[]; pickUp: number[] }> 
 }
 
 try {
-  console.log(`daemon benchmark: 1,000 schedules + 1,000 sensors; load average ${loadavg()[0].toFixed(2)} on this shared machine`);
+  console.log(
+    `daemon benchmark: 1,000 schedules + 1,000 sensors; load average ${loadavg()[0].toFixed(2)} on this shared machine`,
+  );
   const busy = await busyPhase();
   const idle = await idlePhase();
   const launch = await launchPhase();
@@ -143,11 +163,19 @@ try {
   console.log(
     formatTable([
       ["figure", "value", "target"],
-      [`tick lag p50 / p99 / max (${busy.ticks} ticks in ${BUSY_S} s)`, `${ms(busy.p50)} / ${ms(busy.p99)} / ${ms(busy.max)}`, "p99 < 1 s"],
+      [
+        `tick lag p50 / p99 / max (${busy.ticks} ticks in ${BUSY_S} s)`,
+        `${ms(busy.p50)} / ${ms(busy.p99)} / ${ms(busy.max)}`,
+        "p99 < 1 s",
+      ],
       ["CPU while ~17 ticks/s are recorded", `${busy.cpu.toFixed(1)}% of a core`, "-"],
       [`idle CPU (${IDLE_S} s, nothing due)`, `${idle.cpu.toFixed(2)}% of a core`, "< 2%"],
       ["RSS idle / peak while busy", `${idle.rss.toFixed(0)} MB / ${busy.rss.toFixed(0)} MB`, "< 150 MB"],
-      [`launch overhead: tick due -> child spawned (median / max of ${LAUNCHES})`, `${ms(quantile(launch.sinceDue, 0.5))} / ${ms(Math.max(...launch.sinceDue))}`, "< 50 ms"],
+      [
+        `launch overhead: tick due -> child spawned (median / max of ${LAUNCHES})`,
+        `${ms(quantile(launch.sinceDue, 0.5))} / ${ms(Math.max(...launch.sinceDue))}`,
+        "< 50 ms",
+      ],
       ["  of which pick-up -> spawned", `${ms(quantile(launch.pickUp, 0.5))} / ${ms(Math.max(...launch.pickUp))}`, ""],
     ]),
   );

@@ -51,7 +51,10 @@ async function summarize(source: string): Promise<void> {
 
 async function trainyard(): Promise<void> {
   await profileDataset(FILE);
-  await detectDrift({ path: FILE, where: "date < TIMESTAMP '2001-06-01'" }, { path: FILE, where: "date >= TIMESTAMP '2001-06-01'" });
+  await detectDrift(
+    { path: FILE, where: "date < TIMESTAMP '2001-06-01'" },
+    { path: FILE, where: "date >= TIMESTAMP '2001-06-01'" },
+  );
 }
 
 async function speed(): Promise<void> {
@@ -59,7 +62,12 @@ async function speed(): Promise<void> {
   await trainyard(); // warm-up: instance start, file cache
   const summarizeMs = await timeIt(() => summarize(`read_parquet(${sqlString(FILE)})`));
   const profileMs = await timeIt(() => profileDataset(FILE));
-  const driftMs = await timeIt(() => detectDrift({ path: FILE, where: "date < TIMESTAMP '2001-06-01'" }, { path: FILE, where: "date >= TIMESTAMP '2001-06-01'" }));
+  const driftMs = await timeIt(() =>
+    detectDrift(
+      { path: FILE, where: "date < TIMESTAMP '2001-06-01'" },
+      { path: FILE, where: "date >= TIMESTAMP '2001-06-01'" },
+    ),
+  );
   const trainyardMs = await timeIt(trainyard);
   console.log(`DuckDB SUMMARIZE                      ${ms(summarizeMs)}`);
   console.log(`Trainyard profile (whole file)        ${ms(profileMs)}`);
@@ -71,7 +79,9 @@ async function speed(): Promise<void> {
   const csv = `${WORK}flights-3m.csv`;
   if (!existsSync(csv)) {
     await withConnection(async (con) => {
-      await con.run(`COPY (SELECT * FROM read_parquet(${sqlString(FILE)})) TO ${sqlString(csv)} (HEADER, DELIMITER ',')`);
+      await con.run(
+        `COPY (SELECT * FROM read_parquet(${sqlString(FILE)})) TO ${sqlString(csv)} (HEADER, DELIMITER ',')`,
+      );
     });
   }
   const py = spawnSync("/usr/bin/python3", [PEER, csv, String(RUNS)], { encoding: "utf8", maxBuffer: 1 << 24 });
@@ -79,7 +89,12 @@ async function speed(): Promise<void> {
     console.log(`pandas + SciPy: skipped (${(py.stderr || "python3 failed").trim().split("\n").pop()})`);
     return;
   }
-  const peer = JSON.parse(py.stdout.trim().split("\n").pop() ?? "{}") as { rows: number; read_s: number; profile_s: number; drift_s: number };
+  const peer = JSON.parse(py.stdout.trim().split("\n").pop() ?? "{}") as {
+    rows: number;
+    read_s: number;
+    profile_s: number;
+    drift_s: number;
+  };
   const pandasMs = (peer.profile_s + peer.drift_s) * 1000;
   console.log(`pandas read_csv (${peer.rows} rows)         ${ms(peer.read_s * 1000)}`);
   console.log(`pandas profile                        ${ms(peer.profile_s * 1000)}`);
@@ -97,12 +112,18 @@ async function memory(): Promise<void> {
   const profile = await profileDataset({ sql, label: `flights-3m x${scale}` });
   const took = performance.now() - t;
   const mem = process.memoryUsage();
-  console.log(`profile of ${profile.rowCount.toLocaleString("en-US")} rows (flights-3m.parquet x${scale}, a DuckDB view)`);
+  console.log(
+    `profile of ${profile.rowCount.toLocaleString("en-US")} rows (flights-3m.parquet x${scale}, a DuckDB view)`,
+  );
   console.log(`time                    ${ms(took)}`);
   console.log(`peak RSS before         ${(before / 1024).toFixed(0).padStart(6)} MB`);
-  console.log(`peak RSS (maxRSS)       ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB  (includes DuckDB's native buffers)`);
+  console.log(
+    `peak RSS (maxRSS)       ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB  (includes DuckDB's native buffers)`,
+  );
   console.log(`JS heap used            ${(mem.heapUsed / 2 ** 20).toFixed(0).padStart(6)} MB`);
-  console.log(`table size if in JS     ${((profile.rowCount * 5 * 8) / 2 ** 20).toFixed(0).padStart(6)} MB  (5 columns x 8 bytes, lower bound)`);
+  console.log(
+    `table size if in JS     ${((profile.rowCount * 5 * 8) / 2 ** 20).toFixed(0).padStart(6)} MB  (5 columns x 8 bytes, lower bound)`,
+  );
 }
 
 if (scale > 1) await memory();

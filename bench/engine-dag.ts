@@ -117,7 +117,8 @@ function cold(tool: Tool): number {
 function rerun(tool: Tool): number {
   if (tool === "make") {
     const r = runTimed("make", ["-j2"], { cwd: dirs.make });
-    if (!/Nothing to be done|is up to date/.test(r.stdout)) throw new Error(`make re-ran something:\n${r.stdout.slice(0, 500)}`);
+    if (!/Nothing to be done|is up to date/.test(r.stdout))
+      throw new Error(`make re-ran something:\n${r.stdout.slice(0, 500)}`);
     return r.secs;
   }
   if (tool === "snakemake") return runTimed("snakemake", ["-j2", "--quiet"], { cwd: dirs.snakemake }).secs;
@@ -132,9 +133,13 @@ const nodeEnv = (): NodeJS.ProcessEnv => {
 };
 
 function trainyard(expect: string): number {
-  const r = runTimed("node", ["bin/trainyard.js", "run", "bench/.work/dag/pipeline.ts", "--concurrency", "2", "--quiet"], {
-    env: { ...nodeEnv(), TRAINYARD_HOME: join(dirs.trainyard, "home") },
-  });
+  const r = runTimed(
+    "node",
+    ["bin/trainyard.js", "run", "bench/.work/dag/pipeline.ts", "--concurrency", "2", "--quiet"],
+    {
+      env: { ...nodeEnv(), TRAINYARD_HOME: join(dirs.trainyard, "home") },
+    },
+  );
   if (!r.stdout.includes(expect)) throw new Error(`trainyard did not report "${expect}":\n${r.stdout.slice(0, 500)}`);
   return r.secs;
 }
@@ -144,7 +149,9 @@ const CLEANED = resolve("bench/.work/dag-cleaned-at");
 const sinceCleanup = existsSync(CLEANED) ? Date.now() - Number(readFileSync(CLEANED, "utf8")) : Infinity;
 if (sinceCleanup < 65_000) {
   const wait = 65_000 - sinceCleanup;
-  console.log(`waiting ${(wait / 1000).toFixed(0)} s: the last run of this benchmark removed its files ${(sinceCleanup / 1000).toFixed(0)} s ago`);
+  console.log(
+    `waiting ${(wait / 1000).toFixed(0)} s: the last run of this benchmark removed its files ${(sinceCleanup / 1000).toFixed(0)} s ago`,
+  );
   await new Promise((r) => setTimeout(r, wait));
 }
 generate();
@@ -173,17 +180,35 @@ const caBundle = process.env.NODE_EXTRA_CA_CERTS;
 if (caBundle) {
   const bare = median([0, 1, 2, 3, 4].map(() => runTimed("node", ["-e", "0"], { env: nodeEnv() }).secs));
   const withCa = median([0, 1, 2, 3, 4].map(() => runTimed("node", ["-e", "0"]).secs));
-  console.log(`node start: ${(bare * 1000).toFixed(0)} ms; with this sandbox's NODE_EXTRA_CA_CERTS=${caBundle}: ${(withCa * 1000).toFixed(0)} ms (unset for the runs below)`);
+  console.log(
+    `node start: ${(bare * 1000).toFixed(0)} ms; with this sandbox's NODE_EXTRA_CA_CERTS=${caBundle}: ${(withCa * 1000).toFixed(0)} ms (unset for the runs below)`,
+  );
 }
 
 const fmt = (s: number) => `${s.toFixed(3)} s`;
 const med = (t: Tool, k: "cold" | "rerun") => median(times.get(t)![k]);
-console.log(`engine-dag: ${CHAINS} chains x ${LENGTH} shell steps, -j2, median of ${REPS} (Snakemake: ${SNAKE_REPS}) (runs: ${tools.map((t) => `${t} ${times.get(t)!.cold.map((s) => s.toFixed(2)).join("/")}`).join("; ")})`);
+console.log(
+  `engine-dag: ${CHAINS} chains x ${LENGTH} shell steps, -j2, median of ${REPS} (Snakemake: ${SNAKE_REPS}) (runs: ${tools
+    .map(
+      (t) =>
+        `${t} ${times
+          .get(t)!
+          .cold.map((s) => s.toFixed(2))
+          .join("/")}`,
+    )
+    .join("; ")})`,
+);
 console.log(
   formatTable([
     ["tool", "cold", "no-change re-run"],
     ...tools.map((t) => [t, fmt(med(t, "cold")), fmt(med(t, "rerun"))]),
-    ["trainyard / make", `${(med("trainyard", "cold") / med("make", "cold")).toFixed(2)}x`, `${(med("trainyard", "rerun") / med("make", "rerun")).toFixed(2)}x`],
+    [
+      "trainyard / make",
+      `${(med("trainyard", "cold") / med("make", "cold")).toFixed(2)}x`,
+      `${(med("trainyard", "rerun") / med("make", "rerun")).toFixed(2)}x`,
+    ],
   ]),
 );
-console.log(`targets: cold <= 1.3x make (${med("trainyard", "cold") <= 1.3 * med("make", "cold") ? "met" : "NOT met"}), re-run < 0.4 s (${med("trainyard", "rerun") < 0.4 ? "met" : "NOT met"})`);
+console.log(
+  `targets: cold <= 1.3x make (${med("trainyard", "cold") <= 1.3 * med("make", "cold") ? "met" : "NOT met"}), re-run < 0.4 s (${med("trainyard", "rerun") < 0.4 ? "met" : "NOT met"})`,
+);

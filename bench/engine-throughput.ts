@@ -20,7 +20,8 @@ function fanOut() {
   const p = pipeline("fan-out");
   const root = p.step("root", { run: () => 0 });
   // `version` keeps the keys distinct: otherwise identical no-ops would share one cache key.
-  for (let i = 1; i < STEPS; i++) p.step(`child${i}`, { inputs: { root }, version: String(i), run: (_ctx, { root }) => root + 1 });
+  for (let i = 1; i < STEPS; i++)
+    p.step(`child${i}`, { inputs: { root }, version: String(i), run: (_ctx, { root }) => root + 1 });
   return p;
 }
 
@@ -40,7 +41,8 @@ async function measure(build: () => ReturnType<typeof pipeline>): Promise<number
     const result = await ty.run(p, { concurrency: 2 });
     const secs = (performance.now() - t0) / 1000;
     const recorded = (await ty.metadata.listStepRuns(result.runId)).filter((s) => s.status === "succeeded").length;
-    if (result.status !== "succeeded" || recorded !== STEPS) throw new Error(`run ${result.status}, ${recorded} of ${STEPS} step runs recorded`);
+    if (result.status !== "succeeded" || recorded !== STEPS)
+      throw new Error(`run ${result.status}, ${recorded} of ${STEPS} step runs recorded`);
     return secs;
   } finally {
     await ty.close();
@@ -49,10 +51,13 @@ async function measure(build: () => ReturnType<typeof pipeline>): Promise<number
 
 const shapes = { "fan-out (1 -> 9,999)": fanOut, "chain of 10,000": chain };
 const times = new Map<string, number[]>(Object.keys(shapes).map((k) => [k, []]));
-for (let rep = 0; rep < REPS; rep++) for (const [name, build] of Object.entries(shapes)) times.get(name)!.push(await measure(build));
+for (let rep = 0; rep < REPS; rep++)
+  for (const [name, build] of Object.entries(shapes)) times.get(name)!.push(await measure(build));
 rmSync(HOME, { recursive: true, force: true });
 
-console.log(`engine-throughput: ${STEPS} inline no-op steps, concurrency 2, each recorded in SQLite; median of ${REPS}`);
+console.log(
+  `engine-throughput: ${STEPS} inline no-op steps, concurrency 2, each recorded in SQLite; median of ${REPS}`,
+);
 console.log(
   formatTable([
     ["shape", "run time", "steps/s"],

@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { DuckDBInstance, DuckDBDoubleVector } from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBDoubleVector } from "@duckdb/node-api";
 import { rocAuc } from "../src/lib/evaluate/ranking-metrics.js";
 import type { FeatureMatrix } from "../src/lib/models/feature-matrix.js";
 import { trainGbdt } from "../src/lib/models/gbdt/train-gbdt.js";
@@ -20,11 +20,15 @@ const PARQUET = "node_modules/vega-datasets/data/flights-3m.parquet";
 const WORK = "bench/.work/flights";
 const FEATURES = ["hour", "dow", "distance", "origin", "destination"];
 const args = process.argv.slice(2);
-const flag = (name: string, fallback: number): number => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+const flag = (name: string, fallback: number): number =>
+  args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback;
 const threads = flag("--threads", 2);
 const rounds = flag("--rounds", 3);
 
-interface Split { x: FeatureMatrix; y: Float64Array }
+interface Split {
+  x: FeatureMatrix;
+  y: Float64Array;
+}
 
 /** Reads a query's DOUBLE columns chunk by chunk straight into Float64Arrays. */
 async function loadSplits(): Promise<{ train: Split; test: Split }> {
@@ -74,16 +78,26 @@ function exportForPeer(part: string, s: Split): void {
 
 const t0 = performance.now();
 const { train, test } = await loadSplits();
-console.log(`loaded train ${train.x.rows} rows, test ${test.x.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(
+  `loaded train ${train.x.rows} rows, test ${test.x.rows} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
 mkdirSync(WORK, { recursive: true });
 exportForPeer("train", train);
 exportForPeer("test", test);
 
-interface PeerInfo { train_s: number; train_cpu_s: number; first_predict_s: number; auc: number; xgboost: string }
+interface PeerInfo {
+  train_s: number;
+  train_cpu_s: number;
+  first_predict_s: number;
+  auc: number;
+  xgboost: string;
+}
 
 /** The XGBoost peer stays up after training and times one predict per request (see the .py file). */
 async function startPeer(): Promise<{ info: PeerInfo; predict: () => Promise<number>; close: () => void }> {
-  const child = spawn("/usr/bin/python3", ["bench/peers/xgboost_flights.py", WORK], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn("/usr/bin/python3", ["bench/peers/xgboost_flights.py", WORK], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown>> => {
     const line = await lines.next();
@@ -107,13 +121,20 @@ const fmt = (v: number[]): string => v.map((t) => t.toFixed(3)).join(", ");
 const peer = args.includes("--skip-peer") ? null : await startPeer();
 if (peer) {
   const p = peer.info;
-  console.log(`xgboost ${p.xgboost}  train ${p.train_s.toFixed(2)} s (cpu ${p.train_cpu_s.toFixed(2)} s)  AUC ${p.auc.toFixed(4)}  first predict ${p.first_predict_s.toFixed(3)} s`);
+  console.log(
+    `xgboost ${p.xgboost}  train ${p.train_s.toFixed(2)} s (cpu ${p.train_cpu_s.toFixed(2)} s)  AUC ${p.auc.toFixed(4)}  first predict ${p.first_predict_s.toFixed(3)} s`,
+  );
 }
 
 const t1 = performance.now();
 const cpu1 = process.cpuUsage();
 const model = trainGbdt(train.x, train.y, {
-  objective: "binary:logistic", numRounds: 100, maxDepth: 6, learningRate: 0.1, maxBin: 256, threads,
+  objective: "binary:logistic",
+  numRounds: 100,
+  maxDepth: 6,
+  learningRate: 0.1,
+  maxBin: 256,
+  threads,
 });
 const trainS = (performance.now() - t1) / 1000;
 const cpu = process.cpuUsage(cpu1);
@@ -122,7 +143,9 @@ let t2 = performance.now();
 const proba = model.predict(test.x);
 const firstSyncS = (performance.now() - t2) / 1000;
 const auc = rocAuc(test.y, proba);
-console.log(`trainyard (threads ${threads})  train ${trainS.toFixed(2)} s (cpu ${trainCpuS.toFixed(2)} s)  AUC ${auc.toFixed(4)}  first predict ${firstSyncS.toFixed(3)} s (sync, 1 thread)`);
+console.log(
+  `trainyard (threads ${threads})  train ${trainS.toFixed(2)} s (cpu ${trainCpuS.toFixed(2)} s)  AUC ${auc.toFixed(4)}  first predict ${firstSyncS.toFixed(3)} s (sync, 1 thread)`,
+);
 
 // Prediction, interleaved round by round so both sides see the same machine load. Round 1 of
 // predictAsync includes starting the worker pool.
@@ -135,7 +158,8 @@ for (let round = 0; round < rounds; round++) {
   const parallel = await model.predictAsync(test.x, { threads });
   asyncTimes.push((performance.now() - t2) / 1000);
   for (let i = 0; i < proba.length; i++) {
-    if (parallel[i] !== proba[i]) throw new Error(`predictAsync differs from predict at row ${i}: ${parallel[i]} vs ${proba[i]}`);
+    if (parallel[i] !== proba[i])
+      throw new Error(`predictAsync differs from predict at row ${i}: ${parallel[i]} vs ${proba[i]}`);
   }
   t2 = performance.now();
   model.predict(test.x);
@@ -144,10 +168,15 @@ for (let round = 0; round < rounds; round++) {
 peer?.close();
 
 console.log(`predict over ${test.x.rows} rows, ${rounds} interleaved rounds (seconds; median first):`);
-if (peer) console.log(`  xgboost   booster.predict (nthread 2)         ${median(xgbTimes).toFixed(3)}  [${fmt(xgbTimes)}]`);
-console.log(`  trainyard predictAsync (threads ${threads})          ${median(asyncTimes).toFixed(3)}  [${fmt(asyncTimes)}]  (== predict, bit for bit)`);
+if (peer)
+  console.log(`  xgboost   booster.predict (nthread 2)         ${median(xgbTimes).toFixed(3)}  [${fmt(xgbTimes)}]`);
+console.log(
+  `  trainyard predictAsync (threads ${threads})          ${median(asyncTimes).toFixed(3)}  [${fmt(asyncTimes)}]  (== predict, bit for bit)`,
+);
 console.log(`  trainyard predict (sync, 1 thread)          ${median(syncTimes).toFixed(3)}  [${fmt(syncTimes)}]`);
 if (peer) {
   const r = (a: number, b: number): string => (a / b).toFixed(2);
-  console.log(`ratios trainyard/xgboost: train ${r(trainS, peer.info.train_s)}x (target <= 2; cpu time ${r(trainCpuS, peer.info.train_cpu_s)}x)  predict ${r(median(asyncTimes), median(xgbTimes))}x (median, target <= 1.5)  AUC diff ${(auc - peer.info.auc).toFixed(4)} (target |d| <= 0.005)`);
+  console.log(
+    `ratios trainyard/xgboost: train ${r(trainS, peer.info.train_s)}x (target <= 2; cpu time ${r(trainCpuS, peer.info.train_cpu_s)}x)  predict ${r(median(asyncTimes), median(xgbTimes))}x (median, target <= 1.5)  AUC diff ${(auc - peer.info.auc).toFixed(4)} (target |d| <= 0.005)`,
+  );
 }

@@ -15,7 +15,9 @@ const trials = arg("trials", 100);
 const seed = arg("seed", Date.now() % 100_000);
 const root = campaignRoot();
 const reference = await referenceRun(root);
-console.log(`fault pipeline: ${Object.keys(reference.outputs).length} steps, uninterrupted run ${reference.ms} ms; seed ${seed}`);
+console.log(
+  `fault pipeline: ${Object.keys(reference.outputs).length} steps, uninterrupted run ${reference.ms} ms; seed ${seed}`,
+);
 const rand = random(seed);
 let clean = 0;
 let kills = 0;
@@ -28,7 +30,9 @@ for (let t = 0; t < trials; t++) {
   if (r.problems.length) failures.push(...r.problems.map((p) => `trial ${t}: ${p}`));
   else clean++;
 }
-console.log(`trials ${trials}, interrupted ${interrupted}, kills ${kills} (runs and resumes), clean resumes ${clean}/${trials}`);
+console.log(
+  `trials ${trials}, interrupted ${interrupted}, kills ${kills} (runs and resumes), clean resumes ${clean}/${trials}`,
+);
 console.log(`steps committed twice or run twice at once, missing/corrupt objects, fsck failures: ${failures.length}`);
 for (const f of failures.slice(0, 20)) console.log(`  ${f}`);
 if (!failures.length) fs.rmSync(root, { recursive: true, force: true });

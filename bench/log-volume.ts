@@ -32,7 +32,10 @@ interface Measured {
 /** Runs the CLI, polling its peak RSS (VmHWM) until it exits. */
 function runCli(args: string[], home: string): Promise<Measured> {
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let peakKb = 0;
   const poll = setInterval(() => {
     try {
@@ -54,7 +57,10 @@ function runCli(args: string[], home: string): Promise<Measured> {
     child.on("close", (code) => {
       clearInterval(poll);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (code !== 0) return fail(new Error(`trainyard ${args.join(" ")} exited with ${code}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`));
+      if (code !== 0)
+        return fail(
+          new Error(`trainyard ${args.join(" ")} exited with ${code}:\n${stdout.slice(-2000)}\n${stderr.slice(-2000)}`),
+        );
       done({ secs, peakRssMb: peakKb / 1024, stdout: args[0] === "logs" ? `${outBytes}` : stdout });
     }),
   );
@@ -72,7 +78,10 @@ const rows: string[][] = [["output", "run", "peak RSS", "log file", "metadata db
 mkdirSync(WORK, { recursive: true });
 for (const [name, command] of Object.entries(CASES)) {
   const module = join(WORK, "pipeline.ts");
-  writeFileSync(module, `import { pipeline } from "trainyard";\nconst p = pipeline("log-volume");\np.command("loud", { run: ${JSON.stringify(command)} });\nexport default p;\n`);
+  writeFileSync(
+    module,
+    `import { pipeline } from "trainyard";\nconst p = pipeline("log-volume");\np.command("loud", { run: ${JSON.stringify(command)} });\nexport default p;\n`,
+  );
   const runs: Measured[] = [];
   const reads: Measured[] = [];
   let files = 0;

@@ -56,17 +56,31 @@ async function prepareHome(home: string): Promise<{ trainMs: number; trees: numb
     ],
   });
   // The label is read in the same query as the inputs, so rows stay aligned.
-  const raw = await readRawColumns(source, { inputs: [...fitted.inputs, { name: "delay", type: "number", nullable: true }] });
+  const raw = await readRawColumns(source, {
+    inputs: [...fitted.inputs, { name: "delay", type: "number", nullable: true }],
+  });
   const delay = raw.columns.delay as Float64Array;
   const y = Float64Array.from(delay, (d) => (d > 15 ? 1 : 0));
   const model = trainGbdt(applyFeatures(fitted, raw), y, { numRounds: 100, maxDepth: 6, seed: 1 });
   const dir = mkdtempSync(join(tmpdir(), "ty-bench-model-"));
-  writeModelBundle(dir, { format: BUNDLE_FORMAT, task: "binary", label: "delayed", classes: [0, 1], features: fitted, estimator: model.toJSON(), training: { rows: raw.rows, source: PARQUET } });
+  writeModelBundle(dir, {
+    format: BUNDLE_FORMAT,
+    task: "binary",
+    label: "delayed",
+    classes: [0, 1],
+    features: fitted,
+    estimator: model.toJSON(),
+    training: { rows: raw.rows, source: PARQUET },
+  });
   // Fail here, not under load, if the bundle does not score a request row.
   await (await loadPredictor(dir)).predictRows([ROW]);
   const ty = await Trainyard.open({ home });
   const stored = await ty.artifacts.putDirectory(dir, { move: true });
-  const { version } = await registerModel(ty, { model: "flights", artifactDigest: stored.digest, gates: [{ gate: "bench", status: "pass" }] });
+  const { version } = await registerModel(ty, {
+    model: "flights",
+    artifactDigest: stored.digest,
+    gates: [{ gate: "bench", status: "pass" }],
+  });
   await promoteAlias(ty, "flights", "production", version.version, { actor: "bench", hooks: [] });
   await ty.close();
   rmSync(dir, { recursive: true, force: true });
@@ -134,7 +148,9 @@ function medianRun(runs: LoadResult[]): LoadResult {
 async function serverHistogram(url: string): Promise<Map<number, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out = new Map<number, number>();
-  for (const m of text.matchAll(/request_duration_seconds_bucket\{model="flights",alias="production",le="([^"]+)"\} (\d+)/g)) {
+  for (const m of text.matchAll(
+    /request_duration_seconds_bucket\{model="flights",alias="production",le="([^"]+)"\} (\d+)/g,
+  )) {
     out.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
   }
   return out;
@@ -150,7 +166,12 @@ function quantileBetween(before: Map<number, number>, after: Map<number, number>
 
 function buildDistIfStale(): void {
   const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs)));
+    Math.max(
+      0,
+      ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+        e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+      ),
+    );
   let built = 0;
   try {
     built = statSync("dist/cli/entry.js").mtimeMs;
@@ -166,13 +187,22 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     const prep = await prepareHome(home);
-    console.log(`model: GBDT, ${prep.trees} trees on flights 2001-01-01..07 (trained and registered in ${(prep.trainMs / 1000).toFixed(1)} s)`);
+    console.log(
+      `model: GBDT, ${prep.trees} trees on flights 2001-01-01..07 (trained and registered in ${(prep.trainMs / 1000).toFixed(1)} s)`,
+    );
     const bare = await startProcess(["-e", BARE], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     children.push(bare.child);
-    const ty = await startProcess(["bin/trainyard.js", "serve", "--home", home, "--port", "0", "--log-sample", LOG_SAMPLE], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const ty = await startProcess(
+      ["bin/trainyard.js", "serve", "--home", home, "--port", "0", "--log-sample", LOG_SAMPLE],
+      /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+    );
     children.push(ty.child);
     const predictUrl = `${ty.url}/v1/models/flights/production:predict`;
-    const check = await fetch(predictUrl, { method: "POST", headers: { "content-type": "application/json" }, body: BODY });
+    const check = await fetch(predictUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: BODY,
+    });
     console.log(`sample response: ${check.status} ${await check.text()}`);
 
     // Warm-ups let both servers' JIT settle; then bare and trainyard alternate, round by round,
@@ -196,7 +226,14 @@ async function main(): Promise<void> {
     const tyRun = medianRun(tyRuns);
     const ratio = tyRun.requests.average / bareRun.requests.average;
     const failed = (r: LoadResult) => r.non2xx + r.errors + r.timeouts;
-    const row = (name: string, r: LoadResult) => [name, r.requests.average.toFixed(0), String(r.latency.p50), String(r.latency.p99), String(r.requests.total), String(failed(r))];
+    const row = (name: string, r: LoadResult) => [
+      name,
+      r.requests.average.toFixed(0),
+      String(r.latency.p50),
+      String(r.latency.p99),
+      String(r.requests.total),
+      String(failed(r)),
+    ];
     console.log("");
     console.log(
       formatTable([
@@ -207,11 +244,19 @@ async function main(): Promise<void> {
         row("bare node:http hello world @ 1,000 req/s", bareFixed),
       ]),
     );
-    console.log(`rounds req/s: bare ${bareRuns.map((r) => r.requests.average.toFixed(0)).join(", ")}; trainyard ${tyRuns.map((r) => r.requests.average.toFixed(0)).join(", ")}`);
+    console.log(
+      `rounds req/s: bare ${bareRuns.map((r) => r.requests.average.toFixed(0)).join(", ")}; trainyard ${tyRuns.map((r) => r.requests.average.toFixed(0)).join(", ")}`,
+    );
     console.log("");
-    console.log(`throughput ratio trainyard/bare: ${(ratio * 100).toFixed(1)}% (target >= 60%: ${ratio >= 0.6 ? "met" : "NOT met"})`);
-    console.log(`p99 latency at 1,000 req/s: ${fixed.latency.p99} ms client-side (target < 5 ms: ${fixed.latency.p99 < 5 ? "met" : "NOT met"}); server-side p99 <= ${serverSide * 1000} ms (its /metrics histogram); bare hello world at the same rate: p99 ${bareFixed.latency.p99} ms`);
-    console.log(`(${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, prediction log sample ${LOG_SAMPLE}, loopback, ${process.version}, ${availableParallelism()} CPUs shared by load generator and servers; load average ${loadavg()[0].toFixed(1)})`);
+    console.log(
+      `throughput ratio trainyard/bare: ${(ratio * 100).toFixed(1)}% (target >= 60%: ${ratio >= 0.6 ? "met" : "NOT met"})`,
+    );
+    console.log(
+      `p99 latency at 1,000 req/s: ${fixed.latency.p99} ms client-side (target < 5 ms: ${fixed.latency.p99 < 5 ? "met" : "NOT met"}); server-side p99 <= ${serverSide * 1000} ms (its /metrics histogram); bare hello world at the same rate: p99 ${bareFixed.latency.p99} ms`,
+    );
+    console.log(
+      `(${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, prediction log sample ${LOG_SAMPLE}, loopback, ${process.version}, ${availableParallelism()} CPUs shared by load generator and servers; load average ${loadavg()[0].toFixed(1)})`,
+    );
     if (failed(tyRun) || failed(fixed)) process.exitCode = 1;
   } finally {
     for (const c of children) c.kill("SIGTERM");

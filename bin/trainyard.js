@@ -26,9 +26,16 @@ const defaultFlags = `${interruptBudget}--semi-space-growth-factor=8`;
 const v8Flags = process.env.TRAINYARD_V8_FLAGS ?? (process.argv[2] === "serve" ? "" : defaultFlags);
 if (v8Flags.trim()) {
   await Promise.all(
-    ["node:child_process", "node:crypto", "node:fs/promises", "node:os", "node:stream", "node:stream/promises", "node:string_decoder", "node:util"].map(
-      (name) => import(name),
-    ),
+    [
+      "node:child_process",
+      "node:crypto",
+      "node:fs/promises",
+      "node:os",
+      "node:stream",
+      "node:stream/promises",
+      "node:string_decoder",
+      "node:util",
+    ].map((name) => import(name)),
   );
   setFlagsFromString(v8Flags);
 }

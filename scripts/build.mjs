@@ -35,7 +35,9 @@ const result = await build({
   // (each resolved, read and wrapped) cost more than its code. Bundled CommonJS calls require,
   // which the banner provides.
   external: [...external, "bindings"],
-  banner: { js: 'import { createRequire as __trainyardRequire } from "node:module";\nconst require = __trainyardRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __trainyardRequire } from "node:module";\nconst require = __trainyardRequire(import.meta.url);',
+  },
   format: "esm",
   platform: "node",
   target: "node20",
@@ -57,8 +59,8 @@ const sweep = (dir) => {
     const st = statSync(p);
     if (st.isDirectory()) {
       if (resolve(p) !== resolve("dist/ui")) sweep(p);
-    }
-    else if (/\.js(\.map)?$/.test(name) && !current.has(resolve(p)) && st.mtimeMs < staleBefore) rmSync(p, { force: true });
+    } else if (/\.js(\.map)?$/.test(name) && !current.has(resolve(p)) && st.mtimeMs < staleBefore)
+      rmSync(p, { force: true });
   }
 };
 sweep("dist");

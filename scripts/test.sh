@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/ensure-system-deps.sh
 npx tsc -p tsconfig.json --noEmit
+npx tsc -p ui/tsconfig.json --noEmit
+# Formatting (120 columns) and lint: `npx biome check --write .` fixes what it can.
+npx biome ci .
 
 summarize() {
   node -e '

@@ -26,11 +26,15 @@ export function firstScreenBundle(dir = "dist/ui") {
     gzip += gz;
     return { file, raw: bytes.length, gzip: gz };
   });
-  const lazy = Object.values(manifest).filter((c) => !files.has(c.file)).map((c) => c.file);
+  const lazy = Object.values(manifest)
+    .filter((c) => !files.has(c.file))
+    .map((c) => c.file);
   return { files: parts, raw, gzip, lazy };
 }
 
 if (process.argv[1]?.endsWith("ui-bundle-size.mjs")) {
   const b = firstScreenBundle(process.argv[2]);
-  console.log(`first screen: ${(b.raw / 1024).toFixed(0)} KB raw, ${(b.gzip / 1024).toFixed(0)} KB gzipped in ${b.files.length} files`);
+  console.log(
+    `first screen: ${(b.raw / 1024).toFixed(0)} KB raw, ${(b.gzip / 1024).toFixed(0)} KB gzipped in ${b.files.length} files`,
+  );
 }

@@ -4,7 +4,14 @@ export { z } from "zod";
 export { pipeline, Pipeline, isPipeline } from "./core/pipeline.js";
 export type { PipelineOptions, StepSpec, MapSpec, CommandStepSpec } from "./core/pipeline.js";
 export type { StepRef, StepContext, StepOptions, RetryPolicy, CommandContext, MetricOptions } from "./core/step.js";
-export type { Dataset, FileArtifact, DirectoryArtifact, ModelArtifact, ArtifactHandle, ArtifactKind } from "./core/artifacts.js";
+export type {
+  Dataset,
+  FileArtifact,
+  DirectoryArtifact,
+  ModelArtifact,
+  ArtifactHandle,
+  ArtifactKind,
+} from "./core/artifacts.js";
 export { Fatal, Rejected, StepError, TrainyardError, isFatal, isRejected, isTrainyardError } from "./core/errors.js";
 export { defineConfig } from "./core/config.js";
 export type { TrainyardConfig } from "./core/config.js";

@@ -12,20 +12,28 @@ export function timeCommand(cmd: string, args: readonly string[], opts: SpawnSyn
   return runTimed(cmd, args, opts).secs;
 }
 
-export function runTimed(cmd: string, args: readonly string[], opts: SpawnSyncOptions = {}): { secs: number; stdout: string } {
+export function runTimed(
+  cmd: string,
+  args: readonly string[],
+  opts: SpawnSyncOptions = {},
+): { secs: number; stdout: string } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024, ...opts });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.error) throw r.error;
   if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status}:\n${String(r.stdout).slice(-2000)}\n${String(r.stderr).slice(-2000)}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} exited with ${r.status}:\n${String(r.stdout).slice(-2000)}\n${String(r.stderr).slice(-2000)}`,
+    );
   }
   return { secs, stdout: String(r.stdout) };
 }
 
 export function formatTable(rows: readonly (readonly string[])[]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "))
+    .join("\n");
 }
 
 export function flag(name: string, fallback: string): string {

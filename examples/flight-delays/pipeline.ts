@@ -110,7 +110,10 @@ const searchSplit = splitStep(p, "search-split", {
   split: { method: "random", testFraction: 0.25, seed: 7 },
 });
 const tuned = search(p, "search", {
-  train: searchSplit.pick("train"), valid: searchSplit.pick("test"), features: fitted, label: "delayed",
+  train: searchSplit.pick("train"),
+  valid: searchSplit.pick("test"),
+  features: fitted,
+  label: "delayed",
   algorithm: { kind: "gbdt", numRounds: 30, maxBin: 256, seed: 1 },
   space: { maxDepth: [4, 6], learningRate: [0.1, 0.3] },
 });
@@ -123,13 +126,21 @@ const hyperparameters = p.step("hyperparameters", {
 });
 
 const candidate = train(p, "train", {
-  train: trainData, features: fitted, label: "delayed", tuned: hyperparameters, timeout: "20m",
+  train: trainData,
+  features: fitted,
+  label: "delayed",
+  tuned: hyperparameters,
+  timeout: "20m",
   algorithm: { kind: "gbdt", numRounds: 100, maxDepth: 6, learningRate: 0.1, maxBin: 256, seed: 1 },
 });
 
 const production = currentModel(p, "production", { name: MODEL, candidate });
 const evaluation = evaluate(p, "evaluate", {
-  candidate, production, data: testData, slices: [{ column: "origin", top: 10 }], latency: { samples: 500 },
+  candidate,
+  production,
+  data: testData,
+  slices: [{ column: "origin", top: 10 }],
+  latency: { samples: 500 },
   fairness: [{ metric: "tpr", column: "origin", topGroups: 10, threshold: 0.3 }],
   bootstrap: { metrics: ["auc"], resamples: 200, seed: 1 },
 });
@@ -140,17 +151,32 @@ const checked = gates(p, "gates", {
   gates: (params) => [
     { kind: "metric", metric: "auc", min: params.aucFloor, name: "auc floor" },
     { kind: "relative", metric: "auc", maxRegression: 0.002, name: "no auc regression vs production" },
-    { kind: "significance", metric: "auc", require: "not-worse", margin: 0.002,
-      name: "not worse than production (bootstrap)" },
-    { kind: "fairness", metric: "tpr", column: "origin", maxGap: params.maxTprGap,
-      name: "tpr gap across the 10 busiest origins" },
+    {
+      kind: "significance",
+      metric: "auc",
+      require: "not-worse",
+      margin: 0.002,
+      name: "not worse than production (bootstrap)",
+    },
+    {
+      kind: "fairness",
+      metric: "tpr",
+      column: "origin",
+      maxGap: params.maxTprGap,
+      name: "tpr gap across the 10 busiest origins",
+    },
     { kind: "latency", p99Ms: params.maxP99Ms, name: "p99 latency" },
     { kind: "size", maxBytes: 20_000_000, name: "model size" },
   ],
 });
 
 const registered = register(p, "register", {
-  name: MODEL, model: candidate, gates: checked, evaluation, data: trainData, reference: reference.pick("profile"),
+  name: MODEL,
+  model: candidate,
+  gates: checked,
+  evaluation,
+  data: trainData,
+  reference: reference.pick("profile"),
 });
 deploy(p, "deploy", { registered, alias: "production" });
 
@@ -160,13 +186,19 @@ p.step("report", {
   inputs: { summaries, evaluation },
   run: (ctx, { summaries, evaluation }) => {
     const auc = evaluation.evaluation.candidate.metrics.auc;
-    const rows = summaries.map((m) => `<tr><td>${m.month}</td><td>${m.flights}</td><td>${m.mean_delay.toFixed(2)}</td>`
-      + `<td>${(100 * m.delayed_share).toFixed(1)}%</td><td>${m.airports}</td></tr>`);
-    writeFileSync(`${ctx.workdir}/report.html`, `<!doctype html><meta charset="utf-8">
+    const rows = summaries.map(
+      (m) =>
+        `<tr><td>${m.month}</td><td>${m.flights}</td><td>${m.mean_delay.toFixed(2)}</td>` +
+        `<td>${(100 * m.delayed_share).toFixed(1)}%</td><td>${m.airports}</td></tr>`,
+    );
+    writeFileSync(
+      `${ctx.workdir}/report.html`,
+      `<!doctype html><meta charset="utf-8">
 <title>flight-delays: flights per month</title>
 <h1>Flights per month</h1><p>candidate ROC AUC on the newest month: ${auc.toFixed(4)}</p>
 <table><tr><th>month</th><th>flights</th><th>mean delay</th><th>delayed</th><th>airports</th></tr>
-${rows.join("\n")}</table>`);
+${rows.join("\n")}</table>`,
+    );
     return { report: ctx.file("report.html", { contentType: "text/html" }), months: summaries.length, auc };
   },
 });

@@ -43,7 +43,12 @@ const FEATURES = Object.keys(MEASUREMENTS) as (keyof typeof MEASUREMENTS)[];
 const LABEL = "species";
 
 // vega-datasets exports only build/index.js; its data/ folder sits beside build/.
-const penguinsJson = join(dirname(createRequire(import.meta.url).resolve("vega-datasets")), "..", "data", "penguins.json");
+const penguinsJson = join(
+  dirname(createRequire(import.meta.url).resolve("vega-datasets")),
+  "..",
+  "data",
+  "penguins.json",
+);
 
 const p = pipeline("python-training", {
   description: "penguin species classifier trained by an XGBoost script, served by Trainyard",
@@ -115,7 +120,9 @@ const cleaned = p.step("clean", {
     const cols = FEATURES.map((f) => `CAST(${ident(MEASUREMENTS[f])} AS DOUBLE) AS ${f}`).join(", ");
     const notNull = ["Species", ...Object.values(MEASUREMENTS)].map((c) => `${ident(c)} IS NOT NULL`).join(" AND ");
     const [row] = await duck(async (sql) => {
-      await sql(`COPY (SELECT CAST("Species" AS VARCHAR) AS ${LABEL}, ${cols} FROM read_parquet(${q(raw.path)}) WHERE ${notNull}) TO ${q(out)} (FORMAT parquet)`);
+      await sql(
+        `COPY (SELECT CAST("Species" AS VARCHAR) AS ${LABEL}, ${cols} FROM read_parquet(${q(raw.path)}) WHERE ${notNull}) TO ${q(out)} (FORMAT parquet)`,
+      );
       return sql(`SELECT count(*)::INTEGER AS n FROM read_parquet(${q(out)})`);
     });
     const rows = Number(row.n);
@@ -161,8 +168,12 @@ const csv = p.step("export-csv", {
     const paths = { train: join(ctx.workdir, "train.csv"), test: join(ctx.workdir, "test.csv") };
     const select = `${FEATURES.join(", ")}, ${LABEL} AS label`;
     await duck(async (sql) => {
-      await sql(`COPY (SELECT ${select} FROM read_parquet(${q(train.path)})) TO ${q(paths.train)} (FORMAT csv, HEADER true)`);
-      await sql(`COPY (SELECT ${select} FROM read_parquet(${q(test.path)})) TO ${q(paths.test)} (FORMAT csv, HEADER true)`);
+      await sql(
+        `COPY (SELECT ${select} FROM read_parquet(${q(train.path)})) TO ${q(paths.train)} (FORMAT csv, HEADER true)`,
+      );
+      await sql(
+        `COPY (SELECT ${select} FROM read_parquet(${q(test.path)})) TO ${q(paths.test)} (FORMAT csv, HEADER true)`,
+      );
     });
     return {
       train: ctx.dataset(paths.train, { format: "csv", rows: train.meta.rows }),
@@ -184,10 +195,14 @@ const trained = p.command("train", {
   timeout: "10m",
   run: () => {
     if (!existsSync(PYTHON)) {
-      throw new TrainyardError("PYTHON_MISSING", `step "train" needs ${PYTHON} (Debian's Python with xgboost) but it does not exist`, {
-        step: "train",
-        hint: "apt-get install python3 python3-xgboost python3-sklearn python3-pandas (another python3 on PATH does not count: it lacks these packages)",
-      });
+      throw new TrainyardError(
+        "PYTHON_MISSING",
+        `step "train" needs ${PYTHON} (Debian's Python with xgboost) but it does not exist`,
+        {
+          step: "train",
+          hint: "apt-get install python3 python3-xgboost python3-sklearn python3-pandas (another python3 on PATH does not count: it lacks these packages)",
+        },
+      );
     }
     return [PYTHON, "train.py"];
   },
@@ -208,7 +223,13 @@ interface PythonMetrics {
 }
 
 /** One call makes the XGBoost JSON a model bundle: its features in training order, classes from the training split. */
-const candidate = importModel(p, "import", { format: "xgboost-json", model: trained.pick("model"), features: FEATURES, label: LABEL, data: trainData });
+const candidate = importModel(p, "import", {
+  format: "xgboost-json",
+  model: trained.pick("model"),
+  features: FEATURES,
+  label: LABEL,
+  data: trainData,
+});
 
 /**
  * A guard: nothing is registered unless Trainyard's native scoring reproduces XGBoost's own
@@ -220,17 +241,24 @@ p.step("agreement", {
   inputs: { candidate, metrics: trained.pick("metrics"), testCsv },
   run: async (ctx, { candidate, metrics, testCsv }) => {
     const py = JSON.parse(readFileSync(metrics.path, "utf8")) as PythonMetrics;
-    const mismatch = (what: string, hint: string) => new TrainyardError("MODEL_MISMATCH", `step "agreement": ${what}`, { step: "agreement", hint });
+    const mismatch = (what: string, hint: string) =>
+      new TrainyardError("MODEL_MISMATCH", `step "agreement": ${what}`, { step: "agreement", hint });
     const predictor = await loadPredictor(candidate.path);
     if (JSON.stringify(predictor.classes) !== JSON.stringify(py.classes)) {
-      throw mismatch(`train.py's classes ${JSON.stringify(py.classes)} differ from the training split's ${JSON.stringify(predictor.classes)}`, "train.py must index the classes as sorted(train.label.unique())");
+      throw mismatch(
+        `train.py's classes ${JSON.stringify(py.classes)} differ from the training split's ${JSON.stringify(predictor.classes)}`,
+        "train.py must index the classes as sorted(train.label.unique())",
+      );
     }
     const raw = await readRawColumns({ path: testCsv.path, format: "csv" }, predictor.features);
     const native = await predictor.predictColumns(raw);
     const k = py.classes.length;
     const expected = py.sample_probabilities;
     if (!expected?.length || expected.length > raw.rows) {
-      throw mismatch(`metrics.json has ${expected?.length ?? 0} sample probabilities for ${raw.rows} held-out rows`, "train.py must write predict_proba of the first held-out rows as sample_probabilities");
+      throw mismatch(
+        `metrics.json has ${expected?.length ?? 0} sample probabilities for ${raw.rows} held-out rows`,
+        "train.py must write predict_proba of the first held-out rows as sample_probabilities",
+      );
     }
     let worst = { diff: 0, row: 0, cls: 0 };
     for (let i = 0; i < expected.length; i++) {
@@ -243,10 +271,12 @@ p.step("agreement", {
       const { row, cls } = worst;
       throw mismatch(
         `Trainyard's native scoring disagrees with XGBoost ${py.xgboost}: held-out row ${row + 1}, class ${py.classes[cls]}: XGBoost ${expected[row][cls]}, Trainyard ${native[row * k + cls]} (|diff| ${worst.diff.toExponential(2)} > ${TOLERANCE})`,
-        "check the feature order and class order train.py used, and that the model was saved with booster.save_model(\"model.json\")",
+        'check the feature order and class order train.py used, and that the model was saved with booster.save_model("model.json")',
       );
     }
-    ctx.log(`native scoring agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`);
+    ctx.log(
+      `native scoring agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`,
+    );
     return { rows: expected.length, classes: k, maxAbsDiff: worst.diff, tolerance: TOLERANCE, xgboost: py.xgboost };
   },
 });
@@ -261,13 +291,25 @@ const checked = gates(p, "gates", {
   params: ["accuracyFloor", "maxAccuracyRegression", "maxP99Ms"],
   gates: (params) => [
     { kind: "metric", metric: "accuracy", min: params.accuracyFloor, name: "accuracy floor" },
-    { kind: "relative", metric: "accuracy", maxRegression: params.maxAccuracyRegression, name: "no accuracy regression vs production" },
+    {
+      kind: "relative",
+      metric: "accuracy",
+      maxRegression: params.maxAccuracyRegression,
+      name: "no accuracy regression vs production",
+    },
     { kind: "latency", p99Ms: params.maxP99Ms, name: "p99 latency" },
     { kind: "size", maxBytes: 5_000_000, name: "model size" },
   ],
 });
 
-const registered = register(p, "register", { name: MODEL, model: candidate, gates: checked, evaluation, data: trainData, reference: reference.pick("profile") });
+const registered = register(p, "register", {
+  name: MODEL,
+  model: candidate,
+  gates: checked,
+  evaluation,
+  data: trainData,
+  reference: reference.pick("profile"),
+});
 deploy(p, "deploy", { registered, alias: "production" });
 
 export default p;

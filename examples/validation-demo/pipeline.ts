@@ -15,7 +15,11 @@ import { drift, ingest, validate } from "trainyard/data";
 import { flightContract } from "../flight-delays/contract.js";
 
 const landing = resolve(import.meta.dirname, "landing");
-const files = () => readdirSync(landing).filter((f) => f.endsWith(".parquet")).sort().map((f) => join(landing, f));
+const files = () =>
+  readdirSync(landing)
+    .filter((f) => f.endsWith(".parquet"))
+    .sort()
+    .map((f) => join(landing, f));
 
 const p = pipeline("validation-demo", { description: "a corrupted batch stops at validation" });
 
@@ -24,7 +28,15 @@ const history = p.step("history", {
   sources: () => files().slice(0, -1),
   run: async (ctx) => {
     const out = join(ctx.workdir, "history.parquet");
-    const r = await ingest({ path: files().slice(0, -1)[0].replace(/\d\d\.parquet$/, "*.parquet"), format: "parquet" }, out);
+    const r = await ingest(
+      {
+        path: files()
+          .slice(0, -1)[0]
+          .replace(/\d\d\.parquet$/, "*.parquet"),
+        format: "parquet",
+      },
+      out,
+    );
     return ctx.dataset(out, { format: "parquet", rows: r.rows, schema: r.schema });
   },
 });
@@ -43,7 +55,10 @@ const contract = validate(p, "validate", { data: newest, contract: flightContrac
 const shift = drift(p, "drift", {
   reference: history,
   current: newest,
-  config: { defaults: { psi: { threshold: 0.2, action: "fail" } }, schema: { retyped: "fail", removed: "fail", added: "warn" } },
+  config: {
+    defaults: { psi: { threshold: 0.2, action: "fail" } },
+    schema: { retyped: "fail", removed: "fail", added: "warn" },
+  },
 });
 
 p.step("train", {

@@ -201,7 +201,6 @@ export const LaunchResponseSchema = z.object({
   launchedBy: z.enum(["daemon", "api"]),
 });
 
-
 export const RunActionResponseSchema = z.object({
   runId: z.string(),
   action: z.enum(["cancel-requested", "dequeued", "resume-launched", "already-finished"]),

@@ -54,7 +54,7 @@ async function fileInside(dir: string, path: string): Promise<string | undefined
   if (path === "/" || path === "") return undefined;
   const candidate = join(dir, path);
   const [real, root] = await Promise.all([realpath(candidate).catch(() => undefined), realpath(dir)]);
-  if (!real || !real.startsWith(root + sep)) return undefined;
+  if (!real?.startsWith(root + sep)) return undefined;
   const st = await stat(real).catch(() => undefined);
   return st?.isFile() ? real : undefined;
 }

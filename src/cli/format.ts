@@ -41,7 +41,9 @@ export function table(rows: string[][]): string {
   const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, strip(c).length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i] - strip(c).length))).join("  ")).join("\n");
+  return rows
+    .map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + " ".repeat(widths[i] - strip(c).length))).join("  "))
+    .join("\n");
 }
 
 export function when(ts: number | undefined): string {

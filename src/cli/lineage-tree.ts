@@ -10,7 +10,9 @@ export function renderLineageTree(root: ArtifactLineage, indent = ""): string[] 
       lines.push(`${pad}${dim("source file")} ${label.slice(7, -2)} ${bold(n.digest.slice(0, 12))}`);
       return;
     }
-    lines.push(`${pad}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`);
+    lines.push(
+      `${pad}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`,
+    );
     if (n.repeated) return void lines.push(`${pad}  ${dim("(shown above)")}`);
     if (!n.producedBy) return void lines.push(`${pad}  ${dim("source (not written by a step)")}`);
     lines.push(`${pad}  written by ${n.producedBy.stepId} (${n.producedBy.stepRunId})`);

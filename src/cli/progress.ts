@@ -56,14 +56,17 @@ export class Progress {
       }
       case "step-retry":
         if (this.mode === "plain") {
-          this.out.write(`${yellow("↻")} ${e.stepId}${e.itemIndex >= 0 ? `[${e.itemIndex}]` : ""} attempt ${e.attempt} failed: ${e.error.message}; retrying in ${duration(e.delayMs)}\n`);
+          this.out.write(
+            `${yellow("↻")} ${e.stepId}${e.itemIndex >= 0 ? `[${e.itemIndex}]` : ""} attempt ${e.attempt} failed: ${e.error.message}; retrying in ${duration(e.delayMs)}\n`,
+          );
         } else this.steps.get(e.stepId)!.note = `retry after: ${e.error.message.split("\n")[0]}`;
         break;
       case "step-finished": {
         const v = this.steps.get(e.stepId)!;
         if (e.itemIndex >= 0) {
           if (v.items) (v.items.done += 1), (v.items.cached += e.cached ? 1 : 0);
-          if (e.status === "failed" && this.mode === "plain") this.out.write(`${statusIcon("failed")} ${e.stepId}[${e.itemIndex}] ${red(e.error?.message ?? "")}\n`);
+          if (e.status === "failed" && this.mode === "plain")
+            this.out.write(`${statusIcon("failed")} ${e.stepId}[${e.itemIndex}] ${red(e.error?.message ?? "")}\n`);
           break;
         }
         v.status = e.status;
@@ -86,8 +89,15 @@ export class Progress {
   };
 
   private line(id: string, v: StepView): string {
-    const time = v.status === "running" && v.startedAt ? duration(Date.now() - v.startedAt) : v.cached ? "" : duration(v.durationMs);
-    const items = v.items ? dim(` ${v.items.done}/${v.items.total} items${v.items.cached ? `, ${v.items.cached} cached` : ""}`) : "";
+    const time =
+      v.status === "running" && v.startedAt
+        ? duration(Date.now() - v.startedAt)
+        : v.cached
+          ? ""
+          : duration(v.durationMs);
+    const items = v.items
+      ? dim(` ${v.items.done}/${v.items.total} items${v.items.cached ? `, ${v.items.cached} cached` : ""}`)
+      : "";
     const cached = v.cached ? cyan(" cached") : "";
     const attempts = v.attempts > 1 ? yellow(` (${v.attempts} attempts)`) : "";
     const note = v.note && v.status !== "succeeded" ? ` ${v.status === "failed" ? red(v.note) : dim(v.note)}` : "";
@@ -96,14 +106,21 @@ export class Progress {
 
   private render(final = false): void {
     if (this.stopped && !final) return;
-    const lines: string[] = [bold(`${this.pipeline}`) + dim(` run ${this.runId} ${duration(Date.now() - this.startedAt)}`)];
+    const lines: string[] = [
+      bold(`${this.pipeline}`) + dim(` run ${this.runId} ${duration(Date.now() - this.startedAt)}`),
+    ];
     const entries = [...this.steps.entries()];
     if (entries.length <= 30) for (const [id, v] of entries) lines.push(`  ${this.line(id, v)}`);
     else {
       const count = (s: string) => entries.filter(([, v]) => v.status === s).length;
       const cached = entries.filter(([, v]) => v.cached).length;
-      lines.push(`  ${count("succeeded")} succeeded (${cached} cached), ${count("running")} running, ${count("pending")} pending, ${count("failed")} failed, ${count("skipped")} skipped`);
-      for (const [id, v] of entries.filter(([, v]) => v.status === "running" || v.status === "failed").slice(0, final ? 20 : 10)) lines.push(`  ${this.line(id, v)}`);
+      lines.push(
+        `  ${count("succeeded")} succeeded (${cached} cached), ${count("running")} running, ${count("pending")} pending, ${count("failed")} failed, ${count("skipped")} skipped`,
+      );
+      for (const [id, v] of entries
+        .filter(([, v]) => v.status === "running" || v.status === "failed")
+        .slice(0, final ? 20 : 10))
+        lines.push(`  ${this.line(id, v)}`);
     }
     const clear = this.lastLines ? `\x1b[${this.lastLines}A\x1b[J` : "";
     this.out.write(clear + lines.join("\n") + "\n");

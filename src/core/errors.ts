@@ -26,7 +26,11 @@ export class TrainyardError extends Error {
   readonly fields: ErrorFields;
 
   /** Without a `hint`, the error carries the catalog's hint for its code. */
-  constructor(code: ErrorCode | UserCode, message: string, opts: { hint?: string; cause?: unknown } & ErrorFields = {}) {
+  constructor(
+    code: ErrorCode | UserCode,
+    message: string,
+    opts: { hint?: string; cause?: unknown } & ErrorFields = {},
+  ) {
     const { hint, cause, ...fields } = opts;
     super(message, cause === undefined ? undefined : { cause });
     this.name = "TrainyardError";
@@ -81,7 +85,11 @@ export function isTrainyardError(err: unknown): err is TrainyardError {
 }
 
 export function isFatal(err: unknown): boolean {
-  return typeof err === "object" && err !== null && ((err as Record<symbol, unknown>)[FATAL] === true || (err as Error).name === "Fatal");
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    ((err as Record<symbol, unknown>)[FATAL] === true || (err as Error).name === "Fatal")
+  );
 }
 
 /** A plain, JSON-safe description of any thrown value, for the metadata store and the CLI. */

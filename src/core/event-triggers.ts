@@ -128,8 +128,12 @@ export interface CompiledRunStatusTrigger extends CompiledRequest {
   checkParams: ParamCheck;
 }
 
-export function compileSqlSensor(base: CompiledRequest, spec: SqlSensorSpec<unknown>, owner?: TriggerOwner,
-  checkParams: ParamCheck = () => undefined): CompiledSqlSensor {
+export function compileSqlSensor(
+  base: CompiledRequest,
+  spec: SqlSensorSpec<unknown>,
+  owner?: TriggerOwner,
+  checkParams: ParamCheck = () => undefined,
+): CompiledSqlSensor {
   const name = base.name;
   const sql = spec.sql;
   if (typeof sql !== "object" || sql === null) {
@@ -141,23 +145,39 @@ export function compileSqlSensor(base: CompiledRequest, spec: SqlSensorSpec<unkn
     throw triggerInvalid(name, "sql.engine", `must be one of "duckdb", "sqlite", "postgres", got ${got}`);
   }
   if (typeof sql.query !== "string" || sql.query.trim() === "") {
-    throw triggerInvalid(name, "sql.query", "is missing",
-      "write a SELECT, e.g. SELECT max(updated_at) AS watermark FROM t");
+    throw triggerInvalid(
+      name,
+      "sql.query",
+      "is missing",
+      "write a SELECT, e.g. SELECT max(updated_at) AS watermark FROM t",
+    );
   }
   if (sql.engine === "sqlite" && !nonEmpty(sql.file)) {
-    throw triggerInvalid(name, "sql.file", "is missing: a sqlite sensor reads a database file",
-      "name the file, relative to the pipeline module or absolute");
+    throw triggerInvalid(
+      name,
+      "sql.file",
+      "is missing: a sqlite sensor reads a database file",
+      "name the file, relative to the pipeline module or absolute",
+    );
   }
   if (sql.engine === "postgres" && !nonEmpty(sql.url)) {
-    throw triggerInvalid(name, "sql.url", "is missing: a postgres sensor needs a connection URL",
-      "pass it from the environment, e.g. url: process.env.WAREHOUSE_URL");
+    throw triggerInvalid(
+      name,
+      "sql.url",
+      "is missing: a postgres sensor needs a connection URL",
+      "pass it from the environment, e.g. url: process.env.WAREHOUSE_URL",
+    );
   }
   if (sql.engine !== "postgres" && sql.url !== undefined) {
     throw triggerInvalid(name, "sql.url", `is for engine "postgres", not "${sql.engine}"`, "use `file` instead");
   }
   if (spec.cursorColumn !== undefined && spec.keyColumn !== undefined) {
-    throw triggerInvalid(name, "keyColumn", "and cursorColumn cannot both be set",
-      "cursorColumn: one watermark for the whole result; keyColumn: one event per new row");
+    throw triggerInvalid(
+      name,
+      "keyColumn",
+      "and cursorColumn cannot both be set",
+      "cursorColumn: one watermark for the whole result; keyColumn: one event per new row",
+    );
   }
   for (const field of ["cursorColumn", "keyColumn"] as const) {
     if (spec[field] !== undefined && !nonEmpty(spec[field])) throw triggerInvalid(name, field, "must be a column name");
@@ -192,11 +212,17 @@ export function compileSqlSensor(base: CompiledRequest, spec: SqlSensorSpec<unkn
   };
 }
 
-export function compileFunctionSensor(base: CompiledRequest, spec: FunctionSensorSpec<unknown>,
-  checkParams: ParamCheck = () => undefined): CompiledFunctionSensor {
+export function compileFunctionSensor(
+  base: CompiledRequest,
+  spec: FunctionSensorSpec<unknown>,
+  checkParams: ParamCheck = () => undefined,
+): CompiledFunctionSensor {
   if (typeof spec.evaluate !== "function") {
-    throw triggerInvalid(base.name, "evaluate",
-      "must be a function ({ cursor, now, lastRun }) => ({ requests, cursor })");
+    throw triggerInvalid(
+      base.name,
+      "evaluate",
+      "must be a function ({ cursor, now, lastRun }) => ({ requests, cursor })",
+    );
   }
   return {
     ...base,
@@ -208,15 +234,23 @@ export function compileFunctionSensor(base: CompiledRequest, spec: FunctionSenso
   };
 }
 
-export function compileRunStatusTrigger(base: CompiledRequest, spec: RunStatusSpec<unknown>, owner?: TriggerOwner,
-  checkParams: ParamCheck = () => undefined): CompiledRunStatusTrigger {
+export function compileRunStatusTrigger(
+  base: CompiledRequest,
+  spec: RunStatusSpec<unknown>,
+  owner?: TriggerOwner,
+  checkParams: ParamCheck = () => undefined,
+): CompiledRunStatusTrigger {
   const name = base.name;
   if (!nonEmpty(spec.pipeline)) {
     throw triggerInvalid(name, "pipeline", "is missing", "name the pipeline whose finished runs start this one");
   }
   if (owner && spec.pipeline === owner.name) {
-    throw triggerInvalid(name, "pipeline", `is "${owner.name}" itself: each run would start the next one, for ever`,
-      "use a step's `retry` to repeat work, or watch another pipeline");
+    throw triggerInvalid(
+      name,
+      "pipeline",
+      `is "${owner.name}" itself: each run would start the next one, for ever`,
+      "use a step's `retry` to repeat work, or watch another pipeline",
+    );
   }
   const raw = spec.status ?? ["succeeded"];
   const statuses = typeof raw === "string" ? [raw] : [...raw];
@@ -225,8 +259,12 @@ export function compileRunStatusTrigger(base: CompiledRequest, spec: RunStatusSp
   }
   for (const s of statuses) {
     if (!END_STATUSES.includes(s)) {
-      throw triggerInvalid(name, "status", `${JSON.stringify(s)} is not how a run ends`,
-        `use one or more of ${END_STATUSES.join(", ")}`);
+      throw triggerInvalid(
+        name,
+        "status",
+        `${JSON.stringify(s)} is not how a run ends`,
+        `use one or more of ${END_STATUSES.join(", ")}`,
+      );
     }
   }
   const forwardParams = [...(spec.forwardParams ?? [])] as string[];

@@ -36,27 +36,41 @@ export function compileGraph(p: Pipeline<any>): CompiledGraph {
         });
       }
       if (!p.steps.has(ref.stepId)) {
-        throw new TrainyardError("MISSING_INPUT", `step "${def.id}": input "${name}" refers to step "${ref.stepId}", which pipeline "${p.name}" does not define`, {
-          step: def.id,
-          hint: `define step "${ref.stepId}" in this pipeline before "${def.id}", or wire "${name}" to an existing step`,
-        });
+        throw new TrainyardError(
+          "MISSING_INPUT",
+          `step "${def.id}": input "${name}" refers to step "${ref.stepId}", which pipeline "${p.name}" does not define`,
+          {
+            step: def.id,
+            hint: `define step "${ref.stepId}" in this pipeline before "${def.id}", or wire "${name}" to an existing step`,
+          },
+        );
       }
       if (!ups.includes(ref.stepId)) ups.push(ref.stepId);
     }
     for (const param of def.params) {
       if (!knownParams.includes(param)) {
-        throw new TrainyardError("UNKNOWN_PARAM", `step "${def.id}" reads param "${param}", which pipeline "${p.name}" does not declare`, {
-          step: def.id,
-          param,
-          hint: knownParams.length ? `declare it in the pipeline's params schema; known params: ${knownParams.join(", ")}` : "declare it in the pipeline's params schema",
-        });
+        throw new TrainyardError(
+          "UNKNOWN_PARAM",
+          `step "${def.id}" reads param "${param}", which pipeline "${p.name}" does not declare`,
+          {
+            step: def.id,
+            param,
+            hint: knownParams.length
+              ? `declare it in the pipeline's params schema; known params: ${knownParams.join(", ")}`
+              : "declare it in the pipeline's params schema",
+          },
+        );
       }
     }
     if (def.options.pool !== undefined && !(def.options.pool in p.pools)) {
-      throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" uses pool "${def.options.pool}", which pipeline "${p.name}" does not declare`, {
-        step: def.id,
-        hint: `add pools: { ${JSON.stringify(def.options.pool)}: <size> } to the pipeline options`,
-      });
+      throw new TrainyardError(
+        "PIPELINE_INVALID",
+        `step "${def.id}" uses pool "${def.options.pool}", which pipeline "${p.name}" does not declare`,
+        {
+          step: def.id,
+          hint: `add pools: { ${JSON.stringify(def.options.pool)}: <size> } to the pipeline options`,
+        },
+      );
     }
     parseDuration(def.options.timeout, def.id); // a malformed timeout fails before anything runs
     upstreamOf.set(def.id, ups);
@@ -91,7 +105,12 @@ export function compileGraph(p: Pipeline<any>): CompiledGraph {
   }
   const steps = new Map<string, CompiledStep>();
   order.forEach((id, i) => {
-    steps.set(id, { def: p.steps.get(id)!, upstream: upstreamOf.get(id)!, downstream: downstreamOf.get(id)!, order: i });
+    steps.set(id, {
+      def: p.steps.get(id)!,
+      upstream: upstreamOf.get(id)!,
+      downstream: downstreamOf.get(id)!,
+      order: i,
+    });
   });
   return { pipeline: p, steps, order };
 }
@@ -120,7 +139,10 @@ function findCycle(stuck: string[], upstreamOf: Map<string, string[]>): string[]
  * Longest remaining path (including the step itself) per step, weighted by expected duration.
  * Steps without history weigh 1 ms so that structure alone still orders them.
  */
-export function remainingPathWeights(graph: CompiledGraph, durations: ReadonlyMap<string, number>): Map<string, number> {
+export function remainingPathWeights(
+  graph: CompiledGraph,
+  durations: ReadonlyMap<string, number>,
+): Map<string, number> {
   const weight = new Map<string, number>();
   for (let i = graph.order.length - 1; i >= 0; i--) {
     const id = graph.order[i];

@@ -41,7 +41,9 @@ export function resolveParams(
     const profile = all[sources.profile];
     if (!profile) {
       throw new TrainyardError("PROFILE_UNKNOWN", `pipeline "${pipelineName}" has no profile "${sources.profile}"`, {
-        hint: Object.keys(all).length ? `known profiles: ${Object.keys(all).join(", ")}` : "define profiles in the pipeline or in trainyard.config.ts",
+        hint: Object.keys(all).length
+          ? `known profiles: ${Object.keys(all).join(", ")}`
+          : "define profiles in the pipeline or in trainyard.config.ts",
       });
     }
     Object.assign(merged, profile);
@@ -91,7 +93,8 @@ export function coerceParam(schema: ParamsSchema | undefined, key: string, raw: 
 }
 
 function baseType(field: unknown): string {
-  let def = (field as { _zod?: { def?: ZodDefLike }; def?: ZodDefLike })._zod?.def ?? (field as { def?: ZodDefLike }).def;
+  let def =
+    (field as { _zod?: { def?: ZodDefLike }; def?: ZodDefLike })._zod?.def ?? (field as { def?: ZodDefLike }).def;
   for (let i = 0; def && i < 10; i++) {
     if (["default", "optional", "nullable", "prefault", "readonly", "catch"].includes(def.type) && def.innerType) {
       def = def.innerType._zod?.def ?? def.innerType.def;

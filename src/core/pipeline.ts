@@ -19,13 +19,7 @@ import {
   type StepRef,
 } from "./step.js";
 import type { RunStatusSpec } from "./event-triggers.js";
-import {
-  compileTrigger,
-  type MonitorSpec,
-  type ScheduleSpec,
-  type SensorSpec,
-  type TriggerDecl,
-} from "./triggers.js";
+import { compileTrigger, type MonitorSpec, type ScheduleSpec, type SensorSpec, type TriggerDecl } from "./triggers.js";
 
 const PIPELINE = Symbol.for("trainyard.pipeline");
 const STEP_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
@@ -40,7 +34,11 @@ export interface PipelineOptions<S extends ParamsSchema | undefined> {
   description?: string;
 }
 
-type ParamsOf<S> = S extends { _output: infer O } ? O : S extends { parse(v: unknown): infer O } ? O : Record<string, never>;
+type ParamsOf<S> = S extends { _output: infer O }
+  ? O
+  : S extends { parse(v: unknown): infer O }
+    ? O
+    : Record<string, never>;
 type ParamKey<P> = keyof P & string;
 
 export interface StepSpec<P, K extends ParamKey<P>, I extends Inputs, O> extends StepOptions {
@@ -59,8 +57,12 @@ export interface MapSpec<P, K extends ParamKey<P>, I extends Inputs, T, O> exten
   run: (ctx: StepContext<Pick<P, K>>, item: T, inputs: ResolvedInputs<I>) => O | Promise<O>;
 }
 
-export interface CommandStepSpec<P, K extends ParamKey<P>, I extends Inputs, Out extends Record<string, CommandOutputSpec>>
-  extends Omit<StepOptions, "isolate"> {
+export interface CommandStepSpec<
+  P,
+  K extends ParamKey<P>,
+  I extends Inputs,
+  Out extends Record<string, CommandOutputSpec>,
+> extends Omit<StepOptions, "isolate"> {
   inputs?: I;
   params?: readonly K[];
   /**
@@ -68,7 +70,10 @@ export interface CommandStepSpec<P, K extends ParamKey<P>, I extends Inputs, Out
    * Environment: TRAINYARD_OUT (output directory), TRAINYARD_INPUT_<NAME> (input file paths),
    * TRAINYARD_PARAMS (JSON). Strings may use {out}, {inputs.NAME} and {params.NAME}.
    */
-  run: string | readonly string[] | ((ctx: CommandContext<Pick<P, K>>, inputs: InputPaths<I>) => string | readonly string[]);
+  run:
+    | string
+    | readonly string[]
+    | ((ctx: CommandContext<Pick<P, K>>, inputs: InputPaths<I>) => string | readonly string[]);
   /** Files the command depends on (e.g. its script), relative to the pipeline module. */
   files?: readonly string[];
   /** Output files collected from TRAINYARD_OUT: name -> kind or { path, kind }. @default the whole directory as `out` */
@@ -123,10 +128,11 @@ export class Pipeline<P = Record<string, never>> {
   }
 
   /** A step that runs any program, with input artifacts handed over as files. */
-  command<const Out extends Record<string, CommandOutputSpec> = { out: "directory" }, const K extends ParamKey<P> = never, const I extends Inputs = {}>(
-    id: string,
-    spec: CommandStepSpec<P, K, I, Out>,
-  ): StepRef<CommandOutputs<Out>> {
+  command<
+    const Out extends Record<string, CommandOutputSpec> = { out: "directory" },
+    const K extends ParamKey<P> = never,
+    const I extends Inputs = {},
+  >(id: string, spec: CommandStepSpec<P, K, I, Out>): StepRef<CommandOutputs<Out>> {
     const { inputs, params, run, files, outputs, env, ...options } = spec;
     this.add({
       id,
@@ -141,7 +147,8 @@ export class Pipeline<P = Record<string, never>> {
 
   /** A reference to an existing step, for wiring across helper functions. */
   ref<O = unknown>(id: string): StepRef<O> {
-    if (!this.steps.has(id)) throw new TrainyardError("MISSING_INPUT", `pipeline "${this.name}" has no step "${id}"`, { step: id });
+    if (!this.steps.has(id))
+      throw new TrainyardError("MISSING_INPUT", `pipeline "${this.name}" has no step "${id}"`, { step: id });
     return makeRef(id);
   }
 

@@ -87,6 +87,7 @@ export interface StepOptions {
 
 /** Filled in by the engine (src/engine/step-services.ts), so that core stays free of stores. */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging (engine/step-services.ts)
 export interface StepServices {}
 
 export interface StepContext<P> {
@@ -162,7 +163,10 @@ export interface CommandContext<P> {
 
 export interface CommandSpec {
   /** argv (no shell), a shell string, or a function of params and input paths returning either. */
-  run: string | readonly string[] | ((ctx: CommandContext<any>, inputs: Record<string, string>) => string | readonly string[]);
+  run:
+    | string
+    | readonly string[]
+    | ((ctx: CommandContext<any>, inputs: Record<string, string>) => string | readonly string[]);
   /** Files (relative to the pipeline module) whose content enters the cache key, e.g. a script. */
   files: readonly string[];
   outputs: Record<string, CommandOutputSpec>;

@@ -26,8 +26,12 @@ export function parseDuration(trigger: string, field: string, value: Duration): 
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
   const m = typeof value === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim()) : null;
   if (!m) {
-    throw triggerInvalid(trigger, field, `is not a duration: ${JSON.stringify(value)}`,
-      'write a number of milliseconds or a string such as "500ms", "30s", "5m", "2h" or "1d"');
+    throw triggerInvalid(
+      trigger,
+      field,
+      `is not a duration: ${JSON.stringify(value)}`,
+      'write a number of milliseconds or a string such as "500ms", "30s", "5m", "2h" or "1d"',
+    );
   }
   return Number(m[1]) * UNIT_MS[m[2]];
 }
@@ -39,8 +43,12 @@ export function parseInstant(trigger: string, field: string, value: Instant): nu
   // A wall-clock string without an offset is ambiguous across daylight saving, so it is refused.
   else if (typeof value === "string" && /(Z|[+-]\d\d:?\d\d)$/i.test(value.trim())) ms = Date.parse(value);
   if (!Number.isFinite(ms)) {
-    throw triggerInvalid(trigger, field, `is not an instant with a time zone offset: ${JSON.stringify(value)}`,
-      'write an ISO 8601 time with Z or an offset, such as "2026-01-01T00:00:00Z" or "2026-01-01T00:00:00-06:00"');
+    throw triggerInvalid(
+      trigger,
+      field,
+      `is not an instant with a time zone offset: ${JSON.stringify(value)}`,
+      'write an ISO 8601 time with Z or an offset, such as "2026-01-01T00:00:00Z" or "2026-01-01T00:00:00-06:00"',
+    );
   }
   return ms;
 }
@@ -50,8 +58,12 @@ export function checkTimeZone(trigger: string, timezone: string): string {
     // Intl knows the IANA database of this Node build; croner would silently fall back.
     return new Intl.DateTimeFormat("en-US", { timeZone: timezone }).resolvedOptions().timeZone;
   } catch {
-    throw triggerInvalid(trigger, "timezone", `"${timezone}" is not a known IANA time zone`,
-      'use a name such as "UTC", "America/Chicago" or "Europe/Paris" (see `Intl.supportedValuesOf("timeZone")`)');
+    throw triggerInvalid(
+      trigger,
+      "timezone",
+      `"${timezone}" is not a known IANA time zone`,
+      'use a name such as "UTC", "America/Chicago" or "Europe/Paris" (see `Intl.supportedValuesOf("timeZone")`)',
+    );
   }
 }
 
@@ -64,9 +76,12 @@ export function cronMatcher(trigger: string, cron: string, timezone: string): Cr
   const fields = typeof cron === "string" ? cron.trim().split(/\s+/).length : 0;
   if (fields !== 5 && fields !== 6) {
     const got = JSON.stringify(cron);
-    throw triggerInvalid(trigger, "cron",
+    throw triggerInvalid(
+      trigger,
+      "cron",
       `must have 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got ${got}`,
-      'for example "0 2 * * *" (02:00 every day), "*/15 * * * *" (every 15 minutes) or "*/10 * * * * *" (every 10 s)');
+      'for example "0 2 * * *" (02:00 every day), "*/15 * * * *" (every 15 minutes) or "*/10 * * * * *" (every 10 s)',
+    );
   }
   try {
     const mode = fields === 6 ? "6-part" : "5-part";
@@ -74,9 +89,13 @@ export function cronMatcher(trigger: string, cron: string, timezone: string): Cr
   } catch (err) {
     const why = (err as Error).message.replace(/^CronPattern: /, "");
     const secondsField = fields === 6 ? "second (0-59), " : "";
-    throw triggerInvalid(trigger, "cron", `"${cron}" is not valid: ${why}`,
-      `fields are ${secondsField}minute (0-59), hour (0-23), day of month (1-31), month (1-12),`
-        + " day of week (0-6, 0 = Sunday)");
+    throw triggerInvalid(
+      trigger,
+      "cron",
+      `"${cron}" is not valid: ${why}`,
+      `fields are ${secondsField}minute (0-59), hour (0-23), day of month (1-31), month (1-12),` +
+        " day of week (0-6, 0 = Sunday)",
+    );
   }
 }
 
@@ -88,8 +107,15 @@ export function cronHasSeconds(cron: string): boolean {
 /** "2019-03-10 03:00 CDT": an instant as the wall clock of a zone shows it, with the zone's abbreviation. */
 export function formatInZone(ms: number, timezone: string, withSeconds = false): string {
   const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: withSeconds ? "2-digit" : undefined, hourCycle: "h23", timeZoneName: "short",
+    timeZone: timezone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: withSeconds ? "2-digit" : undefined,
+    hourCycle: "h23",
+    timeZoneName: "short",
   }).formatToParts(new Date(ms));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
   const time = `${get("hour")}:${get("minute")}${withSeconds ? `:${get("second")}` : ""}`;

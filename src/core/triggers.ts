@@ -148,7 +148,9 @@ export interface CompiledMonitor extends CompiledRequest {
   drift?: { measure: "psi"; threshold: number };
 }
 
-export type CompiledSensor = (CompiledFileSensor | CompiledSqlSensor | CompiledFunctionSensor) & { overlap: OverlapPolicy };
+export type CompiledSensor = (CompiledFileSensor | CompiledSqlSensor | CompiledFunctionSensor) & {
+  overlap: OverlapPolicy;
+};
 
 export type CompiledTrigger = CompiledSchedule | CompiledSensor | CompiledMonitor | CompiledRunStatusTrigger;
 
@@ -217,11 +219,15 @@ export function compileTriggers(
   const compiled = [...p.triggers.values()].map((d) => compileTrigger(d, owner));
   for (const d of config.triggers ?? []) {
     if (p.triggers.has(d.name) || compiled.some((t) => t.name === d.name)) {
-      throw new TrainyardError("TRIGGER_INVALID", `trigger "${d.name}" of pipeline "${p.name}" is declared twice`
-        + " (in the pipeline module and in trainyard.config.ts, or twice in the config)", {
-        trigger: d.name,
-        hint: "give each trigger of a pipeline a unique name",
-      });
+      throw new TrainyardError(
+        "TRIGGER_INVALID",
+        `trigger "${d.name}" of pipeline "${p.name}" is declared twice` +
+          " (in the pipeline module and in trainyard.config.ts, or twice in the config)",
+        {
+          trigger: d.name,
+          hint: "give each trigger of a pipeline a unique name",
+        },
+      );
     }
     compiled.push(compileTrigger(d, owner));
   }
@@ -234,14 +240,22 @@ function resolveOwnerParams(owner: TriggerOwner, values: Record<string, unknown>
   return resolveParams(owner.name, owner.paramsSchema, profiles, sources);
 }
 
-function compileSensor(base: CompiledRequest, spec: SensorSpec<unknown>, owner: TriggerOwner | undefined,
-  check: ParamCheck): CompiledSensor {
+function compileSensor(
+  base: CompiledRequest,
+  spec: SensorSpec<unknown>,
+  owner: TriggerOwner | undefined,
+  check: ParamCheck,
+): CompiledSensor {
   const given = spec as unknown as Record<string, unknown>;
   const sources = (["folder", "sql", "evaluate"] as const).filter((k) => given[k] !== undefined);
   if (sources.length !== 1) {
     const got = sources.length ? `got ${sources.join(" and ")}` : "got none";
-    throw triggerInvalid(base.name, "source", `must be exactly one of folder, sql or evaluate, ${got}`,
-      "folder: files landing; sql: a query's result; evaluate: a function returning run requests");
+    throw triggerInvalid(
+      base.name,
+      "source",
+      `must be exactly one of folder, sql or evaluate, ${got}`,
+      "folder: files landing; sql: a query's result; evaluate: a function returning run requests",
+    );
   }
   const overlap = oneOf(base.name, "overlap", spec.overlap ?? "allow", OVERLAP_POLICIES);
   if (sources[0] === "sql") return { ...compileSqlSensor(base, spec as SqlSensorSpec<unknown>, owner, check), overlap };
@@ -256,8 +270,12 @@ const OVERLAP_POLICIES = ["skip", "queue", "allow", "cancel-running"] as const;
 function compileRequest(name: string, spec: RunRequestSpec<unknown>, owner: TriggerOwner | undefined): CompiledRequest {
   const params = (spec.params ?? {}) as Record<string, unknown>;
   if (typeof params !== "object" || params === null || Array.isArray(params)) {
-    throw triggerInvalid(name, "params", "must be an object of param values",
-      owner ? `name params of "${owner.name}"` : "");
+    throw triggerInvalid(
+      name,
+      "params",
+      "must be an object of param values",
+      owner ? `name params of "${owner.name}"` : "",
+    );
   }
   if (!owner) return { name, params: { ...params }, profile: spec.profile, description: spec.description };
   try {
@@ -287,8 +305,12 @@ function compileSchedule(base: CompiledRequest, spec: ScheduleSpec<unknown>): Co
   const catchUp = oneOf(base.name, "catchUp", spec.catchUp ?? "latest", ["latest", "all", "none"] as const);
   const maxCatchUp = spec.maxCatchUp ?? 5;
   if (!Number.isInteger(maxCatchUp) || maxCatchUp < 1) {
-    throw triggerInvalid(base.name, "maxCatchUp", `must be a whole number >= 1, got ${maxCatchUp}`,
-      'use catchUp: "none" to run no missed tick');
+    throw triggerInvalid(
+      base.name,
+      "maxCatchUp",
+      `must be a whole number >= 1, got ${maxCatchUp}`,
+      'use catchUp: "none" to run no missed tick',
+    );
   }
   return {
     ...base,
@@ -306,13 +328,21 @@ function compileSchedule(base: CompiledRequest, spec: ScheduleSpec<unknown>): Co
 
 function compileFileSensor(base: CompiledRequest, spec: FileSensorSpec<unknown>): CompiledFileSensor {
   if (typeof spec.folder !== "string" || spec.folder.trim() === "") {
-    throw triggerInvalid(base.name, "folder", "is missing",
-      "name the landing folder, relative to the pipeline module or absolute");
+    throw triggerInvalid(
+      base.name,
+      "folder",
+      "is missing",
+      "name the landing folder, relative to the pipeline module or absolute",
+    );
   }
   const glob = spec.glob ?? "**/*";
   if (typeof glob !== "string" || glob === "" || glob.startsWith("/") || glob.split("/").includes("..")) {
-    throw triggerInvalid(base.name, "glob", `${JSON.stringify(glob)} must be a relative pattern inside the folder`,
-      'for example "*.parquet"');
+    throw triggerInvalid(
+      base.name,
+      "glob",
+      `${JSON.stringify(glob)} must be a relative pattern inside the folder`,
+      'for example "*.parquet"',
+    );
   }
   return {
     ...base,
@@ -342,8 +372,12 @@ function compileMonitor(base: CompiledRequest, spec: MonitorSpec<unknown>): Comp
     return v;
   };
   if (spec.drift && (typeof spec.drift.threshold !== "number" || !(spec.drift.threshold > 0))) {
-    throw triggerInvalid(base.name, "drift.threshold", "must be a number > 0",
-      "PSI above 0.2 is usually read as a significant shift");
+    throw triggerInvalid(
+      base.name,
+      "drift.threshold",
+      "must be a number > 0",
+      "PSI above 0.2 is usually read as a significant shift",
+    );
   }
   return {
     ...base,

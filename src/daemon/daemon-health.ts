@@ -27,7 +27,15 @@ export interface DaemonHealth {
   at: number;
   /** "ok", "stale" (the leader stopped heartbeating) or "stopped" (no leader at all). */
   state: "ok" | "stale" | "stopped";
-  leader?: { holder: string; process: string; alive?: boolean; heartbeatAt: number; heartbeatAgeMs: number; expiresAt: number; since: number };
+  leader?: {
+    holder: string;
+    process: string;
+    alive?: boolean;
+    heartbeatAt: number;
+    heartbeatAgeMs: number;
+    expiresAt: number;
+    since: number;
+  };
   triggers: TriggerHealth[];
   queued: QueuedRun[];
   running: Array<{ runId: string; pipeline: string; trigger: string; pid?: number; startedAt?: number }>;
@@ -43,7 +51,11 @@ export interface HealthOptions {
   triggerStaleAfterMs?: number;
 }
 
-export async function daemonHealth(store: TickStore, metadata: MetadataStore, opts: HealthOptions = {}): Promise<DaemonHealth> {
+export async function daemonHealth(
+  store: TickStore,
+  metadata: MetadataStore,
+  opts: HealthOptions = {},
+): Promise<DaemonHealth> {
   const at = opts.now ?? Date.now();
   const staleAfter = opts.staleAfterMs ?? 10_000;
   const problems: string[] = [];
@@ -53,11 +65,21 @@ export async function daemonHealth(store: TickStore, metadata: MetadataStore, op
   if (lease) {
     const age = at - lease.heartbeatAt;
     const alive = holderAlive(lease.holder);
-    leader = { holder: lease.holder, process: describeHolder(lease.holder), alive, heartbeatAt: lease.heartbeatAt, heartbeatAgeMs: age, expiresAt: lease.expiresAt, since: lease.acquiredAt };
+    leader = {
+      holder: lease.holder,
+      process: describeHolder(lease.holder),
+      alive,
+      heartbeatAt: lease.heartbeatAt,
+      heartbeatAgeMs: age,
+      expiresAt: lease.expiresAt,
+      since: lease.acquiredAt,
+    };
     state = age > staleAfter || lease.expiresAt < at || alive === false ? "stale" : "ok";
     if (state === "stale") {
       const dead = alive === false ? " and its process is gone" : "";
-      problems.push(`the daemon (${leader.process}) last heartbeat ${seconds(age)} ago${dead}: no trigger is being evaluated`);
+      problems.push(
+        `the daemon (${leader.process}) last heartbeat ${seconds(age)} ago${dead}: no trigger is being evaluated`,
+      );
     }
   }
   const triggers: TriggerHealth[] = [];
@@ -73,18 +95,36 @@ export async function daemonHealth(store: TickStore, metadata: MetadataStore, op
       lastError: s.lastError,
     };
     if (last) {
-      h.lastTick = { key: last.key, status: last.status, reason: last.reason, scheduledAt: last.scheduledAt, evaluatedAt: last.evaluatedAt };
+      h.lastTick = {
+        key: last.key,
+        status: last.status,
+        reason: last.reason,
+        scheduledAt: last.scheduledAt,
+        evaluatedAt: last.evaluatedAt,
+      };
       h.lagMs = last.evaluatedAt - last.scheduledAt;
     }
-    if (s.failures > 0) problems.push(`trigger ${s.trigger} failed ${s.failures} time(s) in a row: ${s.lastError?.message ?? "unknown error"}`);
-    else if (state === "ok" && !s.paused && h.evaluationAgeMs !== undefined && h.evaluationAgeMs > (opts.triggerStaleAfterMs ?? 120_000)) {
-      problems.push(`trigger ${s.trigger} was last evaluated ${seconds(h.evaluationAgeMs)} ago although the daemon is alive`);
+    if (s.failures > 0)
+      problems.push(
+        `trigger ${s.trigger} failed ${s.failures} time(s) in a row: ${s.lastError?.message ?? "unknown error"}`,
+      );
+    else if (
+      state === "ok" &&
+      !s.paused &&
+      h.evaluationAgeMs !== undefined &&
+      h.evaluationAgeMs > (opts.triggerStaleAfterMs ?? 120_000)
+    ) {
+      problems.push(
+        `trigger ${s.trigger} was last evaluated ${seconds(h.evaluationAgeMs)} ago although the daemon is alive`,
+      );
     }
     triggers.push(h);
   }
   const queued = await store.listQueuedRuns({ status: "queued" });
   if (state === "stopped" && (triggers.length || queued.length)) {
-    problems.push("no daemon is running: triggers are not evaluated and queued runs wait (start one with `trainyard daemon`)");
+    problems.push(
+      "no daemon is running: triggers are not evaluated and queued runs wait (start one with `trainyard daemon`)",
+    );
   }
   const running = (await metadata.listRuns({ status: "running", limit: 1000 })).map((r) => ({
     runId: r.id,

@@ -39,7 +39,7 @@ export class Daemon {
 
   constructor(
     private readonly ty: Trainyard,
-    private readonly store: TickStore,
+    store: TickStore,
     opts: DaemonOptions = {},
   ) {
     this.o = resolveDaemonOptions(opts);

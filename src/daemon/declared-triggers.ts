@@ -47,9 +47,10 @@ interface LoadedModule {
 
 function declaredTrigger(ty: Trainyard, loaded: LoadedModule, t: CompiledTrigger): DaemonTrigger {
   const { pipeline, modulePath, moduleDir } = loaded;
-  const monitor = t.kind === "monitor"
-    ? { registry: openRegistry(ty), referenceProfile: referenceProfileLoader(ty), declaredModels: loaded.models }
-    : undefined;
+  const monitor =
+    t.kind === "monitor"
+      ? { registry: openRegistry(ty), referenceProfile: referenceProfileLoader(ty), declaredModels: loaded.models }
+      : undefined;
   return {
     id: `${pipeline}/${t.name}`,
     name: t.name,
@@ -81,7 +82,8 @@ function declaredTrigger(ty: Trainyard, loaded: LoadedModule, t: CompiledTrigger
         };
         if (overlap) {
           const decision = decideOverlap(overlap, active);
-          if (decision.action === "skip") Object.assign(tick, { status: "skipped", reason: `skipped: ${decision.reason}`, runs: [] });
+          if (decision.action === "skip")
+            Object.assign(tick, { status: "skipped", reason: `skipped: ${decision.reason}`, runs: [] });
           else if (active.length) tick.reason = `${q.reason}; ${decision.reason}`;
           if (decision.action === "cancel-running") tick.cancelRuns = activeRuns.map((a) => a.runId);
         }
@@ -90,11 +92,20 @@ function declaredTrigger(ty: Trainyard, loaded: LoadedModule, t: CompiledTrigger
       }
       // A skipped slot (catch-up limit, late, before start) is a tick of its own, with its reason.
       for (const s of r.skips) {
-        if (s.key) ticks.push({ key: s.key, scheduledAt: s.at ?? now, status: "skipped", reason: `skipped (${s.reason}): ${s.message}` });
+        if (s.key)
+          ticks.push({
+            key: s.key,
+            scheduledAt: s.at ?? now,
+            status: "skipped",
+            reason: `skipped (${s.reason}): ${s.message}`,
+          });
       }
       return { ticks, cursor: r.cursor, nextEvaluationAt: r.nextWakeAt };
     },
-    wake: t.kind === "sensor" && t.source === "files" ? watchFolder(isAbsolute(t.folder) ? t.folder : join(moduleDir, t.folder)) : undefined,
+    wake:
+      t.kind === "sensor" && t.source === "files"
+        ? watchFolder(isAbsolute(t.folder) ? t.folder : join(moduleDir, t.folder))
+        : undefined,
   };
 }
 

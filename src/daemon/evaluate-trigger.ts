@@ -87,7 +87,13 @@ export async function evaluateTrigger(
     const r = evaluateSchedule(t, (cursor as ScheduleCursor | null) ?? undefined, now);
     return {
       requests: r.due.map((d) => ({
-        key: d.key, trigger: t.name, kind: t.kind, params: d.params, profile: d.profile, reason: d.reason, tickAt: d.at,
+        key: d.key,
+        trigger: t.name,
+        kind: t.kind,
+        params: d.params,
+        profile: d.profile,
+        reason: d.reason,
+        tickAt: d.at,
       })),
       skips: [
         ...r.skipped.map((s) => ({ key: s.key, at: s.at, reason: s.reason, message: s.message })),
@@ -123,10 +129,16 @@ export async function evaluateTrigger(
     const debounce = r.cursor.batch ? [r.cursor.batch.openedAt + t.debounceMs] : [];
     return {
       requests: r.requests.map((q) => ({
-        key: q.key, trigger: t.name, kind: t.kind, params: q.params, profile: q.profile, reason: q.reason,
+        key: q.key,
+        trigger: t.name,
+        kind: t.kind,
+        params: q.params,
+        profile: q.profile,
+        reason: q.reason,
         files: q.files,
       })),
-      skips: r.notes.filter((n) => n.kind !== "settling" && n.kind !== "batch-open")
+      skips: r.notes
+        .filter((n) => n.kind !== "settling" && n.kind !== "batch-open")
         .map((n) => ({ reason: n.kind, message: n.message })),
       cursor: r.cursor,
       nextWakeAt: Math.min(now + t.intervalMs, ...settling, ...debounce),
@@ -137,7 +149,11 @@ export async function evaluateTrigger(
     throw new TrainyardError("TRIGGER_INVALID", message, { trigger: t.name, hint: "pass ctx.monitor.registry" });
   }
   const previous = (cursor as MonitorCursor | null) ?? undefined;
-  const r = await evaluateMonitor(t, previous, now, { ...ctx.monitor, moduleDir: ctx.moduleDir, runs: ctx.triggerRuns });
+  const r = await evaluateMonitor(t, previous, now, {
+    ...ctx.monitor,
+    moduleDir: ctx.moduleDir,
+    runs: ctx.triggerRuns,
+  });
   return {
     requests: r.request ? [{ ...r.request, trigger: t.name, kind: t.kind }] : [],
     skips: r.decision.skips.map((s) => ({ key: s.key, at: s.at, reason: s.reason, message: s.message })),
@@ -149,7 +165,13 @@ export async function evaluateTrigger(
 function fromEvents(t: CompiledTrigger, r: EventEvaluation<TriggerEvaluation["cursor"]>, nextWakeAt: number) {
   return {
     requests: r.requests.map((q) => ({
-      key: q.key, trigger: t.name, kind: t.kind, params: q.params, profile: q.profile, reason: q.reason, event: q.event,
+      key: q.key,
+      trigger: t.name,
+      kind: t.kind,
+      params: q.params,
+      profile: q.profile,
+      reason: q.reason,
+      event: q.event,
     })),
     skips: r.notes.map((n) => ({ reason: n.kind, message: n.message })),
     cursor: r.cursor,
@@ -158,7 +180,7 @@ function fromEvents(t: CompiledTrigger, r: EventEvaluation<TriggerEvaluation["cu
 }
 
 /** The newest run of the pipeline that this trigger started (the daemon labels runs "kind:name"). */
-async function lastRunOf(name: string, label: string, ctx: TriggerContext): Promise<LastRunInfo | undefined> {
+async function lastRunOf(_name: string, label: string, ctx: TriggerContext): Promise<LastRunInfo | undefined> {
   if (!ctx.runs || !ctx.pipeline) return undefined;
   // Filtered by the store: one row, however many runs other triggers started.
   const [run] = await ctx.runs.listRuns({ pipeline: ctx.pipeline, trigger: label, limit: 1 });

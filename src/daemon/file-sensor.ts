@@ -88,7 +88,11 @@ export async function evaluateFileSensor(
     return { requests: [], cursor: before, notes };
   }
   const cursor: FileSensorCursor = {
-    v: 1, digests: { ...before.digests }, files: {}, pending: {}, batch: before.batch,
+    v: 1,
+    digests: { ...before.digests },
+    files: {},
+    pending: {},
+    batch: before.batch,
   };
   const settling: string[] = [];
   const stable: LandingEntry[] = [];
@@ -133,8 +137,13 @@ export async function evaluateFileSensor(
   }
   const listed = new Set(listing.map((e) => e.name));
   const deleted = [...Object.keys(before.files), ...Object.keys(before.pending)].filter((n) => !listed.has(n));
-  note(notes, "same-content", sameContent, "already seen under another name: no run", sensor.onSameContent === "ignore"
-    ? ' (set onSameContent: "run" to count a new name)' : "");
+  note(
+    notes,
+    "same-content",
+    sameContent,
+    "already seen under another name: no run",
+    sensor.onSameContent === "ignore" ? ' (set onSameContent: "run" to count a new name)' : "",
+  );
   note(notes, "touched", touched, "seen before under this name with the same bytes (touched or re-added): no run");
   note(notes, "settling", settling, `not stable yet (size or mtime changed within the last ${sensor.settleMs} ms)`);
   note(notes, "changed-while-reading", changedWhileReading, "changed while being read: settling again");
@@ -150,8 +159,9 @@ export async function evaluateFileSensor(
   } else if (cursor.batch) {
     notes.push({
       kind: "batch-open",
-      message: `${cursor.batch.files.length} new file(s) wait for the debounce window to close `
-        + `(${sensor.debounceMs - (now - cursor.batch.openedAt)} ms left)`,
+      message:
+        `${cursor.batch.files.length} new file(s) wait for the debounce window to close ` +
+        `(${sensor.debounceMs - (now - cursor.batch.openedAt)} ms left)`,
       files: cursor.batch.files.map((f) => f.name),
     });
   }
@@ -167,7 +177,10 @@ function runRequest(sensor: CompiledFileSensor, files: LandedFile[], location: s
     .sort()
     .join("\n");
   const key = `sensor:${sensor.name}:${createHash("sha256").update(identity).digest("hex").slice(0, 32)}`;
-  const shown = sorted.slice(0, SHOWN).map((f) => `${f.name} (${f.digest.slice(0, 12)})`).join(", ");
+  const shown = sorted
+    .slice(0, SHOWN)
+    .map((f) => `${f.name} (${f.digest.slice(0, 12)})`)
+    .join(", ");
   const more = sorted.length > SHOWN ? ` and ${sorted.length - SHOWN} more` : "";
   return {
     key,

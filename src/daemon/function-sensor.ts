@@ -62,7 +62,11 @@ export async function evaluateFunctionSensor(
     });
   }
   if (repeated.length) {
-    const list = repeated.slice(0, 5).map((k) => `"${k}"`).join(", ") + (repeated.length > 5 ? ", …" : "");
+    const list =
+      repeated
+        .slice(0, 5)
+        .map((k) => `"${k}"`)
+        .join(", ") + (repeated.length > 5 ? ", …" : "");
     notes.push({ kind: "duplicate-key", message: `key(s) ${list} already requested: no run for them` });
   }
   if (!requests.length && checked.skipReason) notes.push({ kind: "function-skip", message: checked.skipReason });
@@ -100,14 +104,21 @@ function checkResult(sensor: CompiledFunctionSensor, result: unknown): FunctionS
   return r;
 }
 
-function checkParams(sensor: CompiledFunctionSensor, key: string, params: Record<string, unknown>,
-  profile: string | undefined): void {
+function checkParams(
+  sensor: CompiledFunctionSensor,
+  key: string,
+  params: Record<string, unknown>,
+  profile: string | undefined,
+): void {
   try {
     sensor.checkParams(params, profile);
   } catch (err) {
     if (!isTrainyardError(err)) throw err;
-    throw new TrainyardError("TRIGGER_FAILED", `sensor "${sensor.name}": request "${key}" asks for an invalid run: `
-      + err.message, { trigger: sensor.name, param: err.fields.param, hint: err.hint, cause: err });
+    throw new TrainyardError(
+      "TRIGGER_FAILED",
+      `sensor "${sensor.name}": request "${key}" asks for an invalid run: ` + err.message,
+      { trigger: sensor.name, param: err.fields.param, hint: err.hint, cause: err },
+    );
   }
 }
 

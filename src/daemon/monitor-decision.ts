@@ -31,7 +31,12 @@ export interface TriggerRun {
 }
 
 export type MonitorSkipReason =
-  | "retraining-active" | "just-rejected" | "cool-down" | "not-rearmed" | "too-few-labels" | "alias-missing";
+  | "retraining-active"
+  | "just-rejected"
+  | "cool-down"
+  | "not-rearmed"
+  | "too-few-labels"
+  | "alias-missing";
 
 export interface MonitorSkip {
   /** The request key a fire would have had, when a breach was held back. */
@@ -96,12 +101,17 @@ export function decideMonitor(
   const windows = input.watchesMetric ? input.windows.filter(fresh) : [];
   const drift = (input.drift ?? []).filter(fresh);
 
-  const failedLongAgo = run !== undefined && UNSUCCESSFUL.has(run.status) && run.finishedAt !== undefined
-    && input.now >= run.finishedAt + m.coolDownMs;
+  const failedLongAgo =
+    run !== undefined &&
+    UNSUCCESSFUL.has(run.status) &&
+    run.finishedAt !== undefined &&
+    input.now >= run.finishedAt + m.coolDownMs;
   const newVersion = fired !== undefined && fired.version !== input.servedVersion;
   const generalRearm = newVersion
     ? `${m.model}@${m.alias} now serves version ${input.servedVersion}, not ${fired!.version}`
-    : failedLongAgo ? `run ${run!.id} it started ended ${run!.status} and its cool-down passed` : undefined;
+    : failedLongAgo
+      ? `run ${run!.id} it started ended ${run!.status} and its cool-down passed`
+      : undefined;
   if (!cursor.armed) {
     const recovered = windows.find((w) => w.recovered);
     const why = recovered ? `${m.metric} recovered to ${fmt(recovered.value!)} (${rearmThreshold(m)})` : generalRearm;
@@ -222,10 +232,16 @@ function tooFewLabels(
     else short++;
   }
   if (short === 0 || breaching + short < m.windows) return undefined;
-  const shown = after.slice(0, m.windows).reverse().map((w) => w.labelled).join(", ");
+  const shown = after
+    .slice(0, m.windows)
+    .reverse()
+    .map((w) => w.labelled)
+    .join(", ");
   const lack = `${short} recent window${short === 1 ? " lacks" : "s lack"} labels to decide`;
-  return `${lack} (labelled rows, newest last: ${shown});`
-    + ` a window needs >= ${m.minLabelledRows} labelled rows and ${m.windows} in a row must breach`;
+  return (
+    `${lack} (labelled rows, newest last: ${shown});` +
+    ` a window needs >= ${m.minLabelledRows} labelled rows and ${m.windows} in a row must breach`
+  );
 }
 
 export function fmt(v: number): string {

@@ -60,8 +60,12 @@ export async function measureDrift(
         continue;
       }
       out.push({
-        ...w, psi: worst.psi, column: worst.name, counts: true,
-        breach: worst.psi > threshold, recovered: worst.psi <= threshold,
+        ...w,
+        psi: worst.psi,
+        column: worst.name,
+        counts: true,
+        breach: worst.psi > threshold,
+        recovered: worst.psi <= threshold,
       });
     }
     return out;

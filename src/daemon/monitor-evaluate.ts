@@ -84,12 +84,16 @@ export async function evaluateMonitor(
 ): Promise<MonitorEvaluation> {
   if (!(m.windowMs > 0)) {
     throw new TrainyardError("TRIGGER_INVALID", `monitor "${m.name}": window must be longer than 0`, {
-      trigger: m.name, field: "window", hint: 'for example window: "1h"',
+      trigger: m.name,
+      field: "window",
+      hint: 'for example window: "1h"',
     });
   }
   if (!m.labels && !m.drift) {
     throw new TrainyardError("TRIGGER_INVALID", `monitor "${m.name}" has neither labels nor drift to watch`, {
-      trigger: m.name, field: "labels", hint: "declare labels: { source, key, column }, or drift: { threshold }",
+      trigger: m.name,
+      field: "labels",
+      hint: "declare labels: { source, key, column }, or drift: { threshold }",
     });
   }
   const metric = monitorMetric(m);
@@ -111,7 +115,11 @@ export async function evaluateMonitor(
     return { windows: [], decision, notes, nextWakeAt };
   }
   const entries = await ctx.registry.readPredictionLog({
-    model: m.model, alias: m.alias, from: ends[ends.length - 1] - m.windowMs, to: ends[0], limit: LOG_LIMIT,
+    model: m.model,
+    alias: m.alias,
+    from: ends[ends.length - 1] - m.windowMs,
+    to: ends[0],
+    limit: LOG_LIMIT,
   });
   if (entries.length === LOG_LIMIT) {
     notes.push(`read the oldest ${LOG_LIMIT} log entries only; newer windows are partial`);
@@ -125,8 +133,10 @@ export async function evaluateMonitor(
     const joined = joinLabels(entries, alias.version, set.labels, key, metric);
     if (joined.unreadable) {
       const ex = joined.unreadableExample!;
-      notes.push(`${joined.unreadable} labels are not usable by ${metric.name}, e.g. ${JSON.stringify(ex.value)}`
-        + ` for key ${ex.key}${metric.task === "binary" ? " (expected 0/1 or true/false)" : ""}`);
+      notes.push(
+        `${joined.unreadable} labels are not usable by ${metric.name}, e.g. ${JSON.stringify(ex.value)}` +
+          ` for key ${ex.key}${metric.task === "binary" ? " (expected 0/1 or true/false)" : ""}`,
+      );
     }
     rows = joined.rows;
     windows = measureWindows(m, metric, rows, ends);
@@ -135,7 +145,12 @@ export async function evaluateMonitor(
   }
   const drift = m.drift ? await driftWindows(m, previous, ends, rows, alias.version, ctx, notes) : undefined;
   const decision = decideMonitor(m, previous, {
-    now, windows, drift, servedVersion: alias.version, runs: ctx.runs, watchesMetric: m.labels !== undefined,
+    now,
+    windows,
+    drift,
+    servedVersion: alias.version,
+    runs: ctx.runs,
+    watchesMetric: m.labels !== undefined,
   });
   notes.push(...decision.rearmed.map((r) => `re-armed: ${r}`));
   const request = decision.fire && {
@@ -187,21 +202,34 @@ function fireReason(m: CompiledMonitor, fire: MonitorFire): string {
   const ws = fire.evidence as DriftWindow[];
   const newest = ws[ws.length - 1];
   const counts = ws.map((w) => w.served).join(", ");
-  return `input drift of ${of}: PSI of ${newest.column} ${fmt(newest.psi!)} > ${m.drift!.threshold} ${span}`
-    + ` (${counts} served rows)`;
+  return (
+    `input drift of ${of}: PSI of ${newest.column} ${fmt(newest.psi!)} > ${m.drift!.threshold} ${span}` +
+    ` (${counts} served rows)`
+  );
 }
 
 function fireEvent(m: CompiledMonitor, version: number, fire: MonitorFire): MonitorEvent {
   return {
-    kind: "monitor", signal: fire.signal, model: m.model, alias: m.alias, version, metric: m.metric,
+    kind: "monitor",
+    signal: fire.signal,
+    model: m.model,
+    alias: m.alias,
+    version,
+    metric: m.metric,
     threshold: fire.signal === "metric" ? m.threshold : m.drift!.threshold,
     direction: fire.signal === "metric" ? m.direction : "above",
-    windowMs: m.windowMs, windows: fire.evidence,
+    windowMs: m.windowMs,
+    windows: fire.evidence,
   };
 }
 
 export function durationText(ms: number): string {
-  const units: Array<[number, string]> = [[86_400_000, "d"], [3_600_000, "h"], [60_000, "min"], [1000, "s"]];
+  const units: Array<[number, string]> = [
+    [86_400_000, "d"],
+    [3_600_000, "h"],
+    [60_000, "min"],
+    [1000, "s"],
+  ];
   for (const [size, unit] of units) if (ms % size === 0) return `${ms / size}${unit}`;
   return `${ms}ms`;
 }

@@ -117,6 +117,10 @@ function toMap(rows: Array<Record<string, unknown>>): Map<string, unknown> {
 
 function labelsError(trigger: string, source: string, what: string, hint: string, cause?: unknown): TrainyardError {
   return new TrainyardError("MONITOR_LABELS", `monitor "${trigger}": labels ${source} ${what}`, {
-    trigger, field: "labels.source", file: source, hint, cause,
+    trigger,
+    field: "labels.source",
+    file: source,
+    hint,
+    cause,
   });
 }

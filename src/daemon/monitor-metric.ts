@@ -27,7 +27,12 @@ const METRICS: Record<string, Omit<MonitorMetric, "name">> = {
 };
 
 const ALIASES: Record<string, string> = {
-  roc_auc: "auc", rocauc: "auc", logloss: "log_loss", "log-loss": "log_loss", prauc: "pr_auc", "pr-auc": "pr_auc",
+  roc_auc: "auc",
+  rocauc: "auc",
+  logloss: "log_loss",
+  "log-loss": "log_loss",
+  prauc: "pr_auc",
+  "pr-auc": "pr_auc",
 };
 
 /** The metric a monitor names; an unknown one, or a direction never meaning "worse", is an error naming the trigger. */

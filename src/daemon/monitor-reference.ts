@@ -17,7 +17,7 @@ export function referenceProfileLoader(ty: Trainyard): ReferenceProfileLoader {
     if (!digest) return undefined;
     const known = found.get(digest);
     if (known) return known;
-    const profile = await storedProfile(ty, digest) ?? await profileInRun(ty, digest, v.runId);
+    const profile = (await storedProfile(ty, digest)) ?? (await profileInRun(ty, digest, v.runId));
     if (profile) found.set(digest, profile);
     return profile;
   };

@@ -10,7 +10,12 @@ import { join } from "node:path";
 import { TrainyardError } from "../core/errors.js";
 
 export type NotificationType = "run.failed" | "run.rejected" | "model.promoted" | "daemon.stale";
-export const NOTIFICATION_TYPES: readonly NotificationType[] = ["run.failed", "run.rejected", "model.promoted", "daemon.stale"];
+export const NOTIFICATION_TYPES: readonly NotificationType[] = [
+  "run.failed",
+  "run.rejected",
+  "model.promoted",
+  "daemon.stale",
+];
 
 export interface NotificationEvent {
   type: NotificationType;
@@ -56,19 +61,34 @@ export function loadNotificationTargets(home: string): NotificationTarget[] {
   try {
     parsed = JSON.parse(readFileSync(file, "utf8")) as { targets?: unknown };
   } catch (err) {
-    throw new TrainyardError("CONFIG_INVALID", `${file} is not valid JSON`, { file, cause: err, hint: 'write { "targets": [{ "url": "https://hooks.slack.com/..." }] }' });
+    throw new TrainyardError("CONFIG_INVALID", `${file} is not valid JSON`, {
+      file,
+      cause: err,
+      hint: 'write { "targets": [{ "url": "https://hooks.slack.com/..." }] }',
+    });
   }
   const targets = parsed.targets;
-  const valid = (t: unknown) => typeof t === "object" && t !== null && (typeof (t as WebhookTarget).url === "string" || typeof (t as CommandTarget).command === "string");
+  const valid = (t: unknown) =>
+    typeof t === "object" &&
+    t !== null &&
+    (typeof (t as WebhookTarget).url === "string" || typeof (t as CommandTarget).command === "string");
   if (!Array.isArray(targets) || !targets.every(valid)) {
-    throw new TrainyardError("CONFIG_INVALID", `${file}: "targets" must be a list of { url } or { command, args } objects`, {
-      file,
-      hint: `e.g. { "targets": [{ "url": "http://127.0.0.1:9000/hook", "on": ["run.failed"] }, { "command": "/usr/bin/logger", "args": ["{text}"] }] }`,
-    });
+    throw new TrainyardError(
+      "CONFIG_INVALID",
+      `${file}: "targets" must be a list of { url } or { command, args } objects`,
+      {
+        file,
+        hint: `e.g. { "targets": [{ "url": "http://127.0.0.1:9000/hook", "on": ["run.failed"] }, { "command": "/usr/bin/logger", "args": ["{text}"] }] }`,
+      },
+    );
   }
   for (const t of targets as NotificationTarget[]) {
     const unknown = t.on?.find((type) => !NOTIFICATION_TYPES.includes(type));
-    if (unknown) throw new TrainyardError("CONFIG_INVALID", `${file}: unknown event type "${unknown}"`, { file, hint: `known: ${NOTIFICATION_TYPES.join(", ")}` });
+    if (unknown)
+      throw new TrainyardError("CONFIG_INVALID", `${file}: unknown event type "${unknown}"`, {
+        file,
+        hint: `known: ${NOTIFICATION_TYPES.join(", ")}`,
+      });
   }
   return targets as NotificationTarget[];
 }
@@ -93,7 +113,8 @@ export class Notifier {
     for (const t of this.targets) {
       if (t.on && !t.on.includes(event.type)) continue;
       const p = deliver(t, event).then((r) => {
-        if (!r.ok) this.log(`notification ${event.type} to ${r.target} failed after ${r.attempts} attempt(s): ${r.detail}`);
+        if (!r.ok)
+          this.log(`notification ${event.type} to ${r.target} failed after ${r.attempts} attempt(s): ${r.detail}`);
       });
       this.pending.add(p);
       void p.finally(() => this.pending.delete(p));
@@ -140,7 +161,10 @@ async function postWithRetries(target: WebhookTarget, event: NotificationEvent):
 }
 
 function runNotifyCommand(target: CommandTarget, event: NotificationEvent): Promise<string> {
-  const fill = (arg: string) => arg.replace(/\{(type|text|runId|model|alias|pipeline)\}/g, (_, k: keyof NotificationEvent) => String(event[k] ?? ""));
+  const fill = (arg: string) =>
+    arg.replace(/\{(type|text|runId|model|alias|pipeline)\}/g, (_, k: keyof NotificationEvent) =>
+      String(event[k] ?? ""),
+    );
   const env = {
     ...process.env,
     TRAINYARD_EVENT: JSON.stringify(event),
@@ -150,7 +174,11 @@ function runNotifyCommand(target: CommandTarget, event: NotificationEvent): Prom
     TRAINYARD_MODEL: event.model ?? "",
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(target.command, (target.args ?? []).map(fill), { env, stdio: ["ignore", "ignore", "pipe"], shell: false });
+    const child = spawn(target.command, (target.args ?? []).map(fill), {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+      shell: false,
+    });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr = (stderr + d).slice(-2000)));
     const timer = setTimeout(() => child.kill("SIGKILL"), target.timeoutMs ?? 10_000);

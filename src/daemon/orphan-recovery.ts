@@ -52,7 +52,8 @@ export class OrphanRecovery {
       const found = await this.metadata.getRun(row.runId);
       const run = found?.id === row.runId ? found : undefined;
       if (!run) {
-        if (opts.now - (row.launchedAt ?? row.createdAt) >= opts.launchGraceMs) this.act(actions, { kind: "relaunch", row }, opts);
+        if (opts.now - (row.launchedAt ?? row.createdAt) >= opts.launchGraceMs)
+          this.act(actions, { kind: "relaunch", row }, opts);
         else actions.push({ kind: "starting", row });
       } else if (TERMINAL.has(run.status)) {
         this.markFinished(row.runId);

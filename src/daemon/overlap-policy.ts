@@ -38,7 +38,10 @@ export function decideOverlap(policy: OverlapPolicy, active: readonly ActiveRun[
 }
 
 function describeRuns(active: readonly ActiveRun[]): string {
-  const shown = active.slice(0, 3).map((r) => `${r.id} (${r.status})`).join(", ");
+  const shown = active
+    .slice(0, 3)
+    .map((r) => `${r.id} (${r.status})`)
+    .join(", ");
   const more = active.length > 3 ? ` and ${active.length - 3} more` : "";
   return `${active.length === 1 ? "run" : "runs"} ${shown}${more}`;
 }

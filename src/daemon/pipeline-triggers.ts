@@ -43,7 +43,7 @@ export async function loadPipelineTriggers(ty: Trainyard, modulePath: string): P
   }
   const declaredIn: Record<string, string> = {};
   for (const t of triggers) {
-    declaredIn[t.name] = loaded.pipeline.triggers.has(t.name) ? "module" : configFile ?? "config";
+    declaredIn[t.name] = loaded.pipeline.triggers.has(t.name) ? "module" : (configFile ?? "config");
   }
   return { pipeline: name, modulePath: loaded.modulePath, moduleDir: loaded.moduleDir, triggers, declaredIn };
 }
@@ -60,8 +60,9 @@ function configTriggersFor(config: TrainyardConfig | undefined, pipeline: string
     new TrainyardError("TRIGGER_INVALID", `${file ?? "trainyard.config"}: ${field} ${why}`, {
       file,
       field,
-      hint: "write triggers: { <pipeline name>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }"
-        + ' with the helpers exported by "trainyard"',
+      hint:
+        "write triggers: { <pipeline name>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }" +
+        ' with the helpers exported by "trainyard"',
     });
   if (typeof all !== "object" || all === null || Array.isArray(all)) {
     throw invalid("triggers", "must map pipeline names to lists");

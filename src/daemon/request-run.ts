@@ -63,7 +63,7 @@ export async function requestRun(
   const key = opts.idempotencyKey;
   if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
     throw new TrainyardError("USAGE", `idempotency key ${JSON.stringify(key)} is not valid`, {
-      hint: "use 1 to 200 printable characters without spaces, e.g. a UUID or \"retrain-2001-02\"",
+      hint: 'use 1 to 200 printable characters without spaces, e.g. a UUID or "retrain-2001-02"',
     });
   }
   const loaded = await ty.load(modulePath);
@@ -83,7 +83,9 @@ export async function requestRun(
     .digest("hex");
   const requestedAt = opts.now ?? Date.now();
   const requestedBy = opts.requestedBy ?? currentUser();
-  const values = Object.entries(params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ");
+  const values = Object.entries(params)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(", ");
   const given = values ? ` with ${values}` : "";
   const profile = opts.profile ? `, profile ${opts.profile}` : "";
   return {

@@ -58,10 +58,22 @@ export class RunLauncher {
   }
 
   launch(run: QueuedRun, triggerLabel: string): RunChild {
-    const args = ["run", run.modulePath, "--run-id", run.runId, "--trigger", triggerLabel, "--json", "--quiet", "--home", this.opts.home];
+    const args = [
+      "run",
+      run.modulePath,
+      "--run-id",
+      run.runId,
+      "--trigger",
+      triggerLabel,
+      "--json",
+      "--quiet",
+      "--home",
+      this.opts.home,
+    ];
     if (run.profile) args.push("--profile", run.profile);
     // Each value is one argv element (never shell text); non-strings go as JSON, which `--param` coerces back.
-    for (const [k, v] of Object.entries(run.params ?? {})) args.push("--param", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(run.params ?? {}))
+      args.push("--param", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
     return this.start({ runId: run.runId, pipeline: run.pipeline, trigger: run.trigger, mode: "run" }, args);
   }
 

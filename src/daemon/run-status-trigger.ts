@@ -59,8 +59,10 @@ export async function evaluateRunStatusTrigger(
   const requests = ended.map((r) => requestFor(t, r));
   const notes: EventNote[] = [];
   if (!requests.length) {
-    notes.push({ kind: "no-new-runs", message: `no run of "${t.pipeline}" ended ${t.statuses.join(" or ")} since the `
-      + "last evaluation" });
+    notes.push({
+      kind: "no-new-runs",
+      message: `no run of "${t.pipeline}" ended ${t.statuses.join(" or ")} since the ` + "last evaluation",
+    });
   }
   return { requests, notes, cursor };
 }
@@ -72,10 +74,17 @@ function requestFor(t: CompiledRunStatusTrigger, run: RunRecord): EventRunReques
     t.checkParams(params, t.profile);
   } catch (err) {
     if (!isTrainyardError(err)) throw err;
-    throw new TrainyardError("TRIGGER_FAILED", `trigger "${t.name}": run ${run.id} of "${t.pipeline}" maps to an `
-      + `invalid run: ${err.message}`, {
-      trigger: t.name, runId: run.id, param: err.fields.param, hint: err.hint, cause: err,
-    });
+    throw new TrainyardError(
+      "TRIGGER_FAILED",
+      `trigger "${t.name}": run ${run.id} of "${t.pipeline}" maps to an ` + `invalid run: ${err.message}`,
+      {
+        trigger: t.name,
+        runId: run.id,
+        param: err.fields.param,
+        hint: err.hint,
+        cause: err,
+      },
+    );
   }
   const at = new Date(endedAt(run)).toISOString();
   const forwarded = t.forwardParams.filter((p) => run.params[p] !== undefined);

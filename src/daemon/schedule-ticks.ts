@@ -92,9 +92,11 @@ export function evaluateSchedule(
   for (const t of listed) {
     if (inRange(t)) continue;
     const before = s.start !== undefined && t < s.start;
-    skipped.push(before
-      ? skipTick(s, t, "before-start", `before the schedule's start ${formatInZone(s.start!, s.timezone)}`)
-      : skipTick(s, t, "after-end", `after the schedule's end ${formatInZone(s.end!, s.timezone)}`));
+    skipped.push(
+      before
+        ? skipTick(s, t, "before-start", `before the schedule's start ${formatInZone(s.start!, s.timezone)}`)
+        : skipTick(s, t, "after-end", `after the schedule's end ${formatInZone(s.end!, s.timezone)}`),
+    );
   }
   if (overflow) {
     // Only the most recent ticks can run under any policy: fetch them from the end of the window.
@@ -105,8 +107,9 @@ export function evaluateSchedule(
       from: lastListed,
       to: rangeEnd,
       reason: s.catchUp === "none" ? "late" : "catch-up-limit",
-      message: `more than ${LIST_LIMIT} ticks were missed; the ones after ${formatInZone(lastListed, s.timezone)}`
-        + ` and before ${formatInZone(rangeEnd, s.timezone)} are not listed and do not run (catchUp "${s.catchUp}")`,
+      message:
+        `more than ${LIST_LIMIT} ticks were missed; the ones after ${formatInZone(lastListed, s.timezone)}` +
+        ` and before ${formatInZone(rangeEnd, s.timezone)} are not listed and do not run (catchUp "${s.catchUp}")`,
     });
     candidates = [...candidates, ...tail.filter((t) => t > lastListed)];
   }
@@ -167,7 +170,10 @@ function recentTicks(cron: Cron, after: number, until: number, count: number): n
   // previousRuns excludes its reference instant; ticks fall on whole seconds, so one second later includes
   // `until` (and at most one tick after it, hence one more asked for).
   const runs = cron.previousRuns(count + 1, new Date(until + 1000)).map((d) => d.getTime());
-  return runs.filter((t) => t > after && t <= until).sort((a, b) => a - b).slice(-count);
+  return runs
+    .filter((t) => t > after && t <= until)
+    .sort((a, b) => a - b)
+    .slice(-count);
 }
 
 function dueTick(s: CompiledSchedule, at: number, timing: string): ScheduledTick {

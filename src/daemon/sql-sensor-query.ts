@@ -35,12 +35,15 @@ export async function runSensorQuery(sensor: CompiledSqlSensor, moduleDir: strin
     throw queryFailed(sensor, moduleDir, (err as Error)?.message ?? String(err), err);
   }
   if (result.rows.length > sensor.maxRows) {
-    throw new TrainyardError("TRIGGER_FAILED", `sensor "${sensor.name}": the ${sensor.engine} query returned more than `
-      + `${sensor.maxRows} rows`, {
-      trigger: sensor.name,
-      field: "sql.query",
-      hint: "aggregate in SQL (e.g. max(updated_at), count(*)) or raise `maxRows`",
-    });
+    throw new TrainyardError(
+      "TRIGGER_FAILED",
+      `sensor "${sensor.name}": the ${sensor.engine} query returned more than ` + `${sensor.maxRows} rows`,
+      {
+        trigger: sensor.name,
+        field: "sql.query",
+        hint: "aggregate in SQL (e.g. max(updated_at), count(*)) or raise `maxRows`",
+      },
+    );
   }
   return { columns: result.columns, rows: result.rows.map(plainRow) };
 }

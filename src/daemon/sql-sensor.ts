@@ -44,8 +44,13 @@ export async function evaluateSqlSensor(
   return byDigest(sensor, result, previous, where);
 }
 
-function byCursorColumn(sensor: CompiledSqlSensor, column: string, result: SqlResult,
-  previous: SqlSensorCursor | undefined, where: string): EventEvaluation<SqlSensorCursor> {
+function byCursorColumn(
+  sensor: CompiledSqlSensor,
+  column: string,
+  result: SqlResult,
+  previous: SqlSensorCursor | undefined,
+  where: string,
+): EventEvaluation<SqlSensorCursor> {
   const row = result.rows[0];
   const cursor: SqlSensorCursor = { v: 1, value: previous?.value };
   if (!row || row[column] === null) {
@@ -67,8 +72,13 @@ function byCursorColumn(sensor: CompiledSqlSensor, column: string, result: SqlRe
   return { requests: [request], notes: [], cursor: { v: 1, value } };
 }
 
-function byKeyColumn(sensor: CompiledSqlSensor, column: string, result: SqlResult,
-  previous: SqlSensorCursor | undefined, where: string): EventEvaluation<SqlSensorCursor> {
+function byKeyColumn(
+  sensor: CompiledSqlSensor,
+  column: string,
+  result: SqlResult,
+  previous: SqlSensorCursor | undefined,
+  where: string,
+): EventEvaluation<SqlSensorCursor> {
   const seen = new Set(previous?.keys ?? []);
   const keys: string[] = [];
   const requests: EventRunRequest[] = [];
@@ -100,8 +110,12 @@ function byKeyColumn(sensor: CompiledSqlSensor, column: string, result: SqlResul
   return { requests, notes, cursor: { v: 1, keys } };
 }
 
-function byDigest(sensor: CompiledSqlSensor, result: SqlResult, previous: SqlSensorCursor | undefined,
-  where: string): EventEvaluation<SqlSensorCursor> {
+function byDigest(
+  sensor: CompiledSqlSensor,
+  result: SqlResult,
+  previous: SqlSensorCursor | undefined,
+  where: string,
+): EventEvaluation<SqlSensorCursor> {
   const cursor: SqlSensorCursor = { v: 1, digest: previous?.digest };
   if (!result.rows.length) {
     return { requests: [], notes: [{ kind: "no-result", message: "the query returned no rows: no run" }], cursor };
@@ -130,8 +144,11 @@ function paramsOf(sensor: CompiledSqlSensor, row: Record<string, unknown>) {
     sensor.checkParams(params, sensor.profile);
   } catch (err) {
     if (!isTrainyardError(err)) throw err;
-    throw new TrainyardError("TRIGGER_FAILED", `sensor "${sensor.name}": the query's result maps to an invalid run: `
-      + err.message, { trigger: sensor.name, param: err.fields.param, hint: err.hint, cause: err });
+    throw new TrainyardError(
+      "TRIGGER_FAILED",
+      `sensor "${sensor.name}": the query's result maps to an invalid run: ` + err.message,
+      { trigger: sensor.name, param: err.fields.param, hint: err.hint, cause: err },
+    );
   }
   return { params, profile: sensor.profile };
 }

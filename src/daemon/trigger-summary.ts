@@ -34,16 +34,22 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
       name: t.name,
       kind: t.kind,
       what: `cron "${t.cron}" in ${t.timezone}, catch-up ${catchUp}, overlap ${t.overlap}`,
-      next: nextTick === undefined
-        ? "no further tick (the schedule has ended)"
-        : `next tick ${formatInZone(nextTick, t.timezone)} (${new Date(nextTick).toISOString()})`,
+      next:
+        nextTick === undefined
+          ? "no further tick (the schedule has ended)"
+          : `next tick ${formatInZone(nextTick, t.timezone)} (${new Date(nextTick).toISOString()})`,
       nextTick,
     };
   }
   if (t.kind === "sensor" && t.source === "sql") {
-    const by = t.cursorColumn ? `a new ${t.cursorColumn}`
-      : t.keyColumn ? `each new ${t.keyColumn}` : "a changed result";
-    const mapped = Object.entries(t.paramsFrom).map(([p, c]) => `${p}<-${c}`).join(", ");
+    const by = t.cursorColumn
+      ? `a new ${t.cursorColumn}`
+      : t.keyColumn
+        ? `each new ${t.keyColumn}`
+        : "a changed result";
+    const mapped = Object.entries(t.paramsFrom)
+      .map(([p, c]) => `${p}<-${c}`)
+      .join(", ");
     return {
       name: t.name,
       kind: t.kind,
@@ -73,8 +79,9 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
     return {
       name: t.name,
       kind: t.kind,
-      what: `files "${t.glob}" in ${sensorSource(t, moduleDir).location}, settle ${ms(t.settleMs)},`
-        + ` debounce ${ms(t.debounceMs)}${same}`,
+      what:
+        `files "${t.glob}" in ${sensorSource(t, moduleDir).location}, settle ${ms(t.settleMs)},` +
+        ` debounce ${ms(t.debounceMs)}${same}`,
       next: `polls every ${ms(t.intervalMs)}; changes in the folder wake it earlier`,
     };
   }
@@ -82,9 +89,10 @@ export function summarizeTrigger(t: CompiledTrigger, now: number, moduleDir: str
   return {
     name: t.name,
     kind: t.kind,
-    what: `${t.model}@${t.alias}: ${t.metric} ${t.direction} ${t.threshold}`
-      + ` for ${t.windows} windows of ${ms(t.windowMs)}`
-      + ` with >= ${t.minLabelledRows} labelled rows${drift}, cool-down ${ms(t.coolDownMs)}`,
+    what:
+      `${t.model}@${t.alias}: ${t.metric} ${t.direction} ${t.threshold}` +
+      ` for ${t.windows} windows of ${ms(t.windowMs)}` +
+      ` with >= ${t.minLabelledRows} labelled rows${drift}, cool-down ${ms(t.coolDownMs)}`,
     next: "evaluated by the daemon once prediction labels arrive",
   };
 }

@@ -8,7 +8,7 @@ import { isAbsolute, join } from "node:path";
 import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
 import type { ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
-import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
+import { canonicalJson, sha256 } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { ArtifactRecord, MetadataStore } from "../store/metadata-store.js";
 import { ObjectVerifier, type VerifyContext } from "../store/object-verifier.js";
@@ -46,7 +46,10 @@ export class ArtifactIO {
     for (const h of handlesIn(value)) {
       if (!h.digest) continue;
       if (this.checking) await this.verifier.verify(h.digest, { ...ctx, size: h.size });
-      else if (!existsSync(h.path)) throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the store`, { file: h.path });
+      else if (!existsSync(h.path))
+        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the store`, {
+          file: h.path,
+        });
     }
   }
 
@@ -82,22 +85,35 @@ export class ArtifactIO {
       const path = isAbsolute(h.path) || !workdir ? h.path : join(workdir, h.path);
       const st = seenStats.get(h) ?? statOrUndefined(path);
       if (!st) {
-        throw new TrainyardError("OUTPUT_INVALID", `step "${step}" declared ${h.$artifact} output ${name} at ${path}, but no file is there`, {
-          step,
-          file: path,
-          hint: `write the file before returning ctx.${h.$artifact === "directory" ? "directory" : h.$artifact}(path); relative paths are inside ctx.workdir`,
-        });
+        throw new TrainyardError(
+          "OUTPUT_INVALID",
+          `step "${step}" declared ${h.$artifact} output ${name} at ${path}, but no file is there`,
+          {
+            step,
+            file: path,
+            hint: `write the file before returning ctx.${h.$artifact === "directory" ? "directory" : h.$artifact}(path); relative paths are inside ctx.workdir`,
+          },
+        );
       }
       const isDir = st.isDirectory();
       const inWorkdir = workdir !== undefined && path.startsWith(workdir);
-      const obj = isDir || h.$artifact === "directory"
-        ? await this.artifacts.putDirectory(path, { move: inWorkdir })
-        : await this.artifacts.putFile(path, { move: inWorkdir, size: st.size });
+      const obj =
+        isDir || h.$artifact === "directory"
+          ? await this.artifacts.putDirectory(path, { move: inWorkdir })
+          : await this.artifacts.putFile(path, { move: inWorkdir, size: st.size });
       this.verifier.trust(obj.digest, obj.path);
       const meta = { ...(h.meta as Record<string, unknown>) };
-      records.push({ record: { digest: obj.digest, kind: h.$artifact, size: obj.size, meta, createdAt: now, inline: false } });
+      records.push({
+        record: { digest: obj.digest, kind: h.$artifact, size: obj.size, meta, createdAt: now, inline: false },
+      });
       produced.push({ name, digest: obj.digest });
-      stored.set(h, { $artifact: h.$artifact, digest: obj.digest, size: obj.size, meta, path: obj.path } as ArtifactHandle);
+      stored.set(h, {
+        $artifact: h.$artifact,
+        digest: obj.digest,
+        size: obj.size,
+        meta,
+        path: obj.path,
+      } as ArtifactHandle);
     }
     const withStored = stored.size ? mapHandles(value, (h) => stored.get(h) ?? h) : value;
     const text = canonicalJson(toManifest(withStored) ?? null);
@@ -109,11 +125,16 @@ export class ArtifactIO {
     if (bytes.byteLength <= INLINE_LIMIT) {
       // An inline value has no object, but gc must still see it as pending until its records commit.
       this.artifacts.retain?.([digest]);
-      records.push({ record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true }, bytes });
+      records.push({
+        record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true },
+        bytes,
+      });
     } else {
       const obj = await this.artifacts.putBytes(bytes);
       this.verifier.trust(obj.digest, obj.path);
-      records.push({ record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false } });
+      records.push({
+        record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false },
+      });
     }
     const hydrated = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
     this.memo.set(digest, hydrated);
@@ -177,10 +198,14 @@ export function pickValue(value: unknown, path: readonly string[], step: string,
   let cur = value;
   for (const key of path) {
     if (cur === null || typeof cur !== "object" || !(key in (cur as object))) {
-      throw new TrainyardError("MISSING_INPUT", `input "${input}" picks field "${path.join(".")}" of step "${step}", whose output has no such field`, {
-        step,
-        hint: "pick a field that the step returns",
-      });
+      throw new TrainyardError(
+        "MISSING_INPUT",
+        `input "${input}" picks field "${path.join(".")}" of step "${step}", whose output has no such field`,
+        {
+          step,
+          hint: "pick a field that the step returns",
+        },
+      );
     }
     cur = (cur as Record<string, unknown>)[key];
   }
@@ -197,11 +222,15 @@ export { digestOfValue, toManifest };
 function collectHandles(value: unknown, name: string, out: Array<[ArtifactHandle, string]>): void {
   if (isArtifactHandle(value)) out.push([value, name]);
   else if (Array.isArray(value)) value.forEach((v, i) => collectHandles(v, `${name}[${i}]`, out));
-  else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) collectHandles(v, name === "output" ? k : `${name}.${k}`, out);
+  else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) collectHandles(v, name === "output" ? k : `${name}.${k}`, out);
 }
 
 const isPlainHandle = (v: unknown): v is ArtifactHandle =>
-  typeof v === "object" && v !== null && typeof (v as { $artifact?: unknown }).$artifact === "string" && typeof (v as { digest?: unknown }).digest === "string";
+  typeof v === "object" &&
+  v !== null &&
+  typeof (v as { $artifact?: unknown }).$artifact === "string" &&
+  typeof (v as { digest?: unknown }).digest === "string";
 
 function collectPlain(value: unknown, out: ArtifactHandle[]): void {
   if (isPlainHandle(value)) out.push(value);
@@ -242,8 +271,12 @@ function checkSerializable(value: unknown, step: string, where: string, depth = 
 }
 
 function invalid(step: string, where: string, what: string): TrainyardError {
-  return new TrainyardError("OUTPUT_INVALID", `step "${step}" returned a value whose ${where} ${what}, which cannot be stored as an artifact`, {
-    step,
-    hint: "return JSON data (objects, arrays, strings, numbers, booleans), or write bulk data to a file in ctx.workdir and return ctx.file()/ctx.dataset()",
-  });
+  return new TrainyardError(
+    "OUTPUT_INVALID",
+    `step "${step}" returned a value whose ${where} ${what}, which cannot be stored as an artifact`,
+    {
+      step,
+      hint: "return JSON data (objects, arrays, strings, numbers, booleans), or write bulk data to a file in ctx.workdir and return ctx.file()/ctx.dataset()",
+    },
+  );
 }

@@ -185,5 +185,8 @@ export class AttemptLog {
 
 function linesOf(block: NonNullable<Recent["block"]>): LogLine[] {
   const { ts, stream } = block;
-  return block.lines.toString("utf8", 0, block.lines.length - 1).split("\n").map((line) => ({ ts, stream, line }));
+  return block.lines
+    .toString("utf8", 0, block.lines.length - 1)
+    .split("\n")
+    .map((line) => ({ ts, stream, line }));
 }

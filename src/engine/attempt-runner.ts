@@ -4,7 +4,14 @@
  * attempt and its logs, and retries with backoff. The scheduler (executor.ts) decides when a
  * task runs; this decides how.
  */
-import { asErrorCode, describeError, isRejected, isTrainyardError, TrainyardError, type Rejected } from "../core/errors.js";
+import {
+  asErrorCode,
+  describeError,
+  isRejected,
+  isTrainyardError,
+  TrainyardError,
+  type Rejected,
+} from "../core/errors.js";
 import { parseDuration } from "../core/graph.js";
 import { pickParams } from "../core/params.js";
 import type { StepDef } from "../core/step.js";
@@ -99,7 +106,11 @@ const limits = new WeakMap<StepDef, { policy: CompiledRetryPolicy; timeoutMs: nu
 
 function limitsOf(def: StepDef): { policy: CompiledRetryPolicy; timeoutMs: number | undefined } {
   let l = limits.get(def);
-  if (!l) limits.set(def, (l = { policy: compileRetryPolicy(def.options.retry), timeoutMs: parseDuration(def.options.timeout, def.id) }));
+  if (!l)
+    limits.set(
+      def,
+      (l = { policy: compileRetryPolicy(def.options.retry), timeoutMs: parseDuration(def.options.timeout, def.id) }),
+    );
   return l;
 }
 
@@ -140,7 +151,13 @@ export class AttemptRunner {
       onLog.block = (stream, lines, count, ts) => {
         log.writeBlock(stream, lines, count, ts);
         // Decoded only if a listener reads it (the CLI's progress display does not).
-        const line = { ts, stream, get line() { return lines.toString("utf8", 0, lines.length - 1); } };
+        const line = {
+          ts,
+          stream,
+          get line() {
+            return lines.toString("utf8", 0, lines.length - 1);
+          },
+        };
         this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
       };
       const ctx = new RunningStepContext({
@@ -171,11 +188,15 @@ export class AttemptRunner {
           if (timeoutMs !== undefined) {
             timer = setTimeout(() => {
               controller.abort(
-                new TrainyardError("STEP_TIMEOUT", `step "${def.id}" timed out after ${timeoutMs} ms (attempt ${attempt})`, {
-                  step: def.id,
-                  runId: this.deps.run.runId,
-                  hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
-                }),
+                new TrainyardError(
+                  "STEP_TIMEOUT",
+                  `step "${def.id}" timed out after ${timeoutMs} ms (attempt ${attempt})`,
+                  {
+                    step: def.id,
+                    runId: this.deps.run.runId,
+                    hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
+                  },
+                ),
               );
             }, timeoutMs);
           }
@@ -187,7 +208,13 @@ export class AttemptRunner {
         workdir = result.workdir ?? ctx.workdirIfCreated;
         const out = await this.deps.env.io.finalize(result.value, def.id, workdir);
         log.close();
-        this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "succeeded", startedAt, finishedAt: Date.now() });
+        this.deps.writer.saveAttempt({
+          stepRunId: task.record.id,
+          attempt,
+          status: "succeeded",
+          startedAt,
+          finishedAt: Date.now(),
+        });
         reusable = true;
         return out;
       } catch (raw) {
@@ -195,10 +222,18 @@ export class AttemptRunner {
         if (isRejected(raw)) {
           const out = await this.deps.env.io.finalize(raw.output ?? null, def.id, workdir);
           log.close();
-          this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "rejected", startedAt, finishedAt: Date.now(), error: describeError(raw) });
+          this.deps.writer.saveAttempt({
+            stepRunId: task.record.id,
+            attempt,
+            status: "rejected",
+            startedAt,
+            finishedAt: Date.now(),
+            error: describeError(raw),
+          });
           throw new RejectedWithOutput(raw, out);
         }
-        const cancelled = raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
+        const cancelled =
+          raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
         const error = cancelled ?? this.wrapError(def.id, raw);
         if (!cancelled) logFailure(onLog, raw);
         log.close();
@@ -212,7 +247,14 @@ export class AttemptRunner {
         });
         if (cancelled || !shouldRetry(policy, tryNo, raw)) throw error;
         const delayMs = retryDelay(policy, tryNo);
-        this.deps.emit({ type: "step-retry", stepId: def.id, itemIndex: task.itemIndex, attempt, delayMs, error: describeError(error) });
+        this.deps.emit({
+          type: "step-retry",
+          stepId: def.id,
+          itemIndex: task.itemIndex,
+          attempt,
+          delayMs,
+          error: describeError(error),
+        });
         await sleep(delayMs, this.deps.runSignal);
       } finally {
         // Lines that arrive after the attempt ended (a late child write) are dropped.
@@ -230,26 +272,38 @@ export class AttemptRunner {
     staged?: { started(): void },
   ): Promise<{ value: unknown; workdir?: string }> {
     const def = task.node.step.def;
-    if (def.kind === "command") return { value: await runCommand(def, ctx, task.inputs, this.deps.run.moduleDir, onLog, this.deps.launcher, staged) };
+    if (def.kind === "command")
+      return {
+        value: await runCommand(def, ctx, task.inputs, this.deps.run.moduleDir, onLog, this.deps.launcher, staged),
+      };
     if (def.options.isolate) {
       if (!this.deps.run.bundlePath) {
-        throw new TrainyardError("PIPELINE_INVALID", `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`, {
-          step: def.id,
-          hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
-        });
+        throw new TrainyardError(
+          "PIPELINE_INVALID",
+          `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`,
+          {
+            step: def.id,
+            hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
+          },
+        );
       }
-      return await runIsolated(def, ctx, {
-        bundlePath: this.deps.run.bundlePath,
-        stepId: def.id,
-        params: ctx.params,
-        args: task.args,
-        runId: this.deps.run.runId,
-        attempt: ctx.attempt,
-        itemIndex: ctx.itemIndex,
-        workRoot: this.deps.env.workRoot,
-        home: this.deps.env.home,
-        stores: this.deps.env.stores,
-      }, onLog);
+      return await runIsolated(
+        def,
+        ctx,
+        {
+          bundlePath: this.deps.run.bundlePath,
+          stepId: def.id,
+          params: ctx.params,
+          args: task.args,
+          runId: this.deps.run.runId,
+          attempt: ctx.attempt,
+          itemIndex: ctx.itemIndex,
+          workRoot: this.deps.env.workRoot,
+          home: this.deps.env.home,
+          stores: this.deps.env.stores,
+        },
+        onLog,
+      );
     }
     return { value: await runInline(def, ctx, task.args) };
   }
@@ -275,16 +329,28 @@ export class AttemptRunner {
   /** The one boundary where user-code failures are wrapped, keeping the user's own error code. */
   private wrapError(step: string, err: unknown): unknown {
     if (isTrainyardError(err) && err.fields.step) return err;
-    if (isTrainyardError(err)) return new TrainyardError(err.code, `step "${step}": ${err.message}`, { ...err.fields, step, hint: err.hint, cause: err });
+    if (isTrainyardError(err))
+      return new TrainyardError(err.code, `step "${step}": ${err.message}`, {
+        ...err.fields,
+        step,
+        hint: err.hint,
+        cause: err,
+      });
     const info = describeError(err);
-    return new TrainyardError(info.code === "USER_ERROR" ? "STEP_FAILED" : asErrorCode(info.code), `step "${step}" failed: ${info.message}`, {
-      step,
-      runId: this.deps.run.runId,
-      // Where in the user's own file: the CLI's run summary, `show` and `logs` print it.
-      at: userFrame(err),
-      cause: err,
-      hint: info.hint ?? `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
-    });
+    return new TrainyardError(
+      info.code === "USER_ERROR" ? "STEP_FAILED" : asErrorCode(info.code),
+      `step "${step}" failed: ${info.message}`,
+      {
+        step,
+        runId: this.deps.run.runId,
+        // Where in the user's own file: the CLI's run summary, `show` and `logs` print it.
+        at: userFrame(err),
+        cause: err,
+        hint:
+          info.hint ??
+          `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
+      },
+    );
   }
 
   // ---- completion ----------------------------------------------------------------------

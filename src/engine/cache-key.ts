@@ -19,13 +19,19 @@ export interface CodeFingerprint {
 }
 
 /** Source of the step's function (or its command line), plus digests of the files a command names. */
-export async function codeFingerprint(def: StepDef, moduleDir: string, metadata: MetadataStore, context?: CodeContext): Promise<CodeFingerprint> {
+export async function codeFingerprint(
+  def: StepDef,
+  moduleDir: string,
+  metadata: MetadataStore,
+  context?: CodeContext,
+): Promise<CodeFingerprint> {
   if (def.kind === "command" && def.command) {
     const run = def.command.run;
     const text = typeof run === "function" ? run.toString() : canonicalJson(run);
     const outputs = canonicalJson(def.command.outputs);
     const files: Record<string, string> = {};
-    for (const f of def.command.files) files[f] = (await digestPath(metadata, join(moduleDir, f), { step: def.id })).digest;
+    for (const f of def.command.files)
+      files[f] = (await digestPath(metadata, join(moduleDir, f), { step: def.id })).digest;
     return { code: sha256(`command\n${text}\n${outputs}\n${canonicalJson(def.command.env ?? {})}`), files };
   }
   const text = def.run?.toString() ?? "";
@@ -34,7 +40,12 @@ export async function codeFingerprint(def: StepDef, moduleDir: string, metadata:
 }
 
 /** Digests of the files a step's `sources` option names (through the stat index). */
-export async function sourceDigests(def: StepDef, params: Record<string, unknown>, moduleDir: string, metadata: MetadataStore): Promise<Record<string, string>> {
+export async function sourceDigests(
+  def: StepDef,
+  params: Record<string, unknown>,
+  moduleDir: string,
+  metadata: MetadataStore,
+): Promise<Record<string, string>> {
   if (!def.options.sources) return {};
   const out: Record<string, string> = {};
   for (const f of await def.options.sources(params)) {

@@ -15,9 +15,11 @@ export interface CodeContext {
   dependencies: string;
 }
 
-const DECLARATION = /^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|enum)\s+([A-Za-z_$][\w$]*)/;
+const DECLARATION =
+  /^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|enum)\s+([A-Za-z_$][\w$]*)/;
 /** Step definitions are keyed on their own code; mentioning a step's ref must not pull it in. */
-const STEP_DEFINITION = /^(?:export\s+)?const\s+[\w$]+\s*=\s*(?:[\w$]+\.(?:step|map|command)\s*[(<]|pipeline\s*[(<]|(?:validate|profile|drift|features|train|search|evaluate|gates|register|deploy|currentModel|ingestStep|splitStep)\s*\()/;
+const STEP_DEFINITION =
+  /^(?:export\s+)?const\s+[\w$]+\s*=\s*(?:[\w$]+\.(?:step|map|command)\s*[(<]|pipeline\s*[(<]|(?:validate|profile|drift|features|train|search|evaluate|gates|register|deploy|currentModel|ingestStep|splitStep)\s*\()/;
 const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
 
 export function buildCodeContext(modulePath: string, sourceFiles: readonly string[]): CodeContext {
@@ -71,5 +73,8 @@ export function referencedSource(fnText: string, ctx: CodeContext): string {
       queue.push(decl);
     }
   }
-  return [...seen].sort().map((id) => ctx.declarations.get(id)).join("\n");
+  return [...seen]
+    .sort()
+    .map((id) => ctx.declarations.get(id))
+    .join("\n");
 }

@@ -21,7 +21,8 @@ const metadata = z.discriminatedUnion("kind", [
 const configSchema = z.strictObject({
   home: text.optional(),
   metadata: metadata.optional(),
-  artifacts: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("fs"), root: text.optional() })])
+  artifacts: z
+    .discriminatedUnion("kind", [z.strictObject({ kind: z.literal("fs"), root: text.optional() })])
     .optional(),
   executor: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") })]).optional(),
   profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),

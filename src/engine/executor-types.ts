@@ -45,7 +45,16 @@ export interface ExecuteOptions {
   logs?: Partial<LogLimits>;
 }
 
-export type NodeStatus = "waiting" | "resolving" | "queued" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled";
+export type NodeStatus =
+  | "waiting"
+  | "resolving"
+  | "queued"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "rejected"
+  | "skipped"
+  | "cancelled";
 
 export interface Output {
   digest: string;

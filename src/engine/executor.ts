@@ -95,9 +95,15 @@ export class RunExecutor {
     const onAbort = () => this.cancelRun();
     if (this.opts.signal?.aborted) this.cancelRun();
     else this.opts.signal?.addEventListener("abort", onAbort, { once: true });
-    this.emit({ type: "run-started", runId: this.run.runId, pipeline: this.run.pipeline, steps: [...this.run.graph.order] });
+    this.emit({
+      type: "run-started",
+      runId: this.run.runId,
+      pipeline: this.run.pipeline,
+      steps: [...this.run.graph.order],
+    });
     if (this.open === 0) this.finish();
-    for (const node of this.nodes.values()) if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
+    for (const node of this.nodes.values())
+      if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
     await this.finished;
     this.opts.signal?.removeEventListener("abort", onAbort);
     this.launcher.close();
@@ -142,7 +148,15 @@ export class RunExecutor {
   private newRecord(stepId: string, itemIndex: number): StepRunRecord {
     const id = itemIndex < 0 ? `${this.run.runId}:${stepId}` : `${this.run.runId}:${stepId}[${itemIndex}]`;
     const prev = this.opts.previous?.get(id);
-    return { id, runId: this.run.runId, stepId, itemIndex, status: "pending", cached: false, attempts: prev?.attempts ?? 0 };
+    return {
+      id,
+      runId: this.run.runId,
+      stepId,
+      itemIndex,
+      status: "pending",
+      cached: false,
+      attempts: prev?.attempts ?? 0,
+    };
   }
 
   private emit(event: RunEvent): void {
@@ -291,9 +305,15 @@ export class RunExecutor {
    * never a step with a timeout, whose clock would start while it waits.
    */
   private stageable(task: Task | undefined): boolean {
-    if (!task || this.running >= 2 * this.opts.concurrency || !this.launcher.staging || !this.poolFree(task)) return false;
+    if (!task || this.running >= 2 * this.opts.concurrency || !this.launcher.staging || !this.poolFree(task))
+      return false;
     const def = task.node.step.def;
-    return def.kind === "command" && typeof def.command?.run === "string" && def.options.timeout === undefined && ShellLauncher.plainNames(def.command.env);
+    return (
+      def.kind === "command" &&
+      typeof def.command?.run === "string" &&
+      def.options.timeout === undefined &&
+      ShellLauncher.plainNames(def.command.env)
+    );
   }
 
   private poolFree(task: Task): boolean {
@@ -355,7 +375,13 @@ export class RunExecutor {
     }
   }
 
-  private taskSucceeded(task: Task, output: Output, cached: boolean, reused: boolean, finalized?: FinalizedOutput): void {
+  private taskSucceeded(
+    task: Task,
+    output: Output,
+    cached: boolean,
+    reused: boolean,
+    finalized?: FinalizedOutput,
+  ): void {
     const r = task.record;
     const lineage: LineageEdge[] = [];
     const edge = (digest: string, direction: "in" | "out", name: string, reusedEdge = false) =>
@@ -367,16 +393,26 @@ export class RunExecutor {
       edge(digest, "in", name);
       // Artifacts inside an input (a picked field, a dataset in a manifest) get their own edges,
       // so lineage of the artifact itself lists this consumer.
-      if (name !== "over") for (const h of handlesIn(task.inputs[name])) if (h.digest !== digest) edge(h.digest, "in", `${name}.artifact`);
+      if (name !== "over")
+        for (const h of handlesIn(task.inputs[name])) if (h.digest !== digest) edge(h.digest, "in", `${name}.artifact`);
     }
     // Files read from outside the store (sources, a command's files): the raw end of lineage.
-    if (!reused) for (const [path, digest] of Object.entries(r.components?.files ?? {})) edge(digest, "in", `source:${path}`);
+    if (!reused)
+      for (const [path, digest] of Object.entries(r.components?.files ?? {})) edge(digest, "in", `source:${path}`);
     edge(output.digest, "out", "output", reused);
     if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
     else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);
     this.writer.complete({ stepRun: r, artifacts: finalized?.artifacts ?? [], lineage });
     if (r.cacheKey) this.keysDone.add(r.cacheKey);
-    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "succeeded", cached, durationMs: r.durationMs ?? 0, attempts: r.attempts });
+    this.emit({
+      type: "step-finished",
+      stepId: r.stepId,
+      itemIndex: task.itemIndex,
+      status: "succeeded",
+      cached,
+      durationMs: r.durationMs ?? 0,
+      attempts: r.attempts,
+    });
     if (task.itemIndex < 0) return this.nodeSucceeded(task.node, output);
     const items = task.node.items!;
     items.outputs[task.itemIndex] = output;
@@ -388,7 +424,11 @@ export class RunExecutor {
   private async completeMap(node: Node): Promise<void> {
     try {
       const items = node.items!;
-      const out = await this.env.io.finalize(items.outputs.map((o) => o.value), node.id, undefined);
+      const out = await this.env.io.finalize(
+        items.outputs.map((o) => o.value),
+        node.id,
+        undefined,
+      );
       const r = node.record;
       r.status = "succeeded";
       r.cached = items.total > 0 && items.allCached;
@@ -396,13 +436,49 @@ export class RunExecutor {
       r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
       r.outputDigest = out.digest;
       r.reason = `${items.total} items, ${items.total - items.outputs.filter(Boolean).length} failed`;
-      const lineage: LineageEdge[] = [{ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest: items.overDigest, direction: "in", name: "over", reused: false }];
+      const lineage: LineageEdge[] = [
+        {
+          stepRunId: r.id,
+          runId: r.runId,
+          stepId: r.stepId,
+          digest: items.overDigest,
+          direction: "in",
+          name: "over",
+          reused: false,
+        },
+      ];
       for (const [name, digest] of Object.entries(r.components?.inputs ?? {})) {
-        if (name !== "over") lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction: "in", name, reused: false });
+        if (name !== "over")
+          lineage.push({
+            stepRunId: r.id,
+            runId: r.runId,
+            stepId: r.stepId,
+            digest,
+            direction: "in",
+            name,
+            reused: false,
+          });
       }
-      lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest: out.digest, direction: "out", name: "output", reused: false });
+      lineage.push({
+        stepRunId: r.id,
+        runId: r.runId,
+        stepId: r.stepId,
+        digest: out.digest,
+        direction: "out",
+        name: "output",
+        reused: false,
+      });
       this.writer.complete({ stepRun: r, artifacts: out.artifacts, lineage });
-      this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status: "succeeded", cached: r.cached, durationMs: r.durationMs, attempts: r.attempts, items: items.total });
+      this.emit({
+        type: "step-finished",
+        stepId: node.id,
+        itemIndex: -1,
+        status: "succeeded",
+        cached: r.cached,
+        durationMs: r.durationMs,
+        attempts: r.attempts,
+        items: items.total,
+      });
       this.nodeSucceeded(node, { digest: out.digest, value: out.value });
     } catch (err) {
       this.failNode(node, err);
@@ -429,13 +505,26 @@ export class RunExecutor {
     r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
     r.error = describeError(err);
     this.writer.saveStepRun(r);
-    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "failed", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: r.error });
+    this.emit({
+      type: "step-finished",
+      stepId: r.stepId,
+      itemIndex: task.itemIndex,
+      status: "failed",
+      cached: false,
+      durationMs: r.durationMs,
+      attempts: r.attempts,
+      error: r.error,
+    });
     if (task.itemIndex >= 0) {
-      const wrapped = new TrainyardError(asErrorCode(r.error.code), `map step "${r.stepId}" item ${task.itemIndex} failed: ${r.error.message}`, {
-        step: r.stepId,
-        item: task.itemIndex,
-        hint: r.error.hint,
-      });
+      const wrapped = new TrainyardError(
+        asErrorCode(r.error.code),
+        `map step "${r.stepId}" item ${task.itemIndex} failed: ${r.error.message}`,
+        {
+          step: r.stepId,
+          item: task.itemIndex,
+          hint: r.error.hint,
+        },
+      );
       this.failNode(task.node, wrapped);
     } else this.failNode(task.node, err, true);
   }
@@ -448,10 +537,35 @@ export class RunExecutor {
     r.outputDigest = err.output.digest;
     r.error = { ...describeError(err.rejected), code: "REJECTED" };
     r.reason = err.message;
-    const lineage: LineageEdge[] = Object.entries(task.inputDigests).map(([name, digest]) => ({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction: "in" as const, name, reused: false }));
-    lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest: err.output.digest, direction: "out", name: "output", reused: false });
+    const lineage: LineageEdge[] = Object.entries(task.inputDigests).map(([name, digest]) => ({
+      stepRunId: r.id,
+      runId: r.runId,
+      stepId: r.stepId,
+      digest,
+      direction: "in" as const,
+      name,
+      reused: false,
+    }));
+    lineage.push({
+      stepRunId: r.id,
+      runId: r.runId,
+      stepId: r.stepId,
+      digest: err.output.digest,
+      direction: "out",
+      name: "output",
+      reused: false,
+    });
     this.writer.complete({ stepRun: r, artifacts: err.output.artifacts, lineage });
-    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: -1, status: "rejected", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: r.error });
+    this.emit({
+      type: "step-finished",
+      stepId: r.stepId,
+      itemIndex: -1,
+      status: "rejected",
+      cached: false,
+      durationMs: r.durationMs,
+      attempts: r.attempts,
+      error: r.error,
+    });
     this.failNode(task.node, err.rejected, true, "rejected");
   }
 
@@ -461,7 +575,15 @@ export class RunExecutor {
     r.finishedAt = Date.now();
     r.reason = reason;
     this.writer.saveStepRun(r);
-    this.emit({ type: "step-finished", stepId: r.stepId, itemIndex: task.itemIndex, status: "cancelled", cached: false, durationMs: (r.finishedAt ?? 0) - (r.startedAt ?? 0), attempts: r.attempts });
+    this.emit({
+      type: "step-finished",
+      stepId: r.stepId,
+      itemIndex: task.itemIndex,
+      status: "cancelled",
+      cached: false,
+      durationMs: (r.finishedAt ?? 0) - (r.startedAt ?? 0),
+      attempts: r.attempts,
+    });
     if (task.itemIndex >= 0) {
       if (!TERMINAL.has(task.node.status)) this.endNode(task.node, "cancelled", reason);
     } else if (!TERMINAL.has(task.node.status)) this.endNode(task.node, "cancelled", reason, false);
@@ -479,9 +601,21 @@ export class RunExecutor {
       r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
       r.error = info;
       this.writer.saveStepRun(r);
-      this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status: "failed", cached: false, durationMs: r.durationMs, attempts: r.attempts, error: info });
+      this.emit({
+        type: "step-finished",
+        stepId: node.id,
+        itemIndex: -1,
+        status: "failed",
+        cached: false,
+        durationMs: r.durationMs,
+        attempts: r.attempts,
+        error: info,
+      });
     }
-    const what = status === "rejected" ? `step "${node.id}" rejected the candidate: ${info.message}` : `upstream step "${node.id}" failed`;
+    const what =
+      status === "rejected"
+        ? `step "${node.id}" rejected the candidate: ${info.message}`
+        : `upstream step "${node.id}" failed`;
     this.cancelTasks(node, `step "${node.id}" ${status}`);
     for (const d of descendantsOf(this.run.graph, node.id)) {
       const dn = this.nodes.get(d)!;
@@ -492,7 +626,10 @@ export class RunExecutor {
     for (const other of this.nodes.values()) {
       if (TERMINAL.has(other.status) || !other.tasks.size) continue;
       const desc = descendantsOf(this.run.graph, other.id);
-      if (desc.size && [...desc].every((d) => TERMINAL.has(this.nodes.get(d)!.status) && this.nodes.get(d)!.status !== "succeeded")) {
+      if (
+        desc.size &&
+        [...desc].every((d) => TERMINAL.has(this.nodes.get(d)!.status) && this.nodes.get(d)!.status !== "succeeded")
+      ) {
         this.cancelTasks(other, `no longer needed: everything downstream was skipped after "${node.id}" failed`);
       }
     }
@@ -508,7 +645,17 @@ export class RunExecutor {
     r.reason = reason;
     r.finishedAt = Date.now();
     this.writer.saveStepRun(r);
-    if (emit) this.emit({ type: "step-finished", stepId: node.id, itemIndex: -1, status, cached: false, durationMs: 0, attempts: r.attempts, reason });
+    if (emit)
+      this.emit({
+        type: "step-finished",
+        stepId: node.id,
+        itemIndex: -1,
+        status,
+        cached: false,
+        durationMs: 0,
+        attempts: r.attempts,
+        reason,
+      });
     this.cancelTasks(node, reason);
     this.guardEnded(node);
     this.maybeFinish();
@@ -546,7 +693,8 @@ export class RunExecutor {
     this.cancelledByUser = true;
     this.abort.abort(new Cancelled("the run was cancelled"));
     for (const task of this.queue.drain()) task.record.status = "cancelled";
-    for (const node of this.nodes.values()) if (!TERMINAL.has(node.status)) this.endNode(node, "cancelled", "the run was cancelled");
+    for (const node of this.nodes.values())
+      if (!TERMINAL.has(node.status)) this.endNode(node, "cancelled", "the run was cancelled");
   }
 
   private maybeFinish(): void {

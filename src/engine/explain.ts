@@ -8,11 +8,17 @@ import type { ArtifactRecord, KeyComponents } from "../store/metadata-store.js";
 
 export type ArtifactLookup = (digest: string) => Promise<ArtifactRecord | undefined>;
 
-export async function explainChange(prev: KeyComponents, cur: KeyComponents, lookup?: ArtifactLookup): Promise<string[]> {
+export async function explainChange(
+  prev: KeyComponents,
+  cur: KeyComponents,
+  lookup?: ArtifactLookup,
+): Promise<string[]> {
   const out: string[] = [];
   if (prev.engine !== cur.engine) out.push(`engine cache version changed ${prev.engine} -> ${cur.engine}`);
-  if (prev.code !== cur.code) out.push(`code changed (fingerprint ${shortDigest(prev.code)} -> ${shortDigest(cur.code)})`);
-  if (prev.version !== cur.version) out.push(`version bumped ${JSON.stringify(prev.version)} -> ${JSON.stringify(cur.version)}`);
+  if (prev.code !== cur.code)
+    out.push(`code changed (fingerprint ${shortDigest(prev.code)} -> ${shortDigest(cur.code)})`);
+  if (prev.version !== cur.version)
+    out.push(`version bumped ${JSON.stringify(prev.version)} -> ${JSON.stringify(cur.version)}`);
   if (prev.config !== cur.config) out.push(`step configuration changed`);
   for (const key of union(prev.params, cur.params)) {
     const a = prev.params[key];
@@ -28,15 +34,25 @@ export async function explainChange(prev: KeyComponents, cur: KeyComponents, loo
     if (a === b) continue;
     if (a === undefined) out.push(`input \`${key}\` was added`);
     else if (b === undefined) out.push(`input \`${key}\` was removed`);
-    else out.push(`input \`${key}\` changed: digest ${shortDigest(a)}.. -> ${shortDigest(b)}..${await rowDelta(a, b, lookup)}`);
+    else
+      out.push(
+        `input \`${key}\` changed: digest ${shortDigest(a)}.. -> ${shortDigest(b)}..${await rowDelta(a, b, lookup)}`,
+      );
   }
   for (const key of union(prev.files ?? {}, cur.files ?? {})) {
     const a = prev.files?.[key];
     const b = cur.files?.[key];
     if (a === b) continue;
-    out.push(a === undefined ? `file ${key} is now used` : b === undefined ? `file ${key} is no longer used` : `file ${key} changed: ${shortDigest(a)}.. -> ${shortDigest(b)}..`);
+    out.push(
+      a === undefined
+        ? `file ${key} is now used`
+        : b === undefined
+          ? `file ${key} is no longer used`
+          : `file ${key} changed: ${shortDigest(a)}.. -> ${shortDigest(b)}..`,
+    );
   }
-  if (prev.item !== cur.item) out.push(`map item changed: ${shortDigest(prev.item ?? "")}.. -> ${shortDigest(cur.item ?? "")}..`);
+  if (prev.item !== cur.item)
+    out.push(`map item changed: ${shortDigest(prev.item ?? "")}.. -> ${shortDigest(cur.item ?? "")}..`);
   return out;
 }
 

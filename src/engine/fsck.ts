@@ -73,8 +73,7 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
     if (!st.isDirectory() && st.size < BLOCKED_MIN) {
       pooled.set(path, digest);
       pooledBytes += st.size;
-    }
-    else others.push({ digest, path, isDirectory: st.isDirectory(), size: st.size });
+    } else others.push({ digest, path, isDirectory: st.isDirectory(), size: st.size });
   }
   const bad = (digest: string, path: string, actual: string) =>
     corrupt.push({ digest, path, detail: `hashes to ${actual.slice(0, 12)}, not to its name` });
@@ -87,9 +86,10 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
     }
   };
   // Starting a thread costs as much as hashing tens of megabytes: small stores hash here.
-  const pool = pooledBytes >= POOL_MIN_BYTES
-    ? hashFilesInParallel([...pooled.keys()], onResults, opts.threads)
-    : hashHere([...pooled.keys()], onResults);
+  const pool =
+    pooledBytes >= POOL_MIN_BYTES
+      ? hashFilesInParallel([...pooled.keys()], onResults, opts.threads)
+      : hashHere([...pooled.keys()], onResults);
   const rest = (async () => {
     for (const o of others) {
       const actual = await rehashObject(o.path, o.digest, o);
@@ -105,12 +105,14 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   const records = await ty.metadata.listArtifacts();
   const recorded = new Map(records.map((r) => [r.digest, r]));
   for (const r of records) {
-    if (!r.inline && !present.has(r.digest)) missing.push({ digest: r.digest, detail: "is recorded but not in the store", referencedBy: "artifact record" });
+    if (!r.inline && !present.has(r.digest))
+      missing.push({ digest: r.digest, detail: "is recorded but not in the store", referencedBy: "artifact record" });
   }
   const needRecord = (digest: string, by: string) => {
     const r = recorded.get(digest);
     if (!r) missing.push({ digest, detail: "has no artifact record", referencedBy: by });
-    else if (!r.inline && !present.has(digest)) missing.push({ digest, detail: "is not in the store", referencedBy: by });
+    else if (!r.inline && !present.has(digest))
+      missing.push({ digest, detail: "is not in the store", referencedBy: by });
   };
   let stepRuns = 0;
   for (const run of await ty.metadata.listRuns({ limit: 1_000_000 })) {
@@ -118,7 +120,9 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
       if (sr.status !== "succeeded" && sr.status !== "rejected") continue;
       stepRuns++;
       if (sr.outputDigest) needRecord(sr.outputDigest, `step run ${sr.id}`);
-      for (const e of await ty.metadata.lineageOfStepRun(sr.id)) if (e.direction === "out" && e.digest !== sr.outputDigest) needRecord(e.digest, `step run ${sr.id} (${e.name})`);
+      for (const e of await ty.metadata.lineageOfStepRun(sr.id))
+        if (e.direction === "out" && e.digest !== sr.outputDigest)
+          needRecord(e.digest, `step run ${sr.id} (${e.name})`);
     }
   }
   const versions = await registeredVersions(ty.metadata);
@@ -144,7 +148,10 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
 
 async function hashHere(paths: string[], onResults: (r: FileHashResult[]) => void): Promise<void> {
   for (const path of paths) {
-    const r = await hashFileSha256(path).then((h) => ({ path, ...h }), (err: Error) => ({ path, error: err.message }));
+    const r = await hashFileSha256(path).then(
+      (h) => ({ path, ...h }),
+      (err: Error) => ({ path, error: err.message }),
+    );
     onResults([r]);
   }
 }
@@ -162,7 +169,9 @@ async function describeWriter(ty: Trainyard, p: FsckProblem): Promise<void> {
 async function repair(ty: Trainyard, result: FsckResult): Promise<{ quarantined: number; recordsInvalidated: number }> {
   let quarantined = 0;
   for (const p of result.corrupt) if (await ty.artifacts.quarantine?.(p.digest)) quarantined++;
-  const damaged = new Set([...result.corrupt, ...result.missing.filter((m) => m.detail.includes("not in the store"))].map((p) => p.digest));
+  const damaged = new Set(
+    [...result.corrupt, ...result.missing.filter((m) => m.detail.includes("not in the store"))].map((p) => p.digest),
+  );
   const drop = new Set<string>();
   for (const digest of damaged) {
     drop.add(digest);

@@ -50,7 +50,10 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   refuseEmptyMetadata(ty, runs.length, records.length, stored.length);
 
   const versions = await registeredVersions(ty.metadata);
-  const forModels = await runsInLineage(ty.metadata, versions.flatMap((v) => v.digests));
+  const forModels = await runsInLineage(
+    ty.metadata,
+    versions.flatMap((v) => v.digests),
+  );
   for (const v of versions) if (v.runId) forModels.add(v.runId);
   const now = Date.now();
   const remove = new Set<string>();
@@ -61,7 +64,9 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     if (r.status === "running" || r.status === "interrupted") continue;
     const n = (seen.get(r.pipeline) ?? 0) + 1;
     seen.set(r.pipeline, n);
-    const expired = (opts.keepLast !== undefined && n > opts.keepLast) || (opts.olderThanMs !== undefined && now - r.createdAt > opts.olderThanMs);
+    const expired =
+      (opts.keepLast !== undefined && n > opts.keepLast) ||
+      (opts.olderThanMs !== undefined && now - r.createdAt > opts.olderThanMs);
     if (expired && forModels.has(r.id)) keptForModels.add(r.id);
     else if (expired) remove.add(r.id);
   }
@@ -106,7 +111,15 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   let tempRemoved = 0;
   const fs = ty.artifacts as { sweepTemp?: (olderThanMs: number) => Promise<number> };
   if (!opts.dryRun && fs.sweepTemp && !current.some((r) => r.status === "running")) tempRemoved = await fs.sweepTemp(0);
-  return { runsRemoved: [...remove], artifactsRemoved: removed, bytesFreed: bytes, tempRemoved, runsKeptForModels: [...keptForModels], keptPending, keptYoung };
+  return {
+    runsRemoved: [...remove],
+    artifactsRemoved: removed,
+    bytesFreed: bytes,
+    tempRemoved,
+    runsKeptForModels: [...keptForModels],
+    keptPending,
+    keptYoung,
+  };
 }
 
 /**
@@ -118,8 +131,12 @@ function refuseEmptyMetadata(ty: Trainyard, runs: number, records: number, objec
   if (runs || records || !objects) return;
   const file = (ty.metadata as { file?: string }).file;
   const db = file ?? `the ${ty.metadata.backend} metadata database`;
-  throw new TrainyardError("GC_REFUSED", `gc refuses to run: ${db} has no runs and no artifacts, but the artifact store holds ${objects} objects`, {
-    file,
-    hint: "the metadata database was probably replaced, truncated or pointed elsewhere: restore it (or set --home / TRAINYARD_METADATA_URL to the right one); `trainyard fsck` lists the objects; to discard them all, delete the home's artifacts/objects directory yourself",
-  });
+  throw new TrainyardError(
+    "GC_REFUSED",
+    `gc refuses to run: ${db} has no runs and no artifacts, but the artifact store holds ${objects} objects`,
+    {
+      file,
+      hint: "the metadata database was probably replaced, truncated or pointed elsewhere: restore it (or set --home / TRAINYARD_METADATA_URL to the right one); `trainyard fsck` lists the objects; to discard them all, delete the home's artifacts/objects directory yourself",
+    },
+  );
 }

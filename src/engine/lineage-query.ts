@@ -22,14 +22,26 @@ export interface ArtifactLineage {
   /** Already shown higher up in the same tree (a shared input); not expanded again. */
   repeated?: boolean;
   /** The step run that wrote the artifact (the original one when it was reused from cache). */
-  producedBy?: { stepRunId: string; runId: string; stepId: string; inputs: Array<{ name: string; node: ArtifactLineage }> };
+  producedBy?: {
+    stepRunId: string;
+    runId: string;
+    stepId: string;
+    inputs: Array<{ name: string; node: ArtifactLineage }>;
+  };
 }
 
 export interface ModelLineage {
   model: string;
   version: number;
   aliases: string[];
-  run?: { id: string; pipeline: string; status: string; params: Record<string, unknown>; codeVersion: string; createdAt: number };
+  run?: {
+    id: string;
+    pipeline: string;
+    status: string;
+    params: Record<string, unknown>;
+    codeVersion: string;
+    createdAt: number;
+  };
   stepRunId?: string;
   codeFingerprint?: string;
   params: Record<string, unknown>;
@@ -89,13 +101,21 @@ export async function modelLineage(ty: LineageSources, ref: ModelRef): Promise<M
   await collect(artifact);
   // A model artifact with no lineage edges (registered from outside a run) is its own source;
   // the declared training data are then the best answer we have.
-  if (!artifact.producedBy) for (const d of v.dataDigests) sources.set(d, { digest: d, kind: (await ty.metadata.getArtifact(d))?.kind });
+  if (!artifact.producedBy)
+    for (const d of v.dataDigests) sources.set(d, { digest: d, kind: (await ty.metadata.getArtifact(d))?.kind });
   const aliases = (await reg.listAliases(v.model)).filter((a) => a.version === v.version).map((a) => a.alias);
   return {
     model: v.model,
     version: v.version,
     aliases,
-    run: run && { id: run.id, pipeline: run.pipeline, status: run.status, params: run.params, codeVersion: run.codeVersion, createdAt: run.createdAt },
+    run: run && {
+      id: run.id,
+      pipeline: run.pipeline,
+      status: run.status,
+      params: run.params,
+      codeVersion: run.codeVersion,
+      createdAt: run.createdAt,
+    },
     stepRunId: v.stepRunId,
     codeFingerprint: v.codeFingerprint,
     params: v.params,

@@ -9,7 +9,16 @@
  * instead of starting esbuild again, which cost a cold run more than its first steps did.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { isBuiltin } from "node:module";
 import { readFile } from "node:fs/promises";
@@ -48,7 +57,8 @@ const BUNDLE_LAYOUT = "2";
  */
 export function moduleCacheDir(fallback: string): string {
   const xdg = process.env.XDG_CACHE_HOME;
-  const dir = process.env.TRAINYARD_CACHE_DIR || join(xdg && xdg.startsWith("/") ? xdg : join(homedir(), ".cache"), "trainyard");
+  const dir =
+    process.env.TRAINYARD_CACHE_DIR || join(xdg?.startsWith("/") ? xdg : join(homedir(), ".cache"), "trainyard");
   try {
     mkdirSync(dir, { recursive: true });
     accessSync(dir, constants.W_OK);
@@ -72,7 +82,12 @@ export async function loadPipelineModule(modulePath: string, cacheDir: string): 
     // Trainyard's own errors (a bad trigger declaration, a param) keep their code and hint.
     if (isTrainyardError(err) && err.code === "MODULE_LOAD") throw err;
     if (isTrainyardError(err)) {
-      throw new TrainyardError(err.code, `${err.message} (in ${abs})`, { ...err.fields, file: abs, hint: err.hint, cause: err });
+      throw new TrainyardError(err.code, `${err.message} (in ${abs})`, {
+        ...err.fields,
+        file: abs,
+        hint: err.hint,
+        cause: err,
+      });
     }
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} failed while loading: ${(err as Error).message}`, {
       file: abs,
@@ -128,7 +143,12 @@ export async function loadConfigFile(file: string, cacheDir: string): Promise<Lo
  * awaits forever is rejected with MODULE_LOAD, and one stuck in a loop ends the process (see
  * load-watchdog.ts). Signals keep their default effect meanwhile (the CLI hooks them later).
  */
-async function importUserModule(bundlePath: string, file: string, what: string, timeoutMs: number): Promise<{ default?: unknown }> {
+async function importUserModule(
+  bundlePath: string,
+  file: string,
+  what: string,
+  timeoutMs: number,
+): Promise<{ default?: unknown }> {
   const watchdog = watchModuleLoad(file, what, timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -144,7 +164,10 @@ async function importUserModule(bundlePath: string, file: string, what: string, 
   }
 }
 
-export async function bundleModule(abs: string, cacheDir: string): Promise<{ bundlePath: string; codeVersion: string; sourceFiles: string[] }> {
+export async function bundleModule(
+  abs: string,
+  cacheDir: string,
+): Promise<{ bundlePath: string; codeVersion: string; sourceFiles: string[] }> {
   if (!existsSync(abs)) {
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} does not exist`, {
       file: abs,
@@ -153,9 +176,17 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
   }
   const dir = join(cacheDir, "modules");
   // Bundles name this installation's dist/ files, so each installation has its own entries.
-  const indexFile = join(dir, `${createHash("sha256").update(`${DIST_DIR}\n${abs}\n${BUNDLE_LAYOUT}`).digest("hex").slice(0, 24)}.json`);
+  const indexFile = join(
+    dir,
+    `${createHash("sha256").update(`${DIST_DIR}\n${abs}\n${BUNDLE_LAYOUT}`).digest("hex").slice(0, 24)}.json`,
+  );
   const cached = readCacheEntry(indexFile);
-  if (cached) return { bundlePath: cached.bundle, codeVersion: cached.codeVersion, sourceFiles: cached.inputs.map((i) => i.path) };
+  if (cached)
+    return {
+      bundlePath: cached.bundle,
+      codeVersion: cached.codeVersion,
+      sourceFiles: cached.inputs.map((i) => i.path),
+    };
 
   const esbuild = await import("esbuild");
   let result;
@@ -175,13 +206,21 @@ export async function bundleModule(abs: string, cacheDir: string): Promise<{ bun
       plugins: [externalPackages()],
     });
   } catch (err) {
-    const first = (err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } }> }).errors?.[0];
-    const where = first?.location ? `${resolve(first.location.file)}:${first.location.line}:${first.location.column}` : abs;
-    throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} does not compile: ${first?.text ?? (err as Error).message} (${where})`, {
-      file: first?.location?.file ? resolve(first.location.file) : abs,
-      hint: "fix the syntax or import error at that location",
-      cause: err,
-    });
+    const first = (
+      err as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } }> }
+    ).errors?.[0];
+    const where = first?.location
+      ? `${resolve(first.location.file)}:${first.location.line}:${first.location.column}`
+      : abs;
+    throw new TrainyardError(
+      "MODULE_LOAD",
+      `pipeline module ${abs} does not compile: ${first?.text ?? (err as Error).message} (${where})`,
+      {
+        file: first?.location?.file ? resolve(first.location.file) : abs,
+        hint: "fix the syntax or import error at that location",
+        cause: err,
+      },
+    );
   }
   const code = result.outputFiles[0].text;
   const codeVersion = createHash("sha256").update(code).digest("hex");
@@ -232,7 +271,11 @@ function externalPackages(): import("esbuild").Plugin {
           .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)))
           .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path));
         const ext = extname(args.path).replace(/^\.[cm]?/, "");
-        return { contents, loader: (ext === "ts" || ext === "tsx" || ext === "jsx" ? ext : "js") as "ts" | "tsx" | "jsx" | "js", resolveDir: dirname(args.path) };
+        return {
+          contents,
+          loader: (ext === "ts" || ext === "tsx" || ext === "jsx" ? ext : "js") as "ts" | "tsx" | "jsx" | "js",
+          resolveDir: dirname(args.path),
+        };
       });
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === "inner") return undefined;
@@ -240,9 +283,19 @@ function externalPackages(): import("esbuild").Plugin {
         const entry = PUBLIC_ENTRIES[args.path];
         if (entry) return { path: pathToFileURL(distFile(entry)).href, external: true };
         if (/^[A-Za-z]:|^\//.test(args.path)) return undefined;
-        const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" });
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          pluginData: "inner",
+        });
         if (resolved.errors.length) {
-          return { errors: [{ text: `cannot find package "${args.path}" imported from ${args.importer}; install it with npm install ${args.path}` }] };
+          return {
+            errors: [
+              {
+                text: `cannot find package "${args.path}" imported from ${args.importer}; install it with npm install ${args.path}`,
+              },
+            ],
+          };
         }
         return { path: pathToFileURL(resolved.path).href, external: true };
       });

@@ -72,7 +72,8 @@ function sameLeader(pgid: number, record: string): boolean {
 async function waitGone(groups: number[], pids: number[]): Promise<void> {
   const deadline = Date.now() + WAIT_MS;
   for (;;) {
-    const left = groups.some((g) => signalGroup(g, 0)) || pids.some((p) => processStartTicks(p) !== undefined && !zombie(p));
+    const left =
+      groups.some((g) => signalGroup(g, 0)) || pids.some((p) => processStartTicks(p) !== undefined && !zombie(p));
     if (!left || Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 20));
   }

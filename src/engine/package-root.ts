@@ -8,7 +8,8 @@ function packageRoot(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (let dir = here; ; dir = dirname(dir)) {
     try {
-      if ((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === "trainyard") return dir;
+      if ((JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string }).name === "trainyard")
+        return dir;
     } catch {
       /* no package.json here */
     }
@@ -32,7 +33,9 @@ export const PUBLIC_ENTRIES: Record<string, string> = {
 export function distFile(rel: string): string {
   const file = join(DIST_DIR, rel);
   if (!existsSync(file)) {
-    throw new Error(`${file} is missing: run \`node scripts/build.mjs\` (npm test and npm start do this) to build dist/`);
+    throw new Error(
+      `${file} is missing: run \`node scripts/build.mjs\` (npm test and npm start do this) to build dist/`,
+    );
   }
   return file;
 }

@@ -24,7 +24,11 @@ export async function registeredVersions(metadata: MetadataStore): Promise<Versi
   const out: VersionReference[] = [];
   for (const m of await reg.listModels()) {
     for (const v of await reg.listVersions(m.name)) {
-      const digests = [v.artifactDigest, ...(v.referenceProfileDigest ? [v.referenceProfileDigest] : []), ...v.dataDigests];
+      const digests = [
+        v.artifactDigest,
+        ...(v.referenceProfileDigest ? [v.referenceProfileDigest] : []),
+        ...v.dataDigests,
+      ];
       out.push({ model: v.model, version: v.version, runId: v.runId, stepRunId: v.stepRunId, digests });
     }
   }
@@ -50,7 +54,8 @@ export async function runsInLineage(metadata: MetadataStore, digests: Iterable<s
     const sr = await metadata.getStepRun(writer.stepRunId);
     const origin = sr?.cachedFrom ? await metadata.getStepRun(sr.cachedFrom) : undefined;
     if (origin) runs.add(origin.runId);
-    for (const e of await metadata.lineageOfStepRun(origin?.id ?? writer.stepRunId)) if (e.direction === "in") stack.push(e.digest);
+    for (const e of await metadata.lineageOfStepRun(origin?.id ?? writer.stepRunId))
+      if (e.direction === "in") stack.push(e.digest);
   }
   return runs;
 }

@@ -2,7 +2,14 @@
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { format } from "node:util";
-import { datasetMetaOfPath, pendingHandle, type Dataset, type DirectoryArtifact, type FileArtifact, type ModelArtifact } from "../core/artifacts.js";
+import {
+  datasetMetaOfPath,
+  pendingHandle,
+  type Dataset,
+  type DirectoryArtifact,
+  type FileArtifact,
+  type ModelArtifact,
+} from "../core/artifacts.js";
 import type { MetricOptions, StepContext } from "../core/step.js";
 import type { LogLine } from "../store/metadata-store.js";
 import { TrainyardError } from "../core/errors.js";
@@ -166,7 +173,10 @@ export class RunningStepContext implements StepContext<Record<string, unknown>> 
   }
 
   dataset(path: string, meta: Partial<Dataset["meta"]> = {}): Dataset {
-    return pendingHandle<Dataset>("dataset", this.resolve(path), { ...datasetMetaOfPath(path), ...meta } as Dataset["meta"]);
+    return pendingHandle<Dataset>("dataset", this.resolve(path), {
+      ...datasetMetaOfPath(path),
+      ...meta,
+    } as Dataset["meta"]);
   }
 
   model(path: string, meta: ModelArtifact["meta"] = {}): ModelArtifact {

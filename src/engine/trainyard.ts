@@ -220,8 +220,16 @@ export class Trainyard implements TrainyardServices {
       return { ...m, moduleDir, configProfiles: config?.profiles, configConcurrency: config?.concurrency, codeContext };
     }
     const modulePath = target.modulePath ?? join(process.cwd(), `${target.name}.pipeline`);
-    const code = [...target.steps.values()].map((s) => `${s.id}:${s.run?.toString() ?? JSON.stringify(s.command?.run ?? "")}`).join("\n");
-    return { pipeline: target, modulePath, moduleDir: dirname(modulePath), bundlePath: undefined, codeVersion: sha256(code) };
+    const code = [...target.steps.values()]
+      .map((s) => `${s.id}:${s.run?.toString() ?? JSON.stringify(s.command?.run ?? "")}`)
+      .join("\n");
+    return {
+      pipeline: target,
+      modulePath,
+      moduleDir: dirname(modulePath),
+      bundlePath: undefined,
+      codeVersion: sha256(code),
+    };
   }
 
   async run(target: string | Pipeline<any>, req: RunRequest = {}): Promise<RunResult> {
@@ -235,12 +243,17 @@ export class Trainyard implements TrainyardServices {
       if (req.typeCheck && typeof target === "string") await this.typeCheck(target);
       loaded = await this.load(target);
       const { pipeline } = loaded;
-      const params = resolveParams(pipeline.name, pipeline.paramsSchema, pipeline.profiles as Record<string, Record<string, unknown>>, {
-        profile: req.profile,
-        configProfiles: loaded.configProfiles,
-        overrides: req.overrides,
-        values: req.params,
-      });
+      const params = resolveParams(
+        pipeline.name,
+        pipeline.paramsSchema,
+        pipeline.profiles as Record<string, Record<string, unknown>>,
+        {
+          profile: req.profile,
+          configProfiles: loaded.configProfiles,
+          overrides: req.overrides,
+          values: req.params,
+        },
+      );
       const graph = compileGraph(pipeline);
       checkForcedSteps(graph, req.force);
       const options = { concurrency: req.concurrency, force: req.force, profile: req.profile };
@@ -298,7 +311,11 @@ export class Trainyard implements TrainyardServices {
       return await acquireRunLease(this.metadata, runId);
     } catch (err) {
       if (!fixedId || !isTrainyardError(err) || err.code !== "RUN_OWNED") throw err;
-      throw new TrainyardError("RUN_EXISTS", `run ${runId} already exists: ${err.message}`, { runId, hint: err.hint, cause: err });
+      throw new TrainyardError("RUN_EXISTS", `run ${runId} already exists: ${err.message}`, {
+        runId,
+        hint: err.hint,
+        cause: err,
+      });
     }
   }
 
@@ -322,11 +339,21 @@ export class Trainyard implements TrainyardServices {
   }
 
   /** Continues an interrupted or failed run, reusing every step that had succeeded in it. */
-  async resume(runIdOrPrefix: string, req: Omit<RunRequest, "params" | "overrides" | "profile"> = {}): Promise<RunResult> {
+  async resume(
+    runIdOrPrefix: string,
+    req: Omit<RunRequest, "params" | "overrides" | "profile"> = {},
+  ): Promise<RunResult> {
     const run = await this.metadata.getRun(runIdOrPrefix);
-    if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${this.home}`, { runId: runIdOrPrefix, hint: "list runs with `trainyard runs`" });
+    if (!run)
+      throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${this.home}`, {
+        runId: runIdOrPrefix,
+        hint: "list runs with `trainyard runs`",
+      });
     if (run.status === "succeeded") {
-      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, { runId: run.id, hint: `start a new run with \`trainyard run ${run.modulePath}\`` });
+      throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, {
+        runId: run.id,
+        hint: `start a new run with \`trainyard run ${run.modulePath}\``,
+      });
     }
     const lease = await acquireRunLease(this.metadata, run.id);
     try {
@@ -359,10 +386,16 @@ export class Trainyard implements TrainyardServices {
     for (const s of await this.metadata.listStepRuns(run.id)) {
       previous.set(s.id, s);
       if (run.finishedAt === undefined) workedUntil = Math.max(workedUntil, s.finishedAt ?? s.startedAt ?? started);
-      if (s.status === "running" || s.status === "pending") interrupted.push({ ...s, status: "interrupted", reason: "the orchestrating process stopped" });
+      if (s.status === "running" || s.status === "pending")
+        interrupted.push({ ...s, status: "interrupted", reason: "the orchestrating process stopped" });
     }
     if (interrupted.length) await this.metadata.saveStepRuns(interrupted);
-    await this.metadata.updateRun(run.id, { status: "running", pid: process.pid, finishedAt: undefined, codeVersion: loaded.codeVersion });
+    await this.metadata.updateRun(run.id, {
+      status: "running",
+      pid: process.pid,
+      finishedAt: undefined,
+      codeVersion: loaded.codeVersion,
+    });
     crashPoint("mid-resume");
     const opts = {
       concurrency: req.concurrency ?? (run.options.concurrency as number | undefined),
@@ -397,7 +430,15 @@ export class Trainyard implements TrainyardServices {
         services: this,
         stores: this.stores,
       },
-      { runId: run.id, pipeline: run.pipeline, graph, params: run.params, moduleDir: loaded.moduleDir, bundlePath: loaded.bundlePath, codeContext: loaded.codeContext },
+      {
+        runId: run.id,
+        pipeline: run.pipeline,
+        graph,
+        params: run.params,
+        moduleDir: loaded.moduleDir,
+        bundlePath: loaded.bundlePath,
+        codeContext: loaded.codeContext,
+      },
       {
         concurrency: Math.max(1, req.concurrency ?? loaded.configConcurrency ?? availableParallelism()),
         force: req.force,
@@ -419,7 +460,9 @@ export class Trainyard implements TrainyardServices {
   }
 
   /** Runs newest first, as `trainyard runs` lists them (see TrainyardQuery.listRuns). */
-  async listRuns(filter: { pipeline?: string; status?: RunStatus; trigger?: string; limit?: number } = {}): Promise<RunRecord[]> {
+  async listRuns(
+    filter: { pipeline?: string; status?: RunStatus; trigger?: string; limit?: number } = {},
+  ): Promise<RunRecord[]> {
     return (await this.query.listRuns({ ...filter, limit: filter.limit ?? 50 })).runs;
   }
 
@@ -434,12 +477,17 @@ export class Trainyard implements TrainyardServices {
   ): Promise<PlanResult> {
     if (req.typeCheck && typeof target === "string") await this.typeCheck(target);
     const loaded = await this.load(target);
-    const params = resolveParams(loaded.pipeline.name, loaded.pipeline.paramsSchema, loaded.pipeline.profiles as Record<string, Record<string, unknown>>, {
-      profile: req.profile,
-      configProfiles: loaded.configProfiles,
-      overrides: req.overrides,
-      values: req.params,
-    });
+    const params = resolveParams(
+      loaded.pipeline.name,
+      loaded.pipeline.paramsSchema,
+      loaded.pipeline.profiles as Record<string, Record<string, unknown>>,
+      {
+        profile: req.profile,
+        configProfiles: loaded.configProfiles,
+        overrides: req.overrides,
+        values: req.params,
+      },
+    );
     const { planRun } = await import("./planner.js");
     const graph = compileGraph(loaded.pipeline);
     checkForcedSteps(graph, req.force);
@@ -466,7 +514,11 @@ export class Trainyard implements TrainyardServices {
   async output(runIdOrPrefix: string, stepId: string): Promise<unknown> {
     const run = await this.metadata.getRun(runIdOrPrefix);
     const sr = run && (await this.metadata.getStepRun(`${run.id}:${stepId}`));
-    if (!sr?.outputDigest) throw new TrainyardError("NOT_FOUND", `run "${runIdOrPrefix}" has no output for step "${stepId}"`, { step: stepId, hint: "check `trainyard show <run>`" });
+    if (!sr?.outputDigest)
+      throw new TrainyardError("NOT_FOUND", `run "${runIdOrPrefix}" has no output for step "${stepId}"`, {
+        step: stepId,
+        hint: "check `trainyard show <run>`",
+      });
     return this.io.load(sr.outputDigest);
   }
 

@@ -19,12 +19,20 @@ export interface WhyResult {
 
 export async function explainStep(ty: Trainyard, runIdOrPrefix: string, stepId: string): Promise<WhyResult> {
   const run = await ty.metadata.getRun(runIdOrPrefix);
-  if (!run) throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}"`, { runId: runIdOrPrefix, hint: "list runs with `trainyard runs`" });
+  if (!run)
+    throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}"`, {
+      runId: runIdOrPrefix,
+      hint: "list runs with `trainyard runs`",
+    });
   const all = await ty.metadata.listStepRuns(run.id);
   const sr = all.find((s) => s.stepId === stepId && s.itemIndex === -1);
   if (!sr) {
     const known = [...new Set(all.map((s) => s.stepId))];
-    throw new TrainyardError("NOT_FOUND", `run ${run.id} has no step "${stepId}"`, { runId: run.id, step: stepId, hint: known.length ? `steps of this run: ${known.join(", ")}` : "this run recorded no steps" });
+    throw new TrainyardError("NOT_FOUND", `run ${run.id} has no step "${stepId}"`, {
+      runId: run.id,
+      step: stepId,
+      hint: known.length ? `steps of this run: ${known.join(", ")}` : "this run recorded no steps",
+    });
   }
   const base = await explainOne(ty, run.pipeline, run.createdAt, sr);
   const items = all.filter((s) => s.stepId === stepId && s.itemIndex >= 0);
@@ -39,25 +47,46 @@ export async function explainStep(ty: Trainyard, runIdOrPrefix: string, stepId: 
   return { runId: run.id, step: stepId, decision: ran ? "ran" : "cache hit", reasons, items: detail };
 }
 
-async function explainOne(ty: Trainyard, pipeline: string, createdAt: number, sr: StepRunRecord): Promise<Omit<WhyResult, "runId" | "step">> {
-  if (sr.status === "skipped" || sr.status === "cancelled") return { decision: sr.status, reasons: [sr.reason ?? sr.status] };
+async function explainOne(
+  ty: Trainyard,
+  pipeline: string,
+  createdAt: number,
+  sr: StepRunRecord,
+): Promise<Omit<WhyResult, "runId" | "step">> {
+  if (sr.status === "skipped" || sr.status === "cancelled")
+    return { decision: sr.status, reasons: [sr.reason ?? sr.status] };
   if (sr.cached && sr.cachedFrom) {
     const from = await ty.metadata.getStepRun(sr.cachedFrom);
     return {
       decision: "cache hit",
-      reasons: [`cache key ${sr.cacheKey?.slice(0, 12)} matched step run ${sr.cachedFrom}${from?.finishedAt ? ` (finished ${new Date(from.finishedAt).toISOString()})` : ""}: same code, version, params and inputs, so its outputs were reused`],
+      reasons: [
+        `cache key ${sr.cacheKey?.slice(0, 12)} matched step run ${sr.cachedFrom}${from?.finishedAt ? ` (finished ${new Date(from.finishedAt).toISOString()})` : ""}: same code, version, params and inputs, so its outputs were reused`,
+      ],
       against: from ? { runId: from.runId, stepRunId: from.id } : undefined,
     };
   }
-  if (!sr.components) return { decision: "not run", reasons: [sr.reason ?? "the step never started (its inputs were never available)"] };
+  if (!sr.components)
+    return { decision: "not run", reasons: [sr.reason ?? "the step never started (its inputs were never available)"] };
   const decision = sr.status === "failed" ? "failed" : "ran";
   if (sr.reason?.startsWith("forced")) return { decision, reasons: [sr.reason] };
   if (sr.reason?.startsWith("caching is disabled")) return { decision, reasons: [sr.reason] };
   const prev = await ty.metadata.previousStepRun(pipeline, sr.stepId, sr.itemIndex, createdAt, sr.runId);
-  if (!prev?.components) return { decision, reasons: [`cache miss: no earlier run of pipeline "${pipeline}" ran step "${sr.stepId}"`] };
+  if (!prev?.components)
+    return { decision, reasons: [`cache miss: no earlier run of pipeline "${pipeline}" ran step "${sr.stepId}"`] };
   const diff = await explainChange(prev.components, sr.components, (d) => ty.metadata.getArtifact(d));
   const against = { runId: prev.runId, stepRunId: prev.id };
   if (diff.length) return { decision, reasons: diff.map((d) => `cache miss: ${d}`), against };
-  if (prev.status === "failed") return { decision, reasons: [`cache miss: the previous run with the same key (run ${prev.runId}) failed, so there was nothing to reuse`], against };
-  return { decision, reasons: [`cache miss: run ${prev.runId} had the same key, but its outputs were no longer stored (removed by gc?)`], against };
+  if (prev.status === "failed")
+    return {
+      decision,
+      reasons: [
+        `cache miss: the previous run with the same key (run ${prev.runId}) failed, so there was nothing to reuse`,
+      ],
+      against,
+    };
+  return {
+    decision,
+    reasons: [`cache miss: run ${prev.runId} had the same key, but its outputs were no longer stored (removed by gc?)`],
+    against,
+  };
 }

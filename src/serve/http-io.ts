@@ -35,7 +35,12 @@ export function sendJsonText(res: ServerResponse, status: number, text: string, 
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = "text/plain; charset=utf-8"): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = "text/plain; charset=utf-8",
+): void {
   res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(text) });
   res.end(text);
 }
@@ -58,7 +63,9 @@ const DRAIN_CAP = 64 * 1024 * 1024;
  * drained and discarded.
  */
 export function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => receiveJsonBody(req, limit, (err, body) => (err ? reject(err) : resolve(body))));
+  return new Promise((resolve, reject) =>
+    receiveJsonBody(req, limit, (err, body) => (err ? reject(err) : resolve(body))),
+  );
 }
 
 /** Receives a parsed body, or the HttpError that rejected it. */
@@ -95,16 +102,27 @@ export function receiveJsonBody(req: IncomingMessage, limit: number, done: BodyC
     else (chunks ??= [first]).push(chunk);
   };
   const onEnd = () => {
-    const text = first === undefined ? "" : chunks === undefined ? first.toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+    const text =
+      first === undefined
+        ? ""
+        : chunks === undefined
+          ? first.toString("utf8")
+          : Buffer.concat(chunks, size).toString("utf8");
     // A body starting with "{" (the usual one) is not blank: skip the scan.
     if (text.length === 0 || (text.charCodeAt(0) !== 123 && !/\S/.test(text))) {
-      return settle(new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }));
+      return settle(
+        new HttpError(400, "EMPTY_BODY", "the request body is empty", { hint: 'send JSON such as {"rows": [{...}]}' }),
+      );
     }
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch (err) {
-      return settle(new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message}`, { hint: "NaN and Infinity are not JSON; send null for a missing value" }));
+      return settle(
+        new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(err as Error).message}`, {
+          hint: "NaN and Infinity are not JSON; send null for a missing value",
+        }),
+      );
     }
     settle(undefined, body);
   };
@@ -134,22 +152,42 @@ function drain(req: IncomingMessage): void {
  */
 export function predictRows(body: unknown, maxRows: number): unknown[] {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new HttpError(400, "INVALID_BODY", "the request body must be a JSON object", { hint: 'send {"rows": [{...}, ...]}' });
+    throw new HttpError(400, "INVALID_BODY", "the request body must be a JSON object", {
+      hint: 'send {"rows": [{...}, ...]}',
+    });
   }
   const keys = Object.keys(body);
   const extra = keys.find((k) => k !== "rows" && k !== "instances");
-  if (extra !== undefined) throw new HttpError(400, "UNKNOWN_FIELD", `unknown top-level field "${extra}"`, { field: extra, hint: 'the body has one field, "rows" (or "instances")' });
-  if (keys.length > 1) throw new HttpError(400, "AMBIGUOUS_ROWS", 'send either "rows" or "instances", not both', { field: "instances" });
+  if (extra !== undefined)
+    throw new HttpError(400, "UNKNOWN_FIELD", `unknown top-level field "${extra}"`, {
+      field: extra,
+      hint: 'the body has one field, "rows" (or "instances")',
+    });
+  if (keys.length > 1)
+    throw new HttpError(400, "AMBIGUOUS_ROWS", 'send either "rows" or "instances", not both', { field: "instances" });
   const name = keys[0] ?? "rows";
   const rows = (body as Record<string, unknown>)[name];
-  if (rows === undefined) throw new HttpError(400, "MISSING_ROWS", 'the request has no "rows"', { field: "rows", hint: 'send {"rows": [{...}, ...]}' });
-  if (!Array.isArray(rows)) throw new HttpError(400, "INVALID_ROWS", `"${name}" must be an array of objects`, { field: name });
-  if (rows.length === 0) throw new HttpError(400, "EMPTY_ROWS", `"${name}" is empty`, { field: name, hint: "send at least one row" });
-  if (rows.length > maxRows) throw new HttpError(413, "TOO_MANY_ROWS", `${rows.length} rows exceed the limit of ${maxRows} per request`, { field: name, hint: "split the request" });
+  if (rows === undefined)
+    throw new HttpError(400, "MISSING_ROWS", 'the request has no "rows"', {
+      field: "rows",
+      hint: 'send {"rows": [{...}, ...]}',
+    });
+  if (!Array.isArray(rows))
+    throw new HttpError(400, "INVALID_ROWS", `"${name}" must be an array of objects`, { field: name });
+  if (rows.length === 0)
+    throw new HttpError(400, "EMPTY_ROWS", `"${name}" is empty`, { field: name, hint: "send at least one row" });
+  if (rows.length > maxRows)
+    throw new HttpError(413, "TOO_MANY_ROWS", `${rows.length} rows exceed the limit of ${maxRows} per request`, {
+      field: name,
+      hint: "split the request",
+    });
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     if (typeof r !== "object" || r === null || Array.isArray(r)) {
-      throw new HttpError(400, "NOT_AN_OBJECT", `${name}[${i}] must be an object of field: value`, { field: `${name}[${i}]`, row: i });
+      throw new HttpError(400, "NOT_AN_OBJECT", `${name}[${i}] must be an object of field: value`, {
+        field: `${name}[${i}]`,
+        row: i,
+      });
     }
   }
   return rows;

@@ -9,5 +9,11 @@ export {
   type PredictionLogRetentionOptions,
 } from "./prediction-log-retention.js";
 export { BearerToken, isLoopbackHost, requireTokenBeyondLoopback } from "./serve-access.js";
-export { defaultPredictorLoader, asInputRejection, type PredictorLoader, type ServedPredictor, type InputRejection } from "./predictor-port.js";
+export {
+  defaultPredictorLoader,
+  asInputRejection,
+  type PredictorLoader,
+  type ServedPredictor,
+  type InputRejection,
+} from "./predictor-port.js";
 export { serveHome, type ServeHomeOptions } from "./serve-home.js";

@@ -113,12 +113,20 @@ export class ModelServer {
     this.maxBody = opts.maxBodyBytes ?? 1024 * 1024;
     this.maxRows = opts.maxRows ?? 10_000;
     this.models = new ServedModels(
-      { registry: opts.registry, artifactPath: opts.artifactPath, loadPredictor: opts.loadPredictor, metrics: this.metrics },
+      {
+        registry: opts.registry,
+        artifactPath: opts.artifactPath,
+        loadPredictor: opts.loadPredictor,
+        metrics: this.metrics,
+      },
       { targets: opts.targets, pollMs: opts.pollMs, maxBatchRows: opts.maxBatchRows, onEvent: opts.onEvent },
     );
     this.token = opts.token === undefined ? undefined : new BearerToken(opts.token);
     const timeouts = compileTimeouts(opts);
-    this.logger = new PredictionLogger(opts.registry, { sample: opts.logSample, onFlush: (n, dropped) => this.metrics.logged(n, dropped) });
+    this.logger = new PredictionLogger(opts.registry, {
+      sample: opts.logSample,
+      onFlush: (n, dropped) => this.metrics.logged(n, dropped),
+    });
     const onPrune = (n: number) => this.metrics.pruned(n);
     this.retention = new PredictionLogRetention(opts.registry, { ...opts.logRetention, onPrune });
     this.http = createServer(
@@ -182,7 +190,8 @@ export class ModelServer {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     if (path.startsWith("/v1/models/")) return this.modelRoute(req, res, path.slice(11));
-    const get = (fn: () => void) => (req.method === "GET" || req.method === "HEAD" ? fn() : sendError(res, notAllowed(req.method, "GET")));
+    const get = (fn: () => void) =>
+      req.method === "GET" || req.method === "HEAD" ? fn() : sendError(res, notAllowed(req.method, "GET"));
     switch (path) {
       case "/healthz":
         return get(() => sendJson(res, 200, { status: "ok" }));
@@ -197,7 +206,12 @@ export class ModelServer {
       case "/v1/models/":
         return get(() => sendJson(res, 200, { models: this.models.list().map(describeSlot) }));
       default:
-        return sendError(res, new HttpError(404, "NOT_FOUND", `no route ${path}`, { hint: "predict with POST /v1/models/<name>/<alias>:predict" }));
+        return sendError(
+          res,
+          new HttpError(404, "NOT_FOUND", `no route ${path}`, {
+            hint: "predict with POST /v1/models/<name>/<alias>:predict",
+          }),
+        );
     }
   }
 
@@ -207,7 +221,12 @@ export class ModelServer {
     const model = slash < 0 ? rest : rest.slice(0, slash);
     const alias = slash < 0 ? "" : rest.slice(slash + 1, predict ? -PREDICT_SUFFIX.length : undefined);
     if (!model || !alias || alias.includes("/")) {
-      return sendError(res, new HttpError(404, "NOT_FOUND", `no route /v1/models/${rest}`, { hint: "predict with POST /v1/models/<name>/<alias>:predict" }));
+      return sendError(
+        res,
+        new HttpError(404, "NOT_FOUND", `no route /v1/models/${rest}`, {
+          hint: "predict with POST /v1/models/<name>/<alias>:predict",
+        }),
+      );
     }
     const slot = this.models.get(model, alias);
     if (predict && req.method !== "POST") return sendError(res, notAllowed(req.method, "POST"));
@@ -227,9 +246,14 @@ export class ModelServer {
   private notServed(model: string, alias: string): HttpError {
     const failed = this.models.loadError(model, alias);
     if (failed !== undefined) {
-      return new HttpError(503, "MODEL_UNAVAILABLE", `${model}/${alias} is registered but its model could not be loaded: ${failed}`, {
-        hint: `the bundle is broken or missing: move the alias to a good version (trainyard models rollback ${model} ${alias}), re-run the pipeline that trained it, and check the store with trainyard fsck`,
-      });
+      return new HttpError(
+        503,
+        "MODEL_UNAVAILABLE",
+        `${model}/${alias} is registered but its model could not be loaded: ${failed}`,
+        {
+          hint: `the bundle is broken or missing: move the alias to a good version (trainyard models rollback ${model} ${alias}), re-run the pipeline that trained it, and check the store with trainyard fsck`,
+        },
+      );
     }
     if (this.models.registeredModels() === 0) {
       return new HttpError(404, "REGISTRY_EMPTY", "the registry has no models yet", {
@@ -238,7 +262,9 @@ export class ModelServer {
     }
     const served = this.models.list().map((s) => `${s.model}/${s.alias}`);
     return new HttpError(404, "MODEL_NOT_FOUND", `no model is served as ${model}/${alias}`, {
-      hint: served.length ? `served: ${served.join(", ")}` : "no alias is set: promote a version to an alias (trainyard models promote)",
+      hint: served.length
+        ? `served: ${served.join(", ")}`
+        : "no alias is set: promote a version to an alias (trainyard models promote)",
     });
   }
 
@@ -321,10 +347,21 @@ export class ModelServer {
     if (err instanceof HttpError) httpErr = err;
     else {
       const rejection = asInputRejection(err);
-      if (rejection) httpErr = new HttpError(rejection.status, asErrorCode(rejection.code), rejection.message, { field: rejection.field, row: rejection.row, hint: rejection.hint });
+      if (rejection)
+        httpErr = new HttpError(rejection.status, asErrorCode(rejection.code), rejection.message, {
+          field: rejection.field,
+          row: rejection.row,
+          hint: rejection.hint,
+        });
       else {
-        this.opts.onEvent?.(`predict failed in ${slot.model}/${slot.alias} version ${slot.version}: ${(err as Error)?.stack ?? String(err)}`);
-        httpErr = new HttpError(500, "PREDICT_FAILED", `the model failed to predict: ${(err as Error)?.message ?? String(err)}`);
+        this.opts.onEvent?.(
+          `predict failed in ${slot.model}/${slot.alias} version ${slot.version}: ${(err as Error)?.stack ?? String(err)}`,
+        );
+        httpErr = new HttpError(
+          500,
+          "PREDICT_FAILED",
+          `the model failed to predict: ${(err as Error)?.message ?? String(err)}`,
+        );
       }
     }
     if (!res.headersSent) sendError(res, httpErr);
@@ -379,11 +416,22 @@ function notAllowed(method: string | undefined, allow: string): HttpError {
 
 function describeSlot(s: LoadedModel): Record<string, unknown> {
   const { task, label, classes } = s.predictor;
-  return { model: s.model, alias: s.alias, version: s.version, artifactDigest: s.artifactDigest, task, label, ...(classes ? { classes } : {}), loadedAt: s.loadedAt };
+  return {
+    model: s.model,
+    alias: s.alias,
+    version: s.version,
+    artifactDigest: s.artifactDigest,
+    task,
+    label,
+    ...(classes ? { classes } : {}),
+    loadedAt: s.loadedAt,
+  };
 }
 
 /** Builds a server and starts it; see `ModelServer`. */
-export async function startModelServer(opts: ModelServerOptions & { port?: number; host?: string }): Promise<{ server: ModelServer; url: string; port: number }> {
+export async function startModelServer(
+  opts: ModelServerOptions & { port?: number; host?: string },
+): Promise<{ server: ModelServer; url: string; port: number }> {
   const server = new ModelServer(opts);
   const { url, port } = await server.listen(opts.port ?? 8080, opts.host ?? "127.0.0.1");
   return { server, url, port };

@@ -42,7 +42,9 @@ export class PredictBatcher {
   }
 
   predict(rows: unknown[]): Promise<unknown[]> {
-    return new Promise((resolve, reject) => this.submit(rows, (err, predictions) => (err === undefined ? resolve(predictions!) : reject(err))));
+    return new Promise((resolve, reject) =>
+      this.submit(rows, (err, predictions) => (err === undefined ? resolve(predictions!) : reject(err))),
+    );
   }
 
   /** Queues `rows` for the next batch; `done` is called exactly once, never synchronously. */
@@ -96,7 +98,10 @@ export class PredictBatcher {
   private score(rows: unknown[], done: PredictCallback): void {
     const sync = this.predictor.predictRowsSync;
     if (!sync) {
-      this.predictor.predictRows(rows).then((out) => done(undefined, out), (err: unknown) => done(err === undefined ? new Error("predict failed") : err));
+      this.predictor.predictRows(rows).then(
+        (out) => done(undefined, out),
+        (err: unknown) => done(err === undefined ? new Error("predict failed") : err),
+      );
       return;
     }
     let out: unknown[];

@@ -63,7 +63,10 @@ export class PredictionLogger {
       .then(() => this.opts.onFlush?.(batch.length, dropped))
       .catch((err: unknown) => {
         this.opts.onFlush?.(0, dropped + batch.length);
-        (this.opts.onError ?? ((e) => process.stderr.write(`trainyard serve: prediction log write failed: ${(e as Error).message}\n`)))(err);
+        (
+          this.opts.onError ??
+          ((e) => process.stderr.write(`trainyard serve: prediction log write failed: ${(e as Error).message}\n`))
+        )(err);
       })
       .finally(() => {
         this.flushing = undefined;

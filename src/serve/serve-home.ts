@@ -16,7 +16,10 @@ export interface ServeHomeOptions extends Omit<ModelServerOptions, "registry" | 
   loadPredictor?: ModelServerOptions["loadPredictor"];
 }
 
-export async function serveHome(ty: Trainyard, opts: ServeHomeOptions = {}): Promise<{ server: ModelServer; url: string; port: number }> {
+export async function serveHome(
+  ty: Trainyard,
+  opts: ServeHomeOptions = {},
+): Promise<{ server: ModelServer; url: string; port: number }> {
   return startModelServer({
     ...opts,
     registry: openRegistry(ty),

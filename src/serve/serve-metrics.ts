@@ -36,7 +36,18 @@ export class ServeMetrics {
   seriesOf(model: string, alias: string): RequestSeries {
     const key = `${model}\u0000${alias}`;
     let s = this.series.get(key);
-    if (!s) this.series.set(key, (s = { model, alias, codes: new Map(), buckets: new Float64Array(LATENCY_BUCKETS.length + 1), sum: 0, count: 0 }));
+    if (!s)
+      this.series.set(
+        key,
+        (s = {
+          model,
+          alias,
+          codes: new Map(),
+          buckets: new Float64Array(LATENCY_BUCKETS.length + 1),
+          sum: 0,
+          count: 0,
+        }),
+      );
     return s;
   }
 
@@ -78,9 +89,14 @@ export class ServeMetrics {
     out.push("# HELP trainyard_serve_requests_total Predict requests by model, alias and HTTP status code.");
     out.push("# TYPE trainyard_serve_requests_total counter");
     for (const s of this.series.values()) {
-      for (const [code, n] of s.codes) out.push(`trainyard_serve_requests_total{${labels({ model: s.model, alias: s.alias, code: String(code) })}} ${n}`);
+      for (const [code, n] of s.codes)
+        out.push(
+          `trainyard_serve_requests_total{${labels({ model: s.model, alias: s.alias, code: String(code) })}} ${n}`,
+        );
     }
-    out.push("# HELP trainyard_serve_request_duration_seconds Predict request latency, from first byte read to response written.");
+    out.push(
+      "# HELP trainyard_serve_request_duration_seconds Predict request latency, from first byte read to response written.",
+    );
     out.push("# TYPE trainyard_serve_request_duration_seconds histogram");
     for (const s of this.series.values()) {
       const base = labels({ model: s.model, alias: s.alias });
@@ -95,14 +111,18 @@ export class ServeMetrics {
     }
     out.push("# HELP trainyard_serve_model_version The registry version each served alias currently answers with.");
     out.push("# TYPE trainyard_serve_model_version gauge");
-    for (const v of this.versions.values()) out.push(`trainyard_serve_model_version{${labels({ model: v.model, alias: v.alias })}} ${v.version}`);
+    for (const v of this.versions.values())
+      out.push(`trainyard_serve_model_version{${labels({ model: v.model, alias: v.alias })}} ${v.version}`);
     out.push("# HELP trainyard_serve_reloads_total Model loads after an alias moved, by result.");
     out.push("# TYPE trainyard_serve_reloads_total counter");
-    for (const r of this.reloads.values()) out.push(`trainyard_serve_reloads_total{${labels({ model: r.model, alias: r.alias, result: r.result })}} ${r.n}`);
+    for (const r of this.reloads.values())
+      out.push(`trainyard_serve_reloads_total{${labels({ model: r.model, alias: r.alias, result: r.result })}} ${r.n}`);
     out.push("# HELP trainyard_serve_predictions_logged_total Sampled requests written to the prediction log.");
     out.push("# TYPE trainyard_serve_predictions_logged_total counter");
     out.push(`trainyard_serve_predictions_logged_total ${this.predictionsLogged}`);
-    out.push("# HELP trainyard_serve_predictions_log_dropped_total Sampled requests dropped because the log writer fell behind.");
+    out.push(
+      "# HELP trainyard_serve_predictions_log_dropped_total Sampled requests dropped because the log writer fell behind.",
+    );
     out.push("# TYPE trainyard_serve_predictions_log_dropped_total counter");
     out.push(`trainyard_serve_predictions_log_dropped_total ${this.predictionsDropped}`);
     out.push("# HELP trainyard_serve_prediction_log_pruned_total Prediction log rows deleted by age or row retention.");

@@ -109,9 +109,15 @@ export class ServedModels {
 
   /** Ready once the first load finished and every explicitly named alias is being served. */
   readiness(): { ready: boolean; missing: string[]; errors: Record<string, string> } {
-    const missing = (this.opts.targets ?? []).filter((t) => t.alias !== undefined && !this.slots.has(keyOf(t.model, t.alias))).map((t) => keyOf(t.model, t.alias!));
+    const missing = (this.opts.targets ?? [])
+      .filter((t) => t.alias !== undefined && !this.slots.has(keyOf(t.model, t.alias)))
+      .map((t) => keyOf(t.model, t.alias!));
     const neverLoaded = [...this.errors.keys()].filter((k) => !this.slots.has(k));
-    return { ready: this.loadedOnce && missing.length === 0 && neverLoaded.length === 0, missing: [...new Set([...missing, ...neverLoaded])], errors: Object.fromEntries(this.errors) };
+    return {
+      ready: this.loadedOnce && missing.length === 0 && neverLoaded.length === 0,
+      missing: [...new Set([...missing, ...neverLoaded])],
+      errors: Object.fromEntries(this.errors),
+    };
   }
 
   /** Marks a request's use of a predictor finished; closes a retired one when it was the last. */
@@ -164,8 +170,15 @@ export class ServedModels {
         if (!v) throw new Error(`version ${a.version} is not in the registry`);
         const predictor = await this.deps.loadPredictor(await this.deps.artifactPath(v.artifactDigest));
         const slot: LoadedModel = {
-          model: a.model, alias: a.alias, version: a.version, artifactDigest: v.artifactDigest, predictor,
-          batcher: new PredictBatcher(predictor, { maxBatchRows: this.opts.maxBatchRows }), loadedAt: Date.now(), inflight: 0, retired: false,
+          model: a.model,
+          alias: a.alias,
+          version: a.version,
+          artifactDigest: v.artifactDigest,
+          predictor,
+          batcher: new PredictBatcher(predictor, { maxBatchRows: this.opts.maxBatchRows }),
+          loadedAt: Date.now(),
+          inflight: 0,
+          retired: false,
         };
         this.slots.set(key, slot);
         this.errors.delete(key);
@@ -174,11 +187,15 @@ export class ServedModels {
           this.retire(current);
           this.deps.metrics.reloaded(a.model, a.alias, "success");
         }
-        this.opts.onEvent?.(current ? `${key}: version ${current.version} -> ${a.version}` : `serving ${key} (version ${a.version})`);
+        this.opts.onEvent?.(
+          current ? `${key}: version ${current.version} -> ${a.version}` : `serving ${key} (version ${a.version})`,
+        );
       } catch (err) {
         this.errors.set(key, `version ${a.version}: ${(err as Error).message}`);
         this.deps.metrics.reloaded(a.model, a.alias, "failure");
-        this.opts.onEvent?.(`failed to load ${key} version ${a.version}${current ? ` (still serving ${current.version})` : ""}: ${(err as Error).message}`);
+        this.opts.onEvent?.(
+          `failed to load ${key} version ${a.version}${current ? ` (still serving ${current.version})` : ""}: ${(err as Error).message}`,
+        );
       }
     }
     for (const key of this.errors.keys()) if (!wantedKeys.has(key)) this.errors.delete(key);

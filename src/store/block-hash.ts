@@ -20,7 +20,9 @@ interface Job {
   step: number;
   count: number;
 }
-type Reply = { id: number; digests: Uint8Array[]; sizes: number[] } | { id: number; error: { message: string; code?: string } };
+type Reply =
+  | { id: number; digests: Uint8Array[]; sizes: number[] }
+  | { id: number; error: { message: string; code?: string } };
 
 /** Reads and hashes its share of blocks; a short block is the end of the file. */
 const WORKER_SOURCE = `

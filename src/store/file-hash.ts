@@ -128,7 +128,12 @@ export async function hashTree(root: string): Promise<{ digest: string; size: nu
       if (st.isDirectory()) await walk(full);
       else if (st.isFile()) {
         const { digest, size } = await hashFile(full);
-        entries.push({ rel: relative(root, full).split(sep).join("/"), digest, size, mode: st.mode & 0o111 ? 0o755 : 0o644 });
+        entries.push({
+          rel: relative(root, full).split(sep).join("/"),
+          digest,
+          size,
+          mode: st.mode & 0o111 ? 0o755 : 0o644,
+        });
       }
     }
   };

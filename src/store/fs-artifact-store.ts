@@ -50,9 +50,11 @@ export class FsArtifactStore implements ArtifactStore {
 
   private init(): Promise<void> | undefined {
     if (this.initialized) return undefined;
-    this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(() => {
-      this.initialized = true;
-    });
+    this.ready ??= Promise.all([mkdir(this.objects, { recursive: true }), mkdir(this.tmp, { recursive: true })]).then(
+      () => {
+        this.initialized = true;
+      },
+    );
     return this.ready;
   }
 
@@ -97,7 +99,9 @@ export class FsArtifactStore implements ArtifactStore {
   async putFile(source: string, opts: { move?: boolean; digest?: string; size?: number } = {}): Promise<StoredObject> {
     const init = this.init();
     if (init) await init;
-    const hashed = opts.digest ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size } : hashFileNow(source, opts.size, { makeReadOnly: opts.move });
+    const hashed = opts.digest
+      ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size }
+      : hashFileNow(source, opts.size, { makeReadOnly: opts.move });
     const { digest, size } = hashed instanceof Promise ? await hashed : hashed;
     const readOnly = !(hashed instanceof Promise) && "madeReadOnly" in hashed && hashed.madeReadOnly === true;
     const target = this.objectPath(digest);
@@ -123,7 +127,8 @@ export class FsArtifactStore implements ArtifactStore {
       return { digest, size, path: target };
     }
     // A stored object of another size is a torn write (a power loss before its sync): replace it.
-    if ((await sizeOf(target)) === size && (await refreshEntryTime(target, 0o444))) return { digest, size, path: target };
+    if ((await sizeOf(target)) === size && (await refreshEntryTime(target, 0o444)))
+      return { digest, size, path: target };
     // A copy goes through a temp file so that no reader sees it half written.
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
@@ -233,7 +238,9 @@ export class FsArtifactStore implements ArtifactStore {
 
   async statObject(digest: string): Promise<ObjectStat | undefined> {
     const st = await stat(this.objectPath(digest)).catch(() => undefined);
-    return st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory() };
+    return (
+      st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory() }
+    );
   }
 
   /** Renames a damaged object to `<root>/quarantine/<digest>.<ms>`, out of every reader's way. */
@@ -374,10 +381,15 @@ async function chmodTree(path: string): Promise<void> {
 function writeError(err: unknown, source: string): TrainyardError {
   const code = (err as { code?: string }).code;
   const full = code === "ENOSPC" || code === "EDQUOT";
-  return new TrainyardError("ARTIFACT_WRITE", `could not store ${source} in the artifact store: ${(err as Error).message}`, {
-    file: source,
-    cause: err,
-    hint: full ? "the disk is full: free space (try `trainyard gc`) or point --home at a larger disk, then resume the run" : "check that the home directory is writable",
-  });
+  return new TrainyardError(
+    "ARTIFACT_WRITE",
+    `could not store ${source} in the artifact store: ${(err as Error).message}`,
+    {
+      file: source,
+      cause: err,
+      hint: full
+        ? "the disk is full: free space (try `trainyard gc`) or point --home at a larger disk, then resume the run"
+        : "check that the home directory is writable",
+    },
+  );
 }
-

@@ -61,7 +61,9 @@ export class FileSystemSync {
 
   private start(): ChildProcess {
     if (this.child) return this.child;
-    const child = spawn("/bin/sh", ["-c", LOOP, "trainyard-sync", SYNC!, this.path], { stdio: ["pipe", "pipe", "ignore"] });
+    const child = spawn("/bin/sh", ["-c", LOOP, "trainyard-sync", SYNC!, this.path], {
+      stdio: ["pipe", "pipe", "ignore"],
+    });
     child.stdin!.on("error", () => undefined);
     child.stdout!.on("data", (chunk: Buffer) => {
       this.out += chunk.toString("latin1");

@@ -13,7 +13,15 @@ export type { MetricGoal, MetricPoint, RunTag } from "./metric-records.js";
 
 /** "interrupted": the run's owner died before it finished; `resume` continues it. */
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected" | "interrupted";
-export type StepStatus = "pending" | "running" | "succeeded" | "failed" | "rejected" | "skipped" | "cancelled" | "interrupted";
+export type StepStatus =
+  | "pending"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "rejected"
+  | "skipped"
+  | "cancelled"
+  | "interrupted";
 
 export interface RunRecord {
   id: string;
@@ -92,7 +100,10 @@ export interface StepRunRecord {
 }
 
 /** What a history grid shows of a step run. */
-export type StepState = Pick<StepRunRecord, "runId" | "stepId" | "status" | "cached" | "attempts" | "startedAt" | "durationMs">;
+export type StepState = Pick<
+  StepRunRecord,
+  "runId" | "stepId" | "status" | "cached" | "attempts" | "startedAt" | "durationMs"
+>;
 
 export interface AttemptRecord {
   stepRunId: string;
@@ -203,7 +214,13 @@ export interface MetadataStore {
   /** Whether any step run has succeeded: when none has, no cache lookup can hit. */
   hasStepResults(): Promise<boolean>;
   /** The newest step run of a step (and item) in another run of the pipeline, for explanations. */
-  previousStepRun(pipeline: string, stepId: string, itemIndex: number, beforeRunCreatedAt: number, excludeRunId: string): Promise<StepRunRecord | undefined>;
+  previousStepRun(
+    pipeline: string,
+    stepId: string,
+    itemIndex: number,
+    beforeRunCreatedAt: number,
+    excludeRunId: string,
+  ): Promise<StepRunRecord | undefined>;
   /** Median duration in ms of recent successful, non-cached runs of each step of a pipeline. */
   stepDurations(pipeline: string): Promise<Map<string, number>>;
 

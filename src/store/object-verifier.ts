@@ -31,7 +31,9 @@ export interface VerifyContext {
   runId?: string;
 }
 
-export type CheckResult = { ok: true; path: string } | { ok: false; path: string; problem: "missing" | "corrupt"; detail: string };
+export type CheckResult =
+  | { ok: true; path: string }
+  | { ok: false; path: string; problem: "missing" | "corrupt"; detail: string };
 
 export class ObjectVerifier {
   /** digest -> stamp key of the object as this process last hashed it. */
@@ -66,12 +68,14 @@ export class ObjectVerifier {
       }
     }
     const actual = await rehashObject(path, digest, stamp);
-    if (actual !== digest) return { ok: false, path, problem: "corrupt", detail: `hashes to ${actual.slice(0, 12)}, not to its name` };
+    if (actual !== digest)
+      return { ok: false, path, problem: "corrupt", detail: `hashes to ${actual.slice(0, 12)}, not to its name` };
     // A file changed while it was hashed keeps no stamp: the next use hashes it again.
     const after = stampOf(path);
     if (!after || keyOf(after) !== key) return { ok: true, path };
     this.known.set(digest, key);
-    if (stamp.size >= STAMP_MIN) await this.metadata.putStat({ path, size: stamp.size, mtimeMs: stamp.mtimeMs, ino: stamp.ino, digest });
+    if (stamp.size >= STAMP_MIN)
+      await this.metadata.putStat({ path, size: stamp.size, mtimeMs: stamp.mtimeMs, ino: stamp.ino, digest });
     return { ok: true, path };
   }
 
@@ -89,7 +93,10 @@ export class ObjectVerifier {
 }
 
 /** The step run that wrote `digest` (the original one when later runs reused it). */
-export async function writerOf(metadata: MetadataStore, digest: string): Promise<{ stepRunId: string; runId: string; stepId: string } | undefined> {
+export async function writerOf(
+  metadata: MetadataStore,
+  digest: string,
+): Promise<{ stepRunId: string; runId: string; stepId: string } | undefined> {
   const edges = await metadata.lineageOf(digest);
   const w = edges.find((e) => e.direction === "out" && !e.reused) ?? edges.find((e) => e.direction === "out");
   return w && { stepRunId: w.stepRunId, runId: w.runId, stepId: w.stepId };
@@ -107,19 +114,27 @@ async function damageError(
   const where = moved ? `; moved to ${moved}` : "";
   const use = ctx.use ? ` (${ctx.use})` : "";
   const code = result.problem === "missing" ? "ARTIFACT_MISSING" : "ARTIFACT_CORRUPT";
-  return new TrainyardError(code, `artifact ${digest.slice(0, 12)} at ${result.path} ${result.detail}${use}${by}${where}`, {
-    digest,
-    file: result.path,
-    step: ctx.step ?? writer?.stepId,
-    runId: ctx.runId ?? writer?.runId,
-    writtenBy: writer?.stepRunId,
-    quarantined: moved,
-    hint: "resume or re-run: a step whose stored output is missing or damaged is recomputed; `trainyard fsck --repair` checks the whole store",
-  });
+  return new TrainyardError(
+    code,
+    `artifact ${digest.slice(0, 12)} at ${result.path} ${result.detail}${use}${by}${where}`,
+    {
+      digest,
+      file: result.path,
+      step: ctx.step ?? writer?.stepId,
+      runId: ctx.runId ?? writer?.runId,
+      writtenBy: writer?.stepRunId,
+      quarantined: moved,
+      hint: "resume or re-run: a step whose stored output is missing or damaged is recomputed; `trainyard fsck --repair` checks the whole store",
+    },
+  );
 }
 
 /** The digest of a stored object in the scheme its name uses (file, block, tree or plain sha256 of bytes). */
-export async function rehashObject(path: string, digest: string, stamp: { isDirectory: boolean; size: number }): Promise<string> {
+export async function rehashObject(
+  path: string,
+  digest: string,
+  stamp: { isDirectory: boolean; size: number },
+): Promise<string> {
   if (stamp.isDirectory) return (await hashTree(path)).digest;
   const actual = (await hashFile(path)).digest;
   // Large JSON manifests are stored with putBytes, named by their plain sha256.

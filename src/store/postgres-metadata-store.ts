@@ -53,13 +53,17 @@ export interface PostgresMetadataOptions {
   maxConnections?: number;
 }
 
-
 // int8 (counts, sizes) as JS numbers: every value this store writes came from a JS number.
-const types = { getTypeParser: ((oid: number, format?: string) => (oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser };
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? Number : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
+};
 
 // An update keeps `seq`: a run's steps list in the order they were first recorded, as in SQLite.
 const SAVE_STEP_RUN = `INSERT INTO step_runs (${STEP_RUN_COLUMNS.join(", ")}) VALUES (${STEP_RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})
-  ON CONFLICT (id) DO UPDATE SET ${STEP_RUN_COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}`;
+  ON CONFLICT (id) DO UPDATE SET ${STEP_RUN_COLUMNS.slice(1)
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .join(", ")}`;
 const SAVE_ATTEMPT = `INSERT INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES ($1, $2, $3, $4, $5, $6)
   ON CONFLICT (step_run_id, attempt) DO UPDATE SET status = EXCLUDED.status, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
 const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES ($1, $2, $3, $4, $5, $6)
@@ -67,7 +71,9 @@ const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_a
 // The conditional update takes the row lock: a concurrent claim waits, then sees the new token.
 const LEASE_PLACEHOLDERS = LEASE_COLUMNS.map((_, i) => `$${i + 1}`).join(", ");
 const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")}) VALUES (${LEASE_PLACEHOLDERS})
-  ON CONFLICT (run_id) DO UPDATE SET ${LEASE_COLUMNS.slice(1).map((c) => `${c} = EXCLUDED.${c}`).join(", ")}
+  ON CONFLICT (run_id) DO UPDATE SET ${LEASE_COLUMNS.slice(1)
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .join(", ")}
   WHERE run_leases.token = $${LEASE_COLUMNS.length + 1}
   RETURNING *`;
 const ARTIFACT_COLUMNS = `digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline`;
@@ -88,9 +94,17 @@ export class PostgresMetadataStore implements MetadataStore {
   static async open(opts: PostgresMetadataOptions): Promise<PostgresMetadataStore> {
     const schema = opts.schema ?? "public";
     if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-      throw new TrainyardError("USAGE", `invalid PostgreSQL schema name "${schema}"`, { hint: "use lowercase letters, digits and underscores" });
+      throw new TrainyardError("USAGE", `invalid PostgreSQL schema name "${schema}"`, {
+        hint: "use lowercase letters, digits and underscores",
+      });
     }
-    const pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10, types, options: `-c search_path=${schema}`, connectionTimeoutMillis: 15_000 });
+    const pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.maxConnections ?? 10,
+      types,
+      options: `-c search_path=${schema}`,
+      connectionTimeoutMillis: 15_000,
+    });
     // An idle pooled connection that the server drops must not crash the process.
     pool.on("error", () => undefined);
     const store = new PostgresMetadataStore(pool);
@@ -99,7 +113,11 @@ export class PostgresMetadataStore implements MetadataStore {
     } catch (err) {
       await pool.end().catch(() => undefined);
       const message = (err as Error).message;
-      throw new TrainyardError("METADATA_UNAVAILABLE", `cannot open the PostgreSQL metadata store at ${redactUrl(opts.url)}: ${message}`, { cause: err, hint: openHint(err) });
+      throw new TrainyardError(
+        "METADATA_UNAVAILABLE",
+        `cannot open the PostgreSQL metadata store at ${redactUrl(opts.url)}: ${message}`,
+        { cause: err, hint: openHint(err) },
+      );
     }
     return store;
   }
@@ -109,8 +127,12 @@ export class PostgresMetadataStore implements MetadataStore {
       // Serialises concurrent first opens; the lock is released at commit.
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.migrate.' || $1))`, [schema]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await c.query(`CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`);
-      const done = new Set((await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number));
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+      );
+      const done = new Set(
+        (await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number),
+      );
       for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
         if (done.has(i + 1)) continue;
         await c.query(sql);
@@ -132,7 +154,6 @@ export class PostgresMetadataStore implements MetadataStore {
     return inTransaction(this.pool, fn);
   }
 
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -140,31 +161,48 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async upsertPipeline(name: string, modulePath: string): Promise<void> {
-    await this.rows(`INSERT INTO pipelines (name, module_path, updated_at) VALUES ($1, $2, $3)
-      ON CONFLICT (name) DO UPDATE SET module_path = EXCLUDED.module_path, updated_at = EXCLUDED.updated_at`, [name, modulePath, Date.now()]);
+    await this.rows(
+      `INSERT INTO pipelines (name, module_path, updated_at) VALUES ($1, $2, $3)
+      ON CONFLICT (name) DO UPDATE SET module_path = EXCLUDED.module_path, updated_at = EXCLUDED.updated_at`,
+      [name, modulePath, Date.now()],
+    );
   }
 
   async listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>> {
     const rows = await this.rows("SELECT name, module_path, updated_at FROM pipelines ORDER BY updated_at DESC", []);
-    return rows.map((r) => ({ name: String(r.name), modulePath: String(r.module_path), updatedAt: Number(r.updated_at) }));
+    return rows.map((r) => ({
+      name: String(r.name),
+      modulePath: String(r.module_path),
+      updatedAt: Number(r.updated_at),
+    }));
   }
 
   async createRun(run: RunRecord): Promise<void> {
     const cols = runColumns(run);
-    await this.rows(`INSERT INTO runs (${Object.keys(cols).join(", ")}) VALUES (${Object.keys(cols).map((_, i) => `$${i + 1}`).join(", ")})`, Object.values(cols));
+    await this.rows(
+      `INSERT INTO runs (${Object.keys(cols).join(", ")}) VALUES (${Object.keys(cols)
+        .map((_, i) => `$${i + 1}`)
+        .join(", ")})`,
+      Object.values(cols),
+    );
   }
 
   async updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void> {
     // A key present with `undefined` clears the column (e.g. a resumed run's old error).
     const cols = Object.entries(runColumns({ ...(patch as RunRecord), id }, Object.keys(patch)));
     if (!cols.length) return;
-    await this.rows(`UPDATE runs SET ${cols.map(([c], i) => `${c} = $${i + 2}`).join(", ")} WHERE id = $1`, [id, ...cols.map(([, v]) => v)]);
+    await this.rows(`UPDATE runs SET ${cols.map(([c], i) => `${c} = $${i + 2}`).join(", ")} WHERE id = $1`, [
+      id,
+      ...cols.map(([, v]) => v),
+    ]);
   }
 
   async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
     const [exact] = await this.rows(`SELECT * FROM runs WHERE id = $1`, [idOrPrefix]);
     if (exact) return rowToRun(exact);
-    const rows = await this.rows(`SELECT * FROM runs WHERE id LIKE $1 ORDER BY created_at DESC LIMIT 2`, [`${likeEscape(idOrPrefix)}%`]);
+    const rows = await this.rows(`SELECT * FROM runs WHERE id LIKE $1 ORDER BY created_at DESC LIMIT 2`, [
+      `${likeEscape(idOrPrefix)}%`,
+    ]);
     return rows.length === 1 ? rowToRun(rows[0]) : undefined;
   }
 
@@ -198,8 +236,8 @@ export class PostgresMetadataStore implements MetadataStore {
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.pipeline) (args.push(filter.pipeline), where.push(`pipeline = $${args.length}`));
-    if (filter.status) (args.push(filter.status), where.push(`status = $${args.length}`));
+    if (filter.pipeline) args.push(filter.pipeline), where.push(`pipeline = $${args.length}`);
+    if (filter.status) args.push(filter.status), where.push(`status = $${args.length}`);
     if (filter.trigger) {
       args.push(filter.trigger, `${filter.trigger}:`);
       where.push(`(trigger = $${args.length - 1} OR left(trigger, length($${args.length})) = $${args.length})`);
@@ -209,7 +247,10 @@ export class PostgresMetadataStore implements MetadataStore {
       where.push(`created_at <= $${args.length}`);
     }
     args.push(Math.max(1, filter.limit ?? 50));
-    const rows = await this.rows(`SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`, args);
+    const rows = await this.rows(
+      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`,
+      args,
+    );
     return rows.map(rowToRun);
   }
 
@@ -282,24 +323,39 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async findByCacheKey(cacheKey: string): Promise<StepRunRecord | undefined> {
     // NULLS LAST: PostgreSQL sorts NULL first in DESC order, SQLite last.
-    const [row] = await this.rows(`SELECT s.* FROM step_runs s WHERE s.cache_key = $1 AND s.status = 'succeeded'
+    const [row] = await this.rows(
+      `SELECT s.* FROM step_runs s WHERE s.cache_key = $1 AND s.status = 'succeeded'
       AND (s.output_digest IS NULL OR EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = s.output_digest))
-      ORDER BY s.finished_at DESC NULLS LAST LIMIT 1`, [cacheKey]);
+      ORDER BY s.finished_at DESC NULLS LAST LIMIT 1`,
+      [cacheKey],
+    );
     return row ? rowToStepRun(row) : undefined;
   }
 
-  async previousStepRun(pipeline: string, stepId: string, itemIndex: number, before: number, excludeRunId: string): Promise<StepRunRecord | undefined> {
-    const [row] = await this.rows(`SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
+  async previousStepRun(
+    pipeline: string,
+    stepId: string,
+    itemIndex: number,
+    before: number,
+    excludeRunId: string,
+  ): Promise<StepRunRecord | undefined> {
+    const [row] = await this.rows(
+      `SELECT s.* FROM step_runs s JOIN runs r ON r.id = s.run_id
       WHERE r.pipeline = $1 AND s.step_id = $2 AND s.item_index = $3 AND r.created_at <= $4 AND s.run_id <> $5
         AND s.status IN ('succeeded', 'failed') AND s.components IS NOT NULL
-      ORDER BY r.created_at DESC, s.seq DESC LIMIT 1`, [pipeline, stepId, itemIndex, before, excludeRunId]);
+      ORDER BY r.created_at DESC, s.seq DESC LIMIT 1`,
+      [pipeline, stepId, itemIndex, before, excludeRunId],
+    );
     return row ? rowToStepRun(row) : undefined;
   }
 
   async stepDurations(pipeline: string): Promise<Map<string, number>> {
-    const rows = await this.rows(`SELECT s.step_id, s.duration_ms AS d FROM step_runs s JOIN runs r ON r.id = s.run_id
+    const rows = await this.rows(
+      `SELECT s.step_id, s.duration_ms AS d FROM step_runs s JOIN runs r ON r.id = s.run_id
       WHERE r.pipeline = $1 AND s.status = 'succeeded' AND NOT s.cached AND s.item_index = -1
-      ORDER BY s.finished_at DESC NULLS LAST LIMIT 5000`, [pipeline]);
+      ORDER BY s.finished_at DESC NULLS LAST LIMIT 5000`,
+      [pipeline],
+    );
     const byStep = new Map<string, number[]>();
     for (const r of rows) {
       const list = byStep.get(r.step_id) ?? [];
@@ -314,7 +370,9 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async listAttempts(stepRunId: string): Promise<AttemptRecord[]> {
-    return (await this.rows(`SELECT * FROM attempts WHERE step_run_id = $1 ORDER BY attempt`, [stepRunId])).map(rowToAttempt);
+    return (await this.rows(`SELECT * FROM attempts WHERE step_run_id = $1 ORDER BY attempt`, [stepRunId])).map(
+      rowToAttempt,
+    );
   }
 
   async appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void> {
@@ -322,9 +380,13 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>> {
-    const rows = attempt === undefined
-      ? await this.rows(`SELECT attempt, ts, stream, line FROM logs WHERE step_run_id = $1 ORDER BY seq`, [stepRunId])
-      : await this.rows(`SELECT attempt, ts, stream, line FROM logs WHERE step_run_id = $1 AND attempt = $2 ORDER BY seq`, [stepRunId, attempt]);
+    const rows =
+      attempt === undefined
+        ? await this.rows(`SELECT attempt, ts, stream, line FROM logs WHERE step_run_id = $1 ORDER BY seq`, [stepRunId])
+        : await this.rows(
+            `SELECT attempt, ts, stream, line FROM logs WHERE step_run_id = $1 AND attempt = $2 ORDER BY seq`,
+            [stepRunId, attempt],
+          );
     return rows.map((r) => ({ attempt: r.attempt, ts: r.ts, stream: r.stream, line: r.line }));
   }
 
@@ -339,7 +401,9 @@ export class PostgresMetadataStore implements MetadataStore {
     const [exact] = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest = $1`, [digestOrPrefix]);
     if (exact) return rowToArtifact(exact);
     if (!/^[0-9a-f]{4,63}$/.test(digestOrPrefix)) return undefined;
-    const rows = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE $1 LIMIT 2`, [`${digestOrPrefix}%`]);
+    const rows = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE $1 LIMIT 2`, [
+      `${digestOrPrefix}%`,
+    ]);
     return rows.length === 1 ? rowToArtifact(rows[0]) : undefined;
   }
 
@@ -366,7 +430,11 @@ export class PostgresMetadataStore implements MetadataStore {
 
   async digestsUsedByRuns(runIds: string[]): Promise<Set<string>> {
     if (!runIds.length) return new Set();
-    return new Set((await this.rows(`SELECT DISTINCT digest FROM lineage WHERE run_id = ANY($1::text[])`, [runIds])).map((r) => r.digest as string));
+    return new Set(
+      (await this.rows(`SELECT DISTINCT digest FROM lineage WHERE run_id = ANY($1::text[])`, [runIds])).map(
+        (r) => r.digest as string,
+      ),
+    );
   }
 
   async pinnedDigests(): Promise<Set<string>> {
@@ -382,8 +450,14 @@ export class PostgresMetadataStore implements MetadataStore {
     if (!runIds.length) return;
     await this.transaction(async (c) => {
       const ids = [runIds];
-      await c.query(`DELETE FROM logs WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ANY($1::text[]))`, ids);
-      await c.query(`DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ANY($1::text[]))`, ids);
+      await c.query(
+        `DELETE FROM logs WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ANY($1::text[]))`,
+        ids,
+      );
+      await c.query(
+        `DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ANY($1::text[]))`,
+        ids,
+      );
       await c.query(`DELETE FROM lineage WHERE run_id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM metrics WHERE run_id = ANY($1::text[])`, ids);
       await c.query(`DELETE FROM run_tags WHERE run_id = ANY($1::text[])`, ids);
@@ -399,8 +473,11 @@ export class PostgresMetadataStore implements MetadataStore {
   }
 
   async putStat(e: StatEntry): Promise<void> {
-    await this.rows(`INSERT INTO stat_index (path, size, mtime_ms, ino, digest) VALUES ($1, $2, $3, $4, $5)
-      ON CONFLICT (path) DO UPDATE SET size = EXCLUDED.size, mtime_ms = EXCLUDED.mtime_ms, ino = EXCLUDED.ino, digest = EXCLUDED.digest`, [e.path, e.size, e.mtimeMs, e.ino, e.digest]);
+    await this.rows(
+      `INSERT INTO stat_index (path, size, mtime_ms, ino, digest) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (path) DO UPDATE SET size = EXCLUDED.size, mtime_ms = EXCLUDED.mtime_ms, ino = EXCLUDED.ino, digest = EXCLUDED.digest`,
+      [e.path, e.size, e.mtimeMs, e.ino, e.digest],
+    );
   }
 }
 
@@ -409,7 +486,16 @@ async function writeCompletions(c: Queryable, completions: StepRunCompletion[]):
     for (const a of comp.artifacts) await c.query(PUT_ARTIFACT, artifactValues(a.record, a.bytes));
     await c.query(SAVE_STEP_RUN, stepRunValues(comp.stepRun));
     const l = comp.lineage;
-    if (l.length) await c.query(INSERT_LINEAGE, [l.map((e) => e.stepRunId), l.map((e) => e.runId), l.map((e) => e.stepId), l.map((e) => e.digest), l.map((e) => e.direction), l.map((e) => e.name), l.map((e) => e.reused)]);
+    if (l.length)
+      await c.query(INSERT_LINEAGE, [
+        l.map((e) => e.stepRunId),
+        l.map((e) => e.runId),
+        l.map((e) => e.stepId),
+        l.map((e) => e.digest),
+        l.map((e) => e.direction),
+        l.map((e) => e.name),
+        l.map((e) => e.reused),
+      ]);
   }
 }
 
@@ -427,7 +513,14 @@ async function insertMetrics(c: Queryable, points: MetricPoint[], tags: RunTag[]
 }
 
 async function insertLogs(c: Queryable, stepRunId: string, attempt: number, lines: LogLine[]): Promise<void> {
-  if (lines.length) await c.query(APPEND_LOGS, [stepRunId, attempt, lines.map((l) => l.ts), lines.map((l) => l.stream), lines.map((l) => text(l.line))]);
+  if (lines.length)
+    await c.query(APPEND_LOGS, [
+      stepRunId,
+      attempt,
+      lines.map((l) => l.ts),
+      lines.map((l) => l.stream),
+      lines.map((l) => text(l.line)),
+    ]);
 }
 
 /** What to check when opening fails: the network, the login, the privileges, or our migration. */

@@ -51,7 +51,7 @@ export const POSTGRES_REGISTRY_MIGRATIONS: readonly string[] = [
     ok BOOLEAN NOT NULL, detail TEXT, at DOUBLE PRECISION NOT NULL
   );
   CREATE INDEX registry_deploy_hooks_event ON registry_deploy_hooks (event_id, seq);
-  `,  // Pins (a person's decision automation leaves alone) and who moved an alias: run, trigger, user.
+  `, // Pins (a person's decision automation leaves alone) and who moved an alias: run, trigger, user.
   `
   ALTER TABLE registry_aliases
     ADD COLUMN pinned_by TEXT, ADD COLUMN pin_reason TEXT, ADD COLUMN pinned_at DOUBLE PRECISION,

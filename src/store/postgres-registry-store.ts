@@ -106,8 +106,12 @@ export class PostgresRegistryStore implements RegistryStore {
       await this.inTransaction(async (c) => {
         // Serialises concurrent first opens of one schema; released at commit.
         await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.registry.migrate.' || current_schema()))`);
-        await c.query(`CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`);
-        const done = new Set((await c.query(`SELECT version FROM registry_migrations`)).rows.map((r: Row) => r.version as number));
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+        );
+        const done = new Set(
+          (await c.query(`SELECT version FROM registry_migrations`)).rows.map((r: Row) => r.version as number),
+        );
         for (const [i, sql] of POSTGRES_REGISTRY_MIGRATIONS.entries()) {
           if (done.has(i + 1)) continue;
           await c.query(sql);
@@ -115,10 +119,14 @@ export class PostgresRegistryStore implements RegistryStore {
         }
       });
     } catch (err) {
-      throw new TrainyardError("REGISTRY_UNAVAILABLE", `cannot prepare the model registry tables in PostgreSQL: ${(err as Error).message}`, {
-        cause: err,
-        hint: "the metadata store opened, so check that its user may create tables in the schema; otherwise see the cause",
-      });
+      throw new TrainyardError(
+        "REGISTRY_UNAVAILABLE",
+        `cannot prepare the model registry tables in PostgreSQL: ${(err as Error).message}`,
+        {
+          cause: err,
+          hint: "the metadata store opened, so check that its user may create tables in the schema; otherwise see the cause",
+        },
+      );
     }
   }
 
@@ -134,32 +142,62 @@ export class PostgresRegistryStore implements RegistryStore {
 
   /** Runs `fn` in a READ COMMITTED transaction, again from the start when it lost a race. */
   private inTransaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, fn, { begin: "BEGIN ISOLATION LEVEL READ COMMITTED", retryOn: RETRYABLE, attempts: MAX_ATTEMPTS });
+    return inTransaction(this.pool, fn, {
+      begin: "BEGIN ISOLATION LEVEL READ COMMITTED",
+      retryOn: RETRYABLE,
+      attempts: MAX_ATTEMPTS,
+    });
   }
-
 
   async registerVersion(input: RegisterVersionInput): Promise<{ version: ModelVersionRecord; created: boolean }> {
     checkRegistryName("model", input.model);
     return this.transaction(async (c) => {
-      const existing = async () => (await c.query(`SELECT * FROM registry_versions WHERE model = $1 AND artifact_digest = $2`, [input.model, input.artifactDigest])).rows[0] as Row | undefined;
+      const existing = async () =>
+        (
+          await c.query(`SELECT * FROM registry_versions WHERE model = $1 AND artifact_digest = $2`, [
+            input.model,
+            input.artifactDigest,
+          ])
+        ).rows[0] as Row | undefined;
       // Versions never change, so a re-registration is answered without taking the model's lock.
       let row = await existing();
       let created = false;
       if (!row) {
         const now = Date.now();
         // Creates the model or locks its row (the no-op update); checked again once we hold it.
-        await c.query(`INSERT INTO registry_models (name, created_at, updated_at) VALUES ($1, $2, $2)
-          ON CONFLICT (name) DO UPDATE SET updated_at = registry_models.updated_at`, [input.model, now]);
+        await c.query(
+          `INSERT INTO registry_models (name, created_at, updated_at) VALUES ($1, $2, $2)
+          ON CONFLICT (name) DO UPDATE SET updated_at = registry_models.updated_at`,
+          [input.model, now],
+        );
         row = await existing();
         if (!row) {
-          const latest = (await c.query(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = $1`, [input.model])).rows[0].v as number;
+          const latest = (
+            await c.query(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = $1`, [
+              input.model,
+            ])
+          ).rows[0].v as number;
           const gates = input.gates ?? [];
-          row = (await c.query(INSERT_VERSION, [
-            input.model, latest + 1, input.artifactDigest, input.runId ?? null, input.stepRunId ?? null, json(input.dataDigests ?? []),
-            input.referenceProfileDigest ?? null, json(input.params ?? {}), input.codeFingerprint ?? null, json(input.metrics ?? {}),
-            json(gates), failedGates(gates).length, text(input.description), now,
-            metricsProvenance(input, now).metrics_measured_at, metricsProvenance(input, now).metrics_run_id,
-          ])).rows[0] as Row;
+          row = (
+            await c.query(INSERT_VERSION, [
+              input.model,
+              latest + 1,
+              input.artifactDigest,
+              input.runId ?? null,
+              input.stepRunId ?? null,
+              json(input.dataDigests ?? []),
+              input.referenceProfileDigest ?? null,
+              json(input.params ?? {}),
+              input.codeFingerprint ?? null,
+              json(input.metrics ?? {}),
+              json(gates),
+              failedGates(gates).length,
+              text(input.description),
+              now,
+              metricsProvenance(input, now).metrics_measured_at,
+              metricsProvenance(input, now).metrics_run_id,
+            ])
+          ).rows[0] as Row;
           await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [input.model, now]);
           created = true;
         }
@@ -168,8 +206,14 @@ export class PostgresRegistryStore implements RegistryStore {
       // Pinned in the same transaction (the metadata store's pins table, read by gc); a
       // re-registration re-pins, as on SQLite.
       const owner = `model:${version.model}@${version.version}`;
-      const digests = [version.artifactDigest, ...(version.referenceProfileDigest ? [version.referenceProfileDigest] : [])];
-      await c.query(`INSERT INTO pins (digest, owner) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [digests, owner]);
+      const digests = [
+        version.artifactDigest,
+        ...(version.referenceProfileDigest ? [version.referenceProfileDigest] : []),
+      ];
+      await c.query(`INSERT INTO pins (digest, owner) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`, [
+        digests,
+        owner,
+      ]);
       return { version, created };
     });
   }
@@ -178,8 +222,11 @@ export class PostgresRegistryStore implements RegistryStore {
     const byNumber = typeof ref === "number" || /^\d+$/.test(ref);
     const [row] = byNumber
       ? await this.rows(`SELECT * FROM registry_versions WHERE model = $1 AND version = $2`, [model, Number(ref)])
-      : await this.rows(`SELECT v.* FROM registry_aliases a JOIN registry_versions v ON v.model = a.model AND v.version = a.version
-          WHERE a.model = $1 AND a.alias = $2`, [model, ref]);
+      : await this.rows(
+          `SELECT v.* FROM registry_aliases a JOIN registry_versions v ON v.model = a.model AND v.version = a.version
+          WHERE a.model = $1 AND a.alias = $2`,
+          [model, ref],
+        );
     return row ? rowToVersion(row) : undefined;
   }
 
@@ -193,7 +240,9 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async listVersions(model: string): Promise<ModelVersionRecord[]> {
-    return (await this.rows(`SELECT * FROM registry_versions WHERE model = $1 ORDER BY version DESC`, [model])).map(rowToVersion);
+    return (await this.rows(`SELECT * FROM registry_versions WHERE model = $1 ORDER BY version DESC`, [model])).map(
+      rowToVersion,
+    );
   }
 
   async getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
@@ -202,9 +251,10 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async listAliases(model?: string): Promise<AliasRecord[]> {
-    const rows = model === undefined
-      ? await this.rows(`SELECT * FROM registry_aliases ORDER BY model COLLATE "C", alias COLLATE "C"`)
-      : await this.rows(`SELECT * FROM registry_aliases WHERE model = $1 ORDER BY alias COLLATE "C"`, [model]);
+    const rows =
+      model === undefined
+        ? await this.rows(`SELECT * FROM registry_aliases ORDER BY model COLLATE "C", alias COLLATE "C"`)
+        : await this.rows(`SELECT * FROM registry_aliases WHERE model = $1 ORDER BY alias COLLATE "C"`, [model]);
     return rows.map(rowToAlias);
   }
 
@@ -217,9 +267,8 @@ export class PostgresRegistryStore implements RegistryStore {
       const current = row ? rowToAlias(row) : undefined;
       if (current?.version === version) return { alias: current };
       const replaced = current?.pin?.replacedVersion;
-      const replacedDigest = replaced === undefined
-        ? undefined
-        : (await requireVersion(c, model, replaced)).artifactDigest;
+      const replacedDigest =
+        replaced === undefined ? undefined : (await requireVersion(c, model, replaced)).artifactDigest;
       const plan = planAliasSet(target, alias, current, replacedDigest, opts);
       const moveOpts = { ...opts, force: plan.forced, reason: plan.reason };
       return moveAlias(c, model, alias, "set", current?.version, version, moveOpts, plan.pin);
@@ -231,9 +280,12 @@ export class PostgresRegistryStore implements RegistryStore {
       await lockModel(c, model);
       const current = await requireAlias(c, model, alias);
       if (!current.pin) throw registryErrors.notPinned(model, alias);
-      await c.query(`UPDATE registry_aliases
+      await c.query(
+        `UPDATE registry_aliases
         SET pinned_by = NULL, pin_reason = NULL, pinned_at = NULL, pin_action = NULL, pin_replaced_version = NULL
-        WHERE model = $1 AND alias = $2`, [model, alias]);
+        WHERE model = $1 AND alias = $2`,
+        [model, alias],
+      );
       return recordMove(c, model, alias, "unpin", current.version, current.version, { ...opts, force: false }, false);
     });
   }
@@ -242,7 +294,12 @@ export class PostgresRegistryStore implements RegistryStore {
     return this.transaction(async (c) => {
       await lockModel(c, model);
       const current = await requireAlias(c, model, alias);
-      const history = (await c.query(`SELECT * FROM registry_alias_history WHERE model = $1 AND alias = $2 ORDER BY id`, [model, alias])).rows.map(rowToEvent);
+      const history = (
+        await c.query(`SELECT * FROM registry_alias_history WHERE model = $1 AND alias = $2 ORDER BY id`, [
+          model,
+          alias,
+        ])
+      ).rows.map(rowToEvent);
       const target = rollbackTarget(history);
       if (target === undefined || target === current.version) throw registryErrors.nothingToRollBack(model, alias);
       await requireVersion(c, model, target);
@@ -262,9 +319,13 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
-    const rows = alias === undefined
-      ? await this.rows(`SELECT * FROM registry_alias_history WHERE model = $1 ORDER BY id`, [model])
-      : await this.rows(`SELECT * FROM registry_alias_history WHERE model = $1 AND alias = $2 ORDER BY id`, [model, alias]);
+    const rows =
+      alias === undefined
+        ? await this.rows(`SELECT * FROM registry_alias_history WHERE model = $1 ORDER BY id`, [model])
+        : await this.rows(`SELECT * FROM registry_alias_history WHERE model = $1 AND alias = $2 ORDER BY id`, [
+            model,
+            alias,
+          ]);
     return rows.map(rowToEvent);
   }
 
@@ -276,17 +337,31 @@ export class PostgresRegistryStore implements RegistryStore {
     if (!entries.length) return;
     const column = <T>(f: (e: PredictionLogEntry) => T) => entries.map(f);
     await this.rows(INSERT_LOGS, [
-      column((e) => e.model), column((e) => e.version), column((e) => e.alias), column((e) => e.ts),
-      column((e) => json(e.input)), column((e) => json(e.output)), column((e) => e.latencyMs),
-      column((e) => e.predictionId ?? null), column((e) => (e.rowKeys ? JSON.stringify(e.rowKeys) : null)),
+      column((e) => e.model),
+      column((e) => e.version),
+      column((e) => e.alias),
+      column((e) => e.ts),
+      column((e) => json(e.input)),
+      column((e) => json(e.output)),
+      column((e) => e.latencyMs),
+      column((e) => e.predictionId ?? null),
+      column((e) => (e.rowKeys ? JSON.stringify(e.rowKeys) : null)),
     ]);
   }
 
   async listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]> {
     const limit = Math.max(1, filter.limit ?? 100);
-    const rows = filter.alias === undefined
-      ? await this.rows(`SELECT * FROM prediction_log WHERE model = $1 ORDER BY seq DESC LIMIT $2`, [filter.model, limit])
-      : await this.rows(`SELECT * FROM prediction_log WHERE model = $1 AND alias = $2 ORDER BY seq DESC LIMIT $3`, [filter.model, filter.alias, limit]);
+    const rows =
+      filter.alias === undefined
+        ? await this.rows(`SELECT * FROM prediction_log WHERE model = $1 ORDER BY seq DESC LIMIT $2`, [
+            filter.model,
+            limit,
+          ])
+        : await this.rows(`SELECT * FROM prediction_log WHERE model = $1 AND alias = $2 ORDER BY seq DESC LIMIT $3`, [
+            filter.model,
+            filter.alias,
+            limit,
+          ]);
     return rows.map(rowToLogEntry);
   }
 
@@ -315,7 +390,13 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async recordDeployHook(r: DeployHookResult): Promise<void> {
-    await this.rows(`INSERT INTO registry_deploy_hooks (event_id, hook, ok, detail, at) VALUES ($1, $2, $3, $4, $5)`, [r.eventId, r.hook, r.ok, text(r.detail), r.at]);
+    await this.rows(`INSERT INTO registry_deploy_hooks (event_id, hook, ok, detail, at) VALUES ($1, $2, $3, $4, $5)`, [
+      r.eventId,
+      r.hook,
+      r.ok,
+      text(r.detail),
+      r.at,
+    ]);
   }
 
   async listDeployHooks(eventId: number): Promise<DeployHookResult[]> {
@@ -337,9 +418,12 @@ async function lockModel(c: Queryable, model: string): Promise<void> {
 }
 
 async function requireVersion(c: Queryable, model: string, version: number): Promise<ModelVersionRecord> {
-  const [row] = (await c.query(`SELECT * FROM registry_versions WHERE model = $1 AND version = $2`, [model, version])).rows;
+  const [row] = (await c.query(`SELECT * FROM registry_versions WHERE model = $1 AND version = $2`, [model, version]))
+    .rows;
   if (row) return rowToVersion(row);
-  const latest = (await c.query(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = $1`, [model])).rows[0].v as number;
+  const latest = (
+    await c.query(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = $1`, [model])
+  ).rows[0].v as number;
   throw latest === 0 ? registryErrors.unknownModel(model) : registryErrors.unknownVersion(model, version, latest);
 }
 
@@ -350,7 +434,9 @@ async function aliasRow(c: Queryable, model: string, alias: string): Promise<Row
 async function requireAlias(c: Queryable, model: string, alias: string): Promise<AliasRecord> {
   const row = await aliasRow(c, model, alias);
   if (row) return rowToAlias(row);
-  const known = (await c.query(`SELECT alias FROM registry_aliases WHERE model = $1 ORDER BY alias COLLATE "C"`, [model])).rows.map((r: Row) => r.alias as string);
+  const known = (
+    await c.query(`SELECT alias FROM registry_aliases WHERE model = $1 ORDER BY alias COLLATE "C"`, [model])
+  ).rows.map((r: Row) => r.alias as string);
   throw registryErrors.unknownAlias(model, alias, known);
 }
 
@@ -364,7 +450,9 @@ async function moveAlias(
   opts: AliasChangeOptions,
   pin: AliasPin | undefined,
 ): Promise<AliasChange> {
-  const [row] = (await c.query(`INSERT INTO registry_aliases
+  const [row] = (
+    await c.query(
+      `INSERT INTO registry_aliases
       (model, alias, version, actor, updated_at, pinned_by, pin_reason, pinned_at, pin_action, pin_replaced_version)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
     ON CONFLICT (model, alias) DO UPDATE SET
@@ -372,10 +460,20 @@ async function moveAlias(
       pinned_by = EXCLUDED.pinned_by, pin_reason = EXCLUDED.pin_reason, pinned_at = EXCLUDED.pinned_at,
       pin_action = EXCLUDED.pin_action, pin_replaced_version = EXCLUDED.pin_replaced_version
     RETURNING *`,
-  [
-    model, alias, to, opts.actor ?? "cli", Date.now(),
-    pin?.by ?? null, text(pin?.reason), pin?.at ?? null, pin?.action ?? null, pin?.replacedVersion ?? null,
-  ])).rows;
+      [
+        model,
+        alias,
+        to,
+        opts.actor ?? "cli",
+        Date.now(),
+        pin?.by ?? null,
+        text(pin?.reason),
+        pin?.at ?? null,
+        pin?.action ?? null,
+        pin?.replacedVersion ?? null,
+      ],
+    )
+  ).rows;
   const event = await recordMove(c, model, alias, action, from, to, opts, pin !== undefined);
   return { alias: rowToAlias(row), event };
 }
@@ -395,17 +493,33 @@ async function recordMove(
   pinned: boolean,
 ): Promise<AliasEvent> {
   const now = Date.now();
-  const id = (await c.query(`UPDATE registry_revision SET revision = revision + 1 RETURNING revision`)).rows[0].revision as number;
+  const id = (await c.query(`UPDATE registry_revision SET revision = revision + 1 RETURNING revision`)).rows[0]
+    .revision as number;
   await c.query(`UPDATE registry_models SET updated_at = $2 WHERE name = $1`, [model, now]);
-  const [row] = (await c.query(`INSERT INTO registry_alias_history
+  const [row] = (
+    await c.query(
+      `INSERT INTO registry_alias_history
       (id, model, alias, action, from_version, to_version, actor, reason, forced, pinned,
        run_id, run_trigger, user_name, at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
-  [
-    id, model, alias, action, from ?? null, to ?? null, opts.actor ?? "cli", text(opts.reason),
-    opts.force === true, pinned,
-    text(opts.runId), text(opts.trigger), text(opts.user), now,
-  ])).rows;
+      [
+        id,
+        model,
+        alias,
+        action,
+        from ?? null,
+        to ?? null,
+        opts.actor ?? "cli",
+        text(opts.reason),
+        opts.force === true,
+        pinned,
+        text(opts.runId),
+        text(opts.trigger),
+        text(opts.user),
+        now,
+      ],
+    )
+  ).rows;
   return rowToEvent(row);
 }
 
@@ -421,7 +535,9 @@ function rowToVersion(r: Row): ModelVersionRecord {
     params: r.params ?? {},
     codeFingerprint: opt(r.code_fingerprint),
     metrics: r.metrics ?? {},
-    ...(r.metrics_measured_at === null || r.metrics_measured_at === undefined ? {} : { metricsMeasuredAt: Number(r.metrics_measured_at) }),
+    ...(r.metrics_measured_at === null || r.metrics_measured_at === undefined
+      ? {}
+      : { metricsMeasuredAt: Number(r.metrics_measured_at) }),
     ...(r.metrics_run_id === null || r.metrics_run_id === undefined ? {} : { metricsRunId: r.metrics_run_id }),
     gates: r.gates ?? [],
     description: opt(r.description),
@@ -459,13 +575,25 @@ function rowToEvent(r: Row): AliasEvent {
 }
 
 function rowToSummary(r: Row): ModelSummary {
-  return { name: r.name, latestVersion: r.latest, versionCount: r.n, aliases: r.aliases ?? {}, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    name: r.name,
+    latestVersion: r.latest,
+    versionCount: r.n,
+    aliases: r.aliases ?? {},
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 function rowToLogEntry(r: Row): PredictionLogEntry {
   const entry: PredictionLogEntry = {
-    model: r.model, version: r.version, alias: r.alias, ts: r.ts,
-    input: r.input, output: r.output, latencyMs: r.latency_ms,
+    model: r.model,
+    version: r.version,
+    alias: r.alias,
+    ts: r.ts,
+    input: r.input,
+    output: r.output,
+    latencyMs: r.latency_ms,
   };
   if (r.prediction_id !== null && r.prediction_id !== undefined) entry.predictionId = r.prediction_id;
   if (r.row_keys !== null && r.row_keys !== undefined) entry.rowKeys = r.row_keys;

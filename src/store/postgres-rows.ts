@@ -35,7 +35,10 @@ export async function inTransaction<T>(
       return out;
     } catch (err) {
       // A failed ROLLBACK means a broken connection: drop it rather than return it to the pool.
-      const broken = await client.query("ROLLBACK").then(() => undefined, (e: Error) => e);
+      const broken = await client.query("ROLLBACK").then(
+        () => undefined,
+        (e: Error) => e,
+      );
       client.release(broken);
       if (attempt >= (opts.attempts ?? 1) || !opts.retryOn?.has(String((err as { code?: unknown }).code))) throw err;
     }
@@ -87,7 +90,9 @@ export function runColumns(r: RunRecord, keys?: string[]): Record<string, unknow
     options: json(r.options),
     pid: r.pid ?? null,
   };
-  const wanted = (keys ?? Object.keys(RUN_FIELDS)).filter((k): k is keyof RunRecord => k in RUN_FIELDS && (keys === undefined || k !== "id"));
+  const wanted = (keys ?? Object.keys(RUN_FIELDS)).filter(
+    (k): k is keyof RunRecord => k in RUN_FIELDS && (keys === undefined || k !== "id"),
+  );
   return Object.fromEntries(wanted.map((k) => [RUN_FIELDS[k], values[k]]));
 }
 
@@ -111,15 +116,43 @@ export function rowToRun(r: Row): RunRecord {
 }
 
 export const STEP_RUN_COLUMNS = [
-  "id", "run_id", "step_id", "item_index", "status", "cache_key", "components", "cached", "cached_from",
-  "attempts", "started_at", "finished_at", "duration_ms", "output_digest", "error", "reason",
+  "id",
+  "run_id",
+  "step_id",
+  "item_index",
+  "status",
+  "cache_key",
+  "components",
+  "cached",
+  "cached_from",
+  "attempts",
+  "started_at",
+  "finished_at",
+  "duration_ms",
+  "output_digest",
+  "error",
+  "reason",
 ] as const;
 
 /** Values in STEP_RUN_COLUMNS order. */
 export function stepRunValues(s: StepRunRecord): unknown[] {
   return [
-    s.id, s.runId, s.stepId, s.itemIndex, s.status, s.cacheKey ?? null, json(s.components), s.cached, s.cachedFrom ?? null,
-    s.attempts, s.startedAt ?? null, s.finishedAt ?? null, s.durationMs ?? null, s.outputDigest ?? null, json(s.error), text(s.reason),
+    s.id,
+    s.runId,
+    s.stepId,
+    s.itemIndex,
+    s.status,
+    s.cacheKey ?? null,
+    json(s.components),
+    s.cached,
+    s.cachedFrom ?? null,
+    s.attempts,
+    s.startedAt ?? null,
+    s.finishedAt ?? null,
+    s.durationMs ?? null,
+    s.outputDigest ?? null,
+    json(s.error),
+    text(s.reason),
   ];
 }
 
@@ -150,7 +183,14 @@ export function attemptValues(a: AttemptRecord): unknown[] {
 }
 
 export function rowToAttempt(r: Row): AttemptRecord {
-  return { stepRunId: r.step_run_id, attempt: r.attempt, status: r.status, startedAt: r.started_at, finishedAt: opt(r.finished_at), error: opt(r.error) };
+  return {
+    stepRunId: r.step_run_id,
+    attempt: r.attempt,
+    status: r.status,
+    startedAt: r.started_at,
+    finishedAt: opt(r.finished_at),
+    error: opt(r.error),
+  };
 }
 
 /** Values in the column order of the artifacts insert; bytes only for inline artifacts. */
@@ -159,15 +199,37 @@ export function artifactValues(a: ArtifactRecord, bytes?: Uint8Array): unknown[]
 }
 
 export function rowToArtifact(r: Row): ArtifactRecord {
-  return { digest: r.digest, kind: r.kind, size: r.size, meta: r.meta ?? {}, createdAt: r.created_at, inline: r.is_inline === true };
+  return {
+    digest: r.digest,
+    kind: r.kind,
+    size: r.size,
+    meta: r.meta ?? {},
+    createdAt: r.created_at,
+    inline: r.is_inline === true,
+  };
 }
 
 export function rowToEdge(r: Row): LineageEdge {
-  return { stepRunId: r.step_run_id, runId: r.run_id, stepId: r.step_id, digest: r.digest, direction: r.direction, name: r.name, reused: r.reused === true };
+  return {
+    stepRunId: r.step_run_id,
+    runId: r.run_id,
+    stepId: r.step_id,
+    digest: r.digest,
+    direction: r.direction,
+    name: r.name,
+    reused: r.reused === true,
+  };
 }
 
 export const LEASE_COLUMNS = [
-  "run_id", "pid", "host", "boot_id", "start_ticks", "token", "acquired_at", "heartbeat_at",
+  "run_id",
+  "pid",
+  "host",
+  "boot_id",
+  "start_ticks",
+  "token",
+  "acquired_at",
+  "heartbeat_at",
 ] as const;
 
 /** Values in LEASE_COLUMNS order. */

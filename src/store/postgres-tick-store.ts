@@ -52,8 +52,12 @@ export class PostgresTickStore implements TickStore {
   private async migrate(): Promise<void> {
     await inTransaction(this.pool, async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.ticks.migrate.' || current_schema()))`);
-      await c.query(`CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`);
-      const done = new Set((await c.query(`SELECT version FROM tick_migrations`)).rows.map((r: Row) => Number(r.version)));
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+      );
+      const done = new Set(
+        (await c.query(`SELECT version FROM tick_migrations`)).rows.map((r: Row) => Number(r.version)),
+      );
       for (const [i, sql] of POSTGRES_TICK_MIGRATIONS.entries()) {
         if (done.has(i + 1)) continue;
         await c.query(sql);
@@ -69,33 +73,46 @@ export class PostgresTickStore implements TickStore {
 
   private async transaction<T>(fn: (c: Queryable) => Promise<T>): Promise<T> {
     await this.ready;
-    return inTransaction(this.pool, fn, { begin: "BEGIN ISOLATION LEVEL READ COMMITTED", retryOn: RETRYABLE, attempts: 5 });
+    return inTransaction(this.pool, fn, {
+      begin: "BEGIN ISOLATION LEVEL READ COMMITTED",
+      retryOn: RETRYABLE,
+      attempts: 5,
+    });
   }
 
   async close(): Promise<void> {
     if (this.opts.closeMetadata) await this.metadata.close();
   }
 
-  async recordTick(tick: TickRecord, opts: { runs?: QueuedRun[]; cursor?: unknown } = {}): Promise<{ created: boolean; tick: TickRecord }> {
+  async recordTick(
+    tick: TickRecord,
+    opts: { runs?: QueuedRun[]; cursor?: unknown } = {},
+  ): Promise<{ created: boolean; tick: TickRecord }> {
     return this.transaction(async (c) => {
       const inserted = await c.query(
         `INSERT INTO trigger_ticks (${TICK_COLUMNS}) VALUES (${params(9)}) ON CONFLICT (trigger, key) DO NOTHING RETURNING key`,
         tickValues(tick),
       );
       if (!inserted.rowCount) {
-        const row = (await c.query(`SELECT * FROM trigger_ticks WHERE trigger = $1 AND key = $2`, [tick.trigger, tick.key])).rows[0];
+        const row = (
+          await c.query(`SELECT * FROM trigger_ticks WHERE trigger = $1 AND key = $2`, [tick.trigger, tick.key])
+        ).rows[0];
         return { created: false, tick: rowToTick(row, await runIdsOf(c, tick.trigger, tick.key)) };
       }
       crashPoint("tick-created");
       for (const run of opts.runs ?? []) {
-        await c.query(`INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`, queuedValues(run));
+        await c.query(
+          `INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`,
+          queuedValues(run),
+        );
       }
       await c.query(`INSERT INTO trigger_state (trigger) VALUES ($1) ON CONFLICT (trigger) DO NOTHING`, [tick.trigger]);
       await c.query(
         `UPDATE trigger_state SET last_tick_at = GREATEST(COALESCE(last_tick_at, 0), $1), evaluated_at = $2 WHERE trigger = $3`,
         [tick.scheduledAt, tick.evaluatedAt, tick.trigger],
       );
-      if ("cursor" in opts) await c.query(`UPDATE trigger_state SET cursor = $1 WHERE trigger = $2`, [json(opts.cursor), tick.trigger]);
+      if ("cursor" in opts)
+        await c.query(`UPDATE trigger_state SET cursor = $1 WHERE trigger = $2`, [json(opts.cursor), tick.trigger]);
       return { created: true, tick: { ...tick, runIds: (opts.runs ?? []).map((r) => r.runId) } };
     });
   }
@@ -129,7 +146,10 @@ export class PostgresTickStore implements TickStore {
     );
   }
 
-  async noteEvaluation(trigger: string, note: { at: number; error?: ErrorInfo; backoffUntil?: number; cursor?: unknown }): Promise<void> {
+  async noteEvaluation(
+    trigger: string,
+    note: { at: number; error?: ErrorInfo; backoffUntil?: number; cursor?: unknown },
+  ): Promise<void> {
     await this.transaction(async (c) => {
       await c.query(`INSERT INTO trigger_state (trigger) VALUES ($1) ON CONFLICT (trigger) DO NOTHING`, [trigger]);
       await c.query(
@@ -137,7 +157,8 @@ export class PostgresTickStore implements TickStore {
          WHERE trigger = $4`,
         [note.at, note.backoffUntil ?? null, json(note.error), trigger],
       );
-      if ("cursor" in note) await c.query(`UPDATE trigger_state SET cursor = $1 WHERE trigger = $2`, [json(note.cursor), trigger]);
+      if ("cursor" in note)
+        await c.query(`UPDATE trigger_state SET cursor = $1 WHERE trigger = $2`, [json(note.cursor), trigger]);
     });
   }
 
@@ -157,7 +178,10 @@ export class PostgresTickStore implements TickStore {
   async enqueueRuns(runs: QueuedRun[]): Promise<void> {
     await this.transaction(async (c) => {
       for (const run of runs) {
-        await c.query(`INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`, queuedValues(run));
+        await c.query(
+          `INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`,
+          queuedValues(run),
+        );
       }
     });
   }
@@ -172,11 +196,19 @@ export class PostgresTickStore implements TickStore {
   }
 
   async cancelQueued(runId: string, reason: string): Promise<boolean> {
-    const r = await this.pool.query(`UPDATE run_queue SET status = 'cancelled', reason = $1 WHERE run_id = $2 AND status = 'queued'`, [reason, runId]);
+    const r = await this.pool.query(
+      `UPDATE run_queue SET status = 'cancelled', reason = $1 WHERE run_id = $2 AND status = 'queued'`,
+      [reason, runId],
+    );
     return r.rowCount === 1;
   }
 
-  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ acquired: boolean; lease: LeaderLease }> {
+  async acquireLease(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<{ acquired: boolean; lease: LeaderLease }> {
     await this.ready;
     const taken = await this.pool.query(
       `INSERT INTO daemon_leases (name, holder, acquired_at, expires_at, heartbeat_at) VALUES ($1, $2, $3, $4, $3)
@@ -199,7 +231,12 @@ export class PostgresTickStore implements TickStore {
     return row && rowToLease(row);
   }
 
-  async claimIdempotencyKey(key: string, requestDigest: string, runId: string, at: number): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }> {
+  async claimIdempotencyKey(
+    key: string,
+    requestDigest: string,
+    runId: string,
+    at: number,
+  ): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }> {
     await this.ready;
     const ins = await this.pool.query(
       `INSERT INTO idempotency_keys (key, request_digest, run_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING run_id`,
@@ -212,6 +249,8 @@ export class PostgresTickStore implements TickStore {
 }
 
 async function runIdsOf(c: Queryable, trigger: string, key: string): Promise<string[]> {
-  const rows = (await c.query(`SELECT run_id FROM run_queue WHERE trigger = $1 AND tick_key = $2 ORDER BY run_id`, [trigger, key])).rows;
+  const rows = (
+    await c.query(`SELECT run_id FROM run_queue WHERE trigger = $1 AND tick_key = $2 ORDER BY run_id`, [trigger, key])
+  ).rows;
   return rows.map((r: Row) => r.run_id as string);
 }

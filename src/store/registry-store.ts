@@ -267,7 +267,10 @@ export const registryErrors = {
     });
   },
   unknownModel(model: string): TrainyardError {
-    return new TrainyardError("NOT_FOUND", `no model "${model}" in the registry`, { model, hint: "list registered models with `trainyard models list`" });
+    return new TrainyardError("NOT_FOUND", `no model "${model}" in the registry`, {
+      model,
+      hint: "list registered models with `trainyard models list`",
+    });
   },
   unknownVersion(model: string, version: number, latest: number): TrainyardError {
     return new TrainyardError("NOT_FOUND", `model "${model}" has no version ${version} (latest is ${latest})`, {
@@ -280,18 +283,24 @@ export const registryErrors = {
     return new TrainyardError("NOT_FOUND", `model "${model}" has no alias "${alias}"`, {
       model,
       alias,
-      hint: known.length ? `its aliases are ${known.join(", ")}` : `promote a version first: \`trainyard models promote ${model}@<version> --alias ${alias}\``,
+      hint: known.length
+        ? `its aliases are ${known.join(", ")}`
+        : `promote a version first: \`trainyard models promote ${model}@<version> --alias ${alias}\``,
     });
   },
   gateFailed(model: string, version: number, alias: string, failed: GateVerdict[]): TrainyardError {
     const why = failed.map((g) => (g.message ? `${g.gate} (${g.message})` : g.gate)).join(", ");
-    return new TrainyardError("GATE_FAILED", `refusing to point ${model}@${alias} at version ${version}: failed gate${failed.length > 1 ? "s" : ""} ${why}`, {
-      model,
-      version,
-      alias,
-      gates: failed.map((g) => g.gate),
-      hint: `promote a version that passed its gates, or override with --force --reason "<why>" (recorded in the alias history)`,
-    });
+    return new TrainyardError(
+      "GATE_FAILED",
+      `refusing to point ${model}@${alias} at version ${version}: failed gate${failed.length > 1 ? "s" : ""} ${why}`,
+      {
+        model,
+        version,
+        alias,
+        gates: failed.map((g) => g.gate),
+        hint: `promote a version that passed its gates, or override with --force --reason "<why>" (recorded in the alias history)`,
+      },
+    );
   },
   aliasPinned(model: string, alias: string, current: number, version: number, pin: AliasPin, why: string) {
     const by = `${pin.by}${pin.reason ? ` (${pin.reason})` : ""}`;
@@ -324,7 +333,8 @@ export function failedGates(gates: readonly GateVerdict[]): GateVerdict[] {
 }
 
 export function checkRegistryName(kind: "model" | "alias", name: string): void {
-  if (!REGISTRY_NAME.test(name) || (kind === "alias" && /^\d+$/.test(name))) throw registryErrors.invalidName(kind, name);
+  if (!REGISTRY_NAME.test(name) || (kind === "alias" && /^\d+$/.test(name)))
+    throw registryErrors.invalidName(kind, name);
 }
 
 /**
@@ -420,7 +430,10 @@ export function planAliasSet(
 }
 
 /** The metrics' provenance columns a backend stores with a new version: measured now by the registering run. */
-export function metricsProvenance(input: RegisterVersionInput, now: number): { metrics_measured_at: number | null; metrics_run_id: string | null } {
+export function metricsProvenance(
+  input: RegisterVersionInput,
+  now: number,
+): { metrics_measured_at: number | null; metrics_run_id: string | null } {
   const measured = input.metrics !== undefined && Object.keys(input.metrics).length > 0;
   return {
     metrics_measured_at: measured ? (input.metricsMeasuredAt ?? now) : null,

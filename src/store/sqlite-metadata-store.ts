@@ -46,7 +46,8 @@ export function sqliteNativeBinding(): string | undefined {
   return addonPath ?? undefined;
 }
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
-const parse = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T));
+const parse = <T>(v: unknown): T | undefined =>
+  v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T);
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
 
@@ -56,14 +57,18 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly stmts: Record<string, Database.Statement>;
 
   /** Opens or creates `file`; raises METADATA_CORRUPT when it is damaged (see sqlite-open.ts). */
-  constructor(readonly file: string, opts: Omit<SqliteOpenOptions, "nativeBinding"> = {}) {
+  constructor(
+    readonly file: string,
+    opts: Omit<SqliteOpenOptions, "nativeBinding"> = {},
+  ) {
     this.db = openSqliteDatabase(file, { ...opts, nativeBinding: sqliteNativeBinding() });
     guardCorruption(file, () => this.migrate());
     const p = (sql: string) => this.db.prepare(sql);
     this.stmts = {
       upsertPipeline: p(`INSERT INTO pipelines (name, module_path, updated_at) VALUES (?, ?, ?)
         ON CONFLICT(name) DO UPDATE SET module_path = excluded.module_path, updated_at = excluded.updated_at`),
-      insertRun: p(`INSERT INTO runs (id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at, finished_at, error, options, pid)
+      insertRun:
+        p(`INSERT INTO runs (id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at, finished_at, error, options, pid)
         VALUES (@id, @pipeline, @module_path, @params, @profile, @trigger, @status, @code_version, @created_at, @started_at, @finished_at, @error, @options, @pid)`),
       getRun: p(`SELECT * FROM runs WHERE id = ?`),
       getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`),
@@ -80,7 +85,8 @@ export class SqliteMetadataStore implements MetadataStore {
         AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = ? AND token = ?)`),
       // An upsert (not INSERT OR REPLACE) keeps the row's rowid, so a run's steps list in the
       // order they were first recorded rather than the order they last changed.
-      saveStepRun: p(`INSERT INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
+      saveStepRun:
+        p(`INSERT INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET run_id = excluded.run_id, step_id = excluded.step_id, item_index = excluded.item_index, status = excluded.status, cache_key = excluded.cache_key, components = excluded.components, cached = excluded.cached, cached_from = excluded.cached_from, attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, output_digest = excluded.output_digest, error = excluded.error, reason = excluded.reason`),
       listStepRuns: p(`SELECT * FROM step_runs WHERE run_id = ? ORDER BY rowid`),
@@ -94,23 +100,32 @@ export class SqliteMetadataStore implements MetadataStore {
         WHERE r.pipeline = ? AND s.step_id = ? AND s.item_index = ? AND r.created_at <= ? AND s.run_id <> ?
           AND s.status IN ('succeeded', 'failed') AND s.components IS NOT NULL
         ORDER BY r.created_at DESC LIMIT 1`),
-      durations: p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s INDEXED BY step_runs_durations JOIN runs r ON r.id = s.run_id
+      durations:
+        p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s INDEXED BY step_runs_durations JOIN runs r ON r.id = s.run_id
         WHERE r.pipeline = ? AND s.status = 'succeeded' AND s.cached = 0 AND s.item_index = -1
         ORDER BY s.finished_at DESC LIMIT 5000`),
       // Positional parameters: binding by name cost a microsecond more per row.
-      saveAttempt: p(`INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?)`),
+      saveAttempt: p(
+        `INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
       listAttempts: p(`SELECT * FROM attempts WHERE step_run_id = ? ORDER BY attempt`),
       appendLog: p(`INSERT INTO logs (step_run_id, attempt, ts, stream, line) VALUES (?, ?, ?, ?, ?)`),
       getLogs: p(`SELECT * FROM logs WHERE step_run_id = ? ORDER BY rowid`),
       getLogsAttempt: p(`SELECT * FROM logs WHERE step_run_id = ? AND attempt = ? ORDER BY rowid`),
       putArtifact: p(`INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(digest) DO UPDATE SET meta = CASE WHEN length(excluded.meta) > length(artifacts.meta) THEN excluded.meta ELSE artifacts.meta END`),
-      getArtifact: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest = ?`),
-      getArtifactPrefix: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`),
+      getArtifact: p(
+        `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest = ?`,
+      ),
+      getArtifactPrefix: p(
+        `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`,
+      ),
       getInline: p(`SELECT inline FROM artifacts WHERE digest = ?`),
       listArtifacts: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts`),
       deleteArtifact: p(`DELETE FROM artifacts WHERE digest = ?`),
-      insertLineage: p(`INSERT INTO lineage (step_run_id, run_id, step_id, digest, direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertLineage: p(
+        `INSERT INTO lineage (step_run_id, run_id, step_id, digest, direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
       lineageOf: p(`SELECT * FROM lineage WHERE digest = ? ORDER BY rowid`),
       lineageOfStepRun: p(`SELECT * FROM lineage WHERE step_run_id = ? ORDER BY rowid`),
       getStat: p(`SELECT * FROM stat_index WHERE path = ?`),
@@ -124,17 +139,23 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   private migrate(): void {
-    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
-    const done = new Set((this.db.prepare(`SELECT version FROM schema_migrations`).all() as Row[]).map((r) => r.version as number));
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+    );
+    const done = new Set(
+      (this.db.prepare(`SELECT version FROM schema_migrations`).all() as Row[]).map((r) => r.version as number),
+    );
     SQLITE_MIGRATIONS.forEach((sql, i) => {
       const version = i + 1;
       if (done.has(version)) return;
-      this.db.transaction(() => {
-        // Re-checked inside the write lock: another process may have migrated meanwhile.
-        if (this.db.prepare(`SELECT 1 FROM schema_migrations WHERE version = ?`).get(version)) return;
-        this.db.exec(sql);
-        this.db.prepare(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
-      }).immediate();
+      this.db
+        .transaction(() => {
+          // Re-checked inside the write lock: another process may have migrated meanwhile.
+          if (this.db.prepare(`SELECT 1 FROM schema_migrations WHERE version = ?`).get(version)) return;
+          this.db.exec(sql);
+          this.db.prepare(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`).run(version, Date.now());
+        })
+        .immediate();
     });
   }
 
@@ -159,8 +180,14 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>> {
-    const rows = this.db.prepare("SELECT name, module_path, updated_at FROM pipelines ORDER BY updated_at DESC").all() as Row[];
-    return rows.map((r) => ({ name: String(r.name), modulePath: String(r.module_path), updatedAt: Number(r.updated_at) }));
+    const rows = this.db
+      .prepare("SELECT name, module_path, updated_at FROM pipelines ORDER BY updated_at DESC")
+      .all() as Row[];
+    return rows.map((r) => ({
+      name: String(r.name),
+      modulePath: String(r.module_path),
+      updatedAt: Number(r.updated_at),
+    }));
   }
 
   async createRun(run: RunRecord): Promise<void> {
@@ -184,10 +211,12 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async claimRunLease(lease: RunLease, replacing?: string): Promise<RunLease> {
     // IMMEDIATE: the write lock is taken before the read, so two claimants never both win.
-    return this.db.transaction(() => {
-      this.stmts.claimLease.run({ ...leaseParams(lease), replacing: replacing ?? null });
-      return rowToLease(this.stmts.getLease.get(lease.runId) as Row);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        this.stmts.claimLease.run({ ...leaseParams(lease), replacing: replacing ?? null });
+        return rowToLease(this.stmts.getLease.get(lease.runId) as Row);
+      })
+      .immediate();
   }
 
   async getRunLease(runId: string): Promise<RunLease | undefined> {
@@ -210,14 +239,14 @@ export class SqliteMetadataStore implements MetadataStore {
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.pipeline) (where.push("pipeline = ?"), args.push(filter.pipeline));
-    if (filter.status) (where.push("status = ?"), args.push(filter.status));
+    if (filter.pipeline) where.push("pipeline = ?"), args.push(filter.pipeline);
+    if (filter.status) where.push("status = ?"), args.push(filter.status);
     if (filter.trigger) {
       // A kind ("schedule") matches its named triggers ("schedule:nightly"), not "scheduler".
       where.push("(trigger = ? OR substr(trigger, 1, ?) = ?)");
       args.push(filter.trigger, filter.trigger.length + 1, `${filter.trigger}:`);
     }
-    if (filter.createdAtMost !== undefined) (where.push("created_at <= ?"), args.push(filter.createdAtMost));
+    if (filter.createdAtMost !== undefined) where.push("created_at <= ?"), args.push(filter.createdAtMost);
     const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, rowid DESC LIMIT ${Math.max(1, filter.limit ?? 50)}`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToRun);
   }
@@ -254,7 +283,8 @@ export class SqliteMetadataStore implements MetadataStore {
   private writeRows(batch: RecordBatch): void {
     for (const r of batch.stepRuns) this.stmts.saveStepRun.run(stepRunParams(r));
     for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptParams(a));
-    for (const l of batch.logs) for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
+    for (const l of batch.logs)
+      for (const line of l.lines) this.stmts.appendLog.run(l.stepRunId, l.attempt, line.ts, line.stream, line.line);
     this.writeCompletions(batch.completions);
     this.writeMetrics(batch.metrics ?? [], batch.tags ?? []);
   }
@@ -280,7 +310,8 @@ export class SqliteMetadataStore implements MetadataStore {
     for (const c of completions) {
       for (const a of c.artifacts) this.stmts.putArtifact.run(artifactParams(a.record, a.bytes));
       this.stmts.saveStepRun.run(stepRunParams(c.stepRun));
-      for (const e of c.lineage) this.stmts.insertLineage.run(e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused ? 1 : 0);
+      for (const e of c.lineage)
+        this.stmts.insertLineage.run(e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused ? 1 : 0);
     }
   }
 
@@ -321,7 +352,13 @@ export class SqliteMetadataStore implements MetadataStore {
     return row ? rowToStepRun(row) : undefined;
   }
 
-  async previousStepRun(pipeline: string, stepId: string, itemIndex: number, before: number, excludeRunId: string): Promise<StepRunRecord | undefined> {
+  async previousStepRun(
+    pipeline: string,
+    stepId: string,
+    itemIndex: number,
+    before: number,
+    excludeRunId: string,
+  ): Promise<StepRunRecord | undefined> {
     const row = this.stmts.previous.get(pipeline, stepId, itemIndex, before, excludeRunId) as Row | undefined;
     return row ? rowToStepRun(row) : undefined;
   }
@@ -361,7 +398,9 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   async getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>> {
-    const rows = (attempt === undefined ? this.stmts.getLogs.all(stepRunId) : this.stmts.getLogsAttempt.all(stepRunId, attempt)) as Row[];
+    const rows = (
+      attempt === undefined ? this.stmts.getLogs.all(stepRunId) : this.stmts.getLogsAttempt.all(stepRunId, attempt)
+    ) as Row[];
     return rows.map((r) => ({ attempt: r.attempt, ts: r.ts, stream: r.stream, line: r.line }));
   }
 
@@ -422,7 +461,9 @@ export class SqliteMetadataStore implements MetadataStore {
     this.db.transaction(() => {
       for (const id of runIds) {
         this.db.prepare(`DELETE FROM logs WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`).run(id);
-        this.db.prepare(`DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`).run(id);
+        this.db
+          .prepare(`DELETE FROM attempts WHERE step_run_id IN (SELECT id FROM step_runs WHERE run_id = ?)`)
+          .run(id);
         this.db.prepare(`DELETE FROM lineage WHERE run_id = ?`).run(id);
         this.db.prepare(`DELETE FROM metrics WHERE run_id = ?`).run(id);
         this.db.prepare(`DELETE FROM run_tags WHERE run_id = ?`).run(id);
@@ -561,9 +602,24 @@ function artifactParams(a: ArtifactRecord, bytes?: Uint8Array): unknown[] {
 }
 
 function rowToArtifact(r: Row): ArtifactRecord {
-  return { digest: r.digest, kind: r.kind, size: r.size, meta: parse(r.meta) ?? {}, createdAt: r.created_at, inline: r.is_inline === 1 };
+  return {
+    digest: r.digest,
+    kind: r.kind,
+    size: r.size,
+    meta: parse(r.meta) ?? {},
+    createdAt: r.created_at,
+    inline: r.is_inline === 1,
+  };
 }
 
 function rowToEdge(r: Row): LineageEdge {
-  return { stepRunId: r.step_run_id, runId: r.run_id, stepId: r.step_id, digest: r.digest, direction: r.direction, name: r.name, reused: r.reused === 1 };
+  return {
+    stepRunId: r.step_run_id,
+    runId: r.run_id,
+    stepId: r.step_id,
+    digest: r.digest,
+    direction: r.direction,
+    name: r.name,
+    reused: r.reused === 1,
+  };
 }

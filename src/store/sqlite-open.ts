@@ -18,7 +18,11 @@ export interface SqliteOpenOptions {
 
 /** SQLite result codes (and messages) that mean the file's bytes are damaged, not the query. */
 const CORRUPT_CODES = new Set([
-  "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CORRUPT_VTAB", "SQLITE_CORRUPT_SEQUENCE", "SQLITE_CORRUPT_INDEX",
+  "SQLITE_CORRUPT",
+  "SQLITE_NOTADB",
+  "SQLITE_CORRUPT_VTAB",
+  "SQLITE_CORRUPT_SEQUENCE",
+  "SQLITE_CORRUPT_INDEX",
 ]);
 const CORRUPT_MESSAGE = /file is not a database|database disk image is malformed|malformed database schema/i;
 /** How long a log with an open tail is watched for a live writer finishing its commit. */
@@ -132,7 +136,13 @@ function sharedMemoryLocked(shmFile: string): boolean {
   }
   // Lines read "1: POSIX ADVISORY READ 4242 08:01:1234567 128 128"; the 6th field ends in the inode.
   const suffix = `:${ino}`;
-  return locks.split("\n").some((line) => line.split(/\s+/).filter((f) => f !== "->")[5]?.endsWith(suffix) === true);
+  return locks.split("\n").some(
+    (line) =>
+      line
+        .split(/\s+/)
+        .filter((f) => f !== "->")[5]
+        ?.endsWith(suffix) === true,
+  );
 }
 
 function sleepSync(ms: number): void {

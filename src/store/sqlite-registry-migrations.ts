@@ -36,7 +36,7 @@ export const REGISTRY_MIGRATIONS: readonly string[] = [
     event_id INTEGER NOT NULL, hook TEXT NOT NULL, ok INTEGER NOT NULL, detail TEXT, at INTEGER NOT NULL
   );
   CREATE INDEX registry_deploy_hooks_event ON registry_deploy_hooks (event_id);
-  `,  // Pins (a person's decision automation leaves alone) and who moved an alias: run, trigger, user.
+  `, // Pins (a person's decision automation leaves alone) and who moved an alias: run, trigger, user.
   `
   ALTER TABLE registry_aliases ADD COLUMN pinned_by TEXT;
   ALTER TABLE registry_aliases ADD COLUMN pin_reason TEXT;

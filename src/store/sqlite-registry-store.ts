@@ -70,9 +70,12 @@ export class SqliteRegistryStore implements RegistryStore {
       versionByDigest: p(`SELECT * FROM registry_versions WHERE model = ? AND artifact_digest = ?`),
       version: p(`SELECT * FROM registry_versions WHERE model = ? AND version = ?`),
       latest: p(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = ?`),
-      insertVersion: p(`INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at, metrics_measured_at, metrics_run_id)
+      insertVersion:
+        p(`INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at, metrics_measured_at, metrics_run_id)
         VALUES (@model, @version, @artifact_digest, @run_id, @step_run_id, @data_digests, @reference_profile_digest, @params, @code_fingerprint, @metrics, @gates, @gates_failed, @description, @created_at, @metrics_measured_at, @metrics_run_id)`),
-      upsertModel: p(`INSERT INTO registry_models (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at`),
+      upsertModel: p(
+        `INSERT INTO registry_models (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at`,
+      ),
       touchModel: p(`UPDATE registry_models SET updated_at = ? WHERE name = ?`),
       model: p(`SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version), 0) AS latest
         FROM registry_models m LEFT JOIN registry_versions v ON v.model = m.name WHERE m.name = ? GROUP BY m.name`),
@@ -238,7 +241,9 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async listAliases(model?: string): Promise<AliasRecord[]> {
     await this.ready;
-    return ((model === undefined ? this.stmts.aliases.all() : this.stmts.aliasesOf.all(model)) as Row[]).map(rowToAlias);
+    return ((model === undefined ? this.stmts.aliases.all() : this.stmts.aliasesOf.all(model)) as Row[]).map(
+      rowToAlias,
+    );
   }
 
   async setAlias(model: string, alias: string, version: number, opts: AliasChangeOptions = {}): Promise<AliasChange> {
@@ -292,7 +297,9 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async aliasHistory(model: string, alias?: string): Promise<AliasEvent[]> {
     await this.ready;
-    return ((alias === undefined ? this.stmts.history.all(model) : this.stmts.historyOf.all(model, alias)) as Row[]).map(rowToEvent);
+    return (
+      (alias === undefined ? this.stmts.history.all(model) : this.stmts.historyOf.all(model, alias)) as Row[]
+    ).map(rowToEvent);
   }
 
   async aliasRevision(): Promise<number> {
@@ -316,7 +323,9 @@ export class SqliteRegistryStore implements RegistryStore {
     await this.ready;
     const where = filter.alias === undefined ? `model = ?` : `model = ? AND alias = ?`;
     const args = filter.alias === undefined ? [filter.model] : [filter.model, filter.alias];
-    const rows = this.db.prepare(`SELECT * FROM prediction_log WHERE ${where} ORDER BY id DESC LIMIT ${Math.max(1, filter.limit ?? 100)}`).all(...args) as Row[];
+    const rows = this.db
+      .prepare(`SELECT * FROM prediction_log WHERE ${where} ORDER BY id DESC LIMIT ${Math.max(1, filter.limit ?? 100)}`)
+      .all(...args) as Row[];
     return rows.map(rowToLogEntry);
   }
 
@@ -344,7 +353,13 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async listDeployHooks(eventId: number): Promise<DeployHookResult[]> {
     await this.ready;
-    return (this.stmts.hooks.all(eventId) as Row[]).map((r) => ({ eventId: r.event_id, hook: r.hook, ok: r.ok === 1, detail: opt(r.detail), at: r.at }));
+    return (this.stmts.hooks.all(eventId) as Row[]).map((r) => ({
+      eventId: r.event_id,
+      hook: r.hook,
+      ok: r.ok === 1,
+      detail: opt(r.detail),
+      at: r.at,
+    }));
   }
 
   async close(): Promise<void> {
@@ -363,7 +378,11 @@ export class SqliteRegistryStore implements RegistryStore {
     const row = this.stmts.alias.get(model, alias) as Row | undefined;
     if (row) return rowToAlias(row);
     if (!(this.stmts.model.get(model) as Row | undefined)) throw registryErrors.unknownModel(model);
-    throw registryErrors.unknownAlias(model, alias, (this.stmts.aliasesOf.all(model) as Row[]).map((r) => r.alias as string));
+    throw registryErrors.unknownAlias(
+      model,
+      alias,
+      (this.stmts.aliasesOf.all(model) as Row[]).map((r) => r.alias as string),
+    );
   }
 
   private moveAlias(
@@ -423,7 +442,8 @@ export class SqliteRegistryStore implements RegistryStore {
 
 function optionalProvenance(r: Row): Pick<ModelVersionRecord, "metricsMeasuredAt" | "metricsRunId"> {
   const out: Pick<ModelVersionRecord, "metricsMeasuredAt" | "metricsRunId"> = {};
-  if (r.metrics_measured_at !== null && r.metrics_measured_at !== undefined) out.metricsMeasuredAt = r.metrics_measured_at;
+  if (r.metrics_measured_at !== null && r.metrics_measured_at !== undefined)
+    out.metricsMeasuredAt = r.metrics_measured_at;
   if (r.metrics_run_id !== null && r.metrics_run_id !== undefined) out.metricsRunId = r.metrics_run_id;
   return out;
 }
@@ -478,13 +498,25 @@ function rowToEvent(r: Row): AliasEvent {
 
 function rowToSummary(r: Row, aliases: AliasRecord[]): ModelSummary {
   const own = Object.fromEntries(aliases.filter((a) => a.model === r.name).map((a) => [a.alias, a.version]));
-  return { name: r.name, latestVersion: r.latest, versionCount: r.n, aliases: own, createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    name: r.name,
+    latestVersion: r.latest,
+    versionCount: r.n,
+    aliases: own,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
 
 function rowToLogEntry(r: Row): PredictionLogEntry {
   const entry: PredictionLogEntry = {
-    model: r.model, version: r.version, alias: r.alias, ts: r.ts,
-    input: JSON.parse(r.input), output: JSON.parse(r.output), latencyMs: r.latency_ms,
+    model: r.model,
+    version: r.version,
+    alias: r.alias,
+    ts: r.ts,
+    input: JSON.parse(r.input),
+    output: JSON.parse(r.output),
+    latencyMs: r.latency_ms,
   };
   if (r.prediction_id !== null) entry.predictionId = r.prediction_id;
   if (r.row_keys !== null) entry.rowKeys = JSON.parse(r.row_keys);

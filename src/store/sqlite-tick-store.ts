@@ -41,7 +41,9 @@ export class SqliteTickStore implements TickStore {
   }
 
   private migrate(): void {
-    this.db.exec(`CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`);
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+    );
     SQLITE_TICK_MIGRATIONS.forEach((sql, i) => {
       this.db
         .transaction(() => {
@@ -57,32 +59,44 @@ export class SqliteTickStore implements TickStore {
     if (this.opts.closeMetadata) await this.metadata.close();
   }
 
-  async recordTick(tick: TickRecord, opts: { runs?: QueuedRun[]; cursor?: unknown } = {}): Promise<{ created: boolean; tick: TickRecord }> {
+  async recordTick(
+    tick: TickRecord,
+    opts: { runs?: QueuedRun[]; cursor?: unknown } = {},
+  ): Promise<{ created: boolean; tick: TickRecord }> {
     return this.db
       .transaction(() => {
         const existing = this.tickRow(tick.trigger, tick.key);
         if (existing) return { created: false, tick: existing };
         this.db.prepare(`INSERT INTO trigger_ticks (${TICK_COLUMNS}) VALUES (${marks(9)})`).run(...tickValues(tick));
         crashPoint("tick-created");
-        const insert = this.db.prepare(`INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(QUEUE_COLUMN_COUNT)})`);
+        const insert = this.db.prepare(
+          `INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(QUEUE_COLUMN_COUNT)})`,
+        );
         for (const run of opts.runs ?? []) insert.run(...queuedValues(run));
         this.ensureState(tick.trigger);
         this.db
-          .prepare(`UPDATE trigger_state SET last_tick_at = MAX(COALESCE(last_tick_at, 0), ?), evaluated_at = ? WHERE trigger = ?`)
+          .prepare(
+            `UPDATE trigger_state SET last_tick_at = MAX(COALESCE(last_tick_at, 0), ?), evaluated_at = ? WHERE trigger = ?`,
+          )
           .run(tick.scheduledAt, tick.evaluatedAt, tick.trigger);
-        if ("cursor" in opts) this.db.prepare(`UPDATE trigger_state SET cursor = ? WHERE trigger = ?`).run(json(opts.cursor), tick.trigger);
+        if ("cursor" in opts)
+          this.db.prepare(`UPDATE trigger_state SET cursor = ? WHERE trigger = ?`).run(json(opts.cursor), tick.trigger);
         return { created: true, tick: { ...tick, runIds: (opts.runs ?? []).map((r) => r.runId) } };
       })
       .immediate();
   }
 
   private tickRow(trigger: string, key: string): TickRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM trigger_ticks WHERE trigger = ? AND key = ?`).get(trigger, key) as Row | undefined;
+    const row = this.db.prepare(`SELECT * FROM trigger_ticks WHERE trigger = ? AND key = ?`).get(trigger, key) as
+      | Row
+      | undefined;
     return row && rowToTick(row, this.runIdsOf(trigger, key));
   }
 
   private runIdsOf(trigger: string, key: string): string[] {
-    const rows = this.db.prepare(`SELECT run_id FROM run_queue WHERE trigger = ? AND tick_key = ? ORDER BY run_id`).all(trigger, key) as Row[];
+    const rows = this.db
+      .prepare(`SELECT run_id FROM run_queue WHERE trigger = ? AND tick_key = ? ORDER BY run_id`)
+      .all(trigger, key) as Row[];
     return rows.map((r) => r.run_id);
   }
 
@@ -96,7 +110,9 @@ export class SqliteTickStore implements TickStore {
 
   async listTicks(trigger: string, opts: { limit?: number; before?: number } = {}): Promise<TickRecord[]> {
     const rows = this.db
-      .prepare(`SELECT * FROM trigger_ticks WHERE trigger = ? AND evaluated_at < ? ORDER BY evaluated_at DESC, key DESC LIMIT ?`)
+      .prepare(
+        `SELECT * FROM trigger_ticks WHERE trigger = ? AND evaluated_at < ? ORDER BY evaluated_at DESC, key DESC LIMIT ?`,
+      )
       .all(trigger, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100) as Row[];
     return rows.map((r) => rowToTick(r, this.runIdsOf(r.trigger, r.key)));
   }
@@ -119,15 +135,21 @@ export class SqliteTickStore implements TickStore {
       .immediate();
   }
 
-  async noteEvaluation(trigger: string, note: { at: number; error?: import("../core/errors.js").ErrorInfo; backoffUntil?: number; cursor?: unknown }): Promise<void> {
+  async noteEvaluation(
+    trigger: string,
+    note: { at: number; error?: import("../core/errors.js").ErrorInfo; backoffUntil?: number; cursor?: unknown },
+  ): Promise<void> {
     this.db
       .transaction(() => {
         this.ensureState(trigger);
         const failures = note.error ? `failures + 1` : `0`;
         this.db
-          .prepare(`UPDATE trigger_state SET evaluated_at = ?, failures = ${failures}, backoff_until = ?, last_error = ? WHERE trigger = ?`)
+          .prepare(
+            `UPDATE trigger_state SET evaluated_at = ?, failures = ${failures}, backoff_until = ?, last_error = ? WHERE trigger = ?`,
+          )
           .run(note.at, note.backoffUntil ?? null, json(note.error), trigger);
-        if ("cursor" in note) this.db.prepare(`UPDATE trigger_state SET cursor = ? WHERE trigger = ?`).run(json(note.cursor), trigger);
+        if ("cursor" in note)
+          this.db.prepare(`UPDATE trigger_state SET cursor = ? WHERE trigger = ?`).run(json(note.cursor), trigger);
       })
       .immediate();
   }
@@ -147,7 +169,9 @@ export class SqliteTickStore implements TickStore {
   }
 
   async enqueueRuns(runs: QueuedRun[]): Promise<void> {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(QUEUE_COLUMN_COUNT)})`);
+    const insert = this.db.prepare(
+      `INSERT OR IGNORE INTO run_queue (${QUEUE_COLUMNS}) VALUES (${marks(QUEUE_COLUMN_COUNT)})`,
+    );
     this.db.transaction(() => runs.forEach((r) => insert.run(...queuedValues(r)))).immediate();
   }
 
@@ -162,11 +186,18 @@ export class SqliteTickStore implements TickStore {
   }
 
   async cancelQueued(runId: string, reason: string): Promise<boolean> {
-    const r = this.db.prepare(`UPDATE run_queue SET status = 'cancelled', reason = ? WHERE run_id = ? AND status = 'queued'`).run(reason, runId);
+    const r = this.db
+      .prepare(`UPDATE run_queue SET status = 'cancelled', reason = ? WHERE run_id = ? AND status = 'queued'`)
+      .run(reason, runId);
     return r.changes === 1;
   }
 
-  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ acquired: boolean; lease: LeaderLease }> {
+  async acquireLease(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<{ acquired: boolean; lease: LeaderLease }> {
     return this.db
       .transaction(() => {
         const row = this.db.prepare(`SELECT * FROM daemon_leases WHERE name = ?`).get(name) as Row | undefined;
@@ -194,12 +225,20 @@ export class SqliteTickStore implements TickStore {
     return row && rowToLease(row);
   }
 
-  async claimIdempotencyKey(key: string, requestDigest: string, runId: string, at: number): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }> {
+  async claimIdempotencyKey(
+    key: string,
+    requestDigest: string,
+    runId: string,
+    at: number,
+  ): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }> {
     return this.db
       .transaction(() => {
         const row = this.db.prepare(`SELECT * FROM idempotency_keys WHERE key = ?`).get(key) as Row | undefined;
-        if (row) return { runId: row.run_id as string, fresh: false, sameRequest: row.request_digest === requestDigest };
-        this.db.prepare(`INSERT INTO idempotency_keys (key, request_digest, run_id, at) VALUES (?, ?, ?, ?)`).run(key, requestDigest, runId, at);
+        if (row)
+          return { runId: row.run_id as string, fresh: false, sameRequest: row.request_digest === requestDigest };
+        this.db
+          .prepare(`INSERT INTO idempotency_keys (key, request_digest, run_id, at) VALUES (?, ?, ?, ?)`)
+          .run(key, requestDigest, runId, at);
         return { runId, fresh: true, sameRequest: true };
       })
       .immediate();

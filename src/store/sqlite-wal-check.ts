@@ -109,7 +109,12 @@ function tail(committed: number, valid: number, tornBytes: number): WalTail {
 
 /** SQLite's WAL checksum: two running sums over 32-bit words, in the byte order the magic names. */
 function checksum(
-  buf: Buffer, start: number, length: number, bigEndian: boolean, a: number, b: number,
+  buf: Buffer,
+  start: number,
+  length: number,
+  bigEndian: boolean,
+  a: number,
+  b: number,
 ): [number, number] {
   let s1 = a;
   let s2 = b;

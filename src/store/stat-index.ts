@@ -17,18 +17,26 @@ export interface FileDigest {
   isDirectory: boolean;
 }
 
-export async function digestPath(metadata: MetadataStore, path: string, context: { step?: string } = {}): Promise<FileDigest> {
+export async function digestPath(
+  metadata: MetadataStore,
+  path: string,
+  context: { step?: string } = {},
+): Promise<FileDigest> {
   const abs = resolve(path);
   let st;
   try {
     st = await stat(abs);
   } catch (err) {
-    throw new TrainyardError("NOT_FOUND", `${context.step ? `step "${context.step}": ` : ""}file ${abs} does not exist or cannot be read`, {
-      step: context.step,
-      file: abs,
-      cause: err,
-      hint: "check the path (relative paths are resolved from the pipeline module's directory)",
-    });
+    throw new TrainyardError(
+      "NOT_FOUND",
+      `${context.step ? `step "${context.step}": ` : ""}file ${abs} does not exist or cannot be read`,
+      {
+        step: context.step,
+        file: abs,
+        cause: err,
+        hint: "check the path (relative paths are resolved from the pipeline module's directory)",
+      },
+    );
   }
   if (st.isDirectory()) {
     const tree = await hashTree(abs);

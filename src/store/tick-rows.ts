@@ -5,7 +5,8 @@ import type { LeaderLease, QueuedRun, TickRecord, TriggerState } from "./tick-st
 export type Row = Record<string, any>;
 
 export const json = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v));
-const parse = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T));
+const parse = <T>(v: unknown): T | undefined =>
+  v === null || v === undefined ? undefined : (JSON.parse(String(v)) as T);
 const num = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : Number(v));
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
@@ -30,8 +31,20 @@ export function rowToTick(r: Row, runIds?: string[]): TickRecord {
 
 export function queuedValues(q: QueuedRun): unknown[] {
   return [
-    q.runId, q.trigger, q.tickKey, q.pipeline, q.modulePath, JSON.stringify(q.params), q.profile ?? null,
-    q.priority, q.createdAt, q.status, q.launchedAt ?? null, q.launchedBy ?? null, q.reason ?? null, q.serial ? 1 : 0,
+    q.runId,
+    q.trigger,
+    q.tickKey,
+    q.pipeline,
+    q.modulePath,
+    JSON.stringify(q.params),
+    q.profile ?? null,
+    q.priority,
+    q.createdAt,
+    q.status,
+    q.launchedAt ?? null,
+    q.launchedBy ?? null,
+    q.reason ?? null,
+    q.serial ? 1 : 0,
   ];
 }
 

@@ -84,7 +84,10 @@ export interface TickStore {
    * A tick already recorded under (trigger, key) is left as it is: `created` is false and
    * nothing else is written.
    */
-  recordTick(tick: TickRecord, opts?: { runs?: QueuedRun[]; cursor?: unknown }): Promise<{ created: boolean; tick: TickRecord }>;
+  recordTick(
+    tick: TickRecord,
+    opts?: { runs?: QueuedRun[]; cursor?: unknown },
+  ): Promise<{ created: boolean; tick: TickRecord }>;
   getTick(trigger: string, key: string): Promise<TickRecord | undefined>;
   /** Newest first. */
   listTicks(trigger: string, opts?: { limit?: number; before?: number }): Promise<TickRecord[]>;
@@ -93,7 +96,10 @@ export interface TickStore {
   listTriggerStates(): Promise<TriggerState[]>;
   setPaused(trigger: string, paused: boolean): Promise<void>;
   /** Notes an evaluation (heartbeat), its failure and backoff, and optionally a cursor. */
-  noteEvaluation(trigger: string, note: { at: number; error?: ErrorInfo; backoffUntil?: number; cursor?: unknown }): Promise<void>;
+  noteEvaluation(
+    trigger: string,
+    note: { at: number; error?: ErrorInfo; backoffUntil?: number; cursor?: unknown },
+  ): Promise<void>;
 
   /** Queued runs, highest priority then oldest first. */
   listQueuedRuns(opts?: { status?: QueuedRunStatus; pipeline?: string }): Promise<QueuedRun[]>;
@@ -108,7 +114,12 @@ export interface TickStore {
    * Takes or renews the named lease for `holder` until `now + ttlMs`: succeeds when it is free,
    * expired or already held by `holder`. Returns the lease as it stands after the attempt.
    */
-  acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<{ acquired: boolean; lease: LeaderLease }>;
+  acquireLease(
+    name: string,
+    holder: string,
+    ttlMs: number,
+    now: number,
+  ): Promise<{ acquired: boolean; lease: LeaderLease }>;
   releaseLease(name: string, holder: string): Promise<void>;
   getLease(name: string): Promise<LeaderLease | undefined>;
 
@@ -116,5 +127,10 @@ export interface TickStore {
    * Claims an idempotency key for a request: the first claim stores `runId` and returns it; a
    * later claim with the same key returns the stored run id (and whether the request matched).
    */
-  claimIdempotencyKey(key: string, requestDigest: string, runId: string, at: number): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }>;
+  claimIdempotencyKey(
+    key: string,
+    requestDigest: string,
+    runId: string,
+    at: number,
+  ): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }>;
 }

@@ -31,11 +31,20 @@ export interface StepTestOptions {
 /** Runs one step of a pipeline in this process and returns its stored output. */
 export async function runStep(target: Pipeline<any>, stepId: string, opts: StepTestOptions = {}): Promise<any> {
   const def = target.steps.get(stepId);
-  if (!def) throw new TrainyardError("NOT_FOUND", `pipeline "${target.name}" has no step "${stepId}"`, { step: stepId, hint: `steps: ${[...target.steps.keys()].join(", ")}` });
+  if (!def)
+    throw new TrainyardError("NOT_FOUND", `pipeline "${target.name}" has no step "${stepId}"`, {
+      step: stepId,
+      hint: `steps: ${[...target.steps.keys()].join(", ")}`,
+    });
   const home = mkdtempSync(join(tmpdir(), "trainyard-step-"));
   const ty = await Trainyard.open({ home });
   try {
-    const all = resolveParams(target.name, target.paramsSchema, target.profiles as Record<string, Record<string, unknown>>, { values: opts.params });
+    const all = resolveParams(
+      target.name,
+      target.paramsSchema,
+      target.profiles as Record<string, Record<string, unknown>>,
+      { values: opts.params },
+    );
     const logs: string[] = [];
     const ctx = new RunningStepContext({
       params: pickParams(all, def.params),
@@ -76,7 +85,10 @@ export interface PipelineTestResult {
 }
 
 /** Runs a whole pipeline (module path or object) in a temporary home. Call cleanup() afterwards. */
-export async function runPipeline(target: string | Pipeline<any>, req: RunRequest & { home?: string } = {}): Promise<PipelineTestResult> {
+export async function runPipeline(
+  target: string | Pipeline<any>,
+  req: RunRequest & { home?: string } = {},
+): Promise<PipelineTestResult> {
   const home = req.home ?? mkdtempSync(join(tmpdir(), "trainyard-run-"));
   const ty = await Trainyard.open({ home });
   const result = await ty.run(typeof target === "string" ? resolve(target) : target, { concurrency: 2, ...req });
@@ -98,7 +110,13 @@ export function fileInput(path: string, meta: Record<string, unknown> = {}): Fil
 }
 
 export function datasetInput(path: string, meta: Partial<Dataset["meta"]> = {}): Dataset {
-  return { $artifact: "dataset", digest: "test", path: resolve(path), size: statSync(path).size, meta: { format: "parquet", ...meta } as Dataset["meta"] };
+  return {
+    $artifact: "dataset",
+    digest: "test",
+    path: resolve(path),
+    size: statSync(path).size,
+    meta: { format: "parquet", ...meta } as Dataset["meta"],
+  };
 }
 
 export function modelInput(path: string, meta: ModelArtifact["meta"] = {}): ModelArtifact {

@@ -11,8 +11,12 @@ import { MetricInputError } from "../../src/lib/evaluate/metric-input.js";
 import { REPO } from "../engine/support.js";
 
 /** Thrown to steer a run, not to report a failure: they carry no code of their own. */
-const SIGNALS = new Set(["src/core/errors.ts:Fatal", "src/core/errors.ts:Rejected", "src/engine/attempt-runner.ts:Cancelled",
-  "src/engine/attempt-runner.ts:RejectedWithOutput"]);
+const SIGNALS = new Set([
+  "src/core/errors.ts:Fatal",
+  "src/core/errors.ts:Rejected",
+  "src/engine/attempt-runner.ts:Cancelled",
+  "src/engine/attempt-runner.ts:RejectedWithOutput",
+]);
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -29,7 +33,8 @@ describe("the error catalog", () => {
       const rel = relative(REPO, file);
       for (const m of readFileSync(file, "utf8").matchAll(/class (\w+) extends Error\b/g)) {
         if (m[1] === "TrainyardError" && rel === "src/core/errors.ts") continue;
-        if (!SIGNALS.has(`${rel}:${m[1]}`)) offenders.push(`${rel}: class ${m[1]} extends Error (extend TrainyardError)`);
+        if (!SIGNALS.has(`${rel}:${m[1]}`))
+          offenders.push(`${rel}: class ${m[1]} extends Error (extend TrainyardError)`);
       }
     }
     expect(offenders).toEqual([]);

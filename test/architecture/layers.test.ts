@@ -30,7 +30,9 @@ function sourceFiles(dir: string, out: string[] = []): string[] {
 
 /** Removes comments and the contents of template literals' text is kept (imports never live there). */
 function stripComments(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, " ")).replace(/(^|[^:"'`\\])\/\/[^\n]*/g, (m, p1: string) => p1 + " ".repeat(m.length - p1.length));
+  return text
+    .replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, " "))
+    .replace(/(^|[^:"'`\\])\/\/[^\n]*/g, (m, p1: string) => p1 + " ".repeat(m.length - p1.length));
 }
 
 function importsOf(file: string): ImportRef[] {
@@ -41,7 +43,13 @@ function importsOf(file: string): ImportRef[] {
     let target: string | undefined;
     if (specifier.startsWith(".")) {
       const abs = path.resolve(path.dirname(file), specifier);
-      const candidates = [abs.replace(/\.js$/, ".ts"), abs.replace(/\.mjs$/, ".mts"), `${abs}.ts`, path.join(abs, "index.ts"), abs];
+      const candidates = [
+        abs.replace(/\.js$/, ".ts"),
+        abs.replace(/\.mjs$/, ".mts"),
+        `${abs}.ts`,
+        path.join(abs, "index.ts"),
+        abs,
+      ];
       target = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile()) ?? abs;
     }
     refs.push({ from: file, specifier, target, typeOnly, line: lineAt(index) });
@@ -62,7 +70,17 @@ function importsOf(file: string): ImportRef[] {
   return refs;
 }
 
-const RANK: Record<string, number> = { core: 0, store: 1, engine: 2, lib: 3, testing: 4, serve: 5, daemon: 5, api: 5, cli: 5 };
+const RANK: Record<string, number> = {
+  core: 0,
+  store: 1,
+  engine: 2,
+  lib: 3,
+  testing: 4,
+  serve: 5,
+  daemon: 5,
+  api: 5,
+  cli: 5,
+};
 
 /** The layer of a file under src/: its first folder, or "index" for src/index.ts. */
 function layerOf(file: string): string {
@@ -98,7 +116,8 @@ function violations(): string[] {
         continue;
       }
       if (to === "index") {
-        if (from !== "lib" && from !== "testing" && RANK[from] !== undefined && RANK[from] < RANK.lib) out.push(`${where}: ${from}/ must not import the public entry point`);
+        if (from !== "lib" && from !== "testing" && RANK[from] !== undefined && RANK[from] < RANK.lib)
+          out.push(`${where}: ${from}/ must not import the public entry point`);
         continue;
       }
       if (RANK[from] === undefined) {
@@ -110,7 +129,8 @@ function violations(): string[] {
         continue;
       }
       if (from === "testing") {
-        if (!["core", "store", "engine", "lib"].includes(to)) out.push(`${where}: testing/ may import only core, store, engine and lib, not ${to}/`);
+        if (!["core", "store", "engine", "lib"].includes(to))
+          out.push(`${where}: testing/ may import only core, store, engine and lib, not ${to}/`);
         continue;
       }
       if (RANK[to] > RANK[from]) out.push(`${where}: ${from}/ must not import the higher layer ${to}/`);
@@ -133,7 +153,11 @@ function libRule(ref: ImportRef): string | undefined {
 
 function libViolations(): string[] {
   const files = sourceFiles(path.join(SRC, "lib"));
-  return files.flatMap((f) => importsOf(f).map(libRule).filter((v): v is string => v !== undefined));
+  return files.flatMap((f) =>
+    importsOf(f)
+      .map(libRule)
+      .filter((v): v is string => v !== undefined),
+  );
 }
 
 /** Cycles among files over runtime imports (type-only imports are erased and cannot form one). */
@@ -154,7 +178,8 @@ function cycles(root = SRC): string[][] {
     state.set(f, "visiting");
     stack.push(f);
     for (const next of graph.get(f) ?? []) {
-      if (state.get(next) === "visiting") found.push([...stack.slice(stack.indexOf(next)), next].map((p) => path.relative(root, p)));
+      if (state.get(next) === "visiting")
+        found.push([...stack.slice(stack.indexOf(next)), next].map((p) => path.relative(root, p)));
       else if (!state.has(next)) visit(next);
     }
     stack.pop();
@@ -203,8 +228,10 @@ describe("architecture", () => {
       for (const ref of importsOf(file)) {
         const to = ref.target ? layerOf(ref.target) : "";
         const where = `${path.relative(SRC, file)}:${ref.line} imports "${ref.specifier}"`;
-        if (to === "daemon" && !["daemon", "cli", "api"].includes(from)) wrong.push(`${where}: only cli/ and api/ may import daemon/`);
-        if (from === "daemon" && ["cli", "serve", "api"].includes(to)) wrong.push(`${where}: daemon/ must not import ${to}/`);
+        if (to === "daemon" && !["daemon", "cli", "api"].includes(from))
+          wrong.push(`${where}: only cli/ and api/ may import daemon/`);
+        if (from === "daemon" && ["cli", "serve", "api"].includes(to))
+          wrong.push(`${where}: daemon/ must not import ${to}/`);
       }
     }
     expect(wrong).toEqual([]);
@@ -234,7 +261,10 @@ describe("architecture", () => {
     const io: string[] = [];
     for (const file of sourceFiles(path.join(SRC, "core"))) {
       for (const ref of importsOf(file)) {
-        if (/^(node:)?(fs|fs\/promises|child_process|net|http|https|worker_threads)$/.test(ref.specifier) || ["better-sqlite3", "@duckdb/node-api"].includes(ref.specifier)) {
+        if (
+          /^(node:)?(fs|fs\/promises|child_process|net|http|https|worker_threads)$/.test(ref.specifier) ||
+          ["better-sqlite3", "@duckdb/node-api"].includes(ref.specifier)
+        ) {
           io.push(`${path.relative(SRC, file)}:${ref.line} imports ${ref.specifier}`);
         }
       }

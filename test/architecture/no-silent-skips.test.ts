@@ -25,9 +25,11 @@ it("no test skips itself except through requireTools", () => {
   const offenders: string[] = [];
   for (const file of testFiles(TEST)) {
     if (ALLOWED.has(file)) continue;
-    fs.readFileSync(file, "utf8").split("\n").forEach((line, i) => {
-      if (SKIP.test(line)) offenders.push(`${path.relative(TEST, file)}:${i + 1}: ${line.trim()}`);
-    });
+    fs.readFileSync(file, "utf8")
+      .split("\n")
+      .forEach((line, i) => {
+        if (SKIP.test(line)) offenders.push(`${path.relative(TEST, file)}:${i + 1}: ${line.trim()}`);
+      });
   }
   expect(offenders, "gate the test with requireTools(...) from test/support/require-tool.ts instead").toEqual([]);
 });

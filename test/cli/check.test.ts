@@ -38,9 +38,12 @@ function setup() {
 }
 
 describe("trainyard check", () => {
-  it("catches a model wired as a dataset, a string for a number option and a wrong annotation", COLD_CHECKS, async () => {
-    const { dir, run } = setup();
-    const text = `${GOOD_STEPS}train(p, "train", {
+  it(
+    "catches a model wired as a dataset, a string for a number option and a wrong annotation",
+    COLD_CHECKS,
+    async () => {
+      const { dir, run } = setup();
+      const text = `${GOOD_STEPS}train(p, "train", {
   train: model,
   features: fitted,
   label: "y",
@@ -55,25 +58,26 @@ train(p, "train2", {
 const n: number = "x";
 export default p;
 `;
-    const module = writeModule(dir, "pipeline.ts", text);
-    const r = await run(["check", module]);
-    expect(r.code).toBe(1);
-    const wiring = "error TS2322: a model is wired where a dataset is expected (at `train`)";
-    expect(r.stdout).toContain(`pipeline.ts:${where(text, "train: model")} ${wiring}`);
-    expect(r.stdout).toContain("Type 'ModelArtifact' is not assignable to type 'Dataset'.");
-    const rounds = "error TS2322: `numRounds` should be a number, but is given a string";
-    expect(r.stdout).toContain(`pipeline.ts:${where(text, 'numRounds: "50"')} ${rounds}`);
-    const annotation = "error TS2322: `n` should be a number, but is given a string";
-    expect(r.stdout).toContain(`pipeline.ts:${where(text, "n: number")} ${annotation}`);
-    expect(r.stderr).toContain("error[TYPE_CHECK_FAILED]: 3 type errors");
-    const json = JSON.parse((await run(["check", module, "--json"])).stdout) as {
-      ok: boolean;
-      diagnostics: Array<{ line: number }>;
-    };
-    expect(json.ok).toBe(false);
-    const lines = ["train: model", 'numRounds: "50"', "n: number"].map((needle) => where(text, needle).split(":")[0]);
-    expect(json.diagnostics.map((d) => `${d.line}`)).toEqual(lines);
-  });
+      const module = writeModule(dir, "pipeline.ts", text);
+      const r = await run(["check", module]);
+      expect(r.code).toBe(1);
+      const wiring = "error TS2322: a model is wired where a dataset is expected (at `train`)";
+      expect(r.stdout).toContain(`pipeline.ts:${where(text, "train: model")} ${wiring}`);
+      expect(r.stdout).toContain("Type 'ModelArtifact' is not assignable to type 'Dataset'.");
+      const rounds = "error TS2322: `numRounds` should be a number, but is given a string";
+      expect(r.stdout).toContain(`pipeline.ts:${where(text, 'numRounds: "50"')} ${rounds}`);
+      const annotation = "error TS2322: `n` should be a number, but is given a string";
+      expect(r.stdout).toContain(`pipeline.ts:${where(text, "n: number")} ${annotation}`);
+      expect(r.stderr).toContain("error[TYPE_CHECK_FAILED]: 3 type errors");
+      const json = JSON.parse((await run(["check", module, "--json"])).stdout) as {
+        ok: boolean;
+        diagnostics: Array<{ line: number }>;
+      };
+      expect(json.ok).toBe(false);
+      const lines = ["train: model", 'numRounds: "50"', "n: number"].map((needle) => where(text, needle).split(":")[0]);
+      expect(json.diagnostics.map((d) => `${d.line}`)).toEqual(lines);
+    },
+  );
 
   it("passes a correct module, then answers from the cache until a local import changes", COLD_CHECKS, async () => {
     const { dir, run } = setup();
@@ -125,7 +129,10 @@ export default p;
       expect(r.stderr).toContain("--no-typecheck");
     }
     // The failed check is a failed run, as a module that does not load is: a daemon sees why.
-    const runs = JSON.parse((await run(["runs", "--json"])).stdout) as Array<{ status: string; error: { code: string } }>;
+    const runs = JSON.parse((await run(["runs", "--json"])).stdout) as Array<{
+      status: string;
+      error: { code: string };
+    }>;
     expect(runs.map((r) => [r.status, r.error.code])).toEqual([["failed", "TYPE_CHECK_FAILED"]]);
     const anyway = await run(["run", module, "--no-typecheck", "--json"]);
     expect(anyway.code, anyway.stderr).toBe(0);

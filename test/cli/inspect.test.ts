@@ -38,7 +38,10 @@ describe("inspecting runs", () => {
   it("plan: says what would be reused and what would run, and why, without running", async () => {
     const same = await cli(["plan", CLI_FIXTURE, "--param", "n=7", "--json"], home);
     expect(same.code).toBe(0);
-    const plan = JSON.parse(same.stdout) as { pipeline: string; steps: Array<{ step: string; action: string; reasons: string[] }> };
+    const plan = JSON.parse(same.stdout) as {
+      pipeline: string;
+      steps: Array<{ step: string; action: string; reasons: string[] }>;
+    };
     expect(plan.pipeline).toBe("cli-demo");
     expect(plan.steps.map((s) => s.action)).toEqual(["reuse", "reuse", "reuse", "reuse"]);
 
@@ -71,7 +74,11 @@ describe("inspecting runs", () => {
   });
 
   it("runs: lists runs newest first, filtered by pipeline", async () => {
-    const json = JSON.parse((await cli(["runs", "--json"], home)).stdout) as Array<{ id: string; status: string; pipeline: string }>;
+    const json = JSON.parse((await cli(["runs", "--json"], home)).stdout) as Array<{
+      id: string;
+      status: string;
+      pipeline: string;
+    }>;
     expect(json.map((r) => r.id)).toEqual([r2.runId, r1.runId]);
     const text = await cli(["runs"], home);
     expect(text.code).toBe(0);
@@ -84,8 +91,15 @@ describe("inspecting runs", () => {
   it("show: prints a run with its steps, in text and JSON, by unique id prefix", async () => {
     const json = await cli(["show", r2.runId, "--json"], home);
     expect(json.code).toBe(0);
-    const shown = JSON.parse(json.stdout) as { run: { id: string; params: Record<string, unknown>; status: string }; steps: Array<{ stepId: string; cached: boolean }> };
-    expect(shown.run).toMatchObject({ id: r2.runId, status: "succeeded", params: { n: 7, label: "x", loud: false, fail: false } });
+    const shown = JSON.parse(json.stdout) as {
+      run: { id: string; params: Record<string, unknown>; status: string };
+      steps: Array<{ stepId: string; cached: boolean }>;
+    };
+    expect(shown.run).toMatchObject({
+      id: r2.runId,
+      status: "succeeded",
+      params: { n: 7, label: "x", loud: false, fail: false },
+    });
     expect(shown.steps.map((s) => s.stepId).sort()).toEqual(["check", "count", "label", "report"]);
     expect(shown.steps.find((s) => s.stepId === "label")!.cached).toBe(true);
     const text = await cli(["show", r2.runId], home);
@@ -101,7 +115,11 @@ describe("inspecting runs", () => {
     const r = await cli(["logs", r2.runId, "count"], home);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("counting to 7");
-    const json = JSON.parse((await cli(["logs", r2.runId, "count", "--json"], home)).stdout) as Array<{ line: string; attempt: number; stream: string }>;
+    const json = JSON.parse((await cli(["logs", r2.runId, "count", "--json"], home)).stdout) as Array<{
+      line: string;
+      attempt: number;
+      stream: string;
+    }>;
     expect(json).toEqual([expect.objectContaining({ line: "counting to 7", attempt: 1, stream: "log" })]);
     const none = await cli(["logs", r2.runId, "ghost"], home);
     expect(none.code).toBe(1);
@@ -109,7 +127,10 @@ describe("inspecting runs", () => {
   });
 
   it("lineage: traces an artifact from a digest prefix back to the steps that made it", async () => {
-    const file = await withHome(home, async (ty) => ((await ty.output(r2.runId, "report")) as { file: FileHandle }).file);
+    const file = await withHome(
+      home,
+      async (ty) => ((await ty.output(r2.runId, "report")) as { file: FileHandle }).file,
+    );
     const text = await cli(["lineage", file.digest.slice(0, 10)], home);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(file.digest.slice(0, 12));
@@ -119,10 +140,21 @@ describe("inspecting runs", () => {
     const json = JSON.parse((await cli(["lineage", file.digest, "--json"], home)).stdout) as {
       digest: string;
       kind: string;
-      producedBy: { stepId: string; runId: string; inputs: Array<{ name: string; node: { producedBy?: { stepId: string } } }> };
+      producedBy: {
+        stepId: string;
+        runId: string;
+        inputs: Array<{ name: string; node: { producedBy?: { stepId: string } } }>;
+      };
     };
-    expect(json).toMatchObject({ digest: file.digest, kind: "file", producedBy: { stepId: "report", runId: r2.runId } });
-    expect(Object.fromEntries(json.producedBy.inputs.map((i) => [i.name, i.node.producedBy?.stepId]))).toEqual({ count: "count", label: "label" });
+    expect(json).toMatchObject({
+      digest: file.digest,
+      kind: "file",
+      producedBy: { stepId: "report", runId: r2.runId },
+    });
+    expect(Object.fromEntries(json.producedBy.inputs.map((i) => [i.name, i.node.producedBy?.stepId]))).toEqual({
+      count: "count",
+      label: "label",
+    });
     const unknown = await cli(["lineage", "ffffffffff"], home);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("error[NOT_FOUND]");
@@ -134,14 +166,22 @@ describe("trainyard gc", () => {
   it("after --keep-last 1, removes artifacts only the deleted runs used and keeps those the kept run uses", async () => {
     const home = homes.tempDir("ty-cli-gc-");
     const runs: RunSummary[] = [];
-    for (const n of [1, 2, 3]) runs.push(summaryOf(await cli(["run", CLI_FIXTURE, "--param", `n=${n}`, "--json"], home)));
-    const files = await withHome(home, async (ty) => Promise.all(runs.map(async (r) => ((await ty.output(r.runId, "report")) as { file: FileHandle }).file)));
-    const labelDigest = await withHome(home, async (ty) => (await ty.metadata.getStepRun(`${runs[0].runId}:label`))!.outputDigest!);
+    for (const n of [1, 2, 3])
+      runs.push(summaryOf(await cli(["run", CLI_FIXTURE, "--param", `n=${n}`, "--json"], home)));
+    const files = await withHome(home, async (ty) =>
+      Promise.all(runs.map(async (r) => ((await ty.output(r.runId, "report")) as { file: FileHandle }).file)),
+    );
+    const labelDigest = await withHome(
+      home,
+      async (ty) => (await ty.metadata.getStepRun(`${runs[0].runId}:label`))!.outputDigest!,
+    );
     expect(new Set(files.map((f) => f.digest)).size).toBe(3);
 
     const dry = await cli(["gc", "--keep-last", "1", "--grace", "0", "--dry-run", "--json"], home);
     expect(dry.code).toBe(0);
-    expect((JSON.parse(dry.stdout) as { runsRemoved: string[] }).runsRemoved.sort()).toEqual([runs[0].runId, runs[1].runId].sort());
+    expect((JSON.parse(dry.stdout) as { runsRemoved: string[] }).runsRemoved.sort()).toEqual(
+      [runs[0].runId, runs[1].runId].sort(),
+    );
     const store = new FsArtifactStore(path.join(home, "artifacts"));
     for (const f of files) expect(await store.has(f.digest)).toBe(true);
 
@@ -164,7 +204,11 @@ describe("trainyard gc", () => {
     expect(again.steps.every((s) => s.cached)).toBe(true);
     const redo = summaryOf(await cli(["run", CLI_FIXTURE, "--param", "n=1", "--json"], home));
     expect(redo.status).toBe("succeeded");
-    expect(Object.fromEntries(redo.steps.map((s) => [s.step, s.cached]))).toMatchObject({ count: false, label: true, report: false });
+    expect(Object.fromEntries(redo.steps.map((s) => [s.step, s.cached]))).toMatchObject({
+      count: false,
+      label: true,
+      report: false,
+    });
   });
 
   it("rejects a malformed --older-than", async () => {

@@ -12,7 +12,10 @@ describe("trainyard logs", () => {
   let runId = "";
 
   beforeAll(async () => {
-    fs.writeFileSync(module, `import { pipeline } from "trainyard";\nconst p = pipeline("cli-logs");\np.command("loud", { run: "seq 1 300000" });\nexport default p;\n`);
+    fs.writeFileSync(
+      module,
+      `import { pipeline } from "trainyard";\nconst p = pipeline("cli-logs");\np.command("loud", { run: "seq 1 300000" });\nexport default p;\n`,
+    );
     process.env.TRAINYARD_LOG_STEP_MAX = "1MiB";
     const run = await cli(["run", module, "--json"], home);
     delete process.env.TRAINYARD_LOG_STEP_MAX;
@@ -35,7 +38,11 @@ describe("trainyard logs", () => {
     expect(lines.length).toBeLessThan(300000);
     expect(lines.slice(0, cut)).toEqual(lines.slice(0, cut).map((_, i) => `#1 out ${i + 1}`));
 
-    const json = JSON.parse((await cli(["logs", runId, "loud", "--json"], home)).stdout) as Array<{ line: string; attempt: number; stream: string }>;
+    const json = JSON.parse((await cli(["logs", runId, "loud", "--json"], home)).stdout) as Array<{
+      line: string;
+      attempt: number;
+      stream: string;
+    }>;
     expect(json).toHaveLength(lines.length);
     expect(json[0]).toMatchObject({ attempt: 1, stream: "stdout", line: "1" });
     expect(json.at(-1)).toMatchObject({ line: "300000" });
@@ -52,7 +59,9 @@ describe("trainyard logs", () => {
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(401);
     expect(lines.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${i + 1}`));
-    expect(lines[200]).toMatch(/^#1 log \[trainyard\] 299,600 lines are not kept in the database; the log file .*loud\.1\.log\.gz has them/);
+    expect(lines[200]).toMatch(
+      /^#1 log \[trainyard\] 299,600 lines are not kept in the database; the log file .*loud\.1\.log\.gz has them/,
+    );
     expect(lines.slice(201)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${299801 + i}`));
   });
 });

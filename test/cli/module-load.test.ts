@@ -31,14 +31,18 @@ function withEnv<T>(env: Record<string, string>, start: () => T): T {
   try {
     return start();
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
       else process.env[k] = v;
   }
 }
 
 /** Resolves with the process's end, or rejects if it is still running after `ms`. */
 function endsWithin(done: Promise<CliResult>, ms: number, what: string): Promise<CliResult> {
-  return Promise.race([done, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still running after ${ms} ms`)), ms))]);
+  return Promise.race([
+    done,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still running after ${ms} ms`)), ms)),
+  ]);
 }
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -48,7 +52,9 @@ describe("a pipeline module that never finishes loading", () => {
     it(`${kind}: SIGTERM ends \`trainyard run\` while it loads`, async () => {
       const home = tempDir("ty-home-");
       const { file, marker } = moduleOf(kind);
-      const { child, done } = withEnv({ TRAINYARD_LOAD_TIMEOUT: "600" }, () => startCli(["run", file, "--no-typecheck"], home));
+      const { child, done } = withEnv({ TRAINYARD_LOAD_TIMEOUT: "600" }, () =>
+        startCli(["run", file, "--no-typecheck"], home),
+      );
       try {
         await waitFor(() => fs.existsSync(marker), "the module to start loading");
         // Still loading (it waits for the load timeout), not gone on its own.
@@ -67,11 +73,20 @@ describe("a pipeline module that never finishes loading", () => {
   it("awaiting: the load timeout fails the run with MODULE_LOAD naming the module and what to do", async () => {
     const home = tempDir("ty-home-");
     const { file } = moduleOf("awaiting");
-    const r = await endsWithin(withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file, "--no-typecheck"], home)), 30_000, "trainyard run");
+    const r = await endsWithin(
+      withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file, "--no-typecheck"], home)),
+      30_000,
+      "trainyard run",
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still awaiting`);
+    expect(r.stderr).toContain(
+      `error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still awaiting`,
+    );
     expect(r.stderr).toMatch(/hint: a pipeline module should only define steps: .*TRAINYARD_LOAD_TIMEOUT/);
-    const runs = JSON.parse((await cli(["runs", "--json"], home)).stdout) as Array<{ status: string; error?: { code: string } }>;
+    const runs = JSON.parse((await cli(["runs", "--json"], home)).stdout) as Array<{
+      status: string;
+      error?: { code: string };
+    }>;
     expect(runs).toMatchObject([{ status: "failed", error: { code: "MODULE_LOAD" } }]);
     fs.rmSync(home, { recursive: true, force: true });
   });
@@ -79,9 +94,15 @@ describe("a pipeline module that never finishes loading", () => {
   it("looping: the load timeout ends the process from a watchdog thread, with the same message", async () => {
     const home = tempDir("ty-home-");
     const { file } = moduleOf("looping");
-    const r = await endsWithin(withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file, "--no-typecheck"], home)), 30_000, "trainyard run");
+    const r = await endsWithin(
+      withEnv({ TRAINYARD_LOAD_TIMEOUT: "1" }, () => cli(["run", file, "--no-typecheck"], home)),
+      30_000,
+      "trainyard run",
+    );
     expect(r.signal).toBe("SIGKILL");
-    expect(r.stderr).toContain(`error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still running`);
+    expect(r.stderr).toContain(
+      `error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still running`,
+    );
     expect(r.stderr).toContain("hint: a pipeline module should only define steps");
     fs.rmSync(home, { recursive: true, force: true });
   });
@@ -101,7 +122,10 @@ describe("signals once the run has started", () => {
     const home = tempDir("ty-home-");
     const work = tempDir("ty-slow-");
     try {
-      const { child, done } = startCli(["run", SLOW_FIXTURE, "--param", `dir=${work}`, "--json", "--no-typecheck"], home);
+      const { child, done } = startCli(
+        ["run", SLOW_FIXTURE, "--param", `dir=${work}`, "--json", "--no-typecheck"],
+        home,
+      );
       await waitFor(() => fs.existsSync(path.join(work, "started")), "the slow step to start");
       child.kill("SIGTERM");
       const r = await endsWithin(done, 10_000, "trainyard run after SIGTERM");

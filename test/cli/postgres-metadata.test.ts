@@ -21,7 +21,10 @@ postgres.describe("trainyard with TRAINYARD_METADATA_URL", () => {
   });
 
   const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ["bin/trainyard.js", ...args], { encoding: "utf8", env: { ...process.env, TRAINYARD_HOME: home, TRAINYARD_METADATA_URL: server.url } });
+    spawnSync(process.execPath, ["bin/trainyard.js", ...args], {
+      encoding: "utf8",
+      env: { ...process.env, TRAINYARD_HOME: home, TRAINYARD_METADATA_URL: server.url },
+    });
 
   it("records runs in PostgreSQL: a second run is cached, and runs/why read them back", () => {
     const first = cli("run", "test/fixtures/demo-pipeline.ts", "--json");

@@ -87,7 +87,9 @@ describe("trainyard run", () => {
 
   it("coerces --param k=v to the declared types", async () => {
     const h = home();
-    const r = summaryOf(await cli(["run", CLI_FIXTURE, "--param", "n=4", "--param", "label=123", "--param", "loud=true", "--json"], h));
+    const r = summaryOf(
+      await cli(["run", CLI_FIXTURE, "--param", "n=4", "--param", "label=123", "--param", "loud=true", "--json"], h),
+    );
     expect(r.status).toBe("succeeded");
     expect(await outputs(h, r.runId, "count")).toEqual({ n: 4, type: "number" });
     expect(await outputs(h, r.runId, "label")).toEqual({ label: "123", labelType: "string", loudType: "boolean" });
@@ -97,7 +99,9 @@ describe("trainyard run", () => {
     const h = home();
     const r = summaryOf(await cli(["run", CLI_FIXTURE, "--profile", "big", "--json"], h));
     expect(await outputs(h, r.runId, "count")).toEqual({ n: 5, type: "number" });
-    const shouty = summaryOf(await cli(["run", CLI_FIXTURE, "--profile", "shouty", "--param", "label=over", "--json"], h));
+    const shouty = summaryOf(
+      await cli(["run", CLI_FIXTURE, "--profile", "shouty", "--param", "label=over", "--json"], h),
+    );
     expect(await outputs(h, shouty.runId, "label")).toMatchObject({ label: "OVER" });
     const bad = await cli(["run", CLI_FIXTURE, "--profile", "nope"], h);
     expect(bad.code).toBe(1);
@@ -111,9 +115,19 @@ describe("trainyard run", () => {
     const all = summaryOf(await cli(["run", CLI_FIXTURE, "--force", "--json"], h));
     expect(all.steps.map((x) => x.cached)).toEqual([false, false, false, false]);
     const before = summaryOf(await cli(["run", "--force", "label", CLI_FIXTURE, "--json"], h));
-    expect(Object.fromEntries(before.steps.map((x) => [x.step, x.cached]))).toEqual({ count: true, label: false, report: true, check: true });
+    expect(Object.fromEntries(before.steps.map((x) => [x.step, x.cached]))).toEqual({
+      count: true,
+      label: false,
+      report: true,
+      check: true,
+    });
     const after = summaryOf(await cli(["run", CLI_FIXTURE, "--force", "count", "--json"], h));
-    expect(Object.fromEntries(after.steps.map((x) => [x.step, x.cached]))).toEqual({ count: false, label: true, report: true, check: true });
+    expect(Object.fromEntries(after.steps.map((x) => [x.step, x.cached]))).toEqual({
+      count: false,
+      label: true,
+      report: true,
+      check: true,
+    });
   });
 
   it("explains an unknown param: names it, lists the known ones, exits 1, records a failed run", async () => {

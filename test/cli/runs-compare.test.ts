@@ -65,7 +65,9 @@ python.describe("trainyard runs compare", () => {
   it("warns of a malformed $TRAINYARD_METRICS line on the terminal, naming step, file and line", async () => {
     const r = await cli(["run", FIXTURE, "--param", "noise=true"], home);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/! step "train": line 1 of \$TRAINYARD_METRICS \(\/.*metrics\.jsonl\) was left out: it is not JSON/);
+    expect(r.stderr).toMatch(
+      /! step "train": line 1 of \$TRAINYARD_METRICS \(\/.*metrics\.jsonl\) was left out: it is not JSON/,
+    );
     const runId = /run (\S+) of tracked/.exec(r.stderr)?.[1] ?? "";
     const shown = await cli(["runs", "compare", ids[0], runId, "--json"], home);
     const c = JSON.parse(shown.stdout) as { rows: Array<{ key: string; values: unknown[] }> };

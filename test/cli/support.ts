@@ -24,7 +24,9 @@ export function startCli(args: string[], home: string, opts: { cwd?: string; env
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
-  const done = new Promise<CliResult>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
@@ -37,7 +39,15 @@ export interface RunSummary {
   pipeline: string;
   status: string;
   durationMs: number;
-  steps: Array<{ step: string; status: string; cached: boolean; attempts: number; durationMs: number | null; items?: number; error?: string }>;
+  steps: Array<{
+    step: string;
+    status: string;
+    cached: boolean;
+    attempts: number;
+    durationMs: number | null;
+    items?: number;
+    error?: string;
+  }>;
   error?: { code: string; message: string; hint?: string };
 }
 

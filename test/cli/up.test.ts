@@ -34,10 +34,15 @@ describe("trainyard up", () => {
       expect(health.status).toBe(200);
 
       fs.writeFileSync(path.join(landing, "jan.csv"), "a\n1\n");
-      const ledger = await waitFor("the landed file's run", async () => {
-        const l = await readLedger(home, "landed/new-csv");
-        return l.runs.some((r) => r.status === "succeeded") && l;
-      }, 60_000, log);
+      const ledger = await waitFor(
+        "the landed file's run",
+        async () => {
+          const l = await readLedger(home, "landed/new-csv");
+          return l.runs.some((r) => r.status === "succeeded") && l;
+        },
+        60_000,
+        log,
+      );
       expect(ledger.runs[0].trigger).toBe("sensor:new-csv");
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
     } finally {

@@ -39,16 +39,37 @@ describe("trigger declarations", () => {
       .monitor("auc-drop", { model: "delays", metric: "auc", threshold: 0.7 });
     const [s, f, m] = compileTriggers(p);
     expect(s).toMatchObject({
-      kind: "schedule", name: "nightly", cron: "30 2 * * *", timezone: "America/Chicago",
-      catchUp: "latest", maxCatchUp: 5, overlap: "skip", lateAfterMs: 60_000, params: { lr: 0.2 },
+      kind: "schedule",
+      name: "nightly",
+      cron: "30 2 * * *",
+      timezone: "America/Chicago",
+      catchUp: "latest",
+      maxCatchUp: 5,
+      overlap: "skip",
+      lateAfterMs: 60_000,
+      params: { lr: 0.2 },
     });
     expect(f).toMatchObject({
-      kind: "sensor", source: "files", folder: "landing", glob: "*.parquet", settleMs: 1000, debounceMs: 2000,
-      onSameContent: "ignore", profile: "prod", params: {},
+      kind: "sensor",
+      source: "files",
+      folder: "landing",
+      glob: "*.parquet",
+      settleMs: 1000,
+      debounceMs: 2000,
+      onSameContent: "ignore",
+      profile: "prod",
+      params: {},
     });
     expect(m).toMatchObject({
-      kind: "monitor", model: "delays", alias: "production", direction: "below", windows: 3,
-      minLabelledRows: 100, windowMs: 3_600_000, coolDownMs: 6 * 3_600_000, hysteresis: 0,
+      kind: "monitor",
+      model: "delays",
+      alias: "production",
+      direction: "below",
+      windows: 3,
+      minLabelledRows: 100,
+      windowMs: 3_600_000,
+      coolDownMs: 6 * 3_600_000,
+      hysteresis: 0,
     });
   });
 

@@ -60,7 +60,10 @@ p.step("reduce", { inputs: { perMonth }, run: (_ctx, { perMonth }) => perMonth.r
 p.map("bad-map", { over: count, run: (_ctx, m) => m });
 
 // Command outputs are typed by their declared kinds.
-const trained = p.command("train", { run: ["python3", "train.py"], outputs: { model: "model", metrics: { path: "m.json", kind: "file" } } });
+const trained = p.command("train", {
+  run: ["python3", "train.py"],
+  outputs: { model: "model", metrics: { path: "m.json", kind: "file" } },
+});
 p.step("use-command", {
   inputs: { trained },
   run: (_ctx, { trained }) => {

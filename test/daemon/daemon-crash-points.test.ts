@@ -20,14 +20,22 @@ describe("daemon crash points", () => {
     it(`after a SIGKILL at ${point}, a restarted daemon leaves every tick with exactly one run`, async () => {
       const home = path.join(root, point.replace(":", "-"));
       const first = startDaemon(home, [TICKING, ...FAST], { TRAINYARD_CRASH_AT: point });
-      const died = await Promise.race([first.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000))]);
+      const died = await Promise.race([
+        first.exited,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 40_000)),
+      ]);
       if (!died) first.child.kill("SIGKILL");
       expect(died, `the daemon did not reach ${point}:\n${first.log()}`).toMatchObject({ signal: "SIGKILL" });
       const before = await readLedger(home, TRIGGER);
 
       const second = startDaemon(home, [TICKING, ...FAST]);
       try {
-        await waitFor("three more ticks, all run", async () => settled(await readLedger(home, TRIGGER), before.ticks.length + 3), 90_000, second.log);
+        await waitFor(
+          "three more ticks, all run",
+          async () => settled(await readLedger(home, TRIGGER), before.ticks.length + 3),
+          90_000,
+          second.log,
+        );
       } finally {
         second.child.kill("SIGTERM");
         await second.exited;

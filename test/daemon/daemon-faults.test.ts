@@ -25,7 +25,18 @@ export default p;
 
 /** A sensor firing one event per 300 ms window. */
 function counter(id: string): DaemonTrigger {
-  return { id: `good/${id}`, name: id, kind: "sensor", pipeline: "good", modulePath: "/nowhere/good.ts", evaluate: ({ now }) => ({ ticks: [{ key: `w${Math.floor(now / 300)}`, scheduledAt: now, status: "requested", reason: "window", runs: [{}] }] }) };
+  return {
+    id: `good/${id}`,
+    name: id,
+    kind: "sensor",
+    pipeline: "good",
+    modulePath: "/nowhere/good.ts",
+    evaluate: ({ now }) => ({
+      ticks: [
+        { key: `w${Math.floor(now / 300)}`, scheduledAt: now, status: "requested", reason: "window", runs: [{}] },
+      ],
+    }),
+  };
 }
 
 describe("daemon faults", () => {
@@ -48,15 +59,41 @@ describe("daemon faults", () => {
     };
     const lines: string[] = [];
     // No launches: this test is about evaluation, and maxConcurrentRuns 0 keeps every run queued.
-    const daemon = new Daemon(ty, store, { triggers: [thrower, counter("a")], modules: [modulePath], maxConcurrentRuns: 0, intervalMs: 100, reloadMs: 200, log: (l) => lines.push(l) });
+    const daemon = new Daemon(ty, store, {
+      triggers: [thrower, counter("a")],
+      modules: [modulePath],
+      maxConcurrentRuns: 0,
+      intervalMs: 100,
+      reloadMs: 200,
+      log: (l) => lines.push(l),
+    });
     const running = daemon.run();
     try {
-      await waitFor("the module's sensor to tick", async () => (await store.listTicks("edited/landing")).length >= 2, 30_000, () => lines.join("\n"));
+      await waitFor(
+        "the module's sensor to tick",
+        async () => (await store.listTicks("edited/landing")).length >= 2,
+        30_000,
+        () => lines.join("\n"),
+      );
       fs.writeFileSync(modulePath, `${MODULE("edited")}\nthis is not TypeScript (\n`);
-      await waitFor("the broken module to be recorded", async () => (await store.getTriggerState("edited/landing"))?.lastError?.code === "MODULE_LOAD", 30_000, () => lines.join("\n"));
-      await waitFor("three failures of the throwing trigger", async () => ((await store.getTriggerState("bad/throws"))?.failures ?? 0) >= 3, 30_000, () => lines.join("\n"));
+      await waitFor(
+        "the broken module to be recorded",
+        async () => (await store.getTriggerState("edited/landing"))?.lastError?.code === "MODULE_LOAD",
+        30_000,
+        () => lines.join("\n"),
+      );
+      await waitFor(
+        "three failures of the throwing trigger",
+        async () => ((await store.getTriggerState("bad/throws"))?.failures ?? 0) >= 3,
+        30_000,
+        () => lines.join("\n"),
+      );
       const goodBefore = (await store.listTicks("good/a")).length;
-      await waitFor("the healthy trigger to keep ticking", async () => (await store.listTicks("good/a")).length >= goodBefore + 3, 30_000);
+      await waitFor(
+        "the healthy trigger to keep ticking",
+        async () => (await store.listTicks("good/a")).length >= goodBefore + 3,
+        30_000,
+      );
     } finally {
       daemon.stop();
       await running;
@@ -67,13 +104,18 @@ describe("daemon faults", () => {
     const gaps = failed.slice(1, 3).map((t, i) => t.evaluatedAt - failed[i].evaluatedAt);
     expect(gaps[0]).toBeGreaterThanOrEqual(1000);
     expect(gaps[1]).toBeGreaterThanOrEqual(2000);
-    expect(failed[0].reason).toMatch(/evaluation failed \(TRIGGER_FAILED\): trigger bad\/throws threw: sensor exploded on purpose; next try in 1 s/);
+    expect(failed[0].reason).toMatch(
+      /evaluation failed \(TRIGGER_FAILED\): trigger bad\/throws threw: sensor exploded on purpose; next try in 1 s/,
+    );
     const broken = (await store.listTicks("edited/landing")).find((t) => t.status === "failed");
     expect(broken?.error?.code).toBe("MODULE_LOAD");
     expect((await store.getTriggerState("bad/throws"))!.backoffUntil).toBeGreaterThan(Date.now() - 60_000);
     // Every requested tick queued exactly one run, none launched (limit 0).
     const queued = await store.listQueuedRuns();
-    const requested = [...(await store.listTicks("good/a", { limit: 1000 })), ...(await store.listTicks("edited/landing", { limit: 1000 }))].filter((t) => t.status === "requested");
+    const requested = [
+      ...(await store.listTicks("good/a", { limit: 1000 })),
+      ...(await store.listTicks("edited/landing", { limit: 1000 })),
+    ].filter((t) => t.status === "requested");
     expect(queued.length).toBe(requested.length);
 
     // The module fixed: its trigger recovers and its failure streak is cleared.
@@ -81,7 +123,11 @@ describe("daemon faults", () => {
     const again = new Daemon(ty, store, { modules: [modulePath], maxConcurrentRuns: 0, intervalMs: 100 });
     const run2 = again.run();
     try {
-      await waitFor("the fixed module to tick again", async () => (await store.getTriggerState("edited/landing"))?.failures === 0, 30_000);
+      await waitFor(
+        "the fixed module to tick again",
+        async () => (await store.getTriggerState("edited/landing"))?.failures === 0,
+        30_000,
+      );
     } finally {
       again.stop();
       await run2;

@@ -60,7 +60,12 @@ export async function runDaemonKillCampaign(opts: CampaignOptions): Promise<Camp
   const env = { LANDING_DIR: landing };
   const landed: string[] = [];
   const logs: string[] = [];
-  const result = { randomKills: 0, killsBeforeLeading: 0, crashPointKills: {} as Record<string, number>, crashPointMissed: 0 };
+  const result = {
+    randomKills: 0,
+    killsBeforeLeading: 0,
+    crashPointKills: {} as Record<string, number>,
+    crashPointMissed: 0,
+  };
 
   // Files land at random moments the whole time, atomically (written aside, renamed into place).
   let landingOn = true;

@@ -41,7 +41,12 @@ async function receiver(failFirst: number) {
   return { url, bodies, requests: () => requests, close: () => new Promise((r) => server.close(r)) };
 }
 
-const event: NotificationEvent = { type: "run.failed", at: 1, text: "run r1 failed; $(touch PWNED) `id` | rm -rf ~", runId: "r1" };
+const event: NotificationEvent = {
+  type: "run.failed",
+  at: 1,
+  text: "run r1 failed; $(touch PWNED) `id` | rm -rf ~",
+  runId: "r1",
+};
 
 describe("notifications", () => {
   it("retries a webhook through server errors and posts a Slack-compatible text", async () => {
@@ -57,7 +62,8 @@ describe("notifications", () => {
 
   it("gives a command the event as separate arguments and in its environment, with no shell", async () => {
     const out = path.join(root, "command-out.json");
-    const script = "require('fs').writeFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), env: JSON.parse(process.env.TRAINYARD_EVENT) }))";
+    const script =
+      "require('fs').writeFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), env: JSON.parse(process.env.TRAINYARD_EVENT) }))";
     const r = await deliver({ command: process.execPath, args: ["-e", script, out, "{type}", "{text}"] }, event);
     expect(r.ok).toBe(true);
     const got = JSON.parse(fs.readFileSync(out, "utf8"));
@@ -69,9 +75,15 @@ describe("notifications", () => {
   it("reads <home>/notifications.json and names the file when it is wrong", () => {
     const home = path.join(root, "config");
     fs.mkdirSync(home, { recursive: true });
-    fs.writeFileSync(path.join(home, "notifications.json"), JSON.stringify({ targets: [{ url: "http://127.0.0.1:1/x", on: ["run.failed"] }] }));
+    fs.writeFileSync(
+      path.join(home, "notifications.json"),
+      JSON.stringify({ targets: [{ url: "http://127.0.0.1:1/x", on: ["run.failed"] }] }),
+    );
     expect(loadNotificationTargets(home)).toEqual([{ url: "http://127.0.0.1:1/x", on: ["run.failed"] }]);
-    fs.writeFileSync(path.join(home, "notifications.json"), JSON.stringify({ targets: [{ url: "http://x", on: ["run.exploded"] }] }));
+    fs.writeFileSync(
+      path.join(home, "notifications.json"),
+      JSON.stringify({ targets: [{ url: "http://x", on: ["run.exploded"] }] }),
+    );
     expect(() => loadNotificationTargets(home)).toThrow(/notifications.json: unknown event type "run.exploded"/);
   });
 
@@ -81,7 +93,19 @@ describe("notifications", () => {
     const ty = await Trainyard.open({ home });
     const store = await openTickStore(ty);
     const now = Date.now();
-    await store.enqueueRuns([{ runId: "will-fail", trigger: "api", tickKey: "k", pipeline: "cli-demo", modulePath: CLI_FIXTURE, params: { fail: true }, priority: 0, createdAt: now, status: "queued" }]);
+    await store.enqueueRuns([
+      {
+        runId: "will-fail",
+        trigger: "api",
+        tickKey: "k",
+        pipeline: "cli-demo",
+        modulePath: CLI_FIXTURE,
+        params: { fail: true },
+        priority: 0,
+        createdAt: now,
+        status: "queued",
+      },
+    ]);
     const daemon = new Daemon(ty, store, { intervalMs: 100, notifications: [{ url: hook.url }] });
     const running = daemon.run();
     try {

@@ -22,7 +22,17 @@ function openHomeDb(home: string) {
 }
 
 function row(runId: string, params: Record<string, unknown>): QueuedRun {
-  return { runId, trigger: "api", tickKey: runId, pipeline: "ticking", modulePath: TICKING, params, priority: 0, createdAt: Date.now(), status: "queued" };
+  return {
+    runId,
+    trigger: "api",
+    tickKey: runId,
+    pipeline: "ticking",
+    modulePath: TICKING,
+    params,
+    priority: 0,
+    createdAt: Date.now(),
+    status: "queued",
+  };
 }
 
 async function runningPid(meta: SqliteMetadataStore, runId: string): Promise<number | undefined> {
@@ -36,14 +46,26 @@ describe("orphaned runs after a daemon is killed with -9", () => {
     const { meta, store } = openHomeDb(home);
     await store.enqueueRuns([row("dies-with-daemon", { slow: 6000 }), row("outlives-daemon", { slow: 3000, n: 2 })]);
     const first = startDaemon(home, [...FAST]);
-    const doomed = await waitFor("both runs to start", async () => (await runningPid(meta, "outlives-daemon")) && runningPid(meta, "dies-with-daemon"), 60_000, first.log);
+    const doomed = await waitFor(
+      "both runs to start",
+      async () => (await runningPid(meta, "outlives-daemon")) && runningPid(meta, "dies-with-daemon"),
+      60_000,
+      first.log,
+    );
     first.child.kill("SIGKILL");
     process.kill(doomed, "SIGKILL");
     await first.exited;
 
     const second = startDaemon(home, [...FAST]);
     try {
-      await waitFor("both runs to succeed", async () => (await meta.getRun("dies-with-daemon"))?.status === "succeeded" && (await meta.getRun("outlives-daemon"))?.status === "succeeded", 90_000, second.log);
+      await waitFor(
+        "both runs to succeed",
+        async () =>
+          (await meta.getRun("dies-with-daemon"))?.status === "succeeded" &&
+          (await meta.getRun("outlives-daemon"))?.status === "succeeded",
+        90_000,
+        second.log,
+      );
     } finally {
       second.child.kill("SIGTERM");
       await second.exited;
@@ -60,10 +82,17 @@ describe("orphaned runs after a daemon is killed with -9", () => {
     const { meta, store } = openHomeDb(home);
     await store.enqueueRuns([row("never-started", { n: 3 })]);
     // A daemon (long dead: pid 999999) took it from the queue and died before spawning it.
-    expect(await store.markLaunched("never-started", "daemon@elsewhere:999999:1:00000000", Date.now() - 10_000)).toBe(true);
+    expect(await store.markLaunched("never-started", "daemon@elsewhere:999999:1:00000000", Date.now() - 10_000)).toBe(
+      true,
+    );
     const d = startDaemon(home, [...FAST]);
     try {
-      await waitFor("the relaunched run to succeed", async () => (await meta.getRun("never-started"))?.status === "succeeded", 60_000, d.log);
+      await waitFor(
+        "the relaunched run to succeed",
+        async () => (await meta.getRun("never-started"))?.status === "succeeded",
+        60_000,
+        d.log,
+      );
     } finally {
       d.child.kill("SIGTERM");
       await d.exited;

@@ -12,7 +12,10 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 describe("trainyard run --run-id --trigger", () => {
   it("records the given id and trigger label, and refuses the same id again", async () => {
     const home = path.join(root, "a");
-    const first = await cli(["run", CLI_FIXTURE, "--run-id", "fixed-run-1", "--trigger", "schedule:nightly", "--json"], home);
+    const first = await cli(
+      ["run", CLI_FIXTURE, "--run-id", "fixed-run-1", "--trigger", "schedule:nightly", "--json"],
+      home,
+    );
     expect(summaryOf(first)).toMatchObject({ runId: "fixed-run-1", status: "succeeded" });
     const again = await cli(["run", CLI_FIXTURE, "--run-id", "fixed-run-1", "--json"], home);
     expect(again.code).toBe(1);

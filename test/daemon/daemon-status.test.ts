@@ -27,15 +27,33 @@ describe("trainyard status and triggers", () => {
       const health = JSON.parse(ok.stdout);
       expect(health).toMatchObject({ state: "ok", problems: [], leader: { alive: true } });
       expect(health.leader.heartbeatAgeMs).toBeLessThan(10_000);
-      expect(health.triggers).toEqual([expect.objectContaining({ trigger: TRIGGER, paused: false, failures: 0, lastTick: expect.objectContaining({ status: "requested" }) })]);
+      expect(health.triggers).toEqual([
+        expect.objectContaining({
+          trigger: TRIGGER,
+          paused: false,
+          failures: 0,
+          lastTick: expect.objectContaining({ status: "requested" }),
+        }),
+      ]);
       expect(typeof health.triggers[0].lagMs).toBe("number");
 
       const paused = await cli(["triggers", "pause", "every-2s"], home);
       expect(paused.stdout).toMatch(/paused ticking\/every-2s/);
-      await waitFor("a slot skipped while paused", async () => (await readLedger(home, TRIGGER)).ticks.some((t) => /^skipped: paused/.test(t.reason)), 30_000, d.log);
+      await waitFor(
+        "a slot skipped while paused",
+        async () => (await readLedger(home, TRIGGER)).ticks.some((t) => /^skipped: paused/.test(t.reason)),
+        30_000,
+        d.log,
+      );
       await cli(["triggers", "unpause", TRIGGER], home);
       const resumedFrom = Date.now();
-      await waitFor("a requested tick after unpausing", async () => (await readLedger(home, TRIGGER)).ticks.some((t) => t.status === "requested" && t.evaluatedAt > resumedFrom), 30_000, d.log);
+      await waitFor(
+        "a requested tick after unpausing",
+        async () =>
+          (await readLedger(home, TRIGGER)).ticks.some((t) => t.status === "requested" && t.evaluatedAt > resumedFrom),
+        30_000,
+        d.log,
+      );
       const history = await cli(["triggers", "history", TRIGGER], home);
       expect(history.code).toBe(0);
       expect(history.stdout).toMatch(/skipped\s+-\s+skipped: paused \(schedule "every-2s"/);
@@ -47,7 +65,9 @@ describe("trainyard status and triggers", () => {
     const stale = await cli(["status"], home);
     expect(stale.code).toBe(1);
     expect(stale.stdout).toMatch(/STALE/);
-    expect(stale.stdout).toMatch(/problem: the daemon \(pid \d+ on host .*\) last heartbeat .* ago and its process is gone: no trigger is being evaluated/);
+    expect(stale.stdout).toMatch(
+      /problem: the daemon \(pid \d+ on host .*\) last heartbeat .* ago and its process is gone: no trigger is being evaluated/,
+    );
   }, 120_000);
 
   it("drains on SIGTERM: the running run finishes, the lease is released, status says no daemon runs", async () => {
@@ -55,7 +75,19 @@ describe("trainyard status and triggers", () => {
     fs.mkdirSync(home, { recursive: true });
     const meta = new SqliteMetadataStore(path.join(home, "metadata.db"));
     const store = new SqliteTickStore(meta);
-    await store.enqueueRuns([{ runId: "slow-one", trigger: "api", tickKey: "k", pipeline: "ticking", modulePath: TICKING, params: { slow: 3000 }, priority: 0, createdAt: Date.now(), status: "queued" }]);
+    await store.enqueueRuns([
+      {
+        runId: "slow-one",
+        trigger: "api",
+        tickKey: "k",
+        pipeline: "ticking",
+        modulePath: TICKING,
+        params: { slow: 3000 },
+        priority: 0,
+        createdAt: Date.now(),
+        status: "queued",
+      },
+    ]);
     // A trigger with state: from then on, no running daemon is a problem status must report.
     await store.setPaused("ticking/idle", false);
     const d = startDaemon(home, [...FAST]);

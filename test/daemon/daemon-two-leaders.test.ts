@@ -11,12 +11,20 @@ import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.j
 import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
-import { exactlyOnceProblems, FAST, readLedger, settled, startDaemon, TICKING, waitFor, type Ledger } from "./support.js";
+import {
+  exactlyOnceProblems,
+  FAST,
+  readLedger,
+  settled,
+  startDaemon,
+  TICKING,
+  waitFor,
+  type Ledger,
+} from "./support.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-leaders-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const TRIGGER = "ticking/every-2s";
-
 
 async function twoDaemons(home: string, env: Record<string, string>, read: () => Promise<Ledger>): Promise<void> {
   const a = startDaemon(home, [TICKING, ...FAST], env);
@@ -30,7 +38,12 @@ async function twoDaemons(home: string, env: Record<string, string>, read: () =>
     leader.child.kill("SIGKILL");
     await leader.exited;
     const before = (await read()).ticks.length;
-    await waitFor("the standby to take over and run three more ticks", async () => settled(await read(), before + 3), 60_000, logs);
+    await waitFor(
+      "the standby to take over and run three more ticks",
+      async () => settled(await read(), before + 3),
+      60_000,
+      logs,
+    );
     expect(standby.log()).toMatch(/leading \(took over from pid \d+/);
   } finally {
     for (const d of [a, b]) d.child.kill("SIGTERM");

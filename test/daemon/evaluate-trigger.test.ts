@@ -25,12 +25,14 @@ describe("evaluateTrigger", () => {
   it("turns schedule ticks into keyed run requests and skips, with a JSON cursor and the next wake-up", async () => {
     const cursor = { evaluatedUntil: at("2026-01-01T05:30:00Z") };
     const first = await evaluateTrigger(hourly, cursor, at("2026-01-01T07:10:00Z"), { moduleDir });
-    expect(first.requests).toEqual([expect.objectContaining({
-      key: "schedule:hourly@2026-01-01T07:00:00.000Z",
-      trigger: "hourly",
-      kind: "schedule",
-      tickAt: at("2026-01-01T07:00:00Z"),
-    })]);
+    expect(first.requests).toEqual([
+      expect.objectContaining({
+        key: "schedule:hourly@2026-01-01T07:00:00.000Z",
+        trigger: "hourly",
+        kind: "schedule",
+        tickAt: at("2026-01-01T07:00:00Z"),
+      }),
+    ]);
     expect(first.skips).toEqual([
       expect.objectContaining({ key: "schedule:hourly@2026-01-01T06:00:00.000Z", reason: "catch-up-limit" }),
     ]);

@@ -249,8 +249,10 @@ describe("file sensor", () => {
     const third = await tick();
     expect(third.requests.map((q) => q.files.map((f) => f.name))).toEqual([["new.csv"]]);
     expect(reads).toBe(N + 1);
-    console.log(`10,000 files: first evaluation ${firstMs.toFixed(0)} ms (all read),`
-      + ` next ${secondMs.toFixed(0)} ms (none read)`);
+    console.log(
+      `10,000 files: first evaluation ${firstMs.toFixed(0)} ms (all read),` +
+        ` next ${secondMs.toFixed(0)} ms (none read)`,
+    );
   }, 120_000);
 });
 

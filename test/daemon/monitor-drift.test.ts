@@ -29,10 +29,17 @@ afterAll(async () => {
   await home?.ty.close();
 });
 
-const m = compileTriggers(pipeline("delays").monitor("inputs", {
-  model: "delays", metric: "auc", threshold: 0.65, window: "1h", windows: 2, minLabelledRows: 100,
-  drift: { threshold: 0.2 },
-}))[0] as CompiledMonitor;
+const m = compileTriggers(
+  pipeline("delays").monitor("inputs", {
+    model: "delays",
+    metric: "auc",
+    threshold: 0.65,
+    window: "1h",
+    windows: 2,
+    minLabelledRows: 100,
+    drift: { threshold: 0.2 },
+  }),
+)[0] as CompiledMonitor;
 
 const ctx = () => ({
   moduleDir: home.moduleDir,
@@ -45,7 +52,10 @@ describe("monitor drift signal", () => {
     const r = await evaluateMonitor(m, undefined, now, { ...ctx().monitor, moduleDir: home.moduleDir });
     expect(r.notes).toEqual([]);
     const measured = r.drift?.slice(0, 2).map((w) => [w.served, w.column, w.counts]);
-    expect(measured).toEqual([[150, "x", true], [150, "x", true]]);
+    expect(measured).toEqual([
+      [150, "x", true],
+      [150, "x", true],
+    ]);
     for (const w of r.drift!.slice(0, 2)) expect(w.psi).toBeLessThan(0.2);
     expect(r.request).toBeUndefined();
   });

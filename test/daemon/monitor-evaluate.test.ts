@@ -15,8 +15,15 @@ import { modelsRegisteredBy } from "../../src/daemon/declared-triggers.js";
 import { evaluateMonitor } from "../../src/daemon/monitor-evaluate.js";
 import { rocAuc } from "../../src/lib/evaluate/metrics.js";
 import {
-  HOUR, T0, openMonitorHome, ServedTraffic, writeCsvLabels, writeJsonLabels, writeSqliteLabels,
-  type MonitorHome, type ServedRow,
+  HOUR,
+  T0,
+  openMonitorHome,
+  ServedTraffic,
+  writeCsvLabels,
+  writeJsonLabels,
+  writeSqliteLabels,
+  type MonitorHome,
+  type ServedRow,
 } from "./monitor-support.js";
 
 let home: MonitorHome;
@@ -40,8 +47,14 @@ afterAll(async () => {
 
 function monitor(spec: Partial<MonitorSpec<unknown>> = {}, name = "auc-drop"): CompiledMonitor {
   const p = pipeline("delays").monitor(name, {
-    model: "delays", metric: "auc", threshold: 0.65, window: "1h", windows: 3, minLabelledRows: 100,
-    labels: { source: "labels.csv", key: "prediction_id", column: "delayed" }, ...spec,
+    model: "delays",
+    metric: "auc",
+    threshold: 0.65,
+    window: "1h",
+    windows: 3,
+    minLabelledRows: 100,
+    labels: { source: "labels.csv", key: "prediction_id", column: "delayed" },
+    ...spec,
   });
   return compileTriggers(p)[0] as CompiledMonitor;
 }
@@ -50,7 +63,10 @@ const ctx = () => ({ moduleDir: home.moduleDir, monitor: { registry: home.regist
 const direct = () => ({ registry: home.registry, moduleDir: home.moduleDir });
 const after5h = T0 + 5 * HOUR + 5 * 60_000;
 const oracle = (rows: readonly ServedRow[]) =>
-  rocAuc(Float64Array.from(rows, (r) => r.label), Float64Array.from(rows, (r) => r.score));
+  rocAuc(
+    Float64Array.from(rows, (r) => r.label),
+    Float64Array.from(rows, (r) => r.score),
+  );
 
 describe("monitor evaluation over served predictions", () => {
   it("does not fire before labels land, and says why", async () => {
@@ -83,7 +99,9 @@ describe("monitor evaluation over served predictions", () => {
     expect(req.key).toBe(`monitor:auc-drop@${new Date(T0 + 5 * HOUR).toISOString()}`);
     const auc = String(Number(oracle(windows[4]).toFixed(3)));
     expect(req.reason).toBe(`auc of delays@production ${auc} < 0.65 for 3 windows of 1h (150, 150, 150 labelled rows)`);
-    expect((req.event as MonitorEvent | undefined)?.windows.map((w) => w.end)).toEqual([3, 4, 5].map((h) => T0 + h * HOUR));
+    expect((req.event as MonitorEvent | undefined)?.windows.map((w) => w.end)).toEqual(
+      [3, 4, 5].map((h) => T0 + h * HOUR),
+    );
     expect(req.event).toMatchObject({ kind: "monitor", signal: "metric", model: "delays", alias: "production" });
     expect(req.event?.version).toBe(1);
     expect(r.cursor).toMatchObject({ armed: false, lastFireAt: after5h, fired: { key: req.key, version: 1 } });
@@ -111,7 +129,10 @@ describe("monitor evaluation over served predictions", () => {
 
   it("does not fire on windows with too few labelled rows, and says so", async () => {
     // Labels for only 60 rows of each bad window.
-    writeCsvLabels(join(home.moduleDir, "few.csv"), windows.slice(2).flatMap((w) => w.slice(0, 60)));
+    writeCsvLabels(
+      join(home.moduleDir, "few.csv"),
+      windows.slice(2).flatMap((w) => w.slice(0, 60)),
+    );
     const m = monitor({ labels: { source: "few.csv", key: "prediction_id", column: "delayed" } });
     const r = await evaluateTrigger(m, null, after5h, ctx());
     expect(r.requests).toEqual([]);

@@ -12,7 +12,13 @@ import type { TriggerRun } from "../../src/daemon/monitor-decision.js";
 import { evaluateTrigger, type TriggerEvaluation } from "../../src/daemon/evaluate-trigger.js";
 import { rocAuc } from "../../src/lib/evaluate/metrics.js";
 import {
-  HOUR, T0, openMonitorHome, ServedTraffic, writeCsvLabels, type MonitorHome, type ServedRow,
+  HOUR,
+  T0,
+  openMonitorHome,
+  ServedTraffic,
+  writeCsvLabels,
+  type MonitorHome,
+  type ServedRow,
 } from "./monitor-support.js";
 
 let home: MonitorHome;
@@ -35,10 +41,19 @@ afterAll(async () => {
   await home?.ty.close();
 });
 
-const m = compileTriggers(pipeline("delays").monitor("auc-drop", {
-  model: "delays", metric: "auc", threshold: 0.65, hysteresis: 0.2, window: "1h", windows: 1, minLabelledRows: 100,
-  coolDown: "3h", labels: { source: "labels.csv", key: "prediction_id", column: "delayed" },
-}))[0] as CompiledMonitor;
+const m = compileTriggers(
+  pipeline("delays").monitor("auc-drop", {
+    model: "delays",
+    metric: "auc",
+    threshold: 0.65,
+    hysteresis: 0.2,
+    window: "1h",
+    windows: 1,
+    minLabelledRows: 100,
+    coolDown: "3h",
+    labels: { source: "labels.csv", key: "prediction_id", column: "delayed" },
+  }),
+)[0] as CompiledMonitor;
 
 const at = (hours: number, minutes: number) => T0 + hours * HOUR + minutes * 60_000;
 const keyOf = (windowEndHour: number) => `monitor:auc-drop@${new Date(T0 + windowEndHour * HOUR).toISOString()}`;
@@ -54,7 +69,10 @@ async function evaluate(now: number, runs?: TriggerRun[]): Promise<TriggerEvalua
 describe("monitor firing", () => {
   it("serves windows whose AUC falls in the bands the scenario needs", () => {
     const aucOf = (rows: ServedRow[]) =>
-      rocAuc(Float64Array.from(rows, (r) => r.label), Float64Array.from(rows, (r) => r.score));
+      rocAuc(
+        Float64Array.from(rows, (r) => r.label),
+        Float64Array.from(rows, (r) => r.score),
+      );
     const auc = served.map(aucOf);
     QUALITY.forEach((q, k) => {
       if (q === 0) expect(auc[k]).toBeLessThan(0.65);

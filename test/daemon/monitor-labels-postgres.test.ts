@@ -49,8 +49,12 @@ postgres.describe("monitor labels in PostgreSQL", () => {
   it("reads labels keyed by row key from a table and fires as the file's labels do", async () => {
     const now = T0 + 4 * HOUR + 60_000;
     const ctx = { registry: home.registry, moduleDir: home.moduleDir };
-    const fromFile = await evaluateMonitor(monitor({ source: "labels.csv", key: "prediction_id", column: "delayed" }),
-      undefined, now, ctx);
+    const fromFile = await evaluateMonitor(
+      monitor({ source: "labels.csv", key: "prediction_id", column: "delayed" }),
+      undefined,
+      now,
+      ctx,
+    );
     const table = { source: `${server.url}#ops.arrivals`, key: "flight_id", column: "delayed" };
     const fromTable = await evaluateMonitor(monitor(table), undefined, now, ctx);
     const measured = (r: typeof fromFile) => r.windows.map((w) => [w.labelled, w.value]);

@@ -23,7 +23,10 @@ beforeAll(async () => {
   await traffic.close();
   labels = path.join(home.moduleDir, "labels.csv");
   // Labels for every window but the newest, which then has too few to count.
-  writeCsvLabels(labels, traffic.served.filter((s) => s.ts < T0 + 3 * HOUR));
+  writeCsvLabels(
+    labels,
+    traffic.served.filter((s) => s.ts < T0 + 3 * HOUR),
+  );
   allLabels = path.join(home.moduleDir, "all-labels.csv");
   writeCsvLabels(allLabels, traffic.served);
 }, 60_000);

@@ -54,8 +54,11 @@ export async function openMonitorHome(): Promise<MonitorHome> {
   if (run.status !== "succeeded") throw new Error(`training failed: ${JSON.stringify(run.error)}`);
   const out = (await ty.output(run.runId, "train")) as { model: { digest: string }; profile: unknown };
   await registerModel(ty, {
-    model: "delays", artifactDigest: out.model.digest, runId: run.runId,
-    referenceProfileDigest: digestOfValue(out.profile), gates: [],
+    model: "delays",
+    artifactDigest: out.model.digest,
+    runId: run.runId,
+    referenceProfileDigest: digestOfValue(out.profile),
+    gates: [],
   });
   await promoteAlias(ty, "delays", "production", 1, { actor: "test" });
   return { ty, registry: openRegistry(ty), moduleDir: mkdtempSync(join(tmpdir(), "ty-monitor-module-")) };
@@ -123,7 +126,9 @@ export class ServedTraffic {
       const row = () => ({ x: (spec.shift ?? 0) + rand(), flight_id: `F${++this.flights}` });
       const rows = Array.from({ length: n }, row);
       const res = await fetch(`${this.url}/v1/models/delays/production:predict`, {
-        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rows }),
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ rows }),
       });
       if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
       const body = (await res.json()) as { predictionId: string; predictions: number[] };

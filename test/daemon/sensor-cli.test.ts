@@ -66,7 +66,8 @@ describe("trainyard triggers, new kinds", () => {
     const [okId, rejectedId] = [ok, rejected].map((r) => JSON.parse(r.stdout).runId as string);
     const r = JSON.parse(trainyard("triggers", "preview", PIPELINE, "after-train", "--json").stdout);
     expect(r.requests.map((q: { key: string }) => q.key)).toEqual([
-      `run-status:after-train:${okId}`, `run-status:after-train:${rejectedId}`,
+      `run-status:after-train:${okId}`,
+      `run-status:after-train:${rejectedId}`,
     ]);
     expect(r.requests[0].params).toEqual({ month: "2001-03" });
     const future = new Date(Date.now() + 60_000).toISOString();
@@ -79,10 +80,13 @@ describe("trainyard triggers, new kinds", () => {
     const dir = fs.mkdtempSync(path.join(ENGINE_FIXTURES, "tmp-config-triggers-"));
     try {
       fs.copyFileSync(PIPELINE, path.join(dir, "pipeline.ts"));
-      fs.writeFileSync(path.join(dir, "trainyard.config.ts"), `import { defineConfig, onRunStatus } from "trainyard";
+      fs.writeFileSync(
+        path.join(dir, "trainyard.config.ts"),
+        `import { defineConfig, onRunStatus } from "trainyard";
 const afterIngest = onRunStatus("after-ingest", { pipeline: "ingest", status: "failed" });
 export default defineConfig({ triggers: { report: [afterIngest] } });
-`);
+`,
+      );
       const r = trainyard("triggers", "list", path.join(dir, "pipeline.ts"));
       expect(r.stderr).toBe("");
       expect(r.stdout).toContain("report: 4 triggers");
@@ -125,8 +129,16 @@ describe("trainyard trigger", () => {
   });
 
   it("refuses bad params and profiles with the same errors as `trainyard run`", () => {
-    const errorLines = (s: string) => s.split("\n").filter((l) => /^(error|  hint)/.test(l)).join("\n");
-    for (const args of [["--param", "rows=many"], ["--param", "epochs=3"], ["--profile", "nightly"]]) {
+    const errorLines = (s: string) =>
+      s
+        .split("\n")
+        .filter((l) => /^(error| {2}hint)/.test(l))
+        .join("\n");
+    for (const args of [
+      ["--param", "rows=many"],
+      ["--param", "epochs=3"],
+      ["--profile", "nightly"],
+    ]) {
       const viaTrigger = trainyard("trigger", PIPELINE, ...args);
       const viaRun = trainyard("run", PIPELINE, ...args);
       expect(viaTrigger.code).toBe(1);

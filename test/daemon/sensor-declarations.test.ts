@@ -33,35 +33,76 @@ function thrown(declare: () => unknown): Thrown {
 describe("bad declarations fail at load, naming the trigger", () => {
   const p = () => pipeline("delays", { params });
   const cases: Array<[string, () => unknown, string]> = [
-    ["two sources", () => p().sensor("s", { folder: "in", sql: { engine: "duckdb", query: "SELECT 1" } } as never),
-      'trigger "s": source must be exactly one of folder, sql or evaluate, got folder and sql'],
-    ["an unknown engine", () => p().sensor("s", { sql: { engine: "mysql" as never, query: "SELECT 1" } }),
-      'trigger "s": sql.engine must be one of "duckdb", "sqlite", "postgres", got "mysql"'],
+    [
+      "two sources",
+      () => p().sensor("s", { folder: "in", sql: { engine: "duckdb", query: "SELECT 1" } } as never),
+      'trigger "s": source must be exactly one of folder, sql or evaluate, got folder and sql',
+    ],
+    [
+      "an unknown engine",
+      () => p().sensor("s", { sql: { engine: "mysql" as never, query: "SELECT 1" } }),
+      'trigger "s": sql.engine must be one of "duckdb", "sqlite", "postgres", got "mysql"',
+    ],
     ["no query", () => p().sensor("s", { sql: { engine: "duckdb", query: " " } }), 'trigger "s": sql.query is missing'],
-    ["sqlite without a file", () => p().sensor("s", { sql: { engine: "sqlite", query: "SELECT 1" } }),
-      'trigger "s": sql.file is missing: a sqlite sensor reads a database file'],
-    ["postgres without a url", () => p().sensor("s", { sql: { engine: "postgres", query: "SELECT 1" } }),
-      'trigger "s": sql.url is missing: a postgres sensor needs a connection URL'],
-    ["a mapped param the pipeline lacks", () => p().sensor("s", {
-      sql: { engine: "duckdb", query: "SELECT 1 AS n" }, paramsFrom: { rows: "n" } as never,
-    }), 'trigger "s": paramsFrom names "rows", which is not a param of pipeline "delays"'],
-    ["both column modes", () => p().sensor("s", {
-      sql: { engine: "duckdb", query: "SELECT 1 AS n" }, cursorColumn: "n", keyColumn: "n",
-    }), 'trigger "s": keyColumn and cursorColumn cannot both be set'],
-    ["an evaluate that is no function", () => p().sensor("f", { evaluate: 42 as never }),
-      'trigger "f": evaluate must be a function'],
-    ["a run-status without a pipeline", () => p().onRunStatus("r", { pipeline: "" }),
-      'trigger "r": pipeline is missing'],
-    ["a run-status on itself", () => p().onRunStatus("r", { pipeline: "delays" }),
-      'trigger "r": pipeline is "delays" itself: each run would start the next one, for ever'],
-    ["an unknown status", () => p().onRunStatus("r", { pipeline: "train", status: ["done" as never] }),
-      'trigger "r": status "done" is not how a run ends'],
-    ["a forwarded param the pipeline lacks",
+    [
+      "sqlite without a file",
+      () => p().sensor("s", { sql: { engine: "sqlite", query: "SELECT 1" } }),
+      'trigger "s": sql.file is missing: a sqlite sensor reads a database file',
+    ],
+    [
+      "postgres without a url",
+      () => p().sensor("s", { sql: { engine: "postgres", query: "SELECT 1" } }),
+      'trigger "s": sql.url is missing: a postgres sensor needs a connection URL',
+    ],
+    [
+      "a mapped param the pipeline lacks",
+      () =>
+        p().sensor("s", {
+          sql: { engine: "duckdb", query: "SELECT 1 AS n" },
+          paramsFrom: { rows: "n" } as never,
+        }),
+      'trigger "s": paramsFrom names "rows", which is not a param of pipeline "delays"',
+    ],
+    [
+      "both column modes",
+      () =>
+        p().sensor("s", {
+          sql: { engine: "duckdb", query: "SELECT 1 AS n" },
+          cursorColumn: "n",
+          keyColumn: "n",
+        }),
+      'trigger "s": keyColumn and cursorColumn cannot both be set',
+    ],
+    [
+      "an evaluate that is no function",
+      () => p().sensor("f", { evaluate: 42 as never }),
+      'trigger "f": evaluate must be a function',
+    ],
+    [
+      "a run-status without a pipeline",
+      () => p().onRunStatus("r", { pipeline: "" }),
+      'trigger "r": pipeline is missing',
+    ],
+    [
+      "a run-status on itself",
+      () => p().onRunStatus("r", { pipeline: "delays" }),
+      'trigger "r": pipeline is "delays" itself: each run would start the next one, for ever',
+    ],
+    [
+      "an unknown status",
+      () => p().onRunStatus("r", { pipeline: "train", status: ["done" as never] }),
+      'trigger "r": status "done" is not how a run ends',
+    ],
+    [
+      "a forwarded param the pipeline lacks",
       () => p().onRunStatus("r", { pipeline: "train", forwardParams: ["lr" as never] }),
-      'trigger "r": forwardParams names "lr", which is not a param of pipeline "delays"'],
-    ["static params of the wrong type",
+      'trigger "r": forwardParams names "lr", which is not a param of pipeline "delays"',
+    ],
+    [
+      "static params of the wrong type",
       () => p().onRunStatus("r", { pipeline: "train", params: { month: 1 as never } }),
-      'trigger "r" requests an invalid run: param "month" is invalid'],
+      'trigger "r" requests an invalid run: param "month" is invalid',
+    ],
   ];
   for (const [what, declare, message] of cases) {
     it(what, () => {
@@ -73,10 +114,12 @@ describe("bad declarations fail at load, naming the trigger", () => {
   }
 
   it("fills defaults for valid declarations", () => {
-    const [sql, fn, rs] = compileTriggers(pipeline("delays", { params })
-      .sensor("s", { sql: { engine: "sqlite", file: "a.db", query: "SELECT 1" } })
-      .sensor("f", { evaluate: () => ({}) })
-      .onRunStatus("r", { pipeline: "train" }));
+    const [sql, fn, rs] = compileTriggers(
+      pipeline("delays", { params })
+        .sensor("s", { sql: { engine: "sqlite", file: "a.db", query: "SELECT 1" } })
+        .sensor("f", { evaluate: () => ({}) })
+        .onRunStatus("r", { pipeline: "train" }),
+    );
     expect(sql).toMatchObject({ kind: "sensor", source: "sql", intervalMs: 30_000, timeoutMs: 30_000 });
     expect(sql).toMatchObject({ maxRows: 10_000 });
     expect(fn).toMatchObject({ kind: "sensor", source: "function", intervalMs: 30_000 });
@@ -108,17 +151,21 @@ export default defineConfig({
 
 describe("triggers declared in trainyard.config.ts", () => {
   it("join the module's own triggers, compiled against the pipeline's params and the config's profiles", async () => {
-    const dir = project(configOf(`
+    const dir = project(
+      configOf(`
       onRunStatus("after-ingest", { pipeline: "ingest", forwardParams: ["month"], profile: "fast" }),
       sensor("warehouse", {
         sql: { engine: "sqlite", file: "w.db", query: "SELECT max(m) AS m FROM t" },
         cursorColumn: "m",
         paramsFrom: { month: "m" },
-      }),`));
+      }),`),
+    );
     const { ty } = await homes.open();
     const loaded = await loadPipelineTriggers(ty, path.join(dir, "pipeline.ts"));
     expect(loaded.triggers.map((t) => [t.name, t.kind])).toEqual([
-      ["nightly", "schedule"], ["after-ingest", "run-status"], ["warehouse", "sensor"],
+      ["nightly", "schedule"],
+      ["after-ingest", "run-status"],
+      ["warehouse", "sensor"],
     ]);
     expect(loaded.declaredIn).toEqual({
       nightly: "module",

@@ -34,7 +34,9 @@ describe("function sensor", () => {
         const batch = months.slice(Math.max(0, from - 1), from + 2);
         return {
           requests: batch.map((m) => ({
-            key: m, params: { month: m }, reason: `month ${m} closed at ${now.toISOString()}`,
+            key: m,
+            params: { month: m },
+            reason: `month ${m} closed at ${now.toISOString()}`,
           })),
           cursor: from + 2,
         };
@@ -86,9 +88,13 @@ describe("function sensor", () => {
     await ty.run(p, { params: { month: "2001-06" }, trigger: "schedule:nightly" });
     expect(manual.status).toBe("succeeded");
     await evaluateTrigger(t, null, Date.now(), { moduleDir: ".", runs: ty, pipeline: "monthly" });
-    expect(lastRun).toEqual(expect.objectContaining({
-      id: byDaemon.runId, status: "succeeded", params: { month: "2001-05", lr: 0.1 },
-    }));
+    expect(lastRun).toEqual(
+      expect.objectContaining({
+        id: byDaemon.runId,
+        status: "succeeded",
+        params: { month: "2001-05", lr: 0.1 },
+      }),
+    );
   });
 
   it("reports a function that throws as a failed evaluation naming the trigger, with its error", async () => {
@@ -108,10 +114,14 @@ describe("function sensor", () => {
     const cases: Array<[FunctionSensorSpec<Params>["evaluate"], RegExp]> = [
       [() => "yes" as never, /returned a string, not an object/],
       [() => ({ requests: [{ key: "" }] }), /request 0 without a key/],
-      [() => ({ requests: [{ key: "k", params: { month: 3 as never } }] }),
-        /request "k" asks for an invalid run: param "month" is invalid/],
-      [() => ({ requests: [{ key: "k", params: { epochs: 3 } as never }] }),
-        /request "k" asks for an invalid run: unknown param "epochs"/],
+      [
+        () => ({ requests: [{ key: "k", params: { month: 3 as never } }] }),
+        /request "k" asks for an invalid run: param "month" is invalid/,
+      ],
+      [
+        () => ({ requests: [{ key: "k", params: { epochs: 3 } as never }] }),
+        /request "k" asks for an invalid run: unknown param "epochs"/,
+      ],
       [() => ({ cursor: 10n }), /a cursor that is not JSON/],
     ];
     for (const [evaluate, message] of cases) {

@@ -34,7 +34,10 @@ function deployOnRunStatus(statuses: Array<"succeeded" | "rejected" | "failed">)
   const p = pipeline("report", { params });
   p.step("noop", { run: () => 1 });
   p.onRunStatus("after-train", {
-    pipeline: "train", status: statuses, forwardParams: ["month"], params: { note: "auto" },
+    pipeline: "train",
+    status: statuses,
+    forwardParams: ["month"],
+    params: { note: "auto" },
   });
   return compileTriggers(p)[0];
 }
@@ -65,16 +68,22 @@ describe("run-status trigger", () => {
 
     const fired = await evaluate(t, baseline.cursor, ty);
     expect(fired.requests.map((r) => r.key)).toEqual([
-      `run-status:after-train:${ok.runId}`, `run-status:after-train:${rejected.runId}`,
+      `run-status:after-train:${ok.runId}`,
+      `run-status:after-train:${rejected.runId}`,
     ]);
     expect(fired.requests.map((r) => r.params)).toEqual([
-      { note: "auto", month: "2001-02" }, { note: "auto", month: "2001-03" },
+      { note: "auto", month: "2001-02" },
+      { note: "auto", month: "2001-03" },
     ]);
     expect(fired.requests[1].reason).toMatch(new RegExp(`run ${rejected.runId} of "train" ended rejected at `));
     expect(fired.requests[1].reason).toMatch(/; carries month="2001-03"$/);
-    expect(fired.requests[0].event).toEqual(expect.objectContaining({
-      runId: ok.runId, status: "succeeded", pipeline: "train",
-    }));
+    expect(fired.requests[0].event).toEqual(
+      expect.objectContaining({
+        runId: ok.runId,
+        status: "succeeded",
+        pipeline: "train",
+      }),
+    );
 
     const again = await evaluate(t, fired.cursor, ty);
     expect(again.requests).toEqual([]);
@@ -89,8 +98,17 @@ describe("run-status trigger", () => {
     const runId = "20260101-000000-dead01";
     const now = Date.now();
     await ty.metadata.createRun({
-      id: runId, pipeline: "train", modulePath: "/x/train.ts", params: {}, trigger: "manual", status: "running",
-      codeVersion: "x", createdAt: now - 20 * 60_000, startedAt: now - 20 * 60_000, options: {}, pid: 4242,
+      id: runId,
+      pipeline: "train",
+      modulePath: "/x/train.ts",
+      params: {},
+      trigger: "manual",
+      status: "running",
+      codeVersion: "x",
+      createdAt: now - 20 * 60_000,
+      startedAt: now - 20 * 60_000,
+      options: {},
+      pid: 4242,
     });
     // Owned by a process on another host whose last heartbeat was 10 minutes ago: what a lost machine leaves.
     const owner = { pid: 4242, host: "elsewhere.invalid", bootId: "other-boot", startTicks: 77 };
@@ -115,8 +133,17 @@ describe("run-status trigger", () => {
     const runId = "20260101-000000-dead02";
     const now = Date.now();
     await ty.metadata.createRun({
-      id: runId, pipeline: "train", modulePath: "/x/train.ts", params: {}, trigger: "manual", status: "running",
-      codeVersion: "x", createdAt: now - 20 * 60_000, startedAt: now - 20 * 60_000, options: {}, pid: 4242,
+      id: runId,
+      pipeline: "train",
+      modulePath: "/x/train.ts",
+      params: {},
+      trigger: "manual",
+      status: "running",
+      codeVersion: "x",
+      createdAt: now - 20 * 60_000,
+      startedAt: now - 20 * 60_000,
+      options: {},
+      pid: 4242,
     });
     const owner = { pid: 4242, host: "elsewhere.invalid", bootId: "other-boot", startTicks: 77 };
     const heartbeatAt = now - 10 * 60_000;

@@ -41,10 +41,14 @@ describe("SQL sensor on DuckDB over files", () => {
       paramsFrom: { month: "watermark", rows: "n" },
     });
     const first = await evaluate(t, null, dir);
-    expect(first.requests).toEqual([expect.objectContaining({
-      trigger: "db", kind: "sensor", params: { month: "2001-01", rows: 2 },
-    })]);
-    expect(first.requests[0].reason).toContain("watermark changed to \"2001-01\" (first result)");
+    expect(first.requests).toEqual([
+      expect.objectContaining({
+        trigger: "db",
+        kind: "sensor",
+        params: { month: "2001-01", rows: 2 },
+      }),
+    ]);
+    expect(first.requests[0].reason).toContain('watermark changed to "2001-01" (first result)');
     const same = await evaluate(t, first.cursor, dir);
     expect(same.requests).toEqual([]);
     expect(same.skips).toEqual([
@@ -60,10 +64,11 @@ describe("SQL sensor on DuckDB over files", () => {
   it("keys each new row of a Parquet file by its key column", async () => {
     const dir = homes.tempDir("ty-sql-parquet-");
     const file = path.join(dir, "partitions.parquet");
-    const write = (months: string[]) => withConnection(async (con) => {
-      const values = months.map((m) => `('${m}')`).join(", ");
-      await con.run(`COPY (SELECT * FROM (VALUES ${values}) AS t(month)) TO '${file}' (FORMAT parquet)`);
-    });
+    const write = (months: string[]) =>
+      withConnection(async (con) => {
+        const values = months.map((m) => `('${m}')`).join(", ");
+        await con.run(`COPY (SELECT * FROM (VALUES ${values}) AS t(month)) TO '${file}' (FORMAT parquet)`);
+      });
     await write(["2001-01", "2001-02"]);
     const t = sensorOf({
       sql: { engine: "duckdb", query: "SELECT month FROM 'partitions.parquet' ORDER BY month" },
@@ -144,7 +149,8 @@ describe("SQL sensor on a SQLite file", () => {
     const again = await evaluate(t, first.cursor, dir);
     expect(again.requests).toEqual([]);
     expect(again.skips[0]).toEqual({
-      reason: "same-result", message: expect.stringContaining("same result as before"),
+      reason: "same-result",
+      message: expect.stringContaining("same result as before"),
     });
     db.prepare("INSERT INTO batches (month, loaded_at) VALUES (?, ?)").run("2001-02", 2_000);
     const next = await evaluate(t, again.cursor, dir);
@@ -196,9 +202,12 @@ postgres.describe("SQL sensor on PostgreSQL", () => {
     });
     const first = await evaluate(t, null, homes.tempDir());
     expect(first.requests).toHaveLength(1);
-    expect(first.requests[0].event).toEqual(expect.objectContaining({
-      engine: "postgres", value: "2001-02-01T00:00:00.000Z",
-    }));
+    expect(first.requests[0].event).toEqual(
+      expect.objectContaining({
+        engine: "postgres",
+        value: "2001-02-01T00:00:00.000Z",
+      }),
+    );
     const same = await evaluate(t, first.cursor, homes.tempDir());
     expect(same.requests).toEqual([]);
     expect(same.skips.map((s) => s.reason)).toEqual(["same-result"]);

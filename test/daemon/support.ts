@@ -29,16 +29,24 @@ export function startDaemon(home: string, args: string[], env: Record<string, st
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("close", (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on("close", (code, signal) => r({ code, signal })),
+  );
   return { child, log: () => out, exited };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000, log?: () => string): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 60_000,
+  log?: () => string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${log ? `\n--- daemon log ---\n${log()}` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${log ? `\n--- daemon log ---\n${log()}` : ""}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
@@ -52,11 +60,18 @@ export interface Ledger {
 }
 
 /** Everything the ledger and the run table hold for one trigger (a fresh connection each time). */
-export async function readLedger(home: string, trigger: string, open?: () => Promise<{ store: TickStore; runs: () => Promise<RunRecord[]>; close(): Promise<void> }>): Promise<Ledger> {
+export async function readLedger(
+  home: string,
+  trigger: string,
+  open?: () => Promise<{ store: TickStore; runs: () => Promise<RunRecord[]>; close(): Promise<void> }>,
+): Promise<Ledger> {
   const h = open ? await open() : openSqlite(home);
   try {
     const ticks = (await h.store.listTicks(trigger, { limit: 10_000 })).reverse();
-    const queue = [...(await h.store.listQueuedRuns({ status: "queued" })), ...(await h.store.listQueuedRuns({ status: "launched" }))];
+    const queue = [
+      ...(await h.store.listQueuedRuns({ status: "queued" })),
+      ...(await h.store.listQueuedRuns({ status: "launched" })),
+    ];
     return { cursor: (await h.store.getTriggerState(trigger))?.cursor, ticks, queue, runs: await h.runs() };
   } finally {
     await h.close();
@@ -95,7 +110,10 @@ export function exactlyOnceProblems(l: Ledger, stepMs: number): string[] {
   const asked = new Set<string>();
   const requested = l.ticks.filter((t) => t.status === "requested").sort((a, b) => a.scheduledAt - b.scheduledAt);
   const waiting = new Set(l.queue.filter((q) => q.status === "queued").map((q) => q.runId));
-  const lastStarted = Math.max(-Infinity, ...requested.filter((t) => t.runIds?.some((id) => runsById.has(id))).map((t) => t.scheduledAt));
+  const lastStarted = Math.max(
+    -Infinity,
+    ...requested.filter((t) => t.runIds?.some((id) => runsById.has(id))).map((t) => t.scheduledAt),
+  );
   for (const t of requested) {
     if (t.runIds?.length !== 1) problems.push(`tick ${t.key} has ${t.runIds?.length ?? 0} runs`);
     for (const id of t.runIds ?? []) {
@@ -109,7 +127,10 @@ export function exactlyOnceProblems(l: Ledger, stepMs: number): string[] {
   for (const r of l.runs) if (!asked.has(r.id)) problems.push(`run ${r.id} (${r.trigger}) was asked for by no tick`);
   const slots = requested.map((t) => t.scheduledAt).sort((a, b) => a - b);
   for (let i = 1; i < slots.length; i++) {
-    if (slots[i] - slots[i - 1] !== stepMs) problems.push(`slots ${new Date(slots[i - 1]).toISOString()} -> ${new Date(slots[i]).toISOString()}: a tick is missing or doubled`);
+    if (slots[i] - slots[i - 1] !== stepMs)
+      problems.push(
+        `slots ${new Date(slots[i - 1]).toISOString()} -> ${new Date(slots[i]).toISOString()}: a tick is missing or doubled`,
+      );
   }
   return problems;
 }

@@ -41,7 +41,9 @@ describe("trainyard triggers", () => {
     expect(r.stdout).toMatch(/auc-drop\s+monitor\s+delays@production: auc below 0.7 for 2 windows of 1h/);
     const json = JSON.parse(trainyard("triggers", "list", PIPELINE, "--now", "2019-03-09T12:00:00Z", "--json").stdout);
     expect(json.triggers.map((t: { name: string; kind: string }) => [t.name, t.kind])).toEqual([
-      ["nightly", "schedule"], ["landing", "sensor"], ["auc-drop", "monitor"],
+      ["nightly", "schedule"],
+      ["landing", "sensor"],
+      ["auc-drop", "monitor"],
     ]);
     expect(json.triggers[0].nextTick).toBe(Date.parse("2019-03-10T08:00:00Z"));
   });
@@ -56,7 +58,9 @@ describe("trainyard triggers", () => {
     expect(r.stdout).toMatch(/skip 2019-03-08 02:30 CST\s+catch-up-limit/);
     expect(r.stdout).toContain("2019-03-11 02:30 CDT");
     const runs = spawnSync(process.execPath, [BIN, "runs", "--json"], {
-      cwd: REPO, encoding: "utf8", env: { ...process.env, TRAINYARD_HOME: path.join(tmp, "home") },
+      cwd: REPO,
+      encoding: "utf8",
+      env: { ...process.env, TRAINYARD_HOME: path.join(tmp, "home") },
     });
     expect(JSON.parse(runs.stdout)).toEqual([]);
   });

@@ -7,11 +7,18 @@ import { makeTempDir, writeTable } from "../data/temp-data.js";
 const tmp = makeTempDir("ty-datacli-");
 afterAll(() => tmp.cleanup());
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, ["bin/trainyard.js", ...args], { encoding: "utf8", env: { ...process.env, TRAINYARD_HOME: join(tmp.dir, "home"), ...env } });
+  spawnSync(process.execPath, ["bin/trainyard.js", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, TRAINYARD_HOME: join(tmp.dir, "home"), ...env },
+  });
 
 describe("trainyard contract infer and report", () => {
   it("drafts an editable TypeScript contract from real data", async () => {
-    const data = await writeTable(tmp.path("t.parquet"), { delay: "INTEGER", origin: "VARCHAR" }, [[1, "a"], [5, "b"], [9, "a"]]);
+    const data = await writeTable(tmp.path("t.parquet"), { delay: "INTEGER", origin: "VARCHAR" }, [
+      [1, "a"],
+      [5, "b"],
+      [9, "a"],
+    ]);
     const r = cli(["contract", "infer", data, "--out", tmp.path("contract.ts")]);
     expect(r.status).toBe(0);
     const text = readFileSync(tmp.path("contract.ts"), "utf8");

@@ -11,7 +11,8 @@ afterAll(() => tmp.cleanup());
 async function table(name: string, n: number, shift: number, nullShare = 0): Promise<string> {
   const r = rng(n + shift);
   const rows: Cell[][] = [];
-  for (let i = 0; i < n; i++) rows.push([r.next() < nullShare ? null : Math.round(r.normal(10 + shift, 3)), ["a", "b", "c"][r.int(0, 2)]]);
+  for (let i = 0; i < n; i++)
+    rows.push([r.next() < nullShare ? null : Math.round(r.normal(10 + shift, 3)), ["a", "b", "c"][r.int(0, 2)]]);
   return writeTable(tmp.path(name), { delay: "INTEGER", origin: "VARCHAR" }, rows);
 }
 
@@ -25,12 +26,26 @@ const contract: Contract = {
 
 function build(refPath: string, curPath: string) {
   const p = pipeline("quality");
-  const ref = p.step("ref", { sources: () => [refPath], run: (ctx) => ctx.dataset(refPath, { format: "parquet", source: refPath }) as Dataset });
-  const cur = p.step("cur", { sources: () => [curPath], run: (ctx) => ctx.dataset(curPath, { format: "parquet", source: curPath }) as Dataset });
+  const ref = p.step("ref", {
+    sources: () => [refPath],
+    run: (ctx) => ctx.dataset(refPath, { format: "parquet", source: refPath }) as Dataset,
+  });
+  const cur = p.step("cur", {
+    sources: () => [curPath],
+    run: (ctx) => ctx.dataset(curPath, { format: "parquet", source: curPath }) as Dataset,
+  });
   const checked = validate(p, "validate", { data: cur, contract });
   const prof = profile(p, "profile", { data: ref });
-  drift(p, "drift", { reference: ref, current: cur, config: { defaults: { psi: { threshold: 0.2, action: "fail" } } } });
-  drift(p, "drift-vs-profile", { reference: prof.pick("profile"), current: cur, config: { defaults: { psi: { threshold: 0.2, action: "warn" } } } });
+  drift(p, "drift", {
+    reference: ref,
+    current: cur,
+    config: { defaults: { psi: { threshold: 0.2, action: "fail" } } },
+  });
+  drift(p, "drift-vs-profile", {
+    reference: prof.pick("profile"),
+    current: cur,
+    config: { defaults: { psi: { threshold: 0.2, action: "warn" } } },
+  });
   void checked;
   return p;
 }

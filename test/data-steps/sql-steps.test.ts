@@ -72,7 +72,11 @@ function build(dir: string) {
     label: "outcome",
     algorithm: { kind: "logistic" },
   });
-  evaluate(p, "evaluate", { candidate: model, data: split.pick("test"), latency: { samples: 10, rounds: 1, warmup: 10 } });
+  evaluate(p, "evaluate", {
+    candidate: model,
+    data: split.pick("test"),
+    latency: { samples: 10, rounds: 1, warmup: 10 },
+  });
   return p;
 }
 
@@ -132,7 +136,11 @@ describe("library data steps", () => {
     writeFileSync(json, '{"y": "c", "x": 3}\n');
     const parts = [datasetInput(csv, { format: "csv" }), datasetInput(json, { format: "json" })];
     const rows = await queryDatasets<{ x: number; y: string }>({ parts }, "SELECT x, y FROM parts ORDER BY x");
-    expect(rows).toEqual([{ x: 1, y: "a" }, { x: 2, y: "b" }, { x: 3, y: "c" }]);
+    expect(rows).toEqual([
+      { x: 1, y: "a" },
+      { x: 2, y: "b" },
+      { x: 3, y: "c" },
+    ]);
   });
 
   it("says what to do when no file has landed", async () => {

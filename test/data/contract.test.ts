@@ -18,7 +18,11 @@ const rows = [
 
 describe("checkContract", () => {
   it("lists every violation with example rows", async () => {
-    const file = await writeTable(tmp.path("c.parquet"), { id: "BIGINT", code: "VARCHAR", amount: "DOUBLE", ts: "TIMESTAMP" }, rows);
+    const file = await writeTable(
+      tmp.path("c.parquet"),
+      { id: "BIGINT", code: "VARCHAR", amount: "DOUBLE", ts: "TIMESTAMP" },
+      rows,
+    );
     const contract: Contract = {
       name: "orders",
       columns: {
@@ -32,7 +36,8 @@ describe("checkContract", () => {
     };
     const report = await checkContract(file, contract);
     expect(report.passed).toBe(false);
-    const by = (col: string | undefined, rule: string) => report.violations.find((v) => v.column === col && v.rule === rule);
+    const by = (col: string | undefined, rule: string) =>
+      report.violations.find((v) => v.column === col && v.rule === rule);
     expect(by("missing", "required")).toBeDefined();
     expect(by(undefined, "minRows")?.found).toBe("5 rows");
     expect(by("ts", "freshness")).toBeDefined();
@@ -51,13 +56,18 @@ describe("checkContract", () => {
     const report = await checkContract(file, { columns: { v: { type: "integer", max: 3 } } });
     const type = report.violations.find((v) => v.rule === "type")!;
     expect(type.count).toBe(2);
-    expect(type.examples).toEqual([{ row: 3, value: "x" }, { row: 5, value: "y" }]);
+    expect(type.examples).toEqual([
+      { row: 3, value: "x" },
+      { row: 5, value: "y" },
+    ]);
     expect(report.violations.find((v) => v.rule === "max")?.examples).toEqual([{ row: 4, value: "4" }]);
   });
 
   it("passes a satisfied contract and rejects an invalid one", async () => {
     const file = await writeTable(tmp.path("ok.csv"), { a: "BIGINT" }, [[1], [2]]);
-    expect((await checkContract(file, { columns: { a: { type: "integer", min: 0, unique: true } } })).passed).toBe(true);
+    expect((await checkContract(file, { columns: { a: { type: "integer", min: 0, unique: true } } })).passed).toBe(
+      true,
+    );
     expect(() => validateContract({ columns: { a: { min: 5, max: 1 } } })).toThrow(DataError);
     expect(() => validateContract({ columns: { a: { pattern: "(" } } })).toThrow(/pattern/);
     expect(() => validateContract({ columns: { a: { bogus: 1 } } })).toThrow(/CONTRACT|invalid/i);
@@ -66,7 +76,11 @@ describe("checkContract", () => {
 
 describe("inferContract", () => {
   it("drafts a contract the data satisfies, and renders an editable module", async () => {
-    const file = await writeTable(tmp.path("i.parquet"), { id: "BIGINT", code: "VARCHAR", amount: "DOUBLE", ts: "TIMESTAMP" }, rows);
+    const file = await writeTable(
+      tmp.path("i.parquet"),
+      { id: "BIGINT", code: "VARCHAR", amount: "DOUBLE", ts: "TIMESTAMP" },
+      rows,
+    );
     const contract = await inferContract(file);
     expect(contract.columns.code.allowedValues).toEqual(["a", "b", "zz"]);
     expect(contract.columns.id).toMatchObject({ type: "integer", nullable: false });
@@ -75,7 +89,7 @@ describe("inferContract", () => {
     expect(report.violations).toEqual([]);
     const source = renderContractModule(contract);
     expect(source).toContain('import type { Contract } from "trainyard/data";');
-    expect(source).toContain("allowedValues: [\"a\", \"b\", \"zz\"]");
+    expect(source).toContain('allowedValues: ["a", "b", "zz"]');
     const literal = source.slice(source.indexOf("= ") + 2, source.lastIndexOf(";\n\nexport default"));
     expect(new Function(`return (${literal});`)()).toEqual(JSON.parse(JSON.stringify(contract)));
   });

@@ -1,7 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { detectDrift } from "../../src/lib/data/drift.js";
 import { compileDriftConfig, judge } from "../../src/lib/data/drift-config.js";
-import { chiSquareTest, jensenShannonDistance, lInfinityDistance, populationStabilityIndex, PSI_EPSILON } from "../../src/lib/data/drift-math.js";
+import {
+  chiSquareTest,
+  jensenShannonDistance,
+  lInfinityDistance,
+  populationStabilityIndex,
+  PSI_EPSILON,
+} from "../../src/lib/data/drift-math.js";
 import { profileDataset } from "../../src/lib/data/profile.js";
 import { makeTempDir, rng, writeTable } from "./temp-data.js";
 
@@ -12,7 +18,10 @@ async function sides(shift: number, n = 2000) {
   const r = rng(7);
   const cats = ["a", "b", "c"];
   const ref = Array.from({ length: n }, () => [r.normal(0, 1), cats[r.int(0, 2)]]);
-  const cur = Array.from({ length: n }, () => [r.normal(shift, 1), shift > 0 ? (r.next() < 0.5 ? "d" : "a") : cats[r.int(0, 2)]]);
+  const cur = Array.from({ length: n }, () => [
+    r.normal(shift, 1),
+    shift > 0 ? (r.next() < 0.5 ? "d" : "a") : cats[r.int(0, 2)],
+  ]);
   const refFile = await writeTable(tmp.path(`ref${shift}.parquet`), { x: "DOUBLE", c: "VARCHAR" }, ref);
   const curFile = await writeTable(tmp.path(`cur${shift}.parquet`), { x: "DOUBLE", c: "VARCHAR" }, cur);
   return { refFile, curFile };
@@ -48,7 +57,9 @@ describe("detectDrift", () => {
     expect(quiet.verdict).toBe("pass");
     expect(quiet.columns.find((c) => c.name === "x")?.stats.ksStatistic?.value).toBe(0);
     const moved = await sides(1);
-    const loud = await detectDrift(moved.refFile, moved.curFile, { columns: { x: { wasserstein: { threshold: 0.5, action: "fail" } } } });
+    const loud = await detectDrift(moved.refFile, moved.curFile, {
+      columns: { x: { wasserstein: { threshold: 0.5, action: "fail" } } },
+    });
     expect(loud.verdict).toBe("fail");
     const x = loud.columns.find((c) => c.name === "x")!;
     expect(x.stats.psi!.value!).toBeGreaterThan(0.25);
@@ -61,8 +72,18 @@ describe("detectDrift", () => {
   });
 
   it("reports schema changes and missing-rate change", async () => {
-    const a = await writeTable(tmp.path("sa.csv"), { x: "DOUBLE", y: "VARCHAR", z: "BIGINT" }, [[1, "a", 1], [2, "b", 2], [3, "a", 3], [4, "b", 4]]);
-    const b = await writeTable(tmp.path("sb.csv"), { x: "DOUBLE", y: "VARCHAR", w: "VARCHAR" }, [[1, "a", "k"], [null, "b", "k"], [null, "a", "k"], [4, "b", "k"]]);
+    const a = await writeTable(tmp.path("sa.csv"), { x: "DOUBLE", y: "VARCHAR", z: "BIGINT" }, [
+      [1, "a", 1],
+      [2, "b", 2],
+      [3, "a", 3],
+      [4, "b", 4],
+    ]);
+    const b = await writeTable(tmp.path("sb.csv"), { x: "DOUBLE", y: "VARCHAR", w: "VARCHAR" }, [
+      [1, "a", "k"],
+      [null, "b", "k"],
+      [null, "a", "k"],
+      [4, "b", "k"],
+    ]);
     const r = await detectDrift(a, b);
     expect(r.schema.removed.map((c) => c.name)).toEqual(["z"]);
     expect(r.schema.added.map((c) => c.name)).toEqual(["w"]);
@@ -87,7 +108,10 @@ describe("detectDrift", () => {
 
   it("drifts June against January-May on the flights file", async () => {
     const F = "node_modules/vega-datasets/data/flights-3m.parquet";
-    const r = await detectDrift({ path: F, where: "date < TIMESTAMP '2001-06-01'" }, { path: F, where: "date >= TIMESTAMP '2001-06-01'" });
+    const r = await detectDrift(
+      { path: F, where: "date < TIMESTAMP '2001-06-01'" },
+      { path: F, where: "date >= TIMESTAMP '2001-06-01'" },
+    );
     expect(r.rowCount.reference + r.rowCount.current).toBe(3_000_000);
     expect(r.columns.map((c) => c.name)).toEqual(["delay", "distance", "origin", "destination"]);
     expect(r.columns[0].ks!.method).toBe("asymp");

@@ -9,7 +9,11 @@ afterAll(() => tmp.cleanup());
 describe("profileDataset", () => {
   it("summarizes numeric, text and date columns", async () => {
     const file = await writeTable(tmp.path("p.parquet"), { x: "DOUBLE", s: "VARCHAR", d: "DATE" }, [
-      [1, "a", "2024-01-01"], [2, "b", "2024-01-02"], [3, "a", null], [4, null, "2024-01-05"], [null, "a", "2024-01-03"],
+      [1, "a", "2024-01-01"],
+      [2, "b", "2024-01-02"],
+      [3, "a", null],
+      [4, null, "2024-01-05"],
+      [null, "a", "2024-01-03"],
     ]);
     const p = await profileDataset(file, { bins: 3 });
     expect(p.rowCount).toBe(5);
@@ -21,7 +25,10 @@ describe("profileDataset", () => {
     expect(x.quantiles?.p25).toBeCloseTo(1.75, 12);
     expect(x.histogram).toEqual({ edges: [1, 2, 3, 4], counts: [1, 1, 2], below: 0, above: 0 });
     const s = profileColumn(p, "s");
-    expect(s.topK?.values).toEqual([{ value: "a", count: 3 }, { value: "b", count: 1 }]);
+    expect(s.topK?.values).toEqual([
+      { value: "a", count: 3 },
+      { value: "b", count: 1 },
+    ]);
     expect(s).toMatchObject({ count: 4, nullCount: 1, distinctCount: 2 });
     const d = profileColumn(p, "d");
     expect(d).toMatchObject({ kind: "temporal", count: 4, nullCount: 1, min: "2024-01-01", max: "2024-01-05" });

@@ -9,7 +9,9 @@ afterAll(() => tmp.cleanup());
 describe("readColumns / readSchema", () => {
   it("returns typed arrays with dictionary codes", async () => {
     const file = await writeTable(tmp.path("r.parquet"), { x: "BIGINT", s: "VARCHAR", d: "DATE", b: "BOOLEAN" }, [
-      [1, "b", "1970-01-02", true], [null, "a", null, false], [3, null, "1970-01-01", null],
+      [1, "b", "1970-01-02", true],
+      [null, "a", null, false],
+      [3, null, "1970-01-01", null],
     ]);
     const out = await readColumns(file, ["x", "s", "d", "b"]);
     expect(out.rowCount).toBe(3);
@@ -23,10 +25,15 @@ describe("readColumns / readSchema", () => {
     const b = out.columns.b;
     expect(b.kind === "numeric" && Array.from(b.values)).toEqual([1, 0, NaN]);
     const schema = await readSchema(file);
-    expect(schema).toEqual({ rowCount: 3, columns: [
-      { name: "x", type: "BIGINT", kind: "numeric" }, { name: "s", type: "VARCHAR", kind: "categorical" },
-      { name: "d", type: "DATE", kind: "temporal" }, { name: "b", type: "BOOLEAN", kind: "categorical" },
-    ] });
+    expect(schema).toEqual({
+      rowCount: 3,
+      columns: [
+        { name: "x", type: "BIGINT", kind: "numeric" },
+        { name: "s", type: "VARCHAR", kind: "categorical" },
+        { name: "d", type: "DATE", kind: "temporal" },
+        { name: "b", type: "BOOLEAN", kind: "categorical" },
+      ],
+    });
   });
 
   it("reads JSON and filtered sources", async () => {

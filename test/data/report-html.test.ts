@@ -10,8 +10,18 @@ afterAll(() => tmp.cleanup());
 
 describe("HTML reports", () => {
   it("are self-contained pages with SVG bars and coloured verdicts", async () => {
-    const a = await writeTable(tmp.path("a.csv"), { x: "DOUBLE", s: "VARCHAR" }, [[1, "<b>"], [2, "a"], [3, "a"], [4, "b"]]);
-    const b = await writeTable(tmp.path("b.csv"), { x: "DOUBLE", s: "VARCHAR" }, [[10, "a"], [20, "c"], [30, "c"], [40, "c"]]);
+    const a = await writeTable(tmp.path("a.csv"), { x: "DOUBLE", s: "VARCHAR" }, [
+      [1, "<b>"],
+      [2, "a"],
+      [3, "a"],
+      [4, "b"],
+    ]);
+    const b = await writeTable(tmp.path("b.csv"), { x: "DOUBLE", s: "VARCHAR" }, [
+      [10, "a"],
+      [20, "c"],
+      [30, "c"],
+      [40, "c"],
+    ]);
     const pages = [
       renderProfileHtml(await profileDataset(a)),
       renderDriftHtml(await detectDrift(a, b)),

@@ -21,7 +21,11 @@ function close(actual: number, expected: number, tol = 1e-6): void {
   expect(Math.abs(actual - expected), `${actual} vs ${expected}`).toBeLessThanOrEqual(tol * scale);
 }
 
-interface NumericCase { label: string; ref: number[]; cur: number[] }
+interface NumericCase {
+  label: string;
+  ref: number[];
+  cur: number[];
+}
 
 function numericCases(): NumericCase[] {
   const r = rng(42);
@@ -53,22 +57,55 @@ scipy.describe("SciPy parity", () => {
 
     const ours: { ks: number; p: number; w: number; js: number; hist: [number[], number[]]; method: string }[] = [];
     for (const [i, c] of numeric.entries()) {
-      const file = await writeTable(tmp.path(`n${i}.parquet`), { side: "INTEGER", x: "DOUBLE" }, [...c.ref.map((x) => [0, x]), ...c.cur.map((x) => [1, x])]);
-      const rep = await detectDrift({ path: file, where: "side = 0" }, { path: file, where: "side = 1" }, { include: ["x"] });
+      const file = await writeTable(tmp.path(`n${i}.parquet`), { side: "INTEGER", x: "DOUBLE" }, [
+        ...c.ref.map((x) => [0, x]),
+        ...c.cur.map((x) => [1, x]),
+      ]);
+      const rep = await detectDrift(
+        { path: file, where: "side = 0" },
+        { path: file, where: "side = 1" },
+        { include: ["x"] },
+      );
       const col = rep.columns[0];
-      ours.push({ ks: col.ks!.statistic, p: col.ks!.pValue, w: col.stats.wasserstein!.value!, js: col.stats.jsDistance!.value!, hist: [col.chart!.reference, col.chart!.current], method: col.ks!.method });
+      ours.push({
+        ks: col.ks!.statistic,
+        p: col.ks!.pValue,
+        w: col.stats.wasserstein!.value!,
+        js: col.stats.jsDistance!.value!,
+        hist: [col.chart!.reference, col.chart!.current],
+        method: col.ks!.method,
+      });
     }
-    const catFile = await writeTable(tmp.path("c.parquet"), { side: "INTEGER", c: "VARCHAR" }, [...catRef.map((x) => [0, x]), ...catCur.map((x) => [1, x])]);
-    const catRep = await detectDrift({ path: catFile, where: "side = 0" }, { path: catFile, where: "side = 1" }, { include: ["c"] });
+    const catFile = await writeTable(tmp.path("c.parquet"), { side: "INTEGER", c: "VARCHAR" }, [
+      ...catRef.map((x) => [0, x]),
+      ...catCur.map((x) => [1, x]),
+    ]);
+    const catRep = await detectDrift(
+      { path: catFile, where: "side = 0" },
+      { path: catFile, where: "side = 1" },
+      { include: ["c"] },
+    );
     const cat = catRep.columns[0];
 
     const input = tmp.path("cases.json");
-    writeFileSync(input, JSON.stringify([
-      ...numeric.map((c, i) => ({ kind: "numeric", ref: c.ref, cur: c.cur, hist_ref: ours[i].hist[0], hist_cur: ours[i].hist[1] })),
-      { kind: "categorical", ref: catRef, cur: catCur, pseudo: CHI_SQUARE_PSEUDOCOUNT },
-    ]));
+    writeFileSync(
+      input,
+      JSON.stringify([
+        ...numeric.map((c, i) => ({
+          kind: "numeric",
+          ref: c.ref,
+          cur: c.cur,
+          hist_ref: ours[i].hist[0],
+          hist_cur: ours[i].hist[1],
+        })),
+        { kind: "categorical", ref: catRef, cur: catCur, pseudo: CHI_SQUARE_PSEUDOCOUNT },
+      ]),
+    );
     const script = fileURLToPath(new URL("./scipy-parity.py", import.meta.url));
-    const scipy = JSON.parse(execFileSync(PYTHON, [script, input], { maxBuffer: 1 << 26 }).toString()) as Record<string, number>[];
+    const scipy = JSON.parse(execFileSync(PYTHON, [script, input], { maxBuffer: 1 << 26 }).toString()) as Record<
+      string,
+      number
+    >[];
 
     numeric.forEach((c, i) => {
       const s = scipy[i];

@@ -24,7 +24,9 @@ export async function writeTable(path: string, columns: Record<string, string>, 
   writeFileSync(tmp, csv);
   const types = names.map((n) => `${sqlString(n)}: ${sqlString(columns[n] ?? "VARCHAR")}`).join(", ");
   await withConnection(async (con) => {
-    await con.run(`COPY (SELECT * FROM read_csv(${sqlString(tmp)}, header = true, columns = {${types}}, nullstr = '')) TO ${sqlString(path)} (FORMAT parquet)`);
+    await con.run(
+      `COPY (SELECT * FROM read_csv(${sqlString(tmp)}, header = true, columns = {${types}}, nullstr = '')) TO ${sqlString(path)} (FORMAT parquet)`,
+    );
   });
   rmSync(tmp);
   return path;
@@ -32,13 +34,18 @@ export async function writeTable(path: string, columns: Record<string, string>, 
 
 function csvCell(v: Cell): string {
   if (v === null) return "";
-  if (typeof v === "number") return Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : String(v);
+  if (typeof v === "number")
+    return Number.isNaN(v) ? "nan" : v === Infinity ? "inf" : v === -Infinity ? "-inf" : String(v);
   const s = String(v);
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** Deterministic PRNG (mulberry32) and a normal sampler. */
-export function rng(seed: number): { next: () => number; normal: (mu?: number, sigma?: number) => number; int: (lo: number, hi: number) => number } {
+export function rng(seed: number): {
+  next: () => number;
+  normal: (mu?: number, sigma?: number) => number;
+  int: (lo: number, hi: number) => number;
+} {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -47,7 +54,8 @@ export function rng(seed: number): { next: () => number; normal: (mu?: number, s
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const normal = (mu = 0, sigma = 1) => mu + sigma * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  const normal = (mu = 0, sigma = 1) =>
+    mu + sigma * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   return { next, normal, int };
 }

@@ -17,7 +17,9 @@ export interface DocModule {
 
 export function docPages(root: string): string[] {
   const docs = join(root, "docs");
-  const pages = readdirSync(docs).filter((f) => f.endsWith(".md")).map((f) => join(docs, f));
+  const pages = readdirSync(docs)
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => join(docs, f));
   return [join(root, "README.md"), ...pages.sort()];
 }
 

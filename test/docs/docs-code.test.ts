@@ -16,12 +16,16 @@ const COMPANIONS = join(REPO, "test", "docs", "companions");
 const modules: DocModule[] = docPages(REPO).flatMap(docModules);
 
 function typeErrors(files: string[]): string[] {
-  const config = ts.getParsedCommandLineOfConfigFile(join(REPO, "tsconfig.json"), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => {
-      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(REPO, "tsconfig.json"),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+      },
     },
-  });
+  );
   if (!config) throw new Error("tsconfig.json could not be read");
   const program = ts.createProgram(files, { ...config.options, noEmit: true, types: ["node"] });
   const wanted = new Set(files);
@@ -50,7 +54,10 @@ describe("the docs' code", () => {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const broken = join(dir, "broken.ts");
-    writeFileSync(broken, 'import { pipeline } from "trainyard";\nconst n: number = "x";\nexport default pipeline(n);\n');
+    writeFileSync(
+      broken,
+      'import { pipeline } from "trainyard";\nconst n: number = "x";\nexport default pipeline(n);\n',
+    );
     expect(typeErrors([broken]).join("\n")).toMatch(/not assignable to type 'number'/);
   }, 120_000);
 

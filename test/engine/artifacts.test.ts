@@ -30,7 +30,8 @@ function build() {
   });
   p.step("consume", {
     inputs: { report: produce.pick("report"), rows: produce.pick("rows") },
-    run: (_ctx, { report, rows }) => `${fs.readFileSync(report.path, "utf8")}|${fs.readFileSync(rows.path, "utf8").split("\n").length}`,
+    run: (_ctx, { report, rows }) =>
+      `${fs.readFileSync(report.path, "utf8")}|${fs.readFileSync(rows.path, "utf8").split("\n").length}`,
   });
   p.step("same-bytes", {
     run: (ctx) => {
@@ -46,7 +47,12 @@ describe("artifacts", () => {
     const { ty, home } = await homes.open();
     const r = await ty.run(build(), { concurrency: 1 });
     expect(r.status).toBe("succeeded");
-    const out = (await ty.output(r.runId, "produce")) as { report: FileArtifact; model: DirectoryArtifact; rows: Dataset; note: string };
+    const out = (await ty.output(r.runId, "produce")) as {
+      report: FileArtifact;
+      model: DirectoryArtifact;
+      rows: Dataset;
+      note: string;
+    };
     expect(out.note).toBe("plain value");
 
     expect(out.report).toMatchObject({ $artifact: "file", digest: sha("report body"), size: 11, meta: { title: "r" } });
@@ -54,7 +60,11 @@ describe("artifacts", () => {
     expect(out.report.path.startsWith(path.join(home, "artifacts"))).toBe(true);
     expect(fs.statSync(out.report.path).mode & 0o222).toBe(0);
 
-    expect(out.rows).toMatchObject({ $artifact: "dataset", digest: sha("x\n1\n2\n3\n"), meta: { format: "csv", rows: 3 } });
+    expect(out.rows).toMatchObject({
+      $artifact: "dataset",
+      digest: sha("x\n1\n2\n3\n"),
+      meta: { format: "csv", rows: 3 },
+    });
     expect(out.model.$artifact).toBe("directory");
     expect(fs.readFileSync(path.join(out.model.path, "sub", "config.json"), "utf8")).toBe("{}");
 
@@ -84,10 +94,19 @@ describe("artifacts", () => {
     p.step("consumeWhole", { inputs: { all: p.ref<{ note: string }>("produce") }, run: (_ctx, { all }) => all.note });
     const r = await ty.run(p);
     expect(r.status).toBe("succeeded");
-    const out = (await ty.output(r.runId, "produce")) as { report: FileArtifact; rows: Dataset; model: DirectoryArtifact };
+    const out = (await ty.output(r.runId, "produce")) as {
+      report: FileArtifact;
+      rows: Dataset;
+      model: DirectoryArtifact;
+    };
     const produceSr = (await ty.metadata.getStepRun(`${r.runId}:produce`))!;
     const produced = await ty.metadata.lineageOfStepRun(produceSr.id);
-    expect(produced.filter((e) => e.direction === "out").map((e) => [e.name, e.digest]).sort()).toEqual(
+    expect(
+      produced
+        .filter((e) => e.direction === "out")
+        .map((e) => [e.name, e.digest])
+        .sort(),
+    ).toEqual(
       [
         ["output", produceSr.outputDigest!],
         ["report", out.report.digest],
@@ -95,7 +114,9 @@ describe("artifacts", () => {
         ["model", out.model.digest],
       ].sort(),
     );
-    expect(await ty.metadata.lineageOf(out.report.digest)).toContainEqual(expect.objectContaining({ stepRunId: produceSr.id, direction: "out", name: "report", reused: false }));
+    expect(await ty.metadata.lineageOf(out.report.digest)).toContainEqual(
+      expect.objectContaining({ stepRunId: produceSr.id, direction: "out", name: "report", reused: false }),
+    );
     const whole = await ty.metadata.lineageOfStepRun(`${r.runId}:consumeWhole`);
     expect(whole.find((e) => e.direction === "in")).toMatchObject({ name: "all", digest: produceSr.outputDigest });
 
@@ -111,13 +132,20 @@ describe("artifacts", () => {
     const r = await ty.run(build());
     const out = (await ty.output(r.runId, "produce")) as { report: FileArtifact; rows: Dataset };
     const consumeEdges = await ty.metadata.lineageOfStepRun(`${r.runId}:consume`);
-    expect(consumeEdges.filter((e) => e.direction === "in").map((e) => [e.name, e.digest]).sort()).toEqual(
+    expect(
+      consumeEdges
+        .filter((e) => e.direction === "in")
+        .map((e) => [e.name, e.digest])
+        .sort(),
+    ).toEqual(
       [
         ["report", out.report.digest],
         ["rows", out.rows.digest],
       ].sort(),
     );
-    expect(await ty.metadata.lineageOf(out.report.digest)).toContainEqual(expect.objectContaining({ stepRunId: `${r.runId}:consume`, direction: "in", name: "report" }));
+    expect(await ty.metadata.lineageOf(out.report.digest)).toContainEqual(
+      expect.objectContaining({ stepRunId: `${r.runId}:consume`, direction: "in", name: "report" }),
+    );
   });
 
   it("fails with OUTPUT_INVALID when a declared file was never written", async () => {
@@ -152,9 +180,20 @@ describe("logs", () => {
     const id = `${r.runId}:chatty`;
     // A failed attempt's log ends with its error and the user's frames it passed through.
     const first = (await ty.metadata.getLogs(id, 1)).map((l) => l.line);
-    expect(first.slice(0, 5)).toEqual(["attempt 1 starting", "{ loss: 0.25 }", "two", "lines", "error: Error: first attempt fails"]);
+    expect(first.slice(0, 5)).toEqual([
+      "attempt 1 starting",
+      "{ loss: 0.25 }",
+      "two",
+      "lines",
+      "error: Error: first attempt fails",
+    ]);
     expect(first.slice(5).every((l) => l.startsWith("  at "))).toBe(true);
-    expect((await ty.metadata.getLogs(id, 2)).map((l) => l.line)).toEqual(["attempt 2 starting", "{ loss: 0.25 }", "two", "lines"]);
+    expect((await ty.metadata.getLogs(id, 2)).map((l) => l.line)).toEqual([
+      "attempt 2 starting",
+      "{ loss: 0.25 }",
+      "two",
+      "lines",
+    ]);
     expect((await ty.metadata.getLogs(id)).every((l) => l.stream === "log")).toBe(true);
   });
 

@@ -73,7 +73,13 @@ describe("caching", () => {
     expect(all.steps.every((s) => !s.cached && s.status === "succeeded")).toBe(true);
     expect(counts).toEqual({ prep: 2, flag: 2, echo: 2, fromFlag: 2, fromEcho: 2 });
     const one = await ty.run(build(counts), { force: ["echo"] });
-    expect(Object.fromEntries(one.steps.map((s) => [s.step, s.cached]))).toEqual({ prep: true, flag: true, echo: false, fromFlag: true, fromEcho: true });
+    expect(Object.fromEntries(one.steps.map((s) => [s.step, s.cached]))).toEqual({
+      prep: true,
+      flag: true,
+      echo: false,
+      fromFlag: true,
+      fromEcho: true,
+    });
     expect(counts.echo).toBe(3);
     expect((await ty.why(one.runId, "echo")).reasons.join("\n")).toMatch(/forced/);
   });
@@ -167,7 +173,9 @@ describe("why", () => {
     const before = (await ty.metadata.getStepRun(`${r1.runId}:echo`))!.outputDigest!;
     const after = (await ty.metadata.getStepRun(`${r2.runId}:echo`))!.outputDigest!;
     expect(before).not.toBe(after);
-    expect(down.reasons.join("\n")).toContain(`input \`echo\` changed: digest ${before.slice(0, 12)}.. -> ${after.slice(0, 12)}..`);
+    expect(down.reasons.join("\n")).toContain(
+      `input \`echo\` changed: digest ${before.slice(0, 12)}.. -> ${after.slice(0, 12)}..`,
+    );
   });
 
   it("explains a cache hit with the run it reused", async () => {
@@ -185,7 +193,10 @@ describe("why", () => {
     const { ty } = await homes.open();
     const r1 = await ty.run(build({}));
     expect((await ty.why(r1.runId, "prep")).reasons.join("\n")).toMatch(/no earlier run/);
-    await expect(ty.why(r1.runId, "nope")).rejects.toMatchObject({ code: "NOT_FOUND", hint: expect.stringContaining("prep") });
+    await expect(ty.why(r1.runId, "nope")).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      hint: expect.stringContaining("prep"),
+    });
     await expect(ty.why("no-such-run", "prep")).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 });
@@ -238,7 +249,10 @@ export default p;
     const dir = homes.fixtureDir();
     const counts = homes.tempDir();
     const mod = path.join(dir, "pipeline.ts");
-    const count = (id: string) => (fs.existsSync(path.join(counts, `${id}.count`)) ? fs.readFileSync(path.join(counts, `${id}.count`), "utf8").length : 0);
+    const count = (id: string) =>
+      fs.existsSync(path.join(counts, `${id}.count`))
+        ? fs.readFileSync(path.join(counts, `${id}.count`), "utf8").length
+        : 0;
     fs.writeFileSync(mod, moduleText("return stable * 10;"));
     const r1 = await ty.run(mod, { params: { dir: counts } });
     expect(r1.status).toBe("succeeded");
@@ -249,7 +263,11 @@ export default p;
     fs.writeFileSync(mod, moduleText("return stable * 100 + 0;"));
     const r3 = await ty.run(mod, { params: { dir: counts } });
     expect(r3.status).toBe("succeeded");
-    expect(Object.fromEntries(r3.steps.map((s) => [s.step, s.cached]))).toEqual({ stable: true, edited: false, after: false });
+    expect(Object.fromEntries(r3.steps.map((s) => [s.step, s.cached]))).toEqual({
+      stable: true,
+      edited: false,
+      after: false,
+    });
     expect([count("stable"), count("edited"), count("after")]).toEqual([1, 2, 2]);
     expect(await ty.output(r3.runId, "after")).toBe(201);
     const why = await ty.why(r3.runId, "edited");

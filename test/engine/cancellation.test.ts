@@ -15,7 +15,10 @@ describe("Cancellation", () => {
     expect(c.reason).toBe("stop");
     // A hook added after the abort runs at once.
     c.onAbort((r) => calls.push(["late", r]));
-    expect(calls).toEqual([["a", "stop"], ["late", "stop"]]);
+    expect(calls).toEqual([
+      ["a", "stop"],
+      ["late", "stop"],
+    ]);
   });
 
   it("has a signal that follows it, whether asked for before or after the abort", () => {

@@ -35,7 +35,10 @@ describe("command placeholders", () => {
     const marker = path.join(dir, "pwned");
     const values = hostile(marker);
     const keys = Object.keys(values);
-    const p = located(pipeline("cmd-inject", { params: z.object(Object.fromEntries(keys.map((k) => [k, z.string()]))) }), dir);
+    const p = located(
+      pipeline("cmd-inject", { params: z.object(Object.fromEntries(keys.map((k) => [k, z.string()]))) }),
+      dir,
+    );
     // Each context writes "[value]" per key; `printf '[%s]'` repeats once per word it gets.
     const contexts: Record<string, (k: string) => string> = {
       bare: (k) => `printf '[%s]' {params.${k}}`,
@@ -72,7 +75,11 @@ describe("command placeholders", () => {
     const dir = homes.tempDir();
     const marker = path.join(dir, "pwned");
     const p = located(pipeline("cmd-argv-inject", { params: z.object({ v: z.string() }) }), dir);
-    p.command("argv", { params: ["v"], run: ["/bin/sh", "-c", 'printf %s "$1" > "$2/v"', "sh", "{params.v}", "{out}"], outputs: { v: "file" } });
+    p.command("argv", {
+      params: ["v"],
+      run: ["/bin/sh", "-c", 'printf %s "$1" > "$2/v"', "sh", "{params.v}", "{out}"],
+      outputs: { v: "file" },
+    });
     p.command("fails", { params: ["v"], run: "exit 4 # {params.v}" });
     const v = `$(touch ${marker}) "; touch ${marker}`;
     const r = await ty.run(p, { params: { v } });
@@ -85,7 +92,9 @@ describe("command placeholders", () => {
   it("refuse a value in a quoted here-document that could end it", () => {
     const value = (k: string) => (k === "params.v" ? "EOF\nrm -rf /" : undefined);
     expect(() => expandForShell("cat <<'EOF'\n{params.v}\nEOF\n", value, "s")).toThrow(/here-document/);
-    expect(expandForShell("cat <<'EOF'\n{params.v}\nEOF\n", () => "plain $x", "s").text).toBe("cat <<'EOF'\nplain $x\nEOF\n");
+    expect(expandForShell("cat <<'EOF'\n{params.v}\nEOF\n", () => "plain $x", "s").text).toBe(
+      "cat <<'EOF'\nplain $x\nEOF\n",
+    );
   });
 });
 
@@ -97,9 +106,19 @@ describe("command environment", () => {
     const p = located(pipeline("cmd-big-params", { params: z.object({ big: z.string(), small: z.number() }) }), dir);
     const cfg = p.step("cfg", { run: () => ({ k: 1 }) });
     // /bin/cat is a program: starting it with 200 KiB in one variable would fail with E2BIG.
-    const run = 'cat "$TRAINYARD_PARAMS_FILE" > "$TRAINYARD_OUT/params"; printf %s "${TRAINYARD_PARAMS-unset}" > "$TRAINYARD_OUT/env"; cat "$TRAINYARD_INPUTS_FILE" > "$TRAINYARD_OUT/inputs"';
-    p.command("shell", { params: ["big"], inputs: { cfg }, run, outputs: { params: "file", env: "file", inputs: "file" } });
-    p.command("argv", { params: ["big"], run: ["/bin/sh", "-c", run], outputs: { params: "file", env: "file", inputs: "file" } });
+    const run =
+      'cat "$TRAINYARD_PARAMS_FILE" > "$TRAINYARD_OUT/params"; printf %s "${TRAINYARD_PARAMS-unset}" > "$TRAINYARD_OUT/env"; cat "$TRAINYARD_INPUTS_FILE" > "$TRAINYARD_OUT/inputs"';
+    p.command("shell", {
+      params: ["big"],
+      inputs: { cfg },
+      run,
+      outputs: { params: "file", env: "file", inputs: "file" },
+    });
+    p.command("argv", {
+      params: ["big"],
+      run: ["/bin/sh", "-c", run],
+      outputs: { params: "file", env: "file", inputs: "file" },
+    });
     p.command("small", { params: ["small"], run, outputs: { params: "file", env: "file", inputs: "file" } });
     const r = await ty.run(p, { params: { big, small: 3 } });
     expect(r.steps.map((s) => s.error?.message ?? "")).toEqual(r.steps.map(() => ""));
@@ -136,8 +155,14 @@ describe("command outputs", () => {
     p.command("dotdot", { run: "true", outputs: { host: { path: "../../etc/hostname", kind: "file" } } });
     p.command("absolute", { run: "true", outputs: { host: { path: "/etc/hostname", kind: "file" } } });
     p.command("link", { run: 'ln -s /etc/hostname "$TRAINYARD_OUT/host"', outputs: { host: "file" } });
-    p.command("linkdir", { run: 'ln -s /etc "$TRAINYARD_OUT/etc"', outputs: { host: { path: "etc/hostname", kind: "file" } } });
-    p.command("inside", { run: 'echo hi > "$TRAINYARD_OUT/real"; ln -s real "$TRAINYARD_OUT/host"', outputs: { host: "file" } });
+    p.command("linkdir", {
+      run: 'ln -s /etc "$TRAINYARD_OUT/etc"',
+      outputs: { host: { path: "etc/hostname", kind: "file" } },
+    });
+    p.command("inside", {
+      run: 'echo hi > "$TRAINYARD_OUT/real"; ln -s real "$TRAINYARD_OUT/host"',
+      outputs: { host: "file" },
+    });
     const r = await ty.run(p);
     for (const name of ["dotdot", "absolute", "link", "linkdir"]) {
       const err = stepOf(r, name).error!;

@@ -42,7 +42,11 @@ describe("command steps", () => {
     const r = await ty.run(p);
     expect(stepOf(r, "transform").error?.message).toBeUndefined();
     expect(r.status).toBe("succeeded");
-    expect(await ty.output(r.runId, "check")).toEqual({ copy: "a,b\n1,2\n", cfg: { threshold: 0.5 }, where: `${fs.realpathSync(dir)} hi` });
+    expect(await ty.output(r.runId, "check")).toEqual({
+      copy: "a,b\n1,2\n",
+      cfg: { threshold: 0.5 },
+      where: `${fs.realpathSync(dir)} hi`,
+    });
     const logs = await ty.metadata.getLogs(`${r.runId}:transform`);
     expect(logs).toContainEqual(expect.objectContaining({ stream: "stdout", line: "wrote outputs", attempt: 1 }));
   });
@@ -62,14 +66,19 @@ describe("command steps", () => {
     expect(err.hint).toContain(`trainyard logs ${r.runId} train`);
     expect(stepOf(r, "after").status).toBe("skipped");
     const logs = (await ty.metadata.getLogs(`${r.runId}:train`)).map((l) => `${l.stream}:${l.line}`);
-    expect(logs).toEqual(expect.arrayContaining(["stdout:starting", "stderr:first problem", "stderr:CUDA out of memory"]));
+    expect(logs).toEqual(
+      expect.arrayContaining(["stdout:starting", "stderr:first problem", "stderr:CUDA out of memory"]),
+    );
     expect((await ty.metadata.getRun(r.runId))!.status).toBe("failed");
   });
 
   it("fail with OUTPUT_INVALID when a declared output was not written", async () => {
     const { ty } = await homes.open();
     const p = located(pipeline("cmd-missing"), homes.tempDir());
-    p.command("export", { run: 'echo x > "$TRAINYARD_OUT/other.txt"', outputs: { model: { path: "model.onnx", kind: "model" } } });
+    p.command("export", {
+      run: 'echo x > "$TRAINYARD_OUT/other.txt"',
+      outputs: { model: { path: "model.onnx", kind: "model" } },
+    });
     const r = await ty.run(p);
     expect(r.status).toBe("failed");
     const err = stepOf(r, "export").error!;
@@ -81,8 +90,21 @@ describe("command steps", () => {
 
   it("run argv arrays without a shell, with {out} and {params.X} expanded", async () => {
     const { ty } = await homes.open();
-    const p = located(pipeline("cmd-argv", { params: z.object({ name: z.string().default("a b; echo injected") }) }), homes.tempDir());
-    const c = p.command("touch", { params: ["name"], run: [process.execPath, "-e", "require('fs').writeFileSync(process.argv[1] + '/name.txt', process.argv[2])", "{out}", "{params.name}"], outputs: { "name.txt": "file" } });
+    const p = located(
+      pipeline("cmd-argv", { params: z.object({ name: z.string().default("a b; echo injected") }) }),
+      homes.tempDir(),
+    );
+    const c = p.command("touch", {
+      params: ["name"],
+      run: [
+        process.execPath,
+        "-e",
+        "require('fs').writeFileSync(process.argv[1] + '/name.txt', process.argv[2])",
+        "{out}",
+        "{params.name}",
+      ],
+      outputs: { "name.txt": "file" },
+    });
     p.step("read", { inputs: { c }, run: (_ctx, { c }) => fs.readFileSync(c["name.txt"].path, "utf8") });
     const r = await ty.run(p);
     expect(r.status).toBe("succeeded");
@@ -180,7 +202,11 @@ describe("command steps", () => {
       run: `if [ ! -e "${dir}/tried" ]; then touch "${dir}/tried"; echo "$TRAINYARD_WORKDIR" > "${dir}/failed-dir"; exit 1; fi; echo ok > "$TRAINYARD_OUT/out"`,
       outputs: { out: "file" },
     });
-    p.command("next", { inputs: { prev: first.pick("out") }, run: `echo "$TRAINYARD_WORKDIR" > "$TRAINYARD_OUT/out"`, outputs: { out: "file" } });
+    p.command("next", {
+      inputs: { prev: first.pick("out") },
+      run: `echo "$TRAINYARD_WORKDIR" > "$TRAINYARD_OUT/out"`,
+      outputs: { out: "file" },
+    });
     const r = await ty.run(p, { concurrency: 1 });
     expect(r.status).toBe("succeeded");
     expect(stepOf(r, "flaky").attempts).toBe(2);

@@ -15,7 +15,6 @@ import { useHomes } from "./support.js";
 
 const homes = useHomes();
 
-
 function writeProject(dir: string, config: string): string {
   fs.writeFileSync(path.join(dir, "trainyard.config.ts"), config);
   const mod = path.join(dir, "pipeline.ts");

@@ -36,7 +36,14 @@ describe("fail fast", () => {
     const r = await ty.run(p, { concurrency: 4 });
     expect(r.status).toBe("failed");
     const status = Object.fromEntries(r.steps.map((s) => [s.step, s.status]));
-    expect(status).toEqual({ bad: "failed", sibling: "cancelled", child: "skipped", grandchild: "skipped", needsBoth: "skipped", independent: "succeeded" });
+    expect(status).toEqual({
+      bad: "failed",
+      sibling: "cancelled",
+      child: "skipped",
+      grandchild: "skipped",
+      needsBoth: "skipped",
+      independent: "succeeded",
+    });
     expect(seen).toEqual({ siblingAborted: true, siblingFinished: false, independentFinished: true, childRan: false });
     const records = Object.fromEntries((await ty.metadata.listStepRuns(r.runId)).map((s) => [s.stepId, s]));
     expect(records.child.reason).toContain('"bad"');
@@ -69,7 +76,10 @@ describe("fail fast", () => {
     const p = pipeline("failcode");
     p.step("validate", {
       run: () => {
-        throw Object.assign(new Error("column `delay` has nulls"), { code: "CONTRACT_VIOLATED", hint: "drop or impute nulls" });
+        throw Object.assign(new Error("column `delay` has nulls"), {
+          code: "CONTRACT_VIOLATED",
+          hint: "drop or impute nulls",
+        });
       },
     });
     const r = await ty.run(p);
@@ -103,7 +113,11 @@ describe("cancellation", () => {
     expect(r.status).toBe("cancelled");
     expect(aborted).toBe(true);
     expect(downstreamRan).toBe(false);
-    expect(Object.fromEntries(r.steps.map((s) => [s.step, s.status]))).toEqual({ fast: "succeeded", slow: "cancelled", after: "cancelled" });
+    expect(Object.fromEntries(r.steps.map((s) => [s.step, s.status]))).toEqual({
+      fast: "succeeded",
+      slow: "cancelled",
+      after: "cancelled",
+    });
     const run = await ty.metadata.getRun(r.runId);
     expect(run!.status).toBe("cancelled");
     const records = Object.fromEntries((await ty.metadata.listStepRuns(r.runId)).map((s) => [s.stepId, s.status]));
@@ -158,7 +172,12 @@ describe("outputs", () => {
     p.step("copy", { inputs: { v }, run: (_c, { v }) => v });
     const r = await ty.run(p);
     expect(r.status).toBe("succeeded");
-    expect(await ty.output(r.runId, "copy")).toEqual({ n: 1.5, s: "x", list: [1, null, { deep: true }], nothing: null });
+    expect(await ty.output(r.runId, "copy")).toEqual({
+      n: 1.5,
+      s: "x",
+      list: [1, null, { deep: true }],
+      nothing: null,
+    });
   });
 
   it("stores a large output in the artifact store and reuses it from the cache", async () => {

@@ -84,11 +84,16 @@ describe("trainyard fsck", () => {
     const repaired = await fsck(home, "--repair");
     expect(repaired.code).toBe(1);
     expect(repaired.json.repaired?.quarantined).toBe(1);
-    expect(fs.readdirSync(path.join(home, "artifacts", "quarantine")).map((n) => n.split(".")[0])).toEqual([a.file.digest]);
+    expect(fs.readdirSync(path.join(home, "artifacts", "quarantine")).map((n) => n.split(".")[0])).toEqual([
+      a.file.digest,
+    ]);
 
     const r2 = await ty.run(build(), { concurrency: 1 });
     expect(r2.status).toBe("succeeded");
-    expect(r2.steps.map((s) => [s.step, s.cached])).toEqual([["a", false], ["b", false]]);
+    expect(r2.steps.map((s) => [s.step, s.cached])).toEqual([
+      ["a", false],
+      ["b", false],
+    ]);
     expect(fs.readFileSync(b.file.path, "utf8")).toBe("ALPHA\n".repeat(1000));
     const after = await fsck(home);
     expect(after.json.corrupt).toEqual([]);

@@ -109,7 +109,10 @@ describe("gc safety", () => {
     const orphan = await gone.putBytes(Buffer.from("stored by a process that died"));
     await gone.close();
     const me = selfIdentity();
-    fs.writeFileSync(path.join(home, "artifacts", "pending", "999999-1-0"), `${JSON.stringify({ ...me, pid: 999999, startTicks: 1 })}\n${orphan.digest}\n`);
+    fs.writeFileSync(
+      path.join(home, "artifacts", "pending", "999999-1-0"),
+      `${JSON.stringify({ ...me, pid: 999999, startTicks: 1 })}\n${orphan.digest}\n`,
+    );
 
     const young = await ty.gc({});
     expect(young.keptYoung).toBeGreaterThanOrEqual(1);
@@ -130,7 +133,8 @@ describe("gc safety", () => {
     const { ty, home } = await homes.open();
     const v = await trainAndRegister(ty, "m", 2);
     await openRegistry(ty).setAlias("m", "production", v.version);
-    for (const slope of [3, 4, 5]) expect((await ty.run(demoPipeline(), { params: { slope } })).status).toBe("succeeded");
+    for (const slope of [3, 4, 5])
+      expect((await ty.run(demoPipeline(), { params: { slope } })).status).toBe("succeeded");
     const raw = ((await ty.output(v.runId!, "raw")) as { data: FileArtifact }).data;
     await ty.close();
 

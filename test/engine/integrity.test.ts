@@ -32,7 +32,10 @@ function build(counter: string, failFlag: string) {
   });
   const consume = p.step("consume", {
     inputs: { up: produce },
-    run: (_ctx, { up }) => ({ length: fs.readFileSync(up.payload.path, "utf8").length, head: fs.readFileSync(up.payload.path, "utf8").slice(0, 12) }),
+    run: (_ctx, { up }) => ({
+      length: fs.readFileSync(up.payload.path, "utf8").length,
+      head: fs.readFileSync(up.payload.path, "utf8").slice(0, 12),
+    }),
   });
   p.step("report", {
     inputs: { c: consume },
@@ -61,56 +64,62 @@ function quarantined(home: string): string[] {
 }
 
 describe("verified artifacts", () => {
-  it.each<Damage>(["flip", "truncate", "delete"])("recomputes the producer of an object after %s, on a re-run", async (how) => {
-    const { ty: first, home } = await homes.open();
-    const dir = homes.tempDir();
-    const counter = path.join(dir, "count");
-    const flag = path.join(dir, "fail");
-    const r1 = await first.run(build(counter, flag), { concurrency: 1 });
-    expect(r1.status).toBe("succeeded");
-    const out = (await first.output(r1.runId, "produce")) as { payload: FileArtifact };
-    await first.close();
-    damage(out.payload.path, how);
+  it.each<Damage>(["flip", "truncate", "delete"])(
+    "recomputes the producer of an object after %s, on a re-run",
+    async (how) => {
+      const { ty: first, home } = await homes.open();
+      const dir = homes.tempDir();
+      const counter = path.join(dir, "count");
+      const flag = path.join(dir, "fail");
+      const r1 = await first.run(build(counter, flag), { concurrency: 1 });
+      expect(r1.status).toBe("succeeded");
+      const out = (await first.output(r1.runId, "produce")) as { payload: FileArtifact };
+      await first.close();
+      damage(out.payload.path, how);
 
-    const ty = await Trainyard.open({ home });
-    try {
-      const r2 = await ty.run(build(counter, flag), { concurrency: 1 });
-      expect(r2.status).toBe("succeeded");
-      expect(fs.readFileSync(counter, "utf8")).toBe("xx");
-      expect(r2.steps.find((s) => s.step === "produce")!.cached).toBe(false);
-      expect(await ty.output(r2.runId, "report")).toEqual({ length: PAYLOAD.length, head: PAYLOAD.slice(0, 12) });
-      expect(fs.readFileSync(out.payload.path, "utf8")).toBe(PAYLOAD);
-      const q = quarantined(home);
-      if (how === "delete") expect(q).toEqual([]);
-      else expect(q.map((n) => n.split(".")[0])).toEqual([out.payload.digest]);
-      const why = (await ty.metadata.getStepRun(`${r2.runId}:produce`))!.reason;
-      expect(why).toContain(out.payload.digest.slice(0, 12));
-    } finally {
-      await ty.close();
-    }
-  });
+      const ty = await Trainyard.open({ home });
+      try {
+        const r2 = await ty.run(build(counter, flag), { concurrency: 1 });
+        expect(r2.status).toBe("succeeded");
+        expect(fs.readFileSync(counter, "utf8")).toBe("xx");
+        expect(r2.steps.find((s) => s.step === "produce")!.cached).toBe(false);
+        expect(await ty.output(r2.runId, "report")).toEqual({ length: PAYLOAD.length, head: PAYLOAD.slice(0, 12) });
+        expect(fs.readFileSync(out.payload.path, "utf8")).toBe(PAYLOAD);
+        const q = quarantined(home);
+        if (how === "delete") expect(q).toEqual([]);
+        else expect(q.map((n) => n.split(".")[0])).toEqual([out.payload.digest]);
+        const why = (await ty.metadata.getStepRun(`${r2.runId}:produce`))!.reason;
+        expect(why).toContain(out.payload.digest.slice(0, 12));
+      } finally {
+        await ty.close();
+      }
+    },
+  );
 
-  it.each<Damage>(["flip", "truncate", "delete"])("recomputes the producer on resume after %s, never failing for the missing object", async (how) => {
-    const { ty: first, home } = await homes.open();
-    const dir = homes.tempDir();
-    const r1 = await first.run(RESUMABLE, { params: { dir, failOnce: true }, concurrency: 1 });
-    expect(r1.status).toBe("failed");
-    const out = (await first.output(r1.runId, "fast")) as { file: FileArtifact };
-    await first.close();
-    damage(out.file.path, how);
+  it.each<Damage>(["flip", "truncate", "delete"])(
+    "recomputes the producer on resume after %s, never failing for the missing object",
+    async (how) => {
+      const { ty: first, home } = await homes.open();
+      const dir = homes.tempDir();
+      const r1 = await first.run(RESUMABLE, { params: { dir, failOnce: true }, concurrency: 1 });
+      expect(r1.status).toBe("failed");
+      const out = (await first.output(r1.runId, "fast")) as { file: FileArtifact };
+      await first.close();
+      damage(out.file.path, how);
 
-    const ty = await Trainyard.open({ home });
-    try {
-      const r2 = await ty.resume(r1.runId, { concurrency: 1 });
-      expect(r2.status).toBe("succeeded");
-      expect(fs.readFileSync(path.join(dir, "fast.count"), "utf8")).toBe("xx");
-      expect(await ty.output(r2.runId, "last")).toBe(20);
-      expect(fs.readFileSync(out.file.path, "utf8")).toBe("fast output");
-      if (how !== "delete") expect(quarantined(home).map((n) => n.split(".")[0])).toEqual([out.file.digest]);
-    } finally {
-      await ty.close();
-    }
-  });
+      const ty = await Trainyard.open({ home });
+      try {
+        const r2 = await ty.resume(r1.runId, { concurrency: 1 });
+        expect(r2.status).toBe("succeeded");
+        expect(fs.readFileSync(path.join(dir, "fast.count"), "utf8")).toBe("xx");
+        expect(await ty.output(r2.runId, "last")).toBe(20);
+        expect(fs.readFileSync(out.file.path, "utf8")).toBe("fast output");
+        if (how !== "delete") expect(quarantined(home).map((n) => n.split(".")[0])).toEqual([out.file.digest]);
+      } finally {
+        await ty.close();
+      }
+    },
+  );
 
   it("raises ARTIFACT_CORRUPT naming the object, its file and the step run that wrote it", async () => {
     const { ty, home } = await homes.open();
@@ -118,11 +127,18 @@ describe("verified artifacts", () => {
     const r = await ty.run(build(path.join(dir, "count"), path.join(dir, "fail")), { concurrency: 1 });
     const out = (await ty.output(r.runId, "produce")) as { payload: FileArtifact };
     damage(out.payload.path, "flip");
-    const err = await ty.io.verifiedPath(out.payload.digest, { use: "model load" }).then(() => undefined, (e) => e);
+    const err = await ty.io.verifiedPath(out.payload.digest, { use: "model load" }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err).toMatchObject({ code: "ARTIFACT_CORRUPT" });
     expect(err.message).toContain(out.payload.digest.slice(0, 12));
     expect(err.message).toContain('step "produce"');
-    expect(err.fields).toMatchObject({ digest: out.payload.digest, file: out.payload.path, writtenBy: `${r.runId}:produce` });
+    expect(err.fields).toMatchObject({
+      digest: out.payload.digest,
+      file: out.payload.path,
+      writtenBy: `${r.runId}:produce`,
+    });
     expect(err.hint).toContain("fsck");
     expect(fs.existsSync(out.payload.path)).toBe(false);
     expect(quarantined(home).length).toBe(1);

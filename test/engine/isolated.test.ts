@@ -38,7 +38,10 @@ describe("isolated steps", () => {
     const dir = homes.tempDir();
     const r = await ty.run(MODULE, { params: { dir, mode: "file" } });
     expect(r.status).toBe("succeeded");
-    const out = (await ty.output(r.runId, "work")) as { pid: number; model: { digest: string; path: string; $artifact: string } };
+    const out = (await ty.output(r.runId, "work")) as {
+      pid: number;
+      model: { digest: string; path: string; $artifact: string };
+    };
     const content = `weights from ${out.pid}`;
     expect(out.model.$artifact).toBe("model");
     expect(fs.readFileSync(out.model.path, "utf8")).toBe(content);
@@ -49,7 +52,12 @@ describe("isolated steps", () => {
   it("are killed when they run past their timeout (STEP_TIMEOUT)", async () => {
     const dir = homes.tempDir();
     const running = ty.run(path.join(FIXTURES, "isolated-hang.ts"), { params: { dir } });
-    const pid = Number(await waitFor(() => fs.existsSync(path.join(dir, "pid")) && fs.readFileSync(path.join(dir, "pid"), "utf8"), "the isolated step to start"));
+    const pid = Number(
+      await waitFor(
+        () => fs.existsSync(path.join(dir, "pid")) && fs.readFileSync(path.join(dir, "pid"), "utf8"),
+        "the isolated step to start",
+      ),
+    );
     const r = await running;
     expect(r.status).toBe("failed");
     const s = stepOf(r, "hang");

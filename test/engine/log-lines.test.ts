@@ -3,7 +3,10 @@ import type { LogLine } from "../../src/store/metadata-store.js";
 import { DEFAULT_LINE_BYTES, LINE_SPLIT_MARK, LineSplitter, type LogSink } from "../../src/engine/log-lines.js";
 
 /** Feeds `chunks` through a splitter and returns the lines it produced (blocks split back into lines). */
-function split(chunks: Array<string | Buffer>, opts: { blocks?: boolean; max?: number } = {}): { lines: string[]; blocks: number } {
+function split(
+  chunks: Array<string | Buffer>,
+  opts: { blocks?: boolean; max?: number } = {},
+): { lines: string[]; blocks: number } {
   const lines: string[] = [];
   let blocks = 0;
   const sink: LogSink = (l: LogLine) => void lines.push(l.line);
@@ -38,7 +41,12 @@ describe("LineSplitter", () => {
 
   it("cuts a line longer than the cap into marked pieces, never inside a UTF-8 character", () => {
     const { lines } = split(["x".repeat(25), "y".repeat(10), "\nshort\n"], { max: 16 });
-    expect(lines).toEqual([`${"x".repeat(16)}${LINE_SPLIT_MARK}`, `${"x".repeat(9)}${"y".repeat(7)}${LINE_SPLIT_MARK}`, "yyy", "short"]);
+    expect(lines).toEqual([
+      `${"x".repeat(16)}${LINE_SPLIT_MARK}`,
+      `${"x".repeat(9)}${"y".repeat(7)}${LINE_SPLIT_MARK}`,
+      "yyy",
+      "short",
+    ]);
     const euro = "€".repeat(10); // 3 bytes each
     const pieces = split([euro.slice(0, 4), euro.slice(4)], { max: 16 }).lines;
     expect(pieces.map((p) => p.replace(LINE_SPLIT_MARK, "")).join("")).toBe(euro);
@@ -69,11 +77,23 @@ describe("LineSplitter", () => {
     expect(bulk.lines).toHaveLength(5000);
     // A carriage return or an over-long line in a chunk sends it line by line.
     const odd = split(["a\nb\rc\nd\n", `e\n${"f".repeat(40)}\ng\n`], { blocks: true, max: 16 });
-    expect(odd.lines).toEqual(["a", "c", "d", "e", `${"f".repeat(16)}${LINE_SPLIT_MARK}`, `${"f".repeat(16)}${LINE_SPLIT_MARK}`, "ffffffff", "g"]);
+    expect(odd.lines).toEqual([
+      "a",
+      "c",
+      "d",
+      "e",
+      `${"f".repeat(16)}${LINE_SPLIT_MARK}`,
+      `${"f".repeat(16)}${LINE_SPLIT_MARK}`,
+      "ffffffff",
+      "g",
+    ]);
   });
 
   it("remembers the last lines for error messages, from blocks too", () => {
-    const s = new LineSplitter("stderr", Object.assign(() => undefined, { block: () => undefined }));
+    const s = new LineSplitter(
+      "stderr",
+      Object.assign(() => undefined, { block: () => undefined }),
+    );
     s.push(Buffer.from(Array.from({ length: 30 }, (_, i) => `e${i}`).join("\n") + "\n"));
     s.push(Buffer.from("last words"));
     s.end();

@@ -19,8 +19,10 @@ function located(name: string) {
 }
 
 const bytesOf = (lines: string[]) => lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0);
-const notes = (lines: Array<{ line: string }>) => lines.filter((l) => l.line.startsWith("[trainyard]")).map((l) => l.line);
-const numbers = (text: string) => text.match(/[\d,]+(?= bytes\))|[\d,]+(?= lines)/g)!.map((n) => Number(n.replace(/,/g, "")));
+const notes = (lines: Array<{ line: string }>) =>
+  lines.filter((l) => l.line.startsWith("[trainyard]")).map((l) => l.line);
+const numbers = (text: string) =>
+  text.match(/[\d,]+(?= bytes\))|[\d,]+(?= lines)/g)!.map((n) => Number(n.replace(/,/g, "")));
 
 describe("step logs of loud commands", () => {
   it("20 MB without a newline: split lines, head and last part under the step cap with a note, a bounded tail in the database", async () => {
@@ -32,7 +34,10 @@ describe("step logs of loud commands", () => {
 
     const last = "x".repeat(20_000_000 % LINE);
     const piece = "x".repeat(LINE) + LINE_SPLIT_MARK;
-    const produced = { lines: Math.ceil(20_000_000 / LINE), bytes: Math.floor(20_000_000 / LINE) * (Buffer.byteLength(piece) + 1) + last.length + 1 };
+    const produced = {
+      lines: Math.ceil(20_000_000 / LINE),
+      bytes: Math.floor(20_000_000 / LINE) * (Buffer.byteLength(piece) + 1) + last.length + 1,
+    };
 
     const file = stepLogFile(home, r.runId, `${r.runId}:loud`, 1);
     expect(fs.statSync(file).size).toBeLessThan(MiB);
@@ -70,7 +75,10 @@ describe("step logs of loud commands", () => {
     expect(at).toBeGreaterThan(1000);
     const head = lines.slice(0, at).map((l) => l.line);
     expect(head).toEqual(head.map((_, i) => String(i + 1)));
-    const tail = lines.slice(at + 1).filter((l) => l.stream === "stdout").map((l) => Number(l.line));
+    const tail = lines
+      .slice(at + 1)
+      .filter((l) => l.stream === "stdout")
+      .map((l) => Number(l.line));
     expect(tail.at(-1)).toBe(2_700_000);
     expect(tail).toEqual(tail.map((_, i) => 2_700_001 - tail.length + i));
     expect(lines.at(-1)).toMatchObject({ stream: "stderr", line: "finished" });
@@ -83,18 +91,25 @@ describe("step logs of loud commands", () => {
     expect(stored).toHaveLength(401);
     expect(stored.slice(0, 200).map((l) => l.line)).toEqual(head.slice(0, 200));
     expect(stored[200].line).toMatch(/^\[trainyard\] 2,699,601 lines are not kept in the database/);
-    expect(stored.slice(201).map((l) => l.line)).toEqual([...Array.from({ length: 199 }, (_, i) => String(2_699_802 + i)), "finished"]);
+    expect(stored.slice(201).map((l) => l.line)).toEqual([
+      ...Array.from({ length: 199 }, (_, i) => String(2_699_802 + i)),
+      "finished",
+    ]);
 
     // Without the file (gc, or a copied database), the database's head and tail stand in.
     expect(await removeRunLogs(home, [r.runId])).toBe(1);
     expect(fs.existsSync(runLogDir(home, r.runId))).toBe(false);
-    expect((await readStepLogLines(ty, r.runId, `${r.runId}:loud`)).map((l) => l.line)).toEqual(stored.map((l) => l.line));
+    expect((await readStepLogLines(ty, r.runId, `${r.runId}:loud`)).map((l) => l.line)).toEqual(
+      stored.map((l) => l.line),
+    );
   });
 
   it("keep a progress bar's last state and split long lines, from commands and from ctx.log", async () => {
     const { ty } = await homes.open();
     const p = located("bars");
-    p.command("bar", { run: "printf 'epoch 1  10%%\\repoch 1 100%%\\n'; head -c 40000 /dev/zero | tr '\\0' y; echo; printf '\\r1/3\\r2/3\\r3/3'" });
+    p.command("bar", {
+      run: "printf 'epoch 1  10%%\\repoch 1 100%%\\n'; head -c 40000 /dev/zero | tr '\\0' y; echo; printf '\\r1/3\\r2/3\\r3/3'",
+    });
     p.step("chatty", { run: (ctx) => ctx.log("z".repeat(40000)) });
     const r = await ty.run(p);
     expect(r.status).toBe("succeeded");
@@ -122,7 +137,9 @@ describe("step logs of loud commands", () => {
     const [la, lb] = [await linesOf("a"), await linesOf("b")];
     expect(notes(la)).toEqual([]);
     expect(la.filter((l) => l.stream === "stdout")).toHaveLength(30000);
-    expect(notes(lb)).toEqual([expect.stringMatching(/the run's logs reached their cap of 4\.0 MiB .*; the last .* of this step were not kept/)]);
+    expect(notes(lb)).toEqual([
+      expect.stringMatching(/the run's logs reached their cap of 4\.0 MiB .*; the last .* of this step were not kept/),
+    ]);
     const kept = bytesOf([...la, ...lb].filter((l) => l.stream === "stdout").map((l) => l.line));
     expect(kept).toBeLessThanOrEqual(4 * MiB);
     const dropped = numbers(notes(lb)[0])[1];

@@ -46,7 +46,12 @@ describe("map steps", () => {
     expect(calls).toEqual([4]);
     expect(await ty.output(r2.runId, "total")).toBe(30);
     const items = (await ty.metadata.listStepRuns(r2.runId)).filter((s) => s.stepId === "square" && s.itemIndex >= 0);
-    expect(items.filter((s) => s.cached).map((s) => s.itemIndex).sort()).toEqual([0, 1, 2]);
+    expect(
+      items
+        .filter((s) => s.cached)
+        .map((s) => s.itemIndex)
+        .sort(),
+    ).toEqual([0, 1, 2]);
     const why = await ty.why(r2.runId, "square");
     expect(why.reasons[0]).toMatch(/4 items: 3 reused from the cache, 1 ran/);
 

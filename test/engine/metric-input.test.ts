@@ -16,25 +16,42 @@ describe("metric input", () => {
       ],
       tags: [],
     });
-    expect(parseMetricsLine('{"tag": "framework", "value": "xgboost"}')).toEqual({ metrics: [], tags: [["framework", "xgboost"]] });
+    expect(parseMetricsLine('{"tag": "framework", "value": "xgboost"}')).toEqual({
+      metrics: [],
+      tags: [["framework", "xgboost"]],
+    });
   });
 
   it("describes what is wrong with a line instead of throwing", () => {
     expect(parseMetricsLine("loss=0.4")).toMatchObject({ problem: expect.stringMatching(/^it is not JSON/) });
     expect(parseMetricsLine("[1, 2]")).toEqual({ problem: "it is not a JSON object" });
     expect(parseMetricsLine('{"epoch": 3}')).toEqual({ problem: "it names no metric" });
-    expect(parseMetricsLine('{"loss": "low"}')).toMatchObject({ problem: expect.stringContaining('"low", not a finite number') });
-    expect(parseMetricsLine('{"name": "x", "value": 1, "goal": "up"}')).toMatchObject({ problem: expect.stringContaining('use "max" or "min"') });
+    expect(parseMetricsLine('{"loss": "low"}')).toMatchObject({
+      problem: expect.stringContaining('"low", not a finite number'),
+    });
+    expect(parseMetricsLine('{"name": "x", "value": 1, "goal": "up"}')).toMatchObject({
+      problem: expect.stringContaining('use "max" or "min"'),
+    });
     expect(metricProblem("auc", Number.POSITIVE_INFINITY)).toContain("not a finite number");
     expect(metricProblem("", 1)).toContain("non-empty string");
     expect(metricProblem("auc", 0.5, { step: 1 })).toBeUndefined();
   });
 
   it("infers lower is better from the name, unless a goal is declared", () => {
-    for (const name of ["loss", "val_loss", "log_loss", "rmse", "latency_p99_ms", "fit_seconds", "error_rate", "brier"]) {
+    for (const name of [
+      "loss",
+      "val_loss",
+      "log_loss",
+      "rmse",
+      "latency_p99_ms",
+      "fit_seconds",
+      "error_rate",
+      "brier",
+    ]) {
       expect(metricGoal(name), name).toBe("min");
     }
-    for (const name of ["auc", "pr_auc", "accuracy", "r2", "f1", "terror", "msg_count"]) expect(metricGoal(name), name).toBe("max");
+    for (const name of ["auc", "pr_auc", "accuracy", "r2", "f1", "terror", "msg_count"])
+      expect(metricGoal(name), name).toBe("max");
     expect(metricGoal("auc", "min")).toBe("min");
   });
 });

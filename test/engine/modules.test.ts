@@ -16,7 +16,10 @@ describe("pipeline modules", () => {
     const { ty } = await homes.open();
     const dir = homes.fixtureDir();
     const mod = path.join(dir, "ok.ts");
-    fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("ok");\np.step("one", { run: () => 1 });\nexport default p;\n`);
+    fs.writeFileSync(
+      mod,
+      `import { pipeline } from "trainyard";\nconst p = pipeline("ok");\np.step("one", { run: () => 1 });\nexport default p;\n`,
+    );
     const r = await ty.run(mod);
     expect(r.status).toBe("succeeded");
     const run = await ty.metadata.getRun(r.runId);
@@ -55,7 +58,10 @@ describe("pipeline modules", () => {
     it("which a fresh home reuses without bundling again, and an edit replaces", async () => {
       const cache = homes.tempDir("ty-modcache-");
       const mod = path.join(homes.fixtureDir(), "shared.ts");
-      fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 1 });\nexport default p;\n`);
+      fs.writeFileSync(
+        mod,
+        `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 1 });\nexport default p;\n`,
+      );
       await withCacheDir(cache, async () => {
         const a = await homes.open();
         expect((await a.ty.run(mod)).status).toBe("succeeded");
@@ -73,11 +79,16 @@ describe("pipeline modules", () => {
         expect(fs.statSync(path.join(cache, "modules", index)).mtimeMs).toBe(indexed);
         expect(bundle).toBe(`${(await b.ty.metadata.getRun(r.runId))!.codeVersion!.slice(0, 32)}.mjs`);
 
-        fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 2 });\nexport default p;\n`);
+        fs.writeFileSync(
+          mod,
+          `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 2 });\nexport default p;\n`,
+        );
         const c = await homes.open();
         const edited = await c.ty.run(mod);
         expect(edited.status).toBe("succeeded");
-        expect(await c.ty.metadata.getRun(edited.runId).then((x) => x!.codeVersion)).not.toBe((await b.ty.metadata.getRun(r.runId))!.codeVersion);
+        expect(await c.ty.metadata.getRun(edited.runId).then((x) => x!.codeVersion)).not.toBe(
+          (await b.ty.metadata.getRun(r.runId))!.codeVersion,
+        );
         expect(bundles(path.join(cache, "modules"))).toHaveLength(2);
       });
     });
@@ -86,7 +97,10 @@ describe("pipeline modules", () => {
       const blocker = path.join(homes.tempDir("ty-modcache-"), "a-file");
       fs.writeFileSync(blocker, "not a directory");
       const mod = path.join(homes.fixtureDir(), "fallback.ts");
-      fs.writeFileSync(mod, `import { pipeline } from "trainyard";\nconst p = pipeline("fallback");\np.step("one", { run: () => 1 });\nexport default p;\n`);
+      fs.writeFileSync(
+        mod,
+        `import { pipeline } from "trainyard";\nconst p = pipeline("fallback");\np.step("one", { run: () => 1 });\nexport default p;\n`,
+      );
       await withCacheDir(path.join(blocker, "cache"), async () => {
         const { ty, home } = await homes.open();
         expect((await ty.run(mod)).status).toBe("succeeded");
@@ -97,11 +111,31 @@ describe("pipeline modules", () => {
 
   describe("malformed modules fail with MODULE_LOAD naming the file, and are recorded as failed runs", () => {
     const cases: Array<[string, string, RegExp]> = [
-      ["a syntax error", `import { pipeline } from "trainyard";\nconst p = pipeline("bad";\nexport default p;\n`, /does not compile/],
-      ["no default export", `import { pipeline } from "trainyard";\nexport const p = pipeline("nodefault");\n`, /does not default-export a pipeline/],
-      ["a default export that is not a pipeline", `export default { name: "fake", steps: [] };\n`, /does not default-export a pipeline/],
-      ["an error thrown at import", `import { pipeline } from "trainyard";\nconst p = pipeline("throws");\nthrow new Error("boom while importing");\nexport default p;\n`, /boom while importing/],
-      ["a missing package", `import { pipeline } from "trainyard";\nimport "no-such-package-xyz";\nexport default pipeline("missing-pkg");\n`, /no-such-package-xyz/],
+      [
+        "a syntax error",
+        `import { pipeline } from "trainyard";\nconst p = pipeline("bad";\nexport default p;\n`,
+        /does not compile/,
+      ],
+      [
+        "no default export",
+        `import { pipeline } from "trainyard";\nexport const p = pipeline("nodefault");\n`,
+        /does not default-export a pipeline/,
+      ],
+      [
+        "a default export that is not a pipeline",
+        `export default { name: "fake", steps: [] };\n`,
+        /does not default-export a pipeline/,
+      ],
+      [
+        "an error thrown at import",
+        `import { pipeline } from "trainyard";\nconst p = pipeline("throws");\nthrow new Error("boom while importing");\nexport default p;\n`,
+        /boom while importing/,
+      ],
+      [
+        "a missing package",
+        `import { pipeline } from "trainyard";\nimport "no-such-package-xyz";\nexport default pipeline("missing-pkg");\n`,
+        /no-such-package-xyz/,
+      ],
     ];
     for (const [what, text, message] of cases) {
       it(`with ${what}`, async () => {

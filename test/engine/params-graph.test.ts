@@ -10,7 +10,13 @@ const homes = useHomes();
 
 function build(seen: Array<Record<string, unknown>> = []) {
   const p = pipeline("params", {
-    params: z.object({ lr: z.number().default(0.1), epochs: z.number().int().default(3), tag: z.string().default("dev"), shuffle: z.boolean().default(true), layers: z.array(z.number()).default([8]) }),
+    params: z.object({
+      lr: z.number().default(0.1),
+      epochs: z.number().int().default(3),
+      tag: z.string().default("dev"),
+      shuffle: z.boolean().default(true),
+      layers: z.array(z.number()).default([8]),
+    }),
     profiles: { fast: { epochs: 1 }, prod: { epochs: 50, tag: "prod" } },
   });
   p.step("train", { params: ["lr", "epochs"], run: (ctx) => (seen.push({ ...ctx.params }), ctx.params) });
@@ -29,13 +35,21 @@ describe("params", () => {
     const seen: Array<Record<string, unknown>> = [];
     const r = await ty.run(build(seen));
     expect(seen).toEqual([{ lr: 0.1, epochs: 3 }]);
-    expect(Object.keys(await ty.output(r.runId, "describe") as object).sort()).toEqual(["layers", "shuffle", "tag"]);
-    expect((await ty.metadata.getRun(r.runId))!.params).toEqual({ lr: 0.1, epochs: 3, tag: "dev", shuffle: true, layers: [8] });
+    expect(Object.keys((await ty.output(r.runId, "describe")) as object).sort()).toEqual(["layers", "shuffle", "tag"]);
+    expect((await ty.metadata.getRun(r.runId))!.params).toEqual({
+      lr: 0.1,
+      epochs: 3,
+      tag: "dev",
+      shuffle: true,
+      layers: [8],
+    });
   });
 
   it("coerces --param strings to each param's declared type", async () => {
     const { ty } = await homes.open();
-    const r = await ty.run(build(), { overrides: { lr: "0.05", epochs: "7", tag: "123", shuffle: "false", layers: "[16,4]" } });
+    const r = await ty.run(build(), {
+      overrides: { lr: "0.05", epochs: "7", tag: "123", shuffle: "false", layers: "[16,4]" },
+    });
     expect(r.status).toBe("succeeded");
     expect(await ty.output(r.runId, "train")).toEqual({ lr: 0.05, epochs: 7 });
     expect(await ty.output(r.runId, "describe")).toEqual({ tag: "123", shuffle: false, layers: [16, 4] });

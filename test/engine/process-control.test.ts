@@ -14,7 +14,10 @@ const homes = useHomes();
 /** Writes a pipeline module into a fixture directory (so it resolves "trainyard"). */
 function module(dir: string, body: string): string {
   const file = path.join(dir, "pipeline.ts");
-  fs.writeFileSync(file, `import { pipeline } from "trainyard";\nimport { z } from "zod";\n${body}\nexport default p;\n`);
+  fs.writeFileSync(
+    file,
+    `import { pipeline } from "trainyard";\nimport { z } from "zod";\n${body}\nexport default p;\n`,
+  );
   return file;
 }
 

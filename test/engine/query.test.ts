@@ -35,7 +35,10 @@ async function allPages(query: TrainyardQuery, q: { limit: number; trigger?: str
 }
 
 async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   if (!isTrainyardError(err)) throw new Error(`expected a TrainyardError, got ${String(err)}`);
   return err;
 }

@@ -35,7 +35,18 @@ let n = 0;
 function completion(durationMs: number): { stepRun: StepRunRecord; artifacts: []; lineage: [] } {
   const id = `run-1:step-${++n}`;
   return {
-    stepRun: { id, runId: "run-1", stepId: `step-${n}`, itemIndex: -1, status: "succeeded", cached: false, attempts: 1, startedAt: 1, finishedAt: 1 + durationMs, durationMs },
+    stepRun: {
+      id,
+      runId: "run-1",
+      stepId: `step-${n}`,
+      itemIndex: -1,
+      status: "succeeded",
+      cached: false,
+      attempts: 1,
+      startedAt: 1,
+      finishedAt: 1 + durationMs,
+      durationMs,
+    },
     artifacts: [],
     lineage: [],
   };
@@ -92,7 +103,10 @@ describe("RecordWriter", () => {
     vi.useRealTimers();
     let release!: () => void;
     let fail = false;
-    const slow = new RecordWriter(store, () => new Promise<void>((resolve, reject) => (release = () => (fail ? reject(new Error("EIO")) : resolve()))));
+    const slow = new RecordWriter(
+      store,
+      () => new Promise<void>((resolve, reject) => (release = () => (fail ? reject(new Error("EIO")) : resolve()))),
+    );
     const reader = new SqliteMetadataStore(path.join(dir, "metadata.db"));
     try {
       const a = completion(5);

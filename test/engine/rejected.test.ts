@@ -11,7 +11,8 @@ describe("a rejecting gate", () => {
       inputs: { score },
       run: (_ctx, { score }) => {
         const verdicts = [{ gate: "auc >= 0.68", status: score.auc >= 0.68 ? "pass" : "fail" }];
-        if (verdicts.some((v) => v.status === "fail")) throw new Rejected("gate auc >= 0.68 failed: 0.6 is below the floor by 0.08", { output: verdicts });
+        if (verdicts.some((v) => v.status === "fail"))
+          throw new Rejected("gate auc >= 0.68 failed: 0.6 is below the floor by 0.08", { output: verdicts });
         return verdicts;
       },
     });

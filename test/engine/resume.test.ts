@@ -13,17 +13,30 @@ const homes = useHomes();
 const MODULE = path.join(FIXTURES, "resumable.ts");
 const BIN = path.join(REPO, "bin", "trainyard.js");
 
-function cli(args: string[], home: string): { child: ReturnType<typeof spawn>; done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+function cli(
+  args: string[],
+  home: string,
+): {
+  child: ReturnType<typeof spawn>;
+  done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+} {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   return { child, done };
 }
 
-const count = (dir: string, name: string) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), "utf8").length : 0);
+const count = (dir: string, name: string) =>
+  fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), "utf8").length : 0;
 
 describe("durability", () => {
   it("survives SIGKILL mid-run: the store stays consistent and resume reuses finished steps", async () => {
@@ -58,7 +71,9 @@ describe("durability", () => {
     expect(objects.length).toBeGreaterThan(0);
     for (const digest of objects) {
       const p = await store.pathOf(digest);
-      const actual = fs.statSync(p).isDirectory() ? (await hashTree(p)).digest : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+      const actual = fs.statSync(p).isDirectory()
+        ? (await hashTree(p)).digest
+        : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
       expect(actual, `object ${digest}`).toBe(digest);
     }
 
@@ -66,7 +81,11 @@ describe("durability", () => {
     const res = await resumed.done;
     expect(res.stderr).not.toMatch(/error\[/);
     expect(res.code).toBe(0);
-    const summary = JSON.parse(res.stdout) as { runId: string; status: string; steps: Array<{ step: string; status: string; attempts: number; cached: boolean }> };
+    const summary = JSON.parse(res.stdout) as {
+      runId: string;
+      status: string;
+      steps: Array<{ step: string; status: string; attempts: number; cached: boolean }>;
+    };
     expect(summary.runId).toBe(runId!);
     expect(summary.status).toBe("succeeded");
     const fastSummary = summary.steps.find((s) => s.step === "fast")!;

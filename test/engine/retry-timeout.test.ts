@@ -56,7 +56,10 @@ describe("retries", () => {
   it("gives up after the last attempt and fails the run with the step's error", async () => {
     const { ty } = await homes.open();
     const q = pipeline("retry-exhausted");
-    q.step("broken", { retry: { attempts: 3, initialDelayMs: 1 }, run: () => Promise.reject(new Error("always broken")) });
+    q.step("broken", {
+      retry: { attempts: 3, initialDelayMs: 1 },
+      run: () => Promise.reject(new Error("always broken")),
+    });
     const r = await ty.run(q);
     expect(r.status).toBe("failed");
     expect(stepOf(r, "broken")).toMatchObject({ status: "failed", attempts: 3 });
@@ -87,7 +90,11 @@ describe("retries", () => {
     const { ty } = await homes.open();
     const calls = { transient: 0, permanent: 0 };
     const p = pipeline("retry-on");
-    const policy = { attempts: 3, initialDelayMs: 1, retryOn: (e: unknown) => e instanceof Error && e.message.includes("transient") };
+    const policy = {
+      attempts: 3,
+      initialDelayMs: 1,
+      retryOn: (e: unknown) => e instanceof Error && e.message.includes("transient"),
+    };
     p.step("transient", {
       retry: policy,
       run: (ctx) => {

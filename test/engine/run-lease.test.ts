@@ -136,7 +136,10 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 function expectNoRerun(newStarts: string[], committed: string[]): void {
   for (const id of committed) expect(newStarts, `committed step ${id} ran again`).not.toContain(id);
   for (const id of new Set(newStarts)) {
-    expect(newStarts.filter((s) => s === id), `step ${id} started more than once`).toHaveLength(1);
+    expect(
+      newStarts.filter((s) => s === id),
+      `step ${id} started more than once`,
+    ).toHaveLength(1);
   }
 }
 

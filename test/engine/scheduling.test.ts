@@ -116,7 +116,10 @@ describe("scheduling", () => {
       for (let s = 0; s < 8; s++) {
         const id = `c${c}_s${s}`;
         // Every third step fails its first attempt.
-        const failOnce = (c + s) % 3 === 0 ? `if [ ! -e ${dir}/${id}.tried ]; then : > ${dir}/${id}.tried; echo "end ${id}" >> ${log}; exit 1; fi; ` : "";
+        const failOnce =
+          (c + s) % 3 === 0
+            ? `if [ ! -e ${dir}/${id}.tried ]; then : > ${dir}/${id}.tried; echo "end ${id}" >> ${log}; exit 1; fi; `
+            : "";
         prev = p.command(id, {
           inputs: prev ? { prev: prev.pick("out") } : {},
           run: `echo "start ${id}" >> ${log}; ${failOnce}echo ${id} > $TRAINYARD_OUT/out; echo "end ${id}" >> ${log}`,
@@ -199,7 +202,10 @@ describe("scheduling", () => {
     const { ty } = await homes.open();
     const p = pipeline("bad-pool", { pools: { gpu: 1 } });
     p.step("a", { pool: "tpu", run: () => 1 });
-    await expect(ty.run(p)).rejects.toMatchObject({ code: "PIPELINE_INVALID", message: expect.stringContaining("tpu") });
+    await expect(ty.run(p)).rejects.toMatchObject({
+      code: "PIPELINE_INVALID",
+      message: expect.stringContaining("tpu"),
+    });
   });
 
   describe("longest remaining path first, with one slot", () => {
@@ -240,7 +246,9 @@ describe("scheduling", () => {
       expect(r1.status).toBe("succeeded");
       expect(stepOf(r1, "slow").durationMs).toBeGreaterThanOrEqual(100);
       const durations = await ty.metadata.stepDurations("priority");
-      expect(durations.get("slow")).toBeGreaterThan(3 * Math.max(durations.get("quick1")!, durations.get("quick2")!, durations.get("quick3")!, 1));
+      expect(durations.get("slow")).toBeGreaterThan(
+        3 * Math.max(durations.get("quick1")!, durations.get("quick2")!, durations.get("quick3")!, 1),
+      );
 
       const second: string[] = [];
       const r2 = await ty.run(build(second), { concurrency: 1, force: true });

@@ -59,7 +59,12 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
     const log = path.join(dir, "log");
     const jobs = Array.from({ length: 12 }, (_, i) =>
       // Each command appends its start and end; staged ones (beyond 2) wait for a helper.
-      run(launcher, `echo "start ${i}" >> ${log}; sleep 0.02; echo "end ${i}" >> ${log}; echo out-${i}; echo err-${i} >&2`, dir, i >= 2),
+      run(
+        launcher,
+        `echo "start ${i}" >> ${log}; sleep 0.02; echo "end ${i}" >> ${log}; echo out-${i}; echo err-${i} >&2`,
+        dir,
+        i >= 2,
+      ),
     );
     const outcomes = await Promise.all(jobs.map((j) => j.done));
     outcomes.forEach((o, i) => {
@@ -84,13 +89,21 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
     const { launcher, dir } = setup(1);
     await warm(launcher, dir);
     const log = path.join(dir, "log");
-    const job = (name: string, secs: number) => `echo "start ${name}" >> ${log}; sleep ${secs}; echo "end ${name}" >> ${log}`;
+    const job = (name: string, secs: number) =>
+      `echo "start ${name}" >> ${log}; sleep ${secs}; echo "end ${name}" >> ${log}`;
     const a = run(launcher, job("a", 0.2), dir);
     const b = run(launcher, job("b", 0.05), dir, true);
     // A retry, say, of a step that holds a slot: the one helper is busy, so it waits its turn.
     const c = run(launcher, job("c", 0.05), dir);
     await Promise.all([a.done, b.done, c.done]);
-    expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual(["start a", "end a", "start b", "end b", "start c", "end c"]);
+    expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([
+      "start a",
+      "end a",
+      "start b",
+      "end b",
+      "start c",
+      "end c",
+    ]);
     expect(await c.done).toMatchObject({ code: 0, started: true });
   });
 

@@ -19,7 +19,11 @@ export function tempDir(prefix = "ty-test-"): string {
  * Opens Trainyard homes in temp directories and closes/removes them after each test of the file
  * that calls it (at module level).
  */
-export function useHomes(): { open: () => Promise<{ ty: Trainyard; home: string }>; tempDir: (prefix?: string) => string; fixtureDir: () => string } {
+export function useHomes(): {
+  open: () => Promise<{ ty: Trainyard; home: string }>;
+  tempDir: (prefix?: string) => string;
+  fixtureDir: () => string;
+} {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -49,7 +53,8 @@ export function useHomes(): { open: () => Promise<{ ty: Trainyard; home: string 
 
 export function stepOf(result: RunResult, id: string): StepSummary {
   const s = result.steps.find((x) => x.step === id);
-  if (!s) throw new Error(`run ${result.runId} has no step ${id}; steps: ${result.steps.map((x) => x.step).join(", ")}`);
+  if (!s)
+    throw new Error(`run ${result.runId} has no step ${id}; steps: ${result.steps.map((x) => x.step).join(", ")}`);
   return s;
 }
 
@@ -70,7 +75,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Polls until `check` returns a truthy value; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -81,7 +90,9 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 }
 
 /** A promise's rejection, or a failure if it resolved. */
-export async function rejectionOf(p: Promise<unknown>): Promise<{ code?: string; message: string; hint?: string; fields?: Record<string, unknown> }> {
+export async function rejectionOf(
+  p: Promise<unknown>,
+): Promise<{ code?: string; message: string; hint?: string; fields?: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {

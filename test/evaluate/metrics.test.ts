@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import {
-  binaryReport, calibrationTable, demographicParityDifference, metricsBySlice, pairedBootstrap, rocAuc, truePositiveRateGap,
+  binaryReport,
+  calibrationTable,
+  demographicParityDifference,
+  metricsBySlice,
+  pairedBootstrap,
+  rocAuc,
+  truePositiveRateGap,
   MetricInputError,
 } from "../../src/lib/evaluate/metrics.js";
 import { seededRandom } from "../../src/lib/models/random.js";
@@ -11,7 +17,10 @@ describe("evaluation helpers", () => {
     const y = [0, 1, 0, 1, 1, 1];
     const p = [0.1, 0.9, 0.8, 0.2, 0.5, 0.6];
     const slices = metricsBySlice(groups, y, p, rocAuc);
-    expect(slices).toEqual([{ group: "a", rows: 4, value: 0.75 }, { group: "b", rows: 2, value: NaN }]);
+    expect(slices).toEqual([
+      { group: "a", rows: 4, value: 0.75 },
+      { group: "b", rows: 2, value: NaN },
+    ]);
   });
 
   it("measures fairness gaps across groups", () => {

@@ -1,8 +1,20 @@
 import { spawnSync } from "node:child_process";
 import { expect, it } from "vitest";
 import {
-  averagePrecision, brierScore, f1Score, logLoss, mae, mape, precision, r2, recall, rmse, rocAuc, accuracy,
-  macroF1, multiclassLogLoss,
+  averagePrecision,
+  brierScore,
+  f1Score,
+  logLoss,
+  mae,
+  mape,
+  precision,
+  r2,
+  recall,
+  rmse,
+  rocAuc,
+  accuracy,
+  macroF1,
+  multiclassLogLoss,
 } from "../../src/lib/evaluate/metrics.js";
 import { seededRandom } from "../../src/lib/models/random.js";
 import { requireTools } from "../support/require-tool.js";

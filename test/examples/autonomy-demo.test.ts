@@ -38,15 +38,38 @@ let exit: { code: number | null; out: string };
 let events: DemoEvent[] = [];
 
 beforeAll(async () => {
-  const child = spawn(process.execPath, ["--import", "tsx", DEMO, "--state", state, "--sample", "3000", "--window", "4",
-    "--rows", "250", "--events", eventsFile, "--timeout", "80"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      DEMO,
+      "--state",
+      state,
+      "--sample",
+      "3000",
+      "--window",
+      "4",
+      "--rows",
+      "250",
+      "--events",
+      eventsFile,
+      "--timeout",
+      "80",
+    ],
+    { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] },
+  );
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
   const code = await new Promise<number | null>((r) => child.on("close", r));
   exit = { code, out };
   events = fs.existsSync(eventsFile)
-    ? fs.readFileSync(eventsFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as DemoEvent)
+    ? fs
+        .readFileSync(eventsFile, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as DemoEvent)
     : [];
 }, 150_000);
 
@@ -108,7 +131,8 @@ describe("the autonomy demo on a small sample", () => {
     const ty = await Trainyard.open({ home: path.join(state, "home") });
     const ticks = await openTickStore(ty);
     try {
-      const sensor = (await ticks.listTicks("flight-delays/landed", { limit: 100 })).reverse()
+      const sensor = (await ticks.listTicks("flight-delays/landed", { limit: 100 }))
+        .reverse()
         .filter((t) => t.status === "requested");
       expect(sensor).toHaveLength(2);
       const files = (sensor[0].event as { files: Array<{ name: string; digest: string }> }).files;
@@ -119,8 +143,9 @@ describe("the autonomy demo on a small sample", () => {
       }
       expect(sensor[0].reason).toMatch(/sensor "landed": 2 new file\(s\)/);
 
-      const fired = (await ticks.listTicks("flight-delays/served-auc", { limit: 100 }))
-        .filter((t) => t.status === "requested");
+      const fired = (await ticks.listTicks("flight-delays/served-auc", { limit: 100 })).filter(
+        (t) => t.status === "requested",
+      );
       expect(fired).toHaveLength(1);
       const reason = /^auc of flight-delays@production 0\.\d+ < 0\.5 for 2 windows of 4s \(\d+, \d+ labelled rows\)$/;
       expect(fired[0].reason).toMatch(reason);
@@ -133,7 +158,7 @@ describe("the autonomy demo on a small sample", () => {
         expect(w.labelled).toBeGreaterThanOrEqual(200);
       }
 
-      const retrain = (await ty.metadata.listRuns({ trigger: "monitor", limit: 10 }));
+      const retrain = await ty.metadata.listRuns({ trigger: "monitor", limit: 10 });
       expect(retrain).toHaveLength(1);
       expect(fired[0].runIds).toEqual([retrain[0].id]);
       const detail = await runDetail(ty, retrain[0]);

@@ -13,16 +13,48 @@ const root = process.cwd();
 const dir = mkdtempSync(join(tmpdir(), "ty-flagship-"));
 const landing = join(dir, "landing");
 const env = { ...process.env, TRAINYARD_HOME: join(dir, "home") };
-const small = ["--param", `landing=${landing}`, "--param", "trainSample=0.05", "--param", "evalSample=0.1", "--param", "searchRows=20000", "--param", "rounds=20", "--param", "aucFloor=0.55", "--param", "maxTprGap=0.6", "--param", "maxP99Ms=100", "--concurrency", "2"];
+const small = [
+  "--param",
+  `landing=${landing}`,
+  "--param",
+  "trainSample=0.05",
+  "--param",
+  "evalSample=0.1",
+  "--param",
+  "searchRows=20000",
+  "--param",
+  "rounds=20",
+  "--param",
+  "aucFloor=0.55",
+  "--param",
+  "maxTprGap=0.6",
+  "--param",
+  "maxP99Ms=100",
+  "--concurrency",
+  "2",
+];
 
 function cli(args: string[]) {
-  return spawnSync(process.execPath, ["bin/trainyard.js", ...args], { cwd: root, env, encoding: "utf8", timeout: 300_000 });
+  return spawnSync(process.execPath, ["bin/trainyard.js", ...args], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+    timeout: 300_000,
+  });
 }
 function land(through: number) {
-  const r = spawnSync(process.execPath, ["examples/flight-delays/land-data.mjs", "--through", String(through), "--landing", landing], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    ["examples/flight-delays/land-data.mjs", "--through", String(through), "--landing", landing],
+    { cwd: root, encoding: "utf8" },
+  );
   expect(r.status, r.stderr).toBe(0);
 }
-function run(): { runId: string; status: string; steps: Array<{ step: string; status: string; cached: boolean; items?: number }> } {
+function run(): {
+  runId: string;
+  status: string;
+  steps: Array<{ step: string; status: string; cached: boolean; items?: number }>;
+} {
   const r = cli(["run", "examples/flight-delays/pipeline.ts", ...small, "--json"]);
   expect(r.stdout, r.stderr).toContain("runId");
   return JSON.parse(r.stdout);
@@ -38,7 +70,19 @@ describe("flagship: flight delays", () => {
     first = run();
     expect(first.status).toBe("succeeded");
     const byStep = Object.fromEntries(first.steps.map((s) => [s.step, s]));
-    for (const step of ["ingest-month", "split", "profile", "drift", "features", "search", "train", "evaluate", "gates", "register", "deploy"]) {
+    for (const step of [
+      "ingest-month",
+      "split",
+      "profile",
+      "drift",
+      "features",
+      "search",
+      "train",
+      "evaluate",
+      "gates",
+      "register",
+      "deploy",
+    ]) {
       expect(byStep[step]?.status, step).toBe("succeeded");
     }
     expect(byStep["ingest-month"].items).toBe(3);
@@ -51,7 +95,10 @@ describe("flagship: flight delays", () => {
   it("a re-run reuses every step from the cache but the registry steps, and says why", () => {
     const second = run();
     expect(second.status).toBe("succeeded");
-    const ran = second.steps.filter((s) => !s.cached).map((s) => s.step).sort();
+    const ran = second.steps
+      .filter((s) => !s.cached)
+      .map((s) => s.step)
+      .sort();
     // Only the registry steps, which read or change the registry, run every time; production now
     // holds this candidate, so it is still compared with what it replaced and evaluate is cached.
     expect(ran).toEqual(["deploy", "production", "register"]);
@@ -85,12 +132,18 @@ describe("flagship: flight delays", () => {
         server.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
       });
       const row = { date: "2001-04-12T17:05:00Z", distance: 733, origin: "ORD", destination: "LGA" };
-      const ok = await fetch(`${url}/v1/models/flight-delays/production:predict`, { method: "POST", body: JSON.stringify({ rows: [row] }) });
+      const ok = await fetch(`${url}/v1/models/flight-delays/production:predict`, {
+        method: "POST",
+        body: JSON.stringify({ rows: [row] }),
+      });
       expect(ok.status).toBe(200);
       const body = (await ok.json()) as { predictions: Array<{ score: number }> };
       expect(body.predictions[0].score).toBeGreaterThan(0);
       expect(body.predictions[0].score).toBeLessThan(1);
-      const bad = await fetch(`${url}/v1/models/flight-delays/production:predict`, { method: "POST", body: JSON.stringify({ rows: [{ ...row, distance: "far" }] }) });
+      const bad = await fetch(`${url}/v1/models/flight-delays/production:predict`, {
+        method: "POST",
+        body: JSON.stringify({ rows: [{ ...row, distance: "far" }] }),
+      });
       expect(bad.status).toBe(400);
       expect(JSON.stringify(await bad.json())).toContain("distance");
     } finally {

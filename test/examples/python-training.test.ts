@@ -21,7 +21,9 @@ const COMMON = ["--param", "maxP99Ms=1000", "--concurrency", "2"];
 
 const python = requireTools("xgboost", "scikit-learn", "pandas");
 const versionProbe = ["-c", "import xgboost; print(xgboost.__version__)"];
-const xgboostVersion = python.available ? spawnSync("/usr/bin/python3", versionProbe, { encoding: "utf8" }).stdout.trim() : "?";
+const xgboostVersion = python.available
+  ? spawnSync("/usr/bin/python3", versionProbe, { encoding: "utf8" }).stdout.trim()
+  : "?";
 
 const dir = mkdtempSync(join(tmpdir(), "ty-python-training-"));
 const env = { ...process.env, TRAINYARD_HOME: join(dir, "home") };
@@ -30,16 +32,36 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 type RunResult = { runId: string; status: string; steps: Array<{ step: string; status: string; cached: boolean }> };
 
 function cli(args: string[]) {
-  return spawnSync(process.execPath, ["bin/trainyard.js", ...args], { cwd: root, env, encoding: "utf8", timeout: 180_000 });
+  return spawnSync(process.execPath, ["bin/trainyard.js", ...args], {
+    cwd: root,
+    env,
+    encoding: "utf8",
+    timeout: 180_000,
+  });
 }
 function run(...extra: string[]): RunResult {
   const r = cli(["run", PIPELINE, ...COMMON, ...extra, "--json"]);
   expect(r.stdout, r.stderr).toContain("runId");
   return JSON.parse(r.stdout) as RunResult;
 }
-const ran = (r: RunResult) => r.steps.filter((s) => !s.cached).map((s) => s.step).sort();
+const ran = (r: RunResult) =>
+  r.steps
+    .filter((s) => !s.cached)
+    .map((s) => s.step)
+    .sort();
 
-const TRAINING = ["ingest", "clean", "split", "profile", "export-csv", "train", "import", "agreement", "evaluate", "gates"];
+const TRAINING = [
+  "ingest",
+  "clean",
+  "split",
+  "profile",
+  "export-csv",
+  "train",
+  "import",
+  "agreement",
+  "evaluate",
+  "gates",
+];
 const REGISTRY = ["deploy", "production", "register"];
 
 python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/python3)`, () => {
@@ -58,7 +80,10 @@ python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/
 
     // The agreement guard fails unless Trainyard's scoring matches XGBoost's to 1e-5 on every held-out row.
     const imported = cli(["logs", first.runId, "agreement"]);
-    const m = /native scoring agrees with XGBoost [\d.]+ on (\d+) held-out rows x 3 classes: max \|diff\| (\S+) <=/.exec(imported.stdout);
+    const m =
+      /native scoring agrees with XGBoost [\d.]+ on (\d+) held-out rows x 3 classes: max \|diff\| (\S+) <=/.exec(
+        imported.stdout,
+      );
     expect(m, imported.stdout + imported.stderr).not.toBeNull();
     expect(Number(m![1])).toBe(69); // 20% of each species: round(0.2 * 151) + round(0.2 * 68) + round(0.2 * 123)
     expect(Number(m![2])).toBeLessThanOrEqual(1e-5);
@@ -86,7 +111,16 @@ python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/
   it("a changed param reruns only the training and what follows, and deploys version 2", () => {
     const next = run("--param", "rounds=10");
     expect(next.status, JSON.stringify(next.steps)).toBe("succeeded");
-    expect(ran(next)).toEqual(["agreement", "deploy", "evaluate", "gates", "import", "production", "register", "train"]);
+    expect(ran(next)).toEqual([
+      "agreement",
+      "deploy",
+      "evaluate",
+      "gates",
+      "import",
+      "production",
+      "register",
+      "train",
+    ]);
     const why = cli(["why", next.runId, "train"]);
     expect(why.stdout).toContain("param `rounds` changed 50 -> 10");
     expect(cli(["logs", next.runId, "agreement"]).stdout).toContain("native scoring agrees with XGBoost");
@@ -96,7 +130,11 @@ python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/
   });
 
   it("serves the promoted model over HTTP with Python's classes", async () => {
-    const server = spawn(process.execPath, ["bin/trainyard.js", "serve", "--port", "0", "--model", "penguins@production"], { cwd: root, env });
+    const server = spawn(
+      process.execPath,
+      ["bin/trainyard.js", "serve", "--port", "0", "--model", "penguins@production"],
+      { cwd: root, env },
+    );
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let out = "";
@@ -109,7 +147,10 @@ python.describe(`python-training example (XGBoost ${xgboostVersion} in /usr/bin/
       });
       // A Gentoo: long flippers, heavy.
       const row = { beak_length_mm: 47.5, beak_depth_mm: 15.0, flipper_length_mm: 218, body_mass_g: 4950 };
-      const res = await fetch(`${url}/v1/models/penguins/production:predict`, { method: "POST", body: JSON.stringify({ rows: [row] }) });
+      const res = await fetch(`${url}/v1/models/penguins/production:predict`, {
+        method: "POST",
+        body: JSON.stringify({ rows: [row] }),
+      });
       expect(res.status).toBe(200);
       const body = (await res.json()) as { predictions: Array<{ label: string; probabilities: number[] }> };
       expect(body.predictions[0].label).toBe("Gentoo");

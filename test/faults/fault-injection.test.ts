@@ -24,7 +24,11 @@ function cli(args: string[], home: string, env: Record<string, string> = {}) {
 function fresh(): { home: string; dir: string; runArgs: string[] } {
   const home = path.join(root, `home-${n}`);
   const dir = fs.mkdtempSync(path.join(root, `dir-${n++}-`));
-  return { home, dir, runArgs: ["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.1", "--json", "--concurrency", "2"] };
+  return {
+    home,
+    dir,
+    runArgs: ["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.1", "--json", "--concurrency", "2"],
+  };
 }
 
 async function lastRunId(home: string): Promise<string> {
@@ -34,7 +38,10 @@ async function lastRunId(home: string): Promise<string> {
 
 /** fsck clean, history clean, no overlap, outputs equal to the uninterrupted run. */
 async function expectIntact(home: string, dir: string, runId: string): Promise<void> {
-  const fsck = spawnSync(process.execPath, [BIN, "fsck"], { env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" }, encoding: "utf8" });
+  const fsck = spawnSync(process.execPath, [BIN, "fsck"], {
+    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
+    encoding: "utf8",
+  });
   expect(fsck.status, `fsck: ${fsck.stdout}${fsck.stderr}`).toBe(0);
   expect(await checkHistory(home)).toEqual([]);
   expect(journalOverlaps(dir)).toEqual([]);
@@ -83,7 +90,10 @@ describe("fault injection", () => {
     first.child.kill("SIGKILL");
     await first.done;
     const runId = await lastRunId(home);
-    const [a, b] = await Promise.all([cli(["resume", runId, "--json"], home).done, cli(["resume", runId, "--json"], home).done]);
+    const [a, b] = await Promise.all([
+      cli(["resume", runId, "--json"], home).done,
+      cli(["resume", runId, "--json"], home).done,
+    ]);
     const codes = [a.code, b.code].sort();
     expect(codes[0]).toBe(0);
     if (codes[1] !== 0) expect(`${a.stderr}${b.stderr}`).toMatch(/pid \d+/);
@@ -112,7 +122,10 @@ describe("fault injection", () => {
       const runId = JSON.parse(r1.stdout).runId as string;
       const target = await producedFileOf(home, runId, "c1s2");
       damageFile(target, damage);
-      const fsck = spawnSync(process.execPath, [BIN, "fsck"], { env: { ...process.env, TRAINYARD_HOME: home }, encoding: "utf8" });
+      const fsck = spawnSync(process.execPath, [BIN, "fsck"], {
+        env: { ...process.env, TRAINYARD_HOME: home },
+        encoding: "utf8",
+      });
       expect(fsck.status).not.toBe(0);
       const r2 = await cli(runArgs, home).done;
       expect(r2.code, r2.stderr).toBe(0);
@@ -128,7 +141,8 @@ describe("fault injection", () => {
     const r = await cli(runArgs, home).done;
     expect(r.code, r.stderr).toBe(0);
     const objects = countFiles(path.join(home, "artifacts"));
-    for (const f of ["metadata.db", "metadata.db-wal", "metadata.db-shm"]) fs.rmSync(path.join(home, f), { force: true });
+    for (const f of ["metadata.db", "metadata.db-wal", "metadata.db-shm"])
+      fs.rmSync(path.join(home, f), { force: true });
     fs.writeFileSync(path.join(home, "metadata.db"), "");
     const gc = await cli(["gc"], home).done;
     expect(gc.code).not.toBe(0);

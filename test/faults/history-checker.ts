@@ -47,9 +47,11 @@ export async function checkHistory(home: string): Promise<string[]> {
       for (const sr of await view.meta.listStepRuns(run.id)) {
         if (sr.status !== "succeeded") continue;
         if (!sr.outputDigest) problems.push(`${sr.id}: succeeded without an output digest`);
-        else if (!(await verify(sr.outputDigest))) problems.push(`${sr.id}: output ${sr.outputDigest} is missing or corrupt`);
+        else if (!(await verify(sr.outputDigest)))
+          problems.push(`${sr.id}: output ${sr.outputDigest} is missing or corrupt`);
         for (const e of await view.meta.lineageOfStepRun(sr.id)) {
-          if (e.direction === "out" && !(await verify(e.digest))) problems.push(`${sr.id}: produced ${e.name} ${e.digest} is missing or corrupt`);
+          if (e.direction === "out" && !(await verify(e.digest)))
+            problems.push(`${sr.id}: produced ${e.name} ${e.digest} is missing or corrupt`);
         }
       }
     }

@@ -11,7 +11,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkHistory, committedSteps, journal, journalOverlaps, outputsOf, rerunAfterCommit } from "./history-checker.js";
+import {
+  checkHistory,
+  committedSteps,
+  journal,
+  journalOverlaps,
+  outputsOf,
+  rerunAfterCommit,
+} from "./history-checker.js";
 
 const REPO = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const BIN = path.join(REPO, "bin", "trainyard.js");
@@ -31,7 +38,7 @@ const start = (args: string[], home: string): Proc => startCli(args, home);
 /** A small seeded generator, so a failing trial can be replayed. */
 export function random(seed: number): () => number {
   let s = seed >>> 0 || 1;
-  return () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,7 +48,10 @@ export async function referenceRun(root: string): Promise<{ outputs: Record<stri
   const home = path.join(root, "ref-home");
   const dir = fs.mkdtempSync(path.join(root, "ref-dir-"));
   const t0 = Date.now();
-  const r = await start(["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.4", "--json", "--concurrency", "2"], home).done;
+  const r = await start(
+    ["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.4", "--json", "--concurrency", "2"],
+    home,
+  ).done;
   if (r.code !== 0) throw new Error(`the reference run failed:\n${r.stdout}\n${r.stderr}`);
   const runId = JSON.parse(r.stdout).runId as string;
   return { outputs: await outputsOf(home, runId), ms: Date.now() - t0 };
@@ -58,7 +68,12 @@ async function runIdOf(home: string): Promise<string | undefined> {
   }
 }
 
-export async function killTrial(trial: number, root: string, reference: { outputs: Record<string, string | undefined>; ms: number }, rand: () => number): Promise<TrialResult> {
+export async function killTrial(
+  trial: number,
+  root: string,
+  reference: { outputs: Record<string, string | undefined>; ms: number },
+  rand: () => number,
+): Promise<TrialResult> {
   const home = path.join(root, `home-${trial}`);
   const dir = fs.mkdtempSync(path.join(root, `dir-${trial}-`));
   const problems: string[] = [];
@@ -78,7 +93,10 @@ export async function killTrial(trial: number, root: string, reference: { output
     stages.push({ from: journal(dir).length, committed: await committedSteps(home, runId) });
   };
 
-  const first = start(["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.4", "--json", "--concurrency", "2"], home);
+  const first = start(
+    ["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.4", "--json", "--concurrency", "2"],
+    home,
+  );
   // Killed at a random moment once the first command has begun, so a run record exists.
   const begun = Date.now();
   while (!journal(dir).length && Date.now() - begun < 30_000) await sleep(10);
@@ -92,19 +110,27 @@ export async function killTrial(trial: number, root: string, reference: { output
       if (await killAfter(resume, 50 + rand() * reference.ms * 0.6)) await noteCommitted(runId);
     }
     const last = await start(["resume", runId, "--json"], home).done;
-    if (last.code !== 0 && !/already succeeded/.test(last.stderr)) problems.push(`resume exited ${last.code}: ${last.stderr.trim().slice(0, 500)}`);
+    if (last.code !== 0 && !/already succeeded/.test(last.stderr))
+      problems.push(`resume exited ${last.code}: ${last.stderr.trim().slice(0, 500)}`);
   }
   const outputs = await outputsOf(home, runId);
   for (const [step, digest] of Object.entries(reference.outputs)) {
-    if (outputs[step] !== digest) problems.push(`step ${step}: output ${outputs[step]} differs from the uninterrupted run's ${digest}`);
+    if (outputs[step] !== digest)
+      problems.push(`step ${step}: output ${outputs[step]} differs from the uninterrupted run's ${digest}`);
   }
   problems.push(...(await checkHistory(home)));
   problems.push(...journalOverlaps(dir).map((l) => `ran twice at once: ${l}`));
   for (const { from, committed } of stages) {
-    problems.push(...rerunAfterCommit(dir, from, committed).map((s) => `step ${s} ran again after its success was committed`));
+    problems.push(
+      ...rerunAfterCommit(dir, from, committed).map((s) => `step ${s} ran again after its success was committed`),
+    );
   }
-  const fsck = spawnSync(process.execPath, [BIN, "fsck"], { env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" }, encoding: "utf8" });
-  if (fsck.status !== 0) problems.push(`fsck exited ${fsck.status}: ${(fsck.stdout + fsck.stderr).trim().slice(0, 500)}`);
+  const fsck = spawnSync(process.execPath, [BIN, "fsck"], {
+    env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1" },
+    encoding: "utf8",
+  });
+  if (fsck.status !== 0)
+    problems.push(`fsck exited ${fsck.status}: ${(fsck.stdout + fsck.stderr).trim().slice(0, 500)}`);
   if (!problems.length) fs.rmSync(home, { recursive: true, force: true });
   return { trial, kills, finishedBeforeKill: !killed, problems };
 }

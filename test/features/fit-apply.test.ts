@@ -5,7 +5,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryRows, withConnection } from "../../src/lib/data/duck.js";
 import {
-  applyFeatures, fitFeatures, readRawColumns, rowsToRawColumns, sqlTransform, type FeatureSpec, type FittedFeatures,
+  applyFeatures,
+  fitFeatures,
+  readRawColumns,
+  rowsToRawColumns,
+  sqlTransform,
+  type FeatureSpec,
+  type FittedFeatures,
 } from "../../src/lib/features/index.js";
 import { makeTempDir, rng, writeTable, type Cell } from "../data/temp-data.js";
 
@@ -13,7 +19,14 @@ const tmp = makeTempDir("ty-features-");
 afterAll(() => tmp.cleanup());
 
 const ORIGINS = ["ATL", "ORD", "DFW", "LAX", "SFO", "SEA", "BOS", "JFK"];
-interface Row { date: string; distance: number | null; delay: number; origin: string; destination: string | null; late: boolean }
+interface Row {
+  date: string;
+  distance: number | null;
+  delay: number;
+  origin: string;
+  destination: string | null;
+  late: boolean;
+}
 
 const rows: Row[] = [];
 const r = rng(7);
@@ -32,7 +45,11 @@ for (let i = 0; i < 400; i++) {
 
 const spec: FeatureSpec = {
   transforms: [
-    { kind: "datepart", column: "date", parts: ["year", "month", "day", "hour", "minute", "day_of_week", "day_of_year"] },
+    {
+      kind: "datepart",
+      column: "date",
+      parts: ["year", "month", "day", "hour", "minute", "day_of_week", "day_of_year"],
+    },
     { kind: "passthrough", column: "delay" },
     { kind: "passthrough", column: "late" },
     { kind: "standardize", column: "delay", name: "delay_z" },
@@ -56,7 +73,18 @@ let fitted: FittedFeatures;
 beforeAll(async () => {
   parquet = tmp.path("train.parquet");
   const cells: Cell[][] = rows.map((x) => [x.date, x.distance, x.delay, x.origin, x.destination, x.late]);
-  await writeTable(parquet, { date: "TIMESTAMP", distance: "DOUBLE", delay: "INTEGER", origin: "VARCHAR", destination: "VARCHAR", late: "BOOLEAN" }, cells);
+  await writeTable(
+    parquet,
+    {
+      date: "TIMESTAMP",
+      distance: "DOUBLE",
+      delay: "INTEGER",
+      origin: "VARCHAR",
+      destination: "VARCHAR",
+      late: "BOOLEAN",
+    },
+    cells,
+  );
   fitted = await fitFeatures(parquet, spec);
 });
 
@@ -92,7 +120,9 @@ describe("both raw paths give the same matrix", () => {
     expect(fromParquet.names).toEqual(fitted.outputs.map((o) => o.name));
     expect(fromRows.names).toEqual(fromParquet.names);
     expect(fromRows.rows).toBe(400);
-    fromParquet.columns.forEach((c, j) => expect(Array.from(fromRows.columns[j]), fromParquet.names[j]).toEqual(Array.from(c)));
+    fromParquet.columns.forEach((c, j) =>
+      expect(Array.from(fromRows.columns[j]), fromParquet.names[j]).toEqual(Array.from(c)),
+    );
   });
 
   it("one row at a time equals the batch", () => {
@@ -134,13 +164,18 @@ describe("each transform matches a reference", () => {
       expect(col("distance_missing")[i]).toBe(x.distance === null ? 1 : 0);
       expect(col("delay_mode")[i]).toBe(x.delay);
     });
-    expect((fitted.transforms.find((t) => t.kind === "impute" && t.output === "delay_mode") as { fill: number }).fill).toBe(mode);
+    expect(
+      (fitted.transforms.find((t) => t.kind === "impute" && t.output === "delay_mode") as { fill: number }).fill,
+    ).toBe(mode);
   });
 
   it("onehot keeps the top k by count, the rest is other", () => {
     const counts = new Map<string, number>();
     for (const x of rows) counts.set(x.origin, (counts.get(x.origin) ?? 0) + 1);
-    const top = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 3).map(([k]) => k);
+    const top = [...counts]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 3)
+      .map(([k]) => k);
     const oh = fitted.transforms.find((t) => t.kind === "onehot") as { categories: string[] };
     expect(oh.categories).toEqual(top);
     rows.forEach((x, i) => {
@@ -153,7 +188,11 @@ describe("each transform matches a reference", () => {
     const sortedOrigins = [...new Set(rows.map((x) => x.origin))].sort();
     rows.forEach((x, i) => {
       if (x.destination === null) expect(col("dest_freq")[i]).toBeNaN();
-      else expect(col("dest_freq")[i]).toBeCloseTo(rows.filter((y) => y.destination === x.destination).length / rows.length, 12);
+      else
+        expect(col("dest_freq")[i]).toBeCloseTo(
+          rows.filter((y) => y.destination === x.destination).length / rows.length,
+          12,
+        );
       expect(col("origin_code")[i]).toBe(sortedOrigins.indexOf(x.origin));
     });
   });
@@ -165,9 +204,13 @@ describe("each transform matches a reference", () => {
       const h = (sorted.length - 1) * p;
       return sorted[Math.floor(h)] + (h - Math.floor(h)) * (sorted[Math.ceil(h)] - sorted[Math.floor(h)]);
     };
-    const edges = (fitted.transforms.find((t) => t.kind === "bucketize" && t.output === "distance_q") as { edges: number[] }).edges;
+    const edges = (
+      fitted.transforms.find((t) => t.kind === "bucketize" && t.output === "distance_q") as { edges: number[] }
+    ).edges;
     edges.forEach((e, k) => expect(e).toBeCloseTo(q((k + 1) / 4), 9));
-    rows.forEach((x, i) => expect(col("distance_q")[i]).toBe(x.distance === null ? NaN : edges.filter((e) => e <= x.distance!).length));
+    rows.forEach((x, i) =>
+      expect(col("distance_q")[i]).toBe(x.distance === null ? NaN : edges.filter((e) => e <= x.distance!).length),
+    );
   });
 
   it("hash buckets are FNV-1a of the UTF-8 bytes", () => {
@@ -181,10 +224,21 @@ describe("each transform matches a reference", () => {
 
   it("date parts agree with DuckDB (day_of_week = isodow - 1)", async () => {
     const duck = await withConnection((con) =>
-      queryRows(con, `SELECT year(date) AS y, month(date) AS mo, day(date) AS d, hour(date) AS h, minute(date) AS mi, isodow(date) - 1 AS dow, dayofyear(date) AS doy FROM read_parquet('${parquet}')`));
+      queryRows(
+        con,
+        `SELECT year(date) AS y, month(date) AS mo, day(date) AS d, hour(date) AS h, minute(date) AS mi, isodow(date) - 1 AS dow, dayofyear(date) AS doy FROM read_parquet('${parquet}')`,
+      ),
+    );
     duck.forEach((d, i) => {
-      expect([col("date_year")[i], col("date_month")[i], col("date_day")[i], col("date_hour")[i], col("date_minute")[i], col("date_day_of_week")[i], col("date_day_of_year")[i]])
-        .toEqual([d.y, d.mo, d.d, d.h, d.mi, d.dow, d.doy]);
+      expect([
+        col("date_year")[i],
+        col("date_month")[i],
+        col("date_day")[i],
+        col("date_hour")[i],
+        col("date_minute")[i],
+        col("date_day_of_week")[i],
+        col("date_day_of_year")[i],
+      ]).toEqual([d.y, d.mo, d.d, d.h, d.mi, d.dow, d.doy]);
     });
   });
 
@@ -209,14 +263,32 @@ describe("unseen values at apply time", () => {
 
 describe("sqlTransform and declared input types", () => {
   it("derived columns become inputs; a declared string type is read as text", async () => {
-    const src = sqlTransform(parquet, "SELECT *, delay * 2 AS delay2, CAST(delay AS INTEGER) % 3 AS bucket3 FROM input");
-    const f = await fitFeatures(src, { inputs: { bucket3: "string" }, transforms: [{ kind: "passthrough", column: "delay2" }, { kind: "ordinal", column: "bucket3" }] });
-    expect(f.inputs.map((i) => [i.name, i.type])).toEqual([["delay2", "number"], ["bucket3", "string"]]);
+    const src = sqlTransform(
+      parquet,
+      "SELECT *, delay * 2 AS delay2, CAST(delay AS INTEGER) % 3 AS bucket3 FROM input",
+    );
+    const f = await fitFeatures(src, {
+      inputs: { bucket3: "string" },
+      transforms: [
+        { kind: "passthrough", column: "delay2" },
+        { kind: "ordinal", column: "bucket3" },
+      ],
+    });
+    expect(f.inputs.map((i) => [i.name, i.type])).toEqual([
+      ["delay2", "number"],
+      ["bucket3", "string"],
+    ]);
     const ordinal = f.transforms[1] as { categories: string[] };
     expect(ordinal.categories).toEqual(["-1", "-2", "0", "1", "2"]);
     const m = applyFeatures(f, await readRawColumns(src, f));
     expect(Array.from(m.columns[0].slice(0, 5))).toEqual(rows.slice(0, 5).map((x) => x.delay * 2));
-    const fromRows = applyFeatures(f, rowsToRawColumns(f, rows.map((x) => ({ delay2: x.delay * 2, bucket3: String(x.delay % 3 === 0 ? 0 : x.delay % 3) }))));
+    const fromRows = applyFeatures(
+      f,
+      rowsToRawColumns(
+        f,
+        rows.map((x) => ({ delay2: x.delay * 2, bucket3: String(x.delay % 3 === 0 ? 0 : x.delay % 3) })),
+      ),
+    );
     expect(Array.from(fromRows.columns[1])).toEqual(Array.from(m.columns[1]));
   });
 });

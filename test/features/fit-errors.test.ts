@@ -29,10 +29,19 @@ async function fitError(spec: FeatureSpec, source: string = file): Promise<DataE
 
 describe("fitFeatures errors", () => {
   it("unknown transform, bad options", async () => {
-    expect(await fitError({ transforms: [{ kind: "scale" as never, column: "x" }] })).toMatchObject({ code: "INVALID_OPTION" });
-    expect(await fitError({ transforms: [{ kind: "hash", column: "s", buckets: 0 }] })).toMatchObject({ code: "INVALID_OPTION", column: "s" });
-    expect(await fitError({ transforms: [{ kind: "bucketize", column: "x", edges: [3, 1] }] })).toMatchObject({ code: "INVALID_OPTION" });
-    expect(await fitError({ transforms: [{ kind: "impute", column: "x", strategy: "constant" }] })).toMatchObject({ code: "INVALID_OPTION" });
+    expect(await fitError({ transforms: [{ kind: "scale" as never, column: "x" }] })).toMatchObject({
+      code: "INVALID_OPTION",
+    });
+    expect(await fitError({ transforms: [{ kind: "hash", column: "s", buckets: 0 }] })).toMatchObject({
+      code: "INVALID_OPTION",
+      column: "s",
+    });
+    expect(await fitError({ transforms: [{ kind: "bucketize", column: "x", edges: [3, 1] }] })).toMatchObject({
+      code: "INVALID_OPTION",
+    });
+    expect(await fitError({ transforms: [{ kind: "impute", column: "x", strategy: "constant" }] })).toMatchObject({
+      code: "INVALID_OPTION",
+    });
     expect(await fitError({ transforms: [] })).toMatchObject({ code: "INVALID_OPTION" });
   });
 
@@ -43,20 +52,42 @@ describe("fitFeatures errors", () => {
   });
 
   it("a transform on the wrong column type", async () => {
-    expect(await fitError({ transforms: [{ kind: "onehot", column: "t" }] })).toMatchObject({ code: "COLUMN_TYPE", column: "t" });
-    expect(await fitError({ transforms: [{ kind: "standardize", column: "s" }] })).toMatchObject({ code: "COLUMN_TYPE", column: "s" });
-    expect(await fitError({ transforms: [{ kind: "datepart", column: "x", parts: ["hour"] }] })).toMatchObject({ code: "COLUMN_TYPE", column: "x" });
+    expect(await fitError({ transforms: [{ kind: "onehot", column: "t" }] })).toMatchObject({
+      code: "COLUMN_TYPE",
+      column: "t",
+    });
+    expect(await fitError({ transforms: [{ kind: "standardize", column: "s" }] })).toMatchObject({
+      code: "COLUMN_TYPE",
+      column: "s",
+    });
+    expect(await fitError({ transforms: [{ kind: "datepart", column: "x", parts: ["hour"] }] })).toMatchObject({
+      code: "COLUMN_TYPE",
+      column: "x",
+    });
   });
 
   it("Infinity in training data, an all-null column, duplicate output names", async () => {
-    expect(await fitError({ transforms: [{ kind: "standardize", column: "x" }] })).toMatchObject({ code: "NON_FINITE_VALUE", column: "x" });
-    expect(await fitError({ transforms: [{ kind: "standardize", column: "empty" }] })).toMatchObject({ code: "EMPTY_DATASET", column: "empty" });
-    const dup = await fitError({ transforms: [{ kind: "ordinal", column: "s" }, { kind: "frequency", column: "s" }] });
+    expect(await fitError({ transforms: [{ kind: "standardize", column: "x" }] })).toMatchObject({
+      code: "NON_FINITE_VALUE",
+      column: "x",
+    });
+    expect(await fitError({ transforms: [{ kind: "standardize", column: "empty" }] })).toMatchObject({
+      code: "EMPTY_DATASET",
+      column: "empty",
+    });
+    const dup = await fitError({
+      transforms: [
+        { kind: "ordinal", column: "s" },
+        { kind: "frequency", column: "s" },
+      ],
+    });
     expect(dup).toMatchObject({ code: "INVALID_OPTION", column: "s" });
     expect(dup.hint).toMatch(/name/);
   });
 
   it("missing file", async () => {
-    expect(await fitError({ transforms: [{ kind: "passthrough", column: "x" }] }, tmp.path("none.parquet"))).toMatchObject({ code: "FILE_NOT_FOUND" });
+    expect(
+      await fitError({ transforms: [{ kind: "passthrough", column: "x" }] }, tmp.path("none.parquet")),
+    ).toMatchObject({ code: "FILE_NOT_FOUND" });
   });
 });

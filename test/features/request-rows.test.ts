@@ -1,6 +1,12 @@
 /** Serving rows are validated strictly: every bad value is a 400 naming the row and field. */
 import { describe, expect, it } from "vitest";
-import { FeatureInputError, parseTimestamp, rowsToRawColumns, applyFeatures, type FittedFeatures } from "../../src/lib/features/index.js";
+import {
+  FeatureInputError,
+  parseTimestamp,
+  rowsToRawColumns,
+  applyFeatures,
+  type FittedFeatures,
+} from "../../src/lib/features/index.js";
 
 const fitted: FittedFeatures = {
   version: 1,
@@ -16,7 +22,12 @@ const fitted: FittedFeatures = {
     { kind: "ordinal", column: "origin", output: "origin", categories: ["ATL", "ORD"] },
     { kind: "passthrough", column: "late", output: "late" },
   ],
-  outputs: [{ name: "date_hour", type: "numeric" }, { name: "distance", type: "numeric" }, { name: "origin", type: "categorical" }, { name: "late", type: "numeric" }],
+  outputs: [
+    { name: "date_hour", type: "numeric" },
+    { name: "distance", type: "numeric" },
+    { name: "origin", type: "categorical" },
+    { name: "late", type: "numeric" },
+  ],
   trainingRows: 10,
 };
 
@@ -69,7 +80,11 @@ describe("rowsToRawColumns", () => {
   });
 
   it("a prototype-named field is unknown, not an input", () => {
-    expect(reject([JSON.parse(`{"__proto__": {"x": 1}, "date": "2001-01-01", "distance": 1, "origin": "ATL", "late": true}`)]).code).toBe("UNKNOWN_FIELD");
+    expect(
+      reject([
+        JSON.parse(`{"__proto__": {"x": 1}, "date": "2001-01-01", "distance": 1, "origin": "ATL", "late": true}`),
+      ]).code,
+    ).toBe("UNKNOWN_FIELD");
   });
 });
 
@@ -80,6 +95,7 @@ describe("parseTimestamp", () => {
     expect(parseTimestamp("2001-01-01T10:30:15.250")).toBe(Date.UTC(2001, 0, 1, 10, 30, 15, 250));
     expect(parseTimestamp("2001-01-01T10:30:00+02:00")).toBe(Date.UTC(2001, 0, 1, 8, 30));
     expect(parseTimestamp("2000-02-29")).toBe(Date.UTC(2000, 1, 29));
-    for (const bad of ["2001-02-29", "2001-13-01", "2001-01-01T24:00", "01/02/2001", "", "2001-1-1"]) expect(parseTimestamp(bad)).toBeNaN();
+    for (const bad of ["2001-02-29", "2001-13-01", "2001-01-01T24:00", "01/02/2001", "", "2001-1-1"])
+      expect(parseTimestamp(bad)).toBeNaN();
   });
 });

@@ -3,9 +3,13 @@ import { evaluateGates, failedGates } from "../../src/lib/gates/evaluate-gates.j
 
 describe("gate verdicts", () => {
   it("absolute metric floors pass and fail with the margin in the message", () => {
-    const [ok] = evaluateGates([{ kind: "metric", metric: "auc", min: 0.68 }], { candidate: { metrics: { auc: 0.7 } } });
+    const [ok] = evaluateGates([{ kind: "metric", metric: "auc", min: 0.68 }], {
+      candidate: { metrics: { auc: 0.7 } },
+    });
     expect(ok.status).toBe("pass");
-    const [bad] = evaluateGates([{ kind: "metric", metric: "auc", min: 0.68 }], { candidate: { metrics: { auc: 0.65 } } });
+    const [bad] = evaluateGates([{ kind: "metric", metric: "auc", min: 0.68 }], {
+      candidate: { metrics: { auc: 0.65 } },
+    });
     expect(bad.status).toBe("fail");
     expect(bad.message).toContain("below the floor 0.68 by 0.03");
   });
@@ -27,9 +31,15 @@ describe("gate verdicts", () => {
     const ev = { candidate: { metrics: { rmse: 10.5 } }, production: { metrics: { rmse: 10 } } };
     const [worse] = evaluateGates([{ kind: "relative", metric: "rmse", maxRegression: 0.1 }], ev);
     expect(worse.status).toBe("fail");
-    const [improve] = evaluateGates([{ kind: "relative", metric: "rmse", minRelativeImprovement: 0.01 }], { candidate: { metrics: { rmse: 9.8 } }, production: { metrics: { rmse: 10 } } });
+    const [improve] = evaluateGates([{ kind: "relative", metric: "rmse", minRelativeImprovement: 0.01 }], {
+      candidate: { metrics: { rmse: 9.8 } },
+      production: { metrics: { rmse: 10 } },
+    });
     expect(improve.status).toBe("pass");
-    const [tooLittle] = evaluateGates([{ kind: "relative", metric: "rmse", minRelativeImprovement: 0.01 }], { candidate: { metrics: { rmse: 9.95 } }, production: { metrics: { rmse: 10 } } });
+    const [tooLittle] = evaluateGates([{ kind: "relative", metric: "rmse", minRelativeImprovement: 0.01 }], {
+      candidate: { metrics: { rmse: 9.95 } },
+      production: { metrics: { rmse: 10 } },
+    });
     expect(tooLittle.status).toBe("fail");
     expect(tooLittle.message).toContain("0.50%");
   });
@@ -37,10 +47,28 @@ describe("gate verdicts", () => {
   it("significance uses the bootstrap interval of the paired difference", () => {
     const production = { metrics: { auc: 0.69 } };
     const noisy = { auc: { low: -0.001, high: 0.004, mean: 0.0015, confidence: 0.95, samples: 500 } };
-    expect(evaluateGates([{ kind: "significance", metric: "auc", require: "better" }], { candidate: { metrics: { auc: 0.6915 } }, production, bootstrap: noisy })[0].status).toBe("fail");
-    expect(evaluateGates([{ kind: "significance", metric: "auc", require: "not-worse", margin: 0.002 }], { candidate: { metrics: { auc: 0.6915 } }, production, bootstrap: noisy })[0].status).toBe("pass");
+    expect(
+      evaluateGates([{ kind: "significance", metric: "auc", require: "better" }], {
+        candidate: { metrics: { auc: 0.6915 } },
+        production,
+        bootstrap: noisy,
+      })[0].status,
+    ).toBe("fail");
+    expect(
+      evaluateGates([{ kind: "significance", metric: "auc", require: "not-worse", margin: 0.002 }], {
+        candidate: { metrics: { auc: 0.6915 } },
+        production,
+        bootstrap: noisy,
+      })[0].status,
+    ).toBe("pass");
     const clear = { auc: { low: 0.003, high: 0.008, mean: 0.005, confidence: 0.95, samples: 500 } };
-    expect(evaluateGates([{ kind: "significance", metric: "auc", require: "better" }], { candidate: { metrics: { auc: 0.695 } }, production, bootstrap: clear })[0].status).toBe("pass");
+    expect(
+      evaluateGates([{ kind: "significance", metric: "auc", require: "better" }], {
+        candidate: { metrics: { auc: 0.695 } },
+        production,
+        bootstrap: clear,
+      })[0].status,
+    ).toBe("pass");
   });
 
   it("fairness, latency and size gates report how far over the bound", () => {
@@ -52,7 +80,9 @@ describe("gate verdicts", () => {
       ],
       {
         candidate: { metrics: {} },
-        fairness: { "tpr:origin": { groups: { ORD: { rate: 0.5, count: 10 }, ATL: { rate: 0.7, count: 12 } }, gap: 0.2 } },
+        fairness: {
+          "tpr:origin": { groups: { ORD: { rate: 0.5, count: 10 }, ATL: { rate: 0.7, count: 12 } }, gap: 0.2 },
+        },
         latency: { p50Ms: 0.2, p99Ms: 7, samples: 100 },
         sizeBytes: 1500,
       },

@@ -39,10 +39,22 @@ async function synthetic(name: string, n: number, seed: number): Promise<string>
 
 function modelPipeline(trainPath: string, testPath?: string) {
   const p = pipeline("latency");
-  const trainData = p.step("train-data", { sources: () => [trainPath], run: (ctx) => ctx.dataset(trainPath) as Dataset });
-  const transforms = [{ kind: "passthrough", column: "x" }, { kind: "passthrough", column: "z" }, { kind: "ordinal", column: "city" }] as const;
+  const trainData = p.step("train-data", {
+    sources: () => [trainPath],
+    run: (ctx) => ctx.dataset(trainPath) as Dataset,
+  });
+  const transforms = [
+    { kind: "passthrough", column: "x" },
+    { kind: "passthrough", column: "z" },
+    { kind: "ordinal", column: "city" },
+  ] as const;
   const feats = features(p, "features", { train: trainData, spec: { transforms: [...transforms] as never } });
-  const model = train(p, "train", { train: trainData, features: feats, label: "label", algorithm: { kind: "gbdt", numRounds: 200, maxDepth: 6, seed: 1 } });
+  const model = train(p, "train", {
+    train: trainData,
+    features: feats,
+    label: "label",
+    algorithm: { kind: "gbdt", numRounds: 200, maxDepth: 6, seed: 1 },
+  });
   if (testPath) {
     const testData = p.step("test-data", { sources: () => [testPath], run: (ctx) => ctx.dataset(testPath) as Dataset });
     evaluate(p, "evaluate", { candidate: model, data: testData, latency: { samples: 200, rounds: 3, warmup: 50 } });
@@ -57,7 +69,11 @@ beforeAll(async () => {
   predictor = await loadPredictor((await t.output("train")).path);
   const r = rng(9);
   // Fewer rows than timed calls: the count of calls must not depend on the size of the test set.
-  rows = Array.from({ length: 50 }, () => ({ x: r.normal(0, 1), z: r.normal(0, 1), city: ["a", "b", "c"][r.int(0, 2)] }));
+  rows = Array.from({ length: 50 }, () => ({
+    x: r.normal(0, 1),
+    z: r.normal(0, 1),
+    city: ["a", "b", "c"][r.int(0, 2)],
+  }));
 }, 120_000);
 
 afterAll(async () => {
@@ -76,7 +92,10 @@ describe("latency measurement for an unattended gate", () => {
     const agree = high / low <= P99_TOLERANCE.factor || high - low < P99_TOLERANCE.floorMs;
     expect(agree, `p99 of 5 measurements: ${p99s.map((v) => v.toFixed(4)).join(", ")} ms`).toBe(true);
     // A bound far above or far below the measured value decides the same way every time.
-    const verdicts = (p99Ms: number) => runs.map((m) => evaluateGates([{ kind: "latency", p99Ms }], { candidate: { metrics: {} }, latency: m })[0].status);
+    const verdicts = (p99Ms: number) =>
+      runs.map(
+        (m) => evaluateGates([{ kind: "latency", p99Ms }], { candidate: { metrics: {} }, latency: m })[0].status,
+      );
     expect(verdicts(1000)).toEqual(["pass", "pass", "pass", "pass", "pass"]);
     expect(verdicts(1e-6)).toEqual(["fail", "fail", "fail", "fail", "fail"]);
   });
@@ -107,12 +126,17 @@ describe("latency measurement for an unattended gate", () => {
     const r = await ty.run(p, { concurrency: 4 });
     expect(r.status, JSON.stringify(r.error)).toBe("succeeded");
     expect(stepOf(r, "evaluate").status).toBe("succeeded");
-    const evaluation = (await ty.output(r.runId, "evaluate")) as { evaluation: { latency: { samples: number; rounds: number } } };
+    const evaluation = (await ty.output(r.runId, "evaluate")) as {
+      evaluation: { latency: { samples: number; rounds: number } };
+    };
     expect(evaluation.evaluation.latency).toMatchObject({ samples: 600, rounds: 3 });
     const probe = spans.probe;
     for (const id of ["busy-1", "busy-2", "busy-3"]) {
       const [s, e] = spans[id];
-      expect(e <= probe[0] || s >= probe[1], `${id} [${s}, ${e}] overlaps the exclusive probe [${probe[0]}, ${probe[1]}]`).toBe(true);
+      expect(
+        e <= probe[0] || s >= probe[1],
+        `${id} [${s}, ${e}] overlaps the exclusive probe [${probe[0]}, ${probe[1]}]`,
+      ).toBe(true);
     }
   });
 });

@@ -27,7 +27,10 @@ async function table(name: string, shift: number): Promise<string> {
   return writeTable(tmp.path(name), { delay: "INTEGER" }, rows);
 }
 
-const PASSED: GatesResult = { passed: true, verdicts: [{ gate: "rmse <= 1", kind: "metric", status: "pass", message: "0.1 <= 1", evidence: {} }] };
+const PASSED: GatesResult = {
+  passed: true,
+  verdicts: [{ gate: "rmse <= 1", kind: "metric", status: "pass", message: "0.1 <= 1", evidence: {} }],
+};
 
 /** train -> gates -> register -> deploy, and a drift check wired to nothing downstream. */
 function pipelineWithDrift(refPath: string, curPath: string) {
@@ -36,7 +39,11 @@ function pipelineWithDrift(refPath: string, curPath: string) {
     ctx.dataset(file, { format: "parquet", source: file });
   const ref = p.step("reference", { sources: () => [refPath], run: dataset(refPath) });
   const cur = p.step("current", { sources: () => [curPath], run: dataset(curPath) });
-  drift(p, "drift", { reference: ref, current: cur, config: { defaults: { psi: { threshold: 0.2, action: "fail" } } } });
+  drift(p, "drift", {
+    reference: ref,
+    current: cur,
+    config: { defaults: { psi: { threshold: 0.2, action: "fail" } } },
+  });
   const model = p.ref<{ model: ModelArtifact }>("train").pick("model");
   const gates = p.step("gates", { inputs: { model }, run: () => PASSED });
   const registered = register(p, "register", { name: "flights", model, gates });
@@ -108,11 +115,19 @@ describe("guards stop side effects whatever the wiring", () => {
     const { pipeline } = await import("../../src/core/pipeline.js");
     const { Rejected } = await import("../../src/core/errors.js");
     const p = pipeline("rejecting-guard");
-    p.step("fairness", { guard: true, run: () => { throw new Rejected("tpr gap 0.3 over 0.1"); } });
+    p.step("fairness", {
+      guard: true,
+      run: () => {
+        throw new Rejected("tpr gap 0.3 over 0.1");
+      },
+    });
     p.step("promote", { sideEffect: true, run: () => "moved" });
     const r = await ty.run(p);
     expect(r.status).toBe("rejected");
-    expect(stepOf(r, "promote")).toMatchObject({ status: "skipped", reason: "guard `fairness` rejected the candidate" });
+    expect(stepOf(r, "promote")).toMatchObject({
+      status: "skipped",
+      reason: "guard `fairness` rejected the candidate",
+    });
   });
 
   it("says so in the run summary and in `trainyard show`", async () => {

@@ -45,9 +45,14 @@ async function production(ty: Trainyard): Promise<number | undefined> {
 
 function cli(home: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["bin/trainyard.js", ...args, "--home", home], { env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["bin/trainyard.js", ...args, "--home", home],
+      { env: { ...process.env, NO_COLOR: "1" } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -84,7 +89,14 @@ describe("a rolled-back alias is pinned against automation", () => {
     expect(better.status).toBe("succeeded");
     expect(await production(ty)).toBe(3);
     const last = (await openRegistry(ty).aliasHistory("flights", "production")).at(-1)!;
-    expect(last).toMatchObject({ action: "set", fromVersion: 1, toVersion: 3, actor: `run:${better.runId}`, runId: better.runId, trigger: "manual" });
+    expect(last).toMatchObject({
+      action: "set",
+      fromVersion: 1,
+      toVersion: 3,
+      actor: `run:${better.runId}`,
+      runId: better.runId,
+      trigger: "manual",
+    });
     expect(last.reason).toContain("replaced the pin");
     // The pin is released by that move: the person's rollback has been superseded on purpose.
     expect((await openRegistry(ty).getAlias("flights", "production"))?.pin).toBeUndefined();
@@ -94,7 +106,18 @@ describe("a rolled-back alias is pinned against automation", () => {
     const { ty, home } = await homes.open();
     await ty.run(retrainPipeline(), { params: { slope: 2 } });
     await ty.run(retrainPipeline(), { params: { slope: 3 } });
-    const rolled = await cli(home, "models", "rollback", "flights", "--alias", "production", "--reason", "errors up", "--actor", "user:ana");
+    const rolled = await cli(
+      home,
+      "models",
+      "rollback",
+      "flights",
+      "--alias",
+      "production",
+      "--reason",
+      "errors up",
+      "--actor",
+      "user:ana",
+    );
     expect(rolled.code).toBe(0);
     const shown = await cli(home, "models", "show", "flights");
     expect(shown.stdout).toMatch(/production\s+pinned at 1 by user:ana.*errors up.*version 2 is kept out/);
@@ -103,7 +126,18 @@ describe("a rolled-back alias is pinned against automation", () => {
     const refused = await cli(home, "models", "unpin", "flights", "--alias", "production");
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("--reason");
-    const unpinned = await cli(home, "models", "unpin", "flights", "--alias", "production", "--reason", "v2 fixed upstream", "--actor", "user:bo");
+    const unpinned = await cli(
+      home,
+      "models",
+      "unpin",
+      "flights",
+      "--alias",
+      "production",
+      "--reason",
+      "v2 fixed upstream",
+      "--actor",
+      "user:bo",
+    );
     expect(unpinned.code).toBe(0);
     expect(unpinned.stdout).toContain("flights@production is no longer pinned");
 
@@ -111,13 +145,26 @@ describe("a rolled-back alias is pinned against automation", () => {
     expect(next.status).toBe("succeeded");
     expect(await production(ty)).toBe(2);
 
-    await promoteAlias(ty, "flights", "production", 1, { actor: "user:ana", reason: "hold v1 for the audit", force: true, hooks: [] });
-    expect((await openRegistry(ty).getAlias("flights", "production"))?.pin).toMatchObject({ by: "user:ana", reason: "hold v1 for the audit", replacedVersion: 2 });
+    await promoteAlias(ty, "flights", "production", 1, {
+      actor: "user:ana",
+      reason: "hold v1 for the audit",
+      force: true,
+      hooks: [],
+    });
+    expect((await openRegistry(ty).getAlias("flights", "production"))?.pin).toMatchObject({
+      by: "user:ana",
+      reason: "hold v1 for the audit",
+      replacedVersion: 2,
+    });
     expect((await ty.run(retrainPipeline(), { params: { slope: 5 } })).status).toBe("rejected");
     expect(await production(ty)).toBe(1);
 
     const json = JSON.parse((await cli(home, "models", "show", "flights", "--json")).stdout);
-    const actions = json.history.map((e: { action: string; actor: string; forced: boolean; pinned: boolean }) => [e.action, e.actor, e.pinned]);
+    const actions = json.history.map((e: { action: string; actor: string; forced: boolean; pinned: boolean }) => [
+      e.action,
+      e.actor,
+      e.pinned,
+    ]);
     expect(actions).toEqual([
       ["set", expect.stringMatching(/^run:/), false],
       ["set", expect.stringMatching(/^run:/), false],

@@ -10,7 +10,10 @@ afterAll(() => tmp.cleanup());
 describe("checkFreshness", () => {
   it("by the newest value of a timestamp column", async () => {
     const f = tmp.path("events.parquet");
-    await writeTable(f, { ts: "TIMESTAMP", v: "INTEGER" }, [["2001-06-01 00:00:00", 1], ["2001-06-30 12:00:00", 2]]);
+    await writeTable(f, { ts: "TIMESTAMP", v: "INTEGER" }, [
+      ["2001-06-01 00:00:00", 1],
+      ["2001-06-30 12:00:00", 2],
+    ]);
     const ok = await checkFreshness(f, { column: "ts", maxAge: "2d", now: new Date("2001-07-01T12:00:00Z") });
     expect(ok).toMatchObject({ basis: "column", newest: "2001-06-30T12:00:00.000Z", ageMs: 86_400_000 });
     const stale = checkFreshness(f, { column: "ts", maxAge: "36h", now: Date.UTC(2001, 6, 5) });
@@ -27,13 +30,17 @@ describe("checkFreshness", () => {
     utimesSync(b, new Date("2024-01-03T00:00:00Z"), new Date("2024-01-03T00:00:00Z"));
     const ok = await checkFreshness(`${tmp.dir}/p*.csv`, { maxAge: "1d", now: Date.UTC(2024, 0, 3, 6) });
     expect(ok).toMatchObject({ basis: "mtime", source: b });
-    await expect(checkFreshness(`${tmp.dir}/p*.csv`, { maxAge: "1h", now: Date.UTC(2024, 0, 3, 6) })).rejects.toMatchObject({ code: "STALE_DATA", file: b });
+    await expect(
+      checkFreshness(`${tmp.dir}/p*.csv`, { maxAge: "1h", now: Date.UTC(2024, 0, 3, 6) }),
+    ).rejects.toMatchObject({ code: "STALE_DATA", file: b });
   });
 
   it("a missing column and a bad duration are errors too", async () => {
     const f = tmp.path("e2.parquet");
     await writeTable(f, { ts: "TIMESTAMP" }, [["2001-06-01 00:00:00"]]);
-    await expect(checkFreshness(f, { column: "when", maxAge: "1d" })).rejects.toMatchObject({ code: "COLUMN_NOT_FOUND" });
+    await expect(checkFreshness(f, { column: "when", maxAge: "1d" })).rejects.toMatchObject({
+      code: "COLUMN_NOT_FOUND",
+    });
     expect(() => parseDuration("soon")).toThrow(/not a duration/);
     expect(parseDuration("90s")).toBe(90_000);
   });

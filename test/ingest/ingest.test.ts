@@ -38,18 +38,34 @@ describe("ingest files", () => {
     writeFileSync(f, "id,name,score\n1,ann,0.5\n2,bob,1.25\n3,,2\n");
     const res = await ingest({ path: f }, out());
     expect(res).toMatchObject({ rows: 3, files: [f] });
-    expect(res.schema).toEqual([{ name: "id", type: "BIGINT" }, { name: "name", type: "VARCHAR" }, { name: "score", type: "DOUBLE" }]);
-    expect(await read(res.path)).toEqual([{ id: 1, name: "ann", score: 0.5 }, { id: 2, name: "bob", score: 1.25 }, { id: 3, name: null, score: 2 }]);
+    expect(res.schema).toEqual([
+      { name: "id", type: "BIGINT" },
+      { name: "name", type: "VARCHAR" },
+      { name: "score", type: "DOUBLE" },
+    ]);
+    expect(await read(res.path)).toEqual([
+      { id: 1, name: "ann", score: 0.5 },
+      { id: 2, name: "bob", score: 1.25 },
+      { id: 3, name: null, score: 2 },
+    ]);
   });
 
   it("a directory of Parquet partitions and a glob", async () => {
     const dir = tmp.path("parts");
     mkdirSync(dir);
-    for (const m of [1, 2, 3]) await writeTable(`${dir}/month-${m}.parquet`, { m: "INTEGER", v: "DOUBLE" }, [[m, m * 1.5], [m, m * 2]]);
+    for (const m of [1, 2, 3])
+      await writeTable(`${dir}/month-${m}.parquet`, { m: "INTEGER", v: "DOUBLE" }, [
+        [m, m * 1.5],
+        [m, m * 2],
+      ]);
     writeFileSync(`${dir}/_SUCCESS`, "");
     const res = await ingest({ path: dir }, out());
     expect(res.rows).toBe(6);
-    expect(res.files.map((f) => f.slice(dir.length + 1))).toEqual(["month-1.parquet", "month-2.parquet", "month-3.parquet"]);
+    expect(res.files.map((f) => f.slice(dir.length + 1))).toEqual([
+      "month-1.parquet",
+      "month-2.parquet",
+      "month-3.parquet",
+    ]);
     const glob = await ingest({ path: `${dir}/month-[12].parquet` }, out());
     expect(glob.rows).toBe(4);
   });
@@ -96,7 +112,12 @@ describe("bad input", () => {
     mkdirSync(dir);
     await writeTable(`${dir}/1.parquet`, { x: "DOUBLE" }, [[1], [2], [3]]);
     await writeTable(`${dir}/2.parquet`, { x: "DOUBLE" }, [[4], [NaN]]);
-    expect(await failure({ path: dir })).toMatchObject({ code: "NON_FINITE_VALUE", file: `${dir}/2.parquet`, row: 2, column: "x" });
+    expect(await failure({ path: dir })).toMatchObject({
+      code: "NON_FINITE_VALUE",
+      file: `${dir}/2.parquet`,
+      row: 2,
+      column: "x",
+    });
   });
 
   it("empty file, header-only file, missing file, missing required column", async () => {
@@ -111,7 +132,11 @@ describe("bad input", () => {
     expect(await failure({ path: tmp.path("nothing-*.csv") })).toMatchObject({ code: "FILE_NOT_FOUND" });
     const f = tmp.path("cols.csv");
     writeFileSync(f, "a,b\n1,2\n");
-    expect(await failure({ path: f }, { requireColumns: ["a", "label"] })).toMatchObject({ code: "COLUMN_NOT_FOUND", column: "label", file: f });
+    expect(await failure({ path: f }, { requireColumns: ["a", "label"] })).toMatchObject({
+      code: "COLUMN_NOT_FOUND",
+      column: "label",
+      file: f,
+    });
   });
 
   it("non-UTF-8 bytes", async () => {
@@ -161,12 +186,24 @@ describe("SQLite and PostgreSQL", () => {
   db.close();
 
   it("a query is appended in batches and written as Parquet", async () => {
-    const res = await ingest({ sqlite: dbFile, query: "SELECT id, customer, amount, amount * 2 AS doubled FROM orders WHERE id <= 24000", batchSize: 1000 }, out());
+    const res = await ingest(
+      {
+        sqlite: dbFile,
+        query: "SELECT id, customer, amount, amount * 2 AS doubled FROM orders WHERE id <= 24000",
+        batchSize: 1000,
+      },
+      out(),
+    );
     expect(res.rows).toBe(24_000);
     expect(res.schema).toEqual([
-      { name: "id", type: "BIGINT" }, { name: "customer", type: "VARCHAR" }, { name: "amount", type: "DOUBLE" }, { name: "doubled", type: "DOUBLE" },
+      { name: "id", type: "BIGINT" },
+      { name: "customer", type: "VARCHAR" },
+      { name: "amount", type: "DOUBLE" },
+      { name: "doubled", type: "DOUBLE" },
     ]);
-    expect(await read(res.path, "SELECT sum(id) AS s, max(doubled) AS m FROM t")).toEqual([{ s: (24_000 * 24_001) / 2, m: (23_999 / 4) * 2 }]);
+    expect(await read(res.path, "SELECT sum(id) AS s, max(doubled) AS m FROM t")).toEqual([
+      { s: (24_000 * 24_001) / 2, m: (23_999 / 4) * 2 },
+    ]);
   });
 
   it("a value of another type in an untyped column is MIXED_TYPES with its row and column", async () => {
@@ -175,11 +212,16 @@ describe("SQLite and PostgreSQL", () => {
   });
 
   it("bad query, not a database, missing file", async () => {
-    expect(await failure({ sqlite: dbFile, query: "SELECT nope FROM orders" })).toMatchObject({ code: "QUERY_FAILED", file: dbFile });
+    expect(await failure({ sqlite: dbFile, query: "SELECT nope FROM orders" })).toMatchObject({
+      code: "QUERY_FAILED",
+      file: dbFile,
+    });
     const notDb = tmp.path("not.db");
     writeFileSync(notDb, "hello, this is text and not a database at all, not even close to one.");
     expect(await failure({ sqlite: notDb, query: "SELECT 1" })).toMatchObject({ code: "FILE_UNREADABLE" });
-    expect(await failure({ sqlite: tmp.path("missing.db"), query: "SELECT 1" })).toMatchObject({ code: "FILE_NOT_FOUND" });
+    expect(await failure({ sqlite: tmp.path("missing.db"), query: "SELECT 1" })).toMatchObject({
+      code: "FILE_NOT_FOUND",
+    });
   });
 
   it("PostgreSQL that cannot be reached names the source without leaking the password", async () => {

@@ -42,7 +42,10 @@ let url: string;
 
 async function failure(source: IngestSource, opts = {}): Promise<DataError> {
   const target = out();
-  const err = await ingest(source, target, opts).then(() => undefined, (e: unknown) => e);
+  const err = await ingest(source, target, opts).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(DataError);
   expect(existsSync(target)).toBe(false);
   expect(readdirSync(tmp.dir).filter((f) => f.includes(".tmp-"))).toEqual([]);
@@ -76,27 +79,59 @@ postgres.describe("ingest from PostgreSQL", () => {
     expect(res.rows).toBe(ROWS + 1);
     expect(res.files).toEqual([url]);
     expect(res.schema).toEqual([
-      { name: "id", type: "BIGINT" }, { name: "small", type: "SMALLINT" }, { name: "n", type: "INTEGER" }, { name: "x", type: "DOUBLE" },
-      { name: "r", type: "FLOAT" }, { name: "amount", type: "DECIMAL(12,3)" }, { name: "big", type: "DOUBLE" }, { name: "label", type: "VARCHAR" },
-      { name: "code", type: "VARCHAR" }, { name: "flag", type: "BOOLEAN" }, { name: "at", type: "TIMESTAMP" }, { name: "at_tz", type: "TIMESTAMP WITH TIME ZONE" },
-      { name: "day", type: "DATE" }, { name: "payload", type: "BLOB" }, { name: "u", type: "UUID" }, { name: "doc", type: "VARCHAR" }, { name: "tags", type: "VARCHAR" },
+      { name: "id", type: "BIGINT" },
+      { name: "small", type: "SMALLINT" },
+      { name: "n", type: "INTEGER" },
+      { name: "x", type: "DOUBLE" },
+      { name: "r", type: "FLOAT" },
+      { name: "amount", type: "DECIMAL(12,3)" },
+      { name: "big", type: "DOUBLE" },
+      { name: "label", type: "VARCHAR" },
+      { name: "code", type: "VARCHAR" },
+      { name: "flag", type: "BOOLEAN" },
+      { name: "at", type: "TIMESTAMP" },
+      { name: "at_tz", type: "TIMESTAMP WITH TIME ZONE" },
+      { name: "day", type: "DATE" },
+      { name: "payload", type: "BLOB" },
+      { name: "u", type: "UUID" },
+      { name: "doc", type: "VARCHAR" },
+      { name: "tags", type: "VARCHAR" },
     ]);
     // One canonical text form per value on each side: exact integers, float8 numbers, epoch microseconds, hex bytes.
-    const expected = await pgRows(`SELECT id::text, small, n, x, r::float8 AS r, amount::text, big::float8 AS big, label, code, flag,
+    const expected =
+      await pgRows(`SELECT id::text, small, n, x, r::float8 AS r, amount::text, big::float8 AS big, label, code, flag,
       (extract(epoch FROM at) * 1000000)::bigint::text AS at, (extract(epoch FROM at_tz) * 1000000)::bigint::text AS at_tz,
       to_char(day, 'YYYY-MM-DD') AS day, encode(payload, 'hex') AS payload, u::text, doc::text, tags::text FROM readings ORDER BY id`);
-    const got = await withConnection((con) => queryRows(con, `SELECT id::VARCHAR AS id, small, n, x, r::DOUBLE AS r, amount::VARCHAR AS amount, big, label, code, flag,
+    const got = await withConnection((con) =>
+      queryRows(
+        con,
+        `SELECT id::VARCHAR AS id, small, n, x, r::DOUBLE AS r, amount::VARCHAR AS amount, big, label, code, flag,
       epoch_us("at")::VARCHAR AS "at", epoch_us(at_tz)::VARCHAR AS at_tz, strftime(day, '%Y-%m-%d') AS day, lower(hex(payload)) AS payload,
-      u::VARCHAR AS u, doc, tags FROM read_parquet('${res.path}') ORDER BY id`));
+      u::VARCHAR AS u, doc, tags FROM read_parquet('${res.path}') ORDER BY id`,
+      ),
+    );
     expect(got).toEqual(expected);
     expect(got.filter((r) => r.n === null)).toHaveLength(Math.floor(ROWS / 7));
-    expect(got.find((r) => r.label === "max")).toMatchObject({ id: "9223372036854775807", n: -2147483648, x: -1.7976931348623157e308, flag: null });
+    expect(got.find((r) => r.label === "max")).toMatchObject({
+      id: "9223372036854775807",
+      n: -2147483648,
+      x: -1.7976931348623157e308,
+      flag: null,
+    });
   });
 
   it("streams a large result through the cursor in batches", async () => {
-    const res = await ingest({ postgres: url, query: "SELECT g AS id, g * 0.5 AS half FROM generate_series(1, 200000) g", batchSize: 10_000 }, out());
+    const res = await ingest(
+      { postgres: url, query: "SELECT g AS id, g * 0.5 AS half FROM generate_series(1, 200000) g", batchSize: 10_000 },
+      out(),
+    );
     expect(res.rows).toBe(200_000);
-    const [agg] = await withConnection((con) => queryRows(con, `SELECT sum(id) AS s, max(half) AS m, typeof(half) AS t FROM read_parquet('${res.path}') GROUP BY t`));
+    const [agg] = await withConnection((con) =>
+      queryRows(
+        con,
+        `SELECT sum(id) AS s, max(half) AS m, typeof(half) AS t FROM read_parquet('${res.path}') GROUP BY t`,
+      ),
+    );
     expect(agg).toEqual({ s: (200_000 * 200_001) / 2, m: 100_000, t: "DOUBLE" });
   });
 
@@ -105,7 +140,9 @@ postgres.describe("ingest from PostgreSQL", () => {
     expect(e).toMatchObject({ code: "QUERY_FAILED", file: url });
     expect(e.message).toMatch(/column "nope" does not exist/);
     expect(e.message).toMatch(/at character 8/);
-    expect((await failure({ postgres: url, query: "SELECT * FROM missing_table" })).message).toMatch(/relation "missing_table" does not exist/);
+    expect((await failure({ postgres: url, query: "SELECT * FROM missing_table" })).message).toMatch(
+      /relation "missing_table" does not exist/,
+    );
     expect((await failure({ postgres: url, query: "SELECT 1/0 AS x" })).code).toBe("QUERY_FAILED");
     // Not a SELECT: a cursor refuses it, and nothing was deleted.
     expect((await failure({ postgres: url, query: "DELETE FROM readings" })).hint).toMatch(/SELECT/);
@@ -114,8 +151,14 @@ postgres.describe("ingest from PostgreSQL", () => {
 
   it("unreachable server, unknown role and unknown database are FILE_UNREADABLE, password redacted", async () => {
     const port = Number(new URL(url).port);
-    const refused = await failure({ postgres: `postgres://app:s3cret@127.0.0.1:${port === 1 ? 2 : 1}/prod`, query: "SELECT 1" });
-    expect(refused).toMatchObject({ code: "FILE_UNREADABLE", file: `postgres://app:***@127.0.0.1:${port === 1 ? 2 : 1}/prod` });
+    const refused = await failure({
+      postgres: `postgres://app:s3cret@127.0.0.1:${port === 1 ? 2 : 1}/prod`,
+      query: "SELECT 1",
+    });
+    expect(refused).toMatchObject({
+      code: "FILE_UNREADABLE",
+      file: `postgres://app:***@127.0.0.1:${port === 1 ? 2 : 1}/prod`,
+    });
     expect(refused.hint).toMatch(/server is running/);
     expect(refused.message).not.toContain("s3cret");
     const role = await failure({ postgres: url.replace("postgres@", "nobody:pw@"), query: "SELECT 1" });
@@ -128,15 +171,33 @@ postgres.describe("ingest from PostgreSQL", () => {
 
   it("an empty result, duplicate column names and non-finite floats follow the ingestion options", async () => {
     expect((await failure({ postgres: url, query: "SELECT * FROM readings WHERE false" })).code).toBe("EMPTY_DATASET");
-    const empty = await ingest({ postgres: url, query: "SELECT id, x FROM readings WHERE false" }, out(), { allowEmpty: true });
-    expect(empty).toMatchObject({ rows: 0, schema: [{ name: "id", type: "BIGINT" }, { name: "x", type: "DOUBLE" }] });
-    expect(await failure({ postgres: url, query: "SELECT 1 AS a, 2 AS a" })).toMatchObject({ code: "INVALID_OPTION", column: "a" });
-    expect(await failure({ postgres: url, query: "SELECT 'NaN'::float8 AS v" })).toMatchObject({ code: "NON_FINITE_VALUE", column: "v" });
-    const inf = await ingest({ postgres: url, query: "SELECT 'Infinity'::float8 AS v" }, out(), { allowNonFinite: true });
+    const empty = await ingest({ postgres: url, query: "SELECT id, x FROM readings WHERE false" }, out(), {
+      allowEmpty: true,
+    });
+    expect(empty).toMatchObject({
+      rows: 0,
+      schema: [
+        { name: "id", type: "BIGINT" },
+        { name: "x", type: "DOUBLE" },
+      ],
+    });
+    expect(await failure({ postgres: url, query: "SELECT 1 AS a, 2 AS a" })).toMatchObject({
+      code: "INVALID_OPTION",
+      column: "a",
+    });
+    expect(await failure({ postgres: url, query: "SELECT 'NaN'::float8 AS v" })).toMatchObject({
+      code: "NON_FINITE_VALUE",
+      column: "v",
+    });
+    const inf = await ingest({ postgres: url, query: "SELECT 'Infinity'::float8 AS v" }, out(), {
+      allowNonFinite: true,
+    });
     expect(inf.rows).toBe(1);
     // DuckDB would silently read "0044-03-15 BC" as AD: dates are translated, timestamps refused.
     const bc = await ingest({ postgres: url, query: "SELECT date '0044-03-15 BC' AS d" }, out());
-    expect(await withConnection((con) => queryRows(con, `SELECT year(d) AS y FROM read_parquet('${bc.path}')`))).toEqual([{ y: -43 }]);
+    expect(
+      await withConnection((con) => queryRows(con, `SELECT year(d) AS y FROM read_parquet('${bc.path}')`)),
+    ).toEqual([{ y: -43 }]);
     const bcTime = await failure({ postgres: url, query: "SELECT timestamp '0044-03-15 10:00 BC' AS t" });
     expect(bcTime).toMatchObject({ code: "COLUMN_TYPE", column: "t" });
     expect(bcTime.message).toMatch(/holds 0044-03-15 10:00:00 BC/);

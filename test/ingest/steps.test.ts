@@ -12,8 +12,24 @@ afterAll(() => tmp.cleanup());
 describe("step factories", () => {
   const landing = tmp.path("landing");
   mkdirSync(landing);
-  writeFileSync(`${landing}/2001-01.csv`, "id,ts,delay\n" + Array.from({ length: 50 }, (_, i) => `${i},2001-01-${String(1 + (i % 28)).padStart(2, "0")} 10:00:00,${i % 40}`).join("\n") + "\n");
-  writeFileSync(`${landing}/2001-02.csv`, "id,ts,delay\n" + Array.from({ length: 50 }, (_, i) => `${50 + i},2001-02-${String(1 + (i % 28)).padStart(2, "0")} 10:00:00,${i % 40}`).join("\n") + "\n");
+  writeFileSync(
+    `${landing}/2001-01.csv`,
+    "id,ts,delay\n" +
+      Array.from(
+        { length: 50 },
+        (_, i) => `${i},2001-01-${String(1 + (i % 28)).padStart(2, "0")} 10:00:00,${i % 40}`,
+      ).join("\n") +
+      "\n",
+  );
+  writeFileSync(
+    `${landing}/2001-02.csv`,
+    "id,ts,delay\n" +
+      Array.from(
+        { length: 50 },
+        (_, i) => `${50 + i},2001-02-${String(1 + (i % 28)).padStart(2, "0")} 10:00:00,${i % 40}`,
+      ).join("\n") +
+      "\n",
+  );
 
   const p = pipeline("ingest-steps-test");
   const raw = ingestStep(p, "raw", { source: { path: `${landing}/*.csv` }, requireColumns: ["ts", "delay"] });

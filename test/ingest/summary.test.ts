@@ -8,7 +8,10 @@ afterAll(() => tmp.cleanup());
 
 describe("ingestion records a profile summary at write time", () => {
   it("per column: nulls, min, max and distinct count", async () => {
-    writeFileSync(tmp.path("x.csv"), "id,city,when\n1,a,2001-01-02 03:04:05\n2,,2001-03-01 00:00:00\n7,b,\n7,a,2001-02-01 00:00:00\n");
+    writeFileSync(
+      tmp.path("x.csv"),
+      "id,city,when\n1,a,2001-01-02 03:04:05\n2,,2001-03-01 00:00:00\n7,b,\n7,a,2001-02-01 00:00:00\n",
+    );
     const r = await ingest({ path: tmp.path("x.csv") }, tmp.path("x.parquet"));
     expect(r.rows).toBe(4);
     expect(r.summary.id).toEqual({ nulls: 0, min: 1, max: 7, distinct: 3 });

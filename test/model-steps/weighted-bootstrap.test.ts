@@ -7,14 +7,17 @@ import { logLoss } from "../../src/lib/evaluate/probability-metrics.js";
 describe("Poisson paired bootstrap", () => {
   it("weighted AUC and log loss with unit weights equal the plain metrics (ties included)", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 })), { minLength: 4, maxLength: 200 }), (rows) => {
-        const y = Float64Array.from(rows, ([b]) => (b ? 1 : 0));
-        if (!y.includes(0) || !y.includes(1)) return;
-        const p = Float64Array.from(rows, ([, s]) => s / 10);
-        const ones = new Float64Array(y.length).fill(1);
-        expect(weightedMetric("auc", y, p, ones)).toBeCloseTo(rocAuc(y, p), 12);
-        expect(weightedMetric("log_loss", y, p, ones)).toBeCloseTo(logLoss(y, p), 12);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 9 })), { minLength: 4, maxLength: 200 }),
+        (rows) => {
+          const y = Float64Array.from(rows, ([b]) => (b ? 1 : 0));
+          if (!y.includes(0) || !y.includes(1)) return;
+          const p = Float64Array.from(rows, ([, s]) => s / 10);
+          const ones = new Float64Array(y.length).fill(1);
+          expect(weightedMetric("auc", y, p, ones)).toBeCloseTo(rocAuc(y, p), 12);
+          expect(weightedMetric("log_loss", y, p, ones)).toBeCloseTo(logLoss(y, p), 12);
+        },
+      ),
     );
   });
 
@@ -24,14 +27,16 @@ describe("Poisson paired bootstrap", () => {
     const w = Float64Array.from([2, 1, 0, 3, 1, 1]);
     const ry: number[] = [];
     const rp: number[] = [];
-    w.forEach((k, i) => { for (let j = 0; j < k; j++) (ry.push(y[i]), rp.push(p[i])); });
+    w.forEach((k, i) => {
+      for (let j = 0; j < k; j++) ry.push(y[i]), rp.push(p[i]);
+    });
     expect(weightedMetric("auc", y, p, w)).toBeCloseTo(rocAuc(ry, rp), 12);
   });
 
   it("separates a clearly better model and not two identical ones", () => {
     const n = 4000;
     let s = 1;
-    const rand = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+    const rand = () => (s = (s * 16807) % 2147483647) / 2147483647;
     const y = new Float64Array(n);
     const good = new Float64Array(n);
     const weak = new Float64Array(n);

@@ -30,7 +30,11 @@ describe("bad inputs fail with stable codes and hints", () => {
     it(`${name}: single class, empty, constant, lengths, NaN labels`, () => {
       expect(expectCode(() => train(x, [1, 1, 1, 1]), "SINGLE_CLASS_LABEL").message).toMatch(/single class/);
       expectCode(() => train({ names: ["a"], columns: [new Float64Array(0)], rows: 0 }, []), "EMPTY_TRAINING_SET");
-      expectCode(() => train({ names: ["a", "b"], columns: [Float64Array.of(5, 5, 5, 5), Float64Array.of(1, 1, 1, 1)], rows: 4 }, y), "ALL_CONSTANT_FEATURES");
+      expectCode(
+        () =>
+          train({ names: ["a", "b"], columns: [Float64Array.of(5, 5, 5, 5), Float64Array.of(1, 1, 1, 1)], rows: 4 }, y),
+        "ALL_CONSTANT_FEATURES",
+      );
       expectCode(() => train(x, [0, 1, 0]), "LENGTH_MISMATCH");
       expectCode(() => train({ ...x, columns: [x.columns[0], Float64Array.of(1, 2)] }, y), "LENGTH_MISMATCH");
       expect(expectCode(() => train(x, [0, NaN, 1, 0]), "NAN_LABEL").column).toBe("label");

@@ -30,8 +30,17 @@ describe("GBDT row kernels", () => {
       const bins = new Uint8Array(rows * stride);
       for (let r = 0; r < rows; r++) for (let f = 0; f < features; f++) bins[r * stride + f] = (r * 7 + f * 13) % 11;
       const split = features - 1;
-      for (const [threshold, missingBin, defaultLeft] of [[4, 10, true], [4, 10, false], [0, -1, true], [9, 10, false]] as const) {
-        const exec = new RowExecutor({ rows, nFeatures: features, maxBin: 16, outputs: 1, maxNodes: 4, maxSlots: 1 }, bins, 1);
+      for (const [threshold, missingBin, defaultLeft] of [
+        [4, 10, true],
+        [4, 10, false],
+        [0, -1, true],
+        [9, 10, false],
+      ] as const) {
+        const exec = new RowExecutor(
+          { rows, nFeatures: features, maxBin: 16, outputs: 1, maxNodes: 4, maxSlots: 1 },
+          bins,
+          1,
+        );
         const t = 0;
         exec.nodes.set([split, threshold, defaultLeft ? missingBin : -1, 0, 1, 2, -1, 0], t);
         exec.nodes[NODE_FIELDS] = -1;
@@ -54,7 +63,7 @@ describe("GBDT row kernels", () => {
     for (const features of [3, 5, 9]) {
       const rows = 24_000;
       let s = features;
-      const rand = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+      const rand = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
       const columns = Array.from({ length: features }, () => new Float64Array(rows));
       const y = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
@@ -88,7 +97,12 @@ describe("GBDT row kernels", () => {
     const x = { names: ["a"], columns: [a], rows };
     for (const threads of [1, 2]) {
       const model = trainGbdt(x, y, {
-        objective: "reg:squarederror", numRounds: 4, maxDepth: 3, learningRate: 1, lambda: 0, threads,
+        objective: "reg:squarederror",
+        numRounds: 4,
+        maxDepth: 3,
+        learningRate: 1,
+        lambda: 0,
+        threads,
       });
       const p = model.predict(x);
       let worst = 0;
@@ -100,7 +114,9 @@ describe("GBDT row kernels", () => {
   it("bins integer codes through the lookup table exactly like the binary search", () => {
     const rows = 250_000; // above the sketch sample, so cuts come from a sorted sample
     const ints = Float64Array.from({ length: rows }, (_, r) => ((r * 7919) % 5003) - 40);
-    const mixed = Float64Array.from({ length: rows }, (_, r) => (r % 3 === 0 ? (r % 97) + 0.5 : r % 11 === 0 ? NaN : r % 301));
+    const mixed = Float64Array.from({ length: rows }, (_, r) =>
+      r % 3 === 0 ? (r % 97) + 0.5 : r % 11 === 0 ? NaN : r % 301,
+    );
     const huge = Float64Array.from({ length: rows }, (_, r) => (r % 5) * 1e9);
     const missing = new Float64Array(rows).fill(NaN);
     const columns = [ints, mixed, huge, missing];
@@ -109,7 +125,8 @@ describe("GBDT row kernels", () => {
       for (let r = 0; r < rows; r++) {
         const x = columns[j][r];
         const expected = x !== x ? b.missingBin[j] : binOf(b.cuts[j], x);
-        if (b.bins[r * b.rowStride + j] !== expected) expect([j, r, b.bins[r * b.rowStride + j]]).toEqual([j, r, expected]);
+        if (b.bins[r * b.rowStride + j] !== expected)
+          expect([j, r, b.bins[r * b.rowStride + j]]).toEqual([j, r, expected]);
       }
     }
   });

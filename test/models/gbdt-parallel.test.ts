@@ -1,7 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { GbdtModel } from "../../src/lib/models/gbdt/gbdt-model.js";
 import {
-  CHUNK_ROWS, closePredictPool, PARALLEL_MIN_ROWS, predictMarginsParallel, predictPoolSize,
+  CHUNK_ROWS,
+  closePredictPool,
+  PARALLEL_MIN_ROWS,
+  predictMarginsParallel,
+  predictPoolSize,
 } from "../../src/lib/models/gbdt/predict-pool.js";
 import { trainGbdt } from "../../src/lib/models/gbdt/train-gbdt.js";
 import { syntheticBinary } from "./synthetic.js";
@@ -41,8 +45,10 @@ describe("parallel GBDT prediction", () => {
     // this pins the worker-side kernel down on its own.
     const columns = model.signature.features.map(({ name }) => big.x.columns[big.x.names.indexOf(name)]);
     for (const threads of [2, 4]) {
-      expectSameBits(await predictMarginsParallel(model.ensemble, columns, rows, threads, model.numTrees, false),
-        model.predictMargin(big.x));
+      expectSameBits(
+        await predictMarginsParallel(model.ensemble, columns, rows, threads, model.numTrees, false),
+        model.predictMargin(big.x),
+      );
     }
     // Fewer trees (what validation scoring uses) goes through the same path.
     const partial = await predictMarginsParallel(model.ensemble, columns, rows, 2, 7, false);
@@ -79,7 +85,10 @@ describe("parallel GBDT prediction", () => {
 
   it("serves concurrent batches and restarts the pool after it is closed", async () => {
     const expected = model.predict(big.x);
-    const [a, b] = await Promise.all([model.predictAsync(big.x, { threads: 2 }), model.predictAsync(big.x, { threads: 2 })]);
+    const [a, b] = await Promise.all([
+      model.predictAsync(big.x, { threads: 2 }),
+      model.predictAsync(big.x, { threads: 2 }),
+    ]);
     expectSameBits(a, expected);
     expectSameBits(b, expected);
     await closePredictPool();

@@ -41,7 +41,10 @@ describe("histogram GBDT", () => {
     let presentMean = 0;
     let nm = 0;
     for (let i = 0; i < heldOut.x.rows; i++) {
-      if (Number.isNaN(heldOut.x.columns[2][i])) { missingMean += p[i]; nm++; } else presentMean += p[i];
+      if (Number.isNaN(heldOut.x.columns[2][i])) {
+        missingMean += p[i];
+        nm++;
+      } else presentMean += p[i];
     }
     expect(missingMean / nm).toBeGreaterThan(presentMean / (heldOut.x.rows - nm) + 0.1);
     expect(rocAuc(heldOut.y, p)).toBeGreaterThan(0.8);
@@ -49,8 +52,12 @@ describe("histogram GBDT", () => {
 
   it("stops early on a validation set and keeps the best rounds", () => {
     const model = trainGbdt(x, y, {
-      numRounds: 500, learningRate: 0.5, maxDepth: 6, minChildWeight: 0,
-      validation: { features: test.x, label: test.y }, earlyStoppingRounds: 5,
+      numRounds: 500,
+      learningRate: 0.5,
+      maxDepth: 6,
+      minChildWeight: 0,
+      validation: { features: test.x, label: test.y },
+      earlyStoppingRounds: 5,
     });
     const h = model.history!;
     expect(h.validation.length).toBeLessThan(500);

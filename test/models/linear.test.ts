@@ -25,7 +25,9 @@ describe("linear models", () => {
       return r.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
     });
     const model = trainLogistic(x, y, { l2: 1e-8 });
-    model.coefficients[0].forEach((w, j) => expect(Math.abs(w - trueW[j])).toBeLessThan(0.1 * Math.abs(trueW[j]) + 0.01));
+    model.coefficients[0].forEach((w, j) =>
+      expect(Math.abs(w - trueW[j])).toBeLessThan(0.1 * Math.abs(trueW[j]) + 0.01),
+    );
     expect(Math.abs(model.intercepts[0] - trueB)).toBeLessThan(0.25);
     const again = trainLogistic(x, y, { l2: 1e-8 });
     expect(again.coefficients[0]).toEqual(model.coefficients[0]);
@@ -33,7 +35,10 @@ describe("linear models", () => {
   });
 
   it("ridge regression solves least squares exactly", () => {
-    const y = Float64Array.from({ length: n }, (_, i) => trueB + trueW[0] * a[i] + trueW[1] * b[i] + trueW[2] * c[i] + 0.01 * gaussian(r));
+    const y = Float64Array.from(
+      { length: n },
+      (_, i) => trueB + trueW[0] * a[i] + trueW[1] * b[i] + trueW[2] * c[i] + 0.01 * gaussian(r),
+    );
     const model = trainRidge(x, y, { l2: 0 });
     model.coefficients[0].forEach((w, j) => expect(w).toBeCloseTo(trueW[j], 1));
     expect(model.intercepts[0]).toBeCloseTo(trueB, 1);

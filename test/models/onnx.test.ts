@@ -33,6 +33,8 @@ describe("ONNX models through onnxruntime-node", () => {
   });
 
   it("reports unreadable bytes as a ModelError", async () => {
-    await expect(OnnxModel.load(Uint8Array.of(1, 2, 3), { task: "binary", signature })).rejects.toBeInstanceOf(ModelError);
+    await expect(OnnxModel.load(Uint8Array.of(1, 2, 3), { task: "binary", signature })).rejects.toBeInstanceOf(
+      ModelError,
+    );
   });
 });

@@ -30,8 +30,18 @@ function data(n: number, objective: string) {
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < 4; j++) cols[j][i] = r.next() < 0.1 ? NaN : (r.next() - 0.5) * 10 ** j;
     const s = (cols[0][i] || 0) + (cols[1][i] || 0) / 10 - (cols[2][i] || 0) / 100;
-    y[i] = objective === "reg:squarederror" ? s + r.next() : objective === "binary:logistic" ? (s + r.next() - 0.5 > 0 ? 1 : 0)
-      : s < -1 ? 0 : s < 1 ? 1 : 2;
+    y[i] =
+      objective === "reg:squarederror"
+        ? s + r.next()
+        : objective === "binary:logistic"
+          ? s + r.next() - 0.5 > 0
+            ? 1
+            : 0
+          : s < -1
+            ? 0
+            : s < 1
+              ? 1
+              : 2;
   }
   return { cols, y };
 }

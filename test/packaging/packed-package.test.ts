@@ -83,7 +83,7 @@ describe("the packed package installed in an empty folder", () => {
 
   it("answers `npx trainyard help`", async () => {
     const r = succeeded(await runIn(project.dir, ["npx", "trainyard", "help"]));
-    expect(r.stdout).toMatch(/\n  init +scaffold a project/);
+    expect(r.stdout).toMatch(/\n {2}init +scaffold a project/);
     expect(r.stderr).toBe("");
   });
 

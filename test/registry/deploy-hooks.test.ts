@@ -43,10 +43,24 @@ describe("deploy hooks", () => {
     const r = await promoteAlias(ty, "lin", "production", 1, {
       actor: "run:r42",
       reason: "first",
-      hooks: [{ url: `${hookUrl}/deploy` }, { command: `echo "$TRAINYARD_MODEL $TRAINYARD_ALIAS $TRAINYARD_VERSION $TRAINYARD_ACTOR" > ${JSON.stringify(envFile)}` }],
+      hooks: [
+        { url: `${hookUrl}/deploy` },
+        {
+          command: `echo "$TRAINYARD_MODEL $TRAINYARD_ALIAS $TRAINYARD_VERSION $TRAINYARD_ACTOR" > ${JSON.stringify(envFile)}`,
+        },
+      ],
     });
     expect(r.hooks.map((h) => h.ok)).toEqual([true, true]);
-    expect(received.at(-1)).toMatchObject({ type: "alias.moved", model: "lin", alias: "production", action: "set", toVersion: 1, actor: "run:r42", reason: "first", forced: false });
+    expect(received.at(-1)).toMatchObject({
+      type: "alias.moved",
+      model: "lin",
+      alias: "production",
+      action: "set",
+      toVersion: 1,
+      actor: "run:r42",
+      reason: "first",
+      forced: false,
+    });
     expect(received.at(-1)!.artifactDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(readFileSync(envFile, "utf8").trim()).toBe("lin production 1 run:r42");
     expect((await openRegistry(ty).listDeployHooks(r.event!.id)).map((h) => h.ok)).toEqual([true, true]);
@@ -80,13 +94,20 @@ describe("deploy hooks", () => {
   });
 
   it("records failed hooks without failing the move, unless a hook is required", async () => {
-    const r = await promoteAlias(ty, "lin", "production", 2, { hooks: [{ url: `${hookUrl}/fail` }, { command: "exit 3" }] });
+    const r = await promoteAlias(ty, "lin", "production", 2, {
+      hooks: [{ url: `${hookUrl}/fail` }, { command: "exit 3" }],
+    });
     expect(r.alias.version).toBe(2);
-    expect(r.hooks.map((h) => [h.ok, h.detail])).toEqual([[false, "HTTP 503"], [false, "exit 3"]]);
+    expect(r.hooks.map((h) => [h.ok, h.detail])).toEqual([
+      [false, "HTTP 503"],
+      [false, "exit 3"],
+    ]);
     const stored = await openRegistry(ty).listDeployHooks(r.event!.id);
     expect(stored.map((h) => h.detail)).toEqual(["HTTP 503", "exit 3"]);
 
-    const err = (await rollbackAlias(ty, "lin", "production", { hooks: [{ url: "http://127.0.0.1:1/unreachable", required: true, timeoutMs: 2000 }] }).then(
+    const err = (await rollbackAlias(ty, "lin", "production", {
+      hooks: [{ url: "http://127.0.0.1:1/unreachable", required: true, timeoutMs: 2000 }],
+    }).then(
       () => undefined,
       (e: unknown) => e,
     )) as { code: string; hint: string };
@@ -96,9 +117,21 @@ describe("deploy hooks", () => {
   });
 
   it("skips hooks limited to other aliases and runs the home's configured hooks from the CLI", async () => {
-    writeFileSync(join(ty.home, "deploy-hooks.json"), JSON.stringify({ hooks: [{ url: `${hookUrl}/deploy`, aliases: ["staging"] }, { url: `${hookUrl}/deploy`, aliases: ["production"] }] }));
+    writeFileSync(
+      join(ty.home, "deploy-hooks.json"),
+      JSON.stringify({
+        hooks: [
+          { url: `${hookUrl}/deploy`, aliases: ["staging"] },
+          { url: `${hookUrl}/deploy`, aliases: ["production"] },
+        ],
+      }),
+    );
     const before = received.length;
-    const { stdout } = await promisify(execFile)(process.execPath, ["bin/trainyard.js", "models", "promote", "lin@2", "--alias", "staging", "--home", ty.home], { env: { ...process.env, NO_COLOR: "1" } });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["bin/trainyard.js", "models", "promote", "lin@2", "--alias", "staging", "--home", ty.home],
+      { env: { ...process.env, NO_COLOR: "1" } },
+    );
     expect(stdout).toContain(`hook ${hookUrl}/deploy: ok`);
     expect(received.length).toBe(before + 1);
     expect(received.at(-1)).toMatchObject({ alias: "staging", toVersion: 2, actor: "cli" });

@@ -26,7 +26,13 @@ export function demoPipeline() {
     inputs: { raw },
     run: (ctx, { raw }) => {
       const dir = join(ctx.workdir, "model");
-      const bundle = { kind: "test-linear", label: "y", weights: { x: ctx.params.slope }, bias: ctx.params.bias, trainedOn: raw.data.digest };
+      const bundle = {
+        kind: "test-linear",
+        label: "y",
+        weights: { x: ctx.params.slope },
+        bias: ctx.params.bias,
+        trainedOn: raw.data.digest,
+      };
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, "bundle.json"), JSON.stringify(bundle));
       return { model: ctx.directory("model"), metrics: { rmse: 0.1 } };
@@ -40,10 +46,18 @@ export async function openModelHome(home = mkdtempSync(join(tmpdir(), "ty-models
 }
 
 /** Runs the pipeline with a slope and registers its model as a new version. */
-export async function trainAndRegister(ty: Trainyard, model: string, slope: number, gates: GateVerdict[] = [{ gate: "rmse <= 1", status: "pass", message: "0.1 <= 1" }]): Promise<ModelVersionRecord> {
+export async function trainAndRegister(
+  ty: Trainyard,
+  model: string,
+  slope: number,
+  gates: GateVerdict[] = [{ gate: "rmse <= 1", status: "pass", message: "0.1 <= 1" }],
+): Promise<ModelVersionRecord> {
   const result = await ty.run(demoPipeline(), { params: { slope } });
   if (result.status !== "succeeded") throw new Error(`demo pipeline failed: ${JSON.stringify(result.error)}`);
-  const out = (await ty.output(result.runId, "train")) as { model: { digest: string }; metrics: Record<string, number> };
+  const out = (await ty.output(result.runId, "train")) as {
+    model: { digest: string };
+    metrics: Record<string, number>;
+  };
   const { version } = await registerModel(ty, {
     model,
     artifactDigest: out.model.digest,

@@ -23,9 +23,14 @@ afterAll(async () => {
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["bin/trainyard.js", ...args, "--home", ty.home], { env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ["bin/trainyard.js", ...args, "--home", ty.home],
+      { env: { ...process.env, NO_COLOR: "1" } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -64,14 +69,27 @@ describe("trainyard models", () => {
   });
 
   it("promotes, refuses a failed gate unless forced with a reason, and rolls back", async () => {
-    expect((await cli("models", "promote", "lin@1", "--alias", "production")).stdout).toContain("lin@production: ∅ → 1");
+    expect((await cli("models", "promote", "lin@1", "--alias", "production")).stdout).toContain(
+      "lin@production: ∅ → 1",
+    );
     const refused = await cli("models", "promote", "lin@2", "--alias", "production");
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("error[GATE_FAILED]");
     expect(refused.stderr).toContain("latency_p99 <= 5ms (p99 7.2 ms > 5 ms)");
     expect(refused.stderr).toContain("--force");
     expect((await cli("models", "promote", "lin@2", "--alias", "production", "--force")).code).toBe(2);
-    const forced = await cli("models", "promote", "lin@2", "--alias", "production", "--force", "--reason", "hotfix for outage", "--actor", "user:ana");
+    const forced = await cli(
+      "models",
+      "promote",
+      "lin@2",
+      "--alias",
+      "production",
+      "--force",
+      "--reason",
+      "hotfix for outage",
+      "--actor",
+      "user:ana",
+    );
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain("1 → 2 (forced past failed gates)");
     expect((await cli("models", "promote", "lin@3", "--alias", "production")).stdout).toContain("2 → 3");
@@ -86,7 +104,13 @@ describe("trainyard models", () => {
 
     const shown = JSON.parse((await cli("models", "show", "lin", "--json")).stdout);
     expect(shown.aliases).toEqual({ production: 1 });
-    expect(shown.history.map((e: { action: string; toVersion: number; forced: boolean }) => [e.action, e.toVersion, e.forced])).toEqual([
+    expect(
+      shown.history.map((e: { action: string; toVersion: number; forced: boolean }) => [
+        e.action,
+        e.toVersion,
+        e.forced,
+      ]),
+    ).toEqual([
       ["set", 1, false],
       ["set", 2, true],
       ["set", 3, false],

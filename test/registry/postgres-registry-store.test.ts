@@ -70,7 +70,9 @@ postgres.describe("PostgresRegistryStore", () => {
         const pinned = await meta.pinnedDigests();
         expect(pinned.has(digestOf("flights:a"))).toBe(true);
         expect(pinned.has(digestOf("profile-a"))).toBe(true);
-        const owners = (await meta.connectionPool.query(`SELECT owner FROM pins WHERE digest = $1`, [digestOf("flights:a")])).rows;
+        const owners = (
+          await meta.connectionPool.query(`SELECT owner FROM pins WHERE digest = $1`, [digestOf("flights:a")])
+        ).rows;
         expect(owners.map((o) => o.owner)).toEqual(["model:flights@1"]);
       } finally {
         await reg.close();
@@ -97,18 +99,25 @@ postgres.describe("PostgresRegistryStore", () => {
     it("gives gap-free distinct versions to several connection pools registering at once", async () => {
       const schema = freshSchema();
       await (await PostgresRegistryStore.open({ url: server.url, schema })).close();
-      const writers = await Promise.all([0, 1, 2, 3].map(() => PostgresRegistryStore.open({ url: server.url, schema, maxConnections: 3 })));
+      const writers = await Promise.all(
+        [0, 1, 2, 3].map(() => PostgresRegistryStore.open({ url: server.url, schema, maxConnections: 3 })),
+      );
       try {
         // Each writer registers 15 new artifacts and, in between, one artifact every writer registers.
         await Promise.all(
           writers.map(async (w, p) => {
             for (let i = 0; i < 15; i++) {
-              await Promise.all([w.registerVersion({ model: "m", artifactDigest: `p${p}-${i}` }), i % 5 === 0 ? w.registerVersion({ model: "m", artifactDigest: `shared-${i}` }) : undefined]);
+              await Promise.all([
+                w.registerVersion({ model: "m", artifactDigest: `p${p}-${i}` }),
+                i % 5 === 0 ? w.registerVersion({ model: "m", artifactDigest: `shared-${i}` }) : undefined,
+              ]);
             }
           }),
         );
         const versions = await writers[0].listVersions("m");
-        expect(versions.map((v) => v.version).sort((x, y) => x - y)).toEqual(Array.from({ length: 63 }, (_, i) => i + 1));
+        expect(versions.map((v) => v.version).sort((x, y) => x - y)).toEqual(
+          Array.from({ length: 63 }, (_, i) => i + 1),
+        );
         expect(new Set(versions.map((v) => v.artifactDigest)).size).toBe(63);
       } finally {
         await Promise.all(writers.map((w) => w.close()));
@@ -118,9 +127,12 @@ postgres.describe("PostgresRegistryStore", () => {
     it("keeps alias history a chain and the revision in commit order under concurrent moves", async () => {
       const schema = freshSchema();
       const setup = await PostgresRegistryStore.open({ url: server.url, schema });
-      for (const model of ["a", "b"]) for (const l of ["1", "2", "3"]) await setup.registerVersion(versionInput(model, l));
+      for (const model of ["a", "b"])
+        for (const l of ["1", "2", "3"]) await setup.registerVersion(versionInput(model, l));
       await setup.close();
-      const writers = await Promise.all([0, 1, 2, 3].map(() => PostgresRegistryStore.open({ url: server.url, schema, maxConnections: 3 })));
+      const writers = await Promise.all(
+        [0, 1, 2, 3].map(() => PostgresRegistryStore.open({ url: server.url, schema, maxConnections: 3 })),
+      );
       // A watcher that sees revision r must find every move up to r already in the history.
       const seen: number[] = [];
       const missed: string[] = [];
@@ -128,7 +140,9 @@ postgres.describe("PostgresRegistryStore", () => {
       const watch = (async () => {
         while (moving) {
           const r = await writers[0].aliasRevision();
-          const ids = new Set([...(await writers[0].aliasHistory("a")), ...(await writers[0].aliasHistory("b"))].map((e) => e.id));
+          const ids = new Set(
+            [...(await writers[0].aliasHistory("a")), ...(await writers[0].aliasHistory("b"))].map((e) => e.id),
+          );
           for (let id = 1; id <= r; id++) if (!ids.has(id)) missed.push(`${id} of ${r}`);
           seen.push(r);
         }
@@ -138,7 +152,10 @@ postgres.describe("PostgresRegistryStore", () => {
           writers.map(async (w, p) => {
             for (let i = 0; i < 12; i++) {
               const model = (p + i) % 2 ? "a" : "b";
-              if (i % 4 === 3) await w.rollback(model, "production").catch((e: { code?: string }) => expect(["NO_ROLLBACK_TARGET", "NOT_FOUND"]).toContain(e.code));
+              if (i % 4 === 3)
+                await w
+                  .rollback(model, "production")
+                  .catch((e: { code?: string }) => expect(["NO_ROLLBACK_TARGET", "NOT_FOUND"]).toContain(e.code));
               else await w.setAlias(model, "production", ((p + i) % 3) + 1, { actor: `user:${p}` });
             }
           }),
@@ -148,7 +165,9 @@ postgres.describe("PostgresRegistryStore", () => {
         await watch;
       }
       try {
-        const events = [...(await writers[1].aliasHistory("a")), ...(await writers[1].aliasHistory("b"))].sort((x, y) => x.id - y.id);
+        const events = [...(await writers[1].aliasHistory("a")), ...(await writers[1].aliasHistory("b"))].sort(
+          (x, y) => x.id - y.id,
+        );
         // Every move saw the one before it: it left the version the previous move set.
         for (const model of ["a", "b"]) {
           const own = events.filter((e) => e.model === model);
@@ -173,8 +192,14 @@ postgres.describe("PostgresRegistryStore", () => {
         await a.registerVersion(versionInput("slow", "1"));
         await a.registerVersion(versionInput("fast", "1"));
         // Keeps the move of model "slow" open for a while after it recorded its event.
-        await query(server.url, `CREATE FUNCTION ${schema}.hold_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$`);
-        await query(server.url, `CREATE TRIGGER hold_move AFTER INSERT ON ${schema}.registry_alias_history FOR EACH ROW WHEN (NEW.model = 'slow') EXECUTE FUNCTION ${schema}.hold_move()`);
+        await query(
+          server.url,
+          `CREATE FUNCTION ${schema}.hold_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$`,
+        );
+        await query(
+          server.url,
+          `CREATE TRIGGER hold_move AFTER INSERT ON ${schema}.registry_alias_history FOR EACH ROW WHEN (NEW.model = 'slow') EXECUTE FUNCTION ${schema}.hold_move()`,
+        );
         let pending = 2;
         const done = () => void pending--;
         const slow = a.setAlias("slow", "production", 1).finally(done);
@@ -199,8 +224,12 @@ postgres.describe("PostgresRegistryStore", () => {
       const s = await PostgresRegistryStore.open({ url: server.url, schema: freshSchema() });
       try {
         const input = { text: "a\0b", quote: "\"'\\", list: [1, null, { x: "é" }] };
-        await s.appendPredictionLogs([{ model: "m", version: 1, alias: "production", ts: 1.25, input, output: [0.1, 0.9], latencyMs: 0.3 }]);
-        expect(await s.listPredictionLogs({ model: "m" })).toEqual([{ model: "m", version: 1, alias: "production", ts: 1.25, input, output: [0.1, 0.9], latencyMs: 0.3 }]);
+        await s.appendPredictionLogs([
+          { model: "m", version: 1, alias: "production", ts: 1.25, input, output: [0.1, 0.9], latencyMs: 0.3 },
+        ]);
+        expect(await s.listPredictionLogs({ model: "m" })).toEqual([
+          { model: "m", version: 1, alias: "production", ts: 1.25, input, output: [0.1, 0.9], latencyMs: 0.3 },
+        ]);
         await s.recordDeployHook({ eventId: 1, hook: "cmd", ok: false, detail: "out\0put", at: 2 });
         expect((await s.listDeployHooks(1))[0].detail).toBe("out\uFFFDput");
       } finally {
@@ -222,7 +251,9 @@ postgres.describe("PostgresRegistryStore", () => {
       ty = await Trainyard.open({ home, metadata: { kind: "postgres", url } });
       versions = [
         await trainAndRegister(ty, "lin", 2),
-        await trainAndRegister(ty, "lin", 3, [{ gate: "latency_p99 <= 5ms", status: "fail", message: "p99 7.2 ms > 5 ms" }]),
+        await trainAndRegister(ty, "lin", 3, [
+          { gate: "latency_p99 <= 5ms", status: "fail", message: "p99 7.2 ms > 5 ms" },
+        ]),
       ];
     });
     afterAll(async () => {
@@ -242,22 +273,34 @@ postgres.describe("PostgresRegistryStore", () => {
     it("registers and promotes with the registry library, with the records in PostgreSQL", async () => {
       const reg = openRegistry(ty);
       expect(reg.backend).toBe("postgres");
-      expect(versions.map((v) => [v.version, v.dataDigests.length > 0])).toEqual([[1, true], [2, true]]);
+      expect(versions.map((v) => [v.version, v.dataDigests.length > 0])).toEqual([
+        [1, true],
+        [2, true],
+      ]);
       const before = await reg.aliasRevision();
       const promoted = await promoteAlias(ty, "lin", "staging", 1, { actor: "run:test", hooks: [] });
       expect(promoted.event).toMatchObject({ action: "set", toVersion: 1, actor: "run:test" });
       await expect(promoteAlias(ty, "lin", "staging", 2, { hooks: [] })).rejects.toMatchObject({ code: "GATE_FAILED" });
-      expect((await promoteAlias(ty, "lin", "staging", 2, { force: true, reason: "test", hooks: [] })).event?.forced).toBe(true);
+      expect(
+        (await promoteAlias(ty, "lin", "staging", 2, { force: true, reason: "test", hooks: [] })).event?.forced,
+      ).toBe(true);
       expect((await rollbackAlias(ty, "lin", "staging", { hooks: [] })).alias.version).toBe(1);
       expect(await reg.aliasRevision()).toBe(before + 3);
       expect(fs.existsSync(path.join(home, "metadata.db"))).toBe(false);
-      expect((await query(url, `SELECT alias, version FROM registry_aliases`)).map((r) => [r.alias, r.version])).toEqual([["staging", 1]]);
+      expect(
+        (await query(url, `SELECT alias, version FROM registry_aliases`)).map((r) => [r.alias, r.version]),
+      ).toEqual([["staging", 1]]);
     });
 
     it("runs the register and deploy steps of a pipeline against the same database", async () => {
       const p = demoPipeline();
       const model = p.ref<{ model: ModelArtifact }>("train").pick("model");
-      const gates = p.step("gates", { run: (): GatesResult => ({ passed: true, verdicts: [{ gate: "rmse <= 1", kind: "metric", status: "pass", message: "0.1 <= 1", evidence: {} }] }) });
+      const gates = p.step("gates", {
+        run: (): GatesResult => ({
+          passed: true,
+          verdicts: [{ gate: "rmse <= 1", kind: "metric", status: "pass", message: "0.1 <= 1", evidence: {} }],
+        }),
+      });
       const registered = register(p, "register", { name: "piped", model, gates });
       deploy(p, "deploy", { registered, alias: "production" });
       // The steps open the home again by its path alone, and must land in this database.
@@ -270,16 +313,33 @@ postgres.describe("PostgresRegistryStore", () => {
 
     it("lists, promotes, refuses a failed gate unless forced, and rolls back through `trainyard models`", async () => {
       expect((await cli("models", "list")).stdout).toMatch(/lin\s+2\s+2/);
-      expect((await cli("models", "promote", "lin@1", "--alias", "production")).stdout).toContain("lin@production: ∅ → 1");
+      expect((await cli("models", "promote", "lin@1", "--alias", "production")).stdout).toContain(
+        "lin@production: ∅ → 1",
+      );
       const refused = await cli("models", "promote", "lin@2", "--alias", "production");
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain("error[GATE_FAILED]");
-      const forced = await cli("models", "promote", "lin@2", "--alias", "production", "--force", "--reason", "hotfix", "--actor", "user:ana");
+      const forced = await cli(
+        "models",
+        "promote",
+        "lin@2",
+        "--alias",
+        "production",
+        "--force",
+        "--reason",
+        "hotfix",
+        "--actor",
+        "user:ana",
+      );
       expect(forced.stdout).toContain("1 → 2 (forced past failed gates)");
       expect((await cli("models", "rollback", "lin", "--alias", "production")).stdout).toContain("2 → 1");
       const shown = JSON.parse((await cli("models", "show", "lin", "--json")).stdout);
       expect(shown.aliases).toEqual({ production: 1, staging: 1 });
-      expect(shown.history.filter((e: { alias: string }) => e.alias === "production").map((e: { action: string; toVersion: number; forced: boolean }) => [e.action, e.toVersion, e.forced])).toEqual([
+      expect(
+        shown.history
+          .filter((e: { alias: string }) => e.alias === "production")
+          .map((e: { action: string; toVersion: number; forced: boolean }) => [e.action, e.toVersion, e.forced]),
+      ).toEqual([
         ["set", 1, false],
         ["set", 2, true],
         ["rollback", 1, false],

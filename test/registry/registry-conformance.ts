@@ -24,7 +24,11 @@ const FAIL: GateVerdict[] = [
   { gate: "latency_p99", status: "fail", message: "7.1 ms > 5 ms" },
 ];
 
-export function versionInput(model: string, label: string, overrides: Partial<RegisterVersionInput> = {}): RegisterVersionInput {
+export function versionInput(
+  model: string,
+  label: string,
+  overrides: Partial<RegisterVersionInput> = {},
+): RegisterVersionInput {
   return {
     model,
     artifactDigest: digestOf(`${model}:${label}`),
@@ -101,10 +105,18 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       expect(first.version.metricsRunId).toBe("run-a");
       expect(first.version.metricsMeasuredAt).toBeGreaterThanOrEqual(before);
       expect(first.version.metricsMeasuredAt).toBeLessThanOrEqual(Date.now());
-      const again = await s.registerVersion(versionInput("flights", "a", { runId: "run-later", metrics: { auc: 0.1 }, metricsMeasuredAt: before + 1e9 }));
+      const again = await s.registerVersion(
+        versionInput("flights", "a", { runId: "run-later", metrics: { auc: 0.1 }, metricsMeasuredAt: before + 1e9 }),
+      );
       const stored = await s.getVersion("flights", again.version.version);
-      expect(stored).toMatchObject({ metrics: { auc: 0.78 }, metricsRunId: "run-a", metricsMeasuredAt: first.version.metricsMeasuredAt });
-      const given = await s.registerVersion(versionInput("flights", "b", { metricsMeasuredAt: 1234, metricsRunId: "run-eval" }));
+      expect(stored).toMatchObject({
+        metrics: { auc: 0.78 },
+        metricsRunId: "run-a",
+        metricsMeasuredAt: first.version.metricsMeasuredAt,
+      });
+      const given = await s.registerVersion(
+        versionInput("flights", "b", { metricsMeasuredAt: 1234, metricsRunId: "run-eval" }),
+      );
       expect(given.version).toMatchObject({ metricsMeasuredAt: 1234, metricsRunId: "run-eval" });
       const none = await s.registerVersion(versionInput("flights", "c", { metrics: undefined }));
       expect(none.version.metricsMeasuredAt).toBeUndefined();
@@ -112,8 +124,12 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
     });
 
     it("hands out distinct versions to concurrent registrations", async () => {
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.registerVersion(versionInput("flights", `c${i}`))));
-      expect(results.map((r) => r.version.version).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => s.registerVersion(versionInput("flights", `c${i}`))),
+      );
+      expect(results.map((r) => r.version.version).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 1),
+      );
     });
 
     it("lists models with their latest version, count and aliases", async () => {
@@ -148,25 +164,46 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       const second = await s.setAlias("flights", "production", 2, { actor: "user:ana", reason: "retrained" });
       const same = await s.setAlias("flights", "production", 2);
       expect(first.event?.fromVersion).toBeUndefined();
-      expect(second.event).toMatchObject({ action: "set", fromVersion: 1, toVersion: 2, actor: "user:ana", reason: "retrained", forced: false });
+      expect(second.event).toMatchObject({
+        action: "set",
+        fromVersion: 1,
+        toVersion: 2,
+        actor: "user:ana",
+        reason: "retrained",
+        forced: false,
+      });
       expect(same.event).toBeUndefined();
       const history = await s.aliasHistory("flights", "production");
-      expect(history.map((e) => [e.fromVersion ?? null, e.toVersion])).toEqual([[null, 1], [1, 2]]);
+      expect(history.map((e) => [e.fromVersion ?? null, e.toVersion])).toEqual([
+        [null, 1],
+        [1, 2],
+      ]);
       expect(history[1].id).toBeGreaterThan(history[0].id);
     });
 
     it("refuses to point an alias at an unknown model or version, naming it", async () => {
       await s.registerVersion(versionInput("flights", "a"));
-      await expect(s.setAlias("flights", "production", 7)).rejects.toMatchObject({ code: "NOT_FOUND", message: expect.stringContaining("no version 7") });
-      await expect(s.setAlias("ghost", "production", 1)).rejects.toMatchObject({ code: "NOT_FOUND", message: expect.stringContaining('"ghost"') });
+      await expect(s.setAlias("flights", "production", 7)).rejects.toMatchObject({
+        code: "NOT_FOUND",
+        message: expect.stringContaining("no version 7"),
+      });
+      await expect(s.setAlias("ghost", "production", 1)).rejects.toMatchObject({
+        code: "NOT_FOUND",
+        message: expect.stringContaining('"ghost"'),
+      });
       await expect(s.setAlias("flights", "42", 1)).rejects.toMatchObject({ code: "REGISTRY_INVALID_NAME" });
-      await expect(s.registerVersion(versionInput("bad name", "a"))).rejects.toMatchObject({ code: "REGISTRY_INVALID_NAME" });
+      await expect(s.registerVersion(versionInput("bad name", "a"))).rejects.toMatchObject({
+        code: "REGISTRY_INVALID_NAME",
+      });
       expect(await s.aliasHistory("flights")).toEqual([]);
     });
 
     it("refuses a version with a failed gate unless forced, and records the override", async () => {
       await s.registerVersion(versionInput("flights", "a", { gates: FAIL }));
-      const err = (await s.setAlias("flights", "production", 1).then(() => undefined, (e: unknown) => e)) as { code: string; message: string; hint?: string };
+      const err = (await s.setAlias("flights", "production", 1).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { code: string; message: string; hint?: string };
       expect(err).toMatchObject({ code: "GATE_FAILED" });
       expect(err.message).toContain("latency_p99");
       expect(err.message).toContain("7.1 ms > 5 ms");
@@ -185,7 +222,13 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       for (const l of ["a", "b", "c"]) await s.registerVersion(versionInput("flights", l));
       for (const v of [1, 2, 3]) await s.setAlias("flights", "production", v);
       const back1 = await s.rollback("flights", "production", { actor: "user:ana", reason: "errors up" });
-      expect(back1.event).toMatchObject({ action: "rollback", fromVersion: 3, toVersion: 2, actor: "user:ana", reason: "errors up" });
+      expect(back1.event).toMatchObject({
+        action: "rollback",
+        fromVersion: 3,
+        toVersion: 2,
+        actor: "user:ana",
+        reason: "errors up",
+      });
       expect((await s.rollback("flights", "production")).alias.version).toBe(1);
       expect(await codeOf(s.rollback("flights", "production"))).toBe("NO_ROLLBACK_TARGET");
       expect((await s.getAlias("flights", "production"))?.version).toBe(1);
@@ -220,17 +263,38 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
 
     it("pins an alias on rollback: automation neither brings the rolled-back version back nor moves it", async () => {
       for (const l of ["a", "b", "c"]) await s.registerVersion(versionInput("flights", l));
-      await s.setAlias("flights", "production", 1, { actor: "run:r1", runId: "r1", trigger: "schedule:nightly", user: "daemon", automated: true });
-      await s.setAlias("flights", "production", 2, { actor: "run:r2", runId: "r2", trigger: "manual", user: "ana", automated: true });
+      await s.setAlias("flights", "production", 1, {
+        actor: "run:r1",
+        runId: "r1",
+        trigger: "schedule:nightly",
+        user: "daemon",
+        automated: true,
+      });
+      await s.setAlias("flights", "production", 2, {
+        actor: "run:r2",
+        runId: "r2",
+        trigger: "manual",
+        user: "ana",
+        automated: true,
+      });
       const back = await s.rollback("flights", "production", { actor: "user:ana", reason: "errors up", user: "ana" });
       expect(back.event).toMatchObject({ action: "rollback", fromVersion: 2, toVersion: 1, pinned: true, user: "ana" });
-      expect(back.alias.pin).toMatchObject({ by: "user:ana", reason: "errors up", action: "rollback", replacedVersion: 2 });
+      expect(back.alias.pin).toMatchObject({
+        by: "user:ana",
+        reason: "errors up",
+        action: "rollback",
+        replacedVersion: 2,
+      });
       expect((await s.getAlias("flights", "production"))?.pin?.replacedVersion).toBe(2);
-      const again = (await s.setAlias("flights", "production", 2, { actor: "run:r3", automated: true }).catch((e: unknown) => e)) as { code: string; message: string; hint: string };
+      const again = (await s
+        .setAlias("flights", "production", 2, { actor: "run:r3", automated: true })
+        .catch((e: unknown) => e)) as { code: string; message: string; hint: string };
       expect(again.code).toBe("ALIAS_PINNED");
       expect(again.message).toContain("rolled back");
       expect(again.hint).toContain("trainyard models unpin flights --alias production");
-      expect(await codeOf(s.setAlias("flights", "production", 3, { actor: "run:r3", automated: true }))).toBe("ALIAS_PINNED");
+      expect(await codeOf(s.setAlias("flights", "production", 3, { actor: "run:r3", automated: true }))).toBe(
+        "ALIAS_PINNED",
+      );
       expect((await s.getAlias("flights", "production"))?.version).toBe(1);
       // A person may still move it; the alias stays pinned, now at their choice.
       const manual = await s.setAlias("flights", "production", 3, { actor: "user:bo", reason: "hand-picked" });
@@ -252,7 +316,15 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       await s.rollback("flights", "production", { actor: "user:ana" });
       expect(await codeOf(s.unpin("flights", "staging", { reason: "x" }))).toBe("NOT_FOUND");
       const released = await s.unpin("flights", "production", { actor: "user:bo", reason: "v2 fixed", user: "bo" });
-      expect(released).toMatchObject({ action: "unpin", fromVersion: 1, toVersion: 1, actor: "user:bo", reason: "v2 fixed", pinned: false, user: "bo" });
+      expect(released).toMatchObject({
+        action: "unpin",
+        fromVersion: 1,
+        toVersion: 1,
+        actor: "user:bo",
+        reason: "v2 fixed",
+        pinned: false,
+        user: "bo",
+      });
       expect((await s.getAlias("flights", "production"))?.pin).toBeUndefined();
       expect(await codeOf(s.unpin("flights", "production", { reason: "again" }))).toBe("ALIAS_NOT_PINNED");
       const moved = await s.setAlias("flights", "production", 2, { actor: "run:r9", runId: "r9", automated: true });
@@ -262,7 +334,9 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
     });
 
     it("lets a replace-if-better move past a pin only for another artifact that beat the pinned version", async () => {
-      const beat = (version: number): GateVerdict[] => [{ gate: "auc vs production", kind: "relative", status: "pass", evidence: { productionVersion: version } }];
+      const beat = (version: number): GateVerdict[] => [
+        { gate: "auc vs production", kind: "relative", status: "pass", evidence: { productionVersion: version } },
+      ];
       await s.registerVersion(versionInput("flights", "a"));
       await s.registerVersion(versionInput("flights", "b", { gates: beat(1) }));
       await s.registerVersion(versionInput("flights", "c"));
@@ -271,12 +345,26 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       await s.setAlias("flights", "production", 2);
       await s.rollback("flights", "production", { actor: "user:ana", reason: "errors up" });
       const policy = { automated: true, pinPolicy: "replace-if-better" as const, actor: "run:r5" };
-      const sameArtifact = (await s.setAlias("flights", "production", 2, policy).catch((e: unknown) => e)) as { code: string; message: string };
+      const sameArtifact = (await s.setAlias("flights", "production", 2, policy).catch((e: unknown) => e)) as {
+        code: string;
+        message: string;
+      };
       expect(sameArtifact).toMatchObject({ code: "ALIAS_PINNED", message: expect.stringContaining("rolled back") });
-      const notCompared = (await s.setAlias("flights", "production", 3, policy).catch((e: unknown) => e)) as { code: string; message: string };
-      expect(notCompared).toMatchObject({ code: "ALIAS_PINNED", message: expect.stringContaining("compared it with the pinned version 1") });
+      const notCompared = (await s.setAlias("flights", "production", 3, policy).catch((e: unknown) => e)) as {
+        code: string;
+        message: string;
+      };
+      expect(notCompared).toMatchObject({
+        code: "ALIAS_PINNED",
+        message: expect.stringContaining("compared it with the pinned version 1"),
+      });
       const replaced = await s.setAlias("flights", "production", 4, { ...policy, reason: "every gate passed" });
-      expect(replaced.event).toMatchObject({ fromVersion: 1, toVersion: 4, pinned: false, reason: expect.stringContaining("replaced the pin of user:ana") });
+      expect(replaced.event).toMatchObject({
+        fromVersion: 1,
+        toVersion: 4,
+        pinned: false,
+        reason: expect.stringContaining("replaced the pin of user:ana"),
+      });
       expect(replaced.alias.pin).toBeUndefined();
     });
 
@@ -284,7 +372,9 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       await s.registerVersion(versionInput("flights", "a"));
       await s.registerVersion(versionInput("flights", "b", { gates: FAIL }));
       await s.setAlias("flights", "production", 1);
-      expect(await codeOf(s.setAlias("flights", "production", 2, { automated: true, force: true }))).toBe("GATE_FAILED");
+      expect(await codeOf(s.setAlias("flights", "production", 2, { automated: true, force: true }))).toBe(
+        "GATE_FAILED",
+      );
       const forced = await s.setAlias("flights", "production", 2, { actor: "user:bo", force: true, reason: "hotfix" });
       expect(forced.event).toMatchObject({ forced: true, pinned: true });
       expect(forced.alias.pin).toMatchObject({ by: "user:bo", reason: "hotfix", action: "set", replacedVersion: 1 });
@@ -302,37 +392,70 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       expect(prod.map((p) => p.input)).toEqual([{ x: 2 }, { x: 1 }]);
       expect(await s.listPredictionLogs({ model: "flights", limit: 1 })).toHaveLength(1);
       await s.recordDeployHook({ eventId: 5, hook: "http://127.0.0.1:1/x", ok: false, detail: "ECONNREFUSED", at: 9 });
-      expect(await s.listDeployHooks(5)).toEqual([{ eventId: 5, hook: "http://127.0.0.1:1/x", ok: false, detail: "ECONNREFUSED", at: 9 }]);
+      expect(await s.listDeployHooks(5)).toEqual([
+        { eventId: 5, hook: "http://127.0.0.1:1/x", ok: false, detail: "ECONNREFUSED", at: 9 },
+      ]);
     });
 
     it("reads one alias's prediction log within a time range, oldest first, with prediction ids and row keys", async () => {
       const entry = (alias: string, ts: number, i: number) => ({
-        model: "delays", version: 1, alias, ts, input: [{ i }], output: [i / 10], latencyMs: 1,
-        predictionId: `p-${i}`, rowKeys: i % 2 ? [`row-${i}`] : [null],
+        model: "delays",
+        version: 1,
+        alias,
+        ts,
+        input: [{ i }],
+        output: [i / 10],
+        latencyMs: 1,
+        predictionId: `p-${i}`,
+        rowKeys: i % 2 ? [`row-${i}`] : [null],
       });
-      await s.appendPredictionLogs([entry("production", 3_000, 3), entry("production", 1_000, 1), entry("staging", 2_000, 2)]);
-      await s.appendPredictionLogs([entry("production", 2_000, 4), entry("production", 4_000, 5), entry("production", 999, 0)]);
+      await s.appendPredictionLogs([
+        entry("production", 3_000, 3),
+        entry("production", 1_000, 1),
+        entry("staging", 2_000, 2),
+      ]);
+      await s.appendPredictionLogs([
+        entry("production", 2_000, 4),
+        entry("production", 4_000, 5),
+        entry("production", 999, 0),
+      ]);
       const range = await s.readPredictionLog({ model: "delays", alias: "production", from: 1_000, to: 4_000 });
       expect(range.map((e) => e.predictionId)).toEqual(["p-1", "p-4", "p-3"]);
       expect(range[0]).toEqual({
-        model: "delays", version: 1, alias: "production", ts: 1_000, input: [{ i: 1 }], output: [0.1], latencyMs: 1,
-        predictionId: "p-1", rowKeys: ["row-1"],
+        model: "delays",
+        version: 1,
+        alias: "production",
+        ts: 1_000,
+        input: [{ i: 1 }],
+        output: [0.1],
+        latencyMs: 1,
+        predictionId: "p-1",
+        rowKeys: ["row-1"],
       });
       expect(range[1].rowKeys).toEqual([null]);
-      expect(await s.readPredictionLog({ model: "delays", alias: "production", from: 0, to: 10_000, limit: 2 }))
-        .toHaveLength(2);
+      expect(
+        await s.readPredictionLog({ model: "delays", alias: "production", from: 0, to: 10_000, limit: 2 }),
+      ).toHaveLength(2);
       expect(await s.readPredictionLog({ model: "other", alias: "production", from: 0, to: 10_000 })).toEqual([]);
       // Entries logged without the new fields read back without them.
-      await s.appendPredictionLogs([{ model: "old", version: 1, alias: "a", ts: 5, input: {}, output: 1, latencyMs: 1 }]);
+      await s.appendPredictionLogs([
+        { model: "old", version: 1, alias: "a", ts: 5, input: {}, output: 1, latencyMs: 1 },
+      ]);
       const [old] = await s.readPredictionLog({ model: "old", alias: "a", from: 0, to: 10 });
       expect(old).not.toHaveProperty("predictionId");
       expect(old).not.toHaveProperty("rowKeys");
     });
 
     it("prunes the prediction log by age and by rows, oldest first and at most `limit` rows a call", async () => {
-      const entry = (i: number, ts: number) => (
-        { model: "m", version: 1, alias: "a", ts, input: { i }, output: i, latencyMs: 1 }
-      );
+      const entry = (i: number, ts: number) => ({
+        model: "m",
+        version: 1,
+        alias: "a",
+        ts,
+        input: { i },
+        output: i,
+        latencyMs: 1,
+      });
       // 10 rows from long ago, then 30 recent ones.
       await s.appendPredictionLogs(Array.from({ length: 10 }, (_, i) => entry(i, 1_000 + i)));
       await s.appendPredictionLogs(Array.from({ length: 30 }, (_, i) => entry(10 + i, 1_000_000 + i)));

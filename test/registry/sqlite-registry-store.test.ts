@@ -24,8 +24,12 @@ describe("SqliteRegistryStore specifics", () => {
     for (let i = 0; i < 3; i++) await SqliteRegistryStore.open(file).close();
     const db = new Database(file, { readonly: true });
     try {
-      const reg = db.prepare("SELECT version FROM registry_migrations ORDER BY version").all() as Array<{ version: number }>;
-      const meta = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Array<{ version: number }>;
+      const reg = db.prepare("SELECT version FROM registry_migrations ORDER BY version").all() as Array<{
+        version: number;
+      }>;
+      const meta = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Array<{
+        version: number;
+      }>;
       expect(reg.map((r) => r.version)).toEqual(REGISTRY_MIGRATIONS.map((_, i) => i + 1));
       expect(meta.map((r) => r.version)).toEqual(SQLITE_MIGRATIONS.map((_, i) => i + 1));
     } finally {
@@ -41,7 +45,9 @@ describe("SqliteRegistryStore specifics", () => {
       const pinned = await meta.pinnedDigests();
       expect(pinned.has(digestOf("flights:a"))).toBe(true);
       expect(pinned.has(digestOf("profile-a"))).toBe(true);
-      const owners = meta.database.prepare("SELECT owner FROM pins WHERE digest = ?").all(digestOf("flights:a")) as Array<{ owner: string }>;
+      const owners = meta.database
+        .prepare("SELECT owner FROM pins WHERE digest = ?")
+        .all(digestOf("flights:a")) as Array<{ owner: string }>;
       expect(owners.map((o) => o.owner)).toEqual(["model:flights@1"]);
     } finally {
       await reg.close();
@@ -73,7 +79,11 @@ describe("SqliteRegistryStore specifics", () => {
       for (let i = 0; i < 15; i++) await s.registerVersion({ model: "m", artifactDigest: process.argv[2] + "-" + i });
       await s.close();`;
     const run = promisify(execFile);
-    await Promise.all([0, 1, 2, 3].map((p) => run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, file, `p${p}`])));
+    await Promise.all(
+      [0, 1, 2, 3].map((p) =>
+        run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, file, `p${p}`]),
+      ),
+    );
     const s = SqliteRegistryStore.open(file);
     try {
       const versions = (await s.listVersions("m")).map((v) => v.version).sort((x, y) => x - y);

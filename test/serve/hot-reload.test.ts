@@ -26,10 +26,20 @@ beforeAll(async () => {
   // Version 2 takes 300 ms to load, like a big model: the swap must wait for it, not drop requests.
   const dir = writeLinearBundle({ label: "y", weights: { x: 3 }, bias: 1, loadDelayMs: 300 });
   const stored = await ty.artifacts.putDirectory(dir, { move: true });
-  await registerModel(ty, { model: "lin", artifactDigest: stored.digest, gates: [{ gate: "rmse <= 1", status: "pass" }] });
+  await registerModel(ty, {
+    model: "lin",
+    artifactDigest: stored.digest,
+    gates: [{ gate: "rmse <= 1", status: "pass" }],
+  });
   rmSync(dir, { recursive: true, force: true });
   await promoteAlias(ty, "lin", "production", 1);
-  ({ server, url } = await startModelServer({ registry: openRegistry(ty), artifactPath: (d) => ty.artifacts.pathOf(d), loadPredictor: loadLinearPredictor, port: 0, logSample: 0.05 }));
+  ({ server, url } = await startModelServer({
+    registry: openRegistry(ty),
+    artifactPath: (d) => ty.artifacts.pathOf(d),
+    loadPredictor: loadLinearPredictor,
+    port: 0,
+    logSample: 0.05,
+  }));
 });
 
 afterAll(async () => {
@@ -44,7 +54,10 @@ it("swaps to the promoted version without failing a request", async () => {
   const worker = async () => {
     for (let i = 0; i < 20_000 && !stop; i++) {
       try {
-        const res = await fetch(`${url}/v1/models/lin/production:predict`, { method: "POST", body: '{"rows":[{"x":1}]}' });
+        const res = await fetch(`${url}/v1/models/lin/production:predict`, {
+          method: "POST",
+          body: '{"rows":[{"x":1}]}',
+        });
         const body = (await res.json()) as { version: number; predictions: number[] };
         if (res.status !== 200) failures.push(`${res.status} ${JSON.stringify(body)}`);
         else {
@@ -59,12 +72,24 @@ it("swaps to the promoted version without failing a request", async () => {
   };
   const workers = Array.from({ length: 4 }, worker);
   await new Promise((r) => setTimeout(r, 300));
-  await run(process.execPath, ["bin/trainyard.js", "models", "promote", "lin@2", "--alias", "production", "--reason", "retrained", "--home", ty.home]);
+  await run(process.execPath, [
+    "bin/trainyard.js",
+    "models",
+    "promote",
+    "lin@2",
+    "--alias",
+    "production",
+    "--reason",
+    "retrained",
+    "--home",
+    ty.home,
+  ]);
   const promotedAt = Date.now();
   // Generous deadlines: how fast the swap is belongs to the serving benchmark, not to this test.
   const deadline = promotedAt + 30_000;
   const sinceV2 = () => seen.length - seen.findIndex((s) => s.version === 2 && s.at >= promotedAt);
-  while (Date.now() < deadline && !seen.some((s) => s.version === 2 && s.at >= promotedAt)) await new Promise((r) => setTimeout(r, 10));
+  while (Date.now() < deadline && !seen.some((s) => s.version === 2 && s.at >= promotedAt))
+    await new Promise((r) => setTimeout(r, 10));
   while (Date.now() < deadline && sinceV2() < 40) await new Promise((r) => setTimeout(r, 10));
   stop = true;
   await Promise.all(workers);

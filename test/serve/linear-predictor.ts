@@ -39,16 +39,27 @@ export async function loadLinearPredictor(dir: string): Promise<ServedPredictor>
     inputFields: names.map((name) => ({ name, type: "number" })),
     async predictRows(rows: unknown[]): Promise<number[]> {
       return rows.map((row, i) => {
-        if (typeof row !== "object" || row === null || Array.isArray(row)) throw new FeatureInputError("NOT_AN_OBJECT", "a row must be an object", { row: i, hint });
+        if (typeof row !== "object" || row === null || Array.isArray(row))
+          throw new FeatureInputError("NOT_AN_OBJECT", "a row must be an object", { row: i, hint });
         const r = row as Record<string, unknown>;
-        for (const k of Object.keys(r)) if (!(k in b.weights)) throw new FeatureInputError("UNKNOWN_FIELD", `unknown field "${k}"`, { field: k, row: i, hint });
+        for (const k of Object.keys(r))
+          if (!(k in b.weights))
+            throw new FeatureInputError("UNKNOWN_FIELD", `unknown field "${k}"`, { field: k, row: i, hint });
         let y = b.bias;
         for (const name of names) {
           const v = r[name];
-          if (v === undefined) throw new FeatureInputError("MISSING_FIELD", `missing field "${name}"`, { field: name, row: i, hint });
-          if (v === null) throw new FeatureInputError("NULL_VALUE", `field "${name}" is null`, { field: name, row: i, hint });
-          if (typeof v !== "number") throw new FeatureInputError("WRONG_TYPE", `field "${name}" must be a number, got ${typeof v}`, { field: name, row: i, hint });
-          if (!Number.isFinite(v)) throw new FeatureInputError("NON_FINITE", `field "${name}" is not finite`, { field: name, row: i, hint });
+          if (v === undefined)
+            throw new FeatureInputError("MISSING_FIELD", `missing field "${name}"`, { field: name, row: i, hint });
+          if (v === null)
+            throw new FeatureInputError("NULL_VALUE", `field "${name}" is null`, { field: name, row: i, hint });
+          if (typeof v !== "number")
+            throw new FeatureInputError("WRONG_TYPE", `field "${name}" must be a number, got ${typeof v}`, {
+              field: name,
+              row: i,
+              hint,
+            });
+          if (!Number.isFinite(v))
+            throw new FeatureInputError("NON_FINITE", `field "${name}" is not finite`, { field: name, row: i, hint });
           y += b.weights[name] * v;
         }
         return y;

@@ -35,14 +35,19 @@ afterAll(async () => {
 });
 
 const predictUrl = (model = "lin", alias = "production") => `${url}/v1/models/${model}/${alias}:predict`;
-const post = (body: string, target = predictUrl()) => fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
+const post = (body: string, target = predictUrl()) =>
+  fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body });
 
 describe("predict", () => {
   it("scores rows with the version behind the alias", async () => {
     const res = await post(JSON.stringify({ rows: [{ x: 1 }, { x: 10 }] }));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
-      model: "lin", version: 1, alias: "production", predictionId: expect.any(String), predictions: [3, 21],
+      model: "lin",
+      version: 1,
+      alias: "production",
+      predictionId: expect.any(String),
+      predictions: [3, 21],
     });
   });
 
@@ -87,14 +92,25 @@ describe("predict", () => {
   });
 
   it("gives each of many concurrent requests its own answer, a bad one its own error", async () => {
-    const bodies = Array.from({ length: 30 }, (_, i) => (i === 7 ? { rows: [{ x: 1 }, { x: "no" }] } : { rows: [{ x: i }, { x: i + 0.5 }] }));
-    const replies = await Promise.all(bodies.map(async (b) => {
-      const res = await post(JSON.stringify(b));
-      return { status: res.status, body: (await res.json()) as { predictions?: number[]; error?: { row: number; field: string } } };
-    }));
+    const bodies = Array.from({ length: 30 }, (_, i) =>
+      i === 7 ? { rows: [{ x: 1 }, { x: "no" }] } : { rows: [{ x: i }, { x: i + 0.5 }] },
+    );
+    const replies = await Promise.all(
+      bodies.map(async (b) => {
+        const res = await post(JSON.stringify(b));
+        return {
+          status: res.status,
+          body: (await res.json()) as { predictions?: number[]; error?: { row: number; field: string } },
+        };
+      }),
+    );
     replies.forEach((r, i) => {
       if (i === 7) expect(r).toMatchObject({ status: 400, body: { error: { row: 1, field: "x" } } });
-      else expect(r).toEqual({ status: 200, body: expect.objectContaining({ predictions: [2 * i + 1, 2 * (i + 0.5) + 1] }) });
+      else
+        expect(r).toEqual({
+          status: 200,
+          body: expect.objectContaining({ predictions: [2 * i + 1, 2 * (i + 0.5) + 1] }),
+        });
     });
   });
 
@@ -109,7 +125,9 @@ describe("predict", () => {
   it("answers 404 for an unknown model or alias and 405 for a wrong method", async () => {
     const unknownModel = await post('{"rows":[{"x":1}]}', predictUrl("nope"));
     expect(unknownModel.status).toBe(404);
-    expect(await unknownModel.json()).toMatchObject({ error: { code: "MODEL_NOT_FOUND", hint: expect.stringContaining("lin/production") } });
+    expect(await unknownModel.json()).toMatchObject({
+      error: { code: "MODEL_NOT_FOUND", hint: expect.stringContaining("lin/production") },
+    });
     expect((await post('{"rows":[{"x":1}]}', predictUrl("lin", "staging"))).status).toBe(404);
     const get = await fetch(predictUrl());
     expect(get.status).toBe(405);
@@ -135,7 +153,9 @@ describe("operations endpoints", () => {
   it("lists what is served", async () => {
     const res = await fetch(`${url}/v1/models`);
     const body = (await res.json()) as { models: Array<Record<string, unknown>> };
-    expect(body.models).toEqual([expect.objectContaining({ model: "lin", alias: "production", version: 1, task: "regression", label: "y" })]);
+    expect(body.models).toEqual([
+      expect.objectContaining({ model: "lin", alias: "production", version: 1, task: "regression", label: "y" }),
+    ]);
     const one = await (await fetch(`${url}/v1/models/lin/production`)).json();
     expect(one).toMatchObject({ version: 1, inputFields: [{ name: "x", type: "number" }] });
   });
@@ -145,11 +165,14 @@ describe("operations endpoints", () => {
     const res = await fetch(`${url}/metrics`);
     expect(res.headers.get("content-type")).toContain("text/plain; version=0.0.4");
     const text = await res.text();
-    for (const line of text.trim().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [0-9.e+-]+)$/);
+    for (const line of text.trim().split("\n"))
+      expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [0-9.e+-]+)$/);
     expect(text).toMatch(/trainyard_serve_requests_total\{model="lin",alias="production",code="200"\} \d+/);
     expect(text).toMatch(/trainyard_serve_requests_total\{model="lin",alias="production",code="400"\} \d+/);
     expect(text).toContain('trainyard_serve_model_version{model="lin",alias="production"} 1');
-    const buckets = [...text.matchAll(/request_duration_seconds_bucket\{model="lin",alias="production",le="([^"]+)"\} (\d+)/g)].map((m) => Number(m[2]));
+    const buckets = [
+      ...text.matchAll(/request_duration_seconds_bucket\{model="lin",alias="production",le="([^"]+)"\} (\d+)/g),
+    ].map((m) => Number(m[2]));
     expect(buckets.length).toBeGreaterThan(5);
     for (let i = 1; i < buckets.length; i++) expect(buckets[i]).toBeGreaterThanOrEqual(buckets[i - 1]);
     const count = Number(/request_duration_seconds_count\{model="lin",alias="production"\} (\d+)/.exec(text)![1]);
@@ -186,7 +209,9 @@ describe("operations endpoints", () => {
         if (status !== 200) await new Promise((r) => setTimeout(r, 25));
       }
       expect(status).toBe(200);
-      expect(await (await post('{"rows":[{"x":1}]}', `${other.url}/v1/models/lin/canary:predict`)).json()).toMatchObject({ version: 2, predictions: [4] });
+      expect(
+        await (await post('{"rows":[{"x":1}]}', `${other.url}/v1/models/lin/canary:predict`)).json(),
+      ).toMatchObject({ version: 2, predictions: [4] });
     } finally {
       await other.server.close();
     }

@@ -14,7 +14,9 @@ describe("PredictBatcher", () => {
   it("scores concurrent requests in one call and hands each its own predictions", async () => {
     const { predictor, calls } = await counted();
     const b = new PredictBatcher(predictor);
-    const out = await Promise.all(Array.from({ length: 10 }, (_, i) => b.predict(Array.from({ length: i + 1 }, (_, j) => ({ x: i * 100 + j })))));
+    const out = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => b.predict(Array.from({ length: i + 1 }, (_, j) => ({ x: i * 100 + j })))),
+    );
     expect(calls).toEqual([55]);
     out.forEach((preds, i) => expect(preds).toEqual(Array.from({ length: i + 1 }, (_, j) => 2 * (i * 100 + j) + 1)));
   });
@@ -22,16 +24,28 @@ describe("PredictBatcher", () => {
   it("answers each request alone when one of the batch is bad, with its own row numbers", async () => {
     const { predictor } = await counted();
     const b = new PredictBatcher(predictor);
-    const results = await Promise.allSettled([b.predict([{ x: 1 }]), b.predict([{ x: 2 }, { x: "bad" }]), b.predict([{ x: 3 }])]);
+    const results = await Promise.allSettled([
+      b.predict([{ x: 1 }]),
+      b.predict([{ x: 2 }, { x: "bad" }]),
+      b.predict([{ x: 3 }]),
+    ]);
     expect(results[0]).toEqual({ status: "fulfilled", value: [3] });
     expect(results[2]).toEqual({ status: "fulfilled", value: [7] });
-    expect(results[1]).toMatchObject({ status: "rejected", reason: { code: "WRONG_TYPE", field: "x", row: 1, status: 400 } });
+    expect(results[1]).toMatchObject({
+      status: "rejected",
+      reason: { code: "WRONG_TYPE", field: "x", row: 1, status: 400 },
+    });
   });
 
   it("never puts more than maxBatchRows rows in one call", async () => {
     const { predictor, calls } = await counted();
     const b = new PredictBatcher(predictor, { maxBatchRows: 4 });
-    await Promise.all([b.predict([{ x: 1 }, { x: 1 }, { x: 1 }]), b.predict([{ x: 1 }, { x: 1 }]), b.predict([{ x: 1 }]), b.predict(Array.from({ length: 9 }, () => ({ x: 1 })))]);
+    await Promise.all([
+      b.predict([{ x: 1 }, { x: 1 }, { x: 1 }]),
+      b.predict([{ x: 1 }, { x: 1 }]),
+      b.predict([{ x: 1 }]),
+      b.predict(Array.from({ length: 9 }, () => ({ x: 1 }))),
+    ]);
     expect(Math.max(...calls.filter((n) => n !== 9))).toBeLessThanOrEqual(4);
     expect(calls.reduce((a, n) => a + n, 0)).toBe(15);
   });
@@ -46,24 +60,44 @@ describe("PredictBatcher", () => {
         syncCalls.push(rows.length);
         return rows.map((r) => {
           const x = (r as { x: unknown }).x;
-          if (typeof x !== "number") throw Object.assign(new Error("x must be a number"), { status: 400, code: "WRONG_TYPE", field: "x" });
+          if (typeof x !== "number")
+            throw Object.assign(new Error("x must be a number"), { status: 400, code: "WRONG_TYPE", field: "x" });
           return 2 * x + 1;
         });
       },
     };
     const b = new PredictBatcher(predictor, { maxBatchRows: 3 });
-    const results = await Promise.allSettled([b.predict([{ x: 1 }]), b.predict([{ x: "bad" }]), b.predict([{ x: 3 }]), b.predict([{ x: 1 }, { x: 2 }, { x: 3 }])]);
-    expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as { code: string }).code))).toEqual([[3], "WRONG_TYPE", [7], [3, 5, 7]]);
+    const results = await Promise.allSettled([
+      b.predict([{ x: 1 }]),
+      b.predict([{ x: "bad" }]),
+      b.predict([{ x: 3 }]),
+      b.predict([{ x: 1 }, { x: 2 }, { x: 3 }]),
+    ]);
+    expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as { code: string }).code))).toEqual([
+      [3],
+      "WRONG_TYPE",
+      [7],
+      [3, 5, 7],
+    ]);
     // One failed batched call of 3, then each request alone; the 3-row request alone from the start.
     expect(syncCalls.slice(0, 1)).toEqual([3]);
     expect(syncCalls.reduce((a, n) => a + n, 0)).toBe(9);
   });
 
   it("never answers synchronously from submit", () => {
-    const b = new PredictBatcher({ task: "regression", label: "y", inputFields: [], predictRows: async (rows) => rows, predictRowsSync: (rows) => rows });
+    const b = new PredictBatcher({
+      task: "regression",
+      label: "y",
+      inputFields: [],
+      predictRows: async (rows) => rows,
+      predictRowsSync: (rows) => rows,
+    });
     let answered = 0;
     b.submit([{}], () => answered++);
-    b.submit(Array.from({ length: 300 }, () => ({})), () => answered++);
+    b.submit(
+      Array.from({ length: 300 }, () => ({})),
+      () => answered++,
+    );
     expect(answered).toBe(0);
   });
 });

@@ -26,13 +26,24 @@ async function registerRealModel(ty: Trainyard): Promise<void> {
   const raw = await readRawColumns(csv, { inputs: [...fitted.inputs, { name: "y", type: "number", nullable: false }] });
   const model = trainRidge(applyFeatures(fitted, raw), raw.columns.y as Float64Array, { l2: 1e-9 });
   const dir = join(home, "bundle");
-  writeModelBundle(dir, { format: BUNDLE_FORMAT, task: "regression", label: "y", features: fitted, estimator: model.toJSON(), training: {} });
+  writeModelBundle(dir, {
+    format: BUNDLE_FORMAT,
+    task: "regression",
+    label: "y",
+    features: fitted,
+    estimator: model.toJSON(),
+    training: {},
+  });
   const stored = await ty.artifacts.putDirectory(dir, { move: true });
   await registerModel(ty, { model: "line", artifactDigest: stored.digest });
 }
 
 function startServe(): Promise<string> {
-  child = spawn(process.execPath, ["bin/trainyard.js", "serve", "--home", home, "--port", "0", "--model", "line@production"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+  child = spawn(
+    process.execPath,
+    ["bin/trainyard.js", "serve", "--home", home, "--port", "0", "--model", "line@production"],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+  );
   return new Promise((resolve, reject) => {
     let out = "";
     child!.stdout!.on("data", (c: Buffer) => {
@@ -68,11 +79,16 @@ it("serves a real bundle behind an alias once promoted, and validates with the b
   await promoteAlias(ty, "line", "production", 1, { hooks: [] });
   await ty.close();
   const deadline = Date.now() + 3000;
-  while ((await fetch(`${url}/readyz`)).status !== 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while ((await fetch(`${url}/readyz`)).status !== 200 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   expect((await fetch(`${url}/readyz`)).status).toBe(200);
 
-  const predict = (body: unknown) => fetch(`${url}/v1/models/line/production:predict`, { method: "POST", body: JSON.stringify(body) });
-  const ok = (await (await predict({ rows: [{ x: 10 }] })).json()) as { version: number; predictions: Array<{ value: number }> };
+  const predict = (body: unknown) =>
+    fetch(`${url}/v1/models/line/production:predict`, { method: "POST", body: JSON.stringify(body) });
+  const ok = (await (await predict({ rows: [{ x: 10 }] })).json()) as {
+    version: number;
+    predictions: Array<{ value: number }>;
+  };
   expect(ok.version).toBe(1);
   expect(ok.predictions[0].value).toBeCloseTo(32, 3);
   const bad = await predict({ rows: [{ x: 1, extra: 2 }] });

@@ -166,8 +166,15 @@ describe("bearer token", () => {
 describe("prediction log retention", () => {
   const registry = () => openRegistry(ty);
   const count = async () => (await registry().listPredictionLogs({ model: "retention", limit: 1_000_000 })).length;
-  const entry = (ts: number, i: number) =>
-    ({ model: "retention", version: 1, alias: "production", ts, input: { i }, output: i, latencyMs: 1 });
+  const entry = (ts: number, i: number) => ({
+    model: "retention",
+    version: 1,
+    alias: "production",
+    ts,
+    input: { i },
+    output: i,
+    latencyMs: 1,
+  });
 
   it("deletes rows older than the age limit while serving, and keeps recent ones", async () => {
     const old = Date.now() - 40 * 86_400_000;
@@ -190,8 +197,8 @@ describe("prediction log retention", () => {
       });
       expect(res.status).toBe(200);
     }
-    const total = async () => (await registry().listPredictionLogs({ model: "lin", limit: 1_000_000 })).length
-      + (await count());
+    const total = async () =>
+      (await registry().listPredictionLogs({ model: "lin", limit: 1_000_000 })).length + (await count());
     const newest = async () => (await registry().listPredictionLogs({ model: "lin", limit: 1 }))[0]?.input;
     // Done once the last request was written (the logger batches) and the next pass ran after it.
     const deadline = Date.now() + 20_000;

@@ -36,7 +36,11 @@ describe("serving a damaged model", () => {
     fs.writeFileSync(file, buf);
 
     const events: string[] = [];
-    const { server, url } = await serveHome(ty, { port: 0, loadPredictor: loadLinearPredictor, onEvent: (e: string) => events.push(e) });
+    const { server, url } = await serveHome(ty, {
+      port: 0,
+      loadPredictor: loadLinearPredictor,
+      onEvent: (e: string) => events.push(e),
+    });
     close = () => server.close();
     const res = await fetch(`${url}/v1/models/lin/production:predict`, {
       method: "POST",

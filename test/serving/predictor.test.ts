@@ -6,9 +6,23 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyFeatures, fitFeatures, readRawColumns, FeatureInputError, type FeatureSpec, type FittedFeatures } from "../../src/lib/features/index.js";
+import {
+  applyFeatures,
+  fitFeatures,
+  readRawColumns,
+  FeatureInputError,
+  type FeatureSpec,
+  type FittedFeatures,
+} from "../../src/lib/features/index.js";
 import { trainGbdt, trainRidge } from "../../src/lib/models/index.js";
-import { BundleError, loadPredictor, readModelBundle, writeModelBundle, BUNDLE_FORMAT, type ModelBundle } from "../../src/lib/serving/index.js";
+import {
+  BundleError,
+  loadPredictor,
+  readModelBundle,
+  writeModelBundle,
+  BUNDLE_FORMAT,
+  type ModelBundle,
+} from "../../src/lib/serving/index.js";
 import { makeTempDir, rng, writeTable, type Cell } from "../data/temp-data.js";
 
 const tmp = makeTempDir("ty-serving-");
@@ -28,7 +42,11 @@ for (let i = 0; i < 600; i++) {
     delay: Math.round(hour * 2 + (origin === "ORD" ? 25 : 0) + r.normal(0, 8)),
   });
 }
-const labels = { binary: rows.map((x) => (x.delay > 30 ? 1 : 0)), multi: rows.map((x) => (x.delay < 15 ? 0 : x.delay < 40 ? 1 : 2)), value: rows.map((x) => x.delay) };
+const labels = {
+  binary: rows.map((x) => (x.delay > 30 ? 1 : 0)),
+  multi: rows.map((x) => (x.delay < 15 ? 0 : x.delay < 40 ? 1 : 2)),
+  value: rows.map((x) => x.delay),
+};
 const inputs = (x: (typeof rows)[number]) => ({ date: x.date, distance: x.distance, origin: x.origin });
 
 const spec: FeatureSpec = {
@@ -44,12 +62,28 @@ let fitted: FittedFeatures;
 
 beforeAll(async () => {
   parquet = tmp.path("train.parquet");
-  await writeTable(parquet, { date: "TIMESTAMP", distance: "DOUBLE", origin: "VARCHAR" }, rows.map((x) => [x.date, x.distance, x.origin] as Cell[]));
+  await writeTable(
+    parquet,
+    { date: "TIMESTAMP", distance: "DOUBLE", origin: "VARCHAR" },
+    rows.map((x) => [x.date, x.distance, x.origin] as Cell[]),
+  );
   fitted = await fitFeatures(parquet, spec);
 });
 
-function bundleOf(task: ModelBundle["task"], estimator: ModelBundle["estimator"], classes?: (string | number)[]): ModelBundle {
-  return { format: BUNDLE_FORMAT, task, label: "delay", classes, features: fitted, estimator, training: { rows: rows.length } };
+function bundleOf(
+  task: ModelBundle["task"],
+  estimator: ModelBundle["estimator"],
+  classes?: (string | number)[],
+): ModelBundle {
+  return {
+    format: BUNDLE_FORMAT,
+    task,
+    label: "delay",
+    classes,
+    features: fitted,
+    estimator,
+    training: { rows: rows.length },
+  };
 }
 
 describe("predictor", () => {
@@ -65,18 +99,28 @@ describe("predictor", () => {
     predictions.forEach((p, i) => {
       expect(p).toEqual({ score: expected[i], label: expected[i] >= 0.5 ? "late" : "on_time" });
     });
-    const acc = predictions.filter((p, i) => ("label" in p && p.label === "late") === (labels.binary[i] === 1)).length / rows.length;
+    const acc =
+      predictions.filter((p, i) => ("label" in p && p.label === "late") === (labels.binary[i] === 1)).length /
+      rows.length;
     expect(acc).toBeGreaterThan(0.75);
   });
 
   it("multiclass: probabilities per class, label is the argmax class", async () => {
     const x = applyFeatures(fitted, await readRawColumns(parquet, fitted));
-    const model = trainGbdt(x, labels.multi, { objective: "multi:softprob", numClasses: 3, numRounds: 20, maxDepth: 3, threads: 1 });
+    const model = trainGbdt(x, labels.multi, {
+      objective: "multi:softprob",
+      numClasses: 3,
+      numRounds: 20,
+      maxDepth: 3,
+      threads: 1,
+    });
     const dir = tmp.path("multi-model");
     writeModelBundle(dir, bundleOf("multiclass", model.toJSON(), ["early", "some", "late"]));
     const predictions = await (await loadPredictor(dir)).predictRows(rows.slice(0, 50).map(inputs));
     const expected = model.predict({ ...x, columns: x.columns.map((c) => c.slice(0, 50)), rows: 50 });
-    predictions.forEach((p, i) => expect(p).toMatchObject({ probabilities: Array.from(expected.subarray(i * 3, i * 3 + 3)) }));
+    predictions.forEach((p, i) =>
+      expect(p).toMatchObject({ probabilities: Array.from(expected.subarray(i * 3, i * 3 + 3)) }),
+    );
     for (const p of predictions) {
       if (!("probabilities" in p)) throw new Error("expected probabilities");
       expect(p.probabilities).toHaveLength(3);
@@ -103,8 +147,16 @@ describe("predictor", () => {
     const expected = model.predict(x);
     const sync = predictor.predictRowsSync!;
     // Batches of mixed sizes reuse the predictor's scratch block: no row may see another's values.
-    for (const [from, to] of [[0, 1], [1, 600], [5, 6], [0, 513], [7, 9]]) {
-      expect(sync(rows.slice(from, to).map(inputs)).map((p) => ("score" in p ? p.score : NaN))).toEqual(Array.from(expected.subarray(from, to)));
+    for (const [from, to] of [
+      [0, 1],
+      [1, 600],
+      [5, 6],
+      [0, 513],
+      [7, 9],
+    ]) {
+      expect(sync(rows.slice(from, to).map(inputs)).map((p) => ("score" in p ? p.score : NaN))).toEqual(
+        Array.from(expected.subarray(from, to)),
+      );
     }
     expect(await predictor.predictRows([inputs(rows[3])])).toEqual(sync([inputs(rows[3])]));
     expect(() => sync([{ ...inputs(rows[0]), distance: null }])).toThrow(FeatureInputError);
@@ -115,17 +167,27 @@ describe("predictor", () => {
     const dir = tmp.path("binary-model-2");
     writeModelBundle(dir, bundleOf("binary", trainGbdt(x, labels.binary, { numRounds: 5, threads: 1 }).toJSON()));
     const predictor = await loadPredictor(dir);
-    await expect(predictor.predictRows([inputs(rows[0]), { ...inputs(rows[1]), distance: "far" }])).rejects.toMatchObject({
-      code: "WRONG_TYPE", field: "distance", row: 1, status: 400,
+    await expect(
+      predictor.predictRows([inputs(rows[0]), { ...inputs(rows[1]), distance: "far" }]),
+    ).rejects.toMatchObject({
+      code: "WRONG_TYPE",
+      field: "distance",
+      row: 1,
+      status: 400,
     });
-    await expect(predictor.predictRows([{ date: rows[0].date, origin: "ATL" }])).rejects.toBeInstanceOf(FeatureInputError);
+    await expect(predictor.predictRows([{ date: rows[0].date, origin: "ATL" }])).rejects.toBeInstanceOf(
+      FeatureInputError,
+    );
     expect(predictor.classes).toEqual([0, 1]);
   });
 
   it("single-row scoring of a 100-tree model takes tens of microseconds", async () => {
     const x = applyFeatures(fitted, await readRawColumns(parquet, fitted));
     const dir = tmp.path("latency-model");
-    writeModelBundle(dir, bundleOf("binary", trainGbdt(x, labels.binary, { numRounds: 100, maxDepth: 6, threads: 1 }).toJSON()));
+    writeModelBundle(
+      dir,
+      bundleOf("binary", trainGbdt(x, labels.binary, { numRounds: 100, maxDepth: 6, threads: 1 }).toJSON()),
+    );
     const predictor = await loadPredictor(dir);
     const request = [inputs(rows[7])];
     for (let i = 0; i < 2000; i++) await predictor.predictRows(request);
@@ -146,7 +208,9 @@ describe("bundle validation", () => {
     expect(readModelBundle(dir).features).toEqual(fitted);
     expect(() => writeModelBundle(dir, bundleOf("binary", est, ["a", "b", "c"]))).toThrow(BundleError);
     expect(() => writeModelBundle(dir, { ...bundleOf("multiclass", est) })).toThrow(/classes/);
-    expect(() => writeModelBundle(dir, { ...bundleOf("regression", { format: "onnx", file: "../x.onnx" }) })).toThrow(/estimator.file/);
+    expect(() => writeModelBundle(dir, { ...bundleOf("regression", { format: "onnx", file: "../x.onnx" }) })).toThrow(
+      /estimator.file/,
+    );
     mkdirSync(tmp.path("corrupt"));
     writeFileSync(join(tmp.path("corrupt"), "bundle.json"), "{not json");
     expect(() => readModelBundle(tmp.path("corrupt"))).toThrow(/not valid JSON/);
@@ -158,6 +222,9 @@ describe("bundle validation", () => {
     const renamed = { ...x, names: x.names.map((n) => `${n}_v0`) };
     const dir = tmp.path("mismatch");
     writeModelBundle(dir, bundleOf("binary", trainGbdt(renamed, labels.binary, { numRounds: 3, threads: 1 }).toJSON()));
-    await expect(loadPredictor(dir)).rejects.toMatchObject({ code: "BUNDLE_INVALID", message: expect.stringContaining("date_hour_v0") });
+    await expect(loadPredictor(dir)).rejects.toMatchObject({
+      code: "BUNDLE_INVALID",
+      message: expect.stringContaining("date_hour_v0"),
+    });
   });
 });

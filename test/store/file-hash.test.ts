@@ -55,7 +55,10 @@ describe("file digests", () => {
     expect(await hashBlocks(file, content.length + 3 * BLOCK)).toEqual({ digest: exact, size: content.length });
     // Exactly on a block boundary: no empty block is counted.
     fs.truncateSync(file, BLOCKED_MIN);
-    expect(await hashBlocks(file, BLOCKED_MIN + 2 * BLOCK)).toEqual({ digest: blockDigest(content.subarray(0, BLOCKED_MIN)), size: BLOCKED_MIN });
+    expect(await hashBlocks(file, BLOCKED_MIN + 2 * BLOCK)).toEqual({
+      digest: blockDigest(content.subarray(0, BLOCKED_MIN)),
+      size: BLOCKED_MIN,
+    });
   });
 
   it("are returned as values for small files, and cover the whole file whatever size the caller saw", async () => {

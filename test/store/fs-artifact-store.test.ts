@@ -56,7 +56,8 @@ describe("FsArtifactStore: content addressing", () => {
     expect(fs.readdirSync(objects).sort()).toEqual([...new Set(many.map((o) => o.digest.slice(0, 1)))].sort());
     expect(fs.readdirSync(objects).length).toBeLessThanOrEqual(16);
     // Every object is where its digest says.
-    for (const o of few) expect(fs.readFileSync(path.join(objects, o.digest.slice(0, 1), o.digest), "utf8")).toMatch(/^object \d$/);
+    for (const o of few)
+      expect(fs.readFileSync(path.join(objects, o.digest.slice(0, 1), o.digest), "utf8")).toMatch(/^object \d$/);
   });
 
   it("keeps reading and writing a store made with two-digit fan-out in that layout", async () => {
@@ -252,7 +253,10 @@ describe("stat index", () => {
 
   it("names the file and the step when the path does not exist", async () => {
     const missing = path.join(dir, "nope.csv");
-    await expect(digestPath(meta, missing, { step: "ingest" })).rejects.toMatchObject({ code: "NOT_FOUND", message: expect.stringContaining(missing) });
+    await expect(digestPath(meta, missing, { step: "ingest" })).rejects.toMatchObject({
+      code: "NOT_FOUND",
+      message: expect.stringContaining(missing),
+    });
     await expect(digestPath(meta, missing, { step: "ingest" })).rejects.toThrow(/ingest/);
   });
 });

@@ -13,7 +13,12 @@ const faults = vi.hoisted(() => ({ copyFile: false, mkdir: false }));
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const actual = await importOriginal<typeof import("node:fs/promises")>();
-  const enospc = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC", errno: -28, syscall: "write" });
+  const enospc = () =>
+    Object.assign(new Error("ENOSPC: no space left on device, write"), {
+      code: "ENOSPC",
+      errno: -28,
+      syscall: "write",
+    });
   return {
     ...actual,
     default: actual,
@@ -24,7 +29,8 @@ vi.mock("node:fs/promises", async (importOriginal) => {
       throw enospc();
     },
     mkdir: async (p: fs.PathLike, opts?: fs.MakeDirectoryOptions) => {
-      if (faults.mkdir && String(p).includes(`${path.sep}objects${path.sep}`)) throw Object.assign(new Error("ENOSPC: no space left on device, mkdir"), { code: "ENOSPC" });
+      if (faults.mkdir && String(p).includes(`${path.sep}objects${path.sep}`))
+        throw Object.assign(new Error("ENOSPC: no space left on device, mkdir"), { code: "ENOSPC" });
       return actual.mkdir(p, opts as never);
     },
   };
@@ -43,7 +49,11 @@ afterEach(() => {
 });
 
 type Thrown = { code?: string; message: string; hint?: string; fields?: Record<string, unknown> };
-const caught = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as Thrown);
+const caught = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as Thrown,
+  );
 
 describe("FsArtifactStore write errors", () => {
   it("turns a disk-full failure mid-copy into ARTIFACT_WRITE with a hint, leaving no partial object or temp file", async () => {
@@ -76,7 +86,9 @@ describe("FsArtifactStore write errors", () => {
     const src = path.join(dir, "small.txt");
     fs.writeFileSync(src, "small");
     // A new store makes an object's prefix directory with the object, and making it fails.
-    expect(fs.existsSync(path.join(objects, createHash("sha256").update("small").digest("hex").slice(0, 2)))).toBe(false);
+    expect(fs.existsSync(path.join(objects, createHash("sha256").update("small").digest("hex").slice(0, 2)))).toBe(
+      false,
+    );
     faults.mkdir = true;
     const err = await caught(store.putFile(src));
     expect(err?.code).toBe("ARTIFACT_WRITE");

@@ -46,7 +46,13 @@ export function runRecord(id: string, overrides: Partial<RunRecord> = {}): RunRe
   };
 }
 
-const COMPONENTS: KeyComponents = { engine: "1", code: "c0de", version: "", params: { lr: 0.1 }, inputs: { raw: fakeDigest("raw") } };
+const COMPONENTS: KeyComponents = {
+  engine: "1",
+  code: "c0de",
+  version: "",
+  params: { lr: 0.1 },
+  inputs: { raw: fakeDigest("raw") },
+};
 
 export function stepRunRecord(runId: string, stepId: string, overrides: Partial<StepRunRecord> = {}): StepRunRecord {
   const itemIndex = overrides.itemIndex ?? -1;
@@ -76,7 +82,15 @@ export function artifactRecord(digest: string, overrides: Partial<ArtifactRecord
   return { digest, kind: "json", size: 2, meta: {}, createdAt: 3_000, inline: true, ...overrides };
 }
 
-function edge(stepRunId: string, runId: string, stepId: string, digest: string, direction: "in" | "out", name: string, reused = false): LineageEdge {
+function edge(
+  stepRunId: string,
+  runId: string,
+  stepId: string,
+  digest: string,
+  direction: "in" | "out",
+  name: string,
+  reused = false,
+): LineageEdge {
   return { stepRunId, runId, stepId, digest, direction, name, reused };
 }
 
@@ -94,7 +108,12 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
     });
 
     /** Records a succeeded step run whose output artifact is stored, the way the engine does. */
-    async function completeWithOutput(runId: string, stepId: string, output: string, overrides: Partial<StepRunRecord> = {}): Promise<StepRunRecord> {
+    async function completeWithOutput(
+      runId: string,
+      stepId: string,
+      output: string,
+      overrides: Partial<StepRunRecord> = {},
+    ): Promise<StepRunRecord> {
       const sr = stepRunRecord(runId, stepId, { outputDigest: output, ...overrides });
       await store.completeStepRuns([
         {
@@ -111,7 +130,13 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         const run = runRecord("20250101-000000-aaaaaa", {
           profile: "dev",
           finishedAt: 1_500,
-          error: { code: "STEP_FAILED", name: "TrainyardError", message: "boom", hint: "fix it", fields: { step: "train" } },
+          error: {
+            code: "STEP_FAILED",
+            name: "TrainyardError",
+            message: "boom",
+            hint: "fix it",
+            fields: { step: "train" },
+          },
         });
         await store.upsertPipeline("demo", "/tmp/demo.ts");
         await store.createRun(run);
@@ -151,9 +176,20 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
 
       it("updates only the fields of a patch", async () => {
         await store.createRun(runRecord("r1"));
-        await store.updateRun("r1", { status: "failed", finishedAt: 9_000, error: { code: "X", name: "Error", message: "m" } });
+        await store.updateRun("r1", {
+          status: "failed",
+          finishedAt: 9_000,
+          error: { code: "X", name: "Error", message: "m" },
+        });
         const got = await store.getRun("r1");
-        expect(got).toMatchObject({ status: "failed", finishedAt: 9_000, pipeline: "demo", params: { lr: 0.1, n: 3 }, codeVersion: "code-1", pid: 4242 });
+        expect(got).toMatchObject({
+          status: "failed",
+          finishedAt: 9_000,
+          pipeline: "demo",
+          params: { lr: 0.1, n: 3 },
+          codeVersion: "code-1",
+          pid: 4242,
+        });
         expect(got!.error?.message).toBe("m");
         await store.updateRun("r1", { status: "succeeded" });
         expect((await store.getRun("r1"))!.finishedAt).toBe(9_000);
@@ -167,7 +203,9 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect((await store.listRuns()).map((r) => r.id)).toEqual(["d", "b", "c", "a"]);
         expect((await store.listRuns({ pipeline: "demo" })).map((r) => r.id)).toEqual(["d", "b", "a"]);
         expect((await store.listRuns({ status: "succeeded" })).map((r) => r.id)).toEqual(["d", "c", "a"]);
-        expect((await store.listRuns({ pipeline: "demo", status: "succeeded", limit: 1 })).map((r) => r.id)).toEqual(["d"]);
+        expect((await store.listRuns({ pipeline: "demo", status: "succeeded", limit: 1 })).map((r) => r.id)).toEqual([
+          "d",
+        ]);
         expect(await store.listRuns({ pipeline: "missing" })).toEqual([]);
       });
 
@@ -178,7 +216,10 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         await new Promise((r) => setTimeout(r, 5));
         await store.upsertPipeline("demo", "/b/demo.ts");
         const list = await store.listPipelines();
-        expect(list.map((p) => [p.name, p.modulePath])).toEqual([["demo", "/b/demo.ts"], ["other", "/a/other.ts"]]);
+        expect(list.map((p) => [p.name, p.modulePath])).toEqual([
+          ["demo", "/b/demo.ts"],
+          ["other", "/a/other.ts"],
+        ]);
         expect(list[0].updatedAt).toBeGreaterThanOrEqual(list[1].updatedAt);
       });
 
@@ -267,12 +308,24 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
       it("saves step runs, replaces them by id, and lists those of one run", async () => {
         await store.createRun(runRecord("r1"));
         const a = stepRunRecord("r1", "ingest", { status: "running", finishedAt: undefined, durationMs: undefined });
-        const b = stepRunRecord("r1", "train", { status: "pending", attempts: 0, startedAt: undefined, finishedAt: undefined, durationMs: undefined });
+        const b = stepRunRecord("r1", "train", {
+          status: "pending",
+          attempts: 0,
+          startedAt: undefined,
+          finishedAt: undefined,
+          durationMs: undefined,
+        });
         await store.saveStepRuns([a, b]);
-        await store.saveStepRuns([{ ...a, status: "succeeded", finishedAt: 2_500, durationMs: 500, outputDigest: fakeDigest("o") }]);
+        await store.saveStepRuns([
+          { ...a, status: "succeeded", finishedAt: 2_500, durationMs: 500, outputDigest: fakeDigest("o") },
+        ]);
         const list = await store.listStepRuns("r1");
         expect(list.map((s) => s.stepId).sort()).toEqual(["ingest", "train"]);
-        expect(list.find((s) => s.stepId === "ingest")).toMatchObject({ status: "succeeded", durationMs: 500, outputDigest: fakeDigest("o") });
+        expect(list.find((s) => s.stepId === "ingest")).toMatchObject({
+          status: "succeeded",
+          durationMs: 500,
+          outputDigest: fakeDigest("o"),
+        });
         expect(await store.listStepRuns("other")).toEqual([]);
       });
 
@@ -301,14 +354,30 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
             stepRun: sr,
             artifacts: [
               { record: artifactRecord(out, { size: 7 }), bytes: bytesOf('{"a":1}') },
-              { record: artifactRecord(file, { kind: "dataset", inline: false, size: 1234, meta: { rows: 10, format: "parquet" } }) },
+              {
+                record: artifactRecord(file, {
+                  kind: "dataset",
+                  inline: false,
+                  size: 1234,
+                  meta: { rows: 10, format: "parquet" },
+                }),
+              },
             ],
-            lineage: [edge(sr.id, "r1", "features", fakeDigest("raw"), "in", "raw"), edge(sr.id, "r1", "features", out, "out", "output"), edge(sr.id, "r1", "features", file, "out", "table")],
+            lineage: [
+              edge(sr.id, "r1", "features", fakeDigest("raw"), "in", "raw"),
+              edge(sr.id, "r1", "features", out, "out", "output"),
+              edge(sr.id, "r1", "features", file, "out", "table"),
+            ],
           },
         ]);
         expect(await store.getStepRun(sr.id)).toEqual(sr);
         expect(await store.getArtifact(out)).toMatchObject({ digest: out, kind: "json", inline: true, size: 7 });
-        expect(await store.getArtifact(file)).toMatchObject({ digest: file, kind: "dataset", inline: false, meta: { rows: 10 } });
+        expect(await store.getArtifact(file)).toMatchObject({
+          digest: file,
+          kind: "dataset",
+          inline: false,
+          meta: { rows: 10 },
+        });
         expect((await store.lineageOfStepRun(sr.id)).map((e) => [e.direction, e.name])).toEqual([
           ["in", "raw"],
           ["out", "output"],
@@ -318,10 +387,18 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
 
       it("writes nothing of a batch of completions when one of them is rejected", async () => {
         const good = stepRunRecord("r1", "good", { outputDigest: fakeDigest("good") });
-        const badArtifact = { ...artifactRecord(fakeDigest("bad")), kind: null, size: null } as unknown as ArtifactRecord;
+        const badArtifact = {
+          ...artifactRecord(fakeDigest("bad")),
+          kind: null,
+          size: null,
+        } as unknown as ArtifactRecord;
         await expect(
           store.completeStepRuns([
-            { stepRun: good, artifacts: [{ record: artifactRecord(fakeDigest("good")), bytes: bytesOf("1") }], lineage: [edge(good.id, "r1", "good", fakeDigest("good"), "out", "output")] },
+            {
+              stepRun: good,
+              artifacts: [{ record: artifactRecord(fakeDigest("good")), bytes: bytesOf("1") }],
+              lineage: [edge(good.id, "r1", "good", fakeDigest("good"), "out", "output")],
+            },
             { stepRun: stepRunRecord("r1", "bad"), artifacts: [{ record: badArtifact }], lineage: [] },
           ]),
         ).rejects.toThrow();
@@ -350,7 +427,9 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
 
       it("never returns failed, running or cancelled step runs", async () => {
         for (const [i, status] of (["failed", "running", "cancelled", "skipped", "interrupted"] as const).entries()) {
-          await store.saveStepRuns([stepRunRecord(`r${i}`, "train", { cacheKey: "K", status, outputDigest: fakeDigest(`o${i}`) })]);
+          await store.saveStepRuns([
+            stepRunRecord(`r${i}`, "train", { cacheKey: "K", status, outputDigest: fakeDigest(`o${i}`) }),
+          ]);
           await store.putArtifacts([{ record: artifactRecord(fakeDigest(`o${i}`)), bytes: bytesOf("1") }]);
         }
         expect(await store.findByCacheKey("K")).toBeUndefined();
@@ -434,8 +513,21 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
     describe("attempts and logs", () => {
       it("saves attempts, replaces an attempt by number and lists them in order", async () => {
         await store.saveAttempt({ stepRunId: "r1:train", attempt: 2, status: "running", startedAt: 20 });
-        await store.saveAttempt({ stepRunId: "r1:train", attempt: 1, status: "failed", startedAt: 10, finishedAt: 15, error: { code: "STEP_FAILED", name: "Error", message: "flaky" } });
-        await store.saveAttempt({ stepRunId: "r1:train", attempt: 2, status: "succeeded", startedAt: 20, finishedAt: 25 });
+        await store.saveAttempt({
+          stepRunId: "r1:train",
+          attempt: 1,
+          status: "failed",
+          startedAt: 10,
+          finishedAt: 15,
+          error: { code: "STEP_FAILED", name: "Error", message: "flaky" },
+        });
+        await store.saveAttempt({
+          stepRunId: "r1:train",
+          attempt: 2,
+          status: "succeeded",
+          startedAt: 20,
+          finishedAt: 25,
+        });
         await store.saveAttempt({ stepRunId: "r1:other", attempt: 1, status: "succeeded", startedAt: 1 });
         const list = await store.listAttempts("r1:train");
         expect(list.map((a) => [a.attempt, a.status])).toEqual([
@@ -477,13 +569,18 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect(await store.getInlineBytes(ext)).toBeUndefined();
         expect(await store.getInlineBytes(fakeDigest("missing"))).toBeUndefined();
         expect(await store.getArtifact(inl)).toEqual(artifactRecord(inl, { size: 11 }));
-        expect(await store.getArtifact(ext)).toEqual(artifactRecord(ext, { kind: "file", inline: false, size: 99, meta: { note: "n" } }));
+        expect(await store.getArtifact(ext)).toEqual(
+          artifactRecord(ext, { kind: "file", inline: false, size: 99, meta: { note: "n" } }),
+        );
       });
 
       it("finds an artifact by a unique digest prefix", async () => {
         const a = "abcd" + "0".repeat(60);
         const b = "abce" + "0".repeat(60);
-        await store.putArtifacts([{ record: artifactRecord(a), bytes: bytesOf("1") }, { record: artifactRecord(b), bytes: bytesOf("2") }]);
+        await store.putArtifacts([
+          { record: artifactRecord(a), bytes: bytesOf("1") },
+          { record: artifactRecord(b), bytes: bytesOf("2") },
+        ]);
         expect((await store.getArtifact("abcd0"))?.digest).toBe(a);
         expect(await store.getArtifact("abc")).toBeUndefined();
         expect(await store.getArtifact("abc0")).toBeUndefined();
@@ -493,7 +590,10 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         const d1 = fakeDigest("d1");
         const d2 = fakeDigest("d2");
         await store.putArtifacts([{ record: artifactRecord(d1), bytes: bytesOf("1") }]);
-        await store.putArtifacts([{ record: artifactRecord(d1), bytes: bytesOf("1") }, { record: artifactRecord(d2, { inline: false }) }]);
+        await store.putArtifacts([
+          { record: artifactRecord(d1), bytes: bytesOf("1") },
+          { record: artifactRecord(d2, { inline: false }) },
+        ]);
         expect((await store.listArtifacts()).map((a) => a.digest).sort()).toEqual([d1, d2].sort());
         await store.deleteArtifacts([d1]);
         expect(await store.getArtifact(d1)).toBeUndefined();
@@ -505,11 +605,26 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         const raw = fakeDigest("raw");
         const feat = fakeDigest("feat");
         await store.completeStepRuns([
-          { stepRun: stepRunRecord("r1", "features", { outputDigest: feat }), artifacts: [{ record: artifactRecord(feat), bytes: bytesOf("1") }], lineage: [edge("r1:features", "r1", "features", raw, "in", "raw"), edge("r1:features", "r1", "features", feat, "out", "output")] },
+          {
+            stepRun: stepRunRecord("r1", "features", { outputDigest: feat }),
+            artifacts: [{ record: artifactRecord(feat), bytes: bytesOf("1") }],
+            lineage: [
+              edge("r1:features", "r1", "features", raw, "in", "raw"),
+              edge("r1:features", "r1", "features", feat, "out", "output"),
+            ],
+          },
         ]);
         await store.completeStepRuns([
-          { stepRun: stepRunRecord("r2", "features", { outputDigest: feat, cached: true, cachedFrom: "r1:features" }), artifacts: [], lineage: [edge("r2:features", "r2", "features", feat, "out", "output", true)] },
-          { stepRun: stepRunRecord("r2", "train"), artifacts: [], lineage: [edge("r2:train", "r2", "train", feat, "in", "features")] },
+          {
+            stepRun: stepRunRecord("r2", "features", { outputDigest: feat, cached: true, cachedFrom: "r1:features" }),
+            artifacts: [],
+            lineage: [edge("r2:features", "r2", "features", feat, "out", "output", true)],
+          },
+          {
+            stepRun: stepRunRecord("r2", "train"),
+            artifacts: [],
+            lineage: [edge("r2:train", "r2", "train", feat, "in", "features")],
+          },
         ]);
         const edges = await store.lineageOf(feat);
         expect(edges).toEqual([
@@ -517,17 +632,37 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
           edge("r2:features", "r2", "features", feat, "out", "output", true),
           edge("r2:train", "r2", "train", feat, "in", "features"),
         ]);
-        expect(await store.lineageOfStepRun("r1:features")).toEqual([edge("r1:features", "r1", "features", raw, "in", "raw"), edge("r1:features", "r1", "features", feat, "out", "output")]);
+        expect(await store.lineageOfStepRun("r1:features")).toEqual([
+          edge("r1:features", "r1", "features", raw, "in", "raw"),
+          edge("r1:features", "r1", "features", feat, "out", "output"),
+        ]);
         expect(await store.lineageOf(fakeDigest("nothing"))).toEqual([]);
       });
 
       it("lists the digests that given runs read or wrote", async () => {
         await store.completeStepRuns([
-          { stepRun: stepRunRecord("r1", "a"), artifacts: [], lineage: [edge("r1:a", "r1", "a", fakeDigest("x"), "in", "x"), edge("r1:a", "r1", "a", fakeDigest("y"), "out", "output")] },
-          { stepRun: stepRunRecord("r2", "a"), artifacts: [], lineage: [edge("r2:a", "r2", "a", fakeDigest("z"), "out", "output")] },
-          { stepRun: stepRunRecord("r3", "a"), artifacts: [], lineage: [edge("r3:a", "r3", "a", fakeDigest("w"), "out", "output")] },
+          {
+            stepRun: stepRunRecord("r1", "a"),
+            artifacts: [],
+            lineage: [
+              edge("r1:a", "r1", "a", fakeDigest("x"), "in", "x"),
+              edge("r1:a", "r1", "a", fakeDigest("y"), "out", "output"),
+            ],
+          },
+          {
+            stepRun: stepRunRecord("r2", "a"),
+            artifacts: [],
+            lineage: [edge("r2:a", "r2", "a", fakeDigest("z"), "out", "output")],
+          },
+          {
+            stepRun: stepRunRecord("r3", "a"),
+            artifacts: [],
+            lineage: [edge("r3:a", "r3", "a", fakeDigest("w"), "out", "output")],
+          },
         ]);
-        expect([...(await store.digestsUsedByRuns(["r1", "r2"]))].sort()).toEqual([fakeDigest("x"), fakeDigest("y"), fakeDigest("z")].sort());
+        expect([...(await store.digestsUsedByRuns(["r1", "r2"]))].sort()).toEqual(
+          [fakeDigest("x"), fakeDigest("y"), fakeDigest("z")].sort(),
+        );
         expect((await store.digestsUsedByRuns([])).size).toBe(0);
         expect((await store.pinnedDigests()).size).toBe(0);
       });
@@ -538,7 +673,11 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         for (const id of ["gone", "kept"]) {
           await store.createRun(runRecord(id));
           await store.completeStepRuns([
-            { stepRun: stepRunRecord(id, "a", { outputDigest: fakeDigest(id) }), artifacts: [{ record: artifactRecord(fakeDigest(id)), bytes: bytesOf("1") }], lineage: [edge(`${id}:a`, id, "a", fakeDigest(id), "out", "output")] },
+            {
+              stepRun: stepRunRecord(id, "a", { outputDigest: fakeDigest(id) }),
+              artifacts: [{ record: artifactRecord(fakeDigest(id)), bytes: bytesOf("1") }],
+              lineage: [edge(`${id}:a`, id, "a", fakeDigest(id), "out", "output")],
+            },
           ]);
           await store.saveAttempt({ stepRunId: `${id}:a`, attempt: 1, status: "succeeded", startedAt: 1 });
           await store.appendLogs(`${id}:a`, 1, [{ ts: 1, stream: "log", line: id }]);
@@ -562,7 +701,12 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
     });
 
     describe("metrics and tags", () => {
-      const point = (stepRunId: string, name: string, value: number, extra: Partial<MetricPoint> = {}): MetricPoint => ({
+      const point = (
+        stepRunId: string,
+        name: string,
+        value: number,
+        extra: Partial<MetricPoint> = {},
+      ): MetricPoint => ({
         stepRunId,
         runId: stepRunId.split(":")[0],
         stepId: "train",
@@ -578,23 +722,34 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         await store.createRun(runRecord("r1"));
         await store.saveStepRuns([stepRunRecord("r1", "train")]);
         const curve = [0.9, 0.5, 0.25].map((v, i) => point("r1:train", "loss", v, { step: i, goal: "min" }));
-        await store.appendMetrics(curve, [{ stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 }]);
+        await store.appendMetrics(curve, [
+          { stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 },
+        ]);
         const trial = point("r1:search[2]", "auc", 0.7125, { stepId: "search", itemIndex: 2, attempt: 2, ts: 5_001.5 });
         const batch = { stepRuns: [], attempts: [], logs: [], completions: [] };
         if (store.writeBatch) await store.writeBatch({ ...batch, metrics: [trial], tags: [] });
         else await store.appendMetrics([trial]);
         await store.appendMetrics([point("r1:train", "auc", 0.8)]);
         expect(await store.listMetrics(["r1:train"])).toEqual([...curve, point("r1:train", "auc", 0.8)]);
-        expect(await store.listMetrics(["r1:search[2]", "r1:train"])).toEqual([trial, ...curve, point("r1:train", "auc", 0.8)]);
+        expect(await store.listMetrics(["r1:search[2]", "r1:train"])).toEqual([
+          trial,
+          ...curve,
+          point("r1:train", "auc", 0.8),
+        ]);
         expect(await store.listMetrics(["r1:nothing"])).toEqual([]);
         expect(await store.listMetrics([])).toEqual([]);
-        expect(await store.listTags(["r1:train"])).toEqual([{ stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 }]);
+        expect(await store.listTags(["r1:train"])).toEqual([
+          { stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 },
+        ]);
       });
 
       it("removes a run's metrics and tags with the run", async () => {
         for (const id of ["gone", "kept"]) {
           await store.createRun(runRecord(id));
-          await store.appendMetrics([point(`${id}:train`, "auc", 0.5)], [{ stepRunId: `${id}:train`, runId: id, key: "k", value: "v", ts: 1 }]);
+          await store.appendMetrics(
+            [point(`${id}:train`, "auc", 0.5)],
+            [{ stepRunId: `${id}:train`, runId: id, key: "k", value: "v", ts: 1 }],
+          );
         }
         await store.deleteRuns(["gone"]);
         expect(await store.listMetrics(["gone:train"])).toEqual([]);

@@ -42,13 +42,26 @@ postgres.describe("PostgresMetadataStore", () => {
         {
           stepRun: stepRunRecord("r1", "train", { outputDigest: fakeDigest("o"), cacheKey: "K" }),
           artifacts: [{ record: artifactRecord(fakeDigest("o")), bytes: new Uint8Array([0, 255, 1]) }],
-          lineage: [{ stepRunId: "r1:train", runId: "r1", stepId: "train", digest: fakeDigest("o"), direction: "out", name: "output", reused: false }],
+          lineage: [
+            {
+              stepRunId: "r1:train",
+              runId: "r1",
+              stepId: "train",
+              digest: fakeDigest("o"),
+              direction: "out",
+              name: "output",
+              reused: false,
+            },
+          ],
         },
       ]);
       await a.close();
       await a.close(); // closing twice is harmless
       // Concurrent first opens of one schema serialise on the migration lock.
-      const [b, c] = await Promise.all([PostgresMetadataStore.open({ url: server.url, schema }), PostgresMetadataStore.open({ url: server.url, schema })]);
+      const [b, c] = await Promise.all([
+        PostgresMetadataStore.open({ url: server.url, schema }),
+        PostgresMetadataStore.open({ url: server.url, schema }),
+      ]);
       try {
         expect((await b.findByCacheKey("K"))?.id).toBe("r1:train");
         expect([...(await c.getInlineBytes(fakeDigest("o")))!]).toEqual([0, 255, 1]);
@@ -74,7 +87,9 @@ postgres.describe("PostgresMetadataStore", () => {
     });
 
     it("fails to open with a coded error that hides the password", async () => {
-      const url = server.url.replace("postgres@", "postgres:s3cret@").replace(/:(\d+)\//, (_, port) => `:${Number(port) === 1 ? 2 : 1}/`);
+      const url = server.url
+        .replace("postgres@", "postgres:s3cret@")
+        .replace(/:(\d+)\//, (_, port) => `:${Number(port) === 1 ? 2 : 1}/`);
       const err = await PostgresMetadataStore.open({ url }).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: "METADATA_UNAVAILABLE" });
       expect(String((err as Error).message)).not.toContain("s3cret");
@@ -89,7 +104,10 @@ postgres.describe("PostgresMetadataStore", () => {
     function build(counts: Record<string, number>) {
       const p = pipeline("pg-demo", { params: z.object({ lr: z.number().default(0.5), rows: z.number().default(4) }) });
       const hit = (id: string) => (counts[id] = (counts[id] ?? 0) + 1);
-      const data = p.step("data", { params: ["rows"], run: (ctx) => (hit("data"), Array.from({ length: ctx.params.rows }, (_, i) => i)) });
+      const data = p.step("data", {
+        params: ["rows"],
+        run: (ctx) => (hit("data"), Array.from({ length: ctx.params.rows }, (_, i) => i)),
+      });
       const train = p.step("train", {
         params: ["lr"],
         inputs: { data },
@@ -100,7 +118,10 @@ postgres.describe("PostgresMetadataStore", () => {
           return { w: i.data.length * ctx.params.lr };
         },
       });
-      p.step("report", { inputs: { train }, run: (ctx, i) => (hit("report"), ctx.log(`w=${i.train.w}`), `weight ${i.train.w}`) });
+      p.step("report", {
+        inputs: { train },
+        run: (ctx, i) => (hit("report"), ctx.log(`w=${i.train.w}`), `weight ${i.train.w}`),
+      });
       return p;
     }
 
@@ -116,12 +137,20 @@ postgres.describe("PostgresMetadataStore", () => {
         expect(await ty.output(r1.runId, "report")).toBe("weight 2");
 
         const r2 = await ty.run(build(counts));
-        expect(r2.steps.map((s) => [s.step, s.cached])).toEqual([["data", true], ["train", true], ["report", true]]);
+        expect(r2.steps.map((s) => [s.step, s.cached])).toEqual([
+          ["data", true],
+          ["train", true],
+          ["report", true],
+        ]);
         expect(counts).toEqual({ data: 1, train: 1, report: 1 });
         expect((await ty.why(r2.runId, "train")).decision).toBe("cache hit");
 
         const r3 = await ty.run(build(counts), { params: { lr: 0.25 } });
-        expect(Object.fromEntries(r3.steps.map((s) => [s.step, s.cached]))).toEqual({ data: true, train: false, report: false });
+        expect(Object.fromEntries(r3.steps.map((s) => [s.step, s.cached]))).toEqual({
+          data: true,
+          train: false,
+          report: false,
+        });
         const why = await ty.why(r3.runId.slice(0, 18), "train");
         expect(why.decision).toBe("ran");
         expect(why.reasons.join("\n")).toMatch(/lr.*0\.5.*0\.25/);
@@ -130,13 +159,23 @@ postgres.describe("PostgresMetadataStore", () => {
 
         // Records live in PostgreSQL; only artifact bytes are on the file system.
         expect(fs.existsSync(path.join(home, "metadata.db"))).toBe(false);
-        expect((await ty.metadata.listRuns({ pipeline: "pg-demo" })).map((r) => r.id)).toEqual([r3.runId, r2.runId, r1.runId]);
+        expect((await ty.metadata.listRuns({ pipeline: "pg-demo" })).map((r) => r.id)).toEqual([
+          r3.runId,
+          r2.runId,
+          r1.runId,
+        ]);
         const reportRun = (await ty.metadata.listStepRuns(r3.runId)).find((s) => s.stepId === "report")!;
         expect((await ty.metadata.getLogs(reportRun.id)).map((l) => l.line)).toContain("w=1");
 
         // Experiment tracking on PostgreSQL: series, the reused step's metrics, a comparison.
         const [loss] = await ty.query.metrics(r2.runId, { metric: "loss" });
-        expect(loss).toMatchObject({ stepId: "train", goal: "min", final: 0.2, reused: true, fromStepRun: `${r1.runId}:train` });
+        expect(loss).toMatchObject({
+          stepId: "train",
+          goal: "min",
+          final: 0.2,
+          reused: true,
+          fromStepRun: `${r1.runId}:train`,
+        });
         expect(loss.points.map((p) => p.step)).toEqual([0, 1]);
         expect(await ty.query.tags(r3.runId)).toEqual({ optimizer: "sgd" });
         const compared = await ty.query.compareRuns([r1.runId, r3.runId]);

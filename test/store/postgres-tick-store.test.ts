@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, beforeAll } from "vitest";
 import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
 import { describeTickStore } from "./tick-conformance.js";
-
 
 let server: TestPostgres;
 let n = 0;

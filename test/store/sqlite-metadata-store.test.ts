@@ -24,7 +24,17 @@ describe("SqliteMetadataStore specifics", () => {
       {
         stepRun: stepRunRecord("r1", "train", { outputDigest: fakeDigest("o"), cacheKey: "K" }),
         artifacts: [{ record: artifactRecord(fakeDigest("o")), bytes: new Uint8Array(Buffer.from("42")) }],
-        lineage: [{ stepRunId: "r1:train", runId: "r1", stepId: "train", digest: fakeDigest("o"), direction: "out", name: "output", reused: false }],
+        lineage: [
+          {
+            stepRunId: "r1:train",
+            runId: "r1",
+            stepId: "train",
+            digest: fakeDigest("o"),
+            direction: "out",
+            name: "output",
+            reused: false,
+          },
+        ],
       },
     ]);
     await a.putStat({ path: "/x", size: 1, mtimeMs: 2, ino: 3, digest: fakeDigest("x") });
@@ -47,7 +57,9 @@ describe("SqliteMetadataStore specifics", () => {
     for (let i = 0; i < 3; i++) await new SqliteMetadataStore(file).close();
     const db = new Database(file, { readonly: true });
     try {
-      const rows = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Array<{ version: number }>;
+      const rows = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as Array<{
+        version: number;
+      }>;
       expect(rows.map((r) => r.version)).toEqual(SQLITE_MIGRATIONS.map((_, i) => i + 1));
     } finally {
       db.close();

@@ -26,10 +26,13 @@ const isRoot = () => process.getuid?.() === 0;
 
 /** Directory holding initdb and pg_ctl: PATH first, then Debian's versioned directories. */
 function binDir(): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(":")) if (dir && existsSync(join(dir, "initdb")) && existsSync(join(dir, "pg_ctl"))) return dir;
+  for (const dir of (process.env.PATH ?? "").split(":"))
+    if (dir && existsSync(join(dir, "initdb")) && existsSync(join(dir, "pg_ctl"))) return dir;
   const base = "/usr/lib/postgresql";
   if (!existsSync(base)) return undefined;
-  const versions = readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(base)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   for (const v of versions) if (existsSync(join(base, v, "bin", "initdb"))) return join(base, v, "bin");
   return undefined;
 }
@@ -84,7 +87,8 @@ async function waitForConnections(url: string, timeoutMs: number): Promise<void>
       await client.query("SELECT 1");
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`PostgreSQL did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`PostgreSQL did not accept connections within ${timeoutMs} ms: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       await client.end().catch(() => undefined);
@@ -109,7 +113,11 @@ export async function startPostgres(): Promise<TestPostgres> {
     if (!started) return;
     started = false;
     const args = ["stop", "-D", data, "-m", "immediate", "-w"];
-    if (isRoot()) spawnSync("runuser", ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args], { stdio: "ignore", timeout: 60_000 });
+    if (isRoot())
+      spawnSync("runuser", ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args], {
+        stdio: "ignore",
+        timeout: 60_000,
+      });
     else spawnSync(join(bin, "pg_ctl"), args, { stdio: "ignore", timeout: 60_000 });
   };
   // A crashed or killed test worker must not leave a server behind.
@@ -119,7 +127,18 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
   process.once("exit", onExit);
   try {
-    runPg(join(bin, "initdb"), ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]);
+    runPg(join(bin, "initdb"), [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "--auth=trust",
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+      "--no-instructions",
+    ]);
     let port = 0;
     // A free port can be taken between probing and binding; retry with another one.
     for (let attempt = 1; ; attempt++) {
@@ -130,7 +149,10 @@ export async function startPostgres(): Promise<TestPostgres> {
         started = true;
         break;
       } catch (err) {
-        if (attempt >= 3) throw new Error(`${(err as Error).message}\n${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : ""}`);
+        if (attempt >= 3)
+          throw new Error(
+            `${(err as Error).message}\n${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : ""}`,
+          );
       }
     }
     const base = `postgres://postgres@127.0.0.1:${port}`;

@@ -17,8 +17,17 @@ import { describe, it, type TestFunction } from "vitest";
 import { postgresUnavailableReason } from "./postgres.js";
 
 export type ToolName =
-  | "python3" | "scipy" | "scikit-learn" | "xgboost" | "pandas" | "postgresql"
-  | "chrt" | "make" | "snakemake" | "chromium" | "redis-server";
+  | "python3"
+  | "scipy"
+  | "scikit-learn"
+  | "xgboost"
+  | "pandas"
+  | "postgresql"
+  | "chrt"
+  | "make"
+  | "snakemake"
+  | "chromium"
+  | "redis-server";
 
 interface ToolSpec {
   /** Why the tool cannot be used here, or undefined when it can. */

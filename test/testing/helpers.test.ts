@@ -9,7 +9,11 @@ import { z } from "zod";
 
 const p = pipeline("helpers-demo", { params: z.object({ factor: z.number().default(2) }) });
 const nums = p.step("nums", { run: () => [1, 2, 3] });
-const scaled = p.step("scaled", { params: ["factor"], inputs: { nums }, run: (ctx, { nums }) => nums.map((n) => n * ctx.params.factor) });
+const scaled = p.step("scaled", {
+  params: ["factor"],
+  inputs: { nums },
+  run: (ctx, { nums }) => nums.map((n) => n * ctx.params.factor),
+});
 p.step("to-file", {
   inputs: { scaled },
   run: (ctx, { scaled }) => {
@@ -17,7 +21,10 @@ p.step("to-file", {
     return ctx.file("out.txt");
   },
 });
-p.step("count-lines", { inputs: { text: p.ref<ReturnType<typeof fileInput>>("to-file") }, run: (_ctx, { text }) => readFileSync(text.path, "utf8").split(",").length });
+p.step("count-lines", {
+  inputs: { text: p.ref<ReturnType<typeof fileInput>>("to-file") },
+  run: (_ctx, { text }) => readFileSync(text.path, "utf8").split(",").length,
+});
 
 describe("testing helpers", () => {
   it("runStep runs one step with given inputs and params, without the rest of the pipeline", async () => {
@@ -36,7 +43,9 @@ describe("testing helpers", () => {
 
   it("runStep rejects an unknown step and an unknown param", async () => {
     await expect(runStep(p, "nope")).rejects.toMatchObject({ code: "NOT_FOUND" });
-    await expect(runStep(p, "scaled", { inputs: { nums: [] }, params: { lr: 1 } })).rejects.toMatchObject({ code: "UNKNOWN_PARAM" });
+    await expect(runStep(p, "scaled", { inputs: { nums: [] }, params: { lr: 1 } })).rejects.toMatchObject({
+      code: "UNKNOWN_PARAM",
+    });
   });
 
   it("runStep gives a step the throwaway home's services: registry steps run alone too", async () => {

@@ -41,7 +41,6 @@ browserGate.describe("web UI in a real browser", () => {
     Object.fromEntries(Object.entries(small).map(([k, v]) => [k, k === "landing" ? v : Number(v)]));
   let server: UiServer;
   let b: UiBrowser;
-  let firstRun = "";
 
   beforeAll(async () => {
     const landed = spawnSync(
@@ -91,7 +90,6 @@ browserGate.describe("web UI in a real browser", () => {
 
       await page.getByRole("button", { name: "Launch run" }).click();
       await page.waitForURL(/\/runs\/[^/]+$/);
-      firstRun = decodeURIComponent(new URL(page.url()).pathname.split("/")[2]);
       await page.locator(".react-flow__node").first().waitFor({ timeout: 60_000 });
 
       // Watch the nodes: a state change must arrive while the page stays loaded (no reloads).

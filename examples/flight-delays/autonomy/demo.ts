@@ -60,13 +60,20 @@ async function main(): Promise<number> {
   const months = flags["keep-going"] ? [1, 2, 3, 4, 5, 6] : Array.from({ length: shiftFrom - 1 }, (_, k) => k + 1);
   const [up] = await Promise.all([
     startUp({ state, profile: sample ? "sample" : "demo", windowMs }),
-    cutMonths(join(state, "staging"), months, { sample, shifted })
-      .then((cut) => cut.forEach((c) => staged.set(c.month, c))),
+    cutMonths(join(state, "staging"), months, { sample, shifted }).then((cut) =>
+      cut.forEach((c) => staged.set(c.month, c)),
+    ),
   ]);
-  process.stdout.write(`${clock()}  trainyard up: the daemon and the model server are running`
-    + ` (${up.url}; log: ${up.log})\n`);
-  const watch = await LoopWatch.open({ home: up.home, serverUrl: up.url, pipeline: "flight-delays",
-    triggers: ["landed", "served-auc"], model: "flight-delays" });
+  process.stdout.write(
+    `${clock()}  trainyard up: the daemon and the model server are running` + ` (${up.url}; log: ${up.log})\n`,
+  );
+  const watch = await LoopWatch.open({
+    home: up.home,
+    serverUrl: up.url,
+    pipeline: "flight-delays",
+    triggers: ["landed", "served-auc"],
+    model: "flight-delays",
+  });
   let polling = true;
   const poller = (async () => {
     while (polling) {
@@ -96,12 +103,17 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
   const land = async (months: number[]) => {
     const every = Number(flags.every) * 1000;
     if (lastLanding && Date.now() - lastLanding < every) await sleep(every - (Date.now() - lastLanding));
-    const landed = moveIntoPlace(months.map((m) => staged.get(m)!), landing);
+    const landed = moveIntoPlace(
+      months.map((m) => staged.get(m)!),
+      landing,
+    );
     lastLanding = Date.now();
     const names = landed.map((l) => `${MONTHS[l.month]}${shifted(l.month) ? " (shifted)" : ""}`).join(" and ");
     const rows = landed.reduce((a, l) => a + l.rows, 0);
-    say("landed", `landing simulator: ${names} 2001 landed (${rows.toLocaleString("en-US")} flights)`,
-      { files: landed.map((l) => l.file), landedAt: landed[0].landedAt });
+    say("landed", `landing simulator: ${names} 2001 landed (${rows.toLocaleString("en-US")} flights)`, {
+      files: landed.map((l) => l.file),
+      landedAt: landed[0].landedAt,
+    });
     return handled(watch, landed[0].landedAt);
   };
 
@@ -114,16 +126,22 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
     await traffic(url, labels, m, 2);
     await land([m]);
   }
-  say("shift", `label shift: from ${MONTHS[shiftFrom]} on, delays follow another rule`
-    + " (morning flights run late, afternoon ones leave on time)");
+  say(
+    "shift",
+    `label shift: from ${MONTHS[shiftFrom]} on, delays follow another rule` +
+      " (morning flights run late, afternoon ones leave on time)",
+  );
   const fired = await traffic(url, labels, shiftFrom, 8, true);
   if (!fired) throw new Error("the monitor did not fire within 8 windows of shifted traffic");
   const retrain = await until(() => {
     const run = watch.allRuns().find((r) => watch.tickOf(r.id)?.key === fired.tick?.key);
     return run && ["succeeded", "failed", "rejected", "cancelled"].includes(run.status) && run;
   }, "the retrain the monitor started to finish");
-  say("handled", `the shift was handled: the monitor noticed it and its retrain ended ${retrain.status}`
-    + (flags["keep-going"] ? "; going on with the next months" : "; the demo ends here (--keep-going lands the rest)"));
+  say(
+    "handled",
+    `the shift was handled: the monitor noticed it and its retrain ended ${retrain.status}` +
+      (flags["keep-going"] ? "; going on with the next months" : "; the demo ends here (--keep-going lands the rest)"),
+  );
   if (!flags["keep-going"]) return;
   await land([shiftFrom]);
   for (let m = shiftFrom + 1; m <= 6; m++) {
@@ -134,10 +152,11 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
 }
 
 /** Waits for the run a landing started to finish and, if it promoted, for the server to serve it. */
-async function handled(watch: LoopWatch, landedAt: number) {
+async function handled(_watch: LoopWatch, landedAt: number) {
   const detected = await untilEvent(
     (e) => e.kind === "detected" && e.tick?.status === "requested" && e.at >= landedAt - 1000,
-    "the daemon to detect the landing");
+    "the daemon to detect the landing",
+  );
   const runId = detected.tick!.runIds?.[0];
   const done = await untilEvent((e) => e.kind === "run-finished" && e.runId === runId, `run ${runId} to finish`);
   const promoted = events.find((e) => e.kind === "promoted" && e.runId === runId);
@@ -163,8 +182,10 @@ async function traffic(url: string, labels: LabelsFile, month: number, waves: nu
     await sleep(windowMs * 0.3);
     labels.add(served);
     const auc = rocAuc(served);
-    say("labels", `labels: ${served.length} outcomes arrived; AUC of those predictions ${auc?.toFixed(3) ?? "n/a"}`,
-      { auc, version });
+    say("labels", `labels: ${served.length} outcomes arrived; AUC of those predictions ${auc?.toFixed(3) ?? "n/a"}`, {
+      auc,
+      version,
+    });
   }
   if (!untilFired) return undefined;
   const fired = () => events.filter((e) => e.kind === "monitor-fired")[firedBefore];

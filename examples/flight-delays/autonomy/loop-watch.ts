@@ -10,7 +10,13 @@ import type { RunRecord } from "../../../src/store/metadata-store.js";
 import type { TickRecord, TickStore } from "../../../src/store/tick-store.js";
 
 export type LoopEventKind =
-  | "detected" | "run-started" | "run-finished" | "promoted" | "served" | "monitor-fired" | "monitor-held";
+  | "detected"
+  | "run-started"
+  | "run-finished"
+  | "promoted"
+  | "served"
+  | "monitor-fired"
+  | "monitor-held";
 
 export interface LoopEvent {
   kind: LoopEventKind;
@@ -86,8 +92,14 @@ export class LoopWatch {
       const tick = this.tickOfRun.get(run.id);
       if (!before) {
         const why = tick ? `: ${tick.reason}` : "";
-        events.push({ kind: "run-started", at: run.startedAt ?? run.createdAt, runId: run.id, trigger: run.trigger,
-          text: `run ${run.id} started by ${run.trigger}${why}`, tick });
+        events.push({
+          kind: "run-started",
+          at: run.startedAt ?? run.createdAt,
+          runId: run.id,
+          trigger: run.trigger,
+          text: `run ${run.id} started by ${run.trigger}${why}`,
+          tick,
+        });
       }
       if (TERMINAL.has(run.status) && (!before || !TERMINAL.has(before.status))) events.push(await this.finished(run));
     }
@@ -96,14 +108,23 @@ export class LoopWatch {
       this.lastAliasEvent = e.id;
       if (e.alias !== "production" || e.toVersion === undefined) continue;
       const by = e.runId ? ` by run ${e.runId}` : ` by ${e.actor}`;
-      events.push({ kind: "promoted", at: e.at, version: e.toVersion, runId: e.runId,
-        text: `promoted: ${this.model}@production -> version ${e.toVersion}${by}` });
+      events.push({
+        kind: "promoted",
+        at: e.at,
+        version: e.toVersion,
+        runId: e.runId,
+        text: `promoted: ${this.model}@production -> version ${e.toVersion}${by}`,
+      });
     }
     const served = await this.serverVersion();
     if (served !== undefined && served.version !== this.servedVersion) {
       this.servedVersion = served.version;
-      events.push({ kind: "served", at: served.loadedAt, version: served.version,
-        text: `the server now serves ${this.model} version ${served.version}` });
+      events.push({
+        kind: "served",
+        at: served.loadedAt,
+        version: served.version,
+        text: `the server now serves ${this.model} version ${served.version}`,
+      });
     }
     return events;
   }
@@ -112,9 +133,11 @@ export class LoopWatch {
     const detail = await runDetail(this.ty, run);
     const verdicts = detail.gates.flatMap((g) => g.verdicts);
     const failed = verdicts.filter((v) => v.status === "fail");
-    const gates = !verdicts.length ? "no gate verdicts"
-      : failed.length ? `gates failed: ${failed.map((v) => `${v.gate} (${v.message})`).join("; ")}`
-      : `all ${verdicts.length} gates passed`;
+    const gates = !verdicts.length
+      ? "no gate verdicts"
+      : failed.length
+        ? `gates failed: ${failed.map((v) => `${v.gate} (${v.message})`).join("; ")}`
+        : `all ${verdicts.length} gates passed`;
     const steps: Record<string, number> = {};
     for (const s of detail.stepDetails) {
       if (s.startedAt !== undefined && s.finishedAt !== undefined) steps[s.stepId] = s.finishedAt - s.startedAt;
@@ -128,7 +151,11 @@ export class LoopWatch {
       if (!moved && now) outcome = `; production unchanged (still version ${now.version})`;
     }
     return {
-      kind: "run-finished", at: run.finishedAt ?? Date.now(), runId: run.id, trigger: run.trigger, status: run.status,
+      kind: "run-finished",
+      at: run.finishedAt ?? Date.now(),
+      runId: run.id,
+      trigger: run.trigger,
+      status: run.status,
       steps,
       text: `run ${run.id} ${run.status}${error} (${gates})${outcome}`,
     };
@@ -155,11 +182,19 @@ export class LoopWatch {
 function tickEvent(t: TickRecord): LoopEvent {
   if (t.kind === "monitor") {
     const fired = t.status === "requested";
-    return { kind: fired ? "monitor-fired" : "monitor-held", at: t.evaluatedAt, tick: t,
-      text: fired ? `monitor fired: ${t.reason}` : `monitor held back: ${t.reason}` };
+    return {
+      kind: fired ? "monitor-fired" : "monitor-held",
+      at: t.evaluatedAt,
+      tick: t,
+      text: fired ? `monitor fired: ${t.reason}` : `monitor held back: ${t.reason}`,
+    };
   }
   const files = (t.event as { files?: Array<{ name: string; digest: string }> } | undefined)?.files ?? [];
   const names = files.map((f) => `${f.name} (${f.digest.slice(0, 15)}..)`).join(", ");
-  return { kind: "detected", at: t.evaluatedAt, tick: t,
-    text: t.status === "requested" ? `the daemon saw ${names || t.reason} land` : `the daemon noted ${t.reason}` };
+  return {
+    kind: "detected",
+    at: t.evaluatedAt,
+    tick: t,
+    text: t.status === "requested" ? `the daemon saw ${names || t.reason} land` : `the daemon noted ${t.reason}`,
+  };
 }

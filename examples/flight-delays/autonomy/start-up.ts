@@ -37,14 +37,34 @@ export async function startUp(o: UpOptions): Promise<RunningUp> {
   const labels = join(o.state, "labels.csv");
   const log = join(o.state, "up.log");
   mkdirSync(landing, { recursive: true });
-  const up = spawn(process.execPath, [join(REPO, "bin", "trainyard.js"), "up", join(EXAMPLE_DIR, "pipeline.ts"),
-    "--port", "0", "--log-sample", "1", "--interval", "250", "--max-concurrent-runs", "1"], {
-    env: {
-      ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", FLIGHTS_LANDING: landing, FLIGHTS_LABELS: labels,
-      FLIGHTS_PROFILE: o.profile ?? "", FLIGHTS_MONITOR_WINDOW: `${o.windowMs}ms`,
+  const up = spawn(
+    process.execPath,
+    [
+      join(REPO, "bin", "trainyard.js"),
+      "up",
+      join(EXAMPLE_DIR, "pipeline.ts"),
+      "--port",
+      "0",
+      "--log-sample",
+      "1",
+      "--interval",
+      "250",
+      "--max-concurrent-runs",
+      "1",
+    ],
+    {
+      env: {
+        ...process.env,
+        TRAINYARD_HOME: home,
+        NO_COLOR: "1",
+        FLIGHTS_LANDING: landing,
+        FLIGHTS_LABELS: labels,
+        FLIGHTS_PROFILE: o.profile ?? "",
+        FLIGHTS_MONITOR_WINDOW: `${o.windowMs}ms`,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   up.stderr.pipe(createWriteStream(log));
   const exited = new Promise<number | null>((r) => up.on("close", (code) => r(code)));
   let stdout = "";
@@ -57,7 +77,11 @@ export async function startUp(o: UpOptions): Promise<RunningUp> {
     void exited.then((code) => fail(new Error(`trainyard up exited (${code}) before listening; see ${log}`)));
   });
   return {
-    url, home, landing, labels, log,
+    url,
+    home,
+    landing,
+    labels,
+    log,
     stop: async () => {
       up.kill("SIGTERM");
       return exited;

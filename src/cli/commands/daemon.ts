@@ -12,7 +12,8 @@ export function daemonOptionsFrom(args: ParsedArgs, log: (line: string) => void)
   const pipelineLimits: Record<string, number> = {};
   for (const [name, v] of Object.entries(keyValues(args, "pipeline-limit"))) {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw usage(`--pipeline-limit ${name}=${v}: the limit must be a whole number >= 0`);
+    if (!Number.isInteger(n) || n < 0)
+      throw usage(`--pipeline-limit ${name}=${v}: the limit must be a whole number >= 0`);
     pipelineLimits[name] = n;
   }
   const leaseTtlMs = intFlag(args, "lease-ttl");

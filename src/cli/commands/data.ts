@@ -5,7 +5,9 @@ import { has, one, usage, type ParsedArgs } from "../args.js";
 export async function contractInferCommand(args: ParsedArgs): Promise<number> {
   const files = args.positionals;
   if (!files.length) {
-    throw usage("trainyard contract infer needs data files (Parquet, CSV or JSON), directories or quoted globs such as 'landing/*.csv'");
+    throw usage(
+      "trainyard contract infer needs data files (Parquet, CSV or JSON), directories or quoted globs such as 'landing/*.csv'",
+    );
   }
   const file = files.join(" ");
   const { inferContractFromFiles, renderContractModule } = await import("../../lib/data/index.js");
@@ -14,7 +16,9 @@ export async function contractInferCommand(args: ParsedArgs): Promise<number> {
   const out = one(args, "out");
   if (out) {
     writeFileSync(out, text);
-    process.stderr.write(`wrote a draft contract for ${file} to ${out}: review the ranges and allowed values, then use it with validate()\n`);
+    process.stderr.write(
+      `wrote a draft contract for ${file} to ${out}: review the ranges and allowed values, then use it with validate()\n`,
+    );
   } else process.stdout.write(text);
   return 0;
 }

@@ -20,16 +20,24 @@ export async function fsckCommand(args: ParsedArgs): Promise<number> {
     const list = (title: string, problems: FsckProblem[]) => {
       out.push(`${title}: ${problems.length}`);
       for (const p of problems.slice(0, 50)) {
-        out.push(`  ${p.digest.slice(0, 12)} ${p.detail}${p.referencedBy ? ` (named by ${p.referencedBy})` : ""}${p.path ? ` ${p.path}` : ""}`);
+        out.push(
+          `  ${p.digest.slice(0, 12)} ${p.detail}${p.referencedBy ? ` (named by ${p.referencedBy})` : ""}${p.path ? ` ${p.path}` : ""}`,
+        );
       }
       if (problems.length > 50) out.push(`  ... and ${problems.length - 50} more (--json lists all)`);
     };
     list("corrupt objects", r.corrupt);
     list("missing references", r.missing);
-    out.push(`orphans: ${r.orphans.length}${r.orphans.length ? " (no record names them; `trainyard gc` removes them)" : ""}`);
-    if (r.repaired) out.push(`repaired: ${r.repaired.quarantined} objects quarantined, ${r.repaired.recordsInvalidated} records no longer reusable`);
+    out.push(
+      `orphans: ${r.orphans.length}${r.orphans.length ? " (no record names them; `trainyard gc` removes them)" : ""}`,
+    );
+    if (r.repaired)
+      out.push(
+        `repaired: ${r.repaired.quarantined} objects quarantined, ${r.repaired.recordsInvalidated} records no longer reusable`,
+      );
     if (r.ok) out.push("store is clean");
-    else if (r.repaired) out.push("damage found and repaired: the next run or `trainyard resume` recomputes what was lost");
+    else if (r.repaired)
+      out.push("damage found and repaired: the next run or `trainyard resume` recomputes what was lost");
     else out.push("damage found: run `trainyard fsck --repair`, then resume or re-run to recompute what was lost");
     process.stdout.write(`${out.join("\n")}\n`);
     return r.ok ? 0 : 1;

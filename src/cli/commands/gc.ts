@@ -10,7 +10,9 @@ function duration(flag: string, text: string | undefined, units: string): number
   if (text === undefined) return undefined;
   const m = /^(\d+)([smhd]?)$/.exec(text);
   if (!m || (m[2] && !units.includes(m[2])) || (!m[2] && m[1] !== "0")) {
-    throw usage(`--${flag} expects a duration such as ${units.includes("m") ? "1h, 30m or 0" : "30d or 12h"}, got "${text}"`);
+    throw usage(
+      `--${flag} expects a duration such as ${units.includes("m") ? "1h, 30m or 0" : "30d or 12h"}, got "${text}"`,
+    );
   }
   return Number(m[1]) * (UNIT_MS[m[2]] ?? 0);
 }
@@ -29,7 +31,9 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
         r.keptPending ? `${r.keptPending} objects of live runs` : "",
         r.keptYoung ? `${r.keptYoung} objects younger than the grace period` : "",
       ].filter(Boolean);
-      process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)}), ${r.tempRemoved} temp files\n`);
+      process.stdout.write(
+        `${verb} ${r.runsRemoved.length} runs and ${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)}), ${r.tempRemoved} temp files\n`,
+      );
       if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }
     return 0;

@@ -122,8 +122,11 @@ export async function logsCommand(args: ParsedArgs): Promise<number> {
     }
     await out.end();
     const what = `${runId} ${stepId}${item !== undefined ? `[${item}]` : ""}`;
-    if (!out.count) process.stderr.write(dim(`(no log lines for ${what})
-`));
+    if (!out.count)
+      process.stderr.write(
+        dim(`(no log lines for ${what})
+`),
+      );
     return 0;
   } finally {
     await ty.close();
@@ -140,7 +143,9 @@ export async function whyCommand(args: ParsedArgs): Promise<number> {
       process.stdout.write(`${JSON.stringify(why, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(`${bold(`${why.step}`)} in run ${why.runId}: ${why.decision === "cache hit" ? cyan(why.decision) : yellow(why.decision)}\n`);
+    process.stdout.write(
+      `${bold(`${why.step}`)} in run ${why.runId}: ${why.decision === "cache hit" ? cyan(why.decision) : yellow(why.decision)}\n`,
+    );
     for (const r of why.reasons) process.stdout.write(`  ${r}\n`);
     if (why.against) process.stdout.write(dim(`  compared with ${why.against.stepRunId}\n`));
     for (const it of why.items?.filter((i) => i.decision !== "cache hit").slice(0, 20) ?? []) {
@@ -163,7 +168,8 @@ class LogOutput {
   async write(run: LogRun, label: string): Promise<void> {
     if (this.json) {
       const { attempt, ts, stream } = run;
-      for (const line of run.lines) this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt, ts, stream, line: label + line })}`;
+      for (const line of run.lines)
+        this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt, ts, stream, line: label + line })}`;
     } else {
       const kind = run.stream === "stderr" ? "err" : run.stream === "stdout" ? "out" : "log";
       const tag = `${dim(`#${run.attempt} ${kind}`)} ${label}`;

@@ -41,7 +41,9 @@ export async function lineageCommand(args: ParsedArgs): Promise<number> {
       `  model artifact:`,
     ];
     lines.push(...renderLineageTree(lin.artifact, "    "));
-    lines.push(`  raw data: ${lin.sources.map((s) => `${s.digest.slice(0, 12)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`);
+    lines.push(
+      `  raw data: ${lin.sources.map((s) => `${s.digest.slice(0, 12)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`,
+    );
     return print(lines.join("\n"));
   });
 }
@@ -52,7 +54,9 @@ async function listModels(ty: Trainyard, args: ParsedArgs): Promise<number> {
   if (!models.length) return print(dim("no registered models"));
   const rows = [["MODEL", "VERSIONS", "LATEST", "ALIASES", "UPDATED"].map(bold)];
   for (const m of models) {
-    const aliases = Object.entries(m.aliases).map(([a, v]) => `${a}→${v}`).join(" ");
+    const aliases = Object.entries(m.aliases)
+      .map(([a, v]) => `${a}→${v}`)
+      .join(" ");
     rows.push([m.name, String(m.versionCount), String(m.latestVersion), aliases || dim("-"), when(m.updatedAt)]);
   }
   return print(table(rows));
@@ -74,7 +78,14 @@ async function showModel(ty: Trainyard, args: ParsedArgs): Promise<number> {
   for (const [a, v] of Object.entries(summary.aliases)) byVersion.set(v, [...(byVersion.get(v) ?? []), a]);
   const rows = [["VERSION", "CREATED", "RUN", "METRICS", "GATES", "ALIASES"].map(bold)];
   for (const v of versions) {
-    rows.push([String(v.version), when(v.createdAt), v.runId ?? dim("-"), metricSummary(v.metrics), gateSummary(v.gates), (byVersion.get(v.version) ?? []).join(" ")]);
+    rows.push([
+      String(v.version),
+      when(v.createdAt),
+      v.runId ?? dim("-"),
+      metricSummary(v.metrics),
+      gateSummary(v.gates),
+      (byVersion.get(v.version) ?? []).join(" "),
+    ]);
   }
   const lines = [`${bold(summary.name)}: ${summary.versionCount} version(s)`, table(rows)];
   if (pins.length) {
@@ -119,17 +130,27 @@ async function promote(ty: Trainyard, args: ParsedArgs): Promise<number> {
     throw usage("usage: trainyard models promote <name>@<version> --alias <alias> [--force --reason TEXT]");
   }
   if (has(args, "force") && !one(args, "reason")) {
-    throw new TrainyardError("USAGE", "--force needs --reason: overrides of failed gates are recorded with why", { hint: 'add --reason "<why this version must ship anyway>"' });
+    throw new TrainyardError("USAGE", "--force needs --reason: overrides of failed gates are recorded with why", {
+      hint: 'add --reason "<why this version must ship anyway>"',
+    });
   }
-  const result = await promoteAlias(ty, ref.model, alias, ref.ref, { actor: one(args, "actor") ?? "cli", reason: one(args, "reason"), force: has(args, "force") });
+  const result = await promoteAlias(ty, ref.model, alias, ref.ref, {
+    actor: one(args, "actor") ?? "cli",
+    reason: one(args, "reason"),
+    force: has(args, "force"),
+  });
   return report(args, result, `${ref.model}@${alias}`);
 }
 
 async function rollback(ty: Trainyard, args: ParsedArgs): Promise<number> {
   const model = args.positionals[0];
   const alias = one(args, "alias");
-  if (!model || model.includes("@") || !alias) throw usage("usage: trainyard models rollback <name> --alias <alias> [--reason TEXT]");
-  const result = await rollbackAlias(ty, model, alias, { actor: one(args, "actor") ?? "cli", reason: one(args, "reason") });
+  if (!model || model.includes("@") || !alias)
+    throw usage("usage: trainyard models rollback <name> --alias <alias> [--reason TEXT]");
+  const result = await rollbackAlias(ty, model, alias, {
+    actor: one(args, "actor") ?? "cli",
+    reason: one(args, "reason"),
+  });
   return report(args, result, `${model}@${alias}`);
 }
 
@@ -180,7 +201,10 @@ function describeVersion(v: ModelVersionRecord, aliases: string[]): string {
     `  metrics    ${JSON.stringify(v.metrics)}`,
     `  gates:`,
   ];
-  for (const g of v.gates) lines.push(`    ${g.status === "fail" ? red("✘ FAIL") : green(`✔ ${g.status}`)} ${g.gate}${g.message ? `: ${g.message}` : ""}`);
+  for (const g of v.gates)
+    lines.push(
+      `    ${g.status === "fail" ? red("✘ FAIL") : green(`✔ ${g.status}`)} ${g.gate}${g.message ? `: ${g.message}` : ""}`,
+    );
   if (!v.gates.length) lines.push(`    ${dim("none recorded")}`);
   if (v.description) lines.push(`  ${v.description}`);
   return lines.join("\n");

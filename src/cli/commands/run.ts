@@ -10,7 +10,10 @@ import { printTypeErrors, wantsTypeCheck } from "../type-check-first.js";
 
 export async function runCommand(args: ParsedArgs): Promise<number> {
   const [modulePath, ...extra] = args.positionals;
-  if (!modulePath) throw usage("trainyard run needs the path of a pipeline module, e.g. trainyard run examples/flight-delays/pipeline.ts");
+  if (!modulePath)
+    throw usage(
+      "trainyard run needs the path of a pipeline module, e.g. trainyard run examples/flight-delays/pipeline.ts",
+    );
   if (extra.length) throw usage(`unexpected argument "${extra[0]}"`);
   const force = forceFlag(args);
   const typeCheck = wantsTypeCheck(args);
@@ -19,20 +22,22 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
   const progress = Progress.forTerminal(json || has(args, "quiet"));
   const signals = cancelOnSignals(progress);
   try {
-    const result = await ty.run(modulePath, {
-      overrides: keyValues(args, "param"),
-      profile: one(args, "profile"),
-      concurrency: intFlag(args, "concurrency"),
-      force,
-      ...signals,
-      // Set by the daemon: the id its queue fixed up front, and what started the run ("schedule:nightly").
-      runId: one(args, "run-id"),
-      trigger: one(args, "trigger"),
-      typeCheck,
-    }).catch((err: unknown) => {
-      printTypeErrors(err);
-      throw err;
-    });
+    const result = await ty
+      .run(modulePath, {
+        overrides: keyValues(args, "param"),
+        profile: one(args, "profile"),
+        concurrency: intFlag(args, "concurrency"),
+        force,
+        ...signals,
+        // Set by the daemon: the id its queue fixed up front, and what started the run ("schedule:nightly").
+        runId: one(args, "run-id"),
+        trigger: one(args, "trigger"),
+        typeCheck,
+      })
+      .catch((err: unknown) => {
+        printTypeErrors(err);
+        throw err;
+      });
     progress.stop();
     report(result, json);
     return exitCode(result);
@@ -70,15 +75,17 @@ export async function planCommand(args: ParsedArgs): Promise<number> {
   const typeCheck = wantsTypeCheck(args);
   const ty = await openHome(args, { module: modulePath });
   try {
-    const plan = await ty.plan(modulePath, {
-      overrides: keyValues(args, "param"),
-      profile: one(args, "profile"),
-      force: forceFlag(args),
-      typeCheck,
-    }).catch((err: unknown) => {
-      printTypeErrors(err);
-      throw err;
-    });
+    const plan = await ty
+      .plan(modulePath, {
+        overrides: keyValues(args, "param"),
+        profile: one(args, "profile"),
+        force: forceFlag(args),
+        typeCheck,
+      })
+      .catch((err: unknown) => {
+        printTypeErrors(err);
+        throw err;
+      });
     if (has(args, "json")) {
       process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
       return 0;
@@ -121,7 +128,9 @@ function report(result: RunResult, json: boolean): void {
         ...(s.error ? { error: s.error.message } : {}),
         ...(s.reason ? { reason: s.reason } : {}),
       })),
-      ...(result.error ? { error: { code: result.error.code, message: result.error.message, hint: result.error.hint } } : {}),
+      ...(result.error
+        ? { error: { code: result.error.code, message: result.error.message, hint: result.error.hint } }
+        : {}),
     };
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
@@ -129,10 +138,15 @@ function report(result: RunResult, json: boolean): void {
   const cached = result.steps.filter((s) => s.cached).length;
   const ran = result.steps.filter((s) => s.status === "succeeded" && !s.cached).length;
   const color = result.status === "succeeded" ? green : red;
-  process.stdout.write(`${statusIcon(result.status)} run ${result.runId} ${color(result.status)} in ${duration(result.durationMs)}: ${ran} ran, ${cached} reused from cache`);
+  process.stdout.write(
+    `${statusIcon(result.status)} run ${result.runId} ${color(result.status)} in ${duration(result.durationMs)}: ${ran} ran, ${cached} reused from cache`,
+  );
   const skipped = result.steps.filter((s) => s.status === "skipped").length;
   process.stdout.write(skipped ? `, ${skipped} skipped\n` : "\n");
-  if (cached === result.steps.length && result.steps.length) process.stdout.write(dim(`every step was reused from the cache; \`trainyard why ${result.runId} <step>\` explains each decision\n`));
+  if (cached === result.steps.length && result.steps.length)
+    process.stdout.write(
+      dim(`every step was reused from the cache; \`trainyard why ${result.runId} <step>\` explains each decision\n`),
+    );
   for (const s of result.steps.filter((x) => x.status === "failed" || x.status === "rejected")) {
     const label = s.status === "rejected" ? yellow("rejected") : red("failed");
     process.stdout.write(`\n${label} ${bold(s.step)}: ${s.error?.message ?? ""}\n`);
@@ -143,7 +157,12 @@ function report(result: RunResult, json: boolean): void {
   }
   const held = guardSkips(result.steps);
   if (held) process.stdout.write(`\n${yellow(held)}\n`);
-  if (result.status === "rejected") process.stdout.write(dim(`\nthe candidate was not registered or deployed; \`trainyard show ${result.runId}\` lists every gate verdict\n`));
+  if (result.status === "rejected")
+    process.stdout.write(
+      dim(
+        `\nthe candidate was not registered or deployed; \`trainyard show ${result.runId}\` lists every gate verdict\n`,
+      ),
+    );
 }
 
 /**

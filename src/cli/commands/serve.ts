@@ -49,7 +49,8 @@ export function listeningLine(command: string, server: ModelServer, url: string)
 }
 
 export async function serveCommand(args: ParsedArgs): Promise<number> {
-  if (args.positionals.length) throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
+  if (args.positionals.length)
+    throw usage(`trainyard serve takes no positional arguments (got "${args.positionals[0]}")`);
   const log = (message: string) => process.stderr.write(`${dim(new Date().toISOString())} ${message}\n`);
   const options = serveOptionsFrom(args, log);
   const ty = await openHome(args);

@@ -28,7 +28,9 @@ function printHealth(h: DaemonHealth): void {
   if (!h.leader) out.push(`${bold("daemon")}  ${red("not running")}`);
   else {
     const state = h.state === "ok" ? green("ok") : red("STALE");
-    out.push(`${bold("daemon")}  ${state}  leader ${h.leader.process}, heartbeat ${duration(h.leader.heartbeatAgeMs)} ago, leading since ${when(h.leader.since)}`);
+    out.push(
+      `${bold("daemon")}  ${state}  leader ${h.leader.process}, heartbeat ${duration(h.leader.heartbeatAgeMs)} ago, leading since ${when(h.leader.since)}`,
+    );
   }
   out.push("");
   if (h.triggers.length) {
@@ -42,8 +44,26 @@ function printHealth(h: DaemonHealth): void {
     out.push(table([["trigger", "state", "evaluated", "last tick (UTC)", "lag"].map(dim), ...rows]));
   } else out.push(dim("no triggers have state yet"));
   out.push("");
-  out.push(`${bold("queued")} ${h.queued.length}${h.queued.length ? `: ${h.queued.slice(0, 10).map((q) => `${q.runId} (${q.pipeline})`).join(", ")}` : ""}`);
-  out.push(`${bold("running")} ${h.running.length}${h.running.length ? `: ${h.running.slice(0, 10).map((r) => `${r.runId} (${r.pipeline}, ${r.trigger})`).join(", ")}` : ""}`);
+  out.push(
+    `${bold("queued")} ${h.queued.length}${
+      h.queued.length
+        ? `: ${h.queued
+            .slice(0, 10)
+            .map((q) => `${q.runId} (${q.pipeline})`)
+            .join(", ")}`
+        : ""
+    }`,
+  );
+  out.push(
+    `${bold("running")} ${h.running.length}${
+      h.running.length
+        ? `: ${h.running
+            .slice(0, 10)
+            .map((r) => `${r.runId} (${r.pipeline}, ${r.trigger})`)
+            .join(", ")}`
+        : ""
+    }`,
+  );
   for (const p of h.problems) out.push(red(`problem: ${p}`));
   process.stdout.write(`${out.join("\n")}\n`);
 }

@@ -26,7 +26,8 @@ async function changeTriggerState(sub: (typeof TRIGGER_STATE_SUBCOMMANDS)[number
     const trigger = await resolveTrigger(store, name);
     if (sub === "history") return await printHistory(store, trigger, intFlag(args, "limit") ?? 20, has(args, "json"));
     await store.setPaused(trigger, sub === "pause");
-    const note = sub === "pause" ? "its schedule slots are recorded as skipped until unpaused" : "the daemon evaluates it again";
+    const note =
+      sub === "pause" ? "its schedule slots are recorded as skipped until unpaused" : "the daemon evaluates it again";
     process.stdout.write(`${sub === "pause" ? yellow("paused") : green("unpaused")} ${trigger}: ${note}\n`);
     return 0;
   } finally {
@@ -40,9 +41,17 @@ async function resolveTrigger(store: TickStore, name: string): Promise<string> {
   const known = (await store.listTriggerStates()).map((s) => s.trigger);
   const matches = known.filter((t) => t.endsWith(`/${name}`));
   if (matches.length === 1) return matches[0];
-  throw new TrainyardError("NOT_FOUND", matches.length ? `trigger name "${name}" is ambiguous: ${matches.join(", ")}` : `no trigger "${name}" has state yet`, {
-    hint: known.length ? `known triggers: ${known.join(", ")}; name one as <pipeline>/<name>` : "start `trainyard daemon` with the pipeline module first, or name it as <pipeline>/<name>",
-  });
+  throw new TrainyardError(
+    "NOT_FOUND",
+    matches.length
+      ? `trigger name "${name}" is ambiguous: ${matches.join(", ")}`
+      : `no trigger "${name}" has state yet`,
+    {
+      hint: known.length
+        ? `known triggers: ${known.join(", ")}; name one as <pipeline>/<name>`
+        : "start `trainyard daemon` with the pipeline module first, or name it as <pipeline>/<name>",
+    },
+  );
 }
 
 async function printHistory(store: TickStore, trigger: string, limit: number, json: boolean): Promise<number> {
@@ -56,7 +65,12 @@ async function printHistory(store: TickStore, trigger: string, limit: number, js
     return 0;
   }
   const paint = (s: string) => (s === "requested" ? green(s) : s === "failed" ? red(s) : yellow(s));
-  const rows = ticks.map((t) => [when(t.scheduledAt), paint(t.status), (t.runIds ?? []).join(",") || dim("-"), t.reason]);
+  const rows = ticks.map((t) => [
+    when(t.scheduledAt),
+    paint(t.status),
+    (t.runIds ?? []).join(",") || dim("-"),
+    t.reason,
+  ]);
   process.stdout.write(`${table([["scheduled (UTC)", "status", "runs", "reason"].map(dim), ...rows])}\n`);
   return 0;
 }

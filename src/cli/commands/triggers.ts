@@ -147,8 +147,10 @@ function printMonitor(pipeline: string, t: CompiledMonitor, r: MonitorPreview): 
   out(`${bold(t.name)}: ${what}, evaluated once with no history; nothing is launched`);
   if (t.labels) {
     const rule = `${t.metric} ${t.direction} ${t.threshold}`;
-    out(`${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}`
-      + ` windows with >= ${t.minLabelledRows} labelled rows):`);
+    out(
+      `${t.metric} per window of ${durationText(t.windowMs)}, newest first (fires on ${rule} for ${t.windows}` +
+        ` windows with >= ${t.minLabelledRows} labelled rows):`,
+    );
     for (const w of r.windows) out(`  ${windowSpan(w)}  ${metricCell(t, w)}`);
   }
   if (r.drift?.length) {

@@ -119,7 +119,8 @@ export async function upCommand(args: ParsedArgs, components: UpComponent[] = UP
         log(`${name} failed: ${(err as Error).message}`);
         return stopAll(`${name} failed`);
       },
-    ));
+    ),
+  );
   await Promise.all(ended);
   await Promise.allSettled(running.map((r) => r.part.finished));
   await ty.close();

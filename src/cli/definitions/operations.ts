@@ -38,7 +38,9 @@ export const daemonDef: CommandDef = {
 export const uiDef: CommandDef = {
   name: "ui",
   summary: "the web UI and the HTTP API (/api/v1) of this home; beyond loopback a token is required",
-  positionals: [{ name: "pipeline.ts", description: "modules to offer in the launch form", optional: true, variadic: true }],
+  positionals: [
+    { name: "pipeline.ts", description: "modules to offer in the launch form", optional: true, variadic: true },
+  ],
   options: {
     port: { type: "string", value: "N", description: "port to listen on (0: any free port)", default: "8321" },
     host: { type: "string", value: "ADDR", description: "address to listen on", default: "127.0.0.1" },
@@ -54,7 +56,8 @@ export const uiDef: CommandDef = {
 export const upDef: CommandDef = {
   name: "up",
   summary: "the daemon, the model server and the web UI in one process; one SIGTERM drains them all",
-  details: "Takes the options of `trainyard daemon` and `trainyard serve`. A part that stops on its own stops the others.",
+  details:
+    "Takes the options of `trainyard daemon` and `trainyard serve`. A part that stops on its own stops the others.",
   positionals: daemonDef.positionals,
   options: {
     ...daemonDef.options,

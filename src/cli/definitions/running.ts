@@ -110,9 +110,12 @@ export const cancelDef: CommandDef = {
 
 export const initDef: CommandDef = {
   name: "init",
-  summary: "scaffold a project: package.json, tsconfig, a pipeline on the shipped penguins data, its test, a .gitignore",
+  summary:
+    "scaffold a project: package.json, tsconfig, a pipeline on the shipped penguins data, its test, a .gitignore",
   details: "Existing files are kept (package.json and .gitignore are completed); --force replaces them.",
-  positionals: [{ name: "dir", description: "the folder to scaffold (default: the working directory)", optional: true }],
+  positionals: [
+    { name: "dir", description: "the folder to scaffold (default: the working directory)", optional: true },
+  ],
   options: { force: { type: "boolean", description: "replace existing files" } },
   opensHome: false,
   examples: ["trainyard init my-project"],

@@ -16,7 +16,10 @@ export type PlaceholderValue = (key: string) => string | undefined;
 /** Argv form, and text for messages: values pasted as they are. */
 export function expandRaw(text: string, value: PlaceholderValue): string {
   if (!text.includes("{")) return text;
-  return text.replace(/\{(out|workdir|inputs\.[A-Za-z0-9_-]+|params\.[A-Za-z0-9_-]+)\}/g, (m, key: string) => value(key) ?? m);
+  return text.replace(
+    /\{(out|workdir|inputs\.[A-Za-z0-9_-]+|params\.[A-Za-z0-9_-]+)\}/g,
+    (m, key: string) => value(key) ?? m,
+  );
 }
 
 type Frame = { kind: "plain" | "sub" | "backtick" | "double" | "arith"; depth: number };
@@ -30,7 +33,11 @@ interface HereDoc {
  * The shell text with each placeholder replaced by a variable reference, and the variables
  * (`TRAINYARD_ARG_<n>`, one per distinct placeholder) to put in the command's environment.
  */
-export function expandForShell(text: string, value: PlaceholderValue, step: string): { text: string; env: Record<string, string> } {
+export function expandForShell(
+  text: string,
+  value: PlaceholderValue,
+  step: string,
+): { text: string; env: Record<string, string> } {
   const env: Record<string, string> = {};
   if (!text.includes("{")) return { text, env };
   const names = new Map<string, string>();
@@ -56,7 +63,11 @@ export function expandForShell(text: string, value: PlaceholderValue, step: stri
       const v = m ? value(m[1]) : undefined;
       if (m && v !== undefined) {
         const name = variable(m[1], v);
-        out += single ? `'"\${${name}}"'` : top.kind === "double" || top.kind === "arith" ? `\${${name}}` : `"\${${name}}"`;
+        out += single
+          ? `'"\${${name}}"'`
+          : top.kind === "double" || top.kind === "arith"
+            ? `\${${name}}`
+            : `"\${${name}}"`;
         i += m[0].length;
         continue;
       }
@@ -126,7 +137,11 @@ export function expandForShell(text: string, value: PlaceholderValue, step: stri
       const doc = /^<<(-?)[ \t]*(?:'([^'\n]*)'|"([^"\n]*)"|\\?([^\s;&|<>()]+))/.exec(text.slice(i));
       if (doc) {
         const quoted = doc[2] !== undefined || doc[3] !== undefined || doc[0].includes("\\");
-        pending.push({ delimiter: doc[2] ?? doc[3] ?? doc[4].replace(/["'\\]/g, ""), quoted, stripTabs: doc[1] === "-" });
+        pending.push({
+          delimiter: doc[2] ?? doc[3] ?? doc[4].replace(/["'\\]/g, ""),
+          quoted,
+          stripTabs: doc[1] === "-",
+        });
         out += doc[0];
         i += doc[0].length;
         continue;
@@ -159,10 +174,14 @@ export function expandForShell(text: string, value: PlaceholderValue, step: stri
         if (!doc.quoted) return `\${${variable(key, v)}}`;
         // A quoted here-document expands nothing: the value goes in as text, unless it could end it.
         if (v.includes("\n")) {
-          throw new TrainyardError("PIPELINE_INVALID", `step "${step}": {${key}} in the here-document <<'${doc.delimiter}' holds a newline`, {
-            step,
-            hint: `use an unquoted delimiter (<<${doc.delimiter}), or read the value from $TRAINYARD_PARAMS_FILE`,
-          });
+          throw new TrainyardError(
+            "PIPELINE_INVALID",
+            `step "${step}": {${key}} in the here-document <<'${doc.delimiter}' holds a newline`,
+            {
+              step,
+              hint: `use an unquoted delimiter (<<${doc.delimiter}), or read the value from $TRAINYARD_PARAMS_FILE`,
+            },
+          );
         }
         return v;
       });

@@ -14,7 +14,14 @@ import { MetricsFileTail } from "./metrics-file.js";
 import type { RunningStepContext } from "../step-context.js";
 import { checkedPlaceholder, valuesDir, valueVariables } from "./command-env.js";
 import { expandForShell, expandRaw } from "./command-placeholders.js";
-import { ATTEMPT_TOKEN_ENV, killByToken, newAttemptToken, recordGroup, retireAttempt, signalGroup } from "./process-supervisor.js";
+import {
+  ATTEMPT_TOKEN_ENV,
+  killByToken,
+  newAttemptToken,
+  recordGroup,
+  retireAttempt,
+  signalGroup,
+} from "./process-supervisor.js";
 import type { CommandHandlers, ShellLauncher, StartedCommand } from "./shell-launcher.js";
 
 /** How long a stopped command has between SIGTERM and SIGKILL. */
@@ -70,7 +77,8 @@ export async function runCommand(
     TRAINYARD_STEP: ctx.stepId,
     [ATTEMPT_TOKEN_ENV]: token,
   };
-  for (const [name, path] of Object.entries(inputPaths)) extra[`TRAINYARD_INPUT_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = path;
+  for (const [name, path] of Object.entries(inputPaths))
+    extra[`TRAINYARD_INPUT_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`] = path;
   launcher?.useRun(ctx.workRoot, ctx.runId);
   const track = (pgid: number) => recordGroup(ctx.workRoot, ctx.runId, pgid);
 
@@ -125,12 +133,18 @@ export async function runCommand(
   if (ctx.cancel.aborted) throw ctx.cancel.reason ?? new Error("cancelled");
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    const last = stderrTail().filter((l) => l.trim()).slice(-5);
-    throw new TrainyardError("COMMAND_FAILED", `step "${def.id}": command \`${display}\` ${how}${last.length ? `:\n    ${last.join("\n    ")}` : ""}`, {
-      step: def.id,
-      exitCode: exit.code,
-      hint: `see the full output with \`trainyard logs ${ctx.runId} ${def.id}\``,
-    });
+    const last = stderrTail()
+      .filter((l) => l.trim())
+      .slice(-5);
+    throw new TrainyardError(
+      "COMMAND_FAILED",
+      `step "${def.id}": command \`${display}\` ${how}${last.length ? `:\n    ${last.join("\n    ")}` : ""}`,
+      {
+        step: def.id,
+        exitCode: exit.code,
+        hint: `see the full output with \`trainyard logs ${ctx.runId} ${def.id}\``,
+      },
+    );
   }
   return collectOutputs(def, out);
 }
@@ -190,11 +204,17 @@ function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandl
     }
     if (!st) {
       const found = readdirSync(out);
-      throw new TrainyardError("OUTPUT_INVALID", `step "${def.id}": the command did not write its output "${name}" (${path}) into TRAINYARD_OUT`, {
-        step: def.id,
-        file: full,
-        hint: found.length ? `it wrote: ${found.slice(0, 10).join(", ")}; write ${path} into $TRAINYARD_OUT` : `write ${path} into the directory $TRAINYARD_OUT`,
-      });
+      throw new TrainyardError(
+        "OUTPUT_INVALID",
+        `step "${def.id}": the command did not write its output "${name}" (${path}) into TRAINYARD_OUT`,
+        {
+          step: def.id,
+          file: full,
+          hint: found.length
+            ? `it wrote: ${found.slice(0, 10).join(", ")}; write ${path} into $TRAINYARD_OUT`
+            : `write ${path} into the directory $TRAINYARD_OUT`,
+        },
+      );
     }
     result[name] = withStats(pendingHandle(kind, full, kind === "dataset" ? datasetMetaOfPath(path) : {}), st);
   }
@@ -204,11 +224,15 @@ function collectOutputs(def: StepDef, out: string): Record<string, ArtifactHandl
 /** An output is a path inside $TRAINYARD_OUT: never absolute, never through "..". */
 function checkOutputPath(step: string, output: string, path: string): void {
   if (!isAbsolute(path) && !path.split(/[\\/]/).includes("..")) return;
-  throw new TrainyardError("OUTPUT_INVALID", `step "${step}": output "${output}" has the path "${path}", which leaves TRAINYARD_OUT`, {
-    step,
-    output,
-    hint: "declare output paths relative to $TRAINYARD_OUT, without \"..\" (e.g. \"model.onnx\" or \"reports/eval.json\")",
-  });
+  throw new TrainyardError(
+    "OUTPUT_INVALID",
+    `step "${step}": output "${output}" has the path "${path}", which leaves TRAINYARD_OUT`,
+    {
+      step,
+      output,
+      hint: 'declare output paths relative to $TRAINYARD_OUT, without ".." (e.g. "model.onnx" or "reports/eval.json")',
+    },
+  );
 }
 
 /** Where an output leads; a symlink (or a linked directory on the way) must not lead outside. */
@@ -221,15 +245,20 @@ function checkInside(step: string, output: string, path: string, full: string, o
   }
   const root = realpathSync(out);
   if (target === root || target.startsWith(`${root}/`)) return target === root ? full : target;
-  throw new TrainyardError("OUTPUT_INVALID", `step "${step}": output "${output}" (${path}) leads outside TRAINYARD_OUT, to ${target}`, {
-    step,
-    output,
-    file: full,
-    hint: `write the output itself into $TRAINYARD_OUT (copy it there rather than linking to ${target})`,
-  });
+  throw new TrainyardError(
+    "OUTPUT_INVALID",
+    `step "${step}": output "${output}" (${path}) leads outside TRAINYARD_OUT, to ${target}`,
+    {
+      step,
+      output,
+      file: full,
+      hint: `write the output itself into $TRAINYARD_OUT (copy it there rather than linking to ${target})`,
+    },
+  );
 }
 
 function normalize(name: string, spec: CommandOutputSpec): { path: string; kind: ArtifactHandle["$artifact"] } {
-  if (typeof spec === "string") return { path: name === "out" && spec === "directory" ? "." : name, kind: spec === "json" ? "file" : spec };
+  if (typeof spec === "string")
+    return { path: name === "out" && spec === "directory" ? "." : name, kind: spec === "json" ? "file" : spec };
   return { path: spec.path, kind: spec.kind === "json" || !spec.kind ? "file" : spec.kind };
 }

@@ -13,7 +13,14 @@ import { distFile } from "../package-root.js";
 import type { MetricInput } from "../metric-input.js";
 import type { RunningStepContext } from "../step-context.js";
 import type { StoreSpec } from "../store-choice.js";
-import { ATTEMPT_TOKEN_ENV, killByToken, newAttemptToken, recordGroup, retireAttempt, signalGroup } from "./process-supervisor.js";
+import {
+  ATTEMPT_TOKEN_ENV,
+  killByToken,
+  newAttemptToken,
+  recordGroup,
+  retireAttempt,
+  signalGroup,
+} from "./process-supervisor.js";
 
 export interface IsolatedTask {
   bundlePath: string;
@@ -37,7 +44,12 @@ export type ChildMessage =
   | { type: "done"; value: unknown; workdir?: string }
   | { type: "error"; error: ErrorInfo };
 
-export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: IsolatedTask, onLog: LogSink): Promise<{ value: unknown; workdir?: string }> {
+export async function runIsolated(
+  def: StepDef,
+  ctx: RunningStepContext,
+  task: IsolatedTask,
+  onLog: LogSink,
+): Promise<{ value: unknown; workdir?: string }> {
   const iso = typeof def.options.isolate === "object" ? def.options.isolate : {};
   const execArgv = ["--enable-source-maps", ...(iso.memoryMb ? [`--max-old-space-size=${iso.memoryMb}`] : [])];
   const token = newAttemptToken();
@@ -72,7 +84,12 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
         resolve({ value: msg.value, workdir: msg.workdir });
       } else if (msg.type === "error") {
         settled = true;
-        const e = Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code, hint: msg.error.hint, stack: msg.error.stack });
+        const e = Object.assign(new Error(msg.error.message), {
+          name: msg.error.name,
+          code: msg.error.code,
+          hint: msg.error.hint,
+          stack: msg.error.stack,
+        });
         if (msg.error.fatal) Object.defineProperty(e, Symbol.for("trainyard.fatal"), { value: true });
         reject(e);
       }
@@ -87,10 +104,17 @@ export async function runIsolated(def: StepDef, ctx: RunningStepContext, task: I
       if (ctx.cancel.aborted) return reject(ctx.cancel.reason ?? new Error("cancelled"));
       const oom = code === 134 || signal === "SIGABRT";
       reject(
-        new TrainyardError("STEP_FAILED", `step "${def.id}": its process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${oom ? " (out of memory?)" : ""} before finishing`, {
-          step: def.id,
-          hint: oom && iso.memoryMb ? `it may need more than ${iso.memoryMb} MB: raise isolate.memoryMb` : `see \`trainyard logs ${task.runId} ${def.id}\``,
-        }),
+        new TrainyardError(
+          "STEP_FAILED",
+          `step "${def.id}": its process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${oom ? " (out of memory?)" : ""} before finishing`,
+          {
+            step: def.id,
+            hint:
+              oom && iso.memoryMb
+                ? `it may need more than ${iso.memoryMb} MB: raise isolate.memoryMb`
+                : `see \`trainyard logs ${task.runId} ${def.id}\``,
+          },
+        ),
       );
     });
     child.send(task);

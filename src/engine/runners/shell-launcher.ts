@@ -109,7 +109,11 @@ class ShellHelper {
     },
   ) {
     this.env = { ...env };
-    this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    this.child = spawn("/bin/sh", ["-c", HELPER_LOOP, "trainyard-sh", jobFile], {
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
     this.child.stdout!.on("data", (c: Buffer) => this.output("stdout", c));
     this.child.stderr!.on("data", (c: Buffer) => this.output("stderr", c));
     this.child.stdin!.on("error", () => undefined);
@@ -147,7 +151,11 @@ class ShellHelper {
     const oldpwd = extra.OLDPWD ?? this.env.OLDPWD;
     if (oldpwd === undefined) unset.push("OLDPWD");
     else changes.push(`OLDPWD=${quote(oldpwd)}`);
-    const setup = [`cd -- ${quote(cwd)} || exit 127`, `unset ${unset.join(" ")}`, ...(changes.length ? [`export ${changes.join(" ")}`] : [])];
+    const setup = [
+      `cd -- ${quote(cwd)} || exit 127`,
+      `unset ${unset.join(" ")}`,
+      ...(changes.length ? [`export ${changes.join(" ")}`] : []),
+    ];
     // Run by the waiting subshell, whose stdin is already /dev/null.
     const line = `${setup.join("; ")}; set --; eval ${quote(entry.command)}\n`;
     const id = this.seq + 1;
@@ -231,7 +239,10 @@ class ShellHelper {
     if (eol < 0) {
       // A read can end inside the marker: hold back a tail that could be its beginning.
       const from = at >= 0 ? at : chunk.lastIndexOf(0x1e, -1);
-      const partial = from >= 0 && (at >= 0 || (chunk.length - from < marker.length && marker.startsWith(chunk.subarray(from).toString("latin1"))));
+      const partial =
+        from >= 0 &&
+        (at >= 0 ||
+          (chunk.length - from < marker.length && marker.startsWith(chunk.subarray(from).toString("latin1"))));
       const keep = partial ? from : chunk.length;
       if (keep > 0) job.entry.handlers[stream](chunk.subarray(0, keep));
       this.held[stream] = chunk.subarray(keep);
@@ -384,7 +395,9 @@ export class ShellLauncher {
       if (stage) {
         const now = Date.now();
         const ahead = this.endedCount >= STAGE_AFTER && this.typicalMs < this.shortMs;
-        helper = ahead ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < this.shortMs) : undefined;
+        helper = ahead
+          ? this.helpers.find((h) => h.jobs.length === 1 && now - h.jobs[0].startedAt < this.shortMs)
+          : undefined;
       }
       if (!helper) {
         // Every helper is taken, by staged commands too: a command within the limit (a retry of
@@ -437,7 +450,8 @@ export class ShellLauncher {
   private drain(): void {
     while (this.waiting.length) {
       for (let i = this.helpers.length - 1; i >= 0; i--) if (!this.helpers[i].usable) this.helpers.splice(i, 1);
-      const helper = this.helpers.find((h) => !h.job) ?? (this.helpers.length < this.maxHelpers ? this.newHelper() : undefined);
+      const helper =
+        this.helpers.find((h) => !h.job) ?? (this.helpers.length < this.maxHelpers ? this.newHelper() : undefined);
       if (!helper) return;
       const entry = this.waiting.shift()!;
       if (helper.run(entry)) entry.handlers.started?.();

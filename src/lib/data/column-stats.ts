@@ -24,10 +24,16 @@ export interface NumericSummary {
 }
 
 /** Numeric summaries for every side. Quantiles interpolate linearly (numpy's default). */
-export async function numericSummaries(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn): Promise<NumericSummary[]> {
+export async function numericSummaries(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+): Promise<NumericSummary[]> {
   const all = columnRowsSql(vc, col);
   const fin = finiteRowsSql(vc, col);
-  const rows = await queryRows(con, `
+  const rows = await queryRows(
+    con,
+    `
     WITH fin AS ${fin},
     agg AS (SELECT s, sum(n) AS cnt, count(*) AS dist, min(q) AS mn, max(q) AS mx, sum(q * n) / sum(n) AS mean FROM fin GROUP BY s),
     dev AS (SELECT fin.s, sum(n * (q - mean) * (q - mean)) AS ss FROM fin JOIN agg USING (s) GROUP BY fin.s),
@@ -36,14 +42,16 @@ export async function numericSummaries(con: DuckDBConnection, vc: ValueCounts, c
                    count(*) FILTER (WHERE q IS NOT NULL AND NOT isfinite(q)) AS nonfinite_dist
             FROM ${all} GROUP BY s)
     SELECT nul.s, agg.cnt, agg.dist, nul.nonfinite_dist, agg.mn, agg.mx, agg.mean, dev.ss, nul.nulls, nul.nonfinite
-    FROM nul LEFT JOIN agg USING (s) LEFT JOIN dev USING (s)`);
+    FROM nul LEFT JOIN agg USING (s) LEFT JOIN dev USING (s)`,
+  );
   const quantiles = await quantileRows(con, fin);
   return vc.sides.map((_, side) => {
     const r = rows.find((x) => toNumber(x.s) === side) ?? {};
     const count = toNumber(r.cnt) ?? 0;
     const ss = toNumber(r.ss);
     const q = {} as Record<QuantileKey, number | null>;
-    for (const key of Object.keys(QUANTILES) as QuantileKey[]) q[key] = quantiles.get(`${side}:${QUANTILES[key]}`) ?? null;
+    for (const key of Object.keys(QUANTILES) as QuantileKey[])
+      q[key] = quantiles.get(`${side}:${QUANTILES[key]}`) ?? null;
     return {
       count: count + (toNumber(r.nonfinite) ?? 0),
       nullCount: toNumber(r.nulls) ?? 0,
@@ -61,7 +69,9 @@ export async function numericSummaries(con: DuckDBConnection, vc: ValueCounts, c
 async function quantileRows(con: DuckDBConnection, fin: string): Promise<Map<string, number>> {
   const probs = Object.values(QUANTILES);
   // The element at 0-based rank i is the smallest value whose inclusive cumulative count exceeds i.
-  const rows = await queryRows(con, `
+  const rows = await queryRows(
+    con,
+    `
     WITH fin AS ${fin},
     cum AS (SELECT s, q, sum(n) OVER (PARTITION BY s ORDER BY q ROWS UNBOUNDED PRECEDING) AS c FROM fin),
     tot AS (SELECT s, sum(n) AS cnt FROM fin GROUP BY s),
@@ -69,7 +79,8 @@ async function quantileRows(con: DuckDBConnection, fin: string): Promise<Map<str
     lohi AS (SELECT pos.s, pos.p, pos.h,
                (SELECT min(q) FROM cum WHERE cum.s = pos.s AND cum.c > floor(pos.h)) AS lo,
                (SELECT min(q) FROM cum WHERE cum.s = pos.s AND cum.c > ceil(pos.h)) AS hi FROM pos)
-    SELECT s, p, lo, hi, h FROM lohi`);
+    SELECT s, p, lo, hi, h FROM lohi`,
+  );
   const out = new Map<string, number>();
   for (const r of rows) {
     const lo = toNumber(r.lo);
@@ -115,14 +126,22 @@ export function binCaseSql(edges: readonly number[], value = "q"): string {
 }
 
 /** Histograms of finite values for every side on the same edges. */
-export async function histograms(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, edges: readonly number[]): Promise<Histogram[]> {
+export async function histograms(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  edges: readonly number[],
+): Promise<Histogram[]> {
   const bins = edges.length - 1;
   const lo = sqlNumber(edges[0]);
   const hi = sqlNumber(edges[bins]);
-  const rows = await queryRows(con, `
+  const rows = await queryRows(
+    con,
+    `
     SELECT s, ${binCaseSql(edges)} AS bin, sum(n) AS c,
            coalesce(sum(n) FILTER (WHERE q < ${lo}), 0) AS below, coalesce(sum(n) FILTER (WHERE q > ${hi}), 0) AS above
-    FROM ${finiteRowsSql(vc, col)} GROUP BY ALL`);
+    FROM ${finiteRowsSql(vc, col)} GROUP BY ALL`,
+  );
   return vc.sides.map((_, side) => {
     const h: Histogram = { edges: [...edges], counts: new Array<number>(bins).fill(0), below: 0, above: 0 };
     for (const r of rows) {
@@ -143,11 +162,18 @@ export interface CategoricalSummary {
   max: string | null;
 }
 
-export async function categoricalSummaries(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn): Promise<CategoricalSummary[]> {
-  const rows = await queryRows(con, `
+export async function categoricalSummaries(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+): Promise<CategoricalSummary[]> {
+  const rows = await queryRows(
+    con,
+    `
     SELECT s, coalesce(sum(n) FILTER (WHERE q IS NOT NULL), 0) AS cnt, coalesce(sum(n) FILTER (WHERE q IS NULL), 0) AS nulls,
            count(q) AS dist, min(q) AS mn, max(q) AS mx
-    FROM ${columnRowsSql(vc, col)} GROUP BY s`);
+    FROM ${columnRowsSql(vc, col)} GROUP BY s`,
+  );
   return vc.sides.map((_, side) => {
     const r = rows.find((x) => toNumber(x.s) === side) ?? {};
     return {
@@ -169,25 +195,49 @@ export interface TopK {
   otherDistinct: number;
 }
 
-export async function topKValues(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, k: number): Promise<TopK[]> {
-  const rows = await queryRows(con, `
+export async function topKValues(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  k: number,
+): Promise<TopK[]> {
+  const rows = await queryRows(
+    con,
+    `
     SELECT s, q, n FROM ${columnRowsSql(vc, col)} WHERE q IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY s ORDER BY n DESC, q) <= ${Math.max(0, Math.floor(k))}
-    ORDER BY s, n DESC, q`);
+    ORDER BY s, n DESC, q`,
+  );
   const summaries = await categoricalSummaries(con, vc, col);
   return vc.sides.map((_, side) => {
-    const values = rows.filter((r) => toNumber(r.s) === side).map((r) => ({ value: String(r.q), count: toNumber(r.n) ?? 0 }));
+    const values = rows
+      .filter((r) => toNumber(r.s) === side)
+      .map((r) => ({ value: String(r.q), count: toNumber(r.n) ?? 0 }));
     const shown = values.reduce((a, v) => a + v.count, 0);
     const sum = summaries[side];
-    return { k, values, otherCount: (sum?.count ?? 0) - shown, otherDistinct: (sum?.distinctCount ?? 0) - values.length };
+    return {
+      k,
+      values,
+      otherCount: (sum?.count ?? 0) - shown,
+      otherDistinct: (sum?.distinctCount ?? 0) - values.length,
+    };
   });
 }
 
 /** Frequencies of selected values (used to place current data on a reference's top-k). */
-export async function countsOf(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, side: number, values: readonly string[]): Promise<Map<string, number>> {
+export async function countsOf(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  side: number,
+  values: readonly string[],
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   if (values.length === 0) return out;
-  const rows = await queryRows(con, `SELECT q, n FROM ${columnRowsSql(vc, col)} WHERE s = ${side} AND q IN (${values.map(sqlString).join(", ")})`);
+  const rows = await queryRows(
+    con,
+    `SELECT q, n FROM ${columnRowsSql(vc, col)} WHERE s = ${side} AND q IN (${values.map(sqlString).join(", ")})`,
+  );
   for (const r of rows) out.set(String(r.q), toNumber(r.n) ?? 0);
   return out;
 }

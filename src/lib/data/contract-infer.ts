@@ -19,7 +19,9 @@ export interface InferOptions {
 }
 
 export async function inferContract(source: DataSource | Profile, opts: InferOptions = {}): Promise<Contract> {
-  const profile = isProfile(source) ? source : await profileDataset(source, { topK: Math.max(opts.maxAllowedValues ?? 20, 20) });
+  const profile = isProfile(source)
+    ? source
+    : await profileDataset(source, { topK: Math.max(opts.maxAllowedValues ?? 20, 20) });
   const columns: Record<string, ColumnContract> = {};
   for (const col of profile.columns) columns[col.name] = inferColumn(col, profile.rowCount, opts);
   return { name: opts.name ?? profile.source, columns, table: { minRows: profile.rowCount > 0 ? 1 : 0 } };
@@ -55,10 +57,18 @@ function inferColumn(col: ColumnProfile, rows: number, opts: InferOptions): Colu
     out.min = col.min >= 0 && lo < 0 ? 0 : integer ? Math.floor(lo) : niceFloor(lo);
     out.max = integer ? Math.ceil(hi) : niceCeil(hi);
   }
-  if (col.kind === "categorical" && col.topK && col.topK.otherDistinct === 0 && col.topK.values.length <= (opts.maxAllowedValues ?? 20) && col.topK.values.length > 0 && col.type !== "BOOLEAN") {
+  if (
+    col.kind === "categorical" &&
+    col.topK &&
+    col.topK.otherDistinct === 0 &&
+    col.topK.values.length <= (opts.maxAllowedValues ?? 20) &&
+    col.topK.values.length > 0 &&
+    col.type !== "BOOLEAN"
+  ) {
     out.allowedValues = col.topK.values.map((v) => v.value).sort();
   }
-  if (col.distinctCount !== null && col.count > 1 && col.distinctCount === col.count && col.kind !== "temporal") out.unique = true;
+  if (col.distinctCount !== null && col.count > 1 && col.distinctCount === col.count && col.kind !== "temporal")
+    out.unique = true;
   return out;
 }
 
@@ -76,7 +86,10 @@ function niceCeil(x: number): number {
 }
 
 /** TypeScript source for a contract module a person can edit and commit. */
-export function renderContractModule(contract: Contract, opts: { importFrom?: string; exportName?: string } = {}): string {
+export function renderContractModule(
+  contract: Contract,
+  opts: { importFrom?: string; exportName?: string } = {},
+): string {
   const from = opts.importFrom ?? "trainyard/data";
   const name = opts.exportName ?? "contract";
   return [
@@ -101,7 +114,9 @@ function renderValue(v: unknown, depth: number): string {
   if (v !== null && typeof v === "object") {
     const entries = Object.entries(v).filter(([, x]) => x !== undefined);
     if (entries.length === 0) return "{}";
-    const lines = entries.map(([k, x]) => `${pad}${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${renderValue(x, depth + 1)},`);
+    const lines = entries.map(
+      ([k, x]) => `${pad}${/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k)}: ${renderValue(x, depth + 1)},`,
+    );
     return `{\n${lines.join("\n")}\n${end}}`;
   }
   return JSON.stringify(v);

@@ -7,7 +7,16 @@ import { z } from "zod";
 import { DataError } from "./data-error.js";
 
 /** Logical types, or any exact DuckDB type name (e.g. "DECIMAL(10,2)"). */
-export type ContractType = "integer" | "float" | "number" | "string" | "boolean" | "date" | "timestamp" | "time" | (string & {});
+export type ContractType =
+  | "integer"
+  | "float"
+  | "number"
+  | "string"
+  | "boolean"
+  | "date"
+  | "timestamp"
+  | "time"
+  | (string & {});
 
 export interface ColumnContract {
   /** Expected type. */
@@ -57,29 +66,46 @@ export interface Contract {
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-export const ColumnContractSchema = z.object({
-  type: z.string().min(1).optional(),
-  nullable: z.boolean().optional(),
-  maxNullFraction: z.number().min(0).max(1).optional(),
-  min: z.union([z.number(), z.string()]).optional(),
-  max: z.union([z.number(), z.string()]).optional(),
-  allowedValues: z.array(scalar).optional(),
-  pattern: z.string().optional().refine((p) => p === undefined || isRegex(p), { message: "not a valid regular expression" }),
-  unique: z.boolean().optional(),
-  finite: z.boolean().optional(),
-  required: z.boolean().optional(),
-}).strict();
+export const ColumnContractSchema = z
+  .object({
+    type: z.string().min(1).optional(),
+    nullable: z.boolean().optional(),
+    maxNullFraction: z.number().min(0).max(1).optional(),
+    min: z.union([z.number(), z.string()]).optional(),
+    max: z.union([z.number(), z.string()]).optional(),
+    allowedValues: z.array(scalar).optional(),
+    pattern: z
+      .string()
+      .optional()
+      .refine((p) => p === undefined || isRegex(p), { message: "not a valid regular expression" }),
+    unique: z.boolean().optional(),
+    finite: z.boolean().optional(),
+    required: z.boolean().optional(),
+  })
+  .strict();
 
-export const ContractSchema = z.object({
-  name: z.string().optional(),
-  columns: z.record(z.string(), ColumnContractSchema),
-  table: z.object({
-    minRows: z.number().int().min(0).optional(),
-    maxRows: z.number().int().min(0).optional(),
-    freshness: z.object({ column: z.string(), maxAge: z.union([z.number().positive(), z.string()]), now: z.string().optional() }).strict().optional(),
-    allowExtraColumns: z.boolean().optional(),
-  }).strict().optional(),
-}).strict();
+export const ContractSchema = z
+  .object({
+    name: z.string().optional(),
+    columns: z.record(z.string(), ColumnContractSchema),
+    table: z
+      .object({
+        minRows: z.number().int().min(0).optional(),
+        maxRows: z.number().int().min(0).optional(),
+        freshness: z
+          .object({
+            column: z.string(),
+            maxAge: z.union([z.number().positive(), z.string()]),
+            now: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        allowExtraColumns: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 function isRegex(p: string): boolean {
   try {
@@ -102,7 +128,11 @@ export function validateContract(input: unknown): Contract {
   const contract = parsed.data as Contract;
   for (const [name, col] of Object.entries(contract.columns)) {
     if (typeof col.min === "number" && typeof col.max === "number" && col.min > col.max) {
-      throw new DataError("CONTRACT_INVALID", `min ${col.min} is greater than max ${col.max}`, { column: name, rule: "range", hint: "Swap or correct the bounds." });
+      throw new DataError("CONTRACT_INVALID", `min ${col.min} is greater than max ${col.max}`, {
+        column: name,
+        rule: "range",
+        hint: "Swap or correct the bounds.",
+      });
     }
   }
   if (contract.table?.freshness) parseDuration(contract.table.freshness.maxAge);
@@ -116,7 +146,10 @@ export function parseDuration(value: number | string): number {
   if (typeof value === "number") return value;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
   if (!m) {
-    throw new DataError("CONTRACT_INVALID", `Cannot read duration "${value}"`, { rule: "freshness", hint: "Use milliseconds or text like \"90m\", \"36h\", \"7d\"." });
+    throw new DataError("CONTRACT_INVALID", `Cannot read duration "${value}"`, {
+      rule: "freshness",
+      hint: 'Use milliseconds or text like "90m", "36h", "7d".',
+    });
   }
   return Number(m[1]) * (UNITS[m[2]] ?? 1);
 }

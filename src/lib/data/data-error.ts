@@ -85,32 +85,55 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
   const row = line !== undefined && line > 1 ? line - 1 : undefined;
   if (/invalid unicode|byte sequence mismatch|not utf-?8 encoded/i.test(message)) {
     return new DataError("INVALID_ENCODING", `File is not valid UTF-8: ${first}`, {
-      ...base, line, row, column,
-      hint: "Re-encode the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or pass `encoding: \"latin-1\"` in the source options.",
+      ...base,
+      line,
+      row,
+      column,
+      hint: 'Re-encode the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or pass `encoding: "latin-1"` in the source options.',
     });
   }
   if (/could not convert|conversion error|could not parse|type mismatch|failed to cast/i.test(message)) {
     return new DataError("MIXED_TYPES", `A value does not match the column's detected type: ${first}`, {
-      ...base, line, row, column,
-      hint: "The column mixes types (the type was sniffed from the first rows). Fix the value, or read the column as text with `types: { col: \"VARCHAR\" }` and validate it with a contract.",
+      ...base,
+      line,
+      row,
+      column,
+      hint: 'The column mixes types (the type was sniffed from the first rows). Fix the value, or read the column as text with `types: { col: "VARCHAR" }` and validate it with a contract.',
     });
   }
-  if (/csv error|error when sniffing|parsing dialect|expected number of columns|too many columns|unterminated|maximum line size|found \d+ columns/i.test(message)) {
+  if (
+    /csv error|error when sniffing|parsing dialect|expected number of columns|too many columns|unterminated|maximum line size|found \d+ columns/i.test(
+      message,
+    )
+  ) {
     return new DataError("MALFORMED_ROW", `Malformed CSV row: ${first}`, {
-      ...base, line, row, column,
+      ...base,
+      line,
+      row,
+      column,
       hint: "Check the delimiter, quoting and the number of fields on that line; pass `ignoreErrors: true` to skip malformed rows.",
     });
   }
   if (/malformed json|json.*(error|invalid)|invalid json/i.test(message)) {
     return new DataError("MALFORMED_ROW", `Malformed JSON: ${first}`, {
-      ...base, line, row, column,
+      ...base,
+      line,
+      row,
+      column,
       hint: "Each record must be valid JSON (newline-delimited or an array of objects).",
     });
   }
   if (/no files found|does not exist|no such file/i.test(message)) {
-    return new DataError("FILE_NOT_FOUND", `File not found: ${first}`, { ...base, hint: "Check the path; relative paths resolve from the process working directory." });
+    return new DataError("FILE_NOT_FOUND", `File not found: ${first}`, {
+      ...base,
+      hint: "Check the path; relative paths resolve from the process working directory.",
+    });
   }
-  if (/magic bytes|not a parquet|parquet|permission denied|cannot open|could not open|is a directory|io error/i.test(message)) {
+  if (
+    /magic bytes|not a parquet|parquet|permission denied|cannot open|could not open|is a directory|io error/i.test(
+      message,
+    )
+  ) {
     return new DataError("FILE_UNREADABLE", `File cannot be read: ${first}`, {
       ...base,
       hint: "The file is corrupt, truncated, not in the expected format, or not readable by this process. Re-export it, or set `format` explicitly.",
@@ -118,10 +141,18 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
   }
   if (/referenced column|column .* not found|binder error/i.test(message)) {
     return new DataError("COLUMN_NOT_FOUND", `Query references something the data does not have: ${first}`, {
-      ...base, column, hint: "Check the column names against `readSchema(source)`.",
+      ...base,
+      column,
+      hint: "Check the column names against `readSchema(source)`.",
     });
   }
-  return new DataError("QUERY_FAILED", `DuckDB failed: ${first}`, { ...base, column, line, row, hint: "See the cause for the engine's full message." });
+  return new DataError("QUERY_FAILED", `DuckDB failed: ${first}`, {
+    ...base,
+    column,
+    line,
+    row,
+    hint: "See the cause for the engine's full message.",
+  });
 }
 
 function matchInt(text: string, re: RegExp): number | undefined {

@@ -57,7 +57,9 @@ export function resolveSource(source: DataSource): ResolvedSource {
   if (typeof source === "string") return resolveFile({ path: source });
   if ("path" in source) return resolveFile(source);
   if (typeof source.sql !== "string" || source.sql.trim() === "") {
-    throw new DataError("INVALID_OPTION", "A SQL source needs a non-empty `sql` query", { hint: "Pass { sql: \"SELECT ...\" } or a file path." });
+    throw new DataError("INVALID_OPTION", "A SQL source needs a non-empty `sql` query", {
+      hint: 'Pass { sql: "SELECT ..." } or a file path.',
+    });
   }
   const relation = `(${source.sql})`;
   return {
@@ -74,7 +76,8 @@ function resolveFile(source: FileSource): ResolvedSource {
     const st = statSync(path);
     if (st.isDirectory()) {
       throw new DataError("FILE_UNREADABLE", "Expected a data file but found a directory", {
-        file: path, hint: "Point at a .parquet/.csv/.json file (globs like dir/*.parquet are not accepted here).",
+        file: path,
+        hint: "Point at a .parquet/.csv/.json file (globs like dir/*.parquet are not accepted here).",
       });
     }
     size = st.size;
@@ -82,12 +85,23 @@ function resolveFile(source: FileSource): ResolvedSource {
     if (err instanceof DataError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      throw new DataError("FILE_NOT_FOUND", "Data file does not exist", { file: path, hint: "Check the path; relative paths resolve from the working directory.", cause: err });
+      throw new DataError("FILE_NOT_FOUND", "Data file does not exist", {
+        file: path,
+        hint: "Check the path; relative paths resolve from the working directory.",
+        cause: err,
+      });
     }
-    throw new DataError("FILE_UNREADABLE", `Data file cannot be accessed (${code ?? "unknown"})`, { file: path, hint: "Check the file's permissions.", cause: err });
+    throw new DataError("FILE_UNREADABLE", `Data file cannot be accessed (${code ?? "unknown"})`, {
+      file: path,
+      hint: "Check the file's permissions.",
+      cause: err,
+    });
   }
   if (size === 0) {
-    throw new DataError("EMPTY_FILE", "Data file is empty (0 bytes)", { file: path, hint: "The producer wrote nothing; re-run the step that writes this file." });
+    throw new DataError("EMPTY_FILE", "Data file is empty (0 bytes)", {
+      file: path,
+      hint: "The producer wrote nothing; re-run the step that writes this file.",
+    });
   }
   const format = source.format ?? formatFromPath(path);
   if (format === "parquet") checkParquetMagic(path, source.format !== undefined);
@@ -96,9 +110,10 @@ function resolveFile(source: FileSource): ResolvedSource {
   const relation = `(SELECT * FROM ${reader}${where})`;
   // Parquet knows each row's position; text formats are read in order (insertion order is
   // preserved), so a window over the scan numbers rows as they appear in the file.
-  const numberedRelation = format === "parquet"
-    ? `(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM ${readerSql(path, format, source, true)}${where})`
-    : `(SELECT * FROM (SELECT *, row_number() OVER () AS __row FROM ${reader})${where})`;
+  const numberedRelation =
+    format === "parquet"
+      ? `(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM ${readerSql(path, format, source, true)}${where})`
+      : `(SELECT * FROM (SELECT *, row_number() OVER () AS __row FROM ${reader})${where})`;
   return { relation, numberedRelation, label: sourceLabel(source), file: path, format };
 }
 
@@ -120,7 +135,11 @@ function checkParquetMagic(path: string, declared: boolean): void {
   if (head.toString("latin1") === "PAR1") return;
   const text = [...head].every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127) || b >= 0xc2);
   const as = `The file is read as Parquet${declared ? " (its declared format)" : ""} but has no Parquet header`;
-  if (!text) throw new DataError("FILE_UNREADABLE", `${as}: it is corrupt or in another format`, { file: path, hint: "Re-export it, or declare its real format." });
+  if (!text)
+    throw new DataError("FILE_UNREADABLE", `${as}: it is corrupt or in another format`, {
+      file: path,
+      hint: "Re-export it, or declare its real format.",
+    });
   const guess = head[0] === 0x7b || head[0] === 0x5b ? "json" : "csv";
   throw new DataError("FILE_UNREADABLE", `${as}; it looks like ${guess.toUpperCase()}`, {
     file: path,
@@ -134,7 +153,8 @@ export function formatFromPath(path: string): DataFormat {
   if (ext === ".csv" || ext === ".tsv" || ext === ".txt") return "csv";
   if (ext === ".json" || ext === ".jsonl" || ext === ".ndjson") return "json";
   throw new DataError("UNSUPPORTED_FORMAT", `Cannot tell the format of "${ext || "(no extension)"}" files`, {
-    file: path, hint: "Pass { path, format: \"parquet\" | \"csv\" | \"json\" }.",
+    file: path,
+    hint: 'Pass { path, format: "parquet" | "csv" | "json" }.',
   });
 }
 
@@ -151,7 +171,9 @@ function readerSql(path: string, format: DataFormat, opts: FileSource, rowNumber
   if (opts.encoding) args.push(`encoding = ${sqlString(opts.encoding)}`);
   // A fixed delimiter for .csv/.tsv: left to the sniffer, rows with a wrong field count make it
   // fall back to one big text column instead of reporting the malformed line.
-  const delimiter = opts.delimiter ?? (path.toLowerCase().endsWith(".tsv") ? "\t" : path.toLowerCase().endsWith(".csv") ? "," : undefined);
+  const delimiter =
+    opts.delimiter ??
+    (path.toLowerCase().endsWith(".tsv") ? "\t" : path.toLowerCase().endsWith(".csv") ? "," : undefined);
   if (delimiter) args.push(`delim = ${sqlString(delimiter)}`);
   return `read_csv_auto(${args.join(", ")})`;
 }

@@ -90,7 +90,11 @@ export function compileDriftConfig(config: DriftConfig = {}): CompiledDriftConfi
     return out;
   };
   const defaults = merge({ ...DEFAULT_RULES }, config.defaults);
-  const skip = new Set(Object.entries(config.columns ?? {}).filter(([, v]) => v.skip).map(([k]) => k));
+  const skip = new Set(
+    Object.entries(config.columns ?? {})
+      .filter(([, v]) => v.skip)
+      .map(([k]) => k),
+  );
   return {
     action,
     schema: { added: "warn", removed: "fail", retyped: "fail", ...config.schema },

@@ -9,17 +9,34 @@ import { categoricalSummaries, countsOf, histograms, numericSummaries } from "./
 import { resolveSource, type DataSource } from "./data-source.js";
 import { judge, worst, type CompiledDriftConfig } from "./drift-config.js";
 import { chiSquareTest, jensenShannonDistance, lInfinityDistance, populationStabilityIndex } from "./drift-math.js";
-import { CHI_SQUARE_PSEUDOCOUNT, compareSchemas, finish, sideCounts, type ColumnDrift, type DriftReport } from "./drift-report.js";
+import {
+  CHI_SQUARE_PSEUDOCOUNT,
+  compareSchemas,
+  finish,
+  sideCounts,
+  type ColumnDrift,
+  type DriftReport,
+} from "./drift-report.js";
 import { queryRows, toNumber, withConnection } from "./duck.js";
 import { ksTwoSamplePValue } from "./ks-distribution.js";
 import type { ColumnProfile, Profile } from "./profile.js";
 import { describeColumns } from "./schema.js";
 import { sqlString } from "./sql-text.js";
-import { buildValueCounts, columnRowsSql, dropValueCounts, type CountedColumn, type ValueCounts } from "./value-counts.js";
+import {
+  buildValueCounts,
+  columnRowsSql,
+  dropValueCounts,
+  type CountedColumn,
+  type ValueCounts,
+} from "./value-counts.js";
 
 const OTHER = "(other)";
 
-export async function driftFromProfile(reference: Profile, current: DataSource, cfg: CompiledDriftConfig): Promise<DriftReport> {
+export async function driftFromProfile(
+  reference: Profile,
+  current: DataSource,
+  cfg: CompiledDriftConfig,
+): Promise<DriftReport> {
   const cur = resolveSource(current);
   return withConnection(async (con) => {
     const curSchema = await describeColumns(con, cur);
@@ -36,12 +53,21 @@ export async function driftFromProfile(reference: Profile, current: DataSource, 
       const columns: ColumnDrift[] = [];
       for (const col of vc.grouped) {
         const ref = byName.get(col.name) as ColumnProfile;
-        columns.push(col.kind === "numeric" ? await numericVsProfile(con, vc, col, ref, reference.rowCount, cfg) : await categoricalVsProfile(con, vc, col, ref, reference.rowCount, cfg));
+        columns.push(
+          col.kind === "numeric"
+            ? await numericVsProfile(con, vc, col, ref, reference.rowCount, cfg)
+            : await categoricalVsProfile(con, vc, col, ref, reference.rowCount, cfg),
+        );
       }
       const rows = vc.sides[0]?.rowCount ?? 0;
       return {
-        kind: "trainyard.drift", version: 1, reference: `profile of ${reference.source}`, current: cur.label,
-        rowCount: { reference: reference.rowCount, current: rows }, schema, columns,
+        kind: "trainyard.drift",
+        version: 1,
+        reference: `profile of ${reference.source}`,
+        current: cur.label,
+        rowCount: { reference: reference.rowCount, current: rows },
+        schema,
+        columns,
         verdict: worst([schema.verdict, ...columns.map((c) => c.verdict)]),
       };
     } finally {
@@ -50,13 +76,24 @@ export async function driftFromProfile(reference: Profile, current: DataSource, 
   });
 }
 
-async function numericVsProfile(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, ref: ColumnProfile, refRows: number, cfg: CompiledDriftConfig): Promise<ColumnDrift> {
+async function numericVsProfile(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  ref: ColumnProfile,
+  refRows: number,
+  cfg: CompiledDriftConfig,
+): Promise<ColumnDrift> {
   const rules = cfg.rulesFor(col.name);
   const [c] = await numericSummaries(con, vc, col);
   const refCounts = sideCounts(refRows, ref.nullCount);
   const curCounts = sideCounts(vc.sides[0].rowCount, c.nullCount);
   const stats: ColumnDrift["stats"] = {
-    missingRateChange: judge("missingRateChange", curCounts.missingRate - refCounts.missingRate, rules.missingRateChange),
+    missingRateChange: judge(
+      "missingRateChange",
+      curCounts.missingRate - refCounts.missingRate,
+      rules.missingRateChange,
+    ),
   };
   const refHist = ref.histogram!;
   const [hc] = await histograms(con, vc, col, refHist.edges);
@@ -74,13 +111,25 @@ async function numericVsProfile(con: DuckDBConnection, vc: ValueCounts, col: Cou
     stats.wasserstein = judge("wasserstein", w, rules.wasserstein);
   }
   return finish({
-    name: col.name, kind: "numeric", type: { reference: ref.type, current: col.type }, reference: refCounts, current: curCounts,
-    stats, ks, chart: { kind: "histogram", edges: refHist.edges, reference: refHist.counts, current: hc.counts }, approximate: true, verdict: "pass",
+    name: col.name,
+    kind: "numeric",
+    type: { reference: ref.type, current: col.type },
+    reference: refCounts,
+    current: curCounts,
+    stats,
+    ks,
+    chart: { kind: "histogram", edges: refHist.edges, reference: refHist.counts, current: hc.counts },
+    approximate: true,
+    verdict: "pass",
   });
 }
 
 /** KS and Wasserstein between two histograms on shared edges, each bin's mass at its centre. */
-export function binnedCdfDistances(edges: readonly number[], a: readonly number[], b: readonly number[]): { d: number; w: number } {
+export function binnedCdfDistances(
+  edges: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+): { d: number; w: number } {
   const na = a.reduce((x, y) => x + y, 0);
   const nb = b.reduce((x, y) => x + y, 0);
   let ca = 0;
@@ -97,13 +146,24 @@ export function binnedCdfDistances(edges: readonly number[], a: readonly number[
   return { d, w };
 }
 
-async function categoricalVsProfile(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, ref: ColumnProfile, refRows: number, cfg: CompiledDriftConfig): Promise<ColumnDrift> {
+async function categoricalVsProfile(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  ref: ColumnProfile,
+  refRows: number,
+  cfg: CompiledDriftConfig,
+): Promise<ColumnDrift> {
   const rules = cfg.rulesFor(col.name);
   const [c] = await categoricalSummaries(con, vc, col);
   const refCounts = sideCounts(refRows, ref.nullCount);
   const curCounts = sideCounts(vc.sides[0].rowCount, c.nullCount);
   const stats: ColumnDrift["stats"] = {
-    missingRateChange: judge("missingRateChange", curCounts.missingRate - refCounts.missingRate, rules.missingRateChange),
+    missingRateChange: judge(
+      "missingRateChange",
+      curCounts.missingRate - refCounts.missingRate,
+      rules.missingRateChange,
+    ),
   };
   const top = ref.topK!;
   const labels = top.values.map((v) => v.value);
@@ -119,7 +179,9 @@ async function categoricalVsProfile(con: DuckDBConnection, vc: ValueCounts, col:
   let categories: ColumnDrift["categories"];
   if (c.count > 0 && rv.reduce((a, b) => a + b, 0) > 0) {
     const nRef = rv.reduce((a, b) => a + b, 0);
-    const expected = rv.map((r) => (c.count * (r + CHI_SQUARE_PSEUDOCOUNT)) / (nRef + CHI_SQUARE_PSEUDOCOUNT * rv.length));
+    const expected = rv.map(
+      (r) => (c.count * (r + CHI_SQUARE_PSEUDOCOUNT)) / (nRef + CHI_SQUARE_PSEUDOCOUNT * rv.length),
+    );
     chiSquare = chiSquareTest(cv, expected);
     stats.lInfinity = judge("lInfinity", lInfinityDistance(rv, cv), rules.lInfinity);
     stats.jsDistance = judge("jsDistance", jensenShannonDistance(rv, cv), rules.jsDistance);
@@ -129,18 +191,39 @@ async function categoricalVsProfile(con: DuckDBConnection, vc: ValueCounts, col:
       const fresh = await unseenValues(con, vc, col, labels);
       stats.newCategoryRate = judge("newCategoryRate", fresh.rows / c.count, rules.newCategoryRate);
       const vanished = labels.filter((l) => !found.has(l));
-      categories = { newCount: fresh.count, vanishedCount: vanished.length, newExamples: fresh.examples, vanishedExamples: vanished.slice(0, 20) };
+      categories = {
+        newCount: fresh.count,
+        vanishedCount: vanished.length,
+        newExamples: fresh.examples,
+        vanishedExamples: vanished.slice(0, 20),
+      };
     }
   }
   return finish({
-    name: col.name, kind: "categorical", type: { reference: ref.type, current: col.type }, reference: refCounts, current: curCounts,
-    stats, chiSquare, categories, approximate: true, verdict: "pass",
+    name: col.name,
+    kind: "categorical",
+    type: { reference: ref.type, current: col.type },
+    reference: refCounts,
+    current: curCounts,
+    stats,
+    chiSquare,
+    categories,
+    approximate: true,
+    verdict: "pass",
     chart: { kind: "categories", labels: [...labels, OTHER].filter((_, i) => keep[i]), reference: rv, current: cv },
   });
 }
 
-async function unseenValues(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, known: string[]): Promise<{ count: number; rows: number; examples: string[] }> {
+async function unseenValues(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  known: string[],
+): Promise<{ count: number; rows: number; examples: string[] }> {
   const notIn = known.length ? `AND q NOT IN (${known.map(sqlString).join(", ")})` : "";
-  const rows = await queryRows(con, `SELECT q, n, count(*) OVER () AS k, sum(n) OVER () AS r FROM ${columnRowsSql(vc, col)} WHERE q IS NOT NULL ${notIn} ORDER BY n DESC, q LIMIT 20`);
+  const rows = await queryRows(
+    con,
+    `SELECT q, n, count(*) OVER () AS k, sum(n) OVER () AS r FROM ${columnRowsSql(vc, col)} WHERE q IS NOT NULL ${notIn} ORDER BY n DESC, q LIMIT 20`,
+  );
   return { count: toNumber(rows[0]?.k) ?? 0, rows: toNumber(rows[0]?.r) ?? 0, examples: rows.map((r) => String(r.q)) };
 }

@@ -22,7 +22,9 @@ export interface CdfDistances {
  * Wasserstein integral summed as |F_ref - F_cur| * (next value - value).
  */
 export async function cdfDistances(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn): Promise<CdfDistances> {
-  const rows = await queryRows(con, `
+  const rows = await queryRows(
+    con,
+    `
     WITH f AS (SELECT q, coalesce(sum(n) FILTER (WHERE s = 0), 0) AS a, coalesce(sum(n) FILTER (WHERE s = 1), 0) AS b
                FROM ${finiteRowsSql(vc, col)} GROUP BY q),
     t AS (SELECT sum(a) AS na, sum(b) AS nb FROM f),
@@ -31,7 +33,8 @@ export async function cdfDistances(con: DuckDBConnection, vc: ValueCounts, col: 
             CAST(sum(b) OVER o AS DOUBLE) / CAST(nb AS DOUBLE) AS fb,
             lead(q) OVER (ORDER BY q) - q AS dq
           FROM f, t WINDOW o AS (ORDER BY q ROWS UNBOUNDED PRECEDING))
-    SELECT max(abs(fa - fb)) AS ks, coalesce(sum(abs(fa - fb) * dq), 0) AS w, (SELECT na FROM t) AS na, (SELECT nb FROM t) AS nb FROM w`);
+    SELECT max(abs(fa - fb)) AS ks, coalesce(sum(abs(fa - fb) * dq), 0) AS w, (SELECT na FROM t) AS na, (SELECT nb FROM t) AS nb FROM w`,
+  );
   const r = rows[0] ?? {};
   return {
     ks: toNumber(r.ks) ?? NaN,
@@ -63,10 +66,17 @@ export interface CategoryComparison {
  * columns never reach JS. The chi-square expectation smooths the reference with +0.5 per
  * category (see `CHI_SQUARE_PSEUDOCOUNT` in drift.ts).
  */
-export async function compareCategories(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, pseudoCount: number): Promise<CategoryComparison> {
+export async function compareCategories(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  pseudoCount: number,
+): Promise<CategoryComparison> {
   const base = `(SELECT q, coalesce(sum(n) FILTER (WHERE s = 0), 0) AS a, coalesce(sum(n) FILTER (WHERE s = 1), 0) AS b
                  FROM ${columnRowsSql(vc, col)} WHERE q IS NOT NULL GROUP BY q)`;
-  const rows = await queryRows(con, `
+  const rows = await queryRows(
+    con,
+    `
     WITH f AS ${base},
     t AS (SELECT sum(a) AS na, sum(b) AS nb, count(*) AS k FROM f),
     p AS (SELECT q, a, b, CAST(a AS DOUBLE) / na AS pa, CAST(b AS DOUBLE) / nb AS pb,
@@ -78,15 +88,22 @@ export async function compareCategories(con: DuckDBConnection, vc: ValueCounts, 
            sum((b - e) * (b - e) / e) AS chi,
            count(*) FILTER (WHERE a = 0) AS new_count, count(*) FILTER (WHERE b = 0) AS vanished_count,
            coalesce(sum(b) FILTER (WHERE a = 0), 0) AS new_rows
-    FROM p`);
+    FROM p`,
+  );
   const r = rows[0] ?? {};
-  const examples = await queryRows(con, `
+  const examples = await queryRows(
+    con,
+    `
     WITH f AS ${base}
     SELECT 'new' AS kind, q FROM (SELECT q FROM f WHERE a = 0 ORDER BY b DESC, q LIMIT 20)
-    UNION ALL SELECT 'vanished', q FROM (SELECT q FROM f WHERE b = 0 ORDER BY a DESC, q LIMIT 20)`);
-  const top = await queryRows(con, `
+    UNION ALL SELECT 'vanished', q FROM (SELECT q FROM f WHERE b = 0 ORDER BY a DESC, q LIMIT 20)`,
+  );
+  const top = await queryRows(
+    con,
+    `
     WITH f AS ${base}, t AS (SELECT sum(a) AS na, sum(b) AS nb FROM f)
-    SELECT q, a, b FROM f, t ORDER BY CAST(a AS DOUBLE) / greatest(na, 1) + CAST(b AS DOUBLE) / greatest(nb, 1) DESC, q LIMIT 15`);
+    SELECT q, a, b FROM f, t ORDER BY CAST(a AS DOUBLE) / greatest(na, 1) + CAST(b AS DOUBLE) / greatest(nb, 1) DESC, q LIMIT 15`,
+  );
   const left = toNumber(r.left_kl) ?? 0;
   const right = toNumber(r.right_kl) ?? 0;
   return {

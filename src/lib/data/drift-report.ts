@@ -85,4 +85,3 @@ export function compareSchemas(ref: SchemaColumn[], cur: SchemaColumn[], cfg: Co
   if (retyped.length && cfg.schema.retyped) verdicts.push(cfg.schema.retyped);
   return { added, removed, retyped, verdict: worst(verdicts) };
 }
-

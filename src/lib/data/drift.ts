@@ -21,7 +21,15 @@ import { compileDriftConfig, judge, worst, type CompiledDriftConfig, type DriftC
 import { chiSquareSf, jensenShannonDistance, populationStabilityIndex } from "./drift-math.js";
 import { cdfDistances, compareCategories } from "./drift-measures.js";
 import { driftFromProfile } from "./drift-from-profile.js";
-import { CHI_SQUARE_PSEUDOCOUNT, compareSchemas, finish, sideCounts, type ColumnDrift, type DriftChart, type DriftReport } from "./drift-report.js";
+import {
+  CHI_SQUARE_PSEUDOCOUNT,
+  compareSchemas,
+  finish,
+  sideCounts,
+  type ColumnDrift,
+  type DriftChart,
+  type DriftReport,
+} from "./drift-report.js";
 import { queryScalar, toNumber, withConnection } from "./duck.js";
 import { ksTwoSamplePValue } from "./ks-distribution.js";
 import type { Profile } from "./profile.js";
@@ -37,7 +45,11 @@ export function isProfile(x: unknown): x is Profile {
   return typeof x === "object" && x !== null && (x as Profile).kind === "trainyard.profile";
 }
 
-export async function detectDrift(reference: DataSource | Profile, current: DataSource, config: DriftConfig = {}): Promise<DriftReport> {
+export async function detectDrift(
+  reference: DataSource | Profile,
+  current: DataSource,
+  config: DriftConfig = {},
+): Promise<DriftReport> {
   const cfg = compileDriftConfig(config);
   if (isProfile(reference)) return driftFromProfile(reference, current, cfg);
   const ref = resolveSource(reference);
@@ -53,20 +65,28 @@ export async function detectDrift(reference: DataSource | Profile, current: Data
       if (!refTotals?.rowCount || !curTotals?.rowCount) {
         const empty = !refTotals?.rowCount ? ref : cur;
         throw new DataError("EMPTY_DATASET", "Cannot measure drift against a dataset with no rows", {
-          file: empty.file ?? empty.label, hint: "Check the file and any `where` filter; both sides need at least one row.",
+          file: empty.file ?? empty.label,
+          hint: "Check the file and any `where` filter; both sides need at least one row.",
         });
       }
       const columns: ColumnDrift[] = [];
       for (const col of vc.grouped) {
         const curType = curSchema.find((c) => c.name === col.name)?.type ?? col.type;
-        columns.push(col.kind === "numeric"
-          ? await numericDrift(con, vc, col, curType, cfg, [ref, cur])
-          : await categoricalDrift(con, vc, col, curType, cfg));
+        columns.push(
+          col.kind === "numeric"
+            ? await numericDrift(con, vc, col, curType, cfg, [ref, cur])
+            : await categoricalDrift(con, vc, col, curType, cfg),
+        );
       }
       return {
-        kind: "trainyard.drift", version: 1, reference: ref.label, current: cur.label,
+        kind: "trainyard.drift",
+        version: 1,
+        reference: ref.label,
+        current: cur.label,
         rowCount: { reference: refTotals.rowCount, current: curTotals.rowCount },
-        schema, columns, verdict: worst([schema.verdict, ...columns.map((c) => c.verdict)]),
+        schema,
+        columns,
+        verdict: worst([schema.verdict, ...columns.map((c) => c.verdict)]),
       };
     } finally {
       await dropValueCounts(con, vc);
@@ -75,7 +95,12 @@ export async function detectDrift(reference: DataSource | Profile, current: Data
 }
 
 async function numericDrift(
-  con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, curType: string, cfg: CompiledDriftConfig, sides: ResolvedSource[],
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  curType: string,
+  cfg: CompiledDriftConfig,
+  sides: ResolvedSource[],
 ): Promise<ColumnDrift> {
   const rules = cfg.rulesFor(col.name);
   const [r, c] = await numericSummaries(con, vc, col);
@@ -87,7 +112,11 @@ async function numericDrift(
   const refCounts = sideCounts(vc.sides[0].rowCount, r.nullCount);
   const curCounts = sideCounts(vc.sides[1].rowCount, c.nullCount);
   const stats: ColumnDrift["stats"] = {
-    missingRateChange: judge("missingRateChange", curCounts.missingRate - refCounts.missingRate, rules.missingRateChange),
+    missingRateChange: judge(
+      "missingRateChange",
+      curCounts.missingRate - refCounts.missingRate,
+      rules.missingRateChange,
+    ),
   };
   let chart: DriftChart | undefined;
   let ks: ColumnDrift["ks"];
@@ -105,18 +134,36 @@ async function numericDrift(
     chart = { kind: "histogram", edges, reference: hr.counts, current: hc.counts };
   }
   return finish({
-    name: col.name, kind: "numeric", type: { reference: col.type, current: curType },
-    reference: refCounts, current: curCounts, stats, ks, chart, approximate: false, verdict: "pass",
+    name: col.name,
+    kind: "numeric",
+    type: { reference: col.type, current: curType },
+    reference: refCounts,
+    current: curCounts,
+    stats,
+    ks,
+    chart,
+    approximate: false,
+    verdict: "pass",
   });
 }
 
-async function categoricalDrift(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn, curType: string, cfg: CompiledDriftConfig): Promise<ColumnDrift> {
+async function categoricalDrift(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  curType: string,
+  cfg: CompiledDriftConfig,
+): Promise<ColumnDrift> {
   const rules = cfg.rulesFor(col.name);
   const [r, c] = await categoricalSummaries(con, vc, col);
   const refCounts = sideCounts(vc.sides[0].rowCount, r.nullCount);
   const curCounts = sideCounts(vc.sides[1].rowCount, c.nullCount);
   const stats: ColumnDrift["stats"] = {
-    missingRateChange: judge("missingRateChange", curCounts.missingRate - refCounts.missingRate, rules.missingRateChange),
+    missingRateChange: judge(
+      "missingRateChange",
+      curCounts.missingRate - refCounts.missingRate,
+      rules.missingRateChange,
+    ),
   };
   let chiSquare: ColumnDrift["chiSquare"];
   let categories: ColumnDrift["categories"];
@@ -129,21 +176,53 @@ async function categoricalDrift(con: DuckDBConnection, vc: ValueCounts, col: Cou
     stats.jsDistance = judge("jsDistance", cmp.jsDistance, rules.jsDistance);
     stats.chiSquarePValue = judge("chiSquarePValue", chiSquare.pValue, rules.chiSquarePValue);
     stats.newCategoryRate = judge("newCategoryRate", cmp.newRows / cmp.nCurrent, rules.newCategoryRate);
-    categories = { newCount: cmp.newCount, vanishedCount: cmp.vanishedCount, newExamples: cmp.newExamples, vanishedExamples: cmp.vanishedExamples };
-    chart = { kind: "categories", labels: cmp.top.map((t) => t[0]), reference: cmp.top.map((t) => t[1]), current: cmp.top.map((t) => t[2]) };
+    categories = {
+      newCount: cmp.newCount,
+      vanishedCount: cmp.vanishedCount,
+      newExamples: cmp.newExamples,
+      vanishedExamples: cmp.vanishedExamples,
+    };
+    chart = {
+      kind: "categories",
+      labels: cmp.top.map((t) => t[0]),
+      reference: cmp.top.map((t) => t[1]),
+      current: cmp.top.map((t) => t[2]),
+    };
   }
   return finish({
-    name: col.name, kind: "categorical", type: { reference: col.type, current: curType },
-    reference: refCounts, current: curCounts, stats, chiSquare, categories, chart, approximate: false, verdict: "pass",
+    name: col.name,
+    kind: "categorical",
+    type: { reference: col.type, current: curType },
+    reference: refCounts,
+    current: curCounts,
+    stats,
+    chiSquare,
+    categories,
+    chart,
+    approximate: false,
+    verdict: "pass",
   });
 }
 
-async function throwNonFinite(con: DuckDBConnection, src: ResolvedSource, column: string, count: number): Promise<never> {
+async function throwNonFinite(
+  con: DuckDBConnection,
+  src: ResolvedSource,
+  column: string,
+  count: number,
+): Promise<never> {
   const id = sqlIdent(column);
-  const row = toNumber(await queryScalar(con, `SELECT min(__row) FROM ${src.numberedRelation} WHERE NOT isfinite(CAST(${id} AS DOUBLE))`).catch(() => null));
+  const row = toNumber(
+    await queryScalar(
+      con,
+      `SELECT min(__row) FROM ${src.numberedRelation} WHERE NOT isfinite(CAST(${id} AS DOUBLE))`,
+    ).catch(() => null),
+  );
   throw new DataError("NON_FINITE_VALUE", `${count} NaN/Infinity value(s) make drift statistics undefined`, {
-    file: src.file ?? src.label, column, row: row ?? undefined, rule: "finite",
-    hint: "Clean or impute the values upstream, or pass `nonFinite: \"drop\"` to ignore them.",
+    file: src.file ?? src.label,
+    column,
+    row: row ?? undefined,
+    rule: "finite",
+    hint: 'Clean or impute the values upstream, or pass `nonFinite: "drop"` to ignore them.',
   });
 }
 
@@ -154,7 +233,8 @@ export function sharedColumns(ref: SchemaColumn[], cur: SchemaColumn[], cfg: Com
     for (const name of cfg.include) {
       if (!ref.some((c) => c.name === name) || !curBy.has(name)) {
         throw new DataError("COLUMN_NOT_FOUND", `Column "${name}" must exist in both datasets to measure drift`, {
-          column: name, hint: `Reference columns: ${ref.map((c) => c.name).join(", ")}; current: ${cur.map((c) => c.name).join(", ")}.`,
+          column: name,
+          hint: `Reference columns: ${ref.map((c) => c.name).join(", ")}; current: ${cur.map((c) => c.name).join(", ")}.`,
         });
       }
     }

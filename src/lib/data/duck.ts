@@ -3,12 +3,7 @@
  * Every operation takes its own connection (temp tables are per connection, and a connection
  * must not run two statements at once), and results come back as small summaries only.
  */
-import {
-  DuckDBInstance,
-  type DuckDBConnection,
-  type DuckDBVector,
-  type DuckDBValue,
-} from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBConnection, type DuckDBVector, type DuckDBValue } from "@duckdb/node-api";
 import { columnKind } from "./column-kind.js";
 import { DataError, translateDuckError } from "./data-error.js";
 import { resolveSource, type DataSource } from "./data-source.js";
@@ -76,7 +71,9 @@ export async function execute(con: DuckDBConnection, sql: string): Promise<void>
 export function toPlain(value: DuckDBValue | unknown): unknown {
   if (value === null || value === undefined) return null;
   if (typeof value === "bigint") {
-    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(value) : value.toString();
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
   }
   if (typeof value === "number" || typeof value === "string" || typeof value === "boolean") return value;
   if (Array.isArray(value)) return value.map(toPlain);
@@ -106,7 +103,6 @@ export function toNumber(value: unknown): number | null {
   }
   return null;
 }
-
 
 export { sqlString, sqlIdent } from "./sql-text.js";
 
@@ -152,7 +148,9 @@ export async function readColumns(source: DataSource, columns: readonly string[]
         const type = types.get(name);
         if (type === undefined) {
           throw new DataError("COLUMN_NOT_FOUND", `Column "${name}" is not in the dataset`, {
-            file, column: name, hint: `Available columns: ${[...types.keys()].join(", ")}.`,
+            file,
+            column: name,
+            hint: `Available columns: ${[...types.keys()].join(", ")}.`,
           });
         }
         const kind = columnKind(type);
@@ -164,10 +162,15 @@ export async function readColumns(source: DataSource, columns: readonly string[]
           selects.push(`coalesce(CAST(epoch_ms(CAST(${col} AS TIMESTAMP)) AS DOUBLE), 'NaN'::DOUBLE)`);
           plans.push({ name, kind: "numeric", dictionary: [] });
         } else {
-          const dictRows = await queryRows(con, `SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${src.relation} WHERE ${col} IS NOT NULL ORDER BY v`);
+          const dictRows = await queryRows(
+            con,
+            `SELECT DISTINCT CAST(${col} AS VARCHAR) AS v FROM ${src.relation} WHERE ${col} IS NOT NULL ORDER BY v`,
+          );
           const dictionary = dictRows.map((r) => String(r.v));
           const enumName = tempName("dict");
-          await con.run(`CREATE TYPE ${enumName} AS ENUM (${dictionary.length ? dictionary.map(sqlString).join(", ") : "''"})`);
+          await con.run(
+            `CREATE TYPE ${enumName} AS ENUM (${dictionary.length ? dictionary.map(sqlString).join(", ") : "''"})`,
+          );
           enumTypes.push(enumName);
           selects.push(`coalesce(CAST(enum_code(CAST(CAST(${col} AS VARCHAR) AS ${enumName})) AS INTEGER), -1)`);
           plans.push({ name, kind: "categorical", dictionary });
@@ -187,11 +190,18 @@ async function readVectors(
   sql: string,
   plans: { name: string; kind: "numeric" | "categorical"; dictionary: string[] }[],
 ): Promise<ColumnArrays> {
-  const streamed = await streamTypedColumns(con, sql, plans.map((p) => p.kind === "categorical"));
+  const streamed = await streamTypedColumns(
+    con,
+    sql,
+    plans.map((p) => p.kind === "categorical"),
+  );
   const out: ColumnArrays = { rowCount: streamed.rows, columns: {} };
   plans.forEach((p, c) => {
     const buf = streamed.columns[c];
-    out.columns[p.name] = buf instanceof Float64Array ? { kind: "numeric", values: buf } : { kind: "categorical", codes: buf, dictionary: p.dictionary };
+    out.columns[p.name] =
+      buf instanceof Float64Array
+        ? { kind: "numeric", values: buf }
+        : { kind: "categorical", codes: buf, dictionary: p.dictionary };
   });
   return out;
 }
@@ -201,11 +211,17 @@ async function readVectors(
  * codes (nulls mapped to -1) into typed arrays, copying each DuckDB result vector in bulk: no
  * per-value JS objects, which is what brings 3M rows x 5 columns from seconds to milliseconds.
  */
-export async function streamTypedColumns(con: DuckDBConnection, sql: string, coded: readonly boolean[]): Promise<{ rows: number; columns: (Float64Array | Int32Array)[] }> {
+export async function streamTypedColumns(
+  con: DuckDBConnection,
+  sql: string,
+  coded: readonly boolean[],
+): Promise<{ rows: number; columns: (Float64Array | Int32Array)[] }> {
   const result = await con.stream(sql);
   let capacity = 1 << 16;
   let length = 0;
-  let buffers = coded.map((c) => (c ? new Int32Array(capacity) : new Float64Array(capacity)) as Float64Array | Int32Array);
+  let buffers = coded.map(
+    (c) => (c ? new Int32Array(capacity) : new Float64Array(capacity)) as Float64Array | Int32Array,
+  );
   for (;;) {
     const chunk = await result.fetchChunk();
     if (!chunk || chunk.rowCount === 0) break;
@@ -228,7 +244,10 @@ export async function streamTypedColumns(con: DuckDBConnection, sql: string, cod
 function copyVector(vector: DuckDBVector, into: Float64Array | Int32Array, offset: number, n: number): void {
   // `items` is the vector's typed view over DuckDB's buffer (a private field of node-api).
   const items = (vector as unknown as { items?: unknown }).items;
-  if ((into instanceof Float64Array && items instanceof Float64Array) || (into instanceof Int32Array && items instanceof Int32Array)) {
+  if (
+    (into instanceof Float64Array && items instanceof Float64Array) ||
+    (into instanceof Int32Array && items instanceof Int32Array)
+  ) {
     into.set(items.subarray(0, n), offset);
     return;
   }

@@ -45,37 +45,62 @@ export async function checkFreshness(path: string, opts: FreshnessOptions): Prom
     file = m.file;
   }
   const ageMs = now - newest;
-  const result: FreshnessResult = { source: file, basis: opts.column ? "column" : "mtime", column: opts.column, newest: new Date(newest).toISOString(), ageMs, maxAgeMs };
+  const result: FreshnessResult = {
+    source: file,
+    basis: opts.column ? "column" : "mtime",
+    column: opts.column,
+    newest: new Date(newest).toISOString(),
+    ageMs,
+    maxAgeMs,
+  };
   if (ageMs > maxAgeMs) {
-    throw new DataError(STALE, `Data are stale: the newest ${opts.column ? `"${opts.column}"` : "file"} is ${formatDuration(ageMs)} old (${result.newest}), over the ${formatDuration(maxAgeMs)} bound`, {
-      file, column: opts.column, rule: "freshness",
-      hint: "The upstream feed has not delivered recent data; check it, or raise maxAge if this lag is expected.",
-    });
+    throw new DataError(
+      STALE,
+      `Data are stale: the newest ${opts.column ? `"${opts.column}"` : "file"} is ${formatDuration(ageMs)} old (${result.newest}), over the ${formatDuration(maxAgeMs)} bound`,
+      {
+        file,
+        column: opts.column,
+        rule: "freshness",
+        hint: "The upstream feed has not delivered recent data; check it, or raise maxAge if this lag is expected.",
+      },
+    );
   }
   return result;
 }
 
 async function newestTimestamp(files: string[], column: string, file: string): Promise<number> {
   const format = commonFormat(files);
-  const relation = format === "parquet"
-    ? `read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`
-    : files.map((f) => `SELECT * FROM ${textReaderSql(f, format, {})}`).join(" UNION ALL BY NAME ");
+  const relation =
+    format === "parquet"
+      ? `read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`
+      : files.map((f) => `SELECT * FROM ${textReaderSql(f, format, {})}`).join(" UNION ALL BY NAME ");
   const from = format === "parquet" ? relation : `(${relation})`;
   const value = await withConnection(async (con) => {
     try {
       // Checked up front: a binder error that echoes read_parquet(...) would read as an unreadable file.
       const columns = (await queryRows(con, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
       if (!columns.includes(column)) {
-        throw new DataError("COLUMN_NOT_FOUND", `Freshness column "${column}" is not in the data`, { file, column, hint: `Available columns: ${columns.join(", ")}.` });
+        throw new DataError("COLUMN_NOT_FOUND", `Freshness column "${column}" is not in the data`, {
+          file,
+          column,
+          hint: `Available columns: ${columns.join(", ")}.`,
+        });
       }
-      const [row] = await queryRows(con, `SELECT epoch_ms(max(CAST(${sqlIdent(column)} AS TIMESTAMP))) AS t FROM ${from}`);
+      const [row] = await queryRows(
+        con,
+        `SELECT epoch_ms(max(CAST(${sqlIdent(column)} AS TIMESTAMP))) AS t FROM ${from}`,
+      );
       return toNumber(row.t);
     } catch (err) {
       throw translateDuckError(err, { file, column });
     }
   });
   if (value === null) {
-    throw new DataError("EMPTY_DATASET", `Column "${column}" has no timestamps, so freshness cannot be judged`, { file, column, hint: "The source is empty or the column is all null." });
+    throw new DataError("EMPTY_DATASET", `Column "${column}" has no timestamps, so freshness cannot be judged`, {
+      file,
+      column,
+      hint: "The source is empty or the column is all null.",
+    });
   }
   return value;
 }
@@ -86,7 +111,10 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 export function parseDuration(value: number | string): number {
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
   const m = typeof value === "string" ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value) : null;
-  if (!m) throw new DataError("INVALID_OPTION", `maxAge ${JSON.stringify(value)} is not a duration`, { hint: "Use milliseconds or a string like \"36h\" or \"7d\"." });
+  if (!m)
+    throw new DataError("INVALID_OPTION", `maxAge ${JSON.stringify(value)} is not a duration`, {
+      hint: 'Use milliseconds or a string like "36h" or "7d".',
+    });
   return Number(m[1]) * UNITS[m[2]];
 }
 

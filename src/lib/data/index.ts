@@ -8,19 +8,84 @@ export type { DataSource, FileSource, SqlSource, DataFormat } from "./data-sourc
 export { readColumns, sqlString, type ColumnArrays, type NumericArray, type CodedArray } from "./duck.js";
 export { readSchema, type DatasetSchema, type SchemaColumn } from "./schema.js";
 export { columnKind, type ColumnKind } from "./column-kind.js";
-export { profileDataset, type Profile, type ColumnProfile, type ProfileOptions, type Histogram, type TopK } from "./profile.js";
+export {
+  profileDataset,
+  type Profile,
+  type ColumnProfile,
+  type ProfileOptions,
+  type Histogram,
+  type TopK,
+} from "./profile.js";
 export { detectDrift, CHI_SQUARE_PSEUDOCOUNT, type DriftReport, type ColumnDrift, type SchemaChange } from "./drift.js";
-export { DEFAULT_RULES, type DriftConfig, type DriftStatistic, type StatRule, type Verdict, type Action } from "./drift-config.js";
-export { PSI_EPSILON, populationStabilityIndex, jensenShannonDistance, lInfinityDistance, chiSquareTest } from "./drift-math.js";
+export {
+  DEFAULT_RULES,
+  type DriftConfig,
+  type DriftStatistic,
+  type StatRule,
+  type Verdict,
+  type Action,
+} from "./drift-config.js";
+export {
+  PSI_EPSILON,
+  populationStabilityIndex,
+  jensenShannonDistance,
+  lInfinityDistance,
+  chiSquareTest,
+} from "./drift-math.js";
 export { ksTwoSamplePValue } from "./ks-distribution.js";
-export { ContractSchema, validateContract, type Contract, type ColumnContract, type TableContract } from "./contract.js";
+export {
+  ContractSchema,
+  validateContract,
+  type Contract,
+  type ColumnContract,
+  type TableContract,
+} from "./contract.js";
 export { checkContract, type ContractReport, type Violation } from "./contract-check.js";
 export { inferContract, inferContractFromFiles, renderContractModule, type InferOptions } from "./contract-infer.js";
 export { renderProfileHtml, renderDriftHtml, renderContractHtml } from "./report-html.js";
-export { validate, profile, drift, datasetSource, enforceContract, type ValidateOptions, type ProfileStepOptions, type DriftStepOptions } from "./steps/quality-steps.js";
-export { ingest, type IngestSource, type FileIngest, type SqliteIngest, type PostgresIngest, type IngestOptions, type IngestResult } from "./ingest.js";
-export { ingestStep, freshnessStep, splitStep, type IngestStepOptions, type FreshnessStepOptions, type SplitStepOptions } from "./ingest-steps.js";
+export {
+  validate,
+  profile,
+  drift,
+  datasetSource,
+  enforceContract,
+  type ValidateOptions,
+  type ProfileStepOptions,
+  type DriftStepOptions,
+} from "./steps/quality-steps.js";
+export {
+  ingest,
+  type IngestSource,
+  type FileIngest,
+  type SqliteIngest,
+  type PostgresIngest,
+  type IngestOptions,
+  type IngestResult,
+} from "./ingest.js";
+export {
+  ingestStep,
+  freshnessStep,
+  splitStep,
+  type IngestStepOptions,
+  type FreshnessStepOptions,
+  type SplitStepOptions,
+} from "./ingest-steps.js";
 export { checkFreshness, type FreshnessOptions, type FreshnessResult } from "./freshness.js";
 export { splitDataset, type SplitSpec, type SplitResult } from "./split.js";
-export { sqlStep, sampleStep, queryDatasets, writeQuery, type SqlStepOptions, type SampleStepOptions, type SampleSize, type SqlInputs } from "./steps/sql-steps.js";
-export { landedFiles, ingestEach, type LandedFile, type LandedFilesOptions, type IngestEachOptions } from "./steps/landed-files.js";
+export {
+  sqlStep,
+  sampleStep,
+  queryDatasets,
+  writeQuery,
+  type SqlStepOptions,
+  type SampleStepOptions,
+  type SampleSize,
+  type SqlInputs,
+} from "./steps/sql-steps.js";
+export {
+  landedFiles,
+  ingestEach,
+  type LandedFile,
+  type LandedFilesOptions,
+  type IngestEachOptions,
+} from "./steps/landed-files.js";

@@ -14,13 +14,23 @@ export function translateIngestError(err: unknown, file: string): DataError {
   const size = /Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)/i.exec(message);
   if (size) {
     const line = /CSV Error on Line: (\d+)/.exec(message)?.[1];
-    return new DataError("MALFORMED_ROW", `A line is ${size[2]} bytes long, over the ${size[1]}-byte limit (a huge field or a missing quote)`, {
-      file: where, line: line ? Number(line) : undefined, cause: err,
-      hint: "If the long field is real, raise maxLineSize in the source options; otherwise look for an unclosed quote before this line.",
-    });
+    return new DataError(
+      "MALFORMED_ROW",
+      `A line is ${size[2]} bytes long, over the ${size[1]}-byte limit (a huge field or a missing quote)`,
+      {
+        file: where,
+        line: line ? Number(line) : undefined,
+        cause: err,
+        hint: "If the long field is real, raise maxLineSize in the source options; otherwise look for an unclosed quote before this line.",
+      },
+    );
   }
   if (/is not a database|file is encrypted/i.test(message)) {
-    return new DataError("FILE_UNREADABLE", "Not a SQLite database", { file: where, cause: err, hint: "Point `sqlite` at a SQLite database file." });
+    return new DataError("FILE_UNREADABLE", "Not a SQLite database", {
+      file: where,
+      cause: err,
+      hint: "Point `sqlite` at a SQLite database file.",
+    });
   }
   return translateDuckError(err, { file: where });
 }

@@ -37,28 +37,41 @@ export function isGlob(path: string): boolean {
 export async function listSourceFiles(path: string): Promise<string[]> {
   let files: string[];
   if (isGlob(path)) {
-    const rows = await withConnection((con) => queryRows(con, `SELECT file FROM glob(${sqlString(path)}) ORDER BY file`));
+    const rows = await withConnection((con) =>
+      queryRows(con, `SELECT file FROM glob(${sqlString(path)}) ORDER BY file`),
+    );
     files = rows.map((r) => String(r.file)).filter((f) => DATA_EXTENSIONS.test(f));
     if (!files.length) {
-      throw new DataError("FILE_NOT_FOUND", `No data files match the pattern`, { file: path, hint: "Check the pattern; relative patterns resolve from the working directory." });
+      throw new DataError("FILE_NOT_FOUND", `No data files match the pattern`, {
+        file: path,
+        hint: "Check the pattern; relative patterns resolve from the working directory.",
+      });
     }
   } else {
     const st = statOrThrow(path);
     if (st.isDirectory()) {
       files = (readdirSync(path, { recursive: true }) as string[])
-        .filter((f) => DATA_EXTENSIONS.test(f) && !f.split(/[\\/]/).some((part) => part.startsWith(".") || part.startsWith("_")))
+        .filter(
+          (f) =>
+            DATA_EXTENSIONS.test(f) && !f.split(/[\\/]/).some((part) => part.startsWith(".") || part.startsWith("_")),
+        )
         .map((f) => join(path, f))
         .sort();
       if (!files.length) {
         throw new DataError("FILE_NOT_FOUND", "The directory holds no data files", {
-          file: path, hint: "Partitions must end in .parquet, .csv, .tsv, .json, .jsonl or .ndjson (hidden and _-prefixed files are skipped).",
+          file: path,
+          hint: "Partitions must end in .parquet, .csv, .tsv, .json, .jsonl or .ndjson (hidden and _-prefixed files are skipped).",
         });
       }
     } else files = [path];
   }
   for (const f of files) {
     const st = statOrThrow(f);
-    if (st.size === 0) throw new DataError("EMPTY_FILE", "Data file is empty (0 bytes)", { file: f, hint: "The producer wrote nothing; re-run it or remove the file." });
+    if (st.size === 0)
+      throw new DataError("EMPTY_FILE", "Data file is empty (0 bytes)", {
+        file: f,
+        hint: "The producer wrote nothing; re-run it or remove the file.",
+      });
   }
   return files;
 }
@@ -70,14 +83,20 @@ export function commonFormat(files: readonly string[], declared?: DataFormat): D
   const other = files.find((f) => formatFromPath(f) !== format);
   if (other) {
     throw new DataError("UNSUPPORTED_FORMAT", `Partitions mix formats (${format} and ${formatFromPath(other)})`, {
-      file: other, hint: "Keep one format per source, or narrow the glob, e.g. dir/*.parquet.",
+      file: other,
+      hint: "Keep one format per source, or narrow the glob, e.g. dir/*.parquet.",
     });
   }
   return format;
 }
 
 /** DuckDB table function reading one text file (CSV or JSON) with the ingestion options. */
-export function textReaderSql(file: string, format: DataFormat, opts: Omit<FileIngest, "path">, types?: Record<string, string>): string {
+export function textReaderSql(
+  file: string,
+  format: DataFormat,
+  opts: Omit<FileIngest, "path">,
+  types?: Record<string, string>,
+): string {
   const p = sqlString(file);
   if (format === "json") return `read_json_auto(${p})`;
   // The header is left to the sniffer unless given: forcing it turns a ragged line into a
@@ -87,7 +106,12 @@ export function textReaderSql(file: string, format: DataFormat, opts: Omit<FileI
   const delimiter = opts.delimiter ?? (/\.tsv$/i.test(file) ? "\t" : /\.csv$/i.test(file) ? "," : undefined);
   if (delimiter) args.push(`delim = ${sqlString(delimiter)}`);
   const allTypes = { ...types, ...opts.types };
-  if (Object.keys(allTypes).length) args.push(`types = {${Object.entries(allTypes).map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(", ")}}`);
+  if (Object.keys(allTypes).length)
+    args.push(
+      `types = {${Object.entries(allTypes)
+        .map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`)
+        .join(", ")}}`,
+    );
   if (opts.encoding) args.push(`encoding = ${sqlString(opts.encoding)}`);
   if (opts.maxLineSize) args.push(`max_line_size = ${Math.floor(opts.maxLineSize)}`);
   return `read_csv(${args.join(", ")})`;
@@ -108,7 +132,16 @@ function statOrThrow(path: string) {
     return statSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new DataError("FILE_NOT_FOUND", "Data file does not exist", { file: path, hint: "Check the path; relative paths resolve from the working directory.", cause: err });
-    throw new DataError("FILE_UNREADABLE", `Data file cannot be accessed (${code ?? "unknown"})`, { file: path, hint: "Check the file's permissions.", cause: err });
+    if (code === "ENOENT")
+      throw new DataError("FILE_NOT_FOUND", "Data file does not exist", {
+        file: path,
+        hint: "Check the path; relative paths resolve from the working directory.",
+        cause: err,
+      });
+    throw new DataError("FILE_UNREADABLE", `Data file cannot be accessed (${code ?? "unknown"})`, {
+      file: path,
+      hint: "Check the file's permissions.",
+      cause: err,
+    });
   }
 }

@@ -48,7 +48,13 @@ export function temporaryPath(outPath: string): string {
 }
 
 /** Validates `tmp` and renames it to `outPath`; on any failure removes `tmp` and rethrows. */
-export async function publishParquet(con: DuckDBConnection, tmp: string, outPath: string, origin: RowOrigin, opts: IngestOptions): Promise<IngestResult> {
+export async function publishParquet(
+  con: DuckDBConnection,
+  tmp: string,
+  outPath: string,
+  origin: RowOrigin,
+  opts: IngestOptions,
+): Promise<IngestResult> {
   try {
     const scan = `read_parquet(${sqlString(tmp)}, file_row_number = true)`;
     const described = await queryRows(con, `DESCRIBE SELECT * EXCLUDE (file_row_number) FROM ${scan}`);
@@ -56,17 +62,24 @@ export async function publishParquet(con: DuckDBConnection, tmp: string, outPath
     for (const name of opts.requireColumns ?? []) {
       if (!schema.some((c) => c.name === name)) {
         throw new DataError("COLUMN_NOT_FOUND", `Required column "${name}" is missing`, {
-          file: origin.files[0], column: name, hint: `The source has ${schema.map((c) => c.name).join(", ")}; fix the producer or the column name.`,
+          file: origin.files[0],
+          column: name,
+          hint: `The source has ${schema.map((c) => c.name).join(", ")}; fix the producer or the column name.`,
         });
       }
     }
-    const rows = toNumber((await queryRows(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(tmp)})`))[0]?.n) ?? 0;
+    const rows =
+      toNumber((await queryRows(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(tmp)})`))[0]?.n) ?? 0;
     if (rows === 0 && !opts.allowEmpty) {
-      throw new DataError("EMPTY_DATASET", "The source has no data rows", { file: origin.files[0], hint: "Check the producer (or the query); pass allowEmpty: true if an empty batch is expected." });
+      throw new DataError("EMPTY_DATASET", "The source has no data rows", {
+        file: origin.files[0],
+        hint: "Check the producer (or the query); pass allowEmpty: true if an empty batch is expected.",
+      });
     }
     for (const col of schema) {
       if (col.type === "JSON") await rejectMixedJson(con, scan, col.name, origin);
-      if (!opts.allowNonFinite && /^(DOUBLE|FLOAT|REAL)$/i.test(col.type)) await rejectNonFinite(con, scan, col.name, origin);
+      if (!opts.allowNonFinite && /^(DOUBLE|FLOAT|REAL)$/i.test(col.type))
+        await rejectNonFinite(con, scan, col.name, origin);
     }
     const summary = await summarize(con, tmp, schema);
     renameSync(tmp, outPath);
@@ -78,13 +91,22 @@ export async function publishParquet(con: DuckDBConnection, tmp: string, outPath
 }
 
 /** One aggregate scan: what the dataset artifact carries as its profile summary. */
-async function summarize(con: DuckDBConnection, file: string, schema: { name: string; type: string }[]): Promise<Record<string, ColumnSummary>> {
+async function summarize(
+  con: DuckDBConnection,
+  file: string,
+  schema: { name: string; type: string }[],
+): Promise<Record<string, ColumnSummary>> {
   const comparable = (type: string) => !/^(STRUCT|MAP|UNION|JSON|BLOB)|\[\]$/.test(type);
   const cols = schema.filter((c) => comparable(c.type));
   if (!cols.length) return {};
   const parts = cols.flatMap((c, i) => {
     const q = sqlIdent(c.name);
-    return [`count(*) - count(${q}) AS n${i}`, `min(${q}) AS lo${i}`, `max(${q}) AS hi${i}`, `approx_count_distinct(${q}) AS d${i}`];
+    return [
+      `count(*) - count(${q}) AS n${i}`,
+      `min(${q}) AS lo${i}`,
+      `max(${q}) AS hi${i}`,
+      `approx_count_distinct(${q}) AS d${i}`,
+    ];
   });
   const [row] = await queryRows(con, `SELECT ${parts.join(", ")} FROM read_parquet(${sqlString(file)})`);
   const plain = (v: unknown) => {
@@ -93,7 +115,12 @@ async function summarize(con: DuckDBConnection, file: string, schema: { name: st
   };
   const out: Record<string, ColumnSummary> = {};
   cols.forEach((c, i) => {
-    out[c.name] = { nulls: toNumber(row[`n${i}`]) ?? 0, min: plain(row[`lo${i}`]), max: plain(row[`hi${i}`]), distinct: toNumber(row[`d${i}`]) ?? 0 };
+    out[c.name] = {
+      nulls: toNumber(row[`n${i}`]) ?? 0,
+      min: plain(row[`lo${i}`]),
+      max: plain(row[`hi${i}`]),
+      distinct: toNumber(row[`d${i}`]) ?? 0,
+    };
   });
   return out;
 }
@@ -112,11 +139,16 @@ export function locateRow(origin: RowOrigin, row: number): { file: string; row: 
 
 async function rejectNonFinite(con: DuckDBConnection, scan: string, column: string, origin: RowOrigin): Promise<void> {
   const c = sqlIdent(column);
-  const [hit] = await queryRows(con, `SELECT file_row_number + 1 AS r, CAST(${c} AS VARCHAR) AS v, count(*) OVER () AS n FROM ${scan} WHERE isnan(${c}) OR isinf(${c}) ORDER BY file_row_number LIMIT 1`);
+  const [hit] = await queryRows(
+    con,
+    `SELECT file_row_number + 1 AS r, CAST(${c} AS VARCHAR) AS v, count(*) OVER () AS n FROM ${scan} WHERE isnan(${c}) OR isinf(${c}) ORDER BY file_row_number LIMIT 1`,
+  );
   if (!hit) return;
   const where = locateRow(origin, toNumber(hit.r) ?? 0);
   throw new DataError("NON_FINITE_VALUE", `Column "${column}" holds ${hit.v} (${hit.n} non-finite values in all)`, {
-    file: where.file, row: where.row, column,
+    file: where.file,
+    row: where.row,
+    column,
     hint: "Fix the producer, map them to null upstream, or pass allowNonFinite: true if they are meaningful.",
   });
 }
@@ -124,12 +156,21 @@ async function rejectNonFinite(con: DuckDBConnection, scan: string, column: stri
 async function rejectMixedJson(con: DuckDBConnection, scan: string, column: string, origin: RowOrigin): Promise<void> {
   const c = sqlIdent(column);
   // A JSON column is how DuckDB reads a field whose records disagree on its type.
-  const types = await queryRows(con, `SELECT json_type(${c}) AS t, min(file_row_number) + 1 AS r, count(*) AS n FROM ${scan} WHERE ${c} IS NOT NULL GROUP BY 1 ORDER BY n DESC, r`);
+  const types = await queryRows(
+    con,
+    `SELECT json_type(${c}) AS t, min(file_row_number) + 1 AS r, count(*) AS n FROM ${scan} WHERE ${c} IS NOT NULL GROUP BY 1 ORDER BY n DESC, r`,
+  );
   if (types.length <= 1) return;
   const minority = types[types.length - 1];
   const where = locateRow(origin, toNumber(minority.r) ?? 0);
-  throw new DataError("MIXED_TYPES", `Field "${column}" mixes JSON types (${types.map((t) => `${t.t} x${t.n}`).join(", ")})`, {
-    file: where.file, row: where.row, column,
-    hint: `Make every record use one type for "${column}" (the first ${minority.t} is at this row).`,
-  });
+  throw new DataError(
+    "MIXED_TYPES",
+    `Field "${column}" mixes JSON types (${types.map((t) => `${t.t} x${t.n}`).join(", ")})`,
+    {
+      file: where.file,
+      row: where.row,
+      column,
+      hint: `Make every record use one type for "${column}" (the first ${minority.t} is at this row).`,
+    },
+  );
 }

@@ -45,9 +45,20 @@ const SESSION = [
 
 /** PostgreSQL type OID -> DuckDB type; anything else (arrays, enums, json, inet...) stays text. */
 const TYPE_BY_OID: Record<number, string> = {
-  16: "BOOLEAN", 17: "BLOB", 20: "BIGINT", 21: "SMALLINT", 23: "INTEGER", 26: "BIGINT",
-  700: "FLOAT", 701: "DOUBLE", 1082: "DATE", 1083: "TIME", 1114: "TIMESTAMP",
-  1184: "TIMESTAMPTZ", 1186: "INTERVAL", 2950: "UUID",
+  16: "BOOLEAN",
+  17: "BLOB",
+  20: "BIGINT",
+  21: "SMALLINT",
+  23: "INTEGER",
+  26: "BIGINT",
+  700: "FLOAT",
+  701: "DOUBLE",
+  1082: "DATE",
+  1083: "TIME",
+  1114: "TIMESTAMP",
+  1184: "TIMESTAMPTZ",
+  1186: "INTERVAL",
+  2950: "UUID",
 };
 
 export function duckType(f: Pick<Field, "dataTypeID" | "dataTypeModifier">): string {
@@ -73,14 +84,26 @@ function castText(name: string, type: string): string {
   return `CAST(${c} AS ${type})`;
 }
 
-export async function ingestPostgres(source: PostgresIngest, outPath: string, opts: IngestOptions): Promise<IngestResult> {
+export async function ingestPostgres(
+  source: PostgresIngest,
+  outPath: string,
+  opts: IngestOptions,
+): Promise<IngestResult> {
   const label = redactConnection(source.postgres);
   const query = source.query.trim().replace(/;+\s*$/, "");
-  if (!query) throw new DataError("INVALID_OPTION", "A PostgreSQL source needs a non-empty `query`", { file: label, hint: "Pass { postgres: url, query: \"SELECT ...\" }." });
+  if (!query)
+    throw new DataError("INVALID_OPTION", "A PostgreSQL source needs a non-empty `query`", {
+      file: label,
+      hint: 'Pass { postgres: url, query: "SELECT ..." }.',
+    });
   const batchSize = Math.max(1, Math.floor(source.batchSize ?? 10_000));
   const { default: pgModule } = await import("pg");
   // Every value as PostgreSQL's text: DuckDB parses it (see the header).
-  const client = new pgModule.Client({ connectionString: source.postgres, connectionTimeoutMillis: 15_000, types: { getTypeParser: () => (v: string) => v } });
+  const client = new pgModule.Client({
+    connectionString: source.postgres,
+    connectionTimeoutMillis: 15_000,
+    types: { getTypeParser: () => (v: string) => v },
+  });
   client.on("error", () => undefined); // a server that goes away mid-copy fails the pending query instead
   try {
     await client.connect();
@@ -94,10 +117,18 @@ export async function ingestPostgres(source: PostgresIngest, outPath: string, op
     const fetch = () => run(client, `FETCH FORWARD ${batchSize} FROM trainyard_ingest`, label);
     let batch = await fetch();
     const fields = batch.fields as Field[];
-    if (!fields.length) throw new DataError("INVALID_OPTION", "The query returns no columns", { file: label, hint: "Select at least one column." });
+    if (!fields.length)
+      throw new DataError("INVALID_OPTION", "The query returns no columns", {
+        file: label,
+        hint: "Select at least one column.",
+      });
     const duplicate = fields.find((f, i) => fields.findIndex((g) => g.name === f.name) !== i);
     if (duplicate) {
-      throw new DataError("INVALID_OPTION", `The query returns two columns named "${duplicate.name}"`, { file: label, column: duplicate.name, hint: "Give each column a distinct name with AS in the query." });
+      throw new DataError("INVALID_OPTION", `The query returns two columns named "${duplicate.name}"`, {
+        file: label,
+        column: duplicate.name,
+        hint: "Give each column a distinct name with AS in the query.",
+      });
     }
     const types = fields.map(duckType);
     const tmp = temporaryPath(outPath);
@@ -131,7 +162,14 @@ export async function ingestPostgres(source: PostgresIngest, outPath: string, op
   }
 }
 
-async function copyCast(con: DuckDBConnection, table: string, fields: Field[], types: string[], tmp: string, label: string): Promise<void> {
+async function copyCast(
+  con: DuckDBConnection,
+  table: string,
+  fields: Field[],
+  types: string[],
+  tmp: string,
+  label: string,
+): Promise<void> {
   const select = fields.map((f, j) => `${castText(f.name, types[j])} AS ${sqlIdent(f.name)}`).join(", ");
   try {
     await con.run(`COPY (SELECT ${select} FROM ${table}) TO ${sqlString(tmp)} (FORMAT parquet)`);
@@ -141,7 +179,10 @@ async function copyCast(con: DuckDBConnection, table: string, fields: Field[], t
     const bc = new RegExp(`${BC_TIMESTAMP} "(.*)": (.*)`).exec((err as Error).message);
     if (bc) {
       throw new DataError("COLUMN_TYPE", `Column "${bc[1]}" holds ${bc[2]}, which DuckDB timestamps cannot represent`, {
-        file: label, column: bc[1], cause: err, hint: `Cast it to text in the query (${bc[1]}::text) or leave those rows out.`,
+        file: label,
+        column: bc[1],
+        cause: err,
+        hint: `Cast it to text in the query (${bc[1]}::text) or leave those rows out.`,
       });
     }
     throw translateIngestError(err, label);
@@ -163,24 +204,40 @@ export function translatePostgresError(err: unknown, label: string, prefix = 0):
   const e = err as Error & { code?: string; hint?: string; position?: string };
   const code = e.code ?? "";
   const message = e.message || String(err);
-  if (/^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(code) || /timeout expired|Connection terminated/i.test(message)) {
+  if (
+    /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOENT)$/.test(code) ||
+    /timeout expired|Connection terminated/i.test(message)
+  ) {
     return new DataError("FILE_UNREADABLE", `Cannot reach the PostgreSQL server: ${message}`, {
-      file: label, cause: err, hint: "Check that the server is running and that the host and port in the connection string are right (and reachable from this machine).",
+      file: label,
+      cause: err,
+      hint: "Check that the server is running and that the host and port in the connection string are right (and reachable from this machine).",
     });
   }
   if (code.startsWith("28") || /password|SASL|authentication/i.test(message)) {
     return new DataError("FILE_UNREADABLE", `PostgreSQL refused the login: ${message}`, {
-      file: label, cause: err, hint: "Check the user and password in the connection string (or PGPASSWORD / ~/.pgpass) and the server's pg_hba.conf.",
+      file: label,
+      cause: err,
+      hint: "Check the user and password in the connection string (or PGPASSWORD / ~/.pgpass) and the server's pg_hba.conf.",
     });
   }
   if (code === "3D000") {
-    return new DataError("FILE_UNREADABLE", `PostgreSQL has no such database: ${message}`, { file: label, cause: err, hint: "Check the database name at the end of the connection string." });
+    return new DataError("FILE_UNREADABLE", `PostgreSQL has no such database: ${message}`, {
+      file: label,
+      cause: err,
+      hint: "Check the database name at the end of the connection string.",
+    });
   }
   const position = Number(e.position ?? 0) - prefix;
   const where = position > 0 ? ` at character ${position}` : "";
   return new DataError("QUERY_FAILED", `PostgreSQL rejected the query${where}: ${message}`, {
-    file: label, cause: err,
-    hint: e.hint ?? (code === "25006" ? "Ingestion runs in a read-only transaction; use a plain SELECT." : "Ingest with one SELECT (or VALUES) statement; check table and column names with psql (\\d table)."),
+    file: label,
+    cause: err,
+    hint:
+      e.hint ??
+      (code === "25006"
+        ? "Ingestion runs in a read-only transaction; use a plain SELECT."
+        : "Ingest with one SELECT (or VALUES) statement; check table and column names with psql (\\d table)."),
   });
 }
 

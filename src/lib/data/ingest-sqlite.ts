@@ -34,13 +34,21 @@ type ColumnType = "BIGINT" | "DOUBLE" | "VARCHAR" | "BLOB";
 
 export async function ingestSqlite(source: SqliteIngest, outPath: string, opts: IngestOptions): Promise<IngestResult> {
   const file = source.sqlite;
-  if (!existsSync(file)) throw new DataError("FILE_NOT_FOUND", "SQLite database does not exist", { file, hint: "Check the path (better-sqlite3 would otherwise create an empty database)." });
+  if (!existsSync(file))
+    throw new DataError("FILE_NOT_FOUND", "SQLite database does not exist", {
+      file,
+      hint: "Check the path (better-sqlite3 would otherwise create an empty database).",
+    });
   let db: Database.Database;
   let stmt: Database.Statement;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true, nativeBinding: sqliteAddonPath() });
   } catch (err) {
-    throw new DataError("FILE_UNREADABLE", `Cannot open the SQLite database: ${(err as Error).message}`, { file, cause: err, hint: "Check the file is a SQLite database and readable." });
+    throw new DataError("FILE_UNREADABLE", `Cannot open the SQLite database: ${(err as Error).message}`, {
+      file,
+      cause: err,
+      hint: "Check the file is a SQLite database and readable.",
+    });
   }
   let closeRows: () => void = () => undefined;
   try {
@@ -49,9 +57,17 @@ export async function ingestSqlite(source: SqliteIngest, outPath: string, opts: 
     } catch (err) {
       const message = (err as Error).message;
       if (/not a database|encrypted/i.test(message)) throw translateIngestError(err, file);
-      throw new DataError("QUERY_FAILED", `SQLite rejected the query: ${message}`, { file, cause: err, hint: "Check table and column names with the sqlite3 shell (.schema)." });
+      throw new DataError("QUERY_FAILED", `SQLite rejected the query: ${message}`, {
+        file,
+        cause: err,
+        hint: "Check table and column names with the sqlite3 shell (.schema).",
+      });
     }
-    if (!stmt.reader) throw new DataError("INVALID_OPTION", "The SQLite query returns no rows (not a SELECT)", { file, hint: "Ingest with a SELECT statement." });
+    if (!stmt.reader)
+      throw new DataError("INVALID_OPTION", "The SQLite query returns no rows (not a SELECT)", {
+        file,
+        hint: "Ingest with a SELECT statement.",
+      });
     stmt.safeIntegers(true).raw(true);
     const columns = stmt.columns();
     const batchSize = Math.max(1, source.batchSize ?? 10_000);
@@ -75,7 +91,8 @@ export async function ingestSqlite(source: SqliteIngest, outPath: string, opts: 
         let r = 0;
         const append = (row: unknown[]) => {
           r++;
-          for (let j = 0; j < types.length; j++) appendValue(appender, row[j], types[j], { file, row: r, column: columns[j].name });
+          for (let j = 0; j < types.length; j++)
+            appendValue(appender, row[j], types[j], { file, row: r, column: columns[j].name });
           appender.endRow();
           if (r % batchSize === 0) appender.flushSync();
         };
@@ -118,13 +135,19 @@ function inferredType(rows: unknown[][], j: number): ColumnType {
   for (const row of rows) {
     const v = row[j];
     if (v === null || v === undefined) continue;
-    const t: ColumnType = typeof v === "bigint" ? "BIGINT" : typeof v === "number" ? "DOUBLE" : typeof v === "string" ? "VARCHAR" : "BLOB";
+    const t: ColumnType =
+      typeof v === "bigint" ? "BIGINT" : typeof v === "number" ? "DOUBLE" : typeof v === "string" ? "VARCHAR" : "BLOB";
     if (type === undefined || (type === "BIGINT" && t === "DOUBLE")) type = t;
   }
   return type ?? "VARCHAR";
 }
 
-function appendValue(appender: DuckDBAppender, v: unknown, type: ColumnType, where: { file: string; row: number; column: string }): void {
+function appendValue(
+  appender: DuckDBAppender,
+  v: unknown,
+  type: ColumnType,
+  where: { file: string; row: number; column: string },
+): void {
   if (v === null || v === undefined) return appender.appendNull();
   switch (type) {
     case "BIGINT":
@@ -135,7 +158,10 @@ function appendValue(appender: DuckDBAppender, v: unknown, type: ColumnType, whe
       if (typeof v === "bigint") return appender.appendDouble(Number(v));
       if (typeof v === "number") {
         if (!Number.isFinite(v)) {
-          throw new DataError("NON_FINITE_VALUE", `Column "${where.column}" holds ${v}`, { ...where, hint: "Map it to NULL in the query (CASE WHEN ...), or fix the stored value." });
+          throw new DataError("NON_FINITE_VALUE", `Column "${where.column}" holds ${v}`, {
+            ...where,
+            hint: "Map it to NULL in the query (CASE WHEN ...), or fix the stored value.",
+          });
         }
         return appender.appendDouble(v);
       }
@@ -147,8 +173,16 @@ function appendValue(appender: DuckDBAppender, v: unknown, type: ColumnType, whe
       if (v instanceof Uint8Array) return appender.appendBlob(v);
       break;
   }
-  const got = typeof v === "bigint" ? "an integer" : typeof v === "number" ? "a real number" : typeof v === "string" ? `the text ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + "…" : v)}` : "a blob";
+  const got =
+    typeof v === "bigint"
+      ? "an integer"
+      : typeof v === "number"
+        ? "a real number"
+        : typeof v === "string"
+          ? `the text ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + "…" : v)}`
+          : "a blob";
   throw new DataError("MIXED_TYPES", `Column "${where.column}" is ${type} but holds ${got}`, {
-    ...where, hint: `SQLite stores any type in any column; CAST it in the query (e.g. CAST(${where.column} AS ${type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL"})) or clean the value.`,
+    ...where,
+    hint: `SQLite stores any type in any column; CAST it in the query (e.g. CAST(${where.column} AS ${type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL"})) or clean the value.`,
   });
 }

@@ -33,7 +33,13 @@ export function ingestStep<P>(p: Pipeline<P>, id: string, opts: IngestStepOption
     run: async (ctx) => {
       const out = await ingest(source, `${ctx.workdir}/data.parquet`, ingestOptions);
       ctx.log(`ingested ${out.rows} rows from ${out.files.length} file(s)`);
-      return ctx.dataset("data.parquet", { format: "parquet", rows: out.rows, schema: out.schema, summary: out.summary, sources: out.files.length });
+      return ctx.dataset("data.parquet", {
+        format: "parquet",
+        rows: out.rows,
+        schema: out.schema,
+        summary: out.summary,
+        sources: out.files.length,
+      });
     },
   });
 }
@@ -62,7 +68,11 @@ export interface SplitStepOptions {
 }
 
 /** A step that splits a dataset into `train` and `test` datasets. */
-export function splitStep<P>(p: Pipeline<P>, id: string, opts: SplitStepOptions): StepRef<{ train: Dataset; test: Dataset }> {
+export function splitStep<P>(
+  p: Pipeline<P>,
+  id: string,
+  opts: SplitStepOptions,
+): StepRef<{ train: Dataset; test: Dataset }> {
   return p.step(id, {
     description: opts.description ?? `${opts.split.method} train/test split`,
     config: opts.split,
@@ -70,7 +80,9 @@ export function splitStep<P>(p: Pipeline<P>, id: string, opts: SplitStepOptions)
     run: async (ctx, { data }) => {
       // The input may be a CSV or JSON from a command step: read it as what it declares.
       const result = await splitDataset(datasetSource(data), opts.split, ctx.workdir);
-      ctx.log(`train ${result.train.rows} rows, test ${result.test.rows} rows (read as ${data.meta.format ?? "parquet"})`);
+      ctx.log(
+        `train ${result.train.rows} rows, test ${result.test.rows} rows (read as ${data.meta.format ?? "parquet"})`,
+      );
       // The sides are written as Parquet: a text input's schema no longer describes them.
       const schema = data.meta.format === "parquet" || data.meta.format === undefined ? data.meta.schema : undefined;
       return {

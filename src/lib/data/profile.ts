@@ -69,7 +69,10 @@ export async function profileDataset(source: DataSource, opts: ProfileOptions = 
   const src = resolveSource(source);
   const bins = opts.bins ?? 20;
   if (!Number.isInteger(bins) || bins < 1) {
-    throw new DataError("INVALID_OPTION", `bins must be a positive integer, got ${bins}`, { file: src.file, hint: "Use e.g. { bins: 20 }." });
+    throw new DataError("INVALID_OPTION", `bins must be a positive integer, got ${bins}`, {
+      file: src.file,
+      hint: "Use e.g. { bins: 20 }.",
+    });
   }
   return withConnection(async (con) => {
     const schema = await describeColumns(con, src);
@@ -83,8 +86,14 @@ export async function profileDataset(source: DataSource, opts: ProfileOptions = 
           const range = vc.sides[0]?.ranges[col.name];
           const count = range?.count ?? 0;
           out.push({
-            name: col.name, type: col.type, kind: col.kind, count, nullCount: (vc.sides[0]?.rowCount ?? 0) - count,
-            distinctCount: null, min: range?.min ?? null, max: range?.max ?? null,
+            name: col.name,
+            type: col.type,
+            kind: col.kind,
+            count,
+            nullCount: (vc.sides[0]?.rowCount ?? 0) - count,
+            distinctCount: null,
+            min: range?.min ?? null,
+            max: range?.max ?? null,
           });
           continue;
         }
@@ -93,9 +102,17 @@ export async function profileDataset(source: DataSource, opts: ProfileOptions = 
           const edges = edgesFor(col.name, opts, s.min, s.max, bins, src.file);
           const hist = edges ? (await histograms(con, vc, counted, edges))[0] : undefined;
           out.push({
-            name: col.name, type: col.type, kind: col.kind,
-            count: s.count, nullCount: s.nullCount, distinctCount: s.distinctCount,
-            min: s.min, max: s.max, mean: s.mean, std: s.std, quantiles: s.quantiles,
+            name: col.name,
+            type: col.type,
+            kind: col.kind,
+            count: s.count,
+            nullCount: s.nullCount,
+            distinctCount: s.distinctCount,
+            min: s.min,
+            max: s.max,
+            mean: s.mean,
+            std: s.std,
+            quantiles: s.quantiles,
             nonFiniteCount: s.nonFiniteCount,
             ...(hist ? { histogram: hist } : {}),
           });
@@ -103,26 +120,53 @@ export async function profileDataset(source: DataSource, opts: ProfileOptions = 
           const [s] = await categoricalSummaries(con, vc, counted);
           const [top] = await topKValues(con, vc, counted, opts.topK ?? 20);
           out.push({
-            name: col.name, type: col.type, kind: col.kind,
-            count: s.count, nullCount: s.nullCount, distinctCount: s.distinctCount, min: s.min, max: s.max, topK: top,
+            name: col.name,
+            type: col.type,
+            kind: col.kind,
+            count: s.count,
+            nullCount: s.nullCount,
+            distinctCount: s.distinctCount,
+            min: s.min,
+            max: s.max,
+            topK: top,
           });
         }
       }
-      return { kind: "trainyard.profile", version: 1, source: src.label, rowCount: vc.sides[0]?.rowCount ?? 0, schema, columns: out };
+      return {
+        kind: "trainyard.profile",
+        version: 1,
+        source: src.label,
+        rowCount: vc.sides[0]?.rowCount ?? 0,
+        schema,
+        columns: out,
+      };
     } finally {
       await dropValueCounts(con, vc);
     }
   });
 }
 
-function edgesFor(name: string, opts: ProfileOptions, min: number | null, max: number | null, bins: number, file?: string): number[] | undefined {
+function edgesFor(
+  name: string,
+  opts: ProfileOptions,
+  min: number | null,
+  max: number | null,
+  bins: number,
+  file?: string,
+): number[] | undefined {
   const given = opts.edges?.[name] ?? opts.edgesFrom?.columns.find((c) => c.name === name)?.histogram?.edges;
   if (given) {
     const ok = given.length >= 2 && given.every((e, i) => Number.isFinite(e) && (i === 0 || e > given[i - 1]));
     if (!ok) {
-      throw new DataError("INVALID_OPTION", "Histogram edges must be at least two finite, strictly increasing numbers", {
-        file, column: name, hint: "Pass the `histogram.edges` of a reference profile unchanged.",
-      });
+      throw new DataError(
+        "INVALID_OPTION",
+        "Histogram edges must be at least two finite, strictly increasing numbers",
+        {
+          file,
+          column: name,
+          hint: "Pass the `histogram.edges` of a reference profile unchanged.",
+        },
+      );
     }
     return given;
   }
@@ -135,7 +179,9 @@ export function profileColumn(profile: Profile, name: string): ColumnProfile {
   const col = profile.columns.find((c) => c.name === name);
   if (!col) {
     throw new DataError("COLUMN_NOT_FOUND", `Column "${name}" is not in the profile`, {
-      file: profile.source, column: name, hint: `Profiled columns: ${profile.columns.map((c) => c.name).join(", ")}.`,
+      file: profile.source,
+      column: name,
+      hint: `Profiled columns: ${profile.columns.map((c) => c.name).join(", ")}.`,
     });
   }
   return col;

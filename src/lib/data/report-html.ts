@@ -24,7 +24,10 @@ const REF_COLOR = "#8c959f";
 const CUR_COLOR = "#0969da";
 
 export function escapeHtml(text: unknown): string {
-  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string);
+  return String(text ?? "").replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
 }
 
 function page(title: string, body: string): string {
@@ -47,7 +50,12 @@ function fmt(x: unknown): string {
 }
 
 /** Grouped bars: one pair (reference, current) per bin or category, as shares of each side. */
-export function barsSvg(labels: string[], reference: number[] | undefined, current: number[], opts: { width?: number; height?: number } = {}): string {
+export function barsSvg(
+  labels: string[],
+  reference: number[] | undefined,
+  current: number[],
+  opts: { width?: number; height?: number } = {},
+): string {
   const width = opts.width ?? 560;
   const height = opts.height ?? 140;
   const share = (v: number[]) => {
@@ -67,17 +75,23 @@ export function barsSvg(labels: string[], reference: number[] | undefined, curre
     const title = escapeHtml(labels[i] ?? String(i));
     if (ref) {
       const h = (ref[i] / max) * plot;
-      rects.push(`<rect x="${x0.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${REF_COLOR}"><title>${title} reference ${(ref[i] * 100).toFixed(2)}%</title></rect>`);
+      rects.push(
+        `<rect x="${x0.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${REF_COLOR}"><title>${title} reference ${(ref[i] * 100).toFixed(2)}%</title></rect>`,
+      );
     }
     const h = (cur[i] / max) * plot;
     const x1 = ref ? x0 + bar : x0;
-    rects.push(`<rect x="${x1.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${CUR_COLOR}"><title>${title} ${ref ? "current " : ""}${(cur[i] * 100).toFixed(2)}%</title></rect>`);
+    rects.push(
+      `<rect x="${x1.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${CUR_COLOR}"><title>${title} ${ref ? "current " : ""}${(cur[i] * 100).toFixed(2)}%</title></rect>`,
+    );
   }
   const first = escapeHtml(labels[0] ?? "");
   const last = escapeHtml(labels[labels.length - 1] ?? "");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">` +
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">` +
     `<line x1="10" y1="${plot}" x2="${width - 10}" y2="${plot}" stroke="#d0d7de"/>${rects.join("")}` +
-    `<text x="10" y="${height - 6}" font-size="10" fill="#656d76">${first}</text><text x="${width - 10}" y="${height - 6}" font-size="10" fill="#656d76" text-anchor="end">${last}</text></svg>`;
+    `<text x="10" y="${height - 6}" font-size="10" fill="#656d76">${first}</text><text x="${width - 10}" y="${height - 6}" font-size="10" fill="#656d76" text-anchor="end">${last}</text></svg>`
+  );
 }
 
 function legend(withReference: boolean): string {
@@ -89,21 +103,30 @@ function histogramLabels(edges: number[]): string[] {
 }
 
 function profileColumnCard(c: ColumnProfile): string {
-  const rows: [string, unknown][] = [["type", c.type], ["count", c.count], ["nulls", c.nullCount], ["distinct", c.distinctCount], ["min", c.min], ["max", c.max]];
+  const rows: [string, unknown][] = [
+    ["type", c.type],
+    ["count", c.count],
+    ["nulls", c.nullCount],
+    ["distinct", c.distinctCount],
+    ["min", c.min],
+    ["max", c.max],
+  ];
   if (c.kind === "numeric") {
     rows.push(["mean", c.mean], ["std", c.std], ["non-finite", c.nonFiniteCount]);
     for (const [k, v] of Object.entries(c.quantiles ?? {})) rows.push([k, v]);
   }
   let chart = "";
   if (c.histogram) chart = barsSvg(histogramLabels(c.histogram.edges), undefined, c.histogram.counts) + legend(false);
-  if (c.topK && c.topK.values.length) {
+  if (c.topK?.values.length) {
     const labels = c.topK.values.map((v) => v.value);
     const counts = c.topK.values.map((v) => v.count);
     if (c.topK.otherCount > 0) {
       labels.push(`(other ${c.topK.otherDistinct})`);
       counts.push(c.topK.otherCount);
     }
-    chart = barsSvg(labels, undefined, counts) + legend(false) +
+    chart =
+      barsSvg(labels, undefined, counts) +
+      legend(false) +
       `<table><tr><th>value</th><th>count</th></tr>${labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("")}</table>`;
   }
   const table = `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${fmt(v)}</td></tr>`).join("")}</table>`;
@@ -112,7 +135,8 @@ function profileColumnCard(c: ColumnProfile): string {
 
 /** `subject` names what was profiled in the title (a step), instead of the stored file's path. */
 export function renderProfileHtml(profile: Profile, subject?: string): string {
-  const body = `<h1>Profile of ${escapeHtml(profile.source)}</h1><p class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
+  const body =
+    `<h1>Profile of ${escapeHtml(profile.source)}</h1><p class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
     `<table><tr><th>column</th><th>type</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
     profile.columns.map(profileColumnCard).join("");
   const what = subject ?? profile.source;
@@ -121,27 +145,48 @@ export function renderProfileHtml(profile: Profile, subject?: string): string {
 
 function driftChart(chart: DriftChart | undefined): string {
   if (!chart) return "";
-  const labels = chart.kind === "histogram" && chart.edges ? histogramLabels(chart.edges) : chart.labels ?? [];
+  const labels = chart.kind === "histogram" && chart.edges ? histogramLabels(chart.edges) : (chart.labels ?? []);
   return barsSvg(labels, chart.reference, chart.current) + legend(true);
 }
 
 export function renderDriftHtml(report: DriftReport, subject?: string): string {
   const s = report.schema;
   const schemaRows = [
-    ...s.added.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>added</td><td><code>${escapeHtml(c.type)}</code></td></tr>`),
-    ...s.removed.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>removed</td><td><code>${escapeHtml(c.type)}</code></td></tr>`),
-    ...s.retyped.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td>retyped</td><td><code>${escapeHtml(c.from)}</code> → <code>${escapeHtml(c.to)}</code></td></tr>`),
+    ...s.added.map(
+      (c) => `<tr><td>${escapeHtml(c.name)}</td><td>added</td><td><code>${escapeHtml(c.type)}</code></td></tr>`,
+    ),
+    ...s.removed.map(
+      (c) => `<tr><td>${escapeHtml(c.name)}</td><td>removed</td><td><code>${escapeHtml(c.type)}</code></td></tr>`,
+    ),
+    ...s.retyped.map(
+      (c) =>
+        `<tr><td>${escapeHtml(c.name)}</td><td>retyped</td><td><code>${escapeHtml(c.from)}</code> → <code>${escapeHtml(c.to)}</code></td></tr>`,
+    ),
   ];
   const summary = `<table><tr><th>column</th><th>kind</th><th>verdict</th></tr>${report.columns.map((c) => `<tr><td><a href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td><td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`).join("")}</table>`;
-  const cards = report.columns.map((c) => {
-    const stats = Object.entries(c.stats).map(([k, o]) => `<tr><td>${escapeHtml(k)}</td><td>${fmt(o.value)}</td><td>${o.threshold === null ? "—" : `${o.breachWhen === "above" ? "&gt;" : "&lt;"} ${fmt(o.threshold)} → ${o.action}`}</td><td>${badge(o.verdict)}</td></tr>`).join("");
-    const cats = c.categories ? `<p class="muted">new categories: ${c.categories.newCount} ${escapeHtml(c.categories.newExamples.slice(0, 10).join(", "))}; vanished: ${c.categories.vanishedCount} ${escapeHtml(c.categories.vanishedExamples.slice(0, 10).join(", "))}</p>` : "";
-    const ks = c.ks ? `<p class="muted">KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>` : "";
-    return `<div class="card" id="col-${escapeHtml(c.name)}"><h2>${escapeHtml(c.name)} ${badge(c.verdict)} ${c.approximate ? '<span class="muted">(approximate: from reference profile)</span>' : ""}</h2>` +
-      `<p class="muted">missing ${(c.reference.missingRate * 100).toFixed(2)}% → ${(c.current.missingRate * 100).toFixed(2)}%</p>` +
-      `<table><tr><th>statistic</th><th>value</th><th>threshold</th><th>verdict</th></tr>${stats}</table>${ks}${cats}${driftChart(c.chart)}</div>`;
-  }).join("");
-  const body = `<h1>Drift ${badge(report.verdict)}</h1><p class="muted">reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
+  const cards = report.columns
+    .map((c) => {
+      const stats = Object.entries(c.stats)
+        .map(
+          ([k, o]) =>
+            `<tr><td>${escapeHtml(k)}</td><td>${fmt(o.value)}</td><td>${o.threshold === null ? "—" : `${o.breachWhen === "above" ? "&gt;" : "&lt;"} ${fmt(o.threshold)} → ${o.action}`}</td><td>${badge(o.verdict)}</td></tr>`,
+        )
+        .join("");
+      const cats = c.categories
+        ? `<p class="muted">new categories: ${c.categories.newCount} ${escapeHtml(c.categories.newExamples.slice(0, 10).join(", "))}; vanished: ${c.categories.vanishedCount} ${escapeHtml(c.categories.vanishedExamples.slice(0, 10).join(", "))}</p>`
+        : "";
+      const ks = c.ks
+        ? `<p class="muted">KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
+        : "";
+      return (
+        `<div class="card" id="col-${escapeHtml(c.name)}"><h2>${escapeHtml(c.name)} ${badge(c.verdict)} ${c.approximate ? '<span class="muted">(approximate: from reference profile)</span>' : ""}</h2>` +
+        `<p class="muted">missing ${(c.reference.missingRate * 100).toFixed(2)}% → ${(c.current.missingRate * 100).toFixed(2)}%</p>` +
+        `<table><tr><th>statistic</th><th>value</th><th>threshold</th><th>verdict</th></tr>${stats}</table>${ks}${cats}${driftChart(c.chart)}</div>`
+      );
+    })
+    .join("");
+  const body =
+    `<h1>Drift ${badge(report.verdict)}</h1><p class="muted">reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
     `<h2>Schema ${badge(s.verdict)}</h2>${schemaRows.length ? `<table><tr><th>column</th><th>change</th><th>type</th></tr>${schemaRows.join("")}</table>` : '<p class="muted">no schema changes</p>'}` +
     `<h2>Columns</h2>${summary}${cards}`;
   return page(subject ? `Drift report of ${subject}` : "Drift report", body);
@@ -149,9 +194,17 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
 
 export function renderContractHtml(report: ContractReport, subject?: string): string {
   const verdict: Verdict = report.passed ? "pass" : "fail";
-  const rows = report.violations.map((v) => `<tr><td>${escapeHtml(v.column ?? "(table)")}</td><td>${escapeHtml(v.rule)}</td><td>${escapeHtml(v.expected)}</td><td>${escapeHtml(v.found)}</td>` +
-    `<td>${v.examples.map((e) => `row ${e.row}: <code>${escapeHtml(e.value ?? "null")}</code>`).join("<br>")}</td></tr>`).join("");
-  const body = `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
-    (rows ? `<table><tr><th>column</th><th>rule</th><th>expected</th><th>found</th><th>examples</th></tr>${rows}</table>` : "<p>Every rule holds.</p>");
+  const rows = report.violations
+    .map(
+      (v) =>
+        `<tr><td>${escapeHtml(v.column ?? "(table)")}</td><td>${escapeHtml(v.rule)}</td><td>${escapeHtml(v.expected)}</td><td>${escapeHtml(v.found)}</td>` +
+        `<td>${v.examples.map((e) => `row ${e.row}: <code>${escapeHtml(e.value ?? "null")}</code>`).join("<br>")}</td></tr>`,
+    )
+    .join("");
+  const body =
+    `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
+    (rows
+      ? `<table><tr><th>column</th><th>rule</th><th>expected</th><th>found</th><th>examples</th></tr>${rows}</table>`
+      : "<p>Every rule holds.</p>");
   return page(subject ? `Contract report of ${subject}` : "Contract report", body);
 }

@@ -56,15 +56,22 @@ export async function countRows(con: DuckDBConnection, src: ResolvedSource): Pro
 }
 
 /** Throws COLUMN_NOT_FOUND for the first requested column the schema lacks, naming near misses. */
-export function requireColumns(schema: readonly SchemaColumn[], wanted: readonly string[], file?: string): SchemaColumn[] {
+export function requireColumns(
+  schema: readonly SchemaColumn[],
+  wanted: readonly string[],
+  file?: string,
+): SchemaColumn[] {
   const byName = new Map(schema.map((c) => [c.name, c]));
   return wanted.map((name) => {
     const col = byName.get(name);
     if (col) return col;
-    const near = schema.filter((c) => c.name.toLowerCase() === name.toLowerCase() || c.name.toLowerCase().includes(name.toLowerCase()));
+    const near = schema.filter(
+      (c) => c.name.toLowerCase() === name.toLowerCase() || c.name.toLowerCase().includes(name.toLowerCase()),
+    );
     const suggestion = near.length ? ` Did you mean ${near.map((c) => `"${c.name}"`).join(", ")}?` : "";
     throw new DataError("COLUMN_NOT_FOUND", `Column "${name}" is not in the dataset`, {
-      file, column: name,
+      file,
+      column: name,
       hint: `Available columns: ${schema.map((c) => c.name).join(", ")}.${suggestion}`,
     });
   });
@@ -78,17 +85,27 @@ export function requireColumns(schema: readonly SchemaColumn[], wanted: readonly
 async function locateRaggedLine(con: DuckDBConnection, file: string): Promise<DataError | undefined> {
   const delim = file.toLowerCase().endsWith(".tsv") ? "\t" : ",";
   try {
-    const rows = await queryRows(con, `
+    const rows = await queryRows(
+      con,
+      `
       WITH l AS (SELECT line, row_number() OVER () AS n FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = '\x01', header = false, quote = '', escape = '', auto_detect = false)),
       f AS (SELECT n, len(string_split(line, ${sqlString(delim)})) AS k, line FROM l)
-      SELECT n, k, line, (SELECT k FROM f WHERE n = 1) AS expected FROM f WHERE k <> (SELECT k FROM f WHERE n = 1) ORDER BY n LIMIT 1`);
+      SELECT n, k, line, (SELECT k FROM f WHERE n = 1) AS expected FROM f WHERE k <> (SELECT k FROM f WHERE n = 1) ORDER BY n LIMIT 1`,
+    );
     const bad = rows[0];
     if (!bad) return undefined;
     const line = toNumber(bad.n) ?? 0;
-    return new DataError("MALFORMED_ROW", `Malformed CSV row: expected ${bad.expected} fields, found ${bad.k}: ${JSON.stringify(String(bad.line).slice(0, 120))}`, {
-      file, line, row: line - 1, rule: "fieldCount",
-      hint: "Fix the number of fields on that line (check quoting and delimiters), or pass `ignoreErrors: true` to skip malformed rows.",
-    });
+    return new DataError(
+      "MALFORMED_ROW",
+      `Malformed CSV row: expected ${bad.expected} fields, found ${bad.k}: ${JSON.stringify(String(bad.line).slice(0, 120))}`,
+      {
+        file,
+        line,
+        row: line - 1,
+        rule: "fieldCount",
+        hint: "Fix the number of fields on that line (check quoting and delimiters), or pass `ignoreErrors: true` to skip malformed rows.",
+      },
+    );
   } catch {
     return undefined;
   }

@@ -53,24 +53,45 @@ export async function splitDataset(source: DataSource, spec: SplitSpec, outDir: 
       const assigned = `(SELECT *, ${isTest} AS __is_test FROM (SELECT *, ${spec.method === "time" ? "0" : hashExpr(spec)} AS __u FROM ${resolved.numberedRelation}))`;
       try {
         if (spec.method === "time") {
-          const [nulls] = await queryRows(con, `SELECT count(*) AS n, min(__row) AS r FROM ${resolved.numberedRelation} WHERE ${sqlIdent(spec.column)} IS NULL`);
+          const [nulls] = await queryRows(
+            con,
+            `SELECT count(*) AS n, min(__row) AS r FROM ${resolved.numberedRelation} WHERE ${sqlIdent(spec.column)} IS NULL`,
+          );
           if ((toNumber(nulls.n) ?? 0) > 0) {
-            throw new DataError("COLUMN_TYPE", `Time column "${spec.column}" is null in ${nulls.n} rows, which belong to neither side`, {
-              file, column: spec.column, row: toNumber(nulls.r) ?? undefined, hint: "Filter them out first (source `where`), or fill the timestamps upstream.",
-            });
+            throw new DataError(
+              "COLUMN_TYPE",
+              `Time column "${spec.column}" is null in ${nulls.n} rows, which belong to neither side`,
+              {
+                file,
+                column: spec.column,
+                row: toNumber(nulls.r) ?? undefined,
+                hint: "Filter them out first (source `where`), or fill the timestamps upstream.",
+              },
+            );
           }
         }
         for (const side of ["train", "test"] as const) {
           const where = side === "test" ? "__is_test" : "NOT __is_test";
-          await con.run(`COPY (SELECT * EXCLUDE (__row, __u, __is_test) FROM ${assigned} WHERE ${where} ORDER BY __row) TO ${sqlString(tmp[side])} (FORMAT parquet)`);
+          await con.run(
+            `COPY (SELECT * EXCLUDE (__row, __u, __is_test) FROM ${assigned} WHERE ${where} ORDER BY __row) TO ${sqlString(tmp[side])} (FORMAT parquet)`,
+          );
         }
-        const count = async (p: string) => toNumber((await queryRows(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(p)})`))[0].n) ?? 0;
+        const count = async (p: string) =>
+          toNumber((await queryRows(con, `SELECT count(*) AS n FROM read_parquet(${sqlString(p)})`))[0].n) ?? 0;
         const rows = { train: await count(tmp.train), test: await count(tmp.test) };
         for (const side of ["train", "test"] as const) {
           if (rows[side] === 0) {
-            throw new DataError("EMPTY_DATASET", `The ${side} side of the split is empty (${rows.train} train / ${rows.test} test rows)`, {
-              file, hint: spec.method === "time" ? "Move the cutoff inside the range of the time column." : "Use a testFraction that leaves rows on both sides, or more data.",
-            });
+            throw new DataError(
+              "EMPTY_DATASET",
+              `The ${side} side of the split is empty (${rows.train} train / ${rows.test} test rows)`,
+              {
+                file,
+                hint:
+                  spec.method === "time"
+                    ? "Move the cutoff inside the range of the time column."
+                    : "Use a testFraction that leaves rows on both sides, or more data.",
+              },
+            );
           }
         }
         renameSync(tmp.train, out.train);
@@ -89,27 +110,45 @@ export async function splitDataset(source: DataSource, spec: SplitSpec, outDir: 
 /** A uniform number in [0, 1) from md5(seed | key): the top 52 bits of the digest. */
 function hashExpr(spec: SeededSplit): string {
   const keys = spec.key === undefined ? [] : Array.isArray(spec.key) ? spec.key : [spec.key];
-  const key = keys.length ? keys.map((k) => `coalesce(CAST(${sqlIdent(k)} AS VARCHAR), '\\N')`).join(` || chr(31) || `) : "CAST(__row AS VARCHAR)";
+  const key = keys.length
+    ? keys.map((k) => `coalesce(CAST(${sqlIdent(k)} AS VARCHAR), '\\N')`).join(` || chr(31) || `)
+    : "CAST(__row AS VARCHAR)";
   return `CAST(('0x' || substr(md5(${sqlString(String(spec.seed ?? 0))} || chr(31) || ${key}), 1, 13)) AS UBIGINT) / 4503599627370496.0`;
 }
 
 function testPredicate(spec: SplitSpec, file: string, relation: string): string {
   if (spec.method === "time" && "last" in spec) {
     if (!["day", "week", "month", "year"].includes(spec.last)) {
-      throw new DataError("INVALID_OPTION", `Split \`last\` must be day, week, month or year (got ${JSON.stringify(spec.last)})`, { file, column: spec.column, hint: "e.g. last: \"month\"" });
+      throw new DataError(
+        "INVALID_OPTION",
+        `Split \`last\` must be day, week, month or year (got ${JSON.stringify(spec.last)})`,
+        { file, column: spec.column, hint: 'e.g. last: "month"' },
+      );
     }
     const ts = `CAST(${sqlIdent(spec.column)} AS TIMESTAMP)`;
     return `${ts} >= (SELECT date_trunc('${spec.last}', max(${ts})) FROM ${relation})`;
   }
   if (spec.method === "time") {
-    const ms = spec.cutoff instanceof Date ? spec.cutoff.getTime() : typeof spec.cutoff === "number" ? spec.cutoff : parseTimestamp(spec.cutoff);
+    const ms =
+      spec.cutoff instanceof Date
+        ? spec.cutoff.getTime()
+        : typeof spec.cutoff === "number"
+          ? spec.cutoff
+          : parseTimestamp(spec.cutoff);
     if (!Number.isFinite(ms)) {
-      throw new DataError("INVALID_OPTION", `Split cutoff ${JSON.stringify(spec.cutoff)} is not a timestamp`, { file, column: spec.column, hint: "Use \"YYYY-MM-DD\", an ISO timestamp, epoch ms or a Date." });
+      throw new DataError("INVALID_OPTION", `Split cutoff ${JSON.stringify(spec.cutoff)} is not a timestamp`, {
+        file,
+        column: spec.column,
+        hint: 'Use "YYYY-MM-DD", an ISO timestamp, epoch ms or a Date.',
+      });
     }
     return `epoch_ms(CAST(${sqlIdent(spec.column)} AS TIMESTAMP)) >= ${ms}`;
   }
   if (!(spec.testFraction > 0 && spec.testFraction < 1)) {
-    throw new DataError("INVALID_OPTION", `testFraction must be between 0 and 1 (got ${spec.testFraction})`, { file, hint: "e.g. testFraction: 0.2" });
+    throw new DataError("INVALID_OPTION", `testFraction must be between 0 and 1 (got ${spec.testFraction})`, {
+      file,
+      hint: "e.g. testFraction: 0.2",
+    });
   }
   if (spec.method === "random") return `__u < ${spec.testFraction}`;
   if (spec.method === "stratified") {
@@ -117,5 +156,9 @@ function testPredicate(spec: SplitSpec, file: string, relation: string): string 
     // Exact per-stratum counts: the rows with the smallest hashes of each stratum go to test.
     return `row_number() OVER (PARTITION BY ${c} ORDER BY __u, __row) <= round(count(*) OVER (PARTITION BY ${c}) * ${spec.testFraction})`;
   }
-  throw new DataError("INVALID_OPTION", `Unknown split method ${JSON.stringify((spec as { method?: unknown }).method)}`, { file, hint: "Use random, stratified or time." });
+  throw new DataError(
+    "INVALID_OPTION",
+    `Unknown split method ${JSON.stringify((spec as { method?: unknown }).method)}`,
+    { file, hint: "Use random, stratified or time." },
+  );
 }

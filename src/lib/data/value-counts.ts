@@ -67,7 +67,11 @@ export async function buildValueCounts(
   const rangeCols: string[] = [];
   for (const r of ranged) {
     rangeCols.push(`count(${r.slot}) AS ${r.slot}_n`);
-    if (r.col.kind === "temporal") rangeCols.push(`CAST(min(${r.slot}) AS VARCHAR) AS ${r.slot}_min`, `CAST(max(${r.slot}) AS VARCHAR) AS ${r.slot}_max`);
+    if (r.col.kind === "temporal")
+      rangeCols.push(
+        `CAST(min(${r.slot}) AS VARCHAR) AS ${r.slot}_min`,
+        `CAST(max(${r.slot}) AS VARCHAR) AS ${r.slot}_max`,
+      );
   }
   const rangeRows: Record<string, unknown>[] = [];
   for (const [side, s] of sides.entries()) {
@@ -75,7 +79,8 @@ export async function buildValueCounts(
     const body = `SELECT ${side} AS __side, ${selectCols.join(", ")} FROM ${from} GROUP BY GROUPING SETS (${sets.join(", ")})`;
     try {
       await con.run(side === 0 ? `CREATE TEMP TABLE ${table} AS ${body}` : `INSERT INTO ${table} ${body}`);
-      if (rangeCols.length) rangeRows.push((await queryRows(con, `SELECT ${rangeCols.join(", ")} FROM ${from}`))[0] ?? {});
+      if (rangeCols.length)
+        rangeRows.push((await queryRows(con, `SELECT ${rangeCols.join(", ")} FROM ${from}`))[0] ?? {});
     } catch (err) {
       throw translateDuckError(err, { file: s.file ?? s.label });
     }

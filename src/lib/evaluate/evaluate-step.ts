@@ -71,9 +71,17 @@ export interface EvaluationReport extends GateEvidence {
 
 const LIB_VERSION = "evaluate-step/2";
 
-export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): StepRef<{ evaluation: EvaluationReport; html: FileArtifact }> {
+export function evaluate(
+  p: Pipeline<any>,
+  id: string,
+  opts: EvaluateOptions,
+): StepRef<{ evaluation: EvaluationReport; html: FileArtifact }> {
   const { candidate, production, data, slices = [], fairness = [], bootstrap, latency, ...options } = opts;
-  const inputs = { candidate, data, ...(production ? { production } : {}) } as { candidate: StepRef<ModelArtifact>; data: StepRef<Dataset>; production?: StepRef<DeployedModel | null> };
+  const inputs = { candidate, data, ...(production ? { production } : {}) } as {
+    candidate: StepRef<ModelArtifact>;
+    data: StepRef<Dataset>;
+    production?: StepRef<DeployedModel | null>;
+  };
   return p.step(id, {
     description: "score candidate and production on the same held-out data",
     // Latency is measured with no other step of the run competing for the CPU.
@@ -92,35 +100,59 @@ export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): S
       const cols = await readColumns(source, [cand.label, ...groupColumns]);
       const labelCol = cols.columns[cand.label];
       // Class labels as indices in the model's class order (text labels, or classes missing from these rows).
-      const y = cand.task === "regression" || (labelCol.kind === "numeric" && cand.task === "binary") ? numericLabel(labelCol, cand.label) : encodeLabel(labelCol, cand.classes ?? []);
+      const y =
+        cand.task === "regression" || (labelCol.kind === "numeric" && cand.task === "binary")
+          ? numericLabel(labelCol, cand.label)
+          : encodeLabel(labelCol, cand.classes ?? []);
       const groups: Record<string, string[]> = {};
       for (const g of groupColumns) {
         const c = cols.columns[g];
-        groups[g] = c.kind === "categorical" ? Array.from(c.codes, (k) => (k < 0 ? "(null)" : c.dictionary[k])) : Array.from(c.values, String);
+        groups[g] =
+          c.kind === "categorical"
+            ? Array.from(c.codes, (k) => (k < 0 ? "(null)" : c.dictionary[k]))
+            : Array.from(c.values, String);
       }
       const predCand = await cand.predictColumns(await readRawColumns(source, cand.features));
       const predProd = prod ? await prod.predictColumns(await readRawColumns(source, prod.features)) : undefined;
       const task = cand.task;
       const score = (pred: Float64Array): ModelScores => scoreModel(task, y, pred, groups, slices);
-      const report: EvaluationReport = { kind: "trainyard.evaluation", rows: y.length, task, candidate: score(predCand) };
+      const report: EvaluationReport = {
+        kind: "trainyard.evaluation",
+        rows: y.length,
+        task,
+        candidate: score(predCand),
+      };
       if (predProd && deployed) report.production = { ...score(predProd), version: deployed.version };
 
       if (predProd && task !== "multiclass") {
         const metrics = bootstrap?.metrics ?? (task === "regression" ? ["rmse"] : ["auc"]);
         report.bootstrap = {};
         for (const m of metrics) {
-          const ci = pairedPoissonBootstrap(y, predCand, predProd, m, { resamples: bootstrap?.resamples, confidence: bootstrap?.confidence, seed: bootstrap?.seed });
-          report.bootstrap[metricName(m)] = { low: ci.low, high: ci.high, mean: ci.mean, confidence: ci.confidence, samples: ci.samples };
+          const ci = pairedPoissonBootstrap(y, predCand, predProd, m, {
+            resamples: bootstrap?.resamples,
+            confidence: bootstrap?.confidence,
+            seed: bootstrap?.seed,
+          });
+          report.bootstrap[metricName(m)] = {
+            low: ci.low,
+            high: ci.high,
+            mean: ci.mean,
+            confidence: ci.confidence,
+            samples: ci.samples,
+          };
         }
       }
       if (fairness.length && task === "binary") {
         report.fairness = {};
-        for (const f of fairness) report.fairness[`${f.metric}:${f.column}`] = groupRates(f, groups[f.column], y, predCand);
+        for (const f of fairness)
+          report.fairness[`${f.metric}:${f.column}`] = groupRates(f, groups[f.column], y, predCand);
       }
       report.latency = await timeServingPath(cand, source, latency);
       report.sizeBytes = treeSize((input.candidate as ModelArtifact).path);
       recordEvaluationMetrics(ctx, report);
-      ctx.log(`candidate ${JSON.stringify(pick(report.candidate.metrics))}${report.production ? `, production v${report.production.version} ${JSON.stringify(pick(report.production.metrics))}` : ", no production model yet"}`);
+      ctx.log(
+        `candidate ${JSON.stringify(pick(report.candidate.metrics))}${report.production ? `, production v${report.production.version} ${JSON.stringify(pick(report.production.metrics))}` : ", no production model yet"}`,
+      );
       const htmlPath = join(ctx.workdir, "evaluation.html");
       writeFileSync(htmlPath, renderEvaluationHtml(report));
       return { evaluation: report, html: ctx.file(htmlPath, { contentType: "text/html", report: "evaluation" }) };
@@ -130,9 +162,14 @@ export function evaluate(p: Pipeline<any>, id: string, opts: EvaluateOptions): S
 
 function numericLabel(col: Awaited<ReturnType<typeof readColumns>>["columns"][string], label: string): Float64Array {
   if (col.kind === "numeric") return col.values;
-  throw new ModelError("INVALID_LABEL", `label "${label}" is text in the evaluation data, but the model predicts a number`, {
-    column: label, hint: "evaluate on data whose label has the type the model was trained on",
-  });
+  throw new ModelError(
+    "INVALID_LABEL",
+    `label "${label}" is text in the evaluation data, but the model predicts a number`,
+    {
+      column: label,
+      hint: "evaluate on data whose label has the type the model was trained on",
+    },
+  );
 }
 
 function metricName(m: WeightedMetric): string {
@@ -141,15 +178,23 @@ function metricName(m: WeightedMetric): string {
 
 function pick(m: Record<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of ["auc", "log_loss", "accuracy", "rmse", "r2"]) if (m[k] !== undefined) out[k] = Number(m[k].toFixed(5));
+  for (const k of ["auc", "log_loss", "accuracy", "rmse", "r2"])
+    if (m[k] !== undefined) out[k] = Number(m[k].toFixed(5));
   return out;
 }
 
-function scoreModel(task: string, y: Float64Array, pred: Float64Array, groups: Record<string, string[]>, slices: Array<{ column: string; top?: number }>): ModelScores {
+function scoreModel(
+  task: string,
+  y: Float64Array,
+  pred: Float64Array,
+  groups: Record<string, string[]>,
+  slices: Array<{ column: string; top?: number }>,
+): ModelScores {
   if (task === "regression") {
     const r = regressionReport(y, pred);
     const out: ModelScores = { metrics: { rmse: r.rmse, mae: r.mae, r2: r.r2, mape: r.mape }, report: r, slices: {} };
-    for (const s of slices) out.slices[s.column] = topSlices(groups[s.column], y, pred, s.top ?? 10, (t, p) => regressionReport(t, p).rmse);
+    for (const s of slices)
+      out.slices[s.column] = topSlices(groups[s.column], y, pred, s.top ?? 10, (t, p) => regressionReport(t, p).rmse);
     return out;
   }
   if (task === "multiclass") {
@@ -166,7 +211,16 @@ function scoreModel(task: string, y: Float64Array, pred: Float64Array, groups: R
   }
   const r = binaryReport(y, pred);
   const out: ModelScores = {
-    metrics: { auc: r.rocAuc, pr_auc: r.prAuc, log_loss: r.logLoss, brier: r.brier, accuracy: r.accuracy, precision: r.precision, recall: r.recall, f1: r.f1 },
+    metrics: {
+      auc: r.rocAuc,
+      pr_auc: r.prAuc,
+      log_loss: r.logLoss,
+      brier: r.brier,
+      accuracy: r.accuracy,
+      precision: r.precision,
+      recall: r.recall,
+      f1: r.f1,
+    },
     report: r,
     slices: {},
   };
@@ -175,27 +229,52 @@ function scoreModel(task: string, y: Float64Array, pred: Float64Array, groups: R
 }
 
 /** Rows of the `top` most frequent groups, then the metric per group. */
-function topSlices(groups: string[], y: Float64Array, pred: Float64Array, top: number, metric: (t: ArrayLike<number>, p: ArrayLike<number>) => number): SliceValue[] {
+function topSlices(
+  groups: string[],
+  y: Float64Array,
+  pred: Float64Array,
+  top: number,
+  metric: (t: ArrayLike<number>, p: ArrayLike<number>) => number,
+): SliceValue[] {
   const keep = largestGroups(groups, top);
   const rows: number[] = [];
   for (let i = 0; i < groups.length; i++) if (keep.has(groups[i])) rows.push(i);
   const g = rows.map((i) => groups[i]);
-  return metricsBySlice(g, Float64Array.from(rows, (i) => y[i]), Float64Array.from(rows, (i) => pred[i]), metric).sort((a, b) => b.rows - a.rows);
+  return metricsBySlice(
+    g,
+    Float64Array.from(rows, (i) => y[i]),
+    Float64Array.from(rows, (i) => pred[i]),
+    metric,
+  ).sort((a, b) => b.rows - a.rows);
 }
 
 function largestGroups(groups: string[], top: number): Set<string> {
   const counts = new Map<string, number>();
   for (const g of groups) counts.set(g, (counts.get(g) ?? 0) + 1);
-  return new Set([...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([g]) => g));
+  return new Set(
+    [...counts.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([g]) => g),
+  );
 }
 
-function groupRates(f: { metric: "tpr" | "demographic_parity"; topGroups?: number; threshold?: number }, groups: string[], y: Float64Array, pred: Float64Array) {
+function groupRates(
+  f: { metric: "tpr" | "demographic_parity"; topGroups?: number; threshold?: number },
+  groups: string[],
+  y: Float64Array,
+  pred: Float64Array,
+) {
   const keep = largestGroups(groups, f.topGroups ?? 10);
   const out: Record<string, { rate: number; count: number }> = {};
   for (const g of keep) {
     const idx: number[] = [];
     for (let i = 0; i < groups.length; i++) if (groups[i] === g) idx.push(i);
-    const m = confusionMatrix(Float64Array.from(idx, (i) => y[i]), Float64Array.from(idx, (i) => pred[i]), f.threshold ?? 0.5);
+    const m = confusionMatrix(
+      Float64Array.from(idx, (i) => y[i]),
+      Float64Array.from(idx, (i) => pred[i]),
+      f.threshold ?? 0.5,
+    );
     const rate = f.metric === "tpr" ? (m.tp + m.fn === 0 ? NaN : recallOf(m)) : positiveRateOf(m);
     if (!Number.isNaN(rate)) out[g] = { rate, count: idx.length };
   }

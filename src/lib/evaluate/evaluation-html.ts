@@ -1,7 +1,8 @@
 /** A self-contained HTML page of an evaluation: candidate vs production, slices, evidence. */
 import type { EvaluationReport } from "./evaluate-step.js";
 
-const esc = (s: unknown) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+const esc = (s: unknown) =>
+  String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 const num = (v: unknown) => (typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : "");
 
 export function renderEvaluationHtml(r: EvaluationReport): string {
@@ -18,12 +19,18 @@ export function renderEvaluationHtml(r: EvaluationReport): string {
     .map(([col, vals]) => {
       const prod = new Map((r.production?.slices[col] ?? []).map((s) => [s.group, s.value]));
       return `<h2>by ${esc(col)}</h2><table><tr><th>group</th><th>rows</th><th>candidate</th><th>production</th></tr>${vals
-        .map((s) => `<tr><td>${esc(s.group)}</td><td>${s.rows}</td><td>${num(s.value)}</td><td>${num(prod.get(s.group))}</td></tr>`)
+        .map(
+          (s) =>
+            `<tr><td>${esc(s.group)}</td><td>${s.rows}</td><td>${num(s.value)}</td><td>${num(prod.get(s.group))}</td></tr>`,
+        )
         .join("")}</table>`;
     })
     .join("");
   const boot = Object.entries(r.bootstrap ?? {})
-    .map(([m, ci]) => `<tr><td>${esc(m)}</td><td>${num(ci.mean)}</td><td>[${num(ci.low)}, ${num(ci.high)}]</td><td>${Math.round(ci.confidence * 100)}%</td></tr>`)
+    .map(
+      ([m, ci]) =>
+        `<tr><td>${esc(m)}</td><td>${num(ci.mean)}</td><td>[${num(ci.low)}, ${num(ci.high)}]</td><td>${Math.round(ci.confidence * 100)}%</td></tr>`,
+    )
     .join("");
   return `<!doctype html><html><head><meta charset="utf-8"><title>Evaluation on ${r.rows.toLocaleString("en-US")} held-out rows (${esc(r.task)})</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>

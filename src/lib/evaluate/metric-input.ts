@@ -12,7 +12,10 @@ export class MetricInputError extends TrainyardError {
 
 export function checkSameLength(a: ArrayLike<number>, b: ArrayLike<number>, what = "predictions"): void {
   if (a.length !== b.length) {
-    throw new MetricInputError(`labels have ${a.length} rows but ${what} have ${b.length}`, "score the same rows you take labels from");
+    throw new MetricInputError(
+      `labels have ${a.length} rows but ${what} have ${b.length}`,
+      "score the same rows you take labels from",
+    );
   }
   if (a.length === 0) throw new MetricInputError("no rows to evaluate", "check the evaluation split is not empty");
 }
@@ -23,7 +26,8 @@ export function countPositives(yTrue: ArrayLike<number>): number {
   for (let i = 0; i < yTrue.length; i++) {
     const y = yTrue[i];
     if (y === 1) p++;
-    else if (y !== 0) throw new MetricInputError(`binary label must be 0 or 1, got ${y} at row ${i}`, "encode the positive class as 1");
+    else if (y !== 0)
+      throw new MetricInputError(`binary label must be 0 or 1, got ${y} at row ${i}`, "encode the positive class as 1");
   }
   return p;
 }

@@ -1,4 +1,11 @@
-import { accuracyOf, confusionMatrix, f1Of, precisionOf, recallOf, type ConfusionMatrix } from "./classification-metrics.js";
+import {
+  accuracyOf,
+  confusionMatrix,
+  f1Of,
+  precisionOf,
+  recallOf,
+  type ConfusionMatrix,
+} from "./classification-metrics.js";
 import { brierScore, calibrationTable, logLoss, type CalibrationBin } from "./probability-metrics.js";
 import { averagePrecision, rocAuc } from "./ranking-metrics.js";
 import { mae, mape, r2, rmse } from "./regression-metrics.js";
@@ -57,5 +64,11 @@ export interface RegressionReport {
 }
 
 export function regressionReport(yTrue: ArrayLike<number>, yPred: ArrayLike<number>): RegressionReport {
-  return { rows: yTrue.length, rmse: rmse(yTrue, yPred), mae: mae(yTrue, yPred), r2: r2(yTrue, yPred), mape: mape(yTrue, yPred) };
+  return {
+    rows: yTrue.length,
+    rmse: rmse(yTrue, yPred),
+    mae: mae(yTrue, yPred),
+    r2: r2(yTrue, yPred),
+    mape: mape(yTrue, yPred),
+  };
 }

@@ -6,7 +6,11 @@ import { checkSameLength, MetricInputError } from "./metric-input.js";
  */
 export function argmaxRows(proba: ArrayLike<number>, k: number): Int32Array {
   const rows = proba.length / k;
-  if (!Number.isInteger(rows)) throw new MetricInputError(`${proba.length} probabilities is not a multiple of ${k} classes`, "pass a rows x k matrix");
+  if (!Number.isInteger(rows))
+    throw new MetricInputError(
+      `${proba.length} probabilities is not a multiple of ${k} classes`,
+      "pass a rows x k matrix",
+    );
   const out = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     let best = 0;
@@ -32,7 +36,8 @@ export function multiclassLogLoss(yTrue: ArrayLike<number>, proba: ArrayLike<num
     let z = 0;
     for (let c = 0; c < k; c++) z += Math.min(Math.max(proba[r * k + c], eps), 1 - eps);
     const y = yTrue[r];
-    if (!(Number.isInteger(y) && y >= 0 && y < k)) throw new MetricInputError(`label ${y} at row ${r} is not a class in 0..${k - 1}`, "encode classes as 0..k-1");
+    if (!(Number.isInteger(y) && y >= 0 && y < k))
+      throw new MetricInputError(`label ${y} at row ${r} is not a class in 0..${k - 1}`, "encode classes as 0..k-1");
     sum -= Math.log(Math.min(Math.max(proba[r * k + y], eps), 1 - eps) / z);
   }
   return sum / yTrue.length;

@@ -29,7 +29,11 @@ export interface BootstrapInterval {
  * undefined (e.g. one class only) are skipped.
  */
 export function pairedBootstrap(
-  yTrue: ArrayLike<number>, predA: ArrayLike<number>, predB: ArrayLike<number>, metric: Metric, options: BootstrapOptions = {},
+  yTrue: ArrayLike<number>,
+  predA: ArrayLike<number>,
+  predB: ArrayLike<number>,
+  metric: Metric,
+  options: BootstrapOptions = {},
 ): BootstrapInterval {
   checkSameLength(yTrue, predA);
   checkSameLength(yTrue, predB);
@@ -54,7 +58,8 @@ export function pairedBootstrap(
       if (!(error instanceof MetricInputError)) throw error;
     }
   }
-  if (diffs.length === 0) throw new MetricInputError("the metric was undefined on every resample", "evaluate on more rows");
+  if (diffs.length === 0)
+    throw new MetricInputError("the metric was undefined on every resample", "evaluate on more rows");
   diffs.sort((x, y) => x - y);
   const alpha = (1 - confidence) / 2;
   return {

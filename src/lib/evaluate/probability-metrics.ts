@@ -40,7 +40,8 @@ export interface CalibrationBin {
 export function calibrationTable(yTrue: ArrayLike<number>, proba: ArrayLike<number>, bins = 10): CalibrationBin[] {
   checkSameLength(yTrue, proba);
   countPositives(yTrue);
-  if (!(Number.isInteger(bins) && bins >= 1)) throw new MetricInputError(`bins = ${bins}`, "bins must be an integer >= 1");
+  if (!(Number.isInteger(bins) && bins >= 1))
+    throw new MetricInputError(`bins = ${bins}`, "bins must be an integer >= 1");
   const sumP = new Float64Array(bins);
   const sumY = new Float64Array(bins);
   const count = new Float64Array(bins);
@@ -54,7 +55,13 @@ export function calibrationTable(yTrue: ArrayLike<number>, proba: ArrayLike<numb
   const out: CalibrationBin[] = [];
   for (let b = 0; b < bins; b++) {
     if (count[b] === 0) continue;
-    out.push({ lower: b / bins, upper: (b + 1) / bins, meanPredicted: sumP[b] / count[b], observedRate: sumY[b] / count[b], count: count[b] });
+    out.push({
+      lower: b / bins,
+      upper: (b + 1) / bins,
+      meanPredicted: sumP[b] / count[b],
+      observedRate: sumY[b] / count[b],
+      count: count[b],
+    });
   }
   return out;
 }

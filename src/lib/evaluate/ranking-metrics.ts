@@ -41,15 +41,25 @@ export function averagePrecision(yTrue: ArrayLike<number>, score: ArrayLike<numb
   while (i >= 0) {
     const s = Math.max(pos[i], j >= 0 ? neg[j] : -Infinity);
     let dtp = 0;
-    while (i >= 0 && pos[i] === s) { i--; dtp++; }
-    while (j >= 0 && neg[j] === s) { j--; fp++; }
+    while (i >= 0 && pos[i] === s) {
+      i--;
+      dtp++;
+    }
+    while (j >= 0 && neg[j] === s) {
+      j--;
+      fp++;
+    }
     tp += dtp;
     if (dtp > 0) ap += (dtp / pos.length) * (tp / (tp + fp));
   }
   return ap;
 }
 
-export interface RocPoint { threshold: number; fpr: number; tpr: number }
+export interface RocPoint {
+  threshold: number;
+  fpr: number;
+  tpr: number;
+}
 
 /** ROC curve at every distinct score (highest first), starting at (0, 0). */
 export function rocCurve(yTrue: ArrayLike<number>, score: ArrayLike<number>): RocPoint[] {
@@ -61,8 +71,14 @@ export function rocCurve(yTrue: ArrayLike<number>, score: ArrayLike<number>): Ro
   let fp = 0;
   while (i >= 0 || j >= 0) {
     const s = Math.max(i >= 0 ? pos[i] : -Infinity, j >= 0 ? neg[j] : -Infinity);
-    while (i >= 0 && pos[i] === s) { i--; tp++; }
-    while (j >= 0 && neg[j] === s) { j--; fp++; }
+    while (i >= 0 && pos[i] === s) {
+      i--;
+      tp++;
+    }
+    while (j >= 0 && neg[j] === s) {
+      j--;
+      fp++;
+    }
     out.push({ threshold: s, fpr: fp / neg.length, tpr: tp / pos.length });
   }
   return out;
@@ -72,7 +88,10 @@ function splitScores(yTrue: ArrayLike<number>, score: ArrayLike<number>): { pos:
   checkSameLength(yTrue, score, "scores");
   const p = countPositives(yTrue);
   if (p === 0 || p === yTrue.length) {
-    throw new MetricInputError("ranking metrics need both classes in the labels", "evaluate on rows that contain positives and negatives");
+    throw new MetricInputError(
+      "ranking metrics need both classes in the labels",
+      "evaluate on rows that contain positives and negatives",
+    );
   }
   const pos = new Float64Array(p);
   const neg = new Float64Array(yTrue.length - p);
@@ -80,7 +99,8 @@ function splitScores(yTrue: ArrayLike<number>, score: ArrayLike<number>): { pos:
   let b = 0;
   for (let i = 0; i < yTrue.length; i++) {
     const s = score[i];
-    if (Number.isNaN(s)) throw new MetricInputError(`score is NaN at row ${i}`, "the model produced NaN; check its inputs");
+    if (Number.isNaN(s))
+      throw new MetricInputError(`score is NaN at row ${i}`, "the model produced NaN; check its inputs");
     if (yTrue[i] === 1) pos[a++] = s;
     else neg[b++] = s;
   }

@@ -16,11 +16,16 @@ export interface SliceValue {
  * failing the whole evaluation.
  */
 export function metricsBySlice(
-  groups: ArrayLike<string | number>, yTrue: ArrayLike<number>, yPred: ArrayLike<number>, metric: Metric,
+  groups: ArrayLike<string | number>,
+  yTrue: ArrayLike<number>,
+  yPred: ArrayLike<number>,
+  metric: Metric,
 ): SliceValue[] {
   if (groups.length !== yTrue.length || yPred.length !== yTrue.length) {
-    throw new MetricInputError(`groups (${groups.length}), labels (${yTrue.length}) and predictions (${yPred.length}) differ in length`,
-      "slice the same rows you evaluate");
+    throw new MetricInputError(
+      `groups (${groups.length}), labels (${yTrue.length}) and predictions (${yPred.length}) differ in length`,
+      "slice the same rows you evaluate",
+    );
   }
   const rowsByGroup = new Map<string, number[]>();
   for (let i = 0; i < groups.length; i++) {
@@ -62,14 +67,26 @@ function spread(values: SliceValue[]): { gap: number; slices: SliceValue[] } {
  * Equal-opportunity gap: max - min true positive rate (recall) across groups at `threshold`.
  * Groups without positives are NaN and ignored.
  */
-export function truePositiveRateGap(groups: ArrayLike<string | number>, yTrue: ArrayLike<number>, proba: ArrayLike<number>, threshold = 0.5) {
-  return spread(metricsBySlice(groups, yTrue, proba, (t, p) => {
-    const m = confusionMatrix(t, p, threshold);
-    return m.tp + m.fn === 0 ? NaN : recallOf(m);
-  }));
+export function truePositiveRateGap(
+  groups: ArrayLike<string | number>,
+  yTrue: ArrayLike<number>,
+  proba: ArrayLike<number>,
+  threshold = 0.5,
+) {
+  return spread(
+    metricsBySlice(groups, yTrue, proba, (t, p) => {
+      const m = confusionMatrix(t, p, threshold);
+      return m.tp + m.fn === 0 ? NaN : recallOf(m);
+    }),
+  );
 }
 
 /** Demographic parity difference: max - min share predicted positive across groups at `threshold`. */
-export function demographicParityDifference(groups: ArrayLike<string | number>, yTrue: ArrayLike<number>, proba: ArrayLike<number>, threshold = 0.5) {
+export function demographicParityDifference(
+  groups: ArrayLike<string | number>,
+  yTrue: ArrayLike<number>,
+  proba: ArrayLike<number>,
+  threshold = 0.5,
+) {
   return spread(metricsBySlice(groups, yTrue, proba, (t, p) => positiveRateOf(confusionMatrix(t, p, threshold))));
 }

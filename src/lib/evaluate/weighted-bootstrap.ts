@@ -32,7 +32,8 @@ export function pairedPoissonBootstrap(
   // once, so a resample is a sequential pass plus one gather of the weights.
   const sortedA = metric === "auc" ? sortedLayout(y, candidate) : undefined;
   const sortedB = metric === "auc" ? sortedLayout(y, baseline) : undefined;
-  const score = (pred: ArrayLike<number>, w: Uint8Array, layout?: SortedLayout) => (layout ? weightedAuc(layout, w) : weightedMetric(metric, y, pred, w));
+  const score = (pred: ArrayLike<number>, w: Uint8Array, layout?: SortedLayout) =>
+    layout ? weightedAuc(layout, w) : weightedMetric(metric, y, pred, w);
   const mean = score(candidate, ones, sortedA) - score(baseline, ones, sortedB);
   const w = new Uint8Array(n);
   const diffs: number[] = [];
@@ -148,7 +149,13 @@ function sortOrder(score: ArrayLike<number>): Int32Array {
   return idx.sort((a, b) => score[a] - score[b]);
 }
 
-export function weightedMetric(metric: WeightedMetric, y: ArrayLike<number>, pred: ArrayLike<number>, w: ArrayLike<number>, order?: Int32Array): number {
+export function weightedMetric(
+  metric: WeightedMetric,
+  y: ArrayLike<number>,
+  pred: ArrayLike<number>,
+  w: ArrayLike<number>,
+  order?: Int32Array,
+): number {
   const n = y.length;
   if (metric === "auc") {
     // Walk scores ascending; ties share half credit, as in the unweighted Mann-Whitney form.

@@ -22,7 +22,8 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
     columns.push(values);
     produced?.set(name, values);
   };
-  const numericInput = (t: FittedTransform): Float64Array => ("chained" in t && t.chained ? produced!.get(t.column)! : rawNumeric(raw, t.column));
+  const numericInput = (t: FittedTransform): Float64Array =>
+    "chained" in t && t.chained ? produced!.get(t.column)! : rawNumeric(raw, t.column);
   for (const t of fitted.transforms) {
     switch (t.kind) {
       case "passthrough":
@@ -83,7 +84,7 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
       case "onehot": {
         const index = lookup(t, t.categories);
         const other = t.categories.length;
-        const codes = encodeStrings(raw, t.column, n, (s) => (s === null ? -1 : index.get(s) ?? other));
+        const codes = encodeStrings(raw, t.column, n, (s) => (s === null ? -1 : (index.get(s) ?? other)));
         const outs = t.outputs.map(() => new Float64Array(n));
         for (let i = 0; i < n; i++) if (codes[i] >= 0) outs[codes[i]][i] = 1;
         outs.forEach((o, k) => emit(t.outputs[k], o));
@@ -91,20 +92,29 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
       }
       case "frequency": {
         const index = lookup(t, t.categories);
-        emit(t.output, encodeStrings(raw, t.column, n, (s) => {
-          if (s === null) return NaN;
-          const k = index.get(s);
-          return k === undefined ? 0 : t.frequencies[k];
-        }));
+        emit(
+          t.output,
+          encodeStrings(raw, t.column, n, (s) => {
+            if (s === null) return NaN;
+            const k = index.get(s);
+            return k === undefined ? 0 : t.frequencies[k];
+          }),
+        );
         break;
       }
       case "ordinal": {
         const index = lookup(t, t.categories);
-        emit(t.output, encodeStrings(raw, t.column, n, (s) => (s === null ? NaN : index.get(s) ?? NaN)));
+        emit(
+          t.output,
+          encodeStrings(raw, t.column, n, (s) => (s === null ? NaN : (index.get(s) ?? NaN))),
+        );
         break;
       }
       case "hash":
-        emit(t.output, encodeStrings(raw, t.column, n, (s) => (s === null ? NaN : hashBucket(s, t.buckets))));
+        emit(
+          t.output,
+          encodeStrings(raw, t.column, n, (s) => (s === null ? NaN : hashBucket(s, t.buckets))),
+        );
         break;
       default:
         throw new FeatureInputError("WRONG_TYPE", `unknown fitted transform kind "${(t as { kind: string }).kind}"`, {
@@ -113,7 +123,11 @@ export function applyFeatures(fitted: FittedFeatures, raw: RawColumns): FeatureM
     }
   }
   if (!produced) return { names, columns, rows: n };
-  return { names: fitted.outputs.map((o) => o.name), columns: fitted.outputs.map((o) => produced.get(o.name)!), rows: n };
+  return {
+    names: fitted.outputs.map((o) => o.name),
+    columns: fitted.outputs.map((o) => produced.get(o.name)!),
+    rows: n,
+  };
 }
 
 const chained = new WeakMap<FittedFeatures, boolean>();
@@ -156,14 +170,20 @@ function column(raw: RawColumns, name: string): RawColumn {
   const col = raw.columns[name];
   if (col === undefined) {
     throw new FeatureInputError("MISSING_FIELD", `input column "${name}" is missing`, {
-      field: name, hint: `pass every column listed in fitted.inputs (given: ${Object.keys(raw.columns).join(", ") || "none"})`,
+      field: name,
+      hint: `pass every column listed in fitted.inputs (given: ${Object.keys(raw.columns).join(", ") || "none"})`,
     });
   }
   const length = col instanceof Float64Array || Array.isArray(col) ? col.length : col.codes.length;
   if (length !== raw.rows) {
-    throw new FeatureInputError("LENGTH_MISMATCH", `input column "${name}" has ${length} values, expected ${raw.rows}`, {
-      field: name, hint: "every raw column must hold one value per row",
-    });
+    throw new FeatureInputError(
+      "LENGTH_MISMATCH",
+      `input column "${name}" has ${length} values, expected ${raw.rows}`,
+      {
+        field: name,
+        hint: "every raw column must hold one value per row",
+      },
+    );
   }
   return col;
 }
@@ -172,7 +192,8 @@ function rawNumeric(raw: RawColumns, name: string): Float64Array {
   const col = column(raw, name);
   if (!(col instanceof Float64Array)) {
     throw new FeatureInputError("WRONG_TYPE", `input column "${name}" holds strings, expected numbers`, {
-      field: name, hint: "numbers, booleans (0/1) and timestamps (epoch ms) are passed as a Float64Array",
+      field: name,
+      hint: "numbers, booleans (0/1) and timestamps (epoch ms) are passed as a Float64Array",
     });
   }
   return col;
@@ -184,7 +205,8 @@ function encodeStrings(raw: RawColumns, name: string, n: number, encode: (s: str
   const out = new Float64Array(n);
   if (col instanceof Float64Array) {
     throw new FeatureInputError("WRONG_TYPE", `input column "${name}" holds numbers, expected strings`, {
-      field: name, hint: "pass strings as an array of string | null, or as { codes, dictionary }",
+      field: name,
+      hint: "pass strings as an array of string | null, or as { codes, dictionary }",
     });
   }
   if (Array.isArray(col)) {

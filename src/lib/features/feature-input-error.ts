@@ -25,10 +25,18 @@ export class FeatureInputError extends TrainyardError {
   readonly status = 400;
 
   constructor(code: FeatureInputErrorCode, message: string, fields: { field?: string; row?: number; hint: string }) {
-    const where = [fields.row === undefined ? "" : `row ${fields.row}`, fields.field === undefined ? "" : `field "${fields.field}"`]
+    const where = [
+      fields.row === undefined ? "" : `row ${fields.row}`,
+      fields.field === undefined ? "" : `field "${fields.field}"`,
+    ]
       .filter(Boolean)
       .join(", ");
-    super(code, where ? `${message} (${where})` : message, { hint: fields.hint, field: fields.field, row: fields.row, column: fields.field });
+    super(code, where ? `${message} (${where})` : message, {
+      hint: fields.hint,
+      field: fields.field,
+      row: fields.row,
+      column: fields.field,
+    });
     this.name = "FeatureInputError";
     this.field = fields.field;
     this.row = fields.row;

@@ -28,7 +28,7 @@ export type TransformSpec =
   /** (x - mean) / std with the population std of the training rows; a constant column maps to x - mean. */
   | ({ kind: "standardize" } & OneOutput)
   /** (x - min) / (max - min) over the training rows. */
-  | ({ kind: "minmax"; /** Clamp to [0, 1] outside the training range. @default false */ clip?: boolean } & OneOutput)
+  | ({ kind: "minmax" /** Clamp to [0, 1] outside the training range. @default false */; clip?: boolean } & OneOutput)
   /** Replaces missing numbers with a statistic of the training rows (or `value` for "constant"). */
   | ({
       kind: "impute";

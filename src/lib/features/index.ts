@@ -4,7 +4,16 @@
  * Parquet (training, batch scoring) or to JSON request rows (serving).
  */
 export type {
-  FeatureSpec, TransformSpec, FittedFeatures, FittedTransform, FittedInput, InputType, OutputType, DatePart, RawColumn, RawColumns,
+  FeatureSpec,
+  TransformSpec,
+  FittedFeatures,
+  FittedTransform,
+  FittedInput,
+  InputType,
+  OutputType,
+  DatePart,
+  RawColumn,
+  RawColumns,
 } from "./feature-spec.js";
 export { DATE_PARTS } from "./feature-spec.js";
 export { fitFeatures } from "./fit-features.js";

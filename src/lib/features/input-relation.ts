@@ -21,7 +21,12 @@ export function inputTypeOf(duckType: string): InputType | undefined {
   return undefined;
 }
 
-const CAST: Record<InputType, string> = { number: "DOUBLE", string: "VARCHAR", timestamp: "TIMESTAMP", boolean: "BOOLEAN" };
+const CAST: Record<InputType, string> = {
+  number: "DOUBLE",
+  string: "VARCHAR",
+  timestamp: "TIMESTAMP",
+  boolean: "BOOLEAN",
+};
 
 /** `(SELECT CAST("a" AS DOUBLE) AS "a", ... FROM <relation>)` over the given inputs. */
 export function inputRelation(relation: string, inputs: readonly Pick<FittedInput, "name" | "type">[]): string {
@@ -52,13 +57,17 @@ export function planInputs(
     const duckType = described.get(name);
     if (duckType === undefined) {
       throw new DataError("COLUMN_NOT_FOUND", `Feature input "${name}" is not in the training data`, {
-        file, column: name, hint: `Available columns: ${[...described.keys()].join(", ")}.`,
+        file,
+        column: name,
+        hint: `Available columns: ${[...described.keys()].join(", ")}.`,
       });
     }
     const type = declared[name] ?? inputTypeOf(duckType);
     if (type === undefined) {
       throw new DataError("COLUMN_TYPE", `Feature input "${name}" has type ${duckType}, which no transform reads`, {
-        file, column: name, hint: "Convert it with sqlTransform(...) or declare its type in spec.inputs.",
+        file,
+        column: name,
+        hint: "Convert it with sqlTransform(...) or declare its type in spec.inputs.",
       });
     }
     return { name, type };

@@ -25,7 +25,10 @@ export async function readRawColumns(source: DataSource, fitted: Pick<FittedFeat
     try {
       const dictionaries = new Map<string, string[]>();
       if (strings.length) {
-        const lists = strings.map((c, k) => `list(DISTINCT ${sqlIdent(c)} ORDER BY ${sqlIdent(c)}) FILTER (WHERE ${sqlIdent(c)} IS NOT NULL) AS d${k}`);
+        const lists = strings.map(
+          (c, k) =>
+            `list(DISTINCT ${sqlIdent(c)} ORDER BY ${sqlIdent(c)}) FILTER (WHERE ${sqlIdent(c)} IS NOT NULL) AS d${k}`,
+        );
         const [row] = await queryRows(con, `SELECT ${lists.join(", ")} FROM ${relation}`);
         strings.forEach((c, k) => dictionaries.set(c, ((row[`d${k}`] as unknown[] | null) ?? []).map(String)));
       }
@@ -35,7 +38,9 @@ export async function readRawColumns(source: DataSource, fitted: Pick<FittedFeat
         if (input.type === "string") {
           const dictionary = dictionaries.get(input.name)!;
           const enumName = tempName("feat");
-          await con.run(`CREATE TYPE ${enumName} AS ENUM (${dictionary.length ? dictionary.map(sqlString).join(", ") : "''"})`);
+          await con.run(
+            `CREATE TYPE ${enumName} AS ENUM (${dictionary.length ? dictionary.map(sqlString).join(", ") : "''"})`,
+          );
           enumTypes.push(enumName);
           selects.push(`coalesce(CAST(enum_code(CAST(${c} AS ${enumName})) AS INTEGER), -1)`);
         } else if (input.type === "timestamp") {
@@ -44,11 +49,16 @@ export async function readRawColumns(source: DataSource, fitted: Pick<FittedFeat
           selects.push(`coalesce(CAST(${c} AS DOUBLE), 'NaN'::DOUBLE)`);
         }
       }
-      const buffers = await streamTypedColumns(con, `SELECT ${selects.join(", ")} FROM ${relation} AS input`, fitted.inputs.map((i) => i.type === "string"));
+      const buffers = await streamTypedColumns(
+        con,
+        `SELECT ${selects.join(", ")} FROM ${relation} AS input`,
+        fitted.inputs.map((i) => i.type === "string"),
+      );
       const columns: RawColumns["columns"] = {};
       fitted.inputs.forEach((input, k) => {
         const buf = buffers.columns[k];
-        columns[input.name] = buf instanceof Int32Array ? { codes: buf, dictionary: dictionaries.get(input.name)! } : buf;
+        columns[input.name] =
+          buf instanceof Int32Array ? { codes: buf, dictionary: dictionaries.get(input.name)! } : buf;
       });
       return { rows: buffers.rows, columns };
     } catch (err) {

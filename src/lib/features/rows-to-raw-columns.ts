@@ -36,9 +36,15 @@ const EXPECTED: Record<InputType, string> = {
   timestamp: "an ISO-8601 timestamp string (UTC unless an offset is given) or epoch milliseconds",
 };
 
-export function rowsToRawColumns(fitted: FittedFeatures, rows: readonly unknown[], options: RowsOptions = {}): RawColumns {
+export function rowsToRawColumns(
+  fitted: FittedFeatures,
+  rows: readonly unknown[],
+  options: RowsOptions = {},
+): RawColumns {
   if (!Array.isArray(rows)) {
-    throw new FeatureInputError("NOT_AN_OBJECT", "expected an array of rows", { hint: "send [{...}, {...}] (one object per row)" });
+    throw new FeatureInputError("NOT_AN_OBJECT", "expected an array of rows", {
+      hint: "send [{...}, {...}] (one object per row)",
+    });
   }
   const { inputs, known } = planOf(fitted);
   const n = rows.length;
@@ -61,33 +67,48 @@ export function rowsToRawColumns(fitted: FittedFeatures, rows: readonly unknown[
   for (let r = 0; r < n; r++) {
     const row = rows[r];
     if (typeof row !== "object" || row === null || Array.isArray(row)) {
-      throw new FeatureInputError("NOT_AN_OBJECT", `row is ${row === null ? "null" : Array.isArray(row) ? "an array" : typeof row}, expected an object`, {
-        row: r, hint: `send one JSON object per row with the fields ${inputs.map((i) => i.name).join(", ")}`,
-      });
+      throw new FeatureInputError(
+        "NOT_AN_OBJECT",
+        `row is ${row === null ? "null" : Array.isArray(row) ? "an array" : typeof row}, expected an object`,
+        {
+          row: r,
+          hint: `send one JSON object per row with the fields ${inputs.map((i) => i.name).join(", ")}`,
+        },
+      );
     }
     const record = row as Record<string, unknown>;
     if (!options.allowUnknownFields) {
       for (const key in record) {
         if (!known.has(key)) {
           throw new FeatureInputError("UNKNOWN_FIELD", `unknown field "${key}"`, {
-            row: r, field: key, hint: `the model takes only ${inputs.map((i) => i.name).join(", ")}; remove "${key}" (a misspelled field would otherwise be ignored)`,
+            row: r,
+            field: key,
+            hint: `the model takes only ${inputs.map((i) => i.name).join(", ")}; remove "${key}" (a misspelled field would otherwise be ignored)`,
           });
         }
       }
     }
     for (let k = 0; k < inputs.length; k++) {
       const input = inputs[k];
-      const value = Object.prototype.hasOwnProperty.call(record, input.name) ? record[input.name] : undefined;
+      const value = Object.hasOwn(record, input.name) ? record[input.name] : undefined;
       if (value === undefined) {
         throw new FeatureInputError("MISSING_FIELD", `field "${input.name}" is missing`, {
-          row: r, field: input.name, hint: `add "${input.name}": ${EXPECTED[input.type]}${input.nullable ? " (or null)" : ""}`,
+          row: r,
+          field: input.name,
+          hint: `add "${input.name}": ${EXPECTED[input.type]}${input.nullable ? " (or null)" : ""}`,
         });
       }
       if (value === null) {
         if (!input.nullable) {
-          throw new FeatureInputError("NULL_VALUE", `field "${input.name}" is null, but it was never missing in training`, {
-            row: r, field: input.name, hint: `send ${EXPECTED[input.type]}`,
-          });
+          throw new FeatureInputError(
+            "NULL_VALUE",
+            `field "${input.name}" is null, but it was never missing in training`,
+            {
+              row: r,
+              field: input.name,
+              hint: `send ${EXPECTED[input.type]}`,
+            },
+          );
         }
         if (input.type === "string") strings[k]![r] = null;
         else numeric[k]![r] = NaN;
@@ -113,7 +134,9 @@ function numberOf(input: FittedInput, value: unknown, r: number): number {
       if (typeof value !== "number") throw wrongType(input, value, r);
       if (!Number.isFinite(value)) {
         throw new FeatureInputError("NON_FINITE", `field "${input.name}" is ${value}, expected a finite number`, {
-          row: r, field: input.name, hint: input.nullable ? "send null for a missing value" : "send a finite number",
+          row: r,
+          field: input.name,
+          hint: input.nullable ? "send null for a missing value" : "send a finite number",
         });
       }
       return value;
@@ -121,9 +144,15 @@ function numberOf(input: FittedInput, value: unknown, r: number): number {
       const ms = typeof value === "string" ? parseTimestamp(value) : typeof value === "number" ? value : undefined;
       if (ms === undefined) throw wrongType(input, value, r);
       if (ms !== ms) {
-        throw new FeatureInputError("INVALID_TIMESTAMP", `field "${input.name}" is ${JSON.stringify(value)}, which is not a valid timestamp`, {
-          row: r, field: input.name, hint: `send ${EXPECTED.timestamp}, e.g. "2001-06-30T14:05:00Z" (a finite number of ms also works)`,
-        });
+        throw new FeatureInputError(
+          "INVALID_TIMESTAMP",
+          `field "${input.name}" is ${JSON.stringify(value)}, which is not a valid timestamp`,
+          {
+            row: r,
+            field: input.name,
+            hint: `send ${EXPECTED.timestamp}, e.g. "2001-06-30T14:05:00Z" (a finite number of ms also works)`,
+          },
+        );
       }
       return ms;
     }
@@ -131,8 +160,14 @@ function numberOf(input: FittedInput, value: unknown, r: number): number {
 }
 
 function wrongType(input: FittedInput, value: unknown, r: number): FeatureInputError {
-  const got = Array.isArray(value) ? "an array" : typeof value === "string" ? `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}` : `${typeof value} ${JSON.stringify(value)}`;
+  const got = Array.isArray(value)
+    ? "an array"
+    : typeof value === "string"
+      ? `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value)}`
+      : `${typeof value} ${JSON.stringify(value)}`;
   return new FeatureInputError("WRONG_TYPE", `field "${input.name}" is ${got}, expected ${EXPECTED[input.type]}`, {
-    row: r, field: input.name, hint: `send ${EXPECTED[input.type]}`,
+    row: r,
+    field: input.name,
+    hint: `send ${EXPECTED[input.type]}`,
   });
 }

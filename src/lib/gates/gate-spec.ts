@@ -91,7 +91,12 @@ export function gateName(spec: GateSpec): string {
   if (spec.name) return spec.name;
   switch (spec.kind) {
     case "metric":
-      return [spec.min !== undefined ? `${spec.metric} >= ${spec.min}` : "", spec.max !== undefined ? `${spec.metric} <= ${spec.max}` : ""].filter(Boolean).join(" and ");
+      return [
+        spec.min !== undefined ? `${spec.metric} >= ${spec.min}` : "",
+        spec.max !== undefined ? `${spec.metric} <= ${spec.max}` : "",
+      ]
+        .filter(Boolean)
+        .join(" and ");
     case "relative":
       return `${spec.metric} vs production`;
     case "significance":

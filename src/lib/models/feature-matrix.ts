@@ -46,10 +46,14 @@ export function checkMatrix(x: FeatureMatrix): void {
   }
   for (let j = 0; j < x.columns.length; j++) {
     if (x.columns[j].length !== x.rows) {
-      throw new ModelError("LENGTH_MISMATCH", `feature "${x.names[j]}" has ${x.columns[j].length} rows, expected ${x.rows}`, {
-        column: x.names[j],
-        hint: "all feature columns must have the same number of rows",
-      });
+      throw new ModelError(
+        "LENGTH_MISMATCH",
+        `feature "${x.names[j]}" has ${x.columns[j].length} rows, expected ${x.rows}`,
+        {
+          column: x.names[j],
+          hint: "all feature columns must have the same number of rows",
+        },
+      );
     }
   }
 }
@@ -90,7 +94,11 @@ export function checkNotAllConstant(columns: Float64Array[], names: string[]): v
       else if (v !== first) return;
     }
   }
-  throw new ModelError("ALL_CONSTANT_FEATURES", `every feature (${names.join(", ")}) is constant over the training rows`, {
-    hint: "check the feature step: a join or filter probably collapsed the features",
-  });
+  throw new ModelError(
+    "ALL_CONSTANT_FEATURES",
+    `every feature (${names.join(", ")}) is constant over the training rows`,
+    {
+      hint: "check the feature step: a join or filter probably collapsed the features",
+    },
+  );
 }

@@ -13,9 +13,30 @@ export { OnnxModel, ONNX_FORMAT, type OnnxModelJson, type OnnxModelOptions } fro
 export { loadModel, loadModelAsync } from "./load-model.js";
 // Pipeline steps: features, training, search, evaluation and gates.
 export { importModel, type ImportModelOptions } from "./steps/import-step.js";
-export { features, train, search, candidateList, type FeaturesStepOptions, type TrainStepOptions, type SearchStepOptions, type SearchResult } from "./steps/train-steps.js";
+export {
+  features,
+  train,
+  search,
+  candidateList,
+  type FeaturesStepOptions,
+  type TrainStepOptions,
+  type SearchStepOptions,
+  type SearchResult,
+} from "./steps/train-steps.js";
 export type { Algorithm, GbdtParams } from "./steps/algorithm.js";
-export { evaluate, type EvaluateOptions, type EvaluationReport, type DeployedModel, type ModelScores } from "../evaluate/evaluate-step.js";
+export {
+  evaluate,
+  type EvaluateOptions,
+  type EvaluationReport,
+  type DeployedModel,
+  type ModelScores,
+} from "../evaluate/evaluate-step.js";
 export { gates, type GatesResult, type GateSpec, type GateVerdict } from "../gates/index.js";
 export type { FeatureSpec, FittedFeatures, TransformSpec } from "../features/feature-spec.js";
-export { currentModel, register, deploy, type Registered, type RegisterStepOptions } from "../registry/registry-steps.js";
+export {
+  currentModel,
+  register,
+  deploy,
+  type Registered,
+  type RegisterStepOptions,
+} from "../registry/registry-steps.js";

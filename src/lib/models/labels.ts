@@ -3,9 +3,13 @@ import { ModelError } from "./model-error.js";
 /** Validates labels against the training rows; shared by every trainer so messages agree. */
 export function checkLabels(label: ArrayLike<number>, rows: number, featureCount: number): void {
   if (rows === 0 || featureCount === 0) {
-    throw new ModelError("EMPTY_TRAINING_SET", rows === 0 ? "the training set has no rows" : "the training set has no features", {
-      hint: "check the upstream filter/split step; training needs at least one row and one feature",
-    });
+    throw new ModelError(
+      "EMPTY_TRAINING_SET",
+      rows === 0 ? "the training set has no rows" : "the training set has no features",
+      {
+        hint: "check the upstream filter/split step; training needs at least one row and one feature",
+      },
+    );
   }
   if (label.length !== rows) {
     throw new ModelError("LENGTH_MISMATCH", `label has ${label.length} rows but the features have ${rows}`, {
@@ -39,10 +43,14 @@ export function checkBinaryLabels(label: ArrayLike<number>): void {
     }
   }
   if (zeros === 0 || ones === 0) {
-    throw new ModelError("SINGLE_CLASS_LABEL", `label has a single class (${ones === 0 ? 0 : 1}) in all ${label.length} rows`, {
-      column: "label",
-      hint: "a classifier needs both classes; widen the training window or check the label definition",
-    });
+    throw new ModelError(
+      "SINGLE_CLASS_LABEL",
+      `label has a single class (${ones === 0 ? 0 : 1}) in all ${label.length} rows`,
+      {
+        column: "label",
+        hint: "a classifier needs both classes; widen the training window or check the label definition",
+      },
+    );
   }
 }
 
@@ -53,10 +61,14 @@ export function countClasses(label: ArrayLike<number>, numClasses?: number): num
   for (let i = 0; i < label.length; i++) {
     const v = label[i];
     if (!Number.isInteger(v) || v < 0) {
-      throw new ModelError("INVALID_LABEL", `multiclass label must be an integer class index >= 0, got ${v} at row ${i}`, {
-        column: "label",
-        hint: "encode classes as 0, 1, ..., k-1",
-      });
+      throw new ModelError(
+        "INVALID_LABEL",
+        `multiclass label must be an integer class index >= 0, got ${v} at row ${i}`,
+        {
+          column: "label",
+          hint: "encode classes as 0, 1, ..., k-1",
+        },
+      );
     }
     seen.add(v);
     if (v > max) max = v;

@@ -64,11 +64,23 @@ export function loadDeployHooks(home: string): DeployHook[] {
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {
-    throw new TrainyardError("CONFIG_INVALID", `${file} is not valid JSON`, { file, cause: err, hint: 'write { "hooks": [{ "url": "http://..." }] }' });
+    throw new TrainyardError("CONFIG_INVALID", `${file} is not valid JSON`, {
+      file,
+      cause: err,
+      hint: 'write { "hooks": [{ "url": "http://..." }] }',
+    });
   }
   const hooks = (parsed as { hooks?: unknown }).hooks;
-  if (!Array.isArray(hooks) || hooks.some((h) => typeof h !== "object" || h === null || (typeof h.url !== "string" && typeof h.command !== "string"))) {
-    throw new TrainyardError("CONFIG_INVALID", `${file}: "hooks" must be a list of { url } or { command } objects`, { file, hint: 'e.g. { "hooks": [{ "url": "http://127.0.0.1:9000/deploy" }, { "command": "./notify.sh" }] }' });
+  if (
+    !Array.isArray(hooks) ||
+    hooks.some(
+      (h) => typeof h !== "object" || h === null || (typeof h.url !== "string" && typeof h.command !== "string"),
+    )
+  ) {
+    throw new TrainyardError("CONFIG_INVALID", `${file}: "hooks" must be a list of { url } or { command } objects`, {
+      file,
+      hint: 'e.g. { "hooks": [{ "url": "http://127.0.0.1:9000/deploy" }, { "command": "./notify.sh" }] }',
+    });
   }
   return hooks as DeployHook[];
 }
@@ -78,7 +90,11 @@ export function describeHook(h: DeployHook): string {
 }
 
 /** Runs every hook that applies to the event, records each outcome, throws if a required one failed. */
-export async function runDeployHooks(reg: RegistryStore, event: DeployEvent, hooks: readonly DeployHook[]): Promise<DeployHookResult[]> {
+export async function runDeployHooks(
+  reg: RegistryStore,
+  event: DeployEvent,
+  hooks: readonly DeployHook[],
+): Promise<DeployHookResult[]> {
   const results: DeployHookResult[] = [];
   const failedRequired: string[] = [];
   for (const hook of hooks) {
@@ -97,11 +113,15 @@ export async function runDeployHooks(reg: RegistryStore, event: DeployEvent, hoo
     if (!ok && hook.required) failedRequired.push(`${result.hook}: ${detail}`);
   }
   if (failedRequired.length) {
-    throw new TrainyardError("DEPLOY_HOOK_FAILED", `${event.model}@${event.alias} moved to version ${event.toVersion ?? "none"}, but required deploy hook(s) failed: ${failedRequired.join("; ")}`, {
-      model: event.model,
-      alias: event.alias,
-      hint: `fix the hook and promote again, or undo with \`trainyard models rollback ${event.model} --alias ${event.alias}\``,
-    });
+    throw new TrainyardError(
+      "DEPLOY_HOOK_FAILED",
+      `${event.model}@${event.alias} moved to version ${event.toVersion ?? "none"}, but required deploy hook(s) failed: ${failedRequired.join("; ")}`,
+      {
+        model: event.model,
+        alias: event.alias,
+        hint: `fix the hook and promote again, or undo with \`trainyard models rollback ${event.model} --alias ${event.alias}\``,
+      },
+    );
   }
   return results;
 }
@@ -134,7 +154,12 @@ function runCommand(hook: CommandHook, event: DeployEvent): Promise<string> {
   };
   return new Promise((resolve, reject) => {
     // In its own process group, which a timeout kills whole (a shell's children too).
-    const child = spawn(hook.command, hook.args ?? [], { env, shell: hook.args === undefined, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const child = spawn(hook.command, hook.args ?? [], {
+      env,
+      shell: hook.args === undefined,
+      stdio: ["ignore", "ignore", "pipe"],
+      detached: true,
+    });
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid!, "SIGKILL");
@@ -148,7 +173,10 @@ function runCommand(hook: CommandHook, event: DeployEvent): Promise<string> {
     child.on("error", reject);
     child.on("close", (code, signal) => {
       if (code === 0) resolve("exit 0");
-      else reject(new Error(`${signal ? `killed by ${signal}` : `exit ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`));
+      else
+        reject(
+          new Error(`${signal ? `killed by ${signal}` : `exit ${code}`}${stderr.trim() ? `: ${stderr.trim()}` : ""}`),
+        );
     });
   });
 }

@@ -25,7 +25,11 @@ async function withServices<T>(ctx: StepContext<unknown>, fn: (services: Trainya
  * it was deployed), the baseline is the version it replaced, so re-running an unchanged pipeline
  * evaluates exactly as before and stays cached, instead of comparing the model with itself.
  */
-export function currentModel(p: Pipeline<any>, id: string, opts: { name: string; alias?: string; candidate?: StepRef<ModelArtifact> }): StepRef<DeployedModel | null> {
+export function currentModel(
+  p: Pipeline<any>,
+  id: string,
+  opts: { name: string; alias?: string; candidate?: StepRef<ModelArtifact> },
+): StepRef<DeployedModel | null> {
   const alias = opts.alias ?? "production";
   const inputs = (opts.candidate ? { candidate: opts.candidate } : {}) as { candidate?: StepRef<ModelArtifact> };
   return p.step(id, {
@@ -42,7 +46,9 @@ export function currentModel(p: Pipeline<any>, id: string, opts: { name: string;
           const history = await registry.aliasHistory(opts.name, alias);
           const moves = history.filter((e) => e.toVersion === v!.version && e.action !== "unpin");
           const replaced = moves.at(-1)?.fromVersion;
-          ctx.log(`${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the version it replaced: ${replaced ?? "none"}`);
+          ctx.log(
+            `${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the version it replaced: ${replaced ?? "none"}`,
+          );
           v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
         }
         if (!v) return null;
@@ -73,7 +79,13 @@ export interface Registered {
 
 /** Registers the candidate with its lineage, metrics and gate verdicts. */
 export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions): StepRef<Registered> {
-  const inputs = { model: opts.model, gates: opts.gates, ...(opts.evaluation ? { evaluation: opts.evaluation } : {}), ...(opts.data ? { data: opts.data } : {}), ...(opts.reference ? { reference: opts.reference } : {}) } as {
+  const inputs = {
+    model: opts.model,
+    gates: opts.gates,
+    ...(opts.evaluation ? { evaluation: opts.evaluation } : {}),
+    ...(opts.data ? { data: opts.data } : {}),
+    ...(opts.reference ? { reference: opts.reference } : {}),
+  } as {
     model: StepRef<ModelArtifact>;
     gates: StepRef<GatesResult>;
     evaluation?: StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
@@ -97,12 +109,20 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
           runId: ctx.runId,
           dataDigests: data ? [data.digest] : undefined,
           referenceProfileDigest: reference ? digestOfValue(reference) : undefined,
-          metrics: (input.evaluation as { evaluation: { candidate: { metrics: Record<string, number> } } } | undefined)?.evaluation.candidate.metrics,
+          metrics: (input.evaluation as { evaluation: { candidate: { metrics: Record<string, number> } } } | undefined)
+            ?.evaluation.candidate.metrics,
           gates: (input.gates as GatesResult).verdicts,
           description: `trained by run ${ctx.runId}`,
         });
-        const measured = version.metricsMeasuredAt === undefined ? "" : `; its metrics stay those measured by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
-        ctx.log(created ? `registered ${opts.name} version ${version.version}` : `${opts.name} version ${version.version} already holds this artifact${measured}`);
+        const measured =
+          version.metricsMeasuredAt === undefined
+            ? ""
+            : `; its metrics stay those measured by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
+        ctx.log(
+          created
+            ? `registered ${opts.name} version ${version.version}`
+            : `${opts.name} version ${version.version} already holds this artifact${measured}`,
+        );
         return { name: opts.name, version: version.version, created, digest: model.digest };
       }),
   });
@@ -157,8 +177,17 @@ export function deploy(p: Pipeline<any>, id: string, opts: DeployStepOptions): S
           throw new Rejected(`${err.message}; ${err.hint}`, { output: { alias, version, moved: false } });
         });
         for (const h of result.hooks) ctx.log(`deploy hook ${h.hook}: ${h.ok ? "ok" : `failed: ${h.detail ?? ""}`}`);
-        ctx.log(result.event ? `${registered.name}@${alias}: ${result.event.fromVersion ?? "none"} -> ${registered.version}` : `${registered.name}@${alias} already at ${registered.version}`);
-        return { alias, version: registered.version, previous: result.event?.fromVersion, moved: result.event !== undefined };
+        ctx.log(
+          result.event
+            ? `${registered.name}@${alias}: ${result.event.fromVersion ?? "none"} -> ${registered.version}`
+            : `${registered.name}@${alias} already at ${registered.version}`,
+        );
+        return {
+          alias,
+          version: registered.version,
+          previous: result.event?.fromVersion,
+          moved: result.event !== undefined,
+        };
       }),
   });
 }

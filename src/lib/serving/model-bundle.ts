@@ -51,7 +51,11 @@ export class BundleError extends TrainyardError {
  * Writes `bundle.json` (and `files`, relative paths -> contents) into `dir`. Each file is
  * written under a temporary name and renamed, so a reader never sees half a bundle.json.
  */
-export function writeModelBundle(dir: string, bundle: ModelBundle, files: Record<string, string | Uint8Array> = {}): string {
+export function writeModelBundle(
+  dir: string,
+  bundle: ModelBundle,
+  files: Record<string, string | Uint8Array> = {},
+): string {
   const path = join(dir, BUNDLE_FILE);
   checkBundle(bundle, path);
   mkdirSync(dir, { recursive: true });
@@ -67,14 +71,20 @@ export function readModelBundle(dir: string): ModelBundle {
     text = readFileSync(path, "utf8");
   } catch (cause) {
     throw new BundleError(`cannot read ${BUNDLE_FILE} in ${dir}`, {
-      file: path, cause, hint: "point at the model directory written by writeModelBundle (it contains bundle.json)",
+      file: path,
+      cause,
+      hint: "point at the model directory written by writeModelBundle (it contains bundle.json)",
     });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (cause) {
-    throw new BundleError(`${BUNDLE_FILE} is not valid JSON`, { file: path, cause, hint: "the bundle is corrupt; re-export the model" });
+    throw new BundleError(`${BUNDLE_FILE} is not valid JSON`, {
+      file: path,
+      cause,
+      hint: "the bundle is corrupt; re-export the model",
+    });
   }
   checkBundle(value, path);
   return value;
@@ -93,30 +103,43 @@ export function checkBundle(value: unknown, file: string): asserts value is Mode
   const fail = (field: string, message: string, hint: string): never => {
     throw new BundleError(`bundle field "${field}" ${message}`, { file, field, hint });
   };
-  if (typeof value !== "object" || value === null) fail("(root)", "is not an object", "bundle.json must hold a JSON object");
+  if (typeof value !== "object" || value === null)
+    fail("(root)", "is not an object", "bundle.json must hold a JSON object");
   const b = value as Partial<ModelBundle>;
   if (b.format !== BUNDLE_FORMAT) fail("format", `is ${JSON.stringify(b.format)}`, `expected "${BUNDLE_FORMAT}"`);
-  if (!TASKS.has(b.task as string)) fail("task", `is ${JSON.stringify(b.task)}`, "use binary, multiclass or regression");
-  if (typeof b.label !== "string" || b.label === "") fail("label", "must be a non-empty string", "name the label column");
+  if (!TASKS.has(b.task as string))
+    fail("task", `is ${JSON.stringify(b.task)}`, "use binary, multiclass or regression");
+  if (typeof b.label !== "string" || b.label === "")
+    fail("label", "must be a non-empty string", "name the label column");
   if (b.classes !== undefined) {
     if (!Array.isArray(b.classes) || b.classes.some((c) => typeof c !== "string" && typeof c !== "number")) {
-      fail("classes", "must be a list of strings or numbers", "e.g. [false, true] as [0, 1] or [\"on_time\", \"late\"]");
+      fail("classes", "must be a list of strings or numbers", 'e.g. [false, true] as [0, 1] or ["on_time", "late"]');
     }
-    if (b.task === "binary" && b.classes!.length !== 2) fail("classes", `has ${b.classes!.length} entries`, "a binary model has exactly two classes: [negative, positive]");
-    if (b.task === "multiclass" && b.classes!.length < 2) fail("classes", "has fewer than 2 entries", "list one class per model output");
+    if (b.task === "binary" && b.classes!.length !== 2)
+      fail(
+        "classes",
+        `has ${b.classes!.length} entries`,
+        "a binary model has exactly two classes: [negative, positive]",
+      );
+    if (b.task === "multiclass" && b.classes!.length < 2)
+      fail("classes", "has fewer than 2 entries", "list one class per model output");
   } else if (b.task === "multiclass") {
     fail("classes", "is missing", "a multiclass bundle must list its classes in model output order");
   }
   const f = b.features as FittedFeatures | undefined;
-  if (!f || f.version !== 1 || !Array.isArray(f.inputs) || !Array.isArray(f.transforms) || !Array.isArray(f.outputs)) {
+  if (f?.version !== 1 || !Array.isArray(f.inputs) || !Array.isArray(f.transforms) || !Array.isArray(f.outputs)) {
     fail("features", "is not fitted features (version 1)", "store the result of fitFeatures(...)");
   }
   const e = b.estimator as { format?: unknown; file?: unknown } | undefined;
   if (!e || typeof e !== "object" || (typeof e.format !== "string" && !("learner" in e))) {
-    fail("estimator", "has no format", "store model.toJSON(), or { format: \"onnx\" | \"xgboost-json\", file }");
+    fail("estimator", "has no format", 'store model.toJSON(), or { format: "onnx" | "xgboost-json", file }');
   }
-  if ((e!.format === "onnx" || e!.format === "xgboost-json") && (typeof e!.file !== "string" || e!.file === "" || /(^|[\\/])\.\.([\\/]|$)/.test(e!.file))) {
-    fail("estimator.file", "must be a path inside the bundle directory", "e.g. \"model.onnx\"");
+  if (
+    (e!.format === "onnx" || e!.format === "xgboost-json") &&
+    (typeof e!.file !== "string" || e!.file === "" || /(^|[\\/])\.\.([\\/]|$)/.test(e!.file))
+  ) {
+    fail("estimator.file", "must be a path inside the bundle directory", 'e.g. "model.onnx"');
   }
-  if (typeof b.training !== "object" || b.training === null) fail("training", "must be an object", "record provenance here, or {}");
+  if (typeof b.training !== "object" || b.training === null)
+    fail("training", "must be an object", "record provenance here, or {}");
 }

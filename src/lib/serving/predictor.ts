@@ -63,22 +63,35 @@ export async function estimatorFromBundle(bundle: ModelBundle, dir: string): Pro
       const path = join(dir, est.file);
       if (est.format === "onnx") {
         return await OnnxModel.load(new Uint8Array(readFileSync(path)), {
-          task: bundle.task, numClasses, signature: signatureOf(bundle.features), inputName: est.inputName, outputName: est.outputName,
+          task: bundle.task,
+          numClasses,
+          signature: signatureOf(bundle.features),
+          inputName: est.inputName,
+          outputName: est.outputName,
         });
       }
       // XGBoost saves no feature names for matrix input: it was trained on the outputs in order.
-      return importXgboostJson(readFileSync(path, "utf8"), bundle.features.outputs.map((o) => o.name));
+      return importXgboostJson(
+        readFileSync(path, "utf8"),
+        bundle.features.outputs.map((o) => o.name),
+      );
     }
     return await loadModelAsync(est);
   } catch (cause) {
     throw new BundleError(`cannot load the estimator: ${(cause as Error).message}`, {
-      file, field: "estimator", cause, hint: (cause as { hint?: string }).hint ?? "check the estimator JSON/file was written by this version of Trainyard",
+      file,
+      field: "estimator",
+      cause,
+      hint:
+        (cause as { hint?: string }).hint ?? "check the estimator JSON/file was written by this version of Trainyard",
     });
   }
 }
 
 function isEstimatorFile(est: ModelJson | EstimatorFile): est is EstimatorFile {
-  return (est.format === "onnx" || est.format === "xgboost-json") && typeof (est as { file?: unknown }).file === "string";
+  return (
+    (est.format === "onnx" || est.format === "xgboost-json") && typeof (est as { file?: unknown }).file === "string"
+  );
 }
 
 export function signatureOf(features: FittedFeatures): InputSignature {
@@ -91,22 +104,31 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
   const missing = model.signature.features.filter((f) => !outputs.has(f.name)).map((f) => f.name);
   if (missing.length) {
     throw new BundleError(`the estimator expects features the fitted features do not produce: ${missing.join(", ")}`, {
-      file, field: "features", hint: "train the estimator on applyFeatures(fitted, ...) of the same fitted features stored in the bundle",
+      file,
+      field: "features",
+      hint: "train the estimator on applyFeatures(fitted, ...) of the same fitted features stored in the bundle",
     });
   }
   if (model.task !== bundle.task) {
-    throw new BundleError(`the estimator is a ${model.task} model but the bundle says ${bundle.task}`, { file, field: "task", hint: "make bundle.task match the trained model" });
+    throw new BundleError(`the estimator is a ${model.task} model but the bundle says ${bundle.task}`, {
+      file,
+      field: "task",
+      hint: "make bundle.task match the trained model",
+    });
   }
   const classes = bundle.classes ?? (bundle.task === "binary" ? [0, 1] : undefined);
   if (bundle.task === "multiclass" && model.numClasses !== classes!.length) {
     throw new BundleError(`the estimator has ${model.numClasses} classes but the bundle lists ${classes!.length}`, {
-      file, field: "classes", hint: "list the classes in the order of the model's outputs",
+      file,
+      field: "classes",
+      hint: "list the classes in the order of the model's outputs",
     });
   }
   const { task, features } = bundle;
   // Large batches (evaluation, batch scoring) use both cores where the model can; small ones
   // (a serving request) stay on the synchronous path, which has no hand-off cost.
-  const parallel = (model as { predictAsync?: (x: ReturnType<typeof applyFeatures>) => Promise<Float64Array> }).predictAsync;
+  const parallel = (model as { predictAsync?: (x: ReturnType<typeof applyFeatures>) => Promise<Float64Array> })
+    .predictAsync;
   const predictColumns = async (raw: RawColumns): Promise<Float64Array> => {
     const x = applyFeatures(features, raw);
     return parallel && x.rows >= 50_000 ? parallel.call(model, x) : model.predict(x);
@@ -116,7 +138,12 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
   // (ONNX, a caller's own AsyncModel) is awaited.
   if (!(model instanceof GbdtModel || model instanceof LinearModel)) {
     return {
-      task, label: bundle.label, classes, features, inputFields, predictColumns,
+      task,
+      label: bundle.label,
+      classes,
+      features,
+      inputFields,
+      predictColumns,
       async predictRows(rows, options) {
         const raw = rowsToRawColumns(features, rows, options);
         return toPredictions(task, classes, await model.predict(applyFeatures(features, raw)), raw.rows);
@@ -129,14 +156,25 @@ export function makePredictor(bundle: ModelBundle, model: Model | AsyncModel, fi
     return toPredictions(task, classes, score(applyFeatures(features, raw)), raw.rows);
   };
   return {
-    task, label: bundle.label, classes, features, inputFields, predictColumns, predictRowsSync,
+    task,
+    label: bundle.label,
+    classes,
+    features,
+    inputFields,
+    predictColumns,
+    predictRowsSync,
     async predictRows(rows, options) {
       return predictRowsSync(rows, options);
     },
   };
 }
 
-function toPredictions(task: Task, classes: (string | number)[] | undefined, out: Float64Array, rows: number): Prediction[] {
+function toPredictions(
+  task: Task,
+  classes: (string | number)[] | undefined,
+  out: Float64Array,
+  rows: number,
+): Prediction[] {
   const result = new Array<Prediction>(rows);
   if (task === "regression") {
     for (let i = 0; i < rows; i++) result[i] = { value: out[i] };

@@ -16,7 +16,6 @@ const STORAGE_PREFIX = "trainyard-layout:";
 const memory = new Map<string, LayoutResult>();
 const waiting = new Map<string, Array<(r: LayoutResult) => void>>();
 
-
 /** A digest of the graph's shape (FNV-1a over sorted nodes and edges), when the server gives none. */
 export function graphDigest(g: GraphShape): string {
   const text =

@@ -37,24 +37,49 @@ export interface ValidateOptions {
  * Checks `data` against `contract` inside a running step: returns the report and its HTML file,
  * or throws CONTRACT_VIOLATION listing every violation, with the report kept under the home.
  */
-export async function enforceContract(ctx: StepContext<unknown>, data: Dataset, contract: Contract, name = "contract.html"): Promise<{ report: ContractReport; html: FileArtifact }> {
+export async function enforceContract(
+  ctx: StepContext<unknown>,
+  data: Dataset,
+  contract: Contract,
+  name = "contract.html",
+): Promise<{ report: ContractReport; html: FileArtifact }> {
   const report = await checkContract(datasetSource(data), contract);
   const htmlPath = writeReportHtml(ctx, name, renderContractHtml(report, `step "${ctx.stepId}"`));
   const label = String(data.meta.source ?? data.path);
   if (!report.passed) {
     const kept = keepFailedReport(ctx, htmlPath);
-    const rows = report.violations.map((v) => [v.column ?? "(table)", v.rule, `expected ${v.expected}`, `found ${v.found}`, v.examples.length ? `e.g. ${v.examples.slice(0, 3).map((e) => `row ${e.row}: ${e.value ?? "null"}`).join(", ")}` : ""]);
+    const rows = report.violations.map((v) => [
+      v.column ?? "(table)",
+      v.rule,
+      `expected ${v.expected}`,
+      `found ${v.found}`,
+      v.examples.length
+        ? `e.g. ${v.examples
+            .slice(0, 3)
+            .map((e) => `row ${e.row}: ${e.value ?? "null"}`)
+            .join(", ")}`
+        : "",
+    ]);
     throw new TrainyardError(
       "CONTRACT_VIOLATION",
       `data contract violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${label} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
-      { step: ctx.stepId, file: label, column: report.violations[0]?.column, hint: `open the report: ${kept}; fix the data, or relax the contract if the change is expected` },
+      {
+        step: ctx.stepId,
+        file: label,
+        column: report.violations[0]?.column,
+        hint: `open the report: ${kept}; fix the data, or relax the contract if the change is expected`,
+      },
     );
   }
   return { report, html: ctx.file(htmlPath, { contentType: "text/html", report: "contract" }) };
 }
 
 /** Checks a dataset against its contract; a violation fails the step, listing every violation. */
-export function validate(p: Pipeline<any>, id: string, opts: ValidateOptions): StepRef<{ report: ContractReport; html: FileArtifact }> {
+export function validate(
+  p: Pipeline<any>,
+  id: string,
+  opts: ValidateOptions,
+): StepRef<{ report: ContractReport; html: FileArtifact }> {
   return p.step(id, {
     description: opts.description ?? "check the data contract",
     guard: true,
@@ -71,7 +96,11 @@ export interface ProfileStepOptions extends ProfileOptions {
 }
 
 /** Profiles a dataset (counts, nulls, distinct, ranges, quantiles, histograms, top-k). */
-export function profile(p: Pipeline<any>, id: string, opts: ProfileStepOptions): StepRef<{ profile: Profile; html: FileArtifact }> {
+export function profile(
+  p: Pipeline<any>,
+  id: string,
+  opts: ProfileStepOptions,
+): StepRef<{ profile: Profile; html: FileArtifact }> {
   const { data, description, ...options } = opts;
   return p.step(id, {
     description: description ?? "profile the data",
@@ -98,7 +127,11 @@ export interface DriftStepOptions {
  * Measures drift of `current` against `reference`. Columns over a threshold whose action is
  * "fail" stop the run before training; "warn" verdicts are recorded and the run goes on.
  */
-export function drift(p: Pipeline<any>, id: string, opts: DriftStepOptions): StepRef<{ report: DriftReport; html: FileArtifact }> {
+export function drift(
+  p: Pipeline<any>,
+  id: string,
+  opts: DriftStepOptions,
+): StepRef<{ report: DriftReport; html: FileArtifact }> {
   return p.step(id, {
     description: opts.description ?? "measure drift against the reference",
     guard: true,
@@ -110,18 +143,41 @@ export function drift(p: Pipeline<any>, id: string, opts: DriftStepOptions): Ste
       const report = await detectDrift(ref, datasetSource(current), opts.config);
       const htmlPath = writeReportHtml(ctx, "drift.html", renderDriftHtml(report, `step "${ctx.stepId}"`));
       const flagged = report.columns.filter((c) => c.verdict !== "pass");
-      for (const c of flagged) ctx.log(`${c.verdict}: ${c.name} ${Object.entries(c.stats).filter(([, s]) => s.verdict !== "pass").map(([k, s]) => `${k}=${s.value?.toFixed?.(4) ?? s.value}`).join(" ")}`);
+      for (const c of flagged)
+        ctx.log(
+          `${c.verdict}: ${c.name} ${Object.entries(c.stats)
+            .filter(([, s]) => s.verdict !== "pass")
+            .map(([k, s]) => `${k}=${s.value?.toFixed?.(4) ?? s.value}`)
+            .join(" ")}`,
+        );
       if (report.verdict === "fail") {
         const kept = keepFailedReport(ctx, htmlPath);
         const rows = flagged
           .filter((c) => c.verdict === "fail")
-          .map((c) => [c.name, Object.entries(c.stats).filter(([, s]) => s.verdict === "fail").map(([k, s]) => `${k} ${typeof s.value === "number" ? s.value.toFixed(4) : s.value} > ${s.threshold}`).join(", ")]);
-        if (report.schema.verdict === "fail") rows.push(["(schema)", [...report.schema.removed.map((c) => `removed ${c.name}`), ...report.schema.retyped.map((r) => `${r.name} ${r.from} -> ${r.to}`)].join(", ")]);
-        throw new TrainyardError("DRIFT_DETECTED", `drift over the fail thresholds in ${rows.length} column${rows.length === 1 ? "" : "s"}\n${formatTable(rows)}`, {
-          step: id,
-          column: rows[0]?.[0],
-          hint: `open the report: ${kept}; if the shift is expected, raise the threshold or set its action to "warn"`,
-        });
+          .map((c) => [
+            c.name,
+            Object.entries(c.stats)
+              .filter(([, s]) => s.verdict === "fail")
+              .map(([k, s]) => `${k} ${typeof s.value === "number" ? s.value.toFixed(4) : s.value} > ${s.threshold}`)
+              .join(", "),
+          ]);
+        if (report.schema.verdict === "fail")
+          rows.push([
+            "(schema)",
+            [
+              ...report.schema.removed.map((c) => `removed ${c.name}`),
+              ...report.schema.retyped.map((r) => `${r.name} ${r.from} -> ${r.to}`),
+            ].join(", "),
+          ]);
+        throw new TrainyardError(
+          "DRIFT_DETECTED",
+          `drift over the fail thresholds in ${rows.length} column${rows.length === 1 ? "" : "s"}\n${formatTable(rows)}`,
+          {
+            step: id,
+            column: rows[0]?.[0],
+            hint: `open the report: ${kept}; if the shift is expected, raise the threshold or set its action to "warn"`,
+          },
+        );
       }
       return { report, html: ctx.file(htmlPath, { contentType: "text/html", report: "drift" }) };
     },

@@ -24,5 +24,7 @@ export function keepFailedReport(ctx: StepContext<unknown>, path: string): strin
 export function formatTable(rows: string[][]): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => `    ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")}`).join("\n");
+  return rows
+    .map((r) => `    ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")}`)
+    .join("\n");
 }

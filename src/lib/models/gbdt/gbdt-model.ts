@@ -74,7 +74,9 @@ export class GbdtModel implements Model {
     const columns = alignToSignature(features, this.signature);
     const threads = options.threads ?? defaultPredictThreads();
     if (!Number.isInteger(threads) || threads < 1) {
-      throw new ModelError("INVALID_OPTION", `option threads = ${String(threads)} is invalid`, { hint: "threads must be an integer >= 1" });
+      throw new ModelError("INVALID_OPTION", `option threads = ${String(threads)} is invalid`, {
+        hint: "threads must be an integer >= 1",
+      });
     }
     if (threads === 1 || features.rows < (options.minParallelRows ?? PARALLEL_MIN_ROWS)) {
       return predictMargins(this.ensemble, columns, features.rows);
@@ -96,23 +98,39 @@ export class GbdtModel implements Model {
   toJSON(): GbdtModelJson {
     const e = this.ensemble;
     return {
-      format: GBDT_FORMAT, objective: this.objective, numClasses: this.numClasses, signature: this.signature,
-      baseMargin: e.baseMargin, float32: e.float32, trees: ensembleToJson(e),
+      format: GBDT_FORMAT,
+      objective: this.objective,
+      numClasses: this.numClasses,
+      signature: this.signature,
+      baseMargin: e.baseMargin,
+      float32: e.float32,
+      trees: ensembleToJson(e),
     };
   }
 
   static fromJSON(json: GbdtModelJson): GbdtModel {
     if (json.format !== GBDT_FORMAT || !json.signature || !Array.isArray(json.baseMargin)) {
-      throw new ModelError("INVALID_MODEL_JSON", `not a ${GBDT_FORMAT} model`, { hint: "pass the object produced by GbdtModel.toJSON()" });
+      throw new ModelError("INVALID_MODEL_JSON", `not a ${GBDT_FORMAT} model`, {
+        hint: "pass the object produced by GbdtModel.toJSON()",
+      });
     }
     const outputs = json.objective === "multi:softprob" ? json.numClasses : 1;
-    return new GbdtModel(json.objective, json.numClasses, json.signature,
-      ensembleFromJson(json.trees, outputs, json.baseMargin, json.float32 === true));
+    return new GbdtModel(
+      json.objective,
+      json.numClasses,
+      json.signature,
+      ensembleFromJson(json.trees, outputs, json.baseMargin, json.float32 === true),
+    );
   }
 }
 
 /** Margins to the model's output scale; multiclass becomes row-major probabilities. */
-export function transformMargins(objective: GbdtObjective, margin: Float64Array, rows: number, numClasses: number): Float64Array {
+export function transformMargins(
+  objective: GbdtObjective,
+  margin: Float64Array,
+  rows: number,
+  numClasses: number,
+): Float64Array {
   if (objective === "reg:squarederror") return margin;
   if (objective === "binary:logistic") {
     for (let i = 0; i < margin.length; i++) margin[i] = 1 / (1 + Math.exp(-margin[i]));

@@ -66,14 +66,31 @@ export function compileGbdtOptions(options: GbdtOptions, rows: number): Compiled
     categorical: options.categorical ?? [],
   };
   const check = (ok: boolean, name: string, rule: string, value: unknown): void => {
-    if (!ok) throw new ModelError("INVALID_OPTION", `option ${name} = ${String(value)} is invalid`, { hint: `${name} must be ${rule}` });
+    if (!ok)
+      throw new ModelError("INVALID_OPTION", `option ${name} = ${String(value)} is invalid`, {
+        hint: `${name} must be ${rule}`,
+      });
   };
-  check(["binary:logistic", "reg:squarederror", "multi:softprob"].includes(o.objective), "objective",
-    "binary:logistic, reg:squarederror or multi:softprob", o.objective);
+  check(
+    ["binary:logistic", "reg:squarederror", "multi:softprob"].includes(o.objective),
+    "objective",
+    "binary:logistic, reg:squarederror or multi:softprob",
+    o.objective,
+  );
   check(Number.isInteger(o.numRounds) && o.numRounds >= 1, "numRounds", "an integer >= 1", o.numRounds);
   check(o.learningRate > 0, "learningRate", "> 0", o.learningRate);
-  check(Number.isInteger(o.maxDepth) && o.maxDepth >= 1 && o.maxDepth <= 16, "maxDepth", "an integer in 1..16", o.maxDepth);
-  check(Number.isInteger(o.maxLeaves) && (o.maxLeaves === 0 || o.maxLeaves >= 2), "maxLeaves", "0 or an integer >= 2", o.maxLeaves);
+  check(
+    Number.isInteger(o.maxDepth) && o.maxDepth >= 1 && o.maxDepth <= 16,
+    "maxDepth",
+    "an integer in 1..16",
+    o.maxDepth,
+  );
+  check(
+    Number.isInteger(o.maxLeaves) && (o.maxLeaves === 0 || o.maxLeaves >= 2),
+    "maxLeaves",
+    "0 or an integer >= 2",
+    o.maxLeaves,
+  );
   check(Number.isInteger(o.maxBin) && o.maxBin >= 2 && o.maxBin <= 256, "maxBin", "an integer in 2..256", o.maxBin);
   check(o.lambda >= 0, "lambda", ">= 0", o.lambda);
   check(o.gamma >= 0, "gamma", ">= 0", o.gamma);
@@ -82,8 +99,18 @@ export function compileGbdtOptions(options: GbdtOptions, rows: number): Compiled
   check(o.colsampleByTree > 0 && o.colsampleByTree <= 1, "colsampleByTree", "in (0, 1]", o.colsampleByTree);
   check(Number.isInteger(o.threads) && o.threads >= 1, "threads", "an integer >= 1", o.threads);
   if (o.earlyStoppingRounds !== undefined) {
-    check(o.validation !== undefined, "earlyStoppingRounds", "used together with a validation set", o.earlyStoppingRounds);
-    check(Number.isInteger(o.earlyStoppingRounds) && o.earlyStoppingRounds >= 1, "earlyStoppingRounds", "an integer >= 1", o.earlyStoppingRounds);
+    check(
+      o.validation !== undefined,
+      "earlyStoppingRounds",
+      "used together with a validation set",
+      o.earlyStoppingRounds,
+    );
+    check(
+      Number.isInteger(o.earlyStoppingRounds) && o.earlyStoppingRounds >= 1,
+      "earlyStoppingRounds",
+      "an integer >= 1",
+      o.earlyStoppingRounds,
+    );
   }
   return o;
 }

@@ -26,16 +26,38 @@ export interface RowKernels {
    * root histogram. One pass instead of four, because passes over millions of rows dominate training.
    */
   gradientsAndRoot(
-    objective: number, label: Float64Array, pred: Float64Array, gh: Float32Array, pos: Int32Array, nodes: Int32Array,
-    leafValue: Float64Array, applyTree: number, mask: Uint8Array, useMask: number, bins: Uint8Array, binWords: Int32Array,
-    hist: Float64Array, expTab: Float64Array, idx: Int32Array, seg: Int32Array, start: number, end: number,
+    objective: number,
+    label: Float64Array,
+    pred: Float64Array,
+    gh: Float32Array,
+    pos: Int32Array,
+    nodes: Int32Array,
+    leafValue: Float64Array,
+    applyTree: number,
+    mask: Uint8Array,
+    useMask: number,
+    bins: Uint8Array,
+    binWords: Int32Array,
+    hist: Float64Array,
+    expTab: Float64Array,
+    idx: Int32Array,
+    seg: Int32Array,
+    start: number,
+    end: number,
   ): void;
   applyLeaves: typeof kernelApplyLeaves;
   softmaxGradients: typeof kernelSoftmaxGradients;
   /** Root histogram of output `k` (its gradient pairs start at `ghOffset`). */
   rootHistogram(
-    bins: Uint8Array, binWords: Int32Array, gh: Float32Array, ghOffset: number, hist: Float64Array, idx: Int32Array,
-    seg: Int32Array, start: number, end: number,
+    bins: Uint8Array,
+    binWords: Int32Array,
+    gh: Float32Array,
+    ghOffset: number,
+    hist: Float64Array,
+    idx: Int32Array,
+    seg: Int32Array,
+    start: number,
+    end: number,
   ): void;
   /**
    * One level of depth-wise growth over this thread's row-index lists. `idx` has two halves of
@@ -47,8 +69,18 @@ export interface RowKernels {
    * function of the tree, so sums are deterministic.
    */
   splitLevel(
-    bins: Uint8Array, binWords: Int32Array, gh: Float32Array, ghOffset: number, idx: Int32Array, rows: number,
-    nodes: Int32Array, hist: Float64Array, slots: number, seg: Int32Array, list: Int32Array, nList: number,
+    bins: Uint8Array,
+    binWords: Int32Array,
+    gh: Float32Array,
+    ghOffset: number,
+    idx: Int32Array,
+    rows: number,
+    nodes: Int32Array,
+    hist: Float64Array,
+    slots: number,
+    seg: Int32Array,
+    list: Int32Array,
+    nList: number,
   ): void;
   /** After a tree's last level: pos[row] = the node holding it, for the `nList` nodes in `list`. */
   assignPositions(pos: Int32Array, idx: Int32Array, seg: Int32Array, list: Int32Array, nList: number): void;
@@ -68,7 +100,9 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
   const readRow = (): string => {
     if (!words || F > MAX_UNROLLED) return "";
     const n = rowStride >> 2;
-    return Array.from({ length: n }, (_, k) => `const w${k} = binWords[${n === 1 ? "r" : `(r << 1) + ${k}`}];`).join(" ");
+    return Array.from({ length: n }, (_, k) => `const w${k} = binWords[${n === 1 ? "r" : `(r << 1) + ${k}`}];`).join(
+      " ",
+    );
   };
 
   // Accumulate (g, h) of the row whose bins start at `rb` into the histogram starting at `base`.
@@ -80,7 +114,9 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
     }
     const lines: string[] = [];
     for (let f = 0; f < F; f++) {
-      lines.push(`${f === 0 ? "let " : ""}i = ${base} + ${f * binStride} + (${binAt(f)} << 1); hist[i] += g; hist[i + 1] += h;`);
+      lines.push(
+        `${f === 0 ? "let " : ""}i = ${base} + ${f * binStride} + (${binAt(f)} << 1); hist[i] += g; hist[i + 1] += h;`,
+      );
     }
     return [readRow(), ...lines].join("\n      ");
   };

@@ -19,10 +19,24 @@
  * copied into it row-major, a block at a time, so a block stays in L1 while every tree walks it.
  */
 export function kernelScoreRows(
-  roots: Int32Array, treeOutput: Int32Array, depth: Int32Array, wf: Int32Array, wt: Float64Array, left: Int32Array,
-  value: Float64Array, feature: Int32Array, threshold: Float64Array, missing: Int32Array,
-  cols: Float64Array[], rows: number, start: number, end: number, from: number, to: number,
-  out: Float64Array, block: Float64Array,
+  roots: Int32Array,
+  treeOutput: Int32Array,
+  depth: Int32Array,
+  wf: Int32Array,
+  wt: Float64Array,
+  left: Int32Array,
+  value: Float64Array,
+  feature: Int32Array,
+  threshold: Float64Array,
+  missing: Int32Array,
+  cols: Float64Array[],
+  rows: number,
+  start: number,
+  end: number,
+  from: number,
+  to: number,
+  out: Float64Array,
+  block: Float64Array,
 ): void {
   if (from >= to) return;
   const nf = cols.length;
@@ -39,7 +53,23 @@ export function kernelScoreRows(
       }
     }
     if (!finite) {
-      kernelScoreMissing(feature, threshold, left, missing, value, roots, treeOutput, block, nf, b, stop, rows, from, to, out);
+      kernelScoreMissing(
+        feature,
+        threshold,
+        left,
+        missing,
+        value,
+        roots,
+        treeOutput,
+        block,
+        nf,
+        b,
+        stop,
+        rows,
+        from,
+        to,
+        out,
+      );
       continue;
     }
     let t = from;
@@ -54,7 +84,8 @@ export function kernelScoreRows(
       const steps = depth[t] > depth[t + 1] ? depth[t] : depth[t + 1];
       kernelScoreBlockPair(left, wf, wt, value, block, nf, roots[t], roots[t + 1], steps, out, outAt, stop - b);
     }
-    if (t < to) kernelScoreBlock(left, wf, wt, value, block, nf, roots[t], depth[t], out, treeOutput[t] * rows + b, stop - b);
+    if (t < to)
+      kernelScoreBlock(left, wf, wt, value, block, nf, roots[t], depth[t], out, treeOutput[t] * rows + b, stop - b);
   }
 }
 
@@ -64,15 +95,29 @@ export function kernelScoreRows(
  * points: four independent chains keep the CPU busy and there is no leaf test.
  */
 export function kernelScoreBlock(
-  left: Int32Array, wf: Int32Array, wt: Float64Array, value: Float64Array, block: Float64Array, nf: number,
-  root: number, steps: number, out: Float64Array, outAt: number, count: number,
+  left: Int32Array,
+  wf: Int32Array,
+  wt: Float64Array,
+  value: Float64Array,
+  block: Float64Array,
+  nf: number,
+  root: number,
+  steps: number,
+  out: Float64Array,
+  outAt: number,
+  count: number,
 ): void {
   const stride = 4 * nf;
   let r = 0;
   let o = 0;
   for (; r + 3 < count; r += 4, o += stride) {
-    let n0 = root, n1 = root, n2 = root, n3 = root;
-    const o1 = o + nf, o2 = o1 + nf, o3 = o2 + nf;
+    let n0 = root,
+      n1 = root,
+      n2 = root,
+      n3 = root;
+    const o1 = o + nf,
+      o2 = o1 + nf,
+      o3 = o2 + nf;
     for (let d = 0; d < steps; d++) {
       // The right child is left + 1, so the comparison picks the child.
       n0 = left[n0] + +(block[o + wf[n0]] >= wt[n0]);
@@ -99,16 +144,34 @@ export function kernelScoreBlock(
  * `(out + a) + b`, exactly what two `+=` in tree order give.
  */
 export function kernelScoreBlockPair(
-  left: Int32Array, wf: Int32Array, wt: Float64Array, value: Float64Array, block: Float64Array, nf: number,
-  rootA: number, rootB: number, steps: number, out: Float64Array, outAt: number, count: number,
+  left: Int32Array,
+  wf: Int32Array,
+  wt: Float64Array,
+  value: Float64Array,
+  block: Float64Array,
+  nf: number,
+  rootA: number,
+  rootB: number,
+  steps: number,
+  out: Float64Array,
+  outAt: number,
+  count: number,
 ): void {
   const stride = 4 * nf;
   let r = 0;
   let o = 0;
   for (; r + 3 < count; r += 4, o += stride) {
-    let a0 = rootA, a1 = rootA, a2 = rootA, a3 = rootA;
-    let b0 = rootB, b1 = rootB, b2 = rootB, b3 = rootB;
-    const o1 = o + nf, o2 = o1 + nf, o3 = o2 + nf;
+    let a0 = rootA,
+      a1 = rootA,
+      a2 = rootA,
+      a3 = rootA;
+    let b0 = rootB,
+      b1 = rootB,
+      b2 = rootB,
+      b3 = rootB;
+    const o1 = o + nf,
+      o2 = o1 + nf,
+      o3 = o2 + nf;
     for (let d = 0; d < steps; d++) {
       a0 = left[a0] + +(block[o + wf[a0]] >= wt[a0]);
       a1 = left[a1] + +(block[o1 + wf[a1]] >= wt[a1]);
@@ -138,9 +201,21 @@ export function kernelScoreBlockPair(
 
 /** Slow path for blocks with NaN (or infinite) values: one row at a time, honouring default directions. */
 export function kernelScoreMissing(
-  feature: Int32Array, threshold: Float64Array, left: Int32Array, missing: Int32Array, value: Float64Array,
-  roots: Int32Array, treeOutput: Int32Array, block: Float64Array, nf: number, b: number, end: number, rows: number,
-  from: number, to: number, out: Float64Array,
+  feature: Int32Array,
+  threshold: Float64Array,
+  left: Int32Array,
+  missing: Int32Array,
+  value: Float64Array,
+  roots: Int32Array,
+  treeOutput: Int32Array,
+  block: Float64Array,
+  nf: number,
+  b: number,
+  end: number,
+  rows: number,
+  from: number,
+  to: number,
+  out: Float64Array,
 ): void {
   for (let t = from; t < to; t++) {
     const root = roots[t];

@@ -26,8 +26,16 @@ export function defaultPredictThreads(): number {
 }
 
 interface SharedEnsemble {
-  roots: Int32Array; treeOutput: Int32Array; depth: Int32Array; walkFeature: Int32Array; walkThreshold: Float64Array;
-  left: Int32Array; value: Float64Array; feature: Int32Array; threshold: Float64Array; missing: Int32Array;
+  roots: Int32Array;
+  treeOutput: Int32Array;
+  depth: Int32Array;
+  walkFeature: Int32Array;
+  walkThreshold: Float64Array;
+  left: Int32Array;
+  value: Float64Array;
+  feature: Int32Array;
+  threshold: Float64Array;
+  missing: Int32Array;
 }
 
 interface Task {
@@ -119,10 +127,12 @@ const sharedEnsembles = new WeakMap<TreeEnsemble, SharedEnsemble>();
 function workers(n: number): PoolWorker[] {
   const want = Math.min(n, MAX_WORKERS);
   while (pool.length < want) {
-    pool.push(new PoolWorker((dead) => {
-      const i = pool.indexOf(dead);
-      if (i >= 0) pool.splice(i, 1);
-    }));
+    pool.push(
+      new PoolWorker((dead) => {
+        const i = pool.indexOf(dead);
+        if (i >= 0) pool.splice(i, 1);
+      }),
+    );
   }
   return pool.slice(0, want);
 }
@@ -143,16 +153,25 @@ function shareEnsemble(e: TreeEnsemble): SharedEnsemble {
   let s = sharedEnsembles.get(e);
   if (s) return s;
   const share = <T extends Int32Array | Float64Array>(a: T): T => {
-    const copy = (a instanceof Int32Array
-      ? new Int32Array(new SharedArrayBuffer(Math.max(4, a.byteLength)), 0, a.length)
-      : new Float64Array(new SharedArrayBuffer(Math.max(8, a.byteLength)), 0, a.length)) as T;
+    const copy = (
+      a instanceof Int32Array
+        ? new Int32Array(new SharedArrayBuffer(Math.max(4, a.byteLength)), 0, a.length)
+        : new Float64Array(new SharedArrayBuffer(Math.max(8, a.byteLength)), 0, a.length)
+    ) as T;
     copy.set(a);
     return copy;
   };
   s = {
-    roots: share(e.roots), treeOutput: share(e.treeOutput), depth: share(e.depth), walkFeature: share(e.walkFeature),
-    walkThreshold: share(e.walkThreshold), left: share(e.left), value: share(e.value), feature: share(e.feature),
-    threshold: share(e.threshold), missing: share(e.missing),
+    roots: share(e.roots),
+    treeOutput: share(e.treeOutput),
+    depth: share(e.depth),
+    walkFeature: share(e.walkFeature),
+    walkThreshold: share(e.walkThreshold),
+    left: share(e.left),
+    value: share(e.value),
+    feature: share(e.feature),
+    threshold: share(e.threshold),
+    missing: share(e.missing),
   };
   sharedEnsembles.set(e, s);
   return s;
@@ -163,7 +182,11 @@ function shareEnsemble(e: TreeEnsemble): SharedEnsemble {
  * (the calling thread included; it scores chunks too, so it is busy until the batch is done).
  */
 export async function predictMarginsParallel(
-  e: TreeEnsemble, columns: Float64Array[], rows: number, threads: number, trees = e.roots.length,
+  e: TreeEnsemble,
+  columns: Float64Array[],
+  rows: number,
+  threads: number,
+  trees = e.roots.length,
   callerScores = true,
 ): Promise<Float64Array> {
   const nf = columns.length;
@@ -179,7 +202,17 @@ export async function predictMarginsParallel(
   const chunks = Math.ceil(rows / CHUNK_ROWS);
   const blockLength = ROW_BLOCK * Math.max(1, nf);
   const task: Task = {
-    id: nextTaskId++, e: shareEnsemble(e), x, nf, rows, trees, out, control, chunkRows: CHUNK_ROWS, chunks, blockLength,
+    id: nextTaskId++,
+    e: shareEnsemble(e),
+    x,
+    nf,
+    rows,
+    trees,
+    out,
+    control,
+    chunkRows: CHUNK_ROWS,
+    chunks,
+    blockLength,
   };
   // callerScores = false (tests only) leaves every chunk to the workers.
   const helpers = workers(callerScores ? Math.min(threads, chunks) - 1 : Math.max(1, threads - 1));

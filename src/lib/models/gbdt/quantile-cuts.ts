@@ -127,7 +127,11 @@ export function binFeatures(columns: Float64Array[], rows: number, options: Binn
   for (let j = 0; j < f; j++) {
     const col = columns[j];
     let hasMissing = false;
-    for (let i = 0; i < rows; i++) if (col[i] !== col[i]) { hasMissing = true; break; }
+    for (let i = 0; i < rows; i++)
+      if (col[i] !== col[i]) {
+        hasMissing = true;
+        break;
+      }
     // A missing bin costs one value bin so every code still fits in a byte.
     const c = computeCuts(col, hasMissing ? options.maxBin - 1 : options.maxBin, options.seed + j * 7919);
     cuts.push(c);
@@ -146,7 +150,15 @@ export function binRowStride(features: number): number {
 /** Widest integer range between the first and last finite cut that gets a direct bin table. */
 const TABLE_RANGE = 1 << 16;
 
-function fillBins(col: Float64Array, rows: number, cuts: Float64Array, missing: number, bins: Uint8Array, j: number, f: number): void {
+function fillBins(
+  col: Float64Array,
+  rows: number,
+  cuts: Float64Array,
+  missing: number,
+  bins: Uint8Array,
+  j: number,
+  f: number,
+): void {
   const last = cuts.length - 1;
   // Integer codes (hours, ids, counts) are the common case: look their bins up in a table built
   // once per feature instead of a binary search per row, whose branches mispredict.

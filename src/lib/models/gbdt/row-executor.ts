@@ -22,7 +22,15 @@ export interface RowStateShape {
   maxSlots: number;
 }
 
-const enum Task { GradientsAndRoot = 1, ApplyLeaves, SoftmaxGradients, RootHistogram, SplitLevel, AssignPositions, Exit = 99 }
+enum Task {
+  GradientsAndRoot = 1,
+  ApplyLeaves,
+  SoftmaxGradients,
+  RootHistogram,
+  SplitLevel,
+  AssignPositions,
+  Exit = 99,
+}
 const SEQ = 0;
 const DONE = 1;
 const TASK = 2;
@@ -57,11 +65,16 @@ export class RowExecutor {
   /** The bin matrix as 32-bit words (rows of 4 or 8 bytes on a little-endian machine), else empty. */
   private readonly binWords: Int32Array;
 
-  constructor(readonly shape: RowStateShape, readonly bins: Uint8Array, readonly threads: number) {
+  constructor(
+    readonly shape: RowStateShape,
+    readonly bins: Uint8Array,
+    readonly threads: number,
+  ) {
     const { rows, nFeatures, outputs, maxNodes, maxSlots } = shape;
     this.binStride = 2 * shape.maxBin;
     this.slotStride = nFeatures * this.binStride;
-    const alloc = (bytes: number): ArrayBufferLike => (threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    const alloc = (bytes: number): ArrayBufferLike =>
+      threads > 1 ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
     this.label = new Float64Array(alloc(8 * rows));
     this.pred = new Float64Array(alloc(8 * rows * outputs));
     this.gh = new Float32Array(alloc(8 * rows * outputs));
@@ -80,8 +93,10 @@ export class RowExecutor {
     this.bounds.push(rows);
     this.rowStride = binRowStride(nFeatures);
     const littleEndian = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-    this.binWords = littleEndian && this.rowStride <= 8
-      ? new Int32Array(bins.buffer, bins.byteOffset, (rows * this.rowStride) >> 2) : new Int32Array(0);
+    this.binWords =
+      littleEndian && this.rowStride <= 8
+        ? new Int32Array(bins.buffer, bins.byteOffset, (rows * this.rowStride) >> 2)
+        : new Int32Array(0);
     this.kernelSource = rowKernelSource(nFeatures, this.binStride, this.rowStride, this.binWords.length > 0);
     this.kernels = compileRowKernels(this.kernelSource);
     // With several threads every chunk runs on a worker, the main thread only coordinating: the same
@@ -164,19 +179,67 @@ export class RowExecutor {
     const k = this.kernels;
     switch (c[TASK] as Task) {
       case Task.GradientsAndRoot:
-        return k.gradientsAndRoot(c[ARGS], this.label, this.pred, this.gh, this.pos, this.nodes, this.leafValue,
-          c[ARGS + 1], this.mask, c[ARGS + 2], this.bins, this.binWords, hist, this.expTab, this.idx, this.segs[t], start, end);
+        return k.gradientsAndRoot(
+          c[ARGS],
+          this.label,
+          this.pred,
+          this.gh,
+          this.pos,
+          this.nodes,
+          this.leafValue,
+          c[ARGS + 1],
+          this.mask,
+          c[ARGS + 2],
+          this.bins,
+          this.binWords,
+          hist,
+          this.expTab,
+          this.idx,
+          this.segs[t],
+          start,
+          end,
+        );
       case Task.ApplyLeaves:
-        return k.applyLeaves(this.pred, c[ARGS], this.pos, this.nodes, this.leafValue, this.bins, this.rowStride,
-          start, end);
+        return k.applyLeaves(
+          this.pred,
+          c[ARGS],
+          this.pos,
+          this.nodes,
+          this.leafValue,
+          this.bins,
+          this.rowStride,
+          start,
+          end,
+        );
       case Task.SoftmaxGradients:
-        return k.softmaxGradients(this.shape.outputs, this.shape.rows, this.label, this.pred, this.gh, this.mask,
-          c[ARGS], start, end);
+        return k.softmaxGradients(
+          this.shape.outputs,
+          this.shape.rows,
+          this.label,
+          this.pred,
+          this.gh,
+          this.mask,
+          c[ARGS],
+          start,
+          end,
+        );
       case Task.RootHistogram:
         return k.rootHistogram(this.bins, this.binWords, this.gh, c[ARGS], hist, this.idx, this.segs[t], start, end);
       case Task.SplitLevel:
-        return k.splitLevel(this.bins, this.binWords, this.gh, c[ARGS], this.idx, this.shape.rows, this.nodes, hist,
-          c[ARGS + 1], this.segs[t], this.levelNodes, c[ARGS + 2]);
+        return k.splitLevel(
+          this.bins,
+          this.binWords,
+          this.gh,
+          c[ARGS],
+          this.idx,
+          this.shape.rows,
+          this.nodes,
+          hist,
+          c[ARGS + 1],
+          this.segs[t],
+          this.levelNodes,
+          c[ARGS + 2],
+        );
       case Task.AssignPositions:
         return k.assignPositions(this.pos, this.idx, this.segs[t], this.levelNodes, c[ARGS]);
     }
@@ -186,12 +249,28 @@ export class RowExecutor {
     const worker = new Worker(workerSource(this.kernelSource), {
       eval: true,
       workerData: {
-        t, start: this.bounds[t], end: this.bounds[t + 1], shape: this.shape, binStride: this.binStride,
-        slotStride: this.slotStride, control: this.control.buffer, bins: this.bins.buffer, label: this.label.buffer,
-        pred: this.pred.buffer, gh: this.gh.buffer, pos: this.pos.buffer,
-        mask: this.mask.buffer, nodes: this.nodes.buffer, leafValue: this.leafValue.buffer, hist: this.hists[t].buffer,
-        idx: this.idx.buffer, seg: this.segs[t].buffer, levelNodes: this.levelNodes.buffer,
-        expTab: this.expTab, rowStride: this.rowStride, words: this.binWords.length > 0,
+        t,
+        start: this.bounds[t],
+        end: this.bounds[t + 1],
+        shape: this.shape,
+        binStride: this.binStride,
+        slotStride: this.slotStride,
+        control: this.control.buffer,
+        bins: this.bins.buffer,
+        label: this.label.buffer,
+        pred: this.pred.buffer,
+        gh: this.gh.buffer,
+        pos: this.pos.buffer,
+        mask: this.mask.buffer,
+        nodes: this.nodes.buffer,
+        leafValue: this.leafValue.buffer,
+        hist: this.hists[t].buffer,
+        idx: this.idx.buffer,
+        seg: this.segs[t].buffer,
+        levelNodes: this.levelNodes.buffer,
+        expTab: this.expTab,
+        rowStride: this.rowStride,
+        words: this.binWords.length > 0,
       },
     });
     worker.unref();

@@ -60,15 +60,25 @@ export function expSource(x: string, out: string): string {
 }
 
 /** The kernels' exp as an ordinary function (tests compare it with Math.exp). */
-export const fastExp = new Function("expTab", "v", `${expSource("v", "e")}\nreturn e;`) as (expTab: Float64Array, v: number) => number;
+export const fastExp = new Function("expTab", "v", `${expSource("v", "e")}\nreturn e;`) as (
+  expTab: Float64Array,
+  v: number,
+) => number;
 
 /**
  * Adds a finished tree's leaf values to the margins of output `k` and resets positions. Rows whose
  * node still has a pending split (the tree's last level is never partitioned on its own) take it here.
  */
 export function kernelApplyLeaves(
-  pred: Float64Array, predOffset: number, pos: Int32Array, nodes: Int32Array, leafValue: Float64Array,
-  bins: Uint8Array, rowStride: number, start: number, end: number,
+  pred: Float64Array,
+  predOffset: number,
+  pos: Int32Array,
+  nodes: Int32Array,
+  leafValue: Float64Array,
+  bins: Uint8Array,
+  rowStride: number,
+  start: number,
+  end: number,
 ): void {
   for (let r = start; r < end; r++) {
     let n = pos[r];
@@ -86,8 +96,15 @@ export function kernelApplyLeaves(
 
 /** Softmax gradients for all classes; class-major (g, h) pairs (`2 * (k * rows + r)`). */
 export function kernelSoftmaxGradients(
-  numClasses: number, rows: number, label: Float64Array, pred: Float64Array, gh: Float32Array, mask: Uint8Array,
-  useMask: number, start: number, end: number,
+  numClasses: number,
+  rows: number,
+  label: Float64Array,
+  pred: Float64Array,
+  gh: Float32Array,
+  mask: Uint8Array,
+  useMask: number,
+  start: number,
+  end: number,
 ): void {
   for (let r = start; r < end; r++) {
     const skip = useMask === 1 && mask[r] === 0;

@@ -30,7 +30,12 @@ export interface HistogramLayout {
 }
 
 export function findBestSplit(
-  hist: Float64Array, g: number, h: number, layout: HistogramLayout, featureMask: Uint8Array, params: SplitParams,
+  hist: Float64Array,
+  g: number,
+  h: number,
+  layout: HistogramLayout,
+  featureMask: Uint8Array,
+  params: SplitParams,
 ): SplitCandidate | null {
   const { lambda, minChildWeight } = params;
   const mcw = Math.max(minChildWeight, 1e-12);

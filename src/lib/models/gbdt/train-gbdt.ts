@@ -1,4 +1,10 @@
-import { alignToSignature, checkMatrix, checkNotAllConstant, numericSignature, type FeatureMatrix } from "../feature-matrix.js";
+import {
+  alignToSignature,
+  checkMatrix,
+  checkNotAllConstant,
+  numericSignature,
+  type FeatureMatrix,
+} from "../feature-matrix.js";
 import { checkBinaryLabels, checkLabels, countClasses } from "../labels.js";
 import { seededRandom, type Random } from "../random.js";
 import { GbdtModel, taskOf, type TrainingHistory } from "./gbdt-model.js";
@@ -25,13 +31,23 @@ export function trainGbdt(x: FeatureMatrix, label: ArrayLike<number>, options: G
 
   const threads = Math.min(o.threads, Math.max(1, Math.floor(x.rows / 10_000)));
   const binned = binFeatures(x.columns, x.rows, {
-    maxBin: o.maxBin, seed: o.seed,
+    maxBin: o.maxBin,
+    seed: o.seed,
     allocate: threads > 1 ? (n) => new SharedArrayBuffer(n) : undefined,
   });
   const maxNodes = o.maxLeaves > 0 ? Math.min(2 * o.maxLeaves, 2 ** (o.maxDepth + 1)) : 2 ** (o.maxDepth + 1);
-  const exec = new RowExecutor({
-    rows: x.rows, nFeatures: binned.features, maxBin: o.maxBin, outputs: numClasses, maxNodes, maxSlots: maxNodes >> 2,
-  }, binned.bins, threads);
+  const exec = new RowExecutor(
+    {
+      rows: x.rows,
+      nFeatures: binned.features,
+      maxBin: o.maxBin,
+      outputs: numClasses,
+      maxNodes,
+      maxSlots: maxNodes >> 2,
+    },
+    binned.bins,
+    threads,
+  );
   try {
     return boost(exec, binned, x, label, o, numClasses);
   } finally {
@@ -40,8 +56,12 @@ export function trainGbdt(x: FeatureMatrix, label: ArrayLike<number>, options: G
 }
 
 function boost(
-  exec: RowExecutor, binned: ReturnType<typeof binFeatures>, x: FeatureMatrix, label: ArrayLike<number>,
-  o: CompiledGbdtOptions, numClasses: number,
+  exec: RowExecutor,
+  binned: ReturnType<typeof binFeatures>,
+  x: FeatureMatrix,
+  label: ArrayLike<number>,
+  o: CompiledGbdtOptions,
+  numClasses: number,
 ): GbdtModel {
   const rows = x.rows;
   for (let i = 0; i < rows; i++) exec.label[i] = label[i];
@@ -52,7 +72,14 @@ function boost(
   const grow = { ...o, maxLeaves: o.maxLeaves };
   const signature = numericSignature(x.names, o.categorical);
   const trees: TreeNodes[] = [];
-  const validation = o.validation ? new ValidationTracker(o, signature.features.map((f) => f.name), baseMargin, numClasses) : null;
+  const validation = o.validation
+    ? new ValidationTracker(
+        o,
+        signature.features.map((f) => f.name),
+        baseMargin,
+        numClasses,
+      )
+    : null;
 
   for (let round = 0; round < o.numRounds; round++) {
     const useMask = o.subsample < 1;
@@ -68,7 +95,7 @@ function boost(
         exec.applyLeaves(k);
       }
     }
-    if (validation && validation.addRound(trees.slice(-numClasses), round, o.earlyStoppingRounds)) break;
+    if (validation?.addRound(trees.slice(-numClasses), round, o.earlyStoppingRounds)) break;
   }
   const kept = validation ? trees.slice(0, (validation.bestRound + 1) * numClasses) : trees;
   const ensemble = buildEnsemble(kept, numClasses, baseMargin, false);
@@ -114,7 +141,12 @@ class ValidationTracker {
   private readonly losses: number[] = [];
   bestRound = 0;
 
-  constructor(private readonly o: CompiledGbdtOptions, names: string[], private readonly base: number[], private readonly k: number) {
+  constructor(
+    private readonly o: CompiledGbdtOptions,
+    names: string[],
+    private readonly base: number[],
+    private readonly k: number,
+  ) {
     const v = o.validation!;
     this.columns = alignToSignature(v.features, { features: names.map((name) => ({ name, type: "numeric" })) });
     this.label = v.label;
@@ -142,7 +174,11 @@ class ValidationTracker {
   }
 
   private metric(): string {
-    return this.o.objective === "binary:logistic" ? "logloss" : this.o.objective === "multi:softprob" ? "mlogloss" : "rmse";
+    return this.o.objective === "binary:logistic"
+      ? "logloss"
+      : this.o.objective === "multi:softprob"
+        ? "mlogloss"
+        : "rmse";
   }
 
   private loss(): number {

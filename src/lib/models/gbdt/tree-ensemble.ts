@@ -47,14 +47,28 @@ export interface TreeNodes {
   value: number[];
 }
 
-export function buildEnsemble(trees: TreeNodes[], outputs: number, baseMargin: number[], float32: boolean): TreeEnsemble {
+export function buildEnsemble(
+  trees: TreeNodes[],
+  outputs: number,
+  baseMargin: number[],
+  float32: boolean,
+): TreeEnsemble {
   const total = trees.reduce((s, t) => s + t.feature.length, 0);
   const e: TreeEnsemble = {
-    outputs, baseMargin, float32,
-    roots: new Int32Array(trees.length), treeOutput: new Int32Array(trees.length),
-    feature: new Int32Array(total), threshold: new Float64Array(total), left: new Int32Array(total),
-    right: new Int32Array(total), missing: new Int32Array(total), value: new Float64Array(total),
-    depth: new Int32Array(trees.length), walkFeature: new Int32Array(total), walkThreshold: new Float64Array(total),
+    outputs,
+    baseMargin,
+    float32,
+    roots: new Int32Array(trees.length),
+    treeOutput: new Int32Array(trees.length),
+    feature: new Int32Array(total),
+    threshold: new Float64Array(total),
+    left: new Int32Array(total),
+    right: new Int32Array(total),
+    missing: new Int32Array(total),
+    value: new Float64Array(total),
+    depth: new Int32Array(trees.length),
+    walkFeature: new Int32Array(total),
+    walkThreshold: new Float64Array(total),
   };
   let at = 0;
   trees.forEach((t, ti) => {
@@ -92,7 +106,9 @@ export function buildEnsemble(trees: TreeNodes[], outputs: number, baseMargin: n
     at = next;
   });
   if (at !== total) {
-    throw new ModelError("INVALID_MODEL_JSON", `trees have ${total - at} unreachable nodes`, { hint: "the model file is corrupt" });
+    throw new ModelError("INVALID_MODEL_JSON", `trees have ${total - at} unreachable nodes`, {
+      hint: "the model file is corrupt",
+    });
   }
   return e;
 }
@@ -106,7 +122,12 @@ export function scoringColumns(e: TreeEnsemble, columns: Float64Array[]): Float6
 }
 
 /** Raw margins, class-major (`k * rows + r`). */
-export function predictMargins(e: TreeEnsemble, columns: Float64Array[], rows: number, trees = e.roots.length): Float64Array {
+export function predictMargins(
+  e: TreeEnsemble,
+  columns: Float64Array[],
+  rows: number,
+  trees = e.roots.length,
+): Float64Array {
   const out = new Float64Array(rows * e.outputs);
   fillBaseMargins(e, out, rows);
   addTrees(e, scoringColumns(e, columns), rows, 0, trees, out);
@@ -118,17 +139,49 @@ export function fillBaseMargins(e: TreeEnsemble, out: Float64Array, rows: number
 }
 
 /** Adds trees [from, to) to class-major margins `out` for all rows (see kernelScoreRows). */
-export function addTrees(e: TreeEnsemble, cols: Float64Array[], rows: number, from: number, to: number, out: Float64Array): void {
+export function addTrees(
+  e: TreeEnsemble,
+  cols: Float64Array[],
+  rows: number,
+  from: number,
+  to: number,
+  out: Float64Array,
+): void {
   addTreesToRows(e, cols, rows, 0, rows, from, to, out, new Float64Array(ROW_BLOCK * Math.max(1, cols.length)));
 }
 
 /** Like addTrees, for rows [start, end) only; `block` is scratch of ROW_BLOCK * cols.length doubles. */
 export function addTreesToRows(
-  e: TreeEnsemble, cols: Float64Array[], rows: number, start: number, end: number, from: number, to: number,
-  out: Float64Array, block: Float64Array,
+  e: TreeEnsemble,
+  cols: Float64Array[],
+  rows: number,
+  start: number,
+  end: number,
+  from: number,
+  to: number,
+  out: Float64Array,
+  block: Float64Array,
 ): void {
-  kernelScoreRows(e.roots, e.treeOutput, e.depth, e.walkFeature, e.walkThreshold, e.left, e.value, e.feature,
-    e.threshold, e.missing, cols, rows, start, end, from, to, out, block);
+  kernelScoreRows(
+    e.roots,
+    e.treeOutput,
+    e.depth,
+    e.walkFeature,
+    e.walkThreshold,
+    e.left,
+    e.value,
+    e.feature,
+    e.threshold,
+    e.missing,
+    cols,
+    rows,
+    start,
+    end,
+    from,
+    to,
+    out,
+    block,
+  );
 }
 
 /** Serializable form of a tree ensemble (local node indices per tree, -1 children for leaves). */
@@ -147,7 +200,15 @@ export function ensembleToJson(e: TreeEnsemble): TreeJson[] {
   for (let t = 0; t < e.roots.length; t++) {
     const from = e.roots[t];
     const to = t + 1 < e.roots.length ? e.roots[t + 1] : e.feature.length;
-    const tree: TreeJson = { output: e.treeOutput[t], feature: [], threshold: [], defaultLeft: [], left: [], right: [], value: [] };
+    const tree: TreeJson = {
+      output: e.treeOutput[t],
+      feature: [],
+      threshold: [],
+      defaultLeft: [],
+      left: [],
+      right: [],
+      value: [],
+    };
     for (let n = from; n < to; n++) {
       const leaf = e.feature[n] < 0;
       tree.feature.push(e.feature[n]);
@@ -162,16 +223,29 @@ export function ensembleToJson(e: TreeEnsemble): TreeJson[] {
   return out;
 }
 
-export function ensembleFromJson(trees: TreeJson[], outputs: number, baseMargin: number[], float32: boolean): TreeEnsemble {
+export function ensembleFromJson(
+  trees: TreeJson[],
+  outputs: number,
+  baseMargin: number[],
+  float32: boolean,
+): TreeEnsemble {
   if (!Array.isArray(trees)) {
-    throw new ModelError("INVALID_MODEL_JSON", "model JSON has no trees array", { hint: "pass the object produced by model.toJSON()" });
+    throw new ModelError("INVALID_MODEL_JSON", "model JSON has no trees array", {
+      hint: "pass the object produced by model.toJSON()",
+    });
   }
   return buildEnsemble(
     trees.map((t) => ({
-      output: t.output, feature: t.feature, left: t.left, right: t.right, value: t.value,
+      output: t.output,
+      feature: t.feature,
+      left: t.left,
+      right: t.right,
+      value: t.value,
       threshold: t.threshold.map((v) => (v === null ? Infinity : v)),
       defaultLeft: t.defaultLeft.map((v) => v === 1),
     })),
-    outputs, baseMargin, float32,
+    outputs,
+    baseMargin,
+    float32,
   );
 }

@@ -1,7 +1,13 @@
 import type { BinnedFeatures } from "./quantile-cuts.js";
 import type { RowExecutor } from "./row-executor.js";
 import { NODE_FIELDS } from "./row-kernels.js";
-import { findBestSplit, leafWeight, type HistogramLayout, type SplitCandidate, type SplitParams } from "./split-finder.js";
+import {
+  findBestSplit,
+  leafWeight,
+  type HistogramLayout,
+  type SplitCandidate,
+  type SplitParams,
+} from "./split-finder.js";
 import type { TreeNodes } from "./tree-ensemble.js";
 
 export interface GrowParams extends SplitParams {
@@ -29,9 +35,17 @@ interface OpenNode {
  * margins without walking it.
  */
 export function growTree(
-  exec: RowExecutor, binned: BinnedFeatures, output: number, featureMask: Uint8Array, p: GrowParams,
+  exec: RowExecutor,
+  binned: BinnedFeatures,
+  output: number,
+  featureMask: Uint8Array,
+  p: GrowParams,
 ): TreeNodes {
-  const layout: HistogramLayout = { binStride: exec.binStride, valueBins: binned.valueBins, missingBin: binned.missingBin };
+  const layout: HistogramLayout = {
+    binStride: exec.binStride,
+    valueBins: binned.valueBins,
+    missingBin: binned.missingBin,
+  };
   const tree: TreeNodes = { output, feature: [], threshold: [], defaultLeft: [], left: [], right: [], value: [] };
   const table = exec.nodes;
   const newNode = (g: number, h: number): number => {
@@ -72,7 +86,16 @@ export function growTree(
     if (chosen.length === 0) break;
     leaves += chosen.length;
     const needHist = depth + 1 < p.maxDepth && (p.maxLeaves === 0 || leaves < p.maxLeaves);
-    const built: { slot: number; small: number; big: number; parent: OpenNode; sg: number; sh: number; bg: number; bh: number }[] = [];
+    const built: {
+      slot: number;
+      small: number;
+      big: number;
+      parent: OpenNode;
+      sg: number;
+      sh: number;
+      bg: number;
+      bh: number;
+    }[] = [];
     const next: OpenNode[] = [];
     let slots = 0;
     for (const { node, split } of chosen) {
@@ -95,15 +118,19 @@ export function growTree(
       const leftSmall = split.hl <= split.hr;
       const small = leftSmall ? l : r;
       table[small * NODE_FIELDS + 6] = slots;
-      built.push(leftSmall
-        ? { slot: slots, small: l, big: r, parent: node, sg: split.gl, sh: split.hl, bg: split.gr, bh: split.hr }
-        : { slot: slots, small: r, big: l, parent: node, sg: split.gr, sh: split.hr, bg: split.gl, bh: split.hl });
+      built.push(
+        leftSmall
+          ? { slot: slots, small: l, big: r, parent: node, sg: split.gl, sh: split.hl, bg: split.gr, bh: split.hr }
+          : { slot: slots, small: r, big: l, parent: node, sg: split.gr, sh: split.hr, bg: split.gl, bh: split.hl },
+      );
       slots++;
     }
     if (!needHist) break; // the chosen splits stay pending (see above)
     // Larger siblings are marked with slot `slots`: the pass skips them (subtraction gives theirs).
     for (const b of built) table[b.big * NODE_FIELDS + 6] = slots;
-    chosen.forEach(({ node }, i) => { exec.levelNodes[i] = node.id; });
+    chosen.forEach(({ node }, i) => {
+      exec.levelNodes[i] = node.id;
+    });
     exec.splitLevel(output, slots, chosen.length);
     for (const b of built) {
       const smallHist = new Float64Array(exec.slotStride);

@@ -60,10 +60,17 @@ export class OnnxModel implements AsyncModel {
       session = await ort.InferenceSession.create(bytes);
     } catch (cause) {
       throw new ModelError("ONNX_ERROR", `onnxruntime could not load the model: ${(cause as Error).message}`, {
-        hint: "check the file is a valid ONNX model with an opset onnxruntime supports", cause,
+        hint: "check the file is a valid ONNX model with an opset onnxruntime supports",
+        cause,
       });
     }
-    return new OnnxModel(session, bytes, options.inputName ?? session.inputNames[0], options.outputName ?? session.outputNames[0], options);
+    return new OnnxModel(
+      session,
+      bytes,
+      options.inputName ?? session.inputNames[0],
+      options.outputName ?? session.outputNames[0],
+      options,
+    );
   }
 
   async predict(features: FeatureMatrix): Promise<Float64Array> {
@@ -78,7 +85,8 @@ export class OnnxModel implements AsyncModel {
       result = await this.session.run({ [this.inputName]: new ort.Tensor("float32", data, [rows, p]) });
     } catch (cause) {
       throw new ModelError("ONNX_ERROR", `onnxruntime failed to score: ${(cause as Error).message}`, {
-        hint: `the graph input "${this.inputName}" must accept float32 [rows, ${p}]`, cause,
+        hint: `the graph input "${this.inputName}" must accept float32 [rows, ${p}]`,
+        cause,
       });
     }
     const out = result[this.outputName];
@@ -91,8 +99,13 @@ export class OnnxModel implements AsyncModel {
 
   toJSON(): OnnxModelJson {
     return {
-      format: ONNX_FORMAT, task: this.task, numClasses: this.numClasses, signature: this.signature,
-      inputName: this.inputName, outputName: this.outputName, onnx: Buffer.from(this.bytes).toString("base64"),
+      format: ONNX_FORMAT,
+      task: this.task,
+      numClasses: this.numClasses,
+      signature: this.signature,
+      inputName: this.inputName,
+      outputName: this.outputName,
+      onnx: Buffer.from(this.bytes).toString("base64"),
     };
   }
 

@@ -53,7 +53,9 @@ export function importXgboostJson(input: string | XgboostJson, featureNames?: st
   }
   const { learner } = json;
   if (learner.gradient_booster.name !== "gbtree") {
-    throw new ModelError("INVALID_MODEL_JSON", `unsupported booster "${learner.gradient_booster.name}"`, { hint: "only gbtree boosters can be imported" });
+    throw new ModelError("INVALID_MODEL_JSON", `unsupported booster "${learner.gradient_booster.name}"`, {
+      hint: "only gbtree boosters can be imported",
+    });
   }
   const objective = OBJECTIVES[learner.objective.name];
   if (objective === undefined) {
@@ -69,7 +71,9 @@ export function importXgboostJson(input: string | XgboostJson, featureNames?: st
   const { trees, tree_info: treeInfo } = learner.gradient_booster.model;
   const nodes: TreeNodes[] = trees.map((t, i) => {
     if (t.split_type?.some((s) => s !== 0)) {
-      throw new ModelError("INVALID_MODEL_JSON", `tree ${i} has categorical splits`, { hint: "retrain without enable_categorical" });
+      throw new ModelError("INVALID_MODEL_JSON", `tree ${i} has categorical splits`, {
+        hint: "retrain without enable_categorical",
+      });
     }
     const n = Number(t.tree_param.num_nodes);
     return {
@@ -84,12 +88,19 @@ export function importXgboostJson(input: string | XgboostJson, featureNames?: st
       value: t.split_conditions.slice(0, n).map((v, j) => (t.left_children[j] < 0 ? Math.fround(v) : 0)),
     };
   });
-  const names = featureNames ?? (learner.feature_names?.length ? learner.feature_names : Array.from({ length: numFeature }, (_, j) => `f${j}`));
+  const names =
+    featureNames ??
+    (learner.feature_names?.length ? learner.feature_names : Array.from({ length: numFeature }, (_, j) => `f${j}`));
   if (names.length !== numFeature) {
     throw new ModelError("FEATURE_MISMATCH", `model has ${numFeature} features but ${names.length} names were given`, {
       hint: "pass one name per feature, in training order",
     });
   }
-  const ensemble = buildEnsemble(nodes, numClasses, Array.from({ length: numClasses }, () => base), true);
+  const ensemble = buildEnsemble(
+    nodes,
+    numClasses,
+    Array.from({ length: numClasses }, () => base),
+    true,
+  );
   return new GbdtModel(objective, numClasses, numericSignature(names), ensemble);
 }

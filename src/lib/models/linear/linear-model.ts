@@ -72,15 +72,25 @@ export class LinearModel implements Model {
 
   toJSON(): LinearModelJson {
     return {
-      format: LINEAR_FORMAT, task: this.task, signature: this.signature,
-      coefficients: this.coefficients.map((w) => Array.from(w)), intercepts: Array.from(this.intercepts),
+      format: LINEAR_FORMAT,
+      task: this.task,
+      signature: this.signature,
+      coefficients: this.coefficients.map((w) => Array.from(w)),
+      intercepts: Array.from(this.intercepts),
     };
   }
 
   static fromJSON(json: LinearModelJson): LinearModel {
     if (json.format !== LINEAR_FORMAT || !Array.isArray(json.coefficients) || !json.signature) {
-      throw new ModelError("INVALID_MODEL_JSON", `not a ${LINEAR_FORMAT} model`, { hint: "pass the object produced by LinearModel.toJSON()" });
+      throw new ModelError("INVALID_MODEL_JSON", `not a ${LINEAR_FORMAT} model`, {
+        hint: "pass the object produced by LinearModel.toJSON()",
+      });
     }
-    return new LinearModel(json.task, json.signature, json.coefficients.map((w) => Float64Array.from(w)), Float64Array.from(json.intercepts));
+    return new LinearModel(
+      json.task,
+      json.signature,
+      json.coefficients.map((w) => Float64Array.from(w)),
+      Float64Array.from(json.intercepts),
+    );
   }
 }

@@ -54,6 +54,7 @@ export function standardizedRows(columns: Float64Array[], rows: number, s: Scali
 /** The L2 strength both linear trainers take, validated once. */
 export function l2Option(l2: number | undefined): number {
   const value = l2 ?? 1e-4;
-  if (!(value >= 0)) throw new ModelError("INVALID_OPTION", `option l2 = ${value} is invalid`, { hint: "l2 must be >= 0" });
+  if (!(value >= 0))
+    throw new ModelError("INVALID_OPTION", `option l2 = ${value} is invalid`, { hint: "l2 must be >= 0" });
   return value;
 }

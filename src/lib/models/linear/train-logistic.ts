@@ -79,7 +79,8 @@ export function trainLogistic(x: FeatureMatrix, label: ArrayLike<number>, option
     return loss;
   };
   const result = minimizeLbfgs(objective, new Float64Array(k * width), {
-    maxIterations: options.maxIterations, gradientTolerance: options.gradientTolerance,
+    maxIterations: options.maxIterations,
+    gradientTolerance: options.gradientTolerance,
   });
   const coefficients: Float64Array[] = [];
   const intercepts = new Float64Array(k);

@@ -24,11 +24,21 @@ export function fitAlgorithm(
   switch (algorithm.kind) {
     case "gbdt": {
       const { kind: _kind, ...opts } = algorithm;
-      const objective = task === "binary" ? "binary:logistic" : task === "multiclass" ? "multi:softprob" : "reg:squarederror";
-      return trainGbdt(x, y, { ...opts, objective, numClasses: task === "multiclass" ? numClasses : undefined, validation });
+      const objective =
+        task === "binary" ? "binary:logistic" : task === "multiclass" ? "multi:softprob" : "reg:squarederror";
+      return trainGbdt(x, y, {
+        ...opts,
+        objective,
+        numClasses: task === "multiclass" ? numClasses : undefined,
+        validation,
+      });
     }
     case "logistic":
-      return trainLogistic(x, y, { task: task === "multiclass" ? "multiclass" : "binary", l2: algorithm.l2, maxIterations: algorithm.maxIterations });
+      return trainLogistic(x, y, {
+        task: task === "multiclass" ? "multiclass" : "binary",
+        l2: algorithm.l2,
+        maxIterations: algorithm.maxIterations,
+      });
     case "ridge":
       return trainRidge(x, y, { l2: algorithm.l2 });
   }

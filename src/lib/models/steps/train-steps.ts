@@ -77,11 +77,22 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
       const chosen = { ...algorithm, ...(input.tuned ?? {}) } as Algorithm;
       const data = await readLabeled(input.train as Dataset, input.features as FittedFeatures, label, task);
       if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
-      const validation = input.valid ? await readLabeled(input.valid as Dataset, input.features as FittedFeatures, label, data.task, data.classes) : undefined;
+      const validation = input.valid
+        ? await readLabeled(input.valid as Dataset, input.features as FittedFeatures, label, data.task, data.classes)
+        : undefined;
       const started = performance.now();
-      const model = fitAlgorithm(chosen, data.task, data.x, data.y, data.classes?.length ?? 2, validation ? { features: validation.x, label: validation.y } : undefined);
+      const model = fitAlgorithm(
+        chosen,
+        data.task,
+        data.x,
+        data.y,
+        data.classes?.length ?? 2,
+        validation ? { features: validation.x, label: validation.y } : undefined,
+      );
       const seconds = (performance.now() - started) / 1000;
-      ctx.log(`trained ${chosen.kind} on ${data.x.rows} rows x ${data.x.names.length} features in ${seconds.toFixed(2)}s`);
+      ctx.log(
+        `trained ${chosen.kind} on ${data.x.rows} rows x ${data.x.names.length} features in ${seconds.toFixed(2)}s`,
+      );
       const dir = join(ctx.workdir, "model");
       writeModelBundle(dir, {
         format: BUNDLE_FORMAT,
@@ -90,9 +101,23 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
         classes: data.classes,
         features: input.features as FittedFeatures,
         estimator: model.toJSON(),
-        training: { algorithm: chosen, rows: data.x.rows, features: data.x.names, seconds, trainDigest: (input.train as Dataset).digest, runId: ctx.runId },
+        training: {
+          algorithm: chosen,
+          rows: data.x.rows,
+          features: data.x.names,
+          seconds,
+          trainDigest: (input.train as Dataset).digest,
+          runId: ctx.runId,
+        },
       });
-      return ctx.model(dir, { format: BUNDLE_FORMAT, task: data.task, algorithm: chosen.kind, label, rows: data.x.rows, bytes: dirSize(dir) });
+      return ctx.model(dir, {
+        format: BUNDLE_FORMAT,
+        task: data.task,
+        algorithm: chosen.kind,
+        label,
+        rows: data.x.rows,
+        bytes: dirSize(dir),
+      });
     },
   });
 }
@@ -126,7 +151,18 @@ export interface SearchResult {
  * trains and scores each (each trial cached on its own), `<id>.best` picks the best.
  */
 export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): StepRef<SearchResult> {
-  const { train: trainData, valid, features: feats, label, task, algorithm, space, strategy = "grid", metric, ...options } = opts;
+  const {
+    train: trainData,
+    valid,
+    features: feats,
+    label,
+    task,
+    algorithm,
+    space,
+    strategy = "grid",
+    metric,
+    ...options
+  } = opts;
   const candidates = p.step(`${id}.trials`, {
     description: "hyperparameter candidates",
     config: { space, strategy },
@@ -144,7 +180,13 @@ export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): S
       if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
       const held = await readLabeled(valid, features, label, data.task, data.classes);
       const started = performance.now();
-      const model = fitAlgorithm({ ...algorithm, ...params } as Algorithm, data.task, data.x, data.y, data.classes?.length ?? 2);
+      const model = fitAlgorithm(
+        { ...algorithm, ...params } as Algorithm,
+        data.task,
+        data.x,
+        data.y,
+        data.classes?.length ?? 2,
+      );
       const seconds = (performance.now() - started) / 1000;
       const chosenMetric = metric ?? defaultMetric(data.task);
       const score = scoreTrial(chosenMetric, data.task, held.y, model.predict(held.x));
@@ -160,11 +202,19 @@ export function search(p: Pipeline<any>, id: string, opts: SearchStepOptions): S
     inputs: { trials },
     config: { metric },
     run: (_ctx, { trials }) => {
-      if (!trials.length) throw new ModelError("INVALID_OPTION", `search "${id}" has no candidates`, { hint: "give at least one value per hyperparameter in `space`" });
+      if (!trials.length)
+        throw new ModelError("INVALID_OPTION", `search "${id}" has no candidates`, {
+          hint: "give at least one value per hyperparameter in `space`",
+        });
       const used = trials[0].metric;
       const higher = used === "auc";
       const best = trials.reduce((a, b) => (higher ? (b.score > a.score ? b : a) : b.score < a.score ? b : a));
-      return { best: best.params, metric: used, bestScore: best.score, trials: trials.map(({ metric: _m, ...t }) => t) };
+      return {
+        best: best.params,
+        metric: used,
+        bestScore: best.score,
+        trials: trials.map(({ metric: _m, ...t }) => t),
+      };
     },
   });
 }
@@ -187,12 +237,16 @@ function scoreTrial(metric: SearchMetric, task: Task, y: Float64Array, pred: Flo
 }
 
 /** Every combination (grid) or a seeded sample of them (random). */
-export function candidateList(space: Record<string, readonly (number | string | boolean)[]>, strategy: "grid" | { random: number; seed?: number }): Array<Record<string, number | string | boolean>> {
+export function candidateList(
+  space: Record<string, readonly (number | string | boolean)[]>,
+  strategy: "grid" | { random: number; seed?: number },
+): Array<Record<string, number | string | boolean>> {
   let combos: Array<Record<string, number | string | boolean>> = [{}];
-  for (const [key, values] of Object.entries(space)) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
+  for (const [key, values] of Object.entries(space))
+    combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
   if (strategy === "grid") return combos;
   let s = (strategy.seed ?? 0) >>> 0;
-  const rand = () => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  const rand = () => (s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296;
   const pool = [...combos];
   for (let i = pool.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));

@@ -11,7 +11,7 @@ import { ErrorBox, Loading } from "../../components/error-box";
 import { quickLayoutOffThread, warmQuickLayoutWorker } from "../../dag/quick-layout-client";
 import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
-import { Link, navigate, useLocation, useTitle } from "../../router";
+import { navigate, useLocation, useTitle } from "../../router";
 import { Gantt } from "./gantt";
 import { useLiveRun, type LiveRun, type StepState } from "./live-steps";
 import { StepPanel } from "./step-panel";
@@ -121,14 +121,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
           )}
           {view === "list" && <StepTable runId={runId} order={shape.nodes} steps={live.steps} selected={stepId} />}
         </div>
-        {stepId && (
-          <StepPanel
-            key={stepId}
-            runId={runId}
-            stepId={stepId}
-            live={live.steps.get(stepId)}
-          />
-        )}
+        {stepId && <StepPanel key={stepId} runId={runId} stepId={stepId} live={live.steps.get(stepId)} />}
       </div>
     </div>
   );
