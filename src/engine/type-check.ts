@@ -180,14 +180,25 @@ function typeRootsFrom(dir: string): string[] {
   return roots;
 }
 
-/** "trainyard/data" -> [<this package>/src/lib/data/index.ts], from the package's exports. */
+/**
+ * The declaration file an export names; in a checkout where `npm run build:types` has not run
+ * (dist/types/ is only built for `npm pack`), the source file it is built from.
+ */
+function typesOf(declared: string): string {
+  const file = join(PACKAGE_ROOT, declared);
+  if (existsSync(file)) return file;
+  const source = join(PACKAGE_ROOT, declared.replace(/^\.?\/?dist\/types\//, "src/").replace(/\.d\.ts$/, ".ts"));
+  return existsSync(source) ? source : file;
+}
+
+/** "trainyard/data" -> [<this package>/dist/types/lib/data/index.d.ts], from the package's exports. */
 function trainyardPaths(): Record<string, string[]> {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as {
     exports: Record<string, { types: string }>;
   };
   const paths: Record<string, string[]> = {};
   for (const [sub, entry] of Object.entries(pkg.exports)) {
-    if (entry.types) paths[join("trainyard", sub).replace(/\/\.$|\/$/, "")] = [join(PACKAGE_ROOT, entry.types)];
+    if (entry.types) paths[join("trainyard", sub).replace(/\/\.$|\/$/, "")] = [typesOf(entry.types)];
   }
   return paths;
 }

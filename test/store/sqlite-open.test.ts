@@ -89,7 +89,8 @@ describe("opening a damaged metadata database", () => {
     const file = path.join(freshHome(), "metadata.db");
     await realDatabase(file, 10);
     const fd = fs.openSync(file, "r+");
-    fs.writeSync(fd, Buffer.alloc(400, 0xff), 0, 400, 3600);
+    // Page 1 holds the schema's b-tree: its page header starts right after the 100-byte file header.
+    fs.writeSync(fd, Buffer.alloc(400, 0xff), 0, 400, 100);
     fs.closeSync(fd);
     expectCorrupt(openError(file), file);
   });

@@ -86,7 +86,8 @@ browserGate.describe("run page of a large run", () => {
 
       // The shell's own calls (server info, health) aside, the run page asked once, not detail then graph.
       const firstLoad = asked.filter((p) => /^\/api\/v1\/(runs|pipelines)\//.test(p) && !p.endsWith("/events"));
-      expect(firstLoad, asked.join(", ")).toEqual([`/api/v1/runs/${runId}/overview`]);
+      // (A live reload of the same overview, without the graph, may follow; never the detail or the graph.)
+      expect([...new Set(firstLoad)], asked.join(", ")).toEqual([`/api/v1/runs/${runId}/overview`]);
       const workers = (await page.evaluate(
         `performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("quick-layout-worker"))`,
       )) as string[];

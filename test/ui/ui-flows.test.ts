@@ -277,9 +277,15 @@ browserGate.describe("web UI in a real browser", () => {
 
       // Keyboard: the skip link, then the navigation, reach a screen without a mouse.
       await page.goto(server.url);
-      await page.keyboard.press("Tab");
-      await page.keyboard.press("Tab");
-      await page.keyboard.press("Tab");
+      await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Runs" }).waitFor();
+      // Tab from the top of the page to the Runs link (the skip link and Overview come first).
+      const focused = async () => String(await page.evaluate(`document.activeElement?.textContent?.trim() ?? ""`));
+      const order: string[] = [];
+      for (let i = 0; i < 6 && (order.at(-1) ?? "") !== "Runs"; i++) {
+        await page.keyboard.press("Tab");
+        order.push(await focused());
+      }
+      expect(order.slice(0, 3)).toEqual(["Skip to content", "Overview", "Runs"]);
       await page.keyboard.press("Enter");
       await page.waitForURL(/\/runs$/);
       await page.goBack();
