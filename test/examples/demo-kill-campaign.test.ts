@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { formatDemoCampaign, runDemoKillCampaign } from "./demo-kill-campaign.js";
 
 describe("kill campaign during the demo loop", () => {
-  it("after 3 kill -9 of trainyard up while months land, every month started exactly one run and every run ended", async () => {
+  it("after 3 kill -9 of trainyard up while months land, each month started one run and every run ended", async () => {
     const seed = Number(process.env.TRAINYARD_CAMPAIGN_SEED ?? Date.now() % 100_000);
     const r = await runDemoKillCampaign({ kills: 3, seed, landEveryS: 6 });
     const summary = formatDemoCampaign(r).join("\n");

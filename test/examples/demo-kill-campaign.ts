@@ -228,12 +228,14 @@ export function formatDemoCampaign(r: DemoCampaignResult): string[] {
     .map(([s, n]) => `${n} ${s}`)
     .join(", ");
   return [
-    `demo-loop kill campaign: seed ${r.seed}, ${r.kills} kill -9 of \`trainyard up\` on the flagship in ${r.seconds} s` +
+    `demo-loop kill campaign: seed ${r.seed}, ${r.kills} kill -9 of \`trainyard up\` on the flagship` +
+      ` in ${r.seconds} s` +
       ` (${r.killsDuringRuns} while a run was in flight)`,
     `months: ${r.landings} landings (${r.filesLanded} files) at random moments, in ${r.sensorTicks} sensor ticks`,
     `runs: ${runs}; orphans relaunched ${r.relaunched}, resumed ${r.resumed}`,
     `fsck: ${r.fsckOk ? "every artifact verified" : `FAILED\n${r.fsckOutput}`}`,
-    `problems (lost or doubled ticks, runs missing, doubled or unfinished, months run twice or never): ${r.report.problems.length}`,
+    "problems (lost or doubled ticks, runs missing, doubled or unfinished, months run twice or never):" +
+      ` ${r.report.problems.length}`,
     ...r.report.problems.slice(0, 20).map((p) => `  ${p}`),
   ];
 }
