@@ -10,7 +10,9 @@ export class PostgresArtifactRecordStore implements ArtifactRecordStore {
   constructor(
     private readonly pool: pg.Pool,
     /** Writes artifact records in one statement (the step run store's batch writer). */
-    private readonly writeArtifactRows: (artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>) => Promise<void>,
+    private readonly writeArtifactRows: (
+      artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>,
+    ) => Promise<void>,
   ) {}
 
   private async rows(sql: string, args: unknown[] = []): Promise<Row[]> {

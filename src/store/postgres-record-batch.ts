@@ -110,7 +110,9 @@ export function batchParams(
     stepRuns.map(stepRunValues),
     attempts.map((a: AttemptRecord) => attemptValues(a)),
     logs,
-    richestArtifacts([...artifacts, ...batch.completions.flatMap((c) => c.artifacts)]).map((a) => artifactValues(a.record, a.bytes)),
+    richestArtifacts([...artifacts, ...batch.completions.flatMap((c) => c.artifacts)]).map((a) =>
+      artifactValues(a.record, a.bytes),
+    ),
     lineage,
     (batch.metrics ?? []).map(metricValues),
     (batch.tags ?? []).map(tagValues),

@@ -15,9 +15,11 @@ export class SqliteRunStore implements RunStore {
     this.stmts = {
       upsertPipeline: p(`INSERT INTO pipelines (name, module_path, updated_at) VALUES (?, ?, ?)
         ON CONFLICT(name) DO UPDATE SET module_path = excluded.module_path, updated_at = excluded.updated_at`),
-      insertRun: p(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (${RUN_COLUMNS.split(",")
-        .map((c) => `@${c.trim()}`)
-        .join(", ")})`),
+      insertRun: p(
+        `INSERT INTO runs (${RUN_COLUMNS}) VALUES (${RUN_COLUMNS.split(",")
+          .map((c) => `@${c.trim()}`)
+          .join(", ")})`,
+      ),
       getRun: p(`SELECT * FROM runs WHERE id = ?`),
       getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`),
       claimLease: p(`INSERT INTO run_leases (run_id, pid, host, boot_id, start_ticks, token, acquired_at, heartbeat_at)
