@@ -47,6 +47,7 @@ export type { PlanResult, PlannedStep } from "./engine/planner.js";
 export type { ArtifactStore } from "./store/artifact-store.js";
 export type {
   ArtifactRecord,
+  ArtifactRecordStore,
   AttemptRecord,
   LineageEdge,
   LogLine,
@@ -54,7 +55,10 @@ export type {
   RunFilter,
   RunRecord,
   RunStatus,
+  RunStore,
+  StatIndexStore,
   StepRunRecord,
+  StepRunStore,
   StepStatus,
 } from "./store/metadata-store.js";
 export type {
