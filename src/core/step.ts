@@ -60,12 +60,6 @@ export interface StepOptions {
   timeout?: number | string;
   /** Resource pool this step draws a slot from; pool sizes are set on the pipeline. @default none */
   pool?: string;
-  /**
-   * Worker queue this step runs on under the queue executor: only `trainyard worker --queue <name>`
-   * processes take it, so steps that need a GPU or a large machine go to workers that have one.
-   * A DNS-1123 label (lowercase letters, digits, "-"), since it names Kubernetes objects. @default "default"
-   */
-  queue?: string;
   /** Bump to invalidate the cache of this step by hand. @default "" */
   version?: string;
   /** Set false for steps whose output must be recomputed on every run. @default true */

@@ -213,14 +213,14 @@ describe("trainyard export k8s", () => {
 });
 
 describe("trainyard export k8s refuses bad input, naming the field", () => {
-  it("a queue that is not a DNS-1123 label names the step and its queue", async () => {
+  it("a pool (queue) that is not a DNS-1123 label names the step and its pool", async () => {
     const r = await cli(
       ["export", "k8s", path.join(FIXTURES, "bad-queue.ts"), "--image", "ml:1", "--s3", "s3://bkt", "--out", root],
       path.join(root, "home"),
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("K8S_EXPORT_INVALID");
-    expect(r.stderr).toContain('queue of step "train": "GPU_Nodes" is not a DNS-1123 label');
+    expect(r.stderr).toContain('pool (queue) of step "train": "GPU_Nodes" is not a DNS-1123 label');
     expect(fs.existsSync(path.join(root, "20-worker-GPU_Nodes-deployment.yaml"))).toBe(false);
   }, 60_000);
 

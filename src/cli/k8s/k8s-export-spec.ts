@@ -109,7 +109,7 @@ export function compileK8sExport(o: K8sExportOptions): K8sExportSpec {
   const queues = Object.keys(o.queues).sort();
   for (const q of queues) {
     const steps = o.queues[q];
-    checkLabel(`queue of step "${steps[0]}"`, q, MAX_QUEUE_NAME, steps[0]);
+    checkLabel(`pool (queue) of step "${steps[0]}"`, q, MAX_QUEUE_NAME, steps[0]);
   }
   const gpuQueues = new Set(o.gpuQueues ?? ["gpu"]);
   const pick = perQueue(queues);

@@ -24,10 +24,10 @@ export interface ManifestFile {
 
 export const DEFAULT_QUEUE = "default";
 
-/** Queue name -> ids of the steps that run on it, from each step's `queue` option. */
+/** Queue name -> ids of the steps that run on it: a step goes to the queue named after its `pool`. */
 export function queuesOf(steps: Iterable<Pick<StepDef, "id" | "options">>): Record<string, string[]> {
   const queues: Record<string, string[]> = {};
-  for (const s of steps) (queues[s.options.queue ?? DEFAULT_QUEUE] ??= []).push(s.id);
+  for (const s of steps) (queues[s.options.pool ?? DEFAULT_QUEUE] ??= []).push(s.id);
   return queues;
 }
 
