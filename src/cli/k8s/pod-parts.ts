@@ -43,7 +43,8 @@ function secretEnv(name: string, secret: string, key: string): IEnvVar {
 export function envOf(spec: K8sExportSpec): IEnvVar[] {
   return [
     { name: "TRAINYARD_HOME", value: HOME_DIR },
-    // Bundled pipeline modules are cached here: the root file system is read-only.
+    // The root file system is read-only: anything written under $HOME lands in the home volume.
+    { name: "HOME", value: HOME_DIR },
     { name: "TRAINYARD_CACHE_DIR", value: `${HOME_DIR}/cache` },
     secretEnv("TRAINYARD_METADATA_URL", spec.postgresSecret, "url"),
     { name: "TRAINYARD_REDIS_URL", valueFrom: { configMapKeyRef: { name: CONFIG_MAP, key: "redis-url" } } },
