@@ -142,9 +142,9 @@ describe("trainyard export k8s", () => {
     expect(so.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 8 });
     expect(so.spec.advanced.scalingModifiers).toMatchObject({ formula: "wait + prioritized + active", target: "1" });
     expect(so.spec.triggers.map((t: Doc) => [t.type, t.name, t.metadata.listName])).toEqual([
-      ["redis", "wait", "bull:gpu:wait"],
-      ["redis", "prioritized", "bull:gpu:prioritized"],
-      ["redis", "active", "bull:gpu:active"],
+      ["redis", "wait", "trainyard:steps.gpu:wait"],
+      ["redis", "prioritized", "trainyard:steps.gpu:prioritized"],
+      ["redis", "active", "trainyard:steps.gpu:active"],
     ]);
     expect(so.spec.triggers[0].metadata).toMatchObject({ address: "redis.data.svc:6380", databaseIndex: "2" });
     expect(so.spec.triggers[0].metadata.enableTLS).toBe("true");
@@ -152,7 +152,7 @@ describe("trainyard export k8s", () => {
     const auth = manifests.get("02-redis-triggerauthentication.yaml")!;
     expect(auth.spec.secretTargetRef).toEqual([{ parameter: "password", name: "redis-auth", key: "password" }]);
     const cpu = manifests.get("20-worker-default-scaledobject.yaml")!;
-    expect(cpu.spec.triggers[0].metadata).toMatchObject({ listName: "bull:default:wait", listLength: "4" });
+    expect(cpu.spec.triggers[0].metadata).toMatchObject({ listName: "trainyard:steps.default:wait", listLength: "4" });
   });
 
   it("runs one daemon with a Recreate strategy and probes on its health port", () => {
@@ -199,12 +199,11 @@ describe("trainyard export k8s", () => {
         metadata: { kind: "postgres", url: "postgres://ty@pg/ty" },
         artifacts: {
           kind: "s3",
-          bucket: "ml-artifacts",
-          prefix: "trainyard",
+          url: "s3://ml-artifacts/trainyard",
           region: "us-east-1",
           endpoint: "https://minio.storage.svc:9000",
         },
-        executor: { kind: "queue", url: "rediss://:p%40ss%20word@redis.data.svc:6380/2", prefix: "bull" },
+        executor: { kind: "queue", redis: "rediss://:p%40ss%20word@redis.data.svc:6380/2", prefix: "trainyard" },
       });
     } finally {
       process.env = saved;
@@ -257,6 +256,7 @@ describe("trainyard export k8s refuses bad input, naming the field", () => {
     ],
     ["more minimum than maximum workers", { minWorkers: ["5"], maxWorkers: ["2"] }, /^--min-workers: queue default/],
     ["a relative workdir", { workdir: "app" }, /^--workdir: "app" is not an absolute path/],
+    ["a key prefix with a colon", { redisPrefix: "ml:prod" }, /^--redis-prefix: "ml:prod" is not a plain key prefix/],
   ];
   for (const [what, change, message] of cases) {
     it(`${what} fails with K8S_EXPORT_INVALID`, () => {
@@ -271,6 +271,18 @@ describe("trainyard export k8s refuses bad input, naming the field", () => {
     });
   }
 
+  it("another key prefix moves every trigger's key", () => {
+    const files = buildK8sManifests(compileK8sExport({ ...base, redisPrefix: "ml-prod" }));
+    const so = files.find((f) => f.file === "20-worker-gpu-scaledobject.yaml")!.manifest as Doc;
+    expect(so.spec.triggers.map((t: Doc) => t.metadata.listName)).toEqual([
+      "ml-prod:steps.gpu:wait",
+      "ml-prod:steps.gpu:prioritized",
+      "ml-prod:steps.gpu:active",
+    ]);
+    const config = (files.find((f) => f.file === "01-configmap.yaml")!.manifest as Doc).data["trainyard.config.mjs"];
+    expect(config).toContain('executor: { kind: "queue", redis: redis.href, prefix: "ml-prod" }');
+  });
+
   it("defaults give a valid deployment without Redis authentication", () => {
     const files = buildK8sManifests(compileK8sExport(base));
     for (const f of files) expect(() => validate(f.manifest), f.file).not.toThrow();
@@ -279,7 +291,7 @@ describe("trainyard export k8s refuses bad input, naming the field", () => {
     expect(so.spec.triggers[0].authenticationRef).toBeUndefined();
     expect(so.spec.triggers[0].metadata).toEqual({
       address: "redis:6379",
-      listName: "bull:default:wait",
+      listName: "trainyard:steps.default:wait",
       listLength: "1",
       databaseIndex: "0",
     });

@@ -35,7 +35,7 @@ export async function exportK8sCommand(args: ParsedArgs): Promise<number> {
     workdir: one(args, "workdir"),
     redis: one(args, "redis"),
     redisSecret: one(args, "redis-secret"),
-    bullmqPrefix: one(args, "bullmq-prefix"),
+    redisPrefix: one(args, "redis-prefix"),
     postgresSecret: one(args, "postgres-secret"),
     s3: one(args, "s3"),
     s3Endpoint: one(args, "s3-endpoint"),

@@ -37,7 +37,12 @@ export const exportDef: CommandDef = {
           default: "redis://redis:6379",
         },
         "redis-secret": { type: "string", value: "NAME", description: "Secret with the Redis `password`" },
-        "bullmq-prefix": { type: "string", value: "P", description: "BullMQ's key prefix", default: "bull" },
+        "redis-prefix": {
+          type: "string",
+          value: "P",
+          description: "the queue executor's Redis key prefix (executor.prefix)",
+          default: "trainyard",
+        },
         "postgres-secret": {
           type: "string",
           value: "NAME",

@@ -23,8 +23,8 @@ export interface K8sExportOptions {
   redis?: string;
   /** A Secret with the Redis password under the key `password`. @default none (no password) */
   redisSecret?: string;
-  /** BullMQ's key prefix. @default "bull" */
-  bullmqPrefix?: string;
+  /** The queue executor's Redis key prefix (its config's `executor.prefix`). @default "trainyard" */
+  redisPrefix?: string;
   /** A Secret with the PostgreSQL URL under the key `url`. @default "trainyard-postgres" */
   postgresSecret?: string;
   /** The artifact bucket, as s3://bucket or s3://bucket/prefix. */
@@ -209,9 +209,9 @@ function redisOf(o: K8sExportOptions): K8sExportSpec["redis"] {
   }
   const db = url.pathname.replace(/^\//, "") || "0";
   if (!/^\d+$/.test(db)) invalid("--redis", `database "${db}" is not a number`, "e.g. redis://redis:6379/0");
-  const prefix = o.bullmqPrefix ?? "bull";
+  const prefix = o.redisPrefix ?? "trainyard";
   if (!/^[A-Za-z0-9_.-]+$/.test(prefix))
-    invalid("--bullmq-prefix", `"${prefix}" is not a plain key prefix`, "e.g. bull");
+    invalid("--redis-prefix", `"${prefix}" is not a plain key prefix`, "letters, digits, '_', '.' and '-'");
   return {
     url: raw,
     address: `${url.hostname}:${url.port || "6379"}`,

@@ -40,8 +40,7 @@ export function serviceAccount(spec: K8sExportSpec): Manifest {
 export function clusterConfigModule(spec: K8sExportSpec): string {
   const s3 = {
     kind: "s3",
-    bucket: spec.s3.bucket,
-    ...(spec.s3.prefix ? { prefix: spec.s3.prefix } : {}),
+    url: `s3://${spec.s3.bucket}${spec.s3.prefix ? `/${spec.s3.prefix}` : ""}`,
     region: spec.s3.region,
     ...(spec.s3.endpoint ? { endpoint: spec.s3.endpoint } : {}),
   };
@@ -56,7 +55,7 @@ export function clusterConfigModule(spec: K8sExportSpec): string {
     `  artifacts: { ${Object.entries(s3)
       .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
       .join(", ")} },`,
-    `  executor: { kind: "queue", url: redis.href, prefix: ${JSON.stringify(spec.redis.prefix)} },`,
+    `  executor: { kind: "queue", redis: redis.href, prefix: ${JSON.stringify(spec.redis.prefix)} },`,
     "};",
     "",
   ].join("\n");

@@ -27,17 +27,19 @@ export function workerName(queue: string): string {
   return `trainyard-worker-${queue}`;
 }
 
+/** The BullMQ queue the queue executor uses for a step queue (pool): `steps.<queue>`. */
+export function bullQueueName(queue: string): string {
+  return `steps.${queue}`;
+}
+
 /**
- * BullMQ's keys for a queue's jobs: waiting jobs without a priority in the `wait` list, jobs with
- * one in the `prioritized` sorted set, running ones in the `active` list (BullMQ 6, key prefix
- * `bull` unless set).
+ * BullMQ 6's keys for a queue's jobs: waiting jobs without a priority in the `wait` list, jobs with
+ * one (every task: priorities follow the critical path) in the `prioritized` sorted set, running
+ * ones in the `active` list.
  */
 export function bullmqKeys(prefix: string, queue: string) {
-  return {
-    wait: `${prefix}:${queue}:wait`,
-    prioritized: `${prefix}:${queue}:prioritized`,
-    active: `${prefix}:${queue}:active`,
-  };
+  const base = `${prefix}:${bullQueueName(queue)}`;
+  return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, active: `${base}:active` };
 }
 
 export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifest {
