@@ -228,7 +228,7 @@ function s3Of(o: K8sExportOptions): K8sExportSpec["s3"] {
     invalid(
       "--s3",
       o.s3 ? `"${o.s3}" is not s3://bucket[/prefix]` : "an artifact bucket is required",
-      "e.g. s3://ml-artifacts/trainyard",
+      "a bucket name is 3-63 lowercase letters, digits, '.' or '-', e.g. s3://ml-artifacts/trainyard",
     );
   }
   if (o.s3Endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(o.s3Endpoint)) {
