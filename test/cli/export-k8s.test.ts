@@ -132,6 +132,9 @@ describe("trainyard export k8s", () => {
     expect(cpu.containers[0].resources.limits["nvidia.com/gpu"]).toBeUndefined();
     expect(cpu.nodeSelector).toBeUndefined();
     expect(cpu.containers[0].args).toContain("default");
+    expect(manifests.get("20-worker-gpu-deployment.yaml")!.metadata.annotations["trainyard/steps"]).toBe(
+      "train,evaluate",
+    );
     // KEDA owns the replica count: a re-apply must not reset it.
     expect(manifests.get("20-worker-gpu-deployment.yaml")!.spec.replicas).toBeUndefined();
   });

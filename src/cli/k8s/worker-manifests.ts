@@ -42,6 +42,10 @@ export function bullmqKeys(prefix: string, queue: string) {
   return { wait: `${base}:wait`, prioritized: `${base}:prioritized`, active: `${base}:active` };
 }
 
+function withAnnotation<M extends { annotations: Record<string, string> }>(m: M, key: string, value: string): M {
+  return { ...m, annotations: { ...m.annotations, [key]: value } };
+}
+
 export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifest {
   const labels = labelsOf("worker", pool.queue);
   const resources = {
@@ -51,13 +55,15 @@ export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifes
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: metadataOf(spec, workerName(pool.queue), labels),
+    // The steps go on the Deployment, not its pods: workers load each run's code by digest, so a
+    // changed pipeline needs no restart.
+    metadata: withAnnotation(metadataOf(spec, workerName(pool.queue), labels), "trainyard/steps", pool.steps.join(",")),
     // No `replicas`: the ScaledObject owns it, and a re-apply must not reset it.
     spec: {
       selector: { matchLabels: labels },
       strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } },
       template: {
-        metadata: { labels, annotations: { "trainyard/steps": pool.steps.join(",") } },
+        metadata: { labels },
         spec: {
           serviceAccountName: SERVICE_ACCOUNT,
           automountServiceAccountToken: false,
