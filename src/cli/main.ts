@@ -57,8 +57,8 @@ export const COMMANDS: CommandDef[] = [
   triggerDef,
   gcDef,
   fsckDef,
-  contractDef,
   exportDef,
+  contractDef,
 ];
 
 /** The top-level help, generated from COMMANDS. */
