@@ -6,6 +6,7 @@ import { describeError, formatError, isTrainyardError, TrainyardError } from "..
 import { PACKAGE_ROOT } from "../engine/package-root.js";
 import { parseCommandArgs } from "./args.js";
 import type { CommandDef } from "./command-def.js";
+import { exportDef } from "./definitions/deploying.js";
 import { lineageDef, logsDef, reportDef, runsDef, showDef, whyDef } from "./definitions/inspecting.js";
 import {
   contractDef,
@@ -56,6 +57,7 @@ export const COMMANDS: CommandDef[] = [
   triggerDef,
   gcDef,
   fsckDef,
+  exportDef,
   contractDef,
 ];
 

@@ -125,6 +125,7 @@ export const ERROR_CATALOG = {
   SERVE_TOKEN_REQUIRED: "give --token (or TRAINYARD_SERVE_TOKEN) to listen beyond loopback",
   SERVE_TOKEN_INVALID: "use a token of at least 16 characters",
   SERVE_OPTIONS_INVALID: "fix the serve option the message names",
+  K8S_EXPORT_INVALID: "fix the export option or the step's pool the message names; names must be DNS-1123 labels",
 
   // The HTTP API
   API_FORBIDDEN: "send the request from the UI's own origin (with X-Requested-With), or with the API token",
