@@ -91,6 +91,13 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       ]);
       expect(graph.nodes.find((n: { id: string }) => n.id === "drift")).toMatchObject({ guard: true });
       expect(graph.edges).toContainEqual({ from: "current", to: "train", input: "current" });
+      // A ranked placement comes with it: every edge goes to a higher rank, no two steps share a place.
+      type Ranked = { id: string; rank: number; order: number };
+      const place = new Map<string, Ranked>(graph.nodes.map((n: Ranked) => [n.id, n]));
+      for (const e of graph.edges as Array<{ from: string; to: string }>) {
+        expect(place.get(e.from)!.rank).toBeLessThan(place.get(e.to)!.rank);
+      }
+      expect(new Set(graph.nodes.map((n: Ranked) => `${n.rank}:${n.order}`)).size).toBe(graph.nodes.length);
 
       const params = (await api.get("pipelineParams", "/pipelines/api-demo/params")).body;
       expect(params.jsonSchema.properties.sleepMs).toMatchObject({ type: "integer", minimum: 0 });

@@ -17,7 +17,7 @@ import {
 import "@xyflow/react/dist/style.css";
 import { memo, useMemo, useRef } from "react";
 import { statusClass } from "../components/status";
-import { NODE_HEIGHT, NODE_WIDTH, useDagLayout, type GraphShape } from "./dag-layout";
+import { NODE_HEIGHT, NODE_WIDTH, useDagLayout, type GraphShape, type StepRanks } from "./dag-layout";
 
 export interface DagStep {
   id: string;
@@ -29,6 +29,8 @@ export interface DagStep {
 interface Props {
   graph: GraphShape;
   digest?: string;
+  /** The server's ranked placement, drawn until ELK's is ready. */
+  ranks?: StepRanks;
   steps: Map<string, DagStep>;
   selected?: string;
   onSelect: (stepId: string) => void;
@@ -66,8 +68,8 @@ const HANDLES: NodeHandle[] = [
   { type: "source", position: Position.Right, x: NODE_WIDTH - 3, y: NODE_HEIGHT / 2 - 3, width: 6, height: 6 },
 ];
 
-export default function DagView({ graph, digest, steps, selected, onSelect }: Props) {
-  const { layout, source } = useDagLayout(graph, digest);
+export default function DagView({ graph, digest, ranks, steps, selected, onSelect }: Props) {
+  const { layout, source } = useDagLayout(graph, digest, ranks);
   const edges = useMemo<Edge[]>(
     () => graph.edges.map((e, i) => ({ id: `e${i}`, source: e.source, target: e.target, focusable: false })),
     [graph],

@@ -3,12 +3,11 @@
  * as a list (the keyboard's way through a large graph), the selected step's panel, and the
  * actions a person takes on a run (cancel, resume, re-run from the failure).
  */
-import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { api, ApiError } from "../../api/client";
 import { endpoints, links } from "../../api/endpoints";
 import type { RunActionResponse, RunOverview } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/error-box";
-import { quickLayoutOffThread, warmQuickLayoutWorker } from "../../dag/quick-layout-client";
 import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
 import { navigate, useLocation, useTitle } from "../../router";
@@ -21,7 +20,6 @@ import { StepTable } from "./step-table";
 const dagViewChunk = import("../../dag/dag-view");
 const DagView = lazy(() => dagViewChunk);
 const VIEWS = ["graph", "timeline", "list"] as const;
-warmQuickLayoutWorker();
 
 export default function RunPage({ runId, stepId }: { runId: string; stepId?: string }) {
   useTitle(stepId ? `${stepId} · run ${runId}` : `Run ${runId}`);
@@ -44,11 +42,10 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
     () => new Set((live.graph?.nodes ?? []).filter((n) => n.guard).map((n) => n.id)),
     [live.graph],
   );
-  // The quick placement starts with the graph's arrival, not with the graph view's code.
-  const digest = live.graph?.digest;
-  useEffect(() => {
-    if (digest && view === "graph") void quickLayoutOffThread(digest, shape);
-  }, [digest, shape, view]);
+  const ranks = useMemo(
+    () => new Map((live.graph?.nodes ?? []).map((n) => [n.id, { rank: n.rank, order: n.order }])),
+    [live.graph],
+  );
   const dagSteps = useMemo(() => {
     const m = new Map<string, { id: string; status: string; cached: boolean; guard: boolean }>();
     for (const id of shape.nodes) {
@@ -104,6 +101,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
                 <DagView
                   graph={shape}
                   digest={live.graph.digest}
+                  ranks={ranks}
                   steps={dagSteps}
                   selected={stepId}
                   onSelect={select}
