@@ -27,6 +27,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
   const { query } = useLocation();
   const view = (query.get("view") as (typeof VIEWS)[number]) ?? "graph";
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: steps are only added, so their count stands for their ids; a state change must not rebuild the graph.
   const shape = useMemo(() => {
     const ids = new Set<string>();
     const edges: Array<{ source: string; target: string }> = [];
@@ -83,7 +84,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
         <div style={{ minWidth: 0 }}>
           <div className="tabs" role="tablist" aria-label="Run views">
             {VIEWS.map((v) => (
-              <button key={v} role="tab" aria-selected={view === v} onClick={() => setView(v)}>
+              <button type="button" key={v} role="tab" aria-selected={view === v} onClick={() => setView(v)}>
                 {v}
               </button>
             ))}
@@ -114,6 +115,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
               order={shape.nodes}
               running={status === "running"}
               onSelect={select}
+              stepHref={(id) => links.step(runId, id, { view })}
               selected={stepId}
             />
           )}
@@ -171,13 +173,13 @@ function RunHeader({
           {r.pipeline} <span className="mono muted">{r.id}</span> <StatusBadge status={status} />
         </h1>
         <div className="row">
-          <button onClick={() => act("cancel")} disabled={!active || busy} className="danger">
+          <button type="button" onClick={() => act("cancel")} disabled={!active || busy} className="danger">
             Cancel
           </button>
-          <button onClick={() => act("resume")} disabled={!failed || busy}>
+          <button type="button" onClick={() => act("resume")} disabled={!failed || busy}>
             Resume
           </button>
-          <button onClick={() => act("rerun")} disabled={!failed || busy}>
+          <button type="button" onClick={() => act("rerun")} disabled={!failed || busy}>
             Re-run from failure
           </button>
         </div>
@@ -194,13 +196,13 @@ function RunHeader({
         {r.startedAt && r.finishedAt && <> · took {formatDuration(r.finishedAt - r.startedAt)}</>}
         {detail.owner && <> · owned by {detail.owner.process}</>}
       </p>
-      <p className="small" aria-label="Step states" data-testid="step-counts">
+      <ul className="small inline-list" aria-label="Step states" data-testid="step-counts">
         {Object.entries(counts).map(([k, n]) => (
-          <span key={k} style={{ marginRight: 8 }}>
+          <li key={k}>
             <StatusBadge status={k} /> {n}
-          </span>
+          </li>
         ))}
-      </p>
+      </ul>
       {r.error && <ErrorBox error={r.error} />}
       {result?.ok && (
         <p role="status" className="small">
