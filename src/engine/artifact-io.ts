@@ -8,7 +8,8 @@ import { isAbsolute, join } from "node:path";
 import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
 import type { ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
-import { canonicalJson, sha256 } from "../core/hash.js";
+import { sha256Digest } from "../core/digest-format.js";
+import { canonicalJson } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { ArtifactRecord, MetadataStore } from "../store/metadata-store.js";
 import { ObjectVerifier, type VerifyContext } from "../store/object-verifier.js";
@@ -121,7 +122,7 @@ export class ArtifactIO {
     // Downstream steps get the stored form (sorted keys, dates as strings), exactly what a
     // reuse reads back, so a step's output never depends on whether its upstream ran.
     const manifest = JSON.parse(text) as unknown;
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     if (bytes.byteLength <= INLINE_LIMIT) {
       // An inline value has no object, but gc must still see it as pending until its records commit.
       this.artifacts.retain?.([digest]);
