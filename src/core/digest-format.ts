@@ -83,13 +83,15 @@ export function digestHex(digest: string): string {
   return parseDigest(digest).hex;
 }
 
-/** A short form for messages and tables: the scheme's first letters are dropped for plain sha256. */
-export function shortDigestText(digest: string): string {
-  const colon = digest.lastIndexOf(":");
-  if (colon < 0) return digest.slice(0, 12);
-  const scheme = digest.slice(0, colon);
-  const hex = digest.slice(colon + 1, colon + 13);
-  return scheme === SHA256 ? hex : `${scheme}:${hex}`;
+/**
+ * LIKE patterns for looking a digest up by the start of its text: `sha256:ab12` as written, or
+ * bare hex (what messages show) under every scheme. Undefined for text that is neither.
+ */
+export function digestPrefixPatterns(text: string): string[] | undefined {
+  if (/^[0-9a-f]{4,63}$/.test(text)) return DIGEST_SCHEMES.map((scheme) => `${scheme}:${text}%`);
+  const m = /^([a-z0-9-]+):([0-9a-f]{0,63})$/.exec(text);
+  if (!m || !(DIGEST_SCHEMES as readonly string[]).includes(m[1])) return undefined;
+  return [`${text}%`];
 }
 
 /** The `sha256:` digest of bytes or of a string's UTF-8 bytes. */

@@ -9,7 +9,7 @@ import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } fr
 import type { ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
 import { sha256Digest } from "../core/digest-format.js";
-import { canonicalJson } from "../core/hash.js";
+import { shortDigest, canonicalJson } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { ArtifactRecord, MetadataStore } from "../store/metadata-store.js";
 import { ObjectVerifier, type VerifyContext } from "../store/object-verifier.js";
@@ -48,7 +48,7 @@ export class ArtifactIO {
       if (!h.digest) continue;
       if (this.checking) await this.verifier.verify(h.digest, { ...ctx, size: h.size });
       else if (!existsSync(h.path))
-        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the store`, {
+        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(h.digest)} is not in the store`, {
           file: h.path,
         });
     }
