@@ -68,9 +68,15 @@ describe("file digests", () => {
     expect(now).toEqual({ digest: `sha256:${sha(small.content).toString("hex")}`, size: 1000 });
     // A stale size hint (the file was 3 bytes when the caller looked): still every byte.
     const grown = write("grown.bin", 3 << 20);
-    expect(await hashFileNow(grown.file, 3)).toEqual({ digest: `sha256:${sha(grown.content).toString("hex")}`, size: 3 << 20 });
+    expect(await hashFileNow(grown.file, 3)).toEqual({
+      digest: `sha256:${sha(grown.content).toString("hex")}`,
+      size: 3 << 20,
+    });
     const shrunk = write("shrunk.bin", 10);
-    expect(await hashFileNow(shrunk.file, 200_000)).toEqual({ digest: `sha256:${sha(shrunk.content).toString("hex")}`, size: 10 });
+    expect(await hashFileNow(shrunk.file, 200_000)).toEqual({
+      digest: `sha256:${sha(shrunk.content).toString("hex")}`,
+      size: 10,
+    });
   });
 
   it("name the file when it cannot be read", async () => {

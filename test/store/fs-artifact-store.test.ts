@@ -58,7 +58,9 @@ describe("FsArtifactStore: content addressing", () => {
     expect(fs.readdirSync(objects).length).toBeLessThanOrEqual(16);
     // Every object is where its digest says.
     for (const o of few)
-      expect(fs.readFileSync(path.join(objects, hexOf(o.digest).slice(0, 1), hexOf(o.digest)), "utf8")).toMatch(/^object \d$/);
+      expect(fs.readFileSync(path.join(objects, hexOf(o.digest).slice(0, 1), hexOf(o.digest)), "utf8")).toMatch(
+        /^object \d$/,
+      );
   });
 
   it("keeps reading and writing a store made with two-digit fan-out in that layout", async () => {
