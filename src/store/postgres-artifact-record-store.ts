@@ -1,5 +1,6 @@
 /** Artifact records and lineage on PostgreSQL (a step's own records are written by the step run store's batch). */
 import type pg from "pg";
+import { digestPrefixPatterns } from "../core/digest-format.js";
 import type { ArtifactRecord, LineageEdge } from "./metadata-records.js";
 import type { ArtifactRecordStore } from "./metadata-store.js";
 import { type Row, rowToArtifact, rowToEdge } from "./postgres-rows.js";
@@ -26,10 +27,12 @@ export class PostgresArtifactRecordStore implements ArtifactRecordStore {
   async getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined> {
     const [exact] = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest = $1`, [digestOrPrefix]);
     if (exact) return rowToArtifact(exact);
-    if (!/^[0-9a-f]{4,63}$/.test(digestOrPrefix)) return undefined;
-    const rows = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE $1 LIMIT 2`, [
-      `${digestOrPrefix}%`,
-    ]);
+    const patterns = digestPrefixPatterns(digestOrPrefix);
+    if (!patterns) return undefined;
+    const rows = await this.rows(
+      `SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE ANY($1::text[]) LIMIT 2`,
+      [patterns],
+    );
     return rows.length === 1 ? rowToArtifact(rows[0]) : undefined;
   }
 

@@ -3,6 +3,7 @@
  * run store's transactions: a step's outputs, their records and its lineage commit together.
  */
 import type Database from "better-sqlite3";
+import { digestPrefixPatterns } from "../core/digest-format.js";
 import type { ArtifactRecord, LineageEdge } from "./metadata-records.js";
 import type { ArtifactRecordStore } from "./metadata-store.js";
 import { artifactParams, type Row, rowToArtifact, rowToEdge } from "./sqlite-metadata-rows.js";
@@ -20,7 +21,9 @@ export class SqliteArtifactRecordStore implements ArtifactRecordStore {
         ON CONFLICT(digest) DO UPDATE SET
           meta = CASE WHEN length(excluded.meta) > length(artifacts.meta) THEN excluded.meta ELSE artifacts.meta END`),
       getArtifact: p(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest = ?`),
-      getArtifactPrefix: p(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE ? LIMIT 2`),
+      getArtifactPrefix: p(
+        `SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE ? OR digest LIKE ? OR digest LIKE ? LIMIT 2`,
+      ),
       getInline: p(`SELECT inline FROM artifacts WHERE digest = ?`),
       listArtifacts: p(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts`),
       deleteArtifact: p(`DELETE FROM artifacts WHERE digest = ?`),
@@ -53,8 +56,13 @@ export class SqliteArtifactRecordStore implements ArtifactRecordStore {
   async getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined> {
     const exact = this.stmts.getArtifact.get(digestOrPrefix) as Row | undefined;
     if (exact) return rowToArtifact(exact);
-    if (!/^[0-9a-f]{4,63}$/.test(digestOrPrefix)) return undefined;
-    const rows = this.stmts.getArtifactPrefix.all(`${digestOrPrefix}%`) as Row[];
+    const patterns = digestPrefixPatterns(digestOrPrefix);
+    if (!patterns) return undefined;
+    const rows = this.stmts.getArtifactPrefix.all(
+      patterns[0],
+      patterns[1] ?? patterns[0],
+      patterns[2] ?? patterns[0],
+    ) as Row[];
     return rows.length === 1 ? rowToArtifact(rows[0]) : undefined;
   }
 

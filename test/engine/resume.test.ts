@@ -77,7 +77,7 @@ for (const backend of engineBackends()) {
           const p = await store.pathOf(digest);
           const actual = fs.statSync(p).isDirectory()
             ? (await hashTree(p)).digest
-            : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+            : `sha256:${createHash("sha256").update(fs.readFileSync(p)).digest("hex")}`;
           expect(actual, `object ${digest}`).toBe(digest);
         }
 
