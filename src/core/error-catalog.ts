@@ -18,6 +18,7 @@ export const ERROR_CATALOG = {
   TYPE_CHECK_FAILED: "fix the type errors listed (`trainyard check <pipeline.ts>`), or pass --no-typecheck",
   TYPESCRIPT_MISSING: "install TypeScript next to the pipeline (npm i -D typescript) to type-check it",
   USAGE: "run `trainyard help` for the commands and their options",
+  EXECUTOR_UNKNOWN: "set `executor` in trainyard.config.ts to a registered executor (the message lists them)",
 
   // Runs, steps and artifacts
   STEP_FAILED: "read the step's log with `trainyard logs <run> <step>`, fix it, then `trainyard resume <run>`",
@@ -33,6 +34,7 @@ export const ERROR_CATALOG = {
   RUN_NOT_RESUMABLE: "start a new run with `trainyard run`",
   RUN_OWNED: "wait for the process that owns the run, or stop it first",
   RUN_EXISTS: "choose another run id, or resume the run that has this one",
+  TASK_INVALID: "run the orchestrator and its workers on the same Trainyard version",
   USER_ERROR: "read the step's log with `trainyard logs <run> <step>`",
 
   // Metadata and the registry

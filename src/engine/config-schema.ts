@@ -24,7 +24,8 @@ const configSchema = z.strictObject({
   artifacts: z
     .discriminatedUnion("kind", [z.strictObject({ kind: z.literal("fs"), root: text.optional() })])
     .optional(),
-  executor: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") })]).optional(),
+  // Any name: which executors exist is known only once the CLI registered them (executor-registry.ts).
+  executor: z.union([text, z.looseObject({ kind: text })]).optional(),
   profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   concurrency: z.number().int().positive().optional(),
   // Checked where triggers compile (TRIGGER_INVALID naming the trigger), against the pipeline's params.
@@ -34,7 +35,7 @@ const configSchema = z.strictObject({
 const ACCEPTED: Record<string, string> = {
   metadata: '{ kind: "sqlite", file?: "..." } or { kind: "postgres", url: "postgres://...", schema?: "..." }',
   artifacts: '{ kind: "fs", root?: "..." }',
-  executor: '{ kind: "local" } (the only executor so far)',
+  executor: '"local" (the default), the name of a registered executor, or { kind: "<name>", ...its options }',
   profiles: "{ <profile>: { <param>: value } }",
   triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",
 };
