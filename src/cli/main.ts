@@ -19,6 +19,7 @@ import {
   upDef,
 } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
+import { workerDef } from "./definitions/distributed.js";
 import { cancelDef, checkDef, initDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
@@ -57,7 +58,11 @@ export const COMMANDS: CommandDef[] = [
   gcDef,
   fsckDef,
   contractDef,
+  workerDef,
 ];
+
+/** Commands that start runs, which may hand their steps to the queue executor. */
+const STARTS_RUNS = new Set(["run", "resume", "daemon", "ui", "up"]);
 
 /** The top-level help, generated from COMMANDS. */
 export const HELP = renderTopHelp(COMMANDS);
@@ -98,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const args = parseCommandArgs(words, def, path);
     const command = await def.load!();
+    if (STARTS_RUNS.has(def.name)) (await import("../distributed/register-queue-executor.js")).registerQueueExecutor();
     process.setSourceMapsEnabled(true);
     return await command(args, words);
   } catch (err) {
