@@ -6,6 +6,7 @@ import type { ExecutorConfig } from "../core/config.js";
 import { TrainyardError } from "../core/errors.js";
 import type { LogLimits } from "./step-log-files.js";
 import type { ExecuteInput, ExecutorEnv } from "./executor-types.js";
+import { LocalExecutor } from "./local-executor.js";
 import type { RecordWriter } from "./record-writer.js";
 import type { Executor } from "./step-task.js";
 
@@ -65,14 +66,14 @@ export class ExecutorRegistry {
 }
 
 /** The executors this process knows: "local" always; others once registered (see registerExecutor). */
-const processExecutors = new ExecutorRegistry();
+const processExecutors = new ExecutorRegistry([["local", (ctx) => new LocalExecutor(ctx)]]);
 
 /** Registers an executor for every Trainyard of this process opened without its own registry. */
 export function registerExecutor(name: string, factory: ExecutorFactory): void {
   processExecutors.register(name, factory);
 }
 
-/** The registry a Trainyard uses when it is given none. */
+/** The registry a Trainyard uses when it is given none ("local" and whatever this process registered). */
 export function defaultExecutors(): ExecutorRegistry {
   return processExecutors;
 }

@@ -111,20 +111,24 @@ export type StepTaskEvent =
   | { type: "warning"; attempt: number; message: string };
 
 /**
- * Runs the ready tasks of one run. The scheduler calls `submit` for each ready task (no more at
- * once than `capacity`), awaits its result, calls `cancel` to stop one, and `close` when the run
- * ends. An executor records each attempt, its logs and metrics in the run's records (the local
- * executor writes them itself; a remote one through its workers' fenced commits) and reports
- * them live through `onEvent`.
+ * Runs the ready tasks of one run. The scheduler hands a ready task over with `submit` when
+ * `hasRoom(task)` says it would start it (in priority order, pool limits applied), awaits its
+ * result, calls `cancel` to stop one, and `close` once the run ended. An executor records each
+ * attempt, its logs and metrics in the run's records (the local executor writes them itself; a
+ * remote one through its workers' fenced commits) and reports them live through `onEvent`.
  */
 export interface Executor {
   /** The name it is registered under (see executor-registry.ts), e.g. "local". */
   readonly name: string;
-  /**
-   * Tasks it runs at once: the scheduler hands over no more (pools and exclusive steps are the
-   * scheduler's too). A queue executor may report its workers' total.
-   */
+  /** Tasks it runs at once (a queue executor: its workers' total, or its configured concurrency). */
   readonly capacity: number;
+  /**
+   * Without a task: whether a slot is free. With one: whether it would start this task now.
+   * The scheduler asks before each hand-over and again after a `work-done` event or a result.
+   * An exclusive task must get an idle executor and run alone; a queue executor may say yes
+   * to every task and let its queue hold them.
+   */
+  hasRoom(task?: StepTask): boolean;
   /**
    * Runs a task through its attempts (retries with the step's backoff, its timeout per attempt)
    * and resolves with how it ended. Rejects only when the executor itself broke (not for a
