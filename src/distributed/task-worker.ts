@@ -113,8 +113,13 @@ export class TaskWorker {
         );
       }, this.opts.heartbeatMs);
       result = await context.executor.submit(run, onEvent);
-      // Records (attempts, logs) and stored objects are durable before the result that refers to them.
+      // Records (attempts, logs) and stored objects are durable before the result that refers to them;
+      // an inline output value is readable by the orchestrator (it commits the rest of the record).
       await context.records.flush();
+      if ("output" in result) {
+        const inline = result.output.artifacts.filter((a) => a.bytes !== undefined);
+        if (inline.length) await this.trainyard.metadata.putArtifacts(inline);
+      }
     } catch (err) {
       result = {
         status: "failed",
