@@ -405,7 +405,7 @@ export class RunExecutor {
     switch (event.type) {
       case "attempt-started":
         task.record.attempts = event.attempt;
-        // A command staged behind a busy helper starts later than it was handed over.
+        // An attempt may start later than its hand-over (a command waiting for a helper shell).
         if (event.attempt === handover.attemptsBefore + 1) task.record.startedAt = event.at;
         return this.emit({ type: "step-started", stepId, itemIndex, attempt: event.attempt });
       case "attempt-retry":
