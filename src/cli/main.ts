@@ -61,9 +61,6 @@ export const COMMANDS: CommandDef[] = [
   workerDef,
 ];
 
-/** Commands that start runs, which may hand their steps to the queue executor. */
-const STARTS_RUNS = new Set(["run", "resume", "daemon", "ui", "up"]);
-
 /** The top-level help, generated from COMMANDS. */
 export const HELP = renderTopHelp(COMMANDS);
 
@@ -103,7 +100,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const args = parseCommandArgs(words, def, path);
     const command = await def.load!();
-    if (STARTS_RUNS.has(def.name)) (await import("../distributed/register-queue-executor.js")).registerQueueExecutor();
+    // Any command may read a config naming the queue executor (and the run commands start runs on it).
+    (await import("../distributed/register-queue-executor.js")).registerQueueExecutor();
     process.setSourceMapsEnabled(true);
     return await command(args, words);
   } catch (err) {
