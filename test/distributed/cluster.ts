@@ -9,6 +9,7 @@ import path from "node:path";
 import { registerQueueExecutor } from "../../src/distributed/register-queue-executor.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { BIN } from "../cli/support.js";
+import { createNamespace, type Namespace } from "../support/netns.js";
 import { REPO, tempDir } from "../engine/support.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
@@ -44,7 +45,8 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(): Promise<Cluster> {
+/** `netns`: each worker in its own network namespace, reaching only Redis and PostgreSQL (root only). */
+export async function startCluster(opts: { netns?: boolean } = {}): Promise<Cluster> {
   registerQueueExecutor();
   const dir = path.join(REPO, "test", "fixtures", "engine", `tmp-cluster-${process.pid}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
@@ -60,6 +62,8 @@ export async function startCluster(): Promise<Cluster> {
     `export default ${JSON.stringify({ metadata: { kind: "postgres", url: pgUrl }, artifacts: { kind: "fs", root: artifacts }, executor }, null, 2)};\n`,
   );
   const homes: string[] = [root];
+  const namespaces: Namespace[] = [];
+  let namespaceCount = 0;
   const workers: ClusterWorker[] = [];
   const cluster: Cluster = {
     redis,
@@ -81,7 +85,17 @@ export async function startCluster(): Promise<Cluster> {
         TRAINYARD_HOME: home,
         ...w.env,
       };
-      const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+      let [cmd, argv] = [process.execPath, args];
+      if (opts.netns) {
+        const ns = await createNamespace(++namespaceCount);
+        namespaces.push(ns);
+        const pgPort = Number(new URL(postgres.url).port);
+        await Promise.all([ns.forward(redis.port), ns.forward(pgPort)]);
+        const pgUrl = postgres.url.replace("127.0.0.1", ns.hostAddress);
+        args.push("--redis", `redis://${ns.hostAddress}:${redis.port}`, "--metadata-url", pgUrl);
+        [cmd, argv] = ns.wrap(process.execPath, args);
+      }
+      const child = spawn(cmd, argv, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
       let err = "";
       child.stderr!.on("data", (d) => (err += d));
       const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
@@ -111,7 +125,7 @@ export async function startCluster(): Promise<Cluster> {
     async stop() {
       for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
       await Promise.all(workers.map((w) => w.exited));
-      await Promise.all([redis.stop(), postgres.stop()]);
+      await Promise.all([redis.stop(), postgres.stop(), ...namespaces.map((ns) => ns.remove())]);
       for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -7,6 +7,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { tempDir } from "../engine/support.js";
+import { netnsAvailable } from "../support/netns.js";
 import { requireTools } from "../support/require-tool.js";
 import { type Cluster, startCluster } from "./cluster.js";
 
@@ -31,11 +32,13 @@ export default p;
 `;
 
 const gate = requireTools("redis-server", "postgresql");
-gate.describe("queue executor on a one-machine cluster (plain processes)", () => {
+const netns = netnsAvailable();
+const mode = netns ? "each worker in its own network namespace" : "plain processes: not root, no network namespaces";
+gate.describe(`queue executor on a one-machine cluster (${mode})`, () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster();
-    await Promise.all(["w1", "w2"].map((id) => cluster.startWorker(id)));
+    cluster = await startCluster({ netns });
+    await Promise.all(["w1", "w2", "w3"].map((id) => cluster.startWorker(id)));
   });
   afterAll(async () => cluster?.stop());
 
