@@ -55,13 +55,18 @@ export class QueueExecutor implements Executor {
     private readonly opts: QueueOptions,
     private readonly fences: TaskFenceStore,
     private readonly runId: string,
+    /** The run's fences when this executor started: a resumed run reattaches to them. */
+    private readonly earlier: Map<string, TaskFence>,
   ) {
     this.capacity = opts.capacity;
   }
 
   static async create(ctx: ExecutorContext): Promise<QueueExecutor> {
     const opts = queueOptions(ctx.spec);
-    return new QueueExecutor(opts, await taskFenceFor(ctx.env.metadata), ctx.run.runId);
+    const fences = await taskFenceFor(ctx.env.metadata);
+    // One read per run rather than one per task: a new run has none.
+    const earlier = new Map((await fences.listRun(ctx.run.runId)).map((f) => [f.stepRunId, f]));
+    return new QueueExecutor(opts, fences, ctx.run.runId, earlier);
   }
 
   /** The queue holds what workers cannot take yet; an exclusive step still waits for an idle run. */
@@ -71,7 +76,9 @@ export class QueueExecutor implements Executor {
   }
 
   async submit(task: StepTask, onEvent: (event: StepTaskEvent) => void): Promise<StepTaskResult> {
-    const earlier = await this.fences.get(task.stepRunId);
+    // Read again: the worker may have committed since the run's fences were listed.
+    const earlier = this.earlier.has(task.stepRunId) ? await this.fences.get(task.stepRunId) : undefined;
+    this.earlier.delete(task.stepRunId);
     const reattach = earlier && sameWork(earlier, task) ? earlier : undefined;
     // Committed while no orchestrator was listening (it was killed): the result stands.
     if (reattach?.state === "committed" && reattach.result) {
