@@ -29,6 +29,11 @@ export interface ExecutorContext {
   records: RecordWriter;
   /** Caps of the run's log files. */
   logLimits?: Partial<LogLimits>;
+  /**
+   * Verify every artifact in a task's inputs against its digest before the step reads it: set
+   * by a process that did not resolve the inputs itself (a worker). @default false
+   */
+  verifyInputs?: boolean;
 }
 
 export type ExecutorFactory = (ctx: ExecutorContext) => Executor | Promise<Executor>;

@@ -3,21 +3,20 @@
  * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
-import { randomUUID } from "node:crypto";
-import { handlesIn } from "../core/artifacts.js";
 import { asErrorCode, describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, remainingPathWeights } from "../core/graph.js";
-import type { KeyComponents, LineageEdge, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
+import type { KeyComponents, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
 import { cacheKey } from "./cache-key.js";
 import { StepResolver, type ResolvedStep } from "./step-resolution.js";
 import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
 import { ReadyQueue } from "./ready-queue.js";
-import { timeoutOf } from "./attempt-runner.js";
 import { defaultExecutors, executorSpec } from "./executor-registry.js";
 import { GuardBarrier } from "./guard-barrier.js";
+import { mapLineage, rejectedLineage, succeededLineage } from "./step-lineage.js";
+import { runEventOf, stepTaskOf } from "./task-handover.js";
 import type { ExecuteInput, ExecuteOptions, ExecutorEnv, Node, NodeStatus, Output, Task } from "./executor-types.js";
-import type { Executor, StepInputRef, StepTask, StepTaskEvent, StepTaskOutput, StepTaskResult } from "./step-task.js";
+import type { Executor, StepInputRef, StepTaskEvent, StepTaskOutput, StepTaskResult } from "./step-task.js";
 
 export type { ExecuteInput, ExecuteOptions, ExecutorEnv } from "./executor-types.js";
 
@@ -198,33 +197,6 @@ export class RunExecutor {
     return { node, itemIndex, inputs, inputDigests, record, priority: node.priority, step, over };
   }
 
-  /** The serializable form of a task, made when it is handed to the executor. */
-  private stepTask(task: Task): StepTask {
-    const { def, refs, params } = task.step;
-    const r = task.record;
-    return {
-      version: 1,
-      runId: this.run.runId,
-      pipeline: this.run.pipeline,
-      modulePath: this.run.modulePath ?? this.run.moduleDir,
-      bundleDigest: this.run.bundleDigest,
-      stepId: def.id,
-      itemIndex: task.itemIndex,
-      over: task.over,
-      params,
-      inputs: refs,
-      inputDigests: task.inputDigests,
-      cacheKey: r.cacheKey,
-      stepRunId: r.id,
-      attemptId: randomUUID(),
-      attemptsBefore: r.attempts,
-      queue: def.options.pool ?? "default",
-      priority: task.priority,
-      timeoutMs: timeoutOf(def),
-      exclusive: def.options.exclusive === true || undefined,
-    };
-  }
-
   private async expandMap(node: Node, step: ResolvedStep): Promise<void> {
     const { items: list, overDigest, overRef } = await this.resolver.fanOut(node.step.def, this.outputOf);
     node.items = { total: list.length, done: 0, outputs: new Array(list.length), allCached: true, overDigest };
@@ -324,7 +296,7 @@ export class RunExecutor {
   /** Whether the task's pool has a place and the executor would start it now. */
   private readonly accepts = (task: Task): boolean => {
     if (!this.poolFree(task)) return false;
-    task.handover ??= this.stepTask(task);
+    task.handover ??= stepTaskOf(this.run, task);
     return this.executor.hasRoom(task.handover);
   };
 
@@ -346,7 +318,7 @@ export class RunExecutor {
       released = true;
       if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
     };
-    const handover = (task.handover ??= this.stepTask(task));
+    const handover = (task.handover ??= stepTaskOf(this.run, task));
     this.submitted.add(task);
     task.node.tasks.add(task);
     if (task.itemIndex < 0) task.node.status = "running";
@@ -359,7 +331,10 @@ export class RunExecutor {
       if (event.type === "work-done") {
         release();
         this.pump();
-      } else this.taskEvent(task, handover, event);
+      } else {
+        const runEvent = runEventOf(task, handover, event);
+        if (runEvent) this.emit(runEvent);
+      }
     };
     let result: StepTaskResult;
     try {
@@ -398,34 +373,6 @@ export class RunExecutor {
     }
   }
 
-  /** What the executor reports while a task runs, as the run's events. */
-  private taskEvent(task: Task, handover: StepTask, event: StepTaskEvent): void {
-    const stepId = handover.stepId;
-    const itemIndex = task.itemIndex;
-    switch (event.type) {
-      case "attempt-started":
-        task.record.attempts = event.attempt;
-        // An attempt may start later than its hand-over (a command waiting for a helper shell).
-        if (event.attempt === handover.attemptsBefore + 1) task.record.startedAt = event.at;
-        return this.emit({ type: "step-started", stepId, itemIndex, attempt: event.attempt });
-      case "attempt-retry":
-        return this.emit({
-          type: "step-retry",
-          stepId,
-          itemIndex,
-          attempt: event.attempt,
-          delayMs: event.delayMs,
-          error: event.error,
-        });
-      case "log":
-        return this.emit({ type: "log", stepId, itemIndex, line: event.line });
-      case "metric":
-        return this.emit({ type: "metric", stepId, itemIndex, name: event.name, value: event.value, step: event.step });
-      case "warning":
-        return this.emit({ type: "warning", stepId, itemIndex, message: event.message });
-    }
-  }
-
   private taskSucceeded(
     task: Task,
     output: Output,
@@ -434,25 +381,9 @@ export class RunExecutor {
     finalized?: StepTaskOutput,
   ): void {
     const r = task.record;
-    const lineage: LineageEdge[] = [];
-    const edge = (digest: string, direction: "in" | "out", name: string, reusedEdge = false) =>
-      lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction, name, reused: reusedEdge });
-    // A reuse records what it reused (out edges, which also keep the artifacts alive for gc);
-    // its inputs and key components are those of the step run it reused (`cachedFrom`).
+    // A reuse's key components are those of the step run it reused (`cachedFrom`).
     if (reused) r.components = undefined;
-    for (const [name, digest] of reused ? [] : Object.entries(task.inputDigests)) {
-      edge(digest, "in", name);
-      // Artifacts inside an input (a picked field, a dataset in a manifest) get their own edges,
-      // so lineage of the artifact itself lists this consumer.
-      if (name !== "over")
-        for (const h of handlesIn(task.inputs[name])) if (h.digest !== digest) edge(h.digest, "in", `${name}.artifact`);
-    }
-    // Files read from outside the store (sources, a command's files): the raw end of lineage.
-    if (!reused)
-      for (const [path, digest] of Object.entries(r.components?.files ?? {})) edge(digest, "in", `source:${path}`);
-    edge(output.digest, "out", "output", reused);
-    if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
-    else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);
+    const lineage = succeededLineage(r, task.inputs, task.inputDigests, output, finalized?.produced, reused);
     this.writer.complete({ stepRun: r, artifacts: finalized?.artifacts ?? [], lineage });
     if (r.cacheKey) this.keysDone.add(r.cacheKey);
     this.emit({
@@ -487,38 +418,7 @@ export class RunExecutor {
       r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
       r.outputDigest = out.digest;
       r.reason = `${items.total} items, ${items.total - items.outputs.filter(Boolean).length} failed`;
-      const lineage: LineageEdge[] = [
-        {
-          stepRunId: r.id,
-          runId: r.runId,
-          stepId: r.stepId,
-          digest: items.overDigest,
-          direction: "in",
-          name: "over",
-          reused: false,
-        },
-      ];
-      for (const [name, digest] of Object.entries(r.components?.inputs ?? {})) {
-        if (name !== "over")
-          lineage.push({
-            stepRunId: r.id,
-            runId: r.runId,
-            stepId: r.stepId,
-            digest,
-            direction: "in",
-            name,
-            reused: false,
-          });
-      }
-      lineage.push({
-        stepRunId: r.id,
-        runId: r.runId,
-        stepId: r.stepId,
-        digest: out.digest,
-        direction: "out",
-        name: "output",
-        reused: false,
-      });
+      const lineage = mapLineage(r, items.overDigest, out.digest);
       this.writer.complete({ stepRun: r, artifacts: out.artifacts, lineage });
       this.emit({
         type: "step-finished",
@@ -588,24 +488,7 @@ export class RunExecutor {
     r.outputDigest = rejected.output.digest;
     r.error = { ...rejected.error, code: "REJECTED" };
     r.reason = rejected.error.message;
-    const lineage: LineageEdge[] = Object.entries(task.inputDigests).map(([name, digest]) => ({
-      stepRunId: r.id,
-      runId: r.runId,
-      stepId: r.stepId,
-      digest,
-      direction: "in" as const,
-      name,
-      reused: false,
-    }));
-    lineage.push({
-      stepRunId: r.id,
-      runId: r.runId,
-      stepId: r.stepId,
-      digest: rejected.output.digest,
-      direction: "out",
-      name: "output",
-      reused: false,
-    });
+    const lineage = rejectedLineage(r, task.inputDigests, rejected.output.digest);
     this.writer.complete({ stepRun: r, artifacts: rejected.output.artifacts, lineage });
     this.emit({
       type: "step-finished",

@@ -83,7 +83,7 @@ export class LocalExecutor implements Executor {
     this.jobs.set(task.stepRunId, job);
     const ended = () => ({ attemptId: task.attemptId, attempts: job.attempts, startedAt: job.startedAt ?? Date.now() });
     try {
-      Object.assign(job, await loadTaskInputs(task, def, this.ctx.env.io));
+      Object.assign(job, await loadTaskInputs(task, def, this.ctx.env.io, { verify: this.ctx.verifyInputs }));
       const output = await this.attempts.run(job);
       return { status: "succeeded", ...ended(), output };
     } catch (err) {
