@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, expect, vi } from "vitest";
 import type { Trainyard } from "../../src/engine/trainyard.js";
 import type { RunEvent } from "../../src/engine/events.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
@@ -31,6 +31,7 @@ const slow = p.step("slow", {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       await new Promise((r) => setTimeout(r, 50));
     }
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     writeFileSync(join(ctx.workdir, "model.bin"), Buffer.alloc(100_000, first.n));
     appendFileSync(${JSON.stringify(marks)}, "end " + process.pid + "\\n");
     return { n: first.n * 2, model: ctx.file("model.bin") };
@@ -39,6 +40,9 @@ const slow = p.step("slow", {
 p.step("last", { inputs: { slow }, run: (_ctx, { slow }) => slow.n + 1 });
 export default p;
 `;
+
+// Processes start slowly on a loaded machine; every wait below has its own, shorter bound.
+vi.setConfig({ testTimeout: 180_000 });
 
 const gate = requireTools("redis-server", "postgresql");
 gate.describe("queue executor failures on a one-machine cluster (plain processes)", () => {
@@ -73,10 +77,12 @@ gate.describe("queue executor failures on a one-machine cluster (plain processes
     });
     for (const s of steps) {
       const outs = (await ty.metadata.lineageOfStepRun(s.id)).filter(
-        // A resume's reuse of an earlier result records a reuse edge, not a second commit.
-        (e) => e.direction === "out" && e.name === "output" && !e.reused,
+        (e) => e.direction === "out" && e.name === "output",
       );
-      expect(outs, `${s.id} committed once`).toHaveLength(1);
+      // A reuse (a cache hit, or a resume taking an earlier result) records a reuse edge, not a commit.
+      const computed = outs.filter((e) => !e.reused);
+      expect(computed.length, `${s.id} committed at most once`).toBeLessThanOrEqual(1);
+      expect(s.cached || computed.length === 1, `${s.id} computed and committed once, or reused`).toBe(true);
     }
     const slow = (await ty.output(runId, "slow")) as { n: number; model: { path: string; digest: string } };
     expect(slow.n).toBe(42);
@@ -128,7 +134,9 @@ gate.describe("queue executor failures on a one-machine cluster (plain processes
       chain.release();
       const result = await running;
       expect(result.status).toBe("succeeded");
-      expect(chain.lines().filter((l) => l.startsWith("start"))).toHaveLength(1);
+      // An outage longer than the lock lets the queue hand the step to another worker: it may
+      // start twice, but only one pickup commits (assertIntact).
+      expect(chain.lines().filter((l) => l.startsWith("start")).length).toBeLessThanOrEqual(2);
       await assertIntact(ty, result.runId);
     } finally {
       await ty.close();
