@@ -108,6 +108,8 @@ export class WorkerRuns {
       concurrency: this.concurrency,
       signal,
       records,
+      // Inputs were resolved by the orchestrator: verify them against their digests here.
+      verifyInputs: true,
     });
     return { executor, records };
   }
