@@ -20,6 +20,7 @@ import {
   upDef,
 } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
+import { workerDef } from "./definitions/distributed.js";
 import { cancelDef, checkDef, initDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
@@ -59,6 +60,7 @@ export const COMMANDS: CommandDef[] = [
   fsckDef,
   exportDef,
   contractDef,
+  workerDef,
 ];
 
 /** The top-level help, generated from COMMANDS. */
@@ -100,6 +102,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const args = parseCommandArgs(words, def, path);
     const command = await def.load!();
+    // Any command may read a config naming the queue executor (and the run commands start runs on it).
+    (await import("../distributed/register-queue-executor.js")).registerQueueExecutor();
     process.setSourceMapsEnabled(true);
     return await command(args, words);
   } catch (err) {

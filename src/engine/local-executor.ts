@@ -5,7 +5,7 @@
  * slots, to start the moment a helper shell is free (ShellLauncher.start): the scheduler never
  * sees the difference.
  */
-import { describeError } from "../core/errors.js";
+import { describeError, TrainyardError } from "../core/errors.js";
 import type { StepDef } from "../core/step.js";
 import { AttemptRunner, Cancelled, RejectedWithOutput, type AttemptJob } from "./attempt-runner.js";
 import type { ExecutorContext } from "./executor-registry.js";
@@ -123,7 +123,11 @@ export class LocalExecutor implements Executor {
 
   private stepDef(stepId: string): StepDef {
     const step = this.ctx.run.graph.steps.get(stepId);
-    if (!step) throw new Error(`pipeline "${this.ctx.run.pipeline}" has no step "${stepId}"`);
+    if (!step) {
+      const message = `pipeline "${this.ctx.run.pipeline}" has no step "${stepId}" for a task of run ${this.ctx.run.runId}`;
+      const hint = "the task was planned with other code than this process loaded: run both from the same bundle";
+      throw new TrainyardError("STEP_UNKNOWN", message, { step: stepId, runId: this.ctx.run.runId, hint });
+    }
     return step.def;
   }
 }

@@ -74,6 +74,8 @@ const RANK: Record<string, number> = {
   core: 0,
   store: 1,
   engine: 2,
+  // The distributed executor sits on the engine (it imports core, store, engine); the engine never imports it.
+  distributed: 2.5,
   lib: 3,
   testing: 4,
   serve: 5,
