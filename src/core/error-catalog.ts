@@ -28,6 +28,8 @@ export const ERROR_CATALOG = {
   ARTIFACT_WRITE: "check the disk holding the home has space and is writable",
   ARTIFACT_MISSING: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
   ARTIFACT_CORRUPT: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
+  OBJECT_STORE_UNAVAILABLE:
+    "check the object store's endpoint, bucket and credentials (store.artifacts in trainyard.config.ts, AWS_* variables)",
   GC_REFUSED: "point gc at the metadata that belongs to this artifact store",
   NOT_FOUND: "list what exists with `trainyard runs` or `trainyard models list`",
   RUN_NOT_RESUMABLE: "start a new run with `trainyard run`",

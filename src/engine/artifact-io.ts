@@ -1,9 +1,10 @@
 /**
  * Moves step outputs into the stores and back. A step's output value becomes a JSON manifest
  * (artifact handles inside it replaced by their digests); small manifests live inline in the
- * metadata store, larger ones in the artifact store. Loading re-attaches local paths.
+ * metadata store, larger ones in the artifact store. Loading re-attaches local paths (a remote
+ * store's objects are fetched into its local cache when verified before use).
  */
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
 import type { ArtifactHandle } from "../core/artifacts.js";
@@ -46,10 +47,7 @@ export class ArtifactIO {
     for (const h of handlesIn(value)) {
       if (!h.digest) continue;
       if (this.checking) await this.verifier.verify(h.digest, { ...ctx, size: h.size });
-      else if (!existsSync(h.path))
-        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the store`, {
-          file: h.path,
-        });
+      else await this.artifacts.getLocal(h.digest);
     }
   }
 
@@ -96,11 +94,12 @@ export class ArtifactIO {
         );
       }
       const isDir = st.isDirectory();
+      // A file in the attempt's work directory is the step's to give up: the store may take it over.
       const inWorkdir = workdir !== undefined && path.startsWith(workdir);
       const obj =
         isDir || h.$artifact === "directory"
-          ? await this.artifacts.putDirectory(path, { move: inWorkdir })
-          : await this.artifacts.putFile(path, { move: inWorkdir, size: st.size });
+          ? await this.artifacts.putDirectory(path, { consume: inWorkdir })
+          : await this.artifacts.putFile(path, { consume: inWorkdir, size: st.size });
       this.verifier.trust(obj.digest, obj.path);
       const meta = { ...(h.meta as Record<string, unknown>) };
       records.push({
@@ -136,7 +135,7 @@ export class ArtifactIO {
         record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false },
       });
     }
-    const hydrated = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
+    const hydrated = this.hydrate(manifest);
     this.memo.set(digest, hydrated);
     return { digest, value: hydrated, artifacts: records, produced };
   }
@@ -156,24 +155,17 @@ export class ArtifactIO {
       bytes = await readFile(path);
     }
     const manifest = JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
-    const value = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
+    const value = this.hydrate(manifest);
     this.memo.set(digest, value);
     return value;
   }
 
-  /** hydrate without awaiting, when the store's content is local (undefined otherwise). */
-  private hydrateNow(manifest: unknown): { value: unknown } | undefined {
-    const store = this.artifacts;
-    if (!store.localPath) return undefined;
-    return { value: mapPlain(manifest, (h) => ({ ...h, path: store.localPath!(h.digest) })) };
-  }
-
-  private async hydrate(manifest: unknown): Promise<unknown> {
-    const handles: ArtifactHandle[] = [];
-    collectPlain(manifest, handles);
-    const paths = new Map<string, string>();
-    for (const h of handles) if (!paths.has(h.digest)) paths.set(h.digest, await this.artifacts.pathOf(h.digest));
-    return mapPlain(manifest, (h) => ({ ...h, path: paths.get(h.digest)! }));
+  /**
+   * Names the local path of every artifact in a manifest, without I/O: a remote object is fetched
+   * into the local cache (and verified) only when a step or a load asks for its bytes.
+   */
+  private hydrate(manifest: unknown): unknown {
+    return mapPlain(manifest, (h) => ({ ...h, path: this.artifacts.localPath(h.digest) }));
   }
 }
 

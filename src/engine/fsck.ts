@@ -55,15 +55,15 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   const corrupt: FsckProblem[] = [];
   const missing: FsckProblem[] = [];
   const stored = await ty.artifacts.list();
-  const pathOf = async (d: string) => ty.artifacts.localPath?.(d) ?? (await ty.artifacts.pathOf(d));
   let bytes = 0;
+  if (ty.artifacts.verifiesReads) bytes = await checkRemote(ty, stored, corrupt);
 
   // Small and medium files on the thread pool; large files and trees as their digests define.
   const pooled = new Map<string, string>();
   let pooledBytes = 0;
   const others: Array<{ digest: string; path: string; isDirectory: boolean; size: number }> = [];
-  for (const digest of stored) {
-    const path = await pathOf(digest);
+  for (const digest of ty.artifacts.verifiesReads ? [] : stored) {
+    const path = ty.artifacts.localPath(digest);
     const st = await stat(path).catch(() => undefined);
     if (!st) continue;
     if (!DIGEST.test(digest)) {
@@ -144,6 +144,26 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   for (const p of result.corrupt) await describeWriter(ty, p);
   if (opts.repair) result.repaired = await repair(ty, result);
   return result;
+}
+
+/** A remote store's objects, each fetched to the local cache, which verifies it on the way in. */
+async function checkRemote(ty: Trainyard, stored: string[], corrupt: FsckProblem[]): Promise<number> {
+  let bytes = 0;
+  for (const digest of stored) {
+    const path = ty.artifacts.localPath(digest);
+    if (!DIGEST.test(digest)) {
+      corrupt.push({ digest, path, detail: "is not named by a digest" });
+      continue;
+    }
+    try {
+      await ty.artifacts.getLocal(digest);
+      bytes += (await ty.artifacts.stat(digest))?.size ?? 0;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ARTIFACT_CORRUPT") throw err;
+      corrupt.push({ digest, path, detail: (err as Error).message.replace(/^artifact \S+ /, "") });
+    }
+  }
+  return bytes;
 }
 
 async function hashHere(paths: string[], onResults: (r: FileHashResult[]) => void): Promise<void> {

@@ -70,7 +70,7 @@ describe("durability", () => {
     const objects = await store.list();
     expect(objects.length).toBeGreaterThan(0);
     for (const digest of objects) {
-      const p = await store.pathOf(digest);
+      const p = await store.localPath(digest);
       const actual = fs.statSync(p).isDirectory()
         ? (await hashTree(p)).digest
         : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
