@@ -224,12 +224,6 @@ const isPlainHandle = (v: unknown): v is ArtifactHandle =>
   typeof (v as { $artifact?: unknown }).$artifact === "string" &&
   typeof (v as { digest?: unknown }).digest === "string";
 
-function collectPlain(value: unknown, out: ArtifactHandle[]): void {
-  if (isPlainHandle(value)) out.push(value);
-  else if (Array.isArray(value)) for (const v of value) collectPlain(v, out);
-  else if (value !== null && typeof value === "object") for (const v of Object.values(value)) collectPlain(v, out);
-}
-
 function mapPlain(value: unknown, fn: (h: ArtifactHandle) => unknown): unknown {
   if (isPlainHandle(value)) return fn(value);
   if (Array.isArray(value)) return value.map((v) => mapPlain(v, fn));
