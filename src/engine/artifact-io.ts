@@ -51,6 +51,31 @@ export class ArtifactIO {
     }
   }
 
+  /**
+   * Checks that a stored output about to be reused is still whole. A local store's objects are
+   * verified now; a remote store's are only confirmed present: whoever reads their bytes fetches
+   * them through the verifying cache, so a reuse nobody reads downloads nothing.
+   */
+  async confirmStored(value: unknown, ctx: VerifyContext = {}): Promise<void> {
+    if (!this.artifacts.verifiesReads) return this.verifyValue(value, ctx);
+    for (const h of handlesIn(value)) {
+      if (!h.digest || (await this.artifacts.has(h.digest))) continue;
+      throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the object store`, {
+        digest: h.digest,
+        step: ctx.step,
+        runId: ctx.runId,
+      });
+    }
+  }
+
+  /**
+   * Brings the objects a step is about to read into place: a remote store's through its
+   * verifying cache. A local store's were verified by confirmStored already.
+   */
+  async hydrateForUse(value: unknown, ctx: VerifyContext = {}): Promise<void> {
+    if (this.artifacts.verifiesReads) await this.verifyValue(value, ctx);
+  }
+
   /** The local path of a verified object (model loads, copies out of the store). */
   verifiedPath(digest: string, ctx: VerifyContext = {}): Promise<string> {
     return this.verifier.verify(digest, ctx);

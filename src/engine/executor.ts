@@ -176,7 +176,7 @@ export class RunExecutor {
       const args = def.kind === "command" ? [] : [step.inputs];
       const components = this.resolver.components(step);
       const task = this.newTask(node, -1, args, step.inputs, step.digests, components, node.record, step.params);
-      if (!(await this.tryReuse(task))) this.enqueue(task);
+      if (!(await this.tryReuse(task))) await this.hydrateAndEnqueue(task);
     } catch (err) {
       this.failNode(node, err);
     } finally {
@@ -185,6 +185,11 @@ export class RunExecutor {
         this.pump();
       }
     }
+  }
+
+  private async hydrateAndEnqueue(task: Task): Promise<void> {
+    await this.resolver.hydrate(task.node.step.def, task.inputs);
+    this.enqueue(task);
   }
 
   private readonly outputOf = (stepId: string): Output => this.nodes.get(stepId)!.output!;
@@ -222,7 +227,7 @@ export class RunExecutor {
       const components = this.resolver.itemComponents(step, item);
       const record = this.newRecord(node.id, i);
       const task = this.newTask(node, i, [item, step.inputs], step.inputs, digests, components, record);
-      if (!(await this.tryReuse(task))) this.enqueue(task);
+      if (!(await this.tryReuse(task))) await this.hydrateAndEnqueue(task);
     }
   }
 

@@ -97,8 +97,10 @@ export interface CountingProxy {
   endpoint: string;
   /** Requests seen, by HTTP method. */
   requests: Map<string, number>;
-  /** Bytes of response bodies to GET requests. */
-  bytesServed: number;
+  /** Bytes of response bodies to GETs of artifact objects (keys under `objects/`, not listings). */
+  objectBytesServed: number;
+  /** Calls `listener` for every request until the returned function is called. */
+  onRequest(listener: (method: string, url: string) => void): () => void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -106,16 +108,19 @@ export interface CountingProxy {
 /** A loopback HTTP proxy in front of `target` that counts every request and the bytes GETs return. */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const upstream = new URL(target);
-  const state = { requests: new Map<string, number>(), bytesServed: 0 };
+  const state = { requests: new Map<string, number>(), objectBytesServed: 0 };
+  const listeners = new Set<(method: string, url: string) => void>();
   const server = http.createServer((req, res) => {
     const method = req.method ?? "?";
     state.requests.set(method, (state.requests.get(method) ?? 0) + 1);
+    for (const l of listeners) l(method, req.url ?? "");
+    const objectGet = method === "GET" && (req.url ?? "").includes("/objects/");
     const out = http.request(
       { host: upstream.hostname, port: upstream.port, method, path: req.url, headers: req.headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.on("data", (chunk: Buffer) => {
-          if (method === "GET") state.bytesServed += chunk.length;
+          if (objectGet) state.objectBytesServed += chunk.length;
         });
         up.pipe(res);
       },
@@ -130,12 +135,16 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     get requests() {
       return state.requests;
     },
-    get bytesServed() {
-      return state.bytesServed;
+    get objectBytesServed() {
+      return state.objectBytesServed;
+    },
+    onRequest(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     reset() {
       state.requests.clear();
-      state.bytesServed = 0;
+      state.objectBytesServed = 0;
     },
     close: () =>
       new Promise<void>((r) => {
