@@ -46,7 +46,7 @@ export interface S3StoreOptions {
 }
 
 /** Objects from this size on are uploaded in parts, several at once. */
-const PART_SIZE = 16 * 1024 * 1024;
+const PART_SIZE = 8 * 1024 * 1024;
 const KIND = "trainyard-kind";
 const CONTENT_SIZE = "trainyard-size";
 

@@ -74,6 +74,56 @@ export async function startS3rver(directory: string, bucket = "artifacts"): Prom
   };
 }
 
+/**
+ * fauxqs, an in-memory S3 emulator on another code base than s3rver (its data does not survive a
+ * restart), as a child process bound to loopback, with `bucket` made.
+ */
+export async function startFauxqs(bucket = "artifacts"): Promise<S3Emulator> {
+  const port = await freePort();
+  const script = `
+    const { buildApp } = await import("fauxqs");
+    const app = buildApp({ logger: false });
+    await app.listen({ port: ${port}, host: "127.0.0.1" });`;
+  let child: ChildProcess | undefined;
+  const credentials = { accessKeyId: "test", secretAccessKey: "test" };
+  const endpoint = `http://127.0.0.1:${port}`;
+  const start = async () => {
+    child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    await waitForPort(port, 15_000, () => (child?.exitCode !== null ? `fauxqs exited: ${stderr}` : undefined));
+    const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
+    const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    client.destroy();
+  };
+  const stop = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const gone = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    await gone;
+  };
+  await start();
+  return {
+    endpoint,
+    port,
+    bucket,
+    credentials,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    stop,
+  };
+}
+
 async function waitForPort(port: number, timeoutMs: number, failed: () => string | undefined): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
