@@ -71,3 +71,14 @@ export type {
   RegisterVersionInput,
   RegistryStore,
 } from "./store/registry-store.js";
+
+// Content digests name their scheme (`sha256:<hex>`, `sha256-blocks-8m:<hex>`, `sha256-tree:<hex>`; docs/digests.md).
+export {
+  DIGEST_PATTERN,
+  DIGEST_SCHEMES,
+  type DigestScheme,
+  formatDigest,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+} from "./core/digest-format.js";

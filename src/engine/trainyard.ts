@@ -18,6 +18,7 @@ import type { ArtifactsConfig, MetadataConfig, TrainyardConfig } from "../core/c
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { FsArtifactStore } from "../store/fs-artifact-store.js";
 import type { MetadataStore, RunRecord, RunStatus, StepRunRecord } from "../store/metadata-store.js";
+import { upgradeHomeDigests } from "../store/home-digest-upgrade.js";
 import { SqliteMetadataStore } from "../store/sqlite-metadata-store.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { ArtifactIO } from "./artifact-io.js";
@@ -177,6 +178,9 @@ export class Trainyard implements TrainyardServices {
     const choice = chooseStores({ flags, config: opts.config, configFile: opts.configFile });
     const metadataInstance = opts.metadata && "backend" in opts.metadata ? opts.metadata : undefined;
     const artifactsInstance = opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : undefined;
+    // A home written before digests named their scheme is rewritten once, before anything reads it.
+    if (!metadataInstance && !artifactsInstance && choice.artifacts.kind === "fs")
+      await upgradeHomeDigests(choice.metadata, choice.artifacts.root);
     const metadata = metadataInstance ?? (await openMetadata(choice.metadata));
     const artifacts = artifactsInstance ?? (await openArtifacts(choice.artifacts));
     // A child process can open the same stores only when they were chosen by name.

@@ -1,14 +1,14 @@
 /**
  * A worker's local read-through cache of a remote store's objects: `<root>/<digest>`, each
- * verified against its digest before it is renamed into place and then made read-only, so
+ * verified against its digest (in the digest's own scheme) before it is renamed into place and then made read-only, so
  * whatever is under a digest here is what the digest names. An object already here is used
  * without asking the remote store (an unchanged input on a warm worker reads no bytes).
  */
 import { randomBytes } from "node:crypto";
 import { chmod, copyFile, cp, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { TrainyardError } from "../core/errors.js";
-import { rehashObject } from "./object-verifier.js";
+import { parseDigest } from "../core/digest-format.js";
+import { verifyFile } from "./digest.js";
 
 export class LocalObjectCache {
   private readonly tmp: string;
@@ -26,6 +26,7 @@ export class LocalObjectCache {
   }
 
   pathOf(digest: string): string {
+    parseDigest(digest);
     return join(this.root, digest);
   }
 
@@ -39,33 +40,24 @@ export class LocalObjectCache {
    * The verified local copy of `digest`, fetched by `download` (which writes the content to the
    * path it is given: a file, or a directory for a tree) when the cache lacks it.
    */
-  get(digest: string, download: (target: string) => Promise<void>): Promise<string> {
+  get(digest: string, source: string, download: (target: string) => Promise<void>): Promise<string> {
     const running = this.fetching.get(digest);
     if (running) return running;
-    const fetched = this.fetch(digest, download).finally(() => this.fetching.delete(digest));
+    const fetched = this.fetch(digest, source, download).finally(() => this.fetching.delete(digest));
     this.fetching.set(digest, fetched);
     return fetched;
   }
 
-  private async fetch(digest: string, download: (target: string) => Promise<void>): Promise<string> {
+  private async fetch(digest: string, source: string, download: (target: string) => Promise<void>): Promise<string> {
     const hit = await this.lookup(digest);
     if (hit) return hit;
     await this.init();
     const temp = this.tempPath(digest);
     try {
       await download(temp);
+      // Throws ARTIFACT_CORRUPT (naming the digest) unless the bytes hash to it in its scheme.
+      await verifyFile(temp, digest, { file: source });
       const st = await stat(temp);
-      const actual = await rehashObject(temp, digest, { isDirectory: st.isDirectory(), size: st.size });
-      if (actual !== digest) {
-        throw new TrainyardError(
-          "ARTIFACT_CORRUPT",
-          `artifact ${digest.slice(0, 12)} read from the object store hashes to ${actual.slice(0, 12)}, not to its name`,
-          {
-            digest,
-            hint: "the remote copy is damaged and was not used: `trainyard fsck --repair` removes it, then `trainyard resume <run>` recomputes it",
-          },
-        );
-      }
       return await this.admit(temp, digest, st.isDirectory());
     } finally {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);

@@ -4,6 +4,7 @@
  * (the reference); every multi-record write is one transaction. No `pg` type leaves this file.
  */
 import pg from "pg";
+import { digestPrefixPatterns } from "../core/digest-format.js";
 import { TrainyardError } from "../core/errors.js";
 import type {
   ArtifactRecord,
@@ -400,10 +401,12 @@ export class PostgresMetadataStore implements MetadataStore {
   async getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined> {
     const [exact] = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest = $1`, [digestOrPrefix]);
     if (exact) return rowToArtifact(exact);
-    if (!/^[0-9a-f]{4,63}$/.test(digestOrPrefix)) return undefined;
-    const rows = await this.rows(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE $1 LIMIT 2`, [
-      `${digestOrPrefix}%`,
-    ]);
+    const patterns = digestPrefixPatterns(digestOrPrefix);
+    if (!patterns) return undefined;
+    const rows = await this.rows(
+      `SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE ANY($1::text[]) LIMIT 2`,
+      [patterns],
+    );
     return rows.length === 1 ? rowToArtifact(rows[0]) : undefined;
   }
 

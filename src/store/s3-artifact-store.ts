@@ -22,7 +22,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { TrainyardError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
+import { shortDigest } from "../core/hash.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { LocalObjectCache } from "./local-object-cache.js";
@@ -83,7 +84,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   private key(digest: string): string {
-    return `${this.prefix}objects/${digest}`;
+    return `${this.prefix}${s3ObjectKey(digest)}`;
   }
 
   async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
@@ -108,7 +109,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async putBytes(bytes: Uint8Array): Promise<StoredObject> {
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     this.pending.append(digest);
     if (!(await this.has(digest))) await this.upload(digest, Buffer.from(bytes), { kind: "file", size: bytes.length });
     const path = (await this.cache.lookup(digest)) ?? (await this.cacheBytes(bytes, digest));
@@ -135,7 +136,7 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       await new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: 4 }).done();
     } catch (err) {
-      throw this.failure(err, `store artifact ${digest.slice(0, 12)}`);
+      throw this.failure(err, `store artifact ${shortDigest(digest)}`);
     }
   }
 
@@ -152,7 +153,7 @@ export class S3ArtifactStore implements ArtifactStore {
       return { size, mtimeMs: at, ctimeMs: at, ino: 0, isDirectory };
     } catch (err) {
       if (isNotFound(err)) return undefined;
-      throw this.failure(err, `look up artifact ${digest.slice(0, 12)}`);
+      throw this.failure(err, `look up artifact ${shortDigest(digest)}`);
     }
   }
 
@@ -161,7 +162,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   getLocal(digest: string): Promise<string> {
-    return this.cache.get(digest, (target) => this.download(digest, target));
+    return this.cache.get(digest, `s3://${this.bucket}/${this.key(digest)}`, (target) => this.download(digest, target));
   }
 
   private async download(digest: string, target: string): Promise<void> {
@@ -170,12 +171,12 @@ export class S3ArtifactStore implements ArtifactStore {
       got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(digest) }));
     } catch (err) {
       if (isNotFound(err)) {
-        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${digest.slice(0, 12)} is not in ${this.describe()}`, {
+        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(digest)} is not in ${this.describe()}`, {
           digest,
-          file: `${this.describe()}objects/${digest}`,
+          file: `s3://${this.bucket}/${this.key(digest)}`,
         });
       }
-      throw this.failure(err, `read artifact ${digest.slice(0, 12)}`);
+      throw this.failure(err, `read artifact ${shortDigest(digest)}`);
     }
     const body = this.requests.countBody(got.Body as Readable);
     if (got.Metadata?.[KIND] === "directory") await unpackTree(body, target);
@@ -199,7 +200,12 @@ export class S3ArtifactStore implements ArtifactStore {
         .catch((err) => {
           throw this.failure(err, "list artifacts");
         });
-      for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key.slice(prefix.length));
+      for (const o of page.Contents ?? []) {
+        const [scheme, hex] = (o.Key ?? "").slice(prefix.length).split("/");
+        const digest = `${scheme}:${hex}`;
+        // Anything else under the prefix is not an artifact object: listed as it is, for fsck to name.
+        out.push(isDigest(digest) ? digest : (o.Key ?? "").slice(prefix.length));
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
@@ -208,7 +214,7 @@ export class S3ArtifactStore implements ArtifactStore {
   async delete(digest: string): Promise<void> {
     await this.cache.evict(digest);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(digest) })).catch((err) => {
-      if (!isNotFound(err)) throw this.failure(err, `delete artifact ${digest.slice(0, 12)}`);
+      if (!isNotFound(err)) throw this.failure(err, `delete artifact ${shortDigest(digest)}`);
     });
   }
 
@@ -216,7 +222,7 @@ export class S3ArtifactStore implements ArtifactStore {
   async quarantine(digest: string): Promise<string | undefined> {
     await this.cache.evict(digest);
     if (!(await this.has(digest))) return undefined;
-    const key = `${this.prefix}quarantine/${digest}.${Date.now()}`;
+    const key = `${this.prefix}quarantine/${digest.replace(":", "-")}.${Date.now()}`;
     await this.client.send(
       new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: `${this.bucket}/${this.key(digest)}` }),
     );
@@ -257,6 +263,12 @@ export class S3ArtifactStore implements ArtifactStore {
       { cause: err, file: this.describe() },
     );
   }
+}
+
+/** An object's key under the store's prefix: `objects/<scheme>/<hex>`. */
+export function s3ObjectKey(digest: string): string {
+  const { scheme, hex } = parseDigest(digest);
+  return `objects/${scheme}/${hex}`;
 }
 
 /** `s3://bucket/some/prefix` -> bucket and a prefix ending in "/" (or empty). */

@@ -21,6 +21,7 @@ import type {
   StepRunRecord,
   StepState,
 } from "./metadata-store.js";
+import { digestPrefixPatterns } from "../core/digest-format.js";
 import { METRIC_COLUMNS, metricValues, rowToMetric, rowToTag, TAG_COLUMNS, tagValues } from "./metric-rows.js";
 import { noteCleanClose } from "./sqlite-wal-check.js";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.js";
@@ -118,7 +119,7 @@ export class SqliteMetadataStore implements MetadataStore {
         `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest = ?`,
       ),
       getArtifactPrefix: p(
-        `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`,
+        `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? OR digest LIKE ? OR digest LIKE ? LIMIT 2`,
       ),
       getInline: p(`SELECT inline FROM artifacts WHERE digest = ?`),
       listArtifacts: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts`),
@@ -413,8 +414,13 @@ export class SqliteMetadataStore implements MetadataStore {
   async getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined> {
     const exact = this.stmts.getArtifact.get(digestOrPrefix) as Row | undefined;
     if (exact) return rowToArtifact(exact);
-    if (!/^[0-9a-f]{4,63}$/.test(digestOrPrefix)) return undefined;
-    const rows = this.stmts.getArtifactPrefix.all(`${digestOrPrefix}%`) as Row[];
+    const patterns = digestPrefixPatterns(digestOrPrefix);
+    if (!patterns) return undefined;
+    const rows = this.stmts.getArtifactPrefix.all(
+      patterns[0],
+      patterns[1] ?? patterns[0],
+      patterns[2] ?? patterns[0],
+    ) as Row[];
     return rows.length === 1 ? rowToArtifact(rows[0]) : undefined;
   }
 

@@ -73,7 +73,7 @@ describe("durability", () => {
       const p = await store.localPath(digest);
       const actual = fs.statSync(p).isDirectory()
         ? (await hashTree(p)).digest
-        : createHash("sha256").update(fs.readFileSync(p)).digest("hex");
+        : `sha256:${createHash("sha256").update(fs.readFileSync(p)).digest("hex")}`;
       expect(actual, `object ${digest}`).toBe(digest);
     }
 

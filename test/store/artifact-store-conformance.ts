@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { text } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sha256 } from "../../src/core/hash.js";
+import { sha256Digest } from "../../src/core/digest-format.js";
 import type { ArtifactStore } from "../../src/store/artifact-store.js";
 import { hashFile, hashTree } from "../../src/store/file-hash.js";
 import { unpackTree } from "../../src/store/object-archive.js";
@@ -68,7 +68,7 @@ export function describeArtifactStoreConformance(
     it("round-trips bytes: has, stat, getLocal and stream give them back", async () => {
       const bytes = Buffer.from(`bytes ${randomBytes(8).toString("hex")}`);
       const obj = await store.putBytes(bytes);
-      expect(obj.digest).toBe(sha256(bytes));
+      expect(obj.digest).toBe(sha256Digest(bytes));
       expect(obj.size).toBe(bytes.length);
       expect(await store.has(obj.digest)).toBe(true);
       expect((await store.stat(obj.digest))?.size).toBe(bytes.length);
@@ -188,7 +188,7 @@ export function describeArtifactStoreConformance(
     });
 
     it("says clearly that a missing object is missing", async () => {
-      const digest = sha256(`never stored ${randomBytes(8).toString("hex")}`);
+      const digest = sha256Digest(`never stored ${randomBytes(8).toString("hex")}`);
       expect(await store.has(digest)).toBe(false);
       const err = await store.getLocal(digest).catch((e: unknown) => e);
       expect(errorCode(err)).toBe("ARTIFACT_MISSING");

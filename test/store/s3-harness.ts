@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { S3ArtifactStore } from "../../src/store/s3-artifact-store.js";
+import { S3ArtifactStore, s3ObjectKey } from "../../src/store/s3-artifact-store.js";
 import type { S3Emulator } from "../support/s3.js";
 import type { StoreHarness } from "./artifact-store-conformance.js";
 
@@ -30,7 +30,7 @@ export async function s3Harness(
   return {
     open: async () => new S3ArtifactStore({ ...options, cacheDir: path.join(root, `cache-${++caches}`) }),
     corrupt: async (digest: string) => {
-      const Key = `${prefix}/objects/${digest}`;
+      const Key = `${prefix}/${s3ObjectKey(digest)}`;
       const Metadata = { "trainyard-kind": "file" };
       await raw.send(new PutObjectCommand({ Bucket: emulator.bucket, Key, Body: "not what it was", Metadata }));
     },
