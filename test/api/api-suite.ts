@@ -18,6 +18,7 @@ import {
   waitForRun,
   type ApiClient,
 } from "./support.js";
+import { digestHex } from "../../src/core/digest-format.js";
 
 export interface SuiteHome {
   ty: Trainyard;
@@ -303,7 +304,7 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
     });
 
     it("serves artifacts, lineage, values, file bytes and reports by digest", async () => {
-      const art = (await api.get("artifact", `/artifacts/${trainDigest.slice(0, 10)}`)).body;
+      const art = (await api.get("artifact", `/artifacts/${digestHex(trainDigest).slice(0, 10)}`)).body;
       expect(art).toMatchObject({ digest: trainDigest, kind: "json" });
       const lineage = (await api.get("artifactLineage", `/artifacts/${trainDigest}/lineage`)).body;
       expect(lineage.producedBy).toMatchObject({ runId: ok.runId, stepId: "train" });
