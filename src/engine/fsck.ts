@@ -5,7 +5,6 @@
  * to quarantine and the records that point at them stop being reusable, so the next run or
  * resume recomputes them.
  */
-import { stat } from "node:fs/promises";
 import { isDigest, SHA256 } from "../core/digest-format.js";
 import { hashFileSha256 } from "../store/file-hash.js";
 import { rehashObject, writerOf } from "../store/object-verifier.js";
@@ -64,17 +63,17 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   let pooledBytes = 0;
   const others: Array<{ digest: string; path: string; isDirectory: boolean; size: number }> = [];
   for (const digest of ty.artifacts.verifiesReads ? [] : stored) {
-    const path = ty.artifacts.localPath(digest);
-    const st = await stat(path).catch(() => undefined);
-    if (!st) continue;
     if (!isDigest(digest)) {
-      corrupt.push({ digest, path, detail: "is not named by a digest" });
+      corrupt.push({ digest, path: digest, detail: "is not named by a digest" });
       continue;
     }
-    if (!st.isDirectory() && digest.startsWith(`${SHA256}:`)) {
+    const path = ty.artifacts.localPath(digest);
+    const st = await ty.artifacts.stat(digest);
+    if (!st) continue;
+    if (!st.isDirectory && digest.startsWith(`${SHA256}:`)) {
       pooled.set(path, digest);
       pooledBytes += st.size;
-    } else others.push({ digest, path, isDirectory: st.isDirectory(), size: st.size });
+    } else others.push({ digest, path, isDirectory: st.isDirectory, size: st.size });
   }
   const bad = (digest: string, path: string, actual: string) =>
     corrupt.push({ digest, path, detail: `hashes to ${shortDigest(actual)}, not to its name` });

@@ -15,6 +15,7 @@ import { chmod, copyFile, cp, mkdir, open, readdir, rename, rm, stat } from "nod
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { crashPoint } from "../core/crash-point.js";
+import { shortDigest } from "../core/hash.js";
 import { TrainyardError } from "../core/errors.js";
 import { DIGEST_SCHEMES, type DigestScheme, parseDigest, SHA256, sha256Digest } from "../core/digest-format.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
@@ -245,7 +246,7 @@ export class FsArtifactStore implements ArtifactStore {
   async getLocal(digest: string): Promise<string> {
     const path = this.objectPath(digest);
     if (!(await exists(path))) {
-      throw new TrainyardError("ARTIFACT_MISSING", `artifact ${digest.slice(0, 12)} is not in the store`, {
+      throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(digest)} is not in the store`, {
         digest,
         file: path,
       });
