@@ -75,7 +75,7 @@ async function prepareHome(home: string): Promise<{ trainMs: number; trees: numb
   // Fail here, not under load, if the bundle does not score a request row.
   await (await loadPredictor(dir)).predictRows([ROW]);
   const ty = await Trainyard.open({ home });
-  const stored = await ty.artifacts.putDirectory(dir, { move: true });
+  const stored = await ty.artifacts.putDirectory(dir, { consume: true });
   const { version } = await registerModel(ty, {
     model: "flights",
     artifactDigest: stored.digest,

@@ -13,7 +13,26 @@ export type MetadataConfig =
   | { kind: "postgres"; url: string; schema?: string };
 
 /** Where artifact bytes live. @default root: "<home>/artifacts" */
-export type ArtifactsConfig = { kind: "fs"; root?: string };
+export type ArtifactsConfig =
+  /** Files under a local directory. */
+  | { kind: "fs"; root?: string }
+  /** S3-compatible object storage, read through a cache of verified objects at `<home>/object-cache`. */
+  | ({ kind: "s3"; url: string } & ObjectStoreEndpoint);
+
+/** How to reach S3-compatible storage; credentials come from the AWS SDK's usual chain. */
+export interface ObjectStoreEndpoint {
+  /** An S3-compatible server (http://127.0.0.1:9000). @default AWS's own */
+  endpoint?: string;
+  /** @default $AWS_REGION, else "us-east-1" */
+  region?: string;
+  /** Bucket in the URL path instead of the host name. @default true when `endpoint` is set */
+  forcePathStyle?: boolean;
+}
+
+/** The short form of the artifact store: a directory or an `s3://bucket/prefix` URL. */
+export interface StoreConfig extends ObjectStoreEndpoint {
+  artifacts: string;
+}
 
 /**
  * What runs steps, by name: "local" (this machine's processes) or an executor registered by name
@@ -28,6 +47,8 @@ export interface TrainyardConfig {
   metadata?: MetadataConfig;
   /** @default { kind: "fs" } at <home>/artifacts */
   artifacts?: ArtifactsConfig;
+  /** The same choice as `artifacts`, written `{ artifacts: "s3://bucket/prefix", endpoint, region }`. */
+  store?: StoreConfig;
   /** @default "local" */
   executor?: ExecutorConfig;
   /** Named param sets (dev, staging, prod) selected with `--profile`. */

@@ -43,6 +43,8 @@ const POLL_MS = 1000;
 const JOB_CHECK_MS = 3000;
 
 export class QueueExecutor implements Executor {
+  /** Workers fetch and verify a task's inputs themselves (task-worker.ts). */
+  readonly fetchesInputs = true;
   readonly name = "queue";
   readonly capacity: number;
   private readonly queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();

@@ -1,9 +1,10 @@
 /**
  * Moves step outputs into the stores and back. A step's output value becomes a JSON manifest
  * (artifact handles inside it replaced by their digests); small manifests live inline in the
- * metadata store, larger ones in the artifact store. Loading re-attaches local paths.
+ * metadata store, larger ones in the artifact store. Loading re-attaches local paths (a remote
+ * store's objects are fetched into its local cache when verified before use).
  */
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
 import type { ArtifactHandle } from "../core/artifacts.js";
@@ -48,11 +49,33 @@ export class ArtifactIO {
     for (const h of handlesIn(value)) {
       if (!h.digest) continue;
       if (this.checking) await this.verifier.verify(h.digest, { ...ctx, size: h.size });
-      else if (!existsSync(h.path))
-        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(h.digest)} is not in the store`, {
-          file: h.path,
-        });
+      else await this.artifacts.getLocal(h.digest);
     }
+  }
+
+  /**
+   * Checks that a stored output about to be reused is still whole. A local store's objects are
+   * verified now; a remote store's are only confirmed present: whoever reads their bytes fetches
+   * them through the verifying cache, so a reuse nobody reads downloads nothing.
+   */
+  async confirmStored(value: unknown, ctx: VerifyContext = {}): Promise<void> {
+    if (!this.artifacts.verifiesReads) return this.verifyValue(value, ctx);
+    for (const h of handlesIn(value)) {
+      if (!h.digest || (await this.artifacts.has(h.digest))) continue;
+      throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(h.digest)} is not in the object store`, {
+        digest: h.digest,
+        step: ctx.step,
+        runId: ctx.runId,
+      });
+    }
+  }
+
+  /**
+   * Brings the objects a step is about to read into place: a remote store's through its
+   * verifying cache. A local store's were verified by confirmStored already.
+   */
+  async hydrateForUse(value: unknown, ctx: VerifyContext = {}): Promise<void> {
+    if (this.artifacts.verifiesReads) await this.verifyValue(value, ctx);
   }
 
   /** The local path of a verified object (model loads, copies out of the store). */
@@ -98,11 +121,12 @@ export class ArtifactIO {
         );
       }
       const isDir = st.isDirectory();
+      // A file in the attempt's work directory is the step's to give up: the store may take it over.
       const inWorkdir = workdir !== undefined && path.startsWith(workdir);
       const obj =
         isDir || h.$artifact === "directory"
-          ? await this.artifacts.putDirectory(path, { move: inWorkdir })
-          : await this.artifacts.putFile(path, { move: inWorkdir, size: st.size });
+          ? await this.artifacts.putDirectory(path, { consume: inWorkdir })
+          : await this.artifacts.putFile(path, { consume: inWorkdir, size: st.size });
       this.verifier.trust(obj.digest, obj.path);
       const meta = { ...(h.meta as Record<string, unknown>) };
       records.push({
@@ -138,7 +162,7 @@ export class ArtifactIO {
         record: { digest: obj.digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: false },
       });
     }
-    const hydrated = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
+    const hydrated = this.hydrate(manifest);
     this.memo.set(digest, hydrated);
     return { digest, value: hydrated, artifacts: records, produced };
   }
@@ -158,7 +182,7 @@ export class ArtifactIO {
       bytes = await readFile(path);
     }
     const manifest = await this.withSchemes(JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown);
-    const value = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
+    const value = this.hydrate(manifest);
     this.memo.set(digest, value);
     return value;
   }
@@ -177,19 +201,12 @@ export class ArtifactIO {
     return mapPlain(manifest, (h) => ({ ...h, digest: upgraded.get(h.digest) ?? h.digest }));
   }
 
-  /** hydrate without awaiting, when the store's content is local (undefined otherwise). */
-  private hydrateNow(manifest: unknown): { value: unknown } | undefined {
-    const store = this.artifacts;
-    if (!store.localPath) return undefined;
-    return { value: mapPlain(manifest, (h) => ({ ...h, path: store.localPath!(h.digest) })) };
-  }
-
-  private async hydrate(manifest: unknown): Promise<unknown> {
-    const handles: ArtifactHandle[] = [];
-    collectPlain(manifest, handles);
-    const paths = new Map<string, string>();
-    for (const h of handles) if (!paths.has(h.digest)) paths.set(h.digest, await this.artifacts.pathOf(h.digest));
-    return mapPlain(manifest, (h) => ({ ...h, path: paths.get(h.digest)! }));
+  /**
+   * Names the local path of every artifact in a manifest, without I/O: a remote object is fetched
+   * into the local cache (and verified) only when a step or a load asks for its bytes.
+   */
+  private hydrate(manifest: unknown): unknown {
+    return mapPlain(manifest, (h) => ({ ...h, path: this.artifacts.localPath(h.digest) }));
   }
 }
 

@@ -19,14 +19,25 @@ const metadata = z.discriminatedUnion("kind", [
   }),
 ]);
 
+const s3Url = text.regex(/^s3:\/\/[^/]+/, "must be an s3://bucket/prefix URL");
+const endpoint = {
+  endpoint: text.regex(/^https?:\/\//, "must be an http:// or https:// URL").optional(),
+  region: text.optional(),
+  forcePathStyle: z.boolean().optional(),
+};
+
 const configSchema = z.strictObject({
   home: text.optional(),
   metadata: metadata.optional(),
   artifacts: z
-    .discriminatedUnion("kind", [z.strictObject({ kind: z.literal("fs"), root: text.optional() })])
+    .discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("fs"), root: text.optional() }),
+      z.strictObject({ kind: z.literal("s3"), url: s3Url, ...endpoint }),
+    ])
     .optional(),
   // Any name: which executors exist is known only once the CLI registered them (executor-registry.ts).
   executor: z.union([text, z.looseObject({ kind: text })]).optional(),
+  store: z.strictObject({ artifacts: text, ...endpoint }).optional(),
   profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   concurrency: z.number().int().positive().optional(),
   // Checked where triggers compile (TRIGGER_INVALID naming the trigger), against the pipeline's params.
@@ -35,7 +46,9 @@ const configSchema = z.strictObject({
 
 const ACCEPTED: Record<string, string> = {
   metadata: '{ kind: "sqlite", file?: "..." } or { kind: "postgres", url: "postgres://...", schema?: "..." }',
-  artifacts: '{ kind: "fs", root?: "..." }',
+  artifacts:
+    '{ kind: "fs", root?: "..." } or { kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle? }',
+  store: '{ artifacts: "s3://bucket/prefix" or a directory, endpoint?: "http://...", region?, forcePathStyle? }',
   executor: '"local" (the default), the name of a registered executor, or { kind: "<name>", ...its options }',
   profiles: "{ <profile>: { <param>: value } }",
   triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",

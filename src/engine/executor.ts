@@ -169,7 +169,7 @@ export class RunExecutor {
       if (def.kind === "map") return await this.expandMap(node, step);
       const components = this.resolver.components(step);
       const task = this.newTask(node, -1, step, step.digests, components, node.record);
-      if (!(await this.tryReuse(task))) this.enqueue(task);
+      if (!(await this.tryReuse(task))) await this.hydrateAndEnqueue(task);
     } catch (err) {
       this.failNode(node, err);
     } finally {
@@ -178,6 +178,11 @@ export class RunExecutor {
         this.pump();
       }
     }
+  }
+
+  private async hydrateAndEnqueue(task: Task): Promise<void> {
+    if (!this.executor.fetchesInputs) await this.resolver.hydrate(task.node.step.def, task.inputs);
+    this.enqueue(task);
   }
 
   private readonly outputOf = (stepId: string): Output => this.nodes.get(stepId)!.output!;
@@ -215,7 +220,7 @@ export class RunExecutor {
       const components = this.resolver.itemComponents(step, item);
       const record = this.newRecord(node.id, i);
       const task = this.newTask(node, i, step, digests, components, record, overRef);
-      if (!(await this.tryReuse(task))) this.enqueue(task);
+      if (!(await this.tryReuse(task))) await this.hydrateAndEnqueue(task);
     }
   }
 

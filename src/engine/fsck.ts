@@ -5,7 +5,6 @@
  * to quarantine and the records that point at them stop being reusable, so the next run or
  * resume recomputes them.
  */
-import { stat } from "node:fs/promises";
 import { isDigest, SHA256 } from "../core/digest-format.js";
 import { hashFileSha256 } from "../store/file-hash.js";
 import { rehashObject, writerOf } from "../store/object-verifier.js";
@@ -56,25 +55,25 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   const corrupt: FsckProblem[] = [];
   const missing: FsckProblem[] = [];
   const stored = await ty.artifacts.list();
-  const pathOf = async (d: string) => ty.artifacts.localPath?.(d) ?? (await ty.artifacts.pathOf(d));
   let bytes = 0;
+  if (ty.artifacts.verifiesReads) bytes = await checkRemote(ty, stored, corrupt);
 
   // Plain sha256 files on the thread pool; block digests and trees as their schemes define.
   const pooled = new Map<string, string>();
   let pooledBytes = 0;
   const others: Array<{ digest: string; path: string; isDirectory: boolean; size: number }> = [];
-  for (const digest of stored) {
-    const path = await pathOf(digest);
-    const st = await stat(path).catch(() => undefined);
-    if (!st) continue;
+  for (const digest of ty.artifacts.verifiesReads ? [] : stored) {
     if (!isDigest(digest)) {
-      corrupt.push({ digest, path, detail: "is not named by a digest" });
+      corrupt.push({ digest, path: digest, detail: "is not named by a digest" });
       continue;
     }
-    if (!st.isDirectory() && digest.startsWith(`${SHA256}:`)) {
+    const path = ty.artifacts.localPath(digest);
+    const st = await ty.artifacts.stat(digest);
+    if (!st) continue;
+    if (!st.isDirectory && digest.startsWith(`${SHA256}:`)) {
       pooled.set(path, digest);
       pooledBytes += st.size;
-    } else others.push({ digest, path, isDirectory: st.isDirectory(), size: st.size });
+    } else others.push({ digest, path, isDirectory: st.isDirectory, size: st.size });
   }
   const bad = (digest: string, path: string, actual: string) =>
     corrupt.push({ digest, path, detail: `hashes to ${shortDigest(actual)}, not to its name` });
@@ -145,6 +144,26 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   for (const p of result.corrupt) await describeWriter(ty, p);
   if (opts.repair) result.repaired = await repair(ty, result);
   return result;
+}
+
+/** A remote store's objects, each fetched to the local cache, which verifies it on the way in. */
+async function checkRemote(ty: Trainyard, stored: string[], corrupt: FsckProblem[]): Promise<number> {
+  let bytes = 0;
+  for (const digest of stored) {
+    const path = ty.artifacts.localPath(digest);
+    if (!isDigest(digest)) {
+      corrupt.push({ digest, path, detail: "is not named by a digest" });
+      continue;
+    }
+    try {
+      await ty.artifacts.getLocal(digest);
+      bytes += (await ty.artifacts.stat(digest))?.size ?? 0;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ARTIFACT_CORRUPT") throw err;
+      corrupt.push({ digest, path, detail: (err as Error).message.replace(/^artifact \S+ /, "") });
+    }
+  }
+  return bytes;
 }
 
 async function hashHere(paths: string[], onResults: (r: FileHashResult[]) => void): Promise<void> {

@@ -97,20 +97,21 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
       continue;
     }
     // Stat right before removing: an object stored again meanwhile is young again.
-    const st = await ty.artifacts.statObject?.(digest);
-    if (ty.artifacts.statObject && !st) continue;
+    const st = await ty.artifacts.stat(digest);
+    if (!st) continue;
     if (st && Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < graceMs) {
       keptYoung++;
       continue;
     }
-    if (!opts.dryRun) await ty.artifacts.remove(digest);
+    if (!opts.dryRun) await ty.artifacts.delete(digest);
     bytes += st?.size ?? 0;
     removed++;
   }
 
   let tempRemoved = 0;
-  const fs = ty.artifacts as { sweepTemp?: (olderThanMs: number) => Promise<number> };
-  if (!opts.dryRun && fs.sweepTemp && !current.some((r) => r.status === "running")) tempRemoved = await fs.sweepTemp(0);
+  const store = ty.artifacts;
+  if (!opts.dryRun && store.sweepTemp && !current.some((r) => r.status === "running"))
+    tempRemoved = await store.sweepTemp(0);
   return {
     runsRemoved: [...remove],
     artifactsRemoved: removed,

@@ -26,8 +26,8 @@ export async function reportFiles(src: Sources, digestOrPrefix: string): Promise
     });
   }
   let paths: string[] = [];
-  if (art.kind === "file") paths = [await src.artifacts.pathOf(art.digest)];
-  else if (art.kind === "directory") paths = [`${await src.artifacts.pathOf(art.digest)}/index.html`];
+  if (art.kind === "file") paths = [await src.io.verifiedPath(art.digest)];
+  else if (art.kind === "directory") paths = [`${await src.io.verifiedPath(art.digest)}/index.html`];
   else if (art.kind === "json") {
     const digests: string[] = [];
     const walk = (v: unknown) => {
@@ -36,7 +36,7 @@ export async function reportFiles(src: Sources, digestOrPrefix: string): Promise
       } else if (v && typeof v === "object") Object.values(v).forEach(walk);
     };
     walk(await src.io.load(art.digest));
-    paths = await Promise.all(digests.map((d) => src.artifacts.pathOf(d)));
+    paths = await Promise.all(digests.map((d) => src.io.verifiedPath(d)));
   }
   if (!paths.length) {
     throw new TrainyardError("NOT_FOUND", `artifact ${shortDigest(art.digest)} (${art.kind}) holds no HTML report`, {

@@ -82,7 +82,8 @@ export class StepResolver {
       inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
       digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
     }
-    await this.deps.io.verifyValue(inputs, {
+    // Present and whole; a remote store's bytes are fetched only if the step runs (hydrate).
+    await this.deps.io.confirmStored(inputs, {
       use: `an input of step "${def.id}"`,
       step: def.id,
       runId: this.deps.runId,
@@ -94,6 +95,12 @@ export class StepResolver {
       fingerprint = { ...fingerprint, files: { ...fingerprint.files, ...sources } };
     }
     return { def, inputs, digests, refs, params, fingerprint };
+  }
+
+  /** Fetches the objects among a step's inputs that are not local yet, verifying each. */
+  hydrate(def: StepDef, inputs: Record<string, unknown>): Promise<void> {
+    const use = `an input of step "${def.id}"`;
+    return this.deps.io.hydrateForUse(inputs, { use, step: def.id, runId: this.deps.runId });
   }
 
   /** The items a map step fans out over; STEP_FAILED when its upstream did not return a list. */
@@ -171,7 +178,7 @@ export class StepResolver {
       if (opts.hitId && !(await this.stepRunExists(opts.hitId)))
         return { problem: `the cached step run ${opts.hitId} was removed` };
       const use = `reusing the output of step "${def.id}"`;
-      await io.verifyValue(value, { use, step: def.id, runId: this.deps.runId });
+      await io.confirmStored(value, { use, step: def.id, runId: this.deps.runId });
       return { value };
     } catch (err) {
       return { problem: `stored output unusable, recomputing: ${(err as Error).message}` };

@@ -123,6 +123,11 @@ export interface Executor {
   /** Tasks it runs at once (a queue executor: its workers' total, or its configured concurrency). */
   readonly capacity: number;
   /**
+   * Whether tasks run in other processes that fetch their own inputs (a queue of workers): then
+   * the orchestrator does not fetch a remote store's inputs before handing a task over.
+   */
+  readonly fetchesInputs?: boolean;
+  /**
    * Without a task: whether a slot is free. With one: whether it would start this task now.
    * The scheduler asks before each hand-over and again after a `work-done` event or a result.
    * An exclusive task must get an idle executor and run alone; a queue executor may say yes

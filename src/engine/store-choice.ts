@@ -5,11 +5,20 @@
  * given it opens exactly the same stores.
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { ArtifactsConfig, ExecutorConfig, MetadataConfig, TrainyardConfig } from "../core/config.js";
+import type {
+  ArtifactsConfig,
+  ExecutorConfig,
+  MetadataConfig,
+  ObjectStoreEndpoint,
+  StoreConfig,
+  TrainyardConfig,
+} from "../core/config.js";
 import { executorSpec, type ExecutorSpec } from "./executor-registry.js";
 
 export type MetadataSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; schema?: string };
-export type ArtifactsSpec = { kind: "fs"; root: string };
+export type ArtifactsSpec =
+  | { kind: "fs"; root: string }
+  | ({ kind: "s3"; url: string; cacheDir: string } & ObjectStoreEndpoint);
 
 /** Stores chosen by name, with absolute paths: serializable, for child processes and the daemon. */
 export interface StoreSpec {
@@ -65,11 +74,30 @@ export function chooseStores(inputs: ChoiceInputs = {}): StoreChoice {
         ? [metadataSpec(config.metadata, fromConfig, home), "config"]
         : [{ kind: "sqlite", file: join(home, "metadata.db") }, "default"];
 
-  const [artifacts, artifactsSource]: [ArtifactsSpec, ChoiceSource] = flags.artifacts?.root
-    ? [{ kind: "fs", root: resolve(cwd, flags.artifacts.root) }, "flag"]
-    : config.artifacts?.root
-      ? [{ kind: "fs", root: fromConfig(config.artifacts.root) }, "config"]
-      : [{ kind: "fs", root: join(home, "artifacts") }, "default"];
+  const cacheDir = join(home, "object-cache");
+  const fromEnv = env.TRAINYARD_ARTIFACTS
+    ? storeSpec(
+        {
+          artifacts: env.TRAINYARD_ARTIFACTS,
+          endpoint: env.TRAINYARD_S3_ENDPOINT,
+          region: env.AWS_REGION,
+          forcePathStyle: env.TRAINYARD_S3_FORCE_PATH_STYLE ? env.TRAINYARD_S3_FORCE_PATH_STYLE !== "0" : undefined,
+        },
+        (p) => resolve(cwd, p),
+        cacheDir,
+      )
+    : undefined;
+  const flagged = flags.artifacts && (flags.artifacts.kind === "s3" || flags.artifacts.root);
+  const [artifacts, artifactsSource]: [ArtifactsSpec, ChoiceSource] =
+    flags.artifacts && flagged
+      ? [artifactsSpec(flags.artifacts, (p) => resolve(cwd, p), home), "flag"]
+      : fromEnv
+        ? [fromEnv, "environment"]
+        : config.store
+          ? [storeSpec(config.store, fromConfig, cacheDir), "config"]
+          : config.artifacts
+            ? [artifactsSpec(config.artifacts, fromConfig, home), "config"]
+            : [{ kind: "fs", root: join(home, "artifacts") }, "default"];
 
   return {
     home,
@@ -84,4 +112,17 @@ export function chooseStores(inputs: ChoiceInputs = {}): StoreChoice {
 function metadataSpec(m: MetadataConfig, path: (p: string) => string, home: string): MetadataSpec {
   if (m.kind !== "postgres") return { kind: "sqlite", file: m.file ? path(m.file) : join(home, "metadata.db") };
   return m.schema ? { kind: "postgres", url: m.url, schema: m.schema } : { kind: "postgres", url: m.url };
+}
+
+function artifactsSpec(config: ArtifactsConfig, resolvePath: (p: string) => string, home: string): ArtifactsSpec {
+  if (config.kind === "s3") return { ...config, cacheDir: join(home, "object-cache") };
+  return { kind: "fs", root: config.root ? resolvePath(config.root) : join(home, "artifacts") };
+}
+
+/** `store: { artifacts: "s3://..." | "<dir>", endpoint, region, forcePathStyle }`. */
+function storeSpec(config: StoreConfig, resolvePath: (p: string) => string, cacheDir: string): ArtifactsSpec {
+  if (!config.artifacts.startsWith("s3://")) return { kind: "fs", root: resolvePath(config.artifacts) };
+  const { artifacts: url, ...endpoint } = config;
+  const defined = Object.fromEntries(Object.entries(endpoint).filter(([, v]) => v !== undefined));
+  return { kind: "s3", url, cacheDir, ...defined };
 }

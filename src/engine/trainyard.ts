@@ -36,7 +36,7 @@ import type { WhyResult } from "./why.js";
 import { TrainyardQuery } from "./query.js";
 import type { TrainyardServices } from "./step-services.js";
 import { registryOf } from "./registry-of.js";
-import { chooseStores, type MetadataSpec, type StoreSpec } from "./store-choice.js";
+import { type ArtifactsSpec, chooseStores, type MetadataSpec, type StoreSpec } from "./store-choice.js";
 import { defaultExecutors, type ExecutorRegistry, type ExecutorSpec } from "./executor-registry.js";
 
 export interface TrainyardOptions {
@@ -189,9 +189,10 @@ export class Trainyard implements TrainyardServices {
     const metadataInstance = opts.metadata && "backend" in opts.metadata ? opts.metadata : undefined;
     const artifactsInstance = opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : undefined;
     // A home written before digests named their scheme is rewritten once, before anything reads it.
-    if (!metadataInstance && !artifactsInstance) await upgradeHomeDigests(choice.metadata, choice.artifacts.root);
+    if (!metadataInstance && !artifactsInstance && choice.artifacts.kind === "fs")
+      await upgradeHomeDigests(choice.metadata, choice.artifacts.root);
     const metadata = metadataInstance ?? (await openMetadata(choice.metadata));
-    const artifacts = artifactsInstance ?? new FsArtifactStore(choice.artifacts.root);
+    const artifacts = artifactsInstance ?? (await openArtifacts(choice.artifacts));
     // A child process can open the same stores only when they were chosen by name.
     const spec = metadataInstance || artifactsInstance ? undefined : choice;
     const executors = opts.executors ?? defaultExecutors();
@@ -219,9 +220,12 @@ export class Trainyard implements TrainyardServices {
 
   private moduleCache?: string;
 
-  /** Step work directories: inside the artifact store's root, so outputs are renamed into it. */
+  /**
+   * Step work directories, the engine's own. Beside a local store's objects when it has one, so
+   * that storing an output is a rename on one file system; under the home otherwise.
+   */
   get workRoot(): string {
-    return join(this.artifacts instanceof FsArtifactStore ? this.artifacts.root : join(this.home, "artifacts"), "tmp");
+    return this.artifacts instanceof FsArtifactStore ? join(this.artifacts.root, "tmp") : join(this.home, "work");
   }
 
   /** Loads a pipeline module (or takes a pipeline built in this process) and its config profiles. */
@@ -590,6 +594,15 @@ function checkForcedSteps(graph: CompiledGraph, force: RunRequest["force"]): voi
       hint: `its steps are ${steps.join(", ")}`,
     });
   }
+}
+
+async function openArtifacts(spec: ArtifactsSpec): Promise<ArtifactStore> {
+  if (spec.kind === "s3") {
+    // Loaded on demand: the AWS SDK stays off the start-up path of every local home.
+    const { S3ArtifactStore } = await import("../store/s3-artifact-store.js");
+    return new S3ArtifactStore(spec);
+  }
+  return new FsArtifactStore(spec.root);
 }
 
 async function openMetadata(spec: MetadataSpec): Promise<MetadataStore> {

@@ -1,36 +1,71 @@
 /**
- * The artifact store: immutable content, addressed by the sha256 of its bytes. The embedded
- * backend keeps files under the home directory; object storage implements the same interface.
+ * The artifact store: immutable objects addressed by their digest, shaped like object storage
+ * (has / put / get to a local cache / stream / list / delete / stat). The embedded backend keeps
+ * files under the home directory; the S3 backend keeps objects in a bucket and reads them
+ * through a local cache of verified copies. Neither the engine nor a step sees where an object
+ * lives: they ask for a verified local copy.
  */
+import type { Readable } from "node:stream";
+
 export interface StoredObject {
   digest: string;
   size: number;
-  /** Local path to read the content from. */
+  /** A verified local copy of the content (the object itself in the fs backend, else the cache's copy). */
   path: string;
 }
 
-/** What the file system says about a stored object, for verification stamps and gc's grace period. */
+/** What the store knows of an object: for verification stamps and gc's grace period. */
 export interface ObjectStat {
   size: number;
   mtimeMs: number;
-  /** Set when the object entered the store (chmod, rename); rename keeps the source's mtime. */
+  /** When the object last entered the store (a put of the same content refreshes it where it can). */
   ctimeMs: number;
+  /** The file's inode in the fs backend; 0 for objects that are not local files. */
   ino: number;
   isDirectory: boolean;
 }
 
+export interface PutFileOptions {
+  /**
+   * The caller gives the source up (a step's work directory): the store may take it over, e.g.
+   * by renaming it into place, and the source path may be gone afterwards.
+   */
+  consume?: boolean;
+  /** The digest, when the caller already knows it (the stat index): saves hashing. */
+  digest?: string;
+  /** The size the caller has just seen, saving a stat. */
+  size?: number;
+}
+
 export interface ArtifactStore {
   readonly backend: string;
-  /**
-   * Adds a file. With `move`, the source (which must be on the store's file system, e.g. a step
-   * work directory) is renamed into place instead of copied. `digest` skips hashing when the
-   * caller already knows it (the stat index); `size`, the size the caller has just seen, saves
-   * asking again.
-   */
-  putFile(source: string, opts?: { move?: boolean; digest?: string; size?: number }): Promise<StoredObject>;
+  /** Adds a file under its digest. Putting content already stored is a no-op that succeeds. */
+  putFile(source: string, opts?: PutFileOptions): Promise<StoredObject>;
   /** Adds a directory tree; its digest covers every relative path, mode and file content. */
-  putDirectory(source: string, opts?: { move?: boolean }): Promise<StoredObject>;
+  putDirectory(source: string, opts?: { consume?: boolean }): Promise<StoredObject>;
   putBytes(bytes: Uint8Array): Promise<StoredObject>;
+  has(digest: string): Promise<boolean>;
+  /** The object's size and times; undefined when it is missing. */
+  stat(digest: string): Promise<ObjectStat | undefined>;
+  /**
+   * A local path holding the object's content, fetched and verified against the digest first
+   * when it is not local yet. Throws ARTIFACT_MISSING or ARTIFACT_CORRUPT.
+   */
+  getLocal(digest: string): Promise<string>;
+  /** The object's bytes as a stream (a directory as an archive, see object-archive.ts). */
+  stream(digest: string): Promise<Readable>;
+  list(): Promise<string[]>;
+  delete(digest: string): Promise<void>;
+  /**
+   * Where getLocal puts (or finds) `digest` on this machine, known without I/O: the content may
+   * not be there until getLocal resolves. Lets a loaded output name its paths before any fetch.
+   */
+  localPath(digest: string): string;
+  /**
+   * True when getLocal hands out only copies it verified against their digests (a remote store's
+   * cache); false when the caller verifies the local file itself (the fs backend, with stamps).
+   */
+  readonly verifiesReads: boolean;
   /**
    * Makes everything stored so far durable; metadata referring to an object is committed only
    * after this resolves. Optional: a backend whose puts are durable on return needs none.
@@ -38,16 +73,7 @@ export interface ArtifactStore {
   sync?(): Promise<void>;
   /** Releases helper processes or connections and finishes background work. */
   close?(): Promise<void> | void;
-  has(digest: string): Promise<boolean>;
-  /** The local path of stored content (for object storage: after fetching it to a local cache). */
-  pathOf(digest: string): Promise<string>;
-  /** pathOf without a round trip, for a store whose content is always local. */
-  localPath?(digest: string): string;
-  remove(digest: string): Promise<void>;
-  list(): Promise<string[]>;
-  /** The object's size and times; undefined when it is missing. */
-  statObject?(digest: string): Promise<ObjectStat | undefined>;
-  /** Moves a damaged object out of the store (into `<root>/quarantine`); its new path, if it existed. */
+  /** Moves a damaged object out of every reader's way; where it went, if it existed. */
   quarantine?(digest: string): Promise<string | undefined>;
   /**
    * Lists digests in this process's pending journal, so that gc keeps them until the records
@@ -58,6 +84,6 @@ export interface ArtifactStore {
   holdPending?(): () => void;
   /** Digests in the journals of live processes; journals of dead ones are removed with `removeDead`. */
   pendingDigests?(opts?: { removeDead?: boolean }): { digests: Set<string>; owners: string[]; removed: number };
-  /** A fresh, empty directory on the same file system, for step work directories. */
-  makeWorkDir(label: string): Promise<string>;
+  /** Removes temporary files left behind by killed processes; how many. */
+  sweepTemp?(olderThanMs: number): Promise<number>;
 }

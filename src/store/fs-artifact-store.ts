@@ -10,15 +10,18 @@
  * stores made with two-digit fan-out (`objects/ab/<digest>`) are read and written in their own layout.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, constants, mkdirSync, readdirSync, renameSync } from "node:fs";
-import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmodSync, constants, createReadStream, mkdirSync, readdirSync, renameSync } from "node:fs";
+import { chmod, copyFile, cp, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { crashPoint } from "../core/crash-point.js";
+import { shortDigest } from "../core/hash.js";
 import { TrainyardError } from "../core/errors.js";
 import { DIGEST_SCHEMES, type DigestScheme, parseDigest, SHA256, sha256Digest } from "../core/digest-format.js";
-import type { ArtifactStore, ObjectStat, StoredObject } from "./artifact-store.js";
+import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
+import { listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
 
 /** From this many unsynced objects on, one syncfs of the whole file system beats an fsync each. */
@@ -26,6 +29,7 @@ const SYNCFS_MIN = 3;
 
 export class FsArtifactStore implements ArtifactStore {
   readonly backend = "fs";
+  readonly verifiesReads = false;
   private readonly objects: string;
   private readonly tmp: string;
   private ready?: Promise<void>;
@@ -102,18 +106,18 @@ export class FsArtifactStore implements ArtifactStore {
     this.prefixes.add(prefix);
   }
 
-  async putFile(source: string, opts: { move?: boolean; digest?: string; size?: number } = {}): Promise<StoredObject> {
+  async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
     const init = this.init();
     if (init) await init;
     const hashed = opts.digest
       ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size }
-      : hashFileNow(source, opts.size, { makeReadOnly: opts.move });
+      : hashFileNow(source, opts.size, { makeReadOnly: opts.consume });
     const { digest, size } = hashed instanceof Promise ? await hashed : hashed;
     const readOnly = !(hashed instanceof Promise) && "madeReadOnly" in hashed && hashed.madeReadOnly === true;
     const target = this.objectPath(digest);
     this.pending.append(digest);
-    if (opts.move) {
-      // A moved file is already private to us, so it is renamed straight into place (atomic on
+    if (opts.consume) {
+      // A consumed file is already private to us, so it is renamed straight into place (atomic on
       // one file system); renaming over an existing object replaces identical content, which
       // costs less than asking first. Both are metadata-only calls of microseconds, made
       // synchronously: a thread-pool round trip cost several times the call itself.
@@ -179,19 +183,19 @@ export class FsArtifactStore implements ArtifactStore {
     this.pending.close();
   }
 
-  async putDirectory(source: string, opts: { move?: boolean } = {}): Promise<StoredObject> {
+  async putDirectory(source: string, opts: { consume?: boolean } = {}): Promise<StoredObject> {
     await this.init();
     const { digest, size } = await hashTree(source);
     const target = this.objectPath(digest);
     this.pending.append(digest);
     if ((await exists(target)) && (await refreshEntryTime(target, 0o555))) {
-      if (opts.move) await rm(source, { recursive: true, force: true });
+      if (opts.consume) await rm(source, { recursive: true, force: true });
       return { digest, size, path: target };
     }
     const temp = join(this.tmp, `${digest}.${randomBytes(4).toString("hex")}`);
     try {
       await this.ensurePrefix(digest);
-      if (opts.move) await rename(source, temp);
+      if (opts.consume) await rename(source, temp);
       else await cp(source, temp, { recursive: true });
       await makeReadOnly(temp);
       await rename(temp, target);
@@ -238,11 +242,24 @@ export class FsArtifactStore implements ArtifactStore {
     return this.objectPath(digest);
   }
 
-  async pathOf(digest: string): Promise<string> {
-    return this.objectPath(digest);
+  /** The object itself: it is local already; the engine's ObjectVerifier checks it against its stamps. */
+  async getLocal(digest: string): Promise<string> {
+    const path = this.objectPath(digest);
+    if (!(await exists(path))) {
+      throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(digest)} is not in the store`, {
+        digest,
+        file: path,
+      });
+    }
+    return path;
   }
 
-  async statObject(digest: string): Promise<ObjectStat | undefined> {
+  async stream(digest: string): Promise<Readable> {
+    const path = await this.getLocal(digest);
+    return (await stat(path)).isDirectory() ? packTree(path, await listTree(path)) : createReadStream(path);
+  }
+
+  async stat(digest: string): Promise<ObjectStat | undefined> {
     const st = await stat(this.objectPath(digest)).catch(() => undefined);
     return (
       st && { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, isDirectory: st.isDirectory() }
@@ -275,7 +292,7 @@ export class FsArtifactStore implements ArtifactStore {
     return scanPendingJournals(this.pending.dir, opts);
   }
 
-  async remove(digest: string): Promise<void> {
+  async delete(digest: string): Promise<void> {
     const path = this.objectPath(digest);
     await chmodTree(path).catch(() => undefined);
     await rm(path, { recursive: true, force: true });
@@ -292,11 +309,6 @@ export class FsArtifactStore implements ArtifactStore {
       } else for (const name of await readdir(join(this.objects, top))) out.push(`${SHA256}:${name}`);
     }
     return out;
-  }
-
-  async makeWorkDir(label: string): Promise<string> {
-    await this.init();
-    return mkdtemp(join(this.tmp, `work-${label.replace(/[^A-Za-z0-9_.-]/g, "_").slice(0, 60)}-`));
   }
 
   /** Removes temp files left behind by killed processes. */

@@ -54,7 +54,8 @@ export class ObjectVerifier {
 
   /** Whether the stored bytes match `digest` (and `size`, when known), without side effects. */
   async check(digest: string, size?: number): Promise<CheckResult> {
-    const path = this.artifacts.localPath?.(digest) ?? (await this.artifacts.pathOf(digest));
+    if (this.artifacts.verifiesReads) return this.fetchVerified(digest);
+    const path = this.artifacts.localPath(digest);
     const stamp = stampOf(path);
     if (!stamp) return { ok: false, path, problem: "missing", detail: "is missing from the store" };
     if (size !== undefined && size >= 0 && stamp.size !== size) {
@@ -79,6 +80,19 @@ export class ObjectVerifier {
     if (stamp.size >= STAMP_MIN)
       await this.metadata.putStat({ path, size: stamp.size, mtimeMs: stamp.mtimeMs, ino: stamp.ino, digest });
     return { ok: true, path };
+  }
+
+  /** A remote store's local copy, verified by the store as it entered its cache. */
+  private async fetchVerified(digest: string): Promise<CheckResult> {
+    try {
+      return { ok: true, path: await this.artifacts.getLocal(digest) };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== "ARTIFACT_MISSING" && code !== "ARTIFACT_CORRUPT") throw err;
+      const path = this.artifacts.localPath(digest);
+      const problem = code === "ARTIFACT_MISSING" ? "missing" : "corrupt";
+      return { ok: false, path, problem, detail: (err as Error).message.replace(/^artifact \S+ /, "") };
+    }
   }
 
   /**

@@ -103,7 +103,7 @@ export class ServedTraffic {
     const clock = { now: T0 };
     const { server, url } = await startModelServer({
       registry: home.registry,
-      artifactPath: (d) => home.ty.artifacts.pathOf(d),
+      artifactPath: (d) => home.ty.artifacts.getLocal(d),
       loadPredictor: loadLinearPredictor,
       port: 0,
       logSample: 1,

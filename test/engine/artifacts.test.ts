@@ -79,7 +79,7 @@ describe("artifacts", () => {
 
     // Every stored object is named by the sha256 of its content.
     for (const digest of await ty.artifacts.list()) {
-      const p = await ty.artifacts.pathOf(digest);
+      const p = await ty.artifacts.localPath(digest);
       const actual = fs.statSync(p).isDirectory() ? (await hashTree(p)).digest : sha(fs.readFileSync(p, "utf8"));
       expect(actual).toBe(digest);
     }

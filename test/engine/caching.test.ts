@@ -108,7 +108,7 @@ for (const backend of engineBackends()) {
         };
         const r1 = await ty.run(make());
         const handle = (await ty.output(r1.runId, "write")) as { digest: string };
-        await ty.artifacts.remove(handle.digest);
+        await ty.artifacts.delete(handle.digest);
         const r2 = await ty.run(make());
         expect(stepOf(r2, "read").error?.message).toBeUndefined();
         expect(r2.status).toBe("succeeded");

@@ -105,7 +105,7 @@ export default defineConfig({
   it("makes the CLI fail with CONFIG_INVALID before it opens anything", async () => {
     const dir = homes.fixtureDir();
     const home = homes.tempDir("ty-cfg-home-");
-    fs.writeFileSync(path.join(dir, "trainyard.config.ts"), `export default { artifacts: { kind: "s3" } };\n`);
+    fs.writeFileSync(path.join(dir, "trainyard.config.ts"), `export default { artifacts: { kind: "gcs" } };\n`);
     const r = await cli(["runs", "--home", home], home, { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("CONFIG_INVALID");
@@ -136,7 +136,7 @@ describe("store choice: flags > environment > config > defaults", () => {
     const c = chooseStores({ env: {}, cwd: "/work" });
     expect(c.home).toBe("/work/.trainyard");
     expect(c.metadata).toEqual({ kind: "sqlite", file: "/work/.trainyard/metadata.db" });
-    expect(c.artifacts.root).toBe("/work/.trainyard/artifacts");
+    expect(c.artifacts).toEqual({ kind: "fs", root: "/work/.trainyard/artifacts" });
     expect(c.sources).toEqual({ home: "default", metadata: "default", artifacts: "default" });
   });
 

@@ -74,7 +74,7 @@ for (const backend of engineBackends()) {
         const objects = await store.list();
         expect(objects.length).toBeGreaterThan(0);
         for (const digest of objects) {
-          const p = await store.pathOf(digest);
+          const p = await store.localPath(digest);
           const actual = fs.statSync(p).isDirectory()
             ? (await hashTree(p)).digest
             : `sha256:${createHash("sha256").update(fs.readFileSync(p)).digest("hex")}`;

@@ -182,7 +182,7 @@ async function producedFileOf(home: string, runId: string, stepId: string): Prom
     const edges = await view.meta.lineageOfStepRun(`${runId}:${stepId}`);
     const file = edges.find((e) => e.direction === "out" && e.name !== "output");
     if (!file) throw new Error(`step ${stepId} of run ${runId} produced no file: ${JSON.stringify(edges)}`);
-    return await view.store.pathOf(file.digest);
+    return await view.store.localPath(file.digest);
   } finally {
     await view.close();
   }

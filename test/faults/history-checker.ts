@@ -35,7 +35,7 @@ export async function checkHistory(home: string): Promise<string[]> {
     else if (rec.inline) ok = (await view.meta.getInlineBytes(digest)) !== undefined;
     else if (!(await view.store.has(digest))) ok = false;
     else {
-      const p = await view.store.pathOf(digest);
+      const p = await view.store.localPath(digest);
       const actual = fs.statSync(p).isDirectory() ? (await hashTree(p)).digest : (await hashFile(p)).digest;
       ok = actual === digest;
     }

@@ -353,7 +353,7 @@ postgres.describe("PostgresRegistryStore", () => {
       // lineage of a registered version, so none goes.
       expect(r.runsRemoved).toEqual([]);
       expect(r.runsKeptForModels.length).toBe(3);
-      for (const v of versions) expect(fs.existsSync(await ty.artifacts.pathOf(v.artifactDigest))).toBe(true);
+      for (const v of versions) expect(fs.existsSync(await ty.artifacts.localPath(v.artifactDigest))).toBe(true);
       expect((await cli("models", "show", "lin@production")).stdout).toContain("lin@1 (production, staging)");
       expect((await cli("lineage", "lin@1")).stdout).toContain("written by raw");
     });

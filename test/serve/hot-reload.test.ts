@@ -22,10 +22,10 @@ let v1Dir: string;
 beforeAll(async () => {
   ty = await openModelHome();
   const v1 = await trainAndRegister(ty, "lin", 2);
-  v1Dir = await ty.artifacts.pathOf(v1.artifactDigest);
+  v1Dir = await ty.artifacts.localPath(v1.artifactDigest);
   // Version 2 takes 300 ms to load, like a big model: the swap must wait for it, not drop requests.
   const dir = writeLinearBundle({ label: "y", weights: { x: 3 }, bias: 1, loadDelayMs: 300 });
-  const stored = await ty.artifacts.putDirectory(dir, { move: true });
+  const stored = await ty.artifacts.putDirectory(dir, { consume: true });
   await registerModel(ty, {
     model: "lin",
     artifactDigest: stored.digest,
@@ -35,7 +35,7 @@ beforeAll(async () => {
   await promoteAlias(ty, "lin", "production", 1);
   ({ server, url } = await startModelServer({
     registry: openRegistry(ty),
-    artifactPath: (d) => ty.artifacts.pathOf(d),
+    artifactPath: (d) => ty.artifacts.getLocal(d),
     loadPredictor: loadLinearPredictor,
     port: 0,
     logSample: 0.05,

@@ -21,7 +21,7 @@ beforeAll(async () => {
   await promoteAlias(ty, "lin", "production", 1, { actor: "test" });
   ({ server, url } = await startModelServer({
     registry: openRegistry(ty),
-    artifactPath: (d) => ty.artifacts.pathOf(d),
+    artifactPath: (d) => ty.artifacts.getLocal(d),
     loadPredictor: loadLinearPredictor,
     port: 0,
     logSample: 1,
@@ -190,7 +190,7 @@ describe("operations endpoints", () => {
   it("says healthy at once and ready only when the named aliases are loaded", async () => {
     const other = await startModelServer({
       registry: openRegistry(ty),
-      artifactPath: (d) => ty.artifacts.pathOf(d),
+      artifactPath: (d) => ty.artifacts.getLocal(d),
       loadPredictor: loadLinearPredictor,
       port: 0,
       targets: [{ model: "lin", alias: "canary" }],

@@ -20,7 +20,7 @@ beforeAll(async () => {
   await promoteAlias(ty, "lin", "production", 1, { actor: "test" });
   ({ server, url } = await startModelServer({
     registry: openRegistry(ty),
-    artifactPath: (d) => ty.artifacts.pathOf(d),
+    artifactPath: (d) => ty.artifacts.getLocal(d),
     loadPredictor: loadLinearPredictor,
     port: 0,
     logSample: 1,

@@ -34,7 +34,7 @@ async function registerRealModel(ty: Trainyard): Promise<void> {
     estimator: model.toJSON(),
     training: {},
   });
-  const stored = await ty.artifacts.putDirectory(dir, { move: true });
+  const stored = await ty.artifacts.putDirectory(dir, { consume: true });
   await registerModel(ty, { model: "line", artifactDigest: stored.digest });
 }
 

@@ -32,7 +32,7 @@ type Started = { url: string; port: number; server: ModelServer };
 async function serve(opts: Partial<ModelServerOptions> & { host?: string } = {}): Promise<Started> {
   const started = await startModelServer({
     registry: openRegistry(ty),
-    artifactPath: (d) => ty.artifacts.pathOf(d),
+    artifactPath: (d) => ty.artifacts.getLocal(d),
     loadPredictor: loadLinearPredictor,
     port: 0,
     ...opts,

@@ -88,7 +88,7 @@ async function registerModels(home: string): Promise<void> {
     });
     const v1 = await registerModel(ty, {
       model: "birds",
-      artifactDigest: (await ty.artifacts.putDirectory(good, { move: true })).digest,
+      artifactDigest: (await ty.artifacts.putDirectory(good, { consume: true })).digest,
     });
     await promoteAlias(ty, "birds", "production", v1.version.version, { hooks: [] });
     // A bundle whose multiclass estimator lists no classes: stored intact, but not loadable.
@@ -107,7 +107,7 @@ async function registerModels(home: string): Promise<void> {
     );
     const v2 = await registerModel(ty, {
       model: "birds",
-      artifactDigest: (await ty.artifacts.putDirectory(broken, { move: true })).digest,
+      artifactDigest: (await ty.artifacts.putDirectory(broken, { consume: true })).digest,
     });
     await promoteAlias(ty, "birds", "staging", v2.version.version, { hooks: [] });
   } finally {

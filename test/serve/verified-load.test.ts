@@ -26,7 +26,7 @@ describe("serving a damaged model", () => {
     ty = await openModelHome();
     const v = await trainAndRegister(ty, "lin", 2);
     await promoteAlias(ty, "lin", "production", v.version, { actor: "test" });
-    const dir = await ty.artifacts.pathOf(v.artifactDigest);
+    const dir = await ty.artifacts.localPath(v.artifactDigest);
     const file = path.join(dir, "bundle.json");
     const text = fs.readFileSync(file, "utf8");
     const at = text.indexOf('"x":2') + 4;

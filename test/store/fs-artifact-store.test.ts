@@ -71,7 +71,7 @@ describe("FsArtifactStore: content addressing", () => {
     fs.writeFileSync(path.join(root, "objects", hexOf(digest).slice(0, 2), hexOf(digest)), content);
     const legacy = new FsArtifactStore(root);
     expect(await legacy.has(digest)).toBe(true);
-    expect(fs.readFileSync(await legacy.pathOf(digest), "utf8")).toBe("stored by an earlier version");
+    expect(fs.readFileSync(await legacy.localPath(digest), "utf8")).toBe("stored by an earlier version");
     const added = await legacy.putBytes(Buffer.from("new content"));
     expect(added.path).toBe(path.join(root, "objects", hexOf(added.digest).slice(0, 2), hexOf(added.digest)));
     expect((await legacy.list()).sort()).toEqual([digest, added.digest].sort());
@@ -89,7 +89,7 @@ describe("FsArtifactStore: content addressing", () => {
     expect(fs.readFileSync(a.path, "utf8")).toBe("hello");
     expect(await store.has(a.digest)).toBe(true);
     expect(await store.has(sha("never stored"))).toBe(false);
-    expect(await store.pathOf(a.digest)).toBe(a.path);
+    expect(await store.localPath(a.digest)).toBe(a.path);
     expect((await store.list()).sort()).toEqual([a.digest, c.digest].sort());
   });
 
@@ -102,13 +102,13 @@ describe("FsArtifactStore: content addressing", () => {
     expect(fs.readFileSync(obj.path, "utf8")).toBe("a,b\n1,2\n");
   });
 
-  it("moves a file with { move: true }, and a second move of equal content only removes the source", async () => {
+  it("moves a file with { consume: true }, and a second move of equal content only removes the source", async () => {
     const src = write("work/model.bin", Buffer.from([1, 2, 3, 4]));
-    const obj = await store.putFile(src, { move: true });
+    const obj = await store.putFile(src, { consume: true });
     expect(fs.existsSync(src)).toBe(false);
     expect(obj.digest).toBe(sha(Buffer.from([1, 2, 3, 4])));
     const again = write("work2/model.bin", Buffer.from([1, 2, 3, 4]));
-    const obj2 = await store.putFile(again, { move: true });
+    const obj2 = await store.putFile(again, { consume: true });
     expect(obj2.digest).toBe(obj.digest);
     expect(fs.existsSync(again)).toBe(false);
     expect(await store.list()).toEqual([obj.digest]);
@@ -123,7 +123,7 @@ describe("FsArtifactStore: content addressing", () => {
 
   it("removes an object", async () => {
     const obj = await store.putBytes(Buffer.from("to remove"));
-    await store.remove(obj.digest);
+    await store.delete(obj.digest);
     expect(await store.has(obj.digest)).toBe(false);
     expect(await store.list()).toEqual([]);
   });
@@ -160,9 +160,9 @@ describe("FsArtifactStore: directories", () => {
     expect((await hashTree(exe)).digest).not.toBe(base);
   });
 
-  it("moves a directory with { move: true }", async () => {
+  it("moves a directory with { consume: true }", async () => {
     const t = makeTree("moved", files);
-    const obj = await store.putDirectory(t, { move: true });
+    const obj = await store.putDirectory(t, { consume: true });
     expect(fs.existsSync(t)).toBe(false);
     expect(fs.readFileSync(path.join(obj.path, "a.txt"), "utf8")).toBe("A");
   });
@@ -183,7 +183,8 @@ describe("FsArtifactStore: failures", () => {
   });
 
   it("sweeps temp files left behind by killed processes", async () => {
-    const work = await store.makeWorkDir("step");
+    await store.list();
+    const work = fs.mkdtempSync(path.join(dir, "artifacts", "tmp", "work-step-"));
     const leftover = path.join(dir, "artifacts", "tmp", "leftover.1234");
     fs.writeFileSync(leftover, "partial");
     const old = new Date(Date.now() - 60_000);

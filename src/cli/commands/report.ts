@@ -63,10 +63,10 @@ async function reportsOfDigest(ty: Trainyard, digest: string) {
   }
   const short = shortDigest(art.digest);
   let reports: FoundReport[] = [];
-  if (art.kind === "file") reports = [{ target: await ty.artifacts.pathOf(art.digest), name: `${short}.html` }];
+  if (art.kind === "file") reports = [{ target: await ty.verifiedPath(art.digest), name: `${short}.html` }];
   else if (art.kind === "json") reports = htmlIn(await ty.io.load(art.digest), short);
   else if (art.kind === "directory") {
-    reports = [{ target: join(await ty.artifacts.pathOf(art.digest), "index.html"), name: `${short}.html` }];
+    reports = [{ target: join(await ty.verifiedPath(art.digest), "index.html"), name: `${short}.html` }];
   }
   if (!reports.length) {
     throw new TrainyardError("NOT_FOUND", `artifact ${short} (${art.kind}) holds no HTML report`, {

@@ -1,0 +1,289 @@
+/**
+ * Artifacts in S3-compatible object storage: `<prefix>objects/<digest>`, one object per artifact
+ * (a directory as an archive, object-archive.ts). Reads go through a LocalObjectCache that
+ * verifies every object against its digest before anything uses it. Content addressing makes
+ * every put idempotent, so no conditional write is needed: two writers of one digest write the
+ * same bytes, and whichever lands last is as good as the first.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { TrainyardError } from "../core/errors.js";
+import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
+import { shortDigest } from "../core/hash.js";
+import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
+import { hashFileNow, hashTree } from "./file-hash.js";
+import { LocalObjectCache } from "./local-object-cache.js";
+import { archiveSize, listTree, packTree, unpackTree } from "./object-archive.js";
+import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
+import { S3RequestCounter } from "./s3-request-counter.js";
+
+export interface S3StoreOptions {
+  /** `s3://bucket/prefix`. */
+  url: string;
+  /** An S3-compatible endpoint (http://127.0.0.1:9000); AWS's own when unset. */
+  endpoint?: string;
+  /** @default $AWS_REGION, else "us-east-1" */
+  region?: string;
+  /** Bucket in the path rather than the host name, as most S3-compatible servers need. @default true with an endpoint */
+  forcePathStyle?: boolean;
+  /** This machine's cache of verified objects (one per worker home). */
+  cacheDir: string;
+  /** Explicit credentials; the SDK's usual chain (environment, profile, instance role) when unset. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** Objects from this size on are uploaded in parts, several at once. */
+const PART_SIZE = 8 * 1024 * 1024;
+const KIND = "trainyard-kind";
+const CONTENT_SIZE = "trainyard-size";
+
+export class S3ArtifactStore implements ArtifactStore {
+  readonly backend = "s3";
+  readonly verifiesReads = true;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly cache: LocalObjectCache;
+  /** Requests and bytes this store sent and received, by command. */
+  readonly requests = new S3RequestCounter();
+  private readonly client: S3Client;
+  private readonly pending: PendingJournal;
+
+  constructor(readonly options: S3StoreOptions) {
+    const { bucket, prefix } = parseS3Url(options.url);
+    this.bucket = bucket;
+    this.prefix = prefix;
+    const config: S3ClientConfig = {
+      region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+      endpoint: options.endpoint,
+      forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+      credentials: options.credentials,
+    };
+    // Some S3-compatible servers store the aws-chunked framing of a checksummed upload as the content.
+    if (options.endpoint && !/\.amazonaws\.com(:\d+)?(\/|$)/.test(options.endpoint)) {
+      config.requestChecksumCalculation = "WHEN_REQUIRED";
+      config.responseChecksumValidation = "WHEN_REQUIRED";
+    }
+    this.client = new S3Client(config);
+    this.requests.attach(this.client);
+    this.cache = new LocalObjectCache(options.cacheDir);
+    this.pending = new PendingJournal(join(options.cacheDir, ".pending"));
+  }
+
+  private key(digest: string): string {
+    return `${this.prefix}${s3ObjectKey(digest)}`;
+  }
+
+  async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
+    const { digest, size } = opts.digest
+      ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size }
+      : await hashFileNow(source, opts.size);
+    this.pending.append(digest);
+    if (!(await this.has(digest))) await this.upload(digest, createReadStream(source), { kind: "file", size });
+    const path = await this.cache.add(source, digest, { consume: opts.consume });
+    return { digest, size, path };
+  }
+
+  async putDirectory(source: string, opts: { consume?: boolean } = {}): Promise<StoredObject> {
+    const { digest, size } = await hashTree(source);
+    this.pending.append(digest);
+    if (!(await this.has(digest))) {
+      const entries = await listTree(source);
+      await this.upload(digest, packTree(source, entries), { kind: "directory", size, length: archiveSize(entries) });
+    }
+    const path = await this.cache.add(source, digest, { consume: opts.consume, isDirectory: true });
+    return { digest, size, path };
+  }
+
+  async putBytes(bytes: Uint8Array): Promise<StoredObject> {
+    const digest = sha256Digest(bytes);
+    this.pending.append(digest);
+    if (!(await this.has(digest))) await this.upload(digest, Buffer.from(bytes), { kind: "file", size: bytes.length });
+    const path = (await this.cache.lookup(digest)) ?? (await this.cacheBytes(bytes, digest));
+    return { digest, size: bytes.byteLength, path };
+  }
+
+  private async cacheBytes(bytes: Uint8Array, digest: string): Promise<string> {
+    const temp = join(this.options.cacheDir, `.tmp-${digest}.${process.pid}`);
+    await writeFile(temp, bytes);
+    return this.cache.add(temp, digest, { consume: true });
+  }
+
+  private async upload(
+    digest: string,
+    body: Readable | Buffer,
+    info: { kind: "file" | "directory"; size: number; length?: number },
+  ): Promise<void> {
+    const params = {
+      Bucket: this.bucket,
+      Key: this.key(digest),
+      Body: body,
+      Metadata: { [KIND]: info.kind, [CONTENT_SIZE]: String(info.size) },
+    };
+    try {
+      await new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: 4 }).done();
+    } catch (err) {
+      throw this.failure(err, `store artifact ${shortDigest(digest)}`);
+    }
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return (await this.stat(digest)) !== undefined;
+  }
+
+  async stat(digest: string): Promise<ObjectStat | undefined> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(digest) }));
+      const at = head.LastModified?.getTime() ?? 0;
+      const isDirectory = head.Metadata?.[KIND] === "directory";
+      const size = Number(head.Metadata?.[CONTENT_SIZE] ?? head.ContentLength ?? 0);
+      return { size, mtimeMs: at, ctimeMs: at, ino: 0, isDirectory };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.failure(err, `look up artifact ${shortDigest(digest)}`);
+    }
+  }
+
+  localPath(digest: string): string {
+    return this.cache.pathOf(digest);
+  }
+
+  getLocal(digest: string): Promise<string> {
+    return this.cache.get(digest, `s3://${this.bucket}/${this.key(digest)}`, (target) => this.download(digest, target));
+  }
+
+  private async download(digest: string, target: string): Promise<void> {
+    let got: GetObjectCommandOutput;
+    try {
+      got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(digest) }));
+    } catch (err) {
+      if (isNotFound(err)) {
+        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(digest)} is not in ${this.describe()}`, {
+          digest,
+          file: `s3://${this.bucket}/${this.key(digest)}`,
+        });
+      }
+      throw this.failure(err, `read artifact ${shortDigest(digest)}`);
+    }
+    const body = this.requests.countBody(got.Body as Readable);
+    if (got.Metadata?.[KIND] === "directory") await unpackTree(body, target);
+    else await pipeline(body, createWriteStream(target));
+  }
+
+  /** The verified bytes: read from the local copy, fetched and checked first when needed. */
+  async stream(digest: string): Promise<Readable> {
+    const path = await this.getLocal(digest);
+    const isDirectory = (await stat(path)).isDirectory();
+    return isDirectory ? packTree(path, await listTree(path)) : createReadStream(path);
+  }
+
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    const prefix = `${this.prefix}objects/`;
+    let token: string | undefined;
+    do {
+      const page = await this.client
+        .send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        .catch((err) => {
+          throw this.failure(err, "list artifacts");
+        });
+      for (const o of page.Contents ?? []) {
+        const [scheme, hex] = (o.Key ?? "").slice(prefix.length).split("/");
+        const digest = `${scheme}:${hex}`;
+        // Anything else under the prefix is not an artifact object: listed as it is, for fsck to name.
+        out.push(isDigest(digest) ? digest : (o.Key ?? "").slice(prefix.length));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  async delete(digest: string): Promise<void> {
+    await this.cache.evict(digest);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(digest) })).catch((err) => {
+      if (!isNotFound(err)) throw this.failure(err, `delete artifact ${shortDigest(digest)}`);
+    });
+  }
+
+  /** Moves a damaged object to `<prefix>quarantine/<digest>.<ms>` and drops its cached copy. */
+  async quarantine(digest: string): Promise<string | undefined> {
+    await this.cache.evict(digest);
+    if (!(await this.has(digest))) return undefined;
+    const key = `${this.prefix}quarantine/${digest.replace(":", "-")}.${Date.now()}`;
+    await this.client.send(
+      new CopyObjectCommand({ Bucket: this.bucket, Key: key, CopySource: `${this.bucket}/${this.key(digest)}` }),
+    );
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(digest) }));
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  retain(digests: Iterable<string>): void {
+    this.pending.appendAll(digests);
+  }
+
+  holdPending(): () => void {
+    return this.pending.hold();
+  }
+
+  pendingDigests(opts: { removeDead?: boolean } = {}): { digests: Set<string>; owners: string[]; removed: number } {
+    return scanPendingJournals(this.pending.dir, opts);
+  }
+
+  sweepTemp(olderThanMs: number): Promise<number> {
+    return this.cache.sweepTemp(olderThanMs);
+  }
+
+  async close(): Promise<void> {
+    this.pending.close();
+    this.client.destroy();
+  }
+
+  private describe(): string {
+    return `s3://${this.bucket}/${this.prefix}`;
+  }
+
+  private failure(err: unknown, what: string): TrainyardError {
+    const where = this.options.endpoint ? ` at ${this.options.endpoint}` : "";
+    return new TrainyardError(
+      "OBJECT_STORE_UNAVAILABLE",
+      `could not ${what} in ${this.describe()}${where}: ${(err as Error).message || (err as Error).name}`,
+      { cause: err, file: this.describe() },
+    );
+  }
+}
+
+/** An object's key under the store's prefix: `objects/<scheme>/<hex>`. */
+export function s3ObjectKey(digest: string): string {
+  const { scheme, hex } = parseDigest(digest);
+  return `objects/${scheme}/${hex}`;
+}
+
+/** `s3://bucket/some/prefix` -> bucket and a prefix ending in "/" (or empty). */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
+  if (!m) {
+    throw new TrainyardError("CONFIG_INVALID", `artifact store URL ${url} is not of the form s3://bucket/prefix`, {
+      hint: 'set store.artifacts to "s3://<bucket>/<prefix>" (or a local directory)',
+    });
+  }
+  const prefix = m[2].replace(/^\/+|\/+$/g, "");
+  return { bucket: m[1], prefix: prefix ? `${prefix}/` : "" };
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
