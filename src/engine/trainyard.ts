@@ -566,7 +566,10 @@ export class Trainyard implements TrainyardServices {
         step: stepId,
         hint: "check `trainyard show <run>`",
       });
-    return this.io.load(sr.outputDigest);
+    const value = await this.io.load(sr.outputDigest);
+    // The files it names are at their paths: a remote store's are fetched into the verified cache.
+    await this.io.hydrateForUse(value, { step: stepId, runId: sr.runId });
+    return value;
   }
 
   /** Leaves the stores open for a process about to exit, noting that the metadata log is whole. */

@@ -30,6 +30,8 @@ export async function upgradeHomeDigests(
         ? await upgradeSqlite(metadata.file, schemes)
         : await upgradePostgres(metadata, schemes);
   } catch (err) {
+    // A damaged database is reported as the regular open reports it: the file and how to recover.
+    if (err instanceof TrainyardError && err.code === "METADATA_CORRUPT") throw err;
     throw new TrainyardError(
       "METADATA_CORRUPT",
       `could not name the scheme of this home's digests: ${(err as Error).message}`,
@@ -49,11 +51,11 @@ async function upgradeSqlite(
   schemes: Parameters<typeof migrateDigestSchemes>[1],
 ): Promise<DigestMigrationReport | undefined> {
   if (!existsSync(file)) return undefined;
-  const { default: Database } = await import("better-sqlite3");
-  const { sqliteNativeBinding } = await import("./sqlite-metadata-store.js");
-  const db = new Database(file, { nativeBinding: sqliteNativeBinding() });
+  const { sqliteNativeBinding } = await import("./sqlite-metadata-database.js");
+  const { openSqliteDatabase } = await import("./sqlite-open.js");
+  // The regular open: a torn write-ahead log is warned of before SQLite replays it, damage is named.
+  const db = openSqliteDatabase(file, { nativeBinding: sqliteNativeBinding() });
   try {
-    db.pragma("busy_timeout = 10000");
     const sql: MigrationSql = {
       all: async (text, params = []) => db.prepare(text).all(...params) as Record<string, unknown>[],
       run: async (text, params = []) => {
@@ -98,6 +100,8 @@ async function upgradePostgres(
       hasTable: async (name) =>
         (await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [name])).rows[0].present === true,
     };
+    // A schema no store has opened yet is created as the metadata store's open creates it (then marked).
+    if (spec.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${spec.schema}`);
     await client.query("BEGIN");
     try {
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.digest-schemes.' || current_schema()))`);

@@ -1,6 +1,6 @@
 /**
  * A cluster on one machine for the distributed executor's tests: Redis, PostgreSQL and a shared
- * artifact store, `trainyard worker` processes with their own homes and module caches (in their
+ * artifact store (a directory, or an S3 emulator so that workers share nothing but the network), `trainyard worker` processes with their own homes and module caches (in their
  * and orchestrating Trainyards opened in-process.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -13,6 +13,7 @@ import { createNamespace, type Namespace } from "../support/netns.js";
 import { REPO, tempDir } from "../engine/support.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
+import { type S3Emulator, startS3rver } from "../support/s3.js";
 
 /** Fast stall detection for tests: a killed worker's task is taken over within about two seconds. */
 export const QUEUE_TIMING = { lockMs: 1500, stalledCheckMs: 500, heartbeatMs: 300 };
@@ -30,8 +31,10 @@ export interface Cluster {
   postgres: TestPostgres;
   /** A directory under test/fixtures/engine: modules written here resolve "trainyard". */
   dir: string;
-  /** The shared artifact store's root. */
+  /** The shared artifact store's root (a directory), when the cluster has no S3 emulator. */
   artifacts: string;
+  /** The S3 emulator holding the artifacts, with `store: "s3"`. */
+  s3?: S3Emulator;
   config: string;
   workers: ClusterWorker[];
   startWorker(
@@ -45,21 +48,37 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** `netns`: each worker in its own network namespace, reaching only Redis and PostgreSQL (root only). */
-export async function startCluster(opts: { netns?: boolean } = {}): Promise<Cluster> {
+/**
+ * `netns`: each worker in its own network namespace, reaching only Redis, PostgreSQL and the S3
+ * emulator (root only). `store`: artifacts in a shared directory or in S3 (s3rver on loopback).
+ */
+export async function startCluster(opts: { netns?: boolean; store?: "fs" | "s3" } = {}): Promise<Cluster> {
   registerQueueExecutor();
   const dir = path.join(REPO, "test", "fixtures", "engine", `tmp-cluster-${process.pid}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
   const root = tempDir("ty-cluster-");
   const artifacts = path.join(root, "artifacts");
-  const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+  const [redis, postgres, s3] = await Promise.all([
+    startRedis(),
+    startPostgres(),
+    opts.store === "s3" ? startS3rver(path.join(root, "s3"), "artifacts") : undefined,
+  ]);
   const redisUrl = redis.url;
   const pgUrl = postgres.url;
   const config = path.join(dir, "trainyard.config.ts");
   const executor = { kind: "queue", redis: redisUrl, ...QUEUE_TIMING };
+  const s3Url = "s3://artifacts/cluster";
+  const artifactsConfig = s3
+    ? { kind: "s3" as const, url: s3Url, endpoint: s3.endpoint, forcePathStyle: true }
+    : { kind: "fs" as const, root: artifacts };
+  // The SDK's usual credential chain: the environment, for this process and every worker.
+  const s3Env: Record<string, string> = s3
+    ? { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey }
+    : {};
+  Object.assign(process.env, s3Env);
   fs.writeFileSync(
     config,
-    `export default ${JSON.stringify({ metadata: { kind: "postgres", url: pgUrl }, artifacts: { kind: "fs", root: artifacts }, executor }, null, 2)};\n`,
+    `export default ${JSON.stringify({ metadata: { kind: "postgres", url: pgUrl }, artifacts: artifactsConfig, executor }, null, 2)};\n`,
   );
   const homes: string[] = [root];
   const namespaces: Namespace[] = [];
@@ -70,6 +89,7 @@ export async function startCluster(opts: { netns?: boolean } = {}): Promise<Clus
     postgres,
     dir,
     artifacts,
+    s3,
     config,
     workers,
     async startWorker(id, w = {}) {
@@ -83,6 +103,7 @@ export async function startCluster(opts: { netns?: boolean } = {}): Promise<Clus
         NO_COLOR: "1",
         TRAINYARD_CACHE_DIR: path.join(home, "cache"),
         TRAINYARD_HOME: home,
+        ...s3Env,
         ...w.env,
       };
       let [cmd, argv] = [process.execPath, args];
@@ -90,9 +111,15 @@ export async function startCluster(opts: { netns?: boolean } = {}): Promise<Clus
         const ns = await createNamespace(++namespaceCount);
         namespaces.push(ns);
         const pgPort = Number(new URL(postgres.url).port);
-        await Promise.all([ns.forward(redis.port), ns.forward(pgPort)]);
+        await Promise.all([ns.forward(redis.port), ns.forward(pgPort), ...(s3 ? [ns.forward(s3.port)] : [])]);
         const pgUrl = postgres.url.replace("127.0.0.1", ns.hostAddress);
         args.push("--redis", `redis://${ns.hostAddress}:${redis.port}`, "--metadata-url", pgUrl);
+        // The store as the namespace reaches it (the environment overrides the config's endpoint).
+        if (s3)
+          Object.assign(env, {
+            TRAINYARD_ARTIFACTS: s3Url,
+            TRAINYARD_S3_ENDPOINT: `http://${ns.hostAddress}:${s3.port}`,
+          });
         [cmd, argv] = ns.wrap(process.execPath, args);
       }
       const child = spawn(cmd, argv, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
@@ -115,7 +142,7 @@ export async function startCluster(opts: { netns?: boolean } = {}): Promise<Clus
       return Trainyard.open({
         home,
         metadata: { kind: "postgres", url: postgres.url },
-        artifacts: { kind: "fs", root: artifacts },
+        artifacts: artifactsConfig,
         executor,
       });
     },
@@ -125,7 +152,7 @@ export async function startCluster(opts: { netns?: boolean } = {}): Promise<Clus
     async stop() {
       for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
       await Promise.all(workers.map((w) => w.exited));
-      await Promise.all([redis.stop(), postgres.stop(), ...namespaces.map((ns) => ns.remove())]);
+      await Promise.all([redis.stop(), postgres.stop(), s3?.stop(), ...namespaces.map((ns) => ns.remove())]);
       for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     },

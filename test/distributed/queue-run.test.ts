@@ -1,6 +1,6 @@
 /**
- * Runs through the queue executor on a one-machine cluster (Redis, PostgreSQL, a shared artifact
- * store, worker processes with their own homes and caches), compared with a local run.
+ * Runs through the queue executor on a one-machine cluster (Redis, PostgreSQL, artifacts in S3 on
+ * an emulator, worker processes with their own homes and caches), compared with a local run.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -34,10 +34,10 @@ export default p;
 const gate = requireTools("redis-server", "postgresql");
 const netns = netnsAvailable();
 const mode = netns ? "each worker in its own network namespace" : "plain processes: not root, no network namespaces";
-gate.describe(`queue executor on a one-machine cluster (${mode})`, () => {
+gate.describe(`queue executor on a one-machine cluster, artifacts in S3 (${mode})`, () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster({ netns });
+    cluster = await startCluster({ netns, store: "s3" });
     await Promise.all(["w1", "w2", "w3"].map((id) => cluster.startWorker(id)));
   });
   afterAll(async () => cluster?.stop());

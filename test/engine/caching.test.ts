@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { shortDigest } from "../../src/core/hash.js";
 import { pipeline } from "../../src/index.js";
 import { stepOf } from "./support.js";
 import { engineBackends, useBackendHomes } from "./engine-backends.js";
@@ -181,7 +182,7 @@ for (const backend of engineBackends()) {
         const after = (await ty.metadata.getStepRun(`${r2.runId}:echo`))!.outputDigest!;
         expect(before).not.toBe(after);
         expect(down.reasons.join("\n")).toContain(
-          `input \`echo\` changed: digest ${before.slice(0, 12)}.. -> ${after.slice(0, 12)}..`,
+          `input \`echo\` changed: digest ${shortDigest(before)}.. -> ${shortDigest(after)}..`,
         );
       });
 
