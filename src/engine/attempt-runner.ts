@@ -194,7 +194,13 @@ export class AttemptRunner {
                   {
                     step: def.id,
                     runId: this.deps.run.runId,
-                    hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
+                    hint:
+                      `raise its timeout option, ` +
+                      `or make it faster; ${
+                        def.kind === "inline" && !def.options.isolate
+                          ? "set isolate: " + "true so a timeout also kills it"
+                          : "its process was killed"
+                      }`,
                   },
                 ),
               );
@@ -283,7 +289,9 @@ export class AttemptRunner {
           `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`,
           {
             step: def.id,
-            hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
+            hint:
+              "run the pipeline from its module path (trainyard " +
+              "run <file.ts>) so the child process can load the step",
           },
         );
       }
@@ -348,7 +356,8 @@ export class AttemptRunner {
         cause: err,
         hint:
           info.hint ??
-          `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
+          `the error was raised by the step's own code; ` +
+            `see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
       },
     );
   }

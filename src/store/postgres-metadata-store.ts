@@ -60,14 +60,20 @@ const types = {
 };
 
 // An update keeps `seq`: a run's steps list in the order they were first recorded, as in SQLite.
-const SAVE_STEP_RUN = `INSERT INTO step_runs (${STEP_RUN_COLUMNS.join(", ")}) VALUES (${STEP_RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})
+const SAVE_STEP_RUN =
+  `INSERT INTO ` +
+  `step_runs (${STEP_RUN_COLUMNS.join(", ")}) VALUES (${STEP_RUN_COLUMNS.map((_, i) => `$${i + 1}`).join(", ")})
   ON CONFLICT (id) DO UPDATE SET ${STEP_RUN_COLUMNS.slice(1)
     .map((c) => `${c} = EXCLUDED.${c}`)
     .join(", ")}`;
-const SAVE_ATTEMPT = `INSERT INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES ($1, $2, $3, $4, $5, $6)
-  ON CONFLICT (step_run_id, attempt) DO UPDATE SET status = EXCLUDED.status, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
-const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES ($1, $2, $3, $4, $5, $6)
-  ON CONFLICT (digest) DO UPDATE SET meta = CASE WHEN length(EXCLUDED.meta::text) > length(artifacts.meta::text) THEN EXCLUDED.meta ELSE artifacts.meta END`;
+const SAVE_ATTEMPT = `INSERT INTO attempts (step_run_id, attempt, status, started_at, finished_at, error)
+  VALUES ($1, $2, $3, $4, $5, $6)
+  ON CONFLICT (step_run_id, attempt) DO UPDATE SET status = EXCLUDED.status, started_at = EXCLUDED.started_at,
+    finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`;
+const PUT_ARTIFACT = `INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES ($1, $2, $3, $4,
+  $5, $6)
+  ON CONFLICT (digest) DO UPDATE SET meta = CASE WHEN length(EXCLUDED.meta::text) > length(artifacts.meta::text)
+    THEN EXCLUDED.meta ELSE artifacts.meta END`;
 // The conditional update takes the row lock: a concurrent claim waits, then sees the new token.
 const LEASE_PLACEHOLDERS = LEASE_COLUMNS.map((_, i) => `$${i + 1}`).join(", ");
 const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")}) VALUES (${LEASE_PLACEHOLDERS})
@@ -79,10 +85,12 @@ const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")}) VALUES
 const ARTIFACT_COLUMNS = `digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline`;
 // unnest WITH ORDINALITY keeps the lines' order in one round trip, however many lines.
 const APPEND_LOGS = `INSERT INTO logs (step_run_id, attempt, ts, stream, line)
-  SELECT $1, $2, u.ts, u.stream, u.line FROM unnest($3::float8[], $4::text[], $5::text[]) WITH ORDINALITY AS u(ts, stream, line, n) ORDER BY u.n`;
+  SELECT $1, $2, u.ts, u.stream, u.line FROM unnest($3::float8[], $4::text[], $5::text[]) WITH ORDINALITY AS u(ts,
+    stream, line, n) ORDER BY u.n`;
 const INSERT_LINEAGE = `INSERT INTO lineage (step_run_id, run_id, step_id, digest, direction, name, reused)
   SELECT u.s, u.r, u.st, u.d, u.dir, u.name, u.reused
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) WITH ORDINALITY AS u(s, r, st, d, dir, name, reused, n) ORDER BY u.n`;
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[])
+    WITH ORDINALITY AS u(s, r, st, d, dir, name, reused, n) ORDER BY u.n`;
 
 export class PostgresMetadataStore implements MetadataStore {
   readonly backend = "postgres";
@@ -128,7 +136,8 @@ export class PostgresMetadataStore implements MetadataStore {
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.migrate.' || $1))`, [schema]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await c.query(
-        `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, ` +
+          `applied_at DOUBLE PRECISION NOT NULL)`,
       );
       const done = new Set(
         (await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number),
@@ -248,7 +257,8 @@ export class PostgresMetadataStore implements MetadataStore {
     }
     args.push(Math.max(1, filter.limit ?? 50));
     const rows = await this.rows(
-      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, seq DESC LIMIT $${args.length}`,
+      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, ` +
+        `seq DESC LIMIT $${args.length}`,
       args,
     );
     return rows.map(rowToRun);
@@ -475,7 +485,8 @@ export class PostgresMetadataStore implements MetadataStore {
   async putStat(e: StatEntry): Promise<void> {
     await this.rows(
       `INSERT INTO stat_index (path, size, mtime_ms, ino, digest) VALUES ($1, $2, $3, $4, $5)
-      ON CONFLICT (path) DO UPDATE SET size = EXCLUDED.size, mtime_ms = EXCLUDED.mtime_ms, ino = EXCLUDED.ino, digest = EXCLUDED.digest`,
+      ON CONFLICT (path) DO UPDATE SET size = EXCLUDED.size, mtime_ms = EXCLUDED.mtime_ms, ino = EXCLUDED.ino,
+        digest = EXCLUDED.digest`,
       [e.path, e.size, e.mtimeMs, e.ino, e.digest],
     );
   }

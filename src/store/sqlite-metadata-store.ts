@@ -67,9 +67,10 @@ export class SqliteMetadataStore implements MetadataStore {
     this.stmts = {
       upsertPipeline: p(`INSERT INTO pipelines (name, module_path, updated_at) VALUES (?, ?, ?)
         ON CONFLICT(name) DO UPDATE SET module_path = excluded.module_path, updated_at = excluded.updated_at`),
-      insertRun:
-        p(`INSERT INTO runs (id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at, finished_at, error, options, pid)
-        VALUES (@id, @pipeline, @module_path, @params, @profile, @trigger, @status, @code_version, @created_at, @started_at, @finished_at, @error, @options, @pid)`),
+      insertRun: p(`INSERT INTO runs (id, pipeline, module_path, params, profile, trigger, status, code_version,
+          created_at, started_at, finished_at, error, options, pid)
+        VALUES (@id, @pipeline, @module_path, @params, @profile, @trigger, @status, @code_version, @created_at,
+          @started_at, @finished_at, @error, @options, @pid)`),
       getRun: p(`SELECT * FROM runs WHERE id = ?`),
       getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`),
       claimLease: p(`INSERT INTO run_leases (run_id, pid, host, boot_id, start_ticks, token, acquired_at, heartbeat_at)
@@ -85,10 +86,13 @@ export class SqliteMetadataStore implements MetadataStore {
         AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = ? AND token = ?)`),
       // An upsert (not INSERT OR REPLACE) keeps the row's rowid, so a run's steps list in the
       // order they were first recorded rather than the order they last changed.
-      saveStepRun:
-        p(`INSERT INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached, cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
+      saveStepRun: p(`INSERT INTO step_runs (id, run_id, step_id, item_index, status, cache_key, components, cached,
+          cached_from, attempts, started_at, finished_at, duration_ms, output_digest, error, reason)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET run_id = excluded.run_id, step_id = excluded.step_id, item_index = excluded.item_index, status = excluded.status, cache_key = excluded.cache_key, components = excluded.components, cached = excluded.cached, cached_from = excluded.cached_from, attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, output_digest = excluded.output_digest, error = excluded.error, reason = excluded.reason`),
+        ON CONFLICT(id) DO UPDATE SET run_id = excluded.run_id, step_id = excluded.step_id,
+          item_index = excluded.item_index, status = excluded.status, cache_key = excluded.cache_key,
+            components = excluded.components, cached = excluded.cached, cached_from = excluded.cached_from,
+              attempts = excluded.attempts, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, output_digest = excluded.output_digest, error = excluded.error, reason = excluded.reason`),
       listStepRuns: p(`SELECT * FROM step_runs WHERE run_id = ? ORDER BY rowid`),
       getStepRun: p(`SELECT * FROM step_runs WHERE id = ?`),
       hasStepRun: p(`SELECT 1 FROM step_runs WHERE id = ?`),
@@ -100,31 +104,35 @@ export class SqliteMetadataStore implements MetadataStore {
         WHERE r.pipeline = ? AND s.step_id = ? AND s.item_index = ? AND r.created_at <= ? AND s.run_id <> ?
           AND s.status IN ('succeeded', 'failed') AND s.components IS NOT NULL
         ORDER BY r.created_at DESC LIMIT 1`),
-      durations:
-        p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s INDEXED BY step_runs_durations JOIN runs r ON r.id = s.run_id
+      durations: p(`SELECT s.step_id AS step_id, s.duration_ms AS d FROM step_runs s INDEXED BY step_runs_durations
+          JOIN runs r ON r.id = s.run_id
         WHERE r.pipeline = ? AND s.status = 'succeeded' AND s.cached = 0 AND s.item_index = -1
         ORDER BY s.finished_at DESC LIMIT 5000`),
       // Positional parameters: binding by name cost a microsecond more per row.
       saveAttempt: p(
-        `INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO attempts (step_run_id, attempt, status, ` +
+          `started_at, finished_at, error) VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       listAttempts: p(`SELECT * FROM attempts WHERE step_run_id = ? ORDER BY attempt`),
       appendLog: p(`INSERT INTO logs (step_run_id, attempt, ts, stream, line) VALUES (?, ?, ?, ?, ?)`),
       getLogs: p(`SELECT * FROM logs WHERE step_run_id = ? ORDER BY rowid`),
       getLogsAttempt: p(`SELECT * FROM logs WHERE step_run_id = ? AND attempt = ? ORDER BY rowid`),
       putArtifact: p(`INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(digest) DO UPDATE SET meta = CASE WHEN length(excluded.meta) > length(artifacts.meta) THEN excluded.meta ELSE artifacts.meta END`),
+        ON CONFLICT(digest) DO UPDATE SET meta = CASE WHEN length(excluded.meta) > length(artifacts.meta)
+          THEN excluded.meta ELSE artifacts.meta END`),
       getArtifact: p(
         `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest = ?`,
       ),
       getArtifactPrefix: p(
-        `SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`,
+        `SELECT digest, kind, size, meta, created_at, ` +
+          `inline IS NOT NULL AS is_inline FROM artifacts WHERE digest LIKE ? LIMIT 2`,
       ),
       getInline: p(`SELECT inline FROM artifacts WHERE digest = ?`),
       listArtifacts: p(`SELECT digest, kind, size, meta, created_at, inline IS NOT NULL AS is_inline FROM artifacts`),
       deleteArtifact: p(`DELETE FROM artifacts WHERE digest = ?`),
       insertLineage: p(
-        `INSERT INTO lineage (step_run_id, run_id, step_id, digest, direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO lineage (step_run_id, run_id, step_id, digest, ` +
+          `direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       lineageOf: p(`SELECT * FROM lineage WHERE digest = ? ORDER BY rowid`),
       lineageOfStepRun: p(`SELECT * FROM lineage WHERE step_run_id = ? ORDER BY rowid`),
@@ -247,7 +255,9 @@ export class SqliteMetadataStore implements MetadataStore {
       args.push(filter.trigger, filter.trigger.length + 1, `${filter.trigger}:`);
     }
     if (filter.createdAtMost !== undefined) where.push("created_at <= ?"), args.push(filter.createdAtMost);
-    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, rowid DESC LIMIT ${Math.max(1, filter.limit ?? 50)}`;
+    const sql =
+      `SELECT * FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, ` +
+      `rowid DESC LIMIT ${Math.max(1, filter.limit ?? 50)}`;
     return (this.db.prepare(sql).all(...args) as Row[]).map(rowToRun);
   }
 
