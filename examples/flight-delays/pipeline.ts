@@ -84,7 +84,7 @@ const gbdt = { kind: "gbdt", maxBin: 256, seed: 1 } as const;
 const searchRows = sampleStep(p, "search-data", { input: split.pick("train"), rows: "searchRows", seed: 7 });
 const searchSplit = splitStep(p, "search-split", {
   input: searchRows,
-  split: { method: "random", testFraction: 0.25 },
+  split: { method: "random", testFraction: 0.25, seed: 7 },
 });
 const tuned = search(p, "search", {
   train: searchSplit.pick("train"),
