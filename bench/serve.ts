@@ -262,7 +262,8 @@ async function main(): Promise<void> {
     );
     console.log(
       `(${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, ` +
-        `prediction log sample ${LOG_SAMPLE}, loopback, ${process.version}, ${availableParallelism()} CPUs shared by load ` +
+        `prediction ` +
+        `log sample ${LOG_SAMPLE}, loopback, ${process.version}, ${availableParallelism()} CPUs shared by load ` +
         `generator and servers; ` +
         `load average ${loadavg()[0].toFixed(1)})`,
     );

@@ -7,10 +7,13 @@
  *  - live update lag: from a step's recorded state change (its finishedAt) to the moment the
  *    open run page shows it, over a chain of short steps; p50 and p95.
  *
- *   npx tsx bench/ui.ts [--steps 1000] [--chain 40]
+ * With `--baseline <checkout>` (another checkout, built), first visits alternate between its
+ * `trainyard ui` and this one's on the same home, `--rounds` times, so both meet the same load.
+ *
+ *   npx tsx bench/ui.ts [--steps 1000] [--chain 40] [--baseline ../other-checkout --rounds 5]
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { firstScreenBundle } from "../scripts/ui-bundle-size.mjs";
 import { buildUi } from "../scripts/build-ui.mjs";
@@ -21,6 +24,8 @@ import { flag } from "./support/timing.js";
 
 const STEPS = Number(flag("steps", "1000"));
 const CHAIN = Number(flag("chain", "40"));
+const BASELINE = flag("baseline", "");
+const ROUNDS = Number(flag("rounds", "5"));
 const WIDTH = 20;
 const ROOT = resolve("bench/.work/ui");
 
@@ -103,6 +108,10 @@ async function main(): Promise<void> {
   if (ran.status !== 0) throw new Error(`the ${STEPS}-step run failed:\n${ran.stderr.slice(-2000)}`);
   const wideRun = JSON.parse(ran.stdout).runId as string;
 
+  if (BASELINE) {
+    await compareFirstVisits(home, [wide, chain], wideRun);
+    return;
+  }
   const server = await startUiServer(home, [wide, chain]);
   try {
     for (const visit of ["first visit (ELK in its worker)", "second visit (layout cached)"]) {
@@ -170,6 +179,47 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+}
+
+/** First visits to the run page, alternating between the baseline's server and this checkout's. */
+async function compareFirstVisits(home: string, modules: string[], runId: string): Promise<void> {
+  const baseline = await startUiServer(home, modules, [], {}, resolve(BASELINE, "bin", "trainyard.js"));
+  const current = await startUiServer(home, modules);
+  const times: Record<"baseline" | "current", number[]> = { baseline: [], current: [] };
+  const loads: string[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      loads.push(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+      for (const [name, server] of [
+        ["baseline", baseline],
+        ["current", current],
+      ] as const) {
+        const b = await openBrowser();
+        try {
+          await b.page.goto(`${server.url}/runs/${runId}`, { waitUntil: "commit" });
+          await b.page.locator('[data-testid="run-summary"]').waitFor({ timeout: 120_000 });
+          await b.page.locator(".react-flow__node").first().waitFor({ timeout: 120_000 });
+          times[name].push((await b.page.evaluate("performance.now()")) as number);
+        } finally {
+          await b.close();
+        }
+      }
+      console.log(
+        `round ${round + 1} (load ${loads[round]}): first visit, baseline ${times.baseline[round].toFixed(0)} ms, ` +
+          `this checkout ${times.current[round].toFixed(0)} ms`,
+      );
+    }
+  } finally {
+    await baseline.stop();
+    await current.stop();
+  }
+  const base = pct(times.baseline, 50);
+  const now = pct(times.current, 50);
+  console.log(
+    `run page, ${STEPS} steps, first visit, median of ${ROUNDS} alternating rounds ` +
+      `(1-minute load ${loads.join(", ")}): ` +
+      `baseline ${base.toFixed(0)} ms, this checkout ${now.toFixed(0)} ms, ratio ${(now / base).toFixed(2)}`,
+  );
 }
 
 function expect(status: string, what: string): void {

@@ -31,7 +31,15 @@ export async function buildUi({ force = false } = {}) {
   const built = existsSync(STAMP) && existsSync(join(OUT, "index.html")) ? readFileSync(STAMP, "utf8") : "";
   if (!force && built === digest) return { skipped: true };
   const { build } = await import("vite");
-  await build({ configFile: join(UI, "vite.config.mjs"), logLevel: "warn" });
+  // Vite bundles React's development build when NODE_ENV says so (vitest sets "test"): always ship production.
+  const previous = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
+  try {
+    await build({ configFile: join(UI, "vite.config.mjs"), logLevel: "warn" });
+  } finally {
+    if (previous === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = previous;
+  }
   writeFileSync(STAMP, digest);
   return { skipped: false };
 }

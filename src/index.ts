@@ -47,6 +47,7 @@ export type { PlanResult, PlannedStep } from "./engine/planner.js";
 export type { ArtifactStore } from "./store/artifact-store.js";
 export type {
   ArtifactRecord,
+  ArtifactRecordStore,
   AttemptRecord,
   LineageEdge,
   LogLine,
@@ -54,7 +55,10 @@ export type {
   RunFilter,
   RunRecord,
   RunStatus,
+  RunStore,
+  StatIndexStore,
   StepRunRecord,
+  StepRunStore,
   StepStatus,
 } from "./store/metadata-store.js";
 export type {
@@ -71,3 +75,14 @@ export type {
   RegisterVersionInput,
   RegistryStore,
 } from "./store/registry-store.js";
+
+// Content digests name their scheme (`sha256:<hex>`, `sha256-blocks-8m:<hex>`, `sha256-tree:<hex>`; docs/digests.md).
+export {
+  DIGEST_PATTERN,
+  DIGEST_SCHEMES,
+  type DigestScheme,
+  formatDigest,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+} from "./core/digest-format.js";

@@ -17,6 +17,7 @@ import { FsArtifactStore } from "../store/fs-artifact-store.js";
 import { defineRoute, type ApiServices } from "./api-context.js";
 import { apiError } from "./api-errors.js";
 import type { ServingSeries } from "./schemas.js";
+import { shortDigest } from "../core/hash.js";
 
 /** Digests and their prefixes: no dots, slashes or percent signs, so never a path. */
 const DIGEST = /^[A-Za-z0-9:_-]{6,200}$/;
@@ -60,7 +61,7 @@ export function registerArtifactRoutes(app: Hono, svc: ApiServices): void {
     if (art.kind !== "json") {
       throw apiError(
         "USAGE",
-        `artifact ${art.digest.slice(0, 12)} is a ${art.kind}, not a JSON value`,
+        `artifact ${shortDigest(art.digest)} is a ${art.kind}, not a JSON value`,
         "read its bytes from /content",
       );
     }
@@ -71,14 +72,15 @@ export function registerArtifactRoutes(app: Hono, svc: ApiServices): void {
     const art = await q.artifact(digestParam(c));
     if (art.kind === "directory" || art.kind === "json") {
       const hint = art.kind === "json" ? "read it from /value" : "a directory has no single content; see its report";
-      throw apiError("USAGE", `artifact ${art.digest.slice(0, 12)} is a ${art.kind}`, hint);
+      throw apiError("USAGE", `artifact ${shortDigest(art.digest)} is a ${art.kind}`, hint);
     }
     const file = await storedFile(svc, await ty.verifiedPath(art.digest, { use: "an API download" }));
     const body = Readable.toWeb(createReadStream(file)) as ReadableStream;
     return new Response(body, {
       headers: {
         "content-type": "application/octet-stream",
-        "content-disposition": `attachment; filename="${art.digest.slice(0, 16)}"`,
+        "content-disposition":
+          `attachment; ` + `filename="${art.digest.slice(art.digest.indexOf(":") + 1, art.digest.indexOf(":") + 17)}"`,
         "x-content-type-options": "nosniff",
       },
     });

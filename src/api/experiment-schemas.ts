@@ -52,7 +52,15 @@ export const RunComparisonSchema = z.object({
       z.object({
         kind: z.enum(["param", "metric", "tag"]),
         key: z.string().describe("a param or tag name; a metric as step.name, or step[best].name for a map step"),
+        measure: z
+          .enum(["best", "final"])
+          .optional()
+          .describe("a metric row: each run's best value by the goal, or the last value it recorded"),
         values: z.array(z.unknown()).describe("one per run, in the order of runs; null where a run has none"),
+        at: z
+          .array(z.number().nullable())
+          .optional()
+          .describe("a metric row: the step or epoch each value was recorded at; null where none was given"),
         differs: z.boolean(),
         goal: MetricGoalSchema.optional(),
         best: z.number().optional().describe("a metric row: the index of the run with the best value"),

@@ -5,19 +5,19 @@
  */
 import { describeError } from "../core/errors.js";
 import { pipelineGraph } from "../engine/pipeline-views.js";
-import type { StepDetail } from "../engine/run-detail.js";
+import type { StepRunRecord } from "../store/metadata-store.js";
 import type { ApiServices } from "./api-context.js";
 
 /** The fields of a step the run page's graph, list and timeline show. */
-function stepState(s: StepDetail) {
+function stepState(s: StepRunRecord) {
   const { stepId, status, cached, attempts, startedAt, finishedAt, durationMs, error } = s;
   return { stepId, status, cached, attempts, startedAt, finishedAt, durationMs, error };
 }
 
 export async function runOverview(svc: ApiServices, runId: string, withGraph: boolean) {
-  const detail = await svc.ty.query.runDetail(runId);
-  const { run, trigger, owner, gates, guardNote } = detail;
-  const steps = detail.stepDetails.map(stepState);
+  const states = await svc.ty.query.runStepStates(runId);
+  const { run, trigger, owner, gates, guardNote } = states;
+  const steps = states.steps.map(stepState);
   if (!withGraph) return { run, trigger, owner, gates, guardNote, steps };
   // A graph that cannot be loaded (its module moved) leaves the rest of the page usable.
   try {

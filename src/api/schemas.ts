@@ -224,6 +224,8 @@ export const GraphNodeSchema = z.object({
   guard: z.boolean(),
   /** Upstream step ids. */
   needs: z.array(z.string()),
+  rank: z.number().int().describe("longest path from a step without inputs: the column of a layered drawing"),
+  order: z.number().int().describe("place within its rank, ordered by the mean place of its upstream steps"),
 });
 export const GraphEdgeSchema = z.object({ from: z.string(), to: z.string(), input: z.string() });
 export const PipelineGraphSchema = z.object({

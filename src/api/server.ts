@@ -121,7 +121,9 @@ export async function createApiApp(
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const host = opts.host ?? "127.0.0.1";
-  const { app, token, close } = await createApiApp(opts);
+  const { app, services, token, close } = await createApiApp(opts);
+  // The given modules load (bundle and import, most of a second each) before a page needs their graph.
+  void services.catalog.list().catch(() => undefined);
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 8321, hostname: host }, () => resolve(s));
     s.once("error", reject);

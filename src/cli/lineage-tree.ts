@@ -1,17 +1,18 @@
 /** Renders a lineage tree for the terminal: each artifact, who wrote it, and from what. */
 import type { ArtifactLineage } from "../engine/lineage-query.js";
 import { bold, bytes, dim } from "./format.js";
+import { shortDigest } from "../core/hash.js";
 
 export function renderLineageTree(root: ArtifactLineage, indent = ""): string[] {
   const lines: string[] = [];
   const walk = (n: ArtifactLineage, pad: string, label: string) => {
     if (label.startsWith("source:")) {
       // A file read from outside the store (a step's `sources` or a command's `files`).
-      lines.push(`${pad}${dim("source file")} ${label.slice(7, -2)} ${bold(n.digest.slice(0, 12))}`);
+      lines.push(`${pad}${dim("source file")} ${label.slice(7, -2)} ${bold(shortDigest(n.digest))}`);
       return;
     }
     lines.push(
-      `${pad}${label}${bold(n.digest.slice(0, 12))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`,
+      `${pad}${label}${bold(shortDigest(n.digest))} ${dim(`${n.kind ?? "?"}${n.size !== undefined ? `, ${bytes(n.size)}` : ""}`)}`,
     );
     if (n.repeated) return void lines.push(`${pad}  ${dim("(shown above)")}`);
     if (!n.producedBy) return void lines.push(`${pad}  ${dim("source (not written by a step)")}`);

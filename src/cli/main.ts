@@ -6,6 +6,7 @@ import { describeError, formatError, isTrainyardError, TrainyardError } from "..
 import { PACKAGE_ROOT } from "../engine/package-root.js";
 import { parseCommandArgs } from "./args.js";
 import type { CommandDef } from "./command-def.js";
+import { exportDef } from "./definitions/deploying.js";
 import { lineageDef, logsDef, reportDef, runsDef, showDef, whyDef } from "./definitions/inspecting.js";
 import {
   contractDef,
@@ -19,6 +20,7 @@ import {
   upDef,
 } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
+import { workerDef } from "./definitions/distributed.js";
 import { cancelDef, checkDef, initDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
@@ -56,7 +58,9 @@ export const COMMANDS: CommandDef[] = [
   triggerDef,
   gcDef,
   fsckDef,
+  exportDef,
   contractDef,
+  workerDef,
 ];
 
 /** The top-level help, generated from COMMANDS. */
@@ -98,6 +102,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     const args = parseCommandArgs(words, def, path);
     const command = await def.load!();
+    // Any command may read a config naming the queue executor (and the run commands start runs on it).
+    (await import("../distributed/register-queue-executor.js")).registerQueueExecutor();
     process.setSourceMapsEnabled(true);
     return await command(args, words);
   } catch (err) {

@@ -5,7 +5,8 @@
  * directory); the engine hashes it, moves it into the artifact store and hands the stored
  * handle to downstream steps.
  */
-import { hashJson } from "./hash.js";
+import { sha256Digest } from "./digest-format.js";
+import { canonicalJson } from "./hash.js";
 
 export type ArtifactKind = "json" | "file" | "directory" | "dataset" | "model";
 
@@ -91,5 +92,5 @@ export function toManifest(value: unknown): unknown {
 
 /** The digest of a step output value as the engine records it (artifacts count by their content). */
 export function digestOfValue(value: unknown): string {
-  return hashJson(toManifest(value) ?? null);
+  return sha256Digest(canonicalJson(toManifest(value) ?? null));
 }

@@ -15,8 +15,11 @@ export type MetadataConfig =
 /** Where artifact bytes live. @default root: "<home>/artifacts" */
 export type ArtifactsConfig = { kind: "fs"; root?: string };
 
-/** What runs steps: only the local executor (this machine's processes) exists for now. */
-export type ExecutorConfig = { kind: "local" };
+/**
+ * What runs steps, by name: "local" (this machine's processes) or an executor registered by name
+ * (e.g. a queue of workers); the options beside `kind` are that executor's own.
+ */
+export type ExecutorConfig = string | { kind: string; [option: string]: unknown };
 
 export interface TrainyardConfig {
   /** Where runs and artifacts are kept. @default $TRAINYARD_HOME, else ".trainyard" in the working directory */
@@ -25,7 +28,7 @@ export interface TrainyardConfig {
   metadata?: MetadataConfig;
   /** @default { kind: "fs" } at <home>/artifacts */
   artifacts?: ArtifactsConfig;
-  /** @default { kind: "local" } */
+  /** @default "local" */
   executor?: ExecutorConfig;
   /** Named param sets (dev, staging, prod) selected with `--profile`. */
   profiles?: Record<string, Record<string, unknown>>;

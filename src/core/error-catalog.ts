@@ -18,6 +18,7 @@ export const ERROR_CATALOG = {
   TYPE_CHECK_FAILED: "fix the type errors listed (`trainyard check <pipeline.ts>`), or pass --no-typecheck",
   TYPESCRIPT_MISSING: "install TypeScript next to the pipeline (npm i -D typescript) to type-check it",
   USAGE: "run `trainyard help` for the commands and their options",
+  EXECUTOR_UNKNOWN: "set `executor` in trainyard.config.ts to a registered executor (the message lists them)",
 
   // Runs, steps and artifacts
   STEP_FAILED: "read the step's log with `trainyard logs <run> <step>`, fix it, then `trainyard resume <run>`",
@@ -28,11 +29,21 @@ export const ERROR_CATALOG = {
   ARTIFACT_WRITE: "check the disk holding the home has space and is writable",
   ARTIFACT_MISSING: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
   ARTIFACT_CORRUPT: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
+  DIGEST_INVALID:
+    "write a digest as <scheme>:<64 hex digits> (sha256, sha256-blocks-8m or sha256-tree; docs/digests.md)",
   GC_REFUSED: "point gc at the metadata that belongs to this artifact store",
   NOT_FOUND: "list what exists with `trainyard runs` or `trainyard models list`",
   RUN_NOT_RESUMABLE: "start a new run with `trainyard run`",
   RUN_OWNED: "wait for the process that owns the run, or stop it first",
   RUN_EXISTS: "choose another run id, or resume the run that has this one",
+  TASK_INVALID: "run the orchestrator and its workers on the same Trainyard version",
+  WORKER_LOST:
+    "a worker died while running the step (killed, out of memory, " +
+    "machine lost); see the workers' logs, then `trainyard resume <run>`",
+  WORKER_MISSING_DEPENDENCY:
+    "install what the message names on that worker (or send the step to a queue whose workers have it), " +
+    "then `trainyard resume <run>`",
+  QUEUE_UNAVAILABLE: "start Redis or fix `executor.redis` in trainyard.config.ts (or $TRAINYARD_REDIS_URL)",
   USER_ERROR: "read the step's log with `trainyard logs <run> <step>`",
 
   // Metadata and the registry
@@ -123,6 +134,7 @@ export const ERROR_CATALOG = {
   SERVE_TOKEN_REQUIRED: "give --token (or TRAINYARD_SERVE_TOKEN) to listen beyond loopback",
   SERVE_TOKEN_INVALID: "use a token of at least 16 characters",
   SERVE_OPTIONS_INVALID: "fix the serve option the message names",
+  K8S_EXPORT_INVALID: "fix the export option or the step's pool the message names; names must be DNS-1123 labels",
 
   // The HTTP API
   API_FORBIDDEN: "send the request from the UI's own origin (with X-Requested-With), or with the API token",

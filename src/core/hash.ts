@@ -45,6 +45,10 @@ export function hashJson(value: unknown): string {
   return sha256(canonicalJson(value));
 }
 
+/** A digest for messages: 12 hex digits, after its scheme unless that is plain sha256. */
 export function shortDigest(digest: string): string {
-  return digest.slice(0, 12);
+  const colon = digest.lastIndexOf(":");
+  if (colon < 0) return digest.slice(0, 12);
+  const hex = digest.slice(colon + 1, colon + 13);
+  return digest.startsWith("sha256:") ? hex : `${digest.slice(0, colon)}:${hex}`;
 }

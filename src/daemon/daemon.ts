@@ -36,6 +36,7 @@ export class Daemon {
   private stopping = false;
   private wake?: () => void;
   private lastRenew = -Infinity;
+  private loopAt = Date.now();
 
   constructor(
     private readonly ty: Trainyard,
@@ -65,6 +66,11 @@ export class Daemon {
     return this.lease.leading;
   }
 
+  /** When the loop last went round (or started): a loop stuck for long is not alive. */
+  get lastLoopAt(): number {
+    return this.loopAt;
+  }
+
   /** Runs until `stop()`, then drains. */
   async run(): Promise<void> {
     this.o.log(`daemon ${describeHolder(this.holder)} started for ${this.ty.home}`);
@@ -73,6 +79,7 @@ export class Daemon {
     await this.step("load modules", () => this.triggers.reloadModules(Date.now()));
     while (!this.stopping) {
       const loopStart = Date.now();
+      this.loopAt = loopStart;
       await this.step("heartbeat", () => this.heartbeat(loopStart));
       if (this.lease.leading && !this.stopping) {
         await this.step("reload modules", () => this.triggers.reloadModules(loopStart));

@@ -7,6 +7,9 @@ import { createHash } from "node:crypto";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { CompiledFileSensor } from "../core/triggers.js";
 import type { LandingEntry, LandingSource } from "./landing-folder.js";
+import { shortDigest } from "../core/hash.js";
+import { isLegacyDigest, SHA256, SHA256_BLOCKS } from "../core/digest-format.js";
+import { BLOCKED_MIN } from "../store/file-hash.js";
 
 export interface FileSensorCursor {
   v: 1;
@@ -60,6 +63,25 @@ export function emptySensorCursor(): FileSensorCursor {
   return { v: 1, digests: {}, files: {}, pending: {} };
 }
 
+/**
+ * A cursor saved before digests named their scheme holds bare hex: such a file's digest is
+ * sha256 below 64 MiB and the block scheme from there on, so files seen then stay known.
+ */
+function withSchemes(cursor: FileSensorCursor): FileSensorCursor {
+  const legacy = Object.keys(cursor.digests).some(isLegacyDigest);
+  if (!legacy && !Object.values(cursor.files).some((f) => isLegacyDigest(f.digest))) return cursor;
+  const sizeOf = new Map(Object.values(cursor.files).map((f) => [f.digest, f.size]));
+  const name = (d: string, size = sizeOf.get(d) ?? 0) =>
+    isLegacyDigest(d) ? `${size >= BLOCKED_MIN ? SHA256_BLOCKS : SHA256}:${d}` : d;
+  return {
+    ...cursor,
+    digests: Object.fromEntries(Object.entries(cursor.digests).map(([d, names]) => [name(d), names])),
+    files: Object.fromEntries(
+      Object.entries(cursor.files).map(([n, f]) => [n, { ...f, digest: name(f.digest, f.size) }]),
+    ),
+  };
+}
+
 /** Names kept per digest: enough to say "same bytes as X", bounded for a file landed many times. */
 const NAMES_PER_DIGEST = 8;
 /** Files digested between two yields to the event loop. */
@@ -78,7 +100,7 @@ export async function evaluateFileSensor(
   source: LandingSource,
   opts: { flush?: boolean } = {},
 ): Promise<FileSensorEvaluation> {
-  const before = previous ?? emptySensorCursor();
+  const before = previous ? withSchemes(previous) : emptySensorCursor();
   const notes: SensorNote[] = [];
   const listing = await source.list();
   if (!listing) {
@@ -179,7 +201,7 @@ function runRequest(sensor: CompiledFileSensor, files: LandedFile[], location: s
   const key = `sensor:${sensor.name}:${createHash("sha256").update(identity).digest("hex").slice(0, 32)}`;
   const shown = sorted
     .slice(0, SHOWN)
-    .map((f) => `${f.name} (${f.digest.slice(0, 12)})`)
+    .map((f) => `${f.name} (${shortDigest(f.digest)})`)
     .join(", ");
   const more = sorted.length > SHOWN ? ` and ${sorted.length - SHOWN} more` : "";
   return {

@@ -20,6 +20,7 @@ import { measureDrift, type DriftWindow } from "./monitor-drift.js";
 import { keyedByPredictionId, readLabels } from "./monitor-labels.js";
 import { monitorMetric } from "./monitor-metric.js";
 import { joinLabels, measureWindows, windowEnds, type MonitorWindow, type ServedRow } from "./monitor-windows.js";
+import { shortDigest } from "../core/hash.js";
 
 export interface MonitorContext {
   registry: RegistryStore;
@@ -179,7 +180,7 @@ async function driftWindows(
   }
   const profile = await ctx.referenceProfile?.(record);
   if (!profile) {
-    const digest = record.referenceProfileDigest.slice(0, 12);
+    const digest = shortDigest(record.referenceProfileDigest);
     notes.push(`no drift signal: the reference profile ${digest} is not in this home`);
     return [];
   }

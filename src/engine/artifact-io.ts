@@ -8,9 +8,11 @@ import { isAbsolute, join } from "node:path";
 import { digestOfValue, handlesIn, isArtifactHandle, mapHandles, toManifest } from "../core/artifacts.js";
 import type { ArtifactHandle } from "../core/artifacts.js";
 import { TrainyardError } from "../core/errors.js";
-import { canonicalJson, sha256 } from "../core/hash.js";
+import { isLegacyDigest, sha256Digest } from "../core/digest-format.js";
+import { shortDigest, canonicalJson } from "../core/hash.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { ArtifactRecord, MetadataStore } from "../store/metadata-store.js";
+import { upgradeLegacyHandleDigest } from "../store/digest-scheme-migration.js";
 import { ObjectVerifier, type VerifyContext } from "../store/object-verifier.js";
 
 /** Manifests up to this size are stored inline in the metadata store. */
@@ -47,7 +49,7 @@ export class ArtifactIO {
       if (!h.digest) continue;
       if (this.checking) await this.verifier.verify(h.digest, { ...ctx, size: h.size });
       else if (!existsSync(h.path))
-        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${h.digest.slice(0, 12)} is not in the store`, {
+        throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(h.digest)} is not in the store`, {
           file: h.path,
         });
     }
@@ -124,7 +126,7 @@ export class ArtifactIO {
     // Downstream steps get the stored form (sorted keys, dates as strings), exactly what a
     // reuse reads back, so a step's output never depends on whether its upstream ran.
     const manifest = JSON.parse(text) as unknown;
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     if (bytes.byteLength <= INLINE_LIMIT) {
       // An inline value has no object, but gc must still see it as pending until its records commit.
       this.artifacts.retain?.([digest]);
@@ -158,10 +160,24 @@ export class ArtifactIO {
       const { readFile } = await import("node:fs/promises");
       bytes = await readFile(path);
     }
-    const manifest = JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown;
+    const manifest = await this.withSchemes(JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown);
     const value = (this.hydrateNow(manifest) ?? { value: await this.hydrate(manifest) }).value;
     this.memo.set(digest, value);
     return value;
+  }
+
+  /** A value stored before digests named their scheme: its handles' bare hex gets the scheme recorded for it. */
+  private async withSchemes(manifest: unknown): Promise<unknown> {
+    const handles: ArtifactHandle[] = [];
+    collectPlain(manifest, handles);
+    const legacy = handles.filter((h) => isLegacyDigest(h.digest));
+    if (!legacy.length) return manifest;
+    const upgraded = new Map<string, string>();
+    for (const h of legacy) {
+      const recorded = (await this.metadata.getArtifact(h.digest))?.digest;
+      upgraded.set(h.digest, recorded ?? upgradeLegacyHandleDigest(h.digest, h.$artifact, h.size));
+    }
+    return mapPlain(manifest, (h) => ({ ...h, digest: upgraded.get(h.digest) ?? h.digest }));
   }
 
   /** hydrate without awaiting, when the store's content is local (undefined otherwise). */

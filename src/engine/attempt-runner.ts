@@ -2,7 +2,7 @@
  * Runs one step (or map item) through its attempts: builds its context, dispatches it to the
  * inline, isolated or command runner, enforces the timeout, stores its outputs, records each
  * attempt and its logs, and retries with backoff. The scheduler (executor.ts) decides when a
- * task runs; this decides how.
+ * task is ready, the local executor (local-executor.ts) when it starts; this decides how.
  */
 import {
   asErrorCode,
@@ -13,52 +13,47 @@ import {
   type Rejected,
 } from "../core/errors.js";
 import { parseDuration } from "../core/graph.js";
-import { pickParams } from "../core/params.js";
 import type { StepDef } from "../core/step.js";
-import type { LogLine, StepRunRecord } from "../store/metadata-store.js";
+import type { LogLine } from "../store/metadata-store.js";
 import { RunLogs } from "./attempt-log.js";
 import type { LogSink } from "./log-lines.js";
 import type { LogLimits } from "./step-log-files.js";
 import { digestPath } from "../store/stat-index.js";
 import type { FinalizedOutput } from "./artifact-io.js";
-import type { RunEvent } from "./events.js";
 import type { ExecuteInput, ExecutorEnv } from "./executor-types.js";
 import type { RecordWriter } from "./record-writer.js";
 import { compileRetryPolicy, retryDelay, shouldRetry, type CompiledRetryPolicy } from "./retry-policy.js";
-import { runCommand } from "./runners/command-runner.js";
-import { runInline } from "./runners/inline-runner.js";
-import { runIsolated } from "./runners/isolated-runner.js";
+import { dispatchStep } from "./runners/step-runner.js";
 import type { ShellLauncher } from "./runners/shell-launcher.js";
 import { Cancellation } from "./cancellation.js";
 import { RunningStepContext, type ContextInit } from "./step-context.js";
 import type { WorkdirPool } from "./workdir-pool.js";
 import { userFrame, userStackLines } from "./user-frame.js";
+import type { StepTask, StepTaskEvent } from "./step-task.js";
 
-/** What an attempt needs of a scheduled task. */
-export interface AttemptTask {
-  readonly node: { readonly step: { readonly def: StepDef } };
-  readonly itemIndex: number;
+/** A task the local executor runs through its attempts, with its inputs loaded. */
+export interface AttemptJob {
+  readonly task: StepTask;
+  readonly def: StepDef;
   readonly args: unknown[];
   readonly inputs: Record<string, unknown>;
-  readonly record: StepRunRecord;
+  readonly onEvent: (event: StepTaskEvent) => void;
+  /** Attempts of the step run so far (from task.attemptsBefore). */
+  attempts: number;
+  /** When the first attempt of this task started (a staged command: when it really started). */
+  startedAt?: number;
   controller?: Cancellation;
   cancelReason?: string;
-  /** The params the step declares, when the scheduler has picked them already. */
-  readonly params?: Record<string, unknown>;
   /** Called once the step's own work (its function or command) has ended for the last time. */
   onWorkDone?: () => void;
-  /**
-   * Given beyond the run's concurrency: its command may wait for a helper shell, and this is
-   * told when it really starts (first attempt only).
-   */
-  staged?: { started(): void };
+  /** Given beyond the executor's slots: its command may wait for a helper shell (first attempt only). */
+  staged?: boolean;
 }
 
 export interface AttemptDeps {
   env: ExecutorEnv;
   run: ExecuteInput;
   writer: RecordWriter;
-  emit: (event: RunEvent) => void;
   /** Aborted when the whole run is cancelled. */
   runSignal: AbortSignal;
   launcher: ShellLauncher;
@@ -101,17 +96,18 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** A step's retry policy and timeout, worked out once per step rather than per attempt. */
-const limits = new WeakMap<StepDef, { policy: CompiledRetryPolicy; timeoutMs: number | undefined }>();
+/** A step's retry policy, worked out once per step rather than per attempt. */
+const policies = new WeakMap<StepDef, CompiledRetryPolicy>();
 
-function limitsOf(def: StepDef): { policy: CompiledRetryPolicy; timeoutMs: number | undefined } {
-  let l = limits.get(def);
-  if (!l)
-    limits.set(
-      def,
-      (l = { policy: compileRetryPolicy(def.options.retry), timeoutMs: parseDuration(def.options.timeout, def.id) }),
-    );
-  return l;
+function policyOf(def: StepDef): CompiledRetryPolicy {
+  let policy = policies.get(def);
+  if (!policy) policies.set(def, (policy = compileRetryPolicy(def.options.retry)));
+  return policy;
+}
+
+/** A step's timeout per attempt in milliseconds, as a StepTask carries it. */
+export function timeoutOf(def: StepDef): number | undefined {
+  return parseDuration(def.options.timeout, def.id);
 }
 
 export class AttemptRunner {
@@ -121,32 +117,35 @@ export class AttemptRunner {
     this.logs = new RunLogs(deps.env.home, deps.run.runId, deps.writer, deps.logLimits);
   }
 
-  async run(task: AttemptTask): Promise<FinalizedOutput> {
-    const def = task.node.step.def;
-    const { policy, timeoutMs } = limitsOf(def);
+  async run(job: AttemptJob): Promise<FinalizedOutput> {
+    const { def, task } = job;
+    const policy = policyOf(def);
+    const timeoutMs = task.timeoutMs;
     for (let tryNo = 1; ; tryNo++) {
-      if (task.cancelReason) throw new Cancelled(task.cancelReason);
-      const attempt = ++task.record.attempts;
+      if (job.cancelReason) throw new Cancelled(job.cancelReason);
+      const attempt = ++job.attempts;
       // Cancelling the run cancels every running task (executor.cancelTasks), so an attempt
       // needs no listener of its own on the run's signal.
       const controller = new Cancellation();
-      task.controller = controller;
+      job.controller = controller;
       let startedAt = Date.now();
+      job.startedAt ??= startedAt;
       // Only a first attempt can be staged; a retry runs when its slot is free.
-      const stage = task.staged;
-      task.staged = undefined;
-      const staged = stage && {
-        started: () => {
-          startedAt = Date.now();
-          stage.started();
-        },
-      };
-      this.deps.writer.saveAttempt({ stepRunId: task.record.id, attempt, status: "running", startedAt });
-      this.deps.emit({ type: "step-started", stepId: def.id, itemIndex: task.itemIndex, attempt });
-      const log = this.logs.open(task.record.id, attempt);
+      const staged = job.staged
+        ? {
+            started: () => {
+              startedAt = job.startedAt = Date.now();
+              job.onEvent({ type: "attempt-started", attempt, at: startedAt });
+            },
+          }
+        : undefined;
+      job.staged = false;
+      this.deps.writer.saveAttempt({ stepRunId: task.stepRunId, attempt, status: "running", startedAt });
+      if (!staged) job.onEvent({ type: "attempt-started", attempt, at: startedAt });
+      const log = this.logs.open(task.stepRunId, attempt);
       const onLog: LogSink = (line: LogLine) => {
         log.write(line);
-        this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
+        job.onEvent({ type: "log", attempt, line });
       };
       onLog.block = (stream, lines, count, ts) => {
         log.writeBlock(stream, lines, count, ts);
@@ -158,10 +157,10 @@ export class AttemptRunner {
             return lines.toString("utf8", 0, lines.length - 1);
           },
         };
-        this.deps.emit({ type: "log", stepId: def.id, itemIndex: task.itemIndex, line });
+        job.onEvent({ type: "log", attempt, line });
       };
       const ctx = new RunningStepContext({
-        params: task.params ?? pickParams(this.deps.run.params, def.params),
+        params: task.params,
         runId: this.deps.run.runId,
         stepId: def.id,
         attempt,
@@ -176,13 +175,22 @@ export class AttemptRunner {
         },
         digestFile: async (path) => (await digestPath(this.deps.env.metadata, path, { step: def.id })).digest,
         services: this.deps.env.services && (async () => this.deps.env.services!),
-        ...this.metricSinks(task, attempt),
+        ...this.metricSinks(job, attempt),
       });
       let timer: NodeJS.Timeout | undefined;
       let workdir: string | undefined;
       let reusable = false;
       try {
-        const work = this.dispatch(task, ctx, onLog, staged);
+        const work = dispatchStep(def, ctx, {
+          args: job.args,
+          inputs: job.inputs,
+          moduleDir: this.deps.run.moduleDir,
+          onLog,
+          bundlePath: this.deps.run.bundlePath,
+          stores: this.deps.env.stores,
+          launcher: this.deps.launcher,
+          staged,
+        });
         const stop = new Promise<never>((_, reject) => {
           controller.onAbort(reject);
           if (timeoutMs !== undefined) {
@@ -210,12 +218,12 @@ export class AttemptRunner {
         stop.catch(() => undefined);
         const result = await Promise.race([work, stop]);
         // No attempt follows this one whatever happens next: its slot can go to the next step.
-        if (tryNo >= policy.attempts) task.onWorkDone?.();
+        if (tryNo >= policy.attempts) job.onWorkDone?.();
         workdir = result.workdir ?? ctx.workdirIfCreated;
         const out = await this.deps.env.io.finalize(result.value, def.id, workdir);
         log.close();
         this.deps.writer.saveAttempt({
-          stepRunId: task.record.id,
+          stepRunId: task.stepRunId,
           attempt,
           status: "succeeded",
           startedAt,
@@ -229,7 +237,7 @@ export class AttemptRunner {
           const out = await this.deps.env.io.finalize(raw.output ?? null, def.id, workdir);
           log.close();
           this.deps.writer.saveAttempt({
-            stepRunId: task.record.id,
+            stepRunId: task.stepRunId,
             attempt,
             status: "rejected",
             startedAt,
@@ -239,12 +247,12 @@ export class AttemptRunner {
           throw new RejectedWithOutput(raw, out);
         }
         const cancelled =
-          raw instanceof Cancelled ? raw : task.cancelReason ? new Cancelled(task.cancelReason) : undefined;
+          raw instanceof Cancelled ? raw : job.cancelReason ? new Cancelled(job.cancelReason) : undefined;
         const error = cancelled ?? this.wrapError(def.id, raw);
         if (!cancelled) logFailure(onLog, raw);
         log.close();
         this.deps.writer.saveAttempt({
-          stepRunId: task.record.id,
+          stepRunId: task.stepRunId,
           attempt,
           status: cancelled ? "cancelled" : "failed",
           startedAt,
@@ -253,14 +261,7 @@ export class AttemptRunner {
         });
         if (cancelled || !shouldRetry(policy, tryNo, raw)) throw error;
         const delayMs = retryDelay(policy, tryNo);
-        this.deps.emit({
-          type: "step-retry",
-          stepId: def.id,
-          itemIndex: task.itemIndex,
-          attempt,
-          delayMs,
-          error: describeError(error),
-        });
+        job.onEvent({ type: "attempt-retry", attempt, delayMs, error: describeError(error) });
         await sleep(delayMs, this.deps.runSignal);
       } finally {
         // Lines that arrive after the attempt ended (a late child write) are dropped.
@@ -271,66 +272,19 @@ export class AttemptRunner {
     }
   }
 
-  private async dispatch(
-    task: AttemptTask,
-    ctx: RunningStepContext,
-    onLog: LogSink,
-    staged?: { started(): void },
-  ): Promise<{ value: unknown; workdir?: string }> {
-    const def = task.node.step.def;
-    if (def.kind === "command")
-      return {
-        value: await runCommand(def, ctx, task.inputs, this.deps.run.moduleDir, onLog, this.deps.launcher, staged),
-      };
-    if (def.options.isolate) {
-      if (!this.deps.run.bundlePath) {
-        throw new TrainyardError(
-          "PIPELINE_INVALID",
-          `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`,
-          {
-            step: def.id,
-            hint:
-              "run the pipeline from its module path (trainyard " +
-              "run <file.ts>) so the child process can load the step",
-          },
-        );
-      }
-      return await runIsolated(
-        def,
-        ctx,
-        {
-          bundlePath: this.deps.run.bundlePath,
-          stepId: def.id,
-          params: ctx.params,
-          args: task.args,
-          runId: this.deps.run.runId,
-          attempt: ctx.attempt,
-          itemIndex: ctx.itemIndex,
-          workRoot: this.deps.env.workRoot,
-          home: this.deps.env.home,
-          stores: this.deps.env.stores,
-        },
-        onLog,
-      );
-    }
-    return { value: await runInline(def, ctx, task.args) };
-  }
-
   /** Where a step's metrics, tags and warnings go: the run's records (live) and its events. */
-  private metricSinks(task: AttemptTask, attempt: number): Pick<ContextInit, "onMetric" | "onTag" | "onWarning"> {
-    const { record } = task;
-    const stepId = record.stepId;
-    const itemIndex = task.itemIndex;
+  private metricSinks(job: AttemptJob, attempt: number): Pick<ContextInit, "onMetric" | "onTag" | "onWarning"> {
+    const { stepRunId, runId, stepId, itemIndex } = job.task;
     return {
       onMetric: (m) => {
-        const point = { stepRunId: record.id, runId: record.runId, stepId, itemIndex, attempt, ...m, ts: Date.now() };
+        const point = { stepRunId, runId, stepId, itemIndex, attempt, ...m, ts: Date.now() };
         this.deps.writer.appendMetrics([point]);
-        this.deps.emit({ type: "metric", stepId, itemIndex, name: m.name, value: m.value, step: m.step });
+        job.onEvent({ type: "metric", attempt, name: m.name, value: m.value, step: m.step });
       },
       onTag: (key, value) => {
-        this.deps.writer.appendMetrics([], [{ stepRunId: record.id, runId: record.runId, key, value, ts: Date.now() }]);
+        this.deps.writer.appendMetrics([], [{ stepRunId, runId, key, value, ts: Date.now() }]);
       },
-      onWarning: (message) => this.deps.emit({ type: "warning", stepId, itemIndex, message }),
+      onWarning: (message) => job.onEvent({ type: "warning", attempt, message }),
     };
   }
 
@@ -361,8 +315,6 @@ export class AttemptRunner {
       },
     );
   }
-
-  // ---- completion ----------------------------------------------------------------------
 }
 
 /** The error ends the attempt's log, with the lines of the user's code it passed through. */

@@ -6,7 +6,7 @@
 import { isAbsolute, join } from "node:path";
 import { canonicalJson, hashJson, sha256 } from "../core/hash.js";
 import type { StepDef } from "../core/step.js";
-import type { KeyComponents, MetadataStore } from "../store/metadata-store.js";
+import type { KeyComponents, StatIndexStore } from "../store/metadata-store.js";
 import { digestPath } from "../store/stat-index.js";
 import { referencedSource, type CodeContext } from "./code-context.js";
 
@@ -22,7 +22,7 @@ export interface CodeFingerprint {
 export async function codeFingerprint(
   def: StepDef,
   moduleDir: string,
-  metadata: MetadataStore,
+  metadata: StatIndexStore,
   context?: CodeContext,
 ): Promise<CodeFingerprint> {
   if (def.kind === "command" && def.command) {
@@ -44,7 +44,7 @@ export async function sourceDigests(
   def: StepDef,
   params: Record<string, unknown>,
   moduleDir: string,
-  metadata: MetadataStore,
+  metadata: StatIndexStore,
 ): Promise<Record<string, string>> {
   if (!def.options.sources) return {};
   const out: Record<string, string> = {};

@@ -1,11 +1,14 @@
 /** Entry point of an isolated step's child process: load the module, run one step, report. */
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describeError, TrainyardError } from "../core/errors.js";
 import { isPipeline } from "../core/pipeline.js";
 import type { ChildMessage, IsolatedTask } from "./runners/isolated-runner.js";
+import { dispatchStep } from "./runners/step-runner.js";
 import { Cancellation } from "./cancellation.js";
 import { RunningStepContext } from "./step-context.js";
 import type { TrainyardServices } from "./step-services.js";
+import type { LogLine } from "../store/metadata-store.js";
 import type { StoreSpec } from "./store-choice.js";
 
 /** The parent's stores, opened here on a step's first `ctx.services()` (most steps never ask). */
@@ -32,8 +35,9 @@ process.once("message", async (task: IsolatedTask) => {
     const p = mod.default;
     if (!isPipeline(p)) throw new Error(`${task.bundlePath} does not default-export a pipeline`);
     const def = p.steps.get(task.stepId);
-    if (!def?.run) throw new Error(`pipeline "${p.name}" has no step "${task.stepId}" with a function`);
+    if (!def) throw new Error(`pipeline "${p.name}" has no step "${task.stepId}"`);
     const services = lazyServices(task.stores, task.stepId);
+    const onLog = (line: LogLine) => void send({ type: "log", line });
     const ctx = new RunningStepContext({
       params: task.params,
       runId: task.runId,
@@ -43,7 +47,7 @@ process.once("message", async (task: IsolatedTask) => {
       cancel: new Cancellation(),
       workRoot: task.workRoot,
       home: task.home,
-      onLog: (line) => void send({ type: "log", line }),
+      onLog,
       onMetric: (metric) => void send({ type: "metric", metric }),
       onTag: (key, value) => void send({ type: "tag", key, value }),
       onWarning: (message) => void send({ type: "warning", message }),
@@ -51,7 +55,9 @@ process.once("message", async (task: IsolatedTask) => {
     });
     let value: unknown;
     try {
-      value = await def.run(ctx, ...task.args);
+      // This process is the isolated step's own: its work runs here, through the same dispatch.
+      const call = { args: task.args, inputs: inputsOf(task.args), moduleDir: dirname(task.bundlePath), onLog };
+      value = (await dispatchStep(def, ctx, call, { inThisProcess: true })).value;
     } finally {
       await services.close();
     }
@@ -61,3 +67,8 @@ process.once("message", async (task: IsolatedTask) => {
   }
   process.disconnect();
 });
+
+/** The inputs among a step function's arguments: [inputs], or [item, inputs] for a map item. */
+function inputsOf(args: unknown[]): Record<string, unknown> {
+  return (args.length > 1 ? args[1] : args[0]) as Record<string, unknown>;
+}

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { TrainyardConfig } from "../core/config.js";
 import { TrainyardError } from "../core/errors.js";
+import { defaultExecutors, type ExecutorRegistry } from "./executor-registry.js";
 
 const text = z.string().min(1, "must not be empty");
 
@@ -24,7 +25,8 @@ const configSchema = z.strictObject({
   artifacts: z
     .discriminatedUnion("kind", [z.strictObject({ kind: z.literal("fs"), root: text.optional() })])
     .optional(),
-  executor: z.discriminatedUnion("kind", [z.strictObject({ kind: z.literal("local") })]).optional(),
+  // Any name: which executors exist is known only once the CLI registered them (executor-registry.ts).
+  executor: z.union([text, z.looseObject({ kind: text })]).optional(),
   profiles: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
   concurrency: z.number().int().positive().optional(),
   // Checked where triggers compile (TRIGGER_INVALID naming the trigger), against the pipeline's params.
@@ -34,15 +36,25 @@ const configSchema = z.strictObject({
 const ACCEPTED: Record<string, string> = {
   metadata: '{ kind: "sqlite", file?: "..." } or { kind: "postgres", url: "postgres://...", schema?: "..." }',
   artifacts: '{ kind: "fs", root?: "..." }',
-  executor: '{ kind: "local" } (the only executor so far)',
+  executor: '"local" (the default), the name of a registered executor, or { kind: "<name>", ...its options }',
   profiles: "{ <profile>: { <param>: value } }",
   triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",
 };
 
-/** The config as TrainyardConfig, or CONFIG_INVALID naming the first wrong field and the file. */
-export function validateConfig(raw: unknown, file: string): TrainyardConfig {
+/**
+ * The config as TrainyardConfig, or CONFIG_INVALID naming the first wrong field and the file.
+ * The executor must be one `executors` knows (the CLI registers its own before loading configs).
+ */
+export function validateConfig(
+  raw: unknown,
+  file: string,
+  executors: ExecutorRegistry = defaultExecutors(),
+): TrainyardConfig {
   const parsed = configSchema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data as TrainyardConfig;
+  if (parsed.success) {
+    checkExecutor(parsed.data.executor, file, executors);
+    return parsed.data as TrainyardConfig;
+  }
   const issue = parsed.error.issues[0];
   const keys = issue.code === "unrecognized_keys" ? issue.keys : [];
   const path = [...issue.path, ...keys.slice(0, 1)].map(String);
@@ -58,6 +70,19 @@ export function validateConfig(raw: unknown, file: string): TrainyardConfig {
       ? `the fields are ${known}`
       : `fix "${field}" in ${file}; the fields are ${known}`;
   return invalid(`${file}: ${field}: ${message}`, { file, field, hint });
+}
+
+function checkExecutor(executor: string | { kind: string } | undefined, file: string, executors: ExecutorRegistry) {
+  const name = typeof executor === "string" ? executor : executor?.kind;
+  const known = executors.names();
+  if (name === undefined || known.includes(name)) return;
+  const field = typeof executor === "string" ? "executor" : "executor.kind";
+  const quoted = known.map((n) => `"${n}"`);
+  const hint =
+    known.length === 1
+      ? `${quoted[0]} is the only executor registered; set ${field} to it, or register "${name}" (registerExecutor)`
+      : `the executors registered are ${quoted.join(", ")}; set ${field} to one of them`;
+  invalid(`${file}: ${field}: unknown executor "${name}"`, { file, field, hint });
 }
 
 function invalid(message: string, fields: { file: string; field: string; hint: string }): never {

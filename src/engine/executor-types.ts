@@ -1,5 +1,4 @@
 /** The executor's types: what it is given (environment, run, options) and what it tracks. */
-import type { Cancellation } from "./cancellation.js";
 import type { CompiledGraph, CompiledStep } from "../core/graph.js";
 import type { MetadataStore, StepRunRecord } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
@@ -8,6 +7,10 @@ import type { RunEvent } from "./events.js";
 import type { TrainyardServices } from "./step-services.js";
 import type { StoreSpec } from "./store-choice.js";
 import type { LogLimits } from "./step-log-files.js";
+import type { ExecutorConfig } from "../core/config.js";
+import type { ExecutorRegistry } from "./executor-registry.js";
+import type { ResolvedStep } from "./step-resolution.js";
+import type { StepInputRef, StepTask } from "./step-task.js";
 
 export interface ExecutorEnv {
   metadata: MetadataStore;
@@ -30,6 +33,10 @@ export interface ExecuteInput {
   codeContext?: CodeContext;
   /** The bundled module, for isolated steps; absent for pipelines built in-process. */
   bundlePath?: string;
+  /** The bundle as stored in the artifact store when the run started (see StepTask.bundleDigest). */
+  bundleDigest?: string;
+  /** The pipeline module's path, for StepTasks; the module directory when absent. */
+  modulePath?: string;
 }
 
 export interface ExecuteOptions {
@@ -43,6 +50,10 @@ export interface ExecuteOptions {
   previous?: ReadonlyMap<string, StepRunRecord>;
   /** Caps of the run's log files. @default see LogLimits */
   logs?: Partial<LogLimits>;
+  /** Which executor runs the tasks, by name. @default "local" */
+  executor?: ExecutorConfig;
+  /** Where executor names are looked up. @default defaultExecutors() */
+  executors?: ExecutorRegistry;
 }
 
 export type NodeStatus =
@@ -73,19 +84,19 @@ export interface Node {
   items?: { total: number; done: number; outputs: Output[]; allCached: boolean; overDigest: string };
 }
 
+/** A step (or map item) the scheduler tracks from ready to done. */
 export interface Task {
   readonly node: Node;
   readonly itemIndex: number;
-  readonly args: unknown[];
+  /** Input values by name, for lineage of the artifacts inside them. */
   readonly inputs: Record<string, unknown>;
   readonly inputDigests: Record<string, string>;
-  /** The params the step declares (picked once, for its cache key and its context). */
-  readonly params?: Record<string, unknown>;
+  /** The step's resolution: inputs, their references, its params. */
+  readonly step: ResolvedStep;
+  /** A map item: the list it is taken from. */
+  readonly over?: StepInputRef;
   readonly record: StepRunRecord;
   readonly priority: number;
-  controller?: Cancellation;
-  cancelReason?: string;
-  onWorkDone?: () => void;
-  /** Started beyond the concurrency limit: its command may wait for a helper shell. */
-  staged?: { started(): void };
+  /** What the executor is (or would be) handed: made once, when the task is first offered. */
+  handover?: StepTask;
 }

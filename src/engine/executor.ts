@@ -3,21 +3,20 @@
  * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
-import { handlesIn } from "../core/artifacts.js";
 import { asErrorCode, describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, remainingPathWeights } from "../core/graph.js";
-import type { KeyComponents, LineageEdge, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
-import type { FinalizedOutput } from "./artifact-io.js";
+import type { KeyComponents, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
 import { cacheKey } from "./cache-key.js";
 import { StepResolver, type ResolvedStep } from "./step-resolution.js";
 import type { RunEvent } from "./events.js";
 import { RecordWriter } from "./record-writer.js";
 import { ReadyQueue } from "./ready-queue.js";
-import { ShellLauncher } from "./runners/shell-launcher.js";
-import { WorkdirPool } from "./workdir-pool.js";
-import { AttemptRunner, Cancelled, RejectedWithOutput } from "./attempt-runner.js";
+import { defaultExecutors, executorSpec } from "./executor-registry.js";
 import { GuardBarrier } from "./guard-barrier.js";
+import { mapLineage, rejectedLineage, succeededLineage } from "./step-lineage.js";
+import { runEventOf, stepTaskOf } from "./task-handover.js";
 import type { ExecuteInput, ExecuteOptions, ExecutorEnv, Node, NodeStatus, Output, Task } from "./executor-types.js";
+import type { Executor, StepInputRef, StepTaskEvent, StepTaskOutput, StepTaskResult } from "./step-task.js";
 
 export type { ExecuteInput, ExecuteOptions, ExecutorEnv } from "./executor-types.js";
 
@@ -30,17 +29,14 @@ export class RunExecutor {
   private readonly writer: RecordWriter;
   private readonly abort = new AbortController();
   private readonly resolver: StepResolver;
-  /** Tasks holding a slot (see start). */
-  private running = 0;
-  /** Tasks started and not yet settled, whether or not they still hold a slot. */
-  private inFlight = 0;
+  /** Set once execute() built it from the run's config (see executor-registry.ts). */
+  private executor!: Executor;
+  /** Tasks handed to the executor whose result has not been handled yet. */
+  private readonly submitted = new Set<Task>();
   private open = 0;
   private finish!: () => void;
   private readonly finished = new Promise<void>((r) => (this.finish = r));
   private cancelledByUser = false;
-  private readonly launcher: ShellLauncher;
-  private readonly workdirs: WorkdirPool;
-  private readonly attempts: AttemptRunner;
   /**
    * Whether the store held any step result when the run began. A home without one (a fresh
    * one) can only hit results of this very run, so only their keys are looked up.
@@ -55,25 +51,24 @@ export class RunExecutor {
     private readonly opts: ExecuteOptions,
   ) {
     this.writer = new RecordWriter(env.metadata, () => env.io.sync());
-    this.launcher = new ShellLauncher({ helpers: opts.concurrency });
-    this.workdirs = new WorkdirPool(env.workRoot, `work-${run.runId}`);
     this.guards = new GuardBarrier(run.graph);
     const { moduleDir, codeContext, runId } = run;
     const { metadata, io } = env;
     this.resolver = new StepResolver({ metadata, io, moduleDir, codeContext, force: opts.force, runId });
-    this.attempts = new AttemptRunner({
-      env,
-      run,
-      writer: this.writer,
-      emit: (e) => this.emit(e),
-      runSignal: this.abort.signal,
-      launcher: this.launcher,
-      workdirs: this.workdirs,
-      logLimits: opts.logs,
-    });
   }
 
   async execute(): Promise<RunStatus> {
+    const spec = executorSpec(this.opts.executor);
+    const factory = (this.opts.executors ?? defaultExecutors()).factoryFor(spec);
+    this.executor = await factory({
+      spec,
+      env: this.env,
+      run: this.run,
+      concurrency: this.opts.concurrency,
+      signal: this.abort.signal,
+      records: this.writer,
+      logLimits: this.opts.logs,
+    });
     const durations = await this.env.metadata.stepDurations(this.run.pipeline);
     this.history = await this.env.metadata.hasStepResults();
     const weights = remainingPathWeights(this.run.graph, durations);
@@ -106,9 +101,8 @@ export class RunExecutor {
       if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
     await this.finished;
     this.opts.signal?.removeEventListener("abort", onAbort);
-    this.launcher.close();
-    // The work directories go while the last records are synced and committed.
-    const removed = this.workdirs.close();
+    // The executor's work directories go while the last records are synced and committed.
+    const removed = this.executor.close();
     try {
       await this.writer.flush();
       releasePending();
@@ -173,9 +167,8 @@ export class RunExecutor {
     try {
       const step = await this.resolver.resolve(def, this.run.params, this.outputOf);
       if (def.kind === "map") return await this.expandMap(node, step);
-      const args = def.kind === "command" ? [] : [step.inputs];
       const components = this.resolver.components(step);
-      const task = this.newTask(node, -1, args, step.inputs, step.digests, components, node.record, step.params);
+      const task = this.newTask(node, -1, step, step.digests, components, node.record);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     } catch (err) {
       this.failNode(node, err);
@@ -192,20 +185,20 @@ export class RunExecutor {
   private newTask(
     node: Node,
     itemIndex: number,
-    args: unknown[],
-    inputs: Record<string, unknown>,
+    step: ResolvedStep,
     inputDigests: Record<string, string>,
     components: KeyComponents,
     record: StepRunRecord,
-    params?: Record<string, unknown>,
+    over?: StepInputRef,
   ): Task {
     record.components = components;
     record.cacheKey = cacheKey(components);
-    return { node, itemIndex, args, inputs, inputDigests, record, priority: node.priority, params };
+    const { inputs } = step;
+    return { node, itemIndex, inputs, inputDigests, record, priority: node.priority, step, over };
   }
 
   private async expandMap(node: Node, step: ResolvedStep): Promise<void> {
-    const { items: list, overDigest } = await this.resolver.fanOut(node.step.def, this.outputOf);
+    const { items: list, overDigest, overRef } = await this.resolver.fanOut(node.step.def, this.outputOf);
     node.items = { total: list.length, done: 0, outputs: new Array(list.length), allCached: true, overDigest };
     node.record.status = "running";
     node.record.startedAt = Date.now();
@@ -221,7 +214,7 @@ export class RunExecutor {
       const item = list[i];
       const components = this.resolver.itemComponents(step, item);
       const record = this.newRecord(node.id, i);
-      const task = this.newTask(node, i, [item, step.inputs], step.inputs, digests, components, record);
+      const task = this.newTask(node, i, step, digests, components, record, overRef);
       if (!(await this.tryReuse(task))) this.enqueue(task);
     }
   }
@@ -289,66 +282,44 @@ export class RunExecutor {
 
   private pump(): void {
     while (!this.abort.signal.aborted) {
-      const free = this.running < this.opts.concurrency;
-      // With every slot taken, the next step may still be staged behind a running command.
-      if (!free && !this.stageable(this.queue.peek())) return;
-      const task = this.queue.take((t) => this.poolFree(t));
+      const head = this.queue.peek();
+      if (!head) return;
+      // With every slot taken, only the best task may still go (a command the executor stages).
+      if (!this.executor.hasRoom() && !this.accepts(head)) return;
+      const task = this.queue.take(this.accepts);
       if (!task) return;
       if (TERMINAL.has(task.node.status)) continue;
-      void this.start(task, !free);
+      void this.start(task);
     }
   }
 
-  /**
-   * A shell command step that may be handed to the launcher beyond the concurrency limit, to
-   * start the moment a helper shell is free (ShellLauncher.start): one per slot at most, and
-   * never a step with a timeout, whose clock would start while it waits.
-   */
-  private stageable(task: Task | undefined): boolean {
-    if (!task || this.running >= 2 * this.opts.concurrency || !this.launcher.staging || !this.poolFree(task))
-      return false;
-    const def = task.node.step.def;
-    return (
-      def.kind === "command" &&
-      typeof def.command?.run === "string" &&
-      def.options.timeout === undefined &&
-      ShellLauncher.plainNames(def.command.env)
-    );
-  }
+  /** Whether the task's pool has a place and the executor would start it now. */
+  private readonly accepts = (task: Task): boolean => {
+    if (!this.poolFree(task)) return false;
+    task.handover ??= stepTaskOf(this.run, task);
+    return this.executor.hasRoom(task.handover);
+  };
 
   private poolFree(task: Task): boolean {
-    // An exclusive step (a latency measurement) starts on an idle executor and runs alone.
-    if (this.exclusive > 0 || (task.node.step.def.options.exclusive === true && this.running > 0)) return false;
     const pool = task.node.step.def.options.pool;
     if (pool === undefined) return true;
     const size = this.run.graph.pipeline.pools[pool] ?? 1;
     return (this.poolUse.get(pool) ?? 0) < size;
   }
 
-  /** Exclusive steps holding a slot (at most one). */
-  private exclusive = 0;
-
-  private async start(task: Task, staged = false): Promise<void> {
+  private async start(task: Task): Promise<void> {
     const pool = task.node.step.def.options.pool;
-    const exclusive = task.node.step.def.options.exclusive === true;
-    if (exclusive) this.exclusive++;
-    this.running++;
-    this.inFlight++;
     if (pool !== undefined) this.poolUse.set(pool, (this.poolUse.get(pool) ?? 0) + 1);
-    // The slot (and pool place) is given back as soon as the step's own work is done (see
-    // AttemptTask.onWorkDone): storing its outputs and records is Trainyard's work, and the next
-    // step's command can run meanwhile.
+    // The pool place is given back as soon as the step's own work is done (the executor's
+    // `work-done`): storing its outputs and records is Trainyard's work.
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.running--;
-      if (exclusive) this.exclusive--;
       if (pool !== undefined) this.poolUse.set(pool, this.poolUse.get(pool)! - 1);
-      this.pump();
     };
-    task.onWorkDone = release;
-    if (staged) task.staged = { started: () => (task.record.startedAt = Date.now()) };
+    const handover = (task.handover ??= stepTaskOf(this.run, task));
+    this.submitted.add(task);
     task.node.tasks.add(task);
     if (task.itemIndex < 0) task.node.status = "running";
     else if (task.node.status === "queued") task.node.status = "running";
@@ -356,21 +327,48 @@ export class RunExecutor {
     task.record.startedAt = Date.now();
     task.record.reason ??= task.record.components ? "no cached result for this cache key" : undefined;
     this.writer.saveStepRun(task.record);
+    const onEvent = (event: StepTaskEvent) => {
+      if (event.type === "work-done") {
+        release();
+        this.pump();
+      } else {
+        const runEvent = runEventOf(task, handover, event);
+        if (runEvent) this.emit(runEvent);
+      }
+    };
+    let result: StepTaskResult;
     try {
-      const out = await this.attempts.run(task);
-      task.record.status = "succeeded";
-      task.record.finishedAt = Date.now();
-      task.record.durationMs = task.record.finishedAt - task.record.startedAt;
-      task.record.outputDigest = out.digest;
-      this.taskSucceeded(task, out, false, false, out);
+      result = await this.executor.submit(handover, onEvent);
     } catch (err) {
-      if (err instanceof Cancelled) this.taskCancelled(task, err.reason);
-      else if (err instanceof RejectedWithOutput && task.itemIndex < 0) this.taskRejected(task, err);
-      else this.taskFailed(task, err instanceof RejectedWithOutput ? err.rejected : err);
+      // The executor itself broke: the step fails with its error.
+      result = {
+        status: "failed",
+        attemptId: handover.attemptId,
+        attempts: task.record.attempts,
+        error: describeError(err),
+        startedAt: task.record.startedAt,
+      };
+    }
+    try {
+      task.record.attempts = result.attempts;
+      if (result.status === "succeeded") {
+        const out = result.output;
+        const value = "value" in out ? out.value : await this.env.io.load(out.digest);
+        task.record.status = "succeeded";
+        task.record.finishedAt = Date.now();
+        task.record.durationMs = task.record.finishedAt - task.record.startedAt;
+        task.record.outputDigest = out.digest;
+        this.taskSucceeded(task, { digest: out.digest, value }, false, false, out);
+      } else if (result.status === "cancelled") this.taskCancelled(task, result.reason);
+      else if (result.status === "rejected" && task.itemIndex < 0) this.taskRejected(task, result);
+      else this.taskFailed(task, result.error);
+    } catch (err) {
+      this.taskFailed(task, describeError(err));
     } finally {
       task.node.tasks.delete(task);
-      this.inFlight--;
+      this.submitted.delete(task);
       release();
+      this.pump();
       this.maybeFinish();
     }
   }
@@ -380,28 +378,12 @@ export class RunExecutor {
     output: Output,
     cached: boolean,
     reused: boolean,
-    finalized?: FinalizedOutput,
+    finalized?: StepTaskOutput,
   ): void {
     const r = task.record;
-    const lineage: LineageEdge[] = [];
-    const edge = (digest: string, direction: "in" | "out", name: string, reusedEdge = false) =>
-      lineage.push({ stepRunId: r.id, runId: r.runId, stepId: r.stepId, digest, direction, name, reused: reusedEdge });
-    // A reuse records what it reused (out edges, which also keep the artifacts alive for gc);
-    // its inputs and key components are those of the step run it reused (`cachedFrom`).
+    // A reuse's key components are those of the step run it reused (`cachedFrom`).
     if (reused) r.components = undefined;
-    for (const [name, digest] of reused ? [] : Object.entries(task.inputDigests)) {
-      edge(digest, "in", name);
-      // Artifacts inside an input (a picked field, a dataset in a manifest) get their own edges,
-      // so lineage of the artifact itself lists this consumer.
-      if (name !== "over")
-        for (const h of handlesIn(task.inputs[name])) if (h.digest !== digest) edge(h.digest, "in", `${name}.artifact`);
-    }
-    // Files read from outside the store (sources, a command's files): the raw end of lineage.
-    if (!reused)
-      for (const [path, digest] of Object.entries(r.components?.files ?? {})) edge(digest, "in", `source:${path}`);
-    edge(output.digest, "out", "output", reused);
-    if (finalized) for (const p of finalized.produced) edge(p.digest, "out", p.name);
-    else for (const h of handlesIn(output.value)) edge(h.digest, "out", "output.artifact", reused);
+    const lineage = succeededLineage(r, task.inputs, task.inputDigests, output, finalized?.produced, reused);
     this.writer.complete({ stepRun: r, artifacts: finalized?.artifacts ?? [], lineage });
     if (r.cacheKey) this.keysDone.add(r.cacheKey);
     this.emit({
@@ -436,38 +418,7 @@ export class RunExecutor {
       r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
       r.outputDigest = out.digest;
       r.reason = `${items.total} items, ${items.total - items.outputs.filter(Boolean).length} failed`;
-      const lineage: LineageEdge[] = [
-        {
-          stepRunId: r.id,
-          runId: r.runId,
-          stepId: r.stepId,
-          digest: items.overDigest,
-          direction: "in",
-          name: "over",
-          reused: false,
-        },
-      ];
-      for (const [name, digest] of Object.entries(r.components?.inputs ?? {})) {
-        if (name !== "over")
-          lineage.push({
-            stepRunId: r.id,
-            runId: r.runId,
-            stepId: r.stepId,
-            digest,
-            direction: "in",
-            name,
-            reused: false,
-          });
-      }
-      lineage.push({
-        stepRunId: r.id,
-        runId: r.runId,
-        stepId: r.stepId,
-        digest: out.digest,
-        direction: "out",
-        name: "output",
-        reused: false,
-      });
+      const lineage = mapLineage(r, items.overDigest, out.digest);
       this.writer.complete({ stepRun: r, artifacts: out.artifacts, lineage });
       this.emit({
         type: "step-finished",
@@ -498,12 +449,12 @@ export class RunExecutor {
     this.maybeFinish();
   }
 
-  private taskFailed(task: Task, err: unknown): void {
+  private taskFailed(task: Task, error: ErrorInfo): void {
     const r = task.record;
     r.status = "failed";
     r.finishedAt = Date.now();
     r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
-    r.error = describeError(err);
+    r.error = error;
     this.writer.saveStepRun(r);
     this.emit({
       type: "step-finished",
@@ -526,36 +477,19 @@ export class RunExecutor {
         },
       );
       this.failNode(task.node, wrapped);
-    } else this.failNode(task.node, err, true);
+    } else this.failNode(task.node, error, true);
   }
 
-  private taskRejected(task: Task, err: RejectedWithOutput): void {
+  private taskRejected(task: Task, rejected: Extract<StepTaskResult, { status: "rejected" }>): void {
     const r = task.record;
     r.status = "rejected";
     r.finishedAt = Date.now();
     r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
-    r.outputDigest = err.output.digest;
-    r.error = { ...describeError(err.rejected), code: "REJECTED" };
-    r.reason = err.message;
-    const lineage: LineageEdge[] = Object.entries(task.inputDigests).map(([name, digest]) => ({
-      stepRunId: r.id,
-      runId: r.runId,
-      stepId: r.stepId,
-      digest,
-      direction: "in" as const,
-      name,
-      reused: false,
-    }));
-    lineage.push({
-      stepRunId: r.id,
-      runId: r.runId,
-      stepId: r.stepId,
-      digest: err.output.digest,
-      direction: "out",
-      name: "output",
-      reused: false,
-    });
-    this.writer.complete({ stepRun: r, artifacts: err.output.artifacts, lineage });
+    r.outputDigest = rejected.output.digest;
+    r.error = { ...rejected.error, code: "REJECTED" };
+    r.reason = rejected.error.message;
+    const lineage = rejectedLineage(r, task.inputDigests, rejected.output.digest);
+    this.writer.complete({ stepRun: r, artifacts: rejected.output.artifacts, lineage });
     this.emit({
       type: "step-finished",
       stepId: r.stepId,
@@ -566,7 +500,7 @@ export class RunExecutor {
       attempts: r.attempts,
       error: r.error,
     });
-    this.failNode(task.node, err.rejected, true, "rejected");
+    this.failNode(task.node, rejected.error, true, "rejected");
   }
 
   private taskCancelled(task: Task, reason: string): void {
@@ -591,7 +525,7 @@ export class RunExecutor {
 
   private failNode(node: Node, err: unknown, recorded = false, status: "failed" | "rejected" = "failed"): void {
     if (TERMINAL.has(node.status)) return;
-    const info = describeError(err);
+    const info = isErrorInfo(err) ? err : describeError(err);
     node.status = status;
     this.open--;
     const r = node.record;
@@ -682,22 +616,26 @@ export class RunExecutor {
   }
 
   private cancelTasks(node: Node, reason: string): void {
-    for (const t of node.tasks) {
-      t.cancelReason = reason;
-      t.controller?.abort(new Cancelled(reason));
-    }
+    for (const t of node.tasks) if (t.handover) this.executor.cancel(t.handover.stepRunId, reason);
   }
 
   private cancelRun(): void {
     if (this.abort.signal.aborted) return;
     this.cancelledByUser = true;
-    this.abort.abort(new Cancelled("the run was cancelled"));
+    this.abort.abort(new Error("the run was cancelled"));
     for (const task of this.queue.drain()) task.record.status = "cancelled";
     for (const node of this.nodes.values())
       if (!TERMINAL.has(node.status)) this.endNode(node, "cancelled", "the run was cancelled");
   }
 
   private maybeFinish(): void {
-    if (this.open === 0 && this.inFlight === 0) this.finish();
+    if (this.open === 0 && this.submitted.size === 0) this.finish();
   }
+}
+
+/** An error already described (a result's), as opposed to one thrown here. */
+function isErrorInfo(err: unknown): err is ErrorInfo {
+  if (err === null || typeof err !== "object" || err instanceof Error) return false;
+  const e = err as Partial<ErrorInfo>;
+  return typeof e.code === "string" && typeof e.message === "string" && typeof e.name === "string";
 }

@@ -6,11 +6,13 @@
  * resume recomputes them.
  */
 import { stat } from "node:fs/promises";
-import { BLOCKED_MIN, hashFileSha256 } from "../store/file-hash.js";
+import { isDigest, SHA256 } from "../core/digest-format.js";
+import { hashFileSha256 } from "../store/file-hash.js";
 import { rehashObject, writerOf } from "../store/object-verifier.js";
 import { hashFilesInParallel, type FileHashResult } from "../store/parallel-hash.js";
 import { registeredVersions } from "./registry-references.js";
 import type { Trainyard } from "./trainyard.js";
+import { shortDigest } from "../core/hash.js";
 
 export interface FsckOptions {
   /** Quarantine damaged objects and make the records pointing at them non-reusable. @default false */
@@ -46,7 +48,6 @@ export interface FsckResult {
   ok: boolean;
 }
 
-const DIGEST = /^[0-9a-f]{64}$/;
 /** Below this many bytes of small and medium files, hashing them here beats starting threads. */
 const POOL_MIN_BYTES = 128 * 1024 * 1024;
 
@@ -58,7 +59,7 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
   const pathOf = async (d: string) => ty.artifacts.localPath?.(d) ?? (await ty.artifacts.pathOf(d));
   let bytes = 0;
 
-  // Small and medium files on the thread pool; large files and trees as their digests define.
+  // Plain sha256 files on the thread pool; block digests and trees as their schemes define.
   const pooled = new Map<string, string>();
   let pooledBytes = 0;
   const others: Array<{ digest: string; path: string; isDirectory: boolean; size: number }> = [];
@@ -66,17 +67,17 @@ export async function checkStore(ty: Trainyard, opts: FsckOptions = {}): Promise
     const path = await pathOf(digest);
     const st = await stat(path).catch(() => undefined);
     if (!st) continue;
-    if (!DIGEST.test(digest)) {
+    if (!isDigest(digest)) {
       corrupt.push({ digest, path, detail: "is not named by a digest" });
       continue;
     }
-    if (!st.isDirectory() && st.size < BLOCKED_MIN) {
+    if (!st.isDirectory() && digest.startsWith(`${SHA256}:`)) {
       pooled.set(path, digest);
       pooledBytes += st.size;
     } else others.push({ digest, path, isDirectory: st.isDirectory(), size: st.size });
   }
   const bad = (digest: string, path: string, actual: string) =>
-    corrupt.push({ digest, path, detail: `hashes to ${actual.slice(0, 12)}, not to its name` });
+    corrupt.push({ digest, path, detail: `hashes to ${shortDigest(actual)}, not to its name` });
   const onResults = (results: FileHashResult[]) => {
     for (const r of results) {
       const digest = pooled.get(r.path)!;

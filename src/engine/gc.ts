@@ -139,7 +139,8 @@ function refuseEmptyMetadata(ty: Trainyard, runs: number, records: number, objec
       hint:
         "the metadata database was probably replaced, truncated or pointed elsewhere: " +
         "restore it (or set --home / TRAINYARD_METADATA_URL to the right one); " +
-        "`trainyard fsck` lists the objects; to discard them all, delete the home's artifacts/objects directory yourself",
+        "`trainyard fsck` lists the objects; to discard them all, " +
+        "delete the home's artifacts/objects directory yourself",
     },
   );
 }

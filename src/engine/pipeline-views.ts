@@ -4,6 +4,7 @@
  * The HTTP API serves these; `plan` and `run` resolve the same params the same way.
  */
 import { compileGraph } from "../core/graph.js";
+import { rankGraph } from "../core/graph-ranks.js";
 import { sha256 } from "../core/hash.js";
 import { resolveParams } from "../core/params.js";
 import type { Trainyard } from "./trainyard.js";
@@ -15,7 +16,8 @@ export interface PipelineGraphView {
   modulePath: string;
   /** Digest of the graph's shape: a client caches its layout by it. */
   digest: string;
-  nodes: Array<{ id: string; kind: string; guard: boolean; needs: string[] }>;
+  /** `rank` and `order`: a layered placement (longest path, barycentre order) a view can draw at once. */
+  nodes: Array<{ id: string; kind: string; guard: boolean; needs: string[]; rank: number; order: number }>;
   edges: Array<{ from: string; to: string; input: string }>;
 }
 
@@ -26,20 +28,32 @@ export interface PipelineParamsView {
   profiles: Record<string, Record<string, unknown>>;
 }
 
+// A loaded module's pipeline object is kept while its bundle is unchanged: compile its view once.
+const graphViews = new WeakMap<object, PipelineGraphView>();
+
 export function pipelineGraph(loaded: Loaded): PipelineGraphView {
+  const known = graphViews.get(loaded.pipeline);
+  if (known?.modulePath === loaded.modulePath) return known;
   const graph = compileGraph(loaded.pipeline);
-  const nodes: PipelineGraphView["nodes"] = [];
   const edges: PipelineGraphView["edges"] = [];
   for (const id of graph.order) {
-    const step = graph.steps.get(id)!;
-    const def = step.def;
-    nodes.push({ id, kind: def.kind, guard: def.options.guard === true, needs: [...step.upstream] });
+    const def = graph.steps.get(id)!.def;
     const refs: Array<[string, { stepId: string } | undefined]> = Object.entries(def.inputs);
     if (def.over) refs.push(["over", def.over]);
     for (const [input, ref] of refs) if (ref) edges.push({ from: ref.stepId, to: id, input });
   }
-  const digest = `sha256:${sha256(JSON.stringify({ nodes, edges }))}`;
-  return { pipeline: loaded.pipeline.name, modulePath: loaded.modulePath, digest, nodes, edges };
+  const ranks = rankGraph(graph.order, edges);
+  const nodes = graph.order.map((id) => {
+    const step = graph.steps.get(id)!;
+    const { rank, order } = ranks.get(id)!;
+    return { id, kind: step.def.kind, guard: step.def.options.guard === true, needs: [...step.upstream], rank, order };
+  });
+  // The digest stands for the shape alone: placements are derived from it.
+  const shape = nodes.map(({ id, kind, guard, needs }) => ({ id, kind, guard, needs }));
+  const digest = `sha256:${sha256(JSON.stringify({ nodes: shape, edges }))}`;
+  const view = { pipeline: loaded.pipeline.name, modulePath: loaded.modulePath, digest, nodes, edges };
+  graphViews.set(loaded.pipeline, view);
+  return view;
 }
 
 /** The params' JSON Schema (draft 2020-12) with the defaults and every profile (pipeline's win over config's). */

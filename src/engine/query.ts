@@ -13,7 +13,7 @@ import { artifactLineage, modelLineage, type ArtifactLineage, type ModelLineage 
 import { modelDetail, versionDetail, type ModelDetail, type VersionDetail } from "./registry-views.js";
 import { compareRuns, type RunComparison } from "./run-comparison.js";
 import { searchTrials, summarizeRuns, type RunSummaryPage, type TrialSet } from "./experiment-views.js";
-import { runDetail, type RunDetail } from "./run-detail.js";
+import { runDetail, runStepStates, type RunDetail, type RunStepStates } from "./run-detail.js";
 import { runMetricSeries, runTags, type MetricFilter, type MetricSeries } from "./run-metrics.js";
 import { reconcileRunStatus } from "./run-lease.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
@@ -102,6 +102,11 @@ export class TrainyardQuery {
   /** A run with its steps, attempts, cache decisions, gate verdicts and trigger; NOT_FOUND if unknown. */
   async runDetail(idOrPrefix: string): Promise<RunDetail> {
     return runDetail(this.src, await this.requireRun(idOrPrefix));
+  }
+
+  /** A run with its steps' states only (what a live view redraws); NOT_FOUND if unknown. */
+  async runStepStates(idOrPrefix: string): Promise<RunStepStates> {
+    return runStepStates(this.src, await this.requireRun(idOrPrefix));
   }
 
   /** A step run of a run: `step` or `step[item]`; NOT_FOUND naming what exists. */

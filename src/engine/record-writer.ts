@@ -7,8 +7,8 @@
  * default and after a costly step, long while steps complete in bursts (docs/performance.md).
  */
 import { crashPoint } from "../core/crash-point.js";
-import type { AttemptRecord, LogLine, MetadataStore, MetricPoint, RunTag } from "../store/metadata-store.js";
-import type { StepRunCompletion, StepRunRecord } from "../store/metadata-store.js";
+import type { AttemptRecord, LogLine, MetricPoint, RunTag, StepRunCompletion } from "../store/metadata-store.js";
+import type { StepRunRecord, StepRunStore } from "../store/metadata-store.js";
 
 const SHORT_WINDOW_MS = 25;
 const LONG_WINDOW_MS = 250;
@@ -34,7 +34,7 @@ export class RecordWriter {
 
   /** `beforeCommit` runs before each commit: the artifact store's sync, so records never outrun content. */
   constructor(
-    private readonly metadata: MetadataStore,
+    private readonly metadata: Pick<StepRunStore, "writeBatch">,
     private readonly beforeCommit?: () => Promise<void>,
   ) {}
 
@@ -109,32 +109,11 @@ export class RecordWriter {
       const rows = saves.length + attempts.length + logs.length + completions.length + metrics.length + tags.length;
       if (!rows) return;
       const batch = { stepRuns: saves, attempts, logs, completions, metrics, tags };
-      // The rows are written while the artifacts they refer to are being synced, and committed
-      // once the sync is done.
-      const synced = this.beforeCommit?.();
-      const staged = this.metadata.stageBatch?.(batch);
-      if (staged) {
-        try {
-          await synced;
-        } catch (err) {
-          staged.rollback();
-          throw err;
-        }
-        crashPoint("before-record-commit");
-        staged.commit();
-        return crashPoint("after-record-commit");
-      }
-      await synced;
+      // Records never outrun content: the artifacts they refer to are made durable first, then the
+      // batch commits in one transaction that holds no lock across an await.
+      await this.beforeCommit?.();
       crashPoint("before-record-commit");
-      if (this.metadata.writeBatch) {
-        await this.metadata.writeBatch(batch);
-        return crashPoint("after-record-commit");
-      }
-      if (saves.length) await this.metadata.saveStepRuns(saves);
-      for (const a of attempts) await this.metadata.saveAttempt(a);
-      for (const l of logs) await this.metadata.appendLogs(l.stepRunId, l.attempt, l.lines);
-      if (completions.length) await this.metadata.completeStepRuns(completions);
-      await this.metadata.appendMetrics(metrics, tags);
+      await this.metadata.writeBatch(batch);
       crashPoint("after-record-commit");
     } catch (err) {
       this.failure ??= err;

@@ -9,6 +9,7 @@ import { TrainyardError } from "../core/errors.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import type { MetadataStore } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
+import { shortDigest } from "../core/hash.js";
 
 interface Sources {
   home: string;
@@ -38,7 +39,7 @@ export async function reportFiles(src: Sources, digestOrPrefix: string): Promise
     paths = await Promise.all(digests.map((d) => src.artifacts.pathOf(d)));
   }
   if (!paths.length) {
-    throw new TrainyardError("NOT_FOUND", `artifact ${art.digest.slice(0, 12)} (${art.kind}) holds no HTML report`, {
+    throw new TrainyardError("NOT_FOUND", `artifact ${shortDigest(art.digest)} (${art.kind}) holds no HTML report`, {
       hint: "pass the digest of a validate/profile/drift/evaluate step output",
     });
   }

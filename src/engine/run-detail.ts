@@ -67,21 +67,39 @@ export function cacheDecision(s: StepRunRecord): CacheDecision {
   return { decision: "computed", reason: s.reason };
 }
 
-export async function runDetail(src: { metadata: MetadataStore; io: ArtifactIO }, run: RunRecord): Promise<RunDetail> {
+/** A run's steps as a graph or a list draws them: no attempts, items or cache decisions. */
+export interface RunStepStates extends Pick<RunDetail, "run" | "trigger" | "owner" | "gates" | "guardNote"> {
+  /** Top-level step records (map items left out), each with its attempt count. */
+  steps: StepRunRecord[];
+}
+
+type DetailSources = { metadata: MetadataStore; io: ArtifactIO };
+
+export async function runDetail(src: DetailSources, run: RunRecord): Promise<RunDetail> {
   const steps = await src.metadata.listStepRuns(run.id);
+  const items = new Map<string, StepRunRecord[]>();
+  for (const s of steps) if (s.itemIndex >= 0) items.set(s.stepId, [...(items.get(s.stepId) ?? []), s]);
   const stepDetails: StepDetail[] = [];
   for (const s of steps.filter((x) => x.itemIndex < 0)) {
-    const itemRecords = steps.filter((i) => i.stepId === s.stepId && i.itemIndex >= 0);
     const attemptRecords = await src.metadata.listAttempts(s.id);
-    stepDetails.push({ ...s, cache: cacheDecision(s), attemptRecords, itemRecords });
+    stepDetails.push({ ...s, cache: cacheDecision(s), attemptRecords, itemRecords: items.get(s.stepId) ?? [] });
   }
+  // A run started by hand (`trainyard run`) has no tick; any other may have been launched by the daemon.
+  const origin = run.trigger === "manual" ? undefined : await runOrigin(src.metadata, run.id);
+  return { ...(await headline(src, run, steps)), origin, steps, stepDetails };
+}
+
+/** The run and its step states in one read of its step records, without a query per step. */
+export async function runStepStates(src: DetailSources, run: RunRecord): Promise<RunStepStates> {
+  const steps = await src.metadata.listStepRuns(run.id);
+  return { ...(await headline(src, run, steps)), steps: steps.filter((s) => s.itemIndex < 0) };
+}
+
+async function headline(src: DetailSources, run: RunRecord, steps: StepRunRecord[]) {
   const lease = run.status === "running" ? await src.metadata.getRunLease(run.id) : undefined;
   const owner = lease && { process: describeIdentity(lease.owner), heartbeatAt: lease.heartbeatAt };
   const gates = await gateVerdicts(src.io, steps);
-  // A run started by hand (`trainyard run`) has no tick; any other may have been launched by the daemon.
-  const origin = run.trigger === "manual" ? undefined : await runOrigin(src.metadata, run.id);
-  const trigger = runTrigger(run.trigger);
-  return { run, trigger, origin, owner, steps, stepDetails, gates, guardNote: guardSkips(steps) };
+  return { run, trigger: runTrigger(run.trigger), owner, gates, guardNote: guardSkips(steps) };
 }
 
 /** Verdicts of gate steps (rejected steps, or steps named like gates), read from their outputs. */

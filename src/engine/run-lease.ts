@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { TrainyardError } from "../core/errors.js";
-import type { MetadataStore, RunLease, RunRecord, RunStatus } from "../store/metadata-store.js";
+import type { RunLease, RunRecord, RunStatus, RunStore } from "../store/metadata-store.js";
 import { describeIdentity, identityAlive, selfIdentity, type ProcessIdentity } from "../store/process-identity.js";
 
 export interface LeaseTiming {
@@ -36,7 +36,7 @@ export class HeldRunLease {
   private released = false;
 
   constructor(
-    private readonly metadata: MetadataStore,
+    private readonly metadata: RunStore,
     readonly lease: RunLease,
     heartbeatMs: number,
   ) {
@@ -77,7 +77,7 @@ export class HeldRunLease {
 
 /** Takes the lease of a run for this process, or throws RUN_OWNED naming its live holder. */
 export async function acquireRunLease(
-  metadata: MetadataStore,
+  metadata: RunStore,
   runId: string,
   timing: LeaseTiming = {},
 ): Promise<HeldRunLease> {
@@ -99,11 +99,7 @@ export async function acquireRunLease(
  * The run as it stands, with "running" corrected to "interrupted" (and recorded so) when its
  * owner is gone. A running run without a lease (recorded before leases existed) is left as is.
  */
-export async function reconcileRunStatus(
-  metadata: MetadataStore,
-  run: RunRecord,
-  expiryMs = EXPIRY_MS,
-): Promise<RunRecord> {
+export async function reconcileRunStatus(metadata: RunStore, run: RunRecord, expiryMs = EXPIRY_MS): Promise<RunRecord> {
   if (run.status !== "running") return run;
   const lease = await metadata.getRunLease(run.id);
   if (!lease || !leaseHolderGone(lease, Date.now(), expiryMs)) return run;

@@ -4,7 +4,7 @@
  * run's tags. A step the run reused from the cache shows the metrics of the step run it reused.
  */
 import { metricGoal, type MetricGoal, type MetricPoint } from "../store/metric-records.js";
-import type { MetadataStore, RunRecord, StepRunRecord } from "../store/metadata-store.js";
+import type { RunRecord, StepRunRecord, StepRunStore } from "../store/metadata-store.js";
 
 export interface MetricValue {
   value: number;
@@ -45,7 +45,7 @@ function sourceOf(sr: StepRunRecord): string {
 }
 
 export async function runMetricSeries(
-  metadata: MetadataStore,
+  metadata: StepRunStore,
   run: RunRecord,
   filter: MetricFilter = {},
 ): Promise<MetricSeries[]> {
@@ -94,7 +94,7 @@ export async function runMetricSeries(
 }
 
 /** The run's tags: the last value set for each key, by any of its steps (reused ones included). */
-export async function runTags(metadata: MetadataStore, run: RunRecord): Promise<Record<string, string>> {
+export async function runTags(metadata: StepRunStore, run: RunRecord): Promise<Record<string, string>> {
   const sources = (await metadata.listStepRuns(run.id)).map(sourceOf);
   const tags = (await metadata.listTags(sources)).sort((a, b) => a.ts - b.ts);
   return Object.fromEntries(tags.map((t) => [t.key, t.value]));

@@ -8,7 +8,7 @@ import { createReadStream, existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { constants, createGunzip } from "node:zlib";
-import type { LogLine, MetadataStore } from "../store/metadata-store.js";
+import type { LogLine, StepRunStore } from "../store/metadata-store.js";
 import { attemptsWithLogFiles, decodeLogBlockHeader, decodeLogLine, logNote, stepLogFile } from "./step-log-files.js";
 
 /** Consecutive lines of one attempt and stream (`ts` is when the first of them was written). */
@@ -21,7 +21,7 @@ export interface LogRun {
 
 export interface StepLogSource {
   home: string;
-  metadata: MetadataStore;
+  metadata: Pick<StepRunStore, "getLogs">;
 }
 
 /** A step run's log (one attempt, or all in order), as runs of lines. */

@@ -12,6 +12,7 @@ import type { KeyComponents, MetadataStore, StepRunRecord } from "../store/metad
 import { pickedDigest, pickValue, toManifest, type ArtifactIO } from "./artifact-io.js";
 import { codeFingerprint, keyComponents, sourceDigests, type CodeFingerprint } from "./cache-key.js";
 import type { CodeContext } from "./code-context.js";
+import type { StepInputRef } from "./step-task.js";
 
 /** A step's output as its consumers see it. */
 export interface ResolvedOutput {
@@ -26,6 +27,8 @@ export interface ResolvedStep {
   inputs: Record<string, unknown>;
   /** Input digests by name, as they enter the cache key. */
   digests: Record<string, string>;
+  /** Where each input comes from (an upstream output and the field picked), for a StepTask. */
+  refs: Record<string, StepInputRef>;
   /** The params the step declares. */
   params: Record<string, unknown>;
   fingerprint: CodeFingerprint;
@@ -35,6 +38,8 @@ export interface ResolvedStep {
 export interface MapFanOut {
   items: unknown[];
   overDigest: string;
+  /** Where the list comes from, for a map item's StepTask. */
+  overRef: StepInputRef;
 }
 
 export type ReuseDecision =
@@ -70,8 +75,10 @@ export class StepResolver {
   ): Promise<ResolvedStep> {
     const inputs: Record<string, unknown> = {};
     const digests: Record<string, string> = {};
+    const refs: Record<string, StepInputRef> = {};
     for (const [name, ref] of Object.entries(def.inputs)) {
       const up = outputOf(ref.stepId);
+      refs[name] = { digest: up.digest, path: [...ref.path], stepId: ref.stepId };
       inputs[name] = ref.path.length ? pickValue(up.value, ref.path, ref.stepId, name) : up.value;
       digests[name] = ref.path.length ? pickedDigest(inputs[name]) : up.digest;
     }
@@ -86,7 +93,7 @@ export class StepResolver {
       const sources = await sourceDigests(def, params, this.deps.moduleDir, this.deps.metadata);
       fingerprint = { ...fingerprint, files: { ...fingerprint.files, ...sources } };
     }
-    return { def, inputs, digests, params, fingerprint };
+    return { def, inputs, digests, refs, params, fingerprint };
   }
 
   /** The items a map step fans out over; STEP_FAILED when its upstream did not return a list. */
@@ -110,7 +117,8 @@ export class StepResolver {
       step: def.id,
       runId: this.deps.runId,
     });
-    return { items: list, overDigest: overRef.path.length ? pickedDigest(list) : up.digest };
+    const ref = { digest: up.digest, path: [...overRef.path], stepId: overRef.stepId };
+    return { items: list, overDigest: overRef.path.length ? pickedDigest(list) : up.digest, overRef: ref };
   }
 
   /** Key components of an ordinary step, or of a map step's parent record (with its `over`). */

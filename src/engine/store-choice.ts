@@ -6,6 +6,7 @@
  */
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { ArtifactsConfig, ExecutorConfig, MetadataConfig, TrainyardConfig } from "../core/config.js";
+import { executorSpec, type ExecutorSpec } from "./executor-registry.js";
 
 export type MetadataSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; schema?: string };
 export type ArtifactsSpec = { kind: "fs"; root: string };
@@ -15,7 +16,8 @@ export interface StoreSpec {
   home: string;
   metadata: MetadataSpec;
   artifacts: ArtifactsSpec;
-  executor: ExecutorConfig;
+  /** The executor by name, with its options. */
+  executor: ExecutorSpec;
 }
 
 export type ChoiceSource = "flag" | "environment" | "config" | "default";
@@ -28,7 +30,7 @@ export interface StoreChoice extends StoreSpec {
 
 export interface ChoiceInputs {
   /** Command-line flags or options given in code; relative paths resolve from `cwd`. */
-  flags?: { home?: string; metadata?: MetadataConfig; artifacts?: ArtifactsConfig };
+  flags?: { home?: string; metadata?: MetadataConfig; artifacts?: ArtifactsConfig; executor?: ExecutorConfig };
   /** @default process.env */
   env?: Record<string, string | undefined>;
   /** A validated config; its relative paths resolve from the directory of `configFile`. */
@@ -73,7 +75,7 @@ export function chooseStores(inputs: ChoiceInputs = {}): StoreChoice {
     home,
     metadata,
     artifacts,
-    executor: config.executor ?? { kind: "local" },
+    executor: executorSpec(flags.executor ?? config.executor),
     sources: { home: homeSource, metadata: metadataSource, artifacts: artifactsSource },
     configFile: inputs.configFile,
   };

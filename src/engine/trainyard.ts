@@ -14,10 +14,11 @@ import { didYouMean } from "../core/did-you-mean.js";
 import { sha256 } from "../core/hash.js";
 import { resolveParams } from "../core/params.js";
 import type { Pipeline } from "../core/pipeline.js";
-import type { ArtifactsConfig, MetadataConfig, TrainyardConfig } from "../core/config.js";
+import type { ArtifactsConfig, ExecutorConfig, MetadataConfig, TrainyardConfig } from "../core/config.js";
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { FsArtifactStore } from "../store/fs-artifact-store.js";
 import type { MetadataStore, RunRecord, RunStatus, StepRunRecord } from "../store/metadata-store.js";
+import { upgradeHomeDigests } from "../store/home-digest-upgrade.js";
 import { SqliteMetadataStore } from "../store/sqlite-metadata-store.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { ArtifactIO } from "./artifact-io.js";
@@ -36,6 +37,7 @@ import { TrainyardQuery } from "./query.js";
 import type { TrainyardServices } from "./step-services.js";
 import { registryOf } from "./registry-of.js";
 import { chooseStores, type MetadataSpec, type StoreSpec } from "./store-choice.js";
+import { defaultExecutors, type ExecutorRegistry, type ExecutorSpec } from "./executor-registry.js";
 
 export interface TrainyardOptions {
   /** Where state lives. @default $TRAINYARD_HOME, else the config's home, else ".trainyard" in the working directory */
@@ -47,6 +49,10 @@ export interface TrainyardOptions {
   metadata?: MetadataConfig | MetadataStore;
   /** Artifact backend, by name or as an instance. @default the config's, else { kind: "fs" } at <home>/artifacts */
   artifacts?: ArtifactsConfig | ArtifactStore;
+  /** What runs steps, by name (with its options). @default the config's executor, else "local" */
+  executor?: ExecutorConfig;
+  /** Where executor names are looked up. @default "local" and those registered with registerExecutor() */
+  executors?: ExecutorRegistry;
   /** A validated trainyard.config.ts (see loadConfigFile); options above win over it. */
   config?: TrainyardConfig;
   /** The config's file: its relative paths resolve from that file's directory. */
@@ -138,6 +144,10 @@ export class Trainyard implements TrainyardServices {
     readonly artifacts: ArtifactStore,
     /** The stores by name with absolute paths, for child processes; undefined when given as instances. */
     readonly stores?: StoreSpec,
+    /** The executor that runs steps, by name with its options. */
+    readonly executor: ExecutorSpec = { kind: "local" },
+    private readonly executors: ExecutorRegistry = defaultExecutors(),
+    private readonly configFile?: string,
   ) {
     this.io = new ArtifactIO(artifacts, metadata);
   }
@@ -173,15 +183,19 @@ export class Trainyard implements TrainyardServices {
     const named = <T>(x: T | { backend: string } | undefined) =>
       x && !("backend" in (x as object)) ? (x as T) : undefined;
     const metadataByName = named<MetadataConfig>(opts.metadata);
-    const flags = { home: opts.home, metadata: metadataByName, artifacts: named<ArtifactsConfig>(opts.artifacts) };
+    const artifactsByName = named<ArtifactsConfig>(opts.artifacts);
+    const flags = { home: opts.home, metadata: metadataByName, artifacts: artifactsByName, executor: opts.executor };
     const choice = chooseStores({ flags, config: opts.config, configFile: opts.configFile });
     const metadataInstance = opts.metadata && "backend" in opts.metadata ? opts.metadata : undefined;
     const artifactsInstance = opts.artifacts && "backend" in opts.artifacts ? opts.artifacts : undefined;
+    // A home written before digests named their scheme is rewritten once, before anything reads it.
+    if (!metadataInstance && !artifactsInstance) await upgradeHomeDigests(choice.metadata, choice.artifacts.root);
     const metadata = metadataInstance ?? (await openMetadata(choice.metadata));
     const artifacts = artifactsInstance ?? new FsArtifactStore(choice.artifacts.root);
     // A child process can open the same stores only when they were chosen by name.
     const spec = metadataInstance || artifactsInstance ? undefined : choice;
-    return new Trainyard(choice.home, metadata, artifacts, spec);
+    const executors = opts.executors ?? defaultExecutors();
+    return new Trainyard(choice.home, metadata, artifacts, spec, choice.executor, executors, opts.configFile);
   }
 
   /**
@@ -235,6 +249,8 @@ export class Trainyard implements TrainyardServices {
   async run(target: string | Pipeline<any>, req: RunRequest = {}): Promise<RunResult> {
     const started = Date.now();
     const runId = req.runId ?? newRunId();
+    // An executor name nothing registered is a configuration error, found before any run is recorded.
+    this.executors.factoryFor(this.executor, this.configFile);
     // A fixed id is how a relaunch after a crash stays exactly-once: the second launch is refused.
     if (req.runId) await this.refuseExistingRun(req.runId);
     let loaded: Loaded | undefined;
@@ -355,6 +371,7 @@ export class Trainyard implements TrainyardServices {
         hint: `start a new run with \`trainyard run ${run.modulePath}\``,
       });
     }
+    this.executors.factoryFor(this.executor, this.configFile);
     const lease = await acquireRunLease(this.metadata, run.id);
     try {
       return await this.resumeOwned(run.id, lease, req);
@@ -420,6 +437,28 @@ export class Trainyard implements TrainyardServices {
     workStartedAt = run.startedAt ?? run.createdAt,
   ): Promise<RunResult> {
     const signal = req.signal ? AbortSignal.any([req.signal, lease.signal]) : lease.signal;
+    // The code the run plans with, stored so a worker loads exactly it (StepTask.bundleDigest);
+    // kept from gc while the run lives, like the objects it stores.
+    const releaseBundle = this.io.holdPending();
+    try {
+      const bundleDigest = loaded.bundlePath && (await this.artifacts.putFile(loaded.bundlePath)).digest;
+      return await this.executeWith(run, loaded, graph, req, previous, lease, workStartedAt, signal, bundleDigest);
+    } finally {
+      releaseBundle();
+    }
+  }
+
+  private async executeWith(
+    run: RunRecord,
+    loaded: Loaded,
+    graph: ReturnType<typeof compileGraph>,
+    req: RunRequest,
+    previous: Map<string, StepRunRecord> | undefined,
+    lease: HeldRunLease,
+    workStartedAt: number,
+    signal: AbortSignal,
+    bundleDigest: string | undefined,
+  ): Promise<RunResult> {
     const executor = new RunExecutor(
       // Steps reach this Trainyard through ctx.services(); isolated ones open the same stores by name.
       {
@@ -436,7 +475,9 @@ export class Trainyard implements TrainyardServices {
         graph,
         params: run.params,
         moduleDir: loaded.moduleDir,
+        modulePath: loaded.modulePath,
         bundlePath: loaded.bundlePath,
+        bundleDigest,
         codeContext: loaded.codeContext,
       },
       {
@@ -446,6 +487,8 @@ export class Trainyard implements TrainyardServices {
         onEvent: req.onEvent,
         previous,
         logs: req.logs,
+        executor: this.executor,
+        executors: this.executors,
       },
     );
     const status = await executor.execute();

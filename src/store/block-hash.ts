@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
+import { SHA256_BLOCKS } from "../core/digest-format.js";
 
 export const BLOCK = 8 * 1024 * 1024;
 
@@ -111,7 +112,7 @@ async function pool(): Promise<HashWorker[] | undefined> {
   return workers;
 }
 
-/** The block digest of the file at `path`, whose size was `size` when it was opened. */
+/** The `sha256-blocks-8m:` digest of the file at `path`, whose size was `size` when it was opened. */
 export async function hashBlocks(path: string, size: number): Promise<{ digest: string; size: number }> {
   const count = Math.max(1, Math.ceil(size / BLOCK));
   const digests: Uint8Array[] = [];
@@ -158,5 +159,5 @@ export async function hashBlocks(path: string, size: number): Promise<{ digest: 
   for (let i = 0; i <= end; i++) total += sizes[i];
   hash.update(`trainyard-blocks sha256 ${BLOCK} ${total}\n`);
   for (let i = 0; i <= end; i++) hash.update(digests[i]);
-  return { digest: hash.digest("hex"), size: total };
+  return { digest: `${SHA256_BLOCKS}:${hash.digest("hex")}`, size: total };
 }

@@ -8,13 +8,14 @@
  * weights, the inputs whose first hash a user waits for) are therefore digested as blocks: the
  * sha256 of every BLOCK-byte block is computed by two threads at once (block-hash.ts), and the
  * file's digest is the sha256 of a header naming the scheme, block size and file size, followed
- * by the block digests in order. Like a plain sha256 it depends on the content alone, so it
- * addresses the content just as well; it is simply not what `sha256sum` prints for such a file.
+ * by the block digests in order. Every digest names its scheme (`sha256:`, `sha256-blocks-8m:`,
+ * `sha256-tree:`; docs/digests.md), so a reader never guesses which one a stored object used.
  */
 import { createHash } from "node:crypto";
 import { closeSync, fchmodSync, fstatSync, openSync, readSync } from "node:fs";
-import { open, readdir, lstat } from "node:fs/promises";
+import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { type DigestScheme, SHA256, SHA256_BLOCKS, SHA256_TREE } from "../core/digest-format.js";
 import { sha256 } from "../core/hash.js";
 import { hashBlocks } from "./block-hash.js";
 
@@ -63,6 +64,13 @@ export function hashFileSha256(path: string): Promise<{ digest: string; size: nu
   return hashMedium(path);
 }
 
+/** The file's digest in a named scheme, whatever its size (verification of a stored digest). */
+export async function hashFileAs(path: string, scheme: DigestScheme): Promise<{ digest: string; size: number }> {
+  if (scheme === SHA256) return hashMedium(path);
+  if (scheme === SHA256_BLOCKS) return hashBlocks(path, (await stat(path)).size);
+  throw new Error(`a file has no ${scheme} digest`);
+}
+
 async function hashMedium(path: string): Promise<{ digest: string; size: number }> {
   const handle = await open(path, "r");
   try {
@@ -77,7 +85,7 @@ function hashSmall(fd: number, expected: number): { digest: string; size: number
   let buf = Buffer.allocUnsafe(Math.max(expected, 1) + 1);
   const first = readSync(fd, buf, 0, buf.length, null);
   // The usual case: the whole file in one short read.
-  if (first < buf.length) return { digest: sha256(buf.subarray(0, first)), size: first };
+  if (first < buf.length) return { digest: `${SHA256}:${sha256(buf.subarray(0, first))}`, size: first };
   const hash = createHash("sha256").update(buf);
   let size = first;
   // The file grew since its size was taken: read the rest in larger pieces.
@@ -89,7 +97,7 @@ function hashSmall(fd: number, expected: number): { digest: string; size: number
     // A short read of a regular file is its end; only a file that grew needs another read.
     if (n < buf.length) break;
   }
-  return { digest: hash.digest("hex"), size };
+  return { digest: `${SHA256}:${hash.digest("hex")}`, size };
 }
 
 async function hashLarge(handle: import("node:fs/promises").FileHandle): Promise<{ digest: string; size: number }> {
@@ -107,17 +115,21 @@ async function hashLarge(handle: import("node:fs/promises").FileHandle): Promise
     hash.update(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead));
     size += bytesRead;
   }
-  return { digest: hash.digest("hex"), size };
+  return { digest: `${SHA256}:${hash.digest("hex")}`, size };
 }
 
 export interface TreeEntry {
   rel: string;
+  /** The file's own digest, `sha256:` or `sha256-blocks-8m:` by its size. */
   digest: string;
   size: number;
   mode: number;
 }
 
-/** Every regular file under `root` with its digest, sorted by relative path. */
+/**
+ * Every regular file under `root` with its digest, sorted by relative path. The manifest lists
+ * each file's hex alone: its scheme follows from its size (below BLOCKED_MIN sha256, else blocks).
+ */
 export async function hashTree(root: string): Promise<{ digest: string; size: number; entries: TreeEntry[] }> {
   const entries: TreeEntry[] = [];
   const walk = async (dir: string): Promise<void> => {
@@ -139,7 +151,11 @@ export async function hashTree(root: string): Promise<{ digest: string; size: nu
   };
   await walk(root);
   entries.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  const manifest = entries.map((e) => `${e.rel}\t${e.mode.toString(8)}\t${e.digest}\n`).join("");
-  const digest = createHash("sha256").update("tree\n").update(manifest).digest("hex");
+  const manifest = entries.map((e) => `${e.rel}\t${e.mode.toString(8)}\t${hexOf(e.digest)}\n`).join("");
+  const digest = `${SHA256_TREE}:${createHash("sha256").update("tree\n").update(manifest).digest("hex")}`;
   return { digest, size: entries.reduce((s, e) => s + e.size, 0), entries };
+}
+
+function hexOf(digest: string): string {
+  return digest.slice(digest.lastIndexOf(":") + 1);
 }

@@ -1,7 +1,8 @@
 /**
- * Content-addressed files under `<home>/artifacts/objects/a/<digest>`, fanned out over sixteen
- * directories by the digest's first hex digit. Content appears under its digest only by an atomic
- * rename, so a killed process never leaves partial content under a valid digest; `sync()` makes
+ * Content-addressed files under `<home>/artifacts/objects/a/<hex>` (digest schemes other than
+ * sha256 under `objects/<scheme>/a/<hex>`), fanned out over sixteen directories by the first
+ * hex digit. Content appears under its digest only by an atomic rename, so a killed process never leaves partial
+ * content under a valid digest; `sync()` makes
  * it durable (the engine calls it before committing metadata that refers to it), and a torn
  * object left by a power loss is detected by its size and replaced. Stored files are made
  * read-only.
@@ -15,7 +16,7 @@ import { chmod, copyFile, cp, mkdir, mkdtemp, open, readdir, rename, rm, stat } 
 import { join } from "node:path";
 import { crashPoint } from "../core/crash-point.js";
 import { TrainyardError } from "../core/errors.js";
-import { sha256 } from "../core/hash.js";
+import { DIGEST_SCHEMES, type DigestScheme, parseDigest, SHA256, sha256Digest } from "../core/digest-format.js";
 import type { ArtifactStore, ObjectStat, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
@@ -62,9 +63,15 @@ export class FsArtifactStore implements ArtifactStore {
     this.unsynced.add(target);
   }
 
-  // Digests are hex and the root is absolute, so no path.join (its normalizing showed in profiles).
+  // The root is absolute and the parts are checked, so no path.join (its normalizing showed in profiles).
   private objectPath(digest: string): string {
-    return `${this.objects}/${digest.slice(0, this.width)}/${digest}`;
+    const { scheme, hex } = parseDigest(digest);
+    return `${this.objects}/${prefixOf(scheme, hex, this.width)}/${hex}`;
+  }
+
+  private prefixOf(digest: string): string {
+    const { scheme, hex } = parseDigest(digest);
+    return prefixOf(scheme, hex, this.width);
   }
 
   /** A prefix directory removed behind our back (the store wiped in this process) is made again. */
@@ -72,7 +79,7 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       await rename(from, to);
     } catch (err) {
-      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, this.width))) throw err;
+      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(this.prefixOf(digest))) throw err;
       await this.ensurePrefix(digest);
       await rename(from, to);
     }
@@ -82,15 +89,15 @@ export class FsArtifactStore implements ArtifactStore {
     try {
       renameSync(from, to);
     } catch (err) {
-      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(digest.slice(0, this.width))) throw err;
-      mkdirSync(join(this.objects, digest.slice(0, this.width)), { recursive: true });
-      this.prefixes.add(digest.slice(0, this.width));
+      if ((err as { code?: string }).code !== "ENOENT" || !this.prefixes.delete(this.prefixOf(digest))) throw err;
+      mkdirSync(join(this.objects, this.prefixOf(digest)), { recursive: true });
+      this.prefixes.add(this.prefixOf(digest));
       renameSync(from, to);
     }
   }
 
   private async ensurePrefix(digest: string): Promise<void> {
-    const prefix = digest.slice(0, this.width);
+    const prefix = this.prefixOf(digest);
     if (this.prefixes.has(prefix)) return;
     await mkdir(join(this.objects, prefix), { recursive: true });
     this.prefixes.add(prefix);
@@ -112,7 +119,7 @@ export class FsArtifactStore implements ArtifactStore {
       // costs less than asking first. Both are metadata-only calls of microseconds, made
       // synchronously: a thread-pool round trip cost several times the call itself.
       try {
-        const prefix = digest.slice(0, this.width);
+        const prefix = this.prefixOf(digest);
         if (!this.prefixes.has(prefix)) {
           mkdirSync(join(this.objects, prefix), { recursive: true });
           this.prefixes.add(prefix);
@@ -199,7 +206,7 @@ export class FsArtifactStore implements ArtifactStore {
 
   async putBytes(bytes: Uint8Array): Promise<StoredObject> {
     await this.init();
-    const digest = sha256(bytes);
+    const digest = sha256Digest(bytes);
     const target = this.objectPath(digest);
     this.pending.append(digest);
     if ((await sizeOf(target)) === bytes.byteLength && (await refreshEntryTime(target, 0o444))) {
@@ -278,8 +285,12 @@ export class FsArtifactStore implements ArtifactStore {
   async list(): Promise<string[]> {
     await this.init();
     const out: string[] = [];
-    for (const prefix of await readdir(this.objects)) {
-      for (const name of await readdir(join(this.objects, prefix))) out.push(name);
+    for (const top of await readdir(this.objects)) {
+      if (isDigestScheme(top)) {
+        for (const prefix of await readdir(join(this.objects, top))) {
+          for (const name of await readdir(join(this.objects, top, prefix))) out.push(`${top}:${name}`);
+        }
+      } else for (const name of await readdir(join(this.objects, top))) out.push(`${SHA256}:${name}`);
     }
     return out;
   }
@@ -305,6 +316,18 @@ export class FsArtifactStore implements ArtifactStore {
     }
     return removed;
   }
+}
+
+/**
+ * sha256 objects keep the original layout (`objects/a/<hex>`); other schemes have
+ * a directory of their own (`objects/sha256-tree/a/<hex>`), so a listing names every scheme.
+ */
+function prefixOf(scheme: DigestScheme, hex: string, width: number): string {
+  return scheme === SHA256 ? hex.slice(0, width) : `${scheme}/${hex.slice(0, width)}`;
+}
+
+function isDigestScheme(name: string): name is DigestScheme {
+  return (DIGEST_SCHEMES as readonly string[]).includes(name);
 }
 
 /** 2 for a store made with two-digit fan-out (it has a two-digit prefix directory), else 1. */

@@ -1,177 +1,31 @@
 /**
- * The metadata store: runs, step runs and their attempts, logs, artifacts, lineage and the
- * file stat index. Async everywhere and free of driver types, so that SQLite (embedded) and
- * PostgreSQL (at scale) implement it without callers changing. One conformance suite
- * (test/store/metadata-conformance.ts) runs against every backend.
+ * The metadata stores, one interface per concern: runs (and their leases), step runs (attempts,
+ * logs, metrics), artifact records and lineage, and the file stat index. Each backend implements
+ * every concern on one shared database (the registry and the tick ledger join it too), and
+ * `MetadataStore` is all four together, as the composition root hands it out. Async everywhere
+ * and free of driver types; one conformance suite (test/store/metadata-conformance.ts) runs on
+ * every backend.
  */
-import type { ArtifactKind } from "../core/artifacts.js";
-import type { ErrorInfo } from "../core/errors.js";
-import type { MetricPoint, RunTag } from "./metric-records.js";
-import type { ProcessIdentity } from "./process-identity.js";
-
-export type { MetricGoal, MetricPoint, RunTag } from "./metric-records.js";
-
-/** "interrupted": the run's owner died before it finished; `resume` continues it. */
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected" | "interrupted";
-export type StepStatus =
-  | "pending"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "rejected"
-  | "skipped"
-  | "cancelled"
-  | "interrupted";
-
-export interface RunRecord {
-  id: string;
-  pipeline: string;
-  modulePath: string;
-  params: Record<string, unknown>;
-  profile?: string;
-  /** manual, schedule, data, performance, resume, api */
-  trigger: string;
-  status: RunStatus;
-  /** Digest of the pipeline module's code as loaded (its bundle). */
-  codeVersion: string;
-  createdAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  error?: ErrorInfo;
-  /** Run options as given (concurrency, force), for resume. */
-  options: Record<string, unknown>;
-  pid?: number;
-}
-
-export interface RunFilter {
-  pipeline?: string;
-  status?: RunStatus;
-  /** A trigger kind ("schedule") matches every trigger of that kind ("schedule:nightly"). */
-  trigger?: string;
-  /** Only runs created at or before this time (ms), for pagination. */
-  createdAtMost?: number;
-  /** @default 50 */
-  limit?: number;
-}
-
-/** The one process that owns a run: taken in one transaction, renewed by heartbeats, released at the end. */
-export interface RunLease {
-  runId: string;
-  owner: ProcessIdentity;
-  /** Random per claim: a renewal or release by a holder whose lease was taken over changes nothing. */
-  token: string;
-  acquiredAt: number;
-  heartbeatAt: number;
-}
-
-/** What determined a step's cache key, kept so that a miss can be explained later. */
-export interface KeyComponents {
-  engine: string;
-  code: string;
-  version: string;
-  params: Record<string, unknown>;
-  inputs: Record<string, string>;
-  config?: string;
-  files?: Record<string, string>;
-  item?: string;
-}
-
-export interface StepRunRecord {
-  id: string;
-  runId: string;
-  stepId: string;
-  /** -1 for an ordinary step and for a map step's parent; 0.. for map items. */
-  itemIndex: number;
-  status: StepStatus;
-  cacheKey?: string;
-  components?: KeyComponents;
-  /** True when the outputs were reused from an earlier step run. */
-  cached: boolean;
-  /** The step run whose outputs were reused. */
-  cachedFrom?: string;
-  attempts: number;
-  startedAt?: number;
-  finishedAt?: number;
-  durationMs?: number;
-  outputDigest?: string;
-  error?: ErrorInfo;
-  /** Why the step ran, was reused, skipped or cancelled, in words. */
-  reason?: string;
-}
-
-/** What a history grid shows of a step run. */
-export type StepState = Pick<
+import type {
+  ArtifactRecord,
+  AttemptRecord,
+  LineageEdge,
+  LogLine,
+  RecordBatch,
+  RunFilter,
+  RunLease,
+  RunRecord,
+  StatEntry,
+  StepRunCompletion,
   StepRunRecord,
-  "runId" | "stepId" | "status" | "cached" | "attempts" | "startedAt" | "durationMs"
->;
+  StepState,
+} from "./metadata-records.js";
+import type { MetricPoint, RunTag } from "./metric-records.js";
 
-export interface AttemptRecord {
-  stepRunId: string;
-  attempt: number;
-  status: "running" | "succeeded" | "failed" | "rejected" | "cancelled" | "interrupted";
-  startedAt: number;
-  finishedAt?: number;
-  error?: ErrorInfo;
-}
+export type * from "./metadata-records.js";
 
-export interface LogLine {
-  ts: number;
-  stream: "stdout" | "stderr" | "log";
-  line: string;
-}
-
-export interface ArtifactRecord {
-  digest: string;
-  kind: ArtifactKind;
-  size: number;
-  meta: Record<string, unknown>;
-  createdAt: number;
-  /** True when the bytes live in the metadata store (small JSON values). */
-  inline: boolean;
-}
-
-export interface LineageEdge {
-  stepRunId: string;
-  runId: string;
-  stepId: string;
-  digest: string;
-  direction: "in" | "out";
-  /** Input name, or "output" / an output field for produced artifacts. */
-  name: string;
-  /** True when the step run reused this output from the cache rather than producing it. */
-  reused: boolean;
-}
-
-export interface StatEntry {
-  path: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-  digest: string;
-}
-
-/** Everything recorded when a step run ends, written atomically. */
-export interface StepRunCompletion {
-  stepRun: StepRunRecord;
-  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>;
-  lineage: LineageEdge[];
-}
-
-/** Records the engine queues while a run executes, committed together. */
-export interface RecordBatch {
-  stepRuns: StepRunRecord[];
-  attempts: AttemptRecord[];
-  logs: Array<{ stepRunId: string; attempt: number; lines: LogLine[] }>;
-  completions: StepRunCompletion[];
-  /** Metric points and run tags steps recorded in the window. */
-  metrics?: MetricPoint[];
-  tags?: RunTag[];
-}
-
-export interface MetadataStore {
-  readonly backend: string;
-  close(): Promise<void>;
-
+/** Pipelines, runs and the lease of the one process that owns a run. */
+export interface RunStore {
   upsertPipeline(name: string, modulePath: string): Promise<void>;
   /** Pipelines that have run here, with the module they were last run from; newest first. */
   listPipelines(): Promise<Array<{ name: string; modulePath: string; updatedAt: number }>>;
@@ -182,6 +36,8 @@ export interface MetadataStore {
   getRun(idOrPrefix: string): Promise<RunRecord | undefined>;
   /** Newest first (ties in creation order, newest first). */
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+  /** Removes runs with everything recorded of them (step runs, attempts, logs, lineage, metrics, leases). */
+  deleteRuns(runIds: string[]): Promise<void>;
 
   /**
    * Takes a run's lease when the run has none or, with `replacing`, when its lease still has that
@@ -198,11 +54,20 @@ export interface MetadataStore {
    * the lease meanwhile wins). Returns whether the run was marked.
    */
   markRunInterrupted(runId: string, deadToken: string, finishedAt: number): Promise<boolean>;
+}
 
+/** Step runs with their attempts, logs and metrics: what the engine records while a run executes. */
+export interface StepRunStore {
   /** Inserts or replaces step runs (a step run id is unique). */
   saveStepRuns(records: StepRunRecord[]): Promise<void>;
   /** Writes a finished step run with its artifacts and lineage in one transaction. */
   completeStepRuns(completions: StepRunCompletion[]): Promise<void>;
+  /**
+   * Writes step runs, attempts, logs, completions and metrics, in that order, in one transaction
+   * that holds no lock while the caller awaits anything else (one synchronous transaction, or one
+   * statement).
+   */
+  writeBatch(batch: RecordBatch): Promise<void>;
   listStepRuns(runId: string): Promise<StepRunRecord[]>;
   /** The state of every top-level step of many runs in one read (history grids), without the heavy fields. */
   listStepStates?(runIds: string[]): Promise<StepState[]>;
@@ -225,18 +90,6 @@ export interface MetadataStore {
   stepDurations(pipeline: string): Promise<Map<string, number>>;
 
   saveAttempt(attempt: AttemptRecord): Promise<void>;
-  /**
-   * Writes step runs, attempts, logs and completions, in that order, in one transaction. Optional:
-   * without it the engine calls the single-purpose methods (one commit per attempt record).
-   */
-  writeBatch?(batch: RecordBatch): Promise<void>;
-  /**
-   * Writes `batch` in a transaction left open, for the caller to commit or roll back once it has
-   * made the batch's artifacts durable; undefined when it cannot (a transaction is already open,
-   * or the backend has no such thing). Statements this process runs meanwhile join the open
-   * transaction.
-   */
-  stageBatch?(batch: RecordBatch): { commit(): void; rollback(): void } | undefined;
   listAttempts(stepRunId: string): Promise<AttemptRecord[]>;
   appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): Promise<void>;
   getLogs(stepRunId: string, attempt?: number): Promise<Array<LogLine & { attempt: number }>>;
@@ -247,7 +100,10 @@ export interface MetadataStore {
   listMetrics(stepRunIds: string[]): Promise<MetricPoint[]>;
   /** Tags set by these step runs, in the order they were set. */
   listTags(stepRunIds: string[]): Promise<RunTag[]>;
+}
 
+/** Records of stored artifacts (small JSON values inline) and the lineage edges between step runs and them. */
+export interface ArtifactRecordStore {
   putArtifacts(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void>;
   getArtifact(digestOrPrefix: string): Promise<ArtifactRecord | undefined>;
   getInlineBytes(digest: string): Promise<Uint8Array | undefined>;
@@ -259,8 +115,16 @@ export interface MetadataStore {
   digestsUsedByRuns(runIds: string[]): Promise<Set<string>>;
   /** Digests that other records pin (e.g. registered model versions), beyond runs. */
   pinnedDigests(): Promise<Set<string>>;
-  deleteRuns(runIds: string[]): Promise<void>;
+}
 
+/** Digests of input files by (path, size, mtime, inode), so unchanged files are not read again. */
+export interface StatIndexStore {
   getStat(path: string): Promise<StatEntry | undefined>;
   putStat(entry: StatEntry): Promise<void>;
+}
+
+/** Every metadata concern on one database, as the composition root opens it. */
+export interface MetadataStore extends RunStore, StepRunStore, ArtifactRecordStore, StatIndexStore {
+  readonly backend: string;
+  close(): Promise<void>;
 }

@@ -9,10 +9,12 @@
 import { createHash } from "node:crypto";
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { parseDigest, SHA256_TREE } from "../core/digest-format.js";
 import { TrainyardError } from "../core/errors.js";
 import type { ArtifactStore } from "./artifact-store.js";
-import { BLOCKED_MIN, hashFile, hashFileSha256, hashTree } from "./file-hash.js";
+import { hashFileAs, hashTree } from "./file-hash.js";
 import type { MetadataStore } from "./metadata-store.js";
+import { shortDigest } from "../core/hash.js";
 
 /** Objects from this size on keep their verified stamp in the stat index; smaller ones rehash faster than a lookup. */
 export const STAMP_MIN = 1024 * 1024;
@@ -69,7 +71,7 @@ export class ObjectVerifier {
     }
     const actual = await rehashObject(path, digest, stamp);
     if (actual !== digest)
-      return { ok: false, path, problem: "corrupt", detail: `hashes to ${actual.slice(0, 12)}, not to its name` };
+      return { ok: false, path, problem: "corrupt", detail: `hashes to ${shortDigest(actual)}, not to its name` };
     // A file changed while it was hashed keeps no stamp: the next use hashes it again.
     const after = stampOf(path);
     if (!after || keyOf(after) !== key) return { ok: true, path };
@@ -116,7 +118,7 @@ async function damageError(
   const code = result.problem === "missing" ? "ARTIFACT_MISSING" : "ARTIFACT_CORRUPT";
   return new TrainyardError(
     code,
-    `artifact ${digest.slice(0, 12)} at ${result.path} ${result.detail}${use}${by}${where}`,
+    `artifact ${shortDigest(digest)} at ${result.path} ${result.detail}${use}${by}${where}`,
     {
       digest,
       file: result.path,
@@ -131,17 +133,16 @@ async function damageError(
   );
 }
 
-/** The digest of a stored object in the scheme its name uses (file, block, tree or plain sha256 of bytes). */
+/** The digest of a stored object in the scheme its name uses (sha256, blocks or tree). */
 export async function rehashObject(
   path: string,
   digest: string,
   stamp: { isDirectory: boolean; size: number },
 ): Promise<string> {
-  if (stamp.isDirectory) return (await hashTree(path)).digest;
-  const actual = (await hashFile(path)).digest;
-  // Large JSON manifests are stored with putBytes, named by their plain sha256.
-  if (actual !== digest && stamp.size >= BLOCKED_MIN) return (await hashFileSha256(path)).digest;
-  return actual;
+  const { scheme } = parseDigest(digest, { file: path });
+  if (stamp.isDirectory !== (scheme === SHA256_TREE)) return `(a ${stamp.isDirectory ? "directory" : "file"})`;
+  if (scheme === SHA256_TREE) return (await hashTree(path)).digest;
+  return (await hashFileAs(path, scheme)).digest;
 }
 
 function keyOf(s: Stamp): string {

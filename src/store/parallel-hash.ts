@@ -1,8 +1,8 @@
 /**
  * Plain sha256 of many files on several threads at once, for checking a whole store (fsck):
  * one sha256 stream runs on one core, so files are spread over worker threads, each reading
- * its files in 4 MiB pieces. Files of BLOCKED_MIN bytes or more are not for this pool: their
- * block digest is already computed in parallel (block-hash.ts).
+ * its files in 4 MiB pieces. Digests come back as `sha256:<hex>`; objects named by a block digest
+ * are not for this pool: that digest is already computed in parallel (block-hash.ts).
  */
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
@@ -33,7 +33,7 @@ parentPort.on("message", (job) => {
         hash.update(buf.subarray(0, n));
         size += n;
       }
-      out.push({ path, digest: hash.digest("hex"), size });
+      out.push({ path, digest: "sha256:" + hash.digest("hex"), size });
     } catch (err) {
       out.push({ path, error: err.message });
     } finally {

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { TrainyardError } from "../core/errors.js";
 import { hashFile, hashTree } from "./file-hash.js";
-import type { MetadataStore } from "./metadata-store.js";
+import type { StatIndexStore } from "./metadata-store.js";
 
 export interface FileDigest {
   path: string;
@@ -18,7 +18,7 @@ export interface FileDigest {
 }
 
 export async function digestPath(
-  metadata: MetadataStore,
+  metadata: StatIndexStore,
   path: string,
   context: { step?: string } = {},
 ): Promise<FileDigest> {

@@ -12,7 +12,7 @@ import type { Dataset, FileArtifact, ModelArtifact } from "../core/artifacts.js"
 import { TrainyardError } from "../core/errors.js";
 import { pickParams, resolveParams } from "../core/params.js";
 import type { Pipeline } from "../core/pipeline.js";
-import { runCommand } from "../engine/runners/command-runner.js";
+import { dispatchStep } from "../engine/runners/step-runner.js";
 import { RunningStepContext } from "../engine/step-context.js";
 import { Cancellation } from "../engine/cancellation.js";
 import { Trainyard, type RunRequest, type RunResult } from "../engine/trainyard.js";
@@ -60,12 +60,10 @@ export async function runStep(target: Pipeline<any>, stepId: string, opts: StepT
     });
     const inputs = opts.inputs ?? {};
     const moduleDir = target.modulePath ? dirname(target.modulePath) : process.cwd();
-    const value =
-      def.kind === "command"
-        ? await runCommand(def, ctx, inputs, moduleDir, (l) => logs.push(l.line))
-        : def.kind === "map"
-          ? await def.run!(ctx, opts.item, inputs)
-          : await def.run!(ctx, inputs);
+    const args = def.kind === "map" ? [opts.item, inputs] : [inputs];
+    const onLog = (l: { line: string }) => logs.push(l.line);
+    // The run's own dispatch; an isolated step runs in this process, where the test can debug it.
+    const { value } = await dispatchStep(def, ctx, { args, inputs, moduleDir, onLog }, { inThisProcess: true });
     const out = await ty.io.finalize(value, stepId, ctx.workdirIfCreated);
     return out.value;
   } finally {

@@ -223,7 +223,7 @@ describe("files", () => {
     );
 
     // An artifact record whose object is a symlink to a file outside the home, with that file's true digest.
-    const digest = createHash("sha256").update(readFileSync(secret)).digest("hex");
+    const digest = `sha256:${createHash("sha256").update(readFileSync(secret)).digest("hex")}`;
     await ty.metadata.putArtifacts([
       { record: { digest, kind: "file", size: statSync(secret).size, meta: {}, createdAt: Date.now(), inline: false } },
     ]);

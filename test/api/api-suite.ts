@@ -18,6 +18,7 @@ import {
   waitForRun,
   type ApiClient,
 } from "./support.js";
+import { digestHex } from "../../src/core/digest-format.js";
 
 export interface SuiteHome {
   ty: Trainyard;
@@ -91,6 +92,13 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       ]);
       expect(graph.nodes.find((n: { id: string }) => n.id === "drift")).toMatchObject({ guard: true });
       expect(graph.edges).toContainEqual({ from: "current", to: "train", input: "current" });
+      // A ranked placement comes with it: every edge goes to a higher rank, no two steps share a place.
+      type Ranked = { id: string; rank: number; order: number };
+      const place = new Map<string, Ranked>(graph.nodes.map((n: Ranked) => [n.id, n]));
+      for (const e of graph.edges as Array<{ from: string; to: string }>) {
+        expect(place.get(e.from)!.rank).toBeLessThan(place.get(e.to)!.rank);
+      }
+      expect(new Set(graph.nodes.map((n: Ranked) => `${n.rank}:${n.order}`)).size).toBe(graph.nodes.length);
 
       const params = (await api.get("pipelineParams", "/pipelines/api-demo/params")).body;
       expect(params.jsonSchema.properties.sleepMs).toMatchObject({ type: "integer", minimum: 0 });
@@ -303,7 +311,7 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
     });
 
     it("serves artifacts, lineage, values, file bytes and reports by digest", async () => {
-      const art = (await api.get("artifact", `/artifacts/${trainDigest.slice(0, 10)}`)).body;
+      const art = (await api.get("artifact", `/artifacts/${digestHex(trainDigest).slice(0, 10)}`)).body;
       expect(art).toMatchObject({ digest: trainDigest, kind: "json" });
       const lineage = (await api.get("artifactLineage", `/artifacts/${trainDigest}/lineage`)).body;
       expect(lineage.producedBy).toMatchObject({ runId: ok.runId, stepId: "train" });
@@ -469,12 +477,18 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
 
         const cmp = (await api.get("compareRuns", `/compare?runs=${slow.runId},${fast.runId}`)).body;
         expect(cmp.runs.map((r: { id: string }) => r.id)).toEqual([slow.runId, fast.runId]);
-        const row = (key: string) => cmp.rows.find((r: { key: string }) => r.key === key);
+        const row = (key: string, measure?: string) =>
+          cmp.rows.find((r: { key: string; measure?: string }) => r.key === key && r.measure === measure);
         expect(row("lr")).toMatchObject({ kind: "param", values: [0.2, 0.5], differs: true });
         expect(row("epochs")).toMatchObject({ differs: false });
         const finalVal = [valLoss(0.2)[5], valLoss(0.5)[5]];
-        expect(row("train.val_loss")).toMatchObject({ goal: "min", best: finalVal[0] < finalVal[1] ? 0 : 1 });
-        expect(row("search[best].auc")).toMatchObject({ goal: "max", best: 0 });
+        expect(row("train.val_loss", "final")).toMatchObject({ goal: "min", best: finalVal[0] < finalVal[1] ? 0 : 1 });
+        // The fixture records each value rounded to 6 places.
+        const round6 = (v: number) => Number(v.toFixed(6));
+        expect(row("train.val_loss", "final").values).toEqual(finalVal.map(round6));
+        const bestVal = [Math.min(...valLoss(0.2)), Math.min(...valLoss(0.5))].map(round6);
+        expect(row("train.val_loss", "best")).toMatchObject({ values: bestVal, best: bestVal[0] < bestVal[1] ? 0 : 1 });
+        expect(row("search[best].auc", "best")).toMatchObject({ goal: "max", best: 0 });
         const firstSame = cmp.rows.findIndex((r: { differs: boolean }) => !r.differs);
         expect(cmp.rows.slice(firstSame).every((r: { differs: boolean }) => !r.differs)).toBe(true);
         const posted = (await api.post("compareRunList", "/compare", { runs: [slow.runId, fast.runId] })).body;

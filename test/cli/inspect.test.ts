@@ -5,6 +5,8 @@ import { Trainyard } from "../../src/engine/trainyard.js";
 import { FsArtifactStore } from "../../src/store/fs-artifact-store.js";
 import { tempDir, useHomes } from "../engine/support.js";
 import { CLI_FIXTURE, cli, summaryOf, type RunSummary } from "./support.js";
+import { shortDigest } from "../../src/core/hash.js";
+import { digestHex } from "../../src/core/digest-format.js";
 
 const homes = useHomes();
 
@@ -131,9 +133,9 @@ describe("inspecting runs", () => {
       home,
       async (ty) => ((await ty.output(r2.runId, "report")) as { file: FileHandle }).file,
     );
-    const text = await cli(["lineage", file.digest.slice(0, 10)], home);
+    const text = await cli(["lineage", digestHex(file.digest).slice(0, 10)], home);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain(file.digest.slice(0, 12));
+    expect(text.stdout).toContain(shortDigest(file.digest));
     expect(text.stdout).toContain(`written by report (${r2.runId}:report)`);
     expect(text.stdout).toMatch(/count: /);
     expect(text.stdout).toMatch(/label: /);

@@ -33,11 +33,14 @@ python.describe("trainyard runs compare", () => {
     const at = (text: string) => lines.findIndex((l) => l.includes(text));
     expect(lines[0]).toContain(ids[0]);
     expect(lines[0]).toContain(ids[1]);
-    // lr 0.1 over 5 epochs: loss 0.9^5 = 0.59049; lr 0.3: 0.7^5 = 0.16807 (lower is better).
+    // lr 0.1 over 5 epochs: loss 0.9^5 = 0.59049; lr 0.3: 0.7^5 = 0.16807 (lower is better), at epoch 4.
     expect(lines[at("param lr")]).toMatch(/param lr\s+0\.1\s+0\.3/);
-    expect(lines[at("train.loss")]).toMatch(/train\.loss \(lower is better\)\s+0\.59049\s+0\.16807 \*/);
-    expect(lines[at("evaluate.auc")]).toMatch(/evaluate\.auc \(higher is better\)\s+0\.7048\s+0\.916 \*/);
-    expect(at("differ (3)")).toBeLessThan(at("same in every run"));
+    expect(lines[at("train.loss best")]).toMatch(/train\.loss best \(lower is better\)\s+0\.59049 @4\s+0\.16807 @4 \*/);
+    expect(lines[at("train.loss final")]).toMatch(
+      /train\.loss final \(lower is better\)\s+0\.59049 @4\s+0\.16807 @4 \*/,
+    );
+    expect(lines[at("evaluate.auc best")]).toMatch(/evaluate\.auc best \(higher is better\)\s+0\.7048\s+0\.916 \*/);
+    expect(at("differ (5)")).toBeLessThan(at("same in every run"));
     expect(at("param lr")).toBeLessThan(at("same in every run"));
     expect(at("param epochs")).toBeGreaterThan(at("same in every run"));
     expect(lines[at("tag optimizer")]).toMatch(/sgd\s+sgd/);
@@ -52,14 +55,17 @@ python.describe("trainyard runs compare", () => {
     expect(r.code, r.stderr).toBe(0);
     const c = JSON.parse(r.stdout) as {
       runs: Array<{ id: string }>;
-      rows: Array<{ kind: string; key: string; values: unknown[]; differs: boolean }>;
+      rows: Array<{ kind: string; key: string; measure?: string; values: unknown[]; at?: unknown[]; differs: boolean }>;
     };
     expect(c.runs.map((x) => x.id)).toEqual([ids[1], ids[2]]);
     const differing = c.rows.filter((x) => x.differs).map((x) => `${x.kind}:${x.key}`);
     expect(differing).toEqual(["param:seed", "tag:seed"]);
     // The third run reused "train" from the second: same loss, read through the reused step run.
-    const loss = c.rows.find((x) => x.key === "train.loss")!;
-    expect(loss.values).toEqual([0.16807, 0.16807]);
+    const loss = c.rows.filter((x) => x.key === "train.loss");
+    expect(loss.map((x) => [x.measure, x.values, x.at])).toEqual([
+      ["best", [0.16807, 0.16807], [4, 4]],
+      ["final", [0.16807, 0.16807], [4, 4]],
+    ]);
   });
 
   it("warns of a malformed $TRAINYARD_METRICS line on the terminal, naming step, file and line", async () => {
@@ -70,9 +76,9 @@ python.describe("trainyard runs compare", () => {
     );
     const runId = /run (\S+) of tracked/.exec(r.stderr)?.[1] ?? "";
     const shown = await cli(["runs", "compare", ids[0], runId, "--json"], home);
-    const c = JSON.parse(shown.stdout) as { rows: Array<{ key: string; values: unknown[] }> };
+    const c = JSON.parse(shown.stdout) as { rows: Array<{ key: string; measure?: string; values: unknown[] }> };
     // The lines after the malformed one were kept.
-    expect(c.rows.find((x) => x.key === "train.loss")?.values).toEqual([0.59049, 0.59049]);
+    expect(c.rows.find((x) => x.key === "train.loss" && x.measure === "final")?.values).toEqual([0.59049, 0.59049]);
   });
 
   it("needs two runs and names an unknown one", async () => {

@@ -14,7 +14,7 @@ import { evaluateFileSensor, type FileSensorCursor, type FileSensorEvaluation } 
 import { localLandingFolder, type LandingSource } from "../../src/daemon/landing-folder.js";
 import { waitForFolderChange } from "../../src/daemon/folder-watch.js";
 
-const sha = (bytes: string | Buffer) => createHash("sha256").update(bytes).digest("hex");
+const sha = (bytes: string | Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 let dir: string;
 let landing: string;

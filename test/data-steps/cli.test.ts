@@ -3,6 +3,7 @@ import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir, writeTable } from "../data/temp-data.js";
+import { digestHex } from "../../src/core/digest-format.js";
 
 const tmp = makeTempDir("ty-datacli-");
 afterAll(() => tmp.cleanup());
@@ -72,7 +73,7 @@ describe("trainyard contract infer and report", () => {
       const { runId } = JSON.parse(run.stdout);
       const shown = JSON.parse(cli(["show", runId, "--json"]).stdout);
       const digest = shown.steps.find((s: { stepId: string }) => s.stepId === "profile").outputDigest as string;
-      const rep = cli(["report", digest.slice(0, 10)]);
+      const rep = cli(["report", digestHex(digest).slice(0, 10)]);
       expect(rep.status).toBe(0);
       expect(readFileSync(rep.stdout.trim(), "utf8")).toContain("<html");
       // By run and step: a link named after the step and the report's kind, ending in .html.

@@ -8,7 +8,7 @@ import { hashTree } from "../../src/store/file-hash.js";
 import { useHomes } from "./support.js";
 
 const homes = useHomes();
-const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+const sha = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
 
 function build() {
   const p = pipeline("artifacts");

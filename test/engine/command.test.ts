@@ -178,7 +178,8 @@ describe("command steps", () => {
           inputs: prev ? { prev: prev.pick("out") } : {},
           run:
             `ls -A "$TRAINYARD_WORKDIR" "$TRAINYARD_OUT" > "$TRAINYARD_OUT/out"; ` +
-            `echo "$TRAINYARD_WORKDIR" >> "$TRAINYARD_OUT/out"${i % 2 ? '; echo scratch > "$TRAINYARD_WORKDIR/scratch"' : ""}`,
+            `echo "$TRAINYARD_WORKDIR" ` +
+            `>> "$TRAINYARD_OUT/out"${i % 2 ? '; echo scratch > "$TRAINYARD_WORKDIR/scratch"' : ""}`,
           outputs: { out: "file" },
         });
       }

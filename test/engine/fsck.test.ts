@@ -11,6 +11,7 @@ import type { FileArtifact } from "../../src/index.js";
 import { FsArtifactStore } from "../../src/store/fs-artifact-store.js";
 import { cli } from "../cli/support.js";
 import { useHomes } from "./support.js";
+import { shortDigest } from "../../src/core/hash.js";
 
 const homes = useHomes();
 
@@ -72,7 +73,7 @@ describe("trainyard fsck", () => {
 
     const text = await cli(["fsck"], home);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain(a.file.digest.slice(0, 12));
+    expect(text.stdout).toContain(shortDigest(a.file.digest));
     expect(text.stdout).toContain('written by step "a"');
     expect(text.stdout).toContain("fsck --repair");
 

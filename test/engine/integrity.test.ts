@@ -12,6 +12,7 @@ import { pipeline } from "../../src/index.js";
 import type { DirectoryArtifact, FileArtifact } from "../../src/index.js";
 import { hashTree } from "../../src/store/file-hash.js";
 import { FIXTURES, useHomes } from "./support.js";
+import { shortDigest } from "../../src/core/hash.js";
 
 const homes = useHomes();
 const RESUMABLE = path.join(FIXTURES, "resumable.ts");
@@ -89,7 +90,7 @@ describe("verified artifacts", () => {
         if (how === "delete") expect(q).toEqual([]);
         else expect(q.map((n) => n.split(".")[0])).toEqual([out.payload.digest]);
         const why = (await ty.metadata.getStepRun(`${r2.runId}:produce`))!.reason;
-        expect(why).toContain(out.payload.digest.slice(0, 12));
+        expect(why).toContain(shortDigest(out.payload.digest));
       } finally {
         await ty.close();
       }
@@ -132,7 +133,7 @@ describe("verified artifacts", () => {
       (e) => e,
     );
     expect(err).toMatchObject({ code: "ARTIFACT_CORRUPT" });
-    expect(err.message).toContain(out.payload.digest.slice(0, 12));
+    expect(err.message).toContain(shortDigest(out.payload.digest));
     expect(err.message).toContain('step "produce"');
     expect(err.fields).toMatchObject({
       digest: out.payload.digest,

@@ -45,7 +45,7 @@ describe("isolated steps", () => {
     const content = `weights from ${out.pid}`;
     expect(out.model.$artifact).toBe("model");
     expect(fs.readFileSync(out.model.path, "utf8")).toBe(content);
-    expect(out.model.digest).toBe(createHash("sha256").update(content).digest("hex"));
+    expect(out.model.digest).toBe(`sha256:${createHash("sha256").update(content).digest("hex")}`);
     expect(await ty.artifacts.has(out.model.digest)).toBe(true);
   });
 

@@ -57,7 +57,7 @@ describe("model lineage's raw data", () => {
       stepRunId: `${result.runId}:train`,
     });
     const lineage = await ty.query.modelLineage("landed@1");
-    const expected = landed.map((f) => sha256(readFileSync(f))).sort();
+    const expected = landed.map((f) => `sha256:${sha256(readFileSync(f))}`).sort();
     expect(lineage.sources.map((s) => s.digest).sort()).toEqual(expected);
   });
 });

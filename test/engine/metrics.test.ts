@@ -82,11 +82,12 @@ describe("metrics from steps", () => {
 
       const r3 = await ty.run(trainingPipeline(), { params: { lr: 0.05 } });
       const compared = await ty.query.compareRuns([r1.runId, r3.runId]);
-      const rows = Object.fromEntries(compared.rows.map((r) => [r.key, r]));
+      const rows = Object.fromEntries(compared.rows.map((r) => [r.measure ? `${r.key} ${r.measure}` : r.key, r]));
       expect(compared.rows[0]).toMatchObject({ kind: "param", key: "lr", differs: true, values: [0.1, 0.05] });
-      expect(rows["train.val_loss"]).toMatchObject({ differs: true, goal: "min", best: 1 });
-      expect(rows["train.auc"]).toMatchObject({ differs: true, goal: "max", best: 0 });
-      expect(rows["search[best].auc"]).toMatchObject({ differs: false, values: [0.62, 0.62] });
+      expect(rows["train.val_loss final"]).toMatchObject({ differs: true, goal: "min", best: 1 });
+      expect(rows["train.auc final"]).toMatchObject({ differs: true, goal: "max", best: 0 });
+      expect(rows["search[best].auc best"]).toMatchObject({ differs: false, values: [0.62, 0.62] });
+      expect(rows["search[best].auc final"]).toMatchObject({ differs: false, values: [0.62, 0.62] });
       expect(compared.rows.findIndex((r) => !r.differs)).toBeGreaterThan(compared.rows.findLastIndex((r) => r.differs));
     },
   );

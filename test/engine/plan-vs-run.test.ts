@@ -109,8 +109,15 @@ const FIXTURE_RUNS: Array<{
   { file: "test/fixtures/daemon/ticking.ts", params: () => ({}), change: { n: 2 } },
   { file: "test/fixtures/daemon/landing.ts", params: () => ({}) },
   { file: "test/fixtures/engine/landed-months.ts", params: (dir) => ({ landing: dir }), change: { scale: 3 } },
+  { file: "test/fixtures/engine/tracked.ts", params: () => ({ epochs: 2 }), change: { lr: 0.2 } },
+  { file: "test/fixtures/api/api-pipeline.ts", params: () => ({}), change: { shift: 1 } },
+  { file: "test/fixtures/daemon/campaign.ts", params: () => ({}) },
+  { file: "test/fixtures/daemon/overlapping.ts", params: () => ({}), change: { slow: 1 } },
+  { file: "test/fixtures/experiments/experiment-pipeline.ts", params: () => ({}), change: { lr: 0.1 } },
+  { file: "test/fixtures/ui/ui-checks.ts", params: () => ({ lines: 3 }), change: { lines: 4 } },
 ];
 // Not here: test/fixtures/engine/cli-slow.ts, whose step waits 20 s for a cancellation.
+// Nor the examples/ pipelines: they read data sets and train for minutes.
 
 describe("plan agrees with run on every test pipeline fixture", () => {
   for (const fixture of FIXTURE_RUNS) {

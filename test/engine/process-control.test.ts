@@ -179,7 +179,8 @@ describe("a fork bomb in a step", () => {
     // Three levels of background shells, 5 x 5 x 4 = 100 sleepers, each noting its pid; then wait.
     const bomb =
       `for a in 1 2 3 4 5; do ( for b in 1 2 3 4 5; ` +
-      `do ( for c in 1 2 3 4; do sleep 300 & echo $! >> ${JSON.stringify(pids)}; done; wait ) & done; wait ) & done; wait`;
+      `do ( for c in 1 2 3 4; ` +
+      `do sleep 300 & echo $! >> ${JSON.stringify(pids)}; done; wait ) & done; wait ) & done; wait`;
     const running = path.join(dir, "running");
     for (const id of ["bomb1", "bomb2"]) {
       p.command(id, { pool: "heavy", timeout: "2s", run: `echo ${id} >> ${JSON.stringify(running)}; ${bomb}` });

@@ -13,6 +13,7 @@ import type { MetadataStore, RunRecord } from "../../src/store/metadata-store.js
 import { openRegistry, promoteAlias } from "../../src/lib/registry/index.js";
 import { trainAndRegister } from "../registry/model-home.js";
 import { useHomes } from "./support.js";
+import { shortDigest } from "../../src/core/hash.js";
 
 const homes = useHomes();
 
@@ -171,7 +172,7 @@ describe("lineage and the registry", () => {
     await promoteAlias(ty, "lin", "production", v1.version, { actor: "test", hooks: [] });
     await promoteAlias(ty, "lin", "production", v2.version, { actor: "test", reason: "better", hooks: [] });
 
-    const tree = await ty.query.artifactLineage(v2.artifactDigest.slice(0, 12));
+    const tree = await ty.query.artifactLineage(shortDigest(v2.artifactDigest));
     expect(tree.producedBy?.stepId).toBe("train");
     const raw = tree.producedBy!.inputs.find((i) => i.node.kind === "file")!.node;
     expect((await ty.query.artifactLineage(raw.digest)).readBy.map((r) => r.stepId)).toContain("train");

@@ -18,10 +18,10 @@ beforeEach(() => {
   store = new SqliteMetadataStore(path.join(dir, "metadata.db"));
   commits = [];
   syncs = 0;
-  const stageBatch = store.stageBatch.bind(store);
-  store.stageBatch = (batch) => {
+  const writeBatch = store.writeBatch.bind(store);
+  store.writeBatch = (batch) => {
     commits.push(batch);
-    return stageBatch(batch);
+    return writeBatch(batch);
   };
   writer = new RecordWriter(store, async () => void syncs++);
 });
@@ -100,7 +100,7 @@ describe("RecordWriter", () => {
   });
 
   it(
-    "writes a batch while the sync runs but commits it only once the sync is done, " + "and never after a failed sync",
+    "writes a batch only once the sync is done, " + "holding no transaction meanwhile, and never after a failed sync",
     async () => {
       vi.useRealTimers();
       let release!: () => void;
@@ -115,9 +115,12 @@ describe("RecordWriter", () => {
         slow.complete(a);
         const flushed = slow.flush();
         await new Promise((r) => setTimeout(r, 20));
-        // Written in this connection's open transaction, not yet visible to another.
-        expect(commits).toHaveLength(1);
+        // Nothing written yet, and no lock held: another connection writes while the sync runs.
+        expect(commits).toHaveLength(0);
         expect(await reader.getStepRun(a.stepRun.id)).toBeUndefined();
+        const other = completion(5);
+        await reader.completeStepRuns([other]);
+        expect((await store.getStepRun(other.stepRun.id))?.status).toBe("succeeded");
         release();
         await flushed;
         expect((await reader.getStepRun(a.stepRun.id))?.status).toBe("succeeded");

@@ -23,6 +23,8 @@ export function useHomes(): {
   open: () => Promise<{ ty: Trainyard; home: string }>;
   tempDir: (prefix?: string) => string;
   fixtureDir: () => string;
+  /** Runs `cleanup` after the test, before the cleanups registered earlier. */
+  defer: (cleanup: () => Promise<void> | void) => void;
 } {
   const cleanups: Array<() => Promise<void> | void> = [];
   afterEach(async () => {
@@ -47,6 +49,9 @@ export function useHomes(): {
       fs.mkdirSync(d, { recursive: true });
       cleanups.push(() => fs.rmSync(d, { recursive: true, force: true }));
       return d;
+    },
+    defer(cleanup) {
+      cleanups.push(cleanup);
     },
   };
 }

@@ -125,7 +125,7 @@ export async function runDemoKillCampaign(opts: DemoCampaignOptions): Promise<De
       const months = k === 0 ? [1, 2] : [3 + ((k - 1) % 4)];
       const cut = await cutMonths(staging, months, { sample: sample + k, shifted: () => k > 4 && k % 2 === 1 });
       for (const c of cut) {
-        landed.push(createHash("sha256").update(fs.readFileSync(c.path)).digest("hex"));
+        landed.push(`sha256:${createHash("sha256").update(fs.readFileSync(c.path)).digest("hex")}`);
         fs.renameSync(c.path, monthFile(landing, c.month));
       }
       landings++;

@@ -3,6 +3,7 @@ import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Trainyard } from "../../src/engine/trainyard.js";
 import { openModelHome, trainAndRegister } from "./model-home.js";
+import { shortDigest } from "../../src/core/hash.js";
 
 let ty: Trainyard;
 
@@ -138,7 +139,7 @@ describe("trainyard lineage <model>@<version>", () => {
     expect(json.sources.length).toBeGreaterThan(0);
     expect(json.params).toEqual({ slope: 2, bias: 1 });
     // Artifact digests still go to the artifact lineage command.
-    const byDigest = await cli("lineage", json.artifact.digest.slice(0, 12));
+    const byDigest = await cli("lineage", shortDigest(json.artifact.digest));
     expect(byDigest.code).toBe(0);
     expect(byDigest.stdout).toContain("written by train");
     expect((await cli("lineage", "lin@7")).stderr).toContain("no version 7");

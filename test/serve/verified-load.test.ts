@@ -10,6 +10,7 @@ import { promoteAlias } from "../../src/lib/registry/index.js";
 import { serveHome } from "../../src/serve/serve-home.js";
 import { openModelHome, trainAndRegister } from "../registry/model-home.js";
 import { loadLinearPredictor } from "./linear-predictor.js";
+import { shortDigest } from "../../src/core/hash.js";
 
 let ty: Trainyard | undefined;
 let close: (() => Promise<void>) | undefined;
@@ -48,7 +49,7 @@ describe("serving a damaged model", () => {
       body: JSON.stringify({ rows: [{ x: 1 }] }),
     });
     expect(res.status).not.toBe(200);
-    expect(events.join("\n")).toContain(v.artifactDigest.slice(0, 12));
+    expect(events.join("\n")).toContain(shortDigest(v.artifactDigest));
     expect(events.join("\n")).toMatch(/hashes to/);
     expect((await fetch(`${url}/readyz`)).status).not.toBe(200);
     expect(fs.existsSync(dir)).toBe(false);

@@ -16,7 +16,7 @@ const sha = (b: Uint8Array) => createHash("sha256").update(b).digest();
 function blockDigest(content: Buffer): string {
   const h = createHash("sha256").update(`trainyard-blocks sha256 ${BLOCK} ${content.length}\n`);
   for (let off = 0; off < content.length; off += BLOCK) h.update(sha(content.subarray(off, off + BLOCK)));
-  return h.digest("hex");
+  return `sha256-blocks-8m:${h.digest("hex")}`;
 }
 
 function write(name: string, size: number): { file: string; content: Buffer } {
@@ -32,7 +32,7 @@ describe("file digests", () => {
   it("are the plain sha256 of files below the block threshold", async () => {
     for (const size of [0, 1, 300 * 1024, 5 * 1024 * 1024 + 7]) {
       const { file, content } = write(`plain-${size}`, size);
-      expect(await hashFile(file)).toEqual({ digest: sha(content).toString("hex"), size });
+      expect(await hashFile(file)).toEqual({ digest: `sha256:${sha(content).toString("hex")}`, size });
     }
   });
 
@@ -68,12 +68,18 @@ describe("file digests", () => {
     const small = write("small.bin", 1000);
     const now = hashFileNow(small.file, 1000);
     expect(now).not.toBeInstanceOf(Promise);
-    expect(now).toEqual({ digest: sha(small.content).toString("hex"), size: 1000 });
+    expect(now).toEqual({ digest: `sha256:${sha(small.content).toString("hex")}`, size: 1000 });
     // A stale size hint (the file was 3 bytes when the caller looked): still every byte.
     const grown = write("grown.bin", 3 << 20);
-    expect(await hashFileNow(grown.file, 3)).toEqual({ digest: sha(grown.content).toString("hex"), size: 3 << 20 });
+    expect(await hashFileNow(grown.file, 3)).toEqual({
+      digest: `sha256:${sha(grown.content).toString("hex")}`,
+      size: 3 << 20,
+    });
     const shrunk = write("shrunk.bin", 10);
-    expect(await hashFileNow(shrunk.file, 200_000)).toEqual({ digest: sha(shrunk.content).toString("hex"), size: 10 });
+    expect(await hashFileNow(shrunk.file, 200_000)).toEqual({
+      digest: `sha256:${sha(shrunk.content).toString("hex")}`,
+      size: 10,
+    });
   });
 
   it("name the file when it cannot be read", async () => {

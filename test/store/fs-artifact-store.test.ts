@@ -8,7 +8,8 @@ import { hashTree } from "../../src/store/file-hash.js";
 import { SqliteMetadataStore } from "../../src/store/sqlite-metadata-store.js";
 import { digestPath } from "../../src/store/stat-index.js";
 
-const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
+const sha = (b: string | Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+const hexOf = (digest: string) => digest.slice(digest.indexOf(":") + 1);
 
 let dir: string;
 let store: FsArtifactStore;
@@ -50,27 +51,29 @@ describe("FsArtifactStore: content addressing", () => {
   it("fans objects out over at most sixteen directories, made only as objects need them", async () => {
     const objects = path.join(dir, "artifacts", "objects");
     const few = await Promise.all([0, 1, 2].map((i) => store.putBytes(Buffer.from(`object ${i}`))));
-    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(few.map((o) => o.digest.slice(0, 1)))].sort());
+    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(few.map((o) => hexOf(o.digest).slice(0, 1)))].sort());
     const many = [...few];
     for (let i = 3; i < 200; i++) many.push(await store.putBytes(Buffer.from(`object ${i}`)));
-    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(many.map((o) => o.digest.slice(0, 1)))].sort());
+    expect(fs.readdirSync(objects).sort()).toEqual([...new Set(many.map((o) => hexOf(o.digest).slice(0, 1)))].sort());
     expect(fs.readdirSync(objects).length).toBeLessThanOrEqual(16);
     // Every object is where its digest says.
     for (const o of few)
-      expect(fs.readFileSync(path.join(objects, o.digest.slice(0, 1), o.digest), "utf8")).toMatch(/^object \d$/);
+      expect(fs.readFileSync(path.join(objects, hexOf(o.digest).slice(0, 1), hexOf(o.digest)), "utf8")).toMatch(
+        /^object \d$/,
+      );
   });
 
   it("keeps reading and writing a store made with two-digit fan-out in that layout", async () => {
     const root = path.join(dir, "legacy");
     const content = Buffer.from("stored by an earlier version");
     const digest = sha("stored by an earlier version");
-    fs.mkdirSync(path.join(root, "objects", digest.slice(0, 2)), { recursive: true });
-    fs.writeFileSync(path.join(root, "objects", digest.slice(0, 2), digest), content);
+    fs.mkdirSync(path.join(root, "objects", hexOf(digest).slice(0, 2)), { recursive: true });
+    fs.writeFileSync(path.join(root, "objects", hexOf(digest).slice(0, 2), hexOf(digest)), content);
     const legacy = new FsArtifactStore(root);
     expect(await legacy.has(digest)).toBe(true);
     expect(fs.readFileSync(await legacy.pathOf(digest), "utf8")).toBe("stored by an earlier version");
     const added = await legacy.putBytes(Buffer.from("new content"));
-    expect(added.path).toBe(path.join(root, "objects", added.digest.slice(0, 2), added.digest));
+    expect(added.path).toBe(path.join(root, "objects", hexOf(added.digest).slice(0, 2), hexOf(added.digest)));
     expect((await legacy.list()).sort()).toEqual([digest, added.digest].sort());
     await legacy.close();
   });
@@ -215,8 +218,8 @@ describe("stat index", () => {
     const f = write("data/raw.csv", "abc");
     await digestPath(meta, f);
     const entry = (await meta.getStat(path.resolve(f)))!;
-    await meta.putStat({ ...entry, digest: "f".repeat(64) });
-    expect((await digestPath(meta, f)).digest).toBe("f".repeat(64));
+    await meta.putStat({ ...entry, digest: `sha256:${"f".repeat(64)}` });
+    expect((await digestPath(meta, f)).digest).toBe(`sha256:${"f".repeat(64)}`);
   });
 
   it("re-hashes a modified file", async () => {

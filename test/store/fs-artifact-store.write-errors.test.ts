@@ -62,7 +62,7 @@ describe("FsArtifactStore write errors", () => {
       const store = new FsArtifactStore(path.join(dir, "artifacts"));
       const src = path.join(dir, "big.bin");
       fs.writeFileSync(src, Buffer.alloc(10_000, 7));
-      const digest = createHash("sha256").update(Buffer.alloc(10_000, 7)).digest("hex");
+      const digest = `sha256:${createHash("sha256").update(Buffer.alloc(10_000, 7)).digest("hex")}`;
       faults.copyFile = true;
       const err = await caught(store.putFile(src));
       expect(err?.code).toBe("ARTIFACT_WRITE");

@@ -575,13 +575,16 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
       });
 
       it("finds an artifact by a unique digest prefix", async () => {
-        const a = "abcd" + "0".repeat(60);
-        const b = "abce" + "0".repeat(60);
+        const a = `sha256:abcd${"0".repeat(60)}`;
+        const b = `sha256-tree:abce${"0".repeat(60)}`;
         await store.putArtifacts([
           { record: artifactRecord(a), bytes: bytesOf("1") },
           { record: artifactRecord(b), bytes: bytesOf("2") },
         ]);
         expect((await store.getArtifact("abcd0"))?.digest).toBe(a);
+        expect((await store.getArtifact("sha256-tree:abc"))?.digest).toBe(b);
+        expect((await store.getArtifact("abce"))?.digest).toBe(b);
+        expect(await store.getArtifact("sha256:abce")).toBeUndefined();
         expect(await store.getArtifact("abc")).toBeUndefined();
         expect(await store.getArtifact("abc0")).toBeUndefined();
       });

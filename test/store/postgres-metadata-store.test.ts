@@ -180,7 +180,12 @@ postgres.describe("PostgresMetadataStore", () => {
         expect(loss.points.map((p) => p.step)).toEqual([0, 1]);
         expect(await ty.query.tags(r3.runId)).toEqual({ optimizer: "sgd" });
         const compared = await ty.query.compareRuns([r1.runId, r3.runId]);
-        expect(compared.rows.filter((r) => r.differs).map((r) => r.key)).toEqual(["lr", "train.loss"]);
+        const differing = compared.rows.filter((r) => r.differs).map((r) => [r.key, r.measure]);
+        expect(differing).toEqual([
+          ["lr", undefined],
+          ["train.loss", "best"],
+          ["train.loss", "final"],
+        ]);
       } finally {
         await ty.close();
       }

@@ -35,7 +35,7 @@ describe("testing helpers", () => {
   it("runStep stores file outputs content-addressed and accepts file inputs", async () => {
     const out = await runStep(p, "to-file", { inputs: { scaled: [1, 2] } });
     expect(out.$artifact).toBe("file");
-    expect(out.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(out.digest).toMatch(/^(sha256|sha256-blocks-8m|sha256-tree):[0-9a-f]{64}$/);
     const dir = mkdtempSync(join(tmpdir(), "ty-in-"));
     writeFileSync(join(dir, "x.txt"), "a,b,c,d");
     expect(await runStep(p, "count-lines", { inputs: { text: fileInput(join(dir, "x.txt")) } })).toBe(4);

@@ -1,7 +1,8 @@
 /**
- * The run page of a large run in a real browser: one request brings the run and its graph, the
- * quick placement comes from a worker, and React Flow renders only the nodes in view, from the
- * first render on (never every node once to measure it).
+ * The run page of a large run in a real browser: one request, sent by index.html before the UI's
+ * code loads, brings the run and its ranked graph; the ranked placement is drawn before ELK's
+ * arrives from its worker; React Flow renders only the nodes in view, from the first render on
+ * (never every node once to measure it).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -37,7 +38,16 @@ new MutationObserver((ms) => {
     if (n.nodeType !== 1) continue;
     window.__nodesAdded += (n.matches(".react-flow__node") ? 1 : 0) + n.querySelectorAll(".react-flow__node").length;
   }
-}).observe(document, { subtree: true, childList: true });`;
+}).observe(document, { subtree: true, childList: true });
+// The graph's layout source each time it changes, with the step nodes on screen at that moment.
+window.__layouts = [];
+new MutationObserver(() => {
+  const dag = document.querySelector(".dag");
+  const source = dag?.getAttribute("data-layout");
+  const last = window.__layouts[window.__layouts.length - 1];
+  const nodes = document.querySelectorAll(".react-flow__node").length;
+  if (source && (!last || last.source !== source || (last.nodes === 0 && nodes > 0))) window.__layouts.push({ source, nodes });
+}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-layout"] });`;
 
 const browserGate = requireTools("chromium");
 
@@ -88,10 +98,14 @@ browserGate.describe("run page of a large run", () => {
       const firstLoad = asked.filter((p) => /^\/api\/v1\/(runs|pipelines)\//.test(p) && !p.endsWith("/events"));
       // (A live reload of the same overview, without the graph, may follow; never the detail or the graph.)
       expect([...new Set(firstLoad)], asked.join(", ")).toEqual([`/api/v1/runs/${runId}/overview`]);
-      const workers = (await page.evaluate(
-        `performance.getEntriesByType("resource").map((e) => e.name).filter((n) => n.includes("quick-layout-worker"))`,
-      )) as string[];
-      expect(workers).toHaveLength(1);
+      // index.html sent it: it started before the UI's bundle had arrived, so before any of its code ran.
+      const timing = (await page.evaluate(`(() => {
+        const r = performance.getEntriesByType("resource");
+        const find = (test) => r.find((e) => test(e.name));
+        const bundle = find((n) => n.includes("/assets/index-") && n.endsWith(".js"));
+        return { overview: find((n) => n.includes("/overview")).startTime, bundleEnd: bundle.responseEnd };
+      })()`)) as { overview: number; bundleEnd: number };
+      expect(timing.overview).toBeLessThan(timing.bundleEnd);
 
       const shown = await page.locator(".react-flow__node").count();
       const everAdded = (await page.evaluate("window.__nodesAdded")) as number;
@@ -100,9 +114,14 @@ browserGate.describe("run page of a large run", () => {
       expect(everAdded).toBeLessThan(STEPS / 2);
       expect(await page.locator(".react-flow__node").first().getAttribute("aria-label")).toMatch(/succeeded/);
 
-      // ELK's layout replaces the quick one, still drawing only what is in view.
+      // ELK's layout replaces the ranked one, still drawing only what is in view.
       await page.locator('.dag[data-layout="worker"]').waitFor({ timeout: 120_000 });
       expect(await page.locator(".react-flow__node").count()).toBeLessThan(STEPS / 2);
+      // The order, not a time: step nodes were on screen from the ranked placement before ELK's arrived.
+      const layouts = (await page.evaluate("window.__layouts")) as Array<{ source: string; nodes: number }>;
+      const firstDrawn = layouts.find((l) => l.nodes > 0);
+      expect(firstDrawn, JSON.stringify(layouts)).toEqual({ source: "provisional", nodes: expect.any(Number) });
+      expect(layouts.map((l) => l.source).slice(-1)).toEqual(["worker"]);
       await screenshot(page, "run-graph-large");
 
       // The step panel reads its own step, attempts included.

@@ -2,8 +2,9 @@
  * The compare view in a real browser (headless Chromium via playwright-core) against `trainyard
  * ui` over a home with 500 real runs of a fixture that records per-epoch losses, a final accuracy
  * and a small search: the picker pages and renders only visible rows, picked runs land in a
- * deep link, the "only differences" toggle hides equal rows, the best value (by the metric's goal,
- * not the last value) is marked, and curves and parallel coordinates render.
+ * deep link, the "only differences" toggle hides equal rows, each metric's best value (by its goal)
+ * and final value are shown in labelled rows with the best run of each marked, curves and parallel
+ * coordinates render, and runs ticked in the Runs list (by keyboard) open in the compare view.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -127,8 +128,8 @@ browserGate.describe("compare view in a real browser", () => {
       const heads = await table.locator("thead th").evaluateAll((ths) => ths.map((th) => th.getAttribute("title")));
       return heads.indexOf(id);
     };
-    const bestRunOf = async (key: string) => {
-      const cells = table.locator(`tr[data-row="${key}"] td`);
+    const bestRunOf = async (key: string, measure: "best" | "final") => {
+      const cells = table.locator(`tr[data-row="${key}"][data-measure="${measure}"] td`);
       const flags = await cells.evaluateAll((tds) => tds.map((td) => td.hasAttribute("data-best")));
       expect(flags.filter(Boolean)).toHaveLength(1);
       return flags.indexOf(true) + 1;
@@ -140,14 +141,26 @@ browserGate.describe("compare view in a real browser", () => {
     const byBest = bests.indexOf(Math.min(...bests));
     const byLast = lasts.indexOf(Math.min(...lasts));
     expect(byBest).not.toBe(byLast);
-    expect(await bestRunOf("train.val_loss")).toBe(await columnOf(ids[byBest]));
-    const bestCell = table.locator(`tr[data-row="train.val_loss"] td[data-best]`);
+    expect(await bestRunOf("train.val_loss", "best")).toBe(await columnOf(ids[byBest]));
+    expect(await bestRunOf("train.val_loss", "final")).toBe(await columnOf(ids[byLast]));
+    const bestCell = table.locator(`tr[data-row="train.val_loss"][data-measure="best"] td[data-best]`);
     const bestEpoch = curves[byBest].indexOf(bests[byBest]);
     await poll(() => bestCell.textContent()).toContain(`@${bestEpoch}`);
-    expect(await bestCell.locator("[data-last]").textContent()).toContain(String(Number(lasts[byBest].toPrecision(4))));
+    // The same run's final value, in the final row: what `trainyard runs compare` prints too.
+    const finalCell = table.locator(`tr[data-row="train.val_loss"][data-measure="final"] td`);
+    const column = (await columnOf(ids[byBest])) - 1;
+    const shownFinal = await finalCell.nth(column).textContent();
+    expect(shownFinal).toContain(String(Number(lasts[byBest].toPrecision(4))));
+    expect(shownFinal).toContain(`@${picked[byBest].epochs - 1}`);
+    const labels = await table.locator('tr[data-row="train.val_loss"] th').allTextContents();
+    expect(labels.map((l) => l.replace(/\s+/g, " ").trim())).toEqual([
+      "metric train.val_loss best (lower is better)",
+      "metric train.val_loss final (lower is better)",
+    ]);
     // accuracy: higher is better (1 - last validation loss / 2).
     const accuracy = lasts.map((l) => 1 - l / 2);
-    expect(await bestRunOf("train.accuracy")).toBe(await columnOf(ids[accuracy.indexOf(Math.max(...accuracy))]));
+    const byAccuracy = await columnOf(ids[accuracy.indexOf(Math.max(...accuracy))]);
+    expect(await bestRunOf("train.accuracy", "final")).toBe(byAccuracy);
 
     // Only differences: equal rows (the team param and tag) go, differing ones stay.
     expect(await table.locator('tr[data-row="team"]').count()).toBe(2);
@@ -177,6 +190,38 @@ browserGate.describe("compare view in a real browser", () => {
     expect(await page.locator('input[name="only-differences"]').isChecked()).toBe(true);
     expect(await table.locator('tr[data-row="team"]').count()).toBe(0);
     expectNoExternalFetch(b.external);
+    expect(b.errors).toEqual([]);
+  });
+
+  browserGate.it("ticks runs in the Runs list by keyboard and opens them in the compare view", async () => {
+    const { page } = b;
+    await page.goto(`${server.url}/runs?pipeline=experiments`);
+    const compare = page.getByTestId("compare-picked");
+    await poll(() => page.locator(`tr[data-run="${ids[0]}"]`).count()).toBe(1);
+    expect(await compare.getByRole("button", { name: "Compare (0)" }).isDisabled()).toBe(true);
+    // Space ticks a focused checkbox; the link appears once two runs are ticked.
+    for (const id of [ids[0], ids[2]]) {
+      await page.getByRole("checkbox", { name: `tick run ${id} to compare` }).focus();
+      await page.keyboard.press("Space");
+    }
+    const link = compare.getByRole("link", { name: "Compare (2)" });
+    await poll(() => link.count()).toBe(1);
+    // Unticking by keyboard takes a run out again, and ticking it back puts it in.
+    await page.getByRole("checkbox", { name: `tick run ${ids[2]} to compare` }).focus();
+    await page.keyboard.press("Space");
+    await poll(() => compare.getByRole("button", { name: "Compare (1)" }).count()).toBe(1);
+    await page.keyboard.press("Space");
+    await link.focus();
+    await page.keyboard.press("Enter");
+    await poll(() => new URL(page.url()).pathname).toBe("/compare");
+    const url = new URL(page.url());
+    expect(url.searchParams.get("runs")?.split(",")).toEqual([ids[0], ids[2]]);
+    expect(url.searchParams.get("pipeline")).toBe("experiments");
+    const table = page.locator(".compare-table");
+    await poll(() => table.locator("thead th").evaluateAll((ths) => ths.map((th) => th.getAttribute("title")))).toEqual(
+      [null, ids[0], ids[2]],
+    );
+    await screenshot(page, "runs-list-compare");
     expect(b.errors).toEqual([]);
   });
 });

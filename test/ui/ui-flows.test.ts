@@ -270,7 +270,8 @@ browserGate.describe("web UI in a real browser", () => {
       await page.getByRole("heading", { name: "flight-delays" }).waitFor();
       // The flagship's grid: its three runs by its steps, each cell a link to that step of that run.
       const grid = page.getByRole("table", { name: "flight-delays: runs by steps" });
-      await expect.poll(() => grid.locator("td a.cell").count()).toBeGreaterThan(3 * 15);
+      // The machine is shared: allow the grid's request time, never assert how long it took.
+      await expect.poll(() => grid.locator("td a.cell").count(), { timeout: 20_000 }).toBeGreaterThan(3 * 15);
       await screenshot(page, "overview");
       await page.goto(`${server.url}/serving`);
       await screenshot(page, "serving");

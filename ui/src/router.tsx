@@ -51,7 +51,7 @@ export function Link(props: AnchorHTMLAttributes<HTMLAnchorElement> & { href: st
     e.preventDefault();
     navigate(props.href);
   };
-  return <a {...props} onClick={onClick} />;
+  return <a {...props} href={props.href} onClick={onClick} />;
 }
 
 /** Builds a path from segments, encoding each. */

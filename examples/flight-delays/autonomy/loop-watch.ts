@@ -190,7 +190,7 @@ function tickEvent(t: TickRecord): LoopEvent {
     };
   }
   const files = (t.event as { files?: Array<{ name: string; digest: string }> } | undefined)?.files ?? [];
-  const names = files.map((f) => `${f.name} (${f.digest.slice(0, 15)}..)`).join(", ");
+  const names = files.map((f) => `${f.name} (${f.digest.slice(f.digest.indexOf(":") + 1).slice(0, 15)}..)`).join(", ");
   return {
     kind: "detected",
     at: t.evaluatedAt,

@@ -1,6 +1,7 @@
 /** `trainyard daemon`: evaluates triggers and launches runs until SIGTERM/SIGINT, then drains. */
 import { resolve } from "node:path";
 import { Daemon, type DaemonOptions } from "../../daemon/daemon.js";
+import { startDaemonHealthServer } from "../../daemon/daemon-health-server.js";
 import { openTickStore } from "../../daemon/open-tick-store.js";
 import type { Trainyard } from "../../engine/trainyard.js";
 import { intFlag, keyValues, usage, type ParsedArgs } from "../args.js";
@@ -36,11 +37,21 @@ export interface RunningDaemon {
   finished: Promise<void>;
 }
 
-/** Starts the daemon loop on `ty`; `stop()` drains it and closes its ledger. */
-export async function startDaemon(ty: Trainyard, opts: DaemonOptions): Promise<RunningDaemon> {
+/**
+ * Starts the daemon loop on `ty`; `stop()` drains it and closes its ledger. With `healthPort`,
+ * /healthz and /readyz answer on that port until the daemon has stopped.
+ */
+export async function startDaemon(ty: Trainyard, opts: DaemonOptions, healthPort?: number): Promise<RunningDaemon> {
   const store = await openTickStore(ty);
   const daemon = new Daemon(ty, store, opts);
-  const finished = daemon.run().finally(() => store.close());
+  const stuckAfterMs = Math.max(60_000, 3 * (opts.intervalMs ?? 1000));
+  const health =
+    healthPort === undefined ? undefined : await startDaemonHealthServer(daemon, { port: healthPort, stuckAfterMs });
+  if (health) opts.log?.(`health probes on port ${health.port}: /healthz (alive), /readyz (leading)`);
+  const finished = daemon
+    .run()
+    .finally(() => store.close())
+    .finally(() => health?.close());
   return { stop: () => daemon.stop(), finished };
 }
 
@@ -48,7 +59,7 @@ export async function daemonCommand(args: ParsedArgs): Promise<number> {
   const log = (line: string) => process.stderr.write(`${dim(new Date().toISOString())} ${line}\n`);
   const opts = daemonOptionsFrom(args, log);
   const ty = await openHome(args);
-  const daemon = await startDaemon(ty, opts);
+  const daemon = await startDaemon(ty, opts, intFlag(args, "health-port"));
   let signals = 0;
   const onSignal = (sig: string) => {
     if (++signals > 1) {

@@ -3,6 +3,7 @@ import { checkStore, type FsckProblem } from "../../engine/fsck.js";
 import { has, type ParsedArgs } from "../args.js";
 import { bytes } from "../format.js";
 import { openHome } from "../open-home.js";
+import { shortDigest } from "../../core/hash.js";
 
 export async function fsckCommand(args: ParsedArgs): Promise<number> {
   const ty = await openHome(args);
@@ -21,7 +22,7 @@ export async function fsckCommand(args: ParsedArgs): Promise<number> {
       out.push(`${title}: ${problems.length}`);
       for (const p of problems.slice(0, 50)) {
         out.push(
-          `  ${p.digest.slice(0, 12)} ${p.detail}${p.referencedBy ? ` (named by ${p.referencedBy})` : ""}${p.path ? ` ${p.path}` : ""}`,
+          `  ${shortDigest(p.digest)} ${p.detail}${p.referencedBy ? ` (named by ${p.referencedBy})` : ""}${p.path ? ` ${p.path}` : ""}`,
         );
       }
       if (problems.length > 50) out.push(`  ... and ${problems.length - 50} more (--json lists all)`);

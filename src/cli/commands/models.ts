@@ -18,6 +18,7 @@ import { has, one, usage, type ParsedArgs } from "../args.js";
 import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import { renderLineageTree } from "../lineage-tree.js";
+import { shortDigest } from "../../core/hash.js";
 
 export const listModelsCommand = (args: ParsedArgs) => withHome(args, (ty) => listModels(ty, args));
 export const showModelCommand = (args: ParsedArgs) => withHome(args, (ty) => showModel(ty, args));
@@ -42,7 +43,7 @@ export async function lineageCommand(args: ParsedArgs): Promise<number> {
     ];
     lines.push(...renderLineageTree(lin.artifact, "    "));
     lines.push(
-      `  raw data: ${lin.sources.map((s) => `${s.digest.slice(0, 12)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`,
+      `  raw data: ${lin.sources.map((s) => `${shortDigest(s.digest)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`,
     );
     return print(lines.join("\n"));
   });
@@ -195,7 +196,7 @@ function describeVersion(v: ModelVersionRecord, aliases: string[]): string {
     `  artifact   ${v.artifactDigest}`,
     `  run        ${v.runId ?? dim("-")}${v.stepRunId ? ` (${v.stepRunId})` : ""}`,
     `  code       ${v.codeFingerprint ?? dim("-")}`,
-    `  data       ${v.dataDigests.map((d) => d.slice(0, 12)).join(", ") || dim("-")}`,
+    `  data       ${v.dataDigests.map((d) => shortDigest(d)).join(", ") || dim("-")}`,
     `  profile    ${v.referenceProfileDigest ?? dim("-")}`,
     `  params     ${JSON.stringify(v.params)}`,
     `  metrics    ${JSON.stringify(v.metrics)}`,

@@ -10,6 +10,7 @@ import { TrainyardError } from "../../core/errors.js";
 import type { Trainyard } from "../../engine/trainyard.js";
 import { has, usage, type ParsedArgs } from "../args.js";
 import { openHome } from "../open-home.js";
+import { shortDigest } from "../../core/hash.js";
 
 interface FoundReport {
   /** Where the bytes are: a stored object or a directory's index.html. */
@@ -60,7 +61,7 @@ async function reportsOfDigest(ty: Trainyard, digest: string) {
       hint: "pass a run id and a step (`trainyard report <run> <step>`), or a unique digest prefix of 6+ characters",
     });
   }
-  const short = art.digest.slice(0, 12);
+  const short = shortDigest(art.digest);
   let reports: FoundReport[] = [];
   if (art.kind === "file") reports = [{ target: await ty.artifacts.pathOf(art.digest), name: `${short}.html` }];
   else if (art.kind === "json") reports = htmlIn(await ty.io.load(art.digest), short);

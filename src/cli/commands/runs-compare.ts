@@ -1,6 +1,6 @@
 /**
- * `trainyard runs compare <run> <run>... [--json] [--differences]`: params, final metrics and
- * tags of runs side by side, the rows where they differ first.
+ * `trainyard runs compare <run> <run>... [--json] [--differences]`: params, metrics (best and
+ * final, each labelled) and tags of runs side by side, the rows where they differ first.
  */
 import type { ComparisonRow, RunComparison } from "../../engine/run-comparison.js";
 import { has, usage, type ParsedArgs } from "../args.js";
@@ -33,7 +33,9 @@ export function formatComparison(c: RunComparison, onlyDifferences: boolean): st
   const section = (title: string, list: ComparisonRow[]) => {
     if (!list.length) return;
     rows.push([dim(title), ...c.runs.map(() => "")]);
-    for (const r of list) rows.push([labelOf(r), ...r.values.map((v, i) => cell(v, r.best === i && r.differs))]);
+    for (const r of list) {
+      rows.push([labelOf(r), ...r.values.map((v, i) => cell(v, r.at?.[i] ?? null, r.best === i && r.differs))]);
+    }
   };
   section(`differ (${differing.length})`, differing);
   if (!onlyDifferences) section(`same in every run (${same.length})`, same);
@@ -44,12 +46,15 @@ export function formatComparison(c: RunComparison, onlyDifferences: boolean): st
 function labelOf(r: ComparisonRow): string {
   if (r.kind === "param") return `param ${r.key}`;
   if (r.kind === "tag") return `tag ${r.key}`;
-  return `${r.key} ${dim(r.goal === "min" ? "(lower is better)" : "(higher is better)")}`;
+  const measure = r.measure === "final" ? "final" : "best";
+  return `${r.key} ${measure} ${dim(r.goal === "min" ? "(lower is better)" : "(higher is better)")}`;
 }
 
-function cell(v: unknown, best: boolean): string {
-  if (v === undefined) return dim("-");
-  const text = typeof v === "number" ? formatNumber(v) : typeof v === "string" ? v : JSON.stringify(v);
+/** A value, the step or epoch it was recorded at (`@12`), and `*` on the best run of a differing row. */
+function cell(v: unknown, at: number | null, best: boolean): string {
+  if (v === undefined || v === null) return dim("-");
+  let text = typeof v === "number" ? formatNumber(v) : typeof v === "string" ? v : JSON.stringify(v);
+  if (at !== null) text += ` @${at}`;
   return best ? green(`${text} *`) : text;
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Trainyard } from "../../engine/trainyard.js";
 import { resolve } from "node:path";
-import { has, one, type ParsedArgs } from "../args.js";
+import { has, intFlag, one, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 import { daemonOptionsFrom, startDaemon } from "./daemon.js";
@@ -31,7 +31,8 @@ const daemonComponent: UpComponent = {
   name: "daemon",
   prepare(args, log) {
     const opts = daemonOptionsFrom(args, log);
-    return (ty) => startDaemon(ty, opts);
+    const healthPort = intFlag(args, "health-port");
+    return (ty) => startDaemon(ty, opts, healthPort);
   },
 };
 

@@ -21,7 +21,7 @@ export const runsDef: CommandDef = {
   subcommands: [
     {
       name: "compare",
-      summary: "params, final metrics and tags of runs side by side, the rows where they differ first",
+      summary: "params, metrics (best and final) and tags of runs side by side, the rows where they differ first",
       positionals: [{ name: "run", description: "two runs or more (ids or unique prefixes)", variadic: true }],
       options: {
         differences: { type: "boolean", description: "only the rows where the runs differ" },

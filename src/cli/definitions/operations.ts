@@ -30,6 +30,11 @@ export const daemonDef: CommandDef = {
       value: "MS",
       description: "how often orphaned runs are looked for (default 5000)",
     },
+    "health-port": {
+      type: "string",
+      value: "N",
+      description: "answer /healthz (alive) and /readyz (leading) on this port, on every interface",
+    },
   },
   examples: ["trainyard daemon examples/flight-delays/pipeline.ts --max-concurrent-runs 2"],
   load: async () => (await import("../commands/daemon.js")).daemonCommand,

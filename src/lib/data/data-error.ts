@@ -3,7 +3,7 @@
  * column, row (1-based data row, header excluded) and rule, plus a hint saying what to do.
  * It extends the product-wide TrainyardError so the engine and CLI classify it like any other.
  */
-import { TrainyardError } from "../../core/errors.js";
+import { TrainyardError } from "../../index.js";
 
 export type DataErrorCode =
   | "FILE_NOT_FOUND"

@@ -115,7 +115,8 @@ export function barsSvg(
 function legend(withReference: boolean): string {
   return (
     `<div class="legend ` +
-    `muted">${withReference ? `<span style="background:${REF_COLOR}"></span>reference` : ""}<span style="background:${CUR_COLOR}"></span>${withReference ? "current" : "share of rows"}</div>`
+    `muted">${withReference ? `<span ` + `style="background:${REF_COLOR}"></span>reference` : ""}<span ` +
+    `style="background:${CUR_COLOR}"></span>${withReference ? "current" : "share of rows"}</div>`
   );
 }
 
@@ -149,18 +150,24 @@ function profileColumnCard(c: ColumnProfile): string {
       barsSvg(labels, undefined, counts) +
       legend(false) +
       `<table><tr><th>value` +
-      `</th><th>count</th></tr>${labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("")}</table>`;
+      `</th><th>count` +
+      `</th></tr>${labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("")}</table>`;
   }
   const table = `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${fmt(v)}</td></tr>`).join("")}</table>`;
-  return `<div class="card"><h2>${escapeHtml(c.name)} <span class="muted">${escapeHtml(c.kind)}</span></h2>${table}${chart}</div>`;
+  return (
+    `<div ` +
+    `class="card"><h2>${escapeHtml(c.name)} <span class="muted">${escapeHtml(c.kind)}</span></h2>${table}${chart}</div>`
+  );
 }
 
 /** `subject` names what was profiled in the title (a step), instead of the stored file's path. */
 export function renderProfileHtml(profile: Profile, subject?: string): string {
   const body =
-    `<h1>Profile of ${escapeHtml(profile.source)}</h1><p class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
+    `<h1>Profile of ${escapeHtml(profile.source)}</h1><p ` +
+    `class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
     `<table><tr><th>column` +
-    `</th><th>type</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
+    `</th><th>type` +
+    `</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
     profile.columns.map(profileColumnCard).join("");
   const what = subject ?? profile.source;
   return page(`Profile of ${what}: ${fmt(profile.rowCount)} rows, ${profile.schema.length} columns`, body);
@@ -190,7 +197,13 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
   const summary =
     `<table><tr><th>column</th>` +
     `<th>kind</th>` +
-    `<th>verdict</th></tr>${report.columns.map((c) => `<tr><td><a href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td><td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`).join("")}</table>`;
+    `<th>verdict</th></tr>${report.columns
+      .map(
+        (c) =>
+          `<tr><td><a ` +
+          `href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td><td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`,
+      )
+      .join("")}</table>`;
   const cards = report.columns
     .map((c) => {
       const stats = Object.entries(c.stats)
@@ -204,7 +217,8 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
           `categories: ${c.categories.newCount} ${escapeHtml(c.categories.newExamples.slice(0, 10).join(", "))}; vanished: ${c.categories.vanishedCount} ${escapeHtml(c.categories.vanishedExamples.slice(0, 10).join(", "))}</p>`
         : "";
       const ks = c.ks
-        ? `<p class="muted">KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
+        ? `<p class="muted">` +
+          `KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
         : "";
       return (
         `<div class="card" ` +
@@ -220,7 +234,8 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
     .join("");
   const body =
     `<h1>Drift ${badge(report.verdict)}</h1><p ` +
-    `class="muted">reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
+    `class="muted">` +
+    `reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
     `<h2>Schema ${badge(s.verdict)}</h2>${
       schemaRows.length
         ? `<table><tr><th>column</th>` + `<th>change</th><th>type</th></tr>${schemaRows.join("")}</table>`
@@ -240,7 +255,8 @@ export function renderContractHtml(report: ContractReport, subject?: string): st
     )
     .join("");
   const body =
-    `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
+    `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p ` +
+    `class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
     (rows
       ? `<table><tr><th>column</th><th>rule</th><th>expected</th><th>found</th><th>examples</th></tr>${rows}</table>`
       : "<p>Every rule holds.</p>");

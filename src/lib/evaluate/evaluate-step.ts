@@ -6,9 +6,7 @@
  */
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset, FileArtifact, ModelArtifact } from "../../core/artifacts.js";
-import type { Pipeline } from "../../core/pipeline.js";
-import type { StepContext, StepOptions, StepRef } from "../../core/step.js";
+import type { Dataset, FileArtifact, ModelArtifact, Pipeline, StepContext, StepOptions, StepRef } from "../../index.js";
 import { queryRows, readColumns, toPlain, withConnection } from "../data/duck.js";
 import { resolveSource } from "../data/data-source.js";
 import { datasetSource } from "../data/steps/quality-steps.js";

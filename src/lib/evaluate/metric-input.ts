@@ -1,4 +1,4 @@
-import { TrainyardError } from "../../core/errors.js";
+import { TrainyardError } from "../../index.js";
 
 /** Argument checks shared by every metric, so a length mismatch reads the same everywhere. */
 export class MetricInputError extends TrainyardError {

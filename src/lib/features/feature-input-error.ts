@@ -3,7 +3,7 @@
  * fault, never the model's, so it carries an HTTP status of 400 and names the field, the row
  * and what was expected; the model server renders it as is.
  */
-import { TrainyardError } from "../../core/errors.js";
+import { TrainyardError } from "../../index.js";
 
 export type FeatureInputErrorCode =
   | "NOT_AN_OBJECT"

@@ -113,7 +113,8 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
           : v(
               "fail",
               `candidate is not ` +
-                `significantly better on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] includes ${margin}`,
+                `significantly ` +
+                `better on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] includes ${margin}`,
               evidence,
             );
       }
@@ -121,7 +122,8 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
         ? v(
             "pass",
             `candidate is ` +
-              `not worse on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] stays above -${margin}`,
+              `not worse on ${spec.metric}: ${pct} interval ` +
+              `of the gain [${fmt(lo)}, ${fmt(hi)}] stays above -${margin}`,
             evidence,
           )
         : v(

@@ -4,9 +4,7 @@
  * -> `Rejected`: the verdicts are still stored, side effects downstream are skipped, and the run
  * ends "rejected" with the failed gates and their margins in its error.
  */
-import { Rejected } from "../../core/errors.js";
-import type { Pipeline } from "../../core/pipeline.js";
-import type { StepRef } from "../../core/step.js";
+import { Rejected, type Pipeline, type StepRef } from "../../index.js";
 import { evaluateGates, failedGates, type GateEvidence } from "./evaluate-gates.js";
 import type { GateSpec, GateVerdict } from "./gate-spec.js";
 

@@ -1,4 +1,4 @@
-import { TrainyardError } from "../../core/errors.js";
+import { TrainyardError } from "../../index.js";
 
 /**
  * Errors raised by model training, loading and scoring. The `code` is stable (tests and the

@@ -6,8 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { TrainyardError } from "../../core/errors.js";
-import type { AliasEvent, DeployHookResult, RegistryStore } from "../../index.js";
+import { TrainyardError, type AliasEvent, type DeployHookResult, type RegistryStore } from "../../index.js";
 
 interface HookBase {
   /** Give up after this long. @default 10000 */

@@ -4,7 +4,7 @@
  */
 import type { RegistryStore, TrainyardServices } from "../../index.js";
 
-export { formatModelRef, parseModelRef, type ModelRef } from "../../core/model-ref.js";
+export { formatModelRef, parseModelRef, type ModelRef } from "../../index.js";
 
 /** The registry next to the services' metadata (a Trainyard, or `await ctx.services()`). */
 export function openRegistry(services: Pick<TrainyardServices, "registry">): RegistryStore {

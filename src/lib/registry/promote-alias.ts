@@ -4,15 +4,15 @@
  * (`register`, `deploy`); both are idempotent by key (artifact digest; alias already there).
  */
 import { userInfo } from "node:os";
-import { TrainyardError } from "../../core/errors.js";
-import type {
-  AliasChange,
-  AliasEvent,
-  DeployHookResult,
-  ModelVersionRecord,
-  PinPolicy,
-  RegisterVersionInput,
-  TrainyardServices,
+import {
+  TrainyardError,
+  type AliasChange,
+  type AliasEvent,
+  type DeployHookResult,
+  type ModelVersionRecord,
+  type PinPolicy,
+  type RegisterVersionInput,
+  type TrainyardServices,
 } from "../../index.js";
 import { deployEvent, loadDeployHooks, runDeployHooks, type DeployHook } from "./deploy-hooks.js";
 import { openRegistry } from "./open-registry.js";

@@ -5,11 +5,18 @@
  * left alone). Each reaches the running Trainyard's registry through `ctx.services()` (the
  * configured database, also in a child process); none is cached, as each reads or changes it.
  */
-import { digestOfValue, type Dataset, type ModelArtifact } from "../../core/artifacts.js";
-import type { Pipeline } from "../../core/pipeline.js";
-import { isTrainyardError, Rejected } from "../../core/errors.js";
-import type { StepContext, StepRef } from "../../core/step.js";
-import type { PinPolicy, TrainyardServices } from "../../index.js";
+import {
+  digestOfValue,
+  type Dataset,
+  type ModelArtifact,
+  type Pipeline,
+  isTrainyardError,
+  Rejected,
+  type StepContext,
+  type StepRef,
+  type PinPolicy,
+  type TrainyardServices,
+} from "../../index.js";
 import type { DeployedModel } from "../evaluate/evaluate-step.js";
 import type { GatesResult } from "../gates/gates-step.js";
 import { promoteAlias, registerModel } from "./promote-alias.js";
@@ -119,7 +126,8 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
           version.metricsMeasuredAt === undefined
             ? ""
             : `; its metrics stay ` +
-              `those measured by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
+              `those measured ` +
+              `by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
         ctx.log(
           created
             ? `registered ${opts.name} version ${version.version}`

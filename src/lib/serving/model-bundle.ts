@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { TrainyardError } from "../../core/errors.js";
+import { TrainyardError } from "../../index.js";
 import type { FittedFeatures } from "../features/feature-spec.js";
 import type { ModelJson, Task } from "../models/model.js";
 

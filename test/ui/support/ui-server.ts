@@ -20,8 +20,10 @@ export async function startUiServer(
   modules: string[],
   extraArgs: string[] = [],
   env: Record<string, string> = {},
+  /** Another checkout's `bin/trainyard.js` (the UI benchmark's baseline); this one's by default. */
+  bin = BIN,
 ): Promise<UiServer> {
-  const child = spawn(process.execPath, [BIN, "ui", ...modules, "--port", "0", ...extraArgs], {
+  const child = spawn(process.execPath, [bin, "ui", ...modules, "--port", "0", ...extraArgs], {
     cwd: REPO,
     env: { ...process.env, TRAINYARD_HOME: home, NO_COLOR: "1", TRAINYARD_DEBUG: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

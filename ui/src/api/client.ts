@@ -54,6 +54,11 @@ async function request<T>(
     body: body === undefined ? undefined : JSON.stringify(body),
     signal,
   });
+  return readResponse<T>(res);
+}
+
+/** A response's JSON, or its error as an ApiError (for requests sent before this module loaded, too). */
+export async function readResponse<T>(res: Response): Promise<T> {
   const text = await res.text();
   const json = text ? safeJson(text) : undefined;
   if (!res.ok) {

@@ -17,6 +17,7 @@ export function useApi<T>(path: string | undefined): Loaded<T> {
   const [tick, setTick] = useState(0);
   const inFlight = useRef(false);
   const pending = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `tick` is how refresh() asks again.
   useEffect(() => {
     if (!path) return;
     const ctl = new AbortController();

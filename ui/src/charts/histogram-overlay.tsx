@@ -3,6 +3,7 @@
  * so a shift reads at a glance whatever the two samples' sizes.
  */
 import { linear, shortNumber } from "./scale";
+import { keyedByText } from "../components/text-keys";
 
 export interface Bin {
   /** The bin's label: a range "[0, 10)" or a category. */
@@ -36,8 +37,8 @@ export function HistogramOverlay({
           {shortNumber(top * 100)}%
         </text>
         <line x1={m.l} x2={width - m.r} y1={height - m.b} y2={height - m.b} stroke="var(--border)" />
-        {shares.map((s, i) => (
-          <g key={i}>
+        {keyedByText(shares, (s) => s.label).map(({ key, item: s }, i) => (
+          <g key={key}>
             <title>{`${s.label}: reference ${(s.ref * 100).toFixed(1)}%, current ${(s.cur * 100).toFixed(1)}%`}</title>
             <rect
               x={m.l + i * bw + 1}

@@ -8,12 +8,18 @@ import ELK from "elkjs/lib/elk-api.js";
 import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { useEffect, useState } from "react";
 import type { LayoutRequest, LayoutResult } from "./layout-types";
-import { NODE_HEIGHT, NODE_WIDTH, quickLayoutOffThread, type GraphShape } from "./quick-layout-client";
+import { NODE_HEIGHT, NODE_WIDTH, rankedLayout, type GraphShape, type StepRanks } from "./ranked-layout";
 
-export { NODE_HEIGHT, NODE_WIDTH, type GraphShape };
+export { NODE_HEIGHT, NODE_WIDTH, type GraphShape, type StepRanks };
 
 const STORAGE_PREFIX = "trainyard-layout:";
 const memory = new Map<string, LayoutResult>();
+// A tab's first use of localStorage loads it, synchronously: done while the run's overview is on its way.
+try {
+  void localStorage.length;
+} catch {
+  // Storage off: the in-memory cache serves.
+}
 const waiting = new Map<string, Array<(r: LayoutResult) => void>>();
 
 /** A digest of the graph's shape (FNV-1a over sorted nodes and edges), when the server gives none. */
@@ -107,42 +113,47 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
 
 export interface LayoutState {
   layout?: LayoutResult;
-  /** Where the layout came from: the cache, the worker just now, or the quick placement meanwhile. */
+  /** Where the layout came from: the cache, the worker just now, or the server's ranks meanwhile. */
   source?: "cache" | "worker" | "provisional";
 }
 
-export function useDagLayout(graph: GraphShape | undefined, digest: string | undefined): LayoutState {
+/**
+ * The graph's layout: ELK's from the cache at once, or else the server's ranked placement at once
+ * (when given) and ELK's from its worker when ready. Without ranks the graph waits for ELK.
+ */
+export function useDagLayout(
+  graph: GraphShape | undefined,
+  digest: string | undefined,
+  ranks?: StepRanks,
+): LayoutState {
   const key = graph ? (digest ?? graphDigest(graph)) : undefined;
-  const fromCache = (): LayoutState => {
+  const initial = (): LayoutState => {
     const hit = key ? cached(key) : undefined;
-    return hit ? { layout: hit, source: "cache" } : {};
+    if (hit) return { layout: hit, source: "cache" };
+    return key && graph && ranks ? { layout: rankedLayout(key, graph.nodes, ranks), source: "provisional" } : {};
   };
-  const [state, setState] = useState<LayoutState>(fromCache);
+  const [state, setState] = useState<LayoutState>(initial);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the key stands for the graph's shape.
   useEffect(() => {
     if (!graph || !key) return;
-    const now = fromCache();
-    setState(now);
+    const now = state.layout?.digest === key ? state : initial();
+    if (now !== state) setState(now);
     if (now.source === "cache") return;
     let live = true;
-    let elkDone = false;
-    void quickLayoutOffThread(key, graph).then((layout) => {
-      if (live && !elkDone) setState({ layout, source: "provisional" });
-      // ELK starts once the quick placement is painted: both compete for the same cores.
-      requestAnimationFrame(() => setTimeout(startElk, 0));
+    // ELK starts once the ranked placement is painted: its worker competes for the same cores.
+    const frame = requestAnimationFrame(() => {
+      window.setTimeout(() => {
+        if (!live) return;
+        const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
+        void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
+          if (live && !layout.error) setState({ layout, source: "worker" });
+        });
+      }, 0);
     });
-    const startElk = () => {
-      if (!live) return;
-      const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
-      void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
-        elkDone = true;
-        if (live && !layout.error) setState({ layout, source: "worker" });
-      });
-    };
     return () => {
       live = false;
+      cancelAnimationFrame(frame);
     };
-    // The key stands for the graph's shape.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   return state;
 }

@@ -15,9 +15,9 @@ import {
   type NodeProps,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
-import { memo, useMemo, useRef } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { statusClass } from "../components/status";
-import { NODE_HEIGHT, NODE_WIDTH, useDagLayout, type GraphShape } from "./dag-layout";
+import { NODE_HEIGHT, NODE_WIDTH, useDagLayout, type GraphShape, type StepRanks } from "./dag-layout";
 
 export interface DagStep {
   id: string;
@@ -29,6 +29,8 @@ export interface DagStep {
 interface Props {
   graph: GraphShape;
   digest?: string;
+  /** The server's ranked placement, drawn until ELK's is ready. */
+  ranks?: StepRanks;
   steps: Map<string, DagStep>;
   selected?: string;
   onSelect: (stepId: string) => void;
@@ -36,6 +38,9 @@ interface Props {
 
 /** Above this many steps the graph is drawn in part (what is in view), not fitted whole. */
 const LARGE_GRAPH = 150;
+/** Where a large graph opens, and the part of it (in graph units, a wide screen's worth) drawn first. */
+const OPENING_VIEWPORT = { x: 16, y: 16, zoom: 0.8 };
+const OPENING_AREA = { width: 2400, height: 1400 };
 
 type StepNodeData = { label: string; status: string; cached: boolean; guard: boolean; selected: boolean };
 
@@ -66,8 +71,8 @@ const HANDLES: NodeHandle[] = [
   { type: "source", position: Position.Right, x: NODE_WIDTH - 3, y: NODE_HEIGHT / 2 - 3, width: 6, height: 6 },
 ];
 
-export default function DagView({ graph, digest, steps, selected, onSelect }: Props) {
-  const { layout, source } = useDagLayout(graph, digest);
+export default function DagView({ graph, digest, ranks, steps, selected, onSelect }: Props) {
+  const { layout, source } = useDagLayout(graph, digest, ranks);
   const edges = useMemo<Edge[]>(
     () => graph.edges.map((e, i) => ({ id: `e${i}`, source: e.source, target: e.target, focusable: false })),
     [graph],
@@ -110,6 +115,26 @@ export default function DagView({ graph, digest, steps, selected, onSelect }: Pr
   }, [graph, layout, steps, selected]);
 
   const large = graph.nodes.length > LARGE_GRAPH;
+  // React Flow's first render works over every node and edge even when it draws few: a large graph's
+  // first render gets the nodes of its opening view, and the whole graph follows once that is painted.
+  const [whole, setWhole] = useState(!large);
+  useEffect(() => {
+    if (whole || !layout) return;
+    let timer = 0;
+    const frame = requestAnimationFrame(() => {
+      timer = window.setTimeout(() => setWhole(true), 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      window.clearTimeout(timer);
+    };
+  }, [whole, layout]);
+  const drawn = useMemo(() => {
+    if (whole) return { nodes, edges };
+    const inView = nodes.filter((n) => n.position.x < OPENING_AREA.width && n.position.y < OPENING_AREA.height);
+    const ids = new Set(inView.map((n) => n.id));
+    return { nodes: inView, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+  }, [whole, nodes, edges]);
   if (!layout) {
     return (
       <div className="dag" aria-busy="true" data-layout="pending">
@@ -122,8 +147,8 @@ export default function DagView({ graph, digest, steps, selected, onSelect }: Pr
   return (
     <div className="dag" data-layout={source} data-layout-ms={Math.round(layout.ms)}>
       <ReactFlow
-        nodes={nodes}
-        edges={edges}
+        nodes={drawn.nodes}
+        edges={drawn.edges}
         nodeTypes={nodeTypes}
         onNodeClick={(_, n) => onSelect(n.id)}
         nodesDraggable={false}
@@ -132,7 +157,7 @@ export default function DagView({ graph, digest, steps, selected, onSelect }: Pr
         // A large graph opens on its first layers at a readable zoom: fitting it all would draw
         // every node at once (seconds at 1,000 steps), too small to read anyway.
         fitView={!large}
-        defaultViewport={large ? { x: 16, y: 16, zoom: 0.8 } : undefined}
+        defaultViewport={large ? OPENING_VIEWPORT : undefined}
         minZoom={0.05}
         proOptions={{ hideAttribution: true }}
         colorMode="system"

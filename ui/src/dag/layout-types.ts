@@ -12,14 +12,6 @@ export interface LayoutResult {
   /** Time the worker took, for the page's data attribute and the benchmark. */
   ms: number;
   error?: string;
-  /** A quick placement shown until ELK's arrives. */
+  /** The ranked placement shown until ELK's arrives. */
   provisional?: boolean;
-}
-
-/** What the quick-layout worker is sent: the graph and the size every node takes. */
-export interface QuickLayoutRequest {
-  digest: string;
-  nodes: string[];
-  edges: Array<{ source: string; target: string }>;
-  size: { width: number; height: number };
 }

@@ -12,6 +12,7 @@ import { StatusBadge } from "../components/status";
 import { formatNumber, Time } from "../components/time";
 import { Link, navigate, useLocation, useTitle } from "../router";
 import { DriftView } from "./drift-view";
+import { keyedByText } from "../components/text-keys";
 
 export default function DataPage({ report }: { report?: { run: string; step: string; index: string } }) {
   useTitle(report ? `Data report ${report.step}` : "Data");
@@ -157,16 +158,18 @@ function ContractView({ report }: { report: ContractBody }) {
             </tr>
           </thead>
           <tbody>
-            {report.violations.map((v, i) => (
-              <tr key={i}>
-                <td>{v.column ?? "(table)"}</td>
-                <td>{v.rule}</td>
-                <td>{v.expected}</td>
-                <td>{v.found}</td>
-                <td className="num">{v.count ?? "—"}</td>
-                <td className="mono small">{v.examples.map((e) => `${e.row}: ${e.value ?? "null"}`).join(", ")}</td>
-              </tr>
-            ))}
+            {keyedByText(report.violations, (v) => `${v.column}|${v.rule}|${v.expected}|${v.found}`).map(
+              ({ key, item: v }) => (
+                <tr key={key}>
+                  <td>{v.column ?? "(table)"}</td>
+                  <td>{v.rule}</td>
+                  <td>{v.expected}</td>
+                  <td>{v.found}</td>
+                  <td className="num">{v.count ?? "—"}</td>
+                  <td className="mono small">{v.examples.map((e) => `${e.row}: ${e.value ?? "null"}`).join(", ")}</td>
+                </tr>
+              ),
+            )}
           </tbody>
         </table>
       )}

@@ -2,7 +2,7 @@
  * Launch: a form generated from the pipeline's params JSON Schema (defaults and profiles filled
  * in, checked before submit), a plan preview of what would run or be reused and why, then a run.
  */
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../api/client";
 import { endpoints, links } from "../api/endpoints";
 import { useApi } from "../api/use-api";
@@ -51,14 +51,17 @@ function LaunchForm({ pipeline }: { pipeline: string }) {
     [params.data, profile],
   );
 
-  // The profile's values replace what the user has not typed over.
+  // The profile's values replace what the user has not typed over; typing itself changes nothing here.
+  const typedOver = useRef(touched);
+  typedOver.current = touched;
   useEffect(() => {
     setTexts((prev) => {
       const next: Record<string, string> = {};
-      for (const f of fields) next[f.name] = touched.has(f.name) ? (prev[f.name] ?? "") : toText(f, base[f.name]);
+      for (const f of fields) {
+        next[f.name] = typedOver.current.has(f.name) ? (prev[f.name] ?? "") : toText(f, base[f.name]);
+      }
       return next;
     });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fields, base]);
 
   if (!params.data) return <Loading error={params.error} what={`the params of ${pipeline}`} />;

@@ -237,13 +237,13 @@ function AliasActions({ model, onChanged }: { model: ModelDetail; onChanged: () 
         </label>
       </div>
       <div className="row" style={{ marginTop: 8 }}>
-        <button className="primary" onClick={() => void run("promote")} disabled={state.busy}>
+        <button type="button" className="primary" onClick={() => void run("promote")} disabled={state.busy}>
           Promote
         </button>
-        <button onClick={() => void run("rollback")} disabled={state.busy}>
+        <button type="button" onClick={() => void run("rollback")} disabled={state.busy}>
           Roll back
         </button>
-        <button onClick={() => void run("unpin")} disabled={state.busy}>
+        <button type="button" onClick={() => void run("unpin")} disabled={state.busy}>
           Unpin
         </button>
       </div>

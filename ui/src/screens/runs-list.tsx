@@ -1,4 +1,7 @@
-/** Runs, newest first, filtered by pipeline, status and trigger; pages by cursor. */
+/**
+ * Runs, newest first, filtered by pipeline, status and trigger; pages by cursor. Ticked runs
+ * (kept across pages and live refreshes) open side by side in the compare view.
+ */
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { endpoints, links } from "../api/endpoints";
@@ -24,13 +27,14 @@ export default function RunsList() {
   const [cursor, setCursor] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [tick, setTick] = useState(0);
+  const [picked, setPicked] = useState<RunRecord[]>([]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for the filter; `tick` asks again.
   useEffect(() => {
     api.get<RunPage>(endpoints.runs({ ...filter, limit: 50 })).then((p) => {
       setRuns(p.runs);
       setCursor(p.nextCursor);
       setError(undefined);
     }, setError);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, tick]);
   useLiveRefresh(
     (e) => e.type === "run",
@@ -42,6 +46,16 @@ export default function RunsList() {
       setRuns((r) => [...r, ...p.runs]);
       setCursor(p.nextCursor);
     }, setError);
+  const isPicked = (id: string) => picked.some((r) => r.id === id);
+  const toggle = (run: RunRecord) =>
+    setPicked((p) => (p.some((r) => r.id === run.id) ? p.filter((r) => r.id !== run.id) : [...p, run]));
+  const allShownPicked = runs.length > 0 && runs.every((r) => isPicked(r.id));
+  const toggleShown = () =>
+    setPicked((p) =>
+      allShownPicked
+        ? p.filter((r) => !runs.some((x) => x.id === r.id))
+        : [...p, ...runs.filter((r) => !p.some((x) => x.id === r.id))],
+    );
   const setFilter = (k: string, v: string) => {
     const q = new URLSearchParams(query);
     if (v) q.set(k, v);
@@ -78,10 +92,20 @@ export default function RunsList() {
           />
         </label>
       </div>
+      <ComparePicked picked={picked} onClear={() => setPicked([])} />
       {error !== undefined && <ErrorBox error={error} />}
       <table>
         <thead>
           <tr>
+            <th>
+              <input
+                type="checkbox"
+                name="pick-all"
+                aria-label="tick every run shown"
+                checked={allShownPicked}
+                onChange={toggleShown}
+              />
+            </th>
             <th>run</th>
             <th>pipeline</th>
             <th>status</th>
@@ -92,7 +116,16 @@ export default function RunsList() {
         </thead>
         <tbody>
           {runs.map((r) => (
-            <tr key={r.id}>
+            <tr key={r.id} data-run={r.id}>
+              <td>
+                <input
+                  type="checkbox"
+                  name="pick"
+                  aria-label={`tick run ${r.id} to compare`}
+                  checked={isPicked(r.id)}
+                  onChange={() => toggle(r)}
+                />
+              </td>
               <td>
                 <Link href={links.run(r.id)} className="mono">
                   {r.id}
@@ -114,7 +147,40 @@ export default function RunsList() {
         </tbody>
       </table>
       {runs.length === 0 && !error && <p className="muted">No runs match.</p>}
-      {cursor && <button onClick={() => void more()}>Older runs</button>}
+      {cursor && (
+        <button type="button" onClick={() => void more()}>
+          Older runs
+        </button>
+      )}
+    </div>
+  );
+}
+
+/** "Compare (n)": a link to the compare view of the ticked runs, once two or more are ticked. */
+function ComparePicked({ picked, onClear }: { picked: RunRecord[]; onClear: () => void }) {
+  const pipelines = new Set(picked.map((r) => r.pipeline));
+  const pipeline = pipelines.size === 1 ? [...pipelines][0] : undefined;
+  const label = `Compare (${picked.length})`;
+  return (
+    <div className="row" style={{ marginBottom: 10 }} data-testid="compare-picked">
+      {picked.length >= 2 ? (
+        <Link className="button-link primary" href={links.compare({ pipeline, runs: picked.map((r) => r.id) })}>
+          {label}
+        </Link>
+      ) : (
+        <button type="button" disabled title="tick two runs or more to compare them">
+          {label}
+        </button>
+      )}
+      {picked.length > 0 && (
+        <button type="button" onClick={onClear}>
+          Clear
+        </button>
+      )}
+      <span className="muted small" aria-live="polite">
+        {picked.length === 0 ? "Tick runs to compare them." : `${picked.length} ticked`}
+        {pipelines.size > 1 && " from different pipelines: only their shared rows line up"}
+      </span>
     </div>
   );
 }

@@ -116,15 +116,15 @@ function TriggerDetail({ trigger, onChanged }: { trigger: TriggerView; onChanged
         </h2>
         <div className="row">
           {trigger.paused ? (
-            <button onClick={() => void setPaused(false)} disabled={action.busy}>
+            <button type="button" onClick={() => void setPaused(false)} disabled={action.busy}>
               Unpause
             </button>
           ) : (
-            <button onClick={() => void setPaused(true)} disabled={action.busy}>
+            <button type="button" onClick={() => void setPaused(true)} disabled={action.busy}>
               Pause
             </button>
           )}
-          <button onClick={() => void preview()} disabled={action.busy}>
+          <button type="button" onClick={() => void preview()} disabled={action.busy}>
             Preview
           </button>
         </div>

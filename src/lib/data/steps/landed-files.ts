@@ -6,10 +6,7 @@
  */
 import { readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { Dataset } from "../../../core/artifacts.js";
-import { TrainyardError } from "../../../core/errors.js";
-import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepRef } from "../../../core/step.js";
+import { type Dataset, TrainyardError, type Pipeline, type StepRef } from "../../../index.js";
 import type { Contract } from "../contract.js";
 import { ingest } from "../ingest.js";
 import { enforceContract } from "./quality-steps.js";

@@ -2,10 +2,14 @@
  * Data-quality steps for pipelines: contract validation, profiling and drift, each storing a JSON
  * result and a self-contained HTML report. Built only on the public authoring API.
  */
-import type { Dataset, FileArtifact } from "../../../core/artifacts.js";
-import { TrainyardError } from "../../../core/errors.js";
-import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepContext, StepRef } from "../../../core/step.js";
+import {
+  type Dataset,
+  type FileArtifact,
+  TrainyardError,
+  type Pipeline,
+  type StepContext,
+  type StepRef,
+} from "../../../index.js";
 import { checkContract, type ContractReport } from "../contract-check.js";
 import type { Contract } from "../contract.js";
 import type { DataSource } from "../data-source.js";

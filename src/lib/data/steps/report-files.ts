@@ -4,7 +4,7 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { StepContext } from "../../../core/step.js";
+import type { StepContext } from "../../../index.js";
 
 export function writeReportHtml(ctx: StepContext<unknown>, name: string, html: string): string {
   const path = join(ctx.workdir, name);

@@ -6,9 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type { Dataset } from "../../../core/artifacts.js";
-import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepRef } from "../../../core/step.js";
+import type { Dataset, Pipeline, StepRef } from "../../../index.js";
 import { DataError, translateDuckError } from "../data-error.js";
 import { resolveSource } from "../data-source.js";
 import { queryRows, withConnection } from "../duck.js";

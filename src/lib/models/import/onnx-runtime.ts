@@ -2,7 +2,7 @@
  * onnxruntime-node (about 290 MB) is an optional peer dependency: only ONNX models need it, so it
  * is loaded here, on first use, and its absence is reported as something the user can fix.
  */
-import { TrainyardError } from "../../../core/errors.js";
+import { TrainyardError } from "../../../index.js";
 
 export type OnnxRuntime = typeof import("onnxruntime-node");
 

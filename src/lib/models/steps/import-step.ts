@@ -5,9 +5,7 @@
  */
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset, FileArtifact, ModelArtifact } from "../../../core/artifacts.js";
-import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepOptions, StepRef } from "../../../core/step.js";
+import type { Dataset, FileArtifact, ModelArtifact, Pipeline, StepOptions, StepRef } from "../../../index.js";
 import { readColumns } from "../../data/duck.js";
 import { datasetSource } from "../../data/steps/quality-steps.js";
 import type { FittedFeatures } from "../../features/feature-spec.js";

@@ -5,9 +5,7 @@
  */
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Dataset, ModelArtifact } from "../../../core/artifacts.js";
-import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepOptions, StepRef } from "../../../core/step.js";
+import type { Dataset, ModelArtifact, Pipeline, StepOptions, StepRef } from "../../../index.js";
 import { datasetSource } from "../../data/steps/quality-steps.js";
 import { rocAuc } from "../../evaluate/ranking-metrics.js";
 import { logLoss } from "../../evaluate/probability-metrics.js";

@@ -2,7 +2,7 @@
  * Reads a dataset for training or scoring: the feature matrix through the fitted transforms (the
  * same TypeScript code the model server runs) and the label as numbers.
  */
-import type { Dataset } from "../../../core/artifacts.js";
+import type { Dataset } from "../../../index.js";
 import { datasetSource } from "../../data/steps/quality-steps.js";
 import { readColumns } from "../../data/duck.js";
 import { applyFeatures } from "../../features/apply-features.js";

@@ -21,6 +21,8 @@ export function useCompareData(runIds: string[]): CompareData {
   const key = runIds.join(",");
   const [state, setState] = useState<CompareData>({ series: new Map(), trials: new Map(), loading: false });
   useEffect(() => {
+    // The key is the list: an equal list from a new render asks nothing again.
+    const runIds = key.split(",").filter(Boolean);
     if (runIds.length < 2) {
       setState({ series: new Map(), trials: new Map(), loading: false });
       return;
@@ -49,30 +51,8 @@ export function useCompareData(runIds: string[]): CompareData {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   return state;
-}
-
-export type Goal = "min" | "max";
-
-export function isBetter(a: number, b: number, goal: Goal): boolean {
-  return goal === "min" ? a < b : a > b;
-}
-
-/** The index of the best number in `values` by `goal`; undefined when none is a number. */
-export function bestIndex(values: Array<number | undefined>, goal: Goal): number | undefined {
-  let best: number | undefined;
-  values.forEach((v, i) => {
-    if (typeof v !== "number") return;
-    if (best === undefined || isBetter(v, values[best] as number, goal)) best = i;
-  });
-  return best;
-}
-
-/** A run's series by the comparison's metric key (`step.name`). */
-export function seriesByKey(series: MetricSeries[] | undefined): Map<string, MetricSeries> {
-  return new Map((series ?? []).map((s) => [`${s.stepId}.${s.name}`, s]));
 }
 
 /** A short label for a run in legends: the tail of its id. */

@@ -1,8 +1,9 @@
 /**
- * Compare runs of a pipeline: pick them from its run list, then see params and metrics side by
- * side (best marked, "only differences" on request), metric curves overlaid and the search trials
- * in parallel coordinates. The URL holds the pipeline, the picked runs and the toggle, so a
- * comparison is a link: /compare?pipeline=p&runs=a,b,c&diff=1.
+ * Compare runs of a pipeline: pick them from its run list (or tick them in the Runs list), then
+ * see params and metrics side by side (best and final values, the best run marked, "only
+ * differences" on request), metric curves overlaid and the search trials in parallel coordinates.
+ * The URL holds the pipeline, the picked runs and the toggle, so a comparison is a link:
+ * /compare?pipeline=p&runs=a,b,c&diff=1.
  */
 import { links, endpoints } from "../../api/endpoints";
 import type { PipelineList } from "../../api/types";
@@ -50,7 +51,6 @@ export default function ComparePage() {
         <>
           <ComparisonTable
             comparison={data.comparison}
-            series={data.series}
             onlyDifferences={onlyDifferences}
             onToggleDifferences={(diff) => go({ diff })}
           />

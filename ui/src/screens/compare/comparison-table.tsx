@@ -1,30 +1,25 @@
 /**
- * Params, metrics and tags of the picked runs side by side. A metric cell shows the run's best
- * value by the metric's goal (with the epoch it was reached at) and its last value when they
- * differ; the run with the best value in a row is marked ★. "Only differences" hides equal rows.
+ * Params, metrics and tags of the picked runs side by side, as `trainyard runs compare` prints
+ * them (one engine function answers both): each metric has a "best" row (by its goal, with the
+ * epoch it was reached at) and a "final" row (the last value); the run with the best value in a
+ * row is marked ★. "Only differences" hides equal rows.
  */
 import { links } from "../../api/endpoints";
-import type { MetricSeries, RunComparison } from "../../api/types";
+import type { RunComparison } from "../../api/types";
 import { StatusBadge } from "../../components/status";
 import { formatNumber } from "../../components/time";
 import { Link } from "../../router";
-import { bestIndex, runLabel, seriesByKey, type Goal } from "./compare-data";
+import { runLabel } from "./compare-data";
 
 interface Props {
   comparison: RunComparison;
-  series: Map<string, MetricSeries[]>;
   onlyDifferences: boolean;
   onToggleDifferences: (on: boolean) => void;
 }
 
-interface MetricCell {
-  best?: number;
-  bestStep?: number;
-  last?: number;
-}
+type Row = RunComparison["rows"][number];
 
-export function ComparisonTable({ comparison, series, onlyDifferences, onToggleDifferences }: Props) {
-  const byRun = comparison.runs.map((r) => seriesByKey(series.get(r.id)));
+export function ComparisonTable({ comparison, onlyDifferences, onToggleDifferences }: Props) {
   const rows = comparison.rows.filter((r) => !onlyDifferences || r.differs);
   const hidden = comparison.rows.length - rows.length;
   return (
@@ -58,42 +53,28 @@ export function ComparisonTable({ comparison, series, onlyDifferences, onToggleD
             </tr>
           </thead>
           <tbody>
-            {rows.map((row) => {
-              const goal = (row.goal ?? "max") as Goal;
-              const cells: MetricCell[] = row.values.map((v, i) => {
-                if (row.kind !== "metric") return {};
-                const s = byRun[i].get(row.key);
-                // A map step's row already holds its best item; a step's series gives its best epoch.
-                if (!s) return { best: typeof v === "number" ? v : undefined };
-                return { best: s.best.value, bestStep: s.best.step, last: s.final };
-              });
-              const best =
-                row.kind === "metric"
-                  ? bestIndex(
-                      cells.map((c) => c.best),
-                      goal,
-                    )
-                  : undefined;
-              return (
-                <tr key={`${row.kind}:${row.key}`} data-row={row.key} data-kind={row.kind} data-differs={row.differs}>
-                  <th scope="row">
-                    <span className="muted small">{row.kind}</span> {row.key}
-                    {row.kind === "metric" && (
-                      <span className="muted small"> ({goal === "min" ? "lower" : "higher"} is better)</span>
-                    )}
-                  </th>
-                  {row.values.map((v, i) =>
-                    row.kind === "metric" ? (
-                      <MetricTd key={i} cell={cells[i]} best={best === i} />
-                    ) : (
-                      <td key={i} className="num">
-                        {formatNumber(v ?? undefined)}
-                      </td>
-                    ),
-                  )}
-                </tr>
-              );
-            })}
+            {rows.map((row) => (
+              <tr
+                key={`${row.kind}:${row.key}:${row.measure ?? ""}`}
+                data-row={row.key}
+                data-measure={row.measure}
+                data-kind={row.kind}
+                data-differs={row.differs}
+              >
+                <th scope="row">
+                  <RowLabel row={row} />
+                </th>
+                {comparison.runs.map((run, i) =>
+                  row.kind === "metric" ? (
+                    <MetricTd key={run.id} value={row.values[i]} at={row.at?.[i]} best={row.best === i} />
+                  ) : (
+                    <td key={run.id} className="num">
+                      {formatNumber(row.values[i] ?? undefined)}
+                    </td>
+                  ),
+                )}
+              </tr>
+            ))}
           </tbody>
         </table>
       </div>
@@ -102,21 +83,32 @@ export function ComparisonTable({ comparison, series, onlyDifferences, onToggleD
   );
 }
 
-function MetricTd({ cell, best }: { cell: MetricCell; best: boolean }) {
+function RowLabel({ row }: { row: Row }) {
+  if (row.kind !== "metric") {
+    return (
+      <>
+        <span className="muted small">{row.kind}</span> {row.key}
+      </>
+    );
+  }
+  return (
+    <>
+      <span className="muted small">metric</span> {row.key} <strong className="measure">{row.measure}</strong>
+      <span className="muted small"> ({row.goal === "min" ? "lower" : "higher"} is better)</span>
+    </>
+  );
+}
+
+function MetricTd({ value, at, best }: { value: unknown; at?: number | null; best: boolean }) {
   return (
     <td className={`num${best ? " best" : ""}`} data-best={best || undefined}>
       {best && (
-        <span className="best-marker" aria-label="best" title="best of these runs">
+        <span className="best-marker" role="img" aria-label="best" title="best of these runs">
           ★{" "}
         </span>
       )}
-      {formatNumber(cell.best)}
-      {cell.bestStep !== undefined && <span className="muted small"> @{cell.bestStep}</span>}
-      {cell.last !== undefined && cell.last !== cell.best && (
-        <div className="muted small" data-last>
-          last {formatNumber(cell.last)}
-        </div>
-      )}
+      {formatNumber(value)}
+      {at !== undefined && at !== null && <span className="muted small"> @{at}</span>}
     </td>
   );
 }

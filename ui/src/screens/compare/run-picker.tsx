@@ -3,7 +3,7 @@
  * first, fetched a page at a time as the list scrolls, and only the visible rows rendered, so a
  * pipeline with hundreds of runs stays quick.
  */
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../../api/client";
 import { endpoints } from "../../api/endpoints";
 import type { RunSummary, RunSummaryPage } from "../../api/types";
@@ -34,27 +34,30 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
   const [sortKey, setSortKey] = useState<string>();
   const loading = useRef(false);
 
-  const loadPage = (after?: string, reset = false) => {
-    if (loading.current) return;
-    loading.current = true;
-    api
-      .get<RunSummaryPage>(endpoints.pipelineRuns(pipeline, { limit: PAGE, cursor: after }))
-      .then((p) => {
-        setRuns((r) => (reset ? p.runs : [...r, ...p.runs]));
-        setGoals((g) => (reset ? p.goals : { ...g, ...p.goals }));
-        setCursor(p.nextCursor);
-        setDone(!p.nextCursor);
-        setError(undefined);
-      }, setError)
-      .finally(() => (loading.current = false));
-  };
+  // One function per pipeline: the effects below re-run when the pipeline changes, not on every render.
+  const loadPage = useCallback(
+    (after?: string, reset = false) => {
+      if (loading.current) return;
+      loading.current = true;
+      api
+        .get<RunSummaryPage>(endpoints.pipelineRuns(pipeline, { limit: PAGE, cursor: after }))
+        .then((p) => {
+          setRuns((r) => (reset ? p.runs : [...r, ...p.runs]));
+          setGoals((g) => (reset ? p.goals : { ...g, ...p.goals }));
+          setCursor(p.nextCursor);
+          setDone(!p.nextCursor);
+          setError(undefined);
+        }, setError)
+        .finally(() => (loading.current = false));
+    },
+    [pipeline],
+  );
   useEffect(() => {
     setRuns([]);
     setDone(false);
     setScrollTop(0);
     loadPage(undefined, true);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [pipeline]);
+  }, [loadPage]);
 
   // Columns: the params that vary over the loaded runs, then the metrics most runs have.
   const columns = useMemo(() => pickColumns(runs), [runs]);
@@ -65,8 +68,7 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
   const wantsAll = filter.trim() !== "" || sortKey !== undefined;
   useEffect(() => {
     if (!done && cursor && (wantsAll || last >= shown.length - OVERSCAN)) loadPage(cursor);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [last, shown.length, done, cursor, wantsAll]);
+  }, [last, shown.length, done, cursor, wantsAll, loadPage]);
 
   const picked = new Set(selected);
   const toggle = (id: string) => onChange(picked.has(id) ? selected.filter((s) => s !== id) : [...selected, id]);
@@ -81,7 +83,9 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
           {selected.length > 0 && (
             <>
               {" "}
-              <button onClick={() => onChange([])}>Clear</button>
+              <button type="button" onClick={() => onChange([])}>
+                Clear
+              </button>
             </>
           )}
         </span>
@@ -100,7 +104,7 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
         />{" "}
         {filter.trim() && <span className="muted">{shown.length} match</span>}
       </label>
-      <div className="picker-row picker-head" style={{ gridTemplateColumns: template }} role="row">
+      <div className="picker-row picker-head" style={{ gridTemplateColumns: template }}>
         <span />
         <span>run</span>
         <span>status</span>
@@ -112,6 +116,7 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
         ))}
         {columns.metrics.map((k) => (
           <button
+            type="button"
             key={k}
             className="num link-button"
             title={`sort by ${k}, best first`}
@@ -125,49 +130,43 @@ export function RunPicker({ pipeline, selected, onChange }: Props) {
       </div>
       <div
         className="picker-view"
-        role="list"
-        aria-label="runs"
         style={{ height: VIEW_HEIGHT }}
         onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
       >
-        <div style={{ height: shown.length * ROW_HEIGHT, position: "relative" }}>
+        <ul className="picker-list" aria-label="runs" style={{ height: shown.length * ROW_HEIGHT }}>
           {shown.slice(first, last).map((r, i) => (
-            <label
-              key={r.id}
-              role="listitem"
-              className="picker-row"
-              data-run={r.id}
-              style={{ gridTemplateColumns: template, top: (first + i) * ROW_HEIGHT, height: ROW_HEIGHT }}
-            >
-              <input
-                type="checkbox"
-                checked={picked.has(r.id)}
-                onChange={() => toggle(r.id)}
-                aria-label={`pick ${r.id}`}
-              />
-              <span className="mono small">{r.id}</span>
-              <span>
-                <StatusBadge status={r.status} />
-              </span>
-              <span className="small">
-                <Time ms={r.createdAt} />
-              </span>
-              {columns.params.map((p) => (
-                <span key={p} className="num">
-                  {formatNumber(r.params[p])}
+            <li key={r.id} data-run={r.id} style={{ top: (first + i) * ROW_HEIGHT, height: ROW_HEIGHT }}>
+              <label className="picker-row" style={{ gridTemplateColumns: template }}>
+                <input
+                  type="checkbox"
+                  checked={picked.has(r.id)}
+                  onChange={() => toggle(r.id)}
+                  aria-label={`pick ${r.id}`}
+                />
+                <span className="mono small">{r.id}</span>
+                <span>
+                  <StatusBadge status={r.status} />
                 </span>
-              ))}
-              {columns.metrics.map((k) => (
-                <span key={k} className="num">
-                  {formatNumber(r.metrics[k])}
+                <span className="small">
+                  <Time ms={r.createdAt} />
                 </span>
-              ))}
-            </label>
+                {columns.params.map((p) => (
+                  <span key={p} className="num">
+                    {formatNumber(r.params[p])}
+                  </span>
+                ))}
+                {columns.metrics.map((k) => (
+                  <span key={k} className="num">
+                    {formatNumber(r.metrics[k])}
+                  </span>
+                ))}
+              </label>
+            </li>
           ))}
-        </div>
+        </ul>
       </div>
       {!done && (
-        <button onClick={() => loadPage(cursor)} disabled={!cursor}>
+        <button type="button" onClick={() => loadPage(cursor)} disabled={!cursor}>
           Older runs
         </button>
       )}

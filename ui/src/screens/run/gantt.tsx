@@ -1,6 +1,7 @@
 /**
  * The run's timeline: one bar per step from start to end, a running step's bar growing to now
  * (re-drawn every second while the run runs). Steps never started are listed without a bar.
+ * Each row is a link to its step, so the keyboard reaches every step from here too.
  */
 import { useEffect, useState } from "react";
 import { statusClass } from "../../components/status";
@@ -15,6 +16,7 @@ export function Gantt({
   order,
   running,
   onSelect,
+  stepHref,
   selected,
 }: {
   steps: Map<string, StepState>;
@@ -22,6 +24,8 @@ export function Gantt({
   running: boolean;
   selected?: string;
   onSelect: (id: string) => void;
+  /** The step's own URL, for the row's link. */
+  stepHref: (id: string) => string;
 }) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
@@ -39,8 +43,9 @@ export function Gantt({
   const width = 760;
   const scale = (t: number) => LABEL + ((t - t0) / (t1 - t0)) * (width - LABEL - 8);
   return (
-    <div className="gantt" role="region" aria-label="Timeline of the run's steps">
+    <section className="gantt" aria-label="Timeline of the run's steps">
       <svg width={width} height={rows.length * ROW + 24}>
+        <title>{`Timeline of ${rows.length} steps over ${formatDuration(t1 - t0)}`}</title>
         <text x={LABEL} y={12}>
           0 s
         </text>
@@ -53,7 +58,16 @@ export function Gantt({
           const bar = r.startedAt !== undefined && end !== undefined;
           const dur = bar ? end! - r.startedAt! : undefined;
           return (
-            <g key={r.stepId} onClick={() => onSelect(r.stepId)} style={{ cursor: "pointer" }} data-step={r.stepId}>
+            <a
+              key={r.stepId}
+              href={stepHref(r.stepId)}
+              onClick={(e) => {
+                if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+                e.preventDefault();
+                onSelect(r.stepId);
+              }}
+              data-step={r.stepId}
+            >
               <title>{`${r.stepId}: ${r.cached ? "reused" : r.status}${dur !== undefined ? `, ${formatDuration(dur)}` : ""}`}</title>
               <text x={4} y={y + 11} style={{ fontWeight: r.stepId === selected ? 700 : 400 }}>
                 {r.stepId.length > 26 ? r.stepId.slice(0, 25) + "…" : r.stepId}
@@ -73,10 +87,10 @@ export function Gantt({
                   {r.cached ? "reused" : r.status}
                 </text>
               )}
-            </g>
+            </a>
           );
         })}
       </svg>
-    </div>
+    </section>
   );
 }

@@ -72,6 +72,7 @@ export function LogView({
     };
   }, [runId, stepId, attempt]);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: new lines are when to scroll to the end.
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -93,7 +94,8 @@ export function LogView({
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> scroll to new lines
         </label>
       </div>
-      <div className="log mono" ref={box} tabIndex={0} aria-label={`log of step ${stepId}`} data-testid="step-log">
+      {/* A log role: new lines are announced; its line links take keyboard focus, so no tabIndex is needed. */}
+      <div className="log mono" ref={box} role="log" aria-label={`log of step ${stepId}`} data-testid="step-log">
         {lines.length === 0 && (
           <div className="muted" style={{ padding: "0 8px" }}>
             {done ? "No output." : "Waiting for output…"}

@@ -3,12 +3,11 @@
  * as a list (the keyboard's way through a large graph), the selected step's panel, and the
  * actions a person takes on a run (cancel, resume, re-run from the failure).
  */
-import { lazy, Suspense, useEffect, useMemo, useState } from "react";
+import { lazy, Suspense, useMemo, useState } from "react";
 import { api, ApiError } from "../../api/client";
 import { endpoints, links } from "../../api/endpoints";
 import type { RunActionResponse, RunOverview } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/error-box";
-import { quickLayoutOffThread, warmQuickLayoutWorker } from "../../dag/quick-layout-client";
 import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
 import { navigate, useLocation, useTitle } from "../../router";
@@ -21,7 +20,6 @@ import { StepTable } from "./step-table";
 const dagViewChunk = import("../../dag/dag-view");
 const DagView = lazy(() => dagViewChunk);
 const VIEWS = ["graph", "timeline", "list"] as const;
-warmQuickLayoutWorker();
 
 export default function RunPage({ runId, stepId }: { runId: string; stepId?: string }) {
   useTitle(stepId ? `${stepId} · run ${runId}` : `Run ${runId}`);
@@ -29,6 +27,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
   const { query } = useLocation();
   const view = (query.get("view") as (typeof VIEWS)[number]) ?? "graph";
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: steps are only added, so their count stands for their ids; a state change must not rebuild the graph.
   const shape = useMemo(() => {
     const ids = new Set<string>();
     const edges: Array<{ source: string; target: string }> = [];
@@ -44,11 +43,10 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
     () => new Set((live.graph?.nodes ?? []).filter((n) => n.guard).map((n) => n.id)),
     [live.graph],
   );
-  // The quick placement starts with the graph's arrival, not with the graph view's code.
-  const digest = live.graph?.digest;
-  useEffect(() => {
-    if (digest && view === "graph") void quickLayoutOffThread(digest, shape);
-  }, [digest, shape, view]);
+  const ranks = useMemo(
+    () => new Map((live.graph?.nodes ?? []).map((n) => [n.id, { rank: n.rank, order: n.order }])),
+    [live.graph],
+  );
   const dagSteps = useMemo(() => {
     const m = new Map<string, { id: string; status: string; cached: boolean; guard: boolean }>();
     for (const id of shape.nodes) {
@@ -86,7 +84,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
         <div style={{ minWidth: 0 }}>
           <div className="tabs" role="tablist" aria-label="Run views">
             {VIEWS.map((v) => (
-              <button key={v} role="tab" aria-selected={view === v} onClick={() => setView(v)}>
+              <button type="button" key={v} role="tab" aria-selected={view === v} onClick={() => setView(v)}>
                 {v}
               </button>
             ))}
@@ -104,6 +102,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
                 <DagView
                   graph={shape}
                   digest={live.graph.digest}
+                  ranks={ranks}
                   steps={dagSteps}
                   selected={stepId}
                   onSelect={select}
@@ -116,6 +115,7 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
               order={shape.nodes}
               running={status === "running"}
               onSelect={select}
+              stepHref={(id) => links.step(runId, id, { view })}
               selected={stepId}
             />
           )}
@@ -173,13 +173,13 @@ function RunHeader({
           {r.pipeline} <span className="mono muted">{r.id}</span> <StatusBadge status={status} />
         </h1>
         <div className="row">
-          <button onClick={() => act("cancel")} disabled={!active || busy} className="danger">
+          <button type="button" onClick={() => act("cancel")} disabled={!active || busy} className="danger">
             Cancel
           </button>
-          <button onClick={() => act("resume")} disabled={!failed || busy}>
+          <button type="button" onClick={() => act("resume")} disabled={!failed || busy}>
             Resume
           </button>
-          <button onClick={() => act("rerun")} disabled={!failed || busy}>
+          <button type="button" onClick={() => act("rerun")} disabled={!failed || busy}>
             Re-run from failure
           </button>
         </div>
@@ -196,13 +196,13 @@ function RunHeader({
         {r.startedAt && r.finishedAt && <> · took {formatDuration(r.finishedAt - r.startedAt)}</>}
         {detail.owner && <> · owned by {detail.owner.process}</>}
       </p>
-      <p className="small" aria-label="Step states" data-testid="step-counts">
+      <ul className="small inline-list" aria-label="Step states" data-testid="step-counts">
         {Object.entries(counts).map(([k, n]) => (
-          <span key={k} style={{ marginRight: 8 }}>
+          <li key={k}>
             <StatusBadge status={k} /> {n}
-          </span>
+          </li>
         ))}
-      </p>
+      </ul>
       {r.error && <ErrorBox error={r.error} />}
       {result?.ok && (
         <p role="status" className="small">

@@ -12,6 +12,7 @@ import { formatDuration, Time } from "../../components/time";
 import { Link, navigate, useLocation } from "../../router";
 import { LogView } from "./log-view";
 import type { StepState } from "./live-steps";
+import { keyedByText } from "../../components/text-keys";
 
 const TABS = ["summary", "logs", "attempts"] as const;
 
@@ -19,6 +20,7 @@ export function StepPanel({ runId, stepId, live }: { runId: string; stepId: stri
   // Attempts, items and the cache decision: this step's own record, read again when its state moves.
   const loaded = useApi<StepDetail>(endpoints.runStep(runId, stepId));
   const { refresh } = loaded;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new state or attempt is when to read the record again.
   useEffect(refresh, [live?.status, live?.attempts, refresh]);
   const detail = loaded.data;
   const { query, hash, path } = useLocation();
@@ -49,7 +51,7 @@ export function StepPanel({ runId, stepId, live }: { runId: string; stepId: stri
       </p>
       <div className="tabs" role="tablist">
         {TABS.map((t) => (
-          <button key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
+          <button type="button" key={t} role="tab" aria-selected={tab === t} onClick={() => setTab(t)}>
             {t}
           </button>
         ))}
@@ -57,7 +59,7 @@ export function StepPanel({ runId, stepId, live }: { runId: string; stepId: stri
       {tab === "summary" && (
         <div role="tabpanel">
           {error && <ErrorBox error={error} />}
-          <Why key={status} runId={runId} stepId={stepId} fallback={detail?.cache.reason} status={status} />
+          <CacheWhy key={status} runId={runId} stepId={stepId} fallback={detail?.cache.reason} status={status} />
           <dl className="kv small">
             <dt>started</dt>
             <dd>
@@ -127,7 +129,7 @@ export function StepPanel({ runId, stepId, live }: { runId: string; stepId: stri
 }
 
 /** Why the step ran, was reused or skipped: the engine's own explanation, reason by reason. */
-function Why({
+function CacheWhy({
   runId,
   stepId,
   fallback,
@@ -145,8 +147,8 @@ function Why({
       <h3>Why {why.data ? <span className="badge s-none">{why.data.decision}</span> : null}</h3>
       {reasons.length ? (
         <ul>
-          {reasons.map((r, i) => (
-            <li key={i}>{r}</li>
+          {keyedByText(reasons, (r) => r).map(({ key, item }) => (
+            <li key={key}>{item}</li>
           ))}
         </ul>
       ) : (

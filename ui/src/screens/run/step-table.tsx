@@ -58,7 +58,9 @@ export function StepTable({
         </tbody>
       </table>
       {rows.length > limit && (
-        <button onClick={() => setLimit(limit + PAGE)}>Show {Math.min(PAGE, rows.length - limit)} more</button>
+        <button type="button" onClick={() => setLimit(limit + PAGE)}>
+          Show {Math.min(PAGE, rows.length - limit)} more
+        </button>
       )}
     </div>
   );

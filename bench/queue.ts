@@ -1,0 +1,193 @@
+/**
+ * The queue executor against the local executor, in one run of this script, on loopback (Redis,
+ * PostgreSQL and a shared artifact directory on this machine):
+ *
+ * 1. Per-step overhead on a chain of trivial steps: enqueue (the scheduler's hand-over) to the
+ *    start on a worker, and a worker's end of a step to the hand-over of the next one (its
+ *    commit, the result's way back and the scheduler's turn), p50 and p99. The local executor's
+ *    figures are hand-over to attempt start and result to next hand-over.
+ * 2. A DAG of 1,000 trivial steps (100 chains of 10): total time across three worker processes
+ *    against the local executor on this machine.
+ *
+ * Both executors share the PostgreSQL metadata store, so the comparison is of the executors.
+ *
+ *   npx tsx bench/queue.ts [--chain 200] [--chains 100] [--length 10] [--worker-concurrency 2]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { QueueExecutor } from "../src/distributed/queue-executor.js";
+import { registerQueueExecutor } from "../src/distributed/register-queue-executor.js";
+import { ExecutorRegistry } from "../src/engine/executor-registry.js";
+import { LocalExecutor } from "../src/engine/local-executor.js";
+import type { Executor, StepTask } from "../src/engine/step-task.js";
+import { Trainyard } from "../src/engine/trainyard.js";
+import { startPostgres } from "../test/support/postgres.js";
+import { startRedis } from "../test/support/redis.js";
+import { flag, formatTable } from "./support/timing.js";
+
+const CHAIN = Number(flag("chain", "200"));
+const CHAINS = Number(flag("chains", "100"));
+const LENGTH = Number(flag("length", "10"));
+const WORKER_CONCURRENCY = Number(flag("worker-concurrency", "2"));
+const ROOT = resolve("bench/.work/queue");
+const now = () => performance.timeOrigin + performance.now();
+
+function chainModule(name: string, length: number, chains = 1): string {
+  const lines = ['import { pipeline } from "trainyard";', `const p = pipeline(${JSON.stringify(name)}, {});`];
+  for (let c = 0; c < chains; c++)
+    for (let s = 0; s < length; s++) {
+      const id = `c${c}_s${s}`;
+      const prev = `c${c}_s${s - 1}`;
+      lines.push(
+        s === 0
+          ? `const ${id} = p.step("${id}", { run: () => ${c} });`
+          : `const ${id} = p.step("${id}", { inputs: { x: ${prev} }, run: (_ctx, { x }) => x + 1 });`,
+      );
+    }
+  lines.push("export default p;");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Wraps an executor to stamp each hand-over, attempt start (as reported) and result. */
+function timed(inner: Executor, marks: Map<string, { submit: number; started?: number; result?: number }>): Executor {
+  return {
+    name: inner.name,
+    get capacity() {
+      return inner.capacity;
+    },
+    hasRoom: (task?: StepTask) => inner.hasRoom(task),
+    async submit(task, onEvent) {
+      const mark = { submit: now() } as { submit: number; started?: number; result?: number };
+      marks.set(task.stepRunId, mark);
+      const result = await inner.submit(task, (e) => {
+        if (e.type === "attempt-started") mark.started ??= now();
+        onEvent(e);
+      });
+      mark.result = now();
+      return result;
+    },
+    cancel: (id, reason) => inner.cancel(id, reason),
+    close: () => inner.close(),
+  };
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+async function main(): Promise<void> {
+  registerQueueExecutor();
+  rmSync(ROOT, { recursive: true, force: true });
+  mkdirSync(ROOT, { recursive: true });
+  const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+  const artifacts = join(ROOT, "artifacts");
+  const executor = { kind: "queue", redis: redis.url, lockMs: 4000, stalledCheckMs: 1500, heartbeatMs: 1000 };
+  const config = join(ROOT, "trainyard.config.ts");
+  const configValue = {
+    metadata: { kind: "postgres", url: postgres.url },
+    artifacts: { kind: "fs", root: artifacts },
+    executor,
+  };
+  writeFileSync(config, `export default ${JSON.stringify(configValue)};\n`);
+  const workers: ChildProcess[] = [];
+  const workerMarks = new Map<string, { started?: number; ended?: number }>();
+  const startWorker = async (id: string) => {
+    const home = join(ROOT, `worker-${id}`);
+    const env = { ...process.env, TRAINYARD_CACHE_DIR: join(home, "cache") };
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "bench/support/queue-worker.ts", config, home, id, String(WORKER_CONCURRENCY)],
+      { env, stdio: ["ignore", "pipe", "inherit"] },
+    );
+    workers.push(child);
+    await new Promise<void>((ready) => {
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        const e = JSON.parse(line) as { type: string; stepRunId?: string; at?: number };
+        if (e.type === "ready") return ready();
+        const m = workerMarks.get(e.stepRunId!) ?? {};
+        if (e.type === "started") m.started = e.at;
+        else m.ended = e.at;
+        workerMarks.set(e.stepRunId!, m);
+      });
+    });
+  };
+
+  const marks = new Map<string, { submit: number; started?: number; result?: number }>();
+  const executors = new ExecutorRegistry([
+    ["local", (ctx) => timed(new LocalExecutor(ctx), marks)],
+    ["queue", async (ctx) => timed(await QueueExecutor.create(ctx), marks)],
+  ]);
+  const open = (kind: "local" | "queue") =>
+    Trainyard.open({
+      home: join(ROOT, `orchestrator-${kind}`),
+      metadata: { kind: "postgres", url: postgres.url },
+      artifacts: { kind: "fs", root: artifacts },
+      executor: kind === "queue" ? executor : { kind: "local" },
+      executors,
+    });
+  const chainFile = join(ROOT, "chain.ts");
+  const dagFile = join(ROOT, "dag.ts");
+  writeFileSync(chainFile, chainModule("queue-bench-chain", CHAIN));
+  writeFileSync(dagFile, chainModule("queue-bench-dag", LENGTH, CHAINS));
+  try {
+    await startWorker("w1");
+    // 1. Per-step overhead on a chain, each executor on its own run; a warm-up run first.
+    const overhead: string[][] = [["executor", "hand-over to start p50", "p99", "end to next hand-over p50", "p99"]];
+    for (const kind of ["local", "queue"] as const) {
+      const ty = await open(kind);
+      await ty.run(chainFile, { concurrency: 1, force: true });
+      marks.clear();
+      const result = await ty.run(chainFile, { concurrency: 1, force: true });
+      if (result.status !== "succeeded") throw new Error(`${kind} chain run ${result.status}`);
+      const toStart: number[] = [];
+      const toNext: number[] = [];
+      for (let s = 0; s < CHAIN; s++) {
+        const id = `${result.runId}:c0_s${s}`;
+        const m = marks.get(id)!;
+        const w = workerMarks.get(id);
+        toStart.push((kind === "queue" ? w!.started! : m.started!) - m.submit);
+        if (s + 1 < CHAIN) {
+          const next = marks.get(`${result.runId}:c0_s${s + 1}`)!;
+          toNext.push(next.submit - (kind === "queue" ? w!.ended! : m.result!));
+        }
+      }
+      overhead.push([kind, ms(pct(toStart, 50)), ms(pct(toStart, 99)), ms(pct(toNext, 50)), ms(pct(toNext, 99))]);
+      await ty.close();
+    }
+    // 2. The 1,000-step DAG: local executor vs three workers.
+    await Promise.all([startWorker("w2"), startWorker("w3")]);
+    const totals: string[][] = [["executor", `${CHAINS * LENGTH}-step DAG total`]];
+    for (const kind of ["local", "queue"] as const) {
+      const ty = await open(kind);
+      const concurrency = kind === "local" ? availableParallelism() : 3 * WORKER_CONCURRENCY;
+      const t0 = now();
+      const result = await ty.run(dagFile, { concurrency, force: true });
+      const total = now() - t0;
+      if (result.status !== "succeeded") throw new Error(`${kind} DAG run ${result.status}`);
+      totals.push([
+        kind === "local" ? `local (${concurrency} slots)` : `queue (3 workers x ${WORKER_CONCURRENCY})`,
+        ms(total),
+      ]);
+      await ty.close();
+    }
+    console.log(`chain of ${CHAIN} steps, per step:`);
+    console.log(formatTable(overhead));
+    console.log(formatTable(totals));
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")} on ${availableParallelism()} CPUs`,
+    );
+  } finally {
+    for (const w of workers) w.kill("SIGKILL");
+    await Promise.all([redis.stop(), postgres.stop()]);
+    rmSync(ROOT, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,29 @@
+/** Commands of the distributed executor: workers that run queued steps. */
+import type { CommandDef } from "../command-def.js";
+
+export const workerDef: CommandDef = {
+  name: "worker",
+  summary: 'run steps queued by runs whose executor is "queue" (BullMQ on Redis); SIGTERM finishes running steps',
+  details:
+    "Connects to the Redis of the config's queue executor (or --redis), " +
+    "the shared metadata store and artifact store,\n" +
+    "and runs the tasks of the named queues (pools, capabilities) with the same runners as a local run.",
+  options: {
+    queue: {
+      type: "string",
+      value: "Q",
+      multiple: true,
+      description: "queue (a step's pool, or a capability such as gpu) to take tasks from",
+      default: "default",
+    },
+    concurrency: { type: "string", value: "N", description: "tasks run at once", default: "1" },
+    redis: {
+      type: "string",
+      value: "URL",
+      description: "Redis (default: the config's executor.redis, else $TRAINYARD_REDIS_URL)",
+    },
+    id: { type: "string", value: "ID", description: "this worker's id in records and errors (default: random)" },
+  },
+  examples: ["trainyard worker --queue default --queue gpu --concurrency 4 --config trainyard.config.ts"],
+  load: async () => (await import("../commands/worker.js")).workerCommand,
+};

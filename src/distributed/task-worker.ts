@@ -1,0 +1,169 @@
+/**
+ * `trainyard worker`: takes step tasks from BullMQ queues, runs each with this machine's local
+ * executor (same runners as a local run) on the pipeline bundle the run planned with, and
+ * commits the result through the task fence, so only the current pickup of the current dispatch
+ * ever lands. While a step runs, BullMQ renews the job's lock and the worker heartbeats the
+ * fence; a refused heartbeat (taken over, cancelled) stops the step.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { type Job, Worker } from "bullmq";
+import { describeError, type ErrorInfo } from "../core/errors.js";
+import type { Trainyard } from "../engine/trainyard.js";
+import {
+  decodeStepTask,
+  decodeStepTaskResult,
+  encodeStepTaskResult,
+  type StepTask,
+  type StepTaskEvent,
+  type StepTaskResult,
+} from "../engine/step-task.js";
+import type { TaskFenceStore } from "../store/task-fence.js";
+import { taskFenceFor } from "../store/task-fence-for.js";
+import { bullQueueName, redisConnection, type QueueOptions } from "./queue-options.js";
+import { ProgressSender } from "./progress-sender.js";
+import { missingDependency } from "./missing-dependency.js";
+import { WorkerRuns } from "./worker-runs.js";
+import { type TaskJobData, workerLabel } from "./task-job.js";
+
+export interface TaskWorkerOptions extends QueueOptions {
+  /** Queues (pools, capabilities) this worker takes tasks from. @default ["default"] */
+  queues: string[];
+  /** Tasks it runs at once. @default 1 */
+  concurrency: number;
+  /** Its id in fences and errors. @default a random one */
+  workerId?: string;
+  /** Told of each task as it starts and ends (the CLI prints a line). */
+  onTask?: (event: { type: "started" | "ended"; task: StepTask; status?: string }) => void;
+}
+
+export class TaskWorker {
+  readonly workerId: string;
+  /** `<hostname>/<worker id>`, as fences and errors name it. */
+  readonly label: string;
+  private readonly workers: Worker[] = [];
+  private readonly runs: WorkerRuns;
+  private fences!: TaskFenceStore;
+
+  constructor(
+    private readonly trainyard: Trainyard,
+    private readonly opts: TaskWorkerOptions,
+  ) {
+    this.workerId = opts.workerId ?? `w-${randomBytes(4).toString("hex")}`;
+    this.label = workerLabel(this.workerId);
+    this.runs = new WorkerRuns(trainyard, opts.concurrency);
+  }
+
+  /** Connects and starts taking tasks; resolves once every queue's worker is ready. */
+  async start(): Promise<void> {
+    this.fences = await taskFenceFor(this.trainyard.metadata);
+    const connection = redisConnection(this.opts.redis);
+    for (const queue of this.opts.queues) {
+      const worker = new Worker<TaskJobData, string>(bullQueueName(queue), (job) => this.process(job), {
+        connection,
+        prefix: this.opts.prefix,
+        concurrency: this.opts.concurrency,
+        lockDuration: this.opts.lockMs,
+        stalledInterval: this.opts.stalledCheckMs,
+        // A task whose worker died runs once more elsewhere; a second death fails it (WORKER_LOST).
+        maxStalledCount: 1,
+        name: this.label,
+      });
+      worker.on("error", () => undefined); // a Redis restart: ioredis reconnects, BullMQ resumes
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+  }
+
+  /** Stops taking tasks, lets running ones finish (or not, with `force`), and closes connections. */
+  async stop(force = false): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close(force)));
+    await this.runs.close();
+    await this.fences?.close();
+  }
+
+  private async process(job: Job<TaskJobData, string>): Promise<string> {
+    const task = decodeStepTask(job.data.task);
+    const claim = randomUUID();
+    if (!(await this.fences.claim(task.stepRunId, task.attemptId, claim, this.label, Date.now())))
+      return this.superseded(task);
+    // A pickup after a stalled one continues the attempt count rather than reusing its number.
+    const pickups = Math.max(1, job.attemptsStarted ?? 1);
+    const run = { ...task, attemptsBefore: task.attemptsBefore + pickups - 1 };
+    this.opts.onTask?.({ type: "started", task });
+    const progress = new ProgressSender((batch) => job.updateProgress(batch));
+    const recent: string[] = [];
+    const onEvent = (event: StepTaskEvent) => {
+      if (event.type === "log") {
+        recent.push(event.line.line);
+        if (recent.length > 40) recent.shift();
+      }
+      progress.push(event);
+    };
+    let heartbeat: NodeJS.Timeout | undefined;
+    let result: StepTaskResult;
+    let taken = false;
+    try {
+      taken = !!task.bundleDigest;
+      const context = await this.runs.contextFor(task);
+      // A refused heartbeat: another pickup took the task over, or the orchestrator cancelled it.
+      heartbeat = setInterval(() => {
+        void this.fences.heartbeat(task.stepRunId, claim, Date.now()).then(
+          (held) => held || context.executor.cancel(task.stepRunId, "the task was cancelled or taken over"),
+          () => undefined,
+        );
+      }, this.opts.heartbeatMs);
+      result = await context.executor.submit(run, onEvent);
+      // Records (attempts, logs) and stored objects are durable before the result that refers to them;
+      // an inline output value is readable by the orchestrator (it commits the rest of the record).
+      await context.records.flush();
+      if ("output" in result) {
+        const inline = result.output.artifacts.filter((a) => a.bytes !== undefined);
+        if (inline.length) await this.trainyard.metadata.putArtifacts(inline);
+      }
+    } catch (err) {
+      result = {
+        status: "failed",
+        attemptId: task.attemptId,
+        attempts: run.attemptsBefore + 1,
+        error: describeError(err),
+        startedAt: Date.now(),
+      };
+    } finally {
+      clearInterval(heartbeat);
+      if (taken) this.runs.done(task);
+      await progress.close();
+    }
+    if (result.status === "failed") result = { ...result, error: this.onThisWorker(task, result.error, recent) };
+    this.opts.onTask?.({ type: "ended", task, status: result.status });
+    const encoded = encodeStepTaskResult(result);
+    if (await this.fences.commit(task.stepRunId, task.attemptId, claim, encoded, Date.now())) return encoded;
+    return this.superseded(task);
+  }
+
+  /** What a pickup that may not commit answers: the committed result if there is one, else a note. */
+  private async superseded(task: StepTask): Promise<string> {
+    const fence = await this.fences.get(task.stepRunId);
+    if (fence?.state === "committed" && fence.attemptId === task.attemptId && fence.result) {
+      decodeStepTaskResult(fence.result);
+      return fence.result;
+    }
+    return JSON.stringify({ superseded: true, worker: this.label });
+  }
+
+  /** A failure names the worker it happened on; a missing module or program says so. */
+  private onThisWorker(task: StepTask, error: ErrorInfo, recentLines: string[]): ErrorInfo {
+    const missing = missingDependency(error, recentLines);
+    const fields = { ...error.fields, step: task.stepId, worker: this.label };
+    if (missing)
+      return {
+        ...error,
+        code: "WORKER_MISSING_DEPENDENCY",
+        message: `step "${task.stepId}" failed on worker ${this.label}: ${missing} is not installed there`,
+        hint:
+          `install ${missing} on worker ${this.label} (or send the step to a queue whose workers have it), ` +
+          `then \`trainyard resume ${task.runId}\``,
+        fields,
+      };
+    return { ...error, message: `${error.message} (on worker ${this.label})`, fields };
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * A record batch as ONE PostgreSQL statement: each table's rows go in as column arrays (unnest
+ * keeps their order) in data-modifying CTEs. A statement is its own transaction and takes one
+ * round trip, so no transaction stays open while the client awaits, and a killed process commits
+ * all of the batch or none of it.
+ */
+import type { ArtifactRecord, AttemptRecord, RecordBatch, StepRunRecord } from "./metadata-records.js";
+import { METRIC_COLUMNS, metricValues, TAG_COLUMNS, tagValues } from "./metric-rows.js";
+import { artifactValues, attemptValues, STEP_RUN_COLUMNS, stepRunValues, text } from "./postgres-rows.js";
+
+const STEP_RUN_TYPES = [
+  "text",
+  "text",
+  "text",
+  "int",
+  "text",
+  "text",
+  "json",
+  "boolean",
+  "text",
+  "int",
+  "float8",
+  "float8",
+  "float8",
+  "text",
+  "json",
+  "text",
+];
+const ATTEMPT_COLUMNS = ["step_run_id", "attempt", "status", "started_at", "finished_at", "error"];
+const ATTEMPT_TYPES = ["text", "int", "text", "float8", "float8", "json"];
+const LOG_COLUMNS = ["step_run_id", "attempt", "ts", "stream", "line"];
+const LOG_TYPES = ["text", "int", "float8", "text", "text"];
+const ARTIFACT_COLUMNS = ["digest", "kind", "size", "meta", "created_at", "inline"];
+const ARTIFACT_TYPES = ["text", "text", "int8", "json", "float8", "bytea"];
+const LINEAGE_COLUMNS = ["step_run_id", "run_id", "step_id", "digest", "direction", "name", "reused"];
+const LINEAGE_TYPES = ["text", "text", "text", "text", "text", "text", "boolean"];
+const METRIC_TYPES = ["text", "text", "text", "int", "int", "text", "float8", "float8", "text", "float8"];
+const TAG_TYPES = ["text", "text", "text", "text", "float8"];
+
+interface TableInsert {
+  table: string;
+  columns: readonly string[];
+  types: string[];
+  conflict?: string;
+}
+
+const TABLES: TableInsert[] = [
+  {
+    table: "step_runs",
+    columns: STEP_RUN_COLUMNS,
+    types: STEP_RUN_TYPES,
+    // An update keeps `seq`: a run's steps list in the order they were first recorded, as in SQLite.
+    conflict: `(id) DO UPDATE SET ${STEP_RUN_COLUMNS.slice(1)
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .join(", ")}`,
+  },
+  {
+    table: "attempts",
+    columns: ATTEMPT_COLUMNS,
+    types: ATTEMPT_TYPES,
+    conflict: `(step_run_id, attempt) DO UPDATE SET status = EXCLUDED.status, started_at = EXCLUDED.started_at,
+      finished_at = EXCLUDED.finished_at, error = EXCLUDED.error`,
+  },
+  { table: "logs", columns: LOG_COLUMNS, types: LOG_TYPES },
+  {
+    table: "artifacts",
+    columns: ARTIFACT_COLUMNS,
+    types: ARTIFACT_TYPES,
+    // A record written again keeps the richer of the two metadata objects.
+    conflict: `(digest) DO UPDATE SET meta = CASE WHEN length(EXCLUDED.meta::text) > length(artifacts.meta::text)
+      THEN EXCLUDED.meta ELSE artifacts.meta END`,
+  },
+  { table: "lineage", columns: LINEAGE_COLUMNS, types: LINEAGE_TYPES },
+  { table: "metrics", columns: METRIC_COLUMNS, types: METRIC_TYPES },
+  { table: "run_tags", columns: TAG_COLUMNS, types: TAG_TYPES },
+];
+
+function insertSql(t: TableInsert, firstParam: number): string {
+  const arrays = t.types.map((type, i) => `$${firstParam + i}::${type}[]`).join(", ");
+  const names = t.columns.map((_, i) => `c${i}`);
+  return `INSERT INTO ${t.table} (${t.columns.join(", ")})
+    SELECT ${names.map((n) => `u.${n}`).join(", ")} FROM unnest(${arrays}) WITH ORDINALITY AS u(${names.join(", ")}, n)
+    ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
+}
+
+/** Where each table's parameters start: tables take consecutive runs of $n, one per column. */
+const FIRST_PARAMS = TABLES.map((_, i) => 1 + TABLES.slice(0, i).reduce((n, t) => n + t.columns.length, 0));
+
+/** The statement: one CTE per table, each fed its columns as arrays. */
+export const WRITE_BATCH = `WITH ${TABLES.map((t, i) => `w${i} AS (${insertSql(t, FIRST_PARAMS[i])})`).join(",\n")}
+SELECT 1`;
+
+/**
+ * The statement's parameters for `batch` (and artifact records outside any completion): every
+ * table's rows as column arrays, in TABLES order.
+ */
+export function batchParams(
+  batch: RecordBatch,
+  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }> = [],
+): unknown[] {
+  const stepRuns = lastById([...batch.stepRuns, ...batch.completions.map((c) => c.stepRun)]);
+  const attempts = [...new Map(batch.attempts.map((a) => [`${a.stepRunId}\u0000${a.attempt}`, a])).values()];
+  const logs = batch.logs.flatMap((l) =>
+    l.lines.map((line) => [l.stepRunId, l.attempt, line.ts, line.stream, text(line.line)]),
+  );
+  const lineage = batch.completions.flatMap((c) =>
+    c.lineage.map((e) => [e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused]),
+  );
+  const rows: unknown[][][] = [
+    stepRuns.map(stepRunValues),
+    attempts.map((a: AttemptRecord) => attemptValues(a)),
+    logs,
+    richestArtifacts([...artifacts, ...batch.completions.flatMap((c) => c.artifacts)]).map((a) =>
+      artifactValues(a.record, a.bytes),
+    ),
+    lineage,
+    (batch.metrics ?? []).map(metricValues),
+    (batch.tags ?? []).map(tagValues),
+  ];
+  return rows.flatMap((tableRows, i) =>
+    TABLES[i].columns.map((_, column) => tableRows.map((row) => row[column] ?? null)),
+  );
+}
+
+/**
+ * One row per step run id, holding its last state at the place it was first queued: one INSERT
+ * may not change the same row twice, and new rows keep the order they were first recorded in.
+ */
+function lastById(records: StepRunRecord[]): StepRunRecord[] {
+  const byId = new Map<string, StepRunRecord>();
+  for (const r of records) byId.set(r.id, r);
+  return [...byId.values()];
+}
+
+/**
+ * One row per digest (the richer metadata, and the inline bytes when any copy has them), sorted
+ * by digest: concurrent writers then lock shared artifact rows in the same order and cannot deadlock.
+ */
+export function richestArtifacts(
+  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>,
+): Array<{ record: ArtifactRecord; bytes?: Uint8Array }> {
+  const byDigest = new Map<string, { record: ArtifactRecord; bytes?: Uint8Array }>();
+  for (const a of artifacts) {
+    const known = byDigest.get(a.record.digest);
+    const richer = !known || JSON.stringify(a.record.meta).length > JSON.stringify(known.record.meta).length;
+    byDigest.set(a.record.digest, { record: richer ? a.record : known.record, bytes: a.bytes ?? known?.bytes });
+  }
+  return [...byDigest.values()].sort((a, b) => (a.record.digest < b.record.digest ? -1 : 1));
+}

@@ -1,0 +1,69 @@
+/** The task fence in the SQLite metadata database (see task-fence.ts). */
+import type Database from "better-sqlite3";
+import type { SqliteMetadataStore } from "./sqlite-metadata-store.js";
+import { rowToFence, taskFenceMigrations, type OpenFence, type TaskFence, type TaskFenceStore } from "./task-fence.js";
+
+export class SqliteTaskFenceStore implements TaskFenceStore {
+  private readonly db: Database.Database;
+
+  constructor(metadata: SqliteMetadataStore) {
+    this.db = metadata.database;
+    this.db.exec(`CREATE TABLE IF NOT EXISTS task_fence_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)`);
+    taskFenceMigrations("INTEGER").forEach((sql, i) => {
+      this.db
+        .transaction(() => {
+          if (this.db.prepare(`SELECT 1 FROM task_fence_migrations WHERE version = ?`).get(i + 1)) return;
+          this.db.exec(sql);
+          this.db.prepare(`INSERT INTO task_fence_migrations VALUES (?, ?)`).run(i + 1, Date.now());
+        })
+        .immediate();
+    });
+  }
+
+  async open(f: OpenFence, now: number): Promise<void> {
+    this.db
+      .prepare(
+        `INSERT INTO task_fences (step_run_id, run_id, attempt_id, job_id, queue, task, state, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
+        ON CONFLICT (step_run_id) DO UPDATE SET run_id = excluded.run_id, attempt_id = excluded.attempt_id,
+          job_id = excluded.job_id, queue = excluded.queue, task = excluded.task, state = 'queued', claim = NULL,
+          worker = NULL, result = NULL, heartbeat_at = NULL, updated_at = excluded.updated_at`,
+      )
+      .run(f.stepRunId, f.runId, f.attemptId, f.jobId, f.queue, f.task, now);
+  }
+
+  async get(stepRunId: string): Promise<TaskFence | undefined> {
+    const row = this.db.prepare(`SELECT * FROM task_fences WHERE step_run_id = ?`).get(stepRunId);
+    return row ? rowToFence(row as Record<string, unknown>) : undefined;
+  }
+
+  async listRun(runId: string): Promise<TaskFence[]> {
+    const rows = this.db.prepare(`SELECT * FROM task_fences WHERE run_id = ? ORDER BY rowid`).all(runId);
+    return rows.map((r) => rowToFence(r as Record<string, unknown>));
+  }
+
+  async claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {
+    const sql = `UPDATE task_fences SET state = 'running', claim = ?, worker = ?, heartbeat_at = ?, updated_at = ?
+      WHERE step_run_id = ? AND attempt_id = ? AND state <> 'committed'`;
+    return this.db.prepare(sql).run(claim, worker, now, now, stepRunId, attemptId).changes === 1;
+  }
+
+  async heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean> {
+    const sql = `UPDATE task_fences SET heartbeat_at = ? WHERE step_run_id = ? AND claim = ? AND state = 'running'`;
+    return this.db.prepare(sql).run(now, stepRunId, claim).changes === 1;
+  }
+
+  async commit(stepRunId: string, attemptId: string, claim: string, result: string, now: number): Promise<boolean> {
+    const sql = `UPDATE task_fences SET state = 'committed', result = ?, updated_at = ?
+      WHERE step_run_id = ? AND attempt_id = ? AND claim = ? AND state = 'running'`;
+    return this.db.prepare(sql).run(result, now, stepRunId, attemptId, claim).changes === 1;
+  }
+
+  async settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean> {
+    const sql = `UPDATE task_fences SET state = 'committed', result = ?, updated_at = ?
+      WHERE step_run_id = ? AND attempt_id = ? AND state <> 'committed'`;
+    return this.db.prepare(sql).run(result, now, stepRunId, attemptId).changes === 1;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,91 @@
+/**
+ * The task fence: one row per step run handed to a queue, holding which dispatch (attempt id) is
+ * current, which worker pickup (claim) holds it, and its result once committed. Every change is
+ * one conditional update, so a worker that lost its task and finishes late can never overwrite a
+ * newer dispatch's or pickup's result, and a result is committed once. It lives in the metadata
+ * database beside the runs, with its own migrations table (like the tick ledger).
+ */
+
+export type TaskFenceState = "queued" | "running" | "committed";
+
+export interface TaskFence {
+  stepRunId: string;
+  runId: string;
+  /** The dispatch: the StepTask's attempt id. A new dispatch of the step run replaces the row. */
+  attemptId: string;
+  /** The queue job carrying the task (deterministic, so a resumed orchestrator finds it again). */
+  jobId: string;
+  queue: string;
+  /** The encoded StepTask, to enqueue it again should the queue have lost it. */
+  task: string;
+  state: TaskFenceState;
+  /** The pickup holding the task: a token unique to one worker taking it once. */
+  claim?: string;
+  /** Who holds it: `<hostname>/<worker id>`. */
+  worker?: string;
+  /** The encoded StepTaskResult, once committed. */
+  result?: string;
+  heartbeatAt?: number;
+  updatedAt: number;
+}
+
+export interface OpenFence {
+  stepRunId: string;
+  runId: string;
+  attemptId: string;
+  jobId: string;
+  queue: string;
+  task: string;
+}
+
+export interface TaskFenceStore {
+  /** Starts a dispatch of a step run, superseding any earlier one (its late results are discarded). */
+  open(fence: OpenFence, now: number): Promise<void>;
+  get(stepRunId: string): Promise<TaskFence | undefined>;
+  /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
+  listRun(runId: string): Promise<TaskFence[]>;
+  /**
+   * A worker takes dispatch `attemptId`: its claim replaces an earlier pickup's (a stalled
+   * worker's). Not claimed when the dispatch was superseded or its result is committed already.
+   */
+  claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean>;
+  /** The holder's heartbeat; false once another pickup or dispatch took the step run over. */
+  heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean>;
+  /** Commits the holder's result: true only for the current dispatch and pickup, and only once. */
+  commit(stepRunId: string, attemptId: string, claim: string, result: string, now: number): Promise<boolean>;
+  /** Commits a result without a pickup (the queue gave the task up, or it was cancelled before it ran). */
+  settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The schema, for SQLite (INTEGER times) and PostgreSQL (DOUBLE PRECISION times). */
+export const taskFenceMigrations = (time: string): readonly string[] => [
+  `
+  CREATE TABLE task_fences (
+    step_run_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, attempt_id TEXT NOT NULL, job_id TEXT NOT NULL,
+    queue TEXT NOT NULL, task TEXT NOT NULL, state TEXT NOT NULL, claim TEXT, worker TEXT, result TEXT,
+    heartbeat_at ${time}, updated_at ${time} NOT NULL
+  );
+  CREATE INDEX task_fences_run ON task_fences (run_id);
+  `,
+];
+
+export type FenceRow = Record<string, unknown>;
+
+export function rowToFence(r: FenceRow): TaskFence {
+  const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
+  return {
+    stepRunId: String(r.step_run_id),
+    runId: String(r.run_id),
+    attemptId: String(r.attempt_id),
+    jobId: String(r.job_id),
+    queue: String(r.queue),
+    task: String(r.task),
+    state: r.state as TaskFenceState,
+    claim: opt<string>(r.claim),
+    worker: opt<string>(r.worker),
+    result: opt<string>(r.result),
+    heartbeatAt: opt<number>(r.heartbeat_at) === undefined ? undefined : Number(r.heartbeat_at),
+    updatedAt: Number(r.updated_at),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * A cluster on one machine for the distributed executor's tests: Redis, PostgreSQL and a shared
+ * artifact store, `trainyard worker` processes with their own homes and module caches (in their
+ * and orchestrating Trainyards opened in-process.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { registerQueueExecutor } from "../../src/distributed/register-queue-executor.js";
+import { Trainyard } from "../../src/engine/trainyard.js";
+import { BIN } from "../cli/support.js";
+import { createNamespace, type Namespace } from "../support/netns.js";
+import { REPO, tempDir } from "../engine/support.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { startRedis, type TestRedis } from "../support/redis.js";
+
+/** Fast stall detection for tests: a killed worker's task is taken over within about two seconds. */
+export const QUEUE_TIMING = { lockMs: 1500, stalledCheckMs: 500, heartbeatMs: 300 };
+
+export interface ClusterWorker {
+  id: string;
+  child: ChildProcess;
+  /** Its stderr so far (one line per task started and ended). */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+export interface Cluster {
+  redis: TestRedis;
+  postgres: TestPostgres;
+  /** A directory under test/fixtures/engine: modules written here resolve "trainyard". */
+  dir: string;
+  /** The shared artifact store's root. */
+  artifacts: string;
+  config: string;
+  workers: ClusterWorker[];
+  startWorker(
+    id: string,
+    opts?: { env?: Record<string, string>; queues?: string[]; concurrency?: number },
+  ): Promise<ClusterWorker>;
+  /** An orchestrating Trainyard with its own home, on the shared stores and the queue executor. */
+  orchestrator(): Promise<Trainyard>;
+  /** Environment for a CLI orchestrator (`trainyard run --config <config>`). */
+  cliEnv(home: string): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** `netns`: each worker in its own network namespace, reaching only Redis and PostgreSQL (root only). */
+export async function startCluster(opts: { netns?: boolean } = {}): Promise<Cluster> {
+  registerQueueExecutor();
+  const dir = path.join(REPO, "test", "fixtures", "engine", `tmp-cluster-${process.pid}-${Date.now()}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const root = tempDir("ty-cluster-");
+  const artifacts = path.join(root, "artifacts");
+  const [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+  const redisUrl = redis.url;
+  const pgUrl = postgres.url;
+  const config = path.join(dir, "trainyard.config.ts");
+  const executor = { kind: "queue", redis: redisUrl, ...QUEUE_TIMING };
+  fs.writeFileSync(
+    config,
+    `export default ${JSON.stringify({ metadata: { kind: "postgres", url: pgUrl }, artifacts: { kind: "fs", root: artifacts }, executor }, null, 2)};\n`,
+  );
+  const homes: string[] = [root];
+  const namespaces: Namespace[] = [];
+  let namespaceCount = 0;
+  const workers: ClusterWorker[] = [];
+  const cluster: Cluster = {
+    redis,
+    postgres,
+    dir,
+    artifacts,
+    config,
+    workers,
+    async startWorker(id, w = {}) {
+      const home = path.join(root, `worker-${id}`);
+      fs.mkdirSync(home, { recursive: true });
+      const args = [BIN, "worker", "--config", config, "--home", home, "--id", id];
+      for (const q of w.queues ?? []) args.push("--queue", q);
+      if (w.concurrency) args.push("--concurrency", String(w.concurrency));
+      const env = {
+        ...process.env,
+        NO_COLOR: "1",
+        TRAINYARD_CACHE_DIR: path.join(home, "cache"),
+        TRAINYARD_HOME: home,
+        ...w.env,
+      };
+      let [cmd, argv] = [process.execPath, args];
+      if (opts.netns) {
+        const ns = await createNamespace(++namespaceCount);
+        namespaces.push(ns);
+        const pgPort = Number(new URL(postgres.url).port);
+        await Promise.all([ns.forward(redis.port), ns.forward(pgPort)]);
+        const pgUrl = postgres.url.replace("127.0.0.1", ns.hostAddress);
+        args.push("--redis", `redis://${ns.hostAddress}:${redis.port}`, "--metadata-url", pgUrl);
+        [cmd, argv] = ns.wrap(process.execPath, args);
+      }
+      const child = spawn(cmd, argv, { cwd: dir, env, stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr!.on("data", (d) => (err += d));
+      const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+      const worker = { id, child, output: () => err, exited };
+      workers.push(worker);
+      // Ready once it says which queues it takes.
+      const deadline = Date.now() + 30_000;
+      while (!/ takes /.test(err)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`worker ${id} did not start:\n${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return worker;
+    },
+    async orchestrator() {
+      const home = tempDir("ty-orch-");
+      homes.push(home);
+      return Trainyard.open({
+        home,
+        metadata: { kind: "postgres", url: postgres.url },
+        artifacts: { kind: "fs", root: artifacts },
+        executor,
+      });
+    },
+    cliEnv(home) {
+      return { TRAINYARD_HOME: home, TRAINYARD_CACHE_DIR: path.join(home, "cache"), NO_COLOR: "1" };
+    },
+    async stop() {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+      await Promise.all(workers.map((w) => w.exited));
+      await Promise.all([redis.stop(), postgres.stop(), ...namespaces.map((ns) => ns.remove())]);
+      for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return cluster;
+}
+
+/** Every step run of a run with its status and attempts, and the fences' committed results. */
+export async function stepRunsOf(ty: Trainyard, runId: string) {
+  return ty.metadata.listStepRuns(runId);
+}

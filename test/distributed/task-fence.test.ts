@@ -1,0 +1,103 @@
+/**
+ * The task fence on SQLite and PostgreSQL: a result is committed once, by the current dispatch's
+ * current pickup only; a late worker (stalled, superseded) is refused at heartbeat and commit.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { MetadataStore } from "../../src/store/metadata-store.js";
+import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
+import { SqliteMetadataStore } from "../../src/store/sqlite-metadata-store.js";
+import type { TaskFenceStore } from "../../src/store/task-fence.js";
+import { taskFenceFor } from "../../src/store/task-fence-for.js";
+import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { requireTools } from "../support/require-tool.js";
+
+function describeFence(name: string, open: () => Promise<{ metadata: MetadataStore; fences: TaskFenceStore }>) {
+  describe(`task fence (${name})`, () => {
+    let metadata: MetadataStore;
+    let fences: TaskFenceStore;
+    beforeAll(async () => ({ metadata, fences } = await open()));
+    afterAll(async () => metadata?.close());
+    const dispatch = (stepRunId: string, attemptId: string) =>
+      fences.open({ stepRunId, runId: "r1", attemptId, jobId: `j-${attemptId}`, queue: "default", task: "{}" }, 1);
+
+    it("commits the current pickup's result once and refuses a stalled worker's late one", async () => {
+      await dispatch("r1:a", "d1");
+      expect(await fences.claim("r1:a", "d1", "pickup-A", "host/w1", 2)).toBe(true);
+      // Worker A's lock is lost; the queue hands the task to worker B.
+      expect(await fences.claim("r1:a", "d1", "pickup-B", "host/w2", 3)).toBe(true);
+      expect(await fences.heartbeat("r1:a", "pickup-A", 4)).toBe(false);
+      expect(await fences.heartbeat("r1:a", "pickup-B", 4)).toBe(true);
+      expect(await fences.commit("r1:a", "d1", "pickup-A", '{"from":"A"}', 5)).toBe(false);
+      expect(await fences.commit("r1:a", "d1", "pickup-B", '{"from":"B"}', 6)).toBe(true);
+      expect(await fences.commit("r1:a", "d1", "pickup-B", '{"again":true}', 7)).toBe(false);
+      // A third pickup of a committed task gets nothing to do.
+      expect(await fences.claim("r1:a", "d1", "pickup-C", "host/w3", 8)).toBe(false);
+      const f = (await fences.get("r1:a"))!;
+      expect(f).toMatchObject({ state: "committed", result: '{"from":"B"}', worker: "host/w2", attemptId: "d1" });
+    });
+
+    it("a newer dispatch supersedes an older one, whose worker can no longer commit", async () => {
+      await dispatch("r1:b", "d1");
+      expect(await fences.claim("r1:b", "d1", "p1", "host/w1", 1)).toBe(true);
+      await dispatch("r1:b", "d2");
+      expect(await fences.commit("r1:b", "d1", "p1", '{"old":true}', 2)).toBe(false);
+      expect(await fences.claim("r1:b", "d1", "p1b", "host/w1", 3)).toBe(false);
+      expect(await fences.claim("r1:b", "d2", "p2", "host/w2", 3)).toBe(true);
+      expect(await fences.commit("r1:b", "d2", "p2", '{"new":true}', 4)).toBe(true);
+      expect((await fences.get("r1:b"))!.result).toBe('{"new":true}');
+    });
+
+    it("settles a task the queue gave up on, unless a worker committed first", async () => {
+      await dispatch("r1:c", "d1");
+      expect(await fences.settle("r1:c", "d1", '{"status":"failed"}', 1)).toBe(true);
+      expect(await fences.claim("r1:c", "d1", "p", "host/w", 2)).toBe(false);
+      await dispatch("r1:d", "d1");
+      expect(await fences.claim("r1:d", "d1", "p", "host/w", 2)).toBe(true);
+      expect(await fences.commit("r1:d", "d1", "p", '{"status":"succeeded"}', 3)).toBe(true);
+      expect(await fences.settle("r1:d", "d1", '{"status":"failed"}', 4)).toBe(false);
+      const run = await fences.listRun("r1");
+      expect(run.map((f) => f.stepRunId).sort()).toEqual(["r1:a", "r1:b", "r1:c", "r1:d"]);
+    });
+
+    it("of many workers racing to claim and commit one task, exactly one result lands", async () => {
+      await dispatch("r1:e", "d1");
+      const workers = Array.from({ length: 8 }, (_, i) => `p${i}`);
+      const outcomes = await Promise.all(
+        workers.map(async (p) => {
+          await fences.claim("r1:e", "d1", p, `host/${p}`, 1);
+          return fences.commit("r1:e", "d1", p, JSON.stringify({ by: p }), 2);
+        }),
+      );
+      expect(outcomes.filter(Boolean)).toHaveLength(1);
+      const winner = workers[outcomes.indexOf(true)];
+      expect(JSON.parse((await fences.get("r1:e"))!.result!)).toEqual({ by: winner });
+    });
+  });
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describeFence("sqlite", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ty-fence-"));
+  dirs.push(dir);
+  const metadata = new SqliteMetadataStore(join(dir, "metadata.db"));
+  return { metadata, fences: await taskFenceFor(metadata) };
+});
+
+let server: TestPostgres | undefined;
+requireTools("postgresql").describe("on PostgreSQL", () => {
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => server?.stop());
+  describeFence("postgres", async () => {
+    const metadata = await PostgresMetadataStore.open({ url: server!.url, schema: "fences" });
+    return { metadata, fences: await taskFenceFor(metadata) };
+  });
+});
