@@ -118,11 +118,14 @@ async function memory(): Promise<void> {
   console.log(`time                    ${ms(took)}`);
   console.log(`peak RSS before         ${(before / 1024).toFixed(0).padStart(6)} MB`);
   console.log(
-    `peak RSS (maxRSS)       ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB  (includes DuckDB's native buffers)`,
+    `peak RSS (maxRSS)       ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB  (includes ` +
+      `DuckDB's native buffers)`,
   );
   console.log(`JS heap used            ${(mem.heapUsed / 2 ** 20).toFixed(0).padStart(6)} MB`);
   console.log(
-    `table size if in JS     ${((profile.rowCount * 5 * 8) / 2 ** 20).toFixed(0).padStart(6)} MB  (5 columns x 8 bytes, lower bound)`,
+    `table size if in JS     ${((profile.rowCount * 5 * 8) / 2 ** 20).toFixed(0).padStart(6)} MB  (5 columns ` +
+      `x 8 bytes, ` +
+      `lower bound)`,
   );
 }
 

@@ -150,7 +150,8 @@ const sinceCleanup = existsSync(CLEANED) ? Date.now() - Number(readFileSync(CLEA
 if (sinceCleanup < 65_000) {
   const wait = 65_000 - sinceCleanup;
   console.log(
-    `waiting ${(wait / 1000).toFixed(0)} s: the last run of this benchmark removed its files ${(sinceCleanup / 1000).toFixed(0)} s ago`,
+    `waiting ${(wait / 1000).toFixed(0)} s: the last run of this ` +
+      `benchmark removed its files ${(sinceCleanup / 1000).toFixed(0)} s ago`,
   );
   await new Promise((r) => setTimeout(r, wait));
 }
@@ -181,22 +182,24 @@ if (caBundle) {
   const bare = median([0, 1, 2, 3, 4].map(() => runTimed("node", ["-e", "0"], { env: nodeEnv() }).secs));
   const withCa = median([0, 1, 2, 3, 4].map(() => runTimed("node", ["-e", "0"]).secs));
   console.log(
-    `node start: ${(bare * 1000).toFixed(0)} ms; with this sandbox's NODE_EXTRA_CA_CERTS=${caBundle}: ${(withCa * 1000).toFixed(0)} ms (unset for the runs below)`,
+    `node start: ${(bare * 1000).toFixed(0)} ms; with this sandbox's ` +
+      `NODE_EXTRA_CA_CERTS=${caBundle}: ${(withCa * 1000).toFixed(0)} ms (unset for the runs below)`,
   );
 }
 
 const fmt = (s: number) => `${s.toFixed(3)} s`;
 const med = (t: Tool, k: "cold" | "rerun") => median(times.get(t)![k]);
 console.log(
-  `engine-dag: ${CHAINS} chains x ${LENGTH} shell steps, -j2, median of ${REPS} (Snakemake: ${SNAKE_REPS}) (runs: ${tools
-    .map(
-      (t) =>
-        `${t} ${times
-          .get(t)!
-          .cold.map((s) => s.toFixed(2))
-          .join("/")}`,
-    )
-    .join("; ")})`,
+  `engine-dag: ${CHAINS} chains x ${LENGTH} shell steps, ` +
+    `-j2, median of ${REPS} (Snakemake: ${SNAKE_REPS}) (runs: ${tools
+      .map(
+        (t) =>
+          `${t} ${times
+            .get(t)!
+            .cold.map((s) => s.toFixed(2))
+            .join("/")}`,
+      )
+      .join("; ")})`,
 );
 console.log(
   formatTable([
@@ -210,5 +213,6 @@ console.log(
   ]),
 );
 console.log(
-  `targets: cold <= 1.3x make (${med("trainyard", "cold") <= 1.3 * med("make", "cold") ? "met" : "NOT met"}), re-run < 0.4 s (${med("trainyard", "rerun") < 0.4 ? "met" : "NOT met"})`,
+  `targets: ` +
+    `cold <= 1.3x make (${med("trainyard", "cold") <= 1.3 * med("make", "cold") ? "met" : "NOT met"}), re-run < 0.4 s (${med("trainyard", "rerun") < 0.4 ? "met" : "NOT met"})`,
 );

@@ -64,7 +64,8 @@ for (let r = 0; r < reps; r++) {
   times.cat.push(runTimed("cat", objects, { stdio: ["ignore", "ignore", "pipe"] }).secs);
 }
 console.log(
-  `fsck of ${sizes.length} objects, ${(bytes / 1e9).toFixed(2)} GB, page cache warm, median of ${reps}, ${os.availableParallelism()} cores`,
+  `fsck of ${sizes.length} objects, ${(bytes / 1e9).toFixed(2)} GB, page cache warm, ` +
+    `median of ${reps}, ${os.availableParallelism()} cores`,
 );
 console.log(
   formatTable([

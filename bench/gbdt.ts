@@ -37,7 +37,8 @@ async function loadSplits(): Promise<{ train: Split; test: Split }> {
   // Airports get one ordinal code shared by origin and destination.
   await conn.run(`CREATE TABLE f AS SELECT * FROM '${PARQUET}'`);
   await conn.run(`CREATE TABLE airports AS
-    SELECT a, (row_number() OVER (ORDER BY a)) - 1 AS code FROM (SELECT origin AS a FROM f UNION SELECT destination FROM f)`);
+    SELECT a, (row_number() OVER (ORDER BY a)) - 1 AS code FROM (SELECT origin AS a FROM f UNION
+      SELECT destination FROM f)`);
   const read = async (where: string): Promise<Split> => {
     const result = await conn.stream(`
       SELECT hour(date)::DOUBLE, dayofweek(date)::DOUBLE, distance::DOUBLE, o.code::DOUBLE, d.code::DOUBLE,
@@ -171,12 +172,18 @@ console.log(`predict over ${test.x.rows} rows, ${rounds} interleaved rounds (sec
 if (peer)
   console.log(`  xgboost   booster.predict (nthread 2)         ${median(xgbTimes).toFixed(3)}  [${fmt(xgbTimes)}]`);
 console.log(
-  `  trainyard predictAsync (threads ${threads})          ${median(asyncTimes).toFixed(3)}  [${fmt(asyncTimes)}]  (== predict, bit for bit)`,
+  `  trainyard ` +
+    `predictAsync (threads ${threads})          ${median(asyncTimes).toFixed(3)}  [${fmt(asyncTimes)}]  (== predict, ` +
+    `bit for bit)`,
 );
 console.log(`  trainyard predict (sync, 1 thread)          ${median(syncTimes).toFixed(3)}  [${fmt(syncTimes)}]`);
 if (peer) {
   const r = (a: number, b: number): string => (a / b).toFixed(2);
   console.log(
-    `ratios trainyard/xgboost: train ${r(trainS, peer.info.train_s)}x (target <= 2; cpu time ${r(trainCpuS, peer.info.train_cpu_s)}x)  predict ${r(median(asyncTimes), median(xgbTimes))}x (median, target <= 1.5)  AUC diff ${(auc - peer.info.auc).toFixed(4)} (target |d| <= 0.005)`,
+    `ratios ` +
+      `trainyard/xgboost: ` +
+      `train ${r(trainS, peer.info.train_s)}x (target <= 2; ` +
+      `cpu time ${r(trainCpuS, peer.info.train_cpu_s)}x)  predict ${r(median(asyncTimes), median(xgbTimes))}x (median, ` +
+      `target <= 1.5)  AUC diff ${(auc - peer.info.auc).toFixed(4)} (target |d| <= 0.005)`,
   );
 }

@@ -80,7 +80,8 @@ for (const [name, command] of Object.entries(CASES)) {
   const module = join(WORK, "pipeline.ts");
   writeFileSync(
     module,
-    `import { pipeline } from "trainyard";\nconst p = pipeline("log-volume");\np.command("loud", { run: ${JSON.stringify(command)} });\nexport default p;\n`,
+    `import { pipeline } from "trainyard";\nconst p = ` +
+      `pipeline("log-volume");\np.command("loud", { run: ${JSON.stringify(command)} });\nexport default p;\n`,
   );
   const runs: Measured[] = [];
   const reads: Measured[] = [];

@@ -188,7 +188,8 @@ async function main(): Promise<void> {
   try {
     const prep = await prepareHome(home);
     console.log(
-      `model: GBDT, ${prep.trees} trees on flights 2001-01-01..07 (trained and registered in ${(prep.trainMs / 1000).toFixed(1)} s)`,
+      `model: GBDT, ${prep.trees} trees on flights 2001-01-01..07 ` +
+        `(trained and registered in ${(prep.trainMs / 1000).toFixed(1)} s)`,
     );
     const bare = await startProcess(["-e", BARE], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
     children.push(bare.child);
@@ -249,13 +250,22 @@ async function main(): Promise<void> {
     );
     console.log("");
     console.log(
-      `throughput ratio trainyard/bare: ${(ratio * 100).toFixed(1)}% (target >= 60%: ${ratio >= 0.6 ? "met" : "NOT met"})`,
+      `throughput ratio ` +
+        `trainyard/bare: ${(ratio * 100).toFixed(1)}% (target >= 60%: ${ratio >= 0.6 ? "met" : "NOT met"})`,
     );
     console.log(
-      `p99 latency at 1,000 req/s: ${fixed.latency.p99} ms client-side (target < 5 ms: ${fixed.latency.p99 < 5 ? "met" : "NOT met"}); server-side p99 <= ${serverSide * 1000} ms (its /metrics histogram); bare hello world at the same rate: p99 ${bareFixed.latency.p99} ms`,
+      `p99 latency at 1,000 req/s: ${fixed.latency.p99} ms client-side ` +
+        `(target < 5 ms: ${fixed.latency.p99 < 5 ? "met" : "NOT met"}); server-side ` +
+        `p99 <= ${serverSide * 1000} ms (its /metrics ` +
+        `histogram); ` +
+        `bare hello world at the same rate: p99 ${bareFixed.latency.p99} ms`,
     );
     console.log(
-      `(${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, prediction log sample ${LOG_SAMPLE}, loopback, ${process.version}, ${availableParallelism()} CPUs shared by load generator and servers; load average ${loadavg()[0].toFixed(1)})`,
+      `(${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, ` +
+        `prediction ` +
+        `log sample ${LOG_SAMPLE}, loopback, ${process.version}, ${availableParallelism()} CPUs shared by load ` +
+        `generator and servers; ` +
+        `load average ${loadavg()[0].toFixed(1)})`,
     );
     if (failed(tyRun) || failed(fixed)) process.exitCode = 1;
   } finally {

@@ -36,7 +36,9 @@ function wideModule(): string {
     "const s: any[] = [];",
     `for (let i = 0; i < ${STEPS}; i++) {`,
     `  const layer = Math.floor(i / ${WIDTH});`,
-    `  const up: Record<string, any> = layer === 0 ? {} : { a: s[(layer - 1) * ${WIDTH} + (i % ${WIDTH})], b: s[(layer - 1) * ${WIDTH} + ((i + 7) % ${WIDTH})] };`,
+    `  const up: Record<string, ` +
+      `any> = layer === 0 ? {} : { a: ` +
+      `s[(layer - 1) * ${WIDTH} + (i % ${WIDTH})], b: s[(layer - 1) * ${WIDTH} + ((i + 7) % ${WIDTH})] };`,
     '  s.push(p.step(`s${String(i).padStart(4, "0")}`, { inputs: up, run: () => i }));',
     "}",
     "export default p;",
@@ -94,7 +96,8 @@ async function main(): Promise<void> {
   await buildUi();
   const bundle = firstScreenBundle();
   console.log(
-    `first-screen bundle: ${(bundle.gzip / 1024).toFixed(0)} KB gzipped (${(bundle.raw / 1024).toFixed(0)} KB raw, ${bundle.files.length} files); target < 600 KB`,
+    `first-screen bundle: ${(bundle.gzip / 1024).toFixed(0)} KB gzipped (${(bundle.raw / 1024).toFixed(0)} KB raw, ${bundle.files.length} files); ` +
+      `target < 600 KB`,
   );
 
   const ran = spawnSync(process.execPath, ["bin/trainyard.js", "run", wide, "--json", "--concurrency", "4"], {
@@ -125,13 +128,16 @@ async function main(): Promise<void> {
         await b.page.locator(".react-flow__node").first().waitFor({ timeout: 60_000 });
         const fmp = (await b.page.evaluate("performance.now()")) as number;
         const source = await b.page.locator(".dag").getAttribute("data-layout");
-        let line = `run page, ${STEPS} steps, ${visit}: first meaningful paint ${fmp.toFixed(0)} ms (graph from ${source})`;
+        let line =
+          `run page, ${STEPS} steps, ${visit}: first ` + `meaningful paint ${fmp.toFixed(0)} ms (graph from ${source})`;
         if (source !== "cache") {
           const t0 = Date.now();
           await b.page.locator('.dag[data-layout="worker"]').waitFor({ timeout: 300_000 });
           const elkMs = await b.page.locator(".dag").getAttribute("data-layout-ms");
           const longest = (await b.page.evaluate("Math.max(0, ...window.__longTasks)")) as number;
-          line += `; ELK layout ${elkMs} ms in the worker (waited ${Date.now() - t0} ms), longest main-thread task ${longest.toFixed(0)} ms`;
+          line +=
+            `; ELK layout ${elkMs} ms in the worker (waited ${Date.now() - t0} ms), ` +
+            `longest main-thread task ${longest.toFixed(0)} ms`;
         }
         console.log(line);
       } finally {
@@ -164,7 +170,8 @@ async function main(): Promise<void> {
         .map((s) => seen[s.stepId] - s.finishedAt!);
       if (!lags.length) throw new Error("no step state change was observed live");
       console.log(
-        `live update lag over ${lags.length} step ends: p50 ${pct(lags, 50)} ms, p95 ${pct(lags, 95)} ms, max ${Math.max(...lags)} ms; target p95 < 300 ms`,
+        `live update lag over ${lags.length} step ends: p50 ${pct(lags, 50)} ms, p95 ${pct(lags, 95)} ms, max ${Math.max(...lags)} ms; ` +
+          `target p95 < 300 ms`,
       );
     } finally {
       await b.close();
@@ -209,7 +216,8 @@ async function compareFirstVisits(home: string, modules: string[], runId: string
   const base = pct(times.baseline, 50);
   const now = pct(times.current, 50);
   console.log(
-    `run page, ${STEPS} steps, first visit, median of ${ROUNDS} alternating rounds (1-minute load ${loads.join(", ")}): ` +
+    `run page, ${STEPS} steps, first visit, median of ${ROUNDS} alternating rounds ` +
+      `(1-minute load ${loads.join(", ")}): ` +
       `baseline ${base.toFixed(0)} ms, this checkout ${now.toFixed(0)} ms, ratio ${(now / base).toFixed(2)}`,
   );
 }

@@ -36,7 +36,9 @@ const result = await build({
   // which the banner provides.
   external: [...external, "bindings"],
   banner: {
-    js: 'import { createRequire as __trainyardRequire } from "node:module";\nconst require = __trainyardRequire(import.meta.url);',
+    js:
+      "import { createRequire as __trainyardRequire } from " +
+      '"node:module";\nconst require = __trainyardRequire(import.meta.url);',
   },
   format: "esm",
   platform: "node",

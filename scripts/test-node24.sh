@@ -2,8 +2,9 @@
 # Runs test files on Node 24 (prepared by scripts/node24.sh) and writes vitest's JSON report.
 #   bash scripts/test-node24.sh REPORT.json [test paths...]   (default: the subset below)
 #
-# The subset: the layers that touch Node's APIs and native code (stores, engine, CLI and its
-# child processes, the model server, ingestion on DuckDB), about two fifths of the suite's time.
+# The subset (the default; CI passes test/ src/ for the whole suite): the layers that touch
+# Node's APIs and native code (stores, engine, CLI and its child processes, the model server,
+# ingestion on DuckDB), about two fifths of the suite's time.
 # The rest is computation that behaves alike on every Node; all of it would add minutes to the
 # 20-minute budget of `npm test`.
 set -euo pipefail

@@ -40,10 +40,15 @@ for (let m = 1; m <= through; m++) {
   // and delays shifted by two hours.
   const select =
     String(m) === corrupt
-      ? `SELECT date, CASE WHEN hash(date, origin, destination, distance) % 10 < 3 THEN NULL ELSE delay + 120 END AS delay, CAST(distance AS VARCHAR) AS distance, origin, destination`
+      ? `SELECT date, CASE WHEN hash(date, origin, destination, ` +
+        `distance) % 10 < 3 THEN NULL ELSE delay + 120 END AS delay, ` +
+        `CAST(distance AS VARCHAR) AS distance, origin, destination`
       : `SELECT date, delay, distance, origin, destination`;
-  await conn.run(`COPY (${select} FROM read_parquet('${source}') WHERE month(date) = ${m} AND year(date) = 2001 ORDER BY date)
-    TO '${tmp}' (FORMAT parquet, COMPRESSION zstd)`);
+  await conn.run(
+    `COPY (${select} FROM read_parquet('${source}') WHERE ` +
+      `month(date) = ${m} AND year(date) = 2001 ORDER BY date)
+    TO '${tmp}' (FORMAT parquet, COMPRESSION zstd)`,
+  );
   rmSync(file, { force: true });
   renameSync(tmp, file);
   landed++;

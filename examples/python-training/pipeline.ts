@@ -121,7 +121,8 @@ const cleaned = p.step("clean", {
     const notNull = ["Species", ...Object.values(MEASUREMENTS)].map((c) => `${ident(c)} IS NOT NULL`).join(" AND ");
     const [row] = await duck(async (sql) => {
       await sql(
-        `COPY (SELECT CAST("Species" AS VARCHAR) AS ${LABEL}, ${cols} FROM read_parquet(${q(raw.path)}) WHERE ${notNull}) TO ${q(out)} (FORMAT parquet)`,
+        `COPY (SELECT CAST("Species" ` +
+          `AS VARCHAR) AS ${LABEL}, ${cols} FROM read_parquet(${q(raw.path)}) WHERE ${notNull}) TO ${q(out)} (FORMAT parquet)`,
       );
       return sql(`SELECT count(*)::INTEGER AS n FROM read_parquet(${q(out)})`);
     });
@@ -200,7 +201,9 @@ const trained = p.command("train", {
         `step "train" needs ${PYTHON} (Debian's Python with xgboost) but it does not exist`,
         {
           step: "train",
-          hint: "apt-get install python3 python3-xgboost python3-sklearn python3-pandas (another python3 on PATH does not count: it lacks these packages)",
+          hint:
+            "apt-get install python3 python3-xgboost python3-sklearn python3-pandas " +
+            "(another python3 on PATH does not count: it lacks these packages)",
         },
       );
     }
@@ -246,7 +249,8 @@ p.step("agreement", {
     const predictor = await loadPredictor(candidate.path);
     if (JSON.stringify(predictor.classes) !== JSON.stringify(py.classes)) {
       throw mismatch(
-        `train.py's classes ${JSON.stringify(py.classes)} differ from the training split's ${JSON.stringify(predictor.classes)}`,
+        `train.py's classes ${JSON.stringify(py.classes)} differ from the ` +
+          `training split's ${JSON.stringify(predictor.classes)}`,
         "train.py must index the classes as sorted(train.label.unique())",
       );
     }
@@ -270,12 +274,16 @@ p.step("agreement", {
     if (!(worst.diff <= TOLERANCE)) {
       const { row, cls } = worst;
       throw mismatch(
-        `Trainyard's native scoring disagrees with XGBoost ${py.xgboost}: held-out row ${row + 1}, class ${py.classes[cls]}: XGBoost ${expected[row][cls]}, Trainyard ${native[row * k + cls]} (|diff| ${worst.diff.toExponential(2)} > ${TOLERANCE})`,
-        'check the feature order and class order train.py used, and that the model was saved with booster.save_model("model.json")',
+        `Trainyard's native scoring ` +
+          `disagrees ` +
+          `with XGBoost ${py.xgboost}: held-out row ${row + 1}, class ${py.classes[cls]}: XGBoost ${expected[row][cls]}, Trainyard ${native[row * k + cls]} (|diff| ${worst.diff.toExponential(2)} > ${TOLERANCE})`,
+        "check the feature order and class order train.py used, " +
+          'and that the model was saved with booster.save_model("model.json")',
       );
     }
     ctx.log(
-      `native scoring agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`,
+      `native scoring ` +
+        `agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`,
     );
     return { rows: expected.length, classes: k, maxAbsDiff: worst.diff, tolerance: TOLERANCE, xgboost: py.xgboost };
   },

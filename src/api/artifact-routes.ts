@@ -79,7 +79,8 @@ export function registerArtifactRoutes(app: Hono, svc: ApiServices): void {
     return new Response(body, {
       headers: {
         "content-type": "application/octet-stream",
-        "content-disposition": `attachment; filename="${art.digest.slice(art.digest.indexOf(":") + 1, art.digest.indexOf(":") + 17)}"`,
+        "content-disposition":
+          `attachment; ` + `filename="${art.digest.slice(art.digest.indexOf(":") + 1, art.digest.indexOf(":") + 17)}"`,
         "x-content-type-options": "nosniff",
       },
     });

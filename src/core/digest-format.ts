@@ -85,7 +85,8 @@ export function digestHex(digest: string): string {
 
 /**
  * LIKE patterns for looking a digest up by the start of its text: `sha256:ab12` as written, or
- * bare hex (what messages show, or a digest written before schemes) under every scheme. Undefined for text that is neither.
+ * bare hex (what messages show, or a digest written before schemes) under every scheme. Undefined for text that is
+ * neither.
  */
 export function digestPrefixPatterns(text: string): string[] | undefined {
   if (/^[0-9a-f]{4,64}$/.test(text)) return DIGEST_SCHEMES.map((scheme) => `${scheme}:${text}%`);

@@ -40,9 +40,11 @@ export const ERROR_CATALOG = {
   RUN_EXISTS: "choose another run id, or resume the run that has this one",
   TASK_INVALID: "run the orchestrator and its workers on the same Trainyard version",
   WORKER_LOST:
-    "a worker died while running the step (killed, out of memory, machine lost); see the workers' logs, then `trainyard resume <run>`",
+    "a worker died while running the step (killed, out of memory, " +
+    "machine lost); see the workers' logs, then `trainyard resume <run>`",
   WORKER_MISSING_DEPENDENCY:
-    "install what the message names on that worker (or send the step to a queue whose workers have it), then `trainyard resume <run>`",
+    "install what the message names on that worker (or send the step to a queue whose workers have it), " +
+    "then `trainyard resume <run>`",
   QUEUE_UNAVAILABLE: "start Redis or fix `executor.redis` in trainyard.config.ts (or $TRAINYARD_REDIS_URL)",
   USER_ERROR: "read the step's log with `trainyard logs <run> <step>`",
 

@@ -41,7 +41,9 @@ export function compileGraph(p: Pipeline<any>): CompiledGraph {
           `step "${def.id}": input "${name}" refers to step "${ref.stepId}", which pipeline "${p.name}" does not define`,
           {
             step: def.id,
-            hint: `define step "${ref.stepId}" in this pipeline before "${def.id}", or wire "${name}" to an existing step`,
+            hint:
+              `define step "${ref.stepId}" in this ` +
+              `pipeline before "${def.id}", or wire "${name}" to an existing step`,
           },
         );
       }

@@ -67,7 +67,9 @@ export function resolveParams(
     const key = issue.path.map(String).join(".") || "(params)";
     throw new TrainyardError("PARAM_INVALID", `param "${key}" is invalid: ${issue.message}`, {
       param: key,
-      hint: `got ${JSON.stringify(merged[String(issue.path[0])])}; pass --param ${String(issue.path[0] ?? key)}=<value> with a valid value`,
+      hint:
+        `got ${JSON.stringify(merged[String(issue.path[0])])}; pass --param ${String(issue.path[0] ?? key)}=<value> with ` +
+        `a valid value`,
       issues: result.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })),
     });
   }

@@ -76,7 +76,9 @@ export interface CommandStepSpec<
     | ((ctx: CommandContext<Pick<P, K>>, inputs: InputPaths<I>) => string | readonly string[]);
   /** Files the command depends on (e.g. its script), relative to the pipeline module. */
   files?: readonly string[];
-  /** Output files collected from TRAINYARD_OUT: name -> kind or { path, kind }. @default the whole directory as `out` */
+  /**
+   * Output files collected from TRAINYARD_OUT: name -> kind or { path, kind }. @default the whole directory as `out`
+   */
   outputs?: Out;
   env?: Record<string, string>;
 }

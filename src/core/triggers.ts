@@ -156,7 +156,9 @@ export type CompiledTrigger = CompiledSchedule | CompiledSensor | CompiledMonito
 
 /** What every sensor says about events that come while its earlier runs are active. */
 export interface SensorOverlapSpec {
-  /** What a new event does while a run this sensor started is still active ("queue": one at a time). @default "allow" */
+  /**
+   * What a new event does while a run this sensor started is still active ("queue": one at a time). @default "allow"
+   */
   overlap?: OverlapPolicy;
 }
 

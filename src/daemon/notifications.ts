@@ -46,7 +46,9 @@ export interface WebhookTarget extends TargetBase {
 }
 
 export interface CommandTarget extends TargetBase {
-  /** A program (no shell): `{type}`, `{text}`, `{runId}`, `{model}` in `args` are replaced, each staying one argument. */
+  /**
+   * A program (no shell): `{type}`, `{text}`, `{runId}`, `{model}` in `args` are replaced, each staying one argument.
+   */
   command: string;
   args?: string[];
 }
@@ -78,7 +80,9 @@ export function loadNotificationTargets(home: string): NotificationTarget[] {
       `${file}: "targets" must be a list of { url } or { command, args } objects`,
       {
         file,
-        hint: `e.g. { "targets": [{ "url": "http://127.0.0.1:9000/hook", "on": ["run.failed"] }, { "command": "/usr/bin/logger", "args": ["{text}"] }] }`,
+        hint:
+          `e.g. { "targets": [{ "url": "http://127.0.0.1:9000/hook", "on": ` +
+          `["run.failed"] }, { "command": "/usr/bin/logger", "args": ["{text}"] }] }`,
       },
     );
   }

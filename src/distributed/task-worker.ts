@@ -159,7 +159,9 @@ export class TaskWorker {
         ...error,
         code: "WORKER_MISSING_DEPENDENCY",
         message: `step "${task.stepId}" failed on worker ${this.label}: ${missing} is not installed there`,
-        hint: `install ${missing} on worker ${this.label} (or send the step to a queue whose workers have it), then \`trainyard resume ${task.runId}\``,
+        hint:
+          `install ${missing} on worker ${this.label} (or send the step to a queue whose workers have it), ` +
+          `then \`trainyard resume ${task.runId}\``,
         fields,
       };
     return { ...error, message: `${error.message} (on worker ${this.label})`, fields };

@@ -46,7 +46,9 @@ export class WorkerRuns {
     if (!task.bundleDigest)
       throw new TrainyardError("TASK_INVALID", `step "${task.stepId}" was sent without its pipeline bundle`, {
         step: task.stepId,
-        hint: "run the pipeline from its module file (trainyard run <file.ts>): only a module's bundle can travel to workers",
+        hint:
+          "run the pipeline from its module file (trainyard run <file.ts>): " +
+          "only a module's bundle can travel to workers",
       });
     const key = `${task.runId}|${task.bundleDigest}`;
     let entry = this.entries.get(key);

@@ -116,7 +116,10 @@ export class ArtifactIO {
           {
             step,
             file: path,
-            hint: `write the file before returning ctx.${h.$artifact === "directory" ? "directory" : h.$artifact}(path); relative paths are inside ctx.workdir`,
+            hint:
+              `write the file ` +
+              `before returning ctx.${h.$artifact === "directory" ? "directory" : h.$artifact}(path); relative paths ` +
+              `are inside ctx.workdir`,
           },
         );
       }
@@ -309,7 +312,9 @@ function invalid(step: string, where: string, what: string): TrainyardError {
     `step "${step}" returned a value whose ${where} ${what}, which cannot be stored as an artifact`,
     {
       step,
-      hint: "return JSON data (objects, arrays, strings, numbers, booleans), or write bulk data to a file in ctx.workdir and return ctx.file()/ctx.dataset()",
+      hint:
+        "return JSON data (objects, arrays, strings, numbers, booleans), " +
+        "or write bulk data to a file in ctx.workdir and return ctx.file()/ctx.dataset()",
     },
   );
 }

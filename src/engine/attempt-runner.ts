@@ -202,7 +202,13 @@ export class AttemptRunner {
                   {
                     step: def.id,
                     runId: this.deps.run.runId,
-                    hint: `raise its timeout option, or make it faster; ${def.kind === "inline" && !def.options.isolate ? "set isolate: true so a timeout also kills it" : "its process was killed"}`,
+                    hint:
+                      `raise its timeout option, ` +
+                      `or make it faster; ${
+                        def.kind === "inline" && !def.options.isolate
+                          ? "set isolate: " + "true so a timeout also kills it"
+                          : "its process was killed"
+                      }`,
                   },
                 ),
               );
@@ -304,7 +310,8 @@ export class AttemptRunner {
         cause: err,
         hint:
           info.hint ??
-          `the error was raised by the step's own code; see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
+          `the error was raised by the step's own code; ` +
+            `see \`trainyard logs ${this.deps.run.runId} ${step}\` for its output`,
       },
     );
   }

@@ -137,7 +137,11 @@ function refuseEmptyMetadata(ty: Trainyard, runs: number, records: number, objec
     `gc refuses to run: ${db} has no runs and no artifacts, but the artifact store holds ${objects} objects`,
     {
       file,
-      hint: "the metadata database was probably replaced, truncated or pointed elsewhere: restore it (or set --home / TRAINYARD_METADATA_URL to the right one); `trainyard fsck` lists the objects; to discard them all, delete the home's artifacts/objects directory yourself",
+      hint:
+        "the metadata database was probably replaced, truncated or pointed elsewhere: " +
+        "restore it (or set --home / TRAINYARD_METADATA_URL to the right one); " +
+        "`trainyard fsck` lists the objects; to discard them all, " +
+        "delete the home's artifacts/objects directory yourself",
     },
   );
 }

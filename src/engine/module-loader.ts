@@ -171,7 +171,9 @@ export async function bundleModule(
   if (!existsSync(abs)) {
     throw new TrainyardError("MODULE_LOAD", `pipeline module ${abs} does not exist`, {
       file: abs,
-      hint: "pass the path of a .ts file that default-exports a pipeline, e.g. `trainyard run examples/flight-delays/pipeline.ts`",
+      hint:
+        "pass the path of a .ts file that default-exports a pipeline, " +
+        "e.g. `trainyard run examples/flight-delays/pipeline.ts`",
     });
   }
   const dir = join(cacheDir, "modules");
@@ -292,7 +294,9 @@ function externalPackages(): import("esbuild").Plugin {
           return {
             errors: [
               {
-                text: `cannot find package "${args.path}" imported from ${args.importer}; install it with npm install ${args.path}`,
+                text:
+                  `cannot find package "${args.path}" imported from ${args.importer}; install it ` +
+                  `with npm install ${args.path}`,
               },
             ],
           };

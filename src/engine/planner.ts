@@ -67,7 +67,8 @@ export async function planRun(
       const runs = [...new Set(waiting.flatMap((w) => runsBefore.get(w) ?? [w]))];
       runsBefore.set(id, runs);
       const names = runs.map((w) => `"${w}"`).join(", ");
-      const reason = `upstream ${names} will run; decided when ${runs.length > 1 ? "their" : "its"} new output is known`;
+      const reason =
+        `upstream ${names} will run; ` + `decided when ${runs.length > 1 ? "their" : "its"} new output is known`;
       steps.push({ step: id, action: "depends", reasons: [reason], waitsFor: runs });
       continue;
     }

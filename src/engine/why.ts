@@ -60,7 +60,9 @@ async function explainOne(
     return {
       decision: "cache hit",
       reasons: [
-        `cache key ${sr.cacheKey?.slice(0, 12)} matched step run ${sr.cachedFrom}${from?.finishedAt ? ` (finished ${new Date(from.finishedAt).toISOString()})` : ""}: same code, version, params and inputs, so its outputs were reused`,
+        `cache key ${sr.cacheKey?.slice(0, 12)} matched step run ${sr.cachedFrom}${from?.finishedAt ? ` (finished ${new Date(from.finishedAt).toISOString()})` : ""}: same code, version, ` +
+          `params and inputs, ` +
+          `so its outputs were reused`,
       ],
       against: from ? { runId: from.runId, stepRunId: from.id } : undefined,
     };

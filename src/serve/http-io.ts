@@ -133,7 +133,9 @@ export function receiveJsonBody(req: IncomingMessage, limit: number, done: BodyC
 
 function tooLarge(limit: number): HttpError {
   return new HttpError(413, "BODY_TOO_LARGE", `the request body exceeds ${limit} bytes`, {
-    hint: "send fewer rows per request, or raise the server's limit (trainyard serve --max-body 4MiB; maxBodyBytes in the API)",
+    hint:
+      "send fewer rows per request, " +
+      "or raise the server's limit (trainyard serve --max-body 4MiB; maxBodyBytes in the API)",
   });
 }
 

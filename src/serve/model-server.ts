@@ -251,13 +251,19 @@ export class ModelServer {
         "MODEL_UNAVAILABLE",
         `${model}/${alias} is registered but its model could not be loaded: ${failed}`,
         {
-          hint: `the bundle is broken or missing: move the alias to a good version (trainyard models rollback ${model} ${alias}), re-run the pipeline that trained it, and check the store with trainyard fsck`,
+          hint:
+            `the bundle is broken or missing: ` +
+            `move the alias to a good version ` +
+            `(trainyard models rollback ${model} ${alias}), re-run the pipeline that trained it, ` +
+            `and check the store with trainyard fsck`,
         },
       );
     }
     if (this.models.registeredModels() === 0) {
       return new HttpError(404, "REGISTRY_EMPTY", "the registry has no models yet", {
-        hint: "run a pipeline whose register and deploy steps put a model behind an alias (e.g. production); this server picks it up without a restart",
+        hint:
+          "run a pipeline whose register and deploy steps put a model behind an alias (e.g. " +
+          "production); this server picks it up without a restart",
       });
     }
     const served = this.models.list().map((s) => `${s.model}/${s.alias}`);

@@ -95,7 +95,8 @@ export class ServeMetrics {
         );
     }
     out.push(
-      "# HELP trainyard_serve_request_duration_seconds Predict request latency, from first byte read to response written.",
+      "# HELP trainyard_serve_request_duration_seconds Predict request latency, " +
+        "from first byte read to response written.",
     );
     out.push("# TYPE trainyard_serve_request_duration_seconds histogram");
     for (const s of this.series.values()) {
@@ -121,7 +122,8 @@ export class ServeMetrics {
     out.push("# TYPE trainyard_serve_predictions_logged_total counter");
     out.push(`trainyard_serve_predictions_logged_total ${this.predictionsLogged}`);
     out.push(
-      "# HELP trainyard_serve_predictions_log_dropped_total Sampled requests dropped because the log writer fell behind.",
+      "# HELP trainyard_serve_predictions_log_dropped_total " +
+        "Sampled requests dropped because the log writer fell behind.",
     );
     out.push("# TYPE trainyard_serve_predictions_log_dropped_total counter");
     out.push(`trainyard_serve_predictions_log_dropped_total ${this.predictionsDropped}`);

@@ -1,7 +1,8 @@
 /**
  * Content-addressed files under `<home>/artifacts/objects/a/<hex>` (digest schemes other than
  * sha256 under `objects/<scheme>/a/<hex>`), fanned out over sixteen directories by the first
- * hex digit. Content appears under its digest only by an atomic rename, so a killed process never leaves partial content under a valid digest; `sync()` makes
+ * hex digit. Content appears under its digest only by an atomic rename, so a killed process never leaves partial
+ * content under a valid digest; `sync()` makes
  * it durable (the engine calls it before committing metadata that refers to it), and a torn
  * object left by a power loss is detected by its size and replaced. Stored files are made
  * read-only.

@@ -140,7 +140,9 @@ async function damageError(
       runId: ctx.runId ?? writer?.runId,
       writtenBy: writer?.stepRunId,
       quarantined: moved,
-      hint: "resume or re-run: a step whose stored output is missing or damaged is recomputed; `trainyard fsck --repair` checks the whole store",
+      hint:
+        "resume or re-run: a step whose stored output is missing or damaged is recomputed; " +
+        "`trainyard fsck --repair` checks the whole store",
     },
   );
 }

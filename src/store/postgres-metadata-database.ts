@@ -60,7 +60,8 @@ async function migrate(pool: pg.Pool, schema: string): Promise<void> {
     await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.migrate.' || $1))`, [schema]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await c.query(
-      `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, ` +
+        `applied_at DOUBLE PRECISION NOT NULL)`,
     );
     const done = new Set(
       (await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number),

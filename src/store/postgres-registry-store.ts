@@ -50,10 +50,14 @@ const RETRYABLE = new Set(["40001", "40P01", "23505"]);
 const MAX_ATTEMPTS = 5;
 
 // COLLATE "C": names list in byte order, as SQLite sorts them, whatever the database's locale.
-const SUMMARY = `SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version), 0) AS latest,
-    (SELECT json_object_agg(a.alias, a.version ORDER BY a.alias COLLATE "C") FROM registry_aliases a WHERE a.model = m.name) AS aliases
+const SUMMARY = `SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version),
+  0) AS latest,
+    (SELECT json_object_agg(a.alias, a.version ORDER BY a.alias COLLATE "C") FROM registry_aliases a
+      WHERE a.model = m.name) AS aliases
   FROM registry_models m LEFT JOIN registry_versions v ON v.model = m.name`;
-const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at, metrics_measured_at, metrics_run_id)
+const INSERT_VERSION = `INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id,
+  data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description,
+    created_at, metrics_measured_at, metrics_run_id)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING *`;
 const INSERT_LOGS = `INSERT INTO prediction_log
     (model, version, alias, ts, input, output, latency_ms, prediction_id, row_keys)
@@ -107,7 +111,8 @@ export class PostgresRegistryStore implements RegistryStore {
         // Serialises concurrent first opens of one schema; released at commit.
         await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.registry.migrate.' || current_schema()))`);
         await c.query(
-          `CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+          `CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, ` +
+            `applied_at DOUBLE PRECISION NOT NULL)`,
         );
         const done = new Set(
           (await c.query(`SELECT version FROM registry_migrations`)).rows.map((r: Row) => r.version as number),
@@ -124,7 +129,9 @@ export class PostgresRegistryStore implements RegistryStore {
         `cannot prepare the model registry tables in PostgreSQL: ${(err as Error).message}`,
         {
           cause: err,
-          hint: "the metadata store opened, so check that its user may create tables in the schema; otherwise see the cause",
+          hint:
+            "the metadata store opened, " +
+            "so check that its user may create tables in the schema; otherwise see the cause",
         },
       );
     }

@@ -53,7 +53,8 @@ export class PostgresTickStore implements TickStore {
     await inTransaction(this.pool, async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.ticks.migrate.' || current_schema()))`);
       await c.query(
-        `CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)`,
+        `CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, ` +
+          `applied_at DOUBLE PRECISION NOT NULL)`,
       );
       const done = new Set(
         (await c.query(`SELECT version FROM tick_migrations`)).rows.map((r: Row) => Number(r.version)),
@@ -90,7 +91,8 @@ export class PostgresTickStore implements TickStore {
   ): Promise<{ created: boolean; tick: TickRecord }> {
     return this.transaction(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO trigger_ticks (${TICK_COLUMNS}) VALUES (${params(9)}) ON CONFLICT (trigger, key) DO NOTHING RETURNING key`,
+        `INSERT INTO trigger_ticks (${TICK_COLUMNS}) VALUES (${params(9)}) ON CONFLICT (trigger, ` +
+          `key) DO NOTHING RETURNING key`,
         tickValues(tick),
       );
       if (!inserted.rowCount) {
@@ -102,13 +104,15 @@ export class PostgresTickStore implements TickStore {
       crashPoint("tick-created");
       for (const run of opts.runs ?? []) {
         await c.query(
-          `INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`,
+          `INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT ` +
+            `(run_id) DO NOTHING`,
           queuedValues(run),
         );
       }
       await c.query(`INSERT INTO trigger_state (trigger) VALUES ($1) ON CONFLICT (trigger) DO NOTHING`, [tick.trigger]);
       await c.query(
-        `UPDATE trigger_state SET last_tick_at = GREATEST(COALESCE(last_tick_at, 0), $1), evaluated_at = $2 WHERE trigger = $3`,
+        `UPDATE trigger_state SET last_tick_at = GREATEST(COALESCE(last_tick_at, ` +
+          `0), $1), evaluated_at = $2 WHERE trigger = $3`,
         [tick.scheduledAt, tick.evaluatedAt, tick.trigger],
       );
       if ("cursor" in opts)
@@ -124,7 +128,8 @@ export class PostgresTickStore implements TickStore {
 
   async listTicks(trigger: string, opts: { limit?: number; before?: number } = {}): Promise<TickRecord[]> {
     const rows = await this.rows(
-      `SELECT * FROM trigger_ticks WHERE trigger = $1 AND evaluated_at < $2 ORDER BY evaluated_at DESC, key DESC LIMIT $3`,
+      `SELECT * FROM trigger_ticks WHERE trigger = $1 AND ` +
+        `evaluated_at < $2 ORDER BY evaluated_at DESC, key DESC LIMIT $3`,
       [trigger, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100],
     );
     return Promise.all(rows.map(async (r) => rowToTick(r, await runIdsOf(this.pool, r.trigger, r.key))));
@@ -141,7 +146,8 @@ export class PostgresTickStore implements TickStore {
 
   async setPaused(trigger: string, paused: boolean): Promise<void> {
     await this.rows(
-      `INSERT INTO trigger_state (trigger, paused) VALUES ($1, $2) ON CONFLICT (trigger) DO UPDATE SET paused = EXCLUDED.paused`,
+      `INSERT INTO trigger_state (trigger, ` +
+        `paused) VALUES ($1, $2) ON CONFLICT (trigger) DO UPDATE SET paused = EXCLUDED.paused`,
       [trigger, paused ? 1 : 0],
     );
   }
@@ -153,7 +159,8 @@ export class PostgresTickStore implements TickStore {
     await this.transaction(async (c) => {
       await c.query(`INSERT INTO trigger_state (trigger) VALUES ($1) ON CONFLICT (trigger) DO NOTHING`, [trigger]);
       await c.query(
-        `UPDATE trigger_state SET evaluated_at = $1, failures = ${note.error ? "failures + 1" : "0"}, backoff_until = $2, last_error = $3
+        `UPDATE trigger_state SET ` +
+          `evaluated_at = $1, failures = ${note.error ? "failures + 1" : "0"}, backoff_until = $2, last_error = $3
          WHERE trigger = $4`,
         [note.at, note.backoffUntil ?? null, json(note.error), trigger],
       );
@@ -164,7 +171,8 @@ export class PostgresTickStore implements TickStore {
 
   async listQueuedRuns(opts: { status?: QueuedRunStatus; pipeline?: string } = {}): Promise<QueuedRun[]> {
     const rows = await this.rows(
-      `SELECT * FROM run_queue WHERE status = $1 AND ($2::text IS NULL OR pipeline = $2) ORDER BY priority DESC, created_at, run_id`,
+      `SELECT * FROM run_queue WHERE status = $1 AND ($2::text IS NULL ` +
+        `OR pipeline = $2) ORDER BY priority DESC, created_at, run_id`,
       [opts.status ?? "queued", opts.pipeline ?? null],
     );
     return rows.map(rowToQueued);
@@ -179,7 +187,8 @@ export class PostgresTickStore implements TickStore {
     await this.transaction(async (c) => {
       for (const run of runs) {
         await c.query(
-          `INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT (run_id) DO NOTHING`,
+          `INSERT INTO run_queue (${QUEUE_COLUMNS}) VALUES (${params(QUEUE_COLUMN_COUNT)}) ON CONFLICT ` +
+            `(run_id) DO NOTHING`,
           queuedValues(run),
         );
       }
@@ -212,8 +221,10 @@ export class PostgresTickStore implements TickStore {
     await this.ready;
     const taken = await this.pool.query(
       `INSERT INTO daemon_leases (name, holder, acquired_at, expires_at, heartbeat_at) VALUES ($1, $2, $3, $4, $3)
-       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at, heartbeat_at = EXCLUDED.heartbeat_at,
-         acquired_at = CASE WHEN daemon_leases.holder = EXCLUDED.holder THEN daemon_leases.acquired_at ELSE EXCLUDED.acquired_at END
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at,
+         heartbeat_at = EXCLUDED.heartbeat_at,
+         acquired_at = CASE WHEN daemon_leases.holder = EXCLUDED.holder THEN daemon_leases.acquired_at
+           ELSE EXCLUDED.acquired_at END
        WHERE daemon_leases.holder = EXCLUDED.holder OR daemon_leases.expires_at <= $3
        RETURNING *`,
       [name, holder, now, now + ttlMs],
@@ -239,7 +250,8 @@ export class PostgresTickStore implements TickStore {
   ): Promise<{ runId: string; fresh: boolean; sameRequest: boolean }> {
     await this.ready;
     const ins = await this.pool.query(
-      `INSERT INTO idempotency_keys (key, request_digest, run_id, at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING run_id`,
+      `INSERT INTO idempotency_keys (key, request_digest, run_id, ` +
+        `at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING RETURNING run_id`,
       [key, requestDigest, runId, at],
     );
     if (ins.rowCount) return { runId, fresh: true, sameRequest: true };

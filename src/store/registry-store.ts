@@ -56,7 +56,10 @@ export interface ModelVersionRecord {
   codeFingerprint?: string;
   /** Measured once, when the version was registered: registering the same artifact again keeps them. */
   metrics: Record<string, unknown>;
-  /** When and by which run `metrics` were measured (absent without metrics, or for versions registered before this was recorded). */
+  /**
+   * When and by which run `metrics` were measured (absent without metrics, or for versions registered before this was
+   * recorded).
+   */
   metricsMeasuredAt?: number;
   metricsRunId?: string;
   gates: GateVerdict[];
@@ -298,7 +301,9 @@ export const registryErrors = {
         version,
         alias,
         gates: failed.map((g) => g.gate),
-        hint: `promote a version that passed its gates, or override with --force --reason "<why>" (recorded in the alias history)`,
+        hint:
+          `promote a version that passed its gates, ` +
+          `or override with --force --reason "<why>" (recorded in the alias history)`,
       },
     );
   },

@@ -28,7 +28,8 @@ export class SqliteArtifactRecordStore implements ArtifactRecordStore {
       listArtifacts: p(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts`),
       deleteArtifact: p(`DELETE FROM artifacts WHERE digest = ?`),
       insertLineage: p(
-        `INSERT INTO lineage (step_run_id, run_id, step_id, digest, direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO lineage (step_run_id, run_id, step_id, digest, ` +
+          `direction, name, reused) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       lineageOf: p(`SELECT * FROM lineage WHERE digest = ? ORDER BY rowid`),
       lineageOfStepRun: p(`SELECT * FROM lineage WHERE step_run_id = ? ORDER BY rowid`),

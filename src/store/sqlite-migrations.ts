@@ -22,7 +22,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     step_run_id TEXT NOT NULL, attempt INTEGER NOT NULL, status TEXT NOT NULL,
     started_at INTEGER NOT NULL, finished_at INTEGER, error TEXT, PRIMARY KEY (step_run_id, attempt)
   );
-  CREATE TABLE logs (step_run_id TEXT NOT NULL, attempt INTEGER NOT NULL, ts INTEGER NOT NULL, stream TEXT NOT NULL, line TEXT NOT NULL);
+  CREATE TABLE logs (step_run_id TEXT NOT NULL, attempt INTEGER NOT NULL, ts INTEGER NOT NULL,
+    stream TEXT NOT NULL, line TEXT NOT NULL);
   CREATE INDEX logs_step_run ON logs (step_run_id, attempt);
   CREATE TABLE artifacts (
     digest TEXT PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL, meta TEXT NOT NULL,
@@ -35,13 +36,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX lineage_digest ON lineage (digest);
   CREATE INDEX lineage_step_run ON lineage (step_run_id);
   CREATE INDEX lineage_run ON lineage (run_id);
-  CREATE TABLE stat_index (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL, ino INTEGER NOT NULL, digest TEXT NOT NULL);
+  CREATE TABLE stat_index (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ms REAL NOT NULL,
+    ino INTEGER NOT NULL, digest TEXT NOT NULL);
   CREATE TABLE pins (digest TEXT NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (digest, owner));
   `,
   // Step durations for scheduling priorities: without it, every run read every step run of the
   // pipeline's history (cached re-runs included) to find the recent uncached ones.
   `
-  CREATE INDEX step_runs_durations ON step_runs (finished_at) WHERE status = 'succeeded' AND cached = 0 AND item_index = -1;
+  CREATE INDEX step_runs_durations ON step_runs (finished_at) WHERE status = 'succeeded' AND cached = 0
+    AND item_index = -1;
   `,
   // Run leases: one owner per run, identified beyond its pid (see process-identity.ts).
   `

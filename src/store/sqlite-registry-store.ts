@@ -71,10 +71,15 @@ export class SqliteRegistryStore implements RegistryStore {
       version: p(`SELECT * FROM registry_versions WHERE model = ? AND version = ?`),
       latest: p(`SELECT COALESCE(MAX(version), 0) AS v FROM registry_versions WHERE model = ?`),
       insertVersion:
-        p(`INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests, reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description, created_at, metrics_measured_at, metrics_run_id)
-        VALUES (@model, @version, @artifact_digest, @run_id, @step_run_id, @data_digests, @reference_profile_digest, @params, @code_fingerprint, @metrics, @gates, @gates_failed, @description, @created_at, @metrics_measured_at, @metrics_run_id)`),
+        p(`INSERT INTO registry_versions (model, version, artifact_digest, run_id, step_run_id, data_digests,
+          reference_profile_digest, params, code_fingerprint, metrics, gates, gates_failed, description,
+            created_at, metrics_measured_at, metrics_run_id)
+        VALUES (@model, @version, @artifact_digest, @run_id, @step_run_id, @data_digests,
+          @reference_profile_digest, @params, @code_fingerprint, @metrics, @gates, @gates_failed, @description,
+            @created_at, @metrics_measured_at, @metrics_run_id)`),
       upsertModel: p(
-        `INSERT INTO registry_models (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at`,
+        `INSERT INTO registry_models (name, created_at, updated_at) VALUES (?, ` +
+          `?, ?) ON CONFLICT(name) DO UPDATE SET updated_at = excluded.updated_at`,
       ),
       touchModel: p(`UPDATE registry_models SET updated_at = ? WHERE name = ?`),
       model: p(`SELECT m.name, m.created_at, m.updated_at, COUNT(v.version) AS n, COALESCE(MAX(v.version), 0) AS latest

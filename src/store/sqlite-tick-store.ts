@@ -76,7 +76,8 @@ export class SqliteTickStore implements TickStore {
         this.ensureState(tick.trigger);
         this.db
           .prepare(
-            `UPDATE trigger_state SET last_tick_at = MAX(COALESCE(last_tick_at, 0), ?), evaluated_at = ? WHERE trigger = ?`,
+            `UPDATE trigger_state SET last_tick_at = MAX(COALESCE(last_tick_at, ` +
+              `0), ?), evaluated_at = ? WHERE trigger = ?`,
           )
           .run(tick.scheduledAt, tick.evaluatedAt, tick.trigger);
         if ("cursor" in opts)
@@ -111,7 +112,8 @@ export class SqliteTickStore implements TickStore {
   async listTicks(trigger: string, opts: { limit?: number; before?: number } = {}): Promise<TickRecord[]> {
     const rows = this.db
       .prepare(
-        `SELECT * FROM trigger_ticks WHERE trigger = ? AND evaluated_at < ? ORDER BY evaluated_at DESC, key DESC LIMIT ?`,
+        `SELECT * FROM trigger_ticks WHERE trigger = ? AND ` +
+          `evaluated_at < ? ORDER BY evaluated_at DESC, key DESC LIMIT ?`,
       )
       .all(trigger, opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100) as Row[];
     return rows.map((r) => rowToTick(r, this.runIdsOf(r.trigger, r.key)));
@@ -145,7 +147,8 @@ export class SqliteTickStore implements TickStore {
         const failures = note.error ? `failures + 1` : `0`;
         this.db
           .prepare(
-            `UPDATE trigger_state SET evaluated_at = ?, failures = ${failures}, backoff_until = ?, last_error = ? WHERE trigger = ?`,
+            `UPDATE trigger_state SET evaluated_at = ?, ` +
+              `failures = ${failures}, backoff_until = ?, last_error = ? WHERE trigger = ?`,
           )
           .run(note.at, note.backoffUntil ?? null, json(note.error), trigger);
         if ("cursor" in note)
@@ -157,7 +160,8 @@ export class SqliteTickStore implements TickStore {
   async listQueuedRuns(opts: { status?: QueuedRunStatus; pipeline?: string } = {}): Promise<QueuedRun[]> {
     const rows = this.db
       .prepare(
-        `SELECT * FROM run_queue WHERE status = ? AND (? IS NULL OR pipeline = ?) ORDER BY priority DESC, created_at, run_id`,
+        `SELECT * FROM run_queue WHERE status = ? AND (? IS NULL ` +
+          `OR pipeline = ?) ORDER BY priority DESC, created_at, run_id`,
       )
       .all(opts.status ?? "queued", opts.pipeline ?? null, opts.pipeline ?? null) as Row[];
     return rows.map(rowToQueued);

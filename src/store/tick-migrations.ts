@@ -25,7 +25,8 @@ const schema = (time: string) => `
     name TEXT PRIMARY KEY, holder TEXT NOT NULL, acquired_at ${time} NOT NULL, expires_at ${time} NOT NULL,
     heartbeat_at ${time} NOT NULL
   );
-  CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, request_digest TEXT NOT NULL, run_id TEXT NOT NULL, at ${time} NOT NULL);
+  CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, request_digest TEXT NOT NULL, run_id TEXT NOT NULL,
+    at ${time} NOT NULL);
 `;
 
 // 2: a run of a trigger with overlap "queue" is launched only when no other run of its trigger is running.

@@ -91,6 +91,7 @@ export function rowToLease(r: Row): LeaderLease {
 }
 
 export const QUEUE_COLUMNS =
-  "run_id, trigger, tick_key, pipeline, module_path, params, profile, priority, created_at, status, launched_at, launched_by, reason, serial";
+  "run_id, trigger, tick_key, pipeline, module_path, params, profile, " +
+  "priority, created_at, status, launched_at, launched_by, reason, serial";
 export const QUEUE_COLUMN_COUNT = 14;
 export const TICK_COLUMNS = "trigger, key, kind, scheduled_at, evaluated_at, status, reason, event, error";

@@ -437,78 +437,81 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(health.triggers.map((t: { trigger: string }) => t.trigger)).toContain("api-demo/nightly");
     });
 
-    it("serves tracked metrics, tags, search trials, comparisons and a pipeline's runs with final metrics", async () => {
-      const slow = await home.ty.run(EXPERIMENT_FIXTURE, { params: { lr: 0.2 } });
-      const fast = await home.ty.run(EXPERIMENT_FIXTURE, { params: { lr: 0.5, batch: 64 } });
-      // The fixture's curves, computed here: the validation loss falls, then rises with the epoch squared.
-      const valLoss = (lr: number) => [0, 1, 2, 3, 4, 5].map((e) => (1 - lr) ** (e + 1) + 0.02 * e * e);
-      const expected = valLoss(0.2);
-      const bestEpoch = expected.indexOf(Math.min(...expected));
+    it(
+      "serves tracked metrics, tags, search trials, " + "comparisons and a pipeline's runs with final metrics",
+      async () => {
+        const slow = await home.ty.run(EXPERIMENT_FIXTURE, { params: { lr: 0.2 } });
+        const fast = await home.ty.run(EXPERIMENT_FIXTURE, { params: { lr: 0.5, batch: 64 } });
+        // The fixture's curves, computed here: the validation loss falls, then rises with the epoch squared.
+        const valLoss = (lr: number) => [0, 1, 2, 3, 4, 5].map((e) => (1 - lr) ** (e + 1) + 0.02 * e * e);
+        const expected = valLoss(0.2);
+        const bestEpoch = expected.indexOf(Math.min(...expected));
 
-      const all = (await api.get("runMetrics", `/runs/${slow.runId}/metrics`)).body;
-      expect(all.runId).toBe(slow.runId);
-      const val = all.series.find((x: { name: string }) => x.name === "val_loss");
-      expect(val).toMatchObject({ stepId: "train", itemIndex: -1, goal: "min", reused: false });
-      expect(val.points.map((x: { step: number }) => x.step)).toEqual([0, 1, 2, 3, 4, 5]);
-      val.points.forEach((x: { value: number }, i: number) => expect(x.value).toBeCloseTo(expected[i], 5));
-      expect(val.final).toBeCloseTo(expected[5], 5);
-      expect(val.best.step).toBe(bestEpoch);
-      expect(bestEpoch).toBeLessThan(5);
-      expect(all.series.filter((x: { itemIndex: number }) => x.itemIndex >= 0)).toHaveLength(6);
-      const only = (await api.get("runMetrics", `/runs/${slow.runId}/metrics?metric=auc&step=search`)).body;
-      expect(only.series.map((x: { itemIndex: number }) => x.itemIndex).sort()).toEqual([0, 1, 2, 3, 4, 5]);
-      const stepsOnly = (await api.get("runMetrics", `/runs/${slow.runId}/metrics?stepsOnly=true`)).body.series;
-      expect(stepsOnly.map((x: { name: string }) => x.name).sort()).toEqual(["accuracy", "loss", "val_loss"]);
-      expect((await api.get("runMetrics", "/runs/nope/metrics")).status).toBe(404);
+        const all = (await api.get("runMetrics", `/runs/${slow.runId}/metrics`)).body;
+        expect(all.runId).toBe(slow.runId);
+        const val = all.series.find((x: { name: string }) => x.name === "val_loss");
+        expect(val).toMatchObject({ stepId: "train", itemIndex: -1, goal: "min", reused: false });
+        expect(val.points.map((x: { step: number }) => x.step)).toEqual([0, 1, 2, 3, 4, 5]);
+        val.points.forEach((x: { value: number }, i: number) => expect(x.value).toBeCloseTo(expected[i], 5));
+        expect(val.final).toBeCloseTo(expected[5], 5);
+        expect(val.best.step).toBe(bestEpoch);
+        expect(bestEpoch).toBeLessThan(5);
+        expect(all.series.filter((x: { itemIndex: number }) => x.itemIndex >= 0)).toHaveLength(6);
+        const only = (await api.get("runMetrics", `/runs/${slow.runId}/metrics?metric=auc&step=search`)).body;
+        expect(only.series.map((x: { itemIndex: number }) => x.itemIndex).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+        const stepsOnly = (await api.get("runMetrics", `/runs/${slow.runId}/metrics?stepsOnly=true`)).body.series;
+        expect(stepsOnly.map((x: { name: string }) => x.name).sort()).toEqual(["accuracy", "loss", "val_loss"]);
+        expect((await api.get("runMetrics", "/runs/nope/metrics")).status).toBe(404);
 
-      expect((await api.get("runTags", `/runs/${slow.runId}/tags`)).body).toEqual({
-        runId: slow.runId,
-        tags: { team: "delays" },
-      });
+        expect((await api.get("runTags", `/runs/${slow.runId}/tags`)).body).toEqual({
+          runId: slow.runId,
+          tags: { team: "delays" },
+        });
 
-      const searches = (await api.get("runTrials", `/runs/${slow.runId}/trials`)).body.searches;
-      expect(searches).toHaveLength(1);
-      expect(searches[0]).toMatchObject({ step: "search", goals: { auc: "max" } });
-      const depth4 = searches[0].trials.find((t: any) => t.params.depth === 4 && t.params.rate === 0.1);
-      expect(depth4.metrics.auc).toBeCloseTo(0.9 - 0.01, 6);
-      expect((await api.get("runTrials", `/runs/${ok.runId}/trials`)).body.searches).toEqual([]);
+        const searches = (await api.get("runTrials", `/runs/${slow.runId}/trials`)).body.searches;
+        expect(searches).toHaveLength(1);
+        expect(searches[0]).toMatchObject({ step: "search", goals: { auc: "max" } });
+        const depth4 = searches[0].trials.find((t: any) => t.params.depth === 4 && t.params.rate === 0.1);
+        expect(depth4.metrics.auc).toBeCloseTo(0.9 - 0.01, 6);
+        expect((await api.get("runTrials", `/runs/${ok.runId}/trials`)).body.searches).toEqual([]);
 
-      const cmp = (await api.get("compareRuns", `/compare?runs=${slow.runId},${fast.runId}`)).body;
-      expect(cmp.runs.map((r: { id: string }) => r.id)).toEqual([slow.runId, fast.runId]);
-      const row = (key: string, measure?: string) =>
-        cmp.rows.find((r: { key: string; measure?: string }) => r.key === key && r.measure === measure);
-      expect(row("lr")).toMatchObject({ kind: "param", values: [0.2, 0.5], differs: true });
-      expect(row("epochs")).toMatchObject({ differs: false });
-      const finalVal = [valLoss(0.2)[5], valLoss(0.5)[5]];
-      expect(row("train.val_loss", "final")).toMatchObject({ goal: "min", best: finalVal[0] < finalVal[1] ? 0 : 1 });
-      // The fixture records each value rounded to 6 places.
-      const round6 = (v: number) => Number(v.toFixed(6));
-      expect(row("train.val_loss", "final").values).toEqual(finalVal.map(round6));
-      const bestVal = [Math.min(...valLoss(0.2)), Math.min(...valLoss(0.5))].map(round6);
-      expect(row("train.val_loss", "best")).toMatchObject({ values: bestVal, best: bestVal[0] < bestVal[1] ? 0 : 1 });
-      expect(row("search[best].auc", "best")).toMatchObject({ goal: "max", best: 0 });
-      const firstSame = cmp.rows.findIndex((r: { differs: boolean }) => !r.differs);
-      expect(cmp.rows.slice(firstSame).every((r: { differs: boolean }) => !r.differs)).toBe(true);
-      const posted = (await api.post("compareRunList", "/compare", { runs: [slow.runId, fast.runId] })).body;
-      expect(posted).toEqual(cmp);
-      const one = await api.get("compareRuns", `/compare?runs=${slow.runId}`);
-      expect(one.status).toBe(400);
-      expect(one.body.error.hint).toContain("runs compare");
-      expect((await api.post("compareRunList", "/compare", { runs: [slow.runId] })).status).toBe(400);
-      expect((await api.get("compareRuns", `/compare?runs=${slow.runId},missing-run`)).status).toBe(404);
+        const cmp = (await api.get("compareRuns", `/compare?runs=${slow.runId},${fast.runId}`)).body;
+        expect(cmp.runs.map((r: { id: string }) => r.id)).toEqual([slow.runId, fast.runId]);
+        const row = (key: string, measure?: string) =>
+          cmp.rows.find((r: { key: string; measure?: string }) => r.key === key && r.measure === measure);
+        expect(row("lr")).toMatchObject({ kind: "param", values: [0.2, 0.5], differs: true });
+        expect(row("epochs")).toMatchObject({ differs: false });
+        const finalVal = [valLoss(0.2)[5], valLoss(0.5)[5]];
+        expect(row("train.val_loss", "final")).toMatchObject({ goal: "min", best: finalVal[0] < finalVal[1] ? 0 : 1 });
+        // The fixture records each value rounded to 6 places.
+        const round6 = (v: number) => Number(v.toFixed(6));
+        expect(row("train.val_loss", "final").values).toEqual(finalVal.map(round6));
+        const bestVal = [Math.min(...valLoss(0.2)), Math.min(...valLoss(0.5))].map(round6);
+        expect(row("train.val_loss", "best")).toMatchObject({ values: bestVal, best: bestVal[0] < bestVal[1] ? 0 : 1 });
+        expect(row("search[best].auc", "best")).toMatchObject({ goal: "max", best: 0 });
+        const firstSame = cmp.rows.findIndex((r: { differs: boolean }) => !r.differs);
+        expect(cmp.rows.slice(firstSame).every((r: { differs: boolean }) => !r.differs)).toBe(true);
+        const posted = (await api.post("compareRunList", "/compare", { runs: [slow.runId, fast.runId] })).body;
+        expect(posted).toEqual(cmp);
+        const one = await api.get("compareRuns", `/compare?runs=${slow.runId}`);
+        expect(one.status).toBe(400);
+        expect(one.body.error.hint).toContain("runs compare");
+        expect((await api.post("compareRunList", "/compare", { runs: [slow.runId] })).status).toBe(400);
+        expect((await api.get("compareRuns", `/compare?runs=${slow.runId},missing-run`)).status).toBe(404);
 
-      const page = (await api.get("pipelineRuns", "/pipelines/experiments/runs?limit=1")).body;
-      expect(page.runs).toHaveLength(1);
-      expect(page.runs[0]).toMatchObject({ id: fast.runId, params: { lr: 0.5, batch: 64 } });
-      expect(page.runs[0].metrics["train.val_loss"]).toBeCloseTo(finalVal[1], 5);
-      expect(page.goals).toMatchObject({ "train.val_loss": "min", "train.accuracy": "max" });
-      expect(Object.keys(page.runs[0].metrics).some((k) => k.startsWith("search"))).toBe(false);
-      const next = (await api.get("pipelineRuns", `/pipelines/experiments/runs?limit=1&cursor=${page.nextCursor}`))
-        .body;
-      expect(next.runs.map((r: { id: string }) => r.id)).toEqual([slow.runId]);
-      expect(next.nextCursor).toBeUndefined();
-      expect((await api.get("pipelineRuns", "/pipelines/nope/runs")).status).toBe(404);
-    });
+        const page = (await api.get("pipelineRuns", "/pipelines/experiments/runs?limit=1")).body;
+        expect(page.runs).toHaveLength(1);
+        expect(page.runs[0]).toMatchObject({ id: fast.runId, params: { lr: 0.5, batch: 64 } });
+        expect(page.runs[0].metrics["train.val_loss"]).toBeCloseTo(finalVal[1], 5);
+        expect(page.goals).toMatchObject({ "train.val_loss": "min", "train.accuracy": "max" });
+        expect(Object.keys(page.runs[0].metrics).some((k) => k.startsWith("search"))).toBe(false);
+        const next = (await api.get("pipelineRuns", `/pipelines/experiments/runs?limit=1&cursor=${page.nextCursor}`))
+          .body;
+        expect(next.runs.map((r: { id: string }) => r.id)).toEqual([slow.runId]);
+        expect(next.nextCursor).toBeUndefined();
+        expect((await api.get("pipelineRuns", "/pipelines/nope/runs")).status).toBe(404);
+      },
+    );
 
     it("answers every JSON route as the OpenAPI document says", async () => {
       const doc = await api.get(null, "/openapi.json");

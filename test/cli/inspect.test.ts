@@ -165,53 +165,56 @@ describe("inspecting runs", () => {
 });
 
 describe("trainyard gc", () => {
-  it("after --keep-last 1, removes artifacts only the deleted runs used and keeps those the kept run uses", async () => {
-    const home = homes.tempDir("ty-cli-gc-");
-    const runs: RunSummary[] = [];
-    for (const n of [1, 2, 3])
-      runs.push(summaryOf(await cli(["run", CLI_FIXTURE, "--param", `n=${n}`, "--json"], home)));
-    const files = await withHome(home, async (ty) =>
-      Promise.all(runs.map(async (r) => ((await ty.output(r.runId, "report")) as { file: FileHandle }).file)),
-    );
-    const labelDigest = await withHome(
-      home,
-      async (ty) => (await ty.metadata.getStepRun(`${runs[0].runId}:label`))!.outputDigest!,
-    );
-    expect(new Set(files.map((f) => f.digest)).size).toBe(3);
+  it(
+    "after --keep-last 1, " + "removes artifacts only the deleted runs used and keeps those the kept run uses",
+    async () => {
+      const home = homes.tempDir("ty-cli-gc-");
+      const runs: RunSummary[] = [];
+      for (const n of [1, 2, 3])
+        runs.push(summaryOf(await cli(["run", CLI_FIXTURE, "--param", `n=${n}`, "--json"], home)));
+      const files = await withHome(home, async (ty) =>
+        Promise.all(runs.map(async (r) => ((await ty.output(r.runId, "report")) as { file: FileHandle }).file)),
+      );
+      const labelDigest = await withHome(
+        home,
+        async (ty) => (await ty.metadata.getStepRun(`${runs[0].runId}:label`))!.outputDigest!,
+      );
+      expect(new Set(files.map((f) => f.digest)).size).toBe(3);
 
-    const dry = await cli(["gc", "--keep-last", "1", "--grace", "0", "--dry-run", "--json"], home);
-    expect(dry.code).toBe(0);
-    expect((JSON.parse(dry.stdout) as { runsRemoved: string[] }).runsRemoved.sort()).toEqual(
-      [runs[0].runId, runs[1].runId].sort(),
-    );
-    const store = new FsArtifactStore(path.join(home, "artifacts"));
-    for (const f of files) expect(await store.has(f.digest)).toBe(true);
+      const dry = await cli(["gc", "--keep-last", "1", "--grace", "0", "--dry-run", "--json"], home);
+      expect(dry.code).toBe(0);
+      expect((JSON.parse(dry.stdout) as { runsRemoved: string[] }).runsRemoved.sort()).toEqual(
+        [runs[0].runId, runs[1].runId].sort(),
+      );
+      const store = new FsArtifactStore(path.join(home, "artifacts"));
+      for (const f of files) expect(await store.has(f.digest)).toBe(true);
 
-    const gc = await cli(["gc", "--keep-last", "1", "--grace", "0"], home);
-    expect(gc.code).toBe(0);
-    expect(gc.stdout).toMatch(/removed 2 runs and \d+ artifacts/);
-    expect(await store.has(files[0].digest)).toBe(false);
-    expect(await store.has(files[1].digest)).toBe(false);
-    expect(await store.has(files[2].digest)).toBe(true);
-    await withHome(home, async (ty) => {
-      expect((await ty.metadata.listRuns()).map((r) => r.id)).toEqual([runs[2].runId]);
-      expect(await ty.metadata.getArtifact(files[0].digest)).toBeUndefined();
-      expect(await ty.metadata.getArtifact(files[2].digest)).toBeDefined();
-      // label was computed in run 1 and reused by run 3, so it is still needed.
-      expect(await ty.metadata.getArtifact(labelDigest)).toBeDefined();
-      expect(await ty.output(runs[2].runId, "report")).toMatchObject({ total: 3 });
-    });
+      const gc = await cli(["gc", "--keep-last", "1", "--grace", "0"], home);
+      expect(gc.code).toBe(0);
+      expect(gc.stdout).toMatch(/removed 2 runs and \d+ artifacts/);
+      expect(await store.has(files[0].digest)).toBe(false);
+      expect(await store.has(files[1].digest)).toBe(false);
+      expect(await store.has(files[2].digest)).toBe(true);
+      await withHome(home, async (ty) => {
+        expect((await ty.metadata.listRuns()).map((r) => r.id)).toEqual([runs[2].runId]);
+        expect(await ty.metadata.getArtifact(files[0].digest)).toBeUndefined();
+        expect(await ty.metadata.getArtifact(files[2].digest)).toBeDefined();
+        // label was computed in run 1 and reused by run 3, so it is still needed.
+        expect(await ty.metadata.getArtifact(labelDigest)).toBeDefined();
+        expect(await ty.output(runs[2].runId, "report")).toMatchObject({ total: 3 });
+      });
 
-    const again = summaryOf(await cli(["run", CLI_FIXTURE, "--param", "n=3", "--json"], home));
-    expect(again.steps.every((s) => s.cached)).toBe(true);
-    const redo = summaryOf(await cli(["run", CLI_FIXTURE, "--param", "n=1", "--json"], home));
-    expect(redo.status).toBe("succeeded");
-    expect(Object.fromEntries(redo.steps.map((s) => [s.step, s.cached]))).toMatchObject({
-      count: false,
-      label: true,
-      report: false,
-    });
-  });
+      const again = summaryOf(await cli(["run", CLI_FIXTURE, "--param", "n=3", "--json"], home));
+      expect(again.steps.every((s) => s.cached)).toBe(true);
+      const redo = summaryOf(await cli(["run", CLI_FIXTURE, "--param", "n=1", "--json"], home));
+      expect(redo.status).toBe("succeeded");
+      expect(Object.fromEntries(redo.steps.map((s) => [s.step, s.cached]))).toMatchObject({
+        count: false,
+        label: true,
+        report: false,
+      });
+    },
+  );
 
   it("rejects a malformed --older-than", async () => {
     const home = homes.tempDir("ty-cli-gc-");

@@ -14,7 +14,8 @@ describe("trainyard logs", () => {
   beforeAll(async () => {
     fs.writeFileSync(
       module,
-      `import { pipeline } from "trainyard";\nconst p = pipeline("cli-logs");\np.command("loud", { run: "seq 1 300000" });\nexport default p;\n`,
+      `import { pipeline } from "trainyard";\nconst p = pipeline("cli-logs");\np.command("loud", { run: ` +
+        `"seq 1 300000" });\nexport default p;\n`,
     );
     process.env.TRAINYARD_LOG_STEP_MAX = "1MiB";
     const run = await cli(["run", module, "--json"], home);

@@ -80,7 +80,8 @@ describe("a pipeline module that never finishes loading", () => {
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still awaiting`,
+      `error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: ` +
+        `its top-level code is still awaiting`,
     );
     expect(r.stderr).toMatch(/hint: a pipeline module should only define steps: .*TRAINYARD_LOAD_TIMEOUT/);
     const runs = JSON.parse((await cli(["runs", "--json"], home)).stdout) as Array<{
@@ -101,7 +102,8 @@ describe("a pipeline module that never finishes loading", () => {
     );
     expect(r.signal).toBe("SIGKILL");
     expect(r.stderr).toContain(
-      `error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: its top-level code is still running`,
+      `error[MODULE_LOAD]: pipeline module ${file} did not finish loading within 1 s: ` +
+        `its top-level code is still running`,
     );
     expect(r.stderr).toContain("hint: a pipeline module should only define steps");
     fs.rmSync(home, { recursive: true, force: true });

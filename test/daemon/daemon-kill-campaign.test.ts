@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { formatCampaign, runDaemonKillCampaign } from "./daemon-kill-campaign.js";
 
 describe("daemon kill campaign", () => {
-  it("after 5 kills of the daemon (random kill -9 and a crash point), no tick is lost or doubled and every file ran once", async () => {
+  it("after 5 kills of the daemon (random kill -9 and a crash point), " +
+    "no tick is lost or doubled and every file ran once", async () => {
     const seed = Number(process.env.TRAINYARD_CAMPAIGN_SEED ?? Date.now() % 100_000);
     const r = await runDaemonKillCampaign({ kills: 5, seed });
     const summary = formatCampaign(r).join("\n");

@@ -63,7 +63,8 @@ describe("notifications", () => {
   it("gives a command the event as separate arguments and in its environment, with no shell", async () => {
     const out = path.join(root, "command-out.json");
     const script =
-      "require('fs').writeFileSync(process.argv[1], JSON.stringify({ argv: process.argv.slice(2), env: JSON.parse(process.env.TRAINYARD_EVENT) }))";
+      "require('fs').writeFileSync(process.argv[1], JSON.stringify({ argv: " +
+      "process.argv.slice(2), env: JSON.parse(process.env.TRAINYARD_EVENT) }))";
     const r = await deliver({ command: process.execPath, args: ["-e", script, out, "{type}", "{text}"] }, event);
     expect(r.ok).toBe(true);
     const got = JSON.parse(fs.readFileSync(out, "utf8"));

@@ -164,7 +164,8 @@ describe("overlap policies with real runs", () => {
     expect((await readLedger(home, SCHEDULE)).runs).toEqual([]);
   }, 120_000);
 
-  it('"queue" (schedule) runs each tick\'s run one at a time in tick order, across a kill -9 of the daemon', async () => {
+  it('"queue" (schedule) runs each tick\'s run one at a time in tick order, ' +
+    "across a kill -9 of the daemon", async () => {
     const home = path.join(root, "queue-schedule");
     const first = start(home, { OVERLAP: "queue" });
     // Kill the daemon while one run works and at least two wait in the ledger's queue.

@@ -129,7 +129,8 @@ export function exactlyOnceProblems(l: Ledger, stepMs: number): string[] {
   for (let i = 1; i < slots.length; i++) {
     if (slots[i] - slots[i - 1] !== stepMs)
       problems.push(
-        `slots ${new Date(slots[i - 1]).toISOString()} -> ${new Date(slots[i]).toISOString()}: a tick is missing or doubled`,
+        `slots ${new Date(slots[i - 1]).toISOString()} -> ${new Date(slots[i]).toISOString()}: a tick is ` +
+          `missing or doubled`,
       );
   }
   return problems;

@@ -63,7 +63,9 @@ describe("trainyard contract infer and report", () => {
     const module = join(process.cwd(), "test", "fixtures", `tmp-report-${process.pid}.ts`);
     writeFileSync(
       module,
-      `import { pipeline } from "trainyard";\nimport { profile } from "trainyard/data";\nconst p = pipeline("report-demo");\nconst d = p.step("data", { run: (ctx) => ctx.dataset(${JSON.stringify(data)}) });\nprofile(p, "profile", { data: d });\nexport default p;\n`,
+      `import { pipeline } from "trainyard";\nimport { profile } from "trainyard/data";\nconst ` +
+        `p = pipeline("report-demo");\nconst d = p.step("data", { run: ` +
+        `(ctx) => ctx.dataset(${JSON.stringify(data)}) });\nprofile(p, "profile", { data: d });\nexport default p;\n`,
     );
     try {
       const run = cli(["run", module, "--json"]);

@@ -3,10 +3,18 @@
  * file, SQL over a list of datasets in mixed formats, seeded samples, a split on the newest
  * month, and a two-valued text label trained as binary.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { pipeline } from "../../src/index.js";
-import { ingestEach, landedFiles, queryDatasets, sampleStep, splitStep, sqlStep } from "../../src/lib/data/index.js";
+import {
+  ingestEach,
+  landedFiles,
+  queryDatasets,
+  sampleStep,
+  splitStep,
+  sqlReport,
+  sqlStep,
+} from "../../src/lib/data/index.js";
 import { evaluate, features, train } from "../../src/lib/models/index.js";
 import { datasetInput } from "../../src/testing/index.js";
 import { runPipeline } from "../../src/testing/index.js";
@@ -59,6 +67,12 @@ function build(dir: string) {
     sql: "SELECT CAST(ts AS TIMESTAMP) AS ts, x, outcome FROM parts",
   });
   const split = splitStep(p, "split", { input: all, split: { method: "time", column: "ts", last: "month" } });
+  sqlReport(p, "per-month", {
+    title: "Rows & late share per month",
+    inputs: { parts },
+    sql: `SELECT strftime(CAST(ts AS TIMESTAMP), '%Y-%m') AS month, count(*) AS rows,
+      avg(CAST(outcome = 'late' AS INTEGER)) AS late FROM parts GROUP BY month ORDER BY month`,
+  });
   sampleStep(p, "half", { input: all, fraction: 0.5 });
   sampleStep(p, "half-again", { input: all, fraction: 0.5 });
   sampleStep(p, "hundred", { input: all, rows: 100, seed: 7 });
@@ -101,6 +115,16 @@ describe("library data steps", () => {
       ]);
       const all = await t.output("all");
       expect(all.meta.rows).toBe(600);
+      // A report as a query: its rows as plain numbers, and an HTML table with an escaped title.
+      const perMonth = await t.output("per-month");
+      expect(perMonth.rows.map((r: { month: string; rows: number }) => [r.month, r.rows])).toEqual([
+        ["2001-01", 200],
+        ["2001-02", 200],
+        ["2001-03", 200],
+      ]);
+      const html = readFileSync(await t.trainyard.artifacts.pathOf(perMonth.report.digest), "utf8");
+      expect(html).toContain("<title>Rows &amp; late share per month</title>");
+      expect(html).toContain("<td>2001-03</td><td>200</td>");
       const split = await t.output("split");
       expect([split.train.meta.rows, split.test.meta.rows]).toEqual([400, 200]);
       const [newest] = await queryDatasets<{ lo: string }>(

@@ -25,7 +25,9 @@ export async function writeTable(path: string, columns: Record<string, string>, 
   const types = names.map((n) => `${sqlString(n)}: ${sqlString(columns[n] ?? "VARCHAR")}`).join(", ");
   await withConnection(async (con) => {
     await con.run(
-      `COPY (SELECT * FROM read_csv(${sqlString(tmp)}, header = true, columns = {${types}}, nullstr = '')) TO ${sqlString(path)} (FORMAT parquet)`,
+      `COPY (SELECT ` +
+        `* FROM read_csv(${sqlString(tmp)}, header = true, ` +
+        `columns = {${types}}, nullstr = '')) TO ${sqlString(path)} (FORMAT parquet)`,
     );
   });
   rmSync(tmp);

@@ -296,7 +296,9 @@ for (const backend of engineBackends()) {
         fs.writeFileSync(helper, "export function scale(x: number): number {\n  return x * 10;\n}\n");
         fs.writeFileSync(
           mod,
-          `import { pipeline } from "trainyard";\nimport { scale } from "./features.js";\nconst p = pipeline("helper-change");\np.step("scaled", { run: () => scale(4) });\nexport default p;\n`,
+          `import { pipeline } from "trainyard";\nimport { scale } from ` +
+            `"./features.js";\nconst p = pipeline("helper-change");\np.step("scaled", { run: ` +
+            `() => scale(4) });\nexport default p;\n`,
         );
         const r1 = await ty.run(mod);
         expect(await ty.output(r1.runId, "scaled")).toBe(40);

@@ -107,7 +107,9 @@ describe("command environment", () => {
     const cfg = p.step("cfg", { run: () => ({ k: 1 }) });
     // /bin/cat is a program: starting it with 200 KiB in one variable would fail with E2BIG.
     const run =
-      'cat "$TRAINYARD_PARAMS_FILE" > "$TRAINYARD_OUT/params"; printf %s "${TRAINYARD_PARAMS-unset}" > "$TRAINYARD_OUT/env"; cat "$TRAINYARD_INPUTS_FILE" > "$TRAINYARD_OUT/inputs"';
+      'cat "$TRAINYARD_PARAMS_FILE" > "$TRAINYARD_OUT/params"; ' +
+      'printf %s "${TRAINYARD_PARAMS-unset}" > "$TRAINYARD_OUT/env"; ' +
+      'cat "$TRAINYARD_INPUTS_FILE" > "$TRAINYARD_OUT/inputs"';
     p.command("shell", {
       params: ["big"],
       inputs: { cfg },

@@ -28,7 +28,10 @@ describe("command steps", () => {
     const cmd = p.command("transform", {
       inputs: { data, cfg },
       params: ["greeting"],
-      run: 'cat "$TRAINYARD_INPUT_DATA" > "$TRAINYARD_OUT/copy.csv" && cat "$TRAINYARD_INPUT_CFG" > "$TRAINYARD_OUT/cfg.json" && printf "%s {params.greeting}" "$(pwd)" > "$TRAINYARD_OUT/where" && echo "wrote outputs"',
+      run:
+        'cat "$TRAINYARD_INPUT_DATA" > "$TRAINYARD_OUT/copy.csv" ' +
+        '&& cat "$TRAINYARD_INPUT_CFG" > "$TRAINYARD_OUT/cfg.json" ' +
+        '&& printf "%s {params.greeting}" "$(pwd)" > "$TRAINYARD_OUT/where" && echo "wrote outputs"',
       outputs: { copy: { path: "copy.csv", kind: "dataset" }, cfg: { path: "cfg.json", kind: "json" }, where: "file" },
     });
     p.step("check", {
@@ -161,37 +164,44 @@ describe("command steps", () => {
     expect(err.message).toContain(path.join(dir, "score.py"));
   });
 
-  it("each get an empty work directory of their own, though directories are recycled, and the run leaves none behind", async () => {
-    const { ty } = await homes.open();
-    const dir = homes.tempDir();
-    const p = located(pipeline("cmd-workdirs"), dir);
-    let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
-    for (let i = 0; i < 8; i++) {
-      // Every step lists what it finds, then leaves scratch behind on odd steps only.
-      prev = p.command(`s${i}`, {
-        inputs: prev ? { prev: prev.pick("out") } : {},
-        run: `ls -A "$TRAINYARD_WORKDIR" "$TRAINYARD_OUT" > "$TRAINYARD_OUT/out"; echo "$TRAINYARD_WORKDIR" >> "$TRAINYARD_OUT/out"${i % 2 ? '; echo scratch > "$TRAINYARD_WORKDIR/scratch"' : ""}`,
-        outputs: { out: "file" },
-      });
-    }
-    const r = await ty.run(p, { concurrency: 1 });
-    expect(r.status).toBe("succeeded");
-    const dirs = new Set<string>();
-    for (let i = 0; i < 8; i++) {
-      const out = (await ty.output(r.runId, `s${i}`)) as { out: { path: string } };
-      const lines = fs.readFileSync(out.out.path, "utf8").trim().split("\n");
-      const workdir = lines.pop()!;
-      dirs.add(workdir);
-      // The work directory holds only out/, and out/ only the file being written (the
-      // redirection creates it before ls runs): no scratch of an earlier step.
-      expect(lines.filter((l) => l && !l.endsWith(":"))).toEqual(["out", "out"]);
-    }
-    // Recycled directories are renamed: no two attempts ever see one path.
-    expect(dirs.size).toBe(8);
-    expect(fs.readdirSync(ty.workRoot).filter((name) => name.startsWith("work-"))).toEqual([]);
-    // Nor are the run's process records and value files left behind.
-    for (const sub of ["procs", "values"]) expect(fs.readdirSync(path.join(ty.workRoot, sub))).toEqual([]);
-  });
+  it(
+    "each get an empty work directory of their own, " +
+      "though directories are recycled, and the run leaves none behind",
+    async () => {
+      const { ty } = await homes.open();
+      const dir = homes.tempDir();
+      const p = located(pipeline("cmd-workdirs"), dir);
+      let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
+      for (let i = 0; i < 8; i++) {
+        // Every step lists what it finds, then leaves scratch behind on odd steps only.
+        prev = p.command(`s${i}`, {
+          inputs: prev ? { prev: prev.pick("out") } : {},
+          run:
+            `ls -A "$TRAINYARD_WORKDIR" "$TRAINYARD_OUT" > "$TRAINYARD_OUT/out"; ` +
+            `echo "$TRAINYARD_WORKDIR" ` +
+            `>> "$TRAINYARD_OUT/out"${i % 2 ? '; echo scratch > "$TRAINYARD_WORKDIR/scratch"' : ""}`,
+          outputs: { out: "file" },
+        });
+      }
+      const r = await ty.run(p, { concurrency: 1 });
+      expect(r.status).toBe("succeeded");
+      const dirs = new Set<string>();
+      for (let i = 0; i < 8; i++) {
+        const out = (await ty.output(r.runId, `s${i}`)) as { out: { path: string } };
+        const lines = fs.readFileSync(out.out.path, "utf8").trim().split("\n");
+        const workdir = lines.pop()!;
+        dirs.add(workdir);
+        // The work directory holds only out/, and out/ only the file being written (the
+        // redirection creates it before ls runs): no scratch of an earlier step.
+        expect(lines.filter((l) => l && !l.endsWith(":"))).toEqual(["out", "out"]);
+      }
+      // Recycled directories are renamed: no two attempts ever see one path.
+      expect(dirs.size).toBe(8);
+      expect(fs.readdirSync(ty.workRoot).filter((name) => name.startsWith("work-"))).toEqual([]);
+      // Nor are the run's process records and value files left behind.
+      for (const sub of ["procs", "values"]) expect(fs.readdirSync(path.join(ty.workRoot, sub))).toEqual([]);
+    },
+  );
 
   it("never hand a failed attempt's work directory to a later step", async () => {
     const { ty } = await homes.open();
@@ -199,7 +209,10 @@ describe("command steps", () => {
     const p = located(pipeline("cmd-workdir-fail"), dir);
     const first = p.command("flaky", {
       retry: { attempts: 2, initialDelayMs: 1 },
-      run: `if [ ! -e "${dir}/tried" ]; then touch "${dir}/tried"; echo "$TRAINYARD_WORKDIR" > "${dir}/failed-dir"; exit 1; fi; echo ok > "$TRAINYARD_OUT/out"`,
+      run:
+        `if [ ! -e "${dir}/tried" ]; then touch "${dir}/tried"; ` +
+        `echo "$TRAINYARD_WORKDIR" > "${dir}/failed-dir"; exit 1; fi; ` +
+        `echo ok > "$TRAINYARD_OUT/out"`,
       outputs: { out: "file" },
     });
     p.command("next", {
@@ -215,33 +228,38 @@ describe("command steps", () => {
     expect(fs.readFileSync(next.out.path, "utf8").trim()).not.toBe(failed);
   });
 
-  it("run shell text as sh -c would: no positional parameters, multi-line scripts, quotes, exit and syntax errors", async () => {
-    const { ty } = await homes.open();
-    const dir = homes.tempDir();
-    const p = located(pipeline("cmd-shell"), dir);
-    p.command("script", {
-      run: `set -e\nx='it'"'"'s'\nprintf '%s|%s|%s\\n' "$#" "$1" "$x" > "$TRAINYARD_OUT/out"\nif true; then echo "second line" >> "$TRAINYARD_OUT/out"; fi`,
-      outputs: { out: "file" },
-    });
-    p.command("env", {
-      env: { GREETING: "hello there", HOME: "/overridden" },
-      run: `echo "$GREETING|$HOME|$TY_TEST_INHERITED|$TRAINYARD_STEP" > "$TRAINYARD_OUT/out"`,
-      outputs: { out: "file" },
-    });
-    p.command("logs", { run: `printf 'a\\n\\nb'; echo e >&2; : > "$TRAINYARD_OUT/out"`, outputs: { out: "file" } });
-    p.command("exits", { run: "echo before; exit 7; echo after", outputs: { out: "file" } });
-    p.command("syntax", { run: "if then fi", outputs: { out: "file" } });
-    process.env.TY_TEST_INHERITED = "from the orchestrator";
-    const r = await ty.run(p, { concurrency: 1 }).finally(() => delete process.env.TY_TEST_INHERITED);
-    const out = (await ty.output(r.runId, "script")) as { out: { path: string } };
-    expect(fs.readFileSync(out.out.path, "utf8")).toBe("0||it's\nsecond line\n");
-    const env = (await ty.output(r.runId, "env")) as { out: { path: string } };
-    expect(fs.readFileSync(env.out.path, "utf8")).toBe("hello there|/overridden|from the orchestrator|env\n");
-    // Lines as printed, a blank one kept, the unterminated last one too, and nothing invented.
-    const logs = (await ty.metadata.getLogs(`${r.runId}:logs`)).map((l) => `${l.stream}:${l.line}`);
-    expect(logs.filter((l) => l.startsWith("stdout:"))).toEqual(["stdout:a", "stdout:", "stdout:b"]);
-    expect(logs.filter((l) => l.startsWith("stderr:"))).toEqual(["stderr:e"]);
-    expect(stepOf(r, "exits").error?.message).toContain("exited with code 7");
-    expect(stepOf(r, "syntax").error?.message).toContain("exited with code 2");
-  });
+  it(
+    "run shell text as sh -c would: no positional parameters, " + "multi-line scripts, quotes, exit and syntax errors",
+    async () => {
+      const { ty } = await homes.open();
+      const dir = homes.tempDir();
+      const p = located(pipeline("cmd-shell"), dir);
+      p.command("script", {
+        run:
+          `set -e\nx='it'"'"'s'\nprintf '%s|%s|%s\\n' "$#" "$1" "$x" > "$TRAINYARD_OUT/out"\nif true; ` +
+          `then echo "second line" >> "$TRAINYARD_OUT/out"; fi`,
+        outputs: { out: "file" },
+      });
+      p.command("env", {
+        env: { GREETING: "hello there", HOME: "/overridden" },
+        run: `echo "$GREETING|$HOME|$TY_TEST_INHERITED|$TRAINYARD_STEP" > "$TRAINYARD_OUT/out"`,
+        outputs: { out: "file" },
+      });
+      p.command("logs", { run: `printf 'a\\n\\nb'; echo e >&2; : > "$TRAINYARD_OUT/out"`, outputs: { out: "file" } });
+      p.command("exits", { run: "echo before; exit 7; echo after", outputs: { out: "file" } });
+      p.command("syntax", { run: "if then fi", outputs: { out: "file" } });
+      process.env.TY_TEST_INHERITED = "from the orchestrator";
+      const r = await ty.run(p, { concurrency: 1 }).finally(() => delete process.env.TY_TEST_INHERITED);
+      const out = (await ty.output(r.runId, "script")) as { out: { path: string } };
+      expect(fs.readFileSync(out.out.path, "utf8")).toBe("0||it's\nsecond line\n");
+      const env = (await ty.output(r.runId, "env")) as { out: { path: string } };
+      expect(fs.readFileSync(env.out.path, "utf8")).toBe("hello there|/overridden|from the orchestrator|env\n");
+      // Lines as printed, a blank one kept, the unterminated last one too, and nothing invented.
+      const logs = (await ty.metadata.getLogs(`${r.runId}:logs`)).map((l) => `${l.stream}:${l.line}`);
+      expect(logs.filter((l) => l.startsWith("stdout:"))).toEqual(["stdout:a", "stdout:", "stdout:b"]);
+      expect(logs.filter((l) => l.startsWith("stderr:"))).toEqual(["stderr:e"]);
+      expect(stepOf(r, "exits").error?.message).toContain("exited with code 7");
+      expect(stepOf(r, "syntax").error?.message).toContain("exited with code 2");
+    },
+  );
 });

@@ -5,55 +5,63 @@ import { sleep, stepOf, useHomes } from "./support.js";
 const homes = useHomes();
 
 describe("fail fast", () => {
-  it("skips the dependents of a failed step and cancels an in-flight sibling whose only consumer was skipped", async () => {
-    const { ty } = await homes.open();
-    const seen = { siblingAborted: false, siblingFinished: false, independentFinished: false, childRan: false };
-    const p = pipeline("failfast");
-    const bad = p.step("bad", {
-      run: async () => {
-        await sleep(30);
-        throw new Error("bad data");
-      },
-    });
-    const sibling = p.step("sibling", {
-      run: async (ctx) => {
-        ctx.signal.addEventListener("abort", () => (seen.siblingAborted = true));
-        await sleep(10_000, ctx.signal);
-        seen.siblingFinished = true;
-        return 1;
-      },
-    });
-    const child = p.step("child", { inputs: { bad }, run: () => ((seen.childRan = true), 1) });
-    p.step("grandchild", { inputs: { child }, run: () => 2 });
-    p.step("needsBoth", { inputs: { bad, sibling }, run: () => 3 });
-    p.step("independent", {
-      run: async () => {
-        await sleep(60);
-        seen.independentFinished = true;
-        return 4;
-      },
-    });
-    const r = await ty.run(p, { concurrency: 4 });
-    expect(r.status).toBe("failed");
-    const status = Object.fromEntries(r.steps.map((s) => [s.step, s.status]));
-    expect(status).toEqual({
-      bad: "failed",
-      sibling: "cancelled",
-      child: "skipped",
-      grandchild: "skipped",
-      needsBoth: "skipped",
-      independent: "succeeded",
-    });
-    expect(seen).toEqual({ siblingAborted: true, siblingFinished: false, independentFinished: true, childRan: false });
-    const records = Object.fromEntries((await ty.metadata.listStepRuns(r.runId)).map((s) => [s.stepId, s]));
-    expect(records.child.reason).toContain('"bad"');
-    expect(records.sibling.status).toBe("cancelled");
-    expect(records.sibling.reason).toMatch(/no longer needed/);
-    const run = await ty.metadata.getRun(r.runId);
-    expect(run!.status).toBe("failed");
-    expect(run!.error?.message).toContain("bad data");
-    expect(run!.finishedAt).toBeGreaterThanOrEqual(run!.createdAt);
-  });
+  it(
+    "skips the dependents of a failed step and cancels " + "an in-flight sibling whose only consumer was skipped",
+    async () => {
+      const { ty } = await homes.open();
+      const seen = { siblingAborted: false, siblingFinished: false, independentFinished: false, childRan: false };
+      const p = pipeline("failfast");
+      const bad = p.step("bad", {
+        run: async () => {
+          await sleep(30);
+          throw new Error("bad data");
+        },
+      });
+      const sibling = p.step("sibling", {
+        run: async (ctx) => {
+          ctx.signal.addEventListener("abort", () => (seen.siblingAborted = true));
+          await sleep(10_000, ctx.signal);
+          seen.siblingFinished = true;
+          return 1;
+        },
+      });
+      const child = p.step("child", { inputs: { bad }, run: () => ((seen.childRan = true), 1) });
+      p.step("grandchild", { inputs: { child }, run: () => 2 });
+      p.step("needsBoth", { inputs: { bad, sibling }, run: () => 3 });
+      p.step("independent", {
+        run: async () => {
+          await sleep(60);
+          seen.independentFinished = true;
+          return 4;
+        },
+      });
+      const r = await ty.run(p, { concurrency: 4 });
+      expect(r.status).toBe("failed");
+      const status = Object.fromEntries(r.steps.map((s) => [s.step, s.status]));
+      expect(status).toEqual({
+        bad: "failed",
+        sibling: "cancelled",
+        child: "skipped",
+        grandchild: "skipped",
+        needsBoth: "skipped",
+        independent: "succeeded",
+      });
+      expect(seen).toEqual({
+        siblingAborted: true,
+        siblingFinished: false,
+        independentFinished: true,
+        childRan: false,
+      });
+      const records = Object.fromEntries((await ty.metadata.listStepRuns(r.runId)).map((s) => [s.stepId, s]));
+      expect(records.child.reason).toContain('"bad"');
+      expect(records.sibling.status).toBe("cancelled");
+      expect(records.sibling.reason).toMatch(/no longer needed/);
+      const run = await ty.metadata.getRun(r.runId);
+      expect(run!.status).toBe("failed");
+      expect(run!.error?.message).toContain("bad data");
+      expect(run!.finishedAt).toBeGreaterThanOrEqual(run!.createdAt);
+    },
+  );
 
   it("names the failing step and keeps the user's message, with a hint pointing at its logs", async () => {
     const { ty } = await homes.open();

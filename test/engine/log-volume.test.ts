@@ -25,90 +25,100 @@ const numbers = (text: string) =>
   text.match(/[\d,]+(?= bytes\))|[\d,]+(?= lines)/g)!.map((n) => Number(n.replace(/,/g, "")));
 
 describe("step logs of loud commands", () => {
-  it("20 MB without a newline: split lines, head and last part under the step cap with a note, a bounded tail in the database", async () => {
-    const { ty, home } = await homes.open();
-    const p = located("no-newline");
-    p.command("loud", { run: "head -c 20000000 /dev/zero | tr '\\0' x" });
-    const r = await ty.run(p, { logs: { stepBytes: 4 * MiB } });
-    expect(stepOf(r, "loud").status).toBe("succeeded");
+  it(
+    "20 MB without a newline: split lines, " +
+      "head and last part under the step cap with a note, a bounded tail in the database",
+    async () => {
+      const { ty, home } = await homes.open();
+      const p = located("no-newline");
+      p.command("loud", { run: "head -c 20000000 /dev/zero | tr '\\0' x" });
+      const r = await ty.run(p, { logs: { stepBytes: 4 * MiB } });
+      expect(stepOf(r, "loud").status).toBe("succeeded");
 
-    const last = "x".repeat(20_000_000 % LINE);
-    const piece = "x".repeat(LINE) + LINE_SPLIT_MARK;
-    const produced = {
-      lines: Math.ceil(20_000_000 / LINE),
-      bytes: Math.floor(20_000_000 / LINE) * (Buffer.byteLength(piece) + 1) + last.length + 1,
-    };
+      const last = "x".repeat(20_000_000 % LINE);
+      const piece = "x".repeat(LINE) + LINE_SPLIT_MARK;
+      const produced = {
+        lines: Math.ceil(20_000_000 / LINE),
+        bytes: Math.floor(20_000_000 / LINE) * (Buffer.byteLength(piece) + 1) + last.length + 1,
+      };
 
-    const file = stepLogFile(home, r.runId, `${r.runId}:loud`, 1);
-    expect(fs.statSync(file).size).toBeLessThan(MiB);
-    const lines = await readStepLogLines(ty, r.runId, `${r.runId}:loud`);
-    const output = lines.filter((l) => l.stream === "stdout").map((l) => l.line);
-    expect(output[0]).toBe(piece);
-    expect(output.at(-1)).toBe(last);
-    expect(output.slice(0, -1).every((l) => l === piece)).toBe(true);
-    expect(bytesOf(output)).toBeLessThanOrEqual(4 * MiB);
-    // The note sits between head and last part and accounts for every byte and line not kept.
-    const [cut] = notes(lines);
-    expect(cut).toMatch(/output cut here: .* were not kept \(the step's log cap is 4\.0 MiB/);
-    const [cutBytes, cutLines] = numbers(cut);
-    expect(cutBytes + bytesOf(output)).toBe(produced.bytes);
-    expect(cutLines + output.length).toBe(produced.lines);
-    const at = lines.findIndex((l) => l.line === cut);
-    expect(bytesOf(lines.slice(0, at).map((l) => l.line))).toBeLessThanOrEqual(2 * MiB);
+      const file = stepLogFile(home, r.runId, `${r.runId}:loud`, 1);
+      expect(fs.statSync(file).size).toBeLessThan(MiB);
+      const lines = await readStepLogLines(ty, r.runId, `${r.runId}:loud`);
+      const output = lines.filter((l) => l.stream === "stdout").map((l) => l.line);
+      expect(output[0]).toBe(piece);
+      expect(output.at(-1)).toBe(last);
+      expect(output.slice(0, -1).every((l) => l === piece)).toBe(true);
+      expect(bytesOf(output)).toBeLessThanOrEqual(4 * MiB);
+      // The note sits between head and last part and accounts for every byte and line not kept.
+      const [cut] = notes(lines);
+      expect(cut).toMatch(/output cut here: .* were not kept \(the step's log cap is 4\.0 MiB/);
+      const [cutBytes, cutLines] = numbers(cut);
+      expect(cutBytes + bytesOf(output)).toBe(produced.bytes);
+      expect(cutLines + output.length).toBe(produced.lines);
+      const at = lines.findIndex((l) => l.line === cut);
+      expect(bytesOf(lines.slice(0, at).map((l) => l.line))).toBeLessThanOrEqual(2 * MiB);
 
-    const stored = await ty.metadata.getLogs(`${r.runId}:loud`);
-    expect(stored.length).toBeLessThanOrEqual(401);
-    expect(stored.at(-1)!.line).toBe(last);
-    expect(notes(stored)[0]).toContain(file);
-    for (const l of stored) expect(Buffer.byteLength(l.line)).toBeLessThanOrEqual(LINE + LINE_SPLIT_MARK.length + 200);
-  });
+      const stored = await ty.metadata.getLogs(`${r.runId}:loud`);
+      expect(stored.length).toBeLessThanOrEqual(401);
+      expect(stored.at(-1)!.line).toBe(last);
+      expect(notes(stored)[0]).toContain(file);
+      for (const l of stored)
+        expect(Buffer.byteLength(l.line)).toBeLessThanOrEqual(LINE + LINE_SPLIT_MARK.length + 200);
+    },
+  );
 
-  it("20 MB of lines: the file keeps the first and the last lines in order, the database 200 of each and a note", async () => {
-    const { ty, home } = await homes.open();
-    const p = located("lines");
-    p.command("loud", { run: "seq 1 2700000; echo finished >&2" });
-    const r = await ty.run(p, { logs: { stepBytes: 4 * MiB } });
-    expect(stepOf(r, "loud").status).toBe("succeeded");
+  it(
+    "20 MB of lines: the file keeps the first and the last lines in order, " + "the database 200 of each and a note",
+    async () => {
+      const { ty, home } = await homes.open();
+      const p = located("lines");
+      p.command("loud", { run: "seq 1 2700000; echo finished >&2" });
+      const r = await ty.run(p, { logs: { stepBytes: 4 * MiB } });
+      expect(stepOf(r, "loud").status).toBe("succeeded");
 
-    const lines = await readStepLogLines(ty, r.runId, `${r.runId}:loud`);
-    const at = lines.findIndex((l) => l.line.startsWith("[trainyard] output cut here"));
-    expect(at).toBeGreaterThan(1000);
-    const head = lines.slice(0, at).map((l) => l.line);
-    expect(head).toEqual(head.map((_, i) => String(i + 1)));
-    const tail = lines
-      .slice(at + 1)
-      .filter((l) => l.stream === "stdout")
-      .map((l) => Number(l.line));
-    expect(tail.at(-1)).toBe(2_700_000);
-    expect(tail).toEqual(tail.map((_, i) => 2_700_001 - tail.length + i));
-    expect(lines.at(-1)).toMatchObject({ stream: "stderr", line: "finished" });
-    expect(bytesOf(lines.filter((l) => l.stream !== "log").map((l) => l.line))).toBeLessThanOrEqual(4 * MiB);
-    const [cutBytes, cutLines] = numbers(lines[at].line);
-    expect(cutLines).toBe(2_700_000 - head.length - tail.length);
-    expect(cutBytes).toBe(bytesOf(Array.from({ length: cutLines }, (_, i) => String(head.length + 1 + i))));
+      const lines = await readStepLogLines(ty, r.runId, `${r.runId}:loud`);
+      const at = lines.findIndex((l) => l.line.startsWith("[trainyard] output cut here"));
+      expect(at).toBeGreaterThan(1000);
+      const head = lines.slice(0, at).map((l) => l.line);
+      expect(head).toEqual(head.map((_, i) => String(i + 1)));
+      const tail = lines
+        .slice(at + 1)
+        .filter((l) => l.stream === "stdout")
+        .map((l) => Number(l.line));
+      expect(tail.at(-1)).toBe(2_700_000);
+      expect(tail).toEqual(tail.map((_, i) => 2_700_001 - tail.length + i));
+      expect(lines.at(-1)).toMatchObject({ stream: "stderr", line: "finished" });
+      expect(bytesOf(lines.filter((l) => l.stream !== "log").map((l) => l.line))).toBeLessThanOrEqual(4 * MiB);
+      const [cutBytes, cutLines] = numbers(lines[at].line);
+      expect(cutLines).toBe(2_700_000 - head.length - tail.length);
+      expect(cutBytes).toBe(bytesOf(Array.from({ length: cutLines }, (_, i) => String(head.length + 1 + i))));
 
-    const stored = await ty.metadata.getLogs(`${r.runId}:loud`);
-    expect(stored).toHaveLength(401);
-    expect(stored.slice(0, 200).map((l) => l.line)).toEqual(head.slice(0, 200));
-    expect(stored[200].line).toMatch(/^\[trainyard\] 2,699,601 lines are not kept in the database/);
-    expect(stored.slice(201).map((l) => l.line)).toEqual([
-      ...Array.from({ length: 199 }, (_, i) => String(2_699_802 + i)),
-      "finished",
-    ]);
+      const stored = await ty.metadata.getLogs(`${r.runId}:loud`);
+      expect(stored).toHaveLength(401);
+      expect(stored.slice(0, 200).map((l) => l.line)).toEqual(head.slice(0, 200));
+      expect(stored[200].line).toMatch(/^\[trainyard\] 2,699,601 lines are not kept in the database/);
+      expect(stored.slice(201).map((l) => l.line)).toEqual([
+        ...Array.from({ length: 199 }, (_, i) => String(2_699_802 + i)),
+        "finished",
+      ]);
 
-    // Without the file (gc, or a copied database), the database's head and tail stand in.
-    expect(await removeRunLogs(home, [r.runId])).toBe(1);
-    expect(fs.existsSync(runLogDir(home, r.runId))).toBe(false);
-    expect((await readStepLogLines(ty, r.runId, `${r.runId}:loud`)).map((l) => l.line)).toEqual(
-      stored.map((l) => l.line),
-    );
-  });
+      // Without the file (gc, or a copied database), the database's head and tail stand in.
+      expect(await removeRunLogs(home, [r.runId])).toBe(1);
+      expect(fs.existsSync(runLogDir(home, r.runId))).toBe(false);
+      expect((await readStepLogLines(ty, r.runId, `${r.runId}:loud`)).map((l) => l.line)).toEqual(
+        stored.map((l) => l.line),
+      );
+    },
+  );
 
   it("keep a progress bar's last state and split long lines, from commands and from ctx.log", async () => {
     const { ty } = await homes.open();
     const p = located("bars");
     p.command("bar", {
-      run: "printf 'epoch 1  10%%\\repoch 1 100%%\\n'; head -c 40000 /dev/zero | tr '\\0' y; echo; printf '\\r1/3\\r2/3\\r3/3'",
+      run:
+        "printf 'epoch 1  10%%\\repoch 1 100%%\\n'; " +
+        "head -c 40000 /dev/zero | tr '\\0' y; echo; printf '\\r1/3\\r2/3\\r3/3'",
     });
     p.step("chatty", { run: (ctx) => ctx.log("z".repeat(40000)) });
     const r = await ty.run(p);

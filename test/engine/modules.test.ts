@@ -18,7 +18,8 @@ describe("pipeline modules", () => {
     const mod = path.join(dir, "ok.ts");
     fs.writeFileSync(
       mod,
-      `import { pipeline } from "trainyard";\nconst p = pipeline("ok");\np.step("one", { run: () => 1 });\nexport default p;\n`,
+      `import { pipeline } from "trainyard";\nconst p = pipeline("ok");\np.step("one", { run: ` +
+        `() => 1 });\nexport default p;\n`,
     );
     const r = await ty.run(mod);
     expect(r.status).toBe("succeeded");
@@ -60,7 +61,8 @@ describe("pipeline modules", () => {
       const mod = path.join(homes.fixtureDir(), "shared.ts");
       fs.writeFileSync(
         mod,
-        `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 1 });\nexport default p;\n`,
+        `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: ` +
+          `() => 1 });\nexport default p;\n`,
       );
       await withCacheDir(cache, async () => {
         const a = await homes.open();
@@ -81,7 +83,8 @@ describe("pipeline modules", () => {
 
         fs.writeFileSync(
           mod,
-          `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: () => 2 });\nexport default p;\n`,
+          `import { pipeline } from "trainyard";\nconst p = pipeline("shared");\np.step("one", { run: ` +
+            `() => 2 });\nexport default p;\n`,
         );
         const c = await homes.open();
         const edited = await c.ty.run(mod);
@@ -99,7 +102,8 @@ describe("pipeline modules", () => {
       const mod = path.join(homes.fixtureDir(), "fallback.ts");
       fs.writeFileSync(
         mod,
-        `import { pipeline } from "trainyard";\nconst p = pipeline("fallback");\np.step("one", { run: () => 1 });\nexport default p;\n`,
+        `import { pipeline } from "trainyard";\nconst p = pipeline("fallback");\np.step("one", { run: ` +
+          `() => 1 });\nexport default p;\n`,
       );
       await withCacheDir(path.join(blocker, "cache"), async () => {
         const { ty, home } = await homes.open();
@@ -128,12 +132,14 @@ describe("pipeline modules", () => {
       ],
       [
         "an error thrown at import",
-        `import { pipeline } from "trainyard";\nconst p = pipeline("throws");\nthrow new Error("boom while importing");\nexport default p;\n`,
+        `import { pipeline } from "trainyard";\nconst p = pipeline("throws");\nthrow ` +
+          `new Error("boom while importing");\nexport default p;\n`,
         /boom while importing/,
       ],
       [
         "a missing package",
-        `import { pipeline } from "trainyard";\nimport "no-such-package-xyz";\nexport default pipeline("missing-pkg");\n`,
+        `import { pipeline } from "trainyard";\nimport ` +
+          `"no-such-package-xyz";\nexport default pipeline("missing-pkg");\n`,
         /no-such-package-xyz/,
       ],
     ];

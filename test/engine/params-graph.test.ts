@@ -110,11 +110,15 @@ describe("params", () => {
     const dir = homes.fixtureDir();
     fs.writeFileSync(
       path.join(dir, "trainyard.config.ts"),
-      `import { defineConfig } from "trainyard";\nexport default defineConfig({ profiles: { ci: { size: 2 }, shared: { size: 100 } } });\n`,
+      `import { defineConfig } from "trainyard";\nexport default defineConfig({ profiles: { ci: { size: ` +
+        `2 }, shared: { size: 100 } } });\n`,
     );
     fs.writeFileSync(
       path.join(dir, "pipeline.ts"),
-      `import { pipeline } from "trainyard";\nimport { z } from "zod";\nconst p = pipeline("configured", { params: z.object({ size: z.number().default(10) }), profiles: { shared: { size: 5 } } });\np.step("size", { params: ["size"], run: (ctx) => ctx.params.size });\nexport default p;\n`,
+      `import { pipeline } from "trainyard";\nimport { z } from "zod";\nconst p = pipeline("configured", { params: ` +
+        `z.object({ size: z.number().default(10) }), ` +
+        `profiles: { shared: { size: 5 } } });\np.step("size", { params: ` +
+        `["size"], run: (ctx) => ctx.params.size });\nexport default p;\n`,
     );
     const mod = path.join(dir, "pipeline.ts");
     const ci = await ty.run(mod, { profile: "ci" });

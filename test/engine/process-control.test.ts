@@ -29,40 +29,50 @@ async function allDead(pids: number[], what: string): Promise<void> {
 }
 
 describe("a step's processes", () => {
-  it("are SIGKILLed after the grace period when they ignore SIGTERM, in shell and argv form, even once the CLI has exited", async () => {
-    const { home } = await homes.open();
-    const dir = homes.fixtureDir();
-    // Each writes the pid of a shell that ignores SIGTERM (and of its child, which inherits that).
-    const stubborn = `sh -c 'trap "" TERM; sleep 300 & echo $$ $! >> "$0"; wait' ${JSON.stringify(path.join(dir, "pids"))}`;
-    const file = module(
-      dir,
-      `const p = pipeline("stubborn");
+  it(
+    "are SIGKILLed after the grace period when they ignore SIGTERM, " +
+      "in shell and argv form, even once the CLI has exited",
+    async () => {
+      const { home } = await homes.open();
+      const dir = homes.fixtureDir();
+      // Each writes the pid of a shell that ignores SIGTERM (and of its child, which inherits that).
+      const stubborn =
+        `sh -c 'trap "" TERM; ` + `sleep 300 & echo $$ $! >> "$0"; wait' ${JSON.stringify(path.join(dir, "pids"))}`;
+      const file = module(
+        dir,
+        `const p = pipeline("stubborn");
 p.command("shell", { timeout: "1s", run: ${JSON.stringify(stubborn)} });
 p.command("argv", { timeout: "1s", run: ["/bin/sh", "-c", ${JSON.stringify(stubborn)}] });`,
-    );
-    const r = await cli(["run", file, "--json"], home);
-    expect(r.code).not.toBe(0);
-    const pids = pidsIn(path.join(dir, "pids"));
-    expect(pids).toHaveLength(4);
-    await allDead(pids, "the stubborn commands");
-  });
+      );
+      const r = await cli(["run", file, "--json"], home);
+      expect(r.code).not.toBe(0);
+      const pids = pidsIn(path.join(dir, "pids"));
+      expect(pids).toHaveLength(4);
+      await allDead(pids, "the stubborn commands");
+    },
+  );
 
-  it("end with a successful step: background children, a child holding an argv step's stdout, setsid escapees", async () => {
-    const { ty } = await homes.open();
-    const dir = homes.tempDir();
-    const pids = path.join(dir, "pids");
-    const { pipeline } = await import("../../src/index.js");
-    const p = pipeline("leftovers");
-    p.modulePath = path.join(dir, "pipeline.ts");
-    const leave = `sleep 300 & echo $! >> ${JSON.stringify(pids)}; setsid sleep 301 & echo $! >> ${JSON.stringify(pids)}; echo ok > "$TRAINYARD_OUT/out"`;
-    p.command("shell", { run: leave, outputs: { out: "file" } });
-    // The argv step's `sleep` holds its stdout: the step must not wait 300 s for it.
-    p.command("argv", { run: ["/bin/sh", "-c", leave], outputs: { out: "file" } });
-    const r = await ty.run(p);
-    expect(r.status).toBe("succeeded");
-    expect(pidsIn(pids)).toHaveLength(4);
-    await allDead(pidsIn(pids), "the processes the steps left behind");
-  });
+  it(
+    "end with a successful step: background children, " + "a child holding an argv step's stdout, setsid escapees",
+    async () => {
+      const { ty } = await homes.open();
+      const dir = homes.tempDir();
+      const pids = path.join(dir, "pids");
+      const { pipeline } = await import("../../src/index.js");
+      const p = pipeline("leftovers");
+      p.modulePath = path.join(dir, "pipeline.ts");
+      const leave =
+        `sleep 300 & echo $! >> ${JSON.stringify(pids)}; setsid sleep ` +
+        `301 & echo $! >> ${JSON.stringify(pids)}; echo ok > "$TRAINYARD_OUT/out"`;
+      p.command("shell", { run: leave, outputs: { out: "file" } });
+      // The argv step's `sleep` holds its stdout: the step must not wait 300 s for it.
+      p.command("argv", { run: ["/bin/sh", "-c", leave], outputs: { out: "file" } });
+      const r = await ty.run(p);
+      expect(r.status).toBe("succeeded");
+      expect(pidsIn(pids)).toHaveLength(4);
+      await allDead(pidsIn(pids), "the processes the steps left behind");
+    },
+  );
 
   it("end on cancel, with the children of the command", async () => {
     const { ty } = await homes.open();
@@ -116,12 +126,15 @@ describe("a killed orchestrator", () => {
 sh -c 'echo $$ >> "$0"; exec sleep 4' ${JSON.stringify(pids)}
 echo "end $TRAINYARD_WORKDIR" >> ${JSON.stringify(log)}
 echo done > "$TRAINYARD_OUT/out"`;
-    const argv = `echo "begin $TRAINYARD_WORKDIR" >> "$0"; echo $$ >> "$1"; sleep 4; echo "end $TRAINYARD_WORKDIR" >> "$0"; echo done > "$TRAINYARD_OUT/out"`;
+    const argv =
+      `echo "begin $TRAINYARD_WORKDIR" >> "$0"; echo $$ >> "$1"; sleep 4; ` +
+      `echo "end $TRAINYARD_WORKDIR" >> "$0"; echo done > "$TRAINYARD_OUT/out"`;
     const file = module(
       dir,
       `const p = pipeline("killed");
 p.command("shell", { run: ${JSON.stringify(run)}, outputs: { out: "file" } });
-p.command("argv", { run: ["/bin/sh", "-c", ${JSON.stringify(argv)}, ${JSON.stringify(path.join(dir, "log2"))}, ${JSON.stringify(pids)}], outputs: { out: "file" } });`,
+p.command("argv", { run: ["/bin/sh", "-c", ${JSON.stringify(argv)}, ${JSON.stringify(path.join(dir, "log2"))}, ${JSON.stringify(pids)}], outputs: { out: ` +
+        `"file" } });`,
     );
     // No type check first: its first run on a new module would eat into the wait below.
     const { child, done } = startCli(["run", file, "--json", "--concurrency", "2", "--no-typecheck"], home);
@@ -164,7 +177,10 @@ describe("a fork bomb in a step", () => {
     const p = pipeline("forks", { pools: { heavy: 1 } });
     p.modulePath = path.join(dir, "pipeline.ts");
     // Three levels of background shells, 5 x 5 x 4 = 100 sleepers, each noting its pid; then wait.
-    const bomb = `for a in 1 2 3 4 5; do ( for b in 1 2 3 4 5; do ( for c in 1 2 3 4; do sleep 300 & echo $! >> ${JSON.stringify(pids)}; done; wait ) & done; wait ) & done; wait`;
+    const bomb =
+      `for a in 1 2 3 4 5; do ( for b in 1 2 3 4 5; ` +
+      `do ( for c in 1 2 3 4; ` +
+      `do sleep 300 & echo $! >> ${JSON.stringify(pids)}; done; wait ) & done; wait ) & done; wait`;
     const running = path.join(dir, "running");
     for (const id of ["bomb1", "bomb2"]) {
       p.command(id, { pool: "heavy", timeout: "2s", run: `echo ${id} >> ${JSON.stringify(running)}; ${bomb}` });

@@ -99,43 +99,46 @@ describe("RecordWriter", () => {
     expect(await committed(pending.stepRun.id)).toBe("succeeded");
   });
 
-  it("writes a batch only once the sync is done, holding no transaction meanwhile, and never after a failed sync", async () => {
-    vi.useRealTimers();
-    let release!: () => void;
-    let fail = false;
-    const slow = new RecordWriter(
-      store,
-      () => new Promise<void>((resolve, reject) => (release = () => (fail ? reject(new Error("EIO")) : resolve()))),
-    );
-    const reader = new SqliteMetadataStore(path.join(dir, "metadata.db"));
-    try {
-      const a = completion(5);
-      slow.complete(a);
-      const flushed = slow.flush();
-      await new Promise((r) => setTimeout(r, 20));
-      // Nothing written yet, and no lock held: another connection writes while the sync runs.
-      expect(commits).toHaveLength(0);
-      expect(await reader.getStepRun(a.stepRun.id)).toBeUndefined();
-      const other = completion(5);
-      await reader.completeStepRuns([other]);
-      expect((await store.getStepRun(other.stepRun.id))?.status).toBe("succeeded");
-      release();
-      await flushed;
-      expect((await reader.getStepRun(a.stepRun.id))?.status).toBe("succeeded");
+  it(
+    "writes a batch only once the sync is done, " + "holding no transaction meanwhile, and never after a failed sync",
+    async () => {
+      vi.useRealTimers();
+      let release!: () => void;
+      let fail = false;
+      const slow = new RecordWriter(
+        store,
+        () => new Promise<void>((resolve, reject) => (release = () => (fail ? reject(new Error("EIO")) : resolve()))),
+      );
+      const reader = new SqliteMetadataStore(path.join(dir, "metadata.db"));
+      try {
+        const a = completion(5);
+        slow.complete(a);
+        const flushed = slow.flush();
+        await new Promise((r) => setTimeout(r, 20));
+        // Nothing written yet, and no lock held: another connection writes while the sync runs.
+        expect(commits).toHaveLength(0);
+        expect(await reader.getStepRun(a.stepRun.id)).toBeUndefined();
+        const other = completion(5);
+        await reader.completeStepRuns([other]);
+        expect((await store.getStepRun(other.stepRun.id))?.status).toBe("succeeded");
+        release();
+        await flushed;
+        expect((await reader.getStepRun(a.stepRun.id))?.status).toBe("succeeded");
 
-      const b = completion(5);
-      slow.complete(b);
-      fail = true;
-      const failed = slow.flush();
-      await new Promise((r) => setTimeout(r, 20));
-      release();
-      await expect(failed).rejects.toThrow("EIO");
-      expect(await reader.getStepRun(b.stepRun.id)).toBeUndefined();
-      expect(await store.getStepRun(b.stepRun.id)).toBeUndefined();
-    } finally {
-      await reader.close();
-    }
-  });
+        const b = completion(5);
+        slow.complete(b);
+        fail = true;
+        const failed = slow.flush();
+        await new Promise((r) => setTimeout(r, 20));
+        release();
+        await expect(failed).rejects.toThrow("EIO");
+        expect(await reader.getStepRun(b.stepRun.id)).toBeUndefined();
+        expect(await store.getStepRun(b.stepRun.id)).toBeUndefined();
+      } finally {
+        await reader.close();
+      }
+    },
+  );
 
   it("flush commits everything pending at once and leaves no timer behind", async () => {
     for (let i = 0; i < 10; i++) writer.complete(completion(3));

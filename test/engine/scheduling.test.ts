@@ -77,37 +77,42 @@ for (const backend of engineBackends()) {
         expect(max1).toBe(1);
       });
 
-      it("stages shell commands beyond the limit but never runs more at once, and times each from its real start", async () => {
-        const { ty } = await homes.open();
-        const dir = homes.tempDir();
-        const log = path.join(dir, "log");
-        const p = pipeline("staged");
-        for (let c = 0; c < 4; c++) {
-          let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
-          for (let s = 0; s < 8; s++) {
-            prev = p.command(`c${c}_s${s}`, {
-              inputs: prev ? { prev: prev.pick("out") } : {},
-              run: `echo "start c${c}_s${s}" >> ${log}; echo c${c} s${s} > $TRAINYARD_OUT/out; echo "end c${c}_s${s}" >> ${log}`,
-              outputs: { out: "file" },
-            });
+      it(
+        "stages shell commands beyond the limit but never runs more at once, " + "and times each from its real start",
+        async () => {
+          const { ty } = await homes.open();
+          const dir = homes.tempDir();
+          const log = path.join(dir, "log");
+          const p = pipeline("staged");
+          for (let c = 0; c < 4; c++) {
+            let prev: ReturnType<typeof p.command<{ out: "file" }>> | undefined;
+            for (let s = 0; s < 8; s++) {
+              prev = p.command(`c${c}_s${s}`, {
+                inputs: prev ? { prev: prev.pick("out") } : {},
+                run:
+                  `echo "start c${c}_s${s}" >> ${log}; echo c${c} s${s} > $TRAINYARD_OUT/out; ` +
+                  `echo "end c${c}_s${s}" >> ${log}`,
+                outputs: { out: "file" },
+              });
+            }
           }
-        }
-        const r = await ty.run(p, { concurrency: 2 });
-        expect(r.status).toBe("succeeded");
-        const { lines, most } = overlapOf(log);
-        expect(lines).toHaveLength(64);
-        expect(most).toBeLessThanOrEqual(2);
-        for (const s of await ty.metadata.listStepRuns(r.runId)) {
-          expect(s.status).toBe("succeeded");
-          expect(s.finishedAt! - s.startedAt!).toBeGreaterThanOrEqual(0);
-          expect(s.durationMs).toBe(s.finishedAt! - s.startedAt!);
-        }
-        // Each chain's steps ran in order.
-        for (let c = 0; c < 4; c++) {
-          const order = lines.filter((l) => l.startsWith(`start c${c}_`)).map((l) => Number(l.split("_s")[1]));
-          expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-        }
-      });
+          const r = await ty.run(p, { concurrency: 2 });
+          expect(r.status).toBe("succeeded");
+          const { lines, most } = overlapOf(log);
+          expect(lines).toHaveLength(64);
+          expect(most).toBeLessThanOrEqual(2);
+          for (const s of await ty.metadata.listStepRuns(r.runId)) {
+            expect(s.status).toBe("succeeded");
+            expect(s.finishedAt! - s.startedAt!).toBeGreaterThanOrEqual(0);
+            expect(s.durationMs).toBe(s.finishedAt! - s.startedAt!);
+          }
+          // Each chain's steps ran in order.
+          for (let c = 0; c < 4; c++) {
+            const order = lines.filter((l) => l.startsWith(`start c${c}_`)).map((l) => Number(l.split("_s")[1]));
+            expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+          }
+        },
+      );
 
       it("keeps to the limit when steps are retried while others are staged", async () => {
         const { ty } = await homes.open();
@@ -125,7 +130,9 @@ for (const backend of engineBackends()) {
                 : "";
             prev = p.command(id, {
               inputs: prev ? { prev: prev.pick("out") } : {},
-              run: `echo "start ${id}" >> ${log}; ${failOnce}echo ${id} > $TRAINYARD_OUT/out; echo "end ${id}" >> ${log}`,
+              run:
+                `echo "start ${id}" >> ${log}; ${failOnce}echo ${id} > $TRAINYARD_OUT/out; ` +
+                `echo "end ${id}" >> ${log}`,
               outputs: { out: "file" },
               retry: { attempts: 2, initialDelayMs: 0, jitter: 0 },
             });

@@ -74,16 +74,19 @@ describe("ShellLauncher: staging commands beyond its helpers", () => {
     expect(overlapOf(log).most).toBe(2);
   });
 
-  it("sends a command straight to a helper whose short command has just started, and attributes each one's output", async () => {
-    const { launcher, dir } = setup(1);
-    await warm(launcher, dir);
-    const a = run(launcher, "printf 'a1\\na2'; echo a-err >&2; exit 3", dir);
-    const b = run(launcher, "echo b1; echo b-err >&2", dir, true);
-    const [ra, rb] = await Promise.all([a.done, b.done]);
-    expect(ra).toMatchObject({ code: 3, out: "a1\na2", err: "a-err\n", started: false });
-    expect(rb).toMatchObject({ code: 0, out: "b1\n", err: "b-err\n", started: true });
-    expect(launcher.staged).toEqual({ behind: 1, waited: 0 });
-  });
+  it(
+    "sends a command straight to a helper whose short command has just started, " + "and attributes each one's output",
+    async () => {
+      const { launcher, dir } = setup(1);
+      await warm(launcher, dir);
+      const a = run(launcher, "printf 'a1\\na2'; echo a-err >&2; exit 3", dir);
+      const b = run(launcher, "echo b1; echo b-err >&2", dir, true);
+      const [ra, rb] = await Promise.all([a.done, b.done]);
+      expect(ra).toMatchObject({ code: 3, out: "a1\na2", err: "a-err\n", started: false });
+      expect(rb).toMatchObject({ code: 0, out: "b1\n", err: "b-err\n", started: true });
+      expect(launcher.staged).toEqual({ behind: 1, waited: 0 });
+    },
+  );
 
   it("keeps a command given within the limit waiting while every helper is taken, staged ones included", async () => {
     const { launcher, dir } = setup(1);

@@ -174,14 +174,16 @@ describe("chained transforms and an inferred multiclass task on penguins", () =>
 
 const sklearn = requireTools("scikit-learn");
 sklearn.describe("the chain agrees with scikit-learn", () => {
-  it("SimpleImputer(mean) -> StandardScaler -> quantile edges and bins, SimpleImputer(median) -> StandardScaler", async () => {
-    const fitted: FittedFeatures = await t.output("features");
-    const source = datasetSource((await t.output("split")).train);
-    const cols = await readColumns(source, ["beak_length", "body_mass"]);
-    const values = (c: string) =>
-      Array.from((cols.columns[c] as { values: Float64Array }).values, (v) => (Number.isNaN(v) ? null : v));
-    expect(values("beak_length").filter((v) => v === null).length).toBeGreaterThan(10);
-    const script = `
+  it(
+    "SimpleImputer(mean) -> StandardScaler -> quantile edges and bins, " + "SimpleImputer(median) -> StandardScaler",
+    async () => {
+      const fitted: FittedFeatures = await t.output("features");
+      const source = datasetSource((await t.output("split")).train);
+      const cols = await readColumns(source, ["beak_length", "body_mass"]);
+      const values = (c: string) =>
+        Array.from((cols.columns[c] as { values: Float64Array }).values, (v) => (Number.isNaN(v) ? null : v));
+      expect(values("beak_length").filter((v) => v === null).length).toBeGreaterThan(10);
+      const script = `
 import json, sys
 import numpy as np
 from sklearn.pipeline import make_pipeline
@@ -196,25 +198,26 @@ bins = np.searchsorted(edges, z, side="right")
 m = make_pipeline(SimpleImputer(strategy="median"), StandardScaler()).fit_transform(mass).ravel()
 print(json.dumps({"edges": edges.tolist(), "bins": bins.tolist(), "m": m.tolist()}))
 `;
-    const r = spawnSync("/usr/bin/python3", ["-c", script], {
-      input: JSON.stringify({ beak: values("beak_length"), mass: values("body_mass") }),
-      encoding: "utf8",
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const py = JSON.parse(r.stdout) as { edges: number[]; bins: number[]; m: number[] };
-    const x = applyFeatures(fitted, await readRawColumns(source, fitted));
-    const col = (name: string) => Array.from(x.columns[x.names.indexOf(name)]);
-    col("body_mass").forEach((v, i) => expect(Math.abs(v - py.m[i])).toBeLessThan(1e-9));
-    const bucket = fitted.transforms.find((f) => f.kind === "bucketize") as { edges: number[] };
-    bucket.edges.forEach((e, i) => expect(Math.abs(e - py.edges[i])).toBeLessThan(1e-9));
-    // The chain's last link is the feature: quartile bins of the standardized, imputed beak length.
-    expect(col("beak_length")).toEqual(py.bins);
-    // The named minmax saw the raw column (nulls stay missing).
-    const raw = values("beak_length");
-    const present = raw.filter((v): v is number => v !== null);
-    const [lo, hi] = [Math.min(...present), Math.max(...present)];
-    col("beak_length_01").forEach((v, i) =>
-      raw[i] === null ? expect(v).toBeNaN() : expect(v).toBeCloseTo((raw[i]! - lo) / (hi - lo), 12),
-    );
-  });
+      const r = spawnSync("/usr/bin/python3", ["-c", script], {
+        input: JSON.stringify({ beak: values("beak_length"), mass: values("body_mass") }),
+        encoding: "utf8",
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const py = JSON.parse(r.stdout) as { edges: number[]; bins: number[]; m: number[] };
+      const x = applyFeatures(fitted, await readRawColumns(source, fitted));
+      const col = (name: string) => Array.from(x.columns[x.names.indexOf(name)]);
+      col("body_mass").forEach((v, i) => expect(Math.abs(v - py.m[i])).toBeLessThan(1e-9));
+      const bucket = fitted.transforms.find((f) => f.kind === "bucketize") as { edges: number[] };
+      bucket.edges.forEach((e, i) => expect(Math.abs(e - py.edges[i])).toBeLessThan(1e-9));
+      // The chain's last link is the feature: quartile bins of the standardized, imputed beak length.
+      expect(col("beak_length")).toEqual(py.bins);
+      // The named minmax saw the raw column (nulls stay missing).
+      const raw = values("beak_length");
+      const present = raw.filter((v): v is number => v !== null);
+      const [lo, hi] = [Math.min(...present), Math.max(...present)];
+      col("beak_length_01").forEach((v, i) =>
+        raw[i] === null ? expect(v).toBeNaN() : expect(v).toBeCloseTo((raw[i]! - lo) / (hi - lo), 12),
+      );
+    },
+  );
 });

@@ -226,7 +226,8 @@ describe("each transform matches a reference", () => {
     const duck = await withConnection((con) =>
       queryRows(
         con,
-        `SELECT year(date) AS y, month(date) AS mo, day(date) AS d, hour(date) AS h, minute(date) AS mi, isodow(date) - 1 AS dow, dayofyear(date) AS doy FROM read_parquet('${parquet}')`,
+        `SELECT year(date) AS y, month(date) AS mo, day(date) AS d, hour(date) AS h, ` +
+          `minute(date) AS mi, isodow(date) - 1 AS dow, dayofyear(date) AS doy FROM read_parquet('${parquet}')`,
       ),
     );
     duck.forEach((d, i) => {

@@ -25,17 +25,22 @@ const ROWS = 5_000;
 const TABLE = `
   CREATE TABLE readings (
     id BIGINT PRIMARY KEY, small SMALLINT, n INTEGER, x DOUBLE PRECISION, r REAL, amount NUMERIC(12,3), big NUMERIC,
-    label TEXT, code VARCHAR(8), flag BOOLEAN, at TIMESTAMP, at_tz TIMESTAMPTZ, day DATE, payload BYTEA, u UUID, doc JSONB, tags TEXT[]
+    label TEXT, code VARCHAR(8), flag BOOLEAN, at TIMESTAMP, at_tz TIMESTAMPTZ, day DATE, payload BYTEA, u UUID,
+      doc JSONB, tags TEXT[]
   );
   INSERT INTO readings
-  SELECT i, (i % 300)::smallint, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 1000 - 2500000 END, i / 3.0 + 1e-9, (i % 17) / 4.0,
+  SELECT i, (i % 300)::smallint, CASE WHEN i % 7 = 0 THEN NULL ELSE i * 1000 - 2500000 END, i / 3.0 + 1e-9,
+    (i % 17) / 4.0,
     CASE WHEN i % 5 = 0 THEN NULL ELSE round(i * 1.0 / 7, 3) END, i * 100000000000.0001,
     CASE WHEN i % 11 = 0 THEN NULL WHEN i % 13 = 0 THEN '' ELSE 'lbl-' || i || ' é✓' END, 'c' || (i % 50), i % 2 = 0,
-    timestamp '2024-01-31 12:00:00.123456' + i * interval '37 minutes', timestamptz '2024-03-31 01:30:00+02' + i * interval '1 hour',
-    CASE WHEN i % 3 = 0 THEN NULL ELSE date '1999-12-30' + i END, CASE WHEN i % 4 = 0 THEN NULL ELSE decode(lpad(to_hex(i), 8, '0'), 'hex') END,
+    timestamp '2024-01-31 12:00:00.123456' + i * interval '37 minutes',
+      timestamptz '2024-03-31 01:30:00+02' + i * interval '1 hour',
+    CASE WHEN i % 3 = 0 THEN NULL ELSE date '1999-12-30' + i END, CASE WHEN i % 4 = 0 THEN NULL
+      ELSE decode(lpad(to_hex(i), 8, '0'), 'hex') END,
     md5(i::text)::uuid, jsonb_build_object('i', i), ARRAY['a', i::text]
   FROM generate_series(1, ${ROWS}) AS i;
-  INSERT INTO readings (id, small, n, x, label) VALUES (9223372036854775807, -32768, -2147483648, -1.7976931348623157e308, 'max');`;
+  INSERT INTO readings (id, small, n, x, label) VALUES (9223372036854775807, -32768, -2147483648,
+    -1.7976931348623157e308, 'max');`;
 
 let server: TestPostgres;
 let url: string;
@@ -100,13 +105,16 @@ postgres.describe("ingest from PostgreSQL", () => {
     // One canonical text form per value on each side: exact integers, float8 numbers, epoch microseconds, hex bytes.
     const expected =
       await pgRows(`SELECT id::text, small, n, x, r::float8 AS r, amount::text, big::float8 AS big, label, code, flag,
-      (extract(epoch FROM at) * 1000000)::bigint::text AS at, (extract(epoch FROM at_tz) * 1000000)::bigint::text AS at_tz,
-      to_char(day, 'YYYY-MM-DD') AS day, encode(payload, 'hex') AS payload, u::text, doc::text, tags::text FROM readings ORDER BY id`);
+      (extract(epoch FROM at) * 1000000)::bigint::text AS at, (extract(epoch
+        FROM at_tz) * 1000000)::bigint::text AS at_tz,
+      to_char(day, 'YYYY-MM-DD') AS day, encode(payload, 'hex') AS payload, u::text, doc::text, tags::text
+        FROM readings ORDER BY id`);
     const got = await withConnection((con) =>
       queryRows(
         con,
         `SELECT id::VARCHAR AS id, small, n, x, r::DOUBLE AS r, amount::VARCHAR AS amount, big, label, code, flag,
-      epoch_us("at")::VARCHAR AS "at", epoch_us(at_tz)::VARCHAR AS at_tz, strftime(day, '%Y-%m-%d') AS day, lower(hex(payload)) AS payload,
+      epoch_us("at")::VARCHAR AS "at", epoch_us(at_tz)::VARCHAR AS at_tz, strftime(day, '%Y-%m-%d') AS day,
+        lower(hex(payload)) AS payload,
       u::VARCHAR AS u, doc, tags FROM read_parquet('${res.path}') ORDER BY id`,
       ),
     );

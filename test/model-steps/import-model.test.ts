@@ -66,10 +66,12 @@ xgboost.describe("an XGBoost model trained in Python", () => {
         // CSV for Python (Debian's pandas has no Parquet reader).
         await withConnection(async (con) => {
           await con.run(
-            `COPY (SELECT a, b, c, kind FROM read_parquet('${train.path}')) TO '${paths.train}' (FORMAT csv, HEADER true)`,
+            `COPY (SELECT a, b, c, ` +
+              `kind FROM read_parquet('${train.path}')) TO '${paths.train}' (FORMAT csv, HEADER true)`,
           );
           await con.run(
-            `COPY (SELECT a, b, c, kind FROM read_parquet('${test.path}')) TO '${paths.test}' (FORMAT csv, HEADER true)`,
+            `COPY (SELECT a, b, c, ` +
+              `kind FROM read_parquet('${test.path}')) TO '${paths.test}' (FORMAT csv, HEADER true)`,
           );
         });
         return { train: ctx.dataset(paths.train), test: ctx.dataset(paths.test) };

@@ -6,7 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../engine/support.js";
-import { installedProject, packedTarball, runIn, succeeded, type InstalledProject } from "../support/packed-project.js";
+import {
+  installedProject,
+  packedTarball,
+  runIn,
+  succeeded,
+  useLocalPrebuild,
+  type InstalledProject,
+} from "../support/packed-project.js";
 
 const TIMEOUT = 15 * 60_000;
 
@@ -64,6 +71,31 @@ describe("npm pack", () => {
     }
     expect(satisfies("18.20.0", manifest.engines.node)).toBe(false);
   });
+});
+
+describe("the packed package installed in a folder without a package.json", () => {
+  // npm 11 lists every dependency install script a project has not approved; the two native parts
+  // (better-sqlite3's addon, esbuild's binary check) cannot ship without one, so a project approves
+  // them in its package.json (`trainyard init` and docs/new-project.md do): nothing else may warn.
+  it(
+    "warns only about the two install scripts a project approves in allowScripts",
+    async () => {
+      const { path: tarball } = await packedTarball();
+      const dir = mkdtempSync(join(tmpdir(), "trainyard-bare-"));
+      try {
+        await useLocalPrebuild(dir, dir);
+        const install = succeeded(await runIn(dir, ["npm", "i", tarball]));
+        const warnings = `${install.stdout}\n${install.stderr}`.split("\n").filter((l) => /npm (warn|WARN)/.test(l));
+        const other = warnings.filter((l) => !l.startsWith("npm warn install-scripts"));
+        expect(other).toEqual([]);
+        const named = warnings.flatMap((l) => /install-scripts {3}(\S+)@/.exec(l)?.[1] ?? []).sort();
+        expect(named).toEqual(["better-sqlite3", "esbuild"]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    TIMEOUT,
+  );
 });
 
 describe("the packed package installed in an empty folder", () => {

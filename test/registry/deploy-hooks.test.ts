@@ -46,7 +46,9 @@ describe("deploy hooks", () => {
       hooks: [
         { url: `${hookUrl}/deploy` },
         {
-          command: `echo "$TRAINYARD_MODEL $TRAINYARD_ALIAS $TRAINYARD_VERSION $TRAINYARD_ACTOR" > ${JSON.stringify(envFile)}`,
+          command:
+            `echo ` +
+            `"$TRAINYARD_MODEL $TRAINYARD_ALIAS $TRAINYARD_VERSION $TRAINYARD_ACTOR" > ${JSON.stringify(envFile)}`,
         },
       ],
     });

@@ -194,11 +194,13 @@ postgres.describe("PostgresRegistryStore", () => {
         // Keeps the move of model "slow" open for a while after it recorded its event.
         await query(
           server.url,
-          `CREATE FUNCTION ${schema}.hold_move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$`,
+          `CREATE FUNCTION ${schema}.hold_move() RETURNS trigger LANGUAGE plpgsql ` +
+            `AS $$ BEGIN PERFORM pg_sleep(0.5); RETURN NEW; END $$`,
         );
         await query(
           server.url,
-          `CREATE TRIGGER hold_move AFTER INSERT ON ${schema}.registry_alias_history FOR EACH ROW WHEN (NEW.model = 'slow') EXECUTE FUNCTION ${schema}.hold_move()`,
+          `CREATE TRIGGER hold_move AFTER INSERT ON ${schema}.registry_alias_history FOR EACH ROW WHEN ` +
+            `(NEW.model = 'slow') EXECUTE FUNCTION ${schema}.hold_move()`,
         );
         let pending = 2;
         const done = () => void pending--;

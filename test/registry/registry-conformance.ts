@@ -99,29 +99,32 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       expect(await s.listVersions("flights")).toHaveLength(1);
     });
 
-    it("records when and by which run a version's metrics were measured, and keeps them on re-registration", async () => {
-      const before = Date.now();
-      const first = await s.registerVersion(versionInput("flights", "a"));
-      expect(first.version.metricsRunId).toBe("run-a");
-      expect(first.version.metricsMeasuredAt).toBeGreaterThanOrEqual(before);
-      expect(first.version.metricsMeasuredAt).toBeLessThanOrEqual(Date.now());
-      const again = await s.registerVersion(
-        versionInput("flights", "a", { runId: "run-later", metrics: { auc: 0.1 }, metricsMeasuredAt: before + 1e9 }),
-      );
-      const stored = await s.getVersion("flights", again.version.version);
-      expect(stored).toMatchObject({
-        metrics: { auc: 0.78 },
-        metricsRunId: "run-a",
-        metricsMeasuredAt: first.version.metricsMeasuredAt,
-      });
-      const given = await s.registerVersion(
-        versionInput("flights", "b", { metricsMeasuredAt: 1234, metricsRunId: "run-eval" }),
-      );
-      expect(given.version).toMatchObject({ metricsMeasuredAt: 1234, metricsRunId: "run-eval" });
-      const none = await s.registerVersion(versionInput("flights", "c", { metrics: undefined }));
-      expect(none.version.metricsMeasuredAt).toBeUndefined();
-      expect(none.version.metricsRunId).toBeUndefined();
-    });
+    it(
+      "records when and by which run a version's metrics were measured, " + "and keeps them on re-registration",
+      async () => {
+        const before = Date.now();
+        const first = await s.registerVersion(versionInput("flights", "a"));
+        expect(first.version.metricsRunId).toBe("run-a");
+        expect(first.version.metricsMeasuredAt).toBeGreaterThanOrEqual(before);
+        expect(first.version.metricsMeasuredAt).toBeLessThanOrEqual(Date.now());
+        const again = await s.registerVersion(
+          versionInput("flights", "a", { runId: "run-later", metrics: { auc: 0.1 }, metricsMeasuredAt: before + 1e9 }),
+        );
+        const stored = await s.getVersion("flights", again.version.version);
+        expect(stored).toMatchObject({
+          metrics: { auc: 0.78 },
+          metricsRunId: "run-a",
+          metricsMeasuredAt: first.version.metricsMeasuredAt,
+        });
+        const given = await s.registerVersion(
+          versionInput("flights", "b", { metricsMeasuredAt: 1234, metricsRunId: "run-eval" }),
+        );
+        expect(given.version).toMatchObject({ metricsMeasuredAt: 1234, metricsRunId: "run-eval" });
+        const none = await s.registerVersion(versionInput("flights", "c", { metrics: undefined }));
+        expect(none.version.metricsMeasuredAt).toBeUndefined();
+        expect(none.version.metricsRunId).toBeUndefined();
+      },
+    );
 
     it("hands out distinct versions to concurrent registrations", async () => {
       const results = await Promise.all(
@@ -397,54 +400,57 @@ export function describeRegistryStore(name: string, factory: RegistryStoreFactor
       ]);
     });
 
-    it("reads one alias's prediction log within a time range, oldest first, with prediction ids and row keys", async () => {
-      const entry = (alias: string, ts: number, i: number) => ({
-        model: "delays",
-        version: 1,
-        alias,
-        ts,
-        input: [{ i }],
-        output: [i / 10],
-        latencyMs: 1,
-        predictionId: `p-${i}`,
-        rowKeys: i % 2 ? [`row-${i}`] : [null],
-      });
-      await s.appendPredictionLogs([
-        entry("production", 3_000, 3),
-        entry("production", 1_000, 1),
-        entry("staging", 2_000, 2),
-      ]);
-      await s.appendPredictionLogs([
-        entry("production", 2_000, 4),
-        entry("production", 4_000, 5),
-        entry("production", 999, 0),
-      ]);
-      const range = await s.readPredictionLog({ model: "delays", alias: "production", from: 1_000, to: 4_000 });
-      expect(range.map((e) => e.predictionId)).toEqual(["p-1", "p-4", "p-3"]);
-      expect(range[0]).toEqual({
-        model: "delays",
-        version: 1,
-        alias: "production",
-        ts: 1_000,
-        input: [{ i: 1 }],
-        output: [0.1],
-        latencyMs: 1,
-        predictionId: "p-1",
-        rowKeys: ["row-1"],
-      });
-      expect(range[1].rowKeys).toEqual([null]);
-      expect(
-        await s.readPredictionLog({ model: "delays", alias: "production", from: 0, to: 10_000, limit: 2 }),
-      ).toHaveLength(2);
-      expect(await s.readPredictionLog({ model: "other", alias: "production", from: 0, to: 10_000 })).toEqual([]);
-      // Entries logged without the new fields read back without them.
-      await s.appendPredictionLogs([
-        { model: "old", version: 1, alias: "a", ts: 5, input: {}, output: 1, latencyMs: 1 },
-      ]);
-      const [old] = await s.readPredictionLog({ model: "old", alias: "a", from: 0, to: 10 });
-      expect(old).not.toHaveProperty("predictionId");
-      expect(old).not.toHaveProperty("rowKeys");
-    });
+    it(
+      "reads one alias's prediction log within a time range, " + "oldest first, with prediction ids and row keys",
+      async () => {
+        const entry = (alias: string, ts: number, i: number) => ({
+          model: "delays",
+          version: 1,
+          alias,
+          ts,
+          input: [{ i }],
+          output: [i / 10],
+          latencyMs: 1,
+          predictionId: `p-${i}`,
+          rowKeys: i % 2 ? [`row-${i}`] : [null],
+        });
+        await s.appendPredictionLogs([
+          entry("production", 3_000, 3),
+          entry("production", 1_000, 1),
+          entry("staging", 2_000, 2),
+        ]);
+        await s.appendPredictionLogs([
+          entry("production", 2_000, 4),
+          entry("production", 4_000, 5),
+          entry("production", 999, 0),
+        ]);
+        const range = await s.readPredictionLog({ model: "delays", alias: "production", from: 1_000, to: 4_000 });
+        expect(range.map((e) => e.predictionId)).toEqual(["p-1", "p-4", "p-3"]);
+        expect(range[0]).toEqual({
+          model: "delays",
+          version: 1,
+          alias: "production",
+          ts: 1_000,
+          input: [{ i: 1 }],
+          output: [0.1],
+          latencyMs: 1,
+          predictionId: "p-1",
+          rowKeys: ["row-1"],
+        });
+        expect(range[1].rowKeys).toEqual([null]);
+        expect(
+          await s.readPredictionLog({ model: "delays", alias: "production", from: 0, to: 10_000, limit: 2 }),
+        ).toHaveLength(2);
+        expect(await s.readPredictionLog({ model: "other", alias: "production", from: 0, to: 10_000 })).toEqual([]);
+        // Entries logged without the new fields read back without them.
+        await s.appendPredictionLogs([
+          { model: "old", version: 1, alias: "a", ts: 5, input: {}, output: 1, latencyMs: 1 },
+        ]);
+        const [old] = await s.readPredictionLog({ model: "old", alias: "a", from: 0, to: 10 });
+        expect(old).not.toHaveProperty("predictionId");
+        expect(old).not.toHaveProperty("rowKeys");
+      },
+    );
 
     it("prunes the prediction log by age and by rows, oldest first and at most `limit` rows a call", async () => {
       const entry = (i: number, ts: number) => ({

@@ -50,39 +50,42 @@ describe("PredictBatcher", () => {
     expect(calls.reduce((a, n) => a + n, 0)).toBe(15);
   });
 
-  it("scores through predictRowsSync when the predictor has it, each request still answered alone on error", async () => {
-    const inner = await loadLinearPredictor(writeLinearBundle({ label: "y", weights: { x: 2 }, bias: 1 }));
-    const syncCalls: number[] = [];
-    const predictor: ServedPredictor = {
-      ...inner,
-      predictRows: () => Promise.reject(new Error("the async path must not be used")),
-      predictRowsSync(rows) {
-        syncCalls.push(rows.length);
-        return rows.map((r) => {
-          const x = (r as { x: unknown }).x;
-          if (typeof x !== "number")
-            throw Object.assign(new Error("x must be a number"), { status: 400, code: "WRONG_TYPE", field: "x" });
-          return 2 * x + 1;
-        });
-      },
-    };
-    const b = new PredictBatcher(predictor, { maxBatchRows: 3 });
-    const results = await Promise.allSettled([
-      b.predict([{ x: 1 }]),
-      b.predict([{ x: "bad" }]),
-      b.predict([{ x: 3 }]),
-      b.predict([{ x: 1 }, { x: 2 }, { x: 3 }]),
-    ]);
-    expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as { code: string }).code))).toEqual([
-      [3],
-      "WRONG_TYPE",
-      [7],
-      [3, 5, 7],
-    ]);
-    // One failed batched call of 3, then each request alone; the 3-row request alone from the start.
-    expect(syncCalls.slice(0, 1)).toEqual([3]);
-    expect(syncCalls.reduce((a, n) => a + n, 0)).toBe(9);
-  });
+  it(
+    "scores through predictRowsSync when the predictor has it, " + "each request still answered alone on error",
+    async () => {
+      const inner = await loadLinearPredictor(writeLinearBundle({ label: "y", weights: { x: 2 }, bias: 1 }));
+      const syncCalls: number[] = [];
+      const predictor: ServedPredictor = {
+        ...inner,
+        predictRows: () => Promise.reject(new Error("the async path must not be used")),
+        predictRowsSync(rows) {
+          syncCalls.push(rows.length);
+          return rows.map((r) => {
+            const x = (r as { x: unknown }).x;
+            if (typeof x !== "number")
+              throw Object.assign(new Error("x must be a number"), { status: 400, code: "WRONG_TYPE", field: "x" });
+            return 2 * x + 1;
+          });
+        },
+      };
+      const b = new PredictBatcher(predictor, { maxBatchRows: 3 });
+      const results = await Promise.allSettled([
+        b.predict([{ x: 1 }]),
+        b.predict([{ x: "bad" }]),
+        b.predict([{ x: 3 }]),
+        b.predict([{ x: 1 }, { x: 2 }, { x: 3 }]),
+      ]);
+      expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as { code: string }).code))).toEqual([
+        [3],
+        "WRONG_TYPE",
+        [7],
+        [3, 5, 7],
+      ]);
+      // One failed batched call of 3, then each request alone; the 3-row request alone from the start.
+      expect(syncCalls.slice(0, 1)).toEqual([3]);
+      expect(syncCalls.reduce((a, n) => a + n, 0)).toBe(9);
+    },
+  );
 
   it("never answers synchronously from submit", () => {
     const b = new PredictBatcher({

@@ -36,17 +36,20 @@ describe("file digests", () => {
     }
   });
 
-  it("are block digests, hashed in parallel, from the threshold on: exact for whole and partial last blocks", async () => {
-    for (const size of [BLOCKED_MIN, BLOCKED_MIN + 3 * BLOCK + 12_345]) {
-      const { file, content } = write(`blocks-${size}`, size);
-      const got = await hashFile(file);
-      expect(got).toEqual({ digest: blockDigest(content), size });
-      // A single changed byte anywhere changes it.
-      content[size - 1] ^= 1;
-      fs.writeFileSync(file, content);
-      expect((await hashFile(file)).digest).not.toBe(got.digest);
-    }
-  });
+  it(
+    "are block digests, hashed in parallel, " + "from the threshold on: exact for whole and partial last blocks",
+    async () => {
+      for (const size of [BLOCKED_MIN, BLOCKED_MIN + 3 * BLOCK + 12_345]) {
+        const { file, content } = write(`blocks-${size}`, size);
+        const got = await hashFile(file);
+        expect(got).toEqual({ digest: blockDigest(content), size });
+        // A single changed byte anywhere changes it.
+        content[size - 1] ^= 1;
+        fs.writeFileSync(file, content);
+        expect((await hashFile(file)).digest).not.toBe(got.digest);
+      }
+    },
+  );
   it("cover the file as it is when it grew or shrank after its size was read", async () => {
     const { file, content } = write("changing", BLOCKED_MIN + BLOCK + 99);
     const exact = blockDigest(content);

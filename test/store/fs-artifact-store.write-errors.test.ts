@@ -56,28 +56,31 @@ const caught = (p: Promise<unknown>) =>
   );
 
 describe("FsArtifactStore write errors", () => {
-  it("turns a disk-full failure mid-copy into ARTIFACT_WRITE with a hint, leaving no partial object or temp file", async () => {
-    const store = new FsArtifactStore(path.join(dir, "artifacts"));
-    const src = path.join(dir, "big.bin");
-    fs.writeFileSync(src, Buffer.alloc(10_000, 7));
-    const digest = `sha256:${createHash("sha256").update(Buffer.alloc(10_000, 7)).digest("hex")}`;
-    faults.copyFile = true;
-    const err = await caught(store.putFile(src));
-    expect(err?.code).toBe("ARTIFACT_WRITE");
-    expect(err?.message).toContain(src);
-    expect(err?.hint).toMatch(/disk is full/);
-    expect(err?.hint).toMatch(/gc/);
-    expect(await store.has(digest)).toBe(false);
-    expect(await store.list()).toEqual([]);
-    expect(fs.readdirSync(path.join(dir, "artifacts", "tmp"))).toEqual([]);
-    expect(fs.existsSync(src)).toBe(true);
+  it(
+    "turns a disk-full failure mid-copy into ARTIFACT_WRITE with a hint, " + "leaving no partial object or temp file",
+    async () => {
+      const store = new FsArtifactStore(path.join(dir, "artifacts"));
+      const src = path.join(dir, "big.bin");
+      fs.writeFileSync(src, Buffer.alloc(10_000, 7));
+      const digest = `sha256:${createHash("sha256").update(Buffer.alloc(10_000, 7)).digest("hex")}`;
+      faults.copyFile = true;
+      const err = await caught(store.putFile(src));
+      expect(err?.code).toBe("ARTIFACT_WRITE");
+      expect(err?.message).toContain(src);
+      expect(err?.hint).toMatch(/disk is full/);
+      expect(err?.hint).toMatch(/gc/);
+      expect(await store.has(digest)).toBe(false);
+      expect(await store.list()).toEqual([]);
+      expect(fs.readdirSync(path.join(dir, "artifacts", "tmp"))).toEqual([]);
+      expect(fs.existsSync(src)).toBe(true);
 
-    faults.copyFile = false;
-    const ok = await store.putFile(src);
-    expect(ok.digest).toBe(digest);
-    expect(fs.statSync(ok.path).size).toBe(10_000);
-    await store.close();
-  });
+      faults.copyFile = false;
+      const ok = await store.putFile(src);
+      expect(ok.digest).toBe(digest);
+      expect(fs.statSync(ok.path).size).toBe(10_000);
+      await store.close();
+    },
+  );
 
   it("reports a disk-full failure while creating the object's directory as ARTIFACT_WRITE too", async () => {
     const store = new FsArtifactStore(path.join(dir, "artifacts"));

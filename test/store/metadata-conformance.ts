@@ -721,30 +721,38 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         ...extra,
       });
 
-      it("records metric points with and without a step index, in order, per step run, with batches and alone", async () => {
-        await store.createRun(runRecord("r1"));
-        await store.saveStepRuns([stepRunRecord("r1", "train")]);
-        const curve = [0.9, 0.5, 0.25].map((v, i) => point("r1:train", "loss", v, { step: i, goal: "min" }));
-        await store.appendMetrics(curve, [
-          { stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 },
-        ]);
-        const trial = point("r1:search[2]", "auc", 0.7125, { stepId: "search", itemIndex: 2, attempt: 2, ts: 5_001.5 });
-        const batch = { stepRuns: [], attempts: [], logs: [], completions: [] };
-        if (store.writeBatch) await store.writeBatch({ ...batch, metrics: [trial], tags: [] });
-        else await store.appendMetrics([trial]);
-        await store.appendMetrics([point("r1:train", "auc", 0.8)]);
-        expect(await store.listMetrics(["r1:train"])).toEqual([...curve, point("r1:train", "auc", 0.8)]);
-        expect(await store.listMetrics(["r1:search[2]", "r1:train"])).toEqual([
-          trial,
-          ...curve,
-          point("r1:train", "auc", 0.8),
-        ]);
-        expect(await store.listMetrics(["r1:nothing"])).toEqual([]);
-        expect(await store.listMetrics([])).toEqual([]);
-        expect(await store.listTags(["r1:train"])).toEqual([
-          { stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 },
-        ]);
-      });
+      it(
+        "records metric points with and without a step index, " + "in order, per step run, with batches and alone",
+        async () => {
+          await store.createRun(runRecord("r1"));
+          await store.saveStepRuns([stepRunRecord("r1", "train")]);
+          const curve = [0.9, 0.5, 0.25].map((v, i) => point("r1:train", "loss", v, { step: i, goal: "min" }));
+          await store.appendMetrics(curve, [
+            { stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 },
+          ]);
+          const trial = point("r1:search[2]", "auc", 0.7125, {
+            stepId: "search",
+            itemIndex: 2,
+            attempt: 2,
+            ts: 5_001.5,
+          });
+          const batch = { stepRuns: [], attempts: [], logs: [], completions: [] };
+          if (store.writeBatch) await store.writeBatch({ ...batch, metrics: [trial], tags: [] });
+          else await store.appendMetrics([trial]);
+          await store.appendMetrics([point("r1:train", "auc", 0.8)]);
+          expect(await store.listMetrics(["r1:train"])).toEqual([...curve, point("r1:train", "auc", 0.8)]);
+          expect(await store.listMetrics(["r1:search[2]", "r1:train"])).toEqual([
+            trial,
+            ...curve,
+            point("r1:train", "auc", 0.8),
+          ]);
+          expect(await store.listMetrics(["r1:nothing"])).toEqual([]);
+          expect(await store.listMetrics([])).toEqual([]);
+          expect(await store.listTags(["r1:train"])).toEqual([
+            { stepRunId: "r1:train", runId: "r1", key: "model", value: "gbdt", ts: 5_000 },
+          ]);
+        },
+      );
 
       it("removes a run's metrics and tags with the run", async () => {
         for (const id of ["gone", "kept"]) {

@@ -154,7 +154,8 @@ postgres.describe("PostgresMetadataStore", () => {
         const why = await ty.why(r3.runId.slice(0, 18), "train");
         expect(why.decision).toBe("ran");
         expect(why.reasons.join("\n")).toMatch(/lr.*0\.5.*0\.25/);
-        // Compared with the newest earlier run that computed train (whether the engine keeps key components on cache hits decides which).
+        // Compared with the newest earlier run that computed train (whether the engine keeps key components on cache
+        // hits decides which).
         expect([r1.runId, r2.runId]).toContain(why.against?.runId);
 
         // Records live in PostgreSQL; only artifact bytes are on the file system.

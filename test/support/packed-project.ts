@@ -155,7 +155,7 @@ export function scaffoldedProject(): Promise<ScaffoldedProject> {
  * Points prebuild-install at a folder of prebuilt addons through its own rc file in the project
  * (an npm config or an environment variable with a dash would make npm warn or the shell drop it).
  */
-async function useLocalPrebuild(runDir: string, projectDir: string): Promise<void> {
+export async function useLocalPrebuild(runDir: string, projectDir: string): Promise<void> {
   const pkgDir = join(REPO, "node_modules", "better-sqlite3");
   const addon = join(pkgDir, "build", "Release", "better_sqlite3.node");
   if (!existsSync(addon)) return;

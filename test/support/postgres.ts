@@ -143,7 +143,9 @@ export async function startPostgres(): Promise<TestPostgres> {
     // A free port can be taken between probing and binding; retry with another one.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=50`;
+      const opts =
+        `-c listen_addresses=127.0.0.1 -p ${port} -k ${root} -c fsync=off -c synchronous_commit=off -c ` +
+        `full_page_writes=off -c max_connections=50`;
       try {
         runPg(join(bin, "pg_ctl"), ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", opts]);
         started = true;

@@ -6,7 +6,8 @@ export async function contractInferCommand(args: ParsedArgs): Promise<number> {
   const files = args.positionals;
   if (!files.length) {
     throw usage(
-      "trainyard contract infer needs data files (Parquet, CSV or JSON), directories or quoted globs such as 'landing/*.csv'",
+      "trainyard contract infer needs data files (Parquet, " +
+        "CSV or JSON), directories or quoted globs such as 'landing/*.csv'",
     );
   }
   const file = files.join(" ");
@@ -17,7 +18,8 @@ export async function contractInferCommand(args: ParsedArgs): Promise<number> {
   if (out) {
     writeFileSync(out, text);
     process.stderr.write(
-      `wrote a draft contract for ${file} to ${out}: review the ranges and allowed values, then use it with validate()\n`,
+      `wrote a draft contract for ${file} to ${out}: review the ranges and allowed values, ` +
+        `then use it with validate()\n`,
     );
   } else process.stdout.write(text);
   return 0;

@@ -34,7 +34,8 @@ export async function fsckCommand(args: ParsedArgs): Promise<number> {
     );
     if (r.repaired)
       out.push(
-        `repaired: ${r.repaired.quarantined} objects quarantined, ${r.repaired.recordsInvalidated} records no longer reusable`,
+        `repaired: ${r.repaired.quarantined} objects quarantined, ${r.repaired.recordsInvalidated} records no ` +
+          `longer reusable`,
       );
     if (r.ok) out.push("store is clean");
     else if (r.repaired)

@@ -18,7 +18,9 @@ export interface RunningComponent {
   finished: Promise<void>;
 }
 
-/** One part of `up` (its options are declared in definitions/operations.ts). Options are read before anything starts. */
+/**
+ * One part of `up` (its options are declared in definitions/operations.ts). Options are read before anything starts.
+ */
 export interface UpComponent {
   name: string;
   /** Reads its options; undefined when the options leave it out (e.g. --no-ui). */

@@ -76,7 +76,8 @@ export const exportDef: CommandDef = {
         },
       },
       examples: [
-        "trainyard export k8s examples/flight-delays/pipeline.ts --image registry.example/ml:1.4 --s3 s3://ml-artifacts/trainyard",
+        "trainyard export k8s examples/flight-delays/pipeline.ts " +
+          "--image registry.example/ml:1.4 --s3 s3://ml-artifacts/trainyard",
       ],
       load: async () => (await import("../commands/export.js")).exportK8sCommand,
     },

@@ -5,7 +5,8 @@ export const workerDef: CommandDef = {
   name: "worker",
   summary: 'run steps queued by runs whose executor is "queue" (BullMQ on Redis); SIGTERM finishes running steps',
   details:
-    "Connects to the Redis of the config's queue executor (or --redis), the shared metadata store and artifact store,\n" +
+    "Connects to the Redis of the config's queue executor (or --redis), " +
+    "the shared metadata store and artifact store,\n" +
     "and runs the tasks of the named queues (pools, capabilities) with the same runners as a local run.",
   options: {
     queue: {

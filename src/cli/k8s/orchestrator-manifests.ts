@@ -47,7 +47,8 @@ export function clusterConfigModule(spec: K8sExportSpec): string {
   return [
     "// Written by `trainyard export k8s`. Secrets are not here: they come from the pods' environment.",
     "const redis = new URL(process.env.TRAINYARD_REDIS_URL);",
-    "if (process.env.TRAINYARD_REDIS_PASSWORD) redis.password = encodeURIComponent(process.env.TRAINYARD_REDIS_PASSWORD);",
+    "if (process.env.TRAINYARD_REDIS_PASSWORD) redis.password " +
+      "= encodeURIComponent(process.env.TRAINYARD_REDIS_PASSWORD);",
     "",
     "export default {",
     `  home: ${JSON.stringify(HOME_DIR)},`,

@@ -65,7 +65,9 @@ const isolated: StepRunner = {
         `step "${def.id}" is isolated, but its pipeline was not loaded from a module file`,
         {
           step: def.id,
-          hint: "run the pipeline from its module path (trainyard run <file.ts>) so the child process can load the step",
+          hint:
+            "run the pipeline from its module path (trainyard " +
+            "run <file.ts>) so the child process can load the step",
         },
       );
     }

@@ -35,7 +35,8 @@ export async function numericSummaries(
     con,
     `
     WITH fin AS ${fin},
-    agg AS (SELECT s, sum(n) AS cnt, count(*) AS dist, min(q) AS mn, max(q) AS mx, sum(q * n) / sum(n) AS mean FROM fin GROUP BY s),
+    agg AS (SELECT s, sum(n) AS cnt, count(*) AS dist, min(q) AS mn, max(q) AS mx, sum(q * n) / sum(n) AS mean
+      FROM fin GROUP BY s),
     dev AS (SELECT fin.s, sum(n * (q - mean) * (q - mean)) AS ss FROM fin JOIN agg USING (s) GROUP BY fin.s),
     nul AS (SELECT s, coalesce(sum(n) FILTER (WHERE q IS NULL), 0) AS nulls,
                    coalesce(sum(n) FILTER (WHERE q IS NOT NULL AND NOT isfinite(q)), 0) AS nonfinite,
@@ -170,7 +171,8 @@ export async function categoricalSummaries(
   const rows = await queryRows(
     con,
     `
-    SELECT s, coalesce(sum(n) FILTER (WHERE q IS NOT NULL), 0) AS cnt, coalesce(sum(n) FILTER (WHERE q IS NULL), 0) AS nulls,
+    SELECT s, coalesce(sum(n) FILTER (WHERE q IS NOT NULL), 0) AS cnt, coalesce(sum(n) FILTER (WHERE q IS NULL),
+      0) AS nulls,
            count(q) AS dist, min(q) AS mn, max(q) AS mx
     FROM ${columnRowsSql(vc, col)} GROUP BY s`,
   );

@@ -358,11 +358,14 @@ async function fetchExamples(
   const parts = [
     ...rules.map(
       (r, i) =>
-        `(SELECT 'r${i}' AS k, __row, CAST(${r.show} AS VARCHAR) AS v FROM ${numbered} WHERE ${r.predicate} ORDER BY __row LIMIT 5)`,
+        `(SELECT 'r${i}' AS k, __row, CAST(${r.show} AS VARCHAR) ` +
+        `AS v FROM ${numbered} WHERE ${r.predicate} ORDER BY __row LIMIT 5)`,
     ),
     ...uniques.map(
-      (u, i) => `(SELECT 'u${i}' AS k, __row, CAST(${sqlIdent(u.column)} AS VARCHAR) AS v FROM ${numbered}
-        WHERE ${u.value} IN (SELECT ${u.value} FROM ${relation} WHERE ${u.value} IS NOT NULL GROUP BY ALL HAVING count(*) > 1) ORDER BY __row LIMIT 5)`,
+      (u, i) =>
+        `(SELECT 'u${i}' AS k, __row, CAST(${sqlIdent(u.column)} AS VARCHAR) AS v FROM ${numbered}
+        WHERE ${u.value} IN (SELECT ${u.value} FROM ${relation} WHERE ${u.value} IS NOT NULL GROUP BY ALL HAVING ` +
+        `count(*) > 1) ORDER BY __row LIMIT 5)`,
     ),
   ];
   const rows = await queryRows(con, `SELECT * FROM (${parts.join(" UNION ALL ")}) ORDER BY k, __row`);

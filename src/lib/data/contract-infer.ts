@@ -95,7 +95,8 @@ export function renderContractModule(
   return [
     `import type { Contract } from ${JSON.stringify(from)};`,
     "",
-    `/** Data contract${contract.name ? ` for ${contract.name}` : ""}. Drafted by inferContract; edit the rules to what must hold. */`,
+    `/** Data contract${contract.name ? ` for ${contract.name}` : ""}. Drafted by inferContract; ` +
+      `edit the rules to what must hold. */`,
     `export const ${name}: Contract = ${renderValue(contract, 0)};`,
     "",
     `export default ${name};`,

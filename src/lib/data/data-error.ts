@@ -89,7 +89,9 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
       line,
       row,
       column,
-      hint: 'Re-encode the file to UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or pass `encoding: "latin-1"` in the source options.',
+      hint:
+        "Re-encode the file to UTF-8 (e.g. " +
+        '`iconv -f latin1 -t utf-8`) or pass `encoding: "latin-1"` in the source options.',
     });
   }
   if (/could not convert|conversion error|could not parse|type mismatch|failed to cast/i.test(message)) {
@@ -98,7 +100,9 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
       line,
       row,
       column,
-      hint: 'The column mixes types (the type was sniffed from the first rows). Fix the value, or read the column as text with `types: { col: "VARCHAR" }` and validate it with a contract.',
+      hint:
+        "The column mixes types (the type was sniffed from the first rows). Fix the value, " +
+        'or read the column as text with `types: { col: "VARCHAR" }` and validate it with a contract.',
     });
   }
   if (
@@ -111,7 +115,9 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
       line,
       row,
       column,
-      hint: "Check the delimiter, quoting and the number of fields on that line; pass `ignoreErrors: true` to skip malformed rows.",
+      hint:
+        "Check the delimiter, quoting and the number of fields on that line; " +
+        "pass `ignoreErrors: true` to skip malformed rows.",
     });
   }
   if (/malformed json|json.*(error|invalid)|invalid json/i.test(message)) {
@@ -136,7 +142,9 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
   ) {
     return new DataError("FILE_UNREADABLE", `File cannot be read: ${first}`, {
       ...base,
-      hint: "The file is corrupt, truncated, not in the expected format, or not readable by this process. Re-export it, or set `format` explicitly.",
+      hint:
+        "The file is corrupt, truncated, not in the expected format, " +
+        "or not readable by this process. Re-export it, or set `format` explicitly.",
     });
   }
   if (/referenced column|column .* not found|binder error/i.test(message)) {

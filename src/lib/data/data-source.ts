@@ -112,7 +112,8 @@ function resolveFile(source: FileSource): ResolvedSource {
   // preserved), so a window over the scan numbers rows as they appear in the file.
   const numberedRelation =
     format === "parquet"
-      ? `(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS __row FROM ${readerSql(path, format, source, true)}${where})`
+      ? `(SELECT * EXCLUDE (file_row_number), ` +
+        `file_row_number + 1 AS __row FROM ${readerSql(path, format, source, true)}${where})`
       : `(SELECT * FROM (SELECT *, row_number() OVER () AS __row FROM ${reader})${where})`;
   return { relation, numberedRelation, label: sourceLabel(source), file: path, format };
 }
@@ -143,7 +144,9 @@ function checkParquetMagic(path: string, declared: boolean): void {
   const guess = head[0] === 0x7b || head[0] === 0x5b ? "json" : "csv";
   throw new DataError("FILE_UNREADABLE", `${as}; it looks like ${guess.toUpperCase()}`, {
     file: path,
-    hint: `Declare its format: { path, format: "${guess}" }, ctx.dataset(path, { format: "${guess}" }), or give a command output a .${guess} name.`,
+    hint:
+      `Declare its format: { path, ` +
+      `format: "${guess}" }, ctx.dataset(path, { format: "${guess}" }), or give a command output a .${guess} name.`,
   });
 }
 

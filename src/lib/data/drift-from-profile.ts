@@ -223,7 +223,8 @@ async function unseenValues(
   const notIn = known.length ? `AND q NOT IN (${known.map(sqlString).join(", ")})` : "";
   const rows = await queryRows(
     con,
-    `SELECT q, n, count(*) OVER () AS k, sum(n) OVER () AS r FROM ${columnRowsSql(vc, col)} WHERE q IS NOT NULL ${notIn} ORDER BY n DESC, q LIMIT 20`,
+    `SELECT q, n, count(*) OVER () AS k, ` +
+      `sum(n) OVER () AS r FROM ${columnRowsSql(vc, col)} WHERE q IS NOT NULL ${notIn} ORDER BY n DESC, q LIMIT 20`,
   );
   return { count: toNumber(rows[0]?.k) ?? 0, rows: toNumber(rows[0]?.r) ?? 0, examples: rows.map((r) => String(r.q)) };
 }

@@ -33,7 +33,8 @@ export async function cdfDistances(con: DuckDBConnection, vc: ValueCounts, col: 
             CAST(sum(b) OVER o AS DOUBLE) / CAST(nb AS DOUBLE) AS fb,
             lead(q) OVER (ORDER BY q) - q AS dq
           FROM f, t WINDOW o AS (ORDER BY q ROWS UNBOUNDED PRECEDING))
-    SELECT max(abs(fa - fb)) AS ks, coalesce(sum(abs(fa - fb) * dq), 0) AS w, (SELECT na FROM t) AS na, (SELECT nb FROM t) AS nb FROM w`,
+    SELECT max(abs(fa - fb)) AS ks, coalesce(sum(abs(fa - fb) * dq), 0) AS w, (SELECT na FROM t) AS na, (SELECT nb
+      FROM t) AS nb FROM w`,
   );
   const r = rows[0] ?? {};
   return {
@@ -102,7 +103,8 @@ export async function compareCategories(
     con,
     `
     WITH f AS ${base}, t AS (SELECT sum(a) AS na, sum(b) AS nb FROM f)
-    SELECT q, a, b FROM f, t ORDER BY CAST(a AS DOUBLE) / greatest(na, 1) + CAST(b AS DOUBLE) / greatest(nb, 1) DESC, q LIMIT 15`,
+    SELECT q, a, b FROM f, t ORDER BY CAST(a AS DOUBLE) / greatest(na, 1) + CAST(b AS DOUBLE) / greatest(nb,
+      1) DESC, q LIMIT 15`,
   );
   const left = toNumber(r.left_kl) ?? 0;
   const right = toNumber(r.right_kl) ?? 0;

@@ -56,7 +56,8 @@ export async function checkFreshness(path: string, opts: FreshnessOptions): Prom
   if (ageMs > maxAgeMs) {
     throw new DataError(
       STALE,
-      `Data are stale: the newest ${opts.column ? `"${opts.column}"` : "file"} is ${formatDuration(ageMs)} old (${result.newest}), over the ${formatDuration(maxAgeMs)} bound`,
+      `Data are stale: ` +
+        `the newest ${opts.column ? `"${opts.column}"` : "file"} is ${formatDuration(ageMs)} old (${result.newest}), over the ${formatDuration(maxAgeMs)} bound`,
       {
         file,
         column: opts.column,

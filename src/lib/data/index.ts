@@ -42,7 +42,7 @@ export {
 } from "./contract.js";
 export { checkContract, type ContractReport, type Violation } from "./contract-check.js";
 export { inferContract, inferContractFromFiles, renderContractModule, type InferOptions } from "./contract-infer.js";
-export { renderProfileHtml, renderDriftHtml, renderContractHtml } from "./report-html.js";
+export { renderProfileHtml, renderDriftHtml, renderContractHtml, renderTableHtml } from "./report-html.js";
 export {
   validate,
   profile,
@@ -82,6 +82,7 @@ export {
   type SampleSize,
   type SqlInputs,
 } from "./steps/sql-steps.js";
+export { sqlReport, type SqlReportOptions, type SqlReport } from "./steps/sql-report.js";
 export {
   landedFiles,
   ingestEach,

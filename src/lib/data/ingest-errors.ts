@@ -21,7 +21,9 @@ export function translateIngestError(err: unknown, file: string): DataError {
         file: where,
         line: line ? Number(line) : undefined,
         cause: err,
-        hint: "If the long field is real, raise maxLineSize in the source options; otherwise look for an unclosed quote before this line.",
+        hint:
+          "If the long field is real, raise maxLineSize in the source options; " +
+          "otherwise look for an unclosed quote before this line.",
       },
     );
   }

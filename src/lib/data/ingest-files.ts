@@ -60,7 +60,9 @@ export async function listSourceFiles(path: string): Promise<string[]> {
       if (!files.length) {
         throw new DataError("FILE_NOT_FOUND", "The directory holds no data files", {
           file: path,
-          hint: "Partitions must end in .parquet, .csv, .tsv, .json, .jsonl or .ndjson (hidden and _-prefixed files are skipped).",
+          hint:
+            "Partitions must end in .parquet, .csv, .tsv, .json, " +
+            ".jsonl or .ndjson (hidden and _-prefixed files are skipped).",
         });
       }
     } else files = [path];

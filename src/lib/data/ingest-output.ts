@@ -141,7 +141,8 @@ async function rejectNonFinite(con: DuckDBConnection, scan: string, column: stri
   const c = sqlIdent(column);
   const [hit] = await queryRows(
     con,
-    `SELECT file_row_number + 1 AS r, CAST(${c} AS VARCHAR) AS v, count(*) OVER () AS n FROM ${scan} WHERE isnan(${c}) OR isinf(${c}) ORDER BY file_row_number LIMIT 1`,
+    `SELECT file_row_number + 1 AS r, CAST(${c} AS VARCHAR) AS v, ` +
+      `count(*) OVER () AS n FROM ${scan} WHERE isnan(${c}) OR isinf(${c}) ORDER BY file_row_number LIMIT 1`,
   );
   if (!hit) return;
   const where = locateRow(origin, toNumber(hit.r) ?? 0);
@@ -158,7 +159,8 @@ async function rejectMixedJson(con: DuckDBConnection, scan: string, column: stri
   // A JSON column is how DuckDB reads a field whose records disagree on its type.
   const types = await queryRows(
     con,
-    `SELECT json_type(${c}) AS t, min(file_row_number) + 1 AS r, count(*) AS n FROM ${scan} WHERE ${c} IS NOT NULL GROUP BY 1 ORDER BY n DESC, r`,
+    `SELECT json_type(${c}) AS t, min(file_row_number) + 1 AS r, ` +
+      `count(*) AS n FROM ${scan} WHERE ${c} IS NOT NULL GROUP BY 1 ORDER BY n DESC, r`,
   );
   if (types.length <= 1) return;
   const minority = types[types.length - 1];

@@ -79,7 +79,10 @@ function castText(name: string, type: string): string {
   // DuckDB reads "(BC)" but silently drops PostgreSQL's bare " BC" suffix.
   if (type === "DATE") return `CAST(regexp_replace(${c}, ' BC$', ' (BC)') AS DATE)`;
   if (type.startsWith("TIMESTAMP")) {
-    return `CASE WHEN ${c} LIKE '% BC' THEN error(${sqlString(`${BC_TIMESTAMP} ${JSON.stringify(name)}: `)} || ${c}) ELSE CAST(${c} AS ${type}) END`;
+    return (
+      `CASE WHEN ${c} LIKE '% BC' ` +
+      `THEN error(${sqlString(`${BC_TIMESTAMP} ${JSON.stringify(name)}: `)} || ${c}) ELSE CAST(${c} AS ${type}) END`
+    );
   }
   return `CAST(${c} AS ${type})`;
 }
@@ -211,14 +214,18 @@ export function translatePostgresError(err: unknown, label: string, prefix = 0):
     return new DataError("FILE_UNREADABLE", `Cannot reach the PostgreSQL server: ${message}`, {
       file: label,
       cause: err,
-      hint: "Check that the server is running and that the host and port in the connection string are right (and reachable from this machine).",
+      hint:
+        "Check that the server is running and that the host and port in " +
+        "the connection string are right (and reachable from this machine).",
     });
   }
   if (code.startsWith("28") || /password|SASL|authentication/i.test(message)) {
     return new DataError("FILE_UNREADABLE", `PostgreSQL refused the login: ${message}`, {
       file: label,
       cause: err,
-      hint: "Check the user and password in the connection string (or PGPASSWORD / ~/.pgpass) and the server's pg_hba.conf.",
+      hint:
+        "Check the user and password in the connection string " +
+        "(or PGPASSWORD / ~/.pgpass) and the server's pg_hba.conf.",
     });
   }
   if (code === "3D000") {

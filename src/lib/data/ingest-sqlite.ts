@@ -183,6 +183,9 @@ function appendValue(
           : "a blob";
   throw new DataError("MIXED_TYPES", `Column "${where.column}" is ${type} but holds ${got}`, {
     ...where,
-    hint: `SQLite stores any type in any column; CAST it in the query (e.g. CAST(${where.column} AS ${type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL"})) or clean the value.`,
+    hint:
+      `SQLite stores any type in any column; ` +
+      `CAST it in the ` +
+      `query (e.g. CAST(${where.column} AS ${type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL"})) or clean the value.`,
   });
 }

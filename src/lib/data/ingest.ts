@@ -114,7 +114,9 @@ async function stageTextPartitions(
       if (missing.length || extra.length) {
         throw new DataError(
           "COLUMN_NOT_FOUND",
-          `Partition columns differ from the first partition's (${missing.length ? `missing ${missing.join(", ")}` : ""}${missing.length && extra.length ? "; " : ""}${extra.length ? `extra ${extra.join(", ")}` : ""})`,
+          `Partition columns differ ` +
+            `from the first ` +
+            `partition's (${missing.length ? `missing ${missing.join(", ")}` : ""}${missing.length && extra.length ? "; " : ""}${extra.length ? `extra ${extra.join(", ")}` : ""})`,
           {
             file,
             column: missing[0] ?? extra[0],
@@ -136,7 +138,8 @@ async function stageTextPartitions(
 async function parquetRowCounts(con: DuckDBConnection, files: string[]): Promise<number[]> {
   const rows = await queryRows(
     con,
-    `SELECT file_name AS f, sum(row_group_num_rows) AS n FROM parquet_metadata([${files.map(sqlString).join(", ")}]) GROUP BY file_name`,
+    `SELECT file_name AS f, ` +
+      `sum(row_group_num_rows) AS n FROM parquet_metadata([${files.map(sqlString).join(", ")}]) GROUP BY file_name`,
   );
   const byFile = new Map(rows.map((r) => [String(r.f), toNumber(r.n) ?? 0]));
   return files.map((f) => byFile.get(f) ?? 0);

@@ -31,7 +31,12 @@ export function escapeHtml(text: unknown): string {
 }
 
 function page(title: string, body: string): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>${body}</body></html>\n`;
+  return (
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta ` +
+    `name="viewport" ` +
+    `content="width=device-width,initial-scale=1">` +
+    `<title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>${body}</body></html>\n`
+  );
 }
 
 function badge(v: Verdict): string {
@@ -46,7 +51,17 @@ function fmt(x: unknown): string {
     const a = Math.abs(x);
     return a !== 0 && (a < 1e-3 || a >= 1e6) ? x.toExponential(3) : x.toFixed(4);
   }
+  if (typeof x === "bigint") return x.toLocaleString("en-US");
   return escapeHtml(x);
+}
+
+/** A page with one table of query rows, its columns in the order of the first row. */
+export function renderTableHtml(title: string, rows: readonly Record<string, unknown>[], note?: string): string {
+  const columns = Object.keys(rows[0] ?? {});
+  const head = `<tr>${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr>`;
+  const body = rows.map((r) => `<tr>${columns.map((c) => `<td>${fmt(r[c])}</td>`).join("")}</tr>`).join("");
+  const intro = note ? `<p class="muted">${escapeHtml(note)}</p>` : "";
+  return page(title, `<h1>${escapeHtml(title)}</h1>${intro}<table>${head}${body}</table>`);
 }
 
 /** Grouped bars: one pair (reference, current) per bin or category, as shares of each side. */
@@ -88,14 +103,21 @@ export function barsSvg(
   const first = escapeHtml(labels[0] ?? "");
   const last = escapeHtml(labels[labels.length - 1] ?? "");
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" ` +
+    `width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">` +
     `<line x1="10" y1="${plot}" x2="${width - 10}" y2="${plot}" stroke="#d0d7de"/>${rects.join("")}` +
-    `<text x="10" y="${height - 6}" font-size="10" fill="#656d76">${first}</text><text x="${width - 10}" y="${height - 6}" font-size="10" fill="#656d76" text-anchor="end">${last}</text></svg>`
+    `<text x="10" y="${height - 6}" font-size="10" ` +
+    `fill="#656d76">${first}</text><text x="${width - 10}" y="${height - 6}" font-size="10" fill="#656d76" ` +
+    `text-anchor="end">${last}</text></svg>`
   );
 }
 
 function legend(withReference: boolean): string {
-  return `<div class="legend muted">${withReference ? `<span style="background:${REF_COLOR}"></span>reference` : ""}<span style="background:${CUR_COLOR}"></span>${withReference ? "current" : "share of rows"}</div>`;
+  return (
+    `<div class="legend ` +
+    `muted">${withReference ? `<span ` + `style="background:${REF_COLOR}"></span>reference` : ""}<span ` +
+    `style="background:${CUR_COLOR}"></span>${withReference ? "current" : "share of rows"}</div>`
+  );
 }
 
 function histogramLabels(edges: number[]): string[] {
@@ -127,17 +149,25 @@ function profileColumnCard(c: ColumnProfile): string {
     chart =
       barsSvg(labels, undefined, counts) +
       legend(false) +
-      `<table><tr><th>value</th><th>count</th></tr>${labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("")}</table>`;
+      `<table><tr><th>value` +
+      `</th><th>count` +
+      `</th></tr>${labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("")}</table>`;
   }
   const table = `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${fmt(v)}</td></tr>`).join("")}</table>`;
-  return `<div class="card"><h2>${escapeHtml(c.name)} <span class="muted">${escapeHtml(c.kind)}</span></h2>${table}${chart}</div>`;
+  return (
+    `<div ` +
+    `class="card"><h2>${escapeHtml(c.name)} <span class="muted">${escapeHtml(c.kind)}</span></h2>${table}${chart}</div>`
+  );
 }
 
 /** `subject` names what was profiled in the title (a step), instead of the stored file's path. */
 export function renderProfileHtml(profile: Profile, subject?: string): string {
   const body =
-    `<h1>Profile of ${escapeHtml(profile.source)}</h1><p class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
-    `<table><tr><th>column</th><th>type</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
+    `<h1>Profile of ${escapeHtml(profile.source)}</h1><p ` +
+    `class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
+    `<table><tr><th>column` +
+    `</th><th>type` +
+    `</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
     profile.columns.map(profileColumnCard).join("");
   const what = subject ?? profile.source;
   return page(`Profile of ${what}: ${fmt(profile.rowCount)} rows, ${profile.schema.length} columns`, body);
@@ -160,10 +190,20 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
     ),
     ...s.retyped.map(
       (c) =>
-        `<tr><td>${escapeHtml(c.name)}</td><td>retyped</td><td><code>${escapeHtml(c.from)}</code> → <code>${escapeHtml(c.to)}</code></td></tr>`,
+        `<tr><td>${escapeHtml(c.name)}</td><td>retyped` +
+        `</td><td><code>${escapeHtml(c.from)}</code> → <code>${escapeHtml(c.to)}</code></td></tr>`,
     ),
   ];
-  const summary = `<table><tr><th>column</th><th>kind</th><th>verdict</th></tr>${report.columns.map((c) => `<tr><td><a href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td><td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`).join("")}</table>`;
+  const summary =
+    `<table><tr><th>column</th>` +
+    `<th>kind</th>` +
+    `<th>verdict</th></tr>${report.columns
+      .map(
+        (c) =>
+          `<tr><td><a ` +
+          `href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td><td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`,
+      )
+      .join("")}</table>`;
   const cards = report.columns
     .map((c) => {
       const stats = Object.entries(c.stats)
@@ -173,21 +213,34 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
         )
         .join("");
       const cats = c.categories
-        ? `<p class="muted">new categories: ${c.categories.newCount} ${escapeHtml(c.categories.newExamples.slice(0, 10).join(", "))}; vanished: ${c.categories.vanishedCount} ${escapeHtml(c.categories.vanishedExamples.slice(0, 10).join(", "))}</p>`
+        ? `<p class="muted">new ` +
+          `categories: ${c.categories.newCount} ${escapeHtml(c.categories.newExamples.slice(0, 10).join(", "))}; vanished: ${c.categories.vanishedCount} ${escapeHtml(c.categories.vanishedExamples.slice(0, 10).join(", "))}</p>`
         : "";
       const ks = c.ks
-        ? `<p class="muted">KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
+        ? `<p class="muted">` +
+          `KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
         : "";
       return (
-        `<div class="card" id="col-${escapeHtml(c.name)}"><h2>${escapeHtml(c.name)} ${badge(c.verdict)} ${c.approximate ? '<span class="muted">(approximate: from reference profile)</span>' : ""}</h2>` +
-        `<p class="muted">missing ${(c.reference.missingRate * 100).toFixed(2)}% → ${(c.current.missingRate * 100).toFixed(2)}%</p>` +
-        `<table><tr><th>statistic</th><th>value</th><th>threshold</th><th>verdict</th></tr>${stats}</table>${ks}${cats}${driftChart(c.chart)}</div>`
+        `<div class="card" ` +
+        `id="col-${escapeHtml(c.name)}"><h2>${escapeHtml(c.name)} ${badge(c.verdict)} ${
+          c.approximate ? "<span " + 'class="muted">(approximate: ' + "from reference profile)</span>" : ""
+        }</h2>` +
+        `<p class="muted">` +
+        `missing ${(c.reference.missingRate * 100).toFixed(2)}% → ${(c.current.missingRate * 100).toFixed(2)}%</p>` +
+        `<table><tr><th>statistic</th><th>value</th>` +
+        `<th>threshold</th><th>verdict</th></tr>${stats}</table>${ks}${cats}${driftChart(c.chart)}</div>`
       );
     })
     .join("");
   const body =
-    `<h1>Drift ${badge(report.verdict)}</h1><p class="muted">reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
-    `<h2>Schema ${badge(s.verdict)}</h2>${schemaRows.length ? `<table><tr><th>column</th><th>change</th><th>type</th></tr>${schemaRows.join("")}</table>` : '<p class="muted">no schema changes</p>'}` +
+    `<h1>Drift ${badge(report.verdict)}</h1><p ` +
+    `class="muted">` +
+    `reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
+    `<h2>Schema ${badge(s.verdict)}</h2>${
+      schemaRows.length
+        ? `<table><tr><th>column</th>` + `<th>change</th><th>type</th></tr>${schemaRows.join("")}</table>`
+        : '<p class="muted">no schema changes</p>'
+    }` +
     `<h2>Columns</h2>${summary}${cards}`;
   return page(subject ? `Drift report of ${subject}` : "Drift report", body);
 }
@@ -202,7 +255,8 @@ export function renderContractHtml(report: ContractReport, subject?: string): st
     )
     .join("");
   const body =
-    `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
+    `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p ` +
+    `class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
     (rows
       ? `<table><tr><th>column</th><th>rule</th><th>expected</th><th>found</th><th>examples</th></tr>${rows}</table>`
       : "<p>Every rule holds.</p>");

@@ -88,22 +88,27 @@ async function locateRaggedLine(con: DuckDBConnection, file: string): Promise<Da
     const rows = await queryRows(
       con,
       `
-      WITH l AS (SELECT line, row_number() OVER () AS n FROM read_csv(${sqlString(file)}, columns = {'line': 'VARCHAR'}, delim = '\x01', header = false, quote = '', escape = '', auto_detect = false)),
+      WITH l AS (SELECT line, row_number() OVER () AS n FROM read_csv(${sqlString(file)},
+        columns = {'line': 'VARCHAR'}, delim = '\x01', header = false, quote = '', escape = '', auto_detect = false)),
       f AS (SELECT n, len(string_split(line, ${sqlString(delim)})) AS k, line FROM l)
-      SELECT n, k, line, (SELECT k FROM f WHERE n = 1) AS expected FROM f WHERE k <> (SELECT k FROM f WHERE n = 1) ORDER BY n LIMIT 1`,
+      SELECT n, k, line, (SELECT k FROM f WHERE n = 1) AS expected FROM f WHERE k <> (SELECT k FROM f WHERE n = 1)
+        ORDER BY n LIMIT 1`,
     );
     const bad = rows[0];
     if (!bad) return undefined;
     const line = toNumber(bad.n) ?? 0;
     return new DataError(
       "MALFORMED_ROW",
-      `Malformed CSV row: expected ${bad.expected} fields, found ${bad.k}: ${JSON.stringify(String(bad.line).slice(0, 120))}`,
+      `Malformed CSV row: ` +
+        `expected ${bad.expected} fields, found ${bad.k}: ${JSON.stringify(String(bad.line).slice(0, 120))}`,
       {
         file,
         line,
         row: line - 1,
         rule: "fieldCount",
-        hint: "Fix the number of fields on that line (check quoting and delimiters), or pass `ignoreErrors: true` to skip malformed rows.",
+        hint:
+          "Fix the number of fields on that line (check quoting and delimiters), " +
+          "or pass `ignoreErrors: true` to skip malformed rows.",
       },
     );
   } catch {

@@ -50,12 +50,15 @@ export async function splitDataset(source: DataSource, spec: SplitSpec, outDir: 
   const tmp = { train: temporaryPath(out.train), test: temporaryPath(out.test) };
   try {
     return await withConnection(async (con) => {
-      const assigned = `(SELECT *, ${isTest} AS __is_test FROM (SELECT *, ${spec.method === "time" ? "0" : hashExpr(spec)} AS __u FROM ${resolved.numberedRelation}))`;
+      const assigned =
+        `(SELECT *, ${isTest} AS __is_test ` +
+        `FROM (SELECT *, ${spec.method === "time" ? "0" : hashExpr(spec)} AS __u FROM ${resolved.numberedRelation}))`;
       try {
         if (spec.method === "time") {
           const [nulls] = await queryRows(
             con,
-            `SELECT count(*) AS n, min(__row) AS r FROM ${resolved.numberedRelation} WHERE ${sqlIdent(spec.column)} IS NULL`,
+            `SELECT count(*) AS n, ` +
+              `min(__row) AS r FROM ${resolved.numberedRelation} WHERE ${sqlIdent(spec.column)} IS NULL`,
           );
           if ((toNumber(nulls.n) ?? 0) > 0) {
             throw new DataError(
@@ -73,7 +76,8 @@ export async function splitDataset(source: DataSource, spec: SplitSpec, outDir: 
         for (const side of ["train", "test"] as const) {
           const where = side === "test" ? "__is_test" : "NOT __is_test";
           await con.run(
-            `COPY (SELECT * EXCLUDE (__row, __u, __is_test) FROM ${assigned} WHERE ${where} ORDER BY __row) TO ${sqlString(tmp[side])} (FORMAT parquet)`,
+            `COPY (SELECT * EXCLUDE (__row, ` +
+              `__u, __is_test) FROM ${assigned} WHERE ${where} ORDER BY __row) TO ${sqlString(tmp[side])} (FORMAT parquet)`,
           );
         }
         const count = async (p: string) =>
@@ -113,7 +117,10 @@ function hashExpr(spec: SeededSplit): string {
   const key = keys.length
     ? keys.map((k) => `coalesce(CAST(${sqlIdent(k)} AS VARCHAR), '\\N')`).join(` || chr(31) || `)
     : "CAST(__row AS VARCHAR)";
-  return `CAST(('0x' || substr(md5(${sqlString(String(spec.seed ?? 0))} || chr(31) || ${key}), 1, 13)) AS UBIGINT) / 4503599627370496.0`;
+  return (
+    `CAST(('0x' || substr(md5(${sqlString(String(spec.seed ?? 0))} || chr(31) || ${key}), 1, 13)) AS UBIGINT) ` +
+    `/ 4503599627370496.0`
+  );
 }
 
 function testPredicate(spec: SplitSpec, file: string, relation: string): string {
@@ -154,7 +161,10 @@ function testPredicate(spec: SplitSpec, file: string, relation: string): string 
   if (spec.method === "stratified") {
     const c = sqlIdent(spec.column);
     // Exact per-stratum counts: the rows with the smallest hashes of each stratum go to test.
-    return `row_number() OVER (PARTITION BY ${c} ORDER BY __u, __row) <= round(count(*) OVER (PARTITION BY ${c}) * ${spec.testFraction})`;
+    return (
+      `row_number() OVER (PARTITION BY ${c} ORDER BY __u, ` +
+      `__row) <= round(count(*) OVER (PARTITION BY ${c}) * ${spec.testFraction})`
+    );
   }
   throw new DataError(
     "INVALID_OPTION",

@@ -76,7 +76,9 @@ export async function buildValueCounts(
   const rangeRows: Record<string, unknown>[] = [];
   for (const [side, s] of sides.entries()) {
     const from = `(SELECT ${projections.length ? projections.join(", ") : "1 AS __one"} FROM ${s.relation})`;
-    const body = `SELECT ${side} AS __side, ${selectCols.join(", ")} FROM ${from} GROUP BY GROUPING SETS (${sets.join(", ")})`;
+    const body =
+      `SELECT ${side} AS __side, ${selectCols.join(", ")} FROM ${from} GROUP BY ` +
+      `GROUPING SETS (${sets.join(", ")})`;
     try {
       await con.run(side === 0 ? `CREATE TEMP TABLE ${table} AS ${body}` : `INSERT INTO ${table} ${body}`);
       if (rangeCols.length)

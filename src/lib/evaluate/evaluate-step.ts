@@ -149,7 +149,11 @@ export function evaluate(
       report.sizeBytes = treeSize((input.candidate as ModelArtifact).path);
       recordEvaluationMetrics(ctx, report);
       ctx.log(
-        `candidate ${JSON.stringify(pick(report.candidate.metrics))}${report.production ? `, production v${report.production.version} ${JSON.stringify(pick(report.production.metrics))}` : ", no production model yet"}`,
+        `candidate ${JSON.stringify(pick(report.candidate.metrics))}${
+          report.production
+            ? `, production v${report.production.version} ${JSON.stringify(pick(report.production.metrics))}`
+            : ", no production " + "model yet"
+        }`,
       );
       const htmlPath = join(ctx.workdir, "evaluation.html");
       writeFileSync(htmlPath, renderEvaluationHtml(report));

@@ -18,12 +18,15 @@ export function renderEvaluationHtml(r: EvaluationReport): string {
   const slices = Object.entries(r.candidate.slices)
     .map(([col, vals]) => {
       const prod = new Map((r.production?.slices[col] ?? []).map((s) => [s.group, s.value]));
-      return `<h2>by ${esc(col)}</h2><table><tr><th>group</th><th>rows</th><th>candidate</th><th>production</th></tr>${vals
-        .map(
-          (s) =>
-            `<tr><td>${esc(s.group)}</td><td>${s.rows}</td><td>${num(s.value)}</td><td>${num(prod.get(s.group))}</td></tr>`,
-        )
-        .join("")}</table>`;
+      return (
+        `<h2>by ${esc(col)}</h2><table><tr><th>group</th><th>rows</th>` +
+        `<th>candidate</th><th>production</th></tr>${vals
+          .map(
+            (s) =>
+              `<tr><td>${esc(s.group)}</td><td>${s.rows}</td><td>${num(s.value)}</td><td>${num(prod.get(s.group))}</td></tr>`,
+          )
+          .join("")}</table>`
+      );
     })
     .join("");
   const boot = Object.entries(r.bootstrap ?? {})
@@ -32,12 +35,20 @@ export function renderEvaluationHtml(r: EvaluationReport): string {
         `<tr><td>${esc(m)}</td><td>${num(ci.mean)}</td><td>[${num(ci.low)}, ${num(ci.high)}]</td><td>${Math.round(ci.confidence * 100)}%</td></tr>`,
     )
     .join("");
-  return `<!doctype html><html><head><meta charset="utf-8"><title>Evaluation on ${r.rows.toLocaleString("en-US")} held-out rows (${esc(r.task)})</title>
+  return (
+    `<!doctype html><html><head><meta ` +
+    `charset="utf-8"><title>Evaluation on ${r.rows.toLocaleString("en-US")} held-out rows (${esc(r.task)})</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border-bottom:1px solid #ddd;padding:4px 10px;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>
 <h1>Evaluation on ${r.rows.toLocaleString("en-US")} held-out rows</h1>
 <p>task ${esc(r.task)}; production ${r.production ? `version ${r.production.version}` : "none yet"}; model size ${r.sizeBytes ?? "?"} bytes; latency p50 ${num(r.latency?.p50Ms)} ms, p99 ${num(r.latency?.p99Ms)} ms</p>
 <table><tr><th>metric</th><th>candidate</th><th>production</th><th>difference</th></tr>${metricRows}</table>
-${boot ? `<h2>paired bootstrap (candidate − production)</h2><table><tr><th>metric</th><th>mean</th><th>interval</th><th>confidence</th></tr>${boot}</table>` : ""}
+${
+  boot
+    ? `<h2>paired bootstrap (candidate − ` +
+      `production)</h2><table><tr><th>metric</th><th>mean</th><th>interval</th><th>confidence</th></tr>${boot}</table>`
+    : ""
+}
 ${slices}
-</body></html>`;
+</body></html>`
+  );
 }

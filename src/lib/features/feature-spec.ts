@@ -51,7 +51,10 @@ export type TransformSpec =
   | ({ kind: "frequency" } & OneOutput)
   /** Category index (sorted training categories, or `categories` in the given order); unseen or missing -> NaN. */
   | ({ kind: "ordinal" | "label"; categories?: readonly string[] } & OneOutput)
-  /** Bucket index 0..edges.length: the number of edges <= x. Give `edges`, or `quantiles` buckets fitted on training data. */
+  /**
+   * Bucket index 0..edges.length: the number of edges <= x. Give `edges`, or `quantiles` buckets fitted on training
+   * data.
+   */
   | ({ kind: "bucketize"; edges?: readonly number[]; quantiles?: number } & OneOutput)
   /** FNV-1a 32-bit hash of the UTF-8 bytes, modulo `buckets`; missing -> NaN. No fitting. */
   | ({ kind: "hash"; buckets: number } & OneOutput)

@@ -42,7 +42,8 @@ export async function fitFeatures(source: DataSource, spec: FeatureSpec): Promis
   const countsSql = stringColumns
     .map(
       (c, k) =>
-        `SELECT ${k} AS k, ${sqlIdent(c)} AS v, count(*) AS n FROM input WHERE ${sqlIdent(c)} IS NOT NULL GROUP BY ${sqlIdent(c)}`,
+        `SELECT ${k} AS k, ${sqlIdent(c)} AS v, count(*) AS ` +
+        `n FROM input WHERE ${sqlIdent(c)} IS NOT NULL GROUP BY ${sqlIdent(c)}`,
     )
     .join(" UNION ALL ");
   const withInput = `WITH input AS MATERIALIZED ${inputRelation(resolved.relation, planned)} `;
@@ -134,7 +135,9 @@ function checkInputType(t: TransformSpec, type: InputType, file: string): void {
     throw new DataError("COLUMN_TYPE", `Transform "${t.kind}" needs ${want} column, but "${t.column}" is a ${type}`, {
       file,
       column: t.column,
-      hint: `Declare the input type in spec.inputs (e.g. { "${t.column}": "string" }) or pick a transform for ${type} columns.`,
+      hint:
+        `Declare the input type ` +
+        `in spec.inputs (e.g. { "${t.column}": "string" }) or pick a transform for ${type} columns.`,
     });
   }
 }
@@ -159,7 +162,8 @@ function statistics(t: TransformSpec, j: number, x: string): string[] {
       // Ties go to the smallest value, so refitting the same data always picks the same fill.
       if (t.strategy === "most_frequent")
         return [
-          `(SELECT v FROM (SELECT ${x} AS v FROM input) WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT 1) AS a_${j}`,
+          `(SELECT v FROM (SELECT ${x} AS v FROM input) WHERE v IS NOT NULL GROUP ` +
+            `BY v ORDER BY count(*) DESC, v LIMIT 1) AS a_${j}`,
         ];
       return [];
     case "bucketize":

@@ -83,7 +83,9 @@ export function rowsToRawColumns(
           throw new FeatureInputError("UNKNOWN_FIELD", `unknown field "${key}"`, {
             row: r,
             field: key,
-            hint: `the model takes only ${inputs.map((i) => i.name).join(", ")}; remove "${key}" (a misspelled field would otherwise be ignored)`,
+            hint:
+              `the model takes only ${inputs.map((i) => i.name).join(", ")}; remove "${key}" (a misspelled field ` +
+              `would otherwise be ignored)`,
           });
         }
       }

@@ -38,7 +38,8 @@ export function planChains(transforms: readonly TransformSpec[]): ChainLink[] {
           column: t.column,
           hint:
             "Only passthrough, standardize, minmax, impute and bucketize outputs chain; " +
-            `give transforms[${producer.index}] another \`name\`, or move transforms[${j}] before it to read the raw column.`,
+            `give transforms[${producer.index}] another \`name\`, ` +
+            `or move transforms[${j}] before it to read the raw column.`,
         },
       );
     }

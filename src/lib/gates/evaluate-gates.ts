@@ -68,7 +68,8 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
       if (spec.maxRegression !== undefined && gain < -spec.maxRegression) {
         return v(
           "fail",
-          `${spec.metric} ${fmt(cand)} vs production ${fmt(prod)}: worse by ${fmt(-gain)}, more than the allowed ${spec.maxRegression}`,
+          `${spec.metric} ${fmt(cand)} vs production ${fmt(prod)}: worse by ${fmt(-gain)}, more than ` +
+            `the allowed ${spec.maxRegression}`,
           evidence,
         );
       }
@@ -77,7 +78,8 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
         if (rel < spec.minRelativeImprovement) {
           return v(
             "fail",
-            `${spec.metric} improved by ${(100 * rel).toFixed(2)}% vs production, less than the required ${(100 * spec.minRelativeImprovement).toFixed(2)}%`,
+            `${spec.metric} improved by ${(100 * rel).toFixed(2)}% vs production, ` +
+              `less than the required ${(100 * spec.minRelativeImprovement).toFixed(2)}%`,
             { ...evidence, relativeImprovement: rel },
           );
         }
@@ -104,24 +106,31 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
         return lo > margin
           ? v(
               "pass",
-              `candidate is better on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] excludes ${margin}`,
+              `candidate ` +
+                `is better on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] excludes ${margin}`,
               evidence,
             )
           : v(
               "fail",
-              `candidate is not significantly better on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] includes ${margin}`,
+              `candidate is not ` +
+                `significantly ` +
+                `better on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] includes ${margin}`,
               evidence,
             );
       }
       return lo >= -margin
         ? v(
             "pass",
-            `candidate is not worse on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] stays above -${margin}`,
+            `candidate is ` +
+              `not worse on ${spec.metric}: ${pct} interval ` +
+              `of the gain [${fmt(lo)}, ${fmt(hi)}] stays above -${margin}`,
             evidence,
           )
         : v(
             "fail",
-            `candidate may be worse on ${spec.metric}: ${pct} interval of the gain [${fmt(lo)}, ${fmt(hi)}] goes below -${margin} by ${fmt(-margin - lo)}`,
+            `candidate may ` +
+              `be worse on ${spec.metric}: ${pct} interval ` +
+              `of the gain [${fmt(lo)}, ${fmt(hi)}] goes below -${margin} by ${fmt(-margin - lo)}`,
             evidence,
           );
     }

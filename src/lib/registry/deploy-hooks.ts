@@ -114,11 +114,14 @@ export async function runDeployHooks(
   if (failedRequired.length) {
     throw new TrainyardError(
       "DEPLOY_HOOK_FAILED",
-      `${event.model}@${event.alias} moved to version ${event.toVersion ?? "none"}, but required deploy hook(s) failed: ${failedRequired.join("; ")}`,
+      `${event.model}@${event.alias} moved to version ${event.toVersion ?? "none"}, but required deploy ` +
+        `hook(s) failed: ${failedRequired.join("; ")}`,
       {
         model: event.model,
         alias: event.alias,
-        hint: `fix the hook and promote again, or undo with \`trainyard models rollback ${event.model} --alias ${event.alias}\``,
+        hint:
+          `fix the hook and promote again, ` +
+          `or undo with \`trainyard models rollback ${event.model} --alias ${event.alias}\``,
       },
     );
   }

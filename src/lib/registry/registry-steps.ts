@@ -54,7 +54,8 @@ export function currentModel(
           const moves = history.filter((e) => e.toVersion === v!.version && e.action !== "unpin");
           const replaced = moves.at(-1)?.fromVersion;
           ctx.log(
-            `${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the version it replaced: ${replaced ?? "none"}`,
+            `${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the ` +
+              `version it replaced: ${replaced ?? "none"}`,
           );
           v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
         }
@@ -124,7 +125,9 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
         const measured =
           version.metricsMeasuredAt === undefined
             ? ""
-            : `; its metrics stay those measured by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
+            : `; its metrics stay ` +
+              `those measured ` +
+              `by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
         ctx.log(
           created
             ? `registered ${opts.name} version ${version.version}`

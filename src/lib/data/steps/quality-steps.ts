@@ -66,7 +66,8 @@ export async function enforceContract(
     ]);
     throw new TrainyardError(
       "CONTRACT_VIOLATION",
-      `data contract violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${label} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
+      `data contract ` +
+        `violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${label} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
       {
         step: ctx.stepId,
         file: label,
@@ -175,7 +176,8 @@ export function drift(
           ]);
         throw new TrainyardError(
           "DRIFT_DETECTED",
-          `drift over the fail thresholds in ${rows.length} column${rows.length === 1 ? "" : "s"}\n${formatTable(rows)}`,
+          `drift over the ` +
+            `fail thresholds in ${rows.length} column${rows.length === 1 ? "" : "s"}\n${formatTable(rows)}`,
           {
             step: id,
             column: rows[0]?.[0],

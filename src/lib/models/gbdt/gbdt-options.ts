@@ -32,7 +32,10 @@ export interface GbdtOptions {
   colsampleByTree?: number;
   /** Seed of every random choice (row/column sampling, binning sample). @default 0 */
   seed?: number;
-  /** Threads for the row passes; results are deterministic for a given seed and thread count. @default all cores when rows >= 100000, else 1 */
+  /**
+   * Threads for the row passes; results are deterministic for a given seed and thread count. @default all cores when
+   * rows >= 100000, else 1
+   */
   threads?: number;
   /** Held-out rows scored after every round. */
   validation?: { features: FeatureMatrix; label: ArrayLike<number> };

@@ -35,7 +35,10 @@ export const EXP_INV_STEP = 64 / Math.LN2;
 export const EXP_STEP_HI = Math.fround(Math.LN2 / 64);
 export const EXP_STEP_LO = Math.LN2 / 64 - EXP_STEP_HI;
 
-/** Adding and subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer (ties to even); Math.round is a slow call in V8. */
+/**
+ * Adding and subtracting 1.5 * 2^52 rounds a double of magnitude < 2^51 to an integer (ties to even); Math.round is a
+ * slow call in V8.
+ */
 const ROUND_MAGIC = 6755399441055744;
 
 export function expTable(): Float64Array {

@@ -24,7 +24,10 @@ export interface OnnxModelOptions {
   numClasses?: number;
   /** @default the graph's first input */
   inputName?: string;
-  /** Output holding probabilities (or values); for binary, column 1 when the output has 2 columns. @default the graph's first output */
+  /**
+   * Output holding probabilities (or values); for binary, column 1 when the output has 2 columns. @default the graph's
+   * first output
+   */
   outputName?: string;
 }
 

@@ -23,7 +23,9 @@ export function fitScaling(columns: Float64Array[], names: string[]): Scaling {
       if (v !== v) {
         throw new ModelError("MISSING_VALUES", `feature "${names[j]}" has a missing value at row ${i}`, {
           column: names[j],
-          hint: "linear models need complete rows: impute or drop missing values in the feature step (or use GBDT, which handles them)",
+          hint:
+            "linear models need complete rows: " +
+            "impute or drop missing values in the feature step (or use GBDT, which handles them)",
         });
       }
       m += v;

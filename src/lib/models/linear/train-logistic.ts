@@ -7,7 +7,10 @@ import { fitScaling, standardizedRows, l2Option } from "./standardize.js";
 export interface LogisticOptions {
   /** "binary" (labels 0/1) or "multiclass" (softmax over labels 0..k-1). @default "binary" */
   task?: "binary" | "multiclass";
-  /** L2 penalty on standardized coefficients: loss = mean log loss + (l2/2)||w||^2; intercepts are not penalized. @default 1e-4 */
+  /**
+   * L2 penalty on standardized coefficients: loss = mean log loss + (l2/2)||w||^2; intercepts are not penalized.
+   * @default 1e-4
+   */
   l2?: number;
   /** @default 500 */
   maxIterations?: number;

@@ -49,30 +49,43 @@ export interface TrainStepOptions extends Passthrough {
    * @default inferred from the label: two values binary, more text values multiclass, other numbers regression
    */
   task?: Task;
-  algorithm: Algorithm;
-  /** Hyperparameters found by a search step; they override `algorithm`'s. */
-  tuned?: StepRef<Record<string, unknown>>;
+  /** The algorithm, or a function of the pipeline params named in `params` (e.g. rounds set per profile). */
+  algorithm: Algorithm | ((params: Record<string, any>) => Algorithm);
+  /** Pipeline params `algorithm` reads; they enter the step's cache key. */
+  params?: string[];
+  /** A search step's result (its best trial) or hyperparameters; they override `algorithm`'s. */
+  tuned?: StepRef<SearchResult> | StepRef<Record<string, unknown>>;
   /** A validation split for early stopping (GBDT). */
   valid?: StepRef<Dataset>;
 }
 
+/** The hyperparameters a `tuned` input carries: a search result's best trial, or the values themselves. */
+function tunedValues(tuned: SearchResult | Record<string, unknown> | undefined): Record<string, unknown> {
+  if (tuned && "best" in tuned && "trials" in tuned) return (tuned as SearchResult).best;
+  return tuned ?? {};
+}
+
 /** Trains a model and stores it as a bundle directory the model server can load. */
 export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): StepRef<ModelArtifact> {
-  const { train: trainData, features: feats, label, task, algorithm, tuned, valid, ...options } = opts;
+  const { train: trainData, features: feats, label, task, algorithm, params, tuned, valid, ...options } = opts;
   const inputs = { train: trainData, features: feats, ...(tuned ? { tuned } : {}), ...(valid ? { valid } : {}) } as {
     train: StepRef<Dataset>;
     features: StepRef<FittedFeatures>;
-    tuned?: StepRef<Record<string, unknown>>;
+    tuned?: StepRef<SearchResult | Record<string, unknown>>;
     valid?: StepRef<Dataset>;
   };
+  const kind = typeof algorithm === "function" ? "" : `${algorithm.kind} `;
   return p.step(id, {
-    description: task ? `train a ${algorithm.kind} ${task} model` : `train a ${algorithm.kind} model`,
+    description: task ? `train a ${kind}${task} model` : `train a ${kind}model`,
     ...options,
     version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
     inputs,
-    config: { label, task, algorithm },
+    params: (params ?? []) as never[],
+    // A function's source enters the cache key, as the params it reads do.
+    config: { label, task, algorithm: typeof algorithm === "function" ? algorithm.toString() : algorithm },
     run: async (ctx, input) => {
-      const chosen = { ...algorithm, ...(input.tuned ?? {}) } as Algorithm;
+      const base = typeof algorithm === "function" ? algorithm(ctx.params as Record<string, unknown>) : algorithm;
+      const chosen = { ...base, ...tunedValues(input.tuned) } as Algorithm;
       const data = await readLabeled(input.train as Dataset, input.features as FittedFeatures, label, task);
       if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
       const validation = input.valid
