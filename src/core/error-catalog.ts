@@ -30,7 +30,8 @@ export const ERROR_CATALOG = {
   ARTIFACT_MISSING: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
   ARTIFACT_CORRUPT: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
   OBJECT_STORE_UNAVAILABLE:
-    "check the object store's endpoint, bucket and credentials (store.artifacts in trainyard.config.ts, AWS_* variables)",
+    "check the object store's endpoint, bucket and credentials" +
+    " (store.artifacts in trainyard.config.ts, AWS_* variables)",
   DIGEST_INVALID:
     "write a digest as <scheme>:<64 hex digits> (sha256, sha256-blocks-8m or sha256-tree; docs/digests.md)",
   GC_REFUSED: "point gc at the metadata that belongs to this artifact store",

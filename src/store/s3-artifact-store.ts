@@ -38,7 +38,7 @@ export interface S3StoreOptions {
   endpoint?: string;
   /** @default $AWS_REGION, else "us-east-1" */
   region?: string;
-  /** Bucket in the path rather than the host name, as most S3-compatible servers need. @default true with an endpoint */
+  /** Bucket in the path rather than the host name, as most S3-compatible servers need. @default with an endpoint */
   forcePathStyle?: boolean;
   /** This machine's cache of verified objects (one per worker home). */
   cacheDir: string;

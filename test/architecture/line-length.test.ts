@@ -58,7 +58,6 @@ const LONG_LINES_LEFT: Record<string, number> = {
   "src/serve/served-models.ts": 1,
   "test/daemon/daemon-faults.test.ts": 1,
   "test/daemon/daemon-status.test.ts": 1,
-  "test/distributed/cluster.ts": 1,
   "test/engine/caching.test.ts": 3,
   "test/engine/metrics.test.ts": 1,
   "test/engine/plan-agreement.ts": 1,

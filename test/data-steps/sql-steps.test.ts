@@ -122,7 +122,7 @@ describe("library data steps", () => {
         ["2001-02", 200],
         ["2001-03", 200],
       ]);
-      const html = readFileSync(await t.trainyard.artifacts.pathOf(perMonth.report.digest), "utf8");
+      const html = readFileSync(await t.trainyard.artifacts.getLocal(perMonth.report.digest), "utf8");
       expect(html).toContain("<title>Rows &amp; late share per month</title>");
       expect(html).toContain("<td>2001-03</td><td>200</td>");
       const split = await t.output("split");

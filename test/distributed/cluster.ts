@@ -1,7 +1,8 @@
 /**
  * A cluster on one machine for the distributed executor's tests: Redis, PostgreSQL and a shared
- * artifact store (a directory, or an S3 emulator so that workers share nothing but the network), `trainyard worker` processes with their own homes and module caches (in their
- * and orchestrating Trainyards opened in-process.
+ * artifact store (a directory, or an S3 emulator so that workers share nothing but the network),
+ * `trainyard worker` processes with their own homes and module caches (in their own network
+ * namespaces when run as root), and orchestrating Trainyards opened in-process.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
@@ -78,7 +79,11 @@ export async function startCluster(opts: { netns?: boolean; store?: "fs" | "s3" 
   Object.assign(process.env, s3Env);
   fs.writeFileSync(
     config,
-    `export default ${JSON.stringify({ metadata: { kind: "postgres", url: pgUrl }, artifacts: artifactsConfig, executor }, null, 2)};\n`,
+    `export default ${JSON.stringify(
+      { metadata: { kind: "postgres", url: pgUrl }, artifacts: artifactsConfig, executor },
+      null,
+      2,
+    )};\n`,
   );
   const homes: string[] = [root];
   const namespaces: Namespace[] = [];

@@ -2,10 +2,7 @@
  * A report as a query: the rows of a SQL query over datasets, rendered as a self-contained HTML
  * table (`trainyard report <run> <step>` finds it), for summaries a person reads after each run.
  */
-import { join } from "node:path";
-import type { Dataset, FileArtifact } from "../../../core/artifacts.js";
-import type { Pipeline } from "../../../core/pipeline.js";
-import type { StepRef } from "../../../core/step.js";
+import type { Dataset, FileArtifact, Pipeline, StepRef } from "../../../index.js";
 import { renderTableHtml } from "../report-html.js";
 import { queryDatasets, type SqlInputs } from "./sql-steps.js";
 import { writeReportHtml } from "./report-files.js";
