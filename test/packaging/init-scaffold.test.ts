@@ -31,7 +31,7 @@ describe("trainyard init in this repository's build", () => {
     expect(pkg).toMatchObject({ name: "new-project", type: "module", private: true });
     expect(pkg.dependencies.trainyard).toMatch(/^\^\d+\.\d+\.\d+/);
     expect(Object.keys(pkg.devDependencies).sort()).toEqual(["@types/node", "tsx", "typescript"]);
-    expect(pkg.allowScripts).toEqual({ "better-sqlite3": true, esbuild: true });
+    expect(pkg.allowScripts).toEqual({ "better-sqlite3": true, esbuild: true, "msgpackr-extract": true });
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toMatch(/^\.trainyard\/$/m);
     expect(r.stdout).toContain("npx trainyard run pipeline.ts");
   });

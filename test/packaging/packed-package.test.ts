@@ -74,11 +74,12 @@ describe("npm pack", () => {
 });
 
 describe("the packed package installed in a folder without a package.json", () => {
-  // npm 11 lists every dependency install script a project has not approved; the two native parts
-  // (better-sqlite3's addon, esbuild's binary check) cannot ship without one, so a project approves
-  // them in its package.json (`trainyard init` and docs/new-project.md do): nothing else may warn.
+  // npm 11 lists every dependency install script a project has not approved; the three native parts
+  // (better-sqlite3's addon, esbuild's binary check, the queue's msgpack codec) cannot ship without
+  // one, so a project approves them in its package.json (`trainyard init` and docs/new-project.md
+  // do): nothing else may warn.
   it(
-    "warns only about the two install scripts a project approves in allowScripts",
+    "warns only about the three install scripts a project approves in allowScripts",
     async () => {
       const { path: tarball } = await packedTarball();
       const dir = mkdtempSync(join(tmpdir(), "trainyard-bare-"));
@@ -89,7 +90,7 @@ describe("the packed package installed in a folder without a package.json", () =
         const other = warnings.filter((l) => !l.startsWith("npm warn install-scripts"));
         expect(other).toEqual([]);
         const named = warnings.flatMap((l) => /install-scripts {3}(\S+)@/.exec(l)?.[1] ?? []).sort();
-        expect(named).toEqual(["better-sqlite3", "esbuild"]);
+        expect(named).toEqual(["better-sqlite3", "esbuild", "msgpackr-extract"]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

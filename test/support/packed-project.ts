@@ -126,7 +126,11 @@ export function installedProject(): Promise<InstalledProject> {
     const { path: tarball } = await packedTarball();
     const dir = join(runDir, "project");
     mkdirSync(dir);
-    const manifest = { name: "first-hour", private: true, allowScripts: { "better-sqlite3": true, esbuild: true } };
+    const manifest = {
+      name: "first-hour",
+      private: true,
+      allowScripts: { "better-sqlite3": true, esbuild: true, "msgpackr-extract": true },
+    };
     writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     await useLocalPrebuild(runDir, dir);
     const install = succeeded(await runIn(dir, ["npm", "i", tarball]));

@@ -21,7 +21,7 @@ const DEV_TOOLS = ["typescript", "tsx", "@types/node"] as const;
 const FALLBACK_VERSIONS: Record<string, string> = { typescript: "^5.9.3", tsx: "^4.23.15", "@types/node": "^20.19.43" };
 
 /** Install scripts the project approves (npm asks projects to): SQLite's native build, esbuild's binary check. */
-const ALLOWED_SCRIPTS: Record<string, boolean> = { "better-sqlite3": true, esbuild: true };
+const ALLOWED_SCRIPTS: Record<string, boolean> = { "better-sqlite3": true, esbuild: true, "msgpackr-extract": true };
 
 const SCRIPTS: Record<string, string> = {
   start: "trainyard run pipeline.ts",
