@@ -19,6 +19,10 @@ const TYPE_WORDS: Record<string, string> = {
   FittedFeatures: "fitted features",
 };
 
+/** "Types of property 'x' are incompatible. Type 'string' is not assignable to type 'number'." */
+export const PROPERTY_MISMATCH =
+  /Types of property '([\w$]+)' are incompatible\.\s+Type '([^']+)' is not assignable to type '([^']+)'/;
+
 /**
  * One sentence for a diagnostic, or undefined when the compiler's own words are the best there are.
  * `message` is the flattened message chain; `subject` the source text the error points at.
@@ -27,6 +31,13 @@ export function explainTypeError(message: string, subject: string): string | und
   const artifacts = wiredArtifacts(message);
   const name = /^[\w$.]+$/.test(subject) ? `\`${subject}\`` : "this value";
   if (artifacts) return `${artifacts.given} is wired where ${artifacts.expected} is expected (at ${name})`;
+  // An option of an object given where a union is expected: the property that is wrong, in its words.
+  const inner = PROPERTY_MISMATCH.exec(message);
+  if (inner) {
+    const [given, expected] = [describeValueType(inner[2]), describeValueType(inner[3].replace(/ \| undefined$/, ""))];
+    if (given && expected && given.kind !== expected.kind)
+      return `\`${inner[1]}\` should be ${expected.words}, but is given ${given.words}`;
+  }
   const first =
     /^Type '([^']+)' is not assignable to type '([^']+)'/.exec(message) ??
     /^Argument of type '([^']+)' is not assignable to parameter of type '([^']+)'/.exec(message);

@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve, sep } from "node:path";
 import { TrainyardError } from "../core/errors.js";
 import { PACKAGE_ROOT } from "./package-root.js";
-import { explainTypeError } from "./type-check-words.js";
+import { explainTypeError, PROPERTY_MISMATCH } from "./type-check-words.js";
 
 export interface TypeDiagnostic {
   file: string;
@@ -120,8 +120,8 @@ async function compile(abs: string, tsconfig: string | null): Promise<TypeCheckR
     if (missingNodeTypes && (d.code === 2580 || d.code === 2591 || (d.code === 2307 && /'node:/.test(message))))
       continue;
     const file = d.file ? resolve(d.file.fileName) : (tsconfig ?? abs);
-    const at =
-      d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : { line: 0, character: 0 };
+    const start = d.file && d.start !== undefined ? propertyStart(d.file.text, d.start, message) : undefined;
+    const at = d.file && start !== undefined ? d.file.getLineAndCharacterOfPosition(start) : { line: 0, character: 0 };
     const subject = d.file && d.start !== undefined ? d.file.text.slice(d.start, d.start + (d.length ?? 0)) : "";
     const explanation = explainTypeError(message, subject);
     diagnostics.push({
@@ -135,6 +135,17 @@ async function compile(abs: string, tsconfig: string | null): Promise<TypeCheckR
   }
   const files = userFiles.map((f) => resolve(f.fileName));
   return { ok: diagnostics.length === 0, diagnostics, files, cached: false };
+}
+
+/**
+ * Where the wrong property is, when the compiler points at the object holding it (an object given
+ * where a union is expected): the line and column a user must change.
+ */
+function propertyStart(text: string, start: number, message: string): number {
+  const prop = PROPERTY_MISMATCH.exec(message)?.[1];
+  if (!prop) return start;
+  const found = new RegExp(`[{,\\s]${prop.replace(/\$/g, "\\$")}\\s*:`).exec(text.slice(start, start + 500));
+  return found ? start + found.index + 1 : start;
 }
 
 /** The project's tsconfig.json when there is one, else what a pipeline bundled by esbuild needs. */

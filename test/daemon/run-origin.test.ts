@@ -16,8 +16,8 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-origin-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 const LANDING = path.join(DAEMON_FIXTURES, "landing.ts");
 
-// Small files are digested as plain sha256 of their bytes (hex), what `sha256sum` prints.
-const sha256 = (bytes: string) => createHash("sha256").update(bytes).digest("hex");
+// A landed file's digest, with its scheme as the sensor records it (docs/digests.md).
+const sha256 = (bytes: string) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 
 describe("what started a run", () => {
   it("show prints a sensor run's files and digests and a schedule run's tick; runs lists both triggers", async () => {
