@@ -83,7 +83,8 @@ function sourceFiles(dir: string): string[] {
     return [];
   }
   return entries.flatMap((e) => {
-    if (SKIP.has(e.name)) return [];
+    // tmp-*: modules other tests write under test/fixtures while they run (not sources).
+    if (SKIP.has(e.name) || e.name.startsWith("tmp-")) return [];
     const path = join(dir, e.name);
     return e.isDirectory() ? sourceFiles(path) : SOURCE.test(e.name) ? [path] : [];
   });

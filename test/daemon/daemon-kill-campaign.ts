@@ -78,7 +78,7 @@ export async function runDaemonKillCampaign(opts: CampaignOptions): Promise<Camp
         const tmp = path.join(landing, `.part-${i}-${j}`);
         fs.writeFileSync(tmp, bytes);
         fs.renameSync(tmp, path.join(landing, `f-${i}-${j}.csv`));
-        landed.push(createHash("sha256").update(bytes).digest("hex"));
+        landed.push(`sha256:${createHash("sha256").update(bytes).digest("hex")}`);
       }
     }
   })();
