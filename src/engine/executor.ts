@@ -388,7 +388,9 @@ export class RunExecutor {
     const r = task.record;
     // A reuse's key components are those of the step run it reused (`cachedFrom`).
     if (reused) r.components = undefined;
-    const lineage = succeededLineage(r, task.inputs, task.inputDigests, output, finalized?.produced, reused);
+    const lineage = this.recordedBefore(r.id, output.digest)
+      ? []
+      : succeededLineage(r, task.inputs, task.inputDigests, output, finalized?.produced, reused);
     this.writer.complete({ stepRun: r, artifacts: finalized?.artifacts ?? [], lineage });
     if (r.cacheKey) this.keysDone.add(r.cacheKey);
     this.emit({
@@ -408,6 +410,12 @@ export class RunExecutor {
     if (items.done === items.total) void this.completeMap(task.node);
   }
 
+  /** A resumed run's step run that succeeded with this output before the interruption: its lineage is recorded. */
+  private recordedBefore(stepRunId: string, outputDigest: string): boolean {
+    const prev = this.opts.previous?.get(stepRunId);
+    return prev?.status === "succeeded" && prev.outputDigest === outputDigest;
+  }
+
   private async completeMap(node: Node): Promise<void> {
     try {
       const items = node.items!;
@@ -423,7 +431,7 @@ export class RunExecutor {
       r.durationMs = r.finishedAt - (r.startedAt ?? r.finishedAt);
       r.outputDigest = out.digest;
       r.reason = `${items.total} items, ${items.total - items.outputs.filter(Boolean).length} failed`;
-      const lineage = mapLineage(r, items.overDigest, out.digest);
+      const lineage = this.recordedBefore(r.id, out.digest) ? [] : mapLineage(r, items.overDigest, out.digest);
       this.writer.complete({ stepRun: r, artifacts: out.artifacts, lineage });
       this.emit({
         type: "step-finished",

@@ -103,6 +103,13 @@ for (const backend of engineBackends()) {
           expect(run!.status).toBe("succeeded");
           expect(run!.trigger).toBe("manual");
           expect((await ty.metadata.getStepRun(`${runId!}:fast`))!.attempts).toBe(1);
+          // The step that finished before the kill keeps the one output record it had: resume adds none.
+          for (const step of ["fast", "slow", "last"]) {
+            const outputs = (await ty.metadata.lineageOfStepRun(`${runId!}:${step}`)).filter(
+              (e) => e.direction === "out" && e.name === "output",
+            );
+            expect(outputs, `${step}'s output lineage`).toHaveLength(1);
+          }
           expect(await ty.output(runId!, "last")).toBe(20);
           const slowAttempts = await ty.metadata.listAttempts(`${runId!}:slow`);
           expect(slowAttempts.length).toBeGreaterThanOrEqual(1);
