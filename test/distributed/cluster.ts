@@ -52,8 +52,11 @@ export interface Cluster {
 /**
  * `netns`: each worker in its own network namespace, reaching only Redis, PostgreSQL and the S3
  * emulator (root only). `store`: artifacts in a shared directory or in S3 (s3rver on loopback).
+ * `timing`: the queue's lock and heartbeat periods, QUEUE_TIMING unless given.
  */
-export async function startCluster(opts: { netns?: boolean; store?: "fs" | "s3" } = {}): Promise<Cluster> {
+export async function startCluster(
+  opts: { netns?: boolean; store?: "fs" | "s3"; timing?: Partial<typeof QUEUE_TIMING> } = {},
+): Promise<Cluster> {
   registerQueueExecutor();
   const dir = path.join(REPO, "test", "fixtures", "engine", `tmp-cluster-${process.pid}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
@@ -67,7 +70,7 @@ export async function startCluster(opts: { netns?: boolean; store?: "fs" | "s3" 
   const redisUrl = redis.url;
   const pgUrl = postgres.url;
   const config = path.join(dir, "trainyard.config.ts");
-  const executor = { kind: "queue", redis: redisUrl, ...QUEUE_TIMING };
+  const executor = { kind: "queue", redis: redisUrl, ...QUEUE_TIMING, ...opts.timing };
   const s3Url = "s3://artifacts/cluster";
   const artifactsConfig = s3
     ? { kind: "s3" as const, url: s3Url, endpoint: s3.endpoint, forcePathStyle: true }

@@ -37,13 +37,32 @@ export function netnsAvailable(): boolean {
 
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: "pipe" });
 
-/** Namespace `ty-<pid>-<index>` with 10.<200+pid%50>.<index>.2/24, the host end at .1. */
+/**
+ * A 10.x.y.0/24 no interface of this machine uses yet, picked at random: test files (and other
+ * checkouts on the same machine) create namespaces at the same time, and a subnet two veth pairs
+ * share routes one namespace's replies into the other.
+ */
+function freeSubnet(): string {
+  const used = new Set(
+    [
+      ...ip("-4", "-o", "addr", "show")
+        .toString()
+        .matchAll(/inet (10\.\d+\.\d+)\.\d+\//g),
+    ].map((m) => m[1]),
+  );
+  for (;;) {
+    const net = `10.${200 + Math.floor(Math.random() * 50)}.${1 + Math.floor(Math.random() * 254)}`;
+    if (!used.has(net)) return net;
+  }
+}
+
+/** Namespace `ty-<pid>-<index>` with <free /24>.2, the host end at .1. */
 export async function createNamespace(index: number): Promise<Namespace> {
   const tag = `${process.pid % 10_000}-${index}`;
   const name = `ty-${tag}`;
   const hostIf = `tyh${tag}`.slice(0, 15);
   const nsIf = `tyn${tag}`.slice(0, 15);
-  const net = `10.${200 + (process.pid % 50)}.${index}`;
+  const net = freeSubnet();
   const hostAddress = `${net}.1`;
   const address = `${net}.2`;
   const servers: Server[] = [];
