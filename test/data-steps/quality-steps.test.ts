@@ -69,6 +69,27 @@ describe("data quality steps", () => {
     }
   });
 
+  it("give the same outputs in another home: reports name a dataset by digest, not by its local path", async () => {
+    const ref = await table("ref-home.parquet", 400, 0);
+    const cur = await table("cur-home.parquet", 300, 1);
+    const [a, b] = [await runPipeline(build(ref, cur)), await runPipeline(build(ref, cur))];
+    try {
+      const digests = async (t: typeof a) =>
+        Object.fromEntries(
+          (await t.trainyard.metadata.listStepRuns(t.result.runId)).map((s) => [s.stepId, s.outputDigest]),
+        );
+      const [first, second] = [await digests(a), await digests(b)];
+      for (const step of ["validate", "profile", "drift", "drift-vs-profile"])
+        expect(second[step], step).toBe(first[step]);
+      const prof = await a.output("profile");
+      expect(prof.profile.source).toMatch(/^dataset sha256:/);
+      expect(readFileSync(prof.html.path, "utf8")).not.toContain(ref);
+    } finally {
+      await a.cleanup();
+      await b.cleanup();
+    }
+  });
+
   it("a broken contract fails the step with every violation, and keeps the report", async () => {
     const ref = await table("ref2.parquet", 400, 0);
     const cur = await table("bad.parquet", 300, 0, 0.3);

@@ -17,6 +17,8 @@ export interface FileSource {
   format?: DataFormat;
   /** SQL predicate applied to the rows, e.g. `month(date) = 6`. */
   where?: string;
+  /** Name used in reports and in the `source` of profiles and drift reports. @default the path */
+  label?: string;
   /** CSV only: column types that override sniffing, e.g. `{ zip: "VARCHAR" }`. */
   types?: Record<string, string>;
   /** CSV only: skip malformed rows instead of failing. @default false */
@@ -49,7 +51,10 @@ export interface ResolvedSource {
 
 export function sourceLabel(source: DataSource): string {
   if (typeof source === "string") return source;
-  if ("path" in source) return source.where ? `${source.path} [${source.where}]` : source.path;
+  if ("path" in source) {
+    const name = source.label ?? source.path;
+    return source.where ? `${name} [${source.where}]` : name;
+  }
   return source.label ?? "sql query";
 }
 

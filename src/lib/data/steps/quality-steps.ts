@@ -28,7 +28,9 @@ const LIB_VERSION = "data-steps/1";
  */
 export function datasetSource(d: Dataset): DataSource {
   const delimiter = typeof d.meta.delimiter === "string" ? d.meta.delimiter : undefined;
-  return { path: d.path, format: d.meta.format ?? "parquet", ...(delimiter ? { delimiter } : {}) };
+  // Named by digest, not by where this machine keeps it: a report or profile is the same on every worker.
+  const label = d.digest ? `dataset ${d.digest}` : d.path;
+  return { path: d.path, label, format: d.meta.format ?? "parquet", ...(delimiter ? { delimiter } : {}) };
 }
 
 export interface ValidateOptions {
