@@ -1,12 +1,15 @@
 /**
  * Runs through the queue executor on a one-machine cluster (Redis, PostgreSQL, artifacts in S3 on
- * an emulator, worker processes with their own homes and caches), compared with a local run.
+ * an emulator, worker processes with their own homes and caches), compared with a local run: a
+ * fan-out test pipeline, and the flagship (dev profile) on three months of real flights.
  */
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import { Trainyard } from "../../src/engine/trainyard.js";
-import { tempDir } from "../engine/support.js";
+import { readModelBundle } from "../../src/lib/serving/model-bundle.js";
+import { REPO, tempDir } from "../engine/support.js";
 import { netnsAvailable } from "../support/netns.js";
 import { requireTools } from "../support/require-tool.js";
 import { type Cluster, startCluster } from "./cluster.js";
@@ -31,13 +34,46 @@ p.step("total", {
 export default p;
 `;
 
+const FLAGSHIP = path.join(REPO, "examples", "flight-delays", "pipeline.ts");
+
+/**
+ * Flagship steps whose outputs record a measurement of the run that made them, so that two local
+ * runs differ too: fit seconds (search trials, the model bundle and what registers it), latency and
+ * model size (evaluate, gates), and statistics DuckDB sums in parallel (drift, in the last bits).
+ */
+const MEASURING_STEPS = /^(search(\[\d+\]|\.best)?|train|register|evaluate|gates|drift)$/;
+const MEASURED_FIELDS = new Set(["seconds", "p50Ms", "p99Ms", "roundP99Ms", "sizeBytes", "bytes", "size", "message"]);
+
+/** A value without its measurements, the run's id and where its files are; floats to 12 digits. */
+function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([k]) => !MEASURED_FIELDS.has(k) && !["runId", "path", "digest"].includes(k))
+        .map(([k, v]) => [k, comparable(v)]),
+    );
+  return typeof value === "number" && !Number.isInteger(value) ? Number(value.toPrecision(12)) : value;
+}
+
+async function outputsOf(ty: Trainyard, runId: string) {
+  const steps = await ty.metadata.listStepRuns(runId);
+  return new Map(steps.map((s) => [s.id.slice(runId.length + 1), s]));
+}
+
 const gate = requireTools("redis-server", "postgresql");
 const netns = netnsAvailable();
 const mode = netns ? "each worker in its own network namespace" : "plain processes: not root, no network namespaces";
 gate.describe(`queue executor on a one-machine cluster, artifacts in S3 (${mode})`, () => {
   let cluster: Cluster;
   beforeAll(async () => {
-    cluster = await startCluster({ netns, store: "s3" });
+    // The deployment defaults: loading the flagship's bundle on a loaded machine can hold a worker's
+    // event loop longer than the short test lock, and this file does not test stall detection.
+    cluster = await startCluster({
+      netns,
+      store: "s3",
+      timing: { lockMs: 4000, stalledCheckMs: 1500, heartbeatMs: 1000 },
+    });
     await Promise.all(["w1", "w2", "w3"].map((id) => cluster.startWorker(id)));
   });
   afterAll(async () => cluster?.stop());
@@ -76,4 +112,59 @@ gate.describe(`queue executor on a one-machine cluster, artifacts in S3 (${mode}
       await ty.close();
     }
   });
+
+  gate.it(
+    "runs the flagship (dev profile) on the workers with the artifacts of a local run",
+    async () => {
+      const landing = tempDir("ty-cluster-landing-");
+      const land = spawnSync(
+        process.execPath,
+        [path.join(REPO, "examples", "flight-delays", "land-data.mjs"), "--through", "3", "--landing", landing],
+        { encoding: "utf8" },
+      );
+      expect(land.status, land.stderr).toBe(0);
+      const request = { profile: "dev", params: { landing }, concurrency: 4 };
+      const ty = await cluster.orchestrator();
+      const home = tempDir("ty-local-flagship-");
+      const local = await Trainyard.open({ home });
+      try {
+        const remote = await ty.run(FLAGSHIP, request);
+        expect(remote.error).toBeUndefined();
+        expect(remote.status).toBe("succeeded");
+        const here = await local.run(FLAGSHIP, request);
+        expect(here.status).toBe("succeeded");
+        const [onCluster, onThisMachine] = [await outputsOf(ty, remote.runId), await outputsOf(local, here.runId)];
+        expect([...onCluster.keys()].sort()).toEqual([...onThisMachine.keys()].sort());
+        // Every step that computed ran on a worker, none in the orchestrating process.
+        const ran = cluster.workers.map((w) => w.output()).join("");
+        for (const [id, s] of onCluster)
+          if (!s.cached && s.itemIndex < 0 && !onCluster.has(`${id}[0]`))
+            expect(ran, id).toMatch(new RegExp(`succeeded ${remote.runId} ${id.replace(/[.[\]]/g, "\\$&")}$`, "m"));
+        const measuring: string[] = [];
+        for (const [id, s] of onCluster) {
+          const there = onThisMachine.get(id)!;
+          if (!MEASURING_STEPS.test(id)) {
+            expect(s.outputDigest, `${id}: the same output digest as a local run`).toBe(there.outputDigest);
+            continue;
+          }
+          measuring.push(id);
+          const [a, b] = [await ty.output(remote.runId, id), await local.output(here.runId, id)];
+          expect(comparable(a), `${id}: the same output as a local run but for its measurements`).toEqual(
+            comparable(b),
+          );
+        }
+        expect(measuring.length).toBeLessThan(onCluster.size / 2);
+        // The model itself: the same trees and fitted features; only fit time and run id differ.
+        const model = async (t: Trainyard, runId: string) =>
+          comparable(readModelBundle(((await t.output(runId, "train")) as { path: string }).path));
+        expect(await model(ty, remote.runId)).toEqual(await model(local, here.runId));
+      } finally {
+        await ty.close();
+        await local.close();
+        fs.rmSync(home, { recursive: true, force: true });
+        fs.rmSync(landing, { recursive: true, force: true });
+      }
+    },
+    600_000,
+  );
 });
