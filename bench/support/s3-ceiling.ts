@@ -40,10 +40,8 @@ export async function measureCeiling(emulator: S3Emulator, body: Buffer): Promis
       await run();
       rows.push({ operation, mbPerSecond: Math.round(body.length / 1e6 / ((performance.now() - t) / 1000)) });
     } catch (err) {
-      rows.push({
-        operation,
-        mbPerSecond: `refused (${(err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? (err as Error).message})`,
-      });
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      rows.push({ operation, mbPerSecond: `refused (${status ?? (err as Error).message})` });
     }
   };
   try {
