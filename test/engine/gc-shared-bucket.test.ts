@@ -8,7 +8,9 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeStepTask, STEP_TASK_VERSION } from "../../src/engine/step-task.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
+import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { REPO, tempDir } from "./support.js";
 import { type S3Emulator, S3RVER_CREDENTIALS, startS3rver } from "../support/s3.js";
 
@@ -89,6 +91,54 @@ describe("gc on a bucket shared with another machine's run in flight", () => {
     } finally {
       fs.writeFileSync(path.join(gate, "go"), "");
       await running.catch(() => undefined);
+      await machineA.close();
+      await machineB.close();
+    }
+  });
+
+  it("keeps the inputs and bundle of a task still open in the task fence of an interrupted run", async () => {
+    const machineA = await openHome("queue-a");
+    const machineB = await openHome("queue-b");
+    try {
+      const [input, bundle] = await Promise.all(
+        [randomBytes(1024), randomBytes(1024)].map(async (b) => (await machineA.artifacts.putBytes(b)).digest),
+      );
+      const runId = "20260101-000000-fence1";
+      await machineA.metadata.upsertPipeline("queued", "/srv/queued.ts");
+      await machineA.metadata.createRun({
+        ...{ id: runId, pipeline: "queued", modulePath: "/srv/queued.ts", params: {}, trigger: "manual" },
+        ...{ status: "interrupted", codeVersion: "c", createdAt: Date.now(), options: {} },
+      });
+      const task = encodeStepTask({
+        ...{
+          version: STEP_TASK_VERSION,
+          runId,
+          pipeline: "queued",
+          modulePath: "/srv/queued.ts",
+          bundleDigest: bundle,
+        },
+        ...{
+          stepId: "train",
+          itemIndex: -1,
+          params: {},
+          inputs: { rows: { digest: input, path: [], stepId: "rows" } },
+        },
+        ...{ inputDigests: { rows: input }, stepRunId: `${runId}:train`, attemptId: "a1", attemptsBefore: 0 },
+        ...{ queue: "default", priority: 1 },
+      });
+      const fences = await taskFenceFor(machineA.metadata);
+      const fence = { stepRunId: `${runId}:train`, runId, attemptId: "a1", jobId: "j1", queue: "default", task };
+      await fences.open(fence, Date.now());
+
+      await machineB.gc({ graceMs: 0 });
+      for (const d of [input, bundle]) expect(await machineB.artifacts.has(d), d).toBe(true);
+
+      // Once the task's result is committed, nothing but the fence named them: they go.
+      expect(await fences.settle(`${runId}:train`, "a1", "{}", Date.now())).toBe(true);
+      await machineB.gc({ graceMs: 0 });
+      for (const d of [input, bundle]) expect(await machineB.artifacts.has(d), d).toBe(false);
+      await fences.close();
+    } finally {
       await machineA.close();
       await machineB.close();
     }
