@@ -69,10 +69,6 @@ export function isDataError(err: unknown): err is DataError {
   return err instanceof DataError;
 }
 
-/**
- * Maps a DuckDB failure to a DataError. DuckDB's messages are the only place the line, column
- * and cause of a bad CSV/JSON row are available, so they are parsed here, in one place.
- */
 /** DuckDB's words for a CSV row it could not read (sniffing, dialect, column count, line size). */
 const MALFORMED_CSV = new RegExp(
   "csv error|error when sniffing|parsing dialect|expected number of columns|too many columns|unterminated|" +
@@ -80,6 +76,10 @@ const MALFORMED_CSV = new RegExp(
   "i",
 );
 
+/**
+ * Maps a DuckDB failure to a DataError. DuckDB's messages are the only place the line, column
+ * and cause of a bad CSV/JSON row are available, so they are parsed here, in one place.
+ */
 export function translateDuckError(err: unknown, ctx: { file?: string; column?: string; sql?: string }): DataError {
   if (err instanceof DataError) return err;
   const message = err instanceof Error ? err.message : String(err);
