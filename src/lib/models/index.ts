@@ -37,6 +37,8 @@ export {
   currentModel,
   register,
   deploy,
+  type CurrentModelOptions,
   type Registered,
   type RegisterStepOptions,
+  type DeployStepOptions,
 } from "../registry/registry-steps.js";

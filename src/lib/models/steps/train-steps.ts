@@ -17,6 +17,7 @@ import { ModelError } from "../model-error.js";
 import type { Task } from "../model.js";
 import { fitAlgorithm, type Algorithm } from "./algorithm.js";
 import { readLabeled } from "./training-data.js";
+import { callWithParams, paramsReadBy } from "../../params/param-functions.js";
 
 const LIB_VERSION = "model-steps/1";
 type Passthrough = Pick<StepOptions, "retry" | "timeout" | "pool" | "isolate" | "version" | "description">;
@@ -49,9 +50,9 @@ export interface TrainStepOptions extends Passthrough {
    * @default inferred from the label: two values binary, more text values multiclass, other numbers regression
    */
   task?: Task;
-  /** The algorithm, or a function of the pipeline params named in `params` (e.g. rounds set per profile). */
+  /** The algorithm, or a function of the pipeline params (e.g. rounds set per profile). */
   algorithm: Algorithm | ((params: Record<string, any>) => Algorithm);
-  /** Pipeline params `algorithm` reads; they enter the step's cache key. */
+  /** Pipeline params `algorithm` reads; they enter the step's cache key. @default those it reads on the defaults */
   params?: string[];
   /** A search step's result (its best trial) or hyperparameters; they override `algorithm`'s. */
   tuned?: StepRef<SearchResult> | StepRef<Record<string, unknown>>;
@@ -74,17 +75,18 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
     tuned?: StepRef<SearchResult | Record<string, unknown>>;
     valid?: StepRef<Dataset>;
   };
+  const read = typeof algorithm === "function" ? paramsReadBy(p, id, algorithm, params) : [];
   const kind = typeof algorithm === "function" ? "" : `${algorithm.kind} `;
   return p.step(id, {
     description: task ? `train a ${kind}${task} model` : `train a ${kind}model`,
     ...options,
     version: `${LIB_VERSION}${options.version ? `+${options.version}` : ""}`,
     inputs,
-    params: (params ?? []) as never[],
+    params: read as never[],
     // A function's source enters the cache key, as the params it reads do.
     config: { label, task, algorithm: typeof algorithm === "function" ? algorithm.toString() : algorithm },
     run: async (ctx, input) => {
-      const base = typeof algorithm === "function" ? algorithm(ctx.params as Record<string, unknown>) : algorithm;
+      const base = typeof algorithm === "function" ? callWithParams(p, id, algorithm, ctx.params, read) : algorithm;
       const chosen = { ...base, ...tunedValues(input.tuned) } as Algorithm;
       const data = await readLabeled(input.train as Dataset, input.features as FittedFeatures, label, task);
       if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
