@@ -42,7 +42,7 @@ export function paramsReadBy(
       `step "${stepId}": could not tell which params its function reads; calling it on the params' defaults threw: ${
         err instanceof Error ? err.message : String(err)
       }`,
-      { step: stepId, hint: "list the params it reads in the step's `params` option, e.g. params: [\"rounds\"]" },
+      { step: stepId, hint: 'list the params it reads in the step\'s `params` option, e.g. params: ["rounds"]' },
     );
   }
   return read;

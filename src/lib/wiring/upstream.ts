@@ -6,7 +6,11 @@
 import type { Pipeline, StepRef } from "../../index.js";
 
 /** The reference wired into input `name` of the step `ref` points at, if that step has one. */
-export function upstreamInput<O = unknown>(p: Pipeline<any>, ref: StepRef<unknown>, name: string): StepRef<O> | undefined {
+export function upstreamInput<O = unknown>(
+  p: Pipeline<any>,
+  ref: StepRef<unknown>,
+  name: string,
+): StepRef<O> | undefined {
   const input = p.steps.get(ref.stepId)?.inputs[name];
   return input as StepRef<O> | undefined;
 }

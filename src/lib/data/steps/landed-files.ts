@@ -45,7 +45,8 @@ export function landedFiles<P, const K extends Param<P> = Param<P>>(
   const dirOf = opts.dir;
   const read = typeof dirOf === "string" ? [] : paramsReadBy(p, id, dirOf, opts.params);
   const folder = (params: unknown) => {
-    const dir = typeof dirOf === "string" ? dirOf : callWithParams(p, id, dirOf, params as Record<string, unknown>, read);
+    const dir =
+      typeof dirOf === "string" ? dirOf : callWithParams(p, id, dirOf, params as Record<string, unknown>, read);
     return resolve(p.modulePath ? dirname(p.modulePath) : process.cwd(), dir);
   };
   const list = (params: unknown) => {
