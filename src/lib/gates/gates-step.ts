@@ -25,7 +25,7 @@ export interface GatesStepOptions {
 
 export function gates(p: Pipeline<any>, id: string, opts: GatesStepOptions): StepRef<GatesResult> {
   const specsOf = opts.gates;
-  const read = typeof specsOf === "function" ? paramsReadBy(p, id, specsOf, opts.params) : [];
+  const read = paramsReadBy(p, id, specsOf, opts.params);
   return p.step(id, {
     description: opts.description ?? "decide whether the candidate may be registered and deployed",
     guard: true,

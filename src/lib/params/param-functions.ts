@@ -9,17 +9,19 @@ import { TrainyardError, type Pipeline } from "../../index.js";
 export type ParamFunction<P, T> = (params: P) => T;
 
 /**
- * The params `fn` reads, in the order it reads them: `declared` when given, else those read by
- * calling `fn` on the defaults of the pipeline's params schema (a param without a default reads
- * as undefined). A function that throws there must list its params in `declared`.
+ * The params an option reads, in the order it reads them: `declared` when given, none for a fixed
+ * value, else those read by calling the function on the defaults of the pipeline's params schema
+ * (a param without a default reads as undefined). A function that throws there must be declared.
  */
 export function paramsReadBy(
   p: Pipeline<any>,
   stepId: string,
-  fn: (params: any) => unknown,
+  option: unknown,
   declared?: readonly string[],
 ): string[] {
   if (declared) return [...declared];
+  if (typeof option !== "function") return [];
+  const fn = option as (params: unknown) => unknown;
   const names = paramNames(p);
   const read: string[] = [];
   const defaults = paramDefaults(p);

@@ -43,7 +43,7 @@ export function landedFiles<P, const K extends Param<P> = Param<P>>(
   opts: LandedFilesOptions<P, K>,
 ): StepRef<LandedFile[]> {
   const dirOf = opts.dir;
-  const read = typeof dirOf === "string" ? [] : paramsReadBy(p, id, dirOf, opts.params);
+  const read = paramsReadBy(p, id, dirOf, opts.params);
   const folder = (params: unknown) => {
     const dir =
       typeof dirOf === "string" ? dirOf : callWithParams(p, id, dirOf, params as Record<string, unknown>, read);

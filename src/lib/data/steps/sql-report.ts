@@ -36,7 +36,7 @@ export function sqlReport<P, const K extends Param<P> = Param<P>>(
   opts: SqlReportOptions<P, K>,
 ): StepRef<SqlReport> {
   const { inputs, params, sql, title } = opts;
-  const read = typeof sql === "string" ? [] : paramsReadBy(p, id, sql, params);
+  const read = paramsReadBy(p, id, sql, params);
   return p.step(id, {
     description: opts.description ?? title,
     inputs,

@@ -87,7 +87,7 @@ export function sqlStep<P, const K extends Param<P> = Param<P>>(
   opts: SqlStepOptions<P, K>,
 ): StepRef<Dataset> {
   const { inputs, params, sql, description, ...check } = opts;
-  const read = typeof sql === "string" ? [] : paramsReadBy(p, id, sql, params);
+  const read = paramsReadBy(p, id, sql, params);
   return p.step(id, {
     description: description ?? "SQL query over datasets",
     inputs,

@@ -93,7 +93,7 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
     tuned?: StepRef<SearchResult | Record<string, unknown>>;
     valid?: StepRef<Dataset>;
   };
-  const read = typeof algorithm === "function" ? paramsReadBy(p, id, algorithm, params) : [];
+  const read = paramsReadBy(p, id, algorithm, params);
   const kind = typeof algorithm === "function" ? "" : `${algorithm.kind} `;
   return p.step(id, {
     description: task ? `train a ${kind}${task} model` : `train a ${kind}model`,
