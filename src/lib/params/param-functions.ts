@@ -5,9 +5,6 @@
  */
 import { TrainyardError, type Pipeline } from "../../index.js";
 
-/** A param-dependent option: a fixed value, or a function of the params returning one. */
-export type ParamFunction<P, T> = (params: P) => T;
-
 /**
  * The params an option reads, in the order it reads them: `declared` when given, none for a fixed
  * value, else those read by calling the function on the defaults of the pipeline's params schema

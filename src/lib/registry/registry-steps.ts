@@ -78,15 +78,13 @@ export function currentModel(
   });
 }
 
-type EvaluationRef = StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
-
 export interface RegisterStepOptions {
   /** The registered model's name. @default the pipeline's name */
   name?: string;
   /** The gates' verdicts; the run registers nothing unless every gate passed. */
   gates: StepRef<GatesResult>;
   /** The evaluation whose candidate metrics the version keeps. @default the evaluation the gates judged */
-  evaluation?: EvaluationRef;
+  evaluation?: StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
   /** The model to register. @default the candidate of that evaluation, so what is registered is what was gated */
   model?: StepRef<ModelArtifact>;
   /** The dataset the model was trained on, recorded as its training data. @default the `train` input of its step */
@@ -124,7 +122,7 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
   } as {
     model: StepRef<ModelArtifact>;
     gates: StepRef<GatesResult>;
-    evaluation?: EvaluationRef;
+    evaluation?: StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
     data?: StepRef<Dataset>;
     reference?: StepRef<unknown>;
   };
