@@ -69,7 +69,6 @@ const LONG_LINES_LEFT: Record<string, number> = {
   "test/features/fit-apply.test.ts": 1,
   "test/model-steps/import-model.test.ts": 1,
   "test/registry/sqlite-registry-store.test.ts": 1,
-  "test/ui/large-run.test.ts": 1,
   "ui/src/screens/history-grid.tsx": 1,
   "ui/src/screens/run/gantt.tsx": 1,
   "ui/src/screens/run/run-page.tsx": 1,

@@ -50,11 +50,13 @@ new MutationObserver(() => {
   const source = dag?.getAttribute("data-layout");
   const last = window.__layouts[window.__layouts.length - 1];
   const nodes = document.querySelectorAll(".react-flow__node").length;
-  if (source && (!last || last.source !== source || (last.nodes === 0 && nodes > 0))) window.__layouts.push({ source, nodes });
+  const changed = !last || last.source !== source || (last.nodes === 0 && nodes > 0);
+  if (source && changed) window.__layouts.push({ source, nodes });
 }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-layout"] });
 // First paints of named elements (a step node's name says which layout placed it).
 window.__painted = [];
-new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__painted.push({ id: e.identifier, at: e.renderTime })))
+new PerformanceObserver((l) => l.getEntries().forEach((e) =>
+  window.__painted.push({ id: e.identifier, at: e.renderTime })))
   .observe({ type: "element", buffered: true });`;
 
 const browserGate = requireTools("chromium");
