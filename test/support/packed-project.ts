@@ -216,7 +216,11 @@ export function readmeStartProject(): Promise<ReadmeStartProject> {
     const empty = join(runDir, "readme-start");
     mkdirSync(empty);
     const env = await prebuildEnv(runDir);
-    const output = await runShellBlock(againstTarball(block.code, tarball), { cwd: empty, env, timeoutMs: 10 * 60_000 });
+    const output = await runShellBlock(againstTarball(block.code, tarball), {
+      cwd: empty,
+      env,
+      timeoutMs: 10 * 60_000,
+    });
     if (!output.ok) {
       throw new Error(
         `README.md:${block.line + (output.line ?? 1) - 1} failed (exit ${output.code})\n` +

@@ -76,7 +76,9 @@ export async function runShellBlock(code: string, opts: ShellBlockOptions): Prom
     // Line 1 loads the prelude, so line n + 1 of the script is line n of the block.
     writeFileSync(join(state, "block.sh"), `source "$DOCS_TEST_STATE/prelude.sh"\n${body}\n`);
     const script = `bash "${join(state, "block.sh")}"`;
-    const argv = INSTALLS.test(code) ? ["bash", "-c", script] : ["unshare", "-n", "bash", "-c", `ip link set lo up && ${script}`];
+    const argv = INSTALLS.test(code)
+      ? ["bash", "-c", script]
+      : ["unshare", "-n", "bash", "-c", `ip link set lo up && ${script}`];
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
       env: { ...opts.env, DOCS_TEST_STATE: state },
