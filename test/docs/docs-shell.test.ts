@@ -12,6 +12,7 @@ import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../engine/support.js";
 import { againstTarball, packedTarball, prebuildEnv, readmeStartProject } from "../support/packed-project.js";
+import { requireTools, type ToolName } from "../support/require-tool.js";
 import { runShellBlock } from "../support/shell-block.js";
 import { docModules, docPages, docShellBlocks, type ShellBlock } from "./doc-blocks.js";
 
@@ -27,6 +28,11 @@ const PAGE_FOLDERS: Record<string, "project" | "checkout"> = {
   "getting-started.md": "checkout",
   "autonomy-demo.md": "checkout",
   "python.md": "checkout",
+};
+
+/** Tools a page's commands need beyond Node and npm (missing: skipped locally, failing under CI). */
+const PAGE_TOOLS: Record<string, ToolName[]> = {
+  "python.md": ["xgboost", "scikit-learn", "pandas"],
 };
 
 /** The skips this test accepts: a new one must be added here too, so the list stays short and seen. */
@@ -64,7 +70,7 @@ describe("the docs' shell blocks", () => {
   for (const page of pages) {
     const runnable = blocks.filter((b) => b.page === page && !b.skip);
     if (runnable.length === 0) continue;
-    describe(page, () => {
+    requireTools(...(PAGE_TOOLS[page] ?? [])).describe(page, () => {
       let cwd: string;
       let env: NodeJS.ProcessEnv;
       let tarball: string;

@@ -42,7 +42,8 @@ const LATEST_RUN =
 const PRELUDE = [
   "set -e",
   // set -e lets a failure early in an `a && b` list pass: a new line checks the status the last one left.
-  "trap '__docs_s=$? __docs_n=$LINENO; if [[ $BASH_COMMAND != __docs_exit* ]]; then __docs_check $__docs_s $__docs_n; fi' DEBUG",
+  "trap '__docs_s=$? __docs_n=$LINENO; " +
+    "if [[ $BASH_COMMAND != __docs_exit* ]]; then __docs_check $__docs_s $__docs_n; fi' DEBUG",
   "__docs_check() {",
   '  if [ "$1" != 0 ] && [ -n "$__docs_line" ] && [ "$(($2 - 1))" != "$__docs_line" ]; then',
   '    echo "docs-test: line $__docs_line exited $1" >&2; __docs_reported=1; exit "$1"',
