@@ -4,7 +4,6 @@
  * the metadata database, where exactly one pickup of each dispatch commits it. QueueEvents
  * brings results and live events promptly; a poll of the fences covers whatever Redis lost.
  */
-import { Queue, QueueEvents } from "bullmq";
 import type { ExecutorContext } from "../engine/executor-registry.js";
 import {
   decodeStepTask,
@@ -18,14 +17,8 @@ import {
 } from "../engine/step-task.js";
 import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import {
-  bullPriority,
-  bullQueueName,
-  jobIdFor,
-  queueOptions,
-  redisConnection,
-  type QueueOptions,
-} from "./queue-options.js";
+import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
 import { lostTaskResult, type ProgressBatch, type TaskJobData } from "./task-job.js";
 
 interface Pending {
@@ -47,7 +40,7 @@ export class QueueExecutor implements Executor {
   readonly fetchesInputs = true;
   readonly name = "queue";
   readonly capacity: number;
-  private readonly queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
+  private readonly queues = new Map<string, Promise<{ queue: StepQueue; events: StepQueueEvents }>>();
   private readonly pending = new Map<string, Pending>();
   private readonly byStepRun = new Map<string, Pending>();
   private poll?: NodeJS.Timeout;
@@ -144,7 +137,7 @@ export class QueueExecutor implements Executor {
     });
   }
 
-  private queueOf(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+  private queueOf(name: string): Promise<{ queue: StepQueue; events: StepQueueEvents }> {
     let opened = this.queues.get(name);
     if (!opened) {
       opened = this.openQueue(name);
@@ -153,11 +146,10 @@ export class QueueExecutor implements Executor {
     return opened;
   }
 
-  private async openQueue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
-    const connection = redisConnection(this.opts.redis);
+  private async openQueue(name: string): Promise<{ queue: StepQueue; events: StepQueueEvents }> {
     const queueName = bullQueueName(name);
-    const queue = new Queue(queueName, { connection, prefix: this.opts.prefix });
-    const events = new QueueEvents(queueName, { connection, prefix: this.opts.prefix });
+    const queue = openQueue(queueName, this.opts);
+    const events = openQueueEvents(queueName, this.opts);
     queue.on("error", () => undefined); // a Redis restart: the connection retries, the poll catches up
     events.on("error", () => undefined);
     events.on("completed", ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));

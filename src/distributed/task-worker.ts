@@ -6,7 +6,8 @@
  * fence; a refused heartbeat (taken over, cancelled) stops the step.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { type Job, Worker } from "bullmq";
+import type { Job } from "bullmq";
+import { sha256Digest } from "../core/digest-format.js";
 import { describeError, type ErrorInfo } from "../core/errors.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import {
@@ -19,7 +20,8 @@ import {
 } from "../engine/step-task.js";
 import type { TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { bullQueueName, redisConnection, type QueueOptions } from "./queue-options.js";
+import { openWorker, type StepWorker } from "./queue-backend.js";
+import { bullQueueName, type QueueOptions } from "./queue-options.js";
 import { ProgressSender } from "./progress-sender.js";
 import { missingDependency } from "./missing-dependency.js";
 import { WorkerRuns } from "./worker-runs.js";
@@ -40,9 +42,10 @@ export class TaskWorker {
   readonly workerId: string;
   /** `<hostname>/<worker id>`, as fences and errors name it. */
   readonly label: string;
-  private readonly workers: Worker[] = [];
+  private readonly workers: StepWorker<TaskJobData, string>[] = [];
   private readonly runs: WorkerRuns;
   private fences!: TaskFenceStore;
+  private active = 0;
 
   constructor(
     private readonly trainyard: Trainyard,
@@ -56,18 +59,21 @@ export class TaskWorker {
   /** Connects and starts taking tasks; resolves once every queue's worker is ready. */
   async start(): Promise<void> {
     this.fences = await taskFenceFor(this.trainyard.metadata);
-    const connection = redisConnection(this.opts.redis);
     for (const queue of this.opts.queues) {
-      const worker = new Worker<TaskJobData, string>(bullQueueName(queue), (job) => this.process(job), {
-        connection,
-        prefix: this.opts.prefix,
+      const options = {
         concurrency: this.opts.concurrency,
         lockDuration: this.opts.lockMs,
         stalledInterval: this.opts.stalledCheckMs,
         // A task whose worker died runs once more elsewhere; a second death fails it (WORKER_LOST).
         maxStalledCount: 1,
         name: this.label,
-      });
+      };
+      const worker = openWorker<TaskJobData, string>(
+        bullQueueName(queue),
+        (job) => this.process(job),
+        options,
+        this.opts,
+      );
       worker.on("error", () => undefined); // a Redis restart: ioredis reconnects, BullMQ resumes
       this.workers.push(worker);
     }
@@ -81,7 +87,39 @@ export class TaskWorker {
     await this.fences?.close();
   }
 
+  /** Tasks running here now. */
+  get running(): number {
+    return this.active;
+  }
+
+  /** One round trip to each store this worker needs, each within `timeoutMs`: "ok", or why not. */
+  async readiness(timeoutMs: number): Promise<Record<string, string>> {
+    const checks: Record<string, () => Promise<unknown>> = {
+      queue: async () => {
+        for (const w of this.workers) {
+          if (!w.isRunning()) throw new Error(`not taking tasks from ${w.name}`);
+          await w.backend.getCounts(["active"]);
+        }
+      },
+      metadata: () => (this.fences ? this.fences.get(READINESS_PROBE) : Promise.reject(new Error("not started"))),
+      artifacts: () => this.trainyard.artifacts.has(READINESS_DIGEST),
+    };
+    const entries = await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => [name, await withinTime(check, timeoutMs)] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+
   private async process(job: Job<TaskJobData, string>): Promise<string> {
+    this.active++;
+    try {
+      return await this.processTask(job);
+    } finally {
+      this.active--;
+    }
+  }
+
+  private async processTask(job: Job<TaskJobData, string>): Promise<string> {
     const task = decodeStepTask(job.data.task);
     const claim = randomUUID();
     if (!(await this.fences.claim(task.stepRunId, task.attemptId, claim, this.label, Date.now())))
@@ -165,5 +203,27 @@ export class TaskWorker {
         fields,
       };
     return { ...error, message: `${error.message} (on worker ${this.label})`, fields };
+  }
+}
+
+/** A fence and an object that never exist: looking them up is a round trip that changes nothing. */
+const READINESS_PROBE = "readiness-probe";
+const READINESS_DIGEST = sha256Digest("trainyard worker readiness probe");
+
+async function withinTime(check: () => Promise<unknown>, timeoutMs: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer within ${timeoutMs} ms`), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      check().then(
+        () => "ok",
+        (err: Error) => err.message || String(err),
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
