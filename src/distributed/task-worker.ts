@@ -8,6 +8,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Job, Worker } from "bullmq";
 import { describeError, type ErrorInfo } from "../core/errors.js";
+import { GroupedCalls } from "../core/grouped-calls.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import {
   decodeStepTask,
@@ -17,7 +18,8 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { TaskFenceStore } from "../store/task-fence.js";
+import type { ArtifactRecord } from "../store/metadata-store.js";
+import type { FenceCommit, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { bullQueueName, redisConnection, type QueueOptions } from "./queue-options.js";
 import { ProgressSender } from "./progress-sender.js";
@@ -43,6 +45,16 @@ export class TaskWorker {
   private readonly workers: Worker[] = [];
   private readonly runs: WorkerRuns;
   private fences!: TaskFenceStore;
+  /** Tasks ending together share one statement for their inline outputs and one for their fence commits. */
+  private readonly inlinePuts = new GroupedCalls<Array<{ record: ArtifactRecord; bytes?: Uint8Array }>, void>(
+    async (groups) => {
+      await this.trainyard.metadata.putArtifacts(groups.flat());
+      return groups.map(() => undefined);
+    },
+  );
+  private readonly commits = new GroupedCalls<FenceCommit, boolean>((commits) =>
+    this.fences.commitMany(commits, Date.now()),
+  );
 
   constructor(
     private readonly trainyard: Trainyard,
@@ -118,7 +130,7 @@ export class TaskWorker {
       await context.records.flush();
       if ("output" in result) {
         const inline = result.output.artifacts.filter((a) => a.bytes !== undefined);
-        if (inline.length) await this.trainyard.metadata.putArtifacts(inline);
+        if (inline.length) await this.inlinePuts.call(inline);
       }
     } catch (err) {
       result = {
@@ -136,7 +148,8 @@ export class TaskWorker {
     if (result.status === "failed") result = { ...result, error: this.onThisWorker(task, result.error, recent) };
     this.opts.onTask?.({ type: "ended", task, status: result.status });
     const encoded = encodeStepTaskResult(result);
-    if (await this.fences.commit(task.stepRunId, task.attemptId, claim, encoded, Date.now())) return encoded;
+    if (await this.commits.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim, result: encoded }))
+      return encoded;
     return this.superseded(task);
   }
 
