@@ -123,7 +123,8 @@ const peer = args.includes("--skip-peer") ? null : await startPeer();
 if (peer) {
   const p = peer.info;
   console.log(
-    `xgboost ${p.xgboost}  train ${p.train_s.toFixed(2)} s (cpu ${p.train_cpu_s.toFixed(2)} s)  AUC ${p.auc.toFixed(4)}  first predict ${p.first_predict_s.toFixed(3)} s`,
+    `xgboost ${p.xgboost}  train ${p.train_s.toFixed(2)} s (cpu ${p.train_cpu_s.toFixed(2)} s)  ` +
+      `AUC ${p.auc.toFixed(4)}  first predict ${p.first_predict_s.toFixed(3)} s`,
   );
 }
 
@@ -145,7 +146,8 @@ const proba = model.predict(test.x);
 const firstSyncS = (performance.now() - t2) / 1000;
 const auc = rocAuc(test.y, proba);
 console.log(
-  `trainyard (threads ${threads})  train ${trainS.toFixed(2)} s (cpu ${trainCpuS.toFixed(2)} s)  AUC ${auc.toFixed(4)}  first predict ${firstSyncS.toFixed(3)} s (sync, 1 thread)`,
+  `trainyard (threads ${threads})  train ${trainS.toFixed(2)} s (cpu ${trainCpuS.toFixed(2)} s)  ` +
+    `AUC ${auc.toFixed(4)}  first predict ${firstSyncS.toFixed(3)} s (sync, 1 thread)`,
 );
 
 // Prediction, interleaved round by round so both sides see the same machine load. Round 1 of
@@ -183,7 +185,8 @@ if (peer) {
     `ratios ` +
       `trainyard/xgboost: ` +
       `train ${r(trainS, peer.info.train_s)}x (target <= 2; ` +
-      `cpu time ${r(trainCpuS, peer.info.train_cpu_s)}x)  predict ${r(median(asyncTimes), median(xgbTimes))}x (median, ` +
+      `cpu time ${r(trainCpuS, peer.info.train_cpu_s)}x)  ` +
+      `predict ${r(median(asyncTimes), median(xgbTimes))}x (median, ` +
       `target <= 1.5)  AUC diff ${(auc - peer.info.auc).toFixed(4)} (target |d| <= 0.005)`,
   );
 }

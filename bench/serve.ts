@@ -109,7 +109,10 @@ function startProcess(args: string[], pattern: RegExp): Promise<{ child: ChildPr
 
 const BARE = `
   const http = require("node:http");
-  const s = http.createServer((req, res) => { res.writeHead(200, { "content-type": "text/plain" }); res.end("hello world"); });
+  const s = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end("hello world");
+  });
   s.listen(0, "127.0.0.1", () => console.log("listening on http://127.0.0.1:" + s.address().port));`;
 
 interface Load {
@@ -245,9 +248,8 @@ async function main(): Promise<void> {
         row("bare node:http hello world @ 1,000 req/s", bareFixed),
       ]),
     );
-    console.log(
-      `rounds req/s: bare ${bareRuns.map((r) => r.requests.average.toFixed(0)).join(", ")}; trainyard ${tyRuns.map((r) => r.requests.average.toFixed(0)).join(", ")}`,
-    );
+    const rates = (runs: LoadResult[]) => runs.map((r) => r.requests.average.toFixed(0)).join(", ");
+    console.log(`rounds req/s: bare ${rates(bareRuns)}; trainyard ${rates(tyRuns)}`);
     console.log("");
     console.log(
       `throughput ratio ` +

@@ -96,7 +96,8 @@ async function main(): Promise<void> {
   await buildUi();
   const bundle = firstScreenBundle();
   console.log(
-    `first-screen bundle: ${(bundle.gzip / 1024).toFixed(0)} KB gzipped (${(bundle.raw / 1024).toFixed(0)} KB raw, ${bundle.files.length} files); ` +
+    `first-screen bundle: ${(bundle.gzip / 1024).toFixed(0)} KB gzipped ` +
+      `(${(bundle.raw / 1024).toFixed(0)} KB raw, ${bundle.files.length} files); ` +
       `target < 600 KB`,
   );
 
@@ -170,7 +171,8 @@ async function main(): Promise<void> {
         .map((s) => seen[s.stepId] - s.finishedAt!);
       if (!lags.length) throw new Error("no step state change was observed live");
       console.log(
-        `live update lag over ${lags.length} step ends: p50 ${pct(lags, 50)} ms, p95 ${pct(lags, 95)} ms, max ${Math.max(...lags)} ms; ` +
+        `live update lag over ${lags.length} step ends: ` +
+          `p50 ${pct(lags, 50)} ms, p95 ${pct(lags, 95)} ms, max ${Math.max(...lags)} ms; ` +
           `target p95 < 300 ms`,
       );
     } finally {

@@ -34,7 +34,6 @@ export function firstScreenBundle(dir = "dist/ui") {
 
 if (process.argv[1]?.endsWith("ui-bundle-size.mjs")) {
   const b = firstScreenBundle(process.argv[2]);
-  console.log(
-    `first screen: ${(b.raw / 1024).toFixed(0)} KB raw, ${(b.gzip / 1024).toFixed(0)} KB gzipped in ${b.files.length} files`,
-  );
+  const kb = (n) => (n / 1024).toFixed(0);
+  console.log(`first screen: ${kb(b.raw)} KB raw, ${kb(b.gzip)} KB gzipped in ${b.files.length} files`);
 }

@@ -22,9 +22,8 @@ export function runTimed(
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.error) throw r.error;
   if (r.status !== 0) {
-    throw new Error(
-      `${cmd} ${args.join(" ")} exited with ${r.status}:\n${String(r.stdout).slice(-2000)}\n${String(r.stderr).slice(-2000)}`,
-    );
+    const tail = (output: unknown) => String(output).slice(-2000);
+    throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status}:\n${tail(r.stdout)}\n${tail(r.stderr)}`);
   }
   return { secs, stdout: String(r.stdout) };
 }

@@ -122,7 +122,8 @@ const cleaned = p.step("clean", {
     const [row] = await duck(async (sql) => {
       await sql(
         `COPY (SELECT CAST("Species" ` +
-          `AS VARCHAR) AS ${LABEL}, ${cols} FROM read_parquet(${q(raw.path)}) WHERE ${notNull}) TO ${q(out)} (FORMAT parquet)`,
+          `AS VARCHAR) AS ${LABEL}, ${cols} FROM read_parquet(${q(raw.path)}) WHERE ${notNull}) ` +
+          `TO ${q(out)} (FORMAT parquet)`,
       );
       return sql(`SELECT count(*)::INTEGER AS n FROM read_parquet(${q(out)})`);
     });
@@ -273,17 +274,20 @@ p.step("agreement", {
     }
     if (!(worst.diff <= TOLERANCE)) {
       const { row, cls } = worst;
+      const values = `XGBoost ${expected[row][cls]}, Trainyard ${native[row * k + cls]}`;
       throw mismatch(
         `Trainyard's native scoring ` +
           `disagrees ` +
-          `with XGBoost ${py.xgboost}: held-out row ${row + 1}, class ${py.classes[cls]}: XGBoost ${expected[row][cls]}, Trainyard ${native[row * k + cls]} (|diff| ${worst.diff.toExponential(2)} > ${TOLERANCE})`,
+          `with XGBoost ${py.xgboost}: held-out row ${row + 1}, class ${py.classes[cls]}: ${values} ` +
+          `(|diff| ${worst.diff.toExponential(2)} > ${TOLERANCE})`,
         "check the feature order and class order train.py used, " +
           'and that the model was saved with booster.save_model("model.json")',
       );
     }
     ctx.log(
       `native scoring ` +
-        `agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`,
+        `agrees with XGBoost ${py.xgboost} on ${expected.length} held-out rows x ${k} classes: ` +
+        `max |diff| ${worst.diff.toExponential(2)} <= ${TOLERANCE}`,
     );
     return { rows: expected.length, classes: k, maxAbsDiff: worst.diff, tolerance: TOLERANCE, xgboost: py.xgboost };
   },

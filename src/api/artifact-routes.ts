@@ -11,7 +11,6 @@ import type { Context, Hono } from "hono";
 import { daemonHealth } from "../daemon/daemon-health.js";
 import { loadPipelineTriggers } from "../daemon/pipeline-triggers.js";
 import { previewMonitor } from "../daemon/trigger-preview.js";
-import { reportFiles } from "../engine/report-files.js";
 import { servingSeries } from "../engine/serving-series.js";
 import { FsArtifactStore } from "../store/fs-artifact-store.js";
 import { defineRoute, type ApiServices } from "./api-context.js";
@@ -87,8 +86,8 @@ export function registerArtifactRoutes(app: Hono, svc: ApiServices): void {
   });
 
   defineRoute(app, svc, "report", async ({ c }) => {
-    const [first] = await reportFiles(ty, digestParam(c));
-    const html = await readFile(await storedFile(svc, first), "utf8");
+    const [first] = await q.artifactReports(digestParam(c));
+    const html = await readFile(await storedFile(svc, first.path), "utf8");
     // A sandboxed page runs in an opaque origin: its scripts cannot call this API as the user.
     c.header("content-security-policy", "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data:");
     c.header("x-content-type-options", "nosniff");

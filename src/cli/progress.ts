@@ -56,8 +56,10 @@ export class Progress {
       }
       case "step-retry":
         if (this.mode === "plain") {
+          const item = e.itemIndex >= 0 ? `[${e.itemIndex}]` : "";
+          const retry = `retrying in ${duration(e.delayMs)}`;
           this.out.write(
-            `${yellow("↻")} ${e.stepId}${e.itemIndex >= 0 ? `[${e.itemIndex}]` : ""} attempt ${e.attempt} failed: ${e.error.message}; retrying in ${duration(e.delayMs)}\n`,
+            `${yellow("↻")} ${e.stepId}${item} attempt ${e.attempt} failed: ${e.error.message}; ${retry}\n`,
           );
         } else this.steps.get(e.stepId)!.note = `retry after: ${e.error.message.split("\n")[0]}`;
         break;
@@ -114,9 +116,8 @@ export class Progress {
     else {
       const count = (s: string) => entries.filter(([, v]) => v.status === s).length;
       const cached = entries.filter(([, v]) => v.cached).length;
-      lines.push(
-        `  ${count("succeeded")} succeeded (${cached} cached), ${count("running")} running, ${count("pending")} pending, ${count("failed")} failed, ${count("skipped")} skipped`,
-      );
+      const others = ["running", "pending", "failed", "skipped"].map((s) => `${count(s)} ${s}`);
+      lines.push(`  ${count("succeeded")} succeeded (${cached} cached), ${others.join(", ")}`);
       for (const [id, v] of entries
         .filter(([, v]) => v.status === "running" || v.status === "failed")
         .slice(0, final ? 20 : 10))

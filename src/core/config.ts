@@ -19,7 +19,7 @@ export type ArtifactsConfig =
   /** S3-compatible object storage, read through a cache of verified objects at `<home>/object-cache`. */
   | ({ kind: "s3"; url: string } & ObjectStoreEndpoint);
 
-/** How to reach S3-compatible storage; credentials come from the AWS SDK's usual chain. */
+/** How to reach S3-compatible storage. */
 export interface ObjectStoreEndpoint {
   /** An S3-compatible server (http://127.0.0.1:9000). @default AWS's own */
   endpoint?: string;
@@ -27,6 +27,8 @@ export interface ObjectStoreEndpoint {
   region?: string;
   /** Bucket in the URL path instead of the host name. @default true when `endpoint` is set */
   forcePathStyle?: boolean;
+  /** Keys for this store alone. @default the AWS SDK's usual chain (environment, profile, instance role) */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** The short form of the artifact store: a directory or an `s3://bucket/prefix` URL. */

@@ -38,7 +38,8 @@ export function compileGraph(p: Pipeline<any>): CompiledGraph {
       if (!p.steps.has(ref.stepId)) {
         throw new TrainyardError(
           "MISSING_INPUT",
-          `step "${def.id}": input "${name}" refers to step "${ref.stepId}", which pipeline "${p.name}" does not define`,
+          `step "${def.id}": input "${name}" refers to step "${ref.stepId}", ` +
+            `which pipeline "${p.name}" does not define`,
           {
             step: def.id,
             hint:

@@ -65,11 +65,10 @@ export function resolveParams(
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = issue.path.map(String).join(".") || "(params)";
+    const top = String(issue.path[0] ?? key);
     throw new TrainyardError("PARAM_INVALID", `param "${key}" is invalid: ${issue.message}`, {
       param: key,
-      hint:
-        `got ${JSON.stringify(merged[String(issue.path[0])])}; pass --param ${String(issue.path[0] ?? key)}=<value> with ` +
-        `a valid value`,
+      hint: `got ${JSON.stringify(merged[String(issue.path[0])])}; pass --param ${top}=<value> with a valid value`,
       issues: result.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message })),
     });
   }

@@ -15,11 +15,32 @@ export interface CodeContext {
   dependencies: string;
 }
 
-const DECLARATION =
-  /^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|enum)\s+([A-Za-z_$][\w$]*)/;
+/** Modifiers, then the declaring keyword, then the declared name (group 1). */
+const DECLARATION = new RegExp(
+  String.raw`^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:async\s+)?` +
+    String.raw`(?:function\*?|const|let|var|class|enum)\s+([A-Za-z_$][\w$]*)`,
+);
+/** The library's step builders, called without a pipeline receiver: `const v = validate(p, ...)`. */
+const LIBRARY_STEPS = [
+  "validate",
+  "profile",
+  "drift",
+  "features",
+  "train",
+  "search",
+  "evaluate",
+  "gates",
+  "register",
+  "deploy",
+  "currentModel",
+  "ingestStep",
+  "splitStep",
+];
 /** Step definitions are keyed on their own code; mentioning a step's ref must not pull it in. */
-const STEP_DEFINITION =
-  /^(?:export\s+)?const\s+[\w$]+\s*=\s*(?:[\w$]+\.(?:step|map|command)\s*[(<]|pipeline\s*[(<]|(?:validate|profile|drift|features|train|search|evaluate|gates|register|deploy|currentModel|ingestStep|splitStep)\s*\()/;
+const STEP_DEFINITION = new RegExp(
+  String.raw`^(?:export\s+)?const\s+[\w$]+\s*=\s*` +
+    String.raw`(?:[\w$]+\.(?:step|map|command)\s*[(<]|pipeline\s*[(<]|(?:${LIBRARY_STEPS.join("|")})\s*\()`,
+);
 const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
 
 export function buildCodeContext(modulePath: string, sourceFiles: readonly string[]): CodeContext {

@@ -24,6 +24,7 @@ const endpoint = {
   endpoint: text.regex(/^https?:\/\//, "must be an http:// or https:// URL").optional(),
   region: text.optional(),
   forcePathStyle: z.boolean().optional(),
+  credentials: z.strictObject({ accessKeyId: text, secretAccessKey: text }).optional(),
 };
 
 const configSchema = z.strictObject({
@@ -47,8 +48,11 @@ const configSchema = z.strictObject({
 const ACCEPTED: Record<string, string> = {
   metadata: '{ kind: "sqlite", file?: "..." } or { kind: "postgres", url: "postgres://...", schema?: "..." }',
   artifacts:
-    '{ kind: "fs", root?: "..." } or { kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle? }',
-  store: '{ artifacts: "s3://bucket/prefix" or a directory, endpoint?: "http://...", region?, forcePathStyle? }',
+    '{ kind: "fs", root?: "..." } or ' +
+    '{ kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle?, credentials? }',
+  store:
+    '{ artifacts: "s3://bucket/prefix" or a directory, endpoint?: "http://...", region?, forcePathStyle?, ' +
+    "credentials?: { accessKeyId, secretAccessKey } }",
   executor: '"local" (the default), the name of a registered executor, or { kind: "<name>", ...its options }',
   profiles: "{ <profile>: { <param>: value } }",
   triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",

@@ -124,9 +124,10 @@ export class LocalExecutor implements Executor {
   private stepDef(stepId: string): StepDef {
     const step = this.ctx.run.graph.steps.get(stepId);
     if (!step) {
-      const message = `pipeline "${this.ctx.run.pipeline}" has no step "${stepId}" for a task of run ${this.ctx.run.runId}`;
+      const { pipeline, runId } = this.ctx.run;
+      const message = `pipeline "${pipeline}" has no step "${stepId}" for a task of run ${runId}`;
       const hint = "the task was planned with other code than this process loaded: run both from the same bundle";
-      throw new TrainyardError("STEP_UNKNOWN", message, { step: stepId, runId: this.ctx.run.runId, hint });
+      throw new TrainyardError("STEP_UNKNOWN", message, { step: stepId, runId, hint });
     }
     return step.def;
   }

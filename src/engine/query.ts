@@ -16,6 +16,7 @@ import { searchTrials, summarizeRuns, type RunSummaryPage, type TrialSet } from 
 import { runDetail, runStepStates, type RunDetail, type RunStepStates } from "./run-detail.js";
 import { runMetricSeries, runTags, type MetricFilter, type MetricSeries } from "./run-metrics.js";
 import { reconcileRunStatus } from "./run-lease.js";
+import { artifactReports, stepReports, type FoundReport } from "./report-files.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
 import { dataReport, listDataReports, type DataReportQuery, type DataReportSummary } from "./data-reports.js";
 import { logPage, runGrid, runOutputs, type NumberedLogLine, type RunGrid, type RunOutput } from "./run-views.js";
@@ -178,6 +179,17 @@ export class TrainyardQuery {
     throw new TrainyardError("NOT_FOUND", `no artifact "${digestOrPrefix}" in ${this.src.home}`, {
       hint: "digests are printed by `trainyard show <run> --json`; a unique prefix of 6+ characters is enough",
     });
+  }
+
+  /** The HTML reports behind an artifact (digest or unique prefix); NOT_FOUND when it holds none. */
+  async artifactReports(digestOrPrefix: string): Promise<FoundReport[]> {
+    return artifactReports(this.src, await this.artifact(digestOrPrefix));
+  }
+
+  /** The HTML reports a step of a run wrote, named `<step>-<kind>.html`; NOT_FOUND naming the step when none. */
+  async stepReports(runIdOrPrefix: string, stepId: string): Promise<{ runId: string; reports: FoundReport[] }> {
+    const sr = await this.stepRun(runIdOrPrefix, stepId);
+    return { runId: sr.runId, reports: await stepReports(this.src, sr, stepId) };
   }
 
   /** Who wrote an artifact, from what, back to the raw inputs; and who read it. */

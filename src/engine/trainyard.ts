@@ -119,8 +119,9 @@ export function resolveHome(home?: string): string {
 
 export function newRunId(now = new Date()): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
-  const stamp = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}-${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
+  const day = `${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}`;
+  const time = `${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  return `${day}-${time}-${randomBytes(3).toString("hex")}`;
 }
 
 interface Loaded {

@@ -57,10 +57,11 @@ async function explainOne(
     return { decision: sr.status, reasons: [sr.reason ?? sr.status] };
   if (sr.cached && sr.cachedFrom) {
     const from = await ty.metadata.getStepRun(sr.cachedFrom);
+    const finished = from?.finishedAt ? ` (finished ${new Date(from.finishedAt).toISOString()})` : "";
     return {
       decision: "cache hit",
       reasons: [
-        `cache key ${sr.cacheKey?.slice(0, 12)} matched step run ${sr.cachedFrom}${from?.finishedAt ? ` (finished ${new Date(from.finishedAt).toISOString()})` : ""}: same code, version, ` +
+        `cache key ${sr.cacheKey?.slice(0, 12)} matched step run ${sr.cachedFrom}${finished}: same code, version, ` +
           `params and inputs, ` +
           `so its outputs were reused`,
       ],

@@ -360,9 +360,8 @@ export class ModelServer {
           hint: rejection.hint,
         });
       else {
-        this.opts.onEvent?.(
-          `predict failed in ${slot.model}/${slot.alias} version ${slot.version}: ${(err as Error)?.stack ?? String(err)}`,
-        );
+        const detail = (err as Error)?.stack ?? String(err);
+        this.opts.onEvent?.(`predict failed in ${slot.model}/${slot.alias} version ${slot.version}: ${detail}`);
         httpErr = new HttpError(
           500,
           "PREDICT_FAILED",

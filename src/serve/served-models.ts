@@ -193,9 +193,8 @@ export class ServedModels {
       } catch (err) {
         this.errors.set(key, `version ${a.version}: ${(err as Error).message}`);
         this.deps.metrics.reloaded(a.model, a.alias, "failure");
-        this.opts.onEvent?.(
-          `failed to load ${key} version ${a.version}${current ? ` (still serving ${current.version})` : ""}: ${(err as Error).message}`,
-        );
+        const still = current ? ` (still serving ${current.version})` : "";
+        this.opts.onEvent?.(`failed to load ${key} version ${a.version}${still}: ${(err as Error).message}`);
       }
     }
     for (const key of this.errors.keys()) if (!wantedKeys.has(key)) this.errors.delete(key);

@@ -19,7 +19,10 @@ const MODULE = (name: string) => `import { pipeline } from "trainyard";
 const p = pipeline("${name}");
 p.step("work", { run: () => 1 });
 // A function sensor asking for one run per 300 ms window.
-p.sensor("landing", { interval: "100ms", evaluate: ({ now }) => ({ requests: [{ key: "k" + Math.floor(now.getTime() / 300) }] }) });
+p.sensor("landing", {
+  interval: "100ms",
+  evaluate: ({ now }) => ({ requests: [{ key: "k" + Math.floor(now.getTime() / 300) }] }),
+});
 export default p;
 `;
 

@@ -69,18 +69,19 @@ export async function startCluster(opts: { netns?: boolean; store?: "fs" | "s3" 
   const config = path.join(dir, "trainyard.config.ts");
   const executor = { kind: "queue", redis: redisUrl, ...QUEUE_TIMING };
   const s3Url = "s3://artifacts/cluster";
-  const artifactsConfig = s3
-    ? { kind: "s3" as const, url: s3Url, endpoint: s3.endpoint, forcePathStyle: true }
-    : { kind: "fs" as const, root: artifacts };
-  // The SDK's usual credential chain: the environment, for this process and every worker.
+  const s3Store = s3 ? { kind: "s3" as const, url: s3Url, endpoint: s3.endpoint, forcePathStyle: true } : undefined;
+  // Orchestrators in this process get the emulator's keys in their options, child processes in their own
+  // environment (the SDK's usual chain): this process's environment stays as other tests see it.
+  const fsStore = { kind: "fs" as const, root: artifacts };
+  const artifactsConfig = s3 && s3Store ? { ...s3Store, credentials: s3.credentials } : fsStore;
+  const configArtifacts = s3Store ?? fsStore;
   const s3Env: Record<string, string> = s3
     ? { AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey }
     : {};
-  Object.assign(process.env, s3Env);
   fs.writeFileSync(
     config,
     `export default ${JSON.stringify(
-      { metadata: { kind: "postgres", url: pgUrl }, artifacts: artifactsConfig, executor },
+      { metadata: { kind: "postgres", url: pgUrl }, artifacts: configArtifacts, executor },
       null,
       2,
     )};\n`,
@@ -152,7 +153,7 @@ export async function startCluster(opts: { netns?: boolean; store?: "fs" | "s3" 
       });
     },
     cliEnv(home) {
-      return { TRAINYARD_HOME: home, TRAINYARD_CACHE_DIR: path.join(home, "cache"), NO_COLOR: "1" };
+      return { TRAINYARD_HOME: home, TRAINYARD_CACHE_DIR: path.join(home, "cache"), NO_COLOR: "1", ...s3Env };
     },
     async stop() {
       for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");

@@ -36,11 +36,18 @@ const netns = netnsAvailable();
 const mode = netns ? "each worker in its own network namespace" : "plain processes: not root, no network namespaces";
 gate.describe(`queue executor on a one-machine cluster, artifacts in S3 (${mode})`, () => {
   let cluster: Cluster;
+  let keysBefore: string | undefined;
   beforeAll(async () => {
+    keysBefore = process.env.AWS_ACCESS_KEY_ID;
     cluster = await startCluster({ netns, store: "s3" });
     await Promise.all(["w1", "w2", "w3"].map((id) => cluster.startWorker(id)));
   });
   afterAll(async () => cluster?.stop());
+
+  gate.it("gives the emulator's keys to the orchestrator's options and the workers, not to this process", () => {
+    expect(process.env.AWS_ACCESS_KEY_ID).toBe(keysBefore);
+    expect(process.env.AWS_SECRET_ACCESS_KEY).not.toBe(cluster.s3!.credentials.secretAccessKey);
+  });
 
   gate.it("runs every step on the workers and stores the outputs a local run gives", async () => {
     const file = path.join(cluster.dir, "fanout.ts");

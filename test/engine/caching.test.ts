@@ -249,9 +249,18 @@ for (const backend of engineBackends()) {
     import { join } from "node:path";
     import { z } from "zod";
     const p = pipeline("codechange", { params: z.object({ dir: z.string() }) });
-    const stable = p.step("stable", { params: ["dir"], run: (ctx) => { appendFileSync(join(ctx.params.dir, "stable.count"), "x"); return 2; } });
-    const edited = p.step("edited", { params: ["dir"], inputs: { stable }, run: (ctx, { stable }) => { appendFileSync(join(ctx.params.dir, "edited.count"), "x"); ${body} } });
-    p.step("after", { params: ["dir"], inputs: { edited }, run: (ctx, { edited }) => { appendFileSync(join(ctx.params.dir, "after.count"), "x"); return edited + 1; } });
+    const count = (dir: string, step: string) => appendFileSync(join(dir, step + ".count"), "x");
+    const stable = p.step("stable", { params: ["dir"], run: (ctx) => { count(ctx.params.dir, "stable"); return 2; } });
+    const edited = p.step("edited", {
+      params: ["dir"],
+      inputs: { stable },
+      run: (ctx, { stable }) => { count(ctx.params.dir, "edited"); ${body} },
+    });
+    p.step("after", {
+      params: ["dir"],
+      inputs: { edited },
+      run: (ctx, { edited }) => { count(ctx.params.dir, "after"); return edited + 1; },
+    });
     export default p;
     `;
 

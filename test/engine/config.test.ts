@@ -153,6 +153,27 @@ describe("store choice: flags > environment > config > defaults", () => {
     expect(byFlag.sources).toMatchObject({ home: "flag", metadata: "flag", artifacts: "config" });
   });
 
+  it("hands an S3 store's own keys to the store, from options and from the config", async () => {
+    const credentials = { accessKeyId: "key-id", secretAccessKey: "secret" };
+    const s3 = { kind: "s3" as const, url: "s3://bucket/prefix", endpoint: "http://127.0.0.1:9", credentials };
+    const byFlag = chooseStores({ flags: { artifacts: s3 }, env: {}, cwd: "/work" });
+    expect(byFlag.artifacts).toMatchObject({ kind: "s3", url: "s3://bucket/prefix", credentials });
+    const dir = homes.fixtureDir();
+    const file = path.join(dir, "trainyard.config.ts");
+    fs.writeFileSync(
+      file,
+      `export default { store: { artifacts: "s3://b/p", credentials: ${JSON.stringify(credentials)} } };\n`,
+    );
+    const { config: loaded } = await loadConfigFile(file, homes.tempDir("ty-cache-"));
+    expect(chooseStores({ config: loaded, configFile: file, env: {} }).artifacts).toMatchObject({ credentials });
+    const misspelt = await configError(
+      dir,
+      `export default { store: { artifacts: "s3://b/p", credentials: { id: "a" } } };\n`,
+    );
+    expect(misspelt.code).toBe("CONFIG_INVALID");
+    expect(misspelt.message).toContain("store.credentials");
+  });
+
   it("puts an SQLite file the config does not name into whichever home won", () => {
     const c = chooseStores({ flags: { home: "/h" }, config: { metadata: { kind: "sqlite" } }, configFile, env: {} });
     expect(c.metadata).toEqual({ kind: "sqlite", file: "/h/metadata.db" });

@@ -100,7 +100,15 @@ describe("metrics from steps", () => {
       mod,
       `import { pipeline } from "trainyard";
 const p = pipeline("isolated-metrics");
-p.step("fit", { isolate: true, run: (ctx) => { ctx.metric("rmse", 3.5, { step: 1 }); ctx.metric("rmse", 3.25, { step: 2 }); ctx.tag("pid", String(process.pid)); return process.pid; } });
+p.step("fit", {
+  isolate: true,
+  run: (ctx) => {
+    ctx.metric("rmse", 3.5, { step: 1 });
+    ctx.metric("rmse", 3.25, { step: 2 });
+    ctx.tag("pid", String(process.pid));
+    return process.pid;
+  },
+});
 export default p;
 `,
     );

@@ -36,7 +36,8 @@ export async function planThenRun(
     const items = records.filter((r) => r.stepId === step.step && r.itemIndex >= 0);
     did[step.step] = decisionOf(parent, items, step.items !== undefined);
     if (step.action === "depends") continue;
-    const where = `step "${step.step}" of ${plan.pipeline}: planned ${planned[step.step]}, the run did ${did[step.step]}`;
+    const decisions = `planned ${planned[step.step]}, the run did ${did[step.step]}`;
+    const where = `step "${step.step}" of ${plan.pipeline}: ${decisions}`;
     if (step.items) {
       expect(items.length, where).toBe(step.items.total);
       expect(items.filter((i) => i.cached).length, where).toBe(step.items.reused);

@@ -129,12 +129,12 @@ echo done > "$TRAINYARD_OUT/out"`;
     const argv =
       `echo "begin $TRAINYARD_WORKDIR" >> "$0"; echo $$ >> "$1"; sleep 4; ` +
       `echo "end $TRAINYARD_WORKDIR" >> "$0"; echo done > "$TRAINYARD_OUT/out"`;
+    const argvRun = JSON.stringify(["/bin/sh", "-c", argv, path.join(dir, "log2"), pids]);
     const file = module(
       dir,
       `const p = pipeline("killed");
 p.command("shell", { run: ${JSON.stringify(run)}, outputs: { out: "file" } });
-p.command("argv", { run: ["/bin/sh", "-c", ${JSON.stringify(argv)}, ${JSON.stringify(path.join(dir, "log2"))}, ${JSON.stringify(pids)}], outputs: { out: ` +
-        `"file" } });`,
+p.command("argv", { run: ${argvRun}, outputs: { out: "file" } });`,
     );
     // No type check first: its first run on a new module would eat into the wait below.
     const { child, done } = startCli(["run", file, "--json", "--concurrency", "2", "--no-typecheck"], home);

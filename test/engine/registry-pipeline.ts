@@ -24,7 +24,13 @@ const gates = p.step("gates", {
   run: (_ctx, { current }): GatesResult => ({
     passed: true,
     verdicts: [
-      { gate: "beats production", kind: "relative", status: current === null ? "no-baseline" : "pass", message: "ok", evidence: {} },
+      {
+        gate: "beats production",
+        kind: "relative",
+        status: current === null ? "no-baseline" : "pass",
+        message: "ok",
+        evidence: {},
+      },
     ],
   }),
 });

@@ -124,9 +124,10 @@ for (const backend of engineBackends()) {
           for (let s = 0; s < 8; s++) {
             const id = `c${c}_s${s}`;
             // Every third step fails its first attempt.
+            const tried = `${dir}/${id}.tried`;
             const failOnce =
               (c + s) % 3 === 0
-                ? `if [ ! -e ${dir}/${id}.tried ]; then : > ${dir}/${id}.tried; echo "end ${id}" >> ${log}; exit 1; fi; `
+                ? `if [ ! -e ${tried} ]; then : > ${tried}; echo "end ${id}" >> ${log}; exit 1; fi; `
                 : "";
             prev = p.command(id, {
               inputs: prev ? { prev: prev.pick("out") } : {},

@@ -34,9 +34,11 @@ for c in d["cases"]:
     yk = np.array(c["yk"]); pk = np.array(c["pk"]).reshape(len(yk), 3); lk = np.array(c["lk"])
     out.append({
         "auc": m.roc_auc_score(y, s), "ap": m.average_precision_score(y, s), "logloss": m.log_loss(y, s),
-        "brier": m.brier_score_loss(y, s), "acc": m.accuracy_score(y, yp), "prec": m.precision_score(y, yp, zero_division=0),
+        "brier": m.brier_score_loss(y, s), "acc": m.accuracy_score(y, yp),
+        "prec": m.precision_score(y, yp, zero_division=0),
         "rec": m.recall_score(y, yp, zero_division=0), "f1": m.f1_score(y, yp, zero_division=0),
-        "rmse": float(np.sqrt(m.mean_squared_error(r, rp))), "mae": m.mean_absolute_error(r, rp), "r2": m.r2_score(r, rp),
+        "rmse": float(np.sqrt(m.mean_squared_error(r, rp))), "mae": m.mean_absolute_error(r, rp),
+        "r2": m.r2_score(r, rp),
         "mape": m.mean_absolute_percentage_error(r, rp), "mlogloss": m.log_loss(yk, pk, labels=[0, 1, 2]),
         "macrof1": m.f1_score(yk, lk, average="macro"),
     })

@@ -166,8 +166,8 @@ describe("chained transforms and an inferred multiclass task on penguins", () =>
     const test = (await t.output("split")).train;
     const err = await fitFeatures(datasetSource(test), bad).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataError);
-    expect((err as DataError).message).toMatch(
-      /transforms\[1\] \(standardize\) reads "island", a feature of transforms\[0\] \(ordinal\), which cannot be chained/,
+    expect((err as DataError).message).toContain(
+      'transforms[1] (standardize) reads "island", a feature of transforms[0] (ordinal), which cannot be chained',
     );
   });
 });

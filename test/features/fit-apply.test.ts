@@ -32,8 +32,11 @@ const rows: Row[] = [];
 const r = rng(7);
 for (let i = 0; i < 400; i++) {
   const day = 1 + r.int(0, 27);
+  // Drawn in this order (month, hour, minute) so the generated rows stay the same.
+  const [month, hour, minute] = [1 + r.int(0, 5), r.int(0, 23), r.int(0, 59)];
+  const two = (n: number) => String(n).padStart(2, "0");
   rows.push({
-    date: `2001-0${1 + r.int(0, 5)}-${String(day).padStart(2, "0")} ${String(r.int(0, 23)).padStart(2, "0")}:${String(r.int(0, 59)).padStart(2, "0")}:00`,
+    date: `2001-0${month}-${two(day)} ${two(hour)}:${two(minute)}:00`,
     distance: i % 17 === 3 ? null : Math.round(r.normal(800, 400) * 10) / 10,
     delay: r.int(-20, 120),
     // Skewed so top-k has a clear order.

@@ -22,7 +22,9 @@ const TRAIN_PY = `
 import json, os, sys
 import numpy as np
 import xgboost as xgb
-train = os.environ["TRAINYARD_INPUT_TRAIN"]; test = os.environ["TRAINYARD_INPUT_TEST"]; out = os.environ["TRAINYARD_OUT"]
+train = os.environ["TRAINYARD_INPUT_TRAIN"]
+test = os.environ["TRAINYARD_INPUT_TEST"]
+out = os.environ["TRAINYARD_OUT"]
 def load(path):
     rows = [l.rstrip("\\n").split(",") for l in open(path)][1:]
     return np.array([[float(v) for v in r[:3]] for r in rows]), [r[3] for r in rows]

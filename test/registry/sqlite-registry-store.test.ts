@@ -73,8 +73,9 @@ describe("SqliteRegistryStore specifics", () => {
   it("gives gap-free distinct versions to several processes registering at once", async () => {
     const file = freshFile();
     await SqliteRegistryStore.open(file).close();
+    const storeModule = JSON.stringify(path.resolve("src/store/sqlite-registry-store.ts"));
     const script = `
-      const { SqliteRegistryStore } = await import(${JSON.stringify(path.resolve("src/store/sqlite-registry-store.ts"))});
+      const { SqliteRegistryStore } = await import(${storeModule});
       const s = SqliteRegistryStore.open(process.argv[1]);
       for (let i = 0; i < 15; i++) await s.registerVersion({ model: "m", artifactDigest: process.argv[2] + "-" + i });
       await s.close();`;

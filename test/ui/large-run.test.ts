@@ -46,7 +46,8 @@ new MutationObserver(() => {
   const source = dag?.getAttribute("data-layout");
   const last = window.__layouts[window.__layouts.length - 1];
   const nodes = document.querySelectorAll(".react-flow__node").length;
-  if (source && (!last || last.source !== source || (last.nodes === 0 && nodes > 0))) window.__layouts.push({ source, nodes });
+  const changed = !last || last.source !== source || (last.nodes === 0 && nodes > 0);
+  if (source && changed) window.__layouts.push({ source, nodes });
 }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-layout"] });`;
 
 const browserGate = requireTools("chromium");

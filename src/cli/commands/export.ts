@@ -67,7 +67,8 @@ export async function exportK8sCommand(args: ParsedArgs): Promise<number> {
   }
   lines.push(
     dim(
-      `apply: kubectl create secret generic ${spec.postgresSecret} --from-literal=url=postgres://... -n ${spec.namespace};` +
+      `apply: kubectl create secret generic ${spec.postgresSecret} ` +
+        `--from-literal=url=postgres://... -n ${spec.namespace};` +
         ` the same for ${spec.s3.secret} (access-key-id, secret-access-key); ` +
         `with KEDA installed, kubectl apply -f ${shown}`,
     ),

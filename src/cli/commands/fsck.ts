@@ -21,9 +21,8 @@ export async function fsckCommand(args: ParsedArgs): Promise<number> {
     const list = (title: string, problems: FsckProblem[]) => {
       out.push(`${title}: ${problems.length}`);
       for (const p of problems.slice(0, 50)) {
-        out.push(
-          `  ${shortDigest(p.digest)} ${p.detail}${p.referencedBy ? ` (named by ${p.referencedBy})` : ""}${p.path ? ` ${p.path}` : ""}`,
-        );
+        const namedBy = p.referencedBy ? ` (named by ${p.referencedBy})` : "";
+        out.push(`  ${shortDigest(p.digest)} ${p.detail}${namedBy}${p.path ? ` ${p.path}` : ""}`);
       }
       if (problems.length > 50) out.push(`  ... and ${problems.length - 50} more (--json lists all)`);
     };

@@ -31,9 +31,8 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
         r.keptPending ? `${r.keptPending} objects of live runs` : "",
         r.keptYoung ? `${r.keptYoung} objects younger than the grace period` : "",
       ].filter(Boolean);
-      process.stdout.write(
-        `${verb} ${r.runsRemoved.length} runs and ${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)}), ${r.tempRemoved} temp files\n`,
-      );
+      const artifacts = `${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)})`;
+      process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${r.tempRemoved} temp files\n`);
       if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }
     return 0;

@@ -143,9 +143,8 @@ export async function whyCommand(args: ParsedArgs): Promise<number> {
       process.stdout.write(`${JSON.stringify(why, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(
-      `${bold(`${why.step}`)} in run ${why.runId}: ${why.decision === "cache hit" ? cyan(why.decision) : yellow(why.decision)}\n`,
-    );
+    const decision = why.decision === "cache hit" ? cyan(why.decision) : yellow(why.decision);
+    process.stdout.write(`${bold(`${why.step}`)} in run ${why.runId}: ${decision}\n`);
     for (const r of why.reasons) process.stdout.write(`  ${r}\n`);
     if (why.against) process.stdout.write(dim(`  compared with ${why.against.stepRunId}\n`));
     for (const it of why.items?.filter((i) => i.decision !== "cache hit").slice(0, 20) ?? []) {

@@ -15,9 +15,9 @@ import {
   type PromoteResult,
 } from "../../lib/registry/index.js";
 import { has, one, usage, type ParsedArgs } from "../args.js";
-import { bold, bytes, dim, green, red, table, when, yellow } from "../format.js";
+import { bold, dim, green, red, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
-import { renderLineageTree } from "../lineage-tree.js";
+import { kindAndSize, renderLineageTree } from "../lineage-tree.js";
 import { shortDigest } from "../../core/hash.js";
 
 export const listModelsCommand = (args: ParsedArgs) => withHome(args, (ty) => listModels(ty, args));
@@ -42,9 +42,8 @@ export async function lineageCommand(args: ParsedArgs): Promise<number> {
       `  model artifact:`,
     ];
     lines.push(...renderLineageTree(lin.artifact, "    "));
-    lines.push(
-      `  raw data: ${lin.sources.map((s) => `${shortDigest(s.digest)} ${dim(`(${s.kind ?? "?"}${s.size !== undefined ? `, ${bytes(s.size)}` : ""})`)}`).join(", ") || dim("none recorded")}`,
-    );
+    const sources = lin.sources.map((s) => `${shortDigest(s.digest)} ${dim(`(${kindAndSize(s)})`)}`);
+    lines.push(`  raw data: ${sources.join(", ") || dim("none recorded")}`);
     return print(lines.join("\n"));
   });
 }
@@ -202,10 +201,10 @@ function describeVersion(v: ModelVersionRecord, aliases: string[]): string {
     `  metrics    ${JSON.stringify(v.metrics)}`,
     `  gates:`,
   ];
-  for (const g of v.gates)
-    lines.push(
-      `    ${g.status === "fail" ? red("✘ FAIL") : green(`✔ ${g.status}`)} ${g.gate}${g.message ? `: ${g.message}` : ""}`,
-    );
+  for (const g of v.gates) {
+    const verdict = g.status === "fail" ? red("✘ FAIL") : green(`✔ ${g.status}`);
+    lines.push(`    ${verdict} ${g.gate}${g.message ? `: ${g.message}` : ""}`);
+  }
   if (!v.gates.length) lines.push(`    ${dim("none recorded")}`);
   if (v.description) lines.push(`  ${v.description}`);
   return lines.join("\n");

@@ -138,8 +138,9 @@ function report(result: RunResult, json: boolean): void {
   const cached = result.steps.filter((s) => s.cached).length;
   const ran = result.steps.filter((s) => s.status === "succeeded" && !s.cached).length;
   const color = result.status === "succeeded" ? green : red;
+  const outcome = `${color(result.status)} in ${duration(result.durationMs)}`;
   process.stdout.write(
-    `${statusIcon(result.status)} run ${result.runId} ${color(result.status)} in ${duration(result.durationMs)}: ${ran} ran, ${cached} reused from cache`,
+    `${statusIcon(result.status)} run ${result.runId} ${outcome}: ${ran} ran, ${cached} reused from cache`,
   );
   const skipped = result.steps.filter((s) => s.status === "skipped").length;
   process.stdout.write(skipped ? `, ${skipped} skipped\n` : "\n");

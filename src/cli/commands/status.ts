@@ -28,8 +28,9 @@ function printHealth(h: DaemonHealth): void {
   if (!h.leader) out.push(`${bold("daemon")}  ${red("not running")}`);
   else {
     const state = h.state === "ok" ? green("ok") : red("STALE");
+    const heartbeat = `heartbeat ${duration(h.leader.heartbeatAgeMs)} ago`;
     out.push(
-      `${bold("daemon")}  ${state}  leader ${h.leader.process}, heartbeat ${duration(h.leader.heartbeatAgeMs)} ago, leading since ${when(h.leader.since)}`,
+      `${bold("daemon")}  ${state}  leader ${h.leader.process}, ${heartbeat}, leading since ${when(h.leader.since)}`,
     );
   }
   out.push("");

@@ -103,10 +103,11 @@ export async function runIsolated(
       if (settled) return;
       if (ctx.cancel.aborted) return reject(ctx.cancel.reason ?? new Error("cancelled"));
       const oom = code === 134 || signal === "SIGABRT";
+      const ended = signal ? `was killed by ${signal}` : `exited with code ${code}`;
       reject(
         new TrainyardError(
           "STEP_FAILED",
-          `step "${def.id}": its process ${signal ? `was killed by ${signal}` : `exited with code ${code}`}${oom ? " (out of memory?)" : ""} before finishing`,
+          `step "${def.id}": its process ${ended}${oom ? " (out of memory?)" : ""} before finishing`,
           {
             step: def.id,
             hint:

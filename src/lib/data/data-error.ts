@@ -69,6 +69,13 @@ export function isDataError(err: unknown): err is DataError {
   return err instanceof DataError;
 }
 
+/** DuckDB's words for a CSV row it could not read (sniffing, dialect, column count, line size). */
+const MALFORMED_CSV = new RegExp(
+  "csv error|error when sniffing|parsing dialect|expected number of columns|too many columns|unterminated|" +
+    String.raw`maximum line size|found \d+ columns`,
+  "i",
+);
+
 /**
  * Maps a DuckDB failure to a DataError. DuckDB's messages are the only place the line, column
  * and cause of a bad CSV/JSON row are available, so they are parsed here, in one place.
@@ -105,11 +112,7 @@ export function translateDuckError(err: unknown, ctx: { file?: string; column?: 
         'or read the column as text with `types: { col: "VARCHAR" }` and validate it with a contract.',
     });
   }
-  if (
-    /csv error|error when sniffing|parsing dialect|expected number of columns|too many columns|unterminated|maximum line size|found \d+ columns/i.test(
-      message,
-    )
-  ) {
+  if (MALFORMED_CSV.test(message)) {
     return new DataError("MALFORMED_ROW", `Malformed CSV row: ${first}`, {
       ...base,
       line,

@@ -227,6 +227,8 @@ async function throwNonFinite(
 }
 
 /** Columns present on both sides with the same kind (numeric/categorical), honouring include/skip. */
+const namesOf = (columns: SchemaColumn[]) => columns.map((c) => c.name).join(", ");
+
 export function sharedColumns(ref: SchemaColumn[], cur: SchemaColumn[], cfg: CompiledDriftConfig): SchemaColumn[] {
   const curBy = new Map(cur.map((c) => [c.name, c]));
   if (cfg.include) {
@@ -234,7 +236,7 @@ export function sharedColumns(ref: SchemaColumn[], cur: SchemaColumn[], cfg: Com
       if (!ref.some((c) => c.name === name) || !curBy.has(name)) {
         throw new DataError("COLUMN_NOT_FOUND", `Column "${name}" must exist in both datasets to measure drift`, {
           column: name,
-          hint: `Reference columns: ${ref.map((c) => c.name).join(", ")}; current: ${cur.map((c) => c.name).join(", ")}.`,
+          hint: `Reference columns: ${namesOf(ref)}; current: ${namesOf(cur)}.`,
         });
       }
     }

@@ -57,7 +57,8 @@ export async function checkFreshness(path: string, opts: FreshnessOptions): Prom
     throw new DataError(
       STALE,
       `Data are stale: ` +
-        `the newest ${opts.column ? `"${opts.column}"` : "file"} is ${formatDuration(ageMs)} old (${result.newest}), over the ${formatDuration(maxAgeMs)} bound`,
+        `the newest ${opts.column ? `"${opts.column}"` : "file"} is ${formatDuration(ageMs)} old (${result.newest}), ` +
+        `over the ${formatDuration(maxAgeMs)} bound`,
       {
         file,
         column: opts.column,

@@ -181,11 +181,12 @@ function appendValue(
         : typeof v === "string"
           ? `the text ${JSON.stringify(v.length > 30 ? v.slice(0, 30) + "…" : v)}`
           : "a blob";
+  const sqliteType = type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL";
   throw new DataError("MIXED_TYPES", `Column "${where.column}" is ${type} but holds ${got}`, {
     ...where,
     hint:
       `SQLite stores any type in any column; ` +
       `CAST it in the ` +
-      `query (e.g. CAST(${where.column} AS ${type === "VARCHAR" ? "TEXT" : type === "BIGINT" ? "INTEGER" : "REAL"})) or clean the value.`,
+      `query (e.g. CAST(${where.column} AS ${sqliteType})) or clean the value.`,
   });
 }

@@ -112,11 +112,13 @@ async function stageTextPartitions(
       const missing = columns.map((c) => c.name).filter((n) => !names.includes(n));
       const extra = names.filter((n) => !columns.some((c) => c.name === n));
       if (missing.length || extra.length) {
+        const differences = [
+          ...(missing.length ? [`missing ${missing.join(", ")}`] : []),
+          ...(extra.length ? [`extra ${extra.join(", ")}`] : []),
+        ];
         throw new DataError(
           "COLUMN_NOT_FOUND",
-          `Partition columns differ ` +
-            `from the first ` +
-            `partition's (${missing.length ? `missing ${missing.join(", ")}` : ""}${missing.length && extra.length ? "; " : ""}${extra.length ? `extra ${extra.join(", ")}` : ""})`,
+          `Partition columns differ from the first partition's (${differences.join("; ")})`,
           {
             file,
             column: missing[0] ?? extra[0],

@@ -84,21 +84,20 @@ export function barsSvg(
   const slot = (width - 20) / n;
   const bar = ref ? slot * 0.42 : slot * 0.8;
   const plot = height - 22;
+  const percent = (s: number) => `${(s * 100).toFixed(2)}%`;
+  /** One bar of `share` (of the largest share) at `x`, with a tooltip. */
+  const rect = (x: number, share: number, fill: string, tooltip: string) => {
+    const h = (share / max) * plot;
+    const box = `x="${x.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}"`;
+    return `<rect ${box} fill="${fill}"><title>${tooltip}</title></rect>`;
+  };
   const rects: string[] = [];
   for (let i = 0; i < current.length; i++) {
     const x0 = 10 + i * slot + slot * 0.08;
     const title = escapeHtml(labels[i] ?? String(i));
-    if (ref) {
-      const h = (ref[i] / max) * plot;
-      rects.push(
-        `<rect x="${x0.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${REF_COLOR}"><title>${title} reference ${(ref[i] * 100).toFixed(2)}%</title></rect>`,
-      );
-    }
-    const h = (cur[i] / max) * plot;
+    if (ref) rects.push(rect(x0, ref[i], REF_COLOR, `${title} reference ${percent(ref[i])}`));
     const x1 = ref ? x0 + bar : x0;
-    rects.push(
-      `<rect x="${x1.toFixed(1)}" y="${(plot - h).toFixed(1)}" width="${bar.toFixed(1)}" height="${h.toFixed(1)}" fill="${CUR_COLOR}"><title>${title} ${ref ? "current " : ""}${(cur[i] * 100).toFixed(2)}%</title></rect>`,
-    );
+    rects.push(rect(x1, cur[i], CUR_COLOR, `${title} ${ref ? "current " : ""}${percent(cur[i])}`));
   }
   const first = escapeHtml(labels[0] ?? "");
   const last = escapeHtml(labels[labels.length - 1] ?? "");
@@ -146,14 +145,16 @@ function profileColumnCard(c: ColumnProfile): string {
       labels.push(`(other ${c.topK.otherDistinct})`);
       counts.push(c.topK.otherCount);
     }
+    const countRows = labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("");
     chart =
       barsSvg(labels, undefined, counts) +
       legend(false) +
       `<table><tr><th>value` +
       `</th><th>count` +
-      `</th></tr>${labels.map((l, i) => `<tr><td>${escapeHtml(l)}</td><td>${fmt(counts[i])}</td></tr>`).join("")}</table>`;
+      `</th></tr>${countRows}</table>`;
   }
-  const table = `<table>${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${fmt(v)}</td></tr>`).join("")}</table>`;
+  const statRows = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${fmt(v)}</td></tr>`).join("");
+  const table = `<table>${statRows}</table>`;
   return (
     `<div ` +
     `class="card"><h2>${escapeHtml(c.name)} <span class="muted">${escapeHtml(c.kind)}</span></h2>${table}${chart}</div>`
@@ -162,12 +163,15 @@ function profileColumnCard(c: ColumnProfile): string {
 
 /** `subject` names what was profiled in the title (a step), instead of the stored file's path. */
 export function renderProfileHtml(profile: Profile, subject?: string): string {
+  const schemaRows = profile.schema
+    .map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`)
+    .join("");
   const body =
     `<h1>Profile of ${escapeHtml(profile.source)}</h1><p ` +
     `class="muted">${fmt(profile.rowCount)} rows, ${profile.schema.length} columns</p>` +
     `<table><tr><th>column` +
     `</th><th>type` +
-    `</th></tr>${profile.schema.map((c) => `<tr><td>${escapeHtml(c.name)}</td><td><code>${escapeHtml(c.type)}</code></td></tr>`).join("")}</table>` +
+    `</th></tr>${schemaRows}</table>` +
     profile.columns.map(profileColumnCard).join("");
   const what = subject ?? profile.source;
   return page(`Profile of ${what}: ${fmt(profile.rowCount)} rows, ${profile.schema.length} columns`, body);
@@ -200,25 +204,30 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
     `<th>verdict</th></tr>${report.columns
       .map(
         (c) =>
-          `<tr><td><a ` +
-          `href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td><td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`,
+          `<tr><td><a href="#col-${escapeHtml(c.name)}">${escapeHtml(c.name)}</a></td>` +
+          `<td>${c.kind}</td><td>${badge(c.verdict)}</td></tr>`,
       )
       .join("")}</table>`;
   const cards = report.columns
     .map((c) => {
       const stats = Object.entries(c.stats)
-        .map(
-          ([k, o]) =>
-            `<tr><td>${escapeHtml(k)}</td><td>${fmt(o.value)}</td><td>${o.threshold === null ? "—" : `${o.breachWhen === "above" ? "&gt;" : "&lt;"} ${fmt(o.threshold)} → ${o.action}`}</td><td>${badge(o.verdict)}</td></tr>`,
-        )
+        .map(([k, o]) => {
+          const bound = `${o.breachWhen === "above" ? "&gt;" : "&lt;"} ${fmt(o.threshold)} → ${o.action}`;
+          const threshold = o.threshold === null ? "—" : bound;
+          const cells = [escapeHtml(k), fmt(o.value), threshold, badge(o.verdict)];
+          return `<tr>${cells.map((cell) => `<td>${cell}</td>`).join("")}</tr>`;
+        })
         .join("");
+      const examples = (values: string[]) => escapeHtml(values.slice(0, 10).join(", "));
       const cats = c.categories
         ? `<p class="muted">new ` +
-          `categories: ${c.categories.newCount} ${escapeHtml(c.categories.newExamples.slice(0, 10).join(", "))}; vanished: ${c.categories.vanishedCount} ${escapeHtml(c.categories.vanishedExamples.slice(0, 10).join(", "))}</p>`
+          `categories: ${c.categories.newCount} ${examples(c.categories.newExamples)}; ` +
+          `vanished: ${c.categories.vanishedCount} ${examples(c.categories.vanishedExamples)}</p>`
         : "";
       const ks = c.ks
         ? `<p class="muted">` +
-          `KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
+          `KS D=${fmt(c.ks.statistic)}, p=${fmt(c.ks.pValue)} (${c.ks.method}), ` +
+          `n=${fmt(c.ks.nReference)} vs ${fmt(c.ks.nCurrent)}</p>`
         : "";
       return (
         `<div class="card" ` +
@@ -235,7 +244,8 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
   const body =
     `<h1>Drift ${badge(report.verdict)}</h1><p ` +
     `class="muted">` +
-    `reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
+    `reference ${escapeHtml(report.reference)} (${fmt(report.rowCount.reference)} rows) → ` +
+    `current ${escapeHtml(report.current)} (${fmt(report.rowCount.current)} rows)</p>` +
     `<h2>Schema ${badge(s.verdict)}</h2>${
       schemaRows.length
         ? `<table><tr><th>column</th>` + `<th>change</th><th>type</th></tr>${schemaRows.join("")}</table>`
@@ -248,15 +258,16 @@ export function renderDriftHtml(report: DriftReport, subject?: string): string {
 export function renderContractHtml(report: ContractReport, subject?: string): string {
   const verdict: Verdict = report.passed ? "pass" : "fail";
   const rows = report.violations
-    .map(
-      (v) =>
-        `<tr><td>${escapeHtml(v.column ?? "(table)")}</td><td>${escapeHtml(v.rule)}</td><td>${escapeHtml(v.expected)}</td><td>${escapeHtml(v.found)}</td>` +
-        `<td>${v.examples.map((e) => `row ${e.row}: <code>${escapeHtml(e.value ?? "null")}</code>`).join("<br>")}</td></tr>`,
-    )
+    .map((v) => {
+      const examples = v.examples.map((e) => `row ${e.row}: <code>${escapeHtml(e.value ?? "null")}</code>`);
+      const cells = [v.column ?? "(table)", v.rule, v.expected, v.found].map((t) => `<td>${escapeHtml(t)}</td>`);
+      return `<tr>${cells.join("")}<td>${examples.join("<br>")}</td></tr>`;
+    })
     .join("");
   const body =
     `<h1>Contract${report.contract ? ` ${escapeHtml(report.contract)}` : ""} ${badge(verdict)}</h1><p ` +
-    `class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ${report.violations.length} violation(s)</p>` +
+    `class="muted">${escapeHtml(report.source)} — ${fmt(report.rowCount)} rows, ` +
+    `${report.violations.length} violation(s)</p>` +
     (rows
       ? `<table><tr><th>column</th><th>rule</th><th>expected</th><th>found</th><th>examples</th></tr>${rows}</table>`
       : "<p>Every rule holds.</p>");

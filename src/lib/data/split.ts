@@ -77,7 +77,8 @@ export async function splitDataset(source: DataSource, spec: SplitSpec, outDir: 
           const where = side === "test" ? "__is_test" : "NOT __is_test";
           await con.run(
             `COPY (SELECT * EXCLUDE (__row, ` +
-              `__u, __is_test) FROM ${assigned} WHERE ${where} ORDER BY __row) TO ${sqlString(tmp[side])} (FORMAT parquet)`,
+              `__u, __is_test) FROM ${assigned} WHERE ${where} ORDER BY __row) ` +
+              `TO ${sqlString(tmp[side])} (FORMAT parquet)`,
           );
         }
         const count = async (p: string) =>

@@ -166,11 +166,12 @@ function statistics(t: TransformSpec, j: number, x: string): string[] {
             `BY v ORDER BY count(*) DESC, v LIMIT 1) AS a_${j}`,
         ];
       return [];
-    case "bucketize":
+    case "bucketize": {
       if (t.edges) return [];
-      return [
-        `quantile_cont(${x}, [${Array.from({ length: t.quantiles! - 1 }, (_, i) => ((i + 1) / t.quantiles!).toPrecision(17)).join(", ")}]) AS a_${j}`,
-      ];
+      // The inner cut points of `quantiles` equal-frequency buckets, printed exactly.
+      const cuts = Array.from({ length: t.quantiles! - 1 }, (_, i) => ((i + 1) / t.quantiles!).toPrecision(17));
+      return [`quantile_cont(${x}, [${cuts.join(", ")}]) AS a_${j}`];
+    }
     default:
       return [];
   }

@@ -140,13 +140,10 @@ function decide(spec: GateSpec, ev: GateEvidence): GateVerdict {
       const entries = Object.entries(f.groups).sort((a, b) => a[1].rate - b[1].rate);
       const [lowest, highest] = [entries[0], entries[entries.length - 1]];
       const evidence = { gap: f.gap, maxGap: spec.maxGap, lowest, highest, groups: f.groups };
-      return f.gap <= spec.maxGap
-        ? v("pass", `${spec.metric} gap across ${spec.column} is ${fmt(f.gap)} (bound ${spec.maxGap})`, evidence)
-        : v(
-            "fail",
-            `${spec.metric} gap across ${spec.column} is ${fmt(f.gap)}, over the bound ${spec.maxGap} by ${fmt(f.gap - spec.maxGap)} (${lowest?.[0]} ${fmt(lowest?.[1].rate ?? 0)} vs ${highest?.[0]} ${fmt(highest?.[1].rate ?? 0)})`,
-            evidence,
-          );
+      const gap = `${spec.metric} gap across ${spec.column} is ${fmt(f.gap)}`;
+      if (f.gap <= spec.maxGap) return v("pass", `${gap} (bound ${spec.maxGap})`, evidence);
+      const extremes = `${lowest?.[0]} ${fmt(lowest?.[1].rate ?? 0)} vs ${highest?.[0]} ${fmt(highest?.[1].rate ?? 0)}`;
+      return v("fail", `${gap}, over the bound ${spec.maxGap} by ${fmt(f.gap - spec.maxGap)} (${extremes})`, evidence);
     }
     case "latency": {
       const l = ev.latency;

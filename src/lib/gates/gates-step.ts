@@ -37,10 +37,8 @@ export function gates(p: Pipeline<any>, id: string, opts: GatesStepOptions): Ste
       const failed = failedGates(verdicts);
       const result = { passed: failed.length === 0, verdicts };
       if (failed.length) {
-        throw new Rejected(
-          `${failed.length} of ${verdicts.length} gates failed: ${failed.map((f) => `${f.gate} (${f.message})`).join("; ")}`,
-          { output: result },
-        );
+        const reasons = failed.map((f) => `${f.gate} (${f.message})`).join("; ");
+        throw new Rejected(`${failed.length} of ${verdicts.length} gates failed: ${reasons}`, { output: result });
       }
       return result;
     },

@@ -2,11 +2,21 @@
  * A pipeline's runs x steps history (newest run on the left): which steps failed, when, and how
  * often. Each cell links to that step of that run.
  */
+import { Fragment } from "react";
 import type { RunGrid } from "../api/types";
 import { links } from "../api/endpoints";
 import { statusClass } from "../components/status";
 import { formatDuration, formatTime } from "../components/time";
 import { Link } from "../router";
+
+/** The cell colours, by the status class they stand for. */
+const LEGEND = [
+  ["succeeded", "ran"],
+  ["cached", "reused"],
+  ["failed", "failed"],
+  ["skipped", "skipped"],
+  ["running", "running"],
+] as const;
 
 export function HistoryGrid({ grid }: { grid: RunGrid }) {
   if (!grid.runs.length) return <p className="muted">No runs yet.</p>;
@@ -57,9 +67,13 @@ export function HistoryGrid({ grid }: { grid: RunGrid }) {
         </tbody>
       </table>
       <p className="small muted">
-        Newest run first. <span className="badge s-succeeded">ran</span> <span className="badge s-cached">reused</span>{" "}
-        <span className="badge s-failed">failed</span> <span className="badge s-skipped">skipped</span>{" "}
-        <span className="badge s-running">running</span>
+        Newest run first.
+        {LEGEND.map(([status, word]) => (
+          <Fragment key={status}>
+            {" "}
+            <span className={`badge s-${status}`}>{word}</span>
+          </Fragment>
+        ))}
       </p>
     </div>
   );

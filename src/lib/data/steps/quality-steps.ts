@@ -64,10 +64,12 @@ export async function enforceContract(
             .join(", ")}`
         : "",
     ]);
+    const count = report.violations.length;
+    const violations = `${count} violation${count === 1 ? "" : "s"}`;
     throw new TrainyardError(
       "CONTRACT_VIOLATION",
-      `data contract ` +
-        `violated: ${report.violations.length} violation${report.violations.length === 1 ? "" : "s"} in ${label} (${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
+      `data contract violated: ${violations} in ${label} ` +
+        `(${report.rowCount.toLocaleString("en-US")} rows)\n${formatTable(rows)}`,
       {
         step: ctx.stepId,
         file: label,

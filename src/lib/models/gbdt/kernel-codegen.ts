@@ -131,8 +131,11 @@ export function rowKernelSource(nFeatures: number, binStride: number, rowStride:
         const rb = r * ${rowStride};
         ${accumulate("0")}
       }`;
+  const gradientsAndRootParams =
+    "objective, label, pred, gh, pos, nodes, leafValue, applyTree, mask, useMask, " +
+    "bins, binWords, hist, expTab, idx, seg, start, end";
   return `({
-  gradientsAndRoot: function (objective, label, pred, gh, pos, nodes, leafValue, applyTree, mask, useMask, bins, binWords, hist, expTab, idx, seg, start, end) {
+  gradientsAndRoot: function (${gradientsAndRootParams}) {
     hist.fill(0, 0, ${slotStride});
     seg[0] = start; seg[1] = end;
     const ghOffset = 0;

@@ -278,6 +278,12 @@ export class RowExecutor {
   }
 }
 
+/** The worker's arguments to each kernel, by the names its source declares below. */
+const GRADIENTS_AND_ROOT_ARGS =
+  "a, label, pred, gh, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, idx, seg, s, e";
+const SOFTMAX_ARGS = "d.shape.outputs, rows, label, pred, gh, mask, a, s, e";
+const SPLIT_LEVEL_ARGS = "bins, binWords, gh, a, idx, rows, nodes, hist, b, seg, levelNodes, x";
+
 // The worker runs the very same kernel functions (their source text), so single- and multi-threaded
 // training cannot drift apart.
 const workerSource = (kernels: string): string => `
@@ -299,11 +305,11 @@ for (;;) {
   const task = c[${TASK}], a = c[${ARGS}], b = c[${ARGS + 1}], x = c[${ARGS + 2}];
   if (task === ${Task.Exit}) break;
   try {
-    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(a, label, pred, gh, pos, nodes, leafValue, b, mask, x, bins, binWords, hist, expTab, idx, seg, s, e);
+    if (task === ${Task.GradientsAndRoot}) k.gradientsAndRoot(${GRADIENTS_AND_ROOT_ARGS});
     else if (task === ${Task.ApplyLeaves}) k.applyLeaves(pred, a, pos, nodes, leafValue, bins, S, s, e);
-    else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(d.shape.outputs, rows, label, pred, gh, mask, a, s, e);
+    else if (task === ${Task.SoftmaxGradients}) k.softmaxGradients(${SOFTMAX_ARGS});
     else if (task === ${Task.RootHistogram}) k.rootHistogram(bins, binWords, gh, a, hist, idx, seg, s, e);
-    else if (task === ${Task.SplitLevel}) k.splitLevel(bins, binWords, gh, a, idx, rows, nodes, hist, b, seg, levelNodes, x);
+    else if (task === ${Task.SplitLevel}) k.splitLevel(${SPLIT_LEVEL_ARGS});
     else if (task === ${Task.AssignPositions}) k.assignPositions(pos, idx, seg, levelNodes, a);
   } catch (err) {
     c[${FAILED}] = 1;

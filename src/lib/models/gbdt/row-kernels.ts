@@ -53,13 +53,16 @@ export function expTable(): Float64Array {
  * the table in scope as `expTab`. Shared by the generated kernels and `fastExp` below.
  */
 export function expSource(x: string, out: string): string {
+  const [r, r2] = [`${out}_r`, `${out}_r2`];
+  // exp(r) for the small remainder r, by its Taylor polynomial to r^5.
+  const polynomial = `((1 + ${r}) + ${r2} * (0.5 + ${r} * ${1 / 6}) + ${r2} * ${r2} * (${1 / 24} + ${r} * ${1 / 120}))`;
   return `const ${out}_x = ${x} < ${-EXP_CLAMP} ? ${-EXP_CLAMP} : ${x} > ${EXP_CLAMP} ? ${EXP_CLAMP} : ${x};
       const ${out}_kd = ${out}_x * ${EXP_INV_STEP} + ${ROUND_MAGIC} - ${ROUND_MAGIC};
       const ${out}_k = ${out}_kd | 0;
       const ${out}_r = ${out}_x - ${out}_kd * ${EXP_STEP_HI} - ${out}_kd * ${EXP_STEP_LO};
       const ${out}_r2 = ${out}_r * ${out}_r;
       const ${out} = expTab[${EXP_TABLE_FRAC + EXP_TABLE_Q} + (${out}_k >> 6)] * expTab[${out}_k & 63] *
-        ((1 + ${out}_r) + ${out}_r2 * (0.5 + ${out}_r * ${1 / 6}) + ${out}_r2 * ${out}_r2 * (${1 / 24} + ${out}_r * ${1 / 120}));`;
+        ${polynomial};`;
 }
 
 /** The kernels' exp as an ordinary function (tests compare it with Math.exp). */

@@ -57,6 +57,8 @@ export function Gantt({
           const end = r.finishedAt ?? (r.status === "running" ? now : undefined);
           const bar = r.startedAt !== undefined && end !== undefined;
           const dur = bar ? end! - r.startedAt! : undefined;
+          const state = r.cached ? "reused" : r.status;
+          const tooltip = `${r.stepId}: ${state}${dur !== undefined ? `, ${formatDuration(dur)}` : ""}`;
           return (
             <a
               key={r.stepId}
@@ -68,7 +70,7 @@ export function Gantt({
               }}
               data-step={r.stepId}
             >
-              <title>{`${r.stepId}: ${r.cached ? "reused" : r.status}${dur !== undefined ? `, ${formatDuration(dur)}` : ""}`}</title>
+              <title>{tooltip}</title>
               <text x={4} y={y + 11} style={{ fontWeight: r.stepId === selected ? 700 : 400 }}>
                 {r.stepId.length > 26 ? r.stepId.slice(0, 25) + "…" : r.stepId}
               </text>

@@ -27,7 +27,8 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
   const { query } = useLocation();
   const view = (query.get("view") as (typeof VIEWS)[number]) ?? "graph";
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: steps are only added, so their count stands for their ids; a state change must not rebuild the graph.
+  // Steps are only added, so their count stands for their ids; a state change must not rebuild the graph.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the step count stands for the step ids
   const shape = useMemo(() => {
     const ids = new Set<string>();
     const edges: Array<{ source: string; target: string }> = [];
