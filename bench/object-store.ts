@@ -1,20 +1,22 @@
 /**
- * Artifact upload and download throughput: the S3 store against s3rver on loopback, side by side
- * with the local file store, for one large file (multipart) and a directory of small files. Then
+ * Artifact upload and download throughput: the S3 store against s3rver and fauxqs on loopback, side
+ * by side with the local file store, for one large file (multipart) and a directory of small files,
+ * next to what each emulator does for the raw SDK with no store in between (its ceiling). Then
  * the bytes a warm cache reads from the object store when an unchanged input is hydrated again
  * (the target is none), counted by the store's request counter.
  *
  *   npx tsx bench/object-store.ts [--mib 256] [--files 200]
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { ArtifactStore } from "../src/store/artifact-store.js";
 import { FsArtifactStore } from "../src/store/fs-artifact-store.js";
 import { rehashObject } from "../src/store/object-verifier.js";
 import { S3ArtifactStore } from "../src/store/s3-artifact-store.js";
-import { startS3rver } from "../test/support/s3.js";
+import { startFauxqs, startS3rver } from "../test/support/s3.js";
+import { measureCeiling } from "./support/s3-ceiling.js";
 import { flag, formatTable } from "./support/timing.js";
 
 const MIB = Number(flag("mib", "256"));
@@ -97,40 +99,56 @@ async function main(): Promise<void> {
   const fsStore = new FsArtifactStore(join(DIR, "fs-store"));
   rows.push(...(await measure("fs (local)", fsStore, () => new FsArtifactStore(join(DIR, "fs-store")), sources)));
 
-  const emulator = await startS3rver(join(DIR, "s3rver"));
+  const body = readFileSync(file);
   let caches = 0;
-  const s3 = () =>
-    new S3ArtifactStore({
-      url: `s3://${emulator.bucket}/bench`,
-      endpoint: emulator.endpoint,
-      credentials: emulator.credentials,
-      cacheDir: join(DIR, `cache-${++caches}`),
-    });
-  try {
-    const writer = s3();
-    rows.push(...(await measure("s3 (s3rver, loopback)", writer, s3, sources)));
-
-    // Warm hydration: the same worker asks for an input it already holds.
-    const warm = s3();
-    const digest = (await writer.putFile(file)).digest;
-    await warm.getLocal(digest);
-    const before = { gets: warm.requests.count("GetObjectCommand"), bytes: warm.requests.bytesRead };
-    await warm.getLocal(digest);
-    const reread = {
-      gets: warm.requests.count("GetObjectCommand") - before.gets,
-      bytes: warm.requests.bytesRead - before.bytes,
-    };
-    const header = ["store", "object", "upload", "download (cold cache, verified)"];
-    console.log(formatTable([header, ...rows.map((r) => [r.store, r.object, r.upload, r.download])]));
-    console.log(
-      `\nwarm hydration of an unchanged ${MIB} MiB input: ${reread.gets} GET requests, ${reread.bytes} bytes read ` +
-        `from the object store (cold: ${before.gets} GET, ${before.bytes} bytes)`,
-    );
-    await Promise.all([writer.close(), warm.close()]);
-  } finally {
-    await emulator.stop();
-    rmSync(DIR, { recursive: true, force: true });
+  const ceilings: string[][] = [];
+  let warmLine = "";
+  for (const [name, startEmulator] of [
+    ["s3rver", () => startS3rver(join(DIR, "s3rver"))],
+    ["fauxqs", () => startFauxqs()],
+  ] as const) {
+    const emulator = await startEmulator();
+    const s3 = () =>
+      new S3ArtifactStore({
+        url: `s3://${emulator.bucket}/bench`,
+        endpoint: emulator.endpoint,
+        credentials: emulator.credentials,
+        cacheDir: join(DIR, `cache-${++caches}`),
+      });
+    try {
+      const writer = s3();
+      rows.push(...(await measure(`s3 (${name}, loopback)`, writer, s3, sources)));
+      for (const c of await measureCeiling(emulator, body)) {
+        const figure = typeof c.mbPerSecond === "number" ? `${c.mbPerSecond} MB/s` : c.mbPerSecond;
+        ceilings.push([name, c.operation, figure]);
+      }
+      if (name === "s3rver") warmLine = await warmHydration(writer, s3(), file);
+      await writer.close();
+    } finally {
+      await emulator.stop();
+    }
   }
+  rmSync(DIR, { recursive: true, force: true });
+  const header = ["store", "object", "upload", "download (cold cache, verified)"];
+  console.log(formatTable([header, ...rows.map((r) => [r.store, r.object, r.upload, r.download])]));
+  console.log(`\nthe emulators' own ceiling, raw SDK, ${MIB} MiB from memory:`);
+  console.log(formatTable([["emulator", "operation", "throughput"], ...ceilings]));
+  console.log(`\n${warmLine}`);
+}
+
+/** Warm hydration: the same worker asks for an input it already holds; the target is no bytes read. */
+async function warmHydration(writer: S3ArtifactStore, warm: S3ArtifactStore, file: string): Promise<string> {
+  const digest = (await writer.putFile(file)).digest;
+  await warm.getLocal(digest);
+  const before = { gets: warm.requests.count("GetObjectCommand"), bytes: warm.requests.bytesRead };
+  await warm.getLocal(digest);
+  const gets = warm.requests.count("GetObjectCommand") - before.gets;
+  const bytes = warm.requests.bytesRead - before.bytes;
+  await warm.close();
+  return (
+    `warm hydration of an unchanged ${MIB} MiB input: ${gets} GET requests, ${bytes} bytes read ` +
+    `from the object store (cold: ${before.gets} GET, ${before.bytes} bytes)`
+  );
 }
 
 await main();

@@ -37,7 +37,6 @@ const p = pipeline("flight-delays", {
 /** The months landed so far: a new month reruns what depends on it, the others stay cached. */
 const partitions = landedFiles(p, "partitions", {
   dir: (params) => params.landing,
-  params: ["landing"],
   match: /^flights-(?<month>\d{4}-\d{2})\.parquet$/,
   hint: "run node examples/flight-delays/land-data.mjs first",
 });
@@ -46,7 +45,6 @@ const months = ingestEach(p, "ingest-month", { over: partitions, contract: fligh
 /** Every month with the label; the newest month is held out for evaluation. */
 const flights = sqlStep(p, "label", {
   inputs: { months },
-  params: ["delayThreshold"],
   sql: (params) => `SELECT date, distance, origin, destination, delay,
       CAST(delay > ${params.delayThreshold} AS INTEGER) AS delayed FROM months WHERE delay IS NOT NULL`,
 });
@@ -79,34 +77,27 @@ const fitted = features(p, "features", {
   },
 });
 
-/** A small search on a sample of the training months; each trial is cached on its own. */
+/** A small search on a sample of the training months, a quarter held out; each trial is cached on its own. */
 const gbdt = { kind: "gbdt", maxBin: 256, seed: 1 } as const;
-const searchRows = sampleStep(p, "search-data", { input: split.pick("train"), rows: "searchRows", seed: 7 });
-const searchSplit = splitStep(p, "search-split", {
-  input: searchRows,
-  split: { method: "random", testFraction: 0.25, seed: 7 },
-});
 const tuned = search(p, "search", {
-  train: searchSplit.pick("train"),
-  valid: searchSplit.pick("test"),
+  data: split.pick("train"),
+  rows: "searchRows",
+  seed: 7,
   features: fitted,
   label: "delayed",
   algorithm: { ...gbdt, numRounds: 30 },
   space: { maxDepth: [4, 6], learningRate: [0.1, 0.3] },
 });
 
-/** The final model: the search's best depth and learning rate, with the rounds of the profile. */
+/** The final model: the search's features, label and best depth and learning rate, with the profile's rounds. */
 const candidate = train(p, "train", {
   train: trainData,
-  features: fitted,
-  label: "delayed",
   tuned,
   timeout: "20m",
-  params: ["rounds"],
   algorithm: (params) => ({ ...gbdt, numRounds: params.rounds }),
 });
 
-const production = currentModel(p, "production", { name: p.name, candidate });
+const production = currentModel(p, "production", { candidate });
 const evaluation = evaluate(p, "evaluate", {
   candidate,
   production,
@@ -119,7 +110,6 @@ const evaluation = evaluate(p, "evaluate", {
 
 const checked = gates(p, "gates", {
   evaluation,
-  params: ["aucFloor", "maxTprGap", "maxP99Ms"],
   gates: (params) => [
     { kind: "metric", metric: "auc", min: params.aucFloor },
     { kind: "relative", metric: "auc", maxRegression: 0.002 },
@@ -130,21 +120,14 @@ const checked = gates(p, "gates", {
   ],
 });
 
-const registered = register(p, "register", {
-  name: p.name,
-  model: candidate,
-  gates: checked,
-  evaluation,
-  data: trainData,
-  reference: reference.pick("profile"),
-});
+/** The gated candidate, with its evaluation, training data and reference statistics; then production moves. */
+const registered = register(p, "register", { gates: checked, reference: reference.pick("profile") });
 deploy(p, "deploy", { registered, alias: "production" });
 
 /** Flights, mean delay, delayed share and airports per month, as an HTML table. */
 sqlReport(p, "report", {
   title: "flight-delays: flights per month",
   inputs: { months },
-  params: ["delayThreshold"],
   sql: (params) => `SELECT strftime(date, '%Y-%m') AS month, count(*) AS flights, round(avg(delay), 2) AS mean_delay,
       round(100 * avg(CAST(delay > ${params.delayThreshold} AS INTEGER)), 1) AS delayed_percent,
       count(DISTINCT origin) AS airports FROM months GROUP BY month ORDER BY month`,

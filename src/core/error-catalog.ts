@@ -12,6 +12,7 @@ export const ERROR_CATALOG = {
   STEP_UNKNOWN: "name a step the pipeline has (the message lists them)",
   UNKNOWN_PARAM: "pass only the params the pipeline declares (see `trainyard plan`)",
   PARAM_INVALID: "pass a value that matches the param's schema",
+  PARAM_NOT_DECLARED: "list every param the step's function reads in its `params` option",
   PROFILE_UNKNOWN: "use a profile the pipeline or trainyard.config.ts defines",
   CONFIG_INVALID: "fix the field of trainyard.config.ts the message names",
   MODULE_LOAD: "fix the module so that it loads: run it with `node --import tsx` to see the error in isolation",

@@ -4,12 +4,14 @@
  *
  * Never removed: runs a registered model version's lineage reads; objects named in the pending
  * journal of a live process (stored or reused by a run whose records have not committed yet);
- * objects younger than the grace period. The order of reads is what makes the journal enough:
+ * what runs in flight on any machine sharing the metadata need (gc-in-flight.ts); objects
+ * younger than the grace period. The order of reads is what makes the journal enough:
  * objects and artifact records are listed first, journals read next, references last; an object
  * or record stored after the listing is not seen, and one whose journal entry is gone by then has
  * committed its records.
  */
 import { TrainyardError } from "../core/errors.js";
+import { inFlightReferences } from "./gc-in-flight.js";
 import { registeredVersions, runsInLineage } from "./registry-references.js";
 import { removeRunLogs } from "./step-log-files.js";
 import type { Trainyard } from "./trainyard.js";
@@ -39,6 +41,8 @@ export interface GcResult {
   keptPending: number;
   /** Objects kept because they are younger than the grace period. */
   keptYoung: number;
+  /** Objects kept because they entered the store while a run was in flight (on any machine). */
+  keptInFlight: number;
 }
 
 export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<GcResult> {
@@ -81,6 +85,8 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   const keep = current.filter((r) => !remove.has(r.id));
   const live = await ty.metadata.digestsUsedByRuns(keep.map((r) => r.id));
   for (const d of await ty.metadata.pinnedDigests()) live.add(d);
+  const inFlight = await inFlightReferences(ty.metadata, keep);
+  for (const d of inFlight.digests) live.add(d);
   // Records as listed before the journals and references, like the objects: a record committed
   // later (an inline output value, say) was not seen, so it cannot be taken for garbage.
   const dead = records.filter((a) => !live.has(a.digest) && !pending.has(a.digest));
@@ -90,6 +96,7 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   let removed = dead.filter((a) => a.inline).length;
   let keptPending = 0;
   let keptYoung = 0;
+  let keptInFlight = 0;
   for (const digest of stored) {
     if (live.has(digest)) continue;
     if (pending.has(digest)) {
@@ -99,8 +106,13 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     // Stat right before removing: an object stored again meanwhile is young again.
     const st = await ty.artifacts.stat(digest);
     if (!st) continue;
-    if (st && Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < graceMs) {
+    const entered = Math.max(st.mtimeMs, st.ctimeMs);
+    if (Date.now() - entered < graceMs) {
       keptYoung++;
+      continue;
+    }
+    if (inFlight.enteredSince !== undefined && entered >= inFlight.enteredSince) {
+      keptInFlight++;
       continue;
     }
     if (!opts.dryRun) await ty.artifacts.delete(digest);
@@ -120,6 +132,7 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     runsKeptForModels: [...keptForModels],
     keptPending,
     keptYoung,
+    keptInFlight,
   };
 }
 

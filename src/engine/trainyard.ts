@@ -447,6 +447,8 @@ export class Trainyard implements TrainyardServices {
     const releaseBundle = this.io.holdPending();
     try {
       const bundleDigest = loaded.bundlePath && (await this.artifacts.putFile(loaded.bundlePath)).digest;
+      // On the run's record, so gc on any machine keeps it and a resume finds what its tasks load.
+      if (bundleDigest && bundleDigest !== run.bundleDigest) await this.metadata.updateRun(run.id, { bundleDigest });
       return await this.executeWith(run, loaded, graph, req, previous, lease, workStartedAt, signal, bundleDigest);
     } finally {
       releaseBundle();

@@ -155,9 +155,16 @@ export async function hashBlocks(path: string, size: number): Promise<{ digest: 
   if (end < 0) end = sizes.length - 1;
   if (sizes[end] === undefined || (sizes[end] === 0 && end > 0)) end--;
   let total = 0;
-  const hash = createHash("sha256");
   for (let i = 0; i <= end; i++) total += sizes[i];
-  hash.update(`trainyard-blocks sha256 ${BLOCK} ${total}\n`);
-  for (let i = 0; i <= end; i++) hash.update(digests[i]);
-  return { digest: `${SHA256_BLOCKS}:${hash.digest("hex")}`, size: total };
+  return { digest: combineBlockDigests(digests.slice(0, end + 1), total), size: total };
+}
+
+/**
+ * The `sha256-blocks-8m:` digest from the sha256 of each block in order (an empty file is one
+ * empty block) and the total size: what any reader hashing blocks on its own combines them into.
+ */
+export function combineBlockDigests(blockDigests: readonly Uint8Array[], total: number): string {
+  const hash = createHash("sha256").update(`trainyard-blocks sha256 ${BLOCK} ${total}\n`);
+  for (const d of blockDigests) hash.update(d);
+  return `${SHA256_BLOCKS}:${hash.digest("hex")}`;
 }

@@ -178,6 +178,11 @@ export class VerifyingStream extends Transform {
   }
 }
 
+/** Throws ARTIFACT_CORRUPT unless `actual`, the digest of `size` bytes just read, is `expected`. */
+export function checkDigest(expected: string, actual: string, size: number, source: VerifySource = {}): void {
+  if (actual !== expected) throw mismatch(expected, actual, size, source);
+}
+
 function mismatch(expected: string, actual: string, size: number, source: VerifySource): TrainyardError {
   const where = source.file ? ` at ${source.file}` : "";
   return new TrainyardError(

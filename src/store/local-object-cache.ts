@@ -5,10 +5,14 @@
  * without asking the remote store (an unchanged input on a warm worker reads no bytes).
  */
 import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { chmod, copyFile, cp, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDigest } from "../core/digest-format.js";
-import { verifyFile } from "./digest.js";
+import { checkDigest, verifyFile } from "./digest.js";
+
+/** Writes an object's content to `target`; its digest and size when it hashed them on the way. */
+export type ObjectDownload = (target: string) => Promise<{ digest: string; size: number } | undefined>;
 
 export class LocalObjectCache {
   private readonly tmp: string;
@@ -38,9 +42,10 @@ export class LocalObjectCache {
 
   /**
    * The verified local copy of `digest`, fetched by `download` (which writes the content to the
-   * path it is given: a file, or a directory for a tree) when the cache lacks it.
+   * path it is given: a file, or a directory for a tree) when the cache lacks it. A download that
+   * hashed the bytes as it wrote them returns their digest, and the file is not read again.
    */
-  get(digest: string, source: string, download: (target: string) => Promise<void>): Promise<string> {
+  get(digest: string, source: string, download: ObjectDownload): Promise<string> {
     const running = this.fetching.get(digest);
     if (running) return running;
     const fetched = this.fetch(digest, source, download).finally(() => this.fetching.delete(digest));
@@ -48,15 +53,16 @@ export class LocalObjectCache {
     return fetched;
   }
 
-  private async fetch(digest: string, source: string, download: (target: string) => Promise<void>): Promise<string> {
+  private async fetch(digest: string, source: string, download: ObjectDownload): Promise<string> {
     const hit = await this.lookup(digest);
     if (hit) return hit;
     await this.init();
     const temp = this.tempPath(digest);
     try {
-      await download(temp);
+      const written = await download(temp);
       // Throws ARTIFACT_CORRUPT (naming the digest) unless the bytes hash to it in its scheme.
-      await verifyFile(temp, digest, { file: source });
+      if (written) checkDigest(digest, written.digest, written.size, { file: source });
+      else await verifyFile(temp, digest, { file: source });
       const st = await stat(temp);
       return await this.admit(temp, digest, st.isDirectory());
     } finally {
@@ -66,7 +72,8 @@ export class LocalObjectCache {
 
   /**
    * Adds content whose digest the caller has just computed. With `consume` the source is renamed
-   * in (a step's output on the same file system), else copied.
+   * in (a step's output on the same file system), else cloned where the file system can (a
+   * hard link would let a later write to the source change the cached copy), else copied.
    */
   async add(source: string, digest: string, opts: { consume?: boolean; isDirectory?: boolean } = {}): Promise<string> {
     const hit = await this.lookup(digest);
@@ -84,7 +91,7 @@ export class LocalObjectCache {
           await rm(source, { recursive: true, force: true });
         });
       } else if (opts.isDirectory) await cp(source, temp, { recursive: true });
-      else await copyFile(source, temp);
+      else await copyFile(source, temp, constants.COPYFILE_FICLONE);
       return await this.admit(temp, digest, opts.isDirectory ?? false);
     } finally {
       await rm(temp, { recursive: true, force: true }).catch(() => undefined);

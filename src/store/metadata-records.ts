@@ -38,6 +38,11 @@ export interface RunRecord {
   error?: ErrorInfo;
   /** Run options as given (concurrency, force), for resume. */
   options: Record<string, unknown>;
+  /**
+   * Digest of the pipeline bundle stored as an artifact when the run (or its last resume) started:
+   * workers load exactly that code, and gc keeps it while the run is kept.
+   */
+  bundleDigest?: string;
   pid?: number;
 }
 

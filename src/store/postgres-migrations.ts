@@ -92,4 +92,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX run_tags_step_run ON run_tags (step_run_id, seq);
   CREATE INDEX run_tags_run ON run_tags (run_id);
   `,
+  // The pipeline bundle a run planned with, recorded so that gc and resume find it.
+  `ALTER TABLE runs ADD COLUMN bundle_digest TEXT;`,
 ];

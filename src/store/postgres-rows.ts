@@ -70,6 +70,7 @@ const RUN_FIELDS: Record<keyof RunRecord, string> = {
   error: "error",
   options: "options",
   pid: "pid",
+  bundleDigest: "bundle_digest",
 };
 
 /** Column -> value for every field of a run, or only for `keys` (the keys of an update patch). */
@@ -89,6 +90,7 @@ export function runColumns(r: RunRecord, keys?: string[]): Record<string, unknow
     error: json(r.error),
     options: json(r.options),
     pid: r.pid ?? null,
+    bundleDigest: r.bundleDigest ?? null,
   };
   const wanted = (keys ?? Object.keys(RUN_FIELDS)).filter(
     (k): k is keyof RunRecord => k in RUN_FIELDS && (keys === undefined || k !== "id"),
@@ -112,6 +114,7 @@ export function rowToRun(r: Row): RunRecord {
     error: opt(r.error),
     options: r.options ?? {},
     pid: opt(r.pid),
+    bundleDigest: opt(r.bundle_digest),
   };
 }
 

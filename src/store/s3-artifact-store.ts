@@ -5,16 +5,13 @@
  * every put idempotent, so no conditional write is needed: two writers of one digest write the
  * same bytes, and whichever lands last is as good as the first.
  */
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
   HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
@@ -27,8 +24,9 @@ import { shortDigest } from "../core/hash.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { LocalObjectCache } from "./local-object-cache.js";
-import { archiveSize, listTree, packTree, unpackTree } from "./object-archive.js";
+import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
+import { downloadObject, KIND_METADATA as KIND, SIZE_METADATA as CONTENT_SIZE } from "./s3-object-download.js";
 import { S3RequestCounter } from "./s3-request-counter.js";
 
 export interface S3StoreOptions {
@@ -46,10 +44,9 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** Objects from this size on are uploaded in parts, several at once. */
-const PART_SIZE = 8 * 1024 * 1024;
-const KIND = "trainyard-kind";
-const CONTENT_SIZE = "trainyard-size";
+/** Objects from this size on are uploaded in parts, UPLOAD_QUEUE_SIZE at once (each part is buffered). */
+export const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
+export const UPLOAD_QUEUE_SIZE = 6;
 
 export class S3ArtifactStore implements ArtifactStore {
   readonly backend = "s3";
@@ -77,6 +74,9 @@ export class S3ArtifactStore implements ArtifactStore {
       config.requestChecksumCalculation = "WHEN_REQUIRED";
       config.responseChecksumValidation = "WHEN_REQUIRED";
     }
+    // The SDK's documented switch for its notice that later SDK versions need a newer Node, which
+    // would otherwise end up in every command's output on Node 20; a value the user set is kept.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     this.client = new S3Client(config);
     this.requests.attach(this.client);
     this.cache = new LocalObjectCache(options.cacheDir);
@@ -134,7 +134,12 @@ export class S3ArtifactStore implements ArtifactStore {
       Metadata: { [KIND]: info.kind, [CONTENT_SIZE]: String(info.size) },
     };
     try {
-      await new Upload({ client: this.client, params, partSize: PART_SIZE, queueSize: 4 }).done();
+      await new Upload({
+        client: this.client,
+        params,
+        partSize: UPLOAD_PART_SIZE,
+        queueSize: UPLOAD_QUEUE_SIZE,
+      }).done();
     } catch (err) {
       throw this.failure(err, `store artifact ${shortDigest(digest)}`);
     }
@@ -165,11 +170,12 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.cache.get(digest, `s3://${this.bucket}/${this.key(digest)}`, (target) => this.download(digest, target));
   }
 
-  private async download(digest: string, target: string): Promise<void> {
-    let got: GetObjectCommandOutput;
+  private async download(digest: string, target: string): Promise<{ digest: string; size: number } | undefined> {
+    const read = { client: this.client, bucket: this.bucket, key: this.key(digest), digest, target };
     try {
-      got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(digest) }));
+      return await downloadObject({ ...read, counter: this.requests });
     } catch (err) {
+      if (err instanceof TrainyardError) throw err;
       if (isNotFound(err)) {
         throw new TrainyardError("ARTIFACT_MISSING", `artifact ${shortDigest(digest)} is not in ${this.describe()}`, {
           digest,
@@ -178,9 +184,6 @@ export class S3ArtifactStore implements ArtifactStore {
       }
       throw this.failure(err, `read artifact ${shortDigest(digest)}`);
     }
-    const body = this.requests.countBody(got.Body as Readable);
-    if (got.Metadata?.[KIND] === "directory") await unpackTree(body, target);
-    else await pipeline(body, createWriteStream(target));
   }
 
   /** The verified bytes: read from the local copy, fetched and checked first when needed. */

@@ -60,6 +60,7 @@ export function runToRow(r: RunRecord): Row {
     error: json(r.error),
     options: json(r.options),
     pid: r.pid ?? null,
+    bundle_digest: r.bundleDigest ?? null,
   };
 }
 
@@ -78,6 +79,7 @@ export function rowToRun(r: Row): RunRecord {
     finishedAt: opt(r.finished_at),
     error: parse(r.error),
     options: parse(r.options) ?? {},
+    bundleDigest: opt(r.bundle_digest),
     pid: opt(r.pid),
   };
 }

@@ -73,4 +73,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX run_tags_step_run ON run_tags (step_run_id);
   CREATE INDEX run_tags_run ON run_tags (run_id);
   `,
+  // The pipeline bundle a run planned with, recorded so that gc and resume find it.
+  `ALTER TABLE runs ADD COLUMN bundle_digest TEXT;`,
 ];

@@ -5,7 +5,7 @@ import type { RunStore } from "./metadata-store.js";
 import { camel, leaseParams, likeEscape, type Row, rowToLease, rowToRun, runToRow } from "./sqlite-metadata-rows.js";
 
 const RUN_COLUMNS = `id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at,
-  finished_at, error, options, pid`;
+  finished_at, error, options, pid, bundle_digest`;
 
 export class SqliteRunStore implements RunStore {
   private readonly stmts: Record<string, Database.Statement>;

@@ -195,6 +195,16 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect((await store.getRun("r1"))!.finishedAt).toBe(9_000);
       });
 
+      it("records the digest of the pipeline bundle a run planned with, set by a later patch", async () => {
+        const bundle = `sha256:${"ab".repeat(32)}`;
+        await store.createRun(runRecord("r-bundle"));
+        expect((await store.getRun("r-bundle"))!.bundleDigest).toBeUndefined();
+        await store.updateRun("r-bundle", { bundleDigest: bundle });
+        await store.updateRun("r-bundle", { status: "succeeded" });
+        expect(await store.getRun("r-bundle")).toMatchObject({ bundleDigest: bundle, status: "succeeded" });
+        expect((await store.listRuns({})).find((r) => r.id === "r-bundle")?.bundleDigest).toBe(bundle);
+      });
+
       it("lists runs newest first, filtered by pipeline and status, up to a limit", async () => {
         await store.createRun(runRecord("a", { createdAt: 10, status: "succeeded" }));
         await store.createRun(runRecord("b", { createdAt: 30, status: "failed" }));

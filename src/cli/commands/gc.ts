@@ -30,6 +30,7 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
         r.runsKeptForModels.length ? `${r.runsKeptForModels.length} runs kept for registered models' lineage` : "",
         r.keptPending ? `${r.keptPending} objects of live runs` : "",
         r.keptYoung ? `${r.keptYoung} objects younger than the grace period` : "",
+        r.keptInFlight ? `${r.keptInFlight} objects stored while a run was in flight` : "",
       ].filter(Boolean);
       const artifacts = `${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)})`;
       process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${r.tempRemoved} temp files\n`);

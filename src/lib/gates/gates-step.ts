@@ -7,6 +7,7 @@
 import { Rejected, type Pipeline, type StepRef } from "../../index.js";
 import { evaluateGates, failedGates, type GateEvidence } from "./evaluate-gates.js";
 import type { GateSpec, GateVerdict } from "./gate-spec.js";
+import { callWithParams, paramsReadBy } from "../params/param-functions.js";
 
 export interface GatesResult {
   passed: boolean;
@@ -15,23 +16,25 @@ export interface GatesResult {
 
 export interface GatesStepOptions {
   evaluation: StepRef<{ evaluation: GateEvidence }>;
-  /** The gates, or a function of the pipeline params named in `params` (e.g. a floor set per profile). */
+  /** The gates, or a function of the pipeline params (e.g. a floor set per profile). */
   gates: GateSpec[] | ((params: Record<string, any>) => GateSpec[]);
-  /** Pipeline params the gates read; they enter the step's cache key. */
+  /** Pipeline params the gates read; they enter the step's cache key. @default those `gates` reads on the defaults */
   params?: string[];
   description?: string;
 }
 
 export function gates(p: Pipeline<any>, id: string, opts: GatesStepOptions): StepRef<GatesResult> {
+  const specsOf = opts.gates;
+  const read = paramsReadBy(p, id, specsOf, opts.params);
   return p.step(id, {
     description: opts.description ?? "decide whether the candidate may be registered and deployed",
     guard: true,
     inputs: { evaluation: opts.evaluation },
-    params: (opts.params ?? []) as never[],
+    params: read as never[],
     version: "gates-step/1",
     config: { gates: typeof opts.gates === "function" ? opts.gates.toString() : opts.gates },
     run: (ctx, { evaluation }) => {
-      const specs = typeof opts.gates === "function" ? opts.gates(ctx.params as Record<string, unknown>) : opts.gates;
+      const specs = typeof specsOf === "function" ? callWithParams(p, id, specsOf, ctx.params, read) : specsOf;
       const verdicts = evaluateGates(specs, evaluation.evaluation);
       for (const v of verdicts) ctx.log(`${v.status.padEnd(11)} ${v.gate}: ${v.message}`);
       const failed = failedGates(verdicts);

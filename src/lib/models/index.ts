@@ -13,16 +13,8 @@ export { OnnxModel, ONNX_FORMAT, type OnnxModelJson, type OnnxModelOptions } fro
 export { loadModel, loadModelAsync } from "./load-model.js";
 // Pipeline steps: features, training, search, evaluation and gates.
 export { importModel, type ImportModelOptions } from "./steps/import-step.js";
-export {
-  features,
-  train,
-  search,
-  candidateList,
-  type FeaturesStepOptions,
-  type TrainStepOptions,
-  type SearchStepOptions,
-  type SearchResult,
-} from "./steps/train-steps.js";
+export { features, train, type FeaturesStepOptions, type TrainStepOptions } from "./steps/train-steps.js";
+export { search, candidateList, type SearchStepOptions, type SearchResult } from "./steps/search-step.js";
 export type { Algorithm, GbdtParams } from "./steps/algorithm.js";
 export {
   evaluate,
@@ -37,6 +29,8 @@ export {
   currentModel,
   register,
   deploy,
+  type CurrentModelOptions,
   type Registered,
   type RegisterStepOptions,
+  type DeployStepOptions,
 } from "../registry/registry-steps.js";

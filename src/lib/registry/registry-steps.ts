@@ -16,14 +16,25 @@ import {
   type StepRef,
   type PinPolicy,
   type TrainyardServices,
+  TrainyardError,
 } from "../../index.js";
 import type { DeployedModel } from "../evaluate/evaluate-step.js";
 import type { GatesResult } from "../gates/gates-step.js";
 import { promoteAlias, registerModel } from "./promote-alias.js";
 import type { DeployHook } from "./deploy-hooks.js";
+import { upstreamInput } from "../wiring/upstream.js";
 
 async function withServices<T>(ctx: StepContext<unknown>, fn: (services: TrainyardServices) => Promise<T>): Promise<T> {
   return fn(await ctx.services());
+}
+
+export interface CurrentModelOptions {
+  /** The registered model's name. @default the pipeline's name */
+  name?: string;
+  /** @default "production" */
+  alias?: string;
+  /** The model being evaluated: when the alias already holds it, the baseline is the version it replaced. */
+  candidate?: StepRef<ModelArtifact>;
 }
 
 /**
@@ -35,43 +46,48 @@ async function withServices<T>(ctx: StepContext<unknown>, fn: (services: Trainya
 export function currentModel(
   p: Pipeline<any>,
   id: string,
-  opts: { name: string; alias?: string; candidate?: StepRef<ModelArtifact> },
+  opts: CurrentModelOptions = {},
 ): StepRef<DeployedModel | null> {
   const alias = opts.alias ?? "production";
+  const name = opts.name ?? p.name;
   const inputs = (opts.candidate ? { candidate: opts.candidate } : {}) as { candidate?: StepRef<ModelArtifact> };
   return p.step(id, {
-    description: `the model behind ${opts.name}@${alias}`,
+    description: `the model behind ${name}@${alias}`,
     cache: false,
     inputs,
-    config: { name: opts.name, alias },
+    config: { name: name, alias },
     run: (ctx, input) =>
       withServices(ctx, async (ty) => {
         const registry = ty.registry;
-        let v = await registry.getVersion(opts.name, alias);
+        let v = await registry.getVersion(name, alias);
         const candidate = input.candidate as ModelArtifact | undefined;
         if (v && candidate && v.artifactDigest === candidate.digest) {
-          const history = await registry.aliasHistory(opts.name, alias);
+          const history = await registry.aliasHistory(name, alias);
           const moves = history.filter((e) => e.toVersion === v!.version && e.action !== "unpin");
           const replaced = moves.at(-1)?.fromVersion;
           ctx.log(
-            `${opts.name}@${alias} is this candidate (version ${v.version}); comparing with the ` +
+            `${name}@${alias} is this candidate (version ${v.version}); comparing with the ` +
               `version it replaced: ${replaced ?? "none"}`,
           );
-          v = replaced === undefined ? undefined : await registry.getVersion(opts.name, replaced);
+          v = replaced === undefined ? undefined : await registry.getVersion(name, replaced);
         }
         if (!v) return null;
-        const path = await ty.verifiedPath(v.artifactDigest, { use: `model ${opts.name}@${alias}` });
-        return { name: opts.name, alias, version: v.version, digest: v.artifactDigest, path };
+        const path = await ty.verifiedPath(v.artifactDigest, { use: `model ${name}@${alias}` });
+        return { name: name, alias, version: v.version, digest: v.artifactDigest, path };
       }),
   });
 }
 
 export interface RegisterStepOptions {
-  name: string;
-  model: StepRef<ModelArtifact>;
+  /** The registered model's name. @default the pipeline's name */
+  name?: string;
+  /** The gates' verdicts; the run registers nothing unless every gate passed. */
   gates: StepRef<GatesResult>;
+  /** The evaluation whose candidate metrics the version keeps. @default the evaluation the gates judged */
   evaluation?: StepRef<{ evaluation: { candidate: { metrics: Record<string, number> } } }>;
-  /** Datasets the model was trained on, recorded as its training data. */
+  /** The model to register. @default the candidate of that evaluation, so what is registered is what was gated */
+  model?: StepRef<ModelArtifact>;
+  /** The dataset the model was trained on, recorded as its training data. @default the `train` input of its step */
   data?: StepRef<Dataset>;
   /** The training data's profile, kept as the model's reference statistics. */
   reference?: StepRef<unknown>;
@@ -87,11 +103,21 @@ export interface Registered {
 
 /** Registers the candidate with its lineage, metrics and gate verdicts. */
 export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions): StepRef<Registered> {
+  const name = opts.name ?? p.name;
+  const evaluation = opts.evaluation ?? upstreamInput<never>(p, opts.gates, "evaluation");
+  const model = opts.model ?? (evaluation && upstreamInput<ModelArtifact>(p, evaluation, "candidate"));
+  if (!model) {
+    throw new TrainyardError("MISSING_INPUT", `register step "${id}": no model to register`, {
+      step: id,
+      hint: "give `model`, or `gates` from a gates step whose evaluation has a candidate",
+    });
+  }
+  const data = opts.data ?? upstreamInput<Dataset>(p, model, "train");
   const inputs = {
-    model: opts.model,
+    model,
     gates: opts.gates,
-    ...(opts.evaluation ? { evaluation: opts.evaluation } : {}),
-    ...(opts.data ? { data: opts.data } : {}),
+    ...(evaluation ? { evaluation } : {}),
+    ...(data ? { data } : {}),
     ...(opts.reference ? { reference: opts.reference } : {}),
   } as {
     model: StepRef<ModelArtifact>;
@@ -101,18 +127,18 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
     reference?: StepRef<unknown>;
   };
   return p.step(id, {
-    description: opts.description ?? `register the candidate as a version of ${opts.name}`,
+    description: opts.description ?? `register the candidate as a version of ${name}`,
     cache: false,
     sideEffect: true,
     inputs,
-    config: { name: opts.name },
+    config: { name },
     run: (ctx, input) =>
       withServices(ctx, async (ty) => {
         const model = input.model as ModelArtifact;
         const reference = input.reference;
         const data = input.data as Dataset | undefined;
         const { version, created } = await registerModel(ty, {
-          model: opts.name,
+          model: name,
           artifactDigest: model.digest,
           runId: ctx.runId,
           dataDigests: data ? [data.digest] : undefined,
@@ -130,10 +156,10 @@ export function register(p: Pipeline<any>, id: string, opts: RegisterStepOptions
               `by run ${version.metricsRunId ?? "?"} at ${new Date(version.metricsMeasuredAt).toISOString()}`;
         ctx.log(
           created
-            ? `registered ${opts.name} version ${version.version}`
-            : `${opts.name} version ${version.version} already holds this artifact${measured}`,
+            ? `registered ${name} version ${version.version}`
+            : `${name} version ${version.version} already holds this artifact${measured}`,
         );
-        return { name: opts.name, version: version.version, created, digest: model.digest };
+        return { name: name, version: version.version, created, digest: model.digest };
       }),
   });
 }

@@ -10,6 +10,7 @@ import { type Dataset, TrainyardError, type Pipeline, type StepRef } from "../..
 import type { Contract } from "../contract.js";
 import { ingest } from "../ingest.js";
 import { enforceContract } from "./quality-steps.js";
+import { callWithParams, paramsReadBy } from "../../params/param-functions.js";
 
 type Param<P> = keyof P & string;
 
@@ -26,6 +27,7 @@ export interface LandedFile {
 export interface LandedFilesOptions<P, K extends Param<P>> {
   /** The folder, relative to the pipeline module or absolute, or a function of the params in `params`. */
   dir: string | ((params: Pick<P, K>) => string);
+  /** Pipeline params `dir` reads; they enter the cache key. @default those `dir` reads on the defaults */
   params?: readonly K[];
   /** Which file names count; named groups become `groups`. Files are listed in name order. */
   match: RegExp;
@@ -35,13 +37,16 @@ export interface LandedFilesOptions<P, K extends Param<P>> {
 }
 
 /** Lists the files landed in a folder, for a map step over them. */
-export function landedFiles<P, const K extends Param<P> = never>(
+export function landedFiles<P, const K extends Param<P> = Param<P>>(
   p: Pipeline<P>,
   id: string,
   opts: LandedFilesOptions<P, K>,
 ): StepRef<LandedFile[]> {
+  const dirOf = opts.dir;
+  const read = paramsReadBy(p, id, dirOf, opts.params);
   const folder = (params: unknown) => {
-    const dir = typeof opts.dir === "string" ? opts.dir : opts.dir(params as Pick<P, K>);
+    const dir =
+      typeof dirOf === "string" ? dirOf : callWithParams(p, id, dirOf, params as Record<string, unknown>, read);
     return resolve(p.modulePath ? dirname(p.modulePath) : process.cwd(), dir);
   };
   const list = (params: unknown) => {
@@ -60,7 +65,7 @@ export function landedFiles<P, const K extends Param<P> = never>(
   return p.step(id, {
     description:
       opts.description ?? `files landed in ${typeof opts.dir === "string" ? opts.dir : "the landing folder"}`,
-    params: opts.params ?? [],
+    params: read as never[],
     config: {
       match: opts.match.source,
       flags: opts.match.flags,

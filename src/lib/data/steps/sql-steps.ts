@@ -11,6 +11,7 @@ import { DataError, translateDuckError } from "../data-error.js";
 import { resolveSource } from "../data-source.js";
 import { queryRows, withConnection } from "../duck.js";
 import { publishParquet, temporaryPath, type IngestOptions } from "../ingest-output.js";
+import { callWithParams, paramsReadBy } from "../../params/param-functions.js";
 import { sqlIdent, sqlString } from "../sql-text.js";
 import { datasetSource } from "./quality-steps.js";
 
@@ -72,7 +73,7 @@ type Param<P> = keyof P & string;
 export interface SqlStepOptions<P, K extends Param<P>> extends IngestOptions {
   /** Datasets (or lists of datasets) the query reads, each as a view of that name. */
   inputs: Record<string, StepRef<Dataset> | StepRef<Dataset[]>>;
-  /** Pipeline params the query reads; they enter the cache key. */
+  /** Pipeline params the query reads; they enter the cache key. @default those `sql` reads on the defaults */
   params?: readonly K[];
   /** A SELECT over the inputs, or a function of the params returning one. */
   sql: string | ((params: Pick<P, K>) => string);
@@ -80,21 +81,22 @@ export interface SqlStepOptions<P, K extends Param<P>> extends IngestOptions {
 }
 
 /** A step whose output is the result of a SQL query over datasets, as a Parquet dataset. */
-export function sqlStep<P, const K extends Param<P> = never>(
+export function sqlStep<P, const K extends Param<P> = Param<P>>(
   p: Pipeline<P>,
   id: string,
   opts: SqlStepOptions<P, K>,
 ): StepRef<Dataset> {
   const { inputs, params, sql, description, ...check } = opts;
+  const read = paramsReadBy(p, id, sql, params);
   return p.step(id, {
     description: description ?? "SQL query over datasets",
     inputs,
-    params: params ?? [],
+    params: read as never[],
     version: LIB_VERSION,
     // A function's source enters the cache key like a fixed query does.
     config: { sql: typeof sql === "string" ? sql : sql.toString(), check },
     run: async (ctx, values) => {
-      const text = typeof sql === "string" ? sql : sql(ctx.params as Pick<P, K>);
+      const text = typeof sql === "string" ? sql : callWithParams(p, id, sql, ctx.params, read);
       const out = await writeQuery(values as SqlInputs, text, join(ctx.workdir, "data.parquet"), check);
       ctx.log(`${out.rows} rows x ${out.schema.length} columns`);
       return ctx.dataset(out.path, { format: "parquet", rows: out.rows, schema: out.schema, summary: out.summary });
