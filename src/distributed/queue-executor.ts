@@ -4,6 +4,7 @@
  * the metadata database, where exactly one pickup of each dispatch commits it. QueueEvents
  * brings results and live events promptly; a poll of the fences covers whatever Redis lost.
  */
+import { GroupedCalls } from "../core/grouped-calls.js";
 import type { ExecutorContext } from "../engine/executor-registry.js";
 import {
   decodeStepTask,
@@ -15,7 +16,7 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
+import type { OpenFence, TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
 import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
@@ -45,6 +46,15 @@ export class QueueExecutor implements Executor {
   private readonly byStepRun = new Map<string, Pending>();
   private poll?: NodeJS.Timeout;
   private polling = false;
+  /** Steps that became ready together are dispatched with one fence statement and one bulk add per queue. */
+  private readonly fenceOpens = new GroupedCalls<OpenFence, void>(async (fences) => {
+    await this.fences.openMany(fences, Date.now());
+    return fences.map(() => undefined);
+  });
+  private readonly jobAdds = new GroupedCalls<{ task: StepTask; jobId: string }, void>(async (jobs) => {
+    await this.addJobs(jobs);
+    return jobs.map(() => undefined);
+  });
 
   private constructor(
     private readonly opts: QueueOptions,
@@ -85,17 +95,14 @@ export class QueueExecutor implements Executor {
     const jobId = current?.jobId ?? jobIdFor(task.stepRunId, task.attemptId);
     if (!current) {
       const fence = { jobId, queue: task.queue, task: encodeStepTask(task) };
-      await this.fences.open(
-        { stepRunId: task.stepRunId, runId: task.runId, attemptId: task.attemptId, ...fence },
-        Date.now(),
-      );
+      await this.fenceOpens.call({ stepRunId: task.stepRunId, runId: task.runId, attemptId: task.attemptId, ...fence });
     }
     const result = new Promise<StepTaskResult>((resolve) => {
       const entry: Pending = { task: dispatched, jobId, queue: task.queue, onEvent, resolve, checkedAt: Date.now() };
       this.pending.set(jobId, entry);
       this.byStepRun.set(task.stepRunId, entry);
     });
-    await this.enqueue(dispatched, jobId);
+    await this.jobAdds.call({ task: dispatched, jobId });
     this.startPolling();
     return result;
   }
@@ -125,16 +132,33 @@ export class QueueExecutor implements Executor {
   }
 
   private async enqueue(task: StepTask, jobId: string): Promise<void> {
-    const { queue } = await this.queueOf(task.queue);
-    const data: TaskJobData = { task: encodeStepTask(task) };
-    // The same job id twice is one job: re-adding after a restart never duplicates a task.
-    await queue.add(task.stepId, data, {
-      jobId,
-      priority: bullPriority(task.priority),
-      attempts: 1,
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    await this.addJobs([{ task, jobId }]);
+  }
+
+  /** One bulk add per queue. The same job id twice is one job: re-adding never duplicates a task. */
+  private async addJobs(jobs: Array<{ task: StepTask; jobId: string }>): Promise<void> {
+    const byQueue = new Map<string, typeof jobs>();
+    for (const job of jobs) {
+      const group = byQueue.get(job.task.queue);
+      if (group) group.push(job);
+      else byQueue.set(job.task.queue, [job]);
+    }
+    for (const [name, group] of byQueue) {
+      const { queue } = await this.queueOf(name);
+      await queue.addBulk(
+        group.map(({ task, jobId }) => ({
+          name: task.stepId,
+          data: { task: encodeStepTask(task) } satisfies TaskJobData,
+          opts: {
+            jobId,
+            priority: bullPriority(task.priority),
+            attempts: 1,
+            removeOnComplete: { age: 3600, count: 10_000 },
+            removeOnFail: { age: 24 * 3600 },
+          },
+        })),
+      );
+    }
   }
 
   private queueOf(name: string): Promise<{ queue: StepQueue; events: StepQueueEvents }> {

@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { Job } from "bullmq";
 import { sha256Digest } from "../core/digest-format.js";
 import { describeError, type ErrorInfo } from "../core/errors.js";
+import { GroupedCalls } from "../core/grouped-calls.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import {
   decodeStepTask,
@@ -18,12 +19,14 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { TaskFenceStore } from "../store/task-fence.js";
+import type { ArtifactRecord } from "../store/metadata-store.js";
+import type { FenceCommit, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openWorker, type StepWorker } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
 import { ProgressSender } from "./progress-sender.js";
 import { missingDependency } from "./missing-dependency.js";
+import { StepSlots } from "./step-slots.js";
 import { WorkerRuns } from "./worker-runs.js";
 import { type TaskJobData, workerLabel } from "./task-job.js";
 
@@ -44,8 +47,19 @@ export class TaskWorker {
   readonly label: string;
   private readonly workers: StepWorker<TaskJobData, string>[] = [];
   private readonly runs: WorkerRuns;
+  private readonly slots: StepSlots;
   private fences!: TaskFenceStore;
   private active = 0;
+  /** Tasks ending together share one statement for their inline outputs and one for their fence commits. */
+  private readonly inlinePuts = new GroupedCalls<Array<{ record: ArtifactRecord; bytes?: Uint8Array }>, void>(
+    async (groups) => {
+      await this.trainyard.metadata.putArtifacts(groups.flat());
+      return groups.map(() => undefined);
+    },
+  );
+  private readonly commits = new GroupedCalls<FenceCommit, boolean>((commits) =>
+    this.fences.commitMany(commits, Date.now()),
+  );
 
   constructor(
     private readonly trainyard: Trainyard,
@@ -54,6 +68,7 @@ export class TaskWorker {
     this.workerId = opts.workerId ?? `w-${randomBytes(4).toString("hex")}`;
     this.label = workerLabel(this.workerId);
     this.runs = new WorkerRuns(trainyard, opts.concurrency);
+    this.slots = new StepSlots(opts.concurrency);
   }
 
   /** Connects and starts taking tasks; resolves once every queue's worker is ready. */
@@ -127,7 +142,6 @@ export class TaskWorker {
     // A pickup after a stalled one continues the attempt count rather than reusing its number.
     const pickups = Math.max(1, job.attemptsStarted ?? 1);
     const run = { ...task, attemptsBefore: task.attemptsBefore + pickups - 1 };
-    this.opts.onTask?.({ type: "started", task });
     const progress = new ProgressSender((batch) => job.updateProgress(batch));
     const recent: string[] = [];
     const onEvent = (event: StepTaskEvent) => {
@@ -136,28 +150,41 @@ export class TaskWorker {
         if (recent.length > 40) recent.shift();
       }
       progress.push(event);
+      if (event.type === "work-done") releaseSlot?.(performance.now() - workStarted);
     };
     let heartbeat: NodeJS.Timeout | undefined;
     let result: StepTaskResult;
     let taken = false;
+    let releaseSlot: ((workMs: number) => void) | undefined;
+    let workStarted = 0;
+    let refused: string | undefined;
     try {
       taken = !!task.bundleDigest;
       const context = await this.runs.contextFor(task);
       // A refused heartbeat: another pickup took the task over, or the orchestrator cancelled it.
       heartbeat = setInterval(() => {
         void this.fences.heartbeat(task.stepRunId, claim, Date.now()).then(
-          (held) => held || context.executor.cancel(task.stepRunId, "the task was cancelled or taken over"),
+          (held) => {
+            if (held) return;
+            refused = "the task was cancelled or taken over";
+            context.executor.cancel(task.stepRunId, refused);
+          },
           () => undefined,
         );
       }, this.opts.heartbeatMs);
-      result = await context.executor.submit(run, onEvent);
-      // Records (attempts, logs) and stored objects are durable before the result that refers to them;
-      // an inline output value is readable by the orchestrator (it commits the rest of the record).
-      await context.records.flush();
-      if ("output" in result) {
-        const inline = result.output.artifacts.filter((a) => a.bytes !== undefined);
-        if (inline.length) await this.trainyard.metadata.putArtifacts(inline);
-      }
+      releaseSlot = await this.slots.acquire();
+      workStarted = performance.now();
+      this.opts.onTask?.({ type: "started", task });
+      // Cancelled or taken over while it waited for a slot: it never starts (its commit is refused anyway).
+      result = refused
+        ? { status: "cancelled", attemptId: task.attemptId, attempts: run.attemptsBefore, reason: refused }
+        : await context.executor.submit(run, onEvent);
+      releaseSlot(performance.now() - workStarted);
+      // Live events leave meanwhile (ahead of the completion); records (attempts, logs) and stored objects
+      // are durable before the result that refers to them, and an inline output is readable by the orchestrator.
+      const sent = progress.close();
+      const inline = "output" in result ? result.output.artifacts.filter((a) => a.bytes !== undefined) : [];
+      await Promise.all([context.records.flush(), inline.length ? this.inlinePuts.call(inline) : undefined, sent]);
     } catch (err) {
       result = {
         status: "failed",
@@ -167,15 +194,24 @@ export class TaskWorker {
         startedAt: Date.now(),
       };
     } finally {
+      releaseSlot?.(performance.now() - workStarted);
       clearInterval(heartbeat);
       if (taken) this.runs.done(task);
       await progress.close();
     }
     if (result.status === "failed") result = { ...result, error: this.onThisWorker(task, result.error, recent) };
     this.opts.onTask?.({ type: "ended", task, status: result.status });
+    this.takeAsManyAsSlotsAllow();
     const encoded = encodeStepTaskResult(result);
-    if (await this.fences.commit(task.stepRunId, task.attemptId, claim, encoded, Date.now())) return encoded;
+    if (await this.commits.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim, result: encoded }))
+      return encoded;
     return this.superseded(task);
+  }
+
+  /** While steps are short, the queue hands this worker more tasks than it has slots (see step-slots.ts). */
+  private takeAsManyAsSlotsAllow(): void {
+    const wanted = this.slots.tasksToTake;
+    for (const worker of this.workers) if (worker.concurrency !== wanted) worker.concurrency = wanted;
   }
 
   /** What a pickup that may not commit answers: the committed result if there is one, else a note. */
