@@ -4,8 +4,9 @@
  *
  * 1. Per-step overhead on a chain of trivial steps: enqueue (the scheduler's hand-over) to the
  *    start on a worker, and a worker's end of a step to the hand-over of the next one (its
- *    commit, the result's way back and the scheduler's turn), p50 and p99. The local executor's
- *    figures are hand-over to attempt start and result to next hand-over.
+ *    commit, the result's way back and the scheduler's turn), p50 and p99, with the queues in
+ *    Redis and in PostgreSQL (BullMQ's PostgreSQL backend). The local executor's figures are
+ *    hand-over to attempt start and result to next hand-over.
  * 2. A DAG of 1,000 trivial steps (100 chains of 10): total time across three worker processes
  *    against the local executor on this machine.
  *
@@ -94,14 +95,17 @@ async function main(): Promise<void> {
     executor,
   };
   writeFileSync(config, `export default ${JSON.stringify(configValue)};\n`);
+  const executorPg = { ...executor, redis: undefined, postgres: postgres.url };
+  const configPg = join(ROOT, "trainyard.pg.config.ts");
+  writeFileSync(configPg, `export default ${JSON.stringify({ ...configValue, executor: executorPg })};\n`);
   const workers: ChildProcess[] = [];
   const workerMarks = new Map<string, { started?: number; ended?: number }>();
-  const startWorker = async (id: string) => {
+  const startWorker = async (id: string, configFile = config) => {
     const home = join(ROOT, `worker-${id}`);
     const env = { ...process.env, TRAINYARD_CACHE_DIR: join(home, "cache") };
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "bench/support/queue-worker.ts", config, home, id, String(WORKER_CONCURRENCY)],
+      ["--import", "tsx", "bench/support/queue-worker.ts", configFile, home, id, String(WORKER_CONCURRENCY)],
       { env, stdio: ["ignore", "pipe", "inherit"] },
     );
     workers.push(child);
@@ -122,12 +126,12 @@ async function main(): Promise<void> {
     ["local", (ctx) => timed(new LocalExecutor(ctx), marks)],
     ["queue", async (ctx) => timed(await QueueExecutor.create(ctx), marks)],
   ]);
-  const open = (kind: "local" | "queue") =>
+  const open = (kind: "local" | "queue" | "queue-pg") =>
     Trainyard.open({
       home: join(ROOT, `orchestrator-${kind}`),
       metadata: { kind: "postgres", url: postgres.url },
       artifacts: { kind: "fs", root: artifacts },
-      executor: kind === "queue" ? executor : { kind: "local" },
+      executor: kind === "queue" ? executor : kind === "queue-pg" ? executorPg : { kind: "local" },
       executors,
     });
   const chainFile = join(ROOT, "chain.ts");
@@ -135,10 +139,11 @@ async function main(): Promise<void> {
   writeFileSync(chainFile, chainModule("queue-bench-chain", CHAIN));
   writeFileSync(dagFile, chainModule("queue-bench-dag", LENGTH, CHAINS));
   try {
-    await startWorker("w1");
+    await Promise.all([startWorker("w1"), startWorker("pg1", configPg)]);
     // 1. Per-step overhead on a chain, each executor on its own run; a warm-up run first.
     const overhead: string[][] = [["executor", "hand-over to start p50", "p99", "end to next hand-over p50", "p99"]];
-    for (const kind of ["local", "queue"] as const) {
+    const label = { local: "local", queue: "queue (Redis)", "queue-pg": "queue (PostgreSQL)" };
+    for (const kind of ["local", "queue", "queue-pg"] as const) {
       const ty = await open(kind);
       await ty.run(chainFile, { concurrency: 1, force: true });
       marks.clear();
@@ -150,13 +155,19 @@ async function main(): Promise<void> {
         const id = `${result.runId}:c0_s${s}`;
         const m = marks.get(id)!;
         const w = workerMarks.get(id);
-        toStart.push((kind === "queue" ? w!.started! : m.started!) - m.submit);
+        toStart.push((kind === "local" ? m.started! : w!.started!) - m.submit);
         if (s + 1 < CHAIN) {
           const next = marks.get(`${result.runId}:c0_s${s + 1}`)!;
-          toNext.push(next.submit - (kind === "queue" ? w!.ended! : m.result!));
+          toNext.push(next.submit - (kind === "local" ? m.result! : w!.ended!));
         }
       }
-      overhead.push([kind, ms(pct(toStart, 50)), ms(pct(toStart, 99)), ms(pct(toNext, 50)), ms(pct(toNext, 99))]);
+      overhead.push([
+        label[kind],
+        ms(pct(toStart, 50)),
+        ms(pct(toStart, 99)),
+        ms(pct(toNext, 50)),
+        ms(pct(toNext, 99)),
+      ]);
       await ty.close();
     }
     // 2. The 1,000-step DAG: local executor vs three workers.

@@ -4,7 +4,7 @@
  * the metadata database, where exactly one pickup of each dispatch commits it. QueueEvents
  * brings results and live events promptly; a poll of the fences covers whatever Redis lost.
  */
-import { Queue, QueueEvents } from "bullmq";
+import { GroupedCalls } from "../core/grouped-calls.js";
 import type { ExecutorContext } from "../engine/executor-registry.js";
 import {
   decodeStepTask,
@@ -16,16 +16,10 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
+import type { OpenFence, TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import {
-  bullPriority,
-  bullQueueName,
-  jobIdFor,
-  queueOptions,
-  redisConnection,
-  type QueueOptions,
-} from "./queue-options.js";
+import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
 import { lostTaskResult, type ProgressBatch, type TaskJobData } from "./task-job.js";
 
 interface Pending {
@@ -47,11 +41,20 @@ export class QueueExecutor implements Executor {
   readonly fetchesInputs = true;
   readonly name = "queue";
   readonly capacity: number;
-  private readonly queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
+  private readonly queues = new Map<string, Promise<{ queue: StepQueue; events: StepQueueEvents }>>();
   private readonly pending = new Map<string, Pending>();
   private readonly byStepRun = new Map<string, Pending>();
   private poll?: NodeJS.Timeout;
   private polling = false;
+  /** Steps that became ready together are dispatched with one fence statement and one bulk add per queue. */
+  private readonly fenceOpens = new GroupedCalls<OpenFence, void>(async (fences) => {
+    await this.fences.openMany(fences, Date.now());
+    return fences.map(() => undefined);
+  });
+  private readonly jobAdds = new GroupedCalls<{ task: StepTask; jobId: string }, void>(async (jobs) => {
+    await this.addJobs(jobs);
+    return jobs.map(() => undefined);
+  });
 
   private constructor(
     private readonly opts: QueueOptions,
@@ -92,17 +95,14 @@ export class QueueExecutor implements Executor {
     const jobId = current?.jobId ?? jobIdFor(task.stepRunId, task.attemptId);
     if (!current) {
       const fence = { jobId, queue: task.queue, task: encodeStepTask(task) };
-      await this.fences.open(
-        { stepRunId: task.stepRunId, runId: task.runId, attemptId: task.attemptId, ...fence },
-        Date.now(),
-      );
+      await this.fenceOpens.call({ stepRunId: task.stepRunId, runId: task.runId, attemptId: task.attemptId, ...fence });
     }
     const result = new Promise<StepTaskResult>((resolve) => {
       const entry: Pending = { task: dispatched, jobId, queue: task.queue, onEvent, resolve, checkedAt: Date.now() };
       this.pending.set(jobId, entry);
       this.byStepRun.set(task.stepRunId, entry);
     });
-    await this.enqueue(dispatched, jobId);
+    await this.jobAdds.call({ task: dispatched, jobId });
     this.startPolling();
     return result;
   }
@@ -132,19 +132,36 @@ export class QueueExecutor implements Executor {
   }
 
   private async enqueue(task: StepTask, jobId: string): Promise<void> {
-    const { queue } = await this.queueOf(task.queue);
-    const data: TaskJobData = { task: encodeStepTask(task) };
-    // The same job id twice is one job: re-adding after a restart never duplicates a task.
-    await queue.add(task.stepId, data, {
-      jobId,
-      priority: bullPriority(task.priority),
-      attempts: 1,
-      removeOnComplete: { age: 3600, count: 10_000 },
-      removeOnFail: { age: 24 * 3600 },
-    });
+    await this.addJobs([{ task, jobId }]);
   }
 
-  private queueOf(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+  /** One bulk add per queue. The same job id twice is one job: re-adding never duplicates a task. */
+  private async addJobs(jobs: Array<{ task: StepTask; jobId: string }>): Promise<void> {
+    const byQueue = new Map<string, typeof jobs>();
+    for (const job of jobs) {
+      const group = byQueue.get(job.task.queue);
+      if (group) group.push(job);
+      else byQueue.set(job.task.queue, [job]);
+    }
+    for (const [name, group] of byQueue) {
+      const { queue } = await this.queueOf(name);
+      await queue.addBulk(
+        group.map(({ task, jobId }) => ({
+          name: task.stepId,
+          data: { task: encodeStepTask(task) } satisfies TaskJobData,
+          opts: {
+            jobId,
+            priority: bullPriority(task.priority),
+            attempts: 1,
+            removeOnComplete: { age: 3600, count: 10_000 },
+            removeOnFail: { age: 24 * 3600 },
+          },
+        })),
+      );
+    }
+  }
+
+  private queueOf(name: string): Promise<{ queue: StepQueue; events: StepQueueEvents }> {
     let opened = this.queues.get(name);
     if (!opened) {
       opened = this.openQueue(name);
@@ -153,11 +170,10 @@ export class QueueExecutor implements Executor {
     return opened;
   }
 
-  private async openQueue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
-    const connection = redisConnection(this.opts.redis);
+  private async openQueue(name: string): Promise<{ queue: StepQueue; events: StepQueueEvents }> {
     const queueName = bullQueueName(name);
-    const queue = new Queue(queueName, { connection, prefix: this.opts.prefix });
-    const events = new QueueEvents(queueName, { connection, prefix: this.opts.prefix });
+    const queue = openQueue(queueName, this.opts);
+    const events = openQueueEvents(queueName, this.opts);
     queue.on("error", () => undefined); // a Redis restart: the connection retries, the poll catches up
     events.on("error", () => undefined);
     events.on("completed", ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));

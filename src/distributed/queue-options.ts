@@ -1,7 +1,7 @@
 /**
- * The queue executor's options, from its config entry (`executor: { kind: "queue", redis: ... }`),
- * the environment and defaults, and what BullMQ is given from them: the Redis connection, queue
- * names, job ids and priorities.
+ * The queue executor's options, from its config entry (`executor: { kind: "queue", redis: ... }`
+ * or `{ kind: "queue", postgres: ... }`), the environment and defaults, and what BullMQ is given
+ * from them: the Redis connection, queue names, job ids and priorities.
  */
 import { TrainyardError } from "../core/errors.js";
 import type { ExecutorSpec } from "../engine/executor-registry.js";
@@ -9,6 +9,8 @@ import type { ExecutorSpec } from "../engine/executor-registry.js";
 export interface QueueOptions {
   /** Redis holding the queues. @default $TRAINYARD_REDIS_URL, else redis://127.0.0.1:6379 */
   redis: string;
+  /** PostgreSQL holding the queues instead of Redis (BullMQ's PostgreSQL backend). @default unset: Redis */
+  postgres?: string;
   /** Prefix of every Redis key, so several deployments can share one Redis. @default "trainyard" */
   prefix: string;
   /** Tasks of one run handed to the queue at once. @default 256 */
@@ -27,17 +29,30 @@ const NUMBER_OPTIONS = ["capacity", "lockMs", "stalledCheckMs", "heartbeatMs"] a
 
 /** The options of `spec` (its fields beside `kind`), or CONFIG_INVALID naming the field. */
 export function queueOptions(spec: ExecutorSpec, env: Record<string, string | undefined> = process.env): QueueOptions {
-  const known = new Set(["kind", "redis", "prefix", ...NUMBER_OPTIONS]);
+  const known = new Set(["kind", "redis", "postgres", "prefix", ...NUMBER_OPTIONS]);
   for (const field of Object.keys(spec))
     if (!known.has(field))
       invalid(`executor.${field}`, `unknown field; the queue executor takes ${[...known].join(", ")}`);
   const redis = (spec.redis as string | undefined) ?? env.TRAINYARD_REDIS_URL ?? DEFAULT_REDIS_URL;
   if (typeof redis !== "string" || !/^rediss?:\/\//.test(redis))
     invalid("executor.redis", `must be a redis:// URL, not ${JSON.stringify(redis)}`);
+  const postgres = spec.postgres as string | undefined;
+  if (postgres !== undefined && (typeof postgres !== "string" || !/^postgres(ql)?:\/\//.test(postgres)))
+    invalid("executor.postgres", `must be a postgres:// or postgresql:// URL, not ${JSON.stringify(postgres)}`);
+  if (postgres !== undefined && spec.redis !== undefined)
+    invalid("executor.postgres", "give either redis or postgres: the queues live in one of them");
   const prefix = (spec.prefix as string | undefined) ?? "trainyard";
   if (typeof prefix !== "string" || !/^[A-Za-z0-9_.-]+$/.test(prefix))
     invalid("executor.prefix", "must be letters, digits, '_', '.' or '-'");
-  const out: QueueOptions = { redis, prefix, capacity: 256, lockMs: 4000, stalledCheckMs: 1500, heartbeatMs: 1000 };
+  const out: QueueOptions = {
+    redis,
+    ...(postgres ? { postgres } : {}),
+    prefix,
+    capacity: 256,
+    lockMs: 4000,
+    stalledCheckMs: 1500,
+    heartbeatMs: 1000,
+  };
   for (const field of NUMBER_OPTIONS) {
     const v = spec[field];
     if (v === undefined) continue;
@@ -51,8 +66,17 @@ export function queueOptions(spec: ExecutorSpec, env: Record<string, string | un
 function invalid(field: string, problem: string): never {
   throw new TrainyardError("CONFIG_INVALID", `invalid config: ${field}: ${problem}`, {
     field,
-    hint: 'the queue executor is { kind: "queue", redis: "redis://host:6379", prefix?, capacity?, lockMs? }',
+    hint:
+      'the queue executor is { kind: "queue", redis: "redis://host:6379", prefix?, capacity?, lockMs? } ' +
+      '(or postgres: "postgres://..." in place of redis)',
   });
+}
+
+/** Where the queues live, for logs and errors: the URL without its password. */
+export function queueStoreLabel(opts: Pick<QueueOptions, "redis" | "postgres">): string {
+  const u = new URL(opts.postgres ?? opts.redis);
+  if (u.password) u.password = "***";
+  return u.href;
 }
 
 /** ioredis options for `url`; BullMQ needs `maxRetriesPerRequest: null` so that a blocked read waits for Redis. */

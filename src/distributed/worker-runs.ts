@@ -3,12 +3,13 @@
  * from the artifact store (verified against its digest), the compiled graph, and a local
  * executor writing that run's records. Idle runs are closed after a while.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { compileGraph } from "../core/graph.js";
 import { isPipeline } from "../core/pipeline.js";
 import { TrainyardError } from "../core/errors.js";
+import { relinkBundle } from "../engine/bundle-externals.js";
 import { defaultExecutors } from "../engine/executor-registry.js";
 import { RecordWriter } from "../engine/record-writer.js";
 import type { Executor, StepTask } from "../engine/step-task.js";
@@ -37,6 +38,8 @@ export class WorkerRuns {
   constructor(
     private readonly trainyard: Trainyard,
     private readonly concurrency: number,
+    /** Where the packages a bundle imports are looked up (node_modules above it). @default the working directory */
+    private readonly projectDir = process.cwd(),
   ) {
     this.sweep = setInterval(() => void this.closeIdle(), IDLE_MS / 4);
     this.sweep.unref();
@@ -116,7 +119,10 @@ export class WorkerRuns {
     return { executor, records };
   }
 
-  /** The bundle as a local module file, copied once from the store after its digest was verified. */
+  /**
+   * The bundle as a local module file, copied once from the store after its digest was verified, its
+   * package imports relinked to this worker's Trainyard and its project's packages.
+   */
   private async bundle(digest: string): Promise<string> {
     const dir = join(this.trainyard.cacheDir, "worker-bundles");
     const file = join(dir, `${digest.replace(/[^A-Za-z0-9]/g, "_")}.mjs`);
@@ -124,7 +130,7 @@ export class WorkerRuns {
     const verified = await this.trainyard.verifiedPath(digest, { use: "the pipeline bundle of a queued step" });
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
-    copyFileSync(verified, tmp);
+    writeFileSync(tmp, relinkBundle(readFileSync(verified, "utf8"), [this.projectDir], { bundle: digest }));
     renameSync(tmp, file);
     return file;
   }

@@ -28,6 +28,7 @@ import { isTrainyardError, TrainyardError } from "../core/errors.js";
 import { isPipeline, type Pipeline } from "../core/pipeline.js";
 import { CONFIG_FILE_NAMES, type TrainyardConfig } from "../core/config.js";
 import { loadTimeoutError, loadTimeoutMs, watchModuleLoad } from "./load-watchdog.js";
+import { type ExternalImport, externalImportOf, externalsLine } from "./bundle-externals.js";
 import { DIST_DIR, distFile, PUBLIC_ENTRIES } from "./package-root.js";
 
 export interface LoadedModule {
@@ -49,7 +50,7 @@ interface CacheEntry {
 const loaded = new Map<string, LoadedModule>();
 
 /** Changes when bundles are laid out differently (e.g. their source map paths), so old entries are rebuilt. */
-const BUNDLE_LAYOUT = "2";
+const BUNDLE_LAYOUT = "3";
 
 /**
  * Where bundled modules are cached: TRAINYARD_CACHE_DIR, else `$XDG_CACHE_HOME/trainyard`, else
@@ -191,6 +192,7 @@ export async function bundleModule(
     };
 
   const esbuild = await import("esbuild");
+  const externals = new Map<string, ExternalImport>();
   let result;
   try {
     result = await esbuild.build({
@@ -205,7 +207,7 @@ export async function bundleModule(
       metafile: true,
       sourcemap: "inline",
       logLevel: "silent",
-      plugins: [externalPackages()],
+      plugins: [externalPackages(externals)],
     });
   } catch (err) {
     const first = (
@@ -224,7 +226,8 @@ export async function bundleModule(
       },
     );
   }
-  const code = result.outputFiles[0].text;
+  // The packages it imports, by name, so that a worker with another install layout can relink them.
+  const code = result.outputFiles[0].text + externalsLine(externals);
   const codeVersion = createHash("sha256").update(code).digest("hex");
   mkdirSync(dir, { recursive: true });
   const bundle = join(dir, `${codeVersion.slice(0, 32)}.mjs`);
@@ -259,7 +262,7 @@ function atomicWrite(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function externalPackages(): import("esbuild").Plugin {
+function externalPackages(externals: Map<string, ExternalImport>): import("esbuild").Plugin {
   return {
     name: "trainyard-externals",
     setup(build) {
@@ -283,7 +286,11 @@ function externalPackages(): import("esbuild").Plugin {
         if (args.pluginData === "inner") return undefined;
         if (isBuiltin(args.path)) return { path: args.path, external: true };
         const entry = PUBLIC_ENTRIES[args.path];
-        if (entry) return { path: pathToFileURL(distFile(entry)).href, external: true };
+        if (entry) {
+          const url = pathToFileURL(distFile(entry)).href;
+          externals.set(url, { package: "trainyard", file: `dist/${entry}` });
+          return { path: url, external: true };
+        }
         if (/^[A-Za-z]:|^\//.test(args.path)) return undefined;
         const resolved = await build.resolve(args.path, {
           kind: args.kind,
@@ -301,7 +308,10 @@ function externalPackages(): import("esbuild").Plugin {
             ],
           };
         }
-        return { path: pathToFileURL(resolved.path).href, external: true };
+        const url = pathToFileURL(resolved.path).href;
+        const external = externalImportOf(args.path, resolved.path);
+        if (external) externals.set(url, external);
+        return { path: url, external: true };
       });
     },
   };

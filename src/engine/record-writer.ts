@@ -30,6 +30,8 @@ export class RecordWriter {
   /** The last commit was a burst of completions: batch longer (see the header). */
   private busy = false;
   private flushing: Promise<void> = Promise.resolve();
+  /** A write queued behind the current one and not started yet: flushes meanwhile share it. */
+  private queued?: Promise<void>;
   private failure?: unknown;
 
   /** `beforeCommit` runs before each commit: the artifact store's sync, so records never outrun content. */
@@ -71,9 +73,21 @@ export class RecordWriter {
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.due = 0;
-    this.flushing = this.flushing.then(() => this.write());
-    await this.flushing;
+    await this.queueWrite();
     if (this.failure) throw this.failure;
+  }
+
+  /** The next write takes everything recorded before it starts, so concurrent flushes cost one commit. */
+  private queueWrite(): Promise<void> {
+    if (!this.queued) {
+      const next = this.flushing.then(() => {
+        this.queued = undefined;
+        return this.write();
+      });
+      this.queued = next;
+      this.flushing = next;
+    }
+    return this.queued;
   }
 
   private schedule(urgent = false): void {
@@ -84,7 +98,7 @@ export class RecordWriter {
     this.due = due;
     this.timer = setTimeout(() => {
       this.due = 0;
-      this.flushing = this.flushing.then(() => this.write());
+      void this.queueWrite();
     }, wait);
   }
 

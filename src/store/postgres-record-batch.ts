@@ -86,6 +86,9 @@ function insertSql(t: TableInsert, firstParam: number): string {
 /** Where each table's parameters start: tables take consecutive runs of $n, one per column. */
 const FIRST_PARAMS = TABLES.map((_, i) => 1 + TABLES.slice(0, i).reduce((n, t) => n + t.columns.length, 0));
 
+/** Prepared once per connection under this name: parsing and planning seven CTEs per batch cost more than the rows. */
+export const WRITE_BATCH_NAME = "trainyard.write-batch";
+
 /** The statement: one CTE per table, each fed its columns as arrays. */
 export const WRITE_BATCH = `WITH ${TABLES.map((t, i) => `w${i} AS (${insertSql(t, FIRST_PARAMS[i])})`).join(",\n")}
 SELECT 1`;

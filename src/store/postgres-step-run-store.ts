@@ -15,7 +15,7 @@ import type {
 import type { StepRunStore } from "./metadata-store.js";
 import type { MetricPoint, RunTag } from "./metric-records.js";
 import { rowToMetric, rowToTag } from "./metric-rows.js";
-import { batchParams, WRITE_BATCH } from "./postgres-record-batch.js";
+import { batchParams, WRITE_BATCH, WRITE_BATCH_NAME } from "./postgres-record-batch.js";
 import { type Row, rowToAttempt, rowToStepRun } from "./postgres-rows.js";
 import { medianDurations } from "./step-durations.js";
 
@@ -29,12 +29,12 @@ export class PostgresStepRunStore implements StepRunStore {
   }
 
   async writeBatch(batch: RecordBatch): Promise<void> {
-    await this.pool.query(WRITE_BATCH, batchParams(batch));
+    await this.pool.query({ name: WRITE_BATCH_NAME, text: WRITE_BATCH, values: batchParams(batch) });
   }
 
   /** Artifact records alone, through the same statement (they are part of a completion's batch). */
   async writeArtifactRows(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void> {
-    await this.pool.query(WRITE_BATCH, batchParams(EMPTY, artifacts));
+    await this.pool.query({ name: WRITE_BATCH_NAME, text: WRITE_BATCH, values: batchParams(EMPTY, artifacts) });
   }
 
   async saveStepRuns(records: StepRunRecord[]): Promise<void> {

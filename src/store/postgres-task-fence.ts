@@ -2,7 +2,14 @@
 import type pg from "pg";
 import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
 import { inTransaction, type Row } from "./postgres-rows.js";
-import { rowToFence, taskFenceMigrations, type OpenFence, type TaskFence, type TaskFenceStore } from "./task-fence.js";
+import {
+  type FenceCommit,
+  rowToFence,
+  taskFenceMigrations,
+  type OpenFence,
+  type TaskFence,
+  type TaskFenceStore,
+} from "./task-fence.js";
 
 export class PostgresTaskFenceStore implements TaskFenceStore {
   private readonly pool: pg.Pool;
@@ -31,20 +38,40 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
     });
   }
 
-  private async changed(sql: string, args: unknown[]): Promise<boolean> {
+  /** Per-task statements are prepared once per connection under `name`. */
+  private async changed(name: string, sql: string, args: unknown[]): Promise<boolean> {
     await this.ready;
-    return (await this.pool.query(sql, args)).rowCount === 1;
+    return (await this.pool.query({ name: `trainyard.fence-${name}`, text: sql, values: args })).rowCount === 1;
   }
 
   async open(f: OpenFence, now: number): Promise<void> {
-    await this.changed(
-      `INSERT INTO task_fences (step_run_id, run_id, attempt_id, job_id, queue, task, state, updated_at)
-      VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7)
+    await this.openMany([f], now);
+  }
+
+  async openMany(all: OpenFence[], now: number): Promise<void> {
+    // One statement may not change a row twice: the last dispatch of a step run wins, as alone.
+    const fences = [...new Map(all.map((f) => [f.stepRunId, f])).values()];
+    if (!fences.length) return;
+    await this.ready;
+    const column = (pick: (f: OpenFence) => string) => fences.map(pick);
+    await this.pool.query({
+      name: "trainyard.fence-open",
+      text: `INSERT INTO task_fences (step_run_id, run_id, attempt_id, job_id, queue, task, state, updated_at)
+      SELECT s, r, a, j, q, t, 'queued', $7
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS f(s, r, a, j, q, t)
       ON CONFLICT (step_run_id) DO UPDATE SET run_id = EXCLUDED.run_id, attempt_id = EXCLUDED.attempt_id,
         job_id = EXCLUDED.job_id, queue = EXCLUDED.queue, task = EXCLUDED.task, state = 'queued', claim = NULL,
         worker = NULL, result = NULL, heartbeat_at = NULL, updated_at = EXCLUDED.updated_at`,
-      [f.stepRunId, f.runId, f.attemptId, f.jobId, f.queue, f.task, now],
-    );
+      values: [
+        column((f) => f.stepRunId),
+        column((f) => f.runId),
+        column((f) => f.attemptId),
+        column((f) => f.jobId),
+        column((f) => f.queue),
+        column((f) => f.task),
+        now,
+      ],
+    });
   }
 
   async get(stepRunId: string): Promise<TaskFence | undefined> {
@@ -62,6 +89,7 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
   // Each conditional UPDATE takes the row lock: of two racing workers, the second sees the first's change.
   claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {
     return this.changed(
+      "claim",
       `UPDATE task_fences SET state = 'running', claim = $1, worker = $2, heartbeat_at = $3, updated_at = $3
       WHERE step_run_id = $4 AND attempt_id = $5 AND state <> 'committed'`,
       [claim, worker, now, stepRunId, attemptId],
@@ -70,21 +98,44 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
 
   heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean> {
     return this.changed(
+      "heartbeat",
       `UPDATE task_fences SET heartbeat_at = $1 WHERE step_run_id = $2 AND claim = $3 AND state = 'running'`,
       [now, stepRunId, claim],
     );
   }
 
-  commit(stepRunId: string, attemptId: string, claim: string, result: string, now: number): Promise<boolean> {
-    return this.changed(
-      `UPDATE task_fences SET state = 'committed', result = $1, updated_at = $2
-      WHERE step_run_id = $3 AND attempt_id = $4 AND claim = $5 AND state = 'running'`,
-      [result, now, stepRunId, attemptId, claim],
-    );
+  async commit(stepRunId: string, attemptId: string, claim: string, result: string, now: number): Promise<boolean> {
+    return (await this.commitMany([{ stepRunId, attemptId, claim, result }], now))[0];
+  }
+
+  // Each row is matched on its own pickup's conditions; a claim is unique, so a row matches once at most.
+  async commitMany(commits: FenceCommit[], now: number): Promise<boolean[]> {
+    if (!commits.length) return [];
+    await this.ready;
+    const { rows } = await this.pool.query({
+      name: "trainyard.fence-commit",
+      text: `UPDATE task_fences f SET state = 'committed', result = c.result, updated_at = $5
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS c(step_run_id, attempt_id, claim, result)
+      WHERE f.step_run_id = c.step_run_id AND f.attempt_id = c.attempt_id AND f.claim = c.claim
+        AND f.state = 'running'
+      RETURNING f.step_run_id, f.attempt_id, f.claim`,
+      values: [
+        commits.map((c) => c.stepRunId),
+        commits.map((c) => c.attemptId),
+        commits.map((c) => c.claim),
+        commits.map((c) => c.result),
+        now,
+      ],
+    });
+    const key = (stepRunId: unknown, attemptId: unknown, claim: unknown) =>
+      `${stepRunId}\u0000${attemptId}\u0000${claim}`;
+    const landed = new Set(rows.map((r: Row) => key(r.step_run_id, r.attempt_id, r.claim)));
+    return commits.map((c) => landed.has(key(c.stepRunId, c.attemptId, c.claim)));
   }
 
   settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean> {
     return this.changed(
+      "settle",
       `UPDATE task_fences SET state = 'committed', result = $1, updated_at = $2
       WHERE step_run_id = $3 AND attempt_id = $4 AND state <> 'committed'`,
       [result, now, stepRunId, attemptId],

@@ -1,7 +1,14 @@
 /** The task fence in the SQLite metadata database (see task-fence.ts). */
 import type Database from "better-sqlite3";
 import type { SqliteMetadataStore } from "./sqlite-metadata-store.js";
-import { rowToFence, taskFenceMigrations, type OpenFence, type TaskFence, type TaskFenceStore } from "./task-fence.js";
+import {
+  type FenceCommit,
+  rowToFence,
+  taskFenceMigrations,
+  type OpenFence,
+  type TaskFence,
+  type TaskFenceStore,
+} from "./task-fence.js";
 
 export class SqliteTaskFenceStore implements TaskFenceStore {
   private readonly db: Database.Database;
@@ -21,15 +28,20 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
   }
 
   async open(f: OpenFence, now: number): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO task_fences (step_run_id, run_id, attempt_id, job_id, queue, task, state, updated_at)
+    await this.openMany([f], now);
+  }
+
+  async openMany(fences: OpenFence[], now: number): Promise<void> {
+    const insert = this.db.prepare(
+      `INSERT INTO task_fences (step_run_id, run_id, attempt_id, job_id, queue, task, state, updated_at)
         VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)
         ON CONFLICT (step_run_id) DO UPDATE SET run_id = excluded.run_id, attempt_id = excluded.attempt_id,
           job_id = excluded.job_id, queue = excluded.queue, task = excluded.task, state = 'queued', claim = NULL,
           worker = NULL, result = NULL, heartbeat_at = NULL, updated_at = excluded.updated_at`,
-      )
-      .run(f.stepRunId, f.runId, f.attemptId, f.jobId, f.queue, f.task, now);
+    );
+    this.db.transaction(() => {
+      for (const f of fences) insert.run(f.stepRunId, f.runId, f.attemptId, f.jobId, f.queue, f.task, now);
+    })();
   }
 
   async get(stepRunId: string): Promise<TaskFence | undefined> {
@@ -54,9 +66,15 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
   }
 
   async commit(stepRunId: string, attemptId: string, claim: string, result: string, now: number): Promise<boolean> {
-    const sql = `UPDATE task_fences SET state = 'committed', result = ?, updated_at = ?
-      WHERE step_run_id = ? AND attempt_id = ? AND claim = ? AND state = 'running'`;
-    return this.db.prepare(sql).run(result, now, stepRunId, attemptId, claim).changes === 1;
+    return (await this.commitMany([{ stepRunId, attemptId, claim, result }], now))[0];
+  }
+
+  async commitMany(commits: FenceCommit[], now: number): Promise<boolean[]> {
+    const update = this.db.prepare(`UPDATE task_fences SET state = 'committed', result = ?, updated_at = ?
+      WHERE step_run_id = ? AND attempt_id = ? AND claim = ? AND state = 'running'`);
+    return this.db.transaction(() =>
+      commits.map((c) => update.run(c.result, now, c.stepRunId, c.attemptId, c.claim).changes === 1),
+    )();
   }
 
   async settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean> {

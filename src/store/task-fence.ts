@@ -38,9 +38,19 @@ export interface OpenFence {
   task: string;
 }
 
+/** One pickup's result to commit (see TaskFenceStore.commit). */
+export interface FenceCommit {
+  stepRunId: string;
+  attemptId: string;
+  claim: string;
+  result: string;
+}
+
 export interface TaskFenceStore {
   /** Starts a dispatch of a step run, superseding any earlier one (its late results are discarded). */
   open(fence: OpenFence, now: number): Promise<void>;
+  /** `open` for several step runs in one statement (the steps that became ready together). */
+  openMany(fences: OpenFence[], now: number): Promise<void>;
   get(stepRunId: string): Promise<TaskFence | undefined>;
   /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
   listRun(runId: string): Promise<TaskFence[]>;
@@ -53,6 +63,11 @@ export interface TaskFenceStore {
   heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean>;
   /** Commits the holder's result: true only for the current dispatch and pickup, and only once. */
   commit(stepRunId: string, attemptId: string, claim: string, result: string, now: number): Promise<boolean>;
+  /**
+   * `commit` for several pickups in one statement (a worker's tasks that ended together), each
+   * under the same conditions as alone; answers, in order, which of them committed.
+   */
+  commitMany(commits: FenceCommit[], now: number): Promise<boolean[]>;
   /** Commits a result without a pickup (the queue gave the task up, or it was cancelled before it ran). */
   settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean>;
   close(): Promise<void>;

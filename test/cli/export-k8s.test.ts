@@ -127,6 +127,8 @@ describe("trainyard export k8s", () => {
       "1",
       "--config",
       "/etc/trainyard/trainyard.config.mjs",
+      "--health-port",
+      "8080",
     ]);
     const cpu = manifests.get("20-worker-default-deployment.yaml")!.spec.template.spec;
     expect(cpu.containers[0].resources.limits["nvidia.com/gpu"]).toBeUndefined();
@@ -170,6 +172,17 @@ describe("trainyard export k8s", () => {
     expect(c.ports).toEqual([{ name: "health", containerPort: 8080, protocol: "TCP" }]);
     const pdb = manifests.get("11-daemon-pdb.yaml")!.spec;
     expect(pdb.selector.matchLabels).toEqual(daemon.selector.matchLabels);
+  });
+
+  it("probes each worker on its health port: alive on /healthz, ready on /readyz", () => {
+    for (const queue of ["default", "gpu"]) {
+      const c = manifests.get(`20-worker-${queue}-deployment.yaml`)!.spec.template.spec.containers[0];
+      expect(c.args).toEqual(expect.arrayContaining(["worker", "--queue", queue, "--health-port", "8080"]));
+      expect(c.ports).toEqual([{ name: "health", containerPort: 8080, protocol: "TCP" }]);
+      expect(c.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "health" });
+      expect(c.startupProbe.httpGet).toEqual({ path: "/healthz", port: "health" });
+      expect(c.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "health" });
+    }
   });
 
   it("takes credentials from Secrets by reference and never writes one", () => {

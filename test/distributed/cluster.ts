@@ -27,8 +27,13 @@ export interface ClusterWorker {
   exited: Promise<number | null>;
 }
 
+/** Where the queues live: Redis, or PostgreSQL (BullMQ's PostgreSQL backend, the metadata's server). */
+export type QueueStore = "redis" | "postgres";
+
 export interface Cluster {
-  redis: TestRedis;
+  /** The queues' Redis (none when the queues live in PostgreSQL). */
+  redis?: TestRedis;
+  queue: QueueStore;
   postgres: TestPostgres;
   /** A directory under test/fixtures/engine: modules written here resolve "trainyard". */
   dir: string;
@@ -53,24 +58,26 @@ export interface Cluster {
  * `netns`: each worker in its own network namespace, reaching only Redis, PostgreSQL and the S3
  * emulator (root only). `store`: artifacts in a shared directory or in S3 (s3rver on loopback).
  * `timing`: the queue's lock and heartbeat periods, QUEUE_TIMING unless given.
+ * `queue`: the queues in Redis (default) or in PostgreSQL.
  */
 export async function startCluster(
-  opts: { netns?: boolean; store?: "fs" | "s3"; timing?: Partial<typeof QUEUE_TIMING> } = {},
+  opts: { netns?: boolean; store?: "fs" | "s3"; queue?: QueueStore; timing?: Partial<typeof QUEUE_TIMING> } = {},
 ): Promise<Cluster> {
+  const queueStore = opts.queue ?? "redis";
   registerQueueExecutor();
   const dir = path.join(REPO, "test", "fixtures", "engine", `tmp-cluster-${process.pid}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
   const root = tempDir("ty-cluster-");
   const artifacts = path.join(root, "artifacts");
   const [redis, postgres, s3] = await Promise.all([
-    startRedis(),
+    queueStore === "redis" ? startRedis() : undefined,
     startPostgres(),
     opts.store === "s3" ? startS3rver(path.join(root, "s3"), "artifacts") : undefined,
   ]);
-  const redisUrl = redis.url;
   const pgUrl = postgres.url;
   const config = path.join(dir, "trainyard.config.ts");
-  const executor = { kind: "queue", redis: redisUrl, ...QUEUE_TIMING, ...opts.timing };
+  const queueAt = redis ? { redis: redis.url } : { postgres: pgUrl };
+  const executor = { kind: "queue", ...queueAt, ...QUEUE_TIMING, ...opts.timing };
   const s3Url = "s3://artifacts/cluster";
   const s3Store = s3 ? { kind: "s3" as const, url: s3Url, endpoint: s3.endpoint, forcePathStyle: true } : undefined;
   // Orchestrators in this process get the emulator's keys in their options, child processes in their own
@@ -95,6 +102,7 @@ export async function startCluster(
   const workers: ClusterWorker[] = [];
   const cluster: Cluster = {
     redis,
+    queue: queueStore,
     postgres,
     dir,
     artifacts,
@@ -120,9 +128,12 @@ export async function startCluster(
         const ns = await createNamespace(++namespaceCount);
         namespaces.push(ns);
         const pgPort = Number(new URL(postgres.url).port);
-        await Promise.all([ns.forward(redis.port), ns.forward(pgPort), ...(s3 ? [ns.forward(s3.port)] : [])]);
+        const ports = [pgPort, ...(redis ? [redis.port] : []), ...(s3 ? [s3.port] : [])];
+        await Promise.all(ports.map((port) => ns.forward(port)));
         const pgUrl = postgres.url.replace("127.0.0.1", ns.hostAddress);
-        args.push("--redis", `redis://${ns.hostAddress}:${redis.port}`, "--metadata-url", pgUrl);
+        if (redis) args.push("--redis", `redis://${ns.hostAddress}:${redis.port}`);
+        else args.push("--postgres", pgUrl);
+        args.push("--metadata-url", pgUrl);
         // The store as the namespace reaches it (the environment overrides the config's endpoint).
         if (s3)
           Object.assign(env, {
@@ -161,7 +172,7 @@ export async function startCluster(
     async stop() {
       for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
       await Promise.all(workers.map((w) => w.exited));
-      await Promise.all([redis.stop(), postgres.stop(), s3?.stop(), ...namespaces.map((ns) => ns.remove())]);
+      await Promise.all([redis?.stop(), postgres.stop(), s3?.stop(), ...namespaces.map((ns) => ns.remove())]);
       for (const h of homes) fs.rmSync(h, { recursive: true, force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -1,7 +1,8 @@
 /**
  * Runs through the queue executor on a one-machine cluster (Redis, PostgreSQL, artifacts in S3 on
- * an emulator, worker processes with their own homes and caches), compared with a local run: a
- * fan-out test pipeline, and the flagship (dev profile) on three months of real flights.
+ * an emulator, worker processes with their own homes and caches), compared with a local run; once
+ * with the queues in Redis and once in PostgreSQL: a fan-out test pipeline, and (on Redis) the
+ * flagship (dev profile) on three months of real flights.
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -11,8 +12,8 @@ import { Trainyard } from "../../src/engine/trainyard.js";
 import { readModelBundle } from "../../src/lib/serving/model-bundle.js";
 import { REPO, tempDir } from "../engine/support.js";
 import { netnsAvailable } from "../support/netns.js";
-import { requireTools } from "../support/require-tool.js";
-import { type Cluster, startCluster } from "./cluster.js";
+import { requireTools, type ToolName } from "../support/require-tool.js";
+import { type Cluster, type QueueStore, startCluster } from "./cluster.js";
 
 const PIPELINE = `
 import { writeFileSync } from "node:fs";
@@ -61,117 +62,123 @@ async function outputsOf(ty: Trainyard, runId: string) {
   return new Map(steps.map((s) => [s.id.slice(runId.length + 1), s]));
 }
 
-const gate = requireTools("redis-server", "postgresql");
 const netns = netnsAvailable();
 const mode = netns ? "each worker in its own network namespace" : "plain processes: not root, no network namespaces";
-gate.describe(`queue executor on a one-machine cluster, artifacts in S3 (${mode})`, () => {
-  let cluster: Cluster;
-  let keysBefore: string | undefined;
-  beforeAll(async () => {
-    keysBefore = process.env.AWS_ACCESS_KEY_ID;
-    // The deployment defaults: loading the flagship's bundle on a loaded machine can hold a worker's
-    // event loop longer than the short test lock, and this file does not test stall detection.
-    cluster = await startCluster({
-      netns,
-      store: "s3",
-      timing: { lockMs: 4000, stalledCheckMs: 1500, heartbeatMs: 1000 },
+for (const queue of ["redis", "postgres"] as QueueStore[]) {
+  const tools: ToolName[] = queue === "redis" ? ["redis-server", "postgresql"] : ["postgresql"];
+  const gate = requireTools(...tools);
+  gate.describe(`queue executor on a one-machine cluster, queues in ${queue}, artifacts in S3 (${mode})`, () => {
+    let cluster: Cluster;
+    let keysBefore: string | undefined;
+    beforeAll(async () => {
+      keysBefore = process.env.AWS_ACCESS_KEY_ID;
+      // The deployment defaults: loading the flagship's bundle on a loaded machine can hold a worker's
+      // event loop longer than the short test lock, and this file does not test stall detection.
+      cluster = await startCluster({
+        netns,
+        store: "s3",
+        queue,
+        timing: { lockMs: 4000, stalledCheckMs: 1500, heartbeatMs: 1000 },
+      });
+      await Promise.all(["w1", "w2", "w3"].map((id) => cluster.startWorker(id)));
     });
-    await Promise.all(["w1", "w2", "w3"].map((id) => cluster.startWorker(id)));
-  });
-  afterAll(async () => cluster?.stop());
+    afterAll(async () => cluster?.stop());
 
-  gate.it("gives the emulator's keys to the orchestrator's options and the workers, not to this process", () => {
-    expect(process.env.AWS_ACCESS_KEY_ID).toBe(keysBefore);
-    expect(process.env.AWS_SECRET_ACCESS_KEY).not.toBe(cluster.s3!.credentials.secretAccessKey);
-  });
+    gate.it("gives the emulator's keys to the orchestrator's options and the workers, not to this process", () => {
+      expect(process.env.AWS_ACCESS_KEY_ID).toBe(keysBefore);
+      expect(process.env.AWS_SECRET_ACCESS_KEY).not.toBe(cluster.s3!.credentials.secretAccessKey);
+    });
 
-  gate.it("runs every step on the workers and stores the outputs a local run gives", async () => {
-    const file = path.join(cluster.dir, "fanout.ts");
-    fs.writeFileSync(file, PIPELINE);
-    const ty = await cluster.orchestrator();
-    try {
-      const result = await ty.run(file, { concurrency: 4 });
-      expect(result.error).toBeUndefined();
-      expect(result.status).toBe("succeeded");
-      const out = (await ty.output(result.runId, "total")) as { sum: number; file: { path: string } };
-      expect(out.sum).toBe(2 * 1225 + 40425);
-      expect(fs.readFileSync(out.file.path, "utf8")).toBe(String(2 * 1225 + 40425));
-      // Every step ran on a worker, none in the orchestrating process.
-      const ran = cluster.workers.map((w) => w.output()).join("");
-      for (const step of ["source", "double", "square", "total"])
-        expect(ran).toMatch(new RegExp(`succeeded ${result.runId} ${step}\\b`));
-      // The same outputs (same digests) as a run on this machine's local executor.
-      const home = tempDir("ty-local-");
-      const local = await Trainyard.open({ home });
-      try {
-        const localRun = await local.run(file, { concurrency: 4 });
-        const digests = async (t: Trainyard, runId: string) =>
-          Object.fromEntries((await t.metadata.listStepRuns(runId)).map((s) => [s.stepId, s.outputDigest]));
-        expect(await digests(ty, result.runId)).toEqual(await digests(local, localRun.runId));
-      } finally {
-        await local.close();
-        fs.rmSync(home, { recursive: true, force: true });
-      }
-      // Logs came back into the run's record.
-      const logs = await ty.metadata.getLogs(`${result.runId}:total`);
-      expect(logs.map((l) => l.line)).toContain("summing");
-    } finally {
-      await ty.close();
-    }
-  });
-
-  gate.it(
-    "runs the flagship (dev profile) on the workers with the artifacts of a local run",
-    async () => {
-      const landing = tempDir("ty-cluster-landing-");
-      const land = spawnSync(
-        process.execPath,
-        [path.join(REPO, "examples", "flight-delays", "land-data.mjs"), "--through", "3", "--landing", landing],
-        { encoding: "utf8" },
-      );
-      expect(land.status, land.stderr).toBe(0);
-      const request = { profile: "dev", params: { landing }, concurrency: 4 };
+    gate.it("runs every step on the workers and stores the outputs a local run gives", async () => {
+      const file = path.join(cluster.dir, "fanout.ts");
+      fs.writeFileSync(file, PIPELINE);
       const ty = await cluster.orchestrator();
-      const home = tempDir("ty-local-flagship-");
-      const local = await Trainyard.open({ home });
       try {
-        const remote = await ty.run(FLAGSHIP, request);
-        expect(remote.error).toBeUndefined();
-        expect(remote.status).toBe("succeeded");
-        const here = await local.run(FLAGSHIP, request);
-        expect(here.status).toBe("succeeded");
-        const [onCluster, onThisMachine] = [await outputsOf(ty, remote.runId), await outputsOf(local, here.runId)];
-        expect([...onCluster.keys()].sort()).toEqual([...onThisMachine.keys()].sort());
-        // Every step that computed ran on a worker, none in the orchestrating process.
+        const result = await ty.run(file, { concurrency: 4 });
+        expect(result.error).toBeUndefined();
+        expect(result.status).toBe("succeeded");
+        const out = (await ty.output(result.runId, "total")) as { sum: number; file: { path: string } };
+        expect(out.sum).toBe(2 * 1225 + 40425);
+        expect(fs.readFileSync(out.file.path, "utf8")).toBe(String(2 * 1225 + 40425));
+        // Every step ran on a worker, none in the orchestrating process.
         const ran = cluster.workers.map((w) => w.output()).join("");
-        for (const [id, s] of onCluster)
-          if (!s.cached && s.itemIndex < 0 && !onCluster.has(`${id}[0]`))
-            expect(ran, id).toMatch(new RegExp(`succeeded ${remote.runId} ${id.replace(/[.[\]]/g, "\\$&")}$`, "m"));
-        const measuring: string[] = [];
-        for (const [id, s] of onCluster) {
-          const there = onThisMachine.get(id)!;
-          if (!MEASURING_STEPS.test(id)) {
-            expect(s.outputDigest, `${id}: the same output digest as a local run`).toBe(there.outputDigest);
-            continue;
-          }
-          measuring.push(id);
-          const [a, b] = [await ty.output(remote.runId, id), await local.output(here.runId, id)];
-          expect(comparable(a), `${id}: the same output as a local run but for its measurements`).toEqual(
-            comparable(b),
-          );
+        for (const step of ["source", "double", "square", "total"])
+          expect(ran).toMatch(new RegExp(`succeeded ${result.runId} ${step}\\b`));
+        // The same outputs (same digests) as a run on this machine's local executor.
+        const home = tempDir("ty-local-");
+        const local = await Trainyard.open({ home });
+        try {
+          const localRun = await local.run(file, { concurrency: 4 });
+          const digests = async (t: Trainyard, runId: string) =>
+            Object.fromEntries((await t.metadata.listStepRuns(runId)).map((s) => [s.stepId, s.outputDigest]));
+          expect(await digests(ty, result.runId)).toEqual(await digests(local, localRun.runId));
+        } finally {
+          await local.close();
+          fs.rmSync(home, { recursive: true, force: true });
         }
-        expect(measuring.length).toBeLessThan(onCluster.size / 2);
-        // The model itself: the same trees and fitted features; only fit time and run id differ.
-        const model = async (t: Trainyard, runId: string) =>
-          comparable(readModelBundle(((await t.output(runId, "train")) as { path: string }).path));
-        expect(await model(ty, remote.runId)).toEqual(await model(local, here.runId));
+        // Logs came back into the run's record.
+        const logs = await ty.metadata.getLogs(`${result.runId}:total`);
+        expect(logs.map((l) => l.line)).toContain("summing");
       } finally {
         await ty.close();
-        await local.close();
-        fs.rmSync(home, { recursive: true, force: true });
-        fs.rmSync(landing, { recursive: true, force: true });
       }
-    },
-    600_000,
-  );
-});
+    });
+
+    // Once is enough: the flagship exercises the workers and the store, not the queue's backend.
+    if (queue === "redis")
+      gate.it(
+        "runs the flagship (dev profile) on the workers with the artifacts of a local run",
+        async () => {
+          const landing = tempDir("ty-cluster-landing-");
+          const land = spawnSync(
+            process.execPath,
+            [path.join(REPO, "examples", "flight-delays", "land-data.mjs"), "--through", "3", "--landing", landing],
+            { encoding: "utf8" },
+          );
+          expect(land.status, land.stderr).toBe(0);
+          const request = { profile: "dev", params: { landing }, concurrency: 4 };
+          const ty = await cluster.orchestrator();
+          const home = tempDir("ty-local-flagship-");
+          const local = await Trainyard.open({ home });
+          try {
+            const remote = await ty.run(FLAGSHIP, request);
+            expect(remote.error).toBeUndefined();
+            expect(remote.status).toBe("succeeded");
+            const here = await local.run(FLAGSHIP, request);
+            expect(here.status).toBe("succeeded");
+            const [onCluster, onThisMachine] = [await outputsOf(ty, remote.runId), await outputsOf(local, here.runId)];
+            expect([...onCluster.keys()].sort()).toEqual([...onThisMachine.keys()].sort());
+            // Every step that computed ran on a worker, none in the orchestrating process.
+            const ran = cluster.workers.map((w) => w.output()).join("");
+            for (const [id, s] of onCluster)
+              if (!s.cached && s.itemIndex < 0 && !onCluster.has(`${id}[0]`))
+                expect(ran, id).toMatch(new RegExp(`succeeded ${remote.runId} ${id.replace(/[.[\]]/g, "\\$&")}$`, "m"));
+            const measuring: string[] = [];
+            for (const [id, s] of onCluster) {
+              const there = onThisMachine.get(id)!;
+              if (!MEASURING_STEPS.test(id)) {
+                expect(s.outputDigest, `${id}: the same output digest as a local run`).toBe(there.outputDigest);
+                continue;
+              }
+              measuring.push(id);
+              const [a, b] = [await ty.output(remote.runId, id), await local.output(here.runId, id)];
+              expect(comparable(a), `${id}: the same output as a local run but for its measurements`).toEqual(
+                comparable(b),
+              );
+            }
+            expect(measuring.length).toBeLessThan(onCluster.size / 2);
+            // The model itself: the same trees and fitted features; only fit time and run id differ.
+            const model = async (t: Trainyard, runId: string) =>
+              comparable(readModelBundle(((await t.output(runId, "train")) as { path: string }).path));
+            expect(await model(ty, remote.runId)).toEqual(await model(local, here.runId));
+          } finally {
+            await ty.close();
+            await local.close();
+            fs.rmSync(home, { recursive: true, force: true });
+            fs.rmSync(landing, { recursive: true, force: true });
+          }
+        },
+        600_000,
+      );
+  });
+}

@@ -75,6 +75,35 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       const winner = workers[outcomes.indexOf(true)];
       expect(JSON.parse((await fences.get("r1:e"))!.result!)).toEqual({ by: winner });
     });
+
+    it("opens and commits many in one statement, each row under its own pickup's conditions", async () => {
+      const open = (stepRunId: string, attemptId: string) =>
+        ({ stepRunId, runId: "r2", attemptId, jobId: `j-${attemptId}`, queue: "default", task: "{}" }) as const;
+      // The same step run twice in one group: its last dispatch is the current one, as when opened in turn.
+      await fences.openMany([open("r2:a", "a0"), open("r2:a", "a1"), open("r2:b", "b1"), open("r2:c", "c1")], 1);
+      expect((await fences.get("r2:a"))!.attemptId).toBe("a1");
+      expect(await fences.claim("r2:a", "a1", "pa", "host/w1", 2)).toBe(true);
+      expect(await fences.claim("r2:b", "b1", "pb-old", "host/w1", 2)).toBe(true);
+      expect(await fences.claim("r2:b", "b1", "pb", "host/w2", 3)).toBe(true); // took over
+      expect(await fences.claim("r2:c", "c1", "pc", "host/w1", 3)).toBe(true);
+      expect(await fences.settle("r2:c", "c1", '{"cancelled":true}', 4)).toBe(true);
+      const landed = await fences.commitMany(
+        [
+          { stepRunId: "r2:a", attemptId: "a1", claim: "pa", result: '{"a":1}' },
+          { stepRunId: "r2:b", attemptId: "b1", claim: "pb-old", result: '{"late":true}' },
+          { stepRunId: "r2:c", attemptId: "c1", claim: "pc", result: '{"c":1}' },
+          { stepRunId: "r2:b", attemptId: "b1", claim: "pb", result: '{"b":1}' },
+          { stepRunId: "r2:a", attemptId: "a0", claim: "pa", result: '{"superseded":true}' },
+        ],
+        5,
+      );
+      expect(landed).toEqual([true, false, false, true, false]);
+      const results = Object.fromEntries((await fences.listRun("r2")).map((f) => [f.stepRunId, f.result]));
+      expect(results).toEqual({ "r2:a": '{"a":1}', "r2:b": '{"b":1}', "r2:c": '{"cancelled":true}' });
+      expect(await fences.commitMany([{ stepRunId: "r2:a", attemptId: "a1", claim: "pa", result: "{}" }], 6)).toEqual([
+        false,
+      ]);
+    });
   });
 }
 

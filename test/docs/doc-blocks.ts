@@ -51,3 +51,38 @@ export function docModules(page: string): DocModule[] {
   }
   return modules;
 }
+
+/** A shell block of a page: how the docs tell a reader to type commands. */
+export interface ShellBlock {
+  page: string;
+  /** The page's line of the block's first command (1-based), for failure messages. */
+  line: number;
+  code: string;
+  /** Why the block cannot run here, from `<!-- docs-test: skip "reason" -->` above it. */
+  skip?: string;
+}
+
+const SHELL_FENCE = /^```(sh|bash|console|shell)\s*$/;
+
+/** Every ```sh / bash / console / shell block of `page`, with the skip marker above it, if any. */
+export function docShellBlocks(page: string): ShellBlock[] {
+  const lines = readFileSync(page, "utf8").split("\n");
+  const blocks: ShellBlock[] = [];
+  let skip: string | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    const marker = /^<!-- docs-test: skip "([^"]+)" -->$/.exec(line.trim());
+    if (marker) {
+      skip = marker[1];
+      continue;
+    }
+    if (SHELL_FENCE.test(line)) {
+      const start = i + 2;
+      const body: string[] = [];
+      while (++i < lines.length && !lines[i].startsWith("```")) body.push(lines[i]);
+      blocks.push({ page: basename(page), line: start, code: body.join("\n"), skip });
+      skip = undefined;
+    } else if (line.trim() !== "" && !line.trim().startsWith("<!--")) skip = undefined;
+  }
+  return blocks;
+}

@@ -9,6 +9,7 @@ import { REPO } from "../engine/support.js";
 import {
   installedProject,
   packedTarball,
+  readmeStartProject,
   runIn,
   succeeded,
   useLocalPrebuild,
@@ -94,6 +95,28 @@ describe("the packed package installed in a folder without a package.json", () =
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    },
+    TIMEOUT,
+  );
+});
+
+describe("README's sequence for a new project, typed in an empty folder", () => {
+  // The approval of install scripts must be in package.json before npm installs anything, or npm
+  // 11 lists the unapproved scripts: `npx -y trainyard init` writes it, then `npm install` reads it.
+  it(
+    "shows no npm warning, runs the scaffold, and the project depends on the build it was made by",
+    async () => {
+      const start = await readmeStartProject();
+      expect(start.block).toMatch(/^npx -y trainyard init my-app && cd my-app && npm install\b/);
+      const output = `${start.output.stdout}\n${start.output.stderr}`;
+      expect(output.split("\n").filter((l) => /npm (warn|WARN|error|ERR)/.test(l))).toEqual([]);
+      expect(output).toContain("scaffolded a Trainyard project in my-app");
+      expect(start.dir.endsWith("/my-app")).toBe(true);
+      const pkg = JSON.parse(readFileSync(join(start.dir, "package.json"), "utf8"));
+      expect(pkg.dependencies.trainyard).toMatch(/^file:.*trainyard-.*\.tgz$/);
+      expect(pkg.allowScripts).toEqual({ "better-sqlite3": true, esbuild: true, "msgpackr-extract": true });
+      expect(existsSync(join(start.dir, "node_modules", "trainyard", "dist", "index.js"))).toBe(true);
+      expect(existsSync(join(start.dir, ".trainyard"))).toBe(true); // the README's `npx trainyard run` ran
     },
     TIMEOUT,
   );

@@ -8,7 +8,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { inject } from "vitest";
+import { docShellBlocks } from "../docs/doc-blocks.js";
 import { REPO } from "../engine/support.js";
+import { runShellBlock, type ShellBlockResult } from "./shell-block.js";
 
 export interface CommandResult {
   command: string;
@@ -170,4 +172,61 @@ export async function useLocalPrebuild(runDir: string, projectDir: string): Prom
   mkdirSync(dir, { recursive: true });
   succeeded(await runIn(pkgDir, ["tar", "-czf", file, "build/Release/better_sqlite3.node"]));
   writeFileSync(join(projectDir, ".prebuild-installrc"), `local-prebuilds=${dir}\n`);
+}
+
+/**
+ * A user's environment for npm and npx, in which better-sqlite3 finds this repository's addon as a
+ * local prebuild from any folder npm installs it into (npx's own cache too): prebuild-install reads
+ * `~/.prebuild-installrc`, so HOME is a folder of this run, while npm keeps the user's config and cache.
+ */
+export async function prebuildEnv(runDir: string): Promise<NodeJS.ProcessEnv> {
+  const home = join(runDir, "home");
+  mkdirSync(home, { recursive: true });
+  await useLocalPrebuild(runDir, home);
+  const userHome = process.env.HOME ?? "/root";
+  return userEnv({
+    HOME: home,
+    npm_config_userconfig: process.env.npm_config_userconfig ?? join(userHome, ".npmrc"),
+    npm_config_cache: process.env.npm_config_cache ?? join(userHome, ".npm"),
+  });
+}
+
+/**
+ * A block of the docs as typed against the packed tarball: the package is not on the registry
+ * here, so `npx -y trainyard` fetches the tarball instead; everything else is the docs' text.
+ */
+export function againstTarball(code: string, tarball: string): string {
+  return code.replaceAll(/\bnpx -y trainyard\b/g, `npx -y --package=${tarball} trainyard`);
+}
+
+export interface ReadmeStartProject {
+  /** The folder the README's sequence ends in (the new project). */
+  dir: string;
+  /** The block as the README shows it. */
+  block: string;
+  output: ShellBlockResult;
+}
+
+/** README's "Start a project" block, run exactly as written in an empty folder against the packed tarball. */
+export function readmeStartProject(): Promise<ReadmeStartProject> {
+  return oncePerRun("readme-start-project", async (runDir) => {
+    const { path: tarball } = await packedTarball();
+    const block = docShellBlocks(join(REPO, "README.md")).find((b) => /trainyard init/.test(b.code));
+    if (!block) throw new Error("README.md has no shell block with `trainyard init`");
+    const empty = join(runDir, "readme-start");
+    mkdirSync(empty);
+    const env = await prebuildEnv(runDir);
+    const output = await runShellBlock(againstTarball(block.code, tarball), {
+      cwd: empty,
+      env,
+      timeoutMs: 10 * 60_000,
+    });
+    if (!output.ok) {
+      throw new Error(
+        `README.md:${block.line + (output.line ?? 1) - 1} failed (exit ${output.code})\n` +
+          `--- stdout\n${output.stdout}\n--- stderr\n${output.stderr}`,
+      );
+    }
+    return { dir: output.cwd, block: block.code, output };
+  });
 }

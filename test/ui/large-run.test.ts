@@ -1,8 +1,8 @@
 /**
  * The run page of a large run in a real browser: one request, sent by index.html before the UI's
- * code loads, brings the run and its ranked graph; the ranked placement is drawn before ELK's
- * arrives from its worker; React Flow renders only the nodes in view, from the first render on
- * (never every node once to measure it).
+ * code loads, brings the run and its ranked graph; the ranked placement is painted (as Chromium's
+ * Element Timing reports it) before ELK's arrives from its worker; React Flow renders only the nodes
+ * in view, from the first render on (never every node once to measure it).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -31,12 +31,16 @@ function wideModule(): string {
   ].join("\n");
 }
 
-// Counts every step node React Flow ever puts in the page, and the API paths the page asks for.
-const WATCH_NODES = `window.__nodesAdded = 0;
+// Every step node React Flow ever puts in the page, by the layout that placed it (distinct ids: a node
+// inside an added subtree is seen once per mutation record that holds it).
+const WATCH_NODES = `window.__nodesAdded = {};
 new MutationObserver((ms) => {
+  const layout = document.querySelector(".dag")?.getAttribute("data-layout") ?? "none";
+  const ids = (window.__nodesAdded[layout] ??= new Set());
   for (const m of ms) for (const n of m.addedNodes) {
     if (n.nodeType !== 1) continue;
-    window.__nodesAdded += (n.matches(".react-flow__node") ? 1 : 0) + n.querySelectorAll(".react-flow__node").length;
+    if (n.matches(".react-flow__node")) ids.add(n.getAttribute("data-id"));
+    for (const c of n.querySelectorAll(".react-flow__node")) ids.add(c.getAttribute("data-id"));
   }
 }).observe(document, { subtree: true, childList: true });
 // The graph's layout source each time it changes, with the step nodes on screen at that moment.
@@ -48,7 +52,12 @@ new MutationObserver(() => {
   const nodes = document.querySelectorAll(".react-flow__node").length;
   const changed = !last || last.source !== source || (last.nodes === 0 && nodes > 0);
   if (source && changed) window.__layouts.push({ source, nodes });
-}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-layout"] });`;
+}).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ["data-layout"] });
+// First paints of named elements (a step node's name says which layout placed it).
+window.__painted = [];
+new PerformanceObserver((l) => l.getEntries().forEach((e) =>
+  window.__painted.push({ id: e.identifier, at: e.renderTime })))
+  .observe({ type: "element", buffered: true });`;
 
 const browserGate = requireTools("chromium");
 
@@ -104,12 +113,20 @@ browserGate.describe("run page of a large run", () => {
         const r = performance.getEntriesByType("resource");
         const find = (test) => r.find((e) => test(e.name));
         const bundle = find((n) => n.includes("/assets/index-") && n.endsWith(".js"));
-        return { overview: find((n) => n.includes("/overview")).startTime, bundleEnd: bundle.responseEnd };
-      })()`)) as { overview: number; bundleEnd: number };
+        const graphCode = find((n) => n.includes("/assets/dag-view-") && n.endsWith(".js"));
+        return {
+          overview: find((n) => n.includes("/overview")).startTime,
+          graphCode: graphCode.startTime,
+          bundleEnd: bundle.responseEnd,
+        };
+      })()`)) as { overview: number; graphCode: number; bundleEnd: number };
       expect(timing.overview).toBeLessThan(timing.bundleEnd);
+      // So did the graph view's code: listed in index.html by the build, not asked for by the bundle.
+      expect(timing.graphCode).toBeLessThan(timing.bundleEnd);
 
       const shown = await page.locator(".react-flow__node").count();
-      const everAdded = (await page.evaluate("window.__nodesAdded")) as number;
+      // (ELK's layout, if it has arrived by now, moves other nodes into view: counted apart.)
+      const everAdded = (await page.evaluate("window.__nodesAdded.provisional.size")) as number;
       expect(shown).toBeGreaterThan(0);
       expect(shown).toBeLessThan(STEPS / 2);
       expect(everAdded).toBeLessThan(STEPS / 2);
@@ -123,6 +140,18 @@ browserGate.describe("run page of a large run", () => {
       const firstDrawn = layouts.find((l) => l.nodes > 0);
       expect(firstDrawn, JSON.stringify(layouts)).toEqual({ source: "provisional", nodes: expect.any(Number) });
       expect(layouts.map((l) => l.source).slice(-1)).toEqual(["worker"]);
+      // Painted, not only put in the page: the first step node on screen was the ranked placement's, and
+      // its paint came before ELK's layout arrived from the worker (the page marks that moment).
+      const painted = (await page.evaluate("window.__painted")) as Array<{ id: string; at: number }>;
+      const firstNodePaint = painted.find((p) => p.id.startsWith("dag-node "));
+      expect(firstNodePaint?.id, JSON.stringify(painted.slice(0, 5))).toBe("dag-node provisional");
+      expect(painted.some((p) => p.id === "run-summary")).toBe(true);
+      const elkArrived = (await page.evaluate(
+        `performance.getEntriesByName("trainyard:worker-layout").map((m) => m.startTime)`,
+      )) as number[];
+      expect(elkArrived).toHaveLength(1);
+      expect(firstNodePaint!.at).toBeGreaterThan(0);
+      expect(firstNodePaint!.at).toBeLessThan(elkArrived[0]);
       await screenshot(page, "run-graph-large");
 
       // The step panel reads its own step, attempts included.

@@ -120,12 +120,32 @@ function writePackageJson(dir: string, own: OwnPackage, force: boolean, report: 
   pkg.type ??= "module";
   pkg.scripts = { ...SCRIPTS, ...pkg.scripts };
   pkg.dependencies = { ...pkg.dependencies };
-  pkg.dependencies.trainyard ??= `^${own.version}`;
+  pkg.dependencies.trainyard ??= ownDependencySpec(own, dir);
   pkg.devDependencies = { ...pkg.devDependencies };
   for (const tool of DEV_TOOLS) pkg.devDependencies[tool] ??= own.devDependencies?.[tool] ?? FALLBACK_VERSIONS[tool];
   pkg.allowScripts = { ...ALLOWED_SCRIPTS, ...pkg.allowScripts };
   writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
   (exists && !force ? report.completed : report.written).push("package.json");
+}
+
+/**
+ * `^version`, or the local tarball or folder this copy was installed from (as by
+ * `npx -y --package ./trainyard-0.1.0.tgz trainyard init`), so the project installs the same build.
+ */
+function ownDependencySpec(own: OwnPackage, projectDir: string): string {
+  const installRoot = join(PACKAGE_ROOT, "..", "..");
+  const lockfile = join(installRoot, "node_modules", ".package-lock.json");
+  if (basename(join(PACKAGE_ROOT, "..")) !== "node_modules" || !existsSync(lockfile)) return `^${own.version}`;
+  try {
+    const lock = JSON.parse(readFileSync(lockfile, "utf8")) as { packages?: Record<string, { resolved?: string }> };
+    const resolved = lock.packages?.[`node_modules/${basename(PACKAGE_ROOT)}`]?.resolved;
+    if (!resolved?.startsWith("file:")) return `^${own.version}`;
+    const source = resolve(installRoot, resolved.slice("file:".length));
+    return `file:${relative(projectDir, source) || "."}`;
+  } catch {
+    // An unreadable lockfile only costs the local source: the registry version is the default anyway.
+    return `^${own.version}`;
+  }
 }
 
 /** Appends the template's ignore lines that `file` lacks; false when it had them all. */

@@ -1,6 +1,8 @@
 /** `trainyard worker`: takes queued step tasks until SIGTERM/SIGINT, then lets running ones finish. */
-import { queueOptions } from "../../distributed/queue-options.js";
+import type { ExecutorSpec } from "../../engine/executor-registry.js";
+import { queueOptions, queueStoreLabel } from "../../distributed/queue-options.js";
 import { TaskWorker } from "../../distributed/task-worker.js";
+import { startWorkerHealthServer } from "../../distributed/worker-health-server.js";
 import { intFlag, one, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
@@ -12,8 +14,7 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
   const queues = [...new Set(args.flags.get("queue") ?? [])];
   const ty = await openHome(args);
   const configured = ty.stores?.executor.kind === "queue" ? ty.stores.executor : { kind: "queue" };
-  const redis = one(args, "redis");
-  const opts = queueOptions(redis ? { ...configured, redis } : configured);
+  const opts = queueOptions(withQueueStoreFlags(configured, one(args, "redis"), one(args, "postgres")));
   const worker = new TaskWorker(ty, {
     ...opts,
     queues: queues.length ? queues : ["default"],
@@ -22,8 +23,11 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
     onTask: (e) =>
       log(`${e.type === "started" ? "started" : (e.status ?? "ended")} ${e.task.runId} ${stepName(e.task)}`),
   });
+  const healthPort = intFlag(args, "health-port");
   await worker.start();
-  log(`worker ${worker.label} takes ${queues.length ? queues.join(", ") : "default"} from ${opts.redis}`);
+  const health = healthPort === undefined ? undefined : await startWorkerHealthServer(worker, { port: healthPort });
+  if (health) log(`health probes on port ${health.port}: /healthz (alive), /readyz (reaches its stores)`);
+  log(`worker ${worker.label} takes ${queues.length ? queues.join(", ") : "default"} from ${queueStoreLabel(opts)}`);
   const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (sig: string) => {
@@ -38,8 +42,18 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
     process.on("SIGINT", () => onSignal("SIGINT"));
   });
   await stopped;
+  await health?.close();
   await ty.close();
   return 0;
+}
+
+/** --redis or --postgres names the queue store in place of the config's (the flags exclude each other). */
+function withQueueStoreFlags(configured: ExecutorSpec, redis?: string, postgres?: string): ExecutorSpec {
+  if (redis && postgres) throw usage("give --redis or --postgres, not both: the queues live in one of them");
+  const { redis: _redis, postgres: _postgres, ...rest } = configured;
+  if (redis) return { ...rest, redis };
+  if (postgres) return { ...rest, postgres };
+  return configured;
 }
 
 function stepName(task: { stepId: string; itemIndex: number }): string {

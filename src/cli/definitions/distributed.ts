@@ -3,9 +3,9 @@ import type { CommandDef } from "../command-def.js";
 
 export const workerDef: CommandDef = {
   name: "worker",
-  summary: 'run steps queued by runs whose executor is "queue" (BullMQ on Redis); SIGTERM finishes running steps',
+  summary: 'run steps queued by runs whose executor is "queue" (BullMQ); SIGTERM finishes running steps',
   details:
-    "Connects to the Redis of the config's queue executor (or --redis), " +
+    "Connects to the Redis or PostgreSQL queues of the config's queue executor (or --redis, --postgres), " +
     "the shared metadata store and artifact store,\n" +
     "and runs the tasks of the named queues (pools, capabilities) with the same runners as a local run.",
   options: {
@@ -21,6 +21,18 @@ export const workerDef: CommandDef = {
       type: "string",
       value: "URL",
       description: "Redis (default: the config's executor.redis, else $TRAINYARD_REDIS_URL)",
+    },
+    postgres: {
+      type: "string",
+      value: "URL",
+      description: "PostgreSQL holding the queues (BullMQ's PostgreSQL backend) in place of Redis",
+    },
+    "health-port": {
+      type: "string",
+      value: "N",
+      description:
+        "answer /healthz (event loop responsive) and /readyz (queues, metadata and object store reachable) " +
+        "on this port, on every interface",
     },
     id: { type: "string", value: "ID", description: "this worker's id in records and errors (default: random)" },
   },

@@ -13,6 +13,7 @@ import {
   CONFIG_MAP,
   CONTAINER_SECURITY,
   DAEMON_HEALTH_PORT,
+  healthProbe,
   envOf,
   HOME_DIR,
   labelsOf,
@@ -73,12 +74,6 @@ export function configMap(spec: K8sExportSpec): Manifest {
 
 export function daemonDeployment(spec: K8sExportSpec): Manifest {
   const labels = labelsOf("daemon");
-  const probe = (path: string, periodSeconds: number, failureThreshold: number) => ({
-    httpGet: { path, port: "health" },
-    periodSeconds,
-    timeoutSeconds: 3,
-    failureThreshold,
-  });
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -114,9 +109,9 @@ export function daemonDeployment(spec: K8sExportSpec): Manifest {
               env: envOf(spec),
               ports: [{ name: "health", containerPort: DAEMON_HEALTH_PORT, protocol: "TCP" }],
               // Bundling the modules comes before the first heartbeat: give start-up two and a half minutes.
-              startupProbe: probe("/healthz", 5, 30),
-              livenessProbe: probe("/healthz", 10, 3),
-              readinessProbe: probe("/readyz", 10, 1),
+              startupProbe: healthProbe("/healthz", 5, 30),
+              livenessProbe: healthProbe("/healthz", 10, 3),
+              readinessProbe: healthProbe("/readyz", 10, 1),
               resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { memory: "2Gi" } },
               volumeMounts: VOLUME_MOUNTS,
               securityContext: CONTAINER_SECURITY,

@@ -4,6 +4,7 @@
  * container security context.
  */
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
 import type { ISecurityContext } from "kubernetes-models/v1/SecurityContext";
 import type { IVolume } from "kubernetes-models/v1/Volume";
@@ -18,6 +19,12 @@ export const CONFIG_DIR = "/etc/trainyard";
 export const CONFIG_FILE = `${CONFIG_DIR}/trainyard.config.mjs`;
 export const HOME_DIR = "/var/lib/trainyard";
 export const DAEMON_HEALTH_PORT = 8080;
+export const WORKER_HEALTH_PORT = 8080;
+
+/** An HTTP probe on the container's port named `health` (`trainyard daemon|worker --health-port`). */
+export function healthProbe(path: string, periodSeconds: number, failureThreshold: number): IProbe {
+  return { httpGet: { path, port: "health" }, periodSeconds, timeoutSeconds: 3, failureThreshold };
+}
 
 export function labelsOf(component: string, queue?: string): Record<string, string> {
   return {

@@ -12,6 +12,7 @@ import {
   CONFIG_FILE,
   CONTAINER_SECURITY,
   envOf,
+  healthProbe,
   labelsOf,
   type Manifest,
   metadataOf,
@@ -19,6 +20,7 @@ import {
   SERVICE_ACCOUNT,
   VOLUME_MOUNTS,
   volumesOf,
+  WORKER_HEALTH_PORT,
 } from "./pod-parts.js";
 
 export const REDIS_TRIGGER_AUTH = "trainyard-redis";
@@ -89,9 +91,17 @@ export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifes
                 String(pool.concurrency),
                 "--config",
                 CONFIG_FILE,
+                "--health-port",
+                String(WORKER_HEALTH_PORT),
               ],
               workingDir: spec.workdir,
               env: envOf(spec),
+              ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT, protocol: "TCP" }],
+              // Alive while its event loop answers; ready while it reaches the queues, the metadata and the
+              // object store, so a rollout waits for workers that can really take tasks.
+              startupProbe: healthProbe("/healthz", 5, 24),
+              livenessProbe: healthProbe("/healthz", 10, 3),
+              readinessProbe: healthProbe("/readyz", 10, 2),
               resources,
               volumeMounts: VOLUME_MOUNTS,
               securityContext: CONTAINER_SECURITY,

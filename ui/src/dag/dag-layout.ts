@@ -7,6 +7,7 @@ import ELK from "elkjs/lib/elk-api.js";
 // runs on the main thread, and the build does not re-bundle ELK's 1.4 MB.
 import elkWorkerUrl from "elkjs/lib/elk-worker.min.js?url";
 import { useEffect, useState } from "react";
+import { WORKER_LAYOUT_MARK } from "./element-timing";
 import type { LayoutRequest, LayoutResult } from "./layout-types";
 import { NODE_HEIGHT, NODE_WIDTH, rankedLayout, type GraphShape, type StepRanks } from "./ranked-layout";
 
@@ -102,6 +103,7 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
     const positions: LayoutResult["positions"] = {};
     for (const c of graph.children ?? []) positions[c.id] = { x: c.x ?? 0, y: c.y ?? 0 };
     result = { digest: req.digest, positions, ms: performance.now() - started };
+    performance.mark(WORKER_LAYOUT_MARK, { detail: { digest: req.digest, ms: result.ms } });
     remember(result);
   } catch (err) {
     result = { digest: req.digest, positions: {}, ms: performance.now() - started, error: String(err) };
@@ -112,6 +114,8 @@ async function layoutInWorker(req: LayoutRequest): Promise<LayoutResult> {
 }
 
 export interface LayoutState {
+  /** The graph digest the state is for: a new graph starts over. */
+  key?: string;
   layout?: LayoutResult;
   /** Where the layout came from: the cache, the worker just now, or the server's ranks meanwhile. */
   source?: "cache" | "worker" | "provisional";
@@ -120,33 +124,39 @@ export interface LayoutState {
 /**
  * The graph's layout: ELK's from the cache at once, or else the server's ranked placement at once
  * (when given) and ELK's from its worker when ready. Without ranks the graph waits for ELK.
+ * `workerMayStart` holds ELK back while the ranked placement is still being drawn: its worker
+ * competes for the same cores as the first paint.
  */
 export function useDagLayout(
   graph: GraphShape | undefined,
   digest: string | undefined,
   ranks?: StepRanks,
+  workerMayStart = true,
 ): LayoutState {
   const key = graph ? (digest ?? graphDigest(graph)) : undefined;
   const initial = (): LayoutState => {
     const hit = key ? cached(key) : undefined;
-    if (hit) return { layout: hit, source: "cache" };
-    return key && graph && ranks ? { layout: rankedLayout(key, graph.nodes, ranks), source: "provisional" } : {};
+    if (hit) return { key, layout: hit, source: "cache" };
+    if (!key || !graph || !ranks) return { key };
+    return { key, layout: rankedLayout(key, graph.nodes, ranks), source: "provisional" };
   };
   const [state, setState] = useState<LayoutState>(initial);
+  const current = state.key === key ? state : initial();
+  // A new graph: its state replaces the old one before anything is drawn from it.
+  if (current !== state) setState(current);
+  // Without a placement to draw meanwhile, ELK starts at once.
+  const start = !!key && current.source !== "cache" && (workerMayStart || !current.layout);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the key stands for the graph's shape.
   useEffect(() => {
-    if (!graph || !key) return;
-    const now = state.layout?.digest === key ? state : initial();
-    if (now !== state) setState(now);
-    if (now.source === "cache") return;
+    if (!graph || !key || !start) return;
     let live = true;
-    // ELK starts once the ranked placement is painted: its worker competes for the same cores.
+    // After the frame that paints what the page has now: a task of its own, once that frame is out.
     const frame = requestAnimationFrame(() => {
       window.setTimeout(() => {
         if (!live) return;
         const nodes = graph.nodes.map((id) => ({ id, width: NODE_WIDTH, height: NODE_HEIGHT }));
         void layoutInWorker({ digest: key, nodes, edges: graph.edges }).then((layout) => {
-          if (live && !layout.error) setState({ layout, source: "worker" });
+          if (live && !layout.error) setState({ key, layout, source: "worker" });
         });
       }, 0);
     });
@@ -154,6 +164,6 @@ export function useDagLayout(
       live = false;
       cancelAnimationFrame(frame);
     };
-  }, [key]);
-  return state;
+  }, [key, start]);
+  return current;
 }

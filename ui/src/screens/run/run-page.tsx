@@ -10,6 +10,7 @@ import type { RunActionResponse, RunOverview } from "../../api/types";
 import { ErrorBox, Loading } from "../../components/error-box";
 import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
+import { RUN_SUMMARY_TIMING } from "../../dag/element-timing";
 import { navigate, useLocation, useTitle } from "../../router";
 import { Gantt } from "./gantt";
 import { useLiveRun, type LiveRun, type StepState } from "./live-steps";
@@ -170,7 +171,7 @@ function RunHeader({
   return (
     <section className="panel" data-testid="run-summary" aria-labelledby="run-h">
       <div className="row" style={{ justifyContent: "space-between" }}>
-        <h1 id="run-h" style={{ margin: 0 }}>
+        <h1 id="run-h" style={{ margin: 0 }} elementtiming={RUN_SUMMARY_TIMING}>
           {r.pipeline} <span className="mono muted">{r.id}</span> <StatusBadge status={status} />
         </h1>
         <div className="row">

@@ -1,0 +1,57 @@
+/**
+ * BullMQ's classes on the queue store the options name: Redis (the default) or PostgreSQL through
+ * BullMQ's PostgreSQL backend. The executor and workers open queues only here, so they never see
+ * which store holds them.
+ */
+import {
+  createPostgresBackend,
+  type IQueueBackend,
+  type JobProgress,
+  type Processor,
+  Queue,
+  QueueEvents,
+  Worker,
+  type WorkerOptions,
+} from "bullmq";
+import { type QueueOptions, redisConnection } from "./queue-options.js";
+
+// Either store's classes, with the store's connection type erased: callers use only the common API.
+type AnyConnection = any;
+export type StepQueue = Queue<any, any, string, any, any, string, IQueueBackend, AnyConnection>;
+export type StepQueueEvents = QueueEvents<unknown, IQueueBackend, AnyConnection>;
+export type StepWorker<D, R> = Worker<D, R, string, IQueueBackend, JobProgress, AnyConnection>;
+
+/** BullMQ's schema for the queues in PostgreSQL: one per prefix, beside Trainyard's own tables. */
+export function postgresQueueSchema(prefix: string): string {
+  return `${prefix.replace(/[^A-Za-z0-9_]/g, "_")}_queues`.toLowerCase().slice(0, 63);
+}
+
+/** The PostgreSQL connection options: BullMQ creates or upgrades its tables on first connect. */
+function postgresConnection(opts: QueueOptions) {
+  return { connectionString: opts.postgres, schema: postgresQueueSchema(opts.prefix), migrate: true };
+}
+
+export function openQueue(name: string, opts: QueueOptions): StepQueue {
+  if (opts.postgres)
+    return new Queue(name, { connection: postgresConnection(opts), prefix: opts.prefix }, createPostgresBackend);
+  return new Queue(name, { connection: redisConnection(opts.redis), prefix: opts.prefix });
+}
+
+export function openQueueEvents(name: string, opts: QueueOptions): StepQueueEvents {
+  if (opts.postgres)
+    return new QueueEvents(name, { connection: postgresConnection(opts), prefix: opts.prefix }, createPostgresBackend);
+  return new QueueEvents(name, { connection: redisConnection(opts.redis), prefix: opts.prefix });
+}
+
+export function openWorker<D, R>(
+  name: string,
+  processor: Processor<D, R>,
+  workerOpts: Omit<WorkerOptions, "connection" | "prefix">,
+  opts: QueueOptions,
+): StepWorker<D, R> {
+  if (opts.postgres) {
+    const connection = postgresConnection(opts);
+    return new Worker(name, processor, { ...workerOpts, connection, prefix: opts.prefix }, createPostgresBackend);
+  }
+  return new Worker(name, processor, { ...workerOpts, connection: redisConnection(opts.redis), prefix: opts.prefix });
+}
