@@ -433,6 +433,9 @@ export class RunExecutor {
       r.reason = `${items.total} items, ${items.total - items.outputs.filter(Boolean).length} failed`;
       const lineage = this.recordedBefore(r.id, out.digest) ? [] : mapLineage(r, items.overDigest, out.digest);
       this.writer.complete({ stepRun: r, artifacts: out.artifacts, lineage });
+      // A worker reads the list from the metadata store when it is small (inline): it must be
+      // committed before a downstream step is handed to another machine.
+      if (this.executor.fetchesInputs && out.artifacts.some((a) => a.record.inline)) await this.writer.flush();
       this.emit({
         type: "step-finished",
         stepId: node.id,
