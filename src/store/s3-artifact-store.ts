@@ -14,6 +14,7 @@ import {
   DeleteObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
@@ -47,6 +48,12 @@ export interface S3StoreOptions {
 /** Objects from this size on are uploaded in parts, UPLOAD_QUEUE_SIZE at once (each part is buffered). */
 export const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
 export const UPLOAD_QUEUE_SIZE = 6;
+/**
+ * Objects up to this size go up in one PutObject: one request streamed from disk, no parts to
+ * buffer, about twice multipart's throughput on a loopback emulator. Larger ones, and any a server
+ * refuses whole, go in parts.
+ */
+export const SINGLE_PUT_LIMIT = 1024 * 1024 * 1024;
 
 export class S3ArtifactStore implements ArtifactStore {
   readonly backend = "s3";
@@ -57,6 +64,8 @@ export class S3ArtifactStore implements ArtifactStore {
   /** Requests and bytes this store sent and received, by command. */
   readonly requests = new S3RequestCounter();
   private readonly client: S3Client;
+  /** Lowered when the server refuses an object that large in one request. */
+  private singlePutLimit = SINGLE_PUT_LIMIT;
   private readonly pending: PendingJournal;
 
   constructor(readonly options: S3StoreOptions) {
@@ -68,6 +77,9 @@ export class S3ArtifactStore implements ArtifactStore {
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
       credentials: options.credentials,
+      // The SDK logs nothing by default, except a refused streamed upload, which goes to the console
+      // although this store sends it again in parts; errors reach the caller as TrainyardErrors.
+      logger: QUIET_LOGGER,
     };
     // Some S3-compatible servers store the aws-chunked framing of a checksummed upload as the content.
     if (options.endpoint && !/\.amazonaws\.com(:\d+)?(\/|$)/.test(options.endpoint)) {
@@ -92,7 +104,7 @@ export class S3ArtifactStore implements ArtifactStore {
       ? { digest: opts.digest, size: opts.size ?? (await stat(source)).size }
       : await hashFileNow(source, opts.size);
     this.pending.append(digest);
-    if (!(await this.has(digest))) await this.upload(digest, createReadStream(source), { kind: "file", size });
+    if (!(await this.has(digest))) await this.upload(digest, () => createReadStream(source), { kind: "file", size });
     const path = await this.cache.add(source, digest, { consume: opts.consume });
     return { digest, size, path };
   }
@@ -102,7 +114,8 @@ export class S3ArtifactStore implements ArtifactStore {
     this.pending.append(digest);
     if (!(await this.has(digest))) {
       const entries = await listTree(source);
-      await this.upload(digest, packTree(source, entries), { kind: "directory", size, length: archiveSize(entries) });
+      const length = archiveSize(entries);
+      await this.upload(digest, () => packTree(source, entries), { kind: "directory", size, length });
     }
     const path = await this.cache.add(source, digest, { consume: opts.consume, isDirectory: true });
     return { digest, size, path };
@@ -111,7 +124,8 @@ export class S3ArtifactStore implements ArtifactStore {
   async putBytes(bytes: Uint8Array): Promise<StoredObject> {
     const digest = sha256Digest(bytes);
     this.pending.append(digest);
-    if (!(await this.has(digest))) await this.upload(digest, Buffer.from(bytes), { kind: "file", size: bytes.length });
+    if (!(await this.has(digest)))
+      await this.upload(digest, () => Buffer.from(bytes), { kind: "file", size: bytes.length });
     const path = (await this.cache.lookup(digest)) ?? (await this.cacheBytes(bytes, digest));
     return { digest, size: bytes.byteLength, path };
   }
@@ -122,24 +136,35 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.cache.add(temp, digest, { consume: true });
   }
 
+  /** `body` opens the content afresh: a refused single request is sent again in parts. */
   private async upload(
     digest: string,
-    body: Readable | Buffer,
+    body: () => Readable | Buffer,
     info: { kind: "file" | "directory"; size: number; length?: number },
   ): Promise<void> {
+    const length = info.length ?? info.size;
     const params = {
       Bucket: this.bucket,
       Key: this.key(digest),
-      Body: body,
       Metadata: { [KIND]: info.kind, [CONTENT_SIZE]: String(info.size) },
     };
     try {
-      await new Upload({
-        client: this.client,
-        params,
-        partSize: UPLOAD_PART_SIZE,
-        queueSize: UPLOAD_QUEUE_SIZE,
-      }).done();
+      let refusedWhole = false;
+      if (length <= this.singlePutLimit) {
+        try {
+          await this.client.send(new PutObjectCommand({ ...params, Body: body(), ContentLength: length }));
+          return;
+        } catch (err) {
+          // Only a large object is worth a second try in parts; a small one failed for another reason.
+          if (length <= UPLOAD_PART_SIZE) throw err;
+          refusedWhole = true;
+        }
+      }
+      const parts = { client: this.client, partSize: UPLOAD_PART_SIZE, queueSize: UPLOAD_QUEUE_SIZE };
+      await new Upload({ ...parts, params: { ...params, Body: body() } }).done();
+      // Refused whole (a 413, or the connection closed mid-body) but taken in parts: objects this
+      // large go straight to parts from now on.
+      if (refusedWhole) this.singlePutLimit = Math.min(this.singlePutLimit, length - 1);
     } catch (err) {
       throw this.failure(err, `store artifact ${shortDigest(digest)}`);
     }
@@ -285,6 +310,9 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const prefix = m[2].replace(/^\/+|\/+$/g, "");
   return { bucket: m[1], prefix: prefix ? `${prefix}/` : "" };
 }
+
+const ignore = () => undefined;
+const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -1,0 +1,81 @@
+/**
+ * How objects go up to S3: in one PutObject up to SINGLE_PUT_LIMIT, and in parts when the server
+ * refuses one request that large (fauxqs refuses bodies over about 11 MiB with 413). Either way
+ * the object reads back verified, and after one refusal the store goes straight to parts.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { S3ArtifactStore } from "../../src/store/s3-artifact-store.js";
+import { type S3Emulator, startFauxqs, startS3rver } from "../support/s3.js";
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-upload-"));
+const running: S3Emulator[] = [];
+afterAll(async () => {
+  await Promise.all(running.map((e) => e.stop()));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function fileOf(name: string, mib: number): { file: string; bytes: Buffer } {
+  const bytes = randomBytes(mib * 1024 * 1024);
+  const file = path.join(root, name);
+  fs.writeFileSync(file, bytes);
+  return { file, bytes };
+}
+
+async function storeOn(emulator: S3Emulator, name: string): Promise<S3ArtifactStore> {
+  running.push(emulator);
+  return new S3ArtifactStore({
+    url: `s3://${emulator.bucket}/${name}`,
+    endpoint: emulator.endpoint,
+    credentials: emulator.credentials,
+    cacheDir: path.join(root, `cache-${name}`),
+  });
+}
+
+/** A second store on the same bucket, with an empty cache, reads the object back from the server. */
+async function readBack(emulator: S3Emulator, name: string, digest: string): Promise<Buffer> {
+  const reader = new S3ArtifactStore({
+    url: `s3://${emulator.bucket}/${name}`,
+    endpoint: emulator.endpoint,
+    credentials: emulator.credentials,
+    cacheDir: path.join(root, `reader-${name}-${digest.slice(-8)}`),
+  });
+  try {
+    return fs.readFileSync(await reader.getLocal(digest));
+  } finally {
+    await reader.close();
+  }
+}
+
+describe("uploads to S3", () => {
+  it("sends a 24 MiB file in one PutObject where the server takes it (s3rver)", async () => {
+    const emulator = await startS3rver(path.join(root, "s3rver"));
+    const store = await storeOn(emulator, "single");
+    const { file, bytes } = fileOf("single.bin", 24);
+    const { digest } = await store.putFile(file);
+    expect(store.requests.count("PutObjectCommand")).toBe(1);
+    expect(store.requests.count("CreateMultipartUploadCommand")).toBe(0);
+    expect((await readBack(emulator, "single", digest)).equals(bytes)).toBe(true);
+    await store.close();
+  });
+
+  it("sends it again in parts when the server refuses one request that large (fauxqs), then parts directly", async () => {
+    const emulator = await startFauxqs();
+    const store = await storeOn(emulator, "refused");
+    const first = fileOf("refused-1.bin", 24);
+    const a = await store.putFile(first.file);
+    expect(store.requests.count("PutObjectCommand")).toBe(1);
+    expect(store.requests.count("CreateMultipartUploadCommand")).toBe(1);
+    const second = fileOf("refused-2.bin", 28);
+    const b = await store.putFile(second.file);
+    // The refusal is remembered: no second whole request for an object at least that large.
+    expect(store.requests.count("PutObjectCommand")).toBe(1);
+    expect(store.requests.count("CreateMultipartUploadCommand")).toBe(2);
+    expect((await readBack(emulator, "refused", a.digest)).equals(first.bytes)).toBe(true);
+    expect((await readBack(emulator, "refused", b.digest)).equals(second.bytes)).toBe(true);
+    await store.close();
+  });
+});
