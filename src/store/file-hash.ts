@@ -60,15 +60,27 @@ export function hashFileNow(
 }
 
 /** Plain sha256 whatever the size: the digest of bytes stored with putBytes (large manifests). */
-export function hashFileSha256(path: string): Promise<{ digest: string; size: number }> {
-  return hashMedium(path);
+export async function hashFileSha256(path: string): Promise<{ digest: string; size: number }> {
+  return hashSha256(path);
 }
 
 /** The file's digest in a named scheme, whatever its size (verification of a stored digest). */
 export async function hashFileAs(path: string, scheme: DigestScheme): Promise<{ digest: string; size: number }> {
-  if (scheme === SHA256) return hashMedium(path);
+  if (scheme === SHA256) return hashSha256(path);
   if (scheme === SHA256_BLOCKS) return hashBlocks(path, (await stat(path)).size);
   throw new Error(`a file has no ${scheme} digest`);
+}
+
+/** Plain sha256, a small file in one read: verifying a reused run's outputs hashes many small files. */
+function hashSha256(path: string): { digest: string; size: number } | Promise<{ digest: string; size: number }> {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= SMALL) return hashSmall(fd, size);
+  } finally {
+    closeSync(fd);
+  }
+  return hashMedium(path);
 }
 
 async function hashMedium(path: string): Promise<{ digest: string; size: number }> {
