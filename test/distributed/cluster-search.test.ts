@@ -1,7 +1,7 @@
 /**
  * A hyperparameter search on real flights across three workers (each in its own network
  * namespace as root, artifacts in S3): one worker killed with -9 while trials run costs only its
- * in-flight trial, every trial commits once, and a rerun takes every trial from the cache, item
+ * in-flight trials (the one it fits, and one being stored), every other trial commits once, and a rerun takes every trial from the cache, item
  * by item (a widened grid runs only its new trials).
  */
 import fs from "node:fs";
@@ -36,7 +36,7 @@ gate.describe(`a search of ${TRIALS} trials on flights across three workers (${m
   });
   afterAll(async () => cluster?.stop());
 
-  gate.it("a worker killed mid-search costs only its in-flight trial; a rerun reuses every trial", async () => {
+  gate.it("a worker killed mid-search costs only its in-flight trials; a rerun reuses every trial", async () => {
     const file = path.join(cluster.dir, "cluster-search.ts");
     fs.writeFileSync(file, search(RATES));
     const ty = await cluster.orchestrator();
@@ -67,15 +67,20 @@ gate.describe(`a search of ${TRIALS} trials on flights across three workers (${m
       expect(result.error).toBeUndefined();
       expect(result.status).toBe("succeeded");
 
+      // In flight on the killed worker: the trial it was fitting, and at most one more whose fit had
+      // ended and whose outputs were being stored (a slot is freed as soon as a step's work ends).
       const lost = trialsSeen(victim.output(), runId, "search").inFlight;
-      expect(lost, "the killed worker's in-flight trial").toHaveLength(1);
+      expect(lost.length, "the killed worker's in-flight trials").toBeGreaterThanOrEqual(1);
+      expect(lost.length, "the killed worker's in-flight trials").toBeLessThanOrEqual(2);
       const starts = new Array<number>(TRIALS).fill(0);
       const survivors = cluster.workers.filter((w) => w !== victim);
       for (const w of cluster.workers) for (const i of trialsSeen(w.output(), runId, "search").started) starts[i]++;
       for (let i = 0; i < TRIALS; i++) expect(starts[i], `starts of trial ${i}`).toBe(lost.includes(i) ? 2 : 1);
-      // The lost trial ran again on a surviving worker, which finished it.
-      const rerunBy = survivors.filter((w) => trialsSeen(w.output(), runId, "search").ended.includes(lost[0]));
-      expect(rerunBy).toHaveLength(1);
+      // Each lost trial ran again on one surviving worker, which finished it.
+      for (const trial of lost) {
+        const rerunBy = survivors.filter((w) => trialsSeen(w.output(), runId, "search").ended.includes(trial));
+        expect(rerunBy, `trial ${trial} finished once on a surviving worker`).toHaveLength(1);
+      }
 
       // Every trial committed exactly once in the fence and in the lineage; every object verified.
       const fences = await taskFenceFor(ty.metadata);
