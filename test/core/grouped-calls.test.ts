@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { GroupedCalls } from "../../src/core/grouped-calls.js";
 
 describe("GroupedCalls", () => {
-  it("sends calls of one turn together and those made meanwhile as the next group, answering each in order", async () => {
+  it("sends calls of one turn together, those made meanwhile as the next group, answering in order", async () => {
     const groups: number[][] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

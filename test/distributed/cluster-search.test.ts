@@ -1,8 +1,8 @@
 /**
  * A hyperparameter search on real flights across three workers (each in its own network
  * namespace as root, artifacts in S3): one worker killed with -9 while trials run costs only its
- * in-flight trials (the one it fits, and one being stored), every other trial commits once, and a rerun takes every trial from the cache, item
- * by item (a widened grid runs only its new trials).
+ * in-flight trials (the one it fits, and one being stored), every other trial commits once, and
+ * a rerun takes every trial from the cache, item by item (a widened grid runs only its new trials).
  */
 import fs from "node:fs";
 import path from "node:path";

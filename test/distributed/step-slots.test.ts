@@ -1,4 +1,7 @@
-/** A worker's step slots: never more steps at work than slots; more tasks taken from the queue only while steps are short. */
+/**
+ * A worker's step slots: never more steps at work than slots; more tasks taken from the queue
+ * only while steps are short.
+ */
 import { describe, expect, it } from "vitest";
 import { StepSlots } from "../../src/distributed/step-slots.js";
 
