@@ -62,7 +62,7 @@ describe("uploads to S3", () => {
     await store.close();
   });
 
-  it("sends it in parts when the server refuses it whole (fauxqs), then sends that size in parts directly", async () => {
+  it("sends it in parts when the server refuses it whole (fauxqs), then that size in parts directly", async () => {
     const emulator = await startFauxqs();
     const store = await storeOn(emulator, "refused");
     const first = fileOf("refused-1.bin", 24);
