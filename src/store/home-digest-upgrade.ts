@@ -68,6 +68,11 @@ async function upgradeSqlite(
     // Every statement below is synchronous underneath: nothing else runs inside this transaction.
     db.exec("BEGIN IMMEDIATE");
     try {
+      // Another process opening the same home may have migrated it while this one waited for the lock.
+      if (await sql.hasTable("digest_schemes")) {
+        db.exec("COMMIT");
+        return undefined;
+      }
       const report = await migrateDigestSchemes(sql, schemes);
       db.exec("COMMIT");
       return report;

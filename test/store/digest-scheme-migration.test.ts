@@ -88,6 +88,19 @@ describe("homes written before digests named their scheme", () => {
     const again = await cli(["run", module, "--json"], home);
     expect((JSON.parse(again.stdout) as RunSummary).steps.every((s) => s.cached)).toBe(true);
   });
+
+  it("upgrades once when several processes open the same home at the same moment", async () => {
+    const { home } = extractLegacyHome();
+    // Each open checks for the marker, then waits for the write lock: whoever comes second finds it done.
+    const opened = await Promise.all([0, 1, 2, 3].map(() => cli(["runs", "--json"], home)));
+    for (const r of opened) expect(r.code, r.stderr).toBe(0);
+    const db = new Database(path.join(home, "metadata.db"), { nativeBinding: sqliteNativeBinding() });
+    try {
+      expect((db.prepare(`SELECT count(*) AS n FROM digest_schemes`).get() as { n: number }).n).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
 });
 
 const postgres = requireTools("postgresql");
