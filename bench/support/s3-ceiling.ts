@@ -3,11 +3,11 @@
  * GetObject of a buffer, a multipart upload through lib-storage, and parallel ranged GETs. The
  * store's figures are read against these.
  */
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE } from "../../src/store/s3-artifact-store.js";
 import { RANGE, RANGES_AT_ONCE } from "../../src/store/s3-object-download.js";
-import type { S3Emulator } from "../../test/support/s3.js";
+import { rawS3Client, type S3Emulator } from "../../test/support/s3.js";
 
 export interface CeilingRow {
   operation: string;
@@ -24,14 +24,7 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<number> {
 
 /** Raw SDK throughput against `emulator` for `body`; an operation the server refuses is reported, not fatal. */
 export async function measureCeiling(emulator: S3Emulator, body: Buffer): Promise<CeilingRow[]> {
-  const client = new S3Client({
-    endpoint: emulator.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: emulator.credentials,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const client = rawS3Client(emulator);
   const Bucket = emulator.bucket;
   const rows: CeilingRow[] = [];
   const timed = async (operation: string, run: () => Promise<unknown>) => {

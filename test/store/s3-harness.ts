@@ -1,9 +1,9 @@
 /** A conformance harness for the S3 store on an emulator: stores on one bucket prefix, a cache each. */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { S3ArtifactStore, s3ObjectKey } from "../../src/store/s3-artifact-store.js";
-import type { S3Emulator } from "../support/s3.js";
+import { rawS3Client, type S3Emulator } from "../support/s3.js";
 import type { StoreHarness } from "./artifact-store-conformance.js";
 
 /** Stores on one bucket prefix, each with a cache of its own; corrupt() overwrites an object with a raw client. */
@@ -18,14 +18,7 @@ export async function s3Harness(
     endpoint: emulator.endpoint,
     credentials: emulator.credentials,
   };
-  const raw = new S3Client({
-    endpoint: emulator.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: emulator.credentials,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  const raw = rawS3Client(emulator);
   let caches = 0;
   return {
     open: async () => new S3ArtifactStore({ ...options, cacheDir: path.join(root, `cache-${++caches}`) }),

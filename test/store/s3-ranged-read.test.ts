@@ -7,13 +7,13 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHA256_BLOCKS } from "../../src/core/digest-format.js";
 import { digestOfBytes } from "../../src/store/digest.js";
 import { S3ArtifactStore, s3ObjectKey } from "../../src/store/s3-artifact-store.js";
 import { RANGE } from "../../src/store/s3-object-download.js";
-import { type S3Emulator, startS3rver } from "../support/s3.js";
+import { rawS3Client, type S3Emulator, startS3rver } from "../support/s3.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-ranges-"));
 let emulator: S3Emulator;
@@ -25,14 +25,7 @@ const digest = digestOfBytes(bytes, SHA256_BLOCKS);
 
 beforeAll(async () => {
   emulator = await startS3rver(path.join(root, "server"));
-  raw = new S3Client({
-    endpoint: emulator.endpoint,
-    region: "us-east-1",
-    forcePathStyle: true,
-    credentials: emulator.credentials,
-    requestChecksumCalculation: "WHEN_REQUIRED",
-    responseChecksumValidation: "WHEN_REQUIRED",
-  });
+  raw = rawS3Client(emulator);
 });
 afterAll(async () => {
   raw?.destroy();

@@ -9,6 +9,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { S3Client } from "@aws-sdk/client-s3";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const S3RVER_BIN = path.join(ROOT, "node_modules", "s3rver", "bin", "s3rver.js");
@@ -97,7 +98,7 @@ export async function startFauxqs(bucket = "artifacts"): Promise<S3Emulator> {
       stderr += d.toString();
     });
     await waitForPort(port, 15_000, () => (child?.exitCode !== null ? `fauxqs exited: ${stderr}` : undefined));
-    const { CreateBucketCommand, S3Client } = await import("@aws-sdk/client-s3");
+    const { CreateBucketCommand } = await import("@aws-sdk/client-s3");
     const client = new S3Client({ endpoint, region: "us-east-1", forcePathStyle: true, credentials });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     client.destroy();
@@ -202,4 +203,16 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
         server.close(() => r());
       }),
   };
+}
+
+/** A bare SDK client for `emulator` (no store in between), with the checksum settings emulators need. */
+export function rawS3Client(emulator: S3Emulator): S3Client {
+  return new S3Client({
+    endpoint: emulator.endpoint,
+    region: "us-east-1",
+    forcePathStyle: true,
+    credentials: emulator.credentials,
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
 }
