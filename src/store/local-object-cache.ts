@@ -98,6 +98,20 @@ export class LocalObjectCache {
     }
   }
 
+  /** A fresh path in the cache's temporary directory, for content about to be hashed and admitted. */
+  async stagingPath(): Promise<string> {
+    await this.init();
+    return join(this.tmp, `staged.${randomBytes(6).toString("hex")}`);
+  }
+
+  /**
+   * Renames a staged file (see stagingPath) into place under `digest`, which the caller computed
+   * from that very file: nothing else writes to the staging directory, so nothing changed it since.
+   */
+  admitStaged(staged: string, digest: string): Promise<string> {
+    return this.admit(staged, digest, false);
+  }
+
   /** Removes a cached copy (a damaged one, or one whose object was deleted). */
   async evict(digest: string): Promise<void> {
     const path = this.pathOf(digest);
