@@ -4,11 +4,9 @@
  * two) each read and hash every other block straight from the file, so the blocks are neither
  * copied between threads nor hashed on the event loop; the threads are kept for later files and
  * never hold the process open. Where workers are unavailable the same digest is computed here.
- * Given a copy target, each thread also writes the blocks it hashed there: the copy and its digest
- * come from one read, so the copy holds exactly the bytes the digest names.
  */
 import { createHash } from "node:crypto";
-import { closeSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { SHA256_BLOCKS } from "../core/digest-format.js";
@@ -22,8 +20,6 @@ interface Job {
   first: number;
   step: number;
   count: number;
-  /** A file to write each hashed block into, at its offset. */
-  copyTo?: string;
 }
 type Reply =
   | { id: number; digests: Uint8Array[]; sizes: number[] }
@@ -32,15 +28,14 @@ type Reply =
 /** Reads and hashes its share of blocks; a short block is the end of the file. */
 const WORKER_SOURCE = `
 const { createHash } = require("node:crypto");
-const { openSync, readSync, writeSync, closeSync } = require("node:fs");
+const { openSync, readSync, closeSync } = require("node:fs");
 const { parentPort } = require("node:worker_threads");
 const BLOCK = ${BLOCK};
 const buf = Buffer.allocUnsafe(BLOCK);
 parentPort.on("message", (job) => {
-  let fd, out;
+  let fd;
   try {
     fd = openSync(job.path, "r");
-    if (job.copyTo) out = openSync(job.copyTo, "r+");
     const digests = [], sizes = [];
     for (let i = job.first; i < job.count; i += job.step) {
       let got = 0;
@@ -51,7 +46,6 @@ parentPort.on("message", (job) => {
       }
       digests.push(createHash("sha256").update(buf.subarray(0, got)).digest());
       sizes.push(got);
-      for (let put = 0; out !== undefined && put < got; ) put += writeSync(out, buf, put, got - put, i * BLOCK + put);
       if (got < BLOCK) break;
     }
     parentPort.postMessage({ id: job.id, digests, sizes });
@@ -59,7 +53,6 @@ parentPort.on("message", (job) => {
     parentPort.postMessage({ id: job.id, error: { message: err.message, code: err.code } });
   } finally {
     if (fd !== undefined) closeSync(fd);
-    if (out !== undefined) closeSync(out);
   }
 });
 `;
@@ -119,45 +112,14 @@ async function pool(): Promise<HashWorker[] | undefined> {
   return workers;
 }
 
-/**
- * The `sha256-blocks-8m:` digest of the file at `path`, whose size was `size` when it was opened.
- * With `copyTo`, the bytes hashed are also written to that file, which ends up the size hashed.
- */
-export async function hashBlocks(
-  path: string,
-  size: number,
-  opts: { copyTo?: string } = {},
-): Promise<{ digest: string; size: number }> {
+/** The `sha256-blocks-8m:` digest of the file at `path`, whose size was `size` when it was opened. */
+export async function hashBlocks(path: string, size: number): Promise<{ digest: string; size: number }> {
   const count = Math.max(1, Math.ceil(size / BLOCK));
   const digests: Uint8Array[] = [];
   const sizes: number[] = [];
-  const { copyTo } = opts;
-  const out = copyTo === undefined ? undefined : openSync(copyTo, "w");
-  try {
-    // Sized up front, so the threads' writes at their offsets do not each extend the file.
-    if (out !== undefined) ftruncateSync(out, size);
-    const total = await hashBlocksInto(path, count, digests, sizes, copyTo, out);
-    if (out !== undefined) ftruncateSync(out, total);
-    return { digest: combineBlockDigests(digests, total), size: total };
-  } finally {
-    if (out !== undefined) closeSync(out);
-  }
-}
-
-/** Fills `digests` and `sizes` up to the file's first short block; the total size hashed. */
-async function hashBlocksInto(
-  path: string,
-  count: number,
-  digests: Uint8Array[],
-  sizes: number[],
-  copyTo: string | undefined,
-  out: number | undefined,
-): Promise<number> {
   const ws = await pool();
   if (ws) {
-    const parts = await Promise.all(
-      ws.map((w, k) => w.hash({ id: nextId++, path, first: k, step: ws.length, count, copyTo })),
-    );
+    const parts = await Promise.all(ws.map((w, k) => w.hash({ id: nextId++, path, first: k, step: ws.length, count })));
     parts.forEach((part, k) =>
       part.digests.forEach((d, j) => {
         digests[k + j * ws.length] = d;
@@ -183,7 +145,6 @@ async function hashBlocksInto(
       if (got === 0 && i > 0) break;
       digests[i] = createHash("sha256").update(buf.subarray(0, got)).digest();
       sizes[i] = got;
-      for (let put = 0; out !== undefined && put < got; ) put += writeSync(out, buf, put, got - put, i * BLOCK + put);
       if (got < BLOCK) break;
     }
   } finally {
@@ -193,10 +154,9 @@ async function hashBlocksInto(
   let end = sizes.findIndex((s) => s === undefined || s < BLOCK);
   if (end < 0) end = sizes.length - 1;
   if (sizes[end] === undefined || (sizes[end] === 0 && end > 0)) end--;
-  digests.length = end + 1;
   let total = 0;
   for (let i = 0; i <= end; i++) total += sizes[i];
-  return total;
+  return { digest: combineBlockDigests(digests.slice(0, end + 1), total), size: total };
 }
 
 /**

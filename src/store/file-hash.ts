@@ -60,17 +60,11 @@ export function hashFileNow(
 }
 
 /**
- * Copies `source` to `target` (a new file) and returns the digest of the copy, so a source that
- * changes meanwhile cannot give the copy a digest it does not have. A large file is hashed and
- * copied in one read, on the block digest's threads; a smaller one is copied, then hashed.
+ * Copies `source` to `target` (a new file; a clone where the file system can) and returns the
+ * digest of the copy, so a source that changes meanwhile cannot give the copy a digest it does not
+ * have. A kernel copy then a hash of the copy costs less CPU than hashing and writing in one read.
  */
-export async function hashFileCopy(
-  source: string,
-  target: string,
-  sizeHint?: number,
-): Promise<{ digest: string; size: number }> {
-  const size = sizeHint ?? (await stat(source)).size;
-  if (size >= BLOCKED_MIN) return hashBlocks(source, size, { copyTo: target });
+export async function hashFileCopy(source: string, target: string): Promise<{ digest: string; size: number }> {
   await copyFile(source, target, constants.COPYFILE_FICLONE);
   return hashFileNow(target);
 }

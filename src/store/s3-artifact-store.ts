@@ -102,9 +102,9 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   /**
-   * The file is first taken into the cache's staging area (renamed when consumed, else copied in
-   * the same read that hashes it), then hashed, uploaded and admitted from there: the object and
-   * the cached copy are the very bytes the digest was computed from, whatever happens to the source.
+   * The file is first taken into the cache's staging area (renamed when consumed, else copied),
+   * then hashed, uploaded and admitted from there: the object and the cached copy are the very
+   * bytes the digest was computed from, whatever happens to the source meanwhile.
    */
   async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
     const staged = await this.cache.stagingPath();
@@ -118,7 +118,7 @@ export class S3ArtifactStore implements ArtifactStore {
       } else if (opts.digest) {
         await copyFile(source, staged, constants.COPYFILE_FICLONE);
         hashed = await this.givenDigest(staged, opts);
-      } else hashed = await hashFileCopy(source, staged, opts.size);
+      } else hashed = await hashFileCopy(source, staged);
       const { digest, size } = hashed;
       this.pending.append(digest);
       if (!(await this.has(digest))) {
