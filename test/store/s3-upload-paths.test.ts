@@ -58,6 +58,9 @@ describe("uploads to S3", () => {
     const { digest } = await store.putFile(file);
     expect(store.requests.count("PutObjectCommand")).toBe(1);
     expect(store.requests.count("CreateMultipartUploadCommand")).toBe(0);
+    // Staged in the cache, then renamed into place: the staging area is empty again.
+    expect(fs.readdirSync(path.join(root, "cache-single", ".tmp"))).toEqual([]);
+    expect(fs.readFileSync(path.join(root, "cache-single", digest)).equals(bytes)).toBe(true);
     expect((await readBack(emulator, "single", digest)).equals(bytes)).toBe(true);
     await store.close();
   });
@@ -76,6 +79,26 @@ describe("uploads to S3", () => {
     expect(store.requests.count("CreateMultipartUploadCommand")).toBe(2);
     expect((await readBack(emulator, "refused", a.digest)).equals(first.bytes)).toBe(true);
     expect((await readBack(emulator, "refused", b.digest)).equals(second.bytes)).toBe(true);
+    await store.close();
+  });
+});
+
+describe("a put that cannot reach the server", () => {
+  it("gives a consumed file back and leaves nothing of it in the cache", async () => {
+    const emulator = await startS3rver(path.join(root, "s3rver-down"));
+    const store = await storeOn(emulator, "down");
+    const { file, bytes } = fileOf("consumed.bin", 3);
+    await emulator.stop();
+    const failed = await store.putFile(file, { consume: true }).then(
+      () => undefined,
+      (err: { code?: string }) => err,
+    );
+    expect(failed?.code).toBe("OBJECT_STORE_UNAVAILABLE");
+    // The step's output is where the step left it, unchanged, and the cache holds no copy of it.
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+    const cacheDir = path.join(root, "cache-down");
+    expect(fs.readdirSync(cacheDir).filter((name) => !name.startsWith("."))).toEqual([]);
+    expect(fs.readdirSync(path.join(cacheDir, ".tmp"))).toEqual([]);
     await store.close();
   });
 });
