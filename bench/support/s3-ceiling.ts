@@ -1,11 +1,13 @@
 /**
  * What an S3 emulator itself can do with the raw SDK, no store in between: one PutObject and one
- * GetObject of a buffer, a multipart upload through lib-storage, and parallel ranged GETs. The
- * store's figures are read against these.
+ * GetObject of a buffer, a multipart upload through lib-storage, and parallel ranged GETs; with a
+ * file, also one PutObject streamed from it as the store sends it. The store's figures are read
+ * against these.
  */
+import { createReadStream } from "node:fs";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE } from "../../src/store/s3-artifact-store.js";
+import { UPLOAD_PART_SIZE, UPLOAD_QUEUE_SIZE, UPLOAD_READ_CHUNK } from "../../src/store/s3-artifact-store.js";
 import { RANGE, RANGES_AT_ONCE } from "../../src/store/s3-object-download.js";
 import { rawS3Client, type S3Emulator } from "../../test/support/s3.js";
 
@@ -23,7 +25,7 @@ async function drain(body: AsyncIterable<Uint8Array>): Promise<number> {
 }
 
 /** Raw SDK throughput against `emulator` for `body`; an operation the server refuses is reported, not fatal. */
-export async function measureCeiling(emulator: S3Emulator, body: Buffer): Promise<CeilingRow[]> {
+export async function measureCeiling(emulator: S3Emulator, body: Buffer, file?: string): Promise<CeilingRow[]> {
   const client = rawS3Client(emulator);
   const Bucket = emulator.bucket;
   const rows: CeilingRow[] = [];
@@ -69,6 +71,19 @@ export async function measureCeiling(emulator: S3Emulator, body: Buffer): Promis
     await timed("PutObject, one request", () =>
       client.send(new PutObjectCommand({ Bucket, Key: "ceiling/single", Body: body })),
     );
+    // A buffer's sha256 goes into the request's signature; a stream is sent unsigned, as the store sends it.
+    if (file) {
+      await timed(`PutObject, streamed from a file in ${UPLOAD_READ_CHUNK / MIB} MiB reads`, () =>
+        client.send(
+          new PutObjectCommand({
+            Bucket,
+            Key: "ceiling/streamed",
+            Body: createReadStream(file, { highWaterMark: UPLOAD_READ_CHUNK }),
+            ContentLength: body.length,
+          }),
+        ),
+      );
+    }
   } finally {
     client.destroy();
   }
