@@ -31,7 +31,10 @@ export interface PutFileOptions {
    * by renaming it into place, and the source path may be gone afterwards.
    */
   consume?: boolean;
-  /** The digest, when the caller already knows it (the stat index): saves hashing. */
+  /**
+   * The digest, when the caller already knows it: saves hashing before the write. The fs store
+   * trusts it; the S3 store checks it while it uploads and refuses a wrong one (DIGEST_INVALID).
+   */
   digest?: string;
   /** The size the caller has just seen, saving a stat. */
   size?: number;

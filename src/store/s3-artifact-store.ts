@@ -23,7 +23,7 @@ import { TrainyardError } from "../core/errors.js";
 import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
 import { shortDigest } from "../core/hash.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
-import { hashFileCopy, hashFileNow, hashTree } from "./file-hash.js";
+import { hashFileAs, hashFileCopy, hashFileNow, hashTree } from "./file-hash.js";
 import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
@@ -110,34 +110,56 @@ export class S3ArtifactStore implements ArtifactStore {
     const staged = await this.cache.stagingPath();
     let restore: string | undefined;
     try {
-      let hashed: { digest: string; size: number };
       if (opts.consume) {
         await moveFile(source, staged);
         restore = source;
-        hashed = opts.digest ? await this.givenDigest(staged, opts) : await hashFileNow(staged, opts.size);
-      } else if (opts.digest) {
-        await copyFile(source, staged, constants.COPYFILE_FICLONE);
-        hashed = await this.givenDigest(staged, opts);
-      } else hashed = await hashFileCopy(source, staged);
-      const { digest, size } = hashed;
+      } else if (opts.digest) await copyFile(source, staged, constants.COPYFILE_FICLONE);
+      // A given digest is checked while the copy uploads, on the hashing threads, rather than before.
+      const check = opts.digest ? hashFileAs(staged, parseDigest(opts.digest).scheme) : undefined;
+      check?.catch(ignore);
+      const { digest, size } = opts.digest
+        ? { digest: opts.digest, size: (await stat(staged)).size }
+        : opts.consume
+          ? await hashFileNow(staged, opts.size)
+          : await hashFileCopy(source, staged);
       this.pending.append(digest);
+      let uploaded = false;
       if (!(await this.has(digest))) {
         const body = () => createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
         await this.upload(digest, body, { kind: "file", size });
+        uploaded = true;
       }
+      if (check) await this.confirmGivenDigest(await check, digest, source, uploaded);
       return { digest, size, path: await this.cache.admitStaged(staged, digest) };
     } catch (err) {
       // A consumed output whose upload failed goes back where the step left it.
-      if (restore) await rename(staged, restore).catch(() => undefined);
+      if (restore) await rename(staged, restore).catch(ignore);
       throw err;
     } finally {
-      await rm(staged, { force: true }).catch(() => undefined);
+      await rm(staged, { force: true }).catch(ignore);
     }
   }
 
-  /** A digest the caller computed from this same unchanged file (see PutFileOptions.digest). */
-  private async givenDigest(staged: string, opts: PutFileOptions): Promise<{ digest: string; size: number }> {
-    return { digest: opts.digest as string, size: opts.size ?? (await stat(staged)).size };
+  /** A given digest that is not the content's: the object just sent under it is deleted again. */
+  private async confirmGivenDigest(
+    actual: { digest: string; size: number },
+    given: string,
+    source: string,
+    uploaded: boolean,
+  ): Promise<void> {
+    if (actual.digest === given) return;
+    if (uploaded) {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(given) })).catch(ignore);
+    }
+    throw new TrainyardError(
+      "DIGEST_INVALID",
+      `the digest given for ${source} (${given}) is not its content's: its ${actual.size} bytes hash to ${actual.digest}`,
+      {
+        file: source,
+        digest: given,
+        hint: "pass the digest of the file as it is now, or none and the store hashes it",
+      },
+    );
   }
 
   async putDirectory(source: string, opts: { consume?: boolean } = {}): Promise<StoredObject> {

@@ -8,6 +8,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { sha256Digest } from "../../src/core/digest-format.js";
+import { hashFile } from "../../src/store/file-hash.js";
 import { S3ArtifactStore } from "../../src/store/s3-artifact-store.js";
 import { type S3Emulator, startFauxqs, startS3rver } from "../support/s3.js";
 
@@ -99,6 +101,29 @@ describe("a put that cannot reach the server", () => {
     const cacheDir = path.join(root, "cache-down");
     expect(fs.readdirSync(cacheDir).filter((name) => !name.startsWith("."))).toEqual([]);
     expect(fs.readdirSync(path.join(cacheDir, ".tmp"))).toEqual([]);
+    await store.close();
+  });
+});
+
+describe("a digest the caller gives", () => {
+  it("is checked while the file uploads: a wrong one fails and leaves no object or cached copy under it", async () => {
+    const emulator = await startS3rver(path.join(root, "s3rver-given"));
+    const store = await storeOn(emulator, "given");
+    const { file, bytes } = fileOf("given.bin", 3);
+    const wrong = sha256Digest(Buffer.from("some other content"));
+    const failed = await store.putFile(file, { digest: wrong }).then(
+      () => undefined,
+      (err: { code?: string; message: string }) => err,
+    );
+    expect(failed?.code).toBe("DIGEST_INVALID");
+    expect(failed?.message).toContain(file);
+    expect(store.requests.count("PutObjectCommand")).toBe(1);
+    expect(await store.has(wrong)).toBe(false);
+    expect(fs.existsSync(path.join(root, "cache-given", wrong))).toBe(false);
+    // The right digest is taken as given, and the object reads back verified under it.
+    const right = (await hashFile(file)).digest;
+    expect((await store.putFile(file, { digest: right })).digest).toBe(right);
+    expect((await readBack(emulator, "given", right)).equals(bytes)).toBe(true);
     await store.close();
   });
 });
