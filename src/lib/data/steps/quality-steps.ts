@@ -128,7 +128,10 @@ export interface DriftStepOptions {
   /** The reference: training data, or the profile kept as a model's reference statistics. */
   reference: StepRef<Dataset> | StepRef<Profile>;
   current: StepRef<Dataset>;
-  /** Only these columns are compared, as `config.include` says. @default every column present on both sides */
+  /**
+   * Only these columns are compared (the same as `config.include`; per-column rules stay in `config.columns`).
+   * @default every column present on both sides
+   */
   columns?: string[];
   config?: DriftConfig;
   description?: string;
