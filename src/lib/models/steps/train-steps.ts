@@ -129,7 +129,7 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
           "INVALID_OPTION",
           `train step "${id}": \`algorithm\` returned options without a \`kind\``,
           {
-            hint: 'name the kind (e.g. { kind: "gbdt", numRounds: 100 }), or give `tuned` a search step to lay them over',
+            hint: 'name the kind (e.g. { kind: "gbdt", numRounds: 100 }), or give `tuned` a search to lay them over',
           },
         );
       }
