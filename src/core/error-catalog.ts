@@ -28,6 +28,7 @@ export const ERROR_CATALOG = {
   COMMAND_FAILED: "read the command's output with `trainyard logs <run> <step>`",
   OUTPUT_INVALID: "return JSON, or files declared with ctx.file/ctx.dataset/ctx.model inside ctx.workdir",
   ARTIFACT_WRITE: "check the disk holding the home has space and is writable",
+  ARTIFACT_SOURCE_CHANGED: "store the file again once nothing writes to it any more",
   ARTIFACT_MISSING: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
   ARTIFACT_CORRUPT: "run `trainyard fsck --repair`, then `trainyard resume <run>` recomputes it",
   OBJECT_STORE_UNAVAILABLE:

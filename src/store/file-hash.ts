@@ -12,8 +12,8 @@
  * `sha256-tree:`; docs/digests.md), so a reader never guesses which one a stored object used.
  */
 import { createHash } from "node:crypto";
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync } from "node:fs";
-import { copyFile, lstat, open, readdir, stat } from "node:fs/promises";
+import { closeSync, fchmodSync, fstatSync, openSync, readSync } from "node:fs";
+import { lstat, open, readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { type DigestScheme, SHA256, SHA256_BLOCKS, SHA256_TREE } from "../core/digest-format.js";
 import { sha256 } from "../core/hash.js";
@@ -57,16 +57,6 @@ export function hashFileNow(
     closeSync(fd);
   }
   return expected < BLOCKED_MIN ? hashMedium(path) : hashBlocks(path, expected);
-}
-
-/**
- * Copies `source` to `target` (a new file; a clone where the file system can) and returns the
- * digest of the copy, so a source that changes meanwhile cannot give the copy a digest it does not
- * have. A kernel copy then a hash of the copy costs less CPU than hashing and writing in one read.
- */
-export async function hashFileCopy(source: string, target: string): Promise<{ digest: string; size: number }> {
-  await copyFile(source, target, constants.COPYFILE_FICLONE);
-  return hashFileNow(target);
 }
 
 /** Plain sha256 whatever the size: the digest of bytes stored with putBytes (large manifests). */

@@ -8,7 +8,7 @@
 import { constants, createReadStream } from "node:fs";
 import { copyFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -23,7 +23,8 @@ import { TrainyardError } from "../core/errors.js";
 import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
 import { shortDigest } from "../core/hash.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
-import { hashFileAs, hashFileCopy, hashFileNow, hashTree } from "./file-hash.js";
+import { hashFileAs, hashFileNow, hashTree } from "./file-hash.js";
+import { StreamingDigest } from "./digest.js";
 import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
@@ -103,8 +104,9 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /**
    * The file is first taken into the cache's staging area (renamed when consumed, else copied),
-   * then hashed, uploaded and admitted from there: the object and the cached copy are the very
-   * bytes the digest was computed from, whatever happens to the source meanwhile.
+   * then uploaded and admitted from there, so the object and the cached copy are the same bytes.
+   * A consumed file is hashed there; a copied one is hashed at its source while it is copied, and
+   * its upload checks that the copy hashes to the same digest (a given digest is checked likewise).
    */
   async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
     const staged = await this.cache.stagingPath();
@@ -113,23 +115,41 @@ export class S3ArtifactStore implements ArtifactStore {
       if (opts.consume) {
         await moveFile(source, staged);
         restore = source;
-      } else if (opts.digest) await copyFile(source, staged, constants.COPYFILE_FICLONE);
-      // A given digest is checked while the copy uploads, on the hashing threads, rather than before.
-      const check = opts.digest ? hashFileAs(staged, parseDigest(opts.digest).scheme) : undefined;
-      check?.catch(ignore);
-      const { digest, size } = opts.digest
-        ? { digest: opts.digest, size: (await stat(staged)).size }
-        : opts.consume
-          ? await hashFileNow(staged, opts.size)
-          : await hashFileCopy(source, staged);
+      }
+      let claimed: { digest: string; size: number };
+      let copyChecked = true;
+      if (opts.digest) {
+        parseDigest(opts.digest);
+        if (!opts.consume) await copyFile(source, staged, constants.COPYFILE_FICLONE);
+        claimed = { digest: opts.digest, size: (await stat(staged)).size };
+        copyChecked = false;
+      } else if (opts.consume) claimed = await hashFileNow(staged, opts.size);
+      else {
+        const copied = copyFile(source, staged, constants.COPYFILE_FICLONE);
+        claimed = (await Promise.all([copied, hashFileNow(source, opts.size)]))[1];
+        copyChecked = false;
+      }
+      const { digest, size } = claimed;
       this.pending.append(digest);
+      let sent: StreamingDigest | undefined;
       let uploaded = false;
       if (!(await this.has(digest))) {
-        const body = () => createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
+        const body = () => {
+          const file = createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
+          if (copyChecked) return file;
+          sent = new StreamingDigest(parseDigest(digest).scheme);
+          return hashedOnTheWay(file, sent);
+        };
         await this.upload(digest, body, { kind: "file", size });
         uploaded = true;
       }
-      if (check) await this.confirmGivenDigest(await check, digest, source, uploaded);
+      if (!copyChecked) {
+        const actual = sent
+          ? { digest: sent.digest(), size: sent.size }
+          : await hashFileAs(staged, parseDigest(digest).scheme);
+        if (actual.digest !== digest)
+          await this.refuseMismatch(source, digest, actual, uploaded, opts.digest !== undefined);
+      }
       return { digest, size, path: await this.cache.admitStaged(staged, digest) };
     } catch (err) {
       // A consumed output whose upload failed goes back where the step left it.
@@ -140,25 +160,33 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
-  /** A given digest that is not the content's: the object just sent under it is deleted again. */
-  private async confirmGivenDigest(
-    actual: { digest: string; size: number },
-    given: string,
+  /** The bytes stored are not the digest's: the object just sent under it is deleted again, and nothing is cached. */
+  private async refuseMismatch(
     source: string,
+    claimed: string,
+    actual: { digest: string; size: number },
     uploaded: boolean,
-  ): Promise<void> {
-    if (actual.digest === given) return;
+    given: boolean,
+  ): Promise<never> {
     if (uploaded) {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(given) })).catch(ignore);
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(claimed) })).catch(ignore);
+    }
+    const bytes = `its ${actual.size} bytes hash to ${actual.digest}`;
+    if (given) {
+      throw new TrainyardError(
+        "DIGEST_INVALID",
+        `the digest given for ${source} (${claimed}) is not its content's: ${bytes}`,
+        {
+          file: source,
+          digest: claimed,
+          hint: "pass the digest of the file as it is now, or none and the store hashes it",
+        },
+      );
     }
     throw new TrainyardError(
-      "DIGEST_INVALID",
-      `the digest given for ${source} (${given}) is not its content's: its ${actual.size} bytes hash to ${actual.digest}`,
-      {
-        file: source,
-        digest: given,
-        hint: "pass the digest of the file as it is now, or none and the store hashes it",
-      },
+      "ARTIFACT_SOURCE_CHANGED",
+      `${source} changed while it was being stored: it hashed to ${claimed}, then ${bytes}; nothing was stored`,
+      { file: source, digest: claimed },
     );
   }
 
@@ -344,6 +372,18 @@ export class S3ArtifactStore implements ArtifactStore {
       { cause: err, file: this.describe() },
     );
   }
+}
+
+/** `file` passed through unchanged, each chunk hashed into `digest` on its way to the request. */
+function hashedOnTheWay(file: Readable, digest: StreamingDigest): Readable {
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      digest.update(chunk);
+      done(null, chunk);
+    },
+  });
+  file.on("error", (err) => tap.destroy(err));
+  return file.pipe(tap);
 }
 
 /** Renames `source` to `target`, or copies and removes it when they are on different file systems. */
