@@ -124,6 +124,16 @@ describe("a digest the caller gives", () => {
     const right = (await hashFile(file)).digest;
     expect((await store.putFile(file, { digest: right })).digest).toBe(right);
     expect((await readBack(emulator, "given", right)).equals(bytes)).toBe(true);
+    // Other content under a digest already stored: refused without an upload, and the stored object stays.
+    const other = fileOf("other.bin", 1);
+    const refused = await store.putFile(other.file, { digest: right }).then(
+      () => undefined,
+      (err: { code?: string }) => err,
+    );
+    expect(refused?.code).toBe("DIGEST_INVALID");
+    expect(store.requests.count("PutObjectCommand")).toBe(2);
+    expect(store.requests.count("DeleteObjectCommand")).toBe(1);
+    expect(await store.has(right)).toBe(true);
     await store.close();
   });
 });
