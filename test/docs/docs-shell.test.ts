@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../engine/support.js";
 import { againstTarball, packedTarball, prebuildEnv, readmeStartProject } from "../support/packed-project.js";
 import { requireTools, type ToolName } from "../support/require-tool.js";
-import { runShellBlock } from "../support/shell-block.js";
+import { inOtherTerminals, runShellBlock } from "../support/shell-block.js";
 import { docModules, docPages, docShellBlocks, type ShellBlock } from "./doc-blocks.js";
 import { type PageServices, type ServiceName, startServices } from "./page-services.js";
 
@@ -74,6 +74,15 @@ describe("the docs' shell blocks", () => {
     expect(r.ok).toBe(false);
     expect(r.line).toBe(2);
     expect(r.stdout).toBe("one\n");
+  });
+
+  it("a server that further commands follow runs as in another terminal; a last one in the foreground", () => {
+    const block = "trainyard worker --queue gpu   # a GPU machine\ntrainyard run pipeline.ts\nnpx trainyard serve";
+    expect(inOtherTerminals(block).split("\n")).toEqual([
+      "trainyard worker --queue gpu &   # a GPU machine",
+      "trainyard run pipeline.ts",
+      "npx trainyard serve",
+    ]);
   });
 
   for (const page of pages) {
