@@ -4,7 +4,7 @@
  * over distinct values (window sums), and category comparisons over the union of categories.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { queryRows, tempName, toNumber } from "./duck.js";
+import { queryRows, toNumber } from "./duck.js";
 import { exactSums } from "./exact-sum.js";
 import { columnRowsSql, finiteRowsSql, type CountedColumn, type ValueCounts } from "./value-counts.js";
 
@@ -17,40 +17,51 @@ export interface CdfDistances {
   nCurrent: number;
 }
 
+/** Where the finite values of both sides lie, and an upper bound of how many distinct ones there are. */
+export interface ValueSpan {
+  min: number;
+  max: number;
+  distinct: number;
+}
+
 /**
  * Both empirical CDFs evaluated at every distinct value (side 0 = reference, 1 = current).
  * Same arithmetic as SciPy: F(v) = (#values <= v) / n, differences taken in doubles, and the
- * Wasserstein integral summed as |F_ref - F_cur| * (next value - value).
+ * Wasserstein integral summed as |F_ref - F_cur| * (next value - value), exactly (exact-sum.ts),
+ * so its bits do not depend on DuckDB's threads.
  */
-export async function cdfDistances(con: DuckDBConnection, vc: ValueCounts, col: CountedColumn): Promise<CdfDistances> {
-  const table = tempName("cdf");
-  await con.run(`
-    CREATE TEMP TABLE ${table} AS
+export async function cdfDistances(
+  con: DuckDBConnection,
+  vc: ValueCounts,
+  col: CountedColumn,
+  span: ValueSpan,
+): Promise<CdfDistances> {
+  const steps = `(
     WITH f AS (SELECT q, coalesce(sum(n) FILTER (WHERE s = 0), 0) AS a, coalesce(sum(n) FILTER (WHERE s = 1), 0) AS b
                FROM ${finiteRowsSql(vc, col)} GROUP BY q),
     t AS (SELECT sum(a) AS na, sum(b) AS nb FROM f)
-    SELECT q, na, nb,
+    SELECT na, nb,
            CAST(sum(a) OVER o AS DOUBLE) / CAST(na AS DOUBLE) AS fa,
            CAST(sum(b) OVER o AS DOUBLE) / CAST(nb AS DOUBLE) AS fb,
            lead(q) OVER (ORDER BY q) - q AS dq
-    FROM f, t WINDOW o AS (ORDER BY q ROWS UNBOUNDED PRECEDING)`);
-  try {
-    const rows = await queryRows(
-      con,
-      `SELECT max(abs(fa - fb)) AS ks, any_value(na) AS na, any_value(nb) AS nb FROM ${table}`,
-    );
-    // The integral is an exact sum (exact-sum.ts), so its bits do not depend on DuckDB's threads.
-    const area = await exactSums(con, { from: table, terms: { w: "abs(fa - fb) * dq" } });
-    const r = rows[0] ?? {};
-    return {
-      ks: toNumber(r.ks) ?? NaN,
-      wasserstein: area.get("")?.w ?? 0,
-      nReference: toNumber(r.na) ?? 0,
-      nCurrent: toNumber(r.nb) ?? 0,
-    };
-  } finally {
-    await con.run(`DROP TABLE IF EXISTS ${table}`);
-  }
+    FROM f, t WINDOW o AS (ORDER BY q ROWS UNBOUNDED PRECEDING))`;
+  // Each area |F_ref - F_cur| * dq is at most the span of the values: one pass over the steps, and
+  // 100 bits below the span keep the integral exact to far below a double's precision.
+  const width = span.max - span.min;
+  const sums = await exactSums(con, {
+    from: steps,
+    terms: { w: "abs(fa - fb) * dq" },
+    known: Number.isFinite(width) ? [{ group: null, weight: span.distinct, largest: { w: width } }] : undefined,
+    bits: 100,
+    also: { ks: "max(abs(fa - fb))", na: "any_value(na)", nb: "any_value(nb)" },
+  });
+  const r = sums.get("") ?? {};
+  return {
+    ks: r.ks ?? NaN,
+    wasserstein: r.w ?? 0,
+    nReference: r.na ?? 0,
+    nCurrent: r.nb ?? 0,
+  };
 }
 
 export interface CategoryComparison {

@@ -32,6 +32,10 @@ export interface ExactSumQuery {
    * `largest` may exceed the largest magnitude a little; it only sets the scale.
    */
   known?: KnownRange[];
+  /** Bits kept below the largest term's leading bit; more bits, more limbs. @default 61 */
+  bits?: number;
+  /** Further aggregates over the columns of `from`, computed in the same pass (e.g. a max). */
+  also?: Record<string, string>;
 }
 
 export interface KnownRange {
@@ -43,13 +47,16 @@ export interface KnownRange {
   largest: Record<string, number>;
 }
 
-/** The sums of `query`'s terms per value of its `groupBy` column (key "" without one). */
+/**
+ * The sums of `query`'s terms (and its `also` aggregates) per value of its `groupBy` column
+ * (key "" without one).
+ */
 export async function exactSums(
   con: DuckDBConnection,
   query: ExactSumQuery,
 ): Promise<Map<string, Record<string, number>>> {
   const names = Object.keys(query.terms);
-  const terms = `(SELECT ${query.groupBy ?? "NULL"} AS __g, ${query.weight ?? "1"} AS __w, ${names
+  const terms = `(SELECT *, ${query.groupBy ?? "NULL"} AS __g, ${query.weight ?? "1"} AS __w, ${names
     .map((n, i) => `CAST(${query.terms[n]} AS DOUBLE) AS __t${i}`)
     .join(", ")} FROM ${query.from})`;
   const ranges = query.known ? knownRows(query.known, names) : await queryRows(con, rangeSql(terms, names));
@@ -67,22 +74,27 @@ export async function exactSums(
     out.set(String(r.__g ?? ""), sums);
   }
   const pending = names.flatMap((_, i) => (shifts[i].size ? [i] : []));
-  if (pending.length === 0) return out;
-  const cuts = limbCuts(totalWeight);
-  const rows = await queryRows(con, limbSumSql(terms, pending, shifts, cuts));
+  const also = Object.entries(query.also ?? {});
+  if (pending.length === 0 && also.length === 0) return out;
+  const cuts = limbCuts(totalWeight, query.bits ?? TOP_BIT);
+  const bottom = cuts[cuts.length - 1];
+  const rows = await queryRows(con, limbSumSql(terms, pending, shifts, cuts, also));
   for (const r of rows) {
-    const sums = out.get(String(r.__g ?? "")) as Record<string, number>;
+    const key = String(r.__g ?? "");
+    const sums = out.get(key) ?? {};
+    out.set(key, sums);
+    for (const [name] of also) sums[name] = toNumber(r[name]) ?? NaN;
     for (const i of pending) {
       const shift = shifts[i].get(r.__g);
       if (shift === undefined) continue;
-      const limbs = cuts.map((_, j) => toNumber(r[`__s${i}_${j}`]) ?? 0);
+      // Each limb sum is a multiple of 2^cut: scaled by 2^-bottom it is an integer (exactly).
+      const limbs = cuts.map((_, j) => (toNumber(r[`__s${i}_${j}`]) ?? 0) * 2 ** -bottom);
       // A term that was not finite (e.g. a square that overflowed) leaves NaN in its limb sums.
       if (!limbs.every(Number.isInteger)) sums[names[i]] = NaN;
-      else
-        sums[names[i]] = bigintTimesPowerOfTwo(
-          limbs.map(BigInt).reduce((a, b) => a + b, 0n),
-          -shift,
-        );
+      else {
+        const total = limbs.map(BigInt).reduce((a, b) => a + b, 0n);
+        sums[names[i]] = bigintTimesPowerOfTwo(total, bottom - shift);
+      }
     }
   }
   return out;
@@ -131,25 +143,33 @@ function timesPowerOfTwoSql(value: string, shift: number): string {
 }
 
 /**
- * The powers of two the limbs are multiples of, high to low. Each limb holds `width` bits so that
- * `width` bits times the total weight stays below 2^53: every partial sum of a limb is exact.
+ * The powers of two the limbs are multiples of, high to low, down to 2^(TOP_BIT - bits). Each
+ * limb holds `width` bits so that `width` bits times the total weight stays below 2^53: every
+ * partial sum of a limb is exact.
  */
-export function limbCuts(totalWeight: number): number[] {
+export function limbCuts(totalWeight: number, bits = TOP_BIT): number[] {
   const width = 52 - Math.max(1, Math.ceil(Math.log2(totalWeight + 1)));
   if (width < 8) {
     throw new DataError("INVALID_OPTION", `Too many rows (${totalWeight}) for exact statistics`, {
       hint: "Profile or compare a sample or a partition of the data.",
     });
   }
+  const floor = TOP_BIT - bits;
   const cuts: number[] = [];
   for (let cut = TOP_BIT + 1 - width; ; cut -= width) {
-    cuts.push(Math.max(0, cut));
-    if (cut <= 0) return cuts;
+    cuts.push(Math.max(floor, cut));
+    if (cut <= floor) return cuts;
   }
 }
 
 /** Rounding to a multiple of 2^cut by adding and removing 1.5 * 2^(52 + cut), exact IEEE arithmetic. */
-function limbSumSql(terms: string, pending: number[], shifts: Map<unknown, number>[], cuts: number[]): string {
+function limbSumSql(
+  terms: string,
+  pending: number[],
+  shifts: Map<unknown, number>[],
+  cuts: number[],
+  also: [string, string][],
+): string {
   const scaled = pending.map((i) => {
     const groups = [...shifts[i]];
     const value =
@@ -158,19 +178,20 @@ function limbSumSql(terms: string, pending: number[], shifts: Map<unknown, numbe
         : `CASE __g ${groups.map(([g, s]) => `WHEN ${Number(g)} THEN ${timesPowerOfTwoSql(`__t${i}`, s)}`).join(" ")} END`;
     return `${value} AS __r${i}_0`;
   });
-  let relation = `(SELECT __g, __w, ${scaled.join(", ")} FROM ${terms} WHERE __w <> 0)`;
-  const kept: string[] = [];
-  cuts.forEach((cut, j) => {
-    const magic = sqlDouble(1.5 * 2 ** (52 + cut));
-    const columns = pending.flatMap((i) => {
-      const limb = `((__r${i}_${j} + ${magic}) - ${magic})`;
-      return [`${limb} AS __l${i}_${j}`, `__r${i}_${j} - ${limb} AS __r${i}_${j + 1}`];
+  let relation = `(SELECT *${scaled.map((c) => `, ${c}`).join("")} FROM ${terms} WHERE __w <> 0)`;
+  if (pending.length)
+    cuts.forEach((cut, j) => {
+      const magic = sqlDouble(1.5 * 2 ** (52 + cut));
+      const columns = pending.flatMap((i) => {
+        const limb = `((__r${i}_${j} + ${magic}) - ${magic})`;
+        return [`${limb} AS __l${i}_${j}`, `__r${i}_${j} - ${limb} AS __r${i}_${j + 1}`];
+      });
+      const used = pending.map((i) => `__r${i}_${j}`).join(", ");
+      relation = `(SELECT * EXCLUDE (${used}), ${columns.join(", ")} FROM ${relation})`;
     });
-    relation = `(SELECT __g, __w${kept.length ? `, ${kept.join(", ")}` : ""}, ${columns.join(", ")} FROM ${relation})`;
-    kept.push(...pending.map((i) => `__l${i}_${j}`));
-  });
   const sums = pending.flatMap((i) => cuts.map((_, j) => `sum(__l${i}_${j} * __w) AS __s${i}_${j}`));
-  return `SELECT __g, ${sums.join(", ")} FROM ${relation} GROUP BY __g`;
+  const extra = also.map(([name, sql]) => `${sql} AS ${name}`);
+  return `SELECT __g, ${[...sums, ...extra].join(", ")} FROM ${relation} GROUP BY __g`;
 }
 
 /** n · 2^exponent rounded to nearest (ties to even); subnormal results may round twice. */
