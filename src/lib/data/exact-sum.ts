@@ -1,13 +1,13 @@
 /**
  * Exact sums of doubles in DuckDB, so that statistics do not depend on how many threads summed
- * them or in which order they finished. A first pass finds each term's largest magnitude; the
- * second scales every term by a power of two so that it lies below 2^61 and cuts it into a few
+ * them or in which order they finished. A first pass finds each term's largest magnitude (unless
+ * the caller knows a bound); the second scales every term by a power of two so that it lies below 2^61 and cuts it into a few
  * integer "limbs" (multiples of fixed powers of two). The limbs are summed as doubles, but every
  * partial sum is an integer below 2^53 and so exact: any order gives the same result. The limb
  * sums are combined with BigInt and rounded once to the nearest double.
  *
- * Only bits below 2^-62 of the largest term are rounded away (once, per term, the same way on
- * every run). An optional integer weight multiplies each term exactly, so Σ n·q over a
+ * Only bits below 2^-62 of the largest term (or bound) are rounded away, once per term and the
+ * same way on every run. An optional integer weight multiplies each term exactly, so Σ n·q over a
  * value-count table is exact too. Non-finite terms give NaN or ±Infinity, as IEEE says.
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -29,7 +29,7 @@ export interface ExactSumQuery {
   groupBy?: string;
   /**
    * What the caller already knows of every group (all its terms finite): saves the first pass.
-   * `largest` may exceed the largest magnitude a little; it only sets the scale.
+   * `largest` must be at least every term's magnitude; the kept bits are counted below it.
    */
   known?: KnownRange[];
   /** Bits kept below the largest term's leading bit; more bits, more limbs. @default 61 */
