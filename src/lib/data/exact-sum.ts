@@ -1,10 +1,10 @@
 /**
  * Exact sums of doubles in DuckDB, so that statistics do not depend on how many threads summed
  * them or in which order they finished. A first pass finds each term's largest magnitude (unless
- * the caller knows a bound); the second scales every term by a power of two so that it lies below 2^61 and cuts it into a few
- * integer "limbs" (multiples of fixed powers of two). The limbs are summed as doubles, but every
- * partial sum is an integer below 2^53 and so exact: any order gives the same result. The limb
- * sums are combined with BigInt and rounded once to the nearest double.
+ * the caller knows a bound); the second scales every term by a power of two so that it lies below
+ * 2^61 and cuts it into a few integer "limbs" (multiples of fixed powers of two). The limbs are
+ * summed as doubles, but every partial sum is an integer below 2^53 and so exact: any order gives
+ * the same result. The limb sums are combined with BigInt and rounded once to the nearest double.
  *
  * Only bits below 2^-62 of the largest term (or bound) are rounded away, once per term and the
  * same way on every run. An optional integer weight multiplies each term exactly, so Σ n·q over a
@@ -172,10 +172,11 @@ function limbSumSql(
 ): string {
   const scaled = pending.map((i) => {
     const groups = [...shifts[i]];
+    const perGroup = groups.map(([g, s]) => `WHEN ${Number(g)} THEN ${timesPowerOfTwoSql(`__t${i}`, s)}`);
     const value =
       groups.length === 1 && groups[0][0] === null
         ? timesPowerOfTwoSql(`__t${i}`, groups[0][1])
-        : `CASE __g ${groups.map(([g, s]) => `WHEN ${Number(g)} THEN ${timesPowerOfTwoSql(`__t${i}`, s)}`).join(" ")} END`;
+        : `CASE __g ${perGroup.join(" ")} END`;
     return `${value} AS __r${i}_0`;
   });
   let relation = `(SELECT *${scaled.map((c) => `, ${c}`).join("")} FROM ${terms} WHERE __w <> 0)`;
