@@ -9,12 +9,13 @@
 import { copyFileSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO } from "../engine/support.js";
 import { againstTarball, packedTarball, prebuildEnv, readmeStartProject } from "../support/packed-project.js";
 import { requireTools, type ToolName } from "../support/require-tool.js";
-import { runShellBlock } from "../support/shell-block.js";
+import { inOtherTerminals, runShellBlock } from "../support/shell-block.js";
 import { docModules, docPages, docShellBlocks, type ShellBlock } from "./doc-blocks.js";
+import { type PageServices, type ServiceName, startServices } from "./page-services.js";
 
 /** Where each page's commands run: a project made by README's sequence, or a checkout of this repository. */
 const PAGE_FOLDERS: Record<string, "project" | "checkout"> = {
@@ -33,10 +34,18 @@ const PAGE_FOLDERS: Record<string, "project" | "checkout"> = {
 /** Tools a page's commands need beyond Node and npm (missing: skipped locally, failing under CI). */
 const PAGE_TOOLS: Record<string, ToolName[]> = {
   "python.md": ["xgboost", "scikit-learn", "pandas"],
+  "distributed.md": ["redis-server", "postgresql"],
+  "scale-out.md": ["redis-server", "postgresql"],
+};
+
+/** Services a page's commands reach on loopback, started for the page and stopped after it. */
+const PAGE_SERVICES: Record<string, ServiceName[]> = {
+  "distributed.md": ["redis", "postgres"],
+  "scale-out.md": ["redis", "postgres", "s3"],
 };
 
 /** The skips this test accepts: a new one must be added here too, so the list stays short and seen. */
-const EXPECTED_SKIPS = 13;
+const EXPECTED_SKIPS = 7;
 const BLOCK_TIMEOUT = 120_000;
 
 const blocks: ShellBlock[] = docPages(REPO).flatMap(docShellBlocks);
@@ -67,6 +76,15 @@ describe("the docs' shell blocks", () => {
     expect(r.stdout).toBe("one\n");
   });
 
+  it("a server that further commands follow runs as in another terminal; a last one in the foreground", () => {
+    const block = "trainyard worker --queue gpu   # a GPU machine\ntrainyard run pipeline.ts\nnpx trainyard serve";
+    expect(inOtherTerminals(block).split("\n")).toEqual([
+      "trainyard worker --queue gpu &   # a GPU machine",
+      "trainyard run pipeline.ts",
+      "npx trainyard serve",
+    ]);
+  });
+
   for (const page of pages) {
     const runnable = blocks.filter((b) => b.page === page && !b.skip);
     if (runnable.length === 0) continue;
@@ -75,10 +93,13 @@ describe("the docs' shell blocks", () => {
       let env: NodeJS.ProcessEnv;
       let tarball: string;
       let startBlock: string;
+      let services: PageServices | undefined;
       beforeAll(async () => {
-        const folder = await pageFolder(page);
+        services = await startServices(PAGE_SERVICES[page] ?? []);
+        const folder = await pageFolder(page, services);
         ({ cwd, env, tarball, startBlock } = folder);
       }, 15 * 60_000);
+      afterAll(async () => services?.stop());
 
       for (const block of runnable) {
         it(
@@ -89,7 +110,9 @@ describe("the docs' shell blocks", () => {
               expect((await readmeStartProject()).output.ok).toBe(true);
               return;
             }
-            const r = await runShellBlock(againstTarball(block.code, tarball), { cwd, env, timeoutMs: BLOCK_TIMEOUT });
+            const network = PAGE_SERVICES[page] ? "host" : "private";
+            const code = againstTarball(block.code, tarball);
+            const r = await runShellBlock(code, { cwd, env, timeoutMs: BLOCK_TIMEOUT, network });
             const at = `${page}:${block.line + (r.line ?? 1) - 1}`;
             expect(
               r.ok,
@@ -112,11 +135,11 @@ interface PageFolder {
   startBlock: string;
 }
 
-async function pageFolder(page: string): Promise<PageFolder> {
+async function pageFolder(page: string, services: PageServices): Promise<PageFolder> {
   const { path: tarball } = await packedTarball();
   const start = await readmeStartProject();
   const runDir = dirname(dirname(tarball));
-  const env = await prebuildEnv(runDir);
+  const env = { ...(await prebuildEnv(runDir)), ...services.env };
   const dir = join(runDir, "docs-shell", page.replace(/\.md$/, ""));
   mkdirSync(dir, { recursive: true });
   if (PAGE_FOLDERS[page] === "checkout") {
@@ -139,13 +162,14 @@ async function pageFolder(page: string): Promise<PageFolder> {
   const project = join(dir, "my-app");
   cpSync(start.dir, project, { recursive: true, filter: (src) => !src.startsWith(join(start.dir, "node_modules")) });
   symlinkSync(join(start.dir, "node_modules"), join(project, "node_modules"));
-  await PAGE_SETUP[page]?.(project, env);
+  await PAGE_SETUP[page]?.(project, env, services);
   const pathWithBin = `${join(project, "node_modules", ".bin")}:${env.PATH}`;
   return { cwd: project, env: { ...env, PATH: pathWithBin }, tarball, startBlock: start.block };
 }
 
 /** What a page assumes a reader has done before its commands, in the project folder. */
-const PAGE_SETUP: Record<string, (project: string, env: NodeJS.ProcessEnv) => Promise<void>> = {
+type PageSetup = (project: string, env: NodeJS.ProcessEnv, services: PageServices) => Promise<void>;
+const PAGE_SETUP: Record<string, PageSetup> = {
   // The README's pipeline saved as weather.ts, with the Seattle weather data it reads.
   "README.md": async (project) => {
     const [weather] = docModules(join(REPO, "README.md")).filter((m) => m.run);
@@ -164,12 +188,36 @@ const PAGE_SETUP: Record<string, (project: string, env: NodeJS.ProcessEnv) => Pr
     writeFileSync(file, readFileSync(file, "utf8").replace("numRounds: 50", "numRounds: 60"));
     await setupCommand("npx trainyard run pipeline.ts", project, env);
   },
-  // The page's pipeline with a gpu queue, saved as the pipeline.ts its commands name.
-  "scale-out.md": async (project) => {
+  // The page's pipeline with a gpu queue, saved as the pipeline.ts its commands name, and the page's
+  // trainyard.config.ts with this machine's Redis and object store in place of the page's ports.
+  "scale-out.md": async (project, _env, services) => {
     const [queues] = docModules(join(REPO, "docs", "scale-out.md"));
     writeFileSync(join(project, "pipeline.ts"), `${queues.code}\n`);
+    const config = pageBlock("scale-out.md", "js", "export default")
+      .replace("redis://127.0.0.1:6379", services.redisUrl)
+      .replace("http://127.0.0.1:9000", services.s3Endpoint)
+      .replace("s3://ml-artifacts/", `s3://${services.s3Bucket}/`);
+    writeFileSync(join(project, "trainyard.config.ts"), `${config}\n`);
+  },
+  // The page's first trainyard.config.ts, its machines' addresses replaced by this machine's services.
+  "distributed.md": async (project, _env, services) => {
+    const config = pageBlock("distributed.md", "ts", 'kind: "queue"')
+      .replace("postgres://trainyard@db.internal:5432/trainyard", services.postgresUrl)
+      .replace("redis://queue.internal:6379", services.redisUrl)
+      .replace("/mnt/shared/trainyard-artifacts", join(project, "shared-artifacts"));
+    writeFileSync(join(project, "trainyard.config.ts"), `${config}\n`);
   },
 };
+
+/** The first ```lang block of a docs page that contains `text`. */
+function pageBlock(page: string, lang: string, text: string): string {
+  const blocks = readFileSync(join(REPO, "docs", page), "utf8")
+    .split(new RegExp(`^\`\`\`${lang}\\s*$`, "m"))
+    .slice(1);
+  const block = blocks.map((b) => b.split(/^```/m)[0]).find((b) => b.includes(text));
+  if (!block) throw new Error(`docs/${page} has no \`\`\`${lang} block with ${text}`);
+  return block.trimEnd();
+}
 
 async function setupCommand(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
   const r = await runShellBlock(command, { cwd, env, timeoutMs: 180_000 });

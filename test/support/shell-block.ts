@@ -4,9 +4,11 @@
  * A line ending in `&` keeps running in the background until the block ends; `curl` waits for a
  * server that is still starting (as a reader would); `<run>` stands for the newest run's id.
  * A long-running command in the foreground (serve, ui, up, daemon, worker) that still runs after a
- * few seconds has started: the block passes and the command is stopped, as a reader would. Every process the block
- * started ends with it. Blocks that install nothing run in a private network namespace, so
- * `serve --port 8080` cannot meet another program's port.
+ * few seconds has started: the block passes and the command is stopped, as a reader would. One that
+ * further commands follow runs as a reader runs it, in another terminal: in the background until the
+ * block ends. Every process the block started ends with it. Blocks that install nothing run in a
+ * private network namespace, so `serve --port 8080` cannot meet another program's port, unless they
+ * need this machine's services (`network: "host"`).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -67,19 +69,22 @@ export interface ShellBlockOptions {
   timeoutMs: number;
   /** How long a server in the foreground runs before it counts as started (default 5 s). */
   serveMs?: number;
+  /** "host" runs the block beside the test's loopback services instead of in a private namespace. */
+  network?: "private" | "host";
 }
 
 export async function runShellBlock(code: string, opts: ShellBlockOptions): Promise<ShellBlockResult> {
   const state = mkdtempSync(join(tmpdir(), "docs-shell-"));
   try {
     writeFileSync(join(state, "prelude.sh"), `${PRELUDE}\n`);
-    const body = code.replaceAll("<run>", '"$(__docs_latest_run)"');
+    const body = inOtherTerminals(code.replaceAll("<run>", '"$(__docs_latest_run)"'));
     // Line 1 loads the prelude, so line n + 1 of the script is line n of the block.
     writeFileSync(join(state, "block.sh"), `source "$DOCS_TEST_STATE/prelude.sh"\n${body}\n`);
     const script = `bash "${join(state, "block.sh")}"`;
-    const argv = INSTALLS.test(code)
-      ? ["bash", "-c", script]
-      : ["unshare", "-n", "bash", "-c", `ip link set lo up && ${script}`];
+    const argv =
+      INSTALLS.test(code) || opts.network === "host"
+        ? ["bash", "-c", script]
+        : ["unshare", "-n", "bash", "-c", `ip link set lo up && ${script}`];
     const child = spawn(argv[0], argv.slice(1), {
       cwd: opts.cwd,
       env: { ...opts.env, DOCS_TEST_STATE: state },
@@ -138,6 +143,25 @@ export async function runShellBlock(code: string, opts: ShellBlockOptions): Prom
   } finally {
     rmSync(state, { recursive: true, force: true });
   }
+}
+
+/**
+ * Long-running commands that further commands follow, sent to the background (`&` before a trailing
+ * comment): a reader starts them in other terminals and types the rest in this one.
+ */
+export function inOtherTerminals(code: string): string {
+  const lines = code.split("\n");
+  const isCommand = (l: string) => l.trim() !== "" && !l.trim().startsWith("#");
+  return lines
+    .map((line, i) => {
+      const start = logicalLine(lines, i + 1);
+      const later = lines.slice(i + 1).some(isCommand);
+      if (line.endsWith("\\") || !LONG_RUNNING.test(start) || !later) return line;
+      const m = /^(.*?\S)(\s+#.*)?$/.exec(line);
+      if (!m || m[1].endsWith("&")) return line;
+      return `${m[1]} &${m[2] ?? ""}`;
+    })
+    .join("\n");
 }
 
 /** The command a (1-based) line belongs to, joined over backslash continuations before it. */
