@@ -125,8 +125,10 @@ export class S3ArtifactStore implements ArtifactStore {
         copyChecked = false;
       } else if (opts.consume) claimed = await hashFileNow(staged, opts.size);
       else {
+        // Both started before either is awaited: a missing source rejects both, neither unhandled.
         const copied = copyFile(source, staged, constants.COPYFILE_FICLONE);
-        claimed = (await Promise.all([copied, hashFileNow(source, opts.size)]))[1];
+        const hashed = Promise.resolve().then(() => hashFileNow(source, opts.size));
+        claimed = (await Promise.all([copied, hashed]))[1];
         copyChecked = false;
       }
       const { digest, size } = claimed;
