@@ -8,7 +8,7 @@
 import { constants, createReadStream } from "node:fs";
 import { copyFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -24,7 +24,6 @@ import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
 import { shortDigest } from "../core/hash.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileAs, hashFileNow, hashTree } from "./file-hash.js";
-import { StreamingDigest } from "./digest.js";
 import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
@@ -106,7 +105,8 @@ export class S3ArtifactStore implements ArtifactStore {
    * The file is first taken into the cache's staging area (renamed when consumed, else copied),
    * then uploaded and admitted from there, so the object and the cached copy are the same bytes.
    * A consumed file is hashed there; a copied one is hashed at its source while it is copied, and
-   * its upload checks that the copy hashes to the same digest (a given digest is checked likewise).
+   * the copy is hashed again while it uploads, to the same digest or the put fails (a given digest
+   * is checked likewise).
    */
   async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
     const staged = await this.cache.stagingPath();
@@ -132,25 +132,19 @@ export class S3ArtifactStore implements ArtifactStore {
         copyChecked = false;
       }
       const { digest, size } = claimed;
+      // The staged copy is private: hashed on the hashing threads while it uploads, it proves what was sent.
+      const copyHash = copyChecked ? undefined : hashFileAs(staged, parseDigest(digest).scheme);
+      copyHash?.catch(ignore);
       this.pending.append(digest);
-      let sent: StreamingDigest | undefined;
       let uploaded = false;
       if (!(await this.has(digest))) {
-        const body = () => {
-          const file = createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
-          if (copyChecked) return file;
-          sent = new StreamingDigest(parseDigest(digest).scheme);
-          return hashedOnTheWay(file, sent);
-        };
+        const body = () => createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
         await this.upload(digest, body, { kind: "file", size });
         uploaded = true;
       }
-      if (!copyChecked) {
-        const actual = sent
-          ? { digest: sent.digest(), size: sent.size }
-          : await hashFileAs(staged, parseDigest(digest).scheme);
-        if (actual.digest !== digest)
-          await this.refuseMismatch(source, digest, actual, uploaded, opts.digest !== undefined);
+      const actual = await copyHash;
+      if (actual && actual.digest !== digest) {
+        await this.refuseMismatch(source, digest, actual, uploaded, opts.digest !== undefined);
       }
       return { digest, size, path: await this.cache.admitStaged(staged, digest) };
     } catch (err) {
@@ -374,18 +368,6 @@ export class S3ArtifactStore implements ArtifactStore {
       { cause: err, file: this.describe() },
     );
   }
-}
-
-/** `file` passed through unchanged, each chunk hashed into `digest` on its way to the request. */
-function hashedOnTheWay(file: Readable, digest: StreamingDigest): Readable {
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      digest.update(chunk);
-      done(null, chunk);
-    },
-  });
-  file.on("error", (err) => tap.destroy(err));
-  return file.pipe(tap);
 }
 
 /** Renames `source` to `target`, or copies and removes it when they are on different file systems. */
