@@ -38,6 +38,14 @@ export interface OpenFence {
   task: string;
 }
 
+/** One pickup to claim (see TaskFenceStore.claim). */
+export interface FenceClaim {
+  stepRunId: string;
+  attemptId: string;
+  claim: string;
+  worker: string;
+}
+
 /** One pickup's result to commit (see TaskFenceStore.commit). */
 export interface FenceCommit {
   stepRunId: string;
@@ -59,6 +67,11 @@ export interface TaskFenceStore {
    * worker's). Not claimed when the dispatch was superseded or its result is committed already.
    */
   claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean>;
+  /**
+   * `claim` for several pickups in one statement (a batch's tasks), each under the same conditions
+   * as alone; answers, in order, which were claimed. Of two pickups of one step run, the first counts.
+   */
+  claimMany(claims: FenceClaim[], now: number): Promise<boolean[]>;
   /** The holder's heartbeat; false once another pickup or dispatch took the step run over. */
   heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean>;
   /** Commits the holder's result: true only for the current dispatch and pickup, and only once. */
@@ -84,6 +97,12 @@ export const taskFenceMigrations = (time: string): readonly string[] => [
   CREATE INDEX task_fences_run ON task_fences (run_id);
   `,
 ];
+
+/** The first claim of each step run among `claims` (one statement may change a row once). */
+export function firstPerStepRun(claims: FenceClaim[]): FenceClaim[] {
+  const seen = new Set<string>();
+  return claims.filter((c) => !seen.has(c.stepRunId) && seen.add(c.stepRunId));
+}
 
 export type FenceRow = Record<string, unknown>;
 
