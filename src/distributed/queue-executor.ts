@@ -71,7 +71,6 @@ export class QueueExecutor implements Executor {
   private constructor(
     private readonly opts: QueueOptions,
     private readonly fences: TaskFenceStore,
-    private readonly runId: string,
     /** The run's fences when this executor started: a resumed run reattaches to them. */
     private readonly earlier: Map<string, TaskFence>,
     private readonly durations: TaskDurations,
@@ -91,7 +90,7 @@ export class QueueExecutor implements Executor {
     ]);
     const earlier = new Map(listed.map((f) => [f.stepRunId, f]));
     const jobsWanted = Math.max(1, ctx.concurrency) * JOBS_PER_SLOT;
-    return new QueueExecutor(opts, fences, ctx.run.runId, earlier, new TaskDurations(recorded), jobsWanted);
+    return new QueueExecutor(opts, fences, earlier, new TaskDurations(recorded), jobsWanted);
   }
 
   /** The queue holds what workers cannot take yet; an exclusive step still waits for an idle run. */
@@ -325,10 +324,10 @@ export class QueueExecutor implements Executor {
     if (this.polling || this.pending.size === 0) return;
     this.polling = true;
     try {
-      const fences = new Map((await this.fences.listRun(this.runId)).map((f) => [f.stepRunId, f]));
-      for (const entry of [...this.pending.values()]) {
-        const fence = fences.get(entry.task.stepRunId);
-        if (fence?.state === "committed" && fence.attemptId === entry.task.attemptId && fence.result)
+      // Only the tasks still waiting are read, not every fence of the run with its task and result.
+      for (const fence of await this.fences.committedAmong([...this.pending.keys()])) {
+        const entry = this.pending.get(fence.stepRunId);
+        if (entry && fence.attemptId === entry.task.attemptId && fence.result)
           this.settle(entry, decodeStepTaskResult(fence.result));
       }
       const now = Date.now();

@@ -82,6 +82,17 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
     return rows[0] ? rowToFence(rows[0]) : undefined;
   }
 
+  async committedAmong(stepRunIds: string[]): Promise<TaskFence[]> {
+    if (!stepRunIds.length) return [];
+    await this.ready;
+    const { rows } = await this.pool.query({
+      name: "trainyard.fence-committed-among",
+      text: `SELECT * FROM task_fences WHERE step_run_id = ANY($1::text[]) AND state = 'committed'`,
+      values: [stepRunIds],
+    });
+    return rows.map(rowToFence);
+  }
+
   async listRun(runId: string): Promise<TaskFence[]> {
     await this.ready;
     const { rows } = await this.pool.query(`SELECT * FROM task_fences WHERE run_id = $1 ORDER BY step_run_id`, [runId]);

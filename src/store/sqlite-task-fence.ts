@@ -51,6 +51,14 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
     return row ? rowToFence(row as Record<string, unknown>) : undefined;
   }
 
+  async committedAmong(stepRunIds: string[]): Promise<TaskFence[]> {
+    const one = this.db.prepare(`SELECT * FROM task_fences WHERE step_run_id = ? AND state = 'committed'`);
+    return stepRunIds.flatMap((id) => {
+      const row = one.get(id);
+      return row ? [rowToFence(row as Record<string, unknown>)] : [];
+    });
+  }
+
   async listRun(runId: string): Promise<TaskFence[]> {
     const rows = this.db.prepare(`SELECT * FROM task_fences WHERE run_id = ? ORDER BY rowid`).all(runId);
     return rows.map((r) => rowToFence(r as Record<string, unknown>));

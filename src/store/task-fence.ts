@@ -60,6 +60,8 @@ export interface TaskFenceStore {
   /** `open` for several step runs in one statement (the steps that became ready together). */
   openMany(fences: OpenFence[], now: number): Promise<void>;
   get(stepRunId: string): Promise<TaskFence | undefined>;
+  /** The committed fences among these step runs (an orchestrator's poll for results it missed). */
+  committedAmong(stepRunIds: string[]): Promise<TaskFence[]>;
   /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
   listRun(runId: string): Promise<TaskFence[]>;
   /**

@@ -2,7 +2,8 @@
  * Task batches: which tasks share a queue job (history only, never across queues, parallelism
  * kept), and, on a one-machine cluster (Redis, PostgreSQL, worker processes), that a batch keeps
  * every per-task guarantee: a worker killed with -9 mid-batch loses nothing and commits nothing
- * twice, cancellation reaches every task of a batch, and logs come back per task.
+ * twice, `trainyard resume` reattaches to a batch, cancellation reaches every task of a batch, and
+ * logs come back per task.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -12,6 +13,7 @@ import type { RunEvent } from "../../src/engine/events.js";
 import type { StepTask } from "../../src/engine/step-task.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
+import { startCli } from "../cli/support.js";
 import { tempDir, waitFor } from "../engine/support.js";
 import { requireTools } from "../support/require-tool.js";
 import { type Cluster, startCluster } from "./cluster.js";
@@ -73,7 +75,7 @@ const MIXED = (marks: string, release: string, name: string) => `
 import { appendFileSync, existsSync } from "node:fs";
 import { pipeline } from "trainyard";
 const p = pipeline(${JSON.stringify(name)}, {});
-const mark = (line) => appendFileSync(${JSON.stringify(marks)}, line + "\\n");
+const mark = (line: string) => appendFileSync(${JSON.stringify(marks)}, line + "\\n");
 for (let i = 0; i < 4; i++) {
   p.step("fast" + i, { run: () => { mark("start fast" + i + " " + process.pid); return i; } });
   p.step("slow" + i, {
@@ -231,6 +233,54 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
       }
     },
   );
+
+  gate.it("the orchestrator killed mid-batch: `trainyard resume` reattaches to the batch's tasks", async () => {
+    const steps = mixed("resumed-batch");
+    steps.release();
+    await localRun(steps.file);
+    steps.clear();
+    steps.hold();
+    await cluster.startWorker("r", { concurrency: 8 });
+    const home = tempDir("ty-batch-cli-");
+    const env = cluster.cliEnv(home);
+    const orchestrator = startCli(["run", steps.file, "--config", cluster.config, "--force"], home, {
+      cwd: cluster.dir,
+      env,
+    });
+    const ty = await cluster.orchestrator();
+    try {
+      await waitFor(
+        () => steps.lines().length === 8 || orchestrator.child.exitCode !== null,
+        "every task to start on the worker",
+        60_000,
+      );
+      if (orchestrator.child.exitCode !== null)
+        throw new Error(`the orchestrator ended:\n${(await orchestrator.done).stderr}`);
+      orchestrator.child.kill("SIGKILL");
+      await orchestrator.done;
+      const runId = (await ty.listRuns({ pipeline: "resumed-batch" }))[0].id;
+      expect([...(await jobIdsOf(ty, runId)).values()].some((f) => f.jobId.startsWith("batch~"))).toBe(true);
+      // The worker goes on and commits while no orchestrator listens.
+      steps.release();
+      await waitFor(
+        async () => [...(await jobIdsOf(ty, runId)).values()].every((f) => f.state === "committed"),
+        "every commit",
+        30_000,
+      );
+      const resumed = startCli(["resume", runId, "--config", cluster.config], home, { cwd: cluster.dir, env });
+      const out = await resumed.done;
+      expect(out.code, out.stderr).toBe(0);
+      for (let i = 0; i < 4; i++) {
+        expect(steps.count(`start fast${i}`)).toBe(1);
+        expect(steps.count(`start slow${i}`)).toBe(1);
+      }
+      expect(await ty.output(runId, "slow1")).toBe(10);
+      await expectRunIntact(ty, runId);
+    } finally {
+      await ty.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
 
   gate.it("cancelling the run reaches every task of a batch; each task's log comes back as its own", async () => {
     const steps = mixed("cancelled-batch");
