@@ -24,7 +24,7 @@ import type { FenceClaim, FenceCommit, TaskFenceStore } from "../store/task-fenc
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openWorker, type StepWorker } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
-import { isPromptEvent, ProgressSender } from "./progress-sender.js";
+import { ProgressSender } from "./progress-sender.js";
 import { missingDependency } from "./missing-dependency.js";
 import { StepSlots } from "./step-slots.js";
 import { WorkerRuns } from "./worker-runs.js";
@@ -158,7 +158,8 @@ export class TaskWorker {
     this.batches = true;
     const sender = new ProgressSender<BatchItem>(
       (items) => job.updateProgress(batchProgressOf(items)),
-      (item) => item.result !== undefined || isPromptEvent(item.event!),
+      // A short task's events wait for its result (or the next one's): one write for many tasks.
+      (item) => item.result !== undefined,
       (item) => item.event?.type === "log",
     );
     const results: Record<string, string> = {};
