@@ -15,6 +15,8 @@ const SKIP = /\.(skipIf|runIf)\s*\(|\b(it|test|describe|suite|bench)\.skip\b|\b(
 function testFiles(dir: string, out: string[] = []): string[] {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
+    // tmp-*: modules other tests write under test/fixtures while they run, and delete again.
+    if (e.name.startsWith("tmp-")) continue;
     if (e.isDirectory()) testFiles(p, out);
     else if (/\.(ts|mts|js|mjs)$/.test(e.name)) out.push(p);
   }

@@ -123,4 +123,31 @@ describe("data quality steps", () => {
       await t.cleanup();
     }
   });
+
+  it("drift compares only the given `columns`, as `config.include` does", async () => {
+    const ref = await table("ref4.parquet", 500, 0);
+    const cur = await table("shifted4.parquet", 500, 12);
+    const p = pipeline("drift-columns");
+    const dataset = (id: string, path: string) =>
+      p.step(id, { sources: () => [path], run: (ctx) => ctx.dataset(path, { format: "parquet" }) as Dataset });
+    const [refData, curData] = [dataset("ref", ref), dataset("cur", cur)];
+    const strict = { defaults: { psi: { threshold: 0.2, action: "fail" as const } } };
+    drift(p, "by-columns", { reference: refData, current: curData, columns: ["origin"], config: strict });
+    drift(p, "by-include", { reference: refData, current: curData, config: { ...strict, include: ["origin"] } });
+    drift(p, "every-column", { reference: refData, current: curData, config: strict });
+    const config = (id: string) => JSON.stringify(p.steps.get(id)?.options.config);
+    expect(config("by-columns")).toBe(JSON.stringify({ drift: { ...strict, include: ["origin"] } }));
+    const t = await runPipeline(p);
+    try {
+      const byStep = Object.fromEntries(t.result.steps.map((s) => [s.step, s]));
+      // The shifted delay fails the step that compares it; the other two never look at it.
+      expect(byStep["every-column"].error?.code).toBe("DRIFT_DETECTED");
+      for (const id of ["by-columns", "by-include"]) {
+        expect(byStep[id].status, id).toBe("succeeded");
+        expect((await t.output(id)).report.columns.map((c: { name: string }) => c.name)).toEqual(["origin"]);
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

@@ -152,7 +152,7 @@ export const triggerDef: CommandDef = {
     "idempotency-key": { type: "string", value: "KEY", description: "a second request with the same key is ignored" },
     json: JSON_OUT,
   },
-  examples: ["trainyard trigger examples/flight-delays/pipeline.ts --param sampleRows=50000"],
+  examples: ["trainyard trigger examples/flight-delays/pipeline.ts --param trainSample=0.1"],
   load: async () => {
     const { triggerCommand } = await import("../commands/trigger.js");
     return (args) => triggerCommand(args);

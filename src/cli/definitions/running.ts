@@ -55,7 +55,7 @@ export const runDef: CommandDef = {
     },
   },
   examples: [
-    "trainyard run examples/flight-delays/pipeline.ts --param sampleRows=50000",
+    "trainyard run examples/flight-delays/pipeline.ts --param trainSample=0.1",
     "trainyard run pipeline.ts --force train --json",
   ],
   load: async () => (await import("../commands/run.js")).runCommand,
@@ -71,7 +71,7 @@ export const planDef: CommandDef = {
     json: { type: "boolean", description: "print the plan as JSON" },
     "no-typecheck": NO_TYPECHECK,
   },
-  examples: ["trainyard plan examples/flight-delays/pipeline.ts --param sampleRows=50000"],
+  examples: ["trainyard plan examples/flight-delays/pipeline.ts --param trainSample=0.1"],
   load: async () => (await import("../commands/run.js")).planCommand,
 };
 

@@ -4,7 +4,8 @@
  */
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { queryRows, toNumber } from "./duck.js";
-import { sqlNumber, sqlString } from "./sql-text.js";
+import { exactSums } from "./exact-sum.js";
+import { sqlDouble, sqlNumber, sqlString } from "./sql-text.js";
 import { columnRowsSql, finiteRowsSql, type CountedColumn, type ValueCounts } from "./value-counts.js";
 
 export const QUANTILES = { p01: 0.01, p05: 0.05, p25: 0.25, p50: 0.5, p75: 0.75, p95: 0.95, p99: 0.99 } as const;
@@ -35,21 +36,28 @@ export async function numericSummaries(
     con,
     `
     WITH fin AS ${fin},
-    agg AS (SELECT s, sum(n) AS cnt, count(*) AS dist, min(q) AS mn, max(q) AS mx, sum(q * n) / sum(n) AS mean
-      FROM fin GROUP BY s),
-    dev AS (SELECT fin.s, sum(n * (q - mean) * (q - mean)) AS ss FROM fin JOIN agg USING (s) GROUP BY fin.s),
+    agg AS (SELECT s, sum(n) AS cnt, count(*) AS dist, min(q) AS mn, max(q) AS mx FROM fin GROUP BY s),
     nul AS (SELECT s, coalesce(sum(n) FILTER (WHERE q IS NULL), 0) AS nulls,
                    coalesce(sum(n) FILTER (WHERE q IS NOT NULL AND NOT isfinite(q)), 0) AS nonfinite,
                    count(*) FILTER (WHERE q IS NOT NULL AND NOT isfinite(q)) AS nonfinite_dist
             FROM ${all} GROUP BY s)
-    SELECT nul.s, agg.cnt, agg.dist, nul.nonfinite_dist, agg.mn, agg.mx, agg.mean, dev.ss, nul.nulls, nul.nonfinite
-    FROM nul LEFT JOIN agg USING (s) LEFT JOIN dev USING (s)`,
+    SELECT nul.s, agg.cnt, agg.dist, nul.nonfinite_dist, agg.mn, agg.mx, nul.nulls, nul.nonfinite
+    FROM nul LEFT JOIN agg USING (s)`,
   );
   const quantiles = await quantileRows(con, fin);
+  const moments = await exactMoments(
+    con,
+    fin,
+    vc.sides.map((_, side) => {
+      const r = rows.find((x) => toNumber(x.s) === side);
+      return { count: toNumber(r?.cnt) ?? 0, min: toNumber(r?.mn), max: toNumber(r?.mx) };
+    }),
+    (side) => quantiles.get(`${side}:${QUANTILES.p50}`) ?? null,
+  );
   return vc.sides.map((_, side) => {
     const r = rows.find((x) => toNumber(x.s) === side) ?? {};
     const count = toNumber(r.cnt) ?? 0;
-    const ss = toNumber(r.ss);
+    const { mean, ss } = moments[side];
     const q = {} as Record<QuantileKey, number | null>;
     for (const key of Object.keys(QUANTILES) as QuantileKey[])
       q[key] = quantiles.get(`${side}:${QUANTILES[key]}`) ?? null;
@@ -60,10 +68,47 @@ export async function numericSummaries(
       distinctCount: (toNumber(r.dist) ?? 0) + (toNumber(r.nonfinite_dist) ?? 0),
       min: toNumber(r.mn),
       max: toNumber(r.mx),
-      mean: toNumber(r.mean),
+      mean,
       std: count > 1 && ss !== null ? Math.sqrt(ss / (count - 1)) : null,
       quantiles: q,
     };
+  });
+}
+
+/**
+ * Mean and sum of squared deviations per side from exact sums (exact-sum.ts) of n·q and of
+ * n·(q - median)², in one pass: the same bits whatever DuckDB's threads. Since the median lies
+ * within one standard deviation of the mean, ss = Σn(q - m)² - N(mean - m)² loses at most a bit.
+ */
+async function exactMoments(
+  con: DuckDBConnection,
+  fin: string,
+  sides: { count: number; min: number | null; max: number | null }[],
+  medianOf: (side: number) => number | null,
+): Promise<{ mean: number | null; ss: number | null }[]> {
+  const centres = sides.map((s, side) => (s.count > 0 && s.min !== null && s.max !== null ? medianOf(side) : null));
+  const known = sides.flatMap((s, side) => {
+    const c = centres[side];
+    if (c === null || s.min === null || s.max === null) return [];
+    const square = Math.max((s.min - c) * (s.min - c), (s.max - c) * (s.max - c));
+    return [{ group: side, weight: s.count, largest: { q: Math.max(-s.min, s.max), d: square } }];
+  });
+  if (known.length === 0) return sides.map(() => ({ mean: null, ss: null }));
+  const centre = `CASE s ${known.map((k) => `WHEN ${k.group} THEN ${sqlDouble(centres[k.group] ?? 0)}`).join(" ")} END`;
+  const sums = await exactSums(con, {
+    from: `(SELECT * FROM ${fin} WHERE s IN (${known.map((k) => k.group).join(", ")}))`,
+    terms: { q: "q", d: `(q - ${centre}) * (q - ${centre})` },
+    weight: "n",
+    groupBy: "s",
+    // A square beyond the doubles has no finite bound: let the first pass find it.
+    known: known.every((k) => Number.isFinite(k.largest.d)) ? known : undefined,
+  });
+  return sides.map((s, side) => {
+    const c = centres[side];
+    const sum = sums.get(String(side));
+    if (c === null || !sum) return { mean: null, ss: null };
+    const mean = sum.q / s.count;
+    return { mean, ss: Math.max(0, sum.d - s.count * (mean - c) * (mean - c)) };
   });
 }
 

@@ -125,7 +125,12 @@ async function numericDrift(
     const [hr, hc] = await histograms(con, vc, col, edges);
     stats.psi = judge("psi", populationStabilityIndex(hr.counts, hc.counts), rules.psi);
     stats.jsDistance = judge("jsDistance", jensenShannonDistance(hr.counts, hc.counts), rules.jsDistance);
-    const cdf = await cdfDistances(con, vc, col);
+    const span = {
+      min: Math.min(r.min, c.min),
+      max: Math.max(r.max, c.max ?? r.max),
+      distinct: r.distinctCount + c.distinctCount,
+    };
+    const cdf = await cdfDistances(con, vc, col, span);
     const test = ksTwoSamplePValue(cdf.ks, cdf.nReference, cdf.nCurrent);
     ks = { ...test, nReference: cdf.nReference, nCurrent: cdf.nCurrent };
     stats.ksStatistic = judge("ksStatistic", test.statistic, rules.ksStatistic);

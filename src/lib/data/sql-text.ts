@@ -22,3 +22,8 @@ export function sqlNumber(value: number): string {
 export function sqlNumberList(values: readonly number[]): string {
   return `[${values.map(sqlNumber).join(", ")}]::DOUBLE[]`;
 }
+
+/** A DOUBLE parsed from JavaScript's shortest round-trip text: the very same bits on both sides. */
+export function sqlDouble(value: number): string {
+  return `'${String(value)}'::DOUBLE`;
+}

@@ -36,9 +36,12 @@ export interface EvaluateOptions extends Pick<StepOptions, "retry" | "timeout" |
   candidate: StepRef<ModelArtifact>;
   production?: StepRef<DeployedModel | null>;
   data: StepRef<Dataset>;
-  /** Columns to report metrics per group for (the largest `top` groups). */
+  /** Columns to report metrics per group for (the largest `top` groups, 10 unless given). */
   slices?: Array<{ column: string; top?: number }>;
-  /** Rate gaps across groups, for fairness gates. */
+  /**
+   * Rate gaps across the `topGroups` largest groups of `column` (10 unless given), for fairness gates; a row
+   * counts as predicted positive when its score is at least `threshold` (0.5 unless given).
+   */
   fairness?: Array<{ metric: "tpr" | "demographic_parity"; column: string; topGroups?: number; threshold?: number }>;
   /** Paired bootstrap of candidate - production. @default { metrics: ["auc"] or ["rmse"], resamples: 200 } */
   bootstrap?: { metrics?: WeightedMetric[]; resamples?: number; confidence?: number; seed?: number };

@@ -15,7 +15,7 @@ export { loadModel, loadModelAsync } from "./load-model.js";
 export { importModel, type ImportModelOptions } from "./steps/import-step.js";
 export { features, train, type FeaturesStepOptions, type TrainStepOptions } from "./steps/train-steps.js";
 export { search, candidateList, type SearchStepOptions, type SearchResult } from "./steps/search-step.js";
-export type { Algorithm, GbdtParams } from "./steps/algorithm.js";
+export type { Algorithm, AlgorithmOverrides, GbdtParams } from "./steps/algorithm.js";
 export {
   evaluate,
   type EvaluateOptions,

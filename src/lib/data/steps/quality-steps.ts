@@ -128,6 +128,11 @@ export interface DriftStepOptions {
   /** The reference: training data, or the profile kept as a model's reference statistics. */
   reference: StepRef<Dataset> | StepRef<Profile>;
   current: StepRef<Dataset>;
+  /**
+   * Only these columns are compared (the same as `config.include`; per-column rules stay in `config.columns`).
+   * @default every column present on both sides
+   */
+  columns?: string[];
   config?: DriftConfig;
   description?: string;
 }
@@ -141,15 +146,16 @@ export function drift(
   id: string,
   opts: DriftStepOptions,
 ): StepRef<{ report: DriftReport; html: FileArtifact }> {
+  const config: DriftConfig = opts.columns ? { ...opts.config, include: opts.columns } : (opts.config ?? {});
   return p.step(id, {
     description: opts.description ?? "measure drift against the reference",
     guard: true,
     inputs: { reference: opts.reference as StepRef<Dataset | Profile>, current: opts.current },
     version: LIB_VERSION,
-    config: { drift: opts.config ?? {} },
+    config: { drift: config },
     run: async (ctx, { reference, current }) => {
       const ref = "$artifact" in reference ? datasetSource(reference) : reference;
-      const report = await detectDrift(ref, datasetSource(current), opts.config);
+      const report = await detectDrift(ref, datasetSource(current), config);
       const htmlPath = writeReportHtml(ctx, "drift.html", renderDriftHtml(report, `step "${ctx.stepId}"`));
       const flagged = report.columns.filter((c) => c.verdict !== "pass");
       for (const c of flagged)

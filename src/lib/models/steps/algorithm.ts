@@ -13,6 +13,21 @@ export type Algorithm =
   | { kind: "logistic"; l2?: number; maxIterations?: number }
   | { kind: "ridge"; l2?: number };
 
+/**
+ * Options laid over an algorithm given elsewhere (a search's), without naming its `kind` again,
+ * e.g. `{ numRounds: 300 }` to refit a searched GBDT with more rounds.
+ */
+export type AlgorithmOverrides = { kind?: undefined } & (Partial<GbdtParams> | { l2?: number; maxIterations?: number });
+
+/** The algorithm itself when it names its kind, else `overrides` laid over `base`; undefined without a base. */
+export function layAlgorithm(
+  overrides: Algorithm | AlgorithmOverrides,
+  base: Algorithm | undefined,
+): Algorithm | undefined {
+  if (overrides.kind !== undefined) return overrides as Algorithm;
+  return base && ({ ...base, ...overrides } as Algorithm);
+}
+
 export function fitAlgorithm(
   algorithm: Algorithm,
   task: Task,

@@ -12,7 +12,7 @@ import { fitFeatures } from "../../features/fit-features.js";
 import { BUNDLE_FORMAT, writeModelBundle } from "../../serving/model-bundle.js";
 import { ModelError } from "../model-error.js";
 import type { Task } from "../model.js";
-import { fitAlgorithm, type Algorithm } from "./algorithm.js";
+import { fitAlgorithm, layAlgorithm, type Algorithm, type AlgorithmOverrides } from "./algorithm.js";
 import { readLabeled } from "./training-data.js";
 import type { SearchResult } from "./search-step.js";
 import { callWithParams, paramsReadBy } from "../../params/param-functions.js";
@@ -52,8 +52,11 @@ export interface TrainStepOptions extends Passthrough {
    * values multiclass, other numbers regression
    */
   task?: Task;
-  /** The algorithm, or a function of the pipeline params (e.g. rounds set per profile). @default the search's */
-  algorithm?: Algorithm | ((params: Record<string, any>) => Algorithm);
+  /**
+   * The algorithm, or a function of the pipeline params (e.g. rounds set per profile). Without a `kind`, its
+   * options are laid over the search's algorithm, e.g. `{ numRounds: 300 }`. @default the search's
+   */
+  algorithm?: Algorithm | AlgorithmOverrides | ((params: Record<string, any>) => Algorithm | AlgorithmOverrides);
   /** Pipeline params `algorithm` reads; they enter the step's cache key. @default those it reads on the defaults */
   params?: string[];
   /** A search step's result (its best trial) or hyperparameters; they override `algorithm`'s. */
@@ -79,10 +82,17 @@ function searchOptions(p: Pipeline<any>, tuned: StepRef<unknown> | undefined) {
 /** Trains a model and stores it as a bundle directory the model server can load. */
 export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): StepRef<ModelArtifact> {
   const { train: trainData, params, tuned, valid, ...given } = opts;
+  const searched = searchOptions(p, tuned);
   // What is given wins over the search's options; an option given as undefined does not hide them.
-  const { features: feats, label, task, algorithm, ...options } = { ...searchOptions(p, tuned), ...definedOnly(given) };
+  const { features: feats, label, task, algorithm: stated, ...options } = { ...searched, ...definedOnly(given) };
+  // Options without a kind tune the search's algorithm; a function's are laid over it when the step runs.
+  const algorithm = typeof stated === "object" ? layAlgorithm(stated, searched.algorithm) : stated;
   if (!feats || label === undefined || !algorithm) {
-    const missing = [!feats && "features", label === undefined && "label", !algorithm && "algorithm"].filter(Boolean);
+    const missing = [
+      !feats && "features",
+      label === undefined && "label",
+      !algorithm && (stated ? "algorithm.kind (no search to take it from)" : "algorithm"),
+    ].filter(Boolean);
     throw new ModelError("INVALID_OPTION", `train step "${id}" needs ${missing.join(", ")}`, {
       hint: "give them, or give `tuned` a search step's result to refit its best trial with the search's options",
     });
@@ -102,9 +112,27 @@ export function train(p: Pipeline<any>, id: string, opts: TrainStepOptions): Ste
     inputs,
     params: read as never[],
     // A function's source enters the cache key, as the params it reads do.
-    config: { label, task, algorithm: typeof algorithm === "function" ? algorithm.toString() : algorithm },
+    config: {
+      label,
+      task,
+      algorithm: typeof algorithm === "function" ? algorithm.toString() : algorithm,
+      // What a function's options are laid over.
+      ...(typeof algorithm === "function" && searched.algorithm ? { over: searched.algorithm } : {}),
+    },
     run: async (ctx, input) => {
-      const base = typeof algorithm === "function" ? callWithParams(p, id, algorithm, ctx.params, read) : algorithm;
+      const base =
+        typeof algorithm === "function"
+          ? layAlgorithm(callWithParams(p, id, algorithm, ctx.params, read), searched.algorithm)
+          : algorithm;
+      if (!base) {
+        throw new ModelError(
+          "INVALID_OPTION",
+          `train step "${id}": \`algorithm\` returned options without a \`kind\``,
+          {
+            hint: 'name the kind (e.g. { kind: "gbdt", numRounds: 100 }), or give `tuned` a search to lay them over',
+          },
+        );
+      }
       const chosen = { ...base, ...tunedValues(input.tuned) } as Algorithm;
       const data = await readLabeled(input.train as Dataset, input.features as FittedFeatures, label, task);
       if (data.inferred) ctx.log(`task: ${data.task} (${data.inferred}; set \`task\` to override)`);
