@@ -105,7 +105,7 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       ]);
     });
 
-    it("claims a batch in one statement under each task's conditions, and reads back only committed fences", async () => {
+    it("claims a batch in one statement, each task on its own conditions; reads back committed fences", async () => {
       const open = (stepRunId: string, attemptId: string) =>
         ({ stepRunId, runId: "r3", attemptId, jobId: "batch~j", queue: "default", task: "{}" }) as const;
       await fences.openMany([open("r3:a", "a1"), open("r3:b", "b1"), open("r3:c", "c1"), open("r3:d", "d1")], 1);
