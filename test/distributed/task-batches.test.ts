@@ -154,7 +154,7 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
   }
 
   gate.it("batches only steps whose recorded history says they are short", async () => {
-    const worker = await cluster.startWorker("h", { concurrency: 8 });
+    await cluster.startWorker("h", { concurrency: 8 });
     const steps = mixed("history");
     steps.release();
     const ty = await cluster.orchestrator();
