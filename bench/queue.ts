@@ -27,6 +27,7 @@ import type { Executor, StepTask } from "../src/engine/step-task.js";
 import { Trainyard } from "../src/engine/trainyard.js";
 import { startPostgres } from "../test/support/postgres.js";
 import { startRedis } from "../test/support/redis.js";
+import { type CpuTarget, cpuSeconds } from "./support/process-cpu.js";
 import { flag, formatTable } from "./support/timing.js";
 
 const CHAIN = Number(flag("chain", "200"));
@@ -173,12 +174,25 @@ async function main(): Promise<void> {
     // 2. The 1,000-step DAG: local executor vs three workers.
     await Promise.all([startWorker("w2"), startWorker("w3")]);
     const totals: string[][] = [["executor", `${CHAINS * LENGTH}-step DAG total`]];
+    const pgPort = new URL(postgres.url).port;
+    const cpuTargets: CpuTarget[] = [
+      { name: "orchestrator (this process)", pid: process.pid },
+      ...["w1", "w2", "w3"].map((id) => ({
+        name: `worker ${id}`,
+        pid: workers.find((w) => w.spawnargs[6] === id)!.pid!,
+      })),
+      { name: "redis-server", server: (c) => c.startsWith("redis-server") && c.includes(`:${redis.port}`) },
+      { name: "postgres (all backends)", server: (c) => /postgres\b/.test(c) && c.includes(`-p ${pgPort}`) },
+    ];
+    let cpu: Map<string, number>[] = [];
     for (const kind of ["local", "queue"] as const) {
       const ty = await open(kind);
       const concurrency = kind === "local" ? availableParallelism() : 3 * WORKER_CONCURRENCY;
       const t0 = now();
+      if (kind === "queue") cpu = [cpuSeconds(cpuTargets)];
       const result = await ty.run(dagFile, { concurrency, force: true });
       const total = now() - t0;
+      if (kind === "queue") cpu.push(cpuSeconds(cpuTargets));
       if (result.status !== "succeeded") throw new Error(`${kind} DAG run ${result.status}`);
       totals.push([
         kind === "local" ? `local (${concurrency} slots)` : `queue (3 workers x ${WORKER_CONCURRENCY})`,
@@ -189,6 +203,11 @@ async function main(): Promise<void> {
     console.log(`chain of ${CHAIN} steps, per step:`);
     console.log(formatTable(overhead));
     console.log(formatTable(totals));
+    const cpuRows = [...cpu[1]].map(([name, after]) => [name, `${(after - (cpu[0].get(name) ?? 0)).toFixed(2)} s`]);
+    const cpuTotal = cpuRows.reduce((sum, [, v]) => sum + Number.parseFloat(v), 0);
+    console.log(
+      formatTable([["CPU during the queue DAG run", "CPU time"], ...cpuRows, ["total", `${cpuTotal.toFixed(2)} s`]]),
+    );
     console.log(
       `load average at the end: ${loadavg()
         .map((l) => l.toFixed(2))

@@ -1,6 +1,5 @@
 /** Sends a running task's live events (logs, metrics, attempts) back as job progress, in batches. */
 import type { StepTaskEvent } from "../engine/step-task.js";
-import type { ProgressBatch } from "./task-job.js";
 
 /** A batch goes out this often at most: one Redis write per batch rather than per log line. */
 const BATCH_MS = 100;
@@ -12,26 +11,39 @@ const PROMPT_MS = 20;
 /** Events kept per batch; beyond it log lines are dropped from the live view (the run's record keeps them). */
 const MAX_EVENTS = 500;
 
-export class ProgressSender {
-  private batch: StepTaskEvent[] = [];
+/** Whether an event goes out promptly (attempts, work done), or may wait for the next batch (logs, metrics). */
+export function isPromptEvent(event: StepTaskEvent): boolean {
+  return event.type !== "log" && event.type !== "metric";
+}
+
+/**
+ * Items (a task's events; a batch job's events and results) sent in groups. `prompt` items leave
+ * within PROMPT_MS, others within BATCH_MS; `droppable` ones are left out of an overfull group.
+ */
+export class ProgressSender<T = StepTaskEvent> {
+  private batch: T[] = [];
   private timer?: NodeJS.Timeout;
   /** When the pending batch goes out. */
   private due = 0;
   private sending: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly send: (batch: ProgressBatch) => Promise<unknown>) {}
+  constructor(
+    private readonly send: (items: T[]) => Promise<unknown>,
+    private readonly prompt: (item: T) => boolean = isPromptEvent as (item: T) => boolean,
+    private readonly droppable: (item: T) => boolean = (item) => (item as StepTaskEvent).type === "log",
+  ) {}
 
-  push(event: StepTaskEvent): void {
-    if (this.batch.length >= MAX_EVENTS && event.type === "log") return;
-    this.batch.push(event);
-    const wait = event.type !== "log" && event.type !== "metric" ? PROMPT_MS : BATCH_MS;
+  push(item: T): void {
+    if (this.batch.length >= MAX_EVENTS && this.droppable(item)) return;
+    this.batch.push(item);
+    const wait = this.prompt(item) ? PROMPT_MS : BATCH_MS;
     if (this.timer && this.due <= Date.now() + wait) return;
     clearTimeout(this.timer);
     this.due = Date.now() + wait;
     this.timer = setTimeout(() => this.flush(), wait);
   }
 
-  /** Sends what is left and waits for every send. */
+  /** Sends what is left and waits for every send (the sender stays usable). */
   async close(): Promise<void> {
     this.flush();
     await this.sending;
@@ -41,8 +53,8 @@ export class ProgressSender {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.batch.length) return;
-    const events = this.batch;
+    const items = this.batch;
     this.batch = [];
-    this.sending = this.sending.then(() => this.send({ events }).catch(() => undefined));
+    this.sending = this.sending.then(() => this.send(items).catch(() => undefined));
   }
 }

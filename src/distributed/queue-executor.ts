@@ -16,20 +16,34 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { OpenFence, TaskFence, TaskFenceStore } from "../store/task-fence.js";
+import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
 import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
-import { lostTaskResult, type ProgressBatch, type TaskJobData } from "./task-job.js";
+import { batchJobId, JOBS_PER_SLOT, planBatches, TaskDurations } from "./task-batches.js";
+import {
+  type BatchJobResult,
+  type BatchProgress,
+  lostTaskResult,
+  type ProgressBatch,
+  type TaskJobData,
+} from "./task-job.js";
 
 interface Pending {
   task: StepTask;
+  /** The job carrying it: its own, or its batch's. */
   jobId: string;
   queue: string;
   onEvent: (event: StepTaskEvent) => void;
   resolve(result: StepTaskResult): void;
   /** When the job's state in Redis was last checked (the poll re-adds a job Redis lost). */
   checkedAt: number;
+}
+
+/** A task to hand to the queue: new (its fence is opened), or reattached to its earlier dispatch's job. */
+interface Dispatch {
+  entry: Pending;
+  reattached: boolean;
 }
 
 /** How often uncommitted tasks are looked up in the fence, and lost jobs in Redis. */
@@ -42,26 +56,26 @@ export class QueueExecutor implements Executor {
   readonly name = "queue";
   readonly capacity: number;
   private readonly queues = new Map<string, Promise<{ queue: StepQueue; events: StepQueueEvents }>>();
+  /** Submitted tasks without a result yet, by step run. */
   private readonly pending = new Map<string, Pending>();
-  private readonly byStepRun = new Map<string, Pending>();
+  /** The same, by the job carrying them (a batch's job carries several). */
+  private readonly jobs = new Map<string, Set<Pending>>();
   private poll?: NodeJS.Timeout;
   private polling = false;
   /** Steps that became ready together are dispatched with one fence statement and one bulk add per queue. */
-  private readonly fenceOpens = new GroupedCalls<OpenFence, void>(async (fences) => {
-    await this.fences.openMany(fences, Date.now());
-    return fences.map(() => undefined);
-  });
-  private readonly jobAdds = new GroupedCalls<{ task: StepTask; jobId: string }, void>(async (jobs) => {
-    await this.addJobs(jobs);
-    return jobs.map(() => undefined);
+  private readonly dispatches = new GroupedCalls<Dispatch, void>(async (group) => {
+    await this.dispatch(group);
+    return group.map(() => undefined);
   });
 
   private constructor(
     private readonly opts: QueueOptions,
     private readonly fences: TaskFenceStore,
-    private readonly runId: string,
     /** The run's fences when this executor started: a resumed run reattaches to them. */
     private readonly earlier: Map<string, TaskFence>,
+    private readonly durations: TaskDurations,
+    /** Jobs kept in flight while batching: the run's concurrency (its workers' slots) times JOBS_PER_SLOT. */
+    private readonly jobsWanted: number,
   ) {
     this.capacity = opts.capacity;
   }
@@ -70,8 +84,13 @@ export class QueueExecutor implements Executor {
     const opts = queueOptions(ctx.spec);
     const fences = await taskFenceFor(ctx.env.metadata);
     // One read per run rather than one per task: a new run has none.
-    const earlier = new Map((await fences.listRun(ctx.run.runId)).map((f) => [f.stepRunId, f]));
-    return new QueueExecutor(opts, fences, ctx.run.runId, earlier);
+    const [listed, recorded] = await Promise.all([
+      fences.listRun(ctx.run.runId),
+      ctx.env.metadata.stepDurations(ctx.run.pipeline),
+    ]);
+    const earlier = new Map(listed.map((f) => [f.stepRunId, f]));
+    const jobsWanted = Math.max(1, ctx.concurrency) * JOBS_PER_SLOT;
+    return new QueueExecutor(opts, fences, earlier, new TaskDurations(recorded), jobsWanted);
   }
 
   /** The queue holds what workers cannot take yet; an exclusive step still waits for an idle run. */
@@ -93,33 +112,35 @@ export class QueueExecutor implements Executor {
     const current = reattach && reattach.state !== "committed" ? reattach : undefined;
     const dispatched = current ? decodeStepTask(current.task) : task;
     const jobId = current?.jobId ?? jobIdFor(task.stepRunId, task.attemptId);
-    if (!current) {
-      const fence = { jobId, queue: task.queue, task: encodeStepTask(task) };
-      await this.fenceOpens.call({ stepRunId: task.stepRunId, runId: task.runId, attemptId: task.attemptId, ...fence });
-    }
+    let entry!: Pending;
     const result = new Promise<StepTaskResult>((resolve) => {
-      const entry: Pending = { task: dispatched, jobId, queue: task.queue, onEvent, resolve, checkedAt: Date.now() };
-      this.pending.set(jobId, entry);
-      this.byStepRun.set(task.stepRunId, entry);
+      entry = { task: dispatched, jobId, queue: task.queue, onEvent, resolve, checkedAt: Date.now() };
+      this.pending.set(task.stepRunId, entry);
     });
-    await this.jobAdds.call({ task: dispatched, jobId });
+    try {
+      await this.dispatches.call({ entry, reattached: !!current });
+    } catch (err) {
+      this.forget(entry);
+      throw err;
+    }
     this.startPolling();
     return result;
   }
 
   cancel(stepRunId: string, reason: string): void {
-    const entry = this.byStepRun.get(stepRunId);
+    const entry = this.pending.get(stepRunId);
     if (!entry) return;
     const result: StepTaskResult = { status: "cancelled", attemptId: entry.task.attemptId, attempts: 0, reason };
     // The worker holding it sees its heartbeat refused and stops the step's process tree.
     void this.fences
       .settle(stepRunId, entry.task.attemptId, encodeStepTaskResult(result), Date.now())
       .then(async (settled) => {
-        if (settled) {
-          this.settle(entry.jobId, result);
-          const { queue } = await this.queueOf(entry.queue);
-          await (await queue.getJob(entry.jobId))?.remove().catch(() => undefined);
-        } else await this.readFence(entry);
+        if (!settled) return this.readFence(entry);
+        this.settle(entry, result);
+        // A batch's job stays while another of its tasks is still to run.
+        if (this.jobs.has(entry.jobId)) return;
+        const { queue } = await this.queueOf(entry.queue);
+        await (await queue.getJob(entry.jobId))?.remove().catch(() => undefined);
       })
       .catch(() => undefined);
   }
@@ -131,27 +152,62 @@ export class QueueExecutor implements Executor {
     await this.fences.close();
   }
 
-  private async enqueue(task: StepTask, jobId: string): Promise<void> {
-    await this.addJobs([{ task, jobId }]);
+  /**
+   * Hands a group of tasks to the queue: tasks known to be short share jobs (task-batches.ts),
+   * their fences name the job, then one bulk add per queue. A reattached task goes back to its job.
+   */
+  private async dispatch(group: Dispatch[]): Promise<void> {
+    const reattached = new Map<string, Pending[]>();
+    for (const { entry } of group.filter((d) => d.reattached)) {
+      const job = reattached.get(entry.jobId);
+      if (job) job.push(entry);
+      else reattached.set(entry.jobId, [entry]);
+    }
+    const fresh = group.filter((d) => !d.reattached).map((d) => d.entry);
+    const jobsFree = this.jobsWanted - this.jobs.size;
+    const planned = planBatches(fresh, (task) => this.durations.isShort(task), jobsFree);
+    for (const job of planned) {
+      if (job.length === 1) continue;
+      const batchId = batchJobId(job[0].jobId);
+      for (const entry of job) entry.jobId = batchId;
+    }
+    await this.fences.openMany(
+      fresh.map(({ task, jobId }) => {
+        const { stepRunId, runId, attemptId, queue } = task;
+        return { stepRunId, runId, attemptId, jobId, queue, task: encodeStepTask(task) };
+      }),
+      Date.now(),
+    );
+    const jobs = [...reattached.values(), ...planned];
+    for (const job of jobs) for (const entry of job) this.track(entry);
+    await this.addJobs(jobs);
+  }
+
+  private track(entry: Pending): void {
+    const job = this.jobs.get(entry.jobId);
+    if (job) job.add(entry);
+    else this.jobs.set(entry.jobId, new Set([entry]));
   }
 
   /** One bulk add per queue. The same job id twice is one job: re-adding never duplicates a task. */
-  private async addJobs(jobs: Array<{ task: StepTask; jobId: string }>): Promise<void> {
-    const byQueue = new Map<string, typeof jobs>();
+  private async addJobs(jobs: Pending[][]): Promise<void> {
+    const byQueue = new Map<string, Pending[][]>();
     for (const job of jobs) {
-      const group = byQueue.get(job.task.queue);
+      const group = byQueue.get(job[0].queue);
       if (group) group.push(job);
-      else byQueue.set(job.task.queue, [job]);
+      else byQueue.set(job[0].queue, [job]);
     }
     for (const [name, group] of byQueue) {
       const { queue } = await this.queueOf(name);
       await queue.addBulk(
-        group.map(({ task, jobId }) => ({
-          name: task.stepId,
-          data: { task: encodeStepTask(task) } satisfies TaskJobData,
+        group.map((job) => ({
+          name: job.length === 1 ? job[0].task.stepId : `${job[0].task.stepId} and ${job.length - 1} more`,
+          data: (job[0].jobId.startsWith("batch~")
+            ? { tasks: job.map((e) => encodeStepTask(e.task)) }
+            : { task: encodeStepTask(job[0].task) }) satisfies TaskJobData,
           opts: {
-            jobId,
-            priority: bullPriority(task.priority),
+            jobId: job[0].jobId,
+            priority: bullPriority(Math.max(...job.map((e) => e.task.priority))),
             attempts: 1,
             removeOnComplete: { age: 3600, count: 10_000 },
             removeOnFail: { age: 24 * 3600 },
@@ -184,50 +240,78 @@ export class QueueExecutor implements Executor {
   }
 
   private onCompleted(jobId: string, returnvalue: unknown): void {
-    const entry = this.pending.get(jobId);
-    if (!entry) return;
+    const entries = this.jobs.get(jobId);
+    if (!entries) return;
     const text = typeof returnvalue === "string" ? returnvalue : JSON.stringify(returnvalue);
-    try {
-      const result = decodeStepTaskResult(text);
-      if (typeof result.status === "string") return this.settle(jobId, result);
-    } catch {
-      // not a result (a superseded pickup's note): the fence decides
+    const batch = jobId.startsWith("batch~") ? parseJson<BatchJobResult>(text)?.results : undefined;
+    for (const entry of [...entries]) {
+      const encoded = batch ? batch[entry.task.stepRunId] : text;
+      // Not a result (a superseded pickup's note): the fence decides.
+      if (!this.settleEncoded(entry, encoded)) void this.readFence(entry);
     }
-    void this.readFence(entry);
   }
 
-  /** BullMQ gave the job up (stalled more than once: its workers died); the fence records it as failed. */
+  /** BullMQ gave the job up (stalled more than once: its workers died); the fence records its tasks as failed. */
   private async onFailed(jobId: string, reason: string): Promise<void> {
-    const entry = this.pending.get(jobId);
-    if (!entry) return;
-    const fence = await this.fences.get(entry.task.stepRunId).catch(() => undefined);
-    const lost = lostTaskResult(entry.task, reason, fence?.worker);
-    const settled = await this.fences
-      .settle(entry.task.stepRunId, entry.task.attemptId, encodeStepTaskResult(lost), Date.now())
-      .catch(() => false);
-    if (settled) this.settle(jobId, lost);
-    else await this.readFence(entry);
+    for (const entry of [...(this.jobs.get(jobId) ?? [])]) {
+      const fence = await this.fences.get(entry.task.stepRunId).catch(() => undefined);
+      const lost = lostTaskResult(entry.task, reason, fence?.worker);
+      const settled = await this.fences
+        .settle(entry.task.stepRunId, entry.task.attemptId, encodeStepTaskResult(lost), Date.now())
+        .catch(() => false);
+      if (settled) this.settle(entry, lost);
+      else await this.readFence(entry);
+    }
   }
 
   private onProgress(jobId: string, data: unknown): void {
-    const entry = this.pending.get(jobId);
-    const batch = data as ProgressBatch | undefined;
-    if (!entry || !batch || !Array.isArray(batch.events)) return;
-    for (const event of batch.events) entry.onEvent(event);
+    const entries = this.jobs.get(jobId);
+    if (!entries || !data || typeof data !== "object") return;
+    if (Array.isArray((data as ProgressBatch).events)) {
+      for (const entry of entries) for (const event of (data as ProgressBatch).events) entry.onEvent(event);
+      return;
+    }
+    const batch = data as BatchProgress;
+    for (const entry of [...entries]) {
+      const id = entry.task.stepRunId;
+      for (const event of batch.tasks?.[id] ?? []) entry.onEvent(event);
+      if (batch.results?.[id] !== undefined) this.settleEncoded(entry, batch.results[id]);
+    }
+  }
+
+  /** Settles `entry` with an encoded result from a worker; false when it is not one. */
+  private settleEncoded(entry: Pending, encoded: string | undefined): boolean {
+    if (encoded === undefined) return false;
+    try {
+      const result = decodeStepTaskResult(encoded);
+      if (typeof result.status !== "string" || result.attemptId !== entry.task.attemptId) return false;
+      this.settle(entry, result);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async readFence(entry: Pending): Promise<void> {
     const fence = await this.fences.get(entry.task.stepRunId).catch(() => undefined);
     if (fence?.state === "committed" && fence.attemptId === entry.task.attemptId && fence.result)
-      this.settle(entry.jobId, decodeStepTaskResult(fence.result));
+      this.settle(entry, decodeStepTaskResult(fence.result));
   }
 
-  private settle(jobId: string, result: StepTaskResult): void {
-    const entry = this.pending.get(jobId);
-    if (!entry) return;
-    this.pending.delete(jobId);
-    if (this.byStepRun.get(entry.task.stepRunId) === entry) this.byStepRun.delete(entry.task.stepRunId);
+  private settle(entry: Pending, result: StepTaskResult): void {
+    if (this.pending.get(entry.task.stepRunId) !== entry) return;
+    this.forget(entry);
+    // Its start on a worker to its result here: an upper bound of the step's own work, for batching.
+    if (result.status === "succeeded" && result.startedAt)
+      this.durations.observe(entry.task.stepId, Date.now() - result.startedAt);
     entry.resolve(result);
+  }
+
+  private forget(entry: Pending): void {
+    if (this.pending.get(entry.task.stepRunId) === entry) this.pending.delete(entry.task.stepRunId);
+    const job = this.jobs.get(entry.jobId);
+    job?.delete(entry);
+    if (job?.size === 0) this.jobs.delete(entry.jobId);
   }
 
   private startPolling(): void {
@@ -240,22 +324,24 @@ export class QueueExecutor implements Executor {
     if (this.polling || this.pending.size === 0) return;
     this.polling = true;
     try {
-      const fences = new Map((await this.fences.listRun(this.runId)).map((f) => [f.jobId, f]));
+      // Only the tasks still waiting are read, not every fence of the run with its task and result.
+      for (const fence of await this.fences.committedAmong([...this.pending.keys()])) {
+        const entry = this.pending.get(fence.stepRunId);
+        if (entry && fence.attemptId === entry.task.attemptId && fence.result)
+          this.settle(entry, decodeStepTaskResult(fence.result));
+      }
       const now = Date.now();
-      for (const entry of [...this.pending.values()]) {
-        const fence = fences.get(entry.jobId);
-        if (fence?.state === "committed" && fence.result) {
-          this.settle(entry.jobId, decodeStepTaskResult(fence.result));
-          continue;
-        }
-        if (now - entry.checkedAt < JOB_CHECK_MS) continue;
-        entry.checkedAt = now;
-        const { queue } = await this.queueOf(entry.queue);
-        const state = await queue.getJobState(entry.jobId);
-        if (state === "unknown") await this.enqueue(entry.task, entry.jobId);
+      for (const [jobId, entries] of [...this.jobs]) {
+        const first = entries.values().next().value;
+        if (!first || now - first.checkedAt < JOB_CHECK_MS) continue;
+        for (const entry of entries) entry.checkedAt = now;
+        const { queue } = await this.queueOf(first.queue);
+        const state = await queue.getJobState(jobId);
+        // A lost batch comes back with the tasks still waiting for a result, under the same job id.
+        if (state === "unknown") await this.addJobs([[...entries]]);
         else if (state === "failed") {
-          const job = await queue.getJob(entry.jobId);
-          await this.onFailed(entry.jobId, job?.failedReason ?? "the queue gave the task up");
+          const job = await queue.getJob(jobId);
+          await this.onFailed(jobId, job?.failedReason ?? "the queue gave the task up");
         }
       }
     } catch {
@@ -263,6 +349,14 @@ export class QueueExecutor implements Executor {
     } finally {
       this.polling = false;
     }
+  }
+}
+
+function parseJson<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
   }
 }
 

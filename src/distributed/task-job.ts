@@ -3,14 +3,23 @@ import { hostname } from "node:os";
 import { describeError, TrainyardError } from "../core/errors.js";
 import type { StepTask, StepTaskEvent, StepTaskResult } from "../engine/step-task.js";
 
-/** A job's data: the encoded StepTask. */
-export interface TaskJobData {
-  task: string;
-}
+/** A job's data: the encoded StepTask, or a batch of them (see task-batches.ts). */
+export type TaskJobData = { task: string; tasks?: undefined } | { tasks: string[]; task?: undefined };
 
 /** A worker's live events (attempts, logs, metrics), sent as job progress. */
 export interface ProgressBatch {
   events: StepTaskEvent[];
+}
+
+/** A batch job's progress: live events and the results of tasks that ended, by step run id. */
+export interface BatchProgress {
+  tasks: Record<string, StepTaskEvent[]>;
+  results?: Record<string, string>;
+}
+
+/** A batch job's return value: each task's encoded result (or a superseded pickup's note), by step run id. */
+export interface BatchJobResult {
+  results: Record<string, string>;
 }
 
 /** How a worker names itself in fences and errors: `<hostname>/<worker id>`. */

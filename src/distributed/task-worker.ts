@@ -20,7 +20,7 @@ import {
   type StepTaskResult,
 } from "../engine/step-task.js";
 import type { ArtifactRecord } from "../store/metadata-store.js";
-import type { FenceCommit, TaskFenceStore } from "../store/task-fence.js";
+import type { FenceClaim, FenceCommit, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openWorker, type StepWorker } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
@@ -28,7 +28,14 @@ import { ProgressSender } from "./progress-sender.js";
 import { missingDependency } from "./missing-dependency.js";
 import { StepSlots } from "./step-slots.js";
 import { WorkerRuns } from "./worker-runs.js";
-import { type TaskJobData, workerLabel } from "./task-job.js";
+import { JOBS_PER_SLOT } from "./task-batches.js";
+import {
+  type BatchJobResult,
+  type BatchProgress,
+  type ProgressBatch,
+  type TaskJobData,
+  workerLabel,
+} from "./task-job.js";
 
 export interface TaskWorkerOptions extends QueueOptions {
   /** Queues (pools, capabilities) this worker takes tasks from. @default ["default"] */
@@ -60,6 +67,17 @@ export class TaskWorker {
   private readonly commits = new GroupedCalls<FenceCommit, boolean>((commits) =>
     this.fences.commitMany(commits, Date.now()),
   );
+  /** A batch's tasks (and tasks taken together) are claimed with one statement. */
+  private readonly claims = new GroupedCalls<Omit<FenceClaim, "worker">, boolean>((claims) =>
+    this.fences.claimMany(
+      claims.map((c) => ({ ...c, worker: this.label })),
+      Date.now(),
+    ),
+  );
+  /** The pickup of each step run running here now (see runClaimed). */
+  private readonly holders = new Map<string, Holder>();
+  /** Whether the last job taken was a batch (see takeAsManyAsSlotsAllow). */
+  private batches = false;
 
   constructor(
     private readonly trainyard: Trainyard,
@@ -126,23 +144,80 @@ export class TaskWorker {
   }
 
   private async process(job: Job<TaskJobData, string>): Promise<string> {
+    if (job.data.tasks) return this.processBatch(job, job.data.tasks);
+    this.batches = false;
+    const progress = new ProgressSender((events) => job.updateProgress({ events } satisfies ProgressBatch));
+    return (await this.processTask(job, decodeStepTask(job.data.task), progress)).encoded;
+  }
+
+  /**
+   * A batch's tasks run side by side within this worker's slots, each claimed and committed under
+   * its own fence; each result goes back as progress as it lands, and all of them with the job's end.
+   */
+  private async processBatch(job: Job<TaskJobData, string>, encodedTasks: string[]): Promise<string> {
+    this.batches = true;
+    const sender = new ProgressSender<BatchItem>(
+      (items) => job.updateProgress(batchProgressOf(items)),
+      // A short task's events wait for its result (or the next one's): one write for many tasks.
+      (item) => item.result !== undefined,
+      (item) => item.event?.type === "log",
+    );
+    const results: Record<string, string> = {};
+    await Promise.all(
+      encodedTasks.map(async (encoded) => {
+        const task = decodeStepTask(encoded);
+        const stepRunId = task.stepRunId;
+        const events = {
+          push: (event: StepTaskEvent) => sender.push({ stepRunId, event }),
+          close: () => sender.close(),
+        };
+        const ended = await this.processTask(job, task, events);
+        results[stepRunId] = ended.encoded;
+        if (ended.result) sender.push({ stepRunId, result: ended.encoded });
+      }),
+    );
+    await sender.close();
+    return JSON.stringify({ results } satisfies BatchJobResult);
+  }
+
+  /**
+   * Claims, runs, stores and commits one task: its encoded result, with `result` set when this
+   * pickup committed it (else a superseded pickup's answer).
+   */
+  private async processTask(
+    job: Job<TaskJobData, string>,
+    task: StepTask,
+    progress: { push(event: StepTaskEvent): void; close(): Promise<void> },
+  ): Promise<{ encoded: string; result?: StepTaskResult }> {
+    const previous = this.holders.get(task.stepRunId);
+    // The same dispatch taken again by this worker (its job stalled while this worker was slow): the
+    // running pickup goes on and answers for both, rather than being stopped and run twice.
+    if (previous?.attemptId === task.attemptId) return previous.outcome;
+    const hold: Holder = { attemptId: task.attemptId, outcome: undefined!, stop: () => undefined };
+    this.holders.set(task.stepRunId, hold);
     this.active++;
     try {
-      return await this.processTask(job);
+      hold.outcome = this.runClaimed(job, task, progress, hold, previous);
+      return await hold.outcome;
     } finally {
       this.active--;
+      if (this.holders.get(task.stepRunId) === hold) this.holders.delete(task.stepRunId);
     }
   }
 
-  private async processTask(job: Job<TaskJobData, string>): Promise<string> {
-    const task = decodeStepTask(job.data.task);
+  private async runClaimed(
+    job: Job<TaskJobData, string>,
+    task: StepTask,
+    progress: { push(event: StepTaskEvent): void; close(): Promise<void> },
+    hold: Holder,
+    previous: Holder | undefined,
+  ): Promise<{ encoded: string; result?: StepTaskResult }> {
     const claim = randomUUID();
-    if (!(await this.fences.claim(task.stepRunId, task.attemptId, claim, this.label, Date.now())))
-      return this.superseded(task);
+    if (!(await this.claims.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim })))
+      return { encoded: await this.superseded(task) };
     // A pickup after a stalled one continues the attempt count rather than reusing its number.
     const pickups = Math.max(1, job.attemptsStarted ?? 1);
     const run = { ...task, attemptsBefore: task.attemptsBefore + pickups - 1 };
-    const progress = new ProgressSender((batch) => job.updateProgress(batch));
     const recent: string[] = [];
     const onEvent = (event: StepTaskEvent) => {
       if (event.type === "log") {
@@ -158,16 +233,26 @@ export class TaskWorker {
     let releaseSlot: ((workMs: number) => void) | undefined;
     let workStarted = 0;
     let refused: string | undefined;
+    /** Whether this pickup is the step run's task in the run's executor now (one pickup at a time is). */
+    let submitted = false;
     try {
       taken = !!task.bundleDigest;
       const context = await this.runs.contextFor(task);
+      hold.stop = (reason) => {
+        refused ??= reason;
+        if (submitted) context.executor.cancel(task.stepRunId, reason);
+      };
+      // An earlier dispatch of the step run still running here lost its claim: it stops before this
+      // one starts, as the run's executor holds a step run once.
+      if (previous) {
+        previous.stop("a newer dispatch of the task took it over");
+        await previous.outcome.catch(() => undefined);
+      }
       // A refused heartbeat: another pickup took the task over, or the orchestrator cancelled it.
       heartbeat = setInterval(() => {
         void this.fences.heartbeat(task.stepRunId, claim, Date.now()).then(
           (held) => {
-            if (held) return;
-            refused = "the task was cancelled or taken over";
-            context.executor.cancel(task.stepRunId, refused);
+            if (!held) hold.stop("the task was cancelled or taken over");
           },
           () => undefined,
         );
@@ -176,9 +261,11 @@ export class TaskWorker {
       workStarted = performance.now();
       this.opts.onTask?.({ type: "started", task });
       // Cancelled or taken over while it waited for a slot: it never starts (its commit is refused anyway).
+      submitted = !refused;
       result = refused
         ? { status: "cancelled", attemptId: task.attemptId, attempts: run.attemptsBefore, reason: refused }
         : await context.executor.submit(run, onEvent);
+      submitted = false;
       releaseSlot(performance.now() - workStarted);
       // Live events leave meanwhile (ahead of the completion); records (attempts, logs) and stored objects
       // are durable before the result that refers to them, and an inline output is readable by the orchestrator.
@@ -204,13 +291,16 @@ export class TaskWorker {
     this.takeAsManyAsSlotsAllow();
     const encoded = encodeStepTaskResult(result);
     if (await this.commits.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim, result: encoded }))
-      return encoded;
-    return this.superseded(task);
+      return { encoded, result };
+    return { encoded: await this.superseded(task) };
   }
 
-  /** While steps are short, the queue hands this worker more tasks than it has slots (see step-slots.ts). */
+  /**
+   * While steps are short, the queue hands this worker more tasks than it has slots (see step-slots.ts);
+   * batches carry enough tasks each, so then it holds a batch per slot and one more waiting.
+   */
   private takeAsManyAsSlotsAllow(): void {
-    const wanted = this.slots.tasksToTake;
+    const wanted = this.batches ? this.slots.size * JOBS_PER_SLOT : this.slots.tasksToTake;
     for (const worker of this.workers) if (worker.concurrency !== wanted) worker.concurrency = wanted;
   }
 
@@ -240,6 +330,30 @@ export class TaskWorker {
       };
     return { ...error, message: `${error.message} (on worker ${this.label})`, fields };
   }
+}
+
+/** A pickup running here: its dispatch, how it ends, and how to stop it. */
+interface Holder {
+  attemptId: string;
+  /** How it ended (its commit included). */
+  outcome: Promise<{ encoded: string; result?: StepTaskResult }>;
+  stop(reason: string): void;
+}
+
+/** One item of a batch job's progress: a task's live event, or its committed result. */
+interface BatchItem {
+  stepRunId: string;
+  event?: StepTaskEvent;
+  result?: string;
+}
+
+function batchProgressOf(items: BatchItem[]): BatchProgress {
+  const progress: BatchProgress = { tasks: {} };
+  for (const item of items) {
+    if (item.event) (progress.tasks[item.stepRunId] ??= []).push(item.event);
+    if (item.result !== undefined) (progress.results ??= {})[item.stepRunId] = item.result;
+  }
+  return progress;
 }
 
 /** A fence and an object that never exist: looking them up is a round trip that changes nothing. */

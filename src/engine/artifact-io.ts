@@ -175,10 +175,13 @@ export class ArtifactIO {
     await this.artifacts.sync?.();
   }
 
-  /** The output value stored under `digest`, with local paths attached to its handles. */
-  async load(digest: string): Promise<unknown> {
+  /**
+   * The output value stored under `digest`, with local paths attached to its handles. `inline`: the
+   * manifest's bytes as a worker's result carried them, used (once they match the digest) without a read.
+   */
+  async load(digest: string, inline?: Uint8Array): Promise<unknown> {
     if (this.memo.has(digest)) return this.memo.get(digest);
-    let bytes = await this.metadata.getInlineBytes(digest);
+    let bytes = inline && sha256Digest(inline) === digest ? inline : await this.metadata.getInlineBytes(digest);
     if (!bytes) {
       const path = await this.verifier.verify(digest, { use: "a stored output value" });
       const { readFile } = await import("node:fs/promises");

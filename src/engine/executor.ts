@@ -358,7 +358,8 @@ export class RunExecutor {
       task.record.attempts = result.attempts;
       if (result.status === "succeeded") {
         const out = result.output;
-        const value = "value" in out ? out.value : await this.env.io.load(out.digest);
+        const inline = out.artifacts.find((a) => a.record.digest === out.digest)?.bytes;
+        const value = "value" in out ? out.value : await this.env.io.load(out.digest, inline);
         task.record.status = "succeeded";
         task.record.finishedAt = Date.now();
         task.record.durationMs = task.record.finishedAt - task.record.startedAt;

@@ -3,7 +3,9 @@ import type pg from "pg";
 import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
 import { inTransaction, type Row } from "./postgres-rows.js";
 import {
+  type FenceClaim,
   type FenceCommit,
+  firstPerStepRun,
   rowToFence,
   taskFenceMigrations,
   type OpenFence,
@@ -80,6 +82,17 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
     return rows[0] ? rowToFence(rows[0]) : undefined;
   }
 
+  async committedAmong(stepRunIds: string[]): Promise<TaskFence[]> {
+    if (!stepRunIds.length) return [];
+    await this.ready;
+    const { rows } = await this.pool.query({
+      name: "trainyard.fence-committed-among",
+      text: `SELECT * FROM task_fences WHERE step_run_id = ANY($1::text[]) AND state = 'committed'`,
+      values: [stepRunIds],
+    });
+    return rows.map(rowToFence);
+  }
+
   async listRun(runId: string): Promise<TaskFence[]> {
     await this.ready;
     const { rows } = await this.pool.query(`SELECT * FROM task_fences WHERE run_id = $1 ORDER BY step_run_id`, [runId]);
@@ -94,6 +107,29 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
       WHERE step_run_id = $4 AND attempt_id = $5 AND state <> 'committed'`,
       [claim, worker, now, stepRunId, attemptId],
     );
+  }
+
+  async claimMany(all: FenceClaim[], now: number): Promise<boolean[]> {
+    const claims = firstPerStepRun(all);
+    if (!claims.length) return all.map(() => false);
+    await this.ready;
+    const { rows } = await this.pool.query({
+      name: "trainyard.fence-claim-many",
+      text: `UPDATE task_fences f SET state = 'running', claim = c.claim, worker = c.worker, heartbeat_at = $5,
+        updated_at = $5
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS c(step_run_id, attempt_id, claim, worker)
+      WHERE f.step_run_id = c.step_run_id AND f.attempt_id = c.attempt_id AND f.state <> 'committed'
+      RETURNING f.claim`,
+      values: [
+        claims.map((c) => c.stepRunId),
+        claims.map((c) => c.attemptId),
+        claims.map((c) => c.claim),
+        claims.map((c) => c.worker),
+        now,
+      ],
+    });
+    const landed = new Set(rows.map((r: Row) => r.claim));
+    return all.map((c) => claims.includes(c) && landed.has(c.claim));
   }
 
   heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean> {

@@ -2,7 +2,9 @@
 import type Database from "better-sqlite3";
 import type { SqliteMetadataStore } from "./sqlite-metadata-store.js";
 import {
+  type FenceClaim,
   type FenceCommit,
+  firstPerStepRun,
   rowToFence,
   taskFenceMigrations,
   type OpenFence,
@@ -49,6 +51,14 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
     return row ? rowToFence(row as Record<string, unknown>) : undefined;
   }
 
+  async committedAmong(stepRunIds: string[]): Promise<TaskFence[]> {
+    const one = this.db.prepare(`SELECT * FROM task_fences WHERE step_run_id = ? AND state = 'committed'`);
+    return stepRunIds.flatMap((id) => {
+      const row = one.get(id);
+      return row ? [rowToFence(row as Record<string, unknown>)] : [];
+    });
+  }
+
   async listRun(runId: string): Promise<TaskFence[]> {
     const rows = this.db.prepare(`SELECT * FROM task_fences WHERE run_id = ? ORDER BY rowid`).all(runId);
     return rows.map((r) => rowToFence(r as Record<string, unknown>));
@@ -58,6 +68,15 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
     const sql = `UPDATE task_fences SET state = 'running', claim = ?, worker = ?, heartbeat_at = ?, updated_at = ?
       WHERE step_run_id = ? AND attempt_id = ? AND state <> 'committed'`;
     return this.db.prepare(sql).run(claim, worker, now, now, stepRunId, attemptId).changes === 1;
+  }
+
+  async claimMany(all: FenceClaim[], now: number): Promise<boolean[]> {
+    const claims = new Set(firstPerStepRun(all));
+    const update = this.db.prepare(`UPDATE task_fences SET state = 'running', claim = ?, worker = ?, heartbeat_at = ?,
+      updated_at = ? WHERE step_run_id = ? AND attempt_id = ? AND state <> 'committed'`);
+    return this.db.transaction(() =>
+      all.map((c) => claims.has(c) && update.run(c.claim, c.worker, now, now, c.stepRunId, c.attemptId).changes === 1),
+    )();
   }
 
   async heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean> {

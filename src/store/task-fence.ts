@@ -38,6 +38,14 @@ export interface OpenFence {
   task: string;
 }
 
+/** One pickup to claim (see TaskFenceStore.claim). */
+export interface FenceClaim {
+  stepRunId: string;
+  attemptId: string;
+  claim: string;
+  worker: string;
+}
+
 /** One pickup's result to commit (see TaskFenceStore.commit). */
 export interface FenceCommit {
   stepRunId: string;
@@ -52,6 +60,8 @@ export interface TaskFenceStore {
   /** `open` for several step runs in one statement (the steps that became ready together). */
   openMany(fences: OpenFence[], now: number): Promise<void>;
   get(stepRunId: string): Promise<TaskFence | undefined>;
+  /** The committed fences among these step runs (an orchestrator's poll for results it missed). */
+  committedAmong(stepRunIds: string[]): Promise<TaskFence[]>;
   /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
   listRun(runId: string): Promise<TaskFence[]>;
   /**
@@ -59,6 +69,11 @@ export interface TaskFenceStore {
    * worker's). Not claimed when the dispatch was superseded or its result is committed already.
    */
   claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean>;
+  /**
+   * `claim` for several pickups in one statement (a batch's tasks), each under the same conditions
+   * as alone; answers, in order, which were claimed. Of two pickups of one step run, the first counts.
+   */
+  claimMany(claims: FenceClaim[], now: number): Promise<boolean[]>;
   /** The holder's heartbeat; false once another pickup or dispatch took the step run over. */
   heartbeat(stepRunId: string, claim: string, now: number): Promise<boolean>;
   /** Commits the holder's result: true only for the current dispatch and pickup, and only once. */
@@ -84,6 +99,12 @@ export const taskFenceMigrations = (time: string): readonly string[] => [
   CREATE INDEX task_fences_run ON task_fences (run_id);
   `,
 ];
+
+/** The first claim of each step run among `claims` (one statement may change a row once). */
+export function firstPerStepRun(claims: FenceClaim[]): FenceClaim[] {
+  const seen = new Set<string>();
+  return claims.filter((c) => !seen.has(c.stepRunId) && seen.add(c.stepRunId));
+}
 
 export type FenceRow = Record<string, unknown>;
 

@@ -104,6 +104,34 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
         false,
       ]);
     });
+
+    it("claims a batch in one statement, each task on its own conditions; reads back committed fences", async () => {
+      const open = (stepRunId: string, attemptId: string) =>
+        ({ stepRunId, runId: "r3", attemptId, jobId: "batch~j", queue: "default", task: "{}" }) as const;
+      await fences.openMany([open("r3:a", "a1"), open("r3:b", "b1"), open("r3:c", "c1"), open("r3:d", "d1")], 1);
+      expect(await fences.settle("r3:c", "c1", '{"c":1}', 2)).toBe(true);
+      const claim = (stepRunId: string, attemptId: string, pickup: string) =>
+        ({ stepRunId, attemptId, claim: pickup, worker: "host/w1" }) as const;
+      const claimed = await fences.claimMany(
+        [
+          claim("r3:a", "a1", "pa"),
+          claim("r3:b", "b0", "pb"), // an earlier dispatch: superseded
+          claim("r3:c", "c1", "pc"), // committed already: a redelivered batch does not run it again
+          claim("r3:d", "d1", "pd"),
+          claim("r3:d", "d1", "pd2"), // the same step run twice in one group: the first counts
+        ],
+        3,
+      );
+      expect(claimed).toEqual([true, false, false, true, false]);
+      expect((await fences.get("r3:d"))!.claim).toBe("pd");
+      expect(await fences.commit("r3:a", "a1", "pa", '{"a":1}', 4)).toBe(true);
+      const committed = await fences.committedAmong(["r3:a", "r3:b", "r3:c", "r3:d", "r3:absent"]);
+      expect(committed.map((f) => [f.stepRunId, f.result]).sort()).toEqual([
+        ["r3:a", '{"a":1}'],
+        ["r3:c", '{"c":1}'],
+      ]);
+      expect(await fences.committedAmong([])).toEqual([]);
+    });
   });
 }
 
