@@ -135,6 +135,10 @@ export class S3ArtifactStore implements ArtifactStore {
       // The staged copy is private: hashed on the hashing threads while it uploads, it proves what was sent.
       const copyHash = copyChecked ? undefined : hashFileAs(staged, parseDigest(digest).scheme);
       copyHash?.catch(ignore);
+      // A copy of another length would not even fill the request its upload announces.
+      if (copyHash && (await stat(staged)).size !== size) {
+        await this.refuseMismatch(source, digest, await copyHash, false, opts.digest !== undefined);
+      }
       this.pending.append(digest);
       let uploaded = false;
       if (!(await this.has(digest))) {

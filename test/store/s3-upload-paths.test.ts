@@ -137,3 +137,23 @@ describe("a digest the caller gives", () => {
     await store.close();
   });
 });
+
+describe("a source that changes while it is stored", () => {
+  it("fails the put with ARTIFACT_SOURCE_CHANGED and stores nothing", async () => {
+    const emulator = await startS3rver(path.join(root, "s3rver-changing"));
+    const store = await storeOn(emulator, "changing");
+    // /proc/uptime reads differently each time and stats as empty: its hash and its copy disagree.
+    const failed = await store.putFile("/proc/uptime").then(
+      () => undefined,
+      (err: { code?: string; message: string }) => err,
+    );
+    expect(failed?.code).toBe("ARTIFACT_SOURCE_CHANGED");
+    expect(failed?.message).toContain("/proc/uptime");
+    expect(store.requests.count("PutObjectCommand")).toBe(0);
+    expect(await store.list()).toEqual([]);
+    const cacheDir = path.join(root, "cache-changing");
+    expect(fs.readdirSync(cacheDir).filter((name) => !name.startsWith("."))).toEqual([]);
+    expect(fs.readdirSync(path.join(cacheDir, ".tmp"))).toEqual([]);
+    await store.close();
+  });
+});
