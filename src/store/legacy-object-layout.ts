@@ -3,7 +3,9 @@
  * whatever their scheme. Their scheme is read off the object itself (a directory is a tree; a
  * file of 64 MiB and more is a block digest unless its bytes are JSON named by their plain sha256),
  * and tree and block objects move to `objects/<scheme>/<prefix>/<hex>` where the store now keeps
- * them. Each move is one rename, so a migration cut short is finished by the next one.
+ * them. Each move is one rename, so a migration cut short is finished by the next one, and objects
+ * already moved (by that earlier try, or by another process upgrading the same home at the same
+ * moment) are found in their scheme's directory.
  */
 import { closeSync, openSync, readSync } from "node:fs";
 import { chmod, lstat, mkdir, readdir, rename } from "node:fs/promises";
@@ -20,23 +22,42 @@ const PREFIX = /^[0-9a-f]{1,2}$/;
  */
 export async function migrateLegacyObjects(objectsDir: string): Promise<Map<string, DigestScheme>> {
   const schemes = new Map<string, DigestScheme>();
-  const prefixes = await readdir(objectsDir).catch(() => [] as string[]);
-  for (const prefix of prefixes.filter((p) => PREFIX.test(p))) {
-    for (const hex of await readdir(join(objectsDir, prefix))) {
+  for (const prefix of (await entries(objectsDir)).filter((p) => PREFIX.test(p))) {
+    for (const hex of await entries(join(objectsDir, prefix))) {
       if (!HEX.test(hex)) continue;
       const from = join(objectsDir, prefix, hex);
-      const scheme = await schemeOfLegacyObject(from, hex);
+      // Gone meanwhile: another process moved it, and the scan of the scheme directories below finds it.
+      const scheme = await schemeOfLegacyObject(from, hex).catch(unlessGone);
+      if (scheme === undefined) continue;
       schemes.set(hex, scheme);
-      if (scheme === SHA256) continue;
-      const dir = join(objectsDir, scheme, prefix);
-      await mkdir(dir, { recursive: true });
-      // A directory's ".." changes when it moves to another parent: it must be writable for that.
-      if (scheme === SHA256_TREE) await chmod(from, 0o755);
-      await rename(from, join(dir, hex));
-      if (scheme === SHA256_TREE) await chmod(join(dir, hex), 0o555);
+      if (scheme !== SHA256) await moveToScheme(objectsDir, prefix, hex, scheme).catch(unlessGone);
     }
   }
+  for (const scheme of [SHA256_TREE, SHA256_BLOCKS] as DigestScheme[])
+    for (const prefix of (await entries(join(objectsDir, scheme))).filter((p) => PREFIX.test(p)))
+      for (const hex of await entries(join(objectsDir, scheme, prefix))) if (HEX.test(hex)) schemes.set(hex, scheme);
   return schemes;
+}
+
+async function moveToScheme(objectsDir: string, prefix: string, hex: string, scheme: DigestScheme): Promise<void> {
+  const from = join(objectsDir, prefix, hex);
+  const dir = join(objectsDir, scheme, prefix);
+  await mkdir(dir, { recursive: true });
+  // A directory's ".." changes when it moves to another parent: it must be writable for that.
+  if (scheme === SHA256_TREE) await chmod(from, 0o755);
+  await rename(from, join(dir, hex));
+  if (scheme === SHA256_TREE) await chmod(join(dir, hex), 0o555);
+}
+
+async function entries(dir: string): Promise<string[]> {
+  return readdir(dir)
+    .catch(unlessGone)
+    .then((names) => names ?? []);
+}
+
+function unlessGone(err: NodeJS.ErrnoException): undefined {
+  if (err.code === "ENOENT") return undefined;
+  throw err;
 }
 
 async function schemeOfLegacyObject(path: string, hex: string): Promise<DigestScheme> {

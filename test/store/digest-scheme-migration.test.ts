@@ -89,6 +89,29 @@ describe("homes written before digests named their scheme", () => {
     expect((JSON.parse(again.stdout) as RunSummary).steps.every((s) => s.cached)).toBe(true);
   });
 
+  it("finishes an upgrade cut short: objects an earlier try already moved keep their scheme", async () => {
+    const { home, module } = extractLegacyHome();
+    // As a process killed after moving the tree objects, before it named a digest, leaves the home.
+    const objects = path.join(home, "artifacts", "objects");
+    let moved = 0;
+    for (const prefix of fs.readdirSync(objects).filter((p) => /^[0-9a-f]{1,2}$/.test(p)))
+      for (const hex of fs.readdirSync(path.join(objects, prefix))) {
+        const from = path.join(objects, prefix, hex);
+        if (!fs.statSync(from).isDirectory()) continue;
+        fs.mkdirSync(path.join(objects, "sha256-tree", prefix), { recursive: true });
+        fs.chmodSync(from, 0o755);
+        fs.renameSync(from, path.join(objects, "sha256-tree", prefix, hex));
+        moved++;
+      }
+    expect(moved).toBeGreaterThan(0);
+    const ty = await Trainyard.open({ home });
+    try {
+      await expectUpgraded(ty, home, module);
+    } finally {
+      await ty.close();
+    }
+  });
+
   it("upgrades once when several processes open the same home at the same moment", async () => {
     const { home } = extractLegacyHome();
     // Each open checks for the marker, then waits for the write lock: whoever comes second finds it done.
