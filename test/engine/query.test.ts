@@ -118,7 +118,9 @@ describe("a run in detail", () => {
     const first = await ty.run(flaky(new Map()), { trigger: "schedule:nightly" });
     expect(first.status).toBe("succeeded");
     const second = await ty.run(flaky(new Map()));
-    const detail = await ty.query.runDetail(second.runId.slice(0, 17));
+    // A prefix one character past where the two ids differ: runs started in the same second share more.
+    const differ = [...second.runId].findIndex((c, i) => c !== first.runId[i]);
+    const detail = await ty.query.runDetail(second.runId.slice(0, Math.max(17, differ + 1)));
     expect(detail.run.id).toBe(second.runId);
     expect(detail.trigger).toEqual({ kind: "manual", text: "manual" });
     const scheduled = (await ty.query.runDetail(first.runId)).trigger;
