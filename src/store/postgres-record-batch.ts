@@ -66,9 +66,10 @@ const TABLES: TableInsert[] = [
     table: "artifacts",
     columns: ARTIFACT_COLUMNS,
     types: ARTIFACT_TYPES,
-    // A record written again keeps the richer of the two metadata objects.
-    conflict: `(digest) DO UPDATE SET meta = CASE WHEN length(EXCLUDED.meta::text) > length(artifacts.meta::text)
-      THEN EXCLUDED.meta ELSE artifacts.meta END`,
+    // A record written again keeps the richer of the two metadata objects; an equal one leaves the row
+    // as it is (no new row version: the same small output is written by many steps).
+    conflict: `(digest) DO UPDATE SET meta = EXCLUDED.meta
+      WHERE length(EXCLUDED.meta::text) > length(artifacts.meta::text)`,
   },
   { table: "lineage", columns: LINEAGE_COLUMNS, types: LINEAGE_TYPES },
   { table: "metrics", columns: METRIC_COLUMNS, types: METRIC_TYPES },

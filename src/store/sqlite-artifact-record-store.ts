@@ -16,10 +16,9 @@ export class SqliteArtifactRecordStore implements ArtifactRecordStore {
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.stmts = {
-      // A record written again keeps the richer of the two metadata objects.
+      // A record written again keeps the richer of the two metadata objects; an equal one leaves the row as it is.
       putArtifact: p(`INSERT INTO artifacts (digest, kind, size, meta, created_at, inline) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(digest) DO UPDATE SET
-          meta = CASE WHEN length(excluded.meta) > length(artifacts.meta) THEN excluded.meta ELSE artifacts.meta END`),
+        ON CONFLICT(digest) DO UPDATE SET meta = excluded.meta WHERE length(excluded.meta) > length(artifacts.meta)`),
       getArtifact: p(`SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest = ?`),
       getArtifactPrefix: p(
         `SELECT ${ARTIFACT_COLUMNS} FROM artifacts WHERE digest LIKE ? OR digest LIKE ? OR digest LIKE ? LIMIT 2`,
