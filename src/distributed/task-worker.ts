@@ -19,7 +19,6 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { ArtifactRecord } from "../store/metadata-store.js";
 import type { FenceClaim, FenceCommit, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openWorker, type StepWorker } from "./queue-backend.js";
@@ -57,13 +56,7 @@ export class TaskWorker {
   private readonly slots: StepSlots;
   private fences!: TaskFenceStore;
   private active = 0;
-  /** Tasks ending together share one statement for their inline outputs and one for their fence commits. */
-  private readonly inlinePuts = new GroupedCalls<Array<{ record: ArtifactRecord; bytes?: Uint8Array }>, void>(
-    async (groups) => {
-      await this.trainyard.metadata.putArtifacts(groups.flat());
-      return groups.map(() => undefined);
-    },
-  );
+  /** Tasks ending together share one statement for their fence commits. */
   private readonly commits = new GroupedCalls<FenceCommit, boolean>((commits) =>
     this.fences.commitMany(commits, Date.now()),
   );
@@ -270,8 +263,10 @@ export class TaskWorker {
       // Live events leave meanwhile (ahead of the completion); records (attempts, logs) and stored objects
       // are durable before the result that refers to them, and an inline output is readable by the orchestrator.
       const sent = progress.close();
-      const inline = "output" in result ? result.output.artifacts.filter((a) => a.bytes !== undefined) : [];
-      await Promise.all([context.records.flush(), inline.length ? this.inlinePuts.call(inline) : undefined, sent]);
+      // Inline outputs commit with the attempt's records (one statement): downstream workers read them by digest.
+      if ("output" in result)
+        context.records.putArtifacts(result.output.artifacts.filter((a) => a.bytes !== undefined));
+      await Promise.all([context.records.flush(), sent]);
     } catch (err) {
       result = {
         status: "failed",

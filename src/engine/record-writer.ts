@@ -7,7 +7,14 @@
  * default and after a costly step, long while steps complete in bursts (docs/performance.md).
  */
 import { crashPoint } from "../core/crash-point.js";
-import type { AttemptRecord, LogLine, MetricPoint, RunTag, StepRunCompletion } from "../store/metadata-store.js";
+import type {
+  ArtifactRecord,
+  AttemptRecord,
+  LogLine,
+  MetricPoint,
+  RunTag,
+  StepRunCompletion,
+} from "../store/metadata-store.js";
 import type { StepRunRecord, StepRunStore } from "../store/metadata-store.js";
 
 const SHORT_WINDOW_MS = 25;
@@ -24,6 +31,7 @@ export class RecordWriter {
   private completions: StepRunCompletion[] = [];
   private metrics: MetricPoint[] = [];
   private tags: RunTag[] = [];
+  private artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }> = [];
   /** When the pending commit is due (0: none pending). */
   private due = 0;
   private timer?: NodeJS.Timeout;
@@ -61,6 +69,13 @@ export class RecordWriter {
     if (!points.length && !tags.length) return;
     this.metrics.push(...points);
     this.tags.push(...tags);
+    this.schedule();
+  }
+
+  /** Artifact records outside a completion (a worker's inline outputs): they commit with the next window. */
+  putArtifacts(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): void {
+    if (!artifacts.length) return;
+    this.artifacts.push(...artifacts);
     this.schedule();
   }
 
@@ -113,16 +128,25 @@ export class RecordWriter {
     const logs = this.logs;
     const metrics = this.metrics;
     const tags = this.tags;
+    const artifacts = this.artifacts;
     this.saves = [];
     this.attempts = [];
     this.logs = [];
     this.completions = [];
     this.metrics = [];
     this.tags = [];
+    this.artifacts = [];
     try {
-      const rows = saves.length + attempts.length + logs.length + completions.length + metrics.length + tags.length;
+      const rows =
+        saves.length +
+        attempts.length +
+        logs.length +
+        completions.length +
+        metrics.length +
+        tags.length +
+        artifacts.length;
       if (!rows) return;
-      const batch = { stepRuns: saves, attempts, logs, completions, metrics, tags };
+      const batch = { stepRuns: saves, attempts, logs, completions, metrics, tags, artifacts };
       // Records never outrun content: the artifacts they refer to are made durable first, then the
       // batch commits in one transaction that holds no lock across an await.
       await this.beforeCommit?.();

@@ -169,4 +169,6 @@ export interface RecordBatch {
   /** Metric points and run tags steps recorded in the window. */
   metrics?: MetricPoint[];
   tags?: RunTag[];
+  /** Artifact records outside any completion: a worker's inline outputs, readable before its run records them. */
+  artifacts?: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>;
 }

@@ -114,8 +114,8 @@ export function batchParams(
     stepRuns.map(stepRunValues),
     attempts.map((a: AttemptRecord) => attemptValues(a)),
     logs,
-    richestArtifacts([...artifacts, ...batch.completions.flatMap((c) => c.artifacts)]).map((a) =>
-      artifactValues(a.record, a.bytes),
+    richestArtifacts([...artifacts, ...(batch.artifacts ?? []), ...batch.completions.flatMap((c) => c.artifacts)]).map(
+      (a) => artifactValues(a.record, a.bytes),
     ),
     lineage,
     (batch.metrics ?? []).map(metricValues),

@@ -82,6 +82,7 @@ export class SqliteStepRunStore implements StepRunStore {
       for (const r of batch.stepRuns) this.stmts.saveStepRun.run(stepRunParams(r));
       for (const a of batch.attempts) this.stmts.saveAttempt.run(attemptParams(a));
       for (const l of batch.logs) this.writeLogs(l.stepRunId, l.attempt, l.lines);
+      this.artifactRecords.writeArtifactRows(batch.artifacts ?? []);
       this.writeCompletions(batch.completions);
       this.writeMetrics(batch.metrics ?? [], batch.tags ?? []);
     })();
