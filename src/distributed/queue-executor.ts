@@ -38,6 +38,13 @@ interface Pending {
   resolve(result: StepTaskResult): void;
   /** When the job's state in Redis was last checked (the poll re-adds a job Redis lost). */
   checkedAt: number;
+  /** The task as JSON, made once: its fence and its job carry the same text. */
+  encoded?: string;
+}
+
+function encodedTask(entry: Pending): string {
+  entry.encoded ??= encodeStepTask(entry.task);
+  return entry.encoded;
 }
 
 /** A task to hand to the queue: new (its fence is opened), or reattached to its earlier dispatch's job. */
@@ -172,9 +179,9 @@ export class QueueExecutor implements Executor {
       for (const entry of job) entry.jobId = batchId;
     }
     await this.fences.openMany(
-      fresh.map(({ task, jobId }) => {
-        const { stepRunId, runId, attemptId, queue } = task;
-        return { stepRunId, runId, attemptId, jobId, queue, task: encodeStepTask(task) };
+      fresh.map((entry) => {
+        const { stepRunId, runId, attemptId, queue } = entry.task;
+        return { stepRunId, runId, attemptId, jobId: entry.jobId, queue, task: encodedTask(entry) };
       }),
       Date.now(),
     );
@@ -203,8 +210,8 @@ export class QueueExecutor implements Executor {
         group.map((job) => ({
           name: job.length === 1 ? job[0].task.stepId : `${job[0].task.stepId} and ${job.length - 1} more`,
           data: (job[0].jobId.startsWith("batch~")
-            ? { tasks: job.map((e) => encodeStepTask(e.task)) }
-            : { task: encodeStepTask(job[0].task) }) satisfies TaskJobData,
+            ? { tasks: job.map(encodedTask) }
+            : { task: encodedTask(job[0]) }) satisfies TaskJobData,
           opts: {
             jobId: job[0].jobId,
             priority: bullPriority(Math.max(...job.map((e) => e.task.priority))),
@@ -301,9 +308,9 @@ export class QueueExecutor implements Executor {
   private settle(entry: Pending, result: StepTaskResult): void {
     if (this.pending.get(entry.task.stepRunId) !== entry) return;
     this.forget(entry);
-    // Its start on a worker to its result here: an upper bound of the step's own work, for batching.
+    // Its run time on the worker (both ends on the worker's clock), else its start there to its result here.
     if (result.status === "succeeded" && result.startedAt)
-      this.durations.observe(entry.task.stepId, Date.now() - result.startedAt);
+      this.durations.observe(entry.task.stepId, (result.finishedAt ?? Date.now()) - result.startedAt);
     entry.resolve(result);
   }
 
