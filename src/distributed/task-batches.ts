@@ -30,7 +30,7 @@ export class TaskDurations {
     return ms !== undefined && ms < SHORT_TASK_MS;
   }
 
-  /** A task of `stepId` took `ms` from its start on a worker to its result here (an upper bound of its work). */
+  /** A task of `stepId` ran `ms` on a worker (an older worker: from its start there to its result here). */
   observe(stepId: string, ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
     this.observed.set(stepId, Math.max(ms, this.observed.get(stepId) ?? 0));

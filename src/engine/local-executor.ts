@@ -81,7 +81,10 @@ export class LocalExecutor implements Executor {
       onWorkDone,
     };
     this.jobs.set(task.stepRunId, job);
-    const ended = () => ({ attemptId: task.attemptId, attempts: job.attempts, startedAt: job.startedAt ?? Date.now() });
+    const ended = () => {
+      const finishedAt = Date.now();
+      return { attemptId: task.attemptId, attempts: job.attempts, startedAt: job.startedAt ?? finishedAt, finishedAt };
+    };
     try {
       Object.assign(job, await loadTaskInputs(task, def, this.ctx.env.io, { verify: this.ctx.verifyInputs }));
       const output = await this.attempts.run(job);

@@ -83,16 +83,27 @@ export interface StepTaskOutput {
   value?: unknown;
 }
 
-/** How a task ended, after all its attempts. */
+/**
+ * How a task ended, after all its attempts. `startedAt` and `finishedAt` are the executor's clock
+ * (a worker's): the step's run time, without the result's way back to the orchestrator.
+ */
 export type StepTaskResult =
-  | { status: "succeeded"; attemptId: string; attempts: number; startedAt: number; output: StepTaskOutput }
-  | { status: "failed"; attemptId: string; attempts: number; startedAt: number; error: ErrorInfo }
+  | {
+      status: "succeeded";
+      attemptId: string;
+      attempts: number;
+      startedAt: number;
+      finishedAt?: number;
+      output: StepTaskOutput;
+    }
+  | { status: "failed"; attemptId: string; attempts: number; startedAt: number; finishedAt?: number; error: ErrorInfo }
   /** A gate's rejection: the step's output is stored (its evidence) and the run ends `rejected`. */
   | {
       status: "rejected";
       attemptId: string;
       attempts: number;
       startedAt: number;
+      finishedAt?: number;
       output: StepTaskOutput;
       error: ErrorInfo;
     }
