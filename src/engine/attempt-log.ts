@@ -32,8 +32,9 @@ export class RunLogs {
   }
 
   open(stepRunId: string, attempt: number): AttemptLog {
-    const path = stepLogFile(this.home, this.runId, stepRunId, attempt);
-    const file = () => new StepLogWriter(path, this.limits.stepBytes, this.budget);
+    // The path is worked out only for an attempt whose output outgrows the database's head.
+    const file = () =>
+      new StepLogWriter(stepLogFile(this.home, this.runId, stepRunId, attempt), this.limits.stepBytes, this.budget);
     return new AttemptLog(stepRunId, attempt, this.limits, this.records, file);
   }
 }
