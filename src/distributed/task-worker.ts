@@ -27,6 +27,8 @@ import { ProgressSender } from "./progress-sender.js";
 import { missingDependency } from "./missing-dependency.js";
 import { StepSlots } from "./step-slots.js";
 import { WorkerRuns } from "./worker-runs.js";
+import { type CommitRider, RecordsWithCommits } from "./records-with-commits.js";
+import type { RecordWriter } from "../engine/record-writer.js";
 import { JOBS_PER_SLOT } from "./task-batches.js";
 import {
   type BatchJobResult,
@@ -78,7 +80,12 @@ export class TaskWorker {
   ) {
     this.workerId = opts.workerId ?? `w-${randomBytes(4).toString("hex")}`;
     this.label = workerLabel(this.workerId);
-    this.runs = new WorkerRuns(trainyard, opts.concurrency);
+    // A task's fence commit rides with its run's records (one statement where the fence store can).
+    this.runs = new WorkerRuns(
+      trainyard,
+      opts.concurrency,
+      new RecordsWithCommits(trainyard.metadata, () => this.fences),
+    );
     this.slots = new StepSlots(opts.concurrency);
   }
 
@@ -228,9 +235,11 @@ export class TaskWorker {
     let refused: string | undefined;
     /** Whether this pickup is the step run's task in the run's executor now (one pickup at a time is). */
     let submitted = false;
+    let records: RecordWriter | undefined;
     try {
       taken = !!task.bundleDigest;
       const context = await this.runs.contextFor(task);
+      records = context.records;
       hold.stop = (reason) => {
         refused ??= reason;
         if (submitted) context.executor.cancel(task.stepRunId, reason);
@@ -260,13 +269,11 @@ export class TaskWorker {
         : await context.executor.submit(run, onEvent);
       submitted = false;
       releaseSlot(performance.now() - workStarted);
-      // Live events leave meanwhile (ahead of the completion); records (attempts, logs) and stored objects
-      // are durable before the result that refers to them, and an inline output is readable by the orchestrator.
-      const sent = progress.close();
-      // Inline outputs commit with the attempt's records (one statement): downstream workers read them by digest.
+      // Inline outputs go with the attempt's records (downstream workers read them by digest), and the
+      // result with both (commitWithRecords). Live events leave first, ahead of the completion.
       if ("output" in result)
         context.records.putArtifacts(result.output.artifacts.filter((a) => a.bytes !== undefined));
-      await Promise.all([context.records.flush(), sent]);
+      await progress.close();
     } catch (err) {
       result = {
         status: "failed",
@@ -284,10 +291,47 @@ export class TaskWorker {
     if (result.status === "failed") result = { ...result, error: this.onThisWorker(task, result.error, recent) };
     this.opts.onTask?.({ type: "ended", task, status: result.status });
     this.takeAsManyAsSlotsAllow();
-    const encoded = encodeStepTaskResult(result);
-    if (await this.commits.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim, result: encoded }))
-      return { encoded, result };
+    const commit = {
+      stepRunId: task.stepRunId,
+      attemptId: task.attemptId,
+      claim,
+      result: encodeStepTaskResult(result),
+    };
+    const landed = await this.commitWithRecords(commit, records, (error) => {
+      result = {
+        status: "failed",
+        attemptId: task.attemptId,
+        attempts: run.attemptsBefore + 1,
+        error: this.onThisWorker(task, describeError(error), recent),
+        startedAt: Date.now(),
+      };
+      return encodeStepTaskResult(result);
+    });
+    if (landed) return { encoded: landed, result };
     return { encoded: await this.superseded(task) };
+  }
+
+  /**
+   * Commits a pickup's result once its run's records (attempts, logs, inline outputs) are written: in
+   * their statement where the store can. Records that could not be written fail the task (`failed`
+   * gives the result saying so). The committed result's text, or undefined when the fence refused it.
+   */
+  private async commitWithRecords(
+    commit: FenceCommit,
+    records: RecordWriter | undefined,
+    failed: (error: unknown) => string,
+  ): Promise<string | undefined> {
+    if (records) {
+      const rider: CommitRider = { commit };
+      await records.ride(rider);
+      if (rider.landed !== undefined) return rider.landed ? commit.result : undefined;
+      const error = await records.flush().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (error !== undefined) commit = { ...commit, result: failed(error) };
+    }
+    return (await this.commits.call(commit)) ? commit.result : undefined;
   }
 
   /**

@@ -11,7 +11,7 @@ import { isPipeline } from "../core/pipeline.js";
 import { TrainyardError } from "../core/errors.js";
 import { relinkBundle } from "../engine/bundle-externals.js";
 import { defaultExecutors } from "../engine/executor-registry.js";
-import { RecordWriter } from "../engine/record-writer.js";
+import { type RecordSink, RecordWriter } from "../engine/record-writer.js";
 import type { Executor, StepTask } from "../engine/step-task.js";
 import type { Trainyard } from "../engine/trainyard.js";
 
@@ -38,6 +38,8 @@ export class WorkerRuns {
   constructor(
     private readonly trainyard: Trainyard,
     private readonly concurrency: number,
+    /** Where each run's records are written. @default the metadata store */
+    private readonly sink: RecordSink = trainyard.metadata,
     /** Where the packages a bundle imports are looked up (node_modules above it). @default the working directory */
     private readonly projectDir = process.cwd(),
   ) {
@@ -88,7 +90,7 @@ export class WorkerRuns {
       });
     const graph = compileGraph(mod.default);
     const run = await this.trainyard.metadata.getRun(task.runId);
-    const records = new RecordWriter(this.trainyard.metadata, () => this.trainyard.io.sync());
+    const records = new RecordWriter(this.sink, () => this.trainyard.io.sync());
     const env = {
       metadata: this.trainyard.metadata,
       io: this.trainyard.io,

@@ -15,7 +15,15 @@ import type {
   RunTag,
   StepRunCompletion,
 } from "../store/metadata-store.js";
-import type { StepRunRecord, StepRunStore } from "../store/metadata-store.js";
+import type { RecordBatch, StepRunRecord } from "../store/metadata-store.js";
+
+/**
+ * Where batches go: a metadata store, or a store that commits something else in the same statement
+ * (a worker's fence commits): `riders` are what `ride` queued before the batch was taken.
+ */
+export interface RecordSink {
+  writeBatch(batch: RecordBatch, riders?: object[]): Promise<void>;
+}
 
 const SHORT_WINDOW_MS = 25;
 const LONG_WINDOW_MS = 250;
@@ -32,6 +40,7 @@ export class RecordWriter {
   private metrics: MetricPoint[] = [];
   private tags: RunTag[] = [];
   private artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }> = [];
+  private riders: object[] = [];
   /** When the pending commit is due (0: none pending). */
   private due = 0;
   private timer?: NodeJS.Timeout;
@@ -44,7 +53,7 @@ export class RecordWriter {
 
   /** `beforeCommit` runs before each commit: the artifact store's sync, so records never outrun content. */
   constructor(
-    private readonly metadata: Pick<StepRunStore, "writeBatch">,
+    private readonly metadata: RecordSink,
     private readonly beforeCommit?: () => Promise<void>,
   ) {}
 
@@ -82,6 +91,17 @@ export class RecordWriter {
   complete(completion: StepRunCompletion): void {
     this.completions.push({ ...completion, stepRun: { ...completion.stepRun } });
     this.schedule((completion.stepRun.durationMs ?? 0) >= COSTLY_STEP_MS);
+  }
+
+  /**
+   * Hands `rider` to the sink with the next batch taken, which holds everything recorded before this
+   * call, and waits for that write; its outcome is the sink's to report (through the rider).
+   */
+  async ride(rider: object): Promise<void> {
+    this.riders.push(rider);
+    clearTimeout(this.timer);
+    this.due = 0;
+    await this.queueWrite();
   }
 
   /** Waits until everything queued so far is committed; rethrows a failed write. */
@@ -129,6 +149,7 @@ export class RecordWriter {
     const metrics = this.metrics;
     const tags = this.tags;
     const artifacts = this.artifacts;
+    const riders = this.riders;
     this.saves = [];
     this.attempts = [];
     this.logs = [];
@@ -136,6 +157,7 @@ export class RecordWriter {
     this.metrics = [];
     this.tags = [];
     this.artifacts = [];
+    this.riders = [];
     try {
       const rows =
         saves.length +
@@ -144,14 +166,15 @@ export class RecordWriter {
         completions.length +
         metrics.length +
         tags.length +
-        artifacts.length;
+        artifacts.length +
+        riders.length;
       if (!rows) return;
       const batch = { stepRuns: saves, attempts, logs, completions, metrics, tags, artifacts };
       // Records never outrun content: the artifacts they refer to are made durable first, then the
       // batch commits in one transaction that holds no lock across an await.
       await this.beforeCommit?.();
       crashPoint("before-record-commit");
-      await this.metadata.writeBatch(batch);
+      await (riders.length ? this.metadata.writeBatch(batch, riders) : this.metadata.writeBatch(batch));
       crashPoint("after-record-commit");
     } catch (err) {
       this.failure ??= err;

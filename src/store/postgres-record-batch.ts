@@ -90,8 +90,14 @@ const FIRST_PARAMS = TABLES.map((_, i) => 1 + TABLES.slice(0, i).reduce((n, t) =
 /** Prepared once per connection under this name: parsing and planning seven CTEs per batch cost more than the rows. */
 export const WRITE_BATCH_NAME = "trainyard.write-batch";
 
-/** The statement: one CTE per table, each fed its columns as arrays. */
-export const WRITE_BATCH = `WITH ${TABLES.map((t, i) => `w${i} AS (${insertSql(t, FIRST_PARAMS[i])})`).join(",\n")}
+/** One CTE per table, each fed its columns as arrays: `w0 AS (...), w1 AS (...)`. */
+export const WRITE_BATCH_CTES = TABLES.map((t, i) => `w${i} AS (${insertSql(t, FIRST_PARAMS[i])})`).join(",\n");
+
+/** Parameters the CTEs take ($1 to $WRITE_BATCH_PARAMS): a statement adding its own numbers them after. */
+export const WRITE_BATCH_PARAMS = TABLES.reduce((n, t) => n + t.columns.length, 0);
+
+/** The statement: the batch's CTEs alone. */
+export const WRITE_BATCH = `WITH ${WRITE_BATCH_CTES}
 SELECT 1`;
 
 /**

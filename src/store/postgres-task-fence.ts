@@ -1,6 +1,8 @@
 /** The task fence in the PostgreSQL metadata database, on the metadata store's pool (see task-fence.ts). */
 import type pg from "pg";
 import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
+import type { RecordBatch } from "./metadata-records.js";
+import { batchParams, WRITE_BATCH_CTES, WRITE_BATCH_PARAMS } from "./postgres-record-batch.js";
 import { inTransaction, type Row } from "./postgres-rows.js";
 import {
   type FenceClaim,
@@ -144,29 +146,26 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
     return (await this.commitMany([{ stepRunId, attemptId, claim, result }], now))[0];
   }
 
-  // Each row is matched on its own pickup's conditions; a claim is unique, so a row matches once at most.
   async commitMany(commits: FenceCommit[], now: number): Promise<boolean[]> {
     if (!commits.length) return [];
     await this.ready;
     const { rows } = await this.pool.query({
       name: "trainyard.fence-commit",
-      text: `UPDATE task_fences f SET state = 'committed', result = c.result, updated_at = $5
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS c(step_run_id, attempt_id, claim, result)
-      WHERE f.step_run_id = c.step_run_id AND f.attempt_id = c.attempt_id AND f.claim = c.claim
-        AND f.state = 'running'
-      RETURNING f.step_run_id, f.attempt_id, f.claim`,
-      values: [
-        commits.map((c) => c.stepRunId),
-        commits.map((c) => c.attemptId),
-        commits.map((c) => c.claim),
-        commits.map((c) => c.result),
-        now,
-      ],
+      text: commitSql(1),
+      values: commitParams(commits, now),
     });
-    const key = (stepRunId: unknown, attemptId: unknown, claim: unknown) =>
-      `${stepRunId}\u0000${attemptId}\u0000${claim}`;
-    const landed = new Set(rows.map((r: Row) => key(r.step_run_id, r.attempt_id, r.claim)));
-    return commits.map((c) => landed.has(key(c.stepRunId, c.attemptId, c.claim)));
+    return landedAmong(commits, rows);
+  }
+
+  // The batch's CTEs and the commit are one statement, hence one transaction and one round trip.
+  async commitManyWithRecords(commits: FenceCommit[], records: RecordBatch, now: number): Promise<boolean[]> {
+    await this.ready;
+    const { rows } = await this.pool.query({
+      name: "trainyard.fence-commit-with-records",
+      text: `WITH ${WRITE_BATCH_CTES},\ncommitted AS (${commitSql(WRITE_BATCH_PARAMS + 1)})\nSELECT * FROM committed`,
+      values: [...batchParams(records), ...commitParams(commits, now)],
+    });
+    return landedAmong(commits, rows);
   }
 
   settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean> {
@@ -179,4 +178,32 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
   }
 
   async close(): Promise<void> {}
+}
+
+// Each row is matched on its own pickup's conditions; a claim is unique, so a row matches once at most.
+function commitSql(first: number): string {
+  const [s, a, c, r, now] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `UPDATE task_fences f SET state = 'committed', result = c.result, updated_at = ${now}
+      FROM unnest(${s}::text[], ${a}::text[], ${c}::text[], ${r}::text[]) AS c(step_run_id, attempt_id, claim, result)
+      WHERE f.step_run_id = c.step_run_id AND f.attempt_id = c.attempt_id AND f.claim = c.claim
+        AND f.state = 'running'
+      RETURNING f.step_run_id, f.attempt_id, f.claim`;
+}
+
+function commitParams(commits: FenceCommit[], now: number): unknown[] {
+  return [
+    commits.map((c) => c.stepRunId),
+    commits.map((c) => c.attemptId),
+    commits.map((c) => c.claim),
+    commits.map((c) => c.result),
+    now,
+  ];
+}
+
+/** Which of `commits`, in order, the statement's returned rows say landed. */
+function landedAmong(commits: FenceCommit[], rows: Row[]): boolean[] {
+  const key = (stepRunId: unknown, attemptId: unknown, claim: unknown) =>
+    `${stepRunId}\u0000${attemptId}\u0000${claim}`;
+  const landed = new Set(rows.map((r: Row) => key(r.step_run_id, r.attempt_id, r.claim)));
+  return commits.map((c) => landed.has(key(c.stepRunId, c.attemptId, c.claim)));
 }

@@ -54,6 +54,8 @@ export interface FenceCommit {
   result: string;
 }
 
+import type { RecordBatch } from "./metadata-records.js";
+
 export interface TaskFenceStore {
   /** Starts a dispatch of a step run, superseding any earlier one (its late results are discarded). */
   open(fence: OpenFence, now: number): Promise<void>;
@@ -83,6 +85,11 @@ export interface TaskFenceStore {
    * under the same conditions as alone; answers, in order, which of them committed.
    */
   commitMany(commits: FenceCommit[], now: number): Promise<boolean[]>;
+  /**
+   * `commitMany` in one transaction with a record batch (the pickups' attempts, logs and inline
+   * outputs): a result is never committed without them. Absent where the two take no fewer round trips.
+   */
+  commitManyWithRecords?(commits: FenceCommit[], records: RecordBatch, now: number): Promise<boolean[]>;
   /** Commits a result without a pickup (the queue gave the task up, or it was cancelled before it ran). */
   settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean>;
   close(): Promise<void>;
