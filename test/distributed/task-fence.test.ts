@@ -13,6 +13,8 @@ import type { TaskFenceStore } from "../../src/store/task-fence.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
+import { RecordWriter } from "../../src/engine/record-writer.js";
+import { type CommitRider, RecordsWithCommits } from "../../src/distributed/records-with-commits.js";
 
 function describeFence(name: string, open: () => Promise<{ metadata: MetadataStore; fences: TaskFenceStore }>) {
   describe(`task fence (${name})`, () => {
@@ -132,8 +134,36 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       ]);
       expect(await fences.committedAmong([])).toEqual([]);
     });
+
+    it("a worker's commit rides with its run's records: both land, and a refused commit keeps the records", async () => {
+      const records = new RecordWriter(new RecordsWithCommits(metadata, () => fences));
+      const open = (stepRunId: string) =>
+        ({ stepRunId, runId: "r4", attemptId: "d1", jobId: "batch~j", queue: "default", task: "{}" }) as const;
+      await fences.openMany([open("r4:a"), open("r4:b")], 1);
+      expect(await fences.claimMany([claimOf("r4:a", "pa"), claimOf("r4:b", "pb")], 2)).toEqual([true, true]);
+      await fences.claim("r4:b", "d1", "pb-new", "host/w2", 3); // r4:b was taken over meanwhile
+      const bytes = new TextEncoder().encode('{"value":41}');
+      const digest = "sha256:4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a4a";
+      for (const stepRunId of ["r4:a", "r4:b"])
+        records.saveAttempt({ stepRunId, attempt: 1, status: "succeeded", startedAt: 4, finishedAt: 5 });
+      const record = { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: 5, inline: true } as const;
+      records.putArtifacts([{ record, bytes }]);
+      const riders: CommitRider[] = [
+        { commit: { stepRunId: "r4:a", attemptId: "d1", claim: "pa", result: '{"a":41}' } },
+        { commit: { stepRunId: "r4:b", attemptId: "d1", claim: "pb", result: '{"late":true}' } },
+      ];
+      await Promise.all(riders.map((r) => records.ride(r)));
+      expect(riders.map((r) => r.landed)).toEqual([true, false]);
+      expect((await fences.get("r4:a"))!).toMatchObject({ state: "committed", result: '{"a":41}' });
+      expect((await fences.get("r4:b"))!).toMatchObject({ state: "running", claim: "pb-new" });
+      expect((await metadata.listAttempts("r4:a")).map((a) => a.status)).toEqual(["succeeded"]);
+      expect((await metadata.listAttempts("r4:b")).map((a) => a.status)).toEqual(["succeeded"]);
+      expect(Buffer.from((await metadata.getInlineBytes(digest))!).toString()).toBe('{"value":41}');
+    });
   });
 }
+
+const claimOf = (stepRunId: string, claim: string) => ({ stepRunId, attemptId: "d1", claim, worker: "host/w1" });
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -156,5 +186,24 @@ requireTools("postgresql").describe("on PostgreSQL", () => {
   describeFence("postgres", async () => {
     const metadata = await PostgresMetadataStore.open({ url: server!.url, schema: "fences" });
     return { metadata, fences: await taskFenceFor(metadata) };
+  });
+
+  it("a record batch the database refuses takes its riding commit with it: no result without its records", async () => {
+    const metadata = await PostgresMetadataStore.open({ url: server!.url, schema: "fences_atomic" });
+    const fences = await taskFenceFor(metadata);
+    try {
+      const records = new RecordWriter(new RecordsWithCommits(metadata, () => fences));
+      await fences.open({ stepRunId: "r5:a", runId: "r5", attemptId: "d1", jobId: "j", queue: "q", task: "{}" }, 1);
+      expect(await fences.claim("r5:a", "d1", "pa", "host/w1", 2)).toBe(true);
+      // An attempt number that is no integer: PostgreSQL refuses the whole statement.
+      records.saveAttempt({ stepRunId: "r5:a", attempt: 1.5, status: "succeeded", startedAt: 3, finishedAt: 4 });
+      const rider: CommitRider = { commit: { stepRunId: "r5:a", attemptId: "d1", claim: "pa", result: "{}" } };
+      await records.ride(rider);
+      expect(rider.landed).toBeUndefined();
+      await expect(records.flush()).rejects.toThrow(/integer/);
+      expect((await fences.get("r5:a"))!).toMatchObject({ state: "running", result: undefined });
+    } finally {
+      await metadata.close();
+    }
   });
 });
