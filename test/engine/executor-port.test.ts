@@ -89,6 +89,47 @@ describe("the executor port", () => {
     }
   });
 
+  it("records a step's duration as its executor measured it, without the result's way back", async () => {
+    // The local executor behind a slow way back: each result reaches the scheduler 300 ms after it ended.
+    const reported = new Map<string, number>();
+    const executors = new ExecutorRegistry([
+      [
+        "slow-return",
+        (ctx) => {
+          const local = new LocalExecutor(ctx);
+          return {
+            name: "slow-return",
+            capacity: local.capacity,
+            hasRoom: (task) => local.hasRoom(task),
+            async submit(task, onEvent) {
+              const result = await local.submit(task, onEvent);
+              if (result.status === "succeeded") reported.set(task.stepRunId, result.finishedAt! - result.startedAt);
+              await new Promise((resolve) => setTimeout(resolve, 300));
+              return result;
+            },
+            cancel: (id, reason) => local.cancel(id, reason),
+            close: () => local.close(),
+          };
+        },
+      ],
+    ]);
+    const ty = await Trainyard.open({ home: homes.tempDir("ty-home-"), executor: "slow-return", executors });
+    try {
+      const run = await ty.run(DEMO, { concurrency: 2 });
+      expect(run.status).toBe("succeeded");
+      const records = await ty.metadata.listStepRuns(run.runId);
+      const ran = records.filter((r) => reported.has(r.id));
+      expect(ran.map((r) => r.stepId).sort()).toEqual(["cmd", "file", "iso", "items", "square", "square", "square"]);
+      for (const r of ran) {
+        expect(r.durationMs).toBe(reported.get(r.id));
+        // The step run's own span still runs to the result's arrival.
+        expect(r.finishedAt! - r.startedAt!).toBeGreaterThanOrEqual(r.durationMs! + 300);
+      }
+    } finally {
+      await ty.close();
+    }
+  });
+
   it("refuses a task or result in another format version, naming the mismatch", () => {
     expect(() => decodeStepTask('{"version":99}')).toThrow(/TASK_INVALID|version is 99/);
     expect(() => decodeStepTask("not json")).toThrow(/invalid step task: it is not JSON/);
