@@ -361,12 +361,10 @@ export class RunExecutor {
         const inline = out.artifacts.find((a) => a.record.digest === out.digest)?.bytes;
         const value = "value" in out ? out.value : await this.env.io.load(out.digest, inline);
         task.record.status = "succeeded";
-        task.record.finishedAt = Date.now();
-        // The executor's own measure when it has one: a worker's run time, without the result's way back.
-        task.record.durationMs =
-          result.finishedAt !== undefined
-            ? result.finishedAt - result.startedAt
-            : task.record.finishedAt - task.record.startedAt;
+        // The executor's own span when it has one (a worker's clock): without the result's way back.
+        if (result.finishedAt !== undefined) task.record.startedAt = result.startedAt;
+        task.record.finishedAt = result.finishedAt ?? Date.now();
+        task.record.durationMs = task.record.finishedAt - task.record.startedAt;
         task.record.outputDigest = out.digest;
         this.taskSucceeded(task, { digest: out.digest, value }, false, false, out);
       } else if (result.status === "cancelled") this.taskCancelled(task, result.reason);
