@@ -12,10 +12,12 @@ import {
   encodeStepTask,
   encodeStepTaskResult,
   type Executor,
+  type StepInputRef,
   type StepTask,
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
+import type { ArtifactIO } from "../engine/artifact-io.js";
 import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
@@ -42,8 +44,16 @@ interface Pending {
   encoded?: string;
 }
 
-function encodedTask(entry: Pending): string {
-  entry.encoded ??= encodeStepTask(entry.task);
+/** Small inputs travel inside the task: the worker skips a metadata read per input. */
+function encodedTask(entry: Pending, io: ArtifactIO): string {
+  if (entry.encoded !== undefined) return entry.encoded;
+  const { task } = entry;
+  const withBytes = (ref: StepInputRef): StepInputRef => {
+    const bytes = ref.inline === undefined ? io.smallManifest(ref.digest) : undefined;
+    return bytes ? { ...ref, inline: Buffer.from(bytes).toString("base64") } : ref;
+  };
+  const inputs = Object.fromEntries(Object.entries(task.inputs).map(([name, ref]) => [name, withBytes(ref)]));
+  entry.encoded = encodeStepTask({ ...task, inputs, over: task.over && withBytes(task.over) });
   return entry.encoded;
 }
 
@@ -83,6 +93,7 @@ export class QueueExecutor implements Executor {
     private readonly durations: TaskDurations,
     /** Jobs kept in flight while batching: the run's concurrency (its workers' slots) times JOBS_PER_SLOT. */
     private readonly jobsWanted: number,
+    private readonly io: ArtifactIO,
   ) {
     this.capacity = opts.capacity;
   }
@@ -97,7 +108,7 @@ export class QueueExecutor implements Executor {
     ]);
     const earlier = new Map(listed.map((f) => [f.stepRunId, f]));
     const jobsWanted = Math.max(1, ctx.concurrency) * JOBS_PER_SLOT;
-    return new QueueExecutor(opts, fences, earlier, new TaskDurations(recorded), jobsWanted);
+    return new QueueExecutor(opts, fences, earlier, new TaskDurations(recorded), jobsWanted, ctx.env.io);
   }
 
   /** The queue holds what workers cannot take yet; an exclusive step still waits for an idle run. */
@@ -181,7 +192,7 @@ export class QueueExecutor implements Executor {
     await this.fences.openMany(
       fresh.map((entry) => {
         const { stepRunId, runId, attemptId, queue } = entry.task;
-        return { stepRunId, runId, attemptId, jobId: entry.jobId, queue, task: encodedTask(entry) };
+        return { stepRunId, runId, attemptId, jobId: entry.jobId, queue, task: encodedTask(entry, this.io) };
       }),
       Date.now(),
     );
@@ -210,8 +221,8 @@ export class QueueExecutor implements Executor {
         group.map((job) => ({
           name: job.length === 1 ? job[0].task.stepId : `${job[0].task.stepId} and ${job.length - 1} more`,
           data: (job[0].jobId.startsWith("batch~")
-            ? { tasks: job.map(encodedTask) }
-            : { task: encodedTask(job[0]) }) satisfies TaskJobData,
+            ? { tasks: job.map((entry) => encodedTask(entry, this.io)) }
+            : { task: encodedTask(job[0], this.io) }) satisfies TaskJobData,
           opts: {
             jobId: job[0].jobId,
             priority: bullPriority(Math.max(...job.map((e) => e.task.priority))),

@@ -18,6 +18,8 @@ import { ObjectVerifier, type VerifyContext } from "../store/object-verifier.js"
 
 /** Manifests up to this size are stored inline in the metadata store. */
 export const INLINE_LIMIT = 64 * 1024;
+/** Manifests up to this size are kept as bytes too, to travel inside tasks (see smallManifest). */
+const SMALL_MANIFEST = 1024;
 
 export interface FinalizedOutput {
   digest: string;
@@ -30,6 +32,8 @@ export interface FinalizedOutput {
 
 export class ArtifactIO {
   private readonly memo = new Map<string, unknown>();
+  /** The bytes of small manifests this process stored or loaded, by digest. */
+  private readonly small = new Map<string, Uint8Array>();
   readonly verifier: ObjectVerifier;
   /** TRAINYARD_VERIFY=0 turns input checks off, for measuring what they cost (bench only). */
   private readonly checking = process.env.TRAINYARD_VERIFY !== "0";
@@ -154,6 +158,7 @@ export class ArtifactIO {
     if (bytes.byteLength <= INLINE_LIMIT) {
       // An inline value has no object, but gc must still see it as pending until its records commit.
       this.artifacts.retain?.([digest]);
+      if (bytes.byteLength <= SMALL_MANIFEST) this.small.set(digest, bytes);
       records.push({
         record: { digest, kind: "json", size: bytes.byteLength, meta: {}, createdAt: now, inline: true },
         bytes,
@@ -190,7 +195,13 @@ export class ArtifactIO {
     const manifest = await this.withSchemes(JSON.parse(Buffer.from(bytes).toString("utf8")) as unknown);
     const value = this.hydrate(manifest);
     this.memo.set(digest, value);
+    if (bytes.byteLength <= SMALL_MANIFEST) this.small.set(digest, bytes);
     return value;
+  }
+
+  /** The bytes of a small output manifest this process stored or loaded, if it has them (a reader checks them). */
+  smallManifest(digest: string): Uint8Array | undefined {
+    return this.small.get(digest);
   }
 
   /** A value stored before digests named their scheme: its handles' bare hex gets the scheme recorded for it. */

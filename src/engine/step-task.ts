@@ -18,6 +18,11 @@ export interface StepInputRef {
   path: string[];
   /** The upstream step, for messages. */
   stepId: string;
+  /**
+   * A small output's manifest bytes (base64), when the sender has them: a worker uses them once they
+   * match `digest`, without reading the metadata store.
+   */
+  inline?: string;
 }
 
 /** A step, or one item of a map step, ready to run: everything a worker needs, as plain JSON. */

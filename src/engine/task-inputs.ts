@@ -37,6 +37,7 @@ export async function loadTaskInputs(
 }
 
 async function loadRef(io: ArtifactIO, ref: StepInputRef, name: string): Promise<unknown> {
-  const value = await io.load(ref.digest);
+  // Bytes the task carries are used only once they match the digest (ArtifactIO.load checks).
+  const value = await io.load(ref.digest, ref.inline === undefined ? undefined : Buffer.from(ref.inline, "base64"));
   return ref.path.length ? pickValue(value, ref.path, ref.stepId, name) : value;
 }

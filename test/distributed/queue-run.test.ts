@@ -8,7 +8,9 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
+import { decodeStepTask } from "../../src/engine/step-task.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
+import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { readModelBundle } from "../../src/lib/serving/model-bundle.js";
 import { REPO, tempDir } from "../engine/support.js";
 import { netnsAvailable } from "../support/netns.js";
@@ -119,6 +121,15 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
         // Logs came back into the run's record.
         const logs = await ty.metadata.getLogs(`${result.runId}:total`);
         expect(logs.map((l) => l.line)).toContain("summing");
+        // A small input travelled inside the task: the bytes the metadata store holds for its digest.
+        const fences = await taskFenceFor(ty.metadata);
+        const double = (await fences.listRun(result.runId)).find((f) => f.stepRunId === `${result.runId}:double`)!;
+        const input = decodeStepTask(double.task).inputs.s;
+        expect(input.inline).toBeDefined();
+        expect(Buffer.from(input.inline!, "base64")).toEqual(
+          Buffer.from((await ty.metadata.getInlineBytes(input.digest))!),
+        );
+        await fences.close();
       } finally {
         await ty.close();
       }
