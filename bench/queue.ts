@@ -35,6 +35,8 @@ const CHAINS = Number(flag("chains", "100"));
 const LENGTH = Number(flag("length", "10"));
 const WORKER_CONCURRENCY = Number(flag("worker-concurrency", "2"));
 const ROOT = resolve("bench/.work/queue");
+/** The chain's pipeline: the only one whose tasks workers mark (start and end) on stdout. */
+const CHAIN_NAME = "queue-bench-chain";
 const now = () => performance.timeOrigin + performance.now();
 
 function chainModule(name: string, length: number, chains = 1): string {
@@ -106,7 +108,16 @@ async function main(): Promise<void> {
     const env = { ...process.env, TRAINYARD_CACHE_DIR: join(home, "cache") };
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", "bench/support/queue-worker.ts", configFile, home, id, String(WORKER_CONCURRENCY)],
+      [
+        "--import",
+        "tsx",
+        "bench/support/queue-worker.ts",
+        configFile,
+        home,
+        id,
+        String(WORKER_CONCURRENCY),
+        CHAIN_NAME,
+      ],
       { env, stdio: ["ignore", "pipe", "inherit"] },
     );
     workers.push(child);
@@ -137,7 +148,7 @@ async function main(): Promise<void> {
     });
   const chainFile = join(ROOT, "chain.ts");
   const dagFile = join(ROOT, "dag.ts");
-  writeFileSync(chainFile, chainModule("queue-bench-chain", CHAIN));
+  writeFileSync(chainFile, chainModule(CHAIN_NAME, CHAIN));
   writeFileSync(dagFile, chainModule("queue-bench-dag", LENGTH, CHAINS));
   try {
     await Promise.all([startWorker("w1"), startWorker("pg1", configPg)]);
