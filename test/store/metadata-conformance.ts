@@ -162,7 +162,7 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect(await store.getRun("nope")).toBeUndefined();
       });
 
-      it("refuses a prefix of several runs with RUN_AMBIGUOUS, listing the newest with what tells them apart", async () => {
+      it("refuses a prefix of several runs with RUN_AMBIGUOUS: the newest, and what tells each apart", async () => {
         await store.createRun(runRecord("20250101-000000-abc111", { createdAt: 1, pipeline: "train" }));
         await store.createRun(runRecord("20250101-000000-abc222", { createdAt: 2, status: "failed", startedAt: 9 }));
         await store.createRun(runRecord("20250101-000000-abd333", { createdAt: 3 }));
