@@ -9,10 +9,11 @@ const RUN_COLUMNS = `id, pipeline, module_path, params, profile, trigger, status
   finished_at, error, options, pid, bundle_digest`;
 
 // The newest matches, with how many there are and each one's neighbours in id order (for RUN_AMBIGUOUS).
+// SQLite's LIKE ignores case; the substr test makes the match case-sensitive, as on PostgreSQL.
 const RUNS_BY_PREFIX = `SELECT * FROM (
     SELECT runs.*, COUNT(*) OVER () AS match_count,
       LAG(id) OVER (ORDER BY id) AS previous_id, LEAD(id) OVER (ORDER BY id) AS next_id
-    FROM runs WHERE id LIKE ? ESCAPE '\\'
+    FROM runs WHERE id LIKE @pattern ESCAPE '\\' AND substr(id, 1, length(@prefix)) = @prefix
   ) ORDER BY created_at DESC, id DESC LIMIT ${LISTED_MATCHES + 1}`;
 
 export class SqliteRunStore implements RunStore {
@@ -74,7 +75,7 @@ export class SqliteRunStore implements RunStore {
   async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
     const exact = this.stmts.getRun.get(idOrPrefix) as Row | undefined;
     if (exact) return rowToRun(exact);
-    const rows = this.stmts.getRunPrefix.all(`${likeEscape(idOrPrefix)}%`) as Row[];
+    const rows = this.stmts.getRunPrefix.all({ pattern: `${likeEscape(idOrPrefix)}%`, prefix: idOrPrefix }) as Row[];
     return pickRunByPrefix(idOrPrefix, rows.map(prefixMatchOf(rowToRun)));
   }
 

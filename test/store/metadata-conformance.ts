@@ -231,6 +231,10 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         await store.createRun(runRecord("odd_id%x", { createdAt: 2 }));
         await store.createRun(runRecord("oddAidBx", { createdAt: 3 }));
         expect((await store.getRun("odd_"))?.id).toBe("odd_id%x");
+        // Case counts, on every backend.
+        expect(await store.getRun("ODD_")).toBeUndefined();
+        expect((await store.getRun("oddA"))?.id).toBe("oddAidBx");
+        expect(await store.getRun("odda")).toBeUndefined();
         expect((await store.getRun("odd_id%"))?.id).toBe("odd_id%x");
       });
 
