@@ -141,6 +141,10 @@ async function main(): Promise<void> {
     try {
       await warmUp(emulator, body);
       const writer = s3();
+      // Untimed: a store's first large put also starts its hashing threads and its connections,
+      // once per worker process; the rows below are a worker's steady state.
+      await stepOutput(file, `${file}.warm`);
+      await consume(writer, `${file}.warm`);
       rows.push(...(await measure(`s3 (${name}, loopback)`, writer, s3, sources)));
       for (const c of await measureCeiling(emulator, body, file)) {
         const figure = typeof c.mbPerSecond === "number" ? `${c.mbPerSecond} MB/s` : c.mbPerSecond;
