@@ -21,6 +21,8 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   RUN_NOT_RESUMABLE: 409,
   RUN_OWNED: 409,
   RUN_EXISTS: 409,
+  // 409, not 400: the request is well formed; the runs stored now share the prefix (a longer one will do).
+  RUN_AMBIGUOUS: 409,
   ALIAS_PINNED: 409,
   ALIAS_NOT_PINNED: 409,
   GATE_FAILED: 409,
@@ -35,22 +37,32 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   DAEMON_NOT_RUNNING: 503,
 };
 
+/** The hint of a run that is not there, as the API words it. */
+export const RUNS_HINT = "list runs with GET /api/v1/runs";
+
 export function statusOf(code: string): ContentfulStatusCode {
   return STATUS[code] ?? 500;
 }
 
 export function errorBody(err: unknown): { status: ContentfulStatusCode; body: { error: Record<string, unknown> } } {
   const info = describeError(err);
-  const fields = Object.fromEntries(
-    Object.entries(info.fields ?? {}).filter(
-      ([, v]) => v === null || ["string", "number", "boolean"].includes(typeof v),
-    ),
-  );
+  const fields = Object.fromEntries(Object.entries(info.fields ?? {}).filter(([, v]) => isPlainField(v)));
   const known = err instanceof TrainyardError || STATUS[info.code] !== undefined;
   const error = known
     ? { ...fields, code: info.code, message: info.message, ...(info.hint ? { hint: info.hint } : {}) }
     : { code: "INTERNAL", message: info.message, hint: "see the server's log; this is a bug if it repeats" };
   return { status: known ? statusOf(info.code) : 500, body: { error } };
+}
+
+/** Values an error body carries: scalars, and lists of flat records (e.g. the runs an ambiguous prefix matched). */
+function isPlainField(v: unknown): boolean {
+  const scalar = (x: unknown) => x === null || ["string", "number", "boolean"].includes(typeof x);
+  if (scalar(v)) return true;
+  return Array.isArray(v) && v.every((item) => scalar(item) || (isRecord(item) && Object.values(item).every(scalar)));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export function sendError(c: Context, err: unknown): Response {

@@ -12,7 +12,8 @@ import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { stepEnded } from "../engine/run-views.js";
 import type { RunRecord, StepRunRecord } from "../store/metadata-store.js";
 import type { ApiServices } from "./api-context.js";
-import { apiError } from "./api-errors.js";
+import { runNotFound } from "../engine/require-run.js";
+import { apiError, RUNS_HINT } from "./api-errors.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled", "rejected", "interrupted"]);
 
@@ -36,7 +37,7 @@ async function runOrQueued(svc: ApiServices, runId: string): Promise<RunRecord |
   if (run) return run;
   const queued = await svc.ticks.getQueuedRun(runId);
   if (queued && queued.status !== "cancelled") return undefined;
-  throw apiError("NOT_FOUND", `no run "${runId}"`, "list runs with GET /api/v1/runs", { runId });
+  throw runNotFound(runId, { hint: RUNS_HINT });
 }
 
 /** Throws NOT_FOUND unless the run exists or waits in the daemon's queue. */

@@ -20,7 +20,9 @@ const ERROR_STATUSES: Record<string, string> = {
   "401": "the token is missing or wrong (SERVE_TOKEN_REQUIRED, SERVE_TOKEN_INVALID)",
   "403": "a mutation without the same-origin header, or in read-only mode (API_FORBIDDEN, API_READ_ONLY)",
   "404": "no such run, step, artifact, model or route (NOT_FOUND)",
-  "409": "the run or alias is in a state that refuses it (RUN_NOT_RESUMABLE, ALIAS_PINNED, ...)",
+  "409":
+    "the run or alias is in a state that refuses it (RUN_NOT_RESUMABLE, ALIAS_PINNED, ...), or a run id prefix" +
+    " matches several runs (RUN_AMBIGUOUS, with the matches)",
   "413": "the request body is too large (API_BODY_TOO_LARGE)",
 };
 

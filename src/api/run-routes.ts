@@ -9,7 +9,7 @@ import { cancelRun, requestManualRun, resumeInBackground, type ManualRunOutcome 
 import { cacheDecision, type RunDetail, type StepDetail } from "../engine/run-detail.js";
 import { stepEnded } from "../engine/run-views.js";
 import { defineRoute, type ApiServices } from "./api-context.js";
-import { apiError } from "./api-errors.js";
+import { apiError, RUNS_HINT } from "./api-errors.js";
 import { requireRunOrQueued, streamRunEvents, streamStepLog } from "./live-events.js";
 import { runOverview } from "./run-overview.js";
 
@@ -75,9 +75,7 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
   });
 
   defineRoute(app, svc, "rerunRun", async ({ c, params }) => {
-    const run = await q.run(params.run);
-    if (!run)
-      throw apiError("NOT_FOUND", `no run "${params.run}"`, "list runs with GET /api/v1/runs", { runId: params.run });
+    const run = await q.requireRun(params.run, RUNS_HINT);
     const outcome = await requestManualRun(svc.ty, svc.ticks, run.modulePath, {
       params: run.params,
       profile: run.profile,

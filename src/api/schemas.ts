@@ -28,6 +28,19 @@ export const ErrorResponseSchema = z.object({
     runId: z.string().optional(),
     step: z.string().optional(),
     param: z.string().optional(),
+    matchCount: z.number().optional().describe("RUN_AMBIGUOUS: how many runs the prefix matched"),
+    matches: z
+      .array(
+        z.looseObject({
+          id: z.string(),
+          pipeline: z.string(),
+          status: z.string(),
+          startedAt: millis,
+          uniquePrefix: z.string().describe("the shortest prefix that names this run alone"),
+        }),
+      )
+      .optional()
+      .describe("RUN_AMBIGUOUS: the newest runs the prefix matched (at most five)"),
   }),
 });
 

@@ -68,6 +68,10 @@ export function renderCliReference(commands: readonly CommandDef[]): string {
     "| --- | --- |",
     ...commands.map((c) => `| [\`${c.name}\`](#trainyard-${c.name}) | ${c.summary} |`),
     "",
+    "A command that takes a run accepts its full id or its first characters. A prefix that several runs share",
+    "fails with `RUN_AMBIGUOUS` (exit code 2), listing the newest five of them (id, pipeline, start, status)",
+    "and how many characters tell them apart; a full id always names its own run, even when it begins a longer one.",
+    "",
   ];
   const section = (def: CommandDef, path: string[]) => {
     out.push(

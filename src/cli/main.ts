@@ -110,7 +110,8 @@ export async function main(argv: string[]): Promise<number> {
     const info = describeError(err);
     process.stderr.write(`${formatError(info)}\n`);
     if (process.env.TRAINYARD_DEBUG && info.stack) process.stderr.write(`${info.stack}\n`);
-    if (isTrainyardError(err) && err.code === "USAGE") return 2;
+    // A prefix of several runs is a usage slip like a wrong flag: the same command with more characters works.
+    if (isTrainyardError(err) && (err.code === "USAGE" || err.code === "RUN_AMBIGUOUS")) return 2;
     return 1;
   }
 }

@@ -41,6 +41,7 @@ export const ERROR_CATALOG = {
   RUN_NOT_RESUMABLE: "start a new run with `trainyard run`",
   RUN_OWNED: "wait for the process that owns the run, or stop it first",
   RUN_EXISTS: "choose another run id, or resume the run that has this one",
+  RUN_AMBIGUOUS: "type more characters of the run id, or the full id (`trainyard runs` lists them)",
   TASK_INVALID: "run the orchestrator and its workers on the same Trainyard version",
   WORKER_LOST:
     "a worker died while running the step (killed, out of memory, " +

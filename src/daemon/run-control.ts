@@ -6,6 +6,7 @@
  * there. Cancelling a running run signals its owner process, which ends it `cancelled`.
  */
 import { TrainyardError } from "../core/errors.js";
+import { runNotFound } from "../engine/require-run.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import { identityAlive, selfIdentity } from "../store/process-identity.js";
 import type { TickStore } from "../store/tick-store.js";
@@ -62,10 +63,7 @@ export async function cancelRun(
     if (queued && (await store.cancelQueued(queued.runId, "cancelled by request"))) {
       return { runId: queued.runId, action: "dequeued", message: `run ${queued.runId} was queued and will not start` };
     }
-    throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${ty.home}`, {
-      runId: runIdOrPrefix,
-      hint: "list runs with `trainyard runs`",
-    });
+    throw runNotFound(runIdOrPrefix, { where: ty.home });
   }
   if (run.status !== "running") {
     return { runId: run.id, action: "already-finished", message: `run ${run.id} is ${run.status}: nothing to cancel` };
@@ -93,13 +91,7 @@ export async function resumeInBackground(
   ty: Trainyard,
   runIdOrPrefix: string,
 ): Promise<{ runId: string; message: string }> {
-  const run = await ty.query.run(runIdOrPrefix);
-  if (!run) {
-    throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${ty.home}`, {
-      runId: runIdOrPrefix,
-      hint: "list runs with `trainyard runs`",
-    });
-  }
+  const run = await ty.query.requireRun(runIdOrPrefix);
   if (run.status === "succeeded" || run.status === "running" || run.status === "queued") {
     throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} is ${run.status}`, {
       runId: run.id,

@@ -6,6 +6,7 @@
 import { TrainyardError } from "../core/errors.js";
 import type { MetadataStore, RunRecord, StepRunRecord } from "../store/metadata-store.js";
 import type { ArtifactIO } from "./artifact-io.js";
+import { requireRun } from "./require-run.js";
 
 export type DataReportKind = "profile" | "drift" | "contract";
 
@@ -73,12 +74,6 @@ export async function dataReport(
     });
   }
   return { ...summarize(run, sr, index, report), report };
-}
-
-async function requireRun(metadata: MetadataStore, id: string): Promise<RunRecord> {
-  const run = await metadata.getRun(id);
-  if (run) return run;
-  throw new TrainyardError("NOT_FOUND", `no run "${id}"`, { runId: id, hint: "list runs with `trainyard runs`" });
 }
 
 async function reportsOf(src: Sources, s: StepRunRecord): Promise<Array<Record<string, unknown>>> {

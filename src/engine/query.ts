@@ -16,6 +16,7 @@ import { searchTrials, summarizeRuns, type RunSummaryPage, type TrialSet } from 
 import { runDetail, runStepStates, type RunDetail, type RunStepStates } from "./run-detail.js";
 import { runMetricSeries, runTags, type MetricFilter, type MetricSeries } from "./run-metrics.js";
 import { reconcileRunStatus } from "./run-lease.js";
+import { requireRun } from "./require-run.js";
 import { artifactReports, stepReports, type FoundReport } from "./report-files.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
 import { dataReport, listDataReports, type DataReportQuery, type DataReportSummary } from "./data-reports.js";
@@ -94,7 +95,10 @@ export class TrainyardQuery {
     return { runs, nextCursor: encodeCursor({ t: last.createdAt, seen: [...carried, ...sameTime] }) };
   }
 
-  /** A run by id or unique id prefix, its status reconciled as in `listRuns`. */
+  /**
+   * A run by id or unique id prefix, its status reconciled as in `listRuns`; undefined when none
+   * matches, RUN_AMBIGUOUS when a prefix matches several.
+   */
   async run(idOrPrefix: string): Promise<RunRecord | undefined> {
     const run = await this.src.metadata.getRun(idOrPrefix);
     return run && reconcileRunStatus(this.src.metadata, run);
@@ -261,11 +265,10 @@ export class TrainyardQuery {
     return this.src.registry.aliasHistory(model, alias);
   }
 
-  private async requireRun(idOrPrefix: string): Promise<RunRecord> {
-    const run = await this.run(idOrPrefix);
-    if (run) return run;
-    const hint = "list runs with `trainyard runs`";
-    throw new TrainyardError("NOT_FOUND", `no run "${idOrPrefix}" in ${this.src.home}`, { runId: idOrPrefix, hint });
+  /** A run as `run` finds it: NOT_FOUND when nothing matches, RUN_AMBIGUOUS when a prefix matches several. */
+  async requireRun(idOrPrefix: string, hint?: string): Promise<RunRecord> {
+    const run = await requireRun(this.src.metadata, idOrPrefix, { where: this.src.home, hint });
+    return reconcileRunStatus(this.src.metadata, run);
   }
 }
 

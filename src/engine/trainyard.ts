@@ -32,6 +32,7 @@ import { loadPipelineModule, moduleCacheDir } from "./module-loader.js";
 import { reapOrphans } from "./orphan-reaper.js";
 import type { PlanResult } from "./planner.js";
 import { acquireRunLease, type HeldRunLease } from "./run-lease.js";
+import { requireRun } from "./require-run.js";
 import type { WhyResult } from "./why.js";
 import { TrainyardQuery } from "./query.js";
 import type { TrainyardServices } from "./step-services.js";
@@ -364,12 +365,7 @@ export class Trainyard implements TrainyardServices {
     runIdOrPrefix: string,
     req: Omit<RunRequest, "params" | "overrides" | "profile"> = {},
   ): Promise<RunResult> {
-    const run = await this.metadata.getRun(runIdOrPrefix);
-    if (!run)
-      throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}" in ${this.home}`, {
-        runId: runIdOrPrefix,
-        hint: "list runs with `trainyard runs`",
-      });
+    const run = await requireRun(this.metadata, runIdOrPrefix, { where: this.home });
     if (run.status === "succeeded") {
       throw new TrainyardError("RUN_NOT_RESUMABLE", `run ${run.id} already succeeded`, {
         runId: run.id,
@@ -562,8 +558,8 @@ export class Trainyard implements TrainyardServices {
 
   /** The output value of a step in a run, with local paths for its artifacts. */
   async output(runIdOrPrefix: string, stepId: string): Promise<unknown> {
-    const run = await this.metadata.getRun(runIdOrPrefix);
-    const sr = run && (await this.metadata.getStepRun(`${run.id}:${stepId}`));
+    const run = await requireRun(this.metadata, runIdOrPrefix, { where: this.home });
+    const sr = await this.metadata.getStepRun(`${run.id}:${stepId}`);
     if (!sr?.outputDigest)
       throw new TrainyardError("NOT_FOUND", `run "${runIdOrPrefix}" has no output for step "${stepId}"`, {
         step: stepId,

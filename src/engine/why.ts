@@ -5,6 +5,7 @@
 import { TrainyardError } from "../core/errors.js";
 import type { StepRunRecord } from "../store/metadata-store.js";
 import { explainChange } from "./explain.js";
+import { requireRun } from "./require-run.js";
 import type { Trainyard } from "./trainyard.js";
 
 export interface WhyResult {
@@ -18,12 +19,7 @@ export interface WhyResult {
 }
 
 export async function explainStep(ty: Trainyard, runIdOrPrefix: string, stepId: string): Promise<WhyResult> {
-  const run = await ty.metadata.getRun(runIdOrPrefix);
-  if (!run)
-    throw new TrainyardError("NOT_FOUND", `no run "${runIdOrPrefix}"`, {
-      runId: runIdOrPrefix,
-      hint: "list runs with `trainyard runs`",
-    });
+  const run = await requireRun(ty.metadata, runIdOrPrefix, { where: ty.home });
   const all = await ty.metadata.listStepRuns(run.id);
   const sr = all.find((s) => s.stepId === stepId && s.itemIndex === -1);
   if (!sr) {

@@ -32,7 +32,10 @@ export interface RunStore {
 
   createRun(run: RunRecord): Promise<void>;
   updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void>;
-  /** Accepts a unique prefix of a run id. */
+  /**
+   * A run by its id or a prefix of it: an exact id wins, a prefix of one run finds it, undefined
+   * when nothing matches, and RUN_AMBIGUOUS (listing the newest matches) when it matches several.
+   */
   getRun(idOrPrefix: string): Promise<RunRecord | undefined>;
   /** Newest first (ties in creation order, newest first). */
   listRuns(filter?: RunFilter): Promise<RunRecord[]>;

@@ -2,6 +2,7 @@
 import type pg from "pg";
 import type { RunFilter, RunLease, RunRecord } from "./metadata-records.js";
 import type { RunStore } from "./metadata-store.js";
+import { LISTED_MATCHES, pickRunByPrefix, prefixMatchOf } from "./run-id-prefix.js";
 import { likeEscape } from "./postgres-metadata-database.js";
 import {
   inTransaction,
@@ -31,6 +32,14 @@ const DELETE_RUNS = `WITH
   s AS (DELETE FROM step_runs WHERE run_id = ANY($1::text[])),
   r AS (DELETE FROM runs WHERE id = ANY($1::text[]))
   DELETE FROM run_leases WHERE run_id = ANY($1::text[])`;
+
+// The newest matches, with how many there are and each one's neighbours in byte order of ids (for
+// RUN_AMBIGUOUS): a locale collation could put ids sharing a longer prefix apart.
+const RUNS_BY_PREFIX = `SELECT * FROM (
+    SELECT runs.*, COUNT(*) OVER () AS match_count,
+      LAG(id) OVER (ORDER BY id COLLATE "C") AS previous_id, LEAD(id) OVER (ORDER BY id COLLATE "C") AS next_id
+    FROM runs WHERE id LIKE $1
+  ) matches ORDER BY created_at DESC, seq DESC LIMIT ${LISTED_MATCHES + 1}`;
 
 export class PostgresRunStore implements RunStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -77,10 +86,8 @@ export class PostgresRunStore implements RunStore {
   async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
     const [exact] = await this.rows(`SELECT * FROM runs WHERE id = $1`, [idOrPrefix]);
     if (exact) return rowToRun(exact);
-    const rows = await this.rows(`SELECT * FROM runs WHERE id LIKE $1 ORDER BY created_at DESC LIMIT 2`, [
-      `${likeEscape(idOrPrefix)}%`,
-    ]);
-    return rows.length === 1 ? rowToRun(rows[0]) : undefined;
+    const rows = await this.rows(RUNS_BY_PREFIX, [`${likeEscape(idOrPrefix)}%`]);
+    return pickRunByPrefix(idOrPrefix, rows.map(prefixMatchOf(rowToRun)));
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {

@@ -5,7 +5,7 @@
  * every put idempotent, so no conditional write is needed: two writers of one digest write the
  * same bytes, and whichever lands last is as good as the first.
  */
-import { constants, createReadStream } from "node:fs";
+import { createReadStream } from "node:fs";
 import { copyFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
@@ -24,6 +24,7 @@ import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
 import { shortDigest } from "../core/hash.js";
 import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileAs, hashFileNow, hashTree } from "./file-hash.js";
+import { copyHashed } from "./hashed-copy.js";
 import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
@@ -104,51 +105,48 @@ export class S3ArtifactStore implements ArtifactStore {
   /**
    * The file is first taken into the cache's staging area (renamed when consumed, else copied),
    * then uploaded and admitted from there, so the object and the cached copy are the same bytes.
-   * A consumed file is hashed there; a copied one is hashed at its source while it is copied, and
-   * the copy is hashed again while it uploads, to the same digest or the put fails (a given digest
-   * is checked likewise).
+   * The staged bytes are hashed before anything is sent: a copied file as it is copied (one read,
+   * hashed-copy.ts), a consumed one where it now lies. A given digest that is not theirs, or a
+   * source written to while it was copied, fails the put before any request.
    */
   async putFile(source: string, opts: PutFileOptions = {}): Promise<StoredObject> {
     const staged = await this.cache.stagingPath();
     let restore: string | undefined;
     try {
+      const scheme = opts.digest ? parseDigest(opts.digest).scheme : undefined;
+      let actual: { digest: string; size: number };
       if (opts.consume) {
         await moveFile(source, staged);
         restore = source;
+        actual = scheme ? await hashFileAs(staged, scheme) : await hashFileNow(staged, opts.size);
+      } else {
+        const copy = await copyHashed(source, staged, scheme);
+        if (copy.changed) {
+          throw new TrainyardError(
+            "ARTIFACT_SOURCE_CHANGED",
+            `${source} changed while it was being stored (${copy.size} bytes read); nothing was stored`,
+            { file: source },
+          );
+        }
+        actual = copy;
       }
-      let claimed: { digest: string; size: number };
-      let copyChecked = true;
-      if (opts.digest) {
-        parseDigest(opts.digest);
-        if (!opts.consume) await copyFile(source, staged, constants.COPYFILE_FICLONE);
-        claimed = { digest: opts.digest, size: (await stat(staged)).size };
-        copyChecked = false;
-      } else if (opts.consume) claimed = await hashFileNow(staged, opts.size);
-      else {
-        // Both started before either is awaited: a missing source rejects both, neither unhandled.
-        const copied = copyFile(source, staged, constants.COPYFILE_FICLONE);
-        const hashed = Promise.resolve().then(() => hashFileNow(source, opts.size));
-        claimed = (await Promise.all([copied, hashed]))[1];
-        copyChecked = false;
+      if (opts.digest && actual.digest !== opts.digest) {
+        const bytes = `its ${actual.size} bytes hash to ${actual.digest}`;
+        throw new TrainyardError(
+          "DIGEST_INVALID",
+          `the digest given for ${source} (${opts.digest}) is not its content's: ${bytes}; nothing was stored`,
+          {
+            file: source,
+            digest: opts.digest,
+            hint: "pass the digest of the file as it is now, or none and the store hashes it",
+          },
+        );
       }
-      const { digest, size } = claimed;
-      // The staged copy is private: hashed on the hashing threads while it uploads, it proves what was sent.
-      const copyHash = copyChecked ? undefined : hashFileAs(staged, parseDigest(digest).scheme);
-      copyHash?.catch(ignore);
-      // A copy of another length would not even fill the request its upload announces.
-      if (copyHash && (await stat(staged)).size !== size) {
-        await this.refuseMismatch(source, digest, await copyHash, false, opts.digest !== undefined);
-      }
+      const { digest, size } = actual;
       this.pending.append(digest);
-      let uploaded = false;
       if (!(await this.has(digest))) {
         const body = () => createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
         await this.upload(digest, body, { kind: "file", size });
-        uploaded = true;
-      }
-      const actual = await copyHash;
-      if (actual && actual.digest !== digest) {
-        await this.refuseMismatch(source, digest, actual, uploaded, opts.digest !== undefined);
       }
       return { digest, size, path: await this.cache.admitStaged(staged, digest) };
     } catch (err) {
@@ -158,36 +156,6 @@ export class S3ArtifactStore implements ArtifactStore {
     } finally {
       await rm(staged, { force: true }).catch(ignore);
     }
-  }
-
-  /** The bytes stored are not the digest's: the object just sent under it is deleted again, and nothing is cached. */
-  private async refuseMismatch(
-    source: string,
-    claimed: string,
-    actual: { digest: string; size: number },
-    uploaded: boolean,
-    given: boolean,
-  ): Promise<never> {
-    if (uploaded) {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(claimed) })).catch(ignore);
-    }
-    const bytes = `its ${actual.size} bytes hash to ${actual.digest}`;
-    if (given) {
-      throw new TrainyardError(
-        "DIGEST_INVALID",
-        `the digest given for ${source} (${claimed}) is not its content's: ${bytes}`,
-        {
-          file: source,
-          digest: claimed,
-          hint: "pass the digest of the file as it is now, or none and the store hashes it",
-        },
-      );
-    }
-    throw new TrainyardError(
-      "ARTIFACT_SOURCE_CHANGED",
-      `${source} changed while it was being stored: it hashed to ${claimed}, then ${bytes}; nothing was stored`,
-      { file: source, digest: claimed },
-    );
   }
 
   async putDirectory(source: string, opts: { consume?: boolean } = {}): Promise<StoredObject> {

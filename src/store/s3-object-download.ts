@@ -19,6 +19,8 @@ import type { S3RequestCounter } from "./s3-request-counter.js";
 
 /** Bytes per ranged GET: whole blocks, so each range hashes on its own. */
 export const RANGE = 2 * BLOCK;
+/** Bytes of a range gathered into one write. */
+const WRITE_BATCH = 1024 * 1024;
 /** Ranged GETs in flight for one object. */
 export const RANGES_AT_ONCE = 4;
 /** Object metadata: "file" or "directory" (an archive, object-archive.ts). */
@@ -121,16 +123,33 @@ async function writeRanges(read: ObjectRead, first: GetObjectCommandOutput, tota
   return { digest: combineBlockDigests(blockDigests.flat(), total), size: total };
 }
 
-/** Writes one range at its offset as it arrives; the sha256 of each of its blocks. */
+/**
+ * Writes one range at its offset as it arrives, the socket's chunks gathered into one write of
+ * WRITE_BATCH bytes or so (a write per 64 KiB chunk cost a thread-pool round trip each), the
+ * next batch gathering while the last is written; the sha256 of each of its blocks.
+ */
 async function writeRange(handle: FileHandle, body: Readable, start: number, length: number): Promise<Buffer[]> {
   const digests: Buffer[] = [];
   let block = createHash("sha256");
   let inBlock = 0;
-  let written = 0;
+  let received = 0;
+  let gathered: Buffer[] = [];
+  let gatheredBytes = 0;
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    await writing;
+    if (gatheredBytes === 0) return;
+    writing = writeAllAt(handle, gathered, start + received - gatheredBytes);
+    // Awaited before the next flush or at the end; until then a failure must not count as unhandled.
+    writing.catch(() => undefined);
+    gathered = [];
+    gatheredBytes = 0;
+  };
   for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (written + chunk.length > length) throw sizeMismatch(start, length, written + chunk.length);
-    await handle.write(chunk, 0, chunk.length, start + written);
-    written += chunk.length;
+    if (received + chunk.length > length) throw sizeMismatch(start, length, received + chunk.length);
+    gathered.push(chunk);
+    gatheredBytes += chunk.length;
+    received += chunk.length;
     for (let offset = 0; offset < chunk.length; ) {
       const take = Math.min(BLOCK - inBlock, chunk.length - offset);
       block.update(chunk.subarray(offset, offset + take));
@@ -142,10 +161,28 @@ async function writeRange(handle: FileHandle, body: Readable, start: number, len
         inBlock = 0;
       }
     }
+    if (gatheredBytes >= WRITE_BATCH) await flush();
   }
-  if (written !== length) throw sizeMismatch(start, length, written);
+  await flush();
+  await writing;
+  if (received !== length) throw sizeMismatch(start, length, received);
   if (inBlock > 0) digests.push(block.digest());
   return digests;
+}
+
+/** Writes the buffers in order from `position`, however many calls that takes. */
+async function writeAllAt(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest, position);
+    position += bytesWritten;
+    // A short write: drop what went, and the written part of the buffer it stopped in.
+    while (rest.length > 0 && bytesWritten >= rest[0].length) {
+      bytesWritten -= rest[0].length;
+      rest = rest.slice(1);
+    }
+    if (bytesWritten > 0) rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
+  }
 }
 
 function sizeMismatch(start: number, length: number, got: number): TrainyardError {

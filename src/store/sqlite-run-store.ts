@@ -2,10 +2,19 @@
 import type Database from "better-sqlite3";
 import type { RunFilter, RunLease, RunRecord } from "./metadata-records.js";
 import type { RunStore } from "./metadata-store.js";
+import { LISTED_MATCHES, pickRunByPrefix, prefixMatchOf } from "./run-id-prefix.js";
 import { camel, leaseParams, likeEscape, type Row, rowToLease, rowToRun, runToRow } from "./sqlite-metadata-rows.js";
 
 const RUN_COLUMNS = `id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at,
   finished_at, error, options, pid, bundle_digest`;
+
+// The newest matches, with how many there are and each one's neighbours in id order (for RUN_AMBIGUOUS).
+// SQLite's LIKE ignores case; the substr test makes the match case-sensitive, as on PostgreSQL.
+const RUNS_BY_PREFIX = `SELECT * FROM (
+    SELECT runs.*, COUNT(*) OVER () AS match_count,
+      LAG(id) OVER (ORDER BY id) AS previous_id, LEAD(id) OVER (ORDER BY id) AS next_id
+    FROM runs WHERE id LIKE @pattern ESCAPE '\\' AND substr(id, 1, length(@prefix)) = @prefix
+  ) ORDER BY created_at DESC, id DESC LIMIT ${LISTED_MATCHES + 1}`;
 
 export class SqliteRunStore implements RunStore {
   private readonly stmts: Record<string, Database.Statement>;
@@ -21,7 +30,7 @@ export class SqliteRunStore implements RunStore {
           .join(", ")})`,
       ),
       getRun: p(`SELECT * FROM runs WHERE id = ?`),
-      getRunPrefix: p(`SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY created_at DESC LIMIT 2`),
+      getRunPrefix: p(RUNS_BY_PREFIX),
       claimLease: p(`INSERT INTO run_leases (run_id, pid, host, boot_id, start_ticks, token, acquired_at, heartbeat_at)
         VALUES (@run_id, @pid, @host, @boot_id, @start_ticks, @token, @acquired_at, @heartbeat_at)
         ON CONFLICT(run_id) DO UPDATE SET pid = excluded.pid, host = excluded.host, boot_id = excluded.boot_id,
@@ -66,8 +75,8 @@ export class SqliteRunStore implements RunStore {
   async getRun(idOrPrefix: string): Promise<RunRecord | undefined> {
     const exact = this.stmts.getRun.get(idOrPrefix) as Row | undefined;
     if (exact) return rowToRun(exact);
-    const rows = this.stmts.getRunPrefix.all(`${likeEscape(idOrPrefix)}%`) as Row[];
-    return rows.length === 1 ? rowToRun(rows[0]) : undefined;
+    const rows = this.stmts.getRunPrefix.all({ pattern: `${likeEscape(idOrPrefix)}%`, prefix: idOrPrefix }) as Row[];
+    return pickRunByPrefix(idOrPrefix, rows.map(prefixMatchOf(rowToRun)));
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunRecord[]> {

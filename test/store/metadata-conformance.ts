@@ -153,14 +153,74 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         expect(got!.pid).toBeUndefined();
       });
 
-      it("finds a run by a unique prefix of its id, and not by an ambiguous or unknown one", async () => {
+      it("finds a run by a unique prefix of its id, and not by an unknown one", async () => {
         await store.createRun(runRecord("20250101-000000-abc111", { createdAt: 1 }));
         await store.createRun(runRecord("20250101-000000-abc222", { createdAt: 2 }));
         await store.createRun(runRecord("20250202-000000-zzz333", { createdAt: 3 }));
         expect((await store.getRun("20250202"))?.id).toBe("20250202-000000-zzz333");
         expect((await store.getRun("20250101-000000-abc2"))?.id).toBe("20250101-000000-abc222");
-        expect(await store.getRun("20250101-000000-abc")).toBeUndefined();
         expect(await store.getRun("nope")).toBeUndefined();
+      });
+
+      it("refuses a prefix of several runs with RUN_AMBIGUOUS: the newest, and what tells each apart", async () => {
+        await store.createRun(runRecord("20250101-000000-abc111", { createdAt: 1, pipeline: "train" }));
+        await store.createRun(runRecord("20250101-000000-abc222", { createdAt: 2, status: "failed", startedAt: 9 }));
+        await store.createRun(runRecord("20250101-000000-abd333", { createdAt: 3 }));
+        await store.createRun(runRecord("20250202-000000-zzz444", { createdAt: 4 }));
+        const err = await store.getRun("20250101-000000-ab").catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: "RUN_AMBIGUOUS", fields: { runId: "20250101-000000-ab", matchCount: 3 } });
+        expect((err as { fields: { matches: unknown } }).fields.matches).toEqual([
+          {
+            id: "20250101-000000-abd333",
+            pipeline: "demo",
+            status: "running",
+            startedAt: 1_000,
+            uniquePrefix: "20250101-000000-abd",
+          },
+          {
+            id: "20250101-000000-abc222",
+            pipeline: "demo",
+            status: "failed",
+            startedAt: 9,
+            uniquePrefix: "20250101-000000-abc2",
+          },
+          {
+            id: "20250101-000000-abc111",
+            pipeline: "train",
+            status: "running",
+            startedAt: 1_000,
+            uniquePrefix: "20250101-000000-abc1",
+          },
+        ]);
+        const { message, hint } = err as { message: string; hint: string };
+        expect(message).toContain('run id prefix "20250101-000000-ab" matches 3 runs:');
+        expect(message).toMatch(/20250101-000000-abc222 +demo +1970-01-01 00:00:00Z +failed/);
+        expect(hint).toContain("20 characters tell the runs listed apart");
+        // Each run's listed prefix finds it alone.
+        for (const m of (err as { fields: { matches: Array<{ id: string; uniquePrefix: string }> } }).fields.matches) {
+          expect((await store.getRun(m.uniquePrefix))?.id).toBe(m.id);
+        }
+      });
+
+      it("lists only the newest matches of a short prefix, and counts them all", async () => {
+        for (let i = 0; i < 8; i++) await store.createRun(runRecord(`2025-run-${i}`, { createdAt: 10 + i }));
+        const err = await store.getRun("2025").catch((e: unknown) => e);
+        const fields = (err as { fields: { matchCount: number; matches: Array<{ id: string }> } }).fields;
+        expect(fields.matchCount).toBe(8);
+        expect(fields.matches.map((m) => m.id)).toEqual([7, 6, 5, 4, 3].map((i) => `2025-run-${i}`));
+        expect((err as Error).message).toContain("... and 3 more");
+      });
+
+      it("finds an exact id even when it is also a prefix of longer ids", async () => {
+        await store.createRun(runRecord("20250101-a", { createdAt: 1 }));
+        await store.createRun(runRecord("20250101-ab", { createdAt: 2 }));
+        await store.createRun(runRecord("20250101-abc", { createdAt: 3 }));
+        expect((await store.getRun("20250101-a"))?.id).toBe("20250101-a");
+        expect((await store.getRun("20250101-ab"))?.id).toBe("20250101-ab");
+        const err = await store.getRun("20250101-").catch((e: unknown) => e);
+        const matches = (err as { fields: { matches: Array<{ id: string; uniquePrefix: string }> } }).fields.matches;
+        // The shorter ids are told apart only by being typed whole.
+        expect(matches.map((m) => m.uniquePrefix)).toEqual(["20250101-abc", "20250101-ab", "20250101-a"]);
       });
 
       it("matches a run id prefix literally: LIKE wildcards and escapes in it are plain characters", async () => {
@@ -171,6 +231,10 @@ export function describeMetadataStore(name: string, factory: MetadataStoreFactor
         await store.createRun(runRecord("odd_id%x", { createdAt: 2 }));
         await store.createRun(runRecord("oddAidBx", { createdAt: 3 }));
         expect((await store.getRun("odd_"))?.id).toBe("odd_id%x");
+        // Case counts, on every backend.
+        expect(await store.getRun("ODD_")).toBeUndefined();
+        expect((await store.getRun("oddA"))?.id).toBe("oddAidBx");
+        expect(await store.getRun("odda")).toBeUndefined();
         expect((await store.getRun("odd_id%"))?.id).toBe("odd_id%x");
       });
 

@@ -106,7 +106,7 @@ describe("a put that cannot reach the server", () => {
 });
 
 describe("a digest the caller gives", () => {
-  it("is checked while the file uploads: a wrong one fails and leaves no object or cached copy under it", async () => {
+  it("is checked before anything is sent: a wrong one fails and leaves no object or cached copy under it", async () => {
     const emulator = await startS3rver(path.join(root, "s3rver-given"));
     const store = await storeOn(emulator, "given");
     const { file, bytes } = fileOf("given.bin", 3);
@@ -117,7 +117,7 @@ describe("a digest the caller gives", () => {
     );
     expect(failed?.code).toBe("DIGEST_INVALID");
     expect(failed?.message).toContain(file);
-    expect(store.requests.count("PutObjectCommand")).toBe(1);
+    expect(store.requests.count("PutObjectCommand")).toBe(0);
     expect(await store.has(wrong)).toBe(false);
     expect(fs.existsSync(path.join(root, "cache-given", wrong))).toBe(false);
     // The right digest is taken as given, and the object reads back verified under it.
@@ -131,9 +131,19 @@ describe("a digest the caller gives", () => {
       (err: { code?: string }) => err,
     );
     expect(refused?.code).toBe("DIGEST_INVALID");
-    expect(store.requests.count("PutObjectCommand")).toBe(2);
-    expect(store.requests.count("DeleteObjectCommand")).toBe(1);
+    expect(store.requests.count("PutObjectCommand")).toBe(1);
+    expect(store.requests.count("DeleteObjectCommand")).toBe(0);
     expect(await store.has(right)).toBe(true);
+    expect((await readBack(emulator, "given", right)).equals(bytes)).toBe(true);
+    // A consumed file's digest is checked likewise, and the file goes back where it was.
+    const consumed = fileOf("consumed-given.bin", 1);
+    const refusedConsumed = await store.putFile(consumed.file, { digest: wrong, consume: true }).then(
+      () => undefined,
+      (err: { code?: string }) => err,
+    );
+    expect(refusedConsumed?.code).toBe("DIGEST_INVALID");
+    expect(fs.readFileSync(consumed.file).equals(consumed.bytes)).toBe(true);
+    expect(store.requests.count("PutObjectCommand")).toBe(1);
     await store.close();
   });
 });
@@ -142,7 +152,7 @@ describe("a source that changes while it is stored", () => {
   it("fails the put with ARTIFACT_SOURCE_CHANGED and stores nothing", async () => {
     const emulator = await startS3rver(path.join(root, "s3rver-changing"));
     const store = await storeOn(emulator, "changing");
-    // /proc/uptime reads differently each time and stats as empty: its hash and its copy disagree.
+    // /proc/uptime stats as empty but reads as some bytes: what was copied is not the file that was opened.
     const failed = await store.putFile("/proc/uptime").then(
       () => undefined,
       (err: { code?: string; message: string }) => err,
