@@ -135,7 +135,7 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       expect(await fences.committedAmong([])).toEqual([]);
     });
 
-    it("a worker's commit rides with its run's records: both land, and a refused commit keeps the records", async () => {
+    it("a worker's commit rides with its run's records: both land, a refused one keeps the records", async () => {
       const records = new RecordWriter(new RecordsWithCommits(metadata, () => fences));
       const open = (stepRunId: string) =>
         ({ stepRunId, runId: "r4", attemptId: "d1", jobId: "batch~j", queue: "default", task: "{}" }) as const;
