@@ -169,7 +169,9 @@ export class TaskWorker {
         const stepRunId = task.stepRunId;
         const events = {
           push: (event: StepTaskEvent) => sender.push({ stepRunId, event }),
-          close: () => sender.close(),
+          // A task's events wait for its result (pushed once committed) rather than leaving alone: one
+          // progress write for a task or for several, not one more each. The batch's end sends the rest.
+          close: async () => undefined,
         };
         const ended = await this.processTask(job, task, events);
         results[stepRunId] = ended.encoded;
