@@ -23,6 +23,7 @@ import { taskFenceFor } from "../store/task-fence-for.js";
 import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
 import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
 import { batchJobId, JOBS_PER_SLOT, planBatches, TaskDurations } from "./task-batches.js";
+import { WorkerSlots } from "./worker-slots.js";
 import {
   type BatchJobResult,
   type BatchProgress,
@@ -78,6 +79,7 @@ export class QueueExecutor implements Executor {
   /** The same, by the job carrying them (a batch's job carries several). */
   private readonly jobs = new Map<string, Set<Pending>>();
   private poll?: NodeJS.Timeout;
+  private readonly slots = new WorkerSlots();
   private polling = false;
   /** Steps that became ready together are dispatched with one fence statement and one bulk add per queue. */
   private readonly dispatches = new GroupedCalls<Dispatch, void>(async (group) => {
@@ -91,8 +93,8 @@ export class QueueExecutor implements Executor {
     /** The run's fences when this executor started: a resumed run reattaches to them. */
     private readonly earlier: Map<string, TaskFence>,
     private readonly durations: TaskDurations,
-    /** Jobs kept in flight while batching: the run's concurrency (its workers' slots) times JOBS_PER_SLOT. */
-    private readonly jobsWanted: number,
+    /** The run's concurrency: steps it may run at once, whatever the workers have. */
+    private readonly concurrency: number,
     private readonly io: ArtifactIO,
   ) {
     this.capacity = opts.capacity;
@@ -107,8 +109,14 @@ export class QueueExecutor implements Executor {
       ctx.env.metadata.stepDurations(ctx.run.pipeline),
     ]);
     const earlier = new Map(listed.map((f) => [f.stepRunId, f]));
-    const jobsWanted = Math.max(1, ctx.concurrency) * JOBS_PER_SLOT;
-    return new QueueExecutor(opts, fences, earlier, new TaskDurations(recorded), jobsWanted, ctx.env.io);
+    return new QueueExecutor(
+      opts,
+      fences,
+      earlier,
+      new TaskDurations(recorded),
+      Math.max(1, ctx.concurrency),
+      ctx.env.io,
+    );
   }
 
   /** The queue holds what workers cannot take yet; an exclusive step still waits for an idle run. */
@@ -182,7 +190,7 @@ export class QueueExecutor implements Executor {
       else reattached.set(entry.jobId, [entry]);
     }
     const fresh = group.filter((d) => !d.reattached).map((d) => d.entry);
-    const jobsFree = this.jobsWanted - this.jobs.size;
+    const jobsFree = (await this.slotsFor(fresh)) * JOBS_PER_SLOT - this.jobs.size;
     const planned = planBatches(fresh, (task) => this.durations.isShort(task), jobsFree);
     for (const job of planned) {
       if (job.length === 1) continue;
@@ -199,6 +207,17 @@ export class QueueExecutor implements Executor {
     const jobs = [...reattached.values(), ...planned];
     for (const job of jobs) for (const entry of job) this.track(entry);
     await this.addJobs(jobs);
+  }
+
+  /**
+   * Steps that can run at once: the slots of the workers on these tasks' queues (as they list
+   * themselves), within the run's concurrency; the run's concurrency while no worker is listed.
+   */
+  private async slotsFor(entries: Pending[]): Promise<number> {
+    let slots = 0;
+    for (const name of new Set(entries.map((e) => e.queue)))
+      slots += await this.slots.on(name, (await this.queueOf(name)).queue);
+    return slots ? Math.min(slots, this.concurrency) : this.concurrency;
   }
 
   private track(entry: Pending): void {

@@ -26,6 +26,7 @@ import { bullQueueName, type QueueOptions } from "./queue-options.js";
 import { ProgressSender } from "./progress-sender.js";
 import { missingDependency } from "./missing-dependency.js";
 import { StepSlots } from "./step-slots.js";
+import { queueWorkerName } from "./worker-slots.js";
 import { WorkerRuns } from "./worker-runs.js";
 import { type CommitRider, RecordsWithCommits } from "./records-with-commits.js";
 import type { RecordWriter } from "../engine/record-writer.js";
@@ -99,7 +100,8 @@ export class TaskWorker {
         stalledInterval: this.opts.stalledCheckMs,
         // A task whose worker died runs once more elsewhere; a second death fails it (WORKER_LOST).
         maxStalledCount: 1,
-        name: this.label,
+        // Its slots ride in its name, so an orchestrator sizes batches to the workers there (worker-slots.ts).
+        name: queueWorkerName(this.label, this.opts.concurrency),
       };
       const worker = openWorker<TaskJobData, string>(
         bullQueueName(queue),

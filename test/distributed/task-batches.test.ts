@@ -181,6 +181,25 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     }
   });
 
+  gate.it("sizes batches by the workers' slots when the run's concurrency is higher", async () => {
+    await cluster.startWorker("one-slot", { concurrency: 1 });
+    const steps = mixed("slots");
+    steps.release();
+    await localRun(steps.file);
+    await localRun(steps.file);
+    const ty = await cluster.orchestrator();
+    try {
+      // Concurrency 8 alone would keep 16 jobs in flight: every task alone. One slot keeps two.
+      const run = await ty.run(steps.file, { concurrency: 8, force: true });
+      expect(run.status).toBe("succeeded");
+      const jobs = new Set([...(await jobIdsOf(ty, run.runId)).values()].map((f) => f.jobId));
+      expect(jobs.size).toBeLessThanOrEqual(4);
+      await expectRunIntact(ty, run.runId);
+    } finally {
+      await ty.close();
+    }
+  });
+
   gate.it(
     "a worker killed with -9 mid-batch: committed tasks are not run again, the others run once more",
     async () => {
