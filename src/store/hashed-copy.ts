@@ -7,10 +7,9 @@
  * A source written to meanwhile is reported, not trusted: its size and change times are compared
  * before and after, and the bytes read must be the size it had when it was opened.
  */
-import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { type DigestScheme, SHA256, SHA256_BLOCKS } from "../core/digest-format.js";
-import { BLOCK, combineBlockDigests } from "./block-hash.js";
+import { StreamingDigest } from "./digest.js";
 import { BLOCKED_MIN } from "./file-hash.js";
 
 /**
@@ -38,11 +37,7 @@ export async function copyHashed(source: string, dest: string, scheme?: DigestSc
     const before = await from.stat({ bigint: true });
     to = await open(dest, "w");
     const size = Number(before.size);
-    const blocks = (scheme ?? (size >= BLOCKED_MIN ? SHA256_BLOCKS : SHA256)) === SHA256_BLOCKS;
-    if (!blocks && scheme !== undefined && scheme !== SHA256) throw new Error(`a file has no ${scheme} digest`);
-    const whole = createHash("sha256");
-    const blockDigests: Buffer[] = [];
-    let block = createHash("sha256");
+    const hasher = new StreamingDigest(scheme ?? (size >= BLOCKED_MIN ? SHA256_BLOCKS : SHA256));
     const buffers = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
     let reading = readChunk(from, buffers[0], 0);
     let writing: Promise<unknown> = Promise.resolve();
@@ -53,17 +48,10 @@ export async function copyHashed(source: string, dest: string, scheme?: DigestSc
       await writing;
       if (got === CHUNK) reading = readChunk(from, buffers[(i + 1) % 2], total + got);
       const chunk = buffers[i % 2].subarray(0, got);
-      (blocks ? block : whole).update(chunk);
+      hasher.update(chunk);
       writing = writeAll(to, chunk, total);
       total += got;
-      // A block ends every BLOCK bytes and at the end of the file; an empty file is one empty
-      // block, and a file ending on a block boundary has no empty last block.
-      const ended = got < CHUNK;
-      if (blocks && ((total % BLOCK === 0 && got > 0) || (ended && (total % BLOCK !== 0 || total === 0)))) {
-        blockDigests.push(block.digest());
-        block = createHash("sha256");
-      }
-      if (ended) break;
+      if (got < CHUNK) break;
     }
     await writing;
     const after = await from.stat({ bigint: true });
@@ -72,8 +60,7 @@ export async function copyHashed(source: string, dest: string, scheme?: DigestSc
       after.size !== before.size ||
       after.mtimeNs !== before.mtimeNs ||
       after.ctimeNs !== before.ctimeNs;
-    const digest = blocks ? combineBlockDigests(blockDigests, total) : `${SHA256}:${whole.digest("hex")}`;
-    return { digest, size: total, changed };
+    return { digest: hasher.digest(), size: total, changed };
   } finally {
     await to?.close();
     await from.close();
