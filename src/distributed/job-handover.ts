@@ -46,8 +46,8 @@ export class JobHandover {
     private readonly queues: StepQueues,
     private readonly fences: TaskFenceStore,
     private readonly durations: TaskDurations,
-    /** The run's concurrency: steps it may run at once, whatever the workers have. */
-    private readonly concurrency: number,
+    /** The run's concurrency (steps it may run at once), and the one it was given if any (see slotsFor). */
+    private readonly concurrency: { run: number; chosen?: number },
     private readonly io: ArtifactIO,
   ) {}
 
@@ -89,13 +89,15 @@ export class JobHandover {
 
   /**
    * Steps that can run at once: the slots of the workers on these tasks' queues (as they list
-   * themselves), within the run's concurrency; the run's concurrency while no worker is listed.
+   * themselves), within the concurrency the run was given; a run given none is not capped by the
+   * orchestrator's CPUs, which say nothing of the workers'. The run's concurrency while no worker is listed.
    */
   private async slotsFor(entries: PendingTask[]): Promise<number> {
     let slots = 0;
     for (const name of new Set(entries.map((e) => e.queue)))
       slots += await this.slots.on(name, (await this.queues.of(name)).queue);
-    return slots ? Math.min(slots, this.concurrency) : this.concurrency;
+    if (!slots) return this.concurrency.run;
+    return this.concurrency.chosen === undefined ? slots : Math.min(slots, this.concurrency.chosen);
   }
 
   /** One bulk add per queue. The same job id twice is one job: re-adding never duplicates a task. */

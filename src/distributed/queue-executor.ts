@@ -42,8 +42,8 @@ export class QueueExecutor implements Executor {
     /** The run's fences when this executor started: a resumed run reattaches to them. */
     private readonly earlier: Map<string, TaskFence>,
     durations: TaskDurations,
-    /** The run's concurrency: steps it may run at once, whatever the workers have. */
-    concurrency: number,
+    /** The run's concurrency, and the one it was given (--concurrency, the config) if any. */
+    concurrency: { run: number; chosen?: number },
     io: ArtifactIO,
   ) {
     this.capacity = opts.capacity;
@@ -67,7 +67,10 @@ export class QueueExecutor implements Executor {
       fences,
       earlier,
       new TaskDurations(recorded),
-      Math.max(1, ctx.concurrency),
+      {
+        run: Math.max(1, ctx.concurrency),
+        chosen: ctx.chosenConcurrency === undefined ? undefined : Math.max(1, ctx.chosenConcurrency),
+      },
       ctx.env.io,
     );
   }
