@@ -66,6 +66,10 @@ export interface TaskFenceStore {
   committedAmong(stepRunIds: string[]): Promise<TaskFence[]>;
   /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
   listRun(runId: string): Promise<TaskFence[]>;
+  /** Every queue any fence was opened on (the queues an overview of the workers looks at). */
+  listQueues(): Promise<string[]>;
+  /** The fences a worker holds now (state "running") on these queues, oldest claim first. */
+  listRunning(queues: string[]): Promise<TaskFence[]>;
   /**
    * A worker takes dispatch `attemptId`: its claim replaces an earlier pickup's (a stalled
    * worker's). Not claimed when the dispatch was superseded or its result is committed already.
@@ -105,6 +109,8 @@ export const taskFenceMigrations = (time: string): readonly string[] => [
   );
   CREATE INDEX task_fences_run ON task_fences (run_id);
   `,
+  // The overview of workers lists the queues and each queue's running fences without reading every fence.
+  `CREATE INDEX task_fences_queue_state ON task_fences (queue, state);`,
 ];
 
 /** The first claim of each step run among `claims` (one statement may change a row once). */
