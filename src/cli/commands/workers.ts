@@ -63,11 +63,11 @@ function printQueue(q: QueueOverview): string {
       t.runId,
       t.itemIndex === undefined ? t.stepId : `${t.stepId}[${t.itemIndex}]`,
       t.worker ?? "",
-      `claimed ${duration(t.claimAgeMs)} ago`,
-      `heartbeat ${duration(t.heartbeatAgeMs)} ago`,
+      `${duration(t.claimAgeMs)} ago`,
+      `${duration(t.heartbeatAgeMs)} ago`,
       t.possiblyLost ? red("possibly lost") : green("ok"),
     ]);
-    out.push(indent(table([["run", "step", "worker", "claim", "heartbeat", ""].map(dim), ...rows])));
+    out.push(indent(table([["run", "step", "worker", "claimed", "heartbeat", "state"].map(dim), ...rows])));
   }
   return out.join("\n");
 }
