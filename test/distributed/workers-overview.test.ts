@@ -178,11 +178,25 @@ gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers
       );
       // A queue asked for alone that has no waiting task is no reason to alert.
       expect((await workersCli("--queue", "cpu")).code).toBe(0);
+      // A queue store that does not answer is named, not waited for forever.
+      const down = await workersCli("--redis", "redis://127.0.0.1:9", "--queue", "cpu");
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/QUEUE_UNAVAILABLE[\s\S]*redis:\/\/127\.0\.0\.1:9/);
       expect(step.started()).toBe(false);
       abort.abort(new Error("test over"));
       await running;
     } finally {
       await ty.close();
     }
+  });
+
+  gate.it("says that no queue executor is configured, and exits 0, for a home that runs steps locally", async () => {
+    const local = path.join(scratch, "local-home");
+    fs.mkdirSync(local);
+    const r = await startCli(["workers", "--json"], local, { cwd: scratch }).done;
+    expect(r.code, r.stderr).toBe(0);
+    const doc = WorkersOverviewSchema.parse(JSON.parse(r.stdout));
+    expect(doc).toMatchObject({ queueExecutor: false, queues: [], problems: [] });
+    expect(doc.note).toMatch(/no queue executor is configured/);
   });
 });
