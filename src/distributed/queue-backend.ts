@@ -6,6 +6,7 @@
 import {
   createPostgresBackend,
   type IQueueBackend,
+  type JobsOptions,
   type JobProgress,
   type Processor,
   Queue,
@@ -54,4 +55,21 @@ export function openWorker<D, R>(
     return new Worker(name, processor, { ...workerOpts, connection, prefix: opts.prefix }, createPostgresBackend);
   }
   return new Worker(name, processor, { ...workerOpts, connection: redisConnection(opts.redis), prefix: opts.prefix });
+}
+
+/** A job for addStepJobs: its name (shown by BullMQ's tools), its data and options (job id, priority). */
+export interface StepJob {
+  name: string;
+  data: unknown;
+  opts: JobsOptions;
+}
+
+/**
+ * Adds `jobs` to `queue` in one round trip. A lone job goes with a single add: BullMQ's PostgreSQL
+ * bulk add builds and drops two temporary tables per call, several times the cost of the add itself,
+ * and in a chain of steps every hand-over is a lone job. Both keep one job per job id.
+ */
+export async function addStepJobs(queue: StepQueue, jobs: StepJob[]): Promise<void> {
+  if (jobs.length === 1) await queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
+  else if (jobs.length > 1) await queue.addBulk(jobs);
 }

@@ -20,7 +20,7 @@ import {
 import type { ArtifactIO } from "../engine/artifact-io.js";
 import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import { addStepJobs, openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
 import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
 import { batchJobId, JOBS_PER_SLOT, planBatches, TaskDurations } from "./task-batches.js";
 import { WorkerSlots } from "./worker-slots.js";
@@ -236,7 +236,8 @@ export class QueueExecutor implements Executor {
     }
     for (const [name, group] of byQueue) {
       const { queue } = await this.queueOf(name);
-      await queue.addBulk(
+      await addStepJobs(
+        queue,
         group.map((job) => ({
           name: job.length === 1 ? job[0].task.stepId : `${job[0].task.stepId} and ${job.length - 1} more`,
           data: (job[0].jobId.startsWith("batch~")
