@@ -7,6 +7,7 @@ import {
   createPostgresBackend,
   type IQueueBackend,
   type JobsOptions,
+  type KeepJobs,
   type JobProgress,
   type Processor,
   Queue,
@@ -55,6 +56,16 @@ export function openWorker<D, R>(
     return new Worker(name, processor, { ...workerOpts, connection, prefix: opts.prefix }, createPostgresBackend);
   }
   return new Worker(name, processor, { ...workerOpts, connection: redisConnection(opts.redis), prefix: opts.prefix });
+}
+
+/**
+ * How long a finished job stays in the queue (its state answers the executor's check for lost jobs).
+ * Redis keeps at most 10,000 for an hour (they are in memory); PostgreSQL keeps an hour's, by age only:
+ * BullMQ's trim by count there re-reads every finished job of the queue at each completion (see
+ * docs/performance.md), while its trim by age reads only the rows it deletes.
+ */
+export function completedJobRetention(opts: Pick<QueueOptions, "postgres">): KeepJobs {
+  return opts.postgres ? { age: 3600 } : { age: 3600, count: 10_000 };
 }
 
 /** A job for addStepJobs: its name (shown by BullMQ's tools), its data and options (job id, priority). */

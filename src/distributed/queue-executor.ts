@@ -20,7 +20,14 @@ import {
 import type { ArtifactIO } from "../engine/artifact-io.js";
 import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { addStepJobs, openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import {
+  addStepJobs,
+  completedJobRetention,
+  openQueue,
+  openQueueEvents,
+  type StepQueue,
+  type StepQueueEvents,
+} from "./queue-backend.js";
 import { bullPriority, bullQueueName, jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
 import { batchJobId, JOBS_PER_SLOT, planBatches, TaskDurations } from "./task-batches.js";
 import { WorkerSlots } from "./worker-slots.js";
@@ -247,7 +254,7 @@ export class QueueExecutor implements Executor {
             jobId: job[0].jobId,
             priority: bullPriority(Math.max(...job.map((e) => e.task.priority))),
             attempts: 1,
-            removeOnComplete: { age: 3600, count: 10_000 },
+            removeOnComplete: completedJobRetention(this.opts),
             removeOnFail: { age: 24 * 3600 },
           },
         })),
