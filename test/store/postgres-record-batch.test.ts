@@ -15,7 +15,7 @@ import { requireTools } from "../support/require-tool.js";
 const EMPTY: RecordBatch = { stepRuns: [], attempts: [], logs: [], completions: [] };
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, "0")}`;
 const artifact = (n: number, meta: Record<string, unknown> = {}) => ({
-  record: { digest: digest(n), kind: "json", size: 2, meta, createdAt: 1, inline: true },
+  record: { digest: digest(n), kind: "json" as const, size: 2, meta, createdAt: 1, inline: true },
   bytes: new TextEncoder().encode(String(n)),
 });
 
