@@ -23,6 +23,11 @@ export interface ExecutorContext {
   run: ExecuteInput;
   /** Steps the run may run at once (--concurrency, the config, else the CPUs). */
   concurrency: number;
+  /**
+   * The concurrency the run was given (--concurrency, the config), unset when `concurrency` is this
+   * machine's CPU count: an executor whose slots are elsewhere (a queue's workers) is capped only by it.
+   */
+  chosenConcurrency?: number;
   /** Aborted when the whole run is cancelled. */
   signal: AbortSignal;
   /** The run's batched records: attempts, logs and metrics go here, committed with the run's windows. */

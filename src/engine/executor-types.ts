@@ -42,6 +42,8 @@ export interface ExecuteInput {
 export interface ExecuteOptions {
   /** Steps running at once. */
   concurrency: number;
+  /** The concurrency the run was given (--concurrency, the config); unset when it is the CPU count. */
+  chosenConcurrency?: number;
   /** Recompute instead of reusing the cache: every step (true) or the listed ones. */
   force?: boolean | readonly string[];
   signal?: AbortSignal;

@@ -65,6 +65,7 @@ export class RunExecutor {
       env: this.env,
       run: this.run,
       concurrency: this.opts.concurrency,
+      chosenConcurrency: this.opts.chosenConcurrency,
       signal: this.abort.signal,
       records: this.writer,
       logLimits: this.opts.logs,

@@ -136,7 +136,7 @@ export type StepTaskEvent =
 export interface Executor {
   /** The name it is registered under (see executor-registry.ts), e.g. "local". */
   readonly name: string;
-  /** Tasks it runs at once (a queue executor: its workers' total, or its configured concurrency). */
+  /** Tasks it has in hand at once (a queue executor: tasks handed to the queue, its `capacity` option). */
   readonly capacity: number;
   /**
    * Whether tasks run in other processes that fetch their own inputs (a queue of workers): then

@@ -77,7 +77,7 @@ export interface RunRequest {
   /** Raw `--param k=v` strings, coerced to each param's declared type. */
   overrides?: Record<string, string>;
   profile?: string;
-  /** @default the number of CPUs */
+  /** @default the config's, else the number of CPUs (a queue run: its workers' slots, see docs/distributed.md) */
   concurrency?: number;
   /** Recompute every step (true) or the listed steps instead of reusing the cache. */
   force?: boolean | string[];
@@ -462,6 +462,8 @@ export class Trainyard implements TrainyardServices {
     signal: AbortSignal,
     bundleDigest: string | undefined,
   ): Promise<RunResult> {
+    // The run's own choice (its flag, or the config): a queue run is capped by it, not by this machine's CPUs.
+    const chosenConcurrency = req.concurrency ?? loaded.configConcurrency;
     const executor = new RunExecutor(
       // Steps reach this Trainyard through ctx.services(); isolated ones open the same stores by name.
       {
@@ -484,7 +486,8 @@ export class Trainyard implements TrainyardServices {
         codeContext: loaded.codeContext,
       },
       {
-        concurrency: Math.max(1, req.concurrency ?? loaded.configConcurrency ?? availableParallelism()),
+        concurrency: Math.max(1, chosenConcurrency ?? availableParallelism()),
+        chosenConcurrency: chosenConcurrency === undefined ? undefined : Math.max(1, chosenConcurrency),
         force: req.force,
         signal,
         onEvent: req.onEvent,

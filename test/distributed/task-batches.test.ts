@@ -1,11 +1,13 @@
 /**
  * Task batches: which tasks share a queue job (history only, never across queues, parallelism
- * kept), and, on a one-machine cluster (Redis, PostgreSQL, worker processes), that a batch keeps
+ * kept), and, on a one-machine cluster (Redis, PostgreSQL, worker processes), that they are sized by
+ * the workers' slots (within a concurrency the run was given, never the orchestrator's CPUs), a batch keeps
  * every per-task guarantee: a worker killed with -9 mid-batch loses nothing and commits nothing
  * twice, `trainyard resume` reattaches to a batch, cancellation reaches every task of a batch, and
  * logs come back per task.
  */
 import fs from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { MAX_BATCH, planBatches, TaskDurations } from "../../src/distributed/task-batches.js";
@@ -92,6 +94,14 @@ for (let i = 0; i < 4; i++) {
     },
   });
 }
+export default p;
+`;
+
+/** `count` independent steps, each returning its number at once. */
+const QUICK = (name: string, count: number) => `
+import { pipeline } from "trainyard";
+const p = pipeline(${JSON.stringify(name)}, {});
+for (let i = 0; i < ${count}; i++) p.step("q" + i, { run: () => i });
 export default p;
 `;
 
@@ -200,6 +210,52 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     }
   });
 
+  gate.it("a run given no concurrency sizes batches by its workers' slots, not by this machine's CPUs", async () => {
+    // More slots than the orchestrator has CPUs, on two workers.
+    const cpus = availableParallelism();
+    await cluster.startWorker("wide-a", { concurrency: cpus });
+    await cluster.startWorker("wide-b", { concurrency: 1 });
+    const slots = cpus + 1;
+    const tasks = 4 * slots;
+    const file = path.join(cluster.dir, "wide.ts");
+    fs.writeFileSync(file, QUICK("wide", tasks));
+    // The same pipeline beside a config that sets the run's concurrency.
+    const configured = path.join(cluster.dir, "wide-configured");
+    fs.mkdirSync(configured, { recursive: true });
+    fs.writeFileSync(path.join(configured, "wide.ts"), QUICK("wide", tasks));
+    fs.writeFileSync(path.join(configured, "trainyard.config.ts"), "export default { concurrency: 1 };\n");
+    await localRun(file);
+    await localRun(file);
+    const ty = await cluster.orchestrator();
+    /** How many tasks each job of the run carried, smallest first. */
+    const jobSizes = async (runId: string) => {
+      const sizes = new Map<string, number>();
+      for (const fence of (await jobIdsOf(ty, runId)).values())
+        sizes.set(fence.jobId, (sizes.get(fence.jobId) ?? 0) + 1);
+      return [...sizes.values()].sort((a, b) => a - b);
+    };
+    try {
+      const byDefault = await ty.run(file, { force: true });
+      expect(byDefault.status).toBe("succeeded");
+      // Two jobs in flight per worker slot: 2 x (cpus + 1) jobs of two tasks (the CPUs would make fewer, fuller).
+      expect(await jobSizes(byDefault.runId)).toEqual(Array(2 * slots).fill(2));
+      await expectRunIntact(ty, byDefault.runId);
+      // A concurrency given (in the run request as --concurrency gives it, or in the config) caps the slots.
+      const capped = await ty.run(file, { concurrency: 1, force: true });
+      const fromConfig = await ty.run(path.join(configured, "wide.ts"), { force: true });
+      for (const run of [capped, fromConfig]) {
+        expect(run.status).toBe("succeeded");
+        const sizes = await jobSizes(run.runId);
+        expect(sizes.length).toBe(Math.max(2, Math.ceil(tasks / MAX_BATCH)));
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(tasks);
+        await expectRunIntact(ty, run.runId);
+      }
+      expect(await ty.output(fromConfig.runId, `q${tasks - 1}`)).toBe(tasks - 1);
+    } finally {
+      await ty.close();
+    }
+  });
+
   gate.it(
     "a worker killed with -9 mid-batch: committed tasks are not run again, the others run once more",
     async () => {
@@ -262,7 +318,9 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     await cluster.startWorker("r", { concurrency: 8 });
     const home = tempDir("ty-batch-cli-");
     const env = cluster.cliEnv(home);
-    const orchestrator = startCli(["run", steps.file, "--config", cluster.config, "--force"], home, {
+    // Two slots of the worker's eight: the batches hold two tasks each (with all eight, every task goes alone).
+    const run = ["run", steps.file, "--config", cluster.config, "--force", "--concurrency", "2"];
+    const orchestrator = startCli(run, home, {
       cwd: cluster.dir,
       env,
     });

@@ -36,7 +36,7 @@ export const runDef: CommandDef = {
     concurrency: {
       type: "string",
       value: "N",
-      description: "steps run at once (default: the config's, else the CPUs)",
+      description: "steps run at once (default: the config's, else the CPUs; a queue run: its workers' slots)",
     },
     force: FORCE,
     json: { type: "boolean", description: "print a JSON summary instead of text" },

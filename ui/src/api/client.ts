@@ -1,7 +1,10 @@
 /**
  * The UI's only way to the server: JSON over /api/v1. Errors come back as the API renders them
- * (the CLI's codes and hints) and are thrown as ApiError so screens can show both.
+ * (the CLI's codes and hints) and are thrown as ApiError, with their whole body, so screens can
+ * show them or act on their code (e.g. list the runs an ambiguous run-id prefix matched).
  */
+import type { ApiErrorBody } from "./types";
+
 export const API_BASE = "/api/v1";
 
 /** The access token, when the server asks for one: from `?token=` once, then kept for the tab. */
@@ -22,7 +25,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly hint?: string,
-    readonly details: Record<string, unknown> = {},
+    /** The error as the server sent it: code, message, hint and the fields naming what went wrong. */
+    readonly body: ApiErrorBody = { code, message },
   ) {
     super(message);
   }
@@ -66,7 +70,8 @@ export async function readResponse<T>(res: Response): Promise<T> {
     const code = String(err?.code ?? `HTTP_${res.status}`);
     const message = String(err?.message ?? (text || res.statusText));
     const hint = err?.hint === undefined ? undefined : String(err.hint);
-    throw new ApiError(res.status, code, message, hint, (err ?? {}) as Record<string, unknown>);
+    // Not every answer is the API's own (a proxy's page, a bare status): code and message are always set.
+    throw new ApiError(res.status, code, message, hint, { ...err, code, message, hint });
   }
   return json as T;
 }

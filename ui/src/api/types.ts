@@ -6,6 +6,9 @@ import type { z } from "zod";
 import type * as S from "../../../src/api/schemas.js";
 
 export type ErrorInfo = z.infer<typeof S.ErrorInfoSchema>;
+/** An error response's `error`: code, message, hint and fields such as an ambiguous run prefix's matches. */
+export type ApiErrorBody = z.infer<typeof S.ErrorResponseSchema>["error"];
+export type AmbiguousRunMatch = NonNullable<ApiErrorBody["matches"]>[number];
 export type RunRecord = z.infer<typeof S.RunSchema>;
 export type RunStatus = z.infer<typeof S.RunStatusSchema>;
 export type RunPage = z.infer<typeof S.RunPageSchema>;

@@ -42,7 +42,7 @@ export function ErrorBox({ error, title }: { error: unknown; title?: string }) {
 
 function toErrorLike(error: unknown): ErrorLike {
   if (error instanceof ApiError) {
-    const d = error.details as ErrorLike;
+    const d = error.body as ErrorLike;
     return { code: error.code, message: error.message, hint: error.hint, step: d.step, file: d.file };
   }
   if (error instanceof Error) return { message: error.message };

@@ -108,6 +108,8 @@ export function useLiveRun(runId: string): LiveRun {
 
   useEffect(() => {
     haveGraph.current = false;
+    // Another run opened in the same page (e.g. from an ambiguous prefix's list) starts without the last one's error.
+    setError(undefined);
     setOverview(undefined);
     setGraph({});
     setSteps(new Map());

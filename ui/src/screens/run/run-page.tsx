@@ -12,6 +12,7 @@ import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
 import { RUN_SUMMARY_TIMING } from "../../dag/element-timing";
 import { navigate, useLocation, useTitle } from "../../router";
+import { AmbiguousRunChoice, ambiguousRunOf } from "./ambiguous-run";
 import { Gantt } from "./gantt";
 import { useLiveRun, type LiveRun, type StepState } from "./live-steps";
 import { StepPanel } from "./step-panel";
@@ -66,6 +67,8 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
         </p>
       );
     }
+    const ambiguity = ambiguousRunOf(live.error);
+    if (ambiguity) return <AmbiguousRunChoice prefix={runId} ambiguity={ambiguity} stepId={stepId} />;
     return <Loading error={live.error} what={`run ${runId}`} />;
   }
   const d = live.overview;

@@ -1,0 +1,57 @@
+/**
+ * The queue executor's open queues, one BullMQ queue and its event stream per pool or capability:
+ * opened on first use and kept for the run, so every hand-over, poll and cancellation of a queue
+ * shares one connection and its events reach the tasks awaiting results.
+ */
+import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import { bullQueueName, type QueueOptions } from "./queue-options.js";
+
+/** A queue with its events, as opened for one run. */
+export interface OpenedQueue {
+  queue: StepQueue;
+  events: StepQueueEvents;
+}
+
+/** Where a queue's job events go (see pending-tasks.ts). */
+export interface QueueEventListener {
+  onCompleted(jobId: string, returnvalue: unknown): void;
+  onFailed(jobId: string, reason: string): Promise<void>;
+  onProgress(jobId: string, data: unknown): void;
+}
+
+export class StepQueues {
+  private readonly queues = new Map<string, Promise<OpenedQueue>>();
+
+  constructor(
+    private readonly opts: QueueOptions,
+    private readonly listener: QueueEventListener,
+  ) {}
+
+  /** The queue called `name` (a pool or capability), opened once. */
+  of(name: string): Promise<OpenedQueue> {
+    let opened = this.queues.get(name);
+    if (!opened) {
+      opened = this.open(name);
+      this.queues.set(name, opened);
+    }
+    return opened;
+  }
+
+  async close(): Promise<void> {
+    const opened = await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
+    await Promise.all(opened.map(async (q) => Promise.all([q?.events.close(), q?.queue.close()])));
+  }
+
+  private async open(name: string): Promise<OpenedQueue> {
+    const queueName = bullQueueName(name);
+    const queue = openQueue(queueName, this.opts);
+    const events = openQueueEvents(queueName, this.opts);
+    queue.on("error", () => undefined); // a Redis restart: the connection retries, the poll catches up
+    events.on("error", () => undefined);
+    events.on("completed", ({ jobId, returnvalue }) => this.listener.onCompleted(jobId, returnvalue));
+    events.on("failed", ({ jobId, failedReason }) => void this.listener.onFailed(jobId, failedReason));
+    events.on("progress", ({ jobId, data }) => this.listener.onProgress(jobId, data));
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    return { queue, events };
+  }
+}
