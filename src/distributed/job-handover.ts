@@ -8,6 +8,7 @@ import type { ArtifactIO } from "../engine/artifact-io.js";
 import { encodeStepTask, type StepInputRef } from "../engine/step-task.js";
 import type { TaskFenceStore } from "../store/task-fence.js";
 import type { PendingTask, PendingTasks } from "./pending-tasks.js";
+import { addStepJobs, completedJobRetention } from "./queue-backend.js";
 import { bullPriority } from "./queue-options.js";
 import type { StepQueues } from "./step-queues.js";
 import { batchJobId, JOBS_PER_SLOT, planBatches, type TaskDurations } from "./task-batches.js";
@@ -100,7 +101,7 @@ export class JobHandover {
     return this.concurrency.chosen === undefined ? slots : Math.min(slots, this.concurrency.chosen);
   }
 
-  /** One bulk add per queue. The same job id twice is one job: re-adding never duplicates a task. */
+  /** One add per queue (see addStepJobs). The same job id twice is one job: re-adding never duplicates a task. */
   async addJobs(jobs: PendingTask[][]): Promise<void> {
     const byQueue = new Map<string, PendingTask[][]>();
     for (const job of jobs) {
@@ -110,7 +111,8 @@ export class JobHandover {
     }
     for (const [name, group] of byQueue) {
       const { queue } = await this.queues.of(name);
-      await queue.addBulk(
+      await addStepJobs(
+        queue,
         group.map((job) => ({
           name: job.length === 1 ? job[0].task.stepId : `${job[0].task.stepId} and ${job.length - 1} more`,
           data: (job[0].jobId.startsWith("batch~")
@@ -120,7 +122,7 @@ export class JobHandover {
             jobId: job[0].jobId,
             priority: bullPriority(Math.max(...job.map((e) => e.task.priority))),
             attempts: 1,
-            removeOnComplete: { age: 3600, count: 10_000 },
+            removeOnComplete: completedJobRetention(this.queues.opts),
             removeOnFail: { age: 24 * 3600 },
           },
         })),

@@ -6,6 +6,8 @@
 import {
   createPostgresBackend,
   type IQueueBackend,
+  type JobsOptions,
+  type KeepJobs,
   type JobProgress,
   type Processor,
   Queue,
@@ -54,4 +56,31 @@ export function openWorker<D, R>(
     return new Worker(name, processor, { ...workerOpts, connection, prefix: opts.prefix }, createPostgresBackend);
   }
   return new Worker(name, processor, { ...workerOpts, connection: redisConnection(opts.redis), prefix: opts.prefix });
+}
+
+/**
+ * How long a finished job stays in the queue (its state answers the executor's check for lost jobs).
+ * Redis keeps at most 10,000 for an hour (they are in memory); PostgreSQL keeps an hour's, by age only:
+ * BullMQ's trim by count there re-reads every finished job of the queue at each completion (see
+ * docs/performance.md), while its trim by age reads only the rows it deletes.
+ */
+export function completedJobRetention(opts: Pick<QueueOptions, "postgres">): KeepJobs {
+  return opts.postgres ? { age: 3600 } : { age: 3600, count: 10_000 };
+}
+
+/** A job for addStepJobs: its name (shown by BullMQ's tools), its data and options (job id, priority). */
+export interface StepJob {
+  name: string;
+  data: unknown;
+  opts: JobsOptions;
+}
+
+/**
+ * Adds `jobs` to `queue` in one round trip. A lone job goes with a single add: BullMQ's PostgreSQL
+ * bulk add builds and drops two temporary tables per call, several times the cost of the add itself,
+ * and in a chain of steps every hand-over is a lone job. Both keep one job per job id.
+ */
+export async function addStepJobs(queue: StepQueue, jobs: StepJob[]): Promise<void> {
+  if (jobs.length === 1) await queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
+  else if (jobs.length > 1) await queue.addBulk(jobs);
 }

@@ -23,7 +23,8 @@ export class StepQueues {
   private readonly queues = new Map<string, Promise<OpenedQueue>>();
 
   constructor(
-    private readonly opts: QueueOptions,
+    /** Where the queues live, and how jobs are kept there (see completedJobRetention). */
+    readonly opts: QueueOptions,
     private readonly listener: QueueEventListener,
   ) {}
 

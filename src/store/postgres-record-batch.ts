@@ -41,6 +41,8 @@ interface TableInsert {
   table: string;
   columns: readonly string[];
   types: string[];
+  /** Rows (as `u.c0`, `u.c1`, ...) left out before the insert. */
+  skip?: string;
   conflict?: string;
 }
 
@@ -66,6 +68,9 @@ const TABLES: TableInsert[] = [
     table: "artifacts",
     columns: ARTIFACT_COLUMNS,
     types: ARTIFACT_TYPES,
+    // A record already stored with metadata at least as rich is left alone: the conflict below would not
+    // change it, yet would lock its row (a write) while every worker and the orchestrator send it again.
+    skip: `EXISTS (SELECT 1 FROM artifacts a WHERE a.digest = u.c0 AND length(a.meta::text) >= length(u.c3::text))`,
     // A record written again keeps the richer of the two metadata objects; an equal one leaves the row
     // as it is (no new row version: the same small output is written by many steps).
     conflict: `(digest) DO UPDATE SET meta = EXCLUDED.meta
@@ -81,33 +86,78 @@ function insertSql(t: TableInsert, firstParam: number): string {
   const names = t.columns.map((_, i) => `c${i}`);
   return `INSERT INTO ${t.table} (${t.columns.join(", ")})
     SELECT ${names.map((n) => `u.${n}`).join(", ")} FROM unnest(${arrays}) WITH ORDINALITY AS u(${names.join(", ")}, n)
-    ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
+    ${t.skip ? `WHERE NOT ${t.skip} ` : ""}ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
 }
 
-/** Where each table's parameters start: tables take consecutive runs of $n, one per column. */
-const FIRST_PARAMS = TABLES.map((_, i) => 1 + TABLES.slice(0, i).reduce((n, t) => n + t.columns.length, 0));
+/**
+ * A batch as a statement of its own shape: one CTE per table that has rows, each fed its columns as
+ * arrays. A table without rows gets no CTE, since an empty insert still opens its table and indexes.
+ */
+export interface BatchStatement {
+  /** Which tables have rows, one letter per table ("1" or "0", in TABLES order): part of a prepared name. */
+  shape: string;
+  /** `w0 AS (...), w1 AS (...)`; empty when no table has rows. */
+  ctes: string;
+  /** The CTEs' parameters ($1 to $params.length): a statement adding its own numbers them after. */
+  params: unknown[];
+}
 
-/** Prepared once per connection under this name: parsing and planning seven CTEs per batch cost more than the rows. */
+/** CTE text per shape: a process meets a handful of shapes, each prepared once per connection. */
+const ctesByShape = new Map<string, string>();
+
+function ctesOf(shape: string): string {
+  let ctes = ctesByShape.get(shape);
+  if (ctes === undefined) {
+    let next = 1;
+    const parts: string[] = [];
+    TABLES.forEach((t, i) => {
+      if (shape[i] !== "1") return;
+      parts.push(`w${parts.length} AS (${insertSql(t, next)})`);
+      next += t.columns.length;
+    });
+    ctes = parts.join(",\n");
+    ctesByShape.set(shape, ctes);
+  }
+  return ctes;
+}
+
+/** Prepared once per connection and shape: parsing and planning the CTEs per batch cost more than the rows. */
 export const WRITE_BATCH_NAME = "trainyard.write-batch";
 
-/** One CTE per table, each fed its columns as arrays: `w0 AS (...), w1 AS (...)`. */
-export const WRITE_BATCH_CTES = TABLES.map((t, i) => `w${i} AS (${insertSql(t, FIRST_PARAMS[i])})`).join(",\n");
-
-/** Parameters the CTEs take ($1 to $WRITE_BATCH_PARAMS): a statement adding its own numbers them after. */
-export const WRITE_BATCH_PARAMS = TABLES.reduce((n, t) => n + t.columns.length, 0);
-
-/** The statement: the batch's CTEs alone. */
-export const WRITE_BATCH = `WITH ${WRITE_BATCH_CTES}
-SELECT 1`;
-
 /**
- * The statement's parameters for `batch` (and artifact records outside any completion): every
- * table's rows as column arrays, in TABLES order.
+ * The statement for `batch` (and artifact records outside any completion): every table with rows,
+ * its rows as column arrays, in TABLES order.
  */
-export function batchParams(
+export function batchStatement(
   batch: RecordBatch,
   artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }> = [],
-): unknown[] {
+): BatchStatement {
+  const rows = tableRows(batch, artifacts);
+  const shape = rows.map((r) => (r.length ? "1" : "0")).join("");
+  const params = rows.flatMap((tableRows, i) =>
+    tableRows.length ? TABLES[i].columns.map((_, column) => tableRows.map((row) => row[column] ?? null)) : [],
+  );
+  return { shape, ctes: ctesOf(shape), params };
+}
+
+/** The batch's statement alone; undefined when it has no rows. */
+export function writeBatchQuery(
+  batch: RecordBatch,
+  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }> = [],
+): { name: string; text: string; values: unknown[] } | undefined {
+  const statement = batchStatement(batch, artifacts);
+  if (!statement.ctes) return undefined;
+  return {
+    name: `${WRITE_BATCH_NAME}.${statement.shape}`,
+    text: `WITH ${statement.ctes}\nSELECT 1`,
+    values: statement.params,
+  };
+}
+
+function tableRows(
+  batch: RecordBatch,
+  artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>,
+): unknown[][][] {
   const stepRuns = lastById([...batch.stepRuns, ...batch.completions.map((c) => c.stepRun)]);
   const attempts = [...new Map(batch.attempts.map((a) => [`${a.stepRunId}\u0000${a.attempt}`, a])).values()];
   const logs = batch.logs.flatMap((l) =>
@@ -116,7 +166,7 @@ export function batchParams(
   const lineage = batch.completions.flatMap((c) =>
     c.lineage.map((e) => [e.stepRunId, e.runId, e.stepId, e.digest, e.direction, e.name, e.reused]),
   );
-  const rows: unknown[][][] = [
+  return [
     stepRuns.map(stepRunValues),
     attempts.map((a: AttemptRecord) => attemptValues(a)),
     logs,
@@ -127,9 +177,6 @@ export function batchParams(
     (batch.metrics ?? []).map(metricValues),
     (batch.tags ?? []).map(tagValues),
   ];
-  return rows.flatMap((tableRows, i) =>
-    TABLES[i].columns.map((_, column) => tableRows.map((row) => row[column] ?? null)),
-  );
 }
 
 /**

@@ -15,7 +15,7 @@ import type {
 import type { StepRunStore } from "./metadata-store.js";
 import type { MetricPoint, RunTag } from "./metric-records.js";
 import { rowToMetric, rowToTag } from "./metric-rows.js";
-import { batchParams, WRITE_BATCH, WRITE_BATCH_NAME } from "./postgres-record-batch.js";
+import { writeBatchQuery } from "./postgres-record-batch.js";
 import { type Row, rowToAttempt, rowToStepRun } from "./postgres-rows.js";
 import { medianDurations } from "./step-durations.js";
 
@@ -29,12 +29,14 @@ export class PostgresStepRunStore implements StepRunStore {
   }
 
   async writeBatch(batch: RecordBatch): Promise<void> {
-    await this.pool.query({ name: WRITE_BATCH_NAME, text: WRITE_BATCH, values: batchParams(batch) });
+    const query = writeBatchQuery(batch);
+    if (query) await this.pool.query(query);
   }
 
   /** Artifact records alone, through the same statement (they are part of a completion's batch). */
   async writeArtifactRows(artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }>): Promise<void> {
-    await this.pool.query({ name: WRITE_BATCH_NAME, text: WRITE_BATCH, values: batchParams(EMPTY, artifacts) });
+    const query = writeBatchQuery(EMPTY, artifacts);
+    if (query) await this.pool.query(query);
   }
 
   async saveStepRuns(records: StepRunRecord[]): Promise<void> {

@@ -2,7 +2,7 @@
 import type pg from "pg";
 import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
 import type { RecordBatch } from "./metadata-records.js";
-import { batchParams, WRITE_BATCH_CTES, WRITE_BATCH_PARAMS } from "./postgres-record-batch.js";
+import { batchStatement } from "./postgres-record-batch.js";
 import { inTransaction, type Row } from "./postgres-rows.js";
 import {
   type FenceClaim,
@@ -34,7 +34,7 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
       const done = new Set(
         (await c.query(`SELECT version FROM task_fence_migrations`)).rows.map((r: Row) => r.version),
       );
-      for (const [i, sql] of taskFenceMigrations("DOUBLE PRECISION").entries()) {
+      for (const [i, sql] of taskFenceMigrations("postgres").entries()) {
         if (done.has(i + 1)) continue;
         await c.query(sql);
         await c.query(`INSERT INTO task_fence_migrations VALUES ($1, $2)`, [i + 1, Date.now()]);
@@ -175,10 +175,12 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
   // The batch's CTEs and the commit are one statement, hence one transaction and one round trip.
   async commitManyWithRecords(commits: FenceCommit[], records: RecordBatch, now: number): Promise<boolean[]> {
     await this.ready;
+    const batch = batchStatement(records);
     const { rows } = await this.pool.query({
-      name: "trainyard.fence-commit-with-records",
-      text: `WITH ${WRITE_BATCH_CTES},\ncommitted AS (${commitSql(WRITE_BATCH_PARAMS + 1)})\nSELECT * FROM committed`,
-      values: [...batchParams(records), ...commitParams(commits, now)],
+      name: `trainyard.fence-commit-with-records.${batch.shape}`,
+      text: `WITH ${batch.ctes ? `${batch.ctes},\n` : ""}committed AS (${commitSql(batch.params.length + 1)})
+SELECT * FROM committed`,
+      values: [...batch.params, ...commitParams(commits, now)],
     });
     return landedAmong(commits, rows);
   }

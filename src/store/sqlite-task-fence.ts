@@ -18,7 +18,7 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
   constructor(metadata: SqliteMetadataStore) {
     this.db = metadata.database;
     this.db.exec(`CREATE TABLE IF NOT EXISTS task_fence_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER)`);
-    taskFenceMigrations("INTEGER").forEach((sql, i) => {
+    taskFenceMigrations("sqlite").forEach((sql, i) => {
       this.db
         .transaction(() => {
           if (this.db.prepare(`SELECT 1 FROM task_fence_migrations WHERE version = ?`).get(i + 1)) return;
