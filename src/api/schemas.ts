@@ -642,7 +642,10 @@ export const WorkersQuerySchema = z.object({
     .optional()
     .describe("queues to show, comma-separated (default: every queue with task fences, and default)"),
 });
-/** Per queue: job counts, the workers listed with their slots, the tasks held now (see src/distributed/queue-overview.ts). */
+/**
+ * Per queue: job counts, the workers listed with their slots, the tasks held now
+ * (see src/distributed/queue-overview.ts).
+ */
 export const WorkersOverviewSchema = z.object({
   queueExecutor: z.boolean(),
   queueStore: z.string().optional(),

@@ -161,7 +161,7 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       expect(Buffer.from((await metadata.getInlineBytes(digest))!).toString()).toBe('{"value":41}');
     });
 
-    it("lists the queues fences were opened on, and the fences held now on some queues, oldest claim first", async () => {
+    it("lists the queues fences were opened on, and the fences held on some queues, oldest claim first", async () => {
       const open = (stepRunId: string, queue: string) =>
         fences.open({ stepRunId, runId: "r5", attemptId: "d1", jobId: `j-${stepRunId}`, queue, task: "{}" }, 1);
       await open("r5:a", "ov-cpu");
