@@ -28,6 +28,7 @@ const ModelVersionPage = lazy(() => import("./screens/model-version"));
 const DataPage = lazy(() => import("./screens/data"));
 const Serving = lazy(() => import("./screens/serving"));
 const ComparePage = lazy(() => import("./screens/compare/compare-page"));
+const Workers = lazy(() => import("./screens/workers"));
 
 interface Route {
   pattern: string;
@@ -57,6 +58,7 @@ const ROUTES: Route[] = [
   },
   { pattern: "/serving", render: () => <Serving /> },
   { pattern: "/serving/:model/:alias", render: (p) => <Serving model={p.model} alias={p.alias} /> },
+  { pattern: "/workers", render: () => <Workers /> },
 ];
 
 const NAV: Array<[string, string]> = [
@@ -68,6 +70,7 @@ const NAV: Array<[string, string]> = [
   ["/models", "Models"],
   ["/data", "Data"],
   ["/serving", "Serving"],
+  ["/workers", "Workers"],
 ];
 
 export function App() {

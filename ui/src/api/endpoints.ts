@@ -54,6 +54,7 @@ export const endpoints = {
   artifactLineage: (digest: string) => `/artifacts/${e(digest)}/lineage`,
   serving: (model: string, alias: string, q: { windowMs?: number; since?: number } = {}) =>
     `/serving/${e(model)}/${e(alias)}/series${queryString(q)}`,
+  workers: () => "/workers",
 };
 
 /** In-app links (deep links), beside the API paths they show. */

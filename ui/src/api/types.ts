@@ -107,3 +107,6 @@ export interface ColumnDrift {
   };
   verdict: string;
 }
+/** GET /workers: per queue of the queue executor, its counts, workers and running tasks. */
+export type WorkersOverview = z.infer<typeof S.WorkersOverviewSchema>;
+export type QueueOverview = WorkersOverview["queues"][number];
