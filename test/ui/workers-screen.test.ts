@@ -1,0 +1,146 @@
+/**
+ * The Workers screen in a real browser (headless Chromium via playwright-core) against `trainyard ui`
+ * on a cluster's config (Redis, PostgreSQL, a real `trainyard worker`): the worker's label and slots on
+ * its queue, the step it runs now, the run id linking to the run page; and, on a home that runs steps
+ * locally, the note that no queue executor is configured.
+ */
+import fs from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import type { Trainyard } from "../../src/engine/trainyard.js";
+import { waitFor } from "../api/support.js";
+import { type Cluster, startCluster } from "../distributed/cluster.js";
+import { requireTools } from "../support/require-tool.js";
+import { openBrowser, screenshot, type UiBrowser } from "./support/browser.js";
+import { expectNoExternalFetch } from "./support/flows.js";
+import { startUiServer, type UiServer } from "./support/ui-server.js";
+
+/** A step on queue `pool` that marks its start, then waits for `release` (or its cancellation). */
+const HOLDING = (pool: string, marks: string, release: string) => `
+import { appendFileSync, existsSync } from "node:fs";
+import { pipeline } from "trainyard";
+const p = pipeline("held", { pools: { ${JSON.stringify(pool)}: 1 } });
+p.step("hold", {
+  pool: ${JSON.stringify(pool)},
+  run: async (ctx) => {
+    appendFileSync(${JSON.stringify(marks)}, "start\\n");
+    while (!existsSync(${JSON.stringify(release)})) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return 1;
+  },
+});
+export default p;
+`;
+
+const gate = requireTools("chromium", "redis-server", "postgresql");
+// The machine is shared: allow the page time, never assert how long it took.
+const poll = <T>(probe: () => Promise<T> | T) => expect.poll(probe, { timeout: 20_000 });
+
+gate.describe("Workers screen", () => {
+  const scratch = mkdtempSync(path.join(tmpdir(), "ty-ui-workers-"));
+  let cluster: Cluster;
+  let ty: Trainyard;
+  let server: UiServer;
+  let plain: UiServer;
+  let b: UiBrowser;
+  let running: Promise<unknown>;
+  const release = path.join(scratch, "release");
+
+  beforeAll(async () => {
+    cluster = await startCluster({ queue: "redis", store: "fs" });
+    const marks = path.join(scratch, "marks");
+    const pipelineFile = path.join(cluster.dir, "held.ts");
+    fs.writeFileSync(pipelineFile, HOLDING("cpu", marks, release));
+    const uiHome = path.join(scratch, "ui-home");
+    const plainHome = path.join(scratch, "plain-home");
+    fs.mkdirSync(uiHome);
+    fs.mkdirSync(plainHome);
+    const [, opened, served, plainServed, browser] = await Promise.all([
+      cluster.startWorker("cpu-a", { queues: ["cpu"], concurrency: 2 }),
+      cluster.orchestrator(),
+      startUiServer(uiHome, [], ["--config", cluster.config], cluster.cliEnv(uiHome)),
+      startUiServer(plainHome, []),
+      openBrowser(),
+    ]);
+    [ty, server, plain, b] = [opened, served, plainServed, browser];
+    running = ty.run(pipelineFile, {});
+    await waitFor("the held step to start on the worker", async () => fs.existsSync(marks) || undefined, 60_000);
+  }, 120_000);
+
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === "fail" && b) await screenshot(b.page, "failed-workers").catch(() => undefined);
+  });
+
+  afterAll(async () => {
+    fs.writeFileSync(release, "");
+    await running?.catch(() => undefined);
+    await b?.close();
+    await Promise.all([server?.stop(), plain?.stop()]);
+    await ty?.close();
+    await cluster?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  gate.it("shows the worker and its slots on its queue and the step it runs; the run id opens the run", async () => {
+    const { page } = b;
+    await page.goto(server.url + "/");
+    await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Workers" }).click();
+    await poll(() => new URL(page.url()).pathname).toBe("/workers");
+    const cpu = page.getByRole("region", { name: "queue cpu" });
+    await cpu.waitFor();
+    expect(await page.getByRole("heading", { level: 2 }).allTextContents()).toContain("queue cpu");
+
+    const workers = cpu.getByTestId("queue-workers");
+    expect(await workers.getByRole("columnheader").allTextContents()).toEqual([
+      "worker",
+      "slots",
+      "address",
+      "connected",
+    ]);
+    const workerRow = await workers
+      .locator("tbody tr")
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    expect(workerRow).toHaveLength(1);
+    expect(workerRow[0].slice(0, 2)).toEqual([`${hostname()}/cpu-a`, "2"]);
+    expect(workerRow[0][2]).toMatch(/^127\.0\.0\.1:\d+$/);
+
+    const tasks = cpu.getByTestId("queue-running");
+    expect(await tasks.getByRole("columnheader").allTextContents()).toEqual([
+      "run",
+      "step",
+      "worker",
+      "claimed",
+      "last heartbeat",
+      "state",
+    ]);
+    const taskRows = await tasks
+      .locator("tbody tr")
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    expect(taskRows).toHaveLength(1);
+    const [runId, step, worker, , , state] = taskRows[0];
+    expect([step, worker, state]).toEqual(["hold", `${hostname()}/cpu-a`, "ok"]);
+    expect((await ty.metadata.getRun(runId))?.pipeline).toBe("held");
+    expect(await page.getByTestId("workers-problem").count()).toBe(0);
+
+    await tasks.getByRole("link", { name: runId }).click();
+    await poll(() => new URL(page.url()).pathname).toBe(`/runs/${runId}`);
+    await poll(() => page.locator("#run-h").textContent()).toContain(runId);
+    expect(b.errors).toEqual([]);
+    expectNoExternalFetch(b.external);
+  });
+
+  gate.it("says that no queue executor is configured on a home that runs steps locally", async () => {
+    const { page } = b;
+    await page.goto(plain.url + "/workers");
+    const note = page.getByTestId("no-queue-executor");
+    await note.waitFor();
+    expect(await note.textContent()).toContain("Steps run on this machine; no queue executor is configured.");
+    expect(await note.textContent()).toMatch(/executor: \{ kind: "queue"/);
+    expect(await page.getByTestId("queue").count()).toBe(0);
+    expect(b.errors).toEqual([]);
+  });
+});
