@@ -18,10 +18,10 @@ import { expectNoExternalFetch } from "./support/flows.js";
 import { startUiServer, type UiServer } from "./support/ui-server.js";
 
 /** A step on queue `pool` that marks its start, then waits for `release` (or its cancellation). */
-const HOLDING = (pool: string, marks: string, release: string) => `
+const HOLDING = (name: string, pool: string, marks: string, release: string) => `
 import { appendFileSync, existsSync } from "node:fs";
 import { pipeline } from "trainyard";
-const p = pipeline("held", { pools: { ${JSON.stringify(pool)}: 1 } });
+const p = pipeline(${JSON.stringify(name)}, { pools: { ${JSON.stringify(pool)}: 1 } });
 p.step("hold", {
   pool: ${JSON.stringify(pool)},
   run: async (ctx) => {
@@ -39,6 +39,8 @@ export default p;
 const gate = requireTools("chromium", "redis-server", "postgresql");
 // The machine is shared: allow the page time, never assert how long it took.
 const poll = <T>(probe: () => Promise<T> | T) => expect.poll(probe, { timeout: 20_000 });
+/** The screen's refresh period (ui/src/screens/workers.tsx). */
+const REFRESH_MS = 3000;
 
 gate.describe("Workers screen", () => {
   const scratch = mkdtempSync(path.join(tmpdir(), "ty-ui-workers-"));
@@ -54,7 +56,7 @@ gate.describe("Workers screen", () => {
     cluster = await startCluster({ queue: "redis", store: "fs" });
     const marks = path.join(scratch, "marks");
     const pipelineFile = path.join(cluster.dir, "held.ts");
-    fs.writeFileSync(pipelineFile, HOLDING("cpu", marks, release));
+    fs.writeFileSync(pipelineFile, HOLDING("held", "cpu", marks, release));
     const uiHome = path.join(scratch, "ui-home");
     const plainHome = path.join(scratch, "plain-home");
     fs.mkdirSync(uiHome);
@@ -133,6 +135,56 @@ gate.describe("Workers screen", () => {
     expectNoExternalFetch(b.external);
   });
 
+  gate.it("marks the running task as possibly lost once its worker stops answering", async () => {
+    const { page } = b;
+    await page.goto(server.url + "/workers");
+    const tasks = page.getByRole("region", { name: "queue cpu" }).getByTestId("queue-running");
+    await poll(() => tasks.locator("tbody tr td:last-child").allTextContents()).toEqual(["ok"]);
+    // Stopped as a hung machine would be: its heartbeats cease, the open screen shows it on its next refresh.
+    const worker = cluster.workers.find((w) => w.id === "cpu-a")!;
+    worker.child.kill("SIGSTOP");
+    try {
+      await poll(() => tasks.locator("tbody tr td:last-child").allTextContents()).toEqual(["possibly lost"]);
+      expect(await tasks.locator(".badge.s-possibly-lost").count()).toBe(1);
+    } finally {
+      worker.child.kill("SIGCONT");
+    }
+  });
+
+  gate.it("stops asking while the tab is hidden and once the screen is left", async () => {
+    const { page } = b;
+    let asked = 0;
+    const count = (r: { url(): string }) => {
+      if (new URL(r.url()).pathname === "/api/v1/workers") asked++;
+    };
+    page.on("request", count);
+    try {
+      await page.goto(server.url + "/workers");
+      await page.getByRole("region", { name: "queue cpu" }).waitFor();
+      await poll(() => asked).toBeGreaterThan(1);
+      // The page's own visibility, as a browser reports it for a background tab.
+      const setHidden = (hidden: boolean) =>
+        page.evaluate(
+          `Object.defineProperty(document, "hidden", { configurable: true, get: () => ${hidden} });` +
+            `document.dispatchEvent(new Event("visibilitychange"));`,
+        );
+      await setHidden(true);
+      const whileHidden = asked;
+      await page.waitForTimeout(REFRESH_MS + 500);
+      expect(asked).toBe(whileHidden);
+      // Shown again, it asks at once rather than after a period.
+      await setHidden(false);
+      await poll(() => asked).toBeGreaterThan(whileHidden);
+      await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Runs" }).click();
+      await poll(() => new URL(page.url()).pathname).toBe("/runs");
+      const afterLeaving = asked;
+      await page.waitForTimeout(REFRESH_MS + 500);
+      expect(asked).toBe(afterLeaving);
+    } finally {
+      page.off("request", count);
+    }
+  });
+
   gate.it("says that no queue executor is configured on a home that runs steps locally", async () => {
     const { page } = b;
     await page.goto(plain.url + "/workers");
@@ -142,5 +194,30 @@ gate.describe("Workers screen", () => {
     expect(await note.textContent()).toMatch(/executor: \{ kind: "queue"/);
     expect(await page.getByTestId("queue").count()).toBe(0);
     expect(b.errors).toEqual([]);
+  });
+
+  gate.it("warns, without a reload, of a queue whose task waits and that no worker takes from", async () => {
+    const { page } = b;
+    await page.goto(server.url + "/workers");
+    await page.getByRole("region", { name: "queue cpu" }).waitFor();
+    expect(await page.getByTestId("workers-problem").count()).toBe(0);
+    const file = path.join(cluster.dir, "orphaned.ts");
+    const marks = path.join(scratch, "orphaned.marks");
+    fs.writeFileSync(file, HOLDING("orphaned", "orphan", marks, release));
+    const abort = new AbortController();
+    const orphaned = ty.run(file, { signal: abort.signal }).catch((e: unknown) => e);
+    try {
+      // The open screen asks again by itself: the warning and the queue appear on the same page.
+      const problem = page.getByTestId("workers-problem");
+      await problem.waitFor({ timeout: 30_000 });
+      expect(await problem.textContent()).toContain('queue "orphan" has 1 waiting task(s) and no worker');
+      expect(await problem.locator(".hint code").textContent()).toBe("trainyard worker --queue orphan");
+      const orphan = page.getByRole("region", { name: "queue orphan" });
+      expect(await orphan.getByTestId("queue-counts").textContent()).toMatch(/waiting 1 .* 0 worker\(s\), 0 slot/);
+      expect(fs.existsSync(marks)).toBe(false);
+    } finally {
+      abort.abort(new Error("test over"));
+      await orphaned;
+    }
   });
 });
