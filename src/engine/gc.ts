@@ -68,8 +68,8 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   const keptForModels = new Set<string>();
   const seen = new Map<string, number>();
   for (const r of runs) {
-    // Running and interrupted runs (resumable) are never retention's to remove.
-    if (r.status === "running" || r.status === "interrupted") continue;
+    // Queued and running runs (in flight) and interrupted ones (resumable) are never retention's to remove.
+    if (r.status === "queued" || r.status === "running" || r.status === "interrupted") continue;
     const n = (seen.get(r.pipeline) ?? 0) + 1;
     seen.set(r.pipeline, n);
     const expired =
