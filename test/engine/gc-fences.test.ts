@@ -50,7 +50,7 @@ async function fenceCounts(fences: TaskFenceStore, runIds: string[]): Promise<Re
   return counts;
 }
 
-it("removes finished and unrecorded runs' fences, keeps live and resumable ones, and a dry run removes none", async () => {
+it("removes finished and unrecorded runs' fences, keeps live and resumable ones; a dry run removes none", async () => {
   const { ty } = await homes.open();
   const fences = await taskFenceFor(ty.metadata);
   homes.defer(() => fences.close());
