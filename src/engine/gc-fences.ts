@@ -26,12 +26,13 @@ export async function collectTaskFences(metadata: MetadataStore, opts: FenceColl
   const fences = await taskFenceFor(metadata).catch(() => undefined);
   if (!fences) return 0;
   try {
-    const done = new Set(opts.removedRunIds);
-    for (const run of opts.kept) if (fencesUnused(run, opts)) done.add(run.id);
+    const removed = new Set(opts.removedRunIds);
+    const unused = new Set(opts.kept.filter((run) => fencesUnused(run, opts)).map((run) => run.id));
     const recorded = new Set(opts.kept.map((r) => r.id));
-    // Fences of runs removed earlier (or by another machine's gc); the store keeps any run since started.
-    for (const runId of await fences.fencedRuns()) if (!recorded.has(runId)) done.add(runId);
-    return await fences.removeRunFences([...done], { dryRun: opts.dryRun });
+    // Only runs that have fences; a run no longer recorded was removed earlier (or by another machine's
+    // gc), and one started since the runs were read is kept by the store's own check of its status.
+    const done = (await fences.fencedRuns()).filter((id) => removed.has(id) || unused.has(id) || !recorded.has(id));
+    return await fences.removeRunFences(done, { dryRun: opts.dryRun });
   } finally {
     await fences.close();
   }
