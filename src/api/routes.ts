@@ -13,7 +13,17 @@ export interface RouteSpec {
   /** Below /api/v1, with `{param}` placeholders. */
   path: string;
   summary: string;
-  tag: "server" | "pipelines" | "runs" | "triggers" | "artifacts" | "data" | "models" | "serving" | "daemon";
+  tag:
+    | "server"
+    | "pipelines"
+    | "runs"
+    | "triggers"
+    | "artifacts"
+    | "data"
+    | "models"
+    | "serving"
+    | "daemon"
+    | "workers";
   query?: z.ZodObject;
   body?: z.ZodType;
   /** The JSON body of a 2xx response (absent for HTML, bytes and event streams). */
@@ -414,6 +424,16 @@ export const ROUTES = {
     summary: "The daemon's leader and heartbeat, each trigger's last tick and lag, queued and running runs",
     tag: "daemon",
     response: s.DaemonHealthSchema,
+  },
+  workers: {
+    method: "get",
+    path: "/workers",
+    summary:
+      "Per queue of the queue executor: job counts, the workers listed with their slots, the tasks they hold now " +
+      "with claim and heartbeat ages; without a queue executor, no queues and a note saying so",
+    tag: "workers",
+    query: s.WorkersQuerySchema,
+    response: s.WorkersOverviewSchema,
   },
 } as const satisfies Record<string, RouteSpec>;
 

@@ -634,6 +634,56 @@ export const DaemonHealthSchema = z.looseObject({
   problems: z.array(z.string()),
 });
 
+// ---------------------------------------------------------------- workers
+
+export const WorkersQuerySchema = z.object({
+  queue: z
+    .string()
+    .optional()
+    .describe("queues to show, comma-separated (default: every queue with task fences, and default)"),
+});
+/**
+ * Per queue: job counts, the workers listed with their slots, the tasks held now
+ * (see src/distributed/queue-overview.ts).
+ */
+export const WorkersOverviewSchema = z.object({
+  queueExecutor: z.boolean(),
+  queueStore: z.string().optional(),
+  lockMs: z.number().optional(),
+  at: millis,
+  queues: z.array(
+    z.object({
+      queue: z.string(),
+      counts: z.object({ waiting: z.number(), active: z.number(), delayed: z.number(), failed: z.number() }),
+      workers: z.array(
+        z.object({
+          label: z.string(),
+          slots: z.number().int(),
+          address: z.string().optional(),
+          connectedSeconds: z.number().optional(),
+        }),
+      ),
+      slots: z.number().int(),
+      running: z.array(
+        z.object({
+          runId: z.string(),
+          stepId: z.string(),
+          itemIndex: z.number().int().optional(),
+          stepRunId: z.string(),
+          attemptId: z.string(),
+          worker: z.string().optional(),
+          claimAgeMs: z.number(),
+          heartbeatAgeMs: z.number(),
+          possiblyLost: z.boolean(),
+        }),
+      ),
+      unattended: z.boolean(),
+    }),
+  ),
+  problems: z.array(z.string()),
+  note: z.string().optional(),
+});
+
 export const ServerInfoSchema = z.object({
   name: z.literal("trainyard"),
   apiVersion: z.literal("v1"),

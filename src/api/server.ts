@@ -26,6 +26,7 @@ import { API_PREFIX } from "./routes.js";
 import { registerRunRoutes } from "./run-routes.js";
 import { serveUi, UI_DIR } from "./static-ui.js";
 import { registerTriggerRoutes } from "./trigger-routes.js";
+import { registerWorkerRoutes } from "./worker-routes.js";
 
 export interface ApiServerOptions {
   /** The home to serve (its stores stay open while the server runs; the caller closes it after). */
@@ -111,6 +112,7 @@ export async function createApiApp(
   registerTriggerRoutes(app, services);
   registerRegistryRoutes(app, services);
   registerArtifactRoutes(app, services);
+  registerWorkerRoutes(app, services);
   app.all(`${API_PREFIX}/*`, (c) =>
     sendError(c, apiError("NOT_FOUND", `no route ${c.req.method} ${c.req.path}`, "see /api/v1/openapi.json")),
   );

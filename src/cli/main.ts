@@ -20,7 +20,7 @@ import {
   upDef,
 } from "./definitions/operations.js";
 import { modelsDef, serveDef } from "./definitions/registry.js";
-import { workerDef } from "./definitions/distributed.js";
+import { workerDef, workersDef } from "./definitions/distributed.js";
 import { cancelDef, checkDef, initDef, planDef, resumeDef, runDef } from "./definitions/running.js";
 import { renderCommandHelp, renderTopHelp } from "./help.js";
 import { quietOnClosedOutput } from "./closed-output.js";
@@ -61,6 +61,7 @@ export const COMMANDS: CommandDef[] = [
   exportDef,
   contractDef,
   workerDef,
+  workersDef,
 ];
 
 /** The top-level help, generated from COMMANDS. */

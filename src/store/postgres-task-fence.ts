@@ -104,6 +104,21 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
     return rows.map(rowToFence);
   }
 
+  async listQueues(): Promise<string[]> {
+    await this.ready;
+    const { rows } = await this.pool.query(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`);
+    return rows.map((r: Row) => String(r.queue));
+  }
+
+  async listRunning(queues: string[]): Promise<TaskFence[]> {
+    await this.ready;
+    const { rows } = await this.pool.query(
+      `SELECT * FROM task_fences WHERE queue = ANY($1::text[]) AND state = 'running' ORDER BY updated_at`,
+      [queues],
+    );
+    return rows.map(rowToFence);
+  }
+
   // Each conditional UPDATE takes the row lock: of two racing workers, the second sees the first's change.
   claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {
     return this.changed(

@@ -67,6 +67,17 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
     return rows.map((r) => rowToFence(r as Record<string, unknown>));
   }
 
+  async listQueues(): Promise<string[]> {
+    const rows = this.db.prepare(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`).all();
+    return rows.map((r) => String((r as { queue: string }).queue));
+  }
+
+  async listRunning(queues: string[]): Promise<TaskFence[]> {
+    const one = this.db.prepare(`SELECT * FROM task_fences WHERE queue = ? AND state = 'running'`);
+    const rows = queues.flatMap((q) => one.all(q).map((r) => rowToFence(r as Record<string, unknown>)));
+    return rows.sort((a, b) => a.updatedAt - b.updatedAt);
+  }
+
   async claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {
     const sql = `UPDATE task_fences SET state = 'running', claim = ?, worker = ?, heartbeat_at = ?, updated_at = ?
       WHERE step_run_id = ? AND attempt_id = ? AND state <> 'committed'`;

@@ -66,6 +66,13 @@ export interface TaskFenceStore {
   committedAmong(stepRunIds: string[]): Promise<TaskFence[]>;
   /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
   listRun(runId: string): Promise<TaskFence[]>;
+  /** Every queue any fence was opened on (the queues an overview of the workers looks at). */
+  listQueues(): Promise<string[]>;
+  /**
+   * The fences a worker holds now (state "running") on these queues, oldest claim first. Both read the
+   * table through: an index on state would cost every claim and commit its heap-only update.
+   */
+  listRunning(queues: string[]): Promise<TaskFence[]>;
   /**
    * A worker takes dispatch `attemptId`: its claim replaces an earlier pickup's (a stalled
    * worker's). Not claimed when the dispatch was superseded or its result is committed already.

@@ -437,6 +437,13 @@ export function apiSuite(label: string, open: () => Promise<SuiteHome>): void {
       expect(health.triggers.map((t: { trigger: string }) => t.trigger)).toContain("api-demo/nightly");
     });
 
+    it("answers the workers overview with no queues and a note when no queue executor is configured", async () => {
+      const r = await api.get("workers", "/workers");
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ queueExecutor: false, queues: [], problems: [] });
+      expect(r.body.note).toMatch(/no queue executor is configured/);
+    });
+
     it(
       "serves tracked metrics, tags, search trials, " + "comparisons and a pipeline's runs with final metrics",
       async () => {

@@ -229,6 +229,26 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       expect(await fences.get("g-late:held")).toBeUndefined();
       expect(await fences.get("g-late:queued")).toBeUndefined();
     });
+
+    it("lists the queues fences were opened on, and the fences held on some queues, oldest claim first", async () => {
+      const open = (stepRunId: string, queue: string) =>
+        fences.open({ stepRunId, runId: "r5", attemptId: "d1", jobId: `j-${stepRunId}`, queue, task: "{}" }, 1);
+      await open("r5:a", "ov-cpu");
+      await open("r5:b", "ov-cpu");
+      await open("r5:c", "ov-gpu");
+      await open("r5:d", "ov-idle");
+      expect(await fences.claim("r5:b", "d1", "pb", "host/w2", 10)).toBe(true);
+      expect(await fences.claim("r5:a", "d1", "pa", "host/w1", 20)).toBe(true);
+      expect(await fences.claim("r5:c", "d1", "pc", "host/w3", 30)).toBe(true);
+      expect(await fences.commit("r5:c", "d1", "pc", "{}", 40)).toBe(true);
+      expect(await fences.listQueues()).toEqual(expect.arrayContaining(["ov-cpu", "ov-gpu", "ov-idle"]));
+      const running = await fences.listRunning(["ov-cpu", "ov-gpu", "ov-idle"]);
+      expect(running.map((f) => [f.stepRunId, f.worker, f.updatedAt])).toEqual([
+        ["r5:b", "host/w2", 10],
+        ["r5:a", "host/w1", 20],
+      ]);
+      expect(await fences.listRunning(["ov-gpu"])).toEqual([]);
+    });
   });
 }
 

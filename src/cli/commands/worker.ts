@@ -50,7 +50,7 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
 }
 
 /** --redis or --postgres names the queue store in place of the config's (the flags exclude each other). */
-function withQueueStoreFlags(configured: ExecutorSpec, redis?: string, postgres?: string): ExecutorSpec {
+export function withQueueStoreFlags(configured: ExecutorSpec, redis?: string, postgres?: string): ExecutorSpec {
   if (redis && postgres) throw usage("give --redis or --postgres, not both: the queues live in one of them");
   const { redis: _redis, postgres: _postgres, ...rest } = configured;
   if (redis) return { ...rest, redis };

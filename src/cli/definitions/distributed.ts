@@ -1,5 +1,16 @@
-/** Commands of the distributed executor: workers that run queued steps. */
-import type { CommandDef } from "../command-def.js";
+/** Commands of the distributed executor: workers that run queued steps, and the overview of them. */
+import type { CommandDef, OptionDef } from "../command-def.js";
+
+const REDIS: OptionDef = {
+  type: "string",
+  value: "URL",
+  description: "Redis (default: the config's executor.redis, else $TRAINYARD_REDIS_URL)",
+};
+const POSTGRES: OptionDef = {
+  type: "string",
+  value: "URL",
+  description: "PostgreSQL holding the queues (BullMQ's PostgreSQL backend) in place of Redis",
+};
 
 export const workerDef: CommandDef = {
   name: "worker",
@@ -17,16 +28,8 @@ export const workerDef: CommandDef = {
       default: "default",
     },
     concurrency: { type: "string", value: "N", description: "tasks run at once", default: "1" },
-    redis: {
-      type: "string",
-      value: "URL",
-      description: "Redis (default: the config's executor.redis, else $TRAINYARD_REDIS_URL)",
-    },
-    postgres: {
-      type: "string",
-      value: "URL",
-      description: "PostgreSQL holding the queues (BullMQ's PostgreSQL backend) in place of Redis",
-    },
+    redis: REDIS,
+    postgres: POSTGRES,
     "health-port": {
       type: "string",
       value: "N",
@@ -38,4 +41,26 @@ export const workerDef: CommandDef = {
   },
   examples: ["trainyard worker --queue default --queue gpu --concurrency 4 --config trainyard.config.ts"],
   load: async () => (await import("../commands/worker.js")).workerCommand,
+};
+
+export const workersDef: CommandDef = {
+  name: "workers",
+  summary: "the workers on each queue with their slots, the tasks they run now, and each queue's job counts",
+  details:
+    "Reaches the queues as `trainyard worker` does (the config's queue executor, or --redis, --postgres) and reads\n" +
+    "the task fences of the metadata store. A heartbeat older than the queue's lock marks a task possibly lost.\n" +
+    "Exits 1 when a queue has waiting tasks and no worker listed on it.",
+  options: {
+    queue: {
+      type: "string",
+      value: "Q",
+      multiple: true,
+      description: "queue to show (default: every queue with task fences, and default)",
+    },
+    redis: REDIS,
+    postgres: POSTGRES,
+    json: { type: "boolean", description: "print JSON instead of text" },
+  },
+  examples: ["trainyard workers --config trainyard.config.ts", "trainyard workers --queue gpu --json"],
+  load: async () => (await import("../commands/workers.js")).workersCommand,
 };

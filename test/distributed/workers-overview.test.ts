@@ -1,0 +1,202 @@
+/**
+ * `trainyard workers` and GET /api/v1/workers on a one-machine cluster (Redis, PostgreSQL, real
+ * `trainyard worker` processes): the workers listed on each queue with their slots, the task one
+ * of them runs now with its step and worker, the queues' job counts; and, once the workers are
+ * killed, a queue with a waiting task and no worker makes the command exit 1 and say what to do.
+ */
+import fs from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, vi } from "vitest";
+import type { ApiClient } from "../api/support.js";
+import { openApiViolations, startApi, waitFor } from "../api/support.js";
+import type { Trainyard } from "../../src/engine/trainyard.js";
+import { WorkersOverviewSchema } from "../../src/api/schemas.js";
+import { startCli } from "../cli/support.js";
+import { tempDir } from "../engine/support.js";
+import { requireTools } from "../support/require-tool.js";
+import { type Cluster, startCluster } from "./cluster.js";
+
+vi.setConfig({ testTimeout: 90_000 });
+
+/** A step on queue `pool` that marks its start, then waits for `release` (or its cancellation). */
+const HOLDING = (name: string, pool: string, marks: string, release: string) => `
+import { appendFileSync, existsSync } from "node:fs";
+import { pipeline } from "trainyard";
+const p = pipeline(${JSON.stringify(name)}, { pools: { ${JSON.stringify(pool)}: 1 } });
+p.step("hold", {
+  pool: ${JSON.stringify(pool)},
+  run: async (ctx) => {
+    appendFileSync(${JSON.stringify(marks)}, "start\\n");
+    while (!existsSync(${JSON.stringify(release)})) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return 1;
+  },
+});
+export default p;
+`;
+
+const gate = requireTools("redis-server", "postgresql");
+gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers)", () => {
+  let cluster: Cluster;
+  let scratch: string;
+  let home: string;
+  beforeAll(async () => {
+    cluster = await startCluster({ queue: "redis", store: "fs" });
+    scratch = tempDir("ty-workers-");
+    home = path.join(scratch, "cli-home");
+    fs.mkdirSync(home);
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const workersCli = (...args: string[]) =>
+    startCli(["workers", "--config", cluster.config, ...args], home, { cwd: cluster.dir, env: cluster.cliEnv(home) })
+      .done;
+
+  function holding(name: string, pool: string) {
+    const marks = path.join(scratch, `${name}.marks`);
+    const release = path.join(scratch, `${name}.release`);
+    const file = path.join(cluster.dir, `${name}.ts`);
+    fs.writeFileSync(file, HOLDING(name, pool, marks, release));
+    return { file, started: () => fs.existsSync(marks), release: () => fs.writeFileSync(release, "") };
+  }
+
+  /** The document without what moves between two readings (ages, times). */
+  const steady = (doc: any) => ({
+    ...doc,
+    at: 0,
+    queues: doc.queues.map((q: any) => ({
+      ...q,
+      workers: q.workers.map(({ connectedSeconds: _c, ...w }: any) => w),
+      running: q.running.map(({ claimAgeMs: _c, heartbeatAgeMs: _h, ...t }: any) => t),
+    })),
+  });
+
+  gate.it(
+    "lists each queue's workers with their slots, the running task and the job counts; the API agrees",
+    async () => {
+      await cluster.startWorker("cpu-a", { queues: ["cpu"], concurrency: 2 });
+      await cluster.startWorker("gpu-b", { queues: ["gpu"], concurrency: 1 });
+      const step = holding("held", "cpu");
+      const ty: Trainyard = await cluster.orchestrator();
+      let api: ApiClient | undefined;
+      try {
+        const running = ty.run(step.file, {});
+        await waitFor("the held step to start on a worker", async () => step.started() || undefined, 60_000);
+
+        const text = await workersCli("--queue", "cpu", "--queue", "gpu", "--queue", "default");
+        expect(text.code, text.stderr).toBe(0);
+        const cpuLabel = `${hostname()}/cpu-a`;
+        const gpuLabel = `${hostname()}/gpu-b`;
+        const cpuBlock = text.stdout.slice(text.stdout.indexOf("queue cpu"), text.stdout.indexOf("queue gpu"));
+        expect(cpuBlock).toMatch(/queue cpu\s+waiting 0\s+active 1\s+delayed 0\s+failed 0/);
+        expect(cpuBlock).toMatch(new RegExp(`${cpuLabel}\\s+2 slot\\(s\\)`));
+        expect(cpuBlock).toMatch(new RegExp(`\\S+\\s+hold\\s+${cpuLabel}\\s+\\S+ ago\\s+\\S+ ago\\s+ok`));
+        expect(cpuBlock).not.toContain(gpuLabel);
+        expect(text.stdout).toMatch(
+          new RegExp(`queue gpu[^\\n]*\\n\\s+1 worker\\(s\\), 1 slot\\(s\\)\\n\\s+${gpuLabel}`),
+        );
+        expect(text.stdout).toContain("queue default");
+
+        const json = await workersCli("--json");
+        expect(json.code, json.stderr).toBe(0);
+        const doc = WorkersOverviewSchema.parse(JSON.parse(json.stdout));
+        const byQueue = Object.fromEntries(doc.queues.map((q) => [q.queue, q]));
+        expect(Object.keys(byQueue).sort()).toEqual(["cpu", "default"]);
+        // gpu has no fence yet: it is shown when asked for.
+        const asked = WorkersOverviewSchema.parse(JSON.parse((await workersCli("--json", "--queue", "gpu")).stdout));
+        expect(asked.queues.map((q) => q.queue)).toEqual(["gpu"]);
+        expect(asked.queues[0].workers).toMatchObject([{ label: gpuLabel, slots: 1 }]);
+        expect(asked.queues[0]).toMatchObject({ slots: 1, running: [], unattended: false });
+
+        expect(byQueue.cpu.workers).toMatchObject([{ label: cpuLabel, slots: 2 }]);
+        expect(byQueue.cpu.workers[0].address).toMatch(/^127\.0\.0\.1:\d+$/);
+        expect(byQueue.cpu.counts).toEqual({ waiting: 0, active: 1, delayed: 0, failed: 0 });
+        expect(byQueue.cpu.running).toHaveLength(1);
+        const [held] = byQueue.cpu.running;
+        expect(held).toMatchObject({ stepId: "hold", worker: cpuLabel, possiblyLost: false });
+        expect((await ty.metadata.getRun(held.runId))?.pipeline).toBe("held");
+        expect(held.heartbeatAgeMs).toBeLessThan(doc.lockMs!);
+        expect(cpuBlock).toContain(held.runId);
+        expect(byQueue.default).toMatchObject({ workers: [], running: [], unattended: false });
+        expect(doc.problems).toEqual([]);
+
+        api = await startApi(ty, { modules: [] });
+        const served = await api.get("workers", "/workers?queue=default,cpu");
+        expect(served.status).toBe(200);
+        expect(steady(served.body)).toEqual(steady(doc));
+        expect(openApiViolations(api)).toEqual([]);
+
+        // A worker that stops answering (stopped here, as a hung machine would) is flagged after the lock time.
+        const cpuWorker = cluster.workers.find((w) => w.id === "cpu-a")!;
+        cpuWorker.child.kill("SIGSTOP");
+        try {
+          await new Promise((r) => setTimeout(r, doc.lockMs! + 700));
+          const stalled = await workersCli("--queue", "cpu");
+          expect(stalled.stdout).toMatch(new RegExp(`hold\\s+${cpuLabel}\\s+\\S+ ago\\s+\\S+ ago\\s+possibly lost`));
+        } finally {
+          cpuWorker.child.kill("SIGCONT");
+        }
+        step.release();
+        expect((await running).status).toBe("succeeded");
+      } finally {
+        await api?.server.close();
+        await ty.close();
+      }
+    },
+  );
+
+  gate.it("exits 1 and names the queue when a task waits on a queue no worker takes from", async () => {
+    for (const w of cluster.workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    await Promise.all(cluster.workers.map((w) => w.exited));
+    const step = holding("orphaned", "orphan");
+    const ty = await cluster.orchestrator();
+    const abort = new AbortController();
+    try {
+      let failed: unknown;
+      const running = ty.run(step.file, { signal: abort.signal }).catch((e: unknown) => (failed = e));
+      // The killed workers' connections close with them: Redis no longer lists them.
+      const r = await waitFor("the orphaned task to wait", async () => {
+        if (failed) throw failed;
+        const res = await workersCli("--json");
+        const doc = JSON.parse(res.stdout);
+        const orphan = doc.queues.find((q: { queue: string }) => q.queue === "orphan");
+        const listed = doc.queues.some((q: { workers: unknown[] }) => q.workers.length);
+        return orphan?.counts.waiting === 1 && !listed ? { res, doc } : undefined;
+      });
+      expect(r.res.code).toBe(1);
+      expect(r.doc.queues.find((q: { queue: string }) => q.queue === "orphan")).toMatchObject({ unattended: true });
+      const text = await workersCli();
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain(
+        'queue "orphan" has 1 waiting task(s) and no worker: start one with `trainyard worker --queue orphan`',
+      );
+      // A queue asked for alone that has no waiting task is no reason to alert.
+      expect((await workersCli("--queue", "cpu")).code).toBe(0);
+      // A queue store that does not answer is named, not waited for forever.
+      const down = await workersCli("--redis", "redis://127.0.0.1:9", "--queue", "cpu");
+      expect(down.code).toBe(1);
+      expect(down.stderr).toMatch(/QUEUE_UNAVAILABLE[\s\S]*redis:\/\/127\.0\.0\.1:9/);
+      expect(step.started()).toBe(false);
+      abort.abort(new Error("test over"));
+      await running;
+    } finally {
+      await ty.close();
+    }
+  });
+
+  gate.it("says that no queue executor is configured, and exits 0, for a home that runs steps locally", async () => {
+    const local = path.join(scratch, "local-home");
+    fs.mkdirSync(local);
+    const r = await startCli(["workers", "--json"], local, { cwd: scratch }).done;
+    expect(r.code, r.stderr).toBe(0);
+    const doc = WorkersOverviewSchema.parse(JSON.parse(r.stdout));
+    expect(doc).toMatchObject({ queueExecutor: false, queues: [], problems: [] });
+    expect(doc.note).toMatch(/no queue executor is configured/);
+  });
+});
