@@ -66,10 +66,11 @@ async function measure(name: string, metadata: MetadataStore): Promise<void> {
   await claims;
   waits.sort((a, b) => a - b);
   const left = (await fences.listRun("live")).length;
+  const perThousand = ((ms / removed) * 1000).toFixed(1);
+  const [p50, p99, max] = [percentile(waits, 0.5), percentile(waits, 0.99), waits.at(-1) ?? 0].map((v) => v.toFixed(2));
   console.log(
-    `${name}: removed ${removed} fences in ${ms.toFixed(0)} ms (${((ms / removed) * 1000).toFixed(1)} ms per 1,000),` +
-      ` live run's fences kept: ${left}; ${waits.length} claims meanwhile: p50 ${percentile(waits, 0.5).toFixed(2)} ms,` +
-      ` p99 ${percentile(waits, 0.99).toFixed(2)} ms, max ${(waits.at(-1) ?? 0).toFixed(2)} ms`,
+    `${name}: removed ${removed} fences in ${ms.toFixed(0)} ms (${perThousand} ms per 1,000), live run's fences` +
+      ` kept: ${left}; ${waits.length} claims meanwhile: p50 ${p50} ms, p99 ${p99} ms, max ${max} ms`,
   );
   await fences.close();
 }
