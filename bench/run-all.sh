@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 
-listed=(engine-dag engine-throughput artifact-hash object-store data-profile-drift gbdt serve log-volume daemon-kill-campaign landing-detection autonomy api ui compare queue cluster-search)
+listed=(engine-dag engine-throughput artifact-hash object-store data-profile-drift gbdt serve log-volume daemon-kill-campaign landing-detection autonomy api ui compare queue cluster-search fence-gc)
 declare -A seen=()
 files=()
 for name in "${listed[@]}"; do

@@ -16,15 +16,23 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
-import type { FenceClaim, FenceCommit, TaskFenceStore } from "../store/task-fence.js";
+import type { FenceClaim, FenceCommit, TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { missingDependency } from "./missing-dependency.js";
 import type { CommitRider } from "./records-with-commits.js";
 import type { StepSlots } from "./step-slots.js";
 import type { TaskJobData } from "./task-job.js";
 import type { WorkerRuns } from "./worker-runs.js";
 
-/** Told of each task as it starts and ends (the CLI prints a line). */
-export type TaskNotice = (event: { type: "started" | "ended"; task: StepTask; status?: string }) => void;
+/**
+ * Told of each task as it starts and ends, or is dropped unrun or uncommitted (with the reason):
+ * the CLI prints a line.
+ */
+export type TaskNotice = (event: {
+  type: "started" | "ended" | "dropped";
+  task: StepTask;
+  status?: string;
+  reason?: string;
+}) => void;
 
 /** Where a pickup's live events go: the job's progress, alone or beside a batch's other tasks. */
 export interface TaskProgress {
@@ -112,7 +120,7 @@ export class TaskPickups {
   ): Promise<PickupOutcome> {
     const claim = randomUUID();
     if (!(await this.claims.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim })))
-      return { encoded: await this.superseded(task) };
+      return { encoded: await this.superseded(task, "not run") };
     // A pickup after a stalled one continues the attempt count rather than reusing its number.
     const pickups = Math.max(1, job.attemptsStarted ?? 1);
     const run = { ...task, attemptsBefore: task.attemptsBefore + pickups - 1 };
@@ -209,7 +217,7 @@ export class TaskPickups {
       return encodeStepTaskResult(result);
     });
     if (landed) return { encoded: landed, result };
-    return { encoded: await this.superseded(task) };
+    return { encoded: await this.superseded(task, "its result not committed") };
   }
 
   /**
@@ -235,9 +243,13 @@ export class TaskPickups {
     return (await this.commits.call(commit)) ? commit.result : undefined;
   }
 
-  /** What a pickup that may not commit answers: the committed result if there is one, else a note. */
-  private async superseded(task: StepTask): Promise<string> {
+  /**
+   * What a pickup the fence refused answers: the committed result if there is one, else a note. The
+   * task is dropped (`what` says at which point), and the worker says why.
+   */
+  private async superseded(task: StepTask, what: string): Promise<string> {
     const fence = await this.opts.fences().get(task.stepRunId);
+    this.opts.onTask?.({ type: "dropped", task, reason: `${what}: ${refusal(fence, task)}` });
     if (fence?.state === "committed" && fence.attemptId === task.attemptId && fence.result) {
       decodeStepTaskResult(fence.result);
       return fence.result;
@@ -262,4 +274,13 @@ export class TaskPickups {
       };
     return { ...error, message: `${error.message} (on worker ${label})`, fields };
   }
+}
+
+/** Why the fence refused a pickup of `task`, as the fence reads now. */
+function refusal(fence: TaskFence | undefined, task: StepTask): string {
+  // gc removes the fences of runs that finished (or are too old to resume): such a task is never run.
+  if (!fence) return "its task fence is gone (its run finished and gc removed it)";
+  if (fence.attemptId !== task.attemptId) return "a newer dispatch of the step superseded this one";
+  if (fence.state === "committed") return "its result was committed already (or the run cancelled it)";
+  return `another pickup took it over (${fence.worker ?? "another worker"})`;
 }

@@ -1,6 +1,7 @@
 /**
  * `trainyard gc`: removes runs beyond the retention rules, then every artifact that no remaining
- * run, pinned record (a registered model) or live run still needs, and stale temp files.
+ * run, pinned record (a registered model) or live run still needs, the task fences no run can
+ * use any more (gc-fences.ts), and stale temp files.
  *
  * Never removed: runs a registered model version's lineage reads; objects named in the pending
  * journal of a live process (stored or reused by a run whose records have not committed yet);
@@ -11,6 +12,7 @@
  * committed its records.
  */
 import { TrainyardError } from "../core/errors.js";
+import { collectTaskFences } from "./gc-fences.js";
 import { inFlightReferences } from "./gc-in-flight.js";
 import { registeredVersions, runsInLineage } from "./registry-references.js";
 import { removeRunLogs } from "./step-log-files.js";
@@ -35,6 +37,8 @@ export interface GcResult {
   artifactsRemoved: number;
   bytesFreed: number;
   tempRemoved: number;
+  /** Task fences removed: those of runs no resume can reattach to any more (see gc-fences.ts). */
+  fencesRemoved: number;
   /** Runs kept beyond the retention rules because a registered model's lineage reads them. */
   runsKeptForModels: string[];
   /** Objects kept because a live process listed them in its pending journal. */
@@ -64,8 +68,8 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   const keptForModels = new Set<string>();
   const seen = new Map<string, number>();
   for (const r of runs) {
-    // Running and interrupted runs (resumable) are never retention's to remove.
-    if (r.status === "running" || r.status === "interrupted") continue;
+    // Queued and running runs (in flight) and interrupted ones (resumable) are never retention's to remove.
+    if (r.status === "queued" || r.status === "running" || r.status === "interrupted") continue;
     const n = (seen.get(r.pipeline) ?? 0) + 1;
     seen.set(r.pipeline, n);
     const expired =
@@ -120,6 +124,15 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     removed++;
   }
 
+  // Last, after the in-flight references were read from the fences as they stood.
+  const fencesRemoved = await collectTaskFences(ty.metadata, {
+    kept: keep,
+    removedRunIds: remove,
+    olderThanMs: opts.olderThanMs,
+    now,
+    dryRun: opts.dryRun,
+  });
+
   let tempRemoved = 0;
   const store = ty.artifacts;
   if (!opts.dryRun && store.sweepTemp && !current.some((r) => r.status === "running"))
@@ -129,6 +142,7 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     artifactsRemoved: removed,
     bytesFreed: bytes,
     tempRemoved,
+    fencesRemoved,
     runsKeptForModels: [...keptForModels],
     keptPending,
     keptYoung,

@@ -7,7 +7,10 @@ import { inTransaction, type Row } from "./postgres-rows.js";
 import {
   type FenceClaim,
   type FenceCommit,
+  FENCE_ROWS_PER_STATEMENT,
+  FENCES_IN_USE_SQL,
   firstPerStepRun,
+  type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
   type OpenFence,
@@ -192,6 +195,33 @@ SELECT * FROM committed`,
       WHERE step_run_id = $3 AND attempt_id = $4 AND state <> 'committed'`,
       [result, now, stepRunId, attemptId],
     );
+  }
+
+  async fencedRuns(): Promise<string[]> {
+    await this.ready;
+    const { rows } = await this.pool.query(`SELECT DISTINCT run_id FROM task_fences`);
+    return rows.map((r: Row) => String(r.run_id));
+  }
+
+  async removeRunFences(runIds: string[], opts: RemoveFencesOptions = {}): Promise<number> {
+    if (!runIds.length) return 0;
+    await this.ready;
+    // The runs table shares this database: a run resumed since the caller read it keeps its fences.
+    const matching = `FROM task_fences f WHERE f.run_id = ANY($1::text[])
+      AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id AND r.status IN ${FENCES_IN_USE_SQL})`;
+    if (opts.dryRun) return Number((await this.pool.query(`SELECT count(*) AS n ${matching}`, [runIds])).rows[0].n);
+    const limit = opts.rowsPerStatement ?? FENCE_ROWS_PER_STATEMENT;
+    let removed = 0;
+    for (;;) {
+      // Each chunk is its own transaction; a row a worker is updating right now is left for the next gc.
+      const { rowCount } = await this.pool.query(
+        `DELETE FROM task_fences WHERE step_run_id IN (SELECT f.step_run_id ${matching}
+          LIMIT $2 FOR UPDATE OF f SKIP LOCKED)`,
+        [runIds, limit],
+      );
+      removed += rowCount ?? 0;
+      if ((rowCount ?? 0) < limit) return removed;
+    }
   }
 
   async close(): Promise<void> {}

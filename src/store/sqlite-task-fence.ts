@@ -4,7 +4,10 @@ import type { SqliteMetadataStore } from "./sqlite-metadata-store.js";
 import {
   type FenceClaim,
   type FenceCommit,
+  FENCE_ROWS_PER_STATEMENT,
+  FENCES_IN_USE_SQL,
   firstPerStepRun,
+  type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
   type OpenFence,
@@ -111,6 +114,30 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
     const sql = `UPDATE task_fences SET state = 'committed', result = ?, updated_at = ?
       WHERE step_run_id = ? AND attempt_id = ? AND state <> 'committed'`;
     return this.db.prepare(sql).run(result, now, stepRunId, attemptId).changes === 1;
+  }
+
+  async fencedRuns(): Promise<string[]> {
+    const rows = this.db.prepare(`SELECT DISTINCT run_id FROM task_fences`).all() as { run_id: string }[];
+    return rows.map((r) => r.run_id);
+  }
+
+  async removeRunFences(runIds: string[], opts: RemoveFencesOptions = {}): Promise<number> {
+    if (!runIds.length) return 0;
+    // The runs table shares this database: a run resumed since the caller read it keeps its fences.
+    const matching = `FROM task_fences f WHERE f.run_id IN (SELECT value FROM json_each(?))
+      AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id AND r.status IN ${FENCES_IN_USE_SQL})`;
+    const ids = JSON.stringify(runIds);
+    if (opts.dryRun) return (this.db.prepare(`SELECT count(*) AS n ${matching}`).get(ids) as { n: number }).n;
+    const limit = opts.rowsPerStatement ?? FENCE_ROWS_PER_STATEMENT;
+    const chunk = this.db.prepare(`DELETE FROM task_fences WHERE rowid IN (SELECT f.rowid ${matching} LIMIT ?)`);
+    let removed = 0;
+    for (;;) {
+      const { changes } = chunk.run(ids, limit);
+      removed += changes;
+      if (changes < limit) return removed;
+      // Between statements other writers (workers, orchestrators) take the database's lock.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async close(): Promise<void> {}

@@ -99,8 +99,29 @@ export interface TaskFenceStore {
   commitManyWithRecords?(commits: FenceCommit[], records: RecordBatch, now: number): Promise<boolean[]>;
   /** Commits a result without a pickup (the queue gave the task up, or it was cancelled before it ran). */
   settle(stepRunId: string, attemptId: string, result: string, now: number): Promise<boolean>;
+  /** The runs that have fences (gc looks among them for runs no longer recorded). */
+  fencedRuns(): Promise<string[]>;
+  /**
+   * Removes the fences of these runs, at most `rowsPerStatement` rows per statement so a large table is
+   * never locked for long; never those of a run recorded as queued or running, which a resume may have
+   * become since the caller read it. With `dryRun`, only counts them. How many went (or would go).
+   */
+  removeRunFences(runIds: string[], opts?: RemoveFencesOptions): Promise<number>;
   close(): Promise<void>;
 }
+
+export interface RemoveFencesOptions {
+  /** Count what would be removed; remove nothing. @default false */
+  dryRun?: boolean;
+  /** Rows one statement removes at most. @default 1000 */
+  rowsPerStatement?: number;
+}
+
+/** Rows of fences one statement removes at most (see TaskFenceStore.removeRunFences). */
+export const FENCE_ROWS_PER_STATEMENT = 1000;
+
+/** Run statuses whose fences are never removed: a live orchestrator or a resume is using them. */
+export const FENCES_IN_USE_SQL = `('queued', 'running')`;
 
 /** The schema, for SQLite (INTEGER times) and PostgreSQL (DOUBLE PRECISION times). */
 export function taskFenceMigrations(dialect: "sqlite" | "postgres"): readonly string[] {

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunRecord, RunStatus } from "../../src/store/metadata-records.js";
 import type { MetadataStore } from "../../src/store/metadata-store.js";
 import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
 import { SqliteMetadataStore } from "../../src/store/sqlite-metadata-store.js";
@@ -161,6 +162,74 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       expect(Buffer.from((await metadata.getInlineBytes(digest))!).toString()).toBe('{"value":41}');
     });
 
+    it("removes a finished run's fences in chunks; a queued or running run's never, a dry run none", async () => {
+      for (const [id, status] of [
+        ["g-done", "succeeded"],
+        ["g-live", "running"],
+        ["g-queued", "queued"],
+      ] as const)
+        await metadata.createRun(runOf(id, status));
+      const fencesOf = (runId: string, n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          stepRunId: `${runId}:s${i}`,
+          runId,
+          attemptId: "d1",
+          jobId: `j-${runId}-${i}`,
+          queue: "default",
+          task: "{}",
+        }));
+      // "g-gone" is a run no longer recorded (removed by an earlier gc).
+      await fences.openMany([...fencesOf("g-done", 7), ...fencesOf("g-live", 2), ...fencesOf("g-queued", 1)], 1);
+      await fences.openMany(fencesOf("g-gone", 3), 1);
+      expect((await fences.fencedRuns()).filter((r) => r.startsWith("g-")).sort()).toEqual([
+        "g-done",
+        "g-gone",
+        "g-live",
+        "g-queued",
+      ]);
+      const all = ["g-done", "g-gone", "g-live", "g-queued"];
+      expect(await fences.removeRunFences(all, { dryRun: true })).toBe(10);
+      expect((await fences.listRun("g-done")).length).toBe(7);
+      // Three rows per statement: four statements, the last one short.
+      expect(await fences.removeRunFences(all, { rowsPerStatement: 3 })).toBe(10);
+      expect(await fences.listRun("g-done")).toEqual([]);
+      expect(await fences.listRun("g-gone")).toEqual([]);
+      expect((await fences.listRun("g-live")).length).toBe(2);
+      expect((await fences.listRun("g-queued")).length).toBe(1);
+      expect(await fences.removeRunFences(all)).toBe(0);
+      expect(await fences.removeRunFences([])).toBe(0);
+    });
+
+    it("a late worker whose fence was removed can neither claim, heartbeat nor commit the task", async () => {
+      await metadata.createRun(runOf("g-late", "succeeded"));
+      const task = { runId: "g-late", attemptId: "d1", jobId: "j", queue: "default", task: "{}" };
+      await fences.openMany(
+        [
+          { stepRunId: "g-late:held", ...task },
+          { stepRunId: "g-late:queued", ...task },
+        ],
+        1,
+      );
+      expect(await fences.claim("g-late:held", "d1", "p-held", "host/w1", 2)).toBe(true);
+      expect(await fences.removeRunFences(["g-late"])).toBe(2);
+      // A job still in the queue is picked up late: refused before it runs.
+      expect(await fences.claim("g-late:queued", "d1", "p-late", "host/w2", 3)).toBe(false);
+      expect(await fences.claimMany([claimOf("g-late:queued", "p-late2")], 3)).toEqual([false]);
+      // A pickup that was running when its fence went: its heartbeat stops it, its result is refused.
+      expect(await fences.heartbeat("g-late:held", "p-held", 4)).toBe(false);
+      expect(await fences.commit("g-late:held", "d1", "p-held", '{"late":true}', 5)).toBe(false);
+      const records = new RecordWriter(new RecordsWithCommits(metadata, () => fences));
+      const rider: CommitRider = {
+        commit: { stepRunId: "g-late:held", attemptId: "d1", claim: "p-held", result: '{"late":true}' },
+      };
+      await records.ride(rider);
+      await records.flush();
+      expect(rider.landed).toBe(false);
+      expect(await fences.settle("g-late:held", "d1", '{"cancelled":true}', 6)).toBe(false);
+      expect(await fences.get("g-late:held")).toBeUndefined();
+      expect(await fences.get("g-late:queued")).toBeUndefined();
+    });
+
     it("lists the queues fences were opened on, and the fences held on some queues, oldest claim first", async () => {
       const open = (stepRunId: string, queue: string) =>
         fences.open({ stepRunId, runId: "r5", attemptId: "d1", jobId: `j-${stepRunId}`, queue, task: "{}" }, 1);
@@ -181,6 +250,21 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       expect(await fences.listRunning(["ov-gpu"])).toEqual([]);
     });
   });
+}
+
+/** A run record for the fences' run (gc's guard reads its status). */
+function runOf(id: string, status: RunStatus): RunRecord {
+  return {
+    id,
+    pipeline: "p",
+    modulePath: "p.ts",
+    params: {},
+    trigger: "manual",
+    status,
+    codeVersion: "c",
+    createdAt: 1,
+    options: {},
+  };
 }
 
 const claimOf = (stepRunId: string, claim: string) => ({ stepRunId, attemptId: "d1", claim, worker: "host/w1" });

@@ -33,7 +33,8 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
         r.keptInFlight ? `${r.keptInFlight} objects stored while a run was in flight` : "",
       ].filter(Boolean);
       const artifacts = `${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)})`;
-      process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${r.tempRemoved} temp files\n`);
+      const rest = `${r.fencesRemoved} task fences, ${r.tempRemoved} temp files`;
+      process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${rest}\n`);
       if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }
     return 0;

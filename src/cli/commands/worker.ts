@@ -20,8 +20,10 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
     queues: queues.length ? queues : ["default"],
     concurrency,
     workerId: one(args, "id"),
-    onTask: (e) =>
-      log(`${e.type === "started" ? "started" : (e.status ?? "ended")} ${e.task.runId} ${stepName(e.task)}`),
+    onTask: (e) => {
+      if (e.type === "dropped") return log(`dropped ${e.task.runId} ${stepName(e.task)}: ${e.reason}`);
+      log(`${e.type === "started" ? "started" : (e.status ?? "ended")} ${e.task.runId} ${stepName(e.task)}`);
+    },
   });
   const healthPort = intFlag(args, "health-port");
   await worker.start();

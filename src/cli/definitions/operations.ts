@@ -161,10 +161,14 @@ export const triggerDef: CommandDef = {
 
 export const gcDef: CommandDef = {
   name: "gc",
-  summary: "remove artifacts that no run, model or retention rule needs",
+  summary: "remove artifacts (and task fences) that no run, model or retention rule needs",
   options: {
     "keep-last": { type: "string", value: "N", description: "keep the outputs of each pipeline's last N runs" },
-    "older-than": { type: "string", value: "AGE", description: "only runs older than this, e.g. 30d or 12h" },
+    "older-than": {
+      type: "string",
+      value: "AGE",
+      description: "only runs older than this, e.g. 30d or 12h; resumable runs' task fences too",
+    },
     grace: { type: "string", value: "AGE", description: "spare objects written within this time, e.g. 1h" },
     "dry-run": { type: "boolean", description: "say what would be removed; remove nothing" },
     json: JSON_OUT,
