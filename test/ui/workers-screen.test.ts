@@ -127,6 +127,7 @@ gate.describe("Workers screen", () => {
     expect([step, worker, state]).toEqual(["hold", `${hostname()}/cpu-a`, "ok"]);
     expect((await ty.metadata.getRun(runId))?.pipeline).toBe("held");
     expect(await page.getByTestId("workers-problem").count()).toBe(0);
+    await screenshot(page, "workers");
 
     await tasks.getByRole("link", { name: runId }).click();
     await poll(() => new URL(page.url()).pathname).toBe(`/runs/${runId}`);
@@ -215,6 +216,7 @@ gate.describe("Workers screen", () => {
       const orphan = page.getByRole("region", { name: "queue orphan" });
       expect(await orphan.getByTestId("queue-counts").textContent()).toMatch(/waiting 1 .* 0 worker\(s\), 0 slot/);
       expect(fs.existsSync(marks)).toBe(false);
+      await screenshot(page, "workers-unattended");
     } finally {
       abort.abort(new Error("test over"));
       await orphaned;

@@ -123,7 +123,7 @@ function QueueSection({ queue: q }: { queue: QueueOverview }) {
                 <td>{w.label}</td>
                 <td>{w.slots}</td>
                 <td>{w.address ?? "—"}</td>
-                <td>{w.connectedSeconds === undefined ? "—" : `${formatDuration(w.connectedSeconds * 1000)}`}</td>
+                <td>{w.connectedSeconds === undefined ? "—" : `for ${formatDuration(w.connectedSeconds * 1000)}`}</td>
               </tr>
             ))}
           </tbody>
