@@ -184,3 +184,22 @@ export async function startCluster(
 export async function stepRunsOf(ty: Trainyard, runId: string) {
   return ty.metadata.listStepRuns(runId);
 }
+
+/** A step on queue `pool` that marks its start, then waits for `release` (or its cancellation). */
+export const holdingPipeline = (name: string, pool: string, marks: string, release: string) => `
+import { appendFileSync, existsSync } from "node:fs";
+import { pipeline } from "trainyard";
+const p = pipeline(${JSON.stringify(name)}, { pools: { ${JSON.stringify(pool)}: 1 } });
+p.step("hold", {
+  pool: ${JSON.stringify(pool)},
+  run: async (ctx) => {
+    appendFileSync(${JSON.stringify(marks)}, "start\\n");
+    while (!existsSync(${JSON.stringify(release)})) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return 1;
+  },
+});
+export default p;
+`;

@@ -15,28 +15,9 @@ import { WorkersOverviewSchema } from "../../src/api/schemas.js";
 import { startCli } from "../cli/support.js";
 import { tempDir } from "../engine/support.js";
 import { requireTools } from "../support/require-tool.js";
-import { type Cluster, startCluster } from "./cluster.js";
+import { type Cluster, holdingPipeline, startCluster } from "./cluster.js";
 
 vi.setConfig({ testTimeout: 90_000 });
-
-/** A step on queue `pool` that marks its start, then waits for `release` (or its cancellation). */
-const HOLDING = (name: string, pool: string, marks: string, release: string) => `
-import { appendFileSync, existsSync } from "node:fs";
-import { pipeline } from "trainyard";
-const p = pipeline(${JSON.stringify(name)}, { pools: { ${JSON.stringify(pool)}: 1 } });
-p.step("hold", {
-  pool: ${JSON.stringify(pool)},
-  run: async (ctx) => {
-    appendFileSync(${JSON.stringify(marks)}, "start\\n");
-    while (!existsSync(${JSON.stringify(release)})) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return 1;
-  },
-});
-export default p;
-`;
 
 const gate = requireTools("redis-server", "postgresql");
 gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers)", () => {
@@ -62,7 +43,7 @@ gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers
     const marks = path.join(scratch, `${name}.marks`);
     const release = path.join(scratch, `${name}.release`);
     const file = path.join(cluster.dir, `${name}.ts`);
-    fs.writeFileSync(file, HOLDING(name, pool, marks, release));
+    fs.writeFileSync(file, holdingPipeline(name, pool, marks, release));
     return { file, started: () => fs.existsSync(marks), release: () => fs.writeFileSync(release, "") };
   }
 

@@ -11,30 +11,11 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import type { Trainyard } from "../../src/engine/trainyard.js";
 import { waitFor } from "../api/support.js";
-import { type Cluster, startCluster } from "../distributed/cluster.js";
+import { type Cluster, holdingPipeline, startCluster } from "../distributed/cluster.js";
 import { requireTools } from "../support/require-tool.js";
 import { openBrowser, screenshot, type UiBrowser } from "./support/browser.js";
 import { expectNoExternalFetch } from "./support/flows.js";
 import { startUiServer, type UiServer } from "./support/ui-server.js";
-
-/** A step on queue `pool` that marks its start, then waits for `release` (or its cancellation). */
-const HOLDING = (name: string, pool: string, marks: string, release: string) => `
-import { appendFileSync, existsSync } from "node:fs";
-import { pipeline } from "trainyard";
-const p = pipeline(${JSON.stringify(name)}, { pools: { ${JSON.stringify(pool)}: 1 } });
-p.step("hold", {
-  pool: ${JSON.stringify(pool)},
-  run: async (ctx) => {
-    appendFileSync(${JSON.stringify(marks)}, "start\\n");
-    while (!existsSync(${JSON.stringify(release)})) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return 1;
-  },
-});
-export default p;
-`;
 
 const gate = requireTools("chromium", "redis-server", "postgresql");
 // The machine is shared: allow the page time, never assert how long it took.
@@ -56,7 +37,7 @@ gate.describe("Workers screen", () => {
     cluster = await startCluster({ queue: "redis", store: "fs" });
     const marks = path.join(scratch, "marks");
     const pipelineFile = path.join(cluster.dir, "held.ts");
-    fs.writeFileSync(pipelineFile, HOLDING("held", "cpu", marks, release));
+    fs.writeFileSync(pipelineFile, holdingPipeline("held", "cpu", marks, release));
     const uiHome = path.join(scratch, "ui-home");
     const plainHome = path.join(scratch, "plain-home");
     fs.mkdirSync(uiHome);
@@ -204,7 +185,7 @@ gate.describe("Workers screen", () => {
     expect(await page.getByTestId("workers-problem").count()).toBe(0);
     const file = path.join(cluster.dir, "orphaned.ts");
     const marks = path.join(scratch, "orphaned.marks");
-    fs.writeFileSync(file, HOLDING("orphaned", "orphan", marks, release));
+    fs.writeFileSync(file, holdingPipeline("orphaned", "orphan", marks, release));
     const abort = new AbortController();
     const orphaned = ty.run(file, { signal: abort.signal }).catch((e: unknown) => e);
     try {
