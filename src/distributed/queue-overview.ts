@@ -10,6 +10,7 @@ import type { TaskFence } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openQueue, type StepQueue } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions, queueStoreLabel } from "./queue-options.js";
+import { parseQueueWorkerName } from "./worker-slots.js";
 
 /** A worker process listed on a queue. */
 export interface ListedWorker {
@@ -152,22 +153,14 @@ async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], n
   }
 }
 
-/**
- * The workers the queue lists: each one's connection is named `<prefix>:<queue>:w:<label>~<slots>`
- * (the prefix allows no ':', nor does a queue name the executor opens).
- */
+/** The workers the queue lists, each named with its label and slots (see worker-slots.ts). */
 async function listWorkers(queue: StepQueue): Promise<ListedWorker[]> {
   const listed = (await queue.getWorkers()) as Array<Record<string, string | undefined>>;
   return listed
     .map((w) => {
-      const raw = w.rawname ?? "";
-      const at = raw.indexOf(":w:");
-      const named = at >= 0 ? raw.slice(at + 3) : raw;
-      const m = /^(.*)~(\d+)$/.exec(named);
       const age = w.age === undefined ? Number.NaN : Number(w.age);
       return {
-        label: m ? m[1] : named,
-        slots: m ? Number(m[2]) : 0,
+        ...parseQueueWorkerName(w.rawname ?? ""),
         ...(w.addr ? { address: w.addr } : {}),
         ...(Number.isFinite(age) ? { connectedSeconds: age } : {}),
       };

@@ -13,14 +13,20 @@ export function queueWorkerName(label: string, slots: number): string {
   return `${label}~${slots}`;
 }
 
+/**
+ * A listed worker's label and slots, from its connection's name `<prefix>:<queue>:w:<label>~<slots>`
+ * (the prefix allows no ':', nor does a queue name the executor opens); 0 slots for a name without them.
+ */
+export function parseQueueWorkerName(rawname: string): { label: string; slots: number } {
+  const at = rawname.indexOf(":w:");
+  const named = at >= 0 ? rawname.slice(at + 3) : rawname;
+  const m = /^(.*)~(\d+)$/.exec(named);
+  return m ? { label: m[1], slots: Number(m[2]) } : { label: named, slots: 0 };
+}
+
 /** The slots of the workers listed (0: none, or a backend that cannot list them). */
 export function slotsOfWorkers(workers: Array<{ rawname?: string }>): number {
-  let slots = 0;
-  for (const w of workers) {
-    const m = /~(\d+)$/.exec(w.rawname ?? "");
-    if (m) slots += Number(m[1]);
-  }
-  return slots;
+  return workers.reduce((slots, w) => slots + parseQueueWorkerName(w.rawname ?? "").slots, 0);
 }
 
 /** Per queue, the slots of its workers as last listed (at most REFRESH_MS ago). */
