@@ -133,10 +133,17 @@ async function scenario(up: RunningUp, watch: LoopWatch): Promise<void> {
   );
   const fired = await traffic(url, labels, shiftFrom, 8, true);
   if (!fired) throw new Error("the monitor did not fire within 8 windows of shifted traffic");
-  const retrain = await until(() => {
-    const run = watch.allRuns().find((r) => watch.tickOf(r.id)?.key === fired.tick?.key);
-    return run && ["succeeded", "failed", "rejected", "cancelled"].includes(run.status) && run;
-  }, "the retrain the monitor started to finish");
+  const retrainId = (
+    await until(
+      () => watch.allRuns().find((r) => watch.tickOf(r.id)?.key === fired.tick?.key),
+      "the run the monitor asked for to start",
+    )
+  ).id;
+  // The narration's own "run-finished" line, not the store's status: "handled" always comes after it.
+  const retrain = await untilEvent(
+    (e) => e.kind === "run-finished" && e.runId === retrainId,
+    "the retrain the monitor started to finish",
+  );
   say(
     "handled",
     `the shift was handled: the monitor noticed it and its retrain ended ${retrain.status}` +
