@@ -1,14 +1,16 @@
 /**
- * The run page opened at a run-id prefix that two runs share, in a real browser (headless
- * Chromium via playwright-core) against `trainyard ui` over a real home: the page lists the
- * matches in a table whose ids link to their runs, with a hint to use the full id, both when the
- * address is opened directly and when the page is reached in-page (the back button).
+ * Pages opened at a run-id prefix that two runs share, in a real browser (headless Chromium via
+ * playwright-core) against `trainyard ui` over a real home: the run page lists the matches in a
+ * table whose ids link to their runs, with a hint to use the full id, both when the address is
+ * opened directly and when the page is reached in-page (the back button); the compare view and a
+ * data report list them alike, each linking to the same page for that run.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { Trainyard } from "../../src/engine/trainyard.js";
+import { API_FIXTURE } from "../api/support.js";
 import { REPO } from "../engine/support.js";
 import { requireTools } from "../support/require-tool.js";
 import { openBrowser, screenshot, type UiBrowser } from "./support/browser.js";
@@ -34,6 +36,9 @@ browserGate.describe("run page at an ambiguous run-id prefix", () => {
   let older: string;
   let newer: string;
   let prefix: string;
+  // Runs with a drift report, their ids fixed so that they share a prefix no other run has.
+  const reportRuns = ["drift-7a1", "drift-7b2"];
+  const reportPrefix = "drift-7";
   let server: UiServer;
   let b: UiBrowser;
 
@@ -41,9 +46,11 @@ browserGate.describe("run page at an ambiguous run-id prefix", () => {
     const ty = await Trainyard.open({ home });
     older = (await ty.run(PIPELINE)).runId;
     newer = (await ty.run(PIPELINE, { params: { n: 3 } })).runId;
+    await ty.run(API_FIXTURE, { runId: reportRuns[0] });
+    await ty.run(API_FIXTURE, { runId: reportRuns[1], profile: "drifted" });
     await ty.close();
     prefix = commonPrefix(older, newer);
-    server = await startUiServer(home, [PIPELINE]);
+    server = await startUiServer(home, [PIPELINE, API_FIXTURE]);
     b = await openBrowser();
   }, 120_000);
 
@@ -111,5 +118,50 @@ browserGate.describe("run page at an ambiguous run-id prefix", () => {
     await link.click();
     await page.waitForURL(`${server.url}/runs/${newer}/steps/count`);
     await poll(() => page.getByTestId("run-summary").textContent()).toContain(newer);
+  });
+
+  browserGate.it(
+    "the compare view lists the matches of a prefix, each linking to the comparison with that run",
+    async () => {
+      const { page } = b;
+      await page.goto(`${server.url}/compare?runs=${prefix},${older}`);
+      const choice = page.getByTestId("ambiguous-run");
+      await poll(() => choice.getByRole("heading", { level: 2 }).textContent()).toBe(
+        `Run id prefix ${prefix} matches 2 runs`,
+      );
+      expect(await page.getByRole("alert").count()).toBe(0);
+      const link = choice.getByRole("link", { name: newer, exact: true });
+      expect(await link.getAttribute("href")).toBe(`/compare?runs=${encodeURIComponent(`${newer},${older}`)}`);
+      expect(await choice.getByRole("link", { name: older, exact: true }).getAttribute("href")).toBe(
+        `/compare?runs=${encodeURIComponent(`${older},${older}`)}`,
+      );
+      await link.click();
+      await poll(() => new URL(page.url()).searchParams.get("runs")).toBe(`${newer},${older}`);
+      const table = page.getByRole("region", { name: "Params and metrics" });
+      await poll(() => table.locator("thead").textContent()).toContain(newer.slice(-6));
+      expect(await table.locator("thead").textContent()).toContain(older.slice(-6));
+      expect(await page.getByTestId("ambiguous-run").count()).toBe(0);
+      expect(b.errors).toEqual([]);
+    },
+  );
+
+  browserGate.it("a data report at a prefix lists the matches, each linking to that run's report", async () => {
+    const { page } = b;
+    await page.goto(`${server.url}/data/reports/${reportPrefix}/drift/0`);
+    const choice = page.getByTestId("ambiguous-run");
+    await poll(() => choice.getByRole("heading", { level: 1 }).textContent()).toBe(
+      `Run id prefix ${reportPrefix} matches 2 runs`,
+    );
+    expect(await page.getByText(/Could not load the report/).count()).toBe(0);
+    const newest = choice.getByRole("link", { name: reportRuns[1], exact: true });
+    expect(await choice.getByRole("link").allTextContents()).toEqual([...reportRuns].reverse());
+    expect(await newest.getAttribute("href")).toBe(`/data/reports/${reportRuns[1]}/drift/0`);
+    await screenshot(page, "data-report-prefix-ambiguous");
+    await newest.click();
+    await page.waitForURL(`${server.url}/data/reports/${reportRuns[1]}/drift/0`);
+    await page.getByTestId("drift-report").waitFor();
+    expect(await page.locator("h1").textContent()).toBe("drift report: drift");
+    expect(await page.getByRole("link", { name: reportRuns[1], exact: true }).count()).toBe(1);
+    expect(b.errors).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { endpoints, links } from "../api/endpoints";
 import { useApi } from "../api/use-api";
 import type { ColumnDrift, DataReport, DataReportList } from "../api/types";
 import { HistogramOverlay, type Bin } from "../charts/histogram-overlay";
+import { AmbiguousRunChoice, ambiguousRunOf } from "../components/ambiguous-run";
 import { Loading } from "../components/error-box";
 import { StatusBadge } from "../components/status";
 import { formatNumber, Time } from "../components/time";
@@ -85,7 +86,15 @@ function ReportList() {
 
 function ReportPage({ run, step, index }: { run: string; step: string; index: number }) {
   const r = useApi<DataReport>(endpoints.dataReport(run, step, index));
-  if (!r.data) return <Loading error={r.error} what="the report" />;
+  if (!r.data) {
+    const ambiguity = ambiguousRunOf(r.error);
+    // A prefix of several runs: the same report of each of them.
+    if (ambiguity) {
+      const linkTo = (id: string) => links.dataReport(id, step, index);
+      return <AmbiguousRunChoice prefix={run} ambiguity={ambiguity} linkTo={linkTo} />;
+    }
+    return <Loading error={r.error} what="the report" />;
+  }
   const d = r.data;
   const body = d.report as Record<string, unknown>;
   return (

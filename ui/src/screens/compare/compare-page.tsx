@@ -8,6 +8,7 @@
 import { links, endpoints } from "../../api/endpoints";
 import type { PipelineList } from "../../api/types";
 import { useApi } from "../../api/use-api";
+import { AmbiguousRunChoice, ambiguousRunOf } from "../../components/ambiguous-run";
 import { ErrorBox, Loading } from "../../components/error-box";
 import { navigate, useLocation, useTitle } from "../../router";
 import { useCompareData } from "./compare-data";
@@ -45,7 +46,13 @@ export default function ComparePage() {
         {runIds.length < 2 && <span className="muted">Pick two runs or more to compare them.</span>}
       </div>
       {pipeline && <RunPicker pipeline={pipeline} selected={runIds} onChange={(runs) => go({ runs })} />}
-      {data.error !== undefined && <ErrorBox error={data.error} />}
+      {data.error !== undefined && (
+        <CompareError
+          error={data.error}
+          compareWith={(runs) => links.compare({ pipeline, runs, diff: onlyDifferences })}
+          runIds={runIds}
+        />
+      )}
       {data.loading && !data.comparison && <Loading what="comparison" />}
       {data.comparison && runIds.length >= 2 && (
         <>
@@ -60,4 +67,24 @@ export default function ComparePage() {
       )}
     </div>
   );
+}
+
+/**
+ * A failed comparison; a run-id prefix of several runs lists them, each linking to this comparison
+ * with that run in the prefix's place.
+ */
+function CompareError({
+  error,
+  runIds,
+  compareWith,
+}: {
+  error: unknown;
+  runIds: string[];
+  compareWith: (runs: string[]) => string;
+}) {
+  const ambiguity = ambiguousRunOf(error);
+  const prefix = ambiguity?.prefix;
+  if (!ambiguity || prefix === undefined || !runIds.includes(prefix)) return <ErrorBox error={error} />;
+  const linkTo = (id: string) => compareWith(runIds.map((r) => (r === prefix ? id : r)));
+  return <AmbiguousRunChoice prefix={prefix} ambiguity={ambiguity} linkTo={linkTo} heading="h2" />;
 }

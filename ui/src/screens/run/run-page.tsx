@@ -7,12 +7,12 @@ import { lazy, Suspense, useMemo, useState } from "react";
 import { api, ApiError } from "../../api/client";
 import { endpoints, links } from "../../api/endpoints";
 import type { RunActionResponse, RunOverview } from "../../api/types";
+import { AmbiguousRunChoice, ambiguousRunOf } from "../../components/ambiguous-run";
 import { ErrorBox, Loading } from "../../components/error-box";
 import { StatusBadge } from "../../components/status";
 import { formatDuration, Time } from "../../components/time";
 import { RUN_SUMMARY_TIMING } from "../../dag/element-timing";
 import { navigate, useLocation, useTitle } from "../../router";
-import { AmbiguousRunChoice, ambiguousRunOf } from "./ambiguous-run";
 import { Gantt } from "./gantt";
 import { useLiveRun, type LiveRun, type StepState } from "./live-steps";
 import { StepPanel } from "./step-panel";
@@ -68,7 +68,10 @@ export default function RunPage({ runId, stepId }: { runId: string; stepId?: str
       );
     }
     const ambiguity = ambiguousRunOf(live.error);
-    if (ambiguity) return <AmbiguousRunChoice prefix={runId} ambiguity={ambiguity} stepId={stepId} />;
+    if (ambiguity) {
+      const linkTo = (id: string) => (stepId ? links.step(id, stepId) : links.run(id));
+      return <AmbiguousRunChoice prefix={runId} ambiguity={ambiguity} linkTo={linkTo} />;
+    }
     return <Loading error={live.error} what={`run ${runId}`} />;
   }
   const d = live.overview;

@@ -1,15 +1,17 @@
 /**
- * The run page opened at a run-id prefix that several runs share (a truncated link, an id typed
- * by hand): which runs it matched, each a link to its own page, instead of a failed load.
+ * A page opened at a run-id prefix that several runs share (a truncated link, an id typed by hand):
+ * which runs it matched, each a link to the same page for that run, instead of a failed load. The
+ * run page, the compare view and the data report pages show it alike.
  */
-import { ApiError } from "../../api/client";
-import { links } from "../../api/endpoints";
-import type { AmbiguousRunMatch } from "../../api/types";
-import { StatusBadge } from "../../components/status";
-import { Time } from "../../components/time";
-import { Link } from "../../router";
+import { ApiError } from "../api/client";
+import type { AmbiguousRunMatch } from "../api/types";
+import { Link } from "../router";
+import { StatusBadge } from "./status";
+import { Time } from "./time";
 
 export interface AmbiguousRun {
+  /** The prefix the server refused, as it names it (for compare: which of the runs asked for). */
+  prefix?: string;
   /** How many runs the prefix matched; the server lists only the newest few of them. */
   total: number;
   /** The newest matches first, each with the shortest prefix that names it alone. */
@@ -21,26 +23,30 @@ export function ambiguousRunOf(error: unknown): AmbiguousRun | undefined {
   if (!(error instanceof ApiError) || error.code !== "RUN_AMBIGUOUS") return undefined;
   const matches = error.body.matches;
   if (!Array.isArray(matches) || matches.length === 0) return undefined;
-  return { total: Math.max(error.body.matchCount ?? matches.length, matches.length), matches };
+  const total = Math.max(error.body.matchCount ?? matches.length, matches.length);
+  return { prefix: error.body.runId, total, matches };
 }
 
 export function AmbiguousRunChoice({
   prefix,
   ambiguity,
-  stepId,
+  linkTo,
+  heading: Heading = "h1",
 }: {
   prefix: string;
   ambiguity: AmbiguousRun;
-  /** The step the address named, kept in each run's link. */
-  stepId?: string;
+  /** The address of the page the prefix was given to, for one of the runs it matched. */
+  linkTo: (runId: string) => string;
+  /** h2 where the page has a title of its own. @default "h1" */
+  heading?: "h1" | "h2";
 }) {
   const { total, matches } = ambiguity;
   const more = total - matches.length;
   return (
     <section className="panel" aria-labelledby="ambiguous-run-h" data-testid="ambiguous-run">
-      <h1 id="ambiguous-run-h" style={{ marginTop: 0 }}>
+      <Heading id="ambiguous-run-h" style={{ marginTop: 0 }}>
         Run id prefix <span className="mono">{prefix}</span> matches {total} runs
-      </h1>
+      </Heading>
       <table>
         <caption className="small muted" style={{ textAlign: "left" }}>
           {more > 0 ? `The newest ${matches.length} of the ${total} runs` : "The runs"} whose id begins with{" "}
@@ -58,7 +64,7 @@ export function AmbiguousRunChoice({
           {matches.map((m) => (
             <tr key={m.id} data-run={m.id}>
               <td>
-                <Link href={stepId ? links.step(m.id, stepId) : links.run(m.id)} className="mono">
+                <Link href={linkTo(m.id)} className="mono">
                   <strong>{m.id.slice(0, m.uniquePrefix.length)}</strong>
                   {m.id.slice(m.uniquePrefix.length)}
                 </Link>
