@@ -3,6 +3,9 @@
  * `trainyard worker` processes): the workers listed on each queue with their slots, the task one
  * of them runs now with its step and worker, the queues' job counts; and, once the workers are
  * killed, a queue with a waiting task and no worker makes the command exit 1 and say what to do.
+ * With the queues in PostgreSQL (BullMQ's PostgreSQL backend) the same, less what that store does not
+ * tell (a worker's address and connection age): those are left out, never shown as a wrong value, by
+ * the command, the API or the Workers screen (in headless Chromium).
  */
 import fs from "node:fs";
 import { hostname } from "node:os";
@@ -15,11 +18,26 @@ import { WorkersOverviewSchema } from "../../src/api/schemas.js";
 import { startCli } from "../cli/support.js";
 import { tempDir } from "../engine/support.js";
 import { requireTools } from "../support/require-tool.js";
+import { openBrowser, type UiBrowser } from "../ui/support/browser.js";
 import { type Cluster, holdingPipeline, startCluster } from "./cluster.js";
 
 vi.setConfig({ testTimeout: 90_000 });
 
 const gate = requireTools("redis-server", "postgresql");
+// The Workers screen is read here too, for what this store leaves out.
+const pgGate = requireTools("postgresql", "chromium");
+
+/** The document without what moves between two readings (ages, times). */
+const steady = (doc: any) => ({
+  ...doc,
+  at: 0,
+  queues: doc.queues.map((q: any) => ({
+    ...q,
+    workers: q.workers.map(({ connectedSeconds: _c, ...w }: any) => w),
+    running: q.running.map(({ claimAgeMs: _c, heartbeatAgeMs: _h, ...t }: any) => t),
+  })),
+});
+
 gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers)", () => {
   let cluster: Cluster;
   let scratch: string;
@@ -46,17 +64,6 @@ gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers
     fs.writeFileSync(file, holdingPipeline(name, pool, marks, release));
     return { file, started: () => fs.existsSync(marks), release: () => fs.writeFileSync(release, "") };
   }
-
-  /** The document without what moves between two readings (ages, times). */
-  const steady = (doc: any) => ({
-    ...doc,
-    at: 0,
-    queues: doc.queues.map((q: any) => ({
-      ...q,
-      workers: q.workers.map(({ connectedSeconds: _c, ...w }: any) => w),
-      running: q.running.map(({ claimAgeMs: _c, heartbeatAgeMs: _h, ...t }: any) => t),
-    })),
-  });
 
   gate.it(
     "lists each queue's workers with their slots, the running task and the job counts; the API agrees",
@@ -179,5 +186,100 @@ gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers
     const doc = WorkersOverviewSchema.parse(JSON.parse(r.stdout));
     expect(doc).toMatchObject({ queueExecutor: false, queues: [], problems: [] });
     expect(doc.note).toMatch(/no queue executor is configured/);
+  });
+});
+
+pgGate.describe("seeing workers on queues in PostgreSQL (trainyard workers, GET /api/v1/workers)", () => {
+  let cluster: Cluster;
+  let scratch: string;
+  let b: UiBrowser;
+  beforeAll(async () => {
+    [cluster, b] = await Promise.all([startCluster({ queue: "postgres", store: "fs" }), openBrowser()]);
+    scratch = tempDir("ty-workers-pg-");
+  });
+  afterAll(async () => {
+    await b?.close();
+    await cluster?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  pgGate.it("lists the worker with its slots and the task it holds; no address or connection age", async () => {
+    const home = path.join(scratch, "cli-home");
+    fs.mkdirSync(home);
+    const workersCli = (...args: string[]) =>
+      startCli(["workers", "--config", cluster.config, ...args], home, { cwd: cluster.dir, env: cluster.cliEnv(home) })
+        .done;
+    const marks = path.join(scratch, "held.marks");
+    const release = path.join(scratch, "held.release");
+    const file = path.join(cluster.dir, "held.ts");
+    fs.writeFileSync(file, holdingPipeline("held", "cpu", marks, release));
+    const [, ty] = await Promise.all([
+      cluster.startWorker("pg-a", { queues: ["cpu"], concurrency: 2 }),
+      cluster.orchestrator(),
+    ]);
+    let api: ApiClient | undefined;
+    /** The Workers screen's rows for queue cpu's workers, as cell texts. */
+    const workerRowsOnScreen = async (url: string) => {
+      await b.page.goto(url);
+      const workers = b.page.getByRole("region", { name: "queue cpu" }).getByTestId("queue-workers");
+      await workers.waitFor();
+      return workers
+        .locator("tbody tr")
+        .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+    };
+    try {
+      const running = ty.run(file, {});
+      await waitFor("the held step to start on the worker", async () => fs.existsSync(marks) || undefined, 60_000);
+      const label = `${hostname()}/pg-a`;
+      // The task stays held throughout: the command's two forms, the API and the screen (which the API
+      // server serves too) are read at once.
+      api = await startApi(ty, { modules: [] });
+      const [json, text, served, screenRows] = await Promise.all([
+        workersCli("--json", "--queue", "cpu"),
+        workersCli("--queue", "cpu"),
+        api.get("workers", "/workers?queue=cpu"),
+        workerRowsOnScreen(`${api.url}/workers`),
+      ]);
+      expect(json.code, json.stderr).toBe(0);
+      const doc = WorkersOverviewSchema.parse(JSON.parse(json.stdout));
+      expect(doc.queueStore).toMatch(/^postgres:\/\/[^/]*127\.0\.0\.1:\d+\//);
+      expect(doc.queues.map((q) => q.queue)).toEqual(["cpu"]);
+      const [cpu] = doc.queues;
+      expect(cpu.counts).toEqual({ waiting: 0, active: 1, delayed: 0, failed: 0 });
+      expect(cpu).toMatchObject({ slots: 2, unattended: false });
+      // The store names its workers' connections and nothing more: no address, no age, not a made-up one.
+      expect(cpu.workers).toEqual([{ label, slots: 2 }]);
+      expect(cpu.running).toHaveLength(1);
+      const [held] = cpu.running;
+      expect(held).toMatchObject({ stepId: "hold", worker: label, possiblyLost: false });
+      expect((await ty.metadata.getRun(held.runId))?.pipeline).toBe("held");
+      expect(held.heartbeatAgeMs).toBeLessThan(doc.lockMs!);
+      expect(doc.problems).toEqual([]);
+
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).not.toMatch(/undefined|NaN|null/);
+      expect(text.stdout).toMatch(/queue cpu\s+waiting 0\s+active 1\s+delayed 0\s+failed 0/);
+      // The worker's line ends at its slots: the columns the store cannot fill say nothing.
+      const workerLine = text.stdout.split("\n").find((l) => l.includes(label) && l.includes("slot(s)"));
+      expect(workerLine?.trim()).toBe(`${label}  2 slot(s)`);
+      expect(text.stdout).toMatch(new RegExp(`${held.runId}\\s+hold\\s+${label}\\s+\\S+ ago\\s+\\S+ ago\\s+ok`));
+
+      expect(served.status).toBe(200);
+      expect(steady(served.body)).toEqual(steady(doc));
+      expect(served.body.queues[0].workers[0]).not.toHaveProperty("address");
+      expect(served.body.queues[0].workers[0]).not.toHaveProperty("connectedSeconds");
+      expect(openApiViolations(api)).toEqual([]);
+
+      // The screen's columns the store cannot fill read "—".
+      expect(screenRows).toEqual([[label, "2", "—", "—"]]);
+      expect(b.errors).toEqual([]);
+
+      fs.writeFileSync(release, "");
+      expect((await running).status).toBe("succeeded");
+    } finally {
+      fs.writeFileSync(release, "");
+      await api?.server.close();
+      await ty.close();
+    }
   });
 });
