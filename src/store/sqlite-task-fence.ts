@@ -123,7 +123,9 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
 
   async removeRunFences(runIds: string[], opts: RemoveFencesOptions = {}): Promise<number> {
     if (!runIds.length) return 0;
-    // The runs table shares this database: a run resumed since the caller read it keeps its fences.
+    // The runs table shares this database: a run resumed since the caller read it keeps its fences. The status
+    // check is inside each DELETE, one write transaction, and SQLite has one writer: a resume's status update
+    // commits before the statement (which then sees it) or waits until after (its listing then sees no fences).
     const matching = `FROM task_fences f WHERE f.run_id IN (SELECT value FROM json_each(?))
       AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id AND r.status IN ${FENCES_IN_USE_SQL})`;
     const ids = JSON.stringify(runIds);

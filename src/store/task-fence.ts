@@ -121,7 +121,8 @@ export interface RemoveFencesOptions {
 export const FENCE_ROWS_PER_STATEMENT = 1000;
 
 /** Run statuses whose fences are never removed: a live orchestrator or a resume is using them. */
-export const FENCES_IN_USE_SQL = `('queued', 'running')`;
+export const FENCE_RUN_STATUSES_IN_USE: readonly string[] = ["queued", "running"];
+export const FENCES_IN_USE_SQL = `(${FENCE_RUN_STATUSES_IN_USE.map((s) => `'${s}'`).join(", ")})`;
 
 /** The schema, for SQLite (INTEGER times) and PostgreSQL (DOUBLE PRECISION times). */
 export function taskFenceMigrations(dialect: "sqlite" | "postgres"): readonly string[] {
