@@ -11,6 +11,7 @@ import {
   FENCE_RUN_STATUSES_IN_USE,
   FENCES_IN_USE_SQL,
   firstPerStepRun,
+  IN_FLIGHT_FENCES_SQL,
   type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
@@ -18,6 +19,11 @@ import {
   type TaskFence,
   type TaskFenceStore,
 } from "./task-fence.js";
+
+/** The workers overview's reads (exported so that a test can show their plans). */
+export const IN_FLIGHT_QUEUES_SQL = `SELECT DISTINCT f.queue FROM ${IN_FLIGHT_FENCES_SQL} ORDER BY f.queue`;
+export const HELD_FENCES_SQL = `SELECT f.* FROM ${IN_FLIGHT_FENCES_SQL} AND f.queue = ANY($1::text[])
+  AND f.state = 'running' ORDER BY f.updated_at`;
 
 export class PostgresTaskFenceStore implements TaskFenceStore {
   private readonly pool: pg.Pool;
@@ -107,17 +113,20 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
 
   async listQueues(): Promise<string[]> {
     await this.ready;
-    const { rows } = await this.pool.query(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`);
+    const { rows } = await this.pool.query(IN_FLIGHT_QUEUES_SQL);
     return rows.map((r: Row) => String(r.queue));
   }
 
   async listRunning(queues: string[]): Promise<TaskFence[]> {
     await this.ready;
-    const { rows } = await this.pool.query(
-      `SELECT * FROM task_fences WHERE queue = ANY($1::text[]) AND state = 'running' ORDER BY updated_at`,
-      [queues],
-    );
+    const { rows } = await this.pool.query(HELD_FENCES_SQL, [queues]);
     return rows.map(rowToFence);
+  }
+
+  async fencedQueues(): Promise<string[]> {
+    await this.ready;
+    const { rows } = await this.pool.query(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`);
+    return rows.map((r: Row) => String(r.queue));
   }
 
   // Each conditional UPDATE takes the row lock: of two racing workers, the second sees the first's change.

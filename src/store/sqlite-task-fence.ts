@@ -7,6 +7,7 @@ import {
   FENCE_ROWS_PER_STATEMENT,
   FENCES_IN_USE_SQL,
   firstPerStepRun,
+  IN_FLIGHT_FENCES_SQL,
   type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
@@ -68,14 +69,21 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
   }
 
   async listQueues(): Promise<string[]> {
-    const rows = this.db.prepare(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`).all();
+    const rows = this.db.prepare(`SELECT DISTINCT f.queue FROM ${IN_FLIGHT_FENCES_SQL} ORDER BY f.queue`).all();
     return rows.map((r) => String((r as { queue: string }).queue));
   }
 
   async listRunning(queues: string[]): Promise<TaskFence[]> {
-    const one = this.db.prepare(`SELECT * FROM task_fences WHERE queue = ? AND state = 'running'`);
-    const rows = queues.flatMap((q) => one.all(q).map((r) => rowToFence(r as Record<string, unknown>)));
-    return rows.sort((a, b) => a.updatedAt - b.updatedAt);
+    const rows = this.db
+      .prepare(`SELECT f.* FROM ${IN_FLIGHT_FENCES_SQL} AND f.queue IN (SELECT value FROM json_each(?))
+        AND f.state = 'running' ORDER BY f.updated_at`)
+      .all(JSON.stringify(queues));
+    return rows.map((r) => rowToFence(r as Record<string, unknown>));
+  }
+
+  async fencedQueues(): Promise<string[]> {
+    const rows = this.db.prepare(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`).all();
+    return rows.map((r) => String((r as { queue: string }).queue));
   }
 
   async claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {
