@@ -12,6 +12,9 @@ import {
   FENCES_IN_USE_SQL,
   firstPerStepRun,
   IN_FLIGHT_FENCES_SQL,
+  IN_FLIGHT_JOBS_SQL,
+  rowsToJobs,
+  type FencedJob,
   type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
@@ -127,6 +130,11 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
     await this.ready;
     const { rows } = await this.pool.query(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`);
     return rows.map((r: Row) => String(r.queue));
+  }
+
+  async inFlightJobs(): Promise<FencedJob[]> {
+    await this.ready;
+    return rowsToJobs((await this.pool.query(IN_FLIGHT_JOBS_SQL)).rows);
   }
 
   // Each conditional UPDATE takes the row lock: of two racing workers, the second sees the first's change.

@@ -8,6 +8,10 @@ import {
   FENCES_IN_USE_SQL,
   firstPerStepRun,
   IN_FLIGHT_FENCES_SQL,
+  IN_FLIGHT_JOBS_SQL,
+  rowsToJobs,
+  type FencedJob,
+  type FenceRow,
   type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
@@ -84,6 +88,10 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
   async fencedQueues(): Promise<string[]> {
     const rows = this.db.prepare(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`).all();
     return rows.map((r) => String((r as { queue: string }).queue));
+  }
+
+  async inFlightJobs(): Promise<FencedJob[]> {
+    return rowsToJobs(this.db.prepare(IN_FLIGHT_JOBS_SQL).all() as FenceRow[]);
   }
 
   async claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {

@@ -38,6 +38,12 @@ export interface OpenFence {
   task: string;
 }
 
+/** A queue job a fence names. */
+export interface FencedJob {
+  queue: string;
+  jobId: string;
+}
+
 /** One pickup to claim (see TaskFenceStore.claim). */
 export interface FenceClaim {
   stepRunId: string;
@@ -76,6 +82,8 @@ export interface TaskFenceStore {
   listRunning(queues: string[]): Promise<TaskFence[]>;
   /** Every queue any fence names (gc trims the finished jobs of each); reads the whole table. */
   fencedQueues(): Promise<string[]>;
+  /** The jobs of in-flight runs' uncommitted fences: the queue executor may still read their state. */
+  inFlightJobs(): Promise<FencedJob[]>;
   /**
    * A worker takes dispatch `attemptId`: its claim replaces an earlier pickup's (a stalled
    * worker's). Not claimed when the dispatch was superseded or its result is committed already.
@@ -130,6 +138,9 @@ export const FENCES_IN_USE_SQL = `(${FENCE_RUN_STATUSES_IN_USE.map((s) => `'${s}
 /** The fences of in-flight runs, found from the runs through the fences' run index (no index on state or queue). */
 export const IN_FLIGHT_FENCES_SQL = `runs r JOIN task_fences f ON f.run_id = r.id WHERE r.status IN ${FENCES_IN_USE_SQL}`;
 
+/** The jobs of in-flight runs' uncommitted fences (see TaskFenceStore.inFlightJobs). */
+export const IN_FLIGHT_JOBS_SQL = `SELECT DISTINCT f.queue, f.job_id FROM ${IN_FLIGHT_FENCES_SQL} AND f.state <> 'committed'`;
+
 /** The schema, for SQLite (INTEGER times) and PostgreSQL (DOUBLE PRECISION times). */
 export function taskFenceMigrations(dialect: "sqlite" | "postgres"): readonly string[] {
   const time = dialect === "sqlite" ? "INTEGER" : "DOUBLE PRECISION";
@@ -155,6 +166,10 @@ export function firstPerStepRun(claims: FenceClaim[]): FenceClaim[] {
 }
 
 export type FenceRow = Record<string, unknown>;
+
+export function rowsToJobs(rows: FenceRow[]): FencedJob[] {
+  return rows.map((r) => ({ queue: String(r.queue), jobId: String(r.job_id) }));
+}
 
 export function rowToFence(r: FenceRow): TaskFence {
   const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));
