@@ -88,7 +88,8 @@ async function reachable(queue: StepQueue, name: string, opts: QueueOptions): Pr
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const message = `queue "${name}": the queue store at ${queueStoreLabel(opts)} did not answer within ${REACH_TIMEOUT_MS} ms`;
+      const where = queueStoreLabel(opts);
+      const message = `queue "${name}": the queue store at ${where} did not answer within ${REACH_TIMEOUT_MS} ms`;
       reject(new TrainyardError("QUEUE_UNAVAILABLE", message, { field: "executor" }));
     }, REACH_TIMEOUT_MS);
   });

@@ -135,11 +135,13 @@ export const FENCE_ROWS_PER_STATEMENT = 1000;
 export const FENCE_RUN_STATUSES_IN_USE: readonly string[] = ["queued", "running"];
 export const FENCES_IN_USE_SQL = `(${FENCE_RUN_STATUSES_IN_USE.map((s) => `'${s}'`).join(", ")})`;
 
-/** The fences of in-flight runs, found from the runs through the fences' run index (no index on state or queue). */
-export const IN_FLIGHT_FENCES_SQL = `runs r JOIN task_fences f ON f.run_id = r.id WHERE r.status IN ${FENCES_IN_USE_SQL}`;
+/** The fences of in-flight runs, found from the runs through the fences' run index (none on state or queue). */
+export const IN_FLIGHT_FENCES_SQL = `runs r JOIN task_fences f ON f.run_id = r.id
+  WHERE r.status IN ${FENCES_IN_USE_SQL}`;
 
 /** The jobs of in-flight runs' uncommitted fences (see TaskFenceStore.inFlightJobs). */
-export const IN_FLIGHT_JOBS_SQL = `SELECT DISTINCT f.queue, f.job_id FROM ${IN_FLIGHT_FENCES_SQL} AND f.state <> 'committed'`;
+export const IN_FLIGHT_JOBS_SQL = `SELECT DISTINCT f.queue, f.job_id FROM ${IN_FLIGHT_FENCES_SQL}
+  AND f.state <> 'committed'`;
 
 /** The schema, for SQLite (INTEGER times) and PostgreSQL (DOUBLE PRECISION times). */
 export function taskFenceMigrations(dialect: "sqlite" | "postgres"): readonly string[] {

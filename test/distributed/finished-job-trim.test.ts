@@ -90,7 +90,7 @@ gate.describe("gc's bound on finished queue jobs (Redis and PostgreSQL)", () => 
     expect(Math.min(...left), label).toBeGreaterThanOrEqual(Math.min(...expected) - BOUNDARY_MS);
   };
 
-  it("removes finished jobs beyond the newest N, older than the grace, sparing those an in-flight run needs", async () => {
+  it("removes finished jobs beyond the newest N, older than the grace, sparing an in-flight run's", async () => {
     for (const [label, store, queueAt] of [
       ["Redis", { redis: redis.url }, { redis: redis.url }],
       ["PostgreSQL", { redis: redis.url, postgres: postgres.url }, { postgres: postgres.url }],
