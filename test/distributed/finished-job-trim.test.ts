@@ -1,6 +1,6 @@
 /**
  * gc's bound on finished queue jobs (finished-job-trim.ts), on a real Redis and a real PostgreSQL queue
- * store with a few thousand jobs run by a BullMQ worker: beyond the newest N of each state, the jobs that
+ * store with 1,501 jobs each run by a BullMQ worker: beyond the newest N of each state, the jobs that
  * finished before the grace period go, in chunks; a dry run counts them; a job an in-flight run's fence
  * still names is kept, with every job finished after it; and `trainyard gc` reports the count.
  */
@@ -28,8 +28,10 @@ import { requireTools } from "../support/require-tool.js";
 vi.setConfig({ testTimeout: 120_000 });
 
 /** Jobs per phase: completed and failed. Phases are apart by more than the trim's margin around a kept job. */
-const COMPLETED = 1000;
-const FAILED = 200;
+const COMPLETED = 700;
+const FAILED = 150;
+/** Finished jobs of each state kept: more than a phase's failed jobs, fewer than both phases'. */
+const KEEP = 200;
 const PHASE_GAP_MS = 1200;
 /** How far apart in time two jobs at the kept boundary may be told apart (see keptNewest). */
 const BOUNDARY_MS = 100;
@@ -130,16 +132,16 @@ gate.describe("gc's bound on finished queue jobs (Redis and PostgreSQL)", () => 
       };
       await run("live", "running", "held-c0");
       await run("done", "succeeded", "old-c0"); // a finished run's fence protects nothing
-      const newestFailed = await finishTimes(queue, "failed", 300);
+      const newestFailed = await finishTimes(queue, "failed", KEEP);
 
       const trim = (keep: number, graceMs: number, dryRun = false) =>
-        trimFinishedJobs(ty.metadata, opts, { keep, graceMs, dryRun, jobsPerClean: 128 });
+        trimFinishedJobs(ty.metadata, opts, { keep, graceMs, dryRun, jobsPerClean: 96 });
       // Everything finished within the last hour: nothing is old enough.
-      expect(await trim(300, 3_600_000), label).toBe(0);
-      // Completed: only the old phase finished before the kept job. Failed: 100 beyond the newest 300.
-      expect(await trim(300, 0, true), label).toBe(COMPLETED + 100);
+      expect(await trim(KEEP, 3_600_000), label).toBe(0);
+      // Completed: only the old phase finished before the kept job. Failed: those beyond the newest KEEP.
+      expect(await trim(KEEP, 0, true), label).toBe(COMPLETED + 2 * FAILED - KEEP);
       expect((await queue.getJobCounts("completed")).completed, label).toBe(2 * COMPLETED + 1);
-      expect(await trim(300, 0), label).toBe(COMPLETED + 100);
+      expect(await trim(KEEP, 0), label).toBe(COMPLETED + 2 * FAILED - KEEP);
       const completed = await finishedIds(queue, "completed");
       expect(completed.length, label).toBe(COMPLETED + 1);
       expect(
@@ -150,15 +152,15 @@ gate.describe("gc's bound on finished queue jobs (Redis and PostgreSQL)", () => 
       await keptNewest(queue, "failed", newestFailed, label);
       expect((await finishedIds(queue, "failed")).filter((id) => id.startsWith("new-")).length, label).toBe(FAILED);
 
-      // Once its task is committed, the kept job no longer holds anything back: the newest 300 stay.
+      // Once its task is committed, the kept job no longer holds anything back: the newest KEEP stay.
       expect(await fences.settle("live:s", "d1", "{}", 2)).toBe(true);
-      const newestCompleted = await finishTimes(queue, "completed", 300);
-      expect(await trim(300, 0), label).toBe(COMPLETED + 1 - 300);
+      const newestCompleted = await finishTimes(queue, "completed", KEEP);
+      expect(await trim(KEEP, 0), label).toBe(COMPLETED + 1 - KEEP);
       await keptNewest(queue, "completed", newestCompleted, label);
-      expect(await trim(300, 0), label).toBe(0);
+      expect(await trim(KEEP, 0), label).toBe(0);
       await worker.close();
 
-      // The CLI's gc with the queue executor configured: counted in a dry run, then removed and reported.
+      // The CLI's gc with the queue executor configured: removed and reported in JSON, counted in a dry run's text.
       const config = path.join(home, "trainyard.config.ts");
       fs.writeFileSync(
         config,
@@ -167,13 +169,17 @@ gate.describe("gc's bound on finished queue jobs (Redis and PostgreSQL)", () => 
       await ty.close();
       const gc = (...args: string[]) =>
         cli(["gc", "--config", config, "--grace", "0", "--keep-jobs", "100", ...args], home);
-      const dry = await gc("--dry-run", "--json");
-      expect(dry.code, dry.stderr).toBe(0);
-      expect(JSON.parse(dry.stdout), label).toMatchObject({ finishedJobsRemoved: 400, fencesRemoved: 1 });
-      const text = await gc();
-      expect(text.code, text.stderr).toBe(0);
-      expect(text.stdout, label).toMatch(/^removed 0 runs and .*, 1 task fences, 400 finished queue jobs, /m);
-      expect(await queue.getJobCounts("completed", "failed"), label).toEqual({ completed: 100, failed: 100 });
+      if (label === "Redis") {
+        const json = await gc("--json");
+        expect(json.code, json.stderr).toBe(0);
+        expect(JSON.parse(json.stdout)).toMatchObject({ finishedJobsRemoved: 2 * (KEEP - 100), fencesRemoved: 1 });
+        expect(await queue.getJobCounts("completed", "failed")).toEqual({ completed: 100, failed: 100 });
+      } else {
+        const dry = await gc("--dry-run");
+        expect(dry.code, dry.stderr).toBe(0);
+        expect(dry.stdout).toMatch(/^would remove 0 runs and .*, 1 task fences, 200 finished queue jobs, /m);
+        expect(await queue.getJobCounts("completed", "failed")).toEqual({ completed: KEEP, failed: KEEP });
+      }
     }
   });
 });
