@@ -261,6 +261,13 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
         ["r5:a", "host/w1", 20],
       ]);
       expect(await fences.listRunning(["ov-gpu"])).toEqual([]);
+      // The jobs whose state a live orchestrator may still read: uncommitted tasks of in-flight runs.
+      const jobs = (await fences.inFlightJobs()).filter((j) => j.queue.startsWith("ov-"));
+      expect(jobs.map((j) => `${j.queue}/${j.jobId}`).sort()).toEqual([
+        "ov-cpu/j-r5:a",
+        "ov-cpu/j-r5:b",
+        "ov-idle/j-r5:d",
+      ]);
     });
   });
 }
