@@ -55,13 +55,14 @@ export async function trimFinishedJobs(
   opts: QueueOptions,
   trim: FinishedJobTrim,
 ): Promise<number> {
+  const queues = trim.queues ?? (await queuesToTrim(metadata));
+  const inFlight = new Map<string, string[]>();
   const fences = await taskFenceFor(metadata);
-  let inFlight: Map<string, string[]>;
-  let queues: string[];
   try {
-    queues = trim.queues ?? [...new Set(["default", ...(await fences.fencedQueues())])];
-    inFlight = new Map<string, string[]>();
-    for (const j of await fences.inFlightJobs()) inFlight.set(j.queue, [...(inFlight.get(j.queue) ?? []), j.jobId]);
+    for (const j of await fences.inFlightJobs()) {
+      if (!inFlight.has(j.queue)) inFlight.set(j.queue, []);
+      inFlight.get(j.queue)!.push(j.jobId);
+    }
   } finally {
     await fences.close();
   }
@@ -103,9 +104,11 @@ async function reachable(queue: StepQueue, name: string, opts: QueueOptions): Pr
 /** When the earliest-finished of these jobs finished, if any has. */
 async function oldestFinished(queue: StepQueue, jobIds: string[]): Promise<number | undefined> {
   let oldest: number | undefined;
-  for (const id of jobIds) {
-    const finishedOn = (await queue.getJob(id))?.finishedOn;
-    if (finishedOn !== undefined) oldest = Math.min(oldest ?? finishedOn, finishedOn);
+  // A large run has thousands of tasks waiting: their jobs are read a hundred at a time.
+  for (let i = 0; i < jobIds.length; i += 100) {
+    const jobs = await Promise.all(jobIds.slice(i, i + 100).map((id) => queue.getJob(id)));
+    for (const finishedOn of jobs.map((j) => j?.finishedOn))
+      if (finishedOn !== undefined) oldest = Math.min(oldest ?? finishedOn, finishedOn);
   }
   return oldest;
 }
