@@ -62,7 +62,8 @@ export function openWorker<D, R>(
  * How long a finished job stays in the queue (its state answers the executor's check for lost jobs).
  * Redis keeps at most 10,000 for an hour (they are in memory); PostgreSQL keeps an hour's, by age only:
  * BullMQ's trim by count there re-reads every finished job of the queue at each completion (see
- * docs/performance.md), while its trim by age reads only the rows it deletes.
+ * docs/performance.md), while its trim by age reads only the rows it deletes. `trainyard gc` bounds their
+ * number on both stores (finished-job-trim.ts).
  */
 export function completedJobRetention(opts: Pick<QueueOptions, "postgres">): KeepJobs {
   return opts.postgres ? { age: 3600 } : { age: 3600, count: 10_000 };

@@ -3,13 +3,18 @@ import type pg from "pg";
 import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
 import type { RecordBatch } from "./metadata-records.js";
 import { batchStatement } from "./postgres-record-batch.js";
-import { inTransaction, type Row } from "./postgres-rows.js";
+import { inTransaction, type Queryable, type Row } from "./postgres-rows.js";
 import {
   type FenceClaim,
   type FenceCommit,
   FENCE_ROWS_PER_STATEMENT,
+  FENCE_RUN_STATUSES_IN_USE,
   FENCES_IN_USE_SQL,
   firstPerStepRun,
+  IN_FLIGHT_FENCES_SQL,
+  IN_FLIGHT_JOBS_SQL,
+  rowsToJobs,
+  type FencedJob,
   type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
@@ -17,6 +22,11 @@ import {
   type TaskFence,
   type TaskFenceStore,
 } from "./task-fence.js";
+
+/** The workers overview's reads (exported so that a test can show their plans). */
+export const IN_FLIGHT_QUEUES_SQL = `SELECT DISTINCT f.queue FROM ${IN_FLIGHT_FENCES_SQL} ORDER BY f.queue`;
+export const HELD_FENCES_SQL = `SELECT f.* FROM ${IN_FLIGHT_FENCES_SQL} AND f.queue = ANY($1::text[])
+  AND f.state = 'running' ORDER BY f.updated_at`;
 
 export class PostgresTaskFenceStore implements TaskFenceStore {
   private readonly pool: pg.Pool;
@@ -106,17 +116,25 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
 
   async listQueues(): Promise<string[]> {
     await this.ready;
-    const { rows } = await this.pool.query(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`);
+    const { rows } = await this.pool.query(IN_FLIGHT_QUEUES_SQL);
     return rows.map((r: Row) => String(r.queue));
   }
 
   async listRunning(queues: string[]): Promise<TaskFence[]> {
     await this.ready;
-    const { rows } = await this.pool.query(
-      `SELECT * FROM task_fences WHERE queue = ANY($1::text[]) AND state = 'running' ORDER BY updated_at`,
-      [queues],
-    );
+    const { rows } = await this.pool.query(HELD_FENCES_SQL, [queues]);
     return rows.map(rowToFence);
+  }
+
+  async fencedQueues(): Promise<string[]> {
+    await this.ready;
+    const { rows } = await this.pool.query(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`);
+    return rows.map((r: Row) => String(r.queue));
+  }
+
+  async inFlightJobs(): Promise<FencedJob[]> {
+    await this.ready;
+    return rowsToJobs((await this.pool.query(IN_FLIGHT_JOBS_SQL)).rows);
   }
 
   // Each conditional UPDATE takes the row lock: of two racing workers, the second sees the first's change.
@@ -206,25 +224,57 @@ SELECT * FROM committed`,
   async removeRunFences(runIds: string[], opts: RemoveFencesOptions = {}): Promise<number> {
     if (!runIds.length) return 0;
     await this.ready;
-    // The runs table shares this database: a run resumed since the caller read it keeps its fences.
-    const matching = `FROM task_fences f WHERE f.run_id = ANY($1::text[])
-      AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id AND r.status IN ${FENCES_IN_USE_SQL})`;
-    if (opts.dryRun) return Number((await this.pool.query(`SELECT count(*) AS n ${matching}`, [runIds])).rows[0].n);
+    if (opts.dryRun) {
+      const { rows } = await this.pool.query(
+        `SELECT count(*) AS n FROM task_fences f WHERE f.run_id = ANY($1::text[])
+        AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id AND r.status IN ${FENCES_IN_USE_SQL})`,
+        [runIds],
+      );
+      return Number(rows[0].n);
+    }
     const limit = opts.rowsPerStatement ?? FENCE_ROWS_PER_STATEMENT;
     let removed = 0;
-    for (;;) {
-      // Each chunk is its own transaction; a row a worker is updating right now is left for the next gc.
-      const { rowCount } = await this.pool.query(
-        `DELETE FROM task_fences WHERE step_run_id IN (SELECT f.step_run_id ${matching}
-          LIMIT $2 FOR UPDATE OF f SKIP LOCKED)`,
-        [runIds, limit],
-      );
-      removed += rowCount ?? 0;
-      if ((rowCount ?? 0) < limit) return removed;
+    for (let from = 0; from < runIds.length; from += RUNS_PER_TRANSACTION) {
+      const group = runIds.slice(from, from + RUNS_PER_TRANSACTION);
+      for (;;) {
+        const chunk = await inTransaction(this.pool, (c) => removeChunk(c, group, limit));
+        removed += chunk;
+        if (chunk < limit) break;
+      }
     }
+    return removed;
   }
 
   async close(): Promise<void> {}
+}
+
+/** Runs whose rows one removal transaction locks (see removeChunk). */
+const RUNS_PER_TRANSACTION = 1000;
+
+/**
+ * Removes at most `limit` fences of `runIds`, in the caller's transaction. The runs' rows are locked first
+ * (FOR SHARE, which a status update's row lock conflicts with): a resume that set a run running and has not
+ * committed is waited for and its new status read, and a resume that comes later waits until these fences
+ * are gone, so it reads none rather than reattaching to rows about to vanish. A run no longer recorded has
+ * no row to lock and loses its fences.
+ */
+async function removeChunk(c: Queryable, runIds: string[], limit: number): Promise<number> {
+  const { rows } = await c.query(
+    `SELECT id, status FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE`, // no filter: see above
+    [runIds],
+  );
+  const inUse = new Set(
+    rows.filter((r: Row) => FENCE_RUN_STATUSES_IN_USE.includes(String(r.status))).map((r: Row) => String(r.id)),
+  );
+  const removable = runIds.filter((id) => !inUse.has(id));
+  if (!removable.length) return 0;
+  // A row a worker is updating right now is left for the next gc.
+  const { rowCount } = await c.query(
+    `DELETE FROM task_fences WHERE step_run_id IN (SELECT step_run_id FROM task_fences
+      WHERE run_id = ANY($1::text[]) LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [removable, limit],
+  );
+  return rowCount ?? 0;
 }
 
 // Each row is matched on its own pickup's conditions; a claim is unique, so a row matches once at most.

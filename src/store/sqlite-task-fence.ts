@@ -7,6 +7,11 @@ import {
   FENCE_ROWS_PER_STATEMENT,
   FENCES_IN_USE_SQL,
   firstPerStepRun,
+  IN_FLIGHT_FENCES_SQL,
+  IN_FLIGHT_JOBS_SQL,
+  rowsToJobs,
+  type FencedJob,
+  type FenceRow,
   type RemoveFencesOptions,
   rowToFence,
   taskFenceMigrations,
@@ -68,14 +73,25 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
   }
 
   async listQueues(): Promise<string[]> {
-    const rows = this.db.prepare(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`).all();
+    const rows = this.db.prepare(`SELECT DISTINCT f.queue FROM ${IN_FLIGHT_FENCES_SQL} ORDER BY f.queue`).all();
     return rows.map((r) => String((r as { queue: string }).queue));
   }
 
   async listRunning(queues: string[]): Promise<TaskFence[]> {
-    const one = this.db.prepare(`SELECT * FROM task_fences WHERE queue = ? AND state = 'running'`);
-    const rows = queues.flatMap((q) => one.all(q).map((r) => rowToFence(r as Record<string, unknown>)));
-    return rows.sort((a, b) => a.updatedAt - b.updatedAt);
+    const rows = this.db
+      .prepare(`SELECT f.* FROM ${IN_FLIGHT_FENCES_SQL} AND f.queue IN (SELECT value FROM json_each(?))
+        AND f.state = 'running' ORDER BY f.updated_at`)
+      .all(JSON.stringify(queues));
+    return rows.map((r) => rowToFence(r as Record<string, unknown>));
+  }
+
+  async fencedQueues(): Promise<string[]> {
+    const rows = this.db.prepare(`SELECT DISTINCT queue FROM task_fences ORDER BY queue`).all();
+    return rows.map((r) => String((r as { queue: string }).queue));
+  }
+
+  async inFlightJobs(): Promise<FencedJob[]> {
+    return rowsToJobs(this.db.prepare(IN_FLIGHT_JOBS_SQL).all() as FenceRow[]);
   }
 
   async claim(stepRunId: string, attemptId: string, claim: string, worker: string, now: number): Promise<boolean> {
@@ -123,7 +139,9 @@ export class SqliteTaskFenceStore implements TaskFenceStore {
 
   async removeRunFences(runIds: string[], opts: RemoveFencesOptions = {}): Promise<number> {
     if (!runIds.length) return 0;
-    // The runs table shares this database: a run resumed since the caller read it keeps its fences.
+    // The runs table shares this database: a run resumed since the caller read it keeps its fences. The status
+    // check is inside each DELETE, one write transaction, and SQLite has one writer: a resume's status update
+    // commits before the statement (which then sees it) or waits until after (its listing then sees no fences).
     const matching = `FROM task_fences f WHERE f.run_id IN (SELECT value FROM json_each(?))
       AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.id = f.run_id AND r.status IN ${FENCES_IN_USE_SQL})`;
     const ids = JSON.stringify(runIds);

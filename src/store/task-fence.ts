@@ -38,6 +38,12 @@ export interface OpenFence {
   task: string;
 }
 
+/** A queue job a fence names. */
+export interface FencedJob {
+  queue: string;
+  jobId: string;
+}
+
 /** One pickup to claim (see TaskFenceStore.claim). */
 export interface FenceClaim {
   stepRunId: string;
@@ -66,13 +72,18 @@ export interface TaskFenceStore {
   committedAmong(stepRunIds: string[]): Promise<TaskFence[]>;
   /** Fences of a run's step runs (a resumed orchestrator reattaches to the uncommitted ones). */
   listRun(runId: string): Promise<TaskFence[]>;
-  /** Every queue any fence was opened on (the queues an overview of the workers looks at). */
+  /** The queues of the fences of runs recorded as queued or running (those an overview of the workers shows). */
   listQueues(): Promise<string[]>;
   /**
-   * The fences a worker holds now (state "running") on these queues, oldest claim first. Both read the
-   * table through: an index on state would cost every claim and commit its heap-only update.
+   * The fences a worker holds now (state "running") on these queues, oldest claim first. Only a queued or
+   * running run's fence can be held: both read through the runs and the fences' run index, as an index on
+   * state or queue would cost every claim and commit its heap-only update.
    */
   listRunning(queues: string[]): Promise<TaskFence[]>;
+  /** Every queue any fence names (gc trims the finished jobs of each); reads the whole table. */
+  fencedQueues(): Promise<string[]>;
+  /** The jobs of in-flight runs' uncommitted fences: the queue executor may still read their state. */
+  inFlightJobs(): Promise<FencedJob[]>;
   /**
    * A worker takes dispatch `attemptId`: its claim replaces an earlier pickup's (a stalled
    * worker's). Not claimed when the dispatch was superseded or its result is committed already.
@@ -121,7 +132,16 @@ export interface RemoveFencesOptions {
 export const FENCE_ROWS_PER_STATEMENT = 1000;
 
 /** Run statuses whose fences are never removed: a live orchestrator or a resume is using them. */
-export const FENCES_IN_USE_SQL = `('queued', 'running')`;
+export const FENCE_RUN_STATUSES_IN_USE: readonly string[] = ["queued", "running"];
+export const FENCES_IN_USE_SQL = `(${FENCE_RUN_STATUSES_IN_USE.map((s) => `'${s}'`).join(", ")})`;
+
+/** The fences of in-flight runs, found from the runs through the fences' run index (none on state or queue). */
+export const IN_FLIGHT_FENCES_SQL = `runs r JOIN task_fences f ON f.run_id = r.id
+  WHERE r.status IN ${FENCES_IN_USE_SQL}`;
+
+/** The jobs of in-flight runs' uncommitted fences (see TaskFenceStore.inFlightJobs). */
+export const IN_FLIGHT_JOBS_SQL = `SELECT DISTINCT f.queue, f.job_id FROM ${IN_FLIGHT_FENCES_SQL}
+  AND f.state <> 'committed'`;
 
 /** The schema, for SQLite (INTEGER times) and PostgreSQL (DOUBLE PRECISION times). */
 export function taskFenceMigrations(dialect: "sqlite" | "postgres"): readonly string[] {
@@ -148,6 +168,10 @@ export function firstPerStepRun(claims: FenceClaim[]): FenceClaim[] {
 }
 
 export type FenceRow = Record<string, unknown>;
+
+export function rowsToJobs(rows: FenceRow[]): FencedJob[] {
+  return rows.map((r) => ({ queue: String(r.queue), jobId: String(r.job_id) }));
+}
 
 export function rowToFence(r: FenceRow): TaskFence {
   const opt = <T>(v: unknown) => (v === null || v === undefined ? undefined : (v as T));

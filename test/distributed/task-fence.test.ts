@@ -230,24 +230,44 @@ function describeFence(name: string, open: () => Promise<{ metadata: MetadataSto
       expect(await fences.get("g-late:queued")).toBeUndefined();
     });
 
-    it("lists the queues fences were opened on, and the fences held on some queues, oldest claim first", async () => {
+    it("lists in-flight runs' queues and the fences held on some queues, oldest claim first", async () => {
+      await metadata.createRun(runOf("r5", "running"));
+      await metadata.createRun(runOf("r6", "interrupted"));
       const open = (stepRunId: string, queue: string) =>
-        fences.open({ stepRunId, runId: "r5", attemptId: "d1", jobId: `j-${stepRunId}`, queue, task: "{}" }, 1);
+        fences.open(
+          { stepRunId, runId: stepRunId.split(":")[0], attemptId: "d1", jobId: `j-${stepRunId}`, queue, task: "{}" },
+          1,
+        );
       await open("r5:a", "ov-cpu");
       await open("r5:b", "ov-cpu");
       await open("r5:c", "ov-gpu");
       await open("r5:d", "ov-idle");
+      // A fence left held by a run that is no longer in flight: neither its queue nor its task is shown.
+      await open("r6:a", "ov-old");
+      await open("r6:b", "ov-cpu");
+      expect(await fences.claim("r6:a", "d1", "p6a", "host/w9", 5)).toBe(true);
+      expect(await fences.claim("r6:b", "d1", "p6b", "host/w9", 5)).toBe(true);
       expect(await fences.claim("r5:b", "d1", "pb", "host/w2", 10)).toBe(true);
       expect(await fences.claim("r5:a", "d1", "pa", "host/w1", 20)).toBe(true);
       expect(await fences.claim("r5:c", "d1", "pc", "host/w3", 30)).toBe(true);
       expect(await fences.commit("r5:c", "d1", "pc", "{}", 40)).toBe(true);
-      expect(await fences.listQueues()).toEqual(expect.arrayContaining(["ov-cpu", "ov-gpu", "ov-idle"]));
-      const running = await fences.listRunning(["ov-cpu", "ov-gpu", "ov-idle"]);
+      const queues = await fences.listQueues();
+      expect(queues).toEqual(expect.arrayContaining(["ov-cpu", "ov-gpu", "ov-idle"]));
+      expect(queues).not.toContain("ov-old");
+      expect(await fences.fencedQueues()).toEqual(expect.arrayContaining(["ov-cpu", "ov-gpu", "ov-idle", "ov-old"]));
+      const running = await fences.listRunning(["ov-cpu", "ov-gpu", "ov-idle", "ov-old"]);
       expect(running.map((f) => [f.stepRunId, f.worker, f.updatedAt])).toEqual([
         ["r5:b", "host/w2", 10],
         ["r5:a", "host/w1", 20],
       ]);
       expect(await fences.listRunning(["ov-gpu"])).toEqual([]);
+      // The jobs whose state a live orchestrator may still read: uncommitted tasks of in-flight runs.
+      const jobs = (await fences.inFlightJobs()).filter((j) => j.queue.startsWith("ov-"));
+      expect(jobs.map((j) => `${j.queue}/${j.jobId}`).sort()).toEqual([
+        "ov-cpu/j-r5:a",
+        "ov-cpu/j-r5:b",
+        "ov-idle/j-r5:d",
+      ]);
     });
   });
 }

@@ -1,4 +1,7 @@
 /** `trainyard gc`. */
+import { DEFAULT_GRACE_MS } from "../../engine/gc.js";
+import { queuesToTrim, trimFinishedJobs } from "../../distributed/finished-job-trim.js";
+import { queueOptions } from "../../distributed/queue-options.js";
 import { has, intFlag, one, usage, type ParsedArgs } from "../args.js";
 import { bytes } from "../format.js";
 import { openHome } from "../open-home.js";
@@ -20,12 +23,26 @@ function duration(flag: string, text: string | undefined, units: string): number
 export async function gcCommand(args: ParsedArgs): Promise<number> {
   const olderThanMs = duration("older-than", one(args, "older-than"), "dh");
   const graceMs = duration("grace", one(args, "grace"), "smhd");
+  const keepJobs = intFlag(args, "keep-jobs");
+  const dryRun = has(args, "dry-run");
   const ty = await openHome(args);
   try {
-    const r = await ty.gc({ keepLast: intFlag(args, "keep-last"), olderThanMs, graceMs, dryRun: has(args, "dry-run") });
+    const executor = ty.stores?.executor ?? ty.executor;
+    // Read before gc removes fences: a finished run's queue still has its finished jobs.
+    const queues = executor.kind === "queue" ? await queuesToTrim(ty.metadata) : undefined;
+    const gc = await ty.gc({ keepLast: intFlag(args, "keep-last"), olderThanMs, graceMs, dryRun });
+    // Without a queue executor there are no queue jobs, and nothing about them is said.
+    const r = queues
+      ? {
+          ...gc,
+          finishedJobsRemoved: await trimFinishedJobs(ty.metadata, queueOptions(executor), {
+            ...{ queues, keep: keepJobs, graceMs: graceMs ?? DEFAULT_GRACE_MS, dryRun },
+          }),
+        }
+      : gc;
     if (has(args, "json")) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
-      const verb = has(args, "dry-run") ? "would remove" : "removed";
+      const verb = dryRun ? "would remove" : "removed";
       const kept = [
         r.runsKeptForModels.length ? `${r.runsKeptForModels.length} runs kept for registered models' lineage` : "",
         r.keptPending ? `${r.keptPending} objects of live runs` : "",
@@ -33,7 +50,8 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
         r.keptInFlight ? `${r.keptInFlight} objects stored while a run was in flight` : "",
       ].filter(Boolean);
       const artifacts = `${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)})`;
-      const rest = `${r.fencesRemoved} task fences, ${r.tempRemoved} temp files`;
+      const jobs = "finishedJobsRemoved" in r ? `, ${r.finishedJobsRemoved} finished queue jobs` : "";
+      const rest = `${r.fencesRemoved} task fences${jobs}, ${r.tempRemoved} temp files`;
       process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${rest}\n`);
       if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }

@@ -161,7 +161,7 @@ export const triggerDef: CommandDef = {
 
 export const gcDef: CommandDef = {
   name: "gc",
-  summary: "remove artifacts (and task fences) that no run, model or retention rule needs",
+  summary: "remove artifacts (and task fences, finished queue jobs) that no run, model or retention rule needs",
   options: {
     "keep-last": { type: "string", value: "N", description: "keep the outputs of each pipeline's last N runs" },
     "older-than": {
@@ -169,7 +169,16 @@ export const gcDef: CommandDef = {
       value: "AGE",
       description: "only runs older than this, e.g. 30d or 12h; resumable runs' task fences too",
     },
-    grace: { type: "string", value: "AGE", description: "spare objects written within this time, e.g. 1h" },
+    grace: {
+      type: "string",
+      value: "AGE",
+      description: "spare objects written (and queue jobs finished) within this time, e.g. 1h",
+    },
+    "keep-jobs": {
+      type: "string",
+      value: "N",
+      description: "with a queue executor: finished jobs of each state kept per queue (default 10000)",
+    },
     "dry-run": { type: "boolean", description: "say what would be removed; remove nothing" },
     json: JSON_OUT,
   },
