@@ -10,7 +10,7 @@ import type { TaskFence } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { openQueue, type StepQueue } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions, queueStoreLabel } from "./queue-options.js";
-import { parseQueueWorkerName } from "./worker-slots.js";
+import { parseQueueWorkerName, POSTGRES_NAME_BYTES } from "./worker-slots.js";
 
 /** A worker process listed on a queue. */
 export interface ListedWorker {
@@ -132,7 +132,11 @@ async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], n
   const queue = openQueue(bullQueueName(name), opts);
   queue.on("error", () => undefined); // reported below, once, as QUEUE_UNAVAILABLE
   try {
-    const [counts, workers] = await withinReach(Promise.all([queue.getJobCounts(), listWorkers(queue)]), name, opts);
+    const [counts, workers] = await withinReach(
+      Promise.all([queue.getJobCounts(), listWorkers(queue, opts)]),
+      name,
+      opts,
+    );
     const jobCounts: QueueJobCounts = {
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.paused ?? 0),
       active: counts.active ?? 0,
@@ -154,13 +158,15 @@ async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], n
 }
 
 /** The workers the queue lists, each named with its label and slots (see worker-slots.ts). */
-async function listWorkers(queue: StepQueue): Promise<ListedWorker[]> {
+async function listWorkers(queue: StepQueue, opts: QueueOptions): Promise<ListedWorker[]> {
+  // PostgreSQL names a connection in at most 63 bytes: a worker's long label may end there.
+  const cutAtBytes = opts.postgres ? POSTGRES_NAME_BYTES : undefined;
   const listed = (await queue.getWorkers()) as Array<Record<string, string | undefined>>;
   return listed
     .map((w) => {
       const age = w.age === undefined ? Number.NaN : Number(w.age);
       return {
-        ...parseQueueWorkerName(w.rawname ?? ""),
+        ...parseQueueWorkerName(w.rawname ?? "", { cutAtBytes }),
         ...(w.addr ? { address: w.addr } : {}),
         ...(Number.isFinite(age) ? { connectedSeconds: age } : {}),
       };

@@ -8,20 +8,39 @@ import type { StepQueue } from "./queue-backend.js";
 /** Slot counts are listed again after this long: workers come and go. */
 const REFRESH_MS = 5000;
 
-/** A worker's name on its queues: its label and its slots, e.g. `host/w-1a2b~4`. */
+/**
+ * A worker's name on its queues: its slots, then its label, e.g. `4~host/w-1a2b`. The slots come first:
+ * PostgreSQL keeps a connection's name to 63 bytes, and a long label must lose its end, not the slot count.
+ */
 export function queueWorkerName(label: string, slots: number): string {
-  return `${label}~${slots}`;
+  return `${slots}~${label}`;
+}
+
+/** Bytes PostgreSQL keeps of a connection's name (NAMEDATALEN - 1); a longer name is cut there. */
+export const POSTGRES_NAME_BYTES = 63;
+
+export interface ParseWorkerNameOptions {
+  /** The store keeps names to this many bytes: a name that long may have lost its end; its label ends in '…'. */
+  cutAtBytes?: number;
 }
 
 /**
- * A listed worker's label and slots, from its connection's name `<prefix>:<queue>:w:<label>~<slots>`
+ * A listed worker's label and slots, from its connection's name `<prefix>:<queue>:w:<slots>~<label>`
  * (the prefix allows no ':', nor does a queue name the executor opens); 0 slots for a name without them.
+ * A name in the earlier form `<label>~<slots>` (a worker of a previous release) reads the same.
  */
-export function parseQueueWorkerName(rawname: string): { label: string; slots: number } {
+export function parseQueueWorkerName(
+  rawname: string,
+  opts: ParseWorkerNameOptions = {},
+): { label: string; slots: number } {
   const at = rawname.indexOf(":w:");
   const named = at >= 0 ? rawname.slice(at + 3) : rawname;
-  const m = /^(.*)~(\d+)$/.exec(named);
-  return m ? { label: m[1], slots: Number(m[2]) } : { label: named, slots: 0 };
+  const m = /^(\d+)~(.*)$/s.exec(named);
+  const legacy = m ? undefined : /^(.*)~(\d+)$/s.exec(named);
+  const label = m ? m[2] : legacy ? legacy[1] : named;
+  const slots = m ? Number(m[1]) : legacy ? Number(legacy[2]) : 0;
+  const cut = opts.cutAtBytes !== undefined && Buffer.byteLength(rawname) >= opts.cutAtBytes;
+  return { label: cut ? `${label}…` : label, slots };
 }
 
 /** The slots of the workers listed (0: none, or a backend that cannot list them). */
