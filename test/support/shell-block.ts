@@ -123,7 +123,7 @@ export async function runShellBlock(code: string, opts: ShellBlockOptions): Prom
     clearInterval(watch);
     // The block's background servers live on in its process group: end them with it.
     signalGroup(child.pid, "SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
+    await groupEnded(child.pid, 300);
     signalGroup(child.pid, "SIGKILL");
     const scriptLine = currentLine();
     const failed = /docs-test: line (\d+) exited/.exec(stderr);
@@ -169,6 +169,19 @@ function logicalLine(lines: string[], line: number): string {
   let start = line - 1;
   while (start > 0 && lines[start - 1]?.endsWith("\\")) start--;
   return lines.slice(start, line).join(" ");
+}
+
+/** Waits until no process of the group is left, or `graceMs` passed (the stragglers then get SIGKILL). */
+async function groupEnded(pid: number | undefined, graceMs: number): Promise<void> {
+  const deadline = Date.now() + graceMs;
+  while (pid !== undefined && Date.now() < deadline) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return; // the group is gone
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
