@@ -5,7 +5,7 @@
  * by every test file that asks, across worker processes, under a lock directory.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { inject } from "vitest";
 import { docShellBlocks } from "../docs/doc-blocks.js";
@@ -170,7 +170,12 @@ export async function useLocalPrebuild(runDir: string, projectDir: string): Prom
   const target = `node-v${process.versions.modules}-${process.platform}-${process.arch}`;
   const file = join(dir, `better-sqlite3-v${version}-${target}.tar.gz`);
   mkdirSync(dir, { recursive: true });
-  succeeded(await runIn(pkgDir, ["tar", "-czf", file, "build/Release/better_sqlite3.node"]));
+  if (!existsSync(file)) {
+    // Written aside and renamed: installs started side by side must never read a half-written archive.
+    const part = `${file}.${process.pid}-${Math.random().toString(36).slice(2)}.part`;
+    succeeded(await runIn(pkgDir, ["tar", "-czf", part, "build/Release/better_sqlite3.node"]));
+    renameSync(part, file);
+  }
   writeFileSync(join(projectDir, ".prebuild-installrc"), `local-prebuilds=${dir}\n`);
 }
 
