@@ -1,5 +1,6 @@
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
+import SlowestFirstSequencer from "./test/support/slowest-first-sequencer.js";
 
 const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url));
 
@@ -21,5 +22,7 @@ export default defineConfig({
     pool: "forks",
     globalSetup: ["test/global-setup.ts"],
     maxWorkers: 2,
+    // The slow files first, also in a fresh checkout with no record of earlier runs.
+    sequence: { sequencer: SlowestFirstSequencer },
   },
 });
