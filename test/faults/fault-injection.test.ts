@@ -21,13 +21,27 @@ function cli(args: string[], home: string, env: Record<string, string> = {}) {
   return startCli(args, home, { env });
 }
 
-function fresh(): { home: string; dir: string; runArgs: string[] } {
+/**
+ * A new home and journal folder. Each step pauses `pause` seconds so that a kill finds steps in
+ * flight; a run nothing kills needs no pause (the outputs do not depend on it).
+ */
+function fresh(pause: 0.1 | 0 = 0.1): { home: string; dir: string; runArgs: string[] } {
   const home = path.join(root, `home-${n}`);
   const dir = fs.mkdtempSync(path.join(root, `dir-${n++}-`));
   return {
     home,
     dir,
-    runArgs: ["run", FAULT_MODULE, "--param", `dir=${dir}`, "--param", "pause=0.1", "--json", "--concurrency", "2"],
+    runArgs: [
+      "run",
+      FAULT_MODULE,
+      "--param",
+      `dir=${dir}`,
+      "--param",
+      `pause=${pause}`,
+      "--json",
+      "--concurrency",
+      "2",
+    ],
   };
 }
 
@@ -49,7 +63,7 @@ async function expectIntact(home: string, dir: string, runId: string): Promise<v
 }
 
 beforeAll(async () => {
-  const { home, dir, runArgs } = fresh();
+  const { home, dir, runArgs } = fresh(0);
   const r = await cli(runArgs, home).done;
   expect(r.code, r.stderr).toBe(0);
   reference = await outputsOf(home, JSON.parse(r.stdout).runId);
@@ -116,7 +130,7 @@ describe("fault injection", () => {
 
   for (const damage of ["flip", "truncate", "delete"] as const) {
     it(`a damaged object (${damage}) is found, and the next run recomputes it`, async () => {
-      const { home, dir, runArgs } = fresh();
+      const { home, dir, runArgs } = fresh(0);
       const r1 = await cli(runArgs, home).done;
       expect(r1.code, r1.stderr).toBe(0);
       const runId = JSON.parse(r1.stdout).runId as string;
@@ -137,7 +151,7 @@ describe("fault injection", () => {
   }
 
   it("gc refuses a zero-byte metadata database and deletes nothing", async () => {
-    const { home, runArgs } = fresh();
+    const { home, runArgs } = fresh(0);
     const r = await cli(runArgs, home).done;
     expect(r.code, r.stderr).toBe(0);
     const objects = countFiles(path.join(home, "artifacts"));
@@ -151,7 +165,7 @@ describe("fault injection", () => {
   });
 
   it("a truncated metadata database gives an error naming the file", async () => {
-    const { home, runArgs } = fresh();
+    const { home, runArgs } = fresh(0);
     const r = await cli(runArgs, home).done;
     expect(r.code, r.stderr).toBe(0);
     await cli(["runs"], home).done; // checkpoints nothing; the WAL may hold the newest pages
