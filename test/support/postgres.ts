@@ -103,7 +103,11 @@ function copyInitializedCluster(bin: string, data: string): void {
     .update(`${initdb}\n${size}\n${mtimeMs}\n${INITDB_ARGS.join(" ")}`)
     .digest("hex");
   const template = join(tmpdir(), `trainyard-pg-template-${process.getuid?.() ?? 0}-${key.slice(0, 16)}`);
-  if (!existsSync(join(template, "complete"))) {
+  const complete = () =>
+    existsSync(join(template, "complete")) && existsSync(join(template, "data", "global", "pg_control"));
+  if (!complete()) {
+    // A template the temp folder's cleaning thinned out is made again.
+    if (existsSync(template)) rmSync(template, { recursive: true, force: true });
     // Made aside and renamed into place, so a concurrent test file never copies a half-written one.
     const staging = mkdtempSync(`${template}.staging-`);
     try {
@@ -116,7 +120,7 @@ function copyInitializedCluster(bin: string, data: string): void {
       renameSync(staging, template);
     } catch (err) {
       rmSync(staging, { recursive: true, force: true });
-      if (!existsSync(join(template, "complete"))) throw err; // not a lost race with another file
+      if (!complete()) throw err; // not a lost race with another file
     }
   }
   // -a keeps the owner (the postgres user, as root) and the 0700 mode the server insists on.
