@@ -5,6 +5,7 @@
  * still names is kept, with every job finished after it; and `trainyard gc` reports the count.
  */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { trimFinishedJobs } from "../../src/distributed/finished-job-trim.js";
@@ -182,4 +183,25 @@ gate.describe("gc's bound on finished queue jobs (Redis and PostgreSQL)", () => 
       }
     }
   });
+});
+
+it("reports what gc removed, then fails naming the queue store, when the queue store is out of reach", async () => {
+  const home = tempDir();
+  try {
+    // A port nothing listens on: the queue store never answers.
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as net.AddressInfo).port;
+    await new Promise((r) => server.close(r));
+    const config = path.join(home, "trainyard.config.ts");
+    const executor = { kind: "queue", redis: `redis://127.0.0.1:${port}` };
+    fs.writeFileSync(config, `export default ${JSON.stringify({ executor })};\n`);
+    const r = await cli(["gc", "--config", config], home);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stdout).toMatch(/^removed 0 runs and 0 artifacts .*, 0 task fences, \d+ temp files$/m);
+    expect(r.stderr).toContain("QUEUE_UNAVAILABLE");
+    expect(r.stderr).toContain(`127.0.0.1:${port}`);
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 });

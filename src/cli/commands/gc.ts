@@ -31,15 +31,15 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
     // Read before gc removes fences: a finished run's queue still has its finished jobs.
     const queues = executor.kind === "queue" ? await queuesToTrim(ty.metadata) : undefined;
     const gc = await ty.gc({ keepLast: intFlag(args, "keep-last"), olderThanMs, graceMs, dryRun });
-    // Without a queue executor there are no queue jobs, and nothing about them is said.
-    const r = queues
-      ? {
-          ...gc,
-          finishedJobsRemoved: await trimFinishedJobs(ty.metadata, queueOptions(executor), {
-            ...{ queues, keep: keepJobs, graceMs: graceMs ?? DEFAULT_GRACE_MS, dryRun },
-          }),
-        }
-      : gc;
+    // Without a queue executor there are no queue jobs, and nothing about them is said. A queue store out of
+    // reach fails the command, after the report of what gc did remove.
+    let trimFailed: unknown;
+    const trimmed = queues
+      ? await trimFinishedJobs(ty.metadata, queueOptions(executor), {
+          ...{ queues, keep: keepJobs, graceMs: graceMs ?? DEFAULT_GRACE_MS, dryRun },
+        }).catch((err: unknown) => void (trimFailed = err))
+      : undefined;
+    const r = trimmed === undefined ? gc : { ...gc, finishedJobsRemoved: trimmed };
     if (has(args, "json")) process.stdout.write(`${JSON.stringify(r)}\n`);
     else {
       const verb = dryRun ? "would remove" : "removed";
@@ -55,6 +55,7 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
       process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${rest}\n`);
       if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }
+    if (trimFailed !== undefined) throw trimFailed;
     return 0;
   } finally {
     await ty.close();
