@@ -8,11 +8,10 @@
  * lost jobs still reads (a failed job's reason; a job gone is added again). Nothing finished after the
  * oldest such job is removed, as `clean` removes by age.
  */
-import { TrainyardError } from "../core/errors.js";
 import type { MetadataStore } from "../store/metadata-store.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { openQueue, type StepQueue } from "./queue-backend.js";
-import { bullQueueName, type QueueOptions, queueStoreLabel } from "./queue-options.js";
+import { closeWithin, openQueue, type StepQueue, withinReach } from "./queue-backend.js";
+import { bullQueueName, type QueueOptions } from "./queue-options.js";
 
 /** Finished jobs of each state kept per queue: Redis's own bound on completed jobs. */
 export const DEFAULT_KEEP_FINISHED_JOBS = 10_000;
@@ -20,8 +19,6 @@ export const DEFAULT_KEEP_FINISHED_JOBS = 10_000;
 export const JOBS_PER_CLEAN = 1000;
 /** A job kept for an in-flight run keeps those finished this shortly before it too: `clean` reads the clock again. */
 export const KEPT_JOB_MARGIN_MS = 1000;
-/** gc gives up on a queue store that does not answer within this long. */
-const REACH_TIMEOUT_MS = 5000;
 
 const FINISHED = ["completed", "failed"] as const;
 type FinishedState = (typeof FINISHED)[number];
@@ -71,34 +68,16 @@ export async function trimFinishedJobs(
     const queue = openQueue(bullQueueName(name), opts);
     queue.on("error", () => undefined); // reported once, as QUEUE_UNAVAILABLE
     try {
-      await reachable(queue, name, opts);
+      await withinReach(queue.waitUntilReady(), name, opts);
       const before = Date.now() - trim.graceMs;
       const kept = await oldestFinished(queue, inFlight.get(name) ?? []);
       const until = Math.min(before, kept === undefined ? before : kept - KEPT_JOB_MARGIN_MS);
       for (const state of FINISHED) removed += await trimState(queue, state, until, trim);
     } finally {
-      // A queue store that never answered may never confirm the close either.
-      await Promise.race([queue.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await closeWithin(queue);
     }
   }
   return removed;
-}
-
-/** BullMQ waits for its store forever (a worker outlives a restart); gc must answer. */
-async function reachable(queue: StepQueue, name: string, opts: QueueOptions): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const where = queueStoreLabel(opts);
-      const message = `queue "${name}": the queue store at ${where} did not answer within ${REACH_TIMEOUT_MS} ms`;
-      reject(new TrainyardError("QUEUE_UNAVAILABLE", message, { field: "executor" }));
-    }, REACH_TIMEOUT_MS);
-  });
-  try {
-    await Promise.race([queue.waitUntilReady(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** When the earliest-finished of these jobs finished, if any has. */

@@ -15,7 +15,8 @@ import {
   Worker,
   type WorkerOptions,
 } from "bullmq";
-import { type QueueOptions, redisConnection } from "./queue-options.js";
+import { TrainyardError } from "../core/errors.js";
+import { type QueueOptions, queueStoreLabel, redisConnection } from "./queue-options.js";
 
 // Either store's classes, with the store's connection type erased: callers use only the common API.
 type AnyConnection = any;
@@ -84,4 +85,33 @@ export interface StepJob {
 export async function addStepJobs(queue: StepQueue, jobs: StepJob[]): Promise<void> {
   if (jobs.length === 1) await queue.add(jobs[0].name, jobs[0].data, jobs[0].opts);
   else if (jobs.length > 1) await queue.addBulk(jobs);
+}
+
+/** A command that reads a queue gives up on a queue store that does not answer within this long. */
+export const REACH_TIMEOUT_MS = 5000;
+
+/**
+ * `work` on `queue`, or QUEUE_UNAVAILABLE naming the store once REACH_TIMEOUT_MS pass: BullMQ waits for
+ * its store forever (a worker outlives a restart), and a command must answer.
+ */
+export async function withinReach<T>(work: Promise<T>, queue: string, opts: QueueOptions): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const where = queueStoreLabel(opts);
+      const message = `queue "${queue}": the queue store at ${where} did not answer within ${REACH_TIMEOUT_MS} ms`;
+      reject(new TrainyardError("QUEUE_UNAVAILABLE", message, { field: "executor" }));
+    }, REACH_TIMEOUT_MS);
+  });
+  work.catch(() => undefined); // after a timeout, its late failure has no one to tell
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes a queue a command opened, waiting at most a second: a store that never answered may never confirm it. */
+export async function closeWithin(queue: StepQueue): Promise<void> {
+  await Promise.race([queue.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
 }

@@ -3,12 +3,11 @@
  * (each worker's name carries its label and slots) and the tasks running now from the task fence,
  * with their claim and heartbeat ages. `trainyard workers` prints it, `GET /api/v1/workers` serves it.
  */
-import { TrainyardError } from "../core/errors.js";
 import { decodeStepTask } from "../engine/step-task.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import type { TaskFence } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { openQueue, type StepQueue } from "./queue-backend.js";
+import { closeWithin, openQueue, type StepQueue, withinReach } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions, queueStoreLabel } from "./queue-options.js";
 import { parseQueueWorkerName, POSTGRES_NAME_BYTES } from "./worker-slots.js";
 
@@ -72,9 +71,6 @@ export interface WorkersOverview {
   problems: string[];
   note?: string;
 }
-
-/** Gathering gives up on a queue store that does not answer within this long. */
-const REACH_TIMEOUT_MS = 5000;
 
 /** The answer when the config names no queue executor: steps run locally and there are no workers to see. */
 export function withoutQueueExecutor(now = Date.now()): WorkersOverview {
@@ -152,8 +148,7 @@ async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], n
       unattended: jobCounts.waiting > 0 && workers.length === 0,
     };
   } finally {
-    // A queue store that never answered may never confirm the close either.
-    await Promise.race([queue.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await closeWithin(queue);
   }
 }
 
@@ -196,22 +191,4 @@ function heldTask(f: TaskFence, now: number, lockMs: number): HeldTask {
     heartbeatAgeMs,
     possiblyLost: heartbeatAgeMs > lockMs,
   };
-}
-
-/** BullMQ waits for its store forever (a worker outlives a restart); an overview must answer. */
-async function withinReach<T>(work: Promise<T>, queue: string, opts: QueueOptions): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const where = queueStoreLabel(opts);
-      const message = `queue "${queue}": the queue store at ${where} did not answer within ${REACH_TIMEOUT_MS} ms`;
-      reject(new TrainyardError("QUEUE_UNAVAILABLE", message, { field: "executor" }));
-    }, REACH_TIMEOUT_MS);
-  });
-  work.catch(() => undefined); // after a timeout, its late failure has no one to tell
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
