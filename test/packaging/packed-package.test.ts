@@ -137,9 +137,9 @@ describe("the packed package installed in an empty folder", () => {
   it("installs without a single npm warning, and without the optional ONNX runtime or dev tools", () => {
     const output = `${project.install.stdout}\n${project.install.stderr}`;
     expect(output.split("\n").filter((l) => /npm (warn|WARN|error|ERR)/.test(l))).toEqual([]);
-    for (const absent of ["onnxruntime-node", "tsx", "vega-datasets"]) {
-      expect(existsSync(join(project.dir, "node_modules", absent)), absent).toBe(false);
-    }
+    // As the install left it: another test file may have scaffolded a project there since.
+    expect(project.installed).toContain("trainyard");
+    for (const absent of ["onnxruntime-node", "tsx", "vega-datasets"]) expect(project.installed).not.toContain(absent);
     expect(existsSync(join(project.dir, "node_modules", "trainyard", "dist", "index.js"))).toBe(true);
   });
 

@@ -116,6 +116,11 @@ export interface InstalledProject {
   tarball: string;
   /** `npm i <tarball>`'s output. */
   install: CommandResult;
+  /**
+   * The top-level packages `npm i <tarball>` left in node_modules, read right after it: the folder is
+   * shared, and a later `trainyard init` and `npm install` there (scaffoldedProject) adds dev tools.
+   */
+  installed: string[];
 }
 
 /**
@@ -136,7 +141,11 @@ export function installedProject(): Promise<InstalledProject> {
     writeFileSync(join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     await useLocalPrebuild(runDir, dir);
     const install = succeeded(await runIn(dir, ["npm", "i", tarball]));
-    return { dir, tarball, install };
+    const modules = join(dir, "node_modules");
+    const installed = readdirSync(modules).flatMap((name) =>
+      name.startsWith("@") ? readdirSync(join(modules, name)).map((sub) => `${name}/${sub}`) : [name],
+    );
+    return { dir, tarball, install, installed };
   });
 }
 
