@@ -11,7 +11,9 @@
  *    against the local executor on this machine, each run twice (alternating): the first run pays for
  *    loading the pipeline where it runs, the second is a pipeline run again; and each process's CPU.
  *
- * Both executors share the PostgreSQL metadata store, so the comparison is of the executors.
+ * Both executors share the PostgreSQL metadata store, so the comparison is of the executors. Both
+ * run with the V8 flags `trainyard run` and `trainyard worker` set for themselves (bin/v8-flags.js):
+ * the workers get them on their node command line, and this script re-runs itself once with them.
  *
  *   npx tsx bench/queue.ts [--chain 200] [--chains 100] [--length 10] [--worker-concurrency 2]
  */
@@ -29,6 +31,7 @@ import { Trainyard } from "../src/engine/trainyard.js";
 import { startPostgres } from "../test/support/postgres.js";
 import { startRedis } from "../test/support/redis.js";
 import { type CpuTarget, cpuSeconds } from "./support/process-cpu.js";
+import { shippedNodeFlags, runWithShippedFlags } from "./support/shipped-v8-flags.js";
 import { flag, formatTable } from "./support/timing.js";
 
 const CHAIN = Number(flag("chain", "200"));
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
   const configPg = join(ROOT, "trainyard.pg.config.ts");
   writeFileSync(configPg, `export default ${JSON.stringify({ ...configValue, executor: executorPg })};\n`);
   const workers: ChildProcess[] = [];
+  const workerPids = new Map<string, number>();
   const workerMarks = new Map<string, { started?: number; ended?: number }>();
   const startWorker = async (id: string, configFile = config) => {
     const home = join(ROOT, `worker-${id}`);
@@ -110,6 +114,7 @@ async function main(): Promise<void> {
     const child = spawn(
       process.execPath,
       [
+        ...shippedNodeFlags(),
         "--import",
         "tsx",
         "bench/support/queue-worker.ts",
@@ -122,6 +127,7 @@ async function main(): Promise<void> {
       { env, stdio: ["ignore", "pipe", "inherit"] },
     );
     workers.push(child);
+    workerPids.set(id, child.pid!);
     await new Promise<void>((ready) => {
       createInterface({ input: child.stdout! }).on("line", (line) => {
         const e = JSON.parse(line) as { type: string; stepRunId?: string; at?: number };
@@ -194,7 +200,7 @@ async function main(): Promise<void> {
       { name: "orchestrator (this process)", pid: process.pid },
       ...["w1", "w2", "w3"].map((id) => ({
         name: `worker ${id}`,
-        pid: workers.find((w) => w.spawnargs[6] === id)!.pid!,
+        pid: workerPids.get(id)!,
       })),
       { name: "redis-server", server: (c) => c.startsWith("redis-server") && c.includes(`:${redis.port}`) },
       { name: "postgres (all backends)", server: (c) => /postgres\b/.test(c) && c.includes(`-p ${pgPort}`) },
@@ -239,4 +245,5 @@ async function main(): Promise<void> {
   }
 }
 
+await runWithShippedFlags();
 await main();

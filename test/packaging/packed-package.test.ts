@@ -45,6 +45,7 @@ describe("npm pack", () => {
       expect(entry.types, subpath).toMatch(/^\.\/dist\/types\/.*\.d\.ts$/);
     }
     expect(files).toContain("package/bin/trainyard.js");
+    expect(files).toContain("package/bin/v8-flags.js"); // imported by bin/trainyard.js
     expect(files).toContain("package/dist/cli/entry.js");
     expect(files).toContain("package/dist/engine/child-entry.js");
     expect(files).toContain("package/templates/init/data/penguins.csv");
