@@ -58,10 +58,13 @@ export class PendingTasks implements QueueEventListener {
     const entries = this.byJob.get(jobId);
     if (!entries) return;
     const text = typeof returnvalue === "string" ? returnvalue : JSON.stringify(returnvalue);
-    const batch = jobId.startsWith("batch~") ? parseJson<BatchJobResult>(text)?.results : undefined;
+    const batch = jobId.startsWith("batch~") ? parseJson<BatchJobResult>(text) : undefined;
     for (const entry of [...entries]) {
-      const encoded = batch ? batch[entry.task.stepRunId] : text;
-      // Not a result (a superseded pickup's note): the fence decides.
+      const id = entry.task.stepRunId;
+      // A batch's last events travel with its end, ahead of the results they precede.
+      for (const event of batch?.tasks?.[id] ?? []) entry.onEvent(event);
+      const encoded = batch ? batch.results?.[id] : text;
+      // Not a result (a superseded pickup's note, a result sent as progress that never arrived): the fence decides.
       if (!this.settleEncoded(entry, encoded)) void this.readFence(entry);
     }
   }

@@ -49,6 +49,19 @@ export class ProgressSender<T = StepTaskEvent> {
     await this.sending;
   }
 
+  /**
+   * Waits for the sends under way and hands back the items not sent yet, unsent: a caller about to
+   * send them another way (a batch job's return value) saves a write.
+   */
+  async takeUnsent(): Promise<T[]> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.sending;
+    const items = this.batch;
+    this.batch = [];
+    return items;
+  }
+
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;

@@ -17,9 +17,13 @@ export interface BatchProgress {
   results?: Record<string, string>;
 }
 
-/** A batch job's return value: each task's encoded result (or a superseded pickup's note), by step run id. */
+/**
+ * A batch job's return value, by step run id: the results not sent as progress (a superseded pickup's
+ * note included), and the live events not sent either, which come before the results they precede.
+ */
 export interface BatchJobResult {
   results: Record<string, string>;
+  tasks?: Record<string, StepTaskEvent[]>;
 }
 
 /** How a worker names itself in fences and errors: `<hostname>/<worker id>`. */

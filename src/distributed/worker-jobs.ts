@@ -1,7 +1,8 @@
 /**
  * How a worker answers a queue job: a lone task sends its live events as the job's progress; a
- * batch's tasks run side by side, each result sent back as progress as it lands and all of them as
- * the job's return value. Apart from the pickups: this is the job's encoding, not a task's fence.
+ * batch's tasks run side by side, each result sent back as progress as it lands, and what was not
+ * sent yet when the batch ends goes with the job's return value. Apart from the pickups: this is
+ * the job's encoding, not a task's fence.
  */
 import type { Job } from "bullmq";
 import { decodeStepTask, type StepTaskEvent } from "../engine/step-task.js";
@@ -28,7 +29,8 @@ export async function runTaskJob(
 
 /**
  * A batch's tasks run side by side within this worker's slots, each claimed and committed under
- * its own fence; each result goes back as progress as it lands, and all of them with the job's end.
+ * its own fence; each committed result goes back as progress as it lands (within PROMPT_MS), and
+ * the events and results still waiting when the last task ends go with the job's end.
  */
 export async function runBatchJob(
   job: Job<TaskJobData, string>,
@@ -53,12 +55,16 @@ export async function runBatchJob(
         close: async () => undefined,
       };
       const ended = await pickups.run(job, task, events);
-      results[stepRunId] = ended.encoded;
+      // A committed result travels once, as progress or with the job's end; should a progress write
+      // fail, the orchestrator reads the task's fence.
       if (ended.result) sender.push({ stepRunId, result: ended.encoded });
+      else results[stepRunId] = ended.encoded;
     }),
   );
-  await sender.close();
-  return JSON.stringify({ results } satisfies BatchJobResult);
+  // A batch of short tasks often ends before its first progress write is due: that write would only
+  // precede the completion, which carries the same items (the orchestrator reads events, then results).
+  const unsent = batchProgressOf(await sender.takeUnsent());
+  return JSON.stringify({ results: { ...unsent.results, ...results }, tasks: unsent.tasks } satisfies BatchJobResult);
 }
 
 function batchProgressOf(items: BatchItem[]): BatchProgress {

@@ -105,6 +105,14 @@ for (let i = 0; i < ${count}; i++) p.step("q" + i, { run: () => i });
 export default p;
 `;
 
+/** `count` independent steps, each logging one line and returning its number at once. */
+const QUICK_LOGGED = (name: string, count: number) => `
+import { pipeline } from "trainyard";
+const p = pipeline(${JSON.stringify(name)}, {});
+for (let i = 0; i < ${count}; i++) p.step("q" + i, { run: (ctx) => { ctx.log("q" + i + " done"); return i; } });
+export default p;
+`;
+
 vi.setConfig({ testTimeout: 120_000 });
 
 const gate = requireTools("redis-server", "postgresql");
@@ -356,6 +364,27 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     } finally {
       await ty.close();
       fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  gate.it("a batch of quick tasks: each task's live log line comes back under its own step", async () => {
+    // Quick tasks usually end before their progress is due: their events then travel with the job's end.
+    const file = path.join(cluster.dir, "quick-logged.ts");
+    fs.writeFileSync(file, QUICK_LOGGED("quick-logged", 12));
+    await localRun(file);
+    await cluster.startWorker("q", { concurrency: 2 });
+    const ty = await cluster.orchestrator();
+    const events: RunEvent[] = [];
+    try {
+      const run = await ty.run(file, { concurrency: 2, force: true, onEvent: (e) => events.push(e) });
+      expect(run.status).toBe("succeeded");
+      const jobs = await jobIdsOf(ty, run.runId);
+      expect([...jobs.values()].filter((f) => f.jobId.startsWith("batch~")).length).toBeGreaterThan(1);
+      const logged = events.flatMap((e) => (e.type === "log" ? [`${e.stepId}: ${e.line.line}`] : []));
+      expect(logged.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `q${i}: q${i} done`).sort());
+      await expectRunIntact(ty, run.runId);
+    } finally {
+      await ty.close();
     }
   });
 
