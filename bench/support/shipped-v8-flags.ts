@@ -20,8 +20,10 @@ export async function runWithShippedFlags(): Promise<void> {
   const child = spawn(process.execPath, [...flags, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
   });
-  // The terminal's Ctrl-C reaches the child too (same process group); the parent only waits for it.
+  // The terminal's Ctrl-C reaches the child too (same process group); a SIGTERM sent to this process
+  // alone is passed on, as if the benchmark were one process.
   process.on("SIGINT", () => undefined);
+  process.on("SIGTERM", () => child.kill("SIGTERM"));
   const code = await new Promise<number>((done) => child.on("exit", (c, signal) => done(c ?? (signal ? 1 : 0))));
   process.exit(code);
 }
