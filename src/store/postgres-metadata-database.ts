@@ -6,6 +6,7 @@
 import pg from "pg";
 import { TrainyardError } from "../core/errors.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
+import { reconnectingPool } from "./postgres-reconnect.js";
 import { inTransaction, type Row } from "./postgres-rows.js";
 
 export interface PostgresMetadataOptions {
@@ -51,7 +52,7 @@ export async function openMetadataPool(opts: PostgresMetadataOptions): Promise<p
       { cause: err, hint: openHint(err) },
     );
   }
-  return pool;
+  return reconnectingPool(pool);
 }
 
 async function migrate(pool: pg.Pool, schema: string): Promise<void> {

@@ -30,6 +30,11 @@ export interface TestPostgres {
   url: string;
   /** Makes a further empty database on the same server and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Stops the server (`immediate`: as if it crashed, every session cut, recovery from the WAL at
+   * start; else a fast shutdown) and starts it again on the same port and data directory.
+   */
+  restart(opts?: { immediate?: boolean; downMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -178,6 +183,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   try {
     copyInitializedCluster(bin, data);
     let port = 0;
+    let startOpts = "";
     // A free port can be taken between probing and binding; retry with another one.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
@@ -187,6 +193,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       try {
         runPg(join(bin, "pg_ctl"), ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", opts]);
         started = true;
+        startOpts = opts;
         break;
       } catch (err) {
         if (attempt >= 3)
@@ -209,9 +216,16 @@ export async function startPostgres(): Promise<TestPostgres> {
       return `${base}/${name}`;
     };
     const url = await createDatabase(DATABASE);
+    const restart = async (how: { immediate?: boolean; downMs?: number } = {}) => {
+      runPg(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", how.immediate ? "immediate" : "fast", "-w"]);
+      if (how.downMs) await new Promise((r) => setTimeout(r, how.downMs));
+      runPg(join(bin, "pg_ctl"), ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", startOpts]);
+      await waitForConnections(`${base}/postgres`, 30_000);
+    };
     return {
       url,
       createDatabase,
+      restart,
       async stop() {
         process.removeListener("exit", onExit);
         onExit();

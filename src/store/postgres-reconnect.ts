@@ -1,0 +1,63 @@
+/**
+ * Riding out a PostgreSQL restart (a minor-version upgrade, a failover, a crash and its recovery):
+ * a statement or transaction that failed because the server or its connection went away is sent
+ * again on a new connection, with backoff, for up to a minute. Before this, a restart during a run
+ * dropped that run's pending records (a step left "running" in a run that succeeded) or left a
+ * run waiting on a commit that never came.
+ *
+ * What is sent again was rolled back by the server when its session ended, except in the instant
+ * between a COMMIT reaching the server and its answer coming back; the writes sent again are upserts
+ * or conditional updates (a fence commit that already landed is refused, not applied twice).
+ */
+import type pg from "pg";
+
+/** How long a statement keeps trying while the server is away. */
+export const RECONNECT_WITHIN_MS = 60_000;
+const FIRST_WAIT_MS = 50;
+const LONGEST_WAIT_MS = 1000;
+
+/** Socket errors of a server that is down or restarting. */
+const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Whether `err` says the server or the connection went away rather than that the statement was
+ * refused: SQLSTATE class 08 (connection exception) and 57P01-57P03 (shut down by the administrator,
+ * crashed, not yet accepting connections), a socket error, or node-postgres's own words for a
+ * connection that ended under it.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  if (/^08/.test(code) || /^57P0[123]$/.test(code) || SOCKET_CODES.has(code)) return true;
+  const message = (err as Error)?.message ?? "";
+  return /Connection terminated|Client has encountered a connection error|server closed the connection/i.test(message);
+}
+
+/** Runs `attempt` until it succeeds, fails otherwise than by a lost connection, or the server stays away too long. */
+export async function reconnecting<T>(attempt: () => Promise<T>, withinMs = RECONNECT_WITHIN_MS): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  for (let wait = FIRST_WAIT_MS; ; wait = Math.min(LONGEST_WAIT_MS, wait * 2)) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isConnectionLoss(err) || Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+/**
+ * Makes the pool's `query` and `connect` ride out a restart (see the header); a transaction's own
+ * retry is inTransaction's. Applied once the schema is migrated: a wrong address still fails at open.
+ */
+export function reconnectingPool(pool: pg.Pool): pg.Pool {
+  const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  // Only the promise forms are used by the stores; a callback form is passed through as it is.
+  pool.query = ((...args: unknown[]) =>
+    typeof args[args.length - 1] === "function"
+      ? query(...args)
+      : reconnecting(() => query(...args))) as unknown as typeof pool.query;
+  pool.connect = ((...args: unknown[]) =>
+    args.length ? (connect as (...a: unknown[]) => unknown)(...args) : reconnecting(connect)) as typeof pool.connect;
+  return pool;
+}
