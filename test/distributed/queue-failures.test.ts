@@ -1,9 +1,10 @@
 /**
  * The queue executor's failure scenarios on a one-machine cluster, each checking that no output
  * is lost or damaged and that no step run's result is committed twice: a worker killed with -9
- * mid-step, Redis killed and restarted mid-run, the orchestrator killed (resume reattaches), a
- * worker missing a Python module, and cancellation reaching a step running on a worker. Each
- * scenario runs with the queues in Redis and again in PostgreSQL (the Redis restart only on Redis).
+ * mid-step, Redis killed and restarted mid-run, PostgreSQL restarted mid-run, the orchestrator
+ * killed (resume reattaches), a worker missing a Python module, and cancellation reaching a step
+ * running on a worker. Each scenario runs with the queues in Redis and again in PostgreSQL (the
+ * Redis restart only on Redis).
  * As root, each worker runs in its own network namespace and the artifacts live in S3 (s3rver), so
  * workers share nothing but the queue, PostgreSQL and the object store, reached over the network.
  */
@@ -147,6 +148,27 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
             await ty.close();
           }
         });
+
+      gate.it("PostgreSQL restarted mid-run: the run continues, nothing lost", async () => {
+        const chain = slowChain("postgres-restart");
+        const ty = await cluster.orchestrator();
+        try {
+          const running = ty.run(chain.file, { concurrency: 2 });
+          await waitFor(() => chain.lines().length === 1, "the slow step to start", 30_000);
+          // Every session cut at once (the orchestrator's, the workers' and, with the queues there, the
+          // queues'), and half a second with no server at all. A fast shutdown, as a restart or a
+          // switchover does: the test clusters run without synchronous commit, so a crash here would
+          // lose the last commits for the server's own reason.
+          await cluster.postgres.restart({ downMs: 500 });
+          chain.release();
+          const result = await running;
+          expect(result.status).toBe("succeeded");
+          expect(chain.lines().filter((l) => l.startsWith("start")).length).toBeLessThanOrEqual(2);
+          await assertIntact(ty, result.runId);
+        } finally {
+          await ty.close();
+        }
+      });
 
       gate.it(
         "the orchestrator killed: `trainyard resume` reattaches to the running step instead of re-running it",
