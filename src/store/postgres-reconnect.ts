@@ -6,8 +6,9 @@
  * run waiting on a commit that never came.
  *
  * What is sent again was rolled back by the server when its session ended, except in the instant
- * between a COMMIT reaching the server and its answer coming back; the writes sent again are upserts
- * or conditional updates (a fence commit that already landed is refused, not applied twice).
+ * between a COMMIT reaching the server and its answer coming back. Sent again then, step runs,
+ * attempts and artifacts are upserts and a fence commit is conditional (refused, not applied twice);
+ * that one batch's log lines, metrics and lineage rows would be written twice.
  */
 import type pg from "pg";
 
