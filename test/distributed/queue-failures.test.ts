@@ -128,47 +128,39 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
         }
       });
 
-      // Only with the queues in Redis: in PostgreSQL, the queues' outage is the metadata store's too.
-      if (queue === "redis")
-        gate.it("Redis killed and restarted mid-run: the run continues, nothing lost", async () => {
-          const chain = slowChain("redis-restart");
-          const ty = await cluster.orchestrator();
-          try {
-            const running = ty.run(chain.file, { concurrency: 2 });
-            await waitFor(() => chain.lines().length === 1, "the slow step to start", 30_000);
-            await cluster.redis!.restart({ kill: true, downMs: 500 });
-            chain.release();
-            const result = await running;
-            expect(result.status).toBe("succeeded");
-            // An outage longer than the lock lets the queue hand the step to another worker: it may
-            // start twice, but only one pickup commits (assertIntact).
-            expect(chain.lines().filter((l) => l.startsWith("start")).length).toBeLessThanOrEqual(2);
-            await assertIntact(ty, result.runId);
-          } finally {
-            await ty.close();
-          }
-        });
-
-      gate.it("PostgreSQL restarted mid-run: the run continues, nothing lost", async () => {
-        const chain = slowChain("postgres-restart");
+      /** A server restarted while the slow step runs: the run goes on, and nothing is lost or committed twice. */
+      async function restartedMidRun(name: string, restart: () => Promise<void>) {
+        const chain = slowChain(name);
         const ty = await cluster.orchestrator();
         try {
           const running = ty.run(chain.file, { concurrency: 2 });
           await waitFor(() => chain.lines().length === 1, "the slow step to start", 30_000);
-          // Every session cut at once (the orchestrator's, the workers' and, with the queues there, the
-          // queues'), and half a second with no server at all. A fast shutdown, as a restart or a
-          // switchover does: the test clusters run without synchronous commit, so a crash here would
-          // lose the last commits for the server's own reason.
-          await cluster.postgres.restart({ downMs: 500 });
+          await restart();
           chain.release();
           const result = await running;
           expect(result.status).toBe("succeeded");
+          // An outage longer than the lock lets the queue hand the step to another worker: it may
+          // start twice, but only one pickup commits (assertIntact).
           expect(chain.lines().filter((l) => l.startsWith("start")).length).toBeLessThanOrEqual(2);
           await assertIntact(ty, result.runId);
         } finally {
           await ty.close();
         }
-      });
+      }
+
+      // Only with the queues in Redis: with the queues in PostgreSQL, the next scenario is their restart.
+      if (queue === "redis")
+        gate.it("Redis killed and restarted mid-run: the run continues, nothing lost", () =>
+          restartedMidRun("redis-restart", () => cluster.redis!.restart({ kill: true, downMs: 500 })),
+        );
+
+      // Every session cut at once (the orchestrator's, the workers' and, with the queues there, the
+      // queues'), and half a second with no server at all. A fast shutdown, as a restart or a
+      // switchover does: the test clusters run without synchronous commit, so a crash here would
+      // lose the last commits for the server's own reason.
+      gate.it("PostgreSQL restarted mid-run: the run continues, nothing lost", () =>
+        restartedMidRun("postgres-restart", () => cluster.postgres.restart({ downMs: 500 })),
+      );
 
       gate.it(
         "the orchestrator killed: `trainyard resume` reattaches to the running step instead of re-running it",
