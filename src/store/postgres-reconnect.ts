@@ -2,8 +2,8 @@
  * Riding out a PostgreSQL restart (a minor-version upgrade, a failover, a crash and its recovery):
  * a statement or transaction that failed because the server or its connection went away is sent
  * again on a new connection, with backoff, for up to a minute. Before this, a restart during a run
- * dropped that run's pending records (a step left "running" in a run that succeeded) or left a
- * run waiting on a commit that never came.
+ * failed the run's next record write (ECONNREFUSED): the run ended, still marked running, without
+ * the records of the steps that had finished meanwhile.
  *
  * What is sent again was rolled back by the server when its session ended, except in the instant
  * between a COMMIT reaching the server and its answer coming back. Sent again then, step runs,
