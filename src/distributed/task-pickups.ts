@@ -217,7 +217,11 @@ export class TaskPickups {
       return encodeStepTaskResult(result);
     });
     if (landed) return { encoded: landed, result };
-    return { encoded: await this.superseded(task, "its result not committed") };
+    // A commit sent again after its answer was lost (postgres-reconnect.ts) finds the fence it committed.
+    const fence = await this.opts.fences().get(task.stepRunId);
+    if (fence?.state === "committed" && fence.claim === claim && fence.result === encodeStepTaskResult(result))
+      return { encoded: fence.result, result };
+    return { encoded: await this.superseded(task, "its result not committed", fence) };
   }
 
   /**
@@ -247,8 +251,8 @@ export class TaskPickups {
    * What a pickup the fence refused answers: the committed result if there is one, else a note. The
    * task is dropped (`what` says at which point), and the worker says why.
    */
-  private async superseded(task: StepTask, what: string): Promise<string> {
-    const fence = await this.opts.fences().get(task.stepRunId);
+  private async superseded(task: StepTask, what: string, read?: TaskFence): Promise<string> {
+    const fence = read ?? (await this.opts.fences().get(task.stepRunId));
     this.opts.onTask?.({ type: "dropped", task, reason: `${what}: ${refusal(fence, task)}` });
     if (fence?.state === "committed" && fence.attemptId === task.attemptId && fence.result) {
       decodeStepTaskResult(fence.result);

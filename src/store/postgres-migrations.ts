@@ -9,7 +9,8 @@
  *   exactly whatever their value (a fractional ms or an inode past 2^63 would break BIGINT);
  * - JSON fields use `json`, which keeps the text exactly as written (key order included) and
  *   can still be queried with ->>, unlike jsonb, which reorders keys;
- * - text_pattern_ops indexes serve the `id LIKE 'prefix%'` lookups in any collation.
+ * - text_pattern_ops indexes serve the `id LIKE 'prefix%'` lookups in any collation;
+ * - `record_batches`, which SQLite needs not: a statement to a local file never loses its answer.
  */
 export const POSTGRES_MIGRATIONS: readonly string[] = [
   `
@@ -94,4 +95,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   // The pipeline bundle a run planned with, recorded so that gc and resume find it.
   `ALTER TABLE runs ADD COLUMN bundle_digest TEXT;`,
+  // Record batches applied, by the id each batch statement carries: one sent again because its answer
+  // was lost is not applied twice (postgres-record-batch.ts). Rows older than an hour are pruned there.
+  `CREATE TABLE record_batches (id TEXT PRIMARY KEY, written_at DOUBLE PRECISION NOT NULL);`,
 ];

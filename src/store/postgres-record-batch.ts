@@ -3,7 +3,14 @@
  * keeps their order) in data-modifying CTEs. A statement is its own transaction and takes one
  * round trip, so no transaction stays open while the client awaits, and a killed process commits
  * all of the batch or none of it.
+ *
+ * Each statement also applies at most once. A connection lost after the server committed and before
+ * its answer arrived looks like any lost connection, and the statement is sent again
+ * (postgres-reconnect.ts): the upserts would land the same, but log lines, lineage, metrics and tags
+ * would be written twice. So the statement first records its own random id in `record_batches`, and
+ * every insert is conditioned on that id being new.
  */
+import { randomUUID } from "node:crypto";
 import type { ArtifactRecord, AttemptRecord, RecordBatch, StepRunRecord } from "./metadata-records.js";
 import { METRIC_COLUMNS, metricValues, TAG_COLUMNS, tagValues } from "./metric-rows.js";
 import { artifactValues, attemptValues, STEP_RUN_COLUMNS, stepRunValues, text } from "./postgres-rows.js";
@@ -81,12 +88,30 @@ const TABLES: TableInsert[] = [
   { table: "run_tags", columns: TAG_COLUMNS, types: TAG_TYPES },
 ];
 
+/** The guard's CTE: it returns a row only when this statement's id is new, i.e. on its first application. */
+const GUARD = "first_application";
+/** Guard rows are pruned once they are this old: a statement is sent again for a minute at most. */
+const GUARD_KEPT_MS = 3600_000;
+/** One statement in this many (per process) also prunes old guard rows. */
+const PRUNE_EVERY = 256;
+let sincePrune = 0;
+
 function insertSql(t: TableInsert, firstParam: number): string {
   const arrays = t.types.map((type, i) => `$${firstParam + i}::${type}[]`).join(", ");
   const names = t.columns.map((_, i) => `c${i}`);
+  const where = [`EXISTS (SELECT 1 FROM ${GUARD})`, ...(t.skip ? [`NOT ${t.skip}`] : [])].join(" AND ");
   return `INSERT INTO ${t.table} (${t.columns.join(", ")})
     SELECT ${names.map((n) => `u.${n}`).join(", ")} FROM unnest(${arrays}) WITH ORDINALITY AS u(${names.join(", ")}, n)
-    ${t.skip ? `WHERE NOT ${t.skip} ` : ""}ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
+    WHERE ${where} ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
+}
+
+/** The guard (see the header) takes the two parameters after the tables': the statement's id and the time. */
+function guardSql(firstParam: number, prune: boolean): string {
+  const [id, now] = [`$${firstParam}::text`, `$${firstParam + 1}::float8`];
+  const guard = `${GUARD} AS (INSERT INTO record_batches (id, written_at) VALUES (${id}, ${now})
+    ON CONFLICT DO NOTHING RETURNING 1)`;
+  if (!prune) return guard;
+  return `${guard},\nguard_pruned AS (DELETE FROM record_batches WHERE written_at < ${now} - ${GUARD_KEPT_MS})`;
 }
 
 /**
@@ -94,9 +119,12 @@ function insertSql(t: TableInsert, firstParam: number): string {
  * arrays. A table without rows gets no CTE, since an empty insert still opens its table and indexes.
  */
 export interface BatchStatement {
-  /** Which tables have rows, one letter per table ("1" or "0", in TABLES order): part of a prepared name. */
+  /**
+   * Which tables have rows, one letter per table ("1" or "0", in TABLES order), and "p" when the
+   * statement prunes old guard rows: part of a prepared name.
+   */
   shape: string;
-  /** `w0 AS (...), w1 AS (...)`; empty when no table has rows. */
+  /** `first_application AS (...), w0 AS (...), w1 AS (...)`; empty when no table has rows. */
   ctes: string;
   /** The CTEs' parameters ($1 to $params.length): a statement adding its own numbers them after. */
   params: unknown[];
@@ -115,7 +143,7 @@ function ctesOf(shape: string): string {
       parts.push(`w${parts.length} AS (${insertSql(t, next)})`);
       next += t.columns.length;
     });
-    ctes = parts.join(",\n");
+    ctes = parts.length ? [guardSql(next, shape.endsWith("p")), ...parts].join(",\n") : "";
     ctesByShape.set(shape, ctes);
   }
   return ctes;
@@ -133,11 +161,14 @@ export function batchStatement(
   artifacts: Array<{ record: ArtifactRecord; bytes?: Uint8Array }> = [],
 ): BatchStatement {
   const rows = tableRows(batch, artifacts);
-  const shape = rows.map((r) => (r.length ? "1" : "0")).join("");
   const params = rows.flatMap((tableRows, i) =>
     tableRows.length ? TABLES[i].columns.map((_, column) => tableRows.map((row) => row[column] ?? null)) : [],
   );
-  return { shape, ctes: ctesOf(shape), params };
+  if (!params.length) return { shape: rows.map(() => "0").join(""), ctes: "", params };
+  const prune = ++sincePrune >= PRUNE_EVERY;
+  if (prune) sincePrune = 0;
+  const shape = `${rows.map((r) => (r.length ? "1" : "0")).join("")}${prune ? "p" : ""}`;
+  return { shape, ctes: ctesOf(shape), params: [...params, randomUUID(), Date.now()] };
 }
 
 /** The batch's statement alone; undefined when it has no rows. */

@@ -45,7 +45,7 @@ export interface Cluster {
   workers: ClusterWorker[];
   startWorker(
     id: string,
-    opts?: { env?: Record<string, string>; queues?: string[]; concurrency?: number },
+    opts?: { env?: Record<string, string>; queues?: string[]; concurrency?: number; args?: string[] },
   ): Promise<ClusterWorker>;
   /** An orchestrating Trainyard with its own home, on the shared stores and the queue executor. */
   orchestrator(): Promise<Trainyard>;
@@ -115,6 +115,7 @@ export async function startCluster(
       const args = [BIN, "worker", "--config", config, "--home", home, "--id", id];
       for (const q of w.queues ?? []) args.push("--queue", q);
       if (w.concurrency) args.push("--concurrency", String(w.concurrency));
+      args.push(...(w.args ?? []));
       const env = {
         ...process.env,
         NO_COLOR: "1",

@@ -1,15 +1,17 @@
 /**
  * What a PostgreSQL record batch and a task fence write: a batch's statement holds only the tables it
  * has rows for, an artifact record sent again unchanged leaves its row untouched (no lock, no new
- * version), and a fence's claim and commit update its row in place (HOT: no index written).
+ * version), a fence's claim and commit update its row in place (HOT: no index written), and a batch
+ * whose answer was lost after the server committed it is not applied twice when it is sent again.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { batchStatement } from "../../src/store/postgres-record-batch.js";
+import { batchStatement, WRITE_BATCH_NAME } from "../../src/store/postgres-record-batch.js";
 import type { RecordBatch } from "../../src/store/metadata-records.js";
 import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
+import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
 import { requireTools } from "../support/require-tool.js";
 
 const EMPTY: RecordBatch = { stepRuns: [], attempts: [], logs: [], completions: [] };
@@ -23,10 +25,18 @@ describe("a record batch's statement", () => {
   it("has a CTE and parameters only for the tables the batch has rows for", () => {
     const attempt = { stepRunId: "r:a", attempt: 1, status: "succeeded" as const, startedAt: 1, finishedAt: 2 };
     const attemptsOnly = batchStatement({ ...EMPTY, attempts: [attempt] });
-    expect(attemptsOnly.ctes.match(/INSERT INTO (\w+)/g)).toEqual(["INSERT INTO attempts"]);
-    expect(attemptsOnly.params).toHaveLength(6);
+    // The first insert is the statement's own id (it applies once: see the last case).
+    expect(attemptsOnly.ctes.match(/INSERT INTO (\w+)/g)).toEqual([
+      "INSERT INTO record_batches",
+      "INSERT INTO attempts",
+    ]);
+    expect(attemptsOnly.params).toHaveLength(6 + 2);
     const withArtifacts = batchStatement({ ...EMPTY, attempts: [attempt], artifacts: [artifact(1)] });
-    expect(withArtifacts.ctes.match(/INSERT INTO (\w+)/g)).toEqual(["INSERT INTO attempts", "INSERT INTO artifacts"]);
+    expect(withArtifacts.ctes.match(/INSERT INTO (\w+)/g)).toEqual([
+      "INSERT INTO record_batches",
+      "INSERT INTO attempts",
+      "INSERT INTO artifacts",
+    ]);
     // Each shape is its own prepared statement: the two batches must not share a name.
     expect(withArtifacts.shape).not.toBe(attemptsOnly.shape);
     expect(batchStatement(EMPTY)).toMatchObject({ ctes: "", params: [] });
@@ -99,5 +109,106 @@ requireTools("postgresql").describe("on PostgreSQL", () => {
     // the inserts, every row moves. With room kept, most stay (the rest moved when a commit found a page full).
     expect(stayed.length).toBeGreaterThan(ids.length / 2);
     expect((await fences.get(ids[0]))!.state).toBe("committed");
+  });
+
+  describe("a batch committed by the server whose answer was lost", () => {
+    let proxy: AnswerDroppingProxy;
+    let viaProxy: PostgresMetadataStore;
+    beforeAll(async () => {
+      const { hostname, port } = new URL(server!.url);
+      proxy = await AnswerDroppingProxy.start({ host: hostname, port: Number(port) });
+      const url = new URL(server!.url);
+      url.port = String(proxy.port);
+      viaProxy = await PostgresMetadataStore.open({ url: url.href, schema: "batch_rows" });
+    });
+    afterAll(async () => {
+      await viaProxy?.close();
+      await proxy?.stop();
+    });
+
+    /** A step run's records of every kind that is appended rather than upserted. */
+    const appended = (stepRunId: string): RecordBatch => {
+      const ids = { stepRunId, runId: "r5", stepId: "train" };
+      const stepRun = { id: stepRunId, runId: "r5", stepId: "train", itemIndex: -1, status: "succeeded" as const };
+      return {
+        ...EMPTY,
+        logs: [
+          {
+            stepRunId,
+            attempt: 1,
+            lines: [1, 2, 3].map((n) => ({ ts: n, stream: "stdout" as const, line: `epoch ${n}` })),
+          },
+        ],
+        metrics: [1, 2].map((step) => ({
+          ...ids,
+          itemIndex: -1,
+          attempt: 1,
+          name: "loss",
+          value: 1 / step,
+          step,
+          ts: step,
+        })),
+        tags: [{ ...ids, key: "model", value: "gbdt", ts: 1 }],
+        completions: [
+          {
+            stepRun: { ...stepRun, cached: false, attempts: 1 },
+            artifacts: [artifact(40)],
+            lineage: [{ ...ids, digest: digest(40), direction: "out" as const, name: "output", reused: false }],
+          },
+        ],
+      };
+    };
+    const counts = async (stepRunId: string) => {
+      const count = async (table: string) =>
+        Number(
+          (await sql.query(`SELECT count(*) AS n FROM batch_rows.${table} WHERE step_run_id = $1`, [stepRunId])).rows[0]
+            .n,
+        );
+      return {
+        logs: await count("logs"),
+        metrics: await count("metrics"),
+        tags: await count("run_tags"),
+        lineage: await count("lineage"),
+      };
+    };
+    const once = { logs: 3, metrics: 2, tags: 1, lineage: 1 };
+
+    it("is sent again on a new connection and applied once", async () => {
+      proxy.dropAnswerTo(WRITE_BATCH_NAME);
+      await viaProxy.writeBatch(appended("r5:lost"));
+      expect(proxy.dropped).toBe(1);
+      expect(await counts("r5:lost")).toEqual(once);
+    });
+
+    it("with a task fence's commit in the same statement: applied once, and the fence committed", async () => {
+      const fences = await taskFenceFor(viaProxy);
+      const fence = { stepRunId: "r5:fenced", runId: "r5", attemptId: "d1", jobId: "j1", queue: "q" };
+      await fences.openMany([{ ...fence, task: "{}" }], 1);
+      const claim = { stepRunId: fence.stepRunId, attemptId: "d1", claim: "c1", worker: "host/w1" };
+      expect(await fences.claimMany([claim], 2)).toEqual([true]);
+      proxy.dropAnswerTo("trainyard.fence-commit-with-records");
+      const before = proxy.dropped;
+      await fences.commitManyWithRecords!([{ ...claim, result: '{"status":"succeeded"}' }], appended("r5:fenced"), 3);
+      expect(proxy.dropped).toBe(before + 1);
+      expect(await counts("r5:fenced")).toEqual(once);
+      expect(await fences.get("r5:fenced")).toMatchObject({ state: "committed", claim: "c1" });
+    });
+
+    it("prunes statement ids older than an hour as it writes", async () => {
+      const now = Date.now();
+      await sql.query(`INSERT INTO batch_rows.record_batches (id, written_at) VALUES ('stale', $1), ('recent', $2)`, [
+        now - 2 * 3600_000,
+        now - 60_000,
+      ]);
+      // One statement in 256 prunes (per process).
+      for (let i = 0; i < 256; i++) await metadata.appendLogs("r5:prune", 1, [{ ts: i, stream: "log", line: "x" }]);
+      const ids = (await sql.query(`SELECT id FROM batch_rows.record_batches WHERE id IN ('stale', 'recent')`)).rows;
+      expect(ids.map((r) => r.id)).toEqual(["recent"]);
+    });
+
+    it("a new batch with the same rows is still applied: the guard is per statement, not per content", async () => {
+      await viaProxy.writeBatch(appended("r5:lost"));
+      expect(await counts("r5:lost")).toEqual({ logs: 6, metrics: 4, tags: 2, lineage: 2 });
+    });
   });
 });

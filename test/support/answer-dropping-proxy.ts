@@ -1,0 +1,79 @@
+/**
+ * A TCP proxy on loopback in front of a PostgreSQL server that can lose one answer: once armed with
+ * a statement's name, the first request naming it goes through to the server, and when the server's
+ * answer is complete (its ReadyForQuery, sent after the commit) the proxy swallows it and cuts the
+ * connection. The client sees a lost connection for a statement the server did commit: the one case
+ * where sending a statement again could apply it twice.
+ */
+import net from "node:net";
+
+/** A ReadyForQuery message's header ('Z', length 5): the end of the server's answer to a request. */
+const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
+
+export class AnswerDroppingProxy {
+  /** Answers swallowed so far. */
+  dropped = 0;
+  private armed?: string | Buffer;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(target: { host: string; port: number }): Promise<AnswerDroppingProxy> {
+    let proxy!: AnswerDroppingProxy;
+    const server = net.createServer((client) => proxy.connect(client, target));
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+    proxy = new AnswerDroppingProxy(server, (server.address() as net.AddressInfo).port);
+    return proxy;
+  }
+
+  /**
+   * The next request holding `request` (a prepared statement's name, or simpleQuery's bytes) is
+   * committed by the server and its answer lost.
+   */
+  dropAnswerTo(request: string | Buffer): void {
+    this.armed = request;
+  }
+
+  /** The bytes of a simple query message: `simpleQuery("COMMIT")` matches a COMMIT and nothing else. */
+  static simpleQuery(sql: string): Buffer {
+    const body = Buffer.from(`${sql}\0`);
+    const header = Buffer.alloc(5);
+    header.write("Q", 0);
+    header.writeInt32BE(4 + body.length, 1);
+    return Buffer.concat([header, body]);
+  }
+
+  private connect(client: net.Socket, target: { host: string; port: number }): void {
+    const upstream = net.connect(target.port, target.host);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+      s.on("error", () => undefined);
+    }
+    let dropping = false;
+    client.on("data", (chunk: Buffer) => {
+      if (this.armed && chunk.includes(this.armed)) {
+        this.armed = undefined;
+        dropping = true;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      if (!dropping) return void client.write(chunk);
+      if (!chunk.subarray(-6).subarray(0, 5).equals(READY_FOR_QUERY)) return;
+      this.dropped++;
+      client.destroy();
+      upstream.destroy();
+    });
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((closed) => this.server.close(() => closed()));
+  }
+}
