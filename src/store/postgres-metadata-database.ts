@@ -7,7 +7,8 @@ import pg from "pg";
 import { TrainyardError } from "../core/errors.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import { reconnectingPool } from "./postgres-reconnect.js";
-import { inTransaction, type Row } from "./postgres-rows.js";
+import type { Row } from "./postgres-rows.js";
+import { inTransaction } from "./postgres-transaction.js";
 
 export interface PostgresMetadataOptions {
   /** Connection string, e.g. postgres://user:pass@host:5432/trainyard. */
@@ -56,23 +57,27 @@ export async function openMetadataPool(opts: PostgresMetadataOptions): Promise<p
 }
 
 async function migrate(pool: pg.Pool, schema: string): Promise<void> {
-  await inTransaction(pool, async (c) => {
-    // Serialises concurrent first opens; the lock is released at commit.
-    await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.migrate.' || $1))`, [schema]);
-    await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await c.query(
-      `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, ` +
-        `applied_at DOUBLE PRECISION NOT NULL)`,
-    );
-    const done = new Set(
-      (await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number),
-    );
-    for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
-      if (done.has(i + 1)) continue;
-      await c.query(sql);
-      await c.query(`INSERT INTO trainyard_migrations (version, applied_at) VALUES ($1, $2)`, [i + 1, Date.now()]);
-    }
-  });
+  await inTransaction(
+    pool,
+    async (c) => {
+      // Serialises concurrent first opens; the lock is released at commit.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.migrate.' || $1))`, [schema]);
+      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, ` +
+          `applied_at DOUBLE PRECISION NOT NULL)`,
+      );
+      const done = new Set(
+        (await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number),
+      );
+      for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
+        if (done.has(i + 1)) continue;
+        await c.query(sql);
+        await c.query(`INSERT INTO trainyard_migrations (version, applied_at) VALUES ($1, $2)`, [i + 1, Date.now()]);
+      }
+    },
+    { guarded: false },
+  );
 }
 
 /** What to check when opening fails: the network, the login, the privileges, or our migration. */

@@ -6,9 +6,10 @@
  * the records of the steps that had finished meanwhile.
  *
  * What is sent again was rolled back by the server when its session ended, except in the instant
- * between a COMMIT reaching the server and its answer coming back. Sent again then, step runs,
- * attempts and artifacts are upserts and a fence commit is conditional (refused, not applied twice);
- * that one batch's log lines, metrics and lineage rows would be written twice.
+ * between a COMMIT reaching the server and its answer coming back. Sent again then, a record batch
+ * finds its own id already recorded and writes nothing (postgres-record-batch.ts), a fence commit is
+ * refused by the fence it committed (the worker then reads that its commit landed), and a claim or
+ * heartbeat by the same pickup applies the same again.
  */
 import type pg from "pg";
 

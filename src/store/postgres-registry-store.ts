@@ -16,7 +16,8 @@ import { TrainyardError } from "../core/errors.js";
 import type { MetadataStore } from "./metadata-store.js";
 import type { PostgresMetadataOptions, PostgresMetadataStore } from "./postgres-metadata-store.js";
 import { POSTGRES_REGISTRY_MIGRATIONS } from "./postgres-registry-migrations.js";
-import { inTransaction, text, type Queryable, type Row } from "./postgres-rows.js";
+import { text, type Queryable, type Row } from "./postgres-rows.js";
+import { inTransaction } from "./postgres-transaction.js";
 import {
   checkRegistryName,
   failedGates,

@@ -12,46 +12,9 @@ import type {
   RunRecord,
   StepRunRecord,
 } from "./metadata-store.js";
-import { isConnectionLoss, RECONNECT_WITHIN_MS } from "./postgres-reconnect.js";
 
 export type Row = Record<string, any>;
 export type Queryable = Pick<pg.PoolClient, "query">;
-
-/**
- * Runs `fn` in a transaction on one pooled connection, from the start again (up to `attempts`
- * times) when it failed with one of the `retryOn` SQLSTATE codes, and on a new connection when the
- * server went away under it (postgres-reconnect.ts: the server rolled it back).
- */
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (c: Queryable) => Promise<T>,
-  opts: { begin?: string; retryOn?: ReadonlySet<string>; attempts?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + RECONNECT_WITHIN_MS;
-  for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
-    try {
-      await client.query(opts.begin ?? "BEGIN");
-      const out = await fn(client);
-      await client.query("COMMIT");
-      client.release();
-      return out;
-    } catch (err) {
-      // A failed ROLLBACK means a broken connection: drop it rather than return it to the pool.
-      const broken = await client.query("ROLLBACK").then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      client.release(broken);
-      if (isConnectionLoss(err) && Date.now() < deadline) {
-        attempt--;
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      if (attempt >= (opts.attempts ?? 1) || !opts.retryOn?.has(String((err as { code?: unknown }).code))) throw err;
-    }
-  }
-}
 
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);

@@ -4,15 +4,8 @@ import type { RunFilter, RunLease, RunRecord } from "./metadata-records.js";
 import type { RunStore } from "./metadata-store.js";
 import { LISTED_MATCHES, pickRunByPrefix, prefixMatchOf } from "./run-id-prefix.js";
 import { likeEscape } from "./postgres-metadata-database.js";
-import {
-  inTransaction,
-  LEASE_COLUMNS,
-  leaseValues,
-  type Row,
-  rowToLease,
-  rowToRun,
-  runColumns,
-} from "./postgres-rows.js";
+import { LEASE_COLUMNS, leaseValues, type Row, rowToLease, rowToRun, runColumns } from "./postgres-rows.js";
+import { inTransaction } from "./postgres-transaction.js";
 
 // The conditional update takes the row lock: a concurrent claim waits, then sees the new token.
 const CLAIM_LEASE = `INSERT INTO run_leases (${LEASE_COLUMNS.join(", ")})

@@ -3,7 +3,8 @@ import type pg from "pg";
 import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
 import type { RecordBatch } from "./metadata-records.js";
 import { batchStatement } from "./postgres-record-batch.js";
-import { inTransaction, type Queryable, type Row } from "./postgres-rows.js";
+import type { Queryable, Row } from "./postgres-rows.js";
+import { inTransaction } from "./postgres-transaction.js";
 import {
   type FenceClaim,
   type FenceCommit,

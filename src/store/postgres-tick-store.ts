@@ -8,7 +8,8 @@ import type pg from "pg";
 import { crashPoint } from "../core/crash-point.js";
 import type { ErrorInfo } from "../core/errors.js";
 import type { PostgresMetadataOptions, PostgresMetadataStore } from "./postgres-metadata-store.js";
-import { inTransaction, type Queryable } from "./postgres-rows.js";
+import type { Queryable } from "./postgres-rows.js";
+import { inTransaction } from "./postgres-transaction.js";
 import { POSTGRES_TICK_MIGRATIONS } from "./tick-migrations.js";
 import {
   json,

@@ -19,6 +19,7 @@ import { PostgresRegistryStore } from "../../src/store/postgres-registry-store.j
 import type { ModelArtifact } from "../../src/core/artifacts.js";
 import type { GatesResult } from "../../src/lib/gates/gates-step.js";
 import type { ModelVersionRecord } from "../../src/store/registry-store.js";
+import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
 import { demoPipeline, trainAndRegister } from "./model-home.js";
@@ -51,6 +52,33 @@ postgres.describe("PostgresRegistryStore", () => {
   describeRegistryStore("postgres", () => PostgresRegistryStore.open({ url: server.url, schema: freshSchema() }));
 
   describe("specifics", () => {
+    it("applies a change once when its COMMIT's answer was lost: the transaction finds it committed", async () => {
+      const { hostname, port } = new URL(server.url);
+      const proxy = await AnswerDroppingProxy.start({ host: hostname, port: Number(port) });
+      const url = new URL(server.url);
+      url.port = String(proxy.port);
+      const s = await PostgresRegistryStore.open({ url: url.href, schema: freshSchema() });
+      try {
+        for (const l of ["a", "b", "c"]) await s.registerVersion(versionInput("flights", l));
+        for (const v of [1, 2, 3]) await s.setAlias("flights", "production", v);
+        proxy.dropAnswerTo(AnswerDroppingProxy.simpleQuery("COMMIT"));
+        // Run twice, a rollback would go on to version 1.
+        expect((await s.rollback("flights", "production")).alias.version).toBe(2);
+        expect(proxy.dropped).toBe(1);
+        expect((await s.getAlias("flights", "production"))?.version).toBe(2);
+        const history = await s.aliasHistory("flights", "production");
+        expect(history.map((e) => e.action)).toEqual(["set", "set", "set", "rollback"]);
+        proxy.dropAnswerTo(AnswerDroppingProxy.simpleQuery("COMMIT"));
+        // Run twice, a deletion would fail: the alias is gone.
+        expect((await s.deleteAlias("flights", "production")).action).toBe("delete");
+        expect(proxy.dropped).toBe(2);
+        expect(await s.getAlias("flights", "production")).toBeUndefined();
+      } finally {
+        await s.close();
+        await proxy.stop();
+      }
+    });
+
     it("tracks its migrations apart from the metadata store's, each applied once under concurrent opens", async () => {
       const schema = freshSchema();
       const stores = await Promise.all([0, 1, 2].map(() => PostgresRegistryStore.open({ url: server.url, schema })));
