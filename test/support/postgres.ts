@@ -150,7 +150,11 @@ async function waitForConnections(url: string, timeoutMs: number): Promise<void>
   }
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `durable`: the server's own defaults (fsync, synchronous commit, full-page writes) rather than
+ * durability off, for a test of what a crash keeps.
+ */
+export async function startPostgres(opts: { durable?: boolean } = {}): Promise<TestPostgres> {
   const reason = postgresUnavailableReason();
   if (reason) throw new Error(`cannot start PostgreSQL: ${reason}`);
   const bin = binDir()!;
@@ -187,13 +191,12 @@ export async function startPostgres(): Promise<TestPostgres> {
     // A free port can be taken between probing and binding; retry with another one.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const opts =
-        `-c listen_addresses=127.0.0.1 -p ${port} -k ${root} -c fsync=off -c synchronous_commit=off -c ` +
-        `full_page_writes=off -c max_connections=50`;
+      const durability = opts.durable ? "" : "-c fsync=off -c synchronous_commit=off -c full_page_writes=off ";
+      const serverOpts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${root} ${durability}-c max_connections=50`;
       try {
-        runPg(join(bin, "pg_ctl"), ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", opts]);
+        runPg(join(bin, "pg_ctl"), ["start", "-D", data, "-l", log, "-w", "-t", "60", "-o", serverOpts]);
         started = true;
-        startOpts = opts;
+        startOpts = serverOpts;
         break;
       } catch (err) {
         if (attempt >= 3)
