@@ -86,7 +86,7 @@ postgres.describe("PostgreSQL restarted during a run", () => {
 
   // The other clusters of the suite run with durability off, so a crash there loses recent commits by
   // design. With the server's defaults, a crash loses nothing that was committed, and the rest is sent again.
-  it("crashed (an immediate shutdown, recovery from the WAL) with the server's default durability: the same", async () => {
+  it("crashed (immediate shutdown, recovery from the WAL) with the default durability: the same", async () => {
     const durable = await startPostgres({ durable: true });
     try {
       await runThrough(durable, () => durable.restart({ immediate: true, downMs: 1000 }));
