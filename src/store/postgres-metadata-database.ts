@@ -7,7 +7,7 @@ import pg from "pg";
 import { TrainyardError } from "../core/errors.js";
 import { POSTGRES_MIGRATIONS } from "./postgres-migrations.js";
 import { reconnectingPool } from "./postgres-reconnect.js";
-import type { Row } from "./postgres-rows.js";
+import { applyMigrations } from "./postgres-schema-versions.js";
 import { inTransaction } from "./postgres-transaction.js";
 
 export interface PostgresMetadataOptions {
@@ -63,18 +63,7 @@ async function migrate(pool: pg.Pool, schema: string): Promise<void> {
       // Serialises concurrent first opens; the lock is released at commit.
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.migrate.' || $1))`, [schema]);
       await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS trainyard_migrations (version INTEGER PRIMARY KEY, ` +
-          `applied_at DOUBLE PRECISION NOT NULL)`,
-      );
-      const done = new Set(
-        (await c.query(`SELECT version FROM trainyard_migrations`)).rows.map((r: Row) => r.version as number),
-      );
-      for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
-        if (done.has(i + 1)) continue;
-        await c.query(sql);
-        await c.query(`INSERT INTO trainyard_migrations (version, applied_at) VALUES ($1, $2)`, [i + 1, Date.now()]);
-      }
+      await applyMigrations(c, "trainyard_migrations", POSTGRES_MIGRATIONS);
     },
     { guarded: false },
   );

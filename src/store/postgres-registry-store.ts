@@ -17,6 +17,7 @@ import type { MetadataStore } from "./metadata-store.js";
 import type { PostgresMetadataOptions, PostgresMetadataStore } from "./postgres-metadata-store.js";
 import { POSTGRES_REGISTRY_MIGRATIONS } from "./postgres-registry-migrations.js";
 import { text, type Queryable, type Row } from "./postgres-rows.js";
+import { applyMigrations } from "./postgres-schema-versions.js";
 import { inTransaction } from "./postgres-transaction.js";
 import {
   checkRegistryName,
@@ -111,18 +112,7 @@ export class PostgresRegistryStore implements RegistryStore {
       await this.inTransaction(async (c) => {
         // Serialises concurrent first opens of one schema; released at commit.
         await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.registry.migrate.' || current_schema()))`);
-        await c.query(
-          `CREATE TABLE IF NOT EXISTS registry_migrations (version INTEGER PRIMARY KEY, ` +
-            `applied_at DOUBLE PRECISION NOT NULL)`,
-        );
-        const done = new Set(
-          (await c.query(`SELECT version FROM registry_migrations`)).rows.map((r: Row) => r.version as number),
-        );
-        for (const [i, sql] of POSTGRES_REGISTRY_MIGRATIONS.entries()) {
-          if (done.has(i + 1)) continue;
-          await c.query(sql);
-          await c.query(`INSERT INTO registry_migrations (version, applied_at) VALUES ($1, $2)`, [i + 1, Date.now()]);
-        }
+        await applyMigrations(c, "registry_migrations", POSTGRES_REGISTRY_MIGRATIONS);
       });
     } catch (err) {
       throw new TrainyardError(

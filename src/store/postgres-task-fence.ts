@@ -4,6 +4,7 @@ import type { PostgresMetadataStore } from "./postgres-metadata-store.js";
 import type { RecordBatch } from "./metadata-records.js";
 import { batchStatement } from "./postgres-record-batch.js";
 import type { Queryable, Row } from "./postgres-rows.js";
+import { applyMigrations } from "./postgres-schema-versions.js";
 import { inTransaction } from "./postgres-transaction.js";
 import {
   type FenceClaim,
@@ -42,17 +43,7 @@ export class PostgresTaskFenceStore implements TaskFenceStore {
   private async migrate(): Promise<void> {
     await inTransaction(this.pool, async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.fences.migrate.' || current_schema()))`);
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS task_fence_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION)`,
-      );
-      const done = new Set(
-        (await c.query(`SELECT version FROM task_fence_migrations`)).rows.map((r: Row) => r.version),
-      );
-      for (const [i, sql] of taskFenceMigrations("postgres").entries()) {
-        if (done.has(i + 1)) continue;
-        await c.query(sql);
-        await c.query(`INSERT INTO task_fence_migrations VALUES ($1, $2)`, [i + 1, Date.now()]);
-      }
+      await applyMigrations(c, "task_fence_migrations", taskFenceMigrations("postgres"));
     });
   }
 

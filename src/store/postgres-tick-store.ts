@@ -9,6 +9,7 @@ import { crashPoint } from "../core/crash-point.js";
 import type { ErrorInfo } from "../core/errors.js";
 import type { PostgresMetadataOptions, PostgresMetadataStore } from "./postgres-metadata-store.js";
 import type { Queryable } from "./postgres-rows.js";
+import { applyMigrations } from "./postgres-schema-versions.js";
 import { inTransaction } from "./postgres-transaction.js";
 import { POSTGRES_TICK_MIGRATIONS } from "./tick-migrations.js";
 import {
@@ -53,18 +54,7 @@ export class PostgresTickStore implements TickStore {
   private async migrate(): Promise<void> {
     await inTransaction(this.pool, async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(hashtext('trainyard.ticks.migrate.' || current_schema()))`);
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS tick_migrations (version INTEGER PRIMARY KEY, ` +
-          `applied_at DOUBLE PRECISION NOT NULL)`,
-      );
-      const done = new Set(
-        (await c.query(`SELECT version FROM tick_migrations`)).rows.map((r: Row) => Number(r.version)),
-      );
-      for (const [i, sql] of POSTGRES_TICK_MIGRATIONS.entries()) {
-        if (done.has(i + 1)) continue;
-        await c.query(sql);
-        await c.query(`INSERT INTO tick_migrations (version, applied_at) VALUES ($1, $2)`, [i + 1, Date.now()]);
-      }
+      await applyMigrations(c, "tick_migrations", POSTGRES_TICK_MIGRATIONS);
     });
   }
 
