@@ -6,9 +6,9 @@
  *
  * Each statement also applies at most once. A connection lost after the server committed and before
  * its answer arrived looks like any lost connection, and the statement is sent again
- * (postgres-reconnect.ts): the upserts would land the same, but log lines, lineage, metrics and tags
- * would be written twice. So the statement first records its own random id in `record_batches`, and
- * every insert is conditioned on that id being new.
+ * (postgres-reconnect.ts): upserts land the same, but appended rows (log lines, lineage, metrics,
+ * tags) would be written twice. So a statement that appends first records its own random id in
+ * `record_batches`, and each of its inserts is conditioned on that id being new.
  */
 import { randomUUID } from "node:crypto";
 import type { ArtifactRecord, AttemptRecord, RecordBatch, StepRunRecord } from "./metadata-records.js";
@@ -50,6 +50,7 @@ interface TableInsert {
   types: string[];
   /** Rows (as `u.c0`, `u.c1`, ...) left out before the insert. */
   skip?: string;
+  /** An upsert's conflict clause; a table without one is appended to. */
   conflict?: string;
 }
 
@@ -96,14 +97,18 @@ const GUARD_KEPT_MS = 3600_000;
 const PRUNE_EVERY = 256;
 let sincePrune = 0;
 
-function insertSql(t: TableInsert, firstParam: number): string {
+function insertSql(t: TableInsert, firstParam: number, guarded: boolean): string {
   const arrays = t.types.map((type, i) => `$${firstParam + i}::${type}[]`).join(", ");
   const names = t.columns.map((_, i) => `c${i}`);
-  const where = [`EXISTS (SELECT 1 FROM ${GUARD})`, ...(t.skip ? [`NOT ${t.skip}`] : [])].join(" AND ");
+  const conditions = [...(guarded ? [`EXISTS (SELECT 1 FROM ${GUARD})`] : []), ...(t.skip ? [`NOT ${t.skip}`] : [])];
+  const where = conditions.length ? `WHERE ${conditions.join(" AND ")} ` : "";
   return `INSERT INTO ${t.table} (${t.columns.join(", ")})
     SELECT ${names.map((n) => `u.${n}`).join(", ")} FROM unnest(${arrays}) WITH ORDINALITY AS u(${names.join(", ")}, n)
-    WHERE ${where} ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
+    ${where}ORDER BY u.n${t.conflict ? ` ON CONFLICT ${t.conflict}` : ""}`;
 }
+
+/** Whether a statement of `shape` appends rows, and so carries the guard. */
+const appends = (shape: string) => TABLES.some((t, i) => shape[i] === "1" && !t.conflict);
 
 /** The guard (see the header) takes the two parameters after the tables': the statement's id and the time. */
 function guardSql(firstParam: number, prune: boolean): string {
@@ -124,7 +129,7 @@ export interface BatchStatement {
    * statement prunes old guard rows: part of a prepared name.
    */
   shape: string;
-  /** `first_application AS (...), w0 AS (...), w1 AS (...)`; empty when no table has rows. */
+  /** `first_application AS (...), w0 AS (...), ...` (the first when it appends); empty when no table has rows. */
   ctes: string;
   /** The CTEs' parameters ($1 to $params.length): a statement adding its own numbers them after. */
   params: unknown[];
@@ -138,12 +143,14 @@ function ctesOf(shape: string): string {
   if (ctes === undefined) {
     let next = 1;
     const parts: string[] = [];
+    const guarded = appends(shape);
     TABLES.forEach((t, i) => {
       if (shape[i] !== "1") return;
-      parts.push(`w${parts.length} AS (${insertSql(t, next)})`);
+      parts.push(`w${parts.length} AS (${insertSql(t, next, guarded)})`);
       next += t.columns.length;
     });
-    ctes = parts.length ? [guardSql(next, shape.endsWith("p")), ...parts].join(",\n") : "";
+    if (guarded) parts.unshift(guardSql(next, shape.endsWith("p")));
+    ctes = parts.join(",\n");
     ctesByShape.set(shape, ctes);
   }
   return ctes;
@@ -164,10 +171,11 @@ export function batchStatement(
   const params = rows.flatMap((tableRows, i) =>
     tableRows.length ? TABLES[i].columns.map((_, column) => tableRows.map((row) => row[column] ?? null)) : [],
   );
-  if (!params.length) return { shape: rows.map(() => "0").join(""), ctes: "", params };
+  const tables = rows.map((r) => (r.length ? "1" : "0")).join("");
+  if (!appends(tables)) return { shape: tables, ctes: ctesOf(tables), params };
   const prune = ++sincePrune >= PRUNE_EVERY;
   if (prune) sincePrune = 0;
-  const shape = `${rows.map((r) => (r.length ? "1" : "0")).join("")}${prune ? "p" : ""}`;
+  const shape = `${tables}${prune ? "p" : ""}`;
   return { shape, ctes: ctesOf(shape), params: [...params, randomUUID(), Date.now()] };
 }
 

@@ -25,18 +25,19 @@ describe("a record batch's statement", () => {
   it("has a CTE and parameters only for the tables the batch has rows for", () => {
     const attempt = { stepRunId: "r:a", attempt: 1, status: "succeeded" as const, startedAt: 1, finishedAt: 2 };
     const attemptsOnly = batchStatement({ ...EMPTY, attempts: [attempt] });
-    // The first insert is the statement's own id (it applies once: see the last case).
-    expect(attemptsOnly.ctes.match(/INSERT INTO (\w+)/g)).toEqual([
-      "INSERT INTO record_batches",
-      "INSERT INTO attempts",
-    ]);
-    expect(attemptsOnly.params).toHaveLength(6 + 2);
+    expect(attemptsOnly.ctes.match(/INSERT INTO (\w+)/g)).toEqual(["INSERT INTO attempts"]);
+    expect(attemptsOnly.params).toHaveLength(6);
     const withArtifacts = batchStatement({ ...EMPTY, attempts: [attempt], artifacts: [artifact(1)] });
-    expect(withArtifacts.ctes.match(/INSERT INTO (\w+)/g)).toEqual([
+    expect(withArtifacts.ctes.match(/INSERT INTO (\w+)/g)).toEqual(["INSERT INTO attempts", "INSERT INTO artifacts"]);
+    // A batch that appends (log lines here) first records its own id: it applies once (see the last cases).
+    const logs = [{ stepRunId: "r:a", attempt: 1, lines: [{ ts: 1, stream: "log" as const, line: "x" }] }];
+    const withLogs = batchStatement({ ...EMPTY, attempts: [attempt], logs });
+    expect(withLogs.ctes.match(/INSERT INTO (\w+)/g)).toEqual([
       "INSERT INTO record_batches",
       "INSERT INTO attempts",
-      "INSERT INTO artifacts",
+      "INSERT INTO logs",
     ]);
+    expect(withLogs.params).toHaveLength(6 + 5 + 2);
     // Each shape is its own prepared statement: the two batches must not share a name.
     expect(withArtifacts.shape).not.toBe(attemptsOnly.shape);
     expect(batchStatement(EMPTY)).toMatchObject({ ctes: "", params: [] });
