@@ -10,8 +10,11 @@ import type { StepTask } from "../engine/step-task.js";
 export const SHORT_TASK_MS = 50;
 /** Tasks per batch at most: a batch never holds much work back from an idle worker. */
 export const MAX_BATCH = 16;
-/** Jobs kept in flight per worker slot while batching: enough that every slot has a batch and the next one waiting. */
-export const JOBS_PER_SLOT = 2;
+/**
+ * Jobs kept in flight per worker slot while batching: one. A batch's own tasks keep its slot busy while the
+ * next job is fetched, and every job costs a fetch, a claim, a commit and a finish (docs/performance.md).
+ */
+export const JOBS_PER_SLOT = 1;
 
 /**
  * Which steps are known to be short: the median of their recorded runs (the metadata's step

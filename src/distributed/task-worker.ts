@@ -133,7 +133,7 @@ export class TaskWorker {
 
   /**
    * While steps are short, the queue hands this worker more tasks than it has slots (see step-slots.ts);
-   * batches carry enough tasks each, so then it holds a batch per slot and one more waiting.
+   * batches carry enough tasks each, so then it holds JOBS_PER_SLOT batches per slot.
    */
   private takeAsManyAsSlotsAllow(): void {
     const wanted = this.batches ? this.slots.size * JOBS_PER_SLOT : this.slots.tasksToTake;

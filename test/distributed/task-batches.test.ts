@@ -10,7 +10,7 @@ import fs from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { MAX_BATCH, planBatches, TaskDurations } from "../../src/distributed/task-batches.js";
+import { JOBS_PER_SLOT, MAX_BATCH, planBatches, TaskDurations } from "../../src/distributed/task-batches.js";
 import type { RunEvent } from "../../src/engine/events.js";
 import type { StepTask } from "../../src/engine/step-task.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
@@ -207,7 +207,7 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     await localRun(steps.file);
     const ty = await cluster.orchestrator();
     try {
-      // Concurrency 8 alone would keep 16 jobs in flight: every task alone. One slot keeps two.
+      // Concurrency 8 alone would keep 8 jobs in flight: every task alone. One slot keeps one.
       const run = await ty.run(steps.file, { concurrency: 8, force: true });
       expect(run.status).toBe("succeeded");
       const jobs = new Set([...(await jobIdsOf(ty, run.runId)).values()].map((f) => f.jobId));
@@ -245,8 +245,8 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     try {
       const byDefault = await ty.run(file, { force: true });
       expect(byDefault.status).toBe("succeeded");
-      // Two jobs in flight per worker slot: 2 x (cpus + 1) jobs of two tasks (the CPUs would make fewer, fuller).
-      expect(await jobSizes(byDefault.runId)).toEqual(Array(2 * slots).fill(2));
+      // JOBS_PER_SLOT jobs in flight per worker slot, of (cpus + 1) slots (the CPUs would make fewer, fuller).
+      expect(await jobSizes(byDefault.runId)).toEqual(Array(JOBS_PER_SLOT * slots).fill(4 / JOBS_PER_SLOT));
       await expectRunIntact(ty, byDefault.runId);
       // A concurrency given (in the run request as --concurrency gives it, or in the config) caps the slots.
       const capped = await ty.run(file, { concurrency: 1, force: true });
@@ -254,7 +254,7 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
       for (const run of [capped, fromConfig]) {
         expect(run.status).toBe("succeeded");
         const sizes = await jobSizes(run.runId);
-        expect(sizes.length).toBe(Math.max(2, Math.ceil(tasks / MAX_BATCH)));
+        expect(sizes.length).toBe(Math.max(JOBS_PER_SLOT, Math.ceil(tasks / MAX_BATCH)));
         expect(sizes.reduce((a, b) => a + b, 0)).toBe(tasks);
         await expectRunIntact(ty, run.runId);
       }
@@ -326,7 +326,7 @@ gate.describe("task batches on a one-machine cluster (Redis, PostgreSQL, worker 
     await cluster.startWorker("r", { concurrency: 8 });
     const home = tempDir("ty-batch-cli-");
     const env = cluster.cliEnv(home);
-    // Two slots of the worker's eight: the batches hold two tasks each (with all eight, every task goes alone).
+    // Two slots of the worker's eight: the batches hold four tasks each (with all eight, every task goes alone).
     const run = ["run", steps.file, "--config", cluster.config, "--force", "--concurrency", "2"];
     const orchestrator = startCli(run, home, {
       cwd: cluster.dir,
