@@ -334,17 +334,20 @@ export class PostgresRegistryStore implements RegistryStore {
   async appendPredictionLogs(entries: PredictionLogEntry[]): Promise<void> {
     if (!entries.length) return;
     const column = <T>(f: (e: PredictionLogEntry) => T) => entries.map(f);
-    await this.rows(INSERT_LOGS, [
-      column((e) => e.model),
-      column((e) => e.version),
-      column((e) => e.alias),
-      column((e) => e.ts),
-      column((e) => json(e.input)),
-      column((e) => json(e.output)),
-      column((e) => e.latencyMs),
-      column((e) => e.predictionId ?? null),
-      column((e) => (e.rowKeys ? JSON.stringify(e.rowKeys) : null)),
-    ]);
+    // A transaction, so that one sent again after its answer was lost does not log twice (postgres-transaction.ts).
+    await this.transaction((c) =>
+      c.query(INSERT_LOGS, [
+        column((e) => e.model),
+        column((e) => e.version),
+        column((e) => e.alias),
+        column((e) => e.ts),
+        column((e) => json(e.input)),
+        column((e) => json(e.output)),
+        column((e) => e.latencyMs),
+        column((e) => e.predictionId ?? null),
+        column((e) => (e.rowKeys ? JSON.stringify(e.rowKeys) : null)),
+      ]),
+    );
   }
 
   async listPredictionLogs(filter: { model: string; alias?: string; limit?: number }): Promise<PredictionLogEntry[]> {
@@ -388,13 +391,16 @@ export class PostgresRegistryStore implements RegistryStore {
   }
 
   async recordDeployHook(r: DeployHookResult): Promise<void> {
-    await this.rows(`INSERT INTO registry_deploy_hooks (event_id, hook, ok, detail, at) VALUES ($1, $2, $3, $4, $5)`, [
-      r.eventId,
-      r.hook,
-      r.ok,
-      text(r.detail),
-      r.at,
-    ]);
+    // A transaction: recorded once even when sent again after its answer was lost (postgres-transaction.ts).
+    await this.transaction((c) =>
+      c.query(`INSERT INTO registry_deploy_hooks (event_id, hook, ok, detail, at) VALUES ($1, $2, $3, $4, $5)`, [
+        r.eventId,
+        r.hook,
+        r.ok,
+        text(r.detail),
+        r.at,
+      ]),
+    );
   }
 
   async listDeployHooks(eventId: number): Promise<DeployHookResult[]> {

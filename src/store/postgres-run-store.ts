@@ -61,9 +61,19 @@ export class PostgresRunStore implements RunStore {
   async createRun(run: RunRecord): Promise<void> {
     const cols = runColumns(run);
     const marks = Object.keys(cols).map((_, i) => `$${i + 1}`);
-    await this.rows(`INSERT INTO runs (${Object.keys(cols).join(", ")}) VALUES (${marks.join(", ")})`, [
-      ...Object.values(cols),
-    ]);
+    const inserted = await this.rows(
+      `INSERT INTO runs (${Object.keys(cols).join(", ")}) VALUES (${marks.join(", ")})
+      ON CONFLICT (id) DO NOTHING RETURNING id`,
+      Object.values(cols),
+    );
+    if (inserted.length) return;
+    // Sent again after its answer was lost (postgres-reconnect.ts), the insert meets the row it wrote.
+    const [row] = await this.rows(`SELECT pipeline, created_at, code_version FROM runs WHERE id = $1`, [run.id]);
+    const own =
+      row?.pipeline === run.pipeline &&
+      Number(row.created_at) === run.createdAt &&
+      row.code_version === run.codeVersion;
+    if (!own) throw Object.assign(new Error(`run ${run.id} exists already`), { code: "23505" });
   }
 
   async updateRun(id: string, patch: Partial<Omit<RunRecord, "id">>): Promise<void> {
@@ -130,7 +140,9 @@ export class PostgresRunStore implements RunStore {
   }
 
   async markRunInterrupted(runId: string, deadToken: string, finishedAt: number): Promise<boolean> {
-    const sql = `UPDATE runs SET status = 'interrupted', finished_at = $3 WHERE id = $1 AND status = 'running'
+    // The second condition is this very change, sent again after its answer was lost (postgres-reconnect.ts).
+    const sql = `UPDATE runs SET status = 'interrupted', finished_at = $3 WHERE id = $1
+      AND (status = 'running' OR (status = 'interrupted' AND finished_at = $3))
       AND EXISTS (SELECT 1 FROM run_leases WHERE run_id = $1 AND token = $2)`;
     return (await this.pool.query(sql, [runId, deadToken, finishedAt])).rowCount === 1;
   }

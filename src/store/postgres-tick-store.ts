@@ -188,8 +188,10 @@ export class PostgresTickStore implements TickStore {
 
   async markLaunched(runId: string, by: string, at: number, relaunchFrom?: string): Promise<boolean> {
     const r = await this.pool.query(
+      // The last condition is this very launch, sent again after its answer was lost (postgres-reconnect.ts).
       `UPDATE run_queue SET status = 'launched', launched_at = $1, launched_by = $2
-       WHERE run_id = $3 AND (status = 'queued' OR (status = 'launched' AND launched_by = $4))`,
+       WHERE run_id = $3 AND (status = 'queued' OR (status = 'launched' AND launched_by = $4)
+         OR (status = 'launched' AND launched_by = $2 AND launched_at = $1))`,
       [at, by, runId, relaunchFrom ?? "\u0001none"],
     );
     return r.rowCount === 1;
@@ -247,7 +249,10 @@ export class PostgresTickStore implements TickStore {
     );
     if (ins.rowCount) return { runId, fresh: true, sameRequest: true };
     const row = (await this.rows(`SELECT * FROM idempotency_keys WHERE key = $1`, [key]))[0];
-    return { runId: row.run_id, fresh: false, sameRequest: row.request_digest === requestDigest };
+    const sameRequest = row.request_digest === requestDigest;
+    // The run id is new for each request: finding it is this claim, sent again after its answer was lost.
+    if (sameRequest && row.run_id === runId) return { runId, fresh: true, sameRequest };
+    return { runId: row.run_id, fresh: false, sameRequest };
   }
 }
 

@@ -73,6 +73,12 @@ postgres.describe("PostgresRegistryStore", () => {
         expect((await s.deleteAlias("flights", "production")).action).toBe("delete");
         expect(proxy.dropped).toBe(2);
         expect(await s.getAlias("flights", "production")).toBeUndefined();
+        // A batch of prediction logs (appended rows) is written once.
+        proxy.dropAnswerTo(AnswerDroppingProxy.simpleQuery("COMMIT"));
+        const entry = { model: "flights", version: 2, alias: "production", ts: 1, input: {}, output: 1, latencyMs: 2 };
+        await s.appendPredictionLogs([entry, { ...entry, ts: 2 }]);
+        expect(proxy.dropped).toBe(3);
+        expect((await s.listPredictionLogs({ model: "flights" })).map((e) => e.ts).sort()).toEqual([1, 2]);
       } finally {
         await s.close();
         await proxy.stop();

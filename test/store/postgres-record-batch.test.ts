@@ -207,6 +207,27 @@ requireTools("postgresql").describe("on PostgreSQL", () => {
       expect(ids.map((r) => r.id)).toEqual(["recent"]);
     });
 
+    it("a run created: sent again, it meets its own row and succeeds; another run's id still fails", async () => {
+      const run = {
+        id: "r-created",
+        pipeline: "p",
+        modulePath: "/p.ts",
+        params: {},
+        trigger: "manual" as const,
+        status: "running" as const,
+        codeVersion: "c1",
+        createdAt: 5,
+        options: {},
+      };
+      const before = proxy.dropped;
+      proxy.dropAnswerTo("INSERT INTO runs");
+      // Before, the insert sent again failed on its own row: the run failed to start, and its row stayed running.
+      await viaProxy.createRun(run);
+      expect(proxy.dropped).toBe(before + 1);
+      expect((await viaProxy.getRun("r-created"))?.status).toBe("running");
+      await expect(viaProxy.createRun({ ...run, createdAt: 6 })).rejects.toThrow(/exists/);
+    });
+
     it("a new batch with the same rows is still applied: the guard is per statement, not per content", async () => {
       await viaProxy.writeBatch(appended("r5:lost"));
       expect(await counts("r5:lost")).toEqual({ logs: 6, metrics: 4, tags: 2, lineage: 2 });

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { PostgresTickStore } from "../../src/store/postgres-tick-store.js";
+import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
-import { describeTickStore } from "./tick-conformance.js";
+import { describeTickStore, queued } from "./tick-conformance.js";
 
 let server: TestPostgres;
 let n = 0;
@@ -20,5 +21,31 @@ requireTools("postgresql").describe("PostgresTickStore", () => {
     const store = await PostgresTickStore.open({ url: server.url, schema });
     schemas.set(store, schema);
     return store;
+  });
+
+  // The server applied the change and the connection was lost before its answer: sent again on a new
+  // connection (postgres-reconnect.ts), the change must still report itself as taken.
+  it("a launch and an idempotency key whose answers were lost still report themselves taken", async () => {
+    const { hostname, port } = new URL(server.url);
+    const proxy = await AnswerDroppingProxy.start({ host: hostname, port: Number(port) });
+    const url = new URL(server.url);
+    url.port = String(proxy.port);
+    const store = await PostgresTickStore.open({ url: url.href, schema: `ticks_${n++}` });
+    try {
+      await store.enqueueRuns([queued("r1", "api", "k1")]);
+      proxy.dropAnswerTo("UPDATE run_queue SET status = 'launched'");
+      // Before, the launch sent again found the run launched and said another daemon had it: nobody ran it.
+      expect(await store.markLaunched("r1", "daemon-a", 10)).toBe(true);
+      expect(await store.markLaunched("r1", "daemon-b", 11)).toBe(false);
+      proxy.dropAnswerTo("INSERT INTO idempotency_keys");
+      // Before, the claim sent again found its own key and answered "a repeat of run-9", which was never made.
+      const first = { runId: "run-9", fresh: true, sameRequest: true };
+      expect(await store.claimIdempotencyKey("key-1", "req-1", "run-9", 1)).toEqual(first);
+      expect(await store.claimIdempotencyKey("key-1", "req-1", "run-10", 2)).toEqual({ ...first, fresh: false });
+      expect(proxy.dropped).toBe(2);
+    } finally {
+      await store.close();
+      await proxy.stop();
+    }
   });
 });
