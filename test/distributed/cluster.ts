@@ -47,8 +47,11 @@ export interface Cluster {
     id: string,
     opts?: { env?: Record<string, string>; queues?: string[]; concurrency?: number; args?: string[] },
   ): Promise<ClusterWorker>;
-  /** An orchestrating Trainyard with its own home, on the shared stores and the queue executor. */
-  orchestrator(): Promise<Trainyard>;
+  /**
+   * An orchestrating Trainyard with its own home, on the shared stores and the queue executor (its
+   * metadata at `metadataUrl` when given: the same server through a proxy).
+   */
+  orchestrator(opts?: { metadataUrl?: string }): Promise<Trainyard>;
   /** Environment for a CLI orchestrator (`trainyard run --config <config>`). */
   cliEnv(home: string): Record<string, string>;
   stop(): Promise<void>;
@@ -157,12 +160,12 @@ export async function startCluster(
       }
       return worker;
     },
-    async orchestrator() {
+    async orchestrator(o = {}) {
       const home = tempDir("ty-orch-");
       homes.push(home);
       return Trainyard.open({
         home,
-        metadata: { kind: "postgres", url: postgres.url },
+        metadata: { kind: "postgres", url: o.metadataUrl ?? postgres.url },
         artifacts: artifactsConfig,
         executor,
       });

@@ -1,10 +1,11 @@
 /**
- * A worker's commit whose answer was lost: PostgreSQL committed the step's records and its fence, then
- * the connection dropped before the answer came back. The worker sends the statement again on a new
- * connection (postgres-reconnect.ts); the step's log lines are recorded once, and the worker knows its
- * commit landed rather than reporting its result dropped. Real Redis and PostgreSQL, and a
- * `trainyard worker` process whose metadata connections go through a loopback proxy that loses that one
- * answer.
+ * PostgreSQL answers lost after the server committed: the connection drops before the answer comes
+ * back, and the client sends the statement again on a new connection (postgres-reconnect.ts). First a
+ * worker's commit: the step's log lines are recorded once, and the worker knows its commit landed
+ * rather than reporting its result dropped. Then every sixth answer of every statement, the
+ * orchestrator's and two workers' alike, lost through a whole run: it succeeds with each step committed
+ * once and each log line recorded once. Real Redis and PostgreSQL, `trainyard worker` processes, and a
+ * loopback proxy in front of the server that loses the answers.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
 import { requireTools } from "../support/require-tool.js";
 import { type Cluster, type ClusterWorker, startCluster } from "./cluster.js";
+import { expectRunIntact } from "./run-integrity.js";
 
 const PIPELINE = `
 import { pipeline } from "trainyard";
@@ -26,24 +28,43 @@ p.step("double", { inputs: { s: source }, run: (ctx, { s }) => (ctx.log("doublin
 export default p;
 `;
 
+const CHAINS = 6;
+const LENGTH = 5;
+
+/** CHAINS chains of LENGTH steps, each logging one line. */
+function chainsModule(): string {
+  const lines = ['import { pipeline } from "trainyard";', 'const p = pipeline("lost-answers", {});'];
+  for (let c = 0; c < CHAINS; c++)
+    for (let s = 0; s < LENGTH; s++) {
+      const id = `c${c}s${s}`;
+      const inputs = s ? `{ x: c${c}s${s - 1} }` : "{}";
+      const run = `(ctx, { x }) => (ctx.log("ran ${id}"), (x ?? 0) + 1)`;
+      lines.push(`const ${id} = p.step("${id}", { inputs: ${inputs}, run: ${run} });`);
+    }
+  lines.push("export default p;");
+  return `${lines.join("\n")}\n`;
+}
+
 const gate = requireTools("redis-server", "postgresql");
-gate.describe("a worker's commit whose answer was lost", () => {
+gate.describe("PostgreSQL answers lost after the server committed", () => {
   let cluster: Cluster;
   let proxy: AnswerDroppingProxy;
+  let proxied: string;
   let worker: ClusterWorker;
   beforeAll(async () => {
     cluster = await startCluster({ store: "fs" });
     const url = new URL(cluster.postgres.url);
     proxy = await AnswerDroppingProxy.start({ host: url.hostname, port: Number(url.port) });
     url.port = String(proxy.port);
-    worker = await cluster.startWorker("w1", { args: ["--metadata-url", url.href] });
+    proxied = url.href;
+    worker = await cluster.startWorker("w1", { args: ["--metadata-url", proxied] });
   });
   afterAll(async () => {
     await cluster?.stop();
     await proxy?.stop();
   });
 
-  gate.it("is sent again and lands once: each log line recorded once, no result dropped", async () => {
+  gate.it("a worker's commit: sent again, it lands once; each log line recorded once, no result dropped", async () => {
     const file = path.join(cluster.dir, "lost-answer.ts");
     fs.writeFileSync(file, PIPELINE);
     const ty = await cluster.orchestrator();
@@ -62,4 +83,35 @@ gate.describe("a worker's commit whose answer was lost", () => {
       await ty.close();
     }
   });
+
+  gate.it(
+    "every sixth answer lost, at each of the six phases: each step committed once, each line logged once",
+    async () => {
+      const second = await cluster.startWorker("w2", { args: ["--metadata-url", proxied] });
+      const file = path.join(cluster.dir, "lost-answers.ts");
+      fs.writeFileSync(file, chainsModule());
+      const ty = await cluster.orchestrator({ metadataUrl: proxied });
+      try {
+        // Each phase loses the answers of other statements: together, every statement's answer is lost in some run.
+        for (let phase = 0; phase < 6; phase++) {
+          const dropped = proxy.dropped;
+          proxy.dropEvery(6, phase);
+          const run = await ty.run(file, { concurrency: 4, force: true });
+          proxy.dropEvery(0);
+          expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
+          expect(proxy.dropped - dropped, "answers lost during the run").toBeGreaterThanOrEqual(8);
+          expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
+          for (let c = 0; c < CHAINS; c++)
+            for (let s = 0; s < LENGTH; s++) {
+              const id = `${run.runId}:c${c}s${s}`;
+              expect((await ty.metadata.getLogs(id)).map((l) => l.line)).toEqual([`ran c${c}s${s}`]);
+              expect((await ty.metadata.listAttempts(id)).map((a) => a.status)).toEqual(["succeeded"]);
+            }
+        }
+        expect(`${worker.output()}${second.output()}`).not.toMatch(/dropped/);
+      } finally {
+        await ty.close();
+      }
+    },
+  );
 });

@@ -1,19 +1,24 @@
 /**
- * A TCP proxy on loopback in front of a PostgreSQL server that can lose one answer: once armed with
- * a statement's name, the first request naming it goes through to the server, and when the server's
+ * A TCP proxy on loopback in front of a PostgreSQL server that loses answers: once armed with a
+ * statement's name, the first request naming it goes through to the server, and when the server's
  * answer is complete (its ReadyForQuery, sent after the commit) the proxy swallows it and cuts the
  * connection. The client sees a lost connection for a statement the server did commit: the one case
- * where sending a statement again could apply it twice.
+ * where sending a statement again could apply it twice. `dropEvery(n)` loses every n-th answer, of
+ * any request on any connection.
  */
 import net from "node:net";
 
 /** A ReadyForQuery message's header ('Z', length 5): the end of the server's answer to a request. */
 const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
+/** A Sync message ('S', length 4), which ends an extended-protocol request. */
+const SYNC = Buffer.from([0x53, 0, 0, 0, 4]);
 
 export class AnswerDroppingProxy {
   /** Answers swallowed so far. */
   dropped = 0;
   private armed?: string | Buffer;
+  private every = 0;
+  private requests = 0;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -35,6 +40,12 @@ export class AnswerDroppingProxy {
    */
   dropAnswerTo(request: string | Buffer): void {
     this.armed = request;
+  }
+
+  /** Loses the answer to every n-th request from now on (0: none), the first after `n - phase` requests. */
+  dropEvery(n: number, phase = 0): void {
+    this.every = n;
+    this.requests = phase;
   }
 
   /** The bytes of a simple query message: `simpleQuery("COMMIT")` matches a COMMIT and nothing else. */
@@ -59,6 +70,9 @@ export class AnswerDroppingProxy {
         this.armed = undefined;
         dropping = true;
       }
+      // A request ends with a Sync (prepared statements) or is one simple query ('Q').
+      const request = chunk.subarray(-5).equals(SYNC) || chunk[0] === 0x51;
+      if (this.every && request && ++this.requests % this.every === 0) dropping = true;
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
