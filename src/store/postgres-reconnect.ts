@@ -7,9 +7,10 @@
  *
  * What is sent again was rolled back by the server when its session ended, except in the instant
  * between a COMMIT reaching the server and its answer coming back. Sent again then, a record batch
- * finds its own id already recorded and writes nothing (postgres-record-batch.ts), a fence commit is
- * refused by the fence it committed (the worker then reads that its commit landed), and a claim or
- * heartbeat by the same pickup applies the same again.
+ * or a transaction finds its own id already recorded and writes nothing (postgres-record-batch.ts,
+ * postgres-transaction.ts); a fence commit, a run's creation, a daemon's launch and an idempotency
+ * key meet their own earlier change and say so; a claim or heartbeat by the same pickup applies the
+ * same again (docs/metadata-stores.md).
  */
 import type pg from "pg";
 
