@@ -4,7 +4,7 @@
  * round trip, so no transaction stays open while the client awaits, and a killed process commits
  * all of the batch or none of it.
  *
- * Each statement also applies at most once. A connection lost after the server committed and before
+ * Each statement's rows also land once. A connection lost after the server committed and before
  * its answer arrived looks like any lost connection, and the statement is sent again
  * (postgres-reconnect.ts): upserts land the same, but appended rows (log lines, lineage, metrics,
  * tags) would be written twice. So a statement that appends first records its own random id in
