@@ -65,6 +65,7 @@ export class ServedModels {
   private modelCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
+  private polling = false;
 
   constructor(
     private readonly deps: ServedModelsDeps,
@@ -126,15 +127,22 @@ export class ServedModels {
     if (slot.retired && slot.inflight === 0) void closeQuietly(slot.predictor);
   }
 
-  /** Checks the alias revision; refreshes when it moved (or failed loads are due a retry). */
+  /**
+   * Checks the alias revision; refreshes when it moved (or failed loads are due a retry). One check at a
+   * time: while the registry's database is away, a read waits for it (postgres-reconnect.ts), and a
+   * timer firing every 200 ms must not pile up reads meanwhile.
+   */
   async poll(): Promise<void> {
-    if (this.refreshing) return;
+    if (this.refreshing || this.polling) return;
+    this.polling = true;
     try {
       const rev = await this.deps.registry.aliasRevision();
       const retryDue = this.errors.size > 0 && Date.now() - this.lastAttempt >= (this.opts.retryMs ?? 5000);
       if (rev !== this.revision || retryDue) await this.refresh();
     } catch (err) {
       this.opts.onEvent?.(`registry poll failed: ${(err as Error).message}`);
+    } finally {
+      this.polling = false;
     }
   }
 
