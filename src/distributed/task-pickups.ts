@@ -156,8 +156,12 @@ export class TaskPickups {
         previous.stop("a newer dispatch of the task took it over");
         await previous.outcome.catch(() => undefined);
       }
-      // A refused heartbeat: another pickup took the task over, or the orchestrator cancelled it.
+      // A refused heartbeat: another pickup took the task over, or the orchestrator cancelled it. One at a
+      // time: while the database is away, a heartbeat waits for it (postgres-reconnect.ts).
+      let beating = false;
       heartbeat = setInterval(() => {
+        if (beating) return;
+        beating = true;
         void this.opts
           .fences()
           .heartbeat(task.stepRunId, claim, Date.now())
@@ -166,7 +170,10 @@ export class TaskPickups {
               if (!held) hold.stop("the task was cancelled or taken over");
             },
             () => undefined,
-          );
+          )
+          .finally(() => {
+            beating = false;
+          });
       }, this.opts.heartbeatMs);
       releaseSlot = await this.opts.slots.acquire();
       workStarted = performance.now();
