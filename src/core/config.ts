@@ -9,8 +9,12 @@ import type { TriggerDecl } from "./triggers.js";
 export type MetadataConfig =
   /** An embedded SQLite file, by default `<home>/metadata.db`. */
   | { kind: "sqlite"; file?: string }
-  /** A PostgreSQL database shared by several machines; the schema defaults to `public`. */
-  | { kind: "postgres"; url: string; schema?: string };
+  /**
+   * A PostgreSQL database shared by several machines; the schema defaults to `public`.
+   * `reconnectWithinMs`: how long a statement waits for a server that went away (a restart, a
+   * failover) before the write fails, 60000 unless set.
+   */
+  | { kind: "postgres"; url: string; schema?: string; reconnectWithinMs?: number };
 
 /** Where artifact bytes live. @default root: "<home>/artifacts" */
 export type ArtifactsConfig =

@@ -16,6 +16,7 @@ const metadata = z.discriminatedUnion("kind", [
     kind: z.literal("postgres"),
     url: text.regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL"),
     schema: text.regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be lowercase letters, digits and underscores").optional(),
+    reconnectWithinMs: z.number().int("must be whole milliseconds").min(0, "must not be negative").optional(),
   }),
 ]);
 
@@ -46,7 +47,9 @@ const configSchema = z.strictObject({
 });
 
 const ACCEPTED: Record<string, string> = {
-  metadata: '{ kind: "sqlite", file?: "..." } or { kind: "postgres", url: "postgres://...", schema?: "..." }',
+  metadata:
+    '{ kind: "sqlite", file?: "..." } or ' +
+    '{ kind: "postgres", url: "postgres://...", schema?: "...", reconnectWithinMs?: N }',
   artifacts:
     '{ kind: "fs", root?: "..." } or ' +
     '{ kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle?, credentials? }',

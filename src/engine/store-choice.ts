@@ -15,7 +15,9 @@ import type {
 } from "../core/config.js";
 import { executorSpec, type ExecutorSpec } from "./executor-registry.js";
 
-export type MetadataSpec = { kind: "sqlite"; file: string } | { kind: "postgres"; url: string; schema?: string };
+export type MetadataSpec =
+  | { kind: "sqlite"; file: string }
+  | { kind: "postgres"; url: string; schema?: string; reconnectWithinMs?: number };
 export type ArtifactsSpec =
   | { kind: "fs"; root: string }
   | ({ kind: "s3"; url: string; cacheDir: string } & ObjectStoreEndpoint);
@@ -111,7 +113,10 @@ export function chooseStores(inputs: ChoiceInputs = {}): StoreChoice {
 
 function metadataSpec(m: MetadataConfig, path: (p: string) => string, home: string): MetadataSpec {
   if (m.kind !== "postgres") return { kind: "sqlite", file: m.file ? path(m.file) : join(home, "metadata.db") };
-  return m.schema ? { kind: "postgres", url: m.url, schema: m.schema } : { kind: "postgres", url: m.url };
+  const spec: MetadataSpec = { kind: "postgres", url: m.url };
+  if (m.schema) spec.schema = m.schema;
+  if (m.reconnectWithinMs !== undefined) spec.reconnectWithinMs = m.reconnectWithinMs;
+  return spec;
 }
 
 function artifactsSpec(config: ArtifactsConfig, resolvePath: (p: string) => string, home: string): ArtifactsSpec {

@@ -17,6 +17,8 @@ export interface PostgresMetadataOptions {
   schema?: string;
   /** Most pooled connections this process opens. @default 10 */
   maxConnections?: number;
+  /** How long a statement waits for a server that went away before it fails (postgres-reconnect.ts). @default 60000 */
+  reconnectWithinMs?: number;
 }
 
 // int8 (counts, sizes) as JS numbers: every value this store writes came from a JS number.
@@ -53,7 +55,7 @@ export async function openMetadataPool(opts: PostgresMetadataOptions): Promise<p
       { cause: err, hint: openHint(err) },
     );
   }
-  return reconnectingPool(pool);
+  return reconnectingPool(pool, opts.reconnectWithinMs);
 }
 
 async function migrate(pool: pg.Pool, schema: string): Promise<void> {

@@ -13,8 +13,9 @@
  * same again (docs/metadata-stores.md).
  */
 import type pg from "pg";
+import { TrainyardError } from "../core/errors.js";
 
-/** How long a statement keeps trying while the server is away. */
+/** How long a statement keeps trying while the server is away, unless the metadata config says otherwise. */
 export const RECONNECT_WITHIN_MS = 60_000;
 const FIRST_WAIT_MS = 50;
 const LONGEST_WAIT_MS = 1000;
@@ -42,25 +43,51 @@ export async function reconnecting<T>(attempt: () => Promise<T>, withinMs = RECO
     try {
       return await attempt();
     } catch (err) {
-      if (!isConnectionLoss(err) || Date.now() + wait > deadline) throw err;
+      if (!isConnectionLoss(err)) throw err;
+      if (Date.now() + wait > deadline) throw stayedAway(err, withinMs);
       await new Promise((r) => setTimeout(r, wait));
     }
   }
 }
 
+/** The error of a write that waited `withinMs` for the server in vain: what happened and what to do. */
+export function stayedAway(err: unknown, withinMs: number): TrainyardError {
+  return new TrainyardError(
+    "METADATA_UNAVAILABLE",
+    `the PostgreSQL metadata store stayed unreachable for ${withinMs / 1000} s: ${(err as Error).message}`,
+    {
+      cause: err,
+      hint:
+        "once the server is back, `trainyard resume <run id>` continues a run this stopped; " +
+        "`reconnectWithinMs` in the metadata config sets how long writes wait for it",
+    },
+  );
+}
+
+const windows = new WeakMap<pg.Pool, number>();
+
+/** How long statements on `pool` wait for a server that went away (the metadata's `reconnectWithinMs`). */
+export function reconnectWindow(pool: pg.Pool): number {
+  return windows.get(pool) ?? RECONNECT_WITHIN_MS;
+}
+
 /**
- * Makes the pool's `query` and `connect` ride out a restart (see the header); a transaction's own
- * retry is inTransaction's. Applied once the schema is migrated: a wrong address still fails at open.
+ * Makes the pool's `query` and `connect` ride out a restart (see the header) for up to `withinMs`; a
+ * transaction's own retry is inTransaction's. Applied once the schema is migrated: a wrong address
+ * still fails at open.
  */
-export function reconnectingPool(pool: pg.Pool): pg.Pool {
+export function reconnectingPool(pool: pg.Pool, withinMs = RECONNECT_WITHIN_MS): pg.Pool {
+  windows.set(pool, withinMs);
   const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
   const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
   // Only the promise forms are used by the stores; a callback form is passed through as it is.
   pool.query = ((...args: unknown[]) =>
     typeof args[args.length - 1] === "function"
       ? query(...args)
-      : reconnecting(() => query(...args))) as unknown as typeof pool.query;
+      : reconnecting(() => query(...args), withinMs)) as unknown as typeof pool.query;
   pool.connect = ((...args: unknown[]) =>
-    args.length ? (connect as (...a: unknown[]) => unknown)(...args) : reconnecting(connect)) as typeof pool.connect;
+    args.length
+      ? (connect as (...a: unknown[]) => unknown)(...args)
+      : reconnecting(connect, withinMs)) as typeof pool.connect;
   return pool;
 }

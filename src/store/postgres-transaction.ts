@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { isConnectionLoss, RECONNECT_WITHIN_MS } from "./postgres-reconnect.js";
+import { isConnectionLoss, reconnectWindow, stayedAway } from "./postgres-reconnect.js";
 import type { Queryable } from "./postgres-rows.js";
 
 export interface TransactionOptions {
@@ -33,7 +33,7 @@ export async function inTransaction<T>(
   fn: (c: Queryable) => Promise<T>,
   opts: TransactionOptions = {},
 ): Promise<T> {
-  const deadline = Date.now() + RECONNECT_WITHIN_MS;
+  const deadline = Date.now() + reconnectWindow(pool);
   const id = opts.guarded === false ? undefined : randomUUID();
   /** The result of a run whose COMMIT was sent and whose answer was lost. */
   let sent: { out: T } | undefined;
@@ -71,7 +71,8 @@ export async function inTransaction<T>(
         (e: Error) => e,
       );
       release(broken);
-      if (isConnectionLoss(err) && Date.now() < deadline) {
+      if (isConnectionLoss(err)) {
+        if (Date.now() >= deadline) throw stayedAway(err, reconnectWindow(pool));
         sent = committing ?? sent;
         attempt--;
         await new Promise((r) => setTimeout(r, 100));

@@ -56,6 +56,13 @@ describe("config validation", () => {
       hint: /file\?/,
     },
     {
+      name: "a reconnect window that is no number of milliseconds",
+      config: `{ metadata: { kind: "postgres", url: "postgres://h/db", reconnectWithinMs: "2m" } }`,
+      field: "metadata.reconnectWithinMs",
+      message: /metadata\.reconnectWithinMs/,
+      hint: /reconnectWithinMs\?: N/,
+    },
+    {
       name: "an executor other than local",
       config: `{ executor: { kind: "remote" } }`,
       field: "executor.kind",
@@ -89,7 +96,7 @@ describe("config validation", () => {
     const config = `import { defineConfig } from "trainyard";
 export default defineConfig({
   home: "state",
-  metadata: { kind: "postgres", url: "postgres://u@127.0.0.1/db", schema: "ml" },
+  metadata: { kind: "postgres", url: "postgres://u@127.0.0.1/db", schema: "ml", reconnectWithinMs: 180000 },
   artifacts: { kind: "fs", root: "objects" },
   executor: { kind: "local" },
   profiles: { ci: { n: 1 } },
@@ -98,7 +105,12 @@ export default defineConfig({
 `;
     fs.writeFileSync(file, config);
     const { config: loaded } = await loadConfigFile(file, homes.tempDir("ty-cache-"));
-    expect(loaded.metadata).toEqual({ kind: "postgres", url: "postgres://u@127.0.0.1/db", schema: "ml" });
+    expect(loaded.metadata).toEqual({
+      kind: "postgres",
+      url: "postgres://u@127.0.0.1/db",
+      schema: "ml",
+      reconnectWithinMs: 180000,
+    });
     expect(loaded.executor).toEqual({ kind: "local" });
   });
 

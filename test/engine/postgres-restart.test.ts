@@ -95,6 +95,38 @@ postgres.describe("PostgreSQL restarted during a run", () => {
     }
   }, 120_000);
 
+  // A server away for longer than the configured window: the run's writes fail rather than wait on.
+  it("waits no longer than the configured reconnectWithinMs", async () => {
+    const dir = homes.fixtureDir();
+    const file = path.join(dir, "chain.ts");
+    fs.writeFileSync(file, chainModule());
+    const ty = await Trainyard.open({
+      home: homes.tempDir("ty-pg-window-"),
+      metadata: { kind: "postgres", url: server.url, reconnectWithinMs: 300 },
+      artifacts: { kind: "fs", root: path.join(dir, "artifacts") },
+    });
+    try {
+      let finished = 0;
+      let restart: Promise<void> | undefined;
+      const outcome = await ty
+        .run(file, {
+          onEvent: (e) => {
+            if (e.type === "step-finished" && ++finished === STEPS / 5)
+              restart = new Promise((r) => setTimeout(r, 0)).then(() => server.restart({ downMs: 3000 }));
+          },
+        })
+        .then(
+          (r) => r.status,
+          (err: Error) => err.message,
+        );
+      await restart;
+      // With the default minute, the same outage is ridden out (the first case).
+      expect(outcome).toMatch(/metadata store stayed unreachable for 0\.3 s/);
+    } finally {
+      await ty.close().catch(() => undefined);
+    }
+  }, 120_000);
+
   it("tells a lost connection from a refused statement", () => {
     expect(
       isConnectionLoss(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })),
