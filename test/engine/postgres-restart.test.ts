@@ -10,7 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { isConnectionLoss } from "../../src/store/postgres-reconnect.js";
-import { Trainyard } from "../../src/engine/trainyard.js";
+import { type RunResult, Trainyard } from "../../src/engine/trainyard.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
 import { useHomes } from "./support.js";
@@ -33,30 +33,45 @@ function chainModule(): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** Runs the chain on `server`, stopped and started a fifth of the way in; checks the run and a rerun. */
-async function runThrough(server: TestPostgres, stopAndStart: () => Promise<void>): Promise<void> {
+/** A home on PostgreSQL metadata (`options`: more of its metadata config), with the chain module beside it. */
+async function chainHome(url: string, options: { reconnectWithinMs?: number } = {}) {
   const dir = homes.fixtureDir();
   const file = path.join(dir, "chain.ts");
   fs.writeFileSync(file, chainModule());
-  const open = () =>
-    Trainyard.open({
-      home: homes.tempDir("ty-pg-restart-"),
-      metadata: { kind: "postgres", url: server.url },
-      artifacts: { kind: "fs", root: path.join(dir, "artifacts") },
-    });
-  const ty = await open();
-  try {
-    let finished = 0;
-    let restart: Promise<void> | undefined;
-    const result = await ty.run(file, {
+  const ty = await Trainyard.open({
+    home: homes.tempDir("ty-pg-restart-"),
+    metadata: { kind: "postgres", url, ...options },
+    artifacts: { kind: "fs", root: path.join(dir, "artifacts") },
+  });
+  return { ty, file };
+}
+
+/** Runs the chain, the server stopped and started a fifth of the way in: steps go on finishing while it is down. */
+async function runRestarted(ty: Trainyard, file: string, stopAndStart: () => Promise<void>): Promise<RunResult> {
+  let finished = 0;
+  let restart: Promise<void> | undefined;
+  const settled = await ty
+    .run(file, {
       onEvent: (e) => {
-        // A fifth of the way in: steps go on finishing while the server is down.
         if (e.type === "step-finished" && ++finished === STEPS / 5)
           restart = new Promise((r) => setTimeout(r, 0)).then(stopAndStart);
       },
-    });
-    await restart;
-    expect(restart, "the server was restarted mid-run").toBeDefined();
+    })
+    .then(
+      (result) => ({ result }),
+      (error: unknown) => ({ error }),
+    );
+  await restart;
+  expect(restart, "the server was restarted mid-run").toBeDefined();
+  if ("error" in settled) throw settled.error;
+  return settled.result;
+}
+
+/** Runs the chain on `server` through a stop and start; checks the run and a rerun. */
+async function runThrough(server: TestPostgres, stopAndStart: () => Promise<void>): Promise<void> {
+  const { ty, file } = await chainHome(server.url);
+  try {
+    const result = await runRestarted(ty, file, stopAndStart);
     expect(result.status).toBe("succeeded");
     const steps = await ty.metadata.listStepRuns(result.runId);
     expect(steps).toHaveLength(STEPS);
@@ -97,29 +112,12 @@ postgres.describe("PostgreSQL restarted during a run", () => {
 
   // A server away for longer than the configured window: the run's writes fail rather than wait on.
   it("waits no longer than the configured reconnectWithinMs", async () => {
-    const dir = homes.fixtureDir();
-    const file = path.join(dir, "chain.ts");
-    fs.writeFileSync(file, chainModule());
-    const ty = await Trainyard.open({
-      home: homes.tempDir("ty-pg-window-"),
-      metadata: { kind: "postgres", url: server.url, reconnectWithinMs: 300 },
-      artifacts: { kind: "fs", root: path.join(dir, "artifacts") },
-    });
+    const { ty, file } = await chainHome(server.url, { reconnectWithinMs: 300 });
     try {
-      let finished = 0;
-      let restart: Promise<void> | undefined;
-      const outcome = await ty
-        .run(file, {
-          onEvent: (e) => {
-            if (e.type === "step-finished" && ++finished === STEPS / 5)
-              restart = new Promise((r) => setTimeout(r, 0)).then(() => server.restart({ downMs: 3000 }));
-          },
-        })
-        .then(
-          (r) => r.status,
-          (err: Error) => err.message,
-        );
-      await restart;
+      const outcome = await runRestarted(ty, file, () => server.restart({ downMs: 3000 })).then(
+        (r) => r.status,
+        (err: Error) => err.message,
+      );
       // With the default minute, the same outage is ridden out (the first case).
       expect(outcome).toMatch(/metadata store stayed unreachable for 0\.3 s/);
     } finally {
