@@ -14,6 +14,7 @@ import { randomUUID } from "node:crypto";
 import type { ArtifactRecord, AttemptRecord, RecordBatch, StepRunRecord } from "./metadata-records.js";
 import { METRIC_COLUMNS, metricValues, TAG_COLUMNS, tagValues } from "./metric-rows.js";
 import { artifactValues, attemptValues, STEP_RUN_COLUMNS, stepRunValues, text } from "./postgres-rows.js";
+import { GUARD_KEPT_MS, guardPruneDue } from "./postgres-transaction.js";
 
 const STEP_RUN_TYPES = [
   "text",
@@ -91,11 +92,6 @@ const TABLES: TableInsert[] = [
 
 /** The guard's CTE: it returns a row only when this statement's id is new, i.e. on its first application. */
 const GUARD = "first_application";
-/** Guard rows are pruned once they are this old: a statement is sent again for a minute at most. */
-const GUARD_KEPT_MS = 3600_000;
-/** One statement in this many (per process) also prunes old guard rows. */
-const PRUNE_EVERY = 256;
-let sincePrune = 0;
 
 function insertSql(t: TableInsert, firstParam: number, guarded: boolean): string {
   const arrays = t.types.map((type, i) => `$${firstParam + i}::${type}[]`).join(", ");
@@ -173,8 +169,7 @@ export function batchStatement(
   );
   const tables = rows.map((r) => (r.length ? "1" : "0")).join("");
   if (!appends(tables)) return { shape: tables, ctes: ctesOf(tables), params };
-  const prune = ++sincePrune >= PRUNE_EVERY;
-  if (prune) sincePrune = 0;
+  const prune = guardPruneDue();
   const shape = `${tables}${prune ? "p" : ""}`;
   return { shape, ctes: ctesOf(shape), params: [...params, randomUUID(), Date.now()] };
 }

@@ -198,11 +198,15 @@ export class PostgresTickStore implements TickStore {
   }
 
   async cancelQueued(runId: string, reason: string): Promise<boolean> {
-    const r = await this.pool.query(
-      `UPDATE run_queue SET status = 'cancelled', reason = $1 WHERE run_id = $2 AND status = 'queued'`,
-      [reason, runId],
-    );
-    return r.rowCount === 1;
+    // A transaction, so that one sent again after its COMMIT's answer was lost answers with its first
+    // run's "cancelled" rather than "not queued" (postgres-transaction.ts).
+    return this.transaction(async (c) => {
+      const r = await c.query(
+        `UPDATE run_queue SET status = 'cancelled', reason = $1 WHERE run_id = $2 AND status = 'queued'`,
+        [reason, runId],
+      );
+      return r.rowCount === 1;
+    });
   }
 
   async acquireLease(

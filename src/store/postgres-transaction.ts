@@ -14,6 +14,22 @@ import type pg from "pg";
 import { isConnectionLoss, reconnectWindow, stayedAway } from "./postgres-reconnect.js";
 import type { Queryable } from "./postgres-rows.js";
 
+/** Guard rows are pruned once they are this old: a statement or transaction is sent again for a minute at most. */
+export const GUARD_KEPT_MS = 3600_000;
+/** One guarded statement or transaction in this many (per process) also prunes old guard rows. */
+const PRUNE_EVERY = 256;
+let sincePrune = 0;
+
+/**
+ * Whether this guarded statement or transaction is the one in `PRUNE_EVERY` that also prunes. The
+ * count is shared, so a process that only runs transactions prunes what it adds as well.
+ */
+export function guardPruneDue(): boolean {
+  if (++sincePrune < PRUNE_EVERY) return false;
+  sincePrune = 0;
+  return true;
+}
+
 export interface TransactionOptions {
   /** The statement that opens it. @default "BEGIN" */
   begin?: string;
@@ -59,6 +75,8 @@ export async function inTransaction<T>(
           release();
           return sent.out;
         }
+        if (guardPruneDue())
+          await client.query(`DELETE FROM record_batches WHERE written_at < $1`, [Date.now() - GUARD_KEPT_MS]);
       }
       committing = { out: await fn(client) };
       await client.query("COMMIT");

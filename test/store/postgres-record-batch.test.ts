@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { batchStatement, WRITE_BATCH_NAME } from "../../src/store/postgres-record-batch.js";
 import type { RecordBatch } from "../../src/store/metadata-records.js";
 import { PostgresMetadataStore } from "../../src/store/postgres-metadata-store.js";
+import { inTransaction } from "../../src/store/postgres-transaction.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
@@ -195,16 +196,32 @@ requireTools("postgresql").describe("on PostgreSQL", () => {
       expect(await fences.get("r5:fenced")).toMatchObject({ state: "committed", claim: "c1" });
     });
 
-    it("prunes statement ids older than an hour as it writes", async () => {
-      const now = Date.now();
-      await sql.query(`INSERT INTO batch_rows.record_batches (id, written_at) VALUES ('stale', $1), ('recent', $2)`, [
-        now - 2 * 3600_000,
-        now - 60_000,
-      ]);
-      // One statement in 256 prunes (per process).
+    it("prunes statement ids older than an hour as it writes, in batches and in transactions alike", async () => {
+      const stale = async () => {
+        const now = Date.now();
+        await sql.query(`INSERT INTO batch_rows.record_batches (id, written_at) VALUES ('stale', $1), ('recent', $2)`, [
+          now - 2 * 3600_000,
+          now - 60_000,
+        ]);
+      };
+      const left = async () => {
+        const rows = (await sql.query(`SELECT id FROM batch_rows.record_batches WHERE id IN ('stale', 'recent')`)).rows;
+        await sql.query(`DELETE FROM batch_rows.record_batches WHERE id = 'recent'`);
+        return rows.map((r) => r.id);
+      };
+      await stale();
+      // One guarded statement or transaction in 256 prunes (per process).
       for (let i = 0; i < 256; i++) await metadata.appendLogs("r5:prune", 1, [{ ts: i, stream: "log", line: "x" }]);
-      const ids = (await sql.query(`SELECT id FROM batch_rows.record_batches WHERE id IN ('stale', 'recent')`)).rows;
-      expect(ids.map((r) => r.id)).toEqual(["recent"]);
+      expect(await left()).toEqual(["recent"]);
+      // A process that only runs transactions prunes too (before, it added ids it never pruned).
+      await stale();
+      const pool = new pg.Pool({ connectionString: server!.url, options: "-c search_path=batch_rows", max: 1 });
+      try {
+        for (let i = 0; i < 256; i++) await inTransaction(pool, (c) => c.query("SELECT 1"));
+      } finally {
+        await pool.end();
+      }
+      expect(await left()).toEqual(["recent"]);
     });
 
     it("a run created: sent again, it meets its own row and succeeds; another run's id still fails", async () => {

@@ -25,7 +25,7 @@ requireTools("postgresql").describe("PostgresTickStore", () => {
 
   // The server applied the change and the connection was lost before its answer: sent again on a new
   // connection (postgres-reconnect.ts), the change must still report itself as taken.
-  it("a launch and an idempotency key whose answers were lost still report themselves taken", async () => {
+  it("a launch, an idempotency key and a cancel whose answers were lost still report what they did", async () => {
     const { hostname, port } = new URL(server.url);
     const proxy = await AnswerDroppingProxy.start({ host: hostname, port: Number(port) });
     const url = new URL(server.url);
@@ -42,7 +42,14 @@ requireTools("postgresql").describe("PostgresTickStore", () => {
       const first = { runId: "run-9", fresh: true, sameRequest: true };
       expect(await store.claimIdempotencyKey("key-1", "req-1", "run-9", 1)).toEqual(first);
       expect(await store.claimIdempotencyKey("key-1", "req-1", "run-10", 2)).toEqual({ ...first, fresh: false });
-      expect(proxy.dropped).toBe(2);
+      // Before, a cancel sent again found its own cancel and answered "not queued", though it had withdrawn the run.
+      await store.enqueueRuns([queued("r2", "api", "k2"), queued("r3", "api", "k3")]);
+      proxy.dropAnswerTo("UPDATE run_queue SET status = 'cancelled'");
+      expect(await store.cancelQueued("r2", "by request")).toBe(true);
+      proxy.dropAnswerTo(AnswerDroppingProxy.simpleQuery("COMMIT"));
+      expect(await store.cancelQueued("r3", "by request")).toBe(true);
+      expect(await store.cancelQueued("r3", "by request")).toBe(false);
+      expect(proxy.dropped).toBe(4);
     } finally {
       await store.close();
       await proxy.stop();
