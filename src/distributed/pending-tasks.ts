@@ -15,6 +15,9 @@ import type { QueueEventListener } from "./step-queues.js";
 import type { TaskDurations } from "./task-batches.js";
 import { type BatchJobResult, type BatchProgress, lostTaskResult, type ProgressBatch } from "./task-job.js";
 
+/** How many times a job that no worker took is sent again before its tasks fail as lost (see onFailed). */
+const UNDELIVERED_RESENDS = 3;
+
 export interface PendingTask {
   task: StepTask;
   /** The job carrying it: its own, or its batch's. */
@@ -33,6 +36,11 @@ export class PendingTasks implements QueueEventListener {
   readonly byStepRun = new Map<string, PendingTask>();
   /** The same, by the job carrying them (a batch's job carries several). */
   readonly byJob = new Map<string, Set<PendingTask>>();
+
+  /** Sends a job that no worker took out again (the executor's, see onFailed). */
+  resend?: (jobId: string, entries: PendingTask[]) => Promise<void>;
+  /** How many times each job was sent again. */
+  private readonly resent = new Map<string, number>();
 
   constructor(
     private readonly fences: TaskFenceStore,
@@ -69,10 +77,27 @@ export class PendingTasks implements QueueEventListener {
     }
   }
 
-  /** BullMQ gave the job up (stalled more than once: its workers died); the fence records its tasks as failed. */
+  /**
+   * BullMQ gave the job up (stalled more than once: its workers died); the fence records its tasks as
+   * failed. A job none of whose tasks any worker claimed was lost on its way to the workers, not by a
+   * worker running it: a fetch whose answer was lost leaves the job taken by nobody until its lock
+   * runs out, which BullMQ counts as a stall. Such a job goes out again, up to UNDELIVERED_RESENDS times.
+   */
   async onFailed(jobId: string, reason: string): Promise<void> {
-    for (const entry of [...(this.byJob.get(jobId) ?? [])]) {
-      const fence = await this.fences.get(entry.task.stepRunId).catch(() => undefined);
+    const entries = [...(this.byJob.get(jobId) ?? [])];
+    const fences = await Promise.all(entries.map((e) => this.fences.get(e.task.stepRunId).catch(() => undefined)));
+    const resends = this.resent.get(jobId) ?? 0;
+    const unclaimed = fences.every(
+      (f, i) => f && f.state === "queued" && !f.claim && f.attemptId === entries[i].task.attemptId,
+    );
+    if (this.resend && entries.length && unclaimed && resends < UNDELIVERED_RESENDS) {
+      this.resent.set(jobId, resends + 1);
+      // Refused when it is no longer given up (sent again already, and taken): the poll looks again.
+      await this.resend(jobId, entries).catch(() => undefined);
+      return;
+    }
+    for (const [i, entry] of entries.entries()) {
+      const fence = fences[i];
       const lost = lostTaskResult(entry.task, reason, fence?.worker);
       const settled = await this.fences
         .settle(entry.task.stepRunId, entry.task.attemptId, encodeStepTaskResult(lost), Date.now())

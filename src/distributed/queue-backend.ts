@@ -15,7 +15,9 @@ import {
   Worker,
   type WorkerOptions,
 } from "bullmq";
+import type pg from "pg";
 import { TrainyardError } from "../core/errors.js";
+import { reconnecting, reconnectingPool } from "../store/postgres-reconnect.js";
 import { type QueueOptions, queueStoreLabel, redisConnection } from "./queue-options.js";
 
 // Either store's classes, with the store's connection type erased: callers use only the common API.
@@ -29,6 +31,27 @@ export function postgresQueueSchema(prefix: string): string {
   return `${prefix.replace(/[^A-Za-z0-9_]/g, "_")}_queues`.toLowerCase().slice(0, 63);
 }
 
+/**
+ * BullMQ's PostgreSQL backend, made to ride out a lost connection as the metadata's pool does
+ * (postgres-reconnect.ts). As it comes, a connection dropped under a statement failed that statement
+ * (and the run that sent it); one dropped during its first connect's migration failed every later
+ * statement of that queue, which keeps the failed start; and one dropped under the migration's
+ * checked-out client was an unheard error event, which ended the process. Now each statement and the
+ * start are sent again on a new connection. A statement whose answer was lost after it committed is
+ * applied again: adds keep one job per job id, and a job moved or finished twice meets its lock gone,
+ * which BullMQ treats as a stalled job; the task's fence decides who commits (task-pickups.ts).
+ */
+const reconnectingPostgresBackend: typeof createPostgresBackend = (name, opts, factoryOpts) => {
+  const backend = createPostgresBackend(name, opts, factoryOpts);
+  // BullMQ's own connection: its pool, and the start that migrates the schema on first use.
+  const connection = (backend as unknown as { connection: { pool: pg.Pool; bootstrap: () => Promise<void> } })
+    .connection;
+  reconnectingPool(connection.pool);
+  const bootstrap = connection.bootstrap.bind(connection);
+  connection.bootstrap = () => reconnecting(bootstrap);
+  return backend;
+};
+
 /** The PostgreSQL connection options: BullMQ creates or upgrades its tables on first connect. */
 function postgresConnection(opts: QueueOptions) {
   return { connectionString: opts.postgres, schema: postgresQueueSchema(opts.prefix), migrate: true };
@@ -36,13 +59,17 @@ function postgresConnection(opts: QueueOptions) {
 
 export function openQueue(name: string, opts: QueueOptions): StepQueue {
   if (opts.postgres)
-    return new Queue(name, { connection: postgresConnection(opts), prefix: opts.prefix }, createPostgresBackend);
+    return new Queue(name, { connection: postgresConnection(opts), prefix: opts.prefix }, reconnectingPostgresBackend);
   return new Queue(name, { connection: redisConnection(opts.redis), prefix: opts.prefix });
 }
 
 export function openQueueEvents(name: string, opts: QueueOptions): StepQueueEvents {
   if (opts.postgres)
-    return new QueueEvents(name, { connection: postgresConnection(opts), prefix: opts.prefix }, createPostgresBackend);
+    return new QueueEvents(
+      name,
+      { connection: postgresConnection(opts), prefix: opts.prefix },
+      reconnectingPostgresBackend,
+    );
   return new QueueEvents(name, { connection: redisConnection(opts.redis), prefix: opts.prefix });
 }
 
@@ -54,7 +81,7 @@ export function openWorker<D, R>(
 ): StepWorker<D, R> {
   if (opts.postgres) {
     const connection = postgresConnection(opts);
-    return new Worker(name, processor, { ...workerOpts, connection, prefix: opts.prefix }, createPostgresBackend);
+    return new Worker(name, processor, { ...workerOpts, connection, prefix: opts.prefix }, reconnectingPostgresBackend);
   }
   return new Worker(name, processor, { ...workerOpts, connection: redisConnection(opts.redis), prefix: opts.prefix });
 }

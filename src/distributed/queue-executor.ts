@@ -51,6 +51,11 @@ export class QueueExecutor implements Executor {
     this.queues = new StepQueues(opts, this.pending);
     this.handover = new JobHandover(this.pending, this.queues, fences, durations, concurrency, io);
     this.poll = new FencePoll(this.pending, fences, this.queues, this.handover);
+    this.pending.resend = async (jobId, entries) => {
+      // The given-up job keeps its id until removed; the same id then carries the same tasks again.
+      await (await this.queues.of(entries[0].queue)).queue.remove(jobId);
+      await this.handover.addJobs([entries]);
+    };
   }
 
   static async create(ctx: ExecutorContext): Promise<QueueExecutor> {

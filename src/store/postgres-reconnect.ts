@@ -88,6 +88,22 @@ export function reconnectingPool(pool: pg.Pool, withinMs = RECONNECT_WITHIN_MS):
   pool.connect = ((...args: unknown[]) =>
     args.length
       ? (connect as (...a: unknown[]) => unknown)(...args)
-      : reconnecting(connect, withinMs)) as typeof pool.connect;
+      : reconnecting(async () => heardWhileOut(await connect()), withinMs)) as typeof pool.connect;
   return pool;
+}
+
+/**
+ * A connection lost under a checked-out client is also emitted as an event, which the pool listens for
+ * only while the client is idle: unheard, it would end the process. The client's failed query reports it.
+ * The listener goes when the client is released.
+ */
+function heardWhileOut(client: pg.PoolClient): pg.PoolClient {
+  const ignore = () => undefined;
+  client.on("error", ignore);
+  const release = client.release.bind(client);
+  client.release = (err?: Error | boolean) => {
+    client.removeListener("error", ignore);
+    return release(err);
+  };
+  return client;
 }

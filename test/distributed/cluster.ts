@@ -49,9 +49,10 @@ export interface Cluster {
   ): Promise<ClusterWorker>;
   /**
    * An orchestrating Trainyard with its own home, on the shared stores and the queue executor (its
-   * metadata at `metadataUrl` when given: the same server through a proxy).
+   * metadata at `metadataUrl` when given: the same server through a proxy; likewise the queues at
+   * `queueUrl`, when they live in PostgreSQL).
    */
-  orchestrator(opts?: { metadataUrl?: string }): Promise<Trainyard>;
+  orchestrator(opts?: { metadataUrl?: string; queueUrl?: string }): Promise<Trainyard>;
   /** Environment for a CLI orchestrator (`trainyard run --config <config>`). */
   cliEnv(home: string): Record<string, string>;
   stop(): Promise<void>;
@@ -167,7 +168,7 @@ export async function startCluster(
         home,
         metadata: { kind: "postgres", url: o.metadataUrl ?? postgres.url },
         artifacts: artifactsConfig,
-        executor,
+        executor: o.queueUrl && !redis ? { ...executor, postgres: o.queueUrl } : executor,
       });
     },
     cliEnv(home) {

@@ -4,7 +4,7 @@
  * answer is complete (its ReadyForQuery, sent after the commit) the proxy swallows it and cuts the
  * connection. The client sees a lost connection for a statement the server did commit: the one case
  * where sending a statement again could apply it twice. `dropEvery(n)` loses every n-th answer, of
- * any request on any connection.
+ * any request on any connection; `dropRandomly(p, seed)` each answer with probability p.
  */
 import net from "node:net";
 
@@ -19,6 +19,8 @@ export class AnswerDroppingProxy {
   private armed?: string | Buffer;
   private every = 0;
   private requests = 0;
+  private probability = 0;
+  private seed = 0;
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -48,6 +50,24 @@ export class AnswerDroppingProxy {
     this.requests = phase;
   }
 
+  /**
+   * Loses each answer with probability `p`, drawn from a generator seeded with `seed` (0: none). Unlike
+   * `dropEvery`, a sequence of statements sent again from its start is not bound to lose the same one.
+   */
+  dropRandomly(p: number, seed = 1): void {
+    this.probability = p;
+    this.seed = seed >>> 0;
+  }
+
+  /** mulberry32: a small seeded generator, so a failing run can be replayed. */
+  private draw(): number {
+    this.seed = (this.seed + 0x6d2b79f5) >>> 0;
+    let t = this.seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
   /** The bytes of a simple query message: `simpleQuery("COMMIT")` matches a COMMIT and nothing else. */
   static simpleQuery(sql: string): Buffer {
     const body = Buffer.from(`${sql}\0`);
@@ -73,6 +93,7 @@ export class AnswerDroppingProxy {
       // A request ends with a Sync (prepared statements) or is one simple query ('Q').
       const request = chunk.subarray(-5).equals(SYNC) || chunk[0] === 0x51;
       if (this.every && request && ++this.requests % this.every === 0) dropping = true;
+      if (this.probability && request && this.draw() < this.probability) dropping = true;
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
