@@ -94,6 +94,8 @@ function sqliteLabels(path: string, table: string, spec: LabelSpec): Map<string,
 async function postgresLabels(url: string, table: string, spec: LabelSpec): Promise<Map<string, unknown>> {
   const pg = (await import("pg")).default;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 15_000 });
+  // A connection lost mid-query is also an error event: unheard, it would end the daemon. The query reports it.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     const sql = `SELECT CAST(${sqlIdent(spec.key)} AS TEXT) AS k, ${sqlIdent(spec.column)} AS y

@@ -91,6 +91,7 @@ async function upgradePostgres(
 ): Promise<DigestMigrationReport | undefined> {
   const { default: pg } = await import("pg");
   const client = new pg.Client({ connectionString: spec.url, options: `-c search_path=${spec.schema ?? "public"}` });
+  client.on("error", () => undefined); // a connection lost mid-statement fails that statement instead
   await client.connect();
   try {
     const numbered = (text: string) => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { pipeline } from "../../src/core/pipeline.js";
 import { compileTriggers, type CompiledMonitor } from "../../src/core/triggers.js";
 import { evaluateMonitor } from "../../src/daemon/monitor-evaluate.js";
+import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { requireTools } from "../support/require-tool.js";
 import { HOUR, T0, openMonitorHome, ServedTraffic, writeCsvLabels, type MonitorHome } from "./monitor-support.js";
@@ -61,5 +62,24 @@ postgres.describe("monitor labels in PostgreSQL", () => {
     expect(measured(fromTable)).toEqual(measured(fromFile));
     expect(fromTable.request?.reason).toMatch(/for 3 windows of 1h \(110, 110, 110 labelled rows\)$/);
     expect(fromTable.request?.reason).toBe(fromFile.request?.reason);
+  });
+
+  it("a connection lost under the labels' query fails the evaluation with the error, not the daemon", async () => {
+    const { hostname, port } = new URL(server.url);
+    const proxy = await AnswerDroppingProxy.start({ host: hostname, port: Number(port) });
+    try {
+      const url = new URL(server.url);
+      url.port = String(proxy.port);
+      proxy.dropAnswerTo("FROM \"ops\".\"arrivals\"");
+      const table = { source: `${url.href}#ops.arrivals`, key: "flight_id", column: "delayed" };
+      const ctx = { registry: home.registry, moduleDir: home.moduleDir };
+      // Before, the client's error event went unheard too, which ends the process that evaluates monitors.
+      await expect(evaluateMonitor(monitor(table), undefined, T0 + 4 * HOUR + 60_000, ctx)).rejects.toThrow(
+        /Connection terminated/,
+      );
+      expect(proxy.dropped).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
