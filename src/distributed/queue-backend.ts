@@ -138,7 +138,15 @@ export async function withinReach<T>(work: Promise<T>, queue: string, opts: Queu
   }
 }
 
-/** Closes a queue a command opened, waiting at most a second: a store that never answered may never confirm it. */
-export async function closeWithin(queue: StepQueue): Promise<void> {
-  await Promise.race([queue.close().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+/**
+ * Closes a queue or its event stream, waiting at most `ms`: a store that never answered, or a
+ * connection whose answer was lost, may never confirm it. Past that, its connections are dropped.
+ */
+export async function closeWithin(closable: StepQueue | StepQueueEvents, ms = 1000): Promise<void> {
+  const closed = closable.close().then(
+    () => true,
+    () => true,
+  );
+  if (!(await Promise.race([closed, new Promise<false>((r) => setTimeout(() => r(false), ms).unref())])))
+    void closable.disconnect().catch(() => undefined);
 }

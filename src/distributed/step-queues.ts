@@ -3,7 +3,7 @@
  * opened on first use and kept for the run, so every hand-over, poll and cancellation of a queue
  * shares one connection and its events reach the tasks awaiting results.
  */
-import { openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import { closeWithin, openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
 
 /** A queue with its events, as opened for one run. */
@@ -18,6 +18,9 @@ export interface QueueEventListener {
   onFailed(jobId: string, reason: string): Promise<void>;
   onProgress(jobId: string, data: unknown): void;
 }
+
+/** How long a run's end waits for its queues to confirm they closed. */
+const CLOSE_WITHIN_MS = 5000;
 
 export class StepQueues {
   private readonly queues = new Map<string, Promise<OpenedQueue>>();
@@ -38,9 +41,17 @@ export class StepQueues {
     return opened;
   }
 
+  /**
+   * Closes every queue, waiting at most CLOSE_WITHIN_MS: the run's end waits for it, and a connection
+   * whose answer was lost could leave a close unconfirmed forever, all its steps done.
+   */
   async close(): Promise<void> {
-    const opened = await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)));
-    await Promise.all(opened.map(async (q) => Promise.all([q?.events.close(), q?.queue.close()])));
+    const opened = (await Promise.all([...this.queues.values()].map((q) => q.catch(() => undefined)))).filter(
+      (q) => q !== undefined,
+    );
+    await Promise.all(
+      opened.flatMap((q) => [closeWithin(q.events, CLOSE_WITHIN_MS), closeWithin(q.queue, CLOSE_WITHIN_MS)]),
+    );
   }
 
   private async open(name: string): Promise<OpenedQueue> {

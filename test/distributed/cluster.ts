@@ -49,8 +49,8 @@ export interface Cluster {
   ): Promise<ClusterWorker>;
   /**
    * An orchestrating Trainyard with its own home, on the shared stores and the queue executor (its
-   * metadata at `metadataUrl` when given: the same server through a proxy; likewise the queues at
-   * `queueUrl`, when they live in PostgreSQL).
+   * metadata at `metadataUrl` when given: the same server through a proxy; likewise the queues' store
+   * at `queueUrl`).
    */
   orchestrator(opts?: { metadataUrl?: string; queueUrl?: string }): Promise<Trainyard>;
   /** Environment for a CLI orchestrator (`trainyard run --config <config>`). */
@@ -168,7 +168,7 @@ export async function startCluster(
         home,
         metadata: { kind: "postgres", url: o.metadataUrl ?? postgres.url },
         artifacts: artifactsConfig,
-        executor: o.queueUrl && !redis ? { ...executor, postgres: o.queueUrl } : executor,
+        executor: o.queueUrl ? { ...executor, [redis ? "redis" : "postgres"]: o.queueUrl } : executor,
       });
     },
     cliEnv(home) {

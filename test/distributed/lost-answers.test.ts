@@ -12,6 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
+import { ReplyDroppingProxy } from "../support/reply-dropping-proxy.js";
 import { requireTools } from "../support/require-tool.js";
 import { type Cluster, type ClusterWorker, startCluster } from "./cluster.js";
 import { expectRunIntact } from "./run-integrity.js";
@@ -155,6 +156,52 @@ gate.describe("PostgreSQL answers lost, with the queues in PostgreSQL too", () =
           proxy.dropRandomly(0);
           expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
           expect(proxy.dropped - dropped, "answers lost during the run").toBeGreaterThanOrEqual(8);
+          expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
+          for (let c = 0; c < CHAINS; c++)
+            for (let s = 0; s < LENGTH; s++) {
+              const id = `${run.runId}:c${c}s${s}`;
+              expect((await ty.metadata.getLogs(id)).map((l) => l.line)).toEqual([`ran c${c}s${s}`]);
+            }
+        }
+        for (const w of cluster.workers) expect(w.child.exitCode, w.output()).toBeNull();
+      } finally {
+        await ty.close();
+      }
+    },
+    180_000,
+  );
+});
+
+gate.describe("Redis replies lost after the server ran the commands", () => {
+  let cluster: Cluster;
+  let proxy: ReplyDroppingProxy;
+  let proxied: string;
+  beforeAll(async () => {
+    cluster = await startCluster({ store: "fs" });
+    proxy = await ReplyDroppingProxy.start({ host: "127.0.0.1", port: cluster.redis!.port });
+    proxied = `redis://127.0.0.1:${proxy.port}`;
+    for (const id of ["w1", "w2"]) await cluster.startWorker(id, { args: ["--redis", proxied] });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    await proxy?.stop();
+  });
+
+  gate.it(
+    "BullMQ's commands answered or not at random, sent again on reconnect: each step committed once",
+    async () => {
+      const file = path.join(cluster.dir, "lost-replies.ts");
+      fs.writeFileSync(file, chainsModule());
+      const ty = await cluster.orchestrator({ queueUrl: proxied });
+      try {
+        expect((await ty.run(file, { concurrency: 4 })).status).toBe("succeeded");
+        for (const seed of [1, 2, 3]) {
+          const dropped = proxy.dropped;
+          proxy.dropRandomly(1 / 12, seed);
+          const run = await ty.run(file, { concurrency: 4, force: true });
+          proxy.dropRandomly(0);
+          expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
+          expect(proxy.dropped - dropped, "replies lost during the run").toBeGreaterThanOrEqual(5);
           expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
           for (let c = 0; c < CHAINS; c++)
             for (let s = 0; s < LENGTH; s++) {

@@ -12,7 +12,8 @@ import {
   type StepJob,
   type StepQueue,
 } from "../../src/distributed/queue-backend.js";
-import type { QueueOptions } from "../../src/distributed/queue-options.js";
+import { type QueueOptions, queueOptions } from "../../src/distributed/queue-options.js";
+import { StepQueues } from "../../src/distributed/step-queues.js";
 import { waitFor } from "../engine/support.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
@@ -98,4 +99,17 @@ gate.describe("queue backend: adding and keeping step jobs (Redis and PostgreSQL
     expect(completedJobRetention({ postgres: postgres.url })).toEqual({ age: 3600 });
     expect(completedJobRetention({})).toEqual({ age: 3600, count: 10_000 });
   });
+});
+
+requireTools("redis-server").describe("a run's queues, closed while their store is away", () => {
+  // Before, a run whose queue store went away as its last step ended never returned: BullMQ's event
+  // stream waits for Redis to confirm its close, and the run's end waited for that.
+  it("close within their bound and drop their connections", async () => {
+    const redis = await startRedis();
+    const listener = { onCompleted: () => undefined, onFailed: async () => undefined, onProgress: () => undefined };
+    const queues = new StepQueues(queueOptions({ kind: "queue", redis: redis.url }), listener);
+    await queues.of("default");
+    await redis.stop();
+    await queues.close();
+  }, 30_000);
 });

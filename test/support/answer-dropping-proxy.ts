@@ -7,6 +7,7 @@
  * any request on any connection; `dropRandomly(p, seed)` each answer with probability p.
  */
 import net from "node:net";
+import { seededRandom } from "../../src/lib/models/random.js";
 
 /** A ReadyForQuery message's header ('Z', length 5): the end of the server's answer to a request. */
 const READY_FOR_QUERY = Buffer.from([0x5a, 0, 0, 0, 5]);
@@ -20,7 +21,7 @@ export class AnswerDroppingProxy {
   private every = 0;
   private requests = 0;
   private probability = 0;
-  private seed = 0;
+  private random = seededRandom(1);
   private readonly sockets = new Set<net.Socket>();
 
   private constructor(
@@ -56,17 +57,9 @@ export class AnswerDroppingProxy {
    */
   dropRandomly(p: number, seed = 1): void {
     this.probability = p;
-    this.seed = seed >>> 0;
+    this.random = seededRandom(seed);
   }
 
-  /** mulberry32: a small seeded generator, so a failing run can be replayed. */
-  private draw(): number {
-    this.seed = (this.seed + 0x6d2b79f5) >>> 0;
-    let t = this.seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
 
   /** The bytes of a simple query message: `simpleQuery("COMMIT")` matches a COMMIT and nothing else. */
   static simpleQuery(sql: string): Buffer {
@@ -93,7 +86,7 @@ export class AnswerDroppingProxy {
       // A request ends with a Sync (prepared statements) or is one simple query ('Q').
       const request = chunk.subarray(-5).equals(SYNC) || chunk[0] === 0x51;
       if (this.every && request && ++this.requests % this.every === 0) dropping = true;
-      if (this.probability && request && this.draw() < this.probability) dropping = true;
+      if (this.probability && request && this.random.next() < this.probability) dropping = true;
       upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {
