@@ -70,7 +70,7 @@ postgres.describe("monitor labels in PostgreSQL", () => {
     try {
       const url = new URL(server.url);
       url.port = String(proxy.port);
-      proxy.dropAnswerTo("FROM \"ops\".\"arrivals\"");
+      proxy.dropAnswerTo('FROM "ops"."arrivals"');
       const table = { source: `${url.href}#ops.arrivals`, key: "flight_id", column: "delayed" };
       const ctx = { registry: home.registry, moduleDir: home.moduleDir };
       // Before, the client's error event went unheard too, which ends the process that evaluates monitors.

@@ -60,7 +60,6 @@ export class AnswerDroppingProxy {
     this.random = seededRandom(seed);
   }
 
-
   /** The bytes of a simple query message: `simpleQuery("COMMIT")` matches a COMMIT and nothing else. */
   static simpleQuery(sql: string): Buffer {
     const body = Buffer.from(`${sql}\0`);

@@ -35,7 +35,6 @@ export class ReplyDroppingProxy {
     this.random = seededRandom(seed);
   }
 
-
   private connect(client: net.Socket, target: { host: string; port: number }): void {
     const upstream = net.connect(target.port, target.host);
     for (const s of [client, upstream]) {
