@@ -12,8 +12,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import { AnswerDroppingProxy } from "../support/answer-dropping-proxy.js";
-import { ReplyDroppingProxy } from "../support/reply-dropping-proxy.js";
 import { requireTools } from "../support/require-tool.js";
+import type { Trainyard } from "../../src/engine/trainyard.js";
 import { type Cluster, type ClusterWorker, startCluster } from "./cluster.js";
 import { expectRunIntact } from "./run-integrity.js";
 
@@ -45,6 +45,37 @@ function chainsModule(): string {
     }
   lines.push("export default p;");
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * One run of chainsModule's pipeline, losing answers from `lose()` until it ends: it succeeds, and
+ * each step is committed once, run once (one attempt) and has its one line logged once.
+ */
+async function runLosing(ty: Trainyard, file: string, proxy: AnswerDroppingProxy, lose: () => () => void) {
+  const dropped = proxy.dropped;
+  const stop = lose();
+  const run = await ty.run(file, { concurrency: 4, force: true });
+  stop();
+  expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
+  expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
+  for (let c = 0; c < CHAINS; c++)
+    for (let s = 0; s < LENGTH; s++) {
+      const id = `${run.runId}:c${c}s${s}`;
+      expect((await ty.metadata.getLogs(id)).map((l) => l.line)).toEqual([`ran c${c}s${s}`]);
+      expect((await ty.metadata.listAttempts(id)).map((a) => a.status)).toEqual(["succeeded"]);
+    }
+  return proxy.dropped - dropped;
+}
+
+/** Three runs, each losing answers at random with probability `p` (seeds 1-3): at least `atLeast` lost in each. */
+async function runsLosingAtRandom(ty: Trainyard, file: string, proxy: AnswerDroppingProxy, p: number, atLeast: number) {
+  for (const seed of [1, 2, 3]) {
+    const lost = await runLosing(ty, file, proxy, () => {
+      proxy.dropRandomly(p, seed);
+      return () => proxy.dropRandomly(0);
+    });
+    expect(lost, `answers lost during the run of seed ${seed}`).toBeGreaterThanOrEqual(atLeast);
+  }
 }
 
 const gate = requireTools("redis-server", "postgresql");
@@ -96,19 +127,11 @@ gate.describe("PostgreSQL answers lost after the server committed", () => {
       try {
         // Each phase loses the answers of other statements: together, every statement's answer is lost in some run.
         for (let phase = 0; phase < 6; phase++) {
-          const dropped = proxy.dropped;
-          proxy.dropEvery(6, phase);
-          const run = await ty.run(file, { concurrency: 4, force: true });
-          proxy.dropEvery(0);
-          expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
-          expect(proxy.dropped - dropped, "answers lost during the run").toBeGreaterThanOrEqual(8);
-          expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
-          for (let c = 0; c < CHAINS; c++)
-            for (let s = 0; s < LENGTH; s++) {
-              const id = `${run.runId}:c${c}s${s}`;
-              expect((await ty.metadata.getLogs(id)).map((l) => l.line)).toEqual([`ran c${c}s${s}`]);
-              expect((await ty.metadata.listAttempts(id)).map((a) => a.status)).toEqual(["succeeded"]);
-            }
+          const lost = await runLosing(ty, file, proxy, () => {
+            proxy.dropEvery(6, phase);
+            return () => proxy.dropEvery(0);
+          });
+          expect(lost, "answers lost during the run").toBeGreaterThanOrEqual(8);
         }
         expect(`${worker.output()}${second.output()}`).not.toMatch(/dropped/);
       } finally {
@@ -149,20 +172,7 @@ gate.describe("PostgreSQL answers lost, with the queues in PostgreSQL too", () =
         proxy.dropAnswerTo("FROM migration");
         expect((await ty.run(file, { concurrency: 4 })).status).toBe("succeeded");
         expect(proxy.dropped).toBe(1);
-        for (const seed of [1, 2, 3]) {
-          const dropped = proxy.dropped;
-          proxy.dropRandomly(1 / 10, seed);
-          const run = await ty.run(file, { concurrency: 4, force: true });
-          proxy.dropRandomly(0);
-          expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
-          expect(proxy.dropped - dropped, "answers lost during the run").toBeGreaterThanOrEqual(8);
-          expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
-          for (let c = 0; c < CHAINS; c++)
-            for (let s = 0; s < LENGTH; s++) {
-              const id = `${run.runId}:c${c}s${s}`;
-              expect((await ty.metadata.getLogs(id)).map((l) => l.line)).toEqual([`ran c${c}s${s}`]);
-            }
-        }
+        await runsLosingAtRandom(ty, file, proxy, 1 / 10, 8);
         for (const w of cluster.workers) expect(w.child.exitCode, w.output()).toBeNull();
       } finally {
         await ty.close();
@@ -174,11 +184,11 @@ gate.describe("PostgreSQL answers lost, with the queues in PostgreSQL too", () =
 
 gate.describe("Redis replies lost after the server ran the commands", () => {
   let cluster: Cluster;
-  let proxy: ReplyDroppingProxy;
+  let proxy: AnswerDroppingProxy;
   let proxied: string;
   beforeAll(async () => {
     cluster = await startCluster({ store: "fs" });
-    proxy = await ReplyDroppingProxy.start({ host: "127.0.0.1", port: cluster.redis!.port });
+    proxy = await AnswerDroppingProxy.start({ host: "127.0.0.1", port: cluster.redis!.port }, "redis");
     proxied = `redis://127.0.0.1:${proxy.port}`;
     for (const id of ["w1", "w2"]) await cluster.startWorker(id, { args: ["--redis", proxied] });
   });
@@ -195,20 +205,7 @@ gate.describe("Redis replies lost after the server ran the commands", () => {
       const ty = await cluster.orchestrator({ queueUrl: proxied });
       try {
         expect((await ty.run(file, { concurrency: 4 })).status).toBe("succeeded");
-        for (const seed of [1, 2, 3]) {
-          const dropped = proxy.dropped;
-          proxy.dropRandomly(1 / 12, seed);
-          const run = await ty.run(file, { concurrency: 4, force: true });
-          proxy.dropRandomly(0);
-          expect(run.status, JSON.stringify(run.error)).toBe("succeeded");
-          expect(proxy.dropped - dropped, "replies lost during the run").toBeGreaterThanOrEqual(5);
-          expect(await expectRunIntact(ty, run.runId)).toHaveLength(CHAINS * LENGTH);
-          for (let c = 0; c < CHAINS; c++)
-            for (let s = 0; s < LENGTH; s++) {
-              const id = `${run.runId}:c${c}s${s}`;
-              expect((await ty.metadata.getLogs(id)).map((l) => l.line)).toEqual([`ran c${c}s${s}`]);
-            }
-        }
+        await runsLosingAtRandom(ty, file, proxy, 1 / 12, 5);
         for (const w of cluster.workers) expect(w.child.exitCode, w.output()).toBeNull();
       } finally {
         await ty.close();

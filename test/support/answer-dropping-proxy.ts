@@ -5,6 +5,11 @@
  * connection. The client sees a lost connection for a statement the server did commit: the one case
  * where sending a statement again could apply it twice. `dropEvery(n)` loses every n-th answer, of
  * any request on any connection; `dropRandomly(p, seed)` each answer with probability p.
+ *
+ * In front of a Redis server (`start(target, "redis")`), only `dropRandomly` applies: each chunk of a
+ * reply is lost with probability p. Redis replies need no boundaries: any reply chunk lost is a
+ * command run and its answer lost, and the client (ioredis) sends its unanswered commands again once
+ * reconnected.
  */
 import net from "node:net";
 import { seededRandom } from "../../src/lib/models/random.js";
@@ -29,9 +34,14 @@ export class AnswerDroppingProxy {
     readonly port: number,
   ) {}
 
-  static async start(target: { host: string; port: number }): Promise<AnswerDroppingProxy> {
+  static async start(
+    target: { host: string; port: number },
+    protocol: "postgres" | "redis" = "postgres",
+  ): Promise<AnswerDroppingProxy> {
     let proxy!: AnswerDroppingProxy;
-    const server = net.createServer((client) => proxy.connect(client, target));
+    const server = net.createServer((client) =>
+      protocol === "redis" ? proxy.connectRedis(client, target) : proxy.connect(client, target),
+    );
     await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
     proxy = new AnswerDroppingProxy(server, (server.address() as net.AddressInfo).port);
     return proxy;
@@ -69,13 +79,31 @@ export class AnswerDroppingProxy {
     return Buffer.concat([header, body]);
   }
 
-  private connect(client: net.Socket, target: { host: string; port: number }): void {
+  /** The connection to the server for `client`, each closing with the other. */
+  private upstreamFor(client: net.Socket, target: { host: string; port: number }): net.Socket {
     const upstream = net.connect(target.port, target.host);
     for (const s of [client, upstream]) {
       this.sockets.add(s);
       s.on("close", () => this.sockets.delete(s));
       s.on("error", () => undefined);
     }
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+    return upstream;
+  }
+
+  private connectRedis(client: net.Socket, target: { host: string; port: number }): void {
+    const upstream = this.upstreamFor(client, target);
+    client.pipe(upstream);
+    upstream.on("data", (chunk: Buffer) => {
+      if (!this.probability || this.random.next() >= this.probability) return void client.write(chunk);
+      this.dropped++;
+      client.destroy();
+    });
+  }
+
+  private connect(client: net.Socket, target: { host: string; port: number }): void {
+    const upstream = this.upstreamFor(client, target);
     let dropping = false;
     client.on("data", (chunk: Buffer) => {
       if (this.armed && chunk.includes(this.armed)) {
@@ -93,10 +121,7 @@ export class AnswerDroppingProxy {
       if (!chunk.subarray(-6).subarray(0, 5).equals(READY_FOR_QUERY)) return;
       this.dropped++;
       client.destroy();
-      upstream.destroy();
     });
-    client.on("close", () => upstream.destroy());
-    upstream.on("close", () => client.destroy());
   }
 
   async stop(): Promise<void> {
