@@ -50,6 +50,9 @@ export const ERROR_CATALOG = {
     "install what the message names on that worker (or send the step to a queue whose workers have it), " +
     "then `trainyard resume <run>`",
   QUEUE_UNAVAILABLE: "start Redis or fix `executor.redis` in trainyard.config.ts (or $TRAINYARD_REDIS_URL)",
+  QUEUE_FULL:
+    "raise the queue store's memory limit (Redis `maxmemory`) or free it (`trainyard gc` removes finished " +
+    "jobs), then `trainyard resume <run>` hands over the steps left",
   USER_ERROR: "read the step's log with `trainyard logs <run> <step>`",
 
   // Metadata and the registry

@@ -6,6 +6,7 @@
  * The parts: job-handover.ts hands tasks over, pending-tasks.ts settles their results,
  * queue-recovery.ts reattaches a resumed run and polls the fences, step-queues.ts opens the queues.
  */
+import { TrainyardError } from "../core/errors.js";
 import type { ArtifactIO } from "../engine/artifact-io.js";
 import type { ExecutorContext } from "../engine/executor-registry.js";
 import {
@@ -20,7 +21,7 @@ import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { JobHandover } from "./job-handover.js";
 import { type PendingTask, PendingTasks } from "./pending-tasks.js";
-import { jobIdFor, queueOptions, type QueueOptions } from "./queue-options.js";
+import { jobIdFor, queueOptions, type QueueOptions, queueStoreLabel } from "./queue-options.js";
 import { earlierDispatch, FencePoll } from "./queue-recovery.js";
 import { StepQueues } from "./step-queues.js";
 import { TaskDurations } from "./task-batches.js";
@@ -103,7 +104,7 @@ export class QueueExecutor implements Executor {
       await this.handover.hand({ entry, reattached: !!current });
     } catch (err) {
       this.pending.forget(entry);
-      throw err;
+      throw handoverError(err, task, this.queues.opts);
     }
     this.poll.start();
     return result;
@@ -132,4 +133,27 @@ export class QueueExecutor implements Executor {
     await this.queues.close();
     await this.fences.close();
   }
+}
+
+/**
+ * A hand-over the queue store refused, as the step's error: which step, which store, and what to do.
+ * The step's fence stays open, so `trainyard resume` hands it over again under the same job id.
+ * Before, a full Redis failed the step with its bare reply, as though the step's own code had.
+ */
+export function handoverError(err: unknown, task: StepTask, opts: QueueOptions): unknown {
+  if (err instanceof TrainyardError) return err;
+  const message = (err as Error)?.message ?? String(err);
+  const where = `the queue store at ${queueStoreLabel(opts)}`;
+  const fields = { step: task.stepId, runId: task.runId, field: "executor" };
+  if (/^OOM command not allowed/.test(message))
+    return new TrainyardError(
+      "QUEUE_FULL",
+      `step "${task.stepId}" was not handed to queue "${task.queue}": ${where} is out of memory (${message})`,
+      { cause: err, ...fields },
+    );
+  return new TrainyardError(
+    "QUEUE_UNAVAILABLE",
+    `step "${task.stepId}" was not handed to queue "${task.queue}": ${where} refused it (${message})`,
+    { cause: err, hint: "once the queue store is back, `trainyard resume <run>` hands over the steps left", ...fields },
+  );
 }

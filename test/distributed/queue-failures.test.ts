@@ -1,7 +1,7 @@
 /**
  * The queue executor's failure scenarios on a one-machine cluster, each checking that no output
  * is lost or damaged and that no step run's result is committed twice: a worker killed with -9
- * mid-step, Redis killed and restarted mid-run, PostgreSQL restarted mid-run, the orchestrator
+ * mid-step, Redis killed and restarted mid-run, Redis full mid-run, PostgreSQL restarted mid-run, the orchestrator
  * killed (resume reattaches), a worker missing a Python module, and cancellation reaching a step
  * running on a worker. Each scenario runs with the queues in Redis and again in PostgreSQL (the
  * Redis restart only on Redis).
@@ -10,6 +10,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, vi } from "vitest";
 import type { Trainyard } from "../../src/engine/trainyard.js";
 import type { RunEvent } from "../../src/engine/events.js";
@@ -152,6 +153,39 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
       if (queue === "redis")
         gate.it("Redis killed and restarted mid-run: the run continues, nothing lost", () =>
           restartedMidRun("redis-restart", () => cluster.redis!.restart({ kill: true, downMs: 500 })),
+        );
+
+      // Redis at its memory limit (noeviction refuses writes): the step that runs finishes and commits
+      // through its fence, the next hand-over is refused. Before, that failed the step with Redis's bare
+      // reply, as though the step's own code had.
+      if (queue === "redis")
+        gate.it(
+          "Redis full mid-run: the next step fails with QUEUE_FULL naming it; resume finishes the run",
+          async () => {
+            const chain = slowChain("redis-full");
+            const ty = await cluster.orchestrator();
+            const redis = new Redis(cluster.redis!.url);
+            try {
+              const running = ty.run(chain.file, { concurrency: 2 });
+              await waitFor(() => chain.lines().length === 1, "the slow step to start", 30_000);
+              await redis.config("SET", "maxmemory", "1");
+              chain.release();
+              const full = await running;
+              expect(full.status).toBe("failed");
+              expect(full.error).toMatchObject({ code: "QUEUE_FULL", fields: { step: "last", field: "executor" } });
+              expect(full.error?.message).toMatch(/step "last" was not handed to queue "default": .* out of memory/);
+              expect(full.error?.hint).toMatch(/maxmemory.*trainyard resume/);
+              await redis.config("SET", "maxmemory", "0");
+              const resumed = await ty.resume(full.runId);
+              expect(resumed.status, JSON.stringify(resumed.error)).toBe("succeeded");
+              expect(chain.lines().filter((l) => l.startsWith("start"))).toHaveLength(1);
+              await assertIntact(ty, full.runId);
+            } finally {
+              await redis.config("SET", "maxmemory", "0").catch(() => undefined);
+              redis.disconnect();
+              await ty.close();
+            }
+          },
         );
 
       // Every session cut at once (the orchestrator's, the workers' and, with the queues there, the
