@@ -168,6 +168,20 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(ERROR_CATALOG, code);
 }
 
+const DISK_FULL =
+  "the disk is full: free space (`trainyard gc` removes what no kept run needs) or move the home " +
+  "(--home, $TRAINYARD_HOME) to a larger disk, then `trainyard resume <run>` continues the run";
+
+/**
+ * Hints for codes that come from below the product (the OS, SQLite) rather than from the catalog:
+ * an error carrying one of these, without a hint of its own, is described with it.
+ */
+export const SYSTEM_HINTS: Readonly<Record<string, string>> = {
+  ENOSPC: DISK_FULL,
+  EDQUOT: DISK_FULL,
+  SQLITE_FULL: `the metadata database cannot grow: ${DISK_FULL}`,
+};
+
 /** The catalog's hint for a code. */
 export function defaultHint(code: ErrorCode | UserCode): string | undefined {
   return isErrorCode(code) ? ERROR_CATALOG[code] : undefined;

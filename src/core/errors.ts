@@ -6,7 +6,7 @@ const BRAND = Symbol.for("trainyard.error");
 const FATAL = Symbol.for("trainyard.fatal");
 const REJECTED = Symbol.for("trainyard.rejected");
 
-import { asErrorCode, defaultHint, type ErrorCode, type UserCode } from "./error-catalog.js";
+import { asErrorCode, defaultHint, type ErrorCode, SYSTEM_HINTS, type UserCode } from "./error-catalog.js";
 
 export { ERROR_CATALOG, isErrorCode, asErrorCode, type ErrorCode, type UserCode } from "./error-catalog.js";
 
@@ -119,7 +119,7 @@ export function describeError(err: unknown, depth = 0): ErrorInfo {
   if (err instanceof Error) {
     const extra = err as unknown as { code?: unknown; hint?: unknown; fields?: unknown };
     const code = typeof extra.code === "string" ? extra.code : "USER_ERROR";
-    const hint = typeof extra.hint === "string" ? extra.hint : undefined;
+    const hint = typeof extra.hint === "string" ? extra.hint : SYSTEM_HINTS[code];
     return {
       code,
       name: err.name,

@@ -67,6 +67,12 @@ export class HeldRunLease {
     }
   }
 
+  /** Stops renewing without releasing: the run reads interrupted once this process is gone. */
+  abandon(): void {
+    this.released = true;
+    clearInterval(this.timer);
+  }
+
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;

@@ -323,8 +323,27 @@ export class Trainyard implements TrainyardServices {
       if (isTrainyardError(err)) Object.assign(err.fields, { runId });
       throw err;
     } finally {
-      await lease?.release();
+      if (lease) await this.endLease(lease, runId);
     }
+  }
+
+  /**
+   * Releases a run's lease once its final status is recorded. A run whose last records failed (a full
+   * disk) is recorded interrupted if the store takes that one small write, so that `trainyard runs`
+   * shows it so and resume continues it; if not, the lease stays, and the run reads interrupted once
+   * this process is gone. Before, the lease went anyway, and the run read "running" for ever.
+   */
+  private async endLease(lease: HeldRunLease, runId: string): Promise<void> {
+    const run = await this.metadata.getRun(runId).then(
+      (r) => r ?? "none",
+      () => "unreadable" as const,
+    );
+    const open = run === "unreadable" || (run !== "none" && run.status === "running");
+    if (open && !lease.lost) {
+      const marked = await this.metadata.markRunInterrupted(runId, lease.lease.token, Date.now()).catch(() => false);
+      if (!marked) return lease.abandon();
+    }
+    await lease.release();
   }
 
   /** A fixed id whose lease another launch holds is that launch's run: refused as existing. */
@@ -377,7 +396,7 @@ export class Trainyard implements TrainyardServices {
     try {
       return await this.resumeOwned(run.id, lease, req);
     } finally {
-      await lease.release();
+      await this.endLease(lease, run.id);
     }
   }
 

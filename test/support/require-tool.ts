@@ -27,7 +27,8 @@ export type ToolName =
   | "make"
   | "snakemake"
   | "chromium"
-  | "redis-server";
+  | "redis-server"
+  | "tmpfs";
 
 interface ToolSpec {
   /** Why the tool cannot be used here, or undefined when it can. */
@@ -73,6 +74,11 @@ const TOOLS: Record<ToolName, ToolSpec> = {
   snakemake: onPath("snakemake", "snakemake"),
   chromium: onPath("chromium", "chromium"),
   "redis-server": onPath("redis-server", "redis-server"),
+  // A small real file system to fill: mounting one takes root.
+  tmpfs: {
+    probe: () => (process.getuid?.() === 0 && findExecutable("mount", []) ? undefined : "mounting a tmpfs needs root"),
+    install: "run the suite as root (a test mounts a small tmpfs to fill a real disk)",
+  },
 };
 
 /** Whether this is a CI run, where a missing tool fails its tests. */

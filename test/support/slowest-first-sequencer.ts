@@ -16,6 +16,7 @@ export const SLOW_FILES = [
   "test/faults/fault-injection.test.ts",
   "test/distributed/queue-failures.test.ts",
   "test/distributed/queue-run.test.ts",
+  "test/distributed/lost-answers.test.ts",
   "test/faults/kill-resume.test.ts",
   "test/docs/api-reference.test.ts",
   "test/daemon/daemon-crash-points.test.ts",
