@@ -136,6 +136,7 @@ export async function daemonHealth(
   return { at, state, leader, triggers, queued, running, problems };
 }
 
-function seconds(ms: number): string {
+/** A span as people read it: seconds to two minutes, then minutes. */
+export function seconds(ms: number): string {
   return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }

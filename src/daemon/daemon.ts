@@ -16,6 +16,7 @@ import {
   type DaemonStats,
   type ResolvedDaemonOptions,
 } from "./daemon-options.js";
+import { seconds } from "./daemon-health.js";
 import { daemonHolder, DaemonLease, describeHolder } from "./leader-lease.js";
 import { loadNotificationTargets, Notifier } from "./notifications.js";
 import { PromotionWatch } from "./promotion-watch.js";
@@ -23,6 +24,9 @@ import { RunDispatch } from "./run-dispatch.js";
 import { TriggerSlots } from "./trigger-slots.js";
 
 export type { DaemonOptions, DaemonStats } from "./daemon-options.js";
+
+/** How often a step failing loop after loop says so again. */
+const REPEAT_LOG_MS = 60_000;
 
 export class Daemon {
   readonly holder = daemonHolder();
@@ -36,7 +40,11 @@ export class Daemon {
   private stopping = false;
   private wake?: () => void;
   private lastRenew = -Infinity;
+  /** When the lease was last renewed or sought, successfully or not. */
+  private lastHeartbeatTry = -Infinity;
   private loopAt = Date.now();
+  /** Steps failing now, by name: when each first failed, and how often since its last line. */
+  private readonly failing = new Map<string, { since: number; loggedAt: number; unlogged: number }>();
 
   constructor(
     private readonly ty: Trainyard,
@@ -102,17 +110,37 @@ export class Daemon {
     this.wake?.();
   }
 
+  /**
+   * A step of the loop. A store error costs this loop's step, never the daemon: the next loop tries
+   * again. A step failing loop after loop (a full disk, a database away) says so once, then once a
+   * minute with how often, and once more when it recovers: the log must not fill the disk in turn.
+   */
   private async step(what: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
+      const failed = this.failing.get(what);
+      if (failed) {
+        this.failing.delete(what);
+        this.o.log(`${what} recovered after ${seconds(Date.now() - failed.since)} of failures`);
+      }
     } catch (err) {
-      // A store error costs this loop's step, never the daemon: the next loop tries again.
-      this.o.log(`${what} failed: ${describeError(err).message}`);
+      const now = Date.now();
+      const info = describeError(err);
+      const failed = this.failing.get(what);
+      if (!failed) {
+        this.failing.set(what, { since: now, loggedAt: now, unlogged: 0 });
+        this.o.log(`${what} failed: ${info.message}${info.hint ? ` (${info.hint})` : ""}`);
+      } else if (now - failed.loggedAt >= REPEAT_LOG_MS) {
+        const since = new Date(failed.since).toISOString();
+        this.o.log(`${what} still failing (${failed.unlogged + 1} more times since ${since}): ${info.message}`);
+        Object.assign(failed, { loggedAt: now, unlogged: 0 });
+      } else failed.unlogged++;
     }
   }
 
   private async heartbeat(now: number): Promise<void> {
     if (now - this.lastRenew < this.o.renewMs && this.lease.leading) return;
+    this.lastHeartbeatTry = now;
     const wasLeading = this.lease.leading;
     try {
       const r = await this.lease.heartbeat(now);
@@ -155,7 +183,10 @@ export class Daemon {
   }
 
   private nextWakeAt(now: number): number {
-    const at = Math.min(now + this.o.intervalMs, this.lastRenew + this.o.renewMs);
+    // A heartbeat that failed is not tried again before the next interval: before, the renewal it owed
+    // stayed due, and the loop spun (thousands of failed heartbeats a second while the disk was full).
+    const renewAt = Math.max(this.lastRenew + this.o.renewMs, this.lastHeartbeatTry + this.o.intervalMs);
+    const at = Math.min(now + this.o.intervalMs, renewAt);
     return this.lease.leading ? this.triggers.nextDueAt(at) : at;
   }
 
