@@ -7,6 +7,7 @@
 import type { MetadataStore } from "../store/metadata-store.js";
 import type { ErrorInfo } from "../core/errors.js";
 import type { QueuedRun, TickStore, TickStatus } from "../store/tick-store.js";
+import { seconds } from "../core/repeated-failures.js";
 import { DAEMON_LEASE, describeHolder, holderAlive } from "./leader-lease.js";
 
 export interface TriggerHealth {
@@ -134,9 +135,4 @@ export async function daemonHealth(
     startedAt: r.startedAt,
   }));
   return { at, state, leader, triggers, queued, running, problems };
-}
-
-/** A span as people read it: seconds to two minutes, then minutes. */
-export function seconds(ms: number): string {
-  return ms < 120_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`;
 }

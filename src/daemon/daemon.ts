@@ -6,7 +6,7 @@
  * the other triggers go on. SIGTERM drains; runs orphaned by a killed daemon are recovered.
  * This file is the loop; triggers live in trigger-slots.ts, launching in run-dispatch.ts.
  */
-import { describeError } from "../core/errors.js";
+import { RepeatedFailures } from "../core/repeated-failures.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import type { TickStore } from "../store/tick-store.js";
 import {
@@ -16,7 +16,6 @@ import {
   type DaemonStats,
   type ResolvedDaemonOptions,
 } from "./daemon-options.js";
-import { seconds } from "./daemon-health.js";
 import { daemonHolder, DaemonLease, describeHolder } from "./leader-lease.js";
 import { loadNotificationTargets, Notifier } from "./notifications.js";
 import { PromotionWatch } from "./promotion-watch.js";
@@ -24,9 +23,6 @@ import { RunDispatch } from "./run-dispatch.js";
 import { TriggerSlots } from "./trigger-slots.js";
 
 export type { DaemonOptions, DaemonStats } from "./daemon-options.js";
-
-/** How often a step failing loop after loop says so again. */
-const REPEAT_LOG_MS = 60_000;
 
 export class Daemon {
   readonly holder = daemonHolder();
@@ -43,8 +39,8 @@ export class Daemon {
   /** When the lease was last renewed or sought, successfully or not. */
   private lastHeartbeatTry = -Infinity;
   private loopAt = Date.now();
-  /** Steps failing now, by name: when each first failed, and how often since its last line. */
-  private readonly failing = new Map<string, { since: number; loggedAt: number; unlogged: number }>();
+  /** Steps failing loop after loop: said once, then once a minute. */
+  private readonly failures: RepeatedFailures;
 
   constructor(
     private readonly ty: Trainyard,
@@ -52,6 +48,7 @@ export class Daemon {
     opts: DaemonOptions = {},
   ) {
     this.o = resolveDaemonOptions(opts);
+    this.failures = new RepeatedFailures(this.o.log);
     this.lease = new DaemonLease(store, this.holder, this.o.leaseTtlMs);
     this.notifier = new Notifier(opts.notifications ?? loadNotificationTargets(ty.home), this.o.log);
     this.promotions = new PromotionWatch(ty);
@@ -112,29 +109,14 @@ export class Daemon {
 
   /**
    * A step of the loop. A store error costs this loop's step, never the daemon: the next loop tries
-   * again. A step failing loop after loop (a full disk, a database away) says so once, then once a
-   * minute with how often, and once more when it recovers: the log must not fill the disk in turn.
+   * again. A step failing loop after loop (a full disk, a database away) says so as repeated-failures.ts does.
    */
   private async step(what: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
-      const failed = this.failing.get(what);
-      if (failed) {
-        this.failing.delete(what);
-        this.o.log(`${what} recovered after ${seconds(Date.now() - failed.since)} of failures`);
-      }
+      this.failures.succeeded(what);
     } catch (err) {
-      const now = Date.now();
-      const info = describeError(err);
-      const failed = this.failing.get(what);
-      if (!failed) {
-        this.failing.set(what, { since: now, loggedAt: now, unlogged: 0 });
-        this.o.log(`${what} failed: ${info.message}${info.hint ? ` (${info.hint})` : ""}`);
-      } else if (now - failed.loggedAt >= REPEAT_LOG_MS) {
-        const since = new Date(failed.since).toISOString();
-        this.o.log(`${what} still failing (${failed.unlogged + 1} more times since ${since}): ${info.message}`);
-        Object.assign(failed, { loggedAt: now, unlogged: 0 });
-      } else failed.unlogged++;
+      this.failures.failed(what, err);
     }
   }
 

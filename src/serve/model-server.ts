@@ -19,7 +19,8 @@ import type { RegistryStore } from "../store/registry-store.js";
 import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonText, sendText } from "./http-io.js";
 import { PredictionLogRetention, type PredictionLogRetentionOptions } from "./prediction-log-retention.js";
 import { PredictionIds, takeRowKeys } from "./prediction-id.js";
-import { PredictionLogger } from "./prediction-logger.js";
+import { PredictionLogger, stderrFailures } from "./prediction-logger.js";
+import { RepeatedFailures } from "../core/repeated-failures.js";
 import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
 import { BearerToken, requireTokenBeyondLoopback } from "./serve-access.js";
 import { ServeMetrics, type RequestSeries } from "./serve-metrics.js";
@@ -55,7 +56,7 @@ export interface ModelServerOptions {
   /** Told about loads, swaps and internal errors, in words. @default silent */
   onEvent?: (message: string) => void;
   /** Retention of the prediction log (by age and rows), enforced while serving. @default 30 days, 1000000 rows */
-  logRetention?: Omit<PredictionLogRetentionOptions, "onPrune">;
+  logRetention?: Omit<PredictionLogRetentionOptions, "onPrune" | "failures">;
   /**
    * Bearer token every route but /healthz requires; required when listening beyond loopback.
    * @default none (loopback only)
@@ -123,12 +124,15 @@ export class ModelServer {
     );
     this.token = opts.token === undefined ? undefined : new BearerToken(opts.token);
     const timeouts = compileTimeouts(opts);
+    // A full disk or a database away fails these writes every few hundred ms: said once, then once a minute.
+    const failures = opts.onEvent ? new RepeatedFailures(opts.onEvent) : stderrFailures();
     this.logger = new PredictionLogger(opts.registry, {
       sample: opts.logSample,
       onFlush: (n, dropped) => this.metrics.logged(n, dropped),
+      failures,
     });
     const onPrune = (n: number) => this.metrics.pruned(n);
-    this.retention = new PredictionLogRetention(opts.registry, { ...opts.logRetention, onPrune });
+    this.retention = new PredictionLogRetention(opts.registry, { ...opts.logRetention, onPrune, failures });
     this.http = createServer(
       {
         headersTimeout: timeouts.headersTimeoutMs,

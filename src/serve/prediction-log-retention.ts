@@ -3,7 +3,11 @@
  * that are past the age or row limit, in small batches with the event loop free between them,
  * so a backlog (a log that grew before retention existed) drains without stalling requests.
  */
+import type { RepeatedFailures } from "../core/repeated-failures.js";
 import type { RegistryStore } from "../store/registry-store.js";
+import { stderrFailures } from "./prediction-logger.js";
+
+const WHAT = "pruning the prediction log";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -18,8 +22,8 @@ export interface PredictionLogRetentionOptions {
   batchRows?: number;
   /** Told how many rows each pass deleted (metrics). */
   onPrune?: (deleted: number) => void;
-  /** Told when a pass fails (serving continues; the next pass tries again). @default writes to stderr */
-  onError?: (err: unknown) => void;
+  /** Told when a pass fails (serving continues; the next pass tries again), as prediction-logger.ts is. */
+  failures?: RepeatedFailures;
 }
 
 /** The defaults, in one place for the CLI's help and docs/serving.md. */
@@ -31,11 +35,13 @@ export class PredictionLogRetention {
   private stopped = false;
   readonly maxAgeMs: number;
   readonly maxRows: number;
+  private readonly failures: RepeatedFailures;
 
   constructor(
     private readonly registry: RegistryStore,
     private readonly opts: PredictionLogRetentionOptions = {},
   ) {
+    this.failures = opts.failures ?? stderrFailures();
     const days = opts.maxAgeDays ?? PREDICTION_LOG_RETENTION.maxAgeDays;
     const rows = opts.maxRows ?? PREDICTION_LOG_RETENTION.maxRows;
     this.maxAgeMs = days > 0 && Number.isFinite(days) ? days * DAY_MS : 0;
@@ -78,9 +84,9 @@ export class PredictionLogRetention {
         // Requests run between batches: a long backlog costs many short pauses, not one long one.
         await new Promise((resolve) => setImmediate(resolve));
       }
+      this.failures.succeeded(WHAT);
     } catch (err) {
-      if (this.opts.onError) this.opts.onError(err);
-      else process.stderr.write(`trainyard serve: pruning the prediction log failed: ${(err as Error).message}\n`);
+      this.failures.failed(WHAT, err);
     }
     if (total > 0) this.opts.onPrune?.(total);
   }

@@ -4,7 +4,15 @@
  * the request path. The queue is bounded; when the store falls behind, entries are dropped and
  * counted rather than growing memory without limit.
  */
+import { RepeatedFailures } from "../core/repeated-failures.js";
 import type { PredictionLogEntry, RegistryStore } from "../store/registry-store.js";
+
+const WHAT = "prediction log write";
+
+/** Failures said on stderr, when the server gives no log of its own. */
+export function stderrFailures(): RepeatedFailures {
+  return new RepeatedFailures((line) => process.stderr.write(`trainyard serve: ${line}\n`));
+}
 
 export interface PredictionLoggerOptions {
   /** Fraction of requests logged, 0..1. @default 0.01 */
@@ -15,8 +23,11 @@ export interface PredictionLoggerOptions {
   maxQueue?: number;
   /** Told how many entries were written and dropped by each flush (metrics). */
   onFlush?: (written: number, dropped: number) => void;
-  /** Told when a flush fails (the batch is lost, serving continues). @default writes to stderr */
-  onError?: (err: unknown) => void;
+  /**
+   * Told when a flush fails (the batch is lost, serving continues) and when one works again: once, then
+   * once a minute while the store keeps failing. @default says so on stderr
+   */
+  failures?: RepeatedFailures;
 }
 
 export class PredictionLogger {
@@ -25,12 +36,14 @@ export class PredictionLogger {
   private readonly timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   readonly sample: number;
+  private readonly failures: RepeatedFailures;
 
   constructor(
     private readonly registry: RegistryStore,
     private readonly opts: PredictionLoggerOptions = {},
   ) {
     this.sample = Math.min(1, Math.max(0, opts.sample ?? 0.01));
+    this.failures = opts.failures ?? stderrFailures();
     if (this.sample > 0) {
       this.timer = setInterval(() => void this.flush(), opts.flushMs ?? 250);
       this.timer.unref();
@@ -60,13 +73,13 @@ export class PredictionLogger {
     this.dropped = 0;
     this.flushing = this.registry
       .appendPredictionLogs(batch)
-      .then(() => this.opts.onFlush?.(batch.length, dropped))
+      .then(() => {
+        this.opts.onFlush?.(batch.length, dropped);
+        this.failures.succeeded(WHAT);
+      })
       .catch((err: unknown) => {
         this.opts.onFlush?.(0, dropped + batch.length);
-        (
-          this.opts.onError ??
-          ((e) => process.stderr.write(`trainyard serve: prediction log write failed: ${(e as Error).message}\n`))
-        )(err);
+        this.failures.failed(WHAT, err);
       })
       .finally(() => {
         this.flushing = undefined;

@@ -5,6 +5,7 @@
  * started with (each holds its own reference), so a swap drops nothing; the old predictor is
  * closed once its last request finishes.
  */
+import { RepeatedFailures } from "../core/repeated-failures.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { PredictBatcher } from "./predict-batcher.js";
 import type { PredictorLoader, ServedPredictor } from "./predictor-port.js";
@@ -66,6 +67,7 @@ export class ServedModels {
   private timer: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private polling = false;
+  private readonly failures = new RepeatedFailures((line) => this.opts.onEvent?.(line));
 
   constructor(
     private readonly deps: ServedModelsDeps,
@@ -139,8 +141,10 @@ export class ServedModels {
       const rev = await this.deps.registry.aliasRevision();
       const retryDue = this.errors.size > 0 && Date.now() - this.lastAttempt >= (this.opts.retryMs ?? 5000);
       if (rev !== this.revision || retryDue) await this.refresh();
+      this.failures.succeeded("registry poll");
     } catch (err) {
-      this.opts.onEvent?.(`registry poll failed: ${(err as Error).message}`);
+      // Said once, then once a minute: the poll runs every 200 ms while the database is away or full.
+      this.failures.failed("registry poll", err);
     } finally {
       this.polling = false;
     }
