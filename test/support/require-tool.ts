@@ -11,7 +11,8 @@
  * `TRAINYARD_TEST_HIDE_TOOLS=scipy,chrt` (or `all`) makes tools look missing, to check the rule.
  */
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { describe, it, type TestFunction } from "vitest";
 import { postgresUnavailableReason } from "./postgres.js";
@@ -76,10 +77,25 @@ const TOOLS: Record<ToolName, ToolSpec> = {
   "redis-server": onPath("redis-server", "redis-server"),
   // A small real file system to fill: mounting one takes root.
   tmpfs: {
-    probe: () => (process.getuid?.() === 0 && findExecutable("mount", []) ? undefined : "mounting a tmpfs needs root"),
+    probe: tmpfsUnavailableReason,
     install: "run the suite as root (a test mounts a small tmpfs to fill a real disk)",
   },
 };
+
+/** Mounts and unmounts a tiny tmpfs: root alone is not enough where the sandbox forbids mounts. */
+function tmpfsUnavailableReason(): string | undefined {
+  if (process.getuid?.() !== 0) return "mounting a tmpfs needs root";
+  const dir = mkdtempSync(join(tmpdir(), "ty-tmpfs-probe-"));
+  try {
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir], { encoding: "utf8" });
+    if (mounted.status !== 0)
+      return `mount -t tmpfs failed: ${(mounted.stderr || mounted.error?.message || "").trim()}`;
+    spawnSync("umount", [dir]);
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Whether this is a CI run, where a missing tool fails its tests. */
 export function isCi(): boolean {
