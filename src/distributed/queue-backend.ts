@@ -38,8 +38,10 @@ export function postgresQueueSchema(prefix: string): string {
  * statement of that queue, which keeps the failed start; and one dropped under the migration's
  * checked-out client was an unheard error event, which ended the process. Now each statement and the
  * start are sent again on a new connection. A statement whose answer was lost after it committed is
- * applied again: adds keep one job per job id, and a job moved or finished twice meets its lock gone,
- * which BullMQ treats as a stalled job; the task's fence decides who commits (task-pickups.ts).
+ * applied again: an add keeps one job per job id; a fetch applied twice leaves the first job taken by
+ * nobody until its lock runs out, a stall to BullMQ (a job given up so, never claimed, goes out again:
+ * pending-tasks.ts); a finish applied twice is refused, the job being finished. The task's fence
+ * decides who commits (task-pickups.ts).
  */
 const reconnectingPostgresBackend: typeof createPostgresBackend = (name, opts, factoryOpts) => {
   const backend = createPostgresBackend(name, opts, factoryOpts);

@@ -15,12 +15,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { asErrorCode, TrainyardError } from "../core/errors.js";
+import { RepeatedFailures } from "../core/repeated-failures.js";
 import type { RegistryStore } from "../store/registry-store.js";
 import { HttpError, predictRows, receiveJsonBody, sendError, sendJson, sendJsonText, sendText } from "./http-io.js";
 import { PredictionLogRetention, type PredictionLogRetentionOptions } from "./prediction-log-retention.js";
 import { PredictionIds, takeRowKeys } from "./prediction-id.js";
 import { PredictionLogger, stderrFailures } from "./prediction-logger.js";
-import { RepeatedFailures } from "../core/repeated-failures.js";
 import { asInputRejection, type PredictorLoader } from "./predictor-port.js";
 import { BearerToken, requireTokenBeyondLoopback } from "./serve-access.js";
 import { ServeMetrics, type RequestSeries } from "./serve-metrics.js";

@@ -14,7 +14,10 @@ import type pg from "pg";
 import { isConnectionLoss, reconnectWindow, stayedAway } from "./postgres-reconnect.js";
 import type { Queryable } from "./postgres-rows.js";
 
-/** Guard rows are pruned once they are this old: a statement or transaction is sent again for a minute at most. */
+/**
+ * Guard rows are pruned once they are this old: a statement or transaction is sent again only within
+ * the pool's reconnect window (`reconnectWithinMs`, a minute unless configured).
+ */
 export const GUARD_KEPT_MS = 3600_000;
 /** One guarded statement or transaction in this many (per process) also prunes old guard rows. */
 const PRUNE_EVERY = 256;

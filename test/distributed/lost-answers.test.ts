@@ -5,8 +5,9 @@
  * rather than reporting its result dropped. Then every sixth answer of every statement, the
  * orchestrator's and two workers' alike, lost through a whole run: it succeeds with each step committed
  * once and each log line recorded once. Then the same with the queues in PostgreSQL too, so that BullMQ's
- * own statements lose answers as well, at random. Real Redis and PostgreSQL, `trainyard worker`
- * processes, and a loopback proxy in front of the server that loses the answers.
+ * own statements lose answers as well, at random; and with the queues in Redis, whose replies are lost
+ * at random after it ran the commands. Real Redis and PostgreSQL, `trainyard worker` processes, and a
+ * loopback proxy in front of the server that loses the answers.
  */
 import fs from "node:fs";
 import path from "node:path";
