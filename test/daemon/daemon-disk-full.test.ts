@@ -5,12 +5,11 @@
  * it missed, each tick with exactly one run. Before, its loop spun while the disk was full: tens of
  * thousands of "heartbeat failed" lines in seconds, a core busy, and a log that could fill a disk.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
-import { tempDir } from "../engine/support.js";
 import { requireTools } from "../support/require-tool.js";
+import { mountSmallDisk, type SmallDisk } from "../support/small-disk.js";
 import { exactlyOnceProblems, FAST, readLedger, settled, startDaemon, TICKING, waitFor } from "./support.js";
 
 const TRIGGER = "ticking/every-2s";
@@ -23,30 +22,21 @@ function cpuOf(pid: number): number {
 
 const gate = requireTools("tmpfs");
 gate.describe("the daemon on a disk that fills up", () => {
-  let disk: string;
+  let disk: SmallDisk;
   beforeAll(() => {
-    disk = tempDir("ty-daemon-full-");
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", disk]);
+    disk = mountSmallDisk(16);
   });
-  afterAll(() => {
-    if (disk) execFileSync("umount", ["-l", disk]);
-    fs.rmSync(disk, { recursive: true, force: true });
-  });
+  afterAll(() => disk?.remove());
 
   gate.it(
     "stays up without spinning, says so once, recovers, and catches up each missed slot once",
     async () => {
-      const home = path.join(disk, "home");
+      const home = path.join(disk.path, "home");
       const d = startDaemon(home, [TICKING, ...FAST]);
       try {
         await waitFor("two ticks run", async () => settled(await readLedger(home, TRIGGER), 2), 60_000, d.log);
         const before = (await readLedger(home, TRIGGER)).ticks.length;
-        const filler = path.join(disk, "filler");
-        try {
-          execFileSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=1M", "count=64"], { stdio: "ignore" });
-        } catch {
-          // dd stops at the full disk: what it wrote stays.
-        }
+        disk.fill();
         const logged = d.log().length;
         const cpu = cpuOf(d.child.pid!);
         await new Promise((r) => setTimeout(r, 6000));
@@ -59,7 +49,7 @@ gate.describe("the daemon on a disk that fills up", () => {
         expect(failures.length, whileFull.slice(0, 2000)).toBeLessThanOrEqual(4);
         expect(whileFull).toMatch(/database or disk is full \(the metadata database cannot grow: the disk is full/);
 
-        fs.rmSync(filler);
+        disk.free();
         await waitFor(
           "the missed slots run",
           async () => settled(await readLedger(home, TRIGGER), before + 5),

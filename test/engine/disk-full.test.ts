@@ -5,38 +5,34 @@
  * read "running" for ever); and once space is freed, `trainyard resume` finishes it and fsck is
  * clean: nothing stored was lost or damaged by the failed writes.
  */
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { cli } from "../cli/support.js";
 import { requireTools } from "../support/require-tool.js";
-import { REPO, tempDir } from "./support.js";
+import { mountSmallDisk, type SmallDisk } from "../support/small-disk.js";
+import { REPO } from "./support.js";
 
 const FIXTURE = path.join(REPO, "test", "fixtures", "engine", "disk-full.ts");
 
 const gate = requireTools("tmpfs");
 gate.describe("a full disk under a run", () => {
-  let disk: string;
+  let disk: SmallDisk;
   beforeAll(() => {
-    disk = tempDir("ty-full-");
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", disk]);
+    disk = mountSmallDisk(6);
   });
-  afterAll(() => {
-    if (disk) execFileSync("umount", ["-l", disk]);
-    fs.rmSync(disk, { recursive: true, force: true });
-  });
+  afterAll(() => disk?.remove());
 
   gate.it("fails naming the full disk, never reads running, and resumes once space is freed", async () => {
-    const home = path.join(disk, "home");
+    const home = path.join(disk.path, "home");
     const full = await cli(["run", FIXTURE], home);
     const said = `${full.stdout}${full.stderr}`;
     expect(full.code, said).toBe(1);
     expect(said).toMatch(/ENOSPC: no space left on device/);
     expect(said).toMatch(/hint: .*the disk is full: free space/);
 
-    execFileSync("mount", ["-o", "remount,size=64m", disk]);
+    disk.grow(64);
     const ty = await Trainyard.open({ home });
     try {
       const [run] = await ty.listRuns();

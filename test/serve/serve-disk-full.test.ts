@@ -5,33 +5,30 @@
  * 250 ms (a line per failure would fill the disk in turn); once space is back the log says it
  * recovered and the prediction log takes rows again.
  */
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
 import type { Trainyard } from "../../src/engine/trainyard.js";
 import { openRegistry, promoteAlias } from "../../src/lib/registry/index.js";
 import { startModelServer } from "../../src/serve/index.js";
-import { tempDir, waitFor } from "../engine/support.js";
+import { waitFor } from "../engine/support.js";
 import { openModelHome, trainAndRegister } from "../registry/model-home.js";
 import { requireTools } from "../support/require-tool.js";
+import { mountSmallDisk, type SmallDisk } from "../support/small-disk.js";
 import { loadLinearPredictor } from "./linear-predictor.js";
 
 const gate = requireTools("tmpfs");
 gate.describe("the model server on a disk that fills up", () => {
-  let disk: string;
+  let disk: SmallDisk;
   let ty: Trainyard;
   beforeAll(async () => {
-    disk = tempDir("ty-serve-full-");
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", disk]);
-    ty = await openModelHome(path.join(disk, "home"));
+    disk = mountSmallDisk(16);
+    ty = await openModelHome(path.join(disk.path, "home"));
     await trainAndRegister(ty, "lin", 2);
     await promoteAlias(ty, "lin", "production", 1, { actor: "test" });
   });
   afterAll(async () => {
     await ty?.close();
-    if (disk) execFileSync("umount", ["-l", disk]);
-    fs.rmSync(disk, { recursive: true, force: true });
+    disk?.remove();
   });
 
   gate.it("answers every prediction, says once that logging fails, and logs again once space is back", async () => {
@@ -56,12 +53,7 @@ gate.describe("the model server on a disk that fills up", () => {
     try {
       expect((await predict(1)).status).toBe(200);
       await waitFor(async () => (await logged()) >= 1, "the first prediction logged");
-      const filler = path.join(disk, "filler");
-      try {
-        execFileSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=1M", "count=64"], { stdio: "ignore" });
-      } catch {
-        // dd stops at the full disk: what it wrote stays.
-      }
+      disk.fill();
       // Three seconds of traffic: a dozen flushes fail.
       for (let i = 0; i < 60; i++) {
         const r = await predict(i);
@@ -73,7 +65,7 @@ gate.describe("the model server on a disk that fills up", () => {
       expect(failures, lines.join("\n")).toHaveLength(1);
       expect(failures[0]).toMatch(/database or disk is full \(the metadata database cannot grow: the disk is full/);
 
-      fs.rmSync(filler);
+      disk.free();
       const before = await logged();
       for (let i = 0; i < 5; i++) expect((await predict(100 + i)).status).toBe(200);
       await waitFor(async () => (await logged()) >= before + 5, "predictions logged again");
