@@ -230,7 +230,8 @@ for (const backend of engineBackends()) {
             p.step("slow", {
               run: async () => {
                 order.push("slow");
-                await sleep(150);
+                // Long enough that a quick step slowed by a loaded machine still records under a third of it.
+                await sleep(400);
                 return "slow";
               },
             });
