@@ -3,6 +3,7 @@
  * PostgreSQL: a lone job (a single add) and a bulk add both keep one job per job id, and a finished
  * job stays in the queue, where its state answers the executor's check for lost jobs.
  */
+import type { EventEmitter } from "node:events";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
   addStepJobs,
@@ -99,6 +100,30 @@ gate.describe("queue backend: adding and keeping step jobs (Redis and PostgreSQL
     expect(completedJobRetention({ postgres: postgres.url })).toEqual({ age: 3600 });
     expect(completedJobRetention({})).toEqual({ age: 3600, count: 10_000 });
   });
+});
+
+requireTools("redis-server").describe("a queue's connection to Redis, lost", () => {
+  // Before, BullMQ's default waited a second at least before each try, growing to 20 s: a worker stayed
+  // away up to 20 s after a long outage ended, and every dropped connection cost a second.
+  it("is tried again after 50 ms, then doubling up to a second", async () => {
+    const redis = await startRedis();
+    const queue = openQueue("reconnect", queueOptions({ kind: "queue", redis: redis.url }));
+    queue.on("error", () => undefined); // the refused connects while Redis is away
+    try {
+      await queue.getJobCounts("waiting");
+      const delays: number[] = [];
+      const { client } = queue.backend as unknown as { client: Promise<EventEmitter> };
+      (await client).on("reconnecting", (delay: number) => delays.push(delay));
+      await redis.halt({ kill: true });
+      await waitFor(() => delays.length >= 6, "six tries to reconnect", 10_000);
+      expect(delays.slice(0, 6)).toEqual([50, 100, 200, 400, 800, 1000]);
+      await redis.start();
+      expect(await queue.getJobCounts("waiting")).toEqual({ waiting: 0 });
+    } finally {
+      await queue.close();
+      await redis.stop();
+    }
+  }, 30_000);
 });
 
 requireTools("redis-server").describe("a run's queues, closed while their store is away", () => {
