@@ -116,6 +116,38 @@ export async function addStepJobs(queue: StepQueue, jobs: StepJob[]): Promise<vo
   else if (jobs.length > 1) await queue.addBulk(jobs);
 }
 
+/**
+ * Settings of the queue store that put queued tasks at risk, one line each with what to set: a Redis
+ * that evicts keys when full (a queued job or its lock can vanish) or keeps no append-only file (a
+ * restart loses what was queued since its last snapshot). Either way the run's fence poll adds a lost
+ * job again within seconds and the fence keeps each step committed once, so nothing is lost or
+ * doubled, but a run waits. BullMQ prints its own bare line about the first, once per connection.
+ * A store in PostgreSQL has neither.
+ */
+export async function queueStoreRisks(opened: { backend: IQueueBackend }, opts: QueueOptions): Promise<string[]> {
+  if (opts.postgres) return [];
+  const { client } = opened.backend as unknown as { client: Promise<{ info(section: string): Promise<string> }> };
+  const redis = await client;
+  const info = `${await redis.info("memory")}\n${await redis.info("persistence")}`;
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+  const where = `the queue store at ${queueStoreLabel(opts)}`;
+  const risks: string[] = [];
+  const policy = field("maxmemory_policy");
+  if (policy && policy !== "noeviction")
+    risks.push(
+      `${where} evicts keys when full (maxmemory-policy ${policy}): a queued task or its lock can vanish, ` +
+        "and its run waits for its fence poll to send it again; set `maxmemory-policy noeviction` " +
+        "(CONFIG SET, and in redis.conf)",
+    );
+  if (field("aof_enabled") === "0")
+    risks.push(
+      `${where} keeps no append-only file (appendonly no): a restart loses the tasks queued since its last ` +
+        "snapshot, and their runs wait for their fence polls to send them again; set `appendonly yes` " +
+        "(CONFIG SET, and in redis.conf)",
+    );
+  return risks;
+}
+
 /** A command that reads a queue gives up on a queue store that does not answer within this long. */
 export const REACH_TIMEOUT_MS = 5000;
 

@@ -7,7 +7,7 @@ import { decodeStepTask } from "../engine/step-task.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import type { TaskFence } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { closeWithin, openQueue, type StepQueue, withinReach } from "./queue-backend.js";
+import { closeWithin, openQueue, queueStoreRisks, type StepQueue, withinReach } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions, queueStoreLabel } from "./queue-options.js";
 import { parseQueueWorkerName, POSTGRES_NAME_BYTES } from "./worker-slots.js";
 
@@ -67,7 +67,10 @@ export interface WorkersOverview {
   /** When it was gathered (ms since the epoch). */
   at: number;
   queues: QueueOverview[];
-  /** One line per queue that has waiting tasks and no worker, with what to do. */
+  /**
+   * One line per queue that has waiting tasks and no worker, and one per setting of the queue store
+   * that puts tasks at risk (queueStoreRisks), each with what to do.
+   */
   problems: string[];
   note?: string;
 }
@@ -94,7 +97,7 @@ export async function gatherWorkersOverview(
     const names = queues.length ? [...new Set(queues)] : [...new Set(["default", ...(await fences.listQueues())])];
     const now = Date.now();
     const running = await fences.listRunning(names);
-    const overviews = await Promise.all(
+    const gathered = await Promise.all(
       names.map((name) =>
         overviewOf(
           name,
@@ -104,13 +107,17 @@ export async function gatherWorkersOverview(
         ),
       ),
     );
-    const problems = overviews
-      .filter((q) => q.unattended)
-      .map(
-        (q) =>
-          `queue "${q.queue}" has ${q.counts.waiting} waiting task(s) and no worker: ` +
-          `start one with \`trainyard worker --queue ${q.queue}\``,
-      );
+    const overviews = gathered.map((g) => g.overview);
+    // Every queue lives in the one store: its risks are said once.
+    const problems = [...new Set(gathered.flatMap((g) => g.risks))].concat(
+      overviews
+        .filter((q) => q.unattended)
+        .map(
+          (q) =>
+            `queue "${q.queue}" has ${q.counts.waiting} waiting task(s) and no worker: ` +
+            `start one with \`trainyard worker --queue ${q.queue}\``,
+        ),
+    );
     return {
       queueExecutor: true,
       queueStore: queueStoreLabel(opts),
@@ -124,12 +131,17 @@ export async function gatherWorkersOverview(
   }
 }
 
-async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], now: number): Promise<QueueOverview> {
+async function overviewOf(
+  name: string,
+  opts: QueueOptions,
+  held: TaskFence[],
+  now: number,
+): Promise<{ overview: QueueOverview; risks: string[] }> {
   const queue = openQueue(bullQueueName(name), opts);
   queue.on("error", () => undefined); // reported below, once, as QUEUE_UNAVAILABLE
   try {
-    const [counts, workers] = await withinReach(
-      Promise.all([queue.getJobCounts(), listWorkers(queue, opts)]),
+    const [counts, workers, risks] = await withinReach(
+      Promise.all([queue.getJobCounts(), listWorkers(queue, opts), queueStoreRisks(queue, opts)]),
       name,
       opts,
     );
@@ -139,7 +151,7 @@ async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], n
       delayed: counts.delayed ?? 0,
       failed: counts.failed ?? 0,
     };
-    return {
+    const overview = {
       queue: name,
       counts: jobCounts,
       workers,
@@ -147,6 +159,7 @@ async function overviewOf(name: string, opts: QueueOptions, held: TaskFence[], n
       running: held.map((f) => heldTask(f, now, opts.lockMs)),
       unattended: jobCounts.waiting > 0 && workers.length === 0,
     };
+    return { overview, risks };
   } finally {
     await closeWithin(queue);
   }

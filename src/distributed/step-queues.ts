@@ -3,7 +3,14 @@
  * opened on first use and kept for the run, so every hand-over, poll and cancellation of a queue
  * shares one connection and its events reach the tasks awaiting results.
  */
-import { closeWithin, openQueue, openQueueEvents, type StepQueue, type StepQueueEvents } from "./queue-backend.js";
+import {
+  closeWithin,
+  openQueue,
+  openQueueEvents,
+  queueStoreRisks,
+  type StepQueue,
+  type StepQueueEvents,
+} from "./queue-backend.js";
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
 
 /** A queue with its events, as opened for one run. */
@@ -21,6 +28,9 @@ export interface QueueEventListener {
 
 /** How long a run's end waits for its queues to confirm they closed. */
 const CLOSE_WITHIN_MS = 5000;
+
+/** Queue store risks already told on stderr: once per process, not once per run. */
+const toldRisks = new Set<string>();
 
 export class StepQueues {
   private readonly queues = new Map<string, Promise<OpenedQueue>>();
@@ -64,6 +74,16 @@ export class StepQueues {
     events.on("failed", ({ jobId, failedReason }) => void this.listener.onFailed(jobId, failedReason));
     events.on("progress", ({ jobId, data }) => this.listener.onProgress(jobId, data));
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    // Told aside: the run's hand-overs do not wait for it.
+    void queueStoreRisks(queue, this.opts).then(
+      (risks) => {
+        for (const risk of risks.filter((r) => !toldRisks.has(r))) {
+          toldRisks.add(risk);
+          process.stderr.write(`trainyard: warning: ${risk}\n`);
+        }
+      },
+      () => undefined,
+    );
     return { queue, events };
   }
 }

@@ -12,7 +12,7 @@ import { sha256Digest } from "../core/digest-format.js";
 import type { Trainyard } from "../engine/trainyard.js";
 import type { TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
-import { openWorker, type StepWorker } from "./queue-backend.js";
+import { openWorker, queueStoreRisks, type StepWorker } from "./queue-backend.js";
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
 import { StepSlots } from "./step-slots.js";
 import { queueWorkerName } from "./worker-slots.js";
@@ -100,6 +100,11 @@ export class TaskWorker {
     await Promise.all(this.workers.map((w) => w.close(force)));
     await this.runs.close();
     await this.fences?.close();
+  }
+
+  /** Settings of the queue store that put its tasks at risk, each with what to set (see queueStoreRisks). */
+  async storeRisks(): Promise<string[]> {
+    return this.workers.length ? queueStoreRisks(this.workers[0], this.opts) : [];
   }
 
   /** Tasks running here now. */

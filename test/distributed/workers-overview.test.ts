@@ -7,6 +7,7 @@
  * tell (a worker's address and connection age): those are left out, never shown as a wrong value, by
  * the command, the API or the Workers screen (in headless Chromium).
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
@@ -138,6 +139,58 @@ gate.describe("seeing workers and queues (trainyard workers, GET /api/v1/workers
       }
     },
   );
+
+  // Before, only BullMQ's bare "IMPORTANT! Eviction policy is allkeys-lru" line, once per connection,
+  // and nothing at all about a Redis without an append-only file.
+  gate.it("exits 1 and says what to set when Redis evicts keys or keeps no append-only file", async () => {
+    const redisCli = (...args: string[]) =>
+      execFileSync("redis-cli", ["-p", String(cluster.redis!.port), ...args], { encoding: "utf8" });
+    redisCli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru");
+    redisCli("CONFIG", "SET", "appendonly", "no");
+    const told: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk: any, ...rest: any[]) => {
+      told.push(String(chunk));
+      return write(chunk, ...rest);
+    });
+    const ty = await cluster.orchestrator();
+    try {
+      const eviction = /the queue store at redis:\/\/[^ ]+ evicts keys when full \(maxmemory-policy allkeys-lru\)/;
+      const snapshot = /the queue store at redis:\/\/[^ ]+ keeps no append-only file \(appendonly no\)/;
+      const text = await workersCli("--queue", "risky");
+      expect(text.code, text.stderr).toBe(1);
+      expect(text.stdout).toMatch(eviction);
+      expect(text.stdout).toContain("set `maxmemory-policy noeviction`");
+      expect(text.stdout).toMatch(snapshot);
+      expect(text.stdout).toContain("set `appendonly yes`");
+      const json = JSON.parse((await workersCli("--json", "--queue", "risky")).stdout);
+      expect(json.problems).toHaveLength(2);
+
+      const worker = await cluster.startWorker("risky", { queues: ["risky"] });
+      await waitFor("the worker's warnings", async () =>
+        eviction.test(worker.output()) && snapshot.test(worker.output()) ? true : undefined,
+      );
+      expect(worker.output()).toMatch(/warning: the queue store/);
+
+      const step = holding("risky-run", "risky");
+      step.release();
+      expect((await ty.run(step.file, {})).status).toBe("succeeded");
+      await waitFor("the run's warnings", async () =>
+        told.some((l) => l.startsWith("trainyard: warning:") && eviction.test(l)) ? true : undefined,
+      );
+      expect(told.filter((l) => eviction.test(l))).toHaveLength(1);
+      expect(told.some((l) => snapshot.test(l))).toBe(true);
+      // Said once per process: a second run is quiet.
+      expect((await ty.run(step.file, { force: true })).status).toBe("succeeded");
+      expect(told.filter((l) => eviction.test(l))).toHaveLength(1);
+    } finally {
+      spy.mockRestore();
+      redisCli("CONFIG", "SET", "maxmemory-policy", "noeviction");
+      redisCli("CONFIG", "SET", "appendonly", "yes");
+      await ty.close();
+    }
+    expect((await workersCli("--queue", "risky")).code).toBe(0);
+  });
 
   gate.it("exits 1 and names the queue when a task waits on a queue no worker takes from", async () => {
     for (const w of cluster.workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");

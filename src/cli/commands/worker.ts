@@ -30,6 +30,7 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
   const health = healthPort === undefined ? undefined : await startWorkerHealthServer(worker, { port: healthPort });
   if (health) log(`health probes on port ${health.port}: /healthz (alive), /readyz (reaches its stores)`);
   log(`worker ${worker.label} takes ${queues.length ? queues.join(", ") : "default"} from ${queueStoreLabel(opts)}`);
+  for (const risk of await worker.storeRisks().catch(() => [])) log(`warning: ${risk}`);
   const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (sig: string) => {
