@@ -33,6 +33,12 @@ export interface ObjectStoreEndpoint {
   forcePathStyle?: boolean;
   /** Keys for this store alone. @default the AWS SDK's usual chain (environment, profile, instance role) */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Bytes this machine's cache of verified objects may fill (bytes, or "20GiB"); past it, the least
+   * recently used objects not in use are removed. @default $TRAINYARD_OBJECT_CACHE_MAX, else a quarter of
+   * the cache's file system
+   */
+  cacheMax?: number | string;
 }
 
 /** The short form of the artifact store: a directory or an `s3://bucket/prefix` URL. */

@@ -26,6 +26,12 @@ const endpoint = {
   region: text.optional(),
   forcePathStyle: z.boolean().optional(),
   credentials: z.strictObject({ accessKeyId: text, secretAccessKey: text }).optional(),
+  cacheMax: z
+    .union([
+      z.number().int("must be whole bytes").positive("must be positive"),
+      text.regex(/^\s*\d+(\.\d+)?\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?\s*$/i, 'must be a size such as "20GiB"'),
+    ])
+    .optional(),
 };
 
 const configSchema = z.strictObject({
@@ -52,7 +58,7 @@ const ACCEPTED: Record<string, string> = {
     '{ kind: "postgres", url: "postgres://...", schema?: "...", reconnectWithinMs?: N }',
   artifacts:
     '{ kind: "fs", root?: "..." } or ' +
-    '{ kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle?, credentials? }',
+    '{ kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle?, credentials?, cacheMax? }',
   store:
     '{ artifacts: "s3://bucket/prefix" or a directory, endpoint?: "http://...", region?, forcePathStyle?, ' +
     "credentials?: { accessKeyId, secretAccessKey } }",

@@ -3,6 +3,7 @@
  * as its upstream finishes, reuses cached outputs, runs the rest on a bounded pool (longest
  * remaining path first, per-pool limits), retries, fails fast, and records everything.
  */
+import { beginWork } from "../core/work-in-progress.js";
 import { asErrorCode, describeError, TrainyardError, type ErrorInfo } from "../core/errors.js";
 import { descendantsOf, remainingPathWeights } from "../core/graph.js";
 import type { KeyComponents, RunStatus, StepRunRecord, StepStatus } from "../store/metadata-store.js";
@@ -98,9 +99,15 @@ export class RunExecutor {
       steps: [...this.run.graph.order],
     });
     if (this.open === 0) this.finish();
-    for (const node of this.nodes.values())
-      if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
-    await this.finished;
+    // The object cache keeps what the run used since it began: a step hydrated here may wait for a slot.
+    const workEnded = beginWork();
+    try {
+      for (const node of this.nodes.values())
+        if (node.waitingOn === 0 && node.status === "waiting") void this.resolve(node);
+      await this.finished;
+    } finally {
+      workEnded();
+    }
     this.opts.signal?.removeEventListener("abort", onAbort);
     // The executor's work directories go while the last records are synced and committed.
     const removed = this.executor.close();

@@ -5,6 +5,7 @@
  * slots, to start the moment a helper shell is free (ShellLauncher.start): the scheduler never
  * sees the difference.
  */
+import { beginWork } from "../core/work-in-progress.js";
 import { describeError, TrainyardError } from "../core/errors.js";
 import type { StepDef } from "../core/step.js";
 import { AttemptRunner, Cancelled, RejectedWithOutput, type AttemptJob } from "./attempt-runner.js";
@@ -81,6 +82,8 @@ export class LocalExecutor implements Executor {
       onWorkDone,
     };
     this.jobs.set(task.stepRunId, job);
+    // Before its inputs are read: the object cache keeps whatever this step may still read.
+    const workEnded = beginWork();
     const ended = () => {
       const finishedAt = Date.now();
       return { attemptId: task.attemptId, attempts: job.attempts, startedAt: job.startedAt ?? finishedAt, finishedAt };
@@ -95,6 +98,7 @@ export class LocalExecutor implements Executor {
         return { status: "rejected", ...ended(), output: err.output, error: describeError(err.rejected) };
       return { status: "failed", ...ended(), error: describeError(err) };
     } finally {
+      workEnded();
       this.jobs.delete(task.stepRunId);
       release();
     }

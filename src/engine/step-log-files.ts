@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { TrainyardError } from "../core/errors.js";
+import { parseByteSize } from "../core/byte-size.js";
 import type { LogLine } from "../store/metadata-store.js";
 import { DEFAULT_LINE_BYTES } from "./log-lines.js";
 
@@ -38,23 +38,6 @@ export function compileLogLimits(opts: Partial<LogLimits> = {}, env: NodeJS.Proc
   limits.stepBytes = Math.max(limits.stepBytes, 4 * DEFAULT_LINE_BYTES);
   limits.tailLines = Math.max(1, limits.tailLines);
   return limits;
-}
-
-const UNITS: Record<string, number> = {
-  ...{ "": 1, b: 1, k: 1024, kb: 1000, kib: 1024 },
-  ...{ m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB },
-};
-
-/** "64MiB", "500k", "1000000" as bytes. */
-export function parseByteSize(text: string, what: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) {
-    throw new TrainyardError("CONFIG_INVALID", `${what}=${JSON.stringify(text)} is not a size`, {
-      hint: `give bytes, or a number with a unit: ${what}=64MiB, 500k, 2G`,
-    });
-  }
-  return Math.floor(Number(m[1]) * unit);
 }
 
 /** A name safe as one path component. */

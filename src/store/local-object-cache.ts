@@ -3,24 +3,57 @@
  * verified against its digest (in the digest's own scheme) before it is renamed into place and then made read-only, so
  * whatever is under a digest here is what the digest names. An object already here is used
  * without asking the remote store (an unchanged input on a warm worker reads no bytes).
+ *
+ * Bounded: once its objects pass `maxBytes`, the least recently used are removed until they fill
+ * nine tenths of it (each use sets an object's access time). Never removed: an object used since the
+ * oldest run or step still under way in this process began (work-in-progress.ts), or within
+ * `minIdleMs` (a step of another process sharing the cache). A removed object is fetched and verified again when
+ * next asked for. Before, the cache kept every object it ever saw, so a worker left running filled
+ * its disk.
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, copyFile, cp, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, cp, mkdir, readdir, rename, rm, stat, statfs, utimes } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDigest } from "../core/digest-format.js";
+import { oldestWorkStart } from "../core/work-in-progress.js";
 import { checkDigest, verifyFile } from "./digest.js";
 
 /** Writes an object's content to `target`; its digest and size when it hashed them on the way. */
 export type ObjectDownload = (target: string) => Promise<{ digest: string; size: number } | undefined>;
+
+export interface CacheBound {
+  /** Bytes the cached objects may fill. @default a quarter of the size of the file system holding the cache */
+  maxBytes?: number;
+  /** An object used this recently is kept whatever its size. @default 10 minutes */
+  minIdleMs?: number;
+}
+
+/** What a trim found and removed. */
+export interface CacheTrim {
+  /** Bytes of the objects cached before and after. */
+  before: number;
+  after: number;
+  removed: number;
+  /** The bound it trimmed to. */
+  maxBytes: number;
+}
 
 export class LocalObjectCache {
   private readonly tmp: string;
   private ready?: Promise<unknown>;
   /** Fetches in flight, so that concurrent readers of one digest share a download. */
   private readonly fetching = new Map<string, Promise<string>>();
+  /** Bytes cached as last counted, plus those admitted since; unknown until first needed. */
+  private cachedBytes?: number;
+  private maxBytes?: number;
+  /** The trim under way: one at a time. */
+  private trimming?: Promise<CacheTrim>;
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly bound: CacheBound = {},
+  ) {
     this.tmp = join(root, ".tmp");
   }
 
@@ -34,10 +67,13 @@ export class LocalObjectCache {
     return join(this.root, digest);
   }
 
-  /** The cached copy's path, or undefined when the cache does not hold `digest`. */
+  /** The cached copy's path, or undefined when the cache does not hold `digest`. A hit counts as a use. */
   async lookup(digest: string): Promise<string | undefined> {
     const path = this.pathOf(digest);
-    return (await stat(path).catch(() => undefined)) ? path : undefined;
+    const st = await stat(path).catch(() => undefined);
+    if (!st) return undefined;
+    await utimes(path, new Date(), st.mtime).catch(() => undefined);
+    return path;
   }
 
   /**
@@ -142,14 +178,104 @@ export class LocalObjectCache {
   private async admit(temp: string, digest: string, isDirectory: boolean): Promise<string> {
     await makeReadOnly(temp, isDirectory);
     const target = this.pathOf(digest);
+    const bytes = await sizeOf(temp);
     try {
       await rename(temp, target);
     } catch (err) {
       // Another process admitted the same digest first (a non-empty directory cannot be replaced).
       if (!(await this.lookup(digest))) throw err;
+      return target;
     }
+    if (this.cachedBytes !== undefined) this.cachedBytes += bytes;
+    // Aside: a put or a read does not wait for older objects to be removed.
+    void this.trimIfOver().catch(() => undefined);
     return target;
   }
+
+  /** Trims (see trim) once the objects counted pass the bound; counts them first if not yet counted. */
+  private async trimIfOver(): Promise<void> {
+    if (this.trimming) return;
+    const maxBytes = await this.bytesAllowed();
+    this.cachedBytes ??= (await this.entries()).reduce((sum, e) => sum + e.bytes, 0);
+    if (this.cachedBytes > maxBytes) await this.trim();
+  }
+
+  /**
+   * Removes the least recently used objects until those left fill at most nine tenths of the bound,
+   * keeping any used since the oldest run or step under way here began or within `minIdleMs`.
+   */
+  trim(): Promise<CacheTrim> {
+    // After the trim under way, if any: it may have read the objects before the latest uses.
+    const after = this.trimming?.catch(() => undefined) ?? Promise.resolve();
+    const mine: Promise<CacheTrim> = after
+      .then(() => this.trimNow())
+      .finally(() => {
+        if (this.trimming === mine) this.trimming = undefined;
+      });
+    this.trimming = mine;
+    return mine;
+  }
+
+  private async trimNow(): Promise<CacheTrim> {
+    const maxBytes = await this.bytesAllowed();
+    const entries = await this.entries();
+    const before = entries.reduce((sum, e) => sum + e.bytes, 0);
+    const keepFrom = Math.min(
+      Date.now() - (this.bound.minIdleMs ?? DEFAULT_MIN_IDLE_MS),
+      oldestWorkStart() ?? Infinity,
+    );
+    let left = before;
+    let removed = 0;
+    for (const entry of entries.sort((a, b) => a.usedAt - b.usedAt)) {
+      if (left <= maxBytes * 0.9) break;
+      if (entry.usedAt >= keepFrom) break;
+      await this.evict(entry.digest).catch(() => undefined);
+      if (await this.lookup(entry.digest)) continue;
+      left -= entry.bytes;
+      removed++;
+    }
+    this.cachedBytes = left;
+    return { before, after: left, removed, maxBytes };
+  }
+
+  /** The bound: as given, else a quarter of the file system holding the cache. */
+  private async bytesAllowed(): Promise<number> {
+    if (this.bound.maxBytes !== undefined) return this.bound.maxBytes;
+    if (this.maxBytes === undefined) {
+      await this.init();
+      const fs = await statfs(this.root);
+      this.maxBytes = Math.floor((fs.blocks * fs.bsize) / 4);
+    }
+    return this.maxBytes;
+  }
+
+  /** The objects cached, with their sizes and last use (the staging area and journals left out). */
+  private async entries(): Promise<Array<{ digest: string; bytes: number; usedAt: number }>> {
+    await this.init();
+    const found = await Promise.all(
+      (await readdir(this.root)).map(async (name) => {
+        if (name.startsWith(".")) return undefined;
+        const path = join(this.root, name);
+        const st = await stat(path).catch(() => undefined);
+        if (!st) return undefined;
+        const bytes = await sizeOf(path).catch(() => 0);
+        return { digest: name, bytes, usedAt: Math.max(st.atimeMs, st.mtimeMs) };
+      }),
+    );
+    return found.filter((e) => e !== undefined);
+  }
+}
+
+/** An object used within this long is kept, whatever the bound: a step of another process may be reading it. */
+const DEFAULT_MIN_IDLE_MS = 10 * 60_000;
+
+/** Bytes of a file, or of every file under a directory. */
+async function sizeOf(path: string): Promise<number> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return st.size;
+  let total = 0;
+  for (const entry of await readdir(path)) total += await sizeOf(join(path, entry));
+  return total;
 }
 
 async function makeReadOnly(path: string, isDirectory: boolean): Promise<void> {

@@ -5,6 +5,7 @@
  * every put idempotent, so no conditional write is needed: two writers of one digest write the
  * same bytes, and whichever lands last is as good as the first.
  */
+import { parseByteSize } from "../core/byte-size.js";
 import { createReadStream } from "node:fs";
 import { copyFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -42,6 +43,11 @@ export interface S3StoreOptions {
   forcePathStyle?: boolean;
   /** This machine's cache of verified objects (one per worker home). */
   cacheDir: string;
+  /**
+   * Bytes that cache may fill before its least recently used objects are removed (local-object-cache.ts):
+   * a number, or a size such as "20GiB". @default $TRAINYARD_OBJECT_CACHE_MAX, else a quarter of its file system
+   */
+  cacheMax?: number | string;
   /** Explicit credentials; the SDK's usual chain (environment, profile, instance role) when unset. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
@@ -94,7 +100,7 @@ export class S3ArtifactStore implements ArtifactStore {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     this.client = new S3Client(config);
     this.requests.attach(this.client);
-    this.cache = new LocalObjectCache(options.cacheDir);
+    this.cache = new LocalObjectCache(options.cacheDir, { maxBytes: cacheMaxBytes(options.cacheMax) });
     this.pending = new PendingJournal(join(options.cacheDir, ".pending"));
   }
 
@@ -377,4 +383,12 @@ const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore,
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
+
+/** The cache's bound in bytes: the option, else $TRAINYARD_OBJECT_CACHE_MAX, else unset (the cache's default). */
+function cacheMaxBytes(option: number | string | undefined, env = process.env): number | undefined {
+  if (typeof option === "number") return option;
+  if (option !== undefined) return parseByteSize(option, "artifacts.cacheMax");
+  const fromEnv = env.TRAINYARD_OBJECT_CACHE_MAX;
+  return fromEnv ? parseByteSize(fromEnv, "TRAINYARD_OBJECT_CACHE_MAX") : undefined;
 }

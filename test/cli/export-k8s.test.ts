@@ -185,6 +185,20 @@ describe("trainyard export k8s", () => {
     }
   });
 
+  // The home volume's file system is the node's, larger than its limit: the cache is bounded by the limit.
+  it("bounds each pod's object cache at half its home volume's size limit", () => {
+    const deployments = [...manifests].filter(([, doc]) => doc.kind === "Deployment");
+    expect(deployments.length).toBeGreaterThanOrEqual(3);
+    for (const [name, doc] of deployments) {
+      const pod = doc.spec.template.spec;
+      const home = (pod.volumes as Doc[]).find((v) => v.name === "home")!.emptyDir.sizeLimit as string;
+      const env = pod.containers[0].env as Doc[];
+      const max = env.find((e) => e.name === "TRAINYARD_OBJECT_CACHE_MAX")?.value;
+      expect(max, name).toBe(`${Number.parseInt(home, 10) / 2}GiB`);
+      expect(home, name).toMatch(/^\d+Gi$/);
+    }
+  });
+
   it("takes credentials from Secrets by reference and never writes one", () => {
     const env = manifests.get("20-worker-gpu-deployment.yaml")!.spec.template.spec.containers[0].env as Doc[];
     const from = Object.fromEntries(env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom]));

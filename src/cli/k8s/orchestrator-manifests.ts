@@ -26,6 +26,8 @@ import {
 } from "./pod-parts.js";
 
 export const DAEMON = "trainyard-daemon";
+/** The daemon's home volume: its runs' logs and its object cache. */
+const ORCHESTRATOR_HOME_GIB = 10;
 
 export function serviceAccount(spec: K8sExportSpec): Manifest {
   return {
@@ -106,7 +108,7 @@ export function daemonDeployment(spec: K8sExportSpec): Manifest {
                 "45000",
               ],
               workingDir: spec.workdir,
-              env: envOf(spec),
+              env: envOf(spec, ORCHESTRATOR_HOME_GIB),
               ports: [{ name: "health", containerPort: DAEMON_HEALTH_PORT, protocol: "TCP" }],
               // Bundling the modules comes before the first heartbeat: give start-up two and a half minutes.
               startupProbe: healthProbe("/healthz", 5, 30),
@@ -117,7 +119,7 @@ export function daemonDeployment(spec: K8sExportSpec): Manifest {
               securityContext: CONTAINER_SECURITY,
             },
           ],
-          volumes: volumesOf("10Gi"),
+          volumes: volumesOf(ORCHESTRATOR_HOME_GIB),
         },
       },
     },

@@ -47,12 +47,17 @@ function secretEnv(name: string, secret: string, key: string): IEnvVar {
   return { name, valueFrom: { secretKeyRef: { name: secret, key } } };
 }
 
-export function envOf(spec: K8sExportSpec): IEnvVar[] {
+/**
+ * The pod's environment; `homeGib` is its home volume's size limit. Its object cache may fill half of it:
+ * the volume's file system is the node's, larger than the limit, and a pod past its limit is evicted.
+ */
+export function envOf(spec: K8sExportSpec, homeGib: number): IEnvVar[] {
   return [
     { name: "TRAINYARD_HOME", value: HOME_DIR },
     // The root file system is read-only: anything written under $HOME lands in the home volume.
     { name: "HOME", value: HOME_DIR },
     { name: "TRAINYARD_CACHE_DIR", value: `${HOME_DIR}/cache` },
+    { name: "TRAINYARD_OBJECT_CACHE_MAX", value: `${homeGib / 2}GiB` },
     secretEnv("TRAINYARD_METADATA_URL", spec.postgresSecret, "url"),
     { name: "TRAINYARD_REDIS_URL", valueFrom: { configMapKeyRef: { name: CONFIG_MAP, key: "redis-url" } } },
     ...(spec.redis.secret ? [secretEnv("TRAINYARD_REDIS_PASSWORD", spec.redis.secret, "password")] : []),
@@ -63,10 +68,10 @@ export function envOf(spec: K8sExportSpec): IEnvVar[] {
   ];
 }
 
-export function volumesOf(homeSize: string): IVolume[] {
+export function volumesOf(homeGib: number): IVolume[] {
   return [
     { name: "config", configMap: { name: CONFIG_MAP } },
-    { name: "home", emptyDir: { sizeLimit: homeSize } },
+    { name: "home", emptyDir: { sizeLimit: `${homeGib}Gi` } },
     { name: "tmp", emptyDir: {} },
   ];
 }

@@ -50,6 +50,7 @@ function withAnnotation<M extends { annotations: Record<string, string> }>(m: M,
 
 export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifest {
   const labels = labelsOf("worker", pool.queue);
+  const homeGib = pool.gpu ? 200 : 50;
   const resources = {
     requests: { cpu: pool.cpu, memory: pool.memory },
     limits: { memory: pool.memory, ...(pool.gpu ? { "nvidia.com/gpu": "1" } : {}) },
@@ -95,7 +96,7 @@ export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifes
                 String(WORKER_HEALTH_PORT),
               ],
               workingDir: spec.workdir,
-              env: envOf(spec),
+              env: envOf(spec, homeGib),
               ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT, protocol: "TCP" }],
               // Alive while its event loop answers; ready while it reaches the queues, the metadata and the
               // object store, so a rollout waits for workers that can really take tasks.
@@ -107,7 +108,7 @@ export function workerDeployment(spec: K8sExportSpec, pool: WorkerPool): Manifes
               securityContext: CONTAINER_SECURITY,
             },
           ],
-          volumes: volumesOf(pool.gpu ? "200Gi" : "50Gi"),
+          volumes: volumesOf(homeGib),
         },
       },
     },
