@@ -119,6 +119,21 @@ export function keyValues(args: ParsedArgs, key: string): Record<string, string>
   return out;
 }
 
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration flag: "30d", "12h", "15m", "0" -> ms, in the units allowed (letters of "smhd"). */
+export function durationFlag(args: ParsedArgs, flag: string, units: string): number | undefined {
+  const text = one(args, flag);
+  if (text === undefined) return undefined;
+  const m = /^(\d+)([smhd]?)$/.exec(text);
+  if (!m || (m[2] && !units.includes(m[2])) || (!m[2] && m[1] !== "0")) {
+    throw usage(
+      `--${flag} expects a duration such as ${units.includes("m") ? "1h, 30m or 0" : "30d or 12h"}, got "${text}"`,
+    );
+  }
+  return Number(m[1]) * (UNIT_MS[m[2]] ?? 0);
+}
+
 export function intFlag(args: ParsedArgs, key: string): number | undefined {
   const v = one(args, key);
   if (v === undefined) return undefined;

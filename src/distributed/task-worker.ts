@@ -16,6 +16,7 @@ import { openWorker, queueStoreRisks, type StepWorker } from "./queue-backend.js
 import { bullQueueName, type QueueOptions } from "./queue-options.js";
 import { StepSlots } from "./step-slots.js";
 import { queueWorkerName } from "./worker-slots.js";
+import { WorkerLogRetention } from "./worker-log-retention.js";
 import { WorkerRuns } from "./worker-runs.js";
 import { RecordsWithCommits } from "./records-with-commits.js";
 import { JOBS_PER_SLOT } from "./task-batches.js";
@@ -32,6 +33,10 @@ export interface TaskWorkerOptions extends QueueOptions {
   workerId?: string;
   /** Told of each task as it starts and ends (the CLI prints a line). */
   onTask?: TaskNotice;
+  /** How long its log files of a run stay in its home (see worker-log-retention.ts). @default 30 days */
+  keepLogsMs?: number;
+  /** Told of each run whose log files it removed, and why. */
+  onLogsRemoved?: (runId: string, why: string) => void;
 }
 
 export class TaskWorker {
@@ -45,6 +50,7 @@ export class TaskWorker {
   private fences!: TaskFenceStore;
   /** Whether the last job taken was a batch (see takeAsManyAsSlotsAllow). */
   private batches = false;
+  private readonly logRetention: WorkerLogRetention;
 
   constructor(
     private readonly trainyard: Trainyard,
@@ -67,6 +73,13 @@ export class TaskWorker {
       heartbeatMs: opts.heartbeatMs,
       onTask: (event) => this.opts.onTask?.(event),
       onWorkEnded: () => this.takeAsManyAsSlotsAllow(),
+    });
+    this.logRetention = new WorkerLogRetention({
+      home: trainyard.home,
+      // A run id that is a prefix of several is ambiguous, not gone: its files stay.
+      recorded: async (runId) => (await trainyard.metadata.getRun(runId).catch(() => true)) !== undefined,
+      keepMs: opts.keepLogsMs,
+      onRemoved: opts.onLogsRemoved,
     });
   }
 
@@ -93,10 +106,17 @@ export class TaskWorker {
       this.workers.push(worker);
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
+    this.logRetention.start();
+  }
+
+  /** Removes the log files due to go now (as it does every hour); the runs whose files went. */
+  sweepLogs(): Promise<string[]> {
+    return this.logRetention.sweep();
   }
 
   /** Stops taking tasks, lets running ones finish (or not, with `force`), and closes connections. */
   async stop(force = false): Promise<void> {
+    this.logRetention.stop();
     await Promise.all(this.workers.map((w) => w.close(force)));
     await this.runs.close();
     await this.fences?.close();

@@ -2,27 +2,13 @@
 import { DEFAULT_GRACE_MS } from "../../engine/gc.js";
 import { queuesToTrim, trimFinishedJobs } from "../../distributed/finished-job-trim.js";
 import { queueOptions } from "../../distributed/queue-options.js";
-import { has, intFlag, one, usage, type ParsedArgs } from "../args.js";
+import { durationFlag, has, intFlag, type ParsedArgs } from "../args.js";
 import { bytes } from "../format.js";
 import { openHome } from "../open-home.js";
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "30d", "12h", "15m", "0" -> ms. */
-function duration(flag: string, text: string | undefined, units: string): number | undefined {
-  if (text === undefined) return undefined;
-  const m = /^(\d+)([smhd]?)$/.exec(text);
-  if (!m || (m[2] && !units.includes(m[2])) || (!m[2] && m[1] !== "0")) {
-    throw usage(
-      `--${flag} expects a duration such as ${units.includes("m") ? "1h, 30m or 0" : "30d or 12h"}, got "${text}"`,
-    );
-  }
-  return Number(m[1]) * (UNIT_MS[m[2]] ?? 0);
-}
-
 export async function gcCommand(args: ParsedArgs): Promise<number> {
-  const olderThanMs = duration("older-than", one(args, "older-than"), "dh");
-  const graceMs = duration("grace", one(args, "grace"), "smhd");
+  const olderThanMs = durationFlag(args, "older-than", "dh");
+  const graceMs = durationFlag(args, "grace", "smhd");
   const keepJobs = intFlag(args, "keep-jobs");
   const dryRun = has(args, "dry-run");
   const ty = await openHome(args);

@@ -3,7 +3,7 @@ import type { ExecutorSpec } from "../../engine/executor-registry.js";
 import { queueOptions, queueStoreLabel } from "../../distributed/queue-options.js";
 import { TaskWorker } from "../../distributed/task-worker.js";
 import { startWorkerHealthServer } from "../../distributed/worker-health-server.js";
-import { intFlag, one, usage, type ParsedArgs } from "../args.js";
+import { durationFlag, intFlag, one, usage, type ParsedArgs } from "../args.js";
 import { dim } from "../format.js";
 import { openHome } from "../open-home.js";
 
@@ -20,6 +20,8 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
     queues: queues.length ? queues : ["default"],
     concurrency,
     workerId: one(args, "id"),
+    keepLogsMs: durationFlag(args, "keep-logs", "dh"),
+    onLogsRemoved: (runId, why) => log(`removed the log files of run ${runId}: ${why}`),
     onTask: (e) => {
       if (e.type === "dropped") return log(`dropped ${e.task.runId} ${stepName(e.task)}: ${e.reason}`);
       log(`${e.type === "started" ? "started" : (e.status ?? "ended")} ${e.task.runId} ${stepName(e.task)}`);

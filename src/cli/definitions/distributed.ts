@@ -38,6 +38,13 @@ export const workerDef: CommandDef = {
         "on this port, on every interface",
     },
     id: { type: "string", value: "ID", description: "this worker's id in records and errors (default: random)" },
+    "keep-logs": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "how long a run's log files stay in this worker's home (30d, 12h); those of a run gc removed go after an hour",
+      default: "30d",
+    },
   },
   examples: ["trainyard worker --queue default --queue gpu --concurrency 4 --config trainyard.config.ts"],
   load: async () => (await import("../commands/worker.js")).workerCommand,
@@ -49,7 +56,8 @@ export const workersDef: CommandDef = {
   details:
     "Reaches the queues as `trainyard worker` does (the config's queue executor, or --redis, --postgres) and reads\n" +
     "the task fences of the metadata store. A heartbeat older than the queue's lock marks a task possibly lost.\n" +
-    "Exits 1 when a queue has waiting tasks and no worker listed on it.",
+    "Exits 1 when a queue has waiting tasks and no worker listed on it, or when the Redis holding the queues\n" +
+    "evicts keys when full or keeps no append-only file.",
   options: {
     queue: {
       type: "string",
