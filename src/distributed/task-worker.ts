@@ -76,7 +76,7 @@ export class TaskWorker {
     });
     this.logRetention = new WorkerLogRetention({
       home: trainyard.home,
-      // A run id that is a prefix of several is ambiguous, not gone: its files stay.
+      // A store that cannot answer (away, or an id that is a prefix of several runs) keeps the files.
       recorded: async (runId) => (await trainyard.metadata.getRun(runId).catch(() => true)) !== undefined,
       keepMs: opts.keepLogsMs,
       onRemoved: opts.onLogsRemoved,
@@ -107,11 +107,6 @@ export class TaskWorker {
     }
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
     this.logRetention.start();
-  }
-
-  /** Removes the log files due to go now (as it does every hour); the runs whose files went. */
-  sweepLogs(): Promise<string[]> {
-    return this.logRetention.sweep();
   }
 
   /** Stops taking tasks, lets running ones finish (or not, with `force`), and closes connections. */

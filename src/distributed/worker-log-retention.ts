@@ -59,7 +59,7 @@ export class WorkerLogRetention {
       if (newest === undefined) continue;
       const age = now - newest;
       let why: string | undefined;
-      if (age > keepMs) why = `its newest log file is older than ${Math.round(keepMs / 3_600_000)} h`;
+      if (age > keepMs) why = `its newest log file is older than ${spelled(keepMs)}`;
       else if (age > GONE_GRACE_MS && !(await this.opts.recorded(runId).catch(() => true)))
         why = "its run is gone from the records";
       if (!why) continue;
@@ -81,4 +81,12 @@ async function newestChange(dir: string): Promise<number | undefined> {
     if (file && file.mtimeMs > newest) newest = file.mtimeMs;
   }
   return newest;
+}
+
+/** "30 days", "12 hours": how --keep-logs reads back. */
+function spelled(ms: number): string {
+  const days = ms / 86_400_000;
+  if (Number.isInteger(days)) return `${days} day${days === 1 ? "" : "s"}`;
+  const hours = Math.round(ms / 3_600_000);
+  return `${hours} hour${hours === 1 ? "" : "s"}`;
 }

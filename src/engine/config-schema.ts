@@ -61,7 +61,7 @@ const ACCEPTED: Record<string, string> = {
     '{ kind: "s3", url: "s3://bucket/prefix", endpoint?, region?, forcePathStyle?, credentials?, cacheMax? }',
   store:
     '{ artifacts: "s3://bucket/prefix" or a directory, endpoint?: "http://...", region?, forcePathStyle?, ' +
-    "credentials?: { accessKeyId, secretAccessKey } }",
+    'credentials?: { accessKeyId, secretAccessKey }, cacheMax?: "20GiB" }',
   executor: '"local" (the default), the name of a registered executor, or { kind: "<name>", ...its options }',
   profiles: "{ <profile>: { <param>: value } }",
   triggers: "{ <pipeline>: [schedule(...), sensor(...), monitor(...), onRunStatus(...)] }",

@@ -5,11 +5,11 @@
  * without asking the remote store (an unchanged input on a warm worker reads no bytes).
  *
  * Bounded: once its objects pass `maxBytes`, the least recently used are removed until they fill
- * nine tenths of it (each use sets an object's access time). Never removed: an object used since the
- * oldest run or step still under way in this process began (work-in-progress.ts), or within
- * `minIdleMs` (a step of another process sharing the cache). A removed object is fetched and verified again when
- * next asked for. Before, the cache kept every object it ever saw, so a worker left running filled
- * its disk.
+ * nine tenths of it (each use sets an object's access time). Never removed: an object used since
+ * the oldest run or step still under way in this process began (work-in-progress.ts), or within
+ * `minIdleMs` (a step of another process sharing the cache). A removed object is fetched and
+ * verified again when next asked for. Before, the cache kept every object it ever saw, so a worker
+ * left running filled its disk.
  */
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
@@ -249,12 +249,13 @@ export class LocalObjectCache {
     return this.maxBytes;
   }
 
-  /** The objects cached, with their sizes and last use (the staging area and journals left out). */
+  /** The objects cached, with their sizes and last use. */
   private async entries(): Promise<Array<{ digest: string; bytes: number; usedAt: number }>> {
     await this.init();
     const found = await Promise.all(
       (await readdir(this.root)).map(async (name) => {
-        if (name.startsWith(".")) return undefined;
+        // Only objects: the staging area, journals and anything else put here stay.
+        if (!isDigest(name)) return undefined;
         const path = join(this.root, name);
         const st = await stat(path).catch(() => undefined);
         if (!st) return undefined;
@@ -268,6 +269,15 @@ export class LocalObjectCache {
 
 /** An object used within this long is kept, whatever the bound: a step of another process may be reading it. */
 const DEFAULT_MIN_IDLE_MS = 10 * 60_000;
+
+function isDigest(name: string): boolean {
+  try {
+    parseDigest(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Bytes of a file, or of every file under a directory. */
 async function sizeOf(path: string): Promise<number> {

@@ -54,7 +54,7 @@ it("removes the files of runs gone from the records, and of any run past the kee
     goneJustNow: true,
   });
   expect(told).toContain("20260101-000000-abcdef: its run is gone from the records");
-  expect(told).toContain(`${old.runId}: its newest log file is older than 720 h`);
+  expect(told).toContain(`${old.runId}: its newest log file is older than 30 days`);
   expect(fs.existsSync(path.join(worker, "logs", "not-a-run-dir.txt"))).toBe(true);
   // A store that cannot answer removes nothing by the run rule.
   const unsure = new WorkerLogRetention({

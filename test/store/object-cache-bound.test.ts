@@ -52,12 +52,16 @@ describe("the object cache's bound", () => {
   it("removes the least recently used objects down to nine tenths of the bound; a read counts as a use", async () => {
     const { dir, digests } = await fiveObjects();
     const cache = new LocalObjectCache(dir, { maxBytes: 3 * MiB, minIdleMs: 0 });
+    const old = new Date(Date.now() - 3600_000);
+    fs.writeFileSync(path.join(dir, "notes.txt"), "a file someone left here");
+    fs.utimesSync(path.join(dir, "notes.txt"), old, old);
     expect(await cache.lookup(digests[0])).toBe(path.join(dir, digests[0]));
     const trim = await cache.trim();
     expect(trim).toEqual({ before: 5 * MiB, after: 2 * MiB, removed: 3, maxBytes: 3 * MiB });
     expect(held(dir, digests)).toEqual([true, false, false, false, true]);
-    // The staging area is not an object, and stays.
+    // The staging area and a file that is not an object stay.
     expect(fs.existsSync(path.join(dir, ".tmp"))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "notes.txt"))).toBe(true);
   });
 
   it("keeps objects used within the idle time, whatever the bound", async () => {
