@@ -3,6 +3,7 @@
  * `metadta` would otherwise silently leave the default store in place), and every error names
  * the field, the file and what is accepted.
  */
+import { parseByteSize } from "../core/byte-size.js";
 import { z } from "zod";
 import type { TrainyardConfig } from "../core/config.js";
 import { TrainyardError } from "../core/errors.js";
@@ -29,7 +30,7 @@ const endpoint = {
   cacheMax: z
     .union([
       z.number().int("must be whole bytes").positive("must be positive"),
-      text.regex(/^\s*\d+(\.\d+)?\s*(b|k|kb|kib|m|mb|mib|g|gb|gib|t|tb|tib)?\s*$/i, 'must be a size such as "20GiB"'),
+      text.refine(isByteSize, 'must be a size such as "20GiB"'),
     ])
     .optional(),
 };
@@ -113,4 +114,14 @@ function checkExecutor(executor: string | { kind: string } | undefined, file: st
 
 function invalid(message: string, fields: { file: string; field: string; hint: string }): never {
   throw new TrainyardError("CONFIG_INVALID", `invalid config ${message}`, fields);
+}
+
+/** Whether parseByteSize reads `text` (one list of units for the schema and the store). */
+function isByteSize(text: string): boolean {
+  try {
+    parseByteSize(text, "cacheMax");
+    return true;
+  } catch {
+    return false;
+  }
 }
