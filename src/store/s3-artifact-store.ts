@@ -30,6 +30,7 @@ import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
 import { downloadObject, KIND_METADATA as KIND, SIZE_METADATA as CONTENT_SIZE } from "./s3-object-download.js";
+import { uploadFileInParts } from "./s3-part-upload.js";
 import { S3RequestCounter } from "./s3-request-counter.js";
 
 export interface S3StoreOptions {
@@ -52,7 +53,7 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** Objects from this size on are uploaded in parts, UPLOAD_QUEUE_SIZE at once (each part is buffered). */
+/** Objects from this size on are uploaded in parts, UPLOAD_QUEUE_SIZE at once. */
 export const UPLOAD_PART_SIZE = 8 * 1024 * 1024;
 export const UPLOAD_QUEUE_SIZE = 6;
 /**
@@ -152,7 +153,7 @@ export class S3ArtifactStore implements ArtifactStore {
       this.pending.append(digest);
       if (!(await this.has(digest))) {
         const body = () => createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
-        await this.upload(digest, body, { kind: "file", size });
+        await this.upload(digest, body, { kind: "file", size, file: staged });
       }
       return { digest, size, path: await this.cache.admitStaged(staged, digest) };
     } catch (err) {
@@ -191,11 +192,14 @@ export class S3ArtifactStore implements ArtifactStore {
     return this.cache.add(temp, digest, { consume: true });
   }
 
-  /** `body` opens the content afresh: a refused single request is sent again in parts. */
+  /**
+   * `body` opens the content afresh: a refused single request is sent again in parts. A content
+   * with a `file` goes in parts read from the file; a stream (a directory's archive) in buffered parts.
+   */
   private async upload(
     digest: string,
     body: () => Readable | Buffer,
-    info: { kind: "file" | "directory"; size: number; length?: number },
+    info: { kind: "file" | "directory"; size: number; length?: number; file?: string },
   ): Promise<void> {
     const length = info.length ?? info.size;
     const params = {
@@ -215,8 +219,19 @@ export class S3ArtifactStore implements ArtifactStore {
           refusedWhole = true;
         }
       }
-      const parts = { client: this.client, partSize: UPLOAD_PART_SIZE, queueSize: UPLOAD_QUEUE_SIZE };
-      await new Upload({ ...parts, params: { ...params, Body: body() } }).done();
+      if (info.file) {
+        const { Bucket: bucket, Key: key, Metadata: metadata } = params;
+        const sizes = {
+          size: length,
+          partSize: UPLOAD_PART_SIZE,
+          lanes: UPLOAD_QUEUE_SIZE,
+          readChunk: UPLOAD_READ_CHUNK,
+        };
+        await uploadFileInParts({ client: this.client, bucket, key, metadata, file: info.file, ...sizes });
+      } else {
+        const parts = { client: this.client, partSize: UPLOAD_PART_SIZE, queueSize: UPLOAD_QUEUE_SIZE };
+        await new Upload({ ...parts, params: { ...params, Body: body() } }).done();
+      }
       // Refused whole (a 413, or the connection closed mid-body) but taken in parts: objects this
       // large go straight to parts from now on.
       if (refusedWhole) this.singlePutLimit = Math.min(this.singlePutLimit, length - 1);

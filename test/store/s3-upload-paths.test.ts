@@ -10,8 +10,10 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sha256Digest } from "../../src/core/digest-format.js";
 import { hashFile } from "../../src/store/file-hash.js";
-import { S3ArtifactStore } from "../../src/store/s3-artifact-store.js";
+import { S3ArtifactStore, UPLOAD_PART_SIZE } from "../../src/store/s3-artifact-store.js";
+import { PART_TRIES, partSizeFor } from "../../src/store/s3-part-upload.js";
 import { type S3Emulator, startFauxqs, startS3rver } from "../support/s3.js";
+import { S3PartCuttingProxy } from "../support/s3-part-cutting-proxy.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-upload-"));
 const running: S3Emulator[] = [];
@@ -27,11 +29,11 @@ function fileOf(name: string, mib: number): { file: string; bytes: Buffer } {
   return { file, bytes };
 }
 
-async function storeOn(emulator: S3Emulator, name: string): Promise<S3ArtifactStore> {
+async function storeOn(emulator: S3Emulator, name: string, endpoint = emulator.endpoint): Promise<S3ArtifactStore> {
   running.push(emulator);
   return new S3ArtifactStore({
     url: `s3://${emulator.bucket}/${name}`,
-    endpoint: emulator.endpoint,
+    endpoint,
     credentials: emulator.credentials,
     cacheDir: path.join(root, `cache-${name}`),
   });
@@ -82,6 +84,65 @@ describe("uploads to S3", () => {
     expect((await readBack(emulator, "refused", a.digest)).equals(first.bytes)).toBe(true);
     expect((await readBack(emulator, "refused", b.digest)).equals(second.bytes)).toBe(true);
     await store.close();
+  });
+
+  it("reads each part of a file from the file itself, and sends a part cut off mid-body again alone", async () => {
+    const emulator = await startFauxqs();
+    const proxy = await S3PartCuttingProxy.start(emulator.endpoint);
+    try {
+      const store = await storeOn(emulator, "cut", proxy.endpoint);
+      const { file, bytes } = fileOf("cut.bin", 20);
+      proxy.cut = { partNumber: 2, times: 1 };
+      const { digest } = await store.putFile(file, { consume: true });
+      // 20 MiB in 8 MiB parts: three, and part 2 twice (cut once); the other parts went once.
+      expect(store.requests.count("CreateMultipartUploadCommand")).toBe(1);
+      expect(proxy.count(/^PUT .*partNumber=2&/)).toBe(2);
+      expect(proxy.count(/^PUT .*partNumber=[13]&/)).toBe(2);
+      expect(proxy.count(/x-id=UploadPart /)).toBe(4);
+      // Streamed from the file: no part was read into memory and hashed to sign its payload.
+      const parts = proxy.requests.filter((r) => /x-id=UploadPart /.test(r));
+      expect(parts.every((r) => r.endsWith(" UNSIGNED-PAYLOAD"))).toBe(true);
+      expect(store.requests.count("CompleteMultipartUploadCommand")).toBe(1);
+      expect(store.requests.count("AbortMultipartUploadCommand")).toBe(0);
+      expect((await readBack(emulator, "cut", digest)).equals(bytes)).toBe(true);
+      await store.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("aborts the upload when a part fails every try, and gives the consumed file back", async () => {
+    const emulator = await startFauxqs();
+    const proxy = await S3PartCuttingProxy.start(emulator.endpoint);
+    try {
+      const store = await storeOn(emulator, "lost", proxy.endpoint);
+      const { file, bytes } = fileOf("lost.bin", 20);
+      proxy.cut = { partNumber: 3, times: Number.POSITIVE_INFINITY };
+      const failed = await store.putFile(file, { consume: true }).then(
+        () => undefined,
+        (err: { code?: string }) => err,
+      );
+      expect(failed?.code).toMatch(/^OBJECT_STORE_/);
+      expect(proxy.count(/^PUT .*partNumber=3&/)).toBeGreaterThanOrEqual(PART_TRIES);
+      // The server is told to drop the parts it holds; no object was made.
+      expect(proxy.count(/^DELETE .*uploadId=/)).toBe(1);
+      expect(store.requests.count("CompleteMultipartUploadCommand")).toBe(0);
+      expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+      proxy.cut = { partNumber: 0, times: 0 };
+      const again = await store.putFile(file, { consume: true });
+      expect((await readBack(emulator, "lost", again.digest)).equals(bytes)).toBe(true);
+      await store.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("raises the part size of a file that would need more than S3's 10,000 parts", () => {
+    expect(partSizeFor(256 * 1024 * 1024, UPLOAD_PART_SIZE)).toBe(UPLOAD_PART_SIZE);
+    const huge = 200 * 1024 ** 3;
+    const size = partSizeFor(huge, UPLOAD_PART_SIZE);
+    expect(Math.ceil(huge / size)).toBeLessThanOrEqual(10_000);
+    expect(size % (1024 * 1024)).toBe(0);
   });
 });
 

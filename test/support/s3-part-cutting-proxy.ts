@@ -1,0 +1,62 @@
+/**
+ * An HTTP proxy on loopback in front of an S3 emulator that cuts the connection of chosen part
+ * uploads mid-body: the client has sent part of the bytes, the server never sees the request end.
+ * Requests go through with their headers unchanged, so their signatures (made for the proxy's
+ * host) still hold. `requests` records every request's method, path (query included) and its
+ * payload's signed hash (`x-amz-content-sha256`).
+ */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+export class S3PartCuttingProxy {
+  readonly requests: string[] = [];
+  /** Cuts the next `times` uploads of part `partNumber` (Infinity: every one). */
+  cut = { partNumber: 0, times: 0 };
+
+  private constructor(
+    private readonly server: http.Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(target: string): Promise<S3PartCuttingProxy> {
+    const to = new URL(target);
+    let proxy!: S3PartCuttingProxy;
+    const server = http.createServer((req, res) => {
+      const line = `${req.method} ${req.url} ${req.headers["x-amz-content-sha256"] ?? ""}`.trim();
+      proxy.requests.push(line);
+      const part = new URL(req.url ?? "/", "http://x").searchParams.get("partNumber");
+      if (req.method === "PUT" && Number(part) === proxy.cut.partNumber && proxy.cut.times > 0) {
+        proxy.cut.times--;
+        let seen = 0;
+        req.on("data", (chunk: Buffer) => {
+          seen += chunk.length;
+          if (seen >= 1024 * 1024) req.socket.destroy();
+        });
+        req.on("end", () => req.socket.destroy());
+        return;
+      }
+      const upstream = http.request(
+        { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on("error", () => req.socket.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+    proxy = new S3PartCuttingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return proxy;
+  }
+
+  /** Requests so far whose method and path match. */
+  count(pattern: RegExp): number {
+    return this.requests.filter((r) => pattern.test(r)).length;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((closed) => this.server.close(closed));
+  }
+}
