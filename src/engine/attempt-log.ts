@@ -3,6 +3,7 @@
  * what the database keeps (its head), every line goes to the attempt's log file, and the
  * database gets the head, a note, and the last lines (a bounded tail) when the attempt ends.
  */
+import { hostname } from "node:os";
 import type { LogLine } from "../store/metadata-store.js";
 import { DEFAULT_LINE_BYTES, LINE_SPLIT_MARK } from "./log-lines.js";
 import { compileLogLimits, formatBytes, logNote, stepLogFile, type LogLimits } from "./step-log-files.js";
@@ -118,7 +119,7 @@ export class AttemptLog {
     if (skipped > 0) {
       notes.push(
         logNote(
-          `${skipped.toLocaleString("en-US")} lines are not kept in the database; the log file ${summary.file} has ` +
+          `${skipped.toLocaleString("en-US")} lines are not kept in the database; the log file ${summary.file} on ${hostname()} has ` +
             `them${cut ? ` (except ${formatBytes(cut)} cut by the log caps)` : ""}`,
         ),
       );

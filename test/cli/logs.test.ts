@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../engine/support.js";
@@ -61,8 +62,10 @@ describe("trainyard logs", () => {
     expect(lines).toHaveLength(401);
     expect(lines.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${i + 1}`));
     expect(lines[200]).toMatch(
-      /^#1 log \[trainyard\] 299,600 lines are not kept in the database; the log file .*loud\.1\.log\.gz has them/,
+      /^#1 log \[trainyard\] 299,600 lines are not kept in the database; the log file .*loud\.1\.log\.gz on \S+ has them/,
     );
+    // The file lives where the step ran: the note names that machine.
+    expect(lines[200]).toContain(` on ${os.hostname()} has them`);
     expect(lines.slice(201)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${299801 + i}`));
   });
 });
