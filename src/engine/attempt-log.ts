@@ -119,7 +119,8 @@ export class AttemptLog {
     if (skipped > 0) {
       notes.push(
         logNote(
-          `${skipped.toLocaleString("en-US")} lines are not kept in the database; the log file ${summary.file} on ${hostname()} has ` +
+          `${skipped.toLocaleString("en-US")} lines are not kept in the database; ` +
+            `the log file ${summary.file} on ${hostname()} has ` +
             `them${cut ? ` (except ${formatBytes(cut)} cut by the log caps)` : ""}`,
         ),
       );

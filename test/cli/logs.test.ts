@@ -61,9 +61,9 @@ describe("trainyard logs", () => {
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines).toHaveLength(401);
     expect(lines.slice(0, 200)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${i + 1}`));
-    expect(lines[200]).toMatch(
-      /^#1 log \[trainyard\] 299,600 lines are not kept in the database; the log file .*loud\.1\.log\.gz on \S+ has them/,
-    );
+    const note =
+      /^#1 log \[trainyard\] 299,600 lines are not kept in the database; the log file .*loud\.1\.log\.gz on /;
+    expect(lines[200]).toMatch(note);
     // The file lives where the step ran: the note names that machine.
     expect(lines[200]).toContain(` on ${os.hostname()} has them`);
     expect(lines.slice(201)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${299801 + i}`));
