@@ -30,6 +30,7 @@ import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
 import { downloadObject, KIND_METADATA as KIND, SIZE_METADATA as CONTENT_SIZE } from "./s3-object-download.js";
+import { OpenPartUploads } from "./open-part-uploads.js";
 import { uploadFileInParts } from "./s3-part-upload.js";
 import { S3RequestCounter } from "./s3-request-counter.js";
 
@@ -77,6 +78,8 @@ export class S3ArtifactStore implements ArtifactStore {
   /** Lowered when the server refuses an object that large in one request. */
   private singlePutLimit = SINGLE_PUT_LIMIT;
   private readonly pending: PendingJournal;
+  private readonly openUploads: OpenPartUploads;
+  private abandonedSwept?: Promise<number>;
 
   constructor(readonly options: S3StoreOptions) {
     const { bucket, prefix } = parseS3Url(options.url);
@@ -103,6 +106,16 @@ export class S3ArtifactStore implements ArtifactStore {
     this.requests.attach(this.client);
     this.cache = new LocalObjectCache(options.cacheDir, { maxBytes: cacheMaxBytes(options.cacheMax) });
     this.pending = new PendingJournal(join(options.cacheDir, ".pending"));
+    this.openUploads = new OpenPartUploads(join(options.cacheDir, ".uploads"));
+    this.openUploads.attach(this.client);
+  }
+
+  /**
+   * Aborts the multipart uploads a killed process of this cache left open, so the server drops
+   * their parts; returns how many. The store does it once, aside, at its first upload.
+   */
+  abortAbandonedUploads(): Promise<number> {
+    return this.openUploads.abortAbandoned(this.client);
   }
 
   private key(digest: string): string {
@@ -201,6 +214,7 @@ export class S3ArtifactStore implements ArtifactStore {
     body: () => Readable | Buffer,
     info: { kind: "file" | "directory"; size: number; length?: number; file?: string },
   ): Promise<void> {
+    this.abandonedSwept ??= this.abortAbandonedUploads().catch(() => 0);
     const length = info.length ?? info.size;
     const params = {
       Bucket: this.bucket,
@@ -345,6 +359,7 @@ export class S3ArtifactStore implements ArtifactStore {
   }
 
   async close(): Promise<void> {
+    await this.abandonedSwept;
     this.pending.close();
     this.client.destroy();
   }

@@ -1,6 +1,7 @@
 /**
  * An HTTP proxy on loopback in front of an S3 emulator that cuts the connection of chosen part
- * uploads mid-body: the client has sent part of the bytes, the server never sees the request end.
+ * uploads mid-body (the client has sent part of the bytes, the server never sees the request end),
+ * or holds them unanswered.
  * Requests go through with their headers unchanged, so their signatures (made for the proxy's
  * host) still hold. `requests` records every request's method, path (query included) and its
  * payload's signed hash (`x-amz-content-sha256`).
@@ -12,6 +13,8 @@ export class S3PartCuttingProxy {
   readonly requests: string[] = [];
   /** Cuts the next `times` uploads of part `partNumber` (Infinity: every one). */
   cut = { partNumber: 0, times: 0 };
+  /** Takes every upload of this part and never answers it (0: none): the upload stays open. */
+  hold = 0;
 
   private constructor(
     private readonly server: http.Server,
@@ -25,6 +28,10 @@ export class S3PartCuttingProxy {
       const line = `${req.method} ${req.url} ${req.headers["x-amz-content-sha256"] ?? ""}`.trim();
       proxy.requests.push(line);
       const part = new URL(req.url ?? "/", "http://x").searchParams.get("partNumber");
+      if (req.method === "PUT" && proxy.hold && Number(part) === proxy.hold) {
+        req.resume();
+        return;
+      }
       if (req.method === "PUT" && Number(part) === proxy.cut.partNumber && proxy.cut.times > 0) {
         proxy.cut.times--;
         let seen = 0;
