@@ -39,6 +39,22 @@ async function storeOn(emulator: S3Emulator, name: string, endpoint = emulator.e
   });
 }
 
+/** `body` with a store on fauxqs reached through a proxy that can cut part uploads. */
+async function onFauxqsBehindProxy(
+  name: string,
+  body: (emulator: S3Emulator, proxy: S3PartCuttingProxy, store: S3ArtifactStore) => Promise<void>,
+): Promise<void> {
+  const emulator = await startFauxqs();
+  const proxy = await S3PartCuttingProxy.start(emulator.endpoint);
+  try {
+    const store = await storeOn(emulator, name, proxy.endpoint);
+    await body(emulator, proxy, store);
+    await store.close();
+  } finally {
+    await proxy.stop();
+  }
+}
+
 /** A second store on the same bucket, with an empty cache, reads the object back from the server. */
 async function readBack(emulator: S3Emulator, name: string, digest: string): Promise<Buffer> {
   const reader = new S3ArtifactStore({
@@ -86,11 +102,8 @@ describe("uploads to S3", () => {
     await store.close();
   });
 
-  it("reads each part of a file from the file itself, and sends a part cut off mid-body again alone", async () => {
-    const emulator = await startFauxqs();
-    const proxy = await S3PartCuttingProxy.start(emulator.endpoint);
-    try {
-      const store = await storeOn(emulator, "cut", proxy.endpoint);
+  it("reads each part of a file from the file itself, and sends a part cut off mid-body again alone", () =>
+    onFauxqsBehindProxy("cut", async (emulator, proxy, store) => {
       const { file, bytes } = fileOf("cut.bin", 20);
       proxy.cut = { partNumber: 2, times: 1 };
       const { digest } = await store.putFile(file, { consume: true });
@@ -105,17 +118,10 @@ describe("uploads to S3", () => {
       expect(store.requests.count("CompleteMultipartUploadCommand")).toBe(1);
       expect(store.requests.count("AbortMultipartUploadCommand")).toBe(0);
       expect((await readBack(emulator, "cut", digest)).equals(bytes)).toBe(true);
-      await store.close();
-    } finally {
-      await proxy.stop();
-    }
-  });
+    }));
 
-  it("aborts the upload when a part fails every try, and gives the consumed file back", async () => {
-    const emulator = await startFauxqs();
-    const proxy = await S3PartCuttingProxy.start(emulator.endpoint);
-    try {
-      const store = await storeOn(emulator, "lost", proxy.endpoint);
+  it("aborts the upload when a part fails every try, and gives the consumed file back", () =>
+    onFauxqsBehindProxy("lost", async (emulator, proxy, store) => {
       const { file, bytes } = fileOf("lost.bin", 20);
       proxy.cut = { partNumber: 3, times: Number.POSITIVE_INFINITY };
       const failed = await store.putFile(file, { consume: true }).then(
@@ -131,11 +137,7 @@ describe("uploads to S3", () => {
       proxy.cut = { partNumber: 0, times: 0 };
       const again = await store.putFile(file, { consume: true });
       expect((await readBack(emulator, "lost", again.digest)).equals(bytes)).toBe(true);
-      await store.close();
-    } finally {
-      await proxy.stop();
-    }
-  });
+    }));
 
   it("raises the part size of a file that would need more than S3's 10,000 parts", () => {
     expect(partSizeFor(256 * 1024 * 1024, UPLOAD_PART_SIZE)).toBe(UPLOAD_PART_SIZE);
