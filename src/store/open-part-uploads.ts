@@ -77,14 +77,23 @@ export class OpenPartUploads {
     return aborted;
   }
 
+  /** A record that cannot be written (a full disk) costs only the later abort, never the upload. */
   private begin(upload: Omit<OpenUpload, "owner">): void {
-    mkdirSync(this.dir, { recursive: true });
-    const open: OpenUpload = { owner: selfIdentity(), ...upload };
-    writeFileSync(this.fileOf(upload.uploadId), JSON.stringify(open));
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      const open: OpenUpload = { owner: selfIdentity(), ...upload };
+      writeFileSync(this.fileOf(upload.uploadId), JSON.stringify(open));
+    } catch {
+      // left to the bucket's lifecycle rule
+    }
   }
 
   private end(uploadId: string): void {
-    rmSync(this.fileOf(uploadId), { force: true });
+    try {
+      rmSync(this.fileOf(uploadId), { force: true });
+    } catch {
+      // a record left behind is aborted later, and an upload the server no longer knows counts as aborted
+    }
   }
 
   private fileOf(uploadId: string): string {

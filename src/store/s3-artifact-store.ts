@@ -29,8 +29,8 @@ import { copyHashed } from "./hashed-copy.js";
 import { LocalObjectCache } from "./local-object-cache.js";
 import { archiveSize, listTree, packTree } from "./object-archive.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
-import { downloadObject, KIND_METADATA as KIND, SIZE_METADATA as CONTENT_SIZE } from "./s3-object-download.js";
 import { OpenPartUploads } from "./open-part-uploads.js";
+import { downloadObject, KIND_METADATA as KIND, SIZE_METADATA as CONTENT_SIZE } from "./s3-object-download.js";
 import { uploadFileInParts } from "./s3-part-upload.js";
 import { S3RequestCounter } from "./s3-request-counter.js";
 
