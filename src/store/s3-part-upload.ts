@@ -41,6 +41,12 @@ export function partSizeFor(size: number, partSize: number): number {
   return Math.max(partSize, Math.ceil(size / MAX_PARTS / MIB) * MIB);
 }
 
+/** A 4xx answer other than a timeout or throttling: the same part would be refused again. */
+function refusedForGood(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
 export async function uploadFileInParts(up: PartUpload): Promise<void> {
   const { client, bucket: Bucket, key: Key } = up;
   const partSize = partSizeFor(up.size, up.partSize);
@@ -64,7 +70,7 @@ export async function uploadFileInParts(up: PartUpload): Promise<void> {
         return;
       } catch (err) {
         Body.destroy();
-        if (failed || attempt >= PART_TRIES) throw err;
+        if (failed || attempt >= PART_TRIES || refusedForGood(err)) throw err;
         await new Promise((r) => setTimeout(r, 100 * attempt));
       }
     }

@@ -139,6 +139,19 @@ describe("uploads to S3", () => {
       expect((await readBack(emulator, "lost", again.digest)).equals(bytes)).toBe(true);
     }));
 
+  it("sends a part the server refuses outright (403) only once, then aborts the upload", () =>
+    onFauxqsBehindProxy("refused-part", async (_emulator, proxy, store) => {
+      const { file } = fileOf("refused-part.bin", 20);
+      proxy.refuse = { partNumber: 2, status: 403 };
+      const failed = await store.putFile(file).then(
+        () => undefined,
+        (err: { code?: string }) => err,
+      );
+      expect(failed?.code).toMatch(/^OBJECT_STORE_/);
+      expect(proxy.count(/^PUT .*partNumber=2&/)).toBe(1);
+      expect(proxy.count(/^DELETE .*uploadId=/)).toBe(1);
+    }));
+
   it("raises the part size of a file that would need more than S3's 10,000 parts", () => {
     expect(partSizeFor(256 * 1024 * 1024, UPLOAD_PART_SIZE)).toBe(UPLOAD_PART_SIZE);
     const huge = 200 * 1024 ** 3;

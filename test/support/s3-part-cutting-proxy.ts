@@ -1,7 +1,7 @@
 /**
  * An HTTP proxy on loopback in front of an S3 emulator that cuts the connection of chosen part
  * uploads mid-body (the client has sent part of the bytes, the server never sees the request end),
- * or holds them unanswered.
+ * holds them unanswered, or refuses them with an error status.
  * Requests go through with their headers unchanged, so their signatures (made for the proxy's
  * host) still hold. `requests` records every request's method, path (query included) and its
  * payload's signed hash (`x-amz-content-sha256`).
@@ -15,6 +15,8 @@ export class S3PartCuttingProxy {
   cut = { partNumber: 0, times: 0 };
   /** Takes every upload of this part and never answers it (0: none): the upload stays open. */
   hold = 0;
+  /** Answers every upload of part `partNumber` with `status` and an S3 error body. */
+  refuse = { partNumber: 0, status: 403 };
 
   private constructor(
     private readonly server: http.Server,
@@ -28,6 +30,14 @@ export class S3PartCuttingProxy {
       const line = `${req.method} ${req.url} ${req.headers["x-amz-content-sha256"] ?? ""}`.trim();
       proxy.requests.push(line);
       const part = new URL(req.url ?? "/", "http://x").searchParams.get("partNumber");
+      if (req.method === "PUT" && proxy.refuse.partNumber && Number(part) === proxy.refuse.partNumber) {
+        req.resume();
+        req.on("end", () => {
+          res.writeHead(proxy.refuse.status, { "content-type": "application/xml" });
+          res.end("<Error><Code>AccessDenied</Code><Message>refused by the test</Message></Error>");
+        });
+        return;
+      }
       if (req.method === "PUT" && proxy.hold && Number(part) === proxy.hold) {
         req.resume();
         return;
