@@ -16,6 +16,7 @@ import { BLOCK, combineBlockDigests } from "./block-hash.js";
 import { StreamingDigest } from "./digest.js";
 import { unpackTree } from "./object-archive.js";
 import type { S3RequestCounter } from "./s3-request-counter.js";
+import { pauseBeforeTry, refusedForGood } from "./s3-retry.js";
 
 /** Bytes per ranged GET: whole blocks, so each range hashes on its own. */
 export const RANGE = 2 * BLOCK;
@@ -23,6 +24,8 @@ export const RANGE = 2 * BLOCK;
 const WRITE_BATCH = 1024 * 1024;
 /** Ranged GETs in flight for one object. */
 export const RANGES_AT_ONCE = 4;
+/** Tries per range: a read cut off mid-body, which the SDK's own retries do not cover, is sent again. */
+export const RANGE_TRIES = 3;
 /** Object metadata: "file" or "directory" (an archive, object-archive.ts). */
 export const KIND_METADATA = "trainyard-kind";
 /** Object metadata: the content's size (a directory's files, not its archive). */
@@ -95,11 +98,23 @@ async function writeRanges(read: ObjectRead, first: GetObjectCommandOutput, tota
   const handle = await open(read.target, "w");
   let next = 1;
   let failed = false;
+  // A range cut off mid-body is read again alone: it is rewritten at its offset and rehashed whole.
   const readRange = async (i: number, got?: GetObjectCommandOutput) => {
     const start = i * RANGE;
     const length = Math.min(total - start, RANGE);
-    const response = got ?? (await getObject(read, start, start + length - 1));
-    blockDigests[i] = await writeRange(handle, read.counter.countBody(response.Body as Readable), start, length);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = got ?? (await getObject(read, start, start + length - 1));
+        got = undefined;
+        const body = read.counter.countBody(response.Body as Readable);
+        blockDigests[i] = await writeRange(handle, body, start, length);
+        return;
+      } catch (err) {
+        got = undefined;
+        if (failed || attempt >= RANGE_TRIES || refusedForGood(err)) throw err;
+        await pauseBeforeTry(attempt);
+      }
+    }
   };
   const lane = async (firstRange?: number, got?: GetObjectCommandOutput) => {
     try {
@@ -145,23 +160,29 @@ async function writeRange(handle: FileHandle, body: Readable, start: number, len
     gathered = [];
     gatheredBytes = 0;
   };
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (received + chunk.length > length) throw sizeMismatch(start, length, received + chunk.length);
-    gathered.push(chunk);
-    gatheredBytes += chunk.length;
-    received += chunk.length;
-    for (let offset = 0; offset < chunk.length; ) {
-      const take = Math.min(BLOCK - inBlock, chunk.length - offset);
-      block.update(chunk.subarray(offset, offset + take));
-      inBlock += take;
-      offset += take;
-      if (inBlock === BLOCK) {
-        digests.push(block.digest());
-        block = createHash("sha256");
-        inBlock = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (received + chunk.length > length) throw sizeMismatch(start, length, received + chunk.length);
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
+      received += chunk.length;
+      for (let offset = 0; offset < chunk.length; ) {
+        const take = Math.min(BLOCK - inBlock, chunk.length - offset);
+        block.update(chunk.subarray(offset, offset + take));
+        inBlock += take;
+        offset += take;
+        if (inBlock === BLOCK) {
+          digests.push(block.digest());
+          block = createHash("sha256");
+          inBlock = 0;
+        }
       }
+      if (gatheredBytes >= WRITE_BATCH) await flush();
     }
-    if (gatheredBytes >= WRITE_BATCH) await flush();
+  } catch (err) {
+    // No write of this range is left in flight when it is read again.
+    await writing.catch(() => undefined);
+    throw err;
   }
   await flush();
   await writing;

@@ -14,6 +14,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { pauseBeforeTry, refusedForGood } from "./s3-retry.js";
 
 /** S3's limit on the parts of one upload. */
 const MAX_PARTS = 10_000;
@@ -41,12 +42,6 @@ export function partSizeFor(size: number, partSize: number): number {
   return Math.max(partSize, Math.ceil(size / MAX_PARTS / MIB) * MIB);
 }
 
-/** A 4xx answer other than a timeout or throttling: the same part would be refused again. */
-function refusedForGood(err: unknown): boolean {
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
-  return status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
 export async function uploadFileInParts(up: PartUpload): Promise<void> {
   const { client, bucket: Bucket, key: Key } = up;
   const partSize = partSizeFor(up.size, up.partSize);
@@ -71,7 +66,7 @@ export async function uploadFileInParts(up: PartUpload): Promise<void> {
       } catch (err) {
         Body.destroy();
         if (failed || attempt >= PART_TRIES || refusedForGood(err)) throw err;
-        await new Promise((r) => setTimeout(r, 100 * attempt));
+        await pauseBeforeTry(attempt);
       }
     }
   };

@@ -12,15 +12,15 @@ import { UploadPartCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3ArtifactStore } from "../../src/store/s3-artifact-store.js";
 import { rawS3Client, type S3Emulator, startFauxqs } from "../support/s3.js";
-import { S3PartCuttingProxy } from "../support/s3-part-cutting-proxy.js";
+import { S3FaultProxy } from "../support/s3-fault-proxy.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-abandoned-"));
 let emulator: S3Emulator;
-let proxy: S3PartCuttingProxy;
+let proxy: S3FaultProxy;
 beforeAll(async () => {
   emulator = await startFauxqs();
-  proxy = await S3PartCuttingProxy.start(emulator.endpoint);
+  proxy = await S3FaultProxy.start(emulator.endpoint);
 });
 afterAll(async () => {
   await proxy?.stop();

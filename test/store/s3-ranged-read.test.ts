@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHA256_BLOCKS } from "../../src/core/digest-format.js";
 import { digestOfBytes } from "../../src/store/digest.js";
 import { S3ArtifactStore, s3ObjectKey } from "../../src/store/s3-artifact-store.js";
-import { RANGE } from "../../src/store/s3-object-download.js";
+import { RANGE, RANGE_TRIES } from "../../src/store/s3-object-download.js";
 import { rawS3Client, type S3Emulator, startS3rver } from "../support/s3.js";
+import { S3FaultProxy } from "../support/s3-fault-proxy.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-ranges-"));
 let emulator: S3Emulator;
@@ -33,14 +34,14 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function storeWith(prefix: string, body: Buffer): Promise<S3ArtifactStore> {
+async function storeWith(prefix: string, body: Buffer, endpoint = emulator.endpoint): Promise<S3ArtifactStore> {
   const Key = `${prefix}/${s3ObjectKey(digest)}`;
   await raw.send(
     new PutObjectCommand({ Bucket: emulator.bucket, Key, Body: body, Metadata: { "trainyard-kind": "file" } }),
   );
   return new S3ArtifactStore({
     url: `s3://${emulator.bucket}/${prefix}`,
-    endpoint: emulator.endpoint,
+    endpoint,
     credentials: emulator.credentials,
     cacheDir: path.join(root, `cache-${++caches}`),
   });
@@ -86,5 +87,36 @@ describe("ranged reads of large objects from S3", () => {
     });
     expect(cacheEntries(store)).toEqual([]);
     await store.close();
+  });
+
+  it("reads a range again alone when its answer is cut off mid-body, and the object still verifies", async () => {
+    const proxy = await S3FaultProxy.start(emulator.endpoint);
+    try {
+      const store = await storeWith("cut-read", bytes, proxy.endpoint);
+      proxy.cutRead = { start: RANGE, times: 1 };
+      const local = await store.getLocal(digest);
+      expect(fs.readFileSync(local).equals(bytes)).toBe(true);
+      expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(2);
+      expect(proxy.count(/range=bytes=0-/)).toBe(1);
+      expect(proxy.count(new RegExp(`range=bytes=${2 * RANGE}-`))).toBe(1);
+      expect(cacheEntries(store)).toEqual([digest]);
+      await store.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("fails the read when a range is cut off on every try, and caches nothing", async () => {
+    const proxy = await S3FaultProxy.start(emulator.endpoint);
+    try {
+      const store = await storeWith("cut-always", bytes, proxy.endpoint);
+      proxy.cutRead = { start: RANGE, times: Number.POSITIVE_INFINITY };
+      await expect(store.getLocal(digest)).rejects.toMatchObject({ code: expect.stringMatching(/^OBJECT_STORE_/) });
+      expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(RANGE_TRIES);
+      expect(cacheEntries(store)).toEqual([]);
+      await store.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 });

@@ -13,7 +13,7 @@ import { hashFile } from "../../src/store/file-hash.js";
 import { S3ArtifactStore, UPLOAD_PART_SIZE } from "../../src/store/s3-artifact-store.js";
 import { PART_TRIES, partSizeFor } from "../../src/store/s3-part-upload.js";
 import { type S3Emulator, startFauxqs, startS3rver } from "../support/s3.js";
-import { S3PartCuttingProxy } from "../support/s3-part-cutting-proxy.js";
+import { S3FaultProxy } from "../support/s3-fault-proxy.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-upload-"));
 const running: S3Emulator[] = [];
@@ -42,10 +42,10 @@ async function storeOn(emulator: S3Emulator, name: string, endpoint = emulator.e
 /** `body` with a store on fauxqs reached through a proxy that can cut part uploads. */
 async function onFauxqsBehindProxy(
   name: string,
-  body: (emulator: S3Emulator, proxy: S3PartCuttingProxy, store: S3ArtifactStore) => Promise<void>,
+  body: (emulator: S3Emulator, proxy: S3FaultProxy, store: S3ArtifactStore) => Promise<void>,
 ): Promise<void> {
   const emulator = await startFauxqs();
-  const proxy = await S3PartCuttingProxy.start(emulator.endpoint);
+  const proxy = await S3FaultProxy.start(emulator.endpoint);
   try {
     const store = await storeOn(emulator, name, proxy.endpoint);
     await body(emulator, proxy, store);

@@ -1,20 +1,22 @@
 /**
- * An HTTP proxy on loopback in front of an S3 emulator that cuts the connection of chosen part
- * uploads mid-body (the client has sent part of the bytes, the server never sees the request end),
- * holds them unanswered, or refuses them with an error status.
- * Requests go through with their headers unchanged, so their signatures (made for the proxy's
- * host) still hold. `requests` records every request's method, path (query included) and its
+ * An HTTP proxy on loopback in front of an S3 emulator that injects faults into chosen requests:
+ * a part upload's connection cut mid-body (the server never sees the request end), held
+ * unanswered, or refused with an error status; a ranged GET's answer cut mid-body. Requests go
+ * through with their headers unchanged, so their signatures (made for the proxy's host) still
+ * hold. `requests` records every request's method, path (query included), range and its
  * payload's signed hash (`x-amz-content-sha256`).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-export class S3PartCuttingProxy {
+export class S3FaultProxy {
   readonly requests: string[] = [];
   /** Cuts the next `times` uploads of part `partNumber` (Infinity: every one). */
   cut = { partNumber: 0, times: 0 };
   /** Takes every upload of this part and never answers it (0: none): the upload stays open. */
   hold = 0;
+  /** Cuts the answers to the next `times` ranged GETs from byte `start`, after 1 MiB of their body. */
+  cutRead = { start: -1, times: 0 };
   /** Answers every upload of part `partNumber` with `status` and an S3 error body. */
   refuse = { partNumber: 0, status: 403 };
 
@@ -23,11 +25,12 @@ export class S3PartCuttingProxy {
     readonly endpoint: string,
   ) {}
 
-  static async start(target: string): Promise<S3PartCuttingProxy> {
+  static async start(target: string): Promise<S3FaultProxy> {
     const to = new URL(target);
-    let proxy!: S3PartCuttingProxy;
+    let proxy!: S3FaultProxy;
     const server = http.createServer((req, res) => {
-      const line = `${req.method} ${req.url} ${req.headers["x-amz-content-sha256"] ?? ""}`.trim();
+      const { range, "x-amz-content-sha256": payload } = req.headers;
+      const line = [req.method, req.url, range && `range=${range}`, payload].filter(Boolean).join(" ");
       proxy.requests.push(line);
       const part = new URL(req.url ?? "/", "http://x").searchParams.get("partNumber");
       if (req.method === "PUT" && proxy.refuse.partNumber && Number(part) === proxy.refuse.partNumber) {
@@ -56,6 +59,18 @@ export class S3PartCuttingProxy {
         { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
+          const range = req.method === "GET" ? /^bytes=(\d+)-/.exec(req.headers.range ?? "") : null;
+          if (range && Number(range[1]) === proxy.cutRead.start && proxy.cutRead.times > 0) {
+            proxy.cutRead.times--;
+            let sent = 0;
+            answer.on("data", (chunk: Buffer) => {
+              sent += chunk.length;
+              if (sent >= 1024 * 1024) {
+                answer.destroy();
+                res.socket?.destroy();
+              }
+            });
+          }
           answer.pipe(res);
         },
       );
@@ -63,7 +78,7 @@ export class S3PartCuttingProxy {
       req.pipe(upstream);
     });
     await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-    proxy = new S3PartCuttingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    proxy = new S3FaultProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return proxy;
   }
 

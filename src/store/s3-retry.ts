@@ -1,0 +1,12 @@
+/** When a failed S3 request (a part, a range) is worth sending again, and how long to wait first. */
+
+/** A 4xx answer other than a timeout or throttling: the same request would be refused again. */
+export function refusedForGood(err: unknown): boolean {
+  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0;
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** 100 ms after the first failure, 200 ms after the second, and so on. */
+export function pauseBeforeTry(failures: number): Promise<void> {
+  return new Promise((resume) => setTimeout(resume, 100 * failures));
+}
