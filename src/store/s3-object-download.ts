@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { GetObjectCommand, type GetObjectCommandOutput, type S3Client } from "@aws-sdk/client-s3";
@@ -24,7 +24,7 @@ export const RANGE = 2 * BLOCK;
 const WRITE_BATCH = 1024 * 1024;
 /** Ranged GETs in flight for one object. */
 export const RANGES_AT_ONCE = 4;
-/** Tries per range: a read cut off mid-body, which the SDK's own retries do not cover, is sent again. */
+/** Tries per range (or whole object): a read cut off mid-body, which the SDK's own retries do not cover. */
 export const RANGE_TRIES = 3;
 /** Object metadata: "file" or "directory" (an archive, object-archive.ts). */
 export const KIND_METADATA = "trainyard-kind";
@@ -45,23 +45,36 @@ export interface ObjectRead {
 export type Downloaded = { digest: string; size: number } | undefined;
 
 export async function downloadObject(read: ObjectRead): Promise<Downloaded> {
-  if (parseDigest(read.digest).scheme !== SHA256_BLOCKS) return writeWhole(read, await getObject(read));
+  if (parseDigest(read.digest).scheme !== SHA256_BLOCKS) return readWhole(read);
   let first: GetObjectCommandOutput;
   try {
     first = await getObject(read, 0, RANGE - 1);
   } catch (err) {
     // An empty object has no range to ask for (416); it is damaged anyway, and read whole it says so.
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 416) throw err;
-    return writeWhole(read, await getObject(read));
+    return readWhole(read);
   }
   const total = Number(/\/(\d+)$/.exec(first.ContentRange ?? "")?.[1] ?? Number.NaN);
   // A server that ignored the range sent the whole object; so does one whose object fits one range.
   if (!Number.isFinite(total) || total <= RANGE) return writeWhole(read, first);
   if (first.Metadata?.[KIND_METADATA] === "directory") {
     (first.Body as Readable).destroy();
-    return writeWhole(read, await getObject(read));
+    return readWhole(read);
   }
   return writeRanges(read, first, total);
+}
+
+/** One GET of the whole object; an answer cut off mid-body is asked again, the target started afresh. */
+async function readWhole(read: ObjectRead): Promise<Downloaded> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeWhole(read, await getObject(read));
+    } catch (err) {
+      if (err instanceof TrainyardError || attempt >= RANGE_TRIES || refusedForGood(err)) throw err;
+      await rm(read.target, { recursive: true, force: true });
+      await pauseBeforeTry(attempt);
+    }
+  }
 }
 
 function getObject(read: ObjectRead, start?: number, end?: number): Promise<GetObjectCommandOutput> {

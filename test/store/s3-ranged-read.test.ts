@@ -39,6 +39,10 @@ async function storeWith(prefix: string, body: Buffer, endpoint = emulator.endpo
   await raw.send(
     new PutObjectCommand({ Bucket: emulator.bucket, Key, Body: body, Metadata: { "trainyard-kind": "file" } }),
   );
+  return storeOn(prefix, endpoint);
+}
+
+function storeOn(prefix: string, endpoint = emulator.endpoint): S3ArtifactStore {
   return new S3ArtifactStore({
     url: `s3://${emulator.bucket}/${prefix}`,
     endpoint,
@@ -115,6 +119,25 @@ describe("ranged reads of large objects from S3", () => {
       expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(RANGE_TRIES);
       expect(cacheEntries(store)).toEqual([]);
       await store.close();
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("asks again for a small object read in one GET whose answer is cut off mid-body", async () => {
+    const proxy = await S3FaultProxy.start(emulator.endpoint);
+    try {
+      const small = randomBytes(3 * 1024 * 1024);
+      const file = path.join(root, "small.bin");
+      fs.writeFileSync(file, small);
+      const writer = storeOn("cut-whole");
+      const { digest: smallDigest } = await writer.putFile(file);
+      await writer.close();
+      const reader = storeOn("cut-whole", proxy.endpoint);
+      proxy.cutRead = { start: "whole", times: 1 };
+      expect(fs.readFileSync(await reader.getLocal(smallDigest)).equals(small)).toBe(true);
+      expect(proxy.count(/^GET .*GetObject/)).toBe(2);
+      await reader.close();
     } finally {
       await proxy.stop();
     }

@@ -15,8 +15,8 @@ export class S3FaultProxy {
   cut = { partNumber: 0, times: 0 };
   /** Takes every upload of this part and never answers it (0: none): the upload stays open. */
   hold = 0;
-  /** Cuts the answers to the next `times` ranged GETs from byte `start`, after 1 MiB of their body. */
-  cutRead = { start: -1, times: 0 };
+  /** Cuts the answers to the next `times` GETs from byte `start` ("whole": GETs without a range) after 1 MiB. */
+  cutRead: { start: number | "whole"; times: number } = { start: -1, times: 0 };
   /** Answers every upload of part `partNumber` with `status` and an S3 error body. */
   refuse = { partNumber: 0, status: 403 };
 
@@ -59,8 +59,8 @@ export class S3FaultProxy {
         { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
           res.writeHead(answer.statusCode ?? 502, answer.headers);
-          const range = req.method === "GET" ? /^bytes=(\d+)-/.exec(req.headers.range ?? "") : null;
-          if (range && Number(range[1]) === proxy.cutRead.start && proxy.cutRead.times > 0) {
+          const from = req.headers.range ? Number(/^bytes=(\d+)-/.exec(req.headers.range)?.[1]) : "whole";
+          if (req.method === "GET" && from === proxy.cutRead.start && proxy.cutRead.times > 0) {
             proxy.cutRead.times--;
             let sent = 0;
             answer.on("data", (chunk: Buffer) => {
