@@ -79,6 +79,11 @@ export interface ArtifactStore {
   /** Moves a damaged object out of every reader's way; where it went, if it existed. */
   quarantine?(digest: string): Promise<string | undefined>;
   /**
+   * Aborts uploads in parts that killed processes of this machine left open, so the server drops
+   * their parts; how many. Optional: a backend without uploads in parts needs none.
+   */
+  abortAbandonedUploads?(): Promise<number>;
+  /**
    * Lists digests in this process's pending journal, so that gc keeps them until the records
    * naming them commit (objects being reused rather than stored).
    */

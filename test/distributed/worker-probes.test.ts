@@ -1,12 +1,16 @@
 /**
  * `trainyard worker --health-port`: a real worker process answers /healthz while its event loop
  * keeps time and /readyz while it reaches the queues (Redis), the metadata (PostgreSQL) and the
- * object store (an S3 emulator); each store stopped turns /readyz to 503 naming it. A stalled
- * event loop turns /healthz to 503 (the server in-process, its loop blocked for real).
+ * object store (fauxqs, an S3 emulator that also aborts uploads in parts); each store stopped
+ * turns /readyz to 503 naming it. A stalled event loop turns /healthz to 503 (the server
+ * in-process, its loop blocked for real). At start the worker aborts the uploads in parts that a
+ * killed worker of its home left open on the object store.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkerHealthServer } from "../../src/distributed/worker-health-server.js";
 import { BIN } from "../cli/support.js";
@@ -14,11 +18,27 @@ import { tempDir, waitFor } from "../engine/support.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { requireTools } from "../support/require-tool.js";
-import { freePort, type S3Emulator, startS3rver } from "../support/s3.js";
+import { freePort, rawS3Client, type S3Emulator, startFauxqs } from "../support/s3.js";
 
 async function get(port: number, route: string): Promise<{ status: number; body: Record<string, any> }> {
   const res = await fetch(`http://127.0.0.1:${port}${route}`, { signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/**
+ * An upload in parts open on the server, recorded in the worker's cache as if a worker killed
+ * mid-upload had left it: its owner is a process that has exited.
+ */
+async function plantAbandonedUpload(s3: S3Emulator, dir: string): Promise<void> {
+  const client = rawS3Client(s3);
+  const Key = "probes/objects/left-open";
+  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
+  client.destroy();
+  const dead = spawnSync("true").pid;
+  const owner = { pid: dead, host: os.hostname(), bootId: "", startTicks: 1 };
+  fs.mkdirSync(dir, { recursive: true });
+  const upload = { owner, bucket: s3.bucket, key: Key, uploadId: UploadId };
+  fs.writeFileSync(path.join(dir, `${dead}-left-open`), JSON.stringify(upload));
 }
 
 const gate = requireTools("redis-server", "postgresql");
@@ -33,7 +53,7 @@ gate.describe("trainyard worker --health-port (a real worker process)", () => {
 
   beforeAll(async () => {
     root = tempDir("ty-probes-");
-    [redis, postgres, s3] = await Promise.all([startRedis(), startPostgres(), startS3rver(path.join(root, "s3"))]);
+    [redis, postgres, s3] = await Promise.all([startRedis(), startPostgres(), startFauxqs()]);
     const config = path.join(root, "trainyard.config.mjs");
     const artifacts = { kind: "s3", url: "s3://artifacts/probes", endpoint: s3.endpoint, forcePathStyle: true };
     const stores = { metadata: { kind: "postgres", url: postgres.url }, artifacts, executor: { kind: "queue" } };
@@ -42,6 +62,7 @@ gate.describe("trainyard worker --health-port (a real worker process)", () => {
       `export default ${JSON.stringify({ ...stores, executor: { kind: "queue", redis: redis.url } })};\n`,
     );
     const home = path.join(root, "home");
+    await plantAbandonedUpload(s3, path.join(home, "object-cache", ".uploads"));
     const healthPort = await freePort();
     worker = spawn(
       process.execPath,
@@ -74,6 +95,11 @@ gate.describe("trainyard worker --health-port (a real worker process)", () => {
     }
     await Promise.all([redis?.stop(), postgres?.stop(), s3?.stop()]);
     fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  gate.it("aborts at start the uploads in parts a killed worker of its home left open", async () => {
+    await waitFor(() => /aborted 1 upload in parts/.test(stderr), "the worker to abort the upload", 30_000);
+    expect(fs.readdirSync(path.join(root, "home", "object-cache", ".uploads"))).toEqual([]);
   });
 
   gate.it(

@@ -33,6 +33,11 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
   if (health) log(`health probes on port ${health.port}: /healthz (alive), /readyz (reaches its stores)`);
   log(`worker ${worker.label} takes ${queues.length ? queues.join(", ") : "default"} from ${queueStoreLabel(opts)}`);
   for (const risk of await worker.storeRisks().catch(() => [])) log(`warning: ${risk}`);
+  // Aside: a worker killed mid-upload and started again on its home has its open uploads aborted now.
+  void ty.artifacts.abortAbandonedUploads?.().then(
+    (n) => n && log(`aborted ${n} upload${n === 1 ? "" : "s"} in parts that a killed worker of this home left open`),
+    () => undefined,
+  );
   const stopped = new Promise<void>((resolve) => {
     let signals = 0;
     const onSignal = (sig: string) => {
