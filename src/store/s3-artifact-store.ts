@@ -112,10 +112,12 @@ export class S3ArtifactStore implements ArtifactStore {
 
   /**
    * Aborts the multipart uploads a killed process of this cache left open, so the server drops
-   * their parts; returns how many. The store does it once, aside, at its first upload.
+   * their parts; returns how many (0 if the server could not be reached). Once per store: the
+   * first call, or else the first upload, does it, and later calls share its answer.
    */
   abortAbandonedUploads(): Promise<number> {
-    return this.openUploads.abortAbandoned(this.client);
+    this.abandonedSwept ??= this.openUploads.abortAbandoned(this.client).catch(() => 0);
+    return this.abandonedSwept;
   }
 
   private key(digest: string): string {
@@ -214,7 +216,7 @@ export class S3ArtifactStore implements ArtifactStore {
     body: () => Readable | Buffer,
     info: { kind: "file" | "directory"; size: number; length?: number; file?: string },
   ): Promise<void> {
-    this.abandonedSwept ??= this.abortAbandonedUploads().catch(() => 0);
+    void this.abortAbandonedUploads();
     const length = info.length ?? info.size;
     const params = {
       Bucket: this.bucket,
