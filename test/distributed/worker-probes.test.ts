@@ -6,11 +6,9 @@
  * in-process, its loop blocked for real). At start the worker aborts the uploads in parts that a
  * killed worker of its home left open on the object store.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { CreateMultipartUploadCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkerHealthServer } from "../../src/distributed/worker-health-server.js";
 import { BIN } from "../cli/support.js";
@@ -18,27 +16,11 @@ import { tempDir, waitFor } from "../engine/support.js";
 import { startPostgres, type TestPostgres } from "../support/postgres.js";
 import { startRedis, type TestRedis } from "../support/redis.js";
 import { requireTools } from "../support/require-tool.js";
-import { freePort, rawS3Client, type S3Emulator, startFauxqs } from "../support/s3.js";
+import { freePort, plantAbandonedUpload, type S3Emulator, startFauxqs } from "../support/s3.js";
 
 async function get(port: number, route: string): Promise<{ status: number; body: Record<string, any> }> {
   const res = await fetch(`http://127.0.0.1:${port}${route}`, { signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
-
-/**
- * An upload in parts open on the server, recorded in the worker's cache as if a worker killed
- * mid-upload had left it: its owner is a process that has exited.
- */
-async function plantAbandonedUpload(s3: S3Emulator, dir: string): Promise<void> {
-  const client = rawS3Client(s3);
-  const Key = "probes/objects/left-open";
-  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }));
-  client.destroy();
-  const dead = spawnSync("true").pid;
-  const owner = { pid: dead, host: os.hostname(), bootId: "", startTicks: 1 };
-  fs.mkdirSync(dir, { recursive: true });
-  const upload = { owner, bucket: s3.bucket, key: Key, uploadId: UploadId };
-  fs.writeFileSync(path.join(dir, `${dead}-left-open`), JSON.stringify(upload));
 }
 
 const gate = requireTools("redis-server", "postgresql");
@@ -62,7 +44,7 @@ gate.describe("trainyard worker --health-port (a real worker process)", () => {
       `export default ${JSON.stringify({ ...stores, executor: { kind: "queue", redis: redis.url } })};\n`,
     );
     const home = path.join(root, "home");
-    await plantAbandonedUpload(s3, path.join(home, "object-cache", ".uploads"));
+    await plantAbandonedUpload(s3, path.join(home, "object-cache", ".uploads"), "probes/objects/left-open");
     const healthPort = await freePort();
     worker = spawn(
       process.execPath,

@@ -3,15 +3,15 @@
  * server, whose parts S3 keeps (and bills) until someone aborts it. The store records each upload
  * it opens in its cache; the next store on that cache aborts the ones whose owner is dead.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { CreateMultipartUploadCommand, UploadPartCommand } from "@aws-sdk/client-s3";
+import { UploadPartCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3ArtifactStore } from "../../src/store/s3-artifact-store.js";
-import { rawS3Client, type S3Emulator, startFauxqs, startS3rver } from "../support/s3.js";
+import { plantAbandonedUpload, rawS3Client, type S3Emulator, startFauxqs, startS3rver } from "../support/s3.js";
 import { S3FaultProxy } from "../support/s3-fault-proxy.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -104,16 +104,8 @@ describe("a multipart upload left open by a killed process", () => {
   it("forgets the record on a server that cannot abort uploads (s3rver answers 405)", async () => {
     const s3rver = await startS3rver(path.join(root, "s3rver"));
     try {
-      const client = rawS3Client(s3rver);
-      const key = "abandoned/objects/left-open";
-      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3rver.bucket, Key: key }));
-      client.destroy();
       const cache = path.join(root, "cache-s3rver");
-      fs.mkdirSync(path.join(cache, ".uploads"), { recursive: true });
-      const dead = spawnSync("true").pid;
-      const owner = { pid: dead, host: os.hostname(), bootId: "", startTicks: 1 };
-      const record = { owner, bucket: s3rver.bucket, key, uploadId: UploadId };
-      fs.writeFileSync(path.join(cache, ".uploads", `${dead}-left-open`), JSON.stringify(record));
+      await plantAbandonedUpload(s3rver, path.join(cache, ".uploads"), "abandoned/objects/left-open");
       const store = new S3ArtifactStore({
         url: `s3://${s3rver.bucket}/abandoned`,
         endpoint: s3rver.endpoint,

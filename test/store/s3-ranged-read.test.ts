@@ -8,7 +8,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SHA256_BLOCKS } from "../../src/core/digest-format.js";
 import { digestOfBytes } from "../../src/store/digest.js";
 import { S3ArtifactStore, s3ObjectKey } from "../../src/store/s3-artifact-store.js";
@@ -19,6 +19,8 @@ import { S3FaultProxy } from "../support/s3-fault-proxy.js";
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "ty-s3-ranges-"));
 let emulator: S3Emulator;
 let raw: S3Client;
+/** In front of the emulator, for the tests that cut reads off; its faults and requests reset per test. */
+let proxy: S3FaultProxy;
 let caches = 0;
 /** Two and a half ranges: three ranged GETs, the last one short. */
 const bytes = randomBytes(RANGE * 2 + RANGE / 2 + 12_345);
@@ -27,8 +29,11 @@ const digest = digestOfBytes(bytes, SHA256_BLOCKS);
 beforeAll(async () => {
   emulator = await startS3rver(path.join(root, "server"));
   raw = rawS3Client(emulator);
+  proxy = await S3FaultProxy.start(emulator.endpoint);
 });
+beforeEach(() => proxy.reset());
 afterAll(async () => {
+  await proxy?.stop();
   raw?.destroy();
   await emulator?.stop();
   fs.rmSync(root, { recursive: true, force: true });
@@ -94,52 +99,37 @@ describe("ranged reads of large objects from S3", () => {
   });
 
   it("reads a range again alone when its answer is cut off mid-body, and the object still verifies", async () => {
-    const proxy = await S3FaultProxy.start(emulator.endpoint);
-    try {
-      const store = await storeWith("cut-read", bytes, proxy.endpoint);
-      proxy.cutRead = { start: RANGE, times: 1 };
-      const local = await store.getLocal(digest);
-      expect(fs.readFileSync(local).equals(bytes)).toBe(true);
-      expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(2);
-      expect(proxy.count(/range=bytes=0-/)).toBe(1);
-      expect(proxy.count(new RegExp(`range=bytes=${2 * RANGE}-`))).toBe(1);
-      expect(cacheEntries(store)).toEqual([digest]);
-      await store.close();
-    } finally {
-      await proxy.stop();
-    }
+    const store = await storeWith("cut-read", bytes, proxy.endpoint);
+    proxy.cutRead = { start: RANGE, times: 1 };
+    const local = await store.getLocal(digest);
+    expect(fs.readFileSync(local).equals(bytes)).toBe(true);
+    expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(2);
+    expect(proxy.count(/range=bytes=0-/)).toBe(1);
+    expect(proxy.count(new RegExp(`range=bytes=${2 * RANGE}-`))).toBe(1);
+    expect(cacheEntries(store)).toEqual([digest]);
+    await store.close();
   });
 
   it("fails the read when a range is cut off on every try, and caches nothing", async () => {
-    const proxy = await S3FaultProxy.start(emulator.endpoint);
-    try {
-      const store = await storeWith("cut-always", bytes, proxy.endpoint);
-      proxy.cutRead = { start: RANGE, times: Number.POSITIVE_INFINITY };
-      await expect(store.getLocal(digest)).rejects.toMatchObject({ code: expect.stringMatching(/^OBJECT_STORE_/) });
-      expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(RANGE_TRIES);
-      expect(cacheEntries(store)).toEqual([]);
-      await store.close();
-    } finally {
-      await proxy.stop();
-    }
+    const store = await storeWith("cut-always", bytes, proxy.endpoint);
+    proxy.cutRead = { start: RANGE, times: Number.POSITIVE_INFINITY };
+    await expect(store.getLocal(digest)).rejects.toMatchObject({ code: expect.stringMatching(/^OBJECT_STORE_/) });
+    expect(proxy.count(new RegExp(`range=bytes=${RANGE}-`))).toBe(RANGE_TRIES);
+    expect(cacheEntries(store)).toEqual([]);
+    await store.close();
   });
 
   it("asks again for a small object read in one GET whose answer is cut off mid-body", async () => {
-    const proxy = await S3FaultProxy.start(emulator.endpoint);
-    try {
-      const small = randomBytes(3 * 1024 * 1024);
-      const file = path.join(root, "small.bin");
-      fs.writeFileSync(file, small);
-      const writer = storeOn("cut-whole");
-      const { digest: smallDigest } = await writer.putFile(file);
-      await writer.close();
-      const reader = storeOn("cut-whole", proxy.endpoint);
-      proxy.cutRead = { start: "whole", times: 1 };
-      expect(fs.readFileSync(await reader.getLocal(smallDigest)).equals(small)).toBe(true);
-      expect(proxy.count(/^GET .*GetObject/)).toBe(2);
-      await reader.close();
-    } finally {
-      await proxy.stop();
-    }
+    const small = randomBytes(3 * 1024 * 1024);
+    const file = path.join(root, "small.bin");
+    fs.writeFileSync(file, small);
+    const writer = storeOn("cut-whole");
+    const { digest: smallDigest } = await writer.putFile(file);
+    await writer.close();
+    const reader = storeOn("cut-whole", proxy.endpoint);
+    proxy.cutRead = { start: "whole", times: 1 };
+    expect(fs.readFileSync(await reader.getLocal(smallDigest)).equals(small)).toBe(true);
+    expect(proxy.count(/^GET .*GetObject/)).toBe(2);
+    await reader.close();
   });
 });

@@ -82,6 +82,15 @@ export class S3FaultProxy {
     return proxy;
   }
 
+  /** Forgets the requests so far and every fault set. */
+  reset(): void {
+    this.requests.length = 0;
+    this.cut = { partNumber: 0, times: 0 };
+    this.cutRead = { start: -1, times: 0 };
+    this.hold = 0;
+    this.refuse = { partNumber: 0, status: 403 };
+  }
+
   /** Requests so far whose method and path match. */
   count(pattern: RegExp): number {
     return this.requests.filter((r) => pattern.test(r)).length;

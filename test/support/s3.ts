@@ -3,13 +3,14 @@
  * port, its data in a directory that outlives a restart, and a counting proxy that sees every
  * request any process sends (to prove a warm cache reads nothing).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { S3Client } from "@aws-sdk/client-s3";
+import { CreateMultipartUploadCommand, S3Client } from "@aws-sdk/client-s3";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const S3RVER_BIN = path.join(ROOT, "node_modules", "s3rver", "bin", "s3rver.js");
@@ -217,4 +218,20 @@ export function rawS3Client(emulator: S3Emulator): S3Client {
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
+}
+
+/**
+ * An upload in parts opened on `emulator` under `key` and recorded in `uploadsDir` (a store
+ * cache's `.uploads`) as a killed process would have left it: its owner is a process that exited.
+ */
+export async function plantAbandonedUpload(emulator: S3Emulator, uploadsDir: string, key: string): Promise<string> {
+  const client = rawS3Client(emulator);
+  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: emulator.bucket, Key: key }));
+  client.destroy();
+  const dead = spawnSync("true").pid;
+  const owner = { pid: dead, host: os.hostname(), bootId: "", startTicks: 1 };
+  fs.mkdirSync(uploadsDir, { recursive: true });
+  const record = { owner, bucket: emulator.bucket, key, uploadId: UploadId };
+  fs.writeFileSync(path.join(uploadsDir, `${dead}-left-open`), JSON.stringify(record));
+  return UploadId!;
 }
