@@ -94,4 +94,21 @@ export interface ArtifactStore {
   pendingDigests?(opts?: { removeDead?: boolean }): { digests: Set<string>; owners: string[]; removed: number };
   /** Removes temporary files left behind by killed processes; how many. */
   sweepTemp?(olderThanMs: number): Promise<number>;
+  /** Copies of step log files kept beside the artifacts, for every machine to read (see LogCopies). */
+  readonly logCopies?: LogCopies;
+}
+
+/**
+ * Copies of workers' step log files, kept in the artifact store's storage (not as artifacts: a
+ * copy is named, not content-addressed) so that `trainyard logs` on any machine reads a step's
+ * whole log after the worker that wrote it is gone. Named `<run dir>/<file>`, as under a home's
+ * `logs` directory (step-log-files.ts).
+ */
+export interface LogCopies {
+  /** Stores a copy of `file` as `name`, replacing any copy of that name. */
+  put(name: string, file: string): Promise<void>;
+  /** The copy's bytes; undefined when there is none. */
+  open(name: string): Promise<Readable | undefined>;
+  /** Removes every copy under the run directories `dirs`; how many there were. */
+  removeDirs(dirs: readonly string[]): Promise<number>;
 }

@@ -19,10 +19,11 @@ import { crashPoint } from "../core/crash-point.js";
 import { shortDigest } from "../core/hash.js";
 import { TrainyardError } from "../core/errors.js";
 import { DIGEST_SCHEMES, type DigestScheme, parseDigest, SHA256, sha256Digest } from "../core/digest-format.js";
-import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
+import type { ArtifactStore, LogCopies, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileNow, hashTree } from "./file-hash.js";
 import { FileSystemSync } from "./fs-sync.js";
 import { listTree, packTree } from "./object-archive.js";
+import { FsLogCopies } from "./fs-log-copies.js";
 import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
 
 /** From this many unsynced objects on, one syncfs of the whole file system beats an fsync each. */
@@ -44,9 +45,11 @@ export class FsArtifactStore implements ArtifactStore {
   /** init() has finished: callers skip awaiting it (one microtask turn per stored object). */
   private initialized = false;
   private readonly pending: PendingJournal;
+  readonly logCopies: LogCopies;
 
   constructor(readonly root: string) {
     this.objects = join(root, "objects");
+    this.logCopies = new FsLogCopies(join(root, "logs"));
     this.tmp = join(root, "tmp");
     this.fsSync = new FileSystemSync(root);
     this.width = prefixWidth(this.objects);

@@ -23,7 +23,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { TrainyardError } from "../core/errors.js";
 import { isDigest, parseDigest, sha256Digest } from "../core/digest-format.js";
 import { shortDigest } from "../core/hash.js";
-import type { ArtifactStore, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
+import type { ArtifactStore, LogCopies, ObjectStat, PutFileOptions, StoredObject } from "./artifact-store.js";
 import { hashFileAs, hashFileNow, hashTree } from "./file-hash.js";
 import { copyHashed } from "./hashed-copy.js";
 import { LocalObjectCache } from "./local-object-cache.js";
@@ -32,7 +32,9 @@ import { PendingJournal, scanPendingJournals } from "./pending-journal.js";
 import { OpenPartUploads } from "./open-part-uploads.js";
 import { downloadObject, KIND_METADATA as KIND, SIZE_METADATA as CONTENT_SIZE } from "./s3-object-download.js";
 import { uploadFileInParts } from "./s3-part-upload.js";
+import { S3LogCopies } from "./s3-log-copies.js";
 import { S3RequestCounter } from "./s3-request-counter.js";
+import { isNotFound } from "./s3-retry.js";
 
 export interface S3StoreOptions {
   /** `s3://bucket/prefix`. */
@@ -80,6 +82,7 @@ export class S3ArtifactStore implements ArtifactStore {
   private readonly pending: PendingJournal;
   private readonly openUploads: OpenPartUploads;
   private abandonedSwept?: Promise<number>;
+  readonly logCopies: LogCopies;
 
   constructor(readonly options: S3StoreOptions) {
     const { bucket, prefix } = parseS3Url(options.url);
@@ -108,6 +111,18 @@ export class S3ArtifactStore implements ArtifactStore {
     this.pending = new PendingJournal(join(options.cacheDir, ".pending"));
     this.openUploads = new OpenPartUploads(join(options.cacheDir, ".uploads"));
     this.openUploads.attach(this.client);
+    this.logCopies = new S3LogCopies({
+      client: this.client,
+      bucket,
+      prefix: `${prefix}logs/`,
+      upload: (key, file, size) =>
+        this.upload(key, `store log copy ${key}`, () => createReadStream(file, { highWaterMark: UPLOAD_READ_CHUNK }), {
+          kind: "file",
+          size,
+          file,
+        }),
+      failure: (err, what) => this.failure(err, what),
+    });
   }
 
   /**
@@ -168,7 +183,11 @@ export class S3ArtifactStore implements ArtifactStore {
       this.pending.append(digest);
       if (!(await this.has(digest))) {
         const body = () => createReadStream(staged, { highWaterMark: UPLOAD_READ_CHUNK });
-        await this.upload(digest, body, { kind: "file", size, file: staged });
+        await this.upload(this.key(digest), `store artifact ${shortDigest(digest)}`, body, {
+          kind: "file",
+          size,
+          file: staged,
+        });
       }
       return { digest, size, path: await this.cache.admitStaged(staged, digest) };
     } catch (err) {
@@ -186,7 +205,11 @@ export class S3ArtifactStore implements ArtifactStore {
     if (!(await this.has(digest))) {
       const entries = await listTree(source);
       const length = archiveSize(entries);
-      await this.upload(digest, () => packTree(source, entries), { kind: "directory", size, length });
+      await this.upload(this.key(digest), `store artifact ${shortDigest(digest)}`, () => packTree(source, entries), {
+        kind: "directory",
+        size,
+        length,
+      });
     }
     const path = await this.cache.add(source, digest, { consume: opts.consume, isDirectory: true });
     return { digest, size, path };
@@ -196,7 +219,10 @@ export class S3ArtifactStore implements ArtifactStore {
     const digest = sha256Digest(bytes);
     this.pending.append(digest);
     if (!(await this.has(digest)))
-      await this.upload(digest, () => Buffer.from(bytes), { kind: "file", size: bytes.length });
+      await this.upload(this.key(digest), `store artifact ${shortDigest(digest)}`, () => Buffer.from(bytes), {
+        kind: "file",
+        size: bytes.length,
+      });
     const path = (await this.cache.lookup(digest)) ?? (await this.cacheBytes(bytes, digest));
     return { digest, size: bytes.byteLength, path };
   }
@@ -212,7 +238,8 @@ export class S3ArtifactStore implements ArtifactStore {
    * with a `file` goes in parts read from the file; a stream (a directory's archive) in buffered parts.
    */
   private async upload(
-    digest: string,
+    key: string,
+    what: string,
     body: () => Readable | Buffer,
     info: { kind: "file" | "directory"; size: number; length?: number; file?: string },
   ): Promise<void> {
@@ -220,7 +247,7 @@ export class S3ArtifactStore implements ArtifactStore {
     const length = info.length ?? info.size;
     const params = {
       Bucket: this.bucket,
-      Key: this.key(digest),
+      Key: key,
       Metadata: { [KIND]: info.kind, [CONTENT_SIZE]: String(info.size) },
     };
     try {
@@ -252,7 +279,7 @@ export class S3ArtifactStore implements ArtifactStore {
       // large go straight to parts from now on.
       if (refusedWhole) this.singlePutLimit = Math.min(this.singlePutLimit, length - 1);
     } catch (err) {
-      throw this.failure(err, `store artifact ${shortDigest(digest)}`);
+      throw this.failure(err, what);
     }
   }
 
@@ -411,11 +438,6 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
 
 const ignore = () => undefined;
 const QUIET_LOGGER = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: ignore };
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
-}
 
 /** The cache's bound in bytes: the option, else $TRAINYARD_OBJECT_CACHE_MAX, else unset (the cache's default). */
 function cacheMaxBytes(option: number | string | undefined, env = process.env): number | undefined {

@@ -1,4 +1,13 @@
-/** When a failed S3 request (a part, a range) is worth sending again, and how long to wait first. */
+/**
+ * When a failed S3 request (a part, a range) is worth sending again, and how long to wait first;
+ * and when it failed because the object is not there.
+ */
+
+/** The object (or the key) does not exist. */
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
 
 /** A 4xx answer other than a timeout or throttling: the same request would be refused again. */
 export function refusedForGood(err: unknown): boolean {

@@ -196,6 +196,29 @@ export function describeArtifactStoreConformance(
       expect(String((err as Error).message)).toContain(shortDigest(digest));
     });
 
+    it("keeps log copies by name, apart from the artifacts, for every reader; removes them by run", async () => {
+      const copies = store.logCopies!;
+      const run = `run-${randomBytes(4).toString("hex")}`;
+      // Over 11 MiB: more than some servers take in one request (fauxqs), so it may go in parts.
+      const large = randomBytes(12 * 1024 * 1024);
+      await copies.put(`${run}/talk.1.log.gz`, file("log", large));
+      await copies.put(`${run}/talk.2.log.gz`, file("log", "first"));
+      await copies.put(`${run}/talk.2.log.gz`, file("log", "second"));
+      const other = (await reopen()).logCopies!;
+      const bytes = async (name: string) => {
+        const stream = await other.open(name);
+        return stream && Buffer.concat(await stream.toArray());
+      };
+      expect((await bytes(`${run}/talk.1.log.gz`))?.equals(large)).toBe(true);
+      expect((await bytes(`${run}/talk.2.log.gz`))?.toString()).toBe("second");
+      expect(await other.open(`${run}/talk.3.log.gz`)).toBeUndefined();
+      // Not artifacts: the store's listing (what gc and fsck walk) does not name them.
+      expect((await store.list()).some((d) => d.includes("talk"))).toBe(false);
+      expect(await other.removeDirs([run, "no-such-run"])).toBe(1);
+      expect(await copies.open(`${run}/talk.1.log.gz`)).toBeUndefined();
+      expect(await bytes(`${run}/talk.2.log.gz`)).toBeUndefined();
+    });
+
     // A store with no server (the fs backend) has nothing to restart.
     if (opts.server)
       it("keeps its data across a restart of its server", async () => {

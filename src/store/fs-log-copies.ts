@@ -1,0 +1,41 @@
+/** Log copies (see LogCopies) as files under a directory of the fs artifact store: `<root>/logs/<name>`. */
+import { copyFile, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Readable } from "node:stream";
+import type { LogCopies } from "./artifact-store.js";
+
+export class FsLogCopies implements LogCopies {
+  constructor(private readonly dir: string) {}
+
+  async put(name: string, file: string): Promise<void> {
+    const target = join(this.dir, name);
+    await mkdir(dirname(target), { recursive: true });
+    // Copied aside and renamed into place: a reader sees the old copy or the new one, whole.
+    const temp = `${target}.${process.pid}.tmp`;
+    try {
+      await copyFile(file, temp);
+      await rename(temp, target);
+    } finally {
+      await rm(temp, { force: true });
+    }
+  }
+
+  async open(name: string): Promise<Readable | undefined> {
+    const handle = await open(join(this.dir, name), "r").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    return handle?.createReadStream({ highWaterMark: 1024 * 1024 });
+  }
+
+  async removeDirs(dirs: readonly string[]): Promise<number> {
+    let removed = 0;
+    for (const dir of dirs) {
+      const path = join(this.dir, dir);
+      if (!(await stat(path).catch(() => undefined))) continue;
+      await rm(path, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+}
