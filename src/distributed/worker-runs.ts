@@ -117,6 +117,8 @@ export class WorkerRuns {
       records,
       // Inputs were resolved by the orchestrator: verify them against their digests here.
       verifyInputs: true,
+      // This home's log files are not the orchestrator's: long logs are copied to the artifact store.
+      logCopies: this.trainyard.artifacts.logCopies,
     });
     return { executor, records };
   }

@@ -4,9 +4,18 @@
  * database gets the head, a note, and the last lines (a bounded tail) when the attempt ends.
  */
 import { hostname } from "node:os";
+import type { LogCopies } from "../store/artifact-store.js";
 import type { LogLine } from "../store/metadata-store.js";
 import { DEFAULT_LINE_BYTES, LINE_SPLIT_MARK } from "./log-lines.js";
-import { compileLogLimits, formatBytes, logNote, stepLogFile, type LogLimits } from "./step-log-files.js";
+import {
+  compileLogLimits,
+  formatBytes,
+  logNote,
+  NOT_KEPT,
+  stepLogFile,
+  stepLogName,
+  type LogLimits,
+} from "./step-log-files.js";
 import { RunLogBudget, StepLogWriter } from "./step-log-writer.js";
 
 /** Characters of an attempt's head, and of its tail, kept in the database (besides the line count). */
@@ -17,16 +26,22 @@ export interface LogRecords {
   appendLogs(stepRunId: string, attempt: number, lines: LogLine[]): void;
 }
 
-/** The log files of one run, with their shared cap. */
+/**
+ * The log files of one run, with their shared cap. Given `copies` (a worker's: its home is not the
+ * orchestrator's), each attempt's file is copied there once it is closed.
+ */
 export class RunLogs {
   readonly limits: LogLimits;
   private readonly budget: RunLogBudget;
+  /** Copies under way, by step run. */
+  private readonly copying = new Map<string, Promise<void>[]>();
 
   constructor(
     private readonly home: string,
     private readonly runId: string,
     private readonly records: LogRecords,
     limits?: Partial<LogLimits>,
+    private readonly copies?: LogCopies,
   ) {
     this.limits = compileLogLimits(limits);
     this.budget = new RunLogBudget(this.limits.runBytes);
@@ -36,7 +51,27 @@ export class RunLogs {
     // The path is worked out only for an attempt whose output outgrows the database's head.
     const file = () =>
       new StepLogWriter(stepLogFile(this.home, this.runId, stepRunId, attempt), this.limits.stepBytes, this.budget);
-    return new AttemptLog(stepRunId, attempt, this.limits, this.records, file);
+    const copy = this.copies && ((path: string) => this.copy(stepRunId, attempt, path));
+    return new AttemptLog(stepRunId, attempt, this.limits, this.records, file, copy);
+  }
+
+  /** Resolves once the log files of `stepRunId`'s attempts so far are copied (or failed to be). */
+  async copied(stepRunId: string): Promise<void> {
+    const pending = this.copying.get(stepRunId);
+    if (!pending) return;
+    this.copying.delete(stepRunId);
+    await Promise.all(pending);
+  }
+
+  private copy(stepRunId: string, attempt: number, file: string): void {
+    const done = this.copies!.put(stepLogName(this.runId, stepRunId, attempt), file).catch((err) => {
+      const why = (err as Error).message ?? String(err);
+      const note = `the log file could not be copied to the artifact store (${why}); only ${hostname()} has it`;
+      this.records.appendLogs(stepRunId, attempt, [logNote(note)]);
+    });
+    const pending = this.copying.get(stepRunId);
+    if (pending) pending.push(done);
+    else this.copying.set(stepRunId, [done]);
   }
 }
 
@@ -66,6 +101,8 @@ export class AttemptLog {
     private readonly limits: LogLimits,
     private readonly records: LogRecords,
     private readonly openFile: () => StepLogWriter,
+    /** Given the closed file, to copy it where other machines read it. */
+    private readonly copyFile?: (file: string) => void,
   ) {}
 
   write(line: LogLine): void {
@@ -117,15 +154,18 @@ export class AttemptLog {
     const cut = summary.cutBytes + summary.droppedBytes;
     const notes: LogLine[] = [];
     if (skipped > 0) {
+      const copy = this.copyFile ? ", and so will its copy in the artifact store" : "";
       notes.push(
         logNote(
-          `${skipped.toLocaleString("en-US")} lines are not kept in the database; ` +
+          `${skipped.toLocaleString("en-US")} ${NOT_KEPT}; ` +
             `the log file ${summary.file} on ${hostname()} has ` +
-            `them${cut ? ` (except ${formatBytes(cut)} cut by the log caps)` : ""}`,
+            `them${cut ? ` (except ${formatBytes(cut)} cut by the log caps)` : ""}${copy}`,
         ),
       );
     }
     this.records.appendLogs(this.stepRunId, this.attempt, [...notes, ...tail]);
+    // Only a file with lines the database lacks is worth a copy.
+    if (skipped > 0) this.copyFile?.(summary.file);
   }
 
   private fitsHead(count: number, chars: number): boolean {

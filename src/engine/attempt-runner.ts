@@ -17,6 +17,7 @@ import type { StepDef } from "../core/step.js";
 import type { LogLine } from "../store/metadata-store.js";
 import { RunLogs } from "./attempt-log.js";
 import type { LogSink } from "./log-lines.js";
+import type { LogCopies } from "../store/artifact-store.js";
 import type { LogLimits } from "./step-log-files.js";
 import { digestPath } from "../store/stat-index.js";
 import type { FinalizedOutput } from "./artifact-io.js";
@@ -61,6 +62,8 @@ export interface AttemptDeps {
   workdirs: WorkdirPool;
   /** Caps of the run's log files (see LogLimits for defaults). */
   logLimits?: Partial<LogLimits>;
+  /** Where a worker copies its long logs' files (see RunLogs); unset on the run's own machine. */
+  logCopies?: LogCopies;
 }
 
 /** Raised into an attempt when its step or the run is cancelled; never retried, never a failure. */
@@ -114,10 +117,20 @@ export class AttemptRunner {
   private readonly logs: RunLogs;
 
   constructor(private readonly deps: AttemptDeps) {
-    this.logs = new RunLogs(deps.env.home, deps.run.runId, deps.writer, deps.logLimits);
+    this.logs = new RunLogs(deps.env.home, deps.run.runId, deps.writer, deps.logLimits, deps.logCopies);
   }
 
+  /** Runs a task through its attempts; with log copies, returns once its log files are copied. */
   async run(job: AttemptJob): Promise<FinalizedOutput> {
+    if (!this.deps.logCopies) return this.runAttempts(job);
+    try {
+      return await this.runAttempts(job);
+    } finally {
+      await this.logs.copied(job.task.stepRunId);
+    }
+  }
+
+  private async runAttempts(job: AttemptJob): Promise<FinalizedOutput> {
     const { def, task } = job;
     const policy = policyOf(def);
     const timeoutMs = task.timeoutMs;

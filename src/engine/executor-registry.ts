@@ -4,6 +4,7 @@
  */
 import type { ExecutorConfig } from "../core/config.js";
 import { TrainyardError } from "../core/errors.js";
+import type { LogCopies } from "../store/artifact-store.js";
 import type { LogLimits } from "./step-log-files.js";
 import type { ExecuteInput, ExecutorEnv } from "./executor-types.js";
 import { LocalExecutor } from "./local-executor.js";
@@ -34,6 +35,8 @@ export interface ExecutorContext {
   records: RecordWriter;
   /** Caps of the run's log files. */
   logLimits?: Partial<LogLimits>;
+  /** Where long logs' files are copied for other machines to read (a worker's executor: see RunLogs). */
+  logCopies?: LogCopies;
   /**
    * Verify every artifact in a task's inputs against its digest before the step reads it: set
    * by a process that did not resolve the inputs itself (a worker). @default false

@@ -1,7 +1,7 @@
 /**
- * `trainyard gc`: removes runs beyond the retention rules, then every artifact that no remaining
- * run, pinned record (a registered model) or live run still needs, the task fences no run can
- * use any more (gc-fences.ts), and stale temp files.
+ * `trainyard gc`: removes runs beyond the retention rules (with their log files and log copies),
+ * then every artifact that no remaining run, pinned record (a registered model) or live run still
+ * needs, the task fences no run can use any more (gc-fences.ts), and stale temp files.
  *
  * Never removed: runs a registered model version's lineage reads; objects named in the pending
  * journal of a live process (stored or reused by a run whose records have not committed yet);
@@ -15,7 +15,7 @@ import { TrainyardError } from "../core/errors.js";
 import { collectTaskFences } from "./gc-fences.js";
 import { inFlightReferences } from "./gc-in-flight.js";
 import { registeredVersions, runsInLineage } from "./registry-references.js";
-import { removeRunLogs } from "./step-log-files.js";
+import { removeRunLogs, runLogDirName } from "./step-log-files.js";
 import type { Trainyard } from "./trainyard.js";
 
 /** Objects younger than this are kept whatever refers to them. */
@@ -81,6 +81,8 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   if (!opts.dryRun && remove.size) {
     await ty.metadata.deleteRuns([...remove]);
     await removeRunLogs(ty.home, [...remove]);
+    // Copies of workers' long logs go with their runs (a worker's own files go by its --keep-logs).
+    await ty.artifacts.logCopies?.removeDirs([...remove].map(runLogDirName));
   }
 
   // Journals after the runs were removed and before references are read (see the header).

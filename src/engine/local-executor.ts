@@ -37,6 +37,7 @@ export class LocalExecutor implements Executor {
       launcher: this.launcher,
       workdirs: this.workdirs,
       logLimits: ctx.logLimits,
+      logCopies: ctx.logCopies,
     });
   }
 

@@ -18,6 +18,7 @@ import { runMetricSeries, runTags, type MetricFilter, type MetricSeries } from "
 import { reconcileRunStatus } from "./run-lease.js";
 import { requireRun } from "./require-run.js";
 import { artifactReports, stepReports, type FoundReport } from "./report-files.js";
+import type { ArtifactStore } from "../store/artifact-store.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
 import { dataReport, listDataReports, type DataReportQuery, type DataReportSummary } from "./data-reports.js";
 import { logPage, runGrid, runOutputs, type NumberedLogLine, type RunGrid, type RunOutput } from "./run-views.js";
@@ -27,6 +28,8 @@ export interface QuerySources {
   metadata: MetadataStore;
   registry: RegistryStore;
   io: ArtifactIO;
+  /** Where workers' long logs have copies (see LogCopies). */
+  artifacts?: Pick<ArtifactStore, "logCopies">;
 }
 
 export interface RunQuery {

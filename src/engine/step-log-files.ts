@@ -46,8 +46,13 @@ function component(text: string): string {
   return safe === "." || safe === ".." || !safe ? `_${safe}` : safe;
 }
 
+/** A run's directory of log files, under a home's `logs` (and in the artifact store's log copies). */
+export function runLogDirName(runId: string): string {
+  return component(runId);
+}
+
 export function runLogDir(home: string, runId: string): string {
-  return join(home, "logs", component(runId));
+  return join(home, "logs", runLogDirName(runId));
 }
 
 /** The step part of a step run id: `step` or `step[item]`. */
@@ -55,8 +60,13 @@ function stepPart(runId: string, stepRunId: string): string {
   return stepRunId.startsWith(`${runId}:`) ? stepRunId.slice(runId.length + 1) : stepRunId;
 }
 
+/** An attempt's log file as named under a home's `logs` directory: `<run>/<step>[item].<attempt>.log.gz`. */
+export function stepLogName(runId: string, stepRunId: string, attempt: number): string {
+  return `${runLogDirName(runId)}/${component(stepPart(runId, stepRunId))}.${attempt}.log.gz`;
+}
+
 export function stepLogFile(home: string, runId: string, stepRunId: string, attempt: number): string {
-  return join(runLogDir(home, runId), `${component(stepPart(runId, stepRunId))}.${attempt}.log.gz`);
+  return join(home, "logs", stepLogName(runId, stepRunId, attempt));
 }
 
 /** The attempts of a step run that have a log file, in order. */
@@ -113,6 +123,9 @@ export function decodeLogLine(text: string): LogLine | undefined {
   if (!stream || space < 2) return undefined;
   return { stream, ts: Number(text.slice(1, space)), line: text.slice(space + 1) };
 }
+
+/** What the note between a long log's head and tail in the database says of the lines between. */
+export const NOT_KEPT = "lines are not kept in the database";
 
 /** A note Trainyard writes into a log (where output was cut, and why). */
 export function logNote(text: string): LogLine {

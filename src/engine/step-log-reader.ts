@@ -1,15 +1,28 @@
 /**
  * Reads a step run's log, attempt by attempt: from the attempt's log file when there is one,
- * else from what the metadata database kept (the whole of a short log; the head, a note and
- * the tail of a long one whose file is gone). Streams, so a large log costs no more memory
- * than a block of it.
+ * else from its copy in the artifact store (a long log a worker wrote), else from what the
+ * metadata database kept (the whole of a short log; the head, a note and the tail of a long one
+ * whose file is gone). Streams, so a large log costs no more memory than a block of it.
  */
-import { createReadStream, existsSync, readdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream, existsSync, readdirSync } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { pipeline } from "node:stream/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { constants, createGunzip } from "node:zlib";
+import type { Readable } from "node:stream";
+import type { LogCopies } from "../store/artifact-store.js";
 import type { LogLine, StepRunStore } from "../store/metadata-store.js";
-import { attemptsWithLogFiles, decodeLogBlockHeader, decodeLogLine, logNote, stepLogFile } from "./step-log-files.js";
+import {
+  attemptsWithLogFiles,
+  decodeLogBlockHeader,
+  decodeLogLine,
+  logNote,
+  NOT_KEPT,
+  stepLogFile,
+  stepLogName,
+} from "./step-log-files.js";
 
 /** Consecutive lines of one attempt and stream (`ts` is when the first of them was written). */
 export interface LogRun {
@@ -22,6 +35,8 @@ export interface LogRun {
 export interface StepLogSource {
   home: string;
   metadata: Pick<StepRunStore, "getLogs">;
+  /** Where workers' long logs have copies. */
+  artifacts?: { readonly logCopies?: LogCopies };
 }
 
 /** A step run's log (one attempt, or all in order), as runs of lines. */
@@ -38,9 +53,18 @@ export async function* readStepLog(
   for (const n of attempts) {
     if (withFiles.includes(n)) {
       for await (const run of readLogFile(stepLogFile(src.home, runId, stepRunId, n))) yield { ...run, attempt: n };
-    } else {
-      for (const l of stored) if (l.attempt === n) yield { attempt: n, stream: l.stream, ts: l.ts, lines: [l.line] };
+      continue;
     }
+    const lines = stored.filter((l) => l.attempt === n);
+    // A long log (the database has its head and tail only) may have a copy: a worker's.
+    const copies = src.artifacts?.logCopies;
+    const fetched = copies && lines.some(isNotKeptNote) ? await fetchCopy(copies, runId, stepRunId, n, src.home) : {};
+    if (fetched.runs) {
+      for await (const run of fetched.runs) yield { ...run, attempt: n };
+      continue;
+    }
+    if (fetched.failed) yield { attempt: n, stream: "log", ts: fetched.failed.ts, lines: [fetched.failed.line] };
+    for (const l of lines) yield { attempt: n, stream: l.stream, ts: l.ts, lines: [l.line] };
   }
 }
 
@@ -60,10 +84,63 @@ export async function readStepLogLines(
 
 type FileRun = Omit<LogRun, "attempt">;
 
+/**
+ * The lines of an attempt's copy, kept first as this home's file of the attempt (gc removes it with
+ * the run), so that the next read, or the next page of this one, reads it here instead of fetching
+ * the copy again; streamed from the store when this home cannot take it. Nothing when there is no
+ * copy; a note when the store could not give it.
+ */
+async function fetchCopy(
+  copies: LogCopies,
+  runId: string,
+  stepRunId: string,
+  attempt: number,
+  home: string,
+): Promise<{ runs?: AsyncGenerator<FileRun>; failed?: LogLine }> {
+  const name = stepLogName(runId, stepRunId, attempt);
+  const file = stepLogFile(home, runId, stepRunId, attempt);
+  try {
+    const copy = await copies.open(name);
+    if (!copy) return {};
+    if (await keepAs(copy, file)) return { runs: readLogFile(file) };
+    const again = await copies.open(name);
+    return again ? { runs: readLogStream(again, `the copy ${name} in the artifact store`) } : {};
+  } catch (err) {
+    return { failed: logNote(`the copy ${name} in the artifact store could not be read: ${(err as Error).message}`) };
+  }
+}
+
+/** Writes `bytes` to `file` (whole, or not at all); false when this home cannot take it (read-only, full). */
+async function keepAs(bytes: Readable, file: string): Promise<boolean> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await pipeline(bytes, createWriteStream(temp));
+    await rename(temp, file);
+    return true;
+  } catch (err) {
+    bytes.destroy();
+    await rm(temp, { force: true });
+    if (["EACCES", "EROFS", "ENOSPC", "EPERM", "EDQUOT"].includes((err as NodeJS.ErrnoException).code ?? ""))
+      return false;
+    throw err;
+  }
+}
+
+function isNotKeptNote(line: LogLine): boolean {
+  return line.stream === "log" && line.line.startsWith("[trainyard] ") && line.line.includes(NOT_KEPT);
+}
+
+/** The lines of a log file's bytes (gzip), named `what` in a note should they stop short. */
+function readLogStream(bytes: Readable, what: string): AsyncGenerator<FileRun> {
+  const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 256 * 1024 });
+  bytes.on("error", (err) => gunzip.destroy(err));
+  return decodeRuns(bytes.pipe(gunzip), what);
+}
+
 /** The lines of one log file, then those of tail segments a stopped orchestrator left behind. */
 export async function* readLogFile(file: string): AsyncGenerator<FileRun> {
-  const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 256 * 1024 });
-  yield* decodeRuns(createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(gunzip), file);
+  yield* readLogStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), file);
   const dir = dirname(file);
   const prefix = `${basename(file)}.tail-`;
   const left = existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(prefix)) : [];

@@ -21,6 +21,8 @@ export const QUEUE_TIMING = { lockMs: 1500, stalledCheckMs: 500, heartbeatMs: 30
 
 export interface ClusterWorker {
   id: string;
+  /** Its own home (its log files, its module cache). */
+  home: string;
   child: ChildProcess;
   /** Its stderr so far (one line per task started and ended). */
   output(): string;
@@ -151,7 +153,7 @@ export async function startCluster(
       let err = "";
       child.stderr!.on("data", (d) => (err += d));
       const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-      const worker = { id, child, output: () => err, exited };
+      const worker = { id, home, child, output: () => err, exited };
       workers.push(worker);
       // Ready once it says which queues it takes.
       const deadline = Date.now() + 30_000;

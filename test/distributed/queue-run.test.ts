@@ -191,5 +191,46 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
         },
         600_000,
       );
+
+    gate.it("a worker's long log is read whole from its copy in the artifact store; gc removes it", async () => {
+      const file = path.join(cluster.dir, "chatty.ts");
+      const name = `chatty_${queue}`;
+      fs.writeFileSync(
+        file,
+        `import { pipeline } from "trainyard";
+const p = pipeline(${JSON.stringify(name)}, {});
+p.step("talk", { run: (ctx) => { for (let i = 0; i < 1000; i++) ctx.log("line " + i); return 1; } });
+export default p;
+`,
+      );
+      const ty = await cluster.orchestrator();
+      try {
+        const result = await ty.run(file, { concurrency: 2 });
+        expect(result.status).toBe("succeeded");
+        const stepRunId = `${result.runId}:talk`;
+        // The database has the head, a note and the tail; the note says where the rest is.
+        const note = (await ty.metadata.getLogs(stepRunId)).find((l) => l.line.includes("not kept in the database"));
+        expect(note?.line).toContain("and so will its copy in the artifact store");
+        const expected = Array.from({ length: 1000 }, (_, i) => `line ${i}`);
+        const read = async () => {
+          const lines: string[] = [];
+          for await (const chunk of ty.query.stepLog(result.runId, "talk")) lines.push(...chunk.lines);
+          return lines;
+        };
+        // The worker that ran the step is gone with its home (a pod replaced): the copy has every line.
+        const ran = cluster.workers.find((w) => fs.existsSync(path.join(w.home, "logs", result.runId)))!;
+        fs.rmSync(path.join(ran.home, "logs", result.runId), { recursive: true });
+        expect(await read()).toEqual(expected);
+        // Kept as the orchestrator's own file of the attempt: the next page is read here.
+        const kept = path.join(ty.home, "logs", result.runId, "talk.1.log.gz");
+        expect(fs.existsSync(kept)).toBe(true);
+        // gc removes the run (last in this file: every run goes), its copy and the kept file with it.
+        await ty.gc({ keepLast: 0, graceMs: 0 });
+        expect(await ty.artifacts.logCopies!.open(`${result.runId}/talk.1.log.gz`)).toBeUndefined();
+        expect(fs.existsSync(kept)).toBe(false);
+      } finally {
+        await ty.close();
+      }
+    });
   });
 }

@@ -1,0 +1,115 @@
+/**
+ * A worker's copies of its long logs (RunLogs with LogCopies): a log the database keeps whole is
+ * not copied; a long one's file is copied once its attempt ends, and the note in the database says
+ * so; a copy that fails leaves a note naming the machine that still has the file. Read on another
+ * machine (readStepLog), the copy gives every line and is kept as that home's file; a store that
+ * cannot give it leaves the database's head and tail, with a note saying why.
+ */
+import fs from "node:fs";
+import { hostname } from "node:os";
+import path from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { RunLogs } from "../../src/engine/attempt-log.js";
+import { readStepLogLines } from "../../src/engine/step-log-reader.js";
+import { stepLogFile } from "../../src/engine/step-log-files.js";
+import type { LogCopies } from "../../src/store/artifact-store.js";
+import { FsLogCopies } from "../../src/store/fs-log-copies.js";
+import type { LogLine } from "../../src/store/metadata-store.js";
+import { tempDir } from "./support.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function records() {
+  const lines: Array<LogLine & { attempt: number }> = [];
+  return {
+    lines,
+    appendLogs: (_id: string, attempt: number, l: LogLine[]) => lines.push(...l.map((x) => ({ ...x, attempt }))),
+  };
+}
+
+function write(logs: RunLogs, stepRunId: string, attempt: number, count: number) {
+  const log = logs.open(stepRunId, attempt);
+  for (let i = 0; i < count; i++) log.write({ ts: 1, stream: "stdout", line: `line ${i}` });
+  log.close();
+}
+
+it("copies a long log's file once its attempt ends, and not a log the database keeps whole", async () => {
+  const home = tempDir("ty-log-copies-");
+  dirs.push(home);
+  const copies = new FsLogCopies(path.join(home, "copies"));
+  const rec = records();
+  const logs = new RunLogs(home, "r1", rec, { tailLines: 10 }, copies);
+  write(logs, "r1:short", 1, 5);
+  write(logs, "r1:long", 1, 100);
+  write(logs, "r1:long", 2, 100);
+  await logs.copied("r1:short");
+  await logs.copied("r1:long");
+  expect(await copies.open("r1/short.1.log.gz")).toBeUndefined();
+  for (const attempt of [1, 2]) {
+    const copy = fs.readFileSync(path.join(home, "copies", "r1", `long.${attempt}.log.gz`));
+    expect(copy.equals(fs.readFileSync(stepLogFile(home, "r1", "r1:long", attempt)))).toBe(true);
+  }
+  const notes = rec.lines.filter((l) => l.stream === "log").map((l) => l.line);
+  expect(notes).toHaveLength(2);
+  expect(notes[0]).toMatch(
+    /80 lines are not kept in the database; .* has them, and so will its copy in the artifact store$/,
+  );
+});
+
+it("a copy that fails leaves a note naming the machine that has the file; the attempt is not failed", async () => {
+  const home = tempDir("ty-log-copies-");
+  dirs.push(home);
+  const refusing: LogCopies = {
+    put: async () => {
+      throw new Error("the bucket refused the upload");
+    },
+    open: async () => undefined,
+    removeDirs: async () => 0,
+  };
+  const rec = records();
+  const logs = new RunLogs(home, "r2", rec, { tailLines: 10 }, refusing);
+  write(logs, "r2:long", 1, 100);
+  await logs.copied("r2:long");
+  const last = rec.lines.at(-1)!;
+  expect(last.stream).toBe("log");
+  expect(last.line).toContain("the log file could not be copied to the artifact store (the bucket refused the upload)");
+  expect(last.line).toContain(`only ${hostname()} has it`);
+  expect(fs.existsSync(stepLogFile(home, "r2", "r2:long", 1))).toBe(true);
+});
+
+it("another machine reads a long log whole from its copy and keeps it; without the store, head and tail", async () => {
+  const [worker, orchestrator] = [tempDir("ty-log-worker-"), tempDir("ty-log-orch-")];
+  dirs.push(worker, orchestrator);
+  const copies = new FsLogCopies(path.join(worker, "copies"));
+  const rec = records();
+  const logs = new RunLogs(worker, "r3", rec, { tailLines: 10 }, copies);
+  write(logs, "r3:long", 1, 100);
+  await logs.copied("r3:long");
+  const metadata = { getLogs: async () => rec.lines };
+  const read = async (logCopies: LogCopies) =>
+    (await readStepLogLines({ home: orchestrator, metadata, artifacts: { logCopies } }, "r3", "r3:long")).map(
+      (l) => l.line,
+    );
+  const unreachable: LogCopies = {
+    put: async () => undefined,
+    open: async () => {
+      throw new Error("could not reach the bucket");
+    },
+    removeDirs: async () => 0,
+  };
+  const partial = await read(unreachable);
+  expect(partial).toHaveLength(1 + 10 + 1 + 10);
+  expect(partial[0]).toBe(
+    "[trainyard] the copy r3/long.1.log.gz in the artifact store could not be read: could not reach the bucket",
+  );
+  expect(partial.slice(1, 3)).toEqual(["line 0", "line 1"]);
+  expect(partial.at(-1)).toBe("line 99");
+  expect(fs.existsSync(stepLogFile(orchestrator, "r3", "r3:long", 1))).toBe(false);
+  expect(await read(copies)).toEqual(Array.from({ length: 100 }, (_, i) => `line ${i}`));
+  // Kept in this home: read again with the store unreachable, every line is still there.
+  expect(fs.existsSync(stepLogFile(orchestrator, "r3", "r3:long", 1))).toBe(true);
+  expect(await read(unreachable)).toHaveLength(100);
+});
