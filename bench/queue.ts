@@ -15,7 +15,10 @@
  * run with the V8 flags `trainyard run` and `trainyard worker` set for themselves (bin/v8-flags.js):
  * the workers get them on their node command line, and this script re-runs itself once with them.
  *
- *   npx tsx bench/queue.ts [--chain 200] [--chains 100] [--length 10] [--worker-concurrency 2]
+ * With `--profile <dir>`, the two workers that run only the DAG (w2, w3) write V8 CPU profiles
+ * there (sampled every 200 µs, over their whole life), stopped with SIGTERM so that they are written.
+ *
+ *   npx tsx bench/queue.ts [--chain 200] [--chains 100] [--length 10] [--worker-concurrency 2] [--profile dir]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -38,6 +41,7 @@ const CHAIN = Number(flag("chain", "200"));
 const CHAINS = Number(flag("chains", "100"));
 const LENGTH = Number(flag("length", "10"));
 const WORKER_CONCURRENCY = Number(flag("worker-concurrency", "2"));
+const PROFILE = flag("profile", "");
 const ROOT = resolve("bench/.work/queue");
 /** The chain's pipeline: the only one whose tasks workers mark (start and end) on stdout. */
 const CHAIN_NAME = "queue-bench-chain";
@@ -108,12 +112,15 @@ async function main(): Promise<void> {
   const workers: ChildProcess[] = [];
   const workerPids = new Map<string, number>();
   const workerMarks = new Map<string, { started?: number; ended?: number }>();
+  const profiled: ChildProcess[] = [];
   const startWorker = async (id: string, configFile = config) => {
     const home = join(ROOT, `worker-${id}`);
     const env = { ...process.env, TRAINYARD_CACHE_DIR: join(home, "cache") };
+    const profile = PROFILE && (id === "w2" || id === "w3");
     const child = spawn(
       process.execPath,
       [
+        ...(profile ? ["--cpu-prof", `--cpu-prof-dir=${resolve(PROFILE)}`, "--cpu-prof-interval=200"] : []),
         ...shippedNodeFlags(),
         "--import",
         "tsx",
@@ -127,6 +134,7 @@ async function main(): Promise<void> {
       { env, stdio: ["ignore", "pipe", "inherit"] },
     );
     workers.push(child);
+    if (profile) profiled.push(child);
     workerPids.set(id, child.pid!);
     await new Promise<void>((ready) => {
       createInterface({ input: child.stdout! }).on("line", (line) => {
@@ -213,8 +221,11 @@ async function main(): Promise<void> {
         const concurrency = kind === "local" ? availableParallelism() : 3 * WORKER_CONCURRENCY;
         const t0 = now();
         const before = cpuSeconds(cpuTargets);
+        const from = process.hrtime.bigint() / 1000n;
         const result = await ty.run(dagFile, { concurrency, force: true });
         dagTotals[kind].push(now() - t0);
+        // The profiles' timestamps are this clock's (monotonic, microseconds): the window to read.
+        if (PROFILE) console.log(`${kind} DAG run: profile window ${from} ${process.hrtime.bigint() / 1000n}`);
         cpu[kind].push([before, cpuSeconds(cpuTargets)]);
         if (result.status !== "succeeded") throw new Error(`${kind} DAG run ${result.status}`);
         await ty.close();
@@ -239,6 +250,14 @@ async function main(): Promise<void> {
         .join(" ")} on ${availableParallelism()} CPUs`,
     );
   } finally {
+    // A profile is written when its process exits on its own: the worker stops on SIGTERM.
+    await Promise.all(
+      profiled.map((w) => {
+        const exited = new Promise((done) => w.once("exit", done));
+        w.kill("SIGTERM");
+        return exited;
+      }),
+    );
     for (const w of workers) w.kill("SIGKILL");
     await Promise.all([redis.stop(), postgres.stop()]);
     rmSync(ROOT, { recursive: true, force: true });
