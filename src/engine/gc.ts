@@ -15,7 +15,7 @@ import { TrainyardError } from "../core/errors.js";
 import { collectTaskFences } from "./gc-fences.js";
 import { inFlightReferences } from "./gc-in-flight.js";
 import { registeredVersions, runsInLineage } from "./registry-references.js";
-import { removeRunLogs, runLogDirName } from "./step-log-files.js";
+import { collectRunLogs } from "./gc-logs.js";
 import type { Trainyard } from "./trainyard.js";
 
 /** Objects younger than this are kept whatever refers to them. */
@@ -39,6 +39,8 @@ export interface GcResult {
   tempRemoved: number;
   /** Task fences removed: those of runs no resume can reattach to any more (see gc-fences.ts). */
   fencesRemoved: number;
+  /** Log directories (this home's, and log copies) of runs no longer recorded, older than the grace period. */
+  orphanLogDirsRemoved: number;
   /** Runs kept beyond the retention rules because a registered model's lineage reads them. */
   runsKeptForModels: string[];
   /** Objects kept because a live process listed them in its pending journal. */
@@ -80,15 +82,15 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
   }
   if (!opts.dryRun && remove.size) {
     await ty.metadata.deleteRuns([...remove]);
-    await removeRunLogs(ty.home, [...remove]);
-    // Copies of workers' long logs go with their runs (a worker's own files go by its --keep-logs).
-    await ty.artifacts.logCopies?.removeDirs([...remove].map(runLogDirName));
   }
 
   // Journals after the runs were removed and before references are read (see the header).
   const pending = ty.artifacts.pendingDigests?.({ removeDead: !opts.dryRun }).digests ?? new Set<string>();
   const current = await ty.metadata.listRuns({ limit: 1_000_000 });
   const keep = current.filter((r) => !remove.has(r.id));
+  // Log files and copies of removed runs (a worker's own files go by its --keep-logs).
+  const logDirs = { removed: remove, recorded: keep.map((r) => r.id), graceMs, dryRun: opts.dryRun };
+  const orphanLogDirsRemoved = await collectRunLogs(ty, logDirs);
   const live = await ty.metadata.digestsUsedByRuns(keep.map((r) => r.id));
   for (const d of await ty.metadata.pinnedDigests()) live.add(d);
   const inFlight = await inFlightReferences(ty.metadata, keep);
@@ -145,6 +147,7 @@ export async function collectGarbage(ty: Trainyard, opts: GcOptions): Promise<Gc
     bytesFreed: bytes,
     tempRemoved,
     fencesRemoved,
+    orphanLogDirsRemoved,
     runsKeptForModels: [...keptForModels],
     keptPending,
     keptYoung,

@@ -5,9 +5,10 @@
  * `<O|E><ms timestamp> <count>` header. The metadata database keeps a bounded head and tail.
  */
 import { existsSync, readdirSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { parseByteSize } from "../core/byte-size.js";
+import type { LogCopies } from "../store/artifact-store.js";
+import { FsLogCopies } from "../store/fs-log-copies.js";
 import type { LogLine } from "../store/metadata-store.js";
 import { DEFAULT_LINE_BYTES } from "./log-lines.js";
 
@@ -83,16 +84,14 @@ export function attemptsWithLogFiles(home: string, runId: string, stepRunId: str
   return found.sort((a, b) => a - b);
 }
 
-/** Removes the log files of runs (gc calls this with the runs it deletes); returns how many runs had some. */
-export async function removeRunLogs(home: string, runIds: readonly string[]): Promise<number> {
-  let removed = 0;
-  for (const id of runIds) {
-    const dir = runLogDir(home, id);
-    if (!existsSync(dir)) continue;
-    await rm(dir, { recursive: true, force: true });
-    removed++;
-  }
-  return removed;
+/** A home's log files as run directories (the layout of the artifact store's log copies). */
+export function homeLogs(home: string): LogCopies {
+  return new FsLogCopies(join(home, "logs"));
+}
+
+/** Removes the log files of runs; returns how many runs had some. */
+export function removeRunLogs(home: string, runIds: readonly string[]): Promise<number> {
+  return homeLogs(home).removeDirs(runIds.map(runLogDirName));
 }
 
 const CODE = { stdout: "o", stderr: "e", log: "l" } as const;

@@ -111,4 +111,6 @@ export interface LogCopies {
   open(name: string): Promise<Readable | undefined>;
   /** Removes every copy under the run directories `dirs`; how many there were. */
   removeDirs(dirs: readonly string[]): Promise<number>;
+  /** Every run directory, with the time (ms) its newest copy was stored. */
+  dirs(): Promise<Map<string, number>>;
 }

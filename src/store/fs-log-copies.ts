@@ -1,5 +1,5 @@
 /** Log copies (see LogCopies) as files under a directory of the fs artifact store: `<root>/logs/<name>`. */
-import { copyFile, mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { LogCopies } from "./artifact-store.js";
@@ -37,5 +37,21 @@ export class FsLogCopies implements LogCopies {
       removed++;
     }
     return removed;
+  }
+
+  async dirs(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const dir of await readdir(this.dir).catch(() => [] as string[])) {
+      const path = join(this.dir, dir);
+      const st = await stat(path).catch(() => undefined);
+      if (!st?.isDirectory()) continue;
+      let newest = st.mtimeMs;
+      for (const name of await readdir(path).catch(() => [] as string[])) {
+        const file = await stat(join(path, name)).catch(() => undefined);
+        if (file && file.mtimeMs > newest) newest = file.mtimeMs;
+      }
+      out.set(dir, newest);
+    }
+    return out;
   }
 }

@@ -60,4 +60,27 @@ export class S3LogCopies implements LogCopies {
     }
     return removed;
   }
+
+  async dirs(): Promise<Map<string, number>> {
+    const { client, bucket, prefix } = this.s3;
+    const out = new Map<string, number>();
+    let token: string | undefined;
+    do {
+      const page = await client
+        .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
+        .catch((err) => {
+          throw this.s3.failure(err, `list log copies under ${prefix}`);
+        });
+      for (const o of page.Contents ?? []) {
+        const rest = (o.Key ?? "").slice(prefix.length);
+        const slash = rest.indexOf("/");
+        if (slash <= 0) continue;
+        const dir = rest.slice(0, slash);
+        const at = o.LastModified?.getTime() ?? 0;
+        out.set(dir, Math.max(out.get(dir) ?? 0, at));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
 }

@@ -3,13 +3,16 @@
  * not copied; a long one's file is copied once its attempt ends, and the note in the database says
  * so; a copy that fails leaves a note naming the machine that still has the file. Read on another
  * machine (readStepLog), the copy gives every line and is kept as that home's file; a store that
- * cannot give it leaves the database's head and tail, with a note saying why.
+ * cannot give it leaves the database's head and tail, with a note saying why. gc removes the logs
+ * of runs it removes, and those of runs no longer recorded once past the grace period.
  */
 import fs from "node:fs";
 import { hostname } from "node:os";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
+import { pipeline } from "../../src/index.js";
 import { RunLogs } from "../../src/engine/attempt-log.js";
+import { Trainyard } from "../../src/engine/trainyard.js";
 import { readStepLogLines } from "../../src/engine/step-log-reader.js";
 import { stepLogFile } from "../../src/engine/step-log-files.js";
 import type { LogCopies } from "../../src/store/artifact-store.js";
@@ -68,6 +71,7 @@ it("a copy that fails leaves a note naming the machine that has the file; the at
     },
     open: async () => undefined,
     removeDirs: async () => 0,
+    dirs: async () => new Map(),
   };
   const rec = records();
   const logs = new RunLogs(home, "r2", rec, { tailLines: 10 }, refusing);
@@ -99,6 +103,7 @@ it("another machine reads a long log whole from its copy and keeps it; without t
       throw new Error("could not reach the bucket");
     },
     removeDirs: async () => 0,
+    dirs: async () => new Map(),
   };
   const partial = await read(unreachable);
   expect(partial).toHaveLength(1 + 10 + 1 + 10);
@@ -112,4 +117,49 @@ it("another machine reads a long log whole from its copy and keeps it; without t
   // Kept in this home: read again with the store unreachable, every line is still there.
   expect(fs.existsSync(stepLogFile(orchestrator, "r3", "r3:long", 1))).toBe(true);
   expect(await read(unreachable)).toHaveLength(100);
+});
+
+it("gc removes the logs of runs no longer recorded once past the grace period, in the home and the store", async () => {
+  const home = tempDir("ty-log-gc-");
+  dirs.push(home);
+  const ty = await Trainyard.open({ home });
+  try {
+    const p = pipeline("talkative");
+    p.step("talk", {
+      run: (ctx) => {
+        for (let i = 0; i < 300; i++) ctx.log(`line ${i}`);
+        return 1;
+      },
+    });
+    const run = await ty.run(p);
+    const plant = (root: string, dir: string, ageMs: number) => {
+      const file = path.join(root, dir, "talk.1.log.gz");
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, "a log");
+      const at = new Date(Date.now() - ageMs);
+      fs.utimesSync(file, at, at);
+      fs.utimesSync(path.dirname(file), at, at);
+      return path.dirname(file);
+    };
+    const copies = path.join(home, "artifacts", "logs");
+    const left = {
+      home: plant(path.join(home, "logs"), "20260101-000000-aaaaaa", 2 * 3_600_000),
+      store: plant(copies, "20260101-000000-bbbbbb", 2 * 3_600_000),
+      fresh: plant(copies, "20260101-000000-cccccc", 60_000),
+      recorded: plant(copies, run.runId, 2 * 3_600_000),
+    };
+    const exists = () => Object.fromEntries(Object.entries(left).map(([k, d]) => [k, fs.existsSync(d)]));
+    expect((await ty.gc({ dryRun: true })).orphanLogDirsRemoved).toBe(2);
+    expect(Object.values(exists())).toEqual([true, true, true, true]);
+    expect((await ty.gc({})).orphanLogDirsRemoved).toBe(2);
+    expect(exists()).toEqual({ home: false, store: false, fresh: true, recorded: true });
+    expect(fs.existsSync(path.join(home, "logs", run.runId))).toBe(true);
+    // The run removed: its log files and copies go with it.
+    const removed = await ty.gc({ keepLast: 0 });
+    expect(removed.runsRemoved).toEqual([run.runId]);
+    expect(fs.existsSync(left.recorded)).toBe(false);
+    expect(fs.existsSync(path.join(home, "logs", run.runId))).toBe(false);
+  } finally {
+    await ty.close();
+  }
 });

@@ -196,7 +196,7 @@ export function describeArtifactStoreConformance(
       expect(String((err as Error).message)).toContain(shortDigest(digest));
     });
 
-    it("keeps log copies by name, apart from the artifacts, for every reader; removes them by run", async () => {
+    it("keeps log copies by name, apart from the artifacts, for every reader; lists and removes them", async () => {
       const copies = store.logCopies!;
       const run = `run-${randomBytes(4).toString("hex")}`;
       // Over 11 MiB: more than some servers take in one request (fauxqs), so it may go in parts.
@@ -214,7 +214,11 @@ export function describeArtifactStoreConformance(
       expect(await other.open(`${run}/talk.3.log.gz`)).toBeUndefined();
       // Not artifacts: the store's listing (what gc and fsck walk) does not name them.
       expect((await store.list()).some((d) => d.includes("talk"))).toBe(false);
+      // Each run directory with the time of its newest copy (gc removes those of unrecorded runs).
+      const dirs = await other.dirs();
+      expect(Math.abs(dirs.get(run)! - Date.now())).toBeLessThan(5 * 60_000);
       expect(await other.removeDirs([run, "no-such-run"])).toBe(1);
+      expect((await other.dirs()).has(run)).toBe(false);
       expect(await copies.open(`${run}/talk.1.log.gz`)).toBeUndefined();
       expect(await bytes(`${run}/talk.2.log.gz`)).toBeUndefined();
     });

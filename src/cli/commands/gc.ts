@@ -37,7 +37,8 @@ export async function gcCommand(args: ParsedArgs): Promise<number> {
       ].filter(Boolean);
       const artifacts = `${r.artifactsRemoved} artifacts (${bytes(r.bytesFreed)})`;
       const jobs = "finishedJobsRemoved" in r ? `, ${r.finishedJobsRemoved} finished queue jobs` : "";
-      const rest = `${r.fencesRemoved} task fences${jobs}, ${r.tempRemoved} temp files`;
+      const orphans = r.orphanLogDirsRemoved ? `, the logs of ${r.orphanLogDirsRemoved} runs no longer recorded` : "";
+      const rest = `${r.fencesRemoved} task fences${jobs}, ${r.tempRemoved} temp files${orphans}`;
       process.stdout.write(`${verb} ${r.runsRemoved.length} runs and ${artifacts}, ${rest}\n`);
       if (kept.length) process.stdout.write(`kept ${kept.join(", ")}\n`);
     }

@@ -161,7 +161,8 @@ export const triggerDef: CommandDef = {
 
 export const gcDef: CommandDef = {
   name: "gc",
-  summary: "remove artifacts (and task fences, finished queue jobs) that no run, model or retention rule needs",
+  summary:
+    "remove artifacts (and task fences, finished queue jobs, log files) that no run, model or retention rule needs",
   options: {
     "keep-last": { type: "string", value: "N", description: "keep the outputs of each pipeline's last N runs" },
     "older-than": {
