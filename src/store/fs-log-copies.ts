@@ -1,4 +1,7 @@
-/** Log copies (see LogCopies) as files under a directory of the fs artifact store: `<root>/logs/<name>`. */
+/**
+ * Log copies (see LogCopies) as files under a directory: the fs artifact store's `<root>/logs`, and
+ * a home's own `logs` (its attempts' log files have the same layout, and gc sweeps both alike).
+ */
 import { copyFile, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";

@@ -236,6 +236,7 @@ export class S3ArtifactStore implements ArtifactStore {
   /**
    * `body` opens the content afresh: a refused single request is sent again in parts. A content
    * with a `file` goes in parts read from the file; a stream (a directory's archive) in buffered parts.
+   * `key` is the object's whole key (an artifact's, or a log copy's); `what` names it in an error.
    */
   private async upload(
     key: string,
