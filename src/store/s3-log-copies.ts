@@ -39,31 +39,33 @@ export class S3LogCopies implements LogCopies {
     const { client, bucket } = this.s3;
     let removed = 0;
     for (const dir of dirs) {
-      const prefix = `${this.s3.prefix}${dir}/`;
       let found = false;
-      let token: string | undefined;
-      do {
-        const page = await client
-          .send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
-          .catch((err) => {
-            throw this.s3.failure(err, `list log copies under ${prefix}`);
-          });
-        for (const o of page.Contents ?? []) {
-          found = true;
-          await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key })).catch((err) => {
-            if (!isNotFound(err)) throw this.s3.failure(err, `remove log copy ${o.Key}`);
-          });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
+      for await (const { key } of this.keys(`${this.s3.prefix}${dir}/`)) {
+        found = true;
+        await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })).catch((err) => {
+          if (!isNotFound(err)) throw this.s3.failure(err, `remove log copy ${key}`);
+        });
+      }
       if (found) removed++;
     }
     return removed;
   }
 
   async dirs(): Promise<Map<string, number>> {
-    const { client, bucket, prefix } = this.s3;
     const out = new Map<string, number>();
+    for await (const { key, at } of this.keys(this.s3.prefix)) {
+      const rest = key.slice(this.s3.prefix.length);
+      const slash = rest.indexOf("/");
+      if (slash <= 0) continue;
+      const dir = rest.slice(0, slash);
+      out.set(dir, Math.max(out.get(dir) ?? 0, at));
+    }
+    return out;
+  }
+
+  /** Every key under `prefix`, with when it was stored (ms), page by page. */
+  private async *keys(prefix: string): AsyncGenerator<{ key: string; at: number }> {
+    const { client, bucket } = this.s3;
     let token: string | undefined;
     do {
       const page = await client
@@ -71,16 +73,8 @@ export class S3LogCopies implements LogCopies {
         .catch((err) => {
           throw this.s3.failure(err, `list log copies under ${prefix}`);
         });
-      for (const o of page.Contents ?? []) {
-        const rest = (o.Key ?? "").slice(prefix.length);
-        const slash = rest.indexOf("/");
-        if (slash <= 0) continue;
-        const dir = rest.slice(0, slash);
-        const at = o.LastModified?.getTime() ?? 0;
-        out.set(dir, Math.max(out.get(dir) ?? 0, at));
-      }
+      for (const o of page.Contents ?? []) if (o.Key) yield { key: o.Key, at: o.LastModified?.getTime() ?? 0 };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return out;
   }
 }
