@@ -5,8 +5,7 @@
  * once the newest of them is older than the worker's `--keep-logs`. Swept when the worker starts
  * and every hour. Before, they stayed for ever, and a worker left running filled its disk.
  */
-import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { homeLogs } from "../engine/step-log-files.js";
 
 /** How long a run's log files stay on a worker. @default 30 days */
 export const DEFAULT_WORKER_LOG_KEEP_MS = 30 * 86_400_000;
@@ -50,37 +49,22 @@ export class WorkerLogRetention {
   }
 
   private async sweepNow(now: number): Promise<string[]> {
-    const root = join(this.opts.home, "logs");
+    const logs = homeLogs(this.opts.home);
     const keepMs = this.opts.keepMs ?? DEFAULT_WORKER_LOG_KEEP_MS;
     const removed: string[] = [];
-    for (const runId of await readdir(root).catch(() => [] as string[])) {
-      const dir = join(root, runId);
-      const newest = await newestChange(dir);
-      if (newest === undefined) continue;
+    for (const [runId, newest] of await logs.dirs()) {
       const age = now - newest;
       let why: string | undefined;
       if (age > keepMs) why = `its newest log file is older than ${spelled(keepMs)}`;
       else if (age > GONE_GRACE_MS && !(await this.opts.recorded(runId).catch(() => true)))
         why = "its run is gone from the records";
       if (!why) continue;
-      await rm(dir, { recursive: true, force: true });
+      await logs.removeDirs([runId]);
       removed.push(runId);
       this.opts.onRemoved?.(runId, why);
     }
     return removed;
   }
-}
-
-/** The latest change time of a run's log directory or any file in it; undefined when it is not a directory. */
-async function newestChange(dir: string): Promise<number | undefined> {
-  const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) return undefined;
-  let newest = st.mtimeMs;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const file = await stat(join(dir, name)).catch(() => undefined);
-    if (file && file.mtimeMs > newest) newest = file.mtimeMs;
-  }
-  return newest;
 }
 
 /** "30 days", "12 hours": how --keep-logs reads back. */
