@@ -10,12 +10,14 @@ import { DEFAULT_LINE_BYTES, LINE_SPLIT_MARK } from "./log-lines.js";
 import {
   compileLogLimits,
   formatBytes,
+  GOES_TO_FILE,
   logNote,
   NOT_KEPT,
   stepLogFile,
   stepLogName,
   type LogLimits,
 } from "./step-log-files.js";
+import { LiveLogCopy } from "./live-log-copy.js";
 import { RunLogBudget, StepLogWriter } from "./step-log-writer.js";
 
 /** Characters of an attempt's head, and of its tail, kept in the database (besides the line count). */
@@ -28,7 +30,8 @@ export interface LogRecords {
 
 /**
  * The log files of one run, with their shared cap. Given `copies` (a worker's: its home is not the
- * orchestrator's), each attempt's file is copied there once it is closed.
+ * orchestrator's), each attempt's file is copied there as it grows (live parts), and whole once
+ * it is closed.
  */
 export class RunLogs {
   readonly limits: LogLimits;
@@ -51,8 +54,8 @@ export class RunLogs {
     // The path is worked out only for an attempt whose output outgrows the database's head.
     const file = () =>
       new StepLogWriter(stepLogFile(this.home, this.runId, stepRunId, attempt), this.limits.stepBytes, this.budget);
-    const copy = this.copies && ((path: string) => this.copy(stepRunId, attempt, path));
-    return new AttemptLog(stepRunId, attempt, this.limits, this.records, file, copy);
+    const copier = this.copies && this.copier(this.copies, stepRunId, attempt);
+    return new AttemptLog(stepRunId, attempt, this.limits, this.records, file, copier);
   }
 
   /** Resolves once the log files of `stepRunId`'s attempts so far are copied (or failed to be). */
@@ -63,16 +66,44 @@ export class RunLogs {
     await Promise.all(pending);
   }
 
-  private copy(stepRunId: string, attempt: number, file: string): void {
-    const done = this.copies!.put(stepLogName(this.runId, stepRunId, attempt), file).catch((err) => {
-      const why = (err as Error).message ?? String(err);
-      const note = `the log file could not be copied to the artifact store (${why}); only ${hostname()} has it`;
-      this.records.appendLogs(stepRunId, attempt, [logNote(note)]);
-    });
-    const pending = this.copying.get(stepRunId);
-    if (pending) pending.push(done);
-    else this.copying.set(stepRunId, [done]);
+  /** Copies an attempt's file live while it grows, then whole once closed if the database lacks lines of it. */
+  private copier(copies: LogCopies, stepRunId: string, attempt: number): FileCopier {
+    const name = stepLogName(this.runId, stepRunId, attempt);
+    const note = (text: string) => this.records.appendLogs(stepRunId, attempt, [logNote(text)]);
+    let live: LiveLogCopy | undefined;
+    const whole = async (file: string) => {
+      await live?.stop();
+      try {
+        if (file) await copies.put(name, file);
+      } catch (err) {
+        const why = (err as Error).message ?? String(err);
+        note(`the log file could not be copied to the artifact store (${why}); only ${hostname()} has it`);
+      }
+      // The whole copy (or the database) has every line the live parts had.
+      await live?.removeParts();
+    };
+    return {
+      started: (file) => {
+        live = new LiveLogCopy(copies, name, file, (why) =>
+          note(`the log file could not be copied to the artifact store as it grew (${why}); trying again`),
+        );
+      },
+      closed: (file, copy) => {
+        const done = whole(copy ? file : "");
+        const pending = this.copying.get(stepRunId);
+        if (pending) pending.push(done);
+        else this.copying.set(stepRunId, [done]);
+      },
+    };
   }
+}
+
+/** What an attempt's log tells whoever copies its file (RunLogs, given LogCopies). */
+interface FileCopier {
+  /** The file was opened: copy it as it grows. */
+  started(file: string): void;
+  /** The file is closed; `copy` when the database lacks some of its lines. */
+  closed(file: string, copy: boolean): void;
 }
 
 /** Recent output, kept for the database's tail: a line, or a block of lines as it came. */
@@ -101,8 +132,8 @@ export class AttemptLog {
     private readonly limits: LogLimits,
     private readonly records: LogRecords,
     private readonly openFile: () => StepLogWriter,
-    /** Given the closed file, to copy it where other machines read it. */
-    private readonly copyFile?: (file: string) => void,
+    /** Copies the file where other machines read it. */
+    private readonly copier?: FileCopier,
   ) {}
 
   write(line: LogLine): void {
@@ -154,7 +185,7 @@ export class AttemptLog {
     const cut = summary.cutBytes + summary.droppedBytes;
     const notes: LogLine[] = [];
     if (skipped > 0) {
-      const copy = this.copyFile ? ", and so will its copy in the artifact store" : "";
+      const copy = this.copier ? ", and so will its copy in the artifact store" : "";
       notes.push(
         logNote(
           `${skipped.toLocaleString("en-US")} ${NOT_KEPT}; ` +
@@ -165,7 +196,7 @@ export class AttemptLog {
     }
     this.records.appendLogs(this.stepRunId, this.attempt, [...notes, ...tail]);
     // Only a file with lines the database lacks is worth a copy.
-    if (skipped > 0) this.copyFile?.(summary.file);
+    this.copier?.closed(summary.file, skipped > 0);
   }
 
   private fitsHead(count: number, chars: number): boolean {
@@ -181,6 +212,11 @@ export class AttemptLog {
   private startFile(): void {
     this.file = this.openFile();
     for (const l of this.head) this.file.write(l);
+    if (!this.copier) return;
+    // Readers on other machines follow the lines from here in the file's live copy (step-log-reader.ts).
+    const where = `${GOES_TO_FILE} ${this.file.file} on ${hostname()}, copied to the artifact store as they come`;
+    this.records.appendLogs(this.stepRunId, this.attempt, [logNote(where)]);
+    this.copier.started(this.file.file);
   }
 
   private remember(entry: Recent): void {

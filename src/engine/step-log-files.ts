@@ -123,6 +123,12 @@ export function decodeLogLine(text: string): LogLine | undefined {
   return { stream, ts: Number(text.slice(1, space)), line: text.slice(space + 1) };
 }
 
+/**
+ * What the note a worker writes to the database once a log outgrows its head says: the lines that
+ * follow are in the file, and its live copy, until the attempt ends (step-log-reader.ts).
+ */
+export const GOES_TO_FILE = "the lines after these go to the log file";
+
 /** What the note between a long log's head and tail in the database says of the lines between. */
 export const NOT_KEPT = "lines are not kept in the database";
 

@@ -1,28 +1,31 @@
 /**
  * Reads a step run's log, attempt by attempt: from the attempt's log file when there is one,
- * else from its copy in the artifact store (a long log a worker wrote), else from what the
- * metadata database kept (the whole of a short log; the head, a note and the tail of a long one
- * whose file is gone). Streams, so a large log costs no more memory than a block of it.
+ * else from its copy in the artifact store (a long log a worker wrote; its live parts while the
+ * worker writes it), else from what the metadata database kept (the whole of a short log; the
+ * head, a note and the tail of a long one whose file is gone). Streams, so a large log costs no
+ * more memory than a block of it.
  */
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, readdirSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { constants, createGunzip } from "node:zlib";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import type { LogCopies } from "../store/artifact-store.js";
 import type { LogLine, StepRunStore } from "../store/metadata-store.js";
 import {
   attemptsWithLogFiles,
   decodeLogBlockHeader,
   decodeLogLine,
+  GOES_TO_FILE,
   logNote,
   NOT_KEPT,
   stepLogFile,
   stepLogName,
 } from "./step-log-files.js";
+import { livePartName, livePartOffset } from "./live-log-copy.js";
 
 /** Consecutive lines of one attempt and stream (`ts` is when the first of them was written). */
 export interface LogRun {
@@ -56,15 +59,23 @@ export async function* readStepLog(
       continue;
     }
     const lines = stored.filter((l) => l.attempt === n);
-    // A long log (the database has its head and tail only) may have a copy: a worker's.
     const copies = src.artifacts?.logCopies;
-    const fetched = copies && lines.some(isNotKeptNote) ? await fetchCopy(copies, runId, stepRunId, n, src.home) : {};
+    const at = { copies: copies!, runId, stepRunId, attempt: n, home: src.home };
+    // A long log (the database has its head and tail only) may have a copy: a worker's.
+    const fetched = copies && lines.some(isNotKeptNote) ? await fetchCopy(at) : {};
     if (fetched.runs) {
       for await (const run of fetched.runs) yield { ...run, attempt: n };
       continue;
     }
     if (fetched.failed) yield { attempt: n, stream: "log", ts: fetched.failed.ts, lines: [fetched.failed.line] };
-    for (const l of lines) yield { attempt: n, stream: l.stream, ts: l.ts, lines: [l.line] };
+    // Past the head of a log still being written on a worker (or by one that died), only notes.
+    const marker = lines.findIndex(isGoesToFileNote);
+    const live = copies && marker >= 0 && !lines.slice(marker + 1).some((l) => !isNote(l));
+    const runs = live ? readLiveCopy(at, lines.slice(0, marker), lines.slice(marker + 1)) : undefined;
+    if (runs) for await (const run of runs) yield { ...run, attempt: n };
+    else
+      for (const l of lines)
+        if (!isGoesToFileNote(l)) yield { attempt: n, stream: l.stream, ts: l.ts, lines: [l.line] };
   }
 }
 
@@ -84,30 +95,93 @@ export async function readStepLogLines(
 
 type FileRun = Omit<LogRun, "attempt">;
 
+/** An attempt whose log other machines wrote: where its copies are, and this home. */
+interface CopiedAttempt {
+  copies: LogCopies;
+  runId: string;
+  stepRunId: string;
+  attempt: number;
+  home: string;
+}
+
 /**
  * The lines of an attempt's copy, kept first as this home's file of the attempt (gc removes it with
  * the run), so that the next read, or the next page of this one, reads it here instead of fetching
  * the copy again; streamed from the store when this home cannot take it. Nothing when there is no
  * copy; a note when the store could not give it.
  */
-async function fetchCopy(
-  copies: LogCopies,
-  runId: string,
-  stepRunId: string,
-  attempt: number,
-  home: string,
-): Promise<{ runs?: AsyncGenerator<FileRun>; failed?: LogLine }> {
-  const name = stepLogName(runId, stepRunId, attempt);
-  const file = stepLogFile(home, runId, stepRunId, attempt);
+async function fetchCopy(at: CopiedAttempt): Promise<{ runs?: AsyncGenerator<FileRun>; failed?: LogLine }> {
+  const { copies } = at;
+  const name = stepLogName(at.runId, at.stepRunId, at.attempt);
+  const file = stepLogFile(at.home, at.runId, at.stepRunId, at.attempt);
   try {
     const copy = await copies.open(name);
     if (!copy) return {};
-    if (await keepAs(copy, file)) return { runs: readLogFile(file) };
+    if (await keepAs(copy, file)) {
+      // The live parts kept while the attempt ran are a prefix of this file.
+      for (const part of keptLiveParts(file, name)) await rm(part.path, { force: true });
+      return { runs: readLogFile(file) };
+    }
     const again = await copies.open(name);
     return again ? { runs: readLogStream(again, `the copy ${name} in the artifact store`) } : {};
   } catch (err) {
     return { failed: logNote(`the copy ${name} in the artifact store could not be read: ${(err as Error).message}`) };
   }
+}
+
+/**
+ * The lines of a log still being written on a worker (or left by one that died), from the live
+ * parts of its copy (live-log-copy.ts): those this home kept on an earlier read, then those the
+ * store has beyond them, kept here in turn. Before the first part, the database's head; after
+ * the lines, the database's notes (`after`), and one if the store could not be read.
+ */
+async function* readLiveCopy(at: CopiedAttempt, head: LogLine[], after: LogLine[]): AsyncGenerator<FileRun> {
+  const name = stepLogName(at.runId, at.stepRunId, at.attempt);
+  const file = stepLogFile(at.home, at.runId, at.stepRunId, at.attempt);
+  const parts: Array<string | Buffer> = [];
+  let offset = 0;
+  for (const part of keptLiveParts(file, name)) {
+    if (part.offset !== offset) break;
+    parts.push(part.path);
+    offset += part.size;
+  }
+  let failed: LogLine | undefined;
+  try {
+    for (let part; (part = await at.copies.open(livePartName(name, offset))); ) {
+      const bytes = Buffer.concat(await part.toArray());
+      const kept = await keepAs(Readable.from([bytes]), `${file}.live-${offset}`);
+      parts.push(kept ? `${file}.live-${offset}` : bytes);
+      offset += bytes.length;
+    }
+  } catch (err) {
+    failed = logNote(`the live copy of ${name} in the artifact store could not be read: ${(err as Error).message}`);
+  }
+  if (!parts.length) for (const l of head) yield { stream: l.stream, ts: l.ts, lines: [l.line] };
+  else {
+    const bytes = Readable.from(
+      (async function* () {
+        for (const part of parts) {
+          if (typeof part !== "string") yield part;
+          else for await (const chunk of createReadStream(part, { highWaterMark: 1024 * 1024 })) yield chunk;
+        }
+      })(),
+    );
+    yield* readLogStream(bytes, `the live copy of ${name}`);
+  }
+  for (const l of failed ? [...after, failed] : after) yield { stream: l.stream, ts: l.ts, lines: [l.line] };
+}
+
+/** The live parts of `name`'s copy kept beside `file` in this home, by offset. */
+function keptLiveParts(file: string, name: string): Array<{ path: string; offset: number; size: number }> {
+  const dir = dirname(file);
+  const out: Array<{ path: string; offset: number; size: number }> = [];
+  for (const entry of existsSync(dir) ? readdirSync(dir) : []) {
+    const offset = livePartOffset(entry, name);
+    if (offset === undefined) continue;
+    const path = join(dir, entry);
+    out.push({ path, offset, size: statSync(path).size });
+  }
+  return out.sort((a, b) => a.offset - b.offset);
 }
 
 /** Writes `bytes` to `file` (whole, or not at all); false when this home cannot take it (read-only, full). */
@@ -127,8 +201,16 @@ async function keepAs(bytes: Readable, file: string): Promise<boolean> {
   }
 }
 
+function isNote(line: LogLine): boolean {
+  return line.stream === "log" && line.line.startsWith("[trainyard] ");
+}
+
 function isNotKeptNote(line: LogLine): boolean {
-  return line.stream === "log" && line.line.startsWith("[trainyard] ") && line.line.includes(NOT_KEPT);
+  return isNote(line) && line.line.includes(NOT_KEPT);
+}
+
+function isGoesToFileNote(line: LogLine): boolean {
+  return isNote(line) && line.line.includes(GOES_TO_FILE);
 }
 
 /** The lines of a log file's bytes (gzip), named `what` in a note should they stop short. */

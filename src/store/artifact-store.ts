@@ -105,10 +105,12 @@ export interface ArtifactStore {
  * `logs` directory (step-log-files.ts).
  */
 export interface LogCopies {
-  /** Stores a copy of `file` as `name`, replacing any copy of that name. */
-  put(name: string, file: string): Promise<void>;
+  /** Stores a copy of `from` (a file, or bytes) as `name`, replacing any copy of that name. */
+  put(name: string, from: string | Buffer): Promise<void>;
   /** The copy's bytes; undefined when there is none. */
   open(name: string): Promise<Readable | undefined>;
+  /** Removes the copies named; a name with no copy is no error. */
+  remove(names: readonly string[]): Promise<void>;
   /** Removes every copy under the run directories `dirs`; how many there were. */
   removeDirs(dirs: readonly string[]): Promise<number>;
   /** Every run directory, with the time (ms) its newest copy was stored. */

@@ -2,7 +2,8 @@
  * Log copies (see LogCopies) as files under a directory: the fs artifact store's `<root>/logs`, and
  * a home's own `logs` (its attempts' log files have the same layout, and gc sweeps both alike).
  */
-import { copyFile, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Readable } from "node:stream";
 import type { LogCopies } from "./artifact-store.js";
@@ -10,13 +11,13 @@ import type { LogCopies } from "./artifact-store.js";
 export class FsLogCopies implements LogCopies {
   constructor(private readonly dir: string) {}
 
-  async put(name: string, file: string): Promise<void> {
+  async put(name: string, from: string | Buffer): Promise<void> {
     const target = join(this.dir, name);
     await mkdir(dirname(target), { recursive: true });
     // Copied aside and renamed into place: a reader sees the old copy or the new one, whole.
-    const temp = `${target}.${process.pid}.tmp`;
+    const temp = `${target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     try {
-      await copyFile(file, temp);
+      await (typeof from === "string" ? copyFile(from, temp) : writeFile(temp, from));
       await rename(temp, target);
     } finally {
       await rm(temp, { force: true });
@@ -29,6 +30,10 @@ export class FsLogCopies implements LogCopies {
       throw err;
     });
     return handle?.createReadStream({ highWaterMark: 1024 * 1024 });
+  }
+
+  async remove(names: readonly string[]): Promise<void> {
+    for (const name of names) await rm(join(this.dir, name), { force: true });
   }
 
   async removeDirs(dirs: readonly string[]): Promise<number> {

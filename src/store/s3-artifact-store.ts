@@ -115,12 +115,12 @@ export class S3ArtifactStore implements ArtifactStore {
       client: this.client,
       bucket,
       prefix: `${prefix}logs/`,
-      upload: (key, file, size) =>
-        this.upload(key, `store log copy ${key}`, () => createReadStream(file, { highWaterMark: UPLOAD_READ_CHUNK }), {
-          kind: "file",
-          size,
-          file,
-        }),
+      upload: (key, from, size) => {
+        const body = () =>
+          typeof from === "string" ? createReadStream(from, { highWaterMark: UPLOAD_READ_CHUNK }) : from;
+        const file = typeof from === "string" ? from : undefined;
+        return this.upload(key, `store log copy ${key}`, body, { kind: "file", size, file });
+      },
       failure: (err, what) => this.failure(err, what),
     });
   }

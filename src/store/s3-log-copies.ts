@@ -1,7 +1,13 @@
 /** Log copies (see LogCopies) as objects under `<prefix>logs/` of the S3 store's bucket, beside `objects/`. */
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import type { LogCopies } from "./artifact-store.js";
 import { isNotFound } from "./s3-retry.js";
 
@@ -10,8 +16,8 @@ export interface S3LogCopiesOptions {
   bucket: string;
   /** Key prefix of the copies, ending in "/". */
   prefix: string;
-  /** Uploads a file as the object `key` (the store's upload: one request, or parts for a large one). */
-  upload(key: string, file: string, size: number): Promise<void>;
+  /** Uploads a file (or bytes) as the object `key` (the store's upload: one request, or parts for a large one). */
+  upload(key: string, from: string | Buffer, size: number): Promise<void>;
   /** The store's error for a failed request. */
   failure(err: unknown, what: string): Error;
 }
@@ -19,8 +25,9 @@ export interface S3LogCopiesOptions {
 export class S3LogCopies implements LogCopies {
   constructor(private readonly s3: S3LogCopiesOptions) {}
 
-  async put(name: string, file: string): Promise<void> {
-    await this.s3.upload(this.s3.prefix + name, file, (await stat(file)).size);
+  async put(name: string, from: string | Buffer): Promise<void> {
+    const size = typeof from === "string" ? (await stat(from)).size : from.length;
+    await this.s3.upload(this.s3.prefix + name, from, size);
   }
 
   async open(name: string): Promise<Readable | undefined> {
@@ -32,6 +39,22 @@ export class S3LogCopies implements LogCopies {
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw this.s3.failure(err, `read log copy ${key}`);
+    }
+  }
+
+  async remove(names: readonly string[]): Promise<void> {
+    const { client, bucket } = this.s3;
+    // One request per thousand names, the most a DeleteObjects takes.
+    for (let at = 0; at < names.length; at += 1000) {
+      const keys = names.slice(at, at + 1000).map((name) => ({ Key: this.s3.prefix + name }));
+      const done = await client
+        .send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }))
+        .catch((err) => {
+          throw this.s3.failure(err, `remove ${keys.length} log copies`);
+        });
+      const failed = (done.Errors ?? []).filter((e) => e.Code !== "NoSuchKey");
+      if (failed.length)
+        throw new Error(`could not remove log copy ${failed[0].Key}: ${failed[0].Message ?? failed[0].Code}`);
     }
   }
 

@@ -3,7 +3,9 @@
  * not copied; a long one's file is copied once its attempt ends, and the note in the database says
  * so; a copy that fails leaves a note naming the machine that still has the file. Read on another
  * machine (readStepLog), the copy gives every line and is kept as that home's file; a store that
- * cannot give it leaves the database's head and tail, with a note saying why. gc removes the logs
+ * cannot give it leaves the database's head and tail, with a note saying why. While the worker
+ * writes the log, another machine follows it from the copy's live parts, fetching each part once;
+ * they are removed when the attempt ends, and a worker that dies leaves them. gc removes the logs
  * of runs it removes, and those of runs no longer recorded once past the grace period.
  */
 import fs from "node:fs";
@@ -26,10 +28,10 @@ afterEach(() => {
 });
 
 function records() {
-  const lines: Array<LogLine & { attempt: number }> = [];
+  const lines: Array<LogLine & { attempt: number; id: string }> = [];
   return {
     lines,
-    appendLogs: (_id: string, attempt: number, l: LogLine[]) => lines.push(...l.map((x) => ({ ...x, attempt }))),
+    appendLogs: (id: string, attempt: number, l: LogLine[]) => lines.push(...l.map((x) => ({ ...x, attempt, id }))),
   };
 }
 
@@ -55,7 +57,7 @@ it("copies a long log's file once its attempt ends, and not a log the database k
     const copy = fs.readFileSync(path.join(home, "copies", "r1", `long.${attempt}.log.gz`));
     expect(copy.equals(fs.readFileSync(stepLogFile(home, "r1", "r1:long", attempt)))).toBe(true);
   }
-  const notes = rec.lines.filter((l) => l.stream === "log").map((l) => l.line);
+  const notes = rec.lines.filter((l) => l.stream === "log" && l.line.includes("not kept")).map((l) => l.line);
   expect(notes).toHaveLength(2);
   expect(notes[0]).toMatch(
     /80 lines are not kept in the database; .* has them, and so will its copy in the artifact store$/,
@@ -70,6 +72,7 @@ it("a copy that fails leaves a note naming the machine that has the file; the at
       throw new Error("the bucket refused the upload");
     },
     open: async () => undefined,
+    remove: async () => undefined,
     removeDirs: async () => 0,
     dirs: async () => new Map(),
   };
@@ -102,10 +105,12 @@ it("another machine reads a long log whole from its copy and keeps it; without t
     open: async () => {
       throw new Error("could not reach the bucket");
     },
+    remove: async () => undefined,
     removeDirs: async () => 0,
     dirs: async () => new Map(),
   };
   const partial = await read(unreachable);
+  // The note, the head, the note on the lines not kept, the tail (the worker's note on its file is left out).
   expect(partial).toHaveLength(1 + 10 + 1 + 10);
   expect(partial[0]).toBe(
     "[trainyard] the copy r3/long.1.log.gz in the artifact store could not be read: could not reach the bucket",
@@ -118,6 +123,115 @@ it("another machine reads a long log whole from its copy and keeps it; without t
   expect(fs.existsSync(stepLogFile(orchestrator, "r3", "r3:long", 1))).toBe(true);
   expect(await read(unreachable)).toHaveLength(100);
 });
+
+it("another machine follows a long log from its live copy as a worker writes it; the parts go at its end", async () => {
+  const [worker, orchestrator] = [tempDir("ty-log-worker-"), tempDir("ty-log-orch-")];
+  dirs.push(worker, orchestrator);
+  const store = new FsLogCopies(path.join(worker, "copies"));
+  const opened: string[] = [];
+  const copies: LogCopies = { ...bind(store), open: (name) => (opened.push(name), store.open(name)) };
+  const rec = records();
+  const logs = new RunLogs(worker, "r4", rec, { tailLines: 10 }, copies);
+  const log = logs.open("r4:train", 1);
+  const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `epoch ${from + i}`);
+  for (const line of lines(0, 1000)) log.write({ ts: 1, stream: "stdout", line });
+  const metadata = { getLogs: async (id: string) => rec.lines.filter((l) => l.id === id) };
+  const read = async () =>
+    (await readStepLogLines({ home: orchestrator, metadata, artifacts: { logCopies: copies } }, "r4", "r4:train")).map(
+      (l) => l.line,
+    );
+  const livePart = (offset: number) => `r4/train.1.log.gz.live-${offset}`;
+  // Before the first part is copied (every 2 s), the database's head: no note in the way.
+  expect(await read()).toEqual(lines(0, 10));
+  await until(async () => (await read()).length === 1000);
+  expect(await read()).toEqual(lines(0, 1000));
+  const firstPart = fs.statSync(path.join(worker, "copies", livePart(0))).size;
+  // More lines: the next read fetches the new part only (and tries for the one after it).
+  for (const line of lines(1000, 1500)) log.write({ ts: 2, stream: "stderr", line });
+  await until(async () => (await read()).length === 1500);
+  opened.length = 0;
+  expect(await read()).toEqual(lines(0, 1500));
+  expect(opened).toEqual([expect.stringMatching(/\.live-\d+$/)]);
+  expect(opened[0]).not.toBe(livePart(0));
+  expect(fs.existsSync(`${stepLogFile(orchestrator, "r4", "r4:train", 1)}.live-0`)).toBe(true);
+  expect(fs.statSync(`${stepLogFile(orchestrator, "r4", "r4:train", 1)}.live-0`).size).toBe(firstPart);
+  // The attempt ends: the whole copy is read, and no live part is left in the store or this home.
+  log.write({ ts: 3, stream: "stdout", line: "done" });
+  log.close();
+  await logs.copied("r4:train");
+  expect(fs.readdirSync(path.join(worker, "copies", "r4"))).toEqual(["train.1.log.gz"]);
+  expect(await read()).toEqual([...lines(0, 1500), "done"]);
+  expect(fs.readdirSync(path.dirname(stepLogFile(orchestrator, "r4", "r4:train", 1)))).toEqual(["train.1.log.gz"]);
+  // A log that outgrew the head but not the tail is whole in the database: read there, parts gone.
+  const short = logs.open("r4:short", 1);
+  for (const line of lines(0, 15)) short.write({ ts: 1, stream: "stdout", line });
+  await until(async () => fs.existsSync(path.join(worker, "copies", "r4", "short.1.log.gz.live-0")));
+  short.close();
+  await logs.copied("r4:short");
+  opened.length = 0;
+  const read2 = await readStepLogLines(
+    { home: orchestrator, metadata, artifacts: { logCopies: copies } },
+    "r4",
+    "r4:short",
+  );
+  expect(read2.map((l) => l.line)).toEqual(lines(0, 15));
+  expect(opened).toEqual([]);
+  expect(fs.readdirSync(path.join(worker, "copies", "r4"))).toEqual(["train.1.log.gz"]);
+});
+
+it("the live parts a dead worker left are read; a store that fails leaves what was kept and a note", async () => {
+  const [worker, orchestrator] = [tempDir("ty-log-worker-"), tempDir("ty-log-orch-")];
+  dirs.push(worker, orchestrator);
+  const store = new FsLogCopies(path.join(worker, "copies"));
+  const rec = records();
+  const logs = new RunLogs(worker, "r5", rec, { tailLines: 10 }, store);
+  const log = logs.open("r5:train", 1);
+  for (let i = 0; i < 500; i++) log.write({ ts: 1, stream: "stdout", line: `step ${i}` });
+  await until(async () => fs.existsSync(path.join(worker, "copies", "r5", "train.1.log.gz.live-0")));
+  // The worker dies: its file and timers are gone, its parts stay.
+  fs.rmSync(path.join(worker, "logs"), { recursive: true });
+  const metadata = { getLogs: async () => rec.lines };
+  let fail = false;
+  const copies: LogCopies = {
+    ...bind(store),
+    open: async (name) => {
+      if (fail) throw new Error("the bucket went away");
+      return store.open(name);
+    },
+  };
+  const read = async () =>
+    (await readStepLogLines({ home: orchestrator, metadata, artifacts: { logCopies: copies } }, "r5", "r5:train")).map(
+      (l) => l.line,
+    );
+  const all = Array.from({ length: 500 }, (_, i) => `step ${i}`);
+  expect(await read()).toEqual(all);
+  fail = true;
+  // The parts this home kept still read; the store's failure is a note after them.
+  expect(await read()).toEqual([
+    ...all,
+    "[trainyard] the live copy of r5/train.1.log.gz in the artifact store could not be read: the bucket went away",
+  ]);
+  log.close();
+});
+
+/** The methods of a LogCopies, bound to it (to spread into a wrapper). */
+function bind(copies: LogCopies): LogCopies {
+  return {
+    put: (name, from) => copies.put(name, from),
+    open: (name) => copies.open(name),
+    remove: (names) => copies.remove(names),
+    removeDirs: (d) => copies.removeDirs(d),
+    dirs: () => copies.dirs(),
+  };
+}
+
+async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 it("gc removes the logs of runs no longer recorded once past the grace period, in the home and the store", async () => {
   const home = tempDir("ty-log-gc-");

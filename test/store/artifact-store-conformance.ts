@@ -212,6 +212,15 @@ export function describeArtifactStoreConformance(
       expect((await bytes(`${run}/talk.1.log.gz`))?.equals(large)).toBe(true);
       expect((await bytes(`${run}/talk.2.log.gz`))?.toString()).toBe("second");
       expect(await other.open(`${run}/talk.3.log.gz`)).toBeUndefined();
+      // Bytes as well as files (a growing log's live parts), removed by name; a missing name is no error.
+      const parts = [`${run}/talk.4.log.gz.live-0`, `${run}/talk.4.log.gz.live-5`];
+      await copies.put(parts[0], Buffer.from("part0"));
+      await copies.put(parts[1], Buffer.from("part1"));
+      expect((await bytes(parts[1]))?.toString()).toBe("part1");
+      await other.remove([...parts, `${run}/talk.4.log.gz.live-10`]);
+      expect(await bytes(parts[0])).toBeUndefined();
+      expect(await bytes(parts[1])).toBeUndefined();
+      expect((await bytes(`${run}/talk.2.log.gz`))?.toString()).toBe("second");
       // Not artifacts: the store's listing (what gc and fsck walk) does not name them.
       expect((await store.list()).some((d) => d.includes("talk"))).toBe(false);
       // Each run directory with the time of its newest copy (gc removes those of unrecorded runs).
