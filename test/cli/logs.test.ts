@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tempDir } from "../engine/support.js";
-import { cli, summaryOf } from "./support.js";
+import { cli, startCli, summaryOf } from "./support.js";
 
 /** `trainyard logs` over a step whose output passed its log cap (TRAINYARD_LOG_STEP_MAX). */
 describe("trainyard logs", () => {
@@ -67,5 +67,95 @@ describe("trainyard logs", () => {
     // The file lives where the step ran: the note names that machine.
     expect(lines[200]).toContain(` on ${os.hostname()} has them`);
     expect(lines.slice(201)).toEqual(Array.from({ length: 200 }, (_, i) => `#1 out ${299801 + i}`));
+  });
+});
+
+/**
+ * `trainyard logs --follow` on a run in another process: the lines so far, then each new one once,
+ * until the step ends; exit 0 when it succeeded, 1 when it failed; a map step needs --item.
+ */
+describe("trainyard logs --follow", () => {
+  const home = tempDir("ty-cli-follow-");
+  const dir = tempDir("ty-cli-follow-mod-");
+  const children: Array<ReturnType<typeof startCli>["child"]> = [];
+  afterAll(() => {
+    // A test that failed half-way leaves no run waiting for its file.
+    for (const c of children) c.kill("SIGKILL");
+    for (const d of [home, dir]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  /** Starts `trainyard run` of a pipeline whose step `talk` logs, waits for the file `open`, logs again. */
+  async function startRun(name: string, end: string) {
+    const open = path.join(dir, `${name}.open`);
+    const module = path.join(dir, `${name}.ts`);
+    fs.writeFileSync(
+      module,
+      `import { existsSync } from "node:fs";
+import { pipeline } from "trainyard";
+const p = pipeline(${JSON.stringify(name)});
+p.step("talk", {
+  run: async (ctx) => {
+    for (let i = 0; i < 300; i++) ctx.log("before " + i);
+    while (!existsSync(${JSON.stringify(open)})) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300; i++) ctx.log("after " + i);
+    ${end}
+  },
+});
+const items = p.step("items", { run: () => [1, 2] });
+p.map("each", { over: items, run: (ctx, x: number) => { ctx.log("item " + x); return x; } });
+export default p;
+`,
+    );
+    const run = startCli(["run", module], home);
+    children.push(run.child);
+    let runId = "";
+    for (const stop = Date.now() + 30_000; !runId && Date.now() < stop; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      const runs = JSON.parse((await cli(["runs", "--pipeline", name, "--json"], home)).stdout || "[]");
+      runId = runs[0]?.id ?? "";
+    }
+    expect(runId).not.toBe("");
+    return { run, runId, open: () => fs.writeFileSync(open, "") };
+  }
+
+  it("prints the lines so far, then each new line once, and exits 0 when the step succeeded", async () => {
+    const { run, runId, open } = await startRun("follow-ok", "return 1;");
+    const follow = startCli(["logs", "--follow", runId, "talk"], home);
+    children.push(follow.child);
+    let out = "";
+    follow.child.stdout!.on("data", (d) => (out += d));
+    const lines = () => out.trimEnd().split("\n").filter(Boolean);
+    for (const stop = Date.now() + 30_000; lines().length < 300 && Date.now() < stop; )
+      await new Promise((r) => setTimeout(r, 100));
+    // The step still waits: what was printed came while it ran.
+    expect(lines()).toEqual(Array.from({ length: 300 }, (_, i) => `#1 log before ${i}`));
+    expect(follow.child.exitCode).toBeNull();
+    open();
+    const done = await follow.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(lines()).toEqual([
+      ...Array.from({ length: 300 }, (_, i) => `#1 log before ${i}`),
+      ...Array.from({ length: 300 }, (_, i) => `#1 log after ${i}`),
+    ]);
+    expect(done.stderr).toContain("talk succeeded");
+    expect((await run.done).code).toBe(0);
+    // A map step is followed one item at a time.
+    const map = await cli(["logs", "-f", runId, "each"], home);
+    expect(map.code).not.toBe(0);
+    expect(map.stderr).toContain("each is a map step: follow one of its items with --item I");
+    const item = await cli(["logs", "-f", runId, "each", "--item", "1", "--json"], home);
+    expect(item.code).toBe(0);
+    expect(JSON.parse(item.stdout.trim())).toMatchObject({ attempt: 1, stream: "log", line: "item 2" });
+  });
+
+  it("exits 1 when the followed step failed", async () => {
+    const { run, runId, open } = await startRun("follow-fails", 'throw new Error("diverged");');
+    const follow = startCli(["logs", "-f", runId, "talk"], home);
+    open();
+    const done = await follow.done;
+    expect(done.code).toBe(1);
+    expect(done.stdout).toContain("#1 log after 299");
+    expect(done.stderr).toContain("talk failed");
+    await run.done;
   });
 });

@@ -12,6 +12,7 @@ import { decodeStepTask } from "../../src/engine/step-task.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { readModelBundle } from "../../src/lib/serving/model-bundle.js";
+import { startCli } from "../cli/support.js";
 import { REPO, tempDir } from "../engine/support.js";
 import { netnsAvailable } from "../support/netns.js";
 import { requireTools, type ToolName } from "../support/require-tool.js";
@@ -192,45 +193,94 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
         600_000,
       );
 
-    gate.it("a worker's long log is read whole from its copy in the artifact store; gc removes it", async () => {
-      const file = path.join(cluster.dir, "chatty.ts");
-      const name = `chatty_${queue}`;
-      fs.writeFileSync(
-        file,
-        `import { pipeline } from "trainyard";
+    gate.it(
+      "a worker's long log is followed live from another machine, read whole from its copy; gc removes it",
+      async () => {
+        const file = path.join(cluster.dir, "chatty.ts");
+        const name = `chatty_${queue}`;
+        const open = path.join(cluster.dir, `chatty-${queue}.open`);
+        fs.writeFileSync(
+          file,
+          `import { existsSync } from "node:fs";
+import { pipeline } from "trainyard";
 const p = pipeline(${JSON.stringify(name)}, {});
-p.step("talk", { run: (ctx) => { for (let i = 0; i < 1000; i++) ctx.log("line " + i); return 1; } });
+p.step("talk", {
+  run: async (ctx) => {
+    for (let i = 0; i < 1000; i++) ctx.log("line " + i);
+    while (!existsSync(${JSON.stringify(open)})) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 1000; i < 2000; i++) ctx.log("line " + i);
+    return 1;
+  },
+});
 export default p;
 `,
-      );
-      const ty = await cluster.orchestrator();
-      try {
-        const result = await ty.run(file, { concurrency: 2 });
-        expect(result.status).toBe("succeeded");
-        const stepRunId = `${result.runId}:talk`;
-        // The database has the head, a note and the tail; the note says where the rest is.
-        const note = (await ty.metadata.getLogs(stepRunId)).find((l) => l.line.includes("not kept in the database"));
-        expect(note?.line).toContain("and so will its copy in the artifact store");
-        const expected = Array.from({ length: 1000 }, (_, i) => `line ${i}`);
-        const read = async () => {
-          const lines: string[] = [];
-          for await (const chunk of ty.query.stepLog(result.runId, "talk")) lines.push(...chunk.lines);
-          return lines;
-        };
-        // The worker that ran the step is gone with its home (a pod replaced): the copy has every line.
-        const ran = cluster.workers.find((w) => fs.existsSync(path.join(w.home, "logs", result.runId)))!;
-        fs.rmSync(path.join(ran.home, "logs", result.runId), { recursive: true });
-        expect(await read()).toEqual(expected);
-        // Kept as the orchestrator's own file of the attempt: the next page is read here.
-        const kept = path.join(ty.home, "logs", result.runId, "talk.1.log.gz");
-        expect(fs.existsSync(kept)).toBe(true);
-        // gc removes the run (last in this file: every run goes), its copy and the kept file with it.
-        await ty.gc({ keepLast: 0, graceMs: 0 });
-        expect(await ty.artifacts.logCopies!.open(`${result.runId}/talk.1.log.gz`)).toBeUndefined();
-        expect(fs.existsSync(kept)).toBe(false);
-      } finally {
-        await ty.close();
-      }
-    });
+        );
+        const ty = await cluster.orchestrator();
+        const reader = tempDir("ty-follow-");
+        try {
+          const running = ty.run(file, { concurrency: 2 });
+          let runId = "";
+          await until(async () => {
+            runId = (await ty.query.listRuns({ pipeline: name })).runs[0]?.id ?? "";
+            return runId !== "";
+          });
+          // `trainyard logs -f` with its own home (another machine): the worker's lines as they come.
+          const follow = startCli(["logs", "-f", runId, "talk", "--json", "--config", cluster.config], reader, {
+            env: cluster.cliEnv(reader),
+          });
+          let out = "";
+          follow.child.stdout!.on("data", (d) => (out += d));
+          const followed = () =>
+            out
+              .split("\n")
+              .filter(Boolean)
+              .map((l) => (JSON.parse(l) as { line: string }).line);
+          await until(async () => followed().length >= 1000);
+          // Every line so far, while the step still runs (it waits for the file `open`).
+          expect(followed()).toEqual(Array.from({ length: 1000 }, (_, i) => `line ${i}`));
+          expect((await ty.query.stepRun(runId, "talk")).status).toBe("running");
+          fs.writeFileSync(open, "");
+          const result = await running;
+          expect(result.status).toBe("succeeded");
+          const done = await follow.done;
+          expect(done.code, done.stderr).toBe(0);
+          const expected = Array.from({ length: 2000 }, (_, i) => `line ${i}`);
+          expect(followed()).toEqual(expected);
+          // The live parts are gone from the store once the attempt ended (its whole copy stays).
+          expect(await ty.artifacts.logCopies!.open(`${runId}/talk.1.log.gz.live-0`)).toBeUndefined();
+          const stepRunId = `${result.runId}:talk`;
+          // The database has the head, a note and the tail; the note says where the rest is.
+          const note = (await ty.metadata.getLogs(stepRunId)).find((l) => l.line.includes("not kept in the database"));
+          expect(note?.line).toContain("and so will its copy in the artifact store");
+          const read = async () => {
+            const lines: string[] = [];
+            for await (const chunk of ty.query.stepLog(result.runId, "talk")) lines.push(...chunk.lines);
+            return lines;
+          };
+          // The worker that ran the step is gone with its home (a pod replaced): the copy has every line.
+          const ran = cluster.workers.find((w) => fs.existsSync(path.join(w.home, "logs", result.runId)))!;
+          fs.rmSync(path.join(ran.home, "logs", result.runId), { recursive: true });
+          expect(await read()).toEqual(expected);
+          // Kept as the orchestrator's own file of the attempt: the next page is read here.
+          const kept = path.join(ty.home, "logs", result.runId, "talk.1.log.gz");
+          expect(fs.existsSync(kept)).toBe(true);
+          // gc removes the run (last in this file: every run goes), its copy and the kept file with it.
+          await ty.gc({ keepLast: 0, graceMs: 0 });
+          expect(await ty.artifacts.logCopies!.open(`${result.runId}/talk.1.log.gz`)).toBeUndefined();
+          expect(fs.existsSync(kept)).toBe(false);
+        } finally {
+          await ty.close();
+          fs.rmSync(reader, { recursive: true, force: true });
+        }
+      },
+    );
   });
+}
+
+async function until(ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

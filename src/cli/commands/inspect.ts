@@ -6,6 +6,8 @@ import { outputClosed } from "../closed-output.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import type { LogRun } from "../../engine/step-log-reader.js";
+import { stepEnded } from "../../engine/run-views.js";
+import type { Trainyard } from "../../engine/trainyard.js";
 
 export async function runsCommand(args: ParsedArgs): Promise<number> {
   const ty = await openHome(args);
@@ -114,6 +116,10 @@ export async function logsCommand(args: ParsedArgs): Promise<number> {
     const item = one(args, "item");
     const attempt = one(args, "attempt");
     const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    if (has(args, "follow")) {
+      const target = { runId, stepId, item: number(item), attempt: number(attempt) };
+      return await followLog(ty, target, new LogOutput(has(args, "json"), true));
+    }
     const out = new LogOutput(has(args, "json"));
     for await (const chunk of ty.query.stepLog(runId, stepId, { item: number(item), attempt: number(attempt) })) {
       await out.write(chunk, chunk.label);
@@ -157,18 +163,86 @@ export async function whyCommand(args: ParsedArgs): Promise<number> {
   }
 }
 
-/** Writes log lines to stdout in blocks, waiting for the terminal or pipe to take each block. */
+interface FollowTarget {
+  runId: string;
+  stepId: string;
+  item?: number;
+  attempt?: number;
+}
+
+/** How often a followed log is read again. */
+const FOLLOW_MS = 500;
+const FOLLOW_PAGE = 5000;
+
+/**
+ * `trainyard logs --follow`: the log so far, then its lines as they are written (on this machine,
+ * or on a worker, through its live copy), until the step ends; exit 0 if it succeeded (or was
+ * skipped), else 1. Lines are read by offset in the step's log, so none is printed twice.
+ */
+async function followLog(ty: Trainyard, t: FollowTarget, out: LogOutput): Promise<number> {
+  const q = ty.query;
+  const run0 = await q.requireRun(t.runId);
+  let offset = 0;
+  for (;;) {
+    const run = (await q.run(run0.id)) ?? run0;
+    // A run records its steps as it reaches them: wait for this one while the run goes on.
+    const sr = await q.stepRun(run.id, t.stepId, t.item).catch((err) => {
+      if (run.status === "running" || run.status === "queued") return undefined;
+      throw err;
+    });
+    if (sr && t.item === undefined && !sr.attempts && (await isMapStep(ty, run.id, t.stepId)))
+      throw usage(`${t.stepId} is a map step: follow one of its items with --item I`);
+    // The state before the lines: a step seen ended has written every line read after.
+    const ended = sr && stepEnded(sr, run);
+    if (sr) {
+      const page = await q.stepLogPage(run.id, t.stepId, {
+        item: t.item,
+        attempt: t.attempt,
+        offset,
+        limit: FOLLOW_PAGE,
+      });
+      for (const line of page.lines) {
+        await out.write({ attempt: line.attempt, ts: line.ts, stream: line.stream, lines: [line.line] }, "");
+        if (outputClosed()) return 0;
+      }
+      await out.end();
+      offset = page.nextOffset;
+      if (page.lines.length === FOLLOW_PAGE) continue;
+    }
+    if (ended) {
+      const ok = sr.status === "succeeded" || sr.status === "skipped";
+      process.stderr.write(dim(`(${t.stepId}${t.item !== undefined ? `[${t.item}]` : ""} ${sr.status})\n`));
+      return ok ? 0 : 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
+  }
+}
+
+async function isMapStep(ty: Trainyard, runId: string, stepId: string): Promise<boolean> {
+  return (await ty.query.stepRun(runId, stepId, 0).catch(() => undefined)) !== undefined;
+}
+
+/**
+ * Writes log lines to stdout in blocks, waiting for the terminal or pipe to take each block: as
+ * one JSON array, or (`follow`) as a JSON object per line.
+ */
 class LogOutput {
   count = 0;
   private block = "";
 
-  constructor(private readonly json: boolean) {}
+  constructor(
+    private readonly json: boolean,
+    private readonly follow = false,
+  ) {}
 
   async write(run: LogRun, label: string): Promise<void> {
     if (this.json) {
       const { attempt, ts, stream } = run;
-      for (const line of run.lines)
-        this.block += `${this.count++ ? "," : "["}${JSON.stringify({ attempt, ts, stream, line: label + line })}`;
+      for (const line of run.lines) {
+        const record = JSON.stringify({ attempt, ts, stream, line: label + line });
+        this.block += this.follow ? `${record}\n` : `${this.count ? "," : "["}${record}`;
+        this.count++;
+      }
     } else {
       const kind = run.stream === "stderr" ? "err" : run.stream === "stdout" ? "out" : "log";
       const tag = `${dim(`#${run.attempt} ${kind}`)} ${label}`;
@@ -179,7 +253,7 @@ class LogOutput {
   }
 
   async end(): Promise<void> {
-    if (this.json) this.block += this.count ? "]\n" : "[]\n";
+    if (this.json && !this.follow) this.block += this.count ? "]\n" : "[]\n";
     await this.flush();
   }
 

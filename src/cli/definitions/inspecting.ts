@@ -49,9 +49,19 @@ export const logsDef: CommandDef = {
   options: {
     attempt: { type: "string", value: "N", description: "only this attempt (default: every attempt)" },
     item: { type: "string", value: "I", description: "only this item of a map step" },
+    follow: {
+      type: "boolean",
+      short: "f",
+      description:
+        "print lines as they are written (also a step running on a worker) until the step ends; " +
+        "exit 1 unless it succeeded. With --json, one object per line",
+    },
     json: JSON_OUT,
   },
-  examples: ["trainyard logs 20260301-101500-a1b2c3 train | tail -20"],
+  examples: [
+    "trainyard logs 20260301-101500-a1b2c3 train | tail -20",
+    "trainyard logs -f 20260301-101500-a1b2c3 train",
+  ],
   load: async () => (await import("../commands/inspect.js")).logsCommand,
 };
 
