@@ -22,8 +22,11 @@ import { requireTools, type ToolName } from "../support/require-tool.js";
 import { type Cluster, type QueueStore, startCluster } from "./cluster.js";
 import { expectRunIntact } from "./run-integrity.js";
 
-/** A chain whose middle step appends a line to `marks` each time it starts, then waits for `release`. */
-const SLOW_CHAIN = (marks: string, release: string, name: string) => `
+/**
+ * A chain whose middle step appends a line to `marks` each time it starts, logs `talk` lines, then
+ * waits for `release`.
+ */
+const SLOW_CHAIN = (marks: string, release: string, name: string, talk = 0) => `
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "trainyard";
@@ -33,6 +36,7 @@ const slow = p.step("slow", {
   inputs: { first },
   run: async (ctx, { first }) => {
     appendFileSync(${JSON.stringify(marks)}, "start " + process.pid + "\\n");
+    for (let i = 0; i < ${talk}; i++) ctx.log("attempt " + ctx.attempt + " line " + i);
     ctx.log("slow step waiting");
     while (!existsSync(${JSON.stringify(release)})) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -71,11 +75,11 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
         fs.rmSync(scratch, { recursive: true, force: true });
       });
 
-      function slowChain(name: string) {
+      function slowChain(name: string, talk = 0) {
         const marks = path.join(scratch, `${name}.marks`);
         const release = path.join(scratch, `${name}.release`);
         const file = path.join(cluster.dir, `${name}.ts`);
-        fs.writeFileSync(file, SLOW_CHAIN(marks, release, name));
+        fs.writeFileSync(file, SLOW_CHAIN(marks, release, name, talk));
         const lines = () => (fs.existsSync(marks) ? fs.readFileSync(marks, "utf8").trim().split("\n") : []);
         return { file, lines, release: () => fs.writeFileSync(release, "go") };
       }
@@ -102,12 +106,15 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
       }
 
       gate.it("a worker killed with -9 mid-step: the step is taken over by another worker, once", async () => {
-        const chain = slowChain("killed-worker");
+        const chain = slowChain("killed-worker", 500);
         const ty = await cluster.orchestrator();
         try {
           const running = ty.run(chain.file, { concurrency: 2 });
           await waitFor(() => chain.lines().length === 1, "the slow step to start on a worker", 30_000);
           const runId = (await ty.listRuns({ pipeline: "killed-worker" }))[0].id;
+          // Its long log has reached the store as it grew (a live part) before the worker dies.
+          const part = `${runId}/slow.1.log.gz.live-0`;
+          await waitFor(async () => (await ty.artifacts.logCopies!.open(part)) !== undefined, "a live part", 30_000);
           const holder = (await fenceOf(ty, `${runId}:slow`))!.worker!;
           const victim = cluster.workers.find((w) => holder.endsWith(`/${w.id}`))!;
           victim.child.kill("SIGKILL");
@@ -124,6 +131,16 @@ for (const queue of ["redis", "postgres"] as QueueStore[]) {
           expect(fence.state).toBe("committed");
           expect(fence.worker).not.toBe(holder);
           await assertIntact(ty, runId);
+          const log: Array<{ attempt: number; line: string }> = [];
+          for await (const c of ty.query.stepLog(runId, "slow")) log.push(...c.lines.map((line) => ({ ...c, line })));
+          // The killed attempt's log reads whole from its live parts; the next attempt's from its copy.
+          const of = (n: number) => log.filter((l) => l.attempt === n).map((l) => l.line);
+          const talk = (n: number) => [
+            ...Array.from({ length: 500 }, (_, i) => `attempt ${n} line ${i}`),
+            "slow step waiting",
+          ];
+          expect(of(1)).toEqual(talk(1));
+          expect(of(2)).toEqual(talk(2));
         } finally {
           await ty.close();
         }
