@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tempDir } from "../engine/support.js";
+import { tempDir, waitFor } from "../engine/support.js";
 import { cli, startCli, summaryOf } from "./support.js";
 
 /** `trainyard logs` over a step whose output passed its log cap (TRAINYARD_LOG_STEP_MAX). */
@@ -108,13 +108,8 @@ export default p;
     );
     const run = startCli(["run", module], home);
     children.push(run.child);
-    let runId = "";
-    for (const stop = Date.now() + 30_000; !runId && Date.now() < stop; ) {
-      await new Promise((r) => setTimeout(r, 200));
-      const runs = JSON.parse((await cli(["runs", "--pipeline", name, "--json"], home)).stdout || "[]");
-      runId = runs[0]?.id ?? "";
-    }
-    expect(runId).not.toBe("");
+    const runs = async () => JSON.parse((await cli(["runs", "--pipeline", name, "--json"], home)).stdout || "[]");
+    const runId: string = (await waitFor(async () => (await runs())[0], "the run to start", 30_000)).id;
     return { run, runId, open: () => fs.writeFileSync(open, "") };
   }
 
@@ -125,8 +120,7 @@ export default p;
     let out = "";
     follow.child.stdout!.on("data", (d) => (out += d));
     const lines = () => out.trimEnd().split("\n").filter(Boolean);
-    for (const stop = Date.now() + 30_000; lines().length < 300 && Date.now() < stop; )
-      await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => lines().length >= 300, "the first 300 lines", 30_000);
     // The step still waits: what was printed came while it ran.
     expect(lines()).toEqual(Array.from({ length: 300 }, (_, i) => `#1 log before ${i}`));
     expect(follow.child.exitCode).toBeNull();

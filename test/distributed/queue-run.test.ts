@@ -13,7 +13,7 @@ import { Trainyard } from "../../src/engine/trainyard.js";
 import { taskFenceFor } from "../../src/store/task-fence-for.js";
 import { readModelBundle } from "../../src/lib/serving/model-bundle.js";
 import { startCli } from "../cli/support.js";
-import { REPO, tempDir } from "../engine/support.js";
+import { REPO, tempDir, waitFor } from "../engine/support.js";
 import { netnsAvailable } from "../support/netns.js";
 import { requireTools, type ToolName } from "../support/require-tool.js";
 import { type Cluster, type QueueStore, startCluster } from "./cluster.js";
@@ -219,11 +219,8 @@ export default p;
         const reader = tempDir("ty-follow-");
         try {
           const running = ty.run(file, { concurrency: 2 });
-          let runId = "";
-          await until(async () => {
-            runId = (await ty.query.listRuns({ pipeline: name })).runs[0]?.id ?? "";
-            return runId !== "";
-          });
+          const runs = async () => (await ty.query.listRuns({ pipeline: name })).runs;
+          const runId = (await waitFor(async () => (await runs())[0], "the run to start", 30_000)).id;
           // `trainyard logs -f` with its own home (another machine): the worker's lines as they come.
           const follow = startCli(["logs", "-f", runId, "talk", "--json", "--config", cluster.config], reader, {
             env: cluster.cliEnv(reader),
@@ -235,7 +232,7 @@ export default p;
               .split("\n")
               .filter(Boolean)
               .map((l) => (JSON.parse(l) as { line: string }).line);
-          await until(async () => followed().length >= 1000);
+          await waitFor(() => followed().length >= 1000, "the first 1,000 lines", 30_000);
           // Every line so far, while the step still runs (it waits for the file `open`).
           expect(followed()).toEqual(Array.from({ length: 1000 }, (_, i) => `line ${i}`));
           expect((await ty.query.stepRun(runId, "talk")).status).toBe("running");
@@ -275,12 +272,4 @@ export default p;
       },
     );
   });
-}
-
-async function until(ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -20,7 +20,7 @@ import { stepLogFile } from "../../src/engine/step-log-files.js";
 import type { LogCopies } from "../../src/store/artifact-store.js";
 import { FsLogCopies } from "../../src/store/fs-log-copies.js";
 import type { LogLine } from "../../src/store/metadata-store.js";
-import { tempDir } from "./support.js";
+import { tempDir, waitFor } from "./support.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -143,12 +143,12 @@ it("another machine follows a long log from its live copy as a worker writes it;
   const livePart = (offset: number) => `r4/train.1.log.gz.live-${offset}`;
   // Before the first part is copied (every 2 s), the database's head: no note in the way.
   expect(await read()).toEqual(lines(0, 10));
-  await until(async () => (await read()).length === 1000);
+  await waitFor(async () => (await read()).length === 1000, "the first live part");
   expect(await read()).toEqual(lines(0, 1000));
   const firstPart = fs.statSync(path.join(worker, "copies", livePart(0))).size;
   // More lines: the next read fetches the new part only (and tries for the one after it).
   for (const line of lines(1000, 1500)) log.write({ ts: 2, stream: "stderr", line });
-  await until(async () => (await read()).length === 1500);
+  await waitFor(async () => (await read()).length === 1500, "the next live part");
   opened.length = 0;
   expect(await read()).toEqual(lines(0, 1500));
   expect(opened).toEqual([expect.stringMatching(/\.live-\d+$/)]);
@@ -165,7 +165,7 @@ it("another machine follows a long log from its live copy as a worker writes it;
   // A log that outgrew the head but not the tail is whole in the database: read there, parts gone.
   const short = logs.open("r4:short", 1);
   for (const line of lines(0, 15)) short.write({ ts: 1, stream: "stdout", line });
-  await until(async () => fs.existsSync(path.join(worker, "copies", "r4", "short.1.log.gz.live-0")));
+  await waitFor(() => fs.existsSync(path.join(worker, "copies", "r4", "short.1.log.gz.live-0")), "a live part");
   short.close();
   await logs.copied("r4:short");
   opened.length = 0;
@@ -187,7 +187,7 @@ it("the live parts a dead worker left are read; a store that fails leaves what w
   const logs = new RunLogs(worker, "r5", rec, { tailLines: 10 }, store);
   const log = logs.open("r5:train", 1);
   for (let i = 0; i < 500; i++) log.write({ ts: 1, stream: "stdout", line: `step ${i}` });
-  await until(async () => fs.existsSync(path.join(worker, "copies", "r5", "train.1.log.gz.live-0")));
+  await waitFor(() => fs.existsSync(path.join(worker, "copies", "r5", "train.1.log.gz.live-0")), "a live part");
   // Nothing more comes (as if the worker died, its home with it): the reader has only the store's parts.
   const metadata = { getLogs: async () => rec.lines };
   let fail = false;
@@ -222,14 +222,6 @@ function bind(copies: LogCopies): LogCopies {
     removeDirs: (d) => copies.removeDirs(d),
     dirs: () => copies.dirs(),
   };
-}
-
-async function until(ok: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 it("gc removes the logs of runs no longer recorded once past the grace period, in the home and the store", async () => {
