@@ -149,8 +149,9 @@ async function* readLiveCopy(at: CopiedAttempt, head: LogLine[], after: LogLine[
   try {
     for (let part; (part = await at.copies.open(livePartName(name, offset))); ) {
       const bytes = Buffer.concat(await part.toArray());
-      const kept = await keepAs(Readable.from([bytes]), `${file}.live-${offset}`);
-      parts.push(kept ? `${file}.live-${offset}` : bytes);
+      // Kept under the same name beside this home's file of the attempt.
+      const keep = livePartName(file, offset);
+      parts.push((await keepAs(Readable.from([bytes]), keep)) ? keep : bytes);
       offset += bytes.length;
     }
   } catch (err) {
