@@ -29,6 +29,8 @@ export function livePartOffset(fileName: string, name: string): number | undefin
 
 export class LiveLogCopy {
   private sent = 0;
+  /** Where the part that failed ended: tried again as it was, so that a part's bytes never change. */
+  private retryEnd?: number;
   private readonly parts: string[] = [];
   private readonly timer: NodeJS.Timeout;
   private sending?: Promise<void>;
@@ -64,8 +66,9 @@ export class LiveLogCopy {
   private async send(): Promise<void> {
     try {
       // The file only grows, by whole gzip members written synchronously on this thread: its size,
-      // read on this thread too, ends one.
-      const size = statSync(this.file).size;
+      // read on this thread too, ends one. A part whose upload failed may have been stored all the
+      // same (its answer lost): a reader may hold it, and the next part must start where it ends.
+      const size = this.retryEnd ?? statSync(this.file).size;
       if (size <= this.sent) return;
       const bytes = Buffer.allocUnsafe(size - this.sent);
       const handle = await open(this.file, "r");
@@ -78,9 +81,11 @@ export class LiveLogCopy {
         await handle.close();
       }
       const part = livePartName(this.name, this.sent);
+      this.retryEnd = size;
       await this.copies.put(part, bytes);
       this.parts.push(part);
       this.sent = size;
+      this.retryEnd = undefined;
     } catch (err) {
       if (this.failed) return;
       this.failed = true;

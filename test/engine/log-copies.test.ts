@@ -213,6 +213,40 @@ it("the live parts a dead worker left are read; a store that fails leaves what w
   log.close();
 });
 
+it("a live part stored though its upload failed (answer lost) is sent again as it was: no reader stalls", async () => {
+  const [worker, orchestrator] = [tempDir("ty-log-worker-"), tempDir("ty-log-orch-")];
+  dirs.push(worker, orchestrator);
+  const store = new FsLogCopies(path.join(worker, "copies"));
+  let lost = false;
+  const copies: LogCopies = {
+    ...bind(store),
+    put: async (name, from) => {
+      await store.put(name, from);
+      if (lost || !name.includes(".live-")) return;
+      lost = true;
+      throw new Error("the answer was lost");
+    },
+  };
+  const rec = records();
+  const logs = new RunLogs(worker, "r6", rec, { tailLines: 10 }, copies);
+  const log = logs.open("r6:train", 1);
+  const metadata = { getLogs: async () => rec.lines };
+  const read = async () =>
+    (await readStepLogLines({ home: orchestrator, metadata, artifacts: { logCopies: copies } }, "r6", "r6:train")).map(
+      (l) => l.line,
+    );
+  const note = "[trainyard] the log file could not be copied to the artifact store as it grew (the answer was lost)";
+  for (let i = 0; i < 500; i++) log.write({ ts: 1, stream: "stdout", line: `step ${i}` });
+  // The reader keeps the part the failed upload stored.
+  await waitFor(async () => (await read()).length === 501, "the part stored without an answer");
+  for (let i = 500; i < 1000; i++) log.write({ ts: 1, stream: "stdout", line: `step ${i}` });
+  const lines = await waitFor(async () => ((await read()).length === 1001 ? read() : undefined), "the next part");
+  expect(lines.slice(0, 1000)).toEqual(Array.from({ length: 1000 }, (_, i) => `step ${i}`));
+  expect(lines[1000]).toBe(`${note}; trying again`);
+  log.close();
+  await logs.copied("r6:train");
+});
+
 /** The methods of a LogCopies, bound to it (to spread into a wrapper). */
 function bind(copies: LogCopies): LogCopies {
   return {
