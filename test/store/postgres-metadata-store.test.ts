@@ -151,7 +151,11 @@ postgres.describe("PostgresMetadataStore", () => {
           train: false,
           report: false,
         });
-        const why = await ty.why(r3.runId.slice(0, 18), "train");
+        // A prefix (date, time and the first hex digits) that no other run shares: runs started in the
+        // same second differ only in their random part.
+        let prefix = r3.runId.slice(0, 18);
+        while ([r1.runId, r2.runId].some((id) => id.startsWith(prefix))) prefix = r3.runId.slice(0, prefix.length + 1);
+        const why = await ty.why(prefix, "train");
         expect(why.decision).toBe("ran");
         expect(why.reasons.join("\n")).toMatch(/lr.*0\.5.*0\.25/);
         // Compared with the newest earlier run that computed train (whether the engine keeps key components on cache
