@@ -2,6 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openTickStore } from "../../src/daemon/open-tick-store.js";
+import { Trainyard } from "../../src/engine/trainyard.js";
 import { tempDir, waitFor } from "../engine/support.js";
 import { cli, startCli, summaryOf } from "./support.js";
 
@@ -86,6 +88,15 @@ describe("trainyard logs --follow", () => {
 
   /** Starts `trainyard run` of a pipeline whose step `talk` logs, waits for the file `open`, logs again. */
   async function startRun(name: string, end: string) {
+    const { module, open } = writeModule(name, end);
+    const run = startCli(["run", module], home);
+    children.push(run.child);
+    const runs = async () => JSON.parse((await cli(["runs", "--pipeline", name, "--json"], home)).stdout || "[]");
+    const runId: string = (await waitFor(async () => (await runs())[0], "the run to start", 30_000)).id;
+    return { run, runId, open };
+  }
+
+  function writeModule(name: string, end: string) {
     const open = path.join(dir, `${name}.open`);
     const module = path.join(dir, `${name}.ts`);
     fs.writeFileSync(
@@ -106,11 +117,7 @@ p.map("each", { over: items, run: (ctx, x: number) => { ctx.log("item " + x); re
 export default p;
 `,
     );
-    const run = startCli(["run", module], home);
-    children.push(run.child);
-    const runs = async () => JSON.parse((await cli(["runs", "--pipeline", name, "--json"], home)).stdout || "[]");
-    const runId: string = (await waitFor(async () => (await runs())[0], "the run to start", 30_000)).id;
-    return { run, runId, open: () => fs.writeFileSync(open, "") };
+    return { module, open: () => fs.writeFileSync(open, "") };
   }
 
   it("prints the lines so far, then each new line once, and exits 0 when the step succeeded", async () => {
@@ -140,6 +147,35 @@ export default p;
     const item = await cli(["logs", "-f", runId, "each", "--item", "1", "--json"], home);
     expect(item.code).toBe(0);
     expect(JSON.parse(item.stdout.trim())).toMatchObject({ attempt: 1, stream: "log", line: "item 2" });
+  });
+
+  it("waits for a run still in the daemon's queue; one cancelled there ends it with 1", async () => {
+    const { module, open } = writeModule("follow-queued", "return 1;");
+    const [queued, dropped] = ["20261207-120000-aaaaaa", "20261207-120000-bbbbbb"];
+    const ty = await Trainyard.open({ home });
+    const ticks = await openTickStore(ty);
+    const row = (runId: string) => ({
+      ...{ runId, trigger: "manual", tickKey: runId, pipeline: "follow-queued", modulePath: module, params: {} },
+      ...{ priority: 0, createdAt: Date.now(), status: "queued" as const },
+    });
+    await ticks.enqueueRuns([row(queued), row(dropped)]);
+    await ticks.close();
+    await ty.close();
+    const follow = startCli(["logs", "-f", queued, "talk"], home);
+    const cancelled = startCli(["logs", "-f", dropped, "talk"], home);
+    children.push(follow.child, cancelled.child);
+    expect((await cli(["cancel", dropped], home)).code).toBe(0);
+    const gone = await cancelled.done;
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain(`run ${dropped} was cancelled before it started`);
+    // The daemon starts the other under its id: the follower, waiting, prints its log.
+    open();
+    const run = startCli(["run", module, "--run-id", queued], home);
+    children.push(run.child);
+    const done = await follow.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout.trimEnd().split("\n")).toHaveLength(600);
+    expect((await run.done).code).toBe(0);
   });
 
   it("exits 1 when the followed step failed", async () => {

@@ -1,6 +1,9 @@
 /** `trainyard runs`, `show`, `logs` and `why`: reading what the metadata store recorded. */
 import { guardSkips, type RunDetail } from "../../engine/run-detail.js";
-import type { RunStatus } from "../../store/metadata-store.js";
+import { isTrainyardError } from "../../core/errors.js";
+import { openTickStore } from "../../daemon/open-tick-store.js";
+import type { RunRecord, RunStatus } from "../../store/metadata-store.js";
+import type { TickStore } from "../../store/tick-store.js";
 import { has, intFlag, one, usage, type ParsedArgs } from "../args.js";
 import { outputClosed } from "../closed-output.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
@@ -177,11 +180,16 @@ const FOLLOW_PAGE = 5000;
 /**
  * `trainyard logs --follow`: the log so far, then its lines as they are written (on this machine,
  * or on a worker, through its live copy), until the step ends; exit 0 if it succeeded (or was
- * skipped), else 1. Lines are read by offset in the step's log, so none is printed twice.
+ * skipped), else 1. Lines are read by offset in the step's log, so none is printed twice. A run
+ * still in the daemon's queue is waited for.
  */
 async function followLog(ty: Trainyard, t: FollowTarget, out: LogOutput): Promise<number> {
   const q = ty.query;
-  const run0 = await q.requireRun(t.runId);
+  const run0 = await startedRun(ty, t.runId);
+  if (!run0) {
+    process.stderr.write(dim(`(run ${t.runId} was cancelled before it started)\n`));
+    return 1;
+  }
   let offset = 0;
   for (;;) {
     const run = (await q.run(run0.id)) ?? run0;
@@ -215,6 +223,30 @@ async function followLog(ty: Trainyard, t: FollowTarget, out: LogOutput): Promis
       return ok ? 0 : 1;
     }
     await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
+  }
+}
+
+/**
+ * The run once its record exists: a run waiting in the daemon's queue has none until its process
+ * starts. Undefined when it is cancelled before that; NOT_FOUND when it is neither.
+ */
+async function startedRun(ty: Trainyard, runId: string): Promise<RunRecord | undefined> {
+  let ticks: TickStore | undefined;
+  try {
+    for (;;) {
+      try {
+        return await ty.query.requireRun(runId);
+      } catch (err) {
+        if (!isTrainyardError(err) || err.code !== "NOT_FOUND") throw err;
+        ticks ??= await openTickStore(ty);
+        const queued = await ticks.getQueuedRun(runId);
+        if (!queued) throw err;
+        if (queued.status === "cancelled") return undefined;
+      }
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
+    }
+  } finally {
+    await ticks?.close();
   }
 }
 

@@ -53,8 +53,8 @@ export const logsDef: CommandDef = {
       type: "boolean",
       short: "f",
       description:
-        "print lines as they are written (also a step running on a worker) until the step ends; " +
-        "exit 1 unless it succeeded. With --json, one object per line",
+        "print lines as they are written (also a step running on a worker) until the step ends, waiting " +
+        "for a run still queued; exit 1 unless it succeeded. With --json, one object per line",
     },
     json: JSON_OUT,
   },
