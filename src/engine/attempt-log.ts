@@ -17,7 +17,7 @@ import {
   stepLogName,
   type LogLimits,
 } from "./step-log-files.js";
-import { LiveLogCopy } from "./live-log-copy.js";
+import { LIVE_TIMING, LiveLogCopy, type LiveTiming } from "./live-log-copy.js";
 import { RunLogBudget, StepLogWriter } from "./step-log-writer.js";
 
 /** Characters of an attempt's head, and of its tail, kept in the database (besides the line count). */
@@ -45,6 +45,7 @@ export class RunLogs {
     private readonly records: LogRecords,
     limits?: Partial<LogLimits>,
     private readonly copies?: LogCopies,
+    private readonly live: LiveTiming = LIVE_TIMING,
   ) {
     this.limits = compileLogLimits(limits);
     this.budget = new RunLogBudget(this.limits.runBytes);
@@ -84,8 +85,12 @@ export class RunLogs {
     };
     return {
       started: (file) => {
-        live = new LiveLogCopy(copies, name, file, (why) =>
-          note(`the log file could not be copied to the artifact store as it grew (${why}); trying again`),
+        live = new LiveLogCopy(
+          copies,
+          name,
+          file,
+          (why) => note(`the log file could not be copied to the artifact store as it grew (${why}); trying again`),
+          this.live,
         );
       },
       closed: (file, copy) => {

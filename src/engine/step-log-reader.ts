@@ -25,7 +25,7 @@ import {
   stepLogFile,
   stepLogName,
 } from "./step-log-files.js";
-import { livePartName, livePartOffset } from "./live-log-copy.js";
+import { livePartName, livePartOffset, liveSnapshotName } from "./live-log-copy.js";
 
 /** Consecutive lines of one attempt and stream (`ts` is when the first of them was written). */
 export interface LogRun {
@@ -132,8 +132,9 @@ async function fetchCopy(at: CopiedAttempt): Promise<{ runs?: AsyncGenerator<Fil
 /**
  * The lines of a log still being written on a worker (or left by one that died), from the live
  * parts of its copy (live-log-copy.ts): those this home kept on an earlier read, then those the
- * store has beyond them, kept here in turn. Before the first part, the database's head; after
- * the lines, the database's notes (`after`), and one if the store could not be read.
+ * store has beyond them (from its latest snapshot when that spares fetching parts), kept here
+ * in turn. Before the first part, the database's head; after the lines, the database's notes
+ * (`after`), and one if the store could not be read.
  */
 async function* readLiveCopy(at: CopiedAttempt, head: LogLine[], after: LogLine[]): AsyncGenerator<FileRun> {
   const name = stepLogName(at.runId, at.stepRunId, at.attempt);
@@ -145,14 +146,29 @@ async function* readLiveCopy(at: CopiedAttempt, head: LogLine[], after: LogLine[
     parts.push(part.path);
     offset += part.size;
   }
+  /** Keeps bytes that start at `offset` under a part's name beside this home's file of the attempt. */
+  const keep = async (bytes: Buffer) => {
+    const kept = livePartName(file, offset);
+    parts.push((await keepAs(Readable.from([bytes]), kept)) ? kept : bytes);
+    offset += bytes.length;
+  };
   let failed: LogLine | undefined;
   try {
-    for (let part; (part = await at.copies.open(livePartName(name, offset))); ) {
-      const bytes = Buffer.concat(await part.toArray());
-      // Kept under the same name beside this home's file of the attempt.
-      const keep = livePartName(file, offset);
-      parts.push((await keepAs(Readable.from([bytes]), keep)) ? keep : bytes);
-      offset += bytes.length;
+    let fetched = 0;
+    let snapshotTried = false;
+    for (;;) {
+      // Far behind (starting, or finding part after part), the latest snapshot first: it ends
+      // where a part starts, and spares fetching every part before it.
+      if (!snapshotTried && (offset === 0 || fetched >= 4)) {
+        snapshotTried = true;
+        const snapshot = await at.copies.open(liveSnapshotName(name));
+        const bytes = snapshot && Buffer.concat(await snapshot.toArray());
+        if (bytes && bytes.length > offset) await keep(bytes.subarray(offset));
+      }
+      const part = await at.copies.open(livePartName(name, offset));
+      if (!part) break;
+      await keep(Buffer.concat(await part.toArray()));
+      fetched++;
     }
   } catch (err) {
     failed = logNote(`the live copy of ${name} in the artifact store could not be read: ${(err as Error).message}`);

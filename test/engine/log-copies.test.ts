@@ -247,6 +247,41 @@ it("a live part stored though its upload failed (answer lost) is sent again as i
   await logs.copied("r6:train");
 });
 
+it("a reader that comes late starts from the latest snapshot, not from every part since the start", async () => {
+  const [worker, late] = [tempDir("ty-log-worker-"), tempDir("ty-log-late-")];
+  dirs.push(worker, late);
+  const store = new FsLogCopies(path.join(worker, "copies"));
+  const opened: string[] = [];
+  const copies: LogCopies = { ...bind(store), open: (name) => (opened.push(name), store.open(name)) };
+  const rec = records();
+  // A part every 50 ms when the file grew (it does once a second), a snapshot every 3 parts.
+  const logs = new RunLogs(worker, "r7", rec, { tailLines: 10 }, copies, { everyMs: 50, snapshotEvery: 3 });
+  const log = logs.open("r7:train", 1);
+  const dir = path.join(worker, "copies", "r7");
+  const parts = () => fs.readdirSync(dir).filter((n) => /\.live-\d+$/.test(n));
+  let written = 0;
+  for (let batch = 0; batch < 5; batch++) {
+    for (let i = 0; i < 100; i++) log.write({ ts: 1, stream: "stdout", line: `epoch ${written++}` });
+    await waitFor(() => fs.existsSync(dir) && parts().length > batch, `part ${batch + 1}`);
+  }
+  expect(parts()).toHaveLength(5);
+  expect(fs.existsSync(path.join(dir, "train.1.log.gz.live"))).toBe(true);
+  const metadata = { getLogs: async () => rec.lines };
+  const lines = await readStepLogLines({ home: late, metadata, artifacts: { logCopies: copies } }, "r7", "r7:train");
+  expect(lines.map((l) => l.line)).toEqual(Array.from({ length: 500 }, (_, i) => `epoch ${i}`));
+  // The snapshot (three parts' worth), then the two parts after it, then a look for the next.
+  const offsets = parts().map((n) => Number(n.slice(n.lastIndexOf("-") + 1)));
+  const afterSnapshot = offsets.sort((a, b) => a - b).slice(3);
+  expect(opened).toEqual([
+    "r7/train.1.log.gz.live",
+    ...afterSnapshot.map((o) => `r7/train.1.log.gz.live-${o}`),
+    expect.stringMatching(/^r7\/train\.1\.log\.gz\.live-\d+$/),
+  ]);
+  log.close();
+  await logs.copied("r7:train");
+  expect(fs.readdirSync(dir)).toEqual(["train.1.log.gz"]);
+});
+
 /** The methods of a LogCopies, bound to it (to spread into a wrapper). */
 function bind(copies: LogCopies): LogCopies {
   return {
