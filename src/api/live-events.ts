@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
-import { stepEnded } from "../engine/run-views.js";
+import { followPause, stepEnded } from "../engine/run-views.js";
 import type { RunRecord, StepRunRecord } from "../store/metadata-store.js";
 import type { ApiServices } from "./api-context.js";
 import { runNotFound } from "../engine/require-run.js";
@@ -80,18 +80,29 @@ export function streamStepLog(c: Context, svc: ApiServices, t: LogStreamTarget):
       }
       // Read the state before the lines: a step seen ended has written every line read after.
       const ended = stepEnded(sr, run);
-      const page = await q.stepLogPage(t.run, t.step, { item: t.item, attempt: t.attempt, offset, limit: 5000 });
-      for (const line of page.lines) {
-        const data = { type: "log", runId: run.id, step: t.step, ...line };
-        await stream.writeSSE({ event: "log", id: String(line.offset), data: JSON.stringify(data) });
+      const started = performance.now();
+      // Once per look, from `offset` on: a long log is not read again from its start for each page.
+      for await (const chunk of q.stepLogFrom(t.run, t.step, { item: t.item, attempt: t.attempt, offset })) {
+        const { attempt, ts, stream: from, label } = chunk;
+        const common = { type: "log", runId: run.id, step: t.step, attempt, ts, stream: from };
+        // The chunk's events go out in writes of about 256 KiB, each event as writeSSE formats one.
+        let text = "";
+        for (const [i, line] of chunk.lines.entries()) {
+          const n = chunk.offset + i;
+          text += `event: log\ndata: ${JSON.stringify({ ...common, line: label + line, offset: n })}\nid: ${n}\n\n`;
+          if (text.length < 256 * 1024) continue;
+          await stream.write(text);
+          text = "";
+        }
+        if (text) await stream.write(text);
+        if (stream.aborted || stream.closed) return;
+        offset = chunk.offset + chunk.lines.length;
       }
-      offset = page.nextOffset;
-      if (page.lines.length === 5000) continue;
       if (ended) {
         await stream.writeSSE({ event: "end", data: JSON.stringify({ status: sr.status, nextOffset: offset }) });
         return;
       }
-      if (!(await pause(stream, svc.pollMs))) return;
+      if (!(await pause(stream, followPause(svc.pollMs, performance.now() - started)))) return;
     }
   });
 }

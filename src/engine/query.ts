@@ -21,7 +21,15 @@ import { artifactReports, stepReports, type FoundReport } from "./report-files.j
 import type { ArtifactStore } from "../store/artifact-store.js";
 import { readStepLog, type LogRun } from "./step-log-reader.js";
 import { dataReport, listDataReports, type DataReportQuery, type DataReportSummary } from "./data-reports.js";
-import { logPage, runGrid, runOutputs, type NumberedLogLine, type RunGrid, type RunOutput } from "./run-views.js";
+import {
+  logFrom,
+  logPage,
+  runGrid,
+  runOutputs,
+  type NumberedLogLine,
+  type RunGrid,
+  type RunOutput,
+} from "./run-views.js";
 
 export interface QuerySources {
   home: string;
@@ -216,6 +224,11 @@ export class TrainyardQuery {
     q: StepLogQuery & { offset?: number; limit?: number } = {},
   ): Promise<{ lines: NumberedLogLine[]; nextOffset: number }> {
     return logPage(this.stepLog(runIdOrPrefix, stepId, q), q.offset ?? 0, q.limit ?? 10_000);
+  }
+
+  /** A step's log from line `offset` on, streamed (what a follower reads at each look); see logFrom. */
+  stepLogFrom(runIdOrPrefix: string, stepId: string, q: StepLogQuery & { offset: number }) {
+    return logFrom(this.stepLog(runIdOrPrefix, stepId, q), q.offset);
   }
 
   /** The runs x steps history of a pipeline's newest runs. */

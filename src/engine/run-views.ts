@@ -118,21 +118,48 @@ export async function logPage(
   limit: number,
 ): Promise<{ lines: NumberedLogLine[]; nextOffset: number }> {
   const lines: NumberedLogLine[] = [];
-  let n = 0;
-  for await (const chunk of chunks) {
-    if (n + chunk.lines.length <= offset) {
-      n += chunk.lines.length;
-      continue;
-    }
-    for (const line of chunk.lines) {
-      if (n >= offset && lines.length < limit) {
-        lines.push({ attempt: chunk.attempt, ts: chunk.ts, stream: chunk.stream, line: chunk.label + line, offset: n });
-      }
-      n++;
+  for await (const chunk of logFrom(chunks, offset)) {
+    for (const [i, line] of chunk.lines.entries()) {
+      if (lines.length >= limit) break;
+      lines.push({
+        attempt: chunk.attempt,
+        ts: chunk.ts,
+        stream: chunk.stream,
+        line: chunk.label + line,
+        offset: chunk.offset + i,
+      });
     }
     if (lines.length >= limit) break;
   }
   return { lines, nextOffset: offset + lines.length };
+}
+
+/**
+ * A step's log from line `offset` on (numbered across attempts), streamed as it is read: each chunk
+ * with the number of its first line. A follower reads it once per look, not page after page.
+ */
+export async function* logFrom(
+  chunks: AsyncIterable<StepLogChunk>,
+  offset: number,
+): AsyncGenerator<StepLogChunk & { offset: number }> {
+  let n = 0;
+  for await (const chunk of chunks) {
+    const count = chunk.lines.length;
+    if (n + count > offset) {
+      const skip = Math.max(0, offset - n);
+      yield { ...chunk, lines: skip ? chunk.lines.slice(skip) : chunk.lines, offset: n + skip };
+    }
+    n += count;
+  }
+}
+
+/**
+ * How long a follower waits before it reads a log again, given how long its last read took: each
+ * read starts from the log's beginning (a log file is read from its start), so one of a long log
+ * waits four times its read, and a follower takes at most a fifth of a core.
+ */
+export function followPause(pollMs: number, lastReadMs: number): number {
+  return Math.max(pollMs, 4 * lastReadMs);
 }
 
 /** Whether a step (or map item) has ended: no further log line or state change will come. */

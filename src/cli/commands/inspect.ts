@@ -9,7 +9,7 @@ import { outputClosed } from "../closed-output.js";
 import { bold, cyan, dim, duration, red, statusIcon, table, when, yellow } from "../format.js";
 import { openHome } from "../open-home.js";
 import type { LogRun } from "../../engine/step-log-reader.js";
-import { stepEnded } from "../../engine/run-views.js";
+import { followPause, stepEnded } from "../../engine/run-views.js";
 import type { Trainyard } from "../../engine/trainyard.js";
 
 export async function runsCommand(args: ParsedArgs): Promise<number> {
@@ -173,9 +173,8 @@ interface FollowTarget {
   attempt?: number;
 }
 
-/** How often a followed log is read again. */
+/** How often a followed log is read again (at least: see followPause). */
 const FOLLOW_MS = 500;
-const FOLLOW_PAGE = 5000;
 
 /**
  * `trainyard logs --follow`: the log so far, then its lines as they are written (on this machine,
@@ -202,27 +201,21 @@ async function followLog(ty: Trainyard, t: FollowTarget, out: LogOutput): Promis
       throw usage(`${t.stepId} is a map step: follow one of its items with --item I`);
     // The state before the lines: a step seen ended has written every line read after.
     const ended = sr && stepEnded(sr, run);
+    const started = performance.now();
     if (sr) {
-      const page = await q.stepLogPage(run.id, t.stepId, {
-        item: t.item,
-        attempt: t.attempt,
-        offset,
-        limit: FOLLOW_PAGE,
-      });
-      for (const line of page.lines) {
-        await out.write({ attempt: line.attempt, ts: line.ts, stream: line.stream, lines: [line.line] }, "");
+      for await (const chunk of q.stepLogFrom(run.id, t.stepId, { item: t.item, attempt: t.attempt, offset })) {
+        await out.write(chunk, chunk.label);
         if (outputClosed()) return 0;
+        offset = chunk.offset + chunk.lines.length;
       }
       await out.end();
-      offset = page.nextOffset;
-      if (page.lines.length === FOLLOW_PAGE) continue;
     }
     if (ended) {
       const ok = sr.status === "succeeded" || sr.status === "skipped";
       process.stderr.write(dim(`(${t.stepId}${t.item !== undefined ? `[${t.item}]` : ""} ${sr.status})\n`));
       return ok ? 0 : 1;
     }
-    await new Promise((resolve) => setTimeout(resolve, FOLLOW_MS));
+    await new Promise((resolve) => setTimeout(resolve, followPause(FOLLOW_MS, performance.now() - started)));
   }
 }
 
