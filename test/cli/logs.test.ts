@@ -126,7 +126,12 @@ export default p;
     children.push(follow.child);
     let out = "";
     follow.child.stdout!.on("data", (d) => (out += d));
-    const lines = () => out.trimEnd().split("\n").filter(Boolean);
+    // Whole lines only: a read from the pipe may end mid-line.
+    const lines = () =>
+      out
+        .slice(0, out.lastIndexOf("\n") + 1)
+        .split("\n")
+        .filter(Boolean);
     await waitFor(() => lines().length >= 300, "the first 300 lines", 30_000);
     // The step still waits: what was printed came while it ran.
     expect(lines()).toEqual(Array.from({ length: 300 }, (_, i) => `#1 log before ${i}`));

@@ -227,8 +227,10 @@ export default p;
           });
           let out = "";
           follow.child.stdout!.on("data", (d) => (out += d));
+          // Whole lines only: a read from the pipe may end mid-line.
           const followed = () =>
             out
+              .slice(0, out.lastIndexOf("\n") + 1)
               .split("\n")
               .filter(Boolean)
               .map((l) => (JSON.parse(l) as { line: string }).line);
