@@ -17,6 +17,8 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
+import { afterRecordedAttempts } from "../engine/task-handover.js";
+import type { MetadataStore } from "../store/metadata-store.js";
 import type { TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { taskFenceFor } from "../store/task-fence-for.js";
 import { JobHandover } from "./job-handover.js";
@@ -46,6 +48,7 @@ export class QueueExecutor implements Executor {
     /** The run's concurrency, and the one it was given (--concurrency, the config) if any. */
     concurrency: { run: number; chosen?: number },
     io: ArtifactIO,
+    private readonly metadata: Pick<MetadataStore, "listAttempts">,
   ) {
     this.capacity = opts.capacity;
     this.pending = new PendingTasks(fences, durations);
@@ -78,6 +81,7 @@ export class QueueExecutor implements Executor {
         chosen: ctx.chosenConcurrency === undefined ? undefined : Math.max(1, ctx.chosenConcurrency),
       },
       ctx.env.io,
+      ctx.env.metadata,
     );
   }
 
@@ -93,7 +97,13 @@ export class QueueExecutor implements Executor {
     this.earlier.delete(task.stepRunId);
     const { result: committed, current } = earlierDispatch(fence, task);
     if (committed) return committed;
-    const dispatched = current ? decodeStepTask(current.task) : task;
+    // An earlier dispatch not reattached to (it computes something else, or it failed) may have started
+    // attempts the step run's record does not count: it may even run still, until its heartbeat is refused.
+    const dispatched = current
+      ? decodeStepTask(current.task)
+      : fence
+        ? await afterRecordedAttempts(this.metadata, task)
+        : task;
     const jobId = current?.jobId ?? jobIdFor(task.stepRunId, task.attemptId);
     let entry!: PendingTask;
     const result = new Promise<StepTaskResult>((resolve) => {

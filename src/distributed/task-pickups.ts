@@ -16,6 +16,8 @@ import {
   type StepTaskEvent,
   type StepTaskResult,
 } from "../engine/step-task.js";
+import { afterRecordedAttempts } from "../engine/task-handover.js";
+import type { MetadataStore } from "../store/metadata-store.js";
 import type { FenceClaim, FenceCommit, TaskFence, TaskFenceStore } from "../store/task-fence.js";
 import { missingDependency } from "./missing-dependency.js";
 import type { CommitRider } from "./records-with-commits.js";
@@ -51,6 +53,8 @@ export interface TaskPickupsOptions {
   label: string;
   runs: WorkerRuns;
   slots: StepSlots;
+  /** Where a pickup taken over after a stalled one reads the attempts recorded so far. */
+  metadata: Pick<MetadataStore, "listAttempts">;
   /** The worker's fence store, once it started. */
   fences: () => TaskFenceStore;
   heartbeatMs: number;
@@ -121,9 +125,11 @@ export class TaskPickups {
     const claim = randomUUID();
     if (!(await this.claims.call({ stepRunId: task.stepRunId, attemptId: task.attemptId, claim })))
       return { encoded: await this.superseded(task, "not run") };
-    // A pickup after a stalled one continues the attempt count rather than reusing its number.
+    // A pickup after a stalled one continues the attempt count rather than reusing its number: past every
+    // attempt the stalled pickup recorded (its retries too), and past one at least (it may have recorded none).
     const pickups = Math.max(1, job.attemptsStarted ?? 1);
-    const run = { ...task, attemptsBefore: task.attemptsBefore + pickups - 1 };
+    let run = { ...task, attemptsBefore: task.attemptsBefore + pickups - 1 };
+    if (pickups > 1) run = await afterRecordedAttempts(this.opts.metadata, run);
     const recent: string[] = [];
     const onEvent = (event: StepTaskEvent) => {
       if (event.type === "log") {

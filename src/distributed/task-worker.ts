@@ -69,6 +69,7 @@ export class TaskWorker {
       label: this.label,
       runs: this.runs,
       slots: this.slots,
+      metadata: trainyard.metadata,
       fences: () => this.fences,
       heartbeatMs: opts.heartbeatMs,
       onTask: (event) => this.opts.onTask?.(event),

@@ -7,6 +7,7 @@ import { timeoutOf } from "./attempt-runner.js";
 import type { RunEvent } from "./events.js";
 import type { ExecuteInput, Task } from "./executor-types.js";
 import { STEP_TASK_VERSION, type StepTask, type StepTaskEvent } from "./step-task.js";
+import type { MetadataStore } from "../store/metadata-store.js";
 
 /** The serializable form of a task, made once, when it is first offered to the executor. */
 export function stepTaskOf(run: ExecuteInput, task: Task): StepTask {
@@ -34,6 +35,20 @@ export function stepTaskOf(run: ExecuteInput, task: Task): StepTask {
     timeoutMs: timeoutOf(def),
     exclusive: def.options.exclusive === true || undefined,
   };
+}
+
+/**
+ * `task` counting its attempts after every attempt recorded for its step run. An earlier dispatch or
+ * pickup of the step run may have started attempts its record does not count yet: one still running
+ * on a worker when a resumed run hands the step over anew, or one taken over after it stalled. Two
+ * attempts under one number would share their attempt record and their log.
+ */
+export async function afterRecordedAttempts(
+  metadata: Pick<MetadataStore, "listAttempts">,
+  task: StepTask,
+): Promise<StepTask> {
+  const recorded = (await metadata.listAttempts(task.stepRunId)).reduce((n, a) => Math.max(n, a.attempt), 0);
+  return recorded > task.attemptsBefore ? { ...task, attemptsBefore: recorded } : task;
 }
 
 /**
