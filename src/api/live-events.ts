@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
+import { isTrainyardError, type TrainyardError } from "../core/errors.js";
 import { followPause, stepEnded } from "../engine/run-views.js";
 import type { RunRecord, StepRunRecord } from "../store/metadata-store.js";
 import type { ApiServices } from "./api-context.js";
@@ -68,8 +69,20 @@ export function streamStepLog(c: Context, svc: ApiServices, t: LogStreamTarget):
     const q = svc.ty.query;
     for (;;) {
       const run = await runOrQueued(svc, t.run);
-      // A starting run records its steps as it reaches them: wait for this one.
-      const sr = run && (await q.stepRun(run.id, t.step, t.item).catch(() => undefined));
+      // A starting run records its steps as it reaches them: wait for this one, if its pipeline has it.
+      let unknown: TrainyardError | undefined;
+      const sr =
+        run &&
+        (await q.stepRun(run.id, t.step, t.item).catch((err) => {
+          if (isTrainyardError(err) && run.steps && !run.steps.includes(t.step)) unknown = err;
+          return undefined;
+        }));
+      if (unknown) {
+        const { code, message, hint } = unknown;
+        const data = { status: "not-found", error: { code, message, hint }, nextOffset: offset };
+        await stream.writeSSE({ event: "end", data: JSON.stringify(data) });
+        return;
+      }
       if (!run || !sr) {
         if (run && TERMINAL.has(run.status)) {
           await stream.writeSSE({ event: "end", data: JSON.stringify({ status: run.status, nextOffset: offset }) });

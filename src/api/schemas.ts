@@ -80,6 +80,7 @@ export const RunSchema = z.looseObject({
   finishedAt: millis.optional(),
   error: ErrorInfoSchema.optional(),
   options: jsonRecord,
+  steps: z.array(z.string()).optional().describe("the pipeline's step ids as the run planned them"),
   pid: z.number().optional(),
 });
 

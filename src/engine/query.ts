@@ -3,6 +3,7 @@
  * artifacts and lineage, and the registry's models, versions, aliases and history. The CLI, the
  * daemon and the HTTP API all read through it, so none of them holds logic the others lack.
  */
+import { didYouMean } from "../core/did-you-mean.js";
 import { TrainyardError } from "../core/errors.js";
 import { parseModelRef, type ModelRef } from "../core/model-ref.js";
 import type { ArtifactRecord, MetadataStore, RunRecord } from "../store/metadata-store.js";
@@ -132,6 +133,13 @@ export class TrainyardQuery {
     const sr = await this.src.metadata.getStepRun(id);
     if (sr) return sr;
     const what = `step "${stepId}"${item !== undefined ? ` item ${item}` : ""}`;
+    // A step the run's pipeline does not have, told apart from one the run has not reached (yet).
+    if (run.steps && !run.steps.includes(stepId))
+      throw new TrainyardError(
+        "NOT_FOUND",
+        `run ${run.id} (pipeline ${run.pipeline}) has no step "${stepId}"${didYouMean(stepId, run.steps)}`,
+        { runId: run.id, step: stepId, hint: `its steps: ${run.steps.join(", ")}` },
+      );
     const hint = "see the steps with `trainyard show <run>`";
     throw new TrainyardError("NOT_FOUND", `run ${run.id} has no ${what}`, { runId: run.id, step: stepId, hint });
   }

@@ -291,6 +291,7 @@ export class Trainyard implements TrainyardServices {
         createdAt: started,
         startedAt: started,
         options,
+        steps: [...graph.order],
         pid: process.pid,
       };
       await this.metadata.upsertPipeline(pipeline.name, loaded.modulePath);
@@ -432,6 +433,7 @@ export class Trainyard implements TrainyardServices {
       pid: process.pid,
       finishedAt: undefined,
       codeVersion: loaded.codeVersion,
+      steps: [...graph.order],
     });
     crashPoint("mid-resume");
     const opts = {

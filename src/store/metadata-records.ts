@@ -43,6 +43,11 @@ export interface RunRecord {
    * workers load exactly that code, and gc keeps it while the run is kept.
    */
   bundleDigest?: string;
+  /**
+   * The pipeline's step ids as the run (or its last resume) planned them: a reader asking for a step
+   * the run has not reached yet knows whether it ever will.
+   */
+  steps?: string[];
   pid?: number;
 }
 

@@ -98,4 +98,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // Record batches applied, by the id each batch statement carries: one sent again because its answer
   // was lost is not applied twice (postgres-record-batch.ts). Rows older than an hour are pruned there.
   `CREATE TABLE record_batches (id TEXT PRIMARY KEY, written_at DOUBLE PRECISION NOT NULL);`,
+  // The step ids the run planned (RunRecord.steps).
+  `ALTER TABLE runs ADD COLUMN steps JSON;`,
 ];

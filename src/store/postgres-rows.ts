@@ -42,6 +42,7 @@ const RUN_FIELDS: Record<keyof RunRecord, string> = {
   options: "options",
   pid: "pid",
   bundleDigest: "bundle_digest",
+  steps: "steps",
 };
 
 /** Column -> value for every field of a run, or only for `keys` (the keys of an update patch). */
@@ -62,6 +63,7 @@ export function runColumns(r: RunRecord, keys?: string[]): Record<string, unknow
     options: json(r.options),
     pid: r.pid ?? null,
     bundleDigest: r.bundleDigest ?? null,
+    steps: json(r.steps),
   };
   const wanted = (keys ?? Object.keys(RUN_FIELDS)).filter(
     (k): k is keyof RunRecord => k in RUN_FIELDS && (keys === undefined || k !== "id"),
@@ -86,6 +88,7 @@ export function rowToRun(r: Row): RunRecord {
     options: r.options ?? {},
     pid: opt(r.pid),
     bundleDigest: opt(r.bundle_digest),
+    steps: opt(r.steps),
   };
 }
 

@@ -61,6 +61,7 @@ export function runToRow(r: RunRecord): Row {
     options: json(r.options),
     pid: r.pid ?? null,
     bundle_digest: r.bundleDigest ?? null,
+    steps: json(r.steps),
   };
 }
 
@@ -80,6 +81,7 @@ export function rowToRun(r: Row): RunRecord {
     error: parse(r.error),
     options: parse(r.options) ?? {},
     bundleDigest: opt(r.bundle_digest),
+    steps: parse(r.steps),
     pid: opt(r.pid),
   };
 }

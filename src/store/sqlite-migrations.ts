@@ -75,4 +75,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   // The pipeline bundle a run planned with, recorded so that gc and resume find it.
   `ALTER TABLE runs ADD COLUMN bundle_digest TEXT;`,
+  // The step ids the run planned (RunRecord.steps), JSON.
+  `ALTER TABLE runs ADD COLUMN steps TEXT;`,
 ];

@@ -6,7 +6,7 @@ import { LISTED_MATCHES, pickRunByPrefix, prefixMatchOf } from "./run-id-prefix.
 import { camel, leaseParams, likeEscape, type Row, rowToLease, rowToRun, runToRow } from "./sqlite-metadata-rows.js";
 
 const RUN_COLUMNS = `id, pipeline, module_path, params, profile, trigger, status, code_version, created_at, started_at,
-  finished_at, error, options, pid, bundle_digest`;
+  finished_at, error, options, pid, bundle_digest, steps`;
 
 // The newest matches, with how many there are and each one's neighbours in id order (for RUN_AMBIGUOUS).
 // SQLite's LIKE ignores case; the substr test makes the match case-sensitive, as on PostgreSQL.

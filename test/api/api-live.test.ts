@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openTickStore } from "../../src/daemon/open-tick-store.js";
 import { Trainyard } from "../../src/engine/trainyard.js";
-import { readEvents, startApi, waitForRun, type ApiClient } from "./support.js";
+import { API_FIXTURE, readEvents, startApi, waitForRun, type ApiClient } from "./support.js";
 
 const home = mkdtempSync(join(tmpdir(), "ty-api-live-"));
 let ty: Trainyard;
@@ -31,6 +31,12 @@ describe("live updates", () => {
     const launch = await api.post("launchRun", "/runs", { pipeline: "api-demo", params: { lines: 30, sleepMs: 3000 } });
     const url = `${api.url}/api/v1/runs/${launch.body.runId}/steps/train/logs?follow=true`;
     const { events: before } = await readEvents(url, { stop: (all) => all.length >= 5 });
+    // While the run goes on, a step its pipeline does not have is a 404 naming its steps, not a stream
+    // that waits for the run's end.
+    const misspelled = await api.get("stepLogs", `/runs/${launch.body.runId}/steps/trian/logs?follow=true`);
+    expect(misspelled.status).toBe(404);
+    expect(misspelled.body.error.message).toContain('has no step "trian" (did you mean "train"?)');
+    expect(misspelled.body.error.hint).toMatch(/^its steps: .*\btrain\b/);
     expect(before.map((e) => e.data.line)).toEqual(["epoch 0", "epoch 1", "epoch 2", "epoch 3", "epoch 4"]);
     const last = before[before.length - 1].id;
     expect(last).toBe("4");
@@ -40,6 +46,29 @@ describe("live updates", () => {
     const lines = [...before, ...after].filter((e) => e.event === "log").map((e) => e.data.line);
     expect(lines).toEqual(Array.from({ length: 30 }, (_, i) => `epoch ${i}`));
     await waitForRun(api, launch.body.runId);
+  });
+
+  it("ends a log stream opened on a queued run once the run starts without the step", async () => {
+    const runId = "20261208-030000-abcdef";
+    const ticks = await openTickStore(ty);
+    await ticks.enqueueRuns([
+      {
+        ...{ runId, trigger: "api", tickKey: runId, pipeline: "api-demo", modulePath: API_FIXTURE, params: {} },
+        ...{ priority: 0, createdAt: Date.now(), status: "queued" as const },
+      },
+    ]);
+    await ticks.close();
+    const url = `${api.url}/api/v1/runs/${runId}/steps/trian/logs?follow=true`;
+    const streamed = readEvents(url, { stop: () => false });
+    // The stream waits for the run; once its record says which steps it has, it ends saying why.
+    await new Promise((r) => setTimeout(r, 300));
+    const run = await ty.run(API_FIXTURE, { runId, params: { lines: 2 } });
+    expect(run.status).toBe("succeeded");
+    const { events, ended } = await streamed;
+    expect(ended).toBe(true);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ event: "end", data: { status: "not-found", error: { code: "NOT_FOUND" } } });
+    expect(events[0].data.error.message).toContain('has no step "trian" (did you mean "train"?)');
   });
 
   it("streams run and step state, resumable with Last-Event-ID from the state it encodes", async () => {

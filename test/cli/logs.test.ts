@@ -186,6 +186,13 @@ export default p;
   it("exits 1 when the followed step failed", async () => {
     const { run, runId, open } = await startRun("follow-fails", 'throw new Error("diverged");');
     const follow = startCli(["logs", "-f", runId, "talk"], home);
+    // A step its pipeline does not have is told at once, while the run goes on, not once it ends.
+    const misspelled = await cli(["logs", "-f", runId, "tallk"], home);
+    expect(misspelled.code).not.toBe(0);
+    const told = `run ${runId} (pipeline follow-fails) has no step "tallk" (did you mean "talk"?)`;
+    expect(misspelled.stderr).toContain(told);
+    expect(misspelled.stderr).toContain("its steps: talk, items, each");
+    expect(follow.child.exitCode).toBeNull();
     open();
     const done = await follow.done;
     expect(done.code).toBe(1);

@@ -192,9 +192,10 @@ async function followLog(ty: Trainyard, t: FollowTarget, out: LogOutput): Promis
   let offset = 0;
   for (;;) {
     const run = (await q.run(run0.id)) ?? run0;
-    // A run records its steps as it reaches them: wait for this one while the run goes on.
+    // A run records its steps as it reaches them: wait for one of its pipeline's while the run goes on.
     const sr = await q.stepRun(run.id, t.stepId, t.item).catch((err) => {
-      if (run.status === "running" || run.status === "queued") return undefined;
+      const planned = !run.steps || run.steps.includes(t.stepId);
+      if (planned && (run.status === "running" || run.status === "queued")) return undefined;
       throw err;
     });
     if (sr && t.item === undefined && !sr.attempts && (await isMapStep(ty, run.id, t.stepId)))
