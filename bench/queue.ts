@@ -8,8 +8,9 @@
  *    Redis and in PostgreSQL (BullMQ's PostgreSQL backend). The local executor's figures are
  *    hand-over to attempt start and result to next hand-over.
  * 2. A DAG of 1,000 trivial steps (100 chains of 10): total time across three worker processes
- *    against the local executor on this machine, each run twice (alternating): the first run pays for
- *    loading the pipeline where it runs, the second is a pipeline run again; and each process's CPU.
+ *    against the local executor on this machine: a first run each (it pays for loading the pipeline
+ *    where it runs), then `--rounds` runs again each, alternating, of which the medians and the median
+ *    of the rounds' ratios are printed; and each process's CPU.
  *
  * Both executors share the PostgreSQL metadata store, so the comparison is of the executors. Both
  * run with the V8 flags `trainyard run` and `trainyard worker` set for themselves (bin/v8-flags.js):
@@ -18,7 +19,8 @@
  * With `--profile <dir>`, the two workers that run only the DAG (w2, w3) write V8 CPU profiles
  * there (sampled every 200 µs, over their whole life), stopped with SIGTERM so that they are written.
  *
- *   npx tsx bench/queue.ts [--chain 200] [--chains 100] [--length 10] [--worker-concurrency 2] [--profile dir]
+ *   npx tsx bench/queue.ts [--chain 200] [--chains 100] [--length 10] [--worker-concurrency 2] [--rounds 5]
+ *     [--profile dir]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +43,8 @@ const CHAIN = Number(flag("chain", "200"));
 const CHAINS = Number(flag("chains", "100"));
 const LENGTH = Number(flag("length", "10"));
 const WORKER_CONCURRENCY = Number(flag("worker-concurrency", "2"));
+/** DAG runs of each executor after its first, alternating. */
+const ROUNDS = Number(flag("rounds", "5"));
 const PROFILE = flag("profile", "");
 const ROOT = resolve("bench/.work/queue");
 /** The chain's pipeline: the only one whose tasks workers mark (start and end) on stdout. */
@@ -199,10 +203,9 @@ async function main(): Promise<void> {
     }
     // 2. The 1,000-step DAG: local executor vs three workers.
     await Promise.all([startWorker("w2"), startWorker("w3")]);
-    // Each executor runs the DAG twice, alternating: the first run also loads the pipeline's bundle
-    // wherever it runs (each worker, once per bundle) and warms that process's code; the second is the
-    // steady state of a pipeline run again (a retrain, the next trial), and its CPU is measured.
-    const totals: string[][] = [["executor", `${CHAINS * LENGTH}-step DAG: first run`, "second run"]];
+    // Each executor's first run also loads the pipeline's bundle wherever it runs (each worker, once per
+    // bundle) and warms that process's code; the runs after it are the steady state of a pipeline run
+    // again (a retrain, the next trial).
     const pgPort = new URL(postgres.url).port;
     const cpuTargets: CpuTarget[] = [
       { name: "orchestrator (this process)", pid: process.pid },
@@ -213,9 +216,11 @@ async function main(): Promise<void> {
       { name: "redis-server", server: (c) => c.startsWith("redis-server") && c.includes(`:${redis.port}`) },
       { name: "postgres (all backends)", server: (c) => /postgres\b/.test(c) && c.includes(`-p ${pgPort}`) },
     ];
-    const cpu = { local: [] as Map<string, number>[][], queue: [] as Map<string, number>[][] };
-    const dagTotals = { local: [] as number[], queue: [] as number[] };
-    for (const _run of ["first", "second"])
+    /** Per executor and run: wall time, and each process's CPU seconds in it. */
+    type DagRun = { ms: number; cpu: Map<string, number> };
+    const runs = { local: [] as DagRun[], queue: [] as DagRun[] };
+    // One first run each, then ROUNDS rounds alternating: the noise of a shared machine falls on both alike.
+    for (let round = 0; round <= ROUNDS; round++)
       for (const kind of ["local", "queue"] as const) {
         const ty = await open(kind);
         const concurrency = kind === "local" ? availableParallelism() : 3 * WORKER_CONCURRENCY;
@@ -223,26 +228,47 @@ async function main(): Promise<void> {
         const before = cpuSeconds(cpuTargets);
         const from = process.hrtime.bigint() / 1000n;
         const result = await ty.run(dagFile, { concurrency, force: true });
-        dagTotals[kind].push(now() - t0);
+        const wall = now() - t0;
+        const after = cpuSeconds(cpuTargets);
         // The profiles' timestamps are this clock's (monotonic, microseconds): the window to read.
-        if (PROFILE) console.log(`${kind} DAG run: profile window ${from} ${process.hrtime.bigint() / 1000n}`);
-        cpu[kind].push([before, cpuSeconds(cpuTargets)]);
+        if (PROFILE) console.log(`${kind} DAG run ${round}: profile window ${from} ${process.hrtime.bigint() / 1000n}`);
         if (result.status !== "succeeded") throw new Error(`${kind} DAG run ${result.status}`);
+        const cpu = new Map([...after].map(([name, s]) => [name, s - (before.get(name) ?? 0)]));
+        runs[kind].push({ ms: wall, cpu });
         await ty.close();
       }
+    const median = (xs: number[]) => pct(xs, 50);
+    const steady = (kind: "local" | "queue") => runs[kind].slice(1);
+    const ratios = steady("queue").map((q, i) => q.ms / steady("local")[i].ms);
     const slots = availableParallelism();
-    totals.push([`local (${slots} slots)`, ...dagTotals.local.map(ms)]);
-    totals.push([`queue (3 workers x ${WORKER_CONCURRENCY})`, ...dagTotals.queue.map(ms)]);
-    totals.push(["queue / local", ...[0, 1].map((i) => `${(dagTotals.queue[i] / dagTotals.local[i]).toFixed(2)}x`)]);
+    const totals: string[][] = [
+      ["executor", `${CHAINS * LENGTH}-step DAG: first run`, `run again: median of ${ROUNDS}`, "min", "max"],
+    ];
+    for (const [kind, label] of [
+      ["local", `local (${slots} slots)`],
+      ["queue", `queue (3 workers x ${WORKER_CONCURRENCY})`],
+    ] as const) {
+      const again = steady(kind).map((r) => r.ms);
+      totals.push([label, ms(runs[kind][0].ms), ms(median(again)), ms(Math.min(...again)), ms(Math.max(...again))]);
+    }
+    totals.push([
+      "queue / local",
+      `${(runs.queue[0].ms / runs.local[0].ms).toFixed(2)}x`,
+      `${median(ratios).toFixed(2)}x (median of the rounds' ratios)`,
+      `${Math.min(...ratios).toFixed(2)}x`,
+      `${Math.max(...ratios).toFixed(2)}x`,
+    ]);
     console.log(`chain of ${CHAIN} steps, per step:`);
     console.log(formatTable(overhead));
     console.log(formatTable(totals));
-    const used = ([from, to]: Map<string, number>[], name: string) => (to.get(name) ?? 0) - (from.get(name) ?? 0);
-    const runs = [...cpu.local, ...cpu.queue];
-    const names = [...runs[0][1].keys()];
-    const cpuRows = names.map((name) => [name, ...runs.map((c) => `${used(c, name).toFixed(2)} s`)]);
-    const cpuTotals = runs.map((c) => `${names.reduce((sum, name) => sum + used(c, name), 0).toFixed(2)} s`);
-    const heads = ["local, first run", "second", "queue, first run", "second"];
+    const names = [...runs.local[0].cpu.keys()];
+    const columns = (["local", "queue"] as const).flatMap((kind) => [
+      (name: string) => runs[kind][0].cpu.get(name) ?? 0,
+      (name: string) => median(steady(kind).map((r) => r.cpu.get(name) ?? 0)),
+    ]);
+    const cpuRows = names.map((name) => [name, ...columns.map((column) => `${column(name).toFixed(2)} s`)]);
+    const cpuTotals = columns.map((column) => `${names.reduce((sum, name) => sum + column(name), 0).toFixed(2)} s`);
+    const heads = ["local, first run", "again (median)", "queue, first run", "again (median)"];
     console.log(formatTable([["CPU during the DAG runs", ...heads], ...cpuRows, ["total", ...cpuTotals]]));
     console.log(
       `load average at the end: ${loadavg()
