@@ -131,12 +131,14 @@ export async function logPage(
     }
     if (lines.length >= limit) break;
   }
-  return { lines, nextOffset: offset + lines.length };
+  // Numbers the log cap cut are not lines: the next page starts after the last line given.
+  return { lines, nextOffset: lines.length ? lines[lines.length - 1].offset + 1 : offset };
 }
 
 /**
  * A step's log from line `offset` on (numbered across attempts), streamed as it is read: each chunk
- * with the number of its first line. A follower reads it once per look, not page after page.
+ * with the number of its first line. A follower reads it once per look, not page after page. A
+ * line's number stays its own as the log grows, through lines the step's log cap cuts (`skip`).
  */
 export async function* logFrom(
   chunks: AsyncIterable<StepLogChunk>,
@@ -144,6 +146,7 @@ export async function* logFrom(
 ): AsyncGenerator<StepLogChunk & { offset: number }> {
   let n = 0;
   for await (const chunk of chunks) {
+    n += chunk.skip ?? 0;
     const count = chunk.lines.length;
     if (n + count > offset) {
       const skip = Math.max(0, offset - n);

@@ -106,6 +106,20 @@ export function encodeLogBlockHeader(stream: "stdout" | "stderr", ts: number, co
   return `${CODE[stream].toUpperCase()}${ts} ${count}\n`;
 }
 
+/**
+ * The number of the next line (`N<number>`), where lines before it were cut: readers number the
+ * lines after it from there (step-log-writer.ts). A reader that does not know it skips the record.
+ */
+export function encodeLogNumber(next: number): string {
+  return `N${next}\n`;
+}
+
+/** A numbering record's number; undefined when `text` is not one. */
+export function decodeLogNumber(text: string): number | undefined {
+  const m = /^N(\d+)$/.exec(text);
+  return m ? Number(m[1]) : undefined;
+}
+
 type LogBlockStream = "stdout" | "stderr";
 
 /** A block header's stream, timestamp and line count; undefined when `text` is not one. */

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream, existsSync, readdirSync, statSync } from "node:fs";
-import { mkdir, rename, rm } from "node:fs/promises";
+import { mkdir, open, rename, rm } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { basename, dirname, join } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -19,6 +19,7 @@ import {
   attemptsWithLogFiles,
   decodeLogBlockHeader,
   decodeLogLine,
+  decodeLogNumber,
   GOES_TO_FILE,
   logNote,
   NOT_KEPT,
@@ -33,6 +34,11 @@ export interface LogRun {
   stream: LogLine["stream"];
   ts: number;
   lines: string[];
+  /**
+   * Line numbers left out before the first of these lines: output the step's log cap cut, whose
+   * numbers the lines after it keep (step-log-writer.ts). Offsets count them.
+   */
+  skip?: number;
 }
 
 export interface StepLogSource {
@@ -231,27 +237,46 @@ function isGoesToFileNote(line: LogLine): boolean {
 }
 
 /** The lines of a log file's bytes (gzip), named `what` in a note should they stop short. */
-function readLogStream(bytes: Readable, what: string): AsyncGenerator<FileRun> {
+function readLogStream(bytes: Readable, what: string, numbered = { next: 0 }): AsyncGenerator<FileRun> {
   const gunzip = createGunzip({ finishFlush: constants.Z_SYNC_FLUSH, chunkSize: 256 * 1024 });
   bytes.on("error", (err) => gunzip.destroy(err));
-  return decodeRuns(bytes.pipe(gunzip), what);
+  return decodeRuns(bytes.pipe(gunzip), what, numbered);
 }
 
-/** The lines of one log file, then those of tail segments a stopped orchestrator left behind. */
+/**
+ * The lines of one log file, then those of its tail segments: the last part of a log still being
+ * written past its head (or left by an orchestrator that stopped). A segment removed meanwhile was
+ * cut; the lines of the next keep their numbers.
+ */
 export async function* readLogFile(file: string): AsyncGenerator<FileRun> {
-  yield* readLogStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), file);
+  const numbered = { next: 0 };
+  yield* readLogStream(createReadStream(file, { highWaterMark: 1024 * 1024 }), file, numbered);
   const dir = dirname(file);
   const prefix = `${basename(file)}.tail-`;
   const left = existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(prefix)) : [];
-  if (!left.length) return;
-  const note = logNote("the log was not finished (its orchestrator stopped); the last part it had kept follows");
-  yield { stream: "log", ts: note.ts, lines: [note.line] };
   for (const name of left.sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)))) {
-    yield* decodeRuns(createReadStream(join(dir, name), { highWaterMark: 1024 * 1024 }), file);
+    const segment = await open(join(dir, name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+    if (segment) yield* decodeRuns(segment.createReadStream({ highWaterMark: 1024 * 1024 }), file, numbered);
   }
 }
 
-async function* decodeRuns(stream: NodeJS.ReadableStream, file: string): AsyncGenerator<FileRun> {
+/** The runs of lines in a log's text; `numbered.next` is the number of the next line, kept across calls. */
+async function* decodeRuns(
+  stream: NodeJS.ReadableStream,
+  file: string,
+  numbered: { next: number },
+): AsyncGenerator<FileRun> {
+  /** A run as it is yielded: with the numbers left out before it, and counted. */
+  let skip = 0;
+  const run = (r: FileRun): FileRun => {
+    const numberedRun = skip ? { ...r, skip } : r;
+    skip = 0;
+    numbered.next += r.lines.length;
+    return numberedRun;
+  };
   const decoder = new StringDecoder("utf8");
   /** The block being read: its lines still to come. */
   let block: (FileRun & { left: number }) | undefined;
@@ -268,7 +293,7 @@ async function* decodeRuns(stream: NodeJS.ReadableStream, file: string): AsyncGe
           let n = 0;
           for (let nl; n < block.left && (nl = text.indexOf("\n", end + 1)) >= 0; n++) end = nl;
           if (!n) break;
-          yield { stream: block.stream, ts: block.ts, lines: text.slice(at, end).split("\n") };
+          yield run({ stream: block.stream, ts: block.ts, lines: text.slice(at, end).split("\n") });
           block.left -= n;
           if (!block.left) block = undefined;
           at = end + 1;
@@ -279,23 +304,28 @@ async function* decodeRuns(stream: NodeJS.ReadableStream, file: string): AsyncGe
         const record = text.slice(at, nl);
         at = nl + 1;
         const header = decodeLogBlockHeader(record);
+        const next = header ? undefined : decodeLogNumber(record);
         if (header) block = { stream: header.stream, ts: header.ts, lines: [], left: header.count };
-        else {
+        else if (next !== undefined) {
+          // Lines were cut before this one: it keeps its number (never one already given).
+          if (next > numbered.next) skip += next - numbered.next;
+          numbered.next = Math.max(numbered.next, next);
+        } else {
           const line = decodeLogLine(record);
-          if (line) yield { stream: line.stream, ts: line.ts, lines: [line.line] };
+          if (line) yield run({ stream: line.stream, ts: line.ts, lines: [line.line] });
         }
       }
       rest = text.slice(at);
     }
   } catch (err) {
     const note = logNote(`the rest of ${file} could not be read: ${(err as Error).message}`);
-    yield { stream: "log", ts: note.ts, lines: [note.line] };
+    yield run({ stream: "log", ts: note.ts, lines: [note.line] });
     return;
   }
   // A record cut short by a crash: its last, partial line.
-  if (rest && block) yield { stream: block.stream, ts: block.ts, lines: [rest] };
+  if (rest && block) yield run({ stream: block.stream, ts: block.ts, lines: [rest] });
   else if (rest) {
     const line = decodeLogLine(rest);
-    if (line) yield { stream: line.stream, ts: line.ts, lines: [line.line] };
+    if (line) yield run({ stream: line.stream, ts: line.ts, lines: [line.line] });
   }
 }

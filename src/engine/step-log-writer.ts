@@ -3,12 +3,19 @@
  * file; past it, output goes to plain tail segments on disk, of which only the last two are
  * kept, so the file ends up holding the head and the last part of the output with a note
  * between them saying how much was cut. A run-wide budget stops every file of a run alike.
+ *
+ * A line keeps its number (its offset, which followers and links use) from the moment it is
+ * written: the head's lines are numbered from 0, the note where the head ends takes the next
+ * number and the note on what was cut (written when the file is finished) the one after, and the
+ * n-th line written past the head, cut or kept, the one after that plus n. Each tail segment
+ * starts with a numbering record giving its first line's number, so that its lines keep their
+ * numbers whichever segments before it were cut, and in the finished file.
  */
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { constants, gzipSync } from "node:zlib";
 import type { LogLine } from "../store/metadata-store.js";
-import { encodeLogBlockHeader, encodeLogLine, formatBytes, logNote } from "./step-log-files.js";
+import { encodeLogBlockHeader, encodeLogLine, encodeLogNumber, formatBytes, logNote } from "./step-log-files.js";
 
 /** Encoded output gathered before it is compressed and written (one gzip member per block). */
 const BLOCK_BYTES = 256 * 1024;
@@ -46,6 +53,9 @@ export class StepLogWriter {
   private blockUsed = 0;
   private mode: "head" | "tail" | "stopped" = "head";
   private headBytes = 0;
+  /** Lines written to the head; and past it, cut or kept (see the header: their numbers). */
+  private headLines = 0;
+  private tailLines = 0;
   private readonly headCap: number;
   private readonly segmentCap: number;
   private readonly segments: Segment[] = [];
@@ -94,9 +104,19 @@ export class StepLogWriter {
     if (this.mode === "head") {
       if (this.headBytes + bytes <= this.headCap) {
         this.headBytes += bytes;
+        this.headLines += lines;
         return this.append(text, raw);
       }
       this.flushBlock();
+      // Where the head ends, for a reader of the log as it is written as much as of the finished file.
+      this.writeGzip(
+        encodeLogLine(
+          logNote(
+            `the first ${formatBytes(this.headBytes)} of output end here: past them, only the last ` +
+              `${formatBytes(this.stepBytes - this.headCap)} are kept (the step's log cap)`,
+          ),
+        ),
+      );
       this.mode = "tail";
       this.newSegment();
     }
@@ -107,6 +127,7 @@ export class StepLogWriter {
     }
     seg.bytes += bytes;
     seg.lines += lines;
+    this.tailLines += lines;
     this.append(text, raw);
   }
 
@@ -177,6 +198,8 @@ export class StepLogWriter {
   private newSegment(): Segment {
     const path = `${this.file}.tail-${++this.segmentNo}`;
     const seg = { path, fd: openSync(path, "w"), bytes: 0, lines: 0 };
+    // The head's lines, the two notes after it, then the lines written past it so far.
+    writeAll(seg.fd, Buffer.from(encodeLogNumber(this.headLines + 2 + this.tailLines)));
     this.segments.push(seg);
     if (this.segments.length > 2) {
       const old = this.segments.shift()!;

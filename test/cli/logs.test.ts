@@ -40,7 +40,9 @@ describe("trainyard logs", () => {
     expect(cut).toBeGreaterThan(1000);
     expect(lines[cut]).toContain("the step's log cap is 1.0 MiB");
     expect(lines.length).toBeLessThan(300000);
-    expect(lines.slice(0, cut)).toEqual(lines.slice(0, cut).map((_, i) => `#1 out ${i + 1}`));
+    // The head, then a note where it ends (written as it ended), then the note on what was cut.
+    expect(lines[cut - 1]).toMatch(/^#1 log \[trainyard\] the first .* of output end here: past them/);
+    expect(lines.slice(0, cut - 1)).toEqual(lines.slice(0, cut - 1).map((_, i) => `#1 out ${i + 1}`));
 
     const json = JSON.parse((await cli(["logs", runId, "loud", "--json"], home)).stdout) as Array<{
       line: string;

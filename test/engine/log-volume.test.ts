@@ -50,8 +50,11 @@ describe("step logs of loud commands", () => {
       expect(output.at(-1)).toBe(last);
       expect(output.slice(0, -1).every((l) => l === piece)).toBe(true);
       expect(bytesOf(output)).toBeLessThanOrEqual(4 * MiB);
-      // The note sits between head and last part and accounts for every byte and line not kept.
-      const [cut] = notes(lines);
+      // Where the head ends, a note written then; after it, one accounting for every byte and line not kept.
+      const [headEnd, cut] = notes(lines);
+      expect(headEnd).toMatch(
+        /^\[trainyard\] the first 2\.0 MiB .* of output end here: past them, only the last 2\.0 MiB/,
+      );
       expect(cut).toMatch(/output cut here: .* were not kept \(the step's log cap is 4\.0 MiB/);
       const [cutBytes, cutLines] = numbers(cut);
       expect(cutBytes + bytesOf(output)).toBe(produced.bytes);
@@ -80,7 +83,8 @@ describe("step logs of loud commands", () => {
       const lines = await readStepLogLines(ty, r.runId, `${r.runId}:loud`);
       const at = lines.findIndex((l) => l.line.startsWith("[trainyard] output cut here"));
       expect(at).toBeGreaterThan(1000);
-      const head = lines.slice(0, at).map((l) => l.line);
+      expect(lines[at - 1].line).toMatch(/^\[trainyard\] the first .* of output end here/);
+      const head = lines.slice(0, at - 1).map((l) => l.line);
       expect(head).toEqual(head.map((_, i) => String(i + 1)));
       const tail = lines
         .slice(at + 1)
