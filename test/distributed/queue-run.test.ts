@@ -233,39 +233,56 @@ export default p;
               .slice(0, out.lastIndexOf("\n") + 1)
               .split("\n")
               .filter(Boolean)
-              .map((l) => (JSON.parse(l) as { line: string }).line);
-          await waitFor(() => followed().length >= 1000, "the first 1,000 lines", 30_000);
+              .map((l) => JSON.parse(l) as { attempt: number; line: string });
+          const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}`);
+          // Per attempt: a worker starved past its lock on a loaded machine loses the step to another,
+          // which runs it as a further attempt. Each attempt's lines come once, in order.
+          const byAttempt = () => {
+            const attempts = new Map<number, string[]>();
+            for (const l of followed()) attempts.set(l.attempt, [...(attempts.get(l.attempt) ?? []), l.line]);
+            for (const [attempt, got] of attempts)
+              expect({ attempt, got }).toEqual({ attempt, got: lines(got.length) });
+            expect([...attempts.keys()]).toEqual([...attempts.keys()].sort((a, b) => a - b));
+            return [...attempts.values()];
+          };
+          await waitFor(() => (byAttempt().at(-1)?.length ?? 0) >= 1000, "the first 1,000 lines", 30_000);
           // Every line so far, while the step still runs (it waits for the file `open`).
-          expect(followed()).toEqual(Array.from({ length: 1000 }, (_, i) => `line ${i}`));
+          expect(byAttempt().at(-1)).toEqual(lines(1000));
           expect((await ty.query.stepRun(runId, "talk")).status).toBe("running");
           fs.writeFileSync(open, "");
           const result = await running;
           expect(result.status).toBe("succeeded");
           const done = await follow.done;
           expect(done.code, done.stderr).toBe(0);
-          const expected = Array.from({ length: 2000 }, (_, i) => `line ${i}`);
-          expect(followed()).toEqual(expected);
+          const expected = lines(2000);
+          expect(byAttempt().at(-1)).toEqual(expected);
+          const last = (await ty.query.stepRun(runId, "talk")).attempts;
+          // Seen once under a full suite's load (not reproduced alone): what the workers said, to tell why.
+          if (last > 1)
+            console.warn(`talk ran as ${last} attempts:`, cluster.workers.map((w) => w.output()).join("\n"));
           // The live parts are gone from the store once the attempt ended (its whole copy stays).
-          expect(await ty.artifacts.logCopies!.open(`${runId}/talk.1.log.gz.live-0`)).toBeUndefined();
+          for (let attempt = 1; attempt <= last; attempt++)
+            expect(await ty.artifacts.logCopies!.open(`${runId}/talk.${attempt}.log.gz.live-0`)).toBeUndefined();
           const stepRunId = `${result.runId}:talk`;
           // The database has the head, a note and the tail; the note says where the rest is.
           const note = (await ty.metadata.getLogs(stepRunId)).find((l) => l.line.includes("not kept in the database"));
           expect(note?.line).toContain("and so will its copy in the artifact store");
           const read = async () => {
-            const lines: string[] = [];
-            for await (const chunk of ty.query.stepLog(result.runId, "talk")) lines.push(...chunk.lines);
-            return lines;
+            const got: string[] = [];
+            for await (const chunk of ty.query.stepLog(result.runId, "talk", { attempt: last }))
+              got.push(...chunk.lines);
+            return got;
           };
           // The worker that ran the step is gone with its home (a pod replaced): the copy has every line.
           const ran = cluster.workers.find((w) => fs.existsSync(path.join(w.home, "logs", result.runId)))!;
           fs.rmSync(path.join(ran.home, "logs", result.runId), { recursive: true });
           expect(await read()).toEqual(expected);
           // Kept as the orchestrator's own file of the attempt: the next page is read here.
-          const kept = path.join(ty.home, "logs", result.runId, "talk.1.log.gz");
+          const kept = path.join(ty.home, "logs", result.runId, `talk.${last}.log.gz`);
           expect(fs.existsSync(kept)).toBe(true);
           // gc removes the run (last in this file: every run goes), its copy and the kept file with it.
           await ty.gc({ keepLast: 0, graceMs: 0 });
-          expect(await ty.artifacts.logCopies!.open(`${result.runId}/talk.1.log.gz`)).toBeUndefined();
+          expect(await ty.artifacts.logCopies!.open(`${result.runId}/talk.${last}.log.gz`)).toBeUndefined();
           expect(fs.existsSync(kept)).toBe(false);
         } finally {
           await ty.close();
