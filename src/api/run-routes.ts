@@ -50,10 +50,12 @@ export function registerRunRoutes(app: Hono, svc: ApiServices): void {
     const follow = query.follow === "true" || query.follow === "1" || c.req.header("accept") === "text/event-stream";
     // Checked up front: a stream that fails later can only end, not answer 404.
     await requireRunOrQueued(svc, params.run);
-    // So is a step the run's pipeline does not have: the stream would wait for the run to end.
-    const planned = (await q.run(params.run))?.steps;
-    if (follow && planned && !planned.includes(params.step)) await q.stepRun(params.run, params.step);
-    if (follow) return streamStepLog(c, svc, { ...target, offset: query.offset ?? 0 });
+    if (follow) {
+      // So is a step the run's pipeline does not have: the stream would wait for the run to end.
+      const planned = (await q.run(params.run))?.steps;
+      if (planned && !planned.includes(params.step)) await q.stepRun(params.run, params.step);
+      return streamStepLog(c, svc, { ...target, offset: query.offset ?? 0 });
+    }
     const sr = await q.stepRun(params.run, params.step, query.item);
     const page = await q.stepLogPage(params.run, params.step, { ...target, offset: query.offset, limit: query.limit });
     const run = (await q.run(params.run))!;
