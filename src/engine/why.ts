@@ -2,6 +2,7 @@
  * `trainyard why <run> <step>`: the cache decision recorded for a step and, on a miss, exactly
  * which key component changed against the step's previous run.
  */
+import { didYouMean } from "../core/did-you-mean.js";
 import { TrainyardError } from "../core/errors.js";
 import type { StepRunRecord } from "../store/metadata-store.js";
 import { explainChange } from "./explain.js";
@@ -23,8 +24,13 @@ export async function explainStep(ty: Trainyard, runIdOrPrefix: string, stepId: 
   const all = await ty.metadata.listStepRuns(run.id);
   const sr = all.find((s) => s.stepId === stepId && s.itemIndex === -1);
   if (!sr) {
-    const known = [...new Set(all.map((s) => s.stepId))];
-    throw new TrainyardError("NOT_FOUND", `run ${run.id} has no step "${stepId}"`, {
+    // The steps the run planned (a run recorded before it kept them: those it reached).
+    const known = run.steps ?? [...new Set(all.map((s) => s.stepId))];
+    const planned = known.includes(stepId);
+    const what = planned
+      ? `has not decided step "${stepId}" yet`
+      : `has no step "${stepId}"${didYouMean(stepId, known)}`;
+    throw new TrainyardError("NOT_FOUND", `run ${run.id} ${what}`, {
       runId: run.id,
       step: stepId,
       hint: known.length ? `steps of this run: ${known.join(", ")}` : "this run recorded no steps",

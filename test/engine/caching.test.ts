@@ -205,6 +205,16 @@ for (const backend of engineBackends()) {
           code: "NOT_FOUND",
           hint: expect.stringContaining("prep"),
         });
+        await expect(ty.why(r1.runId, "prepp")).rejects.toMatchObject({
+          message: expect.stringContaining('has no step "prepp" (did you mean "prep"?)'),
+        });
+        // A step the run planned and has not reached: said so, not called unknown.
+        const running = { ...(await ty.metadata.getRun(r1.runId))!, id: `${r1.runId}-b`, status: "running" as const };
+        await ty.metadata.createRun(running);
+        await expect(ty.why(running.id, "prep")).rejects.toMatchObject({
+          code: "NOT_FOUND",
+          message: `run ${running.id} has not decided step "prep" yet`,
+        });
         await expect(ty.why("no-such-run", "prep")).rejects.toMatchObject({ code: "NOT_FOUND" });
       });
     });
